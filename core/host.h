@@ -1,0 +1,96 @@
+/** The Lua host: one Lua state on the libuv loop; every request, job and script runs as a
+ * task (its own coroutine). Async C functions yield the task; their completion resumes it. */
+#ifndef CANDOR_HOST_H
+#define CANDOR_HOST_H
+
+#include "crypto.h"
+#include "db.h"
+#include "http.h"
+
+#include <lua.h>
+#include <uv.h>
+
+struct task;
+/** Called once when a task ends: ok is 1 with its results on co's stack (nres of them),
+ * or 0 with the error text (traceback included) as msg. */
+typedef void (*task_done_fn)(struct task *t, int ok, int nres, const char *msg);
+
+/** A running coroutine. */
+typedef struct task {
+	lua_State *co;          /* the coroutine */
+	int ref;                /* registry reference keeping it alive */
+	task_done_fn done;      /* end callback */
+	void *ud;               /* for the owner */
+	void *op;               /* the pending async operation, if any */
+	void (*cancel)(struct task *t); /* cancels op when the task is abandoned; may be NULL */
+	int abandoned;          /* owner is gone: never resume, results are dropped */
+} task_t;
+
+/** Process-wide host state. */
+typedef struct host {
+	uv_loop_t *loop;
+	lua_State *L;             /* main state */
+	db_t *db;                 /* the open database, or NULL */
+	keyring_t *keyring;       /* master keys */
+	char keyring_path[4096];  /* where they live ("" when ephemeral) */
+	pw_cost_t pw_cost;        /* cost of new password hashes */
+	http_server_t *server;    /* listening server, or NULL */
+	http_config_t http_cfg;   /* its limits */
+	char app_dir[4096];       /* the lua/ folder */
+	int handler_ref;          /* Lua request handler */
+	int jobs_ref;             /* Lua handler for due jobs */
+	uv_timer_t sched_timer;   /* armed for the next due job */
+	int sched_running;        /* a jobs task is running */
+	int sched_dirty;          /* jobs changed while it ran */
+	int tasks;                /* live tasks */
+	int stopping;             /* shutting down */
+	int exit_code;            /* for the command line */
+} host_t;
+
+/** The host of this process (NULL before host_init). */
+extern host_t *H;
+
+/** Creates the Lua state with the core.* modules; app_dir is the lua/ folder. 0 or -1. */
+int host_init(uv_loop_t *loop, const char *app_dir);
+/** Closes the server, database and Lua state. */
+void host_close(void);
+
+/** Starts a task running the function below nargs arguments on the main state's stack
+ * (both are popped). Runs it until it first yields or ends. Returns the task (or NULL if it
+ * already ended: done has been called). */
+task_t *task_start(int nargs, task_done_fn done, void *ud);
+/** Resumes t with nargs values already pushed on t->co. */
+void task_resume(task_t *t, int nargs);
+/** The owner of t is gone: cancel the pending op if possible, never resume, free later. */
+void task_abandon(task_t *t);
+/** The task running co, raising a Lua error if co is not a host task or the database has
+ * an open transaction (no waiting inside a transaction). */
+task_t *task_check_async(lua_State *co);
+/** Suspends the calling C function's task on op; the completion calls task_resume.
+ * Use as: return task_yield(L, t, op, cancel); */
+int task_yield(lua_State *co, task_t *t, void *op, void (*cancel)(task_t *));
+
+/** The HTTP handler that runs the Lua request handler in a new task. */
+void host_on_request(http_request_t *req, void *ud);
+
+/** Re-arms the scheduler timer for the earliest job (after jobs changed). */
+void host_sched_changed(void);
+
+/** Pushes a Lua error value {code=..., message=...} and returns lua_error. */
+int host_error(lua_State *L, const char *code, const char *fmt, ...);
+/** Pushes nil and {code=..., message=...}; returns 2. */
+int host_fail(lua_State *L, const char *code, const char *fmt, ...);
+
+/* module openers, one per core/lua_<area>.c */
+int luaopen_core_db(lua_State *L);
+int luaopen_core_crypto(lua_State *L);
+int luaopen_core_clock(lua_State *L);
+int luaopen_core_sched(lua_State *L);
+int luaopen_core_server(lua_State *L);
+int luaopen_core_timer(lua_State *L);
+int luaopen_core_log(lua_State *L);
+int luaopen_core_net(lua_State *L);
+int luaopen_core_fs(lua_State *L);
+int luaopen_core_host(lua_State *L);
+
+#endif

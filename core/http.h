@@ -1,0 +1,87 @@
+/** The HTTP/1.1 server on libuv + llhttp: keep-alive, pipelining (one request at a time per
+ * connection, in order), limits with the right status codes, timeouts, static files. */
+#ifndef CANDOR_HTTP_H
+#define CANDOR_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+/** Limits and timeouts; http_config_default fills the defaults. */
+typedef struct http_config {
+	size_t max_header_bytes;     /* request line + headers; over it: 431 (16 KiB) */
+	size_t max_body_bytes;       /* over it: 413 (1 MiB) */
+	unsigned header_timeout_ms;  /* headers must arrive within this; else 408 + close (10 s) */
+	unsigned body_timeout_ms;    /* the body must arrive within this after the headers (30 s) */
+	unsigned idle_timeout_ms;    /* idle keep-alive connections are closed after it (60 s) */
+	unsigned max_connections;    /* more are answered 503 and closed (1024) */
+} http_config_t;
+
+/** Fills cfg with the defaults above. */
+void http_config_default(http_config_t *cfg);
+
+/** One header as received; name is lower-cased. */
+typedef struct http_header {
+	const char *name;
+	size_t name_len;
+	const char *value;
+	size_t value_len;
+} http_header_t;
+
+struct http_conn;
+
+/** A parsed request. Owned by the server; valid until http_respond is called for it. */
+typedef struct http_request {
+	struct http_conn *conn;     /* its connection (NULL once the connection is gone) */
+	const char *method;         /* "GET", ... */
+	const char *target;         /* request target as sent ("/path?query") */
+	size_t target_len;
+	http_header_t *headers;     /* received headers */
+	int header_count;
+	const char *body;           /* request body (may contain NULs) */
+	size_t body_len;
+	const char *peer;           /* peer IP address as text */
+	int keep_alive;             /* connection stays open after the answer */
+	int head;                   /* HEAD request: the answer has no body */
+	void *ud;                   /* for the handler */
+	/** Called when the connection goes away before the answer; the request stays valid
+	 * and http_respond must still be called for it (the answer is then dropped). */
+	void (*on_abandon)(struct http_request *req);
+} http_request_t;
+
+/** Handles a request; must eventually call http_respond (now or later). */
+typedef void (*http_handler_fn)(http_request_t *req, void *ud);
+
+/** A listening server. */
+typedef struct http_server http_server_t;
+
+/** Starts listening on host:port (port 0 picks one; see http_server_port). */
+http_server_t *http_server_start(uv_loop_t *loop, const char *host, int port,
+				 const http_config_t *cfg, http_handler_fn handler, void *ud,
+				 char *err, size_t errlen);
+/** The port actually bound. */
+int http_server_port(http_server_t *srv);
+/** Headers (complete "Name: value\r\n" lines) added to every answer, static files included. */
+void http_server_set_common_headers(http_server_t *srv, const char *lines);
+/** Serves files below dir at URL prefix (e.g. "/static/"), loaded into memory now.
+ * Returns the number of files, or -1. */
+int http_server_set_static(http_server_t *srv, const char *prefix, const char *dir);
+/** Looks up a static file's ETag (for cache-busting URLs); NULL when absent. */
+const char *http_server_static_etag(http_server_t *srv, const char *path);
+/** Stops accepting; idle connections close now, busy ones after their answer. Calls done
+ * once every connection is closed (at once when there are none). */
+void http_server_stop(http_server_t *srv, void (*done)(void *), void *ud);
+/** Closes every connection now, answered or not (after the graceful period). */
+void http_server_close_all(http_server_t *srv);
+/** Open connections and requests being handled. */
+void http_server_counts(http_server_t *srv, int *conns, int *busy);
+
+/** Answers req. head is "Name: value\r\n" lines (may be NULL); Content-Length, Date,
+ * Connection and the common headers are added here. Copies what it needs. */
+void http_respond(http_request_t *req, int status, const char *head, size_t head_len,
+		  const char *body, size_t body_len);
+
+/** The standard reason phrase for a status code. */
+const char *http_reason(int status);
+
+#endif

@@ -1,0 +1,492 @@
+/* The Lua host: state, tasks (coroutines), the HTTP bridge and the scheduler timer. */
+#include "host.h"
+
+#include "clock.h"
+#include "log.h"
+#include "loop.h"
+#include "scheduler.h"
+#include "version.h"
+
+#include <lauxlib.h>
+#include <lua-cjson.h>
+#include <lualib.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+host_t *H;
+
+int host_error(lua_State *L, const char *code, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	lua_createtable(L, 0, 2);
+	lua_pushstring(L, code);
+	lua_setfield(L, -2, "code");
+	lua_pushstring(L, msg);
+	lua_setfield(L, -2, "message");
+	return lua_error(L);
+}
+
+int host_fail(lua_State *L, const char *code, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	lua_pushnil(L);
+	lua_createtable(L, 0, 2);
+	lua_pushstring(L, code);
+	lua_setfield(L, -2, "code");
+	lua_pushstring(L, msg);
+	lua_setfield(L, -2, "message");
+	return 2;
+}
+
+/* --- tasks --- */
+static void task_release(task_t *t)
+{
+	*(task_t **)lua_getextraspace(t->co) = NULL;
+	luaL_unref(H->L, LUA_REGISTRYINDEX, t->ref);
+	free(t);
+	H->tasks--;
+}
+
+static void rollback_leftovers(void)
+{
+	if (H->db && db_depth(H->db) > 0) {
+		log_error("a task ended with a transaction open: rolled back");
+		while (db_depth(H->db) > 0)
+			db_rollback(H->db);
+	}
+}
+
+static void task_finish(task_t *t, int rc, int nres)
+{
+	rollback_leftovers();
+	if (t->abandoned) {
+		task_release(t);
+		return;
+	}
+	if (rc == LUA_OK) {
+		t->done(t, 1, nres, NULL);
+	} else {
+		const char *m = luaL_tolstring(t->co, -1, NULL);
+		luaL_traceback(t->co, t->co, m, 0);
+		t->done(t, 0, 0, lua_tostring(t->co, -1));
+	}
+	task_release(t);
+}
+
+static task_t *task_run(task_t *t, int nargs)
+{
+	int nres = 0;
+	int rc = lua_resume(t->co, NULL, nargs, &nres);
+	if (rc == LUA_YIELD) {
+		if (t->op)
+			return t;
+		lua_settop(t->co, 0);
+		lua_pushstring(t->co, "coroutine.yield called outside a coroutine of your own");
+		rc = LUA_ERRRUN;
+	}
+	task_finish(t, rc, nres);
+	return NULL;
+}
+
+task_t *task_start(int nargs, task_done_fn done, void *ud)
+{
+	lua_State *L = H->L;
+	lua_State *co = lua_newthread(L);
+	int ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	lua_xmove(L, co, nargs + 1);
+	task_t *t = calloc(1, sizeof *t);
+	if (!t) {
+		luaL_unref(L, LUA_REGISTRYINDEX, ref);
+		log_error("out of memory starting a task");
+		return NULL;
+	}
+	t->co = co;
+	t->ref = ref;
+	t->done = done;
+	t->ud = ud;
+	*(task_t **)lua_getextraspace(co) = t;
+	H->tasks++;
+	return task_run(t, nargs);
+}
+
+void task_resume(task_t *t, int nargs)
+{
+	t->op = NULL;
+	t->cancel = NULL;
+	if (t->abandoned) {
+		task_release(t);
+		return;
+	}
+	task_run(t, nargs);
+}
+
+void task_abandon(task_t *t)
+{
+	t->abandoned = 1;
+	if (t->op && t->cancel) {
+		t->cancel(t); /* frees the op; it will never complete */
+		task_release(t);
+	}
+	/* else: the op completes later and task_resume frees the task */
+}
+
+task_t *task_check_async(lua_State *co)
+{
+	task_t *t = *(task_t **)lua_getextraspace(co);
+	if (!t)
+		luaL_error(co, "this function waits, so it must be called from a request, job or "
+			       "script, not from a coroutine of your own");
+	if (H->db && db_depth(H->db) > 0)
+		luaL_error(co, "cannot wait inside a database transaction: finish the transaction first");
+	return t;
+}
+
+int task_yield(lua_State *co, task_t *t, void *op, void (*cancel)(task_t *))
+{
+	t->op = op;
+	t->cancel = cancel;
+	return lua_yield(co, 0);
+}
+
+/* --- HTTP requests --- */
+static void push_request(lua_State *L, http_request_t *req)
+{
+	lua_createtable(L, 0, 8);
+	lua_pushstring(L, req->method);
+	lua_setfield(L, -2, "method");
+	const char *q = memchr(req->target, '?', req->target_len);
+	size_t plen = q ? (size_t)(q - req->target) : req->target_len;
+	lua_pushlstring(L, req->target, plen);
+	lua_setfield(L, -2, "path");
+	if (q)
+		lua_pushlstring(L, q + 1, req->target_len - plen - 1);
+	else
+		lua_pushliteral(L, "");
+	lua_setfield(L, -2, "query");
+	lua_createtable(L, 0, req->header_count);
+	for (int i = 0; i < req->header_count; i++) {
+		http_header_t *h = &req->headers[i];
+		lua_pushlstring(L, h->name, h->name_len);
+		lua_pushvalue(L, -1);
+		if (lua_rawget(L, -3) == LUA_TSTRING) {
+			/* repeated header: join as the RFC says (cookies with "; ") */
+			int cookie = h->name_len == 6 && memcmp(h->name, "cookie", 6) == 0;
+			lua_pushstring(L, cookie ? "; " : ", ");
+			lua_pushlstring(L, h->value, h->value_len);
+			lua_concat(L, 3);
+		} else {
+			lua_pop(L, 1);
+			lua_pushlstring(L, h->value, h->value_len);
+		}
+		lua_rawset(L, -3);
+	}
+	lua_setfield(L, -2, "headers");
+	lua_pushlstring(L, req->body, req->body_len);
+	lua_setfield(L, -2, "body");
+	lua_pushstring(L, req->peer);
+	lua_setfield(L, -2, "peer");
+}
+
+static const char err500[] =
+	"{\"error\":{\"code\":\"internal\",\"message\":\"Something went wrong on our side. It has been logged.\"}}";
+static const char json_head[] = "Content-Type: application/json\r\nCache-Control: no-store\r\n";
+
+static int valid_header_text(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == '\r' || s[i] == '\n' || s[i] == 0)
+			return 0;
+	return 1;
+}
+
+/** A growable text buffer for header lines. */
+struct hbuf {
+	char *p;
+	size_t len, cap;
+	int bad;
+};
+
+static void hbuf_add(struct hbuf *b, const char *s, size_t n)
+{
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 512;
+		while (cap < b->len + n)
+			cap *= 2;
+		char *np = realloc(b->p, cap);
+		if (!np) {
+			b->bad = 1;
+			return;
+		}
+		b->p = np;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+}
+
+static void hbuf_header(struct hbuf *b, lua_State *co, int name_idx, int value_idx)
+{
+	size_t nl, vl;
+	const char *n = lua_tolstring(co, name_idx, &nl);
+	const char *v = lua_tolstring(co, value_idx, &vl);
+	if (!n || !v || !valid_header_text(n, nl) || !valid_header_text(v, vl) || nl == 0) {
+		b->bad = 1;
+		return;
+	}
+	hbuf_add(b, n, nl);
+	hbuf_add(b, ": ", 2);
+	hbuf_add(b, v, vl);
+	hbuf_add(b, "\r\n", 2);
+}
+
+static void request_done(task_t *t, int ok, int nres, const char *msg)
+{
+	http_request_t *req = t->ud;
+	if (!ok) {
+		log_error("%s %.*s failed: %s", req->method, (int)req->target_len, req->target, msg);
+		http_respond(req, 500, json_head, sizeof json_head - 1, err500, sizeof err500 - 1);
+		return;
+	}
+	lua_State *co = t->co;
+	int base = lua_gettop(co) - nres + 1;
+	int status = (int)lua_tointeger(co, base);
+	if (nres < 1 || status < 100 || status > 599) {
+		log_error("%s %.*s: the handler returned no valid status", req->method,
+			  (int)req->target_len, req->target);
+		http_respond(req, 500, json_head, sizeof json_head - 1, err500, sizeof err500 - 1);
+		return;
+	}
+	struct hbuf hb = {0};
+	if (nres >= 2 && lua_istable(co, base + 1)) {
+		lua_pushnil(co);
+		while (lua_next(co, base + 1)) {
+			if (lua_type(co, -2) == LUA_TSTRING && lua_istable(co, -1)) {
+				lua_Integer n = luaL_len(co, -1);
+				for (lua_Integer i = 1; i <= n; i++) {
+					lua_rawgeti(co, -1, i);
+					hbuf_header(&hb, co, -3, -1);
+					lua_pop(co, 1);
+				}
+			} else if (lua_type(co, -2) == LUA_TSTRING) {
+				hbuf_header(&hb, co, -2, -1);
+			} else {
+				hb.bad = 1;
+			}
+			lua_pop(co, 1);
+		}
+	}
+	size_t blen = 0;
+	const char *body = nres >= 3 ? lua_tolstring(co, base + 2, &blen) : NULL;
+	if (hb.bad) {
+		log_error("%s %.*s: the handler returned a bad header (CR/LF or not text)", req->method,
+			  (int)req->target_len, req->target);
+		http_respond(req, 500, json_head, sizeof json_head - 1, err500, sizeof err500 - 1);
+	} else {
+		http_respond(req, status, hb.p, hb.len, body ? body : "", body ? blen : 0);
+	}
+	free(hb.p);
+}
+
+static void request_abandoned(http_request_t *req)
+{
+	task_t *t = req->ud;
+	if (t)
+		task_abandon(t);
+	req->ud = NULL;
+	http_respond(req, 499, NULL, 0, NULL, 0); /* releases the request; nobody reads it */
+}
+
+void host_on_request(http_request_t *req, void *ud)
+{
+	(void)ud;
+	lua_State *L = H->L;
+	if (H->handler_ref == LUA_NOREF) {
+		http_respond(req, 503, json_head, sizeof json_head - 1, err500, sizeof err500 - 1);
+		return;
+	}
+	lua_rawgeti(L, LUA_REGISTRYINDEX, H->handler_ref);
+	push_request(L, req);
+	req->ud = NULL;
+	req->on_abandon = NULL;
+	task_t *t = task_start(1, request_done, req);
+	if (t) {
+		req->ud = t;
+		req->on_abandon = request_abandoned;
+	}
+}
+
+/* --- scheduler timer --- */
+static void jobs_done(task_t *t, int ok, int nres, const char *msg)
+{
+	(void)t;
+	(void)nres;
+	if (!ok)
+		log_error("running due jobs failed: %s", msg);
+	H->sched_running = 0;
+	host_sched_changed();
+}
+
+static void on_sched_timer(uv_timer_t *timer)
+{
+	(void)timer;
+	if (H->sched_running || H->jobs_ref == LUA_NOREF || H->stopping)
+		return;
+	if (H->db && sched_next_due(H->db) > clock_now_ms()) {
+		host_sched_changed(); /* woke early (the timer is capped): sleep again */
+		return;
+	}
+	H->sched_running = 1;
+	H->sched_dirty = 0;
+	lua_rawgeti(H->L, LUA_REGISTRYINDEX, H->jobs_ref);
+	task_start(0, jobs_done, NULL);
+}
+
+void host_sched_changed(void)
+{
+	if (!H || !H->db || H->jobs_ref == LUA_NOREF || clock_is_virtual() || H->stopping) {
+		if (H)
+			uv_timer_stop(&H->sched_timer);
+		return;
+	}
+	if (H->sched_running) {
+		H->sched_dirty = 1;
+		return;
+	}
+	int64_t due = sched_next_due(H->db);
+	if (due < 0) {
+		uv_timer_stop(&H->sched_timer);
+		return;
+	}
+	int64_t delay = due - clock_now_ms();
+	if (delay < 0)
+		delay = 0;
+	if (delay > 60000)
+		delay = 60000; /* wake at least once a minute: the wall clock may jump */
+	uv_timer_start(&H->sched_timer, on_sched_timer, (uint64_t)delay, 0);
+}
+
+/* --- core.host: facts about the host itself --- */
+static int l_app_dir(lua_State *L)
+{
+	lua_pushstring(L, H->app_dir);
+	return 1;
+}
+
+static int l_version(lua_State *L)
+{
+	lua_pushstring(L, CANDOR_VERSION);
+	return 1;
+}
+
+static int l_tasks(lua_State *L)
+{
+	lua_pushinteger(L, H->tasks);
+	return 1;
+}
+
+/** host.shutdown([grace_ms=5000]) starts the graceful shutdown (as SIGTERM does). */
+static int l_shutdown(lua_State *L)
+{
+	loop_shutdown((unsigned)luaL_optinteger(L, 1, 5000));
+	return 0;
+}
+
+int luaopen_core_host(lua_State *L)
+{
+	static const luaL_Reg fns[] = {
+		{"app_dir", l_app_dir}, {"version", l_version}, {"tasks", l_tasks},
+		{"shutdown", l_shutdown}, {NULL, NULL},
+	};
+	luaL_newlib(L, fns);
+	return 1;
+}
+
+/* --- state --- */
+static int luaopen_cjson_safe_wrap(lua_State *L)
+{
+	extern int luaopen_cjson_safe(lua_State *);
+	return luaopen_cjson_safe(L);
+}
+
+int host_init(uv_loop_t *loop, const char *app_dir)
+{
+	H = calloc(1, sizeof *H);
+	if (!H)
+		return -1;
+	H->loop = loop;
+	snprintf(H->app_dir, sizeof H->app_dir, "%s", app_dir);
+	pw_cost_named("interactive", &H->pw_cost);
+	http_config_default(&H->http_cfg);
+	H->handler_ref = LUA_NOREF;
+	H->jobs_ref = LUA_NOREF;
+	uv_timer_init(loop, &H->sched_timer);
+	uv_unref((uv_handle_t *)&H->sched_timer); /* jobs alone do not keep the process running */
+	lua_State *L = luaL_newstate();
+	if (!L)
+		return -1;
+	H->L = L;
+	luaL_openlibs(L);
+	/* modules come from the app folder only; no C modules from disk */
+	lua_getglobal(L, "package");
+	lua_pushfstring(L, "%s/?.lua;%s/?/init.lua", app_dir, app_dir);
+	lua_setfield(L, -2, "path");
+	lua_pushliteral(L, "");
+	lua_setfield(L, -2, "cpath");
+	lua_getfield(L, -1, "preload");
+	static const luaL_Reg mods[] = {
+		{"core.db", luaopen_core_db},
+		{"core.crypto", luaopen_core_crypto},
+		{"core.clock", luaopen_core_clock},
+		{"core.sched", luaopen_core_sched},
+		{"core.server", luaopen_core_server},
+		{"core.timer", luaopen_core_timer},
+		{"core.log", luaopen_core_log},
+		{"core.net", luaopen_core_net},
+		{"core.fs", luaopen_core_fs},
+		{"core.host", luaopen_core_host},
+		{"cjson", luaopen_cjson},
+		{"cjson.safe", luaopen_cjson_safe_wrap},
+		{NULL, NULL},
+	};
+	for (const luaL_Reg *m = mods; m->name; m++) {
+		lua_pushcfunction(L, m->func);
+		lua_setfield(L, -2, m->name);
+	}
+	lua_pop(L, 2);
+	return 0;
+}
+
+static void close_walk(uv_handle_t *h, void *arg)
+{
+	(void)arg;
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+void host_close(void)
+{
+	if (!H)
+		return;
+	if (H->server) {
+		http_server_close_all(H->server);
+		H->server = NULL;
+	}
+	uv_timer_stop(&H->sched_timer);
+	lua_close(H->L); /* runs __gc of handles still held by Lua */
+	db_close(H->db);
+	keyring_free(H->keyring);
+	uv_walk(H->loop, close_walk, NULL);
+	uv_run(H->loop, UV_RUN_DEFAULT);
+	free(H);
+	H = NULL;
+}

@@ -1,0 +1,156 @@
+/* core.server: the HTTP listener as seen from Lua. */
+#include "host.h"
+
+#include "log.h"
+
+#include <lauxlib.h>
+#include <string.h>
+
+/** server.configure{max_header_bytes=, max_body_bytes=, header_timeout_ms=, body_timeout_ms=,
+ *  idle_timeout_ms=, max_connections=} (before listen) */
+static int l_configure(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TTABLE);
+	struct { const char *name; void *field; int is_size; } opts[] = {
+		{"max_header_bytes", &H->http_cfg.max_header_bytes, 1},
+		{"max_body_bytes", &H->http_cfg.max_body_bytes, 1},
+		{"header_timeout_ms", &H->http_cfg.header_timeout_ms, 0},
+		{"body_timeout_ms", &H->http_cfg.body_timeout_ms, 0},
+		{"idle_timeout_ms", &H->http_cfg.idle_timeout_ms, 0},
+		{"max_connections", &H->http_cfg.max_connections, 0},
+	};
+	lua_pushnil(L);
+	while (lua_next(L, 1)) {
+		const char *k = lua_tostring(L, -2);
+		size_t i;
+		for (i = 0; i < sizeof opts / sizeof opts[0]; i++)
+			if (k && strcmp(k, opts[i].name) == 0)
+				break;
+		if (i == sizeof opts / sizeof opts[0])
+			return luaL_error(L, "unknown server setting %s", k ? k : "?");
+		lua_Integer v = luaL_checkinteger(L, -1);
+		if (v <= 0)
+			return luaL_error(L, "server setting %s must be positive", k);
+		if (opts[i].is_size)
+			*(size_t *)opts[i].field = (size_t)v;
+		else
+			*(unsigned *)opts[i].field = (unsigned)v;
+		lua_pop(L, 1);
+	}
+	return 0;
+}
+
+/** server.set_handler(fn): fn(req) -> status, headers, body; runs as a task per request. */
+static int l_set_handler(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TFUNCTION);
+	luaL_unref(L, LUA_REGISTRYINDEX, H->handler_ref);
+	lua_pushvalue(L, 1);
+	H->handler_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	return 0;
+}
+
+/** server.listen(host, port) -> bound port | nil, err */
+static int l_listen(lua_State *L)
+{
+	const char *host = luaL_checkstring(L, 1);
+	int port = (int)luaL_checkinteger(L, 2);
+	if (H->server)
+		return host_fail(L, "listening", "already listening");
+	char err[512];
+	H->server = http_server_start(H->loop, host, port, &H->http_cfg, host_on_request, NULL, err, sizeof err);
+	if (!H->server)
+		return host_fail(L, "listen", "%s", err);
+	lua_pushinteger(L, http_server_port(H->server));
+	return 1;
+}
+
+static http_server_t *need_server(lua_State *L)
+{
+	if (!H->server)
+		luaL_error(L, "the server is not listening");
+	return H->server;
+}
+
+static int l_set_common_headers(lua_State *L)
+{
+	http_server_set_common_headers(need_server(L), luaL_checkstring(L, 1));
+	return 0;
+}
+
+/** server.set_static(prefix, dir) -> number of files loaded */
+static int l_set_static(lua_State *L)
+{
+	int n = http_server_set_static(need_server(L), luaL_checkstring(L, 1), luaL_checkstring(L, 2));
+	if (n < 0)
+		return host_fail(L, "static", "cannot read the static folder %s", lua_tostring(L, 2));
+	lua_pushinteger(L, n);
+	return 1;
+}
+
+static int l_static_etag(lua_State *L)
+{
+	if (!H->server)
+		return 0;
+	const char *etag = http_server_static_etag(H->server, luaL_checkstring(L, 1));
+	if (!etag)
+		return 0;
+	lua_pushlstring(L, etag + 1, strlen(etag) - 2); /* without the quotes */
+	return 1;
+}
+
+static void stopped(void *ud)
+{
+	(void)ud;
+	log_info("server stopped");
+}
+
+/** server.stop() stops accepting; connections finish their request and close. */
+static int l_stop(lua_State *L)
+{
+	(void)L;
+	if (H->server)
+		http_server_stop(H->server, stopped, NULL);
+	return 0;
+}
+
+/** server.counts() -> open connections, requests in progress */
+static int l_counts(lua_State *L)
+{
+	int c = 0, b = 0;
+	if (H->server)
+		http_server_counts(H->server, &c, &b);
+	lua_pushinteger(L, c);
+	lua_pushinteger(L, b);
+	return 2;
+}
+
+static int l_limits(lua_State *L)
+{
+	lua_createtable(L, 0, 6);
+	lua_pushinteger(L, (lua_Integer)H->http_cfg.max_header_bytes);
+	lua_setfield(L, -2, "max_header_bytes");
+	lua_pushinteger(L, (lua_Integer)H->http_cfg.max_body_bytes);
+	lua_setfield(L, -2, "max_body_bytes");
+	lua_pushinteger(L, H->http_cfg.header_timeout_ms);
+	lua_setfield(L, -2, "header_timeout_ms");
+	lua_pushinteger(L, H->http_cfg.body_timeout_ms);
+	lua_setfield(L, -2, "body_timeout_ms");
+	lua_pushinteger(L, H->http_cfg.idle_timeout_ms);
+	lua_setfield(L, -2, "idle_timeout_ms");
+	lua_pushinteger(L, H->http_cfg.max_connections);
+	lua_setfield(L, -2, "max_connections");
+	return 1;
+}
+
+int luaopen_core_server(lua_State *L)
+{
+	static const luaL_Reg fns[] = {
+		{"configure", l_configure}, {"set_handler", l_set_handler}, {"listen", l_listen},
+		{"set_common_headers", l_set_common_headers}, {"set_static", l_set_static},
+		{"static_etag", l_static_etag}, {"stop", l_stop}, {"counts", l_counts},
+		{"limits", l_limits}, {NULL, NULL},
+	};
+	luaL_newlib(L, fns);
+	return 1;
+}

@@ -1,0 +1,211 @@
+-- The application: opens the data folder, registers routes and jobs, and answers requests.
+-- The host calls app.handle(req) in a new coroutine for every request.
+local core_db = require "core.db"
+local crypto = require "core.crypto"
+local clock = require "core.clock"
+local sched = require "core.sched"
+local host = require "core.host"
+local fs = require "core.fs"
+local log = require "core.log"
+local db = require "lib.db"
+local json = require "lib.json"
+local web = require "lib.web"
+local errors = require "lib.errors"
+local router = require "lib.router"
+local template = require "lib.template"
+
+local app = {
+  router = router.new(),
+  jobs = {},          -- kind -> handler(payload, job)
+  data_dir = nil,
+  test = false,
+  started_ms = nil,
+}
+
+-- Hooks the services fill in (sessions, permissions). Until they are set, nobody is signed
+-- in and every permission is denied.
+app.hooks = {
+  --- authenticate(req) -> user, session, via ("cookie"|"token") or nil
+  authenticate = function() return nil end,
+  --- check_csrf(req) raises when a cookie-authenticated state change lacks a valid token
+  check_csrf = function() end,
+  --- permit(user, perm, req) -> allowed, reason
+  permit = function() return false, "permissions are not set up" end,
+  --- after_response(req, res) e.g. refreshing a session cookie
+  after_response = nil,
+}
+
+--- Registers a job handler: fn(payload_table, job_row).
+function app.on_job(kind, fn)
+  assert(not app.jobs[kind], "job kind registered twice: " .. kind)
+  app.jobs[kind] = fn
+end
+
+--- Plans a job: due (seconds since epoch), kind, payload table, optional unique key.
+function app.schedule(due, kind, payload, key)
+  assert(app.jobs[kind], "no handler for job kind " .. kind)
+  local id, err = sched.add(math.floor(due * 1000), kind, json.encode(payload or {}), key)
+  if not id then error("cannot schedule: " .. err.message) end
+  return id
+end
+
+function app.cancel_jobs(key, prefix)
+  return sched.cancel(key, prefix)
+end
+
+local function job_backoff(attempts)
+  return math.min(3600, 30 * 2 ^ attempts)
+end
+
+--- Runs jobs due now (called by the host timer, and by the test clock). Returns how many ran.
+function app.run_due_jobs()
+  local ran = 0
+  while true do
+    local due = sched.due(clock.now_ms(), 50)
+    if #due == 0 then break end
+    for _, job in ipairs(due) do
+      local handler = app.jobs[job.kind]
+      local ok, err
+      if not handler then
+        ok, err = false, "no handler for job kind " .. job.kind
+      else
+        local payload = json.decode(job.payload) or {}
+        ok, err = xpcall(handler, debug.traceback, payload, job)
+      end
+      if ok then
+        sched.done(job.id)
+      elseif job.attempts >= 8 then
+        log.error(("job %d (%s) failed for good: %s"):format(job.id, job.kind, tostring(err)))
+        sched.done(job.id)
+      else
+        log.warn(("job %d (%s) failed, will retry: %s"):format(job.id, job.kind, tostring(err)))
+        sched.retry(job.id, clock.now_ms() + math.floor(job_backoff(job.attempts) * 1000), tostring(err):sub(1, 500))
+      end
+      ran = ran + 1
+    end
+  end
+  return ran
+end
+
+-- Route modules, listed in lua/routes/init.lua.
+local function load_routes()
+  for _, name in ipairs(require "routes") do
+    local mod = require("routes." .. name)
+    mod.routes(app.router, app)
+  end
+end
+
+--- Opens (and creates) the data folder and database, applies migrations, loads everything.
+--- opts: data_dir | test=true (in-memory database, random key, cheap password hashing,
+--- virtual clock), quiet.
+function app.init(opts)
+  opts = opts or {}
+  local dir = host.app_dir()
+  app.app_dir = dir
+  template.set_dir(dir)
+  if opts.test then
+    app.test = true
+    clock.set_virtual(opts.start_ms or 1767603600000) -- Monday 2026-01-05 09:00 UTC
+    crypto.set_password_cost("min")
+    crypto.ephemeral_keys()
+    assert(core_db.open(":memory:"))
+  else
+    local data = assert(opts.data_dir, "no data folder")
+    assert(fs.mkdir(data, 448)) -- 0700
+    app.data_dir = data
+    local ok, err = crypto.load_keys(data .. "/master.key", true)
+    if not ok then return nil, err.message end
+    ok, err = core_db.open(data .. "/candor.db")
+    if not ok then return nil, err.message end
+  end
+  local n, err = core_db.migrate(dir .. "/migrations")
+  if not n then return nil, err.message end
+  load_routes()
+  for _, name in ipairs(require "services") do
+    local svc = require("services." .. name)
+    if svc.init then svc.init(app) end
+  end
+  sched.set_handler(app.run_due_jobs)
+  app.started_ms = clock.now_ms()
+  return true
+end
+
+-- Turns what a handler returned into status, headers, body for the host.
+local function finish(req, res)
+  if app.hooks.after_response then app.hooks.after_response(req, res) end
+  local body = res.body or ""
+  if req.method == "HEAD" then body = "" end
+  return res.status or 200, res.headers or {}, body
+end
+
+local function error_response(req, e)
+  if not errors.is(e) then
+    log.error(("%s %s failed: %s"):format(req.method, req.path, tostring(e)))
+    e = errors.new(500, "internal", "Something went wrong on our side. It has been logged.")
+  end
+  if (req.route and req.route.api) or not web.wants_html(req) then
+    return web.error_json(e)
+  end
+  local page = require "lib.page"
+  return page.error(req, e)
+end
+
+local function keep_trace(e)
+  if type(e) == "string" then return debug.traceback(e, 2) end
+  return e
+end
+
+local PUBLIC_PERMS = { none = true, object = true }
+
+local function run_route(req, route)
+  local user, session, via = app.hooks.authenticate(req)
+  req.user, req.session, req.via = user, session, via
+  if route.auth ~= "public" then
+    if not user then
+      if not route.api then
+        return web.redirect("/?next=" .. require("lib.util").url_encode(req.path
+          .. (req.query ~= "" and "?" .. req.query or "")))
+      end
+      errors.unauthorized()
+    end
+    if route.auth == "user" and user.kind == "guest" then
+      errors.forbidden("Guest accounts cannot use this.")
+    elseif route.auth == "guest" and user.kind ~= "guest" then
+      errors.forbidden("This is only for guests.")
+    end
+  end
+  if route.csrf and via == "cookie" then app.hooks.check_csrf(req) end
+  if not PUBLIC_PERMS[route.perm] then
+    local ok, reason = app.hooks.permit(user, route.perm, req)
+    if not ok then errors.forbidden(reason) end
+  end
+  if route.tx then return db.transaction(route.handler, req, app) end
+  return route.handler(req, app)
+end
+
+--- The request handler: req from the host -> status, headers, body.
+function app.handle(req)
+  local route, params = app.router:match(req.method, req.path)
+  local res
+  if not route then
+    local e
+    if #params > 0 then
+      e = errors.new(405, "method_not_allowed", "This address does not take " .. req.method .. ".",
+        { allow = table.concat(params, ", ") })
+    else
+      e = errors.new(404, "not_found", "There is nothing at this address.")
+    end
+    req.route = { api = req.path:sub(1, 5) == "/api/" }
+    res = error_response(req, e)
+    return finish(req, res)
+  end
+  req.params, req.route = params, route
+  local ok, r = xpcall(run_route, keep_trace, req, route)
+  if not ok then r = error_response(req, r) end
+  if type(r) ~= "table" then
+    r = error_response(req, "handler for " .. req.path .. " returned no response")
+  end
+  return finish(req, r)
+end
+
+return app

@@ -1,0 +1,146 @@
+-- Command-line entry points (core/main.c parses the flags and calls main).
+local log = require "core.log"
+local server = require "core.server"
+local fs = require "core.fs"
+local web = require "lib.web"
+
+local M = {}
+
+local function parse_listen(s)
+  local host, port = (s or "127.0.0.1:8080"):match("^%[?([^%]]*)%]?:(%d+)$")
+  if not host then return nil end
+  return host, tonumber(port)
+end
+
+local function init(opts, extra)
+  local app = require "app"
+  local o = { data_dir = opts.data or "data" }
+  for k, v in pairs(extra or {}) do o[k] = v end
+  local ok, err = app.init(o)
+  if not ok then
+    io.stderr:write("candor: ", err, "\n")
+    return nil
+  end
+  return app
+end
+
+--- candor serve [--data DIR] [--listen HOST:PORT] [--demo]
+function M.serve(opts)
+  local host, port = parse_listen(opts.listen)
+  if not host then
+    io.stderr:write("candor: --listen takes HOST:PORT, e.g. 127.0.0.1:8080\n")
+    return 2
+  end
+  local data = opts.data or "data"
+  local fresh = not fs.stat(data .. "/candor.db")
+  local app = init(opts)
+  if not app then return 1 end
+  local demo_note
+  if opts.demo then
+    local demo = require "demo"
+    if demo.is_empty() then
+      demo_note = demo.fill(os.getenv("CANDOR_DEMO_PASSWORD"))
+    elseif fresh == false then
+      demo_note = demo.existing_note()
+    end
+  end
+  server.set_handler(app.handle)
+  local bound, err = server.listen(host, port)
+  if not bound then
+    io.stderr:write("candor: ", err.message, "\n")
+    return 1
+  end
+  server.set_common_headers(web.common_header_lines())
+  server.set_static("/static/", app.app_dir .. "/static")
+  local url = ("http://%s:%d/"):format(host:find(":") and ("[" .. host .. "]") or host, bound)
+  io.stdout:write(("\nCandor is running at %s  (data folder: %s)\n"):format(url, data))
+  if demo_note then io.stdout:write(demo_note) end
+  io.stdout:write("Stop it with Ctrl-C.\n\n")
+  io.stdout:flush()
+  log.info("listening on " .. url)
+  return nil -- keep serving
+end
+
+--- candor test FILE: run one scenario file (main.c gives each file a fresh host)
+function M.test(opts, args)
+  local testing = require "testing"
+  local passed, failed = testing.run_file(args[1], opts)
+  return 0, passed, failed
+end
+
+--- candor run [--data DIR] SCRIPT.lua [ARGS...]
+function M.run(opts, args)
+  local app = init(opts)
+  if not app then return 1 end
+  local script = table.remove(args, 1)
+  local chunk, err = loadfile(script, "t")
+  if not chunk then
+    io.stderr:write("candor: ", err, "\n")
+    return 1
+  end
+  local code = chunk(table.unpack(args))
+  return math.type(code) == "integer" and code or 0
+end
+
+--- candor migrate [--data DIR]
+function M.migrate(opts)
+  local app = init(opts)
+  if not app then return 1 end
+  io.stdout:write(("database is at schema version %d\n"):format(require("core.db").version()))
+  return 0
+end
+
+--- candor backup [--data DIR] FILE
+function M.backup(opts, args)
+  local app = init(opts)
+  if not app then return 1 end
+  local ok, err = require("core.db").backup(args[1])
+  if not ok then
+    io.stderr:write("candor: ", err.message, "\n")
+    return 1
+  end
+  io.stdout:write(("backup written to %s (the master key is not in it: keep %s/master.key safe too)\n")
+    :format(args[1], app.data_dir))
+  return 0
+end
+
+--- candor rotate-key [--data DIR]
+M["rotate-key"] = function(opts)
+  local app = init(opts)
+  if not app then return 1 end
+  local ok, keys = pcall(require, "services.keys")
+  if not ok then
+    io.stderr:write("candor: key rotation is not available in this build\n")
+    return 1
+  end
+  return keys.rotate_cli(app)
+end
+
+--- candor audit [--data DIR] verify
+function M.audit(opts, args)
+  if args[1] ~= "verify" then
+    io.stderr:write("candor: usage: candor audit [--data DIR] verify\n")
+    return 2
+  end
+  local app = init(opts)
+  if not app then return 1 end
+  local audit = require "services.audit"
+  local ok, n, bad = audit.verify()
+  if ok then
+    io.stdout:write(("audit log intact: %d entries, hash chain verified\n"):format(n))
+    return 0
+  end
+  io.stderr:write(("audit log BROKEN at entry %s: %s\n"):format(tostring(bad and bad.id), bad and bad.reason or "?"))
+  return 1
+end
+
+function M.main(cmd, opts, args)
+  local fn = M[cmd]
+  if not fn then
+    io.stderr:write("candor: unknown command ", tostring(cmd), "\n")
+    return 2
+  end
+  return fn(opts, args)
+end
+
+return M

@@ -1,0 +1,204 @@
+-- The demo company (candor serve --demo): 48 people in 5 levels, departments, locations,
+-- someone holding each role, one super user and one guest. docs/demo.md is generated from
+-- this table (a scenario checks they agree).
+local db = require "lib.db"
+local crypto = require "core.crypto"
+local clock = require "core.clock"
+local fs = require "core.fs"
+
+local M = {}
+
+M.COMPANY = "Northwind Labs"
+M.DOMAIN = "northwind.example"
+
+-- key, name, job title, department, location, manager key, hire date, roles
+M.PEOPLE = {
+  { "olivia", "Olivia Bennett", "Chief Executive Officer", "Executive", "New York", nil, "2015-03-02" },
+  { "priya", "Priya Natarajan", "VP People", "People", "Berlin", "olivia", "2016-06-13", { "hr_admin", "tech_admin" } },
+  { "daniel", "Daniel Kim", "VP Engineering", "Engineering", "Berlin", "olivia", "2016-01-11" },
+  { "sofia", "Sofia Alvarez", "VP Sales", "Sales", "New York", "olivia", "2017-02-20" },
+  { "henrik", "Henrik Larsen", "VP Operations", "Operations", "London", "olivia", "2016-09-05" },
+  { "grace", "Grace Liu", "VP Product", "Product", "Remote", "olivia", "2018-04-16" },
+  -- People
+  { "marcus", "Marcus Webb", "HR Business Partner", "People", "Berlin", "priya", "2019-05-06", { "hr_admin" } },
+  { "lena", "Lena Fischer", "People Operations Coordinator", "People", "Berlin", "priya", "2021-08-02", { "hr_assistant" } },
+  { "amara", "Amara Osei", "Talent Partner", "People", "London", "marcus", "2022-01-17" },
+  -- Engineering
+  { "ravi", "Ravi Shankar", "Engineering Manager, Platform", "Engineering", "Berlin", "daniel", "2017-07-03" },
+  { "emma", "Emma Schulz", "Engineering Manager, Product", "Engineering", "Berlin", "daniel", "2018-03-19" },
+  { "noah", "Noah Williams", "Engineering Manager, Mobile", "Engineering", "Remote", "daniel", "2019-10-07" },
+  { "lucas", "Lucas Moreau", "Staff Engineer", "Engineering", "Berlin", "ravi", "2018-11-12" },
+  { "mia", "Mia Johansson", "Senior Engineer", "Engineering", "Berlin", "ravi", "2020-02-03" },
+  { "ethan", "Ethan Brooks", "Engineer", "Engineering", "Remote", "lucas", "2022-06-20" },
+  { "zoe", "Zoe Chen", "Engineer", "Engineering", "Berlin", "lucas", "2023-01-09" },
+  { "omar", "Omar Haddad", "Site Reliability Engineer", "Engineering", "London", "ravi", "2021-04-12" },
+  { "isabel", "Isabel Costa", "Senior Engineer", "Engineering", "Berlin", "emma", "2019-09-02" },
+  { "jonas", "Jonas Becker", "Engineer", "Engineering", "Berlin", "emma", "2021-11-15" },
+  { "hana", "Hana Sato", "Engineer", "Engineering", "Remote", "isabel", "2023-05-22" },
+  { "leo", "Leo Rossi", "Junior Engineer", "Engineering", "Berlin", "isabel", "2024-02-05" },
+  { "ava", "Ava Thompson", "Senior Mobile Engineer", "Engineering", "Remote", "noah", "2020-07-13" },
+  { "samuel", "Samuel Adeyemi", "Mobile Engineer", "Engineering", "London", "noah", "2022-09-26" },
+  -- Product
+  { "chloe", "Chloe Martin", "Product Manager", "Product", "Remote", "grace", "2020-01-27" },
+  { "arjun", "Arjun Mehta", "Product Manager", "Product", "London", "grace", "2021-03-08" },
+  { "julia", "Julia Nowak", "Product Designer", "Product", "Berlin", "chloe", "2021-10-04" },
+  { "felix", "Felix Wagner", "UX Researcher", "Product", "Berlin", "chloe", "2022-11-14" },
+  -- Sales
+  { "james", "James O'Connor", "Sales Director, Americas", "Sales", "New York", "sofia", "2018-06-04" },
+  { "elena", "Elena Petrova", "Sales Director, EMEA", "Sales", "London", "sofia", "2019-01-14" },
+  { "tyler", "Tyler Reed", "Account Executive", "Sales", "New York", "james", "2021-02-22" },
+  { "nina", "Nina Patel", "Account Executive", "Sales", "New York", "james", "2022-04-11" },
+  { "carlos", "Carlos Mendes", "Sales Development Rep", "Sales", "New York", "tyler", "2024-01-15" },
+  { "freya", "Freya Nilsen", "Account Executive", "Sales", "London", "elena", "2021-07-19" },
+  { "luca", "Luca Bianchi", "Customer Success Manager", "Sales", "London", "elena", "2020-10-05" },
+  { "maya", "Maya Cohen", "Customer Success Manager", "Sales", "Remote", "luca", "2023-03-13" },
+  -- Marketing (reports to Sales)
+  { "ben", "Ben Carter", "Marketing Lead", "Marketing", "New York", "sofia", "2019-08-26" },
+  { "aisha", "Aisha Rahman", "Content Marketer", "Marketing", "Remote", "ben", "2022-02-07" },
+  { "kai", "Kai Andersen", "Growth Marketer", "Marketing", "London", "ben", "2023-06-05" },
+  -- Operations and Finance
+  { "tom", "Tom Okafor", "IT Systems Administrator", "Operations", "London", "henrik", "2018-02-12", { "tech_admin" } },
+  { "rachel", "Rachel Green", "Finance Manager", "Finance", "London", "henrik", "2017-11-06" },
+  { "victor", "Victor Dubois", "Accountant", "Finance", "London", "rachel", "2021-05-17" },
+  { "sara", "Sara Lindqvist", "Financial Analyst", "Finance", "Remote", "rachel", "2023-09-04" },
+  { "paul", "Paul Murphy", "Office Manager", "Operations", "New York", "henrik", "2019-04-01" },
+  { "ines", "Ines Garcia", "IT Support Specialist", "Operations", "Berlin", "tom", "2022-08-15" },
+  { "david", "David Levi", "Security Engineer", "Operations", "Remote", "tom", "2021-12-06" },
+  { "yara", "Yara Haddad", "Operations Analyst", "Operations", "London", "henrik", "2024-03-18" },
+  { "oscar", "Oscar Lindgren", "Workplace Coordinator", "Operations", "Berlin", "paul", "2024-06-03" },
+  { "nora", "Nora Walsh", "Executive Assistant", "Executive", "New York", "olivia", "2020-05-11" },
+}
+
+-- An external guest reviewer (for 360 feedback); not counted as a licensed user.
+M.GUESTS = {
+  { "alex.morgan@clientcorp.example", "Alex Morgan", "Partner at ClientCorp" },
+}
+
+M.ROLE_NAMES = { hr_admin = "HR Admin", hr_assistant = "HR Assistant", tech_admin = "Tech Admin" }
+
+function M.email(key)
+  for _, p in ipairs(M.PEOPLE) do
+    if p[1] == key then
+      local first, last = p[2]:match("^(%S+)%s+(.+)$")
+      last = last:gsub("[^%a]", ""):lower()
+      return ("%s.%s@%s"):format(first:lower(), last, M.DOMAIN)
+    end
+  end
+end
+
+function M.super_user_email() return M.email("priya") end
+
+function M.is_empty()
+  return (db.value("SELECT count(*) FROM users") or 0) == 0
+end
+
+local function password_file()
+  local app = require "app"
+  return app.data_dir and (app.data_dir .. "/demo-password.txt")
+end
+
+--- Fills an empty database with the demo company. Returns the note printed at start.
+function M.fill(password)
+  local generated = false
+  if not password or password == "" then
+    password = "demo-" .. crypto.token(12):gsub("[-_]", "x")
+    generated = true
+  end
+  local hash = assert(crypto.hash_password(password))
+  local now = clock.now()
+  db.transaction(function()
+    local settings = require "services.settings"
+    settings.set("company.name", M.COMPANY)
+    if settings.schema["company.domains"] then settings.set("company.domains", { M.DOMAIN }) end
+    local ids = {}
+    for _, p in ipairs(M.PEOPLE) do
+      ids[p[1]] = db.insert([[INSERT INTO users(email, name, job_title, department, location, hire_date,
+          status, kind, password_hash, created_at, updated_at)
+          VALUES(?,?,?,?,?,?, 'active', 'employee', ?, ?, ?)]],
+        M.email(p[1]), p[2], p[3], p[4], p[5], p[7], hash, now, now)
+    end
+    for _, p in ipairs(M.PEOPLE) do
+      if p[6] then db.exec("UPDATE users SET manager_id = ? WHERE id = ?", ids[p[6]], ids[p[1]]) end
+      for _, role in ipairs(p[8] or {}) do
+        db.exec("INSERT INTO user_roles(user_id, role, granted_by, granted_at) VALUES(?,?,NULL,?)",
+          ids[p[1]], role, now)
+      end
+    end
+    for _, g in ipairs(M.GUESTS) do
+      db.insert([[INSERT INTO users(email, name, job_title, status, kind, password_hash, created_at, updated_at)
+          VALUES(?,?,?, 'active', 'guest', ?, ?, ?)]], g[1], g[2], g[3], hash, now, now)
+    end
+    require("services.audit").record{ action = "demo.created", actor_label = "candor --demo",
+      details = { people = #M.PEOPLE, guests = #M.GUESTS } }
+  end)
+  local path = password_file()
+  if generated and path then fs.write(path, password .. "\n", 384) end
+  local hooks = M.after_fill or {}
+  for _, fn in ipairs(hooks) do fn() end
+  return M.note(password, generated)
+end
+
+function M.note(password, generated)
+  return ("\nDemo company \"%s\": %d people in 5 levels, plus %d guest.\n"
+    .. "  Sign in as the super user:  %s\n"
+    .. "  Password (everyone shares it): %s%s\n"
+    .. "  Other people and their roles: docs/demo.md\n"):format(M.COMPANY, #M.PEOPLE, #M.GUESTS,
+      M.super_user_email(), password, generated and "   (saved in the data folder, demo-password.txt)" or "")
+end
+
+--- The note for a data folder that already holds the demo company.
+function M.existing_note()
+  local path = password_file()
+  local pw = path and fs.read(path)
+  pw = pw and pw:gsub("%s+$", "")
+  return M.note(pw or os.getenv("CANDOR_DEMO_PASSWORD") or "(the one chosen when the demo was created)", false)
+end
+
+--- docs/demo.md, generated from the table above.
+function M.markdown()
+  local names = {}
+  for _, p in ipairs(M.PEOPLE) do names[p[1]] = p[2] end
+  local depth = {}
+  local function level(p)
+    if depth[p[1]] then return depth[p[1]] end
+    local d = 1
+    if p[6] then
+      for _, q in ipairs(M.PEOPLE) do if q[1] == p[6] then d = level(q) + 1 end end
+    end
+    depth[p[1]] = d
+    return d
+  end
+  local out = {
+    "# The demo company",
+    "",
+    ("`candor serve --demo` (and `make run`) fills a new data folder with **%s**: %d people in"):format(M.COMPANY, #M.PEOPLE),
+    "five levels of reporting lines, plus one external guest. Everyone shares one password: the value of",
+    "`CANDOR_DEMO_PASSWORD` when it is set, otherwise a generated one that is printed at start (and kept in",
+    "`demo-password.txt` in the data folder).",
+    "",
+    ("Sign in as the super user (HR Admin + Tech Admin): **%s**."):format(M.super_user_email()),
+    "",
+    "This file is generated from `lua/demo.lua`; a scenario test checks that they agree.",
+    "",
+    "| Name | Email | Job title | Department | Location | Manager | Level | Roles |",
+    "|---|---|---|---|---|---|---|---|",
+  }
+  for _, p in ipairs(M.PEOPLE) do
+    local roles = {}
+    for _, r in ipairs(p[8] or {}) do roles[#roles + 1] = M.ROLE_NAMES[r] end
+    local role_text = table.concat(roles, " + ")
+    if #roles == 2 then role_text = role_text .. " (super user)" end
+    out[#out + 1] = ("| %s | %s | %s | %s | %s | %s | %d | %s |"):format(p[2], M.email(p[1]), p[3], p[4], p[5],
+      p[6] and names[p[6]] or "—", level(p), role_text)
+  end
+  out[#out + 1] = ""
+  out[#out + 1] = "## Guests"
+  out[#out + 1] = ""
+  out[#out + 1] = "| Name | Email | Note |"
+  out[#out + 1] = "|---|---|---|"
+  for _, g in ipairs(M.GUESTS) do out[#out + 1] = ("| %s | %s | %s |"):format(g[2], g[1], g[3]) end
+  out[#out + 1] = ""
+  return table.concat(out, "\n")
+end
+
+return M

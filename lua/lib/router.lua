@@ -1,0 +1,101 @@
+-- Routes: method + path pattern -> handler, each declaring how the caller must be
+-- authenticated and which permission it needs. Registration fails without both (deny by
+-- default). Patterns: "/api/users/{id}" ({name} matches one segment; {name:int} digits only).
+local M = {}
+M.__index = M
+
+-- Who may call a route.
+M.AUTH = {
+  public = true,    -- anyone, signed in or not
+  user = true,      -- any signed-in employee (not guests)
+  any_user = true,  -- any signed-in account, guests included
+  guest = true,     -- guests only
+}
+
+local METHODS = { GET = true, POST = true, PUT = true, PATCH = true, DELETE = true }
+
+function M.new()
+  return setmetatable({ static = {}, dynamic = {}, list = {} }, M)
+end
+
+local function compile(path)
+  local names, parts = {}, {}
+  for seg in path:gmatch("[^/]+") do
+    local name, kind = seg:match("^{([%w_]+):?(%a*)}$")
+    if name then
+      names[#names + 1] = name
+      parts[#parts + 1] = kind == "int" and "(%d+)" or "([^/]+)"
+    else
+      parts[#parts + 1] = seg:gsub("[%^%$%(%)%%%.%[%]%*%+%-%?]", "%%%0")
+    end
+  end
+  return "^/" .. table.concat(parts, "/") .. "$", names
+end
+
+--- Adds a route: { method=, path=, auth=, perm=, handler=, [tx=], [csrf=], [name=] }.
+--- perm is a permission name checked by the evaluator before the handler runs,
+--- "object" when the handler checks each object itself, or "none" for public routes.
+function M:add(spec)
+  local where = ("%s %s"):format(tostring(spec.method), tostring(spec.path))
+  assert(METHODS[spec.method], where .. ": unknown method")
+  assert(type(spec.path) == "string" and spec.path:sub(1, 1) == "/", where .. ": path must start with /")
+  assert(type(spec.handler) == "function", where .. ": no handler")
+  assert(M.AUTH[spec.auth], where .. ": every route must say who may call it (auth = public|user|any_user|guest)")
+  assert(type(spec.perm) == "string" and spec.perm ~= "",
+    where .. ": every route must name the permission it needs (perm = ..., or \"object\" / \"none\")")
+  assert(spec.perm ~= "none" or spec.auth == "public", where .. ": only public routes may need no permission")
+  assert(spec.auth ~= "public" or spec.perm == "none", where .. ": a public route cannot need a permission")
+  local route = {}
+  for k, v in pairs(spec) do route[k] = v end
+  if route.tx == nil then route.tx = spec.method ~= "GET" end
+  if route.csrf == nil then route.csrf = spec.method ~= "GET" end
+  route.api = spec.path:sub(1, 5) == "/api/"
+  if not spec.path:find("{", 1, true) then
+    local key = spec.method .. " " .. spec.path
+    assert(not self.static[key], where .. ": registered twice")
+    self.static[key] = route
+  else
+    route.pattern, route.names = compile(spec.path)
+    local list = self.dynamic[spec.method] or {}
+    list[#list + 1] = route
+    self.dynamic[spec.method] = list
+  end
+  self.list[#self.list + 1] = route
+  return route
+end
+
+--- Finds the route for method and path: route, params | nil, allowed_methods (for 405).
+function M:match(method, path)
+  if #path > 1 and path:sub(-1) == "/" then path = path:sub(1, -2) end
+  local lookup = method == "HEAD" and "GET" or method
+  local r = self.static[lookup .. " " .. path]
+  if r then return r, {} end
+  local list = self.dynamic[lookup]
+  if list then
+    for _, route in ipairs(list) do
+      local caps = { path:match(route.pattern) }
+      if caps[1] then
+        local params = {}
+        for i, name in ipairs(route.names) do params[name] = caps[i] end
+        return route, params
+      end
+    end
+  end
+  local allowed = {}
+  for m in pairs(METHODS) do
+    if m ~= lookup and (self.static[m .. " " .. path] or (function()
+      for _, route in ipairs(self.dynamic[m] or {}) do
+        if path:match(route.pattern) then return true end
+      end
+    end)()) then
+      allowed[#allowed + 1] = m
+    end
+  end
+  table.sort(allowed)
+  return nil, allowed
+end
+
+--- All routes, for the docs check and the admin overview.
+function M:routes() return self.list end
+
+return M

@@ -1,0 +1,189 @@
+-- Requests and responses. A handler gets the request table from the host (method, path,
+-- query, headers, body, peer) plus params (path parameters) and user/session once signed in,
+-- and returns a response made by the functions below (or raises an errors.* value).
+local json = require "lib.json"
+local util = require "lib.util"
+local errors = require "lib.errors"
+
+local M = {}
+
+-- Sent with every answer (the host adds them in C; the in-process test client merges them).
+M.common_headers = {
+  ["X-Content-Type-Options"] = "nosniff",
+  ["X-Frame-Options"] = "DENY",
+  ["Referrer-Policy"] = "same-origin",
+  ["Cross-Origin-Opener-Policy"] = "same-origin",
+  ["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), payment=()",
+  ["Content-Security-Policy"] = "default-src 'self'; script-src 'self'; style-src 'self'; "
+    .. "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; "
+    .. "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+}
+
+function M.common_header_lines()
+  local names = {}
+  for k in pairs(M.common_headers) do names[#names + 1] = k end
+  table.sort(names)
+  local out = {}
+  for _, k in ipairs(names) do out[#out + 1] = k .. ": " .. M.common_headers[k] .. "\r\n" end
+  return table.concat(out)
+end
+
+--- Parsed query string (cached on the request).
+function M.query(req)
+  local q = req._query
+  if not q then
+    local err
+    q, err = util.parse_query(req.query)
+    if not q then errors.bad_request(err) end
+    req._query = q
+  end
+  return q
+end
+
+--- Parsed form body (application/x-www-form-urlencoded).
+function M.form(req)
+  local f = req._form
+  if not f then
+    local ct = req.headers["content-type"] or ""
+    if ct ~= "" and not ct:find("application/x-www-form-urlencoded", 1, true) then
+      errors.raise(415, "unsupported_media_type", "Send the form as application/x-www-form-urlencoded.")
+    end
+    local err
+    f, err = util.parse_query(req.body)
+    if not f then errors.bad_request(err) end
+    req._form = f
+  end
+  return f
+end
+
+local function no_nul(v)
+  local t = type(v)
+  if t == "string" then
+    return not v:find("\0", 1, true)
+  elseif t == "table" then
+    for k, x in pairs(v) do
+      if not no_nul(k) or not no_nul(x) then return false end
+    end
+  end
+  return true
+end
+
+--- Parsed JSON body (an object or array); 400 when missing or malformed, 415 on another type.
+function M.body(req)
+  if req._json ~= nil then return req._json end
+  local ct = req.headers["content-type"] or ""
+  if not ct:find("application/json", 1, true) then
+    errors.raise(415, "unsupported_media_type", "Send the body as application/json.")
+  end
+  local v, err = json.decode(req.body)
+  if type(v) ~= "table" then
+    errors.bad_request("The body is not a JSON object: " .. tostring(err or "wrong type"))
+  end
+  if not no_nul(v) then errors.bad_request("The body contains NUL characters.") end
+  req._json = v
+  return v
+end
+
+--- Form or JSON, whichever the request sent.
+function M.input(req)
+  local ct = req.headers["content-type"] or ""
+  if ct:find("application/json", 1, true) then return M.body(req) end
+  return M.form(req)
+end
+
+--- A cookie's value, or nil.
+function M.cookie(req, name)
+  local cookies = req._cookies
+  if not cookies then
+    cookies = {}
+    for k, v in (req.headers.cookie or ""):gmatch("([^=;%s]+)=([^;]*)") do
+      if cookies[k] == nil then cookies[k] = v end
+    end
+    req._cookies = cookies
+  end
+  return cookies[name]
+end
+
+--- A Set-Cookie value. opts: max_age (seconds; 0 deletes), http_only (default true),
+--- same_site (default "Lax"), secure, path (default "/").
+function M.cookie_header(name, value, opts)
+  opts = opts or {}
+  local parts = { name .. "=" .. value, "Path=" .. (opts.path or "/") }
+  if opts.max_age then parts[#parts + 1] = "Max-Age=" .. opts.max_age end
+  if opts.http_only ~= false then parts[#parts + 1] = "HttpOnly" end
+  parts[#parts + 1] = "SameSite=" .. (opts.same_site or "Lax")
+  if opts.secure then parts[#parts + 1] = "Secure" end
+  return table.concat(parts, "; ")
+end
+
+--- Adds a header to a response (a list when repeated, e.g. Set-Cookie).
+function M.add_header(res, name, value)
+  res.headers = res.headers or {}
+  local cur = res.headers[name]
+  if cur == nil then
+    res.headers[name] = value
+  elseif type(cur) == "table" then
+    cur[#cur + 1] = value
+  else
+    res.headers[name] = { cur, value }
+  end
+  return res
+end
+
+local function response(status, ctype, body, headers)
+  local h = { ["Content-Type"] = ctype, ["Cache-Control"] = "no-store" }
+  if headers then for k, v in pairs(headers) do h[k] = v end end
+  return { status = status, headers = h, body = body }
+end
+
+function M.json(status, value, headers)
+  return response(status, "application/json", json.encode(value), headers)
+end
+
+function M.html(status, body, headers)
+  return response(status, "text/html; charset=utf-8", body, headers)
+end
+
+function M.text(status, body, headers)
+  return response(status, "text/plain; charset=utf-8", body, headers)
+end
+
+--- A download: body with a type and a file name.
+function M.file(body, ctype, filename)
+  return response(200, ctype, body, {
+    ["Content-Disposition"] = ('attachment; filename="%s"'):format(filename:gsub('[^%w%._%-]', "_")),
+  })
+end
+
+--- Redirect (303 See Other after a form post by default). Only local paths are allowed.
+function M.redirect(location, status)
+  if type(location) ~= "string" or location:sub(1, 1) ~= "/" or location:sub(1, 2) == "//"
+    or location:find("[\r\n\\]") then
+    location = "/"
+  end
+  return { status = status or 303, headers = { Location = location, ["Cache-Control"] = "no-store" }, body = "" }
+end
+
+function M.no_content()
+  return { status = 204, headers = { ["Cache-Control"] = "no-store" }, body = "" }
+end
+
+--- The JSON error shape for an application error.
+function M.error_json(e, headers)
+  local body = { error = { code = e.code, message = e.message } }
+  if e.fields then body.error.fields = e.fields end
+  if e.details then body.error.details = e.details end
+  local h = headers or {}
+  if e.retry_after then h["Retry-After"] = tostring(math.ceil(e.retry_after)) end
+  if e.allow then h["Allow"] = e.allow end
+  return M.json(e.status, body, h)
+end
+
+--- Whether the client would rather have HTML (pages) than JSON.
+function M.wants_html(req)
+  if req.path:sub(1, 5) == "/api/" then return false end
+  local accept = req.headers and req.headers.accept or ""
+  return accept:find("text/html", 1, true) ~= nil
+end
+
+return M

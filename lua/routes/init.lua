@@ -1,0 +1,4 @@
+-- Route modules, in registration order. Each returns { routes = function(router, app) }.
+return {
+  "home",
+}

@@ -1,0 +1,122 @@
+// Candor: small progressive enhancements. Every page works without this file.
+(function () {
+  "use strict";
+
+  // Confirmation before destructive actions: <form data-confirm="Delete this cycle?">.
+  var dialog = document.getElementById("confirm-dialog");
+  document.addEventListener("submit", function (ev) {
+    var form = ev.target;
+    var text = form.getAttribute("data-confirm");
+    if (!text || form.dataset.confirmed === "1") return;
+    ev.preventDefault();
+    if (!dialog || typeof dialog.showModal !== "function") {
+      if (window.confirm(text)) { form.dataset.confirmed = "1"; form.requestSubmit ? form.requestSubmit() : form.submit(); }
+      return;
+    }
+    document.getElementById("confirm-text").textContent = text;
+    var ok = document.getElementById("confirm-ok");
+    ok.textContent = form.getAttribute("data-confirm-button") || "Confirm";
+    dialog.returnValue = "";
+    dialog.showModal();
+    dialog.addEventListener("close", function onClose() {
+      dialog.removeEventListener("close", onClose);
+      if (dialog.returnValue === "ok") { form.dataset.confirmed = "1"; form.submit(); }
+    });
+  }, true);
+
+  // Close open menus when clicking elsewhere or pressing Escape.
+  document.addEventListener("click", function (ev) {
+    document.querySelectorAll("details.menu[open]").forEach(function (d) {
+      if (!d.contains(ev.target)) d.removeAttribute("open");
+    });
+  });
+  document.addEventListener("keydown", function (ev) {
+    if (ev.key !== "Escape") return;
+    document.querySelectorAll("details.menu[open]").forEach(function (d) {
+      d.removeAttribute("open");
+      var s = d.querySelector("summary"); if (s) s.focus();
+    });
+    document.body.classList.remove("nav-open");
+  });
+
+  // Mobile navigation toggle.
+  document.querySelectorAll("[data-toggle-nav]").forEach(function (b) {
+    b.addEventListener("click", function () { document.body.classList.toggle("nav-open"); });
+  });
+
+  // Auto-submit filters: <select data-autosubmit>.
+  document.querySelectorAll("[data-autosubmit]").forEach(function (el) {
+    el.addEventListener("change", function () { if (el.form) el.form.submit(); });
+  });
+
+  // Drafts saved as people type: <form data-autosave="/api/...">; fields are sent as JSON
+  // with the CSRF token after a pause, and a status line says when it was saved.
+  var csrfMeta = document.querySelector('meta[name="csrf-token"]');
+  var csrf = csrfMeta ? csrfMeta.getAttribute("content") : "";
+  document.querySelectorAll("form[data-autosave]").forEach(function (form) {
+    var url = form.getAttribute("data-autosave");
+    var status = form.querySelector("[data-autosave-status]");
+    var timer = null, last = null;
+    function collect() {
+      var data = {};
+      new FormData(form).forEach(function (v, k) {
+        if (k === "csrf_token") return;
+        if (data[k] !== undefined) { data[k] = [].concat(data[k], v); } else { data[k] = v; }
+      });
+      return data;
+    }
+    function save() {
+      var body = JSON.stringify(collect());
+      if (body === last) return;
+      if (status) status.textContent = "Saving…";
+      fetch(url, { method: "PUT", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf }, body: body })
+        .then(function (r) {
+          if (!r.ok) throw new Error(r.status);
+          last = body;
+          if (status) status.textContent = "Draft saved " + new Date().toLocaleTimeString();
+        })
+        .catch(function () { if (status) status.textContent = "Could not save the draft; it is still here. Try again."; });
+    }
+    form.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(save, 1200); });
+    form.addEventListener("change", function () { clearTimeout(timer); timer = setTimeout(save, 400); });
+  });
+
+  // Click-to-place on a 2D graph: <svg data-graph-input="x_field,y_field"> with a marker.
+  document.querySelectorAll("svg[data-graph]").forEach(function (svg) {
+    var xin = document.getElementById(svg.getAttribute("data-x-input"));
+    var yin = document.getElementById(svg.getAttribute("data-y-input"));
+    var marker = svg.querySelector("[data-marker]");
+    var box = svg.querySelector("[data-plot]");
+    if (!xin || !yin || !marker || !box) return;
+    function place(px, py) {
+      var bx = +box.getAttribute("x"), by = +box.getAttribute("y");
+      var bw = +box.getAttribute("width"), bh = +box.getAttribute("height");
+      var x = Math.max(0, Math.min(100, Math.round((px - bx) / bw * 100)));
+      var y = Math.max(0, Math.min(100, Math.round((by + bh - py) / bh * 100)));
+      xin.value = x; yin.value = y;
+      marker.setAttribute("cx", bx + x / 100 * bw);
+      marker.setAttribute("cy", by + bh - y / 100 * bh);
+      marker.removeAttribute("hidden");
+      xin.dispatchEvent(new Event("change", { bubbles: true }));
+    }
+    svg.addEventListener("click", function (ev) {
+      var pt = svg.createSVGPoint(); pt.x = ev.clientX; pt.y = ev.clientY;
+      var p = pt.matrixTransform(svg.getScreenCTM().inverse());
+      place(p.x, p.y);
+    });
+  });
+
+  // Selection kept while switching between the org chart and list views: checkboxes named
+  // "ids[]" mirror each other by value.
+  document.querySelectorAll("[data-sync-selection]").forEach(function (root) {
+    root.addEventListener("change", function (ev) {
+      var t = ev.target;
+      if (t.type !== "checkbox" || !t.value) return;
+      root.querySelectorAll('input[type=checkbox][value="' + t.value + '"]').forEach(function (o) { o.checked = t.checked; });
+      var count = root.querySelectorAll('[data-view="list"] input[type=checkbox]:checked').length;
+      var out = root.querySelector("[data-selected-count]");
+      if (out) out.textContent = count;
+    });
+  });
+})();

@@ -1,0 +1,60 @@
+-- The front door: the health check, the sign-in page, unknown addresses.
+local t = require "testing"
+
+t.test("the health check says ok", function()
+  local res = t.client():get("/healthz")
+  t.status(res, 200)
+  t.eq(res.json.status, "ok")
+  t.eq(res.headers["content-type"], "application/json")
+end)
+
+t.test("the sign-in page is a real page with a form", function()
+  local res = t.client():get("/")
+  t.status(res, 200)
+  t.match(res.headers["content-type"], "^text/html")
+  t.contains(res.body, "<form method=\"post\" action=\"/signin\"")
+  t.contains(res.body, 'autocomplete="current-password"')
+  t.contains(res.body, "Forgot password?")
+end)
+
+t.test("every answer carries the security headers", function()
+  local res = t.client():get("/")
+  t.contains(res.headers["content-security-policy"], "script-src 'self'")
+  t.contains(res.headers["content-security-policy"], "frame-ancestors 'none'")
+  t.eq(res.headers["x-content-type-options"], "nosniff")
+  t.eq(res.headers["cache-control"], "no-store")
+end)
+
+t.test("pages have no inline scripts or styles (a strict CSP holds)", function()
+  local body = t.client():get("/").body
+  t.no(body:find("<script>", 1, true), "inline script")
+  t.no(body:find("<script%s[^>]-%f[%w]on%a+="), "event handler attribute")
+  t.no(body:find(" style=\"", 1, true), "inline style")
+  t.no(body:find("<style", 1, true), "style element")
+end)
+
+t.test("an unknown API address answers 404 in the error shape", function()
+  local res = t.client():get("/api/nothing-here")
+  t.status(res, 404)
+  t.eq(res.json.error.code, "not_found")
+  t.ok(res.json.error.message)
+end)
+
+t.test("an unknown page answers a 404 page", function()
+  local res = t.client():get("/nothing-here")
+  t.status(res, 404)
+  t.contains(res.body, "Page not found")
+end)
+
+t.test("a wrong method answers 405 with Allow", function()
+  local res = t.client():request("DELETE", "/healthz")
+  t.status(res, 405)
+  t.eq(res.headers["allow"], "GET")
+  t.eq(res.json.error.code, "method_not_allowed")
+end)
+
+t.test("the home page sends a signed-out visitor to sign in", function()
+  local res = t.client():get("/home")
+  t.status(res, 303)
+  t.eq(res.headers.location, "/?next=%2Fhome")
+end)
