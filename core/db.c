@@ -314,8 +314,15 @@ int db_migrate(db_t *db, const char *dir, int upto, char *err, size_t errlen)
 		return -1;
 	}
 	int current = db_version(db);
-	for (int i = 0; i < n; i++) {
+	for (int i = 0, prev = -1; i < n; i++) {
 		int v = migration_number(list[i]->d_name);
+		if (v < 0)
+			continue;
+		if (v == prev) { /* sorted by name: same numbers are neighbours */
+			snprintf(err, errlen, "two migrations numbered %03d", v);
+			goto done;
+		}
+		prev = v;
 		if (v > known)
 			known = v;
 	}
@@ -327,18 +334,11 @@ int db_migrate(db_t *db, const char *dir, int upto, char *err, size_t errlen)
 		goto done;
 	}
 	applied = 0;
-	int last = 0;
 	for (int i = 0; i < n; i++) {
 		const char *name = list[i]->d_name;
 		int v = migration_number(name);
 		if (v < 0)
 			continue;
-		if (v == last) {
-			snprintf(err, errlen, "two migrations numbered %03d", v);
-			applied = -1;
-			goto done;
-		}
-		last = v;
 		if (v <= current || (upto > 0 && v > upto))
 			continue;
 		char path[4096];

@@ -65,13 +65,18 @@ typedef struct http_conn {
 	int close_after_write;
 	int fresh;              /* no request seen yet on this connection */
 	int rejected;           /* over the connection limit */
+	int head_done;          /* CRLF check: the end of this request's head was seen */
+	int prev_cr;            /* CRLF check: the last byte was CR */
+	int crlfs;              /* CRLF check: line ends in a row (-1 before the request line) */
 } http_conn_t;
 
 /** A listening server. */
 struct http_server {
 	uv_loop_t *loop;
 	uv_tcp_t listener;
-	int listener_open;
+	int listener_open;      /* listening (not closed nor closing) */
+	int listener_closing;   /* uv_close called, its callback not yet run */
+	int freeing;            /* http_server_free called: free once everything is closed */
 	http_config_t cfg;
 	http_handler_fn handler;
 	void *ud;
@@ -174,6 +179,7 @@ static const char *date_header(void)
 
 /* --- connection life cycle --- */
 static void conn_process(http_conn_t *c);
+static void server_check(http_server_t *srv);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b);
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b);
 
@@ -195,11 +201,7 @@ static void conn_free(http_conn_t *c)
 	free(c->hdrs);
 	free(c->req_headers);
 	free(c);
-	if (srv->stopping && srv->nconns == 0 && srv->stop_done) {
-		void (*done)(void *) = srv->stop_done;
-		srv->stop_done = NULL;
-		done(srv->stop_ud);
-	}
+	server_check(srv);
 }
 
 static void on_handle_closed(uv_handle_t *h)
@@ -451,7 +453,34 @@ static int cb_message_complete(llhttp_t *p)
 {
 	http_conn_t *c = p->data;
 	c->state = ST_HANDLING;
+	/* the next request's head is checked again */
+	c->head_done = c->prev_cr = 0;
+	c->crlfs = -1;
 	return HPE_PAUSED;
+}
+
+/* llhttp 8 takes a bare LF after the request line and as the empty line that ends the head
+ * (no lenient flag turns that off): check every line of the head ends in CRLF before parsing.
+ * Scans p[0..n) up to the end of the head once; returns 0 on a bare LF. */
+static int head_has_crlf_only(http_conn_t *c, const char *p, size_t n)
+{
+	for (size_t i = 0; i < n && !c->head_done; i++) {
+		if (p[i] == '\n') {
+			if (!c->prev_cr)
+				return 0;
+			/* two line ends in a row end the head; empty lines before the request
+			 * line (crlfs < 0) do not count */
+			if (c->crlfs >= 0 && ++c->crlfs == 2)
+				c->head_done = 1;
+			c->prev_cr = 0;
+		} else if (p[i] == '\r') {
+			c->prev_cr = 1;
+		} else {
+			c->prev_cr = 0;
+			c->crlfs = 0;
+		}
+	}
+	return 1;
 }
 
 /* --- static files --- */
@@ -526,7 +555,9 @@ static int serve_static(http_conn_t *c, const char *target, size_t tlen)
 		http_respond(req, 405, ct, sizeof ct - 1, na, sizeof na - 1);
 		return 1;
 	}
-	int versioned = q && strstr(q, "v=") != NULL;
+	/* a "v" parameter in the query (?v=... or ...&v=...): the URL changes with the file */
+	size_t qlen = q ? tlen - (size_t)(q - target) : 0;
+	int versioned = q && (strncmp(q, "?v=", 3) == 0 || memmem(q, qlen, "&v=", 3) != NULL);
 	char head[512];
 	int n = snprintf(head, sizeof head, "Content-Type: %s\r\nETag: %s\r\nCache-Control: %s\r\n",
 			 f->mime, f->etag,
@@ -711,6 +742,10 @@ static void conn_process(http_conn_t *c)
 	c->in_process = 1;
 	while (!c->busy && !c->closing && !c->close_after_write && c->in_pos < c->in_len) {
 		const char *start = c->in + c->in_pos;
+		if (!head_has_crlf_only(c, start, c->in_len - c->in_pos)) {
+			answer_error(c, 400, "bad_request", "Lines must end with CRLF.");
+			break;
+		}
 		llhttp_errno_t err = llhttp_execute(&c->parser, start, c->in_len - c->in_pos);
 		if (err == HPE_OK) {
 			c->in_pos = c->in_len;
@@ -743,7 +778,12 @@ static void conn_process(http_conn_t *c)
 	if (c->in_pos == c->in_len)
 		c->in_pos = c->in_len = 0;
 	if (c->busy) {
-		uv_read_stop((uv_stream_t *)&c->tcp);
+		/* keep reading (without parsing) to notice a client that goes away, until the
+		 * buffer is full */
+		if (c->in_pos == 0 && c->in_len == IN_CAP)
+			uv_read_stop((uv_stream_t *)&c->tcp);
+		else
+			reading(c);
 		return;
 	}
 	if (c->state == ST_IDLE)
@@ -798,6 +838,7 @@ static void on_connection(uv_stream_t *ls, int status)
 	}
 	c->srv = srv;
 	c->fresh = 1;
+	c->crlfs = -1;
 	uv_tcp_init(srv->loop, &c->tcp);
 	uv_timer_init(srv->loop, &c->timer);
 	c->tcp.data = c;
@@ -833,6 +874,52 @@ static void on_connection(uv_stream_t *ls, int status)
 }
 
 static void free_on_close(uv_handle_t *h) { free(h->data); }
+
+static void server_free_now(http_server_t *srv)
+{
+	for (size_t i = 0; i < srv->nfiles; i++) {
+		free(srv->files[i].path);
+		free(srv->files[i].data);
+	}
+	free(srv->files);
+	free(srv->static_prefix);
+	free(srv->common);
+	free(srv);
+}
+
+/* After a connection or the listener closed: calls the stop callback, or frees the server
+ * once http_server_free was called and nothing is open any more. Touches nothing after. */
+static void server_check(http_server_t *srv)
+{
+	if (srv->nconns > 0)
+		return;
+	if (srv->freeing) {
+		if (!srv->listener_open && !srv->listener_closing)
+			server_free_now(srv);
+		return;
+	}
+	if (srv->stopping && srv->stop_done) {
+		void (*done)(void *) = srv->stop_done;
+		srv->stop_done = NULL;
+		done(srv->stop_ud); /* may call http_server_free */
+	}
+}
+
+static void on_listener_closed(uv_handle_t *h)
+{
+	http_server_t *srv = h->data;
+	srv->listener_closing = 0;
+	server_check(srv);
+}
+
+static void close_listener(http_server_t *srv)
+{
+	if (!srv->listener_open)
+		return;
+	srv->listener_open = 0;
+	srv->listener_closing = 1;
+	uv_close((uv_handle_t *)&srv->listener, on_listener_closed);
+}
 
 http_server_t *http_server_start(uv_loop_t *loop, const char *host, int port,
 				 const http_config_t *cfg, http_handler_fn handler, void *ud,
@@ -904,19 +991,25 @@ void http_server_stop(http_server_t *srv, void (*done)(void *), void *ud)
 	srv->stopping = 1;
 	srv->stop_done = done;
 	srv->stop_ud = ud;
-	if (srv->listener_open) {
-		uv_close((uv_handle_t *)&srv->listener, NULL);
-		srv->listener_open = 0;
-	}
+	close_listener(srv);
 	for (http_conn_t *c = srv->conns, *next; c; c = next) {
 		next = c->next;
 		if (!c->busy)
 			conn_close(c);
 	}
-	if (srv->nconns == 0 && srv->stop_done) {
-		srv->stop_done = NULL;
-		done(ud);
-	}
+	server_check(srv);
+}
+
+void http_server_free(http_server_t *srv)
+{
+	if (!srv)
+		return;
+	srv->stopping = 1;
+	srv->freeing = 1;
+	srv->stop_done = NULL;
+	close_listener(srv);
+	http_server_close_all(srv);
+	server_check(srv);
 }
 
 void http_server_close_all(http_server_t *srv)

@@ -73,6 +73,11 @@ const char *http_server_static_etag(http_server_t *srv, const char *path);
 void http_server_stop(http_server_t *srv, void (*done)(void *), void *ud);
 /** Closes every connection now, answered or not (after the graceful period). */
 void http_server_close_all(http_server_t *srv);
+/** Stops the server, closes every connection (busy ones get on_abandon) and frees it once
+ * the listener and every connection have closed: run the loop afterwards; a request still
+ * with the handler is freed at its http_respond. A pending stop callback is not called.
+ * NULL is fine. */
+void http_server_free(http_server_t *srv);
 /** Open connections and requests being handled. */
 void http_server_counts(http_server_t *srv, int *conns, int *busy);
 

@@ -6,7 +6,7 @@
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
-ONLY=${ONLY:-"unit scenarios migrations durability browser"}
+ONLY=${ONLY:-"unit scenarios durability browser"}
 pass=0
 fail=0
 log=$(mktemp)
@@ -52,7 +52,6 @@ if want unit; then
 	done
 fi
 want scenarios && suite scenarios "$BUILD/candor" test tests/scenarios
-if want migrations && [ -x tests/migrations/run.sh ]; then suite migrations tests/migrations/run.sh; fi
 if want durability && [ -x tests/durability/run.sh ]; then suite durability tests/durability/run.sh; fi
 if want browser && [ "${SKIP_BROWSER:-0}" != 1 ] && [ -x tests/browser/run.sh ]; then
 	suite browser tests/browser/run.sh

@@ -1,0 +1,287 @@
+/* Unit tests of core/scheduler.c on the real migrations (the jobs table of 001_core.sql). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "clock.h"
+#include "db.h"
+#include "log.h"
+#include "scheduler.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MIGRATIONS "lua/migrations"
+
+/** The database of the test, and a temp folder for file databases. */
+static db_t *db;
+static char dir[256];
+
+static db_t *open_migrated(const char *path)
+{
+	char err[512] = "";
+	db_t *d = db_open(path, err, sizeof err);
+	if (!d) {
+		print_error("db_open: %s\n", err);
+		return NULL;
+	}
+	if (db_migrate(d, MIGRATIONS, 0, err, sizeof err) < 0) {
+		print_error("db_migrate: %s\n", err);
+		db_close(d);
+		return NULL;
+	}
+	return d;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	log_set_level(LOG_WARN);
+	clock_set_virtual(1700000000000);
+	snprintf(dir, sizeof dir, "/tmp/candor-sched-XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	db = open_migrated(":memory:");
+	return db ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	db_close(db);
+	db = NULL;
+	clock_set_real();
+	char cmd[300];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/** What each_due saw. */
+struct seen {
+	int n;
+	int64_t ids[16];
+	int64_t due[16];
+	char kinds[16][32];
+	int attempts[16];
+	int stop_after; /* 0: never stop */
+};
+
+static int collect(const sched_job_t *job, void *ud)
+{
+	struct seen *s = ud;
+	s->ids[s->n] = job->id;
+	s->due[s->n] = job->due_ms;
+	snprintf(s->kinds[s->n], sizeof s->kinds[0], "%s", job->kind);
+	s->attempts[s->n] = job->attempts;
+	s->n++;
+	return s->stop_after && s->n >= s->stop_after;
+}
+
+static int64_t count_jobs(void)
+{
+	sqlite3_stmt *st = db_prepare(db, "SELECT count(*) FROM jobs", -1);
+	assert_non_null(st);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	int64_t n = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return n;
+}
+
+static int has_key(const char *key)
+{
+	sqlite3_stmt *st = db_prepare(db, "SELECT count(*) FROM jobs WHERE key = ?", -1);
+	assert_non_null(st);
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	int n = sqlite3_column_int(st, 0);
+	sqlite3_reset(st);
+	return n;
+}
+
+static void empty_schedule_has_no_next_due(void **state)
+{
+	(void)state;
+	assert_int_equal(sched_next_due(db), -1);
+	struct seen s = {0};
+	assert_int_equal(sched_each_due(db, INT64_MAX, 10, collect, &s), 0);
+	assert_int_equal(s.n, 0);
+}
+
+static void due_jobs_come_by_due_time_then_id(void **state)
+{
+	(void)state;
+	int64_t c = sched_add(db, 300, "c", "{}", NULL);
+	int64_t a = sched_add(db, 100, "a", "{\"n\":1}", NULL);
+	int64_t b = sched_add(db, 200, "b", NULL, NULL);
+	int64_t a2 = sched_add(db, 100, "a2", "{}", NULL);
+	assert_true(c > 0 && a > c && b > a && a2 > b);
+	assert_int_equal(sched_next_due(db), 100);
+	struct seen s = {0};
+	assert_int_equal(sched_each_due(db, 250, 10, collect, &s), 3);
+	assert_int_equal(s.ids[0], a);
+	assert_int_equal(s.ids[1], a2);
+	assert_int_equal(s.ids[2], b);
+	assert_string_equal(s.kinds[2], "b");
+	assert_int_equal(s.due[2], 200);
+	/* the limit, and a callback that stops early */
+	memset(&s, 0, sizeof s);
+	assert_int_equal(sched_each_due(db, 1000, 2, collect, &s), 2);
+	assert_int_equal(s.ids[1], a2);
+	memset(&s, 0, sizeof s);
+	s.stop_after = 1;
+	assert_int_equal(sched_each_due(db, 1000, 10, collect, &s), 1);
+	assert_int_equal(s.ids[0], a);
+	/* nothing before the first due time */
+	memset(&s, 0, sizeof s);
+	assert_int_equal(sched_each_due(db, 99, 10, collect, &s), 0);
+}
+
+static void payload_defaults_to_an_empty_object(void **state)
+{
+	(void)state;
+	int64_t id = sched_add(db, 5, "k", NULL, NULL);
+	sqlite3_stmt *st = db_prepare(db, "SELECT payload, created_ms FROM jobs WHERE id = ?", -1);
+	sqlite3_bind_int64(st, 1, id);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "{}");
+	assert_int_equal(sqlite3_column_int64(st, 1), 1700000000000); /* the (virtual) clock */
+	sqlite3_reset(st);
+}
+
+static void done_removes_the_job(void **state)
+{
+	(void)state;
+	int64_t a = sched_add(db, 100, "a", "{}", NULL);
+	int64_t b = sched_add(db, 200, "b", "{}", NULL);
+	assert_int_equal(sched_done(db, a), 0);
+	assert_int_equal(sched_next_due(db), 200);
+	assert_int_equal(sched_done(db, b), 0);
+	assert_int_equal(sched_next_due(db), -1);
+}
+
+static void same_key_replaces_the_job(void **state)
+{
+	(void)state;
+	int64_t id = sched_add(db, 500, "remind", "{\"v\":1}", "cycle:1:remind");
+	assert_true(id > 0);
+	assert_int_equal(sched_retry(db, id, 700, "smtp down"), 0);
+	int64_t again = sched_add(db, 900, "remind2", "{\"v\":2}", "cycle:1:remind");
+	assert_int_equal(again, id);
+	assert_int_equal(count_jobs(), 1);
+	assert_int_equal(sched_next_due(db), 900);
+	struct seen s = {0};
+	assert_int_equal(sched_each_due(db, 1000, 10, collect, &s), 1);
+	assert_string_equal(s.kinds[0], "remind2");
+	assert_int_equal(s.attempts[0], 0); /* re-planned: attempts start over */
+	/* jobs without a key never replace each other */
+	sched_add(db, 1, "x", "{}", NULL);
+	sched_add(db, 1, "x", "{}", NULL);
+	assert_int_equal(count_jobs(), 3);
+}
+
+static void cancel_by_exact_key(void **state)
+{
+	(void)state;
+	sched_add(db, 1, "k", "{}", "a%b");
+	sched_add(db, 1, "k", "{}", "a_b");
+	sched_add(db, 1, "k", "{}", "axb");
+	sched_add(db, 1, "k", "{}", "a%bc");
+	assert_int_equal(sched_cancel(db, "a%b", 0), 1);
+	assert_int_equal(has_key("a%b"), 0);
+	assert_int_equal(has_key("a%bc"), 1);
+	assert_int_equal(sched_cancel(db, "a_b", 0), 1);
+	assert_int_equal(has_key("axb"), 1);
+	assert_int_equal(sched_cancel(db, "nothing", 0), 0);
+	assert_int_equal(count_jobs(), 2);
+}
+
+static void cancel_by_prefix_takes_no_wildcards(void **state)
+{
+	(void)state;
+	sched_add(db, 1, "k", "{}", "cycle:1:invite");
+	sched_add(db, 2, "k", "{}", "cycle:1:remind");
+	sched_add(db, 3, "k", "{}", "cycle:10:invite");
+	sched_add(db, 4, "k", "{}", "cycle:%:x");
+	sched_add(db, 5, "k", "{}", "cycle_1:y");
+	sched_add(db, 6, "k", "{}", "cycle:1:\xe2\x9c\x93"); /* non-ASCII after the prefix */
+	assert_int_equal(sched_cancel(db, "cycle:1:", 1), 3);
+	assert_int_equal(has_key("cycle:10:invite"), 1);
+	/* '%' is not "anything" */
+	assert_int_equal(sched_cancel(db, "cycle:%", 1), 1);
+	assert_int_equal(has_key("cycle:%:x"), 0);
+	assert_int_equal(has_key("cycle:10:invite"), 1);
+	/* '_' is not "any one character" */
+	assert_int_equal(sched_cancel(db, "cycle_", 1), 1);
+	assert_int_equal(has_key("cycle:10:invite"), 1);
+	assert_int_equal(count_jobs(), 1);
+	assert_int_equal(sched_next_due(db), 3);
+}
+
+static void retry_moves_the_job_and_counts_attempts(void **state)
+{
+	(void)state;
+	int64_t id = sched_add(db, 100, "mail", "{}", NULL);
+	sched_add(db, 150, "other", "{}", NULL);
+	assert_int_equal(sched_retry(db, id, 1000, "timeout"), 0);
+	assert_int_equal(sched_next_due(db), 150);
+	struct seen s = {0};
+	assert_int_equal(sched_each_due(db, 999, 10, collect, &s), 1);
+	assert_string_equal(s.kinds[0], "other");
+	assert_int_equal(sched_retry(db, id, 2000, "timeout again"), 0);
+	memset(&s, 0, sizeof s);
+	assert_int_equal(sched_each_due(db, 2000, 10, collect, &s), 2);
+	assert_int_equal(s.ids[1], id);
+	assert_int_equal(s.due[1], 2000);
+	assert_int_equal(s.attempts[1], 2);
+	sqlite3_stmt *st = db_prepare(db, "SELECT last_error FROM jobs WHERE id = ?", -1);
+	sqlite3_bind_int64(st, 1, id);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "timeout again");
+	sqlite3_reset(st);
+}
+
+static void jobs_survive_closing_and_reopening(void **state)
+{
+	(void)state;
+	char path[512];
+	snprintf(path, sizeof path, "%s/jobs.db", dir);
+	db_t *file = open_migrated(path);
+	assert_non_null(file);
+	int64_t id = sched_add(file, 5000, "later", "{\"cycle\":7}", "cycle:7:close");
+	sched_add(file, 6000, "later", "{}", NULL);
+	assert_int_equal(sched_retry(file, id, 5500, "x"), 0);
+	db_close(file);
+
+	file = open_migrated(path);
+	assert_non_null(file);
+	assert_int_equal(sched_next_due(file), 5500);
+	struct seen s = {0};
+	assert_int_equal(sched_each_due(file, 10000, 10, collect, &s), 2);
+	assert_int_equal(s.ids[0], id);
+	assert_int_equal(s.attempts[0], 1);
+	assert_int_equal(s.due[1], 6000);
+	/* the key still replaces after the restart */
+	assert_int_equal(sched_add(file, 7000, "later", "{}", "cycle:7:close"), id);
+	assert_int_equal(sched_next_due(file), 6000);
+	db_close(file);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(empty_schedule_has_no_next_due, setup, teardown),
+	    cmocka_unit_test_setup_teardown(due_jobs_come_by_due_time_then_id, setup, teardown),
+	    cmocka_unit_test_setup_teardown(payload_defaults_to_an_empty_object, setup, teardown),
+	    cmocka_unit_test_setup_teardown(done_removes_the_job, setup, teardown),
+	    cmocka_unit_test_setup_teardown(same_key_replaces_the_job, setup, teardown),
+	    cmocka_unit_test_setup_teardown(cancel_by_exact_key, setup, teardown),
+	    cmocka_unit_test_setup_teardown(cancel_by_prefix_takes_no_wildcards, setup, teardown),
+	    cmocka_unit_test_setup_teardown(retry_moves_the_job_and_counts_attempts, setup, teardown),
+	    cmocka_unit_test_setup_teardown(jobs_survive_closing_and_reopening, setup, teardown),
+	};
+	return cmocka_run_group_tests_name("scheduler", tests, NULL, NULL);
+}
