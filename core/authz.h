@@ -1,0 +1,240 @@
+/** The permission evaluator: the org graph (people, managers, roles) held in memory with
+ * Euler-tour intervals for O(1) ancestor checks, the role grants loaded from policies/, and
+ * one decision function, authz_check, that every access goes through. Plain C, no Lua.
+ * The decision algorithm is documented rule by rule in policies/README.md. */
+#ifndef CANDOR_AUTHZ_H
+#define CANDOR_AUTHZ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/** Roles, as bits of a person's flags and of role masks. */
+enum {
+	AUTHZ_HR_ADMIN = 1u << 0,     /* HR Admin */
+	AUTHZ_HR_ASSISTANT = 1u << 1, /* HR Assistant */
+	AUTHZ_TECH_ADMIN = 1u << 2,   /* Tech Admin */
+	AUTHZ_ROLES = 7u,             /* all role bits */
+	AUTHZ_GUEST = 1u << 3,        /* an external guest account */
+	AUTHZ_ACTIVE = 1u << 4,       /* may act at all (not deactivated, locked or invited) */
+};
+/** Number of roles; role i is the bit 1 << i. */
+#define AUTHZ_NROLES 3
+
+/** How an actor relates to a subject in the reporting tree. */
+typedef enum authz_rel {
+	AUTHZ_REL_NONE,             /* unrelated (or one of them unknown) */
+	AUTHZ_REL_SELF,             /* the same person */
+	AUTHZ_REL_DIRECT_MANAGER,   /* the actor is the subject's manager */
+	AUTHZ_REL_INDIRECT_MANAGER, /* the actor is further up the subject's chain */
+	AUTHZ_REL_ABOVE,            /* the subject is up the actor's chain */
+} authz_rel_t;
+
+/** When a cycle lets someone see something. */
+typedef enum authz_level {
+	AUTHZ_NEVER,        /* never */
+	AUTHZ_ALWAYS,       /* from the draft on */
+	AUTHZ_AFTER_SUBMIT, /* once submitted */
+	AUTHZ_AFTER_SHARE,  /* once shared */
+	AUTHZ_AFTER_SIGN,   /* once signed */
+} authz_level_t;
+
+/** Where a review or feedback is in its life. */
+typedef enum authz_stage {
+	AUTHZ_DRAFT,     /* being written */
+	AUTHZ_SUBMITTED, /* submitted */
+	AUTHZ_SHARED,    /* shared with the subject */
+	AUTHZ_SIGNED,    /* signed */
+} authz_stage_t;
+
+/** The parties a cycle's visibility settings name (indexes of authz_ctx_t.vis). */
+enum {
+	AUTHZ_VIS_SELF,             /* the subject */
+	AUTHZ_VIS_DIRECT_MANAGER,   /* their manager */
+	AUTHZ_VIS_INDIRECT_MANAGER, /* managers further up */
+	AUTHZ_VIS_HR,               /* people whose roles grant the action */
+	AUTHZ_VIS_REVIEWER,         /* nominated reviewers */
+	AUTHZ_VIS_N,                /* count */
+};
+
+/** The role the actor has in the cycle at hand. */
+enum {
+	AUTHZ_CYCLE_NONE,      /* none */
+	AUTHZ_CYCLE_ADMIN,     /* cycle admin: acts as HR Admin for this check */
+	AUTHZ_CYCLE_ASSISTANT, /* cycle assistant: acts as HR Assistant for this check */
+};
+
+/** The actor's part in the object at hand (bits of authz_ctx_t.rel). */
+enum {
+	AUTHZ_AUTHOR = 1u << 0,         /* wrote it */
+	AUTHZ_REVIEWER = 1u << 1,       /* is a nominated reviewer */
+	AUTHZ_GUEST_REVIEWER = 1u << 2, /* is a guest nominated as reviewer */
+};
+
+/** What a decision is about beyond actor and action. Zero-initialised means: no subject,
+ * no visibility settings, draft, no cycle role, no part in the object. */
+typedef struct authz_ctx {
+	int has_subject;          /* subject is set */
+	int64_t subject;          /* the person whose data it is */
+	int has_vis;              /* vis holds a cycle's visibility settings */
+	uint8_t vis[AUTHZ_VIS_N]; /* authz_level_t per party */
+	uint8_t stage;            /* authz_stage_t */
+	uint8_t cycle_role;       /* AUTHZ_CYCLE_* */
+	uint8_t rel;              /* AUTHZ_AUTHOR | AUTHZ_REVIEWER | AUTHZ_GUEST_REVIEWER */
+} authz_ctx_t;
+
+/** Which rule decided; authz_rule_name gives its short name (policies/README.md). */
+typedef enum authz_rule {
+	AUTHZ_RULE_UNKNOWN_ACTOR,        /* "unknown_actor" */
+	AUTHZ_RULE_INACTIVE,             /* "inactive" */
+	AUTHZ_RULE_UNKNOWN_ACTION,       /* "unknown_action" */
+	AUTHZ_RULE_GUEST_REVIEWER,       /* "guest_reviewer" */
+	AUTHZ_RULE_GUEST,                /* "guest" */
+	AUTHZ_RULE_ROLE,                 /* "role:<role>" (detail: the granting role mask) */
+	AUTHZ_RULE_CYCLE_ROLE,           /* "cycle:admin" / "cycle:assistant" (detail: AUTHZ_CYCLE_*) */
+	AUTHZ_RULE_EVERYONE,             /* "everyone" */
+	AUTHZ_RULE_NO_ROLE,              /* "no_role" */
+	AUTHZ_RULE_HIERARCHY,            /* "hierarchy" */
+	AUTHZ_RULE_VIS_SELF,             /* "vis:self" */
+	AUTHZ_RULE_VIS_DIRECT_MANAGER,   /* "vis:direct_manager" */
+	AUTHZ_RULE_VIS_INDIRECT_MANAGER, /* "vis:indirect_manager" */
+	AUTHZ_RULE_AUTHOR,               /* "author" */
+	AUTHZ_RULE_VIS_REVIEWER,         /* "vis:reviewer" */
+	AUTHZ_RULE_VIS_HR,               /* "vis:hr" */
+	AUTHZ_RULE_REL_SELF,             /* "rel:self" */
+	AUTHZ_RULE_REL_DIRECT_MANAGER,   /* "rel:direct_manager" */
+	AUTHZ_RULE_REL_INDIRECT_MANAGER, /* "rel:indirect_manager" */
+	AUTHZ_RULE_NO_RELATION,          /* "no_relation" */
+} authz_rule_t;
+
+/** A decision. */
+typedef struct authz_result {
+	int allowed;       /* 1 allow, 0 deny */
+	authz_rule_t rule; /* the rule that decided */
+	unsigned detail;   /* role mask for AUTHZ_RULE_ROLE, AUTHZ_CYCLE_* for AUTHZ_RULE_CYCLE_ROLE */
+	authz_rel_t rel;   /* the actor's relation to ctx.subject (NONE without a subject) */
+} authz_result_t;
+
+/** A role cell of a policy entry. */
+typedef enum authz_grant {
+	AUTHZ_GRANT_NO,  /* the role does not allow the action */
+	AUTHZ_GRANT_YES, /* it does */
+	AUTHZ_GRANT_IF,  /* it does while the named flag is set */
+} authz_grant_t;
+
+/** One action of the policy (one row of the permission cheat sheet). authz_policy_add copies
+ * the strings; the evaluator's copy is what authz_action_at returns. */
+typedef struct authz_action_def {
+	const char *name;                  /* e.g. "users.invite" */
+	const char *section;               /* e.g. "User management" */
+	const char *label;                 /* e.g. "Invite users" */
+	const char *why;                   /* the reason for the decisions in this row */
+	authz_grant_t grant[AUTHZ_NROLES]; /* per role: no, yes, or if flag */
+	const char *flag[AUTHZ_NROLES];    /* the flag of an AUTHZ_GRANT_IF cell, else NULL */
+	unsigned all_of;                   /* roles that together allow it (0: none) */
+	int everyone;                      /* every active non-guest person may */
+	int confidential;                  /* reads confidential data (hierarchy rule applies) */
+	int guest_ok;                      /* guests may, as reviewer or author */
+	int author_ok;                     /* the author may, under visibility settings */
+	int self;                          /* default without vis: the subject themselves may */
+	int direct_manager;                /* default without vis: the direct manager may */
+	int indirect_manager;              /* default without vis: managers further up may */
+} authz_action_def_t;
+
+/** The evaluator: people, the policy in force, and the policy flags. */
+typedef struct authz authz_t;
+/** A policy being built; installed with authz_set_policy. */
+typedef struct authz_policy authz_policy_t;
+
+/** A new empty evaluator (no people, no actions: everything is denied). NULL when out of memory. */
+authz_t *authz_new(void);
+/** Frees it and its policy. NULL is fine. */
+void authz_free(authz_t *az);
+
+/** Adds or replaces person id. flags: roles | AUTHZ_GUEST | AUTHZ_ACTIVE. has_manager says
+ * whether manager is set; a manager that is not (yet) known makes the person a root until it
+ * is. Marks the graph for rebuild. 0, or -1 when out of memory. */
+int authz_put(authz_t *az, int64_t id, int has_manager, int64_t manager, unsigned flags);
+/** Removes person id; their reports become roots until the id comes back. 0, or -1 if absent. */
+int authz_remove(authz_t *az, int64_t id);
+/** Removes everybody (the policy and flags stay). */
+void authz_reset(authz_t *az);
+/** Recomputes parents, reports and the Euler-tour intervals in O(n). Queries do it themselves
+ * when the graph changed since; calling it right after a batch of changes keeps the next
+ * query fast. Manager loops in the input are cut (the person where the loop was found keeps no
+ * manager) and counted. Never allocates. */
+void authz_rebuild(authz_t *az);
+/** Number of people. */
+size_t authz_count(const authz_t *az);
+/** Number of manager loops the last rebuild had to cut (0 for good input). */
+size_t authz_loops_cut(authz_t *az);
+/** The dense index of person id (0..count-1, stable until the next put or remove), or -1.
+ * One hash lookup; the benchmark's anchor. */
+int32_t authz_find(const authz_t *az, int64_t id);
+/** Flags of person id, or 0 when unknown. */
+unsigned authz_flags(const authz_t *az, int64_t id);
+
+/** 1 when making new_manager id's manager would close a loop: new_manager is id or one of
+ * id's direct or indirect reports. */
+int authz_would_loop(authz_t *az, int64_t id, int64_t new_manager);
+/** The relation of actor to subject. */
+authz_rel_t authz_relation(authz_t *az, int64_t actor, int64_t subject);
+/** Called with each person id in a listing; return non-zero to stop. */
+typedef int (*authz_each_fn)(int64_t id, void *ud);
+/** Calls fn for id's reports: direct reports by ascending id, or all reports in preorder
+ * (every manager before their own reports). Returns how many were visited. */
+size_t authz_reports(authz_t *az, int64_t id, int direct_only, authz_each_fn fn, void *ud);
+/** Calls fn for id's managers, nearest first. Returns how many were visited. */
+size_t authz_chain(authz_t *az, int64_t id, authz_each_fn fn, void *ud);
+
+/** Sets or clears a policy flag (e.g. "people.assistant_can_change_manager"); unknown names are
+ * registered. 0, or -1 when the name is invalid or 64 flags exist already. */
+int authz_set_flag(authz_t *az, const char *name, int on);
+/** Whether flag name is set (0 for unknown names). */
+int authz_flag(const authz_t *az, const char *name);
+
+/** A new empty policy for az (flags named by its entries are registered in az). */
+authz_policy_t *authz_policy_new(authz_t *az);
+/** Validates def and appends a copy. 0, or -1 with the problem written to err (e.g.
+ * "duplicate action", "missing why"). */
+int authz_policy_add(authz_policy_t *p, const authz_action_def_t *def, char *err, size_t errlen);
+/** Replaces az's policy with p (taking ownership). */
+void authz_set_policy(authz_t *az, authz_policy_t *p);
+/** Frees a policy that was not installed. NULL is fine. */
+void authz_policy_free(authz_policy_t *p);
+
+/** Number of actions in the policy in force. */
+size_t authz_action_count(const authz_t *az);
+/** Action i in policy order, or NULL. */
+const authz_action_def_t *authz_action_at(const authz_t *az, size_t i);
+/** The index of action name (len bytes), or -1. One hash lookup, no allocation. */
+int authz_action_find(const authz_t *az, const char *name, size_t len);
+
+/** The decision for actor doing action (an index from authz_action_find, -1 for unknown)
+ * in ctx (NULL: a global action). Returns out->allowed. Never allocates. */
+int authz_check(authz_t *az, int64_t actor, int action, const authz_ctx_t *ctx, authz_result_t *out);
+/** The short name of the rule in r ("role:hr_admin", "vis:hr", ...); a static string. */
+const char *authz_rule_name(const authz_result_t *r);
+/** Writes a sentence explaining r (the result of that very check) to buf. */
+void authz_explain(authz_t *az, int64_t actor, int action, const authz_ctx_t *ctx, const authz_result_t *r,
+                   char *buf, size_t len);
+/** Writes which roles allow action i, e.g. "HR Admin or Tech Admin", "HR Admin + Tech Admin". */
+void authz_roles_for(const authz_t *az, int action, char *buf, size_t len);
+
+/** Parses a level name ("never", "always", "after_submit", "after_share", "after_sign"). 0 or -1. */
+int authz_level_parse(const char *s, authz_level_t *out);
+/** Parses a stage name ("draft", "submitted", "shared", "signed"). 0 or -1. */
+int authz_stage_parse(const char *s, authz_stage_t *out);
+/** Name of a level. */
+const char *authz_level_name(authz_level_t l);
+/** Name of a stage. */
+const char *authz_stage_name(authz_stage_t s);
+/** Name of a relation ("self", "direct_manager", "indirect_manager", "above", "none"). */
+const char *authz_rel_name(authz_rel_t r);
+/** Policy name of role bit 1 << i ("hr_admin", "hr_assistant", "tech_admin"). */
+const char *authz_role_name(int i);
+/** Human label of role bit 1 << i ("HR Admin", ...). */
+const char *authz_role_label(int i);
+/** Role index for a policy name, or -1. */
+int authz_role_parse(const char *s);
+
+#endif

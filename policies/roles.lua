@@ -1,0 +1,289 @@
+-- Who may do what: one entry per row of the permission cheat sheet (seed 003), plus the rows
+-- the product needs beyond it ("Additional"). Pure data: this file is loaded with no globals
+-- and validated at start (policies/README.md lists the fields and the decision algorithm).
+--
+-- Each role cell is true, false, or "if:<flag>" (allowed while that company setting is on).
+-- all_of = { ... } allows the action to someone holding all those roles together.
+-- The copy of the cheat sheet we have lost its check marks, so every cell below is a decision
+-- taken from the text around the sheet and least privilege; `why` gives the reason.
+return {
+  ---------------------------------------------------------------- User management
+  { section = "User management", action = "users.invite", label = "Invite users",
+    hr_admin = true, hr_assistant = false, tech_admin = false,
+    why = "HR Admins manage people. The sheet's only surviving mark in this row is \"√ (csv import)\": "
+      .. "Tech Admins add people through the CSV import (users.import), not one by one. HR Assistants run "
+      .. "cycles and add existing people to them; adding people to the company is not part of that." },
+  { section = "User management", action = "users.import", label = "Import users",
+    hr_admin = true, hr_assistant = false, tech_admin = true,
+    why = "The text names the user import tool as a Tech Admin task. HR Admins may already add, edit and "
+      .. "re-manage people one by one, so the bulk path gives them nothing new. Not HR Assistants: an import "
+      .. "can change reporting lines, which the assistant role does not include." },
+  { section = "User management", action = "users.sftp", label = "SFTP setup",
+    hr_admin = false, hr_assistant = false, tech_admin = true,
+    why = "Setting up the automated SFTP user feed is an integration: Tech Admin work. It needs server keys "
+      .. "and hosts, nothing an HR role needs." },
+  { section = "User management", action = "users.send_password_reset", label = "Send password reset instructions",
+    hr_admin = true, hr_assistant = false, tech_admin = true,
+    why = "The mail goes to the person's own address, so whoever sends it never learns a password: helping "
+      .. "a locked-out colleague is typical Tech Admin and HR Admin work. The text says the HR Assistant role "
+      .. "does not include resetting passwords." },
+  { section = "User management", action = "users.deactivate", label = "Deactivate/reactivate users",
+    hr_admin = true, hr_assistant = false, tech_admin = true,
+    why = "Leavers and returners: HR Admins manage people, and Tech Admins help with user management "
+      .. "(offboarding is often IT's job). Reversible, shows no confidential data. HR Assistants run cycles, "
+      .. "not the user base." },
+  { section = "User management", action = "users.delete", label = "Delete users",
+    hr_admin = true, hr_assistant = false, tech_admin = false,
+    why = "Deleting a person destroys their reviews, feedback and notes. Only someone who may see that "
+      .. "content can judge what is lost: the same reason the text gives for HR Assistants not deleting "
+      .. "cycles. Deactivation covers everyone else's needs." },
+  { section = "User management", action = "users.set_password", label = "Change passwords",
+    hr_admin = true, hr_assistant = false, tech_admin = false,
+    why = "Setting someone's password lets you sign in as them and read their confidential data. The text "
+      .. "says explicitly that neither Tech Admins nor HR Assistants may set passwords." },
+  { section = "User management", action = "users.change_manager", label = "Change reporting structure",
+    hr_admin = true, hr_assistant = "if:people.assistant_can_change_manager", tech_admin = false,
+    why = "Reporting lines decide who reads whose reviews, so this is HR Admin work. The sheet's \"(√)\" for "
+      .. "HR Assistants is the setting \"Allow HR Assistant to pick a person's manager\". The text says Tech "
+      .. "Admins cannot change the reporting structure." },
+
+  ---------------------------------------------------------------- Performance reviews
+  { section = "Performance reviews", action = "review_cycles.manage", label = "Create and edit review cycles",
+    hr_admin = true, hr_assistant = true, tech_admin = false,
+    why = "The text: HR Assistants \"can create and edit review and 360 cycles\"; HR Admins set up review "
+      .. "processes. Tech Admins configure the system, not HR processes." },
+  { section = "Performance reviews", action = "review_cycles.track", label = "Track progress, send reminders",
+    hr_admin = true, hr_assistant = true, tech_admin = false,
+    why = "The text: HR Assistants \"see the status of reviews, and send reminders to those who are running "
+      .. "late\". Statuses are not content. Tech Admins have no part in running cycles." },
+  { section = "Performance reviews", action = "reviews.create", label = "Create reviews",
+    hr_admin = true, hr_assistant = true, tech_admin = false,
+    why = "Adding reviewees to a cycle is part of running it, which the text gives to HR Assistants too." },
+  { section = "Performance reviews", action = "reviews.delete", label = "Delete reviews",
+    hr_admin = true, hr_assistant = false, tech_admin = false,
+    why = "A written review can only be judged by someone who may read it, so deleting one is HR Admin "
+      .. "work. The sheet's \"(√)\" for HR Assistants is the narrower row reviews.delete_unstarted." },
+  { section = "Performance reviews", action = "reviews.delete_unstarted", label = "Delete reviews nobody has started",
+    hr_admin = true, hr_assistant = true, tech_admin = false,
+    why = "The sheet's \"(√)\" for HR Assistants in \"Delete reviews\": they may remove a reviewee added by "
+      .. "mistake while nothing has been written (the review service checks that), since then there is no "
+      .. "content they could destroy unseen." },
+  { section = "Performance reviews", action = "review_cycles.delete", label = "Delete review cycles",
+    hr_admin = true, hr_assistant = false, tech_admin = false,
+    why = "The text: \"The HR Assistant cannot delete cycles, even if they created them. Since they cannot view "
+      .. "what data may have been recorded by users, only HR Admins can undertake this action.\"" },
+  { section = "Performance reviews", action = "reviews.read", label = "Access review content",
+    hr_admin = true, hr_assistant = false, tech_admin = false,
+    confidential = true, author_ok = true, self = true, direct_manager = true, indirect_manager = true,
+    why = "Review content is confidential: HR Admins may read it (never for people above them, and a cycle's "
+      .. "visibility settings supersede the role); HR Assistants and Tech Admins have \"no access to "
+      .. "confidential data\". Without cycle settings, people see their own reviews and their reports' "
+      .. "(seed 000: \"By default all users have access to their own feedback, and the feedback of any "
+      .. "direct and indirect reports\")." },
+  { section = "Performance reviews", action = "reviews.export_excel", label = "Export review statistics to Excel",
+    hr_admin = true, hr_assistant = true, tech_admin = false,
+    why = "Statistics (completion, ratings) without review text: the text gives HR Assistants \"limited access "
+      .. "to confidential information (through exports)\" and they track cycles. Tech Admins run no cycles." },
+
+  ---------------------------------------------------------------- 360 feedback
+  { section = "360 feedback", action = "feedback_cycles.manage", label = "Create and edit 360 cycles",
+    hr_admin = true, hr_assistant = true, tech_admin = false,
+    why = "The text: HR Assistants \"can create and edit review and 360 cycles\" (including their visibility "
+      .. "settings, which is why the text warns not to hand the role out too liberally)." },
+  { section = "360 feedback", action = "feedback_cycles.track", label = "Track progress, send reminders",
+    hr_admin = true, hr_assistant = true, tech_admin = false,
+    why = "As for reviews: statuses and reminders, no content." },
+  { section = "360 feedback", action = "feedback.create", label = "Create feedback",
+    hr_admin = true, hr_assistant = true, tech_admin = false,
+    why = "Adding reviewees and feedback requests to a 360 cycle is part of running it." },
+  { section = "360 feedback", action = "feedback.delete", label = "Delete feedback",
+    hr_admin = true, hr_assistant = false, tech_admin = false,
+    why = "Written feedback can only be judged by someone who may read it. The sheet's \"(√)\" for HR "
+      .. "Assistants is the narrower row feedback.delete_unstarted." },
+  { section = "360 feedback", action = "feedback.delete_unstarted", label = "Delete feedback requests nobody has started",
+    hr_admin = true, hr_assistant = true, tech_admin = false,
+    why = "The sheet's \"(√)\" for HR Assistants in \"Delete feedback\": a request nobody has written anything "
+      .. "for may be withdrawn (the feedback service checks that nothing was written)." },
+  { section = "360 feedback", action = "feedback_cycles.delete", label = "Delete feedback cycles",
+    hr_admin = true, hr_assistant = false, tech_admin = false,
+    why = "As for review cycles: only someone who may see what was written may delete it all." },
+  { section = "360 feedback", action = "feedback.read", label = "Access feedback content",
+    hr_admin = true, hr_assistant = false, tech_admin = false,
+    confidential = true, guest_ok = true, author_ok = true,
+    self = true, direct_manager = true, indirect_manager = true,
+    why = "Feedback is confidential: HR Admins only among the roles, subject to the hierarchy rule and the "
+      .. "cycle's visibility settings. Reviewers, guests included, may revisit what they wrote (seed 001). "
+      .. "Without cycle settings, people see feedback about themselves and their reports (seed 000)." },
+  { section = "360 feedback", action = "feedback.export_pdf", label = "Export feedback to PDF",
+    hr_admin = true, hr_assistant = false, tech_admin = false, confidential = true,
+    why = "The PDF holds the feedback text itself, so it follows \"Access feedback content\": HR Admins, never "
+      .. "for people above them." },
+  { section = "360 feedback", action = "feedback.export_excel", label = "Export feedback statistics to Excel",
+    hr_admin = true, hr_assistant = true, tech_admin = false,
+    why = "Statistics without text, as for reviews: the HR Assistant's \"limited access ... through exports\"." },
+
+  ---------------------------------------------------------------- Objectives
+  { section = "Objectives", action = "objective_cycles.manage", label = "Create and edit objective cycles",
+    hr_admin = true, hr_assistant = true, tech_admin = false,
+    why = "Running cycles is what HR Assistants are for; objective cycles are cycles like the others." },
+  { section = "Objectives", action = "objectives.nudge", label = "Nudge objective owners and managers into action",
+    hr_admin = true, hr_assistant = true, tech_admin = false,
+    why = "The objective counterpart of \"send reminders to those who are running late\"." },
+  { section = "Objectives", action = "objectives.read_manager_only", label = "View objectives only shared with the manager",
+    hr_admin = true, hr_assistant = false, tech_admin = false,
+    confidential = true, self = true, direct_manager = true,
+    why = "Confidential content, so HR Admins only among the roles, never above themselves (\"HR Admins cannot "
+      .. "see protected objectives of their own managers\"), and a cycle's settings can hide them from HR "
+      .. "(\"private objectives are hidden from HR Admins, unless specifically granted\"). Besides the owner, "
+      .. "only the direct manager: that is what \"only shared with the manager\" says." },
+
+  ---------------------------------------------------------------- Praise & private notes
+  { section = "Praise & Private Notes", action = "praise.platforms", label = "Manage Platforms & Message defaults",
+    hr_admin = true, hr_assistant = false, tech_admin = true,
+    why = "Platforms are chat integrations (Tech Admin); the message defaults (who sees praise) are an HR "
+      .. "policy decision (HR Admin). HR Assistants run cycles, not company-wide defaults." },
+  { section = "Praise & Private Notes", action = "praise.badges", label = "Configure Badges",
+    hr_admin = true, hr_assistant = true, tech_admin = false,
+    why = "Badges are public, non-confidential programme content, the kind of HR legwork the assistant role "
+      .. "exists for. Nothing technical about them." },
+  { section = "Praise & Private Notes", action = "praise.moderate", label = "Edit and delete messages",
+    hr_admin = true, hr_assistant = false, tech_admin = false,
+    why = "Moderating means reading every message, private praise included, and changing what people wrote: "
+      .. "HR Admins only." },
+  { section = "Praise & Private Notes", action = "praise.unveil_anonymous", label = "Unveil anonymous writer",
+    hr_admin = true, hr_assistant = false, tech_admin = false, confidential = true,
+    why = "Breaking anonymity is the most sensitive act in praise: HR Admins only, and (the subject being the "
+      .. "writer) never for someone above them in their own chain." },
+  { section = "Praise & Private Notes", action = "praise.wall", label = "Configure Praise Wall",
+    hr_admin = true, hr_assistant = false, tech_admin = true,
+    why = "The wall is a company-wide display: what appears there is an HR decision, setting up the screen "
+      .. "and its link is Tech Admin work." },
+
+  ---------------------------------------------------------------- Automations
+  { section = "Automations", action = "automations.create", label = "Create an automation",
+    hr_admin = true, hr_assistant = true, tech_admin = false,
+    why = "Automations start cycles (e.g. a review after probation): creating them is running cycles, which "
+      .. "HR Assistants may. Tech Admins do not run HR processes." },
+  { section = "Automations", action = "automations.edit", label = "Edit or disable an automation",
+    hr_admin = true, hr_assistant = true, tech_admin = false,
+    why = "As creating: changing or pausing an automation is running cycles. Disabling is reversible, so "
+      .. "it is the assistant's way to stop one (deleting is not theirs)." },
+  { section = "Automations", action = "automations.delete", label = "Delete an automation",
+    hr_admin = true, hr_assistant = false, tech_admin = false,
+    why = "Deleting loses the automation and its history, like deleting a cycle, which the text reserves for "
+      .. "HR Admins; an assistant can disable one instead." },
+
+  ---------------------------------------------------------------- General administration
+  { section = "General administration", action = "admin.features", label = "Change feature selection",
+    hr_admin = true, hr_assistant = false, tech_admin = true,
+    why = "Which modules the company uses is an HR decision and part of the system's overall configuration "
+      .. "(Tech Admin in seed 000). Not HR Assistants: it changes everyone's product." },
+  { section = "General administration", action = "admin.license", label = "License details",
+    hr_admin = true, hr_assistant = false, tech_admin = true,
+    why = "Seats and billing: account administration for the two admin roles; nothing for running cycles." },
+  { section = "General administration", action = "admin.email_templates", label = "Email template setup",
+    hr_admin = true, hr_assistant = false, tech_admin = true,
+    why = "The wording of company-wide mail (HR Admin) and its configuration (Tech Admin). Assistants send "
+      .. "reminders with the templates, they do not change them for everyone." },
+  { section = "General administration", action = "admin.design", label = "Design editor",
+    hr_admin = false, hr_assistant = false, tech_admin = true,
+    why = "Seed 000 lists design with integrations and security as Tech Admin configuration; no HR role needs it." },
+  { section = "General administration", action = "admin.audit_log", label = "Audit log access",
+    hr_admin = true, hr_assistant = false, tech_admin = true,
+    why = "The log shows who did what (never content): HR Admins answer for access to people's data, Tech "
+      .. "Admins for the system's security. It reveals activity around confidential data, so not assistants." },
+  { section = "General administration", action = "admin.datetime", label = "Date & Time settings",
+    hr_admin = false, hr_assistant = false, tech_admin = true,
+    why = "Company settings are Tech Admin work (\"editing the company settings\"); nothing HR needs." },
+  { section = "General administration", action = "admin.security", label = "Security settings",
+    hr_admin = false, hr_assistant = false, tech_admin = true,
+    why = "The text: Tech Admins configure security settings, and a mistake (IP ranges) can lock everyone out, "
+      .. "so nobody else." },
+  { section = "General administration", action = "admin.integrations", label = "Integrations",
+    hr_admin = false, hr_assistant = false, tech_admin = true,
+    why = "The text: the Tech Admin role is for setting up integrations." },
+  { section = "General administration", action = "admin.bounces", label = "Email bounce management",
+    hr_admin = false, hr_assistant = false, tech_admin = true,
+    why = "Mail delivery problems are technical: Tech Admins." },
+  { section = "General administration", action = "admin.xml_export", label = "Create and download XML export",
+    hr_admin = false, hr_assistant = false, tech_admin = false, all_of = { "hr_admin", "tech_admin" },
+    why = "The sheet: \"(only if also Tech Admin)\". The export holds everything, confidential content "
+      .. "included, so it needs both the right to read content and the technical role: a super user." },
+  { section = "General administration", action = "admin.impersonate", label = "User impersonation",
+    hr_admin = false, hr_assistant = false, tech_admin = false, all_of = { "hr_admin", "tech_admin" },
+    why = "The sheet: \"(only if also Tech Admin)\". Acting as someone shows all they can see: super users only." },
+
+  ---------------------------------------------------------------- Additional (beyond the sheet)
+  { section = "Additional", action = "users.edit", label = "Edit profile fields",
+    hr_admin = true, hr_assistant = true, tech_admin = true,
+    why = "Name, job title, department, location, hire date are not confidential. The text lists what the "
+      .. "HR Assistant may not do in user management (reporting structure, email addresses, passwords), "
+      .. "which implies they may do the rest; Tech Admins \"help with many tasks in user management\". "
+      .. "The manager (users.change_manager) and email (users.change_email) have their own rows." },
+  { section = "Additional", action = "users.change_email", label = "Change email addresses",
+    hr_admin = true, hr_assistant = false, tech_admin = true,
+    why = "The email is the sign-in identity: changing it can hand an account to someone else. The text says "
+      .. "HR Assistants may not; account identity is Tech Admin and HR Admin work." },
+  { section = "Additional", action = "users.lock", label = "Lock and unlock users",
+    hr_admin = true, hr_assistant = false, tech_admin = true,
+    why = "Locking a compromised or departing account is security work (Tech Admin) and people work (HR "
+      .. "Admin). The last super user cannot be locked: the people service enforces that." },
+  { section = "Additional", action = "users.view_all", label = "User list with statuses",
+    hr_admin = true, hr_assistant = true, tech_admin = true,
+    why = "Every admin role needs to find people and see whether they are invited, active, locked or "
+      .. "deactivated to do its job; statuses are not confidential." },
+  { section = "Additional", action = "users.convert_guest", label = "Turn a guest into a regular user",
+    hr_admin = true, hr_assistant = false, tech_admin = false,
+    why = "Graduating a guest adds a licensed user with access to internal data: the same decision as "
+      .. "inviting someone (users.invite)." },
+  { section = "Additional", action = "guests.invite", label = "Add guest accounts",
+    hr_admin = "if:guests.hr_can_invite", hr_assistant = false, tech_admin = false,
+    why = "Seed 001: \"Only HR: just HR Admins can create guest accounts\", and with \"Off\" not even HR. The "
+      .. "flag is on for every setting but Off. Managers and everyone nominate guests as reviewers when the "
+      .. "setting says so; the 360 service decides that with the same setting." },
+  { section = "Additional", action = "sessions.end_for_user", label = "Sign someone out everywhere",
+    hr_admin = true, hr_assistant = false, tech_admin = true,
+    why = "A security response that goes with locking (users.lock): same roles." },
+  { section = "Additional", action = "roles.grant_hr_admin", label = "Grant or revoke HR Admin",
+    hr_admin = true, hr_assistant = false, tech_admin = false,
+    why = "Seed 003: \"HR Admins can appoint other HR Admins\" (a super user holds HR Admin too). Revoking "
+      .. "follows the same rule; the last super user's roles cannot be revoked (people service)." },
+  { section = "Additional", action = "roles.grant_hr_assistant", label = "Grant or revoke HR Assistant",
+    hr_admin = true, hr_assistant = false, tech_admin = false,
+    why = "Seed 003: HR Admins \"can appoint HR Assistants\"." },
+  { section = "Additional", action = "roles.grant_tech_admin", label = "Grant or revoke Tech Admin",
+    hr_admin = false, hr_assistant = false, tech_admin = false, all_of = { "hr_admin", "tech_admin" },
+    why = "Seed 003: \"Tech Admins can only be appointed by users who are both HR Admin and Tech Admin\"." },
+  { section = "Additional", action = "admin.user_settings", label = "User Management Settings",
+    hr_admin = true, hr_assistant = false, tech_admin = false,
+    why = "The page holds the guest policy and \"Allow HR Assistant to pick a person's manager\". That switch "
+      .. "widens HR Assistant powers over reporting lines, which decide who reads whose reviews; a Tech Admin "
+      .. "who is also an HR Assistant (the old Admin role migrates to exactly that) could otherwise grant it "
+      .. "to themselves. HR Admins only." },
+  { section = "Additional", action = "admin.api_tokens", label = "API tokens",
+    hr_admin = false, hr_assistant = false, tech_admin = true,
+    why = "Tokens are for integrations: Tech Admins, like integrations." },
+  { section = "Additional", action = "admin.outbox", label = "Outgoing mail queue",
+    hr_admin = false, hr_assistant = false, tech_admin = true,
+    why = "Mail delivery, like bounce management: Tech Admins." },
+  { section = "Additional", action = "workflows.edit", label = "Edit cycle workflows",
+    hr_admin = true, hr_assistant = false, tech_admin = false,
+    why = "Workflow scripts decide what every cycle does and whom it mails: HR Admins customise processes "
+      .. "(DESIGN). Assistants run cycles with the workflows as they are; Tech Admins write hooks, not HR "
+      .. "processes." },
+  { section = "Additional", action = "directory.view", label = "Company directory",
+    hr_admin = false, hr_assistant = false, tech_admin = false, everyone = true,
+    why = "Every employee sees the directory; guests never do (they are denied everything but their own "
+      .. "feedback before roles are even looked at)." },
+  { section = "Additional", action = "feedback.write", label = "Write feedback you were asked for",
+    hr_admin = false, hr_assistant = false, tech_admin = false, everyone = true, guest_ok = true,
+    why = "Any nominated reviewer writes feedback (the 360 service checks the nomination); a guest only for a "
+      .. "request they were nominated for or wrote (seed 001). No role adds anything." },
+  { section = "Additional", action = "review.write_self", label = "Write your self-assessment",
+    hr_admin = false, hr_assistant = false, tech_admin = false, self = true,
+    why = "Only the reviewee writes their self-assessment; no role may write it for them." },
+  { section = "Additional", action = "review.write_manager", label = "Write the manager review",
+    hr_admin = false, hr_assistant = false, tech_admin = false, direct_manager = true,
+    why = "The direct manager writes the review; an HR Admin who needs to reassign it changes the reporting "
+      .. "line (users.change_manager) rather than writing in someone else's name." },
+}

@@ -1,0 +1,82 @@
+-- Visibility presets for cycles: who sees a review, a 360's feedback or an objective, and from
+-- which stage on. A cycle picks a preset (and may adjust it); its settings then supersede the
+-- HR roles (seed 003, "Limitations on HR Admins and Assistants"). Pure data, validated at start.
+--
+-- kind: review | feedback | objective. Parties: self (the person it is about), direct_manager,
+-- indirect_manager (any manager further up), hr (people whose role allows the action, e.g. HR
+-- Admins for reading content), reviewer (nominated reviewers). Levels: never, always,
+-- after_submit, after_share, after_sign (stages: draft < submitted < shared < signed).
+-- Whatever the level, nobody reads confidential data of someone above them in their own chain.
+return {
+  ---------------------------------------------------------------- performance reviews
+  { kind = "review", name = "standard", label = "Standard",
+    description = "Managers up the line and HR read the review as it is written; the reviewee reads the "
+      .. "manager's review once it is shared with them.",
+    self = "after_share", direct_manager = "always", indirect_manager = "always", hr = "always",
+    reviewer = "never" },
+  { kind = "review", name = "private", label = "Private to the direct manager",
+    description = "Like Standard, but managers further up the line never see it: only the reviewee, "
+      .. "their direct manager and HR.",
+    self = "after_share", direct_manager = "always", indirect_manager = "never", hr = "always",
+    reviewer = "never" },
+  { kind = "review", name = "after_sign", label = "HR after signing",
+    description = "HR reads reviews only once both sides have signed; managers up the line once shared.",
+    self = "after_share", direct_manager = "always", indirect_manager = "after_share", hr = "after_sign",
+    reviewer = "never" },
+  { kind = "review", name = "without_hr", label = "Between employee and managers",
+    description = "A conversation record that stays between the reviewee and their managers: HR roles "
+      .. "see the status, never the content.",
+    self = "after_share", direct_manager = "always", indirect_manager = "always", hr = "never",
+    reviewer = "never" },
+
+  ---------------------------------------------------------------- 360 feedback
+  { kind = "feedback", name = "managers_see", label = "Managers see",
+    description = "Managers up the line and HR read feedback once it is submitted; the reviewee once it "
+      .. "is shared with them.",
+    self = "after_share", direct_manager = "after_submit", indirect_manager = "after_submit", hr = "always",
+    reviewer = "never" },
+  { kind = "feedback", name = "direct_manager_only", label = "Direct manager only",
+    description = "Only the direct manager (and HR) read it; the reviewee and managers further up do not. "
+      .. "An HR Admin cannot read feedback about themselves in such a cycle.",
+    self = "never", direct_manager = "after_submit", indirect_manager = "never", hr = "always",
+    reviewer = "never" },
+  { kind = "feedback", name = "reviewee_only", label = "For the reviewee (managers cannot see)",
+    description = "Feedback for the reviewee's own development: managers never see it, not even a "
+      .. "manager who is an HR Admin.",
+    self = "after_submit", direct_manager = "never", indirect_manager = "never", hr = "always",
+    reviewer = "never" },
+  { kind = "feedback", name = "anonymous_to_reviewee", label = "Anonymous to the reviewee",
+    description = "As Managers see, but the reviewee reads the feedback without the reviewers' names "
+      .. "(the 360 pages leave the names out); managers and HR see who wrote what.",
+    self = "after_share", direct_manager = "after_submit", indirect_manager = "after_submit", hr = "always",
+    reviewer = "never" },
+  { kind = "feedback", name = "nobody_but_hr", label = "Nobody but HR",
+    description = "Collected for HR alone: neither the reviewee nor any manager reads it.",
+    self = "never", direct_manager = "never", indirect_manager = "never", hr = "always",
+    reviewer = "never" },
+  { kind = "feedback", name = "open", label = "Open to reviewers",
+    description = "Everyone involved, reviewers included, reads all feedback once it is shared.",
+    self = "after_share", direct_manager = "after_submit", indirect_manager = "after_submit", hr = "always",
+    reviewer = "after_share" },
+
+  ---------------------------------------------------------------- objectives
+  { kind = "objective", name = "manager_only", label = "Only shared with the manager",
+    description = "The owner and their direct manager; HR Admins may view it (cheat sheet: \"View objectives "
+      .. "only shared with the manager\").",
+    self = "always", direct_manager = "always", indirect_manager = "never", hr = "always",
+    reviewer = "never" },
+  { kind = "objective", name = "private", label = "Private",
+    description = "The owner and their managers. Hidden from HR Admins unless the cycle grants HR "
+      .. "visibility (then use private_hr).",
+    self = "always", direct_manager = "always", indirect_manager = "always", hr = "never",
+    reviewer = "never" },
+  { kind = "objective", name = "private_hr", label = "Private, visible to HR",
+    description = "Private, with visibility specifically granted to HR Admins.",
+    self = "always", direct_manager = "always", indirect_manager = "always", hr = "always",
+    reviewer = "never" },
+  { kind = "objective", name = "protected", label = "Protected",
+    description = "The owner, their managers and HR, but never anyone below the owner: an HR Admin "
+      .. "cannot see protected objectives of their own managers, even ones HR created for them.",
+    self = "always", direct_manager = "always", indirect_manager = "always", hr = "always",
+    reviewer = "never" },
+}

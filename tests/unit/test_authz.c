@@ -1,0 +1,627 @@
+/* Unit tests of the permission evaluator (core/authz.c): the org graph and the decision
+ * algorithm rule by rule, with a small policy built here (not the one in policies/). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "authz.h"
+
+enum { A = AUTHZ_ACTIVE, HRA = AUTHZ_HR_ADMIN, HRS = AUTHZ_HR_ASSISTANT, TA = AUTHZ_TECH_ADMIN };
+
+/* put with a manager (m >= 0) or without (m < 0) */
+static void put(authz_t *az, int64_t id, int64_t m, unsigned flags)
+{
+	assert_int_equal(authz_put(az, id, m >= 0, m, flags), 0);
+}
+
+/* Collects ids from authz_reports / authz_chain. */
+typedef struct ids {
+	int64_t v[256]; /* the ids */
+	int n;          /* how many */
+} ids_t;
+
+static int collect(int64_t id, void *ud)
+{
+	ids_t *l = ud;
+	if (l->n < 256)
+		l->v[l->n++] = id;
+	return 0;
+}
+
+static ids_t reports(authz_t *az, int64_t id, int direct)
+{
+	ids_t l = {{0}, 0};
+	authz_reports(az, id, direct, collect, &l);
+	return l;
+}
+
+static ids_t chain(authz_t *az, int64_t id)
+{
+	ids_t l = {{0}, 0};
+	authz_chain(az, id, collect, &l);
+	return l;
+}
+
+static void assert_ids(ids_t l, int n, ...)
+{
+	va_list ap;
+	va_start(ap, n);
+	assert_int_equal(l.n, n);
+	for (int i = 0; i < n; i++)
+		assert_int_equal(l.v[i], va_arg(ap, int));
+	va_end(ap);
+}
+
+/*      1            10
+ *    /   \           |
+ *   2     3         11
+ *  / \    |
+ * 5   4   6
+ *         |
+ *         7          */
+static authz_t *small_company(void)
+{
+	authz_t *az = authz_new();
+	assert_non_null(az);
+	put(az, 7, 6, A);
+	put(az, 1, -1, A);
+	put(az, 3, 1, A);
+	put(az, 5, 2, A);
+	put(az, 2, 1, A);
+	put(az, 4, 2, A);
+	put(az, 6, 3, A);
+	put(az, 10, -1, A);
+	put(az, 11, 10, A);
+	return az;
+}
+
+static void test_relations_in_a_tree(void **state)
+{
+	authz_t *az = small_company();
+	assert_int_equal(authz_count(az), 9);
+	assert_int_equal(authz_relation(az, 1, 1), AUTHZ_REL_SELF);
+	assert_int_equal(authz_relation(az, 1, 2), AUTHZ_REL_DIRECT_MANAGER);
+	assert_int_equal(authz_relation(az, 1, 7), AUTHZ_REL_INDIRECT_MANAGER);
+	assert_int_equal(authz_relation(az, 3, 7), AUTHZ_REL_INDIRECT_MANAGER);
+	assert_int_equal(authz_relation(az, 7, 1), AUTHZ_REL_ABOVE);
+	assert_int_equal(authz_relation(az, 7, 6), AUTHZ_REL_ABOVE);
+	assert_int_equal(authz_relation(az, 2, 3), AUTHZ_REL_NONE);
+	assert_int_equal(authz_relation(az, 5, 4), AUTHZ_REL_NONE);
+	assert_int_equal(authz_relation(az, 2, 7), AUTHZ_REL_NONE);
+	assert_int_equal(authz_relation(az, 1, 99), AUTHZ_REL_NONE);
+	assert_int_equal(authz_loops_cut(az), 0);
+	authz_free(az);
+}
+
+static void test_reports_and_chain(void **state)
+{
+	authz_t *az = small_company();
+	assert_ids(reports(az, 2, 1), 2, 4, 5); /* direct reports by ascending id */
+	assert_ids(reports(az, 1, 1), 2, 2, 3);
+	assert_ids(reports(az, 1, 0), 6, 2, 4, 5, 3, 6, 7); /* preorder */
+	assert_ids(reports(az, 7, 0), 0);
+	assert_ids(reports(az, 99, 0), 0);
+	assert_ids(chain(az, 7), 3, 6, 3, 1);
+	assert_ids(chain(az, 1), 0);
+	assert_ids(chain(az, 11), 1, 10);
+	authz_free(az);
+}
+
+static void test_forest_roots_are_separate(void **state)
+{
+	authz_t *az = small_company();
+	assert_int_equal(authz_relation(az, 1, 11), AUTHZ_REL_NONE);
+	assert_int_equal(authz_relation(az, 10, 7), AUTHZ_REL_NONE);
+	assert_int_equal(authz_relation(az, 11, 10), AUTHZ_REL_ABOVE);
+	assert_false(authz_would_loop(az, 1, 11));
+	authz_free(az);
+}
+
+static void test_moving_a_manager_moves_the_whole_team(void **state)
+{
+	authz_t *az = small_company();
+	put(az, 3, 11, A); /* 3 (with 6 and 7) now reports to 11 */
+	authz_rebuild(az);
+	assert_int_equal(authz_relation(az, 1, 7), AUTHZ_REL_NONE);
+	assert_int_equal(authz_relation(az, 10, 7), AUTHZ_REL_INDIRECT_MANAGER);
+	assert_int_equal(authz_relation(az, 11, 3), AUTHZ_REL_DIRECT_MANAGER);
+	assert_ids(chain(az, 7), 4, 6, 3, 11, 10);
+	assert_ids(reports(az, 1, 0), 3, 2, 4, 5);
+	/* without an explicit rebuild, queries see the change too */
+	put(az, 10, 5, A);
+	assert_int_equal(authz_relation(az, 1, 7), AUTHZ_REL_INDIRECT_MANAGER);
+	assert_ids(chain(az, 7), 7, 6, 3, 11, 10, 5, 2, 1);
+	/* a roles-only change keeps the graph */
+	put(az, 10, 5, A | HRA);
+	assert_int_equal(authz_flags(az, 10), A | HRA);
+	assert_int_equal(authz_relation(az, 2, 11), AUTHZ_REL_INDIRECT_MANAGER);
+	authz_free(az);
+}
+
+static void test_would_loop(void **state)
+{
+	authz_t *az = small_company();
+	assert_true(authz_would_loop(az, 3, 3));  /* own manager */
+	assert_true(authz_would_loop(az, 3, 6));  /* a direct report */
+	assert_true(authz_would_loop(az, 1, 7));  /* an indirect report */
+	assert_false(authz_would_loop(az, 7, 1)); /* someone above: fine */
+	assert_false(authz_would_loop(az, 3, 2)); /* a sibling: fine */
+	assert_false(authz_would_loop(az, 3, 11));
+	assert_false(authz_would_loop(az, 3, 99)); /* unknown manager cannot loop */
+	put(az, 3, 2, A);
+	assert_true(authz_would_loop(az, 2, 7)); /* 7 is below 2 now */
+	authz_free(az);
+}
+
+static void test_removal_leaves_roots_until_the_id_returns(void **state)
+{
+	authz_t *az = small_company();
+	assert_int_equal(authz_remove(az, 3), 0);
+	assert_int_equal(authz_remove(az, 3), -1);
+	assert_int_equal(authz_count(az), 8);
+	assert_int_equal(authz_relation(az, 1, 6), AUTHZ_REL_NONE);
+	assert_ids(chain(az, 7), 1, 6);
+	assert_ids(reports(az, 1, 0), 3, 2, 4, 5);
+	put(az, 3, 1, A);
+	assert_ids(chain(az, 7), 3, 6, 3, 1);
+	/* an unknown manager makes a root until they arrive */
+	put(az, 20, 21, A);
+	assert_ids(chain(az, 20), 0);
+	put(az, 21, 1, A);
+	assert_ids(chain(az, 20), 2, 21, 1);
+	authz_reset(az);
+	assert_int_equal(authz_count(az), 0);
+	assert_int_equal(authz_relation(az, 1, 2), AUTHZ_REL_NONE);
+	authz_free(az);
+}
+
+static void test_manager_loops_in_the_input_are_cut(void **state)
+{
+	authz_t *az = authz_new();
+	put(az, 1, 1, A); /* own manager */
+	put(az, 2, 3, A); /* 2 -> 3 -> 4 -> 2 */
+	put(az, 3, 4, A);
+	put(az, 4, 2, A);
+	put(az, 5, 4, A); /* hangs below the loop */
+	put(az, 6, 5, A);
+	put(az, 7, -1, A); /* a healthy tree */
+	put(az, 8, 7, A);
+	authz_rebuild(az);
+	assert_int_equal(authz_loops_cut(az), 2);
+	/* every answer terminates and stays consistent with a tree */
+	for (int64_t a = 1; a <= 8; a++) {
+		ids_t c = chain(az, a);
+		assert_true(c.n < 8);
+		for (int i = 0; i < c.n; i++) {
+			assert_int_not_equal(c.v[i], a);
+			assert_true(authz_relation(az, c.v[i], a) == AUTHZ_REL_DIRECT_MANAGER ||
+			            authz_relation(az, c.v[i], a) == AUTHZ_REL_INDIRECT_MANAGER);
+		}
+	}
+	assert_ids(chain(az, 1), 0);
+	assert_int_equal(authz_relation(az, 4, 6), AUTHZ_REL_INDIRECT_MANAGER);
+	assert_int_equal(authz_relation(az, 8, 7), AUTHZ_REL_ABOVE);
+	/* fixing the input removes the cut */
+	put(az, 2, -1, A);
+	put(az, 1, -1, A);
+	authz_rebuild(az);
+	assert_int_equal(authz_loops_cut(az), 0);
+	assert_ids(chain(az, 6), 3, 5, 4, 2);
+	authz_free(az);
+}
+
+static void test_many_ids_survive_removals(void **state)
+{
+	authz_t *az = authz_new();
+	const int n = 20000;
+	uint64_t x = 88172645463325252ULL;
+	int64_t *ids = malloc(sizeof *ids * (size_t)n);
+	for (int i = 0; i < n; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		ids[i] = (int64_t)(x >> 1) * (i % 2 ? -1 : 1) + i; /* distinct enough, negative too */
+		put(az, ids[i], i ? ids[(i - 1) / 2] : -1, A);
+	}
+	assert_int_equal(authz_count(az), n);
+	for (int i = 0; i < n; i += 2)
+		assert_int_equal(authz_remove(az, ids[i]), 0);
+	for (int i = 0; i < n; i++)
+		assert_int_equal(authz_find(az, ids[i]) >= 0, i % 2 == 1);
+	assert_int_equal(authz_count(az), n / 2);
+	authz_free(az);
+	free(ids);
+}
+
+static void test_a_very_deep_chain_needs_no_recursion(void **state)
+{
+	authz_t *az = authz_new();
+	const int n = 100000;
+	for (int i = 1; i <= n; i++)
+		put(az, i, i > 1 ? i - 1 : -1, A);
+	authz_rebuild(az);
+	assert_int_equal(authz_relation(az, 1, n), AUTHZ_REL_INDIRECT_MANAGER);
+	assert_int_equal(authz_relation(az, n, 1), AUTHZ_REL_ABOVE);
+	assert_true(authz_would_loop(az, 2, n));
+	ids_t c = chain(az, n);
+	assert_int_equal(c.n, 256); /* collect caps; the walk itself goes all the way */
+	assert_int_equal(authz_chain(az, n, collect, &(ids_t){{0}, 0}), n - 1);
+	assert_int_equal(authz_reports(az, 1, 0, collect, &(ids_t){{0}, 0}), n - 1);
+	authz_free(az);
+}
+
+/* ---------------------------------------------------------------- decisions */
+
+static void add(authz_policy_t *p, authz_action_def_t d)
+{
+	char err[256];
+	d.section = d.section ? d.section : "Test";
+	d.label = d.label ? d.label : d.name;
+	d.why = d.why ? d.why : "because";
+	if (authz_policy_add(p, &d, err, sizeof err))
+		fail_msg("policy_add %s: %s", d.name, err);
+}
+
+/* A policy exercising every kind of cell. */
+static authz_t *with_policy(void)
+{
+	authz_t *az = small_company();
+	authz_policy_t *p = authz_policy_new(az);
+	add(p,
+	    (authz_action_def_t){.name = "t.hr", .grant = {AUTHZ_GRANT_YES, AUTHZ_GRANT_NO, AUTHZ_GRANT_NO}});
+	add(p, (authz_action_def_t){.name = "t.tech_or_hr",
+	                            .grant = {AUTHZ_GRANT_YES, AUTHZ_GRANT_NO, AUTHZ_GRANT_YES}});
+	add(p, (authz_action_def_t){.name = "t.flagged",
+	                            .grant = {AUTHZ_GRANT_YES, AUTHZ_GRANT_IF, AUTHZ_GRANT_NO},
+	                            .flag = {NULL, "t.assistants_may", NULL}});
+	add(p, (authz_action_def_t){.name = "t.super", .all_of = HRA | TA});
+	add(p, (authz_action_def_t){.name = "t.everyone", .everyone = 1, .guest_ok = 1});
+	add(p, (authz_action_def_t){.name = "t.read",
+	                            .grant = {AUTHZ_GRANT_YES},
+	                            .confidential = 1,
+	                            .guest_ok = 1,
+	                            .author_ok = 1,
+	                            .self = 1,
+	                            .direct_manager = 1,
+	                            .indirect_manager = 1});
+	add(p,
+	    (authz_action_def_t){.name = "t.manager_only", .grant = {AUTHZ_GRANT_YES}, .direct_manager = 1});
+	add(p, (authz_action_def_t){.name = "t.edit", .grant = {AUTHZ_GRANT_YES}}); /* not confidential */
+	authz_set_policy(az, p);
+	return az;
+}
+
+static int act(authz_t *az, const char *name)
+{
+	int i = authz_action_find(az, name, strlen(name));
+	assert_true(i >= 0);
+	return i;
+}
+
+/* checks and returns the rule name */
+static const char *rule(authz_t *az, int64_t actor, const char *action, const authz_ctx_t *ctx, int expect)
+{
+	static authz_result_t r;
+	int i = authz_action_find(az, action, strlen(action));
+	int got = authz_check(az, actor, i, ctx, &r);
+	if (got != expect)
+		fail_msg("%lld %s: expected %s, got %s (%s)", (long long)actor, action,
+		         expect ? "allow" : "deny", got ? "allow" : "deny", authz_rule_name(&r));
+	assert_int_equal(r.allowed, got);
+	return authz_rule_name(&r);
+}
+
+static void test_rule_1_unknown_inactive_unknown_action(void **state)
+{
+	authz_t *az = with_policy();
+	assert_string_equal(rule(az, 99, "t.everyone", NULL, 0), "unknown_actor");
+	put(az, 5, 2, HRA); /* not active */
+	assert_string_equal(rule(az, 5, "t.hr", NULL, 0), "inactive");
+	assert_string_equal(rule(az, 5, "t.everyone", NULL, 0), "inactive");
+	put(az, 4, 2, A | HRA | TA);
+	assert_string_equal(rule(az, 4, "t.nothing", NULL, 0), "unknown_action");
+	authz_free(az);
+}
+
+static void test_rule_2_guests(void **state)
+{
+	authz_t *az = with_policy();
+	put(az, 50, -1, A | AUTHZ_GUEST | HRA); /* a role does not help a guest */
+	authz_ctx_t c = {0};
+	assert_string_equal(rule(az, 50, "t.everyone", NULL, 0), "guest");
+	assert_string_equal(rule(az, 50, "t.hr", NULL, 0), "guest");
+	assert_string_equal(rule(az, 50, "t.everyone", &c, 0), "guest");
+	c.rel = AUTHZ_REVIEWER; /* a reviewer, but not as a guest reviewer or author */
+	assert_string_equal(rule(az, 50, "t.read", &c, 0), "guest");
+	c.rel = AUTHZ_GUEST_REVIEWER;
+	assert_string_equal(rule(az, 50, "t.read", &c, 1), "guest_reviewer");
+	assert_string_equal(rule(az, 50, "t.hr", &c, 0), "guest"); /* not guest_ok */
+	c.rel = AUTHZ_AUTHOR;
+	assert_string_equal(rule(az, 50, "t.everyone", &c, 1), "guest_reviewer");
+	put(az, 50, -1, AUTHZ_GUEST | AUTHZ_AUTHOR); /* an inactive guest */
+	assert_string_equal(rule(az, 50, "t.read", &c, 0), "inactive");
+	authz_free(az);
+}
+
+static void test_rule_3_global_actions(void **state)
+{
+	authz_t *az = with_policy();
+	put(az, 2, 1, A | HRA);
+	put(az, 3, 1, A | TA);
+	put(az, 4, 2, A | HRS);
+	put(az, 5, 2, A | HRA | TA);
+	assert_string_equal(rule(az, 2, "t.hr", NULL, 1), "role:hr_admin");
+	assert_string_equal(rule(az, 3, "t.hr", NULL, 0), "no_role");
+	assert_string_equal(rule(az, 7, "t.hr", NULL, 0), "no_role");
+	assert_string_equal(rule(az, 3, "t.tech_or_hr", NULL, 1), "role:tech_admin");
+	assert_string_equal(rule(az, 5, "t.tech_or_hr", NULL, 1), "role:hr_admin");
+	assert_string_equal(rule(az, 7, "t.everyone", NULL, 1), "everyone");
+	assert_string_equal(rule(az, 2, "t.everyone", NULL, 1), "everyone");
+	/* a ctx without subject is still global; cycle roles count */
+	authz_ctx_t c = {0};
+	c.cycle_role = AUTHZ_CYCLE_ADMIN;
+	assert_string_equal(rule(az, 7, "t.hr", &c, 1), "cycle:admin");
+	assert_string_equal(rule(az, 2, "t.hr", &c, 1), "role:hr_admin");
+	c.cycle_role = AUTHZ_CYCLE_ASSISTANT;
+	assert_string_equal(rule(az, 7, "t.hr", &c, 0), "no_role");
+	authz_free(az);
+}
+
+static void test_all_of_and_if_flag_grants(void **state)
+{
+	authz_t *az = with_policy();
+	put(az, 2, 1, A | HRA);
+	put(az, 3, 1, A | TA);
+	put(az, 4, 2, A | HRS);
+	put(az, 5, 2, A | HRA | TA);
+	put(az, 6, 3, A | HRS | TA);
+	assert_string_equal(rule(az, 2, "t.super", NULL, 0), "no_role");
+	assert_string_equal(rule(az, 3, "t.super", NULL, 0), "no_role");
+	assert_string_equal(rule(az, 6, "t.super", NULL, 0), "no_role");
+	assert_string_equal(rule(az, 5, "t.super", NULL, 1), "role:hr_admin+tech_admin");
+	authz_ctx_t c = {0};
+	c.cycle_role = AUTHZ_CYCLE_ADMIN; /* cycle admin + own Tech Admin make the pair */
+	assert_string_equal(rule(az, 3, "t.super", &c, 1), "cycle:admin");
+
+	assert_string_equal(rule(az, 4, "t.flagged", NULL, 0), "no_role");
+	assert_false(authz_flag(az, "t.assistants_may"));
+	assert_int_equal(authz_set_flag(az, "t.assistants_may", 1), 0);
+	assert_true(authz_flag(az, "t.assistants_may"));
+	assert_string_equal(rule(az, 4, "t.flagged", NULL, 1), "role:hr_assistant");
+	assert_string_equal(rule(az, 3, "t.flagged", NULL, 0), "no_role");
+	assert_string_equal(rule(az, 2, "t.flagged", NULL, 1), "role:hr_admin");
+	assert_int_equal(authz_set_flag(az, "t.assistants_may", 0), 0);
+	assert_string_equal(rule(az, 4, "t.flagged", NULL, 0), "no_role");
+	assert_int_equal(authz_set_flag(az, "Bad Name", 1), -1);
+	authz_free(az);
+}
+
+static void test_rule_4a_hierarchy(void **state)
+{
+	authz_t *az = with_policy();
+	put(az, 7, 6, A | HRA | TA); /* a super user at the bottom of the chain */
+	authz_ctx_t c = {.has_subject = 1, .subject = 3};
+	assert_string_equal(rule(az, 7, "t.read", &c, 0), "hierarchy");
+	c.subject = 1;
+	assert_string_equal(rule(az, 7, "t.read", &c, 0), "hierarchy");
+	c.cycle_role = AUTHZ_CYCLE_ADMIN;
+	assert_string_equal(rule(az, 7, "t.read", &c, 0), "hierarchy");
+	c.has_vis = 1;
+	memset(c.vis, AUTHZ_ALWAYS, sizeof c.vis);
+	assert_string_equal(rule(az, 7, "t.read", &c, 0), "hierarchy");
+	/* not confidential: roles decide */
+	assert_string_equal(rule(az, 7, "t.edit", &(authz_ctx_t){.has_subject = 1, .subject = 1}, 1),
+	                    "role:hr_admin");
+	/* people elsewhere are fine */
+	c = (authz_ctx_t){.has_subject = 1, .subject = 5};
+	assert_string_equal(rule(az, 7, "t.read", &c, 1), "role:hr_admin");
+	authz_free(az);
+}
+
+static void test_rule_4b_visibility_supersedes_roles(void **state)
+{
+	authz_t *az = with_policy();
+	put(az, 2, 1, A | HRA); /* HR Admin, manages 4 and 5 */
+	put(az, 3, 1, A);
+	authz_ctx_t c = {.has_subject = 1, .subject = 5, .has_vis = 1, .stage = AUTHZ_DRAFT};
+	c.vis[AUTHZ_VIS_DIRECT_MANAGER] = AUTHZ_NEVER;
+	c.vis[AUTHZ_VIS_HR] = AUTHZ_ALWAYS;
+	assert_string_equal(rule(az, 2, "t.read", &c, 0), "vis:direct_manager"); /* role disregarded */
+	c.vis[AUTHZ_VIS_DIRECT_MANAGER] = AUTHZ_AFTER_SUBMIT;
+	assert_string_equal(rule(az, 2, "t.read", &c, 0), "vis:direct_manager");
+	c.stage = AUTHZ_SUBMITTED;
+	assert_string_equal(rule(az, 2, "t.read", &c, 1), "vis:direct_manager");
+	/* indirect managers */
+	c.vis[AUTHZ_VIS_INDIRECT_MANAGER] = AUTHZ_AFTER_SHARE;
+	assert_string_equal(rule(az, 1, "t.read", &c, 0), "vis:indirect_manager");
+	c.stage = AUTHZ_SHARED;
+	assert_string_equal(rule(az, 1, "t.read", &c, 1), "vis:indirect_manager");
+	c.vis[AUTHZ_VIS_INDIRECT_MANAGER] = AUTHZ_AFTER_SIGN;
+	assert_string_equal(rule(az, 1, "t.read", &c, 0), "vis:indirect_manager");
+	c.stage = AUTHZ_SIGNED;
+	assert_string_equal(rule(az, 1, "t.read", &c, 1), "vis:indirect_manager");
+	/* self: the HR Admin's own data */
+	c.subject = 2;
+	c.vis[AUTHZ_VIS_SELF] = AUTHZ_NEVER;
+	assert_string_equal(rule(az, 2, "t.read", &c, 0), "vis:self");
+	c.vis[AUTHZ_VIS_SELF] = AUTHZ_ALWAYS;
+	c.stage = AUTHZ_DRAFT;
+	assert_string_equal(rule(az, 2, "t.read", &c, 1), "vis:self");
+	/* unrelated: author, reviewer, then HR */
+	c.subject = 6; /* 2 is not in 6's chain */
+	c.vis[AUTHZ_VIS_HR] = AUTHZ_AFTER_SUBMIT;
+	assert_string_equal(rule(az, 2, "t.read", &c, 0), "vis:hr");
+	c.stage = AUTHZ_SUBMITTED;
+	assert_string_equal(rule(az, 2, "t.read", &c, 1), "vis:hr");
+	assert_string_equal(rule(az, 7, "t.read",
+	                         &(authz_ctx_t){.has_subject = 1,
+	                                        .subject = 5,
+	                                        .has_vis = 1,
+	                                        .vis = {AUTHZ_ALWAYS, AUTHZ_ALWAYS, AUTHZ_ALWAYS,
+	                                                AUTHZ_ALWAYS, AUTHZ_ALWAYS}},
+	                         0),
+	                    "no_relation");
+	authz_ctx_t r = {.has_subject = 1, .subject = 5, .has_vis = 1, .rel = AUTHZ_REVIEWER};
+	r.vis[AUTHZ_VIS_REVIEWER] = AUTHZ_AFTER_SHARE;
+	assert_string_equal(rule(az, 3, "t.read", &r, 0), "no_relation");
+	r.stage = AUTHZ_SHARED;
+	assert_string_equal(rule(az, 3, "t.read", &r, 1), "vis:reviewer");
+	r.rel = AUTHZ_AUTHOR;
+	r.stage = AUTHZ_DRAFT;
+	assert_string_equal(rule(az, 3, "t.read", &r, 1), "author");
+	assert_string_equal(rule(az, 3, "t.edit", &r, 0), "no_relation"); /* not author_ok */
+	/* cycle roles count as HR under the vis.hr level */
+	r.rel = 0;
+	r.cycle_role = AUTHZ_CYCLE_ADMIN;
+	r.vis[AUTHZ_VIS_HR] = AUTHZ_ALWAYS;
+	assert_string_equal(rule(az, 3, "t.read", &r, 1), "vis:hr");
+	r.vis[AUTHZ_VIS_HR] = AUTHZ_NEVER;
+	assert_string_equal(rule(az, 3, "t.read", &r, 0), "vis:hr");
+	/* missing vis entries are "never" */
+	authz_ctx_t e = {.has_subject = 1, .subject = 2, .has_vis = 1};
+	assert_string_equal(rule(az, 1, "t.read", &e, 0), "vis:direct_manager");
+	authz_free(az);
+}
+
+static void test_rule_4c_defaults_without_vis(void **state)
+{
+	authz_t *az = with_policy();
+	put(az, 2, 1, A | HRA);
+	authz_ctx_t c = {.has_subject = 1, .subject = 7};
+	assert_string_equal(rule(az, 6, "t.read", &c, 1), "rel:direct_manager");
+	assert_string_equal(rule(az, 1, "t.read", &c, 1), "rel:indirect_manager");
+	assert_string_equal(rule(az, 7, "t.read", &c, 1), "rel:self");
+	assert_string_equal(rule(az, 2, "t.read", &c, 1), "role:hr_admin");
+	assert_string_equal(rule(az, 5, "t.read", &c, 0), "no_relation");
+	assert_string_equal(rule(az, 6, "t.manager_only", &c, 1), "rel:direct_manager");
+	assert_string_equal(rule(az, 3, "t.manager_only", &c, 0), "no_relation");
+	assert_string_equal(rule(az, 7, "t.manager_only", &c, 0), "no_relation");
+	assert_string_equal(rule(az, 5, "t.everyone", &c, 1), "everyone");
+	c.subject = 12345; /* unknown subject: unrelated */
+	assert_string_equal(rule(az, 2, "t.read", &c, 1), "role:hr_admin");
+	assert_string_equal(rule(az, 5, "t.read", &c, 0), "no_relation");
+	authz_free(az);
+}
+
+static void test_policy_validation(void **state)
+{
+	authz_t *az = authz_new();
+	authz_policy_t *p = authz_policy_new(az);
+	char err[256];
+	authz_action_def_t d = {.name = "x.one", .section = "S", .label = "L", .why = "w"};
+	assert_int_equal(authz_policy_add(p, &d, err, sizeof err), 0);
+	assert_int_equal(authz_policy_add(p, &d, err, sizeof err), -1);
+	assert_non_null(strstr(err, "duplicate action \"x.one\""));
+	d.name = "x.two";
+	d.why = "";
+	assert_int_equal(authz_policy_add(p, &d, err, sizeof err), -1);
+	assert_non_null(strstr(err, "missing why"));
+	d.why = "w";
+	d.label = NULL;
+	assert_int_equal(authz_policy_add(p, &d, err, sizeof err), -1);
+	assert_non_null(strstr(err, "missing label"));
+	d.label = "L";
+	d.all_of = HRA;
+	assert_int_equal(authz_policy_add(p, &d, err, sizeof err), -1);
+	assert_non_null(strstr(err, "all_of"));
+	d.all_of = 0;
+	d.grant[1] = AUTHZ_GRANT_IF;
+	assert_int_equal(authz_policy_add(p, &d, err, sizeof err), -1);
+	assert_non_null(strstr(err, "hr_assistant"));
+	d.grant[1] = AUTHZ_GRANT_NO;
+	d.everyone = d.confidential = 1;
+	assert_int_equal(authz_policy_add(p, &d, err, sizeof err), -1);
+	d.everyone = d.confidential = 0;
+	const char *bad[] = {"Users.invite", "users", "users..x", ".x", "x.", "users.in vite", "1x.y"};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		d.name = bad[i];
+		assert_int_equal(authz_policy_add(p, &d, err, sizeof err), -1);
+	}
+	d.name = "x.two";
+	assert_int_equal(authz_policy_add(p, &d, err, sizeof err), 0);
+	authz_set_policy(az, p);
+	assert_int_equal(authz_action_count(az), 2);
+	assert_string_equal(authz_action_at(az, 1)->name, "x.two");
+	assert_int_equal(authz_action_find(az, "x.two", 5), 1);
+	assert_int_equal(authz_action_find(az, "x.tw", 4), -1);
+	authz_free(az);
+}
+
+static void test_many_actions_are_found(void **state)
+{
+	authz_t *az = authz_new();
+	authz_policy_t *p = authz_policy_new(az);
+	char names[300][32];
+	for (int i = 0; i < 300; i++) {
+		snprintf(names[i], sizeof names[i], "a.n%d", i);
+		add(p, (authz_action_def_t){.name = names[i]});
+	}
+	authz_set_policy(az, p);
+	for (int i = 0; i < 300; i++)
+		assert_int_equal(act(az, names[i]), i);
+	authz_free(az);
+}
+
+static void test_roles_for_and_explain(void **state)
+{
+	authz_t *az = with_policy();
+	char buf[512];
+	authz_roles_for(az, act(az, "t.hr"), buf, sizeof buf);
+	assert_string_equal(buf, "HR Admin");
+	authz_roles_for(az, act(az, "t.tech_or_hr"), buf, sizeof buf);
+	assert_string_equal(buf, "HR Admin or Tech Admin");
+	authz_roles_for(az, act(az, "t.super"), buf, sizeof buf);
+	assert_string_equal(buf, "HR Admin + Tech Admin");
+	authz_roles_for(az, act(az, "t.flagged"), buf, sizeof buf);
+	assert_string_equal(buf, "HR Admin or HR Assistant (when t.assistants_may is on)");
+	authz_roles_for(az, act(az, "t.everyone"), buf, sizeof buf);
+	assert_string_equal(buf, "Everyone");
+
+	put(az, 7, 6, A | HRA);
+	authz_ctx_t c = {.has_subject = 1, .subject = 1};
+	authz_result_t r;
+	int i = act(az, "t.read");
+	authz_check(az, 7, i, &c, &r);
+	authz_explain(az, 7, i, &c, &r, buf, sizeof buf);
+	assert_non_null(strstr(buf, "above"));
+	assert_non_null(strstr(buf, "HR Admins included"));
+	authz_check(az, 3, act(az, "t.hr"), NULL, &r);
+	authz_explain(az, 3, act(az, "t.hr"), NULL, &r, buf, sizeof buf);
+	assert_non_null(strstr(buf, "HR Admin"));
+	assert_non_null(strstr(buf, "no role"));
+	/* a short buffer is cut, never overrun */
+	char tiny[8];
+	authz_explain(az, 3, act(az, "t.hr"), NULL, &r, tiny, sizeof tiny);
+	assert_int_equal(strlen(tiny), 7);
+	authz_free(az);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_relations_in_a_tree),
+	    cmocka_unit_test(test_reports_and_chain),
+	    cmocka_unit_test(test_forest_roots_are_separate),
+	    cmocka_unit_test(test_moving_a_manager_moves_the_whole_team),
+	    cmocka_unit_test(test_would_loop),
+	    cmocka_unit_test(test_removal_leaves_roots_until_the_id_returns),
+	    cmocka_unit_test(test_manager_loops_in_the_input_are_cut),
+	    cmocka_unit_test(test_many_ids_survive_removals),
+	    cmocka_unit_test(test_a_very_deep_chain_needs_no_recursion),
+	    cmocka_unit_test(test_rule_1_unknown_inactive_unknown_action),
+	    cmocka_unit_test(test_rule_2_guests),
+	    cmocka_unit_test(test_rule_3_global_actions),
+	    cmocka_unit_test(test_all_of_and_if_flag_grants),
+	    cmocka_unit_test(test_rule_4a_hierarchy),
+	    cmocka_unit_test(test_rule_4b_visibility_supersedes_roles),
+	    cmocka_unit_test(test_rule_4c_defaults_without_vis),
+	    cmocka_unit_test(test_policy_validation),
+	    cmocka_unit_test(test_many_actions_are_found),
+	    cmocka_unit_test(test_roles_for_and_explain),
+	};
+	return cmocka_run_group_tests_name("authz", tests, NULL, NULL);
+}
