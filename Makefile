@@ -17,6 +17,8 @@ CORE_OBJ  = $(CORE_SRC:core/%.c=$(BUILD)/core/%.o)
 LLHTTP_OBJ = $(BUILD)/llhttp/api.o $(BUILD)/llhttp/http.o $(BUILD)/llhttp/llhttp.o
 UNIT_SRC  = $(wildcard tests/unit/test_*.c)
 UNIT_BIN  = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+BENCH_SRC = $(wildcard bench/*.c)
+BENCH_BIN = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all run test bench deps deps-test deps-bench asan fmt lint clean unit scenarios check-fresh docs
 
@@ -46,7 +48,17 @@ $(BUILD)/tests/%: tests/unit/%.c $(CORE_OBJ) $(LLHTTP_OBJ) | $(BUILD)/tests
 	@echo "  CC    $<"
 	@$(CC) $(CPPFLAGS) $(CFLAGS) $(SAN) $(WARN) $^ -o $@ $(LDLIBS) -lcmocka
 
-$(BUILD)/core $(BUILD)/llhttp $(BUILD)/tests:
+# bench programs (bench/*.c) are stand-alone: llhttp and libuv only, no core objects
+$(BUILD)/bench/%: bench/%.c $(LLHTTP_OBJ) | $(BUILD)/bench
+	@echo "  CC    $<"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) $(SAN) $(WARN) $^ -o $@ $(LDLIBS)
+
+# except the permission evaluator's: it links core/authz.c (plain C) and nothing else
+$(BUILD)/bench/authz_bench: bench/authz_bench.c $(BUILD)/core/authz.o | $(BUILD)/bench
+	@echo "  CC    $<"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) $(SAN) $(WARN) $^ -o $@ -lm
+
+$(BUILD)/core $(BUILD)/llhttp $(BUILD)/tests $(BUILD)/bench:
 	@mkdir -p $@
 
 run: deps
@@ -68,10 +80,11 @@ asan: deps-test
 	@$(MAKE) --no-print-directory BUILD=build/asan CFLAGS="-O1 -g" \
 		SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 		build/asan/candor $(UNIT_BIN:$(BUILD)/%=build/asan/%)
-	@BUILD=build/asan SKIP_BROWSER=1 ASAN_OPTIONS=detect_leaks=1 tests/run.sh
+	@BUILD=build/asan SKIP_BROWSER=1 CANDOR_APP=$(CURDIR)/lua ASAN_OPTIONS=detect_leaks=1 \
+		UBSAN_OPTIONS=print_stacktrace=1 tests/run.sh
 
 bench: deps-bench
-	@$(MAKE) --no-print-directory $(BUILD)/candor
+	@$(MAKE) --no-print-directory $(BUILD)/candor $(BENCH_BIN)
 	@BUILD=$(BUILD) bench/run.sh
 
 # regenerate the generated docs (docs/demo.md)

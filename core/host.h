@@ -24,6 +24,7 @@ typedef struct task {
 	void *op;               /* the pending async operation, if any */
 	void (*cancel)(struct task *t); /* cancels op when the task is abandoned; may be NULL */
 	int abandoned;          /* owner is gone: never resume, results are dropped */
+	struct task *prev, *next; /* the host's list of live tasks */
 } task_t;
 
 /** Process-wide host state. */
@@ -43,6 +44,8 @@ typedef struct host {
 	int sched_running;        /* a jobs task is running */
 	int sched_dirty;          /* jobs changed while it ran */
 	int tasks;                /* live tasks */
+	task_t *task_list;        /* the live tasks themselves */
+	int lua_closed;           /* host_close has closed the Lua state: tasks are only freed */
 	int stopping;             /* shutting down */
 	int exit_code;            /* for the command line */
 } host_t;
@@ -92,5 +95,13 @@ int luaopen_core_log(lua_State *L);
 int luaopen_core_net(lua_State *L);
 int luaopen_core_fs(lua_State *L);
 int luaopen_core_host(lua_State *L);
+int luaopen_core_authz(lua_State *L);
+int luaopen_core_totp(lua_State *L);
+int luaopen_core_qr(lua_State *L);
+int luaopen_core_xlsx(lua_State *L);
+int luaopen_core_pdf(lua_State *L);
+int luaopen_core_sandbox(lua_State *L);
+int luaopen_core_mail(lua_State *L);
+int luaopen_core_fetch(lua_State *L);
 
 #endif

@@ -51,8 +51,16 @@ int host_fail(lua_State *L, const char *code, const char *fmt, ...)
 /* --- tasks --- */
 static void task_release(task_t *t)
 {
-	*(task_t **)lua_getextraspace(t->co) = NULL;
-	luaL_unref(H->L, LUA_REGISTRYINDEX, t->ref);
+	if (!H->lua_closed) {
+		*(task_t **)lua_getextraspace(t->co) = NULL;
+		luaL_unref(H->L, LUA_REGISTRYINDEX, t->ref);
+	}
+	if (t->prev)
+		t->prev->next = t->next;
+	else
+		H->task_list = t->next;
+	if (t->next)
+		t->next->prev = t->prev;
 	free(t);
 	H->tasks--;
 }
@@ -115,6 +123,10 @@ task_t *task_start(int nargs, task_done_fn done, void *ud)
 	t->done = done;
 	t->ud = ud;
 	*(task_t **)lua_getextraspace(co) = t;
+	t->next = H->task_list;
+	if (t->next)
+		t->next->prev = t;
+	H->task_list = t;
 	H->tasks++;
 	return task_run(t, nargs);
 }
@@ -435,6 +447,9 @@ int host_init(uv_loop_t *loop, const char *app_dir)
 	if (!L)
 		return -1;
 	H->L = L;
+	/* Lua leaves the main thread's extra space uninitialised and copies it into every new
+	 * coroutine: clear it so a script's own coroutine is never taken for a task */
+	*(task_t **)lua_getextraspace(L) = NULL;
 	luaL_openlibs(L);
 	/* modules come from the app folder only; no C modules from disk */
 	lua_getglobal(L, "package");
@@ -454,6 +469,14 @@ int host_init(uv_loop_t *loop, const char *app_dir)
 		{"core.net", luaopen_core_net},
 		{"core.fs", luaopen_core_fs},
 		{"core.host", luaopen_core_host},
+		{"core.authz", luaopen_core_authz},
+		{"core.totp", luaopen_core_totp},
+		{"core.qr", luaopen_core_qr},
+		{"core.xlsx", luaopen_core_xlsx},
+		{"core.pdf", luaopen_core_pdf},
+		{"core.sandbox", luaopen_core_sandbox},
+		{"core.mail", luaopen_core_mail},
+		{"core.fetch", luaopen_core_fetch},
 		{"cjson", luaopen_cjson},
 		{"cjson.safe", luaopen_cjson_safe_wrap},
 		{NULL, NULL},
@@ -478,15 +501,28 @@ void host_close(void)
 	if (!H)
 		return;
 	if (H->server) {
-		http_server_close_all(H->server);
+		http_server_free(H->server); /* freed by the uv_run below */
 		H->server = NULL;
 	}
 	uv_timer_stop(&H->sched_timer);
+	H->stopping = 1;
+	/* Tasks still waiting are abandoned: cancellable waits end now; thread-pool work that
+	 * already started completes during the uv_run below, sees the task abandoned and only
+	 * frees it, without touching the (by then closed) Lua state. */
+	for (task_t *t = H->task_list, *next; t; t = next) {
+		next = t->next;
+		task_abandon(t);
+	}
 	lua_close(H->L); /* runs __gc of handles still held by Lua */
+	H->lua_closed = 1;
 	db_close(H->db);
+	H->db = NULL;
 	keyring_free(H->keyring);
+	H->keyring = NULL;
 	uv_walk(H->loop, close_walk, NULL);
 	uv_run(H->loop, UV_RUN_DEFAULT);
+	while (H->task_list)
+		task_release(H->task_list); /* waits whose handles were closed above */
 	free(H);
 	H = NULL;
 }

@@ -1,6 +1,7 @@
 /* core.net: a plain TCP client (tests talk raw HTTP to the server through it). */
 #include "host.h"
 
+#include <arpa/inet.h>
 #include <lauxlib.h>
 #include <stdlib.h>
 #include <string.h>
@@ -274,6 +275,26 @@ static int l_gc(lua_State *L)
 	return 0;
 }
 
+/** net.ip_bytes(text) -> 4 or 16 raw bytes (IPv4-mapped IPv6 becomes 4), or nil */
+static int l_ip_bytes(lua_State *L)
+{
+	const char *s = luaL_checkstring(L, 1);
+	unsigned char buf[16];
+	if (inet_pton(AF_INET, s, buf) == 1) {
+		lua_pushlstring(L, (const char *)buf, 4);
+		return 1;
+	}
+	if (inet_pton(AF_INET6, s, buf) == 1) {
+		static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+		if (memcmp(buf, mapped, 12) == 0)
+			lua_pushlstring(L, (const char *)buf + 12, 4);
+		else
+			lua_pushlstring(L, (const char *)buf, 16);
+		return 1;
+	}
+	return 0;
+}
+
 int luaopen_core_net(lua_State *L)
 {
 	static const luaL_Reg methods[] = {
@@ -285,7 +306,7 @@ int luaopen_core_net(lua_State *L)
 	lua_pushcfunction(L, l_gc);
 	lua_setfield(L, -2, "__gc");
 	lua_pop(L, 1);
-	static const luaL_Reg fns[] = {{"connect", l_connect}, {NULL, NULL}};
+	static const luaL_Reg fns[] = {{"connect", l_connect}, {"ip_bytes", l_ip_bytes}, {NULL, NULL}};
 	luaL_newlib(L, fns);
 	return 1;
 }

@@ -1,0 +1,236 @@
+/* core.fetch: HTTP requests through libcurl on the loop (the transfer is in curl_uv.c).
+ * fetch.request waits (yields the task) and never blocks the loop. */
+#include "host.h"
+
+#include "curl_uv.h"
+
+#include <ctype.h>
+#include <lauxlib.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FETCH_STATE_MT "core.fetch.state"
+#define FETCH_MAX_HEADERS 100
+
+struct fetch_state;
+
+/** A request waiting for its answer; in the module's list until it ends or is cancelled. */
+struct fetch_op {
+	struct fetch_op *prev, *next;
+	struct fetch_state *st;
+	fetch_job_t *job;
+	task_t *task;
+};
+
+/** The module's state (a userdata, upvalue of its functions): the driver, created at first
+ * use, and the requests in flight. Its __gc (at host close) cancels them and frees the driver. */
+struct fetch_state {
+	curl_uv_t *cu;
+	struct fetch_op *ops;
+};
+
+static void op_unlink(struct fetch_op *op)
+{
+	if (op->prev)
+		op->prev->next = op->next;
+	else
+		op->st->ops = op->next;
+	if (op->next)
+		op->next->prev = op->prev;
+}
+
+/* Pushes {lower-case name = value} from "Name: value\n" lines; repeats are joined with ", ". */
+static void push_headers(lua_State *co, const char *p, size_t len)
+{
+	lua_newtable(co);
+	const char *end = p + len;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl)
+			nl = end;
+		const char *colon = memchr(p, ':', (size_t)(nl - p));
+		if (colon && colon > p) {
+			luaL_Buffer b;
+			luaL_buffinit(co, &b);
+			for (const char *q = p; q < colon; q++)
+				luaL_addchar(&b, (char)tolower((unsigned char)*q));
+			luaL_pushresult(&b);
+			const char *v = colon + 1, *ve = nl;
+			while (v < ve && (*v == ' ' || *v == '\t'))
+				v++;
+			while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t' || ve[-1] == '\r'))
+				ve--;
+			lua_pushvalue(co, -1);
+			if (lua_rawget(co, -3) == LUA_TSTRING) {
+				lua_pushliteral(co, ", ");
+				lua_pushlstring(co, v, (size_t)(ve - v));
+				lua_concat(co, 3);
+			} else {
+				lua_pop(co, 1);
+				lua_pushlstring(co, v, (size_t)(ve - v));
+			}
+			lua_rawset(co, -3);
+		}
+		p = nl + 1;
+	}
+}
+
+static void on_answer(const fetch_result_t *res, void *ud)
+{
+	struct fetch_op *op = ud;
+	task_t *t = op->task;
+	op_unlink(op);
+	free(op);
+	lua_State *co = t->co;
+	if (!res->code) {
+		lua_createtable(co, 0, 3);
+		lua_pushinteger(co, res->status);
+		lua_setfield(co, -2, "status");
+		push_headers(co, res->head, res->head_len);
+		lua_setfield(co, -2, "headers");
+		lua_pushlstring(co, res->body, res->body_len);
+		lua_setfield(co, -2, "body");
+		task_resume(t, 1);
+		return;
+	}
+	lua_pushnil(co);
+	lua_createtable(co, 0, 3);
+	lua_pushstring(co, res->code);
+	lua_setfield(co, -2, "code");
+	lua_pushstring(co, res->message);
+	lua_setfield(co, -2, "message");
+	if (res->status > 0) {
+		lua_pushinteger(co, res->status);
+		lua_setfield(co, -2, "status");
+	}
+	task_resume(t, 2);
+}
+
+/* The task waiting in fetch.request is gone: drop the connection. */
+static void cancel_request(task_t *t)
+{
+	struct fetch_op *op = t->op;
+	fetch_cancel(op->job);
+	op_unlink(op);
+	free(op);
+}
+
+/** fetch.request{method="GET", url=, headers={name=value}, body="", timeout_ms=10000,
+ *  max_body=1048576, insecure=} -> {status=, headers={lower-case name=value}, body=} |
+ *  nil, {code=, message=} (waits) */
+static int l_request(lua_State *L)
+{
+	struct fetch_state *st = lua_touserdata(L, lua_upvalueindex(1));
+	luaL_checktype(L, 1, LUA_TTABLE);
+	task_t *t = task_check_async(L);
+	fetch_opts_t o;
+	memset(&o, 0, sizeof o);
+
+	lua_getfield(L, 1, "method");
+	o.method = lua_isnil(L, -1) ? "GET" : lua_tostring(L, -1);
+	luaL_argcheck(L, o.method && lua_type(L, -1) != LUA_TNUMBER, 1, "method must be a string");
+	lua_getfield(L, 1, "url");
+	luaL_argcheck(L, lua_type(L, -1) == LUA_TSTRING, 1, "url must be a string");
+	o.url = lua_tostring(L, -1);
+	lua_getfield(L, 1, "body");
+	if (!lua_isnil(L, -1)) {
+		luaL_argcheck(L, lua_type(L, -1) == LUA_TSTRING, 1, "body must be a string");
+		o.body = lua_tolstring(L, -1, &o.body_len);
+	}
+	lua_getfield(L, 1, "timeout_ms");
+	lua_Integer timeout = luaL_optinteger(L, -1, 10000);
+	luaL_argcheck(L, timeout >= 1 && timeout <= 600000, 1, "timeout_ms must be 1..600000");
+	o.timeout_ms = (long)timeout;
+	lua_getfield(L, 1, "max_body");
+	lua_Integer max_body = luaL_optinteger(L, -1, 1024 * 1024);
+	luaL_argcheck(L, max_body >= 0 && max_body <= 256 * 1024 * 1024, 1, "max_body must be 0..256 MiB");
+	o.max_body = (size_t)max_body;
+	lua_getfield(L, 1, "insecure");
+	o.insecure = lua_toboolean(L, -1);
+
+	/* headers: "Name: value" strings kept on the stack while fetch_start copies them */
+	const char **lines = NULL;
+	lua_getfield(L, 1, "headers");
+	int hidx = lua_gettop(L);
+	if (!lua_isnil(L, hidx)) {
+		luaL_argcheck(L, lua_istable(L, hidx), 1, "headers must be a table {name = value}");
+		lines = lua_newuserdatauv(L, sizeof *lines * FETCH_MAX_HEADERS, 0);
+		luaL_checkstack(L, FETCH_MAX_HEADERS + 4, NULL);
+		lua_pushnil(L);
+		while (lua_next(L, hidx)) {
+			if (lua_type(L, -2) != LUA_TSTRING ||
+			    (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER))
+				return luaL_error(L, "fetch.request: headers are name = value strings");
+			if (o.header_count == FETCH_MAX_HEADERS)
+				return luaL_error(L, "fetch.request: more than %d headers",
+				                  FETCH_MAX_HEADERS);
+			const char *line =
+			    lua_pushfstring(L, "%s: %s", lua_tostring(L, -2), lua_tostring(L, -1));
+			lua_insert(L, -3); /* keep the line below the key */
+			lines[o.header_count++] = line;
+			lua_pop(L, 1);
+		}
+	}
+	o.headers = lines;
+
+	if (!st->cu && !(st->cu = curl_uv_new(H->loop)))
+		return luaL_error(L, "fetch.request: cannot start libcurl");
+	struct fetch_op *op = calloc(1, sizeof *op);
+	if (!op)
+		return luaL_error(L, "out of memory");
+	char err[256];
+	op->job = fetch_start(st->cu, &o, on_answer, op, err, sizeof err);
+	if (!op->job) {
+		free(op);
+		return luaL_error(L, "fetch.request: %s", err);
+	}
+	op->st = st;
+	op->task = t;
+	op->next = st->ops;
+	if (st->ops)
+		st->ops->prev = op;
+	st->ops = op;
+	return task_yield(L, t, op, cancel_request);
+}
+
+/** fetch.pending() -> requests in flight */
+static int l_pending(lua_State *L)
+{
+	struct fetch_state *st = lua_touserdata(L, lua_upvalueindex(1));
+	lua_pushinteger(L, st->cu ? curl_uv_pending(st->cu) : 0);
+	return 1;
+}
+
+/* At host close (lua_close): abandon the waiting tasks (which cancels their requests), then
+ * free the driver; its handles finish closing on the loop's last run. */
+static int state_gc(lua_State *L)
+{
+	struct fetch_state *st = luaL_checkudata(L, 1, FETCH_STATE_MT);
+	while (st->ops) {
+		struct fetch_op *op = st->ops;
+		task_abandon(op->task);
+		if (st->ops == op) { /* the task did not know the op: cancel it here */
+			fetch_cancel(op->job);
+			op_unlink(op);
+			free(op);
+		}
+	}
+	curl_uv_free(st->cu);
+	st->cu = NULL;
+	return 0;
+}
+
+int luaopen_core_fetch(lua_State *L)
+{
+	static const luaL_Reg fns[] = {{"request", l_request}, {"pending", l_pending}, {NULL, NULL}};
+	luaL_newlibtable(L, fns);
+	struct fetch_state *st = lua_newuserdatauv(L, sizeof *st, 0);
+	memset(st, 0, sizeof *st);
+	if (luaL_newmetatable(L, FETCH_STATE_MT)) {
+		lua_pushcfunction(L, state_gc);
+		lua_setfield(L, -2, "__gc");
+	}
+	lua_setmetatable(L, -2);
+	luaL_setfuncs(L, fns, 1);
+	return 1;
+}

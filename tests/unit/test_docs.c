@@ -1,0 +1,185 @@
+/* Unit tests of the plain C cores behind core.totp, core.qr, core.xlsx and core.pdf: the edges
+ * the Lua scenarios (tests/scenarios/native) do not reach easily. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "arena.h"
+#include "pdf.h"
+#include "qr.h"
+#include "totp.h"
+#include "xlsx.h"
+
+static void utf8_edges(void **state)
+{
+	(void)state;
+	assert_true(utf8_valid("", 0));
+	assert_true(utf8_valid("Zo\xc3\xab \xc5\x81\xc3\xb3\x64\xc5\xba \xf0\x9f\x98\x80", 17));
+	assert_false(utf8_valid("a\0b", 3));             /* NUL */
+	assert_false(utf8_valid("\xc0\xaf", 2));         /* overlong '/' */
+	assert_false(utf8_valid("\xe0\x80\xaf", 3));     /* overlong */
+	assert_false(utf8_valid("\xed\xa0\x80", 3));     /* a surrogate */
+	assert_false(utf8_valid("\xf4\x90\x80\x80", 4)); /* above U+10FFFF */
+	assert_false(utf8_valid("\xc3", 1));             /* cut short */
+	assert_false(utf8_valid("\x80", 1));             /* a lone continuation byte */
+	assert_int_equal(utf8_len("Zo\xc3\xab", 4), 3);
+}
+
+static void arena_blocks(void **state)
+{
+	(void)state;
+	arena_t a = {0};
+	char *small = arena_strndup(&a, "abc", 3);
+	assert_string_equal(small, "abc");
+	unsigned char *big = arena_alloc(&a, 100000); /* larger than a block */
+	assert_non_null(big);
+	assert_int_equal(big[99999], 0);
+	assert_int_equal((uintptr_t)big % _Alignof(max_align_t), 0);
+	assert_string_equal(small, "abc");
+	arena_free(&a);
+	assert_null(a.head);
+}
+
+static void totp_core(void **state)
+{
+	(void)state;
+	assert_int_equal(totp_init(), 0);
+	unsigned char bin[TOTP_MAX_SECRET_BYTES];
+	int n = totp_decode_secret("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", 32, bin);
+	assert_int_equal(n, 20);
+	assert_memory_equal(bin, "12345678901234567890", 20);
+	char code[16];
+	assert_int_equal(totp_code_at(bin, 20, 59 / 30, 8, code), 0);
+	assert_string_equal(code, "94287082");
+	int64_t step = -1;
+	assert_int_equal(totp_verify(bin, 20, "94287082", 8, 59, 30, 1, &step), 1);
+	assert_int_equal(step, 1);
+	/* step 0 at time 10 with window 1: the step before 0 is skipped, not an error */
+	assert_int_equal(totp_code_at(bin, 20, 0, 6, code), 0);
+	assert_int_equal(totp_verify(bin, 20, code, 6, 10, 30, 1, &step), 1);
+	assert_int_equal(step, 0);
+	assert_int_equal(totp_verify(bin, 20, "9428708", 7, 59, 30, 1, &step), 0);
+	assert_int_equal(totp_verify(bin, 20, "94287O82", 8, 59, 30, 1, &step), 0);
+	assert_int_equal(totp_decode_secret("GEZDGNBV", 8, bin), -1); /* 40 bits: too short */
+	assert_int_equal(totp_decode_secret("GEZD GNBV GY3T QOJQ", 19, bin), 10);
+	char uri[64];
+	assert_int_equal(totp_uri("GEZDGNBVGY3TQOJQ", "a", "b", uri, sizeof uri), -1); /* does not fit */
+}
+
+static void qr_core(void **state)
+{
+	(void)state;
+	qr_t q;
+	const char *err = NULL;
+	assert_int_equal(qr_encode("hello", QR_M, &q, &err), 0);
+	assert_int_equal(q.width, 21);
+	size_t len = 0;
+	char *svg = qr_svg(&q, 3, 2, &len);
+	assert_non_null(svg);
+	assert_int_equal(strlen(svg), len);
+	assert_non_null(strstr(svg, "viewBox=\"0 0 25 25\""));
+	assert_non_null(strstr(svg, "width=\"75\""));
+	free(svg);
+	qr_free(&q);
+	char *big = malloc(4000);
+	memset(big, 'x', 3999);
+	big[3999] = 0;
+	assert_int_equal(qr_encode(big, QR_L, &q, &err), -1);
+	assert_string_equal(err, "too_long");
+	free(big);
+}
+
+static void xlsx_dates(void **state)
+{
+	(void)state;
+	double d;
+	assert_int_equal(xlsx_parse_date("2026-01-05", &d), 0);
+	assert_true(d == 46027.0);
+	assert_int_equal(xlsx_parse_date("1970-01-01T00:00:00Z", &d), 0);
+	assert_true(d == 25569.0);
+	assert_int_equal(xlsx_parse_date("2024-02-29 12:00", &d), 0);
+	assert_true(d == 45351.5);
+	assert_int_equal(xlsx_parse_date("2026-02-29", &d), -1); /* not a leap year */
+	assert_int_equal(xlsx_parse_date("2000-02-29", &d), 0);  /* 400-year rule */
+	assert_int_equal(xlsx_parse_date("1900-02-29", &d), -1); /* 100-year rule */
+	assert_int_equal(xlsx_parse_date("2026-13-01", &d), -1);
+	assert_int_equal(xlsx_parse_date("2026-01-05T25:00", &d), -1);
+	assert_int_equal(xlsx_parse_date("2026-01-05x", &d), -1);
+	assert_int_equal(xlsx_parse_date("26-01-05", &d), -1);
+	assert_true(xlsx_serial_of_unix(86400) == 25570.0);
+}
+
+static void xlsx_names(void **state)
+{
+	(void)state;
+	char out[128];
+	xlsx_sheet_name("Q1/Q2 [draft]", out, sizeof out);
+	assert_string_equal(out, "Q1-Q2 -draft-");
+	/* 30 ASCII characters and an emoji (two UTF-16 units): the emoji does not fit in 31 */
+	xlsx_sheet_name("abcdefghijklmnopqrstuvwxyzabcd\xf0\x9f\x98\x80", out, sizeof out);
+	assert_string_equal(out, "abcdefghijklmnopqrstuvwxyzabcd");
+	xlsx_sheet_name("''", out, sizeof out);
+	assert_string_equal(out, "Sheet");
+	xlsx_sheet_name(NULL, out, sizeof out);
+	assert_string_equal(out, "Sheet");
+}
+
+static void pdf_text(void **state)
+{
+	(void)state;
+	char s[] = "a\tb\r\nc\rd\x01\x7f"
+	           "e\nf";
+	pdf_clean_text(s, 1);
+	assert_string_equal(s, "a b\nc\nde\nf");
+	char s2[] = "a\nb\r\nc";
+	pdf_clean_text(s2, 0);
+	assert_string_equal(s2, "a b c");
+	char r[4200], b[4200], err[512];
+	assert_int_equal(pdf_find_fonts("/nonexistent", r, b, sizeof r, err, sizeof err), -1);
+	assert_non_null(strstr(err, "fonts-dejavu-core"));
+}
+
+static void pdf_document(void **state)
+{
+	(void)state;
+	char r[4200], b[4200], err[512];
+	assert_int_equal(pdf_find_fonts(NULL, r, b, sizeof r, err, sizeof err), 0);
+	const char *cells[] = {"Cycle", "2026 H1"};
+	pdf_block_t blocks[] = {
+	    {.kind = PDF_H1, .text = "Summary"},
+	    {.kind = PDF_KV, .ncols = 2, .nrows = 1, .cells = cells},
+	    {.kind = PDF_PAGEBREAK},
+	    {.kind = PDF_RATING, .text = "Overall", .rated = 1, .value = 2.5, .max = 4},
+	};
+	pdf_doc_t doc = {.title = "T", .nblocks = 4, .blocks = blocks};
+	unsigned char *out = NULL;
+	size_t len = 0;
+	int pages = 0;
+	const char *code = NULL;
+	assert_int_equal(pdf_render(&doc, r, b, &out, &len, &pages, &code, err, sizeof err), 0);
+	assert_int_equal(pages, 2);
+	assert_true(len > 1000);
+	assert_memory_equal(out, "%PDF-", 5);
+	free(out);
+	/* a font file that is not a font */
+	assert_int_equal(pdf_render(&doc, "/etc/hostname", b, &out, &len, &pages, &code, err, sizeof err),
+	                 -1);
+	assert_string_equal(code, "font");
+	assert_null(out);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(utf8_edges), cmocka_unit_test(arena_blocks), cmocka_unit_test(totp_core),
+	    cmocka_unit_test(qr_core),    cmocka_unit_test(xlsx_dates),   cmocka_unit_test(xlsx_names),
+	    cmocka_unit_test(pdf_text),   cmocka_unit_test(pdf_document),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
