@@ -131,6 +131,7 @@ function M.fill(password)
     require("services.audit").record{ action = "demo.created", actor_label = "candor --demo",
       details = { people = #M.PEOPLE, guests = #M.GUESTS } }
   end)
+  require("services.access").reload()
   local path = password_file()
   if generated and path then fs.write(path, password .. "\n", 384) end
   local hooks = M.after_fill or {}

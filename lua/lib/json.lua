@@ -28,10 +28,27 @@ function M.encode(v)
   return s
 end
 
---- Decodes text; returns value or nil, message.
+-- cjson decodes every number as a float; whole numbers become integers here, so an id read
+-- from JSON prints as 21, not 21.0, and compares equal to ids from the database as a key.
+local function integers(v, depth)
+  if depth > 64 then return v end
+  for k, x in pairs(v) do
+    local t = type(x)
+    if t == "number" then
+      local i = math.tointeger(x)
+      if i then v[k] = i end
+    elseif t == "table" then
+      integers(x, depth + 1)
+    end
+  end
+  return v
+end
+
+--- Decodes text; returns value or nil, message. Whole numbers come back as integers.
 function M.decode(s)
   local v, err = cjson.decode(s)
   if v == nil and err then return nil, err end
+  if type(v) == "table" then integers(v, 0) elseif type(v) == "number" then v = math.tointeger(v) or v end
   return v
 end
 

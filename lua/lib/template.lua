@@ -82,7 +82,7 @@ M.helpers = {}     -- filled by lib.page (url, csrf, can, ...)
 local safe_globals = {
   ipairs = ipairs, pairs = pairs, tostring = tostring, tonumber = tonumber, type = type,
   string = string, table = table, math = math, os = { date = os.date, time = os.time },
-  select = select, next = next, utf8 = utf8, assert = assert, error = error,
+  select = select, next = next, utf8 = utf8,
 }
 
 -- Compiling once per render would be slow; keep a compiled chunk per template and give it

@@ -1,4 +1,7 @@
 -- Route modules, in registration order. Each returns { routes = function(router, app) }.
 return {
   "home",
+  "session",
+  "people",
+  "admin",
 }

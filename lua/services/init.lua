@@ -1,4 +1,10 @@
--- Services with an init(app) (job handlers, hooks), run once at start in this order.
+-- Services with an init(app) (settings, job handlers, hooks), run once at start in this order.
 return {
   "settings",
+  "access",
+  "people",
+  "accounts",
+  "sessions",
+  "twostep",
+  "mail",
 }

@@ -11,6 +11,17 @@ local M = {}
 --           choices = {...}, description = "...", validate = fn(value) -> ok, msg }
 M.schema = {}
 local cache = {}
+local listeners = {}
+
+--- Calls fn(new_value) whenever name changes (also after a rollback, with the stored value).
+function M.on_change(name, fn)
+  listeners[name] = listeners[name] or {}
+  table.insert(listeners[name], fn)
+end
+
+local function notify(name)
+  for _, fn in ipairs(listeners[name] or {}) do fn(M.get(name)) end
+end
 
 --- Declares a setting (areas call this when they load).
 function M.define(name, spec)
@@ -77,17 +88,22 @@ function M.set(name, value, actor_id)
             updated_by=excluded.updated_by]],
     name, json.encode(v), clock.now(), actor_id)
   cache[name] = v
+  notify(name)
   return v
 end
 
 --- Validates without storing: value or nil, message.
 M.check = check
 
---- Drops the cache (after a rollback or in tests).
-function M.reset_cache() cache = {} end
+--- Drops the cache (after a rollback or in tests) and tells listeners the stored values.
+function M.reset_cache()
+  cache = {}
+  for name in pairs(listeners) do notify(name) end
+end
 
 function M.init()
   cache = {}
+  listeners = {}
   db.rollback_hooks[#db.rollback_hooks + 1] = M.reset_cache
   M.define("company.name", { type = "string", default = "Your company", max = 120,
     description = "The company's name, shown in the header and in mails." })

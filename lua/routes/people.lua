@@ -1,0 +1,395 @@
+-- People: the JSON API (/api/users...) and the pages (directory, profile, add/edit, roles,
+-- org chart). Handlers translate requests into services.people calls and back.
+local web = require "lib.web"
+local page = require "lib.page"
+local json = require "lib.json"
+local util = require "lib.util"
+local errors = require "lib.errors"
+local db = require "lib.db"
+local authz = require "core.authz"
+local people = require "services.people"
+local directory = require "services.directory"
+local access = require "services.access"
+local settings = require "services.settings"
+
+local M = {}
+
+local function user_json(u, roles, admin)
+  local out = { id = u.id, email = u.email, name = u.name, job_title = u.job_title, department = u.department,
+    location = u.location, hire_date = u.hire_date or json.null, manager_id = u.manager_id or json.null,
+    kind = u.kind }
+  if admin or u.kind == "guest" then out.status = u.status end
+  if roles then out.roles = json.array(roles) end
+  if u.manager_name then out.manager_name = u.manager_name end
+  return out
+end
+M.user_json = user_json
+
+-- The person at params.id as the viewer may see them (admins see everyone; others see
+-- employees who are not deactivated; nobody but admins sees guests). 404 otherwise.
+local function visible_person(req)
+  local u = people.require(req.params.id)
+  local admin = access.can(req.user, "users.view_all")
+  if not admin and u.id ~= req.user.id and (u.kind == "guest" or u.status == "deactivated") then
+    errors.not_found("There is no such person.")
+  end
+  return u, admin
+end
+
+local function search_query(req)
+  local q = web.query(req)
+  return { q = q.q, department = q.department, location = q.location,
+    manager_id = math.tointeger(tonumber(q.manager_id or "")), role = q.role, status = q.status, kind = q.kind,
+    sort = q.sort, order = q.order, page = q.page, per_page = q.per_page }
+end
+
+-- Which menu actions the viewer may take on a person (only those are shown).
+local function person_actions(viewer, u, roles)
+  local a = {}
+  local function can(p) return access.can(viewer, p) end
+  local self = viewer.id == u.id
+  if can(u.kind == "guest" and "users.convert_guest" or "users.edit") then a.edit = true end
+  if u.kind ~= "guest" and (can("roles.grant_hr_admin") or can("roles.grant_hr_assistant") or can("roles.grant_tech_admin")) then
+    a.roles = true
+  end
+  if u.kind ~= "guest" and can("users.change_manager") then a.manager = true end
+  if not self and can("users.send_password_reset") and u.status ~= "deactivated" then a.reset = true end
+  if not self and can("users.set_password") then a.set_password = true end
+  if not self and can("users.deactivate") then
+    if u.status == "deactivated" then a.reactivate = true else a.deactivate = true end
+  end
+  if not self and can("users.lock") then
+    if u.status == "locked" then a.unlock = true elseif u.status ~= "deactivated" then a.lock = true end
+  end
+  if not self and can("users.delete") then a.delete = true end
+  if u.kind == "guest" and can("users.convert_guest") then a.convert = true end
+  if not self and can("sessions.end_for_user") then a.end_sessions = true end
+  if not self and u.kind ~= "guest" and u.status == "active" and can("admin.impersonate") then a.impersonate = true end
+  return a
+end
+
+local ROLE_NAMES = access.ROLE_NAMES
+
+function M.routes(r)
+  -- ---------------------------------------------------------------- API
+  r:add{ method = "GET", path = "/api/users", auth = "user", perm = "directory.view",
+    handler = function(req)
+      local res = directory.search(req.user, search_query(req))
+      local list = {}
+      for i, u in ipairs(res.users) do list[i] = user_json(u, res.admin and u.roles or nil, res.admin) end
+      return web.json(200, { users = json.array(list), total = res.total, page = res.page,
+        per_page = res.per_page, pages = res.pages })
+    end }
+
+  r:add{ method = "POST", path = "/api/users", auth = "user", perm = "object",
+    handler = function(req)
+      local input = web.body(req)
+      local u = people.create(req.user, input, req)
+      return web.json(201, user_json(u, people.roles(u.id), true), { Location = "/api/users/" .. u.id })
+    end }
+
+  r:add{ method = "GET", path = "/api/users/{id:int}", auth = "user", perm = "directory.view",
+    handler = function(req)
+      local u, admin = visible_person(req)
+      return web.json(200, user_json(u, (admin or u.id == req.user.id) and people.roles(u.id) or nil, admin))
+    end }
+
+  r:add{ method = "PATCH", path = "/api/users/{id:int}", auth = "user", perm = "object",
+    handler = function(req)
+      local input = web.body(req)
+      visible_person(req)
+      if input.manager_id == json.null then input.manager_id = nil; input.clear_manager = true end
+      local u
+      if input.clear_manager then
+        people.set_manager(req.user, math.tointeger(tonumber(req.params.id)), nil, req)
+      end
+      u = people.update(req.user, math.tointeger(tonumber(req.params.id)), input, req)
+      return web.json(200, user_json(u, people.roles(u.id), access.can(req.user, "users.view_all")))
+    end }
+
+  r:add{ method = "DELETE", path = "/api/users/{id:int}", auth = "user", perm = "users.delete",
+    handler = function(req)
+      people.delete(req.user, math.tointeger(tonumber(req.params.id)), req)
+      return web.no_content()
+    end }
+
+  r:add{ method = "PUT", path = "/api/users/{id:int}/roles", auth = "user", perm = "object",
+    handler = function(req)
+      local input = web.body(req)
+      if type(input.roles) ~= "table" then errors.invalid({ roles = "Send the full list of roles, e.g. [\"hr_admin\"]." }) end
+      local roles, notes = people.set_roles(req.user, math.tointeger(tonumber(req.params.id)), input.roles, req)
+      return web.json(200, { roles = json.array(roles), notes = json.array(notes) })
+    end }
+
+  r:add{ method = "GET", path = "/api/users/{id:int}/reports", auth = "user", perm = "directory.view",
+    handler = function(req)
+      local u = visible_person(req)
+      local direct = web.query(req).direct == "1" or web.query(req).direct == "true"
+      local ids = authz.reports(u.id, direct)
+      local rows = #ids == 0 and {} or db.query([[SELECT id, email, name, job_title, department, location,
+          hire_date, manager_id, kind, status FROM users WHERE id IN (SELECT value FROM json_each(?))
+          AND status <> 'deactivated' ORDER BY name COLLATE NOCASE]], json.encode(ids))
+      local list = {}
+      for i, x in ipairs(rows) do list[i] = user_json(x) end
+      return web.json(200, { reports = json.array(list), direct = direct })
+    end }
+
+  for _, op in ipairs({ "deactivate", "reactivate", "lock", "unlock" }) do
+    r:add{ method = "POST", path = "/api/users/{id:int}/" .. op, auth = "user", perm = "object",
+      handler = function(req)
+        local u = people.set_status(req.user, math.tointeger(tonumber(req.params.id)), op, req)
+        return web.json(200, user_json(u, nil, true))
+      end }
+  end
+
+  r:add{ method = "POST", path = "/api/users/{id:int}/convert", auth = "user", perm = "users.convert_guest",
+    handler = function(req)
+      local u = people.convert_guest(req.user, math.tointeger(tonumber(req.params.id)), req)
+      return web.json(200, user_json(u, nil, true))
+    end }
+
+  r:add{ method = "GET", path = "/api/settings/users", auth = "user", perm = "admin.user_settings",
+    handler = function()
+      return web.json(200, { guest_policy = settings.get("people.guest_policy"),
+        assistant_can_change_manager = settings.get("people.assistant_can_change_manager"),
+        company_domains = json.array(settings.get("company.domains")) })
+    end }
+
+  r:add{ method = "PUT", path = "/api/settings/users", auth = "user", perm = "admin.user_settings",
+    handler = function(req)
+      local input = web.body(req)
+      M.save_user_settings(req, input)
+      return web.json(200, { guest_policy = settings.get("people.guest_policy"),
+        assistant_can_change_manager = settings.get("people.assistant_can_change_manager"),
+        company_domains = json.array(settings.get("company.domains")) })
+    end }
+
+  -- ---------------------------------------------------------------- pages
+  r:add{ method = "GET", path = "/people", auth = "user", perm = "directory.view",
+    handler = function(req)
+      local q = search_query(req)
+      local res = directory.search(req.user, q)
+      local can_add = access.can(req.user, "users.invite")
+      local viewer_actions = {}
+      local roles_by_id = {}
+      for _, u in ipairs(res.users) do
+        roles_by_id[u.id] = type(u.roles) == "table" and u.roles or {}
+        viewer_actions[u.id] = person_actions(req.user, u, roles_by_id[u.id])
+      end
+      return page.render(req, "people_list", {
+        title = "People", res = res, q = q, facets = directory.facets(), can_add = can_add,
+        actions = viewer_actions, role_names = ROLE_NAMES,
+        managers = db.query([[SELECT id, name FROM users WHERE id IN (SELECT DISTINCT manager_id FROM users
+          WHERE manager_id IS NOT NULL) ORDER BY name COLLATE NOCASE]]),
+      }, { nav = "people" })
+    end }
+
+  r:add{ method = "GET", path = "/people/new", auth = "user", perm = "users.invite",
+    handler = function(req)
+      local guest_ok = people.may_invite_guest(req.user, "directory")
+      return page.render(req, "people_new", { title = "Add people", values = { invite = "on",
+        kind = web.query(req).kind == "guest" and "guest" or "employee" }, errors = {},
+        guest_ok = guest_ok, can_manager = access.can(req.user, "users.change_manager"),
+        managers = M.manager_choices() }, { nav = "people" })
+    end }
+
+  r:add{ method = "POST", path = "/people/new", auth = "user", perm = "users.invite",
+    handler = function(req)
+      local f = util.copy(web.form(req))
+      if f.manager_id == "" then f.manager_id = nil end
+      local ok, res = pcall(people.create, req.user, f, req)
+      if not ok then
+        if errors.is(res) and (res.status == 422 or res.status == 403) then
+          return page.render(req, "people_new", { title = "Add people", values = f,
+            errors = res.fields or { _form = res.message }, guest_ok = people.may_invite_guest(req.user, "directory"),
+            can_manager = access.can(req.user, "users.change_manager"), managers = M.manager_choices() },
+            { nav = "people", status = res.status })
+        end
+        error(res, 0)
+      end
+      return page.redirect("/people/" .. res.id, "success",
+        ("%s was added%s."):format(res.name, f.invite and " and an invitation is on its way" or ""))
+    end }
+
+  r:add{ method = "GET", path = "/people/{id:int}", auth = "user", perm = "directory.view",
+    handler = function(req)
+      local u, admin = visible_person(req)
+      local roles = people.roles(u.id)
+      local manager = u.manager_id and people.get(u.manager_id)
+      local reports = db.query([[SELECT id, name, job_title FROM users WHERE manager_id = ? AND status <> 'deactivated'
+        ORDER BY name COLLATE NOCASE]], u.id)
+      return page.render(req, "people_show", { title = u.name, person = u, roles = roles, role_names = ROLE_NAMES,
+        manager = manager, reports = reports, admin = admin, chain = M.chain_of(u.id), is_super = people.is_super(roles),
+        actions = person_actions(req.user, u, roles), indirect = #authz.reports(u.id, false) },
+        { nav = "people" })
+    end }
+
+  r:add{ method = "GET", path = "/people/{id:int}/edit", auth = "user", perm = "object",
+    handler = function(req)
+      local u = visible_person(req)
+      local actions = person_actions(req.user, u, {})
+      if not actions.edit and not actions.manager and u.id ~= req.user.id then errors.forbidden() end
+      local values = util.copy(u)
+      return page.render(req, "people_edit", { title = "Edit " .. u.name, person = u, values = values, errors = {},
+        can_edit = actions.edit or false, can_manager = actions.manager or false,
+        can_email = access.can(req.user, "users.change_email"), managers = M.manager_choices(u.id) },
+        { nav = "people" })
+    end }
+
+  r:add{ method = "POST", path = "/people/{id:int}/edit", auth = "user", perm = "object",
+    handler = function(req)
+      local u = visible_person(req)
+      local f = util.copy(web.form(req))
+      f.csrf_token = nil
+      local actions = person_actions(req.user, u, {})
+      if f.manager_id == "" then f.manager_id = nil; f.clear_manager = actions.manager and u.manager_id ~= nil end
+      if not actions.manager then f.manager_id = nil; f.clear_manager = nil end
+      local ok, res = pcall(function()
+        return db.transaction(function()
+          if f.clear_manager then people.set_manager(req.user, u.id, nil, req) end
+          return people.update(req.user, u.id, f, req)
+        end)
+      end)
+      if not ok then
+        if errors.is(res) and (res.status == 422 or res.status == 403 or res.status == 409) then
+          return page.render(req, "people_edit", { title = "Edit " .. u.name, person = u, values = f,
+            errors = res.fields or { _form = res.message }, can_edit = actions.edit or false,
+            can_manager = actions.manager or false, can_email = access.can(req.user, "users.change_email"),
+            managers = M.manager_choices(u.id) }, { nav = "people", status = res.status })
+        end
+        error(res, 0)
+      end
+      return page.redirect("/people/" .. u.id, "success", "Saved.")
+    end }
+
+  r:add{ method = "GET", path = "/people/{id:int}/roles", auth = "user", perm = "object",
+    handler = function(req)
+      local u = visible_person(req)
+      return page.render(req, "people_roles", M.roles_page_data(req, u, people.roles(u.id)), { nav = "people" })
+    end }
+
+  r:add{ method = "POST", path = "/people/{id:int}/roles", auth = "user", perm = "object",
+    handler = function(req)
+      local u = visible_person(req)
+      local f = web.form(req)
+      local want = {}
+      for _, role in ipairs(access.ROLE_LIST) do if f[role] then want[#want + 1] = role end end
+      local ok, res, notes = pcall(people.set_roles, req.user, u.id, want, req)
+      if not ok then
+        if errors.is(res) and (res.status == 403 or res.status == 409 or res.status == 422) then
+          local data = M.roles_page_data(req, u, want)
+          data.error = res.message
+          return page.render(req, "people_roles", data, { nav = "people", status = res.status })
+        end
+        error(res, 0)
+      end
+      local msg = "Roles saved."
+      if notes and notes[1] then msg = msg .. " " .. notes[1] end
+      return page.redirect("/people/" .. u.id, "success", msg)
+    end }
+
+  local status_labels = { deactivate = "deactivated", reactivate = "reactivated", lock = "locked", unlock = "unlocked" }
+  for _, op in ipairs({ "deactivate", "reactivate", "lock", "unlock" }) do
+    r:add{ method = "POST", path = "/people/{id:int}/" .. op, auth = "user", perm = "object",
+      handler = function(req)
+        local ok, res = pcall(people.set_status, req.user, math.tointeger(tonumber(req.params.id)), op, req)
+        if not ok then
+          if errors.is(res) and res.status < 500 then
+            return page.redirect("/people/" .. req.params.id, "error", res.message)
+          end
+          error(res, 0)
+        end
+        return page.redirect("/people/" .. res.id, "success", res.name .. " was " .. status_labels[op] .. ".")
+      end }
+  end
+
+  r:add{ method = "POST", path = "/people/{id:int}/delete", auth = "user", perm = "users.delete",
+    handler = function(req)
+      local u = visible_person(req)
+      local ok, res = pcall(people.delete, req.user, u.id, req)
+      if not ok then
+        if errors.is(res) and res.status < 500 then return page.redirect("/people/" .. u.id, "error", res.message) end
+        error(res, 0)
+      end
+      return page.redirect("/people", "success", u.name .. " was deleted.")
+    end }
+
+  r:add{ method = "POST", path = "/people/{id:int}/convert", auth = "user", perm = "users.convert_guest",
+    handler = function(req)
+      local u = people.convert_guest(req.user, math.tointeger(tonumber(req.params.id)), req)
+      return page.redirect("/people/" .. u.id, "success", u.name .. " is now a regular user.")
+    end }
+
+  r:add{ method = "GET", path = "/org", auth = "user", perm = "directory.view",
+    handler = function(req)
+      local roots, by_id, count = directory.org_tree()
+      local focus = math.tointeger(tonumber(web.query(req).focus or ""))
+      local open = {}
+      if focus and by_id[focus] then
+        for _, id in ipairs(authz.chain(focus)) do open[id] = true end
+      end
+      return page.render(req, "org_chart", { title = "Org chart", roots = roots, count = count, open = open,
+        focus = focus, me = req.user.id }, { nav = "org", wide = true })
+    end }
+
+  page.add_nav{ id = "people", label = "People", href = "/people", icon = "☺", order = 20,
+    visible = function(u) return u.kind ~= "guest" end }
+  page.add_nav{ id = "org", label = "Org chart", href = "/org", icon = "⌥", order = 21,
+    visible = function(u) return u.kind ~= "guest" end }
+end
+
+--- People who can be picked as a manager (not guests, not deactivated, not the person).
+function M.manager_choices(except_id)
+  return db.query([[SELECT id, name, job_title FROM users WHERE kind = 'employee' AND status <> 'deactivated'
+    AND id IS NOT ? ORDER BY name COLLATE NOCASE]], except_id)
+end
+
+function M.chain_of(id)
+  local ids = authz.chain(id)
+  if #ids == 0 then return {} end
+  local rows = db.query("SELECT id, name FROM users WHERE id IN (SELECT value FROM json_each(?))", json.encode(ids))
+  local by = util.index_by(rows, "id")
+  local out = {}
+  for i = #ids, 1, -1 do if by[ids[i]] then out[#out + 1] = by[ids[i]] end end
+  return out
+end
+
+function M.roles_page_data(req, u, roles)
+  local have = {}
+  for _, r in ipairs(roles) do have[r] = true end
+  local grantable = {}
+  for _, r in ipairs(access.ROLE_LIST) do
+    grantable[r] = access.can(req.user, "roles.grant_" .. r)
+  end
+  return { title = "Roles of " .. u.name, person = u, have = have, grantable = grantable, role_names = ROLE_NAMES,
+    needs = { hr_admin = authz.roles_for("roles.grant_hr_admin"), hr_assistant = authz.roles_for("roles.grant_hr_assistant"),
+      tech_admin = authz.roles_for("roles.grant_tech_admin") },
+    last_super = people.is_super(roles) and #people.super_user_ids() == 1 }
+end
+
+--- Saves the user-management settings (guest policy, assistants and managers, domains).
+function M.save_user_settings(req, input)
+  local audit = require "services.audit"
+  local changed = {}
+  if input.guest_policy ~= nil then
+    settings.set("people.guest_policy", input.guest_policy, req.user.id)
+    changed[#changed + 1] = "guest_policy"
+  end
+  if input.assistant_can_change_manager ~= nil then
+    settings.set("people.assistant_can_change_manager", input.assistant_can_change_manager, req.user.id)
+    changed[#changed + 1] = "assistant_can_change_manager"
+  end
+  if input.company_domains ~= nil then
+    local list = input.company_domains
+    if type(list) == "string" then
+      local out = {}
+      for d in list:gmatch("[^%s,;]+") do out[#out + 1] = d:lower() end
+      list = out
+    end
+    settings.set("company.domains", list, req.user.id)
+    changed[#changed + 1] = "company_domains"
+  end
+  audit.record{ action = "settings.users", actor = req.user, req = req, details = { changed = changed } }
+end
+
+return M

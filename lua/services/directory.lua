@@ -1,0 +1,103 @@
+-- The company directory as lists: search, filters, sorting and paging in a constant number
+-- of queries whatever the company's size (one count, one page, roles and managers in bulk).
+local db = require "lib.db"
+local json = require "lib.json"
+local access = require "services.access"
+local people = require "services.people"
+
+local M = {}
+
+M.SORTS = {
+  name = "u.name COLLATE NOCASE", email = "u.email", department = "u.department COLLATE NOCASE",
+  location = "u.location COLLATE NOCASE", hire_date = "u.hire_date", job_title = "u.job_title COLLATE NOCASE",
+  manager = "m.name COLLATE NOCASE", status = "u.status",
+}
+
+--- Searches people as viewer may see them. q: { q, department, location, manager_id, role,
+--- status, kind, sort, order, page, per_page }. Returns { users, total, page, per_page, pages }.
+function M.search(viewer, q)
+  local admin = access.can(viewer, "users.view_all")
+  local where, args = { "1=1" }, {}
+  if not admin then
+    where[#where + 1] = "u.status IN ('active', 'invited') AND u.kind = 'employee'"
+  end
+  if q.q and q.q ~= "" then
+    local like = "%" .. q.q:gsub("[%%_\\]", "\\%0") .. "%"
+    where[#where + 1] = [[(u.name LIKE ? ESCAPE '\' OR u.email LIKE ? ESCAPE '\' OR u.job_title LIKE ? ESCAPE '\')]]
+    args[#args + 1], args[#args + 2], args[#args + 3] = like, like, like
+  end
+  for _, f in ipairs({ "department", "location" }) do
+    if q[f] and q[f] ~= "" then
+      where[#where + 1] = "u." .. f .. " = ? COLLATE NOCASE"
+      args[#args + 1] = q[f]
+    end
+  end
+  if q.manager_id then
+    where[#where + 1] = "u.manager_id = ?"
+    args[#args + 1] = q.manager_id
+  end
+  if q.role and q.role ~= "" then
+    where[#where + 1] = "EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = u.id AND r.role = ?)"
+    args[#args + 1] = q.role
+  end
+  if admin and q.status and q.status ~= "" then
+    where[#where + 1] = "u.status = ?"
+    args[#args + 1] = q.status
+  end
+  if admin and q.kind and q.kind ~= "" then
+    where[#where + 1] = "u.kind = ?"
+    args[#args + 1] = q.kind
+  end
+  local where_sql = table.concat(where, " AND ")
+  local sort = M.SORTS[q.sort or "name"] and (q.sort or "name") or "name"
+  local order = q.order == "desc" and "DESC" or "ASC"
+  local per_page = math.max(1, math.min(200, tonumber(q.per_page) or 50))
+  local page = math.max(1, math.tointeger(tonumber(q.page) or 1) or 1)
+  local total = db.value("SELECT count(*) FROM users u WHERE " .. where_sql, table.unpack(args))
+  local page_args = { table.unpack(args) }
+  page_args[#page_args + 1] = per_page
+  page_args[#page_args + 1] = (page - 1) * per_page
+  local rows = db.query(([[SELECT u.id, u.email, u.name, u.job_title, u.department, u.location, u.hire_date,
+      u.manager_id, u.status, u.kind, m.name AS manager_name,
+      (SELECT count(*) FROM users d WHERE d.manager_id = u.id AND d.status <> 'deactivated') AS reports
+    FROM users u LEFT JOIN users m ON m.id = u.manager_id
+    WHERE %s ORDER BY %s %s, u.id LIMIT ? OFFSET ?]]):format(where_sql, M.SORTS[sort], order), table.unpack(page_args))
+  local ids = {}
+  for i, r in ipairs(rows) do ids[i] = r.id end
+  local roles = people.roles_of(ids)
+  for _, r in ipairs(rows) do r.roles = roles[r.id] or {} end
+  return { users = rows, total = total, page = page, per_page = per_page,
+    pages = math.max(1, (total + per_page - 1) // per_page), sort = sort, order = order:lower(), admin = admin }
+end
+
+--- Distinct departments and locations (for filter menus).
+function M.facets()
+  return {
+    departments = db.column("SELECT DISTINCT department FROM users WHERE department <> '' ORDER BY department COLLATE NOCASE"),
+    locations = db.column("SELECT DISTINCT location FROM users WHERE location <> '' ORDER BY location COLLATE NOCASE"),
+  }
+end
+
+--- The whole org as a tree for the org chart: nodes { id, name, job_title, department,
+--- children = {...} } under the roots (people without a manager). Two queries.
+function M.org_tree()
+  local rows = db.query([[SELECT id, name, job_title, department, location, manager_id FROM users
+    WHERE kind = 'employee' AND status <> 'deactivated' ORDER BY name COLLATE NOCASE]])
+  local by_id, roots = {}, {}
+  for _, r in ipairs(rows) do r.children = {}; by_id[r.id] = r end
+  for _, r in ipairs(rows) do
+    local m = r.manager_id and by_id[r.manager_id]
+    if m then m.children[#m.children + 1] = r else roots[#roots + 1] = r end
+  end
+  local function count(n)
+    local c = 0
+    for _, ch in ipairs(n.children) do c = c + 1 + count(ch) end
+    n.team_size = c
+    return c
+  end
+  for _, r in ipairs(roots) do count(r) end
+  table.sort(roots, function(a, b) return a.team_size > b.team_size end)
+  return roots, by_id, #rows
+end
+
+return M

@@ -1,0 +1,473 @@
+-- People: accounts, reporting lines, roles, statuses and guests. Every change checks the
+-- actor's permission through services.access, runs in one transaction and is audited.
+local db = require "lib.db"
+local util = require "lib.util"
+local json = require "lib.json"
+local errors = require "lib.errors"
+local validate = require "lib.validate"
+local clock = require "core.clock"
+local authz = require "core.authz"
+local access = require "services.access"
+local audit = require "services.audit"
+local settings = require "services.settings"
+
+local M = {}
+
+M.STATUSES = { "invited", "active", "locked", "deactivated" }
+M.KINDS = { "employee", "guest" }
+M.GUEST_POLICIES = { "off", "hr", "hr_managers", "everyone" }
+M.GUEST_POLICY_LABELS = {
+  off = "Off: nobody, not even HR, can invite guests",
+  hr = "Only HR: HR Admins add guests in the directory or nominate them",
+  hr_managers = "Only HR and managers: also people with at least one direct report",
+  everyone = "On: everyone can pick guests as reviewers",
+}
+
+local PUBLIC_FIELDS = "id, email, name, job_title, department, location, hire_date, manager_id, status, kind, created_at, updated_at"
+
+-- ------------------------------------------------------------------ reading
+
+function M.get(id)
+  if math.type(id) ~= "integer" then id = math.tointeger(tonumber(id)) end
+  if not id then return nil end
+  return db.row("SELECT " .. PUBLIC_FIELDS .. " FROM users WHERE id = ?", id)
+end
+
+--- The user row for id, or a 404.
+function M.require(id)
+  local u = M.get(id)
+  if not u then errors.not_found("There is no such person.") end
+  return u
+end
+
+function M.by_email(email)
+  return db.row("SELECT " .. PUBLIC_FIELDS .. " FROM users WHERE email = ?", email)
+end
+
+--- Roles of one person, as a sorted list.
+function M.roles(id)
+  return db.column("SELECT role FROM user_roles WHERE user_id = ? ORDER BY role", id)
+end
+
+--- Roles of many people in one query: { [id] = { "hr_admin", ... } }.
+function M.roles_of(ids)
+  local out = {}
+  if #ids == 0 then return out end
+  for _, r in ipairs(db.query([[SELECT user_id, role FROM user_roles
+      WHERE user_id IN (SELECT value FROM json_each(?)) ORDER BY role]], json.encode(ids))) do
+    local list = out[r.user_id] or {}
+    list[#list + 1] = r.role
+    out[r.user_id] = list
+  end
+  return out
+end
+
+local function has(list, x)
+  for _, v in ipairs(list or {}) do if v == x then return true end end
+  return false
+end
+
+function M.is_super(roles) return has(roles, "hr_admin") and has(roles, "tech_admin") end
+
+--- Active super users (HR Admin + Tech Admin).
+function M.super_user_ids()
+  return db.column([[SELECT u.id FROM users u
+    JOIN user_roles a ON a.user_id = u.id AND a.role = 'hr_admin'
+    JOIN user_roles t ON t.user_id = u.id AND t.role = 'tech_admin'
+    WHERE u.status = 'active' ORDER BY u.id]])
+end
+
+local function is_last_super(id)
+  local supers = M.super_user_ids()
+  return #supers == 1 and supers[1] == id
+end
+
+--- Users that count towards the license: employees not deactivated (guests are free).
+function M.licensed_count()
+  return db.value("SELECT count(*) FROM users WHERE kind = 'employee' AND status <> 'deactivated'")
+end
+
+function M.company_domains()
+  return settings.get("company.domains") or {}
+end
+
+local function in_company_domain(email)
+  local d = util.email_domain(email)
+  for _, cd in ipairs(M.company_domains()) do
+    if d == cd:lower() or (d and d:sub(-(#cd + 1)) == "." .. cd:lower()) then return true end
+  end
+  return false
+end
+
+-- ------------------------------------------------------------------ guests
+
+--- Whether actor may create guest accounts under the company's guest policy.
+--- via = "directory" (the Add Users window: administrators only) or "nomination".
+function M.may_invite_guest(actor, via)
+  if not actor or actor.kind == "guest" then return false, "Guests cannot invite guests." end
+  local policy = settings.get("people.guest_policy")
+  if policy == "off" then return false, "Guest invitations are turned off for this company." end
+  local roles = M.roles(actor.id)
+  local hr = has(roles, "hr_admin")
+  if via == "directory" and not access.can(actor, "users.invite") then
+    return false, "Only administrators can add users in the directory."
+  end
+  if policy == "hr" then
+    if hr then return true end
+    return false, "Only HR Admins can invite guests."
+  elseif policy == "hr_managers" then
+    if hr then return true end
+    local reports = db.value("SELECT count(*) FROM users WHERE manager_id = ? AND status <> 'deactivated'", actor.id)
+    if reports > 0 then return true end
+    return false, "Only HR and managers can invite guests."
+  end
+  return true -- everyone
+end
+
+-- ------------------------------------------------------------------ writing
+
+local function now() return clock.now() end
+
+local function label(u) return u.name .. " <" .. u.email .. ">" end
+
+local function check_manager(id, manager_id)
+  if manager_id == nil then return nil end
+  local m = M.get(manager_id)
+  if not m then errors.invalid({ manager_id = "There is no such person." }) end
+  if m.kind == "guest" then errors.invalid({ manager_id = "A guest cannot be anyone's manager." }) end
+  if m.status == "deactivated" then errors.invalid({ manager_id = "A deactivated person cannot be a manager." }) end
+  if id and (manager_id == id or authz.would_loop(id, manager_id)) then
+    errors.invalid({ manager_id = "That would make a loop: this person is already above the chosen manager." },
+      "That would make a loop in the reporting lines.")
+  end
+  return m
+end
+
+--- Reads the profile fields of input (create or update); returns the cleaned table.
+local function profile_fields(v, creating)
+  local f = {}
+  f.name = v:text("name", { required = creating, max = 120, label = "Name" })
+  f.email = v:email("email", { required = creating })
+  f.job_title = v:text("job_title", { max = 120 })
+  f.department = v:text("department", { max = 80 })
+  f.location = v:text("location", { max = 80 })
+  f.hire_date = v:date("hire_date")
+  return f
+end
+
+--- Creates a person (an employee, or a guest when input.kind == "guest").
+--- input: email, name, job_title, department, location, hire_date, manager_id, kind, roles,
+--- invite (send the invitation mail), message (personal note in it). opts.via is "directory"
+--- (the default: the Add Users window) or "nomination" (picking a 360 reviewer on the fly).
+--- Returns the new user row.
+function M.create(actor, input, req, opts)
+  local v = validate.new(input)
+  local f = profile_fields(v, true)
+  local kind = v:choice("kind", M.KINDS, { default = "employee" })
+  local manager_id = v:int("manager_id", { min = 1 })
+  local send_invite = v:bool("invite", false)
+  local message = v:text("message", { max = 2000, multiline = true })
+  local roles = v:list("roles", { max = 3 }) or {}
+  v:done()
+  if kind == "guest" then
+    local ok, why = M.may_invite_guest(actor, opts and opts.via or "directory")
+    if not ok then errors.forbidden(why) end
+    if in_company_domain(f.email) then
+      errors.invalid({ email = "Guests need an external email address, not one of the company's domains." })
+    end
+    if manager_id then errors.invalid({ manager_id = "Guests have no manager." }) end
+    if #roles > 0 then errors.invalid({ roles = "Guests cannot hold roles." }) end
+  else
+    access.require(actor, "users.invite")
+    if manager_id and not access.can(actor, "users.change_manager") then
+      errors.forbidden("You may add people but not choose their manager (that needs: "
+        .. authz.roles_for("users.change_manager") .. ").")
+    end
+  end
+  if M.by_email(f.email) then errors.invalid({ email = "Someone with this email already exists." }) end
+  return db.transaction(function()
+    check_manager(nil, manager_id)
+    local t = now()
+    local id = db.insert([[INSERT INTO users(email, name, job_title, department, location, hire_date,
+        manager_id, status, kind, created_at, updated_at) VALUES(?,?,?,?,?,?,?, 'invited', ?, ?, ?)]],
+      f.email, f.name, f.job_title or "", f.department or "", f.location or "", f.hire_date,
+      manager_id, kind, t, t)
+    local user = M.get(id)
+    audit.record{ action = kind == "guest" and "guest.create" or "user.create", actor = actor, req = req,
+      target_type = "user", target_id = id, target_label = label(user),
+      details = { kind = kind, manager_id = manager_id, invited = send_invite } }
+    access.sync(id)
+    if #roles > 0 then M.set_roles(actor, id, roles, req) end
+    if send_invite then M.send_invitation(actor, user, message) end
+    return user
+  end)
+end
+
+--- Queues the invitation mail (with the optional personal message).
+function M.send_invitation(actor, user, message)
+  local mail = require "services.mail"
+  local accounts = require "services.accounts"
+  local link = accounts.invitation_link(user, actor)
+  mail.queue{
+    template = user.kind == "guest" and "guest.invite" or "user.invite",
+    to = user, vars = { inviter = actor and actor.name or "Your HR team", message = message, link = link,
+      company = settings.get("company.name") },
+    related_type = "user", related_id = user.id,
+  }
+end
+
+--- Updates profile fields (name, job title, department, location, hire date, email) and
+--- the manager. Each kind of change needs its own permission.
+function M.update(actor, id, input, req)
+  local user = M.require(id)
+  local v = validate.new(input)
+  local f = profile_fields(v, false)
+  local manager_given = input.manager_id ~= nil
+  local manager_id = manager_given and v:int("manager_id", { min = 1 }) or nil
+  v:done()
+  local changes, changed_fields = {}, {}
+  for _, k in ipairs({ "name", "job_title", "department", "location", "hire_date" }) do
+    if f[k] ~= nil and f[k] ~= user[k] then changes[k] = f[k]; changed_fields[#changed_fields + 1] = k end
+  end
+  local self_edit = actor.id == user.id
+  if next(changes) and not self_edit then
+    access.require(actor, user.kind == "guest" and "users.convert_guest" or "users.edit")
+  elseif next(changes) and self_edit then
+    -- people keep their own name current; the rest is HR's
+    for k in pairs(changes) do
+      if k ~= "name" and not access.can(actor, "users.edit") then
+        errors.forbidden("Ask HR to change your " .. k:gsub("_", " ") .. ".")
+      end
+    end
+  end
+  if f.email and f.email ~= user.email:lower() then
+    access.require(actor, "users.change_email")
+    if M.by_email(f.email) then errors.invalid({ email = "Someone with this email already exists." }) end
+    if user.kind == "guest" and in_company_domain(f.email) then
+      errors.invalid({ email = "Guests need an external email address, not one of the company's domains." })
+    end
+    changes.email = f.email
+    changed_fields[#changed_fields + 1] = "email"
+  end
+  return db.transaction(function()
+    if manager_given and manager_id ~= user.manager_id then
+      M.set_manager(actor, id, manager_id, req)
+    end
+    if next(changes) then
+      local keys = {}
+      for k in pairs(changes) do keys[#keys + 1] = k end
+      table.sort(keys)
+      local sets, args = {}, {}
+      for _, k in ipairs(keys) do sets[#sets + 1] = k .. " = ?"; args[#args + 1] = changes[k] end
+      args[#args + 1] = now()
+      args[#args + 1] = id
+      db.exec("UPDATE users SET " .. table.concat(sets, ", ") .. ", updated_at = ? WHERE id = ?", table.unpack(args))
+      table.sort(changed_fields)
+      audit.record{ action = "user.update", actor = actor, req = req, target_type = "user", target_id = id,
+        target_label = label(user), details = { fields = changed_fields } }
+    end
+    return M.get(id)
+  end)
+end
+
+--- Sets (or clears, with nil) a person's manager; refuses loops.
+function M.set_manager(actor, id, manager_id, req)
+  local user = M.require(id)
+  access.require(actor, "users.change_manager")
+  if user.kind == "guest" then errors.invalid({ manager_id = "Guests have no manager." }) end
+  return db.transaction(function()
+    check_manager(id, manager_id)
+    db.exec("UPDATE users SET manager_id = ?, updated_at = ? WHERE id = ?", manager_id, now(), id)
+    audit.record{ action = "user.manager", actor = actor, req = req, target_type = "user", target_id = id,
+      target_label = label(user), details = { from = user.manager_id, to = manager_id } }
+    access.sync(id)
+    for _, fn in ipairs(M.on_manager_change) do fn(id, user.manager_id, manager_id, actor) end
+    return M.get(id)
+  end)
+end
+
+--- Listeners for reporting-line changes: fn(user_id, old_manager_id, new_manager_id, actor).
+M.on_manager_change = {}
+--- Listeners for status changes: fn(user_id, old_status, new_status).
+M.on_status_change = {}
+
+local STATUS_ACTIONS = {
+  deactivate = { to = "deactivated", perm = "users.deactivate", audit = "user.deactivate" },
+  reactivate = { to = "active", perm = "users.deactivate", audit = "user.reactivate" },
+  lock = { to = "locked", perm = "users.lock", audit = "user.lock" },
+  unlock = { to = "active", perm = "users.lock", audit = "user.unlock" },
+}
+
+--- Changes a person's status: op is deactivate | reactivate | lock | unlock.
+function M.set_status(actor, id, op, req)
+  local spec = STATUS_ACTIONS[op]
+  if not spec then errors.bad_request("Unknown action " .. tostring(op)) end
+  local user = M.require(id)
+  access.require(actor, spec.perm)
+  if (op == "deactivate" or op == "lock") then
+    if user.id == actor.id then errors.conflict("You cannot " .. op .. " your own account.") end
+    if is_last_super(user.id) then
+      errors.conflict("This is the last super user (HR Admin + Tech Admin): make someone else a super user first.")
+    end
+  end
+  if op == "unlock" and user.status ~= "locked" then errors.conflict("This account is not locked.") end
+  if op == "reactivate" and user.status ~= "deactivated" then errors.conflict("This account is not deactivated.") end
+  if op == "lock" and user.status == "deactivated" then errors.conflict("A deactivated account cannot be locked.") end
+  return db.transaction(function()
+    db.exec("UPDATE users SET status = ?, updated_at = ? WHERE id = ?", spec.to, now(), id)
+    if spec.to ~= "active" then
+      db.exec("DELETE FROM sessions WHERE user_id = ?", id) -- ends their sessions at once
+    end
+    audit.record{ action = spec.audit, actor = actor, req = req, target_type = "user", target_id = id,
+      target_label = label(user), details = { from = user.status, to = spec.to } }
+    access.sync(id)
+    for _, fn in ipairs(M.on_status_change) do fn(id, user.status, spec.to) end
+    return M.get(id)
+  end)
+end
+
+--- Deletes a person for good (their reports move up to their manager).
+function M.delete(actor, id, req)
+  local user = M.require(id)
+  access.require(actor, "users.delete")
+  if user.id == actor.id then errors.conflict("You cannot delete your own account.") end
+  if is_last_super(user.id) then
+    errors.conflict("This is the last super user (HR Admin + Tech Admin): make someone else a super user first.")
+  end
+  return db.transaction(function()
+    local reports = db.column("SELECT id FROM users WHERE manager_id = ?", id)
+    db.exec("UPDATE users SET manager_id = ?, updated_at = ? WHERE manager_id = ?", user.manager_id, now(), id)
+    db.exec("DELETE FROM users WHERE id = ?", id)
+    audit.record{ action = "user.delete", actor = actor, req = req, target_type = "user", target_id = id,
+      target_label = label(user), details = { kind = user.kind, reports_moved_to = user.manager_id, reports = #reports } }
+    authz.remove(id)
+    for _, rid in ipairs(reports) do access.sync(rid) end
+    authz.rebuild()
+    return true
+  end)
+end
+
+local GRANT_ACTION = { hr_admin = "roles.grant_hr_admin", hr_assistant = "roles.grant_hr_assistant",
+  tech_admin = "roles.grant_tech_admin" }
+
+--- Replaces a person's roles with the given list. Granting and revoking follow the same
+--- rules (who may grant what, in policies/roles.lua); the last super user keeps theirs.
+--- Returns the new roles and a list of notes (e.g. the redundant HR Admin + HR Assistant).
+function M.set_roles(actor, id, roles, req)
+  local user = M.require(id)
+  local want = {}
+  for _, r in ipairs(roles) do
+    if not GRANT_ACTION[r] then errors.invalid({ roles = "Unknown role " .. tostring(r) .. "." }) end
+    want[r] = true
+  end
+  if user.kind == "guest" and next(want) then errors.invalid({ roles = "Guests cannot hold roles." }) end
+  if user.status == "deactivated" and next(want) then
+    errors.conflict("Reactivate this person before giving them a role.")
+  end
+  local current = M.roles(id)
+  local have = {}
+  for _, r in ipairs(current) do have[r] = true end
+  local grant, revoke = {}, {}
+  for _, r in ipairs(access.ROLE_LIST) do
+    if want[r] and not have[r] then grant[#grant + 1] = r end
+    if have[r] and not want[r] then revoke[#revoke + 1] = r end
+  end
+  for _, r in ipairs(grant) do
+    if not access.can(actor, GRANT_ACTION[r]) then
+      errors.forbidden(("You cannot grant the %s role (that needs: %s)."):format(access.ROLE_NAMES[r],
+        authz.roles_for(GRANT_ACTION[r])))
+    end
+  end
+  for _, r in ipairs(revoke) do
+    if not access.can(actor, GRANT_ACTION[r]) then
+      errors.forbidden(("You cannot revoke the %s role (that needs: %s)."):format(access.ROLE_NAMES[r],
+        authz.roles_for(GRANT_ACTION[r])))
+    end
+    if (r == "hr_admin" or r == "tech_admin") and is_last_super(id) then
+      errors.conflict("There must always be a super user (HR Admin + Tech Admin): this is the last one, "
+        .. "so their roles cannot be revoked. Make someone else a super user first.")
+    end
+  end
+  local notes = {}
+  if want.hr_admin and want.hr_assistant then
+    notes[#notes + 1] = "HR Admin already includes everything HR Assistant can do; holding both is redundant."
+  end
+  if #grant == 0 and #revoke == 0 then return current, notes end
+  db.transaction(function()
+    local t = now()
+    for _, r in ipairs(grant) do
+      db.exec("INSERT INTO user_roles(user_id, role, granted_by, granted_at) VALUES(?,?,?,?)", id, r, actor.id, t)
+    end
+    for _, r in ipairs(revoke) do
+      db.exec("DELETE FROM user_roles WHERE user_id = ? AND role = ?", id, r)
+    end
+    db.exec("UPDATE sessions SET rotate = 1 WHERE user_id = ?", id) -- new session token on next request
+    audit.record{ action = "user.roles", actor = actor, req = req, target_type = "user", target_id = id,
+      target_label = label(user), details = { granted = grant, revoked = revoke } }
+    access.sync(id)
+  end)
+  return M.roles(id), notes
+end
+
+--- Turns a guest into a regular employee ("graduating" them).
+function M.convert_guest(actor, id, req)
+  local user = M.require(id)
+  access.require(actor, "users.convert_guest")
+  if user.kind ~= "guest" then errors.conflict("This person is not a guest.") end
+  return db.transaction(function()
+    db.exec("UPDATE users SET kind = 'employee', updated_at = ? WHERE id = ?", now(), id)
+    audit.record{ action = "guest.convert", actor = actor, req = req, target_type = "user", target_id = id,
+      target_label = label(user) }
+    access.sync(id)
+    return M.get(id)
+  end)
+end
+
+-- ------------------------------------------------------------------ import
+
+--- Maps roles from an import file, including the old single "Admin" role:
+--- Admin alone -> Tech Admin + HR Assistant; HR Admin + Admin -> HR Admin + Tech Admin.
+function M.map_imported_roles(names)
+  local set = {}
+  for _, n in ipairs(names) do
+    local k = util.trim(n):lower():gsub("[%s_%-]+", " ")
+    if k == "hr admin" then set.hr_admin = true
+    elseif k == "hr assistant" then set.hr_assistant = true
+    elseif k == "tech admin" or k == "technical admin" then set.tech_admin = true
+    elseif k == "admin" then set.old_admin = true
+    elseif k ~= "" then return nil, "unknown role '" .. n .. "'" end
+  end
+  if set.old_admin then
+    set.old_admin = nil
+    if set.hr_admin then
+      set.tech_admin = true
+    else
+      set.tech_admin, set.hr_assistant = true, true
+    end
+  end
+  if set.hr_admin then set.hr_assistant = nil end -- redundant under HR Admin
+  local out = {}
+  for _, r in ipairs(access.ROLE_LIST) do if set[r] then out[#out + 1] = r end end
+  return out
+end
+
+function M.init(app)
+  settings.define("people.guest_policy", { type = "choice", choices = M.GUEST_POLICIES, default = "hr",
+    description = "Who can invite guests (external reviewers)." })
+  settings.define("people.assistant_can_change_manager", { type = "boolean", default = false,
+    description = "Allow HR Assistants to pick a person's manager." })
+  settings.define("company.domains", { type = "list", default = {},
+    description = "The company's own email domains; guests must use other addresses.",
+    validate = function(list)
+      for _, d in ipairs(list) do
+        if not d:match("^[%w%-]+%.[%w%.%-]+$") then return false, "'" .. d .. "' is not a domain name" end
+      end
+      return true
+    end })
+  authz.set_flag("people.assistant_can_change_manager", settings.get("people.assistant_can_change_manager"))
+  settings.on_change("people.assistant_can_change_manager", function(v)
+    authz.set_flag("people.assistant_can_change_manager", v)
+  end)
+end
+
+return M
