@@ -213,7 +213,7 @@ function Client:request(method, path, o)
   for k, v in pairs(self.headers) do headers[k:lower()] = v end
   local body = ""
   if o.form then
-    body = util.build_query(o.form)
+    body = util.build_query(o.form, true)
     headers["content-type"] = "application/x-www-form-urlencoded"
   elseif type(o.body) == "table" then
     body = json.encode(o.body)

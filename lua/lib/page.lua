@@ -52,6 +52,16 @@ local function initials(name)
   return tostring(name or "?"):sub(1, 1):upper()
 end
 
+--- A progress bar as a small SVG (width attributes, not inline styles: the CSP forbids those).
+local function progress(n, total, label)
+  local pct = (total and total > 0) and math.floor(100 * (n or 0) / total + 0.5) or 0
+  return template.safe(('<svg class="progress-bar" viewBox="0 0 100 8" preserveAspectRatio="none" role="img" '
+    .. 'aria-label="%s%d%%"><rect width="100" height="8" rx="4" fill="#eef0f4"/>'
+    .. '<rect width="%d" height="8" rx="4" fill="%s"/></svg>'):format(template.escape(label and (label .. ": ") or ""),
+    pct, pct, pct >= 100 and "#047857" or "#4338ca"))
+end
+
+template.helpers.progress = progress
 template.helpers.url = url
 template.helpers.asset = asset
 template.helpers.initials = initials

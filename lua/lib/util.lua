@@ -40,10 +40,11 @@ function M.parse_query(s)
   return out
 end
 
---- Builds a query string from a table (keys sorted, so output is stable).
-function M.build_query(t)
+--- Builds a query string from a table (keys sorted, so output is stable). Empty values are left
+--- out (clean URLs) unless keep_empty is set (a form body, as browsers send it).
+function M.build_query(t, keep_empty)
   local keys = {}
-  for k, v in pairs(t) do if v ~= nil and v ~= "" then keys[#keys + 1] = k end end
+  for k, v in pairs(t) do if v ~= nil and (keep_empty or v ~= "") then keys[#keys + 1] = k end end
   table.sort(keys)
   local parts = {}
   for _, k in ipairs(keys) do

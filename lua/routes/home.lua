@@ -9,6 +9,12 @@ M.todo_sources = {}
 
 function M.add_todo_source(fn) M.todo_sources[#M.todo_sources + 1] = fn end
 
+-- Areas add panels to the home page: fn(user) -> { title =, items = { { label=, href=, note=, badge= } },
+-- empty = "text when there are none" } or nil (nothing to show).
+M.panels = {}
+
+function M.add_panel(fn) M.panels[#M.panels + 1] = fn end
+
 local HEALTHY = '{"status":"ok"}'
 local HEALTH_HEADERS = { ["Content-Type"] = "application/json", ["Cache-Control"] = "no-store" }
 
@@ -33,7 +39,12 @@ function M.routes(r)
         for _, t in ipairs(src(req.user) or {}) do todos[#todos + 1] = t end
       end
       table.sort(todos, function(a, b) return (a.due or "9999") < (b.due or "9999") end)
-      return page.render(req, "home", { title = "Home", todos = todos }, { nav = "home" })
+      local panels = {}
+      for _, fn in ipairs(M.panels) do
+        local p = fn(req.user)
+        if p then panels[#panels + 1] = p end
+      end
+      return page.render(req, "home", { title = "Home", todos = todos, panels = panels }, { nav = "home" })
     end }
 
   page.add_nav{ id = "home", label = "Home", href = "/home", icon = "⌂", order = 1 }

@@ -97,7 +97,7 @@
       xin.value = x; yin.value = y;
       marker.setAttribute("cx", bx + x / 100 * bw);
       marker.setAttribute("cy", by + bh - y / 100 * bh);
-      marker.removeAttribute("hidden");
+      marker.removeAttribute("hidden"); marker.removeAttribute("visibility");
       xin.dispatchEvent(new Event("change", { bubbles: true }));
     }
     svg.addEventListener("click", function (ev) {

@@ -1,0 +1,517 @@
+-- Review cycles for HR: list, create/edit, questions, reviewees (org chart or list view), cycle
+-- admins, start/close, the company overview with progress and the rating distribution,
+-- reminders with a preview, exports.
+local web = require "lib.web"
+local page = require "lib.page"
+local json = require "lib.json"
+local util = require "lib.util"
+local errors = require "lib.errors"
+local db = require "lib.db"
+local svg = require "lib.svg"
+local clock = require "core.clock"
+local cycles = require "services.cycles"
+local reviews = require "services.reviews"
+local questionnaire = require "services.questionnaire"
+local access = require "services.access"
+local directory = require "services.directory"
+local audit = require "services.audit"
+
+local M = {}
+
+local function id_of(req) return math.tointeger(tonumber(req.params.id)) end
+
+local function cycle_json(c)
+  return { id = c.id, name = c.name, phase = c.phase, start_date = c.start_date, self_due = c.self_due or json.null,
+    manager_due = c.manager_due or json.null, sign_due = c.sign_due or json.null, self_assessment = c.self_assessment,
+    visibility = c.visibility, questionnaire = c.questionnaire, workflow = c.workflow,
+    workflow_version_id = c.workflow_version_id or json.null, started_at = c.started_at or json.null,
+    closed_at = c.closed_at or json.null, stats = c.stats }
+end
+
+local function wf() return require "services.workflows" end
+
+-- A form post's fields -> the input cycles.create/update take.
+local function cycle_input(f)
+  return { name = f.name, start_date = f.start_date, self_due = f.self_due ~= "" and f.self_due or nil,
+    manager_due = f.manager_due ~= "" and f.manager_due or nil, sign_due = f.sign_due ~= "" and f.sign_due or nil,
+    self_assessment = f.self_assessment == "on",
+    visibility = { indirect_managers = f.indirect_managers == "on", reviewee_sees = f.reviewee_sees } }
+end
+
+local function form_page(req, c, values, errs, status)
+  return page.render(req, "cycle_form", { title = c and ("Edit " .. c.name) or "New review cycle", cycle = c,
+    values = values, errors = errs or {}, reviewee_sees = cycles.REVIEWEE_SEES }, { nav = "cycles", status = status })
+end
+
+local function overview_query(req)
+  local q = web.query(req)
+  return { sort = q.sort, order = q.order, department = q.department, location = q.location,
+    manager_id = math.tointeger(tonumber(q.manager_id or "")), status = q.status, q = q.q }
+end
+
+function M.routes(r)
+  -- ---------------------------------------------------------------- API
+  r:add{ method = "GET", path = "/api/cycles", auth = "user", perm = "object",
+    handler = function(req)
+      local list = {}
+      for i, c in ipairs(cycles.list(req.user)) do list[i] = cycle_json(c) end
+      return web.json(200, { cycles = json.array(list) })
+    end }
+  r:add{ method = "POST", path = "/api/cycles", auth = "user", perm = "review_cycles.manage",
+    handler = function(req)
+      local c = cycles.create(req.user, web.body(req), req)
+      return web.json(201, cycle_json(c), { Location = "/api/cycles/" .. c.id })
+    end }
+  r:add{ method = "GET", path = "/api/cycles/{id:int}", auth = "user", perm = "object",
+    handler = function(req)
+      local c = cycles.require(id_of(req))
+      cycles.require_perm(req.user, "review_cycles.track", c)
+      return web.json(200, cycle_json(c))
+    end }
+  r:add{ method = "PATCH", path = "/api/cycles/{id:int}", auth = "user", perm = "object",
+    handler = function(req) return web.json(200, cycle_json(cycles.update(req.user, id_of(req), web.body(req), req))) end }
+  r:add{ method = "DELETE", path = "/api/cycles/{id:int}", auth = "user", perm = "object",
+    handler = function(req) cycles.delete(req.user, id_of(req), req); return web.no_content() end }
+  r:add{ method = "POST", path = "/api/cycles/{id:int}/copy", auth = "user", perm = "object",
+    handler = function(req)
+      local c = cycles.copy(req.user, id_of(req), req)
+      return web.json(201, cycle_json(c), { Location = "/api/cycles/" .. c.id })
+    end }
+  r:add{ method = "POST", path = "/api/cycles/{id:int}/start", auth = "user", perm = "object",
+    handler = function(req) return web.json(200, cycle_json(cycles.start(req.user, id_of(req), req))) end }
+  r:add{ method = "POST", path = "/api/cycles/{id:int}/transitions", auth = "user", perm = "object",
+    handler = function(req)
+      local to = web.body(req).to
+      if type(to) ~= "string" then errors.invalid({ to = "Name the phase to move to." }) end
+      return web.json(200, cycle_json(cycles.transition(req.user, id_of(req), to, req)))
+    end }
+  r:add{ method = "GET", path = "/api/cycles/{id:int}/reviewees", auth = "user", perm = "object",
+    handler = function(req)
+      local ov = cycles.overview(req.user, id_of(req), overview_query(req))
+      local list = {}
+      for i, x in ipairs(ov.rows) do
+        list[i] = { review_id = x.id, reviewee_id = x.reviewee_id, name = x.name, email = x.email, department = x.department,
+          location = x.location, manager_id = x.manager_id or json.null, manager_name = x.manager_name or json.null,
+          self_status = x.self_status, manager_status = x.manager_status,
+          reviewee_signed = x.reviewee_signed_at ~= nil, manager_signed = x.manager_signed_at ~= nil, done = x.closed_at ~= nil }
+      end
+      return web.json(200, { reviewees = json.array(list), totals = ov.totals })
+    end }
+  r:add{ method = "POST", path = "/api/cycles/{id:int}/reviewees", auth = "user", perm = "object",
+    handler = function(req)
+      local n = cycles.add_reviewees(req.user, id_of(req), web.body(req).user_ids, req)
+      return web.json(200, { added = n })
+    end }
+  r:add{ method = "DELETE", path = "/api/cycles/{id:int}/reviewees", auth = "user", perm = "object",
+    handler = function(req)
+      local n = cycles.remove_reviewees(req.user, id_of(req), web.body(req).user_ids, req)
+      return web.json(200, { removed = n })
+    end }
+  r:add{ method = "PUT", path = "/api/cycles/{id:int}/admins", auth = "user", perm = "review_cycles.manage",
+    handler = function(req)
+      local list = cycles.set_admins(req.user, id_of(req), web.body(req).admins, req)
+      return web.json(200, { admins = json.array(util.map(list, function(e) return { user_id = e[1], role = e[2] } end)) })
+    end }
+  r:add{ method = "GET", path = "/api/cycles/{id:int}/ratings", auth = "user", perm = "object",
+    handler = function(req)
+      local c = cycles.require(id_of(req))
+      cycles.require_perm(req.user, "review_cycles.track", c)
+      local d = cycles.rating_distribution(req.user, c, web.query(req).question)
+      if not d then return web.json(200, { question = json.null, counts = json.array({}), total = 0 }) end
+      return web.json(200, { question = d.question.id, counts = d.counts, total = d.total })
+    end }
+  r:add{ method = "POST", path = "/api/cycles/{id:int}/reminders/preview", auth = "user", perm = "object",
+    handler = function(req)
+      local b = web.body(req)
+      return web.json(200, reviews.reminder_preview(req.user, id_of(req), b.audience, b.review_ids, b.note))
+    end }
+  r:add{ method = "POST", path = "/api/cycles/{id:int}/reminders", auth = "user", perm = "object",
+    handler = function(req)
+      local b = web.body(req)
+      return web.json(200, { queued = reviews.send_reminders(req.user, id_of(req), b.audience, b.review_ids, b.note, req) })
+    end }
+  r:add{ method = "GET", path = "/api/cycles/{id:int}/export.xlsx", auth = "user", perm = "object", tx = false,
+    handler = function(req) return M.export_xlsx(req, id_of(req)) end }
+
+  -- ---------------------------------------------------------------- pages
+  r:add{ method = "GET", path = "/cycles", auth = "user", perm = "object",
+    handler = function(req)
+      local list = cycles.list(req.user)
+      local can_create = access.can(req.user, "review_cycles.manage")
+      if #list == 0 and not can_create then errors.forbidden("Review cycles are run by HR.") end
+      return page.render(req, "cycles_list", { title = "Review cycles", cycles = list, can_create = can_create },
+        { nav = "cycles" })
+    end }
+
+  r:add{ method = "GET", path = "/cycles/new", auth = "user", perm = "review_cycles.manage",
+    handler = function(req)
+      local today = util.parse_date(util.format_date(clock.now()))
+      local function d(n) return util.format_date((today + n) * 86400) end
+      return form_page(req, nil, { name = "", start_date = d(0), self_due = d(14), manager_due = d(28), sign_due = d(42),
+        self_assessment = true, indirect_managers = true, reviewee_sees = "on_share" })
+    end }
+
+  r:add{ method = "POST", path = "/cycles/new", auth = "user", perm = "review_cycles.manage",
+    handler = function(req)
+      local f = web.form(req)
+      local ok, c = pcall(cycles.create, req.user, cycle_input(f), req)
+      if not ok then
+        if errors.is(c) and c.status == 422 then
+          local values = util.copy(f)
+          values.self_assessment, values.indirect_managers = f.self_assessment == "on", f.indirect_managers == "on"
+          return form_page(req, nil, values, c.fields, 422)
+        end
+        error(c, 0)
+      end
+      return page.redirect("/cycles/" .. c.id .. "/reviewees", "success", "Cycle created. Now choose who is reviewed.")
+    end }
+
+  r:add{ method = "GET", path = "/cycles/{id:int}/edit", auth = "user", perm = "object",
+    handler = function(req)
+      local c = cycles.require(id_of(req))
+      cycles.require_perm(req.user, "review_cycles.manage", c)
+      local values = util.copy(c)
+      values.indirect_managers = c.visibility.indirect_managers
+      values.reviewee_sees = c.visibility.reviewee_sees
+      return form_page(req, c, values)
+    end }
+
+  r:add{ method = "POST", path = "/cycles/{id:int}/edit", auth = "user", perm = "object",
+    handler = function(req)
+      local c = cycles.require(id_of(req))
+      local f = web.form(req)
+      local input = cycle_input(f)
+      if cycles.running(c) then input.self_assessment = nil end
+      local ok, res = pcall(cycles.update, req.user, c.id, input, req)
+      if not ok then
+        if errors.is(res) and (res.status == 422 or res.status == 409) then
+          local values = util.copy(f)
+          values.self_assessment, values.indirect_managers = f.self_assessment == "on", f.indirect_managers == "on"
+          return form_page(req, c, values, res.fields or { _form = res.message }, res.status)
+        end
+        error(res, 0)
+      end
+      return page.redirect("/cycles/" .. c.id, "success", "Saved.")
+    end }
+
+  r:add{ method = "GET", path = "/cycles/{id:int}/questions", auth = "user", perm = "object",
+    handler = function(req)
+      local c = cycles.require(id_of(req))
+      cycles.require_perm(req.user, "review_cycles.manage", c)
+      return M.questions_page(req, c, c.questionnaire)
+    end }
+
+  r:add{ method = "POST", path = "/cycles/{id:int}/questions", auth = "user", perm = "object",
+    handler = function(req)
+      local c = cycles.require(id_of(req))
+      cycles.require_perm(req.user, "review_cycles.manage", c)
+      local f = web.form(req)
+      local q, op = M.questions_from_form(f)
+      if op ~= "save" then return M.questions_page(req, c, q) end
+      local ok, res = pcall(cycles.update, req.user, c.id, { questionnaire = q }, req)
+      if not ok then
+        if errors.is(res) and (res.status == 422 or res.status == 409) then
+          return M.questions_page(req, c, q, res.fields and res.fields.questionnaire or res.message, res.status)
+        end
+        error(res, 0)
+      end
+      return page.redirect("/cycles/" .. c.id, "success", "Questions saved.")
+    end }
+
+  r:add{ method = "GET", path = "/cycles/{id:int}/reviewees", auth = "user", perm = "object",
+    handler = function(req) return M.reviewees_page(req, cycles.require(id_of(req))) end }
+
+  r:add{ method = "POST", path = "/cycles/{id:int}/reviewees", auth = "user", perm = "object",
+    handler = function(req)
+      local c = cycles.require(id_of(req))
+      local f = web.form(req)
+      local ids = f.ids
+      if type(ids) == "string" then ids = { ids } end
+      ids = ids or {}
+      local back = "/cycles/" .. c.id .. "/reviewees?" .. util.build_query({ view = f.view, q = f.q,
+        department = f.department, location = f.location, manager_id = f.manager_id, sort = f.sort, page = f.page })
+      if f.team then
+        local team = require("core.authz").reports(math.tointeger(tonumber(f.team)) or 0, false)
+        ids = team
+        table.insert(ids, math.tointeger(tonumber(f.team)))
+      elseif f.all_matching == "1" then
+        ids = {}
+        local res = directory.search(req.user, { q = f.q, department = f.department, location = f.location,
+          manager_id = math.tointeger(tonumber(f.manager_id or "")), per_page = 200, page = 1, kind = "employee" })
+        local pages = res.pages
+        for p = 1, pages do
+          if p > 1 then
+            res = directory.search(req.user, { q = f.q, department = f.department, location = f.location,
+              manager_id = math.tointeger(tonumber(f.manager_id or "")), per_page = 200, page = p, kind = "employee" })
+          end
+          for _, u in ipairs(res.users) do ids[#ids + 1] = u.id end
+        end
+      end
+      local ok, res
+      if f.remove then
+        ok, res = pcall(cycles.remove_reviewees, req.user, c.id, ids, req)
+        if ok then return page.redirect(back, "success", util.plural(res, "reviewee") .. " removed.") end
+      else
+        ok, res = pcall(cycles.add_reviewees, req.user, c.id, ids, req)
+        if ok then return page.redirect(back, "success", util.plural(res, "reviewee") .. " added.") end
+      end
+      if errors.is(res) and res.status < 500 then return page.redirect(back, "error", res.message) end
+      error(res, 0)
+    end }
+
+  r:add{ method = "GET", path = "/cycles/{id:int}/admins", auth = "user", perm = "review_cycles.manage",
+    handler = function(req)
+      local c = cycles.require(id_of(req))
+      return page.render(req, "cycle_admins", { title = "Admins of " .. c.name, cycle = c, admins = cycles.admins(c.id),
+        people = require("routes.people").manager_choices() }, { nav = "cycles" })
+    end }
+
+  r:add{ method = "POST", path = "/cycles/{id:int}/admins", auth = "user", perm = "review_cycles.manage",
+    handler = function(req)
+      local c = cycles.require(id_of(req))
+      local f = web.form(req)
+      local list = {}
+      for _, a in ipairs(cycles.admins(c.id)) do
+        if f["remove_" .. a.user_id] == nil then list[#list + 1] = { user_id = a.user_id, role = a.role } end
+      end
+      if f.user_id and f.user_id ~= "" then list[#list + 1] = { user_id = f.user_id, role = f.role } end
+      local ok, res = pcall(cycles.set_admins, req.user, c.id, list, req)
+      if not ok then
+        if errors.is(res) and res.status < 500 then return page.redirect("/cycles/" .. c.id .. "/admins", "error", res.message) end
+        error(res, 0)
+      end
+      return page.redirect("/cycles/" .. c.id .. "/admins", "success", "Cycle admins saved.")
+    end }
+
+  r:add{ method = "POST", path = "/cycles/{id:int}/start", auth = "user", perm = "object",
+    handler = function(req)
+      local c = cycles.require(id_of(req))
+      local ok, res = pcall(cycles.start, req.user, c.id, req)
+      if not ok then
+        if errors.is(res) and res.status < 500 then
+          local msg = res.message
+          if res.fields then
+            local parts = {}
+            for _, v in pairs(res.fields) do parts[#parts + 1] = v end
+            table.sort(parts)
+            msg = msg .. " " .. table.concat(parts, " ")
+          end
+          return page.redirect("/cycles/" .. c.id, "error", msg)
+        end
+        error(res, 0)
+      end
+      return page.redirect("/cycles/" .. c.id, "success", "The cycle has started. Invitations are on their way.")
+    end }
+
+  r:add{ method = "POST", path = "/cycles/{id:int}/transition", auth = "user", perm = "object",
+    handler = function(req)
+      local c = cycles.require(id_of(req))
+      local ok, res = pcall(cycles.transition, req.user, c.id, web.form(req).to, req)
+      if not ok then
+        if errors.is(res) and res.status < 500 then return page.redirect("/cycles/" .. c.id, "error", res.message) end
+        error(res, 0)
+      end
+      return page.redirect("/cycles/" .. c.id, "success", "The cycle moved to the next phase.")
+    end }
+
+  r:add{ method = "POST", path = "/cycles/{id:int}/copy", auth = "user", perm = "object",
+    handler = function(req)
+      local c = cycles.copy(req.user, id_of(req), req)
+      return page.redirect("/cycles/" .. c.id .. "/edit", "success", "A copy was made. Check its name and dates.")
+    end }
+
+  r:add{ method = "POST", path = "/cycles/{id:int}/delete", auth = "user", perm = "object",
+    handler = function(req)
+      local c = cycles.require(id_of(req))
+      local ok, res = pcall(cycles.delete, req.user, c.id, req)
+      if not ok then
+        if errors.is(res) and res.status < 500 then return page.redirect("/cycles/" .. c.id, "error", res.message) end
+        error(res, 0)
+      end
+      return page.redirect("/cycles", "success", c.name .. " was deleted with all its reviews.")
+    end }
+
+  r:add{ method = "GET", path = "/cycles/{id:int}", auth = "user", perm = "object",
+    handler = function(req) return M.overview_page(req, id_of(req)) end }
+
+  r:add{ method = "POST", path = "/cycles/{id:int}/reminders", auth = "user", perm = "object",
+    handler = function(req)
+      local c = cycles.require(id_of(req))
+      local f = web.form(req)
+      local ids = f.review_ids
+      if type(ids) == "string" then ids = { ids } end
+      local selection = {}
+      for _, x in ipairs(ids or {}) do selection[#selection + 1] = math.tointeger(tonumber(x)) end
+      local audience = f.audience or (#selection > 0 and "selection" or "self_late")
+      if f.confirm ~= "1" then
+        local ok, prev = pcall(reviews.reminder_preview, req.user, c.id, audience, selection, f.note)
+        if not ok then
+          if errors.is(prev) and prev.status < 500 then return page.redirect("/cycles/" .. c.id, "error", prev.message) end
+          error(prev, 0)
+        end
+        return page.render(req, "cycle_reminders", { title = "Send reminders", cycle = c, audience = audience,
+          selection = selection, note = f.note or "", preview = prev }, { nav = "cycles" })
+      end
+      local n = reviews.send_reminders(req.user, c.id, audience, selection, f.note, req)
+      return page.redirect("/cycles/" .. c.id, "success", util.plural(n, "reminder") .. " queued.")
+    end }
+
+  r:add{ method = "GET", path = "/cycles/{id:int}/export.xlsx", auth = "user", perm = "object", tx = false,
+    handler = function(req) return M.export_xlsx(req, id_of(req)) end }
+
+  page.add_nav{ id = "cycles", label = "Review cycles", href = "/cycles", icon = "◎", order = 30, section = "main",
+    visible = function(u)
+      return access.can(u, "review_cycles.track") or access.can(u, "review_cycles.manage")
+        or db.value("SELECT 1 FROM cycle_admins WHERE user_id = ? LIMIT 1", u.id) == 1
+    end }
+end
+
+-- ------------------------------------------------------------------ helpers
+
+--- Rebuilds a questionnaire from the editor's form fields and the button pressed:
+--- returns the questionnaire and the operation ("save", "add_question:S", "add_section",
+--- "remove:S:Q", "up:S:Q", "down:S:Q", "remove_section:S").
+function M.questions_from_form(f)
+  local q = { sections = {} }
+  local si = 1
+  while f["s" .. si .. "_title"] ~= nil do
+    local s = { id = f["s" .. si .. "_id"], title = f["s" .. si .. "_title"], questions = {} }
+    local qi = 1
+    while f[("s%d_q%d_text"):format(si, qi)] ~= nil do
+      local p = ("s%d_q%d_"):format(si, qi)
+      local labels = {}
+      for l in (f[p .. "labels"] or ""):gmatch("[^\n\r]+") do labels[#labels + 1] = util.trim(l) end
+      s.questions[#s.questions + 1] = { id = f[p .. "id"], type = f[p .. "type"], text = f[p .. "text"],
+        audience = f[p .. "audience"], required = f[p .. "required"] == "on",
+        scale = tonumber(f[p .. "scale"]), labels = labels, x_label = f[p .. "x_label"], y_label = f[p .. "y_label"] }
+      qi = qi + 1
+    end
+    q.sections[#q.sections + 1] = s
+    si = si + 1
+  end
+  local op = f.op or "save"
+  local used = {}
+  for _, s in ipairs(q.sections) do for _, x in ipairs(s.questions) do if x.id then used[x.id] = true end end end
+  local function new_id()
+    local n = 1
+    while used["q" .. n] do n = n + 1 end
+    used["q" .. n] = true
+    return "q" .. n
+  end
+  local kind, a, b = op:match("^([%w_]+):?(%d*):?(%d*)$")
+  a, b = tonumber(a), tonumber(b)
+  if kind == "add_section" then
+    q.sections[#q.sections + 1] = { id = "s" .. (#q.sections + 1), title = "", questions = {
+      { id = new_id(), type = "text", text = "", audience = "both", required = false } } }
+  elseif kind == "add_question" and q.sections[a] then
+    table.insert(q.sections[a].questions, { id = new_id(), type = "text", text = "", audience = "both", required = false })
+  elseif kind == "remove" and q.sections[a] and q.sections[a].questions[b] then
+    table.remove(q.sections[a].questions, b)
+  elseif kind == "remove_section" and q.sections[a] then
+    table.remove(q.sections, a)
+  elseif (kind == "up" or kind == "down") and q.sections[a] then
+    local list = q.sections[a].questions
+    local to = kind == "up" and b - 1 or b + 1
+    if list[b] and list[to] then list[b], list[to] = list[to], list[b] end
+  end
+  return q, (kind == "save" or kind == nil) and "save" or op
+end
+
+function M.questions_page(req, c, q, err, status)
+  return page.render(req, "cycle_questions", { title = "Questions of " .. c.name, cycle = c, q = q, error = err,
+    types = questionnaire.TYPES, audiences = questionnaire.AUDIENCES, locked = cycles.running(c) or c.phase == "closed" },
+    { nav = "cycles", status = status })
+end
+
+function M.reviewees_page(req, c)
+  cycles.require_perm(req.user, "review_cycles.track", c)
+  local q = web.query(req)
+  local view = q.view == "org" and "org" or "list"
+  local chosen = {}
+  for _, id in ipairs(db.column("SELECT reviewee_id FROM reviews WHERE cycle_id = ?", c.id)) do chosen[id] = true end
+  local data = { title = "Reviewees of " .. c.name, cycle = c, view = view, chosen = chosen,
+    count = db.value("SELECT count(*) FROM reviews WHERE cycle_id = ?", c.id), q = q,
+    can_add = cycles.can(req.user, "reviews.create", c) and c.phase ~= "closed" }
+  if view == "list" then
+    local sort = q.sort == "hire_date" and "hire_date" or "name"
+    data.res = directory.search(req.user, { q = q.q, department = q.department, location = q.location,
+      manager_id = math.tointeger(tonumber(q.manager_id or "")), sort = sort, order = q.order,
+      page = q.page, per_page = 50, kind = "employee", status = "" })
+    data.sort = sort
+    data.facets = directory.facets()
+    data.managers = db.query([[SELECT id, name FROM users WHERE id IN (SELECT DISTINCT manager_id FROM users
+      WHERE manager_id IS NOT NULL) ORDER BY name COLLATE NOCASE]])
+  else
+    data.roots = directory.org_tree()
+  end
+  return page.render(req, "cycle_reviewees", data, { nav = "cycles", wide = view == "org" })
+end
+
+local STATUS_LABELS = {
+  self = { not_started = "Not started", draft = "Writing", submitted = "Submitted", skipped = "—" },
+  manager = { not_started = "Not started", draft = "Writing", submitted = "Ready", shared = "Shared" },
+}
+
+function M.overview_page(req, id)
+  local q = overview_query(req)
+  local ov = cycles.overview(req.user, id, q)
+  local c = ov.cycle
+  local dist = cycles.rating_distribution(req.user, c, web.query(req).question)
+  local chart
+  if dist and dist.total > 0 then
+    local bars = {}
+    for i, n in ipairs(dist.counts) do
+      bars[i] = { label = dist.question.labels[i], short = tostring(i), value = n,
+        note = ("%d%%"):format(math.floor(100 * n / dist.total + 0.5)) }
+    end
+    chart = svg.bars(bars, { id = "ratings", title = "Distribution of “" .. dist.question.text .. "”" })
+  end
+  local can_read_any = access.can(req.user, "reviews.read") or cycles.cycle_role(req.user.id, c.id) == "admin"
+  return page.render(req, "cycle_overview", { title = c.name, ov = ov, cycle = c, q = q, labels = STATUS_LABELS,
+    dist = dist, chart = chart, can_read_any = can_read_any,
+    can_manage = cycles.can(req.user, "review_cycles.manage", c), can_delete = cycles.can(req.user, "review_cycles.delete", c),
+    can_export = cycles.can(req.user, "reviews.export_excel", c),
+    phases = wf().phases(c), transitions = wf().available_transitions(c, req.user),
+    admins = cycles.admins(c.id) }, { nav = "cycles", wide = true })
+end
+
+--- Review statistics to Excel: statuses and dates per reviewee (no answers: HR Assistants may
+--- export too), plus a summary sheet.
+function M.export_xlsx(req, id)
+  local c = cycles.require(id)
+  cycles.require_perm(req.user, "reviews.export_excel", c)
+  local ov = cycles.overview(req.user, id, {})
+  local rows = {}
+  for _, x in ipairs(ov.rows) do
+    rows[#rows + 1] = { x.name, x.email, x.department, x.location, x.manager_name or "",
+      STATUS_LABELS.self[x.self_status], STATUS_LABELS.manager[x.manager_status],
+      x.self_submitted_at, x.shared_at, x.reviewee_signed_at, x.manager_signed_at,   -- nil: an empty cell
+      x.closed_at and "yes" or "no" }
+  end
+  local t = ov.totals
+  local function pct(n) return t.total > 0 and n / t.total or 0 end
+  local xlsx = require "core.xlsx"
+  local bytes, err = xlsx.write_string{ title = c.name .. " — review statistics", author = "Candor", created = clock.now(),
+    sheets = {
+      { name = "Reviewees", freeze_header = true, autofilter = true,
+        columns = { { header = "Reviewee", width = 24 }, { header = "Email", width = 30 }, { header = "Department", width = 16 },
+          { header = "Location", width = 14 }, { header = "Manager", width = 22 }, { header = "Self-assessment", width = 16 },
+          { header = "Manager review", width = 16 }, { header = "Self submitted", width = 14, type = "date" },
+          { header = "Shared", width = 12, type = "date" }, { header = "Reviewee signed", width = 14, type = "date" },
+          { header = "Manager signed", width = 14, type = "date" }, { header = "Done", width = 8 } },
+        rows = rows },
+      { name = "Summary", columns = { { header = "Measure", width = 30 }, { header = "Count", width = 10, type = "number" },
+          { header = "Share", width = 10, type = "percent" } },
+        rows = { { "Reviewees", t.total, 1 }, { "Self-assessments submitted", t.self_done, pct(t.self_done) },
+          { "Manager reviews shared", t.shared, pct(t.shared) }, { "Signed by both", t.done, pct(t.done) } } },
+    } }
+  if not bytes then errors.raise(500, "export_failed", "The spreadsheet could not be made: " .. err.message) end
+  db.transaction(function()
+    audit.record{ action = "export.review_statistics", actor = req.user, req = req, target_type = "cycle",
+      target_id = c.id, target_label = c.name, details = { rows = #rows } }
+  end)
+  return web.file(bytes, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    (c.name:gsub("[^%w%-_ ]", ""):gsub("%s+", "-")) .. "-statistics.xlsx")
+end
+
+return M

@@ -1,0 +1,268 @@
+-- Reviews for the people in them: the reviewee writes the self-assessment and signs; the
+-- manager reads it once submitted, writes, shares and signs; HR reopens with a reason. Plus
+-- the team page, nudges and the PDF of a review.
+local web = require "lib.web"
+local page = require "lib.page"
+local json = require "lib.json"
+local util = require "lib.util"
+local errors = require "lib.errors"
+local db = require "lib.db"
+local svg = require "lib.svg"
+local clock = require "core.clock"
+local reviews = require "services.reviews"
+local cycles = require "services.cycles"
+local audit = require "services.audit"
+
+local M = {}
+
+local function id_of(req) return math.tointeger(tonumber(req.params.id)) end
+
+local function review_json(v)
+  local r = v.review
+  local out = { id = r.id, cycle_id = r.cycle_id, cycle_name = v.cycle.name, reviewee_id = r.reviewee_id,
+    manager_id = r.manager_id or json.null, self_status = r.self_status, manager_status = r.manager_status,
+    shared_at = r.shared_at or json.null, reviewee_signed_at = r.reviewee_signed_at or json.null,
+    manager_signed_at = r.manager_signed_at or json.null, closed_at = r.closed_at or json.null, role = v.role,
+    can = v.can }
+  if v.self then out.self_answers = v.self end
+  if v.manager_answers then out.manager_answers = v.manager_answers end
+  local qs = {}
+  for i, q in ipairs(v.questions) do
+    qs[i] = { id = q.id, section = q.section, type = q.type, text = q.text, audience = q.audience, required = q.required,
+      scale = q.scale, labels = q.labels, x_label = q.x_label, y_label = q.y_label }
+  end
+  if v.role == "reviewee" then
+    local visible = {}
+    for _, q in ipairs(qs) do if q.audience ~= "manager_private" then visible[#visible + 1] = q end end
+    qs = visible
+  end
+  out.questions = json.array(qs)
+  return out
+end
+
+-- Turns form fields (q_<id>, q_<id>_x, q_<id>_y) into answer values for one author.
+local function answers_from_form(f, v, author)
+  local questionnaire = require "services.questionnaire"
+  local out = {}
+  for _, q in ipairs(v.questions) do
+    if questionnaire.answers(q, author) then
+      if q.type == "graph" then
+        local x, y = f["q_" .. q.id .. "_x"], f["q_" .. q.id .. "_y"]
+        if x ~= nil or y ~= nil then
+          out[q.id] = (x ~= "" and y ~= "") and { x = tonumber(x), y = tonumber(y) } or ""
+        end
+      elseif f["q_" .. q.id] ~= nil then
+        out[q.id] = f["q_" .. q.id]
+      end
+    end
+  end
+  return out
+end
+
+local function show(req, id, extra, status)
+  local v = reviews.view(req.user, id)
+  local data = { title = v.reviewee.name .. " — " .. v.cycle.name, v = v, graph = svg.graph, extra = extra or {},
+    phase_label = nil }
+  for _, p in ipairs(require("services.workflows").phases(v.cycle)) do
+    if p.current then data.phase_label = p.label end
+  end
+  if v.role == "reviewee" and v.can.write_self == false and v.review.manager_status ~= "shared" then
+    data.waiting = true
+  end
+  return page.render(req, "review_show", data, { nav = v.role == "viewer" and "cycles" or "home", status = status })
+end
+
+-- Runs a review action from a page form; problems come back as a message on the page.
+local function act(req, fn, done_message)
+  local ok, res = pcall(fn)
+  if not ok then
+    if errors.is(res) and res.status < 500 then
+      if res.status == 422 then return show(req, id_of(req), { error = res.message, fields = res.fields }, 422) end
+      return page.redirect("/reviews/" .. req.params.id, "error", res.message)
+    end
+    error(res, 0)
+  end
+  return page.redirect("/reviews/" .. req.params.id, "success", done_message)
+end
+
+function M.routes(r)
+  -- API
+  r:add{ method = "GET", path = "/api/reviews", auth = "user", perm = "object",
+    handler = function(req)
+      local rows = db.query([[SELECT r.id, r.cycle_id, c.name AS cycle_name, r.reviewee_id, r.manager_id, r.self_status,
+          r.manager_status, r.closed_at FROM reviews r JOIN cycles c ON c.id = r.cycle_id
+        WHERE (r.reviewee_id = ? OR r.manager_id = ?) AND c.phase <> 'draft' ORDER BY c.start_date DESC, r.id]],
+        req.user.id, req.user.id)
+      for _, x in ipairs(rows) do x.role = x.reviewee_id == req.user.id and "reviewee" or "manager" end
+      return web.json(200, { reviews = json.array(rows) })
+    end }
+  r:add{ method = "GET", path = "/api/reviews/{id:int}", auth = "user", perm = "object",
+    handler = function(req) return web.json(200, review_json(reviews.view(req.user, id_of(req)))) end }
+  for _, author in ipairs({ "self", "manager" }) do
+    r:add{ method = "PUT", path = "/api/reviews/{id:int}/answers/" .. author, auth = "user", perm = "object",
+      handler = function(req)
+        local body = web.body(req)
+        local values = body
+        if body.answers then values = body.answers end
+        -- the page's autosave sends form fields; accept both shapes
+        if next(values) and next(values):match("^q_") then
+          values = answers_from_form(values, reviews.view(req.user, id_of(req)), author)
+        end
+        local rv = reviews.save_answers(req.user, id_of(req), author, values, req)
+        return web.json(200, { saved = true, status = author == "self" and rv.self_status or rv.manager_status,
+          at = clock.now() })
+      end }
+  end
+  r:add{ method = "POST", path = "/api/reviews/{id:int}/submit", auth = "user", perm = "object",
+    handler = function(req) reviews.submit_self(req.user, id_of(req), req); return web.json(200, review_json(reviews.view(req.user, id_of(req)))) end }
+  r:add{ method = "POST", path = "/api/reviews/{id:int}/ready", auth = "user", perm = "object",
+    handler = function(req) reviews.submit_manager(req.user, id_of(req), req); return web.json(200, review_json(reviews.view(req.user, id_of(req)))) end }
+  r:add{ method = "POST", path = "/api/reviews/{id:int}/share", auth = "user", perm = "object",
+    handler = function(req) reviews.share(req.user, id_of(req), req); return web.json(200, review_json(reviews.view(req.user, id_of(req)))) end }
+  r:add{ method = "POST", path = "/api/reviews/{id:int}/sign", auth = "user", perm = "object",
+    handler = function(req) reviews.sign(req.user, id_of(req), req); return web.json(200, review_json(reviews.view(req.user, id_of(req)))) end }
+  r:add{ method = "POST", path = "/api/reviews/{id:int}/reopen", auth = "user", perm = "object",
+    handler = function(req)
+      local b = web.body(req)
+      reviews.reopen(req.user, id_of(req), b.reason, b.part, req)
+      return web.json(200, review_json(reviews.view(req.user, id_of(req))))
+    end }
+  r:add{ method = "PATCH", path = "/api/reviews/{id:int}", auth = "user", perm = "object",
+    handler = function(req)
+      local b = web.body(req)
+      if b.manager_id == nil then errors.invalid({ manager_id = "Send the new reviewing manager." }) end
+      reviews.change_manager(req.user, id_of(req), b.manager_id, req)
+      return web.json(200, review_json(reviews.view(req.user, id_of(req))))
+    end }
+  r:add{ method = "POST", path = "/api/reviews/{id:int}/nudge", auth = "user", perm = "object",
+    handler = function(req) reviews.nudge(req.user, id_of(req), req); return web.json(202, { nudged = true }) end }
+  r:add{ method = "GET", path = "/api/reviews/{id:int}/pdf", auth = "user", perm = "object", tx = false,
+    handler = function(req) return M.pdf(req, id_of(req)) end }
+
+  -- pages
+  r:add{ method = "GET", path = "/reviews/{id:int}", auth = "user", perm = "object",
+    handler = function(req) return show(req, id_of(req)) end }
+
+  for _, author in ipairs({ "self", "manager" }) do
+    r:add{ method = "POST", path = "/reviews/{id:int}/answers/" .. author, auth = "user", perm = "object",
+      handler = function(req)
+        local f = web.form(req)
+        local v = reviews.view(req.user, id_of(req))
+        local values = answers_from_form(f, v, author)
+        local ok, res = pcall(reviews.save_answers, req.user, id_of(req), author, values, req)
+        if not ok then
+          if errors.is(res) and res.status < 500 then
+            return show(req, id_of(req), { error = res.message, fields = res.fields, typed = values }, res.status)
+          end
+          error(res, 0)
+        end
+        if f.after == "submit" then
+          return act(req, function() return reviews.submit_self(req.user, id_of(req), req) end,
+            "Your self-assessment is submitted. Your manager can read it now.")
+        elseif f.after == "share" then
+          return act(req, function() return reviews.share(req.user, id_of(req), req) end,
+            "The review is shared with " .. v.reviewee.name .. ".")
+        elseif f.after == "ready" then
+          return act(req, function() return reviews.submit_manager(req.user, id_of(req), req) end, "Marked as ready.")
+        end
+        return page.redirect("/reviews/" .. req.params.id, "success", "Draft saved.")
+      end }
+  end
+  r:add{ method = "POST", path = "/reviews/{id:int}/sign", auth = "user", perm = "object",
+    handler = function(req)
+      return act(req, function() return reviews.sign(req.user, id_of(req), req) end, "You signed the review.")
+    end }
+  r:add{ method = "POST", path = "/reviews/{id:int}/reopen", auth = "user", perm = "object",
+    handler = function(req)
+      local f = web.form(req)
+      return act(req, function() return reviews.reopen(req.user, id_of(req), f.reason, f.part, req) end,
+        "The review is open again; the reason is in its history.")
+    end }
+  r:add{ method = "POST", path = "/reviews/{id:int}/nudge", auth = "user", perm = "object",
+    handler = function(req)
+      local ok, res = pcall(reviews.nudge, req.user, id_of(req), req)
+      local back = web.form(req).back == "team" and "/team" or ("/reviews/" .. req.params.id)
+      if not ok then
+        if errors.is(res) and res.status < 500 then return page.redirect(back, "error", res.message) end
+        error(res, 0)
+      end
+      return page.redirect(back, "success", "Nudge sent.")
+    end }
+  r:add{ method = "POST", path = "/reviews/{id:int}/manager", auth = "user", perm = "object",
+    handler = function(req)
+      local f = web.form(req)
+      local ok, res = pcall(reviews.change_manager, req.user, id_of(req), f.manager_id, req)
+      if not ok then
+        if errors.is(res) and res.status < 500 then return page.redirect("/reviews/" .. req.params.id, "error", res.message) end
+        error(res, 0)
+      end
+      return page.redirect("/reviews/" .. req.params.id, "success", "The reviewing manager was changed (logged).")
+    end }
+  r:add{ method = "GET", path = "/reviews/{id:int}/pdf", auth = "user", perm = "object", tx = false,
+    handler = function(req) return M.pdf(req, id_of(req)) end }
+
+  r:add{ method = "GET", path = "/team", auth = "user", perm = "object",
+    handler = function(req)
+      local rows, people = reviews.team(req.user)
+      return page.render(req, "team", { title = "My team", rows = rows, people = people }, { nav = "team" })
+    end }
+
+  page.add_nav{ id = "team", label = "My team", href = "/team", icon = "⚑", order = 10,
+    visible = function(u)
+      return u.kind ~= "guest" and db.value("SELECT 1 FROM users WHERE manager_id = ? LIMIT 1", u.id) == 1
+    end }
+end
+
+--- The review as a PDF, with what the viewer may read.
+function M.pdf(req, id)
+  local v = reviews.view(req.user, id)
+  if not v.can.pdf then errors.forbidden("You cannot read the content of this review.") end
+  local blocks = {
+    { type = "kv", rows = { { "Reviewee", v.reviewee.name .. (v.reviewee.job_title ~= "" and (", " .. v.reviewee.job_title) or "") },
+      { "Manager", v.manager and v.manager.name or "—" }, { "Cycle", v.cycle.name },
+      { "Status", v.review.closed_at and "Signed by both" or (v.review.manager_status == "shared" and "Shared" or "In progress") } } },
+  }
+  local function answer_block(q, val)
+    if q.type == "rating" then
+      blocks[#blocks + 1] = { type = "rating", label = q.text, value = math.tointeger(val), max = q.scale, labels = q.labels }
+    elseif q.type == "graph" then
+      blocks[#blocks + 1] = { type = "kv", rows = { { q.text, val and ("%s %d, %s %d (of 100)"):format(q.x_label, val.x, q.y_label, val.y)
+        or "Not answered" } } }
+    else
+      blocks[#blocks + 1] = { type = "h2", text = q.text }
+      blocks[#blocks + 1] = { type = "p", text = (val and val ~= "") and tostring(val) or "Not answered" }
+    end
+  end
+  local questionnaire = require "services.questionnaire"
+  if v.self then
+    blocks[#blocks + 1] = { type = "h1", text = "Self-assessment" }
+    for _, q in ipairs(v.questions) do
+      if questionnaire.answers(q, "self") then answer_block(q, v.self[q.id]) end
+    end
+  end
+  if v.manager_answers then
+    blocks[#blocks + 1] = { type = "h1", text = "Manager's review" }
+    for _, q in ipairs(v.questions) do
+      if questionnaire.answers(q, "manager") and not (v.role == "reviewee" and q.audience == "manager_private") then
+        answer_block(q, v.manager_answers[q.id])
+      end
+    end
+  end
+  if v.review.reviewee_signed_at then
+    blocks[#blocks + 1] = { type = "signature", name = v.reviewee.name, date = "Signed on " .. util.human_date(v.review.reviewee_signed_at) }
+  end
+  if v.review.manager_signed_at and v.manager then
+    blocks[#blocks + 1] = { type = "signature", name = v.manager.name, date = "Signed on " .. util.human_date(v.review.manager_signed_at) }
+  end
+  local pdf = require "core.pdf"
+  local bytes, err = pdf.render{ title = v.reviewee.name .. " — " .. v.cycle.name, subtitle = "Performance review",
+    author = "Candor", blocks = blocks }
+  if not bytes then errors.raise(500, "export_failed", "The PDF could not be made: " .. err.message) end
+  db.transaction(function()
+    audit.record{ action = "export.review_pdf", actor = req.user, req = req, target_type = "review", target_id = v.review.id,
+      details = { cycle_id = v.cycle.id, reviewee_id = v.review.reviewee_id } }
+  end)
+  return web.file(bytes, "application/pdf", ("review-%s-%s.pdf"):format(v.reviewee.name:gsub("%s+", "-"), v.cycle.id))
+end
+
+return M

@@ -1,0 +1,466 @@
+-- Performance review cycles: create, edit, copy ("fire up a new round"), delete; reviewees;
+-- per-cycle admins and assistants; start (managers fixed, workflow pinned); the HR overview.
+-- The cycle's phases and notification timeline belong to its workflow (services/workflows.lua).
+local db = require "lib.db"
+local json = require "lib.json"
+local util = require "lib.util"
+local errors = require "lib.errors"
+local validate = require "lib.validate"
+local clock = require "core.clock"
+local authz = require "core.authz"
+local access = require "services.access"
+local audit = require "services.audit"
+local questionnaire = require "services.questionnaire"
+
+local M = {}
+
+local function workflows() return require "services.workflows" end
+
+-- Visibility settings of a cycle (stored as JSON):
+--   indirect_managers  true: managers higher up the chain read the review too
+--   reviewee_sees      "on_share" (when the manager shares) | "after_sign" (once the manager signed)
+M.VISIBILITY_DEFAULT = { indirect_managers = true, reviewee_sees = "on_share" }
+M.REVIEWEE_SEES = { on_share = "When the manager shares it", after_sign = "Once the manager has signed it" }
+
+-- ------------------------------------------------------------------ reading
+
+local function decode(c)
+  if not c then return nil end
+  c.questionnaire = json.decode(c.questionnaire) or { sections = {} }
+  local vis = json.decode(c.visibility) or {}
+  for k, v in pairs(M.VISIBILITY_DEFAULT) do if vis[k] == nil then vis[k] = v end end
+  c.visibility = vis
+  c.self_assessment = c.self_assessment == 1
+  return c
+end
+
+function M.get(id)
+  id = math.tointeger(tonumber(id))
+  if not id then return nil end
+  return decode(db.row("SELECT * FROM cycles WHERE id = ?", id))
+end
+
+function M.require(id)
+  local c = M.get(id)
+  if not c then errors.not_found("There is no such review cycle.") end
+  return c
+end
+
+function M.running(c) return c.phase ~= "draft" and c.phase ~= "closed" end
+
+--- The actor's role in this cycle only: "admin" | "assistant" | nil.
+function M.cycle_role(user_id, cycle_id)
+  return db.value("SELECT role FROM cycle_admins WHERE cycle_id = ? AND user_id = ?", cycle_id, user_id)
+end
+
+--- May actor do action (a cycle permission such as review_cycles.manage) on cycle c?
+function M.can(actor, action, c)
+  local role = c and M.cycle_role(actor.id, c.id)
+  return access.can(actor, action, role and { cycle_role = role } or nil)
+end
+
+function M.require_perm(actor, action, c)
+  if not M.can(actor, action, c) then
+    errors.forbidden("You do not have permission to do this in this cycle. It needs: "
+      .. (authz.roles_for(action) or "a role") .. " (or being an admin of this cycle).")
+  end
+end
+
+--- Cycles the actor may see in the admin list (HR roles: all; cycle admins: theirs).
+function M.list(actor)
+  local all = access.can(actor, "review_cycles.track")
+  local rows
+  if all then
+    rows = db.query("SELECT * FROM cycles ORDER BY (phase = 'closed'), start_date DESC, id DESC")
+  else
+    rows = db.query([[SELECT c.* FROM cycles c JOIN cycle_admins a ON a.cycle_id = c.id AND a.user_id = ?
+      ORDER BY (c.phase = 'closed'), c.start_date DESC, c.id DESC]], actor.id)
+  end
+  local ids = {}
+  for i, c in ipairs(rows) do decode(c); ids[i] = c.id end
+  local stats = {}
+  if #ids > 0 then
+    for _, s in ipairs(db.query([[SELECT cycle_id, count(*) AS total,
+        sum(self_status = 'submitted') AS self_done, sum(manager_status = 'shared') AS shared,
+        sum(closed_at IS NOT NULL) AS signed
+      FROM reviews WHERE cycle_id IN (SELECT value FROM json_each(?)) GROUP BY cycle_id]], json.encode(ids))) do
+      stats[s.cycle_id] = s
+    end
+  end
+  for _, c in ipairs(rows) do
+    c.stats = stats[c.id] or { total = 0, self_done = 0, shared = 0, signed = 0 }
+  end
+  return rows
+end
+
+-- ------------------------------------------------------------------ writing
+
+local function check_dates(v, input, current)
+  local d = {}
+  for _, k in ipairs({ "start_date", "self_due", "manager_due", "sign_due" }) do
+    if input[k] ~= nil then d[k] = v:date(k, { required = k == "start_date", label = "The start date" })
+    elseif current then d[k] = current[k] end
+  end
+  if not d.start_date and not current then v:fail("start_date", "The start date is required.") end
+  local order = { "start_date", "self_due", "manager_due", "sign_due" }
+  local last, last_k
+  for _, k in ipairs(order) do
+    if d[k] then
+      if last and d[k] < last then
+        v:fail(k, ("must not be before the %s."):format(last_k:gsub("_", " ")))
+      end
+      last, last_k = d[k], k
+    end
+  end
+  return d
+end
+
+local function clean_visibility(v, input, current)
+  local vis = util.copy(current or M.VISIBILITY_DEFAULT)
+  local given = input.visibility
+  if type(given) == "table" then
+    if given.indirect_managers ~= nil then vis.indirect_managers = given.indirect_managers == true or given.indirect_managers == "on" end
+    if given.reviewee_sees ~= nil then
+      if not M.REVIEWEE_SEES[given.reviewee_sees] then v:fail("visibility", "reviewee_sees must be on_share or after_sign.")
+      else vis.reviewee_sees = given.reviewee_sees end
+    end
+  end
+  return vis
+end
+
+--- Creates a draft cycle. input: name, start_date, self_due, manager_due, sign_due,
+--- self_assessment, visibility, questionnaire (default: services/questionnaire.default()).
+function M.create(actor, input, req)
+  M.require_perm(actor, "review_cycles.manage")
+  local v = validate.new(input)
+  local name = v:text("name", { required = true, max = 120, label = "The name" })
+  local dates = check_dates(v, input)
+  local self_assessment = v:bool("self_assessment", input.self_assessment == nil and true or false)
+  local vis = clean_visibility(v, input)
+  v:done()
+  local q = input.questionnaire and questionnaire.validate(input.questionnaire) or questionnaire.default()
+  local now = clock.now()
+  return db.transaction(function()
+    local id = db.insert([[INSERT INTO cycles(name, start_date, self_due, manager_due, sign_due, self_assessment,
+        questionnaire, visibility, created_by, created_at, updated_at) VALUES(?,?,?,?,?,?,?,?,?,?,?)]],
+      name, dates.start_date, dates.self_due, dates.manager_due, dates.sign_due, self_assessment and 1 or 0,
+      json.encode(q), json.encode(vis), actor.id, now, now)
+    audit.record{ action = "cycle.create", actor = actor, req = req, target_type = "cycle", target_id = id, target_label = name }
+    return M.get(id)
+  end)
+end
+
+--- Edits a cycle. Before the start everything can change; while it runs: the name, the dates
+--- (the timeline is re-planned) and the visibility; the questionnaire is fixed once started.
+function M.update(actor, id, input, req)
+  local c = M.require(id)
+  M.require_perm(actor, "review_cycles.manage", c)
+  if c.phase == "closed" then errors.conflict("This cycle is closed; copy it to run a new round.") end
+  local v = validate.new(input)
+  local name = input.name ~= nil and v:text("name", { required = true, max = 120, label = "The name" }) or c.name
+  local dates = check_dates(v, input, c)
+  local self_assessment = c.self_assessment
+  if input.self_assessment ~= nil then
+    if M.running(c) then v:fail("self_assessment", "cannot change once the cycle has started.")
+    else self_assessment = v:bool("self_assessment") end
+  end
+  local vis = clean_visibility(v, input, c.visibility)
+  v:done()
+  local q = c.questionnaire
+  if input.questionnaire ~= nil then
+    if M.running(c) then errors.conflict("The questions are fixed once the cycle has started.") end
+    q = questionnaire.validate(input.questionnaire)
+  end
+  return db.transaction(function()
+    db.exec([[UPDATE cycles SET name = ?, start_date = ?, self_due = ?, manager_due = ?, sign_due = ?,
+        self_assessment = ?, questionnaire = ?, visibility = ?, updated_at = ? WHERE id = ?]],
+      name, dates.start_date, dates.self_due, dates.manager_due, dates.sign_due, self_assessment and 1 or 0,
+      json.encode(q), json.encode(vis), clock.now(), c.id)
+    local changed = {}
+    for _, k in ipairs({ "start_date", "self_due", "manager_due", "sign_due" }) do
+      if dates[k] ~= c[k] then changed[#changed + 1] = k end
+    end
+    audit.record{ action = "cycle.update", actor = actor, req = req, target_type = "cycle", target_id = c.id,
+      target_label = name, details = { dates_changed = changed, visibility = vis } }
+    local fresh = M.get(c.id)
+    if M.running(c) and #changed > 0 then workflows().reschedule(fresh) end
+    return fresh
+  end)
+end
+
+--- Copies a cycle as a new draft: settings, questions, reviewees and cycle admins; dates move
+--- so the new round starts today (or keeps them when the original starts in the future).
+function M.copy(actor, id, req)
+  local c = M.require(id)
+  M.require_perm(actor, "review_cycles.manage", c)
+  local today = util.parse_date(util.format_date(clock.now()))
+  local shift = 0
+  local start = util.parse_date(c.start_date)
+  if start < today then shift = today - start end
+  local function moved(d)
+    if not d then return nil end
+    return util.format_date((util.parse_date(d) + shift) * 86400)
+  end
+  local now = clock.now()
+  return db.transaction(function()
+    local name = c.name .. " (copy)"
+    local new_id = db.insert([[INSERT INTO cycles(name, start_date, self_due, manager_due, sign_due, self_assessment,
+        questionnaire, visibility, workflow, created_by, created_at, updated_at, copied_from)
+        VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)]],
+      name, moved(c.start_date), moved(c.self_due), moved(c.manager_due), moved(c.sign_due),
+      c.self_assessment and 1 or 0, json.encode(c.questionnaire), json.encode(c.visibility), c.workflow,
+      actor.id, now, now, c.id)
+    db.exec([[INSERT INTO reviews(cycle_id, reviewee_id, created_at, updated_at)
+      SELECT ?, r.reviewee_id, ?, ? FROM reviews r JOIN users u ON u.id = r.reviewee_id
+      WHERE r.cycle_id = ? AND u.status <> 'deactivated']], new_id, now, now, c.id)
+    db.exec([[INSERT INTO cycle_admins(cycle_id, user_id, role, added_by, added_at)
+      SELECT ?, user_id, role, ?, ? FROM cycle_admins WHERE cycle_id = ?]], new_id, actor.id, now, c.id)
+    audit.record{ action = "cycle.copy", actor = actor, req = req, target_type = "cycle", target_id = new_id,
+      target_label = name, details = { from = c.id } }
+    return M.get(new_id)
+  end)
+end
+
+--- Deletes a cycle with everything in it (HR Admins only: they are the ones who may see what
+--- was written).
+function M.delete(actor, id, req)
+  local c = M.require(id)
+  M.require_perm(actor, "review_cycles.delete", c)
+  return db.transaction(function()
+    local n = db.value("SELECT count(*) FROM reviews WHERE cycle_id = ?", c.id)
+    workflows().stop(c)
+    db.exec("DELETE FROM cycles WHERE id = ?", c.id)
+    audit.record{ action = "cycle.delete", actor = actor, req = req, target_type = "cycle", target_id = c.id,
+      target_label = c.name, details = { reviews = n } }
+    return true
+  end)
+end
+
+-- ------------------------------------------------------------------ reviewees
+
+--- Adds people as reviewees (employees who are not deactivated). Returns how many were added.
+--- In a running cycle their manager is fixed now and they are invited like the others.
+function M.add_reviewees(actor, id, user_ids, req)
+  local c = M.require(id)
+  M.require_perm(actor, "reviews.create", c)
+  if c.phase == "closed" then errors.conflict("This cycle is closed.") end
+  if type(user_ids) ~= "table" then errors.invalid({ user_ids = "Send a list of people." }) end
+  local ids = {}
+  for _, x in ipairs(user_ids) do
+    local n = math.tointeger(tonumber(x))
+    if not n then errors.invalid({ user_ids = "must be a list of person ids." }) end
+    ids[#ids + 1] = n
+  end
+  if #ids == 0 then return 0 end
+  local now = clock.now()
+  return db.transaction(function()
+    local running = M.running(c)
+    local before = db.value("SELECT count(*) FROM reviews WHERE cycle_id = ?", c.id)
+    db.exec([[INSERT INTO reviews(cycle_id, reviewee_id, manager_id, created_at, updated_at)
+      SELECT ?, u.id, CASE WHEN ? THEN u.manager_id END, ?, ? FROM users u
+      WHERE u.id IN (SELECT value FROM json_each(?)) AND u.kind = 'employee' AND u.status <> 'deactivated'
+      ON CONFLICT(cycle_id, reviewee_id) DO NOTHING]], c.id, running and 1 or 0, now, now, json.encode(ids))
+    local added = db.value("SELECT count(*) FROM reviews WHERE cycle_id = ?", c.id) - before
+    if added > 0 then
+      audit.record{ action = "cycle.reviewees_added", actor = actor, req = req, target_type = "cycle",
+        target_id = c.id, target_label = c.name, details = { added = added } }
+      if running then
+        for _, r in ipairs(db.query([[SELECT * FROM reviews WHERE cycle_id = ? AND created_at = ?
+            AND reviewee_id IN (SELECT value FROM json_each(?))]], c.id, now, json.encode(ids))) do
+          workflows().emit(c, "review.added", { review = r })
+        end
+      end
+    end
+    return added
+  end)
+end
+
+--- Removes reviewees. A review with nothing written goes with reviews.delete_unstarted (HR
+--- Assistants too); one with content needs reviews.delete (HR Admins).
+function M.remove_reviewees(actor, id, user_ids, req)
+  local c = M.require(id)
+  if type(user_ids) ~= "table" then errors.invalid({ user_ids = "Send a list of people." }) end
+  local rows = db.query([[SELECT r.id, r.reviewee_id,
+      EXISTS (SELECT 1 FROM answers a WHERE a.review_id = r.id) AS started
+    FROM reviews r WHERE r.cycle_id = ? AND r.reviewee_id IN (SELECT value FROM json_each(?))]],
+    c.id, json.encode(user_ids))
+  local started = 0
+  for _, r in ipairs(rows) do if r.started == 1 then started = started + 1 end end
+  if started > 0 then
+    M.require_perm(actor, "reviews.delete", c)
+  elseif not M.can(actor, "reviews.delete_unstarted", c) and not M.can(actor, "reviews.delete", c) then
+    M.require_perm(actor, "reviews.delete_unstarted", c)
+  end
+  return db.transaction(function()
+    for _, r in ipairs(rows) do db.exec("DELETE FROM reviews WHERE id = ?", r.id) end
+    if #rows > 0 then
+      audit.record{ action = "cycle.reviewees_removed", actor = actor, req = req, target_type = "cycle",
+        target_id = c.id, target_label = c.name, details = { removed = #rows, with_content = started } }
+    end
+    return #rows
+  end)
+end
+
+--- Sets the per-cycle admins and assistants: list of { user_id=, role = "admin"|"assistant" }.
+function M.set_admins(actor, id, list, req)
+  local c = M.require(id)
+  M.require_perm(actor, "review_cycles.manage")  -- a company-wide role, not a cycle admin
+  local clean, seen = {}, {}
+  for _, x in ipairs(list or {}) do
+    local uid = math.tointeger(tonumber(x.user_id))
+    if not uid or (x.role ~= "admin" and x.role ~= "assistant") then
+      errors.invalid({ admins = "Each entry needs a person and a role (admin or assistant)." })
+    end
+    if x.role == "admin" and not access.can(actor, "reviews.read") then
+      errors.forbidden("Only someone who may read review content can make a cycle admin (who can read it in this cycle).")
+    end
+    if not seen[uid] then clean[#clean + 1] = { uid, x.role }; seen[uid] = true end
+  end
+  return db.transaction(function()
+    db.exec("DELETE FROM cycle_admins WHERE cycle_id = ?", c.id)
+    for _, e in ipairs(clean) do
+      local u = db.row("SELECT id, kind, status FROM users WHERE id = ?", e[1])
+      if not u or u.kind ~= "employee" or u.status == "deactivated" then
+        errors.invalid({ admins = "Cycle admins must be active employees." })
+      end
+      db.exec("INSERT INTO cycle_admins(cycle_id, user_id, role, added_by, added_at) VALUES(?,?,?,?,?)",
+        c.id, e[1], e[2], actor.id, clock.now())
+    end
+    audit.record{ action = "cycle.admins", actor = actor, req = req, target_type = "cycle", target_id = c.id,
+      target_label = c.name, details = { count = #clean } }
+    return clean
+  end)
+end
+
+function M.admins(id)
+  return db.query([[SELECT a.user_id, a.role, u.name, u.email FROM cycle_admins a JOIN users u ON u.id = a.user_id
+    WHERE a.cycle_id = ? ORDER BY a.role, u.name COLLATE NOCASE]], id)
+end
+
+-- ------------------------------------------------------------------ start and phases
+
+--- Starts a cycle: fixes each reviewee's manager, pins the workflow version, enters the first
+--- phase and plans the notification timeline — in one transaction.
+function M.start(actor, id, req)
+  local c = M.require(id)
+  M.require_perm(actor, "review_cycles.manage", c)
+  if c.phase ~= "draft" then errors.conflict("This cycle has already started.") end
+  local problems = {}
+  if #questionnaire.questions(c.questionnaire) == 0 then problems.questionnaire = "Add at least one question first." end
+  if not c.manager_due then problems.manager_due = "Set when manager reviews are due." end
+  if not c.sign_due then problems.sign_due = "Set the date until which reviews are shared and signed." end
+  if c.self_assessment and not c.self_due then problems.self_due = "Set when self-assessments are due." end
+  local count = db.value("SELECT count(*) FROM reviews WHERE cycle_id = ?", c.id)
+  if count == 0 then problems.reviewees = "Add at least one reviewee first." end
+  if next(problems) then errors.invalid(problems, "The cycle is not ready to start.") end
+  local now = clock.now()
+  return db.transaction(function()
+    db.exec([[UPDATE reviews SET manager_id = (SELECT u.manager_id FROM users u WHERE u.id = reviews.reviewee_id),
+      self_status = CASE WHEN ? THEN self_status ELSE 'skipped' END, updated_at = ? WHERE cycle_id = ?]],
+      c.self_assessment and 1 or 0, now, c.id)
+    db.exec("UPDATE cycles SET started_at = ?, updated_at = ? WHERE id = ?", now, now, c.id)
+    audit.record{ action = "cycle.start", actor = actor, req = req, target_type = "cycle", target_id = c.id,
+      target_label = c.name, details = { reviewees = count } }
+    workflows().start(M.get(c.id), actor)
+    return M.get(c.id)
+  end)
+end
+
+--- Moves a running cycle to another phase (e.g. closes it), as its workflow allows.
+function M.transition(actor, id, to, req)
+  local c = M.require(id)
+  return db.transaction(function()
+    workflows().transition(c, to, actor)
+    local fresh = M.get(c.id)
+    if fresh.phase == "closed" and not c.closed_at then
+      db.exec("UPDATE cycles SET closed_at = ? WHERE id = ?", clock.now(), c.id)
+    end
+    audit.record{ action = "cycle.transition", actor = actor, req = req, target_type = "cycle", target_id = c.id,
+      target_label = c.name, details = { from = c.phase, to = to } }
+    return M.get(c.id)
+  end)
+end
+
+-- ------------------------------------------------------------------ overview
+
+M.OVERVIEW_SORTS = {
+  name = "u.name COLLATE NOCASE", department = "u.department COLLATE NOCASE", location = "u.location COLLATE NOCASE",
+  manager = "m.name COLLATE NOCASE", self = "r.self_status", manager_review = "r.manager_status",
+  signed = "(r.reviewee_signed_at IS NOT NULL) + (r.manager_signed_at IS NOT NULL)", updated = "r.updated_at",
+}
+
+--- The company overview of a cycle: every reviewee with statuses, sortable and filterable;
+--- progress counts. q: { sort, order, department, location, manager_id, status, q }.
+--- Three queries whatever the size.
+function M.overview(actor, id, q)
+  local c = M.require(id)
+  M.require_perm(actor, "review_cycles.track", c)
+  q = q or {}
+  local where, args = { "r.cycle_id = ?" }, { c.id }
+  if q.q and q.q ~= "" then
+    where[#where + 1] = "u.name LIKE ? ESCAPE '\\'"
+    args[#args + 1] = "%" .. q.q:gsub("[%%_\\]", "\\%0") .. "%"
+  end
+  if q.department and q.department ~= "" then where[#where + 1] = "u.department = ?"; args[#args + 1] = q.department end
+  if q.location and q.location ~= "" then where[#where + 1] = "u.location = ?"; args[#args + 1] = q.location end
+  if q.manager_id then where[#where + 1] = "r.manager_id = ?"; args[#args + 1] = q.manager_id end
+  local status_filters = {
+    self_late = "r.self_status IN ('not_started', 'draft')",
+    manager_late = "r.manager_status <> 'shared'",
+    unsigned = "r.manager_status = 'shared' AND r.closed_at IS NULL",
+    done = "r.closed_at IS NOT NULL",
+  }
+  if status_filters[q.status or ""] then where[#where + 1] = status_filters[q.status] end
+  local sort = M.OVERVIEW_SORTS[q.sort or ""] and q.sort or "name"
+  local order = q.order == "desc" and "DESC" or "ASC"
+  local rows = db.query(([[SELECT r.id, r.reviewee_id, r.manager_id, r.self_status, r.manager_status,
+      r.self_submitted_at, r.shared_at, r.reviewee_signed_at, r.manager_signed_at, r.closed_at, r.updated_at,
+      u.name, u.email, u.department, u.location, u.job_title, m.name AS manager_name
+    FROM reviews r JOIN users u ON u.id = r.reviewee_id LEFT JOIN users m ON m.id = r.manager_id
+    WHERE %s ORDER BY %s %s, u.name COLLATE NOCASE, r.id]]):format(table.concat(where, " AND "),
+      M.OVERVIEW_SORTS[sort], order), table.unpack(args))
+  local totals = db.row([[SELECT count(*) AS total,
+      sum(self_status = 'submitted') AS self_done, sum(self_status = 'skipped') AS self_skipped,
+      sum(manager_status = 'shared') AS shared, sum(reviewee_signed_at IS NOT NULL) AS reviewee_signed,
+      sum(manager_signed_at IS NOT NULL) AS manager_signed, sum(closed_at IS NOT NULL) AS done
+    FROM reviews WHERE cycle_id = ?]], c.id)
+  for k, v in pairs(totals) do totals[k] = v or 0 end
+  local facets = db.row([[SELECT json_group_array(DISTINCT u.department) AS departments,
+      json_group_array(DISTINCT u.location) AS locations
+    FROM reviews r JOIN users u ON u.id = r.reviewee_id WHERE r.cycle_id = ?]], c.id)
+  local deps, locs = json.decode(facets.departments) or {}, json.decode(facets.locations) or {}
+  table.sort(deps)
+  table.sort(locs)
+  return { cycle = c, rows = rows, totals = totals, sort = sort, order = order:lower(),
+    departments = deps, locations = locs }
+end
+
+--- The distribution of a rating question's answers in the managers' reviews (HR Admins and
+--- cycle admins, who may read content): { question =, counts = {n1, n2, ...}, total = }.
+--- Only reviews the viewer may read are counted.
+function M.rating_distribution(actor, c, question_id)
+  local q
+  for _, x in ipairs(questionnaire.questions(c.questionnaire)) do
+    if x.type == "rating" and (question_id == nil or x.id == question_id)
+      and questionnaire.answers(x, "manager") then q = x break end
+  end
+  if not q then return nil end
+  local reviews = require "services.reviews"
+  local rows = db.query([[SELECT a.review_id, a.value_enc, r.reviewee_id, r.manager_id, r.manager_status,
+      r.manager_signed_at FROM answers a JOIN reviews r ON r.id = a.review_id
+    WHERE r.cycle_id = ? AND a.author = 'manager' AND a.question_id = ?]], c.id, q.id)
+  local counts = {}
+  for i = 1, q.scale do counts[i] = 0 end
+  local total = 0
+  local readable = reviews.readable_manager_parts(actor, c, rows)
+  for _, r in ipairs(rows) do
+    if readable[r.review_id] then
+      local v = reviews.decrypt_value(r.review_id, "manager", q.id, r.value_enc)
+      local n = math.tointeger(v)
+      if n and counts[n] then counts[n] = counts[n] + 1; total = total + 1 end
+    end
+  end
+  return { question = q, counts = counts, total = total }
+end
+
+return M

@@ -1,0 +1,565 @@
+-- Reviews: the reviewee's self-assessment and the manager's review, each a set of encrypted
+-- answers; drafts kept as people type; submit, share, sign (both signatures close the review,
+-- which is then read-only); HR Admins reopen with a reason. Every read asks the permission
+-- evaluator with the cycle's visibility settings (which supersede roles).
+local db = require "lib.db"
+local json = require "lib.json"
+local util = require "lib.util"
+local crypt = require "lib.crypt"
+local errors = require "lib.errors"
+local clock = require "core.clock"
+local authz = require "core.authz"
+local access = require "services.access"
+local audit = require "services.audit"
+local cycles = require "services.cycles"
+local questionnaire = require "services.questionnaire"
+
+local M = {}
+
+local function workflows() return require "services.workflows" end
+
+crypt.register{ table = "answers", column = "value_enc", key = { "review_id", "author", "question_id" } }
+
+-- ------------------------------------------------------------------ visibility
+
+-- What each relationship may read of the two parts, by the stage the part has reached.
+-- Drafts stay with their writer; the cycle's settings decide for the reviewee and managers
+-- higher up (see services/cycles.lua VISIBILITY_DEFAULT).
+local function vis_of(c, part)
+  local indirect = c.visibility.indirect_managers and "after_submit" or "never"
+  if part == "self" then
+    return { self = "always", direct_manager = "after_submit", indirect_manager = indirect,
+      hr = "after_submit", reviewer = "after_submit" }
+  end
+  return { self = c.visibility.reviewee_sees == "after_sign" and "after_sign" or "after_share",
+    direct_manager = "always", indirect_manager = indirect, hr = "after_submit", reviewer = "always" }
+end
+M.vis_of = vis_of
+
+local function stage_of(r, part)
+  if part == "self" then return r.self_status == "submitted" and "submitted" or "draft" end
+  if r.manager_signed_at then return "signed" end
+  if r.manager_status == "shared" then return "shared" end
+  if r.manager_status == "submitted" then return "submitted" end
+  return "draft"
+end
+
+local function ctx_for(actor, r, c, part, cycle_role)
+  return { subject = r.reviewee_id, vis = vis_of(c, part), stage = stage_of(r, part),
+    cycle_role = cycle_role, rel = { reviewer = actor.id == r.manager_id } }
+end
+
+--- Whether actor may read part ("self" | "manager") of review r in cycle c, and the rule.
+function M.can_read(actor, r, c, part, cycle_role)
+  if cycle_role == nil then cycle_role = cycles.cycle_role(actor.id, c.id) or false end
+  return access.can(actor, "reviews.read", ctx_for(actor, r, c, part, cycle_role or nil))
+end
+
+--- For a list of rows (review_id, reviewee_id, manager_id, manager_status, manager_signed_at):
+--- the set of review ids whose manager part actor may read. One decision per row, no queries.
+function M.readable_manager_parts(actor, c, rows)
+  local role = cycles.cycle_role(actor.id, c.id)
+  local out = {}
+  for _, r in ipairs(rows) do
+    local rr = { reviewee_id = r.reviewee_id, manager_id = r.manager_id, manager_status = r.manager_status,
+      manager_signed_at = r.manager_signed_at }
+    if M.can_read(actor, rr, c, "manager", role or false) then out[r.review_id] = true end
+  end
+  return out
+end
+
+-- ------------------------------------------------------------------ reading
+
+function M.get(id)
+  id = math.tointeger(tonumber(id))
+  return id and db.row("SELECT * FROM reviews WHERE id = ?", id)
+end
+
+function M.decrypt_value(review_id, author, question_id, blob)
+  local text = crypt.open("answers", "value_enc", { review_id, author, question_id }, blob)
+  return json.decode(text)
+end
+
+local function answers_of(review_id, author)
+  local out = {}
+  for _, a in ipairs(db.query("SELECT question_id, value_enc, updated_at FROM answers WHERE review_id = ? AND author = ?",
+      review_id, author)) do
+    out[a.question_id] = M.decrypt_value(review_id, author, a.question_id, a.value_enc)
+  end
+  return out
+end
+
+--- Everything actor may see of a review: { review, cycle, reviewee, manager, role = "reviewee" |
+--- "manager" | "viewer", can = {...}, self = { answers } or nil, manager = { answers } or nil,
+--- questions = list with who answers what }. 404 when actor has no business with it.
+function M.view(actor, id)
+  local r = M.get(id)
+  if not r then errors.not_found("There is no such review.") end
+  local c = cycles.require(r.cycle_id)
+  local role_in_cycle = cycles.cycle_role(actor.id, c.id)
+  local is_reviewee, is_manager = actor.id == r.reviewee_id, actor.id == r.manager_id
+  local read_self = c.self_assessment and M.can_read(actor, r, c, "self", role_in_cycle or false)
+  local read_manager = M.can_read(actor, r, c, "manager", role_in_cycle or false)
+  local track = cycles.can(actor, "review_cycles.track", c)
+  if not (is_reviewee or is_manager or read_self or read_manager or track) then
+    errors.not_found("There is no such review.")
+  end
+  local users = db.query("SELECT id, name, email, job_title, department, manager_id FROM users WHERE id IN (?, ?)",
+    r.reviewee_id, r.manager_id or 0)
+  local by = util.index_by(users, "id")
+  local v = { review = r, cycle = c, reviewee = by[r.reviewee_id], manager = r.manager_id and by[r.manager_id],
+    role = is_reviewee and "reviewee" or (is_manager and "manager" or "viewer"), questions = questionnaire.questions(c.questionnaire) }
+  if read_self then v.self = answers_of(r.id, "self") end
+  if read_manager then
+    v.manager_answers = answers_of(r.id, "manager")
+    if is_reviewee then
+      for _, q in ipairs(v.questions) do
+        if q.audience == "manager_private" then v.manager_answers[q.id] = nil end
+      end
+    end
+  end
+  local closed = r.closed_at ~= nil
+  local wf = workflows()
+  v.can = {
+    write_self = is_reviewee and c.self_assessment and not closed and (r.self_status == "not_started" or r.self_status == "draft")
+      and wf.allows(c, "self_write"),
+    write_manager = is_manager and not closed and r.manager_status ~= "shared" and wf.allows(c, "manager_write"),
+    share = is_manager and not closed and r.manager_status ~= "shared" and wf.allows(c, "share"),
+    sign = (is_reviewee and r.manager_status == "shared" and not r.reviewee_signed_at and wf.allows(c, "sign"))
+      or (is_manager and r.manager_status == "shared" and not r.manager_signed_at and wf.allows(c, "sign")),
+    reopen = closed or r.manager_status == "shared",
+    read_self = read_self, read_manager = read_manager, track = track,
+  }
+  v.can.reopen = v.can.reopen and M.may_reopen(actor, r, c, role_in_cycle)
+  v.can.pdf = read_self or read_manager
+  v.events = db.query([[SELECT e.at, e.action, e.details, u.name AS actor_name FROM review_events e
+    LEFT JOIN users u ON u.id = e.actor_id WHERE e.review_id = ? ORDER BY e.at, e.id]], r.id)
+  return v
+end
+
+-- ------------------------------------------------------------------ writing
+
+local function event(r, actor, action, details)
+  db.exec("INSERT INTO review_events(review_id, at, actor_id, action, details) VALUES(?,?,?,?,?)",
+    r.id, clock.now(), actor and actor.id, action, json.encode(details or {}))
+end
+
+local function writable_part(actor, r, c, author)
+  if r.closed_at then errors.conflict("This review is signed by both and read-only. HR can reopen it.") end
+  if not cycles.running(c) then errors.conflict("This cycle is not running.") end
+  if author == "self" then
+    if actor.id ~= r.reviewee_id then errors.forbidden("Only the reviewee writes the self-assessment.") end
+    if not c.self_assessment then errors.conflict("This cycle has no self-assessment.") end
+    if r.self_status == "submitted" then errors.conflict("You submitted your self-assessment already.") end
+    if not workflows().allows(c, "self_write") then errors.conflict("Self-assessments cannot be written in this phase.") end
+  elseif author == "manager" then
+    if actor.id ~= r.manager_id then errors.forbidden("Only the reviewing manager writes this review.") end
+    if r.manager_status == "shared" then errors.conflict("You shared this review already.") end
+    if not workflows().allows(c, "manager_write") then errors.conflict("Manager reviews cannot be written in this phase.") end
+  else
+    errors.not_found()
+  end
+end
+
+--- Saves draft answers of one part: values is { question_id = value } (a value of nil or ""
+--- clears the answer). Unknown questions and bad values are refused as a whole (422).
+function M.save_answers(actor, id, author, values, req)
+  local r = M.get(id)
+  if not r then errors.not_found("There is no such review.") end
+  local c = cycles.require(r.cycle_id)
+  writable_part(actor, r, c, author)
+  if type(values) ~= "table" then errors.bad_request("Send the answers as an object.") end
+  local by_id = {}
+  for _, q in ipairs(questionnaire.questions(c.questionnaire)) do by_id[q.id] = q end
+  local clean, problems, clear = {}, {}, {}
+  for qid, v in pairs(values) do
+    local q = by_id[qid]
+    if type(qid) ~= "string" then problems["?"] = "unknown question"
+    elseif qid == "csrf_token" then -- a form field, not an answer
+    elseif not q or not questionnaire.answers(q, author) then problems[qid] = "is not a question for you here"
+    else
+      local val, msg = questionnaire.check_value(q, v)
+      if msg then problems[qid] = msg
+      elseif val == nil then clear[#clear + 1] = qid
+      else clean[qid] = val end
+    end
+  end
+  if next(problems) then errors.invalid(problems, "Some answers are not valid.") end
+  local now = clock.now()
+  return db.transaction(function()
+    for qid, val in pairs(clean) do
+      db.exec([[INSERT INTO answers(review_id, author, question_id, value_enc, updated_at) VALUES(?,?,?,?,?)
+        ON CONFLICT(review_id, author, question_id) DO UPDATE SET value_enc = excluded.value_enc,
+        updated_at = excluded.updated_at]],
+        r.id, author, qid, crypt.seal("answers", "value_enc", { r.id, author, qid }, json.encode(val)), now)
+    end
+    for _, qid in ipairs(clear) do
+      db.exec("DELETE FROM answers WHERE review_id = ? AND author = ? AND question_id = ?", r.id, author, qid)
+    end
+    local col = author == "self" and "self_status" or "manager_status"
+    db.exec("UPDATE reviews SET " .. col .. " = CASE " .. col .. " WHEN 'not_started' THEN 'draft' ELSE " .. col
+      .. " END, updated_at = ? WHERE id = ?", now, r.id)
+    return M.get(r.id)
+  end)
+end
+
+local function missing_required(r, c, author)
+  local have = {}
+  for _, qid in ipairs(db.column("SELECT question_id FROM answers WHERE review_id = ? AND author = ?", r.id, author)) do
+    have[qid] = true
+  end
+  local missing = {}
+  for _, q in ipairs(questionnaire.questions(c.questionnaire)) do
+    if q.required and questionnaire.answers(q, author) and not have[q.id] then missing[q.id] = "needs an answer" end
+  end
+  return missing
+end
+
+--- The reviewee submits the self-assessment (the manager can read it from now on).
+function M.submit_self(actor, id, req)
+  local r = M.get(id)
+  if not r then errors.not_found("There is no such review.") end
+  local c = cycles.require(r.cycle_id)
+  writable_part(actor, r, c, "self")
+  local missing = missing_required(r, c, "self")
+  if next(missing) then errors.invalid(missing, "Answer the required questions before submitting.") end
+  return db.transaction(function()
+    local now = clock.now()
+    db.exec("UPDATE reviews SET self_status = 'submitted', self_submitted_at = ?, updated_at = ? WHERE id = ?", now, now, r.id)
+    event(r, actor, "self_submitted")
+    local fresh = M.get(r.id)
+    workflows().emit(c, "review.self_submitted", { review = fresh })
+    return fresh
+  end)
+end
+
+--- The manager marks the review ready (e.g. for a calibration phase) without sharing it yet.
+function M.submit_manager(actor, id, req)
+  local r = M.get(id)
+  if not r then errors.not_found("There is no such review.") end
+  local c = cycles.require(r.cycle_id)
+  writable_part(actor, r, c, "manager")
+  local missing = missing_required(r, c, "manager")
+  if next(missing) then errors.invalid(missing, "Answer the required questions first.") end
+  return db.transaction(function()
+    local now = clock.now()
+    db.exec("UPDATE reviews SET manager_status = 'submitted', manager_submitted_at = ?, updated_at = ? WHERE id = ?",
+      now, now, r.id)
+    event(r, actor, "manager_submitted")
+    local fresh = M.get(r.id)
+    workflows().emit(c, "review.manager_submitted", { review = fresh })
+    return fresh
+  end)
+end
+
+--- The manager shares the review with the reviewee.
+function M.share(actor, id, req)
+  local r = M.get(id)
+  if not r then errors.not_found("There is no such review.") end
+  local c = cycles.require(r.cycle_id)
+  if actor.id ~= r.manager_id then errors.forbidden("Only the reviewing manager shares the review.") end
+  if r.closed_at then errors.conflict("This review is closed.") end
+  if r.manager_status == "shared" then errors.conflict("This review is shared already.") end
+  if not workflows().allows(c, "share") then errors.conflict("Reviews cannot be shared in this phase of the cycle.") end
+  local missing = missing_required(r, c, "manager")
+  if next(missing) then errors.invalid(missing, "Answer the required questions before sharing.") end
+  return db.transaction(function()
+    local now = clock.now()
+    db.exec([[UPDATE reviews SET manager_status = 'shared', shared_at = ?,
+      manager_submitted_at = coalesce(manager_submitted_at, ?), updated_at = ? WHERE id = ?]], now, now, now, r.id)
+    event(r, actor, "shared")
+    local fresh = M.get(r.id)
+    workflows().emit(c, "review.shared", { review = fresh })
+    return fresh
+  end)
+end
+
+--- The reviewee or the manager signs a shared review; both signatures close it.
+function M.sign(actor, id, req)
+  local r = M.get(id)
+  if not r then errors.not_found("There is no such review.") end
+  local c = cycles.require(r.cycle_id)
+  local who
+  if actor.id == r.reviewee_id then who = "reviewee" elseif actor.id == r.manager_id then who = "manager"
+  else errors.forbidden("Only the reviewee and the reviewing manager sign.") end
+  if r.manager_status ~= "shared" then errors.conflict("The review can be signed once the manager has shared it.") end
+  if r[who .. "_signed_at"] then errors.conflict("You signed this review already.") end
+  if not workflows().allows(c, "sign") then errors.conflict("Reviews cannot be signed in this phase of the cycle.") end
+  return db.transaction(function()
+    local now = clock.now()
+    db.exec("UPDATE reviews SET " .. who .. "_signed_at = ?, updated_at = ? WHERE id = ?", now, now, r.id)
+    db.exec([[UPDATE reviews SET closed_at = ? WHERE id = ? AND reviewee_signed_at IS NOT NULL
+      AND manager_signed_at IS NOT NULL]], now, r.id)
+    event(r, actor, "signed", { by = who })
+    local fresh = M.get(r.id)
+    workflows().emit(c, "review.signed", { review = fresh, by = who })
+    if fresh.closed_at then workflows().emit(c, "review.closed", { review = fresh }) end
+    return fresh
+  end)
+end
+
+--- HR Admins (and admins of the cycle) may reopen reviews of people not above them. It is an
+--- HR decision: the relationship levels are all "never", so a manager (even one who is also
+--- an HR Admin) cannot reopen the review they are part of.
+function M.may_reopen(actor, r, c, cycle_role)
+  return access.can(actor, "reviews.read", { subject = r.reviewee_id, vis = { hr = "always" }, stage = "signed",
+    cycle_role = cycle_role or nil })
+end
+
+--- Reopens a shared or signed review with a reason (logged): signatures are cleared and the
+--- manager can edit again; part "both" also reopens the self-assessment.
+function M.reopen(actor, id, reason, part, req)
+  local r = M.get(id)
+  if not r then errors.not_found("There is no such review.") end
+  local c = cycles.require(r.cycle_id)
+  if not M.may_reopen(actor, r, c, cycles.cycle_role(actor.id, c.id)) then
+    errors.forbidden("Only HR Admins (or admins of this cycle) reopen reviews, and never of someone above them.")
+  end
+  reason = util.trim(reason or "")
+  if #reason < 5 then errors.invalid({ reason = "Say why the review is reopened (at least a few words)." }) end
+  if #reason > 1000 then errors.invalid({ reason = "Keep the reason under 1,000 characters." }) end
+  if r.manager_status ~= "shared" and not r.closed_at and part ~= "both" then
+    errors.conflict("Only a shared or signed review can be reopened.")
+  end
+  return db.transaction(function()
+    local now = clock.now()
+    db.exec([[UPDATE reviews SET manager_status = 'draft', shared_at = NULL, reviewee_signed_at = NULL,
+      manager_signed_at = NULL, closed_at = NULL, reopened_at = ?, updated_at = ? WHERE id = ?]], now, now, r.id)
+    if part == "both" and r.self_status == "submitted" then
+      db.exec("UPDATE reviews SET self_status = 'draft', self_submitted_at = NULL WHERE id = ?", r.id)
+    end
+    event(r, actor, "reopened", { reason = reason, part = part or "manager" })
+    audit.record{ action = "review.reopen", actor = actor, req = req, target_type = "review", target_id = r.id,
+      details = { cycle_id = c.id, reviewee_id = r.reviewee_id, reason = reason, part = part or "manager" } }
+    local fresh = M.get(r.id)
+    workflows().emit(c, "review.reopened", { review = fresh })
+    return fresh
+  end)
+end
+
+--- HR changes the reviewing manager of one review (logged).
+function M.change_manager(actor, id, manager_id, req)
+  local r = M.get(id)
+  if not r then errors.not_found("There is no such review.") end
+  local c = cycles.require(r.cycle_id)
+  cycles.require_perm(actor, "review_cycles.manage", c)
+  if r.closed_at then errors.conflict("This review is closed; reopen it first.") end
+  manager_id = math.tointeger(tonumber(manager_id))
+  local m = manager_id and db.row("SELECT id, name, kind, status FROM users WHERE id = ?", manager_id)
+  if not m or m.kind ~= "employee" or m.status == "deactivated" then
+    errors.invalid({ manager_id = "Choose an active employee as the reviewing manager." })
+  end
+  if m.id == r.reviewee_id then errors.invalid({ manager_id = "Nobody reviews themselves as manager." }) end
+  return db.transaction(function()
+    db.exec("UPDATE reviews SET manager_id = ?, updated_at = ? WHERE id = ?", m.id, clock.now(), r.id)
+    event(r, actor, "manager_changed", { from = r.manager_id, to = m.id })
+    audit.record{ action = "review.manager", actor = actor, req = req, target_type = "review", target_id = r.id,
+      details = { cycle_id = c.id, from = r.manager_id, to = m.id } }
+    return M.get(r.id)
+  end)
+end
+
+-- ------------------------------------------------------------------ nudges, reminders, to-dos
+
+--- A manager nudges a direct or indirect report who has not submitted their self-assessment
+--- (at most once a day per review).
+function M.nudge(actor, id, req)
+  local r = M.get(id)
+  if not r then errors.not_found("There is no such review.") end
+  local c = cycles.require(r.cycle_id)
+  local rel = authz.relation(actor.id, r.reviewee_id)
+  if rel ~= "direct_manager" and rel ~= "indirect_manager" and actor.id ~= r.manager_id then
+    errors.forbidden("You can nudge your direct and indirect reports.")
+  end
+  if not cycles.running(c) then errors.conflict("This cycle is not running.") end
+  if r.self_status == "submitted" or r.self_status == "skipped" then errors.conflict("Nothing to nudge: the self-assessment is in.") end
+  local mail = require "services.mail"
+  local reviewee = db.row("SELECT id, name, email FROM users WHERE id = ?", r.reviewee_id)
+  local day = util.format_date(clock.now())
+  return db.transaction(function()
+    local queued = mail.queue{ template = "review.manager_nudge", to = reviewee,
+      vars = { nudger = actor.name, cycle = c.name, due = c.self_due and util.human_date(c.self_due) or "",
+        link = require("services.accounts").base_url() .. "/reviews/" .. r.id },
+      related_type = "cycle", related_id = c.id, dedupe_key = ("nudge:%d:%s"):format(r.id, day) }
+    if not queued then errors.too_many("A nudge went out for this review today already.", 86400) end
+    event(r, actor, "nudged")
+    return true
+  end)
+end
+
+--- Who a bulk reminder would reach: audience "self_late" | "manager_late" | "unsigned" |
+--- "selection" (review_ids). Returns a list of { review, to (user), template }.
+function M.reminder_targets(actor, cycle_id, audience, review_ids)
+  local c = cycles.require(cycle_id)
+  cycles.require_perm(actor, "review_cycles.track", c)
+  if not cycles.running(c) then errors.conflict("Reminders go out while the cycle runs.") end
+  local where = {
+    self_late = "r.self_status IN ('not_started', 'draft')",
+    manager_late = "r.manager_status <> 'shared'",
+    unsigned = "r.manager_status = 'shared' AND r.closed_at IS NULL",
+  }
+  local sql = [[SELECT r.*, u.name AS reviewee_name, u.email AS reviewee_email, m.name AS manager_name,
+      m.email AS manager_email FROM reviews r JOIN users u ON u.id = r.reviewee_id
+      LEFT JOIN users m ON m.id = r.manager_id WHERE r.cycle_id = ? AND ]]
+  local rows
+  if audience == "selection" then
+    if type(review_ids) ~= "table" or #review_ids == 0 then errors.invalid({ review_ids = "Select at least one review." }) end
+    rows = db.query(sql .. "r.id IN (SELECT value FROM json_each(?))", c.id, json.encode(review_ids))
+  elseif where[audience] then
+    rows = db.query(sql .. where[audience], c.id)
+  else
+    errors.invalid({ audience = "Choose who to remind." })
+  end
+  local out = {}
+  for _, r in ipairs(rows) do
+    local to_manager = audience == "manager_late" or (audience == "selection" and r.self_status ~= "not_started"
+      and r.self_status ~= "draft" and r.manager_status ~= "shared")
+    if to_manager and r.manager_id then
+      out[#out + 1] = { review = r, to = { id = r.manager_id, name = r.manager_name, email = r.manager_email }, part = "manager" }
+    elseif not to_manager and not (audience == "self_late" and not c.self_assessment) then
+      out[#out + 1] = { review = r, to = { id = r.reviewee_id, name = r.reviewee_name, email = r.reviewee_email },
+        part = audience == "unsigned" and "sign" or "self" }
+    end
+  end
+  return out, c
+end
+
+local function reminder_vars(c, t, note)
+  local what = t.part == "manager" and ("write and share the review of " .. t.review.reviewee_name)
+    or (t.part == "sign" and "read and sign your review" or "write your self-assessment")
+  local due = t.part == "manager" and c.manager_due or (t.part == "sign" and c.sign_due or c.self_due)
+  return { cycle = c.name, what = what, due = due and util.human_date(due) or "", note = note,
+    link = require("services.accounts").base_url() .. "/reviews/" .. t.review.id }
+end
+
+--- The exact mail the first recipient would get, and how many would get one.
+function M.reminder_preview(actor, cycle_id, audience, review_ids, note)
+  local targets, c = M.reminder_targets(actor, cycle_id, audience, review_ids)
+  local mail = require "services.mail"
+  local preview
+  if targets[1] then
+    local subject, text = mail.render("review.hr_reminder", (function()
+      local vars = reminder_vars(c, targets[1], note)
+      vars.name, vars.first_name = targets[1].to.name, targets[1].to.name:match("^(%S+)")
+      return vars
+    end)())
+    preview = { to = targets[1].to, subject = subject, text = text }
+  end
+  local names = {}
+  for i = 1, math.min(#targets, 20) do names[i] = targets[i].to.name end
+  return { count = #targets, preview = preview, first_names = names }
+end
+
+--- Sends the reminders (one per person and day at most). Returns how many were queued.
+function M.send_reminders(actor, cycle_id, audience, review_ids, note, req)
+  local targets, c = M.reminder_targets(actor, cycle_id, audience, review_ids)
+  local mail = require "services.mail"
+  local day = util.format_date(clock.now())
+  return db.transaction(function()
+    local n = 0
+    for _, t in ipairs(targets) do
+      if mail.queue{ template = "review.hr_reminder", to = t.to, vars = reminder_vars(c, t, note),
+          related_type = "cycle", related_id = c.id,
+          dedupe_key = ("reminder:%d:%d:%s:%s"):format(t.review.id, t.to.id, t.part, day) } then
+        n = n + 1
+      end
+    end
+    audit.record{ action = "cycle.reminders", actor = actor, req = req, target_type = "cycle", target_id = c.id,
+      target_label = c.name, details = { audience = audience, queued = n, targets = #targets } }
+    return n
+  end)
+end
+
+--- The signed-in person's review to-dos (for the home page).
+function M.todos(user)
+  local out = {}
+  local rows = db.query([[SELECT r.id, r.reviewee_id, r.manager_id, r.self_status, r.manager_status,
+      r.reviewee_signed_at, r.manager_signed_at, c.name AS cycle_name, c.self_due, c.manager_due, c.sign_due,
+      c.self_assessment, u.name AS reviewee_name
+    FROM reviews r JOIN cycles c ON c.id = r.cycle_id JOIN users u ON u.id = r.reviewee_id
+    WHERE c.phase NOT IN ('draft', 'closed') AND (r.reviewee_id = ? OR r.manager_id = ?) AND r.closed_at IS NULL]],
+    user.id, user.id)
+  for _, r in ipairs(rows) do
+    local href = "/reviews/" .. r.id
+    if r.reviewee_id == user.id then
+      if r.self_assessment == 1 and (r.self_status == "not_started" or r.self_status == "draft") then
+        out[#out + 1] = { label = ("Write your self-assessment for %s"):format(r.cycle_name), href = href, due = r.self_due }
+      end
+      if r.manager_status == "shared" and not r.reviewee_signed_at then
+        out[#out + 1] = { label = ("Read and sign your review for %s"):format(r.cycle_name), href = href, due = r.sign_due }
+      end
+    end
+    if r.manager_id == user.id then
+      if r.manager_status ~= "shared" then
+        out[#out + 1] = { label = ("Review %s (%s)"):format(r.reviewee_name, r.cycle_name), href = href, due = r.manager_due }
+      elseif not r.manager_signed_at then
+        out[#out + 1] = { label = ("Sign the review of %s"):format(r.reviewee_name), href = href, due = r.sign_due }
+      end
+    end
+  end
+  return out
+end
+
+--- The team page: reviews in running cycles of actor's direct and indirect reports.
+function M.team(actor)
+  local ids = authz.reports(actor.id, false)
+  if #ids == 0 then return {}, {} end
+  local direct = {}
+  for _, id in ipairs(authz.reports(actor.id, true)) do direct[id] = true end
+  local rows = db.query([[SELECT r.id, r.reviewee_id, r.manager_id, r.self_status, r.manager_status, r.shared_at,
+      r.reviewee_signed_at, r.manager_signed_at, r.closed_at, c.id AS cycle_id, c.name AS cycle_name, c.self_due,
+      c.manager_due, c.self_assessment, u.name, u.job_title, m.name AS manager_name
+    FROM reviews r JOIN cycles c ON c.id = r.cycle_id JOIN users u ON u.id = r.reviewee_id
+    LEFT JOIN users m ON m.id = r.manager_id
+    WHERE c.phase NOT IN ('draft', 'closed') AND r.reviewee_id IN (SELECT value FROM json_each(?))
+    ORDER BY c.start_date DESC, u.name COLLATE NOCASE]], json.encode(ids))
+  for _, r in ipairs(rows) do r.direct = direct[r.reviewee_id] or false end
+  local people = db.query([[SELECT id, name, job_title, manager_id FROM users WHERE id IN (SELECT value FROM json_each(?))
+    AND status <> 'deactivated' ORDER BY name COLLATE NOCASE]], json.encode(ids))
+  for _, p in ipairs(people) do p.direct = direct[p.id] or false end
+  return rows, people
+end
+
+--- The home page panel: the person's own reviews, newest cycle first (they can revisit old ones).
+function M.my_reviews_panel(user)
+  if user.kind == "guest" then return nil end
+  local rows = db.query([[SELECT r.id, r.self_status, r.manager_status, r.closed_at, c.name AS cycle_name, c.phase,
+      c.start_date FROM reviews r JOIN cycles c ON c.id = r.cycle_id
+    WHERE r.reviewee_id = ? AND c.phase <> 'draft' ORDER BY c.start_date DESC, r.id DESC LIMIT 20]], user.id)
+  local items = {}
+  for _, r in ipairs(rows) do
+    local badge, cls
+    if r.closed_at then badge, cls = "Signed", "badge-ok"
+    elseif r.manager_status == "shared" then badge, cls = "Shared with you", "badge-brand"
+    elseif r.phase == "closed" then badge, cls = "Closed", "badge-muted"
+    else badge, cls = "In progress", "badge-warn" end
+    items[#items + 1] = { label = r.cycle_name, href = "/reviews/" .. r.id, note = util.human_date(r.start_date),
+      badge = badge, badge_class = cls }
+  end
+  return { title = "Your reviews", items = items, empty = "When you are part of a review cycle, your reviews are kept here." }
+end
+
+
+
+function M.init(app)
+  require("routes.home").add_todo_source(M.todos)
+  require("routes.home").add_panel(M.my_reviews_panel)
+  local mail = require "services.mail"
+  mail.define_template("review.hr_reminder", {
+    description = "A reminder HR sends from a cycle's overview to everyone late, or to a selection.",
+    subject = "Reminder: please {{what}} ({{cycle}})",
+    text = "Hello {{first_name}},\n\nThis is a friendly reminder to {{what}} in the review cycle {{cycle}}."
+      .. "{{#due}} It is due on {{due}}.{{/due}}{{#note}}\n\n{{note}}{{/note}}\n\nOpen it here:\n{{link}}\n\nThank you!",
+    vars = { what = "what is missing", cycle = "the cycle's name", due = "the due date", note = "HR's note (optional)",
+      link = "link to the review" },
+  })
+  mail.define_template("review.manager_nudge", {
+    description = "Sent when a manager nudges a report who has not submitted the self-assessment.",
+    subject = "{{nudger}} is looking forward to your self-assessment",
+    text = "Hello {{first_name}},\n\n{{nudger}} would like to remind you to write your self-assessment for {{cycle}}."
+      .. "{{#due}} It is due on {{due}}.{{/due}}\n\nWrite it here:\n{{link}}",
+    vars = { nudger = "the manager who nudged", cycle = "the cycle's name", due = "the due date", link = "link to the review" },
+  })
+end
+
+return M
