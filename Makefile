@@ -9,7 +9,7 @@ LLHTTP    = /usr/share/llhttp
 CFLAGS   ?= -O2 -g
 WARN      = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CPPFLAGS  = -std=c11 -D_GNU_SOURCE -iquote core -I/usr/share/include/llhttp $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhpdf -lm
+LDLIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhpdf -lcsv -lm
 SAN       =
 
 CORE_SRC  = $(filter-out core/main.c,$(wildcard core/*.c))
@@ -17,6 +17,8 @@ CORE_OBJ  = $(CORE_SRC:core/%.c=$(BUILD)/core/%.o)
 LLHTTP_OBJ = $(BUILD)/llhttp/api.o $(BUILD)/llhttp/http.o $(BUILD)/llhttp/llhttp.o
 UNIT_SRC  = $(wildcard tests/unit/test_*.c)
 UNIT_BIN  = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TOOLS_SRC = $(wildcard tests/tools/*.c)
+TOOLS_BIN = $(TOOLS_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 BENCH_SRC = $(wildcard bench/*.c)
 BENCH_BIN = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
@@ -58,7 +60,12 @@ $(BUILD)/bench/authz_bench: bench/authz_bench.c $(BUILD)/core/authz.o | $(BUILD)
 	@echo "  CC    $<"
 	@$(CC) $(CPPFLAGS) $(CFLAGS) $(SAN) $(WARN) $^ -o $@ -lm
 
-$(BUILD)/core $(BUILD)/llhttp $(BUILD)/tests $(BUILD)/bench:
+# test tools: programs the scenarios start (the fake SMTP server of tests/scenarios/mail/)
+$(BUILD)/tools/%: tests/tools/%.c | $(BUILD)/tools
+	@echo "  CC    $<"
+	@$(CC) -std=c11 -D_GNU_SOURCE $(CFLAGS) $(SAN) $(WARN) $< -o $@
+
+$(BUILD)/core $(BUILD)/llhttp $(BUILD)/tests $(BUILD)/bench $(BUILD)/tools:
 	@mkdir -p $@
 
 run: deps
@@ -66,13 +73,13 @@ run: deps
 	$(BUILD)/candor serve --data $(DATA) --listen $(LISTEN) --demo
 
 test: deps-test
-	@$(MAKE) --no-print-directory $(BUILD)/candor $(UNIT_BIN)
+	@$(MAKE) --no-print-directory $(BUILD)/candor $(UNIT_BIN) $(TOOLS_BIN)
 	@BUILD=$(BUILD) tests/run.sh
 
 unit: $(UNIT_BIN)
 	@for t in $(UNIT_BIN); do $$t || exit 1; done
 
-scenarios: $(BUILD)/candor
+scenarios: $(BUILD)/candor $(TOOLS_BIN)
 	$(BUILD)/candor test tests/scenarios
 
 # the whole suite under AddressSanitizer + UndefinedBehaviorSanitizer (browser tests excluded)

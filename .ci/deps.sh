@@ -5,6 +5,7 @@ set -eu
 
 build="build-essential pkg-config liblua5.4-dev libuv1-dev node-llhttp libsqlite3-dev libsodium-dev
 lua-cjson-dev liboath-dev libqrencode-dev libcurl4-openssl-dev libxlsxwriter-dev libhpdf-dev
+libcsv-dev
 fonts-dejavu-core"
 test="libcmocka-dev sqlite3 chromium curl unzip poppler-utils"
 bench="wrk curl"

@@ -103,5 +103,6 @@ int luaopen_core_pdf(lua_State *L);
 int luaopen_core_sandbox(lua_State *L);
 int luaopen_core_mail(lua_State *L);
 int luaopen_core_fetch(lua_State *L);
+int luaopen_core_csv(lua_State *L);
 
 #endif

@@ -477,6 +477,7 @@ int host_init(uv_loop_t *loop, const char *app_dir)
 		{"core.sandbox", luaopen_core_sandbox},
 		{"core.mail", luaopen_core_mail},
 		{"core.fetch", luaopen_core_fetch},
+		{"core.csv", luaopen_core_csv},
 		{"cjson", luaopen_cjson},
 		{"cjson.safe", luaopen_cjson_safe_wrap},
 		{NULL, NULL},

@@ -40,6 +40,8 @@ static const struct command commands[] = {
 	 "rotate-key [--data DIR]                          re-encrypt everything under a new master key"},
 	{"audit", {"--data="}, 1, 1,
 	 "audit [--data DIR] verify                        check the audit log's hash chain"},
+	{"import", {"--data=", "--dry-run"}, 1, 1,
+	 "import [--data DIR] [--dry-run] FILE.csv         add and update people from a CSV file"},
 	{"version", {NULL}, 0, 0, "version                                          print the version"},
 	{"help", {NULL}, 0, 1, "help                                             this text"},
 };

@@ -120,6 +120,7 @@ function app.init(opts)
   end
   local n, err = core_db.migrate(dir .. "/migrations")
   if not n then return nil, err.message end
+  core_db.script("PRAGMA optimize") -- refresh the planner's statistics where they are stale
   load_routes()
   for _, name in ipairs(require "services") do
     local svc = require("services." .. name)

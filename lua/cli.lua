@@ -134,6 +134,51 @@ function M.audit(opts, args)
   return 1
 end
 
+--- candor import [--data DIR] [--dry-run] FILE.csv: the user import (services/import.lua) run
+--- by whoever owns the data folder: every role grant is allowed, the guest setting still holds.
+--- Prints progress every 500 rows, the problems and notes, and a summary. Exit 0 when the file
+--- was imported (or, with --dry-run, would be), 1 when it has problems (nothing changed).
+function M.import(opts, args)
+  local f, ferr = io.open(args[1], "rb")
+  if not f then
+    io.stderr:write("candor: ", ferr, "\n")
+    return 1
+  end
+  local text = f:read("a")
+  f:close()
+  local app = init(opts)
+  if not app then return 1 end
+  local import = require "services.import"
+  local dry = opts["dry-run"] and true or false
+  local started = require("core.clock").mono_ms()
+  local report = import.run(nil, text, { operator = true, dry_run = dry, via = "cli",
+    progress = function(phase, done, total) io.stdout:write(("%s %d/%d\n"):format(phase, done, total)) end })
+  for _, p in ipairs(report.problems) do
+    io.stdout:write(("line %d: %s%s\n"):format(p.line, p.field and (p.field .. ": ") or "", p.message))
+  end
+  if report.problems_total > #report.problems then
+    io.stdout:write(("...and %d more problems\n"):format(report.problems_total - #report.problems))
+  end
+  for _, n in ipairs(report.notes) do
+    io.stdout:write(("note: line %d: %s\n"):format(n.line, n.message))
+  end
+  local ms = require("core.clock").mono_ms() - started
+  if not report.ok then
+    io.stdout:write(("%d problem%s in %d row%s: nothing was imported (%d ms)\n"):format(report.problems_total,
+      report.problems_total == 1 and "" or "s", report.rows, report.rows == 1 and "" or "s", ms))
+    return 1
+  end
+  io.stdout:write(("%s %d row%s: %d new, %d updated, %d unchanged, %d reporting lines set, %d roles granted, "
+    .. "%d roles skipped (%d ms)\n"):format(dry and "dry run, nothing changed:" or "imported", report.rows,
+    report.rows == 1 and "" or "s", report.created, report.updated, report.unchanged, report.managers_set, report.roles_granted,
+    report.roles_skipped, ms))
+  if not dry and (report.managers_set > 0 or report.roles_granted > 0 or report.created > 0) then
+    io.stdout:write("A server already running on this data folder loaded reporting lines and roles when it "
+      .. "started: restart it so that its permission checks see the new ones.\n")
+  end
+  return 0
+end
+
 function M.main(cmd, opts, args)
   local fn = M[cmd]
   if not fn then

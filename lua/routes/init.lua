@@ -4,4 +4,11 @@ return {
   "session",
   "people",
   "admin",
+  "mail_admin",
+  "account",
+  "security_admin",
+  "cycles",
+  "reviews",
+  "import",
+  "workflows",
 }

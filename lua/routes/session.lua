@@ -1,13 +1,18 @@
--- Signing in and out, "forgot password", choosing a password from a link, /api/me.
+-- Signing in and out (with the 2-step step: a code, or setting 2-step up when an admin
+-- setting obliges it), "forgot password", choosing a password from a link, /api/me, and the
+-- HR side of passwords (sending reset instructions, setting a password).
 local web = require "lib.web"
 local page = require "lib.page"
 local json = require "lib.json"
+local util = require "lib.util"
 local errors = require "lib.errors"
 local db = require "lib.db"
 local sessions = require "services.sessions"
 local accounts = require "services.accounts"
+local twostep = require "services.twostep"
 local people = require "services.people"
 local audit = require "services.audit"
+local settings = require "services.settings"
 
 local M = {}
 
@@ -15,30 +20,111 @@ local function me_json(u)
   return { id = u.id, email = u.email, name = u.name, job_title = u.job_title, department = u.department,
     location = u.location, kind = u.kind, roles = json.array(u.roles), super_user = u.is_super or false }
 end
+M.me_json = me_json
 
 local function safe_next(n)
   if type(n) ~= "string" or n:sub(1, 1) ~= "/" or n:sub(1, 2) == "//" or n:find("[\r\n\\]") then return "/home" end
   return n
 end
+M.safe_next = safe_next
+
+local function truthy(v) return v == true or v == "on" or v == "true" or v == "1" end
+
+-- Checks the second-step code of the pending session in its own transaction (a wrong code is
+-- counted even though the request then fails). Returns "totp" | "recovery_code" | nil.
+local function try_code(req, u, code, recovery_code)
+  sessions.check_code_throttle(u.id)
+  return db.transaction(function()
+    local how = twostep.check_any(u.id, code, recovery_code)
+    if how then
+      sessions.code_ok(u.id)
+    else
+      sessions.code_failed(u.id)
+      audit.record{ action = "signin.failure", actor_id = u.id, actor_label = u.email, req = req,
+        details = { reason = "code" } }
+    end
+    return how
+  end)
+end
+
+-- Completes the sign-in after a right code: a new full session, maybe a remembered browser.
+local function code_accepted(req, res, u, how, remember)
+  return db.transaction(function()
+    local s = sessions.finish_second_step(req, res, how)
+    if remember then twostep.remember_browser(u.id, req, res, sessions.secure_cookies(req)) end
+    return s
+  end)
+end
+
+local CODE_WRONG = "This code is not right (or was used already). Codes change every 30 seconds."
 
 function M.routes(r)
+  -- ---------------------------------------------------------------- API
   r:add{ method = "POST", path = "/api/session", auth = "public", perm = "none", tx = false,
     handler = function(req)
       sessions.check_origin_if_browser(req)
       local input = web.body(req)
       local u = sessions.verify_credentials(req, input.email, input.password)
       local res = web.json(200, {})
-      local session, needs_code = sessions.complete_signin(req, res, u)
+      local session, pending = sessions.complete_signin(req, res, u)
       local full = sessions.load_user(u.id)
       res.body = json.encode({ user = me_json(full), csrf_token = session.csrf_token,
-        two_step_required = needs_code })
+        two_step_required = pending == sessions.PENDING_CODE,
+        two_step_enrolment_required = pending == sessions.PENDING_ENROL })
       return res
     end }
+
+  r:add{ method = "POST", path = "/api/session/2fa", auth = "public", perm = "none", tx = false,
+    handler = function(req)
+      local _, u = sessions.require_pending(req, sessions.PENDING_CODE)
+      local input = web.body(req)
+      local how = try_code(req, u, input.code, input.recovery_code)
+      if not how then errors.raise(401, "code_wrong", CODE_WRONG) end
+      local res = web.json(200, {})
+      local s = code_accepted(req, res, u, how, truthy(input.remember))
+      res.body = json.encode({ user = me_json(sessions.load_user(u.id)), csrf_token = s.csrf_token, second_step = how,
+        recovery_codes_left = twostep.recovery_codes_left(u.id) })
+      return res
+    end }
+
+  -- setting up 2-step during sign-in (when an admin setting obliges it)
+  r:add{ method = "GET", path = "/api/session/2fa/setup", auth = "public", perm = "none",
+    handler = function(req)
+      local _, u = sessions.require_pending(req, sessions.PENDING_ENROL)
+      local secret = twostep.pending_secret(u.id)
+      if not secret then errors.raise(401, "no_pending_signin", "Sign in again to set up 2-step verification.") end
+      local v = twostep.enrolment_view(u, secret)
+      return web.json(200, { secret = v.secret, otpauth_uri = v.uri })
+    end }
+
+  r:add{ method = "POST", path = "/api/session/2fa/setup", auth = "public", perm = "none",
+    handler = function(req)
+      local _, u = sessions.require_pending(req, sessions.PENDING_ENROL)
+      local input = web.body(req)
+      local codes = twostep.confirm(u, input.code, req)
+      if not codes then errors.invalid({ code = CODE_WRONG }) end
+      local res = web.json(200, {})
+      local s = sessions.finish_second_step(req, res, "enrolled")
+      res.body = json.encode({ user = me_json(sessions.load_user(u.id)), csrf_token = s.csrf_token,
+        recovery_codes = codes })
+      return res
+    end }
+
+  -- signing out of an impersonation ends it too (and says so in the log)
+  local function record_signout(req)
+    local imp = req.session and req.session.impersonator
+    if imp then
+      audit.record{ action = "impersonation.end", actor_id = imp.id, actor_label = imp.email, req = req,
+        target_type = "user", target_id = req.user.id, target_label = req.user.email, details = { by = "signout" } }
+    else
+      audit.record{ action = "signout", actor = req.user, req = req }
+    end
+  end
 
   r:add{ method = "DELETE", path = "/api/session", auth = "any_user", perm = "object",
     handler = function(req)
       local res = web.no_content()
-      audit.record{ action = "signout", actor = req.user, req = req }
+      record_signout(req)
       sessions.finish(req, res)
       return res
     end }
@@ -62,7 +148,13 @@ function M.routes(r)
     end }
 
   r:add{ method = "GET", path = "/api/me", auth = "any_user", perm = "object",
-    handler = function(req) return web.json(200, me_json(req.user)) end }
+    handler = function(req)
+      local out = me_json(req.user)
+      if req.session and req.session.impersonator then
+        out.impersonated_by = { id = req.session.impersonator.id, name = req.session.impersonator.name }
+      end
+      return web.json(200, out)
+    end }
 
   r:add{ method = "POST", path = "/api/password/forgot", auth = "public", perm = "none",
     handler = function(req)
@@ -80,7 +172,7 @@ function M.routes(r)
       return web.no_content()
     end }
 
-  -- pages
+  -- ---------------------------------------------------------------- sign-in pages
   r:add{ method = "POST", path = "/signin", auth = "public", perm = "none", tx = false,
     handler = function(req)
       sessions.check_origin(req)
@@ -88,7 +180,7 @@ function M.routes(r)
       local ok, u = pcall(sessions.verify_credentials, req, f.email, f.password)
       if not ok then
         if errors.is(u) and u.status < 500 then
-          local res = page.render(req, "signin", { title = "Sign in", email = f.email, next = f.next, error = u.message },
+          local res = page.render(req, "signin", { title = "Sign in", email = f.email, next = f.next or "", error = u.message },
             { layout = "plain", status = u.status })
           if u.retry_after then res.headers["Retry-After"] = tostring(math.ceil(u.retry_after)) end
           return res
@@ -96,15 +188,116 @@ function M.routes(r)
         error(u, 0)
       end
       local res = web.redirect(safe_next(f.next))
-      local _, needs_code = sessions.complete_signin(req, res, u)
-      if needs_code then res.headers.Location = "/signin/code?next=" .. require("lib.util").url_encode(safe_next(f.next)) end
+      local _, pending = sessions.complete_signin(req, res, u)
+      if pending == sessions.PENDING_CODE then
+        res.headers.Location = "/signin/code?next=" .. util.url_encode(safe_next(f.next))
+      elseif pending == sessions.PENDING_ENROL then
+        res.headers.Location = "/signin/setup?next=" .. util.url_encode(safe_next(f.next))
+      end
+      return res
+    end }
+
+  local function code_page(req, data, status)
+    data.title = "Enter your code"
+    data.pending_csrf = req.pending_session and req.pending_session.csrf_token or ""
+    data.trust_days = twostep.TRUST_DAYS
+    return page.render(req, "signin_code", data, { layout = "plain", status = status })
+  end
+
+  r:add{ method = "GET", path = "/signin/code", auth = "public", perm = "none",
+    handler = function(req)
+      if req.user then return web.redirect(safe_next(web.query(req).next)) end
+      local s = req.pending_session
+      if not s or s.pending_2fa ~= sessions.PENDING_CODE then
+        return page.redirect("/", "info", "Sign in with your email and password first.")
+      end
+      return code_page(req, { next_url = web.query(req).next, email = req.pending_user.email })
+    end }
+
+  r:add{ method = "POST", path = "/signin/code", auth = "public", perm = "none", tx = false,
+    handler = function(req)
+      local s = req.pending_session
+      if not s or s.pending_2fa ~= sessions.PENDING_CODE then
+        return page.redirect("/", "info", "Your sign-in took too long. Please sign in again.")
+      end
+      local _, u = sessions.require_pending(req, sessions.PENDING_CODE)
+      local f = web.form(req)
+      local ok, how = pcall(try_code, req, u, f.code)
+      if not ok then
+        if errors.is(how) and how.status == 429 then
+          local res = code_page(req, { next_url = f.next, email = u.email, error = how.message }, 429)
+          res.headers["Retry-After"] = tostring(math.ceil(how.retry_after))
+          return res
+        end
+        error(how, 0)
+      end
+      if not how then return code_page(req, { next_url = f.next, email = u.email, error = CODE_WRONG }, 401) end
+      local res = web.redirect(safe_next(f.next))
+      code_accepted(req, res, u, how, truthy(f.remember))
+      if how == "recovery_code" then
+        local left = twostep.recovery_codes_left(u.id)
+        page.flash(res, left <= 3 and "error" or "info", ("You used a recovery code; %d left. %s"):format(left,
+          left <= 3 and "Make new ones on your security page." or "Each works once."))
+      end
+      return res
+    end }
+
+  r:add{ method = "POST", path = "/signin/cancel", auth = "public", perm = "none",
+    handler = function(req)
+      local res = web.redirect("/")
+      if req.pending_session then
+        sessions.require_pending(req)
+        sessions.finish(req, res)
+      end
+      return res
+    end }
+
+  local function setup_page(req, data, status)
+    local u = req.pending_user
+    local secret = twostep.pending_secret(u.id)
+    if not secret then return page.redirect("/", "info", "Please sign in again.") end
+    data.title = "Set up 2-step verification"
+    data.view = twostep.enrolment_view(u, secret)
+    data.pending_csrf = req.pending_session.csrf_token
+    data.action = "/signin/setup"
+    return page.render(req, "signin_setup", data, { layout = "plain", status = status })
+  end
+
+  r:add{ method = "GET", path = "/signin/setup", auth = "public", perm = "none",
+    handler = function(req)
+      if req.user then return web.redirect(safe_next(web.query(req).next)) end
+      local s = req.pending_session
+      if not s or s.pending_2fa ~= sessions.PENDING_ENROL then
+        return page.redirect("/", "info", "Sign in with your email and password first.")
+      end
+      return setup_page(req, { next_url = web.query(req).next })
+    end }
+
+  r:add{ method = "POST", path = "/signin/setup", auth = "public", perm = "none", tx = false,
+    handler = function(req)
+      local s = req.pending_session
+      if not s or s.pending_2fa ~= sessions.PENDING_ENROL then
+        return page.redirect("/", "info", "Your sign-in took too long. Please sign in again.")
+      end
+      local _, u = sessions.require_pending(req, sessions.PENDING_ENROL)
+      local f = web.form(req)
+      local res = web.html(200, "")
+      local codes = db.transaction(function()
+        local list = twostep.confirm(u, f.code, req)
+        if list then sessions.finish_second_step(req, res, "enrolled") end
+        return list
+      end)
+      if not codes then return setup_page(req, { next_url = f.next, error = CODE_WRONG }, 422) end
+      local shown = page.render(req, "recovery_codes", { title = "Your recovery codes", codes = codes,
+        continue = safe_next(f.next), first_time = true }, { layout = "plain" })
+      res.body = shown.body
       return res
     end }
 
   r:add{ method = "POST", path = "/signout", auth = "any_user", perm = "object",
     handler = function(req)
       local res = web.redirect("/")
-      audit.record{ action = "signout", actor = req.user, req = req }
+      record_signout(req)
       sessions.finish(req, res)
       return page.flash(res, "info", "You are signed out.")
     end }
@@ -129,7 +322,7 @@ function M.routes(r)
       local token = web.query(req).token
       local valid = accounts.check_link_token(token) ~= nil
       return page.render(req, "password_set", { title = "Choose a password", token = token, valid = valid,
-        min = require("services.settings").get("security.password_min_length") }, { layout = "plain",
+        min = settings.get("security.password_min_length") }, { layout = "plain",
         status = valid and 200 or 410 })
     end }
 
@@ -137,7 +330,7 @@ function M.routes(r)
     handler = function(req)
       sessions.check_origin(req)
       local f = web.form(req)
-      local min = require("services.settings").get("security.password_min_length")
+      local min = settings.get("security.password_min_length")
       if f.password ~= f.password_again then
         return page.render(req, "password_set", { title = "Choose a password", token = f.token, valid = true, min = min,
           error = "The two passwords are not the same." }, { layout = "plain", status = 422 })
@@ -154,6 +347,7 @@ function M.routes(r)
       return page.redirect("/", "success", "Your password is set. Sign in with it now.")
     end }
 
+  -- ---------------------------------------------------------------- HR: passwords of others
   r:add{ method = "POST", path = "/people/{id:int}/password-reset", auth = "user", perm = "users.send_password_reset",
     handler = function(req)
       local u = people.require(req.params.id)
@@ -168,22 +362,55 @@ function M.routes(r)
       return web.json(202, { message = "Reset instructions were sent to " .. u.email .. "." })
     end }
 
+  -- Someone else's password: not your own (use your security page), never while impersonating.
+  local function settable(req)
+    sessions.refuse_impersonated(req, "Passwords")
+    local u = people.require(req.params.id)
+    if u.id == req.user.id then
+      errors.conflict("Change your own password on your security page (it asks for your current one).")
+    end
+    if u.status == "deactivated" then errors.conflict("Reactivate " .. u.name .. " before setting a password.") end
+    return u
+  end
+
   r:add{ method = "PUT", path = "/api/users/{id:int}/password", auth = "user", perm = "users.set_password", tx = false,
     handler = function(req)
-      local u = people.require(req.params.id)
-      if req.session and req.session.impersonator_id then
-        errors.forbidden("Passwords cannot be changed while impersonating.")
-      end
+      local u = settable(req)
       local input = web.body(req)
-      local problem = accounts.password_problem(input.password, u)
-      if problem then errors.invalid({ password = problem }) end
-      accounts.set_password(u.id, input.password)
-      db.transaction(function()
-        sessions.end_all(u.id)
-        audit.record{ action = "password.set_by_admin", actor = req.user, req = req, target_type = "user",
-          target_id = u.id, target_label = u.email }
-      end)
+      accounts.set_password_by_admin(req.user, u, input.password, req)
       return web.no_content()
+    end }
+
+  local function set_password_page(req, u, data, status)
+    data.title = "Set the password of " .. u.name
+    data.person = u
+    data.min = settings.get("security.password_min_length")
+    data.enrolled = twostep.enrolled(u.id)
+    return page.render(req, "people_password", data, { nav = "people", status = status })
+  end
+
+  r:add{ method = "GET", path = "/people/{id:int}/password", auth = "user", perm = "users.set_password",
+    handler = function(req)
+      local u = settable(req)
+      return set_password_page(req, u, {})
+    end }
+
+  r:add{ method = "POST", path = "/people/{id:int}/password", auth = "user", perm = "users.set_password", tx = false,
+    handler = function(req)
+      local u = settable(req)
+      local f = web.form(req)
+      if f.password ~= f.password_again then
+        return set_password_page(req, u, { error = "The two passwords are not the same." }, 422)
+      end
+      local ok, err = pcall(accounts.set_password_by_admin, req.user, u, f.password, req)
+      if not ok then
+        if errors.is(err) and err.status == 422 then
+          return set_password_page(req, u, { error = err.fields and err.fields.password or err.message }, 422)
+        end
+        error(err, 0)
+      end
+      return page.redirect("/people/" .. u.id, "success", "The password of " .. u.name
+        .. " was set and they were signed out everywhere. Tell them in person; they can change it on their security page.")
     end }
 
   r:add{ method = "POST", path = "/people/{id:int}/sessions/end", auth = "user", perm = "sessions.end_for_user",

@@ -58,6 +58,41 @@ function M.set_password(user_id, pw)
   end)
 end
 
+--- Changes a signed-in person's own password: the current one is required (throttled like
+--- 2-step codes); every other session of theirs ends. Must not be called inside a transaction.
+--- keep_session_id: the session that stays signed in (the caller gives it a new token).
+function M.change_own_password(user, current, new, req, keep_session_id)
+  local sessions = require "services.sessions"
+  if type(current) ~= "string" or current == "" then errors.invalid({ current_password = "Enter your current password." }) end
+  if not sessions.check_own_password(user.id, current) then
+    errors.invalid({ current_password = "This is not your current password." })
+  end
+  local problem = M.password_problem(new, user)
+  if problem then errors.invalid({ password = problem }) end
+  if new == current then errors.invalid({ password = "Choose a password different from the current one." }) end
+  M.set_password(user.id, new)
+  db.transaction(function()
+    sessions.end_all(user.id, keep_session_id)
+    audit.record{ action = "password.change", actor = user, req = req, target_type = "user", target_id = user.id,
+      target_label = user.email }
+    require("services.mail").queue{ template = "security.password_changed", to = user, vars = {} }
+  end)
+end
+
+--- An HR Admin sets someone's password (users.set_password; the caller checked it). Their
+--- sessions end; 2-step verification stays as it was. Must not be called inside a transaction.
+function M.set_password_by_admin(actor, target, pw, req)
+  local problem = M.password_problem(pw, target)
+  if problem then errors.invalid({ password = problem }) end
+  M.set_password(target.id, pw)
+  db.transaction(function()
+    db.exec("DELETE FROM sessions WHERE user_id = ?", target.id)
+    audit.record{ action = "password.set_by_admin", actor = actor, req = req, target_type = "user",
+      target_id = target.id, target_label = target.email }
+    require("services.mail").queue{ template = "security.password_changed", to = target, vars = {} }
+  end)
+end
+
 local function token_hash(token) return crypto.sha256("reset:" .. token) end
 
 --- Creates a single-use link token for user; kind "invite" (7 days) or "reset" (1 hour).
@@ -122,6 +157,12 @@ function M.request_reset(email, req, created_by)
 end
 
 function M.init()
+  require("services.mail").define_template("security.password_changed", {
+    description = "Sent when the password of an account changes (by its owner or an HR Admin).",
+    subject = "Your Candor password was changed",
+    text = "Hello {{first_name}},\n\nThe password of your Candor account was just changed.\n\n"
+      .. "If this was not you or your HR team, ask for a reset at once and tell your Tech Admin.",
+    vars = {} })
   settings.define("security.password_min_length", { type = "integer", default = 10, min = 10, max = 64,
     description = "Minimum password length (10 or more; longer passphrases are always accepted)." })
   settings.define("server.public_url", { type = "string", default = "http://127.0.0.1:8080", max = 200,

@@ -57,11 +57,16 @@ function M.search(viewer, q)
   local page_args = { table.unpack(args) }
   page_args[#page_args + 1] = per_page
   page_args[#page_args + 1] = (page - 1) * per_page
+  -- ids first (from the index, skipping rows cheaply), then the page's details: OFFSET on the
+  -- full join would fetch every skipped row
+  local inner_join = sort == "manager" and "LEFT JOIN users m ON m.id = u.manager_id" or ""
   local rows = db.query(([[SELECT u.id, u.email, u.name, u.job_title, u.department, u.location, u.hire_date,
       u.manager_id, u.status, u.kind, m.name AS manager_name,
       (SELECT count(*) FROM users d WHERE d.manager_id = u.id AND d.status <> 'deactivated') AS reports
-    FROM users u LEFT JOIN users m ON m.id = u.manager_id
-    WHERE %s ORDER BY %s %s, u.id LIMIT ? OFFSET ?]]):format(where_sql, M.SORTS[sort], order), table.unpack(page_args))
+    FROM (SELECT u.id FROM users u %s WHERE %s ORDER BY %s %s, u.id LIMIT ? OFFSET ?) p
+    JOIN users u ON u.id = p.id LEFT JOIN users m ON m.id = u.manager_id
+    ORDER BY %s %s, u.id]]):format(inner_join, where_sql, M.SORTS[sort], order, M.SORTS[sort], order),
+    table.unpack(page_args))
   local ids = {}
   for i, r in ipairs(rows) do ids[i] = r.id end
   local roles = people.roles_of(ids)

@@ -7,4 +7,7 @@ return {
   "sessions",
   "twostep",
   "mail",
+  "delivery",
+  "workflows",
+  "reviews",
 }

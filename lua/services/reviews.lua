@@ -377,8 +377,8 @@ function M.nudge(actor, id, req)
   local reviewee = db.row("SELECT id, name, email FROM users WHERE id = ?", r.reviewee_id)
   local day = util.format_date(clock.now())
   return db.transaction(function()
-    local queued = mail.queue{ template = "review.manager_nudge", to = reviewee,
-      vars = { nudger = actor.name, cycle = c.name, due = c.self_due and util.human_date(c.self_due) or "",
+    local queued = mail.queue{ template = "review.nudge", to = reviewee,
+      vars = { sender = actor.name, cycle = c.name, due = c.self_due and util.human_date(c.self_due) or "",
         link = require("services.accounts").base_url() .. "/reviews/" .. r.id },
       related_type = "cycle", related_id = c.id, dedupe_key = ("nudge:%d:%s"):format(r.id, day) }
     if not queued then errors.too_many("A nudge went out for this review today already.", 86400) end
@@ -424,12 +424,12 @@ function M.reminder_targets(actor, cycle_id, audience, review_ids)
   return out, c
 end
 
-local function reminder_vars(c, t, note)
+local function reminder_vars(c, t, note, sender)
   local what = t.part == "manager" and ("write and share the review of " .. t.review.reviewee_name)
     or (t.part == "sign" and "read and sign your review" or "write your self-assessment")
   local due = t.part == "manager" and c.manager_due or (t.part == "sign" and c.sign_due or c.self_due)
-  return { cycle = c.name, what = what, due = due and util.human_date(due) or "", note = note,
-    link = require("services.accounts").base_url() .. "/reviews/" .. t.review.id }
+  return { cycle = c.name, what = what, due = due and util.human_date(due) or "", message = note,
+    sender = sender, link = require("services.accounts").base_url() .. "/reviews/" .. t.review.id }
 end
 
 --- The exact mail the first recipient would get, and how many would get one.
@@ -438,12 +438,9 @@ function M.reminder_preview(actor, cycle_id, audience, review_ids, note)
   local mail = require "services.mail"
   local preview
   if targets[1] then
-    local subject, text = mail.render("review.hr_reminder", (function()
-      local vars = reminder_vars(c, targets[1], note)
-      vars.name, vars.first_name = targets[1].to.name, targets[1].to.name:match("^(%S+)")
-      return vars
-    end)())
-    preview = { to = targets[1].to, subject = subject, text = text }
+    -- exactly the text queue() would store for the first recipient
+    preview = mail.preview{ template = "review.reminder", to = targets[1].to,
+      vars = reminder_vars(c, targets[1], note, actor.name) }
   end
   local names = {}
   for i = 1, math.min(#targets, 20) do names[i] = targets[i].to.name end
@@ -458,7 +455,7 @@ function M.send_reminders(actor, cycle_id, audience, review_ids, note, req)
   return db.transaction(function()
     local n = 0
     for _, t in ipairs(targets) do
-      if mail.queue{ template = "review.hr_reminder", to = t.to, vars = reminder_vars(c, t, note),
+      if mail.queue{ template = "review.reminder", to = t.to, vars = reminder_vars(c, t, note, actor.name),
           related_type = "cycle", related_id = c.id,
           dedupe_key = ("reminder:%d:%d:%s:%s"):format(t.review.id, t.to.id, t.part, day) } then
         n = n + 1
@@ -544,22 +541,6 @@ end
 function M.init(app)
   require("routes.home").add_todo_source(M.todos)
   require("routes.home").add_panel(M.my_reviews_panel)
-  local mail = require "services.mail"
-  mail.define_template("review.hr_reminder", {
-    description = "A reminder HR sends from a cycle's overview to everyone late, or to a selection.",
-    subject = "Reminder: please {{what}} ({{cycle}})",
-    text = "Hello {{first_name}},\n\nThis is a friendly reminder to {{what}} in the review cycle {{cycle}}."
-      .. "{{#due}} It is due on {{due}}.{{/due}}{{#note}}\n\n{{note}}{{/note}}\n\nOpen it here:\n{{link}}\n\nThank you!",
-    vars = { what = "what is missing", cycle = "the cycle's name", due = "the due date", note = "HR's note (optional)",
-      link = "link to the review" },
-  })
-  mail.define_template("review.manager_nudge", {
-    description = "Sent when a manager nudges a report who has not submitted the self-assessment.",
-    subject = "{{nudger}} is looking forward to your self-assessment",
-    text = "Hello {{first_name}},\n\n{{nudger}} would like to remind you to write your self-assessment for {{cycle}}."
-      .. "{{#due}} It is due on {{due}}.{{/due}}\n\nWrite it here:\n{{link}}",
-    vars = { nudger = "the manager who nudged", cycle = "the cycle's name", due = "the due date", link = "link to the review" },
-  })
 end
 
 return M

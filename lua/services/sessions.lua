@@ -1,11 +1,12 @@
 -- Sign-in and sessions: password check off the event loop, throttling with growing delays,
 -- session cookies (only a hash stored), idle and absolute timeouts, a changed browser signs in
 -- again, CSRF tokens with a same-origin check, API tokens for integrations, IP restrictions
--- and trusted proxies. The 2-step step and impersonation hang on the same session rows.
+-- and trusted proxies, the company security settings, and impersonation. The 2-step step hangs
+-- on the same session rows: a session is "pending" after the password until the code is given
+-- (pending_2fa = 1) or, for people an admin setting obliges, until 2-step is set up (= 2).
 local db = require "lib.db"
 local web = require "lib.web"
 local ip = require "lib.ip"
-local json = require "lib.json"
 local errors = require "lib.errors"
 local crypto = require "core.crypto"
 local clock = require "core.clock"
@@ -16,6 +17,8 @@ local M = {}
 
 M.COOKIE = "candor_session"
 M.DEVICE_COOKIE = "candor_device"
+M.PENDING_CODE, M.PENDING_ENROL = 1, 2
+M.PENDING_TTL = 10 * 60 -- seconds to give the second step after the password
 local SIGNIN_FAILED = "The email or password is not right."
 
 local function sha(s) return crypto.sha256(s) end
@@ -29,23 +32,34 @@ local function load_ranges()
   allowed_ranges = ip.parse_list(settings.get("security.ip_ranges")) or {}
 end
 
---- The client's address: the peer, or X-Forwarded-For's nearest untrusted hop when the peer is
---- a trusted proxy. Also whether the original request was HTTPS.
-function M.client(req)
-  if req.client_ip then return req.client_ip, req.https end
-  local addr, https = req.peer, false
-  if #trusted_proxies > 0 and ip.in_any(trusted_proxies, addr) then
+-- "::ffff:192.0.2.1" (an IPv4 client on a dual-stack socket) is the IPv4 address.
+local function plain(addr)
+  return type(addr) == "string" and addr:match("^::[fF][fF][fF][fF]:(%d+%.%d+%.%d+%.%d+)$") or addr
+end
+
+-- The client address and HTTPS flag of req when proxies (parsed ranges) are the trusted ones.
+local function client_under(req, proxies)
+  local addr, https = plain(req.peer), false
+  if #proxies > 0 and ip.in_any(proxies, addr) then
     local xff = req.headers["x-forwarded-for"]
     if xff then
       local hops = {}
-      for h in xff:gmatch("[^,%s]+") do hops[#hops + 1] = h end
+      for h in xff:gmatch("[^,%s]+") do hops[#hops + 1] = plain(h) end
       for i = #hops, 1, -1 do
         addr = hops[i]
-        if not ip.in_any(trusted_proxies, addr) then break end
+        if not ip.in_any(proxies, addr) then break end
       end
     end
     https = (req.headers["x-forwarded-proto"] or ""):lower() == "https"
   end
+  return addr, https
+end
+
+--- The client's address: the peer, or X-Forwarded-For's nearest untrusted hop when the peer is
+--- a trusted proxy. Also whether the original request was HTTPS.
+function M.client(req)
+  if req.client_ip then return req.client_ip, req.https end
+  local addr, https = client_under(req, trusted_proxies)
   req.client_ip, req.https = addr, https
   return addr, https
 end
@@ -54,17 +68,21 @@ end
 function M.ip_allowed(addr, ranges)
   ranges = ranges or allowed_ranges
   if #ranges == 0 then return true end
-  return ip.in_any(ranges, addr)
+  return ip.in_any(ranges, plain(addr))
 end
 
 local function secure_cookies(req)
   local _, https = M.client(req)
   return https or settings.get("security.secure_cookies")
 end
+M.secure_cookies = secure_cookies
 
 -- ------------------------------------------------------------------ throttling
 
-local FREE_FAILURES = { account = 5, device = 5, ip = 20 }
+-- Failures allowed before delays start, per scope: an account (from browsers that never signed
+-- in to it), an account on a browser that did ("device"), a client address, and 2-step codes
+-- (or the password given to change 2-step settings) per user.
+local FREE_FAILURES = { account = 5, device = 5, ip = 20, code = 5 }
 local MAX_DELAY = 15 * 60
 
 local function throttle_row(scope, key)
@@ -93,6 +111,24 @@ end
 local function clear_failures(scope, key)
   db.exec("DELETE FROM signin_throttle WHERE scope = ? AND key = ?", scope, key)
 end
+
+local function wait_text(wait)
+  return wait >= 90 and (math.ceil(wait / 60) .. " minutes") or (math.ceil(wait) .. " seconds")
+end
+
+--- Raises 429 while user_id must wait before trying another 2-step code (or password proof).
+function M.check_code_throttle(user_id)
+  local wait = wait_for("code", tostring(user_id))
+  if wait > 0 then
+    errors.too_many("Too many wrong codes. Try again in " .. wait_text(wait) .. ".", wait)
+  end
+end
+
+--- Counts a wrong 2-step code (or wrong password proof) for user_id.
+function M.code_failed(user_id) record_failure("code", tostring(user_id)) end
+
+--- A right code: the count starts again.
+function M.code_ok(user_id) clear_failures("code", tostring(user_id)) end
 
 -- A browser that signed in to an account before carries a device cookie for it; a flood of
 -- wrong passwords from elsewhere then does not lock the real user out on their own browser.
@@ -127,13 +163,15 @@ local function new_session(user_id, req, fields)
   local token = crypto.token(32)
   local now = clock.now()
   local addr = M.client(req)
-  local max_h = settings.get("security.session_max_hours")
+  local expires = now + settings.get("security.session_max_hours") * 3600
+  if fields.pending_2fa then expires = now + M.PENDING_TTL end
+  if fields.expires_at and fields.expires_at < expires then expires = fields.expires_at end
   local id = db.insert([[INSERT INTO sessions(token_hash, user_id, csrf_token, created_at, last_seen_at,
       expires_at, user_agent_hash, ip, second_factor, pending_2fa, impersonator_id)
       VALUES(?,?,?,?,?,?,?,?,?,?,?)]],
-    db.blob(sha("session:" .. token)), user_id, crypto.token(24), now, now, now + max_h * 3600,
+    db.blob(sha("session:" .. token)), user_id, crypto.token(24), now, now, expires,
     db.blob(sha(req.headers["user-agent"] or "")), addr, fields.second_factor and 1 or 0,
-    fields.pending_2fa and 1 or 0, fields.impersonator_id)
+    fields.pending_2fa or 0, fields.impersonator_id)
   return token, id
 end
 
@@ -142,23 +180,40 @@ function M.cookie_for(req, token, max_age)
     same_site = "Lax" })
 end
 
---- Starts a session for user and adds its cookie to res. fields: second_factor, pending_2fa,
---- impersonator_id. Returns the session row.
+--- Starts a session for user and adds its cookie to res. fields: second_factor, pending_2fa
+--- (M.PENDING_CODE | M.PENDING_ENROL), impersonator_id, expires_at (a cap). Returns the row.
 function M.start(req, res, user_id, fields)
   local token, id = new_session(user_id, req, fields or {})
   web.add_header(res, "Set-Cookie", M.cookie_for(req, token))
   return db.row("SELECT * FROM sessions WHERE id = ?", id)
 end
 
---- Ends the session of this request and clears the cookie.
+--- Ends the session of this request (or the pending one) and clears the cookie.
 function M.finish(req, res)
-  if req.session then db.exec("DELETE FROM sessions WHERE id = ?", req.session.id) end
+  local s = req.session or req.pending_session
+  if s then db.exec("DELETE FROM sessions WHERE id = ?", s.id) end
   web.add_header(res, "Set-Cookie", M.cookie_for(req, "", 0))
 end
 
---- Ends every session of a user (sign out everywhere, admin action, deactivation).
+--- Ends every session of a user (sign out everywhere, admin action, deactivation), except
+--- the one with id except_id when given.
 function M.end_all(user_id, except_id)
   db.exec("DELETE FROM sessions WHERE user_id = ? AND id IS NOT ?", user_id, except_id)
+end
+
+--- Gives the request's session a new token (after a password change), keeping it signed in.
+function M.renew(req, res)
+  if not req.session then return end
+  local fresh = crypto.token(32)
+  db.exec("UPDATE sessions SET token_hash = ?, rotate = 0 WHERE id = ?", db.blob(sha("session:" .. fresh)), req.session.id)
+  web.add_header(res, "Set-Cookie", M.cookie_for(req, fresh))
+end
+
+--- The signed-in sessions of a user, newest first (for the account page).
+function M.list_for(user_id)
+  return db.query([[SELECT id, created_at, last_seen_at, expires_at, ip, impersonator_id FROM sessions
+    WHERE user_id = ? AND pending_2fa = 0 AND expires_at > ? ORDER BY last_seen_at DESC, id DESC]],
+    user_id, clock.now())
 end
 
 -- Finds the session for the cookie; checks lifetime, idle time and the browser.
@@ -202,7 +257,8 @@ local function user_from_token(req)
   return t.created_by, t
 end
 
---- The authenticate hook: user, session, via ("cookie" | "token").
+--- The authenticate hook: user, session, via ("cookie" | "token"). A session waiting for its
+--- second step gives no user; it is left in req.pending_session (with req.pending_user).
 function M.authenticate(req)
   local addr = M.client(req)
   if #allowed_ranges > 0 and req.path ~= "/healthz" and not M.ip_allowed(addr) then
@@ -226,8 +282,8 @@ function M.authenticate(req)
     db.exec("DELETE FROM sessions WHERE id = ?", s.id)
     return nil
   end
-  if s.pending_2fa == 1 then
-    req.pending_session = s
+  if s.pending_2fa ~= 0 then
+    req.pending_session, req.pending_user = s, u
     return nil
   end
   if s.impersonator_id then
@@ -276,6 +332,18 @@ function M.check_csrf(req)
   end
 end
 
+--- The pending session of this request in the given state (M.PENDING_CODE or M.PENDING_ENROL),
+--- with its CSRF checked for state changes; raises 401 when there is none.
+function M.require_pending(req, state)
+  local s = req.pending_session
+  if not s or (state and s.pending_2fa ~= state) then
+    errors.raise(401, "no_pending_signin", "Sign in with your email and password first (the sign-in may have "
+      .. "taken longer than " .. (M.PENDING_TTL // 60) .. " minutes).")
+  end
+  if req.method ~= "GET" and req.method ~= "HEAD" then M.check_csrf(req) end
+  return s, req.pending_user
+end
+
 -- ------------------------------------------------------------------ signing in
 
 local dummy_hash
@@ -289,8 +357,7 @@ function M.verify_credentials(req, email, password)
   local device = known_device(req, email)
   local wait = math.max(wait_for("ip", addr), device and wait_for("device", email) or wait_for("account", email))
   if wait > 0 then
-    errors.too_many(("Too many failed attempts. Try again in %s."):format(wait >= 90
-      and (math.ceil(wait / 60) .. " minutes") or (math.ceil(wait) .. " seconds")), wait)
+    errors.too_many("Too many failed attempts. Try again in " .. wait_text(wait) .. ".", wait)
   end
   local u = db.row("SELECT id, email, name, status, kind, password_hash FROM users WHERE email = ?", email)
   local hash = u and u.password_hash or dummy_hash
@@ -320,21 +387,42 @@ function M.verify_credentials(req, email, password)
   return u, device
 end
 
---- Signs in after the password was right: starts a session (pending the 2-step code when the
---- person uses 2-step verification and this browser is not remembered). Returns the session,
---- and whether a code is needed.
+--- Checks a signed-in user's own password (for changing it, or 2-step settings); throttled
+--- like 2-step codes. Returns true or false (waits for argon2id).
+function M.check_own_password(user_id, password)
+  M.check_code_throttle(user_id)
+  local hash = db.value("SELECT password_hash FROM users WHERE id = ?", user_id)
+  local ok = type(password) == "string" and password ~= ""
+    and crypto.verify_password(hash or dummy_hash, password:sub(1, 4096)) and hash ~= nil
+  db.transaction(function()
+    if ok then M.code_ok(user_id) else M.code_failed(user_id) end
+  end)
+  return ok and true or false
+end
+
+--- Signs in after the password was right: starts a session, pending the 2-step code when the
+--- person uses 2-step verification and this browser is not remembered, or pending enrolment
+--- when an admin setting obliges them to use it and they have not set it up. Returns the
+--- session and the pending state (nil, M.PENDING_CODE or M.PENDING_ENROL).
 function M.complete_signin(req, res, u)
   local twostep = require "services.twostep"
-  local needs_code = twostep.required_for(u.id, req)
+  local pending
+  if twostep.required_for(u.id, req) then
+    pending = M.PENDING_CODE
+  elseif not twostep.enrolled(u.id) and twostep.must_enrol(u.id) then
+    pending = M.PENDING_ENROL
+  end
   local session
   db.transaction(function()
     clear_failures("account", u.email:lower())
     clear_failures("device", u.email:lower())
     clear_failures("ip", M.client(req))
     if u.status == "invited" then db.exec("UPDATE users SET status = 'active' WHERE id = ?", u.id) end
-    session = M.start(req, res, u.id, { second_factor = not needs_code, pending_2fa = needs_code })
-    audit.record{ action = needs_code and "signin.password_ok" or "signin.success", actor_id = u.id,
-      actor_label = u.email, req = req, details = { via = req.api and "api" or "page" } }
+    session = M.start(req, res, u.id, { second_factor = pending == nil, pending_2fa = pending })
+    if pending == M.PENDING_ENROL then twostep.begin(u.id, { keep = true }) end
+    audit.record{ action = pending and "signin.password_ok" or "signin.success", actor_id = u.id,
+      actor_label = u.email, req = req, details = { via = req.route and req.route.api and "api" or "page",
+        next_step = pending == M.PENDING_CODE and "code" or pending == M.PENDING_ENROL and "enrol" or nil } }
   end)
   -- remember this browser for the account (device cookie), keeping others it already knows
   local cur = web.cookie(req, M.DEVICE_COOKIE)
@@ -344,7 +432,79 @@ function M.complete_signin(req, res, u)
   table.insert(list, 1, mine)
   web.add_header(res, "Set-Cookie", web.cookie_header(M.DEVICE_COOKIE, table.concat(list, "."),
     { secure = secure_cookies(req), max_age = 180 * 86400 }))
-  return session, needs_code
+  return session, pending
+end
+
+--- The second step is done (a code, a recovery code, or 2-step just set up): the pending
+--- session is replaced by a full one with a new token. Call inside a transaction.
+function M.finish_second_step(req, res, how)
+  local p = req.pending_session
+  db.exec("DELETE FROM sessions WHERE id = ?", p.id)
+  local s = M.start(req, res, p.user_id, { second_factor = true })
+  local u = req.pending_user
+  audit.record{ action = "signin.success", actor_id = u.id, actor_label = u.email, req = req,
+    details = { second_step = how } }
+  return s
+end
+
+-- ------------------------------------------------------------------ impersonation
+
+--- Why actor may not impersonate target, or nil when they may.
+function M.impersonation_problem(actor, session, target)
+  local access = require "services.access"
+  if not session then return "Impersonation needs a signed-in browser session." end
+  if session.impersonator_id then return "You are impersonating someone already: end that first." end
+  if not access.can(actor, "admin.impersonate") then return "You do not have permission to impersonate people." end
+  if target.id == actor.id then return "You cannot impersonate yourself." end
+  local t = load_user(target.id)
+  if t.is_super then return "Super users (HR Admin + Tech Admin) cannot be impersonated." end
+  if t.kind == "guest" then return "Guests cannot be impersonated." end
+  if t.status ~= "active" then return "Only active people can be impersonated." end
+  if require("core.authz").relation(actor.id, target.id) == "above" then
+    return "Nobody can impersonate a person above them in their own reporting line."
+  end
+  return nil
+end
+
+--- Starts a session as target for the impersonating actor; their own session ends (a new one
+--- starts when the impersonation ends). Call inside a transaction.
+function M.start_impersonation(req, res, target)
+  local actor, own = req.user, req.session
+  local problem = M.impersonation_problem(actor, own, target)
+  if problem then errors.forbidden(problem) end
+  db.exec("DELETE FROM sessions WHERE id = ?", own.id)
+  local s = M.start(req, res, target.id, { second_factor = true, impersonator_id = actor.id,
+    expires_at = own.expires_at })
+  audit.record{ action = "impersonation.start", actor = actor, req = req, target_type = "user",
+    target_id = target.id, target_label = target.email }
+  return s
+end
+
+--- Ends the impersonation of this request: back to a session of the impersonator. Returns
+--- the impersonator and the person who was impersonated. Call inside a transaction.
+function M.end_impersonation(req, res)
+  local s = req.session
+  if not s or not s.impersonator_id then errors.conflict("You are not impersonating anyone.") end
+  local target = req.user
+  local imp = load_user(s.impersonator_id)
+  db.exec("DELETE FROM sessions WHERE id = ?", s.id)
+  audit.record{ action = "impersonation.end", actor_id = s.impersonator_id,
+    actor_label = imp and imp.email or "deleted user", req = req, target_type = "user", target_id = target.id,
+    target_label = target.email }
+  if not imp or imp.status ~= "active" then
+    web.add_header(res, "Set-Cookie", M.cookie_for(req, "", 0))
+    return nil, target
+  end
+  M.start(req, res, imp.id, { second_factor = true, expires_at = s.expires_at })
+  return imp, target
+end
+
+--- Raises 403 when the request acts in an impersonated session (what may not be changed then:
+--- the person's password, 2-step setup, API tokens).
+function M.refuse_impersonated(req, what)
+  if req.session and req.session.impersonator_id then
+    errors.forbidden((what or "This") .. " cannot be changed while impersonating someone.")
+  end
 end
 
 -- ------------------------------------------------------------------ API tokens
@@ -366,6 +526,94 @@ function M.revoke_api_token(actor, id, req)
   db.exec("UPDATE api_tokens SET revoked_at = ? WHERE id = ?", clock.now(), id)
   audit.record{ action = "api_token.revoke", actor = actor, req = req, target_type = "api_token", target_id = id,
     target_label = t.name }
+end
+
+--- API tokens with their creators, newest first; revoked ones only when include_revoked.
+function M.list_api_tokens(include_revoked)
+  return db.query([[SELECT t.id, t.name, t.prefix, t.created_by, u.name AS creator_name, u.email AS creator_email,
+      t.created_at, t.last_used_at, t.revoked_at
+    FROM api_tokens t LEFT JOIN users u ON u.id = t.created_by
+    WHERE ? OR t.revoked_at IS NULL ORDER BY t.created_at DESC, t.id DESC]], include_revoked and 1 or 0)
+end
+
+-- ------------------------------------------------------------------ security settings
+
+-- The company security settings as the page and the API name them.
+M.SETTINGS = {
+  { name = "ip_ranges", key = "security.ip_ranges" },
+  { name = "trusted_proxies", key = "security.trusted_proxies" },
+  { name = "password_min_length", key = "security.password_min_length" },
+  { name = "session_idle_minutes", key = "security.session_idle_minutes" },
+  { name = "session_max_hours", key = "security.session_max_hours" },
+  { name = "require_2fa_for_admins", key = "security.require_2fa_for_admins" },
+  { name = "secure_cookies", key = "security.secure_cookies" },
+}
+
+--- The current values: { ip_ranges = {...}, ... }.
+function M.security_settings()
+  local out = {}
+  for _, s in ipairs(M.SETTINGS) do out[s.name] = settings.get(s.key) end
+  return out
+end
+
+-- Lists may come as text (one per line, or separated by commas or spaces).
+local function as_list(v)
+  if type(v) ~= "string" then return v end
+  local out = {}
+  for item in v:gmatch("[^%s,;]+") do out[#out + 1] = item end
+  return out
+end
+
+local function same(a, b)
+  if type(a) == "table" and type(b) == "table" then
+    if #a ~= #b then return false end
+    for i = 1, #a do if a[i] ~= b[i] then return false end end
+    return true
+  end
+  return a == b
+end
+
+--- Saves the security settings given in input (names as in M.SETTINGS; absent ones stay).
+--- Everything is checked first: 422 with a message per field; a list of allowed ranges that
+--- would shut out the person saving it is refused, as is "secure cookies" over plain HTTP.
+--- Returns the changes { name = { from=, to= } }. Call inside a transaction.
+function M.save_security_settings(actor, input, req)
+  local values, problems, changed = {}, {}, {}
+  for _, s in ipairs(M.SETTINGS) do
+    local v = input[s.name]
+    if v ~= nil then
+      if s.name == "ip_ranges" or s.name == "trusted_proxies" then v = as_list(v) end
+      local checked, msg = settings.check(s.key, v)
+      if checked == nil then problems[s.name] = msg:gsub("^%l", string.upper) .. "." else values[s.name] = checked end
+    end
+  end
+  if next(problems) then errors.invalid(problems) end
+  local ranges = ip.parse_list(values.ip_ranges or settings.get("security.ip_ranges"))
+  local proxies = ip.parse_list(values.trusted_proxies or settings.get("security.trusted_proxies"))
+  local addr, https = client_under(req, proxies)
+  if #ranges > 0 and not ip.in_any(ranges, addr) then
+    errors.invalid({ ip_ranges = ("This list would lock you out: you are connecting from %s, which is not in "
+      .. "any of these ranges. Add your address (e.g. %s) or a range that contains it."):format(addr,
+        addr .. (addr:find(":", 1, true) and "/128" or "/32")) })
+  end
+  if values.secure_cookies == true and not settings.get("security.secure_cookies") and not https then
+    errors.invalid({ secure_cookies = "You are connected over plain HTTP: browsers would not send Secure cookies "
+      .. "back and you could not stay signed in. Turn this on from an HTTPS address." })
+  end
+  for _, s in ipairs(M.SETTINGS) do
+    local v = values[s.name]
+    if v ~= nil then
+      local before = settings.get(s.key)
+      if not same(before, v) then
+        settings.set(s.key, v, actor.id)
+        changed[s.name] = { from = before, to = v }
+      end
+    end
+  end
+  if next(changed) then
+    audit.record{ action = "settings.security", actor = actor, req = req, details = { changed = changed } }
+  end
+  return changed
 end
 
 -- ------------------------------------------------------------------ setup

@@ -6,21 +6,23 @@
   var dialog = document.getElementById("confirm-dialog");
   document.addEventListener("submit", function (ev) {
     var form = ev.target;
-    var text = form.getAttribute("data-confirm");
+    // the button pressed may ask instead of the form; its name=value must survive the confirm
+    var by = ev.submitter && ev.submitter.form === form ? ev.submitter : null;
+    var text = (by && by.getAttribute("data-confirm")) || form.getAttribute("data-confirm");
     if (!text || form.dataset.confirmed === "1") return;
     ev.preventDefault();
     if (!dialog || typeof dialog.showModal !== "function") {
-      if (window.confirm(text)) { form.dataset.confirmed = "1"; form.requestSubmit ? form.requestSubmit() : form.submit(); }
+      if (window.confirm(text)) { form.dataset.confirmed = "1"; form.requestSubmit ? form.requestSubmit(by) : form.submit(); }
       return;
     }
     document.getElementById("confirm-text").textContent = text;
     var ok = document.getElementById("confirm-ok");
-    ok.textContent = form.getAttribute("data-confirm-button") || "Confirm";
+    ok.textContent = (by && by.getAttribute("data-confirm-button")) || form.getAttribute("data-confirm-button") || "Confirm";
     dialog.returnValue = "";
     dialog.showModal();
     dialog.addEventListener("close", function onClose() {
       dialog.removeEventListener("close", onClose);
-      if (dialog.returnValue === "ok") { form.dataset.confirmed = "1"; form.submit(); }
+      if (dialog.returnValue === "ok") { form.dataset.confirmed = "1"; form.requestSubmit ? form.requestSubmit(by) : form.submit(); }
     });
   }, true);
 

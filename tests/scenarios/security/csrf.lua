@@ -31,7 +31,8 @@ t.test("a form post carries the token in a hidden field", function()
   local c = t.login(demo.email("marcus"))
   local page = c:get("/people/" .. P.zoe.id .. "/edit")
   t.contains(page.body, 'name="csrf_token" value="' .. c.csrf .. '"')
-  local res = c:form("/people/" .. P.zoe.id .. "/edit", { name = "Zoe Chen", job_title = "Engineer II", email = demo.email("zoe") })
+  local res = c:form("/people/" .. P.zoe.id .. "/edit", { name = "Zoe Chen", job_title = "Engineer II",
+    email = demo.email("zoe") })
   t.status(res, 303)
   t.eq(db.value("SELECT job_title FROM users WHERE id = ?", P.zoe.id), "Engineer II")
   c.auto_csrf = false

@@ -1,0 +1,297 @@
+-- Security administration: the company security settings (Tech Admins), API tokens (Tech
+-- Admins), the audit log (HR Admins and Tech Admins) and impersonation (super users).
+local web = require "lib.web"
+local page = require "lib.page"
+local json = require "lib.json"
+local util = require "lib.util"
+local errors = require "lib.errors"
+local db = require "lib.db"
+local sessions = require "services.sessions"
+local people = require "services.people"
+
+local M = {}
+
+-- ------------------------------------------------------------------ security settings
+
+local function settings_json()
+  local v = sessions.security_settings()
+  v.ip_ranges = json.array(v.ip_ranges)
+  v.trusted_proxies = json.array(v.trusted_proxies)
+  return v
+end
+
+local function settings_page(req, data, status)
+  data.title = "Security settings"
+  data.values = data.values or sessions.security_settings()
+  data.errors = data.errors or {}
+  data.your_address = sessions.client(req)
+  data.peer = req.peer
+  return page.render(req, "admin_security", data, { nav = "admin", status = status })
+end
+
+-- ------------------------------------------------------------------ API tokens
+
+local function token_json(t)
+  return { id = t.id, name = t.name, prefix = t.prefix, created_by = { id = t.created_by, name = t.creator_name,
+    email = t.creator_email }, created_at = util.format_time(t.created_at),
+    last_used_at = t.last_used_at and util.format_time(t.last_used_at) or json.null,
+    revoked_at = t.revoked_at and util.format_time(t.revoked_at) or json.null }
+end
+
+local function token_name(name)
+  name = type(name) == "string" and util.trim(name) or ""
+  if name == "" then errors.invalid({ name = "Give the token a name that says what uses it, e.g. \"HRIS sync\"." }) end
+  if utf8.len(name) == nil or #name > 100 then errors.invalid({ name = "Use at most 100 characters." }) end
+  return name
+end
+
+-- A token is made by a person in a browser: a token cannot make tokens, nor can an impersonator.
+local function may_create_token(req)
+  if req.via ~= "cookie" then errors.forbidden("API tokens are created by a person signed in with a browser.") end
+  sessions.refuse_impersonated(req, "API tokens")
+end
+
+local function tokens_page(req, data, status)
+  data.title = "API tokens"
+  data.tokens = sessions.list_api_tokens(false)
+  data.errors = data.errors or {}
+  return page.render(req, "admin_api_tokens", data, { nav = "admin", status = status })
+end
+
+-- ------------------------------------------------------------------ audit log
+
+local function like(s)
+  return "%" .. s:gsub("[%%_\\]", "\\%0") .. "%"
+end
+
+--- Audit entries matching filters { action=, actor=, target=, from=, to= (YYYY-MM-DD, UTC),
+--- page=, per_page= }, newest first. Returns { entries=, total=, page=, per_page=, pages= } or
+--- raises 422 on a bad filter.
+function M.search_audit(f)
+  local where, args, bad = {}, {}, {}
+  local action = util.trim(f.action or "")
+  if action ~= "" then
+    where[#where + 1] = "(action = ? OR action LIKE ? ESCAPE '\\')"
+    args[#args + 1] = action
+    args[#args + 1] = action:gsub("[%%_\\]", "\\%0") .. ".%"
+  end
+  local actor = util.trim(f.actor or "")
+  if actor ~= "" then
+    local id = actor:match("^%d+$") and math.tointeger(tonumber(actor))
+    if id then
+      where[#where + 1] = "actor_id = ?"
+      args[#args + 1] = id
+    else
+      where[#where + 1] = "(actor_label LIKE ? ESCAPE '\\' OR actor_id IN (SELECT id FROM users WHERE name LIKE ? ESCAPE '\\'))"
+      args[#args + 1] = like(actor)
+      args[#args + 1] = like(actor)
+    end
+  end
+  local target = util.trim(f.target or "")
+  if target ~= "" then
+    local ttype, tid = target:match("^([%w_]+):(%d+)$")
+    if ttype then
+      where[#where + 1] = "target_type = ? AND target_id = ?"
+      args[#args + 1] = ttype
+      args[#args + 1] = math.tointeger(tonumber(tid))
+    else
+      where[#where + 1] = "target_label LIKE ? ESCAPE '\\'"
+      args[#args + 1] = like(target)
+    end
+  end
+  local from, to = util.trim(f.from or ""), util.trim(f.to or "")
+  if from ~= "" then
+    local ts = util.date_to_ts(from)
+    if not ts then bad.from = "Use a date like 2026-01-31." else
+      where[#where + 1] = "at >= ?"
+      args[#args + 1] = ts
+    end
+  end
+  if to ~= "" then
+    local ts = util.date_to_ts(to)
+    if not ts then bad.to = "Use a date like 2026-01-31." else
+      where[#where + 1] = "at < ?"
+      args[#args + 1] = ts + 86400
+    end
+  end
+  if next(bad) then errors.invalid(bad) end
+  local per_page = math.tointeger(tonumber(f.per_page or "")) or 50
+  per_page = math.max(1, math.min(200, per_page))
+  local pg = math.max(1, math.tointeger(tonumber(f.page or "")) or 1)
+  local clause = #where > 0 and (" WHERE " .. table.concat(where, " AND ")) or ""
+  local total = db.value("SELECT count(*) FROM audit_log" .. clause, table.unpack(args))
+  local q = { table.unpack(args) }
+  q[#q + 1] = per_page
+  q[#q + 1] = (pg - 1) * per_page
+  local rows = db.query("SELECT id, at, actor_id, actor_label, action, target_type, target_id, target_label, ip, "
+    .. "details FROM audit_log" .. clause .. " ORDER BY id DESC LIMIT ? OFFSET ?", table.unpack(q))
+  return { entries = rows, total = total, page = pg, per_page = per_page,
+    pages = math.max(1, (total + per_page - 1) // per_page) }
+end
+
+local function entry_json(e)
+  return { id = e.id, at = util.format_time(e.at), actor = { id = e.actor_id or json.null, label = e.actor_label },
+    action = e.action, target = e.target_type and { type = e.target_type, id = e.target_id or json.null,
+      label = e.target_label or json.null } or json.null,
+    ip = e.ip or json.null, details = json.decode(e.details) or {} }
+end
+
+local function audit_filters(q)
+  return { action = q.action, actor = q.actor, target = q.target, from = q.from, to = q.to, page = q.page,
+    per_page = q.per_page }
+end
+
+-- ------------------------------------------------------------------ routes
+
+function M.routes(r)
+  -- security settings
+  r:add{ method = "GET", path = "/api/settings/security", auth = "user", perm = "admin.security",
+    handler = function() return web.json(200, settings_json()) end }
+
+  r:add{ method = "PUT", path = "/api/settings/security", auth = "user", perm = "admin.security",
+    handler = function(req)
+      local changed = sessions.save_security_settings(req.user, web.body(req), req)
+      local out = settings_json()
+      local names = {}
+      for k in pairs(changed) do names[#names + 1] = k end
+      table.sort(names)
+      return web.json(200, { settings = out, changed = json.array(names) })
+    end }
+
+  r:add{ method = "GET", path = "/admin/security", auth = "user", perm = "admin.security",
+    handler = function(req) return settings_page(req, {}) end }
+
+  r:add{ method = "POST", path = "/admin/security", auth = "user", perm = "admin.security",
+    handler = function(req)
+      local f = web.form(req)
+      local input = { ip_ranges = f.ip_ranges or "", trusted_proxies = f.trusted_proxies or "",
+        password_min_length = f.password_min_length, session_idle_minutes = f.session_idle_minutes,
+        session_max_hours = f.session_max_hours, require_2fa_for_admins = f.require_2fa_for_admins == "on",
+        secure_cookies = f.secure_cookies == "on" }
+      local ok, err = pcall(sessions.save_security_settings, req.user, input, req)
+      if not ok then
+        if errors.is(err) and err.status == 422 then
+          return settings_page(req, { values = input, errors = err.fields or {}, error = err.message }, 422)
+        end
+        error(err, 0)
+      end
+      local n = 0
+      for _ in pairs(err) do n = n + 1 end
+      return page.redirect("/admin/security", "success",
+        n == 0 and "Nothing changed." or ("Security settings saved (%s)."):format(util.plural(n, "change", "changes")))
+    end }
+
+  -- API tokens
+  r:add{ method = "GET", path = "/api/tokens", auth = "user", perm = "admin.api_tokens",
+    handler = function(req)
+      local list = {}
+      for i, t in ipairs(sessions.list_api_tokens(web.query(req).include_revoked == "true")) do list[i] = token_json(t) end
+      return web.json(200, { tokens = json.array(list) })
+    end }
+
+  r:add{ method = "POST", path = "/api/tokens", auth = "user", perm = "admin.api_tokens",
+    handler = function(req)
+      may_create_token(req)
+      local name = token_name(web.body(req).name)
+      local token, id = sessions.create_api_token(req.user, name, req)
+      local row = db.row([[SELECT t.*, u.name AS creator_name, u.email AS creator_email FROM api_tokens t
+        LEFT JOIN users u ON u.id = t.created_by WHERE t.id = ?]], id)
+      local out = token_json(row)
+      out.token = token
+      return web.json(201, out)
+    end }
+
+  r:add{ method = "DELETE", path = "/api/tokens/{id:int}", auth = "user", perm = "admin.api_tokens",
+    handler = function(req)
+      sessions.revoke_api_token(req.user, math.tointeger(tonumber(req.params.id)), req)
+      return web.no_content()
+    end }
+
+  r:add{ method = "GET", path = "/admin/api-tokens", auth = "user", perm = "admin.api_tokens",
+    handler = function(req) return tokens_page(req, {}) end }
+
+  r:add{ method = "POST", path = "/admin/api-tokens", auth = "user", perm = "admin.api_tokens",
+    handler = function(req)
+      local ok, name = pcall(function()
+        may_create_token(req)
+        return token_name(web.form(req).name)
+      end)
+      if not ok then
+        local err = name
+        if errors.is(err) and (err.status == 422 or err.status == 403) then
+          return tokens_page(req, { errors = err.fields or {}, error = not err.fields and err.message or nil,
+            name = web.form(req).name }, err.status)
+        end
+        error(err, 0)
+      end
+      local token = sessions.create_api_token(req.user, name, req)
+      return tokens_page(req, { created = { name = name, token = token } })
+    end }
+
+  r:add{ method = "POST", path = "/admin/api-tokens/{id:int}/revoke", auth = "user", perm = "admin.api_tokens",
+    handler = function(req)
+      local id = math.tointeger(tonumber(req.params.id))
+      local name = db.value("SELECT name FROM api_tokens WHERE id = ?", id)
+      sessions.revoke_api_token(req.user, id, req)
+      return page.redirect("/admin/api-tokens", "success", ("The token \"%s\" was revoked; it stops working at once.")
+        :format(name or "?"))
+    end }
+
+  -- audit log
+  r:add{ method = "GET", path = "/api/audit", auth = "user", perm = "admin.audit_log",
+    handler = function(req)
+      local res = M.search_audit(audit_filters(web.query(req)))
+      local list = {}
+      for i, e in ipairs(res.entries) do list[i] = entry_json(e) end
+      return web.json(200, { entries = json.array(list), total = res.total, page = res.page, per_page = res.per_page,
+        pages = res.pages })
+    end }
+
+  r:add{ method = "GET", path = "/admin/audit", auth = "user", perm = "admin.audit_log",
+    handler = function(req)
+      local q = web.query(req)
+      local filters = audit_filters(q)
+      local ok, res = pcall(M.search_audit, filters)
+      local bad
+      if not ok then
+        if not (errors.is(res) and res.status == 422) then error(res, 0) end
+        bad = res.fields
+        res = M.search_audit({ page = 1 })
+      end
+      for _, e in ipairs(res.entries) do
+        e.when = os.date("!%Y-%m-%d %H:%M:%S", e.at)
+        e.details_text = e.details ~= "{}" and e.details or nil
+      end
+      local keep = {}
+      for k, v in pairs(filters) do if k ~= "page" and v and v ~= "" then keep[k] = v end end
+      return page.render(req, "admin_audit", { title = "Audit log", result = res, filters = filters,
+        errors = bad or {}, keep = keep, actions = db.column("SELECT DISTINCT action FROM audit_log ORDER BY action"),
+        verified = nil }, { nav = "admin", wide = true })
+    end }
+
+  -- impersonation
+  r:add{ method = "POST", path = "/people/{id:int}/impersonate", auth = "user", perm = "admin.impersonate",
+    handler = function(req)
+      local target = people.require(req.params.id)
+      local res = page.redirect("/home", "info", "You are now seeing Candor as " .. target.name
+        .. ". Everything you do is logged. End it with the button at the top.")
+      sessions.start_impersonation(req, res, target)
+      return res
+    end }
+
+  r:add{ method = "POST", path = "/impersonation/end", auth = "any_user", perm = "object",
+    handler = function(req)
+      local res = web.redirect("/")
+      local imp, target = sessions.end_impersonation(req, res)
+      if imp then
+        res.headers.Location = "/people/" .. target.id
+        page.flash(res, "info", "Impersonation of " .. target.name .. " ended. You are yourself again.")
+      end
+      return res
+    end }
+
+  -- impersonation starts from a person's menu in the directory
+  require("routes.admin").link("admin.impersonate", "/people")
+end
+
+return M

@@ -1,0 +1,298 @@
+-- Cycle workflows on the admin pages and in the API: read the built-in and current scripts,
+-- edit one, check it in the sandbox, dry-run it against a cycle, save it as a new version
+-- (only after a successful check of that very text), pick an older version again.
+local web = require "lib.web"
+local page = require "lib.page"
+local db = require "lib.db"
+local errors = require "lib.errors"
+local json = require "lib.json"
+local util = require "lib.util"
+local clock = require "core.clock"
+local crypto = require "core.crypto"
+local workflows = require "services.workflows"
+
+local M = {}
+
+local PERM = "workflows.edit"
+local ORIGIN_LABELS = { builtin = "Built-in", data_folder = "Data folder copy", admin = "Saved on this page" }
+M.ORIGIN_LABELS = ORIGIN_LABELS
+
+local function sha(source) return crypto.hex(crypto.sha256(source)) end
+
+local function title_of(name)
+  local s = name:gsub("_", " ")
+  return s:sub(1, 1):upper() .. s:sub(2)
+end
+
+-- Versions of a workflow, newest first, each with the cycles that run it.
+local function versions(name)
+  local rows = db.query([[SELECT v.id, v.origin, v.note, v.sha256, v.created_at, v.created_by, u.name AS created_by_name
+    FROM workflow_versions v LEFT JOIN users u ON u.id = v.created_by WHERE v.name = ? ORDER BY v.id DESC]], name)
+  local by_id = {}
+  for _, v in ipairs(rows) do
+    v.cycles = {}
+    by_id[v.id] = v
+  end
+  for _, c in ipairs(db.query([[SELECT c.id, c.name, c.phase, c.workflow_version_id FROM cycles c
+      JOIN workflow_versions v ON v.id = c.workflow_version_id WHERE v.name = ? ORDER BY c.id]], name)) do
+    local v = by_id[c.workflow_version_id]
+    v.cycles[#v.cycles + 1] = { id = c.id, name = c.name, phase = c.phase }
+  end
+  return rows
+end
+
+-- Plain data of a definition, for the API and the check summary.
+local function summary(def)
+  local phases, transitions, timeline = {}, {}, {}
+  for _, p in ipairs(def.phases) do
+    phases[#phases + 1] = { id = p.id, label = p.label, allows = json.array(p.allows_list) }
+  end
+  for _, t in ipairs(def.transitions) do
+    transitions[#transitions + 1] = { from = t.from, to = t.to, by = json.array(t.by), event = t.event, label = t.label,
+      at = t.at, offset = t.offset }
+  end
+  for _, s in ipairs(def.timeline) do
+    timeline[#timeline + 1] = { id = s.id, on = s.on, at = s.at, offset = s.offset, to = s.to, cc = s.cc,
+      only = s.only_fn and "function" or s.only, template = s.template }
+  end
+  return { name = def.name, phases = phases, transitions = transitions, timeline = timeline }
+end
+
+local function cycle_choices()
+  return db.query("SELECT id, name, phase, start_date FROM cycles ORDER BY id DESC LIMIT 500")
+end
+
+local function find_cycle(id)
+  id = tonumber(id)
+  local c = id and db.row("SELECT * FROM cycles WHERE id = ?", math.tointeger(id))
+  if not c then return nil end
+  return c
+end
+
+-- JSON for dry-run items (lists marked as arrays).
+local function items_json(items)
+  for _, it in ipairs(items) do it.recipients = json.array(it.recipients) end
+  return json.array(items)
+end
+
+-- ------------------------------------------------------------------ pages
+
+local function editor_data(name, extra)
+  local current = workflows.current_version(name)
+  local data = {
+    title = title_of(name) .. " workflow",
+    name = name,
+    current = current,
+    builtin = workflows.builtin_source(name),
+    copy = workflows.data_folder_copy(name),
+    copy_path = workflows.data_folder_path(name),
+    versions = versions(name),
+    cycles = cycle_choices(),
+    origin_labels = ORIGIN_LABELS,
+    anchors = workflows.ANCHORS,
+    groups = { "reviewees", "managers", "cycle_admins", "reviewee", "manager" },
+    filters = { "self_not_submitted", "manager_not_submitted", "manager_not_shared", "reviewee_not_signed",
+      "manager_not_signed", "not_signed", "all" },
+    filter_labels = {},
+    send_hour = require("services.settings").get("notifications.send_hour_utc"),
+  }
+  for k, f in pairs(workflows.FILTERS) do data.filter_labels[k] = f.label end
+  data.source = current.source
+  for k, v in pairs(extra or {}) do data[k] = v end
+  return data
+end
+
+local function render_editor(req, name, extra, status)
+  return page.render(req, "workflow_edit", editor_data(name, extra), { nav = "admin", status = status, wide = true })
+end
+
+function M.routes(r)
+  r:add{ method = "GET", path = "/admin/workflows", auth = "user", perm = PERM,
+    handler = function(req)
+      local list = {}
+      for _, name in ipairs(workflows.names()) do
+        local current = workflows.current_version(name)
+        local vs = versions(name)
+        local running = 0
+        for _, v in ipairs(vs) do running = running + #v.cycles end
+        list[#list + 1] = { name = name, title = title_of(name), current = current, versions = #vs, cycles = running,
+          copy = workflows.data_folder_copy(name) }
+      end
+      return page.render(req, "workflow_index", { title = "Cycle workflows", workflows = list,
+        origin_labels = ORIGIN_LABELS, data_dir = req and require("app").data_dir }, { nav = "admin" })
+    end }
+
+  r:add{ method = "GET", path = "/admin/workflows/{name}", auth = "user", perm = PERM,
+    handler = function(req)
+      local name = req.params.name
+      local q = web.query(req)
+      local extra = {}
+      if q.from then
+        local v = db.row("SELECT id, source FROM workflow_versions WHERE id = ? AND name = ?",
+          math.tointeger(tonumber(q.from)) or 0, name)
+        if v then extra.source = v.source; extra.loaded = v.id end
+      elseif q.builtin then
+        extra.source = workflows.builtin_source(name)
+        extra.loaded = "builtin"
+      end
+      return render_editor(req, name, extra)
+    end }
+
+  r:add{ method = "POST", path = "/admin/workflows/{name}", auth = "user", perm = PERM,
+    handler = function(req)
+      local name = req.params.name
+      workflows.builtin_source(name) -- 404 for unknown names
+      local f = web.form(req)
+      local source = (f.source or ""):gsub("\r\n", "\n")
+      local action = f.action or "check"
+      local extra = { source = source, cycle_id = tonumber(f.cycle_id), note = f.note }
+      local started = clock.mono_ms()
+      if action == "check" or action == "dry_run" then
+        local def, errs = workflows.validate(source, name)
+        if not def then
+          extra.result = { kind = "check", ok = false, errors = errs }
+          return render_editor(req, name, extra, 422)
+        end
+        extra.checked = sha(source)
+        extra.result = { kind = "check", ok = true, summary = summary(def), ms = clock.mono_ms() - started }
+        if action == "dry_run" then
+          local cycle = find_cycle(f.cycle_id)
+          if not cycle then
+            extra.result.dry_error = "Choose a cycle to dry-run the workflow against."
+            return render_editor(req, name, extra, 422)
+          end
+          local items, problems = workflows.dry_run(source, cycle)
+          extra.result = { kind = "dry_run", ok = true, items = items, problems = problems, cycle = cycle,
+            ms = clock.mono_ms() - started, summary = extra.result.summary }
+        end
+        return render_editor(req, name, extra)
+      elseif action == "save" then
+        if f.checked ~= sha(source) then
+          extra.result = { kind = "check", ok = false,
+            errors = { "Check the script (or dry-run it) before saving: the text changed since the last check." } }
+          return render_editor(req, name, extra, 422)
+        end
+        local def, errs = workflows.validate(source, name)
+        if not def then
+          extra.result = { kind = "check", ok = false, errors = errs }
+          return render_editor(req, name, extra, 422)
+        end
+        local row, new = workflows.save_version(name, source, util.trim(f.note or ""), req.user)
+        return page.redirect("/admin/workflows/" .. name, "success", new
+          and ("Saved as version %d. New cycles use it; running cycles keep their version."):format(row.id)
+          or ("This text is version %d already; new cycles use it now."):format(row.id))
+      end
+      errors.bad_request("Unknown action.")
+    end }
+
+  r:add{ method = "GET", path = "/admin/workflows/{name}/versions/{id:int}", auth = "user", perm = PERM,
+    handler = function(req)
+      local name = req.params.name
+      local v = db.row([[SELECT v.*, u.name AS created_by_name FROM workflow_versions v
+        LEFT JOIN users u ON u.id = v.created_by WHERE v.id = ? AND v.name = ?]], math.tointeger(tonumber(req.params.id)), name)
+      if not v then errors.not_found("There is no such version of this workflow.") end
+      v.cycles = db.query("SELECT id, name, phase FROM cycles WHERE workflow_version_id = ? ORDER BY id", v.id)
+      local current = workflows.current_version(name)
+      return page.render(req, "workflow_version", { title = ("%s workflow, version %d"):format(title_of(name), v.id),
+        name = name, v = v, is_current = current.id == v.id, origin_labels = ORIGIN_LABELS }, { nav = "admin" })
+    end }
+
+  r:add{ method = "POST", path = "/admin/workflows/{name}/versions/{id:int}/use", auth = "user", perm = PERM,
+    handler = function(req)
+      local name = req.params.name
+      local id = math.tointeger(tonumber(req.params.id))
+      workflows.use_version(name, id, req.user)
+      return page.redirect("/admin/workflows/" .. name, "success",
+        ("New cycles use version %d from now on. Running cycles keep their version."):format(id))
+    end }
+
+  r:add{ method = "POST", path = "/admin/workflows/{name}/reset", auth = "user", perm = PERM,
+    handler = function(req)
+      local name = req.params.name
+      workflows.use_version(name, 0, req.user)
+      local v = workflows.current_version(name)
+      return page.redirect("/admin/workflows/" .. name, "success",
+        ("New cycles use the %s from now on (version %d)."):format(
+          v.origin == "data_folder" and "data folder copy" or "built-in workflow", v.id))
+    end }
+
+  -- ---------------------------------------------------------------- API
+
+  r:add{ method = "GET", path = "/api/workflows/{name}", auth = "user", perm = PERM,
+    handler = function(req)
+      local name = req.params.name
+      local current = workflows.current_version(name)
+      local builtin = workflows.builtin_source(name)
+      local copy = workflows.data_folder_copy(name)
+      local list = {}
+      for _, v in ipairs(versions(name)) do
+        list[#list + 1] = { id = v.id, origin = v.origin, note = v.note, sha256 = v.sha256,
+          created_at = util.format_time(v.created_at), created_by = v.created_by, cycles = json.array(v.cycles) }
+      end
+      return web.json(200, {
+        name = name,
+        current = { id = current.id, origin = current.origin, sha256 = current.sha256, note = current.note,
+          created_at = util.format_time(current.created_at), source = current.source,
+          definition = summary(workflows.definition(current.id)) },
+        builtin = { source = builtin, sha256 = sha(builtin) },
+        data_folder = copy and { path = copy.path, valid = copy.valid, sha256 = copy.sha,
+          errors = json.array(copy.errors or {}) } or nil,
+        versions = json.array(list),
+      })
+    end }
+
+  r:add{ method = "POST", path = "/api/workflows/{name}/check", auth = "user", perm = PERM, tx = false,
+    handler = function(req)
+      local name = req.params.name
+      workflows.builtin_source(name)
+      local body = web.body(req)
+      if type(body.source) ~= "string" then errors.invalid({ source = "the script text is required" }) end
+      local started = clock.mono_ms()
+      local def, errs = workflows.validate(body.source, name)
+      local ms = clock.mono_ms() - started
+      if not def then return web.json(200, { valid = false, errors = json.array(errs), ms = ms }) end
+      return web.json(200, { valid = true, errors = json.array({}), sha256 = sha(body.source), definition = summary(def),
+        ms = ms })
+    end }
+
+  r:add{ method = "POST", path = "/api/workflows/{name}/dry-run", auth = "user", perm = PERM, tx = false,
+    handler = function(req)
+      local name = req.params.name
+      workflows.builtin_source(name)
+      local body = web.body(req)
+      local cycle = find_cycle(body.cycle_id)
+      if not cycle then errors.invalid({ cycle_id = "no such cycle" }, "Give the cycle_id of an existing cycle.") end
+      local what = body.source
+      if what == nil and body.version_id ~= nil then
+        what = math.tointeger(tonumber(body.version_id))
+        if not what or not db.row("SELECT id FROM workflow_versions WHERE id = ? AND name = ?", what, name) then
+          errors.invalid({ version_id = "no such version" })
+        end
+      elseif what == nil then
+        what = workflows.current_version(name).id
+      end
+      if type(what) ~= "string" and type(what) ~= "number" then errors.invalid({ source = "must be the script text" }) end
+      local started = clock.mono_ms()
+      local items, errs = workflows.dry_run(what, cycle)
+      if not items then
+        errors.raise(422, "invalid", "The workflow has problems: " .. table.concat(errs, "; "), { details = errs })
+      end
+      return web.json(200, { cycle = { id = cycle.id, name = cycle.name, phase = cycle.phase },
+        items = items_json(items), problems = json.array(errs or {}), ms = clock.mono_ms() - started })
+    end }
+
+  r:add{ method = "PUT", path = "/api/workflows/{name}", auth = "user", perm = PERM,
+    handler = function(req)
+      local name = req.params.name
+      local body = web.body(req)
+      if type(body.source) ~= "string" then errors.invalid({ source = "the script text is required" }) end
+      if body.note ~= nil and type(body.note) ~= "string" then errors.invalid({ note = "must be text" }) end
+      local row, new = workflows.save_version(name, body.source, body.note, req.user)
+      return web.json(new and 201 or 200, { id = row.id, name = row.name, origin = row.origin, sha256 = row.sha256,
+        note = row.note, created_at = util.format_time(row.created_at), new = new, current = true })
+    end }
+
+  require("routes.admin").link(PERM, "/admin/workflows")
+end
+
+return M

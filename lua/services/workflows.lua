@@ -1,0 +1,1548 @@
+-- The workflow engine: runs the cycle workflow scripts of workflows/ (phases, transitions,
+-- notification timeline) for review cycles.
+--
+-- A script is Lua that returns a table (see workflows/performance_review.lua and
+-- docs/scripting.md). It runs in core.sandbox (no io/os/debug/package, no bytecode, an
+-- instruction budget and a memory cap), so an endless loop or a memory bomb stops that
+-- script with a clear message and the server carries on. Its data is validated in full; the
+-- functions it may hold (timeline `only` rules) are called in the sandbox with plain status
+-- data, never answer text.
+--
+-- Versions: every source used is a workflow_versions row (deduplicated on sha256). New cycles
+-- use current_version(name): the one HR chose on the admin page, else a valid copy in
+-- <data>/workflows/<name>.lua, else the built-in file. A cycle pins its version when it
+-- starts and keeps it (definitions are cached by version id and never re-read from disk).
+--
+-- Timeline: dated steps (at an anchor date + offset days, at notifications.send_hour_utc)
+-- become scheduler jobs keyed cycle:<id>:wf:step:<step> when the cycle starts; automatic
+-- transitions cycle:<id>:wf:transition:<n>. Re-planning replaces them. A step re-reads the
+-- statuses when it runs and sends at most one mail per recipient and date (outbox dedupe key).
+local sandbox = require "core.sandbox"
+local crypto = require "core.crypto"
+local clock = require "core.clock"
+local fs = require "core.fs"
+local log = require "core.log"
+local db = require "lib.db"
+local errors = require "lib.errors"
+local util = require "lib.util"
+
+local M = {}
+
+local app -- set by init
+
+-- ------------------------------------------------------------------ vocabulary
+
+--- The cycle dates a timeline step or transition can be relative to, and their columns.
+M.ANCHORS = { "start", "self_due", "manager_due", "sign_due" }
+local ANCHOR_COLUMN = { start = "start_date", self_due = "self_due", manager_due = "manager_due", sign_due = "sign_due" }
+M.ANCHOR_LABELS = { start = "the start date", self_due = "the self-assessment due date",
+  manager_due = "the manager review due date", sign_due = "the sharing and signing deadline" }
+
+--- What a phase can allow.
+M.ACTIVITIES = { "self_write", "manager_write", "share", "sign" }
+M.ACTIVITY_LABELS = { self_write = "write self-assessments", manager_write = "write manager reviews",
+  share = "share reviews", sign = "sign reviews" }
+
+--- Who a transition can name in `by`.
+M.ROLES = { "hr_admin", "hr_assistant", "tech_admin", "cycle_admin", "cycle_assistant" }
+M.ROLE_LABELS = { hr_admin = "HR Admins", hr_assistant = "HR Assistants", tech_admin = "Tech Admins",
+  cycle_admin = "admins of the cycle", cycle_assistant = "assistants of the cycle" }
+
+--- Events the application emits (transitions add their own cycle.* events).
+M.EVENTS = {
+  ["cycle.started"] = "cycle", ["cycle.closed"] = "cycle",
+  ["review.added"] = "review", ["review.self_submitted"] = "review", ["review.manager_submitted"] = "review",
+  ["review.shared"] = "review", ["review.signed"] = "review", ["review.closed"] = "review",
+  ["review.reopened"] = "review",
+}
+M.EVENT_ORDER = { "cycle.started", "cycle.closed", "review.added", "review.self_submitted", "review.manager_submitted",
+  "review.shared", "review.signed", "review.closed", "review.reopened" }
+
+--- Recipient groups: which steps may use them, and their label.
+M.GROUPS = {
+  reviewees = { label = "Reviewees", dated = true, cycle_event = true },
+  managers = { label = "Managers", dated = true, cycle_event = true },
+  cycle_admins = { label = "Cycle admins and assistants", dated = true, cycle_event = true, review_event = true },
+  reviewee = { label = "The reviewee", review_event = true },
+  manager = { label = "The manager", review_event = true },
+}
+local GROUP_ORDER = { "reviewees", "managers", "cycle_admins", "reviewee", "manager" }
+
+local function shared(r) return r.manager_status == "shared" end
+
+--- Named filters: fn(review row, cycle has a self-assessment) -> boolean.
+M.FILTERS = {
+  all = { label = "everyone", fn = function() return true end },
+  self_not_submitted = { label = "self-assessment not submitted",
+    fn = function(r, has_self) return has_self and r.self_status ~= "submitted" and r.self_status ~= "skipped" end },
+  manager_not_submitted = { label = "manager review not submitted",
+    fn = function(r) return r.manager_status ~= "submitted" and r.manager_status ~= "shared" end },
+  manager_not_shared = { label = "manager review not shared", fn = function(r) return not shared(r) end },
+  reviewee_not_signed = { label = "shared, not signed by the reviewee",
+    fn = function(r) return shared(r) and not r.reviewee_signed_at end },
+  manager_not_signed = { label = "shared, not signed by the manager",
+    fn = function(r) return shared(r) and not r.manager_signed_at end },
+  not_signed = { label = "shared, not signed by both", fn = function(r) return shared(r) and not r.closed_at end },
+}
+local FILTER_ORDER = { "self_not_submitted", "manager_not_submitted", "manager_not_shared", "reviewee_not_signed",
+  "manager_not_signed", "not_signed", "all" }
+
+--- Limits for workflow scripts (a data script needs a tiny part of them).
+M.LIMITS = { memory_limit = 8 * 1024 * 1024, instruction_limit = 5000000 }
+--- Instructions all calls of one `only` rule may use in one step (each call has LIMITS too).
+M.STEP_INSTRUCTIONS = 100000000
+local MAX_OFFSET = 366
+local FUNCTION = "<function>" -- what sb:data() gives for a function
+
+-- ------------------------------------------------------------------ helpers
+
+local function set_of(list)
+  local s = {}
+  for _, v in ipairs(list) do s[v] = true end
+  return s
+end
+local ANCHOR_SET, ACTIVITY_SET, ROLE_SET = set_of(M.ANCHORS), set_of(M.ACTIVITIES), set_of(M.ROLES)
+
+local function is_list(t)
+  if type(t) ~= "table" then return false end
+  local n = 0
+  for _ in pairs(t) do n = n + 1 end
+  for i = 1, n do if t[i] == nil then return false end end
+  return true
+end
+
+local function quote_list(list)
+  local out = {}
+  for i, v in ipairs(list) do out[i] = ("%q"):format(v) end
+  return table.concat(out, ", ")
+end
+
+local function sha256_hex(s) return crypto.hex(crypto.sha256(s)) end
+
+local function send_hour()
+  local ok, settings = pcall(require, "services.settings")
+  if ok and settings.schema["notifications.send_hour_utc"] then
+    return settings.get("notifications.send_hour_utc")
+  end
+  return 9
+end
+
+--- "YYYY-MM-DD" of the cycle's anchor, or nil.
+local function anchor_date(cycle, anchor)
+  local d = cycle[ANCHOR_COLUMN[anchor]]
+  if type(d) == "string" and util.parse_date(d) then return d end
+  return nil
+end
+
+--- When a dated step or automatic transition happens (seconds), or nil without the date.
+function M.when(cycle, entry)
+  local d = anchor_date(cycle, entry.at)
+  if not d then return nil end
+  return util.date_to_ts(d) + (entry.offset or 0) * 86400 + send_hour() * 3600
+end
+
+-- "name.lua:12: message" -> "line 12: message"
+local function with_line(msg, chunkname)
+  msg = tostring(msg)
+  local rest_line, rest = msg:match("^[^\n]-%.lua:(%d+): (.*)$")
+  if rest_line then return ("line %s: %s"):format(rest_line, rest), tonumber(rest_line) end
+  if chunkname then
+    local p = msg:find(chunkname .. ":", 1, true)
+    if p == 1 then return msg:sub(#chunkname + 2) end
+  end
+  return msg
+end
+
+-- Explains a sandbox failure.
+local function describe_failure(err, where)
+  local msg = err.message or tostring(err)
+  if err.code == "instructions" or err.code == "memory" then
+    msg = "the script was stopped: " .. msg:gsub("^the script ", "it ")
+  elseif err.code == "syntax" then
+    msg = with_line(msg)
+  else
+    msg = with_line(msg)
+  end
+  return where and (where .. ": " .. msg) or msg
+end
+
+-- The line a validation problem is on, when the offending text appears on exactly one line.
+local function find_line(source, hint)
+  if not hint or not source then return nil end
+  local patterns = {}
+  if hint.value ~= nil and type(hint.value) ~= "table" then
+    local v = tostring(hint.value):gsub("%p", "%%%0")
+    patterns = { '"' .. v .. '"', "'" .. v .. "'" }
+  elseif hint.key then
+    local k = tostring(hint.key):gsub("%p", "%%%0")
+    patterns = { "[%s{,]" .. k .. "%s*=" }
+  end
+  if #patterns == 0 then return nil end
+  local found, n = nil, 0
+  local line_no = 0
+  for line in (source .. "\n"):gmatch("([^\n]*)\n") do
+    line_no = line_no + 1
+    local code = " " .. line:gsub("%-%-.*$", "")
+    for _, p in ipairs(patterns) do
+      if code:find(p) then
+        n = n + 1
+        found = line_no
+        break
+      end
+    end
+  end
+  return n == 1 and found or nil
+end
+
+-- ------------------------------------------------------------------ validation
+
+-- Checks the data a script returned; returns the normalised definition or nil, problems
+-- ({ message=, hint= }).
+local function check_data(d)
+  local probs = {}
+  local function bad(hint, fmt, ...)
+    probs[#probs + 1] = { message = fmt:format(...), hint = hint }
+  end
+  if type(d) ~= "table" then
+    bad(nil, "the script must return a table with name, phases, transitions and timeline (it returned %s)",
+      d == nil and "nothing" or type(d))
+    return nil, probs
+  end
+  local TOP = set_of({ "name", "description", "phases", "transitions", "timeline" })
+  for k in pairs(d) do
+    if not TOP[k] then
+      bad({ key = k }, "unknown field %q at the top of the script (fields: name, description, phases, transitions, "
+        .. "timeline)", tostring(k))
+    end
+  end
+  local def = { phases = {}, phase_by_id = {}, transitions = {}, timeline = {}, events = {} }
+  if type(d.name) ~= "string" or d.name:match("^%s*$") then
+    bad({ key = "name" }, "name must be the workflow's name, as text (e.g. name = \"Performance review\")")
+  elseif #d.name > 100 then
+    bad({ key = "name" }, "name is longer than 100 characters")
+  else
+    def.name = d.name
+  end
+  if d.description ~= nil and type(d.description) ~= "string" then
+    bad({ key = "description" }, "description must be text")
+  end
+  def.description = type(d.description) == "string" and d.description or nil
+
+  -- phases
+  if not is_list(d.phases) or #d.phases == 0 then
+    bad({ key = "phases" }, "phases must be a list of phases, e.g. { id = \"writing\", label = \"Writing\", allows = { "
+      .. "\"self_write\" } }, ending with { id = \"closed\", ... }")
+  else
+    local PF = set_of({ "id", "label", "allows", "description" })
+    for i, p in ipairs(d.phases) do
+      local where = ("phases[%d]"):format(i)
+      if type(p) ~= "table" then
+        bad(nil, "%s must be a table like { id = \"writing\", label = \"Writing\", allows = { ... } }", where)
+      else
+        if type(p.id) == "string" then where = ("%s (%s)"):format(where, p.id) end
+        for k in pairs(p) do
+          if not PF[k] then bad({ key = k }, "%s: unknown field %q (fields: id, label, allows, description)", where,
+            tostring(k)) end
+        end
+        local ok = true
+        if type(p.id) ~= "string" or not p.id:match("^[a-z][a-z0-9_]*$") or #p.id > 40 then
+          bad({ value = p.id }, "%s: id must be a short lower-case name like \"writing\" (letters, digits, _)", where)
+          ok = false
+        elseif p.id == "draft" then
+          bad({ value = p.id }, "%s: \"draft\" is the phase every cycle is in before it starts; do not list it", where)
+          ok = false
+        elseif def.phase_by_id[p.id] then
+          bad({ value = p.id }, "%s: the phase id %q is used twice", where, p.id)
+          ok = false
+        end
+        if type(p.label) ~= "string" or p.label:match("^%s*$") then
+          bad({ value = p.id }, "%s: label must be the phase's name as people read it", where)
+        end
+        local allows = {}
+        if p.allows ~= nil and not is_list(p.allows) then
+          bad({ key = "allows" }, "%s: allows must be a list of activities (%s)", where, quote_list(M.ACTIVITIES))
+        else
+          for _, a in ipairs(p.allows or {}) do
+            if not ACTIVITY_SET[a] then
+              bad({ value = a }, "%s: unknown activity %s in allows (activities: %s)", where,
+                type(a) == "string" and ("%q"):format(a) or tostring(a), quote_list(M.ACTIVITIES))
+            elseif allows[a] then
+              bad({ value = a }, "%s: %q is listed twice in allows", where, a)
+            else
+              allows[a] = true
+            end
+          end
+        end
+        if ok then
+          local ph = { id = p.id, label = type(p.label) == "string" and p.label or p.id, allows = allows,
+            allows_list = p.allows or {}, description = p.description, index = #def.phases + 1 }
+          def.phases[#def.phases + 1] = ph
+          def.phase_by_id[p.id] = ph
+        end
+      end
+    end
+    if not def.phase_by_id.closed then
+      bad({ key = "phases" }, "phases must end with the phase { id = \"closed\", label = \"Closed\", allows = {} }: every "
+        .. "cycle can be closed")
+    elseif def.phases[#def.phases].id ~= "closed" then
+      bad({ value = "closed" }, "the phase \"closed\" must be the last one in phases")
+    end
+  end
+  local function known_phase(id) return id == "draft" or def.phase_by_id[id] ~= nil end
+
+  -- offsets and anchors, shared by transitions and timeline steps
+  local function check_at(where, e)
+    if e.at == nil then
+      if e.offset ~= nil then bad({ key = "offset" }, "%s: offset needs at = \"<anchor>\" (%s)", where,
+        quote_list(M.ANCHORS)) end
+      return nil
+    end
+    if not ANCHOR_SET[e.at] then
+      bad({ value = e.at }, "%s: unknown anchor %s in at (anchors: %s)", where,
+        type(e.at) == "string" and ("%q"):format(e.at) or tostring(e.at), quote_list(M.ANCHORS))
+      return nil
+    end
+    local off = e.offset or 0
+    if type(off) ~= "number" or math.tointeger(off) == nil then
+      bad({ key = "offset" }, "%s: offset must be a whole number of days (e.g. -3 for three days before)", where)
+      return nil
+    end
+    off = math.tointeger(off)
+    if off < -MAX_OFFSET or off > MAX_OFFSET then
+      bad({ key = "offset" }, "%s: offset %d is out of range (%d to %d days)", where, off, -MAX_OFFSET, MAX_OFFSET)
+      return nil
+    end
+    return off
+  end
+
+  -- transitions
+  local from_draft = 0
+  if d.transitions == nil or not is_list(d.transitions) then
+    bad({ key = "transitions" }, "transitions must be a list, e.g. { from = \"draft\", to = \"writing\", by = { "
+      .. "\"hr_admin\" }, event = \"cycle.started\" }")
+  else
+    local TF = set_of({ "from", "to", "by", "event", "label", "at", "offset", "description" })
+    local pairs_seen = {}
+    for i, tr in ipairs(d.transitions) do
+      local where = ("transitions[%d]"):format(i)
+      if type(tr) ~= "table" then
+        bad(nil, "%s must be a table like { from = \"writing\", to = \"closed\", by = { \"hr_admin\" } }", where)
+      else
+        if type(tr.from) == "string" and type(tr.to) == "string" then
+          where = ("%s (%s -> %s)"):format(where, tr.from, tr.to)
+        end
+        for k in pairs(tr) do
+          if not TF[k] then bad({ key = k }, "%s: unknown field %q (fields: from, to, by, event, label, at, offset)",
+            where, tostring(k)) end
+        end
+        local ok = true
+        if type(tr.from) ~= "string" or not known_phase(tr.from) then
+          bad({ value = tr.from }, "%s: from %s is not a phase (phases: \"draft\", %s)", where,
+            type(tr.from) == "string" and ("%q"):format(tr.from) or "is missing or",
+            quote_list(util.map(def.phases, function(p) return p.id end)))
+          ok = false
+        end
+        if type(tr.to) ~= "string" or not def.phase_by_id[tr.to] then
+          bad({ value = tr.to }, "%s: to %s is not a phase (phases: %s)", where,
+            type(tr.to) == "string" and ("%q"):format(tr.to) or "is missing or",
+            quote_list(util.map(def.phases, function(p) return p.id end)))
+          ok = false
+        end
+        if ok and tr.from == tr.to then
+          bad({ value = tr.to }, "%s: a transition must lead to another phase", where)
+          ok = false
+        end
+        if ok then
+          local key = tr.from .. ">" .. tr.to
+          if pairs_seen[key] then
+            bad({ value = tr.to }, "%s: there is already a transition from %q to %q (transitions[%d])", where, tr.from,
+              tr.to, pairs_seen[key])
+          end
+          pairs_seen[key] = i
+          if tr.from == "draft" then from_draft = from_draft + 1 end
+        end
+        local by = {}
+        if tr.by == nil then
+          if tr.at == nil then
+            bad({ key = "by" }, "%s: by must list who may make this transition (%s), or at = \"<anchor>\" must make it "
+              .. "automatic", where, quote_list(M.ROLES))
+          end
+        elseif not is_list(tr.by) or #tr.by == 0 then
+          bad({ key = "by" }, "%s: by must be a list of roles (%s)", where, quote_list(M.ROLES))
+        else
+          for _, r in ipairs(tr.by) do
+            if not ROLE_SET[r] then
+              bad({ value = r }, "%s: unknown role %s in by (roles: %s)", where,
+                type(r) == "string" and ("%q"):format(r) or tostring(r), quote_list(M.ROLES))
+            else
+              by[#by + 1] = r
+            end
+          end
+        end
+        if tr.event ~= nil then
+          if type(tr.event) ~= "string" or not tr.event:match("^cycle%.[a-z][a-z0-9_]*$") then
+            bad({ value = tr.event }, "%s: event must be a name like \"cycle.calibration_started\" (cycle. then lower-case "
+              .. "letters, digits, _)", where)
+          end
+        end
+        if tr.label ~= nil and type(tr.label) ~= "string" then bad({ key = "label" }, "%s: label must be text", where) end
+        if tr.from == "draft" and tr.at ~= nil then
+          bad({ key = "at" }, "%s: the start cannot be automatic: a cycle starts when someone starts it", where)
+        end
+        local off = check_at(where, tr)
+        if ok then
+          local t = { index = i, from = tr.from, to = tr.to, by = by, by_set = set_of(by),
+            event = type(tr.event) == "string" and tr.event or nil,
+            label = type(tr.label) == "string" and tr.label or nil, at = off and tr.at or nil, offset = off }
+          def.transitions[#def.transitions + 1] = t
+          if t.event then def.events[t.event] = true end
+        end
+      end
+    end
+    if from_draft ~= 1 and #def.phases > 0 then
+      bad({ key = "transitions" }, "there must be exactly one transition from \"draft\" (the start of the cycle); found "
+        .. "%d", from_draft)
+    end
+    -- every phase reachable from draft
+    if #def.phases > 0 and from_draft == 1 then
+      local reach, queue = { draft = true }, { "draft" }
+      while #queue > 0 do
+        local cur = table.remove(queue, 1)
+        for _, t in ipairs(def.transitions) do
+          if t.from == cur and not reach[t.to] then
+            reach[t.to] = true
+            queue[#queue + 1] = t.to
+          end
+        end
+      end
+      for _, p in ipairs(def.phases) do
+        if not reach[p.id] then
+          bad({ value = p.id }, "phases: no transition leads to the phase %q, so no cycle could ever reach it", p.id)
+        end
+      end
+    end
+  end
+  for _, t in ipairs(def.transitions) do
+    t.label = t.label or ("Move to " .. (def.phase_by_id[t.to] and def.phase_by_id[t.to].label or t.to))
+  end
+
+  -- timeline
+  if d.timeline == nil or not is_list(d.timeline) then
+    bad({ key = "timeline" }, "timeline must be a list of steps, e.g. { on = \"cycle.started\", to = \"reviewees\", "
+      .. "template = \"review.invite\" }")
+  else
+    local SF = set_of({ "id", "label", "on", "at", "offset", "to", "cc", "only", "template", "during" })
+    local templates = require("services.mail").templates
+    local ids = {}
+    local events = {}
+    for name in pairs(M.EVENTS) do events[#events + 1] = name end
+    for name in pairs(def.events) do if not M.EVENTS[name] then events[#events + 1] = name end end
+    table.sort(events)
+    for i, s in ipairs(d.timeline) do
+      local where = ("timeline[%d]"):format(i)
+      if type(s) ~= "table" then
+        bad(nil, "%s must be a table like { at = \"self_due\", offset = -3, to = \"reviewees\", template = "
+          .. "\"review.self_reminder\" }", where)
+      else
+        if type(s.on) == "string" then where = ("%s (on %s)"):format(where, s.on)
+        elseif type(s.at) == "string" then where = ("%s (at %s)"):format(where, s.at) end
+        for k in pairs(s) do
+          if not SF[k] then
+            bad({ key = k }, "%s: unknown field %q (fields: on or at, offset, to, cc, only, template, during, id, label)",
+              where, tostring(k))
+          end
+        end
+        local ok = true
+        local kind -- "dated" | "cycle_event" | "review_event"
+        if (s.on == nil) == (s.at == nil) then
+          bad(nil, "%s: a step has either on = \"<event>\" or at = \"<anchor>\" (with an offset in days)", where)
+          ok = false
+        elseif s.on ~= nil then
+          if s.offset ~= nil then bad({ key = "offset" }, "%s: offset only goes with at = \"<anchor>\"", where) end
+          local ek = M.EVENTS[s.on] or (def.events[s.on] and "cycle")
+          if not ek then
+            bad({ value = s.on }, "%s: unknown event %s (events: %s)", where,
+              type(s.on) == "string" and ("%q"):format(s.on) or tostring(s.on), quote_list(events))
+            ok = false
+          else
+            kind = ek .. "_event"
+          end
+        else
+          kind = "dated"
+        end
+        local off = s.at ~= nil and check_at(where, s) or nil
+        if s.at ~= nil and off == nil then ok = false end
+        local g = M.GROUPS[s.to]
+        if s.to == nil then
+          bad({ key = "to" }, "%s: to must say who gets the mail (%s)", where, quote_list(GROUP_ORDER))
+          ok = false
+        elseif not g then
+          bad({ value = s.to }, "%s: unknown group %s in to (groups: %s)", where,
+            type(s.to) == "string" and ("%q"):format(s.to) or tostring(s.to), quote_list(GROUP_ORDER))
+          ok = false
+        elseif kind and not g[kind] then
+          local ok_groups = {}
+          for _, name in ipairs(GROUP_ORDER) do if M.GROUPS[name][kind] then ok_groups[#ok_groups + 1] = name end end
+          bad({ value = s.to }, "%s: to = %q does not fit a %s (use %s)", where, s.to,
+            kind == "dated" and "dated step" or (kind == "review_event" and "review event" or "cycle event"),
+            quote_list(ok_groups))
+          ok = false
+        end
+        if s.cc ~= nil then
+          if s.cc ~= "cycle_admins" and s.cc ~= "manager" then
+            bad({ value = s.cc }, "%s: cc can be \"cycle_admins\" or \"manager\" (the reviewee's manager)", where)
+            ok = false
+          elseif s.cc == "manager" and s.to ~= "reviewees" and s.to ~= "reviewee" then
+            bad({ value = s.cc }, "%s: cc = \"manager\" copies the manager on mails to reviewees; this step goes to %s",
+              where, tostring(s.to))
+            ok = false
+          elseif s.cc == s.to then
+            bad({ value = s.cc }, "%s: cc names the same people as to", where)
+          end
+        end
+        local only = s.only
+        if only ~= nil and only ~= FUNCTION and not M.FILTERS[only] then
+          bad({ value = only }, "%s: unknown filter %s in only (filters: %s; or a function(review, cycle) returning true "
+            .. "or false)",
+            where, type(only) == "string" and ("%q"):format(only) or tostring(only), quote_list(FILTER_ORDER))
+          ok = false
+        end
+        if type(s.template) ~= "string" then
+          bad({ key = "template" }, "%s: template must name a mail template (e.g. \"review.self_reminder\")", where)
+          ok = false
+        elseif not templates[s.template] then
+          local names = {}
+          for name in pairs(templates) do if name:match("^review%.") then names[#names + 1] = name end end
+          table.sort(names)
+          bad({ value = s.template }, "%s: unknown mail template %q (review templates: %s)", where, s.template,
+            quote_list(names))
+          ok = false
+        end
+        local during
+        if s.during ~= nil then
+          if not is_list(s.during) or #s.during == 0 then
+            bad({ key = "during" }, "%s: during must be a list of phase ids", where)
+          else
+            during = {}
+            for _, ph in ipairs(s.during) do
+              if not def.phase_by_id[ph] then
+                bad({ value = ph }, "%s: during names %s, which is not a phase", where,
+                  type(ph) == "string" and ("%q"):format(ph) or tostring(ph))
+              else
+                during[ph] = true
+              end
+            end
+          end
+        end
+        local id = "s" .. i
+        if s.id ~= nil then
+          if type(s.id) ~= "string" or not s.id:match("^[%w_%-]+$") or #s.id > 40 then
+            bad({ key = "id" }, "%s: id must be a short name (letters, digits, _ and -)", where)
+          elseif ids[s.id] then
+            bad({ value = s.id }, "%s: the step id %q is used twice", where, s.id)
+          else
+            id = s.id
+          end
+        end
+        if ids[id] then bad({ value = id }, "%s: the step id %q is used twice", where, id) end
+        ids[id] = true
+        if s.label ~= nil and type(s.label) ~= "string" then bad({ key = "label" }, "%s: label must be text", where) end
+        if ok then
+          def.timeline[#def.timeline + 1] = { index = i, id = id, kind = kind, on = s.on, at = s.at, offset = off,
+            to = s.to, cc = s.cc, only = only, only_fn = only == FUNCTION, template = s.template, during = during,
+            label = type(s.label) == "string" and s.label or nil }
+        end
+      end
+    end
+  end
+  if #probs > 0 then return nil, probs end
+  return def
+end
+
+-- Plain status data for `only` functions: never answer text.
+local REVIEW_FIELDS = { "id", "reviewee_id", "manager_id", "self_status", "manager_status", "self_submitted_at",
+  "manager_submitted_at", "shared_at", "reviewee_signed_at", "manager_signed_at", "closed_at", "reopened_at" }
+
+local function review_data(r, cycle)
+  local out = {}
+  for _, k in ipairs(REVIEW_FIELDS) do out[k] = r[k] end
+  out.has_self_assessment = cycle.self_assessment ~= 0 and cycle.self_assessment ~= false
+  out.reviewee = { name = r.reviewee_name, department = r.department, location = r.location,
+    job_title = r.job_title, hire_date = r.hire_date }
+  out.manager = r.manager_id and { name = r.manager_name } or nil
+  return out
+end
+
+local function cycle_data(cycle)
+  return { id = cycle.id, name = cycle.name, phase = cycle.phase, start_date = cycle.start_date,
+    self_due = cycle.self_due, manager_due = cycle.manager_due, sign_due = cycle.sign_due,
+    self_assessment = cycle.self_assessment ~= 0 and cycle.self_assessment ~= false,
+    today = util.format_date(clock.now()) }
+end
+
+-- Reviews to try `only` functions on when checking a script.
+local function sample_reviews()
+  local base = { id = 1, reviewee_id = 2, manager_id = 3, reviewee_name = "Sample Reviewee", manager_name = "Sample Manager",
+    department = "Engineering", location = "Berlin", job_title = "Engineer", hire_date = "2024-01-15" }
+  local variants = {
+    { self_status = "not_started", manager_status = "not_started" },
+    { self_status = "draft", manager_status = "draft" },
+    { self_status = "submitted", manager_status = "submitted", self_submitted_at = 1767600000,
+      manager_submitted_at = 1767700000 },
+    { self_status = "submitted", manager_status = "shared", shared_at = 1767800000, reviewee_signed_at = 1767900000 },
+    { self_status = "skipped", manager_status = "shared", shared_at = 1767800000, reviewee_signed_at = 1767900000,
+      manager_signed_at = 1767950000, closed_at = 1767950000 },
+  }
+  local cycle = { id = 1, name = "Sample cycle", phase = "writing", start_date = "2026-01-05", self_due = "2026-01-19",
+    manager_due = "2026-02-02", sign_due = "2026-02-16", self_assessment = 1 }
+  local out = {}
+  for i, v in ipairs(variants) do
+    local r = util.copy(base)
+    for k, x in pairs(v) do r[k] = x end
+    r.id = i
+    out[i] = review_data(r, cycle)
+  end
+  return out, cycle_data(cycle)
+end
+
+-- Loads source into a sandbox and validates it: entry { source, sha, def, sb } or nil, messages.
+local function compile(source, name)
+  if type(source) ~= "string" or source:match("^%s*$") then
+    return nil, { "the script is empty: it must return a table with name, phases, transitions and timeline" }
+  end
+  if #source > 256 * 1024 then return nil, { "the script is longer than 256 KiB" } end
+  local chunkname = (name or "workflow") .. ".lua"
+  local sb, err = sandbox.load(source, chunkname, M.LIMITS)
+  if not sb then return nil, { describe_failure(err) } end
+  local data, derr = sb:data()
+  if derr then
+    sb:close()
+    return nil, { describe_failure(derr, "the table the script returned") }
+  end
+  local def, probs = check_data(data)
+  if not def then
+    sb:close()
+    local out = {}
+    for _, p in ipairs(probs) do
+      local line = find_line(source, p.hint)
+      out[#out + 1] = line and ("line %d: %s"):format(line, p.message) or p.message
+    end
+    return nil, out
+  end
+  -- try every `only` function on sample reviews, so a loop or an error shows now
+  local samples, scycle = sample_reviews()
+  local out = {}
+  for _, step in ipairs(def.timeline) do
+    if step.only_fn then
+      for _, r in ipairs(samples) do
+        local _, ferr = sb:call({ "timeline", step.index, "only" }, r, scycle)
+        if type(ferr) == "table" and ferr.code then
+          out[#out + 1] = describe_failure(ferr, ("timeline[%d] only (tried on a sample review)"):format(step.index))
+          if sb:stats().dead then
+            sb:close()
+            return nil, out
+          end
+          break
+        end
+      end
+    end
+  end
+  if #out > 0 then
+    sb:close()
+    return nil, out
+  end
+  return { source = source, sha = sha256_hex(source), def = def, sb = sb, name = name }
+end
+
+--- Validates a script: definition | nil, { "message", ... } (messages say the line when known).
+function M.validate(source, name)
+  local entry, errs = compile(source, name)
+  if not entry then return nil, errs end
+  entry.sb:close()
+  return entry.def
+end
+
+-- ------------------------------------------------------------------ versions
+
+local by_version = {}   -- version id -> entry (definitions are immutable once saved)
+local data_folder_seen = {} -- sha -> true once a data folder copy's problems were logged
+local copy_checked = {}     -- sha -> { valid, errors } of data folder copies checked already
+
+--- Names of the workflows that come with Candor (files in workflows/).
+function M.names()
+  local dir = app.app_dir .. "/../workflows"
+  local out = {}
+  for _, f in ipairs(fs.list(dir) or {}) do
+    local n = f:match("^([%w_]+)%.lua$")
+    if n then out[#out + 1] = n end
+  end
+  return out
+end
+
+local function check_name(name)
+  if type(name) ~= "string" or not name:match("^[%w_]+$") then errors.not_found("There is no such workflow.") end
+  local f = fs.stat(app.app_dir .. "/../workflows/" .. name .. ".lua")
+  if not f then errors.not_found(("There is no workflow called %q."):format(name)) end
+  return name
+end
+
+--- The built-in source of a workflow.
+function M.builtin_source(name)
+  check_name(name)
+  return assert(fs.read(app.app_dir .. "/../workflows/" .. name .. ".lua"))
+end
+
+--- Path of the data folder copy (nil without a data folder).
+function M.data_folder_path(name)
+  if not app.data_dir then return nil end
+  return app.data_dir .. "/workflows/" .. name .. ".lua"
+end
+
+--- The data folder copy: { path, source, valid, errors } or nil when there is none.
+function M.data_folder_copy(name)
+  local path = M.data_folder_path(name)
+  if not path or not fs.stat(path) then return nil end
+  local source, err = fs.read(path)
+  if not source then
+    return { path = path, valid = false, errors = { "cannot read it: " .. tostring(err and err.message or err) } }
+  end
+  local sha = sha256_hex(source)
+  local seen = copy_checked[sha]
+  if not seen then
+    local def, errs = M.validate(source, name)
+    seen = { valid = def ~= nil, errors = errs }
+    copy_checked[sha] = seen
+  end
+  return { path = path, source = source, sha = sha, valid = seen.valid, errors = seen.errors }
+end
+
+local function version_setting(name) return "workflows." .. name .. ".version" end
+
+-- The row for this source, inserted when the source is new.
+local function ensure_version(name, source, origin, note, actor_id)
+  local sha = sha256_hex(source)
+  local row = db.row("SELECT * FROM workflow_versions WHERE name = ? AND sha256 = ?", name, sha)
+  if row then return row, false end
+  local id = db.insert([[INSERT INTO workflow_versions(name, source, sha256, origin, note, created_by, created_at)
+    VALUES(?,?,?,?,?,?,?)]], name, source, sha, origin, note, actor_id, clock.now())
+  return db.row("SELECT * FROM workflow_versions WHERE id = ?", id), true
+end
+
+--- The version new cycles use: HR's choice on the admin page > a valid data folder copy >
+--- the built-in. Inserts a row for a source seen the first time.
+function M.current_version(name)
+  name = check_name(name or "performance_review")
+  local settings = require "services.settings"
+  local chosen = settings.get(version_setting(name))
+  if chosen and chosen > 0 then
+    local row = db.row("SELECT * FROM workflow_versions WHERE id = ? AND name = ?", chosen, name)
+    if row then return row end
+  end
+  local copy = M.data_folder_copy(name)
+  if copy then
+    if copy.valid then
+      return (ensure_version(name, copy.source, "data_folder", "from " .. copy.path))
+    end
+    local key = copy.sha or copy.path
+    if not data_folder_seen[key] then
+      data_folder_seen[key] = true
+      log.warn(("workflow %s: the copy in %s has problems, using the built-in workflow instead: %s")
+        :format(name, copy.path, table.concat(copy.errors or {}, "; ")))
+    end
+  end
+  return (ensure_version(name, M.builtin_source(name), "builtin"))
+end
+
+--- Saves a source checked on the admin page as the version new cycles use. Returns the row
+--- and whether it is new; raises 422 with the problems when it is not valid.
+function M.save_version(name, source, note, actor)
+  check_name(name)
+  local def, errs = M.validate(source, name)
+  if not def then
+    errors.raise(422, "invalid", "The workflow has problems: " .. table.concat(errs, "; "), { details = errs })
+  end
+  if note ~= nil and (type(note) ~= "string" or #note > 500) then errors.invalid({ note = "at most 500 characters" }) end
+  local row, new = ensure_version(name, source, "admin", note ~= "" and note or nil, actor and actor.id)
+  require("services.settings").set(version_setting(name), row.id, actor and actor.id)
+  require("services.audit").record({ action = "workflow.saved", actor = actor, target_type = "workflow_version",
+    target_id = row.id, target_label = name, details = { sha256 = row.sha256, new = new } })
+  return row, new
+end
+
+--- Makes an existing version the one new cycles use (id 0: back to data folder / built-in).
+function M.use_version(name, version_id, actor)
+  check_name(name)
+  if version_id ~= 0 and not db.row("SELECT id FROM workflow_versions WHERE id = ? AND name = ?", version_id, name) then
+    errors.not_found("There is no such version of this workflow.")
+  end
+  require("services.settings").set(version_setting(name), version_id, actor and actor.id)
+  require("services.audit").record({ action = "workflow.version_chosen", actor = actor, target_type = "workflow_version",
+    target_id = version_id, target_label = name })
+end
+
+-- The cached entry of a version (compiled once; a dead sandbox is loaded again).
+local function entry_of(version_id)
+  local e = by_version[version_id]
+  if e then
+    if e.sb and e.sb:stats().dead then
+      e.sb = sandbox.load(e.source, (e.name or "workflow") .. ".lua", M.LIMITS) or e.sb
+    end
+    return e
+  end
+  local row = db.row("SELECT id, name, source FROM workflow_versions WHERE id = ?", version_id)
+  if not row then error(("workflow version %s does not exist"):format(tostring(version_id)), 2) end
+  local errs
+  e, errs = compile(row.source, row.name)
+  if not e then
+    error(("workflow version %d (%s) is not valid: %s"):format(row.id, row.name, table.concat(errs, "; ")), 2)
+  end
+  e.version_id = row.id
+  by_version[version_id] = e
+  return e
+end
+
+--- The validated definition of a version (cached).
+function M.definition(version_id)
+  return entry_of(version_id).def
+end
+
+-- The definition a cycle runs (its pinned version; before the start, the current one).
+local function cycle_entry(cycle)
+  if cycle.workflow_version_id then return entry_of(cycle.workflow_version_id) end
+  return entry_of(M.current_version(cycle.workflow or "performance_review").id)
+end
+
+-- ------------------------------------------------------------------ recipients and mails
+
+local REVIEW_SQL = [[
+  SELECT r.id, r.cycle_id, r.reviewee_id, r.manager_id, r.self_status, r.manager_status, r.self_submitted_at,
+         r.manager_submitted_at, r.shared_at, r.reviewee_signed_at, r.manager_signed_at, r.closed_at, r.reopened_at,
+         u.name AS reviewee_name, u.email AS reviewee_email, u.status AS reviewee_status,
+         u.department, u.location, u.job_title, u.hire_date,
+         m.name AS manager_name, m.email AS manager_email, m.status AS manager_status_user
+  FROM reviews r JOIN users u ON u.id = r.reviewee_id LEFT JOIN users m ON m.id = r.manager_id ]]
+
+local function load_reviews(cycle_id)
+  return db.query(REVIEW_SQL .. "WHERE r.cycle_id = ? ORDER BY u.name COLLATE NOCASE, r.id", cycle_id)
+end
+
+local function load_review(review_id)
+  return db.row(REVIEW_SQL .. "WHERE r.id = ?", review_id)
+end
+
+local function reachable(status) return status == "active" or status == "invited" end
+
+local function cycle_admins(cycle_id)
+  return db.query([[SELECT u.id, u.name, u.email, u.status, a.role FROM cycle_admins a JOIN users u ON u.id = a.user_id
+    WHERE a.cycle_id = ? AND u.status IN ('active', 'invited') ORDER BY u.name COLLATE NOCASE]], cycle_id)
+end
+
+local function base_url()
+  local ok, accounts = pcall(require, "services.accounts")
+  if ok and accounts.base_url then return accounts.base_url() end
+  return "http://127.0.0.1:8080"
+end
+
+local function names_text(list, max)
+  max = max or 20
+  local out = {}
+  for i = 1, math.min(#list, max) do out[i] = list[i] end
+  local s = table.concat(out, ", ")
+  if #list > max then s = s .. (" and %d more"):format(#list - max) end
+  return s
+end
+
+-- Decides `only` for each review; returns the matching ones (and problems seen).
+local function apply_filter(entry, step, reviews, cycle)
+  if not step.only or step.only == "all" then return reviews, nil end
+  local out = {}
+  if not step.only_fn then
+    local fn = M.FILTERS[step.only].fn
+    local has_self = cycle.self_assessment ~= 0 and cycle.self_assessment ~= false
+    for _, r in ipairs(reviews) do
+      if fn(r, has_self) then out[#out + 1] = r end
+    end
+    return out, nil
+  end
+  local problem, failures = nil, 0
+  local cdata = cycle_data(cycle)
+  local used = 0
+  for _, r in ipairs(reviews) do
+    local sb = entry.sb
+    local res, err = sb:call({ "timeline", step.index, "only" }, review_data(r, cycle), cdata)
+    used = used + sb:stats().instructions
+    if used > M.STEP_INSTRUCTIONS then -- slow for everyone: stop before it holds the server
+      problem = ("timeline[%d] only: the rule was stopped: its calls for this step used more than %d instructions"
+        .. " in all"):format(step.index, M.STEP_INSTRUCTIONS)
+      failures = #reviews
+      out = {}
+      break
+    end
+    if type(err) == "table" and err.code then
+      failures = failures + 1
+      problem = problem or describe_failure(err, ("timeline[%d] only"):format(step.index))
+      if sb:stats().dead then -- out of budget or memory: the rule is not trusted for anyone
+        failures = #reviews
+        out = {}
+        break
+      end
+    elseif res then
+      out[#out + 1] = r
+    end
+  end
+  if problem then
+    problem = ("%s (the rule failed for %d of %d reviews, who get no mail)"):format(problem, failures, #reviews)
+  end
+  return out, problem
+end
+
+-- The variables every mail of a cycle has.
+local function cycle_vars(cycle)
+  local settings = require "services.settings"
+  return {
+    cycle = cycle.name,
+    company = settings.get("company.name"),
+    start_date = util.human_date(cycle.start_date),
+    self_due = cycle.self_due and util.human_date(cycle.self_due) or "",
+    manager_due = cycle.manager_due and util.human_date(cycle.manager_due) or "",
+    sign_due = cycle.sign_due and util.human_date(cycle.sign_due) or "",
+    has_self_assessment = (cycle.self_assessment ~= 0 and cycle.self_assessment ~= false) and "yes" or nil,
+    self_deadline = (cycle.self_assessment ~= 0 and cycle.self_assessment ~= false and cycle.self_due)
+      and util.human_date(cycle.self_due) or nil,
+  }
+end
+
+local function with(base, extra)
+  local v = util.copy(base)
+  for k, x in pairs(extra) do v[k] = x end
+  return v
+end
+
+-- Works out who a step mails: list of { user = {id,name,email}, vars =, cc =, review_id = } (one
+-- per recipient), plus a problem text when an `only` function failed.
+local function resolve(entry, cycle, step, reviews, ctx)
+  local matched, problem = apply_filter(entry, step, reviews, cycle)
+  local base = ctx.vars
+  local url = ctx.url
+  local out = {}
+  local admins_cc
+  if step.cc == "cycle_admins" or step.to == "cycle_admins" then
+    ctx.admins = ctx.admins or cycle_admins(cycle.id)
+    local emails = {}
+    for _, a in ipairs(ctx.admins) do emails[#emails + 1] = a.email end
+    admins_cc = #emails > 0 and table.concat(emails, ", ") or nil
+  end
+  -- a dry run only renders the first recipient's mail
+  local function want_vars(list) return not ctx.first_vars_only or #list == 0 end
+  local to = step.to
+  if to == "reviewees" or to == "reviewee" then
+    for _, r in ipairs(matched) do
+      if reachable(r.reviewee_status) then
+        local cc = admins_cc
+        if step.cc == "manager" then
+          cc = (r.manager_email and reachable(r.manager_status_user)) and r.manager_email or nil
+        end
+        out[#out + 1] = { user = { id = r.reviewee_id, name = r.reviewee_name, email = r.reviewee_email }, cc = cc,
+          review_id = r.id,
+          vars = want_vars(out) and with(base, { reviewee = r.reviewee_name, manager = r.manager_name or "",
+            is_reviewee = "yes", link = url .. "/reviews/" .. r.id, count = 1 }) or nil }
+      end
+    end
+  elseif to == "managers" or to == "manager" then
+    local by_manager, order = {}, {}
+    for _, r in ipairs(matched) do
+      if r.manager_id and reachable(r.manager_status_user) then
+        local g = by_manager[r.manager_id]
+        if not g then
+          g = { id = r.manager_id, name = r.manager_name, email = r.manager_email, reviews = {} }
+          by_manager[r.manager_id] = g
+          order[#order + 1] = g
+        end
+        g.reviews[#g.reviews + 1] = r
+      end
+    end
+    for _, g in ipairs(order) do
+      local names = {}
+      for i, r in ipairs(g.reviews) do names[i] = r.reviewee_name end
+      local one = #g.reviews == 1 and g.reviews[1] or nil
+      out[#out + 1] = { user = { id = g.id, name = g.name, email = g.email }, cc = admins_cc,
+        review_id = one and one.id or nil,
+        vars = want_vars(out) and with(base, { reviewees = names_text(names), count = #g.reviews, is_manager = "yes",
+          reviewee = one and one.reviewee_name or names_text(names), manager = g.name,
+          link = one and (url .. "/reviews/" .. one.id) or (url .. "/home") }) or nil }
+    end
+  elseif to == "cycle_admins" then
+    if #matched > 0 or not step.only or step.only == "all" then
+      local names = {}
+      for i, r in ipairs(matched) do names[i] = r.reviewee_name end
+      for _, a in ipairs(ctx.admins) do
+        out[#out + 1] = { user = { id = a.id, name = a.name, email = a.email },
+          review_id = #matched == 1 and matched[1].id or nil,
+          vars = with(base, { reviewees = names_text(names), count = #matched, is_admin = "yes",
+            reviewee = #matched == 1 and matched[1].reviewee_name or names_text(names),
+            manager = #matched == 1 and matched[1].manager_name or "",
+            link = url .. "/cycles/" .. cycle.id }) }
+      end
+    end
+  end
+  for _, rc in ipairs(out) do
+    local v = rc.vars
+    if v then
+      v.name = rc.user.name
+      v.first_name = rc.user.name and rc.user.name:match("^(%S+)")
+      v.email = rc.user.email
+    end
+  end
+  return out, problem
+end
+
+local function new_ctx(cycle)
+  return { vars = cycle_vars(cycle), url = base_url() }
+end
+
+-- Queues the mails of a step; returns how many were queued.
+local function send(entry, cycle, step, reviews, key_part)
+  local mail = require "services.mail"
+  local recipients, problem = resolve(entry, cycle, step, reviews, new_ctx(cycle))
+  if problem then
+    log.warn(("workflow of cycle %d (%s), %s: %s"):format(cycle.id, cycle.name, step.id, problem))
+  end
+  local n = 0
+  for _, rc in ipairs(recipients) do
+    local id = mail.queue({ template = step.template, to = rc.user, vars = rc.vars, cc = rc.cc,
+      related_type = "cycle", related_id = cycle.id,
+      dedupe_key = ("wf:%d:%s:%s:%d"):format(cycle.id, step.id, key_part, rc.user.id) })
+    if id then n = n + 1 end
+  end
+  return n
+end
+
+-- ------------------------------------------------------------------ planning
+
+local function phase_rank(def, id)
+  if id == "draft" then return 0 end
+  local p = def.phase_by_id[id]
+  return p and p.index or math.huge
+end
+
+local function job_prefix(cycle_id) return ("cycle:%d:wf:"):format(cycle_id) end
+
+-- Plans the cycle's dated steps and automatic transitions (replacing what was planned).
+-- Returns the number of jobs planned.
+local function plan(cycle, entry)
+  app.cancel_jobs(job_prefix(cycle.id), true)
+  if cycle.phase == "draft" or cycle.phase == "closed" then return 0 end
+  local def = entry.def
+  local now = clock.now()
+  local today = util.format_date(now)
+  local n = 0
+  for _, step in ipairs(def.timeline) do
+    if step.at then
+      local ts = M.when(cycle, step)
+      if ts and ts < now and util.format_date(ts) == today then ts = now end
+      if ts and ts >= now then
+        app.schedule(ts, "workflow.step", { cycle_id = cycle.id, step = step.id, date = util.format_date(ts) },
+          job_prefix(cycle.id) .. "step:" .. step.id)
+        n = n + 1
+      end
+    end
+  end
+  local rank = phase_rank(def, cycle.phase)
+  for _, tr in ipairs(def.transitions) do
+    if tr.at and phase_rank(def, tr.from) >= rank then
+      local ts = M.when(cycle, tr)
+      if ts then
+        app.schedule(math.max(ts, now), "workflow.transition", { cycle_id = cycle.id, transition = tr.index },
+          job_prefix(cycle.id) .. "transition:" .. tr.index)
+        n = n + 1
+      end
+    end
+  end
+  return n
+end
+
+local function fresh_cycle(cycle)
+  local id = type(cycle) == "table" and cycle.id or cycle
+  local row = db.row("SELECT * FROM cycles WHERE id = ?", id)
+  if not row then errors.not_found("There is no such cycle.") end
+  return row
+end
+
+-- ------------------------------------------------------------------ roles and transitions
+
+local SYSTEM = {} -- the actor of automatic transitions
+
+-- Updates the caller's cycle table with the fields the engine changed; returns it.
+local function copy_back(cycle, row)
+  if type(cycle) ~= "table" then return row end
+  for _, k in ipairs({ "phase", "workflow_version_id", "started_at", "closed_at", "updated_at" }) do
+    cycle[k] = row[k]
+  end
+  return cycle
+end
+
+local function roles_of(cycle, actor)
+  local set = {}
+  if not actor or actor == SYSTEM then return set end
+  local roles = actor.roles or db.column("SELECT role FROM user_roles WHERE user_id = ?", actor.id)
+  for _, r in ipairs(roles) do set[r] = true end
+  local cr = db.value("SELECT role FROM cycle_admins WHERE cycle_id = ? AND user_id = ?", cycle.id, actor.id)
+  if cr == "admin" then set.cycle_admin = true elseif cr == "assistant" then set.cycle_assistant = true end
+  return set
+end
+
+local function may(tr, roles)
+  for _, r in ipairs(tr.by) do if roles[r] then return true end end
+  return false
+end
+
+local function who_may(tr)
+  if #tr.by == 0 then return "nobody (it happens by itself)" end
+  local out = {}
+  for i, r in ipairs(tr.by) do out[i] = M.ROLE_LABELS[r] or r end
+  return table.concat(out, ", ")
+end
+
+local emit_in -- forward
+
+-- Moves the cycle along tr (checked already); emits its event and re-plans.
+local function apply(cycle, entry, tr)
+  local now = clock.now()
+  local n = db.exec([[UPDATE cycles SET phase = ?, updated_at = ?,
+      closed_at = CASE WHEN ? = 'closed' THEN ? ELSE closed_at END,
+      started_at = CASE WHEN ? = 'draft' THEN COALESCE(started_at, ?) ELSE started_at END
+    WHERE id = ? AND phase = ?]], tr.to, now, tr.to, now, tr.from, now, cycle.id, tr.from)
+  if n == 0 then errors.conflict("The cycle moved on meanwhile; reload and try again.") end
+  cycle.phase = tr.to
+  cycle.updated_at = now
+  if tr.to == "closed" then cycle.closed_at = now end
+  if tr.from == "draft" then cycle.started_at = cycle.started_at or now end
+  plan(cycle, entry)
+  if tr.event then emit_in(cycle, entry, tr.event, {}) end
+end
+
+--- Starts a draft cycle (inside the caller's transaction, after its reviews have their
+--- managers): pins the current workflow version, moves the phase along the transition from
+--- draft (checking `by` against the actor's roles and cycle role), plans the timeline and
+--- emits the transition's event. Updates and returns the cycle table.
+function M.start(cycle, actor)
+  local row = fresh_cycle(cycle)
+  if row.phase ~= "draft" then errors.conflict("This cycle has started already.") end
+  local version = M.current_version(row.workflow or "performance_review")
+  local entry = entry_of(version.id)
+  local tr
+  for _, t in ipairs(entry.def.transitions) do if t.from == "draft" then tr = t end end
+  if actor ~= SYSTEM and not may(tr, roles_of(row, actor)) then
+    errors.forbidden(("Only %s may start this cycle."):format(who_may(tr)))
+  end
+  db.exec("UPDATE cycles SET workflow_version_id = ? WHERE id = ?", version.id, row.id)
+  row.workflow_version_id = version.id
+  apply(row, entry, tr)
+  return copy_back(cycle, row)
+end
+
+--- Moves a started cycle to another phase by hand: 409 when the workflow has no transition
+--- from the current phase to to_phase, 403 when the actor is not among its `by`.
+function M.transition(cycle, to_phase, actor)
+  local row = fresh_cycle(cycle)
+  if row.phase == "draft" then
+    errors.conflict("This cycle has not started yet: start it first.")
+  end
+  local entry = entry_of(row.workflow_version_id)
+  local def = entry.def
+  local tr
+  for _, t in ipairs(def.transitions) do
+    if t.from == row.phase and t.to == to_phase then tr = t end
+  end
+  if not tr then
+    local cur = def.phase_by_id[row.phase]
+    local target = def.phase_by_id[to_phase]
+    errors.conflict(("The cycle is in the phase %s; its workflow has no way from there to %s."):format(
+      cur and cur.label or row.phase, target and target.label or tostring(to_phase)))
+  end
+  if actor ~= SYSTEM then
+    if #tr.by == 0 then
+      errors.conflict(("%s happens by itself on its date; nobody makes it by hand."):format(tr.label))
+    end
+    if not actor or not may(tr, roles_of(row, actor)) then
+      errors.forbidden(("Only %s may %s."):format(who_may(tr), tr.label:sub(1, 1):lower() .. tr.label:sub(2)))
+    end
+  end
+  apply(row, entry, tr)
+  return copy_back(cycle, row)
+end
+
+--- The transitions the actor may make now: { to=, label=, event=, automatic = ts | nil }.
+function M.available_transitions(cycle, actor)
+  local row = type(cycle) == "table" and cycle.phase and cycle or fresh_cycle(cycle)
+  local entry = cycle_entry(row)
+  local roles = roles_of(row, actor)
+  local out = {}
+  for _, t in ipairs(entry.def.transitions) do
+    if t.from == row.phase and #t.by > 0 and may(t, roles) then
+      out[#out + 1] = { to = t.to, label = t.label, event = t.event, automatic = t.at and M.when(row, t) or nil }
+    end
+  end
+  return out
+end
+
+--- The phases for the UI: { {id, label, current, done}, ... } with draft first.
+function M.phases(cycle)
+  local entry = cycle_entry(cycle)
+  local list = { { id = "draft", label = "Draft" } }
+  for _, p in ipairs(entry.def.phases) do list[#list + 1] = { id = p.id, label = p.label } end
+  local cur
+  for i, p in ipairs(list) do if p.id == cycle.phase then cur = i end end
+  for i, p in ipairs(list) do
+    p.current = i == cur
+    p.done = cur ~= nil and i < cur or false
+  end
+  return list
+end
+
+--- Whether the cycle's current phase allows an activity (self_write, manager_write, share, sign).
+function M.allows(cycle, activity)
+  assert(ACTIVITY_SET[activity], "unknown activity " .. tostring(activity))
+  if not cycle.workflow_version_id or cycle.phase == "draft" then return false end
+  local p = entry_of(cycle.workflow_version_id).def.phase_by_id[cycle.phase]
+  return p ~= nil and p.allows[activity] == true
+end
+
+--- Plans the timeline again after the cycle's dates changed (same version).
+function M.reschedule(cycle)
+  local row = fresh_cycle(cycle)
+  if row.phase == "draft" or not row.workflow_version_id then return 0 end
+  return plan(row, entry_of(row.workflow_version_id))
+end
+
+--- Cancels every job of the cycle (it is being deleted).
+function M.stop(cycle)
+  local id = type(cycle) == "table" and cycle.id or cycle
+  return app.cancel_jobs(("cycle:%d:"):format(id), true)
+end
+
+-- ------------------------------------------------------------------ events
+
+emit_in = function(cycle, entry, event, data)
+  local def = entry.def
+  local review = data and data.review
+  local n = 0
+  for _, step in ipairs(def.timeline) do
+    if step.on == event and (not step.during or step.during[cycle.phase]) then
+      local reviews, key
+      if step.kind == "review_event" then
+        local r = review and load_review(review.id)
+        if r then
+          reviews = { r }
+          key = ("r%d.%d"):format(r.id, r.reopened_at or 0)
+        end
+      else
+        reviews = load_reviews(cycle.id)
+        key = "c"
+      end
+      if reviews then n = n + send(entry, cycle, step, reviews, key) end
+    end
+  end
+  return n
+end
+
+--- Emits an event of a started cycle: queues the mails of the timeline's `on` steps for it.
+--- data.review is the reviews row for review.* events. Returns the number of mails queued.
+function M.emit(cycle, event, data)
+  local row = fresh_cycle(cycle)
+  if not row.workflow_version_id then return 0 end
+  local entry = entry_of(row.workflow_version_id)
+  if not M.EVENTS[event] and not entry.def.events[event] then
+    error("unknown workflow event " .. tostring(event), 2)
+  end
+  if M.EVENTS[event] == "review" and not (data and data.review and data.review.id) then
+    error("event " .. event .. " needs data.review", 2)
+  end
+  return emit_in(row, entry, event, data or {})
+end
+
+-- ------------------------------------------------------------------ jobs
+
+local function run_step_job(p)
+  return db.transaction(function()
+    local cycle = db.row("SELECT * FROM cycles WHERE id = ?", p.cycle_id)
+    if not cycle or not cycle.workflow_version_id or cycle.phase == "draft" or cycle.phase == "closed" then return 0 end
+    local entry = entry_of(cycle.workflow_version_id)
+    local step
+    for _, s in ipairs(entry.def.timeline) do if s.id == p.step and s.at then step = s end end
+    if not step then return 0 end
+    if step.during and not step.during[cycle.phase] then return 0 end
+    return send(entry, cycle, step, load_reviews(cycle.id), p.date or util.format_date(clock.now()))
+  end)
+end
+
+local function run_transition_job(p)
+  return db.transaction(function()
+    local cycle = db.row("SELECT * FROM cycles WHERE id = ?", p.cycle_id)
+    if not cycle or not cycle.workflow_version_id then return end
+    local entry = entry_of(cycle.workflow_version_id)
+    for _, t in ipairs(entry.def.transitions) do
+      if t.index == p.transition and t.from == cycle.phase then
+        apply(cycle, entry, t)
+        return
+      end
+    end
+  end)
+end
+
+-- ------------------------------------------------------------------ dry run
+
+local function filter_label(step)
+  if not step.only then return "everyone" end
+  if step.only_fn then return "custom rule (a function in the script)" end
+  return M.FILTERS[step.only].label
+end
+
+-- When an event step would happen, if the workflow knows.
+local function event_time(cycle, def, event)
+  if event == "cycle.started" then
+    if cycle.started_at then return cycle.started_at end
+    local d = anchor_date(cycle, "start")
+    return d and (util.date_to_ts(d) + send_hour() * 3600) or nil
+  end
+  for _, t in ipairs(def.transitions) do
+    if t.event == event and t.at then return M.when(cycle, t), t end
+  end
+  return nil
+end
+
+--- The dated list of every notification a script (source text or version id) would send for
+--- a cycle, with today's recipients. Returns items sorted by date, or nil, messages.
+function M.dry_run(source_or_version, cycle)
+  local entry, errs
+  local own = false
+  if type(source_or_version) == "number" then
+    entry = entry_of(source_or_version)
+  else
+    entry, errs = compile(source_or_version, cycle and cycle.workflow or "performance_review")
+    if not entry then return nil, errs end
+    own = true
+  end
+  local def = entry.def
+  local now = clock.now()
+  local reviews = load_reviews(cycle.id)
+  local ctx = new_ctx(cycle)
+  ctx.first_vars_only = true
+  local items = {}
+  local problems = {}
+  local mail = require "services.mail"
+  -- a started cycle's phase, or the phase it would start in
+  local sim = util.copy(cycle)
+  if sim.phase == "draft" then
+    for _, t in ipairs(def.transitions) do if t.from == "draft" then sim.phase = t.to end end
+  end
+  for _, step in ipairs(def.timeline) do
+    local item = { step = step.index, id = step.id, template = step.template, label = step.label,
+      to = M.GROUPS[step.to].label, group = step.to, filter = filter_label(step),
+      cc = step.cc and (step.cc == "cycle_admins" and M.GROUPS.cycle_admins.label or "The reviewee's manager") or nil }
+    local recipients, problem = {}, nil
+    if step.at then
+      item.kind = "scheduled"
+      item.when = M.when(cycle, step)
+      item.rule = ("%d day%s %s %s"):format(math.abs(step.offset), math.abs(step.offset) == 1 and "" or "s",
+        step.offset < 0 and "before" or "after", M.ANCHOR_LABELS[step.at])
+      if step.offset == 0 then item.rule = "on " .. M.ANCHOR_LABELS[step.at] end
+      if not item.when then
+        item.note = ("not sent: the cycle has no date for %s"):format(M.ANCHOR_LABELS[step.at])
+      else
+        recipients, problem = resolve(entry, sim, step, reviews, ctx)
+      end
+    else
+      item.kind = "on event"
+      item.event = step.on
+      item.when = event_time(cycle, def, step.on)
+      item.rule = "when " .. step.on .. " happens"
+      recipients, problem = resolve(entry, sim, step, reviews, ctx)
+      if step.kind == "review_event" then
+        -- every review could raise the event: everyone who would get a mail, once
+        item.note = "one mail each time it happens, about that review"
+      end
+    end
+    if step.during then
+      local names = {}
+      for ph in pairs(step.during) do names[#names + 1] = ph end
+      table.sort(names)
+      item.during = table.concat(names, ", ")
+    end
+    if problem then
+      item.problem = problem
+      problems[#problems + 1] = problem
+    end
+    local gone = item.when ~= nil and item.when < now
+    item.past = (gone and step.at ~= nil and util.format_date(item.when) ~= util.format_date(now)) or nil
+    item.date = item.when and util.format_date(item.when) or nil
+    item.count = #recipients
+    item.recipients = {}
+    for i, rc in ipairs(recipients) do
+      item.recipients[i] = { id = rc.user.id, name = rc.user.name, email = rc.user.email, cc = rc.cc }
+    end
+    if step.kind == "review_event" and reviews[1] and recipients[1] then
+      -- the mail is about one review: render it for the first review that gets one
+      for _, r in ipairs(reviews) do
+        local one = resolve(entry, sim, step, { r }, ctx)
+        if one[1] then
+          item.subject = (mail.render(step.template, one[1].vars))
+          break
+        end
+      end
+    elseif recipients[1] then
+      item.subject = (mail.render(step.template, recipients[1].vars))
+    else
+      local g = step.to
+      item.subject = (mail.render(step.template, with(ctx.vars, { reviewee = "(reviewee)", manager = "(manager)",
+        reviewees = "(reviewees)", name = "(name)", first_name = "(name)", link = ctx.url, count = 0,
+        is_reviewee = (g == "reviewees" or g == "reviewee") and "yes" or nil,
+        is_manager = (g == "managers" or g == "manager") and "yes" or nil,
+        is_admin = g == "cycle_admins" and "yes" or nil })))
+    end
+    items[#items + 1] = item
+  end
+  for _, t in ipairs(def.transitions) do
+    if t.at then
+      local when = M.when(cycle, t)
+      items[#items + 1] = { kind = "transition", when = when, date = when and util.format_date(when) or nil,
+        label = t.label, from = t.from, to = t.to, event = t.event, count = 0, recipients = {},
+        rule = ("%s %s"):format(t.offset == 0 and "on" or (("%d day%s %s"):format(math.abs(t.offset),
+          math.abs(t.offset) == 1 and "" or "s", t.offset < 0 and "before" or "after")), M.ANCHOR_LABELS[t.at]),
+        note = when and ("the cycle moves from %s to %s by itself"):format(t.from, t.to)
+          or ("never: the cycle has no date for %s"):format(M.ANCHOR_LABELS[t.at]) }
+    end
+  end
+  table.sort(items, function(a, b)
+    local wa, wb = a.when or math.huge, b.when or math.huge
+    if wa ~= wb then return wa < wb end
+    return (a.step or 1e9) < (b.step or 1e9)
+  end)
+  if own then entry.sb:close() end
+  return items, problems
+end
+
+-- ------------------------------------------------------------------ mail templates
+
+local function templates(mail)
+  local sign = "\n\nThanks,\n{{company}}"
+  mail.define_template("review.invite", {
+    description = "Sent to every reviewee when a review cycle starts.",
+    subject = "{{cycle}}: your performance review has started",
+    text = "Hello {{first_name}},\n\nThe review cycle {{cycle}} has started."
+      .. "{{#self_deadline}} Please write your self-assessment by {{self_deadline}}: it helps {{manager}} prepare"
+      .. " your review.{{/self_deadline}}"
+      .. "{{#manager_due}}\n\nYour manager's review is due by {{manager_due}}.{{/manager_due}}"
+      .. "{{#sign_due}} Sharing and signing close on {{sign_due}}.{{/sign_due}}"
+      .. "\n\nOpen your review:\n{{link}}" .. sign,
+    vars = { cycle = "cycle name", manager = "the reviewee's manager",
+      self_deadline = "self-assessment due date (only when the cycle has a self-assessment)",
+      manager_due = "manager review due date", sign_due = "signing deadline", link = "link to the review",
+      company = "company name" },
+  })
+  mail.define_template("review.self_reminder", {
+    description = "Reminds reviewees who have not submitted their self-assessment (before and after its deadline).",
+    subject = "Reminder: your self-assessment for {{cycle}} (due {{self_due}})",
+    text = "Hello {{first_name}},\n\nYour self-assessment for {{cycle}} is not submitted yet; the deadline is"
+      .. " {{self_due}}. It only takes a few minutes, and {{manager}} reads it before writing your review."
+      .. "\n\nContinue here:\n{{link}}\n\nIf you have submitted it meanwhile, ignore this mail." .. sign,
+    vars = { cycle = "cycle name", self_due = "self-assessment due date", manager = "the reviewee's manager",
+      link = "link to the review" },
+  })
+  mail.define_template("review.self_submitted", {
+    description = "Tells the manager that a reviewee submitted their self-assessment.",
+    subject = "{{reviewee}} submitted their self-assessment",
+    text = "Hello {{first_name}},\n\n{{reviewee}} submitted their self-assessment for {{cycle}}. You can read it"
+      .. " now and write your review{{#manager_due}} (due {{manager_due}}){{/manager_due}}:\n{{link}}" .. sign,
+    vars = { reviewee = "the reviewee", cycle = "cycle name", manager_due = "manager review due date",
+      link = "link to the review" },
+  })
+  mail.define_template("review.manager_reminder", {
+    description = "Reminds managers whose reviews are not shared yet, before the manager deadline.",
+    subject = "Reminder: your reviews for {{cycle}} are due {{manager_due}}",
+    text = "Hello {{first_name}},\n\nYour manager review{{#reviewees}} of {{reviewees}}{{/reviewees}} for {{cycle}}"
+      .. " is due on {{manager_due}}. Write and share it here:\n{{link}}" .. sign,
+    vars = { reviewees = "names of the reviews still open", count = "how many", cycle = "cycle name",
+      manager_due = "manager review due date", link = "link to the review (or the home page for several)" },
+  })
+  mail.define_template("review.manager_late", {
+    description = "Sent after the manager deadline to managers whose reviews are still not shared (the cycle's admins in "
+      .. "copy).",
+    subject = "Overdue: your reviews for {{cycle}}",
+    text = "Hello {{first_name}},\n\nThe manager reviews for {{cycle}} were due on {{manager_due}}."
+      .. "{{#reviewees}} Still to be written and shared: {{reviewees}}.{{/reviewees}}"
+      .. " Please finish them as soon as you can:\n{{link}}" .. sign,
+    vars = { reviewees = "names of the late reviews", count = "how many", cycle = "cycle name",
+      manager_due = "manager review due date", link = "link to the review (or the home page for several)" },
+  })
+  mail.define_template("review.shared", {
+    description = "Tells the reviewee that their manager shared the review.",
+    subject = "{{manager}} shared your review for {{cycle}}",
+    text = "Hello {{first_name}},\n\n{{manager}} shared your performance review for {{cycle}}. Read it, talk it"
+      .. " over, and sign it{{#sign_due}} by {{sign_due}}{{/sign_due}}:\n{{link}}" .. sign,
+    vars = { manager = "the reviewee's manager", cycle = "cycle name", sign_due = "signing deadline",
+      link = "link to the review" },
+  })
+  mail.define_template("review.sign_reminder", {
+    description = "Reminds reviewees and managers to sign a shared review before the signing deadline.",
+    subject = "Please sign {{#is_reviewee}}your review{{/is_reviewee}}{{#is_manager}}your reviews{{/is_manager}} for {{cycle}}",
+    text = "Hello {{first_name}},\n\n{{#is_reviewee}}Your review for {{cycle}} is shared and waits for your"
+      .. " signature.{{/is_reviewee}}{{#is_manager}}The review of {{reviewees}} for {{cycle}}"
+      .. " waits for your signature.{{/is_manager}} Signing closes on {{sign_due}}; signing means you have read it,"
+      .. " not that you agree with every word.\n\n{{link}}" .. sign,
+    vars = { cycle = "cycle name", sign_due = "signing deadline", reviewees = "for managers: whose reviews",
+      is_reviewee = "set in the reviewee's mail", is_manager = "set in the manager's mail", link = "link" },
+  })
+  mail.define_template("review.closed", {
+    description = "Sent to the reviewee and the manager when both have signed a review.",
+    subject = "The review of {{reviewee}} for {{cycle}} is complete",
+    text = "Hello {{first_name}},\n\nBoth signatures are in: the review of {{reviewee}} for {{cycle}} is complete"
+      .. " and now read-only. You can read it any time:\n{{link}}" .. sign,
+    vars = { reviewee = "the reviewee", cycle = "cycle name", link = "link to the review" },
+  })
+  mail.define_template("review.nudge", {
+    description = "A manager's nudge to a direct or indirect report who has not finished their part.",
+    subject = "{{sender}} is waiting for your {{cycle}} review",
+    text = "Hello {{first_name}},\n\n{{sender}} sent you a nudge about {{cycle}}.{{#due}} Your part is due on {{due}}.{{/due}}"
+      .. "{{#message}}\n\n{{message}}{{/message}}\n\nContinue here:\n{{link}}" .. sign,
+    vars = { sender = "who nudges", message = "their note (optional)", cycle = "cycle name", link = "link to the review",
+      due = "the due date (optional)" },
+  })
+  mail.define_template("review.reminder", {
+    description = "A reminder HR sends by hand to people who are late in a cycle.",
+    subject = "Reminder: {{cycle}}",
+    text = "Hello {{first_name}},\n\nThis is a reminder from {{sender}} about {{cycle}}: your part is not finished yet."
+      .. "{{#what}} Please {{what}}.{{/what}}{{#due}} It is due on {{due}}.{{/due}}"
+      .. "{{#message}}\n\n{{message}}{{/message}}\n\nContinue here:\n{{link}}" .. sign,
+    vars = { sender = "who sends it", what = "what is missing (optional)", due = "the due date (optional)",
+      message = "their note (optional)", cycle = "cycle name", link = "link" },
+  })
+end
+
+-- ------------------------------------------------------------------ init
+
+function M.init(a)
+  app = a
+  by_version = {}
+  data_folder_seen = {}
+  copy_checked = {}
+  local settings = require "services.settings"
+  settings.define("notifications.send_hour_utc", { type = "integer", default = 9, min = 0, max = 23,
+    description = "The hour (UTC) at which dated notifications of a cycle's timeline go out." })
+  templates(require "services.mail")
+  for _, name in ipairs(M.names()) do
+    settings.define(version_setting(name), { type = "integer", default = 0, min = 0,
+      description = ("The version of the %s workflow chosen on the admin page (0: the data folder copy or the "
+        .. "built-in)."):format(name) })
+    local def, errs = M.validate(M.builtin_source(name), name)
+    if not def then error(("the built-in workflow %s is not valid: %s"):format(name, table.concat(errs, "; "))) end
+    -- the data folder copy is checked when it is first used (a cycle starts, the admin page
+    -- opens): services initialised after this one may still define mail templates it uses
+  end
+  app.on_job("workflow.step", run_step_job)
+  app.on_job("workflow.transition", run_transition_job)
+end
+
+M.SYSTEM = SYSTEM
+
+return M
