@@ -40,6 +40,8 @@ function M.serve(opts)
     local demo = require "demo"
     if demo.is_empty() then
       demo_note = demo.fill(os.getenv("CANDOR_DEMO_PASSWORD"))
+      local ok, err = pcall(demo.sample_cycle)
+      if not ok then log.warn("the demo review cycle could not be made: " .. tostring(err)) end
     elseif fresh == false then
       demo_note = demo.existing_note()
     end

@@ -101,7 +101,7 @@ end
 function M.fill(password)
   local generated = false
   if not password or password == "" then
-    password = "demo-" .. crypto.token(12):gsub("[-_]", "x")
+    password = "demo-" .. crypto.token(16):gsub("[-_]", "x"):sub(1, 16)
     generated = true
   end
   local hash = assert(crypto.hash_password(password))
@@ -145,6 +145,48 @@ function M.note(password, generated)
     .. "  Password (everyone shares it): %s%s\n"
     .. "  Other people and their roles: docs/demo.md\n"):format(M.COMPANY, #M.PEOPLE, #M.GUESTS,
       M.super_user_email(), password, generated and "   (saved in the data folder, demo-password.txt)" or "")
+end
+
+--- A review cycle in progress, so a new user sees the product at work: Engineering and Product
+--- reviewed, started ten days ago, some self-assessments in, a few reviews shared or signed.
+function M.sample_cycle()
+  local util = require "lib.util"
+  local sessions = require "services.sessions"
+  local cycles = require "services.cycles"
+  local reviews = require "services.reviews"
+  local now = clock.now()
+  local function day(n) return util.format_date(now + n * 86400) end
+  local hr = sessions.load_user(db.value("SELECT id FROM users WHERE email = ?", M.email("marcus")))
+  local c = cycles.create(hr, { name = os.date("!%Y", now) .. " mid-year review", start_date = day(-10),
+    self_due = day(4), manager_due = day(18), sign_due = day(32) })
+  cycles.add_reviewees(hr, c.id, db.column([[SELECT id FROM users WHERE kind = 'employee'
+    AND department IN ('Engineering', 'Product') AND manager_id IS NOT NULL]]))
+  cycles.start(hr, c.id)
+  local texts = {
+    "Shipped the new search and cut page load times in half. Proud of how the team handled the launch week.",
+    "Took over the on-call rotation and wrote the runbooks everyone now uses.",
+    "Mentored two new colleagues through their first quarter; both now review code on their own.",
+  }
+  local n = 0
+  for _, r in ipairs(db.query("SELECT * FROM reviews WHERE cycle_id = ? ORDER BY id", c.id)) do
+    n = n + 1
+    local me = sessions.load_user(r.reviewee_id)
+    if n % 3 ~= 0 or n % 3 == 1 then
+      reviews.save_answers(me, r.id, "self", { q1 = texts[n % 3 + 1], q6 = "Take on a larger project and grow as a mentor.",
+        q3 = { x = 35 + (n * 13) % 60, y = 30 + (n * 29) % 65 } })
+      if n % 4 ~= 1 or n % 3 == 1 then reviews.submit_self(me, r.id) end
+    end
+    if r.manager_id and n % 3 == 1 then
+      local m = sessions.load_user(r.manager_id)
+      reviews.save_answers(m, r.id, "manager", { q1 = "Dependable, thoughtful and generous with help.", q4 = 3 + n % 3,
+        q6 = "Own the next launch end to end." })
+      if n % 2 == 1 then
+        reviews.share(m, r.id)
+        if n % 5 == 1 then reviews.sign(me, r.id); reviews.sign(m, r.id) end
+      end
+    end
+  end
+  return c
 end
 
 --- The note for a data folder that already holds the demo company.
@@ -198,6 +240,13 @@ function M.markdown()
   out[#out + 1] = "| Name | Email | Note |"
   out[#out + 1] = "|---|---|---|"
   for _, g in ipairs(M.GUESTS) do out[#out + 1] = ("| %s | %s | %s |"):format(g[2], g[1], g[3]) end
+  out[#out + 1] = ""
+  out[#out + 1] = "## A review cycle in progress"
+  out[#out + 1] = ""
+  out[#out + 1] = "`candor serve --demo` also starts a mid-year review cycle for Engineering and Product, as the HR"
+  out[#out + 1] = "Admin Marcus Webb, ten days before today, with some self-assessments written, a few manager reviews"
+  out[#out + 1] = "shared and some signed, so every page has something to show. Its invitations are in the outbox"
+  out[#out + 1] = "(Administration › Outbox; no mail server is set up, so nothing is sent)."
   out[#out + 1] = ""
   return table.concat(out, "\n")
 end

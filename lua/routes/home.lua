@@ -28,7 +28,7 @@ function M.routes(r)
     handler = function(req)
       if req.user then return web.redirect("/home") end
       local q = web.query(req)
-      return page.render(req, "signin", { title = "Sign in", next = q.next, email = q.email },
+      return page.render(req, "signin", { title = "Sign in", next_url = q.next, email = q.email },
         { layout = "plain" })
     end }
 

@@ -180,7 +180,7 @@ function M.routes(r)
       local ok, u = pcall(sessions.verify_credentials, req, f.email, f.password)
       if not ok then
         if errors.is(u) and u.status < 500 then
-          local res = page.render(req, "signin", { title = "Sign in", email = f.email, next = f.next or "", error = u.message },
+          local res = page.render(req, "signin", { title = "Sign in", email = f.email, next_url = f.next or "", error = u.message },
             { layout = "plain", status = u.status })
           if u.retry_after then res.headers["Retry-After"] = tostring(math.ceil(u.retry_after)) end
           return res

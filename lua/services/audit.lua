@@ -26,6 +26,14 @@ end
 --- target_label=, ip=, details= (table, no secrets) }. Call inside the change's transaction.
 function M.record(entry)
   local actor = entry.actor
+  local details = entry.details or {}
+  local imp = entry.req and entry.req.session and entry.req.session.impersonator
+  if imp then -- an action taken while impersonating names who really took it
+    local copy = {}
+    for k, v in pairs(details) do copy[k] = v end
+    copy.impersonated_by = imp.email or imp.id
+    details = copy
+  end
   local e = {
     at = clock.now(),
     actor_id = actor and actor.id or entry.actor_id,
@@ -35,7 +43,7 @@ function M.record(entry)
     target_id = entry.target_id,
     target_label = entry.target_label,
     ip = entry.ip or (entry.req and entry.req.client_ip) or (entry.req and entry.req.peer),
-    details = json.encode(entry.details or {}),
+    details = json.encode(details),
   }
   local prev = db.value("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1") or GENESIS
   e.prev_hash = prev

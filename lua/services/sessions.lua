@@ -132,8 +132,15 @@ function M.code_ok(user_id) clear_failures("code", tostring(user_id)) end
 
 -- A browser that signed in to an account before carries a device cookie for it; a flood of
 -- wrong passwords from elsewhere then does not lock the real user out on their own browser.
+-- Keyed with a random per-install secret kept in the settings (not the master key, which
+-- rotate-key replaces: the cookies would stop matching).
 local function device_value(email)
-  return crypto.b64(crypto.hmac("device", email:lower()))
+  local secret = settings.get("security.device_secret")
+  if secret == "" then
+    secret = crypto.token(32)
+    settings.set("security.device_secret", secret)
+  end
+  return crypto.b64(crypto.sha256("device:" .. secret .. ":" .. email:lower()))
 end
 
 local function known_device(req, email)
@@ -619,6 +626,8 @@ end
 -- ------------------------------------------------------------------ setup
 
 function M.init(app)
+  settings.define("security.device_secret", { type = "string", default = "", max = 100,
+    description = "Internal: the secret that keys the browsers' device cookies (throttling exemption)." })
   settings.define("security.session_idle_minutes", { type = "integer", default = 30, min = 5, max = 24 * 60,
     description = "Sign people out after this many minutes without activity." })
   settings.define("security.session_max_hours", { type = "integer", default = 12, min = 1, max = 24 * 14,

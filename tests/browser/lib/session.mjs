@@ -82,12 +82,6 @@ export async function openAs({ browser, baseURL, guard }, nameOrEmail) {
   return person;
 }
 
-/** Signs the page's person out through the user menu (ends on the sign-in page). */
-export async function signOut(page) {
-  await page.locator('.user-menu > summary').click();
-  await navigation(page, () => page.getByRole('menuitem', { name: 'Sign out' }).click());
-}
-
 /**
  * The confirmation dialog candor.js opens for a <form data-confirm>: waits until it is open,
  * checks its text (a RegExp or a substring), then clicks the button named `button` (the

@@ -40,3 +40,14 @@ t.test("docs/demo.md lists the demo people as lua/demo.lua defines them", functi
   t.eq(doc, demo.markdown(), "docs/demo.md is out of date: run `make docs`")
   for _, p in ipairs(demo.PEOPLE) do t.contains(doc, demo.email(p[1])) end
 end)
+
+t.test("without CANDOR_DEMO_PASSWORD the demo gets a generated password that works and is kept", function()
+  -- a fresh database: the file's demo data is replaced
+  require("core.db").open(":memory:")
+  assert(require("core.db").migrate(require("app").app_dir .. "/migrations"))
+  require("services.settings").reset_cache()
+  local note = demo.fill(nil)
+  local pw = note:match("Password %(everyone shares it%): (%S+)")
+  t.ok(pw and #pw >= 16, "a generated password is printed: " .. tostring(pw))
+  t.ok(t.login(demo.super_user_email(), pw))
+end)

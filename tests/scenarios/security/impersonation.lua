@@ -130,3 +130,12 @@ t.test("impersonating someone with 2-step needs no code, and their 2-step stays 
   t.status(c:request("DELETE", "/api/account/2fa", { body = { password = t.DEMO_PASSWORD } }), 403)
   t.eq(db.value("SELECT count(*) FROM user_totp WHERE user_id = ? AND confirmed_at IS NOT NULL", P.zoe.id), 1)
 end)
+
+t.test("what is done while impersonating is audited with the impersonator's name", function()
+  local c = priya()
+  impersonate(c, "zoe")
+  t.status(c:request("DELETE", "/api/sessions", {}), 204) -- Zoe signs out everywhere, as far as the log knows
+  local e = db.row("SELECT * FROM audit_log WHERE action = 'signout.everywhere' ORDER BY id DESC LIMIT 1")
+  t.eq(e.actor_id, P.zoe.id)
+  t.contains(e.details, demo.email("priya"), "impersonated_by names the super user")
+end)
