@@ -229,7 +229,8 @@ function M.routes(r)
       if type(ids) == "string" then ids = { ids } end
       ids = ids or {}
       local back = "/cycles/" .. c.id .. "/reviewees?" .. util.build_query({ view = f.view, q = f.q,
-        department = f.department, location = f.location, manager_id = f.manager_id, sort = f.sort, page = f.page })
+        department = f.department, location = f.location, manager_id = f.manager_id, sort = f.sort, page = f.page,
+        open = f.team })
       if f.team then
         local team = require("core.authz").reports(math.tointeger(tonumber(f.team)) or 0, false)
         ids = team
@@ -443,6 +444,13 @@ function M.reviewees_page(req, c)
       WHERE manager_id IS NOT NULL) ORDER BY name COLLATE NOCASE]])
   else
     data.roots = directory.org_tree()
+    -- the team just added stays open, with the way down to it
+    data.open = {}
+    local open_id = math.tointeger(tonumber(q.open or ""))
+    if open_id then
+      data.open[open_id] = true
+      for _, id in ipairs(require("core.authz").chain(open_id)) do data.open[id] = true end
+    end
   end
   return page.render(req, "cycle_reviewees", data, { nav = "cycles", wide = view == "org" })
 end

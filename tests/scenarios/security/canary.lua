@@ -25,6 +25,45 @@ t.test("TOTP secrets written through the API are not in the database, the WAL or
   t.ok(r.sizes.wal > 0 and r.sizes.db > 0 and r.sizes.backup > 0, "the files were read")
 end)
 
+-- A running cycle with Ethan (managed by Lucas) and Mia (by Ravi) to write review answers through
+-- the API (Zoe and Leo use 2-step since the test above).
+local function review_of(key)
+  local hr = t.login(demo.email("marcus"))
+  local cycle_id = db.value("SELECT id FROM cycles WHERE name = 'Canary cycle'")
+  if not cycle_id then
+    local res = t.status(hr:post("/api/cycles", { name = "Canary cycle", start_date = "2026-01-05",
+      self_due = "2026-01-19", manager_due = "2026-02-02", sign_due = "2026-02-16" }), 201)
+    cycle_id = res.json.id
+    local P = t.demo()
+    t.status(hr:post("/api/cycles/" .. cycle_id .. "/reviewees", { user_ids = { P.ethan.id, P.mia.id } }), 200)
+    t.status(hr:post("/api/cycles/" .. cycle_id .. "/start"), 200)
+  end
+  return db.value([[SELECT r.id FROM reviews r JOIN users u ON u.id = r.reviewee_id
+    WHERE r.cycle_id = ? AND u.email = ?]], cycle_id, demo.email(key))
+end
+
+t.test("review answers written through the API are not in the database, the WAL or a backup", function()
+  local r = canary.check{ dir = dir, write = function()
+    local ethan_review, mia_review = review_of("ethan"), review_of("mia")
+    local a = "Ethan's canary: the lighthouse keeper sings at dawn"
+    local b = "Ravi's canary: the orchard blooms twice a year"
+    t.status(t.login(demo.email("ethan")):put("/api/reviews/" .. ethan_review .. "/answers/self", { q1 = a }), 200)
+    t.status(t.login(demo.email("ravi")):put("/api/reviews/" .. mia_review .. "/answers/manager", { q1 = b }), 200)
+    return { a, b }
+  end }
+  t.ok(r.sizes.wal > 0 and r.sizes.db > 0 and r.sizes.backup > 0, "the files were read")
+end)
+
+t.test("swapping two answers' ciphertexts between reviews makes both fail to decrypt", function()
+  local ethan_review, mia_review = review_of("ethan"), review_of("mia")
+  t.status(t.login(demo.email("mia")):put("/api/reviews/" .. mia_review .. "/answers/self", { q1 = "Mia's own words" }), 200)
+  canary.swap_check{ table = "answers", column = "value_enc", a = { ethan_review, "self", "q1" },
+    b = { mia_review, "self", "q1" }, read = function()
+      local res = t.login(demo.email("ethan")):get("/api/reviews/" .. ethan_review)
+      t.eq(res.status, 500, "an answer that does not open is an error, never someone else's text")
+    end }
+end)
+
 t.test("the check itself fails when a secret is stored in plain text", function()
   -- a column that is not encrypted (the outbox subject) stands in for a forgotten encryption
   local ok, err = pcall(canary.check, { dir = dir, write = function()
