@@ -7,7 +7,7 @@ build="build-essential pkg-config liblua5.4-dev libuv1-dev node-llhttp libsqlite
 lua-cjson-dev liboath-dev libqrencode-dev libcurl4-openssl-dev libxlsxwriter-dev libhpdf-dev
 libcsv-dev
 fonts-dejavu-core"
-test="libcmocka-dev sqlite3 chromium curl unzip poppler-utils"
+test="libcmocka-dev sqlite3 chromium curl lua-check unzip poppler-utils"
 bench="wrk curl"
 
 want="$build"

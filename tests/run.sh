@@ -6,7 +6,7 @@
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
-ONLY=${ONLY:-"unit scenarios durability browser"}
+ONLY=${ONLY:-"lint unit scenarios durability browser"}
 pass=0
 fail=0
 log=$(mktemp)
@@ -44,6 +44,17 @@ suite() {
 	cat "$log"
 	count "$name" "$rc"
 }
+
+# luacheck over the Lua code: one test, failed by any warning
+lint() {
+	if luacheck --no-color --quiet lua workflows policies tests/scenarios; then
+		echo "1 passed, 0 failed"
+	else
+		echo "0 passed, 1 failed"
+		return 1
+	fi
+}
+if want lint && command -v luacheck >/dev/null 2>&1; then suite lint lint; fi
 
 if want unit; then
 	for t in "$BUILD"/tests/test_*; do

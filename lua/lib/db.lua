@@ -67,7 +67,7 @@ function M.transaction(fn, ...)
     return table.unpack(res, 2, res.n)
   end
   core.rollback()
-  for _, fn in ipairs(M.rollback_hooks) do fn() end
+  for _, hook in ipairs(M.rollback_hooks) do hook() end
   error(res[2], 0)
 end
 

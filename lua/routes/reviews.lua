@@ -10,7 +10,6 @@ local db = require "lib.db"
 local svg = require "lib.svg"
 local clock = require "core.clock"
 local reviews = require "services.reviews"
-local cycles = require "services.cycles"
 local audit = require "services.audit"
 
 local M = {}

@@ -1,7 +1,6 @@
 -- The company directory as lists: search, filters, sorting and paging in a constant number
 -- of queries whatever the company's size (one count, one page, roles and managers in bulk).
 local db = require "lib.db"
-local json = require "lib.json"
 local access = require "services.access"
 local people = require "services.people"
 

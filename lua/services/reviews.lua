@@ -172,10 +172,10 @@ function M.save_answers(actor, id, author, values, req)
   local by_id = {}
   for _, q in ipairs(questionnaire.questions(c.questionnaire)) do by_id[q.id] = q end
   local clean, problems, clear = {}, {}, {}
+  values.csrf_token = nil -- a form field, not an answer
   for qid, v in pairs(values) do
     local q = by_id[qid]
     if type(qid) ~= "string" then problems["?"] = "unknown question"
-    elseif qid == "csrf_token" then -- a form field, not an answer
     elseif not q or not questionnaire.answers(q, author) then problems[qid] = "is not a question for you here"
     else
       local val, msg = questionnaire.check_value(q, v)
