@@ -159,8 +159,11 @@ end
 local PUBLIC_PERMS = { none = true, object = true }
 
 local function run_route(req, route)
-  local user, session, via = app.hooks.authenticate(req)
-  req.user, req.session, req.via = user, session, via
+  if route.session ~= false then
+    local user, session, via = app.hooks.authenticate(req)
+    req.user, req.session, req.via = user, session, via
+  end
+  local user, via = req.user, req.via
   if route.auth ~= "public" then
     if not user then
       if not route.api then

@@ -49,6 +49,9 @@ function M:add(spec)
   for k, v in pairs(spec) do route[k] = v end
   if route.tx == nil then route.tx = spec.method ~= "GET" end
   if route.csrf == nil then route.csrf = spec.method ~= "GET" end
+  -- session = false: a public route that never looks at who is signed in (health checks) skips
+  -- authentication altogether
+  assert(spec.session ~= false or spec.auth == "public", where .. ": only public routes can skip the session")
   route.api = spec.path:sub(1, 5) == "/api/"
   if not spec.path:find("{", 1, true) then
     local key = spec.method .. " " .. spec.path

@@ -46,7 +46,8 @@ end
 local function overview_query(req)
   local q = web.query(req)
   return { sort = q.sort, order = q.order, department = q.department, location = q.location,
-    manager_id = math.tointeger(tonumber(q.manager_id or "")), status = q.status, q = q.q }
+    manager_id = math.tointeger(tonumber(q.manager_id or "")), status = q.status, q = q.q,
+    page = q.page, per_page = q.per_page }
 end
 
 function M.routes(r)
@@ -87,7 +88,9 @@ function M.routes(r)
     end }
   r:add{ method = "GET", path = "/api/cycles/{id:int}/reviewees", auth = "user", perm = "object",
     handler = function(req)
-      local ov = cycles.overview(req.user, id_of(req), overview_query(req))
+      local oq = overview_query(req)
+      oq.per_page = math.min(200, math.tointeger(tonumber(oq.per_page or "")) or 50)
+      local ov = cycles.overview(req.user, id_of(req), oq)
       local list = {}
       for i, x in ipairs(ov.rows) do
         list[i] = { review_id = x.id, reviewee_id = x.reviewee_id, name = x.name, email = x.email, department = x.department,
@@ -95,7 +98,8 @@ function M.routes(r)
           self_status = x.self_status, manager_status = x.manager_status,
           reviewee_signed = x.reviewee_signed_at ~= nil, manager_signed = x.manager_signed_at ~= nil, done = x.closed_at ~= nil }
       end
-      return web.json(200, { reviewees = json.array(list), totals = ov.totals })
+      return web.json(200, { reviewees = json.array(list), totals = ov.totals, total = ov.matching, page = ov.page,
+        per_page = ov.per_page, pages = ov.pages })
     end }
   r:add{ method = "POST", path = "/api/cycles/{id:int}/reviewees", auth = "user", perm = "object",
     handler = function(req)
@@ -488,7 +492,11 @@ end
 function M.export_xlsx(req, id)
   local c = cycles.require(id)
   cycles.require_perm(req.user, "reviews.export_excel", c)
-  local ov = cycles.overview(req.user, id, {})
+  local ov = cycles.overview(req.user, id, { per_page = 500 })
+  local all = ov.rows
+  for page = 2, ov.pages do
+    for _, x in ipairs(cycles.overview(req.user, id, { per_page = 500, page = page }).rows) do all[#all + 1] = x end
+  end
   local rows = {}
   for _, x in ipairs(ov.rows) do
     rows[#rows + 1] = { x.name, x.email, x.department, x.location, x.manager_name or "",

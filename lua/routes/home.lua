@@ -19,7 +19,7 @@ local HEALTHY = '{"status":"ok"}'
 local HEALTH_HEADERS = { ["Content-Type"] = "application/json", ["Cache-Control"] = "no-store" }
 
 function M.routes(r)
-  r:add{ method = "GET", path = "/healthz", auth = "public", perm = "none",
+  r:add{ method = "GET", path = "/healthz", auth = "public", perm = "none", session = false,
     handler = function()
       return { status = 200, headers = HEALTH_HEADERS, body = HEALTHY }
     end }

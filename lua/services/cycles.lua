@@ -389,9 +389,9 @@ M.OVERVIEW_SORTS = {
   signed = "(r.reviewee_signed_at IS NOT NULL) + (r.manager_signed_at IS NOT NULL)", updated = "r.updated_at",
 }
 
---- The company overview of a cycle: every reviewee with statuses, sortable and filterable;
---- progress counts. q: { sort, order, department, location, manager_id, status, q }.
---- Three queries whatever the size.
+--- The company overview of a cycle: reviewees with statuses, sortable, filterable and in pages;
+--- progress counts. q: { sort, order, department, location, manager_id, status, q, page,
+--- per_page (default 100, at most 500) }. Four queries whatever the size.
 function M.overview(actor, id, q)
   local c = M.require(id)
   M.require_perm(actor, "review_cycles.track", c)
@@ -413,12 +413,20 @@ function M.overview(actor, id, q)
   if status_filters[q.status or ""] then where[#where + 1] = status_filters[q.status] end
   local sort = M.OVERVIEW_SORTS[q.sort or ""] and q.sort or "name"
   local order = q.order == "desc" and "DESC" or "ASC"
+  local per_page = math.max(1, math.min(500, math.tointeger(tonumber(q.per_page or "")) or 100))
+  local page = math.max(1, math.tointeger(tonumber(q.page or "")) or 1)
+  local where_sql = table.concat(where, " AND ")
+  local matching = db.value(([[SELECT count(*) FROM reviews r JOIN users u ON u.id = r.reviewee_id
+    WHERE %s]]):format(where_sql), table.unpack(args))
+  local page_args = { table.unpack(args) }
+  page_args[#page_args + 1] = per_page
+  page_args[#page_args + 1] = (page - 1) * per_page
   local rows = db.query(([[SELECT r.id, r.reviewee_id, r.manager_id, r.self_status, r.manager_status,
       r.self_submitted_at, r.shared_at, r.reviewee_signed_at, r.manager_signed_at, r.closed_at, r.updated_at,
       u.name, u.email, u.department, u.location, u.job_title, m.name AS manager_name
     FROM reviews r JOIN users u ON u.id = r.reviewee_id LEFT JOIN users m ON m.id = r.manager_id
-    WHERE %s ORDER BY %s %s, u.name COLLATE NOCASE, r.id]]):format(table.concat(where, " AND "),
-      M.OVERVIEW_SORTS[sort], order), table.unpack(args))
+    WHERE %s ORDER BY %s %s, u.name COLLATE NOCASE, r.id LIMIT ? OFFSET ?]]):format(where_sql,
+      M.OVERVIEW_SORTS[sort], order), table.unpack(page_args))
   local totals = db.row([[SELECT count(*) AS total,
       sum(self_status = 'submitted') AS self_done, sum(self_status = 'skipped') AS self_skipped,
       sum(manager_status = 'shared') AS shared, sum(reviewee_signed_at IS NOT NULL) AS reviewee_signed,
@@ -432,7 +440,8 @@ function M.overview(actor, id, q)
   table.sort(deps)
   table.sort(locs)
   return { cycle = c, rows = rows, totals = totals, sort = sort, order = order:lower(),
-    departments = deps, locations = locs }
+    departments = deps, locations = locs, matching = matching, page = page, per_page = per_page,
+    pages = math.max(1, (matching + per_page - 1) // per_page) }
 end
 
 --- The distribution of a rating question's answers in the managers' reviews (HR Admins and
