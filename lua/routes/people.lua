@@ -326,6 +326,7 @@ function M.routes(r)
       local focus = math.tointeger(tonumber(web.query(req).focus or ""))
       local open = {}
       if focus and by_id[focus] then
+        open[focus] = true
         for _, id in ipairs(authz.chain(focus)) do open[id] = true end
       end
       return page.render(req, "org_chart", { title = "Org chart", roots = roots, count = count, open = open,
