@@ -137,6 +137,17 @@ function M.error(req, e)
   return res
 end
 
+--- For a form post: runs fn(...) and returns true and its results; when fn raised an
+--- application error (4xx), returns false and a redirect to `back` showing its message.
+--- Other errors propagate (a 500 with the traceback logged).
+function M.attempt(back, fn, ...)
+  local res = table.pack(pcall(fn, ...))
+  if res[1] then return true, table.unpack(res, 2, res.n) end
+  local e = res[2]
+  if require("lib.errors").is(e) and e.status < 500 then return false, M.redirect(back, "error", e.message) end
+  error(e, 0)
+end
+
 --- Field error text for a form, from an errors.invalid() value.
 function M.field_errors(e)
   return (e and e.fields) or {}

@@ -252,16 +252,10 @@ function M.routes(r)
           for _, u in ipairs(res.users) do ids[#ids + 1] = u.id end
         end
       end
-      local ok, res
-      if f.remove then
-        ok, res = pcall(cycles.remove_reviewees, req.user, c.id, ids, req)
-        if ok then return page.redirect(back, "success", util.plural(res, "reviewee") .. " removed.") end
-      else
-        ok, res = pcall(cycles.add_reviewees, req.user, c.id, ids, req)
-        if ok then return page.redirect(back, "success", util.plural(res, "reviewee") .. " added.") end
-      end
-      if errors.is(res) and res.status < 500 then return page.redirect(back, "error", res.message) end
-      error(res, 0)
+      local ok, res = page.attempt(back, f.remove and cycles.remove_reviewees or cycles.add_reviewees,
+        req.user, c.id, ids, req)
+      if not ok then return res end
+      return page.redirect(back, "success", util.plural(res, "reviewee") .. (f.remove and " removed." or " added."))
     end }
 
   r:add{ method = "GET", path = "/cycles/{id:int}/admins", auth = "user", perm = "review_cycles.manage",
@@ -280,11 +274,8 @@ function M.routes(r)
         if f["remove_" .. a.user_id] == nil then list[#list + 1] = { user_id = a.user_id, role = a.role } end
       end
       if f.user_id and f.user_id ~= "" then list[#list + 1] = { user_id = f.user_id, role = f.role } end
-      local ok, res = pcall(cycles.set_admins, req.user, c.id, list, req)
-      if not ok then
-        if errors.is(res) and res.status < 500 then return page.redirect("/cycles/" .. c.id .. "/admins", "error", res.message) end
-        error(res, 0)
-      end
+      local ok, res = page.attempt("/cycles/" .. c.id .. "/admins", cycles.set_admins, req.user, c.id, list, req)
+      if not ok then return res end
       return page.redirect("/cycles/" .. c.id .. "/admins", "success", "Cycle admins saved.")
     end }
 
@@ -311,11 +302,8 @@ function M.routes(r)
   r:add{ method = "POST", path = "/cycles/{id:int}/transition", auth = "user", perm = "object",
     handler = function(req)
       local c = cycles.require(id_of(req))
-      local ok, res = pcall(cycles.transition, req.user, c.id, web.form(req).to, req)
-      if not ok then
-        if errors.is(res) and res.status < 500 then return page.redirect("/cycles/" .. c.id, "error", res.message) end
-        error(res, 0)
-      end
+      local ok, res = page.attempt("/cycles/" .. c.id, cycles.transition, req.user, c.id, web.form(req).to, req)
+      if not ok then return res end
       return page.redirect("/cycles/" .. c.id, "success", "The cycle moved to the next phase.")
     end }
 
@@ -328,11 +316,8 @@ function M.routes(r)
   r:add{ method = "POST", path = "/cycles/{id:int}/delete", auth = "user", perm = "object",
     handler = function(req)
       local c = cycles.require(id_of(req))
-      local ok, res = pcall(cycles.delete, req.user, c.id, req)
-      if not ok then
-        if errors.is(res) and res.status < 500 then return page.redirect("/cycles/" .. c.id, "error", res.message) end
-        error(res, 0)
-      end
+      local ok, res = page.attempt("/cycles/" .. c.id, cycles.delete, req.user, c.id, req)
+      if not ok then return res end
       return page.redirect("/cycles", "success", c.name .. " was deleted with all its reviews.")
     end }
 
@@ -349,11 +334,9 @@ function M.routes(r)
       for _, x in ipairs(ids or {}) do selection[#selection + 1] = math.tointeger(tonumber(x)) end
       local audience = f.audience or (#selection > 0 and "selection" or "self_late")
       if f.confirm ~= "1" then
-        local ok, prev = pcall(reviews.reminder_preview, req.user, c.id, audience, selection, f.note)
-        if not ok then
-          if errors.is(prev) and prev.status < 500 then return page.redirect("/cycles/" .. c.id, "error", prev.message) end
-          error(prev, 0)
-        end
+        local ok, prev = page.attempt("/cycles/" .. c.id, reviews.reminder_preview, req.user, c.id, audience, selection,
+          f.note)
+        if not ok then return prev end
         return page.render(req, "cycle_reminders", { title = "Send reminders", cycle = c, audience = audience,
           selection = selection, note = f.note or "", preview = prev }, { nav = "cycles" })
       end
@@ -493,9 +476,9 @@ function M.export_xlsx(req, id)
   local c = cycles.require(id)
   cycles.require_perm(req.user, "reviews.export_excel", c)
   local ov = cycles.overview(req.user, id, { per_page = 500 })
-  local all = ov.rows
-  for page = 2, ov.pages do
-    for _, x in ipairs(cycles.overview(req.user, id, { per_page = 500, page = page }).rows) do all[#all + 1] = x end
+  local all = ov.rows -- every page, for the file
+  for n = 2, ov.pages do
+    for _, x in ipairs(cycles.overview(req.user, id, { per_page = 500, page = n }).rows) do all[#all + 1] = x end
   end
   local rows = {}
   for _, x in ipairs(ov.rows) do

@@ -292,13 +292,9 @@ function M.routes(r)
   for _, op in ipairs({ "deactivate", "reactivate", "lock", "unlock" }) do
     r:add{ method = "POST", path = "/people/{id:int}/" .. op, auth = "user", perm = "object",
       handler = function(req)
-        local ok, res = pcall(people.set_status, req.user, math.tointeger(tonumber(req.params.id)), op, req)
-        if not ok then
-          if errors.is(res) and res.status < 500 then
-            return page.redirect("/people/" .. req.params.id, "error", res.message)
-          end
-          error(res, 0)
-        end
+        local ok, res = page.attempt("/people/" .. req.params.id, people.set_status, req.user,
+          math.tointeger(tonumber(req.params.id)), op, req)
+        if not ok then return res end
         return page.redirect("/people/" .. res.id, "success", res.name .. " was " .. status_labels[op] .. ".")
       end }
   end
@@ -306,11 +302,8 @@ function M.routes(r)
   r:add{ method = "POST", path = "/people/{id:int}/delete", auth = "user", perm = "users.delete",
     handler = function(req)
       local u = visible_person(req)
-      local ok, res = pcall(people.delete, req.user, u.id, req)
-      if not ok then
-        if errors.is(res) and res.status < 500 then return page.redirect("/people/" .. u.id, "error", res.message) end
-        error(res, 0)
-      end
+      local ok, res = page.attempt("/people/" .. u.id, people.delete, req.user, u.id, req)
+      if not ok then return res end
       return page.redirect("/people", "success", u.name .. " was deleted.")
     end }
 

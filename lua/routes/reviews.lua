@@ -179,22 +179,17 @@ function M.routes(r)
     end }
   r:add{ method = "POST", path = "/reviews/{id:int}/nudge", auth = "user", perm = "object",
     handler = function(req)
-      local ok, res = pcall(reviews.nudge, req.user, id_of(req), req)
       local back = web.form(req).back == "team" and "/team" or ("/reviews/" .. req.params.id)
-      if not ok then
-        if errors.is(res) and res.status < 500 then return page.redirect(back, "error", res.message) end
-        error(res, 0)
-      end
+      local ok, res = page.attempt(back, reviews.nudge, req.user, id_of(req), req)
+      if not ok then return res end
       return page.redirect(back, "success", "Nudge sent.")
     end }
   r:add{ method = "POST", path = "/reviews/{id:int}/manager", auth = "user", perm = "object",
     handler = function(req)
       local f = web.form(req)
-      local ok, res = pcall(reviews.change_manager, req.user, id_of(req), f.manager_id, req)
-      if not ok then
-        if errors.is(res) and res.status < 500 then return page.redirect("/reviews/" .. req.params.id, "error", res.message) end
-        error(res, 0)
-      end
+      local ok, res = page.attempt("/reviews/" .. req.params.id, reviews.change_manager, req.user, id_of(req),
+        f.manager_id, req)
+      if not ok then return res end
       return page.redirect("/reviews/" .. req.params.id, "success", "The reviewing manager was changed (logged).")
     end }
   r:add{ method = "GET", path = "/reviews/{id:int}/pdf", auth = "user", perm = "object", tx = false,
