@@ -2,7 +2,7 @@
  * fetch.request waits (yields the task) and never blocks the loop. */
 #include "host.h"
 
-#include "curl_uv.h"
+#include "lua_curl.h"
 
 #include <ctype.h>
 #include <lauxlib.h>
@@ -11,33 +11,6 @@
 
 #define FETCH_STATE_MT "core.fetch.state"
 #define FETCH_MAX_HEADERS 100
-
-struct fetch_state;
-
-/** A request waiting for its answer; in the module's list until it ends or is cancelled. */
-struct fetch_op {
-	struct fetch_op *prev, *next;
-	struct fetch_state *st;
-	fetch_job_t *job;
-	task_t *task;
-};
-
-/** The module's state (a userdata, upvalue of its functions): the driver, created at first
- * use, and the requests in flight. Its __gc (at host close) cancels them and frees the driver. */
-struct fetch_state {
-	curl_uv_t *cu;
-	struct fetch_op *ops;
-};
-
-static void op_unlink(struct fetch_op *op)
-{
-	if (op->prev)
-		op->prev->next = op->next;
-	else
-		op->st->ops = op->next;
-	if (op->next)
-		op->next->prev = op->prev;
-}
 
 /* Pushes {lower-case name = value} from "Name: value\n" lines; repeats are joined with ", ". */
 static void push_headers(lua_State *co, const char *p, size_t len)
@@ -77,10 +50,7 @@ static void push_headers(lua_State *co, const char *p, size_t len)
 
 static void on_answer(const fetch_result_t *res, void *ud)
 {
-	struct fetch_op *op = ud;
-	task_t *t = op->task;
-	op_unlink(op);
-	free(op);
+	task_t *t = lua_curl_done(ud);
 	lua_State *co = t->co;
 	if (!res->code) {
 		lua_createtable(co, 0, 3);
@@ -106,21 +76,13 @@ static void on_answer(const fetch_result_t *res, void *ud)
 	task_resume(t, 2);
 }
 
-/* The task waiting in fetch.request is gone: drop the connection. */
-static void cancel_request(task_t *t)
-{
-	struct fetch_op *op = t->op;
-	fetch_cancel(op->job);
-	op_unlink(op);
-	free(op);
-}
+static void cancel_job(void *job) { fetch_cancel(job); }
 
 /** fetch.request{method="GET", url=, headers={name=value}, body="", timeout_ms=10000,
  *  max_body=1048576, insecure=} -> {status=, headers={lower-case name=value}, body=} |
  *  nil, {code=, message=} (waits) */
 static int l_request(lua_State *L)
 {
-	struct fetch_state *st = lua_touserdata(L, lua_upvalueindex(1));
 	luaL_checktype(L, 1, LUA_TTABLE);
 	task_t *t = task_check_async(L);
 	fetch_opts_t o;
@@ -173,64 +135,21 @@ static int l_request(lua_State *L)
 	}
 	o.headers = lines;
 
-	if (!st->cu && !(st->cu = curl_uv_new(H->loop)))
-		return luaL_error(L, "fetch.request: cannot start libcurl");
-	struct fetch_op *op = calloc(1, sizeof *op);
-	if (!op)
-		return luaL_error(L, "out of memory");
+	curl_state_t *st = lua_curl_state(L, "fetch.request");
+	curl_op_t *op = lua_curl_op(L, st, t);
 	char err[256];
-	op->job = fetch_start(st->cu, &o, on_answer, op, err, sizeof err);
-	if (!op->job) {
+	fetch_job_t *job = fetch_start(st->cu, &o, on_answer, op, err, sizeof err);
+	if (!job) {
 		free(op);
 		return luaL_error(L, "fetch.request: %s", err);
 	}
-	op->st = st;
-	op->task = t;
-	op->next = st->ops;
-	if (st->ops)
-		st->ops->prev = op;
-	st->ops = op;
-	return task_yield(L, t, op, cancel_request);
-}
-
-/** fetch.pending() -> requests in flight */
-static int l_pending(lua_State *L)
-{
-	struct fetch_state *st = lua_touserdata(L, lua_upvalueindex(1));
-	lua_pushinteger(L, st->cu ? curl_uv_pending(st->cu) : 0);
-	return 1;
-}
-
-/* At host close (lua_close): abandon the waiting tasks (which cancels their requests), then
- * free the driver; its handles finish closing on the loop's last run. */
-static int state_gc(lua_State *L)
-{
-	struct fetch_state *st = luaL_checkudata(L, 1, FETCH_STATE_MT);
-	while (st->ops) {
-		struct fetch_op *op = st->ops;
-		task_abandon(op->task);
-		if (st->ops == op) { /* the task did not know the op: cancel it here */
-			fetch_cancel(op->job);
-			op_unlink(op);
-			free(op);
-		}
-	}
-	curl_uv_free(st->cu);
-	st->cu = NULL;
-	return 0;
+	lua_curl_started(op, job, cancel_job);
+	return task_yield(L, t, op, lua_curl_cancel);
 }
 
 int luaopen_core_fetch(lua_State *L)
 {
-	static const luaL_Reg fns[] = {{"request", l_request}, {"pending", l_pending}, {NULL, NULL}};
-	luaL_newlibtable(L, fns);
-	struct fetch_state *st = lua_newuserdatauv(L, sizeof *st, 0);
-	memset(st, 0, sizeof *st);
-	if (luaL_newmetatable(L, FETCH_STATE_MT)) {
-		lua_pushcfunction(L, state_gc);
-		lua_setfield(L, -2, "__gc");
-	}
-	lua_setmetatable(L, -2);
-	luaL_setfuncs(L, fns, 1);
+	static const luaL_Reg fns[] = {{"request", l_request}, {NULL, NULL}};
+	lua_curl_module(L, FETCH_STATE_MT, fns);
 	return 1;
 }

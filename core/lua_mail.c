@@ -1,8 +1,6 @@
 /* core.mail: sending a mail over SMTP through libcurl on the loop (the transfer is in
  * curl_uv.c). mail.send waits (yields the task) and never blocks the loop. */
-#include "host.h"
-
-#include "curl_uv.h"
+#include "lua_curl.h"
 
 #include <lauxlib.h>
 #include <stdlib.h>
@@ -11,39 +9,9 @@
 #define MAIL_STATE_MT "core.mail.state"
 #define MAIL_MAX_RCPT 1000
 
-struct mail_state;
-
-/** A send waiting for the server; in the module's list until it ends or is cancelled. */
-struct mail_op {
-	struct mail_op *prev, *next;
-	struct mail_state *st;
-	mail_job_t *job;
-	task_t *task;
-};
-
-/** The module's state (a userdata, upvalue of its functions): the driver, created at first
- * use, and the sends in flight. Its __gc (at host close) cancels them and frees the driver. */
-struct mail_state {
-	curl_uv_t *cu;
-	struct mail_op *ops;
-};
-
-static void op_unlink(struct mail_op *op)
-{
-	if (op->prev)
-		op->prev->next = op->next;
-	else
-		op->st->ops = op->next;
-	if (op->next)
-		op->next->prev = op->prev;
-}
-
 static void on_sent(const mail_result_t *res, void *ud)
 {
-	struct mail_op *op = ud;
-	task_t *t = op->task;
-	op_unlink(op);
-	free(op);
+	task_t *t = lua_curl_done(ud);
 	lua_State *co = t->co;
 	if (!res->code) {
 		lua_pushboolean(co, 1);
@@ -69,14 +37,7 @@ static void on_sent(const mail_result_t *res, void *ud)
 	task_resume(t, 2);
 }
 
-/* The task waiting in mail.send is gone: drop the connection. */
-static void cancel_send(task_t *t)
-{
-	struct mail_op *op = t->op;
-	mail_cancel(op->job);
-	op_unlink(op);
-	free(op);
-}
+static void cancel_job(void *job) { mail_cancel(job); }
 
 static const char *opt_string(lua_State *L, const char *name, int required)
 {
@@ -118,7 +79,6 @@ static int opt_bool(lua_State *L, const char *name)
  *  temporary=} (waits) */
 static int l_send(lua_State *L)
 {
-	struct mail_state *st = lua_touserdata(L, lua_upvalueindex(1));
 	luaL_checktype(L, 1, LUA_TTABLE);
 	task_t *t = task_check_async(L);
 	mail_opts_t o;
@@ -158,64 +118,21 @@ static int l_send(lua_State *L)
 	}
 	o.to = to;
 
-	if (!st->cu && !(st->cu = curl_uv_new(H->loop)))
-		return luaL_error(L, "mail.send: cannot start libcurl");
-	struct mail_op *op = calloc(1, sizeof *op);
-	if (!op)
-		return luaL_error(L, "out of memory");
+	curl_state_t *st = lua_curl_state(L, "mail.send");
+	curl_op_t *op = lua_curl_op(L, st, t);
 	char err[256];
-	op->job = mail_start(st->cu, &o, on_sent, op, err, sizeof err);
-	if (!op->job) {
+	mail_job_t *job = mail_start(st->cu, &o, on_sent, op, err, sizeof err);
+	if (!job) {
 		free(op);
 		return luaL_error(L, "mail.send: %s", err);
 	}
-	op->st = st;
-	op->task = t;
-	op->next = st->ops;
-	if (st->ops)
-		st->ops->prev = op;
-	st->ops = op;
-	return task_yield(L, t, op, cancel_send);
-}
-
-/** mail.pending() -> sends in flight */
-static int l_pending(lua_State *L)
-{
-	struct mail_state *st = lua_touserdata(L, lua_upvalueindex(1));
-	lua_pushinteger(L, st->cu ? curl_uv_pending(st->cu) : 0);
-	return 1;
-}
-
-/* At host close (lua_close): abandon the waiting tasks (which cancels their sends), then free
- * the driver; its handles finish closing on the loop's last run. */
-static int state_gc(lua_State *L)
-{
-	struct mail_state *st = luaL_checkudata(L, 1, MAIL_STATE_MT);
-	while (st->ops) {
-		struct mail_op *op = st->ops;
-		task_abandon(op->task);
-		if (st->ops == op) { /* the task did not know the op: cancel it here */
-			mail_cancel(op->job);
-			op_unlink(op);
-			free(op);
-		}
-	}
-	curl_uv_free(st->cu);
-	st->cu = NULL;
-	return 0;
+	lua_curl_started(op, job, cancel_job);
+	return task_yield(L, t, op, lua_curl_cancel);
 }
 
 int luaopen_core_mail(lua_State *L)
 {
-	static const luaL_Reg fns[] = {{"send", l_send}, {"pending", l_pending}, {NULL, NULL}};
-	luaL_newlibtable(L, fns);
-	struct mail_state *st = lua_newuserdatauv(L, sizeof *st, 0);
-	memset(st, 0, sizeof *st);
-	if (luaL_newmetatable(L, MAIL_STATE_MT)) {
-		lua_pushcfunction(L, state_gc);
-		lua_setfield(L, -2, "__gc");
-	}
-	lua_setmetatable(L, -2);
-	luaL_setfuncs(L, fns, 1);
+	static const luaL_Reg fns[] = {{"send", l_send}, {NULL, NULL}};
+	lua_curl_module(L, MAIL_STATE_MT, fns);
 	return 1;
 }
