@@ -41,7 +41,7 @@ static int level_arg(lua_State *L, int idx, int arg, const char *key)
 		return luaL_argerror(L, arg,
 		                     lua_pushfstring(L,
 		                                     "ctx.vis.%s: expected never, always, after_submit, "
-		                                     "after_share or after_sign",
+		                                     "after_release, after_share or after_sign",
 		                                     key));
 	return (int)lv;
 }
@@ -83,7 +83,8 @@ static void ctx_arg(lua_State *L, int idx, authz_ctx_t *c)
 		} else if (strcmp(k, "stage") == 0) {
 			authz_stage_t st;
 			if (lua_type(L, -1) != LUA_TSTRING || authz_stage_parse(lua_tostring(L, -1), &st))
-				luaL_argerror(L, idx, "ctx.stage must be draft, submitted, shared or signed");
+				luaL_argerror(
+				    L, idx, "ctx.stage must be draft, submitted, released, shared or signed");
 			c->stage = (uint8_t)st;
 		} else if (strcmp(k, "cycle_role") == 0) {
 			const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
@@ -612,7 +613,7 @@ static int read_presets(lua_State *L, int idx, const char *file, where_t *w)
 					snprintf(
 					    w->msg, sizeof w->msg,
 					    "%s: entry %d (%s): field %s: bad level \"%s\" (never, always, "
-					    "after_submit, after_share or after_sign)",
+					    "after_submit, after_release, after_share or after_sign)",
 					    file, (int)i, label, key, luaL_tolstring(L, -1, NULL));
 					goto fail;
 				}
