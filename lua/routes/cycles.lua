@@ -11,9 +11,9 @@ local svg = require "lib.svg"
 local clock = require "core.clock"
 local cycles = require "services.cycles"
 local reviews = require "services.reviews"
-local questionnaire = require "services.questionnaire"
 local access = require "services.access"
 local directory = require "services.directory"
+local editor = require "routes.questionnaire_editor"
 local audit = require "services.audit"
 
 local M = {}
@@ -210,7 +210,7 @@ function M.routes(r)
       local c = cycles.require(id_of(req))
       cycles.require_perm(req.user, "review_cycles.manage", c)
       local f = web.form(req)
-      local q, op = M.questions_from_form(f)
+      local q, op = editor.from_form(f, "review")
       if op ~= "save" then return M.questions_page(req, c, q) end
       local ok, res = pcall(cycles.update, req.user, c.id, { questionnaire = q }, req)
       if not ok then
@@ -356,59 +356,11 @@ end
 
 -- ------------------------------------------------------------------ helpers
 
---- Rebuilds a questionnaire from the editor's form fields and the button pressed:
---- returns the questionnaire and the operation ("save", "add_question:S", "add_section",
---- "remove:S:Q", "up:S:Q", "down:S:Q", "remove_section:S").
-function M.questions_from_form(f)
-  local q = { sections = {} }
-  local si = 1
-  while f["s" .. si .. "_title"] ~= nil do
-    local s = { id = f["s" .. si .. "_id"], title = f["s" .. si .. "_title"], questions = {} }
-    local qi = 1
-    while f[("s%d_q%d_text"):format(si, qi)] ~= nil do
-      local p = ("s%d_q%d_"):format(si, qi)
-      local labels = {}
-      for l in (f[p .. "labels"] or ""):gmatch("[^\n\r]+") do labels[#labels + 1] = util.trim(l) end
-      s.questions[#s.questions + 1] = { id = f[p .. "id"], type = f[p .. "type"], text = f[p .. "text"],
-        audience = f[p .. "audience"], required = f[p .. "required"] == "on",
-        scale = tonumber(f[p .. "scale"]), labels = labels, x_label = f[p .. "x_label"], y_label = f[p .. "y_label"] }
-      qi = qi + 1
-    end
-    q.sections[#q.sections + 1] = s
-    si = si + 1
-  end
-  local op = f.op or "save"
-  local used = {}
-  for _, s in ipairs(q.sections) do for _, x in ipairs(s.questions) do if x.id then used[x.id] = true end end end
-  local function new_id()
-    local n = 1
-    while used["q" .. n] do n = n + 1 end
-    used["q" .. n] = true
-    return "q" .. n
-  end
-  local kind, a, b = op:match("^([%w_]+):?(%d*):?(%d*)$")
-  a, b = tonumber(a), tonumber(b)
-  if kind == "add_section" then
-    q.sections[#q.sections + 1] = { id = "s" .. (#q.sections + 1), title = "", questions = {
-      { id = new_id(), type = "text", text = "", audience = "both", required = false } } }
-  elseif kind == "add_question" and q.sections[a] then
-    table.insert(q.sections[a].questions, { id = new_id(), type = "text", text = "", audience = "both", required = false })
-  elseif kind == "remove" and q.sections[a] and q.sections[a].questions[b] then
-    table.remove(q.sections[a].questions, b)
-  elseif kind == "remove_section" and q.sections[a] then
-    table.remove(q.sections, a)
-  elseif (kind == "up" or kind == "down") and q.sections[a] then
-    local list = q.sections[a].questions
-    local to = kind == "up" and b - 1 or b + 1
-    if list[b] and list[to] then list[b], list[to] = list[to], list[b] end
-  end
-  return q, (kind == "save" or kind == nil) and "save" or op
-end
-
 function M.questions_page(req, c, q, err, status)
-  return page.render(req, "cycle_questions", { title = "Questions of " .. c.name, cycle = c, q = q, error = err,
-    types = questionnaire.TYPES, audiences = questionnaire.AUDIENCES, locked = cycles.running(c) or c.phase == "closed" },
-    { nav = "cycles", status = status })
+  return editor.page(req, { cycle = c, q = q, error = err, status = status, profile = "review", nav = "cycles",
+    locked = cycles.running(c) or c.phase == "closed", action = "/cycles/" .. c.id .. "/questions",
+    back = "/cycles/" .. c.id, crumbs = { { label = "Review cycles", href = "/cycles" },
+      { label = c.name, href = "/cycles/" .. c.id } } })
 end
 
 function M.reviewees_page(req, c)

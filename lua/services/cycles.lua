@@ -7,12 +7,16 @@ local util = require "lib.util"
 local errors = require "lib.errors"
 local validate = require "lib.validate"
 local clock = require "core.clock"
-local authz = require "core.authz"
 local access = require "services.access"
 local audit = require "services.audit"
 local questionnaire = require "services.questionnaire"
+local cycle_kit = require "services.cycle_kit"
 
 local M = {}
+
+local kit = cycle_kit.new{ admins_table = "cycle_admins", noun = "review cycle", read_action = "reviews.read",
+  manage_action = "review_cycles.manage", audit_prefix = "cycle" }
+M.kit = kit
 
 local function workflows() return require "services.workflows" end
 
@@ -49,22 +53,12 @@ end
 function M.running(c) return c.phase ~= "draft" and c.phase ~= "closed" end
 
 --- The actor's role in this cycle only: "admin" | "assistant" | nil.
-function M.cycle_role(user_id, cycle_id)
-  return db.value("SELECT role FROM cycle_admins WHERE cycle_id = ? AND user_id = ?", cycle_id, user_id)
-end
+function M.cycle_role(user_id, cycle_id) return kit:role(user_id, cycle_id) end
 
 --- May actor do action (a cycle permission such as review_cycles.manage) on cycle c?
-function M.can(actor, action, c)
-  local role = c and M.cycle_role(actor.id, c.id)
-  return access.can(actor, action, role and { cycle_role = role } or nil)
-end
+function M.can(actor, action, c) return kit:can(actor, action, c) end
 
-function M.require_perm(actor, action, c)
-  if not M.can(actor, action, c) then
-    errors.forbidden("You do not have permission to do this in this cycle. It needs: "
-      .. (authz.roles_for(action) or "a role") .. " (or being an admin of this cycle).")
-  end
-end
+function M.require_perm(actor, action, c) return kit:require_perm(actor, action, c) end
 
 --- Cycles the actor may see in the admin list (HR roles: all; cycle admins: theirs).
 function M.list(actor)
@@ -95,25 +89,10 @@ end
 
 -- ------------------------------------------------------------------ writing
 
-local function check_dates(v, input, current)
-  local d = {}
-  for _, k in ipairs({ "start_date", "self_due", "manager_due", "sign_due" }) do
-    if input[k] ~= nil then d[k] = v:date(k, { required = k == "start_date", label = "The start date" })
-    elseif current then d[k] = current[k] end
-  end
-  if not d.start_date and not current then v:fail("start_date", "The start date is required.") end
-  local order = { "start_date", "self_due", "manager_due", "sign_due" }
-  local last, last_k
-  for _, k in ipairs(order) do
-    if d[k] then
-      if last and d[k] < last then
-        v:fail(k, ("must not be before the %s."):format(last_k:gsub("_", " ")))
-      end
-      last, last_k = d[k], k
-    end
-  end
-  return d
-end
+local DATES = { { "start_date", "the start date" }, { "self_due", "the self-assessment due date" },
+  { "manager_due", "the manager review due date" }, { "sign_due", "the sharing and signing deadline" } }
+
+local function check_dates(v, input, current) return cycle_kit.ordered_dates(v, input, current, DATES) end
 
 local function clean_visibility(v, input, current)
   local vis = util.copy(current or M.VISIBILITY_DEFAULT)
@@ -193,21 +172,14 @@ end
 function M.copy(actor, id, req)
   local c = M.require(id)
   M.require_perm(actor, "review_cycles.manage", c)
-  local today = util.parse_date(util.format_date(clock.now()))
-  local shift = 0
-  local start = util.parse_date(c.start_date)
-  if start < today then shift = today - start end
-  local function moved(d)
-    if not d then return nil end
-    return util.format_date((util.parse_date(d) + shift) * 86400)
-  end
+  local moved = cycle_kit.shifted_dates(c, { "start_date", "self_due", "manager_due", "sign_due" })
   local now = clock.now()
   return db.transaction(function()
     local name = c.name .. " (copy)"
     local new_id = db.insert([[INSERT INTO cycles(name, start_date, self_due, manager_due, sign_due, self_assessment,
         questionnaire, visibility, workflow, created_by, created_at, updated_at, copied_from)
         VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)]],
-      name, moved(c.start_date), moved(c.self_due), moved(c.manager_due), moved(c.sign_due),
+      name, moved.start_date, moved.self_due, moved.manager_due, moved.sign_due,
       c.self_assessment and 1 or 0, json.encode(c.questionnaire), json.encode(c.visibility), c.workflow,
       actor.id, now, now, c.id)
     db.exec([[INSERT INTO reviews(cycle_id, reviewee_id, created_at, updated_at)
@@ -302,40 +274,9 @@ function M.remove_reviewees(actor, id, user_ids, req)
 end
 
 --- Sets the per-cycle admins and assistants: list of { user_id=, role = "admin"|"assistant" }.
-function M.set_admins(actor, id, list, req)
-  local c = M.require(id)
-  M.require_perm(actor, "review_cycles.manage")  -- a company-wide role, not a cycle admin
-  local clean, seen = {}, {}
-  for _, x in ipairs(list or {}) do
-    local uid = math.tointeger(tonumber(x.user_id))
-    if not uid or (x.role ~= "admin" and x.role ~= "assistant") then
-      errors.invalid({ admins = "Each entry needs a person and a role (admin or assistant)." })
-    end
-    if x.role == "admin" and not access.can(actor, "reviews.read") then
-      errors.forbidden("Only someone who may read review content can make a cycle admin (who can read it in this cycle).")
-    end
-    if not seen[uid] then clean[#clean + 1] = { uid, x.role }; seen[uid] = true end
-  end
-  return db.transaction(function()
-    db.exec("DELETE FROM cycle_admins WHERE cycle_id = ?", c.id)
-    for _, e in ipairs(clean) do
-      local u = db.row("SELECT id, kind, status FROM users WHERE id = ?", e[1])
-      if not u or u.kind ~= "employee" or u.status == "deactivated" then
-        errors.invalid({ admins = "Cycle admins must be active employees." })
-      end
-      db.exec("INSERT INTO cycle_admins(cycle_id, user_id, role, added_by, added_at) VALUES(?,?,?,?,?)",
-        c.id, e[1], e[2], actor.id, clock.now())
-    end
-    audit.record{ action = "cycle.admins", actor = actor, req = req, target_type = "cycle", target_id = c.id,
-      target_label = c.name, details = { count = #clean } }
-    return clean
-  end)
-end
+function M.set_admins(actor, id, list, req) return kit:set_admins(actor, M.require(id), list, req) end
 
-function M.admins(id)
-  return db.query([[SELECT a.user_id, a.role, u.name, u.email FROM cycle_admins a JOIN users u ON u.id = a.user_id
-    WHERE a.cycle_id = ? ORDER BY a.role, u.name COLLATE NOCASE]], id)
-end
+function M.admins(id) return kit:admins(id) end
 
 -- ------------------------------------------------------------------ start and phases
 
@@ -397,13 +338,7 @@ function M.overview(actor, id, q)
   M.require_perm(actor, "review_cycles.track", c)
   q = q or {}
   local where, args = { "r.cycle_id = ?" }, { c.id }
-  if q.q and q.q ~= "" then
-    where[#where + 1] = "u.name LIKE ? ESCAPE '\\'"
-    args[#args + 1] = "%" .. q.q:gsub("[%%_\\]", "\\%0") .. "%"
-  end
-  if q.department and q.department ~= "" then where[#where + 1] = "u.department = ?"; args[#args + 1] = q.department end
-  if q.location and q.location ~= "" then where[#where + 1] = "u.location = ?"; args[#args + 1] = q.location end
-  if q.manager_id then where[#where + 1] = "r.manager_id = ?"; args[#args + 1] = q.manager_id end
+  cycle_kit.person_filters(q, where, args, "r.manager_id")
   local status_filters = {
     self_late = "r.self_status IN ('not_started', 'draft')",
     manager_late = "r.manager_status <> 'shared'",
@@ -411,37 +346,28 @@ function M.overview(actor, id, q)
     done = "r.closed_at IS NOT NULL",
   }
   if status_filters[q.status or ""] then where[#where + 1] = status_filters[q.status] end
-  local sort = M.OVERVIEW_SORTS[q.sort or ""] and q.sort or "name"
-  local order = q.order == "desc" and "DESC" or "ASC"
-  local per_page = math.max(1, math.min(500, math.tointeger(tonumber(q.per_page or "")) or 100))
-  local page = math.max(1, math.tointeger(tonumber(q.page or "")) or 1)
+  local p = cycle_kit.paging(q, M.OVERVIEW_SORTS, "name")
   local where_sql = table.concat(where, " AND ")
   local matching = db.value(([[SELECT count(*) FROM reviews r JOIN users u ON u.id = r.reviewee_id
     WHERE %s]]):format(where_sql), table.unpack(args))
   local page_args = { table.unpack(args) }
-  page_args[#page_args + 1] = per_page
-  page_args[#page_args + 1] = (page - 1) * per_page
+  page_args[#page_args + 1] = p.per_page
+  page_args[#page_args + 1] = p.offset
   local rows = db.query(([[SELECT r.id, r.reviewee_id, r.manager_id, r.self_status, r.manager_status,
       r.self_submitted_at, r.shared_at, r.reviewee_signed_at, r.manager_signed_at, r.closed_at, r.updated_at,
       u.name, u.email, u.department, u.location, u.job_title, m.name AS manager_name
     FROM reviews r JOIN users u ON u.id = r.reviewee_id LEFT JOIN users m ON m.id = r.manager_id
     WHERE %s ORDER BY %s %s, u.name COLLATE NOCASE, r.id LIMIT ? OFFSET ?]]):format(where_sql,
-      M.OVERVIEW_SORTS[sort], order), table.unpack(page_args))
+      M.OVERVIEW_SORTS[p.sort], p.order), table.unpack(page_args))
   local totals = db.row([[SELECT count(*) AS total,
       sum(self_status = 'submitted') AS self_done, sum(self_status = 'skipped') AS self_skipped,
       sum(manager_status = 'shared') AS shared, sum(reviewee_signed_at IS NOT NULL) AS reviewee_signed,
       sum(manager_signed_at IS NOT NULL) AS manager_signed, sum(closed_at IS NOT NULL) AS done
     FROM reviews WHERE cycle_id = ?]], c.id)
   for k, v in pairs(totals) do totals[k] = v or 0 end
-  local facets = db.row([[SELECT json_group_array(DISTINCT u.department) AS departments,
-      json_group_array(DISTINCT u.location) AS locations
-    FROM reviews r JOIN users u ON u.id = r.reviewee_id WHERE r.cycle_id = ?]], c.id)
-  local deps, locs = json.decode(facets.departments) or {}, json.decode(facets.locations) or {}
-  table.sort(deps)
-  table.sort(locs)
-  return { cycle = c, rows = rows, totals = totals, sort = sort, order = order:lower(),
-    departments = deps, locations = locs, matching = matching, page = page, per_page = per_page,
-    pages = math.max(1, (matching + per_page - 1) // per_page) }
+  local deps, locs = cycle_kit.facets("reviews r JOIN users u ON u.id = r.reviewee_id WHERE r.cycle_id = ?", c.id)
+  return cycle_kit.page_result(p, matching, { cycle = c, rows = rows, totals = totals, departments = deps,
+    locations = locs })
 end
 
 --- The distribution of a rating question's answers in the managers' reviews (HR Admins and

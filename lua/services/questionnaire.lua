@@ -1,15 +1,26 @@
--- Questionnaires of review cycles: sections of questions, each free text, a rating on a
--- labelled scale (1..N chosen per question) or the 2D self-assessment graph with two named
--- axes; required or optional; answered by the reviewee ("self"), the manager ("manager"), or
--- both ("both"); a manager question can be private to managers and HR.
+-- Questionnaires of cycles: sections of questions, each free text, a rating on a labelled
+-- scale (1..N chosen per question), multiple choice (pick one, or several) or the 2D
+-- self-assessment graph with two named axes.
+--
+-- What a kind of cycle may ask is its profile. Reviews: text, rating and graph; required or
+-- optional; answered by the reviewee ("self"), the manager ("manager"), or both ("both"); a
+-- manager question can be private to managers and HR. 360 feedback: text, rating and multiple
+-- choice, every question skippable, all answered by each reviewer.
 local errors = require "lib.errors"
 local json = require "lib.json"
 
 local M = {}
 
-M.TYPES = { text = "Free text", rating = "Rating", graph = "2D graph" }
+M.TYPES = { text = "Free text", rating = "Rating", graph = "2D graph", choice = "Multiple choice" }
 M.AUDIENCES = { both = "Reviewee and manager", self = "Reviewee only", manager = "Manager only",
   manager_private = "Manager only, hidden from the reviewee" }
+
+--- What each kind of cycle may ask: types (in menu order), audiences (questions say who
+--- answers them), required (a question may be required; else every question is skippable).
+M.PROFILES = {
+  review = { types = { "text", "rating", "graph" }, audiences = true, required = true },
+  feedback = { types = { "text", "rating", "choice" }, audiences = false, required = false },
+}
 
 --- The questionnaire a new cycle starts with.
 function M.default()
@@ -37,8 +48,24 @@ end
 
 local function fail(path, msg) errors.invalid({ questionnaire = path .. ": " .. msg }, "The questionnaire " .. path .. " " .. msg) end
 
---- Checks and normalises a questionnaire (a table or JSON text). Returns the table.
-function M.validate(q)
+--- The questionnaire a new 360 cycle starts with: what went well, what to improve.
+function M.default_feedback()
+  return {
+    sections = {
+      { id = "s1", title = "Feedback", questions = {
+        { id = "q1", type = "text", text = "What does this person do well? What should they keep doing?" },
+        { id = "q2", type = "text", text = "What could they do better, or start doing?" },
+      } },
+    },
+  }
+end
+
+--- Checks and normalises a questionnaire (a table or JSON text) for a profile (a name of
+--- M.PROFILES, default "review"). Returns the table.
+function M.validate(q, profile_name)
+  local profile = M.PROFILES[profile_name or "review"]
+  local allowed = {}
+  for _, k in ipairs(profile.types) do allowed[k] = true end
   if type(q) == "string" then
     local v = json.decode(q)
     if type(v) ~= "table" then fail("", "is not valid JSON") end
@@ -62,14 +89,15 @@ function M.validate(q)
       if type(id) ~= "string" or not id:match("^[%w_%-]+$") or #id > 40 then fail(w, "needs an id of letters, digits, - or _") end
       if ids[id] then fail(w, "uses the id '" .. id .. "' twice") end
       ids[id] = true
-      if not M.TYPES[x.type] then fail(w, "has an unknown type (text, rating or graph)") end
+      if not allowed[x.type] then fail(w, "has an unknown type (" .. table.concat(profile.types, ", ") .. ")") end
       local text = type(x.text) == "string" and x.text:gsub("^%s+", ""):gsub("%s+$", "") or ""
       if text == "" then fail(w, "needs its question text") end
       if #text > 1000 then fail(w, "is longer than 1000 characters") end
-      local audience = x.audience or "both"
-      if not M.AUDIENCES[audience] then fail(w, "has an unknown audience") end
+      local audience = profile.audiences and (x.audience or "both") or nil
+      if profile.audiences and not M.AUDIENCES[audience] then fail(w, "has an unknown audience") end
       if x.type == "graph" and audience ~= "self" then fail(w, "is a 2D graph, which only the reviewee answers (audience self)") end
-      local qq = { id = id, type = x.type, text = text, audience = audience, required = x.required == true }
+      local qq = { id = id, type = x.type, text = text, audience = audience,
+        required = profile.required and x.required == true or false }
       if x.type == "rating" then
         local scale = math.tointeger(tonumber(x.scale))
         if not scale or scale < 2 or scale > 10 then fail(w, "needs a scale from 2 to 10") end
@@ -80,6 +108,18 @@ function M.validate(q)
           local l = x.labels and x.labels[i]
           qq.labels[i] = (type(l) == "string" and l ~= "") and l:sub(1, 80) or tostring(i)
         end
+      elseif x.type == "choice" then
+        if type(x.options) ~= "table" then fail(w, "needs a list of options") end
+        qq.options = {}
+        for _, o in ipairs(x.options) do
+          local l = type(o) == "string" and o:gsub("^%s+", ""):gsub("%s+$", "") or ""
+          if l ~= "" then
+            if utf8.len(l) == nil or utf8.len(l) > 120 then fail(w, "has an option longer than 120 characters") end
+            qq.options[#qq.options + 1] = l
+          end
+        end
+        if #qq.options < 2 or #qq.options > 20 then fail(w, "needs 2 to 20 options") end
+        qq.multiple = x.multiple == true
       elseif x.type == "graph" then
         for _, axis in ipairs({ "x_label", "y_label" }) do
           local l = type(x[axis]) == "string" and x[axis]:gsub("^%s+", ""):gsub("%s+$", "") or ""
@@ -125,6 +165,18 @@ function M.check_value(x, v)
     local n = math.tointeger(tonumber(v))
     if not n or n < 1 or n > x.scale then return nil, ("must be a rating from 1 to %d"):format(x.scale) end
     return n
+  elseif x.type == "choice" then
+    local list = type(v) == "table" and v or { v }
+    local out, seen = {}, {}
+    for _, c in ipairs(list) do
+      local n = math.tointeger(tonumber(c))
+      if not n or n < 1 or n > #x.options then return nil, ("must be options from 1 to %d"):format(#x.options) end
+      if not seen[n] then seen[n] = true; out[#out + 1] = n end
+    end
+    if #out == 0 then return nil end
+    if not x.multiple and #out > 1 then return nil, "takes one option" end
+    table.sort(out)
+    return x.multiple and out or out[1]
   elseif x.type == "graph" then
     if type(v) ~= "table" then return nil, "must be a point {x, y}" end
     local px, py = tonumber(v.x), tonumber(v.y)

@@ -1,0 +1,81 @@
+-- The questionnaire editor every kind of cycle uses (a helper of route modules, not one
+-- itself): the form's fields to a questionnaire and back, and the page. The kind's profile
+-- (services/questionnaire.lua PROFILES) says which kinds of question it offers, whether they
+-- name who answers them and whether one can be required.
+local page = require "lib.page"
+local util = require "lib.util"
+local questionnaire = require "services.questionnaire"
+
+local M = {}
+
+local function lines(s)
+  local out = {}
+  for l in (s or ""):gmatch("[^\n\r]+") do out[#out + 1] = util.trim(l) end
+  return out
+end
+
+--- Rebuilds a questionnaire from the editor's form fields and the button pressed: returns the
+--- questionnaire and the operation ("save", "add_question:S", "add_section", "remove:S:Q",
+--- "up:S:Q", "down:S:Q", "remove_section:S").
+function M.from_form(f, profile_name)
+  local profile = questionnaire.PROFILES[profile_name or "review"]
+  local new_audience = profile.audiences and "both" or nil
+  local q = { sections = {} }
+  local si = 1
+  while f["s" .. si .. "_title"] ~= nil do
+    local s = { id = f["s" .. si .. "_id"], title = f["s" .. si .. "_title"], questions = {} }
+    local qi = 1
+    while f[("s%d_q%d_text"):format(si, qi)] ~= nil do
+      local p = ("s%d_q%d_"):format(si, qi)
+      s.questions[#s.questions + 1] = { id = f[p .. "id"], type = f[p .. "type"], text = f[p .. "text"],
+        audience = profile.audiences and f[p .. "audience"] or nil, required = f[p .. "required"] == "on",
+        scale = tonumber(f[p .. "scale"]), labels = lines(f[p .. "labels"]), x_label = f[p .. "x_label"],
+        y_label = f[p .. "y_label"], options = lines(f[p .. "options"]), multiple = f[p .. "multiple"] == "on" }
+      qi = qi + 1
+    end
+    q.sections[#q.sections + 1] = s
+    si = si + 1
+  end
+  local op = f.op or "save"
+  local used = {}
+  for _, s in ipairs(q.sections) do for _, x in ipairs(s.questions) do if x.id then used[x.id] = true end end end
+  local function new_id()
+    local n = 1
+    while used["q" .. n] do n = n + 1 end
+    used["q" .. n] = true
+    return "q" .. n
+  end
+  local kind, a, b = op:match("^([%w_]+):?(%d*):?(%d*)$")
+  a, b = tonumber(a), tonumber(b)
+  local function blank() return { id = new_id(), type = "text", text = "", audience = new_audience, required = false } end
+  if kind == "add_section" then
+    q.sections[#q.sections + 1] = { id = "s" .. (#q.sections + 1), title = "", questions = { blank() } }
+  elseif kind == "add_question" and q.sections[a] then
+    table.insert(q.sections[a].questions, blank())
+  elseif kind == "remove" and q.sections[a] and q.sections[a].questions[b] then
+    table.remove(q.sections[a].questions, b)
+  elseif kind == "remove_section" and q.sections[a] then
+    table.remove(q.sections, a)
+  elseif (kind == "up" or kind == "down") and q.sections[a] then
+    local list = q.sections[a].questions
+    local to = kind == "up" and b - 1 or b + 1
+    if list[b] and list[to] then list[b], list[to] = list[to], list[b] end
+  end
+  return q, (kind == "save" or kind == nil) and "save" or op
+end
+
+local INTRO = {
+  review = "free text, a rating on a scale you label, or the 2D self-assessment graph",
+  feedback = "free text, a rating on a scale you label, or multiple choice",
+}
+
+--- The editor page. o: cycle, q (the questionnaire), profile (name), action (where it posts),
+--- back (Cancel), crumbs ({ {label, href} }), locked, nav, error, status.
+function M.page(req, o)
+  return page.render(req, "cycle_questions", { title = "Questions of " .. o.cycle.name, cycle = o.cycle, q = o.q,
+    error = o.error, types = questionnaire.TYPES, audiences = questionnaire.AUDIENCES, locked = o.locked,
+    profile = questionnaire.PROFILES[o.profile], intro = INTRO[o.profile], action = o.action, back = o.back,
+    crumbs = o.crumbs }, { nav = o.nav, status = o.status })
+end
+
+return M

@@ -1,0 +1,175 @@
+-- What every kind of cycle shares (performance reviews, 360 feedback): the admins and
+-- assistants of one cycle and the permission check that counts them, dates that must come in
+-- order, moving the dates of a copy, and the company overview's filters, sorting and pages.
+--
+--   local kit = cycle_kit.new{ admins_table = "cycle_admins", noun = "review cycle",
+--     read_action = "reviews.read", manage_action = "review_cycles.manage" }
+--   kit:role(user_id, cycle_id)  kit:can(actor, "review_cycles.track", c)  kit:admins(c.id)
+local db = require "lib.db"
+local json = require "lib.json"
+local util = require "lib.util"
+local errors = require "lib.errors"
+local clock = require "core.clock"
+local authz = require "core.authz"
+local access = require "services.access"
+local audit = require "services.audit"
+
+local M = {}
+local Kit = {}
+Kit.__index = Kit
+
+--- spec: admins_table, noun ("review cycle"), read_action (reading content, needed to make
+--- someone a cycle admin), manage_action (the company-wide right to set a cycle's admins),
+--- audit_prefix ("cycle").
+function M.new(spec)
+  assert(spec.admins_table and spec.noun and spec.read_action and spec.manage_action, "cycle_kit.new: incomplete spec")
+  return setmetatable({ spec = spec }, Kit)
+end
+
+--- The actor's role in this cycle only: "admin" | "assistant" | nil.
+function Kit:role(user_id, cycle_id)
+  return db.value(("SELECT role FROM %s WHERE cycle_id = ? AND user_id = ?"):format(self.spec.admins_table),
+    cycle_id, user_id)
+end
+
+--- May actor do action (a cycle permission) on cycle c? Their role in c counts.
+function Kit:can(actor, action, c)
+  local role = c and self:role(actor.id, c.id)
+  return access.can(actor, action, role and { cycle_role = role } or nil)
+end
+
+function Kit:require_perm(actor, action, c)
+  if not self:can(actor, action, c) then
+    errors.forbidden(("You do not have permission to do this in this %s. It needs: %s (or being an admin of this "
+      .. "cycle)."):format(self.spec.noun, authz.roles_for(action) or "a role"))
+  end
+end
+
+--- Whether the actor is an admin or assistant of at least one cycle of this kind.
+function Kit:admin_anywhere(user_id)
+  return db.value(("SELECT 1 FROM %s WHERE user_id = ? LIMIT 1"):format(self.spec.admins_table), user_id) == 1
+end
+
+function Kit:admins(cycle_id)
+  return db.query(([[SELECT a.user_id, a.role, u.name, u.email FROM %s a JOIN users u ON u.id = a.user_id
+    WHERE a.cycle_id = ? ORDER BY a.role, u.name COLLATE NOCASE]]):format(self.spec.admins_table), cycle_id)
+end
+
+--- Sets the admins and assistants of cycle c: list of { user_id=, role = "admin"|"assistant" }.
+--- Needs the company-wide manage action (a cycle admin cannot appoint others); making someone
+--- an admin (who reads content in this cycle) needs the right to read it oneself.
+function Kit:set_admins(actor, c, list, req)
+  local spec = self.spec
+  if not access.can(actor, spec.manage_action) then
+    errors.forbidden("You do not have permission to do this. It needs: " .. (authz.roles_for(spec.manage_action) or "a role") .. ".")
+  end
+  local clean, seen = {}, {}
+  for _, x in ipairs(list or {}) do
+    local uid = math.tointeger(tonumber(x.user_id))
+    if not uid or (x.role ~= "admin" and x.role ~= "assistant") then
+      errors.invalid({ admins = "Each entry needs a person and a role (admin or assistant)." })
+    end
+    if x.role == "admin" and not access.can(actor, spec.read_action) then
+      errors.forbidden("Only someone who may read the content can make a cycle admin (who can read it in this cycle).")
+    end
+    if not seen[uid] then clean[#clean + 1] = { uid, x.role }; seen[uid] = true end
+  end
+  return db.transaction(function()
+    db.exec(("DELETE FROM %s WHERE cycle_id = ?"):format(spec.admins_table), c.id)
+    for _, e in ipairs(clean) do
+      local u = db.row("SELECT id, kind, status FROM users WHERE id = ?", e[1])
+      if not u or u.kind ~= "employee" or u.status == "deactivated" then
+        errors.invalid({ admins = "Cycle admins must be active employees." })
+      end
+      db.exec(("INSERT INTO %s(cycle_id, user_id, role, added_by, added_at) VALUES(?,?,?,?,?)"):format(spec.admins_table),
+        c.id, e[1], e[2], actor.id, clock.now())
+    end
+    audit.record{ action = (spec.audit_prefix or "cycle") .. ".admins", actor = actor, req = req,
+      target_type = spec.audit_prefix or "cycle", target_id = c.id, target_label = c.name,
+      details = { count = #clean } }
+    return clean
+  end)
+end
+
+-- ------------------------------------------------------------------ dates
+
+--- Reads the date fields of input in order (fields: list of { key, "the start date" }; the
+--- first is required when creating), keeping current values for fields not given, and refuses
+--- a date before an earlier one. v is a lib.validate object. Returns key -> "YYYY-MM-DD".
+function M.ordered_dates(v, input, current, fields)
+  local function cap(s) return s:sub(1, 1):upper() .. s:sub(2) end
+  local d = {}
+  for i, f in ipairs(fields) do
+    local k = f[1]
+    if input[k] ~= nil then d[k] = v:date(k, { required = i == 1, label = cap(f[2]) })
+    elseif current then d[k] = current[k] end
+  end
+  local first = fields[1][1]
+  if not d[first] and not current then v:fail(first, cap(fields[1][2]) .. " is required.") end
+  local last, last_label
+  for _, f in ipairs(fields) do
+    local k = f[1]
+    if d[k] then
+      if last and d[k] < last then v:fail(k, ("must not be before %s."):format(last_label)) end
+      last, last_label = d[k], f[2]
+    end
+  end
+  return d
+end
+
+--- The dates of cycle c (keys) moved so that a copy starts today, or unchanged when c starts
+--- in the future.
+function M.shifted_dates(c, keys)
+  local today = util.parse_date(util.format_date(clock.now()))
+  local start = util.parse_date(c.start_date)
+  local shift = start < today and (today - start) or 0
+  local out = {}
+  for _, k in ipairs(keys) do
+    out[k] = c[k] and util.format_date((util.parse_date(c[k]) + shift) * 86400) or nil
+  end
+  return out
+end
+
+-- ------------------------------------------------------------------ overview lists
+
+--- The common filters of an overview over reviewees (u: users of reviewees): q (name),
+--- department, location, manager_col = manager_id. Adds to where/args.
+function M.person_filters(q, where, args, manager_col)
+  if q.q and q.q ~= "" then
+    where[#where + 1] = "u.name LIKE ? ESCAPE '\\'"
+    args[#args + 1] = "%" .. q.q:gsub("[%%_\\]", "\\%0") .. "%"
+  end
+  if q.department and q.department ~= "" then where[#where + 1] = "u.department = ?"; args[#args + 1] = q.department end
+  if q.location and q.location ~= "" then where[#where + 1] = "u.location = ?"; args[#args + 1] = q.location end
+  if q.manager_id and manager_col then where[#where + 1] = manager_col .. " = ?"; args[#args + 1] = q.manager_id end
+end
+
+--- Sort key, order and paging of an overview: { sort, order ("ASC"|"DESC"), per_page, page, offset }.
+function M.paging(q, sorts, default_sort, max_per_page)
+  local sort = sorts[q.sort or ""] and q.sort or default_sort
+  local per_page = math.max(1, math.min(max_per_page or 500, math.tointeger(tonumber(q.per_page or "")) or 100))
+  local page = math.max(1, math.tointeger(tonumber(q.page or "")) or 1)
+  return { sort = sort, order = q.order == "desc" and "DESC" or "ASC", per_page = per_page, page = page,
+    offset = (page - 1) * per_page }
+end
+
+--- Departments and locations of the reviewees of a cycle (sorted), in one query: from_sql is
+--- e.g. "reviews r JOIN users u ON u.id = r.reviewee_id WHERE r.cycle_id = ?".
+function M.facets(from_sql, ...)
+  local row = db.row(([[SELECT json_group_array(DISTINCT u.department) AS departments,
+      json_group_array(DISTINCT u.location) AS locations FROM %s]]):format(from_sql), ...)
+  local deps, locs = json.decode(row.departments) or {}, json.decode(row.locations) or {}
+  table.sort(deps)
+  table.sort(locs)
+  return deps, locs
+end
+
+--- The result table of an overview page.
+function M.page_result(p, matching, extra)
+  local out = { sort = p.sort, order = p.order:lower(), matching = matching, page = p.page, per_page = p.per_page,
+    pages = math.max(1, (matching + p.per_page - 1) // p.per_page) }
+  for k, v in pairs(extra or {}) do out[k] = v end
+  return out
+end
+
+return M
