@@ -51,6 +51,8 @@ CREATE TABLE feedback_subjects (
   approved_by          INTEGER REFERENCES users(id) ON DELETE SET NULL,
   released_at          INTEGER,          -- released early to the reviewee by the manager
   released_by          INTEGER REFERENCES users(id) ON DELETE SET NULL,
+  reviewee_read_at     INTEGER,          -- the reviewee opened their released feedback
+  manager_read_at      INTEGER,          -- the approving manager opened it
   created_at           INTEGER NOT NULL,
   updated_at           INTEGER NOT NULL,
   UNIQUE (cycle_id, reviewee_id)

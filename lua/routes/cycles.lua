@@ -12,8 +12,8 @@ local clock = require "core.clock"
 local cycles = require "services.cycles"
 local reviews = require "services.reviews"
 local access = require "services.access"
-local directory = require "services.directory"
 local editor = require "routes.questionnaire_editor"
+local picker = require "routes.reviewee_picker"
 local audit = require "services.audit"
 
 local M = {}
@@ -228,34 +228,8 @@ function M.routes(r)
   r:add{ method = "POST", path = "/cycles/{id:int}/reviewees", auth = "user", perm = "object",
     handler = function(req)
       local c = cycles.require(id_of(req))
-      local f = web.form(req)
-      local ids = f.ids
-      if type(ids) == "string" then ids = { ids } end
-      ids = ids or {}
-      local back = "/cycles/" .. c.id .. "/reviewees?" .. util.build_query({ view = f.view, q = f.q,
-        department = f.department, location = f.location, manager_id = f.manager_id, sort = f.sort, page = f.page,
-        open = f.team })
-      if f.team then
-        local team = require("core.authz").reports(math.tointeger(tonumber(f.team)) or 0, false)
-        ids = team
-        table.insert(ids, math.tointeger(tonumber(f.team)))
-      elseif f.all_matching == "1" then
-        ids = {}
-        local res = directory.search(req.user, { q = f.q, department = f.department, location = f.location,
-          manager_id = math.tointeger(tonumber(f.manager_id or "")), per_page = 200, page = 1, kind = "employee" })
-        local pages = res.pages
-        for p = 1, pages do
-          if p > 1 then
-            res = directory.search(req.user, { q = f.q, department = f.department, location = f.location,
-              manager_id = math.tointeger(tonumber(f.manager_id or "")), per_page = 200, page = p, kind = "employee" })
-          end
-          for _, u in ipairs(res.users) do ids[#ids + 1] = u.id end
-        end
-      end
-      local ok, res = page.attempt(back, f.remove and cycles.remove_reviewees or cycles.add_reviewees,
-        req.user, c.id, ids, req)
-      if not ok then return res end
-      return page.redirect(back, "success", util.plural(res, "reviewee") .. (f.remove and " removed." or " added."))
+      return picker.post(req, { cycle = c, base = "/cycles/" .. c.id .. "/reviewees", add = cycles.add_reviewees,
+        remove = cycles.remove_reviewees })
     end }
 
   r:add{ method = "GET", path = "/cycles/{id:int}/admins", auth = "user", perm = "review_cycles.manage",
@@ -365,33 +339,10 @@ end
 
 function M.reviewees_page(req, c)
   cycles.require_perm(req.user, "review_cycles.track", c)
-  local q = web.query(req)
-  local view = q.view == "org" and "org" or "list"
-  local chosen = {}
-  for _, id in ipairs(db.column("SELECT reviewee_id FROM reviews WHERE cycle_id = ?", c.id)) do chosen[id] = true end
-  local data = { title = "Reviewees of " .. c.name, cycle = c, view = view, chosen = chosen,
-    count = db.value("SELECT count(*) FROM reviews WHERE cycle_id = ?", c.id), q = q,
-    can_add = cycles.can(req.user, "reviews.create", c) and c.phase ~= "closed" }
-  if view == "list" then
-    local sort = q.sort == "hire_date" and "hire_date" or "name"
-    data.res = directory.search(req.user, { q = q.q, department = q.department, location = q.location,
-      manager_id = math.tointeger(tonumber(q.manager_id or "")), sort = sort, order = q.order,
-      page = q.page, per_page = 50, kind = "employee", status = "" })
-    data.sort = sort
-    data.facets = directory.facets()
-    data.managers = db.query([[SELECT id, name FROM users WHERE id IN (SELECT DISTINCT manager_id FROM users
-      WHERE manager_id IS NOT NULL) ORDER BY name COLLATE NOCASE]])
-  else
-    data.roots = directory.org_tree()
-    -- the team just added stays open, with the way down to it
-    data.open = {}
-    local open_id = math.tointeger(tonumber(q.open or ""))
-    if open_id then
-      data.open[open_id] = true
-      for _, id in ipairs(require("core.authz").chain(open_id)) do data.open[id] = true end
-    end
-  end
-  return page.render(req, "cycle_reviewees", data, { nav = "cycles", wide = view == "org" })
+  return picker.page(req, { cycle = c, base = "/cycles/" .. c.id .. "/reviewees", nav = "cycles",
+    crumbs = { { label = "Review cycles", href = "/cycles" }, { label = c.name, href = "/cycles/" .. c.id } },
+    chosen_sql = "SELECT reviewee_id FROM reviews WHERE cycle_id = ?", done = "/cycles/" .. c.id,
+    can_add = cycles.can(req.user, "reviews.create", c) and c.phase ~= "closed" })
 end
 
 local STATUS_LABELS = {

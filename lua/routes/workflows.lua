@@ -28,16 +28,8 @@ end
 local function versions(name)
   local rows = db.query([[SELECT v.id, v.origin, v.note, v.sha256, v.created_at, v.created_by, u.name AS created_by_name
     FROM workflow_versions v LEFT JOIN users u ON u.id = v.created_by WHERE v.name = ? ORDER BY v.id DESC]], name)
-  local by_id = {}
-  for _, v in ipairs(rows) do
-    v.cycles = {}
-    by_id[v.id] = v
-  end
-  for _, c in ipairs(db.query([[SELECT c.id, c.name, c.phase, c.workflow_version_id FROM cycles c
-      JOIN workflow_versions v ON v.id = c.workflow_version_id WHERE v.name = ? ORDER BY c.id]], name)) do
-    local v = by_id[c.workflow_version_id]
-    v.cycles[#v.cycles + 1] = { id = c.id, name = c.name, phase = c.phase }
-  end
+  local running = workflows.cycles_by_version(name)
+  for _, v in ipairs(rows) do v.cycles = running[v.id] or {} end
   return rows
 end
 
@@ -58,16 +50,6 @@ local function summary(def)
   return { name = def.name, phases = phases, transitions = transitions, timeline = timeline }
 end
 
-local function cycle_choices()
-  return db.query("SELECT id, name, phase, start_date FROM cycles ORDER BY id DESC LIMIT 500")
-end
-
-local function find_cycle(id)
-  id = tonumber(id)
-  local c = id and db.row("SELECT * FROM cycles WHERE id = ?", math.tointeger(id))
-  if not c then return nil end
-  return c
-end
 
 -- JSON for dry-run items (lists marked as arrays).
 local function items_json(items)
@@ -79,6 +61,7 @@ end
 
 local function editor_data(name, extra)
   local current = workflows.current_version(name)
+  local kind = workflows.kind_of(name)
   local data = {
     title = title_of(name) .. " workflow",
     name = name,
@@ -87,16 +70,16 @@ local function editor_data(name, extra)
     copy = workflows.data_folder_copy(name),
     copy_path = workflows.data_folder_path(name),
     versions = versions(name),
-    cycles = cycle_choices(),
+    cycles = workflows.cycle_choices(name),
+    kind = kind,
     origin_labels = ORIGIN_LABELS,
-    anchors = workflows.ANCHORS,
-    groups = { "reviewees", "managers", "cycle_admins", "reviewee", "manager" },
-    filters = { "self_not_submitted", "manager_not_submitted", "manager_not_shared", "reviewee_not_signed",
-      "manager_not_signed", "not_signed", "all" },
+    anchors = kind.anchor_order,
+    groups = kind.group_order,
+    filters = kind.filter_order,
     filter_labels = {},
     send_hour = require("services.settings").get("notifications.send_hour_utc"),
   }
-  for k, f in pairs(workflows.FILTERS) do data.filter_labels[k] = f.label end
+  for k, f in pairs(kind.filters) do data.filter_labels[k] = f.label end
   data.source = current.source
   for k, v in pairs(extra or {}) do data[k] = v end
   return data
@@ -156,7 +139,7 @@ function M.routes(r)
         extra.checked = sha(source)
         extra.result = { kind = "check", ok = true, summary = summary(def), ms = clock.mono_ms() - started }
         if action == "dry_run" then
-          local cycle = find_cycle(f.cycle_id)
+          local cycle = workflows.find_cycle(name, f.cycle_id)
           if not cycle then
             extra.result.dry_error = "Choose a cycle to dry-run the workflow against."
             return render_editor(req, name, extra, 422)
@@ -260,7 +243,7 @@ function M.routes(r)
       local name = req.params.name
       workflows.builtin_source(name)
       local body = web.body(req)
-      local cycle = find_cycle(body.cycle_id)
+      local cycle = workflows.find_cycle(name, body.cycle_id)
       if not cycle then errors.invalid({ cycle_id = "no such cycle" }, "Give the cycle_id of an existing cycle.") end
       local what = body.source
       if what == nil and body.version_id ~= nil then

@@ -9,5 +9,9 @@ return {
   "mail",
   "delivery",
   "workflows",
+  "review_workflow",
   "reviews",
+  "feedback_workflow",
+  "feedback_cycles",
+  "feedback",
 }

@@ -432,35 +432,23 @@ local function reminder_vars(c, t, note, sender)
     sender = sender, link = require("services.accounts").base_url() .. "/reviews/" .. t.review.id }
 end
 
+local function with_vars(targets, c, note, sender)
+  for _, t in ipairs(targets) do t.vars, t.key = reminder_vars(c, t, note, sender), t.review.id end
+  return targets
+end
+
 --- The exact mail the first recipient would get, and how many would get one.
 function M.reminder_preview(actor, cycle_id, audience, review_ids, note)
   local targets, c = M.reminder_targets(actor, cycle_id, audience, review_ids)
-  local mail = require "services.mail"
-  local preview
-  if targets[1] then
-    -- exactly the text queue() would store for the first recipient
-    preview = mail.preview{ template = "review.reminder", to = targets[1].to,
-      vars = reminder_vars(c, targets[1], note, actor.name) }
-  end
-  local names = {}
-  for i = 1, math.min(#targets, 20) do names[i] = targets[i].to.name end
-  return { count = #targets, preview = preview, first_names = names }
+  return require("services.reminders").preview(with_vars(targets, c, note, actor.name), "review.reminder")
 end
 
 --- Sends the reminders (one per person and day at most). Returns how many were queued.
 function M.send_reminders(actor, cycle_id, audience, review_ids, note, req)
   local targets, c = M.reminder_targets(actor, cycle_id, audience, review_ids)
-  local mail = require "services.mail"
-  local day = util.format_date(clock.now())
   return db.transaction(function()
-    local n = 0
-    for _, t in ipairs(targets) do
-      if mail.queue{ template = "review.reminder", to = t.to, vars = reminder_vars(c, t, note, actor.name),
-          related_type = "cycle", related_id = c.id,
-          dedupe_key = ("reminder:%d:%d:%s:%s"):format(t.review.id, t.to.id, t.part, day) } then
-        n = n + 1
-      end
-    end
+    local n = require("services.reminders").send(with_vars(targets, c, note, actor.name), "review.reminder",
+      { related_type = "cycle", related_id = c.id, key = "reminder" })
     audit.record{ action = "cycle.reminders", actor = actor, req = req, target_type = "cycle", target_id = c.id,
       target_label = c.name, details = { audience = audience, queued = n, targets = #targets } }
     return n

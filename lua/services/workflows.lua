@@ -1,5 +1,14 @@
 -- The workflow engine: runs the cycle workflow scripts of workflows/ (phases, transitions,
--- notification timeline) for review cycles.
+-- notification timeline) for every kind of cycle: performance reviews, 360 feedback, and
+-- whatever a module declares with define_kind.
+--
+-- A kind (declared by the module that owns its cycles, e.g. services/review_workflow.lua) says
+-- where its cycles live, the dates a timeline can be relative to (anchors), what a phase can
+-- allow (activities), the events the module emits and what each is about (an item type such as
+-- "review" or "request"), who a step can mail (recipient groups, each over an item type), the
+-- named filters of `only`, the mail templates and the plain data `only` functions see. The
+-- engine itself only adds the group cycle_admins and the filter all. docs/scripting.md explains
+-- how to declare a kind.
 --
 -- A script is Lua that returns a table (see workflows/performance_review.lua and
 -- docs/scripting.md). It runs in core.sandbox (no io/os/debug/package, no bytecode, an
@@ -14,9 +23,11 @@
 -- starts and keeps it (definitions are cached by version id and never re-read from disk).
 --
 -- Timeline: dated steps (at an anchor date + offset days, at notifications.send_hour_utc)
--- become scheduler jobs keyed cycle:<id>:wf:step:<step> when the cycle starts; automatic
--- transitions cycle:<id>:wf:transition:<n>. Re-planning replaces them. A step re-reads the
--- statuses when it runs and sends at most one mail per recipient and date (outbox dedupe key).
+-- become scheduler jobs keyed <kind prefix>:<id>:wf:step:<step> when the cycle starts;
+-- automatic transitions <kind prefix>:<id>:wf:transition:<n>. Re-planning replaces them. A step
+-- re-reads the statuses when it runs and sends at most one mail per recipient and date (outbox
+-- dedupe key). An event step with batch = <minutes> collects what happens for one recipient
+-- (workflow_batches) and sends one mail when the first item is that old.
 local sandbox = require "core.sandbox"
 local crypto = require "core.crypto"
 local clock = require "core.clock"
@@ -30,78 +41,119 @@ local M = {}
 
 local app -- set by init
 
--- ------------------------------------------------------------------ vocabulary
+-- ------------------------------------------------------------------ kinds
 
---- The cycle dates a timeline step or transition can be relative to, and their columns.
-M.ANCHORS = { "start", "self_due", "manager_due", "sign_due" }
-local ANCHOR_COLUMN = { start = "start_date", self_due = "self_due", manager_due = "manager_due", sign_due = "sign_due" }
-M.ANCHOR_LABELS = { start = "the start date", self_due = "the self-assessment due date",
-  manager_due = "the manager review due date", sign_due = "the sharing and signing deadline" }
-
---- What a phase can allow.
-M.ACTIVITIES = { "self_write", "manager_write", "share", "sign" }
-M.ACTIVITY_LABELS = { self_write = "write self-assessments", manager_write = "write manager reviews",
-  share = "share reviews", sign = "sign reviews" }
-
---- Who a transition can name in `by`.
+--- Who a transition can name in `by` (every kind).
 M.ROLES = { "hr_admin", "hr_assistant", "tech_admin", "cycle_admin", "cycle_assistant" }
 M.ROLE_LABELS = { hr_admin = "HR Admins", hr_assistant = "HR Assistants", tech_admin = "Tech Admins",
   cycle_admin = "admins of the cycle", cycle_assistant = "assistants of the cycle" }
-
---- Events the application emits (transitions add their own cycle.* events).
-M.EVENTS = {
-  ["cycle.started"] = "cycle", ["cycle.closed"] = "cycle",
-  ["review.added"] = "review", ["review.self_submitted"] = "review", ["review.manager_submitted"] = "review",
-  ["review.shared"] = "review", ["review.signed"] = "review", ["review.closed"] = "review",
-  ["review.reopened"] = "review",
-}
-M.EVENT_ORDER = { "cycle.started", "cycle.closed", "review.added", "review.self_submitted", "review.manager_submitted",
-  "review.shared", "review.signed", "review.closed", "review.reopened" }
-
---- Recipient groups: which steps may use them, and their label.
-M.GROUPS = {
-  reviewees = { label = "Reviewees", dated = true, cycle_event = true },
-  managers = { label = "Managers", dated = true, cycle_event = true },
-  cycle_admins = { label = "Cycle admins and assistants", dated = true, cycle_event = true, review_event = true },
-  reviewee = { label = "The reviewee", review_event = true },
-  manager = { label = "The manager", review_event = true },
-}
-local GROUP_ORDER = { "reviewees", "managers", "cycle_admins", "reviewee", "manager" }
-
-local function shared(r) return r.manager_status == "shared" end
-
---- Named filters: fn(review row, cycle has a self-assessment) -> boolean.
-M.FILTERS = {
-  all = { label = "everyone", fn = function() return true end },
-  self_not_submitted = { label = "self-assessment not submitted",
-    fn = function(r, has_self) return has_self and r.self_status ~= "submitted" and r.self_status ~= "skipped" end },
-  manager_not_submitted = { label = "manager review not submitted",
-    fn = function(r) return r.manager_status ~= "submitted" and r.manager_status ~= "shared" end },
-  manager_not_shared = { label = "manager review not shared", fn = function(r) return not shared(r) end },
-  reviewee_not_signed = { label = "shared, not signed by the reviewee",
-    fn = function(r) return shared(r) and not r.reviewee_signed_at end },
-  manager_not_signed = { label = "shared, not signed by the manager",
-    fn = function(r) return shared(r) and not r.manager_signed_at end },
-  not_signed = { label = "shared, not signed by both", fn = function(r) return shared(r) and not r.closed_at end },
-}
-local FILTER_ORDER = { "self_not_submitted", "manager_not_submitted", "manager_not_shared", "reviewee_not_signed",
-  "manager_not_signed", "not_signed", "all" }
 
 --- Limits for workflow scripts (a data script needs a tiny part of them).
 M.LIMITS = { memory_limit = 8 * 1024 * 1024, instruction_limit = 5000000 }
 --- Instructions all calls of one `only` rule may use in one step (each call has LIMITS too).
 M.STEP_INSTRUCTIONS = 100000000
 local MAX_OFFSET = 366
+local MAX_BATCH = 24 * 60 -- minutes
 local FUNCTION = "<function>" -- what sb:data() gives for a function
-
--- ------------------------------------------------------------------ helpers
 
 local function set_of(list)
   local s = {}
   for _, v in ipairs(list) do s[v] = true end
   return s
 end
-local ANCHOR_SET, ACTIVITY_SET, ROLE_SET = set_of(M.ANCHORS), set_of(M.ACTIVITIES), set_of(M.ROLES)
+local ROLE_SET = set_of(M.ROLES)
+
+--- The kinds of cycle, by workflow name.
+local kinds = {}
+M.kinds = kinds
+
+local ADMINS_GROUP = { label = "Cycle admins and assistants", dated = true, cycle_event = true }
+
+--- Declares a kind of cycle run by workflows/<name>.lua. spec (docs/scripting.md, "Adding a kind"):
+---   label              "360 feedback"
+---   table              the cycles' table (id, name, phase, workflow, workflow_version_id, started_at,
+---                      closed_at, updated_at and the anchor columns)
+---   admins_table       its per-cycle admins (cycle_id, user_id, role)
+---   tag                names its jobs and mail dedupe keys (nil: the review kind's original "cycle")
+---   link(cycle)        the cycle's page, for mails to its admins
+---   anchors            { { "start", "start_date", "the start date" }, ... }: name, column, label
+---   activities         { { "self_write", "write self-assessments" }, ... }
+---   items              item types: { review = { all(cycle), one(id), key(row), data(row, cycle),
+---                      reviewee(row) -> name, samples() -> rows, sample_cycle } }
+---   events             { { "cycle.started", "cycle" }, { "review.shared", "review" }, ... }
+---   groups             { { "reviewees", label =, item =, dated =, cycle_event =, <item>_event =,
+---                      recipients = function(rows, ctx, step) } }: who a step mails
+---   cc                 extra cc values: { manager = { label =, groups = { reviewees = true } } }
+---   filters            { { "not_submitted", label =, item =, fn = function(row, cycle) } }
+---   cycle_data(cycle)  plain data for `only` functions
+---   vars(cycle)        the variables every mail of a cycle has
+---   placeholders(group) sample variables for a dry run with nobody to mail
+---   templates(mail)    defines the kind's mail templates (names start with template_prefix)
+---   template_prefix    "review."
+--- The built-in workflows/<name>.lua is checked at once: a kind never starts with a broken one.
+function M.define_kind(name, spec)
+  local k = { name = name }
+  for key, v in pairs(spec) do k[key] = v end
+  k.anchor_order, k.anchor_column, k.anchor_labels = {}, {}, {}
+  for _, a in ipairs(spec.anchors) do
+    k.anchor_order[#k.anchor_order + 1] = a[1]
+    k.anchor_column[a[1]], k.anchor_labels[a[1]] = a[2], a[3]
+  end
+  k.anchor_set = set_of(k.anchor_order)
+  k.activity_order, k.activity_labels = {}, {}
+  for _, a in ipairs(spec.activities) do
+    k.activity_order[#k.activity_order + 1] = a[1]
+    k.activity_labels[a[1]] = a[2]
+  end
+  k.activity_set = set_of(k.activity_order)
+  k.events, k.event_order = {}, {}
+  for _, e in ipairs(spec.events) do
+    assert(e[2] == "cycle" or spec.items[e[2]], name .. ": event " .. e[1] .. " is about an unknown item type")
+    k.events[e[1]] = e[2]
+    k.event_order[#k.event_order + 1] = e[1]
+  end
+  k.groups, k.group_order = {}, {}
+  for _, g in ipairs(spec.groups) do
+    assert(spec.items[g.item], name .. ": group " .. g[1] .. " is over an unknown item type")
+    k.groups[g[1]] = g
+    k.group_order[#k.group_order + 1] = g[1]
+  end
+  k.groups.cycle_admins = ADMINS_GROUP
+  k.group_order[#k.group_order + 1] = "cycle_admins"
+  for t in pairs(spec.items) do ADMINS_GROUP[t .. "_event"] = true end
+  k.filters, k.filter_order = { all = { label = "everyone", fn = function() return true end } }, {}
+  for _, f in ipairs(spec.filters) do
+    k.filters[f[1]] = f
+    k.filter_order[#k.filter_order + 1] = f[1]
+  end
+  k.filter_order[#k.filter_order + 1] = "all"
+  k.cc = spec.cc or {}
+  k.main_item = spec.main_item or spec.groups[1].item
+  k.job_root = function(id) return ("%s:%d:"):format(k.tag or "cycle", id) end
+  k.dedupe_root = function(id) return k.tag and ("wf:%s:%d"):format(k.tag, id) or ("wf:%d"):format(id) end
+  kinds[name] = k
+  if app then M.check_kind(k) end
+  return k
+end
+
+-- The item type a timeline step's rows are: the event's for an event about items, else its
+-- group's (the cycle's admins: the kind's main item type, e.g. reviews).
+local function item_type(kind, step_kind, group)
+  local t = step_kind and step_kind:match("^(.-)_event$")
+  if t and t ~= "cycle" then return t end
+  return (kind.groups[group] and kind.groups[group].item) or kind.main_item
+end
+
+-- The kind of a cycle (a row with .workflow) or of a workflow name.
+local function kind_of(x)
+  local name = type(x) == "table" and (x.workflow or x.kind or "performance_review") or x or "performance_review"
+  local k = kinds[name]
+  if not k then error(("no kind of cycle runs the workflow %q"):format(tostring(name)), 2) end
+  return k
+end
+M.kind_of = kind_of
+
+-- ------------------------------------------------------------------ helpers
 
 local function is_list(t)
   if type(t) ~= "table" then return false end
@@ -129,7 +181,7 @@ end
 
 --- "YYYY-MM-DD" of the cycle's anchor, or nil.
 local function anchor_date(cycle, anchor)
-  local d = cycle[ANCHOR_COLUMN[anchor]]
+  local d = cycle[kind_of(cycle).anchor_column[anchor]]
   if type(d) == "string" and util.parse_date(d) then return d end
   return nil
 end
@@ -198,7 +250,7 @@ end
 
 -- Checks the data a script returned; returns the normalised definition or nil, problems
 -- ({ message=, hint= }).
-local function check_data(d)
+local function check_data(d, kind)
   local probs = {}
   local function bad(hint, fmt, ...)
     probs[#probs + 1] = { message = fmt:format(...), hint = hint }
@@ -260,12 +312,12 @@ local function check_data(d)
         end
         local allows = {}
         if p.allows ~= nil and not is_list(p.allows) then
-          bad({ key = "allows" }, "%s: allows must be a list of activities (%s)", where, quote_list(M.ACTIVITIES))
+          bad({ key = "allows" }, "%s: allows must be a list of activities (%s)", where, quote_list(kind.activity_order))
         else
           for _, a in ipairs(p.allows or {}) do
-            if not ACTIVITY_SET[a] then
+            if not kind.activity_set[a] then
               bad({ value = a }, "%s: unknown activity %s in allows (activities: %s)", where,
-                type(a) == "string" and ("%q"):format(a) or tostring(a), quote_list(M.ACTIVITIES))
+                type(a) == "string" and ("%q"):format(a) or tostring(a), quote_list(kind.activity_order))
             elseif allows[a] then
               bad({ value = a }, "%s: %q is listed twice in allows", where, a)
             else
@@ -294,12 +346,12 @@ local function check_data(d)
   local function check_at(where, e)
     if e.at == nil then
       if e.offset ~= nil then bad({ key = "offset" }, "%s: offset needs at = \"<anchor>\" (%s)", where,
-        quote_list(M.ANCHORS)) end
+        quote_list(kind.anchor_order)) end
       return nil
     end
-    if not ANCHOR_SET[e.at] then
+    if not kind.anchor_set[e.at] then
       bad({ value = e.at }, "%s: unknown anchor %s in at (anchors: %s)", where,
-        type(e.at) == "string" and ("%q"):format(e.at) or tostring(e.at), quote_list(M.ANCHORS))
+        type(e.at) == "string" and ("%q"):format(e.at) or tostring(e.at), quote_list(kind.anchor_order))
       return nil
     end
     local off = e.offset or 0
@@ -431,12 +483,12 @@ local function check_data(d)
     bad({ key = "timeline" }, "timeline must be a list of steps, e.g. { on = \"cycle.started\", to = \"reviewees\", "
       .. "template = \"review.invite\" }")
   else
-    local SF = set_of({ "id", "label", "on", "at", "offset", "to", "cc", "only", "template", "during" })
+    local SF = set_of({ "id", "label", "on", "at", "offset", "to", "cc", "only", "template", "during", "batch" })
     local templates = require("services.mail").templates
     local ids = {}
     local events = {}
-    for name in pairs(M.EVENTS) do events[#events + 1] = name end
-    for name in pairs(def.events) do if not M.EVENTS[name] then events[#events + 1] = name end end
+    for name in pairs(kind.events) do events[#events + 1] = name end
+    for name in pairs(def.events) do if not kind.events[name] then events[#events + 1] = name end end
     table.sort(events)
     for i, s in ipairs(d.timeline) do
       local where = ("timeline[%d]"):format(i)
@@ -448,74 +500,108 @@ local function check_data(d)
         elseif type(s.at) == "string" then where = ("%s (at %s)"):format(where, s.at) end
         for k in pairs(s) do
           if not SF[k] then
-            bad({ key = k }, "%s: unknown field %q (fields: on or at, offset, to, cc, only, template, during, id, label)",
+            bad({ key = k }, "%s: unknown field %q (fields: on or at, offset, to, cc, only, template, during, batch, id, "
+              .. "label)",
               where, tostring(k))
           end
         end
         local ok = true
-        local kind -- "dated" | "cycle_event" | "review_event"
+        local when -- "dated" | "cycle_event" | "<item>_event"
         if (s.on == nil) == (s.at == nil) then
           bad(nil, "%s: a step has either on = \"<event>\" or at = \"<anchor>\" (with an offset in days)", where)
           ok = false
         elseif s.on ~= nil then
           if s.offset ~= nil then bad({ key = "offset" }, "%s: offset only goes with at = \"<anchor>\"", where) end
-          local ek = M.EVENTS[s.on] or (def.events[s.on] and "cycle")
+          local ek = kind.events[s.on] or (def.events[s.on] and "cycle")
           if not ek then
             bad({ value = s.on }, "%s: unknown event %s (events: %s)", where,
               type(s.on) == "string" and ("%q"):format(s.on) or tostring(s.on), quote_list(events))
             ok = false
           else
-            kind = ek .. "_event"
+            when = ek .. "_event"
           end
         else
-          kind = "dated"
+          when = "dated"
         end
         local off = s.at ~= nil and check_at(where, s) or nil
         if s.at ~= nil and off == nil then ok = false end
-        local g = M.GROUPS[s.to]
+        local g = kind.groups[s.to]
         if s.to == nil then
-          bad({ key = "to" }, "%s: to must say who gets the mail (%s)", where, quote_list(GROUP_ORDER))
+          bad({ key = "to" }, "%s: to must say who gets the mail (%s)", where, quote_list(kind.group_order))
           ok = false
         elseif not g then
           bad({ value = s.to }, "%s: unknown group %s in to (groups: %s)", where,
-            type(s.to) == "string" and ("%q"):format(s.to) or tostring(s.to), quote_list(GROUP_ORDER))
+            type(s.to) == "string" and ("%q"):format(s.to) or tostring(s.to), quote_list(kind.group_order))
           ok = false
-        elseif kind and not g[kind] then
+        elseif when and not g[when] then
           local ok_groups = {}
-          for _, name in ipairs(GROUP_ORDER) do if M.GROUPS[name][kind] then ok_groups[#ok_groups + 1] = name end end
+          for _, name in ipairs(kind.group_order) do if kind.groups[name][when] then ok_groups[#ok_groups + 1] = name end end
           bad({ value = s.to }, "%s: to = %q does not fit a %s (use %s)", where, s.to,
-            kind == "dated" and "dated step" or (kind == "review_event" and "review event" or "cycle event"),
-            quote_list(ok_groups))
+            when == "dated" and "dated step" or (when:gsub("_event$", " event")), quote_list(ok_groups))
           ok = false
         end
         if s.cc ~= nil then
-          if s.cc ~= "cycle_admins" and s.cc ~= "manager" then
-            bad({ value = s.cc }, "%s: cc can be \"cycle_admins\" or \"manager\" (the reviewee's manager)", where)
+          local extra = kind.cc[s.cc]
+          if s.cc ~= "cycle_admins" and not extra then
+            local names = { "cycle_admins" }
+            for n in pairs(kind.cc) do names[#names + 1] = n end
+            table.sort(names)
+            bad({ value = s.cc }, "%s: cc can be %s", where, quote_list(names))
             ok = false
-          elseif s.cc == "manager" and s.to ~= "reviewees" and s.to ~= "reviewee" then
-            bad({ value = s.cc }, "%s: cc = \"manager\" copies the manager on mails to reviewees; this step goes to %s",
-              where, tostring(s.to))
+          elseif extra and not extra.groups[s.to] then
+            bad({ value = s.cc }, "%s: cc = %q copies %s on mails to %s; this step goes to %s",
+              where, s.cc, extra.label:lower(), table.concat((function()
+                local l = {}
+                for n in pairs(extra.groups) do l[#l + 1] = n end
+                table.sort(l)
+                return l
+              end)(), " or "), tostring(s.to))
             ok = false
           elseif s.cc == s.to then
             bad({ value = s.cc }, "%s: cc names the same people as to", where)
           end
         end
         local only = s.only
-        if only ~= nil and only ~= FUNCTION and not M.FILTERS[only] then
-          bad({ value = only }, "%s: unknown filter %s in only (filters: %s; or a function(review, cycle) returning true "
+        local filter = only ~= nil and only ~= FUNCTION and kind.filters[only]
+        if only ~= nil and only ~= FUNCTION and not filter then
+          local fitting = {}
+          local gitem = g and item_type(kind, when, s.to)
+          for _, n in ipairs(kind.filter_order) do
+            local f = kind.filters[n]
+            if not gitem or not f.item or f.item == gitem then fitting[#fitting + 1] = n end
+          end
+          bad({ value = only }, "%s: unknown filter %s in only (filters: %s; or a function(item, cycle) returning true "
             .. "or false)",
-            where, type(only) == "string" and ("%q"):format(only) or tostring(only), quote_list(FILTER_ORDER))
+            where, type(only) == "string" and ("%q"):format(only) or tostring(only), quote_list(fitting))
           ok = false
+        elseif filter and filter.item and g and filter.item ~= item_type(kind, when, s.to) then
+          bad({ value = only }, "%s: the filter %q is about %ss, but this step is about %ss", where, only, filter.item,
+            item_type(kind, when, s.to))
+          ok = false
+        end
+        local batch
+        if s.batch ~= nil then
+          batch = math.tointeger(s.batch)
+          if not batch or batch < 1 or batch > MAX_BATCH then
+            bad({ key = "batch" }, "%s: batch must be a whole number of minutes from 1 to %d", where, MAX_BATCH)
+            ok = false
+          elseif not when or when == "dated" or when == "cycle_event" then
+            bad({ key = "batch" }, "%s: batch gathers the mails of an event about single items; a dated or cycle step "
+              .. "sends one mail per person already", where)
+            ok = false
+          end
         end
         if type(s.template) ~= "string" then
           bad({ key = "template" }, "%s: template must name a mail template (e.g. \"review.self_reminder\")", where)
           ok = false
         elseif not templates[s.template] then
           local names = {}
-          for name in pairs(templates) do if name:match("^review%.") then names[#names + 1] = name end end
+          for name in pairs(templates) do
+            if util.starts_with(name, kind.template_prefix) then names[#names + 1] = name end
+          end
           table.sort(names)
-          bad({ value = s.template }, "%s: unknown mail template %q (review templates: %s)", where, s.template,
-            quote_list(names))
+          bad({ value = s.template }, "%s: unknown mail template %q (%s templates: %s)", where, s.template,
+            kind.label, quote_list(names))
           ok = false
         end
         local during
@@ -548,9 +634,9 @@ local function check_data(d)
         ids[id] = true
         if s.label ~= nil and type(s.label) ~= "string" then bad({ key = "label" }, "%s: label must be text", where) end
         if ok then
-          def.timeline[#def.timeline + 1] = { index = i, id = id, kind = kind, on = s.on, at = s.at, offset = off,
+          def.timeline[#def.timeline + 1] = { index = i, id = id, kind = when, on = s.on, at = s.at, offset = off,
             to = s.to, cc = s.cc, only = only, only_fn = only == FUNCTION, template = s.template, during = during,
-            label = type(s.label) == "string" and s.label or nil }
+            batch = batch, label = type(s.label) == "string" and s.label or nil }
         end
       end
     end
@@ -559,50 +645,14 @@ local function check_data(d)
   return def
 end
 
--- Plain status data for `only` functions: never answer text.
-local REVIEW_FIELDS = { "id", "reviewee_id", "manager_id", "self_status", "manager_status", "self_submitted_at",
-  "manager_submitted_at", "shared_at", "reviewee_signed_at", "manager_signed_at", "closed_at", "reopened_at" }
-
-local function review_data(r, cycle)
+-- Items to try `only` functions on when checking a script, by item type, and the cycle data.
+local function samples_of(kind)
   local out = {}
-  for _, k in ipairs(REVIEW_FIELDS) do out[k] = r[k] end
-  out.has_self_assessment = cycle.self_assessment ~= 0 and cycle.self_assessment ~= false
-  out.reviewee = { name = r.reviewee_name, department = r.department, location = r.location,
-    job_title = r.job_title, hire_date = r.hire_date }
-  out.manager = r.manager_id and { name = r.manager_name } or nil
-  return out
-end
-
-local function cycle_data(cycle)
-  return { id = cycle.id, name = cycle.name, phase = cycle.phase, start_date = cycle.start_date,
-    self_due = cycle.self_due, manager_due = cycle.manager_due, sign_due = cycle.sign_due,
-    self_assessment = cycle.self_assessment ~= 0 and cycle.self_assessment ~= false,
-    today = util.format_date(clock.now()) }
-end
-
--- Reviews to try `only` functions on when checking a script.
-local function sample_reviews()
-  local base = { id = 1, reviewee_id = 2, manager_id = 3, reviewee_name = "Sample Reviewee", manager_name = "Sample Manager",
-    department = "Engineering", location = "Berlin", job_title = "Engineer", hire_date = "2024-01-15" }
-  local variants = {
-    { self_status = "not_started", manager_status = "not_started" },
-    { self_status = "draft", manager_status = "draft" },
-    { self_status = "submitted", manager_status = "submitted", self_submitted_at = 1767600000,
-      manager_submitted_at = 1767700000 },
-    { self_status = "submitted", manager_status = "shared", shared_at = 1767800000, reviewee_signed_at = 1767900000 },
-    { self_status = "skipped", manager_status = "shared", shared_at = 1767800000, reviewee_signed_at = 1767900000,
-      manager_signed_at = 1767950000, closed_at = 1767950000 },
-  }
-  local cycle = { id = 1, name = "Sample cycle", phase = "writing", start_date = "2026-01-05", self_due = "2026-01-19",
-    manager_due = "2026-02-02", sign_due = "2026-02-16", self_assessment = 1 }
-  local out = {}
-  for i, v in ipairs(variants) do
-    local r = util.copy(base)
-    for k, x in pairs(v) do r[k] = x end
-    r.id = i
-    out[i] = review_data(r, cycle)
+  for t, it in pairs(kind.items) do
+    out[t] = {}
+    for i, row in ipairs(it.samples()) do out[t][i] = it.data(row, kind.sample_cycle) end
   end
-  return out, cycle_data(cycle)
+  return out, kind.cycle_data(kind.sample_cycle)
 end
 
 -- Loads source into a sandbox and validates it: entry { source, sha, def, sb } or nil, messages.
@@ -619,7 +669,12 @@ local function compile(source, name)
     sb:close()
     return nil, { describe_failure(derr, "the table the script returned") }
   end
-  local def, probs = check_data(data)
+  local kind = kinds[name]
+  if not kind then
+    sb:close()
+    return nil, { ("no kind of cycle runs a workflow called %q"):format(tostring(name)) }
+  end
+  local def, probs = check_data(data, kind)
   if not def then
     sb:close()
     local out = {}
@@ -629,15 +684,16 @@ local function compile(source, name)
     end
     return nil, out
   end
-  -- try every `only` function on sample reviews, so a loop or an error shows now
-  local samples, scycle = sample_reviews()
+  -- try every `only` function on sample items, so a loop or an error shows now
+  local samples, scycle = samples_of(kind)
   local out = {}
   for _, step in ipairs(def.timeline) do
     if step.only_fn then
-      for _, r in ipairs(samples) do
+      for _, r in ipairs(samples[item_type(kind, step.kind, step.to)] or {}) do
         local _, ferr = sb:call({ "timeline", step.index, "only" }, r, scycle)
         if type(ferr) == "table" and ferr.code then
-          out[#out + 1] = describe_failure(ferr, ("timeline[%d] only (tried on a sample review)"):format(step.index))
+          out[#out + 1] = describe_failure(ferr, ("timeline[%d] only (tried on a sample %s)"):format(step.index,
+            item_type(kind, step.kind, step.to)))
           if sb:stats().dead then
             sb:close()
             return nil, out
@@ -651,7 +707,7 @@ local function compile(source, name)
     sb:close()
     return nil, out
   end
-  return { source = source, sha = sha256_hex(source), def = def, sb = sb, name = name }
+  return { source = source, sha = sha256_hex(source), def = def, sb = sb, name = name, kind = kind }
 end
 
 --- Validates a script: definition | nil, { "message", ... } (messages say the line when known).
@@ -809,32 +865,18 @@ end
 -- The definition a cycle runs (its pinned version; before the start, the current one).
 local function cycle_entry(cycle)
   if cycle.workflow_version_id then return entry_of(cycle.workflow_version_id) end
-  return entry_of(M.current_version(cycle.workflow or "performance_review").id)
+  return entry_of(M.current_version(kind_of(cycle).name).id)
 end
 
 -- ------------------------------------------------------------------ recipients and mails
 
-local REVIEW_SQL = [[
-  SELECT r.id, r.cycle_id, r.reviewee_id, r.manager_id, r.self_status, r.manager_status, r.self_submitted_at,
-         r.manager_submitted_at, r.shared_at, r.reviewee_signed_at, r.manager_signed_at, r.closed_at, r.reopened_at,
-         u.name AS reviewee_name, u.email AS reviewee_email, u.status AS reviewee_status,
-         u.department, u.location, u.job_title, u.hire_date,
-         m.name AS manager_name, m.email AS manager_email, m.status AS manager_status_user
-  FROM reviews r JOIN users u ON u.id = r.reviewee_id LEFT JOIN users m ON m.id = r.manager_id ]]
-
-local function load_reviews(cycle_id)
-  return db.query(REVIEW_SQL .. "WHERE r.cycle_id = ? ORDER BY u.name COLLATE NOCASE, r.id", cycle_id)
-end
-
-local function load_review(review_id)
-  return db.row(REVIEW_SQL .. "WHERE r.id = ?", review_id)
-end
-
 local function reachable(status) return status == "active" or status == "invited" end
+M.reachable = reachable
 
-local function cycle_admins(cycle_id)
-  return db.query([[SELECT u.id, u.name, u.email, u.status, a.role FROM cycle_admins a JOIN users u ON u.id = a.user_id
-    WHERE a.cycle_id = ? AND u.status IN ('active', 'invited') ORDER BY u.name COLLATE NOCASE]], cycle_id)
+local function cycle_admins(kind, cycle_id)
+  return db.query(([[SELECT u.id, u.name, u.email, u.status, a.role FROM %s a JOIN users u ON u.id = a.user_id
+    WHERE a.cycle_id = ? AND u.status IN ('active', 'invited') ORDER BY u.name COLLATE NOCASE]]):format(kind.admins_table),
+    cycle_id)
 end
 
 local function base_url()
@@ -842,7 +884,9 @@ local function base_url()
   if ok and accounts.base_url then return accounts.base_url() end
   return "http://127.0.0.1:8080"
 end
+M.base_url = base_url
 
+--- "Ann, Bo and 3 more": at most max names (default 20).
 local function names_text(list, max)
   max = max or 20
   local out = {}
@@ -851,30 +895,32 @@ local function names_text(list, max)
   if #list > max then s = s .. (" and %d more"):format(#list - max) end
   return s
 end
+M.names_text = names_text
 
--- Decides `only` for each review; returns the matching ones (and problems seen).
-local function apply_filter(entry, step, reviews, cycle)
-  if not step.only or step.only == "all" then return reviews, nil end
+-- Decides `only` for each item; returns the matching ones (and problems seen).
+local function apply_filter(entry, step, rows, cycle)
+  if not step.only or step.only == "all" then return rows, nil end
+  local kind = entry.kind
   local out = {}
   if not step.only_fn then
-    local fn = M.FILTERS[step.only].fn
-    local has_self = cycle.self_assessment ~= 0 and cycle.self_assessment ~= false
-    for _, r in ipairs(reviews) do
-      if fn(r, has_self) then out[#out + 1] = r end
+    local fn = kind.filters[step.only].fn
+    for _, r in ipairs(rows) do
+      if fn(r, cycle) then out[#out + 1] = r end
     end
     return out, nil
   end
+  local item = kind.items[item_type(kind, step.kind, step.to)]
   local problem, failures = nil, 0
-  local cdata = cycle_data(cycle)
+  local cdata = kind.cycle_data(cycle)
   local used = 0
-  for _, r in ipairs(reviews) do
+  for _, r in ipairs(rows) do
     local sb = entry.sb
-    local res, err = sb:call({ "timeline", step.index, "only" }, review_data(r, cycle), cdata)
+    local res, err = sb:call({ "timeline", step.index, "only" }, item.data(r, cycle), cdata)
     used = used + sb:stats().instructions
     if used > M.STEP_INSTRUCTIONS then -- slow for everyone: stop before it holds the server
       problem = ("timeline[%d] only: the rule was stopped: its calls for this step used more than %d instructions"
         .. " in all"):format(step.index, M.STEP_INSTRUCTIONS)
-      failures = #reviews
+      failures = #rows
       out = {}
       break
     end
@@ -882,7 +928,7 @@ local function apply_filter(entry, step, reviews, cycle)
       failures = failures + 1
       problem = problem or describe_failure(err, ("timeline[%d] only"):format(step.index))
       if sb:stats().dead then -- out of budget or memory: the rule is not trusted for anyone
-        failures = #reviews
+        failures = #rows
         out = {}
         break
       end
@@ -891,99 +937,71 @@ local function apply_filter(entry, step, reviews, cycle)
     end
   end
   if problem then
-    problem = ("%s (the rule failed for %d of %d reviews, who get no mail)"):format(problem, failures, #reviews)
+    problem = ("%s (the rule failed for %d of %d %ss, who get no mail)"):format(problem, failures, #rows,
+      item_type(kind, step.kind, step.to))
   end
   return out, problem
 end
 
--- The variables every mail of a cycle has.
-local function cycle_vars(cycle)
-  local settings = require "services.settings"
-  return {
-    cycle = cycle.name,
-    company = settings.get("company.name"),
-    start_date = util.human_date(cycle.start_date),
-    self_due = cycle.self_due and util.human_date(cycle.self_due) or "",
-    manager_due = cycle.manager_due and util.human_date(cycle.manager_due) or "",
-    sign_due = cycle.sign_due and util.human_date(cycle.sign_due) or "",
-    has_self_assessment = (cycle.self_assessment ~= 0 and cycle.self_assessment ~= false) and "yes" or nil,
-    self_deadline = (cycle.self_assessment ~= 0 and cycle.self_assessment ~= false and cycle.self_due)
-      and util.human_date(cycle.self_due) or nil,
-  }
+--- Groups rows by the person a mail about them goes to: person(row) -> { id, name, email, status }
+--- or nil. Returns { { user =, rows = } } in first-seen order; people who cannot sign in are left
+--- out (status other than active or invited).
+function M.group_by_person(rows, person)
+  local by, order = {}, {}
+  for _, r in ipairs(rows) do
+    local u = person(r)
+    if u and u.id and reachable(u.status) then
+      local g = by[u.id]
+      if not g then
+        g = { user = { id = u.id, name = u.name, email = u.email }, rows = {} }
+        by[u.id] = g
+        order[#order + 1] = g
+      end
+      g.rows[#g.rows + 1] = r
+    end
+  end
+  return order
 end
 
+--- Whether a kind's recipients function should fill in the variables of the next recipient
+--- (a dry run only renders the first one).
+function M.want_vars(ctx, out) return not ctx.first_vars_only or #out == 0 end
+
+--- A copy of base with extra's fields (mail variables).
 local function with(base, extra)
   local v = util.copy(base)
   for k, x in pairs(extra) do v[k] = x end
   return v
 end
+M.with = with
 
--- Works out who a step mails: list of { user = {id,name,email}, vars =, cc =, review_id = } (one
--- per recipient), plus a problem text when an `only` function failed.
-local function resolve(entry, cycle, step, reviews, ctx)
-  local matched, problem = apply_filter(entry, step, reviews, cycle)
-  local base = ctx.vars
-  local url = ctx.url
+-- Works out who a step mails: list of { user = {id,name,email}, vars =, cc = } (one per
+-- recipient), plus a problem text when an `only` function failed. The kind's group says who;
+-- the engine adds the cycle's admins (as a group or in cc).
+local function resolve(entry, cycle, step, rows, ctx)
+  local kind = entry.kind
+  local matched, problem = apply_filter(entry, step, rows, cycle)
   local out = {}
-  local admins_cc
   if step.cc == "cycle_admins" or step.to == "cycle_admins" then
-    ctx.admins = ctx.admins or cycle_admins(cycle.id)
+    ctx.admins = ctx.admins or cycle_admins(kind, cycle.id)
     local emails = {}
     for _, a in ipairs(ctx.admins) do emails[#emails + 1] = a.email end
-    admins_cc = #emails > 0 and table.concat(emails, ", ") or nil
+    ctx.admins_cc = #emails > 0 and table.concat(emails, ", ") or nil
   end
-  -- a dry run only renders the first recipient's mail
-  local function want_vars(list) return not ctx.first_vars_only or #list == 0 end
-  local to = step.to
-  if to == "reviewees" or to == "reviewee" then
-    for _, r in ipairs(matched) do
-      if reachable(r.reviewee_status) then
-        local cc = admins_cc
-        if step.cc == "manager" then
-          cc = (r.manager_email and reachable(r.manager_status_user)) and r.manager_email or nil
-        end
-        out[#out + 1] = { user = { id = r.reviewee_id, name = r.reviewee_name, email = r.reviewee_email }, cc = cc,
-          review_id = r.id,
-          vars = want_vars(out) and with(base, { reviewee = r.reviewee_name, manager = r.manager_name or "",
-            is_reviewee = "yes", link = url .. "/reviews/" .. r.id, count = 1 }) or nil }
-      end
-    end
-  elseif to == "managers" or to == "manager" then
-    local by_manager, order = {}, {}
-    for _, r in ipairs(matched) do
-      if r.manager_id and reachable(r.manager_status_user) then
-        local g = by_manager[r.manager_id]
-        if not g then
-          g = { id = r.manager_id, name = r.manager_name, email = r.manager_email, reviews = {} }
-          by_manager[r.manager_id] = g
-          order[#order + 1] = g
-        end
-        g.reviews[#g.reviews + 1] = r
-      end
-    end
-    for _, g in ipairs(order) do
-      local names = {}
-      for i, r in ipairs(g.reviews) do names[i] = r.reviewee_name end
-      local one = #g.reviews == 1 and g.reviews[1] or nil
-      out[#out + 1] = { user = { id = g.id, name = g.name, email = g.email }, cc = admins_cc,
-        review_id = one and one.id or nil,
-        vars = want_vars(out) and with(base, { reviewees = names_text(names), count = #g.reviews, is_manager = "yes",
-          reviewee = one and one.reviewee_name or names_text(names), manager = g.name,
-          link = one and (url .. "/reviews/" .. one.id) or (url .. "/home") }) or nil }
-    end
-  elseif to == "cycle_admins" then
+  if step.to == "cycle_admins" then
     if #matched > 0 or not step.only or step.only == "all" then
+      local item = kind.items[item_type(kind, step.kind, step.to)]
       local names = {}
-      for i, r in ipairs(matched) do names[i] = r.reviewee_name end
+      for i, r in ipairs(matched) do names[i] = item.reviewee(r) end
       for _, a in ipairs(ctx.admins) do
         out[#out + 1] = { user = { id = a.id, name = a.name, email = a.email },
-          review_id = #matched == 1 and matched[1].id or nil,
-          vars = with(base, { reviewees = names_text(names), count = #matched, is_admin = "yes",
-            reviewee = #matched == 1 and matched[1].reviewee_name or names_text(names),
-            manager = #matched == 1 and matched[1].manager_name or "",
-            link = url .. "/cycles/" .. cycle.id }) }
+          vars = with(ctx.vars, { reviewees = names_text(names), count = #matched, is_admin = "yes",
+            reviewee = #matched == 1 and names[1] or names_text(names), manager = "",
+            link = ctx.url .. kind.link(cycle) }) }
       end
     end
+  else
+    out = kind.groups[step.to].recipients(matched, ctx, step, cycle)
   end
   for _, rc in ipairs(out) do
     local v = rc.vars
@@ -996,22 +1014,23 @@ local function resolve(entry, cycle, step, reviews, ctx)
   return out, problem
 end
 
-local function new_ctx(cycle)
-  return { vars = cycle_vars(cycle), url = base_url() }
+local function new_ctx(kind, cycle)
+  return { vars = kind.vars(cycle), url = base_url() }
 end
 
 -- Queues the mails of a step; returns how many were queued.
-local function send(entry, cycle, step, reviews, key_part)
+local function send(entry, cycle, step, rows, key_part)
   local mail = require "services.mail"
-  local recipients, problem = resolve(entry, cycle, step, reviews, new_ctx(cycle))
+  local kind = entry.kind
+  local recipients, problem = resolve(entry, cycle, step, rows, new_ctx(kind, cycle))
   if problem then
-    log.warn(("workflow of cycle %d (%s), %s: %s"):format(cycle.id, cycle.name, step.id, problem))
+    log.warn(("workflow of %s cycle %d (%s), %s: %s"):format(kind.name, cycle.id, cycle.name, step.id, problem))
   end
   local n = 0
   for _, rc in ipairs(recipients) do
     local id = mail.queue({ template = step.template, to = rc.user, vars = rc.vars, cc = rc.cc,
-      related_type = "cycle", related_id = cycle.id,
-      dedupe_key = ("wf:%d:%s:%s:%d"):format(cycle.id, step.id, key_part, rc.user.id) })
+      related_type = kind.related_type or "cycle", related_id = cycle.id,
+      dedupe_key = ("%s:%s:%s:%d"):format(kind.dedupe_root(cycle.id), step.id, key_part, rc.user.id) })
     if id then n = n + 1 end
   end
   return n
@@ -1025,12 +1044,14 @@ local function phase_rank(def, id)
   return p and p.index or math.huge
 end
 
-local function job_prefix(cycle_id) return ("cycle:%d:wf:"):format(cycle_id) end
+local function job_prefix(kind, cycle_id) return kind.job_root(cycle_id) .. "wf:" end
 
 -- Plans the cycle's dated steps and automatic transitions (replacing what was planned).
 -- Returns the number of jobs planned.
 local function plan(cycle, entry)
-  app.cancel_jobs(job_prefix(cycle.id), true)
+  local kind = entry.kind
+  app.cancel_jobs(job_prefix(kind, cycle.id) .. "step:", true)
+  app.cancel_jobs(job_prefix(kind, cycle.id) .. "transition:", true)
   if cycle.phase == "draft" or cycle.phase == "closed" then return 0 end
   local def = entry.def
   local now = clock.now()
@@ -1041,8 +1062,8 @@ local function plan(cycle, entry)
       local ts = M.when(cycle, step)
       if ts and ts < now and util.format_date(ts) == today then ts = now end
       if ts and ts >= now then
-        app.schedule(ts, "workflow.step", { cycle_id = cycle.id, step = step.id, date = util.format_date(ts) },
-          job_prefix(cycle.id) .. "step:" .. step.id)
+        app.schedule(ts, "workflow.step", { kind = kind.name, cycle_id = cycle.id, step = step.id,
+          date = util.format_date(ts) }, job_prefix(kind, cycle.id) .. "step:" .. step.id)
         n = n + 1
       end
     end
@@ -1052,8 +1073,8 @@ local function plan(cycle, entry)
     if tr.at and phase_rank(def, tr.from) >= rank then
       local ts = M.when(cycle, tr)
       if ts then
-        app.schedule(math.max(ts, now), "workflow.transition", { cycle_id = cycle.id, transition = tr.index },
-          job_prefix(cycle.id) .. "transition:" .. tr.index)
+        app.schedule(math.max(ts, now), "workflow.transition", { kind = kind.name, cycle_id = cycle.id,
+          transition = tr.index }, job_prefix(kind, cycle.id) .. "transition:" .. tr.index)
         n = n + 1
       end
     end
@@ -1061,11 +1082,18 @@ local function plan(cycle, entry)
   return n
 end
 
-local function fresh_cycle(cycle)
-  local id = type(cycle) == "table" and cycle.id or cycle
-  local row = db.row("SELECT * FROM cycles WHERE id = ?", id)
-  if not row then errors.not_found("There is no such cycle.") end
+local function load_cycle(kind, id)
+  local row = db.row(("SELECT * FROM %s WHERE id = ?"):format(kind.table), id)
+  if row then row.workflow = row.workflow or kind.name end
   return row
+end
+
+local function fresh_cycle(cycle)
+  local kind = kind_of(cycle)
+  local id = type(cycle) == "table" and cycle.id or cycle
+  local row = load_cycle(kind, id)
+  if not row then errors.not_found("There is no such cycle.") end
+  return row, kind
 end
 
 -- ------------------------------------------------------------------ roles and transitions
@@ -1081,12 +1109,13 @@ local function copy_back(cycle, row)
   return cycle
 end
 
-local function roles_of(cycle, actor)
+local function roles_of(kind, cycle, actor)
   local set = {}
   if not actor or actor == SYSTEM then return set end
   local roles = actor.roles or db.column("SELECT role FROM user_roles WHERE user_id = ?", actor.id)
   for _, r in ipairs(roles) do set[r] = true end
-  local cr = db.value("SELECT role FROM cycle_admins WHERE cycle_id = ? AND user_id = ?", cycle.id, actor.id)
+  local cr = db.value(("SELECT role FROM %s WHERE cycle_id = ? AND user_id = ?"):format(kind.admins_table),
+    cycle.id, actor.id)
   if cr == "admin" then set.cycle_admin = true elseif cr == "assistant" then set.cycle_assistant = true end
   return set
 end
@@ -1108,10 +1137,10 @@ local emit_in -- forward
 -- Moves the cycle along tr (checked already); emits its event and re-plans.
 local function apply(cycle, entry, tr)
   local now = clock.now()
-  local n = db.exec([[UPDATE cycles SET phase = ?, updated_at = ?,
+  local n = db.exec(([[UPDATE %s SET phase = ?, updated_at = ?,
       closed_at = CASE WHEN ? = 'closed' THEN ? ELSE closed_at END,
       started_at = CASE WHEN ? = 'draft' THEN COALESCE(started_at, ?) ELSE started_at END
-    WHERE id = ? AND phase = ?]], tr.to, now, tr.to, now, tr.from, now, cycle.id, tr.from)
+    WHERE id = ? AND phase = ?]]):format(entry.kind.table), tr.to, now, tr.to, now, tr.from, now, cycle.id, tr.from)
   if n == 0 then errors.conflict("The cycle moved on meanwhile; reload and try again.") end
   cycle.phase = tr.to
   cycle.updated_at = now
@@ -1121,21 +1150,21 @@ local function apply(cycle, entry, tr)
   if tr.event then emit_in(cycle, entry, tr.event, {}) end
 end
 
---- Starts a draft cycle (inside the caller's transaction, after its reviews have their
---- managers): pins the current workflow version, moves the phase along the transition from
---- draft (checking `by` against the actor's roles and cycle role), plans the timeline and
---- emits the transition's event. Updates and returns the cycle table.
+--- Starts a draft cycle (inside the caller's transaction, after its items are ready): pins
+--- the current workflow version, moves the phase along the transition from draft (checking
+--- `by` against the actor's roles and cycle role), plans the timeline and emits the
+--- transition's event. Updates and returns the cycle table.
 function M.start(cycle, actor)
-  local row = fresh_cycle(cycle)
+  local row, kind = fresh_cycle(cycle)
   if row.phase ~= "draft" then errors.conflict("This cycle has started already.") end
-  local version = M.current_version(row.workflow or "performance_review")
+  local version = M.current_version(kind.name)
   local entry = entry_of(version.id)
   local tr
   for _, t in ipairs(entry.def.transitions) do if t.from == "draft" then tr = t end end
-  if actor ~= SYSTEM and not may(tr, roles_of(row, actor)) then
+  if actor ~= SYSTEM and not may(tr, roles_of(kind, row, actor)) then
     errors.forbidden(("Only %s may start this cycle."):format(who_may(tr)))
   end
-  db.exec("UPDATE cycles SET workflow_version_id = ? WHERE id = ?", version.id, row.id)
+  db.exec(("UPDATE %s SET workflow_version_id = ? WHERE id = ?"):format(kind.table), version.id, row.id)
   row.workflow_version_id = version.id
   apply(row, entry, tr)
   return copy_back(cycle, row)
@@ -1144,7 +1173,7 @@ end
 --- Moves a started cycle to another phase by hand: 409 when the workflow has no transition
 --- from the current phase to to_phase, 403 when the actor is not among its `by`.
 function M.transition(cycle, to_phase, actor)
-  local row = fresh_cycle(cycle)
+  local row, kind = fresh_cycle(cycle)
   if row.phase == "draft" then
     errors.conflict("This cycle has not started yet: start it first.")
   end
@@ -1164,7 +1193,7 @@ function M.transition(cycle, to_phase, actor)
     if #tr.by == 0 then
       errors.conflict(("%s happens by itself on its date; nobody makes it by hand."):format(tr.label))
     end
-    if not actor or not may(tr, roles_of(row, actor)) then
+    if not actor or not may(tr, roles_of(kind, row, actor)) then
       errors.forbidden(("Only %s may %s."):format(who_may(tr), tr.label:sub(1, 1):lower() .. tr.label:sub(2)))
     end
   end
@@ -1176,7 +1205,7 @@ end
 function M.available_transitions(cycle, actor)
   local row = type(cycle) == "table" and cycle.phase and cycle or fresh_cycle(cycle)
   local entry = cycle_entry(row)
-  local roles = roles_of(row, actor)
+  local roles = roles_of(entry.kind, row, actor)
   local out = {}
   for _, t in ipairs(entry.def.transitions) do
     if t.from == row.phase and #t.by > 0 and may(t, roles) then
@@ -1200,9 +1229,10 @@ function M.phases(cycle)
   return list
 end
 
---- Whether the cycle's current phase allows an activity (self_write, manager_write, share, sign).
+--- Whether the cycle's current phase allows an activity of its kind (reviews: self_write,
+--- manager_write, share, sign; 360 feedback: nominate, approve, write, release).
 function M.allows(cycle, activity)
-  assert(ACTIVITY_SET[activity], "unknown activity " .. tostring(activity))
+  assert(kind_of(cycle).activity_set[activity], "unknown activity " .. tostring(activity))
   if not cycle.workflow_version_id or cycle.phase == "draft" then return false end
   local p = entry_of(cycle.workflow_version_id).def.phase_by_id[cycle.phase]
   return p ~= nil and p.allows[activity] == true
@@ -1215,48 +1245,77 @@ function M.reschedule(cycle)
   return plan(row, entry_of(row.workflow_version_id))
 end
 
---- Cancels every job of the cycle (it is being deleted).
+--- Cancels every job of the cycle (it is being deleted) and drops its waiting batches.
 function M.stop(cycle)
+  local kind = kind_of(cycle)
   local id = type(cycle) == "table" and cycle.id or cycle
-  return app.cancel_jobs(("cycle:%d:"):format(id), true)
+  db.exec("DELETE FROM workflow_batches WHERE kind = ? AND cycle_id = ?", kind.name, id)
+  return app.cancel_jobs(kind.job_root(id), true)
 end
 
--- ------------------------------------------------------------------ events
+-- ------------------------------------------------------------------ events and batches
+
+-- Holds the recipients of a batch step's mail for this item; the batch's job sends one mail
+-- per recipient once the first item waited step.batch minutes.
+local function hold(entry, cycle, step, row, item_id)
+  local kind = entry.kind
+  local recipients = resolve(entry, cycle, step, { row }, new_ctx(kind, cycle))
+  local now = clock.now()
+  for _, rc in ipairs(recipients) do
+    local due = db.value([[SELECT min(due_at) FROM workflow_batches WHERE kind = ? AND cycle_id = ? AND step = ?
+      AND user_id = ?]], kind.name, cycle.id, step.id, rc.user.id)
+    if not due then
+      due = now + step.batch * 60
+      app.schedule(due, "workflow.batch", { kind = kind.name, cycle_id = cycle.id, step = step.id, user_id = rc.user.id },
+        ("%sbatch:%s:%d"):format(job_prefix(kind, cycle.id), step.id, rc.user.id))
+    end
+    db.exec([[INSERT INTO workflow_batches(kind, cycle_id, step, user_id, item_id, due_at, created_at)
+      VALUES(?,?,?,?,?,?,?) ON CONFLICT DO NOTHING]], kind.name, cycle.id, step.id, rc.user.id, item_id, due, now)
+  end
+  return 0
+end
 
 emit_in = function(cycle, entry, event, data)
-  local def = entry.def
-  local review = data and data.review
+  local def, kind = entry.def, entry.kind
+  local about = kind.events[event] or "cycle"
   local n = 0
   for _, step in ipairs(def.timeline) do
     if step.on == event and (not step.during or step.during[cycle.phase]) then
-      local reviews, key
-      if step.kind == "review_event" then
-        local r = review and load_review(review.id)
-        if r then
-          reviews = { r }
-          key = ("r%d.%d"):format(r.id, r.reopened_at or 0)
+      local rows, key
+      if about ~= "cycle" then
+        local it = kind.items[about]
+        local row = data[about] and it.one(data[about].id)
+        if row then
+          rows = { row }
+          key = it.key(row)
         end
       else
-        reviews = load_reviews(cycle.id)
+        rows = kind.items[item_type(kind, step.kind, step.to)].all(cycle)
         key = "c"
       end
-      if reviews then n = n + send(entry, cycle, step, reviews, key) end
+      if rows and step.batch then
+        hold(entry, cycle, step, rows[1], rows[1].id)
+      elseif rows then
+        n = n + send(entry, cycle, step, rows, key)
+      end
     end
   end
   return n
 end
 
---- Emits an event of a started cycle: queues the mails of the timeline's `on` steps for it.
---- data.review is the reviews row for review.* events. Returns the number of mails queued.
+--- Emits an event of a started cycle: queues the mails of the timeline's `on` steps for it
+--- (or holds them for a batch). data.<item> is the row the event is about (data.review for
+--- review.* events, data.request for 360 requests, ...). Returns the number of mails queued.
 function M.emit(cycle, event, data)
-  local row = fresh_cycle(cycle)
+  local row, kind = fresh_cycle(cycle)
   if not row.workflow_version_id then return 0 end
   local entry = entry_of(row.workflow_version_id)
-  if not M.EVENTS[event] and not entry.def.events[event] then
-    error("unknown workflow event " .. tostring(event), 2)
+  local about = kind.events[event]
+  if not about and not entry.def.events[event] then
+    error(("unknown workflow event %s (in a %s cycle)"):format(tostring(event), kind.name), 2)
   end
-  if M.EVENTS[event] == "review" and not (data and data.review and data.review.id) then
-    error("event " .. event .. " needs data.review", 2)
+  if about and about ~= "cycle" and not (data and data[about] and data[about].id) then
+    error(("event %s needs data.%s"):format(event, about), 2)
   end
   return emit_in(row, entry, event, data or {})
 end
@@ -1265,20 +1324,23 @@ end
 
 local function run_step_job(p)
   return db.transaction(function()
-    local cycle = db.row("SELECT * FROM cycles WHERE id = ?", p.cycle_id)
+    local kind = kind_of(p.kind)
+    local cycle = load_cycle(kind, p.cycle_id)
     if not cycle or not cycle.workflow_version_id or cycle.phase == "draft" or cycle.phase == "closed" then return 0 end
     local entry = entry_of(cycle.workflow_version_id)
     local step
     for _, s in ipairs(entry.def.timeline) do if s.id == p.step and s.at then step = s end end
     if not step then return 0 end
     if step.during and not step.during[cycle.phase] then return 0 end
-    return send(entry, cycle, step, load_reviews(cycle.id), p.date or util.format_date(clock.now()))
+    local rows = kind.items[item_type(kind, step.kind, step.to)].all(cycle)
+    return send(entry, cycle, step, rows, p.date or util.format_date(clock.now()))
   end)
 end
 
 local function run_transition_job(p)
   return db.transaction(function()
-    local cycle = db.row("SELECT * FROM cycles WHERE id = ?", p.cycle_id)
+    local kind = kind_of(p.kind)
+    local cycle = load_cycle(kind, p.cycle_id)
     if not cycle or not cycle.workflow_version_id then return end
     local entry = entry_of(cycle.workflow_version_id)
     for _, t in ipairs(entry.def.transitions) do
@@ -1290,12 +1352,44 @@ local function run_transition_job(p)
   end)
 end
 
+-- One recipient's batch: the items that still exist and still pass `only` make one mail.
+local function run_batch_job(p)
+  return db.transaction(function()
+    local kind = kind_of(p.kind)
+    local held = db.query([[SELECT id, item_id FROM workflow_batches WHERE kind = ? AND cycle_id = ? AND step = ?
+      AND user_id = ? ORDER BY id]], kind.name, p.cycle_id, p.step, p.user_id)
+    db.exec("DELETE FROM workflow_batches WHERE kind = ? AND cycle_id = ? AND step = ? AND user_id = ?",
+      kind.name, p.cycle_id, p.step, p.user_id)
+    local cycle = load_cycle(kind, p.cycle_id)
+    if #held == 0 or not cycle or not cycle.workflow_version_id or cycle.phase == "closed" then return 0 end
+    local entry = entry_of(cycle.workflow_version_id)
+    local step
+    for _, s in ipairs(entry.def.timeline) do if s.id == p.step then step = s end end
+    if not step then return 0 end
+    local it = kind.items[item_type(kind, step.kind, step.to)]
+    local rows = {}
+    for _, h in ipairs(held) do rows[#rows + 1] = it.one(h.item_id) end
+    local recipients, problem = resolve(entry, cycle, step, rows, new_ctx(kind, cycle))
+    if problem then log.warn(("workflow of %s cycle %d, %s: %s"):format(kind.name, cycle.id, step.id, problem)) end
+    local mail = require "services.mail"
+    for _, rc in ipairs(recipients) do
+      if rc.user.id == p.user_id then
+        mail.queue({ template = step.template, to = rc.user, vars = rc.vars, cc = rc.cc,
+          related_type = kind.related_type or "cycle", related_id = cycle.id,
+          dedupe_key = ("%s:%s:b%d:%d"):format(kind.dedupe_root(cycle.id), step.id, held[1].id, rc.user.id) })
+        return 1
+      end
+    end
+    return 0
+  end)
+end
+
 -- ------------------------------------------------------------------ dry run
 
-local function filter_label(step)
+local function filter_label(kind, step)
   if not step.only then return "everyone" end
   if step.only_fn then return "custom rule (a function in the script)" end
-  return M.FILTERS[step.only].label
+  return kind.filters[step.only].label
 end
 
 -- When an event step would happen, if the workflow knows.
@@ -1316,18 +1410,25 @@ end
 function M.dry_run(source_or_version, cycle)
   local entry, errs
   local own = false
+  local kind = kind_of(cycle)
   if type(source_or_version) == "number" then
     entry = entry_of(source_or_version)
   else
-    entry, errs = compile(source_or_version, cycle and cycle.workflow or "performance_review")
+    entry, errs = compile(source_or_version, kind.name)
     if not entry then return nil, errs end
     own = true
   end
   local def = entry.def
   local now = clock.now()
-  local reviews = load_reviews(cycle.id)
-  local ctx = new_ctx(cycle)
+  local loaded = {}
+  local function rows_of(step)
+    local t = item_type(kind, step.kind, step.to)
+    loaded[t] = loaded[t] or kind.items[t].all(cycle)
+    return loaded[t]
+  end
+  local ctx = new_ctx(kind, cycle)
   ctx.first_vars_only = true
+  ctx.dry = true -- nothing may be written for a dry run (e.g. sign-in links)
   local items = {}
   local problems = {}
   local mail = require "services.mail"
@@ -1337,30 +1438,32 @@ function M.dry_run(source_or_version, cycle)
     for _, t in ipairs(def.transitions) do if t.from == "draft" then sim.phase = t.to end end
   end
   for _, step in ipairs(def.timeline) do
+    local rows = rows_of(step)
     local item = { step = step.index, id = step.id, template = step.template, label = step.label,
-      to = M.GROUPS[step.to].label, group = step.to, filter = filter_label(step),
-      cc = step.cc and (step.cc == "cycle_admins" and M.GROUPS.cycle_admins.label or "The reviewee's manager") or nil }
+      to = kind.groups[step.to].label, group = step.to, filter = filter_label(kind, step), batch = step.batch,
+      cc = step.cc and (step.cc == "cycle_admins" and ADMINS_GROUP.label or kind.cc[step.cc].label) or nil }
     local recipients, problem = {}, nil
     if step.at then
       item.kind = "scheduled"
       item.when = M.when(cycle, step)
       item.rule = ("%d day%s %s %s"):format(math.abs(step.offset), math.abs(step.offset) == 1 and "" or "s",
-        step.offset < 0 and "before" or "after", M.ANCHOR_LABELS[step.at])
-      if step.offset == 0 then item.rule = "on " .. M.ANCHOR_LABELS[step.at] end
+        step.offset < 0 and "before" or "after", kind.anchor_labels[step.at])
+      if step.offset == 0 then item.rule = "on " .. kind.anchor_labels[step.at] end
       if not item.when then
-        item.note = ("not sent: the cycle has no date for %s"):format(M.ANCHOR_LABELS[step.at])
+        item.note = ("not sent: the cycle has no date for %s"):format(kind.anchor_labels[step.at])
       else
-        recipients, problem = resolve(entry, sim, step, reviews, ctx)
+        recipients, problem = resolve(entry, sim, step, rows, ctx)
       end
     else
       item.kind = "on event"
       item.event = step.on
       item.when = event_time(cycle, def, step.on)
       item.rule = "when " .. step.on .. " happens"
-      recipients, problem = resolve(entry, sim, step, reviews, ctx)
-      if step.kind == "review_event" then
-        -- every review could raise the event: everyone who would get a mail, once
-        item.note = "one mail each time it happens, about that review"
+      recipients, problem = resolve(entry, sim, step, rows, ctx)
+      if step.kind ~= "cycle_event" then
+        -- every item could raise the event: everyone who would get a mail, once
+        item.note = step.batch and ("gathered: one mail per person for what happens within %d minutes"):format(step.batch)
+          or ("one mail each time it happens, about that %s"):format(item_type(kind, step.kind, step.to))
       end
     end
     if step.during then
@@ -1381,9 +1484,9 @@ function M.dry_run(source_or_version, cycle)
     for i, rc in ipairs(recipients) do
       item.recipients[i] = { id = rc.user.id, name = rc.user.name, email = rc.user.email, cc = rc.cc }
     end
-    if step.kind == "review_event" and reviews[1] and recipients[1] then
-      -- the mail is about one review: render it for the first review that gets one
-      for _, r in ipairs(reviews) do
+    if step.kind ~= "dated" and step.kind ~= "cycle_event" and rows[1] and recipients[1] then
+      -- the mail is about one item: render it for the first item that gets one
+      for _, r in ipairs(rows) do
         local one = resolve(entry, sim, step, { r }, ctx)
         if one[1] then
           item.subject = (mail.render(step.template, one[1].vars))
@@ -1393,12 +1496,9 @@ function M.dry_run(source_or_version, cycle)
     elseif recipients[1] then
       item.subject = (mail.render(step.template, recipients[1].vars))
     else
-      local g = step.to
-      item.subject = (mail.render(step.template, with(ctx.vars, { reviewee = "(reviewee)", manager = "(manager)",
-        reviewees = "(reviewees)", name = "(name)", first_name = "(name)", link = ctx.url, count = 0,
-        is_reviewee = (g == "reviewees" or g == "reviewee") and "yes" or nil,
-        is_manager = (g == "managers" or g == "manager") and "yes" or nil,
-        is_admin = g == "cycle_admins" and "yes" or nil })))
+      item.subject = (mail.render(step.template, with(ctx.vars, with({ name = "(name)", first_name = "(name)",
+        link = ctx.url, count = 0, is_admin = step.to == "cycle_admins" and "yes" or nil },
+        kind.placeholders(step.to)))))
     end
     items[#items + 1] = item
   end
@@ -1408,9 +1508,9 @@ function M.dry_run(source_or_version, cycle)
       items[#items + 1] = { kind = "transition", when = when, date = when and util.format_date(when) or nil,
         label = t.label, from = t.from, to = t.to, event = t.event, count = 0, recipients = {},
         rule = ("%s %s"):format(t.offset == 0 and "on" or (("%d day%s %s"):format(math.abs(t.offset),
-          math.abs(t.offset) == 1 and "" or "s", t.offset < 0 and "before" or "after")), M.ANCHOR_LABELS[t.at]),
+          math.abs(t.offset) == 1 and "" or "s", t.offset < 0 and "before" or "after")), kind.anchor_labels[t.at]),
         note = when and ("the cycle moves from %s to %s by itself"):format(t.from, t.to)
-          or ("never: the cycle has no date for %s"):format(M.ANCHOR_LABELS[t.at]) }
+          or ("never: the cycle has no date for %s"):format(kind.anchor_labels[t.at]) }
     end
   end
   table.sort(items, function(a, b)
@@ -1422,104 +1522,46 @@ function M.dry_run(source_or_version, cycle)
   return items, problems
 end
 
--- ------------------------------------------------------------------ mail templates
+--- Cycles a workflow can be dry-run against (newest first) and one of them by id.
+function M.cycle_choices(name)
+  local kind = kind_of(name)
+  return db.query(("SELECT id, name, phase, start_date FROM %s ORDER BY id DESC LIMIT 500"):format(kind.table))
+end
 
-local function templates(mail)
-  local sign = "\n\nThanks,\n{{company}}"
-  mail.define_template("review.invite", {
-    description = "Sent to every reviewee when a review cycle starts.",
-    subject = "{{cycle}}: your performance review has started",
-    text = "Hello {{first_name}},\n\nThe review cycle {{cycle}} has started."
-      .. "{{#self_deadline}} Please write your self-assessment by {{self_deadline}}: it helps {{manager}} prepare"
-      .. " your review.{{/self_deadline}}"
-      .. "{{#manager_due}}\n\nYour manager's review is due by {{manager_due}}.{{/manager_due}}"
-      .. "{{#sign_due}} Sharing and signing close on {{sign_due}}.{{/sign_due}}"
-      .. "\n\nOpen your review:\n{{link}}" .. sign,
-    vars = { cycle = "cycle name", manager = "the reviewee's manager",
-      self_deadline = "self-assessment due date (only when the cycle has a self-assessment)",
-      manager_due = "manager review due date", sign_due = "signing deadline", link = "link to the review",
-      company = "company name" },
-  })
-  mail.define_template("review.self_reminder", {
-    description = "Reminds reviewees who have not submitted their self-assessment (before and after its deadline).",
-    subject = "Reminder: your self-assessment for {{cycle}} (due {{self_due}})",
-    text = "Hello {{first_name}},\n\nYour self-assessment for {{cycle}} is not submitted yet; the deadline is"
-      .. " {{self_due}}. It only takes a few minutes, and {{manager}} reads it before writing your review."
-      .. "\n\nContinue here:\n{{link}}\n\nIf you have submitted it meanwhile, ignore this mail." .. sign,
-    vars = { cycle = "cycle name", self_due = "self-assessment due date", manager = "the reviewee's manager",
-      link = "link to the review" },
-  })
-  mail.define_template("review.self_submitted", {
-    description = "Tells the manager that a reviewee submitted their self-assessment.",
-    subject = "{{reviewee}} submitted their self-assessment",
-    text = "Hello {{first_name}},\n\n{{reviewee}} submitted their self-assessment for {{cycle}}. You can read it"
-      .. " now and write your review{{#manager_due}} (due {{manager_due}}){{/manager_due}}:\n{{link}}" .. sign,
-    vars = { reviewee = "the reviewee", cycle = "cycle name", manager_due = "manager review due date",
-      link = "link to the review" },
-  })
-  mail.define_template("review.manager_reminder", {
-    description = "Reminds managers whose reviews are not shared yet, before the manager deadline.",
-    subject = "Reminder: your reviews for {{cycle}} are due {{manager_due}}",
-    text = "Hello {{first_name}},\n\nYour manager review{{#reviewees}} of {{reviewees}}{{/reviewees}} for {{cycle}}"
-      .. " is due on {{manager_due}}. Write and share it here:\n{{link}}" .. sign,
-    vars = { reviewees = "names of the reviews still open", count = "how many", cycle = "cycle name",
-      manager_due = "manager review due date", link = "link to the review (or the home page for several)" },
-  })
-  mail.define_template("review.manager_late", {
-    description = "Sent after the manager deadline to managers whose reviews are still not shared (the cycle's admins in "
-      .. "copy).",
-    subject = "Overdue: your reviews for {{cycle}}",
-    text = "Hello {{first_name}},\n\nThe manager reviews for {{cycle}} were due on {{manager_due}}."
-      .. "{{#reviewees}} Still to be written and shared: {{reviewees}}.{{/reviewees}}"
-      .. " Please finish them as soon as you can:\n{{link}}" .. sign,
-    vars = { reviewees = "names of the late reviews", count = "how many", cycle = "cycle name",
-      manager_due = "manager review due date", link = "link to the review (or the home page for several)" },
-  })
-  mail.define_template("review.shared", {
-    description = "Tells the reviewee that their manager shared the review.",
-    subject = "{{manager}} shared your review for {{cycle}}",
-    text = "Hello {{first_name}},\n\n{{manager}} shared your performance review for {{cycle}}. Read it, talk it"
-      .. " over, and sign it{{#sign_due}} by {{sign_due}}{{/sign_due}}:\n{{link}}" .. sign,
-    vars = { manager = "the reviewee's manager", cycle = "cycle name", sign_due = "signing deadline",
-      link = "link to the review" },
-  })
-  mail.define_template("review.sign_reminder", {
-    description = "Reminds reviewees and managers to sign a shared review before the signing deadline.",
-    subject = "Please sign {{#is_reviewee}}your review{{/is_reviewee}}{{#is_manager}}your reviews{{/is_manager}} for {{cycle}}",
-    text = "Hello {{first_name}},\n\n{{#is_reviewee}}Your review for {{cycle}} is shared and waits for your"
-      .. " signature.{{/is_reviewee}}{{#is_manager}}The review of {{reviewees}} for {{cycle}}"
-      .. " waits for your signature.{{/is_manager}} Signing closes on {{sign_due}}; signing means you have read it,"
-      .. " not that you agree with every word.\n\n{{link}}" .. sign,
-    vars = { cycle = "cycle name", sign_due = "signing deadline", reviewees = "for managers: whose reviews",
-      is_reviewee = "set in the reviewee's mail", is_manager = "set in the manager's mail", link = "link" },
-  })
-  mail.define_template("review.closed", {
-    description = "Sent to the reviewee and the manager when both have signed a review.",
-    subject = "The review of {{reviewee}} for {{cycle}} is complete",
-    text = "Hello {{first_name}},\n\nBoth signatures are in: the review of {{reviewee}} for {{cycle}} is complete"
-      .. " and now read-only. You can read it any time:\n{{link}}" .. sign,
-    vars = { reviewee = "the reviewee", cycle = "cycle name", link = "link to the review" },
-  })
-  mail.define_template("review.nudge", {
-    description = "A manager's nudge to a direct or indirect report who has not finished their part.",
-    subject = "{{sender}} is waiting for your {{cycle}} review",
-    text = "Hello {{first_name}},\n\n{{sender}} sent you a nudge about {{cycle}}.{{#due}} Your part is due on {{due}}.{{/due}}"
-      .. "{{#message}}\n\n{{message}}{{/message}}\n\nContinue here:\n{{link}}" .. sign,
-    vars = { sender = "who nudges", message = "their note (optional)", cycle = "cycle name", link = "link to the review",
-      due = "the due date (optional)" },
-  })
-  mail.define_template("review.reminder", {
-    description = "A reminder HR sends by hand to people who are late in a cycle.",
-    subject = "Reminder: {{cycle}}",
-    text = "Hello {{first_name}},\n\nThis is a reminder from {{sender}} about {{cycle}}: your part is not finished yet."
-      .. "{{#what}} Please {{what}}.{{/what}}{{#due}} It is due on {{due}}.{{/due}}"
-      .. "{{#message}}\n\n{{message}}{{/message}}\n\nContinue here:\n{{link}}" .. sign,
-    vars = { sender = "who sends it", what = "what is missing (optional)", due = "the due date (optional)",
-      message = "their note (optional)", cycle = "cycle name", link = "link" },
-  })
+function M.find_cycle(name, id)
+  id = math.tointeger(tonumber(id))
+  return id and load_cycle(kind_of(name), id) or nil
+end
+
+--- The cycles running each version of a workflow: { [version_id] = { {id, name, phase} } }.
+function M.cycles_by_version(name)
+  local kind = kind_of(name)
+  local out = {}
+  for _, c in ipairs(db.query(([[SELECT c.id, c.name, c.phase, c.workflow_version_id FROM %s c
+      JOIN workflow_versions v ON v.id = c.workflow_version_id WHERE v.name = ? ORDER BY c.id]]):format(kind.table), name)) do
+    local l = out[c.workflow_version_id] or {}
+    l[#l + 1] = { id = c.id, name = c.name, phase = c.phase }
+    out[c.workflow_version_id] = l
+  end
+  return out
 end
 
 -- ------------------------------------------------------------------ init
+
+--- Defines the kind's mail templates and checks its built-in workflow (a broken built-in stops
+--- the start with a message naming the problem).
+function M.check_kind(kind)
+  kind.templates(require "services.mail")
+  local settings = require "services.settings"
+  if not settings.schema[version_setting(kind.name)] then
+    settings.define(version_setting(kind.name), { type = "integer", default = 0, min = 0,
+      description = ("The version of the %s workflow chosen on the admin page (0: the data folder copy or the "
+        .. "built-in)."):format(kind.name) })
+  end
+  local def, errs = M.validate(M.builtin_source(kind.name), kind.name)
+  if not def then error(("the built-in workflow %s is not valid: %s"):format(kind.name, table.concat(errs, "; "))) end
+  -- the data folder copy is checked when it is first used (a cycle starts, the admin page opens)
+end
 
 function M.init(a)
   app = a
@@ -1529,18 +1571,10 @@ function M.init(a)
   local settings = require "services.settings"
   settings.define("notifications.send_hour_utc", { type = "integer", default = 9, min = 0, max = 23,
     description = "The hour (UTC) at which dated notifications of a cycle's timeline go out." })
-  templates(require "services.mail")
-  for _, name in ipairs(M.names()) do
-    settings.define(version_setting(name), { type = "integer", default = 0, min = 0,
-      description = ("The version of the %s workflow chosen on the admin page (0: the data folder copy or the "
-        .. "built-in)."):format(name) })
-    local def, errs = M.validate(M.builtin_source(name), name)
-    if not def then error(("the built-in workflow %s is not valid: %s"):format(name, table.concat(errs, "; "))) end
-    -- the data folder copy is checked when it is first used (a cycle starts, the admin page
-    -- opens): services initialised after this one may still define mail templates it uses
-  end
+  for _, kind in pairs(kinds) do M.check_kind(kind) end
   app.on_job("workflow.step", run_step_job)
   app.on_job("workflow.transition", run_transition_job)
+  app.on_job("workflow.batch", run_batch_job)
 end
 
 M.SYSTEM = SYSTEM

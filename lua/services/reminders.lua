@@ -1,0 +1,41 @@
+-- Reminders HR sends by hand to the people late in a cycle, shown first as the exact mail the
+-- first of them would get. Each kind of cycle works out its targets; this module previews and
+-- queues them (one mail per person, part and day at most).
+--
+--   local t = { { to = user, part = "self", key = review.id, vars = {...} }, ... }
+--   reminders.preview(t, "review.reminder")   -> { count, preview, first_names }
+--   reminders.send(t, "review.reminder", { related_type = "cycle", related_id = 3, key = "reminder" })
+local util = require "lib.util"
+local clock = require "core.clock"
+local mail = require "services.mail"
+
+local M = {}
+
+--- The exact mail the first target would get, how many would get one, and the first names.
+function M.preview(targets, template)
+  local preview
+  if targets[1] then
+    -- exactly the text queue() would store for the first recipient
+    preview = mail.preview{ template = template, to = targets[1].to, vars = targets[1].vars }
+  end
+  local names = {}
+  for i = 1, math.min(#targets, 20) do names[i] = targets[i].to.name end
+  return { count = #targets, preview = preview, first_names = names }
+end
+
+--- Queues the reminders; a person gets at most one per target key, part and day. opts:
+--- related_type, related_id, key (the dedupe key's start). Returns how many were queued.
+function M.send(targets, template, opts)
+  local day = util.format_date(clock.now())
+  local n = 0
+  for _, t in ipairs(targets) do
+    if mail.queue{ template = template, to = t.to, vars = t.vars, related_type = opts.related_type,
+        related_id = opts.related_id,
+        dedupe_key = ("%s:%s:%d:%s:%s"):format(opts.key, tostring(t.key), t.to.id, t.part or "", day) } then
+      n = n + 1
+    end
+  end
+  return n
+end
+
+return M
