@@ -70,6 +70,7 @@ CREATE TABLE feedback_requests (
   reviewer_id         INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
   relationship        TEXT NOT NULL CHECK (relationship IN ('self', 'manager', 'peer', 'report', 'guest')),
   proposed_by         INTEGER REFERENCES users(id) ON DELETE SET NULL,
+  replaces_id         INTEGER REFERENCES feedback_requests(id) ON DELETE SET NULL,  -- the declined request it replaces
   status              TEXT NOT NULL DEFAULT 'proposed' CHECK (status IN ('proposed', 'approved', 'declined')),
   approved_at         INTEGER,
   invited_at          INTEGER,          -- the invitation mail was queued

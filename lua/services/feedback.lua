@@ -531,12 +531,21 @@ function M.team(actor, cycle_id)
   return c, rows
 end
 
+--- Everything the 360 module adds to other parts of the app, in one place: home to-dos and
+--- panels, navigation. (Hooks on the event backbone once it is there.)
 function M.init(app)
-  -- registrations in one place (events and hooks once the backbone has them)
   local home = require "routes.home"
+  local page = require "lib.page"
   home.add_todo_source(M.todos)
   home.add_panel(M.own_panel)
   home.add_panel(M.written_panel)
+  page.add_nav{ id = "feedback", label = "360 feedback", href = "/feedback", icon = "◎", order = 12,
+    visible = function(u) return u.kind ~= "guest" end }
+  page.add_nav{ id = "feedback_cycles", label = "360 cycles", href = "/feedback/cycles", icon = "◉", order = 31,
+    visible = function(u)
+      return u.kind ~= "guest" and (access.can(u, "feedback_cycles.track") or access.can(u, "feedback_cycles.manage")
+        or cycles.kit:admin_anywhere(u.id))
+    end }
   M.app = app
 end
 

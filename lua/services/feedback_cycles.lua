@@ -531,6 +531,110 @@ function M.overview(actor, id, q)
     locations = locs })
 end
 
+-- ------------------------------------------------------------------ reminders
+
+M.REMINDER_AUDIENCES = { not_nominated = "Reviewees (or managers) who have not chosen reviewers",
+  not_approved = "Managers who have not approved", not_written = "Reviewers who have not shared their feedback" }
+
+--- Who a reminder from HR would reach: audience "not_nominated" (whoever chooses the reviewers,
+--- as the cycle says), "not_approved" (approving managers), "not_written" (reviewers, guests
+--- too), or "selection" (subject_ids: whoever is late for each of those reviewees). One target
+--- per person, naming everyone they are late for: { to, part, key, names, link, due }.
+function M.reminder_targets(actor, cycle_id, audience, subject_ids)
+  local c = M.require(cycle_id)
+  M.require_perm(actor, "feedback_cycles.track", c)
+  if not M.running(c) then errors.conflict("Reminders go out while the cycle runs.") end
+  local kind = require("services.feedback_workflow").KIND
+  local wf = workflows()
+  local subjects = kind.items.subject.all(c)
+  local requests
+  local selected
+  if audience == "selection" then
+    if type(subject_ids) ~= "table" or #subject_ids == 0 then errors.invalid({ subject_ids = "Select at least one reviewee." }) end
+    selected = {}
+    for _, id in ipairs(subject_ids) do selected[math.tointeger(tonumber(id)) or 0] = true end
+  elseif not M.REMINDER_AUDIENCES[audience] then
+    errors.invalid({ audience = "Choose who to remind." })
+  end
+  local nominating, approving, writing, nominating_ids = {}, {}, {}, {}
+  local base = require("services.accounts").base_url()
+  for _, sj in ipairs(subjects) do
+    if not selected or selected[sj.id] then
+      local late_nominating = not sj.nominations_done_at and not sj.approved_at
+      local late_approving = not sj.approved_at and not late_nominating
+      if late_nominating then nominating_ids[sj.id] = true end
+      if late_nominating and (audience == "not_nominated" or selected) then nominating[#nominating + 1] = sj
+      elseif late_approving and (audience == "not_approved" or selected) then approving[#approving + 1] = sj end
+    end
+  end
+  if audience == "not_written" or selected then
+    requests = kind.items.request.all(c)
+    for _, r in ipairs(requests) do
+      if r.status == "approved" and r.feedback_status ~= "shared" and (not selected or selected[r.subject_id])
+        and not (selected and nominating_ids[r.subject_id]) then
+        writing[#writing + 1] = r
+      end
+    end
+  end
+  local out = {}
+  local function add(groups, part, what, due, path)
+    for _, g in ipairs(groups) do
+      local names = util.map(g.rows, function(x)
+        return (part == "write" and x.relationship == "self") and "yourself" or x.reviewee_name end)
+      local one = #g.rows == 1 and g.rows[1] or nil
+      out[#out + 1] = { to = g.user, part = part, key = c.id, names = names,
+        what = what(wf.names_text(names)), due = due,
+        link = base .. (one and path(one) or (part == "approve" and ("/feedback/cycles/" .. c.id .. "/approvals") or "/home")) }
+    end
+  end
+  local rule = c.rules.nominator
+  local function nominator(sj)
+    if rule == "reviewee" then
+      return { id = sj.reviewee_id, name = sj.reviewee_name, email = sj.reviewee_email, status = sj.reviewee_status }
+    elseif rule == "manager" and sj.manager_id then
+      return { id = sj.manager_id, name = sj.manager_name, email = sj.manager_email, status = sj.manager_user_status }
+    end
+  end
+  add(wf.group_by_person(nominating, nominator), "nominate", function(n) return "choose the reviewers for " .. n end,
+    c.nominate_due, function(x) return "/feedback/360/" .. x.id end)
+  add(wf.group_by_person(approving, function(sj)
+      return sj.manager_id and { id = sj.manager_id, name = sj.manager_name, email = sj.manager_email,
+        status = sj.manager_user_status } end),
+    "approve", function(n) return "approve the reviewers of " .. n end, c.approve_due,
+    function(x) return "/feedback/360/" .. x.id end)
+  add(wf.group_by_person(writing, function(r)
+      return { id = r.reviewer_id, name = r.reviewer_name, email = r.reviewer_email, status = r.reviewer_status } end),
+    "write", function(n) return "write and share your feedback about " .. n end, c.write_due,
+    function(x) return "/feedback/requests/" .. x.id end)
+  return out, c
+end
+
+local function reminder_vars(c, targets, note, sender)
+  for _, t in ipairs(targets) do
+    t.vars = { cycle = c.name, what = t.what, due = t.due and util.human_date(t.due) or nil, message = note,
+      sender = sender, link = t.link }
+  end
+  return targets
+end
+
+--- The exact mail the first person would get, and how many would get one.
+function M.reminder_preview(actor, cycle_id, audience, subject_ids, note)
+  local targets, c = M.reminder_targets(actor, cycle_id, audience, subject_ids)
+  return require("services.reminders").preview(reminder_vars(c, targets, note, actor.name), "feedback.reminder")
+end
+
+--- Sends the reminders (one per person, part and day at most). Returns how many were queued.
+function M.send_reminders(actor, cycle_id, audience, subject_ids, note, req)
+  local targets, c = M.reminder_targets(actor, cycle_id, audience, subject_ids)
+  return db.transaction(function()
+    local n = require("services.reminders").send(reminder_vars(c, targets, note, actor.name), "feedback.reminder",
+      { related_type = "feedback_cycle", related_id = c.id, key = "feedback-reminder" })
+    audit.record{ action = "feedback_cycle.reminders", actor = actor, req = req, target_type = "feedback_cycle",
+      target_id = c.id, target_label = c.name, details = { audience = audience, queued = n, targets = #targets } }
+    return n
+  end)
+end
+
 function M.init(app)
   require("services.mail") -- templates are defined by the workflow kind (services/feedback_workflow.lua)
   M.app = app

@@ -294,7 +294,7 @@ function M.KIND.templates(mail)
       .. "{{#intro}}\n\n{{intro}}{{/intro}}"
       .. "{{#anonymous}}\n\nYour answers are shown without your name.{{/anonymous}} You may skip any question."
       .. "{{#write_due}} Please share your feedback by {{write_due}}.{{/write_due}}"
-      .. "{{#set_password_link}}\n\nYou have a guest account at {{company}}'s Candor. Choose your password here"
+      .. "{{#set_password_link}}\n\nYou have a guest account on Candor at {{company}}. Choose your password here"
       .. " (the link works for 7 days), then sign in with this email address:\n{{set_password_link}}{{/set_password_link}}"
       .. "\n\n{{link}}" .. sign,
     vars = { reviewees = "who they write about", count = "how many", cycle = "cycle name", intro = "the cycle's introduction",

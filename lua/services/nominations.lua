@@ -81,13 +81,16 @@ function M.is_approver(actor, c, s)
   return (access.can(actor, "feedback.approve", { subject = s.reviewee_id, cycle_role = role }))
 end
 
--- Declines not replaced yet: the reviewee may propose that many replacements after approval.
+-- Declined requests nobody replaced yet (the reviewee may propose a replacement for each, after
+-- approval too, when the cycle tells reviewees about declines).
+local function unreplaced(s)
+  return db.column([[SELECT d.id FROM feedback_requests d WHERE d.subject_id = ? AND d.status = 'declined'
+    AND NOT EXISTS (SELECT 1 FROM feedback_requests x WHERE x.replaces_id = d.id) ORDER BY d.id]], s.id)
+end
+
 local function open_replacements(c, s)
   if not c.rules.decline_tells_reviewee or not s.approved_at then return 0 end
-  local declined = db.value("SELECT count(*) FROM feedback_requests WHERE subject_id = ? AND status = 'declined'", s.id)
-  local added = db.value([[SELECT count(*) FROM feedback_requests WHERE subject_id = ? AND proposed_by = ?
-    AND created_at >= ?]], s.id, s.reviewee_id, s.approved_at)
-  return math.max(0, declined - added)
+  return #unreplaced(s)
 end
 M.open_replacements = open_replacements
 
@@ -192,11 +195,11 @@ local function relationship_of(s, reviewer)
   return "peer"
 end
 
-local function insert_request(c, s, reviewer, actor, status)
+local function insert_request(c, s, reviewer, actor, status, replaces)
   local now = clock.now()
   local id = db.insert([[INSERT INTO feedback_requests(subject_id, cycle_id, reviewer_id, relationship, proposed_by,
-      status, approved_at, created_at, updated_at) VALUES(?,?,?,?,?,?,?,?,?)]],
-    s.id, c.id, reviewer.id, relationship_of(s, reviewer), actor and actor.id, status,
+      replaces_id, status, approved_at, created_at, updated_at) VALUES(?,?,?,?,?,?,?,?,?,?)]],
+    s.id, c.id, reviewer.id, relationship_of(s, reviewer), actor and actor.id, replaces, status,
     status == "approved" and now or nil, now, now)
   return M.get(id)
 end
@@ -265,7 +268,8 @@ function M.nominate(actor, subject_id, input, req)
       errors.conflict(("This cycle asks at most %d reviewers per person."):format(c.rules.max))
     end
     local status = (right == "approver" and s.approved_at) and "approved" or "proposed"
-    local r = insert_request(c, s, reviewer, actor, status)
+    local replaces = right == "replacement" and unreplaced(s)[1] or nil
+    local r = insert_request(c, s, reviewer, actor, status, replaces)
     M.event(s.id, r.id, actor, "nominated", { reviewer_id = reviewer.id, by = right, status = status })
     if status == "approved" then workflows().emit(c, "nomination.approved", { request = r }) end
     return r

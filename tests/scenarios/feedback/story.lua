@@ -1,0 +1,213 @@
+-- A whole 360 feedback cycle on the demo company, on the virtual clock (it starts Monday
+-- 2026-01-05 09:00 UTC): five reviewees in Sales; nominations with a guest invited on the fly;
+-- the manager approves; invitations batched per hour; a decline and a replacement; writing and
+-- sharing; release on a date; who reads what; the guest's view of Candor.
+local t = require "testing"
+local demo = require "demo"
+local db = require "lib.db"
+
+local P = t.demo()
+local function login(key) return t.login(demo.email(key)) end
+local GUEST = "pat.client@acme.example"
+
+local cycle, subject = nil, {}
+local function mails(template, to) return #t.outbox({ template = template, to = to }) end
+local function sid(key) return subject[key] end
+
+t.test("HR creates a 360 cycle with dates, rules and an anonymous visibility, and picks five reviewees", function()
+  local hr = login("marcus")
+  local res = hr:post("/api/feedback/cycles", { name = "Sales 360, spring 2026", intro = "Honest, kind, specific.",
+    start_date = "2026-01-05", nominate_due = "2026-01-09", approve_due = "2026-01-13", write_due = "2026-01-30",
+    release_date = "2026-02-06",
+    rules = { nominator = "reviewee", min = 2, max = 5, suggested = 3, self_feedback = true, manager_feedback = true,
+      decline_tells_reviewee = true },
+    visibility = { reviewee_reads = true, direct_manager_reads = true, indirect_managers_read = false,
+      manager_release = "on_share", anonymous = true, threshold = { peer = 3, report = 2, guest = 2 } } })
+  t.status(res, 201)
+  cycle = res.json
+  t.eq(cycle.phase, "draft")
+  t.eq(cycle.rules.min, 2)
+  t.eq(cycle.visibility.threshold.peer, 3)
+  local add = hr:post("/api/feedback/cycles/" .. cycle.id .. "/reviewees",
+    { user_ids = { P.tyler.id, P.nina.id, P.freya.id, P.luca.id, P.maya.id, P["alex.morgan@clientcorp.example"].id } })
+  t.status(add, 200)
+  t.eq(add.json.added, 5, "guests cannot be reviewed")
+  t.eq(#t.outbox({ template = "feedback.nominate" }), 0, "nothing is sent before the start")
+end)
+
+t.test("starting fixes each reviewee's manager, adds self and manager feedback, and asks reviewees to nominate", function()
+  t.status(login("marcus"):post("/api/feedback/cycles/" .. cycle.id .. "/start"), 200)
+  for _, s in ipairs(db.query("SELECT s.*, u.email FROM feedback_subjects s JOIN users u ON u.id = s.reviewee_id WHERE cycle_id = ?",
+      cycle.id)) do
+    subject[s.email:match("^(%a+)")] = s.id
+    if s.email == demo.email("tyler") then t.eq(s.manager_id, P.james.id) end
+    if s.email == demo.email("maya") then t.eq(s.manager_id, P.luca.id) end
+  end
+  t.eq(db.value("SELECT count(*) FROM feedback_requests WHERE cycle_id = ? AND relationship = 'self'", cycle.id), 5)
+  t.eq(db.value("SELECT count(*) FROM feedback_requests WHERE cycle_id = ? AND relationship = 'manager'", cycle.id), 5)
+  t.eq(#t.outbox({ template = "feedback.nominate" }), 5)
+  t.eq(mails("feedback.nominate", demo.email("tyler")), 1)
+end)
+
+t.test("Tyler finds colleagues by name; an outside address is refused under the 'Only HR' guest policy", function()
+  local tyler = login("tyler")
+  local res = tyler:get("/api/feedback/360/" .. sid("tyler") .. "/candidates?q=nin")
+  t.status(res, 200)
+  t.eq(res.json.people[1].name, "Nina Patel")
+  local out = tyler:get("/api/feedback/360/" .. sid("tyler") .. "/candidates?q=" .. GUEST)
+  t.eq(out.json.invite, require("lib.json").null)
+  t.contains(out.json.invite_refused, "Only HR Admins")
+  t.status(tyler:post("/api/feedback/360/" .. sid("tyler") .. "/nominations", { email = GUEST, name = "Pat Client" }), 403)
+  t.eq(db.value("SELECT count(*) FROM users WHERE email = ?", GUEST), 0, "no account was made")
+end)
+
+t.test("with 'Everyone', Tyler invites a guest on the fly: the account exists at once and no mail goes out", function()
+  t.status(login("priya"):put("/api/settings/users", { guest_policy = "everyone" }), 200)
+  local tyler = login("tyler")
+  local out = tyler:get("/api/feedback/360/" .. sid("tyler") .. "/candidates?q=" .. GUEST)
+  t.eq(out.json.invite.email, GUEST)
+  local res = tyler:post("/api/feedback/360/" .. sid("tyler") .. "/nominations", { email = GUEST, name = "Pat Client" })
+  t.status(res, 201)
+  t.eq(res.json.relationship, "guest")
+  t.eq(res.json.status, "proposed")
+  local g = db.row("SELECT * FROM users WHERE email = ?", GUEST)
+  t.eq(g.kind, "guest")
+  t.eq(g.status, "invited")
+  t.eq(#t.outbox({ to = GUEST }), 0, "the guest hears nothing before the manager approves")
+  t.status(tyler:post("/api/feedback/360/" .. sid("tyler") .. "/nominations", { email = "x@" .. demo.DOMAIN }), 422,
+    "a company address is not a guest")
+end)
+
+t.test("others pick the new guest by the first letters of the email", function()
+  local nina = login("nina")
+  local res = nina:get("/api/feedback/360/" .. sid("nina") .. "/candidates?q=pat.cl")
+  t.status(res, 200)
+  t.eq(res.json.people[1].email, GUEST)
+  t.eq(res.json.people[1].kind, "guest")
+  t.eq(#nina:get("/api/feedback/360/" .. sid("nina") .. "/candidates?q=Client").json.people, 0,
+    "guests are found by their email, not their name")
+end)
+
+t.test("Tyler nominates colleagues and hands the list to James; only at the minimum", function()
+  local tyler = login("tyler")
+  local n = tyler:post("/api/feedback/360/" .. sid("tyler") .. "/submit")
+  t.status(n, 422, "one reviewer is below the minimum of two")
+  for _, key in ipairs({ "nina", "freya", "carlos" }) do
+    t.status(tyler:post("/api/feedback/360/" .. sid("tyler") .. "/nominations", { reviewer_id = P[key].id }), 201)
+  end
+  t.status(tyler:post("/api/feedback/360/" .. sid("tyler") .. "/nominations", { reviewer_id = P.nina.id }), 409, "once")
+  t.status(tyler:post("/api/feedback/360/" .. sid("tyler") .. "/nominations", { reviewer_id = P.tyler.id }), 422)
+  t.status(tyler:post("/api/feedback/360/" .. sid("tyler") .. "/submit"), 200)
+  t.eq(mails("feedback.approve", demo.email("james")), 1)
+  local rel = {}
+  for _, r in ipairs(db.query("SELECT reviewer_id, relationship FROM feedback_requests WHERE subject_id = ?", sid("tyler"))) do
+    rel[r.reviewer_id] = r.relationship
+  end
+  t.eq(rel[P.carlos.id], "report", "Carlos reports to Tyler")
+  t.eq(rel[P.nina.id], "peer")
+  t.eq(rel[P.james.id], "manager")
+end)
+
+t.test("nobody else changes Tyler's list: a peer, an HR Assistant after approval", function()
+  t.status(login("nina"):post("/api/feedback/360/" .. sid("tyler") .. "/nominations", { reviewer_id = P.kai.id }), 403)
+  t.status(login("nina"):get("/api/feedback/360/" .. sid("tyler")), 404, "a peer has no business with Tyler's 360")
+end)
+
+t.test("James approves: proposals become approved, nobody is mailed yet; the invitations come within the hour", function()
+  local james = login("james")
+  local res = james:post("/api/feedback/approvals", { subject_ids = { sid("tyler") } })
+  t.status(res, 200)
+  t.eq(res.json.approved, 4)
+  t.eq(#t.outbox({ template = "feedback.invite" }), 0, "batched")
+  t.status(login("lena"):post("/api/feedback/360/" .. sid("tyler") .. "/nominations", { reviewer_id = P.kai.id }), 403,
+    "after approval an HR Assistant does not change the list")
+  t.status(login("tyler"):post("/api/feedback/360/" .. sid("tyler") .. "/nominations", { reviewer_id = P.kai.id }), 403,
+    "nor the reviewee")
+end)
+
+t.test("Nina's list is approved half an hour later; Freya, asked by both, gets one invitation for both", function()
+  t.advance("30m")
+  local nina = login("nina")
+  for _, key in ipairs({ "tyler", "freya" }) do
+    t.status(nina:post("/api/feedback/360/" .. sid("nina") .. "/nominations", { reviewer_id = P[key].id }), 201)
+  end
+  t.status(nina:post("/api/feedback/360/" .. sid("nina") .. "/nominations", { reviewer_id = P["alex.morgan@clientcorp.example"].id }), 201)
+  t.status(nina:post("/api/feedback/360/" .. sid("nina") .. "/nominations", { email = GUEST }), 201, "the guest, picked again")
+  t.status(nina:post("/api/feedback/360/" .. sid("nina") .. "/submit"), 200)
+  t.status(login("james"):post("/api/feedback/approvals", { subject_ids = { sid("nina") } }), 200)
+  t.advance("29m")
+  t.eq(#t.outbox({ template = "feedback.invite" }), 0, "still within Tyler's hour")
+  t.advance("2m")
+  local freya = t.outbox({ template = "feedback.invite", to = demo.email("freya") })
+  t.eq(#freya, 1, "one mail for Tyler and Nina")
+  t.contains(freya[1].body_text, "Tyler Reed")
+  t.contains(freya[1].body_text, "Nina Patel")
+  t.eq(mails("feedback.invite", demo.email("carlos")), 1)
+  local pat = t.outbox({ template = "feedback.invite", to = GUEST })
+  t.eq(#pat, 1, "Pat too: one mail for both")
+  t.contains(pat[1].body_text, "Tyler Reed, Nina Patel")
+  t.advance("2h")
+  t.eq(mails("feedback.invite", demo.email("freya")), 1, "nothing more for Freya")
+  t.eq(mails("feedback.invite", GUEST), 1)
+end)
+
+t.test("the guest's invitation says how to choose a password; colleagues' do not", function()
+  local g = t.outbox({ template = "feedback.invite", to = GUEST })[1]
+  t.contains(g.body_text, "/password/set?token=")
+  t.contains(g.body_text, "Honest, kind, specific.", "the cycle's introduction")
+  t.not_contains(t.outbox({ template = "feedback.invite", to = demo.email("nina") })[1].body_text, "/password/set")
+end)
+
+local guest -- Pat's client, once signed in
+
+t.test("the guest chooses a password from the link and signs in", function()
+  local body = t.outbox({ template = "feedback.invite", to = GUEST })[1].body_text
+  local token = body:match("/password/set%?token=([%w%-_]+)")
+  t.ok(token, "a link in the mail")
+  local res = t.client():post("/api/password/set", { token = token, password = "a long guest passphrase" })
+  t.status(res, 204)
+  guest = t.login(GUEST, "a long guest passphrase")
+  t.eq(guest.user.kind, "guest")
+end)
+
+t.test("the guest sees their two requests and nothing else of the company", function()
+  local mine = guest:get("/api/feedback/requests")
+  t.status(mine, 200)
+  t.eq(#mine.json.requests, 2)
+  local home = guest:get("/home")
+  t.status(home, 200)
+  t.contains(home.body, "Write feedback about Tyler Reed")
+  t.contains(home.body, "Write feedback about Nina Patel")
+  t.not_contains(home.body, 'href="/people"')
+  t.not_contains(home.body, 'href="/feedback"')
+  for _, path in ipairs({ "/people", "/org", "/api/users", "/feedback", "/feedback/360/" .. sid("tyler"),
+    "/api/feedback/360/" .. sid("tyler"), "/people/" .. P.tyler.id, "/team", "/cycles", "/feedback/cycles" }) do
+    local r = guest:get(path)
+    t.ok(r.status == 403 or r.status == 404, path .. " answered " .. r.status)
+  end
+  local other = db.value("SELECT id FROM feedback_requests WHERE reviewer_id = ? LIMIT 1", P.freya.id)
+  t.status(guest:get("/api/feedback/requests/" .. other), 404, "another reviewer's request")
+  t.status(guest:get("/feedback/requests/" .. other), 404)
+end)
+
+t.test("Carlos declines with a reason; Tyler is told and may pick someone else, whom James approves", function()
+  local carlos = login("carlos")
+  local rq = db.value("SELECT id FROM feedback_requests WHERE subject_id = ? AND reviewer_id = ?", sid("tyler"), P.carlos.id)
+  t.status(carlos:post("/api/feedback/requests/" .. rq .. "/decline", { reason = "" }), 422)
+  t.status(carlos:post("/api/feedback/requests/" .. rq .. "/decline", { reason = "I joined his team last week." }), 200)
+  t.eq(mails("feedback.declined", demo.email("tyler")), 1)
+  local enc = db.value("SELECT decline_reason_enc FROM feedback_requests WHERE id = ?", rq)
+  t.no(enc:find("joined", 1, true), "the reason is encrypted")
+  local tyler = login("tyler")
+  local view = tyler:get("/api/feedback/360/" .. sid("tyler")).json
+  local reason
+  for _, r in ipairs(view.requests) do if r.status == "declined" then reason = r.decline_reason end end
+  t.eq(reason, "I joined his team last week.", "Tyler sees why")
+  t.status(tyler:post("/api/feedback/360/" .. sid("tyler") .. "/nominations", { reviewer_id = P.zoe.id }), 201,
+    "a replacement")
+  t.status(tyler:post("/api/feedback/360/" .. sid("tyler") .. "/nominations", { reviewer_id = P.kai.id }), 403,
+    "one replacement per decline")
+  t.status(login("james"):post("/api/feedback/approvals", { subject_ids = { sid("tyler") } }), 200)
+  t.advance("61m")
+  t.eq(mails("feedback.invite", demo.email("zoe")), 1)
+end)
