@@ -77,12 +77,12 @@ end
 -- ------------------------------------------------------------------ pages
 
 local function distribution_chart(q, counts, id)
-  local bars = {}
+  local rows = {}
   local labels = q.type == "rating" and q.labels or q.options
   for i, n in ipairs(counts) do
-    bars[i] = { label = labels[i] or tostring(i), short = q.type == "rating" and tostring(i) or tostring(i), value = n }
+    rows[i] = { label = (q.type == "rating" and (i .. " · ") or "") .. (labels[i] or tostring(i)), value = n }
   end
-  return svg.bars(bars, { id = id, title = "Answers to “" .. q.text .. "”", height = 200 })
+  return svg.distribution(rows, { id = id, title = "Answers to “" .. q.text .. "”" })
 end
 
 local function subject_page(req, id, extra, status)

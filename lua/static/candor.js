@@ -109,6 +109,78 @@
     });
   });
 
+  // Type-ahead for choosing 360 reviewers: <form data-typeahead="/api/...candidates"> with a
+  // search field; the matches appear in [data-typeahead-results] as you type, each with an "Ask"
+  // button (a plain form post, as without this script), and an outside address offers "invite
+  // as guest". Built with DOM calls only: names are never parsed as HTML.
+  document.querySelectorAll("form[data-typeahead]").forEach(function (form) {
+    var input = form.querySelector("input[type=search]");
+    var box = document.querySelector("[data-typeahead-results]");
+    var action = form.getAttribute("action") + "/nominate";
+    if (!input || !box) return;
+    var timer = null, seq = 0;
+    function el(tag, cls, text) {
+      var e = document.createElement(tag);
+      if (cls) e.className = cls;
+      if (text !== undefined) e.textContent = text;
+      return e;
+    }
+    function post(fields, label) {
+      var f = el("form", "inline-form");
+      f.method = "post"; f.action = action;
+      fields.csrf_token = csrf;
+      Object.keys(fields).forEach(function (k) {
+        var i = el("input"); i.type = "hidden"; i.name = k; i.value = fields[k]; f.appendChild(i);
+      });
+      var b = el("button", "btn btn-secondary btn-small", label); b.type = "submit"; f.appendChild(b);
+      return f;
+    }
+    function render(data, q) {
+      box.textContent = "";
+      var list = el("ul", "todo-list typeahead-list");
+      (data.people || []).forEach(function (p) {
+        var li = el("li");
+        var who = el("span", "person");
+        who.appendChild(el("span", "person-name", p.name));
+        who.appendChild(el("span", "person-sub", p.kind === "guest" ? "Guest · " + p.email : (p.job_title || "")));
+        li.appendChild(who);
+        li.appendChild(p.taken ? el("span", "badge badge-muted", "asked already")
+          : post({ reviewer_id: p.id }, "Ask " + p.name.split(/\s+/)[0]));
+        list.appendChild(li);
+      });
+      if (list.children.length) box.appendChild(list);
+      if (data.invite) {
+        var f = post({ email: data.invite.email }, "Invite as guest");
+        f.className = "form card-inset";
+        var p = el("p"); p.appendChild(el("strong", "", data.invite.email));
+        p.appendChild(document.createTextNode(" is not in Candor yet. Invite them as a guest: they get an account now and an invitation once the reviewers are approved."));
+        f.insertBefore(p, f.firstChild);
+        var field = el("div", "field"); var lab = el("label", "", "Their name"); lab.htmlFor = "guest-name-js";
+        var name = el("input"); name.type = "text"; name.name = "name"; name.id = "guest-name-js"; name.maxLength = 120;
+        field.appendChild(lab); field.appendChild(name);
+        f.insertBefore(field, f.lastChild);
+        box.appendChild(f);
+      } else if (!list.children.length) {
+        box.appendChild(el("p", "muted small", "Nobody matches \u201c" + q + "\u201d." + (data.invite_refused ? " " + data.invite_refused : "")));
+      } else if (data.invite_refused) {
+        box.appendChild(el("p", "muted small", data.invite_refused));
+      }
+    }
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      var q = input.value.trim();
+      if (q.length < 2) { box.textContent = ""; return; }
+      timer = setTimeout(function () {
+        var mine = ++seq;
+        fetch(form.getAttribute("data-typeahead") + "?q=" + encodeURIComponent(q), { credentials: "same-origin",
+          headers: { Accept: "application/json" } })
+          .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+          .then(function (data) { if (mine === seq) render(data, q); })
+          .catch(function () {});
+      }, 250);
+    });
+  });
+
   // Selection kept while switching between the org chart and list views: checkboxes named
   // "ids[]" mirror each other by value.
   document.querySelectorAll("[data-sync-selection]").forEach(function (root) {

@@ -158,7 +158,8 @@ t.test("the guest's invitation says how to choose a password; colleagues' do not
   t.not_contains(t.outbox({ template = "feedback.invite", to = demo.email("nina") })[1].body_text, "/password/set")
 end)
 
-local guest -- Pat's client, once signed in
+local GUEST_PW = "a long guest passphrase"
+local guest -- Pat, signed in (again after the clock moved)
 
 t.test("the guest chooses a password from the link and signs in", function()
   local body = t.outbox({ template = "feedback.invite", to = GUEST })[1].body_text
@@ -166,7 +167,7 @@ t.test("the guest chooses a password from the link and signs in", function()
   t.ok(token, "a link in the mail")
   local res = t.client():post("/api/password/set", { token = token, password = "a long guest passphrase" })
   t.status(res, 204)
-  guest = t.login(GUEST, "a long guest passphrase")
+  guest = t.login(GUEST, GUEST_PW)
   t.eq(guest.user.kind, "guest")
 end)
 
@@ -210,4 +211,128 @@ t.test("Carlos declines with a reason; Tyler is told and may pick someone else, 
   t.status(login("james"):post("/api/feedback/approvals", { subject_ids = { sid("tyler") } }), 200)
   t.advance("61m")
   t.eq(mails("feedback.invite", demo.email("zoe")), 1)
+end)
+
+-- the request of reviewer `key` about reviewee `about`
+local function rq(key, about)
+  local reviewer = key == "guest" and db.value("SELECT id FROM users WHERE email = ?", GUEST) or P[key].id
+  return db.value("SELECT id FROM feedback_requests WHERE subject_id = ? AND reviewer_id = ?", sid(about), reviewer)
+end
+local SECRET = "Tyler's canary: the kettle whistles in B flat."
+
+local function write(client, id, answers)
+  t.status(client:put("/api/feedback/requests/" .. id .. "/answers", answers), 200)
+  t.status(client:post("/api/feedback/requests/" .. id .. "/share"), 200)
+end
+
+t.test("reviewers write with autosave, skip what they like and share; a shared answer is final once released", function()
+  local nina = login("nina")
+  local id = rq("nina", "tyler")
+  local res = nina:put("/api/feedback/requests/" .. id .. "/answers", { q1 = SECRET })
+  t.status(res, 200)
+  t.eq(res.json.feedback_status, "draft")
+  t.status(nina:put("/api/feedback/requests/" .. id .. "/answers", { q9 = "no such question" }), 422)
+  t.status(nina:post("/api/feedback/requests/" .. id .. "/share"), 200, "q2 skipped")
+  t.status(nina:put("/api/feedback/requests/" .. id .. "/answers", { q1 = "changed" }), 409,
+    "managers read as each reviewer shares: released at once, so final")
+  write(login("freya"), rq("freya", "tyler"), { q1 = "Prepares every customer call.\n\nFollows up the same day.",
+    q2 = "Delegate more." })
+  write(login("zoe"), rq("zoe", "tyler"), { q1 = "Explains the product well to engineers." })
+  write(t.login(GUEST, GUEST_PW), rq("guest", "tyler"), { q1 = "Tyler always answers within a day.", q2 = "More written summaries." })
+  write(login("tyler"), rq("tyler", "tyler"), { q1 = "I listen to customers.", q2 = "I should write things down." })
+  write(login("james"), rq("james", "tyler"), { q1 = "Reliable and calm under pressure.", q2 = "Mentor Carlos." })
+  t.eq(db.value("SELECT count(*) FROM feedback_requests WHERE subject_id = ? AND feedback_status = 'shared'", sid("tyler")), 6)
+end)
+
+t.test("feedback text is encrypted at rest", function()
+  for _, row in ipairs(db.query("SELECT value_enc FROM feedback_answers")) do
+    t.no(row.value_enc:find("kettle", 1, true), "plain text in feedback_answers")
+  end
+end)
+
+-- the answers a reader sees, per group key
+local function groups_of(client, about)
+  local res = client:get("/api/feedback/360/" .. sid(about))
+  if res.status ~= 200 then return nil, res.status end
+  local out = {}
+  for _, g in ipairs(res.json.groups) do out[g.key] = g end
+  return out, res.status, res.json
+end
+
+t.test("James reads Tyler's feedback as it is shared: peers without names, the lone guest held back, his own by name", function()
+  local g = groups_of(login("james"), "tyler")
+  t.eq(g.peer.count, 3)
+  t.eq(g.peer.authors, nil, "anonymous: no names")
+  local texts = {}
+  for _, a in ipairs(g.peer.questions[1].answers) do
+    t.eq(a.by, nil)
+    texts[#texts + 1] = a.text
+  end
+  t.contains(table.concat(texts, "|"), SECRET)
+  t.ok(g.guest.hidden, "one guest is fewer than the threshold of 2")
+  t.eq(g.guest.questions, nil)
+  t.contains(g.guest.reason, "Fewer than 2 guests")
+  t.eq(g.manager.questions[1].answers[1].by, "James O'Connor", "manager feedback is never anonymous")
+  t.eq(g.self.questions[1].answers[1].text, "I listen to customers.")
+  local raw = login("james"):get("/api/feedback/360/" .. sid("tyler")).body
+  t.not_contains(raw, "within a day", "nothing of the hidden group leaks")
+end)
+
+t.test("before the release date Tyler reads nothing, and his manager's manager never does in this cycle", function()
+  local g, status = groups_of(login("tyler"), "tyler")
+  t.eq(status, 200, "he sees his 360 and who was asked")
+  t.eq(next(g), nil, "but no feedback yet")
+  local _, s2 = groups_of(login("sofia"), "tyler")
+  t.eq(s2, 404, "managers higher up do not read in this cycle")
+end)
+
+t.test("an HR Admin reads under the same anonymity; an HR Assistant sees statuses but no content", function()
+  local g = groups_of(login("marcus"), "tyler")
+  t.eq(g.peer.authors, nil, "the author is hidden from HR Admins too")
+  t.ok(g.guest.hidden)
+  local ga, status, json = groups_of(login("lena"), "tyler")
+  t.eq(status, 200)
+  t.eq(next(ga), nil, "no content for HR Assistants")
+  t.ok(#json.requests >= 5, "the statuses of the requests")
+end)
+
+t.test("Nina's two peers are held back (threshold 3), her two guests are shown", function()
+  write(login("tyler"), rq("tyler", "nina"), { q1 = "Nina closes deals." })
+  write(login("freya"), rq("freya", "nina"), { q1 = "Nina helps everyone." })
+  write(t.login(GUEST, GUEST_PW), rq("guest", "nina"), { q1 = "Nina knows our business." })
+  write(t.login("alex.morgan@clientcorp.example"), db.value([[SELECT id FROM feedback_requests WHERE subject_id = ?
+    AND reviewer_id = ?]], sid("nina"), P["alex.morgan@clientcorp.example"].id), { q1 = "Always prepared." })
+  local g = groups_of(login("james"), "nina")
+  t.ok(g.peer.hidden, "a group of 2 peers is below 3")
+  t.contains(g.peer.reason, "Fewer than 3 peers")
+  t.eq(g.guest.count, 2)
+  t.eq(#g.guest.questions[1].answers, 2)
+end)
+
+t.test("on the release date reviewees read their feedback and are told", function()
+  t.advance_to("2026-02-06T10:00:00Z")
+  t.eq(mails("feedback.released", demo.email("tyler")), 1)
+  t.eq(mails("feedback.released", demo.email("maya")), 0, "nothing was written for Maya")
+  local g = groups_of(login("tyler"), "tyler")
+  t.eq(g.peer.count, 3)
+  t.eq(g.peer.questions[1].answers[1].by, nil)
+end)
+
+t.test("after release only HR reopens feedback, with a reason that is logged; the reviewer then edits and shares again", function()
+  local id = rq("nina", "tyler")
+  t.status(login("nina"):put("/api/feedback/requests/" .. id .. "/answers", { q1 = "edit" }), 409)
+  t.status(login("james"):post("/api/feedback/requests/" .. id .. "/reopen", { reason = "Please fix the name" }), 403,
+    "not the manager")
+  t.status(login("lena"):post("/api/feedback/requests/" .. id .. "/reopen", { reason = "Please fix the name" }), 403,
+    "not an HR Assistant")
+  t.status(login("marcus"):post("/api/feedback/requests/" .. id .. "/reopen", { reason = "" }), 422)
+  t.status(login("marcus"):post("/api/feedback/requests/" .. id .. "/reopen", { reason = "A colleague was named by mistake" }), 200)
+  t.eq(db.value("SELECT count(*) FROM audit_log WHERE action = 'feedback.reopen'"), 1)
+  write(login("nina"), id, { q1 = "Tyler is the best listener on the team." })
+end)
+
+t.test("guests only ever get mail as reviewers", function()
+  for _, m in ipairs(t.outbox({ to = GUEST })) do
+    t.ok(m.template == "feedback.invite" or m.template == "feedback.write_reminder", m.template)
+  end
 end)
