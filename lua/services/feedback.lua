@@ -528,6 +528,9 @@ function M.team(actor, cycle_id)
     r.direct = direct[r.reviewee_id] or r.manager_id == actor.id
     r.approver = r.manager_id == actor.id
   end
+  if #rows == 0 and not cycles.can(actor, "feedback_cycles.track", c) then
+    errors.not_found("None of your reports is in this 360 cycle.")
+  end
   return c, rows
 end
 
