@@ -2,7 +2,6 @@
 -- greyed out, saying which role would allow them), user-management settings, license page.
 local web = require "lib.web"
 local page = require "lib.page"
-local errors = require "lib.errors"
 local authz = require "core.authz"
 local access = require "services.access"
 local settings = require "services.settings"
@@ -56,11 +55,14 @@ function M.routes(r)
 
   r:add{ method = "GET", path = "/admin/users/settings", auth = "user", perm = "admin.user_settings",
     handler = function(req)
-      return page.render(req, "admin_user_settings", { title = "User management settings", values = {
-        guest_policy = settings.get("people.guest_policy"),
+      local kept = page.kept(req)
+      local values = kept and kept.values or { guest_policy = settings.get("people.guest_policy"),
         assistant_can_change_manager = settings.get("people.assistant_can_change_manager"),
-        company_domains = table.concat(settings.get("company.domains"), ", ") },
-        policies = people.GUEST_POLICIES, labels = people.GUEST_POLICY_LABELS, errors = {} }, { nav = "admin" })
+        company_domains = table.concat(settings.get("company.domains"), ", ") }
+      if kept then values.assistant_can_change_manager = values.assistant_can_change_manager == "on" end
+      return page.render(req, "admin_user_settings", { title = "User management settings", values = values,
+        policies = people.GUEST_POLICIES, labels = people.GUEST_POLICY_LABELS, errors = kept and kept.errors or {} },
+        { nav = "admin" })
     end }
 
   r:add{ method = "POST", path = "/admin/users/settings", auth = "user", perm = "admin.user_settings",
@@ -68,16 +70,9 @@ function M.routes(r)
       local f = web.form(req)
       local input = { guest_policy = f.guest_policy, assistant_can_change_manager = f.assistant_can_change_manager == "on",
         company_domains = f.company_domains or "" }
-      local ok, err = pcall(require("routes.people").save_user_settings, req, input)
-      if not ok then
-        if errors.is(err) and err.status == 422 then
-          return page.render(req, "admin_user_settings", { title = "User management settings", values = {
-            guest_policy = f.guest_policy, assistant_can_change_manager = input.assistant_can_change_manager,
-            company_domains = f.company_domains }, policies = people.GUEST_POLICIES, labels = people.GUEST_POLICY_LABELS,
-            errors = err.fields or {}, error = err.message }, { nav = "admin", status = 422 })
-        end
-        error(err, 0)
-      end
+      local ok, res = page.form(req, { back = "/admin/users/settings", values = f },
+        require("routes.people").save_user_settings, req, input)
+      if not ok then return res end
       return page.redirect("/admin/users/settings", "success", "Settings saved.")
     end }
 

@@ -109,6 +109,20 @@
     });
   });
 
+  // Question editor: only the fields the chosen kind of question uses (<select data-question-type>
+  // inside [data-question]; parts marked data-show-for="rating"). Without this every field shows.
+  document.querySelectorAll("[data-question]").forEach(function (q) {
+    var kind = q.querySelector("select[data-question-type]");
+    if (!kind) return;
+    function apply() {
+      q.querySelectorAll("[data-show-for]").forEach(function (el) {
+        el.hidden = el.getAttribute("data-show-for").split(" ").indexOf(kind.value) < 0;
+      });
+    }
+    kind.addEventListener("change", apply);
+    apply();
+  });
+
   // Selection kept while switching between the org chart and list views: checkboxes named
   // "ids[]" mirror each other by value.
   document.querySelectorAll("[data-sync-selection]").forEach(function (root) {

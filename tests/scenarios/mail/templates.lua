@@ -48,10 +48,12 @@ t.test("the edit page lists the variables the template offers, the standard ones
   t.status(hr:get("/admin/email-templates/no.such.template"), 404)
 end)
 
-t.test("Preview re-renders the page with the mail under the form, keeping what was typed, saving nothing", function()
+t.test("Preview shows the page again with the mail under the form, keeping what was typed, saving nothing", function()
   local typed = "Hi {{first_name}}!\n\n{{inviter}} wants you on board at {{company}}.\n\nStart here: {{link}}"
-  local res = t.status(hr:form("/admin/email-templates/user.invite",
-    { action = "preview", subject = "Welcome to {{company}}, {{first_name}}", text = typed }), 200)
+  local posted = t.status(hr:form("/admin/email-templates/user.invite",
+    { action = "preview", subject = "Welcome to {{company}}, {{first_name}}", text = typed }), 303)
+  t.eq(posted.headers.location, "/admin/email-templates/user.invite#preview", "the preview is a page of its own")
+  local res = t.status(hr:follow(posted), 200)
   t.contains(res.body, 'value="Welcome to {{company}}, {{first_name}}"', "the subject as typed")
   t.contains(res.body, "wants you on board at {{company}}.", "the text as typed, in the textarea")
   t.contains(res.body, 'id="preview"')
@@ -64,13 +66,15 @@ t.test("Preview re-renders the page with the mail under the form, keeping what w
 end)
 
 t.test("unknown variables are flagged in the preview and refused on save", function()
-  local res = t.status(hr:form("/admin/email-templates/password.reset",
-    { action = "preview", subject = "Reset it, {{frist_name}}", text = "Go to {{link}} before {{deadline}}." }), 200)
+  local res = t.status(hr:follow(hr:form("/admin/email-templates/password.reset",
+    { action = "preview", subject = "Reset it, {{frist_name}}", text = "Go to {{link}} before {{deadline}}." })), 200)
   t.contains(res.body, "2 unknown variables")
   t.contains(res.body, "<mark>{{frist_name}}</mark>")
   t.contains(res.body, "<mark>{{deadline}}</mark>")
-  local saved = t.status(hr:form("/admin/email-templates/password.reset",
-    { action = "save", subject = "Reset it, {{frist_name}}", text = "Go to {{link}} before {{deadline}}." }), 422)
+  local refused = t.status(hr:form("/admin/email-templates/password.reset",
+    { action = "save", subject = "Reset it, {{frist_name}}", text = "Go to {{link}} before {{deadline}}." }), 303)
+  t.eq(refused.headers.location, "/admin/email-templates/password.reset")
+  local saved = t.status(hr:follow(refused), 200)
   t.contains(saved.body, "{{frist_name}} is not a variable of this mail.")
   t.contains(saved.body, 'value="Reset it, {{frist_name}}"', "the form keeps what was typed")
   local api = t.status(hr:put("/api/email-templates/password.reset",
