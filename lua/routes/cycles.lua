@@ -441,9 +441,23 @@ function M.reviewees_page(req, c)
   local view = q.view == "org" and "org" or "list"
   local chosen = {}
   for _, id in ipairs(db.column("SELECT reviewee_id FROM reviews WHERE cycle_id = ?", c.id)) do chosen[id] = true end
+  -- people ticked but not added yet travel in the address (?picked=4,8,15) from one view to the
+  -- other, so switching between the org chart and the list keeps the selection
+  local picked, picked_ids = {}, {}
+  for id in (q.picked or ""):gmatch("%d+") do
+    id = math.tointeger(tonumber(id))
+    if id and not chosen[id] and not picked[id] and #picked_ids < 10000 then
+      picked[id] = true
+      picked_ids[#picked_ids + 1] = id
+    end
+  end
   local data = { title = "Reviewees of " .. c.name, cycle = c, view = view, chosen = chosen,
     count = db.value("SELECT count(*) FROM reviews WHERE cycle_id = ?", c.id), q = q,
-    can_add = cycles.can(req.user, "reviews.create", c) and c.phase ~= "closed" }
+    can_add = cycles.can(req.user, "reviews.create", c) and c.phase ~= "closed",
+    picked = picked, picked_list = table.concat(picked_ids, ","),
+    picked_people = #picked_ids == 0 and {} or db.query([[SELECT id, name FROM users
+      WHERE id IN (SELECT value FROM json_each(?)) AND kind = 'employee' ORDER BY name COLLATE NOCASE]],
+      json.encode(picked_ids)) }
   if view == "list" then
     local sort = q.sort == "hire_date" and "hire_date" or "name"
     data.res = directory.search(req.user, { q = q.q, department = q.department, location = q.location,
@@ -461,6 +475,10 @@ function M.reviewees_page(req, c)
     if open_id then
       data.open[open_id] = true
       for _, id in ipairs(require("core.authz").chain(open_id)) do data.open[id] = true end
+    end
+    -- and the way down to everyone ticked, so they are seen ticked
+    for _, pid in ipairs(picked_ids) do
+      for _, id in ipairs(require("core.authz").chain(pid)) do data.open[id] = true end
     end
   end
   return page.render(req, "cycle_reviewees", data, { nav = "cycles", wide = view == "org" })
