@@ -173,6 +173,7 @@ function M.routes(r)
     handler = function(req)
       local c = cycles.require(id_of(req))
       cycles.require_perm(req.user, "review_cycles.manage", c)
+      if c.phase == "closed" then errors.conflict("This cycle is closed; copy it to run a new round.") end
       local values = util.copy(c)
       values.indirect_managers = c.visibility.indirect_managers
       values.reviewee_sees = c.visibility.reviewee_sees
@@ -258,7 +259,8 @@ function M.routes(r)
     handler = function(req)
       local c = cycles.require(id_of(req))
       return page.render(req, "cycle_admins", { title = "Admins of " .. c.name, cycle = c, admins = cycles.admins(c.id),
-        people = require("routes.people").manager_choices() }, { nav = "cycles" })
+        people = require("routes.people").manager_choices(), can_make_admin = access.can(req.user, "reviews.read") },
+        { nav = "cycles" })
     end }
 
   r:add{ method = "POST", path = "/cycles/{id:int}/admins", auth = "user", perm = "review_cycles.manage",

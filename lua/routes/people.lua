@@ -249,6 +249,11 @@ function M.routes(r)
   r:add{ method = "GET", path = "/people/{id:int}/roles", auth = "user", perm = "object",
     handler = function(req)
       local u = visible_person(req)
+      -- the form only for someone who may change at least one of the roles
+      if u.kind == "guest" then errors.forbidden("Guest accounts hold no roles.") end
+      if not person_actions(req.user, u, {}).roles then
+        errors.forbidden("Only HR Admins (and super users, for Tech Admin) give and take roles.")
+      end
       local kept = page.kept(req)
       local roles = people.roles(u.id)
       if kept then
