@@ -224,7 +224,8 @@ end
 --- per field are kept (page.keep), and it returns false and a 303 redirect to spec.back with
 --- the error's message as a flash. Other errors propagate (a 500, logged).
 --- spec: the back address, or { back =, values = (the posted fields), form = (the page whose
---- GET takes the state back; default back), extra = (more to keep) }.
+--- GET takes the state back; default back), extra = (more to keep), lists_problems = true (the
+--- page lists the per-field problems at its top itself: no flash message then) }.
 function M.form(req, spec, fn, ...)
   if type(spec) == "string" then spec = { back = spec } end
   local res
@@ -245,6 +246,9 @@ function M.form(req, spec, fn, ...)
     for _, m in pairs(e.fields) do parts[#parts + 1] = tostring(m) end
     table.sort(parts)
     message = table.concat(parts, " ")
+  end
+  if kept and spec.lists_problems and type(e.fields) == "table" and next(e.fields) then
+    return false, web.redirect(spec.back)
   end
   return false, M.redirect(spec.back, "error", message)
 end

@@ -213,7 +213,7 @@ function M.routes(r)
         page.keep(req, back, { extra = { q = q } })
         return web.redirect(back .. (anchor and ("#" .. anchor) or ""))
       end
-      local ok, res = page.form(req, { back = back, extra = { q = q } }, cycles.update, req.user, c.id,
+      local ok, res = page.form(req, { back = back, extra = { q = q }, lists_problems = true }, cycles.update, req.user, c.id,
         { questionnaire = q }, req)
       if not ok then return res end
       return page.redirect("/cycles/" .. c.id, "success", "Questions saved.")

@@ -49,3 +49,49 @@ test('forms: a refused submit ends on the review page by a GET, keeping the text
     .locator('.badge').first();
   expect.eq((await badge.textContent()).trim(), 'Draft', 'not submitted');
 });
+
+test('forms: the question editor shows only the fields of each kind, and a refused save points at the field', async ({ page, browser, baseURL, shot }) => {
+  await signIn(page, 'Marcus Webb');
+  await page.goto('/cycles/new');
+  await page.getByLabel('Name').fill(`Questions ${process.pid}`);
+  await navigation(page, () => page.getByRole('button', { name: 'Create and choose reviewees' }).click());
+  const id = new URL(page.url()).pathname.match(/^\/cycles\/(\d+)\//)[1];
+  await page.goto(`/cycles/${id}/questions`);
+  const height = await page.evaluate(() => document.documentElement.scrollHeight);
+
+  // q1 is free text: no scale, labels or axes; q3 is the graph: axes only; q4 a rating: scale and labels only
+  expect.eq(await page.locator('#s1_q1_scale').isVisible(), false, 'a text question has no scale');
+  expect.eq(await page.locator('#s1_q1_x_label').isVisible(), false, 'nor axes');
+  expect.eq(await page.locator('#s2_q1_x_label').isVisible(), true, 'the graph has its axes');
+  expect.eq(await page.locator('#s2_q1_scale').isVisible(), false, 'but no scale');
+  expect.eq(await page.locator('#s2_q2_scale').isVisible(), true, 'the rating has its scale');
+  expect.eq(await page.locator('#s2_q2_x_label').isVisible(), false, 'but no axes');
+  await page.locator('#s1_q1_type').selectOption('rating');
+  expect.eq(await page.locator('#s1_q1_scale').isVisible(), true, 'choosing Rating shows the scale at once');
+  await page.locator('#s1_q1_type').selectOption('text');
+
+  // without the script every field is there and the form still works
+  const plain = await browser.newContext({ baseURL, javaScriptEnabled: false, viewport: { width: 1280, height: 800 } });
+  const nojs = await plain.newPage();
+  await signIn(nojs, 'Marcus Webb');
+  await nojs.goto(`/cycles/${id}/questions`);
+  expect.eq(await nojs.locator('#s1_q1_scale').isVisible(), true, 'without script: every field shows');
+  const fullHeight = await nojs.evaluate(() => document.documentElement.scrollHeight);
+  await plain.close();
+  expect.ok(height < fullHeight * 0.8, `the page is shorter with only the fields in use (${height} px, ${fullHeight} px with all)`);
+  console.log(`      question editor: ${height} px tall with the script, ${fullHeight} px without`);
+
+  // a refused save: back on the editor, the problem listed at the top links to its field
+  await page.locator('#s1_q1_text').fill('');
+  await page.locator('#s2_title').fill('');
+  await navigation(page, () => page.getByRole('button', { name: 'Save questions' }).click());
+  expect.eq(new URL(page.url()).pathname, `/cycles/${id}/questions`, 'back on the editor by a GET');
+  const summary = page.locator('.problem-summary');
+  expect.match(await summary.innerText(), /2 things to fix/);
+  await snap(shot, '2 question editor problems', page);
+  await summary.getByRole('link', { name: /Write the question/ }).click();
+  expect.eq(new URL(page.url()).hash, '#s1_q1_text');
+  expect.ok(await page.locator('#s1_q1_text').isVisible(), 'the field is in view');
+  expect.match(await page.locator('#s1_q1_text-error').innerText(), /Write the question/);
+  expect.match(await page.locator('#s1_q1').getAttribute('class'), /has-error/, 'the question is highlighted');
+});

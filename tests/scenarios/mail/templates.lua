@@ -92,6 +92,25 @@ t.test("an unclosed {{#part}} and a placeholder with spaces are mistakes too", f
   t.contains(p.problems.text, "{{ link }} is not a placeholder")
 end)
 
+t.test("the preview runs the check saving runs: an unclosed part is shown next to an unknown variable", function()
+  local typed = { subject = "Hi {{frist_name}}", text = "{{#message}}Note: {{message}}\n\nGo to {{link}}" }
+  local function count(body, s) return select(2, body:gsub(s:gsub("%p", "%%%0"), "")) end
+  local preview = t.status(hr:follow(hr:form("/admin/email-templates/user.invite",
+    { action = "preview", subject = typed.subject, text = typed.text })), 200).body
+  t.contains(preview, "{{frist_name}} is not a variable of this mail.")
+  t.contains(preview, "{{#message}} is never closed with {{/message}}.", "the unclosed part, although a variable is unknown")
+  t.contains(preview, "Saving would refuse this text")
+  -- saving refuses exactly that, and says each problem once
+  local saved = t.status(hr:follow(hr:form("/admin/email-templates/user.invite",
+    { action = "save", subject = typed.subject, text = typed.text })), 200).body
+  t.contains(saved, "The template was not saved; each field says what to fix.")
+  t.eq(count(saved, "{{#message}} is never closed"), 1, "the unclosed part, once")
+  t.eq(count(saved, "{{frist_name}} is not a variable"), 1, "the unknown variable, once")
+  t.eq(count(preview, "{{#message}} is never closed"), 1, "the preview says it once too")
+  t.contains(saved, 'value="Hi {{frist_name}}"', "what was typed stays")
+  t.eq(db.value("SELECT count(*) FROM email_templates WHERE name = 'user.invite'"), 0, "nothing saved")
+end)
+
 t.test("a saved edit is used by every mail queued from then on; mail already queued keeps its text", function()
   local before = queue("password.reset", P.zoe, { link = "https://candor.test/r/1" })
   local res = t.status(hr:form("/admin/email-templates/password.reset", { action = "save",
