@@ -213,8 +213,8 @@ function M.routes(r)
         ORDER BY name COLLATE NOCASE]], u.id)
       return page.render(req, "people_show", { title = u.name, person = u, roles = roles, role_names = ROLE_NAMES,
         manager = manager, reports = reports, admin = admin, chain = M.chain_of(u.id), is_super = people.is_super(roles),
-        actions = person_actions(req.user, u, roles), indirect = #authz.reports(u.id, false) },
-        { nav = "people" })
+        actions = person_actions(req.user, u, roles), indirect = #authz.reports(u.id, false),
+        reviews = require("services.dashboard").review_history(req.user, u.id) }, { nav = "people" })
     end }
 
   r:add{ method = "GET", path = "/people/{id:int}/edit", auth = "user", perm = "object",
