@@ -23,10 +23,10 @@ local function section(body)
   return body:match('<h2 id="reviews%-title">.-</section>')
 end
 
-local cycle, rid
+local rid
 
 t.test("Mia's review in a running cycle", function()
-  cycle, rid = new_cycle("Spring 2026", { P.mia.id }, { indirect_managers = true })
+  rid = select(2, new_cycle("Spring 2026", { P.mia.id }, { indirect_managers = true }))
 end)
 
 t.test("Mia sees her reviews on her own profile", function()
