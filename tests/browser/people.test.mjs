@@ -275,7 +275,7 @@ test('people: adding a person with an invalid email keeps what was typed', async
   expect.eq(res.request().method(), 'GET', 'reached by a GET');
   expect.eq(res.request().redirectedFrom()?.method(), 'POST', 'redirected from the refused post');
   expect.eq(new URL(page.url()).pathname, '/people/new');
-  expect.ok((await page.getByRole('status').innerText()).includes('attention'), 'the message at the top');
+  expect.ok((await page.getByRole('alert').innerText()).includes('attention'), 'the message at the top');
   const emailField = page.locator('.field', { has: page.getByLabel('Email', { exact: true }) });
   expect.match(await emailField.getAttribute('class'), /has-error/, 'the email field is marked');
   expect.ok((await emailField.locator('.field-error').innerText()).trim().length > 0, 'with a message');
