@@ -223,8 +223,9 @@ end
 --- when the route has a transaction), the typed values (spec.values) and the error's messages
 --- per field are kept (page.keep), and it returns false and a 303 redirect to spec.back with
 --- the error's message as a flash. Other errors propagate (a 500, logged).
---- spec: the back address, or { back =, values = (the posted fields), form = (the page whose
---- GET takes the state back; default back), extra = (more to keep), lists_problems = true (the
+--- spec: the back address (a page without the form: the messages go in the flash), or { back =,
+--- values = (the posted fields), form = (the page whose GET takes the state back, with
+--- page.kept(req, form); default back), extra = (more to keep), lists_problems = true (the
 --- page lists the per-field problems at its top itself: no flash message then) }.
 function M.form(req, spec, fn, ...)
   if type(spec) == "string" then spec = { back = spec } end
@@ -237,11 +238,12 @@ function M.form(req, spec, fn, ...)
   if res[1] then return true, table.unpack(res, 2, res.n) end
   local e = res[2]
   if not (errors.is(e) and e.status < 500) then error(e, 0) end
-  local kept = (spec.values or spec.extra or e.fields)
+  -- kept for a form page that reads it back (given values, extra or its own form key)
+  local kept = (spec.values or spec.extra or spec.form)
     and M.keep(req, spec.form or spec.back, { values = spec.values, errors = e.fields, extra = spec.extra })
   local message = e.message
   if not kept and type(e.fields) == "table" and next(e.fields) then
-    -- signed out (no session to keep the messages for): the flash carries them
+    -- nothing kept (no form page, or signed out: no session): the flash carries the messages
     local parts = {}
     for _, m in pairs(e.fields) do parts[#parts + 1] = tostring(m) end
     table.sort(parts)

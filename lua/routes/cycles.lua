@@ -280,7 +280,8 @@ function M.routes(r)
   r:add{ method = "POST", path = "/cycles/{id:int}/start", auth = "user", perm = "object",
     handler = function(req)
       local c = cycles.require(id_of(req))
-      local ok, res = page.form(req, "/cycles/" .. c.id, cycles.start, req.user, c.id, req)
+      local ok, res = page.form(req, { back = "/cycles/" .. c.id, form = "/cycles/" .. c.id .. "/start" }, cycles.start,
+        req.user, c.id, req)
       if not ok then return res end
       return page.redirect("/cycles/" .. c.id, "success", "The cycle has started. Invitations are on their way.")
     end }
@@ -310,23 +311,37 @@ function M.routes(r)
   r:add{ method = "GET", path = "/cycles/{id:int}", auth = "user", perm = "object",
     handler = function(req) return M.overview_page(req, id_of(req)) end }
 
+  -- who to remind, from the overview's form or the preview's address
+  local function reminder_args(f)
+    local ids = f.review_ids
+    if type(ids) == "string" then ids = { ids } end
+    local selection = {}
+    for _, x in ipairs(ids or {}) do selection[#selection + 1] = math.tointeger(tonumber(x)) end
+    return f.audience or (#selection > 0 and "selection" or "self_late"), selection, f.note
+  end
+  local function preview_url(c, audience, selection, note)
+    return "/cycles/" .. c.id .. "/reminders?" .. util.build_query({ audience = audience, review_ids = selection,
+      note = note })
+  end
+
+  -- the exact mail, before anything is sent (a page of its own: reloading it sends nothing)
+  r:add{ method = "GET", path = "/cycles/{id:int}/reminders", auth = "user", perm = "object",
+    handler = function(req)
+      local c = cycles.require(id_of(req))
+      local audience, selection, note = reminder_args(web.query(req))
+      local prev = reviews.reminder_preview(req.user, c.id, audience, selection, note)
+      return page.render(req, "cycle_reminders", { title = "Send reminders", cycle = c, audience = audience,
+        selection = selection, note = note or "", preview = prev }, { nav = "cycles" })
+    end }
+
   r:add{ method = "POST", path = "/cycles/{id:int}/reminders", auth = "user", perm = "object",
     handler = function(req)
       local c = cycles.require(id_of(req))
-      local f = web.form(req)
-      local ids = f.review_ids
-      if type(ids) == "string" then ids = { ids } end
-      local selection = {}
-      for _, x in ipairs(ids or {}) do selection[#selection + 1] = math.tointeger(tonumber(x)) end
-      local audience = f.audience or (#selection > 0 and "selection" or "self_late")
-      if f.confirm ~= "1" then
-        local ok, prev = page.form(req, "/cycles/" .. c.id, reviews.reminder_preview, req.user, c.id, audience, selection,
-          f.note)
-        if not ok then return prev end
-        return page.render(req, "cycle_reminders", { title = "Send reminders", cycle = c, audience = audience,
-          selection = selection, note = f.note or "", preview = prev }, { nav = "cycles" })
-      end
-      local n = reviews.send_reminders(req.user, c.id, audience, selection, f.note, req)
+      local audience, selection, note = reminder_args(web.form(req))
+      if web.form(req).confirm ~= "1" then return web.redirect(preview_url(c, audience, selection, note)) end
+      local ok, n = page.form(req, "/cycles/" .. c.id, reviews.send_reminders, req.user, c.id, audience, selection, note,
+        req)
+      if not ok then return n end
       return page.redirect("/cycles/" .. c.id, "success", util.plural(n, "reminder") .. " queued.")
     end }
 
@@ -506,7 +521,7 @@ function M.overview_page(req, id)
     chart = svg.bars(bars, { id = "ratings", title = "Distribution of “" .. dist.question.text .. "”" })
   end
   local can_read_any = access.can(req.user, "reviews.read") or cycles.cycle_role(req.user.id, c.id) == "admin"
-  local kept = page.kept(req) -- why the cycle could not start, each with a link to fix it
+  local kept = page.kept(req, "/cycles/" .. c.id .. "/start") -- why the cycle could not start, with links to fix it
   local problems = kept and kept.errors or {}
   local problem_keys = {}
   for k in pairs(problems) do problem_keys[#problem_keys + 1] = k end

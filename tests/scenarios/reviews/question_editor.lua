@@ -90,3 +90,13 @@ t.test("Enter in a field saves (the first button of the form is Save, not Remove
   local first = body:match('<form method="post" action="' .. path .. '".-<button([^>]*)>')
   t.contains(first, 'value="save"')
 end)
+
+t.test("starting a cycle that is not ready lists what is missing, each linking to where it is fixed", function()
+  local res = t.status(hr:form("/cycles/" .. cycle.id .. "/start", {}), 303)
+  t.eq(res.headers.location, "/cycles/" .. cycle.id)
+  local body = t.status(hr:follow(res), 200).body
+  t.contains(body, "The cycle is not ready to start.")
+  t.contains(body, '<li><a href="/cycles/' .. cycle.id .. '/reviewees">Add at least one reviewee first.</a></li>')
+  t.eq(require("lib.db").value("SELECT phase FROM cycles WHERE id = ?", cycle.id), "draft")
+  t.not_contains(hr:get("/cycles/" .. cycle.id).body, "Add at least one reviewee first.", "shown once")
+end)
