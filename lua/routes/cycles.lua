@@ -11,9 +11,9 @@ local svg = require "lib.svg"
 local clock = require "core.clock"
 local cycles = require "services.cycles"
 local reviews = require "services.reviews"
-local access = require "services.access"
-local editor = require "routes.questionnaire_editor"
 local picker = require "routes.reviewee_picker"
+local editor = require "routes.questionnaire_editor"
+local access = require "services.access"
 local audit = require "services.audit"
 
 local M = {}
@@ -38,9 +38,15 @@ local function cycle_input(f)
     visibility = { indirect_managers = f.indirect_managers == "on", reviewee_sees = f.reviewee_sees } }
 end
 
-local function form_page(req, c, values, errs, status)
+-- The cycle's form; after a refused post, what was typed (checkboxes as booleans) and the messages.
+local function form_page(req, c, values)
+  local kept = page.kept(req)
+  if kept then
+    values = kept.values
+    values.self_assessment, values.indirect_managers = values.self_assessment == "on", values.indirect_managers == "on"
+  end
   return page.render(req, "cycle_form", { title = c and ("Edit " .. c.name) or "New review cycle", cycle = c,
-    values = values, errors = errs or {}, reviewee_sees = cycles.REVIEWEE_SEES }, { nav = "cycles", status = status })
+    values = values, errors = kept and kept.errors or {}, reviewee_sees = cycles.REVIEWEE_SEES }, { nav = "cycles" })
 end
 
 local function overview_query(req)
@@ -158,15 +164,8 @@ function M.routes(r)
   r:add{ method = "POST", path = "/cycles/new", auth = "user", perm = "review_cycles.manage",
     handler = function(req)
       local f = web.form(req)
-      local ok, c = pcall(cycles.create, req.user, cycle_input(f), req)
-      if not ok then
-        if errors.is(c) and c.status == 422 then
-          local values = util.copy(f)
-          values.self_assessment, values.indirect_managers = f.self_assessment == "on", f.indirect_managers == "on"
-          return form_page(req, nil, values, c.fields, 422)
-        end
-        error(c, 0)
-      end
+      local ok, c = page.form(req, { back = "/cycles/new", values = f }, cycles.create, req.user, cycle_input(f), req)
+      if not ok then return c end
       return page.redirect("/cycles/" .. c.id .. "/reviewees", "success", "Cycle created. Now choose who is reviewed.")
     end }
 
@@ -174,6 +173,7 @@ function M.routes(r)
     handler = function(req)
       local c = cycles.require(id_of(req))
       cycles.require_perm(req.user, "review_cycles.manage", c)
+      if c.phase == "closed" then errors.conflict("This cycle is closed; copy it to run a new round.") end
       local values = util.copy(c)
       values.indirect_managers = c.visibility.indirect_managers
       values.reviewee_sees = c.visibility.reviewee_sees
@@ -186,15 +186,9 @@ function M.routes(r)
       local f = web.form(req)
       local input = cycle_input(f)
       if cycles.running(c) then input.self_assessment = nil end
-      local ok, res = pcall(cycles.update, req.user, c.id, input, req)
-      if not ok then
-        if errors.is(res) and (res.status == 422 or res.status == 409) then
-          local values = util.copy(f)
-          values.self_assessment, values.indirect_managers = f.self_assessment == "on", f.indirect_managers == "on"
-          return form_page(req, c, values, res.fields or { _form = res.message }, res.status)
-        end
-        error(res, 0)
-      end
+      local ok, res = page.form(req, { back = "/cycles/" .. c.id .. "/edit", values = f }, cycles.update, req.user,
+        c.id, input, req)
+      if not ok then return res end
       return page.redirect("/cycles/" .. c.id, "success", "Saved.")
     end }
 
@@ -202,7 +196,9 @@ function M.routes(r)
     handler = function(req)
       local c = cycles.require(id_of(req))
       cycles.require_perm(req.user, "review_cycles.manage", c)
-      return M.questions_page(req, c, c.questionnaire)
+      local kept = page.kept(req)
+      local q = kept and type(kept.extra) == "table" and type(kept.extra.q) == "table" and kept.extra.q or c.questionnaire
+      return M.questions_page(req, c, q, kept and kept.errors)
     end }
 
   r:add{ method = "POST", path = "/cycles/{id:int}/questions", auth = "user", perm = "object",
@@ -210,15 +206,16 @@ function M.routes(r)
       local c = cycles.require(id_of(req))
       cycles.require_perm(req.user, "review_cycles.manage", c)
       local f = web.form(req)
-      local q, op = editor.from_form(f, "review")
-      if op ~= "save" then return M.questions_page(req, c, q) end
-      local ok, res = pcall(cycles.update, req.user, c.id, { questionnaire = q }, req)
-      if not ok then
-        if errors.is(res) and (res.status == 422 or res.status == 409) then
-          return M.questions_page(req, c, q, res.fields and res.fields.questionnaire or res.message, res.status)
-        end
-        error(res, 0)
+      local q, op, anchor = editor.from_form(f, "review")
+      local back = "/cycles/" .. c.id .. "/questions"
+      if op ~= "save" then
+        -- adding, moving, removing: the editor comes back with the questionnaire as it is now
+        page.keep(req, back, { extra = { q = q } })
+        return web.redirect(back .. (anchor and ("#" .. anchor) or ""))
       end
+      local ok, res = page.form(req, { back = back, extra = { q = q }, lists_problems = true }, cycles.update, req.user, c.id,
+        { questionnaire = q }, req)
+      if not ok then return res end
       return page.redirect("/cycles/" .. c.id, "success", "Questions saved.")
     end }
 
@@ -228,7 +225,7 @@ function M.routes(r)
   r:add{ method = "POST", path = "/cycles/{id:int}/reviewees", auth = "user", perm = "object",
     handler = function(req)
       local c = cycles.require(id_of(req))
-      return picker.post(req, { cycle = c, base = "/cycles/" .. c.id .. "/reviewees", add = cycles.add_reviewees,
+      return picker.post(req, { cycle = c, here = "/cycles/" .. c.id .. "/reviewees", add = cycles.add_reviewees,
         remove = cycles.remove_reviewees })
     end }
 
@@ -236,7 +233,8 @@ function M.routes(r)
     handler = function(req)
       local c = cycles.require(id_of(req))
       return page.render(req, "cycle_admins", { title = "Admins of " .. c.name, cycle = c, admins = cycles.admins(c.id),
-        people = require("routes.people").manager_choices() }, { nav = "cycles" })
+        people = require("routes.people").manager_choices(), can_make_admin = access.can(req.user, "reviews.read") },
+        { nav = "cycles" })
     end }
 
   r:add{ method = "POST", path = "/cycles/{id:int}/admins", auth = "user", perm = "review_cycles.manage",
@@ -248,7 +246,7 @@ function M.routes(r)
         if f["remove_" .. a.user_id] == nil then list[#list + 1] = { user_id = a.user_id, role = a.role } end
       end
       if f.user_id and f.user_id ~= "" then list[#list + 1] = { user_id = f.user_id, role = f.role } end
-      local ok, res = page.attempt("/cycles/" .. c.id .. "/admins", cycles.set_admins, req.user, c.id, list, req)
+      local ok, res = page.form(req, "/cycles/" .. c.id .. "/admins", cycles.set_admins, req.user, c.id, list, req)
       if not ok then return res end
       return page.redirect("/cycles/" .. c.id .. "/admins", "success", "Cycle admins saved.")
     end }
@@ -256,27 +254,16 @@ function M.routes(r)
   r:add{ method = "POST", path = "/cycles/{id:int}/start", auth = "user", perm = "object",
     handler = function(req)
       local c = cycles.require(id_of(req))
-      local ok, res = pcall(cycles.start, req.user, c.id, req)
-      if not ok then
-        if errors.is(res) and res.status < 500 then
-          local msg = res.message
-          if res.fields then
-            local parts = {}
-            for _, v in pairs(res.fields) do parts[#parts + 1] = v end
-            table.sort(parts)
-            msg = msg .. " " .. table.concat(parts, " ")
-          end
-          return page.redirect("/cycles/" .. c.id, "error", msg)
-        end
-        error(res, 0)
-      end
+      local ok, res = page.form(req, { back = "/cycles/" .. c.id, form = "/cycles/" .. c.id .. "/start" }, cycles.start,
+        req.user, c.id, req)
+      if not ok then return res end
       return page.redirect("/cycles/" .. c.id, "success", "The cycle has started. Invitations are on their way.")
     end }
 
   r:add{ method = "POST", path = "/cycles/{id:int}/transition", auth = "user", perm = "object",
     handler = function(req)
       local c = cycles.require(id_of(req))
-      local ok, res = page.attempt("/cycles/" .. c.id, cycles.transition, req.user, c.id, web.form(req).to, req)
+      local ok, res = page.form(req, "/cycles/" .. c.id, cycles.transition, req.user, c.id, web.form(req).to, req)
       if not ok then return res end
       return page.redirect("/cycles/" .. c.id, "success", "The cycle moved to the next phase.")
     end }
@@ -290,7 +277,7 @@ function M.routes(r)
   r:add{ method = "POST", path = "/cycles/{id:int}/delete", auth = "user", perm = "object",
     handler = function(req)
       local c = cycles.require(id_of(req))
-      local ok, res = page.attempt("/cycles/" .. c.id, cycles.delete, req.user, c.id, req)
+      local ok, res = page.form(req, "/cycles/" .. c.id, cycles.delete, req.user, c.id, req)
       if not ok then return res end
       return page.redirect("/cycles", "success", c.name .. " was deleted with all its reviews.")
     end }
@@ -298,23 +285,37 @@ function M.routes(r)
   r:add{ method = "GET", path = "/cycles/{id:int}", auth = "user", perm = "object",
     handler = function(req) return M.overview_page(req, id_of(req)) end }
 
+  -- who to remind, from the overview's form or the preview's address
+  local function reminder_args(f)
+    local ids = f.review_ids
+    if type(ids) == "string" then ids = { ids } end
+    local selection = {}
+    for _, x in ipairs(ids or {}) do selection[#selection + 1] = math.tointeger(tonumber(x)) end
+    return f.audience or (#selection > 0 and "selection" or "self_late"), selection, f.note
+  end
+  local function preview_url(c, audience, selection, note)
+    return "/cycles/" .. c.id .. "/reminders?" .. util.build_query({ audience = audience, review_ids = selection,
+      note = note })
+  end
+
+  -- the exact mail, before anything is sent (a page of its own: reloading it sends nothing)
+  r:add{ method = "GET", path = "/cycles/{id:int}/reminders", auth = "user", perm = "object",
+    handler = function(req)
+      local c = cycles.require(id_of(req))
+      local audience, selection, note = reminder_args(web.query(req))
+      local prev = reviews.reminder_preview(req.user, c.id, audience, selection, note)
+      return page.render(req, "cycle_reminders", { title = "Send reminders", cycle = c, audience = audience,
+        selection = selection, note = note or "", preview = prev }, { nav = "cycles" })
+    end }
+
   r:add{ method = "POST", path = "/cycles/{id:int}/reminders", auth = "user", perm = "object",
     handler = function(req)
       local c = cycles.require(id_of(req))
-      local f = web.form(req)
-      local ids = f.review_ids
-      if type(ids) == "string" then ids = { ids } end
-      local selection = {}
-      for _, x in ipairs(ids or {}) do selection[#selection + 1] = math.tointeger(tonumber(x)) end
-      local audience = f.audience or (#selection > 0 and "selection" or "self_late")
-      if f.confirm ~= "1" then
-        local ok, prev = page.attempt("/cycles/" .. c.id, reviews.reminder_preview, req.user, c.id, audience, selection,
-          f.note)
-        if not ok then return prev end
-        return page.render(req, "cycle_reminders", { title = "Send reminders", cycle = c, audience = audience,
-          selection = selection, note = f.note or "", preview = prev }, { nav = "cycles" })
-      end
-      local n = reviews.send_reminders(req.user, c.id, audience, selection, f.note, req)
+      local audience, selection, note = reminder_args(web.form(req))
+      if web.form(req).confirm ~= "1" then return web.redirect(preview_url(c, audience, selection, note)) end
+      local ok, n = page.form(req, "/cycles/" .. c.id, reviews.send_reminders, req.user, c.id, audience, selection, note,
+        req)
+      if not ok then return n end
       return page.redirect("/cycles/" .. c.id, "success", util.plural(n, "reminder") .. " queued.")
     end }
 
@@ -330,8 +331,8 @@ end
 
 -- ------------------------------------------------------------------ helpers
 
-function M.questions_page(req, c, q, err, status)
-  return editor.page(req, { cycle = c, q = q, error = err, status = status, profile = "review", nav = "cycles",
+function M.questions_page(req, c, q, problems)
+  return editor.page(req, { cycle = c, q = q, problems = problems, profile = "review", nav = "cycles",
     locked = cycles.running(c) or c.phase == "closed", action = "/cycles/" .. c.id .. "/questions",
     back = "/cycles/" .. c.id, crumbs = { { label = "Review cycles", href = "/cycles" },
       { label = c.name, href = "/cycles/" .. c.id } } })
@@ -339,10 +340,11 @@ end
 
 function M.reviewees_page(req, c)
   cycles.require_perm(req.user, "review_cycles.track", c)
-  return picker.page(req, { cycle = c, base = "/cycles/" .. c.id .. "/reviewees", nav = "cycles",
+  return picker.page(req, { cycle = c, here = "/cycles/" .. c.id .. "/reviewees", nav = "cycles",
     crumbs = { { label = "Review cycles", href = "/cycles" }, { label = c.name, href = "/cycles/" .. c.id } },
     chosen_sql = "SELECT reviewee_id FROM reviews WHERE cycle_id = ?", done = "/cycles/" .. c.id,
-    can_add = cycles.can(req.user, "reviews.create", c) and c.phase ~= "closed" })
+    can_add = cycles.can(req.user, "reviews.create", c) and c.phase ~= "closed",
+    remove_confirm = "Remove the checked people from this cycle? Reviews with content can only be removed by HR Admins." })
 end
 
 local STATUS_LABELS = {
@@ -365,7 +367,13 @@ function M.overview_page(req, id)
     chart = svg.bars(bars, { id = "ratings", title = "Distribution of “" .. dist.question.text .. "”" })
   end
   local can_read_any = access.can(req.user, "reviews.read") or cycles.cycle_role(req.user.id, c.id) == "admin"
+  local kept = page.kept(req, "/cycles/" .. c.id .. "/start") -- why the cycle could not start, with links to fix it
+  local problems = kept and kept.errors or {}
+  local problem_keys = {}
+  for k in pairs(problems) do problem_keys[#problem_keys + 1] = k end
+  table.sort(problem_keys)
   return page.render(req, "cycle_overview", { title = c.name, ov = ov, cycle = c, q = q, labels = STATUS_LABELS,
+    problems = problems, problem_keys = problem_keys,
     dist = dist, chart = chart, can_read_any = can_read_any,
     can_manage = cycles.can(req.user, "review_cycles.manage", c), can_delete = cycles.can(req.user, "review_cycles.delete", c),
     can_export = cycles.can(req.user, "reviews.export_excel", c),

@@ -100,8 +100,15 @@ end
 
 local function request_page(req, id)
   local o = feedback.own(req.user, id)
+  local kept = page.kept(req)
+  local errs = {}
+  if kept then
+    -- a refused save comes back with what was typed, and each problem at its question
+    for qid, v in pairs(answers_from_form(kept.values, o.questions)) do o.answers[qid] = v ~= "" and v or nil end
+    errs = kept.errors or {}
+  end
   return page.render(req, "feedback_write", { title = (o.request.relationship == "self" and "Your self-feedback" or
-      ("Feedback about " .. o.reviewee.name)) .. " — " .. o.cycle.name, o = o,
+      ("Feedback about " .. o.reviewee.name)) .. " — " .. o.cycle.name, o = o, errs = errs,
     reason = o.request.decline_reason_enc and nominations.decline_reason(o.request) or nil },
     { nav = req.user.kind == "guest" and "home" or "feedback" })
 end
@@ -206,10 +213,11 @@ function M.routes(r)
   local function subject_action(path, fn, done)
     r:add{ method = "POST", path = "/feedback/360/{id:int}/" .. path, auth = "user", perm = "object",
       handler = function(req)
-        local back = web.form(req).back == "approvals" and web.form(req).cycle_id
-          and ("/feedback/cycles/" .. math.tointeger(tonumber(web.form(req).cycle_id) or 0) .. "/approvals")
-          or subject_path(req.params.id)
-        local ok, res = page.attempt(back, fn, req)
+        local f = web.form(req)
+        local back = f.back == "approvals" and f.cycle_id
+          and ("/feedback/cycles/" .. math.tointeger(tonumber(f.cycle_id) or 0) .. "/approvals")
+          or (subject_path(req.params.id) .. (f.email and ("?" .. util.build_query({ q = f.email })) or ""))
+        local ok, res = page.form(req, back, fn, req)
         if not ok then return res end
         return page.redirect(back, "success", type(done) == "function" and done(res) or done)
       end }
@@ -238,10 +246,11 @@ function M.routes(r)
       local f = web.form(req)
       local o = feedback.own(req.user, id_of(req))
       local back = request_path(req.params.id)
-      local ok, res = page.attempt(back, feedback.save, req.user, o.request.id, answers_from_form(f, o.questions), req)
+      local ok, res = page.form(req, { back = back, values = f }, feedback.save, req.user, o.request.id,
+        answers_from_form(f, o.questions), req)
       if not ok then return res end
       if f.after == "share" then
-        ok, res = page.attempt(back, feedback.share, req.user, o.request.id, req)
+        ok, res = page.form(req, back, feedback.share, req.user, o.request.id, req)
         if not ok then return res end
         return page.redirect(back, "success", "Your feedback is shared. Thank you!")
       end
@@ -251,7 +260,7 @@ function M.routes(r)
   r:add{ method = "POST", path = "/feedback/requests/{id:int}/decline", auth = "any_user", perm = "object",
     handler = function(req)
       local back = request_path(req.params.id)
-      local ok, res = page.attempt(back, nominations.decline, req.user, id_of(req), web.form(req).reason, req)
+      local ok, res = page.form(req, back, nominations.decline, req.user, id_of(req), web.form(req).reason, req)
       if not ok then return res end
       return page.redirect(req.user.kind == "guest" and "/home" or "/feedback", "success", "You declined the request.")
     end }
@@ -261,7 +270,7 @@ function M.routes(r)
       local rq = nominations.require(id_of(req))
       local f = web.form(req)
       local back = f.back == "approvals" and ("/feedback/cycles/" .. rq.cycle_id .. "/approvals") or subject_path(rq.subject_id)
-      local ok, res = page.attempt(back, nominations.remove, req.user, rq.id, req)
+      local ok, res = page.form(req, back, nominations.remove, req.user, rq.id, req)
       if not ok then return res end
       return page.redirect(back, "success", "The reviewer was taken off the list.")
     end }
@@ -270,7 +279,7 @@ function M.routes(r)
     handler = function(req)
       local rq = nominations.require(id_of(req))
       local back = subject_path(rq.subject_id)
-      local ok, res = page.attempt(back, feedback.reopen, req.user, rq.id, web.form(req).reason, req)
+      local ok, res = page.form(req, back, feedback.reopen, req.user, rq.id, web.form(req).reason, req)
       if not ok then return res end
       return page.redirect(back, "success", "The feedback is open again; the reason is in the history.")
     end }
@@ -300,7 +309,7 @@ function M.routes(r)
       local f = web.form(req)
       local ids = f.subject_ids
       if type(ids) == "string" then ids = { ids } end
-      local ok, n = page.attempt(back, nominations.approve, req.user, ids or {}, req)
+      local ok, n = page.form(req, back, nominations.approve, req.user, ids or {}, req)
       if not ok then return n end
       return page.redirect(back, "success", util.plural(n, "reviewer") .. " approved; the invitations go out within the hour.")
     end }

@@ -65,12 +65,15 @@ local function typed_values(f)
   return v
 end
 
-local function form_page(req, c, values, errs, status)
+local function form_page(req, c, values)
+  local kept = page.kept(req)
+  if kept then values = typed_values(kept.values) end
   return page.render(req, "feedback_cycle_form", { title = c and ("Edit " .. c.name) or "New 360 cycle", cycle = c,
-    values = values, errors = errs or {}, nominators = cycles.NOMINATORS, nominator_order = cycles.NOMINATOR_ORDER,
+    values = values, errors = kept and kept.errors or {}, nominators = cycles.NOMINATORS,
+    nominator_order = cycles.NOMINATOR_ORDER,
     manager_release = cycles.MANAGER_RELEASE, dates = cycles.DATES, groups = cycles.GROUPS,
     group_labels = require("services.nominations").GROUP_LABELS, threshold_min = cycles.THRESHOLD_MIN },
-    { nav = "feedback_cycles", status = status })
+    { nav = "feedback_cycles" })
 end
 
 local function overview_query(req)
@@ -185,11 +188,8 @@ function M.routes(r)
   r:add{ method = "POST", path = "/feedback/cycles/new", auth = "user", perm = "feedback_cycles.manage",
     handler = function(req)
       local f = web.form(req)
-      local ok, c = pcall(cycles.create, req.user, cycle_input(f), req)
-      if not ok then
-        if errors.is(c) and c.status == 422 then return form_page(req, nil, typed_values(f), c.fields, 422) end
-        error(c, 0)
-      end
+      local ok, c = page.form(req, { back = "/feedback/cycles/new", values = f }, cycles.create, req.user, cycle_input(f), req)
+      if not ok then return c end
       return page.redirect(base(c) .. "/reviewees", "success", "Cycle created. Choose the reviewees now, or later.")
     end }
 
@@ -204,13 +204,9 @@ function M.routes(r)
     handler = function(req)
       local c = cycles.require(id_of(req))
       local f = web.form(req)
-      local ok, res = pcall(cycles.update, req.user, c.id, cycle_input(f), req)
-      if not ok then
-        if errors.is(res) and (res.status == 422 or res.status == 409) then
-          return form_page(req, c, typed_values(f), res.fields or { _form = res.message }, res.status)
-        end
-        error(res, 0)
-      end
+      local ok, res = page.form(req, { back = base(c) .. "/edit", values = f }, cycles.update, req.user, c.id,
+        cycle_input(f), req)
+      if not ok then return res end
       return page.redirect(base(c), "success", "Saved.")
     end }
 
@@ -218,22 +214,25 @@ function M.routes(r)
     handler = function(req)
       local c = cycles.require(id_of(req))
       cycles.require_perm(req.user, "feedback_cycles.manage", c)
-      return M.questions_page(req, c, c.questionnaire)
+      local kept = page.kept(req)
+      local q = kept and type(kept.extra) == "table" and type(kept.extra.q) == "table" and kept.extra.q or c.questionnaire
+      return M.questions_page(req, c, q, kept and kept.errors)
     end }
 
   r:add{ method = "POST", path = "/feedback/cycles/{id:int}/questions", auth = "user", perm = "object",
     handler = function(req)
       local c = cycles.require(id_of(req))
       cycles.require_perm(req.user, "feedback_cycles.manage", c)
-      local q, op = editor.from_form(web.form(req), "feedback")
-      if op ~= "save" then return M.questions_page(req, c, q) end
-      local ok, res = pcall(cycles.update, req.user, c.id, { questionnaire = q }, req)
-      if not ok then
-        if errors.is(res) and (res.status == 422 or res.status == 409) then
-          return M.questions_page(req, c, q, res.fields and res.fields.questionnaire or res.message, res.status)
-        end
-        error(res, 0)
+      local q, op, anchor = editor.from_form(web.form(req), "feedback")
+      local back = base(c) .. "/questions"
+      if op ~= "save" then
+        -- adding, moving, removing: the editor comes back with the questionnaire as it is now
+        page.keep(req, back, { extra = { q = q } })
+        return web.redirect(back .. (anchor and ("#" .. anchor) or ""))
       end
+      local ok, res = page.form(req, { back = back, extra = { q = q }, lists_problems = true }, cycles.update, req.user,
+        c.id, { questionnaire = q }, req)
+      if not ok then return res end
       return page.redirect(base(c), "success", "Questions saved.")
     end }
 
@@ -241,17 +240,19 @@ function M.routes(r)
     handler = function(req)
       local c = cycles.require(id_of(req))
       cycles.require_perm(req.user, "feedback_cycles.track", c)
-      return picker.page(req, { cycle = c, base = base(c) .. "/reviewees", nav = "feedback_cycles",
+      return picker.page(req, { cycle = c, here = base(c) .. "/reviewees", nav = "feedback_cycles",
         crumbs = { { label = "360 cycles", href = "/feedback/cycles" }, { label = c.name, href = base(c) } },
         chosen_sql = "SELECT reviewee_id FROM feedback_subjects WHERE cycle_id = ?", done = base(c),
         can_add = cycles.can(req.user, "feedback.create", c) and c.phase ~= "closed", managers_filter = true,
-        later = "You can also start the cycle first and add reviewees later." })
+        later = "You can also start the cycle first and add reviewees later.",
+        remove_confirm = "Remove the checked people from this cycle? Those with feedback written about them can only be "
+          .. "removed by HR Admins." })
     end }
 
   r:add{ method = "POST", path = "/feedback/cycles/{id:int}/reviewees", auth = "user", perm = "object",
     handler = function(req)
       local c = cycles.require(id_of(req))
-      return picker.post(req, { cycle = c, base = base(c) .. "/reviewees", add = cycles.add_reviewees,
+      return picker.post(req, { cycle = c, here = base(c) .. "/reviewees", add = cycles.add_reviewees,
         remove = cycles.remove_reviewees })
     end }
 
@@ -273,7 +274,7 @@ function M.routes(r)
         if f["remove_" .. a.user_id] == nil then list[#list + 1] = { user_id = a.user_id, role = a.role } end
       end
       if f.user_id and f.user_id ~= "" then list[#list + 1] = { user_id = f.user_id, role = f.role } end
-      local ok, res = page.attempt(base(c) .. "/admins", cycles.set_admins, req.user, c.id, list, req)
+      local ok, res = page.form(req, base(c) .. "/admins", cycles.set_admins, req.user, c.id, list, req)
       if not ok then return res end
       return page.redirect(base(c) .. "/admins", "success", "Cycle admins saved.")
     end }
@@ -281,7 +282,7 @@ function M.routes(r)
   r:add{ method = "POST", path = "/feedback/cycles/{id:int}/start", auth = "user", perm = "object",
     handler = function(req)
       local c = cycles.require(id_of(req))
-      local ok, res = page.attempt(base(c), cycles.start, req.user, c.id, req)
+      local ok, res = page.form(req, base(c), cycles.start, req.user, c.id, req)
       if not ok then return res end
       return page.redirect(base(c), "success", "The cycle has started. Reviewees are asked to choose their reviewers.")
     end }
@@ -289,7 +290,7 @@ function M.routes(r)
   r:add{ method = "POST", path = "/feedback/cycles/{id:int}/transition", auth = "user", perm = "object",
     handler = function(req)
       local c = cycles.require(id_of(req))
-      local ok, res = page.attempt(base(c), cycles.transition, req.user, c.id, web.form(req).to, req)
+      local ok, res = page.form(req, base(c), cycles.transition, req.user, c.id, web.form(req).to, req)
       if not ok then return res end
       return page.redirect(base(c), "success", "The cycle moved to the next phase.")
     end }
@@ -303,7 +304,7 @@ function M.routes(r)
   r:add{ method = "POST", path = "/feedback/cycles/{id:int}/delete", auth = "user", perm = "object",
     handler = function(req)
       local c = cycles.require(id_of(req))
-      local ok, res = page.attempt(base(c), cycles.delete, req.user, c.id, req)
+      local ok, res = page.form(req, base(c), cycles.delete, req.user, c.id, req)
       if not ok then return res end
       return page.redirect("/feedback/cycles", "success", c.name .. " was deleted with all its feedback.")
     end }
@@ -311,22 +312,33 @@ function M.routes(r)
   r:add{ method = "GET", path = "/feedback/cycles/{id:int}", auth = "user", perm = "object",
     handler = function(req) return M.overview_page(req, id_of(req)) end }
 
+  local function reminder_args(f)
+    local selection = selection_of(f)
+    return f.audience or (#selection > 0 and "selection" or "not_nominated"), selection, f.note
+  end
+
+  -- the exact mail, before anything is sent (a page of its own: reloading it sends nothing)
+  r:add{ method = "GET", path = "/feedback/cycles/{id:int}/reminders", auth = "user", perm = "object",
+    handler = function(req)
+      local c = cycles.require(id_of(req))
+      local audience, selection, note = reminder_args(web.query(req))
+      local prev = cycles.reminder_preview(req.user, c.id, audience, selection, note)
+      return page.render(req, "cycle_reminders", { title = "Send reminders", cycle = c, audience = audience,
+        selection = selection, selection_field = "subject_ids[]", note = note or "", preview = prev,
+        action = base(c) .. "/reminders", back = base(c),
+        crumbs = { { label = "360 cycles", href = "/feedback/cycles" }, { label = c.name, href = base(c) } } },
+        { nav = "feedback_cycles" })
+    end }
+
   r:add{ method = "POST", path = "/feedback/cycles/{id:int}/reminders", auth = "user", perm = "object",
     handler = function(req)
       local c = cycles.require(id_of(req))
-      local f = web.form(req)
-      local selection = selection_of(f)
-      local audience = f.audience or (#selection > 0 and "selection" or "not_nominated")
-      if f.confirm ~= "1" then
-        local ok, prev = page.attempt(base(c), cycles.reminder_preview, req.user, c.id, audience, selection, f.note)
-        if not ok then return prev end
-        return page.render(req, "cycle_reminders", { title = "Send reminders", cycle = c, audience = audience,
-          selection = selection, selection_field = "subject_ids[]", note = f.note or "", preview = prev,
-          action = base(c) .. "/reminders", back = base(c),
-          crumbs = { { label = "360 cycles", href = "/feedback/cycles" }, { label = c.name, href = base(c) } } },
-          { nav = "feedback_cycles" })
+      local audience, selection, note = reminder_args(web.form(req))
+      if web.form(req).confirm ~= "1" then
+        return web.redirect(base(c) .. "/reminders?" .. util.build_query({ audience = audience, subject_ids = selection,
+          note = note }))
       end
-      local ok, n = page.attempt(base(c), cycles.send_reminders, req.user, c.id, audience, selection, f.note, req)
+      local ok, n = page.form(req, base(c), cycles.send_reminders, req.user, c.id, audience, selection, note, req)
       if not ok then return n end
       return page.redirect(base(c), "success", util.plural(n, "reminder") .. " queued.")
     end }
@@ -337,8 +349,8 @@ end
 
 -- ------------------------------------------------------------------ helpers
 
-function M.questions_page(req, c, q, err, status)
-  return editor.page(req, { cycle = c, q = q, error = err, status = status, profile = "feedback", nav = "feedback_cycles",
+function M.questions_page(req, c, q, problems)
+  return editor.page(req, { cycle = c, q = q, problems = problems, profile = "feedback", nav = "feedback_cycles",
     locked = cycles.running(c) or c.phase == "closed", action = base(c) .. "/questions", back = base(c),
     crumbs = { { label = "360 cycles", href = "/feedback/cycles" }, { label = c.name, href = base(c) } } })
 end

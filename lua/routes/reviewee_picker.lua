@@ -1,10 +1,12 @@
 -- The reviewee picker every kind of cycle uses (a helper of route modules, not one itself):
 -- the org chart with whole teams, or the searchable list with filters ("managers only" for
--- upward feedback), the same selection in both; add checked, add all matching, remove.
+-- upward feedback); ticks travel between the two views in the address (?picked=4,8,15); add the
+-- checked, add all matching, remove.
 local web = require "lib.web"
 local page = require "lib.page"
 local util = require "lib.util"
 local db = require "lib.db"
+local json = require "lib.json"
 local authz = require "core.authz"
 local directory = require "services.directory"
 
@@ -16,14 +18,14 @@ local function search_query(f, page_no)
 end
 
 --- The form post: adds or removes the checked people, a manager with their whole team, or
---- everyone matching the list's filters. o: cycle, base (the picker's path), add(actor, id,
+--- everyone matching the list's filters. o: cycle, here (the picker's path), add(actor, id,
 --- ids, req), remove(actor, id, ids, req). Redirects back to the picker.
 function M.post(req, o)
   local f = web.form(req)
   local ids = f.ids
   if type(ids) == "string" then ids = { ids } end
   ids = ids or {}
-  local back = o.base .. "?" .. util.build_query({ view = f.view, q = f.q, department = f.department,
+  local back = o.here .. "?" .. util.build_query({ view = f.view, q = f.q, department = f.department,
     location = f.location, manager_id = f.manager_id, managers = f.managers, sort = f.sort, page = f.page,
     open = f.team })
   if f.team then
@@ -38,14 +40,14 @@ function M.post(req, o)
       for _, u in ipairs(res.users) do ids[#ids + 1] = u.id end
     end
   end
-  local ok, res = page.attempt(back, f.remove and o.remove or o.add, req.user, o.cycle.id, ids, req)
+  local ok, res = page.form(req, back, f.remove and o.remove or o.add, req.user, o.cycle.id, ids, req)
   if not ok then return res end
   return page.redirect(back, "success", util.plural(res, "reviewee") .. (f.remove and " removed." or " added."))
 end
 
---- The page. o: cycle, base (path), crumbs ({ {label, href} }), chosen_sql (one column of
---- reviewee ids, one ? for the cycle id), can_add, nav, done (the Done button's address),
---- later (text saying reviewees may be added later), managers_filter (offer "managers only").
+--- The page. o: cycle, here (path), crumbs ({ {label, href} }), chosen_sql (one column of the
+--- reviewee ids, one ? for the cycle id), can_add, nav, done (the Done button's address), later
+--- (says reviewees may come later), managers_filter (offer "managers only"), remove_confirm.
 function M.page(req, o)
   local c = o.cycle
   local q = web.query(req)
@@ -53,9 +55,23 @@ function M.page(req, o)
   local chosen = {}
   local count = 0
   for _, id in ipairs(db.column(o.chosen_sql, c.id)) do chosen[id] = true; count = count + 1 end
+  -- people ticked but not added yet travel in the address (?picked=4,8,15) from one view to the
+  -- other, so switching between the org chart and the list keeps the selection
+  local picked, picked_ids = {}, {}
+  for id in (q.picked or ""):gmatch("%d+") do
+    id = math.tointeger(tonumber(id))
+    if id and not chosen[id] and not picked[id] and #picked_ids < 10000 then
+      picked[id] = true
+      picked_ids[#picked_ids + 1] = id
+    end
+  end
   local data = { title = "Reviewees of " .. c.name, cycle = c, view = view, chosen = chosen, count = count, q = q,
-    can_add = o.can_add, base = o.base, crumbs = o.crumbs, done = o.done, later = o.later,
-    managers_filter = o.managers_filter }
+    can_add = o.can_add, here = o.here, crumbs = o.crumbs, done = o.done, later = o.later,
+    managers_filter = o.managers_filter, remove_confirm = o.remove_confirm,
+    picked = picked, picked_list = table.concat(picked_ids, ","),
+    picked_people = #picked_ids == 0 and {} or db.query([[SELECT id, name FROM users
+      WHERE id IN (SELECT value FROM json_each(?)) AND kind = 'employee' ORDER BY name COLLATE NOCASE]],
+      json.encode(picked_ids)) }
   if view == "list" then
     local sort = q.sort == "hire_date" and "hire_date" or "name"
     data.res = directory.search(req.user, { q = q.q, department = q.department, location = q.location,
@@ -73,6 +89,10 @@ function M.page(req, o)
     if open_id then
       data.open[open_id] = true
       for _, id in ipairs(authz.chain(open_id)) do data.open[id] = true end
+    end
+    -- and the way down to everyone ticked, so they are seen ticked
+    for _, pid in ipairs(picked_ids) do
+      for _, id in ipairs(authz.chain(pid)) do data.open[id] = true end
     end
   end
   return page.render(req, "cycle_reviewees", data, { nav = o.nav, wide = view == "org" })

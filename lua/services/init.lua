@@ -14,4 +14,5 @@ return {
   "feedback_workflow",
   "feedback_cycles",
   "feedback",
+  "dashboard",
 }
