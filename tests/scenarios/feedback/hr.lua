@@ -173,9 +173,11 @@ t.test("reminders preview the exact mail for each late group; sending queues one
   t.ok(wr.count >= 2)
   t.contains(first.text, "write and share your feedback about")
   t.status(lena:post("/api/feedback/cycles/" .. cycle.id .. "/reminders/preview", { audience = "everyone" }), 422)
-  local page = lena:form("/feedback/cycles/" .. cycle.id .. "/reminders", { audience = "not_approved" })
-  t.status(page, 200)
+  local go = t.status(lena:form("/feedback/cycles/" .. cycle.id .. "/reminders", { audience = "not_approved" }), 303,
+    "preview first: a page of its own")
+  local page = t.status(lena:get(go.headers.location), 200)
   t.contains(page.body, "approve the reviewers of Lucas Moreau")
+  t.eq(#t.outbox({ template = "feedback.reminder" }), 0, "the preview sends nothing")
   local before = #t.outbox({ template = "feedback.reminder" })
   local sent = t.status(lena:post("/api/feedback/cycles/" .. cycle.id .. "/reminders", { audience = "not_approved" }), 200)
   t.eq(sent.json.queued, 1)
