@@ -476,15 +476,19 @@ M.OVERVIEW_SORTS = { name = "u.name COLLATE NOCASE", department = "u.department 
   manager = "m.name COLLATE NOCASE", nominated = "nominated", approved = "approved", written = "written",
   declined = "declined" }
 
-local COUNTS_SQL = [[
-  SELECT s.id, s.reviewee_id, s.manager_id, s.nominations_done_at, s.approved_at, s.released_at,
-    u.name, u.email, u.job_title, u.department, u.location, m.name AS manager_name,
-    coalesce(k.nominated, 0) AS nominated, coalesce(k.approved, 0) AS approved, coalesce(k.written, 0) AS written,
-    coalesce(k.declined, 0) AS declined, coalesce(k.proposed, 0) AS proposed
-  FROM feedback_subjects s JOIN users u ON u.id = s.reviewee_id LEFT JOIN users m ON m.id = s.manager_id
-  LEFT JOIN (SELECT subject_id, count(*) AS nominated, sum(status = 'approved') AS approved,
+local SUBJECT_COLS = [[s.id, s.reviewee_id, s.manager_id, s.nominations_done_at, s.approved_at, s.released_at,
+    u.name, u.email, u.job_title, u.department, u.location, m.name AS manager_name]]
+local SUBJECT_FROM = [[
+  FROM feedback_subjects s JOIN users u ON u.id = s.reviewee_id LEFT JOIN users m ON m.id = s.manager_id ]]
+local COUNT_COLS = [[count(*) AS nominated, sum(status = 'approved') AS approved,
       sum(status = 'proposed') AS proposed, sum(status = 'declined') AS declined,
-      sum(status = 'approved' AND feedback_status = 'shared') AS written
+      sum(status = 'approved' AND feedback_status = 'shared') AS written]]
+local COUNTS_SQL = [[
+  SELECT ]] .. SUBJECT_COLS .. [[,
+    coalesce(k.nominated, 0) AS nominated, coalesce(k.approved, 0) AS approved, coalesce(k.written, 0) AS written,
+    coalesce(k.declined, 0) AS declined, coalesce(k.proposed, 0) AS proposed, count(*) OVER () AS matching
+  ]] .. SUBJECT_FROM .. [[
+  LEFT JOIN (SELECT subject_id, ]] .. COUNT_COLS .. [[
     FROM feedback_requests WHERE cycle_id = ? AND relationship NOT IN ('self', 'manager') GROUP BY subject_id) k
     ON k.subject_id = s.id ]]
 
@@ -499,22 +503,51 @@ M.STATUS_FILTERS = {
 --- The company overview of a cycle: per reviewee the reviewers nominated, approved, written
 --- and declined (self and manager feedback apart), sortable, filterable, in pages; totals and
 --- progress. q: { sort, order, department, location, manager_id, status, q, page, per_page }.
---- Five queries whatever the size.
+--- At most six queries whatever the size.
 function M.overview(actor, id, q)
   local c = M.require(id)
   M.require_perm(actor, "feedback_cycles.track", c)
   q = q or {}
-  local where, args = { "s.cycle_id = ?" }, { c.id, c.id }
+  local where, args = { "s.cycle_id = ?" }, {}
   cycle_kit.person_filters(q, where, args, "s.manager_id")
-  if M.STATUS_FILTERS[q.status or ""] then where[#where + 1] = M.STATUS_FILTERS[q.status] end
+  local status = M.STATUS_FILTERS[q.status or ""]
   local p = cycle_kit.paging(q, M.OVERVIEW_SORTS, "name")
-  local where_sql = table.concat(where, " AND ")
-  local matching = db.value(("SELECT count(*) FROM (" .. COUNTS_SQL .. "WHERE %s)"):format(where_sql), table.unpack(args))
-  local page_args = { table.unpack(args) }
-  page_args[#page_args + 1] = p.per_page
-  page_args[#page_args + 1] = p.offset
-  local rows = db.query((COUNTS_SQL .. "WHERE %s ORDER BY %s %s, u.name COLLATE NOCASE, s.id LIMIT ? OFFSET ?")
-    :format(where_sql, M.OVERVIEW_SORTS[p.sort], p.order), table.unpack(page_args))
+  local rows, matching
+  if not status and (p.sort == "name" or p.sort == "department" or p.sort == "manager") then
+    -- the page of reviewees first (from the index), then the counts of just those
+    local where_sql = table.concat(where, " AND ")
+    local a = { c.id, table.unpack(args) }
+    matching = db.value(("SELECT count(*)" .. SUBJECT_FROM .. "WHERE %s"):format(where_sql), table.unpack(a))
+    a[#a + 1], a[#a + 2] = p.per_page, p.offset
+    rows = db.query(("SELECT " .. SUBJECT_COLS .. SUBJECT_FROM .. "WHERE %s ORDER BY %s %s, u.name COLLATE NOCASE, s.id "
+      .. "LIMIT ? OFFSET ?"):format(where_sql, M.OVERVIEW_SORTS[p.sort], p.order), table.unpack(a))
+    local ids = {}
+    for i, r in ipairs(rows) do ids[i] = r.id end
+    local counts = {}
+    if #ids > 0 then
+      for _, k in ipairs(db.query("SELECT subject_id, " .. COUNT_COLS .. [[ FROM feedback_requests
+          WHERE subject_id IN (SELECT value FROM json_each(?)) AND relationship NOT IN ('self', 'manager')
+          GROUP BY subject_id]], json.encode(ids))) do
+        counts[k.subject_id] = k
+      end
+    end
+    for _, r in ipairs(rows) do
+      local k = counts[r.id] or {}
+      for _, f in ipairs({ "nominated", "approved", "written", "declined", "proposed" }) do r[f] = k[f] or 0 end
+    end
+  else
+    -- sorted or filtered by the counts: every reviewee's counts, once
+    if status then where[#where + 1] = status end
+    local a = { c.id, c.id, table.unpack(args) }
+    a[#a + 1], a[#a + 2] = p.per_page, p.offset
+    rows = db.query((COUNTS_SQL .. "WHERE %s ORDER BY %s %s, u.name COLLATE NOCASE, s.id LIMIT ? OFFSET ?")
+      :format(table.concat(where, " AND "), M.OVERVIEW_SORTS[p.sort], p.order), table.unpack(a))
+    matching = rows[1] and rows[1].matching or 0
+    if not rows[1] and p.page > 1 then
+      matching = db.value(("SELECT count(*) FROM (" .. COUNTS_SQL .. "WHERE %s)"):format(table.concat(where, " AND ")),
+        c.id, c.id, table.unpack(args))
+    end
+  end
   local totals = db.row([[SELECT count(*) AS requests, sum(status = 'proposed') AS proposed,
       sum(status = 'approved') AS approved, sum(status = 'declined') AS declined,
       sum(status = 'approved' AND feedback_status = 'shared') AS written,

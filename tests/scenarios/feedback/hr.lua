@@ -134,6 +134,13 @@ t.test("the overview counts per reviewee: nominated, approved, written, declined
   t.eq(late.total, 3, "Daniel, Isabel and Noah have not chosen")
   local waiting = login("lena"):get("/api/feedback/cycles/" .. cycle.id .. "/reviewees?status=not_approved").json
   t.eq(waiting.total, 4, "not approved: Lucas's list waits, three have none")
+  local sorted = login("lena"):get("/api/feedback/cycles/" .. cycle.id .. "/reviewees?sort=written&order=desc&per_page=2").json
+  t.eq(sorted.reviewees[1].name, "Ravi Shankar", "sorted by the feedback written")
+  t.eq(sorted.total, 6)
+  t.eq(sorted.pages, 3)
+  local second = login("lena"):get("/api/feedback/cycles/" .. cycle.id .. "/reviewees?sort=name&per_page=2&page=2").json
+  t.eq(second.reviewees[1].name, "Isabel Costa", "pages of names")
+  t.eq(second.reviewees[1].approved, 0)
   local page = login("lena"):get("/feedback/cycles/" .. cycle.id .. "?status=declined")
   t.status(page, 200)
   t.contains(page.body, "Emma Schulz")
