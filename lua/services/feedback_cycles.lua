@@ -558,7 +558,10 @@ function M.overview(actor, id, q)
       sum(released_at IS NOT NULL) AS released_early
     FROM feedback_subjects WHERE cycle_id = ?]], c.id)
   for k, v in pairs(subj) do totals[k == "approved" and "reviewees_approved" or k] = v end
-  for k, v in pairs(totals) do totals[k] = v or 0 end
+  for _, k in ipairs({ "requests", "proposed", "approved", "declined", "written", "drafts", "reviewees",
+    "reviewees_approved", "nominated", "released_early" }) do
+    totals[k] = totals[k] or 0 -- sums over no rows are NULL
+  end
   local deps, locs = cycle_kit.facets("feedback_subjects s JOIN users u ON u.id = s.reviewee_id WHERE s.cycle_id = ?", c.id)
   return cycle_kit.page_result(p, matching, { cycle = c, rows = rows, totals = totals, departments = deps,
     locations = locs })

@@ -97,6 +97,13 @@ t.test("reviewees from the list with 'managers only', or later: a cycle can star
   t.eq(#t.outbox({ template = "feedback.nominate", to = demo.email("mia") }), 1, "added to a running cycle: asked at once")
 end)
 
+t.test("the overview of a draft with reviewees and no reviewers yet shows zeros", function()
+  local ov = t.status(login("lena"):get("/api/feedback/cycles/" .. cycle.id .. "/reviewees"), 200).json
+  t.eq(ov.totals.written, 0)
+  t.eq(ov.totals.drafts, 0)
+  t.status(login("lena"):get("/feedback/cycles/" .. cycle.id), 200)
+end)
+
 t.test("starting as an HR Assistant; reviewees nominate, two managers approve, some write", function()
   t.status(login("lena"):post("/api/feedback/cycles/" .. cycle.id .. "/start"), 200)
   local function sid(key)
