@@ -11,8 +11,7 @@ local svg = require "lib.svg"
 local clock = require "core.clock"
 local cycles = require "services.cycles"
 local reviews = require "services.reviews"
-local picker = require "routes.reviewee_picker"
-local editor = require "routes.questionnaire_editor"
+local cycle_routes = require "routes.cycle_routes"
 local access = require "services.access"
 local audit = require "services.audit"
 
@@ -30,11 +29,11 @@ end
 
 local function wf() return require "services.workflows" end
 
--- A form post's fields -> the input cycles.create/update take.
-local function cycle_input(f)
+-- A form post's fields -> the input cycles.create/update take (c: the cycle being edited).
+local function cycle_input(f, c)
   return { name = f.name, start_date = f.start_date, self_due = f.self_due ~= "" and f.self_due or nil,
     manager_due = f.manager_due ~= "" and f.manager_due or nil, sign_due = f.sign_due ~= "" and f.sign_due or nil,
-    self_assessment = f.self_assessment == "on",
+    self_assessment = (not (c and cycles.running(c)) and f.self_assessment == "on") or nil,
     visibility = { indirect_managers = f.indirect_managers == "on", reviewee_sees = f.reviewee_sees } }
 end
 
@@ -57,41 +56,32 @@ local function overview_query(req)
 end
 
 function M.routes(r)
+  cycle_routes.add(r, { service = cycles, api = "/api/cycles", pages = "/cycles", title = "Review cycles", nav = "cycles",
+    json = cycle_json, profile = "review",
+    perms = { manage = "review_cycles.manage", track = "review_cycles.track", read = "reviews.read",
+      create = "reviews.create" },
+    form = { page = form_page, input = cycle_input,
+      defaults = function()
+        local today = util.parse_date(util.format_date(clock.now()))
+        local function d(n) return util.format_date((today + n) * 86400) end
+        return { name = "", start_date = d(0), self_due = d(14), manager_due = d(28), sign_due = d(42),
+          self_assessment = true, indirect_managers = true, reviewee_sees = "on_share" }
+      end,
+      values = function(c)
+        local values = util.copy(c)
+        values.indirect_managers = c.visibility.indirect_managers
+        values.reviewee_sees = c.visibility.reviewee_sees
+        return values
+      end },
+    reviewees = { chosen_sql = "SELECT reviewee_id FROM reviews WHERE cycle_id = ?",
+      remove_confirm = "Remove the checked people from this cycle? Reviews with content can only be removed by HR Admins." },
+    reminders = { preview = reviews.reminder_preview, send = reviews.send_reminders, ids = "review_ids",
+      default = "self_late" },
+    export = function(req, id) return M.export_xlsx(req, id) end,
+    messages = { created = "Cycle created. Now choose who is reviewed.",
+      started = "The cycle has started. Invitations are on their way.", deleted = " was deleted with all its reviews." } })
+
   -- ---------------------------------------------------------------- API
-  r:add{ method = "GET", path = "/api/cycles", auth = "user", perm = "object",
-    handler = function(req)
-      local list = {}
-      for i, c in ipairs(cycles.list(req.user)) do list[i] = cycle_json(c) end
-      return web.json(200, { cycles = json.array(list) })
-    end }
-  r:add{ method = "POST", path = "/api/cycles", auth = "user", perm = "review_cycles.manage",
-    handler = function(req)
-      local c = cycles.create(req.user, web.body(req), req)
-      return web.json(201, cycle_json(c), { Location = "/api/cycles/" .. c.id })
-    end }
-  r:add{ method = "GET", path = "/api/cycles/{id:int}", auth = "user", perm = "object",
-    handler = function(req)
-      local c = cycles.require(id_of(req))
-      cycles.require_perm(req.user, "review_cycles.track", c)
-      return web.json(200, cycle_json(c))
-    end }
-  r:add{ method = "PATCH", path = "/api/cycles/{id:int}", auth = "user", perm = "object",
-    handler = function(req) return web.json(200, cycle_json(cycles.update(req.user, id_of(req), web.body(req), req))) end }
-  r:add{ method = "DELETE", path = "/api/cycles/{id:int}", auth = "user", perm = "object",
-    handler = function(req) cycles.delete(req.user, id_of(req), req); return web.no_content() end }
-  r:add{ method = "POST", path = "/api/cycles/{id:int}/copy", auth = "user", perm = "object",
-    handler = function(req)
-      local c = cycles.copy(req.user, id_of(req), req)
-      return web.json(201, cycle_json(c), { Location = "/api/cycles/" .. c.id })
-    end }
-  r:add{ method = "POST", path = "/api/cycles/{id:int}/start", auth = "user", perm = "object",
-    handler = function(req) return web.json(200, cycle_json(cycles.start(req.user, id_of(req), req))) end }
-  r:add{ method = "POST", path = "/api/cycles/{id:int}/transitions", auth = "user", perm = "object",
-    handler = function(req)
-      local to = web.body(req).to
-      if type(to) ~= "string" then errors.invalid({ to = "Name the phase to move to." }) end
-      return web.json(200, cycle_json(cycles.transition(req.user, id_of(req), to, req)))
-    end }
   r:add{ method = "GET", path = "/api/cycles/{id:int}/reviewees", auth = "user", perm = "object",
     handler = function(req)
       local oq = overview_query(req)
@@ -107,21 +97,6 @@ function M.routes(r)
       return web.json(200, { reviewees = json.array(list), totals = ov.totals, total = ov.matching, page = ov.page,
         per_page = ov.per_page, pages = ov.pages })
     end }
-  r:add{ method = "POST", path = "/api/cycles/{id:int}/reviewees", auth = "user", perm = "object",
-    handler = function(req)
-      local n = cycles.add_reviewees(req.user, id_of(req), web.body(req).user_ids, req)
-      return web.json(200, { added = n })
-    end }
-  r:add{ method = "DELETE", path = "/api/cycles/{id:int}/reviewees", auth = "user", perm = "object",
-    handler = function(req)
-      local n = cycles.remove_reviewees(req.user, id_of(req), web.body(req).user_ids, req)
-      return web.json(200, { removed = n })
-    end }
-  r:add{ method = "PUT", path = "/api/cycles/{id:int}/admins", auth = "user", perm = "review_cycles.manage",
-    handler = function(req)
-      local list = cycles.set_admins(req.user, id_of(req), web.body(req).admins, req)
-      return web.json(200, { admins = json.array(util.map(list, function(e) return { user_id = e[1], role = e[2] } end)) })
-    end }
   r:add{ method = "GET", path = "/api/cycles/{id:int}/ratings", auth = "user", perm = "object",
     handler = function(req)
       local c = cycles.require(id_of(req))
@@ -130,18 +105,6 @@ function M.routes(r)
       if not d then return web.json(200, { question = json.null, counts = json.array({}), total = 0 }) end
       return web.json(200, { question = d.question.id, counts = d.counts, total = d.total })
     end }
-  r:add{ method = "POST", path = "/api/cycles/{id:int}/reminders/preview", auth = "user", perm = "object",
-    handler = function(req)
-      local b = web.body(req)
-      return web.json(200, reviews.reminder_preview(req.user, id_of(req), b.audience, b.review_ids, b.note))
-    end }
-  r:add{ method = "POST", path = "/api/cycles/{id:int}/reminders", auth = "user", perm = "object",
-    handler = function(req)
-      local b = web.body(req)
-      return web.json(200, { queued = reviews.send_reminders(req.user, id_of(req), b.audience, b.review_ids, b.note, req) })
-    end }
-  r:add{ method = "GET", path = "/api/cycles/{id:int}/export.xlsx", auth = "user", perm = "object", tx = false,
-    handler = function(req) return M.export_xlsx(req, id_of(req)) end }
 
   -- ---------------------------------------------------------------- pages
   r:add{ method = "GET", path = "/cycles", auth = "user", perm = "object",
@@ -153,174 +116,22 @@ function M.routes(r)
         { nav = "cycles" })
     end }
 
-  r:add{ method = "GET", path = "/cycles/new", auth = "user", perm = "review_cycles.manage",
-    handler = function(req)
-      local today = util.parse_date(util.format_date(clock.now()))
-      local function d(n) return util.format_date((today + n) * 86400) end
-      return form_page(req, nil, { name = "", start_date = d(0), self_due = d(14), manager_due = d(28), sign_due = d(42),
-        self_assessment = true, indirect_managers = true, reviewee_sees = "on_share" })
-    end }
 
-  r:add{ method = "POST", path = "/cycles/new", auth = "user", perm = "review_cycles.manage",
-    handler = function(req)
-      local f = web.form(req)
-      local ok, c = page.form(req, { back = "/cycles/new", values = f }, cycles.create, req.user, cycle_input(f), req)
-      if not ok then return c end
-      return page.redirect("/cycles/" .. c.id .. "/reviewees", "success", "Cycle created. Now choose who is reviewed.")
-    end }
 
-  r:add{ method = "GET", path = "/cycles/{id:int}/edit", auth = "user", perm = "object",
-    handler = function(req)
-      local c = cycles.require(id_of(req))
-      cycles.require_perm(req.user, "review_cycles.manage", c)
-      if c.phase == "closed" then errors.conflict("This cycle is closed; copy it to run a new round.") end
-      local values = util.copy(c)
-      values.indirect_managers = c.visibility.indirect_managers
-      values.reviewee_sees = c.visibility.reviewee_sees
-      return form_page(req, c, values)
-    end }
 
-  r:add{ method = "POST", path = "/cycles/{id:int}/edit", auth = "user", perm = "object",
-    handler = function(req)
-      local c = cycles.require(id_of(req))
-      local f = web.form(req)
-      local input = cycle_input(f)
-      if cycles.running(c) then input.self_assessment = nil end
-      local ok, res = page.form(req, { back = "/cycles/" .. c.id .. "/edit", values = f }, cycles.update, req.user,
-        c.id, input, req)
-      if not ok then return res end
-      return page.redirect("/cycles/" .. c.id, "success", "Saved.")
-    end }
 
-  r:add{ method = "GET", path = "/cycles/{id:int}/questions", auth = "user", perm = "object",
-    handler = function(req)
-      local c = cycles.require(id_of(req))
-      cycles.require_perm(req.user, "review_cycles.manage", c)
-      local kept = page.kept(req)
-      local q = kept and type(kept.extra) == "table" and type(kept.extra.q) == "table" and kept.extra.q or c.questionnaire
-      return M.questions_page(req, c, q, kept and kept.errors)
-    end }
 
-  r:add{ method = "POST", path = "/cycles/{id:int}/questions", auth = "user", perm = "object",
-    handler = function(req)
-      local c = cycles.require(id_of(req))
-      cycles.require_perm(req.user, "review_cycles.manage", c)
-      local f = web.form(req)
-      local q, op, anchor = editor.from_form(f, "review")
-      local back = "/cycles/" .. c.id .. "/questions"
-      if op ~= "save" then
-        -- adding, moving, removing: the editor comes back with the questionnaire as it is now
-        page.keep(req, back, { extra = { q = q } })
-        return web.redirect(back .. (anchor and ("#" .. anchor) or ""))
-      end
-      local ok, res = page.form(req, { back = back, extra = { q = q }, lists_problems = true }, cycles.update, req.user, c.id,
-        { questionnaire = q }, req)
-      if not ok then return res end
-      return page.redirect("/cycles/" .. c.id, "success", "Questions saved.")
-    end }
 
-  r:add{ method = "GET", path = "/cycles/{id:int}/reviewees", auth = "user", perm = "object",
-    handler = function(req) return M.reviewees_page(req, cycles.require(id_of(req))) end }
 
-  r:add{ method = "POST", path = "/cycles/{id:int}/reviewees", auth = "user", perm = "object",
-    handler = function(req)
-      local c = cycles.require(id_of(req))
-      return picker.post(req, { cycle = c, here = "/cycles/" .. c.id .. "/reviewees", add = cycles.add_reviewees,
-        remove = cycles.remove_reviewees })
-    end }
 
-  r:add{ method = "GET", path = "/cycles/{id:int}/admins", auth = "user", perm = "review_cycles.manage",
-    handler = function(req)
-      local c = cycles.require(id_of(req))
-      return page.render(req, "cycle_admins", { title = "Admins of " .. c.name, cycle = c, admins = cycles.admins(c.id),
-        people = require("routes.people").manager_choices(), can_make_admin = access.can(req.user, "reviews.read") },
-        { nav = "cycles" })
-    end }
 
-  r:add{ method = "POST", path = "/cycles/{id:int}/admins", auth = "user", perm = "review_cycles.manage",
-    handler = function(req)
-      local c = cycles.require(id_of(req))
-      local f = web.form(req)
-      local list = {}
-      for _, a in ipairs(cycles.admins(c.id)) do
-        if f["remove_" .. a.user_id] == nil then list[#list + 1] = { user_id = a.user_id, role = a.role } end
-      end
-      if f.user_id and f.user_id ~= "" then list[#list + 1] = { user_id = f.user_id, role = f.role } end
-      local ok, res = page.form(req, "/cycles/" .. c.id .. "/admins", cycles.set_admins, req.user, c.id, list, req)
-      if not ok then return res end
-      return page.redirect("/cycles/" .. c.id .. "/admins", "success", "Cycle admins saved.")
-    end }
 
-  r:add{ method = "POST", path = "/cycles/{id:int}/start", auth = "user", perm = "object",
-    handler = function(req)
-      local c = cycles.require(id_of(req))
-      local ok, res = page.form(req, { back = "/cycles/" .. c.id, form = "/cycles/" .. c.id .. "/start" }, cycles.start,
-        req.user, c.id, req)
-      if not ok then return res end
-      return page.redirect("/cycles/" .. c.id, "success", "The cycle has started. Invitations are on their way.")
-    end }
 
-  r:add{ method = "POST", path = "/cycles/{id:int}/transition", auth = "user", perm = "object",
-    handler = function(req)
-      local c = cycles.require(id_of(req))
-      local ok, res = page.form(req, "/cycles/" .. c.id, cycles.transition, req.user, c.id, web.form(req).to, req)
-      if not ok then return res end
-      return page.redirect("/cycles/" .. c.id, "success", "The cycle moved to the next phase.")
-    end }
 
-  r:add{ method = "POST", path = "/cycles/{id:int}/copy", auth = "user", perm = "object",
-    handler = function(req)
-      local c = cycles.copy(req.user, id_of(req), req)
-      return page.redirect("/cycles/" .. c.id .. "/edit", "success", "A copy was made. Check its name and dates.")
-    end }
 
-  r:add{ method = "POST", path = "/cycles/{id:int}/delete", auth = "user", perm = "object",
-    handler = function(req)
-      local c = cycles.require(id_of(req))
-      local ok, res = page.form(req, "/cycles/" .. c.id, cycles.delete, req.user, c.id, req)
-      if not ok then return res end
-      return page.redirect("/cycles", "success", c.name .. " was deleted with all its reviews.")
-    end }
 
   r:add{ method = "GET", path = "/cycles/{id:int}", auth = "user", perm = "object",
     handler = function(req) return M.overview_page(req, id_of(req)) end }
-
-  -- who to remind, from the overview's form or the preview's address
-  local function reminder_args(f)
-    local ids = f.review_ids
-    if type(ids) == "string" then ids = { ids } end
-    local selection = {}
-    for _, x in ipairs(ids or {}) do selection[#selection + 1] = math.tointeger(tonumber(x)) end
-    return f.audience or (#selection > 0 and "selection" or "self_late"), selection, f.note
-  end
-  local function preview_url(c, audience, selection, note)
-    return "/cycles/" .. c.id .. "/reminders?" .. util.build_query({ audience = audience, review_ids = selection,
-      note = note })
-  end
-
-  -- the exact mail, before anything is sent (a page of its own: reloading it sends nothing)
-  r:add{ method = "GET", path = "/cycles/{id:int}/reminders", auth = "user", perm = "object",
-    handler = function(req)
-      local c = cycles.require(id_of(req))
-      local audience, selection, note = reminder_args(web.query(req))
-      local prev = reviews.reminder_preview(req.user, c.id, audience, selection, note)
-      return page.render(req, "cycle_reminders", { title = "Send reminders", cycle = c, audience = audience,
-        selection = selection, note = note or "", preview = prev }, { nav = "cycles" })
-    end }
-
-  r:add{ method = "POST", path = "/cycles/{id:int}/reminders", auth = "user", perm = "object",
-    handler = function(req)
-      local c = cycles.require(id_of(req))
-      local audience, selection, note = reminder_args(web.form(req))
-      if web.form(req).confirm ~= "1" then return web.redirect(preview_url(c, audience, selection, note)) end
-      local ok, n = page.form(req, "/cycles/" .. c.id, reviews.send_reminders, req.user, c.id, audience, selection, note,
-        req)
-      if not ok then return n end
-      return page.redirect("/cycles/" .. c.id, "success", util.plural(n, "reminder") .. " queued.")
-    end }
-
-  r:add{ method = "GET", path = "/cycles/{id:int}/export.xlsx", auth = "user", perm = "object", tx = false,
-    handler = function(req) return M.export_xlsx(req, id_of(req)) end }
 
   page.add_nav{ id = "cycles", label = "Review cycles", href = "/cycles", icon = "◎", order = 30, section = "main",
     visible = function(u)
@@ -330,22 +141,6 @@ function M.routes(r)
 end
 
 -- ------------------------------------------------------------------ helpers
-
-function M.questions_page(req, c, q, problems)
-  return editor.page(req, { cycle = c, q = q, problems = problems, profile = "review", nav = "cycles",
-    locked = cycles.running(c) or c.phase == "closed", action = "/cycles/" .. c.id .. "/questions",
-    back = "/cycles/" .. c.id, crumbs = { { label = "Review cycles", href = "/cycles" },
-      { label = c.name, href = "/cycles/" .. c.id } } })
-end
-
-function M.reviewees_page(req, c)
-  cycles.require_perm(req.user, "review_cycles.track", c)
-  return picker.page(req, { cycle = c, here = "/cycles/" .. c.id .. "/reviewees", nav = "cycles",
-    crumbs = { { label = "Review cycles", href = "/cycles" }, { label = c.name, href = "/cycles/" .. c.id } },
-    chosen_sql = "SELECT reviewee_id FROM reviews WHERE cycle_id = ?", done = "/cycles/" .. c.id,
-    can_add = cycles.can(req.user, "reviews.create", c) and c.phase ~= "closed",
-    remove_confirm = "Remove the checked people from this cycle? Reviews with content can only be removed by HR Admins." })
-end
 
 local STATUS_LABELS = {
   self = { not_started = "Not started", draft = "Writing", submitted = "Submitted", skipped = "—" },

@@ -20,7 +20,10 @@ Kit.__index = Kit
 
 --- spec: admins_table, noun ("review cycle"), read_action (reading content, needed to make
 --- someone a cycle admin), manage_action (the company-wide right to set a cycle's admins),
---- audit_prefix ("cycle").
+--- audit_prefix ("cycle"); for reviewees: subjects_table (one row per reviewee: cycle_id,
+--- reviewee_id, manager_id, created_at, updated_at), create_action, delete_action,
+--- delete_unstarted_action, started_sql (an SQL expression over the row `s`: 1 when something
+--- was written for it), on_added(c, rows) (new rows of a running cycle, managers fixed).
 function M.new(spec)
   assert(spec.admins_table and spec.noun and spec.read_action and spec.manage_action, "cycle_kit.new: incomplete spec")
   return setmetatable({ spec = spec }, Kit)
@@ -88,6 +91,71 @@ function Kit:set_admins(actor, c, list, req)
       target_type = spec.audit_prefix or "cycle", target_id = c.id, target_label = c.name,
       details = { count = #clean } }
     return clean
+  end)
+end
+
+-- ------------------------------------------------------------------ reviewees
+
+--- Adds people as reviewees of cycle c (employees who are not deactivated; guests are never
+--- reviewed). Returns how many were added. In a running cycle their manager is fixed now and
+--- spec.on_added hears of them (invitations, automatic requests).
+function Kit:add_reviewees(actor, c, user_ids, req)
+  local spec = self.spec
+  self:require_perm(actor, spec.create_action, c)
+  if c.phase == "closed" then errors.conflict("This cycle is closed.") end
+  if type(user_ids) ~= "table" then errors.invalid({ user_ids = "Send a list of people." }) end
+  local ids = {}
+  for _, x in ipairs(user_ids) do
+    local n = math.tointeger(tonumber(x))
+    if not n then errors.invalid({ user_ids = "must be a list of person ids." }) end
+    ids[#ids + 1] = n
+  end
+  if #ids == 0 then return 0 end
+  local now, list = clock.now(), json.encode(ids)
+  local t = spec.subjects_table
+  return db.transaction(function()
+    local before = db.value(("SELECT count(*) FROM %s WHERE cycle_id = ?"):format(t), c.id)
+    db.exec(([[INSERT INTO %s(cycle_id, reviewee_id, created_at, updated_at)
+      SELECT ?, u.id, ?, ? FROM users u
+      WHERE u.id IN (SELECT value FROM json_each(?)) AND u.kind = 'employee' AND u.status <> 'deactivated'
+      ON CONFLICT(cycle_id, reviewee_id) DO NOTHING]]):format(t), c.id, now, now, list)
+    local added = db.value(("SELECT count(*) FROM %s WHERE cycle_id = ?"):format(t), c.id) - before
+    if added > 0 then
+      audit.record{ action = spec.audit_prefix .. ".reviewees_added", actor = actor, req = req,
+        target_type = spec.audit_prefix, target_id = c.id, target_label = c.name, details = { added = added } }
+      if c.phase ~= "draft" then
+        local fresh = ("cycle_id = ? AND created_at = ? AND reviewee_id IN (SELECT value FROM json_each(?))")
+        db.exec(("UPDATE %s SET manager_id = (SELECT u.manager_id FROM users u WHERE u.id = reviewee_id) WHERE %s")
+          :format(t, fresh), c.id, now, list)
+        spec.on_added(c, db.query(("SELECT * FROM %s WHERE %s"):format(t, fresh), c.id, now, list))
+      end
+    end
+    return added
+  end)
+end
+
+--- Removes reviewees of cycle c. When nothing was written for them it needs the
+--- delete_unstarted action (HR Assistants too); otherwise the delete action (HR Admins), and
+--- what was written goes with them.
+function Kit:remove_reviewees(actor, c, user_ids, req)
+  local spec = self.spec
+  if type(user_ids) ~= "table" then errors.invalid({ user_ids = "Send a list of people." }) end
+  local rows = db.query(([[SELECT s.id, %s AS started FROM %s s
+    WHERE s.cycle_id = ? AND s.reviewee_id IN (SELECT value FROM json_each(?))]]):format(spec.started_sql,
+    spec.subjects_table), c.id, json.encode(user_ids))
+  local started = 0
+  for _, r in ipairs(rows) do if r.started == 1 then started = started + 1 end end
+  if started > 0 or not self:can(actor, spec.delete_unstarted_action, c) then
+    self:require_perm(actor, spec.delete_action, c)
+  end
+  return db.transaction(function()
+    for _, r in ipairs(rows) do db.exec(("DELETE FROM %s WHERE id = ?"):format(spec.subjects_table), r.id) end
+    if #rows > 0 then
+      audit.record{ action = spec.audit_prefix .. ".reviewees_removed", actor = actor, req = req,
+        target_type = spec.audit_prefix, target_id = c.id, target_label = c.name,
+        details = { removed = #rows, with_content = started } }
+    end
+    return #rows
   end)
 end
 

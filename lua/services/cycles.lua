@@ -15,7 +15,12 @@ local cycle_kit = require "services.cycle_kit"
 local M = {}
 
 local kit = cycle_kit.new{ admins_table = "cycle_admins", noun = "review cycle", read_action = "reviews.read",
-  manage_action = "review_cycles.manage", audit_prefix = "cycle" }
+  manage_action = "review_cycles.manage", audit_prefix = "cycle", subjects_table = "reviews",
+  create_action = "reviews.create", delete_action = "reviews.delete", delete_unstarted_action = "reviews.delete_unstarted",
+  started_sql = "EXISTS (SELECT 1 FROM answers a WHERE a.review_id = s.id)",
+  on_added = function(c, rows)
+    for _, r in ipairs(rows) do require("services.workflows").emit(c, "review.added", { review = r }) end
+  end }
 M.kit = kit
 
 local function workflows() return require "services.workflows" end
@@ -212,66 +217,11 @@ end
 
 --- Adds people as reviewees (employees who are not deactivated). Returns how many were added.
 --- In a running cycle their manager is fixed now and they are invited like the others.
-function M.add_reviewees(actor, id, user_ids, req)
-  local c = M.require(id)
-  M.require_perm(actor, "reviews.create", c)
-  if c.phase == "closed" then errors.conflict("This cycle is closed.") end
-  if type(user_ids) ~= "table" then errors.invalid({ user_ids = "Send a list of people." }) end
-  local ids = {}
-  for _, x in ipairs(user_ids) do
-    local n = math.tointeger(tonumber(x))
-    if not n then errors.invalid({ user_ids = "must be a list of person ids." }) end
-    ids[#ids + 1] = n
-  end
-  if #ids == 0 then return 0 end
-  local now = clock.now()
-  return db.transaction(function()
-    local running = M.running(c)
-    local before = db.value("SELECT count(*) FROM reviews WHERE cycle_id = ?", c.id)
-    db.exec([[INSERT INTO reviews(cycle_id, reviewee_id, manager_id, created_at, updated_at)
-      SELECT ?, u.id, CASE WHEN ? THEN u.manager_id END, ?, ? FROM users u
-      WHERE u.id IN (SELECT value FROM json_each(?)) AND u.kind = 'employee' AND u.status <> 'deactivated'
-      ON CONFLICT(cycle_id, reviewee_id) DO NOTHING]], c.id, running and 1 or 0, now, now, json.encode(ids))
-    local added = db.value("SELECT count(*) FROM reviews WHERE cycle_id = ?", c.id) - before
-    if added > 0 then
-      audit.record{ action = "cycle.reviewees_added", actor = actor, req = req, target_type = "cycle",
-        target_id = c.id, target_label = c.name, details = { added = added } }
-      if running then
-        for _, r in ipairs(db.query([[SELECT * FROM reviews WHERE cycle_id = ? AND created_at = ?
-            AND reviewee_id IN (SELECT value FROM json_each(?))]], c.id, now, json.encode(ids))) do
-          workflows().emit(c, "review.added", { review = r })
-        end
-      end
-    end
-    return added
-  end)
-end
+function M.add_reviewees(actor, id, user_ids, req) return kit:add_reviewees(actor, M.require(id), user_ids, req) end
 
 --- Removes reviewees. A review with nothing written goes with reviews.delete_unstarted (HR
 --- Assistants too); one with content needs reviews.delete (HR Admins).
-function M.remove_reviewees(actor, id, user_ids, req)
-  local c = M.require(id)
-  if type(user_ids) ~= "table" then errors.invalid({ user_ids = "Send a list of people." }) end
-  local rows = db.query([[SELECT r.id, r.reviewee_id,
-      EXISTS (SELECT 1 FROM answers a WHERE a.review_id = r.id) AS started
-    FROM reviews r WHERE r.cycle_id = ? AND r.reviewee_id IN (SELECT value FROM json_each(?))]],
-    c.id, json.encode(user_ids))
-  local started = 0
-  for _, r in ipairs(rows) do if r.started == 1 then started = started + 1 end end
-  if started > 0 then
-    M.require_perm(actor, "reviews.delete", c)
-  elseif not M.can(actor, "reviews.delete_unstarted", c) and not M.can(actor, "reviews.delete", c) then
-    M.require_perm(actor, "reviews.delete_unstarted", c)
-  end
-  return db.transaction(function()
-    for _, r in ipairs(rows) do db.exec("DELETE FROM reviews WHERE id = ?", r.id) end
-    if #rows > 0 then
-      audit.record{ action = "cycle.reviewees_removed", actor = actor, req = req, target_type = "cycle",
-        target_id = c.id, target_label = c.name, details = { removed = #rows, with_content = started } }
-    end
-    return #rows
-  end)
-end
+function M.remove_reviewees(actor, id, user_ids, req) return kit:remove_reviewees(actor, M.require(id), user_ids, req) end
 
 --- Sets the per-cycle admins and assistants: list of { user_id=, role = "admin"|"assistant" }.
 function M.set_admins(actor, id, list, req) return kit:set_admins(actor, M.require(id), list, req) end

@@ -18,8 +18,18 @@ local M = {}
 
 local function workflows() return require "services.workflows" end
 
+-- In a running cycle, new reviewees' managers are fixed; they get their automatic requests and
+-- the workflow hears of each.
+local function subjects_added(c, rows)
+  require("services.nominations").automatic_requests(c, rows)
+  for _, s in ipairs(rows) do workflows().emit(c, "subject.added", { subject = s }) end
+end
+
 local kit = cycle_kit.new{ admins_table = "feedback_cycle_admins", noun = "360 cycle", read_action = "feedback.read",
-  manage_action = "feedback_cycles.manage", audit_prefix = "feedback_cycle" }
+  manage_action = "feedback_cycles.manage", audit_prefix = "feedback_cycle", subjects_table = "feedback_subjects",
+  create_action = "feedback.create", delete_action = "feedback.delete", delete_unstarted_action = "feedback.delete_unstarted",
+  started_sql = "EXISTS (SELECT 1 FROM feedback_requests r WHERE r.subject_id = s.id AND r.feedback_status <> 'not_started')",
+  on_added = subjects_added }
 M.kit = kit
 
 -- Reviewer rules (JSON in feedback_cycles.rules):
@@ -364,78 +374,13 @@ function M.require_subject(id)
   return s
 end
 
--- In a running cycle: the managers of new subjects are fixed and the automatic requests
--- (self, manager) made; the workflow hears of each one.
-local function begin_subjects(c, where_sql, ...)
-  local now = clock.now()
-  db.exec(([[UPDATE feedback_subjects SET manager_id = (SELECT u.manager_id FROM users u WHERE u.id = reviewee_id),
-    updated_at = ? WHERE cycle_id = ? AND %s]]):format(where_sql), now, c.id, ...)
-  local rows = db.query(("SELECT * FROM feedback_subjects WHERE cycle_id = ? AND %s"):format(where_sql), c.id, ...)
-  require("services.nominations").automatic_requests(c, rows)
-  return rows
-end
-
 --- Adds people as reviewees (employees not deactivated; guests cannot be reviewed). Returns
 --- how many were added. In a running cycle they start at once.
-function M.add_reviewees(actor, id, user_ids, req)
-  local c = M.require(id)
-  M.require_perm(actor, "feedback.create", c)
-  if c.phase == "closed" then errors.conflict("This cycle is closed.") end
-  if type(user_ids) ~= "table" then errors.invalid({ user_ids = "Send a list of people." }) end
-  local ids = {}
-  for _, x in ipairs(user_ids) do
-    local n = math.tointeger(tonumber(x))
-    if not n then errors.invalid({ user_ids = "must be a list of person ids." }) end
-    ids[#ids + 1] = n
-  end
-  if #ids == 0 then return 0 end
-  local now = clock.now()
-  return db.transaction(function()
-    local before = db.value("SELECT count(*) FROM feedback_subjects WHERE cycle_id = ?", c.id)
-    db.exec([[INSERT INTO feedback_subjects(cycle_id, reviewee_id, created_at, updated_at)
-      SELECT ?, u.id, ?, ? FROM users u
-      WHERE u.id IN (SELECT value FROM json_each(?)) AND u.kind = 'employee' AND u.status <> 'deactivated'
-      ON CONFLICT(cycle_id, reviewee_id) DO NOTHING]], c.id, now, now, json.encode(ids))
-    local added = db.value("SELECT count(*) FROM feedback_subjects WHERE cycle_id = ?", c.id) - before
-    if added > 0 then
-      audit.record{ action = "feedback_cycle.reviewees_added", actor = actor, req = req, target_type = "feedback_cycle",
-        target_id = c.id, target_label = c.name, details = { added = added } }
-      if M.running(c) then
-        for _, s in ipairs(begin_subjects(c, "created_at = ? AND reviewee_id IN (SELECT value FROM json_each(?))",
-            now, json.encode(ids))) do
-          workflows().emit(c, "subject.added", { subject = s })
-        end
-      end
-    end
-    return added
-  end)
-end
+function M.add_reviewees(actor, id, user_ids, req) return kit:add_reviewees(actor, M.require(id), user_ids, req) end
 
 --- Removes reviewees. Without written feedback it needs feedback.delete_unstarted (HR
 --- Assistants too); with some, feedback.delete (HR Admins).
-function M.remove_reviewees(actor, id, user_ids, req)
-  local c = M.require(id)
-  if type(user_ids) ~= "table" then errors.invalid({ user_ids = "Send a list of people." }) end
-  local rows = db.query([[SELECT s.id, EXISTS (SELECT 1 FROM feedback_requests r WHERE r.subject_id = s.id
-      AND r.feedback_status <> 'not_started') AS started
-    FROM feedback_subjects s WHERE s.cycle_id = ? AND s.reviewee_id IN (SELECT value FROM json_each(?))]],
-    c.id, json.encode(user_ids))
-  local started = 0
-  for _, r in ipairs(rows) do if r.started == 1 then started = started + 1 end end
-  if started > 0 then
-    M.require_perm(actor, "feedback.delete", c)
-  elseif not M.can(actor, "feedback.delete_unstarted", c) then
-    M.require_perm(actor, "feedback.delete", c)
-  end
-  return db.transaction(function()
-    for _, r in ipairs(rows) do db.exec("DELETE FROM feedback_subjects WHERE id = ?", r.id) end
-    if #rows > 0 then
-      audit.record{ action = "feedback_cycle.reviewees_removed", actor = actor, req = req, target_type = "feedback_cycle",
-        target_id = c.id, target_label = c.name, details = { removed = #rows, with_feedback = started } }
-    end
-    return #rows
-  end)
-end
+function M.remove_reviewees(actor, id, user_ids, req) return kit:remove_reviewees(actor, M.require(id), user_ids, req) end
 
 -- ------------------------------------------------------------------ start and phases
 
@@ -450,7 +395,10 @@ function M.start(actor, id, req)
     errors.invalid({ questionnaire = "Add at least one question first." }, "The cycle is not ready to start.")
   end
   return db.transaction(function()
-    local rows = begin_subjects(c, "1 = 1")
+    db.exec([[UPDATE feedback_subjects SET manager_id = (SELECT u.manager_id FROM users u WHERE u.id = reviewee_id),
+      updated_at = ? WHERE cycle_id = ?]], clock.now(), c.id)
+    local rows = db.query("SELECT * FROM feedback_subjects WHERE cycle_id = ?", c.id)
+    require("services.nominations").automatic_requests(c, rows)
     db.exec("UPDATE feedback_cycles SET started_at = ?, updated_at = ? WHERE id = ?", clock.now(), clock.now(), c.id)
     audit.record{ action = "feedback_cycle.start", actor = actor, req = req, target_type = "feedback_cycle",
       target_id = c.id, target_label = c.name, details = { reviewees = #rows } }
@@ -645,31 +593,18 @@ function M.reminder_targets(actor, cycle_id, audience, subject_ids)
   return out, c
 end
 
-local function reminder_vars(c, targets, note, sender)
-  for _, t in ipairs(targets) do
-    t.vars = { cycle = c.name, what = t.what, due = t.due and util.human_date(t.due) or nil, message = note,
+local remind = require("services.reminders").for_kind{ targets = function(...) return M.reminder_targets(...) end,
+  vars = function(c, t, note, sender)
+    return { cycle = c.name, what = t.what, due = t.due and util.human_date(t.due) or nil, message = note,
       sender = sender, link = t.link }
-  end
-  return targets
-end
+  end,
+  template = "feedback.reminder", related_type = "feedback_cycle", key = "feedback-reminder",
+  audit_prefix = "feedback_cycle" }
 
 --- The exact mail the first person would get, and how many would get one.
-function M.reminder_preview(actor, cycle_id, audience, subject_ids, note)
-  local targets, c = M.reminder_targets(actor, cycle_id, audience, subject_ids)
-  return require("services.reminders").preview(reminder_vars(c, targets, note, actor.name), "feedback.reminder")
-end
-
+M.reminder_preview = remind.preview
 --- Sends the reminders (one per person, part and day at most). Returns how many were queued.
-function M.send_reminders(actor, cycle_id, audience, subject_ids, note, req)
-  local targets, c = M.reminder_targets(actor, cycle_id, audience, subject_ids)
-  return db.transaction(function()
-    local n = require("services.reminders").send(reminder_vars(c, targets, note, actor.name), "feedback.reminder",
-      { related_type = "feedback_cycle", related_id = c.id, key = "feedback-reminder" })
-    audit.record{ action = "feedback_cycle.reminders", actor = actor, req = req, target_type = "feedback_cycle",
-      target_id = c.id, target_label = c.name, details = { audience = audience, queued = n, targets = #targets } }
-    return n
-  end)
-end
+M.send_reminders = remind.send
 
 function M.init(app)
   require("services.mail") -- templates are defined by the workflow kind (services/feedback_workflow.lua)

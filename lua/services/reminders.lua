@@ -5,9 +5,11 @@
 --   local t = { { to = user, part = "self", key = review.id, vars = {...} }, ... }
 --   reminders.preview(t, "review.reminder")   -> { count, preview, first_names }
 --   reminders.send(t, "review.reminder", { related_type = "cycle", related_id = 3, key = "reminder" })
+local db = require "lib.db"
 local util = require "lib.util"
 local clock = require "core.clock"
 local mail = require "services.mail"
+local audit = require "services.audit"
 
 local M = {}
 
@@ -36,6 +38,33 @@ function M.send(targets, template, opts)
     end
   end
   return n
+end
+
+--- Preview and send for one kind of cycle. spec: targets(actor, cycle_id, audience, ids) ->
+--- targets, cycle (raising when the actor may not track the cycle); vars(cycle, target, note,
+--- sender) -> the mail's variables; template; related_type; key (the dedupe key's start);
+--- audit_prefix ("cycle"). Returns { preview = fn(actor, cycle_id, audience, ids, note),
+--- send = fn(actor, cycle_id, audience, ids, note, req) }; sending is audited.
+function M.for_kind(spec)
+  local function targets(actor, cycle_id, audience, ids, note)
+    local list, c = spec.targets(actor, cycle_id, audience, ids)
+    for _, t in ipairs(list) do t.vars = spec.vars(c, t, note, actor.name) end
+    return list, c
+  end
+  return {
+    preview = function(actor, cycle_id, audience, ids, note)
+      return M.preview((targets(actor, cycle_id, audience, ids, note)), spec.template)
+    end,
+    send = function(actor, cycle_id, audience, ids, note, req)
+      local list, c = targets(actor, cycle_id, audience, ids, note)
+      return db.transaction(function()
+        local n = M.send(list, spec.template, { related_type = spec.related_type, related_id = c.id, key = spec.key })
+        audit.record{ action = spec.audit_prefix .. ".reminders", actor = actor, req = req, target_type = spec.audit_prefix,
+          target_id = c.id, target_label = c.name, details = { audience = audience, queued = n, targets = #list } }
+        return n
+      end)
+    end,
+  }
 end
 
 return M

@@ -432,28 +432,17 @@ local function reminder_vars(c, t, note, sender)
     sender = sender, link = require("services.accounts").base_url() .. "/reviews/" .. t.review.id }
 end
 
-local function with_vars(targets, c, note, sender)
-  for _, t in ipairs(targets) do t.vars, t.key = reminder_vars(c, t, note, sender), t.review.id end
-  return targets
-end
+local remind = require("services.reminders").for_kind{ targets = function(...) return M.reminder_targets(...) end,
+  vars = function(c, t, note, sender)
+    t.key = t.review.id
+    return reminder_vars(c, t, note, sender)
+  end,
+  template = "review.reminder", related_type = "cycle", key = "reminder", audit_prefix = "cycle" }
 
 --- The exact mail the first recipient would get, and how many would get one.
-function M.reminder_preview(actor, cycle_id, audience, review_ids, note)
-  local targets, c = M.reminder_targets(actor, cycle_id, audience, review_ids)
-  return require("services.reminders").preview(with_vars(targets, c, note, actor.name), "review.reminder")
-end
-
+M.reminder_preview = remind.preview
 --- Sends the reminders (one per person and day at most). Returns how many were queued.
-function M.send_reminders(actor, cycle_id, audience, review_ids, note, req)
-  local targets, c = M.reminder_targets(actor, cycle_id, audience, review_ids)
-  return db.transaction(function()
-    local n = require("services.reminders").send(with_vars(targets, c, note, actor.name), "review.reminder",
-      { related_type = "cycle", related_id = c.id, key = "reminder" })
-    audit.record{ action = "cycle.reminders", actor = actor, req = req, target_type = "cycle", target_id = c.id,
-      target_label = c.name, details = { audience = audience, queued = n, targets = #targets } }
-    return n
-  end)
-end
+M.send_reminders = remind.send
 
 --- The signed-in person's review to-dos (for the home page).
 function M.todos(user)
