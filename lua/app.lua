@@ -11,6 +11,7 @@ local db = require "lib.db"
 local json = require "lib.json"
 local web = require "lib.web"
 local errors = require "lib.errors"
+local util = require "lib.util"
 local router = require "lib.router"
 local template = require "lib.template"
 
@@ -79,7 +80,7 @@ function app.run_due_jobs()
         sched.done(job.id)
       else
         log.warn(("job %d (%s) failed, will retry: %s"):format(job.id, job.kind, tostring(err)))
-        sched.retry(job.id, clock.now_ms() + math.floor(job_backoff(job.attempts) * 1000), tostring(err):sub(1, 500))
+        sched.retry(job.id, clock.now_ms() + math.floor(job_backoff(job.attempts) * 1000), util.truncate_bytes(tostring(err), 500))
       end
       ran = ran + 1
     end

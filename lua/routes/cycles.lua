@@ -510,7 +510,7 @@ function M.export_xlsx(req, id)
       target_id = c.id, target_label = c.name, details = { rows = #rows } }
   end)
   return web.file(bytes, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    (c.name:gsub("[^%w%-_ ]", ""):gsub("%s+", "-")) .. "-statistics.xlsx")
+    (c.name:gsub("[%c/\\:*?\"<>|]", ""):gsub("%s+", "-")) .. "-statistics.xlsx")
 end
 
 return M

@@ -437,8 +437,8 @@ function M.overview(actor, id, q)
       json_group_array(DISTINCT u.location) AS locations
     FROM reviews r JOIN users u ON u.id = r.reviewee_id WHERE r.cycle_id = ?]], c.id)
   local deps, locs = json.decode(facets.departments) or {}, json.decode(facets.locations) or {}
-  table.sort(deps)
-  table.sort(locs)
+  table.sort(deps, util.before)
+  table.sort(locs, util.before)
   return { cycle = c, rows = rows, totals = totals, sort = sort, order = order:lower(),
     departments = deps, locations = locs, matching = matching, page = page, per_page = per_page,
     pages = math.max(1, (matching + per_page - 1) // per_page) }

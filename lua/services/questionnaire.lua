@@ -4,6 +4,7 @@
 -- both ("both"); a manager question can be private to managers and HR.
 local errors = require "lib.errors"
 local json = require "lib.json"
+local util = require "lib.util"
 
 local M = {}
 
@@ -52,7 +53,7 @@ function M.validate(q)
     if type(s) ~= "table" then fail(where, "is not an object") end
     local title = type(s.title) == "string" and s.title:gsub("^%s+", ""):gsub("%s+$", "") or ""
     if title == "" then fail(where, "needs a title") end
-    if #title > 200 then fail(where, "has a title longer than 200 characters") end
+    if util.len(title) > 200 then fail(where, "has a title longer than 200 characters") end
     local sec = { id = type(s.id) == "string" and s.id or ("s" .. si), title = title, questions = {} }
     if type(s.questions) ~= "table" then fail(where, "needs a list of questions") end
     for qi, x in ipairs(s.questions) do
@@ -65,7 +66,7 @@ function M.validate(q)
       if not M.TYPES[x.type] then fail(w, "has an unknown type (text, rating or graph)") end
       local text = type(x.text) == "string" and x.text:gsub("^%s+", ""):gsub("%s+$", "") or ""
       if text == "" then fail(w, "needs its question text") end
-      if #text > 1000 then fail(w, "is longer than 1000 characters") end
+      if util.len(text) > 1000 then fail(w, "is longer than 1000 characters") end
       local audience = x.audience or "both"
       if not M.AUDIENCES[audience] then fail(w, "has an unknown audience") end
       if x.type == "graph" and audience ~= "self" then fail(w, "is a 2D graph, which only the reviewee answers (audience self)") end
@@ -78,13 +79,13 @@ function M.validate(q)
         if x.labels ~= nil and type(x.labels) ~= "table" then fail(w, "has labels that are not a list") end
         for i = 1, scale do
           local l = x.labels and x.labels[i]
-          qq.labels[i] = (type(l) == "string" and l ~= "") and l:sub(1, 80) or tostring(i)
+          qq.labels[i] = (type(l) == "string" and l ~= "") and util.truncate(l, 80, "") or tostring(i)
         end
       elseif x.type == "graph" then
         for _, axis in ipairs({ "x_label", "y_label" }) do
           local l = type(x[axis]) == "string" and x[axis]:gsub("^%s+", ""):gsub("%s+$", "") or ""
           if l == "" then fail(w, "needs names for both axes") end
-          qq[axis] = l:sub(1, 60)
+          qq[axis] = util.truncate(l, 60, "")
         end
       end
       sec.questions[#sec.questions + 1] = qq
@@ -119,7 +120,7 @@ function M.check_value(x, v)
   if x.type == "text" then
     if type(v) ~= "string" then return nil, "must be text" end
     if not utf8.len(v) then return nil, "must be valid text" end
-    if #v > 20000 then return nil, "is longer than 20,000 characters" end
+    if util.len(v) > 20000 then return nil, "is longer than 20,000 characters" end
     return v
   elseif x.type == "rating" then
     local n = math.tointeger(tonumber(v))

@@ -316,8 +316,8 @@ function M.reopen(actor, id, reason, part, req)
     errors.forbidden("Only HR Admins (or admins of this cycle) reopen reviews, and never of someone above them.")
   end
   reason = util.trim(reason or "")
-  if #reason < 5 then errors.invalid({ reason = "Say why the review is reopened (at least a few words)." }) end
-  if #reason > 1000 then errors.invalid({ reason = "Keep the reason under 1,000 characters." }) end
+  if util.len(reason) < 5 then errors.invalid({ reason = "Say why the review is reopened (at least a few words)." }) end
+  if util.len(reason) > 1000 then errors.invalid({ reason = "Keep the reason under 1,000 characters." }) end
   if r.manager_status ~= "shared" and not r.closed_at and part ~= "both" then
     errors.conflict("Only a shared or signed review can be reopened.")
   end

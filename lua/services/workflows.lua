@@ -218,7 +218,7 @@ local function check_data(d)
   local def = { phases = {}, phase_by_id = {}, transitions = {}, timeline = {}, events = {} }
   if type(d.name) ~= "string" or d.name:match("^%s*$") then
     bad({ key = "name" }, "name must be the workflow's name, as text (e.g. name = \"Performance review\")")
-  elseif #d.name > 100 then
+  elseif util.len(d.name) > 100 then
     bad({ key = "name" }, "name is longer than 100 characters")
   else
     def.name = d.name
@@ -761,7 +761,7 @@ function M.save_version(name, source, note, actor)
   if not def then
     errors.raise(422, "invalid", "The workflow has problems: " .. table.concat(errs, "; "), { details = errs })
   end
-  if note ~= nil and (type(note) ~= "string" or #note > 500) then errors.invalid({ note = "at most 500 characters" }) end
+  if note ~= nil and (type(note) ~= "string" or util.len(note) > 500) then errors.invalid({ note = "at most 500 characters" }) end
   local row, new = ensure_version(name, source, "admin", note ~= "" and note or nil, actor and actor.id)
   require("services.settings").set(version_setting(name), row.id, actor and actor.id)
   require("services.audit").record({ action = "workflow.saved", actor = actor, target_type = "workflow_version",
@@ -1165,7 +1165,7 @@ function M.transition(cycle, to_phase, actor)
       errors.conflict(("%s happens by itself on its date; nobody makes it by hand."):format(tr.label))
     end
     if not actor or not may(tr, roles_of(row, actor)) then
-      errors.forbidden(("Only %s may %s."):format(who_may(tr), tr.label:sub(1, 1):lower() .. tr.label:sub(2)))
+      errors.forbidden(("Only %s may %s."):format(who_may(tr), util.lower(util.utf8_sub(tr.label, 1, 1)) .. util.utf8_sub(tr.label, 2)))
     end
   end
   apply(row, entry, tr)
