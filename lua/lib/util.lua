@@ -279,37 +279,11 @@ function M.upper(s) return map_case(s, UPPER, string.upper) end
 --- s in small letters (ASCII, Latin, Greek, Cyrillic; other scripts as they are).
 function M.lower(s) return map_case(s, LOWER, string.lower) end
 
--- Letters without their accents, for sorting and searching: U+00C0.. and U+0100.. in order.
-local BASE = {}
-do
-  local latin1 = "a a a a a a ae c e e e e i i i i d n o o o o o * o u u u u y th ss"
-  local exta = "a a a a a a c c c c c c c c d d d d e e e e e e e e e e g g g g g g g g h h h h i i i i i i i i i i ij ij "
-    .. "j j k k k l l l l l l l l l l n n n n n n n n n o o o o o o oe oe r r r r r r s s s s s s s s t t t t t t u u u u "
-    .. "u u u u u u u u w w y y y z z z z z z s"
-  local i = 0
-  for b in latin1:gmatch("%S+") do
-    if b ~= "*" then BASE[0xC0 + i] = b; BASE[0xE0 + i] = b end
-    i = i + 1
-  end
-  BASE[0xFF] = "y"
-  i = 0
-  for b in exta:gmatch("%S+") do BASE[0x100 + i] = b; i = i + 1 end
-  for c, b in pairs({ [0x218] = "s", [0x219] = "s", [0x21A] = "t", [0x21B] = "t", [0x3AC] = "α", [0x3AD] = "ε",
-    [0x3AE] = "η", [0x3AF] = "ι", [0x3CC] = "ο", [0x3CD] = "υ", [0x3CE] = "ω", [0x3C2] = "σ", [0x451] = "е" }) do
-    BASE[c] = b
-  end
-end
-
 --- A key that orders and matches text without regard to case or accents ("Ångström" ->
---- "angstrom", "Łukasz" -> "lukasz", "ZOË" -> "zoe"); other scripts keep their characters.
+--- "angstrom", "Łukasz" -> "lukasz", "ZOË" -> "zoe"; other scripts keep their characters). The
+--- same key as the database's FOLD collation (core/fold.c), so Lua sorts agree with SQL's.
 function M.fold(s)
-  local out = {}
-  for _, c in utf8.codes(M.lower(s)) do
-    if c < 0x300 or c > 0x36F then -- a combining accent (decomposed text) is dropped
-      out[#out + 1] = BASE[c] or utf8.char(c)
-    end
-  end
-  return table.concat(out)
+  return require("core.db").fold(M.utf8_clean(s))
 end
 
 --- s in ASCII for where nothing else is safe (a file name in an old client): Latin letters
@@ -321,13 +295,12 @@ function M.ascii(s)
   for _, c in utf8.codes(s) do
     if c < 0x80 then
       out[#out + 1] = string.char(c)
-    elseif not (c >= 0x300 and c <= 0x36F) then
-      local low = LOWER[c] or c
-      local base = BASE[low]
-      if base and not base:find("[\128-\255]") then
-        out[#out + 1] = low ~= c and (base:sub(1, 1):upper() .. base:sub(2)) or base
-      else
+    else
+      local base = M.fold(utf8.char(c)) -- "" for a combining accent: dropped
+      if base:find("[\128-\255]") then
         out[#out + 1] = "_"
+      elseif base ~= "" then
+        out[#out + 1] = LOWER[c] and (base:sub(1, 1):upper() .. base:sub(2)) or base
       end
     end
   end

@@ -428,7 +428,7 @@ function M.reviewees_page(req, c)
     data.sort = sort
     data.facets = directory.facets()
     data.managers = db.query([[SELECT id, name FROM users WHERE id IN (SELECT DISTINCT manager_id FROM users
-      WHERE manager_id IS NOT NULL) ORDER BY name COLLATE NOCASE]])
+      WHERE manager_id IS NOT NULL) ORDER BY name COLLATE FOLD]])
   else
     data.roots = directory.org_tree()
     -- the team just added stays open, with the way down to it

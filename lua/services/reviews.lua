@@ -509,10 +509,10 @@ function M.team(actor)
     FROM reviews r JOIN cycles c ON c.id = r.cycle_id JOIN users u ON u.id = r.reviewee_id
     LEFT JOIN users m ON m.id = r.manager_id
     WHERE c.phase NOT IN ('draft', 'closed') AND r.reviewee_id IN (SELECT value FROM json_each(?))
-    ORDER BY c.start_date DESC, u.name COLLATE NOCASE]], json.encode(ids))
+    ORDER BY c.start_date DESC, u.name COLLATE FOLD]], json.encode(ids))
   for _, r in ipairs(rows) do r.direct = direct[r.reviewee_id] or false end
   local people = db.query([[SELECT id, name, job_title, manager_id FROM users WHERE id IN (SELECT value FROM json_each(?))
-    AND status <> 'deactivated' ORDER BY name COLLATE NOCASE]], json.encode(ids))
+    AND status <> 'deactivated' ORDER BY name COLLATE FOLD]], json.encode(ids))
   for _, p in ipairs(people) do p.direct = direct[p.id] or false end
   return rows, people
 end

@@ -823,7 +823,7 @@ local REVIEW_SQL = [[
   FROM reviews r JOIN users u ON u.id = r.reviewee_id LEFT JOIN users m ON m.id = r.manager_id ]]
 
 local function load_reviews(cycle_id)
-  return db.query(REVIEW_SQL .. "WHERE r.cycle_id = ? ORDER BY u.name COLLATE NOCASE, r.id", cycle_id)
+  return db.query(REVIEW_SQL .. "WHERE r.cycle_id = ? ORDER BY u.name COLLATE FOLD, r.id", cycle_id)
 end
 
 local function load_review(review_id)
@@ -834,7 +834,7 @@ local function reachable(status) return status == "active" or status == "invited
 
 local function cycle_admins(cycle_id)
   return db.query([[SELECT u.id, u.name, u.email, u.status, a.role FROM cycle_admins a JOIN users u ON u.id = a.user_id
-    WHERE a.cycle_id = ? AND u.status IN ('active', 'invited') ORDER BY u.name COLLATE NOCASE]], cycle_id)
+    WHERE a.cycle_id = ? AND u.status IN ('active', 'invited') ORDER BY u.name COLLATE FOLD]], cycle_id)
 end
 
 local function base_url()

@@ -70,6 +70,33 @@ t.test("people with such names are renamed through the API", function()
   t.eq(db.value("SELECT name FROM users WHERE id = ?", P.omar.id), "王小明")
 end)
 
+t.test("the directory orders names without regard to case or accents and finds them without accents", function()
+  local super = t.login(demo.email("priya"))
+  local res = super:get("/api/users?per_page=200&sort=name")
+  t.status(res, 200)
+  local names = {}
+  for i, u in ipairs(res.json.users) do names[i] = u.name end
+  local sorted = { table.unpack(names) }
+  table.sort(sorted, util.before)
+  t.same(names, sorted, "in the order util.before gives")
+  local function pos(name) for i, n in ipairs(names) do if n == name then return i end end end
+  t.ok(pos("Olivia Bennett") < pos("Ömer Łukasz Żak") and pos("Ömer Łukasz Żak") < pos("Oscar Lindgren"),
+    "Ömer between Olivia and Oscar, not after Z")
+  t.ok(pos("Zoë Ångström") < pos("王小明"), "other scripts after Latin")
+  local desc = super:get("/api/users?per_page=200&sort=name&order=desc").json.users
+  t.eq(desc[1].name, "王小明")
+  local function found(q)
+    local list = {}
+    for _, u in ipairs(super:get("/api/users?q=" .. util.url_encode(q)).json.users) do list[#list + 1] = u.name end
+    return list
+  end
+  t.same(found("lukasz"), { "Ömer Łukasz Żak" })
+  t.same(found("ÖMER Ł"), { "Ömer Łukasz Żak" })
+  t.same(found("omer"), { "Luca Bianchi", "Maya Cohen", "Ömer Łukasz Żak" }, "and Customer Success Managers")
+  t.same(found("angstrom"), { "Zoë Ångström" })
+  t.same(found("小明"), { "王小明" })
+end)
+
 t.test("the main pages stay valid UTF-8 and show each avatar's initials whole", function()
   local super = t.login(demo.email("priya"))
   local hr = t.login(demo.email("marcus"))
