@@ -165,15 +165,15 @@ async function menuProblems(page) {
  * go(page) reaches the page (e.g. by posting a form). Collects every problem, screenshots every
  * page at both sizes, and fails once at the end listing all of them.
  */
-async function walk({ browser, baseURL, guard, shot }, visits, { signedOut = false } = {}) {
-  const phone = signedOut ? await phoneSignedOut({ browser, baseURL, guard }) : await phoneAs({ browser, baseURL, guard }, SUPER);
-  const laptop = signedOut ? null : await openAs({ browser, baseURL, guard }, SUPER, LAPTOP);
+async function walk({ browser, baseURL, guard, shot }, visits, { signedOut = false, as = SUPER } = {}) {
+  const phone = signedOut ? await phoneSignedOut({ browser, baseURL, guard }) : await phoneAs({ browser, baseURL, guard }, as);
+  const laptop = signedOut ? null : await openAs({ browser, baseURL, guard }, as, LAPTOP);
   const problems = [];
   try {
-    const found = signedOut ? {} : await discover(phone.page);
+    const found = signedOut || as !== SUPER ? {} : await discover(phone.page);
     for (const v of visits) {
       const spec = typeof v === 'string' ? { path: v } : v;
-      const path = typeof spec.path === 'function' ? spec.path(found) : spec.path;
+      const path = typeof spec.path === 'function' ? await spec.path(found, phone.page) : spec.path;
       if (!path) continue;
       for (const [size, page] of [[390, phone.page], [1366, laptop ? laptop.page : null]]) {
         if (!page) continue;
@@ -237,6 +237,12 @@ test('phone: a cycle\'s admins, settings, reminders and a review fit a phone', a
   };
   await walk(ctx, [{ path: (f) => `${f.cycle}/admins`, name: 'cycle admins' }, { path: (f) => `${f.cycle}/edit`, name: 'cycle edit' },
     reminders, { path: (f) => f.review, name: 'review' }]);
+});
+
+test('phone: a reviewee\'s own review (the form, the 2D graph) and the org view of reviewees fit a phone', async (ctx) => {
+  const own = async (f, page) => href(page, '/home', 'main a', /^\/reviews\/\d+$/);
+  await walk(ctx, [{ path: own, name: 'own review' }, '/people'], { as: 'Zoe Chen' });
+  await walk(ctx, [{ path: (f) => `${f.cycle}/reviewees?view=org`, name: 'cycle reviewees org' }]);
 });
 
 test('phone: the administration overview and settings fit a phone', async (ctx) => {
