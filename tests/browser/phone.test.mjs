@@ -270,6 +270,28 @@ test('phone: the signed-out pages fit a phone', async (ctx) => {
   await walk(ctx, [{ path: '/', name: 'sign in' }, '/password/forgot'], { signedOut: true });
 });
 
+test('phone: following a link in the menu closes it, also when going back to the page', async (ctx) => {
+  const { page, close } = await openAs(ctx, SUPER, PHONE);
+  try {
+    await page.goto('/home');
+    const toggle = page.getByRole('button', { name: 'Menu', exact: true });
+    const nav = page.locator('#main-nav');
+    await toggle.click();
+    await nav.waitFor({ state: 'visible' });
+    await navigation(page, () => nav.getByRole('link', { name: 'People' }).click());
+    expect.eq(new URL(page.url()).pathname, '/people');
+    expect.eq(await nav.isVisible(), false, 'the menu is closed on the new page');
+    await page.goBack();
+    expect.eq(new URL(page.url()).pathname, '/home');
+    expect.ok(await soon(async () => !(await nav.isVisible())), 'the menu is closed after going back');
+    expect.eq(await toggle.getAttribute('aria-expanded'), 'false');
+    // the page behind is usable again: nothing left inert
+    expect.eq(await page.evaluate(() => document.querySelectorAll('[inert]').length), 0, 'no inert element left');
+  } finally {
+    await close();
+  }
+});
+
 test('phone: the walk covers every page the navigation, the user menu and the admin overview link to', async (ctx) => {
   const { page, close } = await openAs(ctx, SUPER, PHONE);
   try {
