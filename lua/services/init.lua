@@ -10,4 +10,5 @@ return {
   "delivery",
   "workflows",
   "reviews",
+  "dashboard",
 }
