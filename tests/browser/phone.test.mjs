@@ -33,8 +33,20 @@ async function href(page, url, selector, pattern) {
 async function discover(page) {
   if (ids) return ids;
   const profile = await href(page, '/people?q=Mia%20Johansson', 'main a.person-name', /^\/people\/\d+$/);
-  const cycle = await href(page, '/cycles', 'main a', /^\/cycles\/\d+$/);
-  const review = await href(page, cycle, 'main a', /^\/reviews\/\d+$/);
+  // the demo's running cycle: the first one with reviews (other tests may have added drafts)
+  await page.goto('/cycles');
+  const cycles = [...new Set(await page.locator('main a').evaluateAll((as) => as.map((a) => a.getAttribute('href'))
+    .filter((h) => /^\/cycles\/\d+$/.test(h))))];
+  let cycle = null;
+  let review = null;
+  for (const c of cycles) {
+    review = await href(page, c, 'main a', /^\/reviews\/\d+$/).catch(() => null);
+    if (review) {
+      cycle = c;
+      break;
+    }
+  }
+  if (!cycle) throw new Error(`no cycle with reviews among ${cycles.join(', ')}`);
   const workflow = await href(page, '/admin/workflows', 'main a', /^\/admin\/workflows\/[a-z_]+$/);
   const version = await href(page, workflow, 'main a', /\/versions\/\d+$/).catch(() => null);
   const template = await href(page, '/admin/email-templates', 'main a', /^\/admin\/email-templates\/[a-z_.]+$/);
