@@ -1,6 +1,8 @@
 /* Case- and accent-insensitive keys for names (plain C, no Lua). */
 #include "fold.h"
 
+#include "arena.h"
+
 #include <stdint.h>
 #include <string.h>
 
@@ -91,22 +93,7 @@ static int fold_char(uint32_t c, char *out)
 			c = greek[i][1];
 	if (c == 0x451)
 		c = 0x435; /* ё -> е */
-	if (c < 0x800) {
-		out[0] = (char)(0xc0 | c >> 6);
-		out[1] = (char)(0x80 | (c & 0x3f));
-		return 2;
-	}
-	if (c < 0x10000) {
-		out[0] = (char)(0xe0 | c >> 12);
-		out[1] = (char)(0x80 | (c >> 6 & 0x3f));
-		out[2] = (char)(0x80 | (c & 0x3f));
-		return 3;
-	}
-	out[0] = (char)(0xf0 | c >> 18);
-	out[1] = (char)(0x80 | (c >> 12 & 0x3f));
-	out[2] = (char)(0x80 | (c >> 6 & 0x3f));
-	out[3] = (char)(0x80 | (c & 0x3f));
-	return 4;
+	return (int)utf8_put(out, c);
 }
 
 size_t fold_text(const char *s, size_t n, char *out, size_t cap)

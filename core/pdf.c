@@ -369,31 +369,6 @@ static uint32_t next_cp(const char **p)
 	return c;
 }
 
-/** Writes code point c as UTF-8 at out; returns its length. */
-static size_t put_cp(char *out, uint32_t c)
-{
-	if (c < 0x80) {
-		out[0] = (char)c;
-		return 1;
-	}
-	if (c < 0x800) {
-		out[0] = (char)(0xc0 | c >> 6);
-		out[1] = (char)(0x80 | (c & 0x3f));
-		return 2;
-	}
-	if (c < 0x10000) {
-		out[0] = (char)(0xe0 | c >> 12);
-		out[1] = (char)(0x80 | (c >> 6 & 0x3f));
-		out[2] = (char)(0x80 | (c & 0x3f));
-		return 3;
-	}
-	out[0] = (char)(0xf0 | c >> 18);
-	out[1] = (char)(0x80 | (c >> 12 & 0x3f));
-	out[2] = (char)(0x80 | (c >> 6 & 0x3f));
-	out[3] = (char)(0x80 | (c & 0x3f));
-	return 4;
-}
-
 /** Invisible characters that shape emoji or words on screen and print as nothing: variation
  * selectors, skin tones, zero-width space, joiners and marks, tag characters. */
 static int invisible(uint32_t c)
@@ -467,7 +442,7 @@ static const char *prepare(struct layout *L, const char *s)
 		}
 		if (f >= 0)
 			L->face[f].used = 1;
-		w += put_cp(w, c);
+		w += utf8_put(w, c);
 	}
 	*w = 0;
 	return out;

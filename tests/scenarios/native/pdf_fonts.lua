@@ -8,17 +8,7 @@ local demo = require "demo"
 local db = require "lib.db"
 
 -- runs a poppler tool on the PDF bytes and returns its output
-local function poppler(bytes, cmd)
-  local path = os.tmpname()
-  local f = assert(io.open(path, "wb"))
-  f:write(bytes)
-  f:close()
-  local p = assert(io.popen(cmd:gsub("FILE", path) .. " 2>/dev/null"))
-  local out = p:read("a")
-  p:close()
-  os.remove(path)
-  return out
-end
+local poppler = dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "poppler_lib.lua").run
 
 -- the text of a PDF, runs of white space (line ends) as one space
 local function text_of(bytes) return (poppler(bytes, "pdftotext -enc UTF-8 FILE -"):gsub("%s+", " ")) end
