@@ -1,34 +1,20 @@
 -- Administration: the overview (every admin action shown; the ones the viewer cannot use are
 -- greyed out, saying which role would allow them), user-management settings, license page.
+-- Each area says where its admin actions live by hooking "admin.tiles" ({ user =, links = {} }:
+-- links[action] = href); actions without a page yet are listed too, greyed out with "coming
+-- later" so nobody mistakes them for a permission problem.
 local web = require "lib.web"
 local page = require "lib.page"
+local db = require "lib.db"
 local errors = require "lib.errors"
+local events = require "lib.events"
 local authz = require "core.authz"
 local access = require "services.access"
 local settings = require "services.settings"
 local people = require "services.people"
+local people_routes = require "routes.people"
 
 local M = {}
-
--- Where each admin action lives in the product (actions without a page yet are listed too,
--- greyed out with "coming later" so nobody mistakes them for a permission problem).
-M.links = {
-  ["users.invite"] = "/people/new",
-  ["users.view_all"] = "/people?status=",
-  ["admin.user_settings"] = "/admin/users/settings",
-  ["admin.license"] = "/admin/license",
-  ["admin.audit_log"] = "/admin/audit",
-  ["admin.security"] = "/admin/security",
-  ["admin.api_tokens"] = "/admin/api-tokens",
-  ["admin.outbox"] = "/admin/outbox",
-  ["admin.email_templates"] = "/admin/email-templates",
-  ["review_cycles.manage"] = "/cycles",
-  ["review_cycles.track"] = "/cycles",
-  ["workflows.edit"] = "/admin/workflows",
-}
-
---- Registers the page for an admin action (areas call it when they add one).
-function M.link(action, href) M.links[action] = href end
 
 local function is_admin(u)
   return u and u.roles and #u.roles > 0
@@ -38,8 +24,11 @@ function M.routes(r)
   r:add{ method = "GET", path = "/admin", auth = "user", perm = "object",
     handler = function(req)
       local sections, order = {}, {}
+      local tiles = { user = req.user, links = {} }
+      events.fire("admin.tiles", tiles)
+      local links = tiles.links
       for _, a in ipairs(authz.actions()) do
-        if a.section ~= "Additional" or M.links[a.name] then
+        if a.section ~= "Additional" or links[a.name] then
           local s = sections[a.section]
           if not s then
             s = { name = a.section, items = {} }
@@ -47,7 +36,7 @@ function M.routes(r)
             order[#order + 1] = s
           end
           local ok = access.can(req.user, a.name)
-          s.items[#s.items + 1] = { label = a.label, href = M.links[a.name], allowed = ok,
+          s.items[#s.items + 1] = { label = a.label, href = links[a.name], allowed = ok,
             needs = authz.roles_for(a.name), name = a.name }
         end
       end
@@ -68,7 +57,7 @@ function M.routes(r)
       local f = web.form(req)
       local input = { guest_policy = f.guest_policy, assistant_can_change_manager = f.assistant_can_change_manager == "on",
         company_domains = f.company_domains or "" }
-      local ok, err = pcall(require("routes.people").save_user_settings, req, input)
+      local ok, err = pcall(people_routes.save_user_settings, req, input)
       if not ok then
         if errors.is(err) and err.status == 422 then
           return page.render(req, "admin_user_settings", { title = "User management settings", values = {
@@ -83,7 +72,6 @@ function M.routes(r)
 
   r:add{ method = "GET", path = "/admin/license", auth = "user", perm = "admin.license",
     handler = function(req)
-      local db = require "lib.db"
       return page.render(req, "admin_license", { title = "License", licensed = people.licensed_count(),
         guests = db.value("SELECT count(*) FROM users WHERE kind = 'guest' AND status <> 'deactivated'"),
         deactivated = db.value("SELECT count(*) FROM users WHERE kind = 'employee' AND status = 'deactivated'") },
@@ -92,7 +80,6 @@ function M.routes(r)
 
   r:add{ method = "GET", path = "/api/license", auth = "user", perm = "admin.license",
     handler = function()
-      local db = require "lib.db"
       return web.json(200, { licensed_users = people.licensed_count(),
         guests = db.value("SELECT count(*) FROM users WHERE kind = 'guest' AND status <> 'deactivated'") })
     end }
@@ -107,8 +94,16 @@ function M.routes(r)
       return web.json(200, { permissions = list })
     end }
 
-  page.add_nav{ id = "admin", label = "Administration", href = "/admin", icon = "⚙", section = "admin", order = 90,
-    visible = is_admin }
+  events.hook("page.nav", function(e)
+    if is_admin(e.user) then
+      e.items[#e.items + 1] = { id = "admin", label = "Administration", href = "/admin", icon = "⚙", section = "admin",
+        order = 90 }
+    end
+  end)
+  events.hook("admin.tiles", function(e)
+    e.links["admin.user_settings"] = "/admin/users/settings"
+    e.links["admin.license"] = "/admin/license"
+  end)
 end
 
 return M

@@ -6,6 +6,7 @@ local page = require "lib.page"
 local json = require "lib.json"
 local util = require "lib.util"
 local errors = require "lib.errors"
+local events = require "lib.events"
 local db = require "lib.db"
 local svg = require "lib.svg"
 local clock = require "core.clock"
@@ -347,11 +348,17 @@ function M.routes(r)
   r:add{ method = "GET", path = "/cycles/{id:int}/export.xlsx", auth = "user", perm = "object", tx = false,
     handler = function(req) return M.export_xlsx(req, id_of(req)) end }
 
-  page.add_nav{ id = "cycles", label = "Review cycles", href = "/cycles", icon = "◎", order = 30, section = "main",
-    visible = function(u)
-      return access.can(u, "review_cycles.track") or access.can(u, "review_cycles.manage")
-        or db.value("SELECT 1 FROM cycle_admins WHERE user_id = ? LIMIT 1", u.id) == 1
-    end }
+  events.hook("admin.tiles", function(e)
+    e.links["review_cycles.manage"] = "/cycles"
+    e.links["review_cycles.track"] = "/cycles"
+  end)
+  events.hook("page.nav", function(e)
+    local u = e.user
+    if access.can(u, "review_cycles.track") or access.can(u, "review_cycles.manage")
+        or db.value("SELECT 1 FROM cycle_admins WHERE user_id = ? LIMIT 1", u.id) == 1 then
+      e.items[#e.items + 1] = { id = "cycles", label = "Review cycles", href = "/cycles", icon = "◎", order = 30 }
+    end
+  end)
 end
 
 -- ------------------------------------------------------------------ helpers

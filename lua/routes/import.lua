@@ -14,6 +14,7 @@ local web = require "lib.web"
 local page = require "lib.page"
 local json = require "lib.json"
 local errors = require "lib.errors"
+local events = require "lib.events"
 local import = require "services.import"
 
 local M = {}
@@ -84,7 +85,7 @@ function M.routes(r)
       return render(req, { csv = text, report = report, confirmed = confirm }, report.ok and 200 or 422)
     end }
 
-  require("routes.admin").link("users.import", "/people/import")
+  events.hook("admin.tiles", function(e) e.links["users.import"] = "/people/import" end)
 end
 
 return M

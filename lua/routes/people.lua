@@ -5,6 +5,7 @@ local page = require "lib.page"
 local json = require "lib.json"
 local util = require "lib.util"
 local errors = require "lib.errors"
+local events = require "lib.events"
 local db = require "lib.db"
 local authz = require "core.authz"
 local people = require "services.people"
@@ -326,10 +327,15 @@ function M.routes(r)
         focus = focus, me = req.user.id }, { nav = "org", wide = true })
     end }
 
-  page.add_nav{ id = "people", label = "People", href = "/people", icon = "☺", order = 20,
-    visible = function(u) return u.kind ~= "guest" end }
-  page.add_nav{ id = "org", label = "Org chart", href = "/org", icon = "⌥", order = 21,
-    visible = function(u) return u.kind ~= "guest" end }
+  events.hook("admin.tiles", function(e)
+    e.links["users.invite"] = "/people/new"
+    e.links["users.view_all"] = "/people?status="
+  end)
+  events.hook("page.nav", function(e)
+    if e.user.kind == "guest" then return end
+    e.items[#e.items + 1] = { id = "people", label = "People", href = "/people", icon = "☺", order = 20 }
+    e.items[#e.items + 1] = { id = "org", label = "Org chart", href = "/org", icon = "⌥", order = 21 }
+  end)
 end
 
 --- People who can be picked as a manager (not guests, not deactivated, not the person).

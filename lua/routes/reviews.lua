@@ -6,6 +6,7 @@ local page = require "lib.page"
 local json = require "lib.json"
 local util = require "lib.util"
 local errors = require "lib.errors"
+local events = require "lib.events"
 local db = require "lib.db"
 local svg = require "lib.svg"
 local clock = require "core.clock"
@@ -201,10 +202,12 @@ function M.routes(r)
       return page.render(req, "team", { title = "My team", rows = rows, people = people }, { nav = "team" })
     end }
 
-  page.add_nav{ id = "team", label = "My team", href = "/team", icon = "⚑", order = 10,
-    visible = function(u)
-      return u.kind ~= "guest" and db.value("SELECT 1 FROM users WHERE manager_id = ? LIMIT 1", u.id) == 1
-    end }
+  events.hook("page.nav", function(e)
+    local u = e.user
+    if u.kind ~= "guest" and db.value("SELECT 1 FROM users WHERE manager_id = ? LIMIT 1", u.id) == 1 then
+      e.items[#e.items + 1] = { id = "team", label = "My team", href = "/team", icon = "⚑", order = 10 }
+    end
+  end)
 end
 
 --- The review as a PDF, with what the viewer may read.

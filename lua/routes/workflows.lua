@@ -5,6 +5,7 @@ local web = require "lib.web"
 local page = require "lib.page"
 local db = require "lib.db"
 local errors = require "lib.errors"
+local events = require "lib.events"
 local json = require "lib.json"
 local util = require "lib.util"
 local clock = require "core.clock"
@@ -292,7 +293,7 @@ function M.routes(r)
         note = row.note, created_at = util.format_time(row.created_at), new = new, current = true })
     end }
 
-  require("routes.admin").link(PERM, "/admin/workflows")
+  events.hook("admin.tiles", function(e) e.links[PERM] = "/admin/workflows" end)
 end
 
 return M

@@ -13,6 +13,7 @@ local db = require "lib.db"
 local json = require "lib.json"
 local util = require "lib.util"
 local errors = require "lib.errors"
+local events = require "lib.events"
 local crypt = require "lib.crypt"
 local mime = require "lib.mime"
 local clock = require "core.clock"
@@ -637,9 +638,9 @@ function M.init(app)
   planned, running_job = nil, nil
   local pending = db.row("SELECT id, due_ms FROM jobs WHERE kind = ? ORDER BY due_ms LIMIT 1", M.JOB)
   if pending then planned = { id = pending.id, due_ms = pending.due_ms } end
-  mail.after_queue = function()
+  events.hook("mail.queued", function()
     if M.configured() then M.plan(clock.now() + M.DELAY) end
-  end
+  end)
   -- a restart: mail left 'sending' by the previous process goes back to the queue
   local n = M.recover()
   if n > 0 then log.warn(("%d mail(s) were being sent when Candor stopped; they will be sent again"):format(n)) end

@@ -20,6 +20,7 @@ local db = require "lib.db"
 local util = require "lib.util"
 local validate = require "lib.validate"
 local errors = require "lib.errors"
+local events = require "lib.events"
 local access = require "services.access"
 local audit = require "services.audit"
 local people = require "services.people"
@@ -321,6 +322,7 @@ local function apply(ctx, plans, actor, opts, progress)
   local report = ctx.report
   local t = clock.now()
   local total = #plans
+  local actor_id = actor and actor.id
   for i, p in ipairs(plans) do
     if p.existing then
       local f = p.fields
@@ -331,11 +333,19 @@ local function apply(ctx, plans, actor, opts, progress)
           f.name, f.job_title, f.department, f.location, f.hire_date, p.convert and "employee" or nil, t, p.existing.id)
       end
       p.id = p.existing.id
+      if next(f) then
+        local fields = {}
+        for k in pairs(f) do fields[#fields + 1] = k end
+        table.sort(fields)
+        events.fire("person.updated", { person_id = p.id, fields = fields, actor_id = actor_id })
+      end
+      if p.convert then events.fire("person.guest_converted", { person_id = p.id, actor_id = actor_id }) end
     else
       local f = p.fields
       p.id = db.insert([[INSERT INTO users(email, name, job_title, department, location, hire_date, status, kind,
           created_at, updated_at) VALUES(?,?,?,?,?,?, 'invited', ?, ?, ?)]],
         p.email, f.name, f.job_title or "", f.department or "", f.location or "", f.hire_date, p.kind, t, t)
+      events.fire("person.created", { person_id = p.id, kind = p.kind, actor_id = actor_id })
     end
     if i % M.PROGRESS_EVERY == 0 then progress("imported", i, total) end
   end
@@ -346,8 +356,8 @@ local function apply(ctx, plans, actor, opts, progress)
     if p.manager_changes then
       local mid = id_of[p.manager] or ctx.existing[p.manager].id
       db.exec("UPDATE users SET manager_id = ?, updated_at = ? WHERE id = ?", mid, t, p.id)
-      local old = p.existing and p.existing.manager_id
-      for _, fn in ipairs(people.on_manager_change) do fn(p.id, old, mid, actor) end
+      events.fire("person.manager_changed", { person_id = p.id, from_manager_id = p.existing and p.existing.manager_id,
+        to_manager_id = mid, actor_id = actor_id })
     end
   end
   -- third: role grants (never revokes)
@@ -358,6 +368,7 @@ local function apply(ctx, plans, actor, opts, progress)
           p.id, r, actor and actor.id, t)
       end
       db.exec("UPDATE sessions SET rotate = 1 WHERE user_id = ?", p.id) -- new session token on next request
+      events.fire("person.roles_changed", { person_id = p.id, granted = p.grant, revoked = {}, actor_id = actor_id })
     end
   end
   if total % M.PROGRESS_EVERY ~= 0 then progress("imported", total, total) end

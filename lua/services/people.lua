@@ -1,6 +1,8 @@
 -- People: accounts, reporting lines, roles, statuses and guests. Every change checks the
--- actor's permission through services.access, runs in one transaction and is audited.
+-- actor's permission through services.access, runs in one transaction, is audited and
+-- announced as an event (person.*, docs/events.md).
 local db = require "lib.db"
+local events = require "lib.events"
 local util = require "lib.util"
 local json = require "lib.json"
 local errors = require "lib.errors"
@@ -10,6 +12,8 @@ local authz = require "core.authz"
 local access = require "services.access"
 local audit = require "services.audit"
 local settings = require "services.settings"
+local mail = require "services.mail"
+local accounts = require "services.accounts"
 
 local M = {}
 
@@ -197,6 +201,7 @@ function M.create(actor, input, req, opts)
       target_type = "user", target_id = id, target_label = label(user),
       details = { kind = kind, manager_id = manager_id, invited = send_invite } }
     access.sync(id)
+    events.fire("person.created", { person_id = id, kind = kind, manager_id = manager_id, actor_id = actor.id })
     if #roles > 0 then M.set_roles(actor, id, roles, req) end
     if send_invite then M.send_invitation(actor, user, message) end
     return user
@@ -205,8 +210,6 @@ end
 
 --- Queues the invitation mail (with the optional personal message).
 function M.send_invitation(actor, user, message)
-  local mail = require "services.mail"
-  local accounts = require "services.accounts"
   local link = accounts.invitation_link(user, actor)
   mail.queue{
     template = user.kind == "guest" and "guest.invite" or "user.invite",
@@ -214,6 +217,7 @@ function M.send_invitation(actor, user, message)
       company = settings.get("company.name") },
     related_type = "user", related_id = user.id,
   }
+  events.fire("person.invited", { person_id = user.id, actor_id = actor and actor.id })
 end
 
 --- Updates profile fields (name, job title, department, location, hire date, email) and
@@ -265,6 +269,7 @@ function M.update(actor, id, input, req)
       table.sort(changed_fields)
       audit.record{ action = "user.update", actor = actor, req = req, target_type = "user", target_id = id,
         target_label = label(user), details = { fields = changed_fields } }
+      events.fire("person.updated", { person_id = id, fields = changed_fields, actor_id = actor.id })
     end
     return M.get(id)
   end)
@@ -281,21 +286,17 @@ function M.set_manager(actor, id, manager_id, req)
     audit.record{ action = "user.manager", actor = actor, req = req, target_type = "user", target_id = id,
       target_label = label(user), details = { from = user.manager_id, to = manager_id } }
     access.sync(id)
-    for _, fn in ipairs(M.on_manager_change) do fn(id, user.manager_id, manager_id, actor) end
+    events.fire("person.manager_changed", { person_id = id, from_manager_id = user.manager_id,
+      to_manager_id = manager_id, actor_id = actor.id })
     return M.get(id)
   end)
 end
 
---- Listeners for reporting-line changes: fn(user_id, old_manager_id, new_manager_id, actor).
-M.on_manager_change = {}
---- Listeners for status changes: fn(user_id, old_status, new_status).
-M.on_status_change = {}
-
 local STATUS_ACTIONS = {
-  deactivate = { to = "deactivated", perm = "users.deactivate", audit = "user.deactivate" },
-  reactivate = { to = "active", perm = "users.deactivate", audit = "user.reactivate" },
-  lock = { to = "locked", perm = "users.lock", audit = "user.lock" },
-  unlock = { to = "active", perm = "users.lock", audit = "user.unlock" },
+  deactivate = { to = "deactivated", perm = "users.deactivate", audit = "user.deactivate", event = "person.deactivated" },
+  reactivate = { to = "active", perm = "users.deactivate", audit = "user.reactivate", event = "person.reactivated" },
+  lock = { to = "locked", perm = "users.lock", audit = "user.lock", event = "person.locked" },
+  unlock = { to = "active", perm = "users.lock", audit = "user.unlock", event = "person.unlocked" },
 }
 
 --- Changes a person's status: op is deactivate | reactivate | lock | unlock.
@@ -321,7 +322,7 @@ function M.set_status(actor, id, op, req)
     audit.record{ action = spec.audit, actor = actor, req = req, target_type = "user", target_id = id,
       target_label = label(user), details = { from = user.status, to = spec.to } }
     access.sync(id)
-    for _, fn in ipairs(M.on_status_change) do fn(id, user.status, spec.to) end
+    events.fire(spec.event, { person_id = id, from_status = user.status, actor_id = actor.id })
     return M.get(id)
   end)
 end
@@ -340,9 +341,9 @@ function M.delete(actor, id, req)
     db.exec("DELETE FROM users WHERE id = ?", id)
     audit.record{ action = "user.delete", actor = actor, req = req, target_type = "user", target_id = id,
       target_label = label(user), details = { kind = user.kind, reports_moved_to = user.manager_id, reports = #reports } }
-    authz.remove(id)
+    access.sync(id)
     for _, rid in ipairs(reports) do access.sync(rid) end
-    authz.rebuild()
+    events.fire("person.deleted", { person_id = id, reports_moved_to = user.manager_id, actor_id = actor.id })
     return true
   end)
 end
@@ -405,6 +406,7 @@ function M.set_roles(actor, id, roles, req)
     audit.record{ action = "user.roles", actor = actor, req = req, target_type = "user", target_id = id,
       target_label = label(user), details = { granted = grant, revoked = revoke } }
     access.sync(id)
+    events.fire("person.roles_changed", { person_id = id, granted = grant, revoked = revoke, actor_id = actor.id })
   end)
   return M.roles(id), notes
 end
@@ -419,6 +421,7 @@ function M.convert_guest(actor, id, req)
     audit.record{ action = "guest.convert", actor = actor, req = req, target_type = "user", target_id = id,
       target_label = label(user) }
     access.sync(id)
+    events.fire("person.guest_converted", { person_id = id, actor_id = actor.id })
     return M.get(id)
   end)
 end
@@ -465,8 +468,10 @@ function M.init(app)
       return true
     end })
   authz.set_flag("people.assistant_can_change_manager", settings.get("people.assistant_can_change_manager"))
-  settings.on_change("people.assistant_can_change_manager", function(v)
-    authz.set_flag("people.assistant_can_change_manager", v)
+  events.hook("settings.changed", function(e)
+    if e.name == "people.assistant_can_change_manager" then
+      authz.set_flag(e.name, settings.get(e.name))
+    end
   end)
 end
 

@@ -7,6 +7,7 @@ local json = require "lib.json"
 local util = require "lib.util"
 local crypt = require "lib.crypt"
 local errors = require "lib.errors"
+local events = require "lib.events"
 local clock = require "core.clock"
 local authz = require "core.authz"
 local access = require "services.access"
@@ -539,8 +540,13 @@ end
 
 
 function M.init(app)
-  require("routes.home").add_todo_source(M.todos)
-  require("routes.home").add_panel(M.my_reviews_panel)
+  events.hook("home.todos", function(e)
+    for _, t in ipairs(M.todos(e.user)) do e.items[#e.items + 1] = t end
+  end)
+  events.hook("home.panels", function(e)
+    local p = M.my_reviews_panel(e.user)
+    if p then e.panels[#e.panels + 1] = p end
+  end)
 end
 
 return M

@@ -8,6 +8,7 @@ local db = require "lib.db"
 local web = require "lib.web"
 local ip = require "lib.ip"
 local errors = require "lib.errors"
+local events = require "lib.events"
 local crypto = require "core.crypto"
 local clock = require "core.clock"
 local settings = require "services.settings"
@@ -640,18 +641,23 @@ function M.init(app)
   settings.define("security.ip_ranges", { type = "list", default = {},
     description = "If set, Candor can only be used from these address ranges (CIDR, IPv4 and IPv6).",
     validate = function(list) local ok, err = ip.parse_list(list) return ok ~= nil, err end })
-  settings.on_change("security.trusted_proxies", load_ranges)
-  settings.on_change("security.ip_ranges", load_ranges)
+  events.hook("settings.changed", function(e)
+    if e.name == "security.trusted_proxies" or e.name == "security.ip_ranges" then load_ranges() end
+  end)
   load_ranges()
   dummy_hash = crypto.hash_password(crypto.token(16))
-  app.hooks.authenticate = M.authenticate
-  app.hooks.check_csrf = M.check_csrf
-  app.hooks.after_response = function(req, res)
+  events.hook("http.authenticate", function(e)
+    local req = e.req
+    req.user, req.session, req.via = M.authenticate(req)
+  end)
+  events.hook("http.check_csrf", function(e) M.check_csrf(e.req) end)
+  events.hook("http.response", function(e)
+    local req, res = e.req, e.res
     if req.new_session_cookie then web.add_header(res, "Set-Cookie", req.new_session_cookie) end
     if req.session_ended and not req.user and res.headers then
       web.add_header(res, "Set-Cookie", M.cookie_for(req, "", 0))
     end
-  end
+  end)
 end
 
 return M

@@ -4,6 +4,7 @@ local db = require "lib.db"
 local json = require "lib.json"
 local clock = require "core.clock"
 local errors = require "lib.errors"
+local events = require "lib.events"
 
 local M = {}
 
@@ -11,16 +12,11 @@ local M = {}
 --           choices = {...}, description = "...", validate = fn(value) -> ok, msg }
 M.schema = {}
 local cache = {}
-local listeners = {}
 
---- Calls fn(new_value) whenever name changes (also after a rollback, with the stored value).
-function M.on_change(name, fn)
-  listeners[name] = listeners[name] or {}
-  table.insert(listeners[name], fn)
-end
-
+-- Listeners hook "settings.changed" ({ name = }) and read the value with get(name); it also
+-- fires when a rollback puts the stored value back.
 local function notify(name)
-  for _, fn in ipairs(listeners[name] or {}) do fn(M.get(name)) end
+  events.fire("settings.changed", { name = name })
 end
 
 --- Declares a setting (areas call this when they load).
@@ -87,7 +83,12 @@ function M.set(name, value, actor_id)
             ON CONFLICT(key) DO UPDATE SET value=excluded.value, updated_at=excluded.updated_at,
             updated_by=excluded.updated_by]],
     name, json.encode(v), clock.now(), actor_id)
+  local before = cache[name]
   cache[name] = v
+  db.on_rollback(function()
+    cache[name] = before
+    notify(name)
+  end)
   notify(name)
   return v
 end
@@ -95,16 +96,15 @@ end
 --- Validates without storing: value or nil, message.
 M.check = check
 
---- Drops the cache (after a rollback or in tests) and tells listeners the stored values.
+--- Drops the cache (tests that write the table behind the service's back) and tells
+--- listeners about every setting.
 function M.reset_cache()
   cache = {}
-  for name in pairs(listeners) do notify(name) end
+  for name in pairs(M.schema) do notify(name) end
 end
 
 function M.init()
   cache = {}
-  listeners = {}
-  db.rollback_hooks[#db.rollback_hooks + 1] = M.reset_cache
   M.define("company.name", { type = "string", default = "Your company", max = 120,
     description = "The company's name, shown in the header and in mails." })
 end
