@@ -17,7 +17,12 @@ local util = require "lib.util"
 local web = require "lib.web"
 local clock = require "core.clock"
 local core_db = require "core.db"
+local sched = require "core.sched"
+local server = require "core.server"
+local net = require "core.net"
+local log = require "core.log"
 local db = require "lib.db"
+local demo = require "demo"
 
 local T = {}
 local tests = {}
@@ -258,7 +263,6 @@ local server_port
 --- Starts the real HTTP server on 127.0.0.1 (once per file) and returns its port.
 function T.serve()
   if server_port then return server_port end
-  local server = require "core.server"
   if T.server_limits then server.configure(T.server_limits) end
   server.set_handler(app.handle)
   server_port = assert(server.listen("127.0.0.1", 0))
@@ -273,7 +277,7 @@ Sock.__index = Sock
 --- A client over a real TCP connection to the in-process server.
 function T.socket()
   local port = T.serve()
-  local conn = assert(require("core.net").connect("127.0.0.1", port))
+  local conn = assert(net.connect("127.0.0.1", port))
   return setmetatable({ conn = conn, buf = "" }, Sock)
 end
 
@@ -348,7 +352,6 @@ function T.now() return clock.now() end
 --- Moves the virtual clock forward, running every job that falls due on the way, in order.
 function T.advance(dt)
   local target = clock.now_ms() + math.floor(seconds(dt) * 1000)
-  local sched = require "core.sched"
   while true do
     local due = sched.next_due()
     if not due or due > target then break end
@@ -393,7 +396,6 @@ T.DEMO_PASSWORD = "demo-password-123"
 
 --- Loads the demo company; returns a table key -> user row (keys as in lua/demo.lua).
 function T.demo()
-  local demo = require "demo"
   if demo.is_empty() then demo.fill(T.DEMO_PASSWORD) end
   local people = {}
   for _, p in ipairs(demo.PEOPLE) do
@@ -427,7 +429,7 @@ end
 function T.run_file(path, opts)
   opts = opts or {}
   current_file = path
-  require("core.log").set_level(opts.verbose and "debug" or "warn")
+  log.set_level(opts.verbose and "debug" or "warn")
   local ok, err = app.init({ test = true })
   if not ok then
     print(("FAIL  %s: cannot start the app: %s"):format(path, err))
@@ -454,7 +456,7 @@ function T.run_file(path, opts)
         end
         return { failure = false, message = tostring(e), trace = debug.traceback(tostring(e), 2) }
       end)
-      while core_db.depth() > 0 do core_db.rollback() end
+      db.rollback_all()
       local ms = clock.mono_ms() - started
       if tok then
         passed = passed + 1

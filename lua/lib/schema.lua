@@ -18,8 +18,9 @@
 --   required, default (a value, copied; or a function returning one), description, label (the
 --   name messages use; defaults to the field's name), one_of = { ... },
 --   custom_validator = fn(value) -> true | nil, message   (message may use {field} and {value}),
---   messages = { required =, type =, one_of =, ... } (overrides; placeholders {field}, {value},
---   {choices}, {min}, {max}), doc_type (the type as the reference should name it).
+--   messages = { required =, type =, one_of =, ... } (overrides: a text with the placeholders
+--   {field}, {value}, {path}, {choices}, {min}, {max}, or a function(value) returning one),
+--   doc_type (the type as the reference should name it).
 -- string:  trim (strip spaces; then "" counts as absent), len_min, len_max (characters, UTF-8),
 --          one_line, match (a Lua pattern) with match_hint ("lower-case letters"), lower.
 -- integer, number: between = { min, max } (either may be nil).
@@ -104,8 +105,10 @@ end
 local function add_error(ctx, def, path, at, field, code, value, vars, template)
   vars = vars or {}
   local label = def and def.label or field or "value"
-  vars.field, vars.value = label, show(value)
+  vars.field, vars.value, vars.path = label, show(value), path
+  if def and def.one_of and not vars.choices then vars.choices = quote_list(def.one_of) end
   local text = template or (def and def.messages and def.messages[code]) or M.MESSAGES[code] or ("{field}: " .. code)
+  if type(text) == "function" then text = text(value) end
   local message = fill(text, vars)
   local detail
   if text:sub(1, 8) == "{field} " then detail = fill(text:sub(9), vars) end

@@ -16,6 +16,10 @@ local questionnaire = require "services.questionnaire"
 local access = require "services.access"
 local directory = require "services.directory"
 local audit = require "services.audit"
+local workflows = require "services.workflows"
+local people_routes = require "routes.people"
+local authz = require "core.authz"
+local xlsx = require "core.xlsx"
 
 local M = {}
 
@@ -29,7 +33,6 @@ local function cycle_json(c)
     closed_at = c.closed_at or json.null, stats = c.stats }
 end
 
-local function wf() return require "services.workflows" end
 
 -- A form post's fields -> the input cycles.create/update take.
 local function cycle_input(f)
@@ -121,7 +124,7 @@ function M.routes(r)
     handler = function(req)
       local c = cycles.require(id_of(req))
       cycles.require_perm(req.user, "review_cycles.track", c)
-      local d = cycles.rating_distribution(req.user, c, web.query(req).question)
+      local d = reviews.rating_distribution(req.user, c, web.query(req).question)
       if not d then return web.json(200, { question = json.null, counts = json.array({}), total = 0 }) end
       return web.json(200, { question = d.question.id, counts = d.counts, total = d.total })
     end }
@@ -237,7 +240,7 @@ function M.routes(r)
         department = f.department, location = f.location, manager_id = f.manager_id, sort = f.sort, page = f.page,
         open = f.team })
       if f.team then
-        local team = require("core.authz").reports(math.tointeger(tonumber(f.team)) or 0, false)
+        local team = authz.reports(math.tointeger(tonumber(f.team)) or 0, false)
         ids = team
         table.insert(ids, math.tointeger(tonumber(f.team)))
       elseif f.all_matching == "1" then
@@ -263,7 +266,7 @@ function M.routes(r)
     handler = function(req)
       local c = cycles.require(id_of(req))
       return page.render(req, "cycle_admins", { title = "Admins of " .. c.name, cycle = c, admins = cycles.admins(c.id),
-        people = require("routes.people").manager_choices() }, { nav = "cycles" })
+        people = people_routes.manager_choices() }, { nav = "cycles" })
     end }
 
   r:add{ method = "POST", path = "/cycles/{id:int}/admins", auth = "user", perm = "review_cycles.manage",
@@ -443,7 +446,7 @@ function M.reviewees_page(req, c)
     local open_id = math.tointeger(tonumber(q.open or ""))
     if open_id then
       data.open[open_id] = true
-      for _, id in ipairs(require("core.authz").chain(open_id)) do data.open[id] = true end
+      for _, id in ipairs(authz.chain(open_id)) do data.open[id] = true end
     end
   end
   return page.render(req, "cycle_reviewees", data, { nav = "cycles", wide = view == "org" })
@@ -458,7 +461,7 @@ function M.overview_page(req, id)
   local q = overview_query(req)
   local ov = cycles.overview(req.user, id, q)
   local c = ov.cycle
-  local dist = cycles.rating_distribution(req.user, c, web.query(req).question)
+  local dist = reviews.rating_distribution(req.user, c, web.query(req).question)
   local chart
   if dist and dist.total > 0 then
     local bars = {}
@@ -473,7 +476,7 @@ function M.overview_page(req, id)
     dist = dist, chart = chart, can_read_any = can_read_any,
     can_manage = cycles.can(req.user, "review_cycles.manage", c), can_delete = cycles.can(req.user, "review_cycles.delete", c),
     can_export = cycles.can(req.user, "reviews.export_excel", c),
-    phases = wf().phases(c), transitions = wf().available_transitions(c, req.user),
+    phases = workflows.phases(c), transitions = workflows.available_transitions(c, req.user),
     admins = cycles.admins(c.id) }, { nav = "cycles", wide = true })
 end
 
@@ -496,7 +499,6 @@ function M.export_xlsx(req, id)
   end
   local t = ov.totals
   local function pct(n) return t.total > 0 and n / t.total or 0 end
-  local xlsx = require "core.xlsx"
   local bytes, err = xlsx.write_string{ title = c.name .. " — review statistics", author = "Candor", created = clock.now(),
     sheets = {
       { name = "Reviewees", freeze_header = true, autofilter = true,

@@ -12,6 +12,7 @@ local people = require "services.people"
 local directory = require "services.directory"
 local access = require "services.access"
 local settings = require "services.settings"
+local audit = require "services.audit"
 
 local M = {}
 
@@ -369,7 +370,6 @@ end
 
 --- Saves the user-management settings (guest policy, assistants and managers, domains).
 function M.save_user_settings(req, input)
-  local audit = require "services.audit"
   local changed = {}
   if input.guest_policy ~= nil then
     settings.set("people.guest_policy", input.guest_policy, req.user.id)

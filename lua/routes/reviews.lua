@@ -10,7 +10,10 @@ local events = require "lib.events"
 local db = require "lib.db"
 local svg = require "lib.svg"
 local clock = require "core.clock"
+local pdf = require "core.pdf"
 local reviews = require "services.reviews"
+local questionnaire = require "services.questionnaire"
+local workflows = require "services.workflows"
 local audit = require "services.audit"
 
 local M = {}
@@ -42,7 +45,6 @@ end
 
 -- Turns form fields (q_<id>, q_<id>_x, q_<id>_y) into answer values for one author.
 local function answers_from_form(f, v, author)
-  local questionnaire = require "services.questionnaire"
   local out = {}
   for _, q in ipairs(v.questions) do
     if questionnaire.answers(q, author) then
@@ -63,7 +65,7 @@ local function show(req, id, extra, status)
   local v = reviews.view(req.user, id)
   local data = { title = v.reviewee.name .. " — " .. v.cycle.name, v = v, graph = svg.graph, extra = extra or {},
     phase_label = nil }
-  for _, p in ipairs(require("services.workflows").phases(v.cycle)) do
+  for _, p in ipairs(workflows.phases(v.cycle)) do
     if p.current then data.phase_label = p.label end
   end
   if v.role == "reviewee" and v.can.write_self == false and v.review.manager_status ~= "shared" then
@@ -230,7 +232,6 @@ function M.pdf(req, id)
       blocks[#blocks + 1] = { type = "p", text = (val and val ~= "") and tostring(val) or "Not answered" }
     end
   end
-  local questionnaire = require "services.questionnaire"
   if v.self then
     blocks[#blocks + 1] = { type = "h1", text = "Self-assessment" }
     for _, q in ipairs(v.questions) do
@@ -251,7 +252,6 @@ function M.pdf(req, id)
   if v.review.manager_signed_at and v.manager then
     blocks[#blocks + 1] = { type = "signature", name = v.manager.name, date = "Signed on " .. util.human_date(v.review.manager_signed_at) }
   end
-  local pdf = require "core.pdf"
   local bytes, err = pdf.render{ title = v.reviewee.name .. " — " .. v.cycle.name, subtitle = "Performance review",
     author = "Candor", blocks = blocks }
   if not bytes then errors.raise(500, "export_failed", "The PDF could not be made: " .. err.message) end

@@ -11,6 +11,8 @@ local util = require "lib.util"
 local clock = require "core.clock"
 local crypto = require "core.crypto"
 local workflows = require "services.workflows"
+local cycles = require "services.cycles"
+local settings = require "services.settings"
 
 local M = {}
 
@@ -64,10 +66,7 @@ local function cycle_choices()
 end
 
 local function find_cycle(id)
-  id = tonumber(id)
-  local c = id and db.row("SELECT * FROM cycles WHERE id = ?", math.tointeger(id))
-  if not c then return nil end
-  return c
+  return cycles.get(id)
 end
 
 -- JSON for dry-run items (lists marked as arrays).
@@ -95,7 +94,7 @@ local function editor_data(name, extra)
     filters = { "self_not_submitted", "manager_not_submitted", "manager_not_shared", "reviewee_not_signed",
       "manager_not_signed", "not_signed", "all" },
     filter_labels = {},
-    send_hour = require("services.settings").get("notifications.send_hour_utc"),
+    send_hour = settings.get("notifications.send_hour_utc"),
   }
   for k, f in pairs(workflows.FILTERS) do data.filter_labels[k] = f.label end
   data.source = current.source
@@ -109,7 +108,7 @@ end
 
 function M.routes(r)
   r:add{ method = "GET", path = "/admin/workflows", auth = "user", perm = PERM,
-    handler = function(req)
+    handler = function(req, app)
       local list = {}
       for _, name in ipairs(workflows.names()) do
         local current = workflows.current_version(name)
@@ -120,7 +119,7 @@ function M.routes(r)
           copy = workflows.data_folder_copy(name) }
       end
       return page.render(req, "workflow_index", { title = "Cycle workflows", workflows = list,
-        origin_labels = ORIGIN_LABELS, data_dir = req and require("app").data_dir }, { nav = "admin" })
+        origin_labels = ORIGIN_LABELS, data_dir = app.data_dir }, { nav = "admin" })
     end }
 
   r:add{ method = "GET", path = "/admin/workflows/{name}", auth = "user", perm = PERM,

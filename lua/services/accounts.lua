@@ -7,6 +7,8 @@ local clock = require "core.clock"
 local errors = require "lib.errors"
 local settings = require "services.settings"
 local audit = require "services.audit"
+local mail = require "services.mail"
+local sessions = require "services.sessions"
 
 local M = {}
 
@@ -62,7 +64,6 @@ end
 --- 2-step codes); every other session of theirs ends. Must not be called inside a transaction.
 --- keep_session_id: the session that stays signed in (the caller gives it a new token).
 function M.change_own_password(user, current, new, req, keep_session_id)
-  local sessions = require "services.sessions"
   if type(current) ~= "string" or current == "" then errors.invalid({ current_password = "Enter your current password." }) end
   if not sessions.check_own_password(user.id, current) then
     errors.invalid({ current_password = "This is not your current password." })
@@ -75,7 +76,7 @@ function M.change_own_password(user, current, new, req, keep_session_id)
     sessions.end_all(user.id, keep_session_id)
     audit.record{ action = "password.change", actor = user, req = req, target_type = "user", target_id = user.id,
       target_label = user.email }
-    require("services.mail").queue{ template = "security.password_changed", to = user, vars = {} }
+    mail.queue{ template = "security.password_changed", to = user, vars = {} }
   end)
 end
 
@@ -89,7 +90,7 @@ function M.set_password_by_admin(actor, target, pw, req)
     db.exec("DELETE FROM sessions WHERE user_id = ?", target.id)
     audit.record{ action = "password.set_by_admin", actor = actor, req = req, target_type = "user",
       target_id = target.id, target_label = target.email }
-    require("services.mail").queue{ template = "security.password_changed", to = target, vars = {} }
+    mail.queue{ template = "security.password_changed", to = target, vars = {} }
   end)
 end
 
@@ -148,7 +149,7 @@ function M.request_reset(email, req, created_by)
       u.id, clock.now() - 3600)
     if recent >= 5 then return end -- no mail bombing
     local token = M.new_link_token(u.id, "reset", created_by)
-    require("services.mail").queue{ template = "password.reset", to = u,
+    mail.queue{ template = "password.reset", to = u,
       vars = { link = M.base_url() .. "/password/set?token=" .. token }, related_type = "user", related_id = u.id }
     audit.record{ action = created_by and "password.reset_sent" or "password.reset_requested",
       actor_id = created_by, actor_label = created_by and nil or u.email, req = req,
@@ -157,7 +158,7 @@ function M.request_reset(email, req, created_by)
 end
 
 function M.init()
-  require("services.mail").define_template("security.password_changed", {
+  mail.define_template("security.password_changed", {
     description = "Sent when the password of an account changes (by its owner or an HR Admin).",
     subject = "Your Candor password was changed",
     text = "Hello {{first_name}},\n\nThe password of your Candor account was just changed.\n\n"

@@ -1,10 +1,12 @@
 -- Performance review cycles: create, edit, copy ("fire up a new round"), delete; reviewees;
 -- per-cycle admins and assistants; start (managers fixed, workflow pinned); the HR overview.
--- The cycle's phases and notification timeline belong to its workflow (services/workflows.lua).
+-- The cycle's phases and notification timeline belong to its workflow (services/workflows.lua),
+-- which hooks the events this service fires (cycle.*, docs/events.md).
 local db = require "lib.db"
 local json = require "lib.json"
 local util = require "lib.util"
 local errors = require "lib.errors"
+local events = require "lib.events"
 local validate = require "lib.validate"
 local clock = require "core.clock"
 local authz = require "core.authz"
@@ -13,8 +15,6 @@ local audit = require "services.audit"
 local questionnaire = require "services.questionnaire"
 
 local M = {}
-
-local function workflows() return require "services.workflows" end
 
 -- Visibility settings of a cycle (stored as JSON):
 --   indirect_managers  true: managers higher up the chain read the review too
@@ -146,6 +146,7 @@ function M.create(actor, input, req)
       name, dates.start_date, dates.self_due, dates.manager_due, dates.sign_due, self_assessment and 1 or 0,
       json.encode(q), json.encode(vis), actor.id, now, now)
     audit.record{ action = "cycle.create", actor = actor, req = req, target_type = "cycle", target_id = id, target_label = name }
+    events.fire("cycle.created", { cycle_id = id, actor_id = actor.id })
     return M.get(id)
   end)
 end
@@ -182,9 +183,8 @@ function M.update(actor, id, input, req)
     end
     audit.record{ action = "cycle.update", actor = actor, req = req, target_type = "cycle", target_id = c.id,
       target_label = name, details = { dates_changed = changed, visibility = vis } }
-    local fresh = M.get(c.id)
-    if M.running(c) and #changed > 0 then workflows().reschedule(fresh) end
-    return fresh
+    events.fire("cycle.updated", { cycle_id = c.id, dates_changed = changed, actor_id = actor.id })
+    return M.get(c.id)
   end)
 end
 
@@ -217,6 +217,7 @@ function M.copy(actor, id, req)
       SELECT ?, user_id, role, ?, ? FROM cycle_admins WHERE cycle_id = ?]], new_id, actor.id, now, c.id)
     audit.record{ action = "cycle.copy", actor = actor, req = req, target_type = "cycle", target_id = new_id,
       target_label = name, details = { from = c.id } }
+    events.fire("cycle.created", { cycle_id = new_id, copied_from = c.id, actor_id = actor.id })
     return M.get(new_id)
   end)
 end
@@ -228,10 +229,10 @@ function M.delete(actor, id, req)
   M.require_perm(actor, "review_cycles.delete", c)
   return db.transaction(function()
     local n = db.value("SELECT count(*) FROM reviews WHERE cycle_id = ?", c.id)
-    workflows().stop(c)
     db.exec("DELETE FROM cycles WHERE id = ?", c.id)
     audit.record{ action = "cycle.delete", actor = actor, req = req, target_type = "cycle", target_id = c.id,
       target_label = c.name, details = { reviews = n } }
+    events.fire("cycle.deleted", { cycle_id = c.id, actor_id = actor.id })
     return true
   end)
 end
@@ -264,10 +265,12 @@ function M.add_reviewees(actor, id, user_ids, req)
     if added > 0 then
       audit.record{ action = "cycle.reviewees_added", actor = actor, req = req, target_type = "cycle",
         target_id = c.id, target_label = c.name, details = { added = added } }
+      events.fire("cycle.reviewees_added", { cycle_id = c.id, count = added, actor_id = actor.id })
       if running then
-        for _, r in ipairs(db.query([[SELECT * FROM reviews WHERE cycle_id = ? AND created_at = ?
+        for _, r in ipairs(db.query([[SELECT id, reviewee_id, manager_id FROM reviews WHERE cycle_id = ? AND created_at = ?
             AND reviewee_id IN (SELECT value FROM json_each(?))]], c.id, now, json.encode(ids))) do
-          workflows().emit(c, "review.added", { review = r })
+          events.fire("review.added", { review_id = r.id, cycle_id = c.id, reviewee_id = r.reviewee_id,
+            manager_id = r.manager_id, actor_id = actor.id })
         end
       end
     end
@@ -296,6 +299,7 @@ function M.remove_reviewees(actor, id, user_ids, req)
     if #rows > 0 then
       audit.record{ action = "cycle.reviewees_removed", actor = actor, req = req, target_type = "cycle",
         target_id = c.id, target_label = c.name, details = { removed = #rows, with_content = started } }
+      events.fire("cycle.reviewees_removed", { cycle_id = c.id, count = #rows, actor_id = actor.id })
     end
     return #rows
   end)
@@ -328,6 +332,7 @@ function M.set_admins(actor, id, list, req)
     end
     audit.record{ action = "cycle.admins", actor = actor, req = req, target_type = "cycle", target_id = c.id,
       target_label = c.name, details = { count = #clean } }
+    events.fire("cycle.admins_changed", { cycle_id = c.id, count = #clean, actor_id = actor.id })
     return clean
   end)
 end
@@ -361,8 +366,10 @@ function M.start(actor, id, req)
     db.exec("UPDATE cycles SET started_at = ?, updated_at = ? WHERE id = ?", now, now, c.id)
     audit.record{ action = "cycle.start", actor = actor, req = req, target_type = "cycle", target_id = c.id,
       target_label = c.name, details = { reviewees = count } }
-    workflows().start(M.get(c.id), actor)
-    return M.get(c.id)
+    events.fire("cycle.starting", { cycle_id = c.id, actor_id = actor.id })
+    local fresh = M.get(c.id)
+    if fresh.phase == "draft" then errors.conflict("No workflow took this cycle out of its draft.") end
+    return fresh
   end)
 end
 
@@ -370,8 +377,9 @@ end
 function M.transition(actor, id, to, req)
   local c = M.require(id)
   return db.transaction(function()
-    workflows().transition(c, to, actor)
+    events.fire("cycle.moving", { cycle_id = c.id, to = to, actor_id = actor.id })
     local fresh = M.get(c.id)
+    if fresh.phase == c.phase then errors.conflict("No workflow moved this cycle.") end
     if fresh.phase == "closed" and not c.closed_at then
       db.exec("UPDATE cycles SET closed_at = ? WHERE id = ?", clock.now(), c.id)
     end
@@ -442,34 +450,6 @@ function M.overview(actor, id, q)
   return { cycle = c, rows = rows, totals = totals, sort = sort, order = order:lower(),
     departments = deps, locations = locs, matching = matching, page = page, per_page = per_page,
     pages = math.max(1, (matching + per_page - 1) // per_page) }
-end
-
---- The distribution of a rating question's answers in the managers' reviews (HR Admins and
---- cycle admins, who may read content): { question =, counts = {n1, n2, ...}, total = }.
---- Only reviews the viewer may read are counted.
-function M.rating_distribution(actor, c, question_id)
-  local q
-  for _, x in ipairs(questionnaire.questions(c.questionnaire)) do
-    if x.type == "rating" and (question_id == nil or x.id == question_id)
-      and questionnaire.answers(x, "manager") then q = x break end
-  end
-  if not q then return nil end
-  local reviews = require "services.reviews"
-  local rows = db.query([[SELECT a.review_id, a.value_enc, r.reviewee_id, r.manager_id, r.manager_status,
-      r.manager_signed_at FROM answers a JOIN reviews r ON r.id = a.review_id
-    WHERE r.cycle_id = ? AND a.author = 'manager' AND a.question_id = ?]], c.id, q.id)
-  local counts = {}
-  for i = 1, q.scale do counts[i] = 0 end
-  local total = 0
-  local readable = reviews.readable_manager_parts(actor, c, rows)
-  for _, r in ipairs(rows) do
-    if readable[r.review_id] then
-      local v = reviews.decrypt_value(r.review_id, "manager", q.id, r.value_enc)
-      local n = math.tointeger(v)
-      if n and counts[n] then counts[n] = counts[n] + 1; total = total + 1 end
-    end
-  end
-  return { question = q, counts = counts, total = total }
 end
 
 return M

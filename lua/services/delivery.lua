@@ -19,7 +19,9 @@ local mime = require "lib.mime"
 local clock = require "core.clock"
 local log = require "core.log"
 local sched = require "core.sched"
+local core_mail = require "core.mail"
 local settings = require "services.settings"
+local audit = require "services.audit"
 local mail = require "services.mail"
 
 local M = {}
@@ -170,7 +172,7 @@ function M.save_settings(actor, input, req)
   end
   table.sort(changed)
   if #changed > 0 then
-    require("services.audit").record{ action = "mail_server.update", actor = actor, req = req,
+    audit.record{ action = "mail_server.update", actor = actor, req = req,
       target_type = "settings", target_label = "mail server", details = { changed = changed } }
   end
   if M.configured() then M.plan(clock.now()) end
@@ -290,7 +292,7 @@ function M.deliver(m, cfg)
     return "failed"
   end
 
-  local ok, res = require("core.mail").send{
+  local ok, res = core_mail.send{
     url = cfg.url, starttls = cfg.starttls, username = cfg.username, password = cfg.password,
     from = info.from, to = info.recipients, message = message, timeout_ms = cfg.timeout_ms or M.TIMEOUT_MS,
   }
@@ -348,6 +350,7 @@ end
 -- key: a run plans the next one while its own row still exists (the runner deletes that row
 -- by id when the run returns).
 local planned, running_job
+local app -- set by init: its scheduler plans the runs
 
 --- Plans the delivery run for `due` (seconds), unless one is planned earlier already; a later
 --- one is replaced. One query when a run is planned already (bulk queueing stays cheap).
@@ -358,7 +361,7 @@ function M.plan(due)
     if cur and cur <= due_ms then return end
     if cur then sched.done(planned.id) end
   end
-  planned = { id = require("app").schedule(due, M.JOB, {}), due_ms = due_ms }
+  planned = { id = app.schedule(due, M.JOB, {}), due_ms = due_ms }
 end
 
 -- After a run: the next one when the earliest waiting mail is due.
@@ -482,7 +485,7 @@ function M.mark_fixed(actor, bounce_id, req)
     now, actor and actor.id, b.email)
   local released = db.exec([[UPDATE outbox SET status = 'queued', next_attempt_at = ?, last_error = NULL
     WHERE status = 'held' AND lower(to_email) = ?]], now, b.email)
-  require("services.audit").record{ action = "mail_bounce.fixed", actor = actor, req = req,
+  audit.record{ action = "mail_bounce.fixed", actor = actor, req = req,
     target_type = "email", target_label = b.email, details = { released = released } }
   if released > 0 and M.configured() then M.plan(now) end
   return { email = b.email, released = released }
@@ -631,7 +634,8 @@ function M.safe_html(html)
 end
 
 -- ---------------------------------------------------------------- start
-function M.init(app)
+function M.init(a)
+  app = a
   define_settings()
   crypt.register{ table = "smtp_secrets", column = "value_enc", key = { "name" } }
   app.on_job(M.JOB, function(_, job) M.run(job) end)
