@@ -18,7 +18,8 @@
 --   required, default (a value, copied; or a function returning one), description, label (the
 --   name messages use; defaults to the field's name), one_of = { ... },
 --   custom_validator = fn(value) -> true | nil, message   (message may use {field} and {value}),
---   messages = { required =, type =, one_of =, ... } (overrides: a text with the placeholders
+--   messages = { required =, type =, one_of =, min =, max = (or between = for both), ... }
+--   (overrides: a text with the placeholders
 --   {field}, {value}, {path}, {choices}, {min}, {max}, or a function(value) returning one),
 --   doc_type (the type as the reference should name it).
 -- string:  trim (strip spaces; then "" counts as absent), len_min, len_max (characters, UTF-8),
@@ -32,8 +33,10 @@
 --          title (for the reference), describe = fn(element) -> text (shown after an array
 --          element's index in paths given to people: "phases[2] (writing)").
 -- validate(..., { coerce = true }) also takes what forms send: "12" for an integer, "on"/"off"
--- for a boolean, and "" for "absent". json.null counts as absent everywhere.
+-- for a boolean, one value for a list, and "" for "absent"; { messages = M.SENTENCES } words the
+-- default messages for people filling in a form. json.null counts as absent everywhere.
 local json = require "lib.json"
+local util = require "lib.util"
 
 local M = {}
 
@@ -54,12 +57,30 @@ M.MESSAGES = {
   items_max = "{field} must have at most {max} items",
   min = "{field} must be at least {min}",
   max = "{field} must be at most {max}",
-  between = "{field} must be between {min} and {max}",
   match = "{field} must be {hint}",
   utf8 = "{field} must be valid UTF-8 text",
   one_line = "{field} must be on one line",
   unique = "{field} lists {value} twice",
   unknown_field = "unknown field {value}",
+}
+
+--- The default messages as sentences for forms and API bodies ("Name is required.", "must be
+--- at most 120 characters.").
+M.SENTENCES = {
+  required = "{field} is required.",
+  type = "{field} must be {type}.",
+  one_of = "{field} must be one of: {choices}.",
+  len_min = "{field} must be at least {min} characters.",
+  len_max = "{field} must be at most {max} characters.",
+  items_min = "{field} must have at least {min} item(s).",
+  items_max = "{field} must have at most {max} items.",
+  min = "{field} must be at least {min}.",
+  max = "{field} must be at most {max}.",
+  match = "{field} must be {hint}.",
+  utf8 = "{field} must be valid UTF-8 text.",
+  one_line = "{field} must be on one line.",
+  unique = "{field} lists {value} twice.",
+  unknown_field = "unknown field {value}.",
 }
 
 local function show(v)
@@ -107,7 +128,8 @@ local function add_error(ctx, def, path, at, field, code, value, vars, template)
   local label = def and def.label or field or "value"
   vars.field, vars.value, vars.path = label, show(value), path
   if def and def.one_of and not vars.choices then vars.choices = quote_list(def.one_of) end
-  local text = template or (def and def.messages and def.messages[code]) or M.MESSAGES[code] or ("{field}: " .. code)
+  local text = template or (def and def.messages and def.messages[code]) or ctx.messages[code] or M.MESSAGES[code]
+    or ("{field}: " .. code)
   if type(text) == "function" then text = text(value) end
   local message = fill(text, vars)
   local detail
@@ -140,6 +162,8 @@ local function coerce(def, v, ctx)
     elseif s == "off" or s == "0" or s == "false" or s == "no" then v = false end
   elseif t == "string" and ctx.coerce and type(v) == "number" then
     v = tostring(v)
+  elseif t == "array" and ctx.coerce and type(v) == "string" then
+    v = { v } -- a form field given once
   end
   return v
 end
@@ -192,8 +216,10 @@ local function check_number(def, v, path, at, field, ctx)
   if b then
     local lo, hi = b[1], b[2]
     if (lo and v < lo) or (hi and v > hi) then
-      local code = lo and hi and "between" or (lo and "min" or "max")
-      add_error(ctx, def, path, at, field, code, v, { min = lo, max = hi })
+      local code = (lo and v < lo) and "min" or "max"
+      local m = def.messages
+      add_error(ctx, def, path, at, field, code, v, { min = lo, max = hi },
+        m and not m[code] and m.between or nil)
       return nil
     end
   end
@@ -277,7 +303,7 @@ local function record_fields(def, v, path, at, field, ctx)
   if def.strict == false then
     for k, x in pairs(v) do if not known[k] then out[k] = x end end
   end
-  if #ctx.errors > before then return nil end
+  if #ctx.errors > before then return ctx.partial and out or nil end
   for _, check in ipairs(def.checks or {}) do
     check(out, function(fname, message, value)
       local fdef
@@ -301,7 +327,7 @@ end
 
 check_field = function(def, v, path, at, field, ctx)
   if v == json.null then v = nil end
-  if ctx.coerce and v == "" and def.type ~= "string" then v = nil end
+  if ctx.coerce and v == "" then v = nil end
   if def.type == "string" and def.trim and type(v) == "string" then
     v = v:match("^%s*(.-)%s*$")
     if v == "" then v = nil end
@@ -349,13 +375,14 @@ function M.record(def)
 end
 
 --- Checks value against def. Returns the normalised value, or nil and the list of errors.
---- opts: coerce (form input), path (a prefix for paths).
+--- opts: coerce (form input), messages (e.g. M.SENTENCES), path (a prefix for paths), partial
+--- (a record with problems still comes back, holding the fields that are fine, with the errors).
 function M.validate(def, value, opts)
   opts = opts or {}
-  local ctx = { errors = {}, coerce = opts.coerce, where = "" }
+  local ctx = { errors = {}, coerce = opts.coerce, where = "", messages = opts.messages or {}, partial = opts.partial }
   local path = opts.path or ""
   local v = check_field(def, value, path, "", opts.field, ctx)
-  if #ctx.errors > 0 then return nil, ctx.errors end
+  if #ctx.errors > 0 then return (ctx.partial and v or nil), ctx.errors end
   return v
 end
 
@@ -367,6 +394,49 @@ function M.by_path(errs, whole)
     if out[e.path] == nil then out[e.path] = (not whole and e.code ~= "required" and e.detail) or e.message end
   end
   return out
+end
+
+--- Errors as { [top-level field] = text } (the first per field; the part after the label, or the
+--- whole message for "is required" and messages that do not start with the label).
+function M.by_field(errs)
+  local out = {}
+  for _, e in ipairs(errs or {}) do
+    local top = tostring(e.path):match("^[^%.%[]+") or e.path
+    if out[top] == nil then out[top] = (e.code ~= "required" and e.detail) or e.message end
+  end
+  return out
+end
+
+-- ---------------------------------------------------------------- fields for forms
+
+--- One line of text: trimmed ("" is absent), UTF-8, at most opts.max characters (default 200);
+--- opts: required, label, multiline, min, description.
+function M.text(opts)
+  opts = opts or {}
+  return { type = "string", trim = true, required = opts.required, label = opts.label, len_max = opts.max or 200,
+    len_min = opts.min, one_line = not opts.multiline, default = opts.default, description = opts.description }
+end
+
+--- An email address (stored in lower case); opts: required, label.
+function M.email(opts)
+  opts = opts or {}
+  return { type = "string", trim = true, required = opts.required, label = opts.label or "Email", len_max = 254,
+    lower = true, one_line = true, description = opts.description or "An email address.",
+    custom_validator = function(v)
+      if util.is_email(v) then return true end
+      return nil, "{field} is not an email address."
+    end }
+end
+
+--- A date "YYYY-MM-DD"; opts: required, label.
+function M.date(opts)
+  opts = opts or {}
+  return { type = "string", trim = true, required = opts.required, label = opts.label, len_max = 10,
+    doc_type = "date (YYYY-MM-DD)", description = opts.description,
+    custom_validator = function(v)
+      if util.parse_date(v) then return true end
+      return nil, "{field} must be a date like 2026-03-31."
+    end }
 end
 
 --- The messages of errs, one per line, each "path: message" unless the message names it.

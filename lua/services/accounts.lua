@@ -164,13 +164,13 @@ function M.init()
     text = "Hello {{first_name}},\n\nThe password of your Candor account was just changed.\n\n"
       .. "If this was not you or your HR team, ask for a reset at once and tell your Tech Admin.",
     vars = {} })
-  settings.define("security.password_min_length", { type = "integer", default = 10, min = 10, max = 64,
+  settings.define("security.password_min_length", { type = "integer", default = 10, between = { 10, 64 },
     description = "Minimum password length (10 or more; longer passphrases are always accepted)." })
-  settings.define("server.public_url", { type = "string", default = "http://127.0.0.1:8080", max = 200,
+  settings.define("server.public_url", { type = "string", default = "http://127.0.0.1:8080", len_max = 200,
     description = "The address people use to reach Candor (used in links in mails and for same-origin checks).",
-    validate = function(v)
-      if not v:match("^https?://[%w%.%-]+(:%d+)?/?$") then return false, "must look like https://candor.example.com" end
-      return true
+    custom_validator = function(v)
+      if v:match("^https?://[%w%.%-]+/?$") or v:match("^https?://[%w%.%-]+:%d+/?$") then return true end
+      return false, "must look like https://candor.example.com"
     end })
 end
 

@@ -7,7 +7,7 @@ local json = require "lib.json"
 local util = require "lib.util"
 local errors = require "lib.errors"
 local events = require "lib.events"
-local validate = require "lib.validate"
+local schema = require "lib.schema"
 local clock = require "core.clock"
 local authz = require "core.authz"
 local access = require "services.access"
@@ -95,19 +95,45 @@ end
 
 -- ------------------------------------------------------------------ writing
 
-local function check_dates(v, input, current)
+local DATES = { "start_date", "self_due", "manager_due", "sign_due" }
+
+--- The body of "create / edit a cycle" (its questionnaire is checked by services/questionnaire).
+M.SCHEMA = schema.record{ strict = false, fields = {
+  { name = schema.text{ max = 120, label = "The name", description = "The cycle's name." } },
+  { start_date = schema.date{ label = "The start date", description = "When it starts." } },
+  { self_due = schema.date{ description = "Self-assessments due." } },
+  { manager_due = schema.date{ description = "Manager reviews due." } },
+  { sign_due = schema.date{ description = "Sharing and signing until." } },
+  { self_assessment = { type = "boolean", description = "Whether reviewees write a self-assessment." } },
+  { visibility = { type = "record", strict = false, description = "Who reads the reviews when.", fields = {
+    { indirect_managers = { type = "boolean", description = "Managers higher up read the review too." } },
+    { reviewee_sees = { type = "string", one_of = { "on_share", "after_sign" },
+      description = "When the reviewee reads the manager's review.",
+      messages = { one_of = "reviewee_sees must be on_share or after_sign.",
+        type = "reviewee_sees must be on_share or after_sign." } } },
+  } } },
+} }
+
+-- The input checked against M.SCHEMA: the values that are fine and { field = problem }.
+local function read_input(input)
+  local r, errs = schema.validate(M.SCHEMA, input or {}, { coerce = true, messages = schema.SENTENCES, partial = true })
+  return r or {}, schema.by_field(errs)
+end
+
+-- The dates after this change (current: the cycle's, for an edit); problems go to fields.
+local function check_dates(r, input, current, fields)
   local d = {}
-  for _, k in ipairs({ "start_date", "self_due", "manager_due", "sign_due" }) do
-    if input[k] ~= nil then d[k] = v:date(k, { required = k == "start_date", label = "The start date" })
-    elseif current then d[k] = current[k] end
+  for _, k in ipairs(DATES) do
+    if input[k] ~= nil then d[k] = r[k] elseif current then d[k] = current[k] end
   end
-  if not d.start_date and not current then v:fail("start_date", "The start date is required.") end
-  local order = { "start_date", "self_due", "manager_due", "sign_due" }
+  if not d.start_date and not fields.start_date and (input.start_date ~= nil or not current) then
+    fields.start_date = "The start date is required."
+  end
   local last, last_k
-  for _, k in ipairs(order) do
+  for _, k in ipairs(DATES) do
     if d[k] then
-      if last and d[k] < last then
-        v:fail(k, ("must not be before the %s."):format(last_k:gsub("_", " ")))
+      if last and d[k] < last and not fields[k] then
+        fields[k] = ("must not be before the %s."):format(last_k:gsub("_", " "))
       end
       last, last_k = d[k], k
     end
@@ -115,16 +141,11 @@ local function check_dates(v, input, current)
   return d
 end
 
-local function clean_visibility(v, input, current)
+local function clean_visibility(r, input, current)
   local vis = util.copy(current or M.VISIBILITY_DEFAULT)
-  local given = input.visibility
-  if type(given) == "table" then
-    if given.indirect_managers ~= nil then vis.indirect_managers = given.indirect_managers == true or given.indirect_managers == "on" end
-    if given.reviewee_sees ~= nil then
-      if not M.REVIEWEE_SEES[given.reviewee_sees] then v:fail("visibility", "reviewee_sees must be on_share or after_sign.")
-      else vis.reviewee_sees = given.reviewee_sees end
-    end
-  end
+  local given = type(input.visibility) == "table" and r.visibility or {}
+  if given.indirect_managers ~= nil then vis.indirect_managers = given.indirect_managers end
+  if given.reviewee_sees ~= nil then vis.reviewee_sees = given.reviewee_sees end
   return vis
 end
 
@@ -132,12 +153,14 @@ end
 --- self_assessment, visibility, questionnaire (default: services/questionnaire.default()).
 function M.create(actor, input, req)
   M.require_perm(actor, "review_cycles.manage")
-  local v = validate.new(input)
-  local name = v:text("name", { required = true, max = 120, label = "The name" })
-  local dates = check_dates(v, input)
-  local self_assessment = v:bool("self_assessment", input.self_assessment == nil and true or false)
-  local vis = clean_visibility(v, input)
-  v:done()
+  local r, fields = read_input(input)
+  local name = r.name
+  if not name and not fields.name then fields.name = "The name is required." end
+  local dates = check_dates(r, input, nil, fields)
+  local self_assessment = r.self_assessment
+  if self_assessment == nil then self_assessment = input.self_assessment == nil end
+  local vis = clean_visibility(r, input)
+  if next(fields) then errors.invalid(fields) end
   local q = input.questionnaire and questionnaire.validate(input.questionnaire) or questionnaire.default()
   local now = clock.now()
   return db.transaction(function()
@@ -157,16 +180,20 @@ function M.update(actor, id, input, req)
   local c = M.require(id)
   M.require_perm(actor, "review_cycles.manage", c)
   if c.phase == "closed" then errors.conflict("This cycle is closed; copy it to run a new round.") end
-  local v = validate.new(input)
-  local name = input.name ~= nil and v:text("name", { required = true, max = 120, label = "The name" }) or c.name
-  local dates = check_dates(v, input, c)
+  local r, fields = read_input(input)
+  local name = c.name
+  if input.name ~= nil then
+    name = r.name
+    if not name and not fields.name then fields.name = "The name is required." end
+  end
+  local dates = check_dates(r, input, c, fields)
   local self_assessment = c.self_assessment
   if input.self_assessment ~= nil then
-    if M.running(c) then v:fail("self_assessment", "cannot change once the cycle has started.")
-    else self_assessment = v:bool("self_assessment") end
+    if M.running(c) then fields.self_assessment = fields.self_assessment or "cannot change once the cycle has started."
+    else self_assessment = r.self_assessment or false end
   end
-  local vis = clean_visibility(v, input, c.visibility)
-  v:done()
+  local vis = clean_visibility(r, input, c.visibility)
+  if next(fields) then errors.invalid(fields) end
   local q = c.questionnaire
   if input.questionnaire ~= nil then
     if M.running(c) then errors.conflict("The questions are fixed once the cycle has started.") end

@@ -64,19 +64,18 @@ local function valid_host(h)
 end
 
 local function define_settings()
-  settings.define("smtp.host", { type = "string", default = "", max = 253, validate = valid_host,
+  settings.define("smtp.host", { type = "string", default = "", len_max = 253, custom_validator = valid_host,
     description = "The mail server (SMTP) Candor sends through. Empty: nothing is sent, mail waits in the outbox." })
-  settings.define("smtp.port", { type = "integer", default = 587, min = 1, max = 65535,
+  settings.define("smtp.port", { type = "integer", default = 587, between = { 1, 65535 },
     description = "The mail server's port (587 for STARTTLS, 465 for TLS, 25 without encryption)." })
-  settings.define("smtp.security", { type = "choice", choices = M.SECURITY, default = "starttls",
+  settings.define("smtp.security", { type = "string", one_of = M.SECURITY, default = "starttls",
     description = "How the connection is encrypted: starttls, tls or none." })
-  settings.define("smtp.username", { type = "string", default = "", max = 254,
+  settings.define("smtp.username", { type = "string", default = "", len_max = 254,
     description = "User name for signing in to the mail server (empty: no sign-in)." })
-  settings.define("smtp.from_name", { type = "string", default = "", max = 120,
-    validate = function(v) if v:find("[\r\n]") then return false, "must be on one line" end return true end,
+  settings.define("smtp.from_name", { type = "string", default = "", len_max = 120, one_line = true,
     description = "The sender's name on every mail (empty: the company's name)." })
-  settings.define("smtp.from_address", { type = "string", default = "", max = 254,
-    validate = function(v)
+  settings.define("smtp.from_address", { type = "string", default = "", len_max = 254,
+    custom_validator = function(v)
       if v == "" or mime.valid_email(v) then return true end
       return false, "is not an email address"
     end,

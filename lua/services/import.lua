@@ -18,7 +18,7 @@ local clock = require "core.clock"
 local authz = require "core.authz"
 local db = require "lib.db"
 local util = require "lib.util"
-local validate = require "lib.validate"
+local schema = require "lib.schema"
 local errors = require "lib.errors"
 local events = require "lib.events"
 local access = require "services.access"
@@ -112,6 +112,21 @@ local function in_domains(email, domains)
   return false
 end
 
+local function cap(c) return (c:gsub("_", " "):gsub("^%l", string.upper)) end
+
+--- One row of an import file (the columns it may have; the name is required for a new person).
+M.ROW_SCHEMA = schema.record{ strict = false, fields = {
+  { email = schema.email{ required = true, label = "Email" } },
+  { name = schema.text{ max = 120, label = "Name" } },
+  { job_title = schema.text{ max = 120, label = cap("job_title") } },
+  { department = schema.text{ max = 80, label = cap("department") } },
+  { location = schema.text{ max = 80, label = cap("location") } },
+  { hire_date = schema.date{ label = cap("hire_date") } },
+  { manager_email = schema.email{ label = cap("manager_email") } },
+  { kind = { type = "string", one_of = people.KINDS, label = "Kind" } },
+  { roles = schema.text{ max = 200, label = "Roles" } },
+} }
+
 -- Checks one row; returns its plan or nil. ctx: cols, existing (by email), seen (email ->
 -- line), may(action), guest_ok/guest_why, domains, report.
 local function check_row(ctx, row, line)
@@ -123,26 +138,18 @@ local function check_row(ctx, row, line)
   end
   local rec = {}
   for col, i in pairs(ctx.cols) do rec[col] = row[i] end
-  local v = validate.new(rec)
-  local email = v:email("email", { required = true })
+  local vals, errs = schema.validate(M.ROW_SCHEMA, rec, { coerce = true, messages = schema.SENTENCES, partial = true })
+  local msgs = {}
+  for _, e in ipairs(errs or {}) do msgs[e.path] = msgs[e.path] or e.message end
+  local email = vals.email
   local existing = email and ctx.existing[email]
-  local f = {
-    name = v:text("name", { required = not existing, max = 120, label = "Name (for a new person)" }),
-    job_title = v:text("job_title", { max = 120 }),
-    department = v:text("department", { max = 80 }),
-    location = v:text("location", { max = 80 }),
-    hire_date = v:date("hire_date"),
-  }
-  local manager_email = v:email("manager_email")
-  local kind = v:choice("kind", people.KINDS)
-  local roles_text = v:text("roles", { max = 200 })
-  local bad = v.count > 0
+  local f = { name = vals.name, job_title = vals.job_title, department = vals.department, location = vals.location,
+    hire_date = vals.hire_date }
+  if not existing and f.name == nil and not msgs.name then msgs.name = "Name (for a new person) is required." end
+  local manager_email, kind, roles_text = vals.manager_email, vals.kind, vals.roles
+  local bad = next(msgs) ~= nil
   for _, c in ipairs(M.COLUMNS) do
-    if v.errors[c] then
-      local msg = v.errors[c]
-      if msg:match("^%l") then msg = c:gsub("_", " "):gsub("^%l", string.upper) .. " " .. msg end
-      problem(report, line, c, msg)
-    end
+    if msgs[c] then problem(report, line, c, msgs[c]) end
   end
   if email and ctx.seen[email] then
     problem(report, line, "email", ("%s is already on line %d."):format(email, ctx.seen[email]))

@@ -6,7 +6,7 @@ local events = require "lib.events"
 local util = require "lib.util"
 local json = require "lib.json"
 local errors = require "lib.errors"
-local validate = require "lib.validate"
+local schema = require "lib.schema"
 local clock = require "core.clock"
 local authz = require "core.authz"
 local access = require "services.access"
@@ -147,16 +147,39 @@ local function check_manager(id, manager_id)
   return m
 end
 
---- Reads the profile fields of input (create or update); returns the cleaned table.
-local function profile_fields(v, creating)
-  local f = {}
-  f.name = v:text("name", { required = creating, max = 120, label = "Name" })
-  f.email = v:email("email", { required = creating })
-  f.job_title = v:text("job_title", { max = 120 })
-  f.department = v:text("department", { max = 80 })
-  f.location = v:text("location", { max = 80 })
-  f.hire_date = v:date("hire_date")
-  return f
+-- The profile fields of a person (create: name and email required).
+local function profile_fields(creating, more)
+  local fields = {
+    { name = schema.text{ required = creating, max = 120, label = "Name", description = "Full name." } },
+    { email = schema.email{ required = creating } },
+    { job_title = schema.text{ max = 120, description = "Job title." } },
+    { department = schema.text{ max = 80, description = "Department." } },
+    { location = schema.text{ max = 80, description = "Location." } },
+    { hire_date = schema.date{ description = "Hire date." } },
+  }
+  for _, f in ipairs(more) do fields[#fields + 1] = f end
+  return schema.record{ strict = false, fields = fields }
+end
+
+local MANAGER_ID = { type = "integer", between = { 1 }, description = "The manager's id (null: none)." }
+
+--- The body of "create a person" (POST /api/users, the Add Users form).
+M.CREATE_SCHEMA = profile_fields(true, {
+  { kind = { type = "string", one_of = M.KINDS, default = "employee", description = "An employee or a guest." } },
+  { manager_id = MANAGER_ID },
+  { invite = { type = "boolean", default = false, description = "Send the invitation mail." } },
+  { message = schema.text{ max = 2000, multiline = true, description = "A personal note in the invitation." } },
+  { roles = { type = "array", elements = { type = "string" }, len_max = 3, default = {}, description = "Roles to grant." } },
+})
+
+--- The body of "update a person" (PATCH /api/users/{id}).
+M.UPDATE_SCHEMA = profile_fields(false, { { manager_id = MANAGER_ID } })
+
+-- input checked against s; raises 422 naming every field with a problem.
+local function checked(s, input)
+  local v, errs = schema.validate(s, input or {}, { coerce = true, messages = schema.SENTENCES })
+  if not v then errors.invalid(schema.by_field(errs)) end
+  return v
 end
 
 --- Creates a person (an employee, or a guest when input.kind == "guest").
@@ -165,14 +188,8 @@ end
 --- (the default: the Add Users window) or "nomination" (picking a 360 reviewer on the fly).
 --- Returns the new user row.
 function M.create(actor, input, req, opts)
-  local v = validate.new(input)
-  local f = profile_fields(v, true)
-  local kind = v:choice("kind", M.KINDS, { default = "employee" })
-  local manager_id = v:int("manager_id", { min = 1 })
-  local send_invite = v:bool("invite", false)
-  local message = v:text("message", { max = 2000, multiline = true })
-  local roles = v:list("roles", { max = 3 }) or {}
-  v:done()
+  local f = checked(M.CREATE_SCHEMA, input)
+  local kind, manager_id, send_invite, message, roles = f.kind, f.manager_id, f.invite, f.message, f.roles
   if kind == "guest" then
     local ok, why = M.may_invite_guest(actor, opts and opts.via or "directory")
     if not ok then errors.forbidden(why) end
@@ -224,11 +241,9 @@ end
 --- the manager. Each kind of change needs its own permission.
 function M.update(actor, id, input, req)
   local user = M.require(id)
-  local v = validate.new(input)
-  local f = profile_fields(v, false)
+  local f = checked(M.UPDATE_SCHEMA, input)
   local manager_given = input.manager_id ~= nil
-  local manager_id = manager_given and v:int("manager_id", { min = 1 }) or nil
-  v:done()
+  local manager_id = f.manager_id
   local changes, changed_fields = {}, {}
   for _, k in ipairs({ "name", "job_title", "department", "location", "hire_date" }) do
     if f[k] ~= nil and f[k] ~= user[k] then changes[k] = f[k]; changed_fields[#changed_fields + 1] = k end
@@ -455,13 +470,13 @@ function M.map_imported_roles(names)
 end
 
 function M.init(app)
-  settings.define("people.guest_policy", { type = "choice", choices = M.GUEST_POLICIES, default = "hr",
+  settings.define("people.guest_policy", { type = "string", one_of = M.GUEST_POLICIES, default = "hr",
     description = "Who can invite guests (external reviewers)." })
   settings.define("people.assistant_can_change_manager", { type = "boolean", default = false,
     description = "Allow HR Assistants to pick a person's manager." })
-  settings.define("company.domains", { type = "list", default = {},
+  settings.define("company.domains", { type = "array", elements = { type = "string" }, default = {},
     description = "The company's own email domains; guests must use other addresses.",
-    validate = function(list)
+    custom_validator = function(list)
       for _, d in ipairs(list) do
         if not d:match("^[%w%-]+%.[%w%.%-]+$") then return false, "'" .. d .. "' is not a domain name" end
       end

@@ -653,20 +653,20 @@ end
 -- ------------------------------------------------------------------ setup
 
 function M.init(app)
-  settings.define("security.device_secret", { type = "string", default = "", max = 100,
+  settings.define("security.device_secret", { type = "string", default = "", len_max = 100,
     description = "Internal: the secret that keys the browsers' device cookies (throttling exemption)." })
-  settings.define("security.session_idle_minutes", { type = "integer", default = 30, min = 5, max = 24 * 60,
+  settings.define("security.session_idle_minutes", { type = "integer", default = 30, between = { 5, 24 * 60 },
     description = "Sign people out after this many minutes without activity." })
-  settings.define("security.session_max_hours", { type = "integer", default = 12, min = 1, max = 24 * 14,
+  settings.define("security.session_max_hours", { type = "integer", default = 12, between = { 1, 24 * 14 },
     description = "Sign people out this many hours after they signed in, active or not." })
   settings.define("security.secure_cookies", { type = "boolean", default = false,
     description = "Always mark cookies Secure (turn on when Candor is only reached over HTTPS)." })
-  settings.define("security.trusted_proxies", { type = "list", default = {},
+  settings.define("security.trusted_proxies", { type = "array", elements = { type = "string" }, default = {},
     description = "Addresses (CIDR) of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed.",
-    validate = function(list) local ok, err = ip.parse_list(list) return ok ~= nil, err end })
-  settings.define("security.ip_ranges", { type = "list", default = {},
+    custom_validator = function(list) local ok, err = ip.parse_list(list) return ok ~= nil, err end })
+  settings.define("security.ip_ranges", { type = "array", elements = { type = "string" }, default = {},
     description = "If set, Candor can only be used from these address ranges (CIDR, IPv4 and IPv6).",
-    validate = function(list) local ok, err = ip.parse_list(list) return ok ~= nil, err end })
+    custom_validator = function(list) local ok, err = ip.parse_list(list) return ok ~= nil, err end })
   events.hook("settings.changed", function(e)
     if e.name == "security.trusted_proxies" or e.name == "security.ip_ranges" then load_ranges() end
   end)

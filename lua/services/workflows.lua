@@ -1142,11 +1142,11 @@ function M.init(a)
   data_folder_seen = {}
   copy_checked = {}
   script.read_roles()
-  settings.define("notifications.send_hour_utc", { type = "integer", default = 9, min = 0, max = 23,
+  settings.define("notifications.send_hour_utc", { type = "integer", default = 9, between = { 0, 23 },
     description = "The hour (UTC) at which dated notifications of a cycle's timeline go out." })
   templates()
   for _, name in ipairs(M.names()) do
-    settings.define(version_setting(name), { type = "integer", default = 0, min = 0,
+    settings.define(version_setting(name), { type = "integer", default = 0, between = { 0 },
       description = ("The version of the %s workflow chosen on the admin page (0: the data folder copy or the "
         .. "built-in)."):format(name) })
     local def, errs = M.validate(M.builtin_source(name), name)
