@@ -52,7 +52,11 @@ end
 -- Puts person id back as before (nil: they were not there) when the transaction rolls back.
 local function undo_on_rollback(id, before)
   db.on_rollback(function()
-    if before then authz.put(id, before.manager_id, before) else authz.remove(id) end
+    if before then
+      authz.put(id, before.manager_id, { roles = before.roles, guest = before.guest, active = before.active })
+    else
+      authz.remove(id)
+    end
   end)
 end
 

@@ -5,6 +5,7 @@ local db = require "lib.db"
 local crypto = require "core.crypto"
 local clock = require "core.clock"
 local errors = require "lib.errors"
+local events = require "lib.events"
 local settings = require "services.settings"
 local audit = require "services.audit"
 local mail = require "services.mail"
@@ -76,6 +77,7 @@ function M.change_own_password(user, current, new, req, keep_session_id)
     sessions.end_all(user.id, keep_session_id)
     audit.record{ action = "password.change", actor = user, req = req, target_type = "user", target_id = user.id,
       target_label = user.email }
+    events.fire("account.password_changed", { person_id = user.id, actor_id = user.id })
     mail.queue{ template = "security.password_changed", to = user, vars = {} }
   end)
 end
@@ -90,6 +92,7 @@ function M.set_password_by_admin(actor, target, pw, req)
     db.exec("DELETE FROM sessions WHERE user_id = ?", target.id)
     audit.record{ action = "password.set_by_admin", actor = actor, req = req, target_type = "user",
       target_id = target.id, target_label = target.email }
+    events.fire("account.password_changed", { person_id = target.id, actor_id = actor.id })
     mail.queue{ template = "security.password_changed", to = target, vars = {} }
   end)
 end
@@ -135,6 +138,7 @@ function M.use_link_token(token, pw, req)
     db.exec("DELETE FROM sessions WHERE user_id = ?", r.user_id) -- a new password ends old sessions
     audit.record{ action = "password.set_by_link", actor_id = r.user_id, actor_label = user.email, req = req,
       target_type = "user", target_id = r.user_id, target_label = user.email }
+    events.fire("account.password_changed", { person_id = r.user_id, actor_id = r.user_id })
   end)
   return r.user_id
 end

@@ -387,6 +387,7 @@ function M.save_template(actor, name, subject, text, req)
       name, subject, text, clock.now(), actor and actor.id)
   end
   drop_cache()
+  events.fire("mail.template_changed", { name = name, reset = false, actor_id = actor and actor.id })
   audit.record{ action = "email_template.update", actor = actor, req = req, target_type = "email_template",
     target_label = name }
   return M.describe(name)
@@ -398,6 +399,7 @@ function M.reset_template(actor, name, req)
   local n = db.exec("DELETE FROM email_templates WHERE name = ?", name)
   drop_cache()
   if n > 0 then
+    events.fire("mail.template_changed", { name = name, reset = true, actor_id = actor and actor.id })
     audit.record{ action = "email_template.reset", actor = actor, req = req,
       target_type = "email_template", target_label = name }
   end

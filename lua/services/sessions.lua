@@ -202,7 +202,10 @@ end
 --- Ends the session of this request (or the pending one) and clears the cookie.
 function M.finish(req, res)
   local s = req.session or req.pending_session
-  if s then db.exec("DELETE FROM sessions WHERE id = ?", s.id) end
+  if s then
+    db.exec("DELETE FROM sessions WHERE id = ?", s.id)
+    events.fire("session.signed_out", { person_id = s.user_id })
+  end
   web.add_header(res, "Set-Cookie", M.cookie_for(req, "", 0))
 end
 
@@ -210,6 +213,7 @@ end
 --- the one with id except_id when given.
 function M.end_all(user_id, except_id)
   db.exec("DELETE FROM sessions WHERE user_id = ? AND id IS NOT ?", user_id, except_id)
+  events.fire("session.all_ended", { person_id = user_id, kept_one = except_id ~= nil })
 end
 
 --- Gives the request's session a new token (after a password change), keeping it signed in.
@@ -458,6 +462,7 @@ function M.complete_signin(req, res, u)
     audit.record{ action = pending and "signin.password_ok" or "signin.success", actor_id = u.id,
       actor_label = u.email, req = req, details = { via = req.route and req.route.api and "api" or "page",
         next_step = pending == M.PENDING_CODE and "code" or pending == M.PENDING_ENROL and "enrol" or nil } }
+    if not pending then events.fire("session.signed_in", { person_id = u.id, second_step = false }) end
   end)
   -- remember this browser for the account (device cookie), keeping others it already knows
   local cur = web.cookie(req, M.DEVICE_COOKIE)
@@ -479,6 +484,7 @@ function M.finish_second_step(req, res, how)
   local u = req.pending_user
   audit.record{ action = "signin.success", actor_id = u.id, actor_label = u.email, req = req,
     details = { second_step = how } }
+  events.fire("session.signed_in", { person_id = u.id, second_step = true })
   return s
 end
 
@@ -511,6 +517,7 @@ function M.start_impersonation(req, res, target)
     expires_at = own.expires_at })
   audit.record{ action = "impersonation.start", actor = actor, req = req, target_type = "user",
     target_id = target.id, target_label = target.email }
+  events.fire("impersonation.started", { person_id = target.id, actor_id = actor.id })
   return s
 end
 
@@ -525,6 +532,7 @@ function M.end_impersonation(req, res)
   audit.record{ action = "impersonation.end", actor_id = s.impersonator_id,
     actor_label = imp and imp.email or "deleted user", req = req, target_type = "user", target_id = target.id,
     target_label = target.email }
+  events.fire("impersonation.ended", { person_id = target.id, actor_id = s.impersonator_id })
   if not imp or imp.status ~= "active" then
     web.add_header(res, "Set-Cookie", M.cookie_for(req, "", 0))
     return nil, target
@@ -550,6 +558,7 @@ function M.create_api_token(actor, name, req)
     VALUES(?,?,?,?,?)]], name, db.blob(sha("api:" .. token)), token:sub(1, 10), actor.id, clock.now())
   audit.record{ action = "api_token.create", actor = actor, req = req, target_type = "api_token", target_id = id,
     target_label = name }
+  events.fire("api_token.created", { token_id = id, actor_id = actor.id })
   return token, id
 end
 
@@ -560,6 +569,7 @@ function M.revoke_api_token(actor, id, req)
   db.exec("UPDATE api_tokens SET revoked_at = ? WHERE id = ?", clock.now(), id)
   audit.record{ action = "api_token.revoke", actor = actor, req = req, target_type = "api_token", target_id = id,
     target_label = t.name }
+  events.fire("api_token.revoked", { token_id = id, actor_id = actor.id })
 end
 
 --- API tokens with their creators, newest first; revoked ones only when include_revoked.

@@ -7,6 +7,7 @@ local db = require "lib.db"
 local web = require "lib.web"
 local crypt = require "lib.crypt"
 local errors = require "lib.errors"
+local events = require "lib.events"
 local crypto = require "core.crypto"
 local clock = require "core.clock"
 local totp = require "core.totp"
@@ -152,6 +153,7 @@ function M.confirm(user, code, req)
   local codes = new_recovery_codes(user.id)
   audit.record{ action = "twostep.enable", actor = user, req = req, target_type = "user", target_id = user.id,
     target_label = user.email }
+  events.fire("account.twostep_enabled", { person_id = user.id })
   mail_owner(user.id, "security.twostep_on")
   return codes
 end
@@ -242,6 +244,7 @@ function M.disable(user, req, opts)
   M.forget_browsers(user.id)
   audit.record{ action = opts.replacing and "twostep.reset" or "twostep.disable", actor = user, req = req,
     target_type = "user", target_id = user.id, target_label = user.email, details = { proof = opts.proof } }
+  events.fire("account.twostep_disabled", { person_id = user.id, replacing = opts.replacing and true or false })
   mail_owner(user.id, opts.replacing and "security.twostep_reset" or "security.twostep_off")
 end
 

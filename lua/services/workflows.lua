@@ -363,6 +363,7 @@ function M.save_version(name, source, note, actor)
   if note ~= nil and (type(note) ~= "string" or #note > 500) then errors.invalid({ note = "at most 500 characters" }) end
   local row, new = ensure_version(name, source, "admin", note ~= "" and note or nil, actor and actor.id)
   settings.set(version_setting(name), row.id, actor and actor.id)
+  events.fire("workflow.version_saved", { version_id = row.id, name = name, new = new, actor_id = actor and actor.id })
   audit.record({ action = "workflow.saved", actor = actor, target_type = "workflow_version",
     target_id = row.id, target_label = name, details = { sha256 = row.sha256, new = new } })
   return row, new
@@ -375,6 +376,7 @@ function M.use_version(name, version_id, actor)
     errors.not_found("There is no such version of this workflow.")
   end
   settings.set(version_setting(name), version_id, actor and actor.id)
+  events.fire("workflow.version_chosen", { version_id = version_id, name = name, actor_id = actor and actor.id })
   audit.record({ action = "workflow.version_chosen", actor = actor, target_type = "workflow_version",
     target_id = version_id, target_label = name })
 end
@@ -861,14 +863,23 @@ end
 
 -- The bus: every cycle.* and review.* event of a started cycle runs the timeline's `on` steps.
 local function on_event(e, name)
+  if not e.cycle_id then return end
   local area = name:match("^(%a+)%.")
-  if (area ~= "cycle" and area ~= "review") or not e.cycle_id then return end
+  if area ~= "cycle" and area ~= "review" then return end
   if M.EVENTS[name] == "review" and not e.review_id then return end
   local cycle = cycles.get(e.cycle_id)
   if not cycle or not cycle.workflow_version_id then return end
   local entry = entry_of(cycle.workflow_version_id)
   if not M.EVENTS[name] and not entry.def.events[name] then return end
   emit_in(cycle, entry, name, { review = e.review_id and { id = e.review_id } or nil })
+end
+
+--- Whether a workflow version in use names event in one of its transitions.
+function M.declares_event(name)
+  for _, e in pairs(by_version) do
+    if e.def.events[name] then return true end
+  end
+  return false
 end
 
 -- The actor of an event: the person (the evaluator has their roles), or nil.
