@@ -442,12 +442,10 @@ function T.documented_events(path)
       for cell in line:gmatch("|([^|]*)") do cells[#cells + 1] = cell end
       local fields = {}
       for f in (cells[4] or ""):gmatch("`([%w_]+)%??`") do fields[f] = true end
-      if #cells ~= 5 then -- not a row of the event tables (event | when | where | fields)
-        name = nil
-      elseif name:find("<", 1, true) then
+      if #cells == 5 and name:find("<", 1, true) then -- a row of the event tables: event | when | where | fields
         patterns[#patterns + 1] = { pattern = "^" .. name:gsub("%.", "%%."):gsub("<[%w_]+>", "[%%w_]+") .. "$",
           fields = fields }
-      else
+      elseif #cells == 5 then
         out[name] = fields
       end
     end
