@@ -21,7 +21,8 @@
 --   messages = { required =, type =, one_of =, min =, max = (or between = for both), ... }
 --   (overrides: a text with the placeholders
 --   {field}, {value}, {path}, {choices}, {min}, {max}, or a function(value) returning one),
---   doc_type (the type as the reference should name it).
+--   doc_type (the type as the reference should name it), doc_required (shown as required: a
+--   check across fields enforces it).
 -- string:  trim (strip spaces; then "" counts as absent), len_min, len_max (characters, UTF-8),
 --          one_line, match (a Lua pattern) with match_hint ("lower-case letters"), lower.
 -- integer, number: between = { min, max } (either may be nil).
@@ -244,7 +245,7 @@ local function check_array(def, v, path, at, field, ctx)
       local d = el.describe and type(v[i]) == "table" and el.describe(v[i])
       ctx.next_where = d and ("%s (%s)"):format(p, d) or p
     end
-    local x = check_field(el, v[i], p, path, i, ctx)
+    local x = check_field(el, v[i], p, path, ("%s[%d]"):format(type(field) == "string" and field or "", i), ctx)
     ctx.next_where = nil
     if x == nil and v[i] ~= nil then ok = false end
     if def.unique and x ~= nil and type(x) ~= "table" then
@@ -489,10 +490,13 @@ local function rules_text(def)
     elseif lo then out[#out + 1] = ("at least %s"):format(lo)
     else out[#out + 1] = ("at most %s"):format(hi) end
   end
-  local unit = def.type == "array" and " items" or " characters"
-  if def.len_min and def.len_max then out[#out + 1] = ("%d to %d%s"):format(def.len_min, def.len_max, unit)
-  elseif def.len_min then out[#out + 1] = ("at least %d%s"):format(def.len_min, unit)
-  elseif def.len_max then out[#out + 1] = ("at most %d%s"):format(def.len_max, unit) end
+  local function unit(n)
+    if def.type == "array" or def.type == "map" then return n == 1 and " item" or " items" end
+    return n == 1 and " character" or " characters"
+  end
+  if def.len_min and def.len_max then out[#out + 1] = ("%d to %d%s"):format(def.len_min, def.len_max, unit(2))
+  elseif def.len_min then out[#out + 1] = ("at least %d%s"):format(def.len_min, unit(def.len_min))
+  elseif def.len_max then out[#out + 1] = ("at most %d%s"):format(def.len_max, unit(def.len_max)) end
   if def.match_hint then out[#out + 1] = def.match_hint end
   if def.type == "array" and def.elements and def.elements.one_of then
     local items = {}
@@ -536,7 +540,7 @@ function M.markdown(def, opts)
       local name, fdef = next(f)
       local desc = (fdef.description or ""):gsub("\n", " "):gsub("|", "\\|")
       lines[#lines + 1] = ("| `%s` | %s | %s | %s | %s |"):format(name, type_text(fdef, link),
-        fdef.required and "yes" or "no", rules_text(fdef):gsub("|", "\\|"), desc)
+        (fdef.required or fdef.doc_required) and "yes" or "no", rules_text(fdef):gsub("|", "\\|"), desc)
     end
     sections[#sections + 1] = table.concat(lines, "\n")
   end

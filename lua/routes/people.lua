@@ -13,6 +13,7 @@ local directory = require "services.directory"
 local access = require "services.access"
 local settings = require "services.settings"
 local audit = require "services.audit"
+local policy = require "lib.policy"
 
 local M = {}
 
@@ -71,6 +72,8 @@ local function person_actions(viewer, u, roles)
 end
 
 local ROLE_NAMES = access.ROLE_NAMES
+-- The roles as policies/roles_list.lua declares them (name, label, plural, description).
+local function role_defs() return policy.roles().roles end
 
 function M.routes(r)
   -- ---------------------------------------------------------------- API
@@ -180,7 +183,7 @@ function M.routes(r)
       end
       return page.render(req, "people_list", {
         title = "People", res = res, q = q, facets = directory.facets(), can_add = can_add,
-        actions = viewer_actions, role_names = ROLE_NAMES,
+        actions = viewer_actions, role_names = ROLE_NAMES, role_defs = role_defs(),
         managers = db.query([[SELECT id, name FROM users WHERE id IN (SELECT DISTINCT manager_id FROM users
           WHERE manager_id IS NOT NULL) ORDER BY name COLLATE NOCASE]]),
       }, { nav = "people" })
@@ -358,13 +361,13 @@ end
 function M.roles_page_data(req, u, roles)
   local have = {}
   for _, r in ipairs(roles) do have[r] = true end
-  local grantable = {}
+  local grantable, needs = {}, {}
   for _, r in ipairs(access.ROLE_LIST) do
-    grantable[r] = access.can(req.user, "roles.grant_" .. r)
+    grantable[r] = access.can(req.user, access.grant_action(r))
+    needs[r] = authz.roles_for(access.grant_action(r))
   end
   return { title = "Roles of " .. u.name, person = u, have = have, grantable = grantable, role_names = ROLE_NAMES,
-    needs = { hr_admin = authz.roles_for("roles.grant_hr_admin"), hr_assistant = authz.roles_for("roles.grant_hr_assistant"),
-      tech_admin = authz.roles_for("roles.grant_tech_admin") },
+    role_defs = role_defs(), needs = needs,
     last_super = people.is_super(roles) and #people.super_user_ids() == 1 }
 end
 

@@ -90,6 +90,8 @@ local function editor_data(name, extra)
     cycles = cycle_choices(),
     origin_labels = ORIGIN_LABELS,
     anchors = workflows.ANCHORS,
+    activities = workflows.ACTIVITIES,
+    roles = workflows.ROLES,
     groups = { "reviewees", "managers", "cycle_admins", "reviewee", "manager" },
     filters = { "self_not_submitted", "manager_not_submitted", "manager_not_shared", "reviewee_not_signed",
       "manager_not_signed", "not_signed", "all" },

@@ -29,6 +29,11 @@ local function read_roles()
   end
 end
 
+--- The action that grants and revokes role (roles.grant_<role>), or nil for an unknown role.
+function M.grant_action(role)
+  return M.ROLE_NAMES[role] and ("roles.grant_" .. role) or nil
+end
+
 --- The roles person id holds, as the evaluator has them (a list in policy order).
 function M.roles(id)
   local p = authz.get(id)

@@ -41,8 +41,6 @@ M.MAX_PROBLEMS = 500
 --- Progress is reported every this many rows.
 M.PROGRESS_EVERY = 500
 
-local GRANT_ACTION = { hr_admin = "roles.grant_hr_admin", hr_assistant = "roles.grant_hr_assistant",
-  tech_admin = "roles.grant_tech_admin" }
 
 -- ------------------------------------------------------------------ the report
 
@@ -200,8 +198,10 @@ local function check_row(ctx, row, line)
     local names = split_roles(roles_text)
     local mapped, err = people.map_imported_roles(names)
     if not mapped then
-      problem(report, line, "roles", "Unknown role: " .. err:gsub("^unknown role ", "") .. ". Roles are HR Admin, "
-        .. "HR Assistant, Tech Admin (and the old Admin).")
+      local labels = {}
+      for i, r in ipairs(access.ROLE_LIST) do labels[i] = access.ROLE_NAMES[r] end
+      problem(report, line, "roles", "Unknown role: " .. err:gsub("^unknown role ", "") .. ". Roles are "
+        .. table.concat(labels, ", ") .. " (and the old Admin).")
       bad = true
     elseif #mapped > 0 then
       if final_kind == "guest" then
@@ -223,12 +223,12 @@ local function check_row(ctx, row, line)
         plan.grant = {}
         for _, r in ipairs(mapped) do
           if not held[r] then
-            if ctx.may(GRANT_ACTION[r]) then
+            if ctx.may(access.grant_action(r)) then
               plan.grant[#plan.grant + 1] = r
             else
               report.roles_skipped = report.roles_skipped + 1
               note(report, line, "roles", ("%s was not granted to %s: that needs %s."):format(access.ROLE_NAMES[r], email,
-                authz.roles_for(GRANT_ACTION[r])))
+                authz.roles_for(access.grant_action(r))))
             end
           end
         end

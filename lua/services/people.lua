@@ -48,9 +48,9 @@ function M.by_email(email)
   return db.row("SELECT " .. PUBLIC_FIELDS .. " FROM users WHERE email = ?", email)
 end
 
---- Roles of one person, as a sorted list.
+--- Roles of one person, as a list in policy order (the evaluator holds them: no query).
 function M.roles(id)
-  return db.column("SELECT role FROM user_roles WHERE user_id = ? ORDER BY role", id)
+  return access.roles(id)
 end
 
 --- Roles of many people in one query: { [id] = { "hr_admin", ... } }.
@@ -363,8 +363,6 @@ function M.delete(actor, id, req)
   end)
 end
 
-local GRANT_ACTION = { hr_admin = "roles.grant_hr_admin", hr_assistant = "roles.grant_hr_assistant",
-  tech_admin = "roles.grant_tech_admin" }
 
 --- Replaces a person's roles with the given list. Granting and revoking follow the same
 --- rules (who may grant what, in policies/roles.lua); the last super user keeps theirs.
@@ -373,7 +371,7 @@ function M.set_roles(actor, id, roles, req)
   local user = M.require(id)
   local want = {}
   for _, r in ipairs(roles) do
-    if not GRANT_ACTION[r] then errors.invalid({ roles = "Unknown role " .. tostring(r) .. "." }) end
+    if not access.grant_action(r) then errors.invalid({ roles = "Unknown role " .. tostring(r) .. "." }) end
     want[r] = true
   end
   if user.kind == "guest" and next(want) then errors.invalid({ roles = "Guests cannot hold roles." }) end
@@ -389,15 +387,15 @@ function M.set_roles(actor, id, roles, req)
     if have[r] and not want[r] then revoke[#revoke + 1] = r end
   end
   for _, r in ipairs(grant) do
-    if not access.can(actor, GRANT_ACTION[r]) then
+    if not access.can(actor, access.grant_action(r)) then
       errors.forbidden(("You cannot grant the %s role (that needs: %s)."):format(access.ROLE_NAMES[r],
-        authz.roles_for(GRANT_ACTION[r])))
+        authz.roles_for(access.grant_action(r))))
     end
   end
   for _, r in ipairs(revoke) do
-    if not access.can(actor, GRANT_ACTION[r]) then
+    if not access.can(actor, access.grant_action(r)) then
       errors.forbidden(("You cannot revoke the %s role (that needs: %s)."):format(access.ROLE_NAMES[r],
-        authz.roles_for(GRANT_ACTION[r])))
+        authz.roles_for(access.grant_action(r))))
     end
     if (r == "hr_admin" or r == "tech_admin") and is_last_super(id) then
       errors.conflict("There must always be a super user (HR Admin + Tech Admin): this is the last one, "
@@ -446,12 +444,14 @@ end
 --- Maps roles from an import file, including the old single "Admin" role:
 --- Admin alone -> Tech Admin + HR Assistant; HR Admin + Admin -> HR Admin + Tech Admin.
 function M.map_imported_roles(names)
-  local set = {}
+  local set, by_label = {}, { ["technical admin"] = "tech_admin" }
+  for _, r in ipairs(access.ROLE_LIST) do
+    by_label[access.ROLE_NAMES[r]:lower()] = r
+    by_label[r:gsub("_", " ")] = r
+  end
   for _, n in ipairs(names) do
     local k = util.trim(n):lower():gsub("[%s_%-]+", " ")
-    if k == "hr admin" then set.hr_admin = true
-    elseif k == "hr assistant" then set.hr_assistant = true
-    elseif k == "tech admin" or k == "technical admin" then set.tech_admin = true
+    if by_label[k] then set[by_label[k]] = true
     elseif k == "admin" then set.old_admin = true
     elseif k ~= "" then return nil, "unknown role '" .. n .. "'" end
   end

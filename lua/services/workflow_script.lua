@@ -136,8 +136,9 @@ M.TRANSITION = schema.record{
     if type(t.from) == "string" and type(t.to) == "string" then return t.from .. " -> " .. t.to end
   end,
   fields = {
-    { from = { type = "any", doc_type = "phase id", description = "The phase it leaves (`\"draft\"` for the start)." } },
-    { to = { type = "any", doc_type = "phase id", description = "The phase it enters." } },
+    { from = { type = "any", doc_type = "phase id", doc_required = true,
+      description = "The phase it leaves (`\"draft\"` for the start)." } },
+    { to = { type = "any", doc_type = "phase id", doc_required = true, description = "The phase it enters." } },
     { by = { type = "array", len_min = 1,
       description = "Who may make it by hand (one of them is enough): the company roles, or `cycle_admin`, "
         .. "`cycle_assistant` (admins and assistants of that cycle). Without it the transition only happens by itself.",
@@ -203,13 +204,15 @@ M.STEP = schema.record{
       description = "A copy: the cycle's admins, or the reviewee's manager (on mails to reviewees).",
       messages = same_message("cc can be \"cycle_admins\" or \"manager\" (the reviewee's manager)") } },
     { only = { type = "any", doc_type = "filter name or function",
-      description = "Which reviews count: a filter name, or `function(review, cycle)` returning true or false.",
+      description = "Which reviews count: a filter name (" .. table.concat(M.FILTER_ORDER, ", ")
+        .. "; see Filters below), or `function(review, cycle)` returning true or false.",
       custom_validator = function(v)
         if v == M.FUNCTION or FILTER_SET[v] then return true end
         return nil, "unknown filter {value} in only (filters: " .. quote_list(M.FILTER_ORDER)
           .. "; or a function(review, cycle) returning true or false)"
       end } },
-    { template = { type = "string", required = true, description = "The mail template.",
+    { template = { type = "string", required = true,
+      description = "The name of a mail template (see Mail templates below).",
       messages = same_message("template must name a mail template (e.g. \"review.self_reminder\")"),
       custom_validator = function(v)
         if mail.templates[v] then return true end
@@ -434,7 +437,7 @@ end
 
 --- The field reference of workflow scripts (Markdown), for docs/scripting.md.
 function M.reference()
-  return schema.markdown(M.SCRIPT, { level = 4 })
+  return schema.markdown(M.SCRIPT, { level = 3 })
 end
 
 return M
