@@ -109,14 +109,25 @@ int authz_role_count(const authz_t *az)
 	return az->policy ? az->policy->nroles : 0;
 }
 
+/* Role i (a cycle role when cycle is set) of the policy in force, or NULL. */
+static const role_t *role_at(const authz_t *az, int cycle, int i)
+{
+	int n = cycle ? authz_cycle_role_count(az) : authz_role_count(az);
+	if (i < 0 || i >= n)
+		return NULL;
+	return cycle ? &az->policy->cycle_roles[i] : &az->policy->roles[i];
+}
+
 const char *authz_role_name(const authz_t *az, int i)
 {
-	return i >= 0 && i < authz_role_count(az) ? az->policy->roles[i].name : "?";
+	const role_t *r = role_at(az, 0, i);
+	return r ? r->name : "?";
 }
 
 const char *authz_role_label(const authz_t *az, int i)
 {
-	return i >= 0 && i < authz_role_count(az) ? az->policy->roles[i].label : "?";
+	const role_t *r = role_at(az, 0, i);
+	return r ? r->label : "?";
 }
 
 static int find_role(const role_t *list, int n, const char *s)
@@ -139,17 +150,20 @@ int authz_cycle_role_count(const authz_t *az)
 
 const char *authz_cycle_role_name(const authz_t *az, int i)
 {
-	return i >= 0 && i < authz_cycle_role_count(az) ? az->policy->cycle_roles[i].name : "?";
+	const role_t *r = role_at(az, 1, i);
+	return r ? r->name : "?";
 }
 
 const char *authz_cycle_role_label(const authz_t *az, int i)
 {
-	return i >= 0 && i < authz_cycle_role_count(az) ? az->policy->cycle_roles[i].label : "?";
+	const role_t *r = role_at(az, 1, i);
+	return r ? r->label : "?";
 }
 
 unsigned authz_cycle_role_acts_as(const authz_t *az, int i)
 {
-	return i >= 0 && i < authz_cycle_role_count(az) ? az->policy->cycle_roles[i].acts_as : 0;
+	const role_t *r = role_at(az, 1, i);
+	return r ? r->acts_as : 0;
 }
 
 int authz_cycle_role_parse(const authz_t *az, const char *s)

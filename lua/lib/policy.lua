@@ -228,12 +228,7 @@ function M.load(dir)
   return M.install(roles, vis, { roles = roles_path, visibility = vis_path, role_list = list_path }, list)
 end
 
-local function copy(v)
-  if type(v) ~= "table" then return v end
-  local out = {}
-  for k, x in pairs(v) do out[k] = copy(x) end
-  return out
-end
+local copy = schema.copy
 
 --- The roles file in force: { roles = { {name, label, plural, description}, ... },
 --- cycle_roles = { {name, label, plural, description, acts_as}, ... } } (a copy).

@@ -116,12 +116,14 @@ function M.is_list(t)
   return true
 end
 
+--- A deep copy of plain data (defaults are handed out as copies).
 local function deep_copy(v)
   if type(v) ~= "table" then return v end
   local out = {}
   for k, x in pairs(v) do out[k] = deep_copy(x) end
   return out
 end
+M.copy = deep_copy
 
 -- The walk's state: errors and options.
 local function add_error(ctx, def, path, at, field, code, value, vars, template)
