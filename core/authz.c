@@ -115,7 +115,8 @@ static const role_t *role_at(const authz_t *az, int cycle, int i)
 	int n = cycle ? authz_cycle_role_count(az) : authz_role_count(az);
 	if (i < 0 || i >= n)
 		return NULL;
-	return cycle ? &az->policy->cycle_roles[i] : &az->policy->roles[i];
+	const role_t *list = cycle ? az->policy->cycle_roles : az->policy->roles;
+	return list + i;
 }
 
 const char *authz_role_name(const authz_t *az, int i)
