@@ -2,15 +2,14 @@
 #include "http.h"
 
 #include "log.h"
+#include "static.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <llhttp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #define IN_CAP (64 * 1024)
@@ -25,15 +24,6 @@ struct buf {
 /** Offsets of one header inside the head buffer (which may move while growing). */
 struct hdr_off {
 	size_t name, name_len, value, value_len;
-};
-
-/** A file served from memory. */
-struct static_file {
-	char *path;       /* relative to the static folder, e.g. "css/app.css" */
-	char *data;       /* contents */
-	size_t len;
-	char etag[24];    /* quoted hash of the contents */
-	const char *mime; /* Content-Type */
 };
 
 enum conn_state { ST_IDLE, ST_HEADERS, ST_BODY, ST_HANDLING };
@@ -64,7 +54,6 @@ typedef struct http_conn {
 	int handles_open;       /* tcp + timer not yet closed */
 	int close_after_write;
 	int fresh;              /* no request seen yet on this connection */
-	int rejected;           /* over the connection limit */
 	int head_done;          /* CRLF check: the end of this request's head was seen */
 	int prev_cr;            /* CRLF check: the last byte was CR */
 	int crlfs;              /* CRLF check: line ends in a row (-1 before the request line) */
@@ -83,9 +72,7 @@ struct http_server {
 	llhttp_settings_t settings;
 	char *common;           /* common header lines */
 	size_t common_len;
-	char *static_prefix;
-	struct static_file *files;
-	size_t nfiles;
+	static_set_t *statics;  /* static files, or NULL */
 	http_conn_t *conns;
 	int nconns, nbusy;
 	int stopping;
@@ -484,181 +471,39 @@ static int head_has_crlf_only(http_conn_t *c, const char *p, size_t n)
 }
 
 /* --- static files --- */
-static const char *mime_of(const char *path)
-{
-	static const struct { const char *ext, *mime; } types[] = {
-		{".css", "text/css; charset=utf-8"},
-		{".js", "text/javascript; charset=utf-8"},
-		{".mjs", "text/javascript; charset=utf-8"},
-		{".json", "application/json"},
-		{".svg", "image/svg+xml"},
-		{".png", "image/png"},
-		{".jpg", "image/jpeg"},
-		{".jpeg", "image/jpeg"},
-		{".gif", "image/gif"},
-		{".webp", "image/webp"},
-		{".ico", "image/x-icon"},
-		{".woff2", "font/woff2"},
-		{".woff", "font/woff"},
-		{".txt", "text/plain; charset=utf-8"},
-		{".html", "text/html; charset=utf-8"},
-		{".webmanifest", "application/manifest+json"},
-		{".pdf", "application/pdf"},
-	};
-	const char *dot = strrchr(path, '.');
-	if (dot)
-		for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
-			if (strcasecmp(dot, types[i].ext) == 0)
-				return types[i].mime;
-	return "application/octet-stream";
-}
-
-static struct static_file *find_static(http_server_t *srv, const char *path, size_t len)
-{
-	size_t lo = 0, hi = srv->nfiles;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		const char *p = srv->files[mid].path;
-		int cmp = strncmp(p, path, len);
-		if (cmp == 0 && p[len] != 0)
-			cmp = 1;
-		if (cmp == 0)
-			return &srv->files[mid];
-		if (cmp < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
-}
-
-static int serve_static(http_conn_t *c, const char *target, size_t tlen)
-{
-	http_server_t *srv = c->srv;
-	size_t plen = strlen(srv->static_prefix);
-	if (!srv->nfiles || tlen < plen || memcmp(target, srv->static_prefix, plen) != 0)
-		return 0;
-	const char *path = target + plen;
-	const char *q = memchr(path, '?', tlen - plen);
-	size_t len = q ? (size_t)(q - path) : tlen - plen;
-	http_request_t *req = &c->req;
-	struct static_file *f = find_static(srv, path, len);
-	if (!f) {
-		static const char nf[] = "{\"error\":{\"code\":\"not_found\",\"message\":\"No such file.\"}}";
-		static const char ct[] = "Content-Type: application/json\r\n";
-		http_respond(req, 404, ct, sizeof ct - 1, nf, sizeof nf - 1);
-		return 1;
-	}
-	if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
-		static const char na[] = "{\"error\":{\"code\":\"method_not_allowed\",\"message\":\"Use GET.\"}}";
-		static const char ct[] = "Content-Type: application/json\r\nAllow: GET, HEAD\r\n";
-		http_respond(req, 405, ct, sizeof ct - 1, na, sizeof na - 1);
-		return 1;
-	}
-	/* a "v" parameter in the query (?v=... or ...&v=...): the URL changes with the file */
-	size_t qlen = q ? tlen - (size_t)(q - target) : 0;
-	int versioned = q && (strncmp(q, "?v=", 3) == 0 || memmem(q, qlen, "&v=", 3) != NULL);
-	char head[512];
-	int n = snprintf(head, sizeof head, "Content-Type: %s\r\nETag: %s\r\nCache-Control: %s\r\n",
-			 f->mime, f->etag,
-			 versioned ? "public, max-age=31536000, immutable" : "no-cache");
-	for (int i = 0; i < req->header_count; i++) {
-		http_header_t *h = &req->headers[i];
-		if (h->name_len == 13 && memcmp(h->name, "if-none-match", 13) == 0 &&
-		    strstr(h->value, f->etag) != NULL) {
-			http_respond(req, 304, head, (size_t)n, NULL, 0);
-			return 1;
-		}
-	}
-	http_respond(req, 200, head, (size_t)n, f->data, f->len);
-	return 1;
-}
-
-static int by_path(const void *a, const void *b)
-{
-	return strcmp(((const struct static_file *)a)->path, ((const struct static_file *)b)->path);
-}
-
-static int load_dir(http_server_t *srv, const char *root, const char *rel, size_t *cap)
-{
-	char dirpath[4096];
-	snprintf(dirpath, sizeof dirpath, "%s%s%s", root, *rel ? "/" : "", rel);
-	DIR *d = opendir(dirpath);
-	if (!d)
-		return -1;
-	struct dirent *e;
-	int rc = 0;
-	while ((e = readdir(d)) && rc == 0) {
-		if (e->d_name[0] == '.')
-			continue;
-		char relpath[4096], full[8192];
-		snprintf(relpath, sizeof relpath, "%s%s%s", rel, *rel ? "/" : "", e->d_name);
-		snprintf(full, sizeof full, "%s/%s", root, relpath);
-		struct stat st;
-		if (stat(full, &st) != 0)
-			continue;
-		if (S_ISDIR(st.st_mode)) {
-			rc = load_dir(srv, root, relpath, cap);
-			continue;
-		}
-		if (!S_ISREG(st.st_mode))
-			continue;
-		FILE *fp = fopen(full, "rb");
-		if (!fp)
-			continue;
-		char *data = malloc((size_t)st.st_size + 1);
-		if (!data || fread(data, 1, (size_t)st.st_size, fp) != (size_t)st.st_size) {
-			free(data);
-			fclose(fp);
-			continue;
-		}
-		fclose(fp);
-		if (srv->nfiles == *cap) {
-			*cap = *cap ? *cap * 2 : 32;
-			struct static_file *nf = realloc(srv->files, *cap * sizeof *nf);
-			if (!nf) {
-				free(data);
-				rc = -1;
-				break;
-			}
-			srv->files = nf;
-		}
-		uint64_t h = 1469598103934665603ull;
-		for (off_t i = 0; i < st.st_size; i++)
-			h = (h ^ (unsigned char)data[i]) * 1099511628211ull;
-		struct static_file *f = &srv->files[srv->nfiles++];
-		f->path = strdup(relpath);
-		f->data = data;
-		f->len = (size_t)st.st_size;
-		snprintf(f->etag, sizeof f->etag, "\"%016llx\"", (unsigned long long)h);
-		f->mime = mime_of(relpath);
-	}
-	closedir(d);
-	return rc;
-}
-
 int http_server_set_static(http_server_t *srv, const char *prefix, const char *dir)
 {
-	for (size_t i = 0; i < srv->nfiles; i++) {
-		free(srv->files[i].path);
-		free(srv->files[i].data);
-	}
-	free(srv->files);
-	srv->files = NULL;
-	srv->nfiles = 0;
-	free(srv->static_prefix);
-	srv->static_prefix = strdup(prefix);
-	size_t cap = 0;
-	if (load_dir(srv, dir, "", &cap) != 0)
+	static_set_t *set = static_load(prefix, dir);
+	if (!set)
 		return -1;
-	qsort(srv->files, srv->nfiles, sizeof *srv->files, by_path);
-	return (int)srv->nfiles;
+	static_free(srv->statics);
+	srv->statics = set;
+	return (int)static_count(set);
 }
 
 const char *http_server_static_etag(http_server_t *srv, const char *path)
 {
-	struct static_file *f = find_static(srv, path, strlen(path));
-	return f ? f->etag : NULL;
+	return srv->statics ? static_etag(srv->statics, path) : NULL;
+}
+
+/* Answers the request on c when it is for a static file: 1 when answered. */
+static int serve_static(http_conn_t *c)
+{
+	http_request_t *req = &c->req;
+	const char *inm = NULL;
+	size_t inm_len = 0;
+	for (int i = 0; i < req->header_count && !inm; i++) {
+		http_header_t *h = &req->headers[i];
+		if (h->name_len == 13 && memcmp(h->name, "if-none-match", 13) == 0) {
+			inm = h->value;
+			inm_len = h->value_len;
+		}
+	}
+	static_answer_t a;
+	if (!static_answer(c->srv->statics, req->method, req->target, req->target_len, inm, inm_len, &a))
+		return 0;
+	http_respond(req, a.status, a.head, a.head_len, a.body, a.body_len);
+	return 1;
 }
 
 /* --- handing requests over --- */
@@ -698,7 +543,7 @@ static void dispatch(http_conn_t *c)
 	};
 	c->busy = 1;
 	srv->nbusy++;
-	if (srv->static_prefix && serve_static(c, c->req.target, target_len))
+	if (srv->statics && serve_static(c))
 		return;
 	srv->handler(&c->req, srv->ud);
 }
@@ -865,7 +710,6 @@ static void on_connection(uv_stream_t *ls, int status)
 	llhttp_init(&c->parser, HTTP_REQUEST, &srv->settings);
 	c->parser.data = c;
 	if ((unsigned)srv->nconns > srv->cfg.max_connections || srv->stopping) {
-		c->rejected = 1;
 		answer_error(c, 503, "busy", "Too many connections; try again shortly.");
 		return;
 	}
@@ -877,12 +721,7 @@ static void free_on_close(uv_handle_t *h) { free(h->data); }
 
 static void server_free_now(http_server_t *srv)
 {
-	for (size_t i = 0; i < srv->nfiles; i++) {
-		free(srv->files[i].path);
-		free(srv->files[i].data);
-	}
-	free(srv->files);
-	free(srv->static_prefix);
+	static_free(srv->statics);
 	free(srv->common);
 	free(srv);
 }
