@@ -165,6 +165,7 @@ function M.routes(r)
     handler = function(req)
       local f = web.form(req)
       local input = { ip_ranges = f.ip_ranges or "", trusted_proxies = f.trusted_proxies or "",
+        max_connections_per_address = f.max_connections_per_address,
         password_min_length = f.password_min_length, session_idle_minutes = f.session_idle_minutes,
         session_max_hours = f.session_max_hours, require_2fa_for_admins = f.require_2fa_for_admins == "on",
         secure_cookies = f.secure_cookies == "on" }
