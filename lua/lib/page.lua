@@ -127,7 +127,7 @@ function M.error(req, e)
   local titles = { [400] = "That did not work", [401] = "Please sign in", [403] = "Not allowed",
     [404] = "Page not found", [405] = "Not allowed here", [409] = "That conflicts with something",
     [413] = "Too large", [422] = "Please check the form", [429] = "Slow down a little",
-    [500] = "Something went wrong" }
+    [500] = "Something went wrong", [507] = "The server's disk is full" }
   local res = M.render(req, "error", {
     title = titles[e.status] or "Something went wrong",
     status = e.status, message = e.message,
