@@ -823,7 +823,7 @@ static int admit(http_server_t *srv, http_conn_t *c)
 {
 	http_conn_t *oldest = NULL, *oldest_same = NULL;
 	unsigned same = 0;
-	int check_address = !c->exempt && c->addr_len > 0;
+	int check_address = !c->exempt && c->addr_len > 0 && srv->cfg.max_connections_per_address > 0;
 	for (http_conn_t *x = srv->conns; x; x = x->next) {
 		if (x == c || x->closing)
 			continue;

@@ -35,7 +35,7 @@ typedef struct http_config {
 	 * the new one is answered 503 and closed (1024) */
 	unsigned max_connections;
 	/* the same for one client address, outside exempt; over it a new one is answered 503
-	 * too_many_connections when none of that address's is idle (64) */
+	 * too_many_connections when none of that address's is idle; 0: no cap (64) */
 	unsigned max_connections_per_address;
 	/* a connection whose unsent answers exceed it is neither read from nor parsed until they
 	 * drain to half of it; idle_timeout_ms without that closes it (256 KiB) */
