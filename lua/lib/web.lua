@@ -162,7 +162,7 @@ end
 --- redirect to an address a visitor chose (?next=) goes through it.
 function M.local_path(target, fallback)
   if type(target) ~= "string" or #target > 2000 or target:sub(1, 1) ~= "/" or target:sub(2, 2) == "/"
-    or target:find("[^%w%-%._~!%$&'%(%)%*%+,;=:@/%?#%%]")
+    or target:find("[^%w%-%._~!%$&'%(%)%*%+,;=:@/%?#%%%[%]]")
     or target:gsub("%%%x%x", ""):find("%", 1, true) then
     return fallback
   end

@@ -9,8 +9,10 @@ M.todo_sources = {}
 
 function M.add_todo_source(fn) M.todo_sources[#M.todo_sources + 1] = fn end
 
--- Areas add panels to the home page: fn(user) -> { title =, items = { { label=, href=, note=, badge= } },
--- empty = "text when there are none" } or nil (nothing to show).
+-- Areas add panels to the home page: fn(user) -> { title =, items = { { label=, href=, note=, badge=,
+-- badge_class=, progress = { n=, total=, label= }, done = bool (checklist) } }, empty = "text when
+-- there are none", order = number (lower first; default 50), checklist = bool, note =, action =
+-- { label=, href= } } or nil (nothing to show).
 M.panels = {}
 
 function M.add_panel(fn) M.panels[#M.panels + 1] = fn end
@@ -44,6 +46,11 @@ function M.routes(r)
         local p = fn(req.user)
         if p then panels[#panels + 1] = p end
       end
+      for i, p in ipairs(panels) do p.position = i end
+      table.sort(panels, function(a, b)
+        if (a.order or 50) ~= (b.order or 50) then return (a.order or 50) < (b.order or 50) end
+        return a.position < b.position
+      end)
       return page.render(req, "home", { title = "Home", todos = todos, panels = panels }, { nav = "home" })
     end }
 

@@ -11,4 +11,5 @@ return {
   "delivery",
   "workflows",
   "reviews",
+  "dashboard",
 }

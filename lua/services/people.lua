@@ -468,6 +468,9 @@ function M.init(app)
   settings.on_change("people.assistant_can_change_manager", function(v)
     authz.set_flag("people.assistant_can_change_manager", v)
   end)
+  -- the policy's guests.invite row: HR Admins add guests unless guest invitations are off
+  authz.set_flag("guests.hr_can_invite", settings.get("people.guest_policy") ~= "off")
+  settings.on_change("people.guest_policy", function(v) authz.set_flag("guests.hr_can_invite", v ~= "off") end)
 end
 
 return M

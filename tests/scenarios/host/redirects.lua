@@ -23,6 +23,7 @@ local DENIED = {
 local ALLOWED = {
   "/people", "/reviews/12?tab=self", "/people?q=%C3%96mer&page=2", "/home#top",
   "/cycles/3/reviewees?view=list&q=a+b", "/a/b/c.d-e_f~g", "/%2F%2Fevil.example", "/",
+  "/cycles/3/reminders?review_ids[]=4&review_ids[]=5", -- util.build_query's lists
 }
 
 local function email() return demo.email("mia") end
