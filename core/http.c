@@ -98,7 +98,7 @@ void http_config_default(http_config_t *cfg)
 	cfg->body_timeout_ms = 30000;
 	cfg->idle_timeout_ms = 60000;
 	cfg->max_connections = 1024;
-	cfg->max_connections_per_address = 64;
+	cfg->max_connections_per_address = 256;
 	cfg->max_output_bytes = 256 * 1024;
 	cfg->nexempt = 0;
 }

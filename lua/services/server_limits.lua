@@ -27,7 +27,7 @@ local function push()
 end
 
 function M.init()
-  settings.define(M.PER_ADDRESS, { type = "integer", default = 64, min = 8, max = 100000,
+  settings.define(M.PER_ADDRESS, { type = "integer", default = 256, min = 8, max = 100000,
     description = "How many connections one client address may hold at once. Over it, its connection "
       .. "idle the longest is closed; when none is idle, the new one is refused (503). Trusted proxies "
       .. "have no such cap." })

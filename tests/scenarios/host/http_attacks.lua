@@ -102,7 +102,7 @@ end)
 
 t.test("the connection cap per address and the trusted proxies set by a Tech Admin reach the server", function()
   t.serve()
-  t.eq(server.limits().max_connections_per_address, 64)
+  t.eq(server.limits().max_connections_per_address, 256)
   local tech = t.login(demo.email("tom")) -- Tech Admin
   local res = t.status(tech:put("/api/settings/security", { max_connections_per_address = 16,
     trusted_proxies = { "10.0.0.0/8", "2001:db8::/32" } }), 200)
@@ -113,13 +113,13 @@ t.test("the connection cap per address and the trusted proxies set by a Tech Adm
   res = t.status(tech:put("/api/settings/security", { max_connections_per_address = 2 }), 422)
   t.match(res.json.error.fields.max_connections_per_address, "at least 8")
   t.eq(server.limits().max_connections_per_address, 16)
-  t.status(tech:put("/api/settings/security", { max_connections_per_address = 64, trusted_proxies = {} }), 200)
+  t.status(tech:put("/api/settings/security", { max_connections_per_address = 256, trusted_proxies = {} }), 200)
   t.eq(server.limits().exempt_addresses, 0)
 end)
 
 t.test("an HR Admin cannot change the connection cap", function()
   local hr = t.login(demo.email("marcus"))
   t.status(hr:put("/api/settings/security", { max_connections_per_address = 1000 }), 403)
-  t.eq(server.limits().max_connections_per_address, 64)
+  t.eq(server.limits().max_connections_per_address, 256)
   t.eq(P.marcus.email, demo.email("marcus"))
 end)
