@@ -40,7 +40,7 @@ $(BUILD)/core/%.o: core/%.c $(wildcard core/*.h) | $(BUILD)/core
 # llhttp comes as C sources in Debian's node-llhttp; built as third-party code (no -Werror),
 # in its strict mode (no space in header names, no tab or raw non-ASCII byte in the target,
 # CRLF after chunk data; see docs/architecture.md)
-$(BUILD)/llhttp/%.o: $(LLHTTP)/%.c | $(BUILD)/llhttp
+$(BUILD)/llhttp/%.o: $(LLHTTP)/%.c Makefile | $(BUILD)/llhttp
 	@echo "  CC    $<"
 	@$(CC) -std=c11 -DLLHTTP_STRICT_MODE=1 -I/usr/share/include/llhttp $(CFLAGS) $(SAN) -w -c $< -o $@
 
