@@ -260,6 +260,16 @@ function Client:form(path, fields, headers)
   return self:request("POST", path, { form = fields, headers = headers })
 end
 
+--- Follows a redirect the way a browser does after a form post: fails unless res is a 303,
+--- then GETs its Location (without the #fragment, which browsers keep to themselves).
+--- Returns the GET's response.
+function Client:follow(res)
+  if res.status ~= 303 then
+    fail(("expected a 303 redirect, got %d: %s"):format(res.status, show(res.body)), 1)
+  end
+  return self:get((res.headers.location:gsub("#.*$", "")))
+end
+
 -- ---------------------------------------------------------------- socket client
 local server_port
 

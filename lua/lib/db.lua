@@ -4,6 +4,7 @@
 -- database registers how to undo a change (on_rollback) and work that must wait for the commit
 -- (after_commit), per savepoint level (lib/tx.lua): a rollback undoes exactly what its level did.
 local core = require "core.db"
+local log = require "core.log"
 local errors = require "lib.errors"
 local events = require "lib.events"
 local tx = require "lib.tx"
@@ -22,6 +23,10 @@ local function raise(err, level)
     error(errors.new(409, "conflict", "This conflicts with existing data: " .. err.message), level + 1)
   elseif err and err.code == "busy" then
     error(errors.new(503, "busy", "The database is busy; please try again."), level + 1)
+  elseif err and err.code == "disk_full" then
+    -- the transaction rolls back: nothing of the change is kept
+    log.error("database: the disk is full, a change was not saved (free some space): " .. err.message)
+    error(errors.disk_full(), level + 1)
   end
   error("database: " .. (err and err.message or "unknown error"), level + 1)
 end

@@ -1,10 +1,14 @@
--- Server-rendered pages: the layout with navigation, flash messages, form helpers.
+-- Server-rendered pages: the layout with navigation, flash messages, and forms that keep what
+-- was typed when they are refused (post/redirect/get).
 local template = require "lib.template"
 local web = require "lib.web"
 local util = require "lib.util"
 local json = require "lib.json"
+local db = require "lib.db"
+local crypt = require "lib.crypt"
 local errors = require "lib.errors"
 local events = require "lib.events"
+local clock = require "core.clock"
 local crypto = require "core.crypto"
 local has_server, server = pcall(require, "core.server") -- absent in command-line runs
 
@@ -123,7 +127,12 @@ function M.error(req, e)
   local titles = { [400] = "That did not work", [401] = "Please sign in", [403] = "Not allowed",
     [404] = "Page not found", [405] = "Not allowed here", [409] = "That conflicts with something",
     [413] = "Too large", [422] = "Please check the form", [429] = "Slow down a little",
-    [500] = "Something went wrong" }
+    [500] = "Something went wrong", [507] = "The server's disk is full" }
+  if not req.user and not req.session and req.headers then
+    -- an address no route matched was never authenticated: a signed-in person still gets
+    -- their navigation and a way home, not "Sign in"
+    pcall(events.fire, "http.authenticate", { req = req })
+  end
   local res = M.render(req, "error", {
     title = titles[e.status] or "Something went wrong",
     status = e.status, message = e.message,
@@ -133,20 +142,111 @@ function M.error(req, e)
   return res
 end
 
---- For a form post: runs fn(...) and returns true and its results; when fn raised an
---- application error (4xx), returns false and a redirect to `back` showing its message.
---- Other errors propagate (a 500 with the traceback logged).
-function M.attempt(back, fn, ...)
-  local res = table.pack(pcall(fn, ...))
-  if res[1] then return true, table.unpack(res, 2, res.n) end
-  local e = res[2]
-  if errors.is(e) and e.status < 500 then return false, M.redirect(back, "error", e.message) end
-  error(e, 0)
+-- ------------------------------------------------------------------ forms (post/redirect/get)
+-- A refused form post never answers with a page at the post's address (a reload would post the
+-- stale form again, over what autosave stored since). page.form() keeps what was typed and the
+-- messages per field for this session and form, server-side and encrypted (a form can hold
+-- review answers), and redirects (303) to the form's page; that page's GET takes them back,
+-- once, with page.kept(). They expire after FORM_TTL seconds and go with the session.
+
+M.FORM_TTL = 600
+
+crypt.register{ table = "form_states", column = "state_enc", key = { "session_id", "form" } }
+
+-- Fields never kept, whatever the form: passwords, codes, tokens.
+local SECRET_FIELDS = { code = true, recovery_code = true, token = true, csrf_token = true, secret = true }
+
+local function secret_field(name)
+  name = tostring(name):lower()
+  return SECRET_FIELDS[name] or name:find("password", 1, true) ~= nil
 end
 
---- Field error text for a form, from an errors.invalid() value.
-function M.field_errors(e)
-  return (e and e.fields) or {}
+local function session_id(req)
+  local s = req.session or req.pending_session
+  return s and s.id
+end
+
+-- The form's key: the path of its page (a query string does not make another form).
+local function form_key(address)
+  return (tostring(address):match("^[^?#]*"))
+end
+
+--- Keeps state { values =, errors =, extra = } for the form at address (its page's path) and
+--- this session, replacing an older one. Secret fields are dropped from values. Returns false
+--- when there is no session to keep it for.
+function M.keep(req, address, state)
+  local sid = session_id(req)
+  if not sid then return false end
+  local form = form_key(address)
+  local values = {}
+  for k, v in pairs(state.values or {}) do
+    if not secret_field(k) then values[k] = v end
+  end
+  local text = json.encode({ values = values, errors = state.errors or {}, extra = state.extra })
+  local now = clock.now()
+  local function write()
+    db.exec("DELETE FROM form_states WHERE expires_at <= ?", now)
+    db.exec([[INSERT INTO form_states(session_id, form, state_enc, expires_at) VALUES(?, ?, ?, ?)
+      ON CONFLICT(session_id, form) DO UPDATE SET state_enc = excluded.state_enc, expires_at = excluded.expires_at]],
+      sid, form, crypt.seal("form_states", "state_enc", { sid, form }, text), now + M.FORM_TTL)
+  end
+  if db.depth() > 0 then write() else db.transaction(write) end
+  return true
+end
+
+--- What page.form() kept for the form at address (default: this request's path) in this
+--- session: { values = {...}, errors = { field = message }, extra = ... } or nil. Single use:
+--- the state is gone once read (a HEAD request only looks).
+function M.kept(req, address)
+  local sid = session_id(req)
+  if not sid then return nil end
+  local form = form_key(address or req.path)
+  local row = db.row("SELECT state_enc, expires_at FROM form_states WHERE session_id = ? AND form = ?", sid, form)
+  if not row then return nil end
+  if req.method ~= "HEAD" then db.exec("DELETE FROM form_states WHERE session_id = ? AND form = ?", sid, form) end
+  if row.expires_at <= clock.now() then return nil end
+  local text = crypt.try_open("form_states", "state_enc", { sid, form }, row.state_enc)
+  local state = text and json.decode(text)
+  if type(state) ~= "table" then return nil end
+  return { values = type(state.values) == "table" and state.values or {},
+    errors = type(state.errors) == "table" and state.errors or {}, extra = state.extra }
+end
+
+--- The one way a page form handles a refusal. Runs fn(...) and returns true and its results.
+--- When fn raises an application error (4xx): its changes are undone (fn runs in a savepoint
+--- when the route has a transaction), the typed values (spec.values) and the error's messages
+--- per field are kept (page.keep), and it returns false and a 303 redirect to spec.back with
+--- the error's message as a flash. Other errors propagate (a 500, logged).
+--- spec: the back address (a page without the form: the messages go in the flash), or { back =,
+--- values = (the posted fields), form = (the page whose GET takes the state back, with
+--- page.kept(req, form); default back), extra = (more to keep), lists_problems = true (the
+--- page lists the per-field problems at its top itself: no flash message then) }.
+function M.form(req, spec, fn, ...)
+  if type(spec) == "string" then spec = { back = spec } end
+  local res
+  if db.depth() > 0 then
+    res = table.pack(pcall(db.transaction, fn, ...))
+  else
+    res = table.pack(pcall(fn, ...))
+  end
+  if res[1] then return true, table.unpack(res, 2, res.n) end
+  local e = res[2]
+  if not (errors.is(e) and e.status < 500) then error(e, 0) end
+  -- kept for a form page that reads it back (given values, extra or its own form key)
+  local kept = (spec.values or spec.extra or spec.form)
+    and M.keep(req, spec.form or spec.back, { values = spec.values, errors = e.fields, extra = spec.extra })
+  local message = e.message
+  if not kept and type(e.fields) == "table" and next(e.fields) then
+    -- nothing kept (no form page, or signed out: no session): the flash carries the messages
+    local parts = {}
+    for _, m in pairs(e.fields) do parts[#parts + 1] = tostring(m) end
+    table.sort(parts)
+    message = table.concat(parts, " ")
+  end
+  if kept and spec.lists_problems and type(e.fields) == "table" and next(e.fields) then
+    return false, web.redirect(spec.back)
+  end
+  return false, M.redirect(spec.back, "error", message)
 end
 
 return M

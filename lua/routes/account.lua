@@ -31,29 +31,20 @@ local function status_json(u)
     recovery_codes_left = twostep.recovery_codes_left(u.id), trusted_browsers = twostep.trusted_count(u.id) }
 end
 
-local function security_page(req, data, status)
+local function security_page(req)
   local u = req.user
-  data.title = "Password and 2-step verification"
-  data.two = status_json(u)
-  data.min = settings.get("security.password_min_length")
-  data.sessions = sessions.list_for(u.id)
-  data.current_session = req.session and req.session.id
-  data.impersonating = req.session and req.session.impersonator ~= nil
-  data.errors = data.errors or {}
-  return page.render(req, "account_security", data, { status = status })
+  local kept = page.kept(req)
+  return page.render(req, "account_security", { title = "Password and 2-step verification", two = status_json(u),
+    min = settings.get("security.password_min_length"), sessions = sessions.list_for(u.id),
+    current_session = req.session and req.session.id, impersonating = req.session and req.session.impersonator ~= nil,
+    errors = kept and kept.errors or {} })
 end
 
--- Runs fn and, on a 422/409/429 from it, shows the security page with the message instead.
+-- Runs fn (a change asked for on the security page); a refusal goes back to the page with the
+-- message (nothing typed there is kept: passwords and codes only).
 local function on_page(req, fn)
-  local ok, res = pcall(fn)
-  if ok then return res end
-  if errors.is(res) and (res.status == 422 or res.status == 409 or res.status == 429 or res.status == 403) then
-    local data = { errors = res.fields or {}, error = not res.fields and res.message or nil }
-    local page_res = security_page(req, data, res.status)
-    if res.retry_after then page_res.headers["Retry-After"] = tostring(math.ceil(res.retry_after)) end
-    return page_res
-  end
-  error(res, 0)
+  local _, res = page.form(req, { back = "/account/security", values = {} }, fn)
+  return res
 end
 
 local function codes_page(req, codes, first_time)
@@ -64,7 +55,7 @@ end
 function M.routes(r)
   -- ---------------------------------------------------------------- page
   r:add{ method = "GET", path = "/account/security", auth = "any_user", perm = "object",
-    handler = function(req) return security_page(req, {}) end }
+    handler = function(req) return security_page(req) end }
 
   r:add{ method = "POST", path = "/account/password", auth = "any_user", perm = "object", tx = false,
     handler = function(req)
@@ -91,20 +82,18 @@ function M.routes(r)
       end)
     end }
 
-  local function setup_page(req, data, status)
+  local function setup_page(req)
     local u = req.user
     local secret = twostep.pending_secret(u.id)
     if not secret then return nil end
-    data.title = "Set up 2-step verification"
-    data.view = twostep.enrolment_view(u, secret)
-    data.action = "/account/security/setup"
-    return page.render(req, "account_setup", data, { status = status })
+    return page.render(req, "account_setup", { title = "Set up 2-step verification",
+      view = twostep.enrolment_view(u, secret), action = "/account/security/setup" })
   end
 
   r:add{ method = "GET", path = "/account/security/setup", auth = "any_user", perm = "object",
     handler = function(req)
       owner(req, "2-step verification")
-      return setup_page(req, {}) or web.redirect("/account/security")
+      return setup_page(req) or web.redirect("/account/security")
     end }
 
   r:add{ method = "POST", path = "/account/security/setup", auth = "any_user", perm = "object",
@@ -112,8 +101,8 @@ function M.routes(r)
       local u = owner(req, "2-step verification")
       local codes = twostep.confirm(u, web.form(req).code, req)
       if not codes then
-        return setup_page(req, { error = "This code is not right. Codes change every 30 seconds: enter the one your "
-          .. "app shows now." }, 422) or web.redirect("/account/security")
+        return page.redirect("/account/security/setup", "error", "This code is not right. Codes change every 30 "
+          .. "seconds: enter the one your app shows now.")
       end
       return codes_page(req, codes, true)
     end }

@@ -1,8 +1,6 @@
--- Administration: the overview (every admin action shown; the ones the viewer cannot use are
--- greyed out, saying which role would allow them), user-management settings, license page.
--- Each area says where its admin actions live by hooking "admin.tiles" ({ user =, links = {} }:
--- links[action] = href); actions without a page yet are listed too, greyed out with "coming
--- later" so nobody mistakes them for a permission problem.
+-- Administration: the overview (every admin action of the permission sheet as a tile: a link to
+-- the page where it is done, greyed out with the role that would allow it, or "not available
+-- yet" for everyone when Candor does not have the feature), user-management settings, license.
 local web = require "lib.web"
 local page = require "lib.page"
 local db = require "lib.db"
@@ -16,6 +14,101 @@ local people_routes = require "routes.people"
 
 local M = {}
 
+-- The tiles: action (a row of policies/roles.lua) -> { href = the page where it is done, hint =
+-- how to find it there }. An action with a tile is a feature Candor has; the others show as
+-- "not available yet". A module that builds a feature adds its tiles by hooking the event
+-- "admin.tiles" ({ user =, links = {} }: links[action] = { href =, hint = }); 360 feedback,
+-- objectives, 1:1s and praise switch theirs on that way. Actions done on a person or a cycle link
+-- to the list they are picked from. The tiles of the pages every Candor has are these:
+local TILES = {}
+
+local ON_A_PERSON = "Open a person, then Actions"
+local ON_A_CYCLE = "Open a cycle"
+for action, tile in pairs({
+  ["users.invite"] = { "/people/new" },
+  ["users.view_all"] = { "/people?status=" },
+  ["users.edit"] = { "/people", ON_A_PERSON },
+  ["users.change_email"] = { "/people", ON_A_PERSON },
+  ["users.change_manager"] = { "/people", ON_A_PERSON },
+  ["users.send_password_reset"] = { "/people", ON_A_PERSON },
+  ["users.set_password"] = { "/people", ON_A_PERSON },
+  ["users.deactivate"] = { "/people", ON_A_PERSON },
+  ["users.lock"] = { "/people", ON_A_PERSON },
+  ["users.delete"] = { "/people", ON_A_PERSON },
+  ["users.convert_guest"] = { "/people?kind=guest&status=", ON_A_PERSON },
+  ["guests.invite"] = { "/people/new?kind=guest" },
+  ["sessions.end_for_user"] = { "/people", ON_A_PERSON },
+  ["roles.grant_hr_admin"] = { "/people", "Open a person, then Actions › Roles" },
+  ["roles.grant_hr_assistant"] = { "/people", "Open a person, then Actions › Roles" },
+  ["roles.grant_tech_admin"] = { "/people", "Open a person, then Actions › Roles" },
+  ["admin.user_settings"] = { "/admin/users/settings" },
+  ["admin.license"] = { "/admin/license" },
+  ["admin.audit_log"] = { "/admin/audit" },
+  ["admin.security"] = { "/admin/security" },
+  ["admin.api_tokens"] = { "/admin/api-tokens" },
+  ["review_cycles.manage"] = { "/cycles" },
+  ["review_cycles.track"] = { "/cycles", ON_A_CYCLE },
+  ["review_cycles.delete"] = { "/cycles", "Open a cycle, then More" },
+  ["reviews.create"] = { "/cycles", "Open a cycle, then Reviewees" },
+  ["reviews.delete"] = { "/cycles", "Open a cycle, then Reviewees" },
+  ["reviews.delete_unstarted"] = { "/cycles", "Open a cycle, then Reviewees" },
+  ["reviews.read"] = { "/cycles", "Open a cycle, then a review" },
+  ["reviews.export_excel"] = { "/cycles", "Open a cycle, then More" },
+}) do TILES[action] = { href = tile[1], hint = tile[2] } end
+
+-- Section headings as people read them.
+local SECTION_TITLES = { Additional = "More administration" }
+
+-- The company settings that switch a role's right on, in words (never the setting's key).
+local FLAG_LABELS = {
+  ["people.assistant_can_change_manager"] = "“Allow HR Assistants to pick a person's manager” is on",
+  ["guests.hr_can_invite"] = "the guest setting lets HR invite guests",
+}
+
+--- Who may do action, in words: "HR Admin or HR Assistant (when ... is on)".
+function M.needs(action)
+  local text = authz.roles_for(action) or ""
+  text = text:gsub("%(when ([%w_%.]+) is on%)", function(flag)
+    local label = FLAG_LABELS[flag]
+    if not label and settings.schema[flag] then
+      label = "“" .. settings.schema[flag].description:gsub("%.$", "") .. "” is on"
+    end
+    return "(when " .. (label or "a company setting allows it") .. ")"
+  end)
+  return text
+end
+
+--- The overview's sections for user: { { name =, items = { { label, href, hint, state =
+--- "open" | "locked" | "unavailable", needs } } } }. Rows of "Additional" that are no admin
+--- feature (writing your own review, the directory) are left out.
+function M.overview(user)
+  local sections, order = {}, {}
+  local tiles = { user = user, links = {} }
+  for action, tile in pairs(TILES) do tiles.links[action] = tile end
+  events.fire("admin.tiles", tiles)
+  for _, a in ipairs(authz.actions()) do
+    local tile = tiles.links[a.name]
+    if a.section ~= "Additional" or tile then
+      local s = sections[a.section]
+      if not s then
+        s = { name = SECTION_TITLES[a.section] or a.section, items = {} }
+        sections[a.section] = s
+        order[#order + 1] = s
+      end
+      local item = { name = a.name, label = a.label }
+      if not tile then
+        item.state = "unavailable"
+      elseif access.can(user, a.name) then
+        item.state, item.href, item.hint = "open", tile.href, tile.hint
+      else
+        item.state, item.needs = "locked", M.needs(a.name)
+      end
+      s.items[#s.items + 1] = item
+    end
+  end
+  return order
+end
+
 local function is_admin(u)
   return u and u.roles and #u.roles > 0
 end
@@ -23,33 +116,23 @@ end
 function M.routes(r)
   r:add{ method = "GET", path = "/admin", auth = "user", perm = "object",
     handler = function(req)
-      local sections, order = {}, {}
-      local tiles = { user = req.user, links = {} }
-      events.fire("admin.tiles", tiles)
-      local links = tiles.links
-      for _, a in ipairs(authz.actions()) do
-        if a.section ~= "Additional" or links[a.name] then
-          local s = sections[a.section]
-          if not s then
-            s = { name = a.section, items = {} }
-            sections[a.section] = s
-            order[#order + 1] = s
-          end
-          local ok = access.can(req.user, a.name)
-          s.items[#s.items + 1] = { label = a.label, href = links[a.name], allowed = ok,
-            needs = authz.roles_for(a.name), name = a.name }
-        end
+      if not is_admin(req.user) then
+        errors.forbidden("Administration is for HR Admins, HR Assistants and Tech Admins.")
       end
-      return page.render(req, "admin_overview", { title = "Administration", sections = order }, { nav = "admin" })
+      return page.render(req, "admin_overview", { title = "Administration", sections = M.overview(req.user) },
+        { nav = "admin" })
     end }
 
   r:add{ method = "GET", path = "/admin/users/settings", auth = "user", perm = "admin.user_settings",
     handler = function(req)
-      return page.render(req, "admin_user_settings", { title = "User management settings", values = {
-        guest_policy = settings.get("people.guest_policy"),
+      local kept = page.kept(req)
+      local values = kept and kept.values or { guest_policy = settings.get("people.guest_policy"),
         assistant_can_change_manager = settings.get("people.assistant_can_change_manager"),
-        company_domains = table.concat(settings.get("company.domains"), ", ") },
-        policies = people.GUEST_POLICIES, labels = people.GUEST_POLICY_LABELS, errors = {} }, { nav = "admin" })
+        company_domains = table.concat(settings.get("company.domains"), ", ") }
+      if kept then values.assistant_can_change_manager = values.assistant_can_change_manager == "on" end
+      return page.render(req, "admin_user_settings", { title = "User management settings", values = values,
+        policies = people.GUEST_POLICIES, labels = people.GUEST_POLICY_LABELS, errors = kept and kept.errors or {} },
+        { nav = "admin" })
     end }
 
   r:add{ method = "POST", path = "/admin/users/settings", auth = "user", perm = "admin.user_settings",
@@ -57,16 +140,9 @@ function M.routes(r)
       local f = web.form(req)
       local input = { guest_policy = f.guest_policy, assistant_can_change_manager = f.assistant_can_change_manager == "on",
         company_domains = f.company_domains or "" }
-      local ok, err = pcall(people_routes.save_user_settings, req, input)
-      if not ok then
-        if errors.is(err) and err.status == 422 then
-          return page.render(req, "admin_user_settings", { title = "User management settings", values = {
-            guest_policy = f.guest_policy, assistant_can_change_manager = input.assistant_can_change_manager,
-            company_domains = f.company_domains }, policies = people.GUEST_POLICIES, labels = people.GUEST_POLICY_LABELS,
-            errors = err.fields or {}, error = err.message }, { nav = "admin", status = 422 })
-        end
-        error(err, 0)
-      end
+      local ok, res = page.form(req, { back = "/admin/users/settings", values = f },
+        people_routes.save_user_settings, req, input)
+      if not ok then return res end
       return page.redirect("/admin/users/settings", "success", "Settings saved.")
     end }
 
@@ -89,7 +165,7 @@ function M.routes(r)
       local list = {}
       for _, a in ipairs(authz.actions()) do
         list[#list + 1] = { action = a.name, section = a.section, label = a.label, allowed = (access.can(req.user, a.name)),
-          needs = authz.roles_for(a.name) }
+          needs = M.needs(a.name) }
       end
       return web.json(200, { permissions = list })
     end }
@@ -99,10 +175,6 @@ function M.routes(r)
       e.items[#e.items + 1] = { id = "admin", label = "Administration", href = "/admin", icon = "⚙", section = "admin",
         order = 90 }
     end
-  end)
-  events.hook("admin.tiles", function(e)
-    e.links["admin.user_settings"] = "/admin/users/settings"
-    e.links["admin.license"] = "/admin/license"
   end)
 end
 

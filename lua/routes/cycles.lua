@@ -42,9 +42,15 @@ local function cycle_input(f)
     visibility = { indirect_managers = f.indirect_managers == "on", reviewee_sees = f.reviewee_sees } }
 end
 
-local function form_page(req, c, values, errs, status)
+-- The cycle's form; after a refused post, what was typed (checkboxes as booleans) and the messages.
+local function form_page(req, c, values)
+  local kept = page.kept(req)
+  if kept then
+    values = kept.values
+    values.self_assessment, values.indirect_managers = values.self_assessment == "on", values.indirect_managers == "on"
+  end
   return page.render(req, "cycle_form", { title = c and ("Edit " .. c.name) or "New review cycle", cycle = c,
-    values = values, errors = errs or {}, reviewee_sees = cycles.REVIEWEE_SEES }, { nav = "cycles", status = status })
+    values = values, errors = kept and kept.errors or {}, reviewee_sees = cycles.REVIEWEE_SEES }, { nav = "cycles" })
 end
 
 local function overview_query(req)
@@ -162,15 +168,8 @@ function M.routes(r)
   r:add{ method = "POST", path = "/cycles/new", auth = "user", perm = "review_cycles.manage",
     handler = function(req)
       local f = web.form(req)
-      local ok, c = pcall(cycles.create, req.user, cycle_input(f), req)
-      if not ok then
-        if errors.is(c) and c.status == 422 then
-          local values = util.copy(f)
-          values.self_assessment, values.indirect_managers = f.self_assessment == "on", f.indirect_managers == "on"
-          return form_page(req, nil, values, c.fields, 422)
-        end
-        error(c, 0)
-      end
+      local ok, c = page.form(req, { back = "/cycles/new", values = f }, cycles.create, req.user, cycle_input(f), req)
+      if not ok then return c end
       return page.redirect("/cycles/" .. c.id .. "/reviewees", "success", "Cycle created. Now choose who is reviewed.")
     end }
 
@@ -178,6 +177,7 @@ function M.routes(r)
     handler = function(req)
       local c = cycles.require(id_of(req))
       cycles.require_perm(req.user, "review_cycles.manage", c)
+      if c.phase == "closed" then errors.conflict("This cycle is closed; copy it to run a new round.") end
       local values = util.copy(c)
       values.indirect_managers = c.visibility.indirect_managers
       values.reviewee_sees = c.visibility.reviewee_sees
@@ -190,15 +190,9 @@ function M.routes(r)
       local f = web.form(req)
       local input = cycle_input(f)
       if cycles.running(c) then input.self_assessment = nil end
-      local ok, res = pcall(cycles.update, req.user, c.id, input, req)
-      if not ok then
-        if errors.is(res) and (res.status == 422 or res.status == 409) then
-          local values = util.copy(f)
-          values.self_assessment, values.indirect_managers = f.self_assessment == "on", f.indirect_managers == "on"
-          return form_page(req, c, values, res.fields or { _form = res.message }, res.status)
-        end
-        error(res, 0)
-      end
+      local ok, res = page.form(req, { back = "/cycles/" .. c.id .. "/edit", values = f }, cycles.update, req.user,
+        c.id, input, req)
+      if not ok then return res end
       return page.redirect("/cycles/" .. c.id, "success", "Saved.")
     end }
 
@@ -206,7 +200,9 @@ function M.routes(r)
     handler = function(req)
       local c = cycles.require(id_of(req))
       cycles.require_perm(req.user, "review_cycles.manage", c)
-      return M.questions_page(req, c, c.questionnaire)
+      local kept = page.kept(req)
+      local q = kept and type(kept.extra) == "table" and type(kept.extra.q) == "table" and kept.extra.q or c.questionnaire
+      return M.questions_page(req, c, q, kept and kept.errors)
     end }
 
   r:add{ method = "POST", path = "/cycles/{id:int}/questions", auth = "user", perm = "object",
@@ -214,15 +210,16 @@ function M.routes(r)
       local c = cycles.require(id_of(req))
       cycles.require_perm(req.user, "review_cycles.manage", c)
       local f = web.form(req)
-      local q, op = M.questions_from_form(f)
-      if op ~= "save" then return M.questions_page(req, c, q) end
-      local ok, res = pcall(cycles.update, req.user, c.id, { questionnaire = q }, req)
-      if not ok then
-        if errors.is(res) and (res.status == 422 or res.status == 409) then
-          return M.questions_page(req, c, q, res.fields and res.fields.questionnaire or res.message, res.status)
-        end
-        error(res, 0)
+      local q, op, anchor = M.questions_from_form(f)
+      local back = "/cycles/" .. c.id .. "/questions"
+      if op ~= "save" then
+        -- adding, moving, removing: the editor comes back with the questionnaire as it is now
+        page.keep(req, back, { extra = { q = q } })
+        return web.redirect(back .. (anchor and ("#" .. anchor) or ""))
       end
+      local ok, res = page.form(req, { back = back, extra = { q = q }, lists_problems = true }, cycles.update, req.user, c.id,
+        { questionnaire = q }, req)
+      if not ok then return res end
       return page.redirect("/cycles/" .. c.id, "success", "Questions saved.")
     end }
 
@@ -256,7 +253,7 @@ function M.routes(r)
           for _, u in ipairs(res.users) do ids[#ids + 1] = u.id end
         end
       end
-      local ok, res = page.attempt(back, f.remove and cycles.remove_reviewees or cycles.add_reviewees,
+      local ok, res = page.form(req, back, f.remove and cycles.remove_reviewees or cycles.add_reviewees,
         req.user, c.id, ids, req)
       if not ok then return res end
       return page.redirect(back, "success", util.plural(res, "reviewee") .. (f.remove and " removed." or " added."))
@@ -266,7 +263,8 @@ function M.routes(r)
     handler = function(req)
       local c = cycles.require(id_of(req))
       return page.render(req, "cycle_admins", { title = "Admins of " .. c.name, cycle = c, admins = cycles.admins(c.id),
-        people = people_routes.manager_choices() }, { nav = "cycles" })
+        people = people_routes.manager_choices(), can_make_admin = access.can(req.user, "reviews.read") },
+        { nav = "cycles" })
     end }
 
   r:add{ method = "POST", path = "/cycles/{id:int}/admins", auth = "user", perm = "review_cycles.manage",
@@ -278,7 +276,7 @@ function M.routes(r)
         if f["remove_" .. a.user_id] == nil then list[#list + 1] = { user_id = a.user_id, role = a.role } end
       end
       if f.user_id and f.user_id ~= "" then list[#list + 1] = { user_id = f.user_id, role = f.role } end
-      local ok, res = page.attempt("/cycles/" .. c.id .. "/admins", cycles.set_admins, req.user, c.id, list, req)
+      local ok, res = page.form(req, "/cycles/" .. c.id .. "/admins", cycles.set_admins, req.user, c.id, list, req)
       if not ok then return res end
       return page.redirect("/cycles/" .. c.id .. "/admins", "success", "Cycle admins saved.")
     end }
@@ -286,27 +284,16 @@ function M.routes(r)
   r:add{ method = "POST", path = "/cycles/{id:int}/start", auth = "user", perm = "object",
     handler = function(req)
       local c = cycles.require(id_of(req))
-      local ok, res = pcall(cycles.start, req.user, c.id, req)
-      if not ok then
-        if errors.is(res) and res.status < 500 then
-          local msg = res.message
-          if res.fields then
-            local parts = {}
-            for _, v in pairs(res.fields) do parts[#parts + 1] = v end
-            table.sort(parts)
-            msg = msg .. " " .. table.concat(parts, " ")
-          end
-          return page.redirect("/cycles/" .. c.id, "error", msg)
-        end
-        error(res, 0)
-      end
+      local ok, res = page.form(req, { back = "/cycles/" .. c.id, form = "/cycles/" .. c.id .. "/start" }, cycles.start,
+        req.user, c.id, req)
+      if not ok then return res end
       return page.redirect("/cycles/" .. c.id, "success", "The cycle has started. Invitations are on their way.")
     end }
 
   r:add{ method = "POST", path = "/cycles/{id:int}/transition", auth = "user", perm = "object",
     handler = function(req)
       local c = cycles.require(id_of(req))
-      local ok, res = page.attempt("/cycles/" .. c.id, cycles.transition, req.user, c.id, web.form(req).to, req)
+      local ok, res = page.form(req, "/cycles/" .. c.id, cycles.transition, req.user, c.id, web.form(req).to, req)
       if not ok then return res end
       return page.redirect("/cycles/" .. c.id, "success", "The cycle moved to the next phase.")
     end }
@@ -320,7 +307,7 @@ function M.routes(r)
   r:add{ method = "POST", path = "/cycles/{id:int}/delete", auth = "user", perm = "object",
     handler = function(req)
       local c = cycles.require(id_of(req))
-      local ok, res = page.attempt("/cycles/" .. c.id, cycles.delete, req.user, c.id, req)
+      local ok, res = page.form(req, "/cycles/" .. c.id, cycles.delete, req.user, c.id, req)
       if not ok then return res end
       return page.redirect("/cycles", "success", c.name .. " was deleted with all its reviews.")
     end }
@@ -328,33 +315,43 @@ function M.routes(r)
   r:add{ method = "GET", path = "/cycles/{id:int}", auth = "user", perm = "object",
     handler = function(req) return M.overview_page(req, id_of(req)) end }
 
+  -- who to remind, from the overview's form or the preview's address
+  local function reminder_args(f)
+    local ids = f.review_ids
+    if type(ids) == "string" then ids = { ids } end
+    local selection = {}
+    for _, x in ipairs(ids or {}) do selection[#selection + 1] = math.tointeger(tonumber(x)) end
+    return f.audience or (#selection > 0 and "selection" or "self_late"), selection, f.note
+  end
+  local function preview_url(c, audience, selection, note)
+    return "/cycles/" .. c.id .. "/reminders?" .. util.build_query({ audience = audience, review_ids = selection,
+      note = note })
+  end
+
+  -- the exact mail, before anything is sent (a page of its own: reloading it sends nothing)
+  r:add{ method = "GET", path = "/cycles/{id:int}/reminders", auth = "user", perm = "object",
+    handler = function(req)
+      local c = cycles.require(id_of(req))
+      local audience, selection, note = reminder_args(web.query(req))
+      local prev = reviews.reminder_preview(req.user, c.id, audience, selection, note)
+      return page.render(req, "cycle_reminders", { title = "Send reminders", cycle = c, audience = audience,
+        selection = selection, note = note or "", preview = prev }, { nav = "cycles" })
+    end }
+
   r:add{ method = "POST", path = "/cycles/{id:int}/reminders", auth = "user", perm = "object",
     handler = function(req)
       local c = cycles.require(id_of(req))
-      local f = web.form(req)
-      local ids = f.review_ids
-      if type(ids) == "string" then ids = { ids } end
-      local selection = {}
-      for _, x in ipairs(ids or {}) do selection[#selection + 1] = math.tointeger(tonumber(x)) end
-      local audience = f.audience or (#selection > 0 and "selection" or "self_late")
-      if f.confirm ~= "1" then
-        local ok, prev = page.attempt("/cycles/" .. c.id, reviews.reminder_preview, req.user, c.id, audience, selection,
-          f.note)
-        if not ok then return prev end
-        return page.render(req, "cycle_reminders", { title = "Send reminders", cycle = c, audience = audience,
-          selection = selection, note = f.note or "", preview = prev }, { nav = "cycles" })
-      end
-      local n = reviews.send_reminders(req.user, c.id, audience, selection, f.note, req)
+      local audience, selection, note = reminder_args(web.form(req))
+      if web.form(req).confirm ~= "1" then return web.redirect(preview_url(c, audience, selection, note)) end
+      local ok, n = page.form(req, "/cycles/" .. c.id, reviews.send_reminders, req.user, c.id, audience, selection, note,
+        req)
+      if not ok then return n end
       return page.redirect("/cycles/" .. c.id, "success", util.plural(n, "reminder") .. " queued.")
     end }
 
   r:add{ method = "GET", path = "/cycles/{id:int}/export.xlsx", auth = "user", perm = "object", tx = false,
     handler = function(req) return M.export_xlsx(req, id_of(req)) end }
 
-  events.hook("admin.tiles", function(e)
-    e.links["review_cycles.manage"] = "/cycles"
-    e.links["review_cycles.track"] = "/cycles"
-  end)
   events.hook("page.nav", function(e)
     local u = e.user
     if access.can(u, "review_cycles.track") or access.can(u, "review_cycles.manage")
@@ -367,8 +364,9 @@ end
 -- ------------------------------------------------------------------ helpers
 
 --- Rebuilds a questionnaire from the editor's form fields and the button pressed:
---- returns the questionnaire and the operation ("save", "add_question:S", "add_section",
---- "remove:S:Q", "up:S:Q", "down:S:Q", "remove_section:S").
+--- returns the questionnaire, the operation ("save", "add_question:S", "add_section",
+--- "remove:S:Q", "up:S:Q", "down:S:Q", "remove_section:S") and the id of the part of the
+--- page to show next (the question added or moved).
 function M.questions_from_form(f)
   local q = { sections = {} }
   local si = 1
@@ -398,27 +396,66 @@ function M.questions_from_form(f)
   end
   local kind, a, b = op:match("^([%w_]+):?(%d*):?(%d*)$")
   a, b = tonumber(a), tonumber(b)
+  local anchor
   if kind == "add_section" then
     q.sections[#q.sections + 1] = { id = "s" .. (#q.sections + 1), title = "", questions = {
       { id = new_id(), type = "text", text = "", audience = "both", required = false } } }
+    anchor = "s" .. #q.sections
   elseif kind == "add_question" and q.sections[a] then
     table.insert(q.sections[a].questions, { id = new_id(), type = "text", text = "", audience = "both", required = false })
+    anchor = ("s%d_q%d"):format(a, #q.sections[a].questions)
   elseif kind == "remove" and q.sections[a] and q.sections[a].questions[b] then
     table.remove(q.sections[a].questions, b)
+    anchor = "s" .. a
   elseif kind == "remove_section" and q.sections[a] then
     table.remove(q.sections, a)
   elseif (kind == "up" or kind == "down") and q.sections[a] then
     local list = q.sections[a].questions
     local to = kind == "up" and b - 1 or b + 1
-    if list[b] and list[to] then list[b], list[to] = list[to], list[b] end
+    if list[b] and list[to] then
+      list[b], list[to] = list[to], list[b]
+      anchor = ("s%d_q%d"):format(a, to)
+    end
   end
-  return q, (kind == "save" or kind == nil) and "save" or op
+  return q, (kind == "save" or kind == nil) and "save" or op, anchor
 end
 
-function M.questions_page(req, c, q, err, status)
-  return page.render(req, "cycle_questions", { title = "Questions of " .. c.name, cycle = c, q = q, error = err,
-    types = questionnaire.TYPES, audiences = questionnaire.AUDIENCES, locked = cycles.running(c) or c.phase == "closed" },
-    { nav = "cycles", status = status })
+-- A problem's path from the questionnaire check ("sections[2].questions[3].scale") as the id
+-- of the editor's field ("s2_q3_scale"), and its place in the form's order.
+local FIELD_ORDER = { title = 0, text = 1, type = 2, audience = 3, scale = 4, labels = 5, x_label = 6, y_label = 7, id = 8 }
+
+local function problem_field(path)
+  local si, rest = path:match("^sections%[(%d+)%]%.?(.*)$")
+  if not si then return "questions", { 0, 0, 0 } end
+  local qi, field = rest:match("^questions%[(%d+)%]%.?(.*)$")
+  if qi then
+    field = field ~= "" and field or nil
+    return ("s%s_q%s"):format(si, qi) .. (field and field ~= "id" and ("_" .. field) or ""),
+      { tonumber(si), tonumber(qi), FIELD_ORDER[field] or 9 }
+  end
+  return "s" .. si .. (rest == "title" and "_title" or ""), { tonumber(si), 0, 0 }
+end
+
+--- The question editor; problems = the check's fields ({ [path] = message }) after a refused
+--- save: each is shown at its field and listed at the top with a link to it.
+function M.questions_page(req, c, q, problems)
+  local errs, summary = {}, {}
+  for path, message in pairs(problems or {}) do
+    local id, order = problem_field(path)
+    errs[id] = message
+    local s = q.sections and q.sections[order[1]]
+    local where = order[2] > 0 and (s and util.trim(s.title or "") ~= "" and ("Question %d in “%s”"):format(order[2], util.trim(s.title))
+      or ("Question %d in section %d"):format(order[2], order[1]))
+      or (order[1] > 0 and ("Section %d"):format(order[1]) or "The questions")
+    summary[#summary + 1] = { href = "#" .. id, where = where, message = message, order = order }
+  end
+  table.sort(summary, function(a, b)
+    for i = 1, 3 do if a.order[i] ~= b.order[i] then return a.order[i] < b.order[i] end end
+    return a.href < b.href
+  end)
+  return page.render(req, "cycle_questions", { title = "Questions of " .. c.name, cycle = c, q = q, errs = errs,
+    summary = summary, types = questionnaire.TYPES, audiences = questionnaire.AUDIENCES,
+    locked = cycles.running(c) or c.phase == "closed" }, { nav = "cycles" })
 end
 
 function M.reviewees_page(req, c)
@@ -427,9 +464,23 @@ function M.reviewees_page(req, c)
   local view = q.view == "org" and "org" or "list"
   local chosen = {}
   for _, id in ipairs(db.column("SELECT reviewee_id FROM reviews WHERE cycle_id = ?", c.id)) do chosen[id] = true end
+  -- people ticked but not added yet travel in the address (?picked=4,8,15) from one view to the
+  -- other, so switching between the org chart and the list keeps the selection
+  local picked, picked_ids = {}, {}
+  for id in (q.picked or ""):gmatch("%d+") do
+    id = math.tointeger(tonumber(id))
+    if id and not chosen[id] and not picked[id] and #picked_ids < 10000 then
+      picked[id] = true
+      picked_ids[#picked_ids + 1] = id
+    end
+  end
   local data = { title = "Reviewees of " .. c.name, cycle = c, view = view, chosen = chosen,
     count = db.value("SELECT count(*) FROM reviews WHERE cycle_id = ?", c.id), q = q,
-    can_add = cycles.can(req.user, "reviews.create", c) and c.phase ~= "closed" }
+    can_add = cycles.can(req.user, "reviews.create", c) and c.phase ~= "closed",
+    picked = picked, picked_list = table.concat(picked_ids, ","),
+    picked_people = #picked_ids == 0 and {} or db.query([[SELECT id, name FROM users
+      WHERE id IN (SELECT value FROM json_each(?)) AND kind = 'employee' ORDER BY name COLLATE NOCASE]],
+      json.encode(picked_ids)) }
   if view == "list" then
     local sort = q.sort == "hire_date" and "hire_date" or "name"
     data.res = directory.search(req.user, { q = q.q, department = q.department, location = q.location,
@@ -447,6 +498,10 @@ function M.reviewees_page(req, c)
     if open_id then
       data.open[open_id] = true
       for _, id in ipairs(authz.chain(open_id)) do data.open[id] = true end
+    end
+    -- and the way down to everyone ticked, so they are seen ticked
+    for _, pid in ipairs(picked_ids) do
+      for _, id in ipairs(authz.chain(pid)) do data.open[id] = true end
     end
   end
   return page.render(req, "cycle_reviewees", data, { nav = "cycles", wide = view == "org" })
@@ -472,7 +527,13 @@ function M.overview_page(req, id)
     chart = svg.bars(bars, { id = "ratings", title = "Distribution of “" .. dist.question.text .. "”" })
   end
   local can_read_any = access.can(req.user, "reviews.read") or cycles.cycle_role(req.user.id, c.id) == "admin"
+  local kept = page.kept(req, "/cycles/" .. c.id .. "/start") -- why the cycle could not start, with links to fix it
+  local problems = kept and kept.errors or {}
+  local problem_keys = {}
+  for k in pairs(problems) do problem_keys[#problem_keys + 1] = k end
+  table.sort(problem_keys)
   return page.render(req, "cycle_overview", { title = c.name, ov = ov, cycle = c, q = q, labels = STATUS_LABELS,
+    problems = problems, problem_keys = problem_keys,
     dist = dist, chart = chart, can_read_any = can_read_any,
     can_manage = cycles.can(req.user, "review_cycles.manage", c), can_delete = cycles.can(req.user, "review_cycles.delete", c),
     can_export = cycles.can(req.user, "reviews.export_excel", c),

@@ -1,8 +1,10 @@
 -- The front door: health check, sign-in page, the signed-in home page.
 -- Areas add to the home page by hooking events (docs/events.md):
 --   home.todos  { user =, items = {} }: append { label=, href=, due= }
---   home.panels { user =, panels = {} }: append { title =, items = { { label=, href=, note=, badge= } },
---                                                 empty = "text when there are none" }
+--   home.panels { user =, panels = {} }: append { title =, items = { { label=, href=, note=, badge=,
+--                 badge_class=, progress = { n=, total=, label= }, done = bool (checklist) } }, empty =
+--                 "text when there are none", order = number (lower first; default 50), checklist =
+--                 bool, note =, action = { label=, href= } }
 local web = require "lib.web"
 local page = require "lib.page"
 local events = require "lib.events"
@@ -35,6 +37,11 @@ function M.routes(r)
       local panels = { user = req.user, panels = {} }
       events.fire("home.panels", panels)
       panels = panels.panels
+      for i, p in ipairs(panels) do p.position = i end
+      table.sort(panels, function(a, b)
+        if (a.order or 50) ~= (b.order or 50) then return (a.order or 50) < (b.order or 50) end
+        return a.position < b.position
+      end)
       return page.render(req, "home", { title = "Home", todos = todos, panels = panels }, { nav = "home" })
     end }
 

@@ -42,11 +42,12 @@ local EXAMPLE = table.concat({
   "grace@example.com,Grace Hopper,Engineer,Engineering,New York,2023-09-15,ada@example.com,,employee",
 }, "\n")
 
-local function render(req, data, status)
+local function render(req, data)
   data.title = "Import people"
   data.columns = import.COLUMNS
   data.example = EXAMPLE
-  return page.render(req, "people_import", data, { nav = "people", status = status })
+  data.errors = data.errors or {}
+  return page.render(req, "people_import", data, { nav = "people" })
 end
 
 function M.routes(r)
@@ -64,28 +65,35 @@ function M.routes(r)
 
   r:add{ method = "GET", path = "/people/import", auth = "user", perm = "users.import",
     handler = function(req)
-      return render(req, { csv = "" })
+      -- after a check (or a refused import): the text as pasted and the report
+      local kept = page.kept(req)
+      if not kept then return render(req, { csv = "" }) end
+      local extra = type(kept.extra) == "table" and kept.extra or {}
+      return render(req, { csv = kept.values.csv or "", report = extra.report, confirmed = extra.confirmed,
+        errors = kept.errors })
     end }
 
   r:add{ method = "POST", path = "/people/import", auth = "user", perm = "users.import",
     handler = function(req)
       local f = web.form(req)
       local text = f.csv or ""
-      if not text:find("%S") then
-        return render(req, { csv = text, error = "Paste the CSV text first." }, 422)
-      end
       local confirm = f.confirm == "1"
-      local report = import.run(req.user, text, { dry_run = not confirm, req = req, via = "page" })
+      local ok, report = page.form(req, { back = "/people/import", values = { csv = text } }, function()
+        if not text:find("%S") then errors.invalid({ csv = "Paste the CSV text first." }, "Paste the CSV text first.") end
+        return import.run(req.user, text, { dry_run = not confirm, req = req, via = "page" })
+      end)
+      if not ok then return report end
       if confirm and report.ok then
         return page.redirect("/people?status=", "success", ("Import done: %d new, %d updated, %d unchanged, "
           .. "%d reporting line%s set, %d role%s granted."):format(report.created, report.updated, report.unchanged,
           report.managers_set, report.managers_set == 1 and "" or "s", report.roles_granted,
           report.roles_granted == 1 and "" or "s"))
       end
-      return render(req, { csv = text, report = report, confirmed = confirm }, report.ok and 200 or 422)
+      page.keep(req, "/people/import", { values = { csv = text }, extra = { report = report, confirmed = confirm } })
+      return web.redirect("/people/import#report-title")
     end }
 
-  events.hook("admin.tiles", function(e) e.links["users.import"] = "/people/import" end)
+  events.hook("admin.tiles", function(e) e.links["users.import"] = { href = "/people/import" } end)
 end
 
 return M

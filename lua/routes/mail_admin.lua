@@ -114,17 +114,22 @@ local function template_names()
 end
 
 -- ---------------------------------------------------------------- template pages
-local function edit_page(req, t, values, preview, err, status)
-  local p
-  if preview then
+-- The editor. After a preview or a refused save (both redirect here) it shows the text as typed,
+-- the problems of the one check saving runs (each at its field, once) and the preview.
+local function edit_page(req, t)
+  local kept = page.kept(req)
+  local values, p, problems = { subject = t.subject, text = t.text }, nil, nil
+  if kept then
+    values = { subject = kept.values.subject or "", text = kept.values.text or "" }
+    local preview = mail.preview_edit(t.name, values.subject, values.text, req.user)
+    problems = preview.problems
     p = { subject = text_html(preview.subject, true), text = text_html(preview.text, true),
       html = template.safe((delivery.safe_html(preview.html):gsub("{{#?/?[%w_]+}}", "<mark>%0</mark>"))),
-      unknown = preview.unknown, problems = preview.problems }
+      unknown = preview.unknown, problems = problems }
   end
   return page.render(req, "mail_template_edit", with_helpers{ title = t.name .. " · Email templates", t = t,
-    text_default = text_html(t.default_text), values = values, preview = p, error = err and err.message,
-    errors = err and err.fields or {} },
-    { nav = "admin", status = status })
+    text_default = text_html(t.default_text), values = values, preview = p, errors = problems or {} },
+    { nav = "admin" })
 end
 
 local function template_routes(r)
@@ -137,8 +142,7 @@ local function template_routes(r)
 
   r:add{ method = "GET", path = "/admin/email-templates/{name}", auth = "user", perm = PERM,
     handler = function(req)
-      local t = mail.describe(req.params.name)
-      return edit_page(req, t, { subject = t.subject, text = t.text })
+      return edit_page(req, mail.describe(req.params.name))
     end }
 
   r:add{ method = "POST", path = "/admin/email-templates/{name}", auth = "user", perm = PERM,
@@ -146,16 +150,14 @@ local function template_routes(r)
       local t = mail.describe(req.params.name)
       local f = web.form(req)
       local values = { subject = f.subject or "", text = (f.text or ""):gsub("\r\n", "\n") }
+      local back = "/admin/email-templates/" .. t.name
       if f.action == "preview" then
-        return edit_page(req, t, values, mail.preview_edit(t.name, values.subject, values.text, req.user))
+        page.keep(req, back, { values = values })
+        return web.redirect(back .. "#preview")
       end
-      local ok, err = pcall(mail.save_template, req.user, t.name, values.subject, values.text, req)
-      if not ok then
-        if errors.is(err) and err.status == 422 then
-          return edit_page(req, t, values, mail.preview_edit(t.name, values.subject, values.text, req.user), err, 422)
-        end
-        error(err, 0)
-      end
+      local ok, res = page.form(req, { back = back, values = values }, mail.save_template, req.user, t.name,
+        values.subject, values.text, req)
+      if not ok then return res end
       return page.redirect("/admin/email-templates/" .. t.name, "success", "Template saved. New mail uses it from now on.")
     end }
 
@@ -227,13 +229,8 @@ local function outbox_routes(r)
   r:add{ method = "POST", path = "/admin/outbox/{id:int}/retry", auth = "user", perm = PERM,
     handler = function(req)
       local id = tonumber(req.params.id)
-      local ok, err = pcall(delivery.retry, req.user, id)
-      if not ok then
-        if errors.is(err) and err.status == 409 then
-          return page.redirect("/admin/outbox/" .. id, "error", err.message)
-        end
-        error(err, 0)
-      end
+      local ok, res = page.form(req, "/admin/outbox/" .. id, delivery.retry, req.user, id)
+      if not ok then return res end
       return page.redirect("/admin/outbox/" .. id, "success", delivery.configured()
         and "The mail is back in the queue and goes out in a moment."
         or "The mail is back in the queue. No mail server is set up, so it stays there.")
@@ -303,12 +300,18 @@ local function server_json(s)
     from_address = s.from_address, password_set = s.password_set, configured = s.configured }
 end
 
-local function server_page(req, values, err, test, status)
+local function server_page(req)
   local s = delivery.get_settings()
-  return page.render(req, "mail_server", with_helpers{ title = "Mail server", s = s, values = values or s,
-    error = err and err.message, errors = err and err.fields or {}, test = test,
+  local kept = page.kept(req)
+  local values = s
+  if kept and next(kept.values) then
+    values = delivery.get_settings()
+    for k, v in pairs(kept.values) do values[k] = v end
+  end
+  return page.render(req, "mail_server", with_helpers{ title = "Mail server", s = s, values = values,
+    errors = kept and kept.errors or {}, test = kept and kept.extra and kept.extra.test,
     security = delivery.SECURITY, security_labels = delivery.SECURITY_LABELS,
-    can_outbox = access.can(req.user, "admin.outbox") }, { nav = "admin", status = status })
+    can_outbox = access.can(req.user, "admin.outbox") }, { nav = "admin" })
 end
 
 local function server_routes(r)
@@ -322,31 +325,23 @@ local function server_routes(r)
       local input = { host = f.host, port = f.port, security = f.security, username = f.username,
         from_name = f.from_name, from_address = f.from_address, password = f.password,
         clear_password = f.clear_password }
-      local ok, err = pcall(delivery.save_settings, req.user, input, req)
-      if not ok then
-        if errors.is(err) and err.status == 422 then
-          local values = delivery.get_settings()
-          for k, v in pairs(input) do if k ~= "password" and v ~= nil then values[k] = v end end
-          return server_page(req, values, err, nil, 422)
-        end
-        error(err, 0)
-      end
+      local ok, res = page.form(req, { back = "/admin/mail-server", values = input }, delivery.save_settings, req.user,
+        input, req)
+      if not ok then return res end
       return page.redirect("/admin/mail-server", "success", "Mail server settings saved.")
     end }
 
   r:add{ method = "POST", path = "/admin/mail-server/test", auth = "user", perm = PERM, tx = false,
     handler = function(req)
       local f = web.form(req)
-      local ok, res = pcall(delivery.send_test, req.user, f.to)
-      if not ok then
-        if errors.is(res) and (res.status == 409 or res.status == 422) then
-          return server_page(req, nil, nil, { ok = false, to = f.to, message = res.message }, res.status)
-        end
-        error(res, 0)
-      end
-      return server_page(req, nil, nil, { ok = res.outcome == "sent", to = util.trim(f.to), id = res.id,
-        message = res.outcome == "sent" and ("The server accepted it: " .. (res.response or ""))
-          or ("It was not sent: " .. (res.detail or res.status)) })
+      local ok, res = page.form(req, { back = "/admin/mail-server", extra = { test = { ok = false, to = f.to } } },
+        delivery.send_test, req.user, f.to)
+      if not ok then return res end
+      -- the answer is shown on the settings page (a reload of it sends nothing)
+      page.keep(req, "/admin/mail-server", { extra = { test = { ok = res.outcome == "sent", to = util.trim(f.to),
+        id = res.id, message = res.outcome == "sent" and ("The server accepted it: " .. (res.response or ""))
+          or ("It was not sent: " .. (res.detail or res.status)) } } })
+      return web.redirect("/admin/mail-server")
     end }
 
   r:add{ method = "GET", path = "/api/mail-server", auth = "user", perm = PERM,
@@ -373,10 +368,10 @@ function M.routes(r)
   bounce_routes(r)
   server_routes(r)
   events.hook("admin.tiles", function(e)
-    e.links["admin.email_templates"] = "/admin/email-templates"
-    e.links["admin.outbox"] = "/admin/outbox"
-    e.links["admin.bounces"] = "/admin/bounces"
-    e.links["admin.integrations"] = "/admin/mail-server"
+    e.links["admin.email_templates"] = { href = "/admin/email-templates" }
+    e.links["admin.outbox"] = { href = "/admin/outbox" }
+    e.links["admin.bounces"] = { href = "/admin/bounces" }
+    e.links["admin.integrations"] = { href = "/admin/mail-server" }
   end)
 end
 

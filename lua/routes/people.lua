@@ -14,6 +14,7 @@ local access = require "services.access"
 local settings = require "services.settings"
 local audit = require "services.audit"
 local policy = require "lib.policy"
+local dashboard = require "services.dashboard"
 
 local M = {}
 
@@ -192,8 +193,9 @@ function M.routes(r)
   r:add{ method = "GET", path = "/people/new", auth = "user", perm = "users.invite",
     handler = function(req)
       local guest_ok = people.may_invite_guest(req.user, "directory")
-      return page.render(req, "people_new", { title = "Add people", values = { invite = "on",
-        kind = web.query(req).kind == "guest" and "guest" or "employee" }, errors = {},
+      local kept = page.kept(req)
+      return page.render(req, "people_new", { title = "Add people", values = kept and kept.values or { invite = "on",
+        kind = web.query(req).kind == "guest" and "guest" or "employee" }, errors = kept and kept.errors or {},
         guest_ok = guest_ok, can_manager = access.can(req.user, "users.change_manager"),
         managers = M.manager_choices() }, { nav = "people" })
     end }
@@ -202,16 +204,8 @@ function M.routes(r)
     handler = function(req)
       local f = util.copy(web.form(req))
       if f.manager_id == "" then f.manager_id = nil end
-      local ok, res = pcall(people.create, req.user, f, req)
-      if not ok then
-        if errors.is(res) and (res.status == 422 or res.status == 403) then
-          return page.render(req, "people_new", { title = "Add people", values = f,
-            errors = res.fields or { _form = res.message }, guest_ok = people.may_invite_guest(req.user, "directory"),
-            can_manager = access.can(req.user, "users.change_manager"), managers = M.manager_choices() },
-            { nav = "people", status = res.status })
-        end
-        error(res, 0)
-      end
+      local ok, res = page.form(req, { back = "/people/new", values = f }, people.create, req.user, f, req)
+      if not ok then return res end
       return page.redirect("/people/" .. res.id, "success",
         ("%s was added%s."):format(res.name, f.invite and " and an invitation is on its way" or ""))
     end }
@@ -225,8 +219,8 @@ function M.routes(r)
         ORDER BY name COLLATE NOCASE]], u.id)
       return page.render(req, "people_show", { title = u.name, person = u, roles = roles, role_names = ROLE_NAMES,
         manager = manager, reports = reports, admin = admin, chain = M.chain_of(u.id), is_super = people.is_super(roles),
-        actions = person_actions(req.user, u, roles), indirect = #authz.reports(u.id, false) },
-        { nav = "people" })
+        actions = person_actions(req.user, u, roles), indirect = #authz.reports(u.id, false),
+        reviews = dashboard.review_history(req.user, u.id) }, { nav = "people" })
     end }
 
   r:add{ method = "GET", path = "/people/{id:int}/edit", auth = "user", perm = "object",
@@ -234,8 +228,9 @@ function M.routes(r)
       local u = visible_person(req)
       local actions = person_actions(req.user, u, {})
       if not actions.edit and not actions.manager and u.id ~= req.user.id then errors.forbidden() end
-      local values = util.copy(u)
-      return page.render(req, "people_edit", { title = "Edit " .. u.name, person = u, values = values, errors = {},
+      local kept = page.kept(req)
+      return page.render(req, "people_edit", { title = "Edit " .. u.name, person = u,
+        values = kept and kept.values or util.copy(u), errors = kept and kept.errors or {},
         can_edit = actions.edit or false, can_manager = actions.manager or false,
         can_email = access.can(req.user, "users.change_email"), managers = M.manager_choices(u.id) },
         { nav = "people" })
@@ -249,28 +244,29 @@ function M.routes(r)
       local actions = person_actions(req.user, u, {})
       if f.manager_id == "" then f.manager_id = nil; f.clear_manager = actions.manager and u.manager_id ~= nil end
       if not actions.manager then f.manager_id = nil; f.clear_manager = nil end
-      local ok, res = pcall(function()
-        return db.transaction(function()
-          if f.clear_manager then people.set_manager(req.user, u.id, nil, req) end
-          return people.update(req.user, u.id, f, req)
-        end)
+      local ok, res = page.form(req, { back = "/people/" .. u.id .. "/edit", values = web.form(req) }, function()
+        if f.clear_manager then people.set_manager(req.user, u.id, nil, req) end
+        return people.update(req.user, u.id, f, req)
       end)
-      if not ok then
-        if errors.is(res) and (res.status == 422 or res.status == 403 or res.status == 409) then
-          return page.render(req, "people_edit", { title = "Edit " .. u.name, person = u, values = f,
-            errors = res.fields or { _form = res.message }, can_edit = actions.edit or false,
-            can_manager = actions.manager or false, can_email = access.can(req.user, "users.change_email"),
-            managers = M.manager_choices(u.id) }, { nav = "people", status = res.status })
-        end
-        error(res, 0)
-      end
+      if not ok then return res end
       return page.redirect("/people/" .. u.id, "success", "Saved.")
     end }
 
   r:add{ method = "GET", path = "/people/{id:int}/roles", auth = "user", perm = "object",
     handler = function(req)
       local u = visible_person(req)
-      return page.render(req, "people_roles", M.roles_page_data(req, u, people.roles(u.id)), { nav = "people" })
+      -- the form only for someone who may change at least one of the roles
+      if u.kind == "guest" then errors.forbidden("Guest accounts hold no roles.") end
+      if not person_actions(req.user, u, {}).roles then
+        errors.forbidden("Only HR Admins (and super users, for Tech Admin) give and take roles.")
+      end
+      local kept = page.kept(req)
+      local roles = people.roles(u.id)
+      if kept then
+        roles = {}
+        for _, role in ipairs(access.ROLE_LIST) do if kept.values[role] then roles[#roles + 1] = role end end
+      end
+      return page.render(req, "people_roles", M.roles_page_data(req, u, roles), { nav = "people" })
     end }
 
   r:add{ method = "POST", path = "/people/{id:int}/roles", auth = "user", perm = "object",
@@ -279,15 +275,9 @@ function M.routes(r)
       local f = web.form(req)
       local want = {}
       for _, role in ipairs(access.ROLE_LIST) do if f[role] then want[#want + 1] = role end end
-      local ok, res, notes = pcall(people.set_roles, req.user, u.id, want, req)
-      if not ok then
-        if errors.is(res) and (res.status == 403 or res.status == 409 or res.status == 422) then
-          local data = M.roles_page_data(req, u, want)
-          data.error = res.message
-          return page.render(req, "people_roles", data, { nav = "people", status = res.status })
-        end
-        error(res, 0)
-      end
+      local ok, res, notes = page.form(req, { back = "/people/" .. u.id .. "/roles", values = f },
+        people.set_roles, req.user, u.id, want, req)
+      if not ok then return res end
       local msg = "Roles saved."
       if notes and notes[1] then msg = msg .. " " .. notes[1] end
       return page.redirect("/people/" .. u.id, "success", msg)
@@ -297,7 +287,7 @@ function M.routes(r)
   for _, op in ipairs({ "deactivate", "reactivate", "lock", "unlock" }) do
     r:add{ method = "POST", path = "/people/{id:int}/" .. op, auth = "user", perm = "object",
       handler = function(req)
-        local ok, res = page.attempt("/people/" .. req.params.id, people.set_status, req.user,
+        local ok, res = page.form(req, "/people/" .. req.params.id, people.set_status, req.user,
           math.tointeger(tonumber(req.params.id)), op, req)
         if not ok then return res end
         return page.redirect("/people/" .. res.id, "success", res.name .. " was " .. status_labels[op] .. ".")
@@ -307,7 +297,7 @@ function M.routes(r)
   r:add{ method = "POST", path = "/people/{id:int}/delete", auth = "user", perm = "users.delete",
     handler = function(req)
       local u = visible_person(req)
-      local ok, res = page.attempt("/people/" .. u.id, people.delete, req.user, u.id, req)
+      local ok, res = page.form(req, "/people/" .. u.id, people.delete, req.user, u.id, req)
       if not ok then return res end
       return page.redirect("/people", "success", u.name .. " was deleted.")
     end }
@@ -331,10 +321,6 @@ function M.routes(r)
         focus = focus, me = req.user.id }, { nav = "org", wide = true })
     end }
 
-  events.hook("admin.tiles", function(e)
-    e.links["users.invite"] = "/people/new"
-    e.links["users.view_all"] = "/people?status="
-  end)
   events.hook("page.nav", function(e)
     if e.user.kind == "guest" then return end
     e.items[#e.items + 1] = { id = "people", label = "People", href = "/people", icon = "☺", order = 20 }
@@ -371,26 +357,37 @@ function M.roles_page_data(req, u, roles)
     last_super = people.is_super(roles) and #people.super_user_ids() == 1 }
 end
 
---- Saves the user-management settings (guest policy, assistants and managers, domains).
+-- The settings of the user-management page, under the names the form and the API use.
+local USER_SETTINGS = {
+  { field = "guest_policy", name = "people.guest_policy", label = "Who can invite guests" },
+  { field = "assistant_can_change_manager", name = "people.assistant_can_change_manager",
+    label = "Allowing HR Assistants to pick a manager" },
+  { field = "company_domains", name = "company.domains", label = "The company's email domains" },
+}
+
+--- Saves the user-management settings (guest policy, assistants and managers, domains): all
+--- or nothing; a refusal names the field, never the internal setting key.
 function M.save_user_settings(req, input)
-  local changed = {}
-  if input.guest_policy ~= nil then
-    settings.set("people.guest_policy", input.guest_policy, req.user.id)
-    changed[#changed + 1] = "guest_policy"
-  end
-  if input.assistant_can_change_manager ~= nil then
-    settings.set("people.assistant_can_change_manager", input.assistant_can_change_manager, req.user.id)
-    changed[#changed + 1] = "assistant_can_change_manager"
-  end
-  if input.company_domains ~= nil then
-    local list = input.company_domains
-    if type(list) == "string" then
+  local changed, bad = {}, {}
+  local values = {}
+  for _, s in ipairs(USER_SETTINGS) do
+    local v = input[s.field]
+    if s.field == "company_domains" and type(v) == "string" then
       local out = {}
-      for d in list:gmatch("[^%s,;]+") do out[#out + 1] = d:lower() end
-      list = out
+      for d in v:gmatch("[^%s,;]+") do out[#out + 1] = d:lower() end
+      v = out
     end
-    settings.set("company.domains", list, req.user.id)
-    changed[#changed + 1] = "company_domains"
+    if v ~= nil then
+      local _, msg = settings.check(s.name, v)
+      if msg then bad[s.field] = s.label .. ": " .. msg .. "." else values[s.field] = v end
+    end
+  end
+  if next(bad) then errors.invalid(bad, "Nothing was saved; see the marked setting.") end
+  for _, s in ipairs(USER_SETTINGS) do
+    if values[s.field] ~= nil then
+      settings.set(s.name, values[s.field], req.user.id)
+      changed[#changed + 1] = s.field
+    end
   end
   audit.record{ action = "settings.users", actor = req.user, req = req, details = { changed = changed } }
 end

@@ -61,9 +61,16 @@ local function answers_from_form(f, v, author)
   return out
 end
 
-local function show(req, id, extra, status)
+local function show(req, id)
   local v = reviews.view(req.user, id)
-  local data = { title = v.reviewee.name .. " — " .. v.cycle.name, v = v, graph = svg.graph, extra = extra or {},
+  -- after a refused post: the answers as typed and a message at each question
+  local kept, extra = page.kept(req), {}
+  if kept then
+    extra.typed = answers_from_form(kept.values, v, v.role == "manager" and "manager" or "self")
+    extra.fields = kept.errors
+    extra.reason = kept.values.reason
+  end
+  local data = { title = v.reviewee.name .. " — " .. v.cycle.name, v = v, graph = svg.graph, extra = extra,
     phase_label = nil }
   for _, p in ipairs(workflows.phases(v.cycle)) do
     if p.current then data.phase_label = p.label end
@@ -71,19 +78,14 @@ local function show(req, id, extra, status)
   if v.role == "reviewee" and v.can.write_self == false and v.review.manager_status ~= "shared" then
     data.waiting = true
   end
-  return page.render(req, "review_show", data, { nav = v.role == "viewer" and "cycles" or "home", status = status })
+  return page.render(req, "review_show", data, { nav = v.role == "viewer" and "cycles" or "home" })
 end
 
--- Runs a review action from a page form; problems come back as a message on the page.
-local function act(req, fn, done_message)
-  local ok, res = pcall(fn)
-  if not ok then
-    if errors.is(res) and res.status < 500 then
-      if res.status == 422 then return show(req, id_of(req), { error = res.message, fields = res.fields }, 422) end
-      return page.redirect("/reviews/" .. req.params.id, "error", res.message)
-    end
-    error(res, 0)
-  end
+-- Runs a review action from a page form (f: its fields); a refusal goes back to the review page
+-- keeping what was typed, with the message at each question.
+local function act(req, f, fn, done_message)
+  local ok, res = page.form(req, { back = "/reviews/" .. req.params.id, values = f }, fn)
+  if not ok then return res end
   return page.redirect("/reviews/" .. req.params.id, "success", done_message)
 end
 
@@ -151,46 +153,42 @@ function M.routes(r)
         local f = web.form(req)
         local v = reviews.view(req.user, id_of(req))
         local values = answers_from_form(f, v, author)
-        local ok, res = pcall(reviews.save_answers, req.user, id_of(req), author, values, req)
-        if not ok then
-          if errors.is(res) and res.status < 500 then
-            return show(req, id_of(req), { error = res.message, fields = res.fields, typed = values }, res.status)
-          end
-          error(res, 0)
-        end
+        local ok, res = page.form(req, { back = "/reviews/" .. req.params.id, values = f }, reviews.save_answers,
+          req.user, id_of(req), author, values, req)
+        if not ok then return res end
         if f.after == "submit" then
-          return act(req, function() return reviews.submit_self(req.user, id_of(req), req) end,
+          return act(req, f, function() return reviews.submit_self(req.user, id_of(req), req) end,
             "Your self-assessment is submitted. Your manager can read it now.")
         elseif f.after == "share" then
-          return act(req, function() return reviews.share(req.user, id_of(req), req) end,
+          return act(req, f, function() return reviews.share(req.user, id_of(req), req) end,
             "The review is shared with " .. v.reviewee.name .. ".")
         elseif f.after == "ready" then
-          return act(req, function() return reviews.submit_manager(req.user, id_of(req), req) end, "Marked as ready.")
+          return act(req, f, function() return reviews.submit_manager(req.user, id_of(req), req) end, "Marked as ready.")
         end
         return page.redirect("/reviews/" .. req.params.id, "success", "Draft saved.")
       end }
   end
   r:add{ method = "POST", path = "/reviews/{id:int}/sign", auth = "user", perm = "object",
     handler = function(req)
-      return act(req, function() return reviews.sign(req.user, id_of(req), req) end, "You signed the review.")
+      return act(req, nil, function() return reviews.sign(req.user, id_of(req), req) end, "You signed the review.")
     end }
   r:add{ method = "POST", path = "/reviews/{id:int}/reopen", auth = "user", perm = "object",
     handler = function(req)
       local f = web.form(req)
-      return act(req, function() return reviews.reopen(req.user, id_of(req), f.reason, f.part, req) end,
+      return act(req, f, function() return reviews.reopen(req.user, id_of(req), f.reason, f.part, req) end,
         "The review is open again; the reason is in its history.")
     end }
   r:add{ method = "POST", path = "/reviews/{id:int}/nudge", auth = "user", perm = "object",
     handler = function(req)
       local back = web.form(req).back == "team" and "/team" or ("/reviews/" .. req.params.id)
-      local ok, res = page.attempt(back, reviews.nudge, req.user, id_of(req), req)
+      local ok, res = page.form(req, back, reviews.nudge, req.user, id_of(req), req)
       if not ok then return res end
       return page.redirect(back, "success", "Nudge sent.")
     end }
   r:add{ method = "POST", path = "/reviews/{id:int}/manager", auth = "user", perm = "object",
     handler = function(req)
       local f = web.form(req)
-      local ok, res = page.attempt("/reviews/" .. req.params.id, reviews.change_manager, req.user, id_of(req),
+      local ok, res = page.form(req, "/reviews/" .. req.params.id, reviews.change_manager, req.user, id_of(req),
         f.manager_id, req)
       if not ok then return res end
       return page.redirect("/reviews/" .. req.params.id, "success", "The reviewing manager was changed (logged).")

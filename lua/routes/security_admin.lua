@@ -21,13 +21,15 @@ local function settings_json()
   return v
 end
 
-local function settings_page(req, data, status)
-  data.title = "Security settings"
-  data.values = data.values or sessions.security_settings()
-  data.errors = data.errors or {}
-  data.your_address = sessions.client(req)
-  data.peer = req.peer
-  return page.render(req, "admin_security", data, { nav = "admin", status = status })
+local function settings_page(req)
+  local kept = page.kept(req)
+  local values = kept and kept.values or sessions.security_settings()
+  if kept then
+    values.require_2fa_for_admins = values.require_2fa_for_admins == "on"
+    values.secure_cookies = values.secure_cookies == "on"
+  end
+  return page.render(req, "admin_security", { title = "Security settings", values = values,
+    errors = kept and kept.errors or {}, your_address = sessions.client(req), peer = req.peer }, { nav = "admin" })
 end
 
 -- ------------------------------------------------------------------ API tokens
@@ -52,11 +54,10 @@ local function may_create_token(req)
   sessions.refuse_impersonated(req, "API tokens")
 end
 
-local function tokens_page(req, data, status)
-  data.title = "API tokens"
-  data.tokens = sessions.list_api_tokens(false)
-  data.errors = data.errors or {}
-  return page.render(req, "admin_api_tokens", data, { nav = "admin", status = status })
+local function tokens_page(req)
+  local kept = page.kept(req) or { values = {}, errors = {} }
+  return page.render(req, "admin_api_tokens", { title = "API tokens", tokens = sessions.list_api_tokens(false),
+    errors = kept.errors, name = kept.values.name, created = kept.extra and kept.extra.created }, { nav = "admin" })
 end
 
 -- ------------------------------------------------------------------ audit log
@@ -160,24 +161,21 @@ function M.routes(r)
     end }
 
   r:add{ method = "GET", path = "/admin/security", auth = "user", perm = "admin.security",
-    handler = function(req) return settings_page(req, {}) end }
+    handler = function(req) return settings_page(req) end }
 
   r:add{ method = "POST", path = "/admin/security", auth = "user", perm = "admin.security",
     handler = function(req)
       local f = web.form(req)
       local input = { ip_ranges = f.ip_ranges or "", trusted_proxies = f.trusted_proxies or "",
+        max_connections_per_address = f.max_connections_per_address,
         password_min_length = f.password_min_length, session_idle_minutes = f.session_idle_minutes,
         session_max_hours = f.session_max_hours, require_2fa_for_admins = f.require_2fa_for_admins == "on",
         secure_cookies = f.secure_cookies == "on" }
-      local ok, err = pcall(sessions.save_security_settings, req.user, input, req)
-      if not ok then
-        if errors.is(err) and err.status == 422 then
-          return settings_page(req, { values = input, errors = err.fields or {}, error = err.message }, 422)
-        end
-        error(err, 0)
-      end
+      local ok, changed = page.form(req, { back = "/admin/security", values = f },
+        sessions.save_security_settings, req.user, input, req)
+      if not ok then return changed end
       local n = 0
-      for _ in pairs(err) do n = n + 1 end
+      for _ in pairs(changed) do n = n + 1 end
       return page.redirect("/admin/security", "success",
         n == 0 and "Nothing changed." or ("Security settings saved (%s)."):format(util.plural(n, "change", "changes")))
     end }
@@ -209,24 +207,20 @@ function M.routes(r)
     end }
 
   r:add{ method = "GET", path = "/admin/api-tokens", auth = "user", perm = "admin.api_tokens",
-    handler = function(req) return tokens_page(req, {}) end }
+    handler = function(req) return tokens_page(req) end }
 
   r:add{ method = "POST", path = "/admin/api-tokens", auth = "user", perm = "admin.api_tokens",
     handler = function(req)
-      local ok, name = pcall(function()
+      local f = web.form(req)
+      local ok, name, token = page.form(req, { back = "/admin/api-tokens", values = f }, function()
         may_create_token(req)
-        return token_name(web.form(req).name)
+        local name = token_name(f.name)
+        return name, sessions.create_api_token(req.user, name, req)
       end)
-      if not ok then
-        local err = name
-        if errors.is(err) and (err.status == 422 or err.status == 403) then
-          return tokens_page(req, { errors = err.fields or {}, error = not err.fields and err.message or nil,
-            name = web.form(req).name }, err.status)
-        end
-        error(err, 0)
-      end
-      local token = sessions.create_api_token(req.user, name, req)
-      return tokens_page(req, { created = { name = name, token = token } })
+      if not ok then return name end
+      -- shown once, on the page the browser lands on (a reload of it shows it no more)
+      page.keep(req, "/admin/api-tokens", { extra = { created = { name = name, token = token } } })
+      return web.redirect("/admin/api-tokens")
     end }
 
   r:add{ method = "POST", path = "/admin/api-tokens/{id:int}/revoke", auth = "user", perm = "admin.api_tokens",
@@ -292,10 +286,7 @@ function M.routes(r)
     end }
 
   events.hook("admin.tiles", function(e)
-    e.links["admin.audit_log"] = "/admin/audit"
-    e.links["admin.security"] = "/admin/security"
-    e.links["admin.api_tokens"] = "/admin/api-tokens"
-    e.links["admin.impersonate"] = "/people" -- it starts from a person's menu in the directory
+    e.links["admin.impersonate"] = { href = "/people" } -- it starts from a person's menu in the directory
   end)
 end
 

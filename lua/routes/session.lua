@@ -22,11 +22,8 @@ local function me_json(u)
 end
 M.me_json = me_json
 
-local function safe_next(n)
-  if type(n) ~= "string" or n:sub(1, 1) ~= "/" or n:sub(1, 2) == "//" or n:find("[\r\n\\]") then return "/home" end
-  return n
-end
-M.safe_next = safe_next
+-- Where to go after signing in: the visitor's ?next= when it is a local path, else /home.
+local function safe_next(n) return web.local_path(n, "/home") end
 
 local function truthy(v) return v == true or v == "on" or v == "true" or v == "1" end
 
@@ -177,16 +174,10 @@ function M.routes(r)
     handler = function(req)
       sessions.check_origin(req)
       local f = web.form(req)
-      local ok, u = pcall(sessions.verify_credentials, req, f.email, f.password)
-      if not ok then
-        if errors.is(u) and u.status < 500 then
-          local res = page.render(req, "signin", { title = "Sign in", email = f.email, next_url = f.next or "", error = u.message },
-            { layout = "plain", status = u.status })
-          if u.retry_after then res.headers["Retry-After"] = tostring(math.ceil(u.retry_after)) end
-          return res
-        end
-        error(u, 0)
-      end
+      -- signed out, so nothing is kept server-side: the email (not a secret) goes back in the address
+      local ok, u = page.form(req, "/?" .. util.build_query({ next = f.next, email = f.email }),
+        sessions.verify_credentials, req, f.email, f.password)
+      if not ok then return u end
       local res = web.redirect(safe_next(f.next))
       local _, pending = sessions.complete_signin(req, res, u)
       if pending == sessions.PENDING_CODE then
@@ -197,11 +188,11 @@ function M.routes(r)
       return res
     end }
 
-  local function code_page(req, data, status)
+  local function code_page(req, data)
     data.title = "Enter your code"
     data.pending_csrf = req.pending_session and req.pending_session.csrf_token or ""
     data.trust_days = twostep.TRUST_DAYS
-    return page.render(req, "signin_code", data, { layout = "plain", status = status })
+    return page.render(req, "signin_code", data, { layout = "plain" })
   end
 
   r:add{ method = "GET", path = "/signin/code", auth = "public", perm = "none",
@@ -222,16 +213,12 @@ function M.routes(r)
       end
       local _, u = sessions.require_pending(req, sessions.PENDING_CODE)
       local f = web.form(req)
-      local ok, how = pcall(try_code, req, u, f.code)
-      if not ok then
-        if errors.is(how) and how.status == 429 then
-          local res = code_page(req, { next_url = f.next, email = u.email, error = how.message }, 429)
-          res.headers["Retry-After"] = tostring(math.ceil(how.retry_after))
-          return res
-        end
-        error(how, 0)
-      end
-      if not how then return code_page(req, { next_url = f.next, email = u.email, error = CODE_WRONG }, 401) end
+      local ok, how = page.form(req, "/signin/code?next=" .. util.url_encode(safe_next(f.next)), function()
+        local how = try_code(req, u, f.code)
+        if not how then errors.raise(401, "code_wrong", CODE_WRONG) end
+        return how
+      end)
+      if not ok then return how end
       local res = web.redirect(safe_next(f.next))
       code_accepted(req, res, u, how, truthy(f.remember))
       if how == "recovery_code" then
@@ -252,7 +239,7 @@ function M.routes(r)
       return res
     end }
 
-  local function setup_page(req, data, status)
+  local function setup_page(req, data)
     local u = req.pending_user
     local secret = twostep.pending_secret(u.id)
     if not secret then return page.redirect("/", "info", "Please sign in again.") end
@@ -260,7 +247,7 @@ function M.routes(r)
     data.view = twostep.enrolment_view(u, secret)
     data.pending_csrf = req.pending_session.csrf_token
     data.action = "/signin/setup"
-    return page.render(req, "signin_setup", data, { layout = "plain", status = status })
+    return page.render(req, "signin_setup", data, { layout = "plain" })
   end
 
   r:add{ method = "GET", path = "/signin/setup", auth = "public", perm = "none",
@@ -287,7 +274,9 @@ function M.routes(r)
         if list then sessions.finish_second_step(req, res, "enrolled") end
         return list
       end)
-      if not codes then return setup_page(req, { next_url = f.next, error = CODE_WRONG }, 422) end
+      if not codes then
+        return page.redirect("/signin/setup?next=" .. util.url_encode(safe_next(f.next)), "error", CODE_WRONG)
+      end
       local shown = page.render(req, "recovery_codes", { title = "Your recovery codes", codes = codes,
         continue = safe_next(f.next), first_time = true }, { layout = "plain" })
       res.body = shown.body
@@ -330,20 +319,11 @@ function M.routes(r)
     handler = function(req)
       sessions.check_origin(req)
       local f = web.form(req)
-      local min = settings.get("security.password_min_length")
-      if f.password ~= f.password_again then
-        return page.render(req, "password_set", { title = "Choose a password", token = f.token, valid = true, min = min,
-          error = "The two passwords are not the same." }, { layout = "plain", status = 422 })
-      end
-      local ok, err = pcall(accounts.use_link_token, f.token, f.password, req)
-      if not ok then
-        if errors.is(err) and err.status < 500 then
-          return page.render(req, "password_set", { title = "Choose a password", token = f.token,
-            valid = err.status ~= 410, min = min, error = err.fields and err.fields.password or err.message },
-            { layout = "plain", status = err.status })
-        end
-        error(err, 0)
-      end
+      local ok, res = page.form(req, "/password/set?token=" .. util.url_encode(f.token or ""), function()
+        if f.password ~= f.password_again then errors.invalid({ password_again = "The two passwords are not the same." }) end
+        accounts.use_link_token(f.token, f.password, req)
+      end)
+      if not ok then return res end
       return page.redirect("/", "success", "Your password is set. Sign in with it now.")
     end }
 
@@ -381,34 +361,27 @@ function M.routes(r)
       return web.no_content()
     end }
 
-  local function set_password_page(req, u, data, status)
-    data.title = "Set the password of " .. u.name
-    data.person = u
-    data.min = settings.get("security.password_min_length")
-    data.enrolled = twostep.enrolled(u.id)
-    return page.render(req, "people_password", data, { nav = "people", status = status })
+  local function set_password_page(req, u)
+    local kept = page.kept(req)
+    return page.render(req, "people_password", { title = "Set the password of " .. u.name, person = u,
+      min = settings.get("security.password_min_length"), enrolled = twostep.enrolled(u.id),
+      errors = kept and kept.errors or {} }, { nav = "people" })
   end
 
   r:add{ method = "GET", path = "/people/{id:int}/password", auth = "user", perm = "users.set_password",
     handler = function(req)
-      local u = settable(req)
-      return set_password_page(req, u, {})
+      return set_password_page(req, settable(req))
     end }
 
   r:add{ method = "POST", path = "/people/{id:int}/password", auth = "user", perm = "users.set_password", tx = false,
     handler = function(req)
       local u = settable(req)
       local f = web.form(req)
-      if f.password ~= f.password_again then
-        return set_password_page(req, u, { error = "The two passwords are not the same." }, 422)
-      end
-      local ok, err = pcall(accounts.set_password_by_admin, req.user, u, f.password, req)
-      if not ok then
-        if errors.is(err) and err.status == 422 then
-          return set_password_page(req, u, { error = err.fields and err.fields.password or err.message }, 422)
-        end
-        error(err, 0)
-      end
+      local ok, res = page.form(req, { back = "/people/" .. u.id .. "/password", values = {} }, function()
+        if f.password ~= f.password_again then errors.invalid({ password_again = "The two passwords are not the same." }) end
+        accounts.set_password_by_admin(req.user, u, f.password, req)
+      end)
+      if not ok then return res end
       return page.redirect("/people/" .. u.id, "success", "The password of " .. u.name
         .. " was set and they were signed out everywhere. Tell them in person; they can change it on their security page.")
     end }

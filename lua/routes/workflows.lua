@@ -104,8 +104,33 @@ local function editor_data(name, extra)
   return data
 end
 
-local function render_editor(req, name, extra, status)
-  return page.render(req, "workflow_edit", editor_data(name, extra), { nav = "admin", status = status, wide = true })
+local function render_editor(req, name, extra)
+  return page.render(req, "workflow_edit", editor_data(name, extra), { nav = "admin", wide = true })
+end
+
+-- Check (and dry-run) of the text typed into the editor: what the editor shows next to it.
+local function check_typed(name, v)
+  local source = v.source or ""
+  local extra = { source = source, cycle_id = tonumber(v.cycle_id), note = v.note }
+  local started = clock.mono_ms()
+  local def, errs = workflows.validate(source, name)
+  if not def then
+    extra.result = { kind = "check", ok = false, errors = errs }
+    return extra
+  end
+  extra.checked = sha(source)
+  extra.result = { kind = "check", ok = true, summary = summary(def), ms = clock.mono_ms() - started }
+  if v.action == "dry_run" then
+    local cycle = find_cycle(v.cycle_id)
+    if not cycle then
+      extra.result.dry_error = "Choose a cycle to dry-run the workflow against."
+      return extra
+    end
+    local items, problems = workflows.dry_run(source, cycle)
+    extra.result = { kind = "dry_run", ok = true, items = items, problems = problems, cycle = cycle,
+      ms = clock.mono_ms() - started, summary = extra.result.summary }
+  end
+  return extra
 end
 
 function M.routes(r)
@@ -129,7 +154,11 @@ function M.routes(r)
       local name = req.params.name
       local q = web.query(req)
       local extra = {}
-      if q.from then
+      local kept = page.kept(req)
+      if kept then
+        -- after Check, Dry run or a refused save: the typed text with its check
+        extra = check_typed(name, kept.values)
+      elseif q.from then
         local v = db.row("SELECT id, source FROM workflow_versions WHERE id = ? AND name = ?",
           math.tointeger(tonumber(q.from)) or 0, name)
         if v then extra.source = v.source; extra.loaded = v.id end
@@ -147,39 +176,25 @@ function M.routes(r)
       local f = web.form(req)
       local source = (f.source or ""):gsub("\r\n", "\n")
       local action = f.action or "check"
-      local extra = { source = source, cycle_id = tonumber(f.cycle_id), note = f.note }
-      local started = clock.mono_ms()
+      local back = "/admin/workflows/" .. name
+      local typed = { source = source, cycle_id = f.cycle_id, note = f.note, action = action }
       if action == "check" or action == "dry_run" then
-        local def, errs = workflows.validate(source, name)
-        if not def then
-          extra.result = { kind = "check", ok = false, errors = errs }
-          return render_editor(req, name, extra, 422)
-        end
-        extra.checked = sha(source)
-        extra.result = { kind = "check", ok = true, summary = summary(def), ms = clock.mono_ms() - started }
-        if action == "dry_run" then
-          local cycle = find_cycle(f.cycle_id)
-          if not cycle then
-            extra.result.dry_error = "Choose a cycle to dry-run the workflow against."
-            return render_editor(req, name, extra, 422)
-          end
-          local items, problems = workflows.dry_run(source, cycle)
-          extra.result = { kind = "dry_run", ok = true, items = items, problems = problems, cycle = cycle,
-            ms = clock.mono_ms() - started, summary = extra.result.summary }
-        end
-        return render_editor(req, name, extra)
+        -- the editor's page runs the check on what was typed (a reload of it does not post again)
+        page.keep(req, back, { values = typed })
+        return web.redirect(back .. "#result")
       elseif action == "save" then
-        if f.checked ~= sha(source) then
-          extra.result = { kind = "check", ok = false,
-            errors = { "Check the script (or dry-run it) before saving: the text changed since the last check." } }
-          return render_editor(req, name, extra, 422)
-        end
-        local def, errs = workflows.validate(source, name)
-        if not def then
-          extra.result = { kind = "check", ok = false, errors = errs }
-          return render_editor(req, name, extra, 422)
-        end
-        local row, new = workflows.save_version(name, source, util.trim(f.note or ""), req.user)
+        typed.action = "check"
+        local ok, row, new = page.form(req, { back = back, values = typed }, function()
+          if f.checked ~= sha(source) then
+            errors.invalid({ source = "Check the script (or dry-run it) before saving: the text changed since the last check." },
+              "Check the script (or dry-run it) before saving: the text changed since the last check.")
+          end
+          if not workflows.validate(source, name) then
+            errors.invalid({ source = "The script has problems (listed below)." }, "Nothing was saved: the script has problems.")
+          end
+          return workflows.save_version(name, source, util.trim(f.note or ""), req.user)
+        end)
+        if not ok then return row end
         return page.redirect("/admin/workflows/" .. name, "success", new
           and ("Saved as version %d. New cycles use it; running cycles keep their version."):format(row.id)
           or ("This text is version %d already; new cycles use it now."):format(row.id))
@@ -294,7 +309,7 @@ function M.routes(r)
         note = row.note, created_at = util.format_time(row.created_at), new = new, current = true })
     end }
 
-  events.hook("admin.tiles", function(e) e.links[PERM] = "/admin/workflows" end)
+  events.hook("admin.tiles", function(e) e.links[PERM] = { href = "/admin/workflows" } end)
 end
 
 return M

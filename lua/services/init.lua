@@ -5,9 +5,11 @@ return {
   "people",
   "accounts",
   "sessions",
+  "server_limits",
   "twostep",
   "mail",
   "delivery",
   "workflows",
   "reviews",
+  "dashboard",
 }

@@ -373,11 +373,8 @@ function M.save_template(actor, name, subject, text, req)
   local spec = M.templates[name]
   if not spec then errors.not_found("There is no mail template " .. tostring(name) .. ".") end
   if type(text) == "string" then text = text:gsub("\r\n", "\n") end
-  local fields, unknown = check_template(name, subject, text)
-  if fields then
-    local msg = #unknown > 0 and ("Unknown variables: " .. table.concat(unknown, ", ") .. ".") or "Please check the template."
-    errors.invalid(fields, msg)
-  end
+  local fields = check_template(name, subject, text)
+  if fields then errors.invalid(fields, "The template was not saved; each field says what to fix.") end
   if subject == spec.subject and text == spec.text then
     db.exec("DELETE FROM email_templates WHERE name = ?", name)
   else

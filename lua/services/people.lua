@@ -488,6 +488,11 @@ function M.init(app)
       authz.set_flag(e.name, settings.get(e.name))
     end
   end)
+  -- the policy's guests.invite row: HR Admins add guests unless guest invitations are off
+  authz.set_flag("guests.hr_can_invite", settings.get("people.guest_policy") ~= "off")
+  events.hook("settings.changed", function(e)
+    if e.name == "people.guest_policy" then authz.set_flag("guests.hr_can_invite", settings.get(e.name) ~= "off") end
+  end)
 end
 
 return M

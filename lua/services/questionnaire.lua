@@ -35,63 +35,119 @@ function M.default()
   }
 end
 
-local function fail(path, msg) errors.invalid({ questionnaire = path .. ": " .. msg }, "The questionnaire " .. path .. " " .. msg) end
+-- Problems are collected, not stopped at: each names where it is (a path such as
+-- "sections[2].questions[3].scale", which the API returns and the editor maps to its field)
+-- and says in plain words what to do.
+local function problems_list()
+  local list = {}
+  local function add(path, where, message) list[#list + 1] = { path = path, where = where, message = message } end
+  return list, add
+end
 
---- Checks and normalises a questionnaire (a table or JSON text). Returns the table.
+local function raise_problems(list)
+  local fields = {}
+  for _, p in ipairs(list) do
+    if not fields[p.path] then fields[p.path] = p.message end
+  end
+  local first = list[1]
+  local message = (first.where and (first.where .. ": ") or "") .. first.message
+  if #list > 1 then message = ("%d things to fix in the questions. %s"):format(#list, message) end
+  errors.invalid(fields, message)
+end
+
+local function trim(v) return type(v) == "string" and (v:gsub("^%s+", ""):gsub("%s+$", "")) or "" end
+
+-- The first n characters of valid UTF-8 text (never cut inside a character).
+local function cut(s, n)
+  local at = utf8.offset(s, n + 1)
+  return at and s:sub(1, at - 1) or s
+end
+
+--- Checks and normalises a questionnaire (a table or JSON text). Returns the table; raises 422
+--- with every problem found, fields = { [path] = message }.
 function M.validate(q)
+  local list, add = problems_list()
   if type(q) == "string" then
     local v = json.decode(q)
-    if type(v) ~= "table" then fail("", "is not valid JSON") end
+    if type(v) ~= "table" then add("questionnaire", nil, "The questions are not valid JSON.") raise_problems(list) end
     q = v
   end
-  if type(q) ~= "table" or type(q.sections) ~= "table" then fail("", "needs a list of sections") end
+  if type(q) ~= "table" or type(q.sections) ~= "table" then
+    add("sections", nil, "The questions need a list of sections.")
+    raise_problems(list)
+  end
   local ids = {}
   local out = { sections = {} }
   for si, s in ipairs(q.sections) do
-    local where = ("section %d"):format(si)
-    if type(s) ~= "table" then fail(where, "is not an object") end
-    local title = type(s.title) == "string" and s.title:gsub("^%s+", ""):gsub("%s+$", "") or ""
-    if title == "" then fail(where, "needs a title") end
-    if #title > 200 then fail(where, "has a title longer than 200 characters") end
+    local sp = ("sections[%d]"):format(si)
+    local title = type(s) == "table" and trim(s.title) or ""
+    local where = title ~= "" and ("Section “%s”"):format(title) or ("Section %d"):format(si)
+    if type(s) ~= "table" then
+      add(sp, where, "This section is not an object.")
+      s = { questions = {} }
+    end
+    if title == "" then add(sp .. ".title", where, "Give the section a title.")
+    elseif not utf8.len(title) then add(sp .. ".title", where, "The title is not valid text.")
+    elseif utf8.len(title) > 200 then add(sp .. ".title", where, "Keep the title under 200 characters.") end
     local sec = { id = type(s.id) == "string" and s.id or ("s" .. si), title = title, questions = {} }
-    if type(s.questions) ~= "table" then fail(where, "needs a list of questions") end
-    for qi, x in ipairs(s.questions) do
-      local w = ("%s, question %d"):format(where, qi)
-      if type(x) ~= "table" then fail(w, "is not an object") end
-      local id = x.id
-      if type(id) ~= "string" or not id:match("^[%w_%-]+$") or #id > 40 then fail(w, "needs an id of letters, digits, - or _") end
-      if ids[id] then fail(w, "uses the id '" .. id .. "' twice") end
-      ids[id] = true
-      if not M.TYPES[x.type] then fail(w, "has an unknown type (text, rating or graph)") end
-      local text = type(x.text) == "string" and x.text:gsub("^%s+", ""):gsub("%s+$", "") or ""
-      if text == "" then fail(w, "needs its question text") end
-      if #text > 1000 then fail(w, "is longer than 1000 characters") end
-      local audience = x.audience or "both"
-      if not M.AUDIENCES[audience] then fail(w, "has an unknown audience") end
-      if x.type == "graph" and audience ~= "self" then fail(w, "is a 2D graph, which only the reviewee answers (audience self)") end
-      local qq = { id = id, type = x.type, text = text, audience = audience, required = x.required == true }
-      if x.type == "rating" then
-        local scale = math.tointeger(tonumber(x.scale))
-        if not scale or scale < 2 or scale > 10 then fail(w, "needs a scale from 2 to 10") end
-        qq.scale = scale
-        qq.labels = {}
-        if x.labels ~= nil and type(x.labels) ~= "table" then fail(w, "has labels that are not a list") end
-        for i = 1, scale do
-          local l = x.labels and x.labels[i]
-          qq.labels[i] = (type(l) == "string" and l ~= "") and l:sub(1, 80) or tostring(i)
+    if type(s.questions) ~= "table" then add(sp .. ".questions", where, "The section needs a list of questions.") end
+    for qi, x in ipairs(type(s.questions) == "table" and s.questions or {}) do
+      local qp = ("%s.questions[%d]"):format(sp, qi)
+      local w = title ~= "" and ("Question %d in “%s”"):format(qi, title) or ("Question %d in section %d"):format(qi, si)
+      if type(x) ~= "table" then
+        add(qp, w, "This question is not an object.")
+      else
+        local id = x.id
+        if type(id) ~= "string" or not id:match("^[%w_%-]+$") or #id > 40 then
+          add(qp .. ".id", w, "The question's id may only hold letters, digits, - and _ (at most 40).")
+        elseif ids[id] then
+          add(qp .. ".id", w, "Another question has the same id “" .. id .. "”.")
         end
-      elseif x.type == "graph" then
-        for _, axis in ipairs({ "x_label", "y_label" }) do
-          local l = type(x[axis]) == "string" and x[axis]:gsub("^%s+", ""):gsub("%s+$", "") or ""
-          if l == "" then fail(w, "needs names for both axes") end
-          qq[axis] = l:sub(1, 60)
+        if type(id) == "string" then ids[id] = true end
+        if not M.TYPES[x.type] then add(qp .. ".type", w, "Choose the kind of question: free text, rating or 2D graph.") end
+        local text = trim(x.text)
+        if text == "" then add(qp .. ".text", w, "Write the question.")
+        elseif not utf8.len(text) then add(qp .. ".text", w, "The question is not valid text.")
+        elseif utf8.len(text) > 1000 then add(qp .. ".text", w, "Keep the question under 1,000 characters.") end
+        local audience = x.audience or "both"
+        if not M.AUDIENCES[audience] then
+          add(qp .. ".audience", w, "Choose who answers the question.")
+        elseif x.type == "graph" and audience ~= "self" then
+          add(qp .. ".audience", w, "Only the reviewee places themselves on a 2D graph: choose “Reviewee only” under "
+            .. "Answered by.")
         end
+        local qq = { id = id, type = x.type, text = text, audience = audience, required = x.required == true }
+        if x.type == "rating" then
+          local scale = math.tointeger(tonumber(x.scale))
+          if not scale or scale < 2 or scale > 10 then
+            add(qp .. ".scale", w, "Choose a scale from 2 to 10 points.")
+            scale = 0
+          end
+          qq.scale = scale
+          qq.labels = {}
+          if x.labels ~= nil and type(x.labels) ~= "table" then add(qp .. ".labels", w, "The labels must be a list of texts.") end
+          for i = 1, scale do
+            local l = type(x.labels) == "table" and x.labels[i]
+            qq.labels[i] = (type(l) == "string" and l ~= "" and utf8.len(l)) and cut(l, 80) or tostring(i)
+          end
+        elseif x.type == "graph" then
+          for _, axis in ipairs({ "x_label", "y_label" }) do
+            local l = trim(x[axis])
+            if not utf8.len(l) then l = "" end
+            if l == "" then
+              add(qp .. "." .. axis, w, axis == "x_label" and "Name the horizontal axis (e.g. Skill)."
+                or "Name the vertical axis (e.g. Motivation).")
+            end
+            qq[axis] = cut(l, 60)
+          end
+        end
+        sec.questions[#sec.questions + 1] = qq
       end
-      sec.questions[#sec.questions + 1] = qq
     end
     out.sections[#out.sections + 1] = sec
   end
-  if #out.sections == 0 then fail("", "needs at least one section") end
+  if #q.sections == 0 then add("sections", nil, "Add at least one section with a question.") end
+  if #list > 0 then raise_problems(list) end
   return out
 end
 

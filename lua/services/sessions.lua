@@ -586,6 +586,7 @@ end
 M.SETTINGS = {
   { name = "ip_ranges", key = "security.ip_ranges" },
   { name = "trusted_proxies", key = "security.trusted_proxies" },
+  { name = "max_connections_per_address", key = "http.max_connections_per_address" },
   { name = "password_min_length", key = "security.password_min_length" },
   { name = "session_idle_minutes", key = "security.session_idle_minutes" },
   { name = "session_max_hours", key = "security.session_max_hours" },

@@ -109,16 +109,51 @@
     });
   });
 
-  // Selection kept while switching between the org chart and list views: checkboxes named
-  // "ids[]" mirror each other by value.
-  document.querySelectorAll("[data-sync-selection]").forEach(function (root) {
-    root.addEventListener("change", function (ev) {
-      var t = ev.target;
-      if (t.type !== "checkbox" || !t.value) return;
-      root.querySelectorAll('input[type=checkbox][value="' + t.value + '"]').forEach(function (o) { o.checked = t.checked; });
-      var count = root.querySelectorAll('[data-view="list"] input[type=checkbox]:checked').length;
-      var out = root.querySelector("[data-selected-count]");
-      if (out) out.textContent = count;
+  // Question editor: only the fields the chosen kind of question uses (<select data-question-type>
+  // inside [data-question]; parts marked data-show-for="rating"). Without this every field shows.
+  document.querySelectorAll("[data-question]").forEach(function (q) {
+    var kind = q.querySelector("select[data-question-type]");
+    if (!kind) return;
+    function apply() {
+      q.querySelectorAll("[data-show-for]").forEach(function (el) {
+        el.hidden = el.getAttribute("data-show-for").split(" ").indexOf(kind.value) < 0;
+      });
+    }
+    kind.addEventListener("change", apply);
+    apply();
+  });
+
+  // The reviewee picker ([data-picker]): links and filter forms that change the view
+  // ([data-keep-picked]) carry the people ticked on this page as ?picked=4,8,15, so switching
+  // between the org chart and the list (or paging, filtering) keeps the selection.
+  document.querySelectorAll("[data-picker]").forEach(function (root) {
+    function picked() {
+      var ids = [];
+      root.querySelectorAll('input[name="ids[]"]:checked:not(:disabled)').forEach(function (b) {
+        if (ids.indexOf(b.value) < 0) ids.push(b.value);
+      });
+      return ids.join(",");
+    }
+    root.addEventListener("click", function (ev) {
+      var a = ev.target.closest && ev.target.closest("a[data-keep-picked]");
+      if (!a) return;
+      var u = new URL(a.getAttribute("href"), window.location.href);
+      var p = picked();
+      if (p) u.searchParams.set("picked", p); else u.searchParams.delete("picked");
+      a.setAttribute("href", u.pathname + u.search);
+    });
+    root.addEventListener("submit", function (ev) {
+      var f = ev.target;
+      if (!f.hasAttribute("data-keep-picked")) return;
+      var h = f.querySelector('input[name="picked"]');
+      if (h) h.value = picked();
+    }, true);
+    // a select that submits its form by itself skips the submit event: fill the field first
+    root.querySelectorAll("form[data-keep-picked] [data-autosubmit]").forEach(function (el) {
+      el.addEventListener("change", function () {
+        var h = el.form && el.form.querySelector('input[name="picked"]');
+        if (h) h.value = picked();
+      }, true);
     });
   });
 })();

@@ -407,6 +407,7 @@ async function openTeam(page, name) {
   const details = page.locator('details', { has: page.locator('> summary', { has: page.getByText(name, { exact: true }) }) });
   expect.eq(await details.count(), 1, `one team of ${name} in the org chart`);
   if (await details.getAttribute('open') !== null) return;
+  await details.locator('> summary').scrollIntoViewIfNeeded();
   const box = await details.locator('> summary').boundingBox();
   await page.mouse.click(box.x + 4, box.y + box.height / 2);
   expect.eq(await details.getAttribute('open'), '', `the team of ${name} opened`);

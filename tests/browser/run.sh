@@ -82,7 +82,9 @@ while [ "$port" -le "$hi" ]; do
 	i=0
 	while [ "$i" -lt 100 ]; do
 		if ! kill -0 "$pid" 2>/dev/null; then break; fi
-		if curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$port/healthz" 2>/dev/null; then
+		# our server, not another one already on this port (ours then exits: "address already in use")
+		if grep -q "listening on http://127.0.0.1:$port/" "$work/server.log" &&
+			curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$port/healthz" 2>/dev/null; then
 			up=1
 			break
 		fi

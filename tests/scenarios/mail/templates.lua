@@ -48,10 +48,12 @@ t.test("the edit page lists the variables the template offers, the standard ones
   t.status(hr:get("/admin/email-templates/no.such.template"), 404)
 end)
 
-t.test("Preview re-renders the page with the mail under the form, keeping what was typed, saving nothing", function()
+t.test("Preview shows the page again with the mail under the form, keeping what was typed, saving nothing", function()
   local typed = "Hi {{first_name}}!\n\n{{inviter}} wants you on board at {{company}}.\n\nStart here: {{link}}"
-  local res = t.status(hr:form("/admin/email-templates/user.invite",
-    { action = "preview", subject = "Welcome to {{company}}, {{first_name}}", text = typed }), 200)
+  local posted = t.status(hr:form("/admin/email-templates/user.invite",
+    { action = "preview", subject = "Welcome to {{company}}, {{first_name}}", text = typed }), 303)
+  t.eq(posted.headers.location, "/admin/email-templates/user.invite#preview", "the preview is a page of its own")
+  local res = t.status(hr:follow(posted), 200)
   t.contains(res.body, 'value="Welcome to {{company}}, {{first_name}}"', "the subject as typed")
   t.contains(res.body, "wants you on board at {{company}}.", "the text as typed, in the textarea")
   t.contains(res.body, 'id="preview"')
@@ -64,13 +66,15 @@ t.test("Preview re-renders the page with the mail under the form, keeping what w
 end)
 
 t.test("unknown variables are flagged in the preview and refused on save", function()
-  local res = t.status(hr:form("/admin/email-templates/password.reset",
-    { action = "preview", subject = "Reset it, {{frist_name}}", text = "Go to {{link}} before {{deadline}}." }), 200)
+  local res = t.status(hr:follow(hr:form("/admin/email-templates/password.reset",
+    { action = "preview", subject = "Reset it, {{frist_name}}", text = "Go to {{link}} before {{deadline}}." })), 200)
   t.contains(res.body, "2 unknown variables")
   t.contains(res.body, "<mark>{{frist_name}}</mark>")
   t.contains(res.body, "<mark>{{deadline}}</mark>")
-  local saved = t.status(hr:form("/admin/email-templates/password.reset",
-    { action = "save", subject = "Reset it, {{frist_name}}", text = "Go to {{link}} before {{deadline}}." }), 422)
+  local refused = t.status(hr:form("/admin/email-templates/password.reset",
+    { action = "save", subject = "Reset it, {{frist_name}}", text = "Go to {{link}} before {{deadline}}." }), 303)
+  t.eq(refused.headers.location, "/admin/email-templates/password.reset")
+  local saved = t.status(hr:follow(refused), 200)
   t.contains(saved.body, "{{frist_name}} is not a variable of this mail.")
   t.contains(saved.body, 'value="Reset it, {{frist_name}}"', "the form keeps what was typed")
   local api = t.status(hr:put("/api/email-templates/password.reset",
@@ -86,6 +90,25 @@ t.test("an unclosed {{#part}} and a placeholder with spaces are mistakes too", f
   t.eq(#p.unknown_vars, 0)
   t.contains(p.problems.text, "{{#message}} is never closed")
   t.contains(p.problems.text, "{{ link }} is not a placeholder")
+end)
+
+t.test("the preview runs the check saving runs: an unclosed part is shown next to an unknown variable", function()
+  local typed = { subject = "Hi {{frist_name}}", text = "{{#message}}Note: {{message}}\n\nGo to {{link}}" }
+  local function count(body, s) return select(2, body:gsub(s:gsub("%p", "%%%0"), "")) end
+  local preview = t.status(hr:follow(hr:form("/admin/email-templates/user.invite",
+    { action = "preview", subject = typed.subject, text = typed.text })), 200).body
+  t.contains(preview, "{{frist_name}} is not a variable of this mail.")
+  t.contains(preview, "{{#message}} is never closed with {{/message}}.", "the unclosed part, although a variable is unknown")
+  t.contains(preview, "Saving would refuse this text")
+  -- saving refuses exactly that, and says each problem once
+  local saved = t.status(hr:follow(hr:form("/admin/email-templates/user.invite",
+    { action = "save", subject = typed.subject, text = typed.text })), 200).body
+  t.contains(saved, "The template was not saved; each field says what to fix.")
+  t.eq(count(saved, "{{#message}} is never closed"), 1, "the unclosed part, once")
+  t.eq(count(saved, "{{frist_name}} is not a variable"), 1, "the unknown variable, once")
+  t.eq(count(preview, "{{#message}} is never closed"), 1, "the preview says it once too")
+  t.contains(saved, 'value="Hi {{frist_name}}"', "what was typed stays")
+  t.eq(db.value("SELECT count(*) FROM email_templates WHERE name = 'user.invite'"), 0, "nothing saved")
 end)
 
 t.test("a saved edit is used by every mail queued from then on; mail already queued keeps its text", function()

@@ -212,9 +212,12 @@ t.test("the sign-in pages ask for the code, and a wrong code keeps the person on
   local csrf = pg.body:match('name="csrf_token" value="([^"]+)"')
   t.ok(csrf, "the code form carries the pending session's CSRF token")
   c.csrf = csrf
-  local wrong = t.status(c:form("/signin/code", { code = "000000" == code_at(secret) and "111111" or "000000",
-    next = "/people" }), 401)
+  local refused = t.status(c:form("/signin/code", { code = "000000" == code_at(secret) and "111111" or "000000",
+    next = "/people" }), 303)
+  t.eq(refused.headers.location, "/signin/code?next=%2Fpeople", "back to the code page")
+  local wrong = t.status(c:follow(refused), 200)
   t.contains(wrong.body, "not right")
+  t.status(c:get("/people"), 303, "still not signed in")
   c.auto_csrf = false
   t.status(c:request("POST", "/signin/code", { form = { code = code_at(secret), next = "/people" },
     headers = { origin = "http://" .. t.HOST } }), 403, "the form needs its CSRF token")
@@ -259,8 +262,10 @@ t.test("the account page sets 2-step up with an inline QR code that needs no sty
   t.ok(secret, "the secret is on the page for typing")
   t.status(c:get("/account/security/setup"), 200)
   t.eq(c:get("/account/security/setup").body:match('data%-secret="([A-Z2-7]+)"'), secret, "reloading keeps the secret")
-  local bad = t.status(c:form("/account/security/setup", { code = "000000" == code_at(secret) and "111111" or "000000" }), 422)
+  local bad = t.status(c:follow(c:form("/account/security/setup",
+    { code = "000000" == code_at(secret) and "111111" or "000000" })), 200)
   t.contains(bad.body, "not right")
+  t.eq(bad.body:match('data%-secret="([A-Z2-7]+)"'), secret, "the same secret to try again")
   local done = t.status(c:form("/account/security/setup", { code = code_at(secret) }), 200)
   t.contains(done.body, "recovery codes")
   local shown = 0
@@ -272,8 +277,9 @@ end)
 
 t.test("the account page turns 2-step off with the password, and refuses a wrong one", function()
   local c = enrol(demo.email("arjun"))
-  local bad = t.status(c:form("/account/security/2fa/disable", { password = "wrong wrong wrong" }), 422)
+  local bad = t.status(c:follow(c:form("/account/security/2fa/disable", { password = "wrong wrong wrong" })), 200)
   t.contains(bad.body, "not your current password")
+  t.not_contains(bad.body, "Set up 2-step verification", "still on")
   t.status(c:form("/account/security/2fa/disable", { password = t.DEMO_PASSWORD }), 303)
   t.contains(c:get("/account/security").body, "Set up 2-step verification")
 end)
