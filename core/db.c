@@ -31,6 +31,7 @@ struct db {
 	int depth;            /* transaction nesting depth */
 	uint64_t queries;     /* statements executed, for tests and benchmarks */
 	char errbuf[512];     /* error text not coming from SQLite */
+	int errcode;          /* SQLite result code of the last db_exec failure (0: not SQLite's) */
 };
 
 static uint32_t hash_text(const char *s, int len)
@@ -206,11 +207,34 @@ sqlite3_stmt *db_prepare(db_t *db, const char *sql, int len)
 	return stmt;
 }
 
+const char *db_error_code(db_t *db, int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_CONSTRAINT: return "constraint";
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED: return "busy";
+	case SQLITE_FULL: return "disk_full";
+	case SQLITE_READONLY: return "readonly";
+	case SQLITE_IOERR: {
+		/* SQLite answers SQLITE_FULL for a write that finds the disk full, but an I/O error
+		 * for other calls that do (fsync, growing a file) */
+		int e = sqlite3_system_errno(db->conn);
+		return e == ENOSPC || e == EDQUOT ? "disk_full" : "db_error";
+	}
+	default: return "db_error";
+	}
+}
+
+const char *db_last_error_code(db_t *db) { return db->errcode ? db_error_code(db, db->errcode) : "db_error"; }
+
 int db_exec(db_t *db, const char *sql)
 {
 	char *msg = NULL;
 	db->errbuf[0] = 0;
-	if (sqlite3_exec(db->conn, sql, NULL, NULL, &msg) != SQLITE_OK) {
+	db->errcode = 0;
+	int rc = sqlite3_exec(db->conn, sql, NULL, NULL, &msg);
+	if (rc != SQLITE_OK) {
+		db->errcode = rc;
 		snprintf(db->errbuf, sizeof db->errbuf, "%s", msg ? msg : sqlite3_errmsg(db->conn));
 		sqlite3_free(msg);
 		return -1;
@@ -243,6 +267,7 @@ int db_commit(db_t *db)
 	char sql[64];
 	if (db->depth <= 0) {
 		snprintf(db->errbuf, sizeof db->errbuf, "commit without a transaction");
+		db->errcode = 0;
 		return -1;
 	}
 	if (db->depth == 1)
@@ -251,9 +276,11 @@ int db_commit(db_t *db)
 		snprintf(sql, sizeof sql, "RELEASE sp%d", db->depth - 1);
 	if (db_exec(db, sql) != 0) {
 		char keep[512];
+		int keep_code = db->errcode;
 		snprintf(keep, sizeof keep, "%s", db_errmsg(db));
 		db_rollback(db);
 		snprintf(db->errbuf, sizeof db->errbuf, "%s", keep);
+		db->errcode = keep_code;
 		return -1;
 	}
 	db->depth--;
@@ -265,6 +292,7 @@ int db_rollback(db_t *db)
 	char sql[96];
 	if (db->depth <= 0) {
 		snprintf(db->errbuf, sizeof db->errbuf, "rollback without a transaction");
+		db->errcode = 0;
 		return -1;
 	}
 	if (db->depth == 1)

@@ -17,18 +17,6 @@ static db_t *need_db(lua_State *L)
 	return H->db;
 }
 
-static const char *code_of(int rc)
-{
-	switch (rc & 0xff) {
-	case SQLITE_CONSTRAINT: return "constraint";
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED: return "busy";
-	case SQLITE_FULL: return "disk_full";
-	case SQLITE_READONLY: return "readonly";
-	default: return "db_error";
-	}
-}
-
 static void bind_args(lua_State *L, db_t *db, sqlite3_stmt *st, int first)
 {
 	int top = lua_gettop(L);
@@ -109,8 +97,9 @@ static int step_failed(lua_State *L, db_t *db, sqlite3_stmt *st, int rc)
 {
 	char msg[600];
 	snprintf(msg, sizeof msg, "%s", sqlite3_errmsg(db_sqlite(db)));
+	const char *code = db_error_code(db, rc); /* before the reset: it reads the system errno */
 	sqlite3_reset(st);
-	return host_fail(L, code_of(rc), "%s", msg);
+	return host_fail(L, code, "%s", msg);
 }
 
 /** db.query(sql, ...) -> array of rows (tables keyed by column name) */
@@ -205,7 +194,7 @@ static int l_script(lua_State *L)
 {
 	db_t *db = need_db(L);
 	if (db_exec(db, luaL_checkstring(L, 1)) != 0)
-		return host_fail(L, "db_error", "%s", db_errmsg(db));
+		return host_fail(L, db_last_error_code(db), "%s", db_errmsg(db));
 	lua_pushboolean(L, 1);
 	return 1;
 }
@@ -214,7 +203,7 @@ static int l_begin(lua_State *L)
 {
 	db_t *db = need_db(L);
 	if (db_begin(db) != 0)
-		return host_fail(L, "busy", "cannot start a transaction: %s", db_errmsg(db));
+		return host_fail(L, db_last_error_code(db), "cannot start a transaction: %s", db_errmsg(db));
 	lua_pushboolean(L, 1);
 	return 1;
 }
@@ -225,7 +214,7 @@ static int l_commit(lua_State *L)
 	if (db_depth(db) == 0)
 		return luaL_error(L, "commit without a transaction");
 	if (db_commit(db) != 0)
-		return host_fail(L, "db_error", "commit failed (rolled back): %s", db_errmsg(db));
+		return host_fail(L, db_last_error_code(db), "commit failed (rolled back): %s", db_errmsg(db));
 	lua_pushboolean(L, 1);
 	return 1;
 }

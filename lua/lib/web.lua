@@ -162,12 +162,24 @@ function M.file(body, ctype, filename)
   return response(200, ctype, body, { ["Content-Disposition"] = cd })
 end
 
---- Redirect (303 See Other after a form post by default). Only local paths are allowed.
-function M.redirect(location, status)
-  if type(location) ~= "string" or location:sub(1, 1) ~= "/" or location:sub(1, 2) == "//"
-    or location:find("[\r\n\\]") then
-    location = "/"
+--- target when it is a path on this site made only of URL characters, else fallback: it starts
+--- with one "/" (not "//", which browsers read as another site), has no control characters,
+--- spaces, backslashes or raw non-ASCII bytes (a browser drops a tab and turns "\" into "/"),
+--- every "%" starts a two-digit escape, and it is at most 2,000 characters long. Every
+--- redirect to an address a visitor chose (?next=) goes through it.
+function M.local_path(target, fallback)
+  if type(target) ~= "string" or #target > 2000 or target:sub(1, 1) ~= "/" or target:sub(2, 2) == "/"
+    or target:find("[^%w%-%._~!%$&'%(%)%*%+,;=:@/%?#%%%[%]]")
+    or target:gsub("%%%x%x", ""):find("%", 1, true) then
+    return fallback
   end
+  return target
+end
+
+--- Redirect (303 See Other after a form post by default). Only local paths (M.local_path) are
+--- allowed: anything else goes to "/".
+function M.redirect(location, status)
+  location = M.local_path(location, "/")
   return { status = status or 303, headers = { Location = location, ["Cache-Control"] = "no-store" }, body = "" }
 end
 

@@ -6,10 +6,14 @@ local page = require "lib.page"
 local json = require "lib.json"
 local util = require "lib.util"
 local errors = require "lib.errors"
+local events = require "lib.events"
 local db = require "lib.db"
 local svg = require "lib.svg"
 local clock = require "core.clock"
+local pdf = require "core.pdf"
 local reviews = require "services.reviews"
+local questionnaire = require "services.questionnaire"
+local workflows = require "services.workflows"
 local audit = require "services.audit"
 
 local M = {}
@@ -41,7 +45,6 @@ end
 
 -- Turns form fields (q_<id>, q_<id>_x, q_<id>_y) into answer values for one author.
 local function answers_from_form(f, v, author)
-  local questionnaire = require "services.questionnaire"
   local out = {}
   for _, q in ipairs(v.questions) do
     if questionnaire.answers(q, author) then
@@ -69,7 +72,7 @@ local function show(req, id)
   end
   local data = { title = v.reviewee.name .. " — " .. v.cycle.name, v = v, graph = svg.graph, extra = extra,
     phase_label = nil }
-  for _, p in ipairs(require("services.workflows").phases(v.cycle)) do
+  for _, p in ipairs(workflows.phases(v.cycle)) do
     if p.current then data.phase_label = p.label end
   end
   if v.role == "reviewee" and v.can.write_self == false and v.review.manager_status ~= "shared" then
@@ -199,10 +202,12 @@ function M.routes(r)
       return page.render(req, "team", { title = "My team", rows = rows, people = people }, { nav = "team" })
     end }
 
-  page.add_nav{ id = "team", label = "My team", href = "/team", icon = "⚑", order = 10,
-    visible = function(u)
-      return u.kind ~= "guest" and db.value("SELECT 1 FROM users WHERE manager_id = ? LIMIT 1", u.id) == 1
-    end }
+  events.hook("page.nav", function(e)
+    local u = e.user
+    if u.kind ~= "guest" and db.value("SELECT 1 FROM users WHERE manager_id = ? LIMIT 1", u.id) == 1 then
+      e.items[#e.items + 1] = { id = "team", label = "My team", href = "/team", icon = "⚑", order = 10 }
+    end
+  end)
 end
 
 --- The review as a PDF, with what the viewer may read.
@@ -238,7 +243,6 @@ function M.pdf(req, id)
       blocks[#blocks + 1] = { type = "p", text = (val and val ~= "") and tostring(val) or "Not answered" }
     end
   end
-  local questionnaire = require "services.questionnaire"
   if v.self then
     blocks[#blocks + 1] = { type = "h1", text = "Self-assessment" }
     for _, q in ipairs(v.questions) do
@@ -259,7 +263,6 @@ function M.pdf(req, id)
   if v.review.manager_signed_at and v.manager then
     blocks[#blocks + 1] = { type = "signature", name = v.manager.name, date = "Signed on " .. util.human_date(v.review.manager_signed_at) }
   end
-  local pdf = require "core.pdf"
   local bytes, err = pdf.render{ title = v.reviewee.name .. " — " .. v.cycle.name, subtitle = "Performance review",
     author = "Candor", blocks = blocks }
   if not bytes then errors.raise(500, "export_failed", "The PDF could not be made: " .. err.message) end

@@ -5,6 +5,7 @@ return {
   "people",
   "accounts",
   "sessions",
+  "server_limits",
   "twostep",
   "mail",
   "delivery",
