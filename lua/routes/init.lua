@@ -11,4 +11,5 @@ return {
   "reviews",
   "import",
   "workflows",
+  "one_on_ones",
 }

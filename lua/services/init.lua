@@ -12,4 +12,6 @@ return {
   "workflows",
   "reviews",
   "dashboard",
+  "one_on_ones",
+  "one_on_one_timeline",
 }

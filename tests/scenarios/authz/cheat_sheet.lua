@@ -93,6 +93,11 @@ local MATRIX = {
   { "feedback.write",               "x x x x x x" },
   { "review.write_self",            ". . . . . ." },
   { "review.write_manager",         ". . . . . ." },
+  { "one_on_ones.create",           "x x x x x x" },
+  { "one_on_ones.read",             ". . . . . ." },
+  { "one_on_ones.write",            ". . . . . ." },
+  { "one_on_ones.read_private",     ". . . . . ." },
+  { "one_on_ones.edit_item",        ". . . . . ." },
 }
 
 -- The flag each "on" column is about.
