@@ -209,8 +209,8 @@ function M.init(a)
   mail.define_template("one_on_one.follow_up", {
     description = "Sent after a 1:1 meeting was marked done, to each person who still has something open in it.",
     subject = "Open items after your 1:1 with {{other}}",
-    text = "Hello {{first_name}},\n\nAfter your 1:1 with {{other}} on {{date}}, {{open}} are still open. They carry "
-      .. "over to the next meeting{{#next_date}} on {{next_date}}{{/next_date}}.\n\nTick off what is done:\n{{link}}",
+    text = "Hello {{first_name}},\n\nStill open after your 1:1 with {{other}} on {{date}}: {{open}}. What is open "
+      .. "carries over to the next meeting{{#next_date}} on {{next_date}}{{/next_date}}.\n\nTick off what is done:\n{{link}}",
     vars = { other = "the other person", other_first = "their first name", date = "the meeting's date",
       open = "what is still open (e.g. \"2 talking points and 1 action item\")", next_date = "the next meeting's date",
       cadence = "how often you meet", link = "the meeting's page" },
