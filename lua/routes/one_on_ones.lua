@@ -247,7 +247,8 @@ function M.routes(r)
           local input = { kind = kind, text = f.text, private = boolean_field(f.private) and "on" or "off",
             assignee_id = f.assignee_id, due_date = f.due_date }
           return one_on_ones.add_item(req.user, id_of(req), input, req)
-        end, label, function() return meeting_path(id_of(req)) .. "?added=" .. kind .. "#" .. anchor end)
+        -- no #fragment: a page with one ignores autofocus, and the field's autofocus scrolls to it
+        end, label, function() return meeting_path(id_of(req)) .. "?added=" .. kind end)
       end }
   end
 
