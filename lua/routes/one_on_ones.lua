@@ -150,26 +150,21 @@ function M.routes(r)
       end }
   end
 
-  r:add{ method = "POST", path = "/api/meetings/{id:int}/items", auth = "user", perm = "object",
-    handler = function(req)
-      local iid = one_on_ones.add_item(req.user, id_of(req), web.body(req), req)
-      local v = one_on_ones.view(req.user, id_of(req), req)
-      for _, kind in ipairs(one_on_ones.KINDS) do
-        for _, i in ipairs(v.items[kind]) do
-          if i.id == iid then return web.json(201, item_json(i)) end
-        end
-      end
-    end }
-
-  local function item_after(req, iid)
+  -- The item as the meeting shows it to the caller after a change (status: 200 or 201).
+  local function item_after(req, iid, status)
     local v = one_on_ones.view(req.user, id_of(req), req)
     for _, kind in ipairs(one_on_ones.KINDS) do
       for _, i in ipairs(v.items[kind]) do
-        if i.id == iid then return web.json(200, item_json(i)) end
+        if i.id == iid then return web.json(status or 200, item_json(i)) end
       end
     end
-    return web.json(200, { id = iid })
+    return web.json(status or 200, { id = iid })
   end
+
+  r:add{ method = "POST", path = "/api/meetings/{id:int}/items", auth = "user", perm = "object",
+    handler = function(req)
+      return item_after(req, one_on_ones.add_item(req.user, id_of(req), web.body(req), req), 201)
+    end }
 
   r:add{ method = "PATCH", path = "/api/meetings/{id:int}/items/{item:int}", auth = "user", perm = "object",
     handler = function(req)
@@ -262,30 +257,24 @@ function M.routes(r)
       end, "Saved.", function() return meeting_path(id_of(req)) .. "#item-" .. item end)
     end }
 
-  r:add{ method = "POST", path = "/meetings/{id:int}/items/{item:int}/privacy", auth = "user", perm = "object",
-    handler = function(req)
-      local f = web.form(req)
-      local private = boolean_field(f.private)
-      return on_meeting(req, "item-" .. req.params.item, function()
-        return one_on_ones.update_item(req.user, id_of(req), int(req.params.item), { private = private }, req)
-      end, private and "Now private: only you read it." or "Now shared with the other participant.")
-    end }
-
-  r:add{ method = "POST", path = "/meetings/{id:int}/items/{item:int}/delete", auth = "user", perm = "object",
-    handler = function(req)
-      return on_meeting(req, "item-" .. req.params.item, function()
-        return one_on_ones.delete_item(req.user, id_of(req), int(req.params.item), req)
-      end, "Deleted.", function() return meeting_path(id_of(req)) end)
-    end }
-
-  r:add{ method = "POST", path = "/meetings/{id:int}/items/{item:int}/tick", auth = "user", perm = "object",
-    handler = function(req)
-      local f = web.form(req)
-      local done = boolean_field(f.done)
-      return on_meeting(req, "item-" .. req.params.item, function()
-        return one_on_ones.tick(req.user, id_of(req), int(req.params.item), done, req)
-      end, done and "Ticked off." or "Open again.")
-    end }
+  -- the one-button forms on an item: a field on or off, a service call, a message for each
+  local toggles = {
+    privacy = { field = "private", said = { "Now private: only you read it.", "Now shared with the other participant." },
+      run = function(req, item, on) return one_on_ones.update_item(req.user, id_of(req), item, { private = on }, req) end },
+    tick = { field = "done", said = { "Ticked off.", "Open again." },
+      run = function(req, item, on) return one_on_ones.tick(req.user, id_of(req), item, on, req) end },
+    delete = { field = "confirm", said = { "Deleted.", "Deleted." }, to = meeting_path,
+      run = function(req, item) return one_on_ones.delete_item(req.user, id_of(req), item, req) end },
+  }
+  for name, tg in pairs(toggles) do
+    r:add{ method = "POST", path = "/meetings/{id:int}/items/{item:int}/" .. name, auth = "user", perm = "object",
+      handler = function(req)
+        local on = boolean_field(web.form(req)[tg.field])
+        local item = int(req.params.item)
+        return on_meeting(req, "item-" .. item, function() return tg.run(req, item, on) end,
+          tg.said[on and 1 or 2], tg.to and function() return tg.to(id_of(req)) end)
+      end }
+  end
 
   r:add{ method = "POST", path = "/meetings/{id:int}/reschedule", auth = "user", perm = "object",
     handler = function(req)

@@ -184,39 +184,38 @@ end
 
 function M.init(a)
   app = a
-  mail.define_template("one_on_one.invite", {
+  -- the variables every 1:1 mail has; each template adds its own
+  local function define(name, spec, vars, example)
+    local v = { other = "the other person", other_first = "their first name", date = "the meeting's date",
+      cadence = "how often you meet", link = "the meeting's page" }
+    local e = { other = "Mia Johansson", other_first = "Mia", date = "13 Jan 2026", cadence = "every week",
+      link = "https://candor.example.com/meetings/12" }
+    for k, x in pairs(vars or {}) do v[k] = x end
+    for k, x in pairs(example or {}) do e[k] = x end
+    spec.vars, spec.example = v, e
+    mail.define_template(name, spec)
+  end
+  define("one_on_one.invite", {
     description = "Sent to the colleague someone starts a 1:1 series with.",
     subject = "{{other}} set up 1:1 meetings with you",
     text = "Hello {{first_name}},\n\n{{other}} set up a 1:1 series with you ({{cadence}}). The first meeting is on "
       .. "{{date}}.\n\nAdd the talking points you would like to discuss: shared with {{other_first}}, or private notes "
       .. "only you can read.\n{{link}}",
-    vars = { other = "who set it up", other_first = "their first name", date = "the first meeting's date",
-      cadence = "how often you meet", link = "the meeting's page" },
-    example = { other = "Ravi Shankar", other_first = "Ravi", date = "12 Jan 2026", cadence = "every week",
-      link = "https://candor.example.com/meetings/12" },
-  })
-  mail.define_template("one_on_one.prepare", {
+  }, { other = "who set it up", date = "the first meeting's date" }, { other = "Ravi Shankar", other_first = "Ravi" })
+  define("one_on_one.prepare", {
     description = "Sent to both people the day before a 1:1 meeting.",
     subject = "Your 1:1 with {{other}} is on {{date}}: add your points",
     text = "Hello {{first_name}},\n\nYour 1:1 with {{other}} is on {{date}}. Add what you would like to talk about "
-      .. "before you meet.{{#open}}\n\nStill open from earlier meetings: {{open}}.{{/open}}\n\n{{link}}",
-    vars = { other = "the other person", other_first = "their first name", date = "the meeting's date",
-      open = "talking points and action items still open (e.g. \"2 talking points and 1 action item\")",
-      cadence = "how often you meet", link = "the meeting's page" },
-    example = { other = "Mia Johansson", other_first = "Mia", date = "13 Jan 2026", open = "1 action item",
-      cadence = "every week", link = "https://candor.example.com/meetings/12" },
-  })
-  mail.define_template("one_on_one.follow_up", {
+      .. "before you meet.{{#open}}\n\nOn the list so far: {{open}}.{{/open}}\n\n{{link}}",
+  }, { open = "the talking points and action items open so far (e.g. \"2 talking points and 1 action item\")" },
+    { open = "1 action item" })
+  define("one_on_one.follow_up", {
     description = "Sent after a 1:1 meeting was marked done, to each person who still has something open in it.",
     subject = "Open items after your 1:1 with {{other}}",
     text = "Hello {{first_name}},\n\nStill open after your 1:1 with {{other}} on {{date}}: {{open}}. What is open "
       .. "carries over to the next meeting{{#next_date}} on {{next_date}}{{/next_date}}.\n\nTick off what is done:\n{{link}}",
-    vars = { other = "the other person", other_first = "their first name", date = "the meeting's date",
-      open = "what is still open (e.g. \"2 talking points and 1 action item\")", next_date = "the next meeting's date",
-      cadence = "how often you meet", link = "the meeting's page" },
-    example = { other = "Mia Johansson", other_first = "Mia", date = "13 Jan 2026", open = "1 action item",
-      next_date = "20 Jan 2026", cadence = "every week", link = "https://candor.example.com/meetings/12" },
-  })
+  }, { open = "what is still open (e.g. \"2 talking points and 1 action item\")", next_date = "the next meeting's date" },
+    { open = "1 action item", next_date = "20 Jan 2026" })
   local errs
   steps, errs = M.check(M.TIMELINE)
   if not steps then error("the 1:1 timeline is not valid: " .. table.concat(errs, "; ")) end
@@ -228,11 +227,10 @@ function M.init(a)
       events.hook(step.on, on_event)
     end
   end
-  for _, name in ipairs({ "meeting_series.created", "meeting.scheduled", "meeting.rescheduled" }) do
+  -- the dated steps follow the upcoming meeting: planned with it, gone when there is none
+  for _, name in ipairs({ "meeting_series.created", "meeting.scheduled", "meeting.rescheduled", "meeting.done",
+    "meeting.skipped", "meeting_series.ended" }) do
     events.hook(name, function(e) plan(e.series_id) end)
-  end
-  for _, name in ipairs({ "meeting.done", "meeting.skipped", "meeting_series.ended" }) do
-    events.hook(name, function(e) app.cancel_jobs(job_prefix(e.series_id), true) end)
   end
 end
 

@@ -381,7 +381,8 @@ local function counterpart_problem(actor, id)
   local u = id and db.row("SELECT id, name, email, kind, status FROM users WHERE id = ?", id)
   if not u or u.kind ~= "employee" or u.status == "deactivated" then return nil, "Pick a colleague from the list." end
   if u.id == actor.id then return nil, "A 1:1 is with someone else: pick a colleague." end
-  if u.status ~= "active" then return nil, u.name .. " has not signed in to Candor yet: meet once they have." end
+  if u.status == "invited" then return nil, u.name .. " has not signed in to Candor yet: meet once they have." end
+  if u.status ~= "active" then return nil, u.name .. " cannot sign in to Candor at the moment." end
   return u
 end
 
