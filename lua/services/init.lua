@@ -12,4 +12,6 @@ return {
   "workflows",
   "reviews",
   "dashboard",
+  "messages",
+  "feedback_requests",
 }
