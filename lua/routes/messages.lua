@@ -471,7 +471,7 @@ function M.routes(r)
       items[i] = { label = ("%s → %s"):format(m.author and m.author.name or "Anonymous", table.concat(names, ", ")),
         href = "/messages/" .. m.id, note = M.snippet(m.text, 120), badge = m.badge and (m.badge.symbol .. " " .. m.badge.title) }
     end
-    e.panels[#e.panels + 1] = { title = "Praise", items = items, order = 40,
+    e.panels[#e.panels + 1] = { title = "Praise", items = items, order = 60,
       empty = "No praise yet. Recognise a colleague's good work: it shows here and on the praise wall.",
       action = { label = "Give praise", href = "/messages/new?kind=praise" } }
   end)
