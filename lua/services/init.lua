@@ -14,4 +14,5 @@ return {
   "dashboard",
   "messages",
   "feedback_requests",
+  "wall",
 }

@@ -55,9 +55,23 @@ function M.page(viewer, f, before, limit)
   return messages.page_of(viewer, where, args, before, limit)
 end
 
+-- The filters' choices are read once and kept until people or badges change (the events below),
+-- a rollback, or CHOICES_TTL seconds pass (changes made behind the application's back): reading
+-- them costs more than the rest of the wall's page on a 10,000-person company.
+M.CHOICES_TTL = 300
+local choices_cache, choices_at
+
+local function forget_choices()
+  choices_cache = nil
+  db.on_rollback(function() choices_cache = nil end)
+end
+
+
 --- The choices of the filters: departments, locations (of active employees), active badges.
 function M.choices()
-  return {
+  if choices_cache and clock.now() - choices_at < M.CHOICES_TTL then return choices_cache end
+  choices_at = clock.now()
+  choices_cache = {
     departments = db.column([[SELECT DISTINCT department FROM users WHERE department <> '' AND status = 'active'
       AND kind = 'employee' ORDER BY department COLLATE NOCASE]]),
     locations = db.column([[SELECT DISTINCT location FROM users WHERE location <> '' AND status = 'active'
@@ -65,6 +79,7 @@ function M.choices()
     badges = db.query("SELECT id, title, symbol FROM badges WHERE active = 1 ORDER BY position, id"),
     periods = M.PERIOD_LABELS,
   }
+  return choices_cache
 end
 
 -- ---------------------------------------------------------------- office screens
@@ -124,6 +139,14 @@ function M.screen_page(limit)
   local rows = db.query(messages.SELECT .. " WHERE m.kind = 'praise' AND m.audience = 'everyone' ORDER BY m.id DESC LIMIT ?",
     limit or 30)
   return messages.public(rows)
+end
+
+function M.init()
+  choices_cache = nil
+  for _, name in ipairs({ "person.created", "person.updated", "person.deactivated", "person.reactivated",
+      "person.locked", "person.unlocked", "person.deleted", "person.guest_converted", "badge.changed" }) do
+    events.hook(name, forget_choices)
+  end
 end
 
 return M

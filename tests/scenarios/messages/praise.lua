@@ -196,3 +196,9 @@ t.test("the wall pages by keyset: the next page starts below the last one shown,
   for _, m in ipairs(first.items) do seen[m.id] = true end
   for _, m in ipairs(second.items) do t.no(seen[m.id], "shown twice") end
 end)
+
+t.test("the wall's filters follow the company: a new department shows at once", function()
+  t.not_contains(leo:get("/praise").body, "<option>Research</option>")
+  t.status(marcus:patch("/api/users/" .. P.leo.id, { department = "Research" }), 200)
+  t.contains(leo:get("/praise").body, "<option>Research</option>")
+end)
