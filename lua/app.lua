@@ -76,7 +76,7 @@ function app.run_due_jobs()
         sched.done(job.id)
       else
         log.warn(("job %d (%s) failed, will retry: %s"):format(job.id, job.kind, tostring(err)))
-        sched.retry(job.id, clock.now_ms() + math.floor(job_backoff(job.attempts) * 1000), tostring(err):sub(1, 500))
+        sched.retry(job.id, clock.now_ms() + math.floor(job_backoff(job.attempts) * 1000), util.truncate_bytes(tostring(err), 500))
       end
       ran = ran + 1
     end

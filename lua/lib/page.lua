@@ -48,12 +48,6 @@ local function asset(path)
   return "/static/" .. path .. (etag and ("?v=" .. etag) or "")
 end
 
-local function initials(name)
-  local a, b = tostring(name or "?"):match("^(%S)%S*%s+.-(%S)%S*$")
-  if a then return (a .. b):upper() end
-  return tostring(name or "?"):sub(1, 1):upper()
-end
-
 --- A progress bar as a small SVG (width attributes, not inline styles: the CSP forbids those).
 local function progress(n, total, label)
   local pct = (total and total > 0) and math.floor(100 * (n or 0) / total + 0.5) or 0
@@ -66,7 +60,7 @@ end
 template.helpers.progress = progress
 template.helpers.url = url
 template.helpers.asset = asset
-template.helpers.initials = initials
+template.helpers.initials = util.initials
 template.helpers.human_date = util.human_date
 template.helpers.plural = util.plural
 template.helpers.json = json.encode
@@ -88,7 +82,7 @@ local function take_flash(req, res)
   local f = raw and json.decode(raw)
   if type(f) == "table" and type(f.message) == "string" then
     return { kind = f.kind == "error" and "error" or (f.kind == "info" and "info" or "success"),
-      message = f.message:sub(1, 300) }
+      message = util.truncate(f.message, 300) }
   end
 end
 

@@ -479,7 +479,7 @@ function M.reviewees_page(req, c)
     can_add = cycles.can(req.user, "reviews.create", c) and c.phase ~= "closed",
     picked = picked, picked_list = table.concat(picked_ids, ","),
     picked_people = #picked_ids == 0 and {} or db.query([[SELECT id, name FROM users
-      WHERE id IN (SELECT value FROM json_each(?)) AND kind = 'employee' ORDER BY name COLLATE NOCASE]],
+      WHERE id IN (SELECT value FROM json_each(?)) AND kind = 'employee' ORDER BY name COLLATE FOLD]],
       json.encode(picked_ids)) }
   if view == "list" then
     local sort = q.sort == "hire_date" and "hire_date" or "name"
@@ -489,7 +489,7 @@ function M.reviewees_page(req, c)
     data.sort = sort
     data.facets = directory.facets()
     data.managers = db.query([[SELECT id, name FROM users WHERE id IN (SELECT DISTINCT manager_id FROM users
-      WHERE manager_id IS NOT NULL) ORDER BY name COLLATE NOCASE]])
+      WHERE manager_id IS NOT NULL) ORDER BY name COLLATE FOLD]])
   else
     data.roots = directory.org_tree()
     -- the team just added stays open, with the way down to it
@@ -580,7 +580,7 @@ function M.export_xlsx(req, id)
       target_id = c.id, target_label = c.name, details = { rows = #rows } }
   end)
   return web.file(bytes, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    (c.name:gsub("[^%w%-_ ]", ""):gsub("%s+", "-")) .. "-statistics.xlsx")
+    (c.name:gsub("[%c/\\:*?\"<>|]", ""):gsub("%s+", "-")) .. "-statistics.xlsx")
 end
 
 return M

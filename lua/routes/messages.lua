@@ -503,12 +503,9 @@ function M.routes(r)
   end)
 end
 
---- The first n characters of text (UTF-8 characters, not bytes), with "…" when cut.
+--- text on one line, cut to n characters (never inside a character: util.truncate).
 function M.snippet(text, n)
-  text = tostring(text or ""):gsub("%s+", " ")
-  local len = utf8.len(text)
-  if not len or len <= n then return text end
-  return text:sub(1, utf8.offset(text, n + 1) - 1) .. "…"
+  return util.truncate(tostring(text or ""):gsub("%s+", " "), n)
 end
 
 template.helpers.snippet = M.snippet

@@ -134,7 +134,7 @@ function M.routes(r)
       local ids = authz.reports(u.id, direct)
       local rows = #ids == 0 and {} or db.query([[SELECT id, email, name, job_title, department, location,
           hire_date, manager_id, kind, status FROM users WHERE id IN (SELECT value FROM json_each(?))
-          AND status <> 'deactivated' ORDER BY name COLLATE NOCASE]], json.encode(ids))
+          AND status <> 'deactivated' ORDER BY name COLLATE FOLD]], json.encode(ids))
       local list = {}
       for i, x in ipairs(rows) do list[i] = user_json(x) end
       return web.json(200, { reports = json.array(list), direct = direct })
@@ -186,7 +186,7 @@ function M.routes(r)
         title = "People", res = res, q = q, facets = directory.facets(), can_add = can_add,
         actions = viewer_actions, role_names = ROLE_NAMES, role_defs = role_defs(),
         managers = db.query([[SELECT id, name FROM users WHERE id IN (SELECT DISTINCT manager_id FROM users
-          WHERE manager_id IS NOT NULL) ORDER BY name COLLATE NOCASE]]),
+          WHERE manager_id IS NOT NULL) ORDER BY name COLLATE FOLD]]),
       }, { nav = "people" })
     end }
 
@@ -216,7 +216,7 @@ function M.routes(r)
       local roles = people.roles(u.id)
       local manager = u.manager_id and people.get(u.manager_id)
       local reports = db.query([[SELECT id, name, job_title FROM users WHERE manager_id = ? AND status <> 'deactivated'
-        ORDER BY name COLLATE NOCASE]], u.id)
+        ORDER BY name COLLATE FOLD]], u.id)
       local profile = { viewer = req.user, person = u, sections = {} }
       events.fire("person.profile", profile)
       table.sort(profile.sections, function(a, b) return (a.order or 50) < (b.order or 50) end)
@@ -334,7 +334,7 @@ end
 --- People who can be picked as a manager (not guests, not deactivated, not the person).
 function M.manager_choices(except_id)
   return db.query([[SELECT id, name, job_title FROM users WHERE kind = 'employee' AND status <> 'deactivated'
-    AND id IS NOT ? ORDER BY name COLLATE NOCASE]], except_id)
+    AND id IS NOT ? ORDER BY name COLLATE FOLD]], except_id)
 end
 
 function M.chain_of(id)

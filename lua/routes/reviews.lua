@@ -226,12 +226,25 @@ function M.pdf(req, id)
       { "Manager", v.manager and v.manager.name or "—" }, { "Cycle", v.cycle.name },
       { "Status", v.review.closed_at and "Signed by both" or (v.review.manager_status == "shared" and "Shared" or "In progress") } } },
   }
+  -- a 2D graph is drawn once, with every dot the viewer may see: the reviewee's and the manager's
+  local drawn = {}
+  local function graph_block(q)
+    local points = {}
+    local function dot(val, who, role)
+      if type(val) ~= "table" or not tonumber(val.x) or not tonumber(val.y) then return end
+      local function clamp(n) return math.max(0, math.min(100, tonumber(n))) end
+      points[#points + 1] = { x = clamp(val.x), y = clamp(val.y), label = ("%s (%s)"):format(who, role) }
+    end
+    dot(v.self and v.self[q.id], v.reviewee.name, "self")
+    if v.manager then dot(v.manager_answers and v.manager_answers[q.id], v.manager.name, "manager") end
+    drawn[q.id] = true
+    return { type = "graph", label = q.text, x_label = q.x_label, y_label = q.y_label, points = points }
+  end
   local function answer_block(q, val)
     if q.type == "rating" then
       blocks[#blocks + 1] = { type = "rating", label = q.text, value = math.tointeger(val), max = q.scale, labels = q.labels }
     elseif q.type == "graph" then
-      blocks[#blocks + 1] = { type = "kv", rows = { { q.text, val and ("%s %d, %s %d (of 100)"):format(q.x_label, val.x, q.y_label, val.y)
-        or "Not answered" } } }
+      if not drawn[q.id] then blocks[#blocks + 1] = graph_block(q) end
     else
       blocks[#blocks + 1] = { type = "h2", text = q.text }
       blocks[#blocks + 1] = { type = "p", text = (val and val ~= "") and tostring(val) or "Not answered" }

@@ -24,7 +24,7 @@ local function sha(source) return crypto.hex(crypto.sha256(source)) end
 
 local function title_of(name)
   local s = name:gsub("_", " ")
-  return s:sub(1, 1):upper() .. s:sub(2)
+  return util.upper(util.utf8_sub(s, 1, 1)) .. util.utf8_sub(s, 2)
 end
 
 -- Versions of a workflow, newest first, each with the cycles that run it.

@@ -6,6 +6,7 @@ local crypto = require "core.crypto"
 local clock = require "core.clock"
 local errors = require "lib.errors"
 local events = require "lib.events"
+local util = require "lib.util"
 local settings = require "services.settings"
 local audit = require "services.audit"
 local mail = require "services.mail"
@@ -36,15 +37,15 @@ function M.password_problem(pw, user)
   if not len then return "The password must be valid text." end
   local min = settings.get("security.password_min_length")
   if len < min then return ("Use at least %d characters (a passphrase of a few words works well)."):format(min) end
-  if #pw > M.MAX_LENGTH then return ("Use at most %d characters."):format(M.MAX_LENGTH) end
-  local lower = pw:lower()
+  if len > M.MAX_LENGTH then return ("Use at most %d characters."):format(M.MAX_LENGTH) end
+  local lower = util.lower(pw)
   if COMMON[lower] or COMMON[lower:gsub("%d+$", "")] then
     return "This password is too common; attackers try it first. Choose another."
   end
   if lower:match("^(.)%1*$") then return "A password of one repeated character is too easy to guess." end
   if user then
     local local_part = (user.email or ""):match("^([^@]+)"):lower()
-    if lower == (user.email or ""):lower() or lower == local_part or lower == (user.name or ""):lower() then
+    if lower == (user.email or ""):lower() or lower == local_part or lower == util.lower(user.name or "") then
       return "The password must not be your name or email."
     end
   end

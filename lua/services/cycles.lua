@@ -366,7 +366,7 @@ end
 
 function M.admins(id)
   return db.query([[SELECT a.user_id, a.role, u.name, u.email FROM cycle_admins a JOIN users u ON u.id = a.user_id
-    WHERE a.cycle_id = ? ORDER BY a.role, u.name COLLATE NOCASE]], id)
+    WHERE a.cycle_id = ? ORDER BY a.role, u.name COLLATE FOLD]], id)
 end
 
 -- ------------------------------------------------------------------ start and phases
@@ -419,8 +419,8 @@ end
 -- ------------------------------------------------------------------ overview
 
 M.OVERVIEW_SORTS = {
-  name = "u.name COLLATE NOCASE", department = "u.department COLLATE NOCASE", location = "u.location COLLATE NOCASE",
-  manager = "m.name COLLATE NOCASE", self = "r.self_status", manager_review = "r.manager_status",
+  name = "u.name COLLATE FOLD", department = "u.department COLLATE FOLD", location = "u.location COLLATE FOLD",
+  manager = "m.name COLLATE FOLD", self = "r.self_status", manager_review = "r.manager_status",
   signed = "(r.reviewee_signed_at IS NOT NULL) + (r.manager_signed_at IS NOT NULL)", updated = "r.updated_at",
 }
 
@@ -433,7 +433,7 @@ function M.overview(actor, id, q)
   q = q or {}
   local where, args = { "r.cycle_id = ?" }, { c.id }
   if q.q and q.q ~= "" then
-    where[#where + 1] = "u.name LIKE ? ESCAPE '\\'"
+    where[#where + 1] = "fold(u.name) LIKE fold(?) ESCAPE '\\'"
     args[#args + 1] = "%" .. q.q:gsub("[%%_\\]", "\\%0") .. "%"
   end
   if q.department and q.department ~= "" then where[#where + 1] = "u.department = ?"; args[#args + 1] = q.department end
@@ -460,7 +460,7 @@ function M.overview(actor, id, q)
       r.self_submitted_at, r.shared_at, r.reviewee_signed_at, r.manager_signed_at, r.closed_at, r.updated_at,
       u.name, u.email, u.department, u.location, u.job_title, m.name AS manager_name
     FROM reviews r JOIN users u ON u.id = r.reviewee_id LEFT JOIN users m ON m.id = r.manager_id
-    WHERE %s ORDER BY %s %s, u.name COLLATE NOCASE, r.id LIMIT ? OFFSET ?]]):format(where_sql,
+    WHERE %s ORDER BY %s %s, u.name COLLATE FOLD, r.id LIMIT ? OFFSET ?]]):format(where_sql,
       M.OVERVIEW_SORTS[sort], order), table.unpack(page_args))
   local totals = db.row([[SELECT count(*) AS total,
       sum(self_status = 'submitted') AS self_done, sum(self_status = 'skipped') AS self_skipped,
@@ -472,8 +472,8 @@ function M.overview(actor, id, q)
       json_group_array(DISTINCT u.location) AS locations
     FROM reviews r JOIN users u ON u.id = r.reviewee_id WHERE r.cycle_id = ?]], c.id)
   local deps, locs = json.decode(facets.departments) or {}, json.decode(facets.locations) or {}
-  table.sort(deps)
-  table.sort(locs)
+  table.sort(deps, util.before)
+  table.sort(locs, util.before)
   return { cycle = c, rows = rows, totals = totals, sort = sort, order = order:lower(),
     departments = deps, locations = locs, matching = matching, page = page, per_page = per_page,
     pages = math.max(1, (matching + per_page - 1) // per_page) }

@@ -181,7 +181,7 @@ end
 -- ---------------------------------------------------------------- history and helpers
 local function event(id, status, detail, actor_id)
   db.exec("INSERT INTO outbox_events(outbox_id, at, status, detail, actor_id) VALUES(?,?,?,?,?)",
-    id, clock.now(), status, detail and tostring(detail):sub(1, 1000), actor_id)
+    id, clock.now(), status, detail and util.truncate_bytes(tostring(detail), 1000), actor_id)
 end
 
 --- Hides the values of credential-like URL parameters (token=, code=, ...) in text or HTML.
@@ -316,7 +316,7 @@ function M.deliver(m, cfg)
       db.exec([[UPDATE outbox SET status = 'bounced', last_error = ?, smtp_response = ?, next_attempt_at = NULL,
         sending_at = NULL WHERE id = ?]], detail, res.response, m.id)
       db.exec([[INSERT INTO mail_bounces(email, outbox_id, at, smtp_code, message) VALUES(lower(?),?,?,?,?)]],
-        m.to_email, m.id, now, res.smtp_code, (res.response ~= "" and res.response or res.message):sub(1, 1000))
+        m.to_email, m.id, now, res.smtp_code, util.truncate_bytes(res.response ~= "" and res.response or res.message, 1000))
       event(m.id, "bounced", detail)
     end)
     log.warn(("mail %d to %s bounced: %s"):format(m.id, m.to_email, detail))

@@ -325,8 +325,8 @@ function M.reopen(actor, id, reason, part, req)
     errors.forbidden("Only HR Admins (or admins of this cycle) reopen reviews, and never of someone above them.")
   end
   reason = util.trim(reason or "")
-  if #reason < 5 then errors.invalid({ reason = "Say why the review is reopened (at least a few words)." }) end
-  if #reason > 1000 then errors.invalid({ reason = "Keep the reason under 1,000 characters." }) end
+  if util.len(reason) < 5 then errors.invalid({ reason = "Say why the review is reopened (at least a few words)." }) end
+  if util.len(reason) > 1000 then errors.invalid({ reason = "Keep the reason under 1,000 characters." }) end
   if r.manager_status ~= "shared" and not r.closed_at and part ~= "both" then
     errors.conflict("Only a shared or signed review can be reopened.")
   end
@@ -544,10 +544,10 @@ function M.team(actor)
     FROM reviews r JOIN cycles c ON c.id = r.cycle_id JOIN users u ON u.id = r.reviewee_id
     LEFT JOIN users m ON m.id = r.manager_id
     WHERE c.phase NOT IN ('draft', 'closed') AND r.reviewee_id IN (SELECT value FROM json_each(?))
-    ORDER BY c.start_date DESC, u.name COLLATE NOCASE]], json.encode(ids))
+    ORDER BY c.start_date DESC, u.name COLLATE FOLD]], json.encode(ids))
   for _, r in ipairs(rows) do r.direct = direct[r.reviewee_id] or false end
   local people = db.query([[SELECT id, name, job_title, manager_id FROM users WHERE id IN (SELECT value FROM json_each(?))
-    AND status <> 'deactivated' ORDER BY name COLLATE NOCASE]], json.encode(ids))
+    AND status <> 'deactivated' ORDER BY name COLLATE FOLD]], json.encode(ids))
   for _, p in ipairs(people) do p.direct = direct[p.id] or false end
   return rows, people
 end

@@ -9,6 +9,7 @@ local web = require "lib.web"
 local ip = require "lib.ip"
 local errors = require "lib.errors"
 local events = require "lib.events"
+local util = require "lib.util"
 local crypto = require "core.crypto"
 local clock = require "core.clock"
 local authz = require "core.authz"
@@ -382,7 +383,7 @@ function M.verify_credentials(req, email, password)
     db.transaction(function()
       record_failure("ip", addr)
       record_failure(device and "device" or "account", email)
-      audit.record{ action = "signin.failure", actor_id = u and u.id, actor_label = email:sub(1, 254),
+      audit.record{ action = "signin.failure", actor_id = u and u.id, actor_label = util.truncate_bytes(email, 254),
         req = req, details = { reason = u and "password" or "unknown_email" } }
     end)
     errors.raise(401, "signin_failed", SIGNIN_FAILED)

@@ -8,6 +8,7 @@ local web = require "lib.web"
 local crypt = require "lib.crypt"
 local errors = require "lib.errors"
 local events = require "lib.events"
+local util = require "lib.util"
 local crypto = require "core.crypto"
 local clock = require "core.clock"
 local totp = require "core.totp"
@@ -95,7 +96,7 @@ end
 --- What an authenticator app needs: the otpauth URI and the QR code of it (inline SVG).
 function M.enrolment_view(user, secret)
   local issuer = (settings.get("company.name") or ""):gsub("[:%c]", " "):gsub("^%s+", ""):gsub("%s+$", "")
-  issuer = (issuer == "" or issuer == "Your company") and "Candor" or ("Candor " .. issuer):sub(1, 100)
+  issuer = (issuer == "" or issuer == "Your company") and "Candor" or util.truncate("Candor " .. issuer, 100, "")
   local uri = totp.uri(secret, user.email, issuer)
   local svg = assert(qr.svg(uri, { module = 5, margin = 4 }))
   -- a standalone document: drop the XML prolog so it can sit inside the page

@@ -360,7 +360,7 @@ function M.save_version(name, source, note, actor)
   if not def then
     errors.raise(422, "invalid", "The workflow has problems: " .. table.concat(errs, "; "), { details = errs })
   end
-  if note ~= nil and (type(note) ~= "string" or #note > 500) then errors.invalid({ note = "at most 500 characters" }) end
+  if note ~= nil and (type(note) ~= "string" or util.len(note) > 500) then errors.invalid({ note = "at most 500 characters" }) end
   local row, new = ensure_version(name, source, "admin", note ~= "" and note or nil, actor and actor.id)
   settings.set(version_setting(name), row.id, actor and actor.id)
   events.fire("workflow.version_saved", { version_id = row.id, name = name, new = new, actor_id = actor and actor.id })
@@ -424,7 +424,7 @@ local REVIEW_SQL = [[
   FROM reviews r JOIN users u ON u.id = r.reviewee_id LEFT JOIN users m ON m.id = r.manager_id ]]
 
 local function load_reviews(cycle_id)
-  return db.query(REVIEW_SQL .. "WHERE r.cycle_id = ? ORDER BY u.name COLLATE NOCASE, r.id", cycle_id)
+  return db.query(REVIEW_SQL .. "WHERE r.cycle_id = ? ORDER BY u.name COLLATE FOLD, r.id", cycle_id)
 end
 
 local function load_review(review_id)
@@ -435,7 +435,7 @@ local function reachable(status) return status == "active" or status == "invited
 
 local function cycle_admins(cycle_id)
   return db.query([[SELECT u.id, u.name, u.email, u.status, a.role FROM cycle_admins a JOIN users u ON u.id = a.user_id
-    WHERE a.cycle_id = ? AND u.status IN ('active', 'invited') ORDER BY u.name COLLATE NOCASE]], cycle_id)
+    WHERE a.cycle_id = ? AND u.status IN ('active', 'invited') ORDER BY u.name COLLATE FOLD]], cycle_id)
 end
 
 local function base_url()
@@ -765,7 +765,7 @@ function M.transition(cycle, to_phase, actor)
       errors.conflict(("%s happens by itself on its date; nobody makes it by hand."):format(tr.label))
     end
     if not actor or not may(tr, roles_of(row, actor)) then
-      errors.forbidden(("Only %s may %s."):format(who_may(tr), tr.label:sub(1, 1):lower() .. tr.label:sub(2)))
+      errors.forbidden(("Only %s may %s."):format(who_may(tr), util.lower(util.utf8_sub(tr.label, 1, 1)) .. util.utf8_sub(tr.label, 2)))
     end
   end
   apply(row, entry, tr, actor)
