@@ -457,7 +457,7 @@ function M.routes(r)
       e.items[#e.items + 1] = { label = rq.requester_id == rq.about_id
         and ("Give %s feedback they asked for"):format(rq.requester_name)
         or ("Give %s feedback about %s"):format(rq.requester_name, rq.about_name),
-        href = "/requests/" .. rq.id, due = rq.due_date and util.date_to_ts(rq.due_date) or nil }
+        href = "/requests/" .. rq.id, due = rq.due_date }
     end
   end)
 
