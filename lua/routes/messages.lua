@@ -289,7 +289,7 @@ function M.routes(r)
       local rq = requests.get(req.user, id_of(req))
       local kept = page.kept(req)
       return page.render(req, "request_show", { title = "Feedback request", r = rq, values = kept and kept.values or {},
-        errors = kept and kept.errors or {}, anonymity = messages.defaults("feedback").anonymity }, { nav = "messages" })
+        errors = kept and kept.errors or {}, anonymous = requests.anonymous_answers() }, { nav = "messages" })
     end }
 
   r:add{ method = "POST", path = "/requests/{id:int}/answer", auth = "user", perm = "object",
@@ -297,7 +297,7 @@ function M.routes(r)
       local id = id_of(req)
       local f = web.form(req)
       local ok, mid = page.form(req, { back = "/requests/" .. id, values = f }, requests.answer, req.user, id,
-        { text = f.text, anonymous = truthy(f.anonymous) }, req)
+        { text = f.text }, req)
       if not ok then return mid end
       return page.redirect("/messages/" .. mid, "success", "Thank you: your feedback was sent.")
     end }

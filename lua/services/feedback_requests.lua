@@ -4,6 +4,10 @@
 -- those still open two days before the due date (a job). The question is sealed like every text.
 -- Who sees a request: the one who asked (author) and those asked (recipients), through the
 -- evaluator (feedback_requests.read); the person it is about, when someone else asked, is not told.
+--
+-- Anonymity: the one who asked sees who of those asked answered, so an answer cannot be
+-- anonymous by choice (a promise Candor could not keep). When the company makes feedback
+-- anonymous (mandatory), answers are anonymous and the one who asked sees only counts.
 local db = require "lib.db"
 local crypt = require "lib.crypt"
 local errors = require "lib.errors"
@@ -119,6 +123,17 @@ local SELECT = [[SELECT r.id, r.requester_id, q.name AS requester_name, r.about_
   r.question_enc, r.due_date, r.created_at FROM feedback_requests r JOIN users q ON q.id = r.requester_id
   JOIN users ab ON ab.id = r.about_id]]
 
+-- Whether answers are anonymous (the company's feedback anonymity is mandatory).
+local function anonymous_answers() return messages.defaults("feedback").anonymity == "mandatory" end
+M.anonymous_answers = anonymous_answers
+
+-- What the one who asked sees of those asked: names, and statuses unless answers are anonymous.
+local function for_requester(r)
+  if anonymous_answers() then
+    for _, a in ipairs(r.askees) do a.status = "asked" end
+  end
+end
+
 local function rel_of(viewer, r)
   local rel = {}
   if r.requester_id == viewer.id then rel.author = true end
@@ -135,6 +150,7 @@ function M.get(viewer, id)
     load_many({ r })
     if access.can(viewer, "feedback_requests.read", { rel = rel_of(viewer, r) }) then
       r.mine = r.requester_id == viewer.id
+      if r.mine then for_requester(r) end
       if not r.mine then
         -- those asked see only their own line, not whom else was asked
         local own = {}
@@ -156,6 +172,7 @@ end
 --- Requests viewer made, and requests still open for viewer: { made = {...}, asked = {...} }.
 function M.for_user(viewer)
   local made = load_many(db.query(SELECT .. " WHERE r.requester_id = ? ORDER BY r.id DESC LIMIT 50", viewer.id))
+  for _, r in ipairs(made) do for_requester(r) end
   local asked = load_many(db.query(SELECT .. [[ WHERE r.id IN (SELECT request_id FROM feedback_request_askees
     WHERE user_id = ? AND status = 'open') ORDER BY r.id DESC LIMIT 50]], viewer.id))
   for _, r in ipairs(asked) do
@@ -177,7 +194,6 @@ end
 M.ANSWER_SCHEMA = schema.record{ strict = false, fields = {
   { text = schema.text{ required = true, max = messages.TEXT_MAX, multiline = true, label = "Your feedback",
     description = "The answer." } },
-  { anonymous = { type = "boolean", label = "Anonymous", description = "Hide your name (when the company allows it)." } },
 } }
 
 --- Answers a request: a feedback message to the one who asked. Returns the message's id.
@@ -185,7 +201,7 @@ function M.answer(actor, id, input, req)
   local r = open_for(actor, id)
   local v = checked(M.ANSWER_SCHEMA, input)
   local mid = messages.create(actor, { kind = "feedback", text = v.text, recipient_ids = { r.requester_id },
-    anonymous = v.anonymous }, req, { request_id = r.id, about_id = r.about_id, silent = true })
+    anonymous = false }, req, { request_id = r.id, about_id = r.about_id, silent = true })
   db.exec("UPDATE feedback_request_askees SET status = 'answered', updated_at = ? WHERE request_id = ? AND user_id = ?",
     clock.now(), r.id, actor.id)
   local requester = db.row("SELECT id, name, email FROM users WHERE id = ? AND status = 'active'", r.requester_id)
@@ -209,10 +225,11 @@ function M.decline(actor, id, req)
   local requester = db.row("SELECT id, name, email FROM users WHERE id = ? AND status = 'active'", r.requester_id)
   if requester then
     mail.queue{ template = "feedback_request.declined", to = requester,
-      vars = { askee = actor.name, link = accounts.base_url() .. "/requests/" .. r.id },
+      vars = { askee = anonymous_answers() and "One of the colleagues you asked" or actor.name,
+        link = accounts.base_url() .. "/requests/" .. r.id },
       related_type = "feedback_request", related_id = r.id, dedupe_key = "feedback_request:" .. r.id .. ":declined:" .. actor.id }
   end
-  events.fire("feedback_request.declined", { request_id = r.id, actor_id = actor.id })
+  events.fire("feedback_request.declined", { request_id = r.id, actor_id = not anonymous_answers() and actor.id or nil })
 end
 
 --- Open requests of user (home to-dos): list of { id, requester_name, about_name, due_date }.
@@ -270,7 +287,7 @@ function M.init(a)
     description = "Sent to the one who asked when a colleague declines a feedback request.",
     subject = "{{askee}} declined your feedback request",
     text = "Hello {{first_name}},\n\n{{askee}} will not answer your feedback request. You may ask someone else.\n\n{{link}}",
-    vars = { askee = "who declined", link = "link to the request" },
+    vars = { askee = "who declined (not named when answers are anonymous)", link = "link to the request" },
     example = { askee = "Lucas Moreau", link = "https://candor.example.com/requests/3" },
   })
 end

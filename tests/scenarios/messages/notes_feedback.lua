@@ -177,6 +177,29 @@ t.test("notes about a person show beside the writer's review of them, not beside
   t.not_contains(own, "A patient mentor", "not the answer that went to her manager")
 end)
 
+t.test("answers to a request are never anonymous by choice: the one who asked sees who answered", function()
+  local r = t.status(zoe:post("/api/feedback-requests", { askee_ids = { P.ethan.id, P.leo.id }, question = "Q1" }), 201).json
+  local m = t.status(ethan:post("/api/feedback-requests/" .. r.id .. "/answer", { text = "Named", anonymous = true }), 201).json
+  t.eq(m.anonymous, false)
+  t.eq(t.status(zoe:get("/api/messages/" .. m.id), 200).json.author.name, "Ethan Brooks")
+end)
+
+t.test("when the company makes feedback anonymous, answers are, and the one who asked sees only counts", function()
+  t.status(marcus:put("/api/message-defaults", { feedback = { anonymity = "mandatory" } }), 200)
+  local r = t.status(zoe:post("/api/feedback-requests", { askee_ids = { P.ethan.id, P.leo.id }, question = "Q2" }), 201).json
+  local m = t.status(ethan:post("/api/feedback-requests/" .. r.id .. "/answer", { text = "Hidden" }), 201).json
+  t.status(leo:post("/api/feedback-requests/" .. r.id .. "/decline"), 204)
+  local seen = t.status(zoe:get("/api/feedback-requests/" .. r.id), 200).json
+  for _, a in ipairs(seen.askees) do t.eq(a.status, "asked") end
+  t.eq(seen.counts.answered, 1)
+  t.eq(seen.answers[1].author, json.null)
+  t.eq(t.status(zoe:get("/api/messages/" .. m.id), 200).json.author, json.null)
+  local told = t.outbox{ to = demo.email("zoe"), template = "feedback_request.declined" }
+  t.not_contains(told[#told].body_text, "Leo")
+  t.not_contains(zoe:get("/requests/" .. r.id).body, ">answered<")
+  t.status(marcus:put("/api/message-defaults", { feedback = { anonymity = "possible" } }), 200)
+end)
+
 t.test("with feedback switched off, neither feedback nor requests can be written", function()
   t.status(marcus:put("/api/message-defaults", { feedback = { enabled = false } }), 200)
   t.status(ethan:post("/api/messages", { kind = "feedback", text = "x", recipient_ids = { P.zoe.id } }), 422)
