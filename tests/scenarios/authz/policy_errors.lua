@@ -166,7 +166,8 @@ t.test("parts name the actor's part in the object: unknown ones, and parts on an
   local roles = real("roles.lua")
   local i, e = entry_of(roles, "messages.read_private")
   e.parts = { "author", "cousin" }
-  t.contains(refused(roles), ("policies/roles.lua: entry %d (messages.read_private): field parts: unknown part \"cousin\" (author, recipient or named)"):format(i))
+  t.contains(refused(roles), ("policies/roles.lua: entry %d (messages.read_private): field parts: "
+    .. "unknown part \"cousin\" (author, recipient or named)"):format(i))
   still_in_force()
   roles = real("roles.lua")
   i, e = entry_of(roles, "directory.view")
