@@ -86,6 +86,20 @@ end
 
 local function truthy(v) return v == "1" or v == "on" or v == "true" or v == true end
 
+-- A badge's image with its checked type, never sniffed, under a policy that runs nothing.
+local function image_response(id)
+  local bytes, ctype = badges.image(id)
+  if not bytes then errors.not_found("This badge has no image.") end
+  return { status = 200, body = bytes, headers = {
+    ["Content-Type"] = ctype,
+    ["X-Content-Type-Options"] = "nosniff",
+    ["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox",
+    ["Content-Disposition"] = ("inline; filename=\"badge-%d.%s\""):format(id,
+      ctype == "image/png" and "png" or (ctype == "image/jpeg" and "jpg" or "svg")),
+    ["Cache-Control"] = "private, max-age=86400",
+  } }
+end
+
 -- ---------------------------------------------------------------- pages
 
 M.PRESETS = { "praise", "feedback", "note", "request" }
@@ -133,7 +147,7 @@ function M.routes(r)
     handler = function(req)
       local s = wall.screen_for(req.params.token)
       local res = page.render(req, "praise_screen", { title = "Praise · " .. s.label, screen = s,
-        list = wall.screen_page(30) }, { layout = "screen" })
+        token = req.params.token, list = wall.screen_page(30) }, { layout = "screen" })
       res.headers["Cache-Control"] = "no-store"
       res.headers["Referrer-Policy"] = "no-referrer"
       return res
@@ -312,17 +326,13 @@ function M.routes(r)
 
   -- badge images: served from the app with a safe type, never sniffed, scripts impossible
   r:add{ method = "GET", path = "/badges/{id:int}/image", auth = "user", perm = "messages.read_everyone",
+    handler = function(req) return image_response(id_of(req)) end }
+
+  -- the same for an office screen (its link is its permission)
+  r:add{ method = "GET", path = "/praise/screen/{token}/badges/{id:int}", auth = "public", perm = "none",
     handler = function(req)
-      local bytes, ctype = badges.image(id_of(req))
-      if not bytes then errors.not_found("This badge has no image.") end
-      return { status = 200, body = bytes, headers = {
-        ["Content-Type"] = ctype,
-        ["X-Content-Type-Options"] = "nosniff",
-        ["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox",
-        ["Content-Disposition"] = "inline; filename=\"badge-" .. id_of(req) .. (ctype == "image/png" and ".png"
-          or ctype == "image/jpeg" and ".jpg" or ".svg") .. "\"",
-        ["Cache-Control"] = "private, max-age=86400",
-      } }
+      wall.screen_for(req.params.token)
+      return image_response(id_of(req))
     end }
 
   -- ---------------------------------------------------------------- API

@@ -64,10 +64,21 @@ t.test("an office screen: the link is shown once, shows company praise only, and
   t.not_contains(screen.body, "Leo Rossi", "anonymous stays anonymous")
   t.not_contains(screen.body, "<form", "read-only")
   t.eq(screen.headers["referrer-policy"], "no-referrer")
+  -- a badge with an image shows on the screen through the screen's own link
+  local png = "\137PNG\r\n\26\n" .. string.pack(">I4", 13) .. "IHDR" .. string.pack(">I4>I4", 2, 2) .. "\8\2\0\0\0"
+    .. "\0\0\0\0" .. string.pack(">I4", 0) .. "IEND" .. "\0\0\0\0"
+  t.status(marcus:request("PUT", "/api/badges/6/image", { body = png, headers = { ["content-type"] = "image/png" } }), 200)
+  t.status(zoe:post("/api/messages", { kind = "praise", text = "With a picture", recipient_ids = { P.ethan.id }, badge_id = 6 }), 201)
+  local img = t.client():get(url .. "/badges/6")
+  t.status(img, 200)
+  t.eq(img.headers["content-type"], "image/png")
+  t.contains(t.client():get(url).body, url .. "/badges/6")
+  t.status(t.client():get("/badges/6/image"), 303, "the app's own image address sends a stranger to sign in")
   local id = db.value("SELECT id FROM wall_screens WHERE label = 'Berlin lobby'")
   t.contains(marcus:get("/admin/praise/wall").body, 'data-confirm="Delete the link of')
   t.status(marcus:form("/admin/praise/wall/screens/" .. id .. "/delete", {}), 303)
   t.status(t.client():get(url), 404)
+  t.status(t.client():get(url .. "/badges/6"), 404, "nor its images")
 end)
 
 t.test("moderation lists every praise, the private ones too, never notes or feedback", function()
