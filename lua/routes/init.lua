@@ -11,5 +11,7 @@ return {
   "reviews",
   "import",
   "workflows",
+  "messages",
+  "praise_admin",
   "one_on_ones",
 }

@@ -12,6 +12,9 @@ return {
   "workflows",
   "reviews",
   "dashboard",
+  "messages",
+  "feedback_requests",
+  "wall",
   "one_on_ones",
   "one_on_one_timeline",
 }

@@ -741,9 +741,9 @@ static void test_parts_allow_the_objects_own_people(void **state)
 	add(p, (authz_action_def_t){.name = "t.note", .confidential = 1});
 	add(p, (authz_action_def_t){.name = "t.open", .everyone = 1});
 	char err[256];
-	assert_int_equal(authz_policy_set_parts(p, "t.msg", AUTHZ_AUTHOR | AUTHZ_RECIPIENT | AUTHZ_NAMED, err,
-	                                        sizeof err),
-	                 0);
+	assert_int_equal(
+	    authz_policy_set_parts(p, "t.msg", AUTHZ_AUTHOR | AUTHZ_RECIPIENT | AUTHZ_NAMED, err, sizeof err),
+	    0);
 	assert_int_equal(authz_policy_set_parts(p, "t.note", AUTHZ_AUTHOR | AUTHZ_NAMED, err, sizeof err), 0);
 	assert_int_equal(authz_policy_set_parts(p, "t.nothing", AUTHZ_AUTHOR, err, sizeof err), -1);
 	assert_string_equal(err, "parts for an unknown action");
@@ -759,7 +759,8 @@ static void test_parts_allow_the_objects_own_people(void **state)
 	assert_string_equal(rule(az, 7, "t.msg", &c, 0), "hierarchy");
 	c = (authz_ctx_t){.has_subject = 1, .subject = 7, .rel = AUTHZ_RECIPIENT};
 	assert_string_equal(rule(az, 7, "t.msg", &c, 1), "part:recipient");
-	assert_string_equal(rule(az, 7, "t.note", &c, 0), "no_relation"); /* recipients are not a part of notes */
+	assert_string_equal(rule(az, 7, "t.note", &c, 0),
+	                    "no_relation"); /* recipients are not a part of notes */
 	c.rel = AUTHZ_NAMED;
 	assert_string_equal(rule(az, 5, "t.note", &c, 1), "part:named");
 	c.rel = AUTHZ_AUTHOR | AUTHZ_NAMED;
