@@ -15,8 +15,10 @@ t.test("My meetings without any 1:1 says what a 1:1 is and how to start one", fu
   t.contains(body, "Start a 1:1")
 end)
 
-t.test("every employee has 1:1 meetings in the navigation; guests do not", function()
-  t.contains(H.as("omar"):get("/home").body, 'href="/meetings"')
+t.test("every employee has 1:1 meetings in the navigation and Meeting in the + New menu; guests do not", function()
+  local home = H.as("omar"):get("/home").body
+  t.contains(home, 'href="/meetings"')
+  t.match(home, '<details class="menu quick%-create">.-<a role="menuitem" href="/meetings/new">Meeting</a>.-</details>')
   t.not_contains(t.login("alex.morgan@clientcorp.example"):get("/home").body, 'href="/meetings"')
 end)
 
