@@ -61,7 +61,7 @@ db.transaction(function()
     for k = 1, REVIEWERS do
       local reviewer = all[(s.reviewee_id + k * 37) % N + 1]
       if reviewer ~= s.reviewee_id then
-        db.exec([[INSERT INTO feedback_requests(subject_id, cycle_id, reviewer_id, relationship, status, approved_at,
+        db.exec([[INSERT INTO feedback_nominations(subject_id, cycle_id, reviewer_id, relationship, status, approved_at,
             feedback_status, shared_at, created_at, updated_at) VALUES(?,?,?, 'peer', 'approved', ?, ?, ?, ?, ?)
           ON CONFLICT(subject_id, reviewer_id) DO NOTHING]], s.id, c.id, reviewer, now,
           (n + k) % 3 == 0 and "shared" or "not_started", (n + k) % 3 == 0 and now or nil, now, now)
@@ -70,7 +70,7 @@ db.transaction(function()
     db.exec("UPDATE feedback_subjects SET nominations_done_at = ?, approved_at = ? WHERE id = ?", now, now, s.id)
   end
 end)
-print("requests", db.value("SELECT count(*) FROM feedback_requests WHERE cycle_id = ?", c.id))
+print("requests", db.value("SELECT count(*) FROM feedback_nominations WHERE cycle_id = ?", c.id))
 
 local token = db.transaction(function() return sessions.create_api_token(hr, "bench") end)
 local times = {}

@@ -1,6 +1,7 @@
 /* SQLite with safe settings, a statement cache, savepoints and migrations. */
 #include "db.h"
 
+#include "fold.h"
 #include "log.h"
 
 #include <dirent.h>
@@ -30,6 +31,7 @@ struct db {
 	int depth;            /* transaction nesting depth */
 	uint64_t queries;     /* statements executed, for tests and benchmarks */
 	char errbuf[512];     /* error text not coming from SQLite */
+	int errcode;          /* SQLite result code of the last db_exec failure (0: not SQLite's) */
 };
 
 static uint32_t hash_text(const char *s, int len)
@@ -50,6 +52,38 @@ static void cache_clear(db_t *db)
 		}
 	}
 	db->cached = 0;
+}
+
+/** The FOLD collation: names ordered without regard to case or accents (fold.h). */
+static int fold_collate(void *ud, int an, const void *a, int bn, const void *b)
+{
+	(void)ud;
+	return fold_compare(a, (size_t)an, b, (size_t)bn);
+}
+
+/** SQL fold(text): the key FOLD orders by, for matching ("lukasz" finds "Łukasz"). */
+static void fold_sql(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+		sqlite3_result_null(ctx);
+		return;
+	}
+	const char *s = (const char *)sqlite3_value_text(argv[0]);
+	size_t n = (size_t)sqlite3_value_bytes(argv[0]);
+	char small[256];
+	size_t need = fold_text(s, n, small, sizeof small);
+	if (need < sizeof small) {
+		sqlite3_result_text(ctx, small, (int)need, SQLITE_TRANSIENT);
+		return;
+	}
+	char *big = sqlite3_malloc64(need + 1);
+	if (!big) {
+		sqlite3_result_error_nomem(ctx);
+		return;
+	}
+	fold_text(s, n, big, need + 1);
+	sqlite3_result_text(ctx, big, (int)need, sqlite3_free);
 }
 
 db_t *db_open(const char *path, char *err, size_t errlen)
@@ -75,6 +109,9 @@ db_t *db_open(const char *path, char *err, size_t errlen)
 	sqlite3_db_config(db->conn, SQLITE_DBCONFIG_DQS_DML, 0, NULL);
 	sqlite3_db_config(db->conn, SQLITE_DBCONFIG_DQS_DDL, 0, NULL);
 	sqlite3_busy_timeout(db->conn, 5000);
+	sqlite3_create_collation_v2(db->conn, "FOLD", SQLITE_UTF8, NULL, fold_collate, NULL);
+	sqlite3_create_function_v2(db->conn, "fold", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
+				   fold_sql, NULL, NULL, NULL);
 	const char *setup = "PRAGMA foreign_keys=ON; PRAGMA trusted_schema=OFF; "
 			    "PRAGMA synchronous=FULL; PRAGMA journal_mode=WAL;";
 	char *msg = NULL;
@@ -170,11 +207,34 @@ sqlite3_stmt *db_prepare(db_t *db, const char *sql, int len)
 	return stmt;
 }
 
+const char *db_error_code(db_t *db, int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_CONSTRAINT: return "constraint";
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED: return "busy";
+	case SQLITE_FULL: return "disk_full";
+	case SQLITE_READONLY: return "readonly";
+	case SQLITE_IOERR: {
+		/* SQLite answers SQLITE_FULL for a write that finds the disk full, but an I/O error
+		 * for other calls that do (fsync, growing a file) */
+		int e = sqlite3_system_errno(db->conn);
+		return e == ENOSPC || e == EDQUOT ? "disk_full" : "db_error";
+	}
+	default: return "db_error";
+	}
+}
+
+const char *db_last_error_code(db_t *db) { return db->errcode ? db_error_code(db, db->errcode) : "db_error"; }
+
 int db_exec(db_t *db, const char *sql)
 {
 	char *msg = NULL;
 	db->errbuf[0] = 0;
-	if (sqlite3_exec(db->conn, sql, NULL, NULL, &msg) != SQLITE_OK) {
+	db->errcode = 0;
+	int rc = sqlite3_exec(db->conn, sql, NULL, NULL, &msg);
+	if (rc != SQLITE_OK) {
+		db->errcode = rc;
 		snprintf(db->errbuf, sizeof db->errbuf, "%s", msg ? msg : sqlite3_errmsg(db->conn));
 		sqlite3_free(msg);
 		return -1;
@@ -207,6 +267,7 @@ int db_commit(db_t *db)
 	char sql[64];
 	if (db->depth <= 0) {
 		snprintf(db->errbuf, sizeof db->errbuf, "commit without a transaction");
+		db->errcode = 0;
 		return -1;
 	}
 	if (db->depth == 1)
@@ -215,9 +276,11 @@ int db_commit(db_t *db)
 		snprintf(sql, sizeof sql, "RELEASE sp%d", db->depth - 1);
 	if (db_exec(db, sql) != 0) {
 		char keep[512];
+		int keep_code = db->errcode;
 		snprintf(keep, sizeof keep, "%s", db_errmsg(db));
 		db_rollback(db);
 		snprintf(db->errbuf, sizeof db->errbuf, "%s", keep);
+		db->errcode = keep_code;
 		return -1;
 	}
 	db->depth--;
@@ -229,6 +292,7 @@ int db_rollback(db_t *db)
 	char sql[96];
 	if (db->depth <= 0) {
 		snprintf(db->errbuf, sizeof db->errbuf, "rollback without a transaction");
+		db->errcode = 0;
 		return -1;
 	}
 	if (db->depth == 1)

@@ -20,6 +20,12 @@ void db_close(db_t *db);
 sqlite3 *db_sqlite(db_t *db);
 /** The last error message on this connection. */
 const char *db_errmsg(db_t *db);
+/** The name of a failure with SQLite result code rc on this connection: "constraint", "busy",
+ * "disk_full" (SQLITE_FULL, or an I/O error from ENOSPC or EDQUOT), "readonly" or "db_error". */
+const char *db_error_code(db_t *db, int rc);
+/** The name (as db_error_code) of the last failure of db_exec, db_begin, db_commit or
+ * db_rollback; "db_error" for a failure that did not come from SQLite. */
+const char *db_last_error_code(db_t *db);
 
 /** Returns a cached, reset statement for sql (len bytes, or -1 for NUL-terminated), bindings
  * cleared. The statement stays owned by the cache. NULL on a prepare error. */

@@ -1,16 +1,17 @@
-/* HTTP/1.1 server: libuv TCP + llhttp parsing (strict: no lenient flags). */
+/* HTTP/1.1 server: libuv TCP + llhttp parsing (llhttp built in strict mode, no lenient flags;
+ * head_problem refuses what strict llhttp still takes). */
 #include "http.h"
 
 #include "log.h"
+#include "static.h"
 
-#include <dirent.h>
 #include <errno.h>
+#include <arpa/inet.h>
 #include <llhttp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #define IN_CAP (64 * 1024)
@@ -27,15 +28,6 @@ struct hdr_off {
 	size_t name, name_len, value, value_len;
 };
 
-/** A file served from memory. */
-struct static_file {
-	char *path;       /* relative to the static folder, e.g. "css/app.css" */
-	char *data;       /* contents */
-	size_t len;
-	char etag[24];    /* quoted hash of the contents */
-	const char *mime; /* Content-Type */
-};
-
 enum conn_state { ST_IDLE, ST_HEADERS, ST_BODY, ST_HANDLING };
 
 /** One client connection. */
@@ -46,48 +38,52 @@ typedef struct http_conn {
 	struct http_conn *prev, *next;
 	llhttp_t parser;
 	char peer[64];
+	unsigned char addr[16]; /* the peer's address (IPv4-mapped IPv6 as IPv4) */
+	int addr_len;           /* 4 or 16; 0 when unknown */
+	int exempt;             /* the address is in cfg.exempt: no per-address cap */
+	uint64_t last_active;   /* loop time of the accept or of the last answer */
 	char *in;               /* received bytes not yet parsed: in[pos..len) */
 	size_t in_len, in_pos;
-	struct buf head;        /* target and header text of the request being read */
-	struct hdr_off *hdrs;   /* its headers */
+	struct buf head;      /* target and header text of the request being read */
+	struct hdr_off *hdrs; /* its headers */
 	int nhdrs;
-	int last_was_value;     /* header callbacks: start a new header on the next field */
+	int last_was_value; /* header callbacks: start a new header on the next field */
 	size_t header_bytes;
 	struct buf body;
 	http_header_t *req_headers; /* pointers built for the handler */
 	http_request_t req;
 	enum conn_state state;
-	int err_status;         /* answer when a parser callback gave up */
-	int busy;               /* a request is with the handler */
-	int in_process;         /* conn_process is on the stack */
-	int closing;            /* handles are being closed */
-	int handles_open;       /* tcp + timer not yet closed */
+	int err_status;   /* answer when a parser callback gave up */
+	int busy;         /* a request is with the handler */
+	int in_process;   /* conn_process is on the stack */
+	int closing;      /* handles are being closed */
+	int handles_open; /* tcp + timer not yet closed */
 	int close_after_write;
-	int fresh;              /* no request seen yet on this connection */
-	int rejected;           /* over the connection limit */
-	int head_done;          /* CRLF check: the end of this request's head was seen */
-	int prev_cr;            /* CRLF check: the last byte was CR */
-	int crlfs;              /* CRLF check: line ends in a row (-1 before the request line) */
+	int paused;    /* not read from until its unsent answers drain */
+	int upgrade;   /* the request asked for an upgrade: answered, then closed */
+	int fresh;     /* no request seen yet on this connection */
+	int head_done; /* CRLF check: the end of this request's head was seen */
+	int prev_cr;   /* CRLF check: the last byte was CR */
+	int crlfs;     /* CRLF check: line ends in a row (-1 before the request line) */
 } http_conn_t;
 
 /** A listening server. */
 struct http_server {
 	uv_loop_t *loop;
 	uv_tcp_t listener;
-	int listener_open;      /* listening (not closed nor closing) */
-	int listener_closing;   /* uv_close called, its callback not yet run */
-	int freeing;            /* http_server_free called: free once everything is closed */
+	int listener_open;    /* listening (not closed nor closing) */
+	int listener_closing; /* uv_close called, its callback not yet run */
+	int freeing;          /* http_server_free called: free once everything is closed */
 	http_config_t cfg;
 	http_handler_fn handler;
 	void *ud;
 	llhttp_settings_t settings;
-	char *common;           /* common header lines */
+	char *common; /* common header lines */
 	size_t common_len;
-	char *static_prefix;
-	struct static_file *files;
-	size_t nfiles;
+	static_set_t *statics; /* static files, or NULL */
 	http_conn_t *conns;
 	int nconns, nbusy;
+	int nclosing; /* connections closing but not yet freed (counted in nconns) */
 	int stopping;
 	void (*stop_done)(void *);
 	void *stop_ud;
@@ -102,39 +98,136 @@ void http_config_default(http_config_t *cfg)
 	cfg->body_timeout_ms = 30000;
 	cfg->idle_timeout_ms = 60000;
 	cfg->max_connections = 1024;
+	cfg->max_connections_per_address = 256;
+	cfg->max_output_bytes = 256 * 1024;
+	cfg->nexempt = 0;
+}
+
+int http_range_parse(const char *text, http_range_t *out)
+{
+	char addr[64];
+	const char *slash = strchr(text, '/');
+	size_t n = slash ? (size_t)(slash - text) : strlen(text);
+	if (n == 0 || n >= sizeof addr)
+		return -1;
+	memcpy(addr, text, n);
+	addr[n] = 0;
+	memset(out, 0, sizeof *out);
+	if (inet_pton(AF_INET, addr, out->bytes) == 1)
+		out->len = 4;
+	else if (inet_pton(AF_INET6, addr, out->bytes) == 1)
+		out->len = 16;
+	else
+		return -1;
+	out->bits = out->len * 8;
+	if (slash) {
+		char *end;
+		long bits = strtol(slash + 1, &end, 10);
+		if (end == slash + 1 || *end || bits < 0 || bits > out->bits)
+			return -1;
+		out->bits = (int)bits;
+	}
+	return 0;
+}
+
+/* Writes the address of sa into out (IPv4-mapped IPv6 as IPv4): its length, 0 when unknown. */
+static int addr_bytes(const struct sockaddr_storage *sa, unsigned char out[16])
+{
+	static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	if (sa->ss_family == AF_INET) {
+		memcpy(out, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		return 4;
+	}
+	if (sa->ss_family != AF_INET6)
+		return 0;
+	const unsigned char *b = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+	if (memcmp(b, mapped, 12) == 0) {
+		memcpy(out, b + 12, 4);
+		return 4;
+	}
+	memcpy(out, b, 16);
+	return 16;
+}
+
+int http_range_contains(const http_range_t *r, const unsigned char *addr, int len)
+{
+	static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	if (len == 16 && r->len == 4 && memcmp(addr, mapped, 12) == 0) {
+		addr += 12;
+		len = 4;
+	}
+	if (len != r->len)
+		return 0;
+	int full = r->bits / 8, rest = r->bits % 8;
+	if (memcmp(addr, r->bytes, (size_t)full) != 0)
+		return 0;
+	if (rest == 0)
+		return 1;
+	unsigned char mask = (unsigned char)(0xff << (8 - rest));
+	return (addr[full] & mask) == (r->bytes[full] & mask);
 }
 
 const char *http_reason(int s)
 {
 	switch (s) {
-	case 100: return "Continue";
-	case 200: return "OK";
-	case 201: return "Created";
-	case 202: return "Accepted";
-	case 204: return "No Content";
-	case 301: return "Moved Permanently";
-	case 302: return "Found";
-	case 303: return "See Other";
-	case 304: return "Not Modified";
-	case 307: return "Temporary Redirect";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 408: return "Request Timeout";
-	case 409: return "Conflict";
-	case 410: return "Gone";
-	case 412: return "Precondition Failed";
-	case 413: return "Content Too Large";
-	case 415: return "Unsupported Media Type";
-	case 422: return "Unprocessable Content";
-	case 429: return "Too Many Requests";
-	case 431: return "Request Header Fields Too Large";
-	case 500: return "Internal Server Error";
-	case 501: return "Not Implemented";
-	case 503: return "Service Unavailable";
-	default: return "Unknown";
+	case 100:
+		return "Continue";
+	case 200:
+		return "OK";
+	case 201:
+		return "Created";
+	case 202:
+		return "Accepted";
+	case 204:
+		return "No Content";
+	case 301:
+		return "Moved Permanently";
+	case 302:
+		return "Found";
+	case 303:
+		return "See Other";
+	case 304:
+		return "Not Modified";
+	case 307:
+		return "Temporary Redirect";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 408:
+		return "Request Timeout";
+	case 409:
+		return "Conflict";
+	case 410:
+		return "Gone";
+	case 412:
+		return "Precondition Failed";
+	case 413:
+		return "Content Too Large";
+	case 415:
+		return "Unsupported Media Type";
+	case 422:
+		return "Unprocessable Content";
+	case 429:
+		return "Too Many Requests";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 500:
+		return "Internal Server Error";
+	case 501:
+		return "Not Implemented";
+	case 503:
+		return "Service Unavailable";
+	case 507:
+		return "Insufficient Storage";
+	default:
+		return "Unknown";
 	}
 }
 
@@ -183,7 +276,10 @@ static void server_check(http_server_t *srv);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b);
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b);
 
-static void reading(http_conn_t *c) { uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read); }
+static void reading(http_conn_t *c)
+{
+	uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
 
 static void conn_free(http_conn_t *c)
 {
@@ -195,6 +291,7 @@ static void conn_free(http_conn_t *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	srv->nconns--;
+	srv->nclosing--;
 	free(c->in);
 	buf_free(&c->head);
 	buf_free(&c->body);
@@ -216,6 +313,7 @@ static void conn_close(http_conn_t *c)
 	if (c->closing)
 		return;
 	c->closing = 1;
+	c->srv->nclosing++;
 	uv_timer_stop(&c->timer);
 	uv_close((uv_handle_t *)&c->timer, on_handle_closed);
 	uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
@@ -230,6 +328,12 @@ struct write_req {
 	char *data;
 };
 
+/* Answer bytes the kernel has not taken yet. */
+static size_t unsent(http_conn_t *c)
+{
+	return uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp);
+}
+
 static void on_written(uv_write_t *w, int status)
 {
 	struct write_req *wr = (struct write_req *)w;
@@ -238,8 +342,14 @@ static void on_written(uv_write_t *w, int status)
 	free(wr);
 	if (c->closing)
 		return;
-	if (status < 0 || c->close_after_write)
+	if (status < 0 || c->close_after_write) {
 		conn_close(c);
+		return;
+	}
+	if (c->paused && unsent(c) <= c->srv->cfg.max_output_bytes / 2) {
+		c->paused = 0;
+		conn_process(c); /* reads and parses again */
+	}
 }
 
 /* Takes ownership of data. */
@@ -265,9 +375,8 @@ static void conn_write(http_conn_t *c, char *data, size_t len)
 	}
 }
 
-static char *build_answer(http_server_t *srv, int status, const char *head, size_t head_len,
-			  const char *body, size_t body_len, int send_body, int keep_alive,
-			  size_t *out_len)
+static char *build_answer(http_server_t *srv, int status, const char *head, size_t head_len, const char *body,
+                          size_t body_len, int send_body, int keep_alive, size_t *out_len)
 {
 	char first[128];
 	int n1 = snprintf(first, sizeof first, "HTTP/1.1 %d %s\r\n", status, http_reason(status));
@@ -276,10 +385,11 @@ static char *build_answer(http_server_t *srv, int status, const char *head, size
 	char tail[96];
 	int n2;
 	if (status == 204 || status == 304 || (status >= 100 && status < 200))
-		n2 = snprintf(tail, sizeof tail, "Connection: %s\r\n\r\n", keep_alive ? "keep-alive" : "close");
+		n2 = snprintf(tail, sizeof tail, "Connection: %s\r\n\r\n",
+		              keep_alive ? "keep-alive" : "close");
 	else
 		n2 = snprintf(tail, sizeof tail, "Content-Length: %zu\r\nConnection: %s\r\n\r\n", body_len,
-			      keep_alive ? "keep-alive" : "close");
+		              keep_alive ? "keep-alive" : "close");
 	size_t blen = send_body ? body_len : 0;
 	size_t total = (size_t)n1 + dlen + srv->common_len + head_len + (size_t)n2 + blen;
 	char *out = malloc(total);
@@ -303,7 +413,8 @@ static char *build_answer(http_server_t *srv, int status, const char *head, size
 static void answer_error(http_conn_t *c, int status, const char *code, const char *message)
 {
 	char body[256];
-	int n = snprintf(body, sizeof body, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}", code, message);
+	int n =
+	    snprintf(body, sizeof body, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}", code, message);
 	static const char ct[] = "Content-Type: application/json\r\nCache-Control: no-store\r\n";
 	size_t len;
 	char *out = build_answer(c->srv, status, ct, sizeof ct - 1, body, (size_t)n, 1, 0, &len);
@@ -321,7 +432,7 @@ static void on_timer(uv_timer_t *t)
 	if (c->busy || c->closing)
 		return;
 	if (c->state == ST_IDLE && !c->fresh) {
-		conn_close(c); /* idle keep-alive connection */
+		conn_close(c); /* idle keep-alive connection, or answers not read for that long */
 		return;
 	}
 	answer_error(c, 408, "request_timeout", "The request did not arrive in time.");
@@ -453,21 +564,26 @@ static int cb_message_complete(llhttp_t *p)
 {
 	http_conn_t *c = p->data;
 	c->state = ST_HANDLING;
+	/* an upgrade (Connection: Upgrade, or CONNECT): Candor upgrades nothing, and what follows
+	 * on the connection is not HTTP to be parsed: answer this request, then close */
+	if (p->upgrade)
+		c->upgrade = 1;
 	/* the next request's head is checked again */
 	c->head_done = c->prev_cr = 0;
 	c->crlfs = -1;
 	return HPE_PAUSED;
 }
 
-/* llhttp 8 takes a bare LF after the request line and as the empty line that ends the head
- * (no lenient flag turns that off): check every line of the head ends in CRLF before parsing.
- * Scans p[0..n) up to the end of the head once; returns 0 on a bare LF. */
-static int head_has_crlf_only(http_conn_t *c, const char *p, size_t n)
+/* llhttp 8 takes a bare LF after the request line and as the empty line that ends the head,
+ * and a header folded onto the next line (obs-fold), even in strict mode: check the head
+ * before parsing. Scans p[0..n) up to the end of the head once; returns what is wrong, or
+ * NULL. */
+static const char *head_problem(http_conn_t *c, const char *p, size_t n)
 {
 	for (size_t i = 0; i < n && !c->head_done; i++) {
 		if (p[i] == '\n') {
 			if (!c->prev_cr)
-				return 0;
+				return "Lines must end with CRLF.";
 			/* two line ends in a row end the head; empty lines before the request
 			 * line (crlfs < 0) do not count */
 			if (c->crlfs >= 0 && ++c->crlfs == 2)
@@ -476,189 +592,50 @@ static int head_has_crlf_only(http_conn_t *c, const char *p, size_t n)
 		} else if (p[i] == '\r') {
 			c->prev_cr = 1;
 		} else {
+			/* a line of the head that starts with white space continues the last one */
+			if (c->crlfs == 1 && (p[i] == ' ' || p[i] == '\t'))
+				return "Header lines must not be folded.";
 			c->prev_cr = 0;
 			c->crlfs = 0;
 		}
 	}
-	return 1;
-}
-
-/* --- static files --- */
-static const char *mime_of(const char *path)
-{
-	static const struct { const char *ext, *mime; } types[] = {
-		{".css", "text/css; charset=utf-8"},
-		{".js", "text/javascript; charset=utf-8"},
-		{".mjs", "text/javascript; charset=utf-8"},
-		{".json", "application/json"},
-		{".svg", "image/svg+xml"},
-		{".png", "image/png"},
-		{".jpg", "image/jpeg"},
-		{".jpeg", "image/jpeg"},
-		{".gif", "image/gif"},
-		{".webp", "image/webp"},
-		{".ico", "image/x-icon"},
-		{".woff2", "font/woff2"},
-		{".woff", "font/woff"},
-		{".txt", "text/plain; charset=utf-8"},
-		{".html", "text/html; charset=utf-8"},
-		{".webmanifest", "application/manifest+json"},
-		{".pdf", "application/pdf"},
-	};
-	const char *dot = strrchr(path, '.');
-	if (dot)
-		for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
-			if (strcasecmp(dot, types[i].ext) == 0)
-				return types[i].mime;
-	return "application/octet-stream";
-}
-
-static struct static_file *find_static(http_server_t *srv, const char *path, size_t len)
-{
-	size_t lo = 0, hi = srv->nfiles;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		const char *p = srv->files[mid].path;
-		int cmp = strncmp(p, path, len);
-		if (cmp == 0 && p[len] != 0)
-			cmp = 1;
-		if (cmp == 0)
-			return &srv->files[mid];
-		if (cmp < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	return NULL;
 }
 
-static int serve_static(http_conn_t *c, const char *target, size_t tlen)
-{
-	http_server_t *srv = c->srv;
-	size_t plen = strlen(srv->static_prefix);
-	if (!srv->nfiles || tlen < plen || memcmp(target, srv->static_prefix, plen) != 0)
-		return 0;
-	const char *path = target + plen;
-	const char *q = memchr(path, '?', tlen - plen);
-	size_t len = q ? (size_t)(q - path) : tlen - plen;
-	http_request_t *req = &c->req;
-	struct static_file *f = find_static(srv, path, len);
-	if (!f) {
-		static const char nf[] = "{\"error\":{\"code\":\"not_found\",\"message\":\"No such file.\"}}";
-		static const char ct[] = "Content-Type: application/json\r\n";
-		http_respond(req, 404, ct, sizeof ct - 1, nf, sizeof nf - 1);
-		return 1;
-	}
-	if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
-		static const char na[] = "{\"error\":{\"code\":\"method_not_allowed\",\"message\":\"Use GET.\"}}";
-		static const char ct[] = "Content-Type: application/json\r\nAllow: GET, HEAD\r\n";
-		http_respond(req, 405, ct, sizeof ct - 1, na, sizeof na - 1);
-		return 1;
-	}
-	/* a "v" parameter in the query (?v=... or ...&v=...): the URL changes with the file */
-	size_t qlen = q ? tlen - (size_t)(q - target) : 0;
-	int versioned = q && (strncmp(q, "?v=", 3) == 0 || memmem(q, qlen, "&v=", 3) != NULL);
-	char head[512];
-	int n = snprintf(head, sizeof head, "Content-Type: %s\r\nETag: %s\r\nCache-Control: %s\r\n",
-			 f->mime, f->etag,
-			 versioned ? "public, max-age=31536000, immutable" : "no-cache");
-	for (int i = 0; i < req->header_count; i++) {
-		http_header_t *h = &req->headers[i];
-		if (h->name_len == 13 && memcmp(h->name, "if-none-match", 13) == 0 &&
-		    strstr(h->value, f->etag) != NULL) {
-			http_respond(req, 304, head, (size_t)n, NULL, 0);
-			return 1;
-		}
-	}
-	http_respond(req, 200, head, (size_t)n, f->data, f->len);
-	return 1;
-}
-
-static int by_path(const void *a, const void *b)
-{
-	return strcmp(((const struct static_file *)a)->path, ((const struct static_file *)b)->path);
-}
-
-static int load_dir(http_server_t *srv, const char *root, const char *rel, size_t *cap)
-{
-	char dirpath[4096];
-	snprintf(dirpath, sizeof dirpath, "%s%s%s", root, *rel ? "/" : "", rel);
-	DIR *d = opendir(dirpath);
-	if (!d)
-		return -1;
-	struct dirent *e;
-	int rc = 0;
-	while ((e = readdir(d)) && rc == 0) {
-		if (e->d_name[0] == '.')
-			continue;
-		char relpath[4096], full[8192];
-		snprintf(relpath, sizeof relpath, "%s%s%s", rel, *rel ? "/" : "", e->d_name);
-		snprintf(full, sizeof full, "%s/%s", root, relpath);
-		struct stat st;
-		if (stat(full, &st) != 0)
-			continue;
-		if (S_ISDIR(st.st_mode)) {
-			rc = load_dir(srv, root, relpath, cap);
-			continue;
-		}
-		if (!S_ISREG(st.st_mode))
-			continue;
-		FILE *fp = fopen(full, "rb");
-		if (!fp)
-			continue;
-		char *data = malloc((size_t)st.st_size + 1);
-		if (!data || fread(data, 1, (size_t)st.st_size, fp) != (size_t)st.st_size) {
-			free(data);
-			fclose(fp);
-			continue;
-		}
-		fclose(fp);
-		if (srv->nfiles == *cap) {
-			*cap = *cap ? *cap * 2 : 32;
-			struct static_file *nf = realloc(srv->files, *cap * sizeof *nf);
-			if (!nf) {
-				free(data);
-				rc = -1;
-				break;
-			}
-			srv->files = nf;
-		}
-		uint64_t h = 1469598103934665603ull;
-		for (off_t i = 0; i < st.st_size; i++)
-			h = (h ^ (unsigned char)data[i]) * 1099511628211ull;
-		struct static_file *f = &srv->files[srv->nfiles++];
-		f->path = strdup(relpath);
-		f->data = data;
-		f->len = (size_t)st.st_size;
-		snprintf(f->etag, sizeof f->etag, "\"%016llx\"", (unsigned long long)h);
-		f->mime = mime_of(relpath);
-	}
-	closedir(d);
-	return rc;
-}
-
+/* --- static files --- */
 int http_server_set_static(http_server_t *srv, const char *prefix, const char *dir)
 {
-	for (size_t i = 0; i < srv->nfiles; i++) {
-		free(srv->files[i].path);
-		free(srv->files[i].data);
-	}
-	free(srv->files);
-	srv->files = NULL;
-	srv->nfiles = 0;
-	free(srv->static_prefix);
-	srv->static_prefix = strdup(prefix);
-	size_t cap = 0;
-	if (load_dir(srv, dir, "", &cap) != 0)
+	static_set_t *set = static_load(prefix, dir);
+	if (!set)
 		return -1;
-	qsort(srv->files, srv->nfiles, sizeof *srv->files, by_path);
-	return (int)srv->nfiles;
+	static_free(srv->statics);
+	srv->statics = set;
+	return (int)static_count(set);
 }
 
 const char *http_server_static_etag(http_server_t *srv, const char *path)
 {
-	struct static_file *f = find_static(srv, path, strlen(path));
-	return f ? f->etag : NULL;
+	return srv->statics ? static_etag(srv->statics, path) : NULL;
+}
+
+/* Answers the request on c when it is for a static file: 1 when answered. */
+static int serve_static(http_conn_t *c)
+{
+	http_request_t *req = &c->req;
+	const char *inm = NULL;
+	size_t inm_len = 0;
+	for (int i = 0; i < req->header_count && !inm; i++) {
+		http_header_t *h = &req->headers[i];
+		if (h->name_len == 13 && memcmp(h->name, "if-none-match", 13) == 0) {
+			inm = h->value;
+			inm_len = h->value_len;
+		}
+	}
+	static_answer_t a;
+	if (!static_answer(c->srv->statics, req->method, req->target, req->target_len, inm, inm_len, &a))
+		return 0;
+	http_respond(req, a.status, a.head, a.head_len, a.body, a.body_len);
+	return 1;
 }
 
 /* --- handing requests over --- */
@@ -676,35 +653,36 @@ static void dispatch(http_conn_t *c)
 	}
 	for (int i = 0; i < c->nhdrs; i++) {
 		struct hdr_off *h = &c->hdrs[i];
-		c->req_headers[i] = (http_header_t){c->head.data + h->name, h->name_len,
-						    h->value_len ? c->head.data + h->value : "", h->value_len};
+		c->req_headers[i] =
+		    (http_header_t){c->head.data + h->name, h->name_len,
+		                    h->value_len ? c->head.data + h->value : "", h->value_len};
 	}
 	/* the target is the first text in head, before the first NUL separator */
 	size_t target_len = c->nhdrs ? c->hdrs[0].name - 1 : c->head.len;
 	if (!c->head.data)
 		buf_append(&c->head, "", 0);
 	c->req = (http_request_t){
-		.conn = c,
-		.method = llhttp_method_name((llhttp_method_t)p->method),
-		.target = c->head.data,
-		.target_len = target_len,
-		.headers = c->req_headers,
-		.header_count = c->nhdrs,
-		.body = c->body.data ? c->body.data : "",
-		.body_len = c->body.len,
-		.peer = c->peer,
-		.keep_alive = llhttp_should_keep_alive(p) && !srv->stopping,
-		.head = p->method == HTTP_HEAD,
+	    .conn = c,
+	    .method = llhttp_method_name((llhttp_method_t)p->method),
+	    .target = c->head.data,
+	    .target_len = target_len,
+	    .headers = c->req_headers,
+	    .header_count = c->nhdrs,
+	    .body = c->body.data ? c->body.data : "",
+	    .body_len = c->body.len,
+	    .peer = c->peer,
+	    .keep_alive = llhttp_should_keep_alive(p) && !srv->stopping && !c->upgrade,
+	    .head = p->method == HTTP_HEAD,
 	};
 	c->busy = 1;
 	srv->nbusy++;
-	if (srv->static_prefix && serve_static(c, c->req.target, target_len))
+	if (srv->statics && serve_static(c))
 		return;
 	srv->handler(&c->req, srv->ud);
 }
 
-void http_respond(http_request_t *req, int status, const char *head, size_t head_len,
-		  const char *body, size_t body_len)
+void http_respond(http_request_t *req, int status, const char *head, size_t head_len, const char *body,
+                  size_t body_len)
 {
 	http_conn_t *c = req->conn;
 	http_server_t *srv = c->srv;
@@ -732,6 +710,7 @@ void http_respond(http_request_t *req, int status, const char *head, size_t head
 		return;
 	}
 	c->state = ST_IDLE;
+	c->last_active = uv_now(srv->loop);
 	if (!c->in_process)
 		conn_process(c);
 }
@@ -740,31 +719,33 @@ void http_respond(http_request_t *req, int status, const char *head, size_t head
 static void conn_process(http_conn_t *c)
 {
 	c->in_process = 1;
-	while (!c->busy && !c->closing && !c->close_after_write && c->in_pos < c->in_len) {
+	size_t high = c->srv->cfg.max_output_bytes;
+	while (!c->busy && !c->closing && !c->close_after_write && c->in_pos < c->in_len &&
+	       unsent(c) <= high) {
 		const char *start = c->in + c->in_pos;
-		if (!head_has_crlf_only(c, start, c->in_len - c->in_pos)) {
-			answer_error(c, 400, "bad_request", "Lines must end with CRLF.");
+		const char *bad = head_problem(c, start, c->in_len - c->in_pos);
+		if (bad) {
+			answer_error(c, 400, "bad_request", bad);
 			break;
 		}
 		llhttp_errno_t err = llhttp_execute(&c->parser, start, c->in_len - c->in_pos);
 		if (err == HPE_OK) {
 			c->in_pos = c->in_len;
-		} else if (err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE) {
+		} else if (err == HPE_PAUSED) {
+			/* a request is complete (cb_message_complete) */
 			const char *pos = llhttp_get_error_pos(&c->parser);
 			c->in_pos += (size_t)(pos - start);
-			if (err == HPE_PAUSED_UPGRADE) {
-				/* no upgrades here: answer, then close */
-				llhttp_resume_after_upgrade(&c->parser);
-				dispatch(c);
-				c->req.keep_alive = 0;
-			} else {
-				llhttp_resume(&c->parser);
-				dispatch(c);
-			}
+			llhttp_resume(&c->parser);
+			dispatch(c);
+		} else if (err == HPE_PAUSED_UPGRADE) {
+			/* not reached: the upgrade request's answer closes the connection */
+			conn_close(c);
+			break;
 		} else {
 			int status = c->err_status ? c->err_status : 400;
 			if (status == 431)
-				answer_error(c, 431, "headers_too_large", "The request headers are too large.");
+				answer_error(c, 431, "headers_too_large",
+				             "The request headers are too large.");
 			else if (status == 413)
 				answer_error(c, 413, "payload_too_large", "The request body is too large.");
 			else
@@ -784,6 +765,14 @@ static void conn_process(http_conn_t *c)
 			uv_read_stop((uv_stream_t *)&c->tcp);
 		else
 			reading(c);
+		return;
+	}
+	if (unsent(c) > high) {
+		/* the client does not read its answers: neither read nor parse more until they
+		 * drain (on_written); a client that reads nothing for the idle timeout is closed */
+		c->paused = 1;
+		uv_read_stop((uv_stream_t *)&c->tcp);
+		arm_timer(c, c->srv->cfg.idle_timeout_ms);
 		return;
 	}
 	if (c->state == ST_IDLE)
@@ -819,6 +808,54 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 	conn_process(c);
 }
 
+/* A connection that can be closed for a new one: nothing in progress, nothing received
+ * and not parsed, nothing waiting to be sent. */
+static int is_idle(http_conn_t *c)
+{
+	return !c->busy && !c->closing && !c->close_after_write && c->state == ST_IDLE &&
+	       c->in_pos == c->in_len && unsent(c) == 0;
+}
+
+/* Admits the new connection c within the limits: when one address holds its maximum, or the
+ * server its maximum, the idle connection of that address (or any) unused the longest is
+ * closed to make room; when none is idle, c is answered 503. 1 when admitted. */
+static int admit(http_server_t *srv, http_conn_t *c)
+{
+	http_conn_t *oldest = NULL, *oldest_same = NULL;
+	unsigned same = 0;
+	int check_address = !c->exempt && c->addr_len > 0 && srv->cfg.max_connections_per_address > 0;
+	for (http_conn_t *x = srv->conns; x; x = x->next) {
+		if (x == c || x->closing)
+			continue;
+		int idle = is_idle(x);
+		if (idle && (!oldest || x->last_active < oldest->last_active))
+			oldest = x;
+		if (check_address && x->addr_len == c->addr_len &&
+		    memcmp(x->addr, c->addr, (size_t)c->addr_len) == 0) {
+			same++;
+			if (idle && (!oldest_same || x->last_active < oldest_same->last_active))
+				oldest_same = x;
+		}
+	}
+	if (check_address && same >= srv->cfg.max_connections_per_address) {
+		if (!oldest_same) {
+			answer_error(c, 503, "too_many_connections",
+			             "Too many connections from your address; try again shortly.");
+			return 0;
+		}
+		if (oldest == oldest_same)
+			oldest = NULL;
+		conn_close(oldest_same);
+	}
+	if ((unsigned)(srv->nconns - srv->nclosing) > srv->cfg.max_connections) {
+		if (!oldest) {
+			answer_error(c, 503, "busy", "Too many connections; try again shortly.");
+			return 0;
+		}
+		conn_close(oldest);
+	}
+	return 1;
+}
 
 static void on_connection(uv_stream_t *ls, int status)
 {
@@ -861,28 +898,31 @@ static void on_connection(uv_stream_t *ls, int status)
 			uv_ip6_name((struct sockaddr_in6 *)&sa, c->peer, sizeof c->peer);
 		else
 			uv_ip4_name((struct sockaddr_in *)&sa, c->peer, sizeof c->peer);
+		c->addr_len = addr_bytes(&sa, c->addr);
 	}
+	for (int i = 0; i < srv->cfg.nexempt && !c->exempt; i++)
+		c->exempt = http_range_contains(&srv->cfg.exempt[i], c->addr, c->addr_len);
+	c->last_active = uv_now(srv->loop);
 	llhttp_init(&c->parser, HTTP_REQUEST, &srv->settings);
 	c->parser.data = c;
-	if ((unsigned)srv->nconns > srv->cfg.max_connections || srv->stopping) {
-		c->rejected = 1;
+	if (srv->stopping) {
 		answer_error(c, 503, "busy", "Too many connections; try again shortly.");
 		return;
 	}
+	if (!admit(srv, c))
+		return;
 	arm_timer(c, srv->cfg.header_timeout_ms);
 	reading(c);
 }
 
-static void free_on_close(uv_handle_t *h) { free(h->data); }
+static void free_on_close(uv_handle_t *h)
+{
+	free(h->data);
+}
 
 static void server_free_now(http_server_t *srv)
 {
-	for (size_t i = 0; i < srv->nfiles; i++) {
-		free(srv->files[i].path);
-		free(srv->files[i].data);
-	}
-	free(srv->files);
-	free(srv->static_prefix);
+	static_free(srv->statics);
 	free(srv->common);
 	free(srv);
 }
@@ -921,9 +961,8 @@ static void close_listener(http_server_t *srv)
 	uv_close((uv_handle_t *)&srv->listener, on_listener_closed);
 }
 
-http_server_t *http_server_start(uv_loop_t *loop, const char *host, int port,
-				 const http_config_t *cfg, http_handler_fn handler, void *ud,
-				 char *err, size_t errlen)
+http_server_t *http_server_start(uv_loop_t *loop, const char *host, int port, const http_config_t *cfg,
+                                 http_handler_fn handler, void *ud, char *err, size_t errlen)
 {
 	http_server_t *srv = calloc(1, sizeof *srv);
 	if (!srv) {
@@ -944,7 +983,7 @@ http_server_t *http_server_start(uv_loop_t *loop, const char *host, int port,
 	srv->settings.on_message_complete = cb_message_complete;
 	struct sockaddr_storage sa;
 	int rc = strchr(host, ':') ? uv_ip6_addr(host, port, (struct sockaddr_in6 *)&sa)
-				   : uv_ip4_addr(host, port, (struct sockaddr_in *)&sa);
+	                           : uv_ip4_addr(host, port, (struct sockaddr_in *)&sa);
 	if (rc != 0) {
 		snprintf(err, errlen, "bad listen address %s", host);
 		goto fail;
@@ -962,14 +1001,17 @@ http_server_t *http_server_start(uv_loop_t *loop, const char *host, int port,
 	int len = sizeof sa;
 	uv_tcp_getsockname(&srv->listener, (struct sockaddr *)&sa, &len);
 	srv->port = ntohs(sa.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&sa)->sin6_port
-						   : ((struct sockaddr_in *)&sa)->sin_port);
+	                                           : ((struct sockaddr_in *)&sa)->sin_port);
 	return srv;
 fail:
 	free(srv);
 	return NULL;
 }
 
-int http_server_port(http_server_t *srv) { return srv->port; }
+int http_server_port(http_server_t *srv)
+{
+	return srv->port;
+}
 
 void http_server_set_common_headers(http_server_t *srv, const char *lines)
 {
@@ -978,10 +1020,29 @@ void http_server_set_common_headers(http_server_t *srv, const char *lines)
 	srv->common_len = srv->common ? strlen(srv->common) : 0;
 }
 
+void http_server_configure(http_server_t *srv, const http_config_t *cfg)
+{
+	srv->cfg = *cfg;
+}
+
 void http_server_counts(http_server_t *srv, int *conns, int *busy)
 {
 	*conns = srv->nconns;
 	*busy = srv->nbusy;
+}
+
+void http_server_stats(http_server_t *srv, http_stats_t *out)
+{
+	*out = (http_stats_t){.conns = srv->nconns, .busy = srv->nbusy};
+	for (http_conn_t *c = srv->conns; c; c = c->next) {
+		if (c->closing)
+			continue;
+		size_t n = unsent(c);
+		out->queued_bytes += n;
+		if (n > out->max_queued)
+			out->max_queued = n;
+		out->paused += c->paused;
+	}
 }
 
 void http_server_stop(http_server_t *srv, void (*done)(void *), void *ud)

@@ -1,5 +1,6 @@
 /* core.db: the database from Lua. Query functions raise on misuse (bad SQL, bad argument
  * types) and return nil, err on operational failures (constraint, busy). */
+#include "fold.h"
 #include "host.h"
 
 #include "log.h"
@@ -14,18 +15,6 @@ static db_t *need_db(lua_State *L)
 	if (!H->db)
 		luaL_error(L, "no database is open");
 	return H->db;
-}
-
-static const char *code_of(int rc)
-{
-	switch (rc & 0xff) {
-	case SQLITE_CONSTRAINT: return "constraint";
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED: return "busy";
-	case SQLITE_FULL: return "disk_full";
-	case SQLITE_READONLY: return "readonly";
-	default: return "db_error";
-	}
 }
 
 static void bind_args(lua_State *L, db_t *db, sqlite3_stmt *st, int first)
@@ -108,8 +97,9 @@ static int step_failed(lua_State *L, db_t *db, sqlite3_stmt *st, int rc)
 {
 	char msg[600];
 	snprintf(msg, sizeof msg, "%s", sqlite3_errmsg(db_sqlite(db)));
+	const char *code = db_error_code(db, rc); /* before the reset: it reads the system errno */
 	sqlite3_reset(st);
-	return host_fail(L, code_of(rc), "%s", msg);
+	return host_fail(L, code, "%s", msg);
 }
 
 /** db.query(sql, ...) -> array of rows (tables keyed by column name) */
@@ -204,7 +194,7 @@ static int l_script(lua_State *L)
 {
 	db_t *db = need_db(L);
 	if (db_exec(db, luaL_checkstring(L, 1)) != 0)
-		return host_fail(L, "db_error", "%s", db_errmsg(db));
+		return host_fail(L, db_last_error_code(db), "%s", db_errmsg(db));
 	lua_pushboolean(L, 1);
 	return 1;
 }
@@ -213,7 +203,7 @@ static int l_begin(lua_State *L)
 {
 	db_t *db = need_db(L);
 	if (db_begin(db) != 0)
-		return host_fail(L, "busy", "cannot start a transaction: %s", db_errmsg(db));
+		return host_fail(L, db_last_error_code(db), "cannot start a transaction: %s", db_errmsg(db));
 	lua_pushboolean(L, 1);
 	return 1;
 }
@@ -224,7 +214,7 @@ static int l_commit(lua_State *L)
 	if (db_depth(db) == 0)
 		return luaL_error(L, "commit without a transaction");
 	if (db_commit(db) != 0)
-		return host_fail(L, "db_error", "commit failed (rolled back): %s", db_errmsg(db));
+		return host_fail(L, db_last_error_code(db), "commit failed (rolled back): %s", db_errmsg(db));
 	lua_pushboolean(L, 1);
 	return 1;
 }
@@ -326,6 +316,19 @@ static int l_stats(lua_State *L)
 	return 1;
 }
 
+/** db.fold(text) -> the key the FOLD collation orders by (Lua sorts agree with SQL's) */
+static int l_fold(lua_State *L)
+{
+	size_t n;
+	const char *s = luaL_checklstring(L, 1, &n);
+	luaL_Buffer b;
+	size_t need = fold_text(s, n, NULL, 0);
+	char *out = luaL_buffinitsize(L, &b, need + 1);
+	fold_text(s, n, out, need + 1);
+	luaL_pushresultsize(&b, need);
+	return 1;
+}
+
 static int l_is_open(lua_State *L)
 {
 	lua_pushboolean(L, H->db != NULL);
@@ -341,7 +344,7 @@ int luaopen_core_db(lua_State *L)
 		{"begin", l_begin},     {"commit", l_commit},   {"rollback", l_rollback},
 		{"depth", l_depth},     {"blob", l_blob},       {"migrate", l_migrate},
 		{"version", l_version}, {"checkpoint", l_checkpoint}, {"backup", l_backup},
-		{"stats", l_stats},     {NULL, NULL},
+		{"stats", l_stats},     {"fold", l_fold},       {NULL, NULL},
 	};
 	luaL_newmetatable(L, BLOB_MT);
 	lua_pop(L, 1);

@@ -6,22 +6,49 @@
 #include <lauxlib.h>
 #include <string.h>
 
+/* Reads the list of address ranges at index idx into cfg (raises on a bad one). */
+static void read_ranges(lua_State *L, int idx, http_config_t *cfg)
+{
+	luaL_checktype(L, idx, LUA_TTABLE);
+	lua_Integer n = luaL_len(L, idx);
+	if (n > HTTP_MAX_EXEMPT)
+		luaL_error(L, "at most %d exempt address ranges", HTTP_MAX_EXEMPT);
+	for (lua_Integer i = 1; i <= n; i++) {
+		lua_rawgeti(L, idx, i);
+		const char *text = lua_tostring(L, -1);
+		if (!text || http_range_parse(text, &cfg->exempt[i - 1]) != 0)
+			luaL_error(L, "not an address range: %s", text ? text : "?");
+		lua_pop(L, 1);
+	}
+	cfg->nexempt = (int)n;
+}
+
 /** server.configure{max_header_bytes=, max_body_bytes=, header_timeout_ms=, body_timeout_ms=,
- *  idle_timeout_ms=, max_connections=} (before listen) */
+ *  idle_timeout_ms=, max_connections=, max_connections_per_address=, max_output_bytes=,
+ *  exempt_addresses={"10.0.0.0/8", ...}}: before listen, or while listening (then it applies
+ *  to connections from now on). */
 static int l_configure(lua_State *L)
 {
 	luaL_checktype(L, 1, LUA_TTABLE);
+	http_config_t cfg = H->http_cfg;
 	struct { const char *name; void *field; int is_size; } opts[] = {
-		{"max_header_bytes", &H->http_cfg.max_header_bytes, 1},
-		{"max_body_bytes", &H->http_cfg.max_body_bytes, 1},
-		{"header_timeout_ms", &H->http_cfg.header_timeout_ms, 0},
-		{"body_timeout_ms", &H->http_cfg.body_timeout_ms, 0},
-		{"idle_timeout_ms", &H->http_cfg.idle_timeout_ms, 0},
-		{"max_connections", &H->http_cfg.max_connections, 0},
+		{"max_header_bytes", &cfg.max_header_bytes, 1},
+		{"max_body_bytes", &cfg.max_body_bytes, 1},
+		{"header_timeout_ms", &cfg.header_timeout_ms, 0},
+		{"body_timeout_ms", &cfg.body_timeout_ms, 0},
+		{"idle_timeout_ms", &cfg.idle_timeout_ms, 0},
+		{"max_connections", &cfg.max_connections, 0},
+		{"max_connections_per_address", &cfg.max_connections_per_address, 0},
+		{"max_output_bytes", &cfg.max_output_bytes, 1},
 	};
 	lua_pushnil(L);
 	while (lua_next(L, 1)) {
 		const char *k = lua_tostring(L, -2);
+		if (k && strcmp(k, "exempt_addresses") == 0) {
+			read_ranges(L, lua_gettop(L), &cfg);
+			lua_pop(L, 1);
+			continue;
+		}
 		size_t i;
 		for (i = 0; i < sizeof opts / sizeof opts[0]; i++)
 			if (k && strcmp(k, opts[i].name) == 0)
@@ -37,6 +64,9 @@ static int l_configure(lua_State *L)
 			*(unsigned *)opts[i].field = (unsigned)v;
 		lua_pop(L, 1);
 	}
+	H->http_cfg = cfg;
+	if (H->server)
+		http_server_configure(H->server, &cfg);
 	return 0;
 }
 
@@ -125,9 +155,30 @@ static int l_counts(lua_State *L)
 	return 2;
 }
 
+/** server.stats() -> {connections=, busy=, paused=, queued_bytes=, max_queued_bytes=} */
+static int l_stats(lua_State *L)
+{
+	http_stats_t st = {0};
+	if (H->server)
+		http_server_stats(H->server, &st);
+	lua_createtable(L, 0, 5);
+	lua_pushinteger(L, st.conns);
+	lua_setfield(L, -2, "connections");
+	lua_pushinteger(L, st.busy);
+	lua_setfield(L, -2, "busy");
+	lua_pushinteger(L, st.paused);
+	lua_setfield(L, -2, "paused");
+	lua_pushinteger(L, (lua_Integer)st.queued_bytes);
+	lua_setfield(L, -2, "queued_bytes");
+	lua_pushinteger(L, (lua_Integer)st.max_queued);
+	lua_setfield(L, -2, "max_queued_bytes");
+	return 1;
+}
+
+/** server.limits() -> the settings of server.configure (exempt_addresses: how many) */
 static int l_limits(lua_State *L)
 {
-	lua_createtable(L, 0, 6);
+	lua_createtable(L, 0, 9);
 	lua_pushinteger(L, (lua_Integer)H->http_cfg.max_header_bytes);
 	lua_setfield(L, -2, "max_header_bytes");
 	lua_pushinteger(L, (lua_Integer)H->http_cfg.max_body_bytes);
@@ -140,6 +191,12 @@ static int l_limits(lua_State *L)
 	lua_setfield(L, -2, "idle_timeout_ms");
 	lua_pushinteger(L, H->http_cfg.max_connections);
 	lua_setfield(L, -2, "max_connections");
+	lua_pushinteger(L, H->http_cfg.max_connections_per_address);
+	lua_setfield(L, -2, "max_connections_per_address");
+	lua_pushinteger(L, (lua_Integer)H->http_cfg.max_output_bytes);
+	lua_setfield(L, -2, "max_output_bytes");
+	lua_pushinteger(L, H->http_cfg.nexempt);
+	lua_setfield(L, -2, "exempt_addresses");
 	return 1;
 }
 
@@ -149,7 +206,7 @@ int luaopen_core_server(lua_State *L)
 		{"configure", l_configure}, {"set_handler", l_set_handler}, {"listen", l_listen},
 		{"set_common_headers", l_set_common_headers}, {"set_static", l_set_static},
 		{"static_etag", l_static_etag}, {"stop", l_stop}, {"counts", l_counts},
-		{"limits", l_limits}, {NULL, NULL},
+		{"limits", l_limits}, {"stats", l_stats}, {NULL, NULL},
 	};
 	luaL_newlib(L, fns);
 	return 1;

@@ -2,9 +2,23 @@
 -- someone holding each role, one super user and one guest. docs/demo.md is generated from
 -- this table (a scenario checks they agree).
 local db = require "lib.db"
+local util = require "lib.util"
 local crypto = require "core.crypto"
 local clock = require "core.clock"
 local fs = require "core.fs"
+local app = require "app"
+local settings = require "services.settings"
+local audit = require "services.audit"
+local access = require "services.access"
+local sessions = require "services.sessions"
+local cycles = require "services.cycles"
+local reviews = require "services.reviews"
+local messages = require "services.messages"
+local feedback_requests = require "services.feedback_requests"
+local one_on_ones = require "services.one_on_ones"
+local feedback_cycles = require "services.feedback_cycles"
+local nominations = require "services.nominations"
+local feedback = require "services.feedback"
 
 local M = {}
 
@@ -74,7 +88,6 @@ M.GUESTS = {
   { "alex.morgan@clientcorp.example", "Alex Morgan", "Partner at ClientCorp" },
 }
 
-M.ROLE_NAMES = { hr_admin = "HR Admin", hr_assistant = "HR Assistant", tech_admin = "Tech Admin" }
 
 function M.email(key)
   for _, p in ipairs(M.PEOPLE) do
@@ -93,7 +106,6 @@ function M.is_empty()
 end
 
 local function password_file()
-  local app = require "app"
   return app.data_dir and (app.data_dir .. "/demo-password.txt")
 end
 
@@ -107,7 +119,6 @@ function M.fill(password)
   local hash = assert(crypto.hash_password(password))
   local now = clock.now()
   db.transaction(function()
-    local settings = require "services.settings"
     settings.set("company.name", M.COMPANY)
     if settings.schema["company.domains"] then settings.set("company.domains", { M.DOMAIN }) end
     local ids = {}
@@ -128,14 +139,12 @@ function M.fill(password)
       db.insert([[INSERT INTO users(email, name, job_title, status, kind, password_hash, created_at, updated_at)
           VALUES(?,?,?, 'active', 'guest', ?, ?, ?)]], g[1], g[2], g[3], hash, now, now)
     end
-    require("services.audit").record{ action = "demo.created", actor_label = "candor --demo",
+    audit.record{ action = "demo.created", actor_label = "candor --demo",
       details = { people = #M.PEOPLE, guests = #M.GUESTS } }
   end)
-  require("services.access").reload()
+  access.reload()
   local path = password_file()
   if generated and path then fs.write(path, password .. "\n", 384) end
-  local hooks = M.after_fill or {}
-  for _, fn in ipairs(hooks) do fn() end
   return M.note(password, generated)
 end
 
@@ -150,10 +159,6 @@ end
 --- A review cycle in progress, so a new user sees the product at work: Engineering and Product
 --- reviewed, started ten days ago, some self-assessments in, a few reviews shared or signed.
 function M.sample_cycle()
-  local util = require "lib.util"
-  local sessions = require "services.sessions"
-  local cycles = require "services.cycles"
-  local reviews = require "services.reviews"
   local now = clock.now()
   local function day(n) return util.format_date(now + n * 86400) end
   local hr = sessions.load_user(db.value("SELECT id FROM users WHERE email = ?", M.email("marcus")))
@@ -194,16 +199,11 @@ end
 --- manager released the feedback early; Nina's reviewers are approved and writing (the guest
 --- too); Freya's list waits for Elena's approval; Luca has not chosen yet.
 function M.sample_360()
-  local util = require "lib.util"
-  local sessions = require "services.sessions"
-  local cycles = require "services.feedback_cycles"
-  local nominations = require "services.nominations"
-  local feedback = require "services.feedback"
   local now = clock.now()
   local function day(n) return util.format_date(now + n * 86400) end
   local function user(key) return sessions.load_user(db.value("SELECT id FROM users WHERE email = ?", M.email(key) or key)) end
   local hr = user("marcus")
-  local c = cycles.create(hr, { name = os.date("!%Y", now) .. " Sales 360", start_date = day(-8),
+  local c = feedback_cycles.create(hr, { name = os.date("!%Y", now) .. " Sales 360", start_date = day(-8),
     intro = "Tell your colleagues what helps them most: be specific, be kind, and skip what you cannot judge.",
     nominate_due = day(-1), approve_due = day(2), write_due = day(14), release_date = day(21),
     rules = { nominator = "reviewee", min = 2, max = 6, suggested = 3 },
@@ -218,8 +218,8 @@ function M.sample_360()
         { id = "q4", type = "choice", text = "Where should they grow most this year?", multiple = true,
           options = { "Customer conversations", "Written communication", "Coaching others", "Planning" } } } } } } })
   local keys = { "tyler", "nina", "freya", "luca", "maya", "carlos" }
-  cycles.add_reviewees(hr, c.id, util.map(keys, function(k) return user(k).id end))
-  cycles.start(hr, c.id)
+  feedback_cycles.add_reviewees(hr, c.id, util.map(keys, function(k) return user(k).id end))
+  feedback_cycles.start(hr, c.id)
   local sid = {}
   for _, s in ipairs(db.query("SELECT id, reviewee_id FROM feedback_subjects WHERE cycle_id = ?", c.id)) do
     sid[s.reviewee_id] = s.id
@@ -233,7 +233,7 @@ function M.sample_360()
   end
   local function write(key, about, answers, share)
     local me = user(key)
-    local id = db.value("SELECT id FROM feedback_requests WHERE subject_id = ? AND reviewer_id = ?", sid[user(about).id], me.id)
+    local id = db.value("SELECT id FROM feedback_nominations WHERE subject_id = ? AND reviewer_id = ?", sid[user(about).id], me.id)
     feedback.save(me, id, answers)
     if share then feedback.share(me, id) end
   end
@@ -256,6 +256,63 @@ function M.sample_360()
   write("tyler", "nina", { q1 = "Nina closes deals other people give up on.", q2 = 4 }, false)
   write(M.GUESTS[1][1], "nina", { q1 = "Nina is thorough." }, false)
   return c, guest
+end
+
+--- Praise with badges, likes and comments, a private note, feedback and a feedback request, so
+--- the wall, the home stream and "My messages" have something to show.
+function M.sample_messages()
+  local function who(key) return sessions.load_user(db.value("SELECT id FROM users WHERE email = ?", M.email(key))) end
+  local function id(key) return who(key).id end
+  local function badge(title) return db.value("SELECT id FROM badges WHERE title = ?", title) end
+  db.transaction(function()
+    local lucas, zoe, ethan, ravi, mia = who("lucas"), who("zoe"), who("ethan"), who("ravi"), who("mia")
+    local p1 = messages.create(lucas, { kind = "praise", recipient_ids = { zoe.id, ethan.id }, badge_id = badge("Team player"),
+      text = "Zoe and Ethan rebuilt the deploy pipeline over two weeks without a single outage. Thank you both!" })
+    messages.like(ravi, p1)
+    messages.like(mia, p1)
+    messages.comment(zoe, p1, { text = "Couldn't have done it without Ethan's test harness." })
+    local p2 = messages.create(who("sofia"), { kind = "praise", recipient_ids = { id("nina") }, badge_id = badge("Customer hero"),
+      text = "Nina turned around the Contoso renewal in a single afternoon call." })
+    messages.like(who("james"), p2)
+    messages.create(who("chloe"), { kind = "praise", recipient_ids = { id("felix") }, badge_id = badge("Great idea"),
+      text = "Felix's interview synthesis changed the roadmap for the quarter." })
+    messages.create(ravi, { kind = "praise", recipient_ids = { mia.id }, audience = "managers",
+      text = "Mia's design review caught the data-loss bug before it shipped." })
+    messages.create(lucas, { kind = "note", about_id = zoe.id,
+      text = "Zoe led the incident review calmly; bring up a tech-lead path at her next review." })
+    messages.create(mia, { kind = "feedback", recipient_ids = { ethan.id },
+      text = "Your pull requests are easy to review; adding a short why in the description would make them perfect." })
+    feedback_requests.create(zoe, { askee_ids = { ethan.id, mia.id }, question = "How did my first on-call week go?",
+      due_date = util.format_date(clock.now() + 7 * 86400) })
+  end)
+end
+
+--- 1:1 meetings: Ravi Shankar and Mia Johansson meet every week (one meeting held today, with a
+--- ticked point, an open action item and a point carried over to the next one in a week, and a
+--- private point of each); Priya Natarajan meets Marcus Webb every two weeks.
+function M.sample_one_on_ones()
+  local function who(key) return sessions.load_user(db.value("SELECT id FROM users WHERE email = ?", M.email(key))) end
+  local today = util.format_date(clock.now())
+  db.transaction(function()
+    local ravi, mia = who("ravi"), who("mia")
+    local s = one_on_ones.create(ravi, { with_id = mia.id, title = "Ravi / Mia weekly", cadence = "weekly", date = today })
+    local m1 = s.meeting_id
+    local offsite = one_on_ones.add_item(ravi, m1, { kind = "point", text = "Team offsite: dates and agenda" })
+    one_on_ones.add_item(mia, m1, { kind = "point", text = "Feedback on my storage migration design doc" })
+    one_on_ones.add_item(mia, m1, { kind = "action", text = "Share the design doc with the platform team",
+      due_date = util.format_date(clock.now() + 5 * 86400) })
+    one_on_ones.add_item(ravi, m1, { kind = "note", text = "Offsite in March in Lisbon; Mia runs the storage session." })
+    one_on_ones.add_item(ravi, m1, { kind = "note", private = true,
+      text = "Mia is ready for more scope: suggest she leads the storage migration." })
+    one_on_ones.tick(ravi, m1, offsite, true)
+    local m2 = one_on_ones.close(ravi, m1, "done")
+    one_on_ones.add_item(ravi, m2, { kind = "point", text = "Your goals for this year" })
+    one_on_ones.add_item(mia, m2, { kind = "point", private = true, text = "Ask about the conference budget" })
+    local priya, marcus = who("priya"), who("marcus")
+    local hr = one_on_ones.create(priya, { with_id = marcus.id, title = "People team sync", cadence = "biweekly",
+      date = util.format_date(clock.now() + 3 * 86400) })
+    one_on_ones.add_item(marcus, hr.meeting_id, { kind = "point", text = "Timeline for the mid-year review cycle" })
+  end)
 end
 
 --- The note for a data folder that already holds the demo company.
@@ -297,7 +354,7 @@ function M.markdown()
   }
   for _, p in ipairs(M.PEOPLE) do
     local roles = {}
-    for _, r in ipairs(p[8] or {}) do roles[#roles + 1] = M.ROLE_NAMES[r] end
+    for _, r in ipairs(p[8] or {}) do roles[#roles + 1] = access.ROLE_NAMES[r] end
     local role_text = table.concat(roles, " + ")
     if #roles == 2 then role_text = role_text .. " (super user)" end
     out[#out + 1] = ("| %s | %s | %s | %s | %s | %s | %d | %s |"):format(p[2], M.email(p[1]), p[3], p[4], p[5],
@@ -325,6 +382,20 @@ function M.markdown()
   out[#out + 1] = "Nina Patel's reviewers (the guest too) are writing; Freya Nilsen's list waits for Elena Petrova's"
   out[#out + 1] = "approval; Luca, Maya and Carlos have not chosen their reviewers yet. Sign in as the guest to see the"
   out[#out + 1] = "only page a guest has: their requests."
+  out[#out + 1] = ""
+  out[#out + 1] = "## Praise and messages"
+  out[#out + 1] = ""
+  out[#out + 1] = "It also writes some praise with badges (Lucas Moreau to Zoe Chen and Ethan Brooks, liked and"
+  out[#out + 1] = "commented; Sofia Alvarez to Nina Patel; Chloe Martin to Felix Wagner; Ravi Shankar to Mia Johansson for"
+  out[#out + 1] = "her and her manager only), a private note of Lucas about Zoe, feedback from Mia to Ethan, and a feedback"
+  out[#out + 1] = "request from Zoe to Ethan and Mia."
+  out[#out + 1] = ""
+  out[#out + 1] = "## 1:1 meetings"
+  out[#out + 1] = ""
+  out[#out + 1] = "Ravi Shankar meets Mia Johansson every week: today's meeting is done (a point ticked off, an action"
+  out[#out + 1] = "item for Mia and a point of hers carried over to next week's meeting, a shared note and a private"
+  out[#out + 1] = "note of Ravi's), and each of them has a private point nobody else sees. Priya Natarajan meets"
+  out[#out + 1] = "Marcus Webb every two weeks, from three days after the demo was made."
   out[#out + 1] = ""
   return table.concat(out, "\n")
 end

@@ -24,9 +24,9 @@ return {
   },
 
   transitions = {
-    { from = "draft", to = "running", label = "Start the cycle", event = "cycle.started",
+    { from = "draft", to = "running", label = "Start the cycle", event = "feedback_cycle.started",
       by = { "hr_admin", "hr_assistant", "cycle_admin", "cycle_assistant" } },
-    { from = "running", to = "closed", label = "Close the cycle", event = "cycle.closed",
+    { from = "running", to = "closed", label = "Close the cycle", event = "feedback_cycle.closed",
       by = { "hr_admin", "hr_assistant", "cycle_admin" } },
   },
 
@@ -36,17 +36,17 @@ return {
   -- batch = <minutes>: everything one person would get from this step within that time comes
   -- as one mail.
   timeline = {
-    { on = "cycle.started", to = "nominators", template = "feedback.nominate" },
-    { on = "subject.added", to = "nominator", template = "feedback.nominate" },
-    { at = "nominate_due", offset = -2, to = "nominators", only = "not_nominated", template = "feedback.nominate_reminder" },
-    { on = "nominations.submitted", to = "approver", template = "feedback.approve" },
-    { at = "approve_due", offset = -2, to = "approvers", only = "not_approved", template = "feedback.approve_reminder" },
-    { on = "nomination.approved", to = "reviewer", batch = 60, template = "feedback.invite" },
-    { on = "nomination.declined", to = "reviewee", only = "reviewee_told", template = "feedback.declined" },
-    { at = "write_due", offset = -3, to = "reviewers", only = "not_written", template = "feedback.write_reminder" },
-    { at = "write_due", offset = 1, to = "reviewers", only = "not_written", template = "feedback.write_reminder" },
-    { at = "manager_release", to = "approvers", only = "managers_read", template = "feedback.ready_for_managers" },
-    { on = "feedback.released", to = "reviewee", template = "feedback.released" },
-    { at = "release", to = "reviewees", only = "released", template = "feedback.released" },
+    { on = "feedback_cycle.started", to = "nominators", template = "feedback_360.nominate" },
+    { on = "feedback_subject.added", to = "nominator", template = "feedback_360.nominate" },
+    { at = "nominate_due", offset = -2, to = "nominators", only = "not_nominated", template = "feedback_360.nominate_reminder" },
+    { on = "nominations.submitted", to = "approver", template = "feedback_360.approve" },
+    { at = "approve_due", offset = -2, to = "approvers", only = "not_approved", template = "feedback_360.approve_reminder" },
+    { on = "nomination.approved", to = "reviewer", batch = 60, template = "feedback_360.invite" },
+    { on = "nomination.declined", to = "reviewee", only = "reviewee_told", template = "feedback_360.declined" },
+    { at = "write_due", offset = -3, to = "reviewers", only = "not_written", template = "feedback_360.write_reminder" },
+    { at = "write_due", offset = 1, to = "reviewers", only = "not_written", template = "feedback_360.write_reminder" },
+    { at = "manager_release", to = "approvers", only = "managers_read", template = "feedback_360.ready_for_managers" },
+    { on = "feedback.released", to = "reviewee", template = "feedback_360.released" },
+    { at = "release", to = "reviewees", only = "released", template = "feedback_360.released" },
   },
 }

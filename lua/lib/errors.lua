@@ -30,6 +30,12 @@ function M.too_many(message, retry_after)
   error(M.new(429, "too_many_requests", message, { retry_after = retry_after }), 2)
 end
 
+--- 507: the server's disk has no room for the change (nothing of it was saved).
+function M.disk_full()
+  return M.new(507, "disk_full", "The server's disk is full, so this was not saved. "
+    .. "Please tell your administrator; try again once they have made room.")
+end
+
 --- 422 with per-field messages: fields = { email = "Enter an email address." }.
 function M.invalid(fields, message)
   error(M.new(422, "invalid", message or "Some fields need attention.", { fields = fields }), 2)

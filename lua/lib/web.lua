@@ -84,6 +84,47 @@ function M.body(req)
   return v
 end
 
+--- Parsed multipart/form-data body (a form with a file input): fields (name -> text) and
+--- files (name -> { filename =, type =, data = }). 400 when it is not well-formed, 415 on
+--- another type. Cached on the request.
+function M.multipart(req)
+  if req._multipart then return req._multipart end
+  local ct = req.headers["content-type"] or ""
+  if not ct:lower():find("multipart/form-data", 1, true) then
+    errors.raise(415, "unsupported_media_type", "Send the form as multipart/form-data.")
+  end
+  local boundary = ct:match('[Bb]oundary="([^"]+)"') or ct:match("[Bb]oundary=([^;%s]+)")
+  if not boundary or #boundary > 200 then errors.bad_request("The form has no boundary.") end
+  local body, delim = req.body or "", "--" .. boundary
+  local fields, files = {}, {}
+  local pos = body:find(delim, 1, true)
+  if not pos then errors.bad_request("The form is empty or malformed.") end
+  pos = pos + #delim
+  while true do
+    if body:sub(pos, pos + 1) == "--" then break end
+    if body:sub(pos, pos + 1) ~= "\r\n" then errors.bad_request("The form is malformed.") end
+    local head_end = body:find("\r\n\r\n", pos + 2, true)
+    if not head_end then errors.bad_request("The form is malformed.") end
+    local head = body:sub(pos + 2, head_end - 1)
+    local next_at = body:find("\r\n" .. delim, head_end + 4, true)
+    if not next_at then errors.bad_request("The form is cut short.") end
+    local data = body:sub(head_end + 4, next_at - 1)
+    local disp = head:match("[Cc]ontent%-[Dd]isposition:%s*form%-data;([^\r\n]*)")
+    local name = disp and disp:match('name="([^"]*)"')
+    if not name then errors.bad_request("A part of the form has no name.") end
+    local filename = disp:match('filename="([^"]*)"')
+    if filename then
+      files[name] = { filename = filename, type = head:match("[Cc]ontent%-[Tt]ype:%s*([^\r\n]+)"), data = data }
+    else
+      if data:find("\0", 1, true) then errors.bad_request("The form contains NUL characters.") end
+      fields[name] = data
+    end
+    pos = next_at + 2 + #delim
+  end
+  req._multipart = { fields = fields, files = files }
+  return req._multipart
+end
+
 --- Form or JSON, whichever the request sent.
 function M.input(req)
   local ct = req.headers["content-type"] or ""
@@ -150,17 +191,36 @@ end
 
 --- A download: body with a type and a file name.
 function M.file(body, ctype, filename)
-  return response(200, ctype, body, {
-    ["Content-Disposition"] = ('attachment; filename="%s"'):format(filename:gsub('[^%w%._%-]', "_")),
-  })
+  -- an ASCII name for old clients (accents dropped, other characters as _), and the name as
+  -- written, in UTF-8 (RFC 6266 filename*, percent-encoded as RFC 5987 says), when it differs
+  filename = util.utf8_clean(filename)
+  local ascii = util.ascii(filename):gsub("[^%w%._%-]+", "_"):gsub("[_%-]*_[_%-]*", "_")
+  local cd = ('attachment; filename="%s"'):format(ascii)
+  if ascii ~= filename then
+    cd = cd .. "; filename*=UTF-8''"
+      .. filename:gsub("[^%w!#%$&%+%-%.%^_`|~]", function(c) return ("%%%02X"):format(c:byte()) end)
+  end
+  return response(200, ctype, body, { ["Content-Disposition"] = cd })
 end
 
---- Redirect (303 See Other after a form post by default). Only local paths are allowed.
-function M.redirect(location, status)
-  if type(location) ~= "string" or location:sub(1, 1) ~= "/" or location:sub(1, 2) == "//"
-    or location:find("[\r\n\\]") then
-    location = "/"
+--- target when it is a path on this site made only of URL characters, else fallback: it starts
+--- with one "/" (not "//", which browsers read as another site), has no control characters,
+--- spaces, backslashes or raw non-ASCII bytes (a browser drops a tab and turns "\" into "/"),
+--- every "%" starts a two-digit escape, and it is at most 2,000 characters long. Every
+--- redirect to an address a visitor chose (?next=) goes through it.
+function M.local_path(target, fallback)
+  if type(target) ~= "string" or #target > 2000 or target:sub(1, 1) ~= "/" or target:sub(2, 2) == "/"
+    or target:find("[^%w%-%._~!%$&'%(%)%*%+,;=:@/%?#%%%[%]]")
+    or target:gsub("%%%x%x", ""):find("%", 1, true) then
+    return fallback
   end
+  return target
+end
+
+--- Redirect (303 See Other after a form post by default). Only local paths (M.local_path) are
+--- allowed: anything else goes to "/".
+function M.redirect(location, status)
+  location = M.local_path(location, "/")
   return { status = status or 303, headers = { Location = location, ["Cache-Control"] = "no-store" }, body = "" }
 end
 

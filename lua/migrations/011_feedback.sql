@@ -62,15 +62,15 @@ CREATE INDEX feedback_subjects_manager ON feedback_subjects(manager_id);
 
 -- One reviewer asked for feedback about one reviewee, and the feedback they write. The
 -- relationship labels the answers when the cycle is anonymous. A declined request keeps its
--- reason encrypted (lib/crypt: feedback_requests.decline_reason_enc, key id).
-CREATE TABLE feedback_requests (
+-- reason encrypted (lib/crypt: feedback_nominations.decline_reason_enc, key id).
+CREATE TABLE feedback_nominations (
   id                  INTEGER PRIMARY KEY,
   subject_id          INTEGER NOT NULL REFERENCES feedback_subjects(id) ON DELETE CASCADE,
   cycle_id            INTEGER NOT NULL REFERENCES feedback_cycles(id) ON DELETE CASCADE,
   reviewer_id         INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
   relationship        TEXT NOT NULL CHECK (relationship IN ('self', 'manager', 'peer', 'report', 'guest')),
   proposed_by         INTEGER REFERENCES users(id) ON DELETE SET NULL,
-  replaces_id         INTEGER REFERENCES feedback_requests(id) ON DELETE SET NULL,  -- the declined request it replaces
+  replaces_id         INTEGER REFERENCES feedback_nominations(id) ON DELETE SET NULL,  -- the declined request it replaces
   status              TEXT NOT NULL DEFAULT 'proposed' CHECK (status IN ('proposed', 'approved', 'declined')),
   approved_at         INTEGER,
   invited_at          INTEGER,          -- the invitation mail was queued
@@ -84,25 +84,26 @@ CREATE TABLE feedback_requests (
   updated_at          INTEGER NOT NULL,
   UNIQUE (subject_id, reviewer_id)
 );
-CREATE INDEX feedback_requests_reviewer ON feedback_requests(reviewer_id, status);
-CREATE INDEX feedback_requests_cycle ON feedback_requests(cycle_id, status);
+CREATE INDEX feedback_nominations_reviewer ON feedback_nominations(reviewer_id, status);
+CREATE INDEX feedback_nominations_cycle ON feedback_nominations(cycle_id, status);
 
 -- The answers of one request, encrypted (lib/crypt: feedback_answers.value_enc, key
 -- request_id:question_id). The value is JSON: text, a scale point, or a list of choices.
 CREATE TABLE feedback_answers (
-  request_id   INTEGER NOT NULL REFERENCES feedback_requests(id) ON DELETE CASCADE,
+  request_id   INTEGER NOT NULL REFERENCES feedback_nominations(id) ON DELETE CASCADE,
   question_id  TEXT NOT NULL,
   value_enc    BLOB NOT NULL,
   updated_at   INTEGER NOT NULL,
   PRIMARY KEY (request_id, question_id)
 ) WITHOUT ROWID;
 
--- What happened in a reviewee's 360: nominated, approved, declined, shared, reopened with a
--- reason, released. No feedback text here.
+-- What happened in a reviewee's 360, by event name (nomination.added, nominations.approved,
+-- nomination.declined, feedback.shared, feedback.reopened with HR's reason, ...). No feedback
+-- text here.
 CREATE TABLE feedback_events (
   id          INTEGER PRIMARY KEY,
   subject_id  INTEGER NOT NULL REFERENCES feedback_subjects(id) ON DELETE CASCADE,
-  request_id  INTEGER REFERENCES feedback_requests(id) ON DELETE SET NULL,
+  request_id  INTEGER REFERENCES feedback_nominations(id) ON DELETE SET NULL,
   at          INTEGER NOT NULL,
   actor_id    INTEGER REFERENCES users(id) ON DELETE SET NULL,
   action      TEXT NOT NULL,

@@ -6,6 +6,7 @@ local page = require "lib.page"
 local json = require "lib.json"
 local util = require "lib.util"
 local errors = require "lib.errors"
+local events = require "lib.events"
 local db = require "lib.db"
 local svg = require "lib.svg"
 local clock = require "core.clock"
@@ -14,6 +15,8 @@ local reviews = require "services.reviews"
 local cycle_routes = require "routes.cycle_routes"
 local access = require "services.access"
 local audit = require "services.audit"
+local workflows = require "services.workflows"
+local xlsx = require "core.xlsx"
 
 local M = {}
 
@@ -27,7 +30,6 @@ local function cycle_json(c)
     closed_at = c.closed_at or json.null, stats = c.stats }
 end
 
-local function wf() return require "services.workflows" end
 
 -- A form post's fields -> the input cycles.create/update take (c: the cycle being edited).
 local function cycle_input(f, c)
@@ -101,7 +103,7 @@ function M.routes(r)
     handler = function(req)
       local c = cycles.require(id_of(req))
       cycles.require_perm(req.user, "review_cycles.track", c)
-      local d = cycles.rating_distribution(req.user, c, web.query(req).question)
+      local d = reviews.rating_distribution(req.user, c, web.query(req).question)
       if not d then return web.json(200, { question = json.null, counts = json.array({}), total = 0 }) end
       return web.json(200, { question = d.question.id, counts = d.counts, total = d.total })
     end }
@@ -133,11 +135,13 @@ function M.routes(r)
   r:add{ method = "GET", path = "/cycles/{id:int}", auth = "user", perm = "object",
     handler = function(req) return M.overview_page(req, id_of(req)) end }
 
-  page.add_nav{ id = "cycles", label = "Review cycles", href = "/cycles", icon = "◎", order = 30, section = "main",
-    visible = function(u)
-      return access.can(u, "review_cycles.track") or access.can(u, "review_cycles.manage")
-        or db.value("SELECT 1 FROM cycle_admins WHERE user_id = ? LIMIT 1", u.id) == 1
-    end }
+  events.hook("page.nav", function(e)
+    local u = e.user
+    if access.can(u, "review_cycles.track") or access.can(u, "review_cycles.manage")
+        or db.value("SELECT 1 FROM cycle_admins WHERE user_id = ? LIMIT 1", u.id) == 1 then
+      e.items[#e.items + 1] = { id = "cycles", label = "Review cycles", href = "/cycles", icon = "◎", order = 30 }
+    end
+  end)
 end
 
 -- ------------------------------------------------------------------ helpers
@@ -151,7 +155,7 @@ function M.overview_page(req, id)
   local q = overview_query(req)
   local ov = cycles.overview(req.user, id, q)
   local c = ov.cycle
-  local dist = cycles.rating_distribution(req.user, c, web.query(req).question)
+  local dist = reviews.rating_distribution(req.user, c, web.query(req).question)
   local chart
   if dist and dist.total > 0 then
     local bars = {}
@@ -172,7 +176,7 @@ function M.overview_page(req, id)
     dist = dist, chart = chart, can_read_any = can_read_any,
     can_manage = cycles.can(req.user, "review_cycles.manage", c), can_delete = cycles.can(req.user, "review_cycles.delete", c),
     can_export = cycles.can(req.user, "reviews.export_excel", c),
-    phases = wf().phases(c), transitions = wf().available_transitions(c, req.user),
+    phases = workflows.phases(c), transitions = workflows.available_transitions(c, req.user),
     admins = cycles.admins(c.id) }, { nav = "cycles", wide = true })
 end
 
@@ -195,7 +199,6 @@ function M.export_xlsx(req, id)
   end
   local t = ov.totals
   local function pct(n) return t.total > 0 and n / t.total or 0 end
-  local xlsx = require "core.xlsx"
   local bytes, err = xlsx.write_string{ title = c.name .. " — review statistics", author = "Candor", created = clock.now(),
     sheets = {
       { name = "Reviewees", freeze_header = true, autofilter = true,
@@ -216,7 +219,7 @@ function M.export_xlsx(req, id)
       target_id = c.id, target_label = c.name, details = { rows = #rows } }
   end)
   return web.file(bytes, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    (c.name:gsub("[^%w%-_ ]", ""):gsub("%s+", "-")) .. "-statistics.xlsx")
+    (c.name:gsub("[%c/\\:*?\"<>|]", ""):gsub("%s+", "-")) .. "-statistics.xlsx")
 end
 
 return M

@@ -293,7 +293,7 @@ function M.routes(r)
       local ids = util.map(mine, function(x) return x.id end)
       local reqs = {}
       for _, rq in ipairs(db.query([[SELECT r.id, r.subject_id, r.relationship, r.status, r.feedback_status, u.name, u.kind
-          FROM feedback_requests r JOIN users u ON u.id = r.reviewer_id
+          FROM feedback_nominations r JOIN users u ON u.id = r.reviewer_id
           WHERE r.subject_id IN (SELECT value FROM json_each(?)) ORDER BY r.id]], json.encode(ids))) do
         local l = reqs[rq.subject_id] or {}
         l[#l + 1] = rq

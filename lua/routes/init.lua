@@ -13,4 +13,7 @@ return {
   "feedback",
   "import",
   "workflows",
+  "messages",
+  "praise_admin",
+  "one_on_ones",
 }

@@ -70,7 +70,7 @@ function M.page(req, o)
     managers_filter = o.managers_filter, remove_confirm = o.remove_confirm,
     picked = picked, picked_list = table.concat(picked_ids, ","),
     picked_people = #picked_ids == 0 and {} or db.query([[SELECT id, name FROM users
-      WHERE id IN (SELECT value FROM json_each(?)) AND kind = 'employee' ORDER BY name COLLATE NOCASE]],
+      WHERE id IN (SELECT value FROM json_each(?)) AND kind = 'employee' ORDER BY name COLLATE FOLD]],
       json.encode(picked_ids)) }
   if view == "list" then
     local sort = q.sort == "hire_date" and "hire_date" or "name"
@@ -80,7 +80,7 @@ function M.page(req, o)
     data.sort = sort
     data.facets = directory.facets()
     data.managers = db.query([[SELECT id, name FROM users WHERE id IN (SELECT DISTINCT manager_id FROM users
-      WHERE manager_id IS NOT NULL) ORDER BY name COLLATE NOCASE]])
+      WHERE manager_id IS NOT NULL) ORDER BY name COLLATE FOLD]])
   else
     data.roots = directory.org_tree()
     -- the team just added stays open, with the way down to it

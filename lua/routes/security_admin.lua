@@ -5,6 +5,7 @@ local page = require "lib.page"
 local json = require "lib.json"
 local util = require "lib.util"
 local errors = require "lib.errors"
+local events = require "lib.events"
 local db = require "lib.db"
 local sessions = require "services.sessions"
 local people = require "services.people"
@@ -166,6 +167,7 @@ function M.routes(r)
     handler = function(req)
       local f = web.form(req)
       local input = { ip_ranges = f.ip_ranges or "", trusted_proxies = f.trusted_proxies or "",
+        max_connections_per_address = f.max_connections_per_address,
         password_min_length = f.password_min_length, session_idle_minutes = f.session_idle_minutes,
         session_max_hours = f.session_max_hours, require_2fa_for_admins = f.require_2fa_for_admins == "on",
         secure_cookies = f.secure_cookies == "on" }
@@ -283,8 +285,9 @@ function M.routes(r)
       return res
     end }
 
-  -- impersonation starts from a person's menu in the directory
-  require("routes.admin").link("admin.impersonate", "/people")
+  events.hook("admin.tiles", function(e)
+    e.links["admin.impersonate"] = { href = "/people" } -- it starts from a person's menu in the directory
+  end)
 end
 
 return M

@@ -5,11 +5,13 @@ local web = require "lib.web"
 local page = require "lib.page"
 local db = require "lib.db"
 local errors = require "lib.errors"
+local events = require "lib.events"
 local json = require "lib.json"
 local util = require "lib.util"
 local clock = require "core.clock"
 local crypto = require "core.crypto"
 local workflows = require "services.workflows"
+local settings = require "services.settings"
 
 local M = {}
 
@@ -21,7 +23,7 @@ local function sha(source) return crypto.hex(crypto.sha256(source)) end
 
 local function title_of(name)
   local s = name:gsub("_", " ")
-  return s:sub(1, 1):upper() .. s:sub(2)
+  return util.upper(util.utf8_sub(s, 1, 1)) .. util.utf8_sub(s, 2)
 end
 
 -- Versions of a workflow, newest first, each with the cycles that run it.
@@ -74,10 +76,11 @@ local function editor_data(name, extra)
     kind = kind,
     origin_labels = ORIGIN_LABELS,
     anchors = kind.anchor_order,
+    roles = workflows.ROLES,
     groups = kind.group_order,
     filters = kind.filter_order,
     filter_labels = {},
-    send_hour = require("services.settings").get("notifications.send_hour_utc"),
+    send_hour = settings.get("notifications.send_hour_utc"),
   }
   for k, f in pairs(kind.filters) do data.filter_labels[k] = f.label end
   data.source = current.source
@@ -116,7 +119,7 @@ end
 
 function M.routes(r)
   r:add{ method = "GET", path = "/admin/workflows", auth = "user", perm = PERM,
-    handler = function(req)
+    handler = function(req, app)
       local list = {}
       for _, name in ipairs(workflows.names()) do
         local current = workflows.current_version(name)
@@ -127,7 +130,7 @@ function M.routes(r)
           copy = workflows.data_folder_copy(name) }
       end
       return page.render(req, "workflow_index", { title = "Cycle workflows", workflows = list,
-        origin_labels = ORIGIN_LABELS, data_dir = req and require("app").data_dir }, { nav = "admin" })
+        origin_labels = ORIGIN_LABELS, data_dir = app.data_dir }, { nav = "admin" })
     end }
 
   r:add{ method = "GET", path = "/admin/workflows/{name}", auth = "user", perm = PERM,
@@ -290,7 +293,7 @@ function M.routes(r)
         note = row.note, created_at = util.format_time(row.created_at), new = new, current = true })
     end }
 
-  require("routes.admin").link(PERM, "/admin/workflows")
+  events.hook("admin.tiles", function(e) e.links[PERM] = { href = "/admin/workflows" } end)
 end
 
 return M

@@ -11,6 +11,7 @@ local util = require "lib.util"
 local errors = require "lib.errors"
 local clock = require "core.clock"
 local authz = require "core.authz"
+local events = require "lib.events"
 local access = require "services.access"
 local audit = require "services.audit"
 
@@ -20,12 +21,15 @@ Kit.__index = Kit
 
 --- spec: admins_table, noun ("review cycle"), read_action (reading content, needed to make
 --- someone a cycle admin), manage_action (the company-wide right to set a cycle's admins),
---- audit_prefix ("cycle"); for reviewees: subjects_table (one row per reviewee: cycle_id,
+--- audit_prefix ("cycle"), event_area (the events' area: "cycle" fires cycle.admins_changed,
+--- cycle.reviewees_added, ...; docs/events.md); for reviewees: subjects_table (one row per reviewee: cycle_id,
 --- reviewee_id, manager_id, created_at, updated_at), create_action, delete_action,
 --- delete_unstarted_action, started_sql (an SQL expression over the row `s`: 1 when something
---- was written for it), on_added(c, rows) (new rows of a running cycle, managers fixed).
+--- was written for it), on_added(c, rows, actor) (new rows of a running cycle, managers fixed:
+--- fire their events).
 function M.new(spec)
-  assert(spec.admins_table and spec.noun and spec.read_action and spec.manage_action, "cycle_kit.new: incomplete spec")
+  assert(spec.admins_table and spec.noun and spec.read_action and spec.manage_action and spec.event_area,
+    "cycle_kit.new: incomplete spec")
   return setmetatable({ spec = spec }, Kit)
 end
 
@@ -55,7 +59,7 @@ end
 
 function Kit:admins(cycle_id)
   return db.query(([[SELECT a.user_id, a.role, u.name, u.email FROM %s a JOIN users u ON u.id = a.user_id
-    WHERE a.cycle_id = ? ORDER BY a.role, u.name COLLATE NOCASE]]):format(self.spec.admins_table), cycle_id)
+    WHERE a.cycle_id = ? ORDER BY a.role, u.name COLLATE FOLD]]):format(self.spec.admins_table), cycle_id)
 end
 
 --- Sets the admins and assistants of cycle c: list of { user_id=, role = "admin"|"assistant" }.
@@ -90,6 +94,7 @@ function Kit:set_admins(actor, c, list, req)
     audit.record{ action = (spec.audit_prefix or "cycle") .. ".admins", actor = actor, req = req,
       target_type = spec.audit_prefix or "cycle", target_id = c.id, target_label = c.name,
       details = { count = #clean } }
+    events.fire(spec.event_area .. ".admins_changed", { cycle_id = c.id, count = #clean, actor_id = actor.id })
     return clean
   end)
 end
@@ -123,11 +128,12 @@ function Kit:add_reviewees(actor, c, user_ids, req)
     if added > 0 then
       audit.record{ action = spec.audit_prefix .. ".reviewees_added", actor = actor, req = req,
         target_type = spec.audit_prefix, target_id = c.id, target_label = c.name, details = { added = added } }
+      events.fire(spec.event_area .. ".reviewees_added", { cycle_id = c.id, count = added, actor_id = actor.id })
       if c.phase ~= "draft" then
         local fresh = ("cycle_id = ? AND created_at = ? AND reviewee_id IN (SELECT value FROM json_each(?))")
         db.exec(("UPDATE %s SET manager_id = (SELECT u.manager_id FROM users u WHERE u.id = reviewee_id) WHERE %s")
           :format(t, fresh), c.id, now, list)
-        spec.on_added(c, db.query(("SELECT * FROM %s WHERE %s"):format(t, fresh), c.id, now, list))
+        spec.on_added(c, db.query(("SELECT * FROM %s WHERE %s ORDER BY id"):format(t, fresh), c.id, now, list), actor)
       end
     end
     return added
@@ -154,6 +160,7 @@ function Kit:remove_reviewees(actor, c, user_ids, req)
       audit.record{ action = spec.audit_prefix .. ".reviewees_removed", actor = actor, req = req,
         target_type = spec.audit_prefix, target_id = c.id, target_label = c.name,
         details = { removed = #rows, with_content = started } }
+      events.fire(spec.event_area .. ".reviewees_removed", { cycle_id = c.id, count = #rows, actor_id = actor.id })
     end
     return #rows
   end)
@@ -161,24 +168,26 @@ end
 
 -- ------------------------------------------------------------------ dates
 
---- Reads the date fields of input in order (fields: list of { key, "the start date" }; the
---- first is required when creating), keeping current values for fields not given, and refuses
---- a date before an earlier one. v is a lib.validate object. Returns key -> "YYYY-MM-DD".
-function M.ordered_dates(v, input, current, fields)
-  local function cap(s) return s:sub(1, 1):upper() .. s:sub(2) end
+--- The dates after a change, in order (fields: list of { key, "the start date" }; the first is
+--- required): r is the input checked by its schema (lib/schema.lua), current the cycle's values
+--- for an edit (nil when creating). A missing start or a date before an earlier one adds a
+--- sentence to problems (field -> text). Returns key -> "YYYY-MM-DD".
+function M.ordered_dates(r, input, current, fields, problems)
+  local function cap(s) return util.upper(util.utf8_sub(s, 1, 1)) .. util.utf8_sub(s, 2) end
   local d = {}
-  for i, f in ipairs(fields) do
+  for _, f in ipairs(fields) do
     local k = f[1]
-    if input[k] ~= nil then d[k] = v:date(k, { required = i == 1, label = cap(f[2]) })
-    elseif current then d[k] = current[k] end
+    if input[k] ~= nil then d[k] = r[k] elseif current then d[k] = current[k] end
   end
-  local first = fields[1][1]
-  if not d[first] and not current then v:fail(first, cap(fields[1][2]) .. " is required.") end
+  local first = fields[1]
+  if not d[first[1]] and not problems[first[1]] and (input[first[1]] ~= nil or not current) then
+    problems[first[1]] = cap(first[2]) .. " is required."
+  end
   local last, last_label
   for _, f in ipairs(fields) do
     local k = f[1]
     if d[k] then
-      if last and d[k] < last then v:fail(k, ("must not be before %s."):format(last_label)) end
+      if last and d[k] < last and not problems[k] then problems[k] = ("must not be before %s."):format(last_label) end
       last, last_label = d[k], f[2]
     end
   end
@@ -204,7 +213,7 @@ end
 --- department, location, manager_col = manager_id. Adds to where/args.
 function M.person_filters(q, where, args, manager_col)
   if q.q and q.q ~= "" then
-    where[#where + 1] = "u.name LIKE ? ESCAPE '\\'"
+    where[#where + 1] = "fold(u.name) LIKE fold(?) ESCAPE '\\'"
     args[#args + 1] = "%" .. q.q:gsub("[%%_\\]", "\\%0") .. "%"
   end
   if q.department and q.department ~= "" then where[#where + 1] = "u.department = ?"; args[#args + 1] = q.department end
@@ -227,8 +236,8 @@ function M.facets(from_sql, ...)
   local row = db.row(([[SELECT json_group_array(DISTINCT u.department) AS departments,
       json_group_array(DISTINCT u.location) AS locations FROM %s]]):format(from_sql), ...)
   local deps, locs = json.decode(row.departments) or {}, json.decode(row.locations) or {}
-  table.sort(deps)
-  table.sort(locs)
+  table.sort(deps, util.before)
+  table.sort(locs, util.before)
   return deps, locs
 end
 

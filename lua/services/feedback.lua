@@ -10,6 +10,7 @@ local json = require "lib.json"
 local util = require "lib.util"
 local crypt = require "lib.crypt"
 local errors = require "lib.errors"
+local events = require "lib.events"
 local clock = require "core.clock"
 local crypto = require "core.crypto"
 local access = require "services.access"
@@ -17,10 +18,9 @@ local audit = require "services.audit"
 local questionnaire = require "services.questionnaire"
 local cycles = require "services.feedback_cycles"
 local nominations = require "services.nominations"
+local workflows = require "services.workflows"
 
 local M = {}
-
-local function workflows() return require "services.workflows" end
 
 crypt.register{ table = "feedback_answers", column = "value_enc", key = { "request_id", "question_id" } }
 
@@ -77,7 +77,7 @@ end
 --- only when HR reopens it).
 function M.editable(c, s, r)
   if r.status ~= "approved" then return false, "This request is not open for writing." end
-  if not workflows().allows(c, "write") then return false, "The cycle is not collecting feedback now." end
+  if not workflows.allows(c, "write") then return false, "The cycle is not collecting feedback now." end
   local stage = cycles.stage(c, s, r)
   if stage == "released" or stage == "shared" then
     return false, "This feedback is released; only HR can reopen it."
@@ -116,8 +116,9 @@ function M.save(actor, request_id, values, req)
     for _, qid in ipairs(clear) do
       db.exec("DELETE FROM feedback_answers WHERE request_id = ? AND question_id = ?", r.id, qid)
     end
-    db.exec([[UPDATE feedback_requests SET feedback_status = CASE feedback_status WHEN 'not_started' THEN 'draft'
+    db.exec([[UPDATE feedback_nominations SET feedback_status = CASE feedback_status WHEN 'not_started' THEN 'draft'
       ELSE feedback_status END, updated_at = ? WHERE id = ?]], now, r.id)
+    nominations.announce("feedback.draft_saved", c, s, r, actor, false)
     return nominations.get(r.id)
   end)
 end
@@ -131,11 +132,10 @@ function M.share(actor, request_id, req)
   if r.feedback_status == "shared" then errors.conflict("You shared this feedback already.") end
   return db.transaction(function()
     local now = clock.now()
-    db.exec("UPDATE feedback_requests SET feedback_status = 'shared', shared_at = ?, updated_at = ? WHERE id = ?",
+    db.exec("UPDATE feedback_nominations SET feedback_status = 'shared', shared_at = ?, updated_at = ? WHERE id = ?",
       now, now, r.id)
-    nominations.event(s.id, r.id, actor, "shared", {})
     local fresh = nominations.get(r.id)
-    workflows().emit(c, "feedback.shared", { request = fresh })
+    nominations.announce("feedback.shared", c, s, fresh, actor)
     return fresh
   end)
 end
@@ -161,14 +161,12 @@ function M.reopen(actor, request_id, reason, req)
   if utf8.len(reason) > 1000 then errors.invalid({ reason = "Keep the reason under 1,000 characters." }) end
   return db.transaction(function()
     local now = clock.now()
-    db.exec([[UPDATE feedback_requests SET feedback_status = 'draft', shared_at = NULL, reopened_at = ?, updated_at = ?
+    db.exec([[UPDATE feedback_nominations SET feedback_status = 'draft', shared_at = NULL, reopened_at = ?, updated_at = ?
       WHERE id = ?]], now, now, r.id)
-    nominations.event(s.id, r.id, actor, "reopened", { reason = reason })
-    audit.record{ action = "feedback.reopen", actor = actor, req = req, target_type = "feedback_request", target_id = r.id,
+    nominations.announce("feedback.reopened", c, s, r, actor, { reason = reason })
+    audit.record{ action = "feedback.reopen", actor = actor, req = req, target_type = "feedback_nomination", target_id = r.id,
       details = { cycle_id = c.id, reviewee_id = s.reviewee_id, reason = reason } }
-    local fresh = nominations.get(r.id)
-    workflows().emit(c, "feedback.reopened", { request = fresh })
-    return fresh
+    return nominations.get(r.id)
   end)
 end
 
@@ -181,18 +179,24 @@ function M.release(actor, subject_id, req)
   if not c.visibility.reviewee_reads then errors.conflict("In this cycle the reviewee does not read the feedback.") end
   if not c.visibility.manager_early_release then errors.conflict("This cycle releases feedback on its date only.") end
   if cycles.released_to_reviewee(c, s) then errors.conflict("The feedback is released already.") end
-  if not workflows().allows(c, "release") then errors.conflict("Feedback cannot be released in this phase of the cycle.") end
+  if not workflows.allows(c, "release") then errors.conflict("Feedback cannot be released in this phase of the cycle.") end
   return db.transaction(function()
     local now = clock.now()
     db.exec("UPDATE feedback_subjects SET released_at = ?, released_by = ?, updated_at = ? WHERE id = ?", now, actor.id, now, s.id)
-    nominations.event(s.id, nil, actor, "released", {})
     local fresh = cycles.subject(s.id)
-    workflows().emit(c, "feedback.released", { subject = fresh })
+    nominations.announce("feedback.released", c, fresh, nil, actor)
     return fresh
   end)
 end
 
 -- ------------------------------------------------------------------ reading
+
+--- What the history of a reviewee's 360 says for each event it keeps.
+M.HISTORY = { ["nomination.added"] = "Reviewer added", ["nomination.removed"] = "Reviewer removed",
+  ["nominations.submitted"] = "Reviewers handed in", ["nominations.approved"] = "Reviewers approved",
+  ["nomination.declined"] = "A reviewer declined", ["nominations.nudged"] = "Nudged",
+  ["feedback.shared"] = "Feedback shared", ["feedback.reopened"] = "Feedback reopened by HR",
+  ["feedback.released"] = "Released early" }
 
 local function ctx_of(actor, c, s, r, role, now)
   return { subject = s.reviewee_id, vis = cycles.vis(c), stage = cycles.stage(c, s, r, now), cycle_role = role }
@@ -338,7 +342,7 @@ function M.view(actor, subject_id, opts)
   v.shared_total = shared_total
   v.can = {
     read = #readable > 0, track = track, list = list_right,
-    change = change_right, approve = v.is_approver and workflows().allows(c, "approve"),
+    change = change_right, approve = v.is_approver and workflows.allows(c, "approve"),
     submit = change_right ~= nil and change_right ~= "approver" and change_right ~= "replacement" and not s.nominations_done_at
       and not s.approved_at,
     nudge = (not s.nominations_done_at and not s.approved_at and cycles.running(c)) and (v.is_approver or track
@@ -351,6 +355,7 @@ function M.view(actor, subject_id, opts)
   }
   v.events = db.query([[SELECT e.at, e.action, u.name AS actor_name FROM feedback_events e
     LEFT JOIN users u ON u.id = e.actor_id WHERE e.subject_id = ? ORDER BY e.at, e.id]], s.id)
+  for _, e in ipairs(v.events) do e.label = M.HISTORY[e.action] or e.action end
   if not opts.no_mark and #readable > 0 then
     local col = v.is_reviewee and "reviewee_read_at" or (actor.id == s.manager_id and "manager_read_at") or nil
     if col and not s[col] then
@@ -371,7 +376,7 @@ function M.own(actor, request_id)
     questions = questionnaire.questions(c.questionnaire), stage = cycles.stage(c, s, r),
     can = { edit = editable, share = editable and r.feedback_status ~= "shared",
       decline = r.status == "approved" and r.relationship ~= "self" and r.feedback_status ~= "shared"
-        and workflows().allows(c, "write") },
+        and workflows.allows(c, "write") },
     reason = not editable and why or nil }
 end
 
@@ -382,10 +387,10 @@ end
 function M.requests_of(user)
   return db.query([[SELECT r.id, r.status, r.feedback_status, r.relationship, r.shared_at, r.subject_id,
       c.id AS cycle_id, c.name AS cycle_name, c.phase, c.write_due, c.start_date, u.name AS reviewee_name
-    FROM feedback_requests r JOIN feedback_cycles c ON c.id = r.cycle_id
+    FROM feedback_nominations r JOIN feedback_cycles c ON c.id = r.cycle_id
     JOIN feedback_subjects s ON s.id = r.subject_id JOIN users u ON u.id = s.reviewee_id
     WHERE r.reviewer_id = ? AND r.status IN ('approved', 'declined') AND c.phase <> 'draft'
-    ORDER BY c.start_date DESC, c.id DESC, u.name COLLATE NOCASE LIMIT 200]], user.id)
+    ORDER BY c.start_date DESC, c.id DESC, u.name COLLATE FOLD LIMIT 200]], user.id)
 end
 
 --- A reviewee's own 360s (newest first).
@@ -404,11 +409,11 @@ end
 --- A handful of queries whatever the number of cycles or reports.
 function M.todos(user)
   local out = {}
-  local wf = workflows()
+  local wf = workflows
   for _, r in ipairs(db.query([[SELECT r.id, r.relationship, c.name AS cycle_name, c.write_due, c.id AS cycle_id,
       c.phase, c.workflow, c.workflow_version_id, s.id AS subject_id, s.released_at, c.release_date,
       c.manager_release_date, c.visibility, r.feedback_status, r.status, u.name AS reviewee_name
-    FROM feedback_requests r JOIN feedback_cycles c ON c.id = r.cycle_id JOIN feedback_subjects s ON s.id = r.subject_id
+    FROM feedback_nominations r JOIN feedback_cycles c ON c.id = r.cycle_id JOIN feedback_subjects s ON s.id = r.subject_id
     JOIN users u ON u.id = s.reviewee_id
     WHERE r.reviewer_id = ? AND r.status = 'approved' AND r.feedback_status <> 'shared'
       AND c.phase NOT IN ('draft', 'closed')]], user.id)) do
@@ -419,8 +424,8 @@ function M.todos(user)
   if user.kind == "guest" then return out end
   local subjects = db.query([[SELECT s.*, c.name AS cycle_name, c.phase, c.workflow, c.workflow_version_id, c.rules,
       c.visibility, c.nominate_due, c.approve_due, c.release_date, c.manager_release_date, u.name AS reviewee_name,
-      (SELECT count(*) FROM feedback_requests r WHERE r.subject_id = s.id AND r.status = 'proposed') AS proposed,
-      (SELECT count(*) FROM feedback_requests r WHERE r.subject_id = s.id AND r.status = 'approved'
+      (SELECT count(*) FROM feedback_nominations r WHERE r.subject_id = s.id AND r.status = 'proposed') AS proposed,
+      (SELECT count(*) FROM feedback_nominations r WHERE r.subject_id = s.id AND r.status = 'approved'
         AND r.feedback_status = 'shared') AS shared
     FROM feedback_subjects s JOIN feedback_cycles c ON c.id = s.cycle_id JOIN users u ON u.id = s.reviewee_id
     WHERE (s.reviewee_id = ? OR s.manager_id = ?) AND c.phase NOT IN ('draft')]], user.id, user.id)
@@ -512,17 +517,17 @@ function M.team(actor, cycle_id)
   if #ids > 0 then
     rows = db.query([[SELECT s.id, s.reviewee_id, s.manager_id, s.nominations_done_at, s.approved_at, s.released_at,
         u.name, u.job_title, m.name AS manager_name,
-        (SELECT count(*) FROM feedback_requests r WHERE r.subject_id = s.id AND r.status <> 'declined'
+        (SELECT count(*) FROM feedback_nominations r WHERE r.subject_id = s.id AND r.status <> 'declined'
           AND r.relationship NOT IN ('self', 'manager')) AS nominated,
-        (SELECT count(*) FROM feedback_requests r WHERE r.subject_id = s.id AND r.status = 'approved'
+        (SELECT count(*) FROM feedback_nominations r WHERE r.subject_id = s.id AND r.status = 'approved'
           AND r.relationship NOT IN ('self', 'manager')) AS approved,
-        (SELECT count(*) FROM feedback_requests r WHERE r.subject_id = s.id AND r.status = 'proposed') AS proposed,
-        (SELECT count(*) FROM feedback_requests r WHERE r.subject_id = s.id AND r.status = 'approved'
+        (SELECT count(*) FROM feedback_nominations r WHERE r.subject_id = s.id AND r.status = 'proposed') AS proposed,
+        (SELECT count(*) FROM feedback_nominations r WHERE r.subject_id = s.id AND r.status = 'approved'
           AND r.feedback_status = 'shared' AND r.relationship NOT IN ('self', 'manager')) AS written,
-        (SELECT count(*) FROM feedback_requests r WHERE r.subject_id = s.id AND r.status = 'declined') AS declined
+        (SELECT count(*) FROM feedback_nominations r WHERE r.subject_id = s.id AND r.status = 'declined') AS declined
       FROM feedback_subjects s JOIN users u ON u.id = s.reviewee_id LEFT JOIN users m ON m.id = s.manager_id
       WHERE s.cycle_id = ? AND (s.reviewee_id IN (SELECT value FROM json_each(?)) OR s.manager_id = ?)
-      ORDER BY u.name COLLATE NOCASE]], c.id, json.encode(ids), actor.id)
+      ORDER BY u.name COLLATE FOLD]], c.id, json.encode(ids), actor.id)
   end
   for _, r in ipairs(rows) do
     r.direct = direct[r.reviewee_id] or r.manager_id == actor.id
@@ -537,18 +542,24 @@ end
 --- Everything the 360 module adds to other parts of the app, in one place: home to-dos and
 --- panels, navigation. (Hooks on the event backbone once it is there.)
 function M.init(app)
-  local home = require "routes.home"
-  local page = require "lib.page"
-  home.add_todo_source(M.todos)
-  home.add_panel(M.own_panel)
-  home.add_panel(M.written_panel)
-  page.add_nav{ id = "feedback", label = "360 feedback", href = "/feedback", icon = "◎", order = 12,
-    visible = function(u) return u.kind ~= "guest" end }
-  page.add_nav{ id = "feedback_cycles", label = "360 cycles", href = "/feedback/cycles", icon = "◉", order = 31,
-    visible = function(u)
-      return u.kind ~= "guest" and (access.can(u, "feedback_cycles.track") or access.can(u, "feedback_cycles.manage")
-        or cycles.kit:admin_anywhere(u.id))
-    end }
+  events.hook("home.todos", function(e)
+    for _, t in ipairs(M.todos(e.user)) do e.items[#e.items + 1] = t end
+  end)
+  events.hook("home.panels", function(e)
+    for _, panel in ipairs({ M.own_panel, M.written_panel }) do
+      local p = panel(e.user)
+      if p then e.panels[#e.panels + 1] = p end
+    end
+  end)
+  events.hook("page.nav", function(e)
+    local u = e.user
+    if u.kind == "guest" then return end
+    e.items[#e.items + 1] = { id = "feedback", label = "360 feedback", href = "/feedback", icon = "◎", order = 12 }
+    if access.can(u, "feedback_cycles.track") or access.can(u, "feedback_cycles.manage") or cycles.kit:admin_anywhere(u.id) then
+      e.items[#e.items + 1] = { id = "feedback_cycles", label = "360 cycles", href = "/feedback/cycles", icon = "◉",
+        order = 31 }
+    end
+  end)
   M.app = app
 end
 

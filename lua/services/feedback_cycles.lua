@@ -7,28 +7,32 @@ local db = require "lib.db"
 local json = require "lib.json"
 local util = require "lib.util"
 local errors = require "lib.errors"
-local validate = require "lib.validate"
+local events = require "lib.events"
+local schema = require "lib.schema"
 local clock = require "core.clock"
 local access = require "services.access"
 local audit = require "services.audit"
 local questionnaire = require "services.questionnaire"
 local cycle_kit = require "services.cycle_kit"
+local workflows = require "services.workflows"
 
 local M = {}
 
-local function workflows() return require "services.workflows" end
-
 -- In a running cycle, new reviewees' managers are fixed; they get their automatic requests and
--- the workflow hears of each.
-local function subjects_added(c, rows)
+-- feedback_subject.added fires for each (the workflow invites whoever chooses their reviewers).
+local function subjects_added(c, rows, actor)
   require("services.nominations").automatic_requests(c, rows)
-  for _, s in ipairs(rows) do workflows().emit(c, "subject.added", { subject = s }) end
+  for _, s in ipairs(rows) do
+    events.fire("feedback_subject.added", { cycle_id = c.id, subject_id = s.id, reviewee_id = s.reviewee_id,
+      manager_id = s.manager_id, actor_id = actor.id })
+  end
 end
 
 local kit = cycle_kit.new{ admins_table = "feedback_cycle_admins", noun = "360 cycle", read_action = "feedback.read",
-  manage_action = "feedback_cycles.manage", audit_prefix = "feedback_cycle", subjects_table = "feedback_subjects",
+  manage_action = "feedback_cycles.manage", audit_prefix = "feedback_cycle", event_area = "feedback_cycle",
+  subjects_table = "feedback_subjects",
   create_action = "feedback.create", delete_action = "feedback.delete", delete_unstarted_action = "feedback.delete_unstarted",
-  started_sql = "EXISTS (SELECT 1 FROM feedback_requests r WHERE r.subject_id = s.id AND r.feedback_status <> 'not_started')",
+  started_sql = "EXISTS (SELECT 1 FROM feedback_nominations r WHERE r.subject_id = s.id AND r.feedback_status <> 'not_started')",
   on_added = subjects_added }
 M.kit = kit
 
@@ -172,7 +176,7 @@ function M.list(actor)
     end
     for _, s in ipairs(db.query([[SELECT cycle_id, sum(status = 'approved') AS requests,
         sum(status = 'approved' AND feedback_status = 'shared') AS written
-      FROM feedback_requests WHERE cycle_id IN (SELECT value FROM json_each(?)) GROUP BY cycle_id]], json.encode(ids))) do
+      FROM feedback_nominations WHERE cycle_id IN (SELECT value FROM json_each(?)) GROUP BY cycle_id]], json.encode(ids))) do
       local x = stats[s.cycle_id] or {}
       x.requests, x.written = s.requests, s.written
       stats[s.cycle_id] = x
@@ -188,101 +192,131 @@ end
 
 -- ------------------------------------------------------------------ settings
 
-local function bool_of(v, field, current)
-  if v == nil then return current end
-  if v == true or v == "on" or v == "1" or v == "true" then return true end
-  if v == false or v == "" or v == "0" or v == "false" or v == "off" then return false end
-  errors.invalid({ [field] = "must be true or false." })
+local function whole(lo, hi, description)
+  return { type = "integer", between = { lo, hi }, description = description,
+    messages = { type = ("must be a whole number from %d to %d."):format(lo, hi),
+      min = ("must be a whole number from %d to %d."):format(lo, hi),
+      max = ("must be a whole number from %d to %d."):format(lo, hi) } }
 end
 
-local function int_of(v, field, lo, hi, current)
-  if v == nil or v == "" then return current end
-  local n = math.tointeger(tonumber(v))
-  if not n or n < lo or n > hi then errors.invalid({ [field] = ("must be a whole number from %d to %d."):format(lo, hi) }) end
-  return n
+local function yes_no(description) return { type = "boolean", description = description } end
+
+--- The body of "create / edit a 360 cycle" (its questionnaire is checked by
+--- services/questionnaire). Every part may be left out of an edit.
+M.SCHEMA = schema.record{ strict = false, fields = {
+  { name = schema.text{ max = 120, label = "The name", description = "The cycle's name." } },
+  { intro = schema.text{ max = 4000, multiline = true, label = "The introduction",
+    description = "What reviewers read first." } },
+  { start_date = schema.date{ label = "The start date", description = "When it starts." } },
+  { nominate_due = schema.date{ description = "Reviewers chosen by." } },
+  { approve_due = schema.date{ description = "Reviewers approved by." } },
+  { write_due = schema.date{ description = "Feedback written by." } },
+  { manager_release_date = schema.date{ description = "Released to the managers on (with manager_release on_date)." } },
+  { release_date = schema.date{ description = "Released to the reviewees on." } },
+  { rules = { type = "record", strict = false, description = "Who chooses reviewers, how many, who else writes.",
+    fields = {
+      { nominator = { type = "string", one_of = M.NOMINATOR_ORDER, description = "Who proposes reviewers.",
+        messages = { one_of = "must be reviewee, manager or hr.", type = "must be reviewee, manager or hr." } } },
+      { min = whole(0, 20, "The fewest reviewers (self and manager not counted).") },
+      { max = whole(1, 30, "The most reviewers.") },
+      { suggested = whole(0, 30, "The number the nominator is asked for.") },
+      { self_feedback = yes_no("The reviewee writes about themselves too.") },
+      { manager_feedback = yes_no("The approving manager writes feedback too (never anonymous).") },
+      { decline_tells_reviewee = yes_no("A reviewee hears of a decline and may choose a replacement.") },
+    } } },
+  { visibility = { type = "record", strict = false, description = "Who reads the feedback when; anonymity.",
+    fields = {
+      { reviewee_reads = yes_no("The reviewee reads it once released.") },
+      { direct_manager_reads = yes_no("The direct manager reads it.") },
+      { indirect_managers_read = yes_no("Managers further up read it.") },
+      { manager_release = { type = "string", one_of = { "on_share", "on_date" },
+        description = "Managers read each feedback as it is shared, or from manager_release_date.",
+        messages = { one_of = "must be on_share or on_date.", type = "must be on_share or on_date." } } },
+      { manager_early_release = yes_no("The direct manager may release it to the reviewee before the date.") },
+      { anonymous = yes_no("Answers are labelled by relationship, never by name (the manager's excepted).") },
+      { hide_reviewers = yes_no("Only HR and the approving manager see who was asked.") },
+      { shuffle = yes_no("With anonymous: text answers come as paragraphs in a random order.") },
+      { threshold = { type = "record", strict = false, description = "Per group, the fewest shared answers shown.",
+        fields = {
+          { peer = whole(M.THRESHOLD_MIN, 50, "Peers.") },
+          { report = whole(M.THRESHOLD_MIN, 50, "Reports.") },
+          { guest = whole(M.THRESHOLD_MIN, 50, "Guests.") },
+        } } },
+    } } },
+} }
+
+-- The input checked against M.SCHEMA: the values that are fine, and problems by the field names
+-- forms and API clients use (min, threshold_peer, ...).
+local function read_input(input)
+  local r, errs = schema.validate(M.SCHEMA, input or {}, { coerce = true, messages = schema.SENTENCES, partial = true })
+  local problems = {}
+  for _, e in ipairs(errs or {}) do
+    local key = e.path:gsub("^rules%.", ""):gsub("^visibility%.", ""):gsub("%.", "_")
+    if problems[key] == nil then problems[key] = (e.code ~= "required" and e.detail) or e.message end
+  end
+  return r or {}, problems
 end
 
---- The rules of input.rules over current ones; 422 naming the field on a bad value.
-local function clean_rules(given, current)
-  local r = util.copy(current or M.RULES_DEFAULT)
-  if given == nil then return r end
-  if type(given) ~= "table" then errors.invalid({ rules = "Send the rules as an object." }) end
-  if given.nominator ~= nil then
-    if not M.NOMINATORS[given.nominator] then errors.invalid({ nominator = "must be reviewee, manager or hr." }) end
-    r.nominator = given.nominator
+-- given over current, keeping current values where given has none (tables merged).
+local function over(current, given)
+  local out = util.copy(current)
+  for k, v in pairs(type(given) == "table" and given or {}) do
+    if type(v) == "table" and type(out[k]) == "table" then out[k] = over(out[k], v) else out[k] = v end
   end
-  r.min = int_of(given.min, "min", 0, 20, r.min)
-  r.max = int_of(given.max, "max", 1, 30, r.max)
-  r.suggested = int_of(given.suggested, "suggested", 0, 30, r.suggested)
-  for _, k in ipairs({ "self_feedback", "manager_feedback", "decline_tells_reviewee" }) do
-    r[k] = bool_of(given[k], k, r[k])
-  end
-  if r.min > r.max then errors.invalid({ min = "The minimum must not be above the maximum." }) end
-  if r.suggested < r.min or r.suggested > r.max then
-    errors.invalid({ suggested = ("The suggested number must be between the minimum (%d) and the maximum (%d)."):format(r.min, r.max) })
-  end
-  return r
+  return out
 end
 
-local function clean_visibility(given, current)
-  local v = util.copy(current or M.VISIBILITY_DEFAULT)
-  if given == nil then return v end
-  if type(given) ~= "table" then errors.invalid({ visibility = "Send the visibility as an object." }) end
-  for _, k in ipairs({ "reviewee_reads", "direct_manager_reads", "indirect_managers_read", "manager_early_release",
-    "anonymous", "hide_reviewers", "shuffle" }) do
-    v[k] = bool_of(given[k], k, v[k])
+-- Everything a create or edit sets, over the cycle's values c (nil when creating); raises 422
+-- with every problem by field.
+local function read_all(input, c)
+  local r, problems = read_input(input)
+  local name = c and c.name
+  if input.name ~= nil or not c then
+    name = r.name
+    if not name and not problems.name then problems.name = "The name is required." end
   end
-  if given.manager_release ~= nil then
-    if not M.MANAGER_RELEASE[given.manager_release] then
-      errors.invalid({ manager_release = "must be on_share or on_date." })
-    end
-    v.manager_release = given.manager_release
+  local intro = c and c.intro or ""
+  if input.intro ~= nil then intro = r.intro or "" end
+  local dates = cycle_kit.ordered_dates(r, input, c, M.DATES, problems)
+  local rules = over(c and c.rules or M.RULES_DEFAULT, type(input.rules) == "table" and r.rules or nil)
+  if input.rules ~= nil and type(input.rules) ~= "table" then problems.rules = "Send the rules as an object." end
+  if not problems.min and not problems.max and rules.min > rules.max then
+    problems.min = "The minimum must not be above the maximum."
+  elseif not problems.suggested and (rules.suggested < rules.min or rules.suggested > rules.max) then
+    problems.suggested = ("The suggested number must be between the minimum (%d) and the maximum (%d).")
+      :format(rules.min, rules.max)
   end
-  if given.threshold ~= nil then
-    if type(given.threshold) ~= "table" then errors.invalid({ threshold = "Send a number per group." }) end
-    v.threshold = util.copy(v.threshold)
-    for _, g in ipairs(M.GROUPS) do
-      v.threshold[g] = int_of(given.threshold[g], "threshold_" .. g, M.THRESHOLD_MIN, 50, v.threshold[g])
-    end
+  local vis = over(c and c.visibility or M.VISIBILITY_DEFAULT,
+    type(input.visibility) == "table" and r.visibility or nil)
+  if input.visibility ~= nil and type(input.visibility) ~= "table" then
+    problems.visibility = "Send the visibility as an object."
   end
-  if v.shuffle and not v.anonymous then v.shuffle = false end -- shuffling only hides authors that are hidden anyway
-  return v
-end
-
-local function check_release_dates(v, d, vis)
-  if vis.manager_release == "on_date" and not d.manager_release_date then
-    v:fail("manager_release_date", "Set the date on which managers get to read the feedback.")
+  if vis.shuffle and not vis.anonymous then vis.shuffle = false end -- shuffling only hides authors that are hidden anyway
+  if vis.manager_release == "on_date" and not dates.manager_release_date and not problems.manager_release_date then
+    problems.manager_release_date = "Set the date on which managers get to read the feedback."
   end
-end
-
-local function field_values(input, c)
-  local v = validate.new(input)
-  local name = (input.name ~= nil or not c) and v:text("name", { required = true, max = 120, label = "The name" }) or c.name
-  local intro = (input.intro ~= nil or not c) and v:text("intro", { max = 4000, multiline = true, default = "" })
-    or c.intro
-  local dates = cycle_kit.ordered_dates(v, input, c, M.DATES)
-  return v, name, intro or "", dates
+  if next(problems) then errors.invalid(problems) end
+  return { name = name, intro = intro, dates = dates, rules = rules, vis = vis }
 end
 
 --- Creates a draft 360 cycle. input: name, intro, the dates of M.DATES, rules, visibility,
 --- questionnaire (default: what went well / what to improve).
 function M.create(actor, input, req)
   M.require_perm(actor, "feedback_cycles.manage")
-  local v, name, intro, dates = field_values(input, nil)
-  local vis = clean_visibility(input.visibility)
-  check_release_dates(v, dates, vis)
-  v:done()
-  local rules = clean_rules(input.rules)
+  local x = read_all(input, nil)
+  local name, dates = x.name, x.dates
   local q = input.questionnaire and questionnaire.validate(input.questionnaire, "feedback") or questionnaire.default_feedback()
   local now = clock.now()
   return db.transaction(function()
     local id = db.insert([[INSERT INTO feedback_cycles(name, intro, start_date, nominate_due, approve_due, write_due,
         manager_release_date, release_date, questionnaire, rules, visibility, created_by, created_at, updated_at)
         VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)]],
-      name, intro, dates.start_date, dates.nominate_due, dates.approve_due, dates.write_due, dates.manager_release_date,
-      dates.release_date, json.encode(q), json.encode(rules), json.encode(vis), actor.id, now, now)
+      name, x.intro, dates.start_date, dates.nominate_due, dates.approve_due, dates.write_due,
+      dates.manager_release_date, dates.release_date, json.encode(q), json.encode(x.rules), json.encode(x.vis), actor.id,
+      now, now)
     audit.record{ action = "feedback_cycle.create", actor = actor, req = req, target_type = "feedback_cycle",
       target_id = id, target_label = name }
+    events.fire("feedback_cycle.created", { cycle_id = id, actor_id = actor.id })
     return M.get(id)
   end)
 end
@@ -294,11 +328,8 @@ function M.update(actor, id, input, req)
   local c = M.require(id)
   M.require_perm(actor, "feedback_cycles.manage", c)
   if c.phase == "closed" then errors.conflict("This cycle is closed; copy it to run a new round.") end
-  local v, name, intro, dates = field_values(input, c)
-  local vis = clean_visibility(input.visibility, c.visibility)
-  check_release_dates(v, dates, vis)
-  v:done()
-  local rules = clean_rules(input.rules, c.rules)
+  local x = read_all(input, c)
+  local name, dates, rules, vis = x.name, x.dates, x.rules, x.vis
   local q = c.questionnaire
   if input.questionnaire ~= nil then
     if M.running(c) then errors.conflict("The questions are fixed once the cycle has started.") end
@@ -308,15 +339,14 @@ function M.update(actor, id, input, req)
     db.exec([[UPDATE feedback_cycles SET name = ?, intro = ?, start_date = ?, nominate_due = ?, approve_due = ?,
         write_due = ?, manager_release_date = ?, release_date = ?, questionnaire = ?, rules = ?, visibility = ?,
         updated_at = ? WHERE id = ?]],
-      name, intro, dates.start_date, dates.nominate_due, dates.approve_due, dates.write_due, dates.manager_release_date,
+      name, x.intro, dates.start_date, dates.nominate_due, dates.approve_due, dates.write_due, dates.manager_release_date,
       dates.release_date, json.encode(q), json.encode(rules), json.encode(vis), clock.now(), c.id)
     local changed = {}
     for _, k in ipairs(DATE_KEYS) do if dates[k] ~= c[k] then changed[#changed + 1] = k end end
     audit.record{ action = "feedback_cycle.update", actor = actor, req = req, target_type = "feedback_cycle",
       target_id = c.id, target_label = name, details = { dates_changed = changed, visibility = vis, rules = rules } }
-    local fresh = M.get(c.id)
-    if M.running(c) and #changed > 0 then workflows().reschedule(fresh) end
-    return fresh
+    events.fire("feedback_cycle.updated", { cycle_id = c.id, dates_changed = changed, actor_id = actor.id })
+    return M.get(c.id)
   end)
 end
 
@@ -342,6 +372,7 @@ function M.copy(actor, id, req)
       SELECT ?, user_id, role, ?, ? FROM feedback_cycle_admins WHERE cycle_id = ?]], new_id, actor.id, now, c.id)
     audit.record{ action = "feedback_cycle.copy", actor = actor, req = req, target_type = "feedback_cycle",
       target_id = new_id, target_label = name, details = { from = c.id } }
+    events.fire("feedback_cycle.created", { cycle_id = new_id, copied_from = c.id, actor_id = actor.id })
     return M.get(new_id)
   end)
 end
@@ -352,11 +383,11 @@ function M.delete(actor, id, req)
   local c = M.require(id)
   M.require_perm(actor, "feedback_cycles.delete", c)
   return db.transaction(function()
-    local n = db.value("SELECT count(*) FROM feedback_requests WHERE cycle_id = ? AND feedback_status <> 'not_started'", c.id)
-    workflows().stop(c)
+    local n = db.value("SELECT count(*) FROM feedback_nominations WHERE cycle_id = ? AND feedback_status <> 'not_started'", c.id)
     db.exec("DELETE FROM feedback_cycles WHERE id = ?", c.id)
     audit.record{ action = "feedback_cycle.delete", actor = actor, req = req, target_type = "feedback_cycle",
       target_id = c.id, target_label = c.name, details = { with_feedback = n } }
+    events.fire("feedback_cycle.deleted", { cycle_id = c.id, actor_id = actor.id })
     return true
   end)
 end
@@ -402,8 +433,10 @@ function M.start(actor, id, req)
     db.exec("UPDATE feedback_cycles SET started_at = ?, updated_at = ? WHERE id = ?", clock.now(), clock.now(), c.id)
     audit.record{ action = "feedback_cycle.start", actor = actor, req = req, target_type = "feedback_cycle",
       target_id = c.id, target_label = c.name, details = { reviewees = #rows } }
-    workflows().start(M.get(c.id), actor)
-    return M.get(c.id)
+    events.fire("feedback_cycle.starting", { cycle_id = c.id, actor_id = actor.id })
+    local fresh = M.get(c.id)
+    if fresh.phase == "draft" then errors.conflict("No workflow took this cycle out of its draft.") end
+    return fresh
   end)
 end
 
@@ -411,7 +444,8 @@ end
 function M.transition(actor, id, to, req)
   local c = M.require(id)
   return db.transaction(function()
-    workflows().transition(c, to, actor)
+    events.fire("feedback_cycle.moving", { cycle_id = c.id, to = to, actor_id = actor.id })
+    if M.get(c.id).phase == c.phase then errors.conflict("No workflow moved this cycle.") end
     audit.record{ action = "feedback_cycle.transition", actor = actor, req = req, target_type = "feedback_cycle",
       target_id = c.id, target_label = c.name, details = { from = c.phase, to = to } }
     return M.get(c.id)
@@ -420,8 +454,8 @@ end
 
 -- ------------------------------------------------------------------ overview
 
-M.OVERVIEW_SORTS = { name = "u.name COLLATE NOCASE", department = "u.department COLLATE NOCASE",
-  manager = "m.name COLLATE NOCASE", nominated = "nominated", approved = "approved", written = "written",
+M.OVERVIEW_SORTS = { name = "u.name COLLATE FOLD", department = "u.department COLLATE FOLD",
+  manager = "m.name COLLATE FOLD", nominated = "nominated", approved = "approved", written = "written",
   declined = "declined" }
 
 local SUBJECT_COLS = [[s.id, s.reviewee_id, s.manager_id, s.nominations_done_at, s.approved_at, s.released_at,
@@ -437,7 +471,7 @@ local COUNTS_SQL = [[
     coalesce(k.declined, 0) AS declined, coalesce(k.proposed, 0) AS proposed, count(*) OVER () AS matching
   ]] .. SUBJECT_FROM .. [[
   LEFT JOIN (SELECT subject_id, ]] .. COUNT_COLS .. [[
-    FROM feedback_requests WHERE cycle_id = ? AND relationship NOT IN ('self', 'manager') GROUP BY subject_id) k
+    FROM feedback_nominations WHERE cycle_id = ? AND relationship NOT IN ('self', 'manager') GROUP BY subject_id) k
     ON k.subject_id = s.id ]]
 
 M.STATUS_FILTERS = {
@@ -467,13 +501,13 @@ function M.overview(actor, id, q)
     local a = { c.id, table.unpack(args) }
     matching = db.value(("SELECT count(*)" .. SUBJECT_FROM .. "WHERE %s"):format(where_sql), table.unpack(a))
     a[#a + 1], a[#a + 2] = p.per_page, p.offset
-    rows = db.query(("SELECT " .. SUBJECT_COLS .. SUBJECT_FROM .. "WHERE %s ORDER BY %s %s, u.name COLLATE NOCASE, s.id "
+    rows = db.query(("SELECT " .. SUBJECT_COLS .. SUBJECT_FROM .. "WHERE %s ORDER BY %s %s, u.name COLLATE FOLD, s.id "
       .. "LIMIT ? OFFSET ?"):format(where_sql, M.OVERVIEW_SORTS[p.sort], p.order), table.unpack(a))
     local ids = {}
     for i, r in ipairs(rows) do ids[i] = r.id end
     local counts = {}
     if #ids > 0 then
-      for _, k in ipairs(db.query("SELECT subject_id, " .. COUNT_COLS .. [[ FROM feedback_requests
+      for _, k in ipairs(db.query("SELECT subject_id, " .. COUNT_COLS .. [[ FROM feedback_nominations
           WHERE subject_id IN (SELECT value FROM json_each(?)) AND relationship NOT IN ('self', 'manager')
           GROUP BY subject_id]], json.encode(ids))) do
         counts[k.subject_id] = k
@@ -488,7 +522,7 @@ function M.overview(actor, id, q)
     if status then where[#where + 1] = status end
     local a = { c.id, c.id, table.unpack(args) }
     a[#a + 1], a[#a + 2] = p.per_page, p.offset
-    rows = db.query((COUNTS_SQL .. "WHERE %s ORDER BY %s %s, u.name COLLATE NOCASE, s.id LIMIT ? OFFSET ?")
+    rows = db.query((COUNTS_SQL .. "WHERE %s ORDER BY %s %s, u.name COLLATE FOLD, s.id LIMIT ? OFFSET ?")
       :format(table.concat(where, " AND "), M.OVERVIEW_SORTS[p.sort], p.order), table.unpack(a))
     matching = rows[1] and rows[1].matching or 0
     if not rows[1] and p.page > 1 then
@@ -500,7 +534,7 @@ function M.overview(actor, id, q)
       sum(status = 'approved') AS approved, sum(status = 'declined') AS declined,
       sum(status = 'approved' AND feedback_status = 'shared') AS written,
       sum(status = 'approved' AND feedback_status = 'draft') AS drafts
-    FROM feedback_requests WHERE cycle_id = ? AND relationship NOT IN ('self', 'manager')]], c.id)
+    FROM feedback_nominations WHERE cycle_id = ? AND relationship NOT IN ('self', 'manager')]], c.id)
   local subj = db.row([[SELECT count(*) AS reviewees, sum(approved_at IS NOT NULL) AS approved,
       sum(nominations_done_at IS NOT NULL OR approved_at IS NOT NULL) AS nominated,
       sum(released_at IS NOT NULL) AS released_early
@@ -529,7 +563,7 @@ function M.reminder_targets(actor, cycle_id, audience, subject_ids)
   M.require_perm(actor, "feedback_cycles.track", c)
   if not M.running(c) then errors.conflict("Reminders go out while the cycle runs.") end
   local kind = require("services.feedback_workflow").KIND
-  local wf = workflows()
+  local wf = workflows
   local subjects = kind.items.subject.all(c)
   local requests
   local selected
@@ -598,8 +632,8 @@ local remind = require("services.reminders").for_kind{ targets = function(...) r
     return { cycle = c.name, what = t.what, due = t.due and util.human_date(t.due) or nil, message = note,
       sender = sender, link = t.link }
   end,
-  template = "feedback.reminder", related_type = "feedback_cycle", key = "feedback-reminder",
-  audit_prefix = "feedback_cycle" }
+  template = "feedback_360.reminder", related_type = "feedback_cycle", key = "feedback-reminder",
+  audit_prefix = "feedback_cycle", event_area = "feedback_cycle" }
 
 --- The exact mail the first person would get, and how many would get one.
 M.reminder_preview = remind.preview

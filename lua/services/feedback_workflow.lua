@@ -15,10 +15,10 @@ local SUBJECT_SQL = [[
   SELECT s.id, s.cycle_id, s.reviewee_id, s.manager_id, s.nominations_done_at, s.approved_at, s.released_at,
     u.name AS reviewee_name, u.email AS reviewee_email, u.status AS reviewee_status, u.department, u.location,
     u.job_title, m.name AS manager_name, m.email AS manager_email, m.status AS manager_user_status,
-    (SELECT count(*) FROM feedback_requests r WHERE r.subject_id = s.id AND r.status <> 'declined'
+    (SELECT count(*) FROM feedback_nominations r WHERE r.subject_id = s.id AND r.status <> 'declined'
       AND r.relationship NOT IN ('self', 'manager')) AS nominated,
-    (SELECT count(*) FROM feedback_requests r WHERE r.subject_id = s.id AND r.status = 'proposed') AS proposed,
-    (SELECT count(*) FROM feedback_requests r WHERE r.subject_id = s.id AND r.status = 'approved'
+    (SELECT count(*) FROM feedback_nominations r WHERE r.subject_id = s.id AND r.status = 'proposed') AS proposed,
+    (SELECT count(*) FROM feedback_nominations r WHERE r.subject_id = s.id AND r.status = 'approved'
       AND r.feedback_status = 'shared') AS shared
   FROM feedback_subjects s JOIN users u ON u.id = s.reviewee_id LEFT JOIN users m ON m.id = s.manager_id ]]
 
@@ -28,7 +28,7 @@ local REQUEST_SQL = [[
     v.status AS reviewer_status, v.kind AS reviewer_kind, s.reviewee_id, s.manager_id, u.name AS reviewee_name,
     u.email AS reviewee_email, u.status AS reviewee_status, m.name AS manager_name, m.email AS manager_email,
     m.status AS manager_user_status
-  FROM feedback_requests r JOIN users v ON v.id = r.reviewer_id JOIN feedback_subjects s ON s.id = r.subject_id
+  FROM feedback_nominations r JOIN users v ON v.id = r.reviewer_id JOIN feedback_subjects s ON s.id = r.subject_id
   JOIN users u ON u.id = s.reviewee_id LEFT JOIN users m ON m.id = s.manager_id ]]
 
 local function decoded(cycle)
@@ -137,10 +137,13 @@ M.KIND = {
   label = "360 feedback",
   table = "feedback_cycles",
   admins_table = "feedback_cycle_admins",
+  area = "feedback_cycle",
+  load = function(id) return require("services.feedback_cycles").get(id) end,
   tag = "feedback_cycle",
   related_type = "feedback_cycle",
   link = function(cycle) return "/feedback/cycles/" .. cycle.id end,
-  template_prefix = "feedback.",
+  template_prefix = "feedback_360.",
+  template_example = "feedback_360.write_reminder",
   main_item = "subject",
   anchors = { { "start", "start_date", "the start date" }, { "nominate_due", "nominate_due", "the nomination deadline" },
     { "approve_due", "approve_due", "the approval deadline" }, { "write_due", "write_due", "the writing deadline" },
@@ -150,8 +153,11 @@ M.KIND = {
     { "release", "release feedback early" } },
   items = {
     subject = {
+      description = "a reviewee's 360: dates reviewers were handed in, approved and released, how many were "
+        .. "nominated, wait for approval and shared their feedback, the reviewee's name, department, location and job "
+        .. "title, the manager's name",
       all = function(cycle)
-        return db.query(SUBJECT_SQL .. "WHERE s.cycle_id = ? ORDER BY u.name COLLATE NOCASE, s.id", cycle.id)
+        return db.query(SUBJECT_SQL .. "WHERE s.cycle_id = ? ORDER BY u.name COLLATE FOLD, s.id", cycle.id)
       end,
       one = function(id) return db.row(SUBJECT_SQL .. "WHERE s.id = ?", id) end,
       key = function(s) return ("s%d.%d"):format(s.id, s.released_at or 0) end,
@@ -168,8 +174,11 @@ M.KIND = {
       end,
     },
     request = {
+      description = "one reviewer asked about a reviewee: relationship (self, manager, peer, report, guest), status "
+        .. "(proposed, approved, declined), feedback status (not_started, draft, shared), dates, whether a guest, the "
+        .. "reviewee's name",
       all = function(cycle)
-        return db.query(REQUEST_SQL .. "WHERE r.cycle_id = ? ORDER BY v.name COLLATE NOCASE, r.id", cycle.id)
+        return db.query(REQUEST_SQL .. "WHERE r.cycle_id = ? ORDER BY v.name COLLATE FOLD, r.id", cycle.id)
       end,
       one = function(id) return db.row(REQUEST_SQL .. "WHERE r.id = ?", id) end,
       key = function(r) return ("q%d.%d"):format(r.id, r.reopened_at or 0) end,
@@ -185,7 +194,8 @@ M.KIND = {
       end,
     },
   },
-  events = { { "cycle.started", "cycle" }, { "cycle.closed", "cycle" }, { "subject.added", "subject" },
+  events = { { "feedback_cycle.started", "cycle" }, { "feedback_cycle.closed", "cycle" },
+    { "feedback_subject.added", "subject" },
     { "nominations.submitted", "subject" }, { "feedback.released", "subject" }, { "nomination.approved", "request" },
     { "nomination.declined", "request" }, { "feedback.shared", "request" }, { "feedback.reopened", "request" } },
   groups = {
@@ -249,7 +259,7 @@ M.KIND = {
 
 function M.KIND.templates(mail)
   local sign = "\n\nThanks,\n{{company}}"
-  mail.define_template("feedback.nominate", {
+  mail.define_template("feedback_360.nominate", {
     description = "Asks whoever chooses the reviewers (the reviewee, or their manager) to do so when a 360 starts.",
     subject = "{{cycle}}: choose who gives {{#is_reviewee}}you{{/is_reviewee}}{{#is_manager}}{{reviewees}}{{/is_manager}} feedback",
     text = "Hello {{first_name}},\n\nThe 360 feedback round {{cycle}} has started.{{#is_reviewee}} Choose the colleagues"
@@ -262,7 +272,7 @@ function M.KIND.templates(mail)
       minimum = "the fewest", nominate_due = "nomination deadline", self_feedback = "set when reviewees write about themselves",
       is_reviewee = "set in the reviewee's mail", is_manager = "set in the manager's mail", link = "link" },
   })
-  mail.define_template("feedback.nominate_reminder", {
+  mail.define_template("feedback_360.nominate_reminder", {
     description = "Reminds those who have not chosen reviewers yet.",
     subject = "Reminder: choose reviewers for {{cycle}}",
     text = "Hello {{first_name}},\n\nThe reviewers for {{#is_reviewee}}your 360{{/is_reviewee}}{{#is_manager}}the 360 of"
@@ -271,7 +281,7 @@ function M.KIND.templates(mail)
     vars = { cycle = "cycle name", reviewees = "for managers", nominate_due = "nomination deadline",
       is_reviewee = "set in the reviewee's mail", is_manager = "set in the manager's mail", link = "link" },
   })
-  mail.define_template("feedback.approve", {
+  mail.define_template("feedback_360.approve", {
     description = "Asks the manager to approve the reviewers a report chose.",
     subject = "{{reviewees}}: approve the reviewers for {{cycle}}",
     text = "Hello {{first_name}},\n\n{{reviewees}} chose who should give them feedback in {{cycle}}. Look at the list,"
@@ -279,14 +289,14 @@ function M.KIND.templates(mail)
       .. "{{#approve_due}} Please approve by {{approve_due}}.{{/approve_due}}\n\n{{link}}" .. sign,
     vars = { reviewees = "whose reviewers", cycle = "cycle name", approve_due = "approval deadline", link = "link" },
   })
-  mail.define_template("feedback.approve_reminder", {
+  mail.define_template("feedback_360.approve_reminder", {
     description = "Reminds managers whose reports' reviewers wait for approval.",
     subject = "Reminder: approve the reviewers of {{reviewees}}",
     text = "Hello {{first_name}},\n\nThe reviewers of {{reviewees}} for {{cycle}} wait for your approval"
       .. "{{#approve_due}} (due {{approve_due}}){{/approve_due}}. Nobody is invited until you approve.\n\n{{link}}" .. sign,
     vars = { reviewees = "whose reviewers", cycle = "cycle name", approve_due = "approval deadline", link = "link" },
   })
-  mail.define_template("feedback.invite", {
+  mail.define_template("feedback_360.invite", {
     description = "Invites an approved reviewer to write feedback (one mail for everyone they were approved for within "
       .. "the hour); a guest gets a link to choose a password.",
     subject = "{{company}} asks for your feedback about {{reviewees}}",
@@ -301,7 +311,7 @@ function M.KIND.templates(mail)
       anonymous = "set when answers are anonymous", write_due = "writing deadline",
       set_password_link = "for new guests: where to choose a password", is_guest = "set for guests", link = "link" },
   })
-  mail.define_template("feedback.write_reminder", {
+  mail.define_template("feedback_360.write_reminder", {
     description = "Reminds reviewers who have not shared their feedback.",
     subject = "Reminder: your feedback about {{reviewees}} ({{cycle}})",
     text = "Hello {{first_name}},\n\nYour feedback about {{reviewees}} for {{cycle}} is not shared yet"
@@ -309,33 +319,33 @@ function M.KIND.templates(mail)
       .. " minutes.\n\n{{link}}\n\nIf you shared it meanwhile, ignore this mail." .. sign,
     vars = { reviewees = "who they write about", cycle = "cycle name", write_due = "writing deadline", link = "link" },
   })
-  mail.define_template("feedback.declined", {
+  mail.define_template("feedback_360.declined", {
     description = "Tells a reviewee that someone they asked declined (when the cycle says so); they may choose someone else.",
     subject = "{{reviewer}} cannot give you feedback for {{cycle}}",
     text = "Hello {{first_name}},\n\n{{reviewer}} declined to give you feedback for {{cycle}}. You can choose someone"
       .. " else; your manager approves the new reviewer.\n\n{{link}}" .. sign,
     vars = { reviewer = "who declined", cycle = "cycle name", link = "link" },
   })
-  mail.define_template("feedback.released", {
+  mail.define_template("feedback_360.released", {
     description = "Tells a reviewee that their 360 feedback is ready to read.",
     subject = "Your feedback from {{cycle}} is ready",
     text = "Hello {{first_name}},\n\nThe feedback about you from {{cycle}} is ready for you to read.\n\n{{link}}" .. sign,
     vars = { cycle = "cycle name", link = "link" },
   })
-  mail.define_template("feedback.ready_for_managers", {
+  mail.define_template("feedback_360.ready_for_managers", {
     description = "Tells managers that the feedback about their reports can be read now.",
     subject = "{{cycle}}: the feedback about {{reviewees}} is ready",
     text = "Hello {{first_name}},\n\nThe feedback about {{reviewees}} from {{cycle}} is released to managers.\n\n{{link}}" .. sign,
     vars = { reviewees = "whose feedback", cycle = "cycle name", link = "link" },
   })
-  mail.define_template("feedback.nudge", {
+  mail.define_template("feedback_360.nudge", {
     description = "A manager's nudge to a report who has not chosen their reviewers.",
     subject = "{{sender}} is waiting for your reviewers ({{cycle}})",
     text = "Hello {{first_name}},\n\n{{sender}} sent you a nudge: please choose who should give you feedback for"
       .. " {{cycle}}.{{#due}} It is due on {{due}}.{{/due}}\n\n{{link}}" .. sign,
     vars = { sender = "who nudges", cycle = "cycle name", due = "nomination deadline (optional)", link = "link" },
   })
-  mail.define_template("feedback.reminder", {
+  mail.define_template("feedback_360.reminder", {
     description = "A reminder HR sends by hand to people who are late in a 360 cycle (with a preview first).",
     subject = "Reminder: {{cycle}}",
     text = "Hello {{first_name}},\n\nThis is a reminder from {{sender}} about {{cycle}}: please {{what}}."

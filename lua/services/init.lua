@@ -5,6 +5,7 @@ return {
   "people",
   "accounts",
   "sessions",
+  "server_limits",
   "twostep",
   "mail",
   "delivery",
@@ -15,4 +16,9 @@ return {
   "feedback_cycles",
   "feedback",
   "dashboard",
+  "messages",
+  "feedback_requests",
+  "wall",
+  "one_on_ones",
+  "one_on_one_timeline",
 }

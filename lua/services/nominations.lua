@@ -11,6 +11,7 @@ local json = require "lib.json"
 local util = require "lib.util"
 local crypt = require "lib.crypt"
 local errors = require "lib.errors"
+local events = require "lib.events"
 local clock = require "core.clock"
 local authz = require "core.authz"
 local access = require "services.access"
@@ -18,12 +19,11 @@ local audit = require "services.audit"
 local people = require "services.people"
 local settings = require "services.settings"
 local cycles = require "services.feedback_cycles"
+local workflows = require "services.workflows"
 
 local M = {}
 
-local function workflows() return require "services.workflows" end
-
-crypt.register{ table = "feedback_requests", column = "decline_reason_enc", key = { "id" } }
+crypt.register{ table = "feedback_nominations", column = "decline_reason_enc", key = { "id" } }
 
 M.RELATIONSHIPS = { self = "Self", manager = "Manager", peer = "Peer", report = "Report", guest = "Guest" }
 M.GROUP_LABELS = { self = "Self", manager = "Manager", peer = "Peers", report = "Direct and indirect reports",
@@ -33,7 +33,7 @@ M.GROUP_LABELS = { self = "Self", manager = "Manager", peer = "Peers", report = 
 
 function M.get(id)
   id = math.tointeger(tonumber(id))
-  return id and db.row("SELECT * FROM feedback_requests WHERE id = ?", id)
+  return id and db.row("SELECT * FROM feedback_nominations WHERE id = ?", id)
 end
 
 function M.require(id)
@@ -42,17 +42,28 @@ function M.require(id)
   return r
 end
 
---- Records what happened in a reviewee's 360 (no content).
-function M.event(subject_id, request_id, actor, action, details)
-  db.exec("INSERT INTO feedback_events(subject_id, request_id, at, actor_id, action, details) VALUES(?,?,?,?,?,?)",
-    subject_id, request_id, clock.now(), actor and actor.id, action, json.encode(details or {}))
+--- Records what happened in a reviewee's 360 (its history: no content) and fires the event
+--- name (docs/events.md; the workflow's timeline hooks them). Every one carries cycle_id,
+--- subject_id, reviewee_id, manager_id (the approving manager) and actor_id; one about a
+--- reviewer (r) also request_id, reviewer_id and relationship; extra adds fields. details is
+--- what the history keeps (false: the history has it already).
+function M.announce(name, c, s, r, actor, details, extra)
+  if details ~= false then
+    db.exec("INSERT INTO feedback_events(subject_id, request_id, at, actor_id, action, details) VALUES(?,?,?,?,?,?)",
+      s.id, r and r.id, clock.now(), actor and actor.id, name, json.encode(details or {}))
+  end
+  local data = { cycle_id = c.id, subject_id = s.id, reviewee_id = s.reviewee_id, manager_id = s.manager_id,
+    actor_id = actor and actor.id }
+  if r then data.request_id, data.reviewer_id, data.relationship = r.id, r.reviewer_id, r.relationship end
+  for k, v in pairs(extra or {}) do data[k] = v end
+  events.fire(name, data)
 end
 
 --- Requests of a subject with the reviewer's name, oldest first.
 function M.of_subject(subject_id)
   return db.query([[SELECT r.*, u.name AS reviewer_name, u.email AS reviewer_email, u.kind AS reviewer_kind,
       u.job_title AS reviewer_title, p.name AS proposed_by_name
-    FROM feedback_requests r JOIN users u ON u.id = r.reviewer_id LEFT JOIN users p ON p.id = r.proposed_by
+    FROM feedback_nominations r JOIN users u ON u.id = r.reviewer_id LEFT JOIN users p ON p.id = r.proposed_by
     WHERE r.subject_id = ? ORDER BY r.id]], subject_id)
 end
 
@@ -84,8 +95,8 @@ end
 -- Declined requests nobody replaced yet (the reviewee may propose a replacement for each, after
 -- approval too, when the cycle tells reviewees about declines).
 local function unreplaced(s)
-  return db.column([[SELECT d.id FROM feedback_requests d WHERE d.subject_id = ? AND d.status = 'declined'
-    AND NOT EXISTS (SELECT 1 FROM feedback_requests x WHERE x.replaces_id = d.id) ORDER BY d.id]], s.id)
+  return db.column([[SELECT d.id FROM feedback_nominations d WHERE d.subject_id = ? AND d.status = 'declined'
+    AND NOT EXISTS (SELECT 1 FROM feedback_nominations x WHERE x.replaces_id = d.id) ORDER BY d.id]], s.id)
 end
 
 local function open_replacements(c, s)
@@ -123,7 +134,7 @@ end
 local function require_change_right(actor, c, s)
   local right, why = M.change_right(actor, c, s)
   if not right then errors.forbidden(why) end
-  if not workflows().allows(c, "nominate") and not (right == "approver" and workflows().allows(c, "approve")) then
+  if not workflows.allows(c, "nominate") and not (right == "approver" and workflows.allows(c, "approve")) then
     errors.conflict("Reviewers cannot be chosen in this phase of the cycle.")
   end
   return right
@@ -161,10 +172,10 @@ function M.search(actor, c, s, text)
     WHERE u.status IN ('active', 'invited') AND u.id <> ? AND (
       (u.kind = 'employee' AND (u.name LIKE ? ESCAPE '\' OR u.email LIKE ? ESCAPE '\'))
       OR (u.kind = 'guest' AND u.email LIKE ? ESCAPE '\'))
-    ORDER BY (u.kind = 'guest'), u.name COLLATE NOCASE LIMIT 10]],
+    ORDER BY (u.kind = 'guest'), u.name COLLATE FOLD LIMIT 10]],
     s.reviewee_id, "%" .. like .. "%", like .. "%", like .. "%")
   local taken = {}
-  for _, id in ipairs(db.column("SELECT reviewer_id FROM feedback_requests WHERE subject_id = ?", s.id)) do taken[id] = true end
+  for _, id in ipairs(db.column("SELECT reviewer_id FROM feedback_nominations WHERE subject_id = ?", s.id)) do taken[id] = true end
   local guests_ok = settings.get("people.guest_policy") ~= "off"
   local out = {}
   for _, u in ipairs(rows) do
@@ -197,7 +208,7 @@ end
 
 local function insert_request(c, s, reviewer, actor, status, replaces)
   local now = clock.now()
-  local id = db.insert([[INSERT INTO feedback_requests(subject_id, cycle_id, reviewer_id, relationship, proposed_by,
+  local id = db.insert([[INSERT INTO feedback_nominations(subject_id, cycle_id, reviewer_id, relationship, proposed_by,
       replaces_id, status, approved_at, created_at, updated_at) VALUES(?,?,?,?,?,?,?,?,?,?)]],
     s.id, c.id, reviewer.id, relationship_of(s, reviewer), actor and actor.id, replaces, status,
     status == "approved" and now or nil, now, now)
@@ -210,12 +221,12 @@ function M.automatic_requests(c, subjects)
   local now = clock.now()
   for _, s in ipairs(subjects) do
     if c.rules.self_feedback then
-      db.exec([[INSERT INTO feedback_requests(subject_id, cycle_id, reviewer_id, relationship, status, approved_at,
+      db.exec([[INSERT INTO feedback_nominations(subject_id, cycle_id, reviewer_id, relationship, status, approved_at,
           invited_at, created_at, updated_at) VALUES(?,?,?, 'self', 'approved', ?, ?, ?, ?)
         ON CONFLICT(subject_id, reviewer_id) DO NOTHING]], s.id, c.id, s.reviewee_id, now, now, now, now)
     end
     if c.rules.manager_feedback and s.manager_id then
-      db.exec([[INSERT INTO feedback_requests(subject_id, cycle_id, reviewer_id, relationship, status, approved_at,
+      db.exec([[INSERT INTO feedback_nominations(subject_id, cycle_id, reviewer_id, relationship, status, approved_at,
           invited_at, created_at, updated_at) VALUES(?,?,?, 'manager', 'approved', ?, ?, ?, ?)
         ON CONFLICT(subject_id, reviewer_id) DO NOTHING]], s.id, c.id, s.manager_id, now, now, now, now)
     end
@@ -260,7 +271,7 @@ function M.nominate(actor, subject_id, input, req)
       errors.invalid({ reviewer_id = c.rules.self_feedback and "The reviewee's own feedback is part of the cycle already."
         or "This cycle has no self-feedback." })
     end
-    if db.value("SELECT 1 FROM feedback_requests WHERE subject_id = ? AND reviewer_id = ?", s.id, reviewer.id) then
+    if db.value("SELECT 1 FROM feedback_nominations WHERE subject_id = ? AND reviewer_id = ?", s.id, reviewer.id) then
       errors.conflict(reviewer.name .. " is asked already.")
     end
     local current = M.of_subject(s.id)
@@ -270,8 +281,8 @@ function M.nominate(actor, subject_id, input, req)
     local status = (right == "approver" and s.approved_at) and "approved" or "proposed"
     local replaces = right == "replacement" and unreplaced(s)[1] or nil
     local r = insert_request(c, s, reviewer, actor, status, replaces)
-    M.event(s.id, r.id, actor, "nominated", { reviewer_id = reviewer.id, by = right, status = status })
-    if status == "approved" then workflows().emit(c, "nomination.approved", { request = r }) end
+    M.announce("nomination.added", c, s, r, actor, { by = right }, { status = status })
+    if status == "approved" then M.announce("nomination.approved", c, s, r, actor, false) end
     return r
   end)
 end
@@ -299,10 +310,11 @@ function M.remove(actor, request_id, req)
     end
   end
   return db.transaction(function()
-    db.exec("DELETE FROM feedback_requests WHERE id = ?", r.id)
-    M.event(s.id, nil, actor, "removed", { reviewer_id = r.reviewer_id, had_feedback = r.feedback_status ~= "not_started" })
+    db.exec("DELETE FROM feedback_nominations WHERE id = ?", r.id)
+    M.announce("nomination.removed", c, s, { id = nil, reviewer_id = r.reviewer_id, relationship = r.relationship }, actor,
+      { reviewer_id = r.reviewer_id, had_feedback = r.feedback_status ~= "not_started" })
     if r.feedback_status ~= "not_started" then
-      audit.record{ action = "feedback.delete", actor = actor, req = req, target_type = "feedback_request",
+      audit.record{ action = "feedback.delete", actor = actor, req = req, target_type = "feedback_nomination",
         target_id = r.id, details = { cycle_id = c.id, reviewee_id = s.reviewee_id } }
     end
     return true
@@ -324,9 +336,8 @@ function M.submit(actor, subject_id, req)
     local now = clock.now()
     db.exec("UPDATE feedback_subjects SET nominations_done_at = coalesce(nominations_done_at, ?), updated_at = ? WHERE id = ?",
       now, now, s.id)
-    M.event(s.id, nil, actor, "nominations_submitted", { count = n, by = right })
     local fresh = cycles.subject(s.id)
-    workflows().emit(c, "nominations.submitted", { subject = fresh })
+    M.announce("nominations.submitted", c, fresh, nil, actor, { count = n, by = right })
     return fresh
   end)
 end
@@ -342,23 +353,20 @@ function M.approve(actor, subject_ids, req)
     if not M.is_approver(actor, c, s) then
       errors.forbidden("Only the reviewee's manager or an HR Admin approves their reviewers.")
     end
-    if not workflows().allows(c, "approve") then errors.conflict("Reviewers cannot be approved in this phase of the cycle.") end
+    if not workflows.allows(c, "approve") then errors.conflict("Reviewers cannot be approved in this phase of the cycle.") end
     list[#list + 1] = { s = s, c = c }
   end
   return db.transaction(function()
     local now, n = clock.now(), 0
     for _, x in ipairs(list) do
       local s, c = x.s, x.c
-      local proposed = db.query("SELECT * FROM feedback_requests WHERE subject_id = ? AND status = 'proposed' ORDER BY id", s.id)
-      db.exec([[UPDATE feedback_requests SET status = 'approved', approved_at = ?, updated_at = ?
+      local proposed = db.query("SELECT * FROM feedback_nominations WHERE subject_id = ? AND status = 'proposed' ORDER BY id", s.id)
+      db.exec([[UPDATE feedback_nominations SET status = 'approved', approved_at = ?, updated_at = ?
         WHERE subject_id = ? AND status = 'proposed']], now, now, s.id)
       db.exec([[UPDATE feedback_subjects SET approved_at = coalesce(approved_at, ?), approved_by = coalesce(approved_by, ?),
         nominations_done_at = coalesce(nominations_done_at, ?), updated_at = ? WHERE id = ?]], now, actor.id, now, now, s.id)
-      M.event(s.id, nil, actor, "approved", { count = #proposed })
-      for _, r in ipairs(proposed) do
-        r.status, r.approved_at = "approved", now
-        workflows().emit(c, "nomination.approved", { request = r })
-      end
+      M.announce("nominations.approved", c, s, nil, actor, { count = #proposed }, { count = #proposed })
+      for _, r in ipairs(proposed) do M.announce("nomination.approved", c, s, r, actor, false) end
       n = n + #proposed
     end
     if #list > 0 then
@@ -379,19 +387,18 @@ function M.decline(actor, request_id, reason, req)
   if r.relationship == "self" then errors.conflict("Your own feedback can be left empty; there is nothing to decline.") end
   if r.status ~= "approved" then errors.conflict("Only a request you were invited to can be declined.") end
   if r.feedback_status == "shared" then errors.conflict("You shared this feedback already.") end
-  if not workflows().allows(c, "write") then errors.conflict("The cycle is not collecting feedback now.") end
+  if not workflows.allows(c, "write") then errors.conflict("The cycle is not collecting feedback now.") end
   reason = util.trim(reason or "")
   if utf8.len(reason) == nil or utf8.len(reason) < 3 then errors.invalid({ reason = "Say briefly why you decline." }) end
   if utf8.len(reason) > 1000 then errors.invalid({ reason = "Keep the reason under 1,000 characters." }) end
   return db.transaction(function()
     local now = clock.now()
-    db.exec([[UPDATE feedback_requests SET status = 'declined', declined_at = ?, decline_reason_enc = ?, updated_at = ?
-      WHERE id = ?]], now, crypt.seal("feedback_requests", "decline_reason_enc", { r.id }, reason), now, r.id)
+    db.exec([[UPDATE feedback_nominations SET status = 'declined', declined_at = ?, decline_reason_enc = ?, updated_at = ?
+      WHERE id = ?]], now, crypt.seal("feedback_nominations", "decline_reason_enc", { r.id }, reason), now, r.id)
     db.exec("DELETE FROM feedback_answers WHERE request_id = ?", r.id)
-    db.exec("UPDATE feedback_requests SET feedback_status = 'not_started' WHERE id = ?", r.id)
-    M.event(s.id, r.id, actor, "declined", {})
+    db.exec("UPDATE feedback_nominations SET feedback_status = 'not_started' WHERE id = ?", r.id)
     local fresh = M.get(r.id)
-    workflows().emit(c, "nomination.declined", { request = fresh })
+    M.announce("nomination.declined", c, s, fresh, actor)
     return fresh
   end)
 end
@@ -399,7 +406,7 @@ end
 --- The reason a request was declined, for those who may see who was asked.
 function M.decline_reason(r)
   if not r.decline_reason_enc then return nil end
-  return crypt.open("feedback_requests", "decline_reason_enc", { r.id }, r.decline_reason_enc)
+  return crypt.open("feedback_nominations", "decline_reason_enc", { r.id }, r.decline_reason_enc)
 end
 
 --- A manager (direct or further up, or the one the cycle fixed) or HR tracking the cycle nudges
@@ -416,13 +423,13 @@ function M.nudge(actor, subject_id, req)
   if s.nominations_done_at or s.approved_at then errors.conflict("Nothing to nudge: the reviewers are chosen.") end
   local reviewee = people.get(s.reviewee_id)
   return db.transaction(function()
-    local queued = require("services.mail").queue{ template = "feedback.nudge", to = reviewee,
+    local queued = require("services.mail").queue{ template = "feedback_360.nudge", to = reviewee,
       vars = { sender = actor.name, cycle = c.name, due = c.nominate_due and util.human_date(c.nominate_due) or nil,
         link = require("services.accounts").base_url() .. "/feedback/360/" .. s.id },
       related_type = "feedback_cycle", related_id = c.id,
       dedupe_key = ("feedback-nudge:%d:%s"):format(s.id, util.format_date(clock.now())) }
     if not queued then errors.too_many("A nudge went out to this person today already.", 86400) end
-    M.event(s.id, nil, actor, "nudged", {})
+    M.announce("nominations.nudged", c, s, nil, actor)
     return true
   end)
 end

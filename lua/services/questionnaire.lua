@@ -8,6 +8,7 @@
 -- choice, every question skippable, all answered by each reviewer.
 local errors = require "lib.errors"
 local json = require "lib.json"
+local util = require "lib.util"
 
 local M = {}
 
@@ -83,12 +84,6 @@ end
 
 local function trim(v) return type(v) == "string" and (v:gsub("^%s+", ""):gsub("%s+$", "")) or "" end
 
--- The first n characters of valid UTF-8 text (never cut inside a character).
-local function cut(s, n)
-  local at = utf8.offset(s, n + 1)
-  return at and s:sub(1, at - 1) or s
-end
-
 --- Checks and normalises a questionnaire (a table or JSON text) for a profile (a name of
 --- M.PROFILES, default "review"). Returns the table; raises 422 with every problem found,
 --- fields = { [path] = message }.
@@ -159,7 +154,7 @@ function M.validate(q, profile_name)
           if x.labels ~= nil and type(x.labels) ~= "table" then add(qp .. ".labels", w, "The labels must be a list of texts.") end
           for i = 1, scale do
             local l = type(x.labels) == "table" and x.labels[i]
-            qq.labels[i] = (type(l) == "string" and l ~= "" and utf8.len(l)) and cut(l, 80) or tostring(i)
+            qq.labels[i] = (type(l) == "string" and l ~= "" and utf8.len(l)) and util.truncate(l, 80, "") or tostring(i)
           end
         elseif x.type == "choice" then
           qq.options = {}
@@ -167,7 +162,7 @@ function M.validate(q, profile_name)
           for _, o in ipairs(type(x.options) == "table" and x.options or {}) do
             local l = trim(o)
             if l ~= "" and not utf8.len(l) then add(qp .. ".options", w, "An option is not valid text.")
-            elseif l ~= "" then qq.options[#qq.options + 1] = cut(l, 120) end
+            elseif l ~= "" then qq.options[#qq.options + 1] = util.truncate(l, 120, "") end
           end
           if #qq.options < 2 or #qq.options > 20 then add(qp .. ".options", w, "Give 2 to 20 options, one per line.") end
           qq.multiple = x.multiple == true
@@ -179,7 +174,7 @@ function M.validate(q, profile_name)
               add(qp .. "." .. axis, w, axis == "x_label" and "Name the horizontal axis (e.g. Skill)."
                 or "Name the vertical axis (e.g. Motivation).")
             end
-            qq[axis] = cut(l, 60)
+            qq[axis] = util.truncate(l, 60, "")
           end
         end
         sec.questions[#sec.questions + 1] = qq
@@ -216,7 +211,7 @@ function M.check_value(x, v)
   if x.type == "text" then
     if type(v) ~= "string" then return nil, "must be text" end
     if not utf8.len(v) then return nil, "must be valid text" end
-    if #v > 20000 then return nil, "is longer than 20,000 characters" end
+    if util.len(v) > 20000 then return nil, "is longer than 20,000 characters" end
     return v
   elseif x.type == "rating" then
     local n = math.tointeger(tonumber(v))

@@ -6,6 +6,7 @@
 --   reminders.preview(t, "review.reminder")   -> { count, preview, first_names }
 --   reminders.send(t, "review.reminder", { related_type = "cycle", related_id = 3, key = "reminder" })
 local db = require "lib.db"
+local events = require "lib.events"
 local util = require "lib.util"
 local clock = require "core.clock"
 local mail = require "services.mail"
@@ -43,9 +44,11 @@ end
 --- Preview and send for one kind of cycle. spec: targets(actor, cycle_id, audience, ids) ->
 --- targets, cycle (raising when the actor may not track the cycle); vars(cycle, target, note,
 --- sender) -> the mail's variables; template; related_type; key (the dedupe key's start);
---- audit_prefix ("cycle"). Returns { preview = fn(actor, cycle_id, audience, ids, note),
---- send = fn(actor, cycle_id, audience, ids, note, req) }; sending is audited.
+--- audit_prefix ("cycle"); event_area (sending fires <area>.reminders_sent). Returns { preview =
+--- fn(actor, cycle_id, audience, ids, note), send = fn(actor, cycle_id, audience, ids, note, req) };
+--- sending is audited.
 function M.for_kind(spec)
+  assert(spec.event_area, "reminders.for_kind: event_area")
   local function targets(actor, cycle_id, audience, ids, note)
     local list, c = spec.targets(actor, cycle_id, audience, ids)
     for _, t in ipairs(list) do t.vars = spec.vars(c, t, note, actor.name) end
@@ -61,6 +64,8 @@ function M.for_kind(spec)
         local n = M.send(list, spec.template, { related_type = spec.related_type, related_id = c.id, key = spec.key })
         audit.record{ action = spec.audit_prefix .. ".reminders", actor = actor, req = req, target_type = spec.audit_prefix,
           target_id = c.id, target_label = c.name, details = { audience = audience, queued = n, targets = #list } }
+        events.fire(spec.event_area .. ".reminders_sent", { cycle_id = c.id, audience = audience, count = n,
+          actor_id = actor.id })
         return n
       end)
     end,

@@ -94,10 +94,13 @@ end
 
 M.KIND = {
   label = "Performance review",
+  area = "cycle",
   table = "cycles",
+  load = function(id) return require("services.cycles").get(id) end,
   admins_table = "cycle_admins",
   link = function(cycle) return "/cycles/" .. cycle.id end,
   template_prefix = "review.",
+  template_example = "review.self_reminder",
   anchors = { { "start", "start_date", "the start date" }, { "self_due", "self_due", "the self-assessment due date" },
     { "manager_due", "manager_due", "the manager review due date" },
     { "sign_due", "sign_due", "the sharing and signing deadline" } },
@@ -105,8 +108,10 @@ M.KIND = {
     { "share", "share reviews" }, { "sign", "sign reviews" } },
   items = {
     review = {
+      description = "a review: its statuses and dates, the reviewee's name, department, location, job title and hire "
+        .. "date, the manager's name",
       all = function(cycle)
-        return db.query(REVIEW_SQL .. "WHERE r.cycle_id = ? ORDER BY u.name COLLATE NOCASE, r.id", cycle.id)
+        return db.query(REVIEW_SQL .. "WHERE r.cycle_id = ? ORDER BY u.name COLLATE FOLD, r.id", cycle.id)
       end,
       one = function(id) return db.row(REVIEW_SQL .. "WHERE r.id = ?", id) end,
       key = function(r) return ("r%d.%d"):format(r.id, r.reopened_at or 0) end,
@@ -124,7 +129,8 @@ M.KIND = {
     { "reviewee", label = "The reviewee", item = "review", review_event = true, recipients = to_reviewees },
     { "manager", label = "The manager", item = "review", review_event = true, recipients = to_managers },
   },
-  cc = { manager = { label = "The reviewee's manager", groups = { reviewees = true, reviewee = true } } },
+  cc = { { "manager", label = "The reviewee's manager", hint = "the reviewee's manager",
+    groups = { reviewees = true, reviewee = true } } },
   filters = {
     { "self_not_submitted", label = "self-assessment not submitted", item = "review",
       fn = function(r, c) return has_self(c) and r.self_status ~= "submitted" and r.self_status ~= "skipped" end },

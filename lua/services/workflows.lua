@@ -4,11 +4,12 @@
 --
 -- A kind (declared by the module that owns its cycles, e.g. services/review_workflow.lua) says
 -- where its cycles live, the dates a timeline can be relative to (anchors), what a phase can
--- allow (activities), the events the module emits and what each is about (an item type such as
+-- allow (activities), the events the module fires and what each is about (an item type such as
 -- "review" or "request"), who a step can mail (recipient groups, each over an item type), the
 -- named filters of `only`, the mail templates and the plain data `only` functions see. The
--- engine itself only adds the group cycle_admins and the filter all. docs/scripting.md explains
--- how to declare a kind.
+-- engine itself only adds the group cycle_admins and the filter all. A script's schema is built
+-- from these words (services/workflow_script.lua). docs/scripting.md explains how to declare a
+-- kind.
 --
 -- A script is Lua that returns a table (see workflows/performance_review.lua and
 -- docs/scripting.md). It runs in core.sandbox (no io/os/debug/package, no bytecode, an
@@ -28,6 +29,13 @@
 -- re-reads the statuses when it runs and sends at most one mail per recipient and date (outbox
 -- dedupe key). An event step with batch = <minutes> collects what happens for one recipient
 -- (workflow_batches) and sends one mail when the first item is that old.
+--
+-- Events: the engine is not called by the cycle services; it hooks their events
+-- (docs/events.md). For a kind whose cycle events are in the area <area> (cycle for reviews,
+-- feedback_cycle for 360 feedback): <area>.starting and <area>.moving make transitions,
+-- <area>.updated re-plans, <area>.deleted cancels the jobs, and every event of the kind a
+-- timeline step names in `on` queues that step's mails. A transition fires
+-- <area>.phase_changed and its own event.
 local sandbox = require "core.sandbox"
 local crypto = require "core.crypto"
 local clock = require "core.clock"
@@ -35,7 +43,14 @@ local fs = require "core.fs"
 local log = require "core.log"
 local db = require "lib.db"
 local errors = require "lib.errors"
+local events = require "lib.events"
 local util = require "lib.util"
+local access = require "services.access"
+local accounts = require "services.accounts"
+local audit = require "services.audit"
+local mail = require "services.mail"
+local settings = require "services.settings"
+local script = require "services.workflow_script"
 
 local M = {}
 
@@ -43,55 +58,54 @@ local app -- set by init
 
 -- ------------------------------------------------------------------ kinds
 
---- Who a transition can name in `by` (every kind).
-M.ROLES = { "hr_admin", "hr_assistant", "tech_admin", "cycle_admin", "cycle_assistant" }
-M.ROLE_LABELS = { hr_admin = "HR Admins", hr_assistant = "HR Assistants", tech_admin = "Tech Admins",
-  cycle_admin = "admins of the cycle", cycle_assistant = "assistants of the cycle" }
+--- Who a transition can name in `by` (every kind): the company's roles and the cycle roles
+--- (services/workflow_script.lua reads them from the policy).
+M.ROLES, M.ROLE_LABELS = script.ROLES, script.ROLE_LABELS
 
 --- Limits for workflow scripts (a data script needs a tiny part of them).
 M.LIMITS = { memory_limit = 8 * 1024 * 1024, instruction_limit = 5000000 }
 --- Instructions all calls of one `only` rule may use in one step (each call has LIMITS too).
 M.STEP_INSTRUCTIONS = 100000000
-local MAX_OFFSET = 366
-local MAX_BATCH = 24 * 60 -- minutes
-local FUNCTION = "<function>" -- what sb:data() gives for a function
-
-local function set_of(list)
-  local s = {}
-  for _, v in ipairs(list) do s[v] = true end
-  return s
-end
-local ROLE_SET = set_of(M.ROLES)
 
 --- The kinds of cycle, by workflow name.
 local kinds = {}
 M.kinds = kinds
 
-local ADMINS_GROUP = { label = "Cycle admins and assistants", dated = true, cycle_event = true }
+local ADMINS_LABEL = "Cycle admins and assistants"
+local hook_kind -- forward
 
---- Declares a kind of cycle run by workflows/<name>.lua. spec (docs/scripting.md, "Adding a kind"):
+--- Declares a kind of cycle run by workflows/<name>.lua. spec (docs/scripting.md, "Adding a
+--- kind of cycle"):
 ---   label              "360 feedback"
----   table              the cycles' table (id, name, phase, workflow, workflow_version_id, started_at,
----                      closed_at, updated_at and the anchor columns)
+---   area               the area of its cycle events: "feedback_cycle" (<area>.starting, .moving,
+---                      .updated, .deleted drive the engine; transitions fire <area>.<name>)
+---   table              the cycles' table (id, name, phase, workflow, workflow_version_id,
+---                      started_at, closed_at, updated_at and the anchor columns)
 ---   admins_table       its per-cycle admins (cycle_id, user_id, role)
----   tag                names its jobs and mail dedupe keys (nil: the review kind's original "cycle")
+---   load(id)           optional: the cycle as the kind's functions want it (default: the row)
+---   tag                names its jobs and mail dedupe keys (nil: the review kind's "cycle")
+---   related_type       what its mails are related to in the outbox ("cycle")
 ---   link(cycle)        the cycle's page, for mails to its admins
 ---   anchors            { { "start", "start_date", "the start date" }, ... }: name, column, label
 ---   activities         { { "self_write", "write self-assessments" }, ... }
----   items              item types: { review = { all(cycle), one(id), key(row), data(row, cycle),
----                      reviewee(row) -> name, samples() -> rows, sample_cycle } }
+---   items              item types: { review = { description, all(cycle), one(id), key(row),
+---                      data(row, cycle), reviewee(row) -> name, samples() -> rows } }; an event
+---                      about an item carries <type>_id
+---   main_item          the item type of the cycle's admins' mails (default: the first group's)
 ---   events             { { "cycle.started", "cycle" }, { "review.shared", "review" }, ... }
 ---   groups             { { "reviewees", label =, item =, dated =, cycle_event =, <item>_event =,
----                      recipients = function(rows, ctx, step) } }: who a step mails
----   cc                 extra cc values: { manager = { label =, groups = { reviewees = true } } }
+---                      recipients = function(rows, ctx, step, cycle) } }: who a step mails
+---   cc                 extra copies: { { "manager", label =, hint =, groups = { reviewees = true } } }
 ---   filters            { { "not_submitted", label =, item =, fn = function(row, cycle) } }
+---   sample_cycle       a cycle to try `only` functions on when a script is checked
 ---   cycle_data(cycle)  plain data for `only` functions
 ---   vars(cycle)        the variables every mail of a cycle has
 ---   placeholders(group) sample variables for a dry run with nobody to mail
 ---   templates(mail)    defines the kind's mail templates (names start with template_prefix)
----   template_prefix    "review."
+---   template_prefix    "review."; template_example: "review.self_reminder"
 --- The built-in workflows/<name>.lua is checked at once: a kind never starts with a broken one.
 function M.define_kind(name, spec)
+  assert(spec.area and spec.area:match("^[a-z][a-z0-9_]*$"), name .. ": area")
   local k = { name = name }
   for key, v in pairs(spec) do k[key] = v end
   k.anchor_order, k.anchor_column, k.anchor_labels = {}, {}, {}
@@ -99,16 +113,19 @@ function M.define_kind(name, spec)
     k.anchor_order[#k.anchor_order + 1] = a[1]
     k.anchor_column[a[1]], k.anchor_labels[a[1]] = a[2], a[3]
   end
-  k.anchor_set = set_of(k.anchor_order)
   k.activity_order, k.activity_labels = {}, {}
   for _, a in ipairs(spec.activities) do
     k.activity_order[#k.activity_order + 1] = a[1]
     k.activity_labels[a[1]] = a[2]
   end
-  k.activity_set = set_of(k.activity_order)
+  k.item_order = {}
+  for t in pairs(spec.items) do k.item_order[#k.item_order + 1] = t end
+  table.sort(k.item_order)
   k.events, k.event_order = {}, {}
   for _, e in ipairs(spec.events) do
     assert(e[2] == "cycle" or spec.items[e[2]], name .. ": event " .. e[1] .. " is about an unknown item type")
+    assert(e[2] ~= "cycle" or e[1]:sub(1, #spec.area + 1) == spec.area .. ".", name .. ": cycle event " .. e[1]
+      .. " outside " .. spec.area)
     k.events[e[1]] = e[2]
     k.event_order[#k.event_order + 1] = e[1]
   end
@@ -118,31 +135,33 @@ function M.define_kind(name, spec)
     k.groups[g[1]] = g
     k.group_order[#k.group_order + 1] = g[1]
   end
-  k.groups.cycle_admins = ADMINS_GROUP
+  local admins = { label = ADMINS_LABEL, dated = true, cycle_event = true }
+  for t in pairs(spec.items) do admins[t .. "_event"] = true end
+  k.groups.cycle_admins = admins
   k.group_order[#k.group_order + 1] = "cycle_admins"
-  for t in pairs(spec.items) do ADMINS_GROUP[t .. "_event"] = true end
   k.filters, k.filter_order = { all = { label = "everyone", fn = function() return true end } }, {}
   for _, f in ipairs(spec.filters) do
     k.filters[f[1]] = f
     k.filter_order[#k.filter_order + 1] = f[1]
   end
   k.filter_order[#k.filter_order + 1] = "all"
-  k.cc = spec.cc or {}
+  k.cc, k.cc_order = {}, {}
+  for _, c in ipairs(spec.cc or {}) do
+    k.cc[c[1]] = c
+    k.cc_order[#k.cc_order + 1] = c[1]
+  end
   k.main_item = spec.main_item or spec.groups[1].item
   k.job_root = function(id) return ("%s:%d:"):format(k.tag or "cycle", id) end
   k.dedupe_root = function(id) return k.tag and ("wf:%s:%d"):format(k.tag, id) or ("wf:%d"):format(id) end
   kinds[name] = k
-  if app then M.check_kind(k) end
+  if app then
+    M.check_kind(k)
+    hook_kind(k)
+  end
   return k
 end
 
--- The item type a timeline step's rows are: the event's for an event about items, else its
--- group's (the cycle's admins: the kind's main item type, e.g. reviews).
-local function item_type(kind, step_kind, group)
-  local t = step_kind and step_kind:match("^(.-)_event$")
-  if t and t ~= "cycle" then return t end
-  return (kind.groups[group] and kind.groups[group].item) or kind.main_item
-end
+local item_type = script.item_type
 
 -- The kind of a cycle (a row with .workflow) or of a workflow name.
 local function kind_of(x)
@@ -155,25 +174,10 @@ M.kind_of = kind_of
 
 -- ------------------------------------------------------------------ helpers
 
-local function is_list(t)
-  if type(t) ~= "table" then return false end
-  local n = 0
-  for _ in pairs(t) do n = n + 1 end
-  for i = 1, n do if t[i] == nil then return false end end
-  return true
-end
-
-local function quote_list(list)
-  local out = {}
-  for i, v in ipairs(list) do out[i] = ("%q"):format(v) end
-  return table.concat(out, ", ")
-end
-
 local function sha256_hex(s) return crypto.hex(crypto.sha256(s)) end
 
 local function send_hour()
-  local ok, settings = pcall(require, "services.settings")
-  if ok and settings.schema["notifications.send_hour_utc"] then
+  if settings.schema["notifications.send_hour_utc"] then
     return settings.get("notifications.send_hour_utc")
   end
   return 9
@@ -246,405 +250,6 @@ local function find_line(source, hint)
   return n == 1 and found or nil
 end
 
--- ------------------------------------------------------------------ validation
-
--- Checks the data a script returned; returns the normalised definition or nil, problems
--- ({ message=, hint= }).
-local function check_data(d, kind)
-  local probs = {}
-  local function bad(hint, fmt, ...)
-    probs[#probs + 1] = { message = fmt:format(...), hint = hint }
-  end
-  if type(d) ~= "table" then
-    bad(nil, "the script must return a table with name, phases, transitions and timeline (it returned %s)",
-      d == nil and "nothing" or type(d))
-    return nil, probs
-  end
-  local TOP = set_of({ "name", "description", "phases", "transitions", "timeline" })
-  for k in pairs(d) do
-    if not TOP[k] then
-      bad({ key = k }, "unknown field %q at the top of the script (fields: name, description, phases, transitions, "
-        .. "timeline)", tostring(k))
-    end
-  end
-  local def = { phases = {}, phase_by_id = {}, transitions = {}, timeline = {}, events = {} }
-  if type(d.name) ~= "string" or d.name:match("^%s*$") then
-    bad({ key = "name" }, "name must be the workflow's name, as text (e.g. name = \"Performance review\")")
-  elseif #d.name > 100 then
-    bad({ key = "name" }, "name is longer than 100 characters")
-  else
-    def.name = d.name
-  end
-  if d.description ~= nil and type(d.description) ~= "string" then
-    bad({ key = "description" }, "description must be text")
-  end
-  def.description = type(d.description) == "string" and d.description or nil
-
-  -- phases
-  if not is_list(d.phases) or #d.phases == 0 then
-    bad({ key = "phases" }, "phases must be a list of phases, e.g. { id = \"writing\", label = \"Writing\", allows = { "
-      .. "\"self_write\" } }, ending with { id = \"closed\", ... }")
-  else
-    local PF = set_of({ "id", "label", "allows", "description" })
-    for i, p in ipairs(d.phases) do
-      local where = ("phases[%d]"):format(i)
-      if type(p) ~= "table" then
-        bad(nil, "%s must be a table like { id = \"writing\", label = \"Writing\", allows = { ... } }", where)
-      else
-        if type(p.id) == "string" then where = ("%s (%s)"):format(where, p.id) end
-        for k in pairs(p) do
-          if not PF[k] then bad({ key = k }, "%s: unknown field %q (fields: id, label, allows, description)", where,
-            tostring(k)) end
-        end
-        local ok = true
-        if type(p.id) ~= "string" or not p.id:match("^[a-z][a-z0-9_]*$") or #p.id > 40 then
-          bad({ value = p.id }, "%s: id must be a short lower-case name like \"writing\" (letters, digits, _)", where)
-          ok = false
-        elseif p.id == "draft" then
-          bad({ value = p.id }, "%s: \"draft\" is the phase every cycle is in before it starts; do not list it", where)
-          ok = false
-        elseif def.phase_by_id[p.id] then
-          bad({ value = p.id }, "%s: the phase id %q is used twice", where, p.id)
-          ok = false
-        end
-        if type(p.label) ~= "string" or p.label:match("^%s*$") then
-          bad({ value = p.id }, "%s: label must be the phase's name as people read it", where)
-        end
-        local allows = {}
-        if p.allows ~= nil and not is_list(p.allows) then
-          bad({ key = "allows" }, "%s: allows must be a list of activities (%s)", where, quote_list(kind.activity_order))
-        else
-          for _, a in ipairs(p.allows or {}) do
-            if not kind.activity_set[a] then
-              bad({ value = a }, "%s: unknown activity %s in allows (activities: %s)", where,
-                type(a) == "string" and ("%q"):format(a) or tostring(a), quote_list(kind.activity_order))
-            elseif allows[a] then
-              bad({ value = a }, "%s: %q is listed twice in allows", where, a)
-            else
-              allows[a] = true
-            end
-          end
-        end
-        if ok then
-          local ph = { id = p.id, label = type(p.label) == "string" and p.label or p.id, allows = allows,
-            allows_list = p.allows or {}, description = p.description, index = #def.phases + 1 }
-          def.phases[#def.phases + 1] = ph
-          def.phase_by_id[p.id] = ph
-        end
-      end
-    end
-    if not def.phase_by_id.closed then
-      bad({ key = "phases" }, "phases must end with the phase { id = \"closed\", label = \"Closed\", allows = {} }: every "
-        .. "cycle can be closed")
-    elseif def.phases[#def.phases].id ~= "closed" then
-      bad({ value = "closed" }, "the phase \"closed\" must be the last one in phases")
-    end
-  end
-  local function known_phase(id) return id == "draft" or def.phase_by_id[id] ~= nil end
-
-  -- offsets and anchors, shared by transitions and timeline steps
-  local function check_at(where, e)
-    if e.at == nil then
-      if e.offset ~= nil then bad({ key = "offset" }, "%s: offset needs at = \"<anchor>\" (%s)", where,
-        quote_list(kind.anchor_order)) end
-      return nil
-    end
-    if not kind.anchor_set[e.at] then
-      bad({ value = e.at }, "%s: unknown anchor %s in at (anchors: %s)", where,
-        type(e.at) == "string" and ("%q"):format(e.at) or tostring(e.at), quote_list(kind.anchor_order))
-      return nil
-    end
-    local off = e.offset or 0
-    if type(off) ~= "number" or math.tointeger(off) == nil then
-      bad({ key = "offset" }, "%s: offset must be a whole number of days (e.g. -3 for three days before)", where)
-      return nil
-    end
-    off = math.tointeger(off)
-    if off < -MAX_OFFSET or off > MAX_OFFSET then
-      bad({ key = "offset" }, "%s: offset %d is out of range (%d to %d days)", where, off, -MAX_OFFSET, MAX_OFFSET)
-      return nil
-    end
-    return off
-  end
-
-  -- transitions
-  local from_draft = 0
-  if d.transitions == nil or not is_list(d.transitions) then
-    bad({ key = "transitions" }, "transitions must be a list, e.g. { from = \"draft\", to = \"writing\", by = { "
-      .. "\"hr_admin\" }, event = \"cycle.started\" }")
-  else
-    local TF = set_of({ "from", "to", "by", "event", "label", "at", "offset", "description" })
-    local pairs_seen = {}
-    for i, tr in ipairs(d.transitions) do
-      local where = ("transitions[%d]"):format(i)
-      if type(tr) ~= "table" then
-        bad(nil, "%s must be a table like { from = \"writing\", to = \"closed\", by = { \"hr_admin\" } }", where)
-      else
-        if type(tr.from) == "string" and type(tr.to) == "string" then
-          where = ("%s (%s -> %s)"):format(where, tr.from, tr.to)
-        end
-        for k in pairs(tr) do
-          if not TF[k] then bad({ key = k }, "%s: unknown field %q (fields: from, to, by, event, label, at, offset)",
-            where, tostring(k)) end
-        end
-        local ok = true
-        if type(tr.from) ~= "string" or not known_phase(tr.from) then
-          bad({ value = tr.from }, "%s: from %s is not a phase (phases: \"draft\", %s)", where,
-            type(tr.from) == "string" and ("%q"):format(tr.from) or "is missing or",
-            quote_list(util.map(def.phases, function(p) return p.id end)))
-          ok = false
-        end
-        if type(tr.to) ~= "string" or not def.phase_by_id[tr.to] then
-          bad({ value = tr.to }, "%s: to %s is not a phase (phases: %s)", where,
-            type(tr.to) == "string" and ("%q"):format(tr.to) or "is missing or",
-            quote_list(util.map(def.phases, function(p) return p.id end)))
-          ok = false
-        end
-        if ok and tr.from == tr.to then
-          bad({ value = tr.to }, "%s: a transition must lead to another phase", where)
-          ok = false
-        end
-        if ok then
-          local key = tr.from .. ">" .. tr.to
-          if pairs_seen[key] then
-            bad({ value = tr.to }, "%s: there is already a transition from %q to %q (transitions[%d])", where, tr.from,
-              tr.to, pairs_seen[key])
-          end
-          pairs_seen[key] = i
-          if tr.from == "draft" then from_draft = from_draft + 1 end
-        end
-        local by = {}
-        if tr.by == nil then
-          if tr.at == nil then
-            bad({ key = "by" }, "%s: by must list who may make this transition (%s), or at = \"<anchor>\" must make it "
-              .. "automatic", where, quote_list(M.ROLES))
-          end
-        elseif not is_list(tr.by) or #tr.by == 0 then
-          bad({ key = "by" }, "%s: by must be a list of roles (%s)", where, quote_list(M.ROLES))
-        else
-          for _, r in ipairs(tr.by) do
-            if not ROLE_SET[r] then
-              bad({ value = r }, "%s: unknown role %s in by (roles: %s)", where,
-                type(r) == "string" and ("%q"):format(r) or tostring(r), quote_list(M.ROLES))
-            else
-              by[#by + 1] = r
-            end
-          end
-        end
-        if tr.event ~= nil then
-          if type(tr.event) ~= "string" or not tr.event:match("^cycle%.[a-z][a-z0-9_]*$") then
-            bad({ value = tr.event }, "%s: event must be a name like \"cycle.calibration_started\" (cycle. then lower-case "
-              .. "letters, digits, _)", where)
-          end
-        end
-        if tr.label ~= nil and type(tr.label) ~= "string" then bad({ key = "label" }, "%s: label must be text", where) end
-        if tr.from == "draft" and tr.at ~= nil then
-          bad({ key = "at" }, "%s: the start cannot be automatic: a cycle starts when someone starts it", where)
-        end
-        local off = check_at(where, tr)
-        if ok then
-          local t = { index = i, from = tr.from, to = tr.to, by = by, by_set = set_of(by),
-            event = type(tr.event) == "string" and tr.event or nil,
-            label = type(tr.label) == "string" and tr.label or nil, at = off and tr.at or nil, offset = off }
-          def.transitions[#def.transitions + 1] = t
-          if t.event then def.events[t.event] = true end
-        end
-      end
-    end
-    if from_draft ~= 1 and #def.phases > 0 then
-      bad({ key = "transitions" }, "there must be exactly one transition from \"draft\" (the start of the cycle); found "
-        .. "%d", from_draft)
-    end
-    -- every phase reachable from draft
-    if #def.phases > 0 and from_draft == 1 then
-      local reach, queue = { draft = true }, { "draft" }
-      while #queue > 0 do
-        local cur = table.remove(queue, 1)
-        for _, t in ipairs(def.transitions) do
-          if t.from == cur and not reach[t.to] then
-            reach[t.to] = true
-            queue[#queue + 1] = t.to
-          end
-        end
-      end
-      for _, p in ipairs(def.phases) do
-        if not reach[p.id] then
-          bad({ value = p.id }, "phases: no transition leads to the phase %q, so no cycle could ever reach it", p.id)
-        end
-      end
-    end
-  end
-  for _, t in ipairs(def.transitions) do
-    t.label = t.label or ("Move to " .. (def.phase_by_id[t.to] and def.phase_by_id[t.to].label or t.to))
-  end
-
-  -- timeline
-  if d.timeline == nil or not is_list(d.timeline) then
-    bad({ key = "timeline" }, "timeline must be a list of steps, e.g. { on = \"cycle.started\", to = \"reviewees\", "
-      .. "template = \"review.invite\" }")
-  else
-    local SF = set_of({ "id", "label", "on", "at", "offset", "to", "cc", "only", "template", "during", "batch" })
-    local templates = require("services.mail").templates
-    local ids = {}
-    local events = {}
-    for name in pairs(kind.events) do events[#events + 1] = name end
-    for name in pairs(def.events) do if not kind.events[name] then events[#events + 1] = name end end
-    table.sort(events)
-    for i, s in ipairs(d.timeline) do
-      local where = ("timeline[%d]"):format(i)
-      if type(s) ~= "table" then
-        bad(nil, "%s must be a table like { at = \"self_due\", offset = -3, to = \"reviewees\", template = "
-          .. "\"review.self_reminder\" }", where)
-      else
-        if type(s.on) == "string" then where = ("%s (on %s)"):format(where, s.on)
-        elseif type(s.at) == "string" then where = ("%s (at %s)"):format(where, s.at) end
-        for k in pairs(s) do
-          if not SF[k] then
-            bad({ key = k }, "%s: unknown field %q (fields: on or at, offset, to, cc, only, template, during, batch, id, "
-              .. "label)",
-              where, tostring(k))
-          end
-        end
-        local ok = true
-        local when -- "dated" | "cycle_event" | "<item>_event"
-        if (s.on == nil) == (s.at == nil) then
-          bad(nil, "%s: a step has either on = \"<event>\" or at = \"<anchor>\" (with an offset in days)", where)
-          ok = false
-        elseif s.on ~= nil then
-          if s.offset ~= nil then bad({ key = "offset" }, "%s: offset only goes with at = \"<anchor>\"", where) end
-          local ek = kind.events[s.on] or (def.events[s.on] and "cycle")
-          if not ek then
-            bad({ value = s.on }, "%s: unknown event %s (events: %s)", where,
-              type(s.on) == "string" and ("%q"):format(s.on) or tostring(s.on), quote_list(events))
-            ok = false
-          else
-            when = ek .. "_event"
-          end
-        else
-          when = "dated"
-        end
-        local off = s.at ~= nil and check_at(where, s) or nil
-        if s.at ~= nil and off == nil then ok = false end
-        local g = kind.groups[s.to]
-        if s.to == nil then
-          bad({ key = "to" }, "%s: to must say who gets the mail (%s)", where, quote_list(kind.group_order))
-          ok = false
-        elseif not g then
-          bad({ value = s.to }, "%s: unknown group %s in to (groups: %s)", where,
-            type(s.to) == "string" and ("%q"):format(s.to) or tostring(s.to), quote_list(kind.group_order))
-          ok = false
-        elseif when and not g[when] then
-          local ok_groups = {}
-          for _, name in ipairs(kind.group_order) do if kind.groups[name][when] then ok_groups[#ok_groups + 1] = name end end
-          bad({ value = s.to }, "%s: to = %q does not fit a %s (use %s)", where, s.to,
-            when == "dated" and "dated step" or (when:gsub("_event$", " event")), quote_list(ok_groups))
-          ok = false
-        end
-        if s.cc ~= nil then
-          local extra = kind.cc[s.cc]
-          if s.cc ~= "cycle_admins" and not extra then
-            local names = { "cycle_admins" }
-            for n in pairs(kind.cc) do names[#names + 1] = n end
-            table.sort(names)
-            bad({ value = s.cc }, "%s: cc can be %s", where, quote_list(names))
-            ok = false
-          elseif extra and not extra.groups[s.to] then
-            bad({ value = s.cc }, "%s: cc = %q copies %s on mails to %s; this step goes to %s",
-              where, s.cc, extra.label:lower(), table.concat((function()
-                local l = {}
-                for n in pairs(extra.groups) do l[#l + 1] = n end
-                table.sort(l)
-                return l
-              end)(), " or "), tostring(s.to))
-            ok = false
-          elseif s.cc == s.to then
-            bad({ value = s.cc }, "%s: cc names the same people as to", where)
-          end
-        end
-        local only = s.only
-        local filter = only ~= nil and only ~= FUNCTION and kind.filters[only]
-        if only ~= nil and only ~= FUNCTION and not filter then
-          local fitting = {}
-          local gitem = g and item_type(kind, when, s.to)
-          for _, n in ipairs(kind.filter_order) do
-            local f = kind.filters[n]
-            if not gitem or not f.item or f.item == gitem then fitting[#fitting + 1] = n end
-          end
-          bad({ value = only }, "%s: unknown filter %s in only (filters: %s; or a function(item, cycle) returning true "
-            .. "or false)",
-            where, type(only) == "string" and ("%q"):format(only) or tostring(only), quote_list(fitting))
-          ok = false
-        elseif filter and filter.item and g and filter.item ~= item_type(kind, when, s.to) then
-          bad({ value = only }, "%s: the filter %q is about %ss, but this step is about %ss", where, only, filter.item,
-            item_type(kind, when, s.to))
-          ok = false
-        end
-        local batch
-        if s.batch ~= nil then
-          batch = math.tointeger(s.batch)
-          if not batch or batch < 1 or batch > MAX_BATCH then
-            bad({ key = "batch" }, "%s: batch must be a whole number of minutes from 1 to %d", where, MAX_BATCH)
-            ok = false
-          elseif not when or when == "dated" or when == "cycle_event" then
-            bad({ key = "batch" }, "%s: batch gathers the mails of an event about single items; a dated or cycle step "
-              .. "sends one mail per person already", where)
-            ok = false
-          end
-        end
-        if type(s.template) ~= "string" then
-          bad({ key = "template" }, "%s: template must name a mail template (e.g. \"review.self_reminder\")", where)
-          ok = false
-        elseif not templates[s.template] then
-          local names = {}
-          for name in pairs(templates) do
-            if util.starts_with(name, kind.template_prefix) then names[#names + 1] = name end
-          end
-          table.sort(names)
-          bad({ value = s.template }, "%s: unknown mail template %q (%s templates: %s)", where, s.template,
-            kind.label, quote_list(names))
-          ok = false
-        end
-        local during
-        if s.during ~= nil then
-          if not is_list(s.during) or #s.during == 0 then
-            bad({ key = "during" }, "%s: during must be a list of phase ids", where)
-          else
-            during = {}
-            for _, ph in ipairs(s.during) do
-              if not def.phase_by_id[ph] then
-                bad({ value = ph }, "%s: during names %s, which is not a phase", where,
-                  type(ph) == "string" and ("%q"):format(ph) or tostring(ph))
-              else
-                during[ph] = true
-              end
-            end
-          end
-        end
-        local id = "s" .. i
-        if s.id ~= nil then
-          if type(s.id) ~= "string" or not s.id:match("^[%w_%-]+$") or #s.id > 40 then
-            bad({ key = "id" }, "%s: id must be a short name (letters, digits, _ and -)", where)
-          elseif ids[s.id] then
-            bad({ value = s.id }, "%s: the step id %q is used twice", where, s.id)
-          else
-            id = s.id
-          end
-        end
-        if ids[id] then bad({ value = id }, "%s: the step id %q is used twice", where, id) end
-        ids[id] = true
-        if s.label ~= nil and type(s.label) ~= "string" then bad({ key = "label" }, "%s: label must be text", where) end
-        if ok then
-          def.timeline[#def.timeline + 1] = { index = i, id = id, kind = when, on = s.on, at = s.at, offset = off,
-            to = s.to, cc = s.cc, only = only, only_fn = only == FUNCTION, template = s.template, during = during,
-            batch = batch, label = type(s.label) == "string" and s.label or nil }
-        end
-      end
-    end
-  end
-  if #probs > 0 then return nil, probs end
-  return def
-end
-
 -- Items to try `only` functions on when checking a script, by item type, and the cycle data.
 local function samples_of(kind)
   local out = {}
@@ -674,7 +279,7 @@ local function compile(source, name)
     sb:close()
     return nil, { ("no kind of cycle runs a workflow called %q"):format(tostring(name)) }
   end
-  local def, probs = check_data(data, kind)
+  local def, probs = script.check(data, kind)
   if not def then
     sb:close()
     local out = {}
@@ -788,7 +393,6 @@ end
 --- the built-in. Inserts a row for a source seen the first time.
 function M.current_version(name)
   name = check_name(name or "performance_review")
-  local settings = require "services.settings"
   local chosen = settings.get(version_setting(name))
   if chosen and chosen > 0 then
     local row = db.row("SELECT * FROM workflow_versions WHERE id = ? AND name = ?", chosen, name)
@@ -817,10 +421,11 @@ function M.save_version(name, source, note, actor)
   if not def then
     errors.raise(422, "invalid", "The workflow has problems: " .. table.concat(errs, "; "), { details = errs })
   end
-  if note ~= nil and (type(note) ~= "string" or #note > 500) then errors.invalid({ note = "at most 500 characters" }) end
+  if note ~= nil and (type(note) ~= "string" or util.len(note) > 500) then errors.invalid({ note = "at most 500 characters" }) end
   local row, new = ensure_version(name, source, "admin", note ~= "" and note or nil, actor and actor.id)
-  require("services.settings").set(version_setting(name), row.id, actor and actor.id)
-  require("services.audit").record({ action = "workflow.saved", actor = actor, target_type = "workflow_version",
+  settings.set(version_setting(name), row.id, actor and actor.id)
+  events.fire("workflow.version_saved", { version_id = row.id, name = name, new = new, actor_id = actor and actor.id })
+  audit.record({ action = "workflow.saved", actor = actor, target_type = "workflow_version",
     target_id = row.id, target_label = name, details = { sha256 = row.sha256, new = new } })
   return row, new
 end
@@ -831,8 +436,9 @@ function M.use_version(name, version_id, actor)
   if version_id ~= 0 and not db.row("SELECT id FROM workflow_versions WHERE id = ? AND name = ?", version_id, name) then
     errors.not_found("There is no such version of this workflow.")
   end
-  require("services.settings").set(version_setting(name), version_id, actor and actor.id)
-  require("services.audit").record({ action = "workflow.version_chosen", actor = actor, target_type = "workflow_version",
+  settings.set(version_setting(name), version_id, actor and actor.id)
+  events.fire("workflow.version_chosen", { version_id = version_id, name = name, actor_id = actor and actor.id })
+  audit.record({ action = "workflow.version_chosen", actor = actor, target_type = "workflow_version",
     target_id = version_id, target_label = name })
 end
 
@@ -875,15 +481,11 @@ M.reachable = reachable
 
 local function cycle_admins(kind, cycle_id)
   return db.query(([[SELECT u.id, u.name, u.email, u.status, a.role FROM %s a JOIN users u ON u.id = a.user_id
-    WHERE a.cycle_id = ? AND u.status IN ('active', 'invited') ORDER BY u.name COLLATE NOCASE]]):format(kind.admins_table),
+    WHERE a.cycle_id = ? AND u.status IN ('active', 'invited') ORDER BY u.name COLLATE FOLD]]):format(kind.admins_table),
     cycle_id)
 end
 
-local function base_url()
-  local ok, accounts = pcall(require, "services.accounts")
-  if ok and accounts.base_url then return accounts.base_url() end
-  return "http://127.0.0.1:8080"
-end
+local function base_url() return accounts.base_url() end
 M.base_url = base_url
 
 --- "Ann, Bo and 3 more": at most max names (default 20).
@@ -1020,7 +622,6 @@ end
 
 -- Queues the mails of a step; returns how many were queued.
 local function send(entry, cycle, step, rows, key_part)
-  local mail = require "services.mail"
   local kind = entry.kind
   local recipients, problem = resolve(entry, cycle, step, rows, new_ctx(kind, cycle))
   if problem then
@@ -1083,7 +684,9 @@ local function plan(cycle, entry)
 end
 
 local function load_cycle(kind, id)
-  local row = db.row(("SELECT * FROM %s WHERE id = ?"):format(kind.table), id)
+  local row
+  if kind.load then row = kind.load(id)
+  else row = db.row(("SELECT * FROM %s WHERE id = ?"):format(kind.table), id) end
   if row then row.workflow = row.workflow or kind.name end
   return row
 end
@@ -1112,11 +715,10 @@ end
 local function roles_of(kind, cycle, actor)
   local set = {}
   if not actor or actor == SYSTEM then return set end
-  local roles = actor.roles or db.column("SELECT role FROM user_roles WHERE user_id = ?", actor.id)
-  for _, r in ipairs(roles) do set[r] = true end
+  for _, r in ipairs(actor.roles or access.roles(actor.id)) do set[r] = true end
   local cr = db.value(("SELECT role FROM %s WHERE cycle_id = ? AND user_id = ?"):format(kind.admins_table),
     cycle.id, actor.id)
-  if cr == "admin" then set.cycle_admin = true elseif cr == "assistant" then set.cycle_assistant = true end
+  if cr then set["cycle_" .. cr] = true end
   return set
 end
 
@@ -1132,10 +734,9 @@ local function who_may(tr)
   return table.concat(out, ", ")
 end
 
-local emit_in -- forward
-
--- Moves the cycle along tr (checked already); emits its event and re-plans.
-local function apply(cycle, entry, tr)
+-- Moves the cycle along tr (checked already), re-plans, and fires <area>.phase_changed and the
+-- transition's event.
+local function apply(cycle, entry, tr, actor)
   local now = clock.now()
   local n = db.exec(([[UPDATE %s SET phase = ?, updated_at = ?,
       closed_at = CASE WHEN ? = 'closed' THEN ? ELSE closed_at END,
@@ -1147,7 +748,10 @@ local function apply(cycle, entry, tr)
   if tr.to == "closed" then cycle.closed_at = now end
   if tr.from == "draft" then cycle.started_at = cycle.started_at or now end
   plan(cycle, entry)
-  if tr.event then emit_in(cycle, entry, tr.event, {}) end
+  local data = { cycle_id = cycle.id, from = tr.from, to = tr.to, actor_id = actor ~= SYSTEM and actor and actor.id or nil,
+    automatic = actor == SYSTEM }
+  events.fire(entry.kind.area .. ".phase_changed", data)
+  if tr.event then events.fire(tr.event, util.copy(data)) end
 end
 
 --- Starts a draft cycle (inside the caller's transaction, after its items are ready): pins
@@ -1166,7 +770,7 @@ function M.start(cycle, actor)
   end
   db.exec(("UPDATE %s SET workflow_version_id = ? WHERE id = ?"):format(kind.table), version.id, row.id)
   row.workflow_version_id = version.id
-  apply(row, entry, tr)
+  apply(row, entry, tr, actor)
   return copy_back(cycle, row)
 end
 
@@ -1194,10 +798,11 @@ function M.transition(cycle, to_phase, actor)
       errors.conflict(("%s happens by itself on its date; nobody makes it by hand."):format(tr.label))
     end
     if not actor or not may(tr, roles_of(kind, row, actor)) then
-      errors.forbidden(("Only %s may %s."):format(who_may(tr), tr.label:sub(1, 1):lower() .. tr.label:sub(2)))
+      errors.forbidden(("Only %s may %s."):format(who_may(tr),
+        util.lower(util.utf8_sub(tr.label, 1, 1)) .. util.utf8_sub(tr.label, 2)))
     end
   end
-  apply(row, entry, tr)
+  apply(row, entry, tr, actor)
   return copy_back(cycle, row)
 end
 
@@ -1232,7 +837,7 @@ end
 --- Whether the cycle's current phase allows an activity of its kind (reviews: self_write,
 --- manager_write, share, sign; 360 feedback: nominate, approve, write, release).
 function M.allows(cycle, activity)
-  assert(kind_of(cycle).activity_set[activity], "unknown activity " .. tostring(activity))
+  assert(kind_of(cycle).activity_labels[activity], "unknown activity " .. tostring(activity))
   if not cycle.workflow_version_id or cycle.phase == "draft" then return false end
   local p = entry_of(cycle.workflow_version_id).def.phase_by_id[cycle.phase]
   return p ~= nil and p.allows[activity] == true
@@ -1275,7 +880,7 @@ local function hold(entry, cycle, step, row, item_id)
   return 0
 end
 
-emit_in = function(cycle, entry, event, data)
+local function emit_in(cycle, entry, event, data)
   local def, kind = entry.def, entry.kind
   local about = kind.events[event] or "cycle"
   local n = 0
@@ -1320,6 +925,53 @@ function M.emit(cycle, event, data)
   return emit_in(row, entry, event, data or {})
 end
 
+-- The kind whose events name is one of (its own events, or its transitions' <area>.*).
+local function kind_of_event(name)
+  local area = name:match("^([%w_]+)%.")
+  for _, k in pairs(kinds) do
+    if k.events[name] or k.area == area then return k end
+  end
+  return nil
+end
+
+-- The bus: every event of a kind about a started cycle runs the timeline's `on` steps.
+local function on_event(e, name)
+  if not e.cycle_id then return end
+  local kind = kind_of_event(name)
+  if not kind then return end
+  local about = kind.events[name]
+  if about and about ~= "cycle" and not e[about .. "_id"] then return end
+  local cycle = load_cycle(kind, e.cycle_id)
+  if not cycle or not cycle.workflow_version_id then return end
+  local entry = entry_of(cycle.workflow_version_id)
+  if not about and not entry.def.events[name] then return end
+  emit_in(cycle, entry, name, (about and about ~= "cycle") and { [about] = { id = e[about .. "_id"] } } or {})
+end
+
+--- Whether a workflow version in use names event in one of its transitions.
+function M.declares_event(name)
+  for _, e in pairs(by_version) do
+    if e.def.events[name] then return true end
+  end
+  return false
+end
+
+-- The actor of an event: the person (the evaluator has their roles), or nil.
+local function actor_of(e)
+  return e.actor_id and { id = e.actor_id } or nil
+end
+
+-- The engine's part in a kind's cycle life: start, move, re-plan, stop.
+hook_kind = function(kind)
+  local function cycle_of(e) return { id = e.cycle_id, workflow = kind.name } end
+  events.hook(kind.area .. ".starting", function(e) M.start(cycle_of(e), actor_of(e)) end)
+  events.hook(kind.area .. ".moving", function(e) M.transition(cycle_of(e), e.to, actor_of(e)) end)
+  events.hook(kind.area .. ".updated", function(e)
+    if e.dates_changed and #e.dates_changed > 0 then M.reschedule(cycle_of(e)) end
+  end)
+  events.hook(kind.area .. ".deleted", function(e) M.stop(cycle_of(e)) end)
+end
+
 -- ------------------------------------------------------------------ jobs
 
 local function run_step_job(p)
@@ -1345,7 +997,7 @@ local function run_transition_job(p)
     local entry = entry_of(cycle.workflow_version_id)
     for _, t in ipairs(entry.def.transitions) do
       if t.index == p.transition and t.from == cycle.phase then
-        apply(cycle, entry, t)
+        apply(cycle, entry, t, SYSTEM)
         return
       end
     end
@@ -1371,7 +1023,6 @@ local function run_batch_job(p)
     for _, h in ipairs(held) do rows[#rows + 1] = it.one(h.item_id) end
     local recipients, problem = resolve(entry, cycle, step, rows, new_ctx(kind, cycle))
     if problem then log.warn(("workflow of %s cycle %d, %s: %s"):format(kind.name, cycle.id, step.id, problem)) end
-    local mail = require "services.mail"
     for _, rc in ipairs(recipients) do
       if rc.user.id == p.user_id then
         mail.queue({ template = step.template, to = rc.user, vars = rc.vars, cc = rc.cc,
@@ -1394,12 +1045,12 @@ end
 
 -- When an event step would happen, if the workflow knows.
 local function event_time(cycle, def, event)
-  if event == "cycle.started" then
-    if cycle.started_at then return cycle.started_at end
-    local d = anchor_date(cycle, "start")
-    return d and (util.date_to_ts(d) + send_hour() * 3600) or nil
-  end
   for _, t in ipairs(def.transitions) do
+    if t.event == event and t.from == "draft" then -- the start
+      if cycle.started_at then return cycle.started_at end
+      local d = anchor_date(cycle, kind_of(cycle).anchor_order[1])
+      return d and (util.date_to_ts(d) + send_hour() * 3600) or nil
+    end
     if t.event == event and t.at then return M.when(cycle, t), t end
   end
   return nil
@@ -1420,6 +1071,7 @@ function M.dry_run(source_or_version, cycle)
   end
   local def = entry.def
   local now = clock.now()
+  cycle = load_cycle(kind, cycle.id) or cycle
   local loaded = {}
   local function rows_of(step)
     local t = item_type(kind, step.kind, step.to)
@@ -1431,7 +1083,6 @@ function M.dry_run(source_or_version, cycle)
   ctx.dry = true -- nothing may be written for a dry run (e.g. sign-in links)
   local items = {}
   local problems = {}
-  local mail = require "services.mail"
   -- a started cycle's phase, or the phase it would start in
   local sim = util.copy(cycle)
   if sim.phase == "draft" then
@@ -1441,7 +1092,7 @@ function M.dry_run(source_or_version, cycle)
     local rows = rows_of(step)
     local item = { step = step.index, id = step.id, template = step.template, label = step.label,
       to = kind.groups[step.to].label, group = step.to, filter = filter_label(kind, step), batch = step.batch,
-      cc = step.cc and (step.cc == "cycle_admins" and ADMINS_GROUP.label or kind.cc[step.cc].label) or nil }
+      cc = step.cc and (step.cc == "cycle_admins" and ADMINS_LABEL or kind.cc[step.cc].label) or nil }
     local recipients, problem = {}, nil
     if step.at then
       item.kind = "scheduled"
@@ -1551,10 +1202,9 @@ end
 --- Defines the kind's mail templates and checks its built-in workflow (a broken built-in stops
 --- the start with a message naming the problem).
 function M.check_kind(kind)
-  kind.templates(require "services.mail")
-  local settings = require "services.settings"
+  kind.templates(mail)
   if not settings.schema[version_setting(kind.name)] then
-    settings.define(version_setting(kind.name), { type = "integer", default = 0, min = 0,
+    settings.define(version_setting(kind.name), { type = "integer", default = 0, between = { 0 },
       description = ("The version of the %s workflow chosen on the admin page (0: the data folder copy or the "
         .. "built-in)."):format(kind.name) })
   end
@@ -1568,13 +1218,17 @@ function M.init(a)
   by_version = {}
   data_folder_seen = {}
   copy_checked = {}
-  local settings = require "services.settings"
-  settings.define("notifications.send_hour_utc", { type = "integer", default = 9, min = 0, max = 23,
+  script.read_roles()
+  settings.define("notifications.send_hour_utc", { type = "integer", default = 9, between = { 0, 23 },
     description = "The hour (UTC) at which dated notifications of a cycle's timeline go out." })
-  for _, kind in pairs(kinds) do M.check_kind(kind) end
+  for _, kind in pairs(kinds) do
+    M.check_kind(kind)
+    hook_kind(kind)
+  end
   app.on_job("workflow.step", run_step_job)
   app.on_job("workflow.transition", run_transition_job)
   app.on_job("workflow.batch", run_batch_job)
+  events.hook("*", on_event)
 end
 
 M.SYSTEM = SYSTEM

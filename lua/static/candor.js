@@ -26,6 +26,78 @@
     });
   }, true);
 
+  // The main navigation on phones: a drawer (<nav popover>) opened by the header's Menu button.
+  // The browser closes it on Escape, a tap outside and its Close button; this adds what it does
+  // not: aria-expanded on the Menu button, the focus moved into the menu (and back to the button
+  // when it closes), the page behind made inert while it is open (Tab stays in the menu, a tap
+  // outside does not also press what was under the finger), closing when a link in it is
+  // followed or the screen grows wide. Browsers without popovers get the same by a class.
+  var nav = document.getElementById("main-nav");
+  var navToggle = document.querySelector("[data-nav-toggle]");
+  var behind = [];
+  var focusWasInNav = false;
+  function navIsOpen() {
+    if (!nav) return false;
+    return nav.popover !== undefined && typeof nav.showPopover === "function"
+      ? nav.matches(":popover-open") : document.body.classList.contains("nav-open");
+  }
+  function setBehindInert(on) {
+    behind.forEach(function (el) { el.inert = false; });
+    behind = [];
+    if (!on) return;
+    for (var el = nav; el.parentElement && el !== document.body; el = el.parentElement) {
+      Array.prototype.forEach.call(el.parentElement.children, function (sib) {
+        if (sib !== el && !sib.inert && sib.tagName !== "SCRIPT") { sib.inert = true; behind.push(sib); }
+      });
+    }
+  }
+  function navOpened() {
+    navToggle.setAttribute("aria-expanded", "true");
+    setBehindInert(true);
+    var first = nav.querySelector("[data-nav-close]") || nav.querySelector("a[href]");
+    if (first) first.focus();
+  }
+  function navClosing() {
+    focusWasInNav = nav.contains(document.activeElement);
+    setBehindInert(false);
+    navToggle.setAttribute("aria-expanded", "false");
+  }
+  function navClosed() {
+    if (focusWasInNav || document.activeElement === document.body) navToggle.focus();
+    focusWasInNav = false;
+  }
+  function closeNav() {
+    if (!navIsOpen()) return;
+    if (typeof nav.hidePopover === "function") { nav.hidePopover(); return; }
+    navClosing();
+    document.body.classList.remove("nav-open");
+    navClosed();
+  }
+  if (nav && navToggle) {
+    navToggle.setAttribute("aria-expanded", "false");
+    if (typeof nav.showPopover === "function") {
+      nav.addEventListener("beforetoggle", function (ev) { if (ev.newState === "closed") navClosing(); });
+      nav.addEventListener("toggle", function (ev) { if (ev.newState === "open") navOpened(); else navClosed(); });
+    } else {
+      navToggle.addEventListener("click", function () {
+        if (navIsOpen()) { closeNav(); return; }
+        document.body.classList.add("nav-open");
+        navOpened();
+      });
+      nav.querySelectorAll("[data-nav-close]").forEach(function (b) { b.addEventListener("click", closeNav); });
+      document.addEventListener("click", function (ev) {
+        if (navIsOpen() && !nav.contains(ev.target) && !navToggle.contains(ev.target)) closeNav();
+      });
+    }
+    nav.addEventListener("click", function (ev) { if (ev.target.closest && ev.target.closest("a[href]")) closeNav(); });
+    window.addEventListener("pageshow", closeNav);
+    if (window.matchMedia) {
+      var wide = window.matchMedia("(min-width: 901px)");
+      var onWide = function () { if (wide.matches) closeNav(); };
+      if (wide.addEventListener) wide.addEventListener("change", onWide);
+    }
+  }
+
   // Close open menus when clicking elsewhere or pressing Escape.
   document.addEventListener("click", function (ev) {
     document.querySelectorAll("details.menu[open]").forEach(function (d) {
@@ -38,12 +110,7 @@
       d.removeAttribute("open");
       var s = d.querySelector("summary"); if (s) s.focus();
     });
-    document.body.classList.remove("nav-open");
-  });
-
-  // Mobile navigation toggle.
-  document.querySelectorAll("[data-toggle-nav]").forEach(function (b) {
-    b.addEventListener("click", function () { document.body.classList.toggle("nav-open"); });
+    if (document.body.classList.contains("nav-open")) closeNav();
   });
 
   // Auto-submit filters: <select data-autosubmit>.
@@ -157,22 +224,90 @@
     });
   });
 
-  // Type-ahead for choosing 360 reviewers: <form data-typeahead="/api/...candidates"> with a
-  // search field; the matches appear in [data-typeahead-results] as you type, each with an "Ask"
-  // button (a plain form post, as without this script), and an outside address offers "invite
-  // as guest". Built with DOM calls only: names are never parsed as HTML.
+  // Adding with the keyboard: Ctrl+Enter (or Cmd+Enter) in a <textarea data-submit-on-ctrl-enter>
+  // sends its form, as Enter does in a one-line field.
+  document.querySelectorAll("textarea[data-submit-on-ctrl-enter]").forEach(function (area) {
+    area.addEventListener("keydown", function (ev) {
+      if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey) && area.form) {
+        ev.preventDefault();
+        area.form.requestSubmit ? area.form.requestSubmit() : area.form.submit();
+      }
+    });
+  });
+
+  // Pages are built with DOM calls only in the type-aheads below: names are never parsed as HTML.
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+
+  // As someone types two letters or more into input, asks url(q) for JSON (the last answer wins)
+  // and hands it to render(data, q); clear() runs when the field is emptied.
+  function typeahead(input, url, render, clear) {
+    var timer = null, seq = 0;
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      var q = input.value.trim();
+      if (q.length < 2) { if (clear) clear(); return; }
+      timer = setTimeout(function () {
+        var mine = ++seq;
+        fetch(url(q), { credentials: "same-origin", headers: { Accept: "application/json" } })
+          .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+          .then(function (data) { if (mine === seq) render(data, q); })
+          .catch(function () {});
+      }, 200);
+    });
+  }
+
+  // Choosing a colleague (starting a 1:1): <form data-people-search="/api/users"
+  // data-people-target="ID"> is a plain search; as you type, the matches from the people API
+  // replace the radio buttons in #ID (name="with_id"), keeping the one already picked.
+  document.querySelectorAll("form[data-people-search]").forEach(function (form) {
+    var input = form.querySelector("input[type=search]");
+    var box = document.getElementById(form.getAttribute("data-people-target"));
+    if (!input || !box) return;
+    var me = form.getAttribute("data-me");
+    function choice(p, checked) {
+      var label = el("label", "checkbox person-choice");
+      var radio = el("input"); radio.type = "radio"; radio.name = "with_id"; radio.value = String(p.id);
+      radio.checked = !!checked;
+      var text = el("span");
+      text.appendChild(el("span", "person-name", p.name));
+      text.appendChild(document.createTextNode(" "));
+      text.appendChild(el("span", "person-sub", [p.job_title, p.department].filter(Boolean).join(" · ")));
+      label.appendChild(radio); label.appendChild(document.createTextNode(" ")); label.appendChild(text);
+      return label;
+    }
+    typeahead(input, function (q) {
+      return form.getAttribute("data-people-search") + "?per_page=8&q=" + encodeURIComponent(q);
+    }, function (data, q) {
+      var people = data.users || [];
+      var kept = box.querySelector("input[name=with_id]:checked");
+      var keptLabel = kept ? kept.closest("label") : null;
+      box.textContent = "";
+      if (keptLabel) box.appendChild(keptLabel);
+      var shown = 0;
+      people.forEach(function (p) {
+        if (kept && String(p.id) === kept.value) return;
+        if (String(p.id) === me) return;
+        if (p.kind && p.kind !== "employee") return;
+        if (p.status && p.status !== "active") return;
+        box.appendChild(choice(p, false)); shown++;
+      });
+      if (!shown && !keptLabel) box.appendChild(el("p", "muted small", "Nobody matches \u201c" + q + "\u201d."));
+    });
+  });
+
+  // Choosing 360 reviewers: <form data-typeahead="/api/...candidates"> with a search field; the
+  // matches appear in [data-typeahead-results] as you type, each with an "Ask" button (a plain
+  // form post, as without this script), and an outside address offers "invite as guest".
   document.querySelectorAll("form[data-typeahead]").forEach(function (form) {
     var input = form.querySelector("input[type=search]");
     var box = document.querySelector("[data-typeahead-results]");
     var action = form.getAttribute("action") + "/nominate";
     if (!input || !box) return;
-    var timer = null, seq = 0;
-    function el(tag, cls, text) {
-      var e = document.createElement(tag);
-      if (cls) e.className = cls;
-      if (text !== undefined) e.textContent = text;
-      return e;
-    }
     function post(fields, label) {
       var f = el("form", "inline-form");
       f.method = "post"; f.action = action;
@@ -183,7 +318,9 @@
       var b = el("button", "btn btn-secondary btn-small", label); b.type = "submit"; f.appendChild(b);
       return f;
     }
-    function render(data, q) {
+    typeahead(input, function (q) {
+      return form.getAttribute("data-typeahead") + "?q=" + encodeURIComponent(q);
+    }, function (data, q) {
       box.textContent = "";
       var list = el("ul", "todo-list typeahead-list");
       (data.people || []).forEach(function (p) {
@@ -213,19 +350,6 @@
       } else if (data.invite_refused) {
         box.appendChild(el("p", "muted small", data.invite_refused));
       }
-    }
-    input.addEventListener("input", function () {
-      clearTimeout(timer);
-      var q = input.value.trim();
-      if (q.length < 2) { box.textContent = ""; return; }
-      timer = setTimeout(function () {
-        var mine = ++seq;
-        fetch(form.getAttribute("data-typeahead") + "?q=" + encodeURIComponent(q), { credentials: "same-origin",
-          headers: { Accept: "application/json" } })
-          .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
-          .then(function (data) { if (mine === seq) render(data, q); })
-          .catch(function () {});
-      }, 250);
-    });
+    }, function () { box.textContent = ""; });
   });
 })();

@@ -38,16 +38,18 @@ local function host_process()
   return pid, exe:match("^(.*)/[^/]+$") or "."
 end
 
---- The fake server program, built when needed. root: the repository folder ("" or ".../").
-function M.program(root)
+--- The fake server program (or another tool of tests/tools, by name), built when needed.
+--- root: the repository folder ("" or ".../").
+function M.program(root, name)
+  name = name or "fake_smtp"
   local _, bindir = host_process()
-  local src = root .. "tests/tools/fake_smtp.c"
-  local bin = bindir .. "/tools/fake_smtp"
+  local src = root .. "tests/tools/" .. name .. ".c"
+  local bin = bindir .. "/tools/" .. name
   local fresh = sh(("[ -x %s ] && [ %s -nt %s ] && echo yes || echo no"):format(quote(bin), quote(bin), quote(src)))
   if fresh ~= "yes" then
     local out = sh(("mkdir -p %s && cc -std=c11 -D_GNU_SOURCE -O1 -Wall -Wextra -Werror -o %s %s 2>&1 && echo built")
       :format(quote(bindir .. "/tools"), quote(bin), quote(src)))
-    assert(out:find("built$"), "cannot build the fake SMTP server: " .. out)
+    assert(out:find("built$"), "cannot build tests/tools/" .. name .. ".c: " .. out)
   end
   return bin
 end

@@ -455,6 +455,38 @@ static void query_count_counts_statements(void **state)
 	db_close(NULL);
 }
 
+/* A database that may not grow (max_page_count at its size, as on a full disk): the failure is
+ * named disk_full, and the transaction it happened in keeps nothing. */
+static void a_full_disk_is_named_and_keeps_nothing(void **state)
+{
+	(void)state;
+	db_t *db = open_file("full.db");
+	assert_int_equal(db_exec(db, "CREATE TABLE t(x)"), 0);
+	char sql[96];
+	snprintf(sql, sizeof sql, "PRAGMA max_page_count = %lld", (long long)query_int(db, "PRAGMA page_count"));
+	assert_int_equal(db_exec(db, sql), 0);
+	assert_int_equal(db_begin(db), 0);
+	assert_int_equal(db_exec(db, "INSERT INTO t VALUES ('small')"), 0); /* fits in a page */
+	assert_int_equal(db_exec(db, "INSERT INTO t VALUES (zeroblob(100000))"), -1);
+	assert_string_equal(db_last_error_code(db), "disk_full");
+	db_rollback(db);
+	assert_int_equal(db_depth(db), 0);
+	assert_int_equal(query_int(db, "SELECT count(*) FROM t"), 0);
+	/* a statement stepped by hand */
+	sqlite3_stmt *st = db_prepare(db, "INSERT INTO t VALUES (zeroblob(100000))", -1);
+	int rc = sqlite3_step(st);
+	assert_int_equal(rc & 0xff, SQLITE_FULL);
+	assert_string_equal(db_error_code(db, rc), "disk_full");
+	sqlite3_reset(st);
+	/* other failures keep their names */
+	assert_string_equal(db_error_code(db, SQLITE_CONSTRAINT_UNIQUE), "constraint");
+	assert_string_equal(db_error_code(db, SQLITE_BUSY), "busy");
+	assert_string_equal(db_error_code(db, SQLITE_ERROR), "db_error");
+	assert_int_equal(db_commit(db), -1);
+	assert_string_equal(db_last_error_code(db), "db_error"); /* not SQLite's: no transaction */
+	db_close(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -480,6 +512,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(backup_is_a_readable_copy, setup, teardown),
 	    cmocka_unit_test_setup_teardown(checkpoint_empties_the_wal, setup, teardown),
 	    cmocka_unit_test_setup_teardown(query_count_counts_statements, setup, teardown),
+	    cmocka_unit_test_setup_teardown(a_full_disk_is_named_and_keeps_nothing, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("db", tests, NULL, NULL);
 }

@@ -12,7 +12,7 @@ local ids = {}
 -- A hash of everything 360 (and the outbox): a refused call must leave it as it was.
 local function state()
   local parts = {}
-  for _, tbl in ipairs({ "feedback_cycles", "feedback_subjects", "feedback_requests", "feedback_answers",
+  for _, tbl in ipairs({ "feedback_cycles", "feedback_subjects", "feedback_nominations", "feedback_answers",
     "feedback_cycle_admins", "feedback_events", "outbox", "workflow_batches" }) do
     for _, row in ipairs(db.query("SELECT * FROM " .. tbl .. " ORDER BY 1, 2")) do
       local keys = {}
@@ -36,7 +36,7 @@ t.test("setup: two cycles; Ethan's 360 in A with Mia writing; Zoe is an assistan
   ids.subject = db.value("SELECT id FROM feedback_subjects WHERE cycle_id = ?", a.id)
   t.status(hr:post("/api/feedback/360/" .. ids.subject .. "/nominations", { reviewer_id = P.mia.id }), 201)
   t.status(hr:post("/api/feedback/approvals", { subject_ids = { ids.subject } }), 200)
-  ids.request = db.value("SELECT id FROM feedback_requests WHERE subject_id = ? AND reviewer_id = ?", ids.subject, P.mia.id)
+  ids.request = db.value("SELECT id FROM feedback_nominations WHERE subject_id = ? AND reviewer_id = ?", ids.subject, P.mia.id)
   t.status(login("mia"):put("/api/feedback/requests/" .. ids.request .. "/answers", { q1 = "Ethan is kind." }), 200)
   t.status(login("mia"):post("/api/feedback/requests/" .. ids.request .. "/share"), 200)
   t.status(login("zoe"):get("/api/feedback/cycles/" .. ids.b), 200, "Zoe tracks her own cycle")

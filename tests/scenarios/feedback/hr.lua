@@ -94,7 +94,7 @@ t.test("reviewees from the list with 'managers only', or later: a cycle can star
   local later = t.status(lena:post("/api/feedback/cycles", { name = "Choose later", start_date = "2026-01-05" }), 201).json
   t.status(lena:post("/api/feedback/cycles/" .. later.id .. "/start"), 200, "no reviewees yet")
   t.status(lena:post("/api/feedback/cycles/" .. later.id .. "/reviewees", { user_ids = { P.mia.id } }), 200)
-  t.eq(#t.outbox({ template = "feedback.nominate", to = demo.email("mia") }), 1, "added to a running cycle: asked at once")
+  t.eq(#t.outbox({ template = "feedback_360.nominate", to = demo.email("mia") }), 1, "added to a running cycle: asked at once")
 end)
 
 t.test("the overview of a draft with reviewees and no reviewers yet shows zeros", function()
@@ -116,12 +116,12 @@ t.test("starting as an HR Assistant; reviewees nominate, two managers approve, s
     t.status(c:post("/api/feedback/360/" .. sid(key) .. "/submit"), 200)
   end
   t.status(login("daniel"):post("/api/feedback/approvals", { subject_ids = { sid("ravi"), sid("emma") } }), 200)
-  local rq = db.value("SELECT id FROM feedback_requests WHERE subject_id = ? AND reviewer_id = ?", sid("ravi"), P.mia.id)
+  local rq = db.value("SELECT id FROM feedback_nominations WHERE subject_id = ? AND reviewer_id = ?", sid("ravi"), P.mia.id)
   t.status(login("mia"):put("/api/feedback/requests/" .. rq .. "/answers", { q1 = "Ravi unblocks us.", q2 = 4,
     q3 = { 1, 3 }, q4 = 2 }), 200)
   t.status(login("mia"):put("/api/feedback/requests/" .. rq .. "/answers", { q4 = { 1, 2 } }), 422, "one option only")
   t.status(login("mia"):post("/api/feedback/requests/" .. rq .. "/share"), 200)
-  local jonas = db.value("SELECT id FROM feedback_requests WHERE subject_id = ? AND reviewer_id = ?", sid("emma"), P.jonas.id)
+  local jonas = db.value("SELECT id FROM feedback_nominations WHERE subject_id = ? AND reviewer_id = ?", sid("emma"), P.jonas.id)
   t.status(login("jonas"):post("/api/feedback/requests/" .. jonas .. "/decline", { reason = "On leave until March." }), 200)
 end)
 
@@ -191,11 +191,11 @@ t.test("reminders preview the exact mail for each late group; sending queues one
     "preview first: a page of its own")
   local page = t.status(lena:get(go.headers.location), 200)
   t.contains(page.body, "approve the reviewers of Lucas Moreau")
-  t.eq(#t.outbox({ template = "feedback.reminder" }), 0, "the preview sends nothing")
-  local before = #t.outbox({ template = "feedback.reminder" })
+  t.eq(#t.outbox({ template = "feedback_360.reminder" }), 0, "the preview sends nothing")
+  local before = #t.outbox({ template = "feedback_360.reminder" })
   local sent = t.status(lena:post("/api/feedback/cycles/" .. cycle.id .. "/reminders", { audience = "not_approved" }), 200)
   t.eq(sent.json.queued, 1)
-  local mail = t.outbox({ template = "feedback.reminder" })[before + 1]
+  local mail = t.outbox({ template = "feedback_360.reminder" })[before + 1]
   t.eq(mail.subject, appr.preview.subject, "the mail is the one previewed")
   t.eq(mail.body_text, appr.preview.text)
   t.eq(lena:post("/api/feedback/cycles/" .. cycle.id .. "/reminders", { audience = "not_approved" }).json.queued, 0,
@@ -231,7 +231,7 @@ t.test("copying keeps the settings, questions and reviewees; only HR Admins dele
   t.eq(copy.questionnaire.sections[1].questions[3].type, "choice")
   t.eq(db.value("SELECT count(*) FROM feedback_subjects WHERE cycle_id = ?", copy.id),
     db.value("SELECT count(*) FROM feedback_subjects WHERE cycle_id = ?", cycle.id))
-  t.eq(db.value("SELECT count(*) FROM feedback_requests WHERE cycle_id = ?", copy.id), 0, "not the reviewers")
+  t.eq(db.value("SELECT count(*) FROM feedback_nominations WHERE cycle_id = ?", copy.id), 0, "not the reviewers")
   t.status(login("lena"):delete("/api/feedback/cycles/" .. copy.id), 403, "not even their own copy")
   t.status(login("marcus"):delete("/api/feedback/cycles/" .. copy.id), 204)
   t.status(login("marcus"):get("/api/feedback/cycles/" .. copy.id), 404)

@@ -38,7 +38,7 @@ local function cycle_with(opts, lists)
 end
 
 local function write(key, subject_id, answers)
-  local id = db.value("SELECT id FROM feedback_requests WHERE subject_id = ? AND reviewer_id = ?", subject_id, P[key].id)
+  local id = db.value("SELECT id FROM feedback_nominations WHERE subject_id = ? AND reviewer_id = ?", subject_id, P[key].id)
   local c = login(key)
   t.status(c:put("/api/feedback/requests/" .. id .. "/answers", answers), 200)
   t.status(c:post("/api/feedback/requests/" .. id .. "/share"), 200)
@@ -119,7 +119,7 @@ t.test("release to managers on a date: before it only HR reads; afterwards the m
   write("mia", sid.omar, { q1 = "Omar keeps the lights on." })
   t.no(readable("ravi", sid.omar), "not released to managers yet")
   t.ok(readable("marcus", sid.omar), "HR Admins read shared feedback")
-  local id = db.value("SELECT id FROM feedback_requests WHERE subject_id = ? AND reviewer_id = ?", sid.omar, P.mia.id)
+  local id = db.value("SELECT id FROM feedback_nominations WHERE subject_id = ? AND reviewer_id = ?", sid.omar, P.mia.id)
   t.status(login("mia"):put("/api/feedback/requests/" .. id .. "/answers", { q1 = "Omar keeps the lights on, always." }), 200,
     "shared but not released: the reviewer may still change it")
   t.advance_to("2026-01-21T01:00:00Z")
@@ -140,7 +140,7 @@ t.test("the manager releases early: the reviewee reads at once and is told", fun
   t.status(login("chloe"):post("/api/feedback/360/" .. sid.julia .. "/release"), 200)
   t.status(login("chloe"):post("/api/feedback/360/" .. sid.julia .. "/release"), 409, "once")
   t.ok(readable("julia", sid.julia))
-  t.eq(#t.outbox({ template = "feedback.released", to = demo.email("julia") }), 1)
+  t.eq(#t.outbox({ template = "feedback_360.released", to = demo.email("julia") }), 1)
 end)
 
 t.test("not anonymous: every answer carries its author's name", function()

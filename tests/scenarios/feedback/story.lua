@@ -32,7 +32,7 @@ t.test("HR creates a 360 cycle with dates, rules and an anonymous visibility, an
     { user_ids = { P.tyler.id, P.nina.id, P.freya.id, P.luca.id, P.maya.id, P["alex.morgan@clientcorp.example"].id } })
   t.status(add, 200)
   t.eq(add.json.added, 5, "guests cannot be reviewed")
-  t.eq(#t.outbox({ template = "feedback.nominate" }), 0, "nothing is sent before the start")
+  t.eq(#t.outbox({ template = "feedback_360.nominate" }), 0, "nothing is sent before the start")
 end)
 
 t.test("starting fixes each reviewee's manager, adds self and manager feedback, and asks reviewees to nominate", function()
@@ -43,10 +43,10 @@ t.test("starting fixes each reviewee's manager, adds self and manager feedback, 
     if s.email == demo.email("tyler") then t.eq(s.manager_id, P.james.id) end
     if s.email == demo.email("maya") then t.eq(s.manager_id, P.luca.id) end
   end
-  t.eq(db.value("SELECT count(*) FROM feedback_requests WHERE cycle_id = ? AND relationship = 'self'", cycle.id), 5)
-  t.eq(db.value("SELECT count(*) FROM feedback_requests WHERE cycle_id = ? AND relationship = 'manager'", cycle.id), 5)
-  t.eq(#t.outbox({ template = "feedback.nominate" }), 5)
-  t.eq(mails("feedback.nominate", demo.email("tyler")), 1)
+  t.eq(db.value("SELECT count(*) FROM feedback_nominations WHERE cycle_id = ? AND relationship = 'self'", cycle.id), 5)
+  t.eq(db.value("SELECT count(*) FROM feedback_nominations WHERE cycle_id = ? AND relationship = 'manager'", cycle.id), 5)
+  t.eq(#t.outbox({ template = "feedback_360.nominate" }), 5)
+  t.eq(mails("feedback_360.nominate", demo.email("tyler")), 1)
 end)
 
 t.test("Tyler finds colleagues by name; an outside address is refused under the 'Only HR' guest policy", function()
@@ -98,9 +98,9 @@ t.test("Tyler nominates colleagues and hands the list to James; only at the mini
   t.status(tyler:post("/api/feedback/360/" .. sid("tyler") .. "/nominations", { reviewer_id = P.nina.id }), 409, "once")
   t.status(tyler:post("/api/feedback/360/" .. sid("tyler") .. "/nominations", { reviewer_id = P.tyler.id }), 422)
   t.status(tyler:post("/api/feedback/360/" .. sid("tyler") .. "/submit"), 200)
-  t.eq(mails("feedback.approve", demo.email("james")), 1)
+  t.eq(mails("feedback_360.approve", demo.email("james")), 1)
   local rel = {}
-  for _, r in ipairs(db.query("SELECT reviewer_id, relationship FROM feedback_requests WHERE subject_id = ?", sid("tyler"))) do
+  for _, r in ipairs(db.query("SELECT reviewer_id, relationship FROM feedback_nominations WHERE subject_id = ?", sid("tyler"))) do
     rel[r.reviewer_id] = r.relationship
   end
   t.eq(rel[P.carlos.id], "report", "Carlos reports to Tyler")
@@ -118,7 +118,7 @@ t.test("James approves: proposals become approved, nobody is mailed yet; the inv
   local res = james:post("/api/feedback/approvals", { subject_ids = { sid("tyler") } })
   t.status(res, 200)
   t.eq(res.json.approved, 4)
-  t.eq(#t.outbox({ template = "feedback.invite" }), 0, "batched")
+  t.eq(#t.outbox({ template = "feedback_360.invite" }), 0, "batched")
   t.status(login("lena"):post("/api/feedback/360/" .. sid("tyler") .. "/nominations", { reviewer_id = P.kai.id }), 403,
     "after approval an HR Assistant does not change the list")
   t.status(login("tyler"):post("/api/feedback/360/" .. sid("tyler") .. "/nominations", { reviewer_id = P.kai.id }), 403,
@@ -136,33 +136,33 @@ t.test("Nina's list is approved half an hour later; Freya, asked by both, gets o
   t.status(nina:post("/api/feedback/360/" .. sid("nina") .. "/submit"), 200)
   t.status(login("james"):post("/api/feedback/approvals", { subject_ids = { sid("nina") } }), 200)
   t.advance("29m")
-  t.eq(#t.outbox({ template = "feedback.invite" }), 0, "still within Tyler's hour")
+  t.eq(#t.outbox({ template = "feedback_360.invite" }), 0, "still within Tyler's hour")
   t.advance("2m")
-  local freya = t.outbox({ template = "feedback.invite", to = demo.email("freya") })
+  local freya = t.outbox({ template = "feedback_360.invite", to = demo.email("freya") })
   t.eq(#freya, 1, "one mail for Tyler and Nina")
   t.contains(freya[1].body_text, "Tyler Reed")
   t.contains(freya[1].body_text, "Nina Patel")
-  t.eq(mails("feedback.invite", demo.email("carlos")), 1)
-  local pat = t.outbox({ template = "feedback.invite", to = GUEST })
+  t.eq(mails("feedback_360.invite", demo.email("carlos")), 1)
+  local pat = t.outbox({ template = "feedback_360.invite", to = GUEST })
   t.eq(#pat, 1, "Pat too: one mail for both")
   t.contains(pat[1].body_text, "Tyler Reed, Nina Patel")
   t.advance("2h")
-  t.eq(mails("feedback.invite", demo.email("freya")), 1, "nothing more for Freya")
-  t.eq(mails("feedback.invite", GUEST), 1)
+  t.eq(mails("feedback_360.invite", demo.email("freya")), 1, "nothing more for Freya")
+  t.eq(mails("feedback_360.invite", GUEST), 1)
 end)
 
 t.test("the guest's invitation says how to choose a password; colleagues' do not", function()
-  local g = t.outbox({ template = "feedback.invite", to = GUEST })[1]
+  local g = t.outbox({ template = "feedback_360.invite", to = GUEST })[1]
   t.contains(g.body_text, "/password/set?token=")
   t.contains(g.body_text, "Honest, kind, specific.", "the cycle's introduction")
-  t.not_contains(t.outbox({ template = "feedback.invite", to = demo.email("nina") })[1].body_text, "/password/set")
+  t.not_contains(t.outbox({ template = "feedback_360.invite", to = demo.email("nina") })[1].body_text, "/password/set")
 end)
 
 local GUEST_PW = "a long guest passphrase"
 local guest -- Pat, signed in (again after the clock moved)
 
 t.test("the guest chooses a password from the link and signs in", function()
-  local body = t.outbox({ template = "feedback.invite", to = GUEST })[1].body_text
+  local body = t.outbox({ template = "feedback_360.invite", to = GUEST })[1].body_text
   local token = body:match("/password/set%?token=([%w%-_]+)")
   t.ok(token, "a link in the mail")
   local res = t.client():post("/api/password/set", { token = token, password = "a long guest passphrase" })
@@ -186,18 +186,18 @@ t.test("the guest sees their two requests and nothing else of the company", func
     local r = guest:get(path)
     t.ok(r.status == 403 or r.status == 404, path .. " answered " .. r.status)
   end
-  local other = db.value("SELECT id FROM feedback_requests WHERE reviewer_id = ? LIMIT 1", P.freya.id)
+  local other = db.value("SELECT id FROM feedback_nominations WHERE reviewer_id = ? LIMIT 1", P.freya.id)
   t.status(guest:get("/api/feedback/requests/" .. other), 404, "another reviewer's request")
   t.status(guest:get("/feedback/requests/" .. other), 404)
 end)
 
 t.test("Carlos declines with a reason; Tyler is told and may pick someone else, whom James approves", function()
   local carlos = login("carlos")
-  local rq = db.value("SELECT id FROM feedback_requests WHERE subject_id = ? AND reviewer_id = ?", sid("tyler"), P.carlos.id)
+  local rq = db.value("SELECT id FROM feedback_nominations WHERE subject_id = ? AND reviewer_id = ?", sid("tyler"), P.carlos.id)
   t.status(carlos:post("/api/feedback/requests/" .. rq .. "/decline", { reason = "" }), 422)
   t.status(carlos:post("/api/feedback/requests/" .. rq .. "/decline", { reason = "I joined his team last week." }), 200)
-  t.eq(mails("feedback.declined", demo.email("tyler")), 1)
-  local enc = db.value("SELECT decline_reason_enc FROM feedback_requests WHERE id = ?", rq)
+  t.eq(mails("feedback_360.declined", demo.email("tyler")), 1)
+  local enc = db.value("SELECT decline_reason_enc FROM feedback_nominations WHERE id = ?", rq)
   t.no(enc:find("joined", 1, true), "the reason is encrypted")
   local tyler = login("tyler")
   local view = tyler:get("/api/feedback/360/" .. sid("tyler")).json
@@ -210,13 +210,13 @@ t.test("Carlos declines with a reason; Tyler is told and may pick someone else, 
     "one replacement per decline")
   t.status(login("james"):post("/api/feedback/approvals", { subject_ids = { sid("tyler") } }), 200)
   t.advance("61m")
-  t.eq(mails("feedback.invite", demo.email("zoe")), 1)
+  t.eq(mails("feedback_360.invite", demo.email("zoe")), 1)
 end)
 
 -- the request of reviewer `key` about reviewee `about`
 local function rq(key, about)
   local reviewer = key == "guest" and db.value("SELECT id FROM users WHERE email = ?", GUEST) or P[key].id
-  return db.value("SELECT id FROM feedback_requests WHERE subject_id = ? AND reviewer_id = ?", sid(about), reviewer)
+  return db.value("SELECT id FROM feedback_nominations WHERE subject_id = ? AND reviewer_id = ?", sid(about), reviewer)
 end
 local SECRET = "Tyler's canary: the kettle whistles in B flat."
 
@@ -241,7 +241,7 @@ t.test("reviewers write with autosave, skip what they like and share; a shared a
   write(t.login(GUEST, GUEST_PW), rq("guest", "tyler"), { q1 = "Tyler always answers within a day.", q2 = "More written summaries." })
   write(login("tyler"), rq("tyler", "tyler"), { q1 = "I listen to customers.", q2 = "I should write things down." })
   write(login("james"), rq("james", "tyler"), { q1 = "Reliable and calm under pressure.", q2 = "Mentor Carlos." })
-  t.eq(db.value("SELECT count(*) FROM feedback_requests WHERE subject_id = ? AND feedback_status = 'shared'", sid("tyler")), 6)
+  t.eq(db.value("SELECT count(*) FROM feedback_nominations WHERE subject_id = ? AND feedback_status = 'shared'", sid("tyler")), 6)
 end)
 
 t.test("feedback text is encrypted at rest", function()
@@ -300,7 +300,7 @@ t.test("Nina's two peers are held back (threshold 3), her two guests are shown",
   write(login("tyler"), rq("tyler", "nina"), { q1 = "Nina closes deals." })
   write(login("freya"), rq("freya", "nina"), { q1 = "Nina helps everyone." })
   write(t.login(GUEST, GUEST_PW), rq("guest", "nina"), { q1 = "Nina knows our business." })
-  write(t.login("alex.morgan@clientcorp.example"), db.value([[SELECT id FROM feedback_requests WHERE subject_id = ?
+  write(t.login("alex.morgan@clientcorp.example"), db.value([[SELECT id FROM feedback_nominations WHERE subject_id = ?
     AND reviewer_id = ?]], sid("nina"), P["alex.morgan@clientcorp.example"].id), { q1 = "Always prepared." })
   local g = groups_of(login("james"), "nina")
   t.ok(g.peer.hidden, "a group of 2 peers is below 3")
@@ -311,8 +311,8 @@ end)
 
 t.test("on the release date reviewees read their feedback and are told", function()
   t.advance_to("2026-02-06T10:00:00Z")
-  t.eq(mails("feedback.released", demo.email("tyler")), 1)
-  t.eq(mails("feedback.released", demo.email("maya")), 0, "nothing was written for Maya")
+  t.eq(mails("feedback_360.released", demo.email("tyler")), 1)
+  t.eq(mails("feedback_360.released", demo.email("maya")), 0, "nothing was written for Maya")
   local g = groups_of(login("tyler"), "tyler")
   t.eq(g.peer.count, 3)
   t.eq(g.peer.questions[1].answers[1].by, nil)
@@ -333,6 +333,6 @@ end)
 
 t.test("guests only ever get mail as reviewers", function()
   for _, m in ipairs(t.outbox({ to = GUEST })) do
-    t.ok(m.template == "feedback.invite" or m.template == "feedback.write_reminder", m.template)
+    t.ok(m.template == "feedback_360.invite" or m.template == "feedback_360.write_reminder", m.template)
   end
 end)

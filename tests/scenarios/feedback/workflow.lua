@@ -52,16 +52,16 @@ t.test("a dry run of the 360 workflow lists every mail with its date and today's
   local res = t.status(login("priya"):post("/api/workflows/feedback_360/dry-run", { cycle_id = cycle.id }), 200).json
   local by = {}
   for _, it in ipairs(res.items) do by[it.template .. ":" .. (it.date or "event")] = it end
-  local first = by["feedback.nominate:2026-01-05"]
+  local first = by["feedback_360.nominate:2026-01-05"]
   t.ok(first, "the start mail, on the start date")
   t.eq(first.count, 2)
-  local remind = by["feedback.nominate_reminder:2026-01-07"]
+  local remind = by["feedback_360.nominate_reminder:2026-01-07"]
   t.ok(remind, "two days before nominations close")
   t.eq(remind.count, 2, "both have chosen nobody")
   local invite
-  for _, it in ipairs(res.items) do if it.template == "feedback.invite" then invite = it end end
+  for _, it in ipairs(res.items) do if it.template == "feedback_360.invite" then invite = it end end
   t.contains(invite.note, "one mail per person for what happens within 60 minutes")
-  t.eq(#t.outbox({ template = "feedback.nominate" }), 0, "a dry run sends nothing")
+  t.eq(#t.outbox({ template = "feedback_360.nominate" }), 0, "a dry run sends nothing")
   t.eq(db.value("SELECT count(*) FROM password_resets"), 0, "and makes no sign-in links")
 end)
 
@@ -74,7 +74,7 @@ t.test("a started 360 cycle keeps its workflow version when HR saves a new one",
   t.neq(saved.id, pinned)
   t.eq(db.value("SELECT workflow_version_id FROM feedback_cycles WHERE id = ?", cycle.id), pinned)
   t.advance_to("2026-01-07T10:00:00Z")
-  t.eq(#t.outbox({ template = "feedback.nominate_reminder" }), 2, "the old version's reminder, two days before")
+  t.eq(#t.outbox({ template = "feedback_360.nominate_reminder" }), 2, "the old version's reminder, two days before")
   local next = t.status(login("marcus"):post("/api/feedback/cycles", { name = "Next 360", start_date = "2026-01-07" }), 201).json
   t.status(login("marcus"):post("/api/feedback/cycles/" .. next.id .. "/start"), 200)
   t.eq(db.value("SELECT workflow_version_id FROM feedback_cycles WHERE id = ?", next.id), saved.id, "new cycles use it")
@@ -98,7 +98,7 @@ t.test("review and 360 cycles with the same id keep their own jobs and mails", f
   for _, k in ipairs(db.column("SELECT key FROM jobs WHERE key LIKE 'cycle:%'")) do
     t.ok(tonumber(k:match("^cycle:(%d+):")) <= rc, "review cycle jobs only for review cycles: " .. k)
   end
-  for _, m in ipairs(t.outbox({ template = "feedback.nominate_reminder" })) do
+  for _, m in ipairs(t.outbox({ template = "feedback_360.nominate_reminder" })) do
     t.match(m.dedupe_key, "^wf:feedback_cycle:%d+:")
   end
 end)

@@ -1,5 +1,5 @@
 -- Encryption at rest, checked on the files: confidential text written through the API (today
--- the TOTP secrets; review answers and the rest add their writer to canary_lib.check) is
+-- the TOTP secrets, review answers, 1:1 titles and items; the rest add their writer to canary_lib.check) is
 -- nowhere in plain text in the database file, its WAL or a backup, and ciphertexts swapped
 -- between rows do not open.
 local t = require "testing"
@@ -64,6 +64,45 @@ t.test("swapping two answers' ciphertexts between reviews makes both fail to dec
     end }
 end)
 
+t.test("1:1 titles, talking points, notes and action items are not in the database, the WAL or a backup", function()
+  local P = t.demo()
+  local r = canary.check{ dir = dir, write = function()
+    local ravi, mia = t.login(demo.email("ravi")), t.login(demo.email("mia"))
+    local title = "Canary series: the heron waits by the old mill"
+    local s = t.status(ravi:post("/api/meeting-series", { with_id = P.mia.id, title = title, date = "2026-01-07" }), 201).json
+    local texts = {
+      { ravi, "point", "Canary point: violet kites over the harbour", false },
+      { ravi, "point", "Canary private point: the copper bell rings thrice", true },
+      { mia, "note", "Canary note: seven lanterns on the quay", false },
+      { mia, "action", "Canary action: paint the blue gate before spring", true },
+    }
+    local out = { title }
+    for _, x in ipairs(texts) do
+      t.status(x[1]:post("/api/meetings/" .. s.meeting_id .. "/items", { kind = x[2], text = x[3], private = x[4] }), 201)
+      out[#out + 1] = x[3]
+    end
+    return out
+  end }
+  t.ok(r.sizes.wal > 0 and r.sizes.db > 0 and r.sizes.backup > 0, "the files were read")
+end)
+
+t.test("swapping two 1:1 items' ciphertexts (or two series' titles) makes them fail to decrypt", function()
+  local a = db.value("SELECT id FROM meeting_items WHERE kind = 'point' AND private = 0")
+  local b = db.value("SELECT id FROM meeting_items WHERE kind = 'note'")
+  local mid = db.value("SELECT id FROM meetings ORDER BY id LIMIT 1")
+  canary.swap_check{ table = "meeting_items", column = "text_enc", a = { a }, b = { b }, read = function()
+    local res = t.login(demo.email("ravi")):get("/api/meetings/" .. mid)
+    t.eq(res.status, 500, "an item that does not open is an error, never another item's text")
+  end }
+  local P = t.demo()
+  t.status(t.login(demo.email("lucas")):post("/api/meeting-series", { with_id = P.zoe.id, title = "Second title",
+    date = "2026-01-08" }), 201)
+  local s1, s2 = db.value("SELECT min(id) FROM meeting_series"), db.value("SELECT max(id) FROM meeting_series")
+  canary.swap_check{ table = "meeting_series", column = "title_enc", a = { s1 }, b = { s2 }, read = function()
+    t.eq(t.login(demo.email("ravi")):get("/api/meeting-series/" .. s1).status, 500)
+  end }
+end)
+
 -- A running 360 cycle in which Zoe's reviewers are Ethan and Hana (neither uses 2-step verification) (approved by an HR Admin).
 local function feedback_request(key)
   local hr = t.login(demo.email("marcus"))
@@ -81,7 +120,7 @@ local function feedback_request(key)
     end
     t.status(hr:post("/api/feedback/approvals", { subject_ids = { subject } }), 200)
   end
-  return db.value([[SELECT r.id FROM feedback_requests r JOIN users u ON u.id = r.reviewer_id
+  return db.value([[SELECT r.id FROM feedback_nominations r JOIN users u ON u.id = r.reviewer_id
     WHERE r.subject_id = ? AND u.email = ?]], subject, demo.email(key))
 end
 
@@ -104,7 +143,7 @@ t.test("swapping two reviewers' feedback ciphertexts makes both fail to decrypt"
   local hana = feedback_request("hana")
   local ethan = feedback_request("ethan")
   db.transaction(function()
-    db.exec("UPDATE feedback_requests SET status = 'approved', declined_at = NULL WHERE id = ?", hana)
+    db.exec("UPDATE feedback_nominations SET status = 'approved', declined_at = NULL WHERE id = ?", hana)
   end)
   t.status(t.login(demo.email("hana")):put("/api/feedback/requests/" .. hana .. "/answers", { q1 = "Hana's own words" }), 200)
   canary.swap_check{ table = "feedback_answers", column = "value_enc", a = { ethan, "q1" }, b = { hana, "q1" },
@@ -139,6 +178,41 @@ t.test("swapping two TOTP ciphertexts between users makes both fail to decrypt",
     t.advance("30s")
     local two = c:post("/api/session/2fa", { code = "123456" })
     t.eq(two.status, 500, "a ciphertext that does not open is an error, never a pass")
+  end }
+end)
+
+t.test("praise, feedback, notes, comments and feedback requests are not in the database, the WAL or a backup", function()
+  local P = t.demo()
+  local r = canary.check{ dir = dir, write = function()
+    local zoe, ethan = t.login(demo.email("mia")), t.login(demo.email("ethan")) -- Zoe uses 2-step by now
+    local words = {
+      praise = "Praise canary: the kettle whistles in B flat",
+      feedback = "Feedback canary: seven herons over the canal",
+      note = "Note canary: the attic clock runs backwards",
+      comment = "Comment canary: violet umbrellas at noon",
+      question = "Question canary: which lighthouse hums loudest",
+      answer = "Answer canary: the ferry leaves at quarter past",
+    }
+    local p = t.status(zoe:post("/api/messages", { kind = "praise", text = words.praise, recipient_ids = { P.ethan.id } }), 201).json
+    t.status(zoe:post("/api/messages", { kind = "feedback", text = words.feedback, recipient_ids = { P.ethan.id } }), 201)
+    t.status(zoe:post("/api/messages", { kind = "note", text = words.note, about_id = P.ethan.id }), 201)
+    t.status(ethan:post("/api/messages/" .. p.id .. "/comments", { text = words.comment }), 201)
+    local rq = t.status(zoe:post("/api/feedback-requests", { askee_ids = { P.ethan.id }, question = words.question }), 201).json
+    t.status(ethan:post("/api/feedback-requests/" .. rq.id .. "/answer", { text = words.answer }), 201)
+    local list = {}
+    for _, w in pairs(words) do list[#list + 1] = w end
+    return list
+  end }
+  t.ok(r.sizes.wal > 0 and r.sizes.db > 0 and r.sizes.backup > 0, "the files were read")
+end)
+
+t.test("swapping two messages' ciphertexts makes both fail to decrypt", function()
+  local P = t.demo()
+  local zoe = t.login(demo.email("mia"))
+  local a = t.status(zoe:post("/api/messages", { kind = "praise", text = "first", recipient_ids = { P.ethan.id } }), 201).json
+  local b = t.status(zoe:post("/api/messages", { kind = "praise", text = "second", recipient_ids = { P.ethan.id } }), 201).json
+  canary.swap_check{ table = "messages", column = "text_enc", a = { a.id }, b = { b.id }, read = function()
+    t.eq(zoe:get("/api/messages/" .. a.id).status, 500, "a text that does not open is an error, never another's text")
   end }
 end)
 

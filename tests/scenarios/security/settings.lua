@@ -20,7 +20,8 @@ end
 t.test("only Tech Admins read and change the security settings", function()
   local res = t.status(tom():get("/api/settings/security"), 200)
   t.same(res.json, { ip_ranges = {}, trusted_proxies = {}, password_min_length = 10, session_idle_minutes = 30,
-    session_max_hours = 12, require_2fa_for_admins = false, secure_cookies = false })
+    session_max_hours = 12, require_2fa_for_admins = false, secure_cookies = false,
+    max_connections_per_address = 256 })
   t.status(t.login(demo.email("marcus")):get("/api/settings/security"), 403, "HR Admin")
   t.status(t.login(demo.email("lena")):put("/api/settings/security", { password_min_length = 12 }), 403, "HR Assistant")
   t.status(t.login(demo.email("zoe")):get("/admin/security"), 403)
