@@ -6,19 +6,20 @@ local page = require "lib.page"
 local json = require "lib.json"
 local util = require "lib.util"
 local errors = require "lib.errors"
+local events = require "lib.events"
 local db = require "lib.db"
 local clock = require "core.clock"
 local access = require "services.access"
 local audit = require "services.audit"
+local workflows = require "services.workflows"
 local cycles = require "services.feedback_cycles"
-local editor = require "routes.questionnaire_editor"
-local picker = require "routes.reviewee_picker"
+local nominations = require "services.nominations"
+local cycle_routes = require "routes.cycle_routes"
+local xlsx = require "core.xlsx"
 
 local M = {}
 
 local function id_of(req) return math.tointeger(tonumber(req.params.id)) end
-local function wf() return require "services.workflows" end
-local function base(c) return "/feedback/cycles/" .. c.id end
 
 local DATE_KEYS = util.map(cycles.DATES, function(d) return d[1] end)
 
@@ -72,7 +73,7 @@ local function form_page(req, c, values)
     values = values, errors = kept and kept.errors or {}, nominators = cycles.NOMINATORS,
     nominator_order = cycles.NOMINATOR_ORDER,
     manager_release = cycles.MANAGER_RELEASE, dates = cycles.DATES, groups = cycles.GROUPS,
-    group_labels = require("services.nominations").GROUP_LABELS, threshold_min = cycles.THRESHOLD_MIN },
+    group_labels = nominations.GROUP_LABELS, threshold_min = cycles.THRESHOLD_MIN },
     { nav = "feedback_cycles" })
 end
 
@@ -83,48 +84,29 @@ local function overview_query(req)
     per_page = q.per_page }
 end
 
-local function selection_of(f)
-  local ids = f.subject_ids or f["subject_ids[]"]
-  if type(ids) == "string" then ids = { ids } end
-  local out = {}
-  for _, x in ipairs(ids or {}) do out[#out + 1] = math.tointeger(tonumber(x)) end
-  return out
-end
-
 function M.routes(r)
-  -- ---------------------------------------------------------------- API
-  r:add{ method = "GET", path = "/api/feedback/cycles", auth = "user", perm = "object",
-    handler = function(req)
-      return web.json(200, { cycles = json.array(util.map(cycles.list(req.user), cycle_json)) })
-    end }
-  r:add{ method = "POST", path = "/api/feedback/cycles", auth = "user", perm = "feedback_cycles.manage",
-    handler = function(req)
-      local c = cycles.create(req.user, web.body(req), req)
-      return web.json(201, cycle_json(c), { Location = "/api/feedback/cycles/" .. c.id })
-    end }
-  r:add{ method = "GET", path = "/api/feedback/cycles/{id:int}", auth = "user", perm = "object",
-    handler = function(req)
-      local c = cycles.require(id_of(req))
-      cycles.require_perm(req.user, "feedback_cycles.track", c)
-      return web.json(200, cycle_json(c))
-    end }
-  r:add{ method = "PATCH", path = "/api/feedback/cycles/{id:int}", auth = "user", perm = "object",
-    handler = function(req) return web.json(200, cycle_json(cycles.update(req.user, id_of(req), web.body(req), req))) end }
-  r:add{ method = "DELETE", path = "/api/feedback/cycles/{id:int}", auth = "user", perm = "object",
-    handler = function(req) cycles.delete(req.user, id_of(req), req); return web.no_content() end }
-  r:add{ method = "POST", path = "/api/feedback/cycles/{id:int}/copy", auth = "user", perm = "object",
-    handler = function(req)
-      local c = cycles.copy(req.user, id_of(req), req)
-      return web.json(201, cycle_json(c), { Location = "/api/feedback/cycles/" .. c.id })
-    end }
-  r:add{ method = "POST", path = "/api/feedback/cycles/{id:int}/start", auth = "user", perm = "object",
-    handler = function(req) return web.json(200, cycle_json(cycles.start(req.user, id_of(req), req))) end }
-  r:add{ method = "POST", path = "/api/feedback/cycles/{id:int}/transitions", auth = "user", perm = "object",
-    handler = function(req)
-      local to = web.body(req).to
-      if type(to) ~= "string" then errors.invalid({ to = "Name the phase to move to." }) end
-      return web.json(200, cycle_json(cycles.transition(req.user, id_of(req), to, req)))
-    end }
+  cycle_routes.add(r, { service = cycles, api = "/api/feedback/cycles", pages = "/feedback/cycles", title = "360 cycles",
+    nav = "feedback_cycles", json = cycle_json, profile = "feedback",
+    perms = { manage = "feedback_cycles.manage", track = "feedback_cycles.track", read = "feedback.read",
+      create = "feedback.create" },
+    form = { page = form_page, input = cycle_input, values = form_values,
+      defaults = function()
+        local today = util.parse_date(util.format_date(clock.now()))
+        local function d(n) return util.format_date((today + n) * 86400) end
+        return form_values(cycles.decode({ name = "", start_date = d(0), nominate_due = d(7), approve_due = d(10),
+          write_due = d(24), release_date = d(31) }))
+      end },
+    reviewees = { chosen_sql = "SELECT reviewee_id FROM feedback_subjects WHERE cycle_id = ?", managers_filter = true,
+      later = "You can also start the cycle first and add reviewees later.",
+      remove_confirm = "Remove the checked people from this cycle? Those with feedback written about them can only be "
+        .. "removed by HR Admins." },
+    reminders = { preview = cycles.reminder_preview, send = cycles.send_reminders, ids = "subject_ids",
+      default = "not_nominated" },
+    export = function(req, id) return M.export_xlsx(req, id) end,
+    messages = { created = "Cycle created. Choose the reviewees now, or later.",
+      started = "The cycle has started. Reviewees are asked to choose their reviewers.",
+      deleted = " was deleted with all its feedback." } })
+
   r:add{ method = "GET", path = "/api/feedback/cycles/{id:int}/reviewees", auth = "user", perm = "object",
     handler = function(req)
       local oq = overview_query(req)
@@ -140,33 +122,7 @@ function M.routes(r)
       return web.json(200, { reviewees = json.array(list), totals = ov.totals, total = ov.matching, page = ov.page,
         per_page = ov.per_page, pages = ov.pages })
     end }
-  r:add{ method = "POST", path = "/api/feedback/cycles/{id:int}/reviewees", auth = "user", perm = "object",
-    handler = function(req)
-      return web.json(200, { added = cycles.add_reviewees(req.user, id_of(req), web.body(req).user_ids, req) })
-    end }
-  r:add{ method = "DELETE", path = "/api/feedback/cycles/{id:int}/reviewees", auth = "user", perm = "object",
-    handler = function(req)
-      return web.json(200, { removed = cycles.remove_reviewees(req.user, id_of(req), web.body(req).user_ids, req) })
-    end }
-  r:add{ method = "PUT", path = "/api/feedback/cycles/{id:int}/admins", auth = "user", perm = "feedback_cycles.manage",
-    handler = function(req)
-      local list = cycles.set_admins(req.user, id_of(req), web.body(req).admins, req)
-      return web.json(200, { admins = json.array(util.map(list, function(e) return { user_id = e[1], role = e[2] } end)) })
-    end }
-  r:add{ method = "POST", path = "/api/feedback/cycles/{id:int}/reminders/preview", auth = "user", perm = "object",
-    handler = function(req)
-      local b = web.body(req)
-      return web.json(200, cycles.reminder_preview(req.user, id_of(req), b.audience, b.subject_ids, b.note))
-    end }
-  r:add{ method = "POST", path = "/api/feedback/cycles/{id:int}/reminders", auth = "user", perm = "object",
-    handler = function(req)
-      local b = web.body(req)
-      return web.json(200, { queued = cycles.send_reminders(req.user, id_of(req), b.audience, b.subject_ids, b.note, req) })
-    end }
-  r:add{ method = "GET", path = "/api/feedback/cycles/{id:int}/export.xlsx", auth = "user", perm = "object", tx = false,
-    handler = function(req) return M.export_xlsx(req, id_of(req)) end }
 
-  -- ---------------------------------------------------------------- pages
   r:add{ method = "GET", path = "/feedback/cycles", auth = "user", perm = "object",
     handler = function(req)
       local list = cycles.list(req.user)
@@ -176,184 +132,27 @@ function M.routes(r)
         { nav = "feedback_cycles" })
     end }
 
-  r:add{ method = "GET", path = "/feedback/cycles/new", auth = "user", perm = "feedback_cycles.manage",
-    handler = function(req)
-      local today = util.parse_date(util.format_date(clock.now()))
-      local function d(n) return util.format_date((today + n) * 86400) end
-      local defaults = cycles.decode({ name = "", start_date = d(0), nominate_due = d(7), approve_due = d(10),
-        write_due = d(24), release_date = d(31) })
-      return form_page(req, nil, form_values(defaults))
-    end }
-
-  r:add{ method = "POST", path = "/feedback/cycles/new", auth = "user", perm = "feedback_cycles.manage",
-    handler = function(req)
-      local f = web.form(req)
-      local ok, c = page.form(req, { back = "/feedback/cycles/new", values = f }, cycles.create, req.user, cycle_input(f), req)
-      if not ok then return c end
-      return page.redirect(base(c) .. "/reviewees", "success", "Cycle created. Choose the reviewees now, or later.")
-    end }
-
-  r:add{ method = "GET", path = "/feedback/cycles/{id:int}/edit", auth = "user", perm = "object",
-    handler = function(req)
-      local c = cycles.require(id_of(req))
-      cycles.require_perm(req.user, "feedback_cycles.manage", c)
-      return form_page(req, c, form_values(c))
-    end }
-
-  r:add{ method = "POST", path = "/feedback/cycles/{id:int}/edit", auth = "user", perm = "object",
-    handler = function(req)
-      local c = cycles.require(id_of(req))
-      local f = web.form(req)
-      local ok, res = page.form(req, { back = base(c) .. "/edit", values = f }, cycles.update, req.user, c.id,
-        cycle_input(f), req)
-      if not ok then return res end
-      return page.redirect(base(c), "success", "Saved.")
-    end }
-
-  r:add{ method = "GET", path = "/feedback/cycles/{id:int}/questions", auth = "user", perm = "object",
-    handler = function(req)
-      local c = cycles.require(id_of(req))
-      cycles.require_perm(req.user, "feedback_cycles.manage", c)
-      local kept = page.kept(req)
-      local q = kept and type(kept.extra) == "table" and type(kept.extra.q) == "table" and kept.extra.q or c.questionnaire
-      return M.questions_page(req, c, q, kept and kept.errors)
-    end }
-
-  r:add{ method = "POST", path = "/feedback/cycles/{id:int}/questions", auth = "user", perm = "object",
-    handler = function(req)
-      local c = cycles.require(id_of(req))
-      cycles.require_perm(req.user, "feedback_cycles.manage", c)
-      local q, op, anchor = editor.from_form(web.form(req), "feedback")
-      local back = base(c) .. "/questions"
-      if op ~= "save" then
-        -- adding, moving, removing: the editor comes back with the questionnaire as it is now
-        page.keep(req, back, { extra = { q = q } })
-        return web.redirect(back .. (anchor and ("#" .. anchor) or ""))
-      end
-      local ok, res = page.form(req, { back = back, extra = { q = q }, lists_problems = true }, cycles.update, req.user,
-        c.id, { questionnaire = q }, req)
-      if not ok then return res end
-      return page.redirect(base(c), "success", "Questions saved.")
-    end }
-
-  r:add{ method = "GET", path = "/feedback/cycles/{id:int}/reviewees", auth = "user", perm = "object",
-    handler = function(req)
-      local c = cycles.require(id_of(req))
-      cycles.require_perm(req.user, "feedback_cycles.track", c)
-      return picker.page(req, { cycle = c, here = base(c) .. "/reviewees", nav = "feedback_cycles",
-        crumbs = { { label = "360 cycles", href = "/feedback/cycles" }, { label = c.name, href = base(c) } },
-        chosen_sql = "SELECT reviewee_id FROM feedback_subjects WHERE cycle_id = ?", done = base(c),
-        can_add = cycles.can(req.user, "feedback.create", c) and c.phase ~= "closed", managers_filter = true,
-        later = "You can also start the cycle first and add reviewees later.",
-        remove_confirm = "Remove the checked people from this cycle? Those with feedback written about them can only be "
-          .. "removed by HR Admins." })
-    end }
-
-  r:add{ method = "POST", path = "/feedback/cycles/{id:int}/reviewees", auth = "user", perm = "object",
-    handler = function(req)
-      local c = cycles.require(id_of(req))
-      return picker.post(req, { cycle = c, here = base(c) .. "/reviewees", add = cycles.add_reviewees,
-        remove = cycles.remove_reviewees })
-    end }
-
-  r:add{ method = "GET", path = "/feedback/cycles/{id:int}/admins", auth = "user", perm = "feedback_cycles.manage",
-    handler = function(req)
-      local c = cycles.require(id_of(req))
-      return page.render(req, "cycle_admins", { title = "Admins of " .. c.name, cycle = c, admins = cycles.admins(c.id),
-        people = require("routes.people").manager_choices(), base = base(c),
-        crumbs = { { label = "360 cycles", href = "/feedback/cycles" }, { label = c.name, href = base(c) } } },
-        { nav = "feedback_cycles" })
-    end }
-
-  r:add{ method = "POST", path = "/feedback/cycles/{id:int}/admins", auth = "user", perm = "feedback_cycles.manage",
-    handler = function(req)
-      local c = cycles.require(id_of(req))
-      local f = web.form(req)
-      local list = {}
-      for _, a in ipairs(cycles.admins(c.id)) do
-        if f["remove_" .. a.user_id] == nil then list[#list + 1] = { user_id = a.user_id, role = a.role } end
-      end
-      if f.user_id and f.user_id ~= "" then list[#list + 1] = { user_id = f.user_id, role = f.role } end
-      local ok, res = page.form(req, base(c) .. "/admins", cycles.set_admins, req.user, c.id, list, req)
-      if not ok then return res end
-      return page.redirect(base(c) .. "/admins", "success", "Cycle admins saved.")
-    end }
-
-  r:add{ method = "POST", path = "/feedback/cycles/{id:int}/start", auth = "user", perm = "object",
-    handler = function(req)
-      local c = cycles.require(id_of(req))
-      local ok, res = page.form(req, base(c), cycles.start, req.user, c.id, req)
-      if not ok then return res end
-      return page.redirect(base(c), "success", "The cycle has started. Reviewees are asked to choose their reviewers.")
-    end }
-
-  r:add{ method = "POST", path = "/feedback/cycles/{id:int}/transition", auth = "user", perm = "object",
-    handler = function(req)
-      local c = cycles.require(id_of(req))
-      local ok, res = page.form(req, base(c), cycles.transition, req.user, c.id, web.form(req).to, req)
-      if not ok then return res end
-      return page.redirect(base(c), "success", "The cycle moved to the next phase.")
-    end }
-
-  r:add{ method = "POST", path = "/feedback/cycles/{id:int}/copy", auth = "user", perm = "object",
-    handler = function(req)
-      local c = cycles.copy(req.user, id_of(req), req)
-      return page.redirect(base(c) .. "/edit", "success", "A copy was made. Check its name and dates.")
-    end }
-
-  r:add{ method = "POST", path = "/feedback/cycles/{id:int}/delete", auth = "user", perm = "object",
-    handler = function(req)
-      local c = cycles.require(id_of(req))
-      local ok, res = page.form(req, base(c), cycles.delete, req.user, c.id, req)
-      if not ok then return res end
-      return page.redirect("/feedback/cycles", "success", c.name .. " was deleted with all its feedback.")
-    end }
-
   r:add{ method = "GET", path = "/feedback/cycles/{id:int}", auth = "user", perm = "object",
     handler = function(req) return M.overview_page(req, id_of(req)) end }
 
-  local function reminder_args(f)
-    local selection = selection_of(f)
-    return f.audience or (#selection > 0 and "selection" or "not_nominated"), selection, f.note
-  end
-
-  -- the exact mail, before anything is sent (a page of its own: reloading it sends nothing)
-  r:add{ method = "GET", path = "/feedback/cycles/{id:int}/reminders", auth = "user", perm = "object",
-    handler = function(req)
-      local c = cycles.require(id_of(req))
-      local audience, selection, note = reminder_args(web.query(req))
-      local prev = cycles.reminder_preview(req.user, c.id, audience, selection, note)
-      return page.render(req, "cycle_reminders", { title = "Send reminders", cycle = c, audience = audience,
-        selection = selection, selection_field = "subject_ids[]", note = note or "", preview = prev,
-        action = base(c) .. "/reminders", back = base(c),
-        crumbs = { { label = "360 cycles", href = "/feedback/cycles" }, { label = c.name, href = base(c) } } },
-        { nav = "feedback_cycles" })
-    end }
-
-  r:add{ method = "POST", path = "/feedback/cycles/{id:int}/reminders", auth = "user", perm = "object",
-    handler = function(req)
-      local c = cycles.require(id_of(req))
-      local audience, selection, note = reminder_args(web.form(req))
-      if web.form(req).confirm ~= "1" then
-        return web.redirect(base(c) .. "/reminders?" .. util.build_query({ audience = audience, subject_ids = selection,
-          note = note }))
-      end
-      local ok, n = page.form(req, base(c), cycles.send_reminders, req.user, c.id, audience, selection, note, req)
-      if not ok then return n end
-      return page.redirect(base(c), "success", util.plural(n, "reminder") .. " queued.")
-    end }
-
-  r:add{ method = "GET", path = "/feedback/cycles/{id:int}/export.xlsx", auth = "user", perm = "object", tx = false,
-    handler = function(req) return M.export_xlsx(req, id_of(req)) end }
+  -- the administration overview's tiles of 360 feedback
+  local ON_A_CYCLE = "Open a 360 cycle"
+  events.hook("admin.tiles", function(e)
+    for action, tile in pairs({
+      ["feedback_cycles.manage"] = { "/feedback/cycles" },
+      ["feedback_cycles.track"] = { "/feedback/cycles", ON_A_CYCLE },
+      ["feedback_cycles.delete"] = { "/feedback/cycles", "Open a 360 cycle, then More" },
+      ["feedback.create"] = { "/feedback/cycles", "Open a 360 cycle, then Reviewees" },
+      ["feedback.delete"] = { "/feedback/cycles", "Open a 360 cycle, then Reviewees or a reviewee's 360" },
+      ["feedback.delete_unstarted"] = { "/feedback/cycles", "Open a 360 cycle, then Reviewees" },
+      ["feedback.read"] = { "/feedback/cycles", "Open a 360 cycle, then a reviewee" },
+      ["feedback.export_pdf"] = { "/feedback/cycles", "Open a reviewee's 360, then PDF" },
+      ["feedback.export_excel"] = { "/feedback/cycles", "Open a 360 cycle, then More" },
+    }) do e.links[action] = { href = tile[1], hint = tile[2] } end
+  end)
 end
 
 -- ------------------------------------------------------------------ helpers
-
-function M.questions_page(req, c, q, problems)
-  return editor.page(req, { cycle = c, q = q, problems = problems, profile = "feedback", nav = "feedback_cycles",
-    locked = cycles.running(c) or c.phase == "closed", action = base(c) .. "/questions", back = base(c),
-    crumbs = { { label = "360 cycles", href = "/feedback/cycles" }, { label = c.name, href = base(c) } } })
-end
 
 M.STATUS_FILTERS = { { "not_nominated", "No reviewers chosen" }, { "not_approved", "Waiting for approval" },
   { "waiting", "Feedback missing" }, { "declined", "Someone declined" }, { "done", "All feedback in" } }
@@ -366,7 +165,7 @@ function M.overview_page(req, id)
     can_manage = cycles.can(req.user, "feedback_cycles.manage", c),
     can_delete = cycles.can(req.user, "feedback_cycles.delete", c),
     can_export = cycles.can(req.user, "feedback.export_excel", c),
-    phases = wf().phases(c), transitions = wf().available_transitions(c, req.user), admins = cycles.admins(c.id) },
+    phases = workflows.phases(c), transitions = workflows.available_transitions(c, req.user), admins = cycles.admins(c.id) },
     { nav = "feedback_cycles", wide = true })
 end
 
@@ -387,7 +186,7 @@ function M.export_xlsx(req, id)
   end
   local t = ov.totals
   local function pct(n, d) return d > 0 and n / d or 0 end
-  local bytes, err = require("core.xlsx").write_string{ title = c.name .. " — 360 statistics", author = "Candor",
+  local bytes, err = xlsx.write_string{ title = c.name .. " — 360 statistics", author = "Candor",
     created = clock.now(), sheets = {
       { name = "Reviewees", freeze_header = true, autofilter = true,
         columns = { { header = "Reviewee", width = 24 }, { header = "Email", width = 30 },
@@ -409,7 +208,7 @@ function M.export_xlsx(req, id)
       target_id = c.id, target_label = c.name, details = { rows = #rows } }
   end)
   return web.file(bytes, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    (c.name:gsub("[^%w%-_ ]", ""):gsub("%s+", "-")) .. "-360-statistics.xlsx")
+    (c.name:gsub("[%c/\\:*?\"<>|]", ""):gsub("%s+", "-")) .. "-360-statistics.xlsx")
 end
 
 return M
