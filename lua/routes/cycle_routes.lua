@@ -2,20 +2,61 @@
 -- to create, read, change, copy, delete, start and move a cycle, set its reviewees and admins,
 -- remind and export; and the pages for the same: the cycle's form, its questions, its
 -- reviewees (org chart or list), its admins, start/close/copy/delete buttons, the reminder
--- preview. What differs per kind comes in the spec; each kind keeps its own list page, overview
--- and reviewee statuses.
+-- preview, the list of cycles, the Excel statistics and the navigation entry. What differs per
+-- kind comes in the spec; each kind keeps its own overview page and reviewee statuses.
 local web = require "lib.web"
 local page = require "lib.page"
 local json = require "lib.json"
 local util = require "lib.util"
 local errors = require "lib.errors"
+local events = require "lib.events"
+local db = require "lib.db"
+local clock = require "core.clock"
+local xlsx = require "core.xlsx"
 local access = require "services.access"
+local audit = require "services.audit"
+local people_routes = require "routes.people"
 local picker = require "routes.reviewee_picker"
 local editor = require "routes.questionnaire_editor"
 
 local M = {}
 
 local function id_of(req) return math.tointeger(tonumber(req.params.id)) end
+
+--- The overview's filters, sorting and page from the query string.
+function M.overview_query(req)
+  local q = web.query(req)
+  return { sort = q.sort, order = q.order, department = q.department, location = q.location,
+    manager_id = math.tointeger(tonumber(q.manager_id or "")), status = q.status, q = q.q, page = q.page,
+    per_page = q.per_page }
+end
+
+-- The statistics of cycle c as an Excel file (no answers: whoever may export_excel, HR Assistants
+-- too). x: the spec's export = { perm, what ("review statistics"), file ("statistics"), audit
+-- (the audit action), columns, row(x) -> cells, summary(totals) -> rows }.
+local function export(req, svc, x, id)
+  local c = svc.require(id)
+  svc.require_perm(req.user, x.perm, c)
+  local ov = svc.overview(req.user, id, { per_page = 500 })
+  local all = ov.rows -- every page, for the file
+  for n = 2, ov.pages do
+    for _, r in ipairs(svc.overview(req.user, id, { per_page = 500, page = n }).rows) do all[#all + 1] = r end
+  end
+  local rows = util.map(all, x.row)
+  local bytes, err = xlsx.write_string{ title = c.name .. " — " .. x.what, author = "Candor", created = clock.now(),
+    sheets = {
+      { name = "Reviewees", freeze_header = true, autofilter = true, columns = x.columns, rows = rows },
+      { name = "Summary", columns = { { header = "Measure", width = 34 }, { header = "Count", width = 10, type = "number" },
+          { header = "Share", width = 10, type = "percent" } }, rows = x.summary(ov.totals) },
+    } }
+  if not bytes then errors.raise(500, "export_failed", "The spreadsheet could not be made: " .. err.message) end
+  db.transaction(function()
+    audit.record{ action = x.audit, actor = req.user, req = req, target_type = x.target_type, target_id = c.id,
+      target_label = c.name, details = { rows = #rows } }
+  end)
+  return web.file(bytes, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    (c.name:gsub("[%c/\\:*?\"<>|]", ""):gsub("%s+", "-")) .. "-" .. x.file .. ".xlsx")
+end
 
 --- Registers the routes of one kind of cycle on router r. spec:
 ---   service        the cycles service (require, create, update, delete, copy, start, transition,
@@ -29,12 +70,19 @@ local function id_of(req) return math.tointeger(tonumber(req.params.id)) end
 ---   reviewees      { chosen_sql, remove_confirm, later, managers_filter } for the picker
 ---   reminders      { preview = fn(actor, id, audience, ids, note), send = fn(...), ids = "review_ids",
 ---                  default = "self_late" }
----   export(req, id) the statistics file
+---   export         the statistics file: { perm, what, file, audit, target_type, columns, row(x),
+---                  summary(totals) }
+---   list           { template, refused }: the list page of cycles (and who may not see it)
+---   overview(req, id) the cycle's page
+---   reviewee_json(row) a row of the overview as GET <api>/{id}/reviewees answers it
+---   menu           { icon, order }: the navigation entry (spec.title) for those who run cycles of the kind
 ---   messages       { created, started, deleted = " was deleted with ..." }
 function M.add(r, spec)
   local svc = spec.service
   local function here(c, rest) return spec.pages .. "/" .. c.id .. (rest or "") end
   local function crumbs(c) return { { label = spec.title, href = spec.pages }, { label = c.name, href = here(c) } } end
+
+  local function do_export(req, id) return export(req, svc, spec.export, id) end
 
   -- ---------------------------------------------------------------- API
   r:add{ method = "GET", path = spec.api, auth = "user", perm = "object",
@@ -69,6 +117,14 @@ function M.add(r, spec)
       if type(to) ~= "string" then errors.invalid({ to = "Name the phase to move to." }) end
       return web.json(200, spec.json(svc.transition(req.user, id_of(req), to, req)))
     end }
+  r:add{ method = "GET", path = spec.api .. "/{id:int}/reviewees", auth = "user", perm = "object",
+    handler = function(req)
+      local oq = M.overview_query(req)
+      oq.per_page = math.min(200, math.tointeger(tonumber(oq.per_page or "")) or 50)
+      local ov = svc.overview(req.user, id_of(req), oq)
+      return web.json(200, { reviewees = json.array(util.map(ov.rows, spec.reviewee_json)), totals = ov.totals,
+        total = ov.matching, page = ov.page, per_page = ov.per_page, pages = ov.pages })
+    end }
   r:add{ method = "POST", path = spec.api .. "/{id:int}/reviewees", auth = "user", perm = "object",
     handler = function(req)
       return web.json(200, { added = svc.add_reviewees(req.user, id_of(req), web.body(req).user_ids, req) })
@@ -94,7 +150,29 @@ function M.add(r, spec)
         req) })
     end }
   r:add{ method = "GET", path = spec.api .. "/{id:int}/export.xlsx", auth = "user", perm = "object", tx = false,
-    handler = function(req) return spec.export(req, id_of(req)) end }
+    handler = function(req) return do_export(req, id_of(req)) end }
+
+  -- ---------------------------------------------------------------- the list and the cycle's page
+  r:add{ method = "GET", path = spec.pages, auth = "user", perm = "object",
+    handler = function(req)
+      local list = svc.list(req.user)
+      local can_create = access.can(req.user, spec.perms.manage)
+      if #list == 0 and not can_create then errors.forbidden(spec.list.refused) end
+      return page.render(req, spec.list.template, { title = spec.title, cycles = list, can_create = can_create },
+        { nav = spec.nav })
+    end }
+
+  r:add{ method = "GET", path = spec.pages .. "/{id:int}", auth = "user", perm = "object",
+    handler = function(req) return spec.overview(req, id_of(req)) end }
+
+  events.hook("page.nav", function(e)
+    local u = e.user
+    if u.kind ~= "guest" and (access.can(u, spec.perms.track) or access.can(u, spec.perms.manage)
+        or svc.admin_anywhere(u.id)) then
+      e.items[#e.items + 1] = { id = spec.nav, label = spec.title, href = spec.pages, icon = spec.menu.icon,
+        order = spec.menu.order }
+    end
+  end)
 
   -- ---------------------------------------------------------------- the cycle's form
   r:add{ method = "GET", path = spec.pages .. "/new", auth = "user", perm = spec.perms.manage,
@@ -181,7 +259,7 @@ function M.add(r, spec)
     handler = function(req)
       local c = svc.require(id_of(req))
       return page.render(req, "cycle_admins", { title = "Admins of " .. c.name, cycle = c, admins = svc.admins(c.id),
-        people = require("routes.people").manager_choices(), can_make_admin = access.can(req.user, spec.perms.read),
+        people = people_routes.manager_choices(), can_make_admin = access.can(req.user, spec.perms.read),
         base = here(c), crumbs = crumbs(c) }, { nav = spec.nav })
     end }
 
@@ -265,7 +343,7 @@ function M.add(r, spec)
     end }
 
   r:add{ method = "GET", path = spec.pages .. "/{id:int}/export.xlsx", auth = "user", perm = "object", tx = false,
-    handler = function(req) return spec.export(req, id_of(req)) end }
+    handler = function(req) return do_export(req, id_of(req)) end }
 end
 
 return M

@@ -5,18 +5,13 @@ local web = require "lib.web"
 local page = require "lib.page"
 local json = require "lib.json"
 local util = require "lib.util"
-local errors = require "lib.errors"
-local events = require "lib.events"
-local db = require "lib.db"
 local svg = require "lib.svg"
 local clock = require "core.clock"
 local cycles = require "services.cycles"
 local reviews = require "services.reviews"
 local cycle_routes = require "routes.cycle_routes"
 local access = require "services.access"
-local audit = require "services.audit"
 local workflows = require "services.workflows"
-local xlsx = require "core.xlsx"
 
 local M = {}
 
@@ -29,7 +24,6 @@ local function cycle_json(c)
     workflow_version_id = c.workflow_version_id or json.null, started_at = c.started_at or json.null,
     closed_at = c.closed_at or json.null, stats = c.stats }
 end
-
 
 -- A form post's fields -> the input cycles.create/update take (c: the cycle being edited).
 local function cycle_input(f, c)
@@ -50,11 +44,23 @@ local function form_page(req, c, values)
     values = values, errors = kept and kept.errors or {}, reviewee_sees = cycles.REVIEWEE_SEES }, { nav = "cycles" })
 end
 
-local function overview_query(req)
-  local q = web.query(req)
-  return { sort = q.sort, order = q.order, department = q.department, location = q.location,
-    manager_id = math.tointeger(tonumber(q.manager_id or "")), status = q.status, q = q.q,
-    page = q.page, per_page = q.per_page }
+local STATUS_LABELS = {
+  self = { not_started = "Not started", draft = "Writing", submitted = "Submitted", skipped = "—" },
+  manager = { not_started = "Not started", draft = "Writing", submitted = "Ready", shared = "Shared" },
+}
+
+-- The Excel statistics: statuses and dates per reviewee (no answers), and a summary.
+M.EXPORT_COLUMNS = { { header = "Reviewee", width = 24 }, { header = "Email", width = 30 },
+  { header = "Department", width = 16 }, { header = "Location", width = 14 }, { header = "Manager", width = 22 },
+  { header = "Self-assessment", width = 16 }, { header = "Manager review", width = 16 },
+  { header = "Self submitted", width = 14, type = "date" }, { header = "Shared", width = 12, type = "date" },
+  { header = "Reviewee signed", width = 14, type = "date" }, { header = "Manager signed", width = 14, type = "date" },
+  { header = "Done", width = 8 } }
+
+local function export_row(x)
+  return { x.name, x.email, x.department, x.location, x.manager_name or "", STATUS_LABELS.self[x.self_status],
+    STATUS_LABELS.manager[x.manager_status], x.self_submitted_at, x.shared_at, x.reviewee_signed_at,
+    x.manager_signed_at, x.closed_at and "yes" or "no" } -- nil dates: empty cells
 end
 
 function M.routes(r)
@@ -79,26 +85,25 @@ function M.routes(r)
       remove_confirm = "Remove the checked people from this cycle? Reviews with content can only be removed by HR Admins." },
     reminders = { preview = reviews.reminder_preview, send = reviews.send_reminders, ids = "review_ids",
       default = "self_late" },
-    export = function(req, id) return M.export_xlsx(req, id) end,
+    export = { perm = "reviews.export_excel", what = "review statistics", file = "statistics",
+      audit = "export.review_statistics", target_type = "cycle", columns = M.EXPORT_COLUMNS, row = export_row,
+      summary = function(t)
+        local function pct(n) return t.total > 0 and n / t.total or 0 end
+        return { { "Reviewees", t.total, 1 }, { "Self-assessments submitted", t.self_done, pct(t.self_done) },
+          { "Manager reviews shared", t.shared, pct(t.shared) }, { "Signed by both", t.done, pct(t.done) } }
+      end },
+    list = { template = "cycles_list", refused = "Review cycles are run by HR." },
+    overview = function(req, id) return M.overview_page(req, id) end,
+    menu = { icon = "◎", order = 30 },
+    reviewee_json = function(x)
+      return { review_id = x.id, reviewee_id = x.reviewee_id, name = x.name, email = x.email, department = x.department,
+        location = x.location, manager_id = x.manager_id or json.null, manager_name = x.manager_name or json.null,
+        self_status = x.self_status, manager_status = x.manager_status,
+        reviewee_signed = x.reviewee_signed_at ~= nil, manager_signed = x.manager_signed_at ~= nil, done = x.closed_at ~= nil }
+    end,
     messages = { created = "Cycle created. Now choose who is reviewed.",
       started = "The cycle has started. Invitations are on their way.", deleted = " was deleted with all its reviews." } })
 
-  -- ---------------------------------------------------------------- API
-  r:add{ method = "GET", path = "/api/cycles/{id:int}/reviewees", auth = "user", perm = "object",
-    handler = function(req)
-      local oq = overview_query(req)
-      oq.per_page = math.min(200, math.tointeger(tonumber(oq.per_page or "")) or 50)
-      local ov = cycles.overview(req.user, id_of(req), oq)
-      local list = {}
-      for i, x in ipairs(ov.rows) do
-        list[i] = { review_id = x.id, reviewee_id = x.reviewee_id, name = x.name, email = x.email, department = x.department,
-          location = x.location, manager_id = x.manager_id or json.null, manager_name = x.manager_name or json.null,
-          self_status = x.self_status, manager_status = x.manager_status,
-          reviewee_signed = x.reviewee_signed_at ~= nil, manager_signed = x.manager_signed_at ~= nil, done = x.closed_at ~= nil }
-      end
-      return web.json(200, { reviewees = json.array(list), totals = ov.totals, total = ov.matching, page = ov.page,
-        per_page = ov.per_page, pages = ov.pages })
-    end }
   r:add{ method = "GET", path = "/api/cycles/{id:int}/ratings", auth = "user", perm = "object",
     handler = function(req)
       local c = cycles.require(id_of(req))
@@ -107,52 +112,12 @@ function M.routes(r)
       if not d then return web.json(200, { question = json.null, counts = json.array({}), total = 0 }) end
       return web.json(200, { question = d.question.id, counts = d.counts, total = d.total })
     end }
-
-  -- ---------------------------------------------------------------- pages
-  r:add{ method = "GET", path = "/cycles", auth = "user", perm = "object",
-    handler = function(req)
-      local list = cycles.list(req.user)
-      local can_create = access.can(req.user, "review_cycles.manage")
-      if #list == 0 and not can_create then errors.forbidden("Review cycles are run by HR.") end
-      return page.render(req, "cycles_list", { title = "Review cycles", cycles = list, can_create = can_create },
-        { nav = "cycles" })
-    end }
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-  r:add{ method = "GET", path = "/cycles/{id:int}", auth = "user", perm = "object",
-    handler = function(req) return M.overview_page(req, id_of(req)) end }
-
-  events.hook("page.nav", function(e)
-    local u = e.user
-    if access.can(u, "review_cycles.track") or access.can(u, "review_cycles.manage")
-        or db.value("SELECT 1 FROM cycle_admins WHERE user_id = ? LIMIT 1", u.id) == 1 then
-      e.items[#e.items + 1] = { id = "cycles", label = "Review cycles", href = "/cycles", icon = "◎", order = 30 }
-    end
-  end)
 end
 
 -- ------------------------------------------------------------------ helpers
 
-local STATUS_LABELS = {
-  self = { not_started = "Not started", draft = "Writing", submitted = "Submitted", skipped = "—" },
-  manager = { not_started = "Not started", draft = "Writing", submitted = "Ready", shared = "Shared" },
-}
-
 function M.overview_page(req, id)
-  local q = overview_query(req)
+  local q = cycle_routes.overview_query(req)
   local ov = cycles.overview(req.user, id, q)
   local c = ov.cycle
   local dist = reviews.rating_distribution(req.user, c, web.query(req).question)
@@ -178,48 +143,6 @@ function M.overview_page(req, id)
     can_export = cycles.can(req.user, "reviews.export_excel", c),
     phases = workflows.phases(c), transitions = workflows.available_transitions(c, req.user),
     admins = cycles.admins(c.id) }, { nav = "cycles", wide = true })
-end
-
---- Review statistics to Excel: statuses and dates per reviewee (no answers: HR Assistants may
---- export too), plus a summary sheet.
-function M.export_xlsx(req, id)
-  local c = cycles.require(id)
-  cycles.require_perm(req.user, "reviews.export_excel", c)
-  local ov = cycles.overview(req.user, id, { per_page = 500 })
-  local all = ov.rows -- every page, for the file
-  for n = 2, ov.pages do
-    for _, x in ipairs(cycles.overview(req.user, id, { per_page = 500, page = n }).rows) do all[#all + 1] = x end
-  end
-  local rows = {}
-  for _, x in ipairs(ov.rows) do
-    rows[#rows + 1] = { x.name, x.email, x.department, x.location, x.manager_name or "",
-      STATUS_LABELS.self[x.self_status], STATUS_LABELS.manager[x.manager_status],
-      x.self_submitted_at, x.shared_at, x.reviewee_signed_at, x.manager_signed_at,   -- nil: an empty cell
-      x.closed_at and "yes" or "no" }
-  end
-  local t = ov.totals
-  local function pct(n) return t.total > 0 and n / t.total or 0 end
-  local bytes, err = xlsx.write_string{ title = c.name .. " — review statistics", author = "Candor", created = clock.now(),
-    sheets = {
-      { name = "Reviewees", freeze_header = true, autofilter = true,
-        columns = { { header = "Reviewee", width = 24 }, { header = "Email", width = 30 }, { header = "Department", width = 16 },
-          { header = "Location", width = 14 }, { header = "Manager", width = 22 }, { header = "Self-assessment", width = 16 },
-          { header = "Manager review", width = 16 }, { header = "Self submitted", width = 14, type = "date" },
-          { header = "Shared", width = 12, type = "date" }, { header = "Reviewee signed", width = 14, type = "date" },
-          { header = "Manager signed", width = 14, type = "date" }, { header = "Done", width = 8 } },
-        rows = rows },
-      { name = "Summary", columns = { { header = "Measure", width = 30 }, { header = "Count", width = 10, type = "number" },
-          { header = "Share", width = 10, type = "percent" } },
-        rows = { { "Reviewees", t.total, 1 }, { "Self-assessments submitted", t.self_done, pct(t.self_done) },
-          { "Manager reviews shared", t.shared, pct(t.shared) }, { "Signed by both", t.done, pct(t.done) } } },
-    } }
-  if not bytes then errors.raise(500, "export_failed", "The spreadsheet could not be made: " .. err.message) end
-  db.transaction(function()
-    audit.record{ action = "export.review_statistics", actor = req.user, req = req, target_type = "cycle",
-      target_id = c.id, target_label = c.name, details = { rows = #rows } }
-  end)
-  return web.file(bytes, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    (c.name:gsub("[%c/\\:*?\"<>|]", ""):gsub("%s+", "-")) .. "-statistics.xlsx")
 end
 
 return M

@@ -1,25 +1,17 @@
 -- 360 cycles for HR: list, create/edit (rules, visibility and anonymity), questions, reviewees
 -- (org chart or list, managers only), cycle admins, start/close, the overview with counts per
 -- reviewee, reminders with a preview, Excel statistics. The JSON API and the pages.
-local web = require "lib.web"
 local page = require "lib.page"
 local json = require "lib.json"
 local util = require "lib.util"
-local errors = require "lib.errors"
 local events = require "lib.events"
-local db = require "lib.db"
 local clock = require "core.clock"
-local access = require "services.access"
-local audit = require "services.audit"
 local workflows = require "services.workflows"
 local cycles = require "services.feedback_cycles"
 local nominations = require "services.nominations"
 local cycle_routes = require "routes.cycle_routes"
-local xlsx = require "core.xlsx"
 
 local M = {}
-
-local function id_of(req) return math.tointeger(tonumber(req.params.id)) end
 
 local DATE_KEYS = util.map(cycles.DATES, function(d) return d[1] end)
 
@@ -77,11 +69,25 @@ local function form_page(req, c, values)
     { nav = "feedback_cycles" })
 end
 
-local function overview_query(req)
-  local q = web.query(req)
-  return { sort = q.sort, order = q.order, department = q.department, location = q.location,
-    manager_id = math.tointeger(tonumber(q.manager_id or "")), status = q.status, q = q.q, page = q.page,
-    per_page = q.per_page }
+-- The Excel statistics: per reviewee the reviewers nominated, approved, written and declined, and
+-- the dates; a summary. No feedback text: HR Assistants export too.
+local EXPORT_COLUMNS = { { header = "Reviewee", width = 24 }, { header = "Email", width = 30 },
+  { header = "Department", width = 16 }, { header = "Location", width = 14 }, { header = "Manager", width = 22 },
+  { header = "Reviewers nominated", width = 12, type = "number" }, { header = "Approved", width = 10, type = "number" },
+  { header = "Written", width = 10, type = "number" }, { header = "Declined", width = 10, type = "number" },
+  { header = "Nominations handed in", width = 14, type = "date" }, { header = "Approved on", width = 12, type = "date" },
+  { header = "Released early", width = 12, type = "date" } }
+
+local function export_row(x)
+  return { x.name, x.email, x.department, x.location, x.manager_name or "", x.nominated, x.approved, x.written,
+    x.declined, x.nominations_done_at, x.approved_at, x.released_at }
+end
+
+local function export_summary(t)
+  local function pct(n, d) return d > 0 and n / d or 0 end
+  return { { "Reviewees", t.reviewees, 1 }, { "Reviewers approved", t.reviewees_approved, pct(t.reviewees_approved, t.reviewees) },
+    { "Feedback requests approved", t.approved, 1 }, { "Feedback shared", t.written, pct(t.written, t.approved) },
+    { "Requests declined", t.declined, pct(t.declined, t.requests) } }
 end
 
 function M.routes(r)
@@ -102,38 +108,22 @@ function M.routes(r)
         .. "removed by HR Admins." },
     reminders = { preview = cycles.reminder_preview, send = cycles.send_reminders, ids = "subject_ids",
       default = "not_nominated" },
-    export = function(req, id) return M.export_xlsx(req, id) end,
+    export = { perm = "feedback.export_excel", what = "360 statistics", file = "360-statistics",
+      audit = "export.feedback_statistics", target_type = "feedback_cycle", columns = EXPORT_COLUMNS, row = export_row,
+      summary = export_summary },
+    list = { template = "feedback_cycles_list", refused = "360 cycles are run by HR." },
+    overview = function(req, id) return M.overview_page(req, id) end,
+    menu = { icon = "◉", order = 31 },
+    reviewee_json = function(x)
+      return { subject_id = x.id, reviewee_id = x.reviewee_id, name = x.name, email = x.email,
+        department = x.department, location = x.location, manager_id = x.manager_id or json.null,
+        manager_name = x.manager_name or json.null, nominated = x.nominated, approved = x.approved,
+        written = x.written, declined = x.declined, proposed = x.proposed,
+        nominations_done = x.nominations_done_at ~= nil, approved_at = x.approved_at or json.null }
+    end,
     messages = { created = "Cycle created. Choose the reviewees now, or later.",
       started = "The cycle has started. Reviewees are asked to choose their reviewers.",
       deleted = " was deleted with all its feedback." } })
-
-  r:add{ method = "GET", path = "/api/feedback/cycles/{id:int}/reviewees", auth = "user", perm = "object",
-    handler = function(req)
-      local oq = overview_query(req)
-      oq.per_page = math.min(200, math.tointeger(tonumber(oq.per_page or "")) or 50)
-      local ov = cycles.overview(req.user, id_of(req), oq)
-      local list = util.map(ov.rows, function(x)
-        return { subject_id = x.id, reviewee_id = x.reviewee_id, name = x.name, email = x.email,
-          department = x.department, location = x.location, manager_id = x.manager_id or json.null,
-          manager_name = x.manager_name or json.null, nominated = x.nominated, approved = x.approved,
-          written = x.written, declined = x.declined, proposed = x.proposed,
-          nominations_done = x.nominations_done_at ~= nil, approved_at = x.approved_at or json.null }
-      end)
-      return web.json(200, { reviewees = json.array(list), totals = ov.totals, total = ov.matching, page = ov.page,
-        per_page = ov.per_page, pages = ov.pages })
-    end }
-
-  r:add{ method = "GET", path = "/feedback/cycles", auth = "user", perm = "object",
-    handler = function(req)
-      local list = cycles.list(req.user)
-      local can_create = access.can(req.user, "feedback_cycles.manage")
-      if #list == 0 and not can_create then errors.forbidden("360 cycles are run by HR.") end
-      return page.render(req, "feedback_cycles_list", { title = "360 cycles", cycles = list, can_create = can_create },
-        { nav = "feedback_cycles" })
-    end }
-
-  r:add{ method = "GET", path = "/feedback/cycles/{id:int}", auth = "user", perm = "object",
-    handler = function(req) return M.overview_page(req, id_of(req)) end }
 
   -- the administration overview's tiles of 360 feedback
   local ON_A_CYCLE = "Open a 360 cycle"
@@ -158,57 +148,15 @@ M.STATUS_FILTERS = { { "not_nominated", "No reviewers chosen" }, { "not_approved
   { "waiting", "Feedback missing" }, { "declined", "Someone declined" }, { "done", "All feedback in" } }
 
 function M.overview_page(req, id)
-  local ov = cycles.overview(req.user, id, overview_query(req))
+  local ov = cycles.overview(req.user, id, cycle_routes.overview_query(req))
   local c = ov.cycle
-  return page.render(req, "feedback_cycle_overview", { title = c.name, ov = ov, cycle = c, q = overview_query(req),
+  return page.render(req, "feedback_cycle_overview", { title = c.name, ov = ov, cycle = c, q = cycle_routes.overview_query(req),
     status_filters = M.STATUS_FILTERS, audiences = cycles.REMINDER_AUDIENCES,
     can_manage = cycles.can(req.user, "feedback_cycles.manage", c),
     can_delete = cycles.can(req.user, "feedback_cycles.delete", c),
     can_export = cycles.can(req.user, "feedback.export_excel", c),
     phases = workflows.phases(c), transitions = workflows.available_transitions(c, req.user), admins = cycles.admins(c.id) },
     { nav = "feedback_cycles", wide = true })
-end
-
---- 360 statistics to Excel: per reviewee the reviewers nominated, approved, written and
---- declined, and the dates; a summary sheet. No feedback text: HR Assistants export too.
-function M.export_xlsx(req, id)
-  local c = cycles.require(id)
-  cycles.require_perm(req.user, "feedback.export_excel", c)
-  local ov = cycles.overview(req.user, id, { per_page = 500 })
-  local all = ov.rows
-  for n = 2, ov.pages do
-    for _, x in ipairs(cycles.overview(req.user, id, { per_page = 500, page = n }).rows) do all[#all + 1] = x end
-  end
-  local rows = {}
-  for _, x in ipairs(all) do
-    rows[#rows + 1] = { x.name, x.email, x.department, x.location, x.manager_name or "", x.nominated, x.approved,
-      x.written, x.declined, x.nominations_done_at, x.approved_at, x.released_at }
-  end
-  local t = ov.totals
-  local function pct(n, d) return d > 0 and n / d or 0 end
-  local bytes, err = xlsx.write_string{ title = c.name .. " — 360 statistics", author = "Candor",
-    created = clock.now(), sheets = {
-      { name = "Reviewees", freeze_header = true, autofilter = true,
-        columns = { { header = "Reviewee", width = 24 }, { header = "Email", width = 30 },
-          { header = "Department", width = 16 }, { header = "Location", width = 14 }, { header = "Manager", width = 22 },
-          { header = "Reviewers nominated", width = 12, type = "number" },
-          { header = "Approved", width = 10, type = "number" }, { header = "Written", width = 10, type = "number" },
-          { header = "Declined", width = 10, type = "number" }, { header = "Nominations handed in", width = 14, type = "date" },
-          { header = "Approved on", width = 12, type = "date" }, { header = "Released early", width = 12, type = "date" } },
-        rows = rows },
-      { name = "Summary", columns = { { header = "Measure", width = 34 }, { header = "Count", width = 10, type = "number" },
-          { header = "Share", width = 10, type = "percent" } },
-        rows = { { "Reviewees", t.reviewees, 1 }, { "Reviewers approved", t.reviewees_approved, pct(t.reviewees_approved, t.reviewees) },
-          { "Feedback requests approved", t.approved, 1 }, { "Feedback shared", t.written, pct(t.written, t.approved) },
-          { "Requests declined", t.declined, pct(t.declined, t.requests) } } },
-    } }
-  if not bytes then errors.raise(500, "export_failed", "The spreadsheet could not be made: " .. err.message) end
-  db.transaction(function()
-    audit.record{ action = "export.feedback_statistics", actor = req.user, req = req, target_type = "feedback_cycle",
-      target_id = c.id, target_label = c.name, details = { rows = #rows } }
-  end)
-  return web.file(bytes, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    (c.name:gsub("[%c/\\:*?\"<>|]", ""):gsub("%s+", "-")) .. "-360-statistics.xlsx")
 end
 
 return M

@@ -19,7 +19,7 @@ local M = {}
 local Kit = {}
 Kit.__index = Kit
 
---- spec: admins_table, noun ("review cycle"), read_action (reading content, needed to make
+--- spec: table (the cycles), admins_table, noun ("review cycle"), read_action (reading content, needed to make
 --- someone a cycle admin), manage_action (the company-wide right to set a cycle's admins),
 --- audit_prefix ("cycle"), event_area (the events' area: "cycle" fires cycle.admins_changed,
 --- cycle.reviewees_added, ...; docs/events.md); for reviewees: subjects_table (one row per reviewee: cycle_id,
@@ -28,9 +28,38 @@ Kit.__index = Kit
 --- was written for it), on_added(c, rows, actor) (new rows of a running cycle, managers fixed:
 --- fire their events).
 function M.new(spec)
-  assert(spec.admins_table and spec.noun and spec.read_action and spec.manage_action and spec.event_area,
+  assert(spec.table and spec.admins_table and spec.noun and spec.read_action and spec.manage_action and spec.event_area,
     "cycle_kit.new: incomplete spec")
   return setmetatable({ spec = spec }, Kit)
+end
+
+--- Gives a cycles service svc the functions every kind has: get(id) and require(id) (rows of
+--- spec.table through decode), running(c), cycle_role, can, require_perm, admin_anywhere,
+--- admins, set_admins, add_reviewees and remove_reviewees (these take a cycle id).
+function Kit:install(svc, decode)
+  local kit, spec = self, self.spec
+  function svc.get(id)
+    id = math.tointeger(tonumber(id))
+    if not id then return nil end
+    return decode(db.row(("SELECT * FROM %s WHERE id = ?"):format(spec.table), id))
+  end
+  function svc.require(id)
+    local c = svc.get(id)
+    if not c then errors.not_found(("There is no such %s."):format(spec.noun)) end
+    return c
+  end
+  function svc.running(c) return c.phase ~= "draft" and c.phase ~= "closed" end
+  function svc.cycle_role(user_id, cycle_id) return kit:role(user_id, cycle_id) end
+  function svc.can(actor, action, c) return kit:can(actor, action, c) end
+  function svc.require_perm(actor, action, c) return kit:require_perm(actor, action, c) end
+  function svc.admin_anywhere(user_id) return kit:admin_anywhere(user_id) end
+  function svc.admins(id) return kit:admins(id) end
+  function svc.set_admins(actor, id, list, req) return kit:set_admins(actor, svc.require(id), list, req) end
+  function svc.add_reviewees(actor, id, user_ids, req) return kit:add_reviewees(actor, svc.require(id), user_ids, req) end
+  function svc.remove_reviewees(actor, id, user_ids, req)
+    return kit:remove_reviewees(actor, svc.require(id), user_ids, req)
+  end
+  svc.kit = kit
 end
 
 --- The actor's role in this cycle only: "admin" | "assistant" | nil.

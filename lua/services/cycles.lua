@@ -16,8 +16,8 @@ local cycle_kit = require "services.cycle_kit"
 
 local M = {}
 
-local kit = cycle_kit.new{ admins_table = "cycle_admins", noun = "review cycle", read_action = "reviews.read",
-  manage_action = "review_cycles.manage", audit_prefix = "cycle", event_area = "cycle", subjects_table = "reviews",
+local kit = cycle_kit.new{ table = "cycles", admins_table = "cycle_admins", noun = "review cycle",
+  read_action = "reviews.read", manage_action = "review_cycles.manage", audit_prefix = "cycle", event_area = "cycle", subjects_table = "reviews",
   create_action = "reviews.create", delete_action = "reviews.delete", delete_unstarted_action = "reviews.delete_unstarted",
   started_sql = "EXISTS (SELECT 1 FROM answers a WHERE a.review_id = s.id)",
   on_added = function(c, rows, actor)
@@ -26,7 +26,6 @@ local kit = cycle_kit.new{ admins_table = "cycle_admins", noun = "review cycle",
         manager_id = r.manager_id, actor_id = actor.id })
     end
   end }
-M.kit = kit
 
 -- Visibility settings of a cycle (stored as JSON):
 --   indirect_managers  true: managers higher up the chain read the review too
@@ -46,27 +45,7 @@ local function decode(c)
   return c
 end
 
-function M.get(id)
-  id = math.tointeger(tonumber(id))
-  if not id then return nil end
-  return decode(db.row("SELECT * FROM cycles WHERE id = ?", id))
-end
-
-function M.require(id)
-  local c = M.get(id)
-  if not c then errors.not_found("There is no such review cycle.") end
-  return c
-end
-
-function M.running(c) return c.phase ~= "draft" and c.phase ~= "closed" end
-
---- The actor's role in this cycle only: "admin" | "assistant" | nil.
-function M.cycle_role(user_id, cycle_id) return kit:role(user_id, cycle_id) end
-
---- May actor do action (a cycle permission such as review_cycles.manage) on cycle c?
-function M.can(actor, action, c) return kit:can(actor, action, c) end
-
-function M.require_perm(actor, action, c) return kit:require_perm(actor, action, c) end
+kit:install(M, decode)
 
 --- Cycles the actor may see in the admin list (HR roles: all; cycle admins: theirs).
 function M.list(actor)
@@ -246,18 +225,9 @@ end
 
 -- ------------------------------------------------------------------ reviewees
 
---- Adds people as reviewees (employees who are not deactivated). Returns how many were added.
---- In a running cycle their manager is fixed now and they are invited like the others.
-function M.add_reviewees(actor, id, user_ids, req) return kit:add_reviewees(actor, M.require(id), user_ids, req) end
-
---- Removes reviewees. A review with nothing written goes with reviews.delete_unstarted (HR
---- Assistants too); one with content needs reviews.delete (HR Admins).
-function M.remove_reviewees(actor, id, user_ids, req) return kit:remove_reviewees(actor, M.require(id), user_ids, req) end
-
---- Sets the per-cycle admins and assistants: list of { user_id=, role = "admin"|"assistant" }.
-function M.set_admins(actor, id, list, req) return kit:set_admins(actor, M.require(id), list, req) end
-
-function M.admins(id) return kit:admins(id) end
+-- Reviewees and cycle admins: cycle_kit (add_reviewees, remove_reviewees, set_admins, admins). A
+-- review with nothing written goes with reviews.delete_unstarted (HR Assistants too); one with
+-- content needs reviews.delete (HR Admins).
 
 -- ------------------------------------------------------------------ start and phases
 

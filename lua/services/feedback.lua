@@ -552,13 +552,8 @@ function M.init(app)
     end
   end)
   events.hook("page.nav", function(e)
-    local u = e.user
-    if u.kind == "guest" then return end
+    if e.user.kind == "guest" then return end
     e.items[#e.items + 1] = { id = "feedback", label = "360 feedback", href = "/feedback", icon = "◎", order = 12 }
-    if access.can(u, "feedback_cycles.track") or access.can(u, "feedback_cycles.manage") or cycles.kit:admin_anywhere(u.id) then
-      e.items[#e.items + 1] = { id = "feedback_cycles", label = "360 cycles", href = "/feedback/cycles", icon = "◉",
-        order = 31 }
-    end
   end)
   M.app = app
 end

@@ -28,13 +28,12 @@ local function subjects_added(c, rows, actor)
   end
 end
 
-local kit = cycle_kit.new{ admins_table = "feedback_cycle_admins", noun = "360 cycle", read_action = "feedback.read",
-  manage_action = "feedback_cycles.manage", audit_prefix = "feedback_cycle", event_area = "feedback_cycle",
-  subjects_table = "feedback_subjects",
+local kit = cycle_kit.new{ table = "feedback_cycles", admins_table = "feedback_cycle_admins", noun = "360 cycle",
+  read_action = "feedback.read", manage_action = "feedback_cycles.manage", audit_prefix = "feedback_cycle",
+  event_area = "feedback_cycle", subjects_table = "feedback_subjects",
   create_action = "feedback.create", delete_action = "feedback.delete", delete_unstarted_action = "feedback.delete_unstarted",
   started_sql = "EXISTS (SELECT 1 FROM feedback_nominations r WHERE r.subject_id = s.id AND r.feedback_status <> 'not_started')",
   on_added = subjects_added }
-M.kit = kit
 
 -- Reviewer rules (JSON in feedback_cycles.rules):
 --   nominator        who proposes reviewers: "reviewee" (and the manager and HR), "manager" (and
@@ -97,25 +96,7 @@ local function decode(c)
 end
 M.decode = decode
 
-function M.get(id)
-  id = math.tointeger(tonumber(id))
-  if not id then return nil end
-  return decode(db.row("SELECT * FROM feedback_cycles WHERE id = ?", id))
-end
-
-function M.require(id)
-  local c = M.get(id)
-  if not c then errors.not_found("There is no such 360 cycle.") end
-  return c
-end
-
-function M.running(c) return c.phase ~= "draft" and c.phase ~= "closed" end
-
-function M.cycle_role(user_id, cycle_id) return kit:role(user_id, cycle_id) end
-function M.can(actor, action, c) return kit:can(actor, action, c) end
-function M.require_perm(actor, action, c) return kit:require_perm(actor, action, c) end
-function M.admins(id) return kit:admins(id) end
-function M.set_admins(actor, id, list, req) return kit:set_admins(actor, M.require(id), list, req) end
+kit:install(M, decode)
 
 --- The visibility levels the permission evaluator reads feedback of cycle c under (the
 --- readers the cycle ticked; HR Admins once a reviewer shared). policies/visibility.lua has the
@@ -405,13 +386,9 @@ function M.require_subject(id)
   return s
 end
 
---- Adds people as reviewees (employees not deactivated; guests cannot be reviewed). Returns
---- how many were added. In a running cycle they start at once.
-function M.add_reviewees(actor, id, user_ids, req) return kit:add_reviewees(actor, M.require(id), user_ids, req) end
-
---- Removes reviewees. Without written feedback it needs feedback.delete_unstarted (HR
---- Assistants too); with some, feedback.delete (HR Admins).
-function M.remove_reviewees(actor, id, user_ids, req) return kit:remove_reviewees(actor, M.require(id), user_ids, req) end
+-- Reviewees and cycle admins: cycle_kit (add_reviewees, remove_reviewees, set_admins, admins).
+-- Guests are never reviewed; without written feedback removing needs feedback.delete_unstarted
+-- (HR Assistants too), with some feedback.delete (HR Admins).
 
 -- ------------------------------------------------------------------ start and phases
 
