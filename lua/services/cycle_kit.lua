@@ -19,14 +19,14 @@ local M = {}
 local Kit = {}
 Kit.__index = Kit
 
---- spec: table (the cycles), admins_table, noun ("review cycle"), read_action (reading content, needed to make
---- someone a cycle admin), manage_action (the company-wide right to set a cycle's admins),
---- audit_prefix ("cycle"), event_area (the events' area: "cycle" fires cycle.admins_changed,
---- cycle.reviewees_added, ...; docs/events.md); for reviewees: subjects_table (one row per reviewee: cycle_id,
---- reviewee_id, manager_id, created_at, updated_at), create_action, delete_action,
---- delete_unstarted_action, started_sql (an SQL expression over the row `s`: 1 when something
---- was written for it), on_added(c, rows, actor) (new rows of a running cycle, managers fixed:
---- fire their events).
+--- spec: table (the cycles), admins_table, noun ("review cycle"), read_action (reading content,
+--- needed to make someone a cycle admin), manage_action (the company-wide right to set a cycle's
+--- admins), delete_cycle_action, audit_prefix ("cycle"), event_area (the events' area: "cycle"
+--- fires cycle.admins_changed, cycle.reviewees_added, ...; docs/events.md); for reviewees:
+--- subjects_table (one row per reviewee: cycle_id, reviewee_id, manager_id, created_at,
+--- updated_at), create_action, delete_action, delete_unstarted_action, started_sql (an SQL
+--- expression over the row `s`: 1 when something was written for it), on_added(c, rows, actor)
+--- (new rows of a running cycle, managers fixed: fire their events).
 function M.new(spec)
   assert(spec.table and spec.admins_table and spec.noun and spec.read_action and spec.manage_action and spec.event_area,
     "cycle_kit.new: incomplete spec")
@@ -35,7 +35,7 @@ end
 
 --- Gives a cycles service svc the functions every kind has: get(id) and require(id) (rows of
 --- spec.table through decode), running(c), cycle_role, can, require_perm, admin_anywhere,
---- admins, set_admins, add_reviewees and remove_reviewees (these take a cycle id).
+--- admins, set_admins, add_reviewees, remove_reviewees and delete (these take a cycle id).
 function Kit:install(svc, decode)
   local kit, spec = self, self.spec
   function svc.get(id)
@@ -54,6 +54,7 @@ function Kit:install(svc, decode)
   function svc.require_perm(actor, action, c) return kit:require_perm(actor, action, c) end
   function svc.admin_anywhere(user_id) return kit:admin_anywhere(user_id) end
   function svc.admins(id) return kit:admins(id) end
+  function svc.delete(actor, id, req) return kit:delete(actor, svc.require(id), req) end
   function svc.set_admins(actor, id, list, req) return kit:set_admins(actor, svc.require(id), list, req) end
   function svc.add_reviewees(actor, id, user_ids, req) return kit:add_reviewees(actor, svc.require(id), user_ids, req) end
   function svc.remove_reviewees(actor, id, user_ids, req)
@@ -125,6 +126,41 @@ function Kit:set_admins(actor, c, list, req)
       details = { count = #clean } }
     events.fire(spec.event_area .. ".admins_changed", { cycle_id = c.id, count = #clean, actor_id = actor.id })
     return clean
+  end)
+end
+
+-- ------------------------------------------------------------------ copying and deleting
+
+--- After the copy of cycle c was inserted as new_id (named name): its reviewees (still active
+--- employees, without what was written about them) and its admins come along; audited, and
+--- <area>.created fires. Inside the copy's transaction.
+function Kit:copied(actor, c, new_id, name, req)
+  local spec, now = self.spec, clock.now()
+  db.exec(([[INSERT INTO %s(cycle_id, reviewee_id, created_at, updated_at)
+    SELECT ?, s.reviewee_id, ?, ? FROM %s s JOIN users u ON u.id = s.reviewee_id
+    WHERE s.cycle_id = ? AND u.status <> 'deactivated' AND u.kind = 'employee']]):format(spec.subjects_table,
+    spec.subjects_table), new_id, now, now, c.id)
+  db.exec(([[INSERT INTO %s(cycle_id, user_id, role, added_by, added_at)
+    SELECT ?, user_id, role, ?, ? FROM %s WHERE cycle_id = ?]]):format(spec.admins_table, spec.admins_table),
+    new_id, actor.id, now, c.id)
+  audit.record{ action = spec.audit_prefix .. ".copy", actor = actor, req = req, target_type = spec.audit_prefix,
+    target_id = new_id, target_label = name, details = { from = c.id } }
+  events.fire(spec.event_area .. ".created", { cycle_id = new_id, copied_from = c.id, actor_id = actor.id })
+end
+
+--- Deletes cycle c with everything in it (spec.delete_cycle_action: HR Admins only, who may see
+--- what was written); the audit log says how many reviewees had something written.
+function Kit:delete(actor, c, req)
+  local spec = self.spec
+  self:require_perm(actor, spec.delete_cycle_action, c)
+  return db.transaction(function()
+    local n = db.value(("SELECT count(*) FROM %s s WHERE s.cycle_id = ? AND %s"):format(spec.subjects_table,
+      spec.started_sql), c.id)
+    db.exec(("DELETE FROM %s WHERE id = ?"):format(spec.table), c.id)
+    audit.record{ action = spec.audit_prefix .. ".delete", actor = actor, req = req, target_type = spec.audit_prefix,
+      target_id = c.id, target_label = c.name, details = { with_content = n } }
+    events.fire(spec.event_area .. ".deleted", { cycle_id = c.id, actor_id = actor.id })
+    return true
   end)
 end
 

@@ -17,7 +17,8 @@ local cycle_kit = require "services.cycle_kit"
 local M = {}
 
 local kit = cycle_kit.new{ table = "cycles", admins_table = "cycle_admins", noun = "review cycle",
-  read_action = "reviews.read", manage_action = "review_cycles.manage", audit_prefix = "cycle", event_area = "cycle", subjects_table = "reviews",
+  read_action = "reviews.read", manage_action = "review_cycles.manage", audit_prefix = "cycle",
+  delete_cycle_action = "review_cycles.delete", event_area = "cycle", subjects_table = "reviews",
   create_action = "reviews.create", delete_action = "reviews.delete", delete_unstarted_action = "reviews.delete_unstarted",
   started_sql = "EXISTS (SELECT 1 FROM answers a WHERE a.review_id = s.id)",
   on_added = function(c, rows, actor)
@@ -196,30 +197,8 @@ function M.copy(actor, id, req)
       name, moved.start_date, moved.self_due, moved.manager_due, moved.sign_due,
       c.self_assessment and 1 or 0, json.encode(c.questionnaire), json.encode(c.visibility), c.workflow,
       actor.id, now, now, c.id)
-    db.exec([[INSERT INTO reviews(cycle_id, reviewee_id, created_at, updated_at)
-      SELECT ?, r.reviewee_id, ?, ? FROM reviews r JOIN users u ON u.id = r.reviewee_id
-      WHERE r.cycle_id = ? AND u.status <> 'deactivated']], new_id, now, now, c.id)
-    db.exec([[INSERT INTO cycle_admins(cycle_id, user_id, role, added_by, added_at)
-      SELECT ?, user_id, role, ?, ? FROM cycle_admins WHERE cycle_id = ?]], new_id, actor.id, now, c.id)
-    audit.record{ action = "cycle.copy", actor = actor, req = req, target_type = "cycle", target_id = new_id,
-      target_label = name, details = { from = c.id } }
-    events.fire("cycle.created", { cycle_id = new_id, copied_from = c.id, actor_id = actor.id })
+    kit:copied(actor, c, new_id, name, req)
     return M.get(new_id)
-  end)
-end
-
---- Deletes a cycle with everything in it (HR Admins only: they are the ones who may see what
---- was written).
-function M.delete(actor, id, req)
-  local c = M.require(id)
-  M.require_perm(actor, "review_cycles.delete", c)
-  return db.transaction(function()
-    local n = db.value("SELECT count(*) FROM reviews WHERE cycle_id = ?", c.id)
-    db.exec("DELETE FROM cycles WHERE id = ?", c.id)
-    audit.record{ action = "cycle.delete", actor = actor, req = req, target_type = "cycle", target_id = c.id,
-      target_label = c.name, details = { reviews = n } }
-    events.fire("cycle.deleted", { cycle_id = c.id, actor_id = actor.id })
-    return true
   end)
 end
 

@@ -30,7 +30,7 @@ end
 
 local kit = cycle_kit.new{ table = "feedback_cycles", admins_table = "feedback_cycle_admins", noun = "360 cycle",
   read_action = "feedback.read", manage_action = "feedback_cycles.manage", audit_prefix = "feedback_cycle",
-  event_area = "feedback_cycle", subjects_table = "feedback_subjects",
+  delete_cycle_action = "feedback_cycles.delete", event_area = "feedback_cycle", subjects_table = "feedback_subjects",
   create_action = "feedback.create", delete_action = "feedback.delete", delete_unstarted_action = "feedback.delete_unstarted",
   started_sql = "EXISTS (SELECT 1 FROM feedback_nominations r WHERE r.subject_id = s.id AND r.feedback_status <> 'not_started')",
   on_added = subjects_added }
@@ -346,30 +346,8 @@ function M.copy(actor, id, req)
       name, c.intro, moved.start_date, moved.nominate_due, moved.approve_due, moved.write_due,
       moved.manager_release_date, moved.release_date, json.encode(c.questionnaire), json.encode(c.rules),
       json.encode(c.visibility), c.workflow, actor.id, now, now, c.id)
-    db.exec([[INSERT INTO feedback_subjects(cycle_id, reviewee_id, created_at, updated_at)
-      SELECT ?, s.reviewee_id, ?, ? FROM feedback_subjects s JOIN users u ON u.id = s.reviewee_id
-      WHERE s.cycle_id = ? AND u.status <> 'deactivated' AND u.kind = 'employee']], new_id, now, now, c.id)
-    db.exec([[INSERT INTO feedback_cycle_admins(cycle_id, user_id, role, added_by, added_at)
-      SELECT ?, user_id, role, ?, ? FROM feedback_cycle_admins WHERE cycle_id = ?]], new_id, actor.id, now, c.id)
-    audit.record{ action = "feedback_cycle.copy", actor = actor, req = req, target_type = "feedback_cycle",
-      target_id = new_id, target_label = name, details = { from = c.id } }
-    events.fire("feedback_cycle.created", { cycle_id = new_id, copied_from = c.id, actor_id = actor.id })
+    kit:copied(actor, c, new_id, name, req)
     return M.get(new_id)
-  end)
-end
-
---- Deletes a cycle with everything written in it: HR Admins only (feedback_cycles.delete), who
---- may see what was written; HR Assistants cannot, even for cycles they created.
-function M.delete(actor, id, req)
-  local c = M.require(id)
-  M.require_perm(actor, "feedback_cycles.delete", c)
-  return db.transaction(function()
-    local n = db.value("SELECT count(*) FROM feedback_nominations WHERE cycle_id = ? AND feedback_status <> 'not_started'", c.id)
-    db.exec("DELETE FROM feedback_cycles WHERE id = ?", c.id)
-    audit.record{ action = "feedback_cycle.delete", actor = actor, req = req, target_type = "feedback_cycle",
-      target_id = c.id, target_label = c.name, details = { with_feedback = n } }
-    events.fire("feedback_cycle.deleted", { cycle_id = c.id, actor_id = actor.id })
-    return true
   end)
 end
 
