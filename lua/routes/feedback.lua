@@ -16,6 +16,8 @@ local questionnaire = require "services.questionnaire"
 local cycles = require "services.feedback_cycles"
 local nominations = require "services.nominations"
 local feedback = require "services.feedback"
+local authz = require "core.authz"
+local pdf = require "core.pdf"
 
 local M = {}
 
@@ -196,7 +198,7 @@ function M.routes(r)
   r:add{ method = "GET", path = "/feedback", auth = "user", perm = "object",
     handler = function(req)
       local teams = {}
-      local ids = require("core.authz").reports(req.user.id, false)
+      local ids = authz.reports(req.user.id, false)
       if #ids > 0 then
         teams = db.query([[SELECT c.id, c.name, c.phase, count(*) AS reviewees FROM feedback_subjects s
           JOIN feedback_cycles c ON c.id = s.cycle_id
@@ -362,7 +364,7 @@ function M.pdf(req, id)
       end
     end
   end
-  local bytes, err = require("core.pdf").render{ title = v.reviewee.name .. " — " .. v.cycle.name,
+  local bytes, err = pdf.render{ title = v.reviewee.name .. " — " .. v.cycle.name,
     subtitle = "360 feedback", author = "Candor", created = clock.now(), blocks = blocks }
   if not bytes then errors.raise(500, "export_failed", "The PDF could not be made: " .. err.message) end
   db.transaction(function()

@@ -19,6 +19,7 @@ local questionnaire = require "services.questionnaire"
 local cycles = require "services.feedback_cycles"
 local nominations = require "services.nominations"
 local workflows = require "services.workflows"
+local authz = require "core.authz"
 
 local M = {}
 
@@ -346,7 +347,7 @@ function M.view(actor, subject_id, opts)
     submit = change_right ~= nil and change_right ~= "approver" and change_right ~= "replacement" and not s.nominations_done_at
       and not s.approved_at,
     nudge = (not s.nominations_done_at and not s.approved_at and cycles.running(c)) and (v.is_approver or track
-      or require("core.authz").relation(actor.id, s.reviewee_id):match("manager") ~= nil) and not v.is_reviewee,
+      or authz.relation(actor.id, s.reviewee_id):match("manager") ~= nil) and not v.is_reviewee,
     release = actor.id == s.manager_id and c.visibility.reviewee_reads and c.visibility.manager_early_release
       and not v.released_to_reviewee and cycles.running(c),
     reopen = M.may_reopen(actor, c, s),
@@ -509,7 +510,6 @@ end
 --- what they can do (approve, nudge). Four queries whatever the team's size.
 function M.team(actor, cycle_id)
   local c = cycles.require(cycle_id)
-  local authz = require "core.authz"
   local ids = authz.reports(actor.id, false)
   local direct = {}
   for _, id in ipairs(authz.reports(actor.id, true)) do direct[id] = true end
@@ -539,8 +539,8 @@ function M.team(actor, cycle_id)
   return c, rows
 end
 
---- Everything the 360 module adds to other parts of the app, in one place: home to-dos and
---- panels, navigation. (Hooks on the event backbone once it is there.)
+--- Everything the 360 module adds to other parts of the app, in one place, by hooking their
+--- events: home to-dos and panels, navigation (the cycles' pages add theirs: routes/cycle_routes).
 function M.init(app)
   events.hook("home.todos", function(e)
     for _, t in ipairs(M.todos(e.user)) do e.items[#e.items + 1] = t end

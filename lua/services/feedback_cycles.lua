@@ -15,6 +15,8 @@ local audit = require "services.audit"
 local questionnaire = require "services.questionnaire"
 local cycle_kit = require "services.cycle_kit"
 local workflows = require "services.workflows"
+local reminders = require "services.reminders"
+local accounts = require "services.accounts"
 
 local M = {}
 
@@ -517,7 +519,7 @@ function M.reminder_targets(actor, cycle_id, audience, subject_ids)
   local c = M.require(cycle_id)
   M.require_perm(actor, "feedback_cycles.track", c)
   if not M.running(c) then errors.conflict("Reminders go out while the cycle runs.") end
-  local kind = require("services.feedback_workflow").KIND
+  local kind = workflows.kind_of("feedback_360")
   local wf = workflows
   local subjects = kind.items.subject.all(c)
   local requests
@@ -530,7 +532,7 @@ function M.reminder_targets(actor, cycle_id, audience, subject_ids)
     errors.invalid({ audience = "Choose who to remind." })
   end
   local nominating, approving, writing, nominating_ids = {}, {}, {}, {}
-  local base = require("services.accounts").base_url()
+  local base = accounts.base_url()
   for _, sj in ipairs(subjects) do
     if not selected or selected[sj.id] then
       local late_nominating = not sj.nominations_done_at and not sj.approved_at
@@ -582,7 +584,7 @@ function M.reminder_targets(actor, cycle_id, audience, subject_ids)
   return out, c
 end
 
-local remind = require("services.reminders").for_kind{ targets = function(...) return M.reminder_targets(...) end,
+local remind = reminders.for_kind{ targets = function(...) return M.reminder_targets(...) end,
   vars = function(c, t, note, sender)
     return { cycle = c.name, what = t.what, due = t.due and util.human_date(t.due) or nil, message = note,
       sender = sender, link = t.link }
@@ -596,7 +598,6 @@ M.reminder_preview = remind.preview
 M.send_reminders = remind.send
 
 function M.init(app)
-  require("services.mail") -- templates are defined by the workflow kind (services/feedback_workflow.lua)
   M.app = app
 end
 

@@ -8,6 +8,9 @@
 local db = require "lib.db"
 local util = require "lib.util"
 local clock = require "core.clock"
+local settings = require "services.settings"
+local workflows = require "services.workflows"
+local feedback_cycles = require "services.feedback_cycles"
 
 local M = {}
 
@@ -34,7 +37,7 @@ local REQUEST_SQL = [[
 local function decoded(cycle)
   if type(cycle.rules) == "table" then return cycle end
   local c = util.copy(cycle)
-  return require("services.feedback_cycles").decode(c)
+  return feedback_cycles.decode(c)
 end
 
 local function subject_data(s)
@@ -50,7 +53,6 @@ local function request_data(r)
     shared_at = r.shared_at, guest = r.reviewer_kind == "guest", reviewee = { name = r.reviewee_name } }
 end
 
-local function wf() return require "services.workflows" end
 
 local function link(ctx, path) return ctx.url .. path end
 
@@ -63,11 +65,11 @@ end
 -- The reviewee of each subject or request.
 local function to_reviewees(rows, ctx)
   local out = {}
-  for _, g in ipairs(wf().group_by_person(rows, function(r)
+  for _, g in ipairs(workflows.group_by_person(rows, function(r)
       return person(r.reviewee_id, r.reviewee_name, r.reviewee_email, r.reviewee_status) end)) do
     local sid = g.rows[1].subject_id or g.rows[1].id
     out[#out + 1] = { user = g.user, cc = ctx.admins_cc,
-      vars = wf().want_vars(ctx, out) and wf().with(ctx.vars, { reviewee = g.user.name, is_reviewee = "yes",
+      vars = workflows.want_vars(ctx, out) and workflows.with(ctx.vars, { reviewee = g.user.name, is_reviewee = "yes",
         reviewer = g.rows[1].reviewer_name, manager = g.rows[1].manager_name or "",
         link = link(ctx, "/feedback/360/" .. sid), count = 1 }) or nil }
   end
@@ -77,14 +79,14 @@ end
 -- The approving manager of each subject or request: one mail per manager naming their reports.
 local function to_approvers(rows, ctx)
   local out = {}
-  for _, g in ipairs(wf().group_by_person(rows, function(r)
+  for _, g in ipairs(workflows.group_by_person(rows, function(r)
       return person(r.manager_id, r.manager_name, r.manager_email, r.manager_user_status) end)) do
     local names = util.map(g.rows, function(r) return r.reviewee_name end)
     local cycle_id = g.rows[1].cycle_id
     local one = #g.rows == 1 and g.rows[1] or nil
     out[#out + 1] = { user = g.user, cc = ctx.admins_cc,
-      vars = wf().want_vars(ctx, out) and wf().with(ctx.vars, { reviewees = wf().names_text(names), count = #g.rows,
-        reviewee = one and one.reviewee_name or wf().names_text(names), is_manager = "yes", manager = g.user.name,
+      vars = workflows.want_vars(ctx, out) and workflows.with(ctx.vars, { reviewees = workflows.names_text(names), count = #g.rows,
+        reviewee = one and one.reviewee_name or workflows.names_text(names), is_manager = "yes", manager = g.user.name,
         reviewer = one and one.reviewer_name or nil,
         link = link(ctx, one and ("/feedback/360/" .. (one.subject_id or one.id)) or ("/feedback/cycles/" .. cycle_id
           .. "/approvals")) }) or nil }
@@ -106,15 +108,15 @@ end
 local function to_reviewers(rows, ctx)
   local out = {}
   local accounts = require "services.accounts"
-  for _, g in ipairs(wf().group_by_person(rows, function(r)
+  for _, g in ipairs(workflows.group_by_person(rows, function(r)
       return { id = r.reviewer_id, name = r.reviewer_name, email = r.reviewer_email, status = r.reviewer_status } end)) do
     local names = util.map(g.rows, function(r) return r.relationship == "self" and "yourself" or r.reviewee_name end)
     local one = #g.rows == 1 and g.rows[1] or nil
     local r1 = g.rows[1]
     local vars
-    if wf().want_vars(ctx, out) then
-      vars = wf().with(ctx.vars, { reviewees = wf().names_text(names), count = #g.rows, is_reviewer = "yes",
-        reviewee = one and (one.relationship == "self" and "yourself" or one.reviewee_name) or wf().names_text(names),
+    if workflows.want_vars(ctx, out) then
+      vars = workflows.with(ctx.vars, { reviewees = workflows.names_text(names), count = #g.rows, is_reviewer = "yes",
+        reviewee = one and (one.relationship == "self" and "yourself" or one.reviewee_name) or workflows.names_text(names),
         manager = r1.manager_name or "", is_guest = r1.reviewer_kind == "guest" and "yes" or nil,
         link = link(ctx, one and ("/feedback/requests/" .. one.id) or "/home") })
       if r1.reviewer_kind == "guest" and r1.reviewer_status == "invited" then
@@ -130,7 +132,7 @@ end
 -- ------------------------------------------------------------------ filters
 
 local function released(s, cycle)
-  return require("services.feedback_cycles").released_to_reviewee(decoded(cycle), s)
+  return feedback_cycles.released_to_reviewee(decoded(cycle), s)
 end
 
 M.KIND = {
@@ -138,7 +140,7 @@ M.KIND = {
   table = "feedback_cycles",
   admins_table = "feedback_cycle_admins",
   area = "feedback_cycle",
-  load = function(id) return require("services.feedback_cycles").get(id) end,
+  load = function(id) return feedback_cycles.get(id) end,
   tag = "feedback_cycle",
   related_type = "feedback_cycle",
   link = function(cycle) return "/feedback/cycles/" .. cycle.id end,
@@ -243,7 +245,7 @@ M.KIND = {
   vars = function(cycle)
     local c = decoded(cycle)
     local function day(d) return d and util.human_date(d) or "" end
-    return { cycle = c.name, company = require("services.settings").get("company.name"), intro = c.intro ~= "" and c.intro
+    return { cycle = c.name, company = settings.get("company.name"), intro = c.intro ~= "" and c.intro
       or nil, start_date = day(c.start_date), nominate_due = day(c.nominate_due), approve_due = day(c.approve_due),
       write_due = day(c.write_due), release_date = day(c.release_date), suggested = c.rules.suggested,
       minimum = c.rules.min, anonymous = c.visibility.anonymous and "yes" or nil,
@@ -356,7 +358,7 @@ function M.KIND.templates(mail)
 end
 
 function M.init()
-  require("services.workflows").define_kind("feedback_360", M.KIND)
+  workflows.define_kind("feedback_360", M.KIND)
 end
 
 return M

@@ -20,6 +20,8 @@ local people = require "services.people"
 local settings = require "services.settings"
 local cycles = require "services.feedback_cycles"
 local workflows = require "services.workflows"
+local mail = require "services.mail"
+local accounts = require "services.accounts"
 
 local M = {}
 
@@ -423,9 +425,9 @@ function M.nudge(actor, subject_id, req)
   if s.nominations_done_at or s.approved_at then errors.conflict("Nothing to nudge: the reviewers are chosen.") end
   local reviewee = people.get(s.reviewee_id)
   return db.transaction(function()
-    local queued = require("services.mail").queue{ template = "feedback_360.nudge", to = reviewee,
+    local queued = mail.queue{ template = "feedback_360.nudge", to = reviewee,
       vars = { sender = actor.name, cycle = c.name, due = c.nominate_due and util.human_date(c.nominate_due) or nil,
-        link = require("services.accounts").base_url() .. "/feedback/360/" .. s.id },
+        link = accounts.base_url() .. "/feedback/360/" .. s.id },
       related_type = "feedback_cycle", related_id = c.id,
       dedupe_key = ("feedback-nudge:%d:%s"):format(s.id, util.format_date(clock.now())) }
     if not queued then errors.too_many("A nudge went out to this person today already.", 86400) end

@@ -5,6 +5,8 @@
 local db = require "lib.db"
 local util = require "lib.util"
 local clock = require "core.clock"
+local workflows = require "services.workflows"
+local cycles = require "services.cycles"
 
 local M = {}
 
@@ -60,7 +62,7 @@ local function shared(r) return r.manager_status == "shared" end
 -- Recipients of a review group: the reviewee of each review, or its manager (one mail per
 -- manager, naming their reviews).
 local function to_reviewees(rows, ctx, step)
-  local wf = require "services.workflows"
+  local wf = workflows
   local out = {}
   for _, r in ipairs(rows) do
     if wf.reachable(r.reviewee_status) then
@@ -77,7 +79,7 @@ local function to_reviewees(rows, ctx, step)
 end
 
 local function to_managers(rows, ctx)
-  local wf = require "services.workflows"
+  local wf = workflows
   local out = {}
   for _, g in ipairs(wf.group_by_person(rows, function(r)
       return r.manager_id and { id = r.manager_id, name = r.manager_name, email = r.manager_email,
@@ -96,7 +98,7 @@ M.KIND = {
   label = "Performance review",
   area = "cycle",
   table = "cycles",
-  load = function(id) return require("services.cycles").get(id) end,
+  load = function(id) return cycles.get(id) end,
   admins_table = "cycle_admins",
   link = function(cycle) return "/cycles/" .. cycle.id end,
   template_prefix = "review.",
@@ -267,7 +269,7 @@ function M.KIND.templates(mail)
 end
 
 function M.init()
-  require("services.workflows").define_kind("performance_review", M.KIND)
+  workflows.define_kind("performance_review", M.KIND)
 end
 
 return M

@@ -18,6 +18,7 @@ local cycles = require "services.cycles"
 local mail = require "services.mail"
 local questionnaire = require "services.questionnaire"
 local workflows = require "services.workflows"
+local reminders = require "services.reminders"
 
 local M = {}
 
@@ -441,7 +442,7 @@ local function reminder_vars(c, t, note, sender)
     sender = sender, link = accounts.base_url() .. "/reviews/" .. t.review.id }
 end
 
-local remind = require("services.reminders").for_kind{ targets = function(...) return M.reminder_targets(...) end,
+local remind = reminders.for_kind{ targets = function(...) return M.reminder_targets(...) end,
   vars = function(c, t, note, sender)
     t.key = t.review.id
     return reminder_vars(c, t, note, sender)
@@ -548,8 +549,6 @@ function M.my_reviews_panel(user)
   end
   return { title = "Your reviews", items = items, empty = "When you are part of a review cycle, your reviews are kept here." }
 end
-
-
 
 function M.init(app)
   events.hook("home.todos", function(e)
