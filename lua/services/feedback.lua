@@ -541,7 +541,33 @@ end
 
 --- Everything the 360 module adds to other parts of the app, in one place, by hooking their
 --- events: home to-dos and panels, navigation (the cycles' pages add theirs: routes/cycle_routes).
+--- Where each of people (ids) is in the latest running 360 cycle they are reviewed in: { [id] =
+--- { text, href } } (the cycle's team page), counts only. One query.
+function M.team_column(ids)
+  local out = {}
+  for _, s in ipairs(db.query([[SELECT s.reviewee_id, s.cycle_id, s.nominations_done_at, s.approved_at,
+      (SELECT count(*) FROM feedback_nominations r WHERE r.subject_id = s.id AND r.status = 'approved'
+        AND r.relationship NOT IN ('self', 'manager')) AS approved,
+      (SELECT count(*) FROM feedback_nominations r WHERE r.subject_id = s.id AND r.status = 'approved'
+        AND r.relationship NOT IN ('self', 'manager') AND r.feedback_status = 'shared') AS written
+    FROM feedback_subjects s JOIN feedback_cycles c ON c.id = s.cycle_id
+    WHERE s.reviewee_id IN (SELECT value FROM json_each(?)) AND c.phase NOT IN ('draft', 'closed')
+    ORDER BY c.start_date DESC, c.id DESC]], json.encode(ids))) do
+    if not out[s.reviewee_id] then
+      local text = s.approved_at and ("%d of %d written"):format(s.written, s.approved)
+        or (s.nominations_done_at and "Reviewers to approve" or "Choosing reviewers")
+      out[s.reviewee_id] = { text = text, href = "/feedback/cycles/" .. s.cycle_id .. "/team" }
+    end
+  end
+  return out
+end
+
 function M.init(app)
+  events.hook("team.columns", function(e)
+    local ids = {}
+    for i, p in ipairs(e.people) do ids[i] = p.id end
+    e.columns[#e.columns + 1] = { label = "360 feedback", values = M.team_column(ids), empty = "—" }
+  end)
   events.hook("home.todos", function(e)
     for _, t in ipairs(M.todos(e.user)) do e.items[#e.items + 1] = t end
   end)

@@ -49,6 +49,18 @@ t.test("once Victor hands in his list, the choosing to-do goes and Rachel is ask
   t.ok(has_todo(login("rachel"), "Approve the reviewers of 1 report (Finance 360)"))
 end)
 
+t.test("Rachel's team page says where each report is in the 360 (counts only), in one query", function()
+  local rachel = login("rachel")
+  local page = t.status(rachel:get("/team"), 200).body
+  t.contains(page, "360 feedback")
+  t.contains(page, "Reviewers to approve", "Victor handed his list in")
+  t.contains(page, "Choosing reviewers", "Sara has chosen nobody")
+  t.contains(page, '/feedback/cycles/' .. cycle.id .. '/team')
+  local feedback = require "services.feedback"
+  local n = t.count_queries(function() feedback.team_column({ P.victor.id, P.sara.id, P.zoe.id }) end)
+  t.eq(n, 1)
+end)
+
 t.test("the approvals page: Rachel nudges Sara, who chose nobody, and approves Victor's list", function()
   local rachel = login("rachel")
   local page = rachel:get("/feedback/cycles/" .. cycle.id .. "/approvals")
