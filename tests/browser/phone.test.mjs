@@ -287,6 +287,24 @@ test('phone: praise, messages and their administration fit a phone', async (ctx)
     '/admin/praise/badges', '/admin/praise/defaults', '/admin/praise/wall', '/admin/praise/moderation']);
 });
 
+test('phone: 360 feedback (the cycles, a cycle, a reviewee\'s 360, approvals, writing, a guest) fits a phone', async (ctx) => {
+  // the demo's 360 cycle in progress (lua/demo.lua sample_360)
+  let cycle;
+  const cyclePath = async (f, page) => cycle || (cycle = await href(page, '/feedback/cycles', 'main a', /^\/feedback\/cycles\/\d+$/));
+  await walk(ctx, ['/feedback/cycles', '/feedback/cycles/new', { path: cyclePath, name: '360 cycle' },
+    { path: async (f, page) => `${await cyclePath(f, page)}/reviewees`, name: '360 reviewees' },
+    { path: async (f, page) => `${await cyclePath(f, page)}/questions`, name: '360 questions' },
+    { path: async (f, page) => `${await cyclePath(f, page)}/edit`, name: '360 cycle edit' },
+    { path: async (f, page) => href(page, await cyclePath(f, page), 'main a.person-name', /^\/feedback\/360\/\d+$/),
+      name: 'a reviewee\'s 360' }]);
+  await walk(ctx, ['/feedback', { path: `${cycle}/approvals`, name: '360 approvals' }, { path: `${cycle}/team`, name: '360 team' }],
+    { as: 'James O\'Connor' });
+  await walk(ctx, ['/feedback', { path: async (f, page) => href(page, '/home', 'main a', /^\/feedback\/requests\/\d+$/),
+    name: '360 writing' }], { as: 'Tyler Reed' });
+  await walk(ctx, ['/home', { path: async (f, page) => href(page, '/home', 'main a', /^\/feedback\/requests\/\d+$/),
+    name: '360 guest writing' }], { as: 'alex.morgan@clientcorp.example' });
+});
+
 test('phone: the signed-out pages fit a phone', async (ctx) => {
   ctx.guard.ignore('console', /status of 40[04]/);
   await walk(ctx, [{ path: '/', name: 'sign in' }, '/password/forgot'], { signedOut: true });
