@@ -51,6 +51,11 @@ int host_fail(lua_State *L, const char *code, const char *fmt, ...)
 /* --- tasks --- */
 static void task_release(task_t *t)
 {
+	if (t->guard) {
+		void (*guard)(task_t *) = t->guard;
+		t->guard = NULL;
+		guard(t);
+	}
 	if (!H->lua_closed) {
 		*(task_t **)lua_getextraspace(t->co) = NULL;
 		luaL_unref(H->L, LUA_REGISTRYINDEX, t->ref);
@@ -163,11 +168,26 @@ task_t *task_check_async(lua_State *co)
 	return t;
 }
 
+task_t *task_current(lua_State *co)
+{
+	task_t *t = *(task_t **)lua_getextraspace(co);
+	if (!t || !lua_isyieldable(co) || H->lua_closed || (H->db && db_depth(H->db) > 0))
+		return NULL;
+	return t;
+}
+
 int task_yield(lua_State *co, task_t *t, void *op, void (*cancel)(task_t *))
 {
 	t->op = op;
 	t->cancel = cancel;
 	return lua_yield(co, 0);
+}
+
+int task_yieldk(lua_State *co, task_t *t, void *op, void (*cancel)(task_t *), lua_KContext ctx, lua_KFunction k)
+{
+	t->op = op;
+	t->cancel = cancel;
+	return lua_yieldk(co, 0, ctx, k);
 }
 
 /* --- HTTP requests --- */
