@@ -96,9 +96,10 @@ bench: deps-bench
 	@$(MAKE) --no-print-directory $(BUILD)/candor $(BENCH_BIN)
 	@BUILD=$(BUILD) bench/run.sh
 
-# regenerate the generated docs (docs/demo.md)
+# regenerate the generated docs (docs/demo.md, the field reference of workflow scripts in docs/scripting.md)
 docs: $(BUILD)/candor
 	$(BUILD)/candor run --data $(BUILD)/doc-data lua/tools/demo_doc.lua docs/demo.md
+	$(BUILD)/candor run --data $(BUILD)/doc-data lua/tools/scripting_doc.lua docs/scripting.md
 
 fmt:
 	clang-format -i core/*.c core/*.h tests/unit/*.c bench/*.c

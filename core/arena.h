@@ -23,5 +23,7 @@ void arena_free(arena_t *a);
 int utf8_valid(const char *s, size_t n);
 /** Number of code points in valid UTF-8 text s of n bytes. */
 size_t utf8_len(const char *s, size_t n);
+/** Writes code point c (at most U+10FFFF) as UTF-8 at out (room for 4 bytes); returns its length. */
+size_t utf8_put(char *out, unsigned long c);
 
 #endif

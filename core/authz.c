@@ -6,19 +6,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-/** Internal person flag: a manager id is set. */
-#define HAS_MANAGER (1u << 7)
+/** Internal person flags. */
+enum {
+	HAS_MANAGER = 1u << 10, /* a manager id is set */
+	BUILT_HAS = 1u << 11,   /* the last rebuild saw a manager id (built_manager) */
+	DIVERGED = 1u << 12,    /* the manager differs from the one the last rebuild saw */
+	ADDED = 1u << 13,       /* put since the last rebuild */
+	PUBLIC_FLAGS = AUTHZ_ROLES | AUTHZ_GUEST | AUTHZ_ACTIVE,
+};
 /** Most policy flags. */
 #define FLAG_MAX 64
 
 /** A person of the org graph. parent, tin and tout are valid after a rebuild. */
 typedef struct person {
-	int64_t id;      /* the person */
-	int64_t manager; /* their manager's id (when HAS_MANAGER) */
-	int32_t parent;  /* dense index of the manager, or -1 (unknown manager, root, or loop cut) */
-	int32_t tin;     /* preorder number */
-	int32_t tout;    /* preorder number of the last person below them */
-	uint32_t flags;  /* roles | AUTHZ_GUEST | AUTHZ_ACTIVE | HAS_MANAGER */
+	int64_t id;            /* the person */
+	int64_t manager;       /* their manager's id (when HAS_MANAGER) */
+	int64_t built_manager; /* the manager id the last rebuild saw (when BUILT_HAS) */
+	int32_t parent;        /* dense index of the manager, or -1 (unknown manager, root, or loop cut) */
+	int32_t tin;           /* preorder number */
+	int32_t tout;          /* preorder number of the last person below them */
+	uint32_t flags;        /* roles | AUTHZ_GUEST | AUTHZ_ACTIVE | the internal flags above */
 } person_t;
 
 /** A slot of the id hash (open addressing, linear probing). It also holds a copy of what a
@@ -36,21 +43,34 @@ typedef struct slot {
 
 /** An action of a policy, with its grants in the shape the decision needs. */
 typedef struct action {
-	authz_action_def_t def;        /* owned strings */
-	size_t name_len;               /* strlen(def.name) */
-	uint8_t yes;                   /* roles granted outright */
-	uint8_t cond;                  /* roles granted while a flag is set */
-	uint8_t flagbit[AUTHZ_NROLES]; /* the flag of each conditional role */
-	uint8_t all_of;                /* roles that together grant it */
+	authz_action_def_t def;           /* owned strings */
+	size_t name_len;                  /* strlen(def.name) */
+	uint8_t yes;                      /* roles granted outright */
+	uint8_t cond;                     /* roles granted while a flag is set */
+	uint8_t flagbit[AUTHZ_MAX_ROLES]; /* the flag of each conditional role */
+	uint8_t all_of;                   /* roles that together grant it */
 } action_t;
 
-/** A policy: actions in file order plus a name index. */
+/** A role or a cycle role of a policy. */
+typedef struct role {
+	char *name;       /* e.g. "hr_admin" (owned) */
+	char *label;      /* e.g. "HR Admin" (owned) */
+	char *rule;       /* for a cycle role: its rule name "cycle:<name>" (owned) */
+	unsigned acts_as; /* for a cycle role: the roles it counts as */
+} role_t;
+
+/** A policy: roles, cycle roles, actions in file order plus a name index. */
 struct authz_policy {
-	authz_t *az;       /* where its flags are registered */
-	action_t *actions; /* the actions */
-	size_t n, cap;     /* used, allocated */
-	int32_t *index;    /* name hash -> action, -1 empty; index_cap is a power of two */
-	size_t index_cap;  /* its size */
+	authz_t *az;                               /* where its flags are registered */
+	role_t roles[AUTHZ_MAX_ROLES];             /* its roles, in bit order */
+	int nroles;                                /* how many */
+	role_t cycle_roles[AUTHZ_MAX_CYCLE_ROLES]; /* its cycle roles */
+	int ncycle_roles;                          /* how many */
+	char *role_rules[AUTHZ_ROLES + 1];         /* "role:a+b" for each role mask in use (owned) */
+	action_t *actions;                         /* the actions */
+	size_t n, cap;                             /* used, allocated */
+	int32_t *index;   /* name hash -> action, -1 empty; index_cap is a power of two */
+	size_t index_cap; /* its size */
 };
 
 /** The evaluator. */
@@ -63,7 +83,9 @@ struct authz {
 	int32_t *child_start;       /* cap + 1 entries: reports of i are child_list[start[i]..start[i+1]) */
 	int32_t *child_list;        /* reports, grouped by manager, ascending ids */
 	int32_t *stack;             /* rebuild work space */
-	int dirty;                  /* the graph changed since the last rebuild */
+	int dirty;                  /* a person the last rebuild saw was removed (or all were) */
+	size_t diverged;            /* people whose manager differs from the one the last rebuild saw */
+	size_t added;               /* people put since the last rebuild */
 	size_t loops_cut;           /* loops the last rebuild cut */
 	authz_policy_t *policy;     /* in force, or NULL */
 	char *flag_names[FLAG_MAX]; /* registered flags */
@@ -73,39 +95,81 @@ struct authz {
 
 /* ---------------------------------------------------------------- names */
 
-static const char *const role_names[AUTHZ_NROLES] = {"hr_admin", "hr_assistant", "tech_admin"};
-static const char *const role_labels[AUTHZ_NROLES] = {"HR Admin", "HR Assistant", "Tech Admin"};
 static const char *const level_names[] = {"never", "always", "after_submit", "after_share", "after_sign"};
 static const char *const stage_names[] = {"draft", "submitted", "shared", "signed"};
 static const char *const rel_names[] = {"none", "self", "direct_manager", "indirect_manager", "above"};
 
-const char *authz_role_name(int i)
-{
-	return i >= 0 && i < AUTHZ_NROLES ? role_names[i] : "?";
-}
-const char *authz_role_label(int i)
-{
-	return i >= 0 && i < AUTHZ_NROLES ? role_labels[i] : "?";
-}
-const char *authz_level_name(authz_level_t l)
-{
-	return l <= AUTHZ_AFTER_SIGN ? level_names[l] : "?";
-}
-const char *authz_stage_name(authz_stage_t s)
-{
-	return s <= AUTHZ_SIGNED ? stage_names[s] : "?";
-}
 const char *authz_rel_name(authz_rel_t r)
 {
 	return r <= AUTHZ_REL_ABOVE ? rel_names[r] : "?";
 }
 
-int authz_role_parse(const char *s)
+int authz_role_count(const authz_t *az)
 {
-	for (int i = 0; i < AUTHZ_NROLES; i++)
-		if (strcmp(s, role_names[i]) == 0)
+	return az->policy ? az->policy->nroles : 0;
+}
+
+/* Role i (a cycle role when cycle is set) of the policy in force, or NULL. */
+static const role_t *role_at(const authz_t *az, int cycle, int i)
+{
+	int n = cycle ? authz_cycle_role_count(az) : authz_role_count(az);
+	if (i < 0 || i >= n)
+		return NULL;
+	const role_t *list = cycle ? az->policy->cycle_roles : az->policy->roles;
+	return list + i;
+}
+
+const char *authz_role_name(const authz_t *az, int i)
+{
+	const role_t *r = role_at(az, 0, i);
+	return r ? r->name : "?";
+}
+
+const char *authz_role_label(const authz_t *az, int i)
+{
+	const role_t *r = role_at(az, 0, i);
+	return r ? r->label : "?";
+}
+
+static int find_role(const role_t *list, int n, const char *s)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(s, list[i].name) == 0)
 			return i;
 	return -1;
+}
+
+int authz_role_parse(const authz_t *az, const char *s)
+{
+	return az->policy ? find_role(az->policy->roles, az->policy->nroles, s) : -1;
+}
+
+int authz_cycle_role_count(const authz_t *az)
+{
+	return az->policy ? az->policy->ncycle_roles : 0;
+}
+
+const char *authz_cycle_role_name(const authz_t *az, int i)
+{
+	const role_t *r = role_at(az, 1, i);
+	return r ? r->name : "?";
+}
+
+const char *authz_cycle_role_label(const authz_t *az, int i)
+{
+	const role_t *r = role_at(az, 1, i);
+	return r ? r->label : "?";
+}
+
+unsigned authz_cycle_role_acts_as(const authz_t *az, int i)
+{
+	const role_t *r = role_at(az, 1, i);
+	return r ? r->acts_as : 0;
+}
+
+int authz_cycle_role_parse(const authz_t *az, const char *s)
+{
+	return az->policy ? find_role(az->policy->cycle_roles, az->policy->ncycle_roles, s) : -1;
 }
 
 int authz_level_parse(const char *s, authz_level_t *out)
@@ -211,6 +275,14 @@ authz_t *authz_new(void)
 	return calloc(1, sizeof(authz_t));
 }
 
+static void role_free(role_t *r)
+{
+	free(r->name);
+	free(r->label);
+	free(r->rule);
+	memset(r, 0, sizeof *r);
+}
+
 void authz_policy_free(authz_policy_t *p)
 {
 	if (!p)
@@ -221,9 +293,15 @@ void authz_policy_free(authz_policy_t *p)
 		free((char *)d->section);
 		free((char *)d->label);
 		free((char *)d->why);
-		for (int r = 0; r < AUTHZ_NROLES; r++)
+		for (int r = 0; r < AUTHZ_MAX_ROLES; r++)
 			free((char *)d->flag[r]);
 	}
+	for (int r = 0; r < AUTHZ_MAX_ROLES; r++)
+		role_free(&p->roles[r]);
+	for (int r = 0; r < AUTHZ_MAX_CYCLE_ROLES; r++)
+		role_free(&p->cycle_roles[r]);
+	for (unsigned m = 0; m <= AUTHZ_ROLES; m++)
+		free(p->role_rules[m]);
 	free(p->actions);
 	free(p->index);
 	free(p);
@@ -267,15 +345,21 @@ static int people_grow(authz_t *az)
 
 int authz_put(authz_t *az, int64_t id, int has_manager, int64_t manager, unsigned flags)
 {
-	unsigned keep = AUTHZ_ROLES | AUTHZ_GUEST | AUTHZ_ACTIVE;
+	unsigned keep = PUBLIC_FLAGS;
 	int32_t i = authz_find(az, id);
 	if (i >= 0) {
+		/* a roles-only change needs no rebuild; a manager change needs one until it is put back */
 		person_t *p = &az->people[i];
-		int had = (p->flags & HAS_MANAGER) != 0;
-		if (had != (has_manager != 0) || (has_manager && p->manager != manager))
-			az->dirty = 1; /* a roles-only change needs no rebuild */
+		int built = (p->flags & BUILT_HAS) != 0;
+		int diverged = !(p->flags & ADDED) &&
+		               (built != (has_manager != 0) || (has_manager && p->built_manager != manager));
+		if (diverged && !(p->flags & DIVERGED))
+			az->diverged++;
+		else if (!diverged && (p->flags & DIVERGED))
+			az->diverged--;
 		p->manager = has_manager ? manager : 0;
-		p->flags = (flags & keep) | (has_manager ? HAS_MANAGER : 0);
+		p->flags = (flags & keep) | (has_manager ? HAS_MANAGER : 0) |
+		           (p->flags & (BUILT_HAS | ADDED)) | (diverged ? DIVERGED : 0);
 		az->slots[slot_of(az, id)].flags = p->flags;
 		return 0;
 	}
@@ -290,14 +374,15 @@ int authz_put(authz_t *az, int64_t id, int has_manager, int64_t manager, unsigne
 	az->slots[s].key = id;
 	az->slots[s].idx = i;
 	az->slots[s].parent = az->slots[s].tin = az->slots[s].tout = -1;
-	az->slots[s].flags = (flags & keep) | (has_manager ? HAS_MANAGER : 0);
 	person_t *p = &az->people[i];
 	p->id = id;
 	p->manager = has_manager ? manager : 0;
-	p->flags = (flags & keep) | (has_manager ? HAS_MANAGER : 0);
+	p->built_manager = 0;
+	p->flags = (flags & keep) | (has_manager ? HAS_MANAGER : 0) | ADDED;
 	p->parent = -1;
 	p->tin = p->tout = -1;
-	az->dirty = 1;
+	az->slots[s].flags = p->flags;
+	az->added++;
 	return 0;
 }
 
@@ -306,6 +391,13 @@ int authz_remove(authz_t *az, int64_t id)
 	int32_t i = authz_find(az, id);
 	if (i < 0)
 		return -1;
+	unsigned f = az->people[i].flags;
+	if (f & ADDED)
+		az->added--; /* removing someone put since the rebuild gives back the graph built */
+	else
+		az->dirty = 1;
+	if (f & DIVERGED)
+		az->diverged--;
 	slot_delete(az, slot_of(az, id));
 	int32_t last = (int32_t)az->n - 1;
 	if (i != last) {
@@ -313,7 +405,6 @@ int authz_remove(authz_t *az, int64_t id)
 		az->slots[slot_of(az, az->people[i].id)].idx = i;
 	}
 	az->n--;
-	az->dirty = 1;
 	return 0;
 }
 
@@ -323,6 +414,12 @@ void authz_reset(authz_t *az)
 		az->slots[i].idx = -1;
 	az->n = 0;
 	az->dirty = 1;
+	az->diverged = az->added = 0;
+}
+
+int authz_needs_rebuild(const authz_t *az)
+{
+	return az->dirty || az->diverged || az->added;
 }
 
 size_t authz_count(const authz_t *az)
@@ -333,7 +430,19 @@ size_t authz_count(const authz_t *az)
 unsigned authz_flags(const authz_t *az, int64_t id)
 {
 	const slot_t *s = find_slot(az, id);
-	return s ? s->flags & (AUTHZ_ROLES | AUTHZ_GUEST | AUTHZ_ACTIVE) : 0;
+	return s ? s->flags & PUBLIC_FLAGS : 0;
+}
+
+int authz_get(const authz_t *az, int64_t id, int *has_manager, int64_t *manager, unsigned *flags)
+{
+	const slot_t *s = find_slot(az, id);
+	if (!s)
+		return 0;
+	const person_t *p = &az->people[s->idx];
+	*has_manager = (p->flags & HAS_MANAGER) != 0;
+	*manager = p->manager;
+	*flags = p->flags & PUBLIC_FLAGS;
+	return 1;
 }
 
 /* Orders dense indexes by person id (ctx: the people array). */
@@ -386,11 +495,16 @@ void authz_rebuild(authz_t *az)
 	person_t *P = az->people;
 	int32_t *start = az->child_start, *list = az->child_list, *cursor = az->stack;
 	az->dirty = 0;
+	az->diverged = az->added = 0;
 	az->loops_cut = 0;
 	if (!n)
 		return;
 	memset(start, 0, ((size_t)n + 1) * sizeof *start);
 	for (int32_t i = 0; i < n; i++) {
+		P[i].flags &= ~(unsigned)(DIVERGED | ADDED | BUILT_HAS);
+		if (P[i].flags & HAS_MANAGER)
+			P[i].flags |= BUILT_HAS;
+		P[i].built_manager = P[i].manager;
 		P[i].parent = (P[i].flags & HAS_MANAGER) ? authz_find(az, P[i].manager) : -1;
 		P[i].tin = P[i].tout = -1;
 		if (P[i].parent >= 0)
@@ -449,7 +563,7 @@ void authz_rebuild(authz_t *az)
 
 static inline void ensure(authz_t *az)
 {
-	if (az->dirty)
+	if (authz_needs_rebuild(az))
 		authz_rebuild(az);
 }
 
@@ -700,6 +814,101 @@ static char *dup_or_null(const char *s, int *oom)
 	return c;
 }
 
+/* A role name: [a-z_], 1 to 40 characters. */
+static int valid_role_name(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	if (n == 0 || n > 40)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || *s == '_'))
+			return 0;
+	return 1;
+}
+
+/* Fills p->role_rules for every mask of the roles declared so far: "role:a+b". 0 or -1. */
+static int make_role_rules(authz_policy_t *p)
+{
+	unsigned all = (1u << p->nroles) - 1;
+	for (unsigned m = 1; m <= all; m++) {
+		size_t len = 6;
+		for (int r = 0; r < p->nroles; r++)
+			if (m & (1u << r))
+				len += strlen(p->roles[r].name) + 1;
+		char *rule = malloc(len);
+		if (!rule)
+			return -1;
+		strcpy(rule, "role:");
+		int first = 1;
+		for (int r = 0; r < p->nroles; r++)
+			if (m & (1u << r)) {
+				if (!first)
+					strcat(rule, "+");
+				strcat(rule, p->roles[r].name);
+				first = 0;
+			}
+		free(p->role_rules[m]);
+		p->role_rules[m] = rule;
+	}
+	return 0;
+}
+
+int authz_policy_add_role(authz_policy_t *p, const char *name, const char *label, char *err, size_t errlen)
+{
+	if (p->n > 0)
+		return perr(err, errlen, "roles come before the actions");
+	if (!valid_role_name(name))
+		return perr(err, errlen, "role name \"%s\" is not lower-case letters and _",
+		            name ? name : "");
+	if (!present(label))
+		return perr(err, errlen, "role %s: missing label", name);
+	if (find_role(p->roles, p->nroles, name) >= 0 ||
+	    find_role(p->cycle_roles, p->ncycle_roles, name) >= 0)
+		return perr(err, errlen, "duplicate role \"%s\"", name);
+	if (p->nroles == AUTHZ_MAX_ROLES)
+		return perr(err, errlen, "too many roles (at most %d)", AUTHZ_MAX_ROLES);
+	role_t *r = &p->roles[p->nroles];
+	r->name = strdup(name);
+	r->label = strdup(label);
+	if (!r->name || !r->label) {
+		role_free(r);
+		return perr(err, errlen, "out of memory");
+	}
+	p->nroles++;
+	if (make_role_rules(p))
+		return perr(err, errlen, "out of memory");
+	return 0;
+}
+
+int authz_policy_add_cycle_role(authz_policy_t *p, const char *name, const char *label, unsigned acts_as,
+                                char *err, size_t errlen)
+{
+	if (!valid_role_name(name))
+		return perr(err, errlen, "cycle role name \"%s\" is not lower-case letters and _",
+		            name ? name : "");
+	if (!present(label))
+		return perr(err, errlen, "cycle role %s: missing label", name);
+	if (find_role(p->cycle_roles, p->ncycle_roles, name) >= 0 ||
+	    find_role(p->roles, p->nroles, name) >= 0)
+		return perr(err, errlen, "duplicate role \"%s\"", name);
+	if (!acts_as || (acts_as & ~((1u << p->nroles) - 1)))
+		return perr(err, errlen, "cycle role %s: acts_as must name declared roles", name);
+	if (p->ncycle_roles == AUTHZ_MAX_CYCLE_ROLES)
+		return perr(err, errlen, "too many cycle roles (at most %d)", AUTHZ_MAX_CYCLE_ROLES);
+	role_t *r = &p->cycle_roles[p->ncycle_roles];
+	r->name = strdup(name);
+	r->label = strdup(label);
+	r->rule = malloc(strlen(name) + 7);
+	if (!r->name || !r->label || !r->rule) {
+		role_free(r);
+		return perr(err, errlen, "out of memory");
+	}
+	sprintf(r->rule, "cycle:%s", name);
+	r->acts_as = acts_as;
+	p->ncycle_roles++;
+	return 0;
+}
+
 int authz_policy_add(authz_policy_t *p, const authz_action_def_t *def, char *err, size_t errlen)
 {
 	if (!present(def->name))
@@ -718,7 +927,10 @@ int authz_policy_add(authz_policy_t *p, const authz_action_def_t *def, char *err
 		return perr(err, errlen, "missing why (write down the reason for this row)");
 	action_t a;
 	memset(&a, 0, sizeof a);
-	for (int r = 0; r < AUTHZ_NROLES; r++) {
+	for (int r = p->nroles; r < AUTHZ_MAX_ROLES; r++)
+		if (def->grant[r] != AUTHZ_GRANT_NO)
+			return perr(err, errlen, "a grant for an undeclared role");
+	for (int r = 0; r < p->nroles; r++) {
 		switch (def->grant[r]) {
 		case AUTHZ_GRANT_NO:
 			break;
@@ -728,19 +940,19 @@ int authz_policy_add(authz_policy_t *p, const authz_action_def_t *def, char *err
 		case AUTHZ_GRANT_IF: {
 			if (!valid_flag_name(def->flag[r]))
 				return perr(err, errlen, "field %s: \"if:\" needs a flag name of [a-z0-9_.]",
-				            role_names[r]);
+				            p->roles[r].name);
 			int f = flag_index(p->az, def->flag[r], 1);
 			if (f < 0)
-				return perr(err, errlen, "field %s: too many flags", role_names[r]);
+				return perr(err, errlen, "field %s: too many flags", p->roles[r].name);
 			a.cond |= 1u << r;
 			a.flagbit[r] = (uint8_t)f;
 			break;
 		}
 		default:
-			return perr(err, errlen, "field %s: bad grant", role_names[r]);
+			return perr(err, errlen, "field %s: bad grant", p->roles[r].name);
 		}
 	}
-	if (def->all_of & ~AUTHZ_ROLES)
+	if (def->all_of & ~((1u << p->nroles) - 1))
 		return perr(err, errlen, "field all_of: unknown role");
 	if (def->all_of && bits(def->all_of) < 2)
 		return perr(err, errlen,
@@ -755,7 +967,7 @@ int authz_policy_add(authz_policy_t *p, const authz_action_def_t *def, char *err
 	a.def.section = dup_or_null(def->section, &oom);
 	a.def.label = dup_or_null(def->label, &oom);
 	a.def.why = dup_or_null(def->why, &oom);
-	for (int r = 0; r < AUTHZ_NROLES; r++)
+	for (int r = 0; r < AUTHZ_MAX_ROLES; r++)
 		a.def.flag[r] = def->grant[r] == AUTHZ_GRANT_IF ? dup_or_null(def->flag[r], &oom) : NULL;
 	if (oom || (p->n == p->cap && grow_arr(&p->actions, p->cap ? p->cap * 2 : 64, sizeof(action_t))) ||
 	    ((p->n + 1) * 2 > p->index_cap && index_grow(p)))
@@ -771,7 +983,7 @@ fail:
 	free((char *)a.def.section);
 	free((char *)a.def.label);
 	free((char *)a.def.why);
-	for (int r = 0; r < AUTHZ_NROLES; r++)
+	for (int r = 0; r < AUTHZ_MAX_ROLES; r++)
 		free((char *)a.def.flag[r]);
 	return perr(err, errlen, "out of memory");
 }
@@ -809,7 +1021,7 @@ static inline unsigned grant(const authz_t *az, const action_t *a, unsigned role
 	if (g)
 		return g & (~g + 1);
 	if (roles & a->cond)
-		for (int r = 0; r < AUTHZ_NROLES; r++)
+		for (int r = 0; r < AUTHZ_MAX_ROLES; r++)
 			if ((roles & a->cond & (1u << r)) && ((az->flags >> a->flagbit[r]) & 1))
 				return 1u << r;
 	if (a->all_of && (roles & a->all_of) == a->all_of)
@@ -828,8 +1040,8 @@ static inline int by_role(const authz_t *az, const action_t *a, unsigned roles, 
 		return 1;
 	}
 	if (ctx && ctx->cycle_role) {
-		unsigned extra = ctx->cycle_role == AUTHZ_CYCLE_ADMIN ? AUTHZ_HR_ADMIN : AUTHZ_HR_ASSISTANT;
-		if (grant(az, a, roles | extra)) {
+		unsigned extra = authz_cycle_role_acts_as(az, ctx->cycle_role - 1);
+		if (extra && grant(az, a, roles | extra)) {
 			out->rule = AUTHZ_RULE_CYCLE_ROLE;
 			out->detail = ctx->cycle_role;
 			return 1;
@@ -915,18 +1127,9 @@ int authz_check(authz_t *az, int64_t actor, int action, const authz_ctx_t *ctx, 
 	return decide(out, 0, AUTHZ_RULE_NO_RELATION);
 }
 
-const char *authz_rule_name(const authz_result_t *r)
+const char *authz_rule_name(const authz_t *az, const authz_result_t *r)
 {
-	static const char *const role_rules[8] = {
-	    "role:?",
-	    "role:hr_admin",
-	    "role:hr_assistant",
-	    "role:hr_admin+hr_assistant",
-	    "role:tech_admin",
-	    "role:hr_admin+tech_admin",
-	    "role:hr_assistant+tech_admin",
-	    "role:hr_admin+hr_assistant+tech_admin",
-	};
+	const authz_policy_t *p = az->policy;
 	switch (r->rule) {
 	case AUTHZ_RULE_UNKNOWN_ACTOR:
 		return "unknown_actor";
@@ -939,9 +1142,12 @@ const char *authz_rule_name(const authz_result_t *r)
 	case AUTHZ_RULE_GUEST:
 		return "guest";
 	case AUTHZ_RULE_ROLE:
-		return role_rules[r->detail & 7];
+		return p && p->role_rules[r->detail & AUTHZ_ROLES] ? p->role_rules[r->detail & AUTHZ_ROLES]
+		                                                   : "role:?";
 	case AUTHZ_RULE_CYCLE_ROLE:
-		return r->detail == AUTHZ_CYCLE_ADMIN ? "cycle:admin" : "cycle:assistant";
+		return p && r->detail >= 1 && (int)r->detail <= p->ncycle_roles
+		           ? p->cycle_roles[r->detail - 1].rule
+		           : "cycle:?";
 	case AUTHZ_RULE_EVERYONE:
 		return "everyone";
 	case AUTHZ_RULE_NO_ROLE:
@@ -994,12 +1200,12 @@ static void put(sbuf_t *b, const char *fmt, ...)
 }
 
 /* "HR Admin + Tech Admin" for a mask of roles. */
-static void role_list(sbuf_t *b, unsigned mask, const char *join)
+static void role_list(const authz_t *az, sbuf_t *b, unsigned mask, const char *join)
 {
 	int first = 1;
-	for (int r = 0; r < AUTHZ_NROLES; r++)
+	for (int r = 0; r < authz_role_count(az); r++)
 		if (mask & (1u << r)) {
-			put(b, "%s%s", first ? "" : join, role_labels[r]);
+			put(b, "%s%s", first ? "" : join, authz_role_label(az, r));
 			first = 0;
 		}
 }
@@ -1021,17 +1227,17 @@ void authz_roles_for(const authz_t *az, int action, char *buf, size_t len)
 	}
 	/* the alternatives, joined "a, b or c" */
 	int n = bits(a->yes) + bits(a->cond) + (a->all_of != 0), k = 0;
-	for (int r = 0; r < AUTHZ_NROLES; r++) {
+	for (int r = 0; r < authz_role_count(az); r++) {
 		if (!((a->yes | a->cond) & (1u << r)))
 			continue;
-		put(&b, "%s%s", k == 0 ? "" : (k == n - 1 ? " or " : ", "), role_labels[r]);
+		put(&b, "%s%s", k == 0 ? "" : (k == n - 1 ? " or " : ", "), authz_role_label(az, r));
 		if (a->cond & (1u << r))
 			put(&b, " (when %s is on)", d->flag[r]);
 		k++;
 	}
 	if (a->all_of) {
 		put(&b, "%s", k == 0 ? "" : " or ");
-		role_list(&b, a->all_of, " + ");
+		role_list(az, &b, a->all_of, " + ");
 		k++;
 	}
 	if (k)
@@ -1121,15 +1327,19 @@ void authz_explain(authz_t *az, int64_t actor, int action, const authz_ctx_t *ct
 		break;
 	case AUTHZ_RULE_ROLE:
 		put(&b, "\"%s\" is allowed for %s, and person %lld holds the ", what, roles, who);
-		role_list(&b, r->detail, " and ");
+		role_list(az, &b, r->detail, " and ");
 		put(&b, bits(r->detail) > 1 ? " roles." : " role.");
 		break;
-	case AUTHZ_RULE_CYCLE_ROLE:
+	case AUTHZ_RULE_CYCLE_ROLE: {
+		int c = (int)r->detail - 1;
 		put(&b,
-		    "\"%s\" is allowed for %s, and person %lld is %s of this cycle, which counts as %s here.",
-		    what, roles, who, r->detail == AUTHZ_CYCLE_ADMIN ? "an admin" : "an assistant",
-		    r->detail == AUTHZ_CYCLE_ADMIN ? "HR Admin" : "HR Assistant");
+		    "\"%s\" is allowed for %s, and person %lld holds the cycle role %s in this cycle, which "
+		    "counts as ",
+		    what, roles, who, authz_cycle_role_label(az, c));
+		role_list(az, &b, authz_cycle_role_acts_as(az, c), " + ");
+		put(&b, " here.");
 		break;
+	}
 	case AUTHZ_RULE_EVERYONE:
 		put(&b, "Everyone in the company may use \"%s\".", what);
 		break;

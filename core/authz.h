@@ -1,24 +1,25 @@
 /** The permission evaluator: the org graph (people, managers, roles) held in memory with
- * Euler-tour intervals for O(1) ancestor checks, the role grants loaded from policies/, and
- * one decision function, authz_check, that every access goes through. Plain C, no Lua.
- * The decision algorithm is documented rule by rule in policies/README.md. */
+ * Euler-tour intervals for O(1) ancestor checks, the roles and grants loaded from policies/,
+ * and one decision function, authz_check, that every access goes through. Plain C, no Lua.
+ * The decision algorithm is documented rule by rule in policies/README.md. The roles are the
+ * policy's (policies/roles_list.lua): role i of the policy in force is the flag bit 1 << i. */
 #ifndef CANDOR_AUTHZ_H
 #define CANDOR_AUTHZ_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-/** Roles, as bits of a person's flags and of role masks. */
+/** Most roles a policy declares; role i is the bit 1 << i of a person's flags and of role masks. */
+#define AUTHZ_MAX_ROLES 8
+/** Most cycle roles a policy declares. */
+#define AUTHZ_MAX_CYCLE_ROLES 4
+
+/** A person's flags: the role bits, then these. */
 enum {
-	AUTHZ_HR_ADMIN = 1u << 0,     /* HR Admin */
-	AUTHZ_HR_ASSISTANT = 1u << 1, /* HR Assistant */
-	AUTHZ_TECH_ADMIN = 1u << 2,   /* Tech Admin */
-	AUTHZ_ROLES = 7u,             /* all role bits */
-	AUTHZ_GUEST = 1u << 3,        /* an external guest account */
-	AUTHZ_ACTIVE = 1u << 4,       /* may act at all (not deactivated, locked or invited) */
+	AUTHZ_ROLES = 0xFFu,    /* all role bits */
+	AUTHZ_GUEST = 1u << 8,  /* an external guest account */
+	AUTHZ_ACTIVE = 1u << 9, /* may act at all (not deactivated, locked or invited) */
 };
-/** Number of roles; role i is the bit 1 << i. */
-#define AUTHZ_NROLES 3
 
 /** How an actor relates to a subject in the reporting tree. */
 typedef enum authz_rel {
@@ -56,13 +57,6 @@ enum {
 	AUTHZ_VIS_N,                /* count */
 };
 
-/** The role the actor has in the cycle at hand. */
-enum {
-	AUTHZ_CYCLE_NONE,      /* none */
-	AUTHZ_CYCLE_ADMIN,     /* cycle admin: acts as HR Admin for this check */
-	AUTHZ_CYCLE_ASSISTANT, /* cycle assistant: acts as HR Assistant for this check */
-};
-
 /** The actor's part in the object at hand (bits of authz_ctx_t.rel). */
 enum {
 	AUTHZ_AUTHOR = 1u << 0,         /* wrote it */
@@ -78,7 +72,7 @@ typedef struct authz_ctx {
 	int has_vis;              /* vis holds a cycle's visibility settings */
 	uint8_t vis[AUTHZ_VIS_N]; /* authz_level_t per party */
 	uint8_t stage;            /* authz_stage_t */
-	uint8_t cycle_role;       /* AUTHZ_CYCLE_* */
+	uint8_t cycle_role;       /* 0, or 1 + the policy index of the actor's role in this cycle */
 	uint8_t rel;              /* AUTHZ_AUTHOR | AUTHZ_REVIEWER | AUTHZ_GUEST_REVIEWER */
 } authz_ctx_t;
 
@@ -89,8 +83,8 @@ typedef enum authz_rule {
 	AUTHZ_RULE_UNKNOWN_ACTION,       /* "unknown_action" */
 	AUTHZ_RULE_GUEST_REVIEWER,       /* "guest_reviewer" */
 	AUTHZ_RULE_GUEST,                /* "guest" */
-	AUTHZ_RULE_ROLE,                 /* "role:<role>" (detail: the granting role mask) */
-	AUTHZ_RULE_CYCLE_ROLE,           /* "cycle:admin" / "cycle:assistant" (detail: AUTHZ_CYCLE_*) */
+	AUTHZ_RULE_ROLE,                 /* "role:<role>[+<role>...]" (detail: the granting role mask) */
+	AUTHZ_RULE_CYCLE_ROLE,           /* "cycle:<cycle role>" (detail: ctx.cycle_role) */
 	AUTHZ_RULE_EVERYONE,             /* "everyone" */
 	AUTHZ_RULE_NO_ROLE,              /* "no_role" */
 	AUTHZ_RULE_HIERARCHY,            /* "hierarchy" */
@@ -110,7 +104,7 @@ typedef enum authz_rule {
 typedef struct authz_result {
 	int allowed;       /* 1 allow, 0 deny */
 	authz_rule_t rule; /* the rule that decided */
-	unsigned detail;   /* role mask for AUTHZ_RULE_ROLE, AUTHZ_CYCLE_* for AUTHZ_RULE_CYCLE_ROLE */
+	unsigned detail;   /* role mask for AUTHZ_RULE_ROLE, ctx.cycle_role for AUTHZ_RULE_CYCLE_ROLE */
 	authz_rel_t rel;   /* the actor's relation to ctx.subject (NONE without a subject) */
 } authz_result_t;
 
@@ -124,20 +118,20 @@ typedef enum authz_grant {
 /** One action of the policy (one row of the permission cheat sheet). authz_policy_add copies
  * the strings; the evaluator's copy is what authz_action_at returns. */
 typedef struct authz_action_def {
-	const char *name;                  /* e.g. "users.invite" */
-	const char *section;               /* e.g. "User management" */
-	const char *label;                 /* e.g. "Invite users" */
-	const char *why;                   /* the reason for the decisions in this row */
-	authz_grant_t grant[AUTHZ_NROLES]; /* per role: no, yes, or if flag */
-	const char *flag[AUTHZ_NROLES];    /* the flag of an AUTHZ_GRANT_IF cell, else NULL */
-	unsigned all_of;                   /* roles that together allow it (0: none) */
-	int everyone;                      /* every active non-guest person may */
-	int confidential;                  /* reads confidential data (hierarchy rule applies) */
-	int guest_ok;                      /* guests may, as reviewer or author */
-	int author_ok;                     /* the author may, under visibility settings */
-	int self;                          /* default without vis: the subject themselves may */
-	int direct_manager;                /* default without vis: the direct manager may */
-	int indirect_manager;              /* default without vis: managers further up may */
+	const char *name;                     /* e.g. "users.invite" */
+	const char *section;                  /* e.g. "User management" */
+	const char *label;                    /* e.g. "Invite users" */
+	const char *why;                      /* the reason for the decisions in this row */
+	authz_grant_t grant[AUTHZ_MAX_ROLES]; /* per role of the policy: no, yes, or if flag */
+	const char *flag[AUTHZ_MAX_ROLES];    /* the flag of an AUTHZ_GRANT_IF cell, else NULL */
+	unsigned all_of;                      /* roles that together allow it (0: none) */
+	int everyone;                         /* every active non-guest person may */
+	int confidential;                     /* reads confidential data (hierarchy rule applies) */
+	int guest_ok;                         /* guests may, as reviewer or author */
+	int author_ok;                        /* the author may, under visibility settings */
+	int self;                             /* default without vis: the subject themselves may */
+	int direct_manager;                   /* default without vis: the direct manager may */
+	int indirect_manager;                 /* default without vis: managers further up may */
 } authz_action_def_t;
 
 /** The evaluator: people, the policy in force, and the policy flags. */
@@ -165,6 +159,9 @@ void authz_reset(authz_t *az);
 void authz_rebuild(authz_t *az);
 /** Number of people. */
 size_t authz_count(const authz_t *az);
+/** 1 when the next decision has to rebuild the graph: it differs from the one built last. A
+ * change put back as it was (a manager changed, then changed back) leaves it clean. */
+int authz_needs_rebuild(const authz_t *az);
 /** Number of manager loops the last rebuild had to cut (0 for good input). */
 size_t authz_loops_cut(authz_t *az);
 /** The dense index of person id (0..count-1, stable until the next put or remove), or -1.
@@ -172,6 +169,8 @@ size_t authz_loops_cut(authz_t *az);
 int32_t authz_find(const authz_t *az, int64_t id);
 /** Flags of person id, or 0 when unknown. */
 unsigned authz_flags(const authz_t *az, int64_t id);
+/** Person id as put: 1 and *has_manager, *manager, *flags filled, or 0 when unknown. */
+int authz_get(const authz_t *az, int64_t id, int *has_manager, int64_t *manager, unsigned *flags);
 
 /** 1 when making new_manager id's manager would close a loop: new_manager is id or one of
  * id's direct or indirect reports. */
@@ -194,6 +193,13 @@ int authz_flag(const authz_t *az, const char *name);
 
 /** A new empty policy for az (flags named by its entries are registered in az). */
 authz_policy_t *authz_policy_new(authz_t *az);
+/** Declares the next role (bit 1 << count) with its name ([a-z_]) and the label people read.
+ * Roles come before actions. 0, or -1 with the problem in err (bad or duplicate name, too many). */
+int authz_policy_add_role(authz_policy_t *p, const char *name, const char *label, char *err, size_t errlen);
+/** Declares a role a person may hold in one cycle (ctx.cycle_role = its index + 1): within that
+ * cycle they count as also holding the roles in acts_as. 0, or -1 with the problem in err. */
+int authz_policy_add_cycle_role(authz_policy_t *p, const char *name, const char *label, unsigned acts_as,
+                                char *err, size_t errlen);
 /** Validates def and appends a copy. 0, or -1 with the problem written to err (e.g.
  * "duplicate action", "missing why"). */
 int authz_policy_add(authz_policy_t *p, const authz_action_def_t *def, char *err, size_t errlen);
@@ -212,8 +218,9 @@ int authz_action_find(const authz_t *az, const char *name, size_t len);
 /** The decision for actor doing action (an index from authz_action_find, -1 for unknown)
  * in ctx (NULL: a global action). Returns out->allowed. Never allocates. */
 int authz_check(authz_t *az, int64_t actor, int action, const authz_ctx_t *ctx, authz_result_t *out);
-/** The short name of the rule in r ("role:hr_admin", "vis:hr", ...); a static string. */
-const char *authz_rule_name(const authz_result_t *r);
+/** The short name of the rule in r ("role:hr_admin", "vis:hr", ...); valid while the policy
+ * in force is. */
+const char *authz_rule_name(const authz_t *az, const authz_result_t *r);
 /** Writes a sentence explaining r (the result of that very check) to buf. */
 void authz_explain(authz_t *az, int64_t actor, int action, const authz_ctx_t *ctx, const authz_result_t *r,
                    char *buf, size_t len);
@@ -224,17 +231,25 @@ void authz_roles_for(const authz_t *az, int action, char *buf, size_t len);
 int authz_level_parse(const char *s, authz_level_t *out);
 /** Parses a stage name ("draft", "submitted", "shared", "signed"). 0 or -1. */
 int authz_stage_parse(const char *s, authz_stage_t *out);
-/** Name of a level. */
-const char *authz_level_name(authz_level_t l);
-/** Name of a stage. */
-const char *authz_stage_name(authz_stage_t s);
 /** Name of a relation ("self", "direct_manager", "indirect_manager", "above", "none"). */
 const char *authz_rel_name(authz_rel_t r);
-/** Policy name of role bit 1 << i ("hr_admin", "hr_assistant", "tech_admin"). */
-const char *authz_role_name(int i);
-/** Human label of role bit 1 << i ("HR Admin", ...). */
-const char *authz_role_label(int i);
-/** Role index for a policy name, or -1. */
-int authz_role_parse(const char *s);
+/** Number of roles of the policy in force. */
+int authz_role_count(const authz_t *az);
+/** Name of role i of the policy in force (e.g. "hr_admin"), or "?". */
+const char *authz_role_name(const authz_t *az, int i);
+/** Label of role i (e.g. "HR Admin"), or "?". */
+const char *authz_role_label(const authz_t *az, int i);
+/** Index of the role called s, or -1. */
+int authz_role_parse(const authz_t *az, const char *s);
+/** Number of cycle roles of the policy in force. */
+int authz_cycle_role_count(const authz_t *az);
+/** Name of cycle role i (e.g. "admin"), or "?". */
+const char *authz_cycle_role_name(const authz_t *az, int i);
+/** Label of cycle role i (e.g. "Cycle admin"), or "?". */
+const char *authz_cycle_role_label(const authz_t *az, int i);
+/** The roles cycle role i counts as (a role mask). */
+unsigned authz_cycle_role_acts_as(const authz_t *az, int i);
+/** Index of the cycle role called s, or -1. */
+int authz_cycle_role_parse(const authz_t *az, const char *s);
 
 #endif

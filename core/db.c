@@ -1,6 +1,7 @@
 /* SQLite with safe settings, a statement cache, savepoints and migrations. */
 #include "db.h"
 
+#include "fold.h"
 #include "log.h"
 
 #include <dirent.h>
@@ -53,6 +54,38 @@ static void cache_clear(db_t *db)
 	db->cached = 0;
 }
 
+/** The FOLD collation: names ordered without regard to case or accents (fold.h). */
+static int fold_collate(void *ud, int an, const void *a, int bn, const void *b)
+{
+	(void)ud;
+	return fold_compare(a, (size_t)an, b, (size_t)bn);
+}
+
+/** SQL fold(text): the key FOLD orders by, for matching ("lukasz" finds "Łukasz"). */
+static void fold_sql(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+		sqlite3_result_null(ctx);
+		return;
+	}
+	const char *s = (const char *)sqlite3_value_text(argv[0]);
+	size_t n = (size_t)sqlite3_value_bytes(argv[0]);
+	char small[256];
+	size_t need = fold_text(s, n, small, sizeof small);
+	if (need < sizeof small) {
+		sqlite3_result_text(ctx, small, (int)need, SQLITE_TRANSIENT);
+		return;
+	}
+	char *big = sqlite3_malloc64(need + 1);
+	if (!big) {
+		sqlite3_result_error_nomem(ctx);
+		return;
+	}
+	fold_text(s, n, big, need + 1);
+	sqlite3_result_text(ctx, big, (int)need, sqlite3_free);
+}
+
 db_t *db_open(const char *path, char *err, size_t errlen)
 {
 	db_t *db = calloc(1, sizeof *db);
@@ -76,6 +109,9 @@ db_t *db_open(const char *path, char *err, size_t errlen)
 	sqlite3_db_config(db->conn, SQLITE_DBCONFIG_DQS_DML, 0, NULL);
 	sqlite3_db_config(db->conn, SQLITE_DBCONFIG_DQS_DDL, 0, NULL);
 	sqlite3_busy_timeout(db->conn, 5000);
+	sqlite3_create_collation_v2(db->conn, "FOLD", SQLITE_UTF8, NULL, fold_collate, NULL);
+	sqlite3_create_function_v2(db->conn, "fold", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
+				   fold_sql, NULL, NULL, NULL);
 	const char *setup = "PRAGMA foreign_keys=ON; PRAGMA trusted_schema=OFF; "
 			    "PRAGMA synchronous=FULL; PRAGMA journal_mode=WAL;";
 	char *msg = NULL;

@@ -1,5 +1,6 @@
-/* core.authz: the permission evaluator (core/authz.c) for Lua: policy loading and validation,
- * the org graph, decisions and their explanations. Each Lua state has its own evaluator. */
+/* core.authz: the permission evaluator (core/authz.c) for Lua: the policy (roles and actions,
+ * given one by one through narrow calls: lib/policy.lua reads and checks the policy files), the
+ * org graph, decisions and their explanations. Each Lua state has its own evaluator. */
 #include "host.h"
 
 #include "authz.h"
@@ -9,21 +10,29 @@
 
 /** The evaluator of this Lua state (full userdata, upvalue 1 of every function). */
 typedef struct box {
-	authz_t *az; /* owned */
+	authz_t *az;             /* owned */
+	authz_policy_t *pending; /* a policy being given (policy_begin .. policy_commit), owned */
 } box_t;
 
-/* upvalue 2: a table holding the presets and keeping the rule names interned */
+/* upvalue 2: a table keeping the rule names interned (rule_names) */
 #define STATE lua_upvalueindex(2)
+
+static box_t *box(lua_State *L)
+{
+	return lua_touserdata(L, lua_upvalueindex(1));
+}
 
 static authz_t *get(lua_State *L)
 {
-	return ((box_t *)lua_touserdata(L, lua_upvalueindex(1)))->az;
+	return box(L)->az;
 }
 
 static int box_gc(lua_State *L)
 {
 	box_t *b = lua_touserdata(L, 1);
+	authz_policy_free(b->pending);
 	authz_free(b->az);
+	b->pending = NULL;
 	b->az = NULL;
 	return 0;
 }
@@ -47,7 +56,7 @@ static int level_arg(lua_State *L, int idx, int arg, const char *key)
 }
 
 /* Parses the table at idx into c (all zero when idx is nil). Raises on misuse. */
-static void ctx_arg(lua_State *L, int idx, authz_ctx_t *c)
+static void ctx_arg(lua_State *L, authz_t *az, int idx, authz_ctx_t *c)
 {
 	memset(c, 0, sizeof *c);
 	if (lua_isnoneornil(L, idx))
@@ -86,14 +95,14 @@ static void ctx_arg(lua_State *L, int idx, authz_ctx_t *c)
 				luaL_argerror(L, idx, "ctx.stage must be draft, submitted, shared or signed");
 			c->stage = (uint8_t)st;
 		} else if (strcmp(k, "cycle_role") == 0) {
-			const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
-			if (strcmp(s, "admin") == 0)
-				c->cycle_role = AUTHZ_CYCLE_ADMIN;
-			else if (strcmp(s, "assistant") == 0)
-				c->cycle_role = AUTHZ_CYCLE_ASSISTANT;
+			int cr = lua_type(L, -1) == LUA_TSTRING
+			             ? authz_cycle_role_parse(az, lua_tostring(L, -1))
+			             : -1;
+			if (cr >= 0)
+				c->cycle_role = (uint8_t)(cr + 1);
 			else if (lua_toboolean(L, -1))
 				luaL_argerror(L, idx,
-				              "ctx.cycle_role must be \"admin\", \"assistant\" or nil");
+				              "ctx.cycle_role must be a cycle role of the policy or nil");
 		} else if (strcmp(k, "rel") == 0) {
 			if (!lua_istable(L, -1))
 				luaL_argerror(L, idx, "ctx.rel must be a table");
@@ -149,7 +158,7 @@ static int l_put(lua_State *L)
 				for (lua_Integer i = 1; i <= n; i++) {
 					lua_rawgeti(L, -1, i);
 					int r = lua_type(L, -1) == LUA_TSTRING
-					            ? authz_role_parse(lua_tostring(L, -1))
+					            ? authz_role_parse(az, lua_tostring(L, -1))
 					            : -1;
 					if (r >= 0)
 						flags |= 1u << r;
@@ -172,6 +181,46 @@ static int l_put(lua_State *L)
 	if (authz_put(az, id, has_manager, manager, flags))
 		return luaL_error(L, "out of memory");
 	lua_pushboolean(L, 1);
+	return 1;
+}
+
+/** authz.get(id) -> { manager_id =, roles = {...}, guest =, active = } (what put was given, roles
+ * in policy order), or nil for someone unknown */
+static int l_get(lua_State *L)
+{
+	authz_t *az = get(L);
+	int has_manager;
+	int64_t manager;
+	unsigned flags;
+	if (!authz_get(az, luaL_checkinteger(L, 1), &has_manager, &manager, &flags)) {
+		lua_pushnil(L);
+		return 1;
+	}
+	lua_createtable(L, 0, 4);
+	if (has_manager) {
+		lua_pushinteger(L, manager);
+		lua_setfield(L, -2, "manager_id");
+	}
+	lua_newtable(L);
+	int k = 0;
+	for (int r = 0; r < authz_role_count(az); r++)
+		if (flags & (1u << r)) {
+			lua_pushstring(L, authz_role_name(az, r));
+			lua_rawseti(L, -2, ++k);
+		}
+	lua_setfield(L, -2, "roles");
+	lua_pushboolean(L, (flags & AUTHZ_GUEST) != 0);
+	lua_setfield(L, -2, "guest");
+	lua_pushboolean(L, (flags & AUTHZ_ACTIVE) != 0);
+	lua_setfield(L, -2, "active");
+	return 1;
+}
+
+/** authz.needs_rebuild() -> whether the next decision rebuilds the graph (it differs from the
+ * one built last) */
+static int l_needs_rebuild(lua_State *L)
+{
+	lua_pushboolean(L, authz_needs_rebuild(get(L)));
 	return 1;
 }
 
@@ -292,11 +341,11 @@ static int l_check(lua_State *L)
 		authz_check(az, actor, action, NULL, &r);
 	} else {
 		authz_ctx_t c;
-		ctx_arg(L, 3, &c);
+		ctx_arg(L, az, 3, &c);
 		authz_check(az, actor, action, &c, &r);
 	}
 	lua_pushboolean(L, r.allowed);
-	lua_pushstring(L, authz_rule_name(&r));
+	lua_pushstring(L, authz_rule_name(az, &r));
 	return 2;
 }
 
@@ -308,7 +357,7 @@ static int l_filter(lua_State *L)
 	int action = action_arg(L, az, 2);
 	luaL_checktype(L, 3, LUA_TTABLE);
 	authz_ctx_t c;
-	ctx_arg(L, 4, &c);
+	ctx_arg(L, az, 4, &c);
 	c.has_subject = 1;
 	lua_Integer n = luaL_len(L, 3), out = 0;
 	lua_createtable(L, (int)(n < 1024 ? n : 1024), 0);
@@ -336,7 +385,7 @@ static int l_explain(lua_State *L)
 	lua_Integer actor = luaL_checkinteger(L, 1);
 	int action = action_arg(L, az, 2);
 	authz_ctx_t c;
-	ctx_arg(L, 3, &c);
+	ctx_arg(L, az, 3, &c);
 	const authz_ctx_t *cp = lua_isnoneornil(L, 3) ? NULL : &c;
 	authz_result_t r;
 	authz_check(az, actor, action, cp, &r);
@@ -345,7 +394,7 @@ static int l_explain(lua_State *L)
 	lua_createtable(L, 0, 4);
 	lua_pushboolean(L, r.allowed);
 	lua_setfield(L, -2, "allowed");
-	lua_pushstring(L, authz_rule_name(&r));
+	lua_pushstring(L, authz_rule_name(az, &r));
 	lua_setfield(L, -2, "rule");
 	lua_pushstring(L, reason);
 	lua_setfield(L, -2, "reason");
@@ -395,21 +444,21 @@ static int l_actions(lua_State *L)
 		lua_setfield(L, -2, "label");
 		lua_pushstring(L, d->why);
 		lua_setfield(L, -2, "why");
-		lua_createtable(L, 0, AUTHZ_NROLES);
-		for (int r = 0; r < AUTHZ_NROLES; r++) {
+		lua_createtable(L, 0, authz_role_count(az));
+		for (int r = 0; r < authz_role_count(az); r++) {
 			if (d->grant[r] == AUTHZ_GRANT_IF)
 				lua_pushfstring(L, "if:%s", d->flag[r]);
 			else
 				lua_pushboolean(L, d->grant[r] == AUTHZ_GRANT_YES);
-			lua_setfield(L, -2, authz_role_name(r));
+			lua_setfield(L, -2, authz_role_name(az, r));
 		}
 		lua_setfield(L, -2, "roles");
 		if (d->all_of) {
 			lua_newtable(L);
 			int k = 0;
-			for (int r = 0; r < AUTHZ_NROLES; r++)
+			for (int r = 0; r < authz_role_count(az); r++)
 				if (d->all_of & (1u << r)) {
-					lua_pushstring(L, authz_role_name(r));
+					lua_pushstring(L, authz_role_name(az, r));
 					lua_rawseti(L, -2, ++k);
 				}
 			lua_setfield(L, -2, "all_of");
@@ -430,395 +479,192 @@ static int l_actions(lua_State *L)
 	return 1;
 }
 
-/* ---------------------------------------------------------------- policy loading */
+/* ---------------------------------------------------------------- the policy */
 
-/** Where a policy problem is reported from. */
-typedef struct where {
-	char msg[768]; /* the error, once there is one */
-} where_t;
-
-/* Checks that the table at idx is a list (keys 1..n only); returns n or -1 with w->msg set. */
-static lua_Integer list_len(lua_State *L, int idx, const char *file, where_t *w)
+/* The policy being given; raises when policy_begin was not called. */
+static authz_policy_t *pending(lua_State *L)
 {
-	if (!lua_istable(L, idx)) {
-		snprintf(w->msg, sizeof w->msg, "%s: must return a list of entries, got a %s", file,
-		         luaL_typename(L, idx));
-		return -1;
-	}
-	lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
-	lua_pushnil(L);
-	while (lua_next(L, idx)) {
-		lua_pop(L, 1);
-		if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 || lua_tointeger(L, -1) > n) {
-			snprintf(w->msg, sizeof w->msg, "%s: must be a list of entries, found key %s", file,
-			         luaL_tolstring(L, -1, NULL));
-			lua_pop(L, 2);
-			return -1;
-		}
-	}
-	return n;
+	authz_policy_t *p = box(L)->pending;
+	if (!p)
+		luaL_error(L, "no policy is being given (call authz.policy_begin() first)");
+	return p;
 }
 
-static const char *const action_fields[] = {
-    "section",          "action",   "label",        "why",      "hr_admin",  "hr_assistant", "tech_admin",
-    "all_of",           "everyone", "confidential", "guest_ok", "author_ok", "self",         "direct_manager",
-    "indirect_manager", NULL,
-};
-
-/* Reads entry (table on top of the stack) into d. 0, or -1 with the problem in prob. */
-static int read_action(lua_State *L, authz_action_def_t *d, int *seen_roles, char *prob, size_t plen)
+/** authz.policy_begin() starts giving a new policy (a previous unfinished one is dropped); the
+ * policy in force stays until policy_commit */
+static int l_policy_begin(lua_State *L)
 {
-	int e = lua_gettop(L);
-	memset(d, 0, sizeof *d);
-	*seen_roles = 0;
-	lua_getfield(L, e, "action");
-	d->name = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
-	lua_pop(L, 1);
-	lua_pushnil(L);
-	while (lua_next(L, e)) {
-		const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
-		int f = 0;
-		while (k && action_fields[f] && strcmp(k, action_fields[f]) != 0)
-			f++;
-		if (!k || !action_fields[f]) {
-			snprintf(prob, plen, "unknown field \"%s\"", luaL_tolstring(L, -2, NULL));
-			goto fail;
-		}
-		int t = lua_type(L, -1);
-		int r = authz_role_parse(k);
-		if (f <= 3) { /* section, action, label, why */
-			if (t != LUA_TSTRING) {
-				snprintf(prob, plen, "field %s must be a string", k);
-				goto fail;
-			}
-			const char *s = lua_tostring(L, -1);
-			if (f == 0)
-				d->section = s;
-			else if (f == 2)
-				d->label = s;
-			else if (f == 3)
-				d->why = s;
-		} else if (r >= 0) {
-			*seen_roles |= 1 << r;
-			if (t == LUA_TBOOLEAN) {
-				d->grant[r] = lua_toboolean(L, -1) ? AUTHZ_GRANT_YES : AUTHZ_GRANT_NO;
-			} else if (t == LUA_TSTRING && strncmp(lua_tostring(L, -1), "if:", 3) == 0) {
-				d->grant[r] = AUTHZ_GRANT_IF;
-				d->flag[r] = lua_tostring(L, -1) + 3;
-			} else {
-				snprintf(prob, plen, "field %s must be true, false or \"if:<flag>\"", k);
-				goto fail;
-			}
-		} else if (strcmp(k, "all_of") == 0) {
-			if (t != LUA_TTABLE) {
-				snprintf(prob, plen, "field all_of must be a list of roles");
-				goto fail;
-			}
-			lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
-			for (lua_Integer i = 1; i <= n; i++) {
-				lua_rawgeti(L, -1, i);
-				int ar = lua_type(L, -1) == LUA_TSTRING
-				             ? authz_role_parse(lua_tostring(L, -1))
-				             : -1;
-				if (ar < 0) {
-					snprintf(prob, plen, "field all_of: unknown role \"%s\"",
-					         luaL_tolstring(L, -1, NULL));
-					goto fail;
-				}
-				d->all_of |= 1u << ar;
-				lua_pop(L, 1);
-			}
-		} else { /* the booleans */
-			if (t != LUA_TBOOLEAN) {
-				snprintf(prob, plen, "field %s must be true or false", k);
-				goto fail;
-			}
-			int v = lua_toboolean(L, -1);
-			if (strcmp(k, "everyone") == 0)
-				d->everyone = v;
-			else if (strcmp(k, "confidential") == 0)
-				d->confidential = v;
-			else if (strcmp(k, "guest_ok") == 0)
-				d->guest_ok = v;
-			else if (strcmp(k, "author_ok") == 0)
-				d->author_ok = v;
-			else if (strcmp(k, "self") == 0)
-				d->self = v;
-			else if (strcmp(k, "direct_manager") == 0)
-				d->direct_manager = v;
-			else
-				d->indirect_manager = v;
-		}
-		lua_pop(L, 1);
-	}
-	for (int r = 0; r < AUTHZ_NROLES; r++)
-		if (!(*seen_roles & (1 << r))) {
-			snprintf(prob, plen,
-			         "missing field %s (decide the cell: true, false or \"if:<flag>\")",
-			         authz_role_name(r));
-			return -1;
-		}
+	box_t *b = box(L);
+	authz_policy_free(b->pending);
+	b->pending = authz_policy_new(b->az);
+	if (!b->pending)
+		return luaL_error(L, "out of memory");
 	return 0;
-fail:
-	lua_settop(L, e);
-	return -1;
 }
 
-static const char *const preset_kinds[] = {"review", "feedback", "objective", NULL};
-static const char *const preset_text[] = {"kind", "name", "label", "description", NULL};
-
-/* Validates the visibility presets at idx and leaves the normalised table on the stack:
- * { review = { {name=, label=, description=, vis = {self=..., ...}}, ... }, feedback = ..., ... }.
- * 0, or -1 with w->msg set (nothing pushed). */
-static int read_presets(lua_State *L, int idx, const char *file, where_t *w)
+/* true, or nil and the problem */
+static int added(lua_State *L, int failed, const char *err)
 {
-	lua_Integer n = list_len(L, idx, file, w);
-	if (n < 0)
-		return -1;
-	int top = lua_gettop(L);
-	lua_newtable(L);
-	int out = top + 1;
-	for (int k = 0; preset_kinds[k]; k++) {
-		lua_newtable(L);
-		lua_setfield(L, out, preset_kinds[k]);
-	}
-	for (lua_Integer i = 1; i <= n; i++) {
-		lua_rawgeti(L, idx, i);
-		int e = lua_gettop(L);
-		const char *label = "no name";
-		if (!lua_istable(L, e)) {
-			snprintf(w->msg, sizeof w->msg, "%s: entry %d: must be a table", file, (int)i);
-			goto fail;
-		}
-		lua_getfield(L, e, "name");
-		if (lua_type(L, -1) == LUA_TSTRING)
-			label = lua_tostring(L, -1);
-		lua_pop(L, 1);   /* still referenced by the entry */
-		lua_newtable(L); /* the preset */
-		lua_newtable(L); /* its vis */
-		int seen = 0, have_text = 0;
+	if (failed) {
 		lua_pushnil(L);
-		while (lua_next(L, e)) {
-			const char *key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
-			int vi = 0, ti = 0;
-			while (key && vi < AUTHZ_VIS_N && strcmp(key, vis_keys[vi]) != 0)
-				vi++;
-			while (key && preset_text[ti] && strcmp(key, preset_text[ti]) != 0)
-				ti++;
-			if (key && vi < AUTHZ_VIS_N) {
-				authz_level_t lv;
-				if (lua_type(L, -1) != LUA_TSTRING ||
-				    authz_level_parse(lua_tostring(L, -1), &lv)) {
-					snprintf(
-					    w->msg, sizeof w->msg,
-					    "%s: entry %d (%s): field %s: bad level \"%s\" (never, always, "
-					    "after_submit, after_share or after_sign)",
-					    file, (int)i, label, key, luaL_tolstring(L, -1, NULL));
-					goto fail;
-				}
-				seen |= 1 << vi;
-				lua_pushvalue(L, -2);
-				lua_pushvalue(L, -2);
-				lua_settable(L, e + 2);
-			} else if (key && preset_text[ti]) {
-				if (lua_type(L, -1) != LUA_TSTRING || !*lua_tostring(L, -1)) {
-					snprintf(w->msg, sizeof w->msg,
-					         "%s: entry %d (%s): field %s must be a non-empty string",
-					         file, (int)i, label, key);
-					goto fail;
-				}
-				have_text |= 1 << ti;
-				if (ti > 0) { /* kind goes to the outer table */
-					lua_pushvalue(L, -2);
-					lua_pushvalue(L, -2);
-					lua_settable(L, e + 1);
-				}
-			} else {
-				snprintf(w->msg, sizeof w->msg, "%s: entry %d (%s): unknown field \"%s\"",
-				         file, (int)i, label, luaL_tolstring(L, -2, NULL));
-				goto fail;
-			}
-			lua_pop(L, 1);
-		}
-		for (int ti = 0; preset_text[ti]; ti++)
-			if (!(have_text & (1 << ti))) {
-				snprintf(w->msg, sizeof w->msg, "%s: entry %d (%s): missing %s", file, (int)i,
-				         label, preset_text[ti]);
-				goto fail;
-			}
-		for (int vi = 0; vi < AUTHZ_VIS_N; vi++)
-			if (!(seen & (1 << vi))) {
-				snprintf(w->msg, sizeof w->msg, "%s: entry %d (%s): missing level %s", file,
-				         (int)i, label, vis_keys[vi]);
-				goto fail;
-			}
-		lua_setfield(L, e + 1, "vis");
-		lua_getfield(L, e, "kind");
-		const char *kind = lua_tostring(L, -1);
-		int ki = 0;
-		while (preset_kinds[ki] && strcmp(kind, preset_kinds[ki]) != 0)
-			ki++;
-		if (!preset_kinds[ki]) {
-			snprintf(w->msg, sizeof w->msg,
-			         "%s: entry %d (%s): unknown kind \"%s\" (review, feedback or objective)",
-			         file, (int)i, label, kind);
-			goto fail;
-		}
-		lua_pop(L, 1);
-		lua_getfield(L, out, preset_kinds[ki]); /* list of that kind */
-		lua_Integer m = (lua_Integer)lua_rawlen(L, -1);
-		for (lua_Integer j = 1; j <= m; j++) {
-			lua_rawgeti(L, -1, j);
-			lua_getfield(L, -1, "name");
-			int dup = strcmp(lua_tostring(L, -1), label) == 0;
-			lua_pop(L, 2);
-			if (dup) {
-				snprintf(w->msg, sizeof w->msg,
-				         "%s: entry %d (%s): duplicate %s preset \"%s\"", file, (int)i, label,
-				         preset_kinds[ki], label);
-				goto fail;
-			}
-		}
-		lua_pushvalue(L, e + 1);
-		lua_rawseti(L, -2, m + 1);
-		lua_settop(L, e - 1);
+		lua_pushstring(L, err);
+		return 2;
 	}
-	return 0;
-fail:
-	lua_settop(L, top);
-	return -1;
-}
-
-/* Deep copy of the plain-data table at idx (strings, booleans and nested tables). */
-static void copy_table(lua_State *L, int idx)
-{
-	idx = lua_absindex(L, idx);
-	lua_newtable(L);
-	lua_pushnil(L);
-	while (lua_next(L, idx)) {
-		lua_pushvalue(L, -2);
-		if (lua_istable(L, -2))
-			copy_table(L, -2);
-		else
-			lua_pushvalue(L, -2);
-		lua_settable(L, -5);
-		lua_pop(L, 1);
-	}
-}
-
-/** authz.load_policy(roles, visibility [, { roles = "file", visibility = "file" }]) validates both
- * tables and puts them in force -> true; raises {code = "policy", message = "file: entry N
- * (action): problem"} and keeps the previous policy when one is invalid. */
-static int l_load_policy(lua_State *L)
-{
-	authz_t *az = get(L);
-	const char *roles_file = "roles.lua", *vis_file = "visibility.lua";
-	if (!lua_isnoneornil(L, 3)) {
-		luaL_checktype(L, 3, LUA_TTABLE);
-		lua_getfield(L, 3, "roles");
-		if (lua_isstring(L, -1))
-			roles_file = lua_tostring(L, -1);
-		lua_getfield(L, 3, "visibility");
-		if (lua_isstring(L, -1))
-			vis_file = lua_tostring(L, -1);
-		lua_pop(L, 2); /* the strings stay referenced by the names table */
-	}
-	lua_settop(L, 3);
-	where_t w;
-	w.msg[0] = 0;
-	authz_policy_t *p = NULL;
-	lua_Integer n = list_len(L, 1, roles_file, &w);
-	if (n < 0)
-		goto fail;
-	if (n == 0) {
-		snprintf(w.msg, sizeof w.msg, "%s: has no entries", roles_file);
-		goto fail;
-	}
-	p = authz_policy_new(az);
-	if (!p) {
-		snprintf(w.msg, sizeof w.msg, "out of memory");
-		goto fail;
-	}
-	for (lua_Integer i = 1; i <= n; i++) {
-		char prob[512];
-		authz_action_def_t d;
-		int seen;
-		lua_rawgeti(L, 1, i);
-		if (!lua_istable(L, -1)) {
-			snprintf(w.msg, sizeof w.msg, "%s: entry %d: must be a table, got a %s", roles_file,
-			         (int)i, luaL_typename(L, -1));
-			goto fail;
-		}
-		lua_getfield(L, -1, "action");
-		const char *name = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "no action";
-		lua_pop(L, 1);
-		if (read_action(L, &d, &seen, prob, sizeof prob) ||
-		    authz_policy_add(p, &d, prob, sizeof prob)) {
-			snprintf(w.msg, sizeof w.msg, "%s: entry %d (%s): %s", roles_file, (int)i, name,
-			         prob);
-			goto fail;
-		}
-		lua_pop(L, 1);
-	}
-	if (read_presets(L, 2, vis_file, &w))
-		goto fail;
-	lua_setfield(L, STATE, "presets");
-	authz_set_policy(az, p);
 	lua_pushboolean(L, 1);
 	return 1;
-fail:
-	authz_policy_free(p);
-	return host_error(L, "policy", "%s", w.msg);
 }
 
-/** authz.presets() -> { review = { {name, label, description, vis = {...}}, ... }, feedback = ..., objective
- * = ... } (a copy; empty lists before load_policy) */
-static int l_presets(lua_State *L)
+/** authz.add_role(name, label) declares the next role -> true | nil, problem */
+static int l_add_role(lua_State *L)
 {
-	lua_getfield(L, STATE, "presets");
-	if (lua_isnil(L, -1)) {
-		lua_newtable(L);
-		for (int k = 0; preset_kinds[k]; k++) {
-			lua_newtable(L);
-			lua_setfield(L, -2, preset_kinds[k]);
+	authz_policy_t *p = pending(L);
+	char err[256];
+	return added(
+	    L, authz_policy_add_role(p, luaL_checkstring(L, 1), luaL_checkstring(L, 2), err, sizeof err),
+	    err);
+}
+
+/** authz.add_cycle_role(name, label, acts_as_mask) declares a cycle role -> true | nil, problem */
+static int l_add_cycle_role(lua_State *L)
+{
+	authz_policy_t *p = pending(L);
+	char err[256];
+	lua_Integer mask = luaL_checkinteger(L, 3);
+	luaL_argcheck(L, mask > 0 && mask <= AUTHZ_ROLES, 3, "a role mask");
+	return added(L,
+	             authz_policy_add_cycle_role(p, luaL_checkstring(L, 1), luaL_checkstring(L, 2),
+	                                         (unsigned)mask, err, sizeof err),
+	             err);
+}
+
+/** authz.add_action(name, section, label, why, everyone, confidential, guest_ok, author_ok, self,
+ * direct_manager, indirect_manager, all_of_mask, grant_1, ..., grant_n): one row of the policy, a
+ * grant per declared role in order (true, false, or the name of the flag that allows it) ->
+ * true | nil, problem */
+static int l_add_action(lua_State *L)
+{
+	authz_policy_t *p = pending(L);
+	authz_action_def_t d;
+	memset(&d, 0, sizeof d);
+	d.name = luaL_checkstring(L, 1);
+	d.section = luaL_checkstring(L, 2);
+	d.label = luaL_checkstring(L, 3);
+	d.why = luaL_checkstring(L, 4);
+	d.everyone = lua_toboolean(L, 5);
+	d.confidential = lua_toboolean(L, 6);
+	d.guest_ok = lua_toboolean(L, 7);
+	d.author_ok = lua_toboolean(L, 8);
+	d.self = lua_toboolean(L, 9);
+	d.direct_manager = lua_toboolean(L, 10);
+	d.indirect_manager = lua_toboolean(L, 11);
+	lua_Integer all_of = luaL_optinteger(L, 12, 0);
+	luaL_argcheck(L, all_of >= 0 && all_of <= AUTHZ_ROLES, 12, "a role mask");
+	d.all_of = (unsigned)all_of;
+	int ngrants = lua_gettop(L) - 12;
+	if (ngrants > AUTHZ_MAX_ROLES)
+		return luaL_error(L, "more grants than roles");
+	for (int r = 0; r < ngrants; r++) {
+		int i = 13 + r;
+		if (lua_type(L, i) == LUA_TSTRING) {
+			d.grant[r] = AUTHZ_GRANT_IF;
+			d.flag[r] = lua_tostring(L, i);
+		} else {
+			luaL_checktype(L, i, LUA_TBOOLEAN);
+			d.grant[r] = lua_toboolean(L, i) ? AUTHZ_GRANT_YES : AUTHZ_GRANT_NO;
 		}
-		return 1;
 	}
-	copy_table(L, -1);
+	char err[512];
+	return added(L, authz_policy_add(p, &d, err, sizeof err), err);
+}
+
+/** authz.policy_commit() puts the policy given in force -> true */
+static int l_policy_commit(lua_State *L)
+{
+	box_t *b = box(L);
+	authz_policy_t *p = pending(L);
+	b->pending = NULL;
+	authz_set_policy(b->az, p);
+	/* intern the rule names so that check's answers do not allocate */
+	lua_getfield(L, STATE, "rule_names");
+	for (int rule = AUTHZ_RULE_UNKNOWN_ACTOR; rule <= AUTHZ_RULE_NO_RELATION; rule++)
+		for (unsigned d = 0; d <= AUTHZ_ROLES; d++) {
+			authz_result_t r = {0, (authz_rule_t)rule, d, AUTHZ_REL_NONE};
+			if (d > 0 && rule != AUTHZ_RULE_ROLE && rule != AUTHZ_RULE_CYCLE_ROLE)
+				break;
+			lua_pushstring(L, authz_rule_name(b->az, &r));
+			lua_pushboolean(L, 1);
+			lua_rawset(L, -3);
+		}
+	lua_pop(L, 1);
+	lua_pushboolean(L, 1);
 	return 1;
 }
 
-/** authz.preset(kind, name) -> a copy of that preset's vis table (ready for ctx.vis), or nil */
-static int l_preset(lua_State *L)
+/** authz.policy_abort() drops the policy being given (the one in force stays) */
+static int l_policy_abort(lua_State *L)
 {
-	const char *kind = luaL_checkstring(L, 1), *name = luaL_checkstring(L, 2);
-	lua_getfield(L, STATE, "presets");
-	if (lua_isnil(L, -1) || lua_getfield(L, -1, kind) != LUA_TTABLE) {
-		lua_pushnil(L);
-		return 1;
+	box_t *b = box(L);
+	authz_policy_free(b->pending);
+	b->pending = NULL;
+	return 0;
+}
+
+/** authz.roles() -> list of { name =, label = } of the policy in force, in bit order */
+static int l_roles(lua_State *L)
+{
+	authz_t *az = get(L);
+	int n = authz_role_count(az);
+	lua_createtable(L, n, 0);
+	for (int r = 0; r < n; r++) {
+		lua_createtable(L, 0, 2);
+		lua_pushstring(L, authz_role_name(az, r));
+		lua_setfield(L, -2, "name");
+		lua_pushstring(L, authz_role_label(az, r));
+		lua_setfield(L, -2, "label");
+		lua_rawseti(L, -2, r + 1);
 	}
-	lua_Integer m = (lua_Integer)lua_rawlen(L, -1);
-	for (lua_Integer j = 1; j <= m; j++) {
-		lua_rawgeti(L, -1, j);
-		lua_getfield(L, -1, "name");
-		if (strcmp(lua_tostring(L, -1), name) == 0) {
-			lua_getfield(L, -2, "vis");
-			copy_table(L, -1);
-			return 1;
-		}
-		lua_pop(L, 2);
+	return 1;
+}
+
+/** authz.cycle_roles() -> list of { name =, label =, acts_as = { role names } } */
+static int l_cycle_roles(lua_State *L)
+{
+	authz_t *az = get(L);
+	int n = authz_cycle_role_count(az);
+	lua_createtable(L, n, 0);
+	for (int c = 0; c < n; c++) {
+		lua_createtable(L, 0, 3);
+		lua_pushstring(L, authz_cycle_role_name(az, c));
+		lua_setfield(L, -2, "name");
+		lua_pushstring(L, authz_cycle_role_label(az, c));
+		lua_setfield(L, -2, "label");
+		lua_newtable(L);
+		unsigned acts = authz_cycle_role_acts_as(az, c);
+		for (int r = 0, k = 0; r < authz_role_count(az); r++)
+			if (acts & (1u << r)) {
+				lua_pushstring(L, authz_role_name(az, r));
+				lua_rawseti(L, -2, ++k);
+			}
+		lua_setfield(L, -2, "acts_as");
+		lua_rawseti(L, -2, c + 1);
 	}
-	lua_pushnil(L);
 	return 1;
 }
 
 int luaopen_core_authz(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
-	    {"load_policy", l_load_policy},
-	    {"presets", l_presets},
-	    {"preset", l_preset},
+	    {"policy_begin", l_policy_begin},
+	    {"add_role", l_add_role},
+	    {"add_cycle_role", l_add_cycle_role},
+	    {"add_action", l_add_action},
+	    {"policy_commit", l_policy_commit},
+	    {"policy_abort", l_policy_abort},
+	    {"roles", l_roles},
+	    {"cycle_roles", l_cycle_roles},
 	    {"put", l_put},
+	    {"get", l_get},
+	    {"needs_rebuild", l_needs_rebuild},
 	    {"remove", l_remove},
 	    {"reset", l_reset},
 	    {"rebuild", l_rebuild},
@@ -838,6 +684,7 @@ int luaopen_core_authz(lua_State *L)
 	};
 	luaL_newlibtable(L, fns);
 	box_t *b = lua_newuserdatauv(L, sizeof *b, 0);
+	b->pending = NULL;
 	b->az = authz_new();
 	if (!b->az)
 		return luaL_error(L, "out of memory");
@@ -845,17 +692,9 @@ int luaopen_core_authz(lua_State *L)
 	lua_pushcfunction(L, box_gc);
 	lua_setfield(L, -2, "__gc");
 	lua_setmetatable(L, -2);
-	/* the state table; its rule names stay interned so check's answers do not allocate */
+	/* the state table; policy_commit interns the rule names in it */
 	lua_newtable(L);
 	lua_newtable(L);
-	for (int rule = AUTHZ_RULE_UNKNOWN_ACTOR; rule <= AUTHZ_RULE_NO_RELATION; rule++) {
-		for (unsigned d = 0; d < 8; d++) {
-			authz_result_t r = {0, (authz_rule_t)rule, d, AUTHZ_REL_NONE};
-			lua_pushstring(L, authz_rule_name(&r));
-			lua_pushboolean(L, 1);
-			lua_rawset(L, -3);
-		}
-	}
 	lua_setfield(L, -2, "rule_names");
 	luaL_setfuncs(L, fns, 2);
 	return 1;

@@ -157,7 +157,44 @@ static int copy_list(struct copy *c, int idx, int bi, const char *name, const ch
 	return 0;
 }
 
-static const char *const kinds[] = {"h1", "h2", "p", "kv", "rating", "table", "pagebreak", "signature", NULL};
+/** Copies a graph block: label, x_label, y_label and points = { { x =, y =, label = }... }. */
+static int copy_graph(struct copy *c, int idx, int bi, pdf_block_t *b)
+{
+	lua_State *L = c->L;
+	char what[96];
+	snprintf(what, sizeof what, "blocks[%d].label", bi);
+	if (field_text(c, idx, "label", what, 1, 0, &b->text) != 0 ||
+	    field_text(c, idx, "x_label", "x_label", 1, 0, &b->xlabel) != 0 ||
+	    field_text(c, idx, "y_label", "y_label", 1, 0, &b->ylabel) != 0)
+		return -1;
+	int t = rawfield(L, idx, "points");
+	int n = t == LUA_TTABLE ? (int)lua_rawlen(L, -1) : 0;
+	if ((t != LUA_TTABLE && t != LUA_TNIL) || n > PDF_GRAPH_POINTS)
+		return bad(c, "blocks[%d].points must be a list of at most %d points", bi, PDF_GRAPH_POINTS);
+	for (int i = 1; i <= n; i++) {
+		pdf_point_t *p = &b->points[i - 1];
+		if (lua_rawgeti(L, -1, i) != LUA_TTABLE)
+			return bad(c, "blocks[%d].points[%d] must be a table { x =, y =, label = }", bi, i);
+		int pt = lua_gettop(L);
+		int tx = rawfield(L, pt, "x"), ty = rawfield(L, pt, "y");
+		p->x = lua_tonumber(L, -2);
+		p->y = lua_tonumber(L, -1);
+		lua_pop(L, 2);
+		if (tx != LUA_TNUMBER || ty != LUA_TNUMBER ||
+		    !(p->x >= 0 && p->x <= 100 && p->y >= 0 && p->y <= 100))
+			return bad(c, "blocks[%d].points[%d] needs x and y from 0 to 100", bi, i);
+		snprintf(what, sizeof what, "blocks[%d].points[%d].label", bi, i);
+		if (field_text(c, pt, "label", what, 1, 0, &p->label) != 0)
+			return -1;
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+	b->npoints = n;
+	return 0;
+}
+
+static const char *const kinds[] = {"h1",    "h2",        "p",         "kv",    "rating",
+                                    "table", "pagebreak", "signature", "graph", NULL};
 
 /** Copies block bi from the table on top of the stack. */
 static int copy_block(struct copy *c, int bi, pdf_block_t *b)
@@ -175,8 +212,9 @@ static int copy_block(struct copy *c, int bi, pdf_block_t *b)
 			k = i;
 	lua_pop(L, 1);
 	if (k < 0)
-		return bad(c, "blocks[%d].type must be h1, h2, p, kv, rating, table, pagebreak or signature",
-		           bi);
+		return bad(
+		    c, "blocks[%d].type must be h1, h2, p, kv, rating, table, pagebreak, signature or graph",
+		    bi);
 	b->kind = (pdf_kind_t)k;
 	snprintf(what, sizeof what, "blocks[%d].text", bi);
 	switch (b->kind) {
@@ -231,6 +269,8 @@ static int copy_block(struct copy *c, int bi, pdf_block_t *b)
 		return field_text(c, idx, "date", what, 1, 0, &b->date);
 	case PDF_PAGEBREAK:
 		return 0;
+	case PDF_GRAPH:
+		return copy_graph(c, idx, bi, b);
 	}
 	return 0;
 }
@@ -250,6 +290,8 @@ static int copy_doc(struct copy *c, int idx, pdf_doc_t *d)
 		d->created = lua_tointeger(L, -1);
 	}
 	lua_pop(L, 1);
+	if (field_text(c, idx, "fallback_dir", "fallback_dir", 1, 0, &d->fallback_dir) != 0)
+		return -1;
 	t = rawfield(L, idx, "blocks");
 	if (t != LUA_TTABLE && t != LUA_TNIL)
 		return bad(c, "blocks must be a table of blocks");
@@ -375,9 +417,21 @@ static int l_fonts(lua_State *L)
 	return 2;
 }
 
+/** pdf.fallback_fonts([dir]) -> cjk, symbols (font files for what DejaVu Sans lacks; "" when
+ * none is installed) */
+static int l_fallback_fonts(lua_State *L)
+{
+	char cjk[4200], symbols[4200];
+	pdf_find_fallbacks(luaL_optstring(L, 1, NULL), cjk, symbols, sizeof cjk);
+	lua_pushstring(L, cjk);
+	lua_pushstring(L, symbols);
+	return 2;
+}
+
 int luaopen_core_pdf(lua_State *L)
 {
-	static const luaL_Reg fns[] = {{"render", l_render}, {"fonts", l_fonts}, {NULL, NULL}};
+	static const luaL_Reg fns[] = {
+	    {"render", l_render}, {"fonts", l_fonts}, {"fallback_fonts", l_fallback_fonts}, {NULL, NULL}};
 	luaL_newlib(L, fns);
 	return 1;
 }

@@ -1,9 +1,14 @@
 /* Printable documents on libharu (plain C, no Lua). */
 #include "pdf.h"
 
+#include "arena.h"
+#include "log.h"
+
 #include <hpdf.h>
+#include <hpdf_fontdef.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,10 +57,29 @@ struct lines {
 	int n, cap;
 };
 
+/** One font file of the chain: where it is, which BMP characters it has, its libharu font. */
+struct face {
+	char path[4200];
+	int index;          /* the face in a TrueType collection (.ttc) */
+	unsigned char *has; /* 8 KiB: bit c is set when the font has a glyph for U+c; NULL: not read */
+	HPDF_Font font;     /* loaded into the document (only when a character needs it) */
+	const char *name;   /* its name in the document */
+	int used;           /* some text needs it */
+};
+
+/** The fonts, in the order they are tried: DejaVu Sans (regular, bold), up to three CJK fonts
+ * (one may lack what another has: Droid Sans Fallback has no Hangul), symbols. */
+enum { FACE_REG, FACE_BOLD, FACE_CJK, FACE_CJK_LAST = FACE_CJK + 2, FACE_SYM, NFACES };
+
 /** The state of the layout: the document, the pages so far and where the next block goes. */
 struct layout {
 	HPDF_Doc pdf;
-	HPDF_Font reg, bold;
+	struct face face[NFACES];
+	int fallbacks_looked; /* the fallback fonts were searched for */
+	const char *fallback_dir;
+	long missing; /* characters no font has (printed as U+FFFD) */
+	uint32_t first_missing;
+	arena_t arena;    /* the prepared copy of the document */
 	HPDF_Page *pages; /* every page, in order (for headers and footers at the end) */
 	int npages, cap;
 	HPDF_Page page;   /* the current page */
@@ -135,6 +159,295 @@ int pdf_find_fonts(const char *dir, char *regular, char *bold, size_t cap, char 
 	return -1;
 }
 
+/* --- the font chain: which font has which character --- */
+
+/** A fallback font file: a folder, a file name and the face in it (TrueType collections). */
+struct candidate {
+	const char *dir, *file;
+	int index;
+};
+
+/** CJK fonts with TrueType outlines, best first. fonts-noto-cjk is not among them: its fonts
+ * are OpenType with CFF outlines, which libharu cannot embed. */
+static const struct candidate cjk_fonts[] = {
+    {"/usr/share/fonts/truetype/droid", "DroidSansFallbackFull.ttf", 0}, /* fonts-droid-fallback */
+    {"/usr/share/fonts/truetype/wqy", "wqy-microhei.ttc", 0},            /* fonts-wqy-microhei: hangul */
+    {"/usr/share/fonts/truetype/wqy", "wqy-zenhei.ttc", 0},              /* fonts-wqy-zenhei */
+    {"/usr/share/fonts/truetype/arphic", "uming.ttc", 0},                /* fonts-arphic-uming */
+    {"/usr/share/fonts/truetype/fonts-japanese-gothic.ttf", NULL, 0},
+    {NULL, NULL, 0},
+};
+
+/** Symbol fonts (arrows, dingbats, the emoji of the BMP: ✓ ★ ☕ ❤ ⭐). */
+static const struct candidate symbol_fonts[] = {
+    {"/usr/share/fonts/truetype/ancient-scripts", "Symbola_hint.ttf", 0}, /* fonts-symbola */
+    {"/usr/share/fonts/truetype/ancient-scripts", "Symbola.ttf", 0},
+    {"/usr/share/fonts/truetype/noto", "NotoSansSymbols2-Regular.ttf", 0}, /* fonts-noto-core */
+    {NULL, NULL, 0},
+};
+
+/** Big-endian numbers in a font file. */
+static uint32_t be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static unsigned be16(const unsigned char *p)
+{
+	return (unsigned)p[0] << 8 | p[1];
+}
+
+/** Reads n bytes at offset off of f into buf: 0, or -1. */
+static int read_at(FILE *f, long off, void *buf, size_t n)
+{
+	return fseek(f, off, SEEK_SET) == 0 && fread(buf, 1, n, f) == n ? 0 : -1;
+}
+
+/** Sets bit c of has for every character of a format 4 cmap subtable (at t, n bytes) that maps
+ * to a glyph. 0, or -1 when the table is cut short. */
+static int cmap4(const unsigned char *t, size_t n, unsigned char *has)
+{
+	if (n < 14 || be16(t) != 4)
+		return -1;
+	unsigned segs = be16(t + 6) / 2;
+	if (n < 16 + (size_t)segs * 8)
+		return -1;
+	const unsigned char *ends = t + 14, *starts = ends + 2 * segs + 2, *deltas = starts + 2 * segs,
+	                    *ranges = deltas + 2 * segs;
+	for (unsigned i = 0; i < segs; i++) {
+		unsigned end = be16(ends + 2 * i), start = be16(starts + 2 * i), delta = be16(deltas + 2 * i);
+		unsigned range = be16(ranges + 2 * i);
+		for (unsigned c = start; c <= end && c < 0xffff; c++) {
+			unsigned g;
+			if (range == 0) {
+				g = (c + delta) & 0xffff;
+			} else {
+				size_t at = (size_t)(ranges + 2 * i - t) + range + 2 * (size_t)(c - start);
+				if (at + 2 > n)
+					return -1;
+				g = be16(t + at);
+				if (g)
+					g = (g + delta) & 0xffff;
+			}
+			if (g)
+				has[c >> 3] |= (unsigned char)(1u << (c & 7));
+		}
+	}
+	return 0;
+}
+
+/** Reads which BMP characters face f has (its Windows Unicode cmap). Fails (-1) for a file that
+ * is not a TrueType font libharu can embed: no glyf table (CFF outlines) or no such cmap. */
+static int read_coverage(struct face *fc)
+{
+	FILE *f = fopen(fc->path, "rb");
+	unsigned char head[12], *cmap = NULL;
+	int rc = -1, glyf = 0;
+	long base = 0, cmap_off = -1;
+	uint32_t cmap_len = 0;
+	if (!f || read_at(f, 0, head, 12) != 0)
+		goto out;
+	if (memcmp(head, "ttcf", 4) == 0) {
+		unsigned char off[4];
+		if ((uint32_t)fc->index >= be32(head + 8) || read_at(f, 12 + 4L * fc->index, off, 4) != 0 ||
+		    read_at(f, (long)be32(off), head, 12) != 0)
+			goto out;
+		base = (long)be32(off);
+	}
+	unsigned ntables = be16(head + 4);
+	for (unsigned i = 0; i < ntables; i++) {
+		unsigned char rec[16];
+		if (read_at(f, base + 12 + 16L * i, rec, 16) != 0)
+			goto out;
+		if (memcmp(rec, "glyf", 4) == 0)
+			glyf = 1;
+		if (memcmp(rec, "cmap", 4) == 0) {
+			cmap_off = (long)be32(rec + 8);
+			cmap_len = be32(rec + 12);
+		}
+	}
+	if (!glyf || cmap_off < 0 || cmap_len < 4 || cmap_len > (16u << 20))
+		goto out;
+	cmap = malloc(cmap_len);
+	fc->has = calloc(1, 8192);
+	if (!cmap || !fc->has || read_at(f, cmap_off, cmap, cmap_len) != 0)
+		goto out;
+	unsigned n = be16(cmap + 2);
+	for (unsigned i = 0; i < n && 4 + 8 * (size_t)i + 8 <= cmap_len && rc != 0; i++) {
+		const unsigned char *r = cmap + 4 + 8 * i;
+		unsigned platform = be16(r), encoding = be16(r + 2);
+		uint32_t off = be32(r + 4);
+		if (((platform == 3 && encoding == 1) || platform == 0) && off + 2 <= cmap_len &&
+		    be16(cmap + off) == 4)
+			rc = cmap4(cmap + off, cmap_len - off, fc->has);
+	}
+out:
+	if (rc != 0) {
+		free(fc->has);
+		fc->has = NULL;
+	}
+	free(cmap);
+	if (f)
+		fclose(f);
+	return rc;
+}
+
+/** 1 when face f has a glyph for code point c (only BMP characters can be drawn). */
+static int face_has(const struct face *f, uint32_t c)
+{
+	return f->has && c < 0xffff && (f->has[c >> 3] >> (c & 7) & 1);
+}
+
+/** Picks the first usable font of list (a TrueType font with a Unicode cmap) into fc: its
+ * index in list, or -1 when none is installed. With dir, only file names of the list are
+ * looked for in dir. */
+static int find_face(const struct candidate *list, const char *dir, struct face *fc)
+{
+	for (int i = 0; list[i].dir; i++) {
+		if (dir && !list[i].file)
+			continue;
+		if (dir)
+			snprintf(fc->path, sizeof fc->path, "%s/%s", dir, list[i].file);
+		else if (list[i].file)
+			snprintf(fc->path, sizeof fc->path, "%s/%s", list[i].dir, list[i].file);
+		else
+			snprintf(fc->path, sizeof fc->path, "%s", list[i].dir);
+		fc->index = list[i].index;
+		if (access(fc->path, R_OK) == 0 && read_coverage(fc) == 0)
+			return i;
+	}
+	fc->path[0] = 0;
+	return -1;
+}
+
+void pdf_find_fallbacks(const char *dir, char *cjk, char *symbols, size_t cap)
+{
+	struct face f = {0};
+	snprintf(cjk, cap, "%s", find_face(cjk_fonts, dir, &f) >= 0 ? f.path : "");
+	free(f.has);
+	memset(&f, 0, sizeof f);
+	snprintf(symbols, cap, "%s", find_face(symbol_fonts, dir, &f) >= 0 ? f.path : "");
+	free(f.has);
+}
+
+/** Finds the fallback fonts the first time a character needs them. */
+static void look_for_fallbacks(struct layout *L)
+{
+	if (L->fallbacks_looked)
+		return;
+	L->fallbacks_looked = 1;
+	const struct candidate *from = cjk_fonts;
+	for (int f = FACE_CJK; f <= FACE_CJK_LAST; f++) {
+		int i = find_face(from, L->fallback_dir, &L->face[f]);
+		if (i < 0)
+			break;
+		from += i + 1;
+	}
+	find_face(symbol_fonts, L->fallback_dir, &L->face[FACE_SYM]);
+}
+
+/** Decodes the UTF-8 character at *p (advancing it); an invalid byte gives U+FFFD. */
+static uint32_t next_cp(const char **p)
+{
+	const unsigned char *s = (const unsigned char *)*p;
+	uint32_t c = s[0];
+	int n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+	if (n == 0) {
+		*p += 1;
+		return 0xfffd;
+	}
+	if (n > 1)
+		c &= 0x3f >> (n - 1);
+	for (int i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80) {
+			*p += i;
+			return 0xfffd;
+		}
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	*p += n;
+	return c;
+}
+
+/** Invisible characters that shape emoji or words on screen and print as nothing: variation
+ * selectors, skin tones, zero-width space, joiners and marks, tag characters. */
+static int invisible(uint32_t c)
+{
+	return (c >= 0xfe00 && c <= 0xfe0f) || (c >= 0x1f3fb && c <= 0x1f3ff) ||
+	       (c >= 0x200b && c <= 0x200f) || c == 0x2060 || c == 0xfeff || (c >= 0xe0000 && c <= 0xe007f) ||
+	       c == 0x20e3;
+}
+
+/** The font face of style (FACE_REG or FACE_BOLD) that draws c: the style's own, then the other
+ * DejaVu, then the fallbacks (-1: none has it). */
+static int pick(const struct layout *L, int style, uint32_t c)
+{
+	if (face_has(&L->face[style], c))
+		return style;
+	int other = style == FACE_BOLD ? FACE_REG : FACE_BOLD;
+	if (face_has(&L->face[other], c))
+		return other;
+	for (int f = FACE_CJK; f < NFACES; f++)
+		if (face_has(&L->face[f], c))
+			return f;
+	return -1;
+}
+
+/** A copy of s (in L's arena) that every font of the chain can draw: characters no installed
+ * font has become U+FFFD (an emoji sequence joined by U+200D becomes one), invisible shaping
+ * characters are dropped, and the fonts it needs are marked used. NULL stays NULL. */
+static const char *prepare(struct layout *L, const char *s)
+{
+	if (!s)
+		return NULL;
+	size_t n = strlen(s);
+	char *out = arena_alloc(&L->arena, n * 3 + 4), *w = out; /* a byte may become U+FFFD */
+	if (!out) {
+		fail(L, "pdf", "out of memory");
+		return "";
+	}
+	for (const char *p = s; *p;) {
+		uint32_t c = next_cp(&p);
+		if (c == '\n' || c == ' ') {
+			*w++ = (char)c;
+			continue;
+		}
+		if (invisible(c))
+			continue;
+		int f = pick(L, FACE_REG, c);
+		if (f < 0 && c != 0xfffd && !L->fallbacks_looked) {
+			look_for_fallbacks(L);
+			f = pick(L, FACE_REG, c);
+		}
+		if (f < 0) {
+			if (L->missing++ == 0)
+				L->first_missing = c;
+			/* the rest of an emoji sequence: joined parts, a flag's second letter */
+			int flag = c >= 0x1f1e6 && c <= 0x1f1ff;
+			c = 0xfffd;
+			for (;;) {
+				const char *q = p;
+				uint32_t d = *q ? next_cp(&q) : 0;
+				if (d == 0x200d && *q) {
+					next_cp(&q);
+					p = q;
+				} else if (invisible(d) || (flag && d >= 0x1f1e6 && d <= 0x1f1ff)) {
+					p = q;
+					flag = 0;
+				} else {
+					break;
+				}
+			}
+			f = pick(L, FACE_REG, c);
+		}
+		if (f >= 0)
+			L->face[f].used = 1;
+		w += utf8_put(w, c);
+	}
+	*w = 0;
+	return out;
+}
+
 /* --- measuring and wrapping --- */
 
 /** Bytes in the UTF-8 character at p. */
@@ -144,13 +457,60 @@ static size_t char_len(const char *p)
 	return c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : 4;
 }
 
-/** Width in points of n bytes of UTF-8 text at size. */
-static double width(HPDF_Font f, double size, const char *s, size_t n)
+/** The length of the first run of s (n bytes) that one font draws in style; *face gets it. */
+static size_t run(const struct layout *L, int style, const char *s, size_t n, int *face)
 {
-	if (n == 0)
-		return 0;
-	HPDF_TextWidth tw = HPDF_Font_TextWidth(f, (const HPDF_BYTE *)s, (HPDF_UINT)n);
-	return tw.width * size / 1000.0;
+	const char *p = s, *end = s + n;
+	int first = -1;
+	while (p < end) {
+		const char *q = p;
+		int f = pick(L, style, next_cp(&q));
+		if (f < 0 || !L->face[f].font)
+			f = style; /* not after prepare(): its .notdef box */
+		if (first >= 0 && f != first)
+			break;
+		first = f;
+		p = q;
+	}
+	*face = first < 0 ? style : first;
+	return (size_t)(p - s);
+}
+
+/** Width in points of n bytes of UTF-8 text at size in style (FACE_REG or FACE_BOLD). */
+static double width(const struct layout *L, int style, double size, const char *s, size_t n)
+{
+	double w = 0;
+	while (n > 0) {
+		int f;
+		size_t k = run(L, style, s, n, &f);
+		HPDF_TextWidth tw = HPDF_Font_TextWidth(L->face[f].font, (const HPDF_BYTE *)s, (HPDF_UINT)k);
+		w += tw.width * size / 1000.0;
+		s += k;
+		n -= k;
+	}
+	return w;
+}
+
+/** Whether the character at p may not start a line (closing punctuation of CJK text). */
+static int closing_at(const char *p)
+{
+	static const uint32_t closing[] = {0x3001, 0x3002, 0xff0c, 0xff0e, 0xff1a, 0xff1b, 0xff1f, 0xff01,
+	                                   0xff09, 0x300d, 0x300f, 0x3011, 0x3015, 0x3009, 0x300b, 0x201d,
+	                                   0x2019, 0x30fc, 0x3063, 0x30c3, 0x3083, 0x3085, 0x3087, 0};
+	uint32_t c = next_cp(&p);
+	for (int i = 0; closing[i]; i++)
+		if (c == closing[i])
+			return 1;
+	return 0;
+}
+
+/** Whether the character at p is one a line may break after or before without a space
+ * (CJK ideographs, kana, hangul, fullwidth forms). */
+static int cjk_at(const char *p)
+{
+	uint32_t c = next_cp(&p);
+	return (c >= 0x2e80 && c <= 0x9fff) || (c >= 0xac00 && c <= 0xd7af) || (c >= 0xf900 && c <= 0xfaff) ||
+	       (c >= 0xff00 && c <= 0xffef);
 }
 
 /** Appends a line to out. */
@@ -170,7 +530,7 @@ static void push_line(struct layout *L, struct lines *out, const char *s, size_t
 }
 
 /** Wraps one paragraph (no newline inside) [a, b) into lines at most maxw wide. */
-static void wrap_para(struct layout *L, HPDF_Font f, double size, const char *a, const char *b, double maxw,
+static void wrap_para(struct layout *L, int f, double size, const char *a, const char *b, double maxw,
                       struct lines *out)
 {
 	const char *ls = a, *le = a, *q = a;
@@ -184,10 +544,14 @@ static void wrap_para(struct layout *L, HPDF_Font f, double size, const char *a,
 			ws++;
 		if (ws == b)
 			break;
-		const char *we = ws;
-		while (we < b && *we != ' ')
-			we++;
-		if (width(f, size, ls, (size_t)(we - ls)) <= maxw) {
+		/* a word: up to a space, or one CJK character (a line may break around each) */
+		const char *we = ws + char_len(ws);
+		if (!cjk_at(ws))
+			while (we < b && *we != ' ' && !cjk_at(we))
+				we += char_len(we);
+		while (we < b && closing_at(we)) /* never start a line with 、。，」 and the like */
+			we += char_len(we);
+		if (width(L, f, size, ls, (size_t)(we - ls)) <= maxw) {
 			le = q = we;
 			continue;
 		}
@@ -201,7 +565,7 @@ static void wrap_para(struct layout *L, HPDF_Font f, double size, const char *a,
 		const char *cut = ws + char_len(ws);
 		while (cut < we) {
 			const char *next = cut + char_len(cut);
-			if (width(f, size, ws, (size_t)(next - ws)) > maxw)
+			if (width(L, f, size, ws, (size_t)(next - ws)) > maxw)
 				break;
 			cut = next;
 		}
@@ -215,7 +579,7 @@ static void wrap_para(struct layout *L, HPDF_Font f, double size, const char *a,
 }
 
 /** Wraps text (may hold newlines) into out. */
-static void wrap(struct layout *L, HPDF_Font f, double size, const char *text, double maxw, struct lines *out)
+static void wrap(struct layout *L, int f, double size, const char *text, double maxw, struct lines *out)
 {
 	const char *p = text ? text : "";
 	const char *end = p + strlen(p);
@@ -274,29 +638,66 @@ static void need(struct layout *L, double h)
 		new_page(L);
 }
 
-/** Draws n bytes of s with its baseline at y. */
-static void text_at(struct layout *L, HPDF_Font f, double size, double gray, double x, double y,
-                    const char *s, size_t n)
+/** Copies n bytes of s into L->tmp with a NUL (libharu takes C strings); 0, or -1. */
+static int to_tmp(struct layout *L, const char *s, size_t n)
 {
-	if (L->failed || n == 0)
-		return;
 	if (n + 1 > L->tmpcap) {
 		char *t = realloc(L->tmp, n + 1);
 		if (!t) {
 			fail(L, "pdf", "out of memory");
-			return;
+			return -1;
 		}
 		L->tmp = t;
 		L->tmpcap = n + 1;
 	}
 	memcpy(L->tmp, s, n);
 	L->tmp[n] = 0;
+	return 0;
+}
+
+/** Draws n bytes of s in style with its baseline at (x, y), or (rotated) running upwards from
+ * there: run by run, each in the font that has its characters. A bold run in a font without a
+ * bold face is drawn filled and stroked (a faux bold). */
+static void draw_text(struct layout *L, int style, double size, double gray, double x, double y,
+                      const char *s, size_t n, int rotated)
+{
+	if (L->failed || n == 0)
+		return;
 	HPDF_Page_BeginText(L->page);
 	HPDF_Page_SetGrayFill(L->page, gray);
-	HPDF_Page_SetFontAndSize(L->page, f, size);
-	HPDF_Page_TextOut(L->page, x, y, L->tmp);
+	HPDF_Page_SetGrayStroke(L->page, gray);
+	HPDF_Page_SetLineWidth(L->page, size * 0.03);
+	while (n > 0 && !L->failed) {
+		int f;
+		size_t k = run(L, style, s, n, &f);
+		if (to_tmp(L, s, k) != 0)
+			break;
+		HPDF_Page_SetTextRenderingMode(
+		    L->page, style == FACE_BOLD && f != FACE_BOLD ? HPDF_FILL_THEN_STROKE : HPDF_FILL);
+		HPDF_Page_SetFontAndSize(L->page, L->face[f].font, size);
+		if (rotated)
+			HPDF_Page_SetTextMatrix(L->page, 0, 1, -1, 0, x, y);
+		else
+			HPDF_Page_SetTextMatrix(L->page, 1, 0, 0, 1, x, y);
+		HPDF_Page_ShowText(L->page, L->tmp);
+		double w = width(L, style, size, s, k);
+		if (rotated)
+			y += w;
+		else
+			x += w;
+		s += k;
+		n -= k;
+	}
+	HPDF_Page_SetTextRenderingMode(L->page, HPDF_FILL);
 	HPDF_Page_EndText(L->page);
 	L->fresh = 0;
+}
+
+/** Draws n bytes of s in style with its baseline at y. */
+static void text_at(struct layout *L, int style, double size, double gray, double x, double y, const char *s,
+                    size_t n)
+{
+	draw_text(L, style, size, gray, x, y, s, n, 0);
 }
 
 /** The baseline of a line of height lh whose top is at y. */
@@ -319,7 +720,7 @@ static void hline(struct layout *L, double x0, double x1, double y, double gray,
 }
 
 /** Wrapped text across the body width, breaking pages between lines. */
-static void flow(struct layout *L, HPDF_Font f, double size, double lh, double gray, const char *s)
+static void flow(struct layout *L, int f, double size, double lh, double gray, const char *s)
 {
 	struct lines ls = {0};
 	wrap(L, f, size, s, CONTENT_W, &ls);
@@ -334,7 +735,7 @@ static void flow(struct layout *L, HPDF_Font f, double size, double lh, double g
 /** One row of cells side by side (kv rows, table rows): each wrapped in its column; kept on
  * one page when it fits on one, else split between lines. shade >= 0 fills the background. */
 static void row(struct layout *L, int n, const double *x, const double *w, const char *const *cells,
-                const HPDF_Font *fonts, double size, double lh, double pad, double shade)
+                const int *fonts, double size, double lh, double pad, double shade)
 {
 	struct lines *ls = calloc((size_t)n, sizeof *ls);
 	if (!ls) {
@@ -381,14 +782,14 @@ static void heading(struct layout *L, const pdf_block_t *b)
 	if (!L->fresh)
 		L->y -= h1 ? 12 : 8;
 	need(L, lh + 3 * BODY_LH); /* never alone at the foot of a page */
-	flow(L, L->bold, size, lh, INK, b->text);
+	flow(L, FACE_BOLD, size, lh, INK, b->text);
 	L->y -= h1 ? 4 : 2;
 }
 
 /** p blocks. */
 static void paragraph(struct layout *L, const pdf_block_t *b)
 {
-	flow(L, L->reg, BODY_SIZE, BODY_LH, INK, b->text);
+	flow(L, FACE_REG, BODY_SIZE, BODY_LH, INK, b->text);
 	L->y -= 7;
 }
 
@@ -397,7 +798,7 @@ static void key_values(struct layout *L, const pdf_block_t *b)
 {
 	double x[2] = {MARGIN_X, MARGIN_X + CONTENT_W * 0.34};
 	double w[2] = {CONTENT_W * 0.34, CONTENT_W * 0.66};
-	HPDF_Font fonts[2] = {L->bold, L->reg};
+	int fonts[2] = {FACE_BOLD, FACE_REG};
 	for (int r = 0; r < b->nrows && !L->failed; r++) {
 		const char *cells[2] = {b->cells[r * 2], b->cells[r * 2 + 1]};
 		row(L, 2, x, w, cells, fonts, BODY_SIZE - 0.5, BODY_LH - 1, 3, -1);
@@ -412,7 +813,7 @@ static void rating(struct layout *L, const pdf_block_t *b)
 	const double box = 12, gap = 4;
 	need(L, BODY_LH + box + 14);
 	if (b->text && *b->text)
-		flow(L, L->bold, BODY_SIZE, BODY_LH, INK, b->text);
+		flow(L, FACE_BOLD, BODY_SIZE, BODY_LH, INK, b->text);
 	need(L, box + 10);
 	if (L->failed)
 		return;
@@ -443,9 +844,111 @@ static void rating(struct layout *L, const pdf_block_t *b)
 		snprintf(line, sizeof line, "%g of %d%s%.500s", b->value, b->max,
 		         label && *label ? " \xe2\x80\x94 " : "", label && *label ? label : "");
 	}
-	text_at(L, L->reg, BODY_SIZE, b->rated ? INK : MUTED, MARGIN_X + b->max * (box + gap) + 6,
+	text_at(L, FACE_REG, BODY_SIZE, b->rated ? INK : MUTED, MARGIN_X + b->max * (box + gap) + 6,
 	        top - box + 2, line, strlen(line));
 	L->y = top - box - 12;
+	L->fresh = 0;
+}
+
+/** graph blocks: the label, a square plot with its axes named and a dashed cross at the
+ * middle, a dot per point (the first filled, the second a ring, others squares) and a legend
+ * beside it naming each dot with its values. */
+static void graph(struct layout *L, const pdf_block_t *b)
+{
+	const double side = 150, left = 22, gap = 18, r = 4.2;
+	const double lx = MARGIN_X + left + side + gap, lw = MARGIN_X + CONTENT_W - lx;
+	const char *xl = b->xlabel && *b->xlabel ? b->xlabel : "x";
+	const char *yl = b->ylabel && *b->ylabel ? b->ylabel : "y";
+	need(L, BODY_LH + side + 40);
+	if (b->text && *b->text)
+		flow(L, FACE_BOLD, BODY_SIZE, BODY_LH, INK, b->text);
+	need(L, side + 34);
+	if (L->failed)
+		return;
+	HPDF_Page pg = L->page;
+	double x0 = MARGIN_X + left, top = L->y - 6, y0 = top - side;
+	HPDF_Page_SetGrayFill(pg, 0.975);
+	HPDF_Page_Rectangle(pg, x0, y0, side, side);
+	HPDF_Page_Fill(pg);
+	const HPDF_UINT16 dash[] = {2, 2};
+	HPDF_Page_SetGrayStroke(pg, RULE);
+	HPDF_Page_SetLineWidth(pg, 0.5);
+	HPDF_Page_SetDash(pg, dash, 2, 0);
+	HPDF_Page_MoveTo(pg, x0 + side / 2, y0);
+	HPDF_Page_LineTo(pg, x0 + side / 2, top);
+	HPDF_Page_MoveTo(pg, x0, y0 + side / 2);
+	HPDF_Page_LineTo(pg, x0 + side, y0 + side / 2);
+	HPDF_Page_Stroke(pg);
+	HPDF_Page_SetDash(pg, NULL, 0, 0);
+	HPDF_Page_SetGrayStroke(pg, 0.45);
+	HPDF_Page_SetLineWidth(pg, 0.8);
+	HPDF_Page_Rectangle(pg, x0, y0, side, side);
+	HPDF_Page_Stroke(pg);
+	/* the axes: low and high at the ends of the horizontal one, both named with an arrow */
+	text_at(L, FACE_REG, SMALL_SIZE, MUTED, x0, y0 - 10, "low", 3);
+	text_at(L, FACE_REG, SMALL_SIZE, MUTED, x0 + side - width(L, FACE_REG, SMALL_SIZE, "high", 4),
+	        y0 - 10, "high", 4);
+	size_t xn = strlen(xl), yn = strlen(yl);
+	char *name = malloc((xn > yn ? xn : yn) + 5);
+	if (!name) {
+		fail(L, "pdf", "out of memory");
+		return;
+	}
+	snprintf(name, xn + 5, "%s \xe2\x86\x92", xl);
+	double w = width(L, FACE_REG, CELL_SIZE, name, strlen(name));
+	text_at(L, FACE_REG, CELL_SIZE, INK, x0 + (side - w) / 2, y0 - 22, name, strlen(name));
+	snprintf(name, yn + 5, "%s \xe2\x86\x92", yl);
+	w = width(L, FACE_REG, CELL_SIZE, name, strlen(name));
+	draw_text(L, FACE_REG, CELL_SIZE, INK, x0 - 7, y0 + (side - w) / 2, name, strlen(name), 1);
+	free(name);
+	if (b->npoints == 0) {
+		const char *none = "Not placed";
+		w = width(L, FACE_REG, CELL_SIZE, none, strlen(none));
+		text_at(L, FACE_REG, CELL_SIZE, MUTED, x0 + (side - w) / 2, y0 + side / 2 + 6, none,
+		        strlen(none));
+	}
+	/* the dots, and the legend: a marker and "label: x-name x, y-name y" for each */
+	double ly = top;
+	for (int i = 0; i < b->npoints && i < PDF_GRAPH_POINTS && !L->failed; i++) {
+		const pdf_point_t *pt = &b->points[i];
+		double vx = pt->x < 0     ? 0
+		            : pt->x > 100 ? 100
+		                          : pt->x,
+		       vy = pt->y < 0     ? 0
+		            : pt->y > 100 ? 100
+		                          : pt->y;
+		for (int legend = 0; legend < 2; legend++) {
+			double cx = legend ? lx + r : x0 + side * vx / 100,
+			       cy = legend ? ly - BODY_LH / 2 - 1 : y0 + side * vy / 100;
+			HPDF_Page_SetLineWidth(pg, i == 0 ? 1.2 : 1.6);
+			HPDF_Page_SetGrayStroke(pg, i == 0 ? 1 : INK);
+			HPDF_Page_SetGrayFill(pg, i == 0 ? INK : 1);
+			if (i < 2)
+				HPDF_Page_Circle(pg, cx, cy, r);
+			else
+				HPDF_Page_Rectangle(pg, cx - r, cy - r, 2 * r, 2 * r);
+			HPDF_Page_FillStroke(pg);
+		}
+		const char *label = pt->label && *pt->label ? pt->label : "";
+		size_t n = strlen(label) + strlen(xl) + strlen(yl) + 64;
+		char *line = malloc(n);
+		if (!line) {
+			fail(L, "pdf", "out of memory");
+			return;
+		}
+		snprintf(line, n, "%s%s%s %g, %s %g", label, *label ? ": " : "", xl, vx, yl, vy);
+		struct lines ls = {0};
+		wrap(L, FACE_REG, CELL_SIZE, line, lw - 2 * r - 6, &ls);
+		for (int k = 0; k < ls.n && !L->failed; k++) {
+			text_at(L, FACE_REG, CELL_SIZE, INK, lx + 2 * r + 6, baseline(ly, BODY_LH, CELL_SIZE),
+			        ls.v[k].s, ls.v[k].n);
+			ly -= BODY_LH;
+		}
+		ly -= 4;
+		free(ls.v);
+		free(line);
+	}
+	L->y = (ly < y0 - 26 ? ly : y0 - 26) - 12;
 	L->fresh = 0;
 }
 
@@ -461,9 +964,9 @@ static void table_header(struct layout *L, void *ctx)
 	struct table *t = ctx;
 	if (!t->b->header)
 		return;
-	HPDF_Font fonts[64];
+	int fonts[64];
 	for (int i = 0; i < t->b->ncols; i++)
-		fonts[i] = L->bold;
+		fonts[i] = FACE_BOLD;
 	/* a header taller than a page must not repeat itself on the pages it spills onto */
 	void (*saved)(struct layout *, void *) = L->on_break;
 	L->on_break = NULL;
@@ -482,14 +985,14 @@ static void table_widths(struct layout *L, struct table *t)
 		nat[c] = min[c] = 0;
 		for (int r = -1; r < b->nrows; r++) {
 			const char *s = r < 0 ? (b->header ? b->header[c] : NULL) : b->cells[r * n + c];
-			HPDF_Font f = r < 0 ? L->bold : L->reg;
+			int f = r < 0 ? FACE_BOLD : FACE_REG;
 			for (const char *p = s ? s : ""; *p;) {
 				size_t ln = strcspn(p, "\n");
-				double lw = width(f, CELL_SIZE, p, ln);
+				double lw = width(L, f, CELL_SIZE, p, ln);
 				nat[c] = lw > nat[c] ? lw : nat[c];
 				for (const char *q = p; q < p + ln;) {
 					size_t wl = strcspn(q, " \n");
-					double ww = width(f, CELL_SIZE, q, wl);
+					double ww = width(L, f, CELL_SIZE, q, wl);
 					min[c] = ww > min[c] ? ww : min[c];
 					q += wl + (q[wl] == ' ');
 				}
@@ -536,9 +1039,9 @@ static void table(struct layout *L, const pdf_block_t *b)
 	table_header(L, &t);
 	L->on_break = table_header;
 	L->break_ctx = &t;
-	HPDF_Font fonts[64];
+	int fonts[64];
 	for (int i = 0; i < b->ncols; i++)
-		fonts[i] = L->reg;
+		fonts[i] = FACE_REG;
 	for (int r = 0; r < b->nrows && !L->failed; r++) {
 		row(L, b->ncols, t.x, t.w, b->cells + (size_t)r * (size_t)b->ncols, fonts, CELL_SIZE, CELL_LH,
 		    CELL_PAD, -1);
@@ -557,20 +1060,20 @@ static void signature(struct layout *L, const pdf_block_t *b)
 	hline(L, MARGIN_X, MARGIN_X + 230, L->y, 0.3, 0.7);
 	L->y -= 3;
 	if (b->text && *b->text)
-		flow(L, L->reg, BODY_SIZE, BODY_LH, INK, b->text);
+		flow(L, FACE_REG, BODY_SIZE, BODY_LH, INK, b->text);
 	if (b->date && *b->date)
-		flow(L, L->reg, CELL_SIZE, CELL_LH, MUTED, b->date);
+		flow(L, FACE_REG, CELL_SIZE, CELL_LH, MUTED, b->date);
 	L->y -= 10;
 }
 
 /** The first lines of the first page: title, subtitle, author, a rule. */
 static void title_block(struct layout *L, const pdf_doc_t *doc)
 {
-	flow(L, L->bold, TITLE_SIZE, TITLE_LH, INK, doc->title);
+	flow(L, FACE_BOLD, TITLE_SIZE, TITLE_LH, INK, doc->title);
 	if (doc->subtitle && *doc->subtitle)
-		flow(L, L->reg, SUB_SIZE, SUB_LH, MUTED, doc->subtitle);
+		flow(L, FACE_REG, SUB_SIZE, SUB_LH, MUTED, doc->subtitle);
 	if (doc->author && *doc->author)
-		flow(L, L->reg, BODY_SIZE, BODY_LH, MUTED, doc->author);
+		flow(L, FACE_REG, BODY_SIZE, BODY_LH, MUTED, doc->author);
 	L->y -= 6;
 	hline(L, MARGIN_X, MARGIN_X + CONTENT_W, L->y, RULE, 0.6);
 	L->y -= 14;
@@ -581,11 +1084,11 @@ static void furniture(struct layout *L, const char *title)
 {
 	size_t n = strlen(title);
 	const char *ell = "\xe2\x80\xa6";
-	int cut = width(L->reg, SMALL_SIZE, title, n) > CONTENT_W;
+	int cut = width(L, FACE_REG, SMALL_SIZE, title, n) > CONTENT_W;
 	if (cut) {
-		double room = CONTENT_W - width(L->reg, SMALL_SIZE, ell, 3);
+		double room = CONTENT_W - width(L, FACE_REG, SMALL_SIZE, ell, 3);
 		size_t k = 0;
-		while (k < n && width(L->reg, SMALL_SIZE, title, k + char_len(title + k)) <= room)
+		while (k < n && width(L, FACE_REG, SMALL_SIZE, title, k + char_len(title + k)) <= room)
 			k += char_len(title + k);
 		n = k;
 	}
@@ -598,12 +1101,12 @@ static void furniture(struct layout *L, const char *title)
 	memcpy(head + n, cut ? ell : "", cut ? 4 : 1);
 	for (int i = 0; i < L->npages && !L->failed; i++) {
 		L->page = L->pages[i];
-		text_at(L, L->reg, SMALL_SIZE, MUTED, MARGIN_X, PAGE_H - 40, head, strlen(head));
+		text_at(L, FACE_REG, SMALL_SIZE, MUTED, MARGIN_X, PAGE_H - 40, head, strlen(head));
 		hline(L, MARGIN_X, MARGIN_X + CONTENT_W, PAGE_H - 47, RULE, 0.5);
 		char foot[64];
 		int fl = snprintf(foot, sizeof foot, "Page %d of %d", i + 1, L->npages);
-		double fw = width(L->reg, SMALL_SIZE, foot, (size_t)fl);
-		text_at(L, L->reg, SMALL_SIZE, MUTED, MARGIN_X + CONTENT_W - fw, 34, foot, (size_t)fl);
+		double fw = width(L, FACE_REG, SMALL_SIZE, foot, (size_t)fl);
+		text_at(L, FACE_REG, SMALL_SIZE, MUTED, MARGIN_X + CONTENT_W - fw, 34, foot, (size_t)fl);
 	}
 	free(head);
 }
@@ -664,12 +1167,162 @@ static void take_bytes(struct layout *L, unsigned char **out, size_t *len)
 	*len = size;
 }
 
+/** Prepares (see prepare()) a list of n texts into the arena; NULL stays NULL. */
+static const char **prepare_list(struct layout *L, const char *const *v, size_t n)
+{
+	if (!v)
+		return NULL;
+	const char **out = arena_alloc(&L->arena, (n ? n : 1) * sizeof *out);
+	if (!out) {
+		fail(L, "pdf", "out of memory");
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		out[i] = prepare(L, v[i]);
+	return out;
+}
+
+/** Copies doc into out with every text prepared for the fonts (the copy lives in L's arena). */
+static void prepare_doc(struct layout *L, const pdf_doc_t *doc, pdf_doc_t *out)
+{
+	*out = *doc;
+	out->title = prepare(L, doc->title ? doc->title : "");
+	out->subtitle = prepare(L, doc->subtitle);
+	out->author = prepare(L, doc->author);
+	out->blocks =
+	    arena_alloc(&L->arena, (size_t)(doc->nblocks > 0 ? doc->nblocks : 1) * sizeof *out->blocks);
+	if (!out->blocks) {
+		fail(L, "pdf", "out of memory");
+		out->nblocks = 0;
+		return;
+	}
+	for (int i = 0; i < doc->nblocks && !L->failed; i++) {
+		const pdf_block_t *b = &doc->blocks[i];
+		pdf_block_t *c = &out->blocks[i];
+		*c = *b;
+		c->text = prepare(L, b->text);
+		c->date = prepare(L, b->date);
+		c->xlabel = prepare(L, b->xlabel);
+		c->ylabel = prepare(L, b->ylabel);
+		for (int k = 0; k < b->npoints && k < PDF_GRAPH_POINTS; k++)
+			c->points[k].label = prepare(L, b->points[k].label);
+		c->header = prepare_list(L, b->header, b->header ? (size_t)b->ncols : 0);
+		c->cells = prepare_list(L, b->cells, b->cells ? (size_t)b->nrows * (size_t)b->ncols : 0);
+		c->labels = prepare_list(L, b->labels, b->labels ? (size_t)b->max : 0);
+	}
+}
+
+/** Loads face f into the document: 0, or -1 (with the failure recorded as a font error). */
+static int load_face(struct layout *L, int f)
+{
+	struct face *fc = &L->face[f];
+	size_t n = strlen(fc->path);
+	const char *name = n > 4 && strcmp(fc->path + n - 4, ".ttc") == 0
+	                       ? HPDF_LoadTTFontFromFile2(L->pdf, fc->path, (HPDF_UINT)fc->index, HPDF_TRUE)
+	                       : HPDF_LoadTTFontFromFile(L->pdf, fc->path, HPDF_TRUE);
+	fc->name = name;
+	fc->font = name ? HPDF_GetFont(L->pdf, name, "UTF-8") : NULL;
+	if (!fc->font) {
+		L->failed = 0; /* libharu's own complaint is less clear */
+		fail(L, "font", "cannot load the font %s", fc->path);
+		return -1;
+	}
+	return 0;
+}
+
+/** libharu 2.3 embeds the glyphs it drew but not always the parts a composite glyph is built
+ * of (many CJK, Hangul and accented glyphs are composites: they print blank or wrong). Marks
+ * those parts as used in face f's font definition, down to the last level, before saving. */
+static void keep_composite_parts(struct layout *L, int f)
+{
+	struct face *fc = &L->face[f];
+	HPDF_FontDef def = fc->name ? HPDF_GetFontDef(L->pdf, fc->name) : NULL;
+	HPDF_TTFontDefAttr a = def ? (HPDF_TTFontDefAttr)def->attr : NULL;
+	if (!a || !a->glyph_tbl.flgs || !a->glyph_tbl.offsets)
+		return;
+	FILE *fp = fopen(fc->path, "rb");
+	unsigned char *seen = calloc(a->num_glyphs ? a->num_glyphs : 1, 1), *buf = NULL;
+	size_t cap = 0;
+	long mult = a->header.index_to_loc_format == 0 ? 2 : 1;
+	for (int changed = 1; fp && seen && changed;) {
+		changed = 0;
+		for (unsigned g = 0; g < a->num_glyphs; g++) {
+			if (a->glyph_tbl.flgs[g] != 1 || seen[g])
+				continue;
+			seen[g] = 1;
+			long off = (long)a->glyph_tbl.base_offset + (long)a->glyph_tbl.offsets[g] * mult;
+			size_t len =
+			    (size_t)((long)(a->glyph_tbl.offsets[g + 1] - a->glyph_tbl.offsets[g]) * mult);
+			if (len < 14 || len > (1u << 20))
+				continue;
+			if (len > cap) {
+				unsigned char *nb = realloc(buf, len);
+				if (!nb)
+					break;
+				buf = nb;
+				cap = len;
+			}
+			if (read_at(fp, off, buf, len) != 0 || (int16_t)be16(buf) >= 0)
+				continue; /* a simple glyph */
+			/* components: flags, glyph index, arguments, an optional transformation */
+			for (size_t at = 10; at + 4 <= len;) {
+				unsigned flags = be16(buf + at), part = be16(buf + at + 2);
+				if (part < a->num_glyphs && a->glyph_tbl.flgs[part] != 1) {
+					a->glyph_tbl.flgs[part] = 1;
+					changed = 1;
+				}
+				at += 4 + (flags & 0x1 ? 4 : 2) +
+				      (flags & 0x8    ? 2
+				       : flags & 0x40 ? 4
+				       : flags & 0x80 ? 8
+				                      : 0);
+				if (!(flags & 0x20))
+					break;
+			}
+		}
+	}
+	free(buf);
+	free(seen);
+	if (fp)
+		fclose(fp);
+}
+
+/** Says in the log, once per document, which characters printed as U+FFFD and what to install. */
+static void log_missing(const struct layout *L)
+{
+	if (L->missing == 0)
+		return;
+	uint32_t c = L->first_missing;
+	int cjk =
+	    (c >= 0x2e80 && c <= 0x9fff) || (c >= 0xac00 && c <= 0xd7af) || (c >= 0xf900 && c <= 0xfaff);
+	const char *hint =
+	    c > 0xffff ? "characters beyond U+FFFF (most emoji) cannot be embedded by libharu"
+	    : cjk && !L->face[FACE_CJK].has
+	        ? "no CJK font is installed: install fonts-droid-fallback (or fonts-wqy-microhei)"
+	    : !L->face[FACE_SYM].has ? "no symbol font is installed: install fonts-symbola"
+	                             : "none of the installed fonts has it";
+	log_warn("pdf: %ld character%s printed as U+FFFD (the first is U+%04X): %s", L->missing,
+	         L->missing == 1 ? "" : "s", (unsigned)c, hint);
+}
+
 int pdf_render(const pdf_doc_t *doc, const char *regular, const char *bold, unsigned char **out, size_t *len,
                int *pages, const char **code, char *err, size_t errlen)
 {
-	struct layout L = {.err = err, .errlen = errlen};
+	struct layout L = {.err = err, .errlen = errlen, .fallback_dir = doc->fallback_dir};
+	pdf_doc_t d = {0};
 	*out = NULL;
 	*len = 0;
+	snprintf(L.face[FACE_REG].path, sizeof L.face[FACE_REG].path, "%s", regular);
+	snprintf(L.face[FACE_BOLD].path, sizeof L.face[FACE_BOLD].path, "%s", bold);
+	for (int f = FACE_REG; f <= FACE_BOLD; f++) {
+		if (read_coverage(&L.face[f]) != 0) {
+			fail(&L, "font", "cannot load the font %s (not a TrueType font)", L.face[f].path);
+			goto fail;
+		}
+	}
+	prepare_doc(&L, doc, &d);
+	if (L.failed)
+		goto fail;
 	L.pdf = HPDF_New(on_hpdf_error, &L);
 	if (!L.pdf) {
 		fail(&L, "pdf", "libharu could not start a document");
@@ -678,22 +1331,15 @@ int pdf_render(const pdf_doc_t *doc, const char *regular, const char *bold, unsi
 	HPDF_SetCompressionMode(L.pdf, HPDF_COMP_ALL);
 	HPDF_UseUTFEncodings(L.pdf);
 	HPDF_SetCurrentEncoder(L.pdf, "UTF-8");
-	const char *rn = HPDF_LoadTTFontFromFile(L.pdf, regular, HPDF_TRUE);
-	const char *bn = rn ? HPDF_LoadTTFontFromFile(L.pdf, bold, HPDF_TRUE) : NULL;
-	if (!rn || !bn) {
-		L.failed = 0;
-		fail(&L, "font", "cannot load the font %s", rn ? bold : regular);
-		goto fail;
-	}
-	L.reg = HPDF_GetFont(L.pdf, rn, "UTF-8");
-	L.bold = HPDF_GetFont(L.pdf, bn, "UTF-8");
-	if (L.failed)
-		goto fail;
-	properties(&L, doc);
+	for (int f = 0; f < NFACES; f++)
+		if ((f <= FACE_BOLD || L.face[f].used) && load_face(&L, f) != 0)
+			goto fail;
+	log_missing(&L);
+	properties(&L, &d);
 	new_page(&L);
-	title_block(&L, doc);
-	for (int i = 0; i < doc->nblocks && !L.failed; i++) {
-		const pdf_block_t *b = &doc->blocks[i];
+	title_block(&L, &d);
+	for (int i = 0; i < d.nblocks && !L.failed; i++) {
+		const pdf_block_t *b = &d.blocks[i];
 		switch (b->kind) {
 		case PDF_H1:
 		case PDF_H2:
@@ -718,14 +1364,23 @@ int pdf_render(const pdf_doc_t *doc, const char *regular, const char *bold, unsi
 		case PDF_SIGNATURE:
 			signature(&L, b);
 			break;
+		case PDF_GRAPH:
+			graph(&L, b);
+			break;
 		}
 	}
-	furniture(&L, doc->title);
+	furniture(&L, d.title);
+	for (int f = 0; f < NFACES; f++)
+		if (L.face[f].font)
+			keep_composite_parts(&L, f);
 	take_bytes(&L, out, len);
 	*pages = L.npages;
 fail:
 	if (L.pdf)
 		HPDF_Free(L.pdf);
+	for (int f = 0; f < NFACES; f++)
+		free(L.face[f].has);
+	arena_free(&L.arena);
 	free(L.pages);
 	free(L.tmp);
 	if (L.failed) {

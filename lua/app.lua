@@ -10,9 +10,14 @@ local log = require "core.log"
 local db = require "lib.db"
 local json = require "lib.json"
 local web = require "lib.web"
+local util = require "lib.util"
+local page = require "lib.page"
 local errors = require "lib.errors"
+local events = require "lib.events"
 local router = require "lib.router"
 local template = require "lib.template"
+local route_list = require "routes"
+local service_list = require "services"
 
 local app = {
   router = router.new(),
@@ -22,18 +27,10 @@ local app = {
   started_ms = nil,
 }
 
--- Hooks the services fill in (sessions, permissions). Until they are set, nobody is signed
--- in and every permission is denied.
-app.hooks = {
-  --- authenticate(req) -> user, session, via ("cookie"|"token") or nil
-  authenticate = function() return nil end,
-  --- check_csrf(req) raises when a cookie-authenticated state change lacks a valid token
-  check_csrf = function() end,
-  --- permit(user, perm, req) -> allowed, reason
-  permit = function() return false, "permissions are not set up" end,
-  --- after_response(req, res) e.g. refreshing a session cookie
-  after_response = nil,
-}
+-- The request's steps that services provide are events (docs/events.md): http.authenticate
+-- (sets req.user, req.session, req.via), http.check_csrf (raises), http.permit (sets allowed
+-- and reason) and http.response. Until a service hooks them, nobody is signed in and every
+-- permission is denied.
 
 --- Registers a job handler: fn(payload_table, job_row).
 function app.on_job(kind, fn)
@@ -79,7 +76,7 @@ function app.run_due_jobs()
         sched.done(job.id)
       else
         log.warn(("job %d (%s) failed, will retry: %s"):format(job.id, job.kind, tostring(err)))
-        sched.retry(job.id, clock.now_ms() + math.floor(job_backoff(job.attempts) * 1000), tostring(err):sub(1, 500))
+        sched.retry(job.id, clock.now_ms() + math.floor(job_backoff(job.attempts) * 1000), util.truncate_bytes(tostring(err), 500))
       end
       ran = ran + 1
     end
@@ -89,7 +86,7 @@ end
 
 -- Route modules, listed in lua/routes/init.lua.
 local function load_routes()
-  for _, name in ipairs(require "routes") do
+  for _, name in ipairs(route_list) do
     local mod = require("routes." .. name)
     mod.routes(app.router, app)
   end
@@ -122,7 +119,7 @@ function app.init(opts)
   if not n then return nil, err.message end
   core_db.script("PRAGMA optimize") -- refresh the planner's statistics where they are stale
   load_routes()
-  for _, name in ipairs(require "services") do
+  for _, name in ipairs(service_list) do
     local svc = require("services." .. name)
     if svc.init then svc.init(app) end
   end
@@ -133,7 +130,7 @@ end
 
 -- Turns what a handler returned into status, headers, body for the host.
 local function finish(req, res)
-  if app.hooks.after_response then app.hooks.after_response(req, res) end
+  events.fire("http.response", { req = req, res = res })
   local body = res.body or ""
   if req.method == "HEAD" then body = "" end
   return res.status or 200, res.headers or {}, body
@@ -147,7 +144,6 @@ local function error_response(req, e)
   if (req.route and req.route.api) or not web.wants_html(req) then
     return web.error_json(e)
   end
-  local page = require "lib.page"
   return page.error(req, e)
 end
 
@@ -159,15 +155,12 @@ end
 local PUBLIC_PERMS = { none = true, object = true }
 
 local function run_route(req, route)
-  if route.session ~= false then
-    local user, session, via = app.hooks.authenticate(req)
-    req.user, req.session, req.via = user, session, via
-  end
+  if route.session ~= false then events.fire("http.authenticate", { req = req }) end
   local user, via = req.user, req.via
   if route.auth ~= "public" then
     if not user then
       if not route.api then
-        return web.redirect("/?next=" .. require("lib.util").url_encode(req.path
+        return web.redirect("/?next=" .. util.url_encode(req.path
           .. (req.query ~= "" and "?" .. req.query or "")))
       end
       errors.unauthorized()
@@ -178,10 +171,12 @@ local function run_route(req, route)
       errors.forbidden("This is only for guests.")
     end
   end
-  if route.csrf and via == "cookie" then app.hooks.check_csrf(req) end
+  if route.csrf and via == "cookie" then events.fire("http.check_csrf", { req = req }) end
   if not PUBLIC_PERMS[route.perm] then
-    local ok, reason = app.hooks.permit(user, route.perm, req)
-    if not ok then errors.forbidden(reason) end
+    local check = { user = user, perm = route.perm, req = req, allowed = false,
+      reason = "Permissions are not set up." }
+    events.fire("http.permit", check)
+    if not check.allowed then errors.forbidden(check.reason) end
   end
   if route.tx then return db.transaction(route.handler, req, app) end
   return route.handler(req, app)
@@ -189,6 +184,7 @@ end
 
 --- The request handler: req from the host -> status, headers, body.
 function app.handle(req)
+  db.sync() -- undo what a crashed task's transaction left in memory (the host rolled it back)
   local route, params = app.router:match(req.method, req.path)
   local res
   if not route then

@@ -2,7 +2,15 @@
 local log = require "core.log"
 local server = require "core.server"
 local fs = require "core.fs"
+local core_db = require "core.db"
+local clock = require "core.clock"
 local web = require "lib.web"
+local app = require "app"
+local demo = require "demo"
+local testing = require "testing"
+local audit = require "services.audit"
+local import = require "services.import"
+local keys = require "services.keys"
 
 local M = {}
 
@@ -13,7 +21,6 @@ local function parse_listen(s)
 end
 
 local function init(opts, extra)
-  local app = require "app"
   local o = { data_dir = opts.data or "data" }
   for k, v in pairs(extra or {}) do o[k] = v end
   local ok, err = app.init(o)
@@ -33,11 +40,9 @@ function M.serve(opts)
   end
   local data = opts.data or "data"
   local fresh = not fs.stat(data .. "/candor.db")
-  local app = init(opts)
-  if not app then return 1 end
+  if not init(opts) then return 1 end
   local demo_note
   if opts.demo then
-    local demo = require "demo"
     if demo.is_empty() then
       demo_note = demo.fill(os.getenv("CANDOR_DEMO_PASSWORD"))
       local ok, err = pcall(demo.sample_cycle)
@@ -65,15 +70,13 @@ end
 
 --- candor test FILE: run one scenario file (main.c gives each file a fresh host)
 function M.test(opts, args)
-  local testing = require "testing"
   local passed, failed = testing.run_file(args[1], opts)
   return 0, passed, failed
 end
 
 --- candor run [--data DIR] SCRIPT.lua [ARGS...]
 function M.run(opts, args)
-  local app = init(opts)
-  if not app then return 1 end
+  if not init(opts) then return 1 end
   local script = table.remove(args, 1)
   local chunk, err = loadfile(script, "t")
   if not chunk then
@@ -86,17 +89,15 @@ end
 
 --- candor migrate [--data DIR]
 function M.migrate(opts)
-  local app = init(opts)
-  if not app then return 1 end
-  io.stdout:write(("database is at schema version %d\n"):format(require("core.db").version()))
+  if not init(opts) then return 1 end
+  io.stdout:write(("database is at schema version %d\n"):format(core_db.version()))
   return 0
 end
 
 --- candor backup [--data DIR] FILE
 function M.backup(opts, args)
-  local app = init(opts)
-  if not app then return 1 end
-  local ok, err = require("core.db").backup(args[1])
+  if not init(opts) then return 1 end
+  local ok, err = core_db.backup(args[1])
   if not ok then
     io.stderr:write("candor: ", err.message, "\n")
     return 1
@@ -108,13 +109,7 @@ end
 
 --- candor rotate-key [--data DIR]
 M["rotate-key"] = function(opts)
-  local app = init(opts)
-  if not app then return 1 end
-  local ok, keys = pcall(require, "services.keys")
-  if not ok then
-    io.stderr:write("candor: key rotation is not available in this build\n")
-    return 1
-  end
+  if not init(opts) then return 1 end
   return keys.rotate_cli(app)
 end
 
@@ -124,9 +119,7 @@ function M.audit(opts, args)
     io.stderr:write("candor: usage: candor audit [--data DIR] verify\n")
     return 2
   end
-  local app = init(opts)
-  if not app then return 1 end
-  local audit = require "services.audit"
+  if not init(opts) then return 1 end
   local ok, n, bad = audit.verify()
   if ok then
     io.stdout:write(("audit log intact: %d entries, hash chain verified\n"):format(n))
@@ -148,11 +141,9 @@ function M.import(opts, args)
   end
   local text = f:read("a")
   f:close()
-  local app = init(opts)
-  if not app then return 1 end
-  local import = require "services.import"
+  if not init(opts) then return 1 end
   local dry = opts["dry-run"] and true or false
-  local started = require("core.clock").mono_ms()
+  local started = clock.mono_ms()
   local report = import.run(nil, text, { operator = true, dry_run = dry, via = "cli",
     progress = function(phase, done, total) io.stdout:write(("%s %d/%d\n"):format(phase, done, total)) end })
   for _, p in ipairs(report.problems) do
@@ -164,7 +155,7 @@ function M.import(opts, args)
   for _, n in ipairs(report.notes) do
     io.stdout:write(("note: line %d: %s\n"):format(n.line, n.message))
   end
-  local ms = require("core.clock").mono_ms() - started
+  local ms = clock.mono_ms() - started
   if not report.ok then
     io.stdout:write(("%d problem%s in %d row%s: nothing was imported (%d ms)\n"):format(report.problems_total,
       report.problems_total == 1 and "" or "s", report.rows, report.rows == 1 and "" or "s", ms))

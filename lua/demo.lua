@@ -2,9 +2,17 @@
 -- someone holding each role, one super user and one guest. docs/demo.md is generated from
 -- this table (a scenario checks they agree).
 local db = require "lib.db"
+local util = require "lib.util"
 local crypto = require "core.crypto"
 local clock = require "core.clock"
 local fs = require "core.fs"
+local app = require "app"
+local settings = require "services.settings"
+local audit = require "services.audit"
+local access = require "services.access"
+local sessions = require "services.sessions"
+local cycles = require "services.cycles"
+local reviews = require "services.reviews"
 
 local M = {}
 
@@ -74,7 +82,6 @@ M.GUESTS = {
   { "alex.morgan@clientcorp.example", "Alex Morgan", "Partner at ClientCorp" },
 }
 
-M.ROLE_NAMES = { hr_admin = "HR Admin", hr_assistant = "HR Assistant", tech_admin = "Tech Admin" }
 
 function M.email(key)
   for _, p in ipairs(M.PEOPLE) do
@@ -93,7 +100,6 @@ function M.is_empty()
 end
 
 local function password_file()
-  local app = require "app"
   return app.data_dir and (app.data_dir .. "/demo-password.txt")
 end
 
@@ -107,7 +113,6 @@ function M.fill(password)
   local hash = assert(crypto.hash_password(password))
   local now = clock.now()
   db.transaction(function()
-    local settings = require "services.settings"
     settings.set("company.name", M.COMPANY)
     if settings.schema["company.domains"] then settings.set("company.domains", { M.DOMAIN }) end
     local ids = {}
@@ -128,14 +133,12 @@ function M.fill(password)
       db.insert([[INSERT INTO users(email, name, job_title, status, kind, password_hash, created_at, updated_at)
           VALUES(?,?,?, 'active', 'guest', ?, ?, ?)]], g[1], g[2], g[3], hash, now, now)
     end
-    require("services.audit").record{ action = "demo.created", actor_label = "candor --demo",
+    audit.record{ action = "demo.created", actor_label = "candor --demo",
       details = { people = #M.PEOPLE, guests = #M.GUESTS } }
   end)
-  require("services.access").reload()
+  access.reload()
   local path = password_file()
   if generated and path then fs.write(path, password .. "\n", 384) end
-  local hooks = M.after_fill or {}
-  for _, fn in ipairs(hooks) do fn() end
   return M.note(password, generated)
 end
 
@@ -150,10 +153,6 @@ end
 --- A review cycle in progress, so a new user sees the product at work: Engineering and Product
 --- reviewed, started ten days ago, some self-assessments in, a few reviews shared or signed.
 function M.sample_cycle()
-  local util = require "lib.util"
-  local sessions = require "services.sessions"
-  local cycles = require "services.cycles"
-  local reviews = require "services.reviews"
   local now = clock.now()
   local function day(n) return util.format_date(now + n * 86400) end
   local hr = sessions.load_user(db.value("SELECT id FROM users WHERE email = ?", M.email("marcus")))
@@ -228,7 +227,7 @@ function M.markdown()
   }
   for _, p in ipairs(M.PEOPLE) do
     local roles = {}
-    for _, r in ipairs(p[8] or {}) do roles[#roles + 1] = M.ROLE_NAMES[r] end
+    for _, r in ipairs(p[8] or {}) do roles[#roles + 1] = access.ROLE_NAMES[r] end
     local role_text = table.concat(roles, " + ")
     if #roles == 2 then role_text = role_text .. " (super user)" end
     out[#out + 1] = ("| %s | %s | %s | %s | %s | %s | %d | %s |"):format(p[2], M.email(p[1]), p[3], p[4], p[5],

@@ -17,7 +17,15 @@ local util = require "lib.util"
 local web = require "lib.web"
 local clock = require "core.clock"
 local core_db = require "core.db"
+local sched = require "core.sched"
+local server = require "core.server"
+local net = require "core.net"
+local log = require "core.log"
+local fs = require "core.fs"
 local db = require "lib.db"
+local events = require "lib.events"
+local demo = require "demo"
+local workflows = require "services.workflows"
 
 local T = {}
 local tests = {}
@@ -268,7 +276,6 @@ local server_port
 --- Starts the real HTTP server on 127.0.0.1 (once per file) and returns its port.
 function T.serve()
   if server_port then return server_port end
-  local server = require "core.server"
   if T.server_limits then server.configure(T.server_limits) end
   server.set_handler(app.handle)
   server_port = assert(server.listen("127.0.0.1", 0))
@@ -283,7 +290,7 @@ Sock.__index = Sock
 --- A client over a real TCP connection to the in-process server.
 function T.socket()
   local port = T.serve()
-  local conn = assert(require("core.net").connect("127.0.0.1", port))
+  local conn = assert(net.connect("127.0.0.1", port))
   return setmetatable({ conn = conn, buf = "" }, Sock)
 end
 
@@ -358,7 +365,6 @@ function T.now() return clock.now() end
 --- Moves the virtual clock forward, running every job that falls due on the way, in order.
 function T.advance(dt)
   local target = clock.now_ms() + math.floor(seconds(dt) * 1000)
-  local sched = require "core.sched"
   while true do
     local due = sched.next_due()
     if not due or due > target then break end
@@ -403,7 +409,6 @@ T.DEMO_PASSWORD = "demo-password-123"
 
 --- Loads the demo company; returns a table key -> user row (keys as in lua/demo.lua).
 function T.demo()
-  local demo = require "demo"
   if demo.is_empty() then demo.fill(T.DEMO_PASSWORD) end
   local people = {}
   for _, p in ipairs(demo.PEOPLE) do
@@ -433,11 +438,71 @@ local function location(tb)
   end
 end
 
+-- ---------------------------------------------------------------- events and their docs
+
+--- The events docs/events.md lists: name -> { field = true } (a field written `x?` is `x`),
+--- and the patterns of names written with <...> (e.g. cycle.<name>).
+function T.documented_events(path)
+  local doc = assert(fs.read(path or "docs/events.md"), "docs/events.md is missing")
+  local out, patterns = {}, {}
+  for line in doc:gmatch("[^\n]+") do
+    local name = line:match("^| `([%w_%.<>]+)` |")
+    if name and name:find(".", 1, true) then
+      local cells = {}
+      for cell in line:gmatch("|([^|]*)") do cells[#cells + 1] = cell end
+      local fields = {}
+      for f in (cells[4] or ""):gmatch("`([%w_]+)%??`") do fields[f] = true end
+      if #cells == 5 and name:find("<", 1, true) then -- a row of the event tables: event | when | where | fields
+        patterns[#patterns + 1] = { pattern = "^" .. name:gsub("%.", "%%."):gsub("<[%w_]+>", "[%%w_]+") .. "$",
+          fields = fields }
+      elseif #cells == 5 then
+        out[name] = fields
+      end
+    end
+  end
+  return out, patterns
+end
+
+--- What an event that fired breaks of docs/events.md: nil when it is documented with every
+--- field it carries, else a sentence.
+function T.event_problem(name, data, documented, patterns)
+  local fields = documented[name]
+  if not fields then
+    for _, p in ipairs(patterns) do
+      -- cycle.<name>: only the events a workflow version in use declares
+      if name:match(p.pattern) and workflows.declares_event(name) then fields = p.fields end
+    end
+  end
+  if not fields then return ("%s is not in docs/events.md"):format(name) end
+  local extra = {}
+  for k in pairs(data) do if not fields[k] then extra[#extra + 1] = tostring(k) end end
+  if #extra > 0 then
+    table.sort(extra)
+    return ("%s carries fields docs/events.md does not list: %s"):format(name, table.concat(extra, ", "))
+  end
+  return nil
+end
+
+-- Watches every event of a scenario file against docs/events.md; returns the list of problems.
+local function watch_events()
+  local documented, patterns = T.documented_events()
+  local problems, seen = {}, {}
+  events.hook("*", function(data, name)
+    if name:sub(1, 5) == "test." then return end -- the scenarios' own events
+    local p = T.event_problem(name, data, documented, patterns)
+    if p and not seen[p] then
+      seen[p] = true
+      problems[#problems + 1] = p
+    end
+  end, math.huge)
+  return problems
+end
+
 --- Runs one scenario file; prints a line per test; returns passed, failed.
 function T.run_file(path, opts)
   opts = opts or {}
   current_file = path
-  require("core.log").set_level(opts.verbose and "debug" or "warn")
+  log.set_level(opts.verbose and "debug" or "warn")
   local ok, err = app.init({ test = true })
   if not ok then
     print(("FAIL  %s: cannot start the app: %s"):format(path, err))
@@ -449,6 +514,7 @@ function T.run_file(path, opts)
     return 0, 1
   end
   tests = {}
+  local event_problems = watch_events()
   local lok, lres = xpcall(chunk, debug.traceback)
   if not lok then
     print(("FAIL  %s: error while loading: %s"):format(path, tostring(lres)))
@@ -464,7 +530,7 @@ function T.run_file(path, opts)
         end
         return { failure = false, message = tostring(e), trace = debug.traceback(tostring(e), 2) }
       end)
-      while core_db.depth() > 0 do core_db.rollback() end
+      db.rollback_all()
       local ms = clock.mono_ms() - started
       if tok then
         passed = passed + 1
@@ -479,6 +545,11 @@ function T.run_file(path, opts)
         end
       end
     end
+  end
+  if #event_problems > 0 then
+    failed = failed + 1
+    print(("FAIL  %s: the events fired here are in docs/events.md"):format(path))
+    for _, p in ipairs(event_problems) do print("      " .. p) end
   end
   return passed, failed
 end

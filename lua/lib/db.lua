@@ -1,14 +1,22 @@
 -- The database for application code: like core.db, but failures raise (as application
 -- errors for constraint violations), and transaction() wraps a function in BEGIN/COMMIT
--- (a savepoint when nested) with rollback on any error.
+-- (a savepoint when nested) with rollback on any error. In-memory state that follows the
+-- database registers how to undo a change (on_rollback) and work that must wait for the commit
+-- (after_commit), per savepoint level (lib/tx.lua): a rollback undoes exactly what its level did.
 local core = require "core.db"
 local log = require "core.log"
 local errors = require "lib.errors"
+local events = require "lib.events"
+local tx = require "lib.tx"
 
 local M = {}
 
---- Functions called after any rollback (caches of table contents drop themselves here).
-M.rollback_hooks = {}
+--- on_rollback(fn): fn runs if the current savepoint level rolls back (undo of in-memory state).
+M.on_rollback = tx.on_rollback
+--- after_commit(fn): fn runs once the outermost transaction commits (at once outside one).
+M.after_commit = tx.after_commit
+--- sync(): undoes the levels a crashed task left open (the host rolled them back).
+M.sync = tx.sync
 
 local function raise(err, level)
   if err and err.code == "constraint" then
@@ -61,19 +69,38 @@ local function keep_trace(e)
   return e
 end
 
---- Runs fn(...) in a transaction; returns what fn returns. Errors roll back and propagate.
+local function rolled_back(level)
+  tx.rolled_back(level)
+  events.fire("db.rolled_back", { depth = level })
+end
+
+--- Runs fn(...) in a transaction; returns what fn returns. Errors roll back (undoing what the
+--- level registered with on_rollback) and propagate.
 function M.transaction(fn, ...)
+  tx.sync()
   local ok, err = core.begin()
   if not ok then raise(err, 2) end
+  local level = tx.push()
   local res = table.pack(xpcall(fn, keep_trace, ...))
   if res[1] then
     local cok, cerr = core.commit()
-    if not cok then raise(cerr, 2) end
+    if not cok then -- SQLite rolled the level back
+      rolled_back(level)
+      raise(cerr, 2)
+    end
+    tx.committed(level)
     return table.unpack(res, 2, res.n)
   end
   core.rollback()
-  for _, hook in ipairs(M.rollback_hooks) do hook() end
+  rolled_back(level)
   error(res[2], 0)
+end
+
+--- Rolls back every open level (the test harness between tests; the app at the start of a
+--- request, for a level a crashed task left open).
+function M.rollback_all()
+  while core.depth() > 0 do core.rollback() end
+  tx.sync()
 end
 
 --- A placeholder list "?,?,?" for n values (prefer json_each for long lists).

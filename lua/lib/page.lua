@@ -7,32 +7,30 @@ local json = require "lib.json"
 local db = require "lib.db"
 local crypt = require "lib.crypt"
 local errors = require "lib.errors"
+local events = require "lib.events"
 local clock = require "core.clock"
+local crypto = require "core.crypto"
+local has_server, server = pcall(require, "core.server") -- absent in command-line runs
 
 local M = {}
 
--- Navigation: areas add entries with page.add_nav{ id=, label=, href=, icon=, order=,
--- section="main"|"admin", visible=function(user) -> bool }.
-M.nav = {}
-
-function M.add_nav(item)
-  assert(item.id and item.label and item.href, "nav item needs id, label, href")
-  for i, it in ipairs(M.nav) do
-    if it.id == item.id then M.nav[i] = item return end
-  end
-  M.nav[#M.nav + 1] = item
-  table.sort(M.nav, function(a, b) return (a.order or 50) < (b.order or 50) end)
-end
-
+-- Navigation: areas hook the event "page.nav" ({ user =, items = {} }) and add the entries
+-- the user should see: { id=, label=, href=, icon=, order=, section = "main"|"admin" }.
 local function nav_for(user, active)
   local out = { main = {}, admin = {} }
   if not user then return out end
-  for _, it in ipairs(M.nav) do
-    if not it.visible or it.visible(user) then
-      local list = out[it.section or "main"]
-      list[#list + 1] = { id = it.id, label = it.label, href = it.href, icon = it.icon,
-        active = it.id == active }
-    end
+  local e = { user = user, items = {} }
+  events.fire("page.nav", e)
+  local items = e.items
+  for i, it in ipairs(items) do it.n = i end
+  table.sort(items, function(a, b)
+    if (a.order or 50) ~= (b.order or 50) then return (a.order or 50) < (b.order or 50) end
+    return a.n < b.n
+  end)
+  for _, it in ipairs(items) do
+    assert(it.id and it.label and it.href, "nav item needs id, label, href")
+    local list = out[it.section or "main"]
+    list[#list + 1] = { id = it.id, label = it.label, href = it.href, icon = it.icon, active = it.id == active }
   end
   return out
 end
@@ -46,15 +44,8 @@ end
 
 --- Cache-busting URL of a static file.
 local function asset(path)
-  local ok, server = pcall(require, "core.server")
-  local etag = ok and server.static_etag(path)
+  local etag = has_server and server.static_etag(path)
   return "/static/" .. path .. (etag and ("?v=" .. etag) or "")
-end
-
-local function initials(name)
-  local a, b = tostring(name or "?"):match("^(%S)%S*%s+.-(%S)%S*$")
-  if a then return (a .. b):upper() end
-  return tostring(name or "?"):sub(1, 1):upper()
 end
 
 --- A progress bar as a small SVG (width attributes, not inline styles: the CSP forbids those).
@@ -69,7 +60,7 @@ end
 template.helpers.progress = progress
 template.helpers.url = url
 template.helpers.asset = asset
-template.helpers.initials = initials
+template.helpers.initials = util.initials
 template.helpers.human_date = util.human_date
 template.helpers.plural = util.plural
 template.helpers.json = json.encode
@@ -79,7 +70,6 @@ local FLASH = "candor_flash"
 
 --- Adds a one-time message to show on the next page: kind "success"|"error"|"info".
 function M.flash(res, kind, message)
-  local crypto = require "core.crypto"
   local value = crypto.b64(json.encode({ kind = kind, message = message }))
   return web.add_header(res, "Set-Cookie", web.cookie_header(FLASH, value, { max_age = 60 }))
 end
@@ -88,12 +78,11 @@ local function take_flash(req, res)
   local v = web.cookie(req, FLASH)
   if not v or v == "" then return nil end
   web.add_header(res, "Set-Cookie", web.cookie_header(FLASH, "", { max_age = 0 }))
-  local crypto = require "core.crypto"
   local raw = crypto.unb64(v)
   local f = raw and json.decode(raw)
   if type(f) == "table" and type(f.message) == "string" then
     return { kind = f.kind == "error" and "error" or (f.kind == "info" and "info" or "success"),
-      message = f.message:sub(1, 300) }
+      message = util.truncate(f.message, 300) }
   end
 end
 
@@ -136,8 +125,7 @@ function M.error(req, e)
   if not req.user and not req.session and req.headers then
     -- an address no route matched was never authenticated: a signed-in person still gets
     -- their navigation and a way home, not "Sign in"
-    local ok, user, session, via = pcall(require("app").hooks.authenticate, req)
-    if ok and user then req.user, req.session, req.via = user, session, via end
+    pcall(events.fire, "http.authenticate", { req = req })
   end
   local res = M.render(req, "error", {
     title = titles[e.status] or "Something went wrong",

@@ -150,9 +150,16 @@ end
 
 --- A download: body with a type and a file name.
 function M.file(body, ctype, filename)
-  return response(200, ctype, body, {
-    ["Content-Disposition"] = ('attachment; filename="%s"'):format(filename:gsub('[^%w%._%-]', "_")),
-  })
+  -- an ASCII name for old clients (accents dropped, other characters as _), and the name as
+  -- written, in UTF-8 (RFC 6266 filename*, percent-encoded as RFC 5987 says), when it differs
+  filename = util.utf8_clean(filename)
+  local ascii = util.ascii(filename):gsub("[^%w%._%-]+", "_"):gsub("[_%-]*_[_%-]*", "_")
+  local cd = ('attachment; filename="%s"'):format(ascii)
+  if ascii ~= filename then
+    cd = cd .. "; filename*=UTF-8''"
+      .. filename:gsub("[^%w!#%$&%+%-%.%^_`|~]", function(c) return ("%%%02X"):format(c:byte()) end)
+  end
+  return response(200, ctype, body, { ["Content-Disposition"] = cd })
 end
 
 --- target when it is a path on this site made only of URL characters, else fallback: it starts

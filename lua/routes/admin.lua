@@ -3,26 +3,24 @@
 -- yet" for everyone when Candor does not have the feature), user-management settings, license.
 local web = require "lib.web"
 local page = require "lib.page"
+local db = require "lib.db"
 local errors = require "lib.errors"
+local events = require "lib.events"
 local authz = require "core.authz"
 local access = require "services.access"
 local settings = require "services.settings"
 local people = require "services.people"
+local people_routes = require "routes.people"
 
 local M = {}
 
 -- The tiles: action (a row of policies/roles.lua) -> { href = the page where it is done, hint =
 -- how to find it there }. An action with a tile is a feature Candor has; the others show as
--- "not available yet". A module that builds a feature declares its tiles with M.link (360
--- feedback, objectives, 1:1s and praise switch theirs on that way). Actions done on a person or
--- a cycle link to the list they are picked from.
-M.links = {}
-
---- Declares where an admin action is done: href, and optionally a hint ("Pick a person, then
---- Actions").
-function M.link(action, href, hint)
-  M.links[action] = { href = href, hint = hint }
-end
+-- "not available yet". A module that builds a feature adds its tiles by hooking the event
+-- "admin.tiles" ({ user =, links = {} }: links[action] = { href =, hint = }); 360 feedback,
+-- objectives, 1:1s and praise switch theirs on that way. Actions done on a person or a cycle link
+-- to the list they are picked from. The tiles of the pages every Candor has are these:
+local TILES = {}
 
 local ON_A_PERSON = "Open a person, then Actions"
 local ON_A_CYCLE = "Open a cycle"
@@ -56,7 +54,7 @@ for action, tile in pairs({
   ["reviews.delete_unstarted"] = { "/cycles", "Open a cycle, then Reviewees" },
   ["reviews.read"] = { "/cycles", "Open a cycle, then a review" },
   ["reviews.export_excel"] = { "/cycles", "Open a cycle, then More" },
-}) do M.link(action, tile[1], tile[2]) end
+}) do TILES[action] = { href = tile[1], hint = tile[2] } end
 
 -- Section headings as people read them.
 local SECTION_TITLES = { Additional = "More administration" }
@@ -85,8 +83,11 @@ end
 --- feature (writing your own review, the directory) are left out.
 function M.overview(user)
   local sections, order = {}, {}
+  local tiles = { user = user, links = {} }
+  for action, tile in pairs(TILES) do tiles.links[action] = tile end
+  events.fire("admin.tiles", tiles)
   for _, a in ipairs(authz.actions()) do
-    local tile = M.links[a.name]
+    local tile = tiles.links[a.name]
     if a.section ~= "Additional" or tile then
       local s = sections[a.section]
       if not s then
@@ -140,14 +141,13 @@ function M.routes(r)
       local input = { guest_policy = f.guest_policy, assistant_can_change_manager = f.assistant_can_change_manager == "on",
         company_domains = f.company_domains or "" }
       local ok, res = page.form(req, { back = "/admin/users/settings", values = f },
-        require("routes.people").save_user_settings, req, input)
+        people_routes.save_user_settings, req, input)
       if not ok then return res end
       return page.redirect("/admin/users/settings", "success", "Settings saved.")
     end }
 
   r:add{ method = "GET", path = "/admin/license", auth = "user", perm = "admin.license",
     handler = function(req)
-      local db = require "lib.db"
       return page.render(req, "admin_license", { title = "License", licensed = people.licensed_count(),
         guests = db.value("SELECT count(*) FROM users WHERE kind = 'guest' AND status <> 'deactivated'"),
         deactivated = db.value("SELECT count(*) FROM users WHERE kind = 'employee' AND status = 'deactivated'") },
@@ -156,7 +156,6 @@ function M.routes(r)
 
   r:add{ method = "GET", path = "/api/license", auth = "user", perm = "admin.license",
     handler = function()
-      local db = require "lib.db"
       return web.json(200, { licensed_users = people.licensed_count(),
         guests = db.value("SELECT count(*) FROM users WHERE kind = 'guest' AND status <> 'deactivated'") })
     end }
@@ -171,8 +170,12 @@ function M.routes(r)
       return web.json(200, { permissions = list })
     end }
 
-  page.add_nav{ id = "admin", label = "Administration", href = "/admin", icon = "⚙", section = "admin", order = 90,
-    visible = is_admin }
+  events.hook("page.nav", function(e)
+    if is_admin(e.user) then
+      e.items[#e.items + 1] = { id = "admin", label = "Administration", href = "/admin", icon = "⚙", section = "admin",
+        order = 90 }
+    end
+  end)
 end
 
 return M

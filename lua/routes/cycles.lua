@@ -6,6 +6,7 @@ local page = require "lib.page"
 local json = require "lib.json"
 local util = require "lib.util"
 local errors = require "lib.errors"
+local events = require "lib.events"
 local db = require "lib.db"
 local svg = require "lib.svg"
 local clock = require "core.clock"
@@ -15,6 +16,10 @@ local questionnaire = require "services.questionnaire"
 local access = require "services.access"
 local directory = require "services.directory"
 local audit = require "services.audit"
+local workflows = require "services.workflows"
+local people_routes = require "routes.people"
+local authz = require "core.authz"
+local xlsx = require "core.xlsx"
 
 local M = {}
 
@@ -28,7 +33,6 @@ local function cycle_json(c)
     closed_at = c.closed_at or json.null, stats = c.stats }
 end
 
-local function wf() return require "services.workflows" end
 
 -- A form post's fields -> the input cycles.create/update take.
 local function cycle_input(f)
@@ -126,7 +130,7 @@ function M.routes(r)
     handler = function(req)
       local c = cycles.require(id_of(req))
       cycles.require_perm(req.user, "review_cycles.track", c)
-      local d = cycles.rating_distribution(req.user, c, web.query(req).question)
+      local d = reviews.rating_distribution(req.user, c, web.query(req).question)
       if not d then return web.json(200, { question = json.null, counts = json.array({}), total = 0 }) end
       return web.json(200, { question = d.question.id, counts = d.counts, total = d.total })
     end }
@@ -233,7 +237,7 @@ function M.routes(r)
         department = f.department, location = f.location, manager_id = f.manager_id, sort = f.sort, page = f.page,
         open = f.team })
       if f.team then
-        local team = require("core.authz").reports(math.tointeger(tonumber(f.team)) or 0, false)
+        local team = authz.reports(math.tointeger(tonumber(f.team)) or 0, false)
         ids = team
         table.insert(ids, math.tointeger(tonumber(f.team)))
       elseif f.all_matching == "1" then
@@ -259,7 +263,7 @@ function M.routes(r)
     handler = function(req)
       local c = cycles.require(id_of(req))
       return page.render(req, "cycle_admins", { title = "Admins of " .. c.name, cycle = c, admins = cycles.admins(c.id),
-        people = require("routes.people").manager_choices(), can_make_admin = access.can(req.user, "reviews.read") },
+        people = people_routes.manager_choices(), can_make_admin = access.can(req.user, "reviews.read") },
         { nav = "cycles" })
     end }
 
@@ -348,11 +352,13 @@ function M.routes(r)
   r:add{ method = "GET", path = "/cycles/{id:int}/export.xlsx", auth = "user", perm = "object", tx = false,
     handler = function(req) return M.export_xlsx(req, id_of(req)) end }
 
-  page.add_nav{ id = "cycles", label = "Review cycles", href = "/cycles", icon = "◎", order = 30, section = "main",
-    visible = function(u)
-      return access.can(u, "review_cycles.track") or access.can(u, "review_cycles.manage")
-        or db.value("SELECT 1 FROM cycle_admins WHERE user_id = ? LIMIT 1", u.id) == 1
-    end }
+  events.hook("page.nav", function(e)
+    local u = e.user
+    if access.can(u, "review_cycles.track") or access.can(u, "review_cycles.manage")
+        or db.value("SELECT 1 FROM cycle_admins WHERE user_id = ? LIMIT 1", u.id) == 1 then
+      e.items[#e.items + 1] = { id = "cycles", label = "Review cycles", href = "/cycles", icon = "◎", order = 30 }
+    end
+  end)
 end
 
 -- ------------------------------------------------------------------ helpers
@@ -473,7 +479,7 @@ function M.reviewees_page(req, c)
     can_add = cycles.can(req.user, "reviews.create", c) and c.phase ~= "closed",
     picked = picked, picked_list = table.concat(picked_ids, ","),
     picked_people = #picked_ids == 0 and {} or db.query([[SELECT id, name FROM users
-      WHERE id IN (SELECT value FROM json_each(?)) AND kind = 'employee' ORDER BY name COLLATE NOCASE]],
+      WHERE id IN (SELECT value FROM json_each(?)) AND kind = 'employee' ORDER BY name COLLATE FOLD]],
       json.encode(picked_ids)) }
   if view == "list" then
     local sort = q.sort == "hire_date" and "hire_date" or "name"
@@ -483,7 +489,7 @@ function M.reviewees_page(req, c)
     data.sort = sort
     data.facets = directory.facets()
     data.managers = db.query([[SELECT id, name FROM users WHERE id IN (SELECT DISTINCT manager_id FROM users
-      WHERE manager_id IS NOT NULL) ORDER BY name COLLATE NOCASE]])
+      WHERE manager_id IS NOT NULL) ORDER BY name COLLATE FOLD]])
   else
     data.roots = directory.org_tree()
     -- the team just added stays open, with the way down to it
@@ -491,11 +497,11 @@ function M.reviewees_page(req, c)
     local open_id = math.tointeger(tonumber(q.open or ""))
     if open_id then
       data.open[open_id] = true
-      for _, id in ipairs(require("core.authz").chain(open_id)) do data.open[id] = true end
+      for _, id in ipairs(authz.chain(open_id)) do data.open[id] = true end
     end
     -- and the way down to everyone ticked, so they are seen ticked
     for _, pid in ipairs(picked_ids) do
-      for _, id in ipairs(require("core.authz").chain(pid)) do data.open[id] = true end
+      for _, id in ipairs(authz.chain(pid)) do data.open[id] = true end
     end
   end
   return page.render(req, "cycle_reviewees", data, { nav = "cycles", wide = view == "org" })
@@ -510,7 +516,7 @@ function M.overview_page(req, id)
   local q = overview_query(req)
   local ov = cycles.overview(req.user, id, q)
   local c = ov.cycle
-  local dist = cycles.rating_distribution(req.user, c, web.query(req).question)
+  local dist = reviews.rating_distribution(req.user, c, web.query(req).question)
   local chart
   if dist and dist.total > 0 then
     local bars = {}
@@ -531,7 +537,7 @@ function M.overview_page(req, id)
     dist = dist, chart = chart, can_read_any = can_read_any,
     can_manage = cycles.can(req.user, "review_cycles.manage", c), can_delete = cycles.can(req.user, "review_cycles.delete", c),
     can_export = cycles.can(req.user, "reviews.export_excel", c),
-    phases = wf().phases(c), transitions = wf().available_transitions(c, req.user),
+    phases = workflows.phases(c), transitions = workflows.available_transitions(c, req.user),
     admins = cycles.admins(c.id) }, { nav = "cycles", wide = true })
 end
 
@@ -554,7 +560,6 @@ function M.export_xlsx(req, id)
   end
   local t = ov.totals
   local function pct(n) return t.total > 0 and n / t.total or 0 end
-  local xlsx = require "core.xlsx"
   local bytes, err = xlsx.write_string{ title = c.name .. " — review statistics", author = "Candor", created = clock.now(),
     sheets = {
       { name = "Reviewees", freeze_header = true, autofilter = true,
@@ -575,7 +580,7 @@ function M.export_xlsx(req, id)
       target_id = c.id, target_label = c.name, details = { rows = #rows } }
   end)
   return web.file(bytes, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    (c.name:gsub("[^%w%-_ ]", ""):gsub("%s+", "-")) .. "-statistics.xlsx")
+    (c.name:gsub("[%c/\\:*?\"<>|]", ""):gsub("%s+", "-")) .. "-statistics.xlsx")
 end
 
 return M

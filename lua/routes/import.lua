@@ -14,6 +14,7 @@ local web = require "lib.web"
 local page = require "lib.page"
 local json = require "lib.json"
 local errors = require "lib.errors"
+local events = require "lib.events"
 local import = require "services.import"
 
 local M = {}
@@ -92,7 +93,7 @@ function M.routes(r)
       return web.redirect("/people/import#report-title")
     end }
 
-  require("routes.admin").link("users.import", "/people/import")
+  events.hook("admin.tiles", function(e) e.links["users.import"] = { href = "/people/import" } end)
 end
 
 return M

@@ -6,6 +6,7 @@ local page = require "lib.page"
 local json = require "lib.json"
 local util = require "lib.util"
 local errors = require "lib.errors"
+local events = require "lib.events"
 local template = require "lib.template"
 local access = require "services.access"
 local mail = require "services.mail"
@@ -366,11 +367,12 @@ function M.routes(r)
   outbox_routes(r)
   bounce_routes(r)
   server_routes(r)
-  local admin = require "routes.admin"
-  admin.link("admin.email_templates", "/admin/email-templates")
-  admin.link("admin.outbox", "/admin/outbox")
-  admin.link("admin.bounces", "/admin/bounces")
-  admin.link("admin.integrations", "/admin/mail-server")
+  events.hook("admin.tiles", function(e)
+    e.links["admin.email_templates"] = { href = "/admin/email-templates" }
+    e.links["admin.outbox"] = { href = "/admin/outbox" }
+    e.links["admin.bounces"] = { href = "/admin/bounces" }
+    e.links["admin.integrations"] = { href = "/admin/mail-server" }
+  end)
 end
 
 return M

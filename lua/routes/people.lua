@@ -5,12 +5,16 @@ local page = require "lib.page"
 local json = require "lib.json"
 local util = require "lib.util"
 local errors = require "lib.errors"
+local events = require "lib.events"
 local db = require "lib.db"
 local authz = require "core.authz"
 local people = require "services.people"
 local directory = require "services.directory"
 local access = require "services.access"
 local settings = require "services.settings"
+local audit = require "services.audit"
+local policy = require "lib.policy"
+local dashboard = require "services.dashboard"
 
 local M = {}
 
@@ -69,6 +73,8 @@ local function person_actions(viewer, u, roles)
 end
 
 local ROLE_NAMES = access.ROLE_NAMES
+-- The roles as policies/roles_list.lua declares them (name, label, plural, description).
+local function role_defs() return policy.roles().roles end
 
 function M.routes(r)
   -- ---------------------------------------------------------------- API
@@ -128,7 +134,7 @@ function M.routes(r)
       local ids = authz.reports(u.id, direct)
       local rows = #ids == 0 and {} or db.query([[SELECT id, email, name, job_title, department, location,
           hire_date, manager_id, kind, status FROM users WHERE id IN (SELECT value FROM json_each(?))
-          AND status <> 'deactivated' ORDER BY name COLLATE NOCASE]], json.encode(ids))
+          AND status <> 'deactivated' ORDER BY name COLLATE FOLD]], json.encode(ids))
       local list = {}
       for i, x in ipairs(rows) do list[i] = user_json(x) end
       return web.json(200, { reports = json.array(list), direct = direct })
@@ -178,9 +184,9 @@ function M.routes(r)
       end
       return page.render(req, "people_list", {
         title = "People", res = res, q = q, facets = directory.facets(), can_add = can_add,
-        actions = viewer_actions, role_names = ROLE_NAMES,
+        actions = viewer_actions, role_names = ROLE_NAMES, role_defs = role_defs(),
         managers = db.query([[SELECT id, name FROM users WHERE id IN (SELECT DISTINCT manager_id FROM users
-          WHERE manager_id IS NOT NULL) ORDER BY name COLLATE NOCASE]]),
+          WHERE manager_id IS NOT NULL) ORDER BY name COLLATE FOLD]]),
       }, { nav = "people" })
     end }
 
@@ -210,11 +216,11 @@ function M.routes(r)
       local roles = people.roles(u.id)
       local manager = u.manager_id and people.get(u.manager_id)
       local reports = db.query([[SELECT id, name, job_title FROM users WHERE manager_id = ? AND status <> 'deactivated'
-        ORDER BY name COLLATE NOCASE]], u.id)
+        ORDER BY name COLLATE FOLD]], u.id)
       return page.render(req, "people_show", { title = u.name, person = u, roles = roles, role_names = ROLE_NAMES,
         manager = manager, reports = reports, admin = admin, chain = M.chain_of(u.id), is_super = people.is_super(roles),
         actions = person_actions(req.user, u, roles), indirect = #authz.reports(u.id, false),
-        reviews = require("services.dashboard").review_history(req.user, u.id) }, { nav = "people" })
+        reviews = dashboard.review_history(req.user, u.id) }, { nav = "people" })
     end }
 
   r:add{ method = "GET", path = "/people/{id:int}/edit", auth = "user", perm = "object",
@@ -315,16 +321,17 @@ function M.routes(r)
         focus = focus, me = req.user.id }, { nav = "org", wide = true })
     end }
 
-  page.add_nav{ id = "people", label = "People", href = "/people", icon = "☺", order = 20,
-    visible = function(u) return u.kind ~= "guest" end }
-  page.add_nav{ id = "org", label = "Org chart", href = "/org", icon = "⌥", order = 21,
-    visible = function(u) return u.kind ~= "guest" end }
+  events.hook("page.nav", function(e)
+    if e.user.kind == "guest" then return end
+    e.items[#e.items + 1] = { id = "people", label = "People", href = "/people", icon = "☺", order = 20 }
+    e.items[#e.items + 1] = { id = "org", label = "Org chart", href = "/org", icon = "⌥", order = 21 }
+  end)
 end
 
 --- People who can be picked as a manager (not guests, not deactivated, not the person).
 function M.manager_choices(except_id)
   return db.query([[SELECT id, name, job_title FROM users WHERE kind = 'employee' AND status <> 'deactivated'
-    AND id IS NOT ? ORDER BY name COLLATE NOCASE]], except_id)
+    AND id IS NOT ? ORDER BY name COLLATE FOLD]], except_id)
 end
 
 function M.chain_of(id)
@@ -340,13 +347,13 @@ end
 function M.roles_page_data(req, u, roles)
   local have = {}
   for _, r in ipairs(roles) do have[r] = true end
-  local grantable = {}
+  local grantable, needs = {}, {}
   for _, r in ipairs(access.ROLE_LIST) do
-    grantable[r] = access.can(req.user, "roles.grant_" .. r)
+    grantable[r] = access.can(req.user, access.grant_action(r))
+    needs[r] = authz.roles_for(access.grant_action(r))
   end
   return { title = "Roles of " .. u.name, person = u, have = have, grantable = grantable, role_names = ROLE_NAMES,
-    needs = { hr_admin = authz.roles_for("roles.grant_hr_admin"), hr_assistant = authz.roles_for("roles.grant_hr_assistant"),
-      tech_admin = authz.roles_for("roles.grant_tech_admin") },
+    role_defs = role_defs(), needs = needs,
     last_super = people.is_super(roles) and #people.super_user_ids() == 1 }
 end
 
@@ -361,7 +368,6 @@ local USER_SETTINGS = {
 --- Saves the user-management settings (guest policy, assistants and managers, domains): all
 --- or nothing; a refusal names the field, never the internal setting key.
 function M.save_user_settings(req, input)
-  local audit = require "services.audit"
   local changed, bad = {}, {}
   local values = {}
   for _, s in ipairs(USER_SETTINGS) do

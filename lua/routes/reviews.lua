@@ -6,10 +6,14 @@ local page = require "lib.page"
 local json = require "lib.json"
 local util = require "lib.util"
 local errors = require "lib.errors"
+local events = require "lib.events"
 local db = require "lib.db"
 local svg = require "lib.svg"
 local clock = require "core.clock"
+local pdf = require "core.pdf"
 local reviews = require "services.reviews"
+local questionnaire = require "services.questionnaire"
+local workflows = require "services.workflows"
 local audit = require "services.audit"
 
 local M = {}
@@ -41,7 +45,6 @@ end
 
 -- Turns form fields (q_<id>, q_<id>_x, q_<id>_y) into answer values for one author.
 local function answers_from_form(f, v, author)
-  local questionnaire = require "services.questionnaire"
   local out = {}
   for _, q in ipairs(v.questions) do
     if questionnaire.answers(q, author) then
@@ -69,7 +72,7 @@ local function show(req, id)
   end
   local data = { title = v.reviewee.name .. " — " .. v.cycle.name, v = v, graph = svg.graph, extra = extra,
     phase_label = nil }
-  for _, p in ipairs(require("services.workflows").phases(v.cycle)) do
+  for _, p in ipairs(workflows.phases(v.cycle)) do
     if p.current then data.phase_label = p.label end
   end
   if v.role == "reviewee" and v.can.write_self == false and v.review.manager_status ~= "shared" then
@@ -199,10 +202,12 @@ function M.routes(r)
       return page.render(req, "team", { title = "My team", rows = rows, people = people }, { nav = "team" })
     end }
 
-  page.add_nav{ id = "team", label = "My team", href = "/team", icon = "⚑", order = 10,
-    visible = function(u)
-      return u.kind ~= "guest" and db.value("SELECT 1 FROM users WHERE manager_id = ? LIMIT 1", u.id) == 1
-    end }
+  events.hook("page.nav", function(e)
+    local u = e.user
+    if u.kind ~= "guest" and db.value("SELECT 1 FROM users WHERE manager_id = ? LIMIT 1", u.id) == 1 then
+      e.items[#e.items + 1] = { id = "team", label = "My team", href = "/team", icon = "⚑", order = 10 }
+    end
+  end)
 end
 
 --- The review as a PDF, with what the viewer may read.
@@ -214,18 +219,30 @@ function M.pdf(req, id)
       { "Manager", v.manager and v.manager.name or "—" }, { "Cycle", v.cycle.name },
       { "Status", v.review.closed_at and "Signed by both" or (v.review.manager_status == "shared" and "Shared" or "In progress") } } },
   }
+  -- a 2D graph is drawn once, with every dot the viewer may see: the reviewee's and the manager's
+  local drawn = {}
+  local function graph_block(q)
+    local points = {}
+    local function dot(val, who, role)
+      if type(val) ~= "table" or not tonumber(val.x) or not tonumber(val.y) then return end
+      local function clamp(n) return math.max(0, math.min(100, tonumber(n))) end
+      points[#points + 1] = { x = clamp(val.x), y = clamp(val.y), label = ("%s (%s)"):format(who, role) }
+    end
+    dot(v.self and v.self[q.id], v.reviewee.name, "self")
+    if v.manager then dot(v.manager_answers and v.manager_answers[q.id], v.manager.name, "manager") end
+    drawn[q.id] = true
+    return { type = "graph", label = q.text, x_label = q.x_label, y_label = q.y_label, points = points }
+  end
   local function answer_block(q, val)
     if q.type == "rating" then
       blocks[#blocks + 1] = { type = "rating", label = q.text, value = math.tointeger(val), max = q.scale, labels = q.labels }
     elseif q.type == "graph" then
-      blocks[#blocks + 1] = { type = "kv", rows = { { q.text, val and ("%s %d, %s %d (of 100)"):format(q.x_label, val.x, q.y_label, val.y)
-        or "Not answered" } } }
+      if not drawn[q.id] then blocks[#blocks + 1] = graph_block(q) end
     else
       blocks[#blocks + 1] = { type = "h2", text = q.text }
       blocks[#blocks + 1] = { type = "p", text = (val and val ~= "") and tostring(val) or "Not answered" }
     end
   end
-  local questionnaire = require "services.questionnaire"
   if v.self then
     blocks[#blocks + 1] = { type = "h1", text = "Self-assessment" }
     for _, q in ipairs(v.questions) do
@@ -246,7 +263,6 @@ function M.pdf(req, id)
   if v.review.manager_signed_at and v.manager then
     blocks[#blocks + 1] = { type = "signature", name = v.manager.name, date = "Signed on " .. util.human_date(v.review.manager_signed_at) }
   end
-  local pdf = require "core.pdf"
   local bytes, err = pdf.render{ title = v.reviewee.name .. " — " .. v.cycle.name, subtitle = "Performance review",
     author = "Candor", blocks = blocks }
   if not bytes then errors.raise(500, "export_failed", "The PDF could not be made: " .. err.message) end

@@ -5,11 +5,14 @@ local web = require "lib.web"
 local page = require "lib.page"
 local db = require "lib.db"
 local errors = require "lib.errors"
+local events = require "lib.events"
 local json = require "lib.json"
 local util = require "lib.util"
 local clock = require "core.clock"
 local crypto = require "core.crypto"
 local workflows = require "services.workflows"
+local cycles = require "services.cycles"
+local settings = require "services.settings"
 
 local M = {}
 
@@ -21,7 +24,7 @@ local function sha(source) return crypto.hex(crypto.sha256(source)) end
 
 local function title_of(name)
   local s = name:gsub("_", " ")
-  return s:sub(1, 1):upper() .. s:sub(2)
+  return util.upper(util.utf8_sub(s, 1, 1)) .. util.utf8_sub(s, 2)
 end
 
 -- Versions of a workflow, newest first, each with the cycles that run it.
@@ -63,10 +66,7 @@ local function cycle_choices()
 end
 
 local function find_cycle(id)
-  id = tonumber(id)
-  local c = id and db.row("SELECT * FROM cycles WHERE id = ?", math.tointeger(id))
-  if not c then return nil end
-  return c
+  return cycles.get(id)
 end
 
 -- JSON for dry-run items (lists marked as arrays).
@@ -90,11 +90,13 @@ local function editor_data(name, extra)
     cycles = cycle_choices(),
     origin_labels = ORIGIN_LABELS,
     anchors = workflows.ANCHORS,
+    activities = workflows.ACTIVITIES,
+    roles = workflows.ROLES,
     groups = { "reviewees", "managers", "cycle_admins", "reviewee", "manager" },
     filters = { "self_not_submitted", "manager_not_submitted", "manager_not_shared", "reviewee_not_signed",
       "manager_not_signed", "not_signed", "all" },
     filter_labels = {},
-    send_hour = require("services.settings").get("notifications.send_hour_utc"),
+    send_hour = settings.get("notifications.send_hour_utc"),
   }
   for k, f in pairs(workflows.FILTERS) do data.filter_labels[k] = f.label end
   data.source = current.source
@@ -133,7 +135,7 @@ end
 
 function M.routes(r)
   r:add{ method = "GET", path = "/admin/workflows", auth = "user", perm = PERM,
-    handler = function(req)
+    handler = function(req, app)
       local list = {}
       for _, name in ipairs(workflows.names()) do
         local current = workflows.current_version(name)
@@ -144,7 +146,7 @@ function M.routes(r)
           copy = workflows.data_folder_copy(name) }
       end
       return page.render(req, "workflow_index", { title = "Cycle workflows", workflows = list,
-        origin_labels = ORIGIN_LABELS, data_dir = req and require("app").data_dir }, { nav = "admin" })
+        origin_labels = ORIGIN_LABELS, data_dir = app.data_dir }, { nav = "admin" })
     end }
 
   r:add{ method = "GET", path = "/admin/workflows/{name}", auth = "user", perm = PERM,
@@ -307,7 +309,7 @@ function M.routes(r)
         note = row.note, created_at = util.format_time(row.created_at), new = new, current = true })
     end }
 
-  require("routes.admin").link(PERM, "/admin/workflows")
+  events.hook("admin.tiles", function(e) e.links[PERM] = { href = "/admin/workflows" } end)
 end
 
 return M

@@ -3,12 +3,10 @@
 local authz = require "core.authz"
 local db = require "lib.db"
 local errors = require "lib.errors"
+local events = require "lib.events"
+local policy = require "lib.policy"
 
 local M = {}
-
-local ROLE_LIST = { "hr_admin", "hr_assistant", "tech_admin" }
-M.ROLE_LIST = ROLE_LIST
-M.ROLE_NAMES = { hr_admin = "HR Admin", hr_assistant = "HR Assistant", tech_admin = "Tech Admin" }
 
 local function put(u, roles)
   authz.put(u.id, u.manager_id, {
@@ -16,6 +14,30 @@ local function put(u, roles)
     guest = u.kind == "guest",
     active = u.status == "active",
   })
+end
+
+--- The roles the policy declares (policies/roles_list.lua): list of names in order, and
+--- name -> label. Filled when the policy loads.
+M.ROLE_LIST, M.ROLE_NAMES = {}, {}
+
+local function read_roles()
+  for i = #M.ROLE_LIST, 1, -1 do M.ROLE_LIST[i] = nil end
+  for k in pairs(M.ROLE_NAMES) do M.ROLE_NAMES[k] = nil end
+  for i, r in ipairs(authz.roles()) do
+    M.ROLE_LIST[i] = r.name
+    M.ROLE_NAMES[r.name] = r.label
+  end
+end
+
+--- The action that grants and revokes role (roles.grant_<role>), or nil for an unknown role.
+function M.grant_action(role)
+  return M.ROLE_NAMES[role] and ("roles.grant_" .. role) or nil
+end
+
+--- The roles person id holds, as the evaluator has them (a list in policy order).
+function M.roles(id)
+  local p = authz.get(id)
+  return p and p.roles or {}
 end
 
 --- Loads everybody into the evaluator (at start): two queries whatever the size.
@@ -32,21 +54,40 @@ function M.load_all()
   authz.rebuild()
 end
 
---- After a person changed (manager, roles, status, kind) or was created.
+-- Puts person id back as before (nil: they were not there) when the transaction rolls back.
+local function undo_on_rollback(id, before)
+  db.on_rollback(function()
+    if before then
+      authz.put(id, before.manager_id, { roles = before.roles, guest = before.guest, active = before.active })
+    else
+      authz.remove(id)
+    end
+  end)
+end
+
+--- After a person changed (manager, roles, status, kind), was created or deleted. A rollback
+--- puts the evaluator's entry back as it was; the graph is rebuilt at the next decision, and
+--- only when it differs from the last one built.
 function M.sync(user_id)
+  local before = authz.get(user_id)
   local u = db.row("SELECT id, manager_id, kind, status FROM users WHERE id = ?", user_id)
   if not u then
     authz.remove(user_id)
   else
     put(u, db.column("SELECT role FROM user_roles WHERE user_id = ?", user_id))
   end
-  authz.rebuild()
+  undo_on_rollback(user_id, before)
 end
 
---- Reloads everything (after a rollback the in-memory graph may be ahead of the database).
+--- Reloads everything from the database (after a bulk change such as an import; a rollback
+--- reloads again).
 function M.reload()
   authz.reset()
   M.load_all()
+  db.on_rollback(function()
+    authz.reset()
+    M.load_all()
+  end)
 end
 
 --- allowed, rule for user (a row with .id) doing action, optional ctx (see docs/api.md).
@@ -72,15 +113,18 @@ function M.require(user, action, ctx)
 end
 
 function M.init(app)
-  require("lib.policy").load(app.app_dir .. "/../policies")
+  policy.load(app.app_dir .. "/../policies")
+  read_roles()
   M.load_all()
-  app.hooks.permit = function(user, perm)
-    local ok, rule = M.can(user, perm)
-    if ok then return true end
-    local needs = authz.roles_for(perm)
-    return false, "You do not have permission to do this." .. ((needs and needs ~= "") and (" It needs: " .. needs .. ".") or ""), rule
-  end
-  db.rollback_hooks[#db.rollback_hooks + 1] = M.reload
+  events.hook("http.permit", function(e)
+    if M.can(e.user, e.perm) then
+      e.allowed, e.reason = true, nil
+      return
+    end
+    local needs = authz.roles_for(e.perm)
+    e.allowed = false
+    e.reason = "You do not have permission to do this." .. ((needs and needs ~= "") and (" It needs: " .. needs .. ".") or "")
+  end)
 end
 
 return M

@@ -5,8 +5,12 @@ local db = require "lib.db"
 local crypto = require "core.crypto"
 local clock = require "core.clock"
 local errors = require "lib.errors"
+local events = require "lib.events"
+local util = require "lib.util"
 local settings = require "services.settings"
 local audit = require "services.audit"
+local mail = require "services.mail"
+local sessions = require "services.sessions"
 
 local M = {}
 
@@ -33,15 +37,15 @@ function M.password_problem(pw, user)
   if not len then return "The password must be valid text." end
   local min = settings.get("security.password_min_length")
   if len < min then return ("Use at least %d characters (a passphrase of a few words works well)."):format(min) end
-  if #pw > M.MAX_LENGTH then return ("Use at most %d characters."):format(M.MAX_LENGTH) end
-  local lower = pw:lower()
+  if len > M.MAX_LENGTH then return ("Use at most %d characters."):format(M.MAX_LENGTH) end
+  local lower = util.lower(pw)
   if COMMON[lower] or COMMON[lower:gsub("%d+$", "")] then
     return "This password is too common; attackers try it first. Choose another."
   end
   if lower:match("^(.)%1*$") then return "A password of one repeated character is too easy to guess." end
   if user then
     local local_part = (user.email or ""):match("^([^@]+)"):lower()
-    if lower == (user.email or ""):lower() or lower == local_part or lower == (user.name or ""):lower() then
+    if lower == (user.email or ""):lower() or lower == local_part or lower == util.lower(user.name or "") then
       return "The password must not be your name or email."
     end
   end
@@ -62,7 +66,6 @@ end
 --- 2-step codes); every other session of theirs ends. Must not be called inside a transaction.
 --- keep_session_id: the session that stays signed in (the caller gives it a new token).
 function M.change_own_password(user, current, new, req, keep_session_id)
-  local sessions = require "services.sessions"
   if type(current) ~= "string" or current == "" then errors.invalid({ current_password = "Enter your current password." }) end
   if not sessions.check_own_password(user.id, current) then
     errors.invalid({ current_password = "This is not your current password." })
@@ -75,7 +78,8 @@ function M.change_own_password(user, current, new, req, keep_session_id)
     sessions.end_all(user.id, keep_session_id)
     audit.record{ action = "password.change", actor = user, req = req, target_type = "user", target_id = user.id,
       target_label = user.email }
-    require("services.mail").queue{ template = "security.password_changed", to = user, vars = {} }
+    events.fire("account.password_changed", { person_id = user.id, actor_id = user.id })
+    mail.queue{ template = "security.password_changed", to = user, vars = {} }
   end)
 end
 
@@ -89,7 +93,8 @@ function M.set_password_by_admin(actor, target, pw, req)
     db.exec("DELETE FROM sessions WHERE user_id = ?", target.id)
     audit.record{ action = "password.set_by_admin", actor = actor, req = req, target_type = "user",
       target_id = target.id, target_label = target.email }
-    require("services.mail").queue{ template = "security.password_changed", to = target, vars = {} }
+    events.fire("account.password_changed", { person_id = target.id, actor_id = actor.id })
+    mail.queue{ template = "security.password_changed", to = target, vars = {} }
   end)
 end
 
@@ -134,6 +139,7 @@ function M.use_link_token(token, pw, req)
     db.exec("DELETE FROM sessions WHERE user_id = ?", r.user_id) -- a new password ends old sessions
     audit.record{ action = "password.set_by_link", actor_id = r.user_id, actor_label = user.email, req = req,
       target_type = "user", target_id = r.user_id, target_label = user.email }
+    events.fire("account.password_changed", { person_id = r.user_id, actor_id = r.user_id })
   end)
   return r.user_id
 end
@@ -148,7 +154,7 @@ function M.request_reset(email, req, created_by)
       u.id, clock.now() - 3600)
     if recent >= 5 then return end -- no mail bombing
     local token = M.new_link_token(u.id, "reset", created_by)
-    require("services.mail").queue{ template = "password.reset", to = u,
+    mail.queue{ template = "password.reset", to = u,
       vars = { link = M.base_url() .. "/password/set?token=" .. token }, related_type = "user", related_id = u.id }
     audit.record{ action = created_by and "password.reset_sent" or "password.reset_requested",
       actor_id = created_by, actor_label = created_by and nil or u.email, req = req,
@@ -157,19 +163,19 @@ function M.request_reset(email, req, created_by)
 end
 
 function M.init()
-  require("services.mail").define_template("security.password_changed", {
+  mail.define_template("security.password_changed", {
     description = "Sent when the password of an account changes (by its owner or an HR Admin).",
     subject = "Your Candor password was changed",
     text = "Hello {{first_name}},\n\nThe password of your Candor account was just changed.\n\n"
       .. "If this was not you or your HR team, ask for a reset at once and tell your Tech Admin.",
     vars = {} })
-  settings.define("security.password_min_length", { type = "integer", default = 10, min = 10, max = 64,
+  settings.define("security.password_min_length", { type = "integer", default = 10, between = { 10, 64 },
     description = "Minimum password length (10 or more; longer passphrases are always accepted)." })
-  settings.define("server.public_url", { type = "string", default = "http://127.0.0.1:8080", max = 200,
+  settings.define("server.public_url", { type = "string", default = "http://127.0.0.1:8080", len_max = 200,
     description = "The address people use to reach Candor (used in links in mails and for same-origin checks).",
-    validate = function(v)
-      if not v:match("^https?://[%w%.%-]+(:%d+)?/?$") then return false, "must look like https://candor.example.com" end
-      return true
+    custom_validator = function(v)
+      if v:match("^https?://[%w%.%-]+/?$") or v:match("^https?://[%w%.%-]+:%d+/?$") then return true end
+      return false, "must look like https://candor.example.com"
     end })
 end
 

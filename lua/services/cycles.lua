@@ -1,11 +1,13 @@
 -- Performance review cycles: create, edit, copy ("fire up a new round"), delete; reviewees;
 -- per-cycle admins and assistants; start (managers fixed, workflow pinned); the HR overview.
--- The cycle's phases and notification timeline belong to its workflow (services/workflows.lua).
+-- The cycle's phases and notification timeline belong to its workflow (services/workflows.lua),
+-- which hooks the events this service fires (cycle.*, docs/events.md).
 local db = require "lib.db"
 local json = require "lib.json"
 local util = require "lib.util"
 local errors = require "lib.errors"
-local validate = require "lib.validate"
+local events = require "lib.events"
+local schema = require "lib.schema"
 local clock = require "core.clock"
 local authz = require "core.authz"
 local access = require "services.access"
@@ -13,8 +15,6 @@ local audit = require "services.audit"
 local questionnaire = require "services.questionnaire"
 
 local M = {}
-
-local function workflows() return require "services.workflows" end
 
 -- Visibility settings of a cycle (stored as JSON):
 --   indirect_managers  true: managers higher up the chain read the review too
@@ -95,19 +95,45 @@ end
 
 -- ------------------------------------------------------------------ writing
 
-local function check_dates(v, input, current)
+local DATES = { "start_date", "self_due", "manager_due", "sign_due" }
+
+--- The body of "create / edit a cycle" (its questionnaire is checked by services/questionnaire).
+M.SCHEMA = schema.record{ strict = false, fields = {
+  { name = schema.text{ max = 120, label = "The name", description = "The cycle's name." } },
+  { start_date = schema.date{ label = "The start date", description = "When it starts." } },
+  { self_due = schema.date{ description = "Self-assessments due." } },
+  { manager_due = schema.date{ description = "Manager reviews due." } },
+  { sign_due = schema.date{ description = "Sharing and signing until." } },
+  { self_assessment = { type = "boolean", description = "Whether reviewees write a self-assessment." } },
+  { visibility = { type = "record", strict = false, description = "Who reads the reviews when.", fields = {
+    { indirect_managers = { type = "boolean", description = "Managers higher up read the review too." } },
+    { reviewee_sees = { type = "string", one_of = { "on_share", "after_sign" },
+      description = "When the reviewee reads the manager's review.",
+      messages = { one_of = "reviewee_sees must be on_share or after_sign.",
+        type = "reviewee_sees must be on_share or after_sign." } } },
+  } } },
+} }
+
+-- The input checked against M.SCHEMA: the values that are fine and { field = problem }.
+local function read_input(input)
+  local r, errs = schema.validate(M.SCHEMA, input or {}, { coerce = true, messages = schema.SENTENCES, partial = true })
+  return r or {}, schema.by_field(errs)
+end
+
+-- The dates after this change (current: the cycle's, for an edit); problems go to fields.
+local function check_dates(r, input, current, fields)
   local d = {}
-  for _, k in ipairs({ "start_date", "self_due", "manager_due", "sign_due" }) do
-    if input[k] ~= nil then d[k] = v:date(k, { required = k == "start_date", label = "The start date" })
-    elseif current then d[k] = current[k] end
+  for _, k in ipairs(DATES) do
+    if input[k] ~= nil then d[k] = r[k] elseif current then d[k] = current[k] end
   end
-  if not d.start_date and not current then v:fail("start_date", "The start date is required.") end
-  local order = { "start_date", "self_due", "manager_due", "sign_due" }
+  if not d.start_date and not fields.start_date and (input.start_date ~= nil or not current) then
+    fields.start_date = "The start date is required."
+  end
   local last, last_k
-  for _, k in ipairs(order) do
+  for _, k in ipairs(DATES) do
     if d[k] then
-      if last and d[k] < last then
-        v:fail(k, ("must not be before the %s."):format(last_k:gsub("_", " ")))
+      if last and d[k] < last and not fields[k] then
+        fields[k] = ("must not be before the %s."):format(last_k:gsub("_", " "))
       end
       last, last_k = d[k], k
     end
@@ -115,16 +141,11 @@ local function check_dates(v, input, current)
   return d
 end
 
-local function clean_visibility(v, input, current)
+local function clean_visibility(r, input, current)
   local vis = util.copy(current or M.VISIBILITY_DEFAULT)
-  local given = input.visibility
-  if type(given) == "table" then
-    if given.indirect_managers ~= nil then vis.indirect_managers = given.indirect_managers == true or given.indirect_managers == "on" end
-    if given.reviewee_sees ~= nil then
-      if not M.REVIEWEE_SEES[given.reviewee_sees] then v:fail("visibility", "reviewee_sees must be on_share or after_sign.")
-      else vis.reviewee_sees = given.reviewee_sees end
-    end
-  end
+  local given = type(input.visibility) == "table" and r.visibility or {}
+  if given.indirect_managers ~= nil then vis.indirect_managers = given.indirect_managers end
+  if given.reviewee_sees ~= nil then vis.reviewee_sees = given.reviewee_sees end
   return vis
 end
 
@@ -132,12 +153,14 @@ end
 --- self_assessment, visibility, questionnaire (default: services/questionnaire.default()).
 function M.create(actor, input, req)
   M.require_perm(actor, "review_cycles.manage")
-  local v = validate.new(input)
-  local name = v:text("name", { required = true, max = 120, label = "The name" })
-  local dates = check_dates(v, input)
-  local self_assessment = v:bool("self_assessment", input.self_assessment == nil and true or false)
-  local vis = clean_visibility(v, input)
-  v:done()
+  local r, fields = read_input(input)
+  local name = r.name
+  if not name and not fields.name then fields.name = "The name is required." end
+  local dates = check_dates(r, input, nil, fields)
+  local self_assessment = r.self_assessment
+  if self_assessment == nil then self_assessment = input.self_assessment == nil end
+  local vis = clean_visibility(r, input)
+  if next(fields) then errors.invalid(fields) end
   local q = input.questionnaire and questionnaire.validate(input.questionnaire) or questionnaire.default()
   local now = clock.now()
   return db.transaction(function()
@@ -146,6 +169,7 @@ function M.create(actor, input, req)
       name, dates.start_date, dates.self_due, dates.manager_due, dates.sign_due, self_assessment and 1 or 0,
       json.encode(q), json.encode(vis), actor.id, now, now)
     audit.record{ action = "cycle.create", actor = actor, req = req, target_type = "cycle", target_id = id, target_label = name }
+    events.fire("cycle.created", { cycle_id = id, actor_id = actor.id })
     return M.get(id)
   end)
 end
@@ -156,16 +180,20 @@ function M.update(actor, id, input, req)
   local c = M.require(id)
   M.require_perm(actor, "review_cycles.manage", c)
   if c.phase == "closed" then errors.conflict("This cycle is closed; copy it to run a new round.") end
-  local v = validate.new(input)
-  local name = input.name ~= nil and v:text("name", { required = true, max = 120, label = "The name" }) or c.name
-  local dates = check_dates(v, input, c)
+  local r, fields = read_input(input)
+  local name = c.name
+  if input.name ~= nil then
+    name = r.name
+    if not name and not fields.name then fields.name = "The name is required." end
+  end
+  local dates = check_dates(r, input, c, fields)
   local self_assessment = c.self_assessment
   if input.self_assessment ~= nil then
-    if M.running(c) then v:fail("self_assessment", "cannot change once the cycle has started.")
-    else self_assessment = v:bool("self_assessment") end
+    if M.running(c) then fields.self_assessment = fields.self_assessment or "cannot change once the cycle has started."
+    else self_assessment = r.self_assessment or false end
   end
-  local vis = clean_visibility(v, input, c.visibility)
-  v:done()
+  local vis = clean_visibility(r, input, c.visibility)
+  if next(fields) then errors.invalid(fields) end
   local q = c.questionnaire
   if input.questionnaire ~= nil then
     if M.running(c) then errors.conflict("The questions are fixed once the cycle has started.") end
@@ -182,9 +210,8 @@ function M.update(actor, id, input, req)
     end
     audit.record{ action = "cycle.update", actor = actor, req = req, target_type = "cycle", target_id = c.id,
       target_label = name, details = { dates_changed = changed, visibility = vis } }
-    local fresh = M.get(c.id)
-    if M.running(c) and #changed > 0 then workflows().reschedule(fresh) end
-    return fresh
+    events.fire("cycle.updated", { cycle_id = c.id, dates_changed = changed, actor_id = actor.id })
+    return M.get(c.id)
   end)
 end
 
@@ -217,6 +244,7 @@ function M.copy(actor, id, req)
       SELECT ?, user_id, role, ?, ? FROM cycle_admins WHERE cycle_id = ?]], new_id, actor.id, now, c.id)
     audit.record{ action = "cycle.copy", actor = actor, req = req, target_type = "cycle", target_id = new_id,
       target_label = name, details = { from = c.id } }
+    events.fire("cycle.created", { cycle_id = new_id, copied_from = c.id, actor_id = actor.id })
     return M.get(new_id)
   end)
 end
@@ -228,10 +256,10 @@ function M.delete(actor, id, req)
   M.require_perm(actor, "review_cycles.delete", c)
   return db.transaction(function()
     local n = db.value("SELECT count(*) FROM reviews WHERE cycle_id = ?", c.id)
-    workflows().stop(c)
     db.exec("DELETE FROM cycles WHERE id = ?", c.id)
     audit.record{ action = "cycle.delete", actor = actor, req = req, target_type = "cycle", target_id = c.id,
       target_label = c.name, details = { reviews = n } }
+    events.fire("cycle.deleted", { cycle_id = c.id, actor_id = actor.id })
     return true
   end)
 end
@@ -264,10 +292,12 @@ function M.add_reviewees(actor, id, user_ids, req)
     if added > 0 then
       audit.record{ action = "cycle.reviewees_added", actor = actor, req = req, target_type = "cycle",
         target_id = c.id, target_label = c.name, details = { added = added } }
+      events.fire("cycle.reviewees_added", { cycle_id = c.id, count = added, actor_id = actor.id })
       if running then
-        for _, r in ipairs(db.query([[SELECT * FROM reviews WHERE cycle_id = ? AND created_at = ?
+        for _, r in ipairs(db.query([[SELECT id, reviewee_id, manager_id FROM reviews WHERE cycle_id = ? AND created_at = ?
             AND reviewee_id IN (SELECT value FROM json_each(?))]], c.id, now, json.encode(ids))) do
-          workflows().emit(c, "review.added", { review = r })
+          events.fire("review.added", { review_id = r.id, cycle_id = c.id, reviewee_id = r.reviewee_id,
+            manager_id = r.manager_id, actor_id = actor.id })
         end
       end
     end
@@ -296,6 +326,7 @@ function M.remove_reviewees(actor, id, user_ids, req)
     if #rows > 0 then
       audit.record{ action = "cycle.reviewees_removed", actor = actor, req = req, target_type = "cycle",
         target_id = c.id, target_label = c.name, details = { removed = #rows, with_content = started } }
+      events.fire("cycle.reviewees_removed", { cycle_id = c.id, count = #rows, actor_id = actor.id })
     end
     return #rows
   end)
@@ -328,13 +359,14 @@ function M.set_admins(actor, id, list, req)
     end
     audit.record{ action = "cycle.admins", actor = actor, req = req, target_type = "cycle", target_id = c.id,
       target_label = c.name, details = { count = #clean } }
+    events.fire("cycle.admins_changed", { cycle_id = c.id, count = #clean, actor_id = actor.id })
     return clean
   end)
 end
 
 function M.admins(id)
   return db.query([[SELECT a.user_id, a.role, u.name, u.email FROM cycle_admins a JOIN users u ON u.id = a.user_id
-    WHERE a.cycle_id = ? ORDER BY a.role, u.name COLLATE NOCASE]], id)
+    WHERE a.cycle_id = ? ORDER BY a.role, u.name COLLATE FOLD]], id)
 end
 
 -- ------------------------------------------------------------------ start and phases
@@ -361,8 +393,10 @@ function M.start(actor, id, req)
     db.exec("UPDATE cycles SET started_at = ?, updated_at = ? WHERE id = ?", now, now, c.id)
     audit.record{ action = "cycle.start", actor = actor, req = req, target_type = "cycle", target_id = c.id,
       target_label = c.name, details = { reviewees = count } }
-    workflows().start(M.get(c.id), actor)
-    return M.get(c.id)
+    events.fire("cycle.starting", { cycle_id = c.id, actor_id = actor.id })
+    local fresh = M.get(c.id)
+    if fresh.phase == "draft" then errors.conflict("No workflow took this cycle out of its draft.") end
+    return fresh
   end)
 end
 
@@ -370,8 +404,9 @@ end
 function M.transition(actor, id, to, req)
   local c = M.require(id)
   return db.transaction(function()
-    workflows().transition(c, to, actor)
+    events.fire("cycle.moving", { cycle_id = c.id, to = to, actor_id = actor.id })
     local fresh = M.get(c.id)
+    if fresh.phase == c.phase then errors.conflict("No workflow moved this cycle.") end
     if fresh.phase == "closed" and not c.closed_at then
       db.exec("UPDATE cycles SET closed_at = ? WHERE id = ?", clock.now(), c.id)
     end
@@ -384,8 +419,8 @@ end
 -- ------------------------------------------------------------------ overview
 
 M.OVERVIEW_SORTS = {
-  name = "u.name COLLATE NOCASE", department = "u.department COLLATE NOCASE", location = "u.location COLLATE NOCASE",
-  manager = "m.name COLLATE NOCASE", self = "r.self_status", manager_review = "r.manager_status",
+  name = "u.name COLLATE FOLD", department = "u.department COLLATE FOLD", location = "u.location COLLATE FOLD",
+  manager = "m.name COLLATE FOLD", self = "r.self_status", manager_review = "r.manager_status",
   signed = "(r.reviewee_signed_at IS NOT NULL) + (r.manager_signed_at IS NOT NULL)", updated = "r.updated_at",
 }
 
@@ -398,7 +433,7 @@ function M.overview(actor, id, q)
   q = q or {}
   local where, args = { "r.cycle_id = ?" }, { c.id }
   if q.q and q.q ~= "" then
-    where[#where + 1] = "u.name LIKE ? ESCAPE '\\'"
+    where[#where + 1] = "fold(u.name) LIKE fold(?) ESCAPE '\\'"
     args[#args + 1] = "%" .. q.q:gsub("[%%_\\]", "\\%0") .. "%"
   end
   if q.department and q.department ~= "" then where[#where + 1] = "u.department = ?"; args[#args + 1] = q.department end
@@ -425,7 +460,7 @@ function M.overview(actor, id, q)
       r.self_submitted_at, r.shared_at, r.reviewee_signed_at, r.manager_signed_at, r.closed_at, r.updated_at,
       u.name, u.email, u.department, u.location, u.job_title, m.name AS manager_name
     FROM reviews r JOIN users u ON u.id = r.reviewee_id LEFT JOIN users m ON m.id = r.manager_id
-    WHERE %s ORDER BY %s %s, u.name COLLATE NOCASE, r.id LIMIT ? OFFSET ?]]):format(where_sql,
+    WHERE %s ORDER BY %s %s, u.name COLLATE FOLD, r.id LIMIT ? OFFSET ?]]):format(where_sql,
       M.OVERVIEW_SORTS[sort], order), table.unpack(page_args))
   local totals = db.row([[SELECT count(*) AS total,
       sum(self_status = 'submitted') AS self_done, sum(self_status = 'skipped') AS self_skipped,
@@ -437,39 +472,11 @@ function M.overview(actor, id, q)
       json_group_array(DISTINCT u.location) AS locations
     FROM reviews r JOIN users u ON u.id = r.reviewee_id WHERE r.cycle_id = ?]], c.id)
   local deps, locs = json.decode(facets.departments) or {}, json.decode(facets.locations) or {}
-  table.sort(deps)
-  table.sort(locs)
+  table.sort(deps, util.before)
+  table.sort(locs, util.before)
   return { cycle = c, rows = rows, totals = totals, sort = sort, order = order:lower(),
     departments = deps, locations = locs, matching = matching, page = page, per_page = per_page,
     pages = math.max(1, (matching + per_page - 1) // per_page) }
-end
-
---- The distribution of a rating question's answers in the managers' reviews (HR Admins and
---- cycle admins, who may read content): { question =, counts = {n1, n2, ...}, total = }.
---- Only reviews the viewer may read are counted.
-function M.rating_distribution(actor, c, question_id)
-  local q
-  for _, x in ipairs(questionnaire.questions(c.questionnaire)) do
-    if x.type == "rating" and (question_id == nil or x.id == question_id)
-      and questionnaire.answers(x, "manager") then q = x break end
-  end
-  if not q then return nil end
-  local reviews = require "services.reviews"
-  local rows = db.query([[SELECT a.review_id, a.value_enc, r.reviewee_id, r.manager_id, r.manager_status,
-      r.manager_signed_at FROM answers a JOIN reviews r ON r.id = a.review_id
-    WHERE r.cycle_id = ? AND a.author = 'manager' AND a.question_id = ?]], c.id, q.id)
-  local counts = {}
-  for i = 1, q.scale do counts[i] = 0 end
-  local total = 0
-  local readable = reviews.readable_manager_parts(actor, c, rows)
-  for _, r in ipairs(rows) do
-    if readable[r.review_id] then
-      local v = reviews.decrypt_value(r.review_id, "manager", q.id, r.value_enc)
-      local n = math.tointeger(v)
-      if n and counts[n] then counts[n] = counts[n] + 1; total = total + 1 end
-    end
-  end
-  return { question = q, counts = counts, total = total }
 end
 
 return M

@@ -3,12 +3,14 @@
 -- their profile, limited to what the viewer may see. Each costs a fixed number of queries,
 -- however many people and cycles there are.
 local db = require "lib.db"
+local events = require "lib.events"
 local json = require "lib.json"
 local util = require "lib.util"
 local clock = require "core.clock"
 local access = require "services.access"
 local cycles = require "services.cycles"
 local reviews = require "services.reviews"
+local delivery = require "services.delivery"
 
 local M = {}
 
@@ -107,7 +109,7 @@ end
 function M.getting_started(user)
   local employees = db.value("SELECT count(*) FROM users WHERE kind = 'employee' AND status <> 'deactivated'")
   local role_holders = db.value("SELECT count(DISTINCT user_id) FROM user_roles")
-  local mail = require("services.delivery").configured()
+  local mail = delivery.configured()
   local any_cycle = db.value("SELECT count(*) FROM cycles") > 0
   local function link(perm, href, other) if access.can(user, perm) then return href, nil end return nil, other end
   local steps = {}
@@ -182,10 +184,14 @@ function M.review_history(viewer, person_id)
 end
 
 function M.init()
-  local home = require "routes.home"
-  home.add_panel(function(user) if has_role(user) then return getting_started_panel(user) end end)
-  home.add_panel(function(user) if is_hr(user) then return running_panel() end end)
-  home.add_panel(function(user) if is_hr(user) then return attention_panel(user) end end)
+  events.hook("home.panels", function(e)
+    local user, panels = e.user, e.panels
+    if has_role(user) then panels[#panels + 1] = getting_started_panel(user) end
+    if is_hr(user) then
+      panels[#panels + 1] = running_panel()
+      panels[#panels + 1] = attention_panel(user)
+    end
+  end)
 end
 
 return M

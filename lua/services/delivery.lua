@@ -13,12 +13,15 @@ local db = require "lib.db"
 local json = require "lib.json"
 local util = require "lib.util"
 local errors = require "lib.errors"
+local events = require "lib.events"
 local crypt = require "lib.crypt"
 local mime = require "lib.mime"
 local clock = require "core.clock"
 local log = require "core.log"
 local sched = require "core.sched"
+local core_mail = require "core.mail"
 local settings = require "services.settings"
+local audit = require "services.audit"
 local mail = require "services.mail"
 
 local M = {}
@@ -61,19 +64,18 @@ local function valid_host(h)
 end
 
 local function define_settings()
-  settings.define("smtp.host", { type = "string", default = "", max = 253, validate = valid_host,
+  settings.define("smtp.host", { type = "string", default = "", len_max = 253, custom_validator = valid_host,
     description = "The mail server (SMTP) Candor sends through. Empty: nothing is sent, mail waits in the outbox." })
-  settings.define("smtp.port", { type = "integer", default = 587, min = 1, max = 65535,
+  settings.define("smtp.port", { type = "integer", default = 587, between = { 1, 65535 },
     description = "The mail server's port (587 for STARTTLS, 465 for TLS, 25 without encryption)." })
-  settings.define("smtp.security", { type = "choice", choices = M.SECURITY, default = "starttls",
+  settings.define("smtp.security", { type = "string", one_of = M.SECURITY, default = "starttls",
     description = "How the connection is encrypted: starttls, tls or none." })
-  settings.define("smtp.username", { type = "string", default = "", max = 254,
+  settings.define("smtp.username", { type = "string", default = "", len_max = 254,
     description = "User name for signing in to the mail server (empty: no sign-in)." })
-  settings.define("smtp.from_name", { type = "string", default = "", max = 120,
-    validate = function(v) if v:find("[\r\n]") then return false, "must be on one line" end return true end,
+  settings.define("smtp.from_name", { type = "string", default = "", len_max = 120, one_line = true,
     description = "The sender's name on every mail (empty: the company's name)." })
-  settings.define("smtp.from_address", { type = "string", default = "", max = 254,
-    validate = function(v)
+  settings.define("smtp.from_address", { type = "string", default = "", len_max = 254,
+    custom_validator = function(v)
       if v == "" or mime.valid_email(v) then return true end
       return false, "is not an email address"
     end,
@@ -169,7 +171,7 @@ function M.save_settings(actor, input, req)
   end
   table.sort(changed)
   if #changed > 0 then
-    require("services.audit").record{ action = "mail_server.update", actor = actor, req = req,
+    audit.record{ action = "mail_server.update", actor = actor, req = req,
       target_type = "settings", target_label = "mail server", details = { changed = changed } }
   end
   if M.configured() then M.plan(clock.now()) end
@@ -179,7 +181,7 @@ end
 -- ---------------------------------------------------------------- history and helpers
 local function event(id, status, detail, actor_id)
   db.exec("INSERT INTO outbox_events(outbox_id, at, status, detail, actor_id) VALUES(?,?,?,?,?)",
-    id, clock.now(), status, detail and tostring(detail):sub(1, 1000), actor_id)
+    id, clock.now(), status, detail and util.truncate_bytes(tostring(detail), 1000), actor_id)
 end
 
 --- Hides the values of credential-like URL parameters (token=, code=, ...) in text or HTML.
@@ -289,7 +291,7 @@ function M.deliver(m, cfg)
     return "failed"
   end
 
-  local ok, res = require("core.mail").send{
+  local ok, res = core_mail.send{
     url = cfg.url, starttls = cfg.starttls, username = cfg.username, password = cfg.password,
     from = info.from, to = info.recipients, message = message, timeout_ms = cfg.timeout_ms or M.TIMEOUT_MS,
   }
@@ -314,7 +316,7 @@ function M.deliver(m, cfg)
       db.exec([[UPDATE outbox SET status = 'bounced', last_error = ?, smtp_response = ?, next_attempt_at = NULL,
         sending_at = NULL WHERE id = ?]], detail, res.response, m.id)
       db.exec([[INSERT INTO mail_bounces(email, outbox_id, at, smtp_code, message) VALUES(lower(?),?,?,?,?)]],
-        m.to_email, m.id, now, res.smtp_code, (res.response ~= "" and res.response or res.message):sub(1, 1000))
+        m.to_email, m.id, now, res.smtp_code, util.truncate_bytes(res.response ~= "" and res.response or res.message, 1000))
       event(m.id, "bounced", detail)
     end)
     log.warn(("mail %d to %s bounced: %s"):format(m.id, m.to_email, detail))
@@ -347,6 +349,7 @@ end
 -- key: a run plans the next one while its own row still exists (the runner deletes that row
 -- by id when the run returns).
 local planned, running_job
+local app -- set by init: its scheduler plans the runs
 
 --- Plans the delivery run for `due` (seconds), unless one is planned earlier already; a later
 --- one is replaced. One query when a run is planned already (bulk queueing stays cheap).
@@ -357,7 +360,7 @@ function M.plan(due)
     if cur and cur <= due_ms then return end
     if cur then sched.done(planned.id) end
   end
-  planned = { id = require("app").schedule(due, M.JOB, {}), due_ms = due_ms }
+  planned = { id = app.schedule(due, M.JOB, {}), due_ms = due_ms }
 end
 
 -- After a run: the next one when the earliest waiting mail is due.
@@ -481,7 +484,7 @@ function M.mark_fixed(actor, bounce_id, req)
     now, actor and actor.id, b.email)
   local released = db.exec([[UPDATE outbox SET status = 'queued', next_attempt_at = ?, last_error = NULL
     WHERE status = 'held' AND lower(to_email) = ?]], now, b.email)
-  require("services.audit").record{ action = "mail_bounce.fixed", actor = actor, req = req,
+  audit.record{ action = "mail_bounce.fixed", actor = actor, req = req,
     target_type = "email", target_label = b.email, details = { released = released } }
   if released > 0 and M.configured() then M.plan(now) end
   return { email = b.email, released = released }
@@ -630,16 +633,17 @@ function M.safe_html(html)
 end
 
 -- ---------------------------------------------------------------- start
-function M.init(app)
+function M.init(a)
+  app = a
   define_settings()
   crypt.register{ table = "smtp_secrets", column = "value_enc", key = { "name" } }
   app.on_job(M.JOB, function(_, job) M.run(job) end)
   planned, running_job = nil, nil
   local pending = db.row("SELECT id, due_ms FROM jobs WHERE kind = ? ORDER BY due_ms LIMIT 1", M.JOB)
   if pending then planned = { id = pending.id, due_ms = pending.due_ms } end
-  mail.after_queue = function()
+  events.hook("mail.queued", function()
     if M.configured() then M.plan(clock.now() + M.DELAY) end
-  end
+  end)
   -- a restart: mail left 'sending' by the previous process goes back to the queue
   local n = M.recover()
   if n > 0 then log.warn(("%d mail(s) were being sent when Candor stopped; they will be sent again"):format(n)) end

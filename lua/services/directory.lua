@@ -7,9 +7,9 @@ local people = require "services.people"
 local M = {}
 
 M.SORTS = {
-  name = "u.name COLLATE NOCASE", email = "u.email", department = "u.department COLLATE NOCASE",
-  location = "u.location COLLATE NOCASE", hire_date = "u.hire_date", job_title = "u.job_title COLLATE NOCASE",
-  manager = "m.name COLLATE NOCASE", status = "u.status",
+  name = "u.name COLLATE FOLD", email = "u.email", department = "u.department COLLATE FOLD",
+  location = "u.location COLLATE FOLD", hire_date = "u.hire_date", job_title = "u.job_title COLLATE FOLD",
+  manager = "m.name COLLATE FOLD", status = "u.status",
 }
 
 --- Searches people as viewer may see them. q: { q, department, location, manager_id, role,
@@ -22,7 +22,9 @@ function M.search(viewer, q)
   end
   if q.q and q.q ~= "" then
     local like = "%" .. q.q:gsub("[%%_\\]", "\\%0") .. "%"
-    where[#where + 1] = [[(u.name LIKE ? ESCAPE '\' OR u.email LIKE ? ESCAPE '\' OR u.job_title LIKE ? ESCAPE '\')]]
+    -- names and titles matched without regard to case or accents: "lukasz" finds "Łukasz"
+    where[#where + 1] = [[(fold(u.name) LIKE fold(?) ESCAPE '\' OR u.email LIKE ? ESCAPE '\'
+      OR fold(u.job_title) LIKE fold(?) ESCAPE '\')]]
     args[#args + 1], args[#args + 2], args[#args + 3] = like, like, like
   end
   for _, f in ipairs({ "department", "location" }) do
@@ -77,8 +79,8 @@ end
 --- Distinct departments and locations (for filter menus).
 function M.facets()
   return {
-    departments = db.column("SELECT DISTINCT department FROM users WHERE department <> '' ORDER BY department COLLATE NOCASE"),
-    locations = db.column("SELECT DISTINCT location FROM users WHERE location <> '' ORDER BY location COLLATE NOCASE"),
+    departments = db.column("SELECT DISTINCT department FROM users WHERE department <> '' ORDER BY department COLLATE FOLD"),
+    locations = db.column("SELECT DISTINCT location FROM users WHERE location <> '' ORDER BY location COLLATE FOLD"),
   }
 end
 
@@ -86,7 +88,7 @@ end
 --- children = {...} } under the roots (people without a manager). Two queries.
 function M.org_tree()
   local rows = db.query([[SELECT id, name, job_title, department, location, manager_id FROM users
-    WHERE kind = 'employee' AND status <> 'deactivated' ORDER BY name COLLATE NOCASE]])
+    WHERE kind = 'employee' AND status <> 'deactivated' ORDER BY name COLLATE FOLD]])
   local by_id, roots = {}, {}
   for _, r in ipairs(rows) do r.children = {}; by_id[r.id] = r end
   for _, r in ipairs(rows) do

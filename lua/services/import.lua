@@ -18,8 +18,9 @@ local clock = require "core.clock"
 local authz = require "core.authz"
 local db = require "lib.db"
 local util = require "lib.util"
-local validate = require "lib.validate"
+local schema = require "lib.schema"
 local errors = require "lib.errors"
+local events = require "lib.events"
 local access = require "services.access"
 local audit = require "services.audit"
 local people = require "services.people"
@@ -40,8 +41,6 @@ M.MAX_PROBLEMS = 500
 --- Progress is reported every this many rows.
 M.PROGRESS_EVERY = 500
 
-local GRANT_ACTION = { hr_admin = "roles.grant_hr_admin", hr_assistant = "roles.grant_hr_assistant",
-  tech_admin = "roles.grant_tech_admin" }
 
 -- ------------------------------------------------------------------ the report
 
@@ -111,6 +110,21 @@ local function in_domains(email, domains)
   return false
 end
 
+local function cap(c) return (c:gsub("_", " "):gsub("^%l", string.upper)) end
+
+--- One row of an import file (the columns it may have; the name is required for a new person).
+M.ROW_SCHEMA = schema.record{ strict = false, fields = {
+  { email = schema.email{ required = true, label = "Email" } },
+  { name = schema.text{ max = 120, label = "Name" } },
+  { job_title = schema.text{ max = 120, label = cap("job_title") } },
+  { department = schema.text{ max = 80, label = cap("department") } },
+  { location = schema.text{ max = 80, label = cap("location") } },
+  { hire_date = schema.date{ label = cap("hire_date") } },
+  { manager_email = schema.email{ label = cap("manager_email") } },
+  { kind = { type = "string", one_of = people.KINDS, label = "Kind" } },
+  { roles = schema.text{ max = 200, label = "Roles" } },
+} }
+
 -- Checks one row; returns its plan or nil. ctx: cols, existing (by email), seen (email ->
 -- line), may(action), guest_ok/guest_why, domains, report.
 local function check_row(ctx, row, line)
@@ -122,26 +136,18 @@ local function check_row(ctx, row, line)
   end
   local rec = {}
   for col, i in pairs(ctx.cols) do rec[col] = row[i] end
-  local v = validate.new(rec)
-  local email = v:email("email", { required = true })
+  local vals, errs = schema.validate(M.ROW_SCHEMA, rec, { coerce = true, messages = schema.SENTENCES, partial = true })
+  local msgs = {}
+  for _, e in ipairs(errs or {}) do msgs[e.path] = msgs[e.path] or e.message end
+  local email = vals.email
   local existing = email and ctx.existing[email]
-  local f = {
-    name = v:text("name", { required = not existing, max = 120, label = "Name (for a new person)" }),
-    job_title = v:text("job_title", { max = 120 }),
-    department = v:text("department", { max = 80 }),
-    location = v:text("location", { max = 80 }),
-    hire_date = v:date("hire_date"),
-  }
-  local manager_email = v:email("manager_email")
-  local kind = v:choice("kind", people.KINDS)
-  local roles_text = v:text("roles", { max = 200 })
-  local bad = v.count > 0
+  local f = { name = vals.name, job_title = vals.job_title, department = vals.department, location = vals.location,
+    hire_date = vals.hire_date }
+  if not existing and f.name == nil and not msgs.name then msgs.name = "Name (for a new person) is required." end
+  local manager_email, kind, roles_text = vals.manager_email, vals.kind, vals.roles
+  local bad = next(msgs) ~= nil
   for _, c in ipairs(M.COLUMNS) do
-    if v.errors[c] then
-      local msg = v.errors[c]
-      if msg:match("^%l") then msg = c:gsub("_", " "):gsub("^%l", string.upper) .. " " .. msg end
-      problem(report, line, c, msg)
-    end
+    if msgs[c] then problem(report, line, c, msgs[c]) end
   end
   if email and ctx.seen[email] then
     problem(report, line, "email", ("%s is already on line %d."):format(email, ctx.seen[email]))
@@ -192,8 +198,10 @@ local function check_row(ctx, row, line)
     local names = split_roles(roles_text)
     local mapped, err = people.map_imported_roles(names)
     if not mapped then
-      problem(report, line, "roles", "Unknown role: " .. err:gsub("^unknown role ", "") .. ". Roles are HR Admin, "
-        .. "HR Assistant, Tech Admin (and the old Admin).")
+      local labels = {}
+      for i, r in ipairs(access.ROLE_LIST) do labels[i] = access.ROLE_NAMES[r] end
+      problem(report, line, "roles", "Unknown role: " .. err:gsub("^unknown role ", "") .. ". Roles are "
+        .. table.concat(labels, ", ") .. " (and the old Admin).")
       bad = true
     elseif #mapped > 0 then
       if final_kind == "guest" then
@@ -215,12 +223,12 @@ local function check_row(ctx, row, line)
         plan.grant = {}
         for _, r in ipairs(mapped) do
           if not held[r] then
-            if ctx.may(GRANT_ACTION[r]) then
+            if ctx.may(access.grant_action(r)) then
               plan.grant[#plan.grant + 1] = r
             else
               report.roles_skipped = report.roles_skipped + 1
               note(report, line, "roles", ("%s was not granted to %s: that needs %s."):format(access.ROLE_NAMES[r], email,
-                authz.roles_for(GRANT_ACTION[r])))
+                authz.roles_for(access.grant_action(r))))
             end
           end
         end
@@ -321,6 +329,7 @@ local function apply(ctx, plans, actor, opts, progress)
   local report = ctx.report
   local t = clock.now()
   local total = #plans
+  local actor_id = actor and actor.id
   for i, p in ipairs(plans) do
     if p.existing then
       local f = p.fields
@@ -331,11 +340,19 @@ local function apply(ctx, plans, actor, opts, progress)
           f.name, f.job_title, f.department, f.location, f.hire_date, p.convert and "employee" or nil, t, p.existing.id)
       end
       p.id = p.existing.id
+      if next(f) then
+        local fields = {}
+        for k in pairs(f) do fields[#fields + 1] = k end
+        table.sort(fields)
+        events.fire("person.updated", { person_id = p.id, fields = fields, actor_id = actor_id })
+      end
+      if p.convert then events.fire("person.guest_converted", { person_id = p.id, actor_id = actor_id }) end
     else
       local f = p.fields
       p.id = db.insert([[INSERT INTO users(email, name, job_title, department, location, hire_date, status, kind,
           created_at, updated_at) VALUES(?,?,?,?,?,?, 'invited', ?, ?, ?)]],
         p.email, f.name, f.job_title or "", f.department or "", f.location or "", f.hire_date, p.kind, t, t)
+      events.fire("person.created", { person_id = p.id, kind = p.kind, actor_id = actor_id })
     end
     if i % M.PROGRESS_EVERY == 0 then progress("imported", i, total) end
   end
@@ -346,8 +363,8 @@ local function apply(ctx, plans, actor, opts, progress)
     if p.manager_changes then
       local mid = id_of[p.manager] or ctx.existing[p.manager].id
       db.exec("UPDATE users SET manager_id = ?, updated_at = ? WHERE id = ?", mid, t, p.id)
-      local old = p.existing and p.existing.manager_id
-      for _, fn in ipairs(people.on_manager_change) do fn(p.id, old, mid, actor) end
+      events.fire("person.manager_changed", { person_id = p.id, from_manager_id = p.existing and p.existing.manager_id,
+        to_manager_id = mid, actor_id = actor_id })
     end
   end
   -- third: role grants (never revokes)
@@ -358,6 +375,7 @@ local function apply(ctx, plans, actor, opts, progress)
           p.id, r, actor and actor.id, t)
       end
       db.exec("UPDATE sessions SET rotate = 1 WHERE user_id = ?", p.id) -- new session token on next request
+      events.fire("person.roles_changed", { person_id = p.id, granted = p.grant, revoked = {}, actor_id = actor_id })
     end
   end
   if total % M.PROGRESS_EVERY ~= 0 then progress("imported", total, total) end

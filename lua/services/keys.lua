@@ -5,6 +5,8 @@
 -- are in the file until the very end, and a server that meets a value sealed with a key it
 -- does not know reloads the file.
 local crypto = require "core.crypto"
+local clock = require "core.clock"
+local timer = require "core.timer"
 local fs = require "core.fs"
 local crypt = require "lib.crypt"
 local db = require "lib.db"
@@ -19,7 +21,7 @@ M.PASSES = 3         -- re-encryption passes when servers keep writing with an o
 -- Waits ms of real time (the loop's cached time can be old after a long stretch of work, so a
 -- single timer may fire early: check the monotonic clock and wait again if needed).
 local function wait_real(sleep, ms)
-  local mono = require("core.clock").mono_ms
+  local mono = clock.mono_ms
   local deadline = mono() + ms
   while mono() < deadline do sleep(math.max(1, deadline - mono())) end
 end
@@ -117,7 +119,7 @@ end
 function M.rotate(opts)
   local path = assert(opts.key_file, "rotate needs the key file")
   local say = opts.progress or function() end
-  local sleep = opts.sleep or require("core.timer").sleep
+  local sleep = opts.sleep or timer.sleep
   local batch = opts.batch or M.BATCH
   local old = crypto.key_ids()
   next_second(path, sleep)

@@ -13,8 +13,11 @@
 -- (email_templates table); the edited version replaces the default until it is reset.
 local db = require "lib.db"
 local errors = require "lib.errors"
+local events = require "lib.events"
 local clock = require "core.clock"
 local template = require "lib.template"
+local settings = require "services.settings"
+local audit = require "services.audit"
 
 local M = {}
 
@@ -42,8 +45,13 @@ end
 -- variable is set. Unknown names are left visible so a preview shows the mistake.
 
 -- ---------------------------------------------------------------- edited templates
--- All edited templates, loaded with one query and kept until a change or a rollback.
+-- All edited templates, loaded with one query and kept until a change (or the rollback of one).
 local custom_cache
+
+local function drop_cache()
+  custom_cache = nil
+  db.on_rollback(function() custom_cache = nil end)
+end
 
 local function custom_all()
   if not custom_cache then
@@ -265,8 +273,7 @@ end
 
 -- ---------------------------------------------------------------- composing
 local function company_name()
-  local ok, settings = pcall(require, "services.settings")
-  if ok and settings.schema["company.name"] then return settings.get("company.name") end
+  if settings.schema["company.name"] then return settings.get("company.name") end
 end
 
 -- The variables a mail to `to` gets: the caller's, plus the standard ones.
@@ -368,7 +375,6 @@ function M.save_template(actor, name, subject, text, req)
   if type(text) == "string" then text = text:gsub("\r\n", "\n") end
   local fields = check_template(name, subject, text)
   if fields then errors.invalid(fields, "The template was not saved; each field says what to fix.") end
-  local audit = require "services.audit"
   if subject == spec.subject and text == spec.text then
     db.exec("DELETE FROM email_templates WHERE name = ?", name)
   else
@@ -377,7 +383,8 @@ function M.save_template(actor, name, subject, text, req)
       updated_at = excluded.updated_at, updated_by = excluded.updated_by]],
       name, subject, text, clock.now(), actor and actor.id)
   end
-  custom_cache = nil
+  drop_cache()
+  events.fire("mail.template_changed", { name = name, reset = false, actor_id = actor and actor.id })
   audit.record{ action = "email_template.update", actor = actor, req = req, target_type = "email_template",
     target_label = name }
   return M.describe(name)
@@ -387,9 +394,10 @@ end
 function M.reset_template(actor, name, req)
   if not M.templates[name] then errors.not_found("There is no mail template " .. tostring(name) .. ".") end
   local n = db.exec("DELETE FROM email_templates WHERE name = ?", name)
-  custom_cache = nil
+  drop_cache()
   if n > 0 then
-    require("services.audit").record{ action = "email_template.reset", actor = actor, req = req,
+    events.fire("mail.template_changed", { name = name, reset = true, actor_id = actor and actor.id })
+    audit.record{ action = "email_template.reset", actor = actor, req = req,
       target_type = "email_template", target_label = name }
   end
   return M.describe(name)
@@ -412,13 +420,12 @@ function M.queue(m)
     if id.code == "constraint" and m.dedupe_key then return nil end
     error("cannot queue mail: " .. id.message)
   end
-  if M.after_queue then M.after_queue(id) end
+  events.fire("mail.queued", { outbox_id = id, template = m.template, to_user_id = to.id })
   return id
 end
 
 function M.init()
   custom_cache = nil
-  db.rollback_hooks[#db.rollback_hooks + 1] = function() custom_cache = nil end
   M.define_template("user.invite", {
     description = "Sent when someone is added to Candor with an invitation.",
     subject = "{{inviter}} invited you to {{company}} on Candor",

@@ -1,15 +1,19 @@
 -- People: accounts, reporting lines, roles, statuses and guests. Every change checks the
--- actor's permission through services.access, runs in one transaction and is audited.
+-- actor's permission through services.access, runs in one transaction, is audited and
+-- announced as an event (person.*, docs/events.md).
 local db = require "lib.db"
+local events = require "lib.events"
 local util = require "lib.util"
 local json = require "lib.json"
 local errors = require "lib.errors"
-local validate = require "lib.validate"
+local schema = require "lib.schema"
 local clock = require "core.clock"
 local authz = require "core.authz"
 local access = require "services.access"
 local audit = require "services.audit"
 local settings = require "services.settings"
+local mail = require "services.mail"
+local accounts = require "services.accounts"
 
 local M = {}
 
@@ -44,9 +48,9 @@ function M.by_email(email)
   return db.row("SELECT " .. PUBLIC_FIELDS .. " FROM users WHERE email = ?", email)
 end
 
---- Roles of one person, as a sorted list.
+--- Roles of one person, as a list in policy order (the evaluator holds them: no query).
 function M.roles(id)
-  return db.column("SELECT role FROM user_roles WHERE user_id = ? ORDER BY role", id)
+  return access.roles(id)
 end
 
 --- Roles of many people in one query: { [id] = { "hr_admin", ... } }.
@@ -143,16 +147,39 @@ local function check_manager(id, manager_id)
   return m
 end
 
---- Reads the profile fields of input (create or update); returns the cleaned table.
-local function profile_fields(v, creating)
-  local f = {}
-  f.name = v:text("name", { required = creating, max = 120, label = "Name" })
-  f.email = v:email("email", { required = creating })
-  f.job_title = v:text("job_title", { max = 120 })
-  f.department = v:text("department", { max = 80 })
-  f.location = v:text("location", { max = 80 })
-  f.hire_date = v:date("hire_date")
-  return f
+-- The profile fields of a person (create: name and email required).
+local function profile_fields(creating, more)
+  local fields = {
+    { name = schema.text{ required = creating, max = 120, label = "Name", description = "Full name." } },
+    { email = schema.email{ required = creating } },
+    { job_title = schema.text{ max = 120, description = "Job title." } },
+    { department = schema.text{ max = 80, description = "Department." } },
+    { location = schema.text{ max = 80, description = "Location." } },
+    { hire_date = schema.date{ description = "Hire date." } },
+  }
+  for _, f in ipairs(more) do fields[#fields + 1] = f end
+  return schema.record{ strict = false, fields = fields }
+end
+
+local MANAGER_ID = { type = "integer", between = { 1 }, description = "The manager's id (null: none)." }
+
+--- The body of "create a person" (POST /api/users, the Add Users form).
+M.CREATE_SCHEMA = profile_fields(true, {
+  { kind = { type = "string", one_of = M.KINDS, default = "employee", description = "An employee or a guest." } },
+  { manager_id = MANAGER_ID },
+  { invite = { type = "boolean", default = false, description = "Send the invitation mail." } },
+  { message = schema.text{ max = 2000, multiline = true, description = "A personal note in the invitation." } },
+  { roles = { type = "array", elements = { type = "string" }, len_max = 3, default = {}, description = "Roles to grant." } },
+})
+
+--- The body of "update a person" (PATCH /api/users/{id}).
+M.UPDATE_SCHEMA = profile_fields(false, { { manager_id = MANAGER_ID } })
+
+-- input checked against s; raises 422 naming every field with a problem.
+local function checked(s, input)
+  local v, errs = schema.validate(s, input or {}, { coerce = true, messages = schema.SENTENCES })
+  if not v then errors.invalid(schema.by_field(errs)) end
+  return v
 end
 
 --- Creates a person (an employee, or a guest when input.kind == "guest").
@@ -161,14 +188,8 @@ end
 --- (the default: the Add Users window) or "nomination" (picking a 360 reviewer on the fly).
 --- Returns the new user row.
 function M.create(actor, input, req, opts)
-  local v = validate.new(input)
-  local f = profile_fields(v, true)
-  local kind = v:choice("kind", M.KINDS, { default = "employee" })
-  local manager_id = v:int("manager_id", { min = 1 })
-  local send_invite = v:bool("invite", false)
-  local message = v:text("message", { max = 2000, multiline = true })
-  local roles = v:list("roles", { max = 3 }) or {}
-  v:done()
+  local f = checked(M.CREATE_SCHEMA, input)
+  local kind, manager_id, send_invite, message, roles = f.kind, f.manager_id, f.invite, f.message, f.roles
   if kind == "guest" then
     local ok, why = M.may_invite_guest(actor, opts and opts.via or "directory")
     if not ok then errors.forbidden(why) end
@@ -197,6 +218,7 @@ function M.create(actor, input, req, opts)
       target_type = "user", target_id = id, target_label = label(user),
       details = { kind = kind, manager_id = manager_id, invited = send_invite } }
     access.sync(id)
+    events.fire("person.created", { person_id = id, kind = kind, manager_id = manager_id, actor_id = actor.id })
     if #roles > 0 then M.set_roles(actor, id, roles, req) end
     if send_invite then M.send_invitation(actor, user, message) end
     return user
@@ -205,8 +227,6 @@ end
 
 --- Queues the invitation mail (with the optional personal message).
 function M.send_invitation(actor, user, message)
-  local mail = require "services.mail"
-  local accounts = require "services.accounts"
   local link = accounts.invitation_link(user, actor)
   mail.queue{
     template = user.kind == "guest" and "guest.invite" or "user.invite",
@@ -214,17 +234,16 @@ function M.send_invitation(actor, user, message)
       company = settings.get("company.name") },
     related_type = "user", related_id = user.id,
   }
+  events.fire("person.invited", { person_id = user.id, actor_id = actor and actor.id })
 end
 
 --- Updates profile fields (name, job title, department, location, hire date, email) and
 --- the manager. Each kind of change needs its own permission.
 function M.update(actor, id, input, req)
   local user = M.require(id)
-  local v = validate.new(input)
-  local f = profile_fields(v, false)
+  local f = checked(M.UPDATE_SCHEMA, input)
   local manager_given = input.manager_id ~= nil
-  local manager_id = manager_given and v:int("manager_id", { min = 1 }) or nil
-  v:done()
+  local manager_id = f.manager_id
   local changes, changed_fields = {}, {}
   for _, k in ipairs({ "name", "job_title", "department", "location", "hire_date" }) do
     if f[k] ~= nil and f[k] ~= user[k] then changes[k] = f[k]; changed_fields[#changed_fields + 1] = k end
@@ -265,6 +284,7 @@ function M.update(actor, id, input, req)
       table.sort(changed_fields)
       audit.record{ action = "user.update", actor = actor, req = req, target_type = "user", target_id = id,
         target_label = label(user), details = { fields = changed_fields } }
+      events.fire("person.updated", { person_id = id, fields = changed_fields, actor_id = actor.id })
     end
     return M.get(id)
   end)
@@ -281,21 +301,17 @@ function M.set_manager(actor, id, manager_id, req)
     audit.record{ action = "user.manager", actor = actor, req = req, target_type = "user", target_id = id,
       target_label = label(user), details = { from = user.manager_id, to = manager_id } }
     access.sync(id)
-    for _, fn in ipairs(M.on_manager_change) do fn(id, user.manager_id, manager_id, actor) end
+    events.fire("person.manager_changed", { person_id = id, from_manager_id = user.manager_id,
+      to_manager_id = manager_id, actor_id = actor.id })
     return M.get(id)
   end)
 end
 
---- Listeners for reporting-line changes: fn(user_id, old_manager_id, new_manager_id, actor).
-M.on_manager_change = {}
---- Listeners for status changes: fn(user_id, old_status, new_status).
-M.on_status_change = {}
-
 local STATUS_ACTIONS = {
-  deactivate = { to = "deactivated", perm = "users.deactivate", audit = "user.deactivate" },
-  reactivate = { to = "active", perm = "users.deactivate", audit = "user.reactivate" },
-  lock = { to = "locked", perm = "users.lock", audit = "user.lock" },
-  unlock = { to = "active", perm = "users.lock", audit = "user.unlock" },
+  deactivate = { to = "deactivated", perm = "users.deactivate", audit = "user.deactivate", event = "person.deactivated" },
+  reactivate = { to = "active", perm = "users.deactivate", audit = "user.reactivate", event = "person.reactivated" },
+  lock = { to = "locked", perm = "users.lock", audit = "user.lock", event = "person.locked" },
+  unlock = { to = "active", perm = "users.lock", audit = "user.unlock", event = "person.unlocked" },
 }
 
 --- Changes a person's status: op is deactivate | reactivate | lock | unlock.
@@ -321,7 +337,7 @@ function M.set_status(actor, id, op, req)
     audit.record{ action = spec.audit, actor = actor, req = req, target_type = "user", target_id = id,
       target_label = label(user), details = { from = user.status, to = spec.to } }
     access.sync(id)
-    for _, fn in ipairs(M.on_status_change) do fn(id, user.status, spec.to) end
+    events.fire(spec.event, { person_id = id, from_status = user.status, actor_id = actor.id })
     return M.get(id)
   end)
 end
@@ -340,15 +356,13 @@ function M.delete(actor, id, req)
     db.exec("DELETE FROM users WHERE id = ?", id)
     audit.record{ action = "user.delete", actor = actor, req = req, target_type = "user", target_id = id,
       target_label = label(user), details = { kind = user.kind, reports_moved_to = user.manager_id, reports = #reports } }
-    authz.remove(id)
+    access.sync(id)
     for _, rid in ipairs(reports) do access.sync(rid) end
-    authz.rebuild()
+    events.fire("person.deleted", { person_id = id, reports_moved_to = user.manager_id, actor_id = actor.id })
     return true
   end)
 end
 
-local GRANT_ACTION = { hr_admin = "roles.grant_hr_admin", hr_assistant = "roles.grant_hr_assistant",
-  tech_admin = "roles.grant_tech_admin" }
 
 --- Replaces a person's roles with the given list. Granting and revoking follow the same
 --- rules (who may grant what, in policies/roles.lua); the last super user keeps theirs.
@@ -357,7 +371,7 @@ function M.set_roles(actor, id, roles, req)
   local user = M.require(id)
   local want = {}
   for _, r in ipairs(roles) do
-    if not GRANT_ACTION[r] then errors.invalid({ roles = "Unknown role " .. tostring(r) .. "." }) end
+    if not access.grant_action(r) then errors.invalid({ roles = "Unknown role " .. tostring(r) .. "." }) end
     want[r] = true
   end
   if user.kind == "guest" and next(want) then errors.invalid({ roles = "Guests cannot hold roles." }) end
@@ -373,15 +387,15 @@ function M.set_roles(actor, id, roles, req)
     if have[r] and not want[r] then revoke[#revoke + 1] = r end
   end
   for _, r in ipairs(grant) do
-    if not access.can(actor, GRANT_ACTION[r]) then
+    if not access.can(actor, access.grant_action(r)) then
       errors.forbidden(("You cannot grant the %s role (that needs: %s)."):format(access.ROLE_NAMES[r],
-        authz.roles_for(GRANT_ACTION[r])))
+        authz.roles_for(access.grant_action(r))))
     end
   end
   for _, r in ipairs(revoke) do
-    if not access.can(actor, GRANT_ACTION[r]) then
+    if not access.can(actor, access.grant_action(r)) then
       errors.forbidden(("You cannot revoke the %s role (that needs: %s)."):format(access.ROLE_NAMES[r],
-        authz.roles_for(GRANT_ACTION[r])))
+        authz.roles_for(access.grant_action(r))))
     end
     if (r == "hr_admin" or r == "tech_admin") and is_last_super(id) then
       errors.conflict("There must always be a super user (HR Admin + Tech Admin): this is the last one, "
@@ -405,6 +419,7 @@ function M.set_roles(actor, id, roles, req)
     audit.record{ action = "user.roles", actor = actor, req = req, target_type = "user", target_id = id,
       target_label = label(user), details = { granted = grant, revoked = revoke } }
     access.sync(id)
+    events.fire("person.roles_changed", { person_id = id, granted = grant, revoked = revoke, actor_id = actor.id })
   end)
   return M.roles(id), notes
 end
@@ -419,6 +434,7 @@ function M.convert_guest(actor, id, req)
     audit.record{ action = "guest.convert", actor = actor, req = req, target_type = "user", target_id = id,
       target_label = label(user) }
     access.sync(id)
+    events.fire("person.guest_converted", { person_id = id, actor_id = actor.id })
     return M.get(id)
   end)
 end
@@ -428,12 +444,14 @@ end
 --- Maps roles from an import file, including the old single "Admin" role:
 --- Admin alone -> Tech Admin + HR Assistant; HR Admin + Admin -> HR Admin + Tech Admin.
 function M.map_imported_roles(names)
-  local set = {}
+  local set, by_label = {}, { ["technical admin"] = "tech_admin" }
+  for _, r in ipairs(access.ROLE_LIST) do
+    by_label[access.ROLE_NAMES[r]:lower()] = r
+    by_label[r:gsub("_", " ")] = r
+  end
   for _, n in ipairs(names) do
     local k = util.trim(n):lower():gsub("[%s_%-]+", " ")
-    if k == "hr admin" then set.hr_admin = true
-    elseif k == "hr assistant" then set.hr_assistant = true
-    elseif k == "tech admin" or k == "technical admin" then set.tech_admin = true
+    if by_label[k] then set[by_label[k]] = true
     elseif k == "admin" then set.old_admin = true
     elseif k ~= "" then return nil, "unknown role '" .. n .. "'" end
   end
@@ -452,25 +470,29 @@ function M.map_imported_roles(names)
 end
 
 function M.init(app)
-  settings.define("people.guest_policy", { type = "choice", choices = M.GUEST_POLICIES, default = "hr",
+  settings.define("people.guest_policy", { type = "string", one_of = M.GUEST_POLICIES, default = "hr",
     description = "Who can invite guests (external reviewers)." })
   settings.define("people.assistant_can_change_manager", { type = "boolean", default = false,
     description = "Allow HR Assistants to pick a person's manager." })
-  settings.define("company.domains", { type = "list", default = {},
+  settings.define("company.domains", { type = "array", elements = { type = "string" }, default = {},
     description = "The company's own email domains; guests must use other addresses.",
-    validate = function(list)
+    custom_validator = function(list)
       for _, d in ipairs(list) do
         if not d:match("^[%w%-]+%.[%w%.%-]+$") then return false, "'" .. d .. "' is not a domain name" end
       end
       return true
     end })
   authz.set_flag("people.assistant_can_change_manager", settings.get("people.assistant_can_change_manager"))
-  settings.on_change("people.assistant_can_change_manager", function(v)
-    authz.set_flag("people.assistant_can_change_manager", v)
+  events.hook("settings.changed", function(e)
+    if e.name == "people.assistant_can_change_manager" then
+      authz.set_flag(e.name, settings.get(e.name))
+    end
   end)
   -- the policy's guests.invite row: HR Admins add guests unless guest invitations are off
   authz.set_flag("guests.hr_can_invite", settings.get("people.guest_policy") ~= "off")
-  settings.on_change("people.guest_policy", function(v) authz.set_flag("guests.hr_can_invite", v ~= "off") end)
+  events.hook("settings.changed", function(e)
+    if e.name == "people.guest_policy" then authz.set_flag("guests.hr_can_invite", settings.get(e.name) ~= "off") end
+  end)
 end
 
 return M

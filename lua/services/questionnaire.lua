@@ -4,6 +4,7 @@
 -- both ("both"); a manager question can be private to managers and HR.
 local errors = require "lib.errors"
 local json = require "lib.json"
+local util = require "lib.util"
 
 local M = {}
 
@@ -56,12 +57,6 @@ local function raise_problems(list)
 end
 
 local function trim(v) return type(v) == "string" and (v:gsub("^%s+", ""):gsub("%s+$", "")) or "" end
-
--- The first n characters of valid UTF-8 text (never cut inside a character).
-local function cut(s, n)
-  local at = utf8.offset(s, n + 1)
-  return at and s:sub(1, at - 1) or s
-end
 
 --- Checks and normalises a questionnaire (a table or JSON text). Returns the table; raises 422
 --- with every problem found, fields = { [path] = message }.
@@ -128,7 +123,7 @@ function M.validate(q)
           if x.labels ~= nil and type(x.labels) ~= "table" then add(qp .. ".labels", w, "The labels must be a list of texts.") end
           for i = 1, scale do
             local l = type(x.labels) == "table" and x.labels[i]
-            qq.labels[i] = (type(l) == "string" and l ~= "" and utf8.len(l)) and cut(l, 80) or tostring(i)
+            qq.labels[i] = (type(l) == "string" and l ~= "" and utf8.len(l)) and util.truncate(l, 80, "") or tostring(i)
           end
         elseif x.type == "graph" then
           for _, axis in ipairs({ "x_label", "y_label" }) do
@@ -138,7 +133,7 @@ function M.validate(q)
               add(qp .. "." .. axis, w, axis == "x_label" and "Name the horizontal axis (e.g. Skill)."
                 or "Name the vertical axis (e.g. Motivation).")
             end
-            qq[axis] = cut(l, 60)
+            qq[axis] = util.truncate(l, 60, "")
           end
         end
         sec.questions[#sec.questions + 1] = qq
@@ -175,7 +170,7 @@ function M.check_value(x, v)
   if x.type == "text" then
     if type(v) ~= "string" then return nil, "must be text" end
     if not utf8.len(v) then return nil, "must be valid text" end
-    if #v > 20000 then return nil, "is longer than 20,000 characters" end
+    if util.len(v) > 20000 then return nil, "is longer than 20,000 characters" end
     return v
   elseif x.type == "rating" then
     local n = math.tointeger(tonumber(v))

@@ -1,22 +1,33 @@
 -- Reviews: the reviewee's self-assessment and the manager's review, each a set of encrypted
 -- answers; drafts kept as people type; submit, share, sign (both signatures close the review,
 -- which is then read-only); HR Admins reopen with a reason. Every read asks the permission
--- evaluator with the cycle's visibility settings (which supersede roles).
+-- evaluator with the cycle's visibility settings (which supersede roles). Every change fires
+-- its event (review.*, docs/events.md); the cycle's workflow hooks them for its timeline.
 local db = require "lib.db"
 local json = require "lib.json"
 local util = require "lib.util"
 local crypt = require "lib.crypt"
 local errors = require "lib.errors"
+local events = require "lib.events"
 local clock = require "core.clock"
 local authz = require "core.authz"
 local access = require "services.access"
+local accounts = require "services.accounts"
 local audit = require "services.audit"
 local cycles = require "services.cycles"
+local mail = require "services.mail"
 local questionnaire = require "services.questionnaire"
+local workflows = require "services.workflows"
 
 local M = {}
 
-local function workflows() return require "services.workflows" end
+-- The facts every review.* event carries.
+local function fire(name, r, actor, extra)
+  local data = { review_id = r.id, cycle_id = r.cycle_id, reviewee_id = r.reviewee_id, manager_id = r.manager_id,
+    actor_id = actor and actor.id }
+  for k, v in pairs(extra or {}) do data[k] = v end
+  events.fire(name, data)
+end
 
 crypt.register{ table = "answers", column = "value_enc", key = { "review_id", "author", "question_id" } }
 
@@ -119,7 +130,7 @@ function M.view(actor, id)
     end
   end
   local closed = r.closed_at ~= nil
-  local wf = workflows()
+  local wf = workflows
   v.can = {
     write_self = is_reviewee and c.self_assessment and not closed and (r.self_status == "not_started" or r.self_status == "draft")
       and wf.allows(c, "self_write"),
@@ -151,11 +162,11 @@ local function writable_part(actor, r, c, author)
     if actor.id ~= r.reviewee_id then errors.forbidden("Only the reviewee writes the self-assessment.") end
     if not c.self_assessment then errors.conflict("This cycle has no self-assessment.") end
     if r.self_status == "submitted" then errors.conflict("You submitted your self-assessment already.") end
-    if not workflows().allows(c, "self_write") then errors.conflict("Self-assessments cannot be written in this phase.") end
+    if not workflows.allows(c, "self_write") then errors.conflict("Self-assessments cannot be written in this phase.") end
   elseif author == "manager" then
     if actor.id ~= r.manager_id then errors.forbidden("Only the reviewing manager writes this review.") end
     if r.manager_status == "shared" then errors.conflict("You shared this review already.") end
-    if not workflows().allows(c, "manager_write") then errors.conflict("Manager reviews cannot be written in this phase.") end
+    if not workflows.allows(c, "manager_write") then errors.conflict("Manager reviews cannot be written in this phase.") end
   else
     errors.not_found()
   end
@@ -199,6 +210,7 @@ function M.save_answers(actor, id, author, values, req)
     local col = author == "self" and "self_status" or "manager_status"
     db.exec("UPDATE reviews SET " .. col .. " = CASE " .. col .. " WHEN 'not_started' THEN 'draft' ELSE " .. col
       .. " END, updated_at = ? WHERE id = ?", now, r.id)
+    fire("review.draft_saved", r, actor, { part = author })
     return M.get(r.id)
   end)
 end
@@ -227,9 +239,8 @@ function M.submit_self(actor, id, req)
     local now = clock.now()
     db.exec("UPDATE reviews SET self_status = 'submitted', self_submitted_at = ?, updated_at = ? WHERE id = ?", now, now, r.id)
     event(r, actor, "self_submitted")
-    local fresh = M.get(r.id)
-    workflows().emit(c, "review.self_submitted", { review = fresh })
-    return fresh
+    fire("review.self_submitted", r, actor)
+    return M.get(r.id)
   end)
 end
 
@@ -246,9 +257,8 @@ function M.submit_manager(actor, id, req)
     db.exec("UPDATE reviews SET manager_status = 'submitted', manager_submitted_at = ?, updated_at = ? WHERE id = ?",
       now, now, r.id)
     event(r, actor, "manager_submitted")
-    local fresh = M.get(r.id)
-    workflows().emit(c, "review.manager_submitted", { review = fresh })
-    return fresh
+    fire("review.manager_submitted", r, actor)
+    return M.get(r.id)
   end)
 end
 
@@ -260,7 +270,7 @@ function M.share(actor, id, req)
   if actor.id ~= r.manager_id then errors.forbidden("Only the reviewing manager shares the review.") end
   if r.closed_at then errors.conflict("This review is closed.") end
   if r.manager_status == "shared" then errors.conflict("This review is shared already.") end
-  if not workflows().allows(c, "share") then errors.conflict("Reviews cannot be shared in this phase of the cycle.") end
+  if not workflows.allows(c, "share") then errors.conflict("Reviews cannot be shared in this phase of the cycle.") end
   local missing = missing_required(r, c, "manager")
   if next(missing) then errors.invalid(missing, "Answer the required questions before sharing.") end
   return db.transaction(function()
@@ -268,9 +278,8 @@ function M.share(actor, id, req)
     db.exec([[UPDATE reviews SET manager_status = 'shared', shared_at = ?,
       manager_submitted_at = coalesce(manager_submitted_at, ?), updated_at = ? WHERE id = ?]], now, now, now, r.id)
     event(r, actor, "shared")
-    local fresh = M.get(r.id)
-    workflows().emit(c, "review.shared", { review = fresh })
-    return fresh
+    fire("review.shared", r, actor)
+    return M.get(r.id)
   end)
 end
 
@@ -284,7 +293,7 @@ function M.sign(actor, id, req)
   else errors.forbidden("Only the reviewee and the reviewing manager sign.") end
   if r.manager_status ~= "shared" then errors.conflict("The review can be signed once the manager has shared it.") end
   if r[who .. "_signed_at"] then errors.conflict("You signed this review already.") end
-  if not workflows().allows(c, "sign") then errors.conflict("Reviews cannot be signed in this phase of the cycle.") end
+  if not workflows.allows(c, "sign") then errors.conflict("Reviews cannot be signed in this phase of the cycle.") end
   return db.transaction(function()
     local now = clock.now()
     db.exec("UPDATE reviews SET " .. who .. "_signed_at = ?, updated_at = ? WHERE id = ?", now, now, r.id)
@@ -292,8 +301,8 @@ function M.sign(actor, id, req)
       AND manager_signed_at IS NOT NULL]], now, r.id)
     event(r, actor, "signed", { by = who })
     local fresh = M.get(r.id)
-    workflows().emit(c, "review.signed", { review = fresh, by = who })
-    if fresh.closed_at then workflows().emit(c, "review.closed", { review = fresh }) end
+    fire("review.signed", r, actor, { by = who })
+    if fresh.closed_at then fire("review.closed", r, actor) end
     return fresh
   end)
 end
@@ -316,8 +325,8 @@ function M.reopen(actor, id, reason, part, req)
     errors.forbidden("Only HR Admins (or admins of this cycle) reopen reviews, and never of someone above them.")
   end
   reason = util.trim(reason or "")
-  if #reason < 5 then errors.invalid({ reason = "Say why the review is reopened (at least a few words)." }) end
-  if #reason > 1000 then errors.invalid({ reason = "Keep the reason under 1,000 characters." }) end
+  if util.len(reason) < 5 then errors.invalid({ reason = "Say why the review is reopened (at least a few words)." }) end
+  if util.len(reason) > 1000 then errors.invalid({ reason = "Keep the reason under 1,000 characters." }) end
   if r.manager_status ~= "shared" and not r.closed_at and part ~= "both" then
     errors.conflict("Only a shared or signed review can be reopened.")
   end
@@ -331,9 +340,8 @@ function M.reopen(actor, id, reason, part, req)
     event(r, actor, "reopened", { reason = reason, part = part or "manager" })
     audit.record{ action = "review.reopen", actor = actor, req = req, target_type = "review", target_id = r.id,
       details = { cycle_id = c.id, reviewee_id = r.reviewee_id, reason = reason, part = part or "manager" } }
-    local fresh = M.get(r.id)
-    workflows().emit(c, "review.reopened", { review = fresh })
-    return fresh
+    fire("review.reopened", r, actor, { part = part or "manager" })
+    return M.get(r.id)
   end)
 end
 
@@ -355,6 +363,7 @@ function M.change_manager(actor, id, manager_id, req)
     event(r, actor, "manager_changed", { from = r.manager_id, to = m.id })
     audit.record{ action = "review.manager", actor = actor, req = req, target_type = "review", target_id = r.id,
       details = { cycle_id = c.id, from = r.manager_id, to = m.id } }
+    fire("review.manager_changed", r, actor, { manager_id = m.id, from_manager_id = r.manager_id })
     return M.get(r.id)
   end)
 end
@@ -373,16 +382,16 @@ function M.nudge(actor, id, req)
   end
   if not cycles.running(c) then errors.conflict("This cycle is not running.") end
   if r.self_status == "submitted" or r.self_status == "skipped" then errors.conflict("Nothing to nudge: the self-assessment is in.") end
-  local mail = require "services.mail"
   local reviewee = db.row("SELECT id, name, email FROM users WHERE id = ?", r.reviewee_id)
   local day = util.format_date(clock.now())
   return db.transaction(function()
     local queued = mail.queue{ template = "review.nudge", to = reviewee,
       vars = { sender = actor.name, cycle = c.name, due = c.self_due and util.human_date(c.self_due) or "",
-        link = require("services.accounts").base_url() .. "/reviews/" .. r.id },
+        link = accounts.base_url() .. "/reviews/" .. r.id },
       related_type = "cycle", related_id = c.id, dedupe_key = ("nudge:%d:%s"):format(r.id, day) }
     if not queued then errors.too_many("A nudge went out for this review today already.", 86400) end
     event(r, actor, "nudged")
+    fire("review.nudged", r, actor)
     return true
   end)
 end
@@ -429,13 +438,12 @@ local function reminder_vars(c, t, note, sender)
     or (t.part == "sign" and "read and sign your review" or "write your self-assessment")
   local due = t.part == "manager" and c.manager_due or (t.part == "sign" and c.sign_due or c.self_due)
   return { cycle = c.name, what = what, due = due and util.human_date(due) or "", message = note,
-    sender = sender, link = require("services.accounts").base_url() .. "/reviews/" .. t.review.id }
+    sender = sender, link = accounts.base_url() .. "/reviews/" .. t.review.id }
 end
 
 --- The exact mail the first recipient would get, and how many would get one.
 function M.reminder_preview(actor, cycle_id, audience, review_ids, note)
   local targets, c = M.reminder_targets(actor, cycle_id, audience, review_ids)
-  local mail = require "services.mail"
   local preview
   if targets[1] then
     -- exactly the text queue() would store for the first recipient
@@ -450,7 +458,6 @@ end
 --- Sends the reminders (one per person and day at most). Returns how many were queued.
 function M.send_reminders(actor, cycle_id, audience, review_ids, note, req)
   local targets, c = M.reminder_targets(actor, cycle_id, audience, review_ids)
-  local mail = require "services.mail"
   local day = util.format_date(clock.now())
   return db.transaction(function()
     local n = 0
@@ -463,8 +470,36 @@ function M.send_reminders(actor, cycle_id, audience, review_ids, note, req)
     end
     audit.record{ action = "cycle.reminders", actor = actor, req = req, target_type = "cycle", target_id = c.id,
       target_label = c.name, details = { audience = audience, queued = n, targets = #targets } }
+    events.fire("cycle.reminders_sent", { cycle_id = c.id, audience = audience, count = n, actor_id = actor.id })
     return n
   end)
+end
+
+--- The distribution of a rating question's answers in the managers' reviews (HR Admins and
+--- cycle admins, who may read content): { question =, counts = {n1, n2, ...}, total = }.
+--- Only reviews the viewer may read are counted.
+function M.rating_distribution(actor, c, question_id)
+  local q
+  for _, x in ipairs(questionnaire.questions(c.questionnaire)) do
+    if x.type == "rating" and (question_id == nil or x.id == question_id)
+      and questionnaire.answers(x, "manager") then q = x break end
+  end
+  if not q then return nil end
+  local rows = db.query([[SELECT a.review_id, a.value_enc, r.reviewee_id, r.manager_id, r.manager_status,
+      r.manager_signed_at FROM answers a JOIN reviews r ON r.id = a.review_id
+    WHERE r.cycle_id = ? AND a.author = 'manager' AND a.question_id = ?]], c.id, q.id)
+  local counts = {}
+  for i = 1, q.scale do counts[i] = 0 end
+  local total = 0
+  local readable = M.readable_manager_parts(actor, c, rows)
+  for _, r in ipairs(rows) do
+    if readable[r.review_id] then
+      local v = M.decrypt_value(r.review_id, "manager", q.id, r.value_enc)
+      local n = math.tointeger(v)
+      if n and counts[n] then counts[n] = counts[n] + 1; total = total + 1 end
+    end
+  end
+  return { question = q, counts = counts, total = total }
 end
 
 --- The signed-in person's review to-dos (for the home page).
@@ -509,10 +544,10 @@ function M.team(actor)
     FROM reviews r JOIN cycles c ON c.id = r.cycle_id JOIN users u ON u.id = r.reviewee_id
     LEFT JOIN users m ON m.id = r.manager_id
     WHERE c.phase NOT IN ('draft', 'closed') AND r.reviewee_id IN (SELECT value FROM json_each(?))
-    ORDER BY c.start_date DESC, u.name COLLATE NOCASE]], json.encode(ids))
+    ORDER BY c.start_date DESC, u.name COLLATE FOLD]], json.encode(ids))
   for _, r in ipairs(rows) do r.direct = direct[r.reviewee_id] or false end
   local people = db.query([[SELECT id, name, job_title, manager_id FROM users WHERE id IN (SELECT value FROM json_each(?))
-    AND status <> 'deactivated' ORDER BY name COLLATE NOCASE]], json.encode(ids))
+    AND status <> 'deactivated' ORDER BY name COLLATE FOLD]], json.encode(ids))
   for _, p in ipairs(people) do p.direct = direct[p.id] or false end
   return rows, people
 end
@@ -539,8 +574,13 @@ end
 
 
 function M.init(app)
-  require("routes.home").add_todo_source(M.todos)
-  require("routes.home").add_panel(M.my_reviews_panel)
+  events.hook("home.todos", function(e)
+    for _, t in ipairs(M.todos(e.user)) do e.items[#e.items + 1] = t end
+  end)
+  events.hook("home.panels", function(e)
+    local p = M.my_reviews_panel(e.user)
+    if p then e.panels[#e.panels + 1] = p end
+  end)
 end
 
 return M

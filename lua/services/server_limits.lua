@@ -5,6 +5,7 @@
 local server = require "core.server"
 local log = require "core.log"
 local ip = require "lib.ip"
+local events = require "lib.events"
 local settings = require "services.settings"
 
 local M = {}
@@ -27,12 +28,13 @@ local function push()
 end
 
 function M.init()
-  settings.define(M.PER_ADDRESS, { type = "integer", default = 256, min = 8, max = 100000,
+  settings.define(M.PER_ADDRESS, { type = "integer", default = 256, between = { 8, 100000 },
     description = "How many connections one client address may hold at once. Over it, its connection "
       .. "idle the longest is closed; when none is idle, the new one is refused (503). Trusted proxies "
       .. "have no such cap." })
-  settings.on_change(M.PER_ADDRESS, push)
-  settings.on_change("security.trusted_proxies", push)
+  events.hook("settings.changed", function(e)
+    if e.name == M.PER_ADDRESS or e.name == "security.trusted_proxies" then push() end
+  end)
   push()
 end
 

@@ -8,10 +8,15 @@ local db = require "lib.db"
 local web = require "lib.web"
 local ip = require "lib.ip"
 local errors = require "lib.errors"
+local events = require "lib.events"
+local util = require "lib.util"
 local crypto = require "core.crypto"
 local clock = require "core.clock"
+local authz = require "core.authz"
 local settings = require "services.settings"
 local audit = require "services.audit"
+local access = require "services.access"
+local twostep = require "services.twostep"
 
 local M = {}
 
@@ -158,7 +163,7 @@ local function load_user(id)
   local u = db.row([[SELECT id, email, name, job_title, department, location, manager_id, status, kind
     FROM users WHERE id = ?]], id)
   if not u then return nil end
-  u.roles = db.column("SELECT role FROM user_roles WHERE user_id = ? ORDER BY role", id)
+  u.roles = access.roles(id) -- the evaluator holds them: no query
   u.role_set = {}
   for _, r in ipairs(u.roles) do u.role_set[r] = true end
   u.is_super = u.role_set.hr_admin and u.role_set.tech_admin or false
@@ -198,7 +203,10 @@ end
 --- Ends the session of this request (or the pending one) and clears the cookie.
 function M.finish(req, res)
   local s = req.session or req.pending_session
-  if s then db.exec("DELETE FROM sessions WHERE id = ?", s.id) end
+  if s then
+    db.exec("DELETE FROM sessions WHERE id = ?", s.id)
+    events.fire("session.signed_out", { person_id = s.user_id })
+  end
   web.add_header(res, "Set-Cookie", M.cookie_for(req, "", 0))
 end
 
@@ -206,6 +214,7 @@ end
 --- the one with id except_id when given.
 function M.end_all(user_id, except_id)
   db.exec("DELETE FROM sessions WHERE user_id = ? AND id IS NOT ?", user_id, except_id)
+  events.fire("session.all_ended", { person_id = user_id, kept_one = except_id ~= nil })
 end
 
 --- Gives the request's session a new token (after a password change), keeping it signed in.
@@ -373,7 +382,7 @@ function M.verify_credentials(req, email, password)
     db.transaction(function()
       record_failure("ip", addr)
       record_failure(device and "device" or "account", email)
-      audit.record{ action = "signin.failure", actor_id = u and u.id, actor_label = email:sub(1, 254),
+      audit.record{ action = "signin.failure", actor_id = u and u.id, actor_label = util.truncate_bytes(email, 254),
         req = req, details = { reason = u and "password" or "unknown_email" } }
     end)
     errors.raise(401, "signin_failed", SIGNIN_FAILED)
@@ -407,12 +416,36 @@ function M.check_own_password(user_id, password)
   return ok and true or false
 end
 
+--- Checks proof that the person at the keyboard is the account's owner before a 2-step change:
+--- a current code (or recovery code) when 2-step is on, or the password. Throttled. Raises 422
+--- naming the field when the proof is wrong, 429 when throttled. Waits (argon2id): call
+--- outside a transaction.
+function M.require_proof(user, input)
+  M.check_code_throttle(user.id)
+  local code, password = input.code, input.password
+  if type(code) == "string" and code:match("%S") and twostep.enrolled(user.id) then
+    local ok = db.transaction(function()
+      local how = twostep.check_any(user.id, code)
+      if how then M.code_ok(user.id) else M.code_failed(user.id) end
+      return how
+    end)
+    if not ok then errors.invalid({ code = "This code is not right (or was used already)." }) end
+    return "code"
+  end
+  if type(password) == "string" and password ~= "" then
+    if not M.check_own_password(user.id, password) then
+      errors.invalid({ password = "This is not your current password." })
+    end
+    return "password"
+  end
+  errors.invalid({ code = "Enter a code from your authenticator app, or your password." })
+end
+
 --- Signs in after the password was right: starts a session, pending the 2-step code when the
 --- person uses 2-step verification and this browser is not remembered, or pending enrolment
 --- when an admin setting obliges them to use it and they have not set it up. Returns the
 --- session and the pending state (nil, M.PENDING_CODE or M.PENDING_ENROL).
 function M.complete_signin(req, res, u)
-  local twostep = require "services.twostep"
   local pending
   if twostep.required_for(u.id, req) then
     pending = M.PENDING_CODE
@@ -430,6 +463,7 @@ function M.complete_signin(req, res, u)
     audit.record{ action = pending and "signin.password_ok" or "signin.success", actor_id = u.id,
       actor_label = u.email, req = req, details = { via = req.route and req.route.api and "api" or "page",
         next_step = pending == M.PENDING_CODE and "code" or pending == M.PENDING_ENROL and "enrol" or nil } }
+    if not pending then events.fire("session.signed_in", { person_id = u.id, second_step = false }) end
   end)
   -- remember this browser for the account (device cookie), keeping others it already knows
   local cur = web.cookie(req, M.DEVICE_COOKIE)
@@ -451,6 +485,7 @@ function M.finish_second_step(req, res, how)
   local u = req.pending_user
   audit.record{ action = "signin.success", actor_id = u.id, actor_label = u.email, req = req,
     details = { second_step = how } }
+  events.fire("session.signed_in", { person_id = u.id, second_step = true })
   return s
 end
 
@@ -458,7 +493,6 @@ end
 
 --- Why actor may not impersonate target, or nil when they may.
 function M.impersonation_problem(actor, session, target)
-  local access = require "services.access"
   if not session then return "Impersonation needs a signed-in browser session." end
   if session.impersonator_id then return "You are impersonating someone already: end that first." end
   if not access.can(actor, "admin.impersonate") then return "You do not have permission to impersonate people." end
@@ -467,7 +501,7 @@ function M.impersonation_problem(actor, session, target)
   if t.is_super then return "Super users (HR Admin + Tech Admin) cannot be impersonated." end
   if t.kind == "guest" then return "Guests cannot be impersonated." end
   if t.status ~= "active" then return "Only active people can be impersonated." end
-  if require("core.authz").relation(actor.id, target.id) == "above" then
+  if authz.relation(actor.id, target.id) == "above" then
     return "Nobody can impersonate a person above them in their own reporting line."
   end
   return nil
@@ -484,6 +518,7 @@ function M.start_impersonation(req, res, target)
     expires_at = own.expires_at })
   audit.record{ action = "impersonation.start", actor = actor, req = req, target_type = "user",
     target_id = target.id, target_label = target.email }
+  events.fire("impersonation.started", { person_id = target.id, actor_id = actor.id })
   return s
 end
 
@@ -498,6 +533,7 @@ function M.end_impersonation(req, res)
   audit.record{ action = "impersonation.end", actor_id = s.impersonator_id,
     actor_label = imp and imp.email or "deleted user", req = req, target_type = "user", target_id = target.id,
     target_label = target.email }
+  events.fire("impersonation.ended", { person_id = target.id, actor_id = s.impersonator_id })
   if not imp or imp.status ~= "active" then
     web.add_header(res, "Set-Cookie", M.cookie_for(req, "", 0))
     return nil, target
@@ -523,6 +559,7 @@ function M.create_api_token(actor, name, req)
     VALUES(?,?,?,?,?)]], name, db.blob(sha("api:" .. token)), token:sub(1, 10), actor.id, clock.now())
   audit.record{ action = "api_token.create", actor = actor, req = req, target_type = "api_token", target_id = id,
     target_label = name }
+  events.fire("api_token.created", { token_id = id, actor_id = actor.id })
   return token, id
 end
 
@@ -533,6 +570,7 @@ function M.revoke_api_token(actor, id, req)
   db.exec("UPDATE api_tokens SET revoked_at = ? WHERE id = ?", clock.now(), id)
   audit.record{ action = "api_token.revoke", actor = actor, req = req, target_type = "api_token", target_id = id,
     target_label = t.name }
+  events.fire("api_token.revoked", { token_id = id, actor_id = actor.id })
 end
 
 --- API tokens with their creators, newest first; revoked ones only when include_revoked.
@@ -627,32 +665,37 @@ end
 -- ------------------------------------------------------------------ setup
 
 function M.init(app)
-  settings.define("security.device_secret", { type = "string", default = "", max = 100,
+  settings.define("security.device_secret", { type = "string", default = "", len_max = 100,
     description = "Internal: the secret that keys the browsers' device cookies (throttling exemption)." })
-  settings.define("security.session_idle_minutes", { type = "integer", default = 30, min = 5, max = 24 * 60,
+  settings.define("security.session_idle_minutes", { type = "integer", default = 30, between = { 5, 24 * 60 },
     description = "Sign people out after this many minutes without activity." })
-  settings.define("security.session_max_hours", { type = "integer", default = 12, min = 1, max = 24 * 14,
+  settings.define("security.session_max_hours", { type = "integer", default = 12, between = { 1, 24 * 14 },
     description = "Sign people out this many hours after they signed in, active or not." })
   settings.define("security.secure_cookies", { type = "boolean", default = false,
     description = "Always mark cookies Secure (turn on when Candor is only reached over HTTPS)." })
-  settings.define("security.trusted_proxies", { type = "list", default = {},
+  settings.define("security.trusted_proxies", { type = "array", elements = { type = "string" }, default = {},
     description = "Addresses (CIDR) of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed.",
-    validate = function(list) local ok, err = ip.parse_list(list) return ok ~= nil, err end })
-  settings.define("security.ip_ranges", { type = "list", default = {},
+    custom_validator = function(list) local ok, err = ip.parse_list(list) return ok ~= nil, err end })
+  settings.define("security.ip_ranges", { type = "array", elements = { type = "string" }, default = {},
     description = "If set, Candor can only be used from these address ranges (CIDR, IPv4 and IPv6).",
-    validate = function(list) local ok, err = ip.parse_list(list) return ok ~= nil, err end })
-  settings.on_change("security.trusted_proxies", load_ranges)
-  settings.on_change("security.ip_ranges", load_ranges)
+    custom_validator = function(list) local ok, err = ip.parse_list(list) return ok ~= nil, err end })
+  events.hook("settings.changed", function(e)
+    if e.name == "security.trusted_proxies" or e.name == "security.ip_ranges" then load_ranges() end
+  end)
   load_ranges()
   dummy_hash = crypto.hash_password(crypto.token(16))
-  app.hooks.authenticate = M.authenticate
-  app.hooks.check_csrf = M.check_csrf
-  app.hooks.after_response = function(req, res)
+  events.hook("http.authenticate", function(e)
+    local req = e.req
+    req.user, req.session, req.via = M.authenticate(req)
+  end)
+  events.hook("http.check_csrf", function(e) M.check_csrf(e.req) end)
+  events.hook("http.response", function(e)
+    local req, res = e.req, e.res
     if req.new_session_cookie then web.add_header(res, "Set-Cookie", req.new_session_cookie) end
     if req.session_ended and not req.user and res.headers then
       web.add_header(res, "Set-Cookie", M.cookie_for(req, "", 0))
     end
-  end
+  end)
 end
 
 return M

@@ -1,66 +1,48 @@
--- Company settings: each declared with its type, default and bounds (like a plugin schema),
--- validated on write, read through a small cache. Values are JSON in the settings table.
+-- Company settings: each declared with a schema field (lib/schema.lua: type, default, bounds,
+-- allowed values, description), validated on write, read through a small cache. Values are JSON
+-- in the settings table.
 local db = require "lib.db"
 local json = require "lib.json"
 local clock = require "core.clock"
 local errors = require "lib.errors"
+local events = require "lib.events"
+local schema = require "lib.schema"
 
 local M = {}
 
--- name -> { type = "string"|"integer"|"boolean"|"choice"|"list", default=, min=, max=,
---           choices = {...}, description = "...", validate = fn(value) -> ok, msg }
+-- name -> its schema field (lib/schema.lua): { type = "string" | "integer" | "boolean" | "array",
+-- default =, between = { min, max }, len_max =, one_of = {...}, elements =, custom_validator =,
+-- description = }. reference() renders them all as Markdown.
 M.schema = {}
 local cache = {}
-local listeners = {}
 
---- Calls fn(new_value) whenever name changes (also after a rollback, with the stored value).
-function M.on_change(name, fn)
-  listeners[name] = listeners[name] or {}
-  table.insert(listeners[name], fn)
-end
-
+-- Listeners hook "settings.changed" ({ name = }) and read the value with get(name); it also
+-- fires when a rollback puts the stored value back.
 local function notify(name)
-  for _, fn in ipairs(listeners[name] or {}) do fn(M.get(name)) end
+  events.fire("settings.changed", { name = name })
 end
 
---- Declares a setting (areas call this when they load).
+--- Declares a setting with its schema field (areas call this when they start).
 function M.define(name, spec)
   assert(spec.type and spec.description, "setting " .. name .. " needs type and description")
+  assert(spec.default ~= nil, "setting " .. name .. " needs a default")
+  spec.label = spec.label or name
+  local ok, errs = schema.validate(spec, spec.default)
+  assert(ok ~= nil, ("setting %s: its default is not valid: %s"):format(name, errs and errs[1].message))
   M.schema[name] = spec
 end
 
+-- value (normalised) or nil, the problem without the setting's name ("must be a whole number").
 local function check(name, value)
   local spec = M.schema[name]
   if not spec then return nil, "unknown setting " .. name end
-  local t = spec.type
-  if t == "integer" then
-    if math.type(value) ~= "integer" then
-      if type(value) == "string" and value:match("^%-?%d+$") then value = math.tointeger(tonumber(value))
-      elseif type(value) == "number" and value == math.floor(value) then value = math.tointeger(value)
-      else return nil, "must be a whole number" end
-    end
-    if spec.min and value < spec.min then return nil, ("must be at least %d"):format(spec.min) end
-    if spec.max and value > spec.max then return nil, ("must be at most %d"):format(spec.max) end
-  elseif t == "boolean" then
-    if value == "true" or value == "on" or value == "1" then value = true
-    elseif value == "false" or value == "off" or value == "0" or value == "" then value = false end
-    if type(value) ~= "boolean" then return nil, "must be true or false" end
-  elseif t == "string" then
-    if type(value) ~= "string" then return nil, "must be text" end
-    if spec.max and #value > spec.max then return nil, ("must be at most %d characters"):format(spec.max) end
-  elseif t == "choice" then
-    local found = false
-    for _, c in ipairs(spec.choices) do if c == value then found = true end end
-    if not found then return nil, "must be one of: " .. table.concat(spec.choices, ", ") end
-  elseif t == "list" then
-    if type(value) ~= "table" then return nil, "must be a list" end
-    for _, v in ipairs(value) do if type(v) ~= "string" then return nil, "must be a list of text" end end
+  if spec.type == "boolean" and value == "" then value = false end
+  local v, errs = schema.validate(spec, value, { coerce = true })
+  if v == nil then
+    local e = errs and errs[1]
+    return nil, e and (e.detail or e.message) or "must be set"
   end
-  if spec.validate then
-    local ok, msg = spec.validate(value)
-    if not ok then return nil, msg end
-  end
-  return value
+  return v
 end
 
 --- The current value (or the default).
@@ -87,7 +69,12 @@ function M.set(name, value, actor_id)
             ON CONFLICT(key) DO UPDATE SET value=excluded.value, updated_at=excluded.updated_at,
             updated_by=excluded.updated_by]],
     name, json.encode(v), clock.now(), actor_id)
+  local before = cache[name]
   cache[name] = v
+  db.on_rollback(function()
+    cache[name] = before
+    notify(name)
+  end)
   notify(name)
   return v
 end
@@ -95,17 +82,26 @@ end
 --- Validates without storing: value or nil, message.
 M.check = check
 
---- Drops the cache (after a rollback or in tests) and tells listeners the stored values.
+--- The settings as a Markdown table (name, type, default, allowed values, description).
+function M.reference()
+  local names = {}
+  for name in pairs(M.schema) do names[#names + 1] = name end
+  table.sort(names)
+  local fields = {}
+  for _, name in ipairs(names) do fields[#fields + 1] = { [name] = M.schema[name] } end
+  return schema.markdown(schema.record{ fields = fields })
+end
+
+--- Drops the cache (tests that write the table behind the service's back) and tells
+--- listeners about every setting.
 function M.reset_cache()
   cache = {}
-  for name in pairs(listeners) do notify(name) end
+  for name in pairs(M.schema) do notify(name) end
 end
 
 function M.init()
   cache = {}
-  listeners = {}
-  db.rollback_hooks[#db.rollback_hooks + 1] = M.reset_cache
-  M.define("company.name", { type = "string", default = "Your company", max = 120,
+  M.define("company.name", { type = "string", default = "Your company", len_max = 120,
     description = "The company's name, shown in the header and in mails." })
 end
 

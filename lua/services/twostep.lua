@@ -7,11 +7,16 @@ local db = require "lib.db"
 local web = require "lib.web"
 local crypt = require "lib.crypt"
 local errors = require "lib.errors"
+local events = require "lib.events"
+local util = require "lib.util"
 local crypto = require "core.crypto"
 local clock = require "core.clock"
 local totp = require "core.totp"
+local qr = require "core.qr"
 local settings = require "services.settings"
 local audit = require "services.audit"
+local access = require "services.access"
+local mail = require "services.mail"
 
 local M = {}
 
@@ -53,7 +58,7 @@ end
 --- Whether an admin role obliges user to use 2-step verification.
 function M.must_enrol(user_id)
   if not settings.get("security.require_2fa_for_admins") then return false end
-  return (db.value("SELECT count(*) FROM user_roles WHERE user_id = ?", user_id) or 0) > 0
+  return #access.roles(user_id) > 0
 end
 
 --- Whether a sign-in by user in this browser needs a code before the session is usable.
@@ -91,9 +96,9 @@ end
 --- What an authenticator app needs: the otpauth URI and the QR code of it (inline SVG).
 function M.enrolment_view(user, secret)
   local issuer = (settings.get("company.name") or ""):gsub("[:%c]", " "):gsub("^%s+", ""):gsub("%s+$", "")
-  issuer = (issuer == "" or issuer == "Your company") and "Candor" or ("Candor " .. issuer):sub(1, 100)
+  issuer = (issuer == "" or issuer == "Your company") and "Candor" or util.truncate("Candor " .. issuer, 100, "")
   local uri = totp.uri(secret, user.email, issuer)
-  local svg = assert(require("core.qr").svg(uri, { module = 5, margin = 4 }))
+  local svg = assert(qr.svg(uri, { module = 5, margin = 4 }))
   -- a standalone document: drop the XML prolog so it can sit inside the page
   svg = svg:gsub("^<%?xml.-%?>%s*", "")
   svg = svg:gsub("^<svg ", '<svg class="qr" role="img" aria-label="QR code for your authenticator app" ', 1)
@@ -134,7 +139,7 @@ end
 
 local function mail_owner(user_id, template, vars)
   local u = db.row("SELECT id, email, name FROM users WHERE id = ?", user_id)
-  if u then require("services.mail").queue{ template = template, to = u, vars = vars or {} } end
+  if u then mail.queue{ template = template, to = u, vars = vars or {} } end
 end
 
 --- Confirms enrolment with the first code: 2-step is on from now, the code's step is used up.
@@ -149,6 +154,7 @@ function M.confirm(user, code, req)
   local codes = new_recovery_codes(user.id)
   audit.record{ action = "twostep.enable", actor = user, req = req, target_type = "user", target_id = user.id,
     target_label = user.email }
+  events.fire("account.twostep_enabled", { person_id = user.id })
   mail_owner(user.id, "security.twostep_on")
   return codes
 end
@@ -219,32 +225,6 @@ end
 
 -- ------------------------------------------------------------------ proof and turning off
 
---- Checks proof that the person at the keyboard is the account's owner before a 2-step change:
---- a current code (or recovery code) when 2-step is on, or the password. Throttled. Raises 422
---- naming the field when the proof is wrong, 429 when throttled. Waits (argon2id): call
---- outside a transaction.
-function M.require_proof(user, input)
-  local sessions = require "services.sessions"
-  sessions.check_code_throttle(user.id)
-  local code, password = input.code, input.password
-  if type(code) == "string" and code:match("%S") and M.enrolled(user.id) then
-    local ok = db.transaction(function()
-      local how = M.check_any(user.id, code)
-      if how then sessions.code_ok(user.id) else sessions.code_failed(user.id) end
-      return how
-    end)
-    if not ok then errors.invalid({ code = "This code is not right (or was used already)." }) end
-    return "code"
-  end
-  if type(password) == "string" and password ~= "" then
-    if not sessions.check_own_password(user.id, password) then
-      errors.invalid({ password = "This is not your current password." })
-    end
-    return "password"
-  end
-  errors.invalid({ code = "Enter a code from your authenticator app, or your password." })
-end
-
 --- Raises 409 when user cannot turn 2-step verification off (it is off, or required).
 function M.check_may_disable(user_id)
   if not M.enrolled(user_id) then errors.conflict("2-step verification is off already.") end
@@ -265,6 +245,7 @@ function M.disable(user, req, opts)
   M.forget_browsers(user.id)
   audit.record{ action = opts.replacing and "twostep.reset" or "twostep.disable", actor = user, req = req,
     target_type = "user", target_id = user.id, target_label = user.email, details = { proof = opts.proof } }
+  events.fire("account.twostep_disabled", { person_id = user.id, replacing = opts.replacing and true or false })
   mail_owner(user.id, opts.replacing and "security.twostep_reset" or "security.twostep_off")
 end
 
@@ -280,7 +261,6 @@ end
 function M.init()
   settings.define("security.require_2fa_for_admins", { type = "boolean", default = false,
     description = "Everyone holding an admin role must use 2-step verification." })
-  local mail = require "services.mail"
   mail.define_template("security.twostep_on", {
     description = "Sent when someone turns on 2-step verification for their account.",
     subject = "2-step verification is on for your Candor account",

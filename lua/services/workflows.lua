@@ -17,6 +17,11 @@
 -- become scheduler jobs keyed cycle:<id>:wf:step:<step> when the cycle starts; automatic
 -- transitions cycle:<id>:wf:transition:<n>. Re-planning replaces them. A step re-reads the
 -- statuses when it runs and sends at most one mail per recipient and date (outbox dedupe key).
+--
+-- Events: the engine is not called by the cycle and review services; it hooks their events
+-- (docs/events.md): cycle.starting and cycle.moving make transitions, cycle.updated re-plans,
+-- cycle.deleted cancels the jobs, and every cycle.* and review.* event a timeline step names in
+-- `on` queues that step's mails. A transition fires cycle.phase_changed and its own event.
 local sandbox = require "core.sandbox"
 local crypto = require "core.crypto"
 local clock = require "core.clock"
@@ -24,7 +29,15 @@ local fs = require "core.fs"
 local log = require "core.log"
 local db = require "lib.db"
 local errors = require "lib.errors"
+local events = require "lib.events"
 local util = require "lib.util"
+local access = require "services.access"
+local accounts = require "services.accounts"
+local audit = require "services.audit"
+local cycles = require "services.cycles"
+local mail = require "services.mail"
+local settings = require "services.settings"
+local script = require "services.workflow_script"
 
 local M = {}
 
@@ -32,41 +45,13 @@ local app -- set by init
 
 -- ------------------------------------------------------------------ vocabulary
 
---- The cycle dates a timeline step or transition can be relative to, and their columns.
-M.ANCHORS = { "start", "self_due", "manager_due", "sign_due" }
-local ANCHOR_COLUMN = { start = "start_date", self_due = "self_due", manager_due = "manager_due", sign_due = "sign_due" }
-M.ANCHOR_LABELS = { start = "the start date", self_due = "the self-assessment due date",
-  manager_due = "the manager review due date", sign_due = "the sharing and signing deadline" }
-
---- What a phase can allow.
-M.ACTIVITIES = { "self_write", "manager_write", "share", "sign" }
-M.ACTIVITY_LABELS = { self_write = "write self-assessments", manager_write = "write manager reviews",
-  share = "share reviews", sign = "sign reviews" }
-
---- Who a transition can name in `by`.
-M.ROLES = { "hr_admin", "hr_assistant", "tech_admin", "cycle_admin", "cycle_assistant" }
-M.ROLE_LABELS = { hr_admin = "HR Admins", hr_assistant = "HR Assistants", tech_admin = "Tech Admins",
-  cycle_admin = "admins of the cycle", cycle_assistant = "assistants of the cycle" }
-
---- Events the application emits (transitions add their own cycle.* events).
-M.EVENTS = {
-  ["cycle.started"] = "cycle", ["cycle.closed"] = "cycle",
-  ["review.added"] = "review", ["review.self_submitted"] = "review", ["review.manager_submitted"] = "review",
-  ["review.shared"] = "review", ["review.signed"] = "review", ["review.closed"] = "review",
-  ["review.reopened"] = "review",
-}
-M.EVENT_ORDER = { "cycle.started", "cycle.closed", "review.added", "review.self_submitted", "review.manager_submitted",
-  "review.shared", "review.signed", "review.closed", "review.reopened" }
-
---- Recipient groups: which steps may use them, and their label.
-M.GROUPS = {
-  reviewees = { label = "Reviewees", dated = true, cycle_event = true },
-  managers = { label = "Managers", dated = true, cycle_event = true },
-  cycle_admins = { label = "Cycle admins and assistants", dated = true, cycle_event = true, review_event = true },
-  reviewee = { label = "The reviewee", review_event = true },
-  manager = { label = "The manager", review_event = true },
-}
-local GROUP_ORDER = { "reviewees", "managers", "cycle_admins", "reviewee", "manager" }
+-- The vocabulary of scripts lives with their schema (services/workflow_script.lua).
+M.ANCHORS, M.ANCHOR_LABELS = script.ANCHORS, script.ANCHOR_LABELS
+local ANCHOR_COLUMN = script.ANCHOR_COLUMN
+M.ACTIVITIES, M.ACTIVITY_LABELS = script.ACTIVITIES, script.ACTIVITY_LABELS
+M.ROLES, M.ROLE_LABELS = script.ROLES, script.ROLE_LABELS
+M.EVENTS, M.EVENT_ORDER = script.EVENTS, script.EVENT_ORDER
+M.GROUPS = script.GROUPS
 
 local function shared(r) return r.manager_status == "shared" end
 
@@ -84,44 +69,19 @@ M.FILTERS = {
     fn = function(r) return shared(r) and not r.manager_signed_at end },
   not_signed = { label = "shared, not signed by both", fn = function(r) return shared(r) and not r.closed_at end },
 }
-local FILTER_ORDER = { "self_not_submitted", "manager_not_submitted", "manager_not_shared", "reviewee_not_signed",
-  "manager_not_signed", "not_signed", "all" }
+for _, name in ipairs(script.FILTER_ORDER) do assert(M.FILTERS[name], "filter without a rule: " .. name) end
 
 --- Limits for workflow scripts (a data script needs a tiny part of them).
 M.LIMITS = { memory_limit = 8 * 1024 * 1024, instruction_limit = 5000000 }
 --- Instructions all calls of one `only` rule may use in one step (each call has LIMITS too).
 M.STEP_INSTRUCTIONS = 100000000
-local MAX_OFFSET = 366
-local FUNCTION = "<function>" -- what sb:data() gives for a function
 
 -- ------------------------------------------------------------------ helpers
-
-local function set_of(list)
-  local s = {}
-  for _, v in ipairs(list) do s[v] = true end
-  return s
-end
-local ANCHOR_SET, ACTIVITY_SET, ROLE_SET = set_of(M.ANCHORS), set_of(M.ACTIVITIES), set_of(M.ROLES)
-
-local function is_list(t)
-  if type(t) ~= "table" then return false end
-  local n = 0
-  for _ in pairs(t) do n = n + 1 end
-  for i = 1, n do if t[i] == nil then return false end end
-  return true
-end
-
-local function quote_list(list)
-  local out = {}
-  for i, v in ipairs(list) do out[i] = ("%q"):format(v) end
-  return table.concat(out, ", ")
-end
 
 local function sha256_hex(s) return crypto.hex(crypto.sha256(s)) end
 
 local function send_hour()
-  local ok, settings = pcall(require, "services.settings")
-  if ok and settings.schema["notifications.send_hour_utc"] then
+  if settings.schema["notifications.send_hour_utc"] then
     return settings.get("notifications.send_hour_utc")
   end
   return 9
@@ -196,368 +156,8 @@ end
 
 -- ------------------------------------------------------------------ validation
 
--- Checks the data a script returned; returns the normalised definition or nil, problems
--- ({ message=, hint= }).
-local function check_data(d)
-  local probs = {}
-  local function bad(hint, fmt, ...)
-    probs[#probs + 1] = { message = fmt:format(...), hint = hint }
-  end
-  if type(d) ~= "table" then
-    bad(nil, "the script must return a table with name, phases, transitions and timeline (it returned %s)",
-      d == nil and "nothing" or type(d))
-    return nil, probs
-  end
-  local TOP = set_of({ "name", "description", "phases", "transitions", "timeline" })
-  for k in pairs(d) do
-    if not TOP[k] then
-      bad({ key = k }, "unknown field %q at the top of the script (fields: name, description, phases, transitions, "
-        .. "timeline)", tostring(k))
-    end
-  end
-  local def = { phases = {}, phase_by_id = {}, transitions = {}, timeline = {}, events = {} }
-  if type(d.name) ~= "string" or d.name:match("^%s*$") then
-    bad({ key = "name" }, "name must be the workflow's name, as text (e.g. name = \"Performance review\")")
-  elseif #d.name > 100 then
-    bad({ key = "name" }, "name is longer than 100 characters")
-  else
-    def.name = d.name
-  end
-  if d.description ~= nil and type(d.description) ~= "string" then
-    bad({ key = "description" }, "description must be text")
-  end
-  def.description = type(d.description) == "string" and d.description or nil
-
-  -- phases
-  if not is_list(d.phases) or #d.phases == 0 then
-    bad({ key = "phases" }, "phases must be a list of phases, e.g. { id = \"writing\", label = \"Writing\", allows = { "
-      .. "\"self_write\" } }, ending with { id = \"closed\", ... }")
-  else
-    local PF = set_of({ "id", "label", "allows", "description" })
-    for i, p in ipairs(d.phases) do
-      local where = ("phases[%d]"):format(i)
-      if type(p) ~= "table" then
-        bad(nil, "%s must be a table like { id = \"writing\", label = \"Writing\", allows = { ... } }", where)
-      else
-        if type(p.id) == "string" then where = ("%s (%s)"):format(where, p.id) end
-        for k in pairs(p) do
-          if not PF[k] then bad({ key = k }, "%s: unknown field %q (fields: id, label, allows, description)", where,
-            tostring(k)) end
-        end
-        local ok = true
-        if type(p.id) ~= "string" or not p.id:match("^[a-z][a-z0-9_]*$") or #p.id > 40 then
-          bad({ value = p.id }, "%s: id must be a short lower-case name like \"writing\" (letters, digits, _)", where)
-          ok = false
-        elseif p.id == "draft" then
-          bad({ value = p.id }, "%s: \"draft\" is the phase every cycle is in before it starts; do not list it", where)
-          ok = false
-        elseif def.phase_by_id[p.id] then
-          bad({ value = p.id }, "%s: the phase id %q is used twice", where, p.id)
-          ok = false
-        end
-        if type(p.label) ~= "string" or p.label:match("^%s*$") then
-          bad({ value = p.id }, "%s: label must be the phase's name as people read it", where)
-        end
-        local allows = {}
-        if p.allows ~= nil and not is_list(p.allows) then
-          bad({ key = "allows" }, "%s: allows must be a list of activities (%s)", where, quote_list(M.ACTIVITIES))
-        else
-          for _, a in ipairs(p.allows or {}) do
-            if not ACTIVITY_SET[a] then
-              bad({ value = a }, "%s: unknown activity %s in allows (activities: %s)", where,
-                type(a) == "string" and ("%q"):format(a) or tostring(a), quote_list(M.ACTIVITIES))
-            elseif allows[a] then
-              bad({ value = a }, "%s: %q is listed twice in allows", where, a)
-            else
-              allows[a] = true
-            end
-          end
-        end
-        if ok then
-          local ph = { id = p.id, label = type(p.label) == "string" and p.label or p.id, allows = allows,
-            allows_list = p.allows or {}, description = p.description, index = #def.phases + 1 }
-          def.phases[#def.phases + 1] = ph
-          def.phase_by_id[p.id] = ph
-        end
-      end
-    end
-    if not def.phase_by_id.closed then
-      bad({ key = "phases" }, "phases must end with the phase { id = \"closed\", label = \"Closed\", allows = {} }: every "
-        .. "cycle can be closed")
-    elseif def.phases[#def.phases].id ~= "closed" then
-      bad({ value = "closed" }, "the phase \"closed\" must be the last one in phases")
-    end
-  end
-  local function known_phase(id) return id == "draft" or def.phase_by_id[id] ~= nil end
-
-  -- offsets and anchors, shared by transitions and timeline steps
-  local function check_at(where, e)
-    if e.at == nil then
-      if e.offset ~= nil then bad({ key = "offset" }, "%s: offset needs at = \"<anchor>\" (%s)", where,
-        quote_list(M.ANCHORS)) end
-      return nil
-    end
-    if not ANCHOR_SET[e.at] then
-      bad({ value = e.at }, "%s: unknown anchor %s in at (anchors: %s)", where,
-        type(e.at) == "string" and ("%q"):format(e.at) or tostring(e.at), quote_list(M.ANCHORS))
-      return nil
-    end
-    local off = e.offset or 0
-    if type(off) ~= "number" or math.tointeger(off) == nil then
-      bad({ key = "offset" }, "%s: offset must be a whole number of days (e.g. -3 for three days before)", where)
-      return nil
-    end
-    off = math.tointeger(off)
-    if off < -MAX_OFFSET or off > MAX_OFFSET then
-      bad({ key = "offset" }, "%s: offset %d is out of range (%d to %d days)", where, off, -MAX_OFFSET, MAX_OFFSET)
-      return nil
-    end
-    return off
-  end
-
-  -- transitions
-  local from_draft = 0
-  if d.transitions == nil or not is_list(d.transitions) then
-    bad({ key = "transitions" }, "transitions must be a list, e.g. { from = \"draft\", to = \"writing\", by = { "
-      .. "\"hr_admin\" }, event = \"cycle.started\" }")
-  else
-    local TF = set_of({ "from", "to", "by", "event", "label", "at", "offset", "description" })
-    local pairs_seen = {}
-    for i, tr in ipairs(d.transitions) do
-      local where = ("transitions[%d]"):format(i)
-      if type(tr) ~= "table" then
-        bad(nil, "%s must be a table like { from = \"writing\", to = \"closed\", by = { \"hr_admin\" } }", where)
-      else
-        if type(tr.from) == "string" and type(tr.to) == "string" then
-          where = ("%s (%s -> %s)"):format(where, tr.from, tr.to)
-        end
-        for k in pairs(tr) do
-          if not TF[k] then bad({ key = k }, "%s: unknown field %q (fields: from, to, by, event, label, at, offset)",
-            where, tostring(k)) end
-        end
-        local ok = true
-        if type(tr.from) ~= "string" or not known_phase(tr.from) then
-          bad({ value = tr.from }, "%s: from %s is not a phase (phases: \"draft\", %s)", where,
-            type(tr.from) == "string" and ("%q"):format(tr.from) or "is missing or",
-            quote_list(util.map(def.phases, function(p) return p.id end)))
-          ok = false
-        end
-        if type(tr.to) ~= "string" or not def.phase_by_id[tr.to] then
-          bad({ value = tr.to }, "%s: to %s is not a phase (phases: %s)", where,
-            type(tr.to) == "string" and ("%q"):format(tr.to) or "is missing or",
-            quote_list(util.map(def.phases, function(p) return p.id end)))
-          ok = false
-        end
-        if ok and tr.from == tr.to then
-          bad({ value = tr.to }, "%s: a transition must lead to another phase", where)
-          ok = false
-        end
-        if ok then
-          local key = tr.from .. ">" .. tr.to
-          if pairs_seen[key] then
-            bad({ value = tr.to }, "%s: there is already a transition from %q to %q (transitions[%d])", where, tr.from,
-              tr.to, pairs_seen[key])
-          end
-          pairs_seen[key] = i
-          if tr.from == "draft" then from_draft = from_draft + 1 end
-        end
-        local by = {}
-        if tr.by == nil then
-          if tr.at == nil then
-            bad({ key = "by" }, "%s: by must list who may make this transition (%s), or at = \"<anchor>\" must make it "
-              .. "automatic", where, quote_list(M.ROLES))
-          end
-        elseif not is_list(tr.by) or #tr.by == 0 then
-          bad({ key = "by" }, "%s: by must be a list of roles (%s)", where, quote_list(M.ROLES))
-        else
-          for _, r in ipairs(tr.by) do
-            if not ROLE_SET[r] then
-              bad({ value = r }, "%s: unknown role %s in by (roles: %s)", where,
-                type(r) == "string" and ("%q"):format(r) or tostring(r), quote_list(M.ROLES))
-            else
-              by[#by + 1] = r
-            end
-          end
-        end
-        if tr.event ~= nil then
-          if type(tr.event) ~= "string" or not tr.event:match("^cycle%.[a-z][a-z0-9_]*$") then
-            bad({ value = tr.event }, "%s: event must be a name like \"cycle.calibration_started\" (cycle. then lower-case "
-              .. "letters, digits, _)", where)
-          end
-        end
-        if tr.label ~= nil and type(tr.label) ~= "string" then bad({ key = "label" }, "%s: label must be text", where) end
-        if tr.from == "draft" and tr.at ~= nil then
-          bad({ key = "at" }, "%s: the start cannot be automatic: a cycle starts when someone starts it", where)
-        end
-        local off = check_at(where, tr)
-        if ok then
-          local t = { index = i, from = tr.from, to = tr.to, by = by, by_set = set_of(by),
-            event = type(tr.event) == "string" and tr.event or nil,
-            label = type(tr.label) == "string" and tr.label or nil, at = off and tr.at or nil, offset = off }
-          def.transitions[#def.transitions + 1] = t
-          if t.event then def.events[t.event] = true end
-        end
-      end
-    end
-    if from_draft ~= 1 and #def.phases > 0 then
-      bad({ key = "transitions" }, "there must be exactly one transition from \"draft\" (the start of the cycle); found "
-        .. "%d", from_draft)
-    end
-    -- every phase reachable from draft
-    if #def.phases > 0 and from_draft == 1 then
-      local reach, queue = { draft = true }, { "draft" }
-      while #queue > 0 do
-        local cur = table.remove(queue, 1)
-        for _, t in ipairs(def.transitions) do
-          if t.from == cur and not reach[t.to] then
-            reach[t.to] = true
-            queue[#queue + 1] = t.to
-          end
-        end
-      end
-      for _, p in ipairs(def.phases) do
-        if not reach[p.id] then
-          bad({ value = p.id }, "phases: no transition leads to the phase %q, so no cycle could ever reach it", p.id)
-        end
-      end
-    end
-  end
-  for _, t in ipairs(def.transitions) do
-    t.label = t.label or ("Move to " .. (def.phase_by_id[t.to] and def.phase_by_id[t.to].label or t.to))
-  end
-
-  -- timeline
-  if d.timeline == nil or not is_list(d.timeline) then
-    bad({ key = "timeline" }, "timeline must be a list of steps, e.g. { on = \"cycle.started\", to = \"reviewees\", "
-      .. "template = \"review.invite\" }")
-  else
-    local SF = set_of({ "id", "label", "on", "at", "offset", "to", "cc", "only", "template", "during" })
-    local templates = require("services.mail").templates
-    local ids = {}
-    local events = {}
-    for name in pairs(M.EVENTS) do events[#events + 1] = name end
-    for name in pairs(def.events) do if not M.EVENTS[name] then events[#events + 1] = name end end
-    table.sort(events)
-    for i, s in ipairs(d.timeline) do
-      local where = ("timeline[%d]"):format(i)
-      if type(s) ~= "table" then
-        bad(nil, "%s must be a table like { at = \"self_due\", offset = -3, to = \"reviewees\", template = "
-          .. "\"review.self_reminder\" }", where)
-      else
-        if type(s.on) == "string" then where = ("%s (on %s)"):format(where, s.on)
-        elseif type(s.at) == "string" then where = ("%s (at %s)"):format(where, s.at) end
-        for k in pairs(s) do
-          if not SF[k] then
-            bad({ key = k }, "%s: unknown field %q (fields: on or at, offset, to, cc, only, template, during, id, label)",
-              where, tostring(k))
-          end
-        end
-        local ok = true
-        local kind -- "dated" | "cycle_event" | "review_event"
-        if (s.on == nil) == (s.at == nil) then
-          bad(nil, "%s: a step has either on = \"<event>\" or at = \"<anchor>\" (with an offset in days)", where)
-          ok = false
-        elseif s.on ~= nil then
-          if s.offset ~= nil then bad({ key = "offset" }, "%s: offset only goes with at = \"<anchor>\"", where) end
-          local ek = M.EVENTS[s.on] or (def.events[s.on] and "cycle")
-          if not ek then
-            bad({ value = s.on }, "%s: unknown event %s (events: %s)", where,
-              type(s.on) == "string" and ("%q"):format(s.on) or tostring(s.on), quote_list(events))
-            ok = false
-          else
-            kind = ek .. "_event"
-          end
-        else
-          kind = "dated"
-        end
-        local off = s.at ~= nil and check_at(where, s) or nil
-        if s.at ~= nil and off == nil then ok = false end
-        local g = M.GROUPS[s.to]
-        if s.to == nil then
-          bad({ key = "to" }, "%s: to must say who gets the mail (%s)", where, quote_list(GROUP_ORDER))
-          ok = false
-        elseif not g then
-          bad({ value = s.to }, "%s: unknown group %s in to (groups: %s)", where,
-            type(s.to) == "string" and ("%q"):format(s.to) or tostring(s.to), quote_list(GROUP_ORDER))
-          ok = false
-        elseif kind and not g[kind] then
-          local ok_groups = {}
-          for _, name in ipairs(GROUP_ORDER) do if M.GROUPS[name][kind] then ok_groups[#ok_groups + 1] = name end end
-          bad({ value = s.to }, "%s: to = %q does not fit a %s (use %s)", where, s.to,
-            kind == "dated" and "dated step" or (kind == "review_event" and "review event" or "cycle event"),
-            quote_list(ok_groups))
-          ok = false
-        end
-        if s.cc ~= nil then
-          if s.cc ~= "cycle_admins" and s.cc ~= "manager" then
-            bad({ value = s.cc }, "%s: cc can be \"cycle_admins\" or \"manager\" (the reviewee's manager)", where)
-            ok = false
-          elseif s.cc == "manager" and s.to ~= "reviewees" and s.to ~= "reviewee" then
-            bad({ value = s.cc }, "%s: cc = \"manager\" copies the manager on mails to reviewees; this step goes to %s",
-              where, tostring(s.to))
-            ok = false
-          elseif s.cc == s.to then
-            bad({ value = s.cc }, "%s: cc names the same people as to", where)
-          end
-        end
-        local only = s.only
-        if only ~= nil and only ~= FUNCTION and not M.FILTERS[only] then
-          bad({ value = only }, "%s: unknown filter %s in only (filters: %s; or a function(review, cycle) returning true "
-            .. "or false)",
-            where, type(only) == "string" and ("%q"):format(only) or tostring(only), quote_list(FILTER_ORDER))
-          ok = false
-        end
-        if type(s.template) ~= "string" then
-          bad({ key = "template" }, "%s: template must name a mail template (e.g. \"review.self_reminder\")", where)
-          ok = false
-        elseif not templates[s.template] then
-          local names = {}
-          for name in pairs(templates) do if name:match("^review%.") then names[#names + 1] = name end end
-          table.sort(names)
-          bad({ value = s.template }, "%s: unknown mail template %q (review templates: %s)", where, s.template,
-            quote_list(names))
-          ok = false
-        end
-        local during
-        if s.during ~= nil then
-          if not is_list(s.during) or #s.during == 0 then
-            bad({ key = "during" }, "%s: during must be a list of phase ids", where)
-          else
-            during = {}
-            for _, ph in ipairs(s.during) do
-              if not def.phase_by_id[ph] then
-                bad({ value = ph }, "%s: during names %s, which is not a phase", where,
-                  type(ph) == "string" and ("%q"):format(ph) or tostring(ph))
-              else
-                during[ph] = true
-              end
-            end
-          end
-        end
-        local id = "s" .. i
-        if s.id ~= nil then
-          if type(s.id) ~= "string" or not s.id:match("^[%w_%-]+$") or #s.id > 40 then
-            bad({ key = "id" }, "%s: id must be a short name (letters, digits, _ and -)", where)
-          elseif ids[s.id] then
-            bad({ value = s.id }, "%s: the step id %q is used twice", where, s.id)
-          else
-            id = s.id
-          end
-        end
-        if ids[id] then bad({ value = id }, "%s: the step id %q is used twice", where, id) end
-        ids[id] = true
-        if s.label ~= nil and type(s.label) ~= "string" then bad({ key = "label" }, "%s: label must be text", where) end
-        if ok then
-          def.timeline[#def.timeline + 1] = { index = i, id = id, kind = kind, on = s.on, at = s.at, offset = off,
-            to = s.to, cc = s.cc, only = only, only_fn = only == FUNCTION, template = s.template, during = during,
-            label = type(s.label) == "string" and s.label or nil }
-        end
-      end
-    end
-  end
-  if #probs > 0 then return nil, probs end
-  return def
-end
+-- Scripts are checked against their schema (services/workflow_script.lua): script.check(data)
+-- -> definition | nil, problems ({ message =, hint = }).
 
 -- Plain status data for `only` functions: never answer text.
 local REVIEW_FIELDS = { "id", "reviewee_id", "manager_id", "self_status", "manager_status", "self_submitted_at",
@@ -566,7 +166,7 @@ local REVIEW_FIELDS = { "id", "reviewee_id", "manager_id", "self_status", "manag
 local function review_data(r, cycle)
   local out = {}
   for _, k in ipairs(REVIEW_FIELDS) do out[k] = r[k] end
-  out.has_self_assessment = cycle.self_assessment ~= 0 and cycle.self_assessment ~= false
+  out.has_self_assessment = cycle.self_assessment
   out.reviewee = { name = r.reviewee_name, department = r.department, location = r.location,
     job_title = r.job_title, hire_date = r.hire_date }
   out.manager = r.manager_id and { name = r.manager_name } or nil
@@ -576,7 +176,7 @@ end
 local function cycle_data(cycle)
   return { id = cycle.id, name = cycle.name, phase = cycle.phase, start_date = cycle.start_date,
     self_due = cycle.self_due, manager_due = cycle.manager_due, sign_due = cycle.sign_due,
-    self_assessment = cycle.self_assessment ~= 0 and cycle.self_assessment ~= false,
+    self_assessment = cycle.self_assessment,
     today = util.format_date(clock.now()) }
 end
 
@@ -594,7 +194,7 @@ local function sample_reviews()
       manager_signed_at = 1767950000, closed_at = 1767950000 },
   }
   local cycle = { id = 1, name = "Sample cycle", phase = "writing", start_date = "2026-01-05", self_due = "2026-01-19",
-    manager_due = "2026-02-02", sign_due = "2026-02-16", self_assessment = 1 }
+    manager_due = "2026-02-02", sign_due = "2026-02-16", self_assessment = true }
   local out = {}
   for i, v in ipairs(variants) do
     local r = util.copy(base)
@@ -619,7 +219,7 @@ local function compile(source, name)
     sb:close()
     return nil, { describe_failure(derr, "the table the script returned") }
   end
-  local def, probs = check_data(data)
+  local def, probs = script.check(data)
   if not def then
     sb:close()
     local out = {}
@@ -732,7 +332,6 @@ end
 --- the built-in. Inserts a row for a source seen the first time.
 function M.current_version(name)
   name = check_name(name or "performance_review")
-  local settings = require "services.settings"
   local chosen = settings.get(version_setting(name))
   if chosen and chosen > 0 then
     local row = db.row("SELECT * FROM workflow_versions WHERE id = ? AND name = ?", chosen, name)
@@ -761,10 +360,11 @@ function M.save_version(name, source, note, actor)
   if not def then
     errors.raise(422, "invalid", "The workflow has problems: " .. table.concat(errs, "; "), { details = errs })
   end
-  if note ~= nil and (type(note) ~= "string" or #note > 500) then errors.invalid({ note = "at most 500 characters" }) end
+  if note ~= nil and (type(note) ~= "string" or util.len(note) > 500) then errors.invalid({ note = "at most 500 characters" }) end
   local row, new = ensure_version(name, source, "admin", note ~= "" and note or nil, actor and actor.id)
-  require("services.settings").set(version_setting(name), row.id, actor and actor.id)
-  require("services.audit").record({ action = "workflow.saved", actor = actor, target_type = "workflow_version",
+  settings.set(version_setting(name), row.id, actor and actor.id)
+  events.fire("workflow.version_saved", { version_id = row.id, name = name, new = new, actor_id = actor and actor.id })
+  audit.record({ action = "workflow.saved", actor = actor, target_type = "workflow_version",
     target_id = row.id, target_label = name, details = { sha256 = row.sha256, new = new } })
   return row, new
 end
@@ -775,8 +375,9 @@ function M.use_version(name, version_id, actor)
   if version_id ~= 0 and not db.row("SELECT id FROM workflow_versions WHERE id = ? AND name = ?", version_id, name) then
     errors.not_found("There is no such version of this workflow.")
   end
-  require("services.settings").set(version_setting(name), version_id, actor and actor.id)
-  require("services.audit").record({ action = "workflow.version_chosen", actor = actor, target_type = "workflow_version",
+  settings.set(version_setting(name), version_id, actor and actor.id)
+  events.fire("workflow.version_chosen", { version_id = version_id, name = name, actor_id = actor and actor.id })
+  audit.record({ action = "workflow.version_chosen", actor = actor, target_type = "workflow_version",
     target_id = version_id, target_label = name })
 end
 
@@ -823,7 +424,7 @@ local REVIEW_SQL = [[
   FROM reviews r JOIN users u ON u.id = r.reviewee_id LEFT JOIN users m ON m.id = r.manager_id ]]
 
 local function load_reviews(cycle_id)
-  return db.query(REVIEW_SQL .. "WHERE r.cycle_id = ? ORDER BY u.name COLLATE NOCASE, r.id", cycle_id)
+  return db.query(REVIEW_SQL .. "WHERE r.cycle_id = ? ORDER BY u.name COLLATE FOLD, r.id", cycle_id)
 end
 
 local function load_review(review_id)
@@ -834,13 +435,11 @@ local function reachable(status) return status == "active" or status == "invited
 
 local function cycle_admins(cycle_id)
   return db.query([[SELECT u.id, u.name, u.email, u.status, a.role FROM cycle_admins a JOIN users u ON u.id = a.user_id
-    WHERE a.cycle_id = ? AND u.status IN ('active', 'invited') ORDER BY u.name COLLATE NOCASE]], cycle_id)
+    WHERE a.cycle_id = ? AND u.status IN ('active', 'invited') ORDER BY u.name COLLATE FOLD]], cycle_id)
 end
 
 local function base_url()
-  local ok, accounts = pcall(require, "services.accounts")
-  if ok and accounts.base_url then return accounts.base_url() end
-  return "http://127.0.0.1:8080"
+  return accounts.base_url()
 end
 
 local function names_text(list, max)
@@ -858,7 +457,7 @@ local function apply_filter(entry, step, reviews, cycle)
   local out = {}
   if not step.only_fn then
     local fn = M.FILTERS[step.only].fn
-    local has_self = cycle.self_assessment ~= 0 and cycle.self_assessment ~= false
+    local has_self = cycle.self_assessment
     for _, r in ipairs(reviews) do
       if fn(r, has_self) then out[#out + 1] = r end
     end
@@ -898,7 +497,6 @@ end
 
 -- The variables every mail of a cycle has.
 local function cycle_vars(cycle)
-  local settings = require "services.settings"
   return {
     cycle = cycle.name,
     company = settings.get("company.name"),
@@ -906,9 +504,8 @@ local function cycle_vars(cycle)
     self_due = cycle.self_due and util.human_date(cycle.self_due) or "",
     manager_due = cycle.manager_due and util.human_date(cycle.manager_due) or "",
     sign_due = cycle.sign_due and util.human_date(cycle.sign_due) or "",
-    has_self_assessment = (cycle.self_assessment ~= 0 and cycle.self_assessment ~= false) and "yes" or nil,
-    self_deadline = (cycle.self_assessment ~= 0 and cycle.self_assessment ~= false and cycle.self_due)
-      and util.human_date(cycle.self_due) or nil,
+    has_self_assessment = cycle.self_assessment and "yes" or nil,
+    self_deadline = (cycle.self_assessment and cycle.self_due) and util.human_date(cycle.self_due) or nil,
   }
 end
 
@@ -1002,7 +599,6 @@ end
 
 -- Queues the mails of a step; returns how many were queued.
 local function send(entry, cycle, step, reviews, key_part)
-  local mail = require "services.mail"
   local recipients, problem = resolve(entry, cycle, step, reviews, new_ctx(cycle))
   if problem then
     log.warn(("workflow of cycle %d (%s), %s: %s"):format(cycle.id, cycle.name, step.id, problem))
@@ -1063,7 +659,7 @@ end
 
 local function fresh_cycle(cycle)
   local id = type(cycle) == "table" and cycle.id or cycle
-  local row = db.row("SELECT * FROM cycles WHERE id = ?", id)
+  local row = cycles.get(id)
   if not row then errors.not_found("There is no such cycle.") end
   return row
 end
@@ -1084,10 +680,9 @@ end
 local function roles_of(cycle, actor)
   local set = {}
   if not actor or actor == SYSTEM then return set end
-  local roles = actor.roles or db.column("SELECT role FROM user_roles WHERE user_id = ?", actor.id)
-  for _, r in ipairs(roles) do set[r] = true end
-  local cr = db.value("SELECT role FROM cycle_admins WHERE cycle_id = ? AND user_id = ?", cycle.id, actor.id)
-  if cr == "admin" then set.cycle_admin = true elseif cr == "assistant" then set.cycle_assistant = true end
+  for _, r in ipairs(actor.roles or access.roles(actor.id)) do set[r] = true end
+  local cr = cycles.cycle_role(actor.id, cycle.id)
+  if cr then set["cycle_" .. cr] = true end
   return set
 end
 
@@ -1103,10 +698,9 @@ local function who_may(tr)
   return table.concat(out, ", ")
 end
 
-local emit_in -- forward
-
--- Moves the cycle along tr (checked already); emits its event and re-plans.
-local function apply(cycle, entry, tr)
+-- Moves the cycle along tr (checked already), re-plans, and fires cycle.phase_changed and the
+-- transition's event.
+local function apply(cycle, entry, tr, actor)
   local now = clock.now()
   local n = db.exec([[UPDATE cycles SET phase = ?, updated_at = ?,
       closed_at = CASE WHEN ? = 'closed' THEN ? ELSE closed_at END,
@@ -1118,7 +712,13 @@ local function apply(cycle, entry, tr)
   if tr.to == "closed" then cycle.closed_at = now end
   if tr.from == "draft" then cycle.started_at = cycle.started_at or now end
   plan(cycle, entry)
-  if tr.event then emit_in(cycle, entry, tr.event, {}) end
+  local data = { cycle_id = cycle.id, from = tr.from, to = tr.to, actor_id = actor ~= SYSTEM and actor and actor.id or nil,
+    automatic = actor == SYSTEM }
+  events.fire("cycle.phase_changed", data)
+  if tr.event then
+    events.fire(tr.event, { cycle_id = cycle.id, from = tr.from, to = tr.to, actor_id = data.actor_id,
+      automatic = data.automatic })
+  end
 end
 
 --- Starts a draft cycle (inside the caller's transaction, after its reviews have their
@@ -1137,7 +737,7 @@ function M.start(cycle, actor)
   end
   db.exec("UPDATE cycles SET workflow_version_id = ? WHERE id = ?", version.id, row.id)
   row.workflow_version_id = version.id
-  apply(row, entry, tr)
+  apply(row, entry, tr, actor)
   return copy_back(cycle, row)
 end
 
@@ -1165,10 +765,10 @@ function M.transition(cycle, to_phase, actor)
       errors.conflict(("%s happens by itself on its date; nobody makes it by hand."):format(tr.label))
     end
     if not actor or not may(tr, roles_of(row, actor)) then
-      errors.forbidden(("Only %s may %s."):format(who_may(tr), tr.label:sub(1, 1):lower() .. tr.label:sub(2)))
+      errors.forbidden(("Only %s may %s."):format(who_may(tr), util.lower(util.utf8_sub(tr.label, 1, 1)) .. util.utf8_sub(tr.label, 2)))
     end
   end
-  apply(row, entry, tr)
+  apply(row, entry, tr, actor)
   return copy_back(cycle, row)
 end
 
@@ -1202,7 +802,7 @@ end
 
 --- Whether the cycle's current phase allows an activity (self_write, manager_write, share, sign).
 function M.allows(cycle, activity)
-  assert(ACTIVITY_SET[activity], "unknown activity " .. tostring(activity))
+  assert(M.ACTIVITY_LABELS[activity], "unknown activity " .. tostring(activity))
   if not cycle.workflow_version_id or cycle.phase == "draft" then return false end
   local p = entry_of(cycle.workflow_version_id).def.phase_by_id[cycle.phase]
   return p ~= nil and p.allows[activity] == true
@@ -1223,7 +823,7 @@ end
 
 -- ------------------------------------------------------------------ events
 
-emit_in = function(cycle, entry, event, data)
+local function emit_in(cycle, entry, event, data)
   local def = entry.def
   local review = data and data.review
   local n = 0
@@ -1261,11 +861,37 @@ function M.emit(cycle, event, data)
   return emit_in(row, entry, event, data or {})
 end
 
+-- The bus: every cycle.* and review.* event of a started cycle runs the timeline's `on` steps.
+local function on_event(e, name)
+  if not e.cycle_id then return end
+  local area = name:match("^(%a+)%.")
+  if area ~= "cycle" and area ~= "review" then return end
+  if M.EVENTS[name] == "review" and not e.review_id then return end
+  local cycle = cycles.get(e.cycle_id)
+  if not cycle or not cycle.workflow_version_id then return end
+  local entry = entry_of(cycle.workflow_version_id)
+  if not M.EVENTS[name] and not entry.def.events[name] then return end
+  emit_in(cycle, entry, name, { review = e.review_id and { id = e.review_id } or nil })
+end
+
+--- Whether a workflow version in use names event in one of its transitions.
+function M.declares_event(name)
+  for _, e in pairs(by_version) do
+    if e.def.events[name] then return true end
+  end
+  return false
+end
+
+-- The actor of an event: the person (the evaluator has their roles), or nil.
+local function actor_of(e)
+  return e.actor_id and { id = e.actor_id } or nil
+end
+
 -- ------------------------------------------------------------------ jobs
 
 local function run_step_job(p)
   return db.transaction(function()
-    local cycle = db.row("SELECT * FROM cycles WHERE id = ?", p.cycle_id)
+    local cycle = cycles.get(p.cycle_id)
     if not cycle or not cycle.workflow_version_id or cycle.phase == "draft" or cycle.phase == "closed" then return 0 end
     local entry = entry_of(cycle.workflow_version_id)
     local step
@@ -1278,12 +904,12 @@ end
 
 local function run_transition_job(p)
   return db.transaction(function()
-    local cycle = db.row("SELECT * FROM cycles WHERE id = ?", p.cycle_id)
+    local cycle = cycles.get(p.cycle_id)
     if not cycle or not cycle.workflow_version_id then return end
     local entry = entry_of(cycle.workflow_version_id)
     for _, t in ipairs(entry.def.transitions) do
       if t.index == p.transition and t.from == cycle.phase then
-        apply(cycle, entry, t)
+        apply(cycle, entry, t, SYSTEM)
         return
       end
     end
@@ -1325,12 +951,12 @@ function M.dry_run(source_or_version, cycle)
   end
   local def = entry.def
   local now = clock.now()
+  cycle = cycles.get(cycle.id) or cycle
   local reviews = load_reviews(cycle.id)
   local ctx = new_ctx(cycle)
   ctx.first_vars_only = true
   local items = {}
   local problems = {}
-  local mail = require "services.mail"
   -- a started cycle's phase, or the phase it would start in
   local sim = util.copy(cycle)
   if sim.phase == "draft" then
@@ -1424,7 +1050,7 @@ end
 
 -- ------------------------------------------------------------------ mail templates
 
-local function templates(mail)
+local function templates()
   local sign = "\n\nThanks,\n{{company}}"
   mail.define_template("review.invite", {
     description = "Sent to every reviewee when a review cycle starts.",
@@ -1526,12 +1152,12 @@ function M.init(a)
   by_version = {}
   data_folder_seen = {}
   copy_checked = {}
-  local settings = require "services.settings"
-  settings.define("notifications.send_hour_utc", { type = "integer", default = 9, min = 0, max = 23,
+  script.read_roles()
+  settings.define("notifications.send_hour_utc", { type = "integer", default = 9, between = { 0, 23 },
     description = "The hour (UTC) at which dated notifications of a cycle's timeline go out." })
-  templates(require "services.mail")
+  templates()
   for _, name in ipairs(M.names()) do
-    settings.define(version_setting(name), { type = "integer", default = 0, min = 0,
+    settings.define(version_setting(name), { type = "integer", default = 0, between = { 0 },
       description = ("The version of the %s workflow chosen on the admin page (0: the data folder copy or the "
         .. "built-in)."):format(name) })
     local def, errs = M.validate(M.builtin_source(name), name)
@@ -1541,6 +1167,13 @@ function M.init(a)
   end
   app.on_job("workflow.step", run_step_job)
   app.on_job("workflow.transition", run_transition_job)
+  events.hook("cycle.starting", function(e) M.start(e.cycle_id, actor_of(e)) end)
+  events.hook("cycle.moving", function(e) M.transition(e.cycle_id, e.to, actor_of(e)) end)
+  events.hook("cycle.updated", function(e)
+    if e.dates_changed and #e.dates_changed > 0 then M.reschedule(e.cycle_id) end
+  end)
+  events.hook("cycle.deleted", function(e) M.stop(e.cycle_id) end)
+  events.hook("*", on_event)
 end
 
 M.SYSTEM = SYSTEM

@@ -26,6 +26,78 @@
     });
   }, true);
 
+  // The main navigation on phones: a drawer (<nav popover>) opened by the header's Menu button.
+  // The browser closes it on Escape, a tap outside and its Close button; this adds what it does
+  // not: aria-expanded on the Menu button, the focus moved into the menu (and back to the button
+  // when it closes), the page behind made inert while it is open (Tab stays in the menu, a tap
+  // outside does not also press what was under the finger), closing when a link in it is
+  // followed or the screen grows wide. Browsers without popovers get the same by a class.
+  var nav = document.getElementById("main-nav");
+  var navToggle = document.querySelector("[data-nav-toggle]");
+  var behind = [];
+  var focusWasInNav = false;
+  function navIsOpen() {
+    if (!nav) return false;
+    return nav.popover !== undefined && typeof nav.showPopover === "function"
+      ? nav.matches(":popover-open") : document.body.classList.contains("nav-open");
+  }
+  function setBehindInert(on) {
+    behind.forEach(function (el) { el.inert = false; });
+    behind = [];
+    if (!on) return;
+    for (var el = nav; el.parentElement && el !== document.body; el = el.parentElement) {
+      Array.prototype.forEach.call(el.parentElement.children, function (sib) {
+        if (sib !== el && !sib.inert && sib.tagName !== "SCRIPT") { sib.inert = true; behind.push(sib); }
+      });
+    }
+  }
+  function navOpened() {
+    navToggle.setAttribute("aria-expanded", "true");
+    setBehindInert(true);
+    var first = nav.querySelector("[data-nav-close]") || nav.querySelector("a[href]");
+    if (first) first.focus();
+  }
+  function navClosing() {
+    focusWasInNav = nav.contains(document.activeElement);
+    setBehindInert(false);
+    navToggle.setAttribute("aria-expanded", "false");
+  }
+  function navClosed() {
+    if (focusWasInNav || document.activeElement === document.body) navToggle.focus();
+    focusWasInNav = false;
+  }
+  function closeNav() {
+    if (!navIsOpen()) return;
+    if (typeof nav.hidePopover === "function") { nav.hidePopover(); return; }
+    navClosing();
+    document.body.classList.remove("nav-open");
+    navClosed();
+  }
+  if (nav && navToggle) {
+    navToggle.setAttribute("aria-expanded", "false");
+    if (typeof nav.showPopover === "function") {
+      nav.addEventListener("beforetoggle", function (ev) { if (ev.newState === "closed") navClosing(); });
+      nav.addEventListener("toggle", function (ev) { if (ev.newState === "open") navOpened(); else navClosed(); });
+    } else {
+      navToggle.addEventListener("click", function () {
+        if (navIsOpen()) { closeNav(); return; }
+        document.body.classList.add("nav-open");
+        navOpened();
+      });
+      nav.querySelectorAll("[data-nav-close]").forEach(function (b) { b.addEventListener("click", closeNav); });
+      document.addEventListener("click", function (ev) {
+        if (navIsOpen() && !nav.contains(ev.target) && !navToggle.contains(ev.target)) closeNav();
+      });
+    }
+    nav.addEventListener("click", function (ev) { if (ev.target.closest && ev.target.closest("a[href]")) closeNav(); });
+    window.addEventListener("pageshow", closeNav);
+    if (window.matchMedia) {
+      var wide = window.matchMedia("(min-width: 901px)");
+      var onWide = function () { if (wide.matches) closeNav(); };
+      if (wide.addEventListener) wide.addEventListener("change", onWide);
+    }
+  }
+
   // Close open menus when clicking elsewhere or pressing Escape.
   document.addEventListener("click", function (ev) {
     document.querySelectorAll("details.menu[open]").forEach(function (d) {
@@ -38,12 +110,7 @@
       d.removeAttribute("open");
       var s = d.querySelector("summary"); if (s) s.focus();
     });
-    document.body.classList.remove("nav-open");
-  });
-
-  // Mobile navigation toggle.
-  document.querySelectorAll("[data-toggle-nav]").forEach(function (b) {
-    b.addEventListener("click", function () { document.body.classList.toggle("nav-open"); });
+    if (document.body.classList.contains("nav-open")) closeNav();
   });
 
   // Auto-submit filters: <select data-autosubmit>.

@@ -12,7 +12,10 @@
 
 #include "authz.h"
 
-enum { A = AUTHZ_ACTIVE, HRA = AUTHZ_HR_ADMIN, HRS = AUTHZ_HR_ASSISTANT, TA = AUTHZ_TECH_ADMIN };
+/* The roles the tests declare (as policies/roles_list.lua does), in bit order. */
+enum { A = AUTHZ_ACTIVE, HRA = 1u << 0, HRS = 1u << 1, TA = 1u << 2 };
+/* The cycle roles the tests declare: ctx.cycle_role values. */
+enum { CYCLE_ADMIN = 1, CYCLE_ASSISTANT = 2 };
 
 /* put with a manager (m >= 0) or without (m < 0) */
 static void put(authz_t *az, int64_t id, int64_t m, unsigned flags)
@@ -256,6 +259,18 @@ static void test_a_very_deep_chain_needs_no_recursion(void **state)
 
 /* ---------------------------------------------------------------- decisions */
 
+/* Declares the three roles and the two cycle roles. */
+static void declare_roles(authz_policy_t *p)
+{
+	char err[256];
+	assert_int_equal(authz_policy_add_role(p, "hr_admin", "HR Admin", err, sizeof err), 0);
+	assert_int_equal(authz_policy_add_role(p, "hr_assistant", "HR Assistant", err, sizeof err), 0);
+	assert_int_equal(authz_policy_add_role(p, "tech_admin", "Tech Admin", err, sizeof err), 0);
+	assert_int_equal(authz_policy_add_cycle_role(p, "admin", "Cycle admin", HRA, err, sizeof err), 0);
+	assert_int_equal(authz_policy_add_cycle_role(p, "assistant", "Cycle assistant", HRS, err, sizeof err),
+	                 0);
+}
+
 static void add(authz_policy_t *p, authz_action_def_t d)
 {
 	char err[256];
@@ -271,6 +286,7 @@ static authz_t *with_policy(void)
 {
 	authz_t *az = small_company();
 	authz_policy_t *p = authz_policy_new(az);
+	declare_roles(p);
 	add(p,
 	    (authz_action_def_t){.name = "t.hr", .grant = {AUTHZ_GRANT_YES, AUTHZ_GRANT_NO, AUTHZ_GRANT_NO}});
 	add(p, (authz_action_def_t){.name = "t.tech_or_hr",
@@ -310,9 +326,9 @@ static const char *rule(authz_t *az, int64_t actor, const char *action, const au
 	int got = authz_check(az, actor, i, ctx, &r);
 	if (got != expect)
 		fail_msg("%lld %s: expected %s, got %s (%s)", (long long)actor, action,
-		         expect ? "allow" : "deny", got ? "allow" : "deny", authz_rule_name(&r));
+		         expect ? "allow" : "deny", got ? "allow" : "deny", authz_rule_name(az, &r));
 	assert_int_equal(r.allowed, got);
-	return authz_rule_name(&r);
+	return authz_rule_name(az, &r);
 }
 
 static void test_rule_1_unknown_inactive_unknown_action(void **state)
@@ -363,10 +379,10 @@ static void test_rule_3_global_actions(void **state)
 	assert_string_equal(rule(az, 2, "t.everyone", NULL, 1), "everyone");
 	/* a ctx without subject is still global; cycle roles count */
 	authz_ctx_t c = {0};
-	c.cycle_role = AUTHZ_CYCLE_ADMIN;
+	c.cycle_role = CYCLE_ADMIN;
 	assert_string_equal(rule(az, 7, "t.hr", &c, 1), "cycle:admin");
 	assert_string_equal(rule(az, 2, "t.hr", &c, 1), "role:hr_admin");
-	c.cycle_role = AUTHZ_CYCLE_ASSISTANT;
+	c.cycle_role = CYCLE_ASSISTANT;
 	assert_string_equal(rule(az, 7, "t.hr", &c, 0), "no_role");
 	authz_free(az);
 }
@@ -384,7 +400,7 @@ static void test_all_of_and_if_flag_grants(void **state)
 	assert_string_equal(rule(az, 6, "t.super", NULL, 0), "no_role");
 	assert_string_equal(rule(az, 5, "t.super", NULL, 1), "role:hr_admin+tech_admin");
 	authz_ctx_t c = {0};
-	c.cycle_role = AUTHZ_CYCLE_ADMIN; /* cycle admin + own Tech Admin make the pair */
+	c.cycle_role = CYCLE_ADMIN; /* cycle admin + own Tech Admin make the pair */
 	assert_string_equal(rule(az, 3, "t.super", &c, 1), "cycle:admin");
 
 	assert_string_equal(rule(az, 4, "t.flagged", NULL, 0), "no_role");
@@ -408,7 +424,7 @@ static void test_rule_4a_hierarchy(void **state)
 	assert_string_equal(rule(az, 7, "t.read", &c, 0), "hierarchy");
 	c.subject = 1;
 	assert_string_equal(rule(az, 7, "t.read", &c, 0), "hierarchy");
-	c.cycle_role = AUTHZ_CYCLE_ADMIN;
+	c.cycle_role = CYCLE_ADMIN;
 	assert_string_equal(rule(az, 7, "t.read", &c, 0), "hierarchy");
 	c.has_vis = 1;
 	memset(c.vis, AUTHZ_ALWAYS, sizeof c.vis);
@@ -476,7 +492,7 @@ static void test_rule_4b_visibility_supersedes_roles(void **state)
 	assert_string_equal(rule(az, 3, "t.edit", &r, 0), "no_relation"); /* not author_ok */
 	/* cycle roles count as HR under the vis.hr level */
 	r.rel = 0;
-	r.cycle_role = AUTHZ_CYCLE_ADMIN;
+	r.cycle_role = CYCLE_ADMIN;
 	r.vis[AUTHZ_VIS_HR] = AUTHZ_ALWAYS;
 	assert_string_equal(rule(az, 3, "t.read", &r, 1), "vis:hr");
 	r.vis[AUTHZ_VIS_HR] = AUTHZ_NEVER;
@@ -512,6 +528,7 @@ static void test_policy_validation(void **state)
 	authz_t *az = authz_new();
 	authz_policy_t *p = authz_policy_new(az);
 	char err[256];
+	declare_roles(p);
 	authz_action_def_t d = {.name = "x.one", .section = "S", .label = "L", .why = "w"};
 	assert_int_equal(authz_policy_add(p, &d, err, sizeof err), 0);
 	assert_int_equal(authz_policy_add(p, &d, err, sizeof err), -1);
@@ -600,6 +617,116 @@ static void test_roles_for_and_explain(void **state)
 	authz_free(az);
 }
 
+static void test_putting_a_change_back_needs_no_rebuild(void **state)
+{
+	authz_t *az = small_company();
+	authz_rebuild(az);
+	assert_false(authz_needs_rebuild(az));
+	put(az, 7, 2, A); /* 7 moves from 6 to 2 */
+	assert_true(authz_needs_rebuild(az));
+	put(az, 7, 6, A); /* and back: the graph built last is right again */
+	assert_false(authz_needs_rebuild(az));
+	assert_int_equal(authz_relation(az, 3, 7), AUTHZ_REL_INDIRECT_MANAGER);
+	put(az, 7, 2, A);
+	assert_int_equal(authz_relation(az, 2, 7), AUTHZ_REL_DIRECT_MANAGER); /* rebuilt */
+	assert_false(authz_needs_rebuild(az));
+	put(az, 7, 6, A); /* the graph built last has 7 under 2 now */
+	assert_true(authz_needs_rebuild(az));
+	authz_rebuild(az);
+	put(az, 1, -1, A | HRA); /* a roles-only change never needs one */
+	assert_false(authz_needs_rebuild(az));
+	assert_int_equal(authz_flags(az, 1), A | HRA);
+	put(az, 3, -1, A); /* losing a manager, then getting it back */
+	assert_true(authz_needs_rebuild(az));
+	put(az, 3, 1, A);
+	assert_false(authz_needs_rebuild(az));
+	put(az, 20, 7, A); /* someone new, removed again */
+	assert_true(authz_needs_rebuild(az));
+	assert_int_equal(authz_remove(az, 20), 0);
+	assert_false(authz_needs_rebuild(az));
+	assert_int_equal(authz_remove(az, 5), 0); /* someone the graph holds */
+	assert_true(authz_needs_rebuild(az));
+	put(az, 5, 2, A);
+	assert_true(authz_needs_rebuild(az));
+	assert_int_equal(authz_relation(az, 2, 5), AUTHZ_REL_DIRECT_MANAGER);
+	assert_false(authz_needs_rebuild(az));
+	authz_free(az);
+}
+
+static void test_get_returns_what_was_put(void **state)
+{
+	authz_t *az = small_company();
+	int has;
+	int64_t m;
+	unsigned f;
+	put(az, 7, 6, A | HRS | TA);
+	assert_int_equal(authz_get(az, 7, &has, &m, &f), 1);
+	assert_true(has);
+	assert_int_equal(m, 6);
+	assert_int_equal(f, A | HRS | TA);
+	put(az, 30, 99, AUTHZ_GUEST); /* a manager nobody knows is still what was put */
+	assert_int_equal(authz_get(az, 30, &has, &m, &f), 1);
+	assert_int_equal(m, 99);
+	assert_int_equal(f, AUTHZ_GUEST);
+	assert_int_equal(authz_get(az, 1, &has, &m, &f), 1);
+	assert_false(has);
+	assert_int_equal(authz_get(az, 12345, &has, &m, &f), 0);
+	authz_free(az);
+}
+
+static void test_roles_come_from_the_policy(void **state)
+{
+	authz_t *az = authz_new();
+	authz_policy_t *p = authz_policy_new(az);
+	char err[256];
+	assert_int_equal(authz_role_count(az), 0);
+	assert_int_equal(authz_policy_add_role(p, "Boss", "Boss", err, sizeof err), -1);
+	assert_non_null(strstr(err, "not lower-case"));
+	assert_int_equal(authz_policy_add_role(p, "boss", "", err, sizeof err), -1);
+	assert_non_null(strstr(err, "missing label"));
+	assert_int_equal(authz_policy_add_role(p, "boss", "The boss", err, sizeof err), 0);
+	assert_int_equal(authz_policy_add_role(p, "boss", "Again", err, sizeof err), -1);
+	assert_non_null(strstr(err, "duplicate role \"boss\""));
+	assert_int_equal(authz_policy_add_role(p, "clerk", "Clerk", err, sizeof err), 0);
+	assert_int_equal(authz_policy_add_cycle_role(p, "lead", "Cycle lead", 1u << 5, err, sizeof err), -1);
+	assert_non_null(strstr(err, "acts_as"));
+	assert_int_equal(authz_policy_add_cycle_role(p, "clerk", "Clerk", 1, err, sizeof err), -1);
+	assert_int_equal(authz_policy_add_cycle_role(p, "lead", "Cycle lead", 1, err, sizeof err), 0);
+	add(p, (authz_action_def_t){.name = "t.clerks", .grant = {AUTHZ_GRANT_NO, AUTHZ_GRANT_YES}});
+	add(p, (authz_action_def_t){.name = "t.both", .all_of = 3});
+	assert_int_equal(authz_policy_add(p,
+	                                  &(authz_action_def_t){.name = "t.third",
+	                                                        .section = "S",
+	                                                        .label = "L",
+	                                                        .why = "w",
+	                                                        .grant = {0, 0, AUTHZ_GRANT_YES}},
+	                                  err, sizeof err),
+	                 -1);
+	assert_non_null(strstr(err, "undeclared role"));
+	assert_int_equal(authz_policy_add_role(p, "late", "Late", err, sizeof err), -1);
+	assert_non_null(strstr(err, "before the actions"));
+	authz_set_policy(az, p);
+	assert_int_equal(authz_role_count(az), 2);
+	assert_string_equal(authz_role_name(az, 1), "clerk");
+	assert_string_equal(authz_role_label(az, 0), "The boss");
+	assert_string_equal(authz_role_name(az, 2), "?");
+	assert_int_equal(authz_role_parse(az, "clerk"), 1);
+	assert_int_equal(authz_role_parse(az, "hr_admin"), -1);
+	assert_int_equal(authz_cycle_role_parse(az, "lead"), 0);
+	assert_int_equal(authz_cycle_role_acts_as(az, 0), 1);
+	put(az, 1, -1, A | 2);
+	put(az, 2, -1, A | 3);
+	put(az, 3, -1, A);
+	assert_string_equal(rule(az, 1, "t.clerks", NULL, 1), "role:clerk");
+	assert_string_equal(rule(az, 2, "t.both", NULL, 1), "role:boss+clerk");
+	authz_ctx_t c = {.cycle_role = 1};
+	assert_string_equal(rule(az, 1, "t.both", &c, 1), "cycle:lead");
+	char buf[256];
+	authz_roles_for(az, act(az, "t.both"), buf, sizeof buf);
+	assert_string_equal(buf, "The boss + Clerk");
+	authz_free(az);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -622,6 +749,9 @@ int main(void)
 	    cmocka_unit_test(test_policy_validation),
 	    cmocka_unit_test(test_many_actions_are_found),
 	    cmocka_unit_test(test_roles_for_and_explain),
+	    cmocka_unit_test(test_putting_a_change_back_needs_no_rebuild),
+	    cmocka_unit_test(test_get_returns_what_was_put),
+	    cmocka_unit_test(test_roles_come_from_the_policy),
 	};
 	return cmocka_run_group_tests_name("authz", tests, NULL, NULL);
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -174,12 +175,78 @@ static void pdf_document(void **state)
 	assert_null(out);
 }
 
+/** 1 when the n bytes at hay contain needle. */
+static int has_bytes(const unsigned char *hay, size_t n, const char *needle)
+{
+	size_t k = strlen(needle);
+	for (size_t i = 0; i + k <= n; i++)
+		if (memcmp(hay + i, needle, k) == 0)
+			return 1;
+	return 0;
+}
+
+static void pdf_fallbacks(void **state)
+{
+	(void)state;
+	char r[4200], b[4200], err[512], cjk[4200], sym[4200];
+	assert_int_equal(pdf_find_fonts(NULL, r, b, sizeof r, err, sizeof err), 0);
+	pdf_find_fallbacks(NULL, cjk, sym, sizeof cjk);
+	assert_true(cjk[0] != 0); /* the build's packages: fonts-droid-fallback, fonts-wqy-microhei */
+	assert_true(sym[0] != 0); /* fonts-symbola */
+	pdf_find_fallbacks("/nonexistent", cjk, sym, sizeof cjk);
+	assert_string_equal(cjk, "");
+	assert_string_equal(sym, "");
+	pdf_block_t blocks[] = {
+	    {.kind = PDF_P,
+	     .text = "\xe7\x8e\x8b\xe5\xb0\x8f\xe6\x98\x8e \xe2\x9c\x85 \xf0\x9f\x8e\x89"}, /* 王小明 ✅ 🎉 */
+	    {.kind = PDF_GRAPH,
+	     .text = "Graph",
+	     .xlabel = "Skill",
+	     .ylabel = "Motivation",
+	     .npoints = 2,
+	     .points = {{.x = 72, .y = 40, .label = "self"}, {.x = 0, .y = 100, .label = NULL}}},
+	};
+	pdf_doc_t doc = {.title = "T", .nblocks = 2, .blocks = blocks};
+	unsigned char *out = NULL;
+	size_t len = 0;
+	int pages = 0;
+	const char *code = NULL;
+	assert_int_equal(pdf_render(&doc, r, b, &out, &len, &pages, &code, err, sizeof err), 0);
+	assert_int_equal(pages, 1);
+	assert_true(has_bytes(out, len, "DroidSansFallback"));
+	assert_true(has_bytes(out, len, "Symbola"));
+	free(out);
+	/* no fallback installed: still a document, the characters as U+FFFD, and a warning saying
+	   what to install (stderr goes to a file for a moment) */
+	doc.fallback_dir = "/nonexistent";
+	char path[] = "/tmp/candor-pdf-log-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	fflush(stderr);
+	int saved = dup(2);
+	dup2(fd, 2);
+	int rc = pdf_render(&doc, r, b, &out, &len, &pages, &code, err, sizeof err);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	char log[1024] = {0};
+	ssize_t got = pread(fd, log, sizeof log - 1, 0);
+	close(fd);
+	unlink(path);
+	assert_int_equal(rc, 0);
+	assert_true(got > 0);
+	assert_non_null(strstr(log, "printed as U+FFFD"));
+	assert_non_null(strstr(log, "install fonts-droid-fallback"));
+	assert_false(has_bytes(out, len, "DroidSansFallback"));
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(utf8_edges), cmocka_unit_test(arena_blocks), cmocka_unit_test(totp_core),
 	    cmocka_unit_test(qr_core),    cmocka_unit_test(xlsx_dates),   cmocka_unit_test(xlsx_names),
-	    cmocka_unit_test(pdf_text),   cmocka_unit_test(pdf_document),
+	    cmocka_unit_test(pdf_text),   cmocka_unit_test(pdf_document), cmocka_unit_test(pdf_fallbacks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -54,10 +54,12 @@ export async function signIn(page, nameOrEmail) {
 
 /**
  * A second (third...) person signed in at the same time as the test's own page: a new browser
- * context watched by a guard that reports into the test's guard. Returns { context, page, close }.
+ * context watched by a guard that reports into the test's guard. `options` are Playwright's
+ * context options (e.g. { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true }
+ * for a phone). Returns { context, page, close }.
  */
-export async function openAs({ browser, baseURL, guard }, nameOrEmail) {
-  const context = await browser.newContext({ baseURL, viewport: { width: 1280, height: 800 } });
+export async function openAs({ browser, baseURL, guard }, nameOrEmail, options = {}) {
+  const context = await browser.newContext({ baseURL, viewport: { width: 1280, height: 800 }, ...options });
   context.setDefaultTimeout(10000);
   const own = await installGuard(context, new URL(baseURL).origin);
   // everything this context's pages do wrong goes to the test's guard (its ignores apply)

@@ -11,7 +11,8 @@
 local t = require "testing"
 local authz = require "core.authz"
 
-require("lib.policy").load("policies")
+local policy = require "lib.policy"
+policy.load("policies")
 
 local B = 2000000000
 local CEO, VP, HERA, DAN, DORA, MAX, MIA, HUGO, ANN = B + 1, B + 2, B + 3, B + 4, B + 5, B + 6, B + 7, B + 8, B + 9
@@ -29,7 +30,7 @@ local function company()
   authz.rebuild()
 end
 
-local function preset(kind, name) return assert(authz.preset(kind, name), kind .. "/" .. name) end
+local function preset(kind, name) return assert(policy.preset(kind, name), kind .. "/" .. name) end
 
 -- allowed and rule for actor reading `action` about subject under a preset at a stage
 local function sees(actor, action, subject, kind, name, stage, extra)
@@ -155,7 +156,7 @@ t.test("filter keeps exactly the people a list page may show", function()
 end)
 
 t.test("the presets are data with labels and descriptions, one list per kind", function()
-  local p = authz.presets()
+  local p = policy.presets()
   local names = {}
   for _, kind in ipairs({ "review", "feedback", "objective" }) do
     for _, x in ipairs(p[kind]) do
@@ -173,7 +174,7 @@ t.test("the presets are data with labels and descriptions, one list per kind", f
   t.same(preset("review", "standard"), { self = "after_share", direct_manager = "always",
     indirect_manager = "always", hr = "always", reviewer = "never" })
   t.eq(preset("review", "private").indirect_manager, "never")
-  t.eq(authz.preset("review", "nope"), nil)
+  t.eq(policy.preset("review", "nope"), nil)
   -- a copy: changing it changes nothing
   p.review[1].vis.self = "never"
   t.eq(preset("review", "standard").self, "after_share")

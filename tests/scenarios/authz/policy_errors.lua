@@ -16,7 +16,7 @@ local NAMES = { roles = "policies/roles.lua", visibility = "policies/visibility.
 
 -- Loads roles/vis and returns the error, which must be a policy error.
 local function refused(roles, vis)
-  local err = t.raises(function() authz.load_policy(roles or real("roles.lua"), vis or real("visibility.lua"), NAMES) end)
+  local err = t.raises(function() policy.install(roles or real("roles.lua"), vis or real("visibility.lua"), NAMES) end)
   t.eq(type(err), "table")
   t.eq(err.code, "policy")
   return err.message
@@ -132,7 +132,7 @@ t.test("a bad visibility level is refused, naming the preset and the party", fun
   vis[3].description = nil
   t.contains(refused(nil, vis), "entry 3 (after_sign): missing description")
   still_in_force()
-  t.eq(authz.preset("review", "private").indirect_manager, "never", "the presets stay too")
+  t.eq(policy.preset("review", "private").indirect_manager, "never", "the presets stay too")
 end)
 
 t.test("policy files are data: no globals, no bytecode, syntax errors name the file", function()
@@ -140,6 +140,7 @@ t.test("policy files are data: no globals, no bytecode, syntax errors name the f
   assert(fs.mkdir(dir))
   local function write(name, text) assert(fs.write(dir .. "/" .. name, text)) end
   write("visibility.lua", assert(fs.read("policies/visibility.lua")))
+  write("roles_list.lua", assert(fs.read("policies/roles_list.lua")))
   write("roles.lua", "os.execute('touch pwned') return {}")
   local err = t.raises(function() policy.load(dir) end)
   t.eq(err.code, "policy")
@@ -156,7 +157,7 @@ t.test("policy files are data: no globals, no bytecode, syntax errors name the f
   t.contains(err.message, "must return a table")
   write("roles.lua", assert(fs.read("policies/roles.lua")))
   t.eq(policy.load(dir), true)
-  for _, f in ipairs({ "roles.lua", "visibility.lua" }) do fs.remove(dir .. "/" .. f) end
+  for _, f in ipairs({ "roles.lua", "visibility.lua", "roles_list.lua" }) do fs.remove(dir .. "/" .. f) end
   os.remove(dir)
   still_in_force()
 end)

@@ -8,17 +8,7 @@ local clock = require "core.clock"
 local PAGE_W, MARGIN = 595.276, 56.69
 
 -- runs a poppler tool on the PDF bytes and returns its output
-local function poppler(bytes, cmd)
-  local path = os.tmpname()
-  local f = assert(io.open(path, "wb"))
-  f:write(bytes)
-  f:close()
-  local p = assert(io.popen(cmd:gsub("FILE", path) .. " 2>/dev/null"))
-  local out = p:read("a")
-  p:close()
-  os.remove(path)
-  return out
-end
+local poppler = dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "poppler_lib.lua").run
 
 local function text_of(bytes, page)
   if page then return poppler(bytes, ("pdftotext -f %d -l %d -enc UTF-8 FILE -"):format(page, page)) end

@@ -4,7 +4,7 @@
 -- Candor does not have yet says "Not available yet" to everyone, never "needs HR Admin".
 local t = require "testing"
 local demo = require "demo"
-local admin = require "routes.admin"
+local events = require "lib.events"
 
 t.demo()
 
@@ -134,11 +134,12 @@ end)
 t.test("a module that builds a feature switches its tile on by declaring it", function()
   local marcus = t.login(demo.email("marcus"))
   expect(tiles(marcus), "feedback_cycles.manage", "unavailable")
-  admin.link("feedback_cycles.manage", "/home", "360 cycles")
+  local tile = function(e) e.links["feedback_cycles.manage"] = { href = "/home", hint = "360 cycles" } end
+  events.hook("admin.tiles", tile)
   expect(tiles(marcus), "feedback_cycles.manage", "open")
   t.eq(tiles(t.login(demo.email("tom")))["feedback_cycles.manage"].why, "Needs HR Admin or HR Assistant",
     "and greyed for a role without it")
-  admin.links["feedback_cycles.manage"] = nil
+  events.unhook("admin.tiles", tile)
 end)
 
 t.test("an employee without a role gets a 403 page, not the overview", function()

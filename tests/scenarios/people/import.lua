@@ -4,7 +4,7 @@ local demo = require "demo"
 local db = require "lib.db"
 local authz = require "core.authz"
 local clock = require "core.clock"
-local people = require "services.people"
+local events = require "lib.events"
 
 local P = t.demo()
 local super = t.login(demo.email("priya"))     -- HR Admin + Tech Admin
@@ -262,16 +262,16 @@ end)
 t.test("all or nothing: a failure while writing rolls everything back, the org graph included", function()
   local before, audits = count(), imports()
   local daniel_reports = #authz.reports(P.daniel.id, false)
-  local listener = function(id)
-    if id == P.mia.id then require("lib.errors").conflict("The reviews service refused the move.") end
+  local listener = function(e)
+    if e.person_id == P.mia.id then require("lib.errors").conflict("The reviews service refused the move.") end
   end
-  table.insert(people.on_manager_change, listener)
+  events.hook("person.manager_changed", listener)
   local ok, err = pcall(function()
     return csv(hr, "email,name,manager_email\n"
       .. "tia.new@northwind.example,Tia New," .. demo.email("daniel") .. "\n"
       .. demo.email("mia") .. ",," .. demo.email("sofia") .. "\n")
   end)
-  table.remove(people.on_manager_change)
+  events.unhook("person.manager_changed", listener)
   t.ok(ok, tostring(err))
   t.eq(err.status, 409)
   t.contains(err.json.error.message, "refused the move")

@@ -65,17 +65,20 @@ t.test("set up: a data folder with many encrypted values and a server running on
   local up = false
   for port = PORTS[1], PORTS[2] do
     PORT, BASE = port, "http://127.0.0.1:" .. port
-    local status, out = canary.run(env .. q(bin) .. " serve --data " .. q(dir) .. " --listen 127.0.0.1:" .. PORT
-      .. " >" .. q(dir .. "/server.log") .. " 2>&1 & echo $!")
-    t.eq(status, 0)
-    server_pid = tonumber(out:match("%d+"))
-    for _ = 1, 100 do
-      if curl(q(BASE .. "/healthz")):find('"ok"', 1, true) then up = true break end
-      if canary.run("kill -0 " .. math.tointeger(server_pid)) ~= 0 then break end -- it exited (port in use)
-      canary.run("sleep 0.1")
+    -- a port where another server answers already (another checkout's tests) is skipped
+    if not curl(q(BASE .. "/healthz")):find('"ok"', 1, true) then
+      local status, out = canary.run(env .. q(bin) .. " serve --data " .. q(dir) .. " --listen 127.0.0.1:" .. PORT
+        .. " >" .. q(dir .. "/server.log") .. " 2>&1 & echo $!")
+      t.eq(status, 0)
+      server_pid = tonumber(out:match("%d+"))
+      for _ = 1, 100 do
+        if curl(q(BASE .. "/healthz")):find('"ok"', 1, true) then up = true break end
+        if canary.run("kill -0 " .. math.tointeger(server_pid)) ~= 0 then break end -- it exited (port in use)
+        canary.run("sleep 0.1")
+      end
+      if up then break end
+      server_pid = nil
     end
-    if up then break end
-    server_pid = nil
   end
   t.ok(up, "the server answers: " .. canary.read(dir .. "/server.log"))
   local signin = curl("-H 'Content-Type: application/json' -d " .. q(('{"email":"%s","password":"%s"}')
