@@ -710,19 +710,38 @@ static int l_call(lua_State *L)
 	return run_op(L, op);
 }
 
-/** sb:map(path, items, ...) -> results, errors | nil, err: fn(items[i], ...) for each item,
- * in one worker request; results[i] is the first result of item i's call, errors[i] = {code=,
- * message=} when it raised (the other items are not affected). */
+/** sb:map(path, items, [args], [{instructions=}]) -> results, errors | nil, err: calls
+ * fn(items[i], table.unpack(args)) for each item in one worker request; results[i] is the first
+ * result of item i's call, errors[i] = {code=, message=} when it raised (the other items go on).
+ * instructions: the budget of all the calls together (default: the load's). */
 static int l_map(lua_State *L)
 {
 	struct sb_handle *h = check_handle(L);
 	luaL_argexpected(L, !lua_isnoneornil(L, 2), 2, "a key or an array of keys");
 	check_path(L, 2);
 	luaL_checktype(L, 3, LUA_TTABLE);
+	if (!lua_isnoneornil(L, 4))
+		luaL_checktype(L, 4, LUA_TTABLE);
+	lua_Integer batch = 0;
+	if (!lua_isnoneornil(L, 5)) {
+		luaL_checktype(L, 5, LUA_TTABLE);
+		batch = opt_int_field(L, 5, "instructions", 0, 1, (lua_Integer)1 << 44);
+	}
+	lua_settop(L, 4);
+	int nargs = 0;
+	if (lua_istable(L, 4)) {
+		nargs = (int)lua_rawlen(L, 4);
+		luaL_argcheck(L, nargs <= 200, 4, "at most 200 arguments");
+		luaL_checkstack(L, nargs, NULL);
+		for (int i = 1; i <= nargs; i++)
+			lua_rawgeti(L, 4, i);
+	}
 	struct sb_op *op = new_op(L, h, SBP_MAP, 2);
+	wire_put_i64(&op->req.frame, (int64_t)batch);
 	put_values(L, op, 2, 1, "sandbox path");
 	put_values(L, op, 3, 1, "sandbox map items");
-	put_values(L, op, 4, lua_gettop(L) - 3, "sandbox map arguments");
+	put_values(L, op, 5, nargs, "sandbox map arguments");
+	lua_settop(L, 4);
 	if (h->dead) {
 		op_free(op);
 		return dead_fail(L, h);

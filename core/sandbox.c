@@ -573,7 +573,7 @@ int sandbox_call(sandbox_t *sb, const char *path, size_t path_len, const char *a
 }
 
 int sandbox_map(sandbox_t *sb, const char *path, size_t path_len, const char *items, size_t items_len,
-                const char *extra, size_t extra_len, buf_t *out)
+                const char *extra, size_t extra_len, long long batch, buf_t *out)
 {
 	if (!sb->S || sb->dead)
 		return dead_fail(sb, out);
@@ -585,5 +585,10 @@ int sandbox_map(sandbox_t *sb, const char *path, size_t path_len, const char *it
 	                     .c = extra,
 	                     .c_len = extra_len,
 	                     .out = out};
-	return sb_run(sb, p_map, &ctx);
+	long long saved = sb->batch_limit;
+	if (batch > 0)
+		sb->batch_limit = batch;
+	int rc = sb_run(sb, p_map, &ctx);
+	sb->batch_limit = saved;
+	return rc;
 }

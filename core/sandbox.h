@@ -97,9 +97,10 @@ int sandbox_call(sandbox_t *sb, const char *path, size_t path_len, const char *a
  * fn(items[i], extra...), each call with a fresh budget and all of them within the batch
  * budget. out gets two values: results (i -> the first result) and errors (i -> { code =,
  * message = }) of the calls that raised. A death ends the whole map with its code; running out
- * of the batch budget ends it with SANDBOX_BATCH (the sandbox stays alive). */
+ * of the batch budget (batch instructions, or the sandbox's when 0) ends it with SANDBOX_BATCH
+ * (the sandbox stays alive). */
 int sandbox_map(sandbox_t *sb, const char *path, size_t path_len, const char *items, size_t items_len,
-                const char *extra, size_t extra_len, buf_t *out);
+                const char *extra, size_t extra_len, long long batch, buf_t *out);
 
 /** Names every script sees; env and host functions may not use them. NULL-terminated. */
 extern const char *const sandbox_builtin_names[];

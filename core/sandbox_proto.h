@@ -10,7 +10,7 @@
  *   STAT   id u32, now_ms i64                                    -> REPLY (no payload)
  *   DATA   id u32, now_ms i64, path msg                          -> REPLY
  *   CALL   id u32, now_ms i64, path msg, args msg                -> REPLY
- *   MAP    id u32, now_ms i64, path msg, items msg, extra msg    -> REPLY
+ *   MAP    id u32, now_ms i64, batch i64, path msg, items msg, extra msg   -> REPLY
  *   FREE   id u32                                                (no reply)
  *   ANSWER ok u8, results msg | error text                       (to a CALLBACK)
  * Worker -> server:

@@ -226,6 +226,7 @@ static void serve(unsigned type, wire_rd_t *r)
 	clock_set_virtual(now);
 	size_t pl = 0, al = 0, xl = 0;
 	const char *path = NULL, *a = NULL, *x = NULL;
+	long long batch = type == SBP_MAP ? wire_get_i64(r) : 0;
 	if (type != SBP_STAT)
 		path = wire_get_str(r, &pl);
 	if (type == SBP_CALL || type == SBP_MAP)
@@ -241,7 +242,7 @@ static void serve(unsigned type, wire_rd_t *r)
 	else if (type == SBP_CALL)
 		code = sandbox_call(s->sb, path, pl, a, al, &out);
 	else if (type == SBP_MAP)
-		code = sandbox_map(s->sb, path, pl, a, al, x, xl, &out);
+		code = sandbox_map(s->sb, path, pl, a, al, x, xl, batch, &out);
 	if (code == SANDBOX_OK && out.len > SBP_MAX_RESULTS_BYTES) {
 		code = SANDBOX_RUNTIME;
 		buf_reset(&out);

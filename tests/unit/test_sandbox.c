@@ -337,7 +337,7 @@ static void map_calls_each_item_and_spares_the_others_on_error(void **state)
 	wire_put_u32(&extra, 1);
 	wire_put_integer(&extra, 10);
 	buf_reset(&f.out);
-	assert_int_equal(sandbox_map(f.sb, path.p, path.len, items.p, items.len, extra.p, extra.len, &f.out),
+	assert_int_equal(sandbox_map(f.sb, path.p, path.len, items.p, items.len, extra.p, extra.len, 0, &f.out),
 	                 SANDBOX_OK);
 	lua_State *L = luaL_newstate();
 	char err[120];
@@ -373,7 +373,7 @@ static void a_map_over_its_batch_budget_stops_without_killing_the_sandbox(void *
 	encode_expr("{ 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 }", &items);
 	wire_put_u32(&extra, 0);
 	buf_reset(&f.out);
-	assert_int_equal(sandbox_map(f.sb, path.p, path.len, items.p, items.len, extra.p, extra.len, &f.out),
+	assert_int_equal(sandbox_map(f.sb, path.p, path.len, items.p, items.len, extra.p, extra.len, 0, &f.out),
 	                 SANDBOX_BATCH);
 	assert_non_null(strstr(f.out.p, "300000 instructions in all"));
 	assert_int_equal(call0(&f, "f"), SANDBOX_OK);
