@@ -520,13 +520,12 @@ local function apply_filter(entry, step, reviews, cycle)
   if #reviews == 0 then return out, nil end
   local items = {}
   for i, r in ipairs(reviews) do items[i] = review_data(r, cycle) end
-  local sb, res, errs = rule_sandbox(entry)
+  local sb, load_err = rule_sandbox(entry)
+  local res, errs = nil, load_err
   if sb then
     res, errs = sb:map({ "timeline", step.index, "only" }, items, { cycle_data(cycle) },
       { instructions = M.STEP_INSTRUCTIONS })
     rules:set_cost(entry.version_id or entry.sha, sb:stats().memory)
-  else
-    errs = res
   end
   if not res then -- stopped for everyone: the rule is not trusted for anyone
     return out, ("%s (the rule failed for %d of %d reviews, who get no mail)")
