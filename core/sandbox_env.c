@@ -232,21 +232,21 @@ static int sb_pattern_call(lua_State *S)
 	return lua_gettop(S);
 }
 
-/* string.rep(s, n [, sep]): one copy per step in C; an empty string repeated 2^63 times is a
- * loop that makes nothing (and never ends), so it is answered at once. */
+/* string.rep(s, n [, sep]): one copy per step in C, charged (an empty string repeated 2^63
+ * times makes nothing, but Lua would loop 2^63 times: it is charged, and answered here). */
 static int sb_rep(lua_State *S)
 {
 	size_t l, lsep;
 	luaL_checklstring(S, 1, &l);
 	lua_Integer n = luaL_checkinteger(S, 2);
 	luaL_optlstring(S, 3, "", &lsep);
+	/* a result larger than the cap fails on its allocation (a memory error), before any loop */
+	if ((double)n * (double)(l + lsep) <= (double)sb_of(S)->limit)
+		sb_charge(S, sandbox_rep_cost(l, (long long)n, lsep));
 	if (n <= 0 || l + lsep == 0) {
 		lua_pushliteral(S, "");
 		return 1;
 	}
-	/* a result larger than the cap fails on its allocation (a memory error), before any loop */
-	if ((double)n * (double)(l + lsep) <= (double)sb_of(S)->limit)
-		sb_charge(S, sandbox_rep_cost(l, (long long)n, lsep));
 	return call_original(S);
 }
 

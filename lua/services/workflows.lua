@@ -973,7 +973,8 @@ local function rule_stopped(entry, cycle, step, err)
       entry.version_id)
     for _, u in ipairs(hr_admins()) do
       mail.queue({ template = "workflow.suspended", to = u, related_type = "workflow_version",
-        related_id = entry.version_id, dedupe_key = ("wf-suspended:%d:%d"):format(entry.version_id, clock.now()),
+        related_id = entry.version_id,
+        dedupe_key = ("wf-suspended:%d:%d:%d"):format(entry.version_id, clock.now(), u.id),
         vars = { workflow = row.name, version = entry.version_id, reason = reason, count = row.failures,
           cycles = #running > 0 and table.concat(running, ", ") or "none",
           link = ("%s/admin/workflows/%s/versions/%d"):format(base_url(), row.name, entry.version_id) } })
