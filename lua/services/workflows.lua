@@ -386,12 +386,15 @@ function M.save_version(name, source, note, actor)
     errors.raise(422, "invalid", "The workflow has problems: " .. table.concat(errs, "; "), { details = errs })
   end
   if note ~= nil and (type(note) ~= "string" or util.len(note) > 500) then errors.invalid({ note = "at most 500 characters" }) end
-  local row, new = ensure_version(name, source, "admin", note ~= "" and note or nil, actor and actor.id)
-  settings.set(version_setting(name), row.id, actor and actor.id)
-  events.fire("workflow.version_saved", { version_id = row.id, name = name, new = new, actor_id = actor and actor.id })
-  audit.record({ action = "workflow.saved", actor = actor, target_type = "workflow_version",
-    target_id = row.id, target_label = name, details = { sha256 = row.sha256, new = new } })
-  return row, new
+  -- the script ran above (outside any transaction when the caller has none); the writes go together
+  return db.transaction(function()
+    local row, new = ensure_version(name, source, "admin", note ~= "" and note or nil, actor and actor.id)
+    settings.set(version_setting(name), row.id, actor and actor.id)
+    events.fire("workflow.version_saved", { version_id = row.id, name = name, new = new, actor_id = actor and actor.id })
+    audit.record({ action = "workflow.saved", actor = actor, target_type = "workflow_version",
+      target_id = row.id, target_label = name, details = { sha256 = row.sha256, new = new } })
+    return row, new
+  end)
 end
 
 --- Makes an existing version the one new cycles use (id 0: back to data folder / built-in).
