@@ -82,6 +82,25 @@ int task_yield(lua_State *co, task_t *t, void *op, void (*cancel)(task_t *));
 int task_yieldk(lua_State *co, task_t *t, void *op, void (*cancel)(task_t *), lua_KContext ctx,
                 lua_KFunction k);
 
+/** Work a task waits for on the libuv thread pool (core.crypto's password hashing, core.xlsx,
+ * core.pdf): embed it first in the job's own structure. Once queued it cannot be cancelled: an
+ * abandoned task's job still runs, then is released without resuming anyone. */
+typedef struct pool_job {
+	uv_work_t w;
+	task_t *task;
+	/** On a pool thread: the work itself. */
+	void (*run)(struct pool_job *j);
+	/** Back on the loop, the task still waiting: pushes its results on co, returns how many. */
+	int (*push)(struct pool_job *j, lua_State *co);
+	/** Frees the job (always called, after push). */
+	void (*release)(struct pool_job *j);
+	const char *what; /* "the export": for "the export was cancelled" */
+} pool_job_t;
+
+/** Queues j (run, push, release, what set) for task t and waits: use as
+ * return pool_job_wait(L, t, j). When it cannot be queued, releases j and raises. */
+int pool_job_wait(lua_State *L, task_t *t, pool_job_t *j);
+
 /** The HTTP handler that runs the Lua request handler in a new task. */
 void host_on_request(http_request_t *req, void *ud);
 

@@ -1,6 +1,7 @@
 /* The Lua host: state, tasks (coroutines), the HTTP bridge and the scheduler timer. */
 #include "host.h"
 
+#include "buf.h"
 #include "clock.h"
 #include "log.h"
 #include "loop.h"
@@ -183,11 +184,42 @@ int task_yield(lua_State *co, task_t *t, void *op, void (*cancel)(task_t *))
 	return lua_yield(co, 0);
 }
 
-int task_yieldk(lua_State *co, task_t *t, void *op, void (*cancel)(task_t *), lua_KContext ctx, lua_KFunction k)
+int task_yieldk(lua_State *co, task_t *t, void *op, void (*cancel)(task_t *), lua_KContext ctx,
+                lua_KFunction k)
 {
 	t->op = op;
 	t->cancel = cancel;
 	return lua_yieldk(co, 0, ctx, k);
+}
+
+/* --- work on the thread pool --- */
+static void pool_job_run(uv_work_t *w)
+{
+	pool_job_t *j = (pool_job_t *)w;
+	j->run(j);
+}
+
+static void pool_job_after(uv_work_t *w, int status)
+{
+	pool_job_t *j = (pool_job_t *)w;
+	task_t *t = j->task;
+	int n = 0;
+	if (!t->abandoned)
+		n = status != 0 ? host_fail(t->co, "cancelled", "%s was cancelled", j->what)
+		                : j->push(j, t->co);
+	j->release(j);
+	task_resume(t, n); /* an abandoned task is only freed */
+}
+
+int pool_job_wait(lua_State *L, task_t *t, pool_job_t *j)
+{
+	j->task = t;
+	if (uv_queue_work(H->loop, &j->w, pool_job_run, pool_job_after) != 0) {
+		const char *what = j->what;
+		j->release(j);
+		return luaL_error(L, "cannot queue %s on the thread pool", what);
+	}
+	return task_yield(L, t, j, NULL); /* cannot be cancelled once queued: pool_job_after frees it */
 }
 
 /* --- HTTP requests --- */
@@ -241,44 +273,20 @@ static int valid_header_text(const char *s, size_t n)
 	return 1;
 }
 
-/** A growable text buffer for header lines. */
-struct hbuf {
-	char *p;
-	size_t len, cap;
-	int bad;
-};
-
-static void hbuf_add(struct hbuf *b, const char *s, size_t n)
-{
-	if (b->len + n > b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 512;
-		while (cap < b->len + n)
-			cap *= 2;
-		char *np = realloc(b->p, cap);
-		if (!np) {
-			b->bad = 1;
-			return;
-		}
-		b->p = np;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-}
-
-static void hbuf_header(struct hbuf *b, lua_State *co, int name_idx, int value_idx)
+/* Appends "name: value\r\n" to b; sets *bad when either is not header text. */
+static void add_header(buf_t *b, int *bad, lua_State *co, int name_idx, int value_idx)
 {
 	size_t nl, vl;
 	const char *n = lua_tolstring(co, name_idx, &nl);
 	const char *v = lua_tolstring(co, value_idx, &vl);
 	if (!n || !v || !valid_header_text(n, nl) || !valid_header_text(v, vl) || nl == 0) {
-		b->bad = 1;
+		*bad = 1;
 		return;
 	}
-	hbuf_add(b, n, nl);
-	hbuf_add(b, ": ", 2);
-	hbuf_add(b, v, vl);
-	hbuf_add(b, "\r\n", 2);
+	buf_add(b, n, nl);
+	buf_add(b, ": ", 2);
+	buf_add(b, v, vl);
+	buf_add(b, "\r\n", 2);
 }
 
 static void request_done(task_t *t, int ok, int nres, const char *msg)
@@ -298,7 +306,8 @@ static void request_done(task_t *t, int ok, int nres, const char *msg)
 		http_respond(req, 500, json_head, sizeof json_head - 1, err500, sizeof err500 - 1);
 		return;
 	}
-	struct hbuf hb = {0};
+	buf_t hb = {0};
+	int bad = 0;
 	if (nres >= 2 && lua_istable(co, base + 1)) {
 		lua_pushnil(co);
 		while (lua_next(co, base + 1)) {
@@ -306,27 +315,27 @@ static void request_done(task_t *t, int ok, int nres, const char *msg)
 				lua_Integer n = luaL_len(co, -1);
 				for (lua_Integer i = 1; i <= n; i++) {
 					lua_rawgeti(co, -1, i);
-					hbuf_header(&hb, co, -3, -1);
+					add_header(&hb, &bad, co, -3, -1);
 					lua_pop(co, 1);
 				}
 			} else if (lua_type(co, -2) == LUA_TSTRING) {
-				hbuf_header(&hb, co, -2, -1);
+				add_header(&hb, &bad, co, -2, -1);
 			} else {
-				hb.bad = 1;
+				bad = 1;
 			}
 			lua_pop(co, 1);
 		}
 	}
 	size_t blen = 0;
 	const char *body = nres >= 3 ? lua_tolstring(co, base + 2, &blen) : NULL;
-	if (hb.bad) {
+	if (bad || hb.oom) {
 		log_error("%s %.*s: the handler returned a bad header (CR/LF or not text)", req->method,
 			  (int)req->target_len, req->target);
 		http_respond(req, 500, json_head, sizeof json_head - 1, err500, sizeof err500 - 1);
 	} else {
 		http_respond(req, status, hb.p, hb.len, body ? body : "", body ? blen : 0);
 	}
-	free(hb.p);
+	buf_free(&hb);
 }
 
 static void request_abandoned(http_request_t *req)
