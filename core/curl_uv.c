@@ -2,6 +2,7 @@
 #include "curl_uv.h"
 
 #include "buf.h"
+#include "list.h"
 
 #include "version.h"
 
@@ -50,12 +51,7 @@ static void sock_closed(uv_handle_t *h)
 
 static void sock_close(curl_uv_t *cu, struct cu_sock *cs)
 {
-	if (cs->prev)
-		cs->prev->next = cs->next;
-	else
-		cu->socks = cs->next;
-	if (cs->next)
-		cs->next->prev = cs->prev;
+	LIST_UNLINK(cu->socks, cs);
 	uv_poll_stop(&cs->poll);
 	uv_close((uv_handle_t *)&cs->poll, sock_closed);
 }
@@ -106,10 +102,7 @@ static int on_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *s
 		cs->poll.data = cs;
 		cs->fd = s;
 		cs->cu = cu;
-		cs->next = cu->socks;
-		if (cu->socks)
-			cu->socks->prev = cs;
-		cu->socks = cs;
+		LIST_PUSH(cu->socks, cs);
 		curl_multi_assign(cu->multi, s, cs);
 	}
 	int events = 0;

@@ -3,6 +3,7 @@
 
 #include "buf.h"
 #include "clock.h"
+#include "list.h"
 #include "log.h"
 #include "loop.h"
 #include "scheduler.h"
@@ -61,12 +62,7 @@ static void task_release(task_t *t)
 		*(task_t **)lua_getextraspace(t->co) = NULL;
 		luaL_unref(H->L, LUA_REGISTRYINDEX, t->ref);
 	}
-	if (t->prev)
-		t->prev->next = t->next;
-	else
-		H->task_list = t->next;
-	if (t->next)
-		t->next->prev = t->prev;
+	LIST_UNLINK(H->task_list, t);
 	free(t);
 	H->tasks--;
 }
@@ -129,10 +125,7 @@ task_t *task_start(int nargs, task_done_fn done, void *ud)
 	t->done = done;
 	t->ud = ud;
 	*(task_t **)lua_getextraspace(co) = t;
-	t->next = H->task_list;
-	if (t->next)
-		t->next->prev = t;
-	H->task_list = t;
+	LIST_PUSH(H->task_list, t);
 	H->tasks++;
 	return task_run(t, nargs);
 }
@@ -452,6 +445,46 @@ int luaopen_core_host(lua_State *L)
 	return 1;
 }
 
+/* --- what shutting down means here (core/loop.c) --- */
+static void hook_stopping(void *ud)
+{
+	(void)ud;
+	H->stopping = 1;
+	uv_timer_stop(&H->sched_timer);
+}
+
+static int hook_stop_serving(void *ud, void (*drained)(void *), void *arg)
+{
+	(void)ud;
+	if (!H->server)
+		return -1;
+	http_server_stop(H->server, drained, arg);
+	return 0;
+}
+
+static int hook_busy(void *ud)
+{
+	(void)ud;
+	int conns = 0, busy = 0;
+	if (H->server)
+		http_server_counts(H->server, &conns, &busy);
+	return busy;
+}
+
+static void hook_close_all(void *ud)
+{
+	(void)ud;
+	if (H->server)
+		http_server_close_all(H->server);
+}
+
+static void hook_finished(void *ud)
+{
+	(void)ud;
+	if (H->db && db_depth(H->db) == 0 && db_checkpoint(H->db) == 0)
+		log_info("database checkpointed");
+}
+
 /* --- state --- */
 static int luaopen_cjson_safe_wrap(lua_State *L)
 {
@@ -470,6 +503,14 @@ int host_init(uv_loop_t *loop, const char *app_dir)
 	http_config_default(&H->http_cfg);
 	H->handler_ref = LUA_NOREF;
 	H->jobs_ref = LUA_NOREF;
+	static const loop_hooks_t hooks = {
+	    .stopping = hook_stopping,
+	    .stop_serving = hook_stop_serving,
+	    .busy = hook_busy,
+	    .close_all = hook_close_all,
+	    .finished = hook_finished,
+	};
+	loop_init(loop, &hooks);
 	uv_timer_init(loop, &H->sched_timer);
 	uv_unref((uv_handle_t *)&H->sched_timer); /* jobs alone do not keep the process running */
 	lua_State *L = luaL_newstate();
