@@ -75,7 +75,6 @@ struct sb_op {
 	buf_t reply;   /* the REPLY (after its type byte), or the CALLBACK's */
 	int callback;  /* reply holds a CALLBACK */
 	unsigned type; /* the request (SBP_STAT for a load) */
-	int path_idx;  /* the caller's path argument, for messages (0: none) */
 };
 
 /* ------------------------------------------------------------------ handles */
@@ -124,17 +123,18 @@ static void prepare(sbx_req_t *r, int w, unsigned gen, buf_t *out)
 	struct sb_handle *h = ((struct sb_op *)r->ud)->h;
 	if (h->loaded[w] == gen)
 		return;
-	size_t start = sbx_frame_begin(out, SBP_LOAD);
-	wire_put_u32(out, h->id);
-	wire_put_i64(out, clock_now_ms());
-	wire_put_i64(out, (int64_t)h->lim.memory);
-	wire_put_i64(out, h->lim.instructions);
-	wire_put_i64(out, h->lim.batch_instructions);
-	wire_put_str(out, h->name, strlen(h->name));
-	wire_put_str(out, h->src, h->src_len);
-	wire_put_str(out, h->env.p ? h->env.p : "", h->env.len);
-	wire_put_str(out, h->fns.p ? h->fns.p : "", h->fns.len);
-	sbx_frame_end(out, start);
+	sbp_load_t l = {.id = h->id,
+	                .now_ms = clock_now_ms(),
+	                .lim = h->lim,
+	                .name = h->name,
+	                .name_len = strlen(h->name),
+	                .src = h->src,
+	                .src_len = h->src_len,
+	                .env = h->env.p,
+	                .env_len = h->env.len,
+	                .fns = h->fns.p,
+	                .fns_len = h->fns.len};
+	sbp_put_load(out, &l);
 	h->loaded[w] = gen;
 }
 
@@ -146,36 +146,31 @@ static int read_reply(struct sb_op *op, const char **payload, size_t *n)
 {
 	struct sb_handle *h = op->h;
 	int w = op->req.worker;
-	if (op->how == SBX_TIMEOUT) {
+	sbp_reply_t r;
+	if (op->how != SBX_REPLY || sbp_get_reply(op->reply.p, op->reply.len, &r) != 0) {
 		h->loaded[w] = 0;
-		snprintf(h->dead_msg, sizeof h->dead_msg, "stopped after %lld ms: the script ran too long",
-		         (long long)op->ms);
-		h->dead = SANDBOX_TIMEOUT;
-		return SANDBOX_TIMEOUT;
+		h->dead = op->how == SBX_TIMEOUT ? SANDBOX_TIMEOUT : SANDBOX_CRASHED;
+		if (h->dead == SANDBOX_TIMEOUT)
+			snprintf(h->dead_msg, sizeof h->dead_msg,
+			         "stopped after %lld ms: the script ran too long", (long long)op->ms);
+		else
+			snprintf(h->dead_msg, sizeof h->dead_msg,
+			         "stopped: the script's worker process ended without an answer (it crashed)");
+		return h->dead;
 	}
-	wire_rd_t r = {.p = op->reply.p, .len = op->reply.len};
-	int code = op->how == SBX_REPLY ? (int)wire_get_u8(&r) : SANDBOX_CRASHED;
-	int64_t mem = wire_get_i64(&r), peak = wire_get_i64(&r), instr = wire_get_i64(&r);
-	unsigned dead = wire_get_u8(&r), held = wire_get_u8(&r);
-	*payload = wire_get_str(&r, n);
-	if (op->how != SBX_REPLY || r.bad || code >= SANDBOX_NCODES) {
-		h->loaded[w] = 0;
-		snprintf(h->dead_msg, sizeof h->dead_msg,
-		         "stopped: the script's worker process ended without an answer (it crashed)");
-		h->dead = SANDBOX_CRASHED;
-		return SANDBOX_CRASHED;
+	h->loaded[w] = r.held ? sbx_pool_gen(h->mod->pool, w) : 0;
+	if (r.held) {
+		h->memory = r.st.memory;
+		h->peak = r.st.memory_peak > h->peak ? r.st.memory_peak : h->peak;
 	}
-	h->loaded[w] = held ? sbx_pool_gen(h->mod->pool, w) : 0;
-	if (held) {
-		h->memory = (size_t)mem;
-		h->peak = (size_t)peak > h->peak ? (size_t)peak : h->peak;
-	}
-	h->instructions = instr;
-	if (dead) {
-		h->dead = (int)dead == SANDBOX_INSTRUCTIONS ? SANDBOX_INSTRUCTIONS : SANDBOX_MEMORY;
+	h->instructions = r.st.instructions;
+	*payload = r.payload;
+	*n = r.payload_len;
+	if (r.st.dead) {
+		h->dead = r.st.dead;
 		snprintf(h->dead_msg, sizeof h->dead_msg, "%.*s", (int)*n, *payload ? *payload : "");
 	}
-	return code;
+	return r.code;
 }
 
 /* Pushes nil and {code=, message=}; returns 2. */
@@ -193,30 +188,6 @@ static int push_fail(lua_State *L, int code, const char *msg, size_t n)
 static int dead_fail(lua_State *L, struct sb_handle *h)
 {
 	return push_fail(L, h->dead, h->dead_msg, strlen(h->dead_msg));
-}
-
-/* Describes the path argument for messages: "a.b.1". */
-static void push_path_text(lua_State *L, int idx)
-{
-	if (lua_isnoneornil(L, idx)) {
-		lua_pushliteral(L, "(the module)");
-		return;
-	}
-	if (!lua_istable(L, idx)) {
-		lua_pushvalue(L, idx);
-		lua_tostring(L, -1);
-		return;
-	}
-	luaL_Buffer b;
-	luaL_buffinit(L, &b);
-	lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
-	for (lua_Integer i = 1; i <= n; i++) {
-		if (i > 1)
-			luaL_addchar(&b, '.');
-		lua_rawgeti(L, idx, i);
-		luaL_addvalue(&b);
-	}
-	luaL_pushresult(&b);
 }
 
 /* Pushes the outcome of a finished operation on L (results, or nil and err); returns how many.
@@ -241,10 +212,6 @@ static int finish(lua_State *L, struct sb_op *op)
 		} else {
 			ret = k;
 		}
-	} else if (code == SANDBOX_NO_FUNCTION) {
-		push_path_text(L, op->path_idx);
-		lua_pushfstring(L, "the script has no function at %s", lua_tostring(L, -1));
-		ret = push_fail(L, SANDBOX_RUNTIME, lua_tostring(L, -1), lua_rawlen(L, -1));
 	} else if (code == SANDBOX_TIMEOUT || code == SANDBOX_CRASHED) {
 		ret = dead_fail(L, op->h);
 	} else {
@@ -391,20 +358,19 @@ static void on_callback(sbx_req_t *r, const char *p, size_t n)
 /* ------------------------------------------------------------------ running operations */
 
 /* A new operation of h: its frame begun with the id and the clock. */
-static struct sb_op *new_op(lua_State *L, struct sb_handle *h, unsigned type, int path_idx)
+static struct sb_op *new_op(lua_State *L, struct sb_handle *h, unsigned type)
 {
 	struct sb_op *op = calloc(1, sizeof *op);
 	if (!op)
 		luaL_error(L, "out of memory");
 	op->h = h;
 	op->type = type;
-	op->path_idx = path_idx;
 	op->req.ud = op;
 	op->req.prepare = prepare;
 	op->req.on_done = on_done;
 	op->req.on_callback = on_callback;
 	op->req.timeout_ms = h->timeout_ms;
-	sbx_frame_begin(&op->req.frame, type);
+	sbp_frame_begin(&op->req.frame, type);
 	wire_put_u32(&op->req.frame, h->id);
 	wire_put_i64(&op->req.frame, clock_now_ms());
 	return op;
@@ -415,7 +381,7 @@ static struct sb_op *new_op(lua_State *L, struct sb_handle *h, unsigned type, in
 static int run_op(lua_State *L, struct sb_op *op)
 {
 	struct sb_handle *h = op->h;
-	sbx_frame_end(&op->req.frame, 0);
+	sbp_frame_end(&op->req.frame, 0);
 	task_t *t = task_current(L);
 	if (op->req.frame.oom || (t && t->guard == guard_op)) {
 		const char *why = op->req.frame.oom
@@ -667,7 +633,7 @@ static int l_load(lua_State *L)
 	if (!h->lim.batch_instructions)
 		h->lim.batch_instructions = 20 * h->lim.instructions;
 	lua_settop(L, 4);
-	return run_op(L, new_op(L, h, SBP_STAT, 0));
+	return run_op(L, new_op(L, h, SBP_STAT));
 }
 
 static void close_handle(struct sb_ud *u, lua_State *L)
@@ -689,7 +655,7 @@ static int l_data(lua_State *L)
 	lua_settop(L, 2);
 	if (h->dead)
 		return dead_fail(L, h);
-	struct sb_op *op = new_op(L, h, SBP_DATA, 2);
+	struct sb_op *op = new_op(L, h, SBP_DATA);
 	put_values(L, op, 2, 1, "sandbox path");
 	return run_op(L, op);
 }
@@ -700,7 +666,7 @@ static int l_call(lua_State *L)
 	struct sb_handle *h = check_handle(L);
 	luaL_argexpected(L, !lua_isnoneornil(L, 2), 2, "a key or an array of keys");
 	check_path(L, 2);
-	struct sb_op *op = new_op(L, h, SBP_CALL, 2);
+	struct sb_op *op = new_op(L, h, SBP_CALL);
 	put_values(L, op, 2, 1, "sandbox path");
 	put_values(L, op, 3, lua_gettop(L) - 2, "sandbox call arguments");
 	if (h->dead) {
@@ -736,7 +702,7 @@ static int l_map(lua_State *L)
 		for (int i = 1; i <= nargs; i++)
 			lua_rawgeti(L, 4, i);
 	}
-	struct sb_op *op = new_op(L, h, SBP_MAP, 2);
+	struct sb_op *op = new_op(L, h, SBP_MAP);
 	wire_put_i64(&op->req.frame, (int64_t)batch);
 	put_values(L, op, 2, 1, "sandbox path");
 	put_values(L, op, 3, 1, "sandbox map items");
@@ -749,24 +715,24 @@ static int l_map(lua_State *L)
 	return run_op(L, op);
 }
 
+static void set_int(lua_State *L, const char *name, lua_Integer v)
+{
+	lua_pushinteger(L, v);
+	lua_setfield(L, -2, name);
+}
+
 /** sb:stats() -> {memory=, memory_peak=, memory_limit=, instructions= (last run, to 10000),
  * instruction_limit=, timeout_ms=, dead=} */
 static int l_stats(lua_State *L)
 {
 	struct sb_handle *h = check_handle(L);
 	lua_createtable(L, 0, 8);
-	lua_pushinteger(L, (lua_Integer)h->memory);
-	lua_setfield(L, -2, "memory");
-	lua_pushinteger(L, (lua_Integer)h->peak);
-	lua_setfield(L, -2, "memory_peak");
-	lua_pushinteger(L, (lua_Integer)h->lim.memory);
-	lua_setfield(L, -2, "memory_limit");
-	lua_pushinteger(L, (lua_Integer)h->instructions);
-	lua_setfield(L, -2, "instructions");
-	lua_pushinteger(L, (lua_Integer)h->lim.instructions);
-	lua_setfield(L, -2, "instruction_limit");
-	lua_pushinteger(L, (lua_Integer)h->timeout_ms);
-	lua_setfield(L, -2, "timeout_ms");
+	set_int(L, "memory", (lua_Integer)h->memory);
+	set_int(L, "memory_peak", (lua_Integer)h->peak);
+	set_int(L, "memory_limit", (lua_Integer)h->lim.memory);
+	set_int(L, "instructions", (lua_Integer)h->instructions);
+	set_int(L, "instruction_limit", (lua_Integer)h->lim.instructions);
+	set_int(L, "timeout_ms", (lua_Integer)h->timeout_ms);
 	if (h->dead)
 		lua_pushstring(L, sandbox_code_name(h->dead));
 	else
@@ -790,16 +756,11 @@ static int l_pool_stats(lua_State *L)
 	if (mod->pool)
 		sbx_pool_stats(mod->pool, &st);
 	lua_createtable(L, 0, 5);
-	lua_pushinteger(L, st.workers);
-	lua_setfield(L, -2, "workers");
-	lua_pushinteger(L, st.spawned);
-	lua_setfield(L, -2, "spawned");
-	lua_pushinteger(L, st.killed);
-	lua_setfield(L, -2, "killed");
-	lua_pushinteger(L, st.crashed);
-	lua_setfield(L, -2, "crashed");
-	lua_pushinteger(L, st.requests);
-	lua_setfield(L, -2, "requests");
+	set_int(L, "workers", st.workers);
+	set_int(L, "spawned", st.spawned);
+	set_int(L, "killed", st.killed);
+	set_int(L, "crashed", st.crashed);
+	set_int(L, "requests", st.requests);
 	return 1;
 }
 
@@ -838,13 +799,9 @@ int luaopen_core_sandbox(lua_State *L)
 	}
 	lua_setmetatable(L, -2);
 	luaL_setfuncs(L, fns, 1);
-	lua_pushinteger(L, SANDBOX_DEFAULT_MEMORY);
-	lua_setfield(L, -2, "DEFAULT_MEMORY_LIMIT");
-	lua_pushinteger(L, SANDBOX_DEFAULT_INSTRUCTIONS);
-	lua_setfield(L, -2, "DEFAULT_INSTRUCTION_LIMIT");
-	lua_pushinteger(L, SB_DEFAULT_TIMEOUT_MS);
-	lua_setfield(L, -2, "DEFAULT_TIMEOUT_MS");
-	lua_pushinteger(L, SB_DEFAULT_SYNC_TIMEOUT);
-	lua_setfield(L, -2, "DEFAULT_SYNC_TIMEOUT_MS");
+	set_int(L, "DEFAULT_MEMORY_LIMIT", SANDBOX_DEFAULT_MEMORY);
+	set_int(L, "DEFAULT_INSTRUCTION_LIMIT", SANDBOX_DEFAULT_INSTRUCTIONS);
+	set_int(L, "DEFAULT_TIMEOUT_MS", SB_DEFAULT_TIMEOUT_MS);
+	set_int(L, "DEFAULT_SYNC_TIMEOUT_MS", SB_DEFAULT_SYNC_TIMEOUT);
 	return 1;
 }

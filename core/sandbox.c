@@ -19,8 +19,8 @@
 #define SB_BIG 1e18   /* "no limit" for the batch deadline */
 
 static const char *const CODE_NAMES[SANDBOX_NCODES] = {
-    "ok",      "syntax",  "runtime",     "instructions", "memory",     "forbidden",
-    "timeout", "crashed", "no_function", "instructions", "not_loaded",
+    "ok",        "syntax",  "runtime", "instructions", "memory",
+    "forbidden", "timeout", "crashed", "instructions", "not_loaded",
 };
 
 const char *sandbox_code_name(int code)
@@ -184,7 +184,8 @@ static int p_load(lua_State *S)
 	return 0;
 }
 
-/* Pushes the module value at the path (ctx->a), or nil (ctx->missing) if it leads nowhere. */
+/* Pushes the module value at the path (ctx->a), or nil (ctx->missing) if it leads nowhere;
+ * the path as text ("a.b.1", or "(the module)") goes to ctx->out. */
 static void walk_path(lua_State *S, struct sb_ctx *ctx)
 {
 	char err[120];
@@ -192,9 +193,11 @@ static void walk_path(lua_State *S, struct sb_ctx *ctx)
 	if (wire_decode_values(S, ctx->a, ctx->a_len, NULL, 1, err, sizeof err) != 1)
 		luaL_error(S, "bad path: %s", err);
 	int path = top + 1;
+	buf_reset(ctx->out);
 	lua_rawgeti(S, LUA_REGISTRYINDEX, ctx->sb->module_ref);
 	if (lua_isnil(S, path)) {
 		lua_remove(S, path);
+		buf_adds(ctx->out, "(the module)");
 		return;
 	}
 	if (!lua_istable(S, path)) { /* one key */
@@ -205,11 +208,14 @@ static void walk_path(lua_State *S, struct sb_ctx *ctx)
 	}
 	lua_Integer n = (lua_Integer)lua_rawlen(S, path);
 	for (lua_Integer i = 1; i <= n; i++) {
+		lua_rawgeti(S, path, i);
+		buf_printf(ctx->out, "%s%s", i > 1 ? "." : "", luaL_tolstring(S, -1, NULL));
+		lua_pop(S, 2);
 		if (!lua_istable(S, -1)) {
 			ctx->missing = 1;
 			lua_pop(S, 1);
 			lua_pushnil(S);
-			break;
+			continue;
 		}
 		lua_rawgeti(S, path, i);
 		lua_rawget(S, -2);
@@ -243,18 +249,25 @@ static int p_data(lua_State *S)
 	lua_settop(S, 0);
 	walk_path(S, ctx);
 	ctx->missing = 0; /* a path that leads nowhere gives nil */
+	buf_reset(ctx->out);
 	copy_out(S, ctx, 1, 1);
 	return 0;
 }
 
-/* Pushes the function at the path; ctx->missing when there is none. */
+/* Pushes the function at the path; ctx->missing (and its message in ctx->out) when there is
+ * none. */
 static int get_function(lua_State *S, struct sb_ctx *ctx)
 {
 	walk_path(S, ctx);
 	if (!lua_isfunction(S, -1)) {
+		buf_t text = *ctx->out;
+		*ctx->out = (buf_t){0};
+		buf_printf(ctx->out, "the script has no function at %s", text.p ? text.p : "");
+		buf_free(&text);
 		ctx->missing = 1;
 		return 0;
 	}
+	buf_reset(ctx->out);
 	return 1;
 }
 
@@ -437,7 +450,7 @@ static int sb_run(sandbox_t *sb, lua_CFunction f, struct sb_ctx *ctx)
 	if (status == LUA_OK) {
 		lua_settop(S, 0);
 		if (ctx->missing)
-			return SANDBOX_NO_FUNCTION;
+			return SANDBOX_RUNTIME; /* there is no function at the path: out says so */
 		return ctx->copy_failed ? SANDBOX_RUNTIME : SANDBOX_OK;
 	}
 	if (status == LUA_ERRMEM && sb->dead == SB_ALIVE)

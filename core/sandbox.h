@@ -28,7 +28,6 @@ enum sandbox_code {
 	SANDBOX_FORBIDDEN,    /* "forbidden": the script touched something outside its environment */
 	SANDBOX_TIMEOUT,      /* "timeout": the server stopped the worker on its wall-clock deadline */
 	SANDBOX_CRASHED,      /* "crashed": the worker process ended without an answer */
-	SANDBOX_NO_FUNCTION,  /* call/map: there is no function at the path (the caller words it) */
 	SANDBOX_BATCH,        /* map: the calls together went over the batch budget (not dead) */
 	SANDBOX_NOT_LOADED,   /* worker: no script with that id (the server sends it again) */
 	SANDBOX_NCODES
@@ -90,7 +89,8 @@ int sandbox_load(sandbox_t *sb, const char *src, size_t len, const char *chunkna
  * an array of keys); nil when the path leads nowhere. Functions come out as "<function>". */
 int sandbox_data(sandbox_t *sb, const char *path, size_t path_len, buf_t *out);
 /** Calls the function at path with args (a wire message) under a fresh budget; out gets its
- * results (at most SANDBOX_MAX_RESULTS). SANDBOX_NO_FUNCTION when there is none. */
+ * results (at most SANDBOX_MAX_RESULTS). SANDBOX_RUNTIME ("the script has no function at
+ * timeline.every") when there is none. */
 int sandbox_call(sandbox_t *sb, const char *path, size_t path_len, const char *args, size_t args_len,
                  buf_t *out);
 /** Calls the function at path once per element of items (a wire message of one array),

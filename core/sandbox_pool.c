@@ -59,26 +59,6 @@ struct sbx_pool {
 static void on_poll(uv_poll_t *h, int status, int events);
 static void kick(struct worker *w);
 
-/* ------------------------------------------------------------------ frames */
-
-size_t sbx_frame_begin(buf_t *b, unsigned type)
-{
-	size_t start = b->len;
-	wire_put_u32(b, 0);
-	wire_put_u8(b, type);
-	return start;
-}
-
-void sbx_frame_end(buf_t *b, size_t start)
-{
-	if (b->oom)
-		return;
-	uint32_t n = (uint32_t)(b->len - start - 4);
-	unsigned char c[4] = {(unsigned char)n, (unsigned char)(n >> 8), (unsigned char)(n >> 16),
-	                      (unsigned char)(n >> 24)};
-	memcpy(b->p + start, c, 4);
-}
-
 /* ------------------------------------------------------------------ processes */
 
 static int is_sync(const struct worker *w)
@@ -281,10 +261,10 @@ static int flush(struct worker *w)
 
 static void send_answer(struct worker *w, int ok, const char *payload, size_t n)
 {
-	size_t start = sbx_frame_begin(&w->out, SBP_ANSWER);
+	size_t start = sbp_frame_begin(&w->out, SBP_ANSWER);
 	wire_put_u8(&w->out, ok ? 1 : 0);
 	wire_put_str(&w->out, payload, n);
-	sbx_frame_end(&w->out, start);
+	sbp_frame_end(&w->out, start);
 }
 
 /* Handles whole frames in w->in; returns -1 after replacing the process. */
@@ -663,9 +643,9 @@ void sbx_forget(sbx_pool_t *p, int w, unsigned gen, uint32_t id)
 	struct worker *wk = &p->w[w];
 	if (wk->gen != gen || !wk->pid || p->closing)
 		return;
-	size_t start = sbx_frame_begin(&wk->frees, SBP_FREE);
+	size_t start = sbp_frame_begin(&wk->frees, SBP_FREE);
 	wire_put_u32(&wk->frees, id);
-	sbx_frame_end(&wk->frees, start);
+	sbp_frame_end(&wk->frees, start);
 	if (!is_sync(wk))
 		kick(wk);
 }

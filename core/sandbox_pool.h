@@ -83,10 +83,4 @@ void sbx_cancel(sbx_pool_t *p, sbx_req_t *r);
 /** Tells worker w (if its process is still generation gen) to forget script id. */
 void sbx_forget(sbx_pool_t *p, int w, unsigned gen, uint32_t id);
 
-/** Appends a frame length placeholder and type; sbx_frame_end fills the length. Returns the
- * frame's start. */
-size_t sbx_frame_begin(buf_t *b, unsigned type);
-/** Sets the length of the frame begun at start. */
-void sbx_frame_end(buf_t *b, size_t start);
-
 #endif

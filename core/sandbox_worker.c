@@ -89,18 +89,14 @@ static void read_frame(buf_t *b)
 static void begin_frame(unsigned t)
 {
 	buf_reset(&W.out);
-	wire_put_u32(&W.out, 0);
-	wire_put_u8(&W.out, t);
+	sbp_frame_begin(&W.out, t);
 }
 
 static void send_frame(void)
 {
+	sbp_frame_end(&W.out, 0);
 	if (W.out.oom)
 		_exit(4);
-	uint32_t n = (uint32_t)(W.out.len - 4);
-	unsigned char c[4] = {(unsigned char)n, (unsigned char)(n >> 8), (unsigned char)(n >> 16),
-	                      (unsigned char)(n >> 24)};
-	memcpy(W.out.p, c, 4);
 	write_all(W.out.p, W.out.len);
 }
 
@@ -145,22 +141,13 @@ static int host_call(void *ud, uint32_t fn, const char *args, size_t len, buf_t 
 	return ok ? 0 : -1;
 }
 
-static void load(wire_rd_t *r)
+static void load(const char *p, size_t n)
 {
-	uint32_t id = wire_get_u32(r);
-	clock_set_virtual(wire_get_i64(r));
-	sandbox_limits_t lim;
-	lim.memory = (size_t)wire_get_i64(r);
-	lim.instructions = wire_get_i64(r);
-	lim.batch_instructions = wire_get_i64(r);
-	size_t name_len, src_len, env_len, fns_len;
-	const char *name = wire_get_str(r, &name_len);
-	const char *src = wire_get_str(r, &src_len);
-	const char *env = wire_get_str(r, &env_len);
-	const char *fns = wire_get_str(r, &fns_len);
-	if (r->bad || name_len == 0 || name_len > 255)
+	sbp_load_t l;
+	if (sbp_get_load(p, n, &l) != 0)
 		_exit(3);
-	drop(id);
+	clock_set_virtual(l.now_ms);
+	drop(l.id);
 	if (W.n == W.cap) {
 		size_t cap = W.cap ? W.cap * 2 : 16;
 		struct slot *s = realloc(W.slots, cap * sizeof *s);
@@ -171,16 +158,16 @@ static void load(wire_rd_t *r)
 	}
 	struct slot *s = &W.slots[W.n++];
 	memset(s, 0, sizeof *s);
-	s->id = id;
+	s->id = l.id;
 	char chunk[256];
-	memcpy(chunk, name, name_len);
-	chunk[name_len] = 0;
-	s->sb = sandbox_new(&lim);
+	memcpy(chunk, l.name, l.name_len);
+	chunk[l.name_len] = 0;
+	s->sb = sandbox_new(&l.lim);
 	if (!s->sb)
 		_exit(4);
 	sandbox_set_host(s->sb, host_call, NULL);
-	int code = sandbox_load(s->sb, src, src_len, chunk, env_len ? env : NULL, env_len,
-	                        fns_len ? fns : NULL, fns_len, &s->fail_text);
+	int code = sandbox_load(s->sb, l.src, l.src_len, chunk, l.env_len ? l.env : NULL, l.env_len,
+	                        l.fns_len ? l.fns : NULL, l.fns_len, &s->fail_text);
 	if (code != SANDBOX_OK) {
 		sandbox_free(s->sb);
 		s->sb = NULL;
@@ -191,17 +178,15 @@ static void load(wire_rd_t *r)
 /* Answers a request on a script: the operation's code, the counters, the payload. */
 static void reply(int code, const sandbox_t *sb, const buf_t *payload)
 {
-	sandbox_stats_t st = {0};
+	sbp_reply_t r = {.code = code, .held = sb != NULL};
 	if (sb)
-		sandbox_stats(sb, &st);
-	begin_frame(SBP_REPLY);
-	wire_put_u8(&W.out, (unsigned)code);
-	wire_put_i64(&W.out, (int64_t)st.memory);
-	wire_put_i64(&W.out, (int64_t)st.memory_peak);
-	wire_put_i64(&W.out, st.instructions);
-	wire_put_u8(&W.out, (unsigned)st.dead);
-	wire_put_u8(&W.out, sb != NULL);
-	wire_put_str(&W.out, payload && payload->p ? payload->p : "", payload ? payload->len : 0);
+		sandbox_stats(sb, &r.st);
+	if (payload) {
+		r.payload = payload->p;
+		r.payload_len = payload->len;
+	}
+	buf_reset(&W.out);
+	sbp_put_reply(&W.out, &r);
 	send_frame();
 }
 
@@ -291,7 +276,7 @@ int sandbox_worker_main(int argc, char **argv)
 		unsigned type = wire_get_u8(&r);
 		switch (type) {
 		case SBP_LOAD:
-			load(&r);
+			load(W.in.p + 1, W.in.len - 1);
 			break;
 		case SBP_FREE:
 			drop(wire_get_u32(&r));

@@ -10,6 +10,7 @@
 #include "clock.h"
 #include "sandbox.h"
 #include "sandbox_price.h"
+#include "sandbox_proto.h"
 #include "sandbox_wire.h"
 
 #include <lauxlib.h>
@@ -240,7 +241,8 @@ static void a_script_returns_data_and_functions_answer(void **state)
 	assert_int_equal(call0(&f, "hi"), SANDBOX_OK);
 	assert_string_equal(check_decoded(f.out.p, f.out.len, "return v"), "hello");
 	assert_int_equal(wire_peek_u32(f.out.p), 2); /* both results */
-	assert_int_equal(call0(&f, "name"), SANDBOX_NO_FUNCTION);
+	assert_int_equal(call0(&f, "name"), SANDBOX_RUNTIME);
+	assert_string_equal(f.out.p, "the script has no function at name");
 	done(&f);
 }
 
@@ -274,11 +276,13 @@ static void repeating_nothing_is_charged_like_repeating_something(void **state)
 	(void)state;
 	struct fix f = {0};
 	int64_t t0 = clock_mono_ms();
-	assert_int_equal(load(&f, "return string.rep('', math.maxinteger)", 1 << 20, 1000000), SANDBOX_INSTRUCTIONS);
+	assert_int_equal(load(&f, "return string.rep('', math.maxinteger)", 1 << 20, 1000000),
+	                 SANDBOX_INSTRUCTIONS);
 	assert_true(clock_mono_ms() - t0 < 1000);
 	done(&f);
-	assert_int_equal(load(&f, "return { s = string.rep('', 1000), t = ('x'):rep(3, '') }", 1 << 20, 1000000),
-	                 SANDBOX_OK);
+	assert_int_equal(
+	    load(&f, "return { s = string.rep('', 1000), t = ('x'):rep(3, '') }", 1 << 20, 1000000),
+	    SANDBOX_OK);
 	done(&f);
 }
 
@@ -339,8 +343,9 @@ static void map_calls_each_item_and_spares_the_others_on_error(void **state)
 	wire_put_u32(&extra, 1);
 	wire_put_integer(&extra, 10);
 	buf_reset(&f.out);
-	assert_int_equal(sandbox_map(f.sb, path.p, path.len, items.p, items.len, extra.p, extra.len, 0, &f.out),
-	                 SANDBOX_OK);
+	assert_int_equal(
+	    sandbox_map(f.sb, path.p, path.len, items.p, items.len, extra.p, extra.len, 0, &f.out),
+	    SANDBOX_OK);
 	lua_State *L = luaL_newstate();
 	char err[120];
 	assert_int_equal(wire_decode_values(L, f.out.p, f.out.len, NULL, 10, err, sizeof err), 2);
@@ -375,8 +380,9 @@ static void a_map_over_its_batch_budget_stops_without_killing_the_sandbox(void *
 	encode_expr("{ 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 }", &items);
 	wire_put_u32(&extra, 0);
 	buf_reset(&f.out);
-	assert_int_equal(sandbox_map(f.sb, path.p, path.len, items.p, items.len, extra.p, extra.len, 0, &f.out),
-	                 SANDBOX_BATCH);
+	assert_int_equal(
+	    sandbox_map(f.sb, path.p, path.len, items.p, items.len, extra.p, extra.len, 0, &f.out),
+	    SANDBOX_BATCH);
 	assert_non_null(strstr(f.out.p, "300000 instructions in all"));
 	assert_int_equal(call0(&f, "f"), SANDBOX_OK);
 	buf_free(&path);
@@ -421,6 +427,47 @@ static void host_functions_exchange_data(void **state)
 	sandbox_free(sb);
 }
 
+static void load_and_reply_frames_round_trip(void **state)
+{
+	(void)state;
+	buf_t b = {0};
+	sbp_load_t l = {.id = 7,
+	                .now_ms = 1767603600000,
+	                .lim = {.memory = 1 << 20, .instructions = 5, .batch_instructions = 9},
+	                .name = "=x.lua",
+	                .name_len = 6,
+	                .src = "return 1",
+	                .src_len = 8};
+	sbp_put_load(&b, &l);
+	assert_int_equal(wire_peek_u32(b.p), b.len - 4);
+	assert_int_equal((unsigned char)b.p[4], SBP_LOAD);
+	sbp_load_t got;
+	assert_int_equal(sbp_get_load(b.p + 5, b.len - 5, &got), 0);
+	assert_int_equal(got.id, 7);
+	assert_true(got.now_ms == 1767603600000);
+	assert_int_equal(got.lim.memory, 1 << 20);
+	assert_true(got.lim.batch_instructions == 9);
+	assert_memory_equal(got.src, "return 1", 8);
+	assert_int_equal(got.env_len, 0);
+	assert_int_equal(sbp_get_load(b.p + 5, b.len - 6, &got), -1); /* cut short */
+	buf_reset(&b);
+	sbp_reply_t r = {.code = SANDBOX_MEMORY,
+	                 .st = {.memory = 10, .memory_peak = 20, .instructions = 30, .dead = SANDBOX_MEMORY},
+	                 .held = 1,
+	                 .payload = "too big",
+	                 .payload_len = 7};
+	sbp_put_reply(&b, &r);
+	sbp_reply_t back;
+	assert_int_equal(sbp_get_reply(b.p + 5, b.len - 5, &back), 0);
+	assert_int_equal(back.code, SANDBOX_MEMORY);
+	assert_int_equal(back.st.memory_peak, 20);
+	assert_int_equal(back.held, 1);
+	assert_memory_equal(back.payload, "too big", 7);
+	b.p[5] = 99; /* a code that does not exist: refused */
+	assert_int_equal(sbp_get_reply(b.p + 5, b.len - 5, &back), -1);
+	buf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -441,6 +488,7 @@ int main(void)
 	    cmocka_unit_test(map_calls_each_item_and_spares_the_others_on_error),
 	    cmocka_unit_test(a_map_over_its_batch_budget_stops_without_killing_the_sandbox),
 	    cmocka_unit_test(host_functions_exchange_data),
+	    cmocka_unit_test(load_and_reply_frames_round_trip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
