@@ -33,6 +33,17 @@ const char *sandbox_code_name(int code)
 /* Refuses growth beyond the cap. Lua answers a refusal with an emergency collection and asks
  * once more for the same block; a second refusal of that same request is the moment Lua raises
  * its memory error, and the sandbox dies: every later growth is refused too. */
+/* Refuses an allocation; the second refusal of the same request is the memory error. */
+static void *refuse(sandbox_t *sb, void *ptr, size_t nsize)
+{
+	if (sb->dead == SB_ALIVE && sb->refused && sb->refused_ptr == ptr && sb->refused_size == nsize)
+		sb->dead = SB_MEMORY;
+	sb->refused = 1;
+	sb->refused_ptr = ptr;
+	sb->refused_size = nsize;
+	return NULL;
+}
+
 static void *sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
 	sandbox_t *sb = ud;
@@ -44,26 +55,12 @@ static void *sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 	}
 	if (nsize > old) {
 		size_t grow = nsize - old;
-		if (sb->dead == SB_MEMORY || sb->used + grow > sb->limit || sb->used + grow < sb->used) {
-			if (sb->dead == SB_ALIVE && sb->refused && sb->refused_ptr == ptr &&
-			    sb->refused_size == nsize)
-				sb->dead = SB_MEMORY;
-			sb->refused = 1;
-			sb->refused_ptr = ptr;
-			sb->refused_size = nsize;
-			return NULL;
-		}
+		if (sb->dead == SB_MEMORY || sb->used + grow > sb->limit || sb->used + grow < sb->used)
+			return refuse(sb, ptr, nsize);
 	}
 	void *p = realloc(ptr, nsize);
-	if (!p) { /* the process itself is out of memory (RLIMIT_AS): the same as the cap */
-		if (sb->dead == SB_ALIVE && sb->refused && sb->refused_ptr == ptr &&
-		    sb->refused_size == nsize)
-			sb->dead = SB_MEMORY;
-		sb->refused = 1;
-		sb->refused_ptr = ptr;
-		sb->refused_size = nsize;
-		return NULL;
-	}
+	if (!p) /* the process itself is out of memory (RLIMIT_AS): the same as the cap */
+		return refuse(sb, ptr, nsize);
 	if (nsize > old)
 		sb->refused = 0; /* (shrinks happen inside the emergency collection: they do not count) */
 	sb->used = sb->used - old + nsize;
@@ -567,41 +564,35 @@ int sandbox_load(sandbox_t *sb, const char *src, size_t len, const char *chunkna
 	return sb_run(sb, p_load, &ctx);
 }
 
-int sandbox_data(sandbox_t *sb, const char *path, size_t path_len, buf_t *out)
+/* Runs operation f with its inputs on a live sandbox. */
+static int operate(sandbox_t *sb, lua_CFunction f, const char *a, size_t a_len, const char *b, size_t b_len,
+                   const char *c, size_t c_len, buf_t *out)
 {
 	if (!sb->S || sb->dead)
 		return dead_fail(sb, out);
-	struct sb_ctx ctx = {.sb = sb, .a = path, .a_len = path_len, .out = out};
-	return sb_run(sb, p_data, &ctx);
+	struct sb_ctx ctx = {
+	    .sb = sb, .a = a, .a_len = a_len, .b = b, .b_len = b_len, .c = c, .c_len = c_len, .out = out};
+	return sb_run(sb, f, &ctx);
+}
+
+int sandbox_data(sandbox_t *sb, const char *path, size_t path_len, buf_t *out)
+{
+	return operate(sb, p_data, path, path_len, NULL, 0, NULL, 0, out);
 }
 
 int sandbox_call(sandbox_t *sb, const char *path, size_t path_len, const char *args, size_t args_len,
                  buf_t *out)
 {
-	if (!sb->S || sb->dead)
-		return dead_fail(sb, out);
-	struct sb_ctx ctx = {
-	    .sb = sb, .a = path, .a_len = path_len, .b = args, .b_len = args_len, .out = out};
-	return sb_run(sb, p_call, &ctx);
+	return operate(sb, p_call, path, path_len, args, args_len, NULL, 0, out);
 }
 
 int sandbox_map(sandbox_t *sb, const char *path, size_t path_len, const char *items, size_t items_len,
                 const char *extra, size_t extra_len, long long batch, buf_t *out)
 {
-	if (!sb->S || sb->dead)
-		return dead_fail(sb, out);
-	struct sb_ctx ctx = {.sb = sb,
-	                     .a = path,
-	                     .a_len = path_len,
-	                     .b = items,
-	                     .b_len = items_len,
-	                     .c = extra,
-	                     .c_len = extra_len,
-	                     .out = out};
 	long long saved = sb->batch_limit;
 	if (batch > 0)
 		sb->batch_limit = batch;
-	int rc = sb_run(sb, p_map, &ctx);
+	int rc = operate(sb, p_map, path, path_len, items, items_len, extra, extra_len, out);
 	sb->batch_limit = saved;
 	return rc;
 }

@@ -461,18 +461,12 @@ int sb_env_setup(lua_State *S)
 	lua_pushboolean(S, 0);
 	lua_setfield(S, -2, "__metatable");
 	lua_pop(S, 2);
-	lua_pushvalue(S, 2);
-	make_proxy(S, "string");
-	lua_setfield(S, back, "string");
-	lua_pushvalue(S, 3);
-	make_proxy(S, "table");
-	lua_setfield(S, back, "table");
-	lua_pushvalue(S, 4);
-	make_proxy(S, "math");
-	lua_setfield(S, back, "math");
-	lua_pushvalue(S, 5);
-	make_proxy(S, "utf8");
-	lua_setfield(S, back, "utf8");
+	static const char *const LIBS[] = {"string", "table", "math", "utf8"}; /* at 2, 3, 4, 5 */
+	for (int i = 0; i < 4; i++) {
+		lua_pushvalue(S, 2 + i);
+		make_proxy(S, LIBS[i]);
+		lua_setfield(S, back, LIBS[i]);
+	}
 
 	/* os: the clock only */
 	lua_createtable(S, 0, 4);

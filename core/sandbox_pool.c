@@ -372,6 +372,19 @@ static void on_poll(uv_poll_t *h, int status, int events)
 	watch(w);
 }
 
+/* Takes the oldest queued request of w (NULL when none). */
+static sbx_req_t *pop(struct worker *w)
+{
+	sbx_req_t *r = w->head;
+	if (!r)
+		return NULL;
+	w->head = r->next;
+	if (!w->head)
+		w->tail = NULL;
+	w->queued--;
+	return r;
+}
+
 /* Starts the next queued request of an idle worker (and writes its pending FREEs). */
 static void kick(struct worker *w)
 {
@@ -381,13 +394,9 @@ static void kick(struct worker *w)
 			break; /* starting: its READY frame will kick again */
 		if (!w->pid && (w->head || w->frees.len) && spawn(w) != 0) {
 			/* no process: every queued request fails now */
-			sbx_req_t *r = w->head;
+			sbx_req_t *r = pop(w);
 			if (!r)
 				return;
-			w->head = r->next;
-			if (!w->head)
-				w->tail = NULL;
-			w->queued--;
 			r->on_done(r, SBX_CRASHED, NULL, 0, 0);
 			continue;
 		}
@@ -395,13 +404,9 @@ static void kick(struct worker *w)
 			buf_add(&w->out, w->frees.p, w->frees.len);
 			buf_reset(&w->frees);
 		}
-		sbx_req_t *r = w->head;
+		sbx_req_t *r = pop(w);
 		if (!r)
 			break;
-		w->head = r->next;
-		if (!w->head)
-			w->tail = NULL;
-		w->queued--;
 		w->cur = r;
 		if (r->prepare)
 			r->prepare(r, w->index, w->gen, &w->out);
