@@ -19,34 +19,34 @@
 
 host_t *H;
 
-int host_error(lua_State *L, const char *code, const char *fmt, ...)
+/* Pushes {code=, message=} with the message formatted from fmt and ap. */
+static void push_error_table(lua_State *L, const char *code, const char *fmt, va_list ap)
 {
 	char msg[1024];
-	va_list ap;
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
 	lua_createtable(L, 0, 2);
 	lua_pushstring(L, code);
 	lua_setfield(L, -2, "code");
 	lua_pushstring(L, msg);
 	lua_setfield(L, -2, "message");
+}
+
+int host_error(lua_State *L, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	push_error_table(L, code, fmt, ap);
+	va_end(ap);
 	return lua_error(L);
 }
 
 int host_fail(lua_State *L, const char *code, const char *fmt, ...)
 {
-	char msg[1024];
 	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
 	lua_pushnil(L);
-	lua_createtable(L, 0, 2);
-	lua_pushstring(L, code);
-	lua_setfield(L, -2, "code");
-	lua_pushstring(L, msg);
-	lua_setfield(L, -2, "message");
+	va_start(ap, fmt);
+	push_error_table(L, code, fmt, ap);
+	va_end(ap);
 	return 2;
 }
 
