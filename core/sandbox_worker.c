@@ -243,8 +243,10 @@ static void serve(unsigned type, wire_rd_t *r)
 static void confine(void)
 {
 	struct rlimit r;
+#ifndef __SANITIZE_ADDRESS__ /* AddressSanitizer reserves terabytes of address space for itself */
 	r.rlim_cur = r.rlim_max = WORKER_MAX_ADDRESS_SPACE;
 	setrlimit(RLIMIT_AS, &r);
+#endif
 	r.rlim_cur = r.rlim_max = WORKER_MAX_CPU_SECONDS;
 	setrlimit(RLIMIT_CPU, &r);
 	r.rlim_cur = r.rlim_max = 0;
