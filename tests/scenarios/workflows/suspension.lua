@@ -67,6 +67,10 @@ t.test("a rule stopped on its job fails the job (tried again later); the third t
   t.contains(m.body_text, ("/admin/workflows/performance_review/versions/%d"):format(v.id))
   t.eq(db.value("SELECT count(*) FROM audit_log WHERE action = 'workflow.suspended' AND target_id = ?", v.id), 1)
   t.same(F.to("review.self_reminder", before, c.id), {})
+  local page = t.status(t.login(require("demo").email("marcus")):get(("/admin/workflows/performance_review/versions/%d")
+    :format(v.id)), 200)
+  t.contains(page.body, "rules are suspended")
+  t.contains(page.body, "stopped 3 times in a row")
 end)
 
 t.test("on a suspended version the rule no longer runs; every mail without a rule still goes out", function()
