@@ -25,14 +25,7 @@ esac
 grep '^directory bench' "$bench_tmp/directory-setup.log" >&2
 echo "bench: company generated in $(($(date +%s) - started)) s" >&2
 
-# the floor: the one run.sh measured in this run, else measured here
-floor_rps=${BENCH_FLOOR_RPS:-}
-if [ -z "$floor_rps" ]; then
-	make --no-print-directory -s BUILD="$BUILD" "$BUILD/bench/floor" >&2 || bench_fail "cannot build the floor"
-	bench_start floor "$BUILD/bench/floor" 127.0.0.1 0
-	bench_check "$BENCH_URL/healthz" '"status":"ok"'
-	floor_rps=$(bench_wrk "$BENCH_URL/healthz") || exit 1
-fi
+bench_floor || exit 1
 
 bench_start_candor directory
 pid=$BENCH_PID

@@ -158,6 +158,17 @@ bench_wrk() {
 
 # bench_line NAME VALUE UNIT ANCHOR ANCHOR_VALUE: prints the one line every figure has:
 #   bench NAME VALUE UNIT vs ANCHOR ANCHOR_VALUE ratio R      (R = VALUE / ANCHOR_VALUE)
+# bench_floor: sets floor_rps to the floor's req/s: the one run.sh measured in this run
+# (BENCH_FLOOR_RPS), else measured here (the floor runs until the script exits).
+bench_floor() {
+	floor_rps=${BENCH_FLOOR_RPS:-}
+	[ -n "$floor_rps" ] && return 0
+	make --no-print-directory -s BUILD="$BUILD" "$BUILD/bench/floor" >&2 || bench_fail "cannot build the floor"
+	bench_start floor "$BUILD/bench/floor" 127.0.0.1 0
+	bench_check "$BENCH_URL/healthz" '"status":"ok"'
+	floor_rps=$(bench_wrk "$BENCH_URL/healthz")
+}
+
 bench_line() {
 	ratio=$(awk -v a="$2" -v b="$5" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
 	echo "bench $1 $2 $3 vs $4 $5 ratio $ratio"

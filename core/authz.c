@@ -988,6 +988,19 @@ fail:
 	return perr(err, errlen, "out of memory");
 }
 
+int authz_policy_set_parts(authz_policy_t *p, const char *name, unsigned parts, char *err, size_t errlen)
+{
+	if (parts & ~(unsigned)(AUTHZ_AUTHOR | AUTHZ_RECIPIENT | AUTHZ_NAMED))
+		return perr(err, errlen, "field parts: only author, recipient and named");
+	int32_t i = name ? p->index[name_slot(p, name, strlen(name))] : -1;
+	if (i < 0)
+		return perr(err, errlen, "parts for an unknown action");
+	if (parts && p->actions[i].def.everyone)
+		return perr(err, errlen, "an action for everyone needs no parts");
+	p->actions[i].def.parts = parts;
+	return 0;
+}
+
 void authz_set_policy(authz_t *az, authz_policy_t *p)
 {
 	authz_policy_free(az->policy);
@@ -1080,6 +1093,12 @@ int authz_check(authz_t *az, int64_t actor, int action, const authz_ctx_t *ctx, 
 		int ok = a->def.guest_ok && ctx && (ctx->rel & (AUTHZ_GUEST_REVIEWER | AUTHZ_AUTHOR));
 		return decide(out, ok, ok ? AUTHZ_RULE_GUEST_REVIEWER : AUTHZ_RULE_GUEST);
 	}
+	unsigned part = ctx ? ctx->rel & a->def.parts : 0;
+	if (part) /* the object's own people: its author, its recipients, those named in its audience */
+		return decide(out, 1,
+		              (part & AUTHZ_AUTHOR)      ? AUTHZ_RULE_PART_AUTHOR
+		              : (part & AUTHZ_RECIPIENT) ? AUTHZ_RULE_PART_RECIPIENT
+		                                         : AUTHZ_RULE_PART_NAMED);
 	unsigned roles = flags & AUTHZ_ROLES;
 	if (!ctx || !ctx->has_subject) {
 		if (by_role(az, a, roles, ctx, out))
@@ -1174,6 +1193,12 @@ const char *authz_rule_name(const authz_t *az, const authz_result_t *r)
 		return "rel:indirect_manager";
 	case AUTHZ_RULE_NO_RELATION:
 		return "no_relation";
+	case AUTHZ_RULE_PART_AUTHOR:
+		return "part:author";
+	case AUTHZ_RULE_PART_RECIPIENT:
+		return "part:recipient";
+	case AUTHZ_RULE_PART_NAMED:
+		return "part:named";
 	}
 	return "?";
 }
@@ -1395,6 +1420,15 @@ void authz_explain(authz_t *az, int64_t actor, int action, const authz_ctx_t *ct
 		    "Person %lld is not related to person %lld in a way that allows \"%s\", and has no role "
 		    "that does (allowed for: %s).",
 		    who, subj, what, roles);
+		break;
+	case AUTHZ_RULE_PART_AUTHOR:
+		put(&b, "Person %lld wrote it, and its author may use \"%s\".", who, what);
+		break;
+	case AUTHZ_RULE_PART_RECIPIENT:
+		put(&b, "It is addressed to person %lld, and its recipients may use \"%s\".", who, what);
+		break;
+	case AUTHZ_RULE_PART_NAMED:
+		put(&b, "Person %lld is named in its audience, and those named may use \"%s\".", who, what);
 		break;
 	}
 }

@@ -62,6 +62,8 @@ enum {
 	AUTHZ_AUTHOR = 1u << 0,         /* wrote it */
 	AUTHZ_REVIEWER = 1u << 1,       /* is a nominated reviewer */
 	AUTHZ_GUEST_REVIEWER = 1u << 2, /* is a guest nominated as reviewer */
+	AUTHZ_RECIPIENT = 1u << 3,      /* it is addressed to them (a message's recipient) */
+	AUTHZ_NAMED = 1u << 4,          /* they are named in its audience (a note shared with them) */
 };
 
 /** What a decision is about beyond actor and action. Zero-initialised means: no subject,
@@ -73,7 +75,7 @@ typedef struct authz_ctx {
 	uint8_t vis[AUTHZ_VIS_N]; /* authz_level_t per party */
 	uint8_t stage;            /* authz_stage_t */
 	uint8_t cycle_role;       /* 0, or 1 + the policy index of the actor's role in this cycle */
-	uint8_t rel;              /* AUTHZ_AUTHOR | AUTHZ_REVIEWER | AUTHZ_GUEST_REVIEWER */
+	uint8_t rel;              /* AUTHZ_AUTHOR | AUTHZ_REVIEWER | ... | AUTHZ_NAMED */
 } authz_ctx_t;
 
 /** Which rule decided; authz_rule_name gives its short name (policies/README.md). */
@@ -98,7 +100,13 @@ typedef enum authz_rule {
 	AUTHZ_RULE_REL_DIRECT_MANAGER,   /* "rel:direct_manager" */
 	AUTHZ_RULE_REL_INDIRECT_MANAGER, /* "rel:indirect_manager" */
 	AUTHZ_RULE_NO_RELATION,          /* "no_relation" */
+	AUTHZ_RULE_PART_AUTHOR,          /* "part:author" */
+	AUTHZ_RULE_PART_RECIPIENT,       /* "part:recipient" */
+	AUTHZ_RULE_PART_NAMED,           /* "part:named" */
 } authz_rule_t;
+
+/** The last rule (for loops over every rule). */
+#define AUTHZ_RULE_LAST AUTHZ_RULE_PART_NAMED
 
 /** A decision. */
 typedef struct authz_result {
@@ -132,6 +140,7 @@ typedef struct authz_action_def {
 	int self;                             /* default without vis: the subject themselves may */
 	int direct_manager;                   /* default without vis: the direct manager may */
 	int indirect_manager;                 /* default without vis: managers further up may */
+	unsigned parts; /* ctx.rel bits (AUTHZ_AUTHOR, AUTHZ_RECIPIENT, AUTHZ_NAMED) that allow it outright */
 } authz_action_def_t;
 
 /** The evaluator: people, the policy in force, and the policy flags. */
@@ -203,6 +212,9 @@ int authz_policy_add_cycle_role(authz_policy_t *p, const char *name, const char 
 /** Validates def and appends a copy. 0, or -1 with the problem written to err (e.g.
  * "duplicate action", "missing why"). */
 int authz_policy_add(authz_policy_t *p, const authz_action_def_t *def, char *err, size_t errlen);
+/** Sets the parts of action name, added to p before: the ctx.rel bits (AUTHZ_AUTHOR,
+ * AUTHZ_RECIPIENT, AUTHZ_NAMED) that allow it outright. 0, or -1 with the problem in err. */
+int authz_policy_set_parts(authz_policy_t *p, const char *name, unsigned parts, char *err, size_t errlen);
 /** Replaces az's policy with p (taking ownership). */
 void authz_set_policy(authz_t *az, authz_policy_t *p);
 /** Frees a policy that was not installed. NULL is fine. */

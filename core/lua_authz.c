@@ -39,6 +39,17 @@ static int box_gc(lua_State *L)
 
 /* ---------------------------------------------------------------- ctx */
 
+/* The ctx.rel bit called name, or 0. */
+static unsigned part_bit(const char *name)
+{
+	return strcmp(name, "author") == 0           ? AUTHZ_AUTHOR
+	       : strcmp(name, "reviewer") == 0       ? AUTHZ_REVIEWER
+	       : strcmp(name, "guest_reviewer") == 0 ? AUTHZ_GUEST_REVIEWER
+	       : strcmp(name, "recipient") == 0      ? AUTHZ_RECIPIENT
+	       : strcmp(name, "named") == 0          ? AUTHZ_NAMED
+	                                             : 0;
+}
+
 static const char *const vis_keys[AUTHZ_VIS_N] = {"self", "direct_manager", "indirect_manager", "hr",
                                                   "reviewer"};
 
@@ -110,10 +121,7 @@ static void ctx_arg(lua_State *L, authz_t *az, int idx, authz_ctx_t *c)
 			lua_pushnil(L);
 			while (lua_next(L, v)) {
 				const char *rk = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
-				unsigned bit = strcmp(rk, "author") == 0           ? AUTHZ_AUTHOR
-				               : strcmp(rk, "reviewer") == 0       ? AUTHZ_REVIEWER
-				               : strcmp(rk, "guest_reviewer") == 0 ? AUTHZ_GUEST_REVIEWER
-				                                                   : 0;
+				unsigned bit = part_bit(rk);
 				if (!bit)
 					luaL_argerror(L, idx,
 					              lua_pushfstring(L, "unknown ctx.rel entry \"%s\"", rk));
@@ -470,6 +478,15 @@ static int l_actions(lua_State *L)
 		set_bool(L, "self", d->self);
 		set_bool(L, "direct_manager", d->direct_manager);
 		set_bool(L, "indirect_manager", d->indirect_manager);
+		lua_newtable(L);
+		static const char *const part_names[] = {"author", "recipient", "named"};
+		static const unsigned part_bits[] = {AUTHZ_AUTHOR, AUTHZ_RECIPIENT, AUTHZ_NAMED};
+		for (int k = 0, np = 0; k < 3; k++)
+			if (d->parts & part_bits[k]) {
+				lua_pushstring(L, part_names[k]);
+				lua_rawseti(L, -2, ++np);
+			}
+		lua_setfield(L, -2, "parts");
 		char buf[512];
 		authz_roles_for(az, (int)i, buf, sizeof buf);
 		lua_pushstring(L, buf);
@@ -577,6 +594,23 @@ static int l_add_action(lua_State *L)
 	return added(L, authz_policy_add(p, &d, err, sizeof err), err);
 }
 
+/** authz.set_parts(action, "author" | "recipient" | "named", ...): the actor's parts in the
+ * object that allow the action outright (an action added before) -> true | nil, problem */
+static int l_set_parts(lua_State *L)
+{
+	authz_policy_t *p = pending(L);
+	const char *name = luaL_checkstring(L, 1);
+	unsigned parts = 0;
+	for (int i = 2; i <= lua_gettop(L); i++) {
+		unsigned bit = part_bit(luaL_checkstring(L, i));
+		luaL_argcheck(L, bit == AUTHZ_AUTHOR || bit == AUTHZ_RECIPIENT || bit == AUTHZ_NAMED, i,
+		              "a part is author, recipient or named");
+		parts |= bit;
+	}
+	char err[256];
+	return added(L, authz_policy_set_parts(p, name, parts, err, sizeof err), err);
+}
+
 /** authz.policy_commit() puts the policy given in force -> true */
 static int l_policy_commit(lua_State *L)
 {
@@ -586,7 +620,7 @@ static int l_policy_commit(lua_State *L)
 	authz_set_policy(b->az, p);
 	/* intern the rule names so that check's answers do not allocate */
 	lua_getfield(L, STATE, "rule_names");
-	for (int rule = AUTHZ_RULE_UNKNOWN_ACTOR; rule <= AUTHZ_RULE_NO_RELATION; rule++)
+	for (int rule = AUTHZ_RULE_UNKNOWN_ACTOR; rule <= AUTHZ_RULE_LAST; rule++)
 		for (unsigned d = 0; d <= AUTHZ_ROLES; d++) {
 			authz_result_t r = {0, (authz_rule_t)rule, d, AUTHZ_REL_NONE};
 			if (d > 0 && rule != AUTHZ_RULE_ROLE && rule != AUTHZ_RULE_CYCLE_ROLE)
@@ -658,6 +692,7 @@ int luaopen_core_authz(lua_State *L)
 	    {"add_role", l_add_role},
 	    {"add_cycle_role", l_add_cycle_role},
 	    {"add_action", l_add_action},
+	    {"set_parts", l_set_parts},
 	    {"policy_commit", l_policy_commit},
 	    {"policy_abort", l_policy_abort},
 	    {"roles", l_roles},

@@ -13,6 +13,8 @@ local access = require "services.access"
 local sessions = require "services.sessions"
 local cycles = require "services.cycles"
 local reviews = require "services.reviews"
+local messages = require "services.messages"
+local feedback_requests = require "services.feedback_requests"
 
 local M = {}
 
@@ -188,6 +190,35 @@ function M.sample_cycle()
   return c
 end
 
+--- Praise with badges, likes and comments, a private note, feedback and a feedback request, so
+--- the wall, the home stream and "My messages" have something to show.
+function M.sample_messages()
+  local function who(key) return sessions.load_user(db.value("SELECT id FROM users WHERE email = ?", M.email(key))) end
+  local function id(key) return who(key).id end
+  local function badge(title) return db.value("SELECT id FROM badges WHERE title = ?", title) end
+  db.transaction(function()
+    local lucas, zoe, ethan, ravi, mia = who("lucas"), who("zoe"), who("ethan"), who("ravi"), who("mia")
+    local p1 = messages.create(lucas, { kind = "praise", recipient_ids = { zoe.id, ethan.id }, badge_id = badge("Team player"),
+      text = "Zoe and Ethan rebuilt the deploy pipeline over two weeks without a single outage. Thank you both!" })
+    messages.like(ravi, p1)
+    messages.like(mia, p1)
+    messages.comment(zoe, p1, { text = "Couldn't have done it without Ethan's test harness." })
+    local p2 = messages.create(who("sofia"), { kind = "praise", recipient_ids = { id("nina") }, badge_id = badge("Customer hero"),
+      text = "Nina turned around the Contoso renewal in a single afternoon call." })
+    messages.like(who("james"), p2)
+    messages.create(who("chloe"), { kind = "praise", recipient_ids = { id("felix") }, badge_id = badge("Great idea"),
+      text = "Felix's interview synthesis changed the roadmap for the quarter." })
+    messages.create(ravi, { kind = "praise", recipient_ids = { mia.id }, audience = "managers",
+      text = "Mia's design review caught the data-loss bug before it shipped." })
+    messages.create(lucas, { kind = "note", about_id = zoe.id,
+      text = "Zoe led the incident review calmly; bring up a tech-lead path at her next review." })
+    messages.create(mia, { kind = "feedback", recipient_ids = { ethan.id },
+      text = "Your pull requests are easy to review; adding a short why in the description would make them perfect." })
+    feedback_requests.create(zoe, { askee_ids = { ethan.id, mia.id }, question = "How did my first on-call week go?",
+      due_date = util.format_date(clock.now() + 7 * 86400) })
+  end)
+end
+
 --- The note for a data folder that already holds the demo company.
 function M.existing_note()
   local path = password_file()
@@ -246,6 +277,13 @@ function M.markdown()
   out[#out + 1] = "Admin Marcus Webb, ten days before today, with some self-assessments written, a few manager reviews"
   out[#out + 1] = "shared and some signed, so every page has something to show. Its invitations are in the outbox"
   out[#out + 1] = "(Administration › Outbox; no mail server is set up, so nothing is sent)."
+  out[#out + 1] = ""
+  out[#out + 1] = "## Praise and messages"
+  out[#out + 1] = ""
+  out[#out + 1] = "It also writes some praise with badges (Lucas Moreau to Zoe Chen and Ethan Brooks, liked and"
+  out[#out + 1] = "commented; Sofia Alvarez to Nina Patel; Chloe Martin to Felix Wagner; Ravi Shankar to Mia Johansson for"
+  out[#out + 1] = "her and her manager only), a private note of Lucas about Zoe, feedback from Mia to Ethan, and a feedback"
+  out[#out + 1] = "request from Zoe to Ethan and Mia."
   out[#out + 1] = ""
   return table.concat(out, "\n")
 end

@@ -139,25 +139,29 @@ return {
 
   ---------------------------------------------------------------- Praise & private notes
   { section = "Praise & Private Notes", action = "praise.platforms", label = "Manage Platforms & Message defaults",
-    hr_admin = true, hr_assistant = false, tech_admin = true,
-    why = "Platforms are chat integrations (Tech Admin); the message defaults (who sees praise) are an HR "
-      .. "policy decision (HR Admin). HR Assistants run cycles, not company-wide defaults." },
+    hr_admin = true, hr_assistant = false, tech_admin = false,
+    why = "The message defaults decide who reads feedback and praise by default and whether writers may stay "
+      .. "anonymous: a confidentiality policy, so HR Admins, as the issue and the sheet's text say. Connecting "
+      .. "a chat platform needs its secrets, which are integrations (admin.integrations, Tech Admin); this row "
+      .. "only switches kinds of message on and off. HR Assistants run cycles, not company-wide defaults." },
   { section = "Praise & Private Notes", action = "praise.badges", label = "Configure Badges",
-    hr_admin = true, hr_assistant = true, tech_admin = false,
-    why = "Badges are public, non-confidential programme content, the kind of HR legwork the assistant role "
-      .. "exists for. Nothing technical about them." },
+    hr_admin = true, hr_assistant = false, tech_admin = false,
+    why = "Badges stand for the company's values and every praise shows them: HR Admins own them. An uploaded "
+      .. "image is served to everyone, so fewer hands is safer; HR Assistants run cycles, Tech Admins the system." },
   { section = "Praise & Private Notes", action = "praise.moderate", label = "Edit and delete messages",
     hr_admin = true, hr_assistant = false, tech_admin = false,
-    why = "Moderating means reading every message, private praise included, and changing what people wrote: "
-      .. "HR Admins only." },
+    why = "Taking down or correcting abusive or mistaken praise is an HR Admin duty. It covers praise, whatever its "
+      .. "audience: praise is recognition, not confidential feedback. Private notes, feedback and feedback "
+      .. "requests are never shown to HR Admins (docs/privacy.md), so they cannot be moderated either." },
   { section = "Praise & Private Notes", action = "praise.unveil_anonymous", label = "Unveil anonymous writer",
     hr_admin = true, hr_assistant = false, tech_admin = false, confidential = true,
-    why = "Breaking anonymity is the most sensitive act in praise: HR Admins only, and (the subject being the "
-      .. "writer) never for someone above them in their own chain." },
+    why = "Breaking anonymity is the most sensitive act in praise: HR Admins only, with a reason, in the audit "
+      .. "log, and the writer is told; the subject being the writer, never for someone above them in their own "
+      .. "chain." },
   { section = "Praise & Private Notes", action = "praise.wall", label = "Configure Praise Wall",
-    hr_admin = true, hr_assistant = false, tech_admin = true,
-    why = "The wall is a company-wide display: what appears there is an HR decision, setting up the screen "
-      .. "and its link is Tech Admin work." },
+    hr_admin = true, hr_assistant = false, tech_admin = false,
+    why = "The wall's office-screen links show company praise without a sign-in: what appears there and who gets "
+      .. "a link is an HR decision. The screen only shows praise everyone may read anyway." },
 
   ---------------------------------------------------------------- Automations
   { section = "Automations", action = "automations.create", label = "Create an automation",
@@ -286,4 +290,40 @@ return {
     hr_admin = false, hr_assistant = false, tech_admin = false, direct_manager = true,
     why = "The direct manager writes the review; an HR Admin who needs to reassign it changes the reporting "
       .. "line (users.change_manager) rather than writing in someone else's name." },
+  { section = "Additional", action = "messages.write", label = "Give praise, write feedback and notes, ask for feedback",
+    hr_admin = false, hr_assistant = false, tech_admin = false, everyone = true,
+    why = "Anyone may recognise a colleague, write them feedback, keep a note or ask for feedback (the message "
+      .. "defaults may switch a kind off). Guests never: they only write the 360 feedback they were asked for." },
+  { section = "Additional", action = "messages.read_everyone", label = "Read company-visible praise",
+    hr_admin = false, hr_assistant = false, tech_admin = false, everyone = true,
+    why = "Praise whose writer chose \"everyone\" is for the whole company: the wall, the home stream, profiles." },
+  { section = "Additional", action = "messages.read_managers", label = "Read a message for its recipients and their managers",
+    hr_admin = false, hr_assistant = false, tech_admin = false, confidential = true, direct_manager = true,
+    parts = { "author", "recipient", "named" },
+    why = "The writer, the recipients, people it was shared with by name, and each recipient's direct manager "
+      .. "(the relation is checked per recipient). Not managers further up and no role: HR Admins read none of "
+      .. "it (docs/privacy.md)." },
+  { section = "Additional", action = "messages.read_recipients", label = "Read a message for its recipients only",
+    hr_admin = false, hr_assistant = false, tech_admin = false, confidential = true,
+    parts = { "author", "recipient", "named" },
+    why = "Only the writer, the recipients and people it was shared with by name; managers only when it is "
+      .. "addressed to them, and no role reads it." },
+  { section = "Additional", action = "messages.read_private", label = "Read a private note",
+    hr_admin = false, hr_assistant = false, tech_admin = false, confidential = true,
+    parts = { "author", "named" },
+    why = "A note is its writer's, and those they shared it with by name. The person it is about does not read "
+      .. "it unless it is shared with them; no manager, no role." },
+  { section = "Additional", action = "messages.edit_own", label = "Edit or delete your own message",
+    hr_admin = false, hr_assistant = false, tech_admin = false, confidential = true,
+    parts = { "author" },
+    why = "Only the writer changes what they wrote (HR Admins moderate praise with praise.moderate)." },
+  { section = "Additional", action = "feedback_requests.create", label = "Ask for feedback about someone",
+    hr_admin = false, hr_assistant = false, tech_admin = false, self = true, direct_manager = true,
+    why = "Ask about yourself, or as the direct manager about a report. Not HR roles and not managers further "
+      .. "up: feedback about a person is gathered by them or their manager." },
+  { section = "Additional", action = "feedback_requests.read", label = "See a feedback request",
+    hr_admin = false, hr_assistant = false, tech_admin = false, confidential = true,
+    parts = { "author", "recipient" },
+    why = "The one who asked (author) and those asked (recipients). The person it is about, when someone else "
+      .. "asked, is not told: the answers go to the one who asked." },
 }

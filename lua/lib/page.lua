@@ -102,7 +102,10 @@ function M.render(req, name, data, opts)
   local content = template.render(name, data)
   local res = web.html(opts.status or 200, "")
   local layout = opts.layout or (req.user and "app" or "plain")
+  local quick = { user = req.user, items = {} }
+  if req.user and layout == "app" then events.fire("page.quick_create", quick) end
   res.body = template.render("layout_" .. layout, {
+    quick_create = quick.items,
     title = data.title,
     content = template.safe(content),
     user = req.user,

@@ -80,6 +80,9 @@ M.PRESET = schema.record{ title = "A visibility preset", fields = {
   { reviewer = level("Nominated reviewers.") },
 } }
 
+--- The parts someone may have in an object that allow an action outright (ctx.rel names).
+M.PARTS = { "author", "recipient", "named" }
+
 local FLAGS = { "everyone", "confidential", "guest_ok", "author_ok", "self", "direct_manager", "indirect_manager" }
 
 --- The schema of one entry of roles.lua, for the roles declared in the roles file.
@@ -109,6 +112,11 @@ function M.action_schema(role_names)
     fields[#fields + 1] = { [f] = { type = "boolean", default = false,
       messages = { type = "field {field} must be true or false" } } }
   end
+  fields[#fields + 1] = { parts = { type = "array", description = "The actor's parts in the object that allow it outright.",
+    elements = { type = "string", one_of = M.PARTS,
+      messages = { one_of = "field parts: unknown part {value} (author, recipient or named)",
+        type = "field parts: unknown part {value} (author, recipient or named)" } },
+    messages = { type = "field parts must be a list of parts" } } }
   return schema.record{ title = "An action", fields = fields }
 end
 
@@ -209,6 +217,10 @@ function M.install(roles, vis, names, list)
     local ok, problem = authz.add_action(a.action, a.section, a.label, a.why, a.everyone, a.confidential, a.guest_ok,
       a.author_ok, a.self, a.direct_manager, a.indirect_manager, all_of, table.unpack(grants, 1, #role_names))
     give(ok, problem, ("%s: entry %d (%s)"):format(roles_file, i, label))
+    if a.parts and #a.parts > 0 then
+      ok, problem = authz.set_parts(a.action, table.unpack(a.parts))
+      give(ok, problem, ("%s: entry %d (%s)"):format(roles_file, i, label))
+    end
   end
   authz.policy_commit()
   role_list = list

@@ -84,6 +84,47 @@ function M.body(req)
   return v
 end
 
+--- Parsed multipart/form-data body (a form with a file input): fields (name -> text) and
+--- files (name -> { filename =, type =, data = }). 400 when it is not well-formed, 415 on
+--- another type. Cached on the request.
+function M.multipart(req)
+  if req._multipart then return req._multipart end
+  local ct = req.headers["content-type"] or ""
+  if not ct:lower():find("multipart/form-data", 1, true) then
+    errors.raise(415, "unsupported_media_type", "Send the form as multipart/form-data.")
+  end
+  local boundary = ct:match('[Bb]oundary="([^"]+)"') or ct:match("[Bb]oundary=([^;%s]+)")
+  if not boundary or #boundary > 200 then errors.bad_request("The form has no boundary.") end
+  local body, delim = req.body or "", "--" .. boundary
+  local fields, files = {}, {}
+  local pos = body:find(delim, 1, true)
+  if not pos then errors.bad_request("The form is empty or malformed.") end
+  pos = pos + #delim
+  while true do
+    if body:sub(pos, pos + 1) == "--" then break end
+    if body:sub(pos, pos + 1) ~= "\r\n" then errors.bad_request("The form is malformed.") end
+    local head_end = body:find("\r\n\r\n", pos + 2, true)
+    if not head_end then errors.bad_request("The form is malformed.") end
+    local head = body:sub(pos + 2, head_end - 1)
+    local next_at = body:find("\r\n" .. delim, head_end + 4, true)
+    if not next_at then errors.bad_request("The form is cut short.") end
+    local data = body:sub(head_end + 4, next_at - 1)
+    local disp = head:match("[Cc]ontent%-[Dd]isposition:%s*form%-data;([^\r\n]*)")
+    local name = disp and disp:match('name="([^"]*)"')
+    if not name then errors.bad_request("A part of the form has no name.") end
+    local filename = disp:match('filename="([^"]*)"')
+    if filename then
+      files[name] = { filename = filename, type = head:match("[Cc]ontent%-[Tt]ype:%s*([^\r\n]+)"), data = data }
+    else
+      if data:find("\0", 1, true) then errors.bad_request("The form contains NUL characters.") end
+      fields[name] = data
+    end
+    pos = next_at + 2 + #delim
+  end
+  req._multipart = { fields = fields, files = files }
+  return req._multipart
+end
+
 --- Form or JSON, whichever the request sent.
 function M.input(req)
   local ct = req.headers["content-type"] or ""

@@ -11,4 +11,6 @@ return {
   "reviews",
   "import",
   "workflows",
+  "messages",
+  "praise_admin",
 }

@@ -217,7 +217,10 @@ function M.routes(r)
       local manager = u.manager_id and people.get(u.manager_id)
       local reports = db.query([[SELECT id, name, job_title FROM users WHERE manager_id = ? AND status <> 'deactivated'
         ORDER BY name COLLATE FOLD]], u.id)
-      return page.render(req, "people_show", { title = u.name, person = u, roles = roles, role_names = ROLE_NAMES,
+      local profile = { viewer = req.user, person = u, sections = {} }
+      events.fire("person.profile", profile)
+      table.sort(profile.sections, function(a, b) return (a.order or 50) < (b.order or 50) end)
+      return page.render(req, "people_show", { sections = profile.sections, title = u.name, person = u, roles = roles, role_names = ROLE_NAMES,
         manager = manager, reports = reports, admin = admin, chain = M.chain_of(u.id), is_super = people.is_super(roles),
         actions = person_actions(req.user, u, roles), indirect = #authz.reports(u.id, false),
         reviews = dashboard.review_history(req.user, u.id) }, { nav = "people" })

@@ -78,6 +78,13 @@ local function show(req, id)
   if v.role == "reviewee" and v.can.write_self == false and v.review.manager_status ~= "shared" then
     data.waiting = true
   end
+  -- resources beside the questionnaire for the two people in the review (praise, notes, ...):
+  -- areas add groups { title =, items = { { label =, href =, note = } }, empty = }
+  if v.role == "reviewee" or v.role == "manager" then
+    local res = { user = req.user, review_id = v.review.id, reviewee_id = v.review.reviewee_id, role = v.role, groups = {} }
+    events.fire("review.resources", res)
+    data.resources = res.groups
+  end
   return page.render(req, "review_show", data, { nav = v.role == "viewer" and "cycles" or "home" })
 end
 

@@ -12,4 +12,7 @@ return {
   "workflows",
   "reviews",
   "dashboard",
+  "messages",
+  "feedback_requests",
+  "wall",
 }

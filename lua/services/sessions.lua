@@ -341,6 +341,7 @@ function M.check_csrf(req)
   if not token then
     local ct = req.headers["content-type"] or ""
     if ct:find("application/x-www-form-urlencoded", 1, true) then token = web.form(req).csrf_token end
+    if ct:lower():find("multipart/form-data", 1, true) then token = web.multipart(req).fields.csrf_token end
   end
   local expected = req.session and req.session.csrf_token or (req.pending_session and req.pending_session.csrf_token)
   if not token or not expected or not crypto.equal(token, expected) then

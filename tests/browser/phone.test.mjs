@@ -277,6 +277,11 @@ test('phone: the outbox, a mail, bounces and the mail server fit a phone', async
   await walk(ctx, ['/admin/outbox', { path: (f) => f.mail, name: 'mail' }, '/admin/bounces', '/admin/mail-server']);
 });
 
+test('phone: praise, messages and their administration fit a phone', async (ctx) => {
+  await walk(ctx, ['/praise', '/messages', '/messages?tab=requested', '/messages/new?kind=feedback', '/admin/praise',
+    '/admin/praise/badges', '/admin/praise/defaults', '/admin/praise/wall', '/admin/praise/moderation']);
+});
+
 test('phone: the signed-out pages fit a phone', async (ctx) => {
   ctx.guard.ignore('console', /status of 40[04]/);
   await walk(ctx, [{ path: '/', name: 'sign in' }, '/password/forgot'], { signedOut: true });

@@ -53,11 +53,11 @@ local MATRIX = {
   { "objectives.nudge",             ". x x . x x" },
   { "objectives.read_manager_only", ". x . . x x" },
   -- Praise & Private Notes
-  { "praise.platforms",             ". x . x x x" },
-  { "praise.badges",                ". x x . x x" },
+  { "praise.platforms",             ". x . . x x" },
+  { "praise.badges",                ". x . . x x" },
   { "praise.moderate",              ". x . . x x" },
   { "praise.unveil_anonymous",      ". x . . x x" },
-  { "praise.wall",                  ". x . x x x" },
+  { "praise.wall",                  ". x . . x x" },
   -- Automations
   { "automations.create",           ". x x . x x" },
   { "automations.edit",             ". x x . x x" },
@@ -93,6 +93,14 @@ local MATRIX = {
   { "feedback.write",               "x x x x x x" },
   { "review.write_self",            ". . . . . ." },
   { "review.write_manager",         ". . . . . ." },
+  { "messages.write",               "x x x x x x" },
+  { "messages.read_everyone",       "x x x x x x" },
+  { "messages.read_managers",       ". . . . . ." },
+  { "messages.read_recipients",     ". . . . . ." },
+  { "messages.read_private",        ". . . . . ." },
+  { "messages.edit_own",            ". . . . . ." },
+  { "feedback_requests.create",     ". . . . . ." },
+  { "feedback_requests.read",       ". . . . . ." },
 }
 
 -- The flag each "on" column is about.
@@ -204,7 +212,8 @@ t.test("the confidential rows are exactly the ones with content", function()
   local conf = {}
   for _, a in ipairs(authz.actions()) do if a.confidential then conf[#conf + 1] = a.name end end
   t.same(conf, { "reviews.read", "feedback.read", "feedback.export_pdf", "objectives.read_manager_only",
-    "praise.unveil_anonymous" })
+    "praise.unveil_anonymous", "messages.read_managers", "messages.read_recipients", "messages.read_private",
+    "messages.edit_own", "feedback_requests.read" })
 end)
 
 t.test("relationship rows: only the reviewee writes the self-assessment, only the manager the review", function()

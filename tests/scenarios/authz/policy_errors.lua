@@ -161,3 +161,19 @@ t.test("policy files are data: no globals, no bytecode, syntax errors name the f
   os.remove(dir)
   still_in_force()
 end)
+
+t.test("parts name the actor's part in the object: unknown ones, and parts on an everyone row, are refused", function()
+  local roles = real("roles.lua")
+  local i, e = entry_of(roles, "messages.read_private")
+  e.parts = { "author", "cousin" }
+  t.contains(refused(roles), ("policies/roles.lua: entry %d (messages.read_private): field parts: "
+    .. "unknown part \"cousin\" (author, recipient or named)"):format(i))
+  still_in_force()
+  roles = real("roles.lua")
+  i, e = entry_of(roles, "directory.view")
+  e.parts = { "author" }
+  t.contains(refused(roles), ("entry %d (directory.view): an action for everyone needs no parts"):format(i))
+  still_in_force()
+  t.same({ authz.check(4000000001, "messages.read_private", { rel = { named = true } }) }, { true, "part:named" })
+  t.same({ authz.check(4000000001, "messages.read_private", { rel = { recipient = true } }) }, { false, "no_role" })
+end)

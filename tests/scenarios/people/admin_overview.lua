@@ -28,7 +28,7 @@ end
 
 -- Not built yet: the same for every role.
 local NOT_BUILT = { "users.sftp", "feedback_cycles.manage", "feedback.read", "objective_cycles.manage", "objectives.nudge",
-  "praise.platforms", "praise.badges", "praise.wall", "automations.create", "admin.features", "admin.design",
+  "automations.create", "admin.features", "admin.design",
   "admin.datetime", "admin.xml_export" }
 
 local function expect(tl, action, state, why)
@@ -53,7 +53,8 @@ t.test("the super user: everything Candor has is a link, and every link opens", 
   local tl = tiles(priya)
   for _, a in ipairs({ "users.send_password_reset", "users.deactivate", "users.delete", "users.set_password",
       "users.change_manager", "review_cycles.delete", "reviews.read", "reviews.export_excel", "admin.impersonate",
-      "roles.grant_tech_admin", "admin.security", "admin.user_settings", "workflows.edit", "users.import" }) do
+      "roles.grant_tech_admin", "admin.security", "admin.user_settings", "workflows.edit", "users.import",
+      "praise.platforms", "praise.badges", "praise.wall", "praise.moderate", "praise.unveil_anonymous" }) do
     expect(tl, a, "open")
   end
   for _, a in ipairs(NOT_BUILT) do expect(tl, a, "unavailable", "Not available yet") end
@@ -66,7 +67,8 @@ t.test("an HR Admin: people and review actions are links; Tech Admin work says s
   local tl = tiles(marcus)
   for _, a in ipairs({ "users.send_password_reset", "users.deactivate", "users.delete", "users.set_password",
       "users.change_manager", "review_cycles.delete", "reviews.read", "reviews.export_excel", "workflows.edit",
-      "admin.user_settings", "admin.audit_log", "admin.email_templates" }) do
+      "admin.user_settings", "admin.audit_log", "admin.email_templates", "praise.platforms", "praise.badges",
+      "praise.wall", "praise.moderate", "praise.unveil_anonymous" }) do
     expect(tl, a, "open")
   end
   expect(tl, "users.delete", "open")
@@ -92,7 +94,9 @@ t.test("an HR Assistant: cycles are links; content, deleting and reporting lines
   expect(tl, "users.change_manager", "locked",
     "Needs HR Admin or HR Assistant (when “Allow HR Assistants to pick a person's manager” is on)")
   expect(tl, "users.sftp", "unavailable", "Not available yet")
-  expect(tl, "praise.badges", "unavailable", "Not available yet")
+  for _, a in ipairs({ "praise.badges", "praise.platforms", "praise.wall", "praise.moderate" }) do
+    expect(tl, a, "locked", "Needs HR Admin")
+  end
   for _, a in ipairs(NOT_BUILT) do expect(tl, a, "unavailable", "Not available yet") end
   every_link_opens(lena, tl)
 end)
@@ -125,6 +129,8 @@ t.test("a Tech Admin: integrations and security are links; HR work needs HR Admi
   expect(tl, "users.delete", "locked", "Needs HR Admin")
   expect(tl, "review_cycles.manage", "locked", "Needs HR Admin or HR Assistant")
   expect(tl, "workflows.edit", "locked", "Needs HR Admin")
+  expect(tl, "praise.wall", "locked", "Needs HR Admin")
+  expect(tl, "praise.platforms", "locked", "Needs HR Admin")
   expect(tl, "admin.design", "unavailable", "Not available yet")
   expect(tl, "users.sftp", "unavailable", "Not available yet")
   for _, a in ipairs(NOT_BUILT) do expect(tl, a, "unavailable", "Not available yet") end

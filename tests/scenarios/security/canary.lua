@@ -92,6 +92,41 @@ t.test("swapping two TOTP ciphertexts between users makes both fail to decrypt",
   end }
 end)
 
+t.test("praise, feedback, notes, comments and feedback requests are not in the database, the WAL or a backup", function()
+  local P = t.demo()
+  local r = canary.check{ dir = dir, write = function()
+    local zoe, ethan = t.login(demo.email("mia")), t.login(demo.email("ethan")) -- Zoe uses 2-step by now
+    local words = {
+      praise = "Praise canary: the kettle whistles in B flat",
+      feedback = "Feedback canary: seven herons over the canal",
+      note = "Note canary: the attic clock runs backwards",
+      comment = "Comment canary: violet umbrellas at noon",
+      question = "Question canary: which lighthouse hums loudest",
+      answer = "Answer canary: the ferry leaves at quarter past",
+    }
+    local p = t.status(zoe:post("/api/messages", { kind = "praise", text = words.praise, recipient_ids = { P.ethan.id } }), 201).json
+    t.status(zoe:post("/api/messages", { kind = "feedback", text = words.feedback, recipient_ids = { P.ethan.id } }), 201)
+    t.status(zoe:post("/api/messages", { kind = "note", text = words.note, about_id = P.ethan.id }), 201)
+    t.status(ethan:post("/api/messages/" .. p.id .. "/comments", { text = words.comment }), 201)
+    local rq = t.status(zoe:post("/api/feedback-requests", { askee_ids = { P.ethan.id }, question = words.question }), 201).json
+    t.status(ethan:post("/api/feedback-requests/" .. rq.id .. "/answer", { text = words.answer }), 201)
+    local list = {}
+    for _, w in pairs(words) do list[#list + 1] = w end
+    return list
+  end }
+  t.ok(r.sizes.wal > 0 and r.sizes.db > 0 and r.sizes.backup > 0, "the files were read")
+end)
+
+t.test("swapping two messages' ciphertexts makes both fail to decrypt", function()
+  local P = t.demo()
+  local zoe = t.login(demo.email("mia"))
+  local a = t.status(zoe:post("/api/messages", { kind = "praise", text = "first", recipient_ids = { P.ethan.id } }), 201).json
+  local b = t.status(zoe:post("/api/messages", { kind = "praise", text = "second", recipient_ids = { P.ethan.id } }), 201).json
+  canary.swap_check{ table = "messages", column = "text_enc", a = { a.id }, b = { b.id }, read = function()
+    t.eq(zoe:get("/api/messages/" .. a.id).status, 500, "a text that does not open is an error, never another's text")
+  end }
+end)
+
 t.test("clean up the temporary data folder", function()
   canary.cleanup(dir)
   t.no(io.open(dir .. "/candor.db", "rb"), "removed")
