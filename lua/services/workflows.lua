@@ -1073,6 +1073,22 @@ local function run_event_job(p)
   end, p.key)
 end
 
+-- Compiles the versions that running cycles and new cycles use, from a job at start (a script
+-- may run there without blocking anyone): else the first request needing one inside a
+-- transaction would compile it with the loop blocked. Returns how many it compiled.
+local function run_warm_job()
+  local ids = db.column([[SELECT DISTINCT workflow_version_id FROM cycles
+    WHERE workflow_version_id IS NOT NULL AND phase <> 'closed']])
+  for _, name in ipairs(M.names()) do ids[#ids + 1] = M.current_version(name).id end
+  local n = 0
+  for _, id in ipairs(ids) do
+    local ok, err = pcall(entry_of, id)
+    if ok then n = n + 1 else log.warn(("workflow version %d could not be compiled: %s"):format(id, tostring(err))) end
+  end
+  log.info(("workflow versions compiled ahead of their use: %d"):format(n))
+  return n
+end
+
 local function run_transition_job(p)
   return db.transaction(function()
     local cycle = cycles.get(p.cycle_id)
@@ -1359,6 +1375,8 @@ function M.init(a)
   app.on_job("workflow.step", run_step_job)
   app.on_job("workflow.event", run_event_job)
   app.on_job("workflow.transition", run_transition_job)
+  app.on_job("workflow.warm", run_warm_job)
+  if not app.test then app.schedule(clock.now(), "workflow.warm", {}, "workflow:warm") end
   events.hook("cycle.starting", function(e) M.start(e.cycle_id, actor_of(e)) end)
   events.hook("cycle.moving", function(e) M.transition(e.cycle_id, e.to, actor_of(e)) end)
   events.hook("cycle.updated", function(e)

@@ -137,6 +137,7 @@ t.test("after a restart the rule is stopped on its deadline, its worker killed, 
   local slowest, n = probe_for(TIMEOUT_MS + 500)
   t.ok(slowest < 100, ("the slowest /healthz took %d ms (%d asked)"):format(slowest, n))
   local log = canary.read(server.log)
+  t.match(log, "workflow versions compiled ahead of their use: [1-9]", "compiled by a job, not in a transaction")
   t.match(log, "sandbox worker %d+ stopped after %d+ ms: a script ran too long")
   local j = job()
   t.eq(j.attempts, 1)
