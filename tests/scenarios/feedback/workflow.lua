@@ -102,3 +102,31 @@ t.test("review and 360 cycles with the same id keep their own jobs and mails", f
     t.match(m.dedupe_key, "^wf:feedback_cycle:%d+:")
   end
 end)
+
+t.test("a rule (a function in only) of a 360 event step runs from a job, outside the change's transaction", function()
+  -- the invitation step with a rule: only guests are invited by this version
+  local src = builtin:gsub('to = "reviewer", batch = 60,', 'to = "reviewer", only = function(r) return r.guest end,', 1)
+  local v = t.status(login("priya"):put("/api/workflows/feedback_360", { source = src, note = "guests only" }), 201).json
+  local hr = login("marcus")
+  local c = t.status(hr:post("/api/feedback/cycles", { name = "Rule 360", start_date = "2026-01-08",
+    rules = { min = 0, max = 3, suggested = 2 } }), 201).json
+  t.status(hr:post("/api/feedback/cycles/" .. c.id .. "/reviewees", { user_ids = { P.kai.id } }), 200)
+  t.status(hr:post("/api/feedback/cycles/" .. c.id .. "/start"), 200)
+  t.eq(db.value("SELECT workflow_version_id FROM feedback_cycles WHERE id = ?", c.id), v.id)
+  local s = db.value("SELECT id FROM feedback_subjects WHERE cycle_id = ?", c.id)
+  local guest = db.row("SELECT id, email FROM users WHERE kind = 'guest' LIMIT 1")
+  for _, id in ipairs({ P.aisha.id, guest.id }) do
+    t.status(hr:post("/api/feedback/360/" .. s .. "/nominations", { reviewer_id = id }), 201)
+  end
+  local requests = require("core.sandbox").stats().requests
+  t.status(hr:post("/api/feedback/approvals", { subject_ids = { s } }), 200)
+  t.eq(require("core.sandbox").stats().requests, requests, "no script ran in the approval's transaction")
+  t.eq(db.value("SELECT count(*) FROM jobs WHERE key LIKE ?", ("feedback_cycle:%d:wfevent:%%"):format(c.id)), 2,
+    "one job per approved reviewer")
+  t.advance("1m")
+  t.eq(#t.outbox({ template = "feedback_360.invite", to = guest.email }), 1, "the guest passes the rule")
+  t.eq(#t.outbox({ template = "feedback_360.invite", to = demo.email("aisha") }), 0, "a colleague does not")
+  t.eq(db.value("SELECT count(*) FROM jobs WHERE key LIKE ?", ("feedback_cycle:%d:wfevent:%%"):format(c.id)), 0,
+    "the jobs are done")
+  workflows.use_version("feedback_360", 0, P.priya) -- back to the built-in for what follows
+end)
