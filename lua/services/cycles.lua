@@ -93,6 +93,26 @@ function M.list(actor)
   return rows
 end
 
+--- The managers above manager_id in today's reporting lines, as reviews.manager_chain keeps
+--- them (JSON text; nil without a manager). Fixed with the writer: managers higher up read a
+--- review by this list, not by the org chart of the day they read it.
+function M.chain_of(manager_id)
+  if not manager_id then return nil end
+  return json.encode(json.array(authz.chain(manager_id)))
+end
+
+-- Fixes the chain above each writer of the cycle's reviews (all of them, or those in review_ids).
+local function fix_chains(cycle_id, review_ids)
+  local where, args = "", {}
+  if review_ids then where, args = " AND id IN (SELECT value FROM json_each(?))", { json.encode(review_ids) } end
+  local writers = db.column("SELECT DISTINCT manager_id FROM reviews WHERE cycle_id = ? AND manager_id IS NOT NULL"
+    .. where, cycle_id, table.unpack(args))
+  local chains = {}
+  for _, m in ipairs(writers) do chains[tostring(m)] = json.array(authz.chain(m)) end
+  db.exec([[UPDATE reviews SET manager_chain = (SELECT value FROM json_each(?) WHERE key = CAST(reviews.manager_id AS TEXT))
+    WHERE cycle_id = ?]] .. where, json.encode(chains), cycle_id, table.unpack(args))
+end
+
 -- ------------------------------------------------------------------ writing
 
 local DATES = { "start_date", "self_due", "manager_due", "sign_due" }
@@ -294,8 +314,12 @@ function M.add_reviewees(actor, id, user_ids, req)
         target_id = c.id, target_label = c.name, details = { added = added } }
       events.fire("cycle.reviewees_added", { cycle_id = c.id, count = added, actor_id = actor.id })
       if running then
-        for _, r in ipairs(db.query([[SELECT id, reviewee_id, manager_id FROM reviews WHERE cycle_id = ? AND created_at = ?
-            AND reviewee_id IN (SELECT value FROM json_each(?))]], c.id, now, json.encode(ids))) do
+        local added_rows = db.query([[SELECT id, reviewee_id, manager_id FROM reviews WHERE cycle_id = ? AND created_at = ?
+            AND reviewee_id IN (SELECT value FROM json_each(?))]], c.id, now, json.encode(ids))
+        local added_ids = {}
+        for i, r in ipairs(added_rows) do added_ids[i] = r.id end
+        fix_chains(c.id, added_ids)
+        for _, r in ipairs(added_rows) do
           events.fire("review.added", { review_id = r.id, cycle_id = c.id, reviewee_id = r.reviewee_id,
             manager_id = r.manager_id, actor_id = actor.id })
         end
@@ -387,9 +411,12 @@ function M.start(actor, id, req)
   if next(problems) then errors.invalid(problems, "The cycle is not ready to start.") end
   local now = clock.now()
   return db.transaction(function()
-    db.exec([[UPDATE reviews SET manager_id = (SELECT u.manager_id FROM users u WHERE u.id = reviews.reviewee_id),
+    -- each writer is fixed now (a writer HR chose stays), with the managers above them
+    db.exec([[UPDATE reviews SET manager_id = CASE WHEN manager_chosen_by IS NOT NULL THEN manager_id
+        ELSE (SELECT u.manager_id FROM users u WHERE u.id = reviews.reviewee_id) END,
       self_status = CASE WHEN ? THEN self_status ELSE 'skipped' END, updated_at = ? WHERE cycle_id = ?]],
       c.self_assessment and 1 or 0, now, c.id)
+    fix_chains(c.id)
     db.exec("UPDATE cycles SET started_at = ?, updated_at = ? WHERE id = ?", now, now, c.id)
     audit.record{ action = "cycle.start", actor = actor, req = req, target_type = "cycle", target_id = c.id,
       target_label = c.name, details = { reviewees = count } }

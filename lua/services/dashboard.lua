@@ -152,7 +152,7 @@ local STATUS = {
 --- whoever may read a part (the evaluator, with the cycle's visibility settings), and those who
 --- track the cycle (statuses only). Two queries.
 function M.review_history(viewer, person_id)
-  local rows = db.query([[SELECT r.id, r.cycle_id, r.reviewee_id, r.manager_id, r.self_status, r.manager_status,
+  local rows = db.query([[SELECT r.id, r.cycle_id, r.reviewee_id, r.manager_id, r.manager_chain, r.self_status, r.manager_status,
       r.manager_signed_at, r.closed_at, c.name AS cycle_name, c.phase, c.start_date, c.visibility, c.self_assessment
     FROM reviews r JOIN cycles c ON c.id = r.cycle_id
     WHERE r.reviewee_id = ? AND c.phase <> 'draft' ORDER BY c.start_date DESC, r.id DESC]], person_id)
