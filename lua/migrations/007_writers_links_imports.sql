@@ -40,7 +40,9 @@ CREATE TABLE imports (
   total        INTEGER NOT NULL DEFAULT 0,     -- changes to apply
   report       TEXT NOT NULL DEFAULT '{}',     -- JSON: counts, notes, problems (services/import.lua)
   error        TEXT,
-  runs         INTEGER NOT NULL DEFAULT 0,     -- how often it was started or resumed
+  runs         INTEGER NOT NULL DEFAULT 0,     -- how often a runner started or resumed it
+  runner       TEXT,                           -- the runner holding it (a random token)
+  heartbeat_at INTEGER,                        -- its last slice: older than a minute, another may resume
   created_at   INTEGER NOT NULL,
   updated_at   INTEGER NOT NULL,
   finished_at  INTEGER

@@ -150,18 +150,26 @@ local function require_perm(actor, action) if not actor.operator then access.req
 ---    Tech Admin places the people the import creates; never an existing reporting line);
 ---  * nobody but those who may read review content by their role (HR Admins) makes themselves,
 ---    or anyone below themselves, someone's manager: reporting lines decide who reads reviews.
-function M.require_manager_choice(actor, person, manager_id, how)
+--- below_actor (optional): whether the new manager is the actor or below them, when the caller
+--- knows the reporting lines better than today's (the import, which changes several at once).
+function M.require_manager_choice(actor, person, manager_id, how, below_actor)
   if actor.operator then return end
   if not access.can(actor, "users.change_manager") then
-    if person then access.require(actor, "users.change_manager") end
+    local needs = authz.roles_for("users.change_manager")
+    if person then
+      errors.forbidden(("You cannot change the reporting line of someone already in Candor (that needs: %s)."):format(needs))
+    end
     if not (how == "import" and access.can(actor, "users.import")) then
-      errors.forbidden("You may add people but not choose their manager (that needs: "
-        .. authz.roles_for("users.change_manager") .. ").")
+      errors.forbidden("You may add people but not choose their manager (that needs: " .. needs .. ").")
     end
   end
-  if manager_id and not access.can(actor, "reviews.read") then
-    local rel = manager_id ~= actor.id and authz.relation(actor.id, manager_id)
-    if manager_id == actor.id or rel == "direct_manager" or rel == "indirect_manager" then
+  if (manager_id or below_actor ~= nil) and not access.can(actor, "reviews.read") then
+    local below = below_actor
+    if below == nil then
+      local rel = manager_id ~= actor.id and authz.relation(actor.id, manager_id)
+      below = manager_id == actor.id or rel == "direct_manager" or rel == "indirect_manager"
+    end
+    if below then
       errors.forbidden("You cannot make yourself, or anyone below yourself, someone's manager: reporting lines "
         .. "decide who reads reviews, so an HR Admin sets such a line.")
     end

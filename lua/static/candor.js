@@ -290,4 +290,12 @@
       }, 200);
     });
   });
+
+  // A page about work in progress (an import): <section data-refresh="2000"> reloads it after
+  // that many milliseconds while the section is there (the page also has a Refresh link).
+  var refresh = document.querySelector("[data-refresh]");
+  if (refresh) {
+    var ms = parseInt(refresh.getAttribute("data-refresh"), 10);
+    if (ms >= 500) setTimeout(function () { window.location.reload(); }, ms);
+  }
 })();
