@@ -130,6 +130,8 @@ function M.routes(r)
     handler = function(req) reviews.submit_manager(req.user, id_of(req), req); return web.json(200, review_json(reviews.view(req.user, id_of(req)))) end }
   r:add{ method = "POST", path = "/api/reviews/{id:int}/share", auth = "user", perm = "object",
     handler = function(req) reviews.share(req.user, id_of(req), req); return web.json(200, review_json(reviews.view(req.user, id_of(req)))) end }
+  r:add{ method = "POST", path = "/api/reviews/{id:int}/unshare", auth = "user", perm = "object",
+    handler = function(req) reviews.unshare(req.user, id_of(req), req); return web.json(200, review_json(reviews.view(req.user, id_of(req)))) end }
   r:add{ method = "POST", path = "/api/reviews/{id:int}/sign", auth = "user", perm = "object",
     handler = function(req) reviews.sign(req.user, id_of(req), req); return web.json(200, review_json(reviews.view(req.user, id_of(req)))) end }
   r:add{ method = "POST", path = "/api/reviews/{id:int}/reopen", auth = "user", perm = "object",
@@ -167,6 +169,8 @@ function M.routes(r)
           return act(req, f, function() return reviews.submit_self(req.user, id_of(req), req) end,
             "Your self-assessment is submitted. Your manager can read it now.")
         elseif f.after == "share" then
+          -- shared only once confirmed: by the page's dialog (which sets confirmed), else on a page
+          if f.confirmed ~= "1" then return web.redirect("/reviews/" .. req.params.id .. "/share") end
           return act(req, f, function() return reviews.share(req.user, id_of(req), req) end,
             "The review is shared with " .. v.reviewee.name .. ".")
         elseif f.after == "ready" then
@@ -175,6 +179,27 @@ function M.routes(r)
         return page.redirect("/reviews/" .. req.params.id, "success", "Draft saved.")
       end }
   end
+  -- sharing without JavaScript: a page that asks first
+  r:add{ method = "GET", path = "/reviews/{id:int}/share", auth = "user", perm = "object",
+    handler = function(req)
+      local v = reviews.view(req.user, id_of(req))
+      if not v.can.share then errors.forbidden("Only the reviewing manager shares this review, while it is not shared.") end
+      return page.render(req, "review_share", { title = "Share the review of " .. v.reviewee.name, v = v },
+        { nav = "home" })
+    end }
+  r:add{ method = "POST", path = "/reviews/{id:int}/share", auth = "user", perm = "object",
+    handler = function(req)
+      local f = web.form(req)
+      if f.confirmed ~= "1" then return web.redirect("/reviews/" .. req.params.id .. "/share") end
+      local v = reviews.view(req.user, id_of(req))
+      return act(req, nil, function() return reviews.share(req.user, id_of(req), req) end,
+        "The review is shared with " .. v.reviewee.name .. ". You can take it back until they sign.")
+    end }
+  r:add{ method = "POST", path = "/reviews/{id:int}/unshare", auth = "user", perm = "object",
+    handler = function(req)
+      return act(req, nil, function() return reviews.unshare(req.user, id_of(req), req) end,
+        "You took the review back: it is a draft again, and they were told.")
+    end }
   r:add{ method = "POST", path = "/reviews/{id:int}/sign", auth = "user", perm = "object",
     handler = function(req)
       return act(req, nil, function() return reviews.sign(req.user, id_of(req), req) end, "You signed the review.")

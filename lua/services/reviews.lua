@@ -137,6 +137,19 @@ local function answers_of(review_id, author)
   return out
 end
 
+--- Why the manager may not take shared review r back now, or nil: only its writer, while the
+--- cycle's workflow lets reviews be shared, until the reviewee signs.
+local function unshare_problem(actor, r, c)
+  if actor.id ~= r.manager_id then return 403, "Only the reviewing manager takes a review back." end
+  if r.manager_status ~= "shared" then return 409, "This review is not shared." end
+  if r.reviewee_signed_at then
+    return 409, "The reviewee signed it already: it can no longer be taken back. HR can reopen it if it must change."
+  end
+  if r.closed_at or not cycles.running(c) then return 409, "This cycle is not running." end
+  if not workflows.allows(c, "share") then return 409, "Reviews cannot be shared or taken back in this phase of the cycle." end
+  return nil
+end
+
 --- Everything actor may see of a review: { review, cycle, reviewee, manager, role = "reviewee" |
 --- "manager" | "viewer", can = {...}, self = { answers } or nil, manager = { answers } or nil,
 --- questions = list with who answers what }. 404 when actor has no business with it.
@@ -177,6 +190,7 @@ function M.view(actor, id)
       or (is_manager and r.manager_status == "shared" and not r.manager_signed_at and wf.allows(c, "sign")),
     reopen = closed or r.manager_status == "shared",
     read_self = read_self, read_manager = read_manager, track = track,
+    unshare = unshare_problem(actor, r, c) == nil,
   }
   v.can.reopen = v.can.reopen and M.may_reopen(actor, r, c, role_in_cycle)
   v.can.pdf = read_self or read_manager
@@ -315,7 +329,30 @@ function M.share(actor, id, req)
     db.exec([[UPDATE reviews SET manager_status = 'shared', shared_at = ?,
       manager_submitted_at = coalesce(manager_submitted_at, ?), updated_at = ? WHERE id = ?]], now, now, now, r.id)
     event(r, actor, "shared")
+    audit.record{ action = "review.share", actor = actor, req = req, target_type = "review", target_id = r.id,
+      details = { cycle_id = c.id, reviewee_id = r.reviewee_id } }
     fire("review.shared", r, actor)
+    return M.get(r.id)
+  end)
+end
+
+--- The manager takes a shared review back to adjust it (until the reviewee signs): it is a
+--- draft again, the reviewee no longer reads it and is told, and a signature the manager made
+--- goes with the text it was made on (a signature is always of the final text). Logged.
+function M.unshare(actor, id, req)
+  local r = M.get(id)
+  if not r then errors.not_found("There is no such review.") end
+  local c = cycles.require(r.cycle_id)
+  local status, problem = unshare_problem(actor, r, c)
+  if status then errors.raise(status, status == 403 and "forbidden" or "conflict", problem) end
+  return db.transaction(function()
+    local now = clock.now()
+    db.exec([[UPDATE reviews SET manager_status = 'draft', shared_at = NULL, manager_signed_at = NULL, updated_at = ?
+      WHERE id = ?]], now, r.id)
+    event(r, actor, "unshared", { signature_withdrawn = r.manager_signed_at ~= nil })
+    audit.record{ action = "review.unshare", actor = actor, req = req, target_type = "review", target_id = r.id,
+      details = { cycle_id = c.id, reviewee_id = r.reviewee_id, signature_withdrawn = r.manager_signed_at ~= nil } }
+    fire("review.unshared", r, actor)
     return M.get(r.id)
   end)
 end
@@ -337,6 +374,8 @@ function M.sign(actor, id, req)
     db.exec([[UPDATE reviews SET closed_at = ? WHERE id = ? AND reviewee_signed_at IS NOT NULL
       AND manager_signed_at IS NOT NULL]], now, r.id)
     event(r, actor, "signed", { by = who })
+    audit.record{ action = "review.sign", actor = actor, req = req, target_type = "review", target_id = r.id,
+      details = { cycle_id = c.id, reviewee_id = r.reviewee_id, by = who } }
     local fresh = M.get(r.id)
     fire("review.signed", r, actor, { by = who })
     if fresh.closed_at then fire("review.closed", r, actor) end

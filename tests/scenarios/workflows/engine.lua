@@ -160,8 +160,9 @@ t.test("a reviewee added to a running cycle is invited (review.added)", function
   wf.start(c, P.marcus)
   local r = F.reviews(c, { kai = P.kai })
   local before = F.mark()
-  t.eq(wf.emit(c, "review.added", { review = r.kai }), 1)
+  t.eq(wf.emit(c, "review.added", { review = r.kai }), 2, "Kai is invited; his manager hears about it")
   t.same(F.to("review.invite", before), { P.kai.email })
+  t.same(F.to("review.manager_started", before), { P.ben.email })
 end)
 
 t.test("a reopened review is shared again: the reviewee hears again (the event key includes the reopening)", function()
