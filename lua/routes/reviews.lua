@@ -69,6 +69,7 @@ local function show(req, id)
     extra.typed = answers_from_form(kept.values, v, v.role == "manager" and "manager" or "self")
     extra.fields = kept.errors
     extra.reason = kept.values.reason
+    extra.writer_email = kept.values.manager_email
   end
   local data = { title = v.reviewee.name .. " — " .. v.cycle.name, v = v, graph = svg.graph, extra = extra,
     phase_label = nil }
@@ -220,10 +221,19 @@ function M.routes(r)
   r:add{ method = "POST", path = "/reviews/{id:int}/manager", auth = "user", perm = "object",
     handler = function(req)
       local f = web.form(req)
-      local ok, res = page.form(req, "/reviews/" .. req.params.id, reviews.change_manager, req.user, id_of(req),
-        f.manager_id, req)
+      local back = "/reviews/" .. req.params.id .. "#writer"
+      local ok, res = page.form(req, { back = back, values = { manager_email = f.manager_email } }, function()
+        local manager_id = f.manager_id
+        if (manager_id == nil or manager_id == "") and f.manager_email then
+          local u = db.row("SELECT id FROM users WHERE email = ?", util.trim(f.manager_email):lower())
+          if not u then errors.invalid({ manager_email = "Nobody in Candor has this email." }) end
+          manager_id = u.id
+        end
+        return reviews.change_manager(req.user, id_of(req), manager_id, req)
+      end)
       if not ok then return res end
-      return page.redirect("/reviews/" .. req.params.id, "success", "The reviewing manager was changed (logged).")
+      local name = db.value("SELECT name FROM users WHERE id = ?", res.manager_id)
+      return page.redirect(back, "success", name .. " writes this review now (logged).")
     end }
   r:add{ method = "GET", path = "/reviews/{id:int}/pdf", auth = "user", perm = "object", tx = false,
     handler = function(req) return M.pdf(req, id_of(req)) end }

@@ -191,6 +191,7 @@ function M.view(actor, id)
     reopen = closed or r.manager_status == "shared",
     read_self = read_self, read_manager = read_manager, track = track,
     unshare = unshare_problem(actor, r, c) == nil,
+    choose_writer = not closed and c.phase ~= "closed" and cycles.can(actor, "review_cycles.manage", c),
   }
   v.can.reopen = v.can.reopen and M.may_reopen(actor, r, c, role_in_cycle)
   v.can.pdf = read_self or read_manager
