@@ -307,10 +307,11 @@ function M.deliver(m, cfg)
     db.transaction(function()
       db.exec([[UPDATE outbox SET status = 'sent', sent_at = ?, smtp_response = ?, message_id = ?, last_error = NULL,
         next_attempt_at = NULL, sending_at = NULL, body_enc = NULL WHERE id = ?]], now, res.response, info.message_id, m.id)
-      -- the links in it were for the recipient; what stays behind no longer holds them
-      local subject, text, html = M.mask(m.subject), M.mask(m.body_text), M.mask(m.body_html)
-      if text ~= m.body_text or html ~= m.body_html or subject ~= m.subject then
-        db.exec("UPDATE outbox SET subject = ?, body_text = ?, body_html = ? WHERE id = ?", subject, text, html, m.id)
+      -- the links in it were for the recipient; what stays behind no longer holds them (mail
+      -- queued with its sealed copy is stored hidden already; older rows are hidden now)
+      local kept_s, kept_t, kept_h = M.mask(m.subject), M.mask(m.body_text), M.mask(m.body_html)
+      if kept_t ~= m.body_text or kept_h ~= m.body_html or kept_s ~= m.subject then
+        db.exec("UPDATE outbox SET subject = ?, body_text = ?, body_html = ? WHERE id = ?", kept_s, kept_t, kept_h, m.id)
       end
       event(m.id, "sent", res.response)
     end)
