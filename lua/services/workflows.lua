@@ -938,10 +938,15 @@ local function event_time(cycle, def, event)
 end
 
 --- The dated list of every notification a script (source text or version id) would send for
---- a cycle, with today's recipients. Returns items sorted by date, or nil, messages.
+--- a cycle, with today's recipients. Returns items sorted by date, or nil, messages. A cycle that
+--- has started keeps its version: that one is dry-run whatever was given, and a third value
+--- { version_id = } says so.
 function M.dry_run(source_or_version, cycle)
   local entry, errs
   local own = false
+  local started = cycles.get(cycle.id)
+  local pinned = started and started.phase ~= "draft" and started.workflow_version_id or nil
+  if pinned then source_or_version = pinned end
   if type(source_or_version) == "number" then
     entry = entry_of(source_or_version)
   else
@@ -951,7 +956,7 @@ function M.dry_run(source_or_version, cycle)
   end
   local def = entry.def
   local now = clock.now()
-  cycle = cycles.get(cycle.id) or cycle
+  cycle = started or cycle
   local reviews = load_reviews(cycle.id)
   local ctx = new_ctx(cycle)
   ctx.first_vars_only = true
@@ -1045,7 +1050,7 @@ function M.dry_run(source_or_version, cycle)
     return (a.step or 1e9) < (b.step or 1e9)
   end)
   if own then entry.sb:close() end
-  return items, problems
+  return items, problems, pinned and { version_id = pinned } or nil
 end
 
 -- ------------------------------------------------------------------ mail templates
