@@ -130,8 +130,7 @@ function M.routes(r)
   r:add{ method = "GET", path = "/people/import/{id:int}", auth = "user", perm = "users.import",
     handler = function(req)
       local imp = find(req.params.id)
-      return page.render(req, "people_import_show", { title = "Import " .. imp.id, imp = imp, rec = record_json(imp) },
-        { nav = "people" })
+      return page.render(req, "people_import_show", { title = "Import " .. imp.id, imp = imp }, { nav = "people" })
     end }
 
   events.hook("admin.tiles", function(e) e.links["users.import"] = { href = "/people/import" } end)

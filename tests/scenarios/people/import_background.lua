@@ -126,3 +126,13 @@ t.test("the records are for those who may import", function()
   t.status(mia:get("/people/import/1"), 403)
   t.status(t.login(demo.email("tom")):get("/api/users/imports/999"), 404)
 end)
+
+t.test("an import's page lists no empty sections", function()
+  local tom = t.login(demo.email("tom"))
+  local id = db.value("SELECT id FROM imports WHERE status = 'done' ORDER BY id LIMIT 1")
+  local body = t.status(tom:get("/people/import/" .. id), 200).body
+  t.contains(body, "Done")
+  t.contains(body, "100%")
+  t.not_contains(body, "Not imported", "no row was refused")
+  t.not_contains(body, "<h3>Notes</h3>")
+end)
