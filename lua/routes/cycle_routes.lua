@@ -67,7 +67,7 @@ end
 ---   perms          { manage, track, read } (read: may make someone a cycle admin)
 ---   profile        the questionnaire profile ("review" | "feedback")
 ---   form           { page = fn(req, c, values), input = fn(form, c), defaults = fn(), values = fn(c) }
----   reviewees      { chosen_sql, remove_confirm, later, managers_filter } for the picker
+---   reviewees      { chosen_sql, remove_confirm, later, managers_filter, no_manager } for the picker
 ---   reminders      { preview = fn(actor, id, audience, ids, note), send = fn(...), ids = "review_ids",
 ---                  default = "self_late" }
 ---   export         the statistics file: { perm, what, file, audit, target_type, columns, row(x),
@@ -127,7 +127,15 @@ function M.add(r, spec)
     end }
   r:add{ method = "POST", path = spec.api .. "/{id:int}/reviewees", auth = "user", perm = "object",
     handler = function(req)
-      return web.json(200, { added = svc.add_reviewees(req.user, id_of(req), web.body(req).user_ids, req) })
+      -- a kind whose reviewees need a writer also says who has none (services/cycles.lua)
+      local n, lacking, missing = svc.add_reviewees(req.user, id_of(req), web.body(req).user_ids, req)
+      local out = { added = n }
+      if lacking then
+        out.without_manager = json.array(util.map(lacking, function(x)
+          return { id = x.id, name = x.name, review_id = x.review_id } end))
+        if missing > 0 then out.warning = svc.writer_warning(lacking, missing) end
+      end
+      return web.json(200, out)
     end }
   r:add{ method = "DELETE", path = spec.api .. "/{id:int}/reviewees", auth = "user", perm = "object",
     handler = function(req)
@@ -245,14 +253,14 @@ function M.add(r, spec)
       return picker.page(req, { cycle = c, here = here(c, "/reviewees"), nav = spec.nav, crumbs = crumbs(c),
         chosen_sql = spec.reviewees.chosen_sql, done = here(c), can_add = svc.can(req.user, spec.perms.create, c)
           and c.phase ~= "closed", remove_confirm = spec.reviewees.remove_confirm, later = spec.reviewees.later,
-        managers_filter = spec.reviewees.managers_filter })
+        managers_filter = spec.reviewees.managers_filter, no_manager = spec.reviewees.no_manager })
     end }
 
   r:add{ method = "POST", path = spec.pages .. "/{id:int}/reviewees", auth = "user", perm = "object",
     handler = function(req)
       local c = svc.require(id_of(req))
       return picker.post(req, { cycle = c, here = here(c, "/reviewees"), add = svc.add_reviewees,
-        remove = svc.remove_reviewees })
+        remove = svc.remove_reviewees, warning = svc.writer_warning })
     end }
 
   r:add{ method = "GET", path = spec.pages .. "/{id:int}/admins", auth = "user", perm = spec.perms.manage,

@@ -91,7 +91,7 @@ local function problem_field(path)
 end
 
 local INTRO = {
-  review = "free text, a rating on a scale you label, or the 2D self-assessment graph",
+  review = "free text, a rating on a scale you label, or the 2D graph (placed by the reviewee, or by both: the manager places the reviewee too)",
   feedback = "free text, a rating on a scale you label, or multiple choice",
 }
 

@@ -19,7 +19,8 @@ end
 
 --- The form post: adds or removes the checked people, a manager with their whole team, or
 --- everyone matching the list's filters. o: cycle, here (the picker's path), add(actor, id,
---- ids, req), remove(actor, id, ids, req). Redirects back to the picker.
+--- ids, req), remove(actor, id, ids, req), warning(list, n) (when add also returns people
+--- lacking something and how many: the sentence about them). Redirects back to the picker.
 function M.post(req, o)
   local f = web.form(req)
   local ids = f.ids
@@ -40,14 +41,20 @@ function M.post(req, o)
       for _, u in ipairs(res.users) do ids[#ids + 1] = u.id end
     end
   end
-  local ok, res = page.form(req, back, f.remove and o.remove or o.add, req.user, o.cycle.id, ids, req)
+  local ok, res, lacking, missing = page.form(req, back, f.remove and o.remove or o.add, req.user, o.cycle.id, ids,
+    req)
   if not ok then return res end
-  return page.redirect(back, "success", util.plural(res, "reviewee") .. (f.remove and " removed." or " added."))
+  local done = util.plural(res, "reviewee") .. (f.remove and " removed." or " added.")
+  if not f.remove and missing and missing > 0 then
+    return page.redirect(back, "info", done .. " " .. o.warning(lacking, missing))
+  end
+  return page.redirect(back, "success", done)
 end
 
 --- The page. o: cycle, here (path), crumbs ({ {label, href} }), chosen_sql (one column of the
 --- reviewee ids, one ? for the cycle id), can_add, nav, done (the Done button's address), later
---- (says reviewees may come later), managers_filter (offer "managers only"), remove_confirm.
+--- (says reviewees may come later), managers_filter (offer "managers only"), remove_confirm,
+--- no_manager (what the "No manager" mark on people without one means in this kind of cycle).
 function M.page(req, o)
   local c = o.cycle
   local q = web.query(req)
@@ -67,7 +74,7 @@ function M.page(req, o)
   end
   local data = { title = "Reviewees of " .. c.name, cycle = c, view = view, chosen = chosen, count = count, q = q,
     can_add = o.can_add, here = o.here, crumbs = o.crumbs, done = o.done, later = o.later,
-    managers_filter = o.managers_filter, remove_confirm = o.remove_confirm,
+    managers_filter = o.managers_filter, remove_confirm = o.remove_confirm, no_manager = o.no_manager,
     picked = picked, picked_list = table.concat(picked_ids, ","),
     picked_people = #picked_ids == 0 and {} or db.query([[SELECT id, name FROM users
       WHERE id IN (SELECT value FROM json_each(?)) AND kind = 'employee' ORDER BY name COLLATE FOLD]],

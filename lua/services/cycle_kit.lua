@@ -26,7 +26,8 @@ Kit.__index = Kit
 --- subjects_table (one row per reviewee: cycle_id, reviewee_id, manager_id, created_at,
 --- updated_at), create_action, delete_action, delete_unstarted_action, started_sql (an SQL
 --- expression over the row `s`: 1 when something was written for it), on_added(c, rows, actor)
---- (new rows of a running cycle, managers fixed: fire their events).
+--- (new rows of a running cycle, managers fixed: fire their events), after_add(c, ids) (optional:
+--- more values add_reviewees returns about the people just asked for).
 function M.new(spec)
   assert(spec.table and spec.admins_table and spec.noun and spec.read_action and spec.manage_action and spec.event_area,
     "cycle_kit.new: incomplete spec")
@@ -167,8 +168,9 @@ end
 -- ------------------------------------------------------------------ reviewees
 
 --- Adds people as reviewees of cycle c (employees who are not deactivated; guests are never
---- reviewed). Returns how many were added. In a running cycle their manager is fixed now and
---- spec.on_added hears of them (invitations, automatic requests).
+--- reviewed). Returns how many were added (and what spec.after_add says of them). In a running
+--- cycle their manager is fixed now and spec.on_added hears of them (invitations, automatic
+--- requests).
 function Kit:add_reviewees(actor, c, user_ids, req)
   local spec = self.spec
   self:require_perm(actor, spec.create_action, c)
@@ -180,7 +182,11 @@ function Kit:add_reviewees(actor, c, user_ids, req)
     if not n then errors.invalid({ user_ids = "must be a list of person ids." }) end
     ids[#ids + 1] = n
   end
-  if #ids == 0 then return 0 end
+  local function result(added)
+    if spec.after_add then return added, spec.after_add(c, ids) end
+    return added
+  end
+  if #ids == 0 then return result(0) end
   local now, list = clock.now(), json.encode(ids)
   local t = spec.subjects_table
   return db.transaction(function()
@@ -201,7 +207,7 @@ function Kit:add_reviewees(actor, c, user_ids, req)
         spec.on_added(c, db.query(("SELECT * FROM %s WHERE %s ORDER BY id"):format(t, fresh), c.id, now, list), actor)
       end
     end
-    return added
+    return result(added)
   end)
 end
 

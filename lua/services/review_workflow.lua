@@ -124,7 +124,7 @@ M.KIND = {
   },
   events = { { "cycle.started", "cycle" }, { "cycle.closed", "cycle" }, { "review.added", "review" },
     { "review.self_submitted", "review" }, { "review.manager_submitted", "review" }, { "review.shared", "review" },
-    { "review.signed", "review" }, { "review.closed", "review" }, { "review.reopened", "review" } },
+    { "review.unshared", "review" }, { "review.signed", "review" }, { "review.closed", "review" }, { "review.reopened", "review" } },
   groups = {
     { "reviewees", label = "Reviewees", item = "review", dated = true, cycle_event = true, recipients = to_reviewees },
     { "managers", label = "Managers", item = "review", dated = true, cycle_event = true, recipients = to_managers },
@@ -189,6 +189,21 @@ function M.KIND.templates(mail)
       manager_due = "manager review due date", sign_due = "signing deadline", link = "link to the review",
       company = "company name" },
   })
+  mail.define_template("review.manager_started", {
+    description = "Tells each manager, when a review cycle starts (or a report joins it), whose reviews they write.",
+    subject = "{{cycle}} has started: you review {{reviewees}}",
+    text = "Hello {{first_name}},\n\nThe review cycle {{cycle}} has started and you write the review"
+      .. "{{#reviewees}} of {{reviewees}}{{/reviewees}}."
+      .. "{{#self_deadline}} Their self-assessments are due on {{self_deadline}}; you can read each once it is"
+      .. " submitted.{{/self_deadline}}"
+      .. "{{#manager_due}} Your reviews are due on {{manager_due}}.{{/manager_due}}"
+      .. "{{#sign_due}} Sharing and signing close on {{sign_due}}.{{/sign_due}}"
+      .. "\n\n{{link}}" .. sign,
+    vars = { cycle = "cycle name", reviewees = "the reports whose reviews they write", count = "how many",
+      self_deadline = "self-assessment due date (only when the cycle has a self-assessment)",
+      manager_due = "manager review due date", sign_due = "signing deadline",
+      link = "link to the review (or the home page for several)" },
+  })
   mail.define_template("review.self_reminder", {
     description = "Reminds reviewees who have not submitted their self-assessment (before and after its deadline).",
     subject = "Reminder: your self-assessment for {{cycle}} (due {{self_due}})",
@@ -231,6 +246,13 @@ function M.KIND.templates(mail)
       .. " over, and sign it{{#sign_due}} by {{sign_due}}{{/sign_due}}:\n{{link}}" .. sign,
     vars = { manager = "the reviewee's manager", cycle = "cycle name", sign_due = "signing deadline",
       link = "link to the review" },
+  })
+  mail.define_template("review.unshared", {
+    description = "Tells the reviewee that their manager took a shared review back to adjust it.",
+    subject = "{{manager}} took your review for {{cycle}} back to adjust it",
+    text = "Hello {{first_name}},\n\n{{manager}} took your performance review for {{cycle}} back to make changes."
+      .. " You will get a mail when it is shared again; then you can read and sign it.\n\n{{link}}" .. sign,
+    vars = { manager = "the reviewee's manager", cycle = "cycle name", link = "link to the review" },
   })
   mail.define_template("review.sign_reminder", {
     description = "Reminds reviewees and managers to sign a shared review before the signing deadline.",

@@ -1271,11 +1271,16 @@ local function event_time(cycle, def, event)
 end
 
 --- The dated list of every notification a script (source text or version id) would send for
---- a cycle, with today's recipients. Returns items sorted by date, or nil, messages.
+--- a cycle, with today's recipients. Returns items sorted by date, or nil, messages. A cycle that
+--- has started keeps its version: that one is dry-run whatever was given, and a third value
+--- { version_id = } says so.
 function M.dry_run(source_or_version, cycle)
   local entry, errs
   local own = false
   local kind = kind_of(cycle)
+  local started = load_cycle(kind, cycle.id)
+  local pinned = started and started.phase ~= "draft" and started.workflow_version_id or nil
+  if pinned then source_or_version = pinned end
   if type(source_or_version) == "number" then
     entry = entry_of(source_or_version)
   else
@@ -1285,7 +1290,7 @@ function M.dry_run(source_or_version, cycle)
   end
   local def = entry.def
   local now = clock.now()
-  cycle = load_cycle(kind, cycle.id) or cycle
+  cycle = started or cycle
   local loaded = {}
   local function rows_of(step)
     local t = item_type(kind, step.kind, step.to)
@@ -1386,7 +1391,7 @@ function M.dry_run(source_or_version, cycle)
     return (a.step or 1e9) < (b.step or 1e9)
   end)
   if own then rules:delete(entry.sha) end
-  return items, problems
+  return items, problems, pinned and { version_id = pinned } or nil
 end
 
 --- Cycles a workflow can be dry-run against (newest first) and one of them by id.
