@@ -294,13 +294,18 @@ function M.view(actor, subject_id, opts)
     released_to_reviewee = cycles.released_to_reviewee(c, s, now), released_to_managers = cycles.released_to_managers(c, s, now) }
   -- who was asked
   v.requests = {}
+  local may_reopen = list_right and M.may_reopen(actor, c, s)
   if list_right then
     for _, r in ipairs(all) do
       if list_right == "all" or r.proposed_by == actor.id or r.relationship == "self" then
         local x = { id = r.id, reviewer_id = r.reviewer_id, name = r.reviewer_name, email = r.reviewer_email,
           kind = r.reviewer_kind, relationship = r.relationship, status = r.status, proposed_by = r.proposed_by_name,
           feedback_status = r.feedback_status, declined_at = r.declined_at }
-        if r.status == "declined" and (v.is_approver or track or (v.is_reviewee and c.rules.decline_tells_reviewee)) then
+        -- the reason is the reviewer's confidential words: the manager the cycle fixed, HR Admins
+        -- (as for reopening: never about someone above them), the reviewee when the cycle tells
+        -- them; those who only track (HR Assistants) never
+        if r.status == "declined" and (s.manager_id == actor.id or (v.is_reviewee and c.rules.decline_tells_reviewee)
+            or may_reopen) then
           x.decline_reason = nominations.decline_reason(r)
         end
         v.requests[#v.requests + 1] = x

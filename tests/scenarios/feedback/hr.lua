@@ -97,6 +97,17 @@ t.test("reviewees from the list with 'managers only', or later: a cycle can star
   t.eq(#t.outbox({ template = "feedback_360.nominate", to = demo.email("mia") }), 1, "added to a running cycle: asked at once")
 end)
 
+t.test("the 360 picker marks people without a manager with what that means here: HR Admins approve", function()
+  local top = db.value("SELECT name FROM users WHERE manager_id IS NULL AND kind = 'employee' ORDER BY id LIMIT 1")
+  local picker = login("lena"):get("/feedback/cycles/" .. cycle.id .. "/reviewees?view=list&q=" .. top:gsub(" ", "+"))
+  t.status(picker, 200)
+  t.contains(picker.body, "No manager approves their reviewers: HR Admins do")
+  t.not_contains(picker.body, "Nobody would write their review", "the review cycles' words")
+  local rc = t.status(login("marcus"):post("/api/cycles", { name = "Picker words", start_date = "2026-01-05" }), 201).json
+  t.contains(login("marcus"):get("/cycles/" .. rc.id .. "/reviewees?view=list&q=" .. top:gsub(" ", "+")).body,
+    "Nobody would write their review")
+end)
+
 t.test("the overview of a draft with reviewees and no reviewers yet shows zeros", function()
   local ov = t.status(login("lena"):get("/api/feedback/cycles/" .. cycle.id .. "/reviewees"), 200).json
   t.eq(ov.totals.written, 0)
@@ -152,6 +163,24 @@ t.test("the overview counts per reviewee: nominated, approved, written, declined
   t.status(page, 200)
   t.contains(page.body, "Emma Schulz")
   t.not_contains(page.body, "Ravi Shankar</a>")
+end)
+
+t.test("why Jonas declined: Emma's approver and HR Admins read it; an HR Assistant sees that he declined, not why", function()
+  local sid = db.value("SELECT id FROM feedback_subjects WHERE cycle_id = ? AND reviewee_id = ?", cycle.id, P.emma.id)
+  local function reason(key)
+    local v = t.status(login(key):get("/api/feedback/360/" .. sid), 200).json
+    for _, r in ipairs(v.requests) do
+      if r.status == "declined" then return r.decline_reason or false end
+    end
+  end
+  t.eq(reason("daniel"), "On leave until March.", "the manager who approves")
+  t.eq(reason("marcus"), "On leave until March.", "an HR Admin")
+  t.eq(reason("lena"), false, "the HR Assistant sees the decline without its reason")
+  local page = login("lena"):get("/feedback/360/" .. sid)
+  t.status(page, 200)
+  t.contains(page.body, "Jonas")
+  t.not_contains(page.body, "On leave until March.")
+  t.contains(login("daniel"):get("/feedback/360/" .. sid).body, "On leave until March.")
 end)
 
 t.test("the overview costs the same number of queries for 6 or 40 reviewees", function()
