@@ -160,10 +160,13 @@ local function guest_policy_allows(actor)
   return people.may_invite_guest(actor, "nomination")
 end
 
---- The type-ahead for nominating: colleagues by name or email, guests by the first letters
---- of their email; a full outside email offers "invite as guest" when the guest policy allows
---- the actor. Returns { people = { {id, name, email, job_title, kind, taken} }, invite = { email }
---- | nil, invite_refused = reason | nil }. Two queries.
+--- The type-ahead for nominating: colleagues by name (case and accents folded) or email, guests
+--- by the first letters of their email — at least GUEST_PREFIX of them, so that nobody lists the
+--- company's outside contacts a letter at a time; a full outside email offers "invite as guest"
+--- when the guest policy allows the actor. Returns { people = { {id, name, email, job_title,
+--- kind, taken} }, invite = { email } | nil, invite_refused = reason | nil }. Two queries.
+M.GUEST_PREFIX = 3
+
 function M.search(actor, c, s, text)
   require_change_right(actor, c, s)
   text = util.trim(text or "")
@@ -172,10 +175,10 @@ function M.search(actor, c, s, text)
   local like = text:gsub("[%%_\\]", "\\%0")
   local rows = db.query([[SELECT u.id, u.name, u.email, u.job_title, u.kind FROM users u
     WHERE u.status IN ('active', 'invited') AND u.id <> ? AND (
-      (u.kind = 'employee' AND (u.name LIKE ? ESCAPE '\' OR u.email LIKE ? ESCAPE '\'))
-      OR (u.kind = 'guest' AND u.email LIKE ? ESCAPE '\'))
+      (u.kind = 'employee' AND (fold(u.name) LIKE fold(?) ESCAPE '\' OR u.email LIKE ? ESCAPE '\'))
+      OR (u.kind = 'guest' AND ? AND u.email LIKE ? ESCAPE '\'))
     ORDER BY (u.kind = 'guest'), u.name COLLATE FOLD LIMIT 10]],
-    s.reviewee_id, "%" .. like .. "%", like .. "%", like .. "%")
+    s.reviewee_id, "%" .. like .. "%", like .. "%", utf8.len(text) >= M.GUEST_PREFIX and 1 or 0, like .. "%")
   local taken = {}
   for _, id in ipairs(db.column("SELECT reviewer_id FROM feedback_nominations WHERE subject_id = ?", s.id)) do taken[id] = true end
   local guests_ok = settings.get("people.guest_policy") ~= "off"
