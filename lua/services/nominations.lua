@@ -171,7 +171,7 @@ function M.search(actor, c, s, text)
   require_change_right(actor, c, s)
   text = util.trim(text or "")
   if text == "" or utf8.len(text) == nil then return { people = {} } end
-  text = text:sub(1, 100)
+  text = util.utf8_sub(text, 1, 100)
   local like = text:gsub("[%%_\\]", "\\%0")
   local rows = db.query([[SELECT u.id, u.name, u.email, u.job_title, u.kind FROM users u
     WHERE u.status IN ('active', 'invited') AND u.id <> ? AND (

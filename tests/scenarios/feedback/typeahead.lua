@@ -42,3 +42,10 @@ t.test("a guest is found by the first three letters of their email, not by one o
   t.contains(found("qui"), "quinn.buyer@acme.example")
   t.not_contains(found("uin"), "quinn.buyer@acme.example", "the first letters, not any part")
 end)
+
+t.test("a long search is cut at a character, never inside one", function()
+  -- 99 letters and then 'é' (two bytes): cutting 100 bytes would split it
+  local res = login("tyler"):get("/api/feedback/360/" .. sid .. "/candidates?q=" .. ("a"):rep(99) .. "%C3%A9xyz")
+  t.status(res, 200)
+  t.eq(#res.json.people, 0)
+end)
