@@ -91,7 +91,7 @@ db.transaction(function()
   end
 end)
 
-local token = db.transaction(function() return sessions.create_api_token(hr, "bench") end)
+local token = db.transaction(function() return require("services.api_tokens").create(hr, "bench") end)
 local times = {}
 for i = 1, 25 do
   local req = { method = "GET", path = "/cycles/" .. mid.id, query = "", body = "", peer = "127.0.0.1",

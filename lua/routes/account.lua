@@ -8,6 +8,8 @@ local json = require "lib.json"
 local errors = require "lib.errors"
 local db = require "lib.db"
 local sessions = require "services.sessions"
+local signin = require "services.signin"
+local impersonation = require "services.impersonation"
 local accounts = require "services.accounts"
 local twostep = require "services.twostep"
 local audit = require "services.audit"
@@ -21,7 +23,7 @@ local function owner(req, what)
   if req.via ~= "cookie" then
     errors.forbidden("Sign in with your browser to change your own security settings (API tokens cannot).")
   end
-  sessions.refuse_impersonated(req, what)
+  impersonation.refuse_impersonated(req, what)
   return req.user
 end
 
@@ -112,7 +114,7 @@ function M.routes(r)
       return on_page(req, function()
         local u = owner(req, "2-step verification")
         twostep.check_may_disable(u.id) -- the reason comes before asking for proof
-        local proof = sessions.require_proof(u, web.form(req))
+        local proof = signin.require_proof(u, web.form(req))
         db.transaction(function() twostep.disable(u, req, { proof = proof }) end)
         return page.redirect("/account/security", "success", "2-step verification is off.")
       end)
@@ -123,7 +125,7 @@ function M.routes(r)
       return on_page(req, function()
         local u = owner(req, "2-step verification")
         if not twostep.enrolled(u.id) then errors.conflict("2-step verification is not on.") end
-        local proof = sessions.require_proof(u, web.form(req))
+        local proof = signin.require_proof(u, web.form(req))
         db.transaction(function()
           twostep.disable(u, req, { proof = proof, replacing = true })
           twostep.begin(u.id)
@@ -137,7 +139,7 @@ function M.routes(r)
       return on_page(req, function()
         local u = owner(req, "2-step verification")
         if not twostep.enrolled(u.id) then errors.conflict("Turn on 2-step verification first.") end
-        sessions.require_proof(u, web.form(req))
+        signin.require_proof(u, web.form(req))
         local codes = db.transaction(function() return twostep.regenerate_recovery_codes(u, req) end)
         return codes_page(req, codes, false)
       end)
@@ -195,7 +197,7 @@ function M.routes(r)
     handler = function(req)
       local u = owner(req, "2-step verification")
       twostep.check_may_disable(u.id)
-      local proof = sessions.require_proof(u, web.body(req))
+      local proof = signin.require_proof(u, web.body(req))
       db.transaction(function() twostep.disable(u, req, { proof = proof }) end)
       return web.no_content()
     end }
@@ -204,7 +206,7 @@ function M.routes(r)
     handler = function(req)
       local u = owner(req, "2-step verification")
       if not twostep.enrolled(u.id) then errors.conflict("Turn on 2-step verification first.") end
-      sessions.require_proof(u, web.body(req))
+      signin.require_proof(u, web.body(req))
       local codes = db.transaction(function() return twostep.regenerate_recovery_codes(u, req) end)
       return web.json(200, { recovery_codes = codes })
     end }

@@ -7,7 +7,10 @@ local util = require "lib.util"
 local errors = require "lib.errors"
 local events = require "lib.events"
 local db = require "lib.db"
-local sessions = require "services.sessions"
+local security_settings = require "services.security_settings"
+local client_address = require "services.client_address"
+local impersonation = require "services.impersonation"
+local api_tokens = require "services.api_tokens"
 local people = require "services.people"
 
 local M = {}
@@ -15,7 +18,7 @@ local M = {}
 -- ------------------------------------------------------------------ security settings
 
 local function settings_json()
-  local v = sessions.security_settings()
+  local v = security_settings.current()
   v.ip_ranges = json.array(v.ip_ranges)
   v.trusted_proxies = json.array(v.trusted_proxies)
   return v
@@ -23,13 +26,13 @@ end
 
 local function settings_page(req)
   local kept = page.kept(req)
-  local values = kept and kept.values or sessions.security_settings()
+  local values = kept and kept.values or security_settings.current()
   if kept then
     values.require_2fa_for_admins = values.require_2fa_for_admins == "on"
     values.secure_cookies = values.secure_cookies == "on"
   end
   return page.render(req, "admin_security", { title = "Security settings", values = values,
-    errors = kept and kept.errors or {}, your_address = sessions.client(req), peer = req.peer }, { nav = "admin" })
+    errors = kept and kept.errors or {}, your_address = client_address.client(req), peer = req.peer }, { nav = "admin" })
 end
 
 -- ------------------------------------------------------------------ API tokens
@@ -51,12 +54,12 @@ end
 -- A token is made by a person in a browser: a token cannot make tokens, nor can an impersonator.
 local function may_create_token(req)
   if req.via ~= "cookie" then errors.forbidden("API tokens are created by a person signed in with a browser.") end
-  sessions.refuse_impersonated(req, "API tokens")
+  impersonation.refuse_impersonated(req, "API tokens")
 end
 
 local function tokens_page(req)
   local kept = page.kept(req) or { values = {}, errors = {} }
-  return page.render(req, "admin_api_tokens", { title = "API tokens", tokens = sessions.list_api_tokens(false),
+  return page.render(req, "admin_api_tokens", { title = "API tokens", tokens = api_tokens.list(false),
     errors = kept.errors, name = kept.values.name, created = kept.extra and kept.extra.created }, { nav = "admin" })
 end
 
@@ -152,7 +155,7 @@ function M.routes(r)
 
   r:add{ method = "PUT", path = "/api/settings/security", auth = "user", perm = "admin.security",
     handler = function(req)
-      local changed = sessions.save_security_settings(req.user, web.body(req), req)
+      local changed = security_settings.save(req.user, web.body(req), req)
       local out = settings_json()
       local names = {}
       for k in pairs(changed) do names[#names + 1] = k end
@@ -172,7 +175,7 @@ function M.routes(r)
         session_max_hours = f.session_max_hours, require_2fa_for_admins = f.require_2fa_for_admins == "on",
         secure_cookies = f.secure_cookies == "on" }
       local ok, changed = page.form(req, { back = "/admin/security", values = f },
-        sessions.save_security_settings, req.user, input, req)
+        security_settings.save, req.user, input, req)
       if not ok then return changed end
       local n = 0
       for _ in pairs(changed) do n = n + 1 end
@@ -184,7 +187,7 @@ function M.routes(r)
   r:add{ method = "GET", path = "/api/tokens", auth = "user", perm = "admin.api_tokens",
     handler = function(req)
       local list = {}
-      for i, t in ipairs(sessions.list_api_tokens(web.query(req).include_revoked == "true")) do list[i] = token_json(t) end
+      for i, t in ipairs(api_tokens.list(web.query(req).include_revoked == "true")) do list[i] = token_json(t) end
       return web.json(200, { tokens = json.array(list) })
     end }
 
@@ -192,7 +195,7 @@ function M.routes(r)
     handler = function(req)
       may_create_token(req)
       local name = token_name(web.body(req).name)
-      local token, id = sessions.create_api_token(req.user, name, req)
+      local token, id = api_tokens.create(req.user, name, req)
       local row = db.row([[SELECT t.*, u.name AS creator_name, u.email AS creator_email FROM api_tokens t
         LEFT JOIN users u ON u.id = t.created_by WHERE t.id = ?]], id)
       local out = token_json(row)
@@ -202,7 +205,7 @@ function M.routes(r)
 
   r:add{ method = "DELETE", path = "/api/tokens/{id:int}", auth = "user", perm = "admin.api_tokens",
     handler = function(req)
-      sessions.revoke_api_token(req.user, math.tointeger(tonumber(req.params.id)), req)
+      api_tokens.revoke(req.user, math.tointeger(tonumber(req.params.id)), req)
       return web.no_content()
     end }
 
@@ -215,7 +218,7 @@ function M.routes(r)
       local ok, name, token = page.form(req, { back = "/admin/api-tokens", values = f }, function()
         may_create_token(req)
         local name = token_name(f.name)
-        return name, sessions.create_api_token(req.user, name, req)
+        return name, api_tokens.create(req.user, name, req)
       end)
       if not ok then return name end
       -- shown once, on the page the browser lands on (a reload of it shows it no more)
@@ -227,7 +230,7 @@ function M.routes(r)
     handler = function(req)
       local id = math.tointeger(tonumber(req.params.id))
       local name = db.value("SELECT name FROM api_tokens WHERE id = ?", id)
-      sessions.revoke_api_token(req.user, id, req)
+      api_tokens.revoke(req.user, id, req)
       return page.redirect("/admin/api-tokens", "success", ("The token \"%s\" was revoked; it stops working at once.")
         :format(name or "?"))
     end }
@@ -270,14 +273,14 @@ function M.routes(r)
       local target = people.require(req.params.id)
       local res = page.redirect("/home", "info", "You are now seeing Candor as " .. target.name
         .. ". Everything you do is logged. End it with the button at the top.")
-      sessions.start_impersonation(req, res, target)
+      impersonation.start(req, res, target)
       return res
     end }
 
   r:add{ method = "POST", path = "/impersonation/end", auth = "any_user", perm = "object",
     handler = function(req)
       local res = web.redirect("/")
-      local imp, target = sessions.end_impersonation(req, res)
+      local imp, target = impersonation.finish(req, res)
       if imp then
         res.headers.Location = "/people/" .. target.id
         page.flash(res, "info", "Impersonation of " .. target.name .. " ended. You are yourself again.")

@@ -8,6 +8,10 @@ local util = require "lib.util"
 local errors = require "lib.errors"
 local db = require "lib.db"
 local sessions = require "services.sessions"
+local signin = require "services.signin"
+local throttle = require "services.throttle"
+local client_address = require "services.client_address"
+local impersonation = require "services.impersonation"
 local accounts = require "services.accounts"
 local twostep = require "services.twostep"
 local people = require "services.people"
@@ -30,13 +34,13 @@ local function truthy(v) return v == true or v == "on" or v == "true" or v == "1
 -- Checks the second-step code of the pending session in its own transaction (a wrong code is
 -- counted even though the request then fails). Returns "totp" | "recovery_code" | nil.
 local function try_code(req, u, code, recovery_code)
-  sessions.check_code_throttle(u.id)
+  throttle.check_code_throttle(u.id)
   return db.transaction(function()
     local how = twostep.check_any(u.id, code, recovery_code)
     if how then
-      sessions.code_ok(u.id)
+      throttle.code_ok(u.id)
     else
-      sessions.code_failed(u.id)
+      throttle.code_failed(u.id)
       audit.record{ action = "signin.failure", actor_id = u.id, actor_label = u.email, req = req,
         details = { reason = "code" } }
     end
@@ -47,8 +51,8 @@ end
 -- Completes the sign-in after a right code: a new full session, maybe a remembered browser.
 local function code_accepted(req, res, u, how, remember)
   return db.transaction(function()
-    local s = sessions.finish_second_step(req, res, how)
-    if remember then twostep.remember_browser(u.id, req, res, sessions.secure_cookies(req)) end
+    local s = signin.finish_second_step(req, res, how)
+    if remember then twostep.remember_browser(u.id, req, res, client_address.secure_cookies(req)) end
     return s
   end)
 end
@@ -61,9 +65,9 @@ function M.routes(r)
     handler = function(req)
       sessions.check_origin_if_browser(req)
       local input = web.body(req)
-      local u = sessions.verify_credentials(req, input.email, input.password)
+      local u = signin.verify_credentials(req, input.email, input.password)
       local res = web.json(200, {})
-      local session, pending = sessions.complete_signin(req, res, u)
+      local session, pending = signin.complete_signin(req, res, u)
       local full = sessions.load_user(u.id)
       res.body = json.encode({ user = me_json(full), csrf_token = session.csrf_token,
         two_step_required = pending == sessions.PENDING_CODE,
@@ -101,7 +105,7 @@ function M.routes(r)
       local codes = twostep.confirm(u, input.code, req)
       if not codes then errors.invalid({ code = CODE_WRONG }) end
       local res = web.json(200, {})
-      local s = sessions.finish_second_step(req, res, "enrolled")
+      local s = signin.finish_second_step(req, res, "enrolled")
       res.body = json.encode({ user = me_json(sessions.load_user(u.id)), csrf_token = s.csrf_token,
         recovery_codes = codes })
       return res
@@ -176,10 +180,10 @@ function M.routes(r)
       local f = web.form(req)
       -- signed out, so nothing is kept server-side: the email (not a secret) goes back in the address
       local ok, u = page.form(req, "/?" .. util.build_query({ next = f.next, email = f.email }),
-        sessions.verify_credentials, req, f.email, f.password)
+        signin.verify_credentials, req, f.email, f.password)
       if not ok then return u end
       local res = web.redirect(safe_next(f.next))
-      local _, pending = sessions.complete_signin(req, res, u)
+      local _, pending = signin.complete_signin(req, res, u)
       if pending == sessions.PENDING_CODE then
         res.headers.Location = "/signin/code?next=" .. util.url_encode(safe_next(f.next))
       elseif pending == sessions.PENDING_ENROL then
@@ -271,7 +275,7 @@ function M.routes(r)
       local res = web.html(200, "")
       local codes = db.transaction(function()
         local list = twostep.confirm(u, f.code, req)
-        if list then sessions.finish_second_step(req, res, "enrolled") end
+        if list then signin.finish_second_step(req, res, "enrolled") end
         return list
       end)
       if not codes then
@@ -344,7 +348,7 @@ function M.routes(r)
 
   -- Someone else's password: not your own (use your security page), never while impersonating.
   local function settable(req)
-    sessions.refuse_impersonated(req, "Passwords")
+    impersonation.refuse_impersonated(req, "Passwords")
     local u = people.require(req.params.id)
     if u.id == req.user.id then
       errors.conflict("Change your own password on your security page (it asks for your current one).")

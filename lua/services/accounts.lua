@@ -11,6 +11,7 @@ local settings = require "services.settings"
 local audit = require "services.audit"
 local mail = require "services.mail"
 local sessions = require "services.sessions"
+local signin = require "services.signin"
 
 local M = {}
 
@@ -67,7 +68,7 @@ end
 --- keep_session_id: the session that stays signed in (the caller gives it a new token).
 function M.change_own_password(user, current, new, req, keep_session_id)
   if type(current) ~= "string" or current == "" then errors.invalid({ current_password = "Enter your current password." }) end
-  if not sessions.check_own_password(user.id, current) then
+  if not signin.check_own_password(user.id, current) then
     errors.invalid({ current_password = "This is not your current password." })
   end
   local problem = M.password_problem(new, user)
