@@ -6,7 +6,6 @@ local web = require "lib.web"
 local page = require "lib.page"
 local json = require "lib.json"
 local errors = require "lib.errors"
-local db = require "lib.db"
 local sessions = require "services.sessions"
 local signin = require "services.signin"
 local impersonation = require "services.impersonation"
@@ -70,7 +69,7 @@ function M.routes(r)
         local res = page.redirect("/account/security", "success",
           "Your password was changed. Your other sessions were signed out.")
         accounts.change_own_password(u, f.current_password, f.password, req, req.session.id)
-        db.transaction(function() sessions.renew(req, res) end)
+        sessions.renew(req, res)
         return res
       end)
     end }
@@ -115,7 +114,7 @@ function M.routes(r)
         local u = owner(req, "2-step verification")
         twostep.check_may_disable(u.id) -- the reason comes before asking for proof
         local proof = signin.require_proof(u, web.form(req))
-        db.transaction(function() twostep.disable(u, req, { proof = proof }) end)
+        twostep.disable(u, req, { proof = proof })
         return page.redirect("/account/security", "success", "2-step verification is off.")
       end)
     end }
@@ -126,10 +125,7 @@ function M.routes(r)
         local u = owner(req, "2-step verification")
         if not twostep.enrolled(u.id) then errors.conflict("2-step verification is not on.") end
         local proof = signin.require_proof(u, web.form(req))
-        db.transaction(function()
-          twostep.disable(u, req, { proof = proof, replacing = true })
-          twostep.begin(u.id)
-        end)
+        twostep.replace(u, req, proof)
         return web.redirect("/account/security/setup")
       end)
     end }
@@ -140,7 +136,7 @@ function M.routes(r)
         local u = owner(req, "2-step verification")
         if not twostep.enrolled(u.id) then errors.conflict("Turn on 2-step verification first.") end
         signin.require_proof(u, web.form(req))
-        local codes = db.transaction(function() return twostep.regenerate_recovery_codes(u, req) end)
+        local codes = twostep.regenerate_recovery_codes(u, req)
         return codes_page(req, codes, false)
       end)
     end }
@@ -170,7 +166,7 @@ function M.routes(r)
       local input = web.body(req)
       local res = web.no_content()
       accounts.change_own_password(u, input.current_password, input.password, req, req.session.id)
-      db.transaction(function() sessions.renew(req, res) end)
+      sessions.renew(req, res)
       return res
     end }
 
@@ -198,7 +194,7 @@ function M.routes(r)
       local u = owner(req, "2-step verification")
       twostep.check_may_disable(u.id)
       local proof = signin.require_proof(u, web.body(req))
-      db.transaction(function() twostep.disable(u, req, { proof = proof }) end)
+      twostep.disable(u, req, { proof = proof })
       return web.no_content()
     end }
 
@@ -207,7 +203,7 @@ function M.routes(r)
       local u = owner(req, "2-step verification")
       if not twostep.enrolled(u.id) then errors.conflict("Turn on 2-step verification first.") end
       signin.require_proof(u, web.body(req))
-      local codes = db.transaction(function() return twostep.regenerate_recovery_codes(u, req) end)
+      local codes = twostep.regenerate_recovery_codes(u, req)
       return web.json(200, { recovery_codes = codes })
     end }
 

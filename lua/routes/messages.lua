@@ -10,6 +10,7 @@ local errors = require "lib.errors"
 local events = require "lib.events"
 local db = require "lib.db"
 local access = require "services.access"
+local directory = require "services.directory"
 local messages = require "services.messages"
 local requests = require "services.feedback_requests"
 local badges = require "services.badges"
@@ -23,7 +24,7 @@ local function id_of(req, name) return math.tointeger(tonumber(req.params[name o
 local function person(p) return p and { id = p.id, name = p.name } or json.null end
 
 --- A message as JSON (what the viewer may see: the writer is null when anonymous).
-function M.message_json(m)
+local function message_json(m)
   local recipients = {}
   for i, p in ipairs(m.recipients) do recipients[i] = person(p) end
   local out = { id = m.id, kind = m.kind, audience = m.audience, anonymous = m.anonymous, author = person(m.author),
@@ -43,7 +44,7 @@ end
 
 local function list_json(list, next_before)
   local items = {}
-  for i, m in ipairs(list) do items[i] = M.message_json(m) end
+  for i, m in ipairs(list) do items[i] = message_json(m) end
   return { items = json.array(items), next_before = next_before or json.null }
 end
 
@@ -114,8 +115,7 @@ local function dialog(req, kind, values, errs)
   enabled.request = enabled.feedback
   local audiences = {}
   for i, a in ipairs(messages.KIND_AUDIENCES[kind] or {}) do audiences[i] = { a, messages.AUDIENCE_LABELS[a] } end
-  local reports = kind == "request" and db.query([[SELECT id, name FROM users WHERE manager_id = ? AND status = 'active'
-    AND kind = 'employee' ORDER BY name]], req.user.id) or {}
+  local reports = kind == "request" and directory.direct_reports(req.user.id, true) or {}
   return page.render(req, "message_new", { title = PRESET_LABELS[kind], kind = kind, presets = M.PRESETS,
     preset_labels = PRESET_LABELS, enabled = enabled, values = values, errors = errs or {}, defaults = defaults,
     audiences = audiences, badges = kind == "praise" and badges.list() or {}, reports = reports }, { nav = "messages" })
@@ -339,7 +339,7 @@ function M.routes(r)
   r:add{ method = "POST", path = "/api/messages", auth = "user", perm = "messages.write",
     handler = function(req)
       local id = messages.create(req.user, web.body(req), req)
-      return web.json(201, M.message_json(messages.get(req.user, id)))
+      return web.json(201, message_json(messages.get(req.user, id)))
     end }
 
   r:add{ method = "GET", path = "/api/messages", auth = "user", perm = "object",
@@ -349,10 +349,17 @@ function M.routes(r)
       return web.json(200, list_json(list, next_before))
     end }
 
+  -- the praise moderators' list (Administration › Praise › Moderation)
+  r:add{ method = "GET", path = "/api/praise/moderation", auth = "user", perm = "praise.moderate",
+    handler = function(req)
+      local list, next_before = messages.moderation_page(req.user, web.query(req).before)
+      return web.json(200, list_json(list, next_before))
+    end }
+
   r:add{ method = "GET", path = "/api/messages/{id:int}", auth = "user", perm = "object",
     handler = function(req)
       local m = messages.get(req.user, id_of(req))
-      local out = M.message_json(m)
+      local out = message_json(m)
       local comments = {}
       for i, c in ipairs(messages.comments({ m.id })[m.id] or {}) do
         comments[i] = { id = c.id, author = person(c.author), text = c.text, created_at = c.created_at }
@@ -365,7 +372,7 @@ function M.routes(r)
     handler = function(req)
       messages.update(req.user, id_of(req), web.body(req), req)
       local ok, m = pcall(messages.get, req.user, id_of(req))
-      return web.json(200, ok and M.message_json(m) or { id = id_of(req) })
+      return web.json(200, ok and message_json(m) or { id = id_of(req) })
     end }
 
   r:add{ method = "DELETE", path = "/api/messages/{id:int}", auth = "user", perm = "object",
@@ -427,7 +434,7 @@ function M.routes(r)
       local rq = requests.get(req.user, id_of(req))
       local out = request_json(rq)
       local answers = {}
-      for i, m in ipairs(rq.answers) do answers[i] = M.message_json(m) end
+      for i, m in ipairs(rq.answers) do answers[i] = message_json(m) end
       out.answers = json.array(answers)
       return web.json(200, out)
     end }
@@ -435,7 +442,7 @@ function M.routes(r)
   r:add{ method = "POST", path = "/api/feedback-requests/{id:int}/answer", auth = "user", perm = "object",
     handler = function(req)
       local mid = requests.answer(req.user, id_of(req), web.body(req), req)
-      return web.json(201, M.message_json(messages.get(req.user, mid)))
+      return web.json(201, message_json(messages.get(req.user, mid)))
     end }
 
   r:add{ method = "POST", path = "/api/feedback-requests/{id:int}/decline", auth = "user", perm = "object",

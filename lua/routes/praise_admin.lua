@@ -12,7 +12,6 @@ local audit = require "services.audit"
 local messages = require "services.messages"
 local badges = require "services.badges"
 local wall = require "services.wall"
-local message_routes = require "routes.messages"
 
 local M = {}
 
@@ -241,14 +240,6 @@ function M.routes(r)
     handler = function(req)
       wall.revoke_screen(req.user, id_of(req), req)
       return web.no_content()
-    end }
-
-  r:add{ method = "GET", path = "/api/praise/moderation", auth = "user", perm = "praise.moderate",
-    handler = function(req)
-      local list, next_before = messages.moderation_page(req.user, web.query(req).before)
-      local items = {}
-      for i, m in ipairs(list) do items[i] = message_routes.message_json(m) end
-      return web.json(200, { items = json.array(items), next_before = next_before or json.null })
     end }
 
   events.hook("admin.tiles", function(e)

@@ -6,12 +6,12 @@ local json = require "lib.json"
 local util = require "lib.util"
 local errors = require "lib.errors"
 local events = require "lib.events"
-local db = require "lib.db"
 local security_settings = require "services.security_settings"
 local client_address = require "services.client_address"
 local impersonation = require "services.impersonation"
 local api_tokens = require "services.api_tokens"
 local people = require "services.people"
+local audit = require "services.audit"
 
 local M = {}
 
@@ -64,75 +64,6 @@ local function tokens_page(req)
 end
 
 -- ------------------------------------------------------------------ audit log
-
-local function like(s)
-  return "%" .. s:gsub("[%%_\\]", "\\%0") .. "%"
-end
-
---- Audit entries matching filters { action=, actor=, target=, from=, to= (YYYY-MM-DD, UTC),
---- page=, per_page= }, newest first. Returns { entries=, total=, page=, per_page=, pages= } or
---- raises 422 on a bad filter.
-function M.search_audit(f)
-  local where, args, bad = {}, {}, {}
-  local action = util.trim(f.action or "")
-  if action ~= "" then
-    where[#where + 1] = "(action = ? OR action LIKE ? ESCAPE '\\')"
-    args[#args + 1] = action
-    args[#args + 1] = action:gsub("[%%_\\]", "\\%0") .. ".%"
-  end
-  local actor = util.trim(f.actor or "")
-  if actor ~= "" then
-    local id = actor:match("^%d+$") and math.tointeger(tonumber(actor))
-    if id then
-      where[#where + 1] = "actor_id = ?"
-      args[#args + 1] = id
-    else
-      where[#where + 1] = "(actor_label LIKE ? ESCAPE '\\' OR actor_id IN (SELECT id FROM users WHERE name LIKE ? ESCAPE '\\'))"
-      args[#args + 1] = like(actor)
-      args[#args + 1] = like(actor)
-    end
-  end
-  local target = util.trim(f.target or "")
-  if target ~= "" then
-    local ttype, tid = target:match("^([%w_]+):(%d+)$")
-    if ttype then
-      where[#where + 1] = "target_type = ? AND target_id = ?"
-      args[#args + 1] = ttype
-      args[#args + 1] = math.tointeger(tonumber(tid))
-    else
-      where[#where + 1] = "target_label LIKE ? ESCAPE '\\'"
-      args[#args + 1] = like(target)
-    end
-  end
-  local from, to = util.trim(f.from or ""), util.trim(f.to or "")
-  if from ~= "" then
-    local ts = util.date_to_ts(from)
-    if not ts then bad.from = "Use a date like 2026-01-31." else
-      where[#where + 1] = "at >= ?"
-      args[#args + 1] = ts
-    end
-  end
-  if to ~= "" then
-    local ts = util.date_to_ts(to)
-    if not ts then bad.to = "Use a date like 2026-01-31." else
-      where[#where + 1] = "at < ?"
-      args[#args + 1] = ts + 86400
-    end
-  end
-  if next(bad) then errors.invalid(bad) end
-  local per_page = math.tointeger(tonumber(f.per_page or "")) or 50
-  per_page = math.max(1, math.min(200, per_page))
-  local pg = math.max(1, math.tointeger(tonumber(f.page or "")) or 1)
-  local clause = #where > 0 and (" WHERE " .. table.concat(where, " AND ")) or ""
-  local total = db.value("SELECT count(*) FROM audit_log" .. clause, table.unpack(args))
-  local q = { table.unpack(args) }
-  q[#q + 1] = per_page
-  q[#q + 1] = (pg - 1) * per_page
-  local rows = db.query("SELECT id, at, actor_id, actor_label, action, target_type, target_id, target_label, ip, "
-    .. "details FROM audit_log" .. clause .. " ORDER BY id DESC LIMIT ? OFFSET ?", table.unpack(q))
-  return { entries = rows, total = total, page = pg, per_page = per_page,
-    pages = math.max(1, (total + per_page - 1) // per_page) }
-end
 
 local function entry_json(e)
   return { id = e.id, at = util.format_time(e.at), actor = { id = e.actor_id or json.null, label = e.actor_label },
@@ -196,9 +127,7 @@ function M.routes(r)
       may_create_token(req)
       local name = token_name(web.body(req).name)
       local token, id = api_tokens.create(req.user, name, req)
-      local row = db.row([[SELECT t.*, u.name AS creator_name, u.email AS creator_email FROM api_tokens t
-        LEFT JOIN users u ON u.id = t.created_by WHERE t.id = ?]], id)
-      local out = token_json(row)
+      local out = token_json(api_tokens.get(id))
       out.token = token
       return web.json(201, out)
     end }
@@ -228,17 +157,15 @@ function M.routes(r)
 
   r:add{ method = "POST", path = "/admin/api-tokens/{id:int}/revoke", auth = "user", perm = "admin.api_tokens",
     handler = function(req)
-      local id = math.tointeger(tonumber(req.params.id))
-      local name = db.value("SELECT name FROM api_tokens WHERE id = ?", id)
-      api_tokens.revoke(req.user, id, req)
+      local name = api_tokens.revoke(req.user, math.tointeger(tonumber(req.params.id)), req)
       return page.redirect("/admin/api-tokens", "success", ("The token \"%s\" was revoked; it stops working at once.")
-        :format(name or "?"))
+        :format(name))
     end }
 
   -- audit log
   r:add{ method = "GET", path = "/api/audit", auth = "user", perm = "admin.audit_log",
     handler = function(req)
-      local res = M.search_audit(audit_filters(web.query(req)))
+      local res = audit.search(audit_filters(web.query(req)))
       local list = {}
       for i, e in ipairs(res.entries) do list[i] = entry_json(e) end
       return web.json(200, { entries = json.array(list), total = res.total, page = res.page, per_page = res.per_page,
@@ -249,12 +176,12 @@ function M.routes(r)
     handler = function(req)
       local q = web.query(req)
       local filters = audit_filters(q)
-      local ok, res = pcall(M.search_audit, filters)
+      local ok, res = pcall(audit.search, filters)
       local bad
       if not ok then
         if not (errors.is(res) and res.status == 422) then error(res, 0) end
         bad = res.fields
-        res = M.search_audit({ page = 1 })
+        res = audit.search({ page = 1 })
       end
       for _, e in ipairs(res.entries) do
         e.when = os.date("!%Y-%m-%d %H:%M:%S", e.at)
@@ -263,7 +190,7 @@ function M.routes(r)
       local keep = {}
       for k, v in pairs(filters) do if k ~= "page" and v and v ~= "" then keep[k] = v end end
       return page.render(req, "admin_audit", { title = "Audit log", result = res, filters = filters,
-        errors = bad or {}, keep = keep, actions = db.column("SELECT DISTINCT action FROM audit_log ORDER BY action"),
+        errors = bad or {}, keep = keep, actions = audit.actions(),
         verified = nil }, { nav = "admin", wide = true })
     end }
 

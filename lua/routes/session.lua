@@ -6,11 +6,8 @@ local page = require "lib.page"
 local json = require "lib.json"
 local util = require "lib.util"
 local errors = require "lib.errors"
-local db = require "lib.db"
 local sessions = require "services.sessions"
 local signin = require "services.signin"
-local throttle = require "services.throttle"
-local client_address = require "services.client_address"
 local impersonation = require "services.impersonation"
 local accounts = require "services.accounts"
 local twostep = require "services.twostep"
@@ -24,38 +21,11 @@ local function me_json(u)
   return { id = u.id, email = u.email, name = u.name, job_title = u.job_title, department = u.department,
     location = u.location, kind = u.kind, roles = json.array(u.roles), super_user = u.is_super or false }
 end
-M.me_json = me_json
 
 -- Where to go after signing in: the visitor's ?next= when it is a local path, else /home.
 local function safe_next(n) return web.local_path(n, "/home") end
 
 local function truthy(v) return v == true or v == "on" or v == "true" or v == "1" end
-
--- Checks the second-step code of the pending session in its own transaction (a wrong code is
--- counted even though the request then fails). Returns "totp" | "recovery_code" | nil.
-local function try_code(req, u, code, recovery_code)
-  throttle.check_code_throttle(u.id)
-  return db.transaction(function()
-    local how = twostep.check_any(u.id, code, recovery_code)
-    if how then
-      throttle.code_ok(u.id)
-    else
-      throttle.code_failed(u.id)
-      audit.record{ action = "signin.failure", actor_id = u.id, actor_label = u.email, req = req,
-        details = { reason = "code" } }
-    end
-    return how
-  end)
-end
-
--- Completes the sign-in after a right code: a new full session, maybe a remembered browser.
-local function code_accepted(req, res, u, how, remember)
-  return db.transaction(function()
-    local s = signin.finish_second_step(req, res, how)
-    if remember then twostep.remember_browser(u.id, req, res, client_address.secure_cookies(req)) end
-    return s
-  end)
-end
 
 local CODE_WRONG = "This code is not right (or was used already). Codes change every 30 seconds."
 
@@ -79,10 +49,10 @@ function M.routes(r)
     handler = function(req)
       local _, u = sessions.require_pending(req, sessions.PENDING_CODE)
       local input = web.body(req)
-      local how = try_code(req, u, input.code, input.recovery_code)
+      local how = signin.check_second_step(req, input.code, input.recovery_code)
       if not how then errors.raise(401, "code_wrong", CODE_WRONG) end
       local res = web.json(200, {})
-      local s = code_accepted(req, res, u, how, truthy(input.remember))
+      local s = signin.accept_second_step(req, res, how, truthy(input.remember))
       res.body = json.encode({ user = me_json(sessions.load_user(u.id)), csrf_token = s.csrf_token, second_step = how,
         recovery_codes_left = twostep.recovery_codes_left(u.id) })
       return res
@@ -101,11 +71,9 @@ function M.routes(r)
   r:add{ method = "POST", path = "/api/session/2fa/setup", auth = "public", perm = "none",
     handler = function(req)
       local _, u = sessions.require_pending(req, sessions.PENDING_ENROL)
-      local input = web.body(req)
-      local codes = twostep.confirm(u, input.code, req)
-      if not codes then errors.invalid({ code = CODE_WRONG }) end
       local res = web.json(200, {})
-      local s = signin.finish_second_step(req, res, "enrolled")
+      local codes, s = signin.enrol_at_signin(req, res, web.body(req).code)
+      if not codes then errors.invalid({ code = CODE_WRONG }) end
       res.body = json.encode({ user = me_json(sessions.load_user(u.id)), csrf_token = s.csrf_token,
         recovery_codes = codes })
       return res
@@ -218,13 +186,13 @@ function M.routes(r)
       local _, u = sessions.require_pending(req, sessions.PENDING_CODE)
       local f = web.form(req)
       local ok, how = page.form(req, "/signin/code?next=" .. util.url_encode(safe_next(f.next)), function()
-        local how = try_code(req, u, f.code)
+        local how = signin.check_second_step(req, f.code)
         if not how then errors.raise(401, "code_wrong", CODE_WRONG) end
         return how
       end)
       if not ok then return how end
       local res = web.redirect(safe_next(f.next))
-      code_accepted(req, res, u, how, truthy(f.remember))
+      signin.accept_second_step(req, res, how, truthy(f.remember))
       if how == "recovery_code" then
         local left = twostep.recovery_codes_left(u.id)
         page.flash(res, left <= 3 and "error" or "info", ("You used a recovery code; %d left. %s"):format(left,
@@ -270,14 +238,10 @@ function M.routes(r)
       if not s or s.pending_2fa ~= sessions.PENDING_ENROL then
         return page.redirect("/", "info", "Your sign-in took too long. Please sign in again.")
       end
-      local _, u = sessions.require_pending(req, sessions.PENDING_ENROL)
+      sessions.require_pending(req, sessions.PENDING_ENROL)
       local f = web.form(req)
       local res = web.html(200, "")
-      local codes = db.transaction(function()
-        local list = twostep.confirm(u, f.code, req)
-        if list then signin.finish_second_step(req, res, "enrolled") end
-        return list
-      end)
+      local codes = signin.enrol_at_signin(req, res, f.code)
       if not codes then
         return page.redirect("/signin/setup?next=" .. util.url_encode(safe_next(f.next)), "error", CODE_WRONG)
       end

@@ -38,15 +38,22 @@ function M.create(actor, name, req)
   return token, id
 end
 
---- Revokes token id (404 when there is none; a revoked one stays as it is).
+--- Revokes token id (404 when there is none; a revoked one stays as it is). Returns its name.
 function M.revoke(actor, id, req)
   local t = db.row("SELECT id, name, revoked_at FROM api_tokens WHERE id = ?", id)
   if not t then errors.not_found("There is no such token.") end
-  if t.revoked_at then return end
+  if t.revoked_at then return t.name end
   db.exec("UPDATE api_tokens SET revoked_at = ? WHERE id = ?", clock.now(), id)
   audit.record{ action = "api_token.revoke", actor = actor, req = req, target_type = "api_token", target_id = id,
     target_label = t.name }
   events.fire("api_token.revoked", { token_id = id, actor_id = actor.id })
+  return t.name
+end
+
+--- Token id with its creator's name and email (nil when there is none).
+function M.get(id)
+  return db.row([[SELECT t.*, u.name AS creator_name, u.email AS creator_email FROM api_tokens t
+    LEFT JOIN users u ON u.id = t.created_by WHERE t.id = ?]], id)
 end
 
 --- API tokens with their creators, newest first; revoked ones only when include_revoked.

@@ -85,7 +85,10 @@ end
 function M.renew(req, res)
   if not req.session then return end
   local fresh = crypto.token(32)
-  db.exec("UPDATE sessions SET token_hash = ?, rotate = 0 WHERE id = ?", db.blob(sha("session:" .. fresh)), req.session.id)
+  db.transaction(function()
+    db.exec("UPDATE sessions SET token_hash = ?, rotate = 0 WHERE id = ?", db.blob(sha("session:" .. fresh)),
+      req.session.id)
+  end)
   web.add_header(res, "Set-Cookie", M.cookie_for(req, fresh))
 end
 

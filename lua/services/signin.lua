@@ -171,6 +171,47 @@ function M.finish_second_step(req, res, how)
   return s
 end
 
+--- Checks the code (or recovery code) the pending sign-in gives, in a transaction of its own
+--- so that a wrong code is counted even when the request then fails. Throttled (429).
+--- Returns "totp" | "recovery_code", or nil for a wrong code.
+function M.check_second_step(req, code, recovery_code)
+  local u = req.pending_user
+  throttle.check_code_throttle(u.id)
+  return db.transaction(function()
+    local how = twostep.check_any(u.id, code, recovery_code)
+    if how then
+      throttle.code_ok(u.id)
+    else
+      throttle.code_failed(u.id)
+      audit.record{ action = "signin.failure", actor_id = u.id, actor_label = u.email, req = req,
+        details = { reason = "code" } }
+    end
+    return how
+  end)
+end
+
+--- Completes the sign-in after a right code (how): a full session, and this browser remembered
+--- for 2-step verification when asked. Returns the session.
+function M.accept_second_step(req, res, how, remember)
+  local u = req.pending_user
+  return db.transaction(function()
+    local s = M.finish_second_step(req, res, how)
+    if remember then twostep.remember_browser(u.id, req, res, client_address.secure_cookies(req)) end
+    return s
+  end)
+end
+
+--- Sets 2-step verification up during the sign-in (an admin setting obliges it): a right code
+--- turns the pending session into a full one. Returns the recovery codes and the session, or
+--- nil for a wrong code.
+function M.enrol_at_signin(req, res, code)
+  return db.transaction(function()
+    local codes = twostep.confirm(req.pending_user, code, req)
+    if not codes then return nil end
+    return codes, M.finish_second_step(req, res, "enrolled")
+  end)
+end
+
 function M.init()
   settings.define("security.device_secret", { type = "string", default = "", len_max = 100,
     description = "Internal: the secret that keys the browsers' device cookies (throttling exemption)." })
