@@ -409,15 +409,22 @@ static char *build_answer(http_server_t *srv, int status, const char *head, size
 	return out;
 }
 
+static const char error_head[] = "Content-Type: application/json\r\nCache-Control: no-store\r\n";
+
+/* The JSON error shape in out (cap bytes, cut short when longer); returns its length. */
+static size_t error_json(char *out, size_t cap, const char *code, const char *message)
+{
+	int n = snprintf(out, cap, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}", code, message);
+	return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+}
+
 /* An answer from the server itself (parse errors, limits, timeouts); closes afterwards. */
 static void answer_error(http_conn_t *c, int status, const char *code, const char *message)
 {
 	char body[256];
-	int n =
-	    snprintf(body, sizeof body, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}", code, message);
-	static const char ct[] = "Content-Type: application/json\r\nCache-Control: no-store\r\n";
+	size_t n = error_json(body, sizeof body, code, message);
 	size_t len;
-	char *out = build_answer(c->srv, status, ct, sizeof ct - 1, body, (size_t)n, 1, 0, &len);
+	char *out = build_answer(c->srv, status, error_head, sizeof error_head - 1, body, n, 1, 0, &len);
 	c->close_after_write = 1;
 	uv_read_stop((uv_stream_t *)&c->tcp);
 	if (out)
@@ -634,7 +641,10 @@ static int serve_static(http_conn_t *c)
 	static_answer_t a;
 	if (!static_answer(c->srv->statics, req->method, req->target, req->target_len, inm, inm_len, &a))
 		return 0;
-	http_respond(req, a.status, a.head, a.head_len, a.body, a.body_len);
+	if (a.error_code)
+		http_respond_error(req, a.status, a.head, a.head_len, a.error_code, a.error_message);
+	else
+		http_respond(req, a.status, a.head, a.head_len, a.body, a.body_len);
 	return 1;
 }
 
@@ -713,6 +723,19 @@ void http_respond(http_request_t *req, int status, const char *head, size_t head
 	c->last_active = uv_now(srv->loop);
 	if (!c->in_process)
 		conn_process(c);
+}
+
+void http_respond_error(http_request_t *req, int status, const char *head, size_t head_len, const char *code,
+                        const char *message)
+{
+	char h[512], body[256];
+	if (head_len > sizeof h - sizeof error_head)
+		head_len = 0;
+	memcpy(h, error_head, sizeof error_head - 1);
+	if (head_len)
+		memcpy(h + sizeof error_head - 1, head, head_len);
+	size_t n = error_json(body, sizeof body, code, message);
+	http_respond(req, status, h, sizeof error_head - 1 + head_len, body, n);
 }
 
 /* Parses what has arrived; hands over at most one request at a time. */

@@ -34,7 +34,7 @@ function M.query(req)
   if not q then
     local err
     q, err = util.parse_query(req.query)
-    if not q then errors.bad_request(err) end
+    if not q then errors.bad_request(err.message) end
     req._query = q
   end
   return q
@@ -50,7 +50,7 @@ function M.form(req)
     end
     local err
     f, err = util.parse_query(req.body)
-    if not f then errors.bad_request(err) end
+    if not f then errors.bad_request(err.message) end
     req._form = f
   end
   return f
@@ -77,7 +77,7 @@ function M.body(req)
   end
   local v, err = json.decode(req.body)
   if type(v) ~= "table" then
-    errors.bad_request("The body is not a JSON object: " .. tostring(err or "wrong type"))
+    errors.bad_request("The body is not a JSON object: " .. (err and err.message or "wrong type"))
   end
   if not no_nul(v) then errors.bad_request("The body contains NUL characters.") end
   req._json = v

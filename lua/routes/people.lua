@@ -124,15 +124,15 @@ function M.routes(r)
       if input.manager_id == json.null then input.manager_id = nil; input.clear_manager = true end
       local u
       if input.clear_manager then
-        people.set_manager(req.user, math.tointeger(tonumber(req.params.id)), nil, req)
+        people.set_manager(req.user, req.params.id, nil, req)
       end
-      u = people.update(req.user, math.tointeger(tonumber(req.params.id)), input, req)
+      u = people.update(req.user, req.params.id, input, req)
       return web.json(200, user_json(u, people.roles(u.id), access.can(req.user, "users.view_all")))
     end }
 
   r:add{ method = "DELETE", path = "/api/users/{id:int}", auth = "user", perm = "users.delete",
     handler = function(req)
-      people.delete(req.user, math.tointeger(tonumber(req.params.id)), req)
+      people.delete(req.user, req.params.id, req)
       return web.no_content()
     end }
 
@@ -140,7 +140,7 @@ function M.routes(r)
     handler = function(req)
       local input = web.body(req)
       if type(input.roles) ~= "table" then errors.invalid({ roles = "Send the full list of roles, e.g. [\"hr_admin\"]." }) end
-      local roles, notes = people.set_roles(req.user, math.tointeger(tonumber(req.params.id)), input.roles, req)
+      local roles, notes = people.set_roles(req.user, req.params.id, input.roles, req)
       return web.json(200, { roles = json.array(roles), notes = json.array(notes) })
     end }
 
@@ -157,14 +157,14 @@ function M.routes(r)
   for _, op in ipairs({ "deactivate", "reactivate", "lock", "unlock" }) do
     r:add{ method = "POST", path = "/api/users/{id:int}/" .. op, auth = "user", perm = "object",
       handler = function(req)
-        local u = people.set_status(req.user, math.tointeger(tonumber(req.params.id)), op, req)
+        local u = people.set_status(req.user, req.params.id, op, req)
         return web.json(200, user_json(u, nil, true))
       end }
   end
 
   r:add{ method = "POST", path = "/api/users/{id:int}/convert", auth = "user", perm = "users.convert_guest",
     handler = function(req)
-      local u = people.convert_guest(req.user, math.tointeger(tonumber(req.params.id)), req)
+      local u = people.convert_guest(req.user, req.params.id, req)
       return web.json(200, user_json(u, nil, true))
     end }
 
@@ -296,7 +296,7 @@ function M.routes(r)
     r:add{ method = "POST", path = "/people/{id:int}/" .. op, auth = "user", perm = "object",
       handler = function(req)
         local ok, res = page.form(req, "/people/" .. req.params.id, people.set_status, req.user,
-          math.tointeger(tonumber(req.params.id)), op, req)
+          req.params.id, op, req)
         if not ok then return res end
         return page.redirect("/people/" .. res.id, "success", res.name .. " was " .. status_labels[op] .. ".")
       end }
@@ -312,7 +312,7 @@ function M.routes(r)
 
   r:add{ method = "POST", path = "/people/{id:int}/convert", auth = "user", perm = "users.convert_guest",
     handler = function(req)
-      local u = people.convert_guest(req.user, math.tointeger(tonumber(req.params.id)), req)
+      local u = people.convert_guest(req.user, req.params.id, req)
       return page.redirect("/people/" .. u.id, "success", u.name .. " is now a regular user.")
     end }
 

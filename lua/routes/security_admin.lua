@@ -134,7 +134,7 @@ function M.routes(r)
 
   r:add{ method = "DELETE", path = "/api/tokens/{id:int}", auth = "user", perm = "admin.api_tokens",
     handler = function(req)
-      api_tokens.revoke(req.user, math.tointeger(tonumber(req.params.id)), req)
+      api_tokens.revoke(req.user, req.params.id, req)
       return web.no_content()
     end }
 
@@ -157,7 +157,7 @@ function M.routes(r)
 
   r:add{ method = "POST", path = "/admin/api-tokens/{id:int}/revoke", auth = "user", perm = "admin.api_tokens",
     handler = function(req)
-      local name = api_tokens.revoke(req.user, math.tointeger(tonumber(req.params.id)), req)
+      local name = api_tokens.revoke(req.user, req.params.id, req)
       return page.redirect("/admin/api-tokens", "success", ("The token \"%s\" was revoked; it stops working at once.")
         :format(name))
     end }

@@ -73,10 +73,10 @@ function M.init()
     description = "Always mark cookies Secure (turn on when Candor is only reached over HTTPS)." })
   settings.define("security.trusted_proxies", { type = "array", elements = { type = "string" }, default = {},
     description = "Addresses (CIDR) of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed.",
-    custom_validator = function(list) local ok, err = ip.parse_list(list) return ok ~= nil, err end })
+    custom_validator = function(list) local ok, err = ip.parse_list(list) return ok ~= nil, err and err.message end })
   settings.define("security.ip_ranges", { type = "array", elements = { type = "string" }, default = {},
     description = "If set, Candor can only be used from these address ranges (CIDR, IPv4 and IPv6).",
-    custom_validator = function(list) local ok, err = ip.parse_list(list) return ok ~= nil, err end })
+    custom_validator = function(list) local ok, err = ip.parse_list(list) return ok ~= nil, err and err.message end })
   events.hook("settings.changed", function(e)
     if e.name == "security.trusted_proxies" or e.name == "security.ip_ranges" then load_ranges() end
   end)
