@@ -31,15 +31,6 @@ static void push_error_table(lua_State *L, const char *code, const char *fmt, va
 	lua_setfield(L, -2, "message");
 }
 
-int host_error(lua_State *L, const char *code, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	push_error_table(L, code, fmt, ap);
-	va_end(ap);
-	return lua_error(L);
-}
-
 int host_fail(lua_State *L, const char *code, const char *fmt, ...)
 {
 	va_list ap;

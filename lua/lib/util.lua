@@ -154,11 +154,6 @@ end
 -- bytes, so a cut never splits a character and never separates an accent, a joiner or a
 -- variation selector from the character it belongs to.
 
---- True when s is valid UTF-8.
-function M.utf8_valid(s)
-  return type(s) == "string" and utf8.len(s) ~= nil
-end
-
 --- s with every byte that is not part of valid UTF-8 replaced by U+FFFD (for text from outside:
 --- a mail server's answer, a file in another encoding).
 function M.utf8_clean(s)
