@@ -27,6 +27,11 @@ local function safe_next(n) return web.local_path(n, "/home") end
 
 local function truthy(v) return v == true or v == "on" or v == "true" or v == "1" end
 
+-- Whether the request carries a pending sign-in in state (sessions.PENDING_CODE or PENDING_ENROL).
+local function pending_in(req, state)
+  return req.pending_session ~= nil and req.pending_session.pending_2fa == state
+end
+
 local CODE_WRONG = "This code is not right (or was used already). Codes change every 30 seconds."
 
 function M.routes(r)
@@ -170,8 +175,7 @@ function M.routes(r)
   r:add{ method = "GET", path = "/signin/code", auth = "public", perm = "none",
     handler = function(req)
       if req.user then return web.redirect(safe_next(web.query(req).next)) end
-      local s = req.pending_session
-      if not s or s.pending_2fa ~= sessions.PENDING_CODE then
+      if not pending_in(req, sessions.PENDING_CODE) then
         return page.redirect("/", "info", "Sign in with your email and password first.")
       end
       return code_page(req, { next_url = web.query(req).next, email = req.pending_user.email })
@@ -179,8 +183,7 @@ function M.routes(r)
 
   r:add{ method = "POST", path = "/signin/code", auth = "public", perm = "none", tx = false,
     handler = function(req)
-      local s = req.pending_session
-      if not s or s.pending_2fa ~= sessions.PENDING_CODE then
+      if not pending_in(req, sessions.PENDING_CODE) then
         return page.redirect("/", "info", "Your sign-in took too long. Please sign in again.")
       end
       local _, u = sessions.require_pending(req, sessions.PENDING_CODE)
@@ -225,8 +228,7 @@ function M.routes(r)
   r:add{ method = "GET", path = "/signin/setup", auth = "public", perm = "none",
     handler = function(req)
       if req.user then return web.redirect(safe_next(web.query(req).next)) end
-      local s = req.pending_session
-      if not s or s.pending_2fa ~= sessions.PENDING_ENROL then
+      if not pending_in(req, sessions.PENDING_ENROL) then
         return page.redirect("/", "info", "Sign in with your email and password first.")
       end
       return setup_page(req, { next_url = web.query(req).next })
@@ -234,8 +236,7 @@ function M.routes(r)
 
   r:add{ method = "POST", path = "/signin/setup", auth = "public", perm = "none", tx = false,
     handler = function(req)
-      local s = req.pending_session
-      if not s or s.pending_2fa ~= sessions.PENDING_ENROL then
+      if not pending_in(req, sessions.PENDING_ENROL) then
         return page.redirect("/", "info", "Your sign-in took too long. Please sign in again.")
       end
       sessions.require_pending(req, sessions.PENDING_ENROL)
