@@ -352,9 +352,12 @@ return {
       .. "objective cycles (as in SI, where admins create company objectives)." },
   { section = "Additional", action = "objectives.edit", label = "Edit and update an objective",
     hr_admin = false, hr_assistant = false, tech_admin = false, self = true, direct_manager = true,
+    parts = { "author" },
     why = "The owner keeps their objective up to date, and their direct manager may too (managers set their "
-      .. "reports' objectives). Only while the cycle's windows allow it, and only someone who may read it "
-      .. "(the objectives service checks both). HR does not edit other people's objectives." },
+      .. "reports' objectives), and so may whoever set it on the owner's behalf (its author). Only while the "
+      .. "cycle's windows allow it, and only someone who may read it (the objectives service checks both): an "
+      .. "HR Admin who wrote a protected objective for their own manager cannot read it, so cannot change it. No "
+      .. "role edits other people's objectives." },
   { section = "Additional", action = "objectives.export_excel", label = "Export objectives to Excel",
     hr_admin = true, hr_assistant = true, tech_admin = false,
     why = "HR follows objective cycles; the file holds only the objectives the one exporting may read, so an HR "
