@@ -60,4 +60,17 @@ function H.listed(key, cycle_id, query)
   return out
 end
 
+--- The texts of an .xlsx file's shared strings (every text cell), as one string to search.
+function H.xlsx_text(bytes)
+  local path = os.tmpname()
+  local f = assert(io.open(path, "wb"))
+  f:write(bytes)
+  f:close()
+  local p = assert(io.popen(("unzip -p %s xl/sharedStrings.xml 2>/dev/null"):format(path)))
+  local out = p:read("a")
+  p:close()
+  os.remove(path)
+  return (out:gsub("&lt;", "<"):gsub("&gt;", ">"):gsub("&quot;", '"'):gsub("&amp;", "&"))
+end
+
 return H
