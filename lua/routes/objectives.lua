@@ -347,7 +347,11 @@ function M.routes(r)
       return web.json(201, cycle_json(c), { Location = "/api/objective-cycles/" .. c.id })
     end }
   r:add{ method = "GET", path = "/api/objective-cycles/{id:int}", auth = "user", perm = "object",
-    handler = function(req) return web.json(200, cycle_json(visible_cycle(req.user, id_of(req)))) end }
+    handler = function(req)
+      local c = visible_cycle(req.user, id_of(req))
+      c.people = cycles.count_people(c)
+      return web.json(200, cycle_json(c))
+    end }
   r:add{ method = "PATCH", path = "/api/objective-cycles/{id:int}", auth = "user", perm = "object",
     handler = function(req) return web.json(200, cycle_json(cycles.update(req.user, id_of(req), web.body(req), req))) end }
   r:add{ method = "DELETE", path = "/api/objective-cycles/{id:int}", auth = "user", perm = "object",

@@ -142,6 +142,11 @@ function M.list(actor)
   return rows
 end
 
+--- How many take part in cycle c (one query).
+function M.count_people(c)
+  return db.value(([[SELECT count(*) FROM users u, objective_cycles c WHERE c.id = ? AND %s]]):format(M.PARTICIPANT_SQL), c.id)
+end
+
 --- The ids of everyone who takes part in cycle c (one query).
 function M.people(c)
   return db.column(([[SELECT u.id FROM users u, objective_cycles c WHERE c.id = ? AND %s ORDER BY u.id]]):format(
