@@ -1,4 +1,4 @@
-/* core.sched: persistent timed jobs (core/sched.c) and the Lua handler that runs them. */
+/* core.sched: persistent timed jobs (core/scheduler.c) and the Lua handler that runs them. */
 #include "host.h"
 
 #include "scheduler.h"
