@@ -23,6 +23,8 @@ CREATE TABLE objective_cycles (
   status_labels       TEXT NOT NULL DEFAULT '{}',      -- JSON: status -> the label this cycle uses
   edit_until          TEXT NOT NULL,                   -- owners edit everything until this day
   update_until        TEXT NOT NULL,                   -- then status, values, rating, comments
+  version             INTEGER NOT NULL DEFAULT 0,      -- a new random value whenever one of its objectives
+                                                       -- changes (triggers below): caches compare it
   workflow            TEXT NOT NULL DEFAULT 'objectives', -- the timeline script (workflows/)
   workflow_version_id INTEGER REFERENCES workflow_versions(id),
   created_by          INTEGER REFERENCES users(id) ON DELETE SET NULL,
@@ -68,6 +70,22 @@ CREATE INDEX objectives_cycle ON objectives(cycle_id, level);
 CREATE INDEX objectives_owner ON objectives(owner_id, cycle_id);
 CREATE INDEX objectives_parent ON objectives(parent_id);
 CREATE INDEX objectives_due ON objectives(status, due_on);
+
+-- What the alignment tree and the overview read of every objective of a cycle is cached in memory
+-- (services/objective_views.lua) and valid while the cycle's version is the one it was read at.
+-- The triggers change the version on every change to those columns, whoever makes it, so a cache
+-- never outlives the data; a random value (not a counter) so that a version a rolled-back change
+-- had never comes back with other data.
+CREATE TRIGGER objectives_version_insert AFTER INSERT ON objectives BEGIN
+  UPDATE objective_cycles SET version = random() WHERE id = NEW.cycle_id;
+END;
+CREATE TRIGGER objectives_version_update AFTER UPDATE OF cycle_id, owner_id, level, parent_id, visibility, status,
+  progress, due_on ON objectives BEGIN
+  UPDATE objective_cycles SET version = random() WHERE id IN (NEW.cycle_id, OLD.cycle_id);
+END;
+CREATE TRIGGER objectives_version_delete AFTER DELETE ON objectives BEGIN
+  UPDATE objective_cycles SET version = random() WHERE id = OLD.cycle_id;
+END;
 
 -- Key results: a checklist item (done or not), or a number from start_value to target_value
 -- (current_value now), e.g. ARR 1.2M -> 2M EUR.

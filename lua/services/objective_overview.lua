@@ -17,6 +17,7 @@ local audit = require "services.audit"
 local mail = require "services.mail"
 local objectives = require "services.objectives"
 local cycles = require "services.objective_cycles"
+local views = require "services.objective_views"
 
 local M = {}
 
@@ -39,26 +40,30 @@ local function require_track(actor)
   end
 end
 
--- The facts the overview and the nudges share: participants, the objectives actor may read (as
--- columns) and who has one. Three queries, whatever the size.
+-- The facts the overview and the nudges share: participants, the objectives actor may read
+-- (the cycle's skeleton, one C call) and who has one. A constant number of queries.
 local function facts(actor, c)
   local people = cycles.people(c)
-  local cols, n = db.columns([[SELECT o.id, o.owner_id, o.visibility, o.status, o.due_on, o.progress, ]]
-    .. objectives.PART_SQL .. [[ AS part FROM objectives o WHERE o.cycle_id = ? ORDER BY o.due_on, o.id]], actor.id, c.id)
-  local ok, visible = objectives.readable_columns(actor, cols, n)
+  local s = views.skeleton(c.id)
+  local ok, visible = views.readable_rows(actor, s)
+  local cols = s.cols
   local has, mix, overdue, sum = {}, {}, {}, 0
-  for _, s in ipairs(cycles.STATUSES) do mix[s] = 0 end
+  for _, st in ipairs(cycles.STATUSES) do mix[st] = 0 end
   local day = today()
-  for i = 1, n do
+  for i = 1, s.n do
     if ok[i] then
       has[cols.owner_id[i]] = true
       mix[cols.status[i]] = mix[cols.status[i]] + 1
       sum = sum + cols.progress[i]
       if cycles.OPEN[cols.status[i]] and cols.due_on[i] and cols.due_on[i] < day then
-        overdue[#overdue + 1] = { id = cols.id[i], owner_id = cols.owner_id[i] }
+        overdue[#overdue + 1] = { id = cols.id[i], owner_id = cols.owner_id[i], due_on = cols.due_on[i] }
       end
     end
   end
+  table.sort(overdue, function(a, b)
+    if a.due_on ~= b.due_on then return a.due_on < b.due_on end
+    return a.id < b.id
+  end)
   local without = {}
   for _, id in ipairs(people) do
     if not has[id] then without[#without + 1] = id end

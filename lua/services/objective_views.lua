@@ -5,6 +5,7 @@
 -- an objective the viewer may not read counts nowhere (no node, no child, no roll-up, no count).
 local db = require "lib.db"
 local json = require "lib.json"
+local lru = require "lib.lru"
 local util = require "lib.util"
 local clock = require "core.clock"
 local authz = require "core.authz"
@@ -34,59 +35,98 @@ end
 
 -- ------------------------------------------------------------------ the alignment tree
 
+-- What the tree and HR's overview read of every objective of a cycle, as columns, with each
+-- row's position by id, its parent's position and an order that puts every objective before
+-- what it aligns to. Kept until the cycle's version changes (triggers of migration 012 change it
+-- on every change to these columns, however it is made); a few cycles at most.
+local skeletons = lru.new{ max_items = 4 }
+
+--- The skeleton of cycle id: { cols = { id, owner_id, visibility, parent_id, level, progress,
+--- status, due_on }, n, at = { [id] = row }, up = { [row] = parent row }, order, zeros (n zeros) }. Two queries
+--- when it changed, one when not.
+function M.skeleton(cycle_id)
+  local version = db.value("SELECT version FROM objective_cycles WHERE id = ?", cycle_id)
+  local s = skeletons:get(cycle_id)
+  if s and s.version == version then return s end
+  local cols, n = db.columns([[SELECT id, owner_id, visibility, parent_id, level, progress, status, due_on
+    FROM objectives WHERE cycle_id = ? ORDER BY id]], cycle_id)
+  local id, parent, level = cols.id or {}, cols.parent_id or {}, cols.level or {}
+  local at, up, order = {}, {}, {}
+  for i = 1, n do at[id[i]] = i end
+  for i = 1, n do
+    local p = parent[i]
+    if p then up[i] = at[p] end
+  end
+  for _, lvl in ipairs({ "individual", "team", "company" }) do -- what aligns comes before what it aligns to
+    for i = 1, n do
+      if level[i] == lvl then order[#order + 1] = i end
+    end
+  end
+  local zeros = {}
+  for i = 1, n do zeros[i] = 0 end
+  s = { version = version, cols = cols, n = n, at = at, up = up, order = order, zeros = zeros }
+  skeletons:set(cycle_id, s, n)
+  return s
+end
+
+--- Which rows of skeleton s viewer may read: the array of booleans and how many. The parts
+--- (named on, granted) come from one query of viewer's shares in the cycle; one C call decides all.
+function M.readable_rows(viewer, s)
+  local parts = {}
+  -- every objective viewer is named on (few): those of other cycles have no row here
+  for _, oid in ipairs(db.column("SELECT objective_id FROM objective_shares WHERE user_id = ?", viewer.id)) do
+    local i = s.at[oid]
+    if i then parts[i] = "named" end
+  end
+  return authz.check_many(viewer.id, objectives.READ, s.cols.visibility or {}, s.cols.owner_id or {}, parts, s.n)
+end
+
 --- The alignment tree of cycle c as viewer sees it. Only objectives viewer may read are nodes;
 --- one aligned to an objective viewer may not read is not aligned for them. Each node has
 --- progress (its own), rollup (the mean progress of the node and every node below it that
 --- viewer sees), children (how many aligned objectives viewer sees directly below) and below (all
 --- of them, at every level). The roots are the company objectives and the team objectives not
---- aligned to one viewer sees; individual objectives aligned to nothing are no part of the tree.
---- opts: focus (an objective id: that node and what is below it), page (of the roots).
---- Returns { roots = { node }, total_roots, page, pages, visible (nodes in the tree), focus =
---- node or nil, path = { node } (the way down to the focus) }; a node: { id, level, status,
---- progress, rollup, children, below, title, owner_name, due_on, kids = { node } (shown two
---- levels down from the top or the focus), more (children not shown) }. Three queries.
+--- aligned to one viewer sees; individual objectives aligned to nothing viewer sees are no part
+--- of the tree. opts: focus (an objective id: that node and what is below it), page (of the
+--- roots). Returns { roots = { node }, total_roots, page, pages, visible (nodes in the tree),
+--- focus = node or nil, path = { node } (the way down to the focus) }; a node: { id, level,
+--- status, progress, rollup, children, below, title, owner_name, due_on, kids = { node } (shown
+--- one level down from the top or the focus), more (children not shown) }. A constant number of
+--- queries; one C call decides every node.
 function M.tree(viewer, c, opts)
   opts = opts or {}
-  local cols, n = db.columns([[SELECT o.id, o.owner_id, o.visibility, o.parent_id, o.level, o.progress, o.status, ]]
-    .. objectives.PART_SQL .. [[ AS part FROM objectives o
-    WHERE o.cycle_id = ? AND (o.level <> 'individual' OR o.parent_id IS NOT NULL)]], viewer.id, c.id)
-  local ok = objectives.readable_columns(viewer, cols, n)
-  local id, parent, level, progress = cols.id, cols.parent_id, cols.level, cols.progress
-  local at = {}
-  for i = 1, n do
-    if ok[i] then at[id[i]] = i end
-  end
-  -- the visible parent of each visible node (hidden parents do not exist for the viewer)
-  local up, sum, cnt, kids_n, below = {}, {}, {}, {}, {}
-  local kids = {}
-  for i = 1, n do
-    if ok[i] then
-      sum[i], cnt[i], kids_n[i], below[i] = progress[i], 1, 0, 0
-      local p = parent[i] and at[parent[i]]
-      if p then up[i] = p end
-    end
-  end
-  -- roll up: individual objectives into their parents, then team objectives into theirs
+  local s = M.skeleton(c.id)
+  local ok = M.readable_rows(viewer, s)
+  local cols, up, order = s.cols, s.up, s.order
+  local id, level, progress = cols.id, cols.level, cols.progress
+  local focus = opts.focus and s.at[opts.focus]
+  if focus and not ok[focus] then focus = nil end
+  -- one pass, each objective before what it aligns to: sums and counts roll up as they go
+  -- (arrays copied whole, so every access below is to an array, never a hash)
+  local n = s.n
+  local sum = table.move(progress, 1, n, 1, {})
+  local below = table.move(s.zeros, 1, n, 1, {})
+  local kids_n = table.move(s.zeros, 1, n, 1, {})
+  local kids, roots = {}, {}
   local visible = 0
-  for _, lvl in ipairs({ "individual", "team", "company" }) do
-    for i = 1, n do
-      if ok[i] and level[i] == lvl then
-        local p = up[i]
-        if p then
-          sum[p], cnt[p] = sum[p] + sum[i], cnt[p] + cnt[i]
-          kids_n[p], below[p] = kids_n[p] + 1, below[p] + below[i] + 1
+  for k = 1, n do
+    local i = order[k]
+    if ok[i] then
+      local p = up[i]
+      if p and ok[p] then
+        sum[p] = sum[p] + sum[i]
+        kids_n[p] = kids_n[p] + 1
+        below[p] = below[p] + below[i] + 1
+        local pp = up[p]
+        if p == focus or not (pp and ok[pp]) then -- a root or the focus: the page lists its children
           local list = kids[p]
           if not list then list = {}; kids[p] = list end
           list[#list + 1] = i
         end
+      elseif level[i] ~= "individual" then
+        roots[#roots + 1] = i
+        visible = visible + 1 + below[i]
       end
-    end
-  end
-  local roots = {}
-  for i = 1, n do
-    if ok[i] and not up[i] and level[i] ~= "individual" then
-      roots[#roots + 1] = i
-      visible = visible + 1 + below[i]
     end
   end
   local function by_level_then_id(a, b)
@@ -94,26 +134,24 @@ function M.tree(viewer, c, opts)
     return id[a] < id[b]
   end
   table.sort(roots, by_level_then_id)
-  -- the nodes to show: roots (a page) or the focus, two levels down
   local shown_ids = {}
   local function node(i, depth)
     local x = { id = id[i], level = level[i], status = cols.status[i], progress = progress[i],
-      rollup = math.floor(sum[i] / cnt[i] + 0.5), children = kids_n[i], below = below[i], kids = {}, more = 0 }
+      rollup = math.floor(sum[i] / (1 + below[i]) + 0.5), children = kids_n[i], below = below[i], kids = {}, more = 0 }
     shown_ids[#shown_ids + 1] = id[i]
-    if depth < 2 and kids[i] then
+    if depth < 1 and kids[i] then
       local list = kids[i]
       table.sort(list, by_level_then_id)
       for k = 1, math.min(#list, M.CHILDREN_SHOWN) do x.kids[#x.kids + 1] = node(list[k], depth + 1) end
-      x.more = #list - #x.kids
     end
+    x.more = x.children - #x.kids
     return x
   end
   local out = { roots = {}, total_roots = #roots, visible = visible, path = {} }
-  local focus = opts.focus and at[opts.focus]
   if focus then
     out.focus = node(focus, 0)
     local p = up[focus]
-    while p do
+    while p and ok[p] do
       table.insert(out.path, 1, { id = id[p], level = level[p] })
       shown_ids[#shown_ids + 1] = id[p]
       p = up[p]

@@ -145,3 +145,31 @@ t.test("without alignment a cycle has no levels and no tree", function()
   t.eq(#tree("mia").roots > 0, true)
   t.not_contains(t.status(H.as("mia"):get("/objective-cycles/" .. flat.id), 200).body, ">Alignment</a>")
 end)
+
+t.test("the tree follows every change, even one made behind the service's back, and forgets one rolled back", function()
+  t.ok(find(tree("zoe").roots, T.id), "cached once")
+  db.transaction(function() db.exec("UPDATE objectives SET visibility = 'private' WHERE id = ?", T.id) end)
+  t.eq(find(tree("zoe").roots, T.id), nil, "made private in SQL: gone from Zoe's tree at once")
+  db.transaction(function() db.exec("UPDATE objectives SET visibility = 'public' WHERE id = ?", T.id) end)
+  t.ok(find(tree("zoe").roots, T.id))
+  -- a change read inside its transaction, then rolled back: the tree is as before afterwards
+  local views = require "services.objective_views"
+  local cycles = require "services.objective_cycles"
+  pcall(db.transaction, function()
+    db.exec("UPDATE objectives SET progress = 99 WHERE id = ?", T.id)
+    t.eq(find(views.tree({ id = H.id("zoe") }, cycles.get(q1.id)).roots, T.id).progress, 99)
+    error("roll back")
+  end)
+  t.eq(find(tree("zoe").roots, T.id).progress, 40)
+end)
+
+t.test("the tree follows the reporting lines as they are now: a new manager reads the protected objective", function()
+  local guarded = H.objective("zoe", q1, { level = "individual", parent_id = C.id, visibility = "protected",
+    title = "Zoe's protected" })
+  t.eq(find(tree("emma").roots, guarded.id), nil, "not Zoe's manager (yet)")
+  t.ok(find(tree("ravi").roots, guarded.id), "further up Zoe's line")
+  t.status(H.as("marcus"):patch("/api/users/" .. H.id("zoe"), { manager_id = H.id("emma") }), 200)
+  t.ok(find(tree("emma").roots, guarded.id), "her manager now")
+  t.eq(find(tree("lucas").roots, guarded.id), nil, "her former manager no longer")
+  t.eq(find(tree("ravi").roots, guarded.id), nil, "nor his manager")
+end)
