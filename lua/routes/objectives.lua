@@ -249,6 +249,7 @@ local function form_page(req, o, v)
     choices = v and v.choices or {}, values = values, errors = kept and kept.errors or {}, reports = reports,
     found = found, hr = hr, search = search, chosen_owner = chosen_owner, parents = parents, owner_ids = owner_ids,
     kr_rows = kr_rows, can_company = access.can(req.user, "objectives.set_company"),
+    can_team = hr or #reports > 0 or (o and #authz.reports(o.owner_id, true) > 0),
     visibilities = cycles.VISIBILITIES, level_list = objectives.LEVELS })
 end
 

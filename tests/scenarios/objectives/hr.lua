@@ -56,6 +56,8 @@ t.test("overdue: open objectives past their due date that the viewer may read", 
   t.not_contains(page, "Private of")
   t.not_contains(page, "Protected of Priya")
   t.contains(page, "count only the objectives you may read")
+  t.contains(page, 'rel="next">Next →</a>', "the people without objectives run over two pages")
+  t.not_contains(page, "function: 0x", "a page link's label is text")
 end)
 
 t.test("nudging the managers of people without objectives: the exact mail names their reports", function()
