@@ -343,6 +343,16 @@ local function id_list(user_ids)
   return ids
 end
 
+-- Records and announces that n people were added or removed (how: "added" | "removed"). Returns n.
+local function people_changed(c, how, n, actor, req)
+  if n > 0 then
+    audit.record{ action = "objective_cycle.people_" .. how, actor = actor, req = req, target_type = "objective_cycle",
+      target_id = c.id, target_label = c.name, details = { [how] = n } }
+    events.fire("objective_cycle.people_" .. how, { cycle_id = c.id, count = n, actor_id = actor.id })
+  end
+  return n
+end
+
 --- Adds people to a cycle of selected people (employees who are not deactivated). Returns how
 --- many were added.
 function M.add_people(actor, id, user_ids, req)
@@ -359,13 +369,8 @@ function M.add_people(actor, id, user_ids, req)
       SELECT ?, u.id, ? FROM users u WHERE u.id IN (SELECT value FROM json_each(?)) AND u.kind = 'employee'
         AND u.status <> 'deactivated'
       ON CONFLICT(cycle_id, user_id) DO NOTHING]], c.id, clock.now(), json.encode(ids))
-    local added = db.value("SELECT count(*) FROM objective_cycle_people WHERE cycle_id = ?", c.id) - before
-    if added > 0 then
-      audit.record{ action = "objective_cycle.people_added", actor = actor, req = req, target_type = "objective_cycle",
-        target_id = c.id, target_label = c.name, details = { added = added } }
-      events.fire("objective_cycle.people_added", { cycle_id = c.id, count = added, actor_id = actor.id })
-    end
-    return added
+    return people_changed(c, "added", db.value("SELECT count(*) FROM objective_cycle_people WHERE cycle_id = ?", c.id)
+      - before, actor, req)
   end)
 end
 
@@ -376,14 +381,8 @@ function M.remove_people(actor, id, user_ids, req)
   local ids = id_list(user_ids)
   if #ids == 0 then return 0 end
   return db.transaction(function()
-    local n = db.exec("DELETE FROM objective_cycle_people WHERE cycle_id = ? AND user_id IN (SELECT value FROM json_each(?))",
-      c.id, json.encode(ids))
-    if n > 0 then
-      audit.record{ action = "objective_cycle.people_removed", actor = actor, req = req, target_type = "objective_cycle",
-        target_id = c.id, target_label = c.name, details = { removed = n } }
-      events.fire("objective_cycle.people_removed", { cycle_id = c.id, count = n, actor_id = actor.id })
-    end
-    return n
+    return people_changed(c, "removed", db.exec([[DELETE FROM objective_cycle_people WHERE cycle_id = ?
+      AND user_id IN (SELECT value FROM json_each(?))]], c.id, json.encode(ids)), actor, req)
   end)
 end
 

@@ -7,8 +7,7 @@
 // the roll-up. Every page is checked at 1366 and 390 px and photographed
 // (tests/artifacts/screenshots/objectives-*.png).
 import { test, expect } from './lib/runner.mjs';
-import { openAs, navigation, flash, snap } from './lib/session.mjs';
-import { layoutProblems } from './lib/look.mjs';
+import { openAs, navigation, flash, snap, mainText, fits } from './lib/session.mjs';
 
 const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
 const LAPTOP = { viewport: { width: 1366, height: 900 } };
@@ -25,15 +24,6 @@ const story = {
 
 function after(step) {
   if (!story.steps.has(step)) throw new Error(`the earlier step "${step}" did not finish, so this one cannot run`);
-}
-
-async function mainText(page) {
-  return (await page.locator('main').innerText()).replace(/\s+/g, ' ');
-}
-
-async function fits(page, size, what) {
-  const problems = await layoutProblems(page, size);
-  expect.eq(problems.join('; '), '', `${what} at ${size} px`);
 }
 
 test('objectives: a manager sets a team objective aligned to the company objective', async ({ browser, baseURL, guard, shot }) => {

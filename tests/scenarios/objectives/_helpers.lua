@@ -3,22 +3,11 @@
 -- The virtual clock starts on Monday 2026-01-05; H.cycle's default cycle runs the first quarter,
 -- is open for editing until 31 January and for updates until 15 April.
 local t = require "testing"
-local demo = require "demo"
 
 local H = {}
 
---- A client signed in as the demo person key (cached; signed in again once the virtual clock
---- moved past the idle timeout).
-local clients = {}
-function H.as(key)
-  local c = clients[key]
-  if not c or t.now() - c.signed_in_at > 20 * 60 then
-    c = t.login(demo.email(key))
-    c.signed_in_at = t.now()
-    clients[key] = c
-  end
-  return c
-end
+--- A client signed in as the demo person key (cached).
+H.as = t.as
 
 --- The demo person key's id.
 function H.id(key) return t.demo()[key].id end
