@@ -657,6 +657,59 @@ function M.routes(r)
       return page.redirect(here .. "/overview", "success", util.plural(n, "nudge") .. " queued.")
     end }
 
+  -- who takes part in a cycle of selected people: the list, and adding people found by a search
+  -- (ticked ones, everyone matching, or someone with their whole team)
+  r:add{ method = "GET", path = "/objective-cycles/{id:int}/people", auth = "user", perm = "objective_cycles.manage",
+    handler = function(req)
+      local c = cycles.require(id_of(req))
+      local q = web.query(req)
+      local chosen = cycles.selected(c)
+      local ids = {}
+      for uid in pairs(chosen) do ids[#ids + 1] = uid end
+      local members = #ids == 0 and {} or db.query([[SELECT id, name, job_title, department FROM users
+        WHERE id IN (SELECT value FROM json_each(?)) ORDER BY name COLLATE FOLD LIMIT 200 OFFSET ?]], json.encode(ids),
+        ((math.max(1, int(q.in_page) or 1)) - 1) * 200)
+      local search = util.trim(q.q or "") ~= "" or (q.department or "") ~= "" or (q.location or "") ~= ""
+      local res = search and directory.search(req.user, { q = q.q, department = q.department, location = q.location,
+        page = q.page, per_page = 50, kind = "employee" }) or nil
+      -- the managers among them (one query): they can be added with their whole team
+      local leads = {}
+      if res and #res.users > 0 then
+        local found = {}
+        for i, u in ipairs(res.users) do found[i] = u.id end
+        for _, m in ipairs(db.column([[SELECT DISTINCT manager_id FROM users WHERE manager_id IN
+            (SELECT value FROM json_each(?))]], json.encode(found))) do leads[m] = true end
+      end
+      return render(req, "objective_people", { title = "Who takes part in " .. c.name, cycle = c, q = q, chosen = chosen,
+        count = #ids, members = members, res = res, leads = leads, facets = directory.facets() })
+    end }
+
+  r:add{ method = "POST", path = "/objective-cycles/{id:int}/people", auth = "user", perm = "objective_cycles.manage",
+    handler = function(req)
+      local c = cycles.require(id_of(req))
+      local f = web.form(req)
+      local back = "/objective-cycles/" .. c.id .. "/people?" .. util.build_query({ q = f.q, department = f.department,
+        location = f.location, page = f.page })
+      local ids = list_of(f.ids)
+      if f.team then
+        local lead = int(f.team) or 0
+        ids = authz.reports(lead, false)
+        ids[#ids + 1] = lead
+      elseif f.all_matching == "1" then
+        ids = {}
+        local query = { q = f.q, department = f.department, location = f.location, per_page = 200, kind = "employee" }
+        local res
+        repeat
+          query.page = (query.page or 0) + 1
+          res = directory.search(req.user, query)
+          for _, u in ipairs(res.users) do ids[#ids + 1] = u.id end
+        until query.page >= res.pages
+      end
+      local ok, n = page.form(req, back, f.remove and cycles.remove_people or cycles.add_people, req.user, c.id, ids, req)
+      if not ok then return n end
+      return page.redirect(back, "success", util.plural(n, "person", "people") .. (f.remove and " taken out." or " added."))
+    end }
+
   r:add{ method = "GET", path = "/objective-cycles/{id:int}/export.xlsx", auth = "user", perm = "object", tx = false,
     handler = function(req) return M.export_xlsx(req, id_of(req)) end }
 

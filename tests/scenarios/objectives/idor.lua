@@ -60,6 +60,8 @@ local CYCLE_REQUESTS = {
   { "GET", "/objective-cycles/{cid}/nudges?audience=without", "hr" },
   { "FORM", "/objective-cycles/{cid}/nudges", "hr", { audience = "without", confirm = "1" } },
   { "GET", "/objective-cycles/{cid}/export.xlsx", "hr" },
+  { "GET", "/objective-cycles/{cid}/people", "hr" },
+  { "FORM", "/objective-cycles/{cid}/people", "hr", { ids = { "1" } } },
 }
 
 local function fill(path, ids)

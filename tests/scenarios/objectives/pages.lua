@@ -131,3 +131,25 @@ t.test("HR nudges people without objectives: the exact mail first, sent on confi
   t.status(hr:form("/objective-cycles/" .. cycle_id .. "/nudges", { audience = "without", note = "again", confirm = "1" }), 303)
   t.eq(#t.outbox() - before, sent, "once a day per person")
 end)
+
+t.test("HR chooses who takes part in a cycle of selected people: ticked, all matching, a manager's whole team", function()
+  local hr = H.as("marcus")
+  local pilot = H.cycle({ name = "Pilot group", participants = "selected" })
+  local here = "/objective-cycles/" .. pilot.id .. "/people"
+  t.contains(t.status(hr:get(here), 200).body, "Nobody yet")
+  local found = t.status(hr:get(here .. "?q=Johansson"), 200).body
+  t.contains(found, "Mia Johansson")
+  t.status(hr:form(here, { ids = { tostring(H.id("mia")) }, q = "Johansson" }), 303)
+  t.status(hr:form(here, { all_matching = "1", department = "Finance" }), 303)
+  t.status(hr:form(here, { team = tostring(H.id("lucas")) }), 303)
+  local people = db.column("SELECT user_id FROM objective_cycle_people WHERE cycle_id = ? ORDER BY user_id", pilot.id)
+  local want = { H.id("mia"), H.id("rachel"), H.id("victor"), H.id("sara"), H.id("lucas"), H.id("ethan"), H.id("zoe") }
+  table.sort(want)
+  t.same(people, want)
+  t.status(hr:form(here, { ids = { tostring(H.id("zoe")) }, remove = "1" }), 303)
+  t.eq(db.value("SELECT count(*) FROM objective_cycle_people WHERE cycle_id = ?", pilot.id), 6)
+  t.contains(t.status(hr:get(here), 200).body, "Taking part (6)")
+  t.status(H.as("ravi"):get(here), 403)
+  t.status(H.as("ravi"):form(here, { ids = { tostring(H.id("omar")) } }), 403)
+  t.eq(db.value("SELECT count(*) FROM objective_cycle_people WHERE cycle_id = ?", pilot.id), 6, "nothing changed")
+end)
