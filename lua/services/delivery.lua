@@ -44,9 +44,6 @@ M.SECURITY_LABELS = { starttls = "STARTTLS (usually port 587)", tls = "TLS from 
 -- and every mail due now waits for the next attempt.
 local SERVER_ERRORS = { connect = true, timeout = true, tls = true, auth = true }
 
--- URL parameters hidden when admins look at a mail (sign-in and reset links are credentials).
-local SECRET_PARAMS = { token = true, code = true, key = true, secret = true, password = true,
-  signature = true, sig = true }
 
 -- ---------------------------------------------------------------- settings
 local SETTINGS = {
@@ -185,12 +182,7 @@ local function event(id, status, detail, actor_id)
 end
 
 --- Hides the values of credential-like URL parameters (token=, code=, ...) in text or HTML.
-function M.mask(s)
-  if type(s) ~= "string" then return s end
-  return (s:gsub("([?&;]([%a_]+)=)([^%s&#\"'<>]+)", function(prefix, name)
-    if SECRET_PARAMS[name:lower()] then return prefix .. "[hidden]" end
-  end))
-end
+M.mask = mail.mask
 
 local function backoff_sql()
   local parts = { "CASE attempts" }
@@ -274,12 +266,27 @@ function M.deliver(m, cfg)
   if claimed ~= 1 then return "skipped" end
   local attempts = (m.attempts or 0) + 1
 
+  -- a mail with a credential link is stored with the link hidden; what is sent is the sealed copy
+  local subject, text, html = m.subject, m.body_text, m.body_html
+  if m.body_enc then
+    local sealed = crypt.try_open("outbox", "body_enc", { m.id }, m.body_enc)
+    local full = sealed and json.decode(sealed)
+    if type(full) ~= "table" then
+      db.transaction(function()
+        db.exec([[UPDATE outbox SET status = 'failed', last_error = ?, next_attempt_at = NULL, sending_at = NULL
+          WHERE id = ?]], "Its sealed text cannot be opened with the current keys.", m.id)
+        event(m.id, "failed", "Cannot be sent: its sealed text cannot be opened with the current keys.")
+      end)
+      return "failed"
+    end
+    subject, text, html = full.subject, full.text, full.html
+  end
   local ccs = cc_list(m.cc)
   local message, info = mime.build{
     from = cfg.from,
     to = { { name = m.to_name, email = m.to_email } },
     cc = #ccs > 0 and ccs or nil,
-    subject = m.subject, text = m.body_text, html = m.body_html, date = now,
+    subject = subject, text = text, html = html, date = now,
     headers = { ["Auto-Submitted"] = "auto-generated", ["X-Auto-Response-Suppress"] = "All" },
   }
   if not message then
@@ -299,11 +306,12 @@ function M.deliver(m, cfg)
   if ok then
     db.transaction(function()
       db.exec([[UPDATE outbox SET status = 'sent', sent_at = ?, smtp_response = ?, message_id = ?, last_error = NULL,
-        next_attempt_at = NULL, sending_at = NULL WHERE id = ?]], now, res.response, info.message_id, m.id)
-      -- the links in it were for the recipient; what stays behind no longer holds them
-      local subject, text, html = M.mask(m.subject), M.mask(m.body_text), M.mask(m.body_html)
-      if text ~= m.body_text or html ~= m.body_html or subject ~= m.subject then
-        db.exec("UPDATE outbox SET subject = ?, body_text = ?, body_html = ? WHERE id = ?", subject, text, html, m.id)
+        next_attempt_at = NULL, sending_at = NULL, body_enc = NULL WHERE id = ?]], now, res.response, info.message_id, m.id)
+      -- the links in it were for the recipient; what stays behind no longer holds them (mail
+      -- queued with its sealed copy is stored hidden already; older rows are hidden now)
+      local kept_s, kept_t, kept_h = M.mask(m.subject), M.mask(m.body_text), M.mask(m.body_html)
+      if kept_t ~= m.body_text or kept_h ~= m.body_html or kept_s ~= m.subject then
+        db.exec("UPDATE outbox SET subject = ?, body_text = ?, body_html = ? WHERE id = ?", kept_s, kept_t, kept_h, m.id)
       end
       event(m.id, "sent", res.response)
     end)
@@ -392,7 +400,7 @@ function M.run_batch()
   local handled, stop = 0, nil
   while handled < M.RUN_MAX and not stop do
     local batch = db.query([[SELECT o.id, o.to_email, o.to_name, o.cc, o.subject, o.body_text, o.body_html,
-        o.template, o.attempts,
+        o.body_enc, o.template, o.attempts,
         EXISTS(SELECT 1 FROM mail_bounces b WHERE b.email = lower(o.to_email) AND b.fixed_at IS NULL) AS bounced_before
       FROM outbox o WHERE o.status = 'queued' AND o.next_attempt_at <= ?
       ORDER BY o.next_attempt_at, o.id LIMIT ?]], clock.now(), M.BATCH)
