@@ -46,7 +46,7 @@ end
 --- The median server time (ms) of GET path over runs requests with an API token of user;
 --- returns it and the token.
 function M.page_median(path, user, runs)
-  local token = db.transaction(function() return require("services.sessions").create_api_token(user, "bench") end)
+  local token = db.transaction(function() return require("services.api_tokens").create(user, "bench") end)
   local times = {}
   for i = 1, runs or 25 do
     local req = { method = "GET", path = path, query = "", body = "", peer = "127.0.0.1",

@@ -1,4 +1,4 @@
--- candor run --data DIR bench/cycles_bench.lua: the review-cycle figures of issue 5, measured
+-- candor run --data DIR bench/cycles_bench.lua: the review-cycle figures, measured
 -- in-process on a generated company of 10,000 people:
 --   start_ms     starting a cycle for 10,000 reviewees (reviews' managers fixed, workflow
 --                pinned, timeline jobs planned, 10,000 invitations rendered and queued)

@@ -15,7 +15,7 @@ local clock = require "core.clock"
 local xlsx = require "core.xlsx"
 local access = require "services.access"
 local audit = require "services.audit"
-local people_routes = require "routes.people"
+local directory = require "services.directory"
 local picker = require "routes.reviewee_picker"
 local editor = require "routes.questionnaire_editor"
 
@@ -267,7 +267,7 @@ function M.add(r, spec)
     handler = function(req)
       local c = svc.require(id_of(req))
       return page.render(req, "cycle_admins", { title = "Admins of " .. c.name, cycle = c, admins = svc.admins(c.id),
-        people = people_routes.manager_choices(), can_make_admin = access.can(req.user, spec.perms.read),
+        people = directory.manager_choices(), can_make_admin = access.can(req.user, spec.perms.read),
         base = here(c), crumbs = crumbs(c) }, { nav = spec.nav })
     end }
 

@@ -16,4 +16,5 @@ return {
   "messages",
   "praise_admin",
   "one_on_ones",
+  "objectives",
 }

@@ -5,7 +5,10 @@ return {
   "people",
   "import",
   "accounts",
+  "client_address",
   "sessions",
+  "impersonation",
+  "signin",
   "server_limits",
   "twostep",
   "mail",
@@ -22,4 +25,5 @@ return {
   "wall",
   "one_on_ones",
   "one_on_one_timeline",
+  "objective_overview",
 }

@@ -27,7 +27,7 @@ local function tiles(client)
 end
 
 -- Not built yet: the same for every role.
-local NOT_BUILT = { "users.sftp", "objective_cycles.manage", "objectives.nudge",
+local NOT_BUILT = { "users.sftp",
   "automations.create", "admin.features", "admin.design",
   "admin.datetime", "admin.xml_export" }
 
@@ -55,7 +55,9 @@ t.test("the super user: everything Candor has is a link, and every link opens", 
       "users.change_manager", "review_cycles.delete", "reviews.read", "reviews.export_excel", "admin.impersonate",
       "roles.grant_tech_admin", "admin.security", "admin.user_settings", "workflows.edit", "users.import",
       "praise.platforms", "praise.badges", "praise.wall", "praise.moderate", "praise.unveil_anonymous",
-      "feedback_cycles.manage", "feedback_cycles.delete", "feedback.read", "feedback.export_pdf" }) do
+      "feedback_cycles.manage", "feedback_cycles.delete", "feedback.read", "feedback.export_pdf",
+      "objective_cycles.manage", "objectives.nudge", "objectives.read_protected", "objective_cycles.delete",
+      "objectives.export_excel" }) do
     expect(tl, a, "open")
   end
   for _, a in ipairs(NOT_BUILT) do expect(tl, a, "unavailable", "Not available yet") end
@@ -99,9 +101,11 @@ t.test("an HR Assistant: cycles are links; content, deleting and reporting lines
   expect(tl, "users.change_manager", "locked",
     "Needs HR Admin or HR Assistant (when “Allow HR Assistants to pick a person's manager” is on)")
   expect(tl, "users.sftp", "unavailable", "Not available yet")
-  for _, a in ipairs({ "praise.badges", "praise.platforms", "praise.wall", "praise.moderate" }) do
+  for _, a in ipairs({ "praise.badges", "praise.platforms", "praise.wall", "praise.moderate",
+      "objectives.read_protected", "objective_cycles.delete" }) do
     expect(tl, a, "locked", "Needs HR Admin")
   end
+  for _, a in ipairs({ "objective_cycles.manage", "objectives.nudge", "objectives.export_excel" }) do expect(tl, a, "open") end
   for _, a in ipairs(NOT_BUILT) do expect(tl, a, "unavailable", "Not available yet") end
   every_link_opens(lena, tl)
 end)
@@ -134,6 +138,8 @@ t.test("a Tech Admin: integrations and security are links; HR work needs HR Admi
   expect(tl, "users.delete", "locked", "Needs HR Admin")
   expect(tl, "review_cycles.manage", "locked", "Needs HR Admin or HR Assistant")
   expect(tl, "feedback_cycles.manage", "locked", "Needs HR Admin or HR Assistant")
+  expect(tl, "objective_cycles.manage", "locked", "Needs HR Admin or HR Assistant")
+  expect(tl, "objectives.read_protected", "locked", "Needs HR Admin")
   expect(tl, "workflows.edit", "locked", "Needs HR Admin")
   expect(tl, "praise.wall", "locked", "Needs HR Admin")
   expect(tl, "praise.platforms", "locked", "Needs HR Admin")
@@ -145,11 +151,11 @@ end)
 
 t.test("a module that builds a feature switches its tile on by declaring it", function()
   local marcus = t.login(demo.email("marcus"))
-  expect(tiles(marcus), "objective_cycles.manage", "unavailable")
-  local tile = function(e) e.links["objective_cycles.manage"] = { href = "/home", hint = "Objective cycles" } end
+  expect(tiles(marcus), "automations.create", "unavailable")
+  local tile = function(e) e.links["automations.create"] = { href = "/home", hint = "Automations" } end
   events.hook("admin.tiles", tile)
-  expect(tiles(marcus), "objective_cycles.manage", "open")
-  t.eq(tiles(t.login(demo.email("tom")))["objective_cycles.manage"].why, "Needs HR Admin or HR Assistant",
+  expect(tiles(marcus), "automations.create", "open")
+  t.eq(tiles(t.login(demo.email("tom")))["automations.create"].why, "Needs HR Admin or HR Assistant",
     "and greyed for a role without it")
   events.unhook("admin.tiles", tile)
 end)
