@@ -183,6 +183,26 @@ t.test("why Jonas declined: Emma's approver and HR Admins read it; an HR Assista
   t.contains(login("daniel"):get("/feedback/360/" .. sid).body, "On leave until March.")
 end)
 
+t.test("an HR Admin does not read why someone declined to give feedback about his own manager", function()
+  local lena = login("lena")
+  local c = t.status(lena:post("/api/feedback/cycles", { name = "Above 360", start_date = "2026-01-05",
+    rules = { min = 0, max = 4, suggested = 1 } }), 201).json
+  t.status(lena:post("/api/feedback/cycles/" .. c.id .. "/reviewees", { user_ids = { P.priya.id } }), 200)
+  t.status(lena:post("/api/feedback/cycles/" .. c.id .. "/start"), 200)
+  local sid = db.value("SELECT id FROM feedback_subjects WHERE cycle_id = ?", c.id)
+  t.status(login("olivia"):post("/api/feedback/360/" .. sid .. "/nominations", { reviewer_id = P.amara.id }), 201)
+  t.status(login("olivia"):post("/api/feedback/approvals", { subject_ids = { sid } }), 200)
+  local rq = db.value("SELECT id FROM feedback_nominations WHERE subject_id = ? AND reviewer_id = ?", sid, P.amara.id)
+  t.status(login("amara"):post("/api/feedback/requests/" .. rq .. "/decline", { reason = "Priya is my skip-level." }), 200)
+  local function reason(key)
+    for _, r in ipairs(t.status(login(key):get("/api/feedback/360/" .. sid), 200).json.requests) do
+      if r.status == "declined" then return r.decline_reason or false end
+    end
+  end
+  t.eq(reason("olivia"), "Priya is my skip-level.", "Priya's manager")
+  t.eq(reason("marcus"), false, "Marcus (HR Admin) reports to Priya")
+end)
+
 t.test("the overview costs the same number of queries for 6 or 40 reviewees", function()
   local lena = login("lena")
   local small = t.count_queries(function() t.status(lena:get("/feedback/cycles/" .. cycle.id), 200) end)
