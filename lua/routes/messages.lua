@@ -8,7 +8,6 @@ local json = require "lib.json"
 local util = require "lib.util"
 local errors = require "lib.errors"
 local events = require "lib.events"
-local db = require "lib.db"
 local access = require "services.access"
 local directory = require "services.directory"
 local messages = require "services.messages"
@@ -61,9 +60,7 @@ local function people_ids(text, field)
   for part in tostring(text or ""):gmatch("[^,;\n]+") do
     part = util.trim(part)
     if part ~= "" then
-      local email = part:match("<([^>]+)>") or part
-      local found = db.column([[SELECT id FROM users WHERE kind = 'employee' AND status = 'active'
-        AND (email = ? COLLATE NOCASE OR name = ? COLLATE NOCASE) LIMIT 2]], email, part)
+      local found = directory.colleagues_named(part)
       if #found ~= 1 then
         errors.invalid({ [field] = ("No single active colleague is called \"%s\": use their email address."):format(part) })
       end
@@ -76,12 +73,7 @@ end
 
 -- Names of people ids, for refilling a form ("Name <email>, ...").
 local function names_of(ids)
-  if #ids == 0 then return "" end
-  local rows = db.query("SELECT name, email FROM users WHERE id IN (SELECT value FROM json_each(?)) ORDER BY name",
-    json.encode(ids))
-  local out = {}
-  for i, r in ipairs(rows) do out[i] = r.name .. " <" .. r.email .. ">" end
-  return table.concat(out, ", ")
+  return table.concat(directory.name_and_email(ids), ", ")
 end
 
 local function truthy(v) return v == "1" or v == "on" or v == "true" or v == true end

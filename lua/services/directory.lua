@@ -87,6 +87,37 @@ function M.facets()
   }
 end
 
+--- The ids of the active employees whose email or name is text (at most two: more than one
+--- means the text does not say who). One query.
+function M.colleagues_named(text)
+  local email = text:match("<([^>]+)>") or text
+  return db.column([[SELECT id FROM users WHERE kind = 'employee' AND status = 'active'
+    AND (email = ? COLLATE NOCASE OR name = ? COLLATE NOCASE) LIMIT 2]], email, text)
+end
+
+--- "Name <email>" of each of these people, by name (one query).
+function M.name_and_email(ids)
+  if #ids == 0 then return {} end
+  local out = {}
+  for i, r in ipairs(db.query("SELECT name, email FROM users WHERE id IN (SELECT value FROM json_each(?)) ORDER BY name",
+      json.encode(ids))) do
+    out[i] = r.name .. " <" .. r.email .. ">"
+  end
+  return out
+end
+
+--- The employees among ids (id, name), by name: people picked in a form (one query).
+function M.employees_among(ids)
+  if #ids == 0 then return {} end
+  return db.query([[SELECT id, name FROM users WHERE id IN (SELECT value FROM json_each(?)) AND kind = 'employee'
+    ORDER BY name COLLATE FOLD]], json.encode(ids))
+end
+
+--- Whether anyone reports to id (one query).
+function M.has_reports(id)
+  return db.value("SELECT 1 FROM users WHERE manager_id = ? LIMIT 1", id) == 1
+end
+
 --- The people who manage someone (id, name), by name: the manager filter's choices.
 function M.managers()
   return db.query([[SELECT id, name FROM users WHERE id IN (SELECT DISTINCT manager_id FROM users

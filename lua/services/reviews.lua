@@ -601,6 +601,17 @@ function M.rating_distribution(actor, c, question_id)
   return { question = q, counts = counts, total = total }
 end
 
+--- The reviews user writes or is reviewed in (not in draft cycles), newest cycle first, each with
+--- role "reviewee" or "manager": statuses only. One query.
+function M.mine(user)
+  local rows = db.query([[SELECT r.id, r.cycle_id, c.name AS cycle_name, r.reviewee_id, r.manager_id, r.self_status,
+      r.manager_status, r.closed_at FROM reviews r JOIN cycles c ON c.id = r.cycle_id
+    WHERE (r.reviewee_id = ? OR r.manager_id = ?) AND c.phase <> 'draft' ORDER BY c.start_date DESC, r.id]],
+    user.id, user.id)
+  for _, x in ipairs(rows) do x.role = x.reviewee_id == user.id and "reviewee" or "manager" end
+  return rows
+end
+
 --- The signed-in person's review to-dos (for the home page).
 function M.todos(user)
   local out = {}

@@ -379,6 +379,33 @@ end
 
 --- Saves a source checked on the admin page as the version new cycles use. Returns the row
 --- and whether it is new; raises 422 with the problems when it is not valid.
+--- Versions of a workflow, newest first, each with its creator's name and the cycles that run
+--- it ({ id, name, phase }). Two queries.
+function M.versions(name)
+  local rows = db.query([[SELECT v.id, v.origin, v.note, v.sha256, v.created_at, v.created_by, u.name AS created_by_name
+    FROM workflow_versions v LEFT JOIN users u ON u.id = v.created_by WHERE v.name = ? ORDER BY v.id DESC]], name)
+  local by_id = {}
+  for _, v in ipairs(rows) do
+    v.cycles = {}
+    by_id[v.id] = v
+  end
+  for _, c in ipairs(db.query([[SELECT c.id, c.name, c.phase, c.workflow_version_id FROM cycles c
+      JOIN workflow_versions v ON v.id = c.workflow_version_id WHERE v.name = ? ORDER BY c.id]], name)) do
+    local v = by_id[c.workflow_version_id]
+    v.cycles[#v.cycles + 1] = { id = c.id, name = c.name, phase = c.phase }
+  end
+  return rows
+end
+
+--- One version of workflow name (with its source, its creator's name and the cycles that run
+--- it), or nil when name has no such version.
+function M.version(name, id)
+  local v = db.row([[SELECT v.*, u.name AS created_by_name FROM workflow_versions v
+    LEFT JOIN users u ON u.id = v.created_by WHERE v.id = ? AND v.name = ?]], id, name)
+  if v then v.cycles = db.query("SELECT id, name, phase FROM cycles WHERE workflow_version_id = ? ORDER BY id", v.id) end
+  return v
+end
+
 function M.save_version(name, source, note, actor)
   check_name(name)
   local def, errs = M.validate(source, name)
