@@ -98,6 +98,29 @@ local function act(req, f, fn, done_message)
   return page.redirect("/reviews/" .. req.params.id, "success", done_message)
 end
 
+-- The home page: what the person has to do (services.reviews.todos), worded.
+local TODO = {
+  self = function(t) return ("Write your self-assessment for %s"):format(t.cycle_name) end,
+  read_and_sign = function(t) return ("Read and sign your review for %s"):format(t.cycle_name) end,
+  write = function(t) return ("Review %s (%s)"):format(t.reviewee_name, t.cycle_name) end,
+  sign = function(t) return ("Sign the review of %s"):format(t.reviewee_name) end,
+}
+
+-- The home page panel: the person's own reviews, newest cycle first (they can revisit old ones).
+local function my_reviews_panel(user)
+  local items = {}
+  for _, r in ipairs(reviews.own(user)) do
+    local badge, tone
+    if r.closed_at then badge, tone = "Signed", "ok"
+    elseif r.manager_status == "shared" then badge, tone = "Shared with you", "brand"
+    elseif r.phase == "closed" then badge, tone = "Closed", "muted"
+    else badge, tone = "In progress", "warn" end
+    items[#items + 1] = { label = r.cycle_name, href = "/reviews/" .. r.id, note = util.human_date(r.start_date),
+      badge = badge, tone = tone }
+  end
+  return { title = "Your reviews", items = items, empty = "When you are part of a review cycle, your reviews are kept here." }
+end
+
 function M.routes(r)
   -- API
   r:add{ method = "GET", path = "/api/reviews", auth = "user", perm = "object",
@@ -243,6 +266,15 @@ function M.routes(r)
       return page.render(req, "team", { title = "My team", rows = rows, people = members, columns = columns.columns },
         { nav = "team" })
     end }
+
+  events.hook("home.todos", function(e)
+    for _, t in ipairs(reviews.todos(e.user)) do
+      e.items[#e.items + 1] = { label = TODO[t.kind](t), href = "/reviews/" .. t.review_id, due = t.due }
+    end
+  end)
+  events.hook("home.panels", function(e)
+    if e.user.kind ~= "guest" then e.panels[#e.panels + 1] = my_reviews_panel(e.user) end
+  end)
 
   events.hook("page.nav", function(e)
     local u = e.user

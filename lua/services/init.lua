@@ -14,11 +14,8 @@ return {
   "mail",
   "delivery",
   "workflows",
-  "reviews",
-  "dashboard",
   "messages",
   "feedback_requests",
   "wall",
-  "one_on_ones",
   "one_on_one_timeline",
 }
