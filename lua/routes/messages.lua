@@ -56,25 +56,10 @@ end
 
 -- Comma- or line-separated names or emails -> people ids (422 on field naming the unknown one).
 local function people_ids(text, field)
-  local ids = {}
-  for part in tostring(text or ""):gmatch("[^,;\n]+") do
-    part = util.trim(part)
-    if part ~= "" then
-      local found = directory.colleagues_named(part)
-      if #found ~= 1 then
-        errors.invalid({ [field] = ("No single active colleague is called \"%s\": use their email address."):format(part) })
-      end
-      ids[#ids + 1] = found[1]
-    end
-    if #ids > messages.RECIPIENTS_MAX then errors.invalid({ [field] = "At most 20 colleagues." }) end
-  end
-  return ids
+  return directory.people_ids(text, field, messages.RECIPIENTS_MAX)
 end
 
--- Names of people ids, for refilling a form ("Name <email>, ...").
-local function names_of(ids)
-  return table.concat(directory.name_and_email(ids), ", ")
-end
+local names_of = directory.names_of
 
 local function truthy(v) return v == "1" or v == "on" or v == "true" or v == true end
 

@@ -18,4 +18,5 @@ return {
   "feedback_requests",
   "wall",
   "one_on_one_timeline",
+  "objective_overview",
 }

@@ -17,8 +17,8 @@
 --
 -- Events (docs/events.md): meeting_series.created / updated / ended, meeting.scheduled /
 -- rescheduled / done / skipped, meeting_item.added / updated / deleted / ticked / unticked,
--- action_item.done / reopened. Nav, home panels, to-dos and the team page's columns hook events
--- in init().
+-- action_item.done / reopened. The nav, home panels, to-dos and the team page's columns are
+-- routes/one_on_ones.lua's hooks.
 local clock = require "core.clock"
 local db = require "lib.db"
 local crypt = require "lib.crypt"
