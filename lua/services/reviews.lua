@@ -644,6 +644,12 @@ function M.todos(user)
   return out
 end
 
+--- The dates of the cycle of review id (start_date, self_due, manager_due, sign_due), or nil.
+function M.cycle_dates(review_id)
+  return db.row([[SELECT c.start_date, c.self_due, c.manager_due, c.sign_due FROM reviews r
+    JOIN cycles c ON c.id = r.cycle_id WHERE r.id = ?]], review_id)
+end
+
 --- The team page: reviews in running cycles of actor's direct and indirect reports.
 function M.team(actor)
   local ids = authz.reports(actor.id, false)
