@@ -13,6 +13,7 @@ return {
   "twostep",
   "mail",
   "delivery",
+  "review_mails",
   "workflows",
   "messages",
   "feedback_requests",
