@@ -15,7 +15,6 @@ local workflows = require "services.workflows"
 
 local M = {}
 
-local function id_of(req) return math.tointeger(tonumber(req.params.id)) end
 
 local function cycle_json(c)
   return { id = c.id, name = c.name, phase = c.phase, start_date = c.start_date, self_due = c.self_due or json.null,
@@ -107,7 +106,7 @@ function M.routes(r)
 
   r:add{ method = "GET", path = "/api/cycles/{id:int}/ratings", auth = "user", perm = "object",
     handler = function(req)
-      local c = cycles.require(id_of(req))
+      local c = cycles.require(req.params.id)
       cycles.require_perm(req.user, "review_cycles.track", c)
       local d = reviews.rating_distribution(req.user, c, web.query(req).question)
       if not d then return web.json(200, { question = json.null, counts = json.array({}), total = 0 }) end

@@ -435,6 +435,25 @@ function M.current_version(name)
   return (ensure_version(name, M.builtin_source(name), "builtin"))
 end
 
+--- Versions of a workflow, newest first, each with its creator's name and the cycles that run
+--- it ({ id, name, phase }). Two queries.
+function M.versions(name)
+  local rows = db.query([[SELECT v.id, v.origin, v.note, v.sha256, v.created_at, v.created_by, u.name AS created_by_name
+    FROM workflow_versions v LEFT JOIN users u ON u.id = v.created_by WHERE v.name = ? ORDER BY v.id DESC]], name)
+  local running = M.cycles_by_version(name)
+  for _, v in ipairs(rows) do v.cycles = running[v.id] or {} end
+  return rows
+end
+
+--- One version of workflow name (with its source, its creator's name and the cycles that run
+--- it), or nil when name has no such version.
+function M.version(name, id)
+  local v = db.row([[SELECT v.*, u.name AS created_by_name FROM workflow_versions v
+    LEFT JOIN users u ON u.id = v.created_by WHERE v.id = ? AND v.name = ?]], id, name)
+  if v then v.cycles = M.cycles_by_version(name)[v.id] or {} end
+  return v
+end
+
 --- Saves a source checked on the admin page as the version new cycles use. Returns the row
 --- and whether it is new; raises 422 with the problems when it is not valid.
 function M.save_version(name, source, note, actor)
