@@ -67,7 +67,7 @@ end
 ---   perms          { manage, track, read } (read: may make someone a cycle admin)
 ---   profile        the questionnaire profile ("review" | "feedback")
 ---   form           { page = fn(req, c, values), input = fn(form, c), defaults = fn(), values = fn(c) }
----   reviewees      { chosen_sql, remove_confirm, later, managers_filter, no_manager } for the picker
+---   reviewees      { remove_confirm, later, managers_filter, no_manager } for the picker
 ---   reminders      { preview = fn(actor, id, audience, ids, note), send = fn(...), ids = "review_ids",
 ---                  default = "self_late" }
 ---   export         the statistics file: { perm, what, file, audit, target_type, columns, row(x),
@@ -251,7 +251,7 @@ function M.add(r, spec)
       local c = svc.require(id_of(req))
       svc.require_perm(req.user, spec.perms.track, c)
       return picker.page(req, { cycle = c, here = here(c, "/reviewees"), nav = spec.nav, crumbs = crumbs(c),
-        chosen_sql = spec.reviewees.chosen_sql, done = here(c), can_add = svc.can(req.user, spec.perms.create, c)
+        chosen = svc.reviewee_set, done = here(c), can_add = svc.can(req.user, spec.perms.create, c)
           and c.phase ~= "closed", remove_confirm = spec.reviewees.remove_confirm, later = spec.reviewees.later,
         managers_filter = spec.reviewees.managers_filter, no_manager = spec.reviewees.no_manager })
     end }

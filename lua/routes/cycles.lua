@@ -80,8 +80,7 @@ function M.routes(r)
         values.reviewee_sees = c.visibility.reviewee_sees
         return values
       end },
-    reviewees = { chosen_sql = "SELECT reviewee_id FROM reviews WHERE cycle_id = ?",
-      no_manager = "Nobody would write their review: HR chooses who does",
+    reviewees = { no_manager = "Nobody would write their review: HR chooses who does",
       remove_confirm = "Remove the checked people from this cycle? Reviews with content can only be removed by HR Admins." },
     reminders = { preview = reviews.reminder_preview, send = reviews.send_reminders, ids = "review_ids",
       default = "self_late" },

@@ -16,7 +16,6 @@ local questionnaire = require "services.questionnaire"
 local cycles = require "services.feedback_cycles"
 local nominations = require "services.nominations"
 local feedback = require "services.feedback"
-local authz = require "core.authz"
 local pdf = require "core.pdf"
 
 local M = {}
@@ -197,16 +196,8 @@ function M.routes(r)
   -- ---------------------------------------------------------------- pages
   r:add{ method = "GET", path = "/feedback", auth = "user", perm = "object",
     handler = function(req)
-      local teams = {}
-      local ids = authz.reports(req.user.id, false)
-      if #ids > 0 then
-        teams = db.query([[SELECT c.id, c.name, c.phase, count(*) AS reviewees FROM feedback_subjects s
-          JOIN feedback_cycles c ON c.id = s.cycle_id
-          WHERE c.phase <> 'draft' AND (s.reviewee_id IN (SELECT value FROM json_each(?)) OR s.manager_id = ?)
-          GROUP BY c.id ORDER BY c.start_date DESC, c.id DESC]], json.encode(ids), req.user.id)
-      end
       return page.render(req, "feedback_home", { title = "360 feedback", own = feedback.subjects_of(req.user),
-        asked = feedback.requests_of(req.user), teams = teams }, { nav = "feedback" })
+        asked = feedback.requests_of(req.user), teams = feedback.team_cycles(req.user) }, { nav = "feedback" })
     end }
 
   r:add{ method = "GET", path = "/feedback/360/{id:int}", auth = "user", perm = "object",
@@ -293,14 +284,7 @@ function M.routes(r)
       for _, x in ipairs(rows) do if x.approver then mine[#mine + 1] = x end end
       if #mine == 0 then errors.not_found("You approve nobody's reviewers in this cycle.") end
       local ids = util.map(mine, function(x) return x.id end)
-      local reqs = {}
-      for _, rq in ipairs(db.query([[SELECT r.id, r.subject_id, r.relationship, r.status, r.feedback_status, u.name, u.kind
-          FROM feedback_nominations r JOIN users u ON u.id = r.reviewer_id
-          WHERE r.subject_id IN (SELECT value FROM json_each(?)) ORDER BY r.id]], json.encode(ids))) do
-        local l = reqs[rq.subject_id] or {}
-        l[#l + 1] = rq
-        reqs[rq.subject_id] = l
-      end
+      local reqs = nominations.of_subjects(ids)
       return page.render(req, "feedback_approvals", { title = "Approve reviewers — " .. c.name, cycle = c, rows = mine,
         reqs = reqs, labels = nominations.RELATIONSHIPS }, { nav = "feedback" })
     end }

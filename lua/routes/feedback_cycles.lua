@@ -102,7 +102,7 @@ function M.routes(r)
         return form_values(cycles.decode({ name = "", start_date = d(0), nominate_due = d(7), approve_due = d(10),
           write_due = d(24), release_date = d(31) }))
       end },
-    reviewees = { chosen_sql = "SELECT reviewee_id FROM feedback_subjects WHERE cycle_id = ?", managers_filter = true,
+    reviewees = { managers_filter = true,
       no_manager = "No manager approves their reviewers: HR Admins do",
       later = "You can also start the cycle first and add reviewees later.",
       remove_confirm = "Remove the checked people from this cycle? Those with feedback written about them can only be "

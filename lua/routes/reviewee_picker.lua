@@ -5,8 +5,6 @@
 local web = require "lib.web"
 local page = require "lib.page"
 local util = require "lib.util"
-local db = require "lib.db"
-local json = require "lib.json"
 local authz = require "core.authz"
 local directory = require "services.directory"
 
@@ -51,17 +49,15 @@ function M.post(req, o)
   return page.redirect(back, "success", done)
 end
 
---- The page. o: cycle, here (path), crumbs ({ {label, href} }), chosen_sql (one column of the
---- reviewee ids, one ? for the cycle id), can_add, nav, done (the Done button's address), later
+--- The page. o: cycle, here (path), crumbs ({ {label, href} }), chosen(cycle_id) (the cycle's
+--- reviewees as a set { [user_id] = true } and how many), can_add, nav, done (the Done button's address), later
 --- (says reviewees may come later), managers_filter (offer "managers only"), remove_confirm,
 --- no_manager (what the "No manager" mark on people without one means in this kind of cycle).
 function M.page(req, o)
   local c = o.cycle
   local q = web.query(req)
   local view = q.view == "org" and "org" or "list"
-  local chosen = {}
-  local count = 0
-  for _, id in ipairs(db.column(o.chosen_sql, c.id)) do chosen[id] = true; count = count + 1 end
+  local chosen, count = o.chosen(c.id)
   -- people ticked but not added yet travel in the address (?picked=4,8,15) from one view to the
   -- other, so switching between the org chart and the list keeps the selection
   local picked, picked_ids = {}, {}
@@ -76,9 +72,7 @@ function M.page(req, o)
     can_add = o.can_add, here = o.here, crumbs = o.crumbs, done = o.done, later = o.later,
     managers_filter = o.managers_filter, remove_confirm = o.remove_confirm, no_manager = o.no_manager,
     picked = picked, picked_list = table.concat(picked_ids, ","),
-    picked_people = #picked_ids == 0 and {} or db.query([[SELECT id, name FROM users
-      WHERE id IN (SELECT value FROM json_each(?)) AND kind = 'employee' ORDER BY name COLLATE FOLD]],
-      json.encode(picked_ids)) }
+    picked_people = directory.employees_among(picked_ids) }
   if view == "list" then
     local sort = q.sort == "hire_date" and "hire_date" or "name"
     data.res = directory.search(req.user, { q = q.q, department = q.department, location = q.location,
@@ -86,8 +80,7 @@ function M.page(req, o)
       order = q.order, page = q.page, per_page = 50, kind = "employee", status = "" })
     data.sort = sort
     data.facets = directory.facets()
-    data.managers = db.query([[SELECT id, name FROM users WHERE id IN (SELECT DISTINCT manager_id FROM users
-      WHERE manager_id IS NOT NULL) ORDER BY name COLLATE FOLD]])
+    data.managers = directory.managers()
   else
     data.roots = directory.org_tree()
     -- the team just added stays open, with the way down to it

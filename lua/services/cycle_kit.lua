@@ -36,7 +36,8 @@ end
 
 --- Gives a cycles service svc the functions every kind has: get(id) and require(id) (rows of
 --- spec.table through decode), running(c), cycle_role, can, require_perm, admin_anywhere,
---- admins, set_admins, add_reviewees, remove_reviewees and delete (these take a cycle id).
+--- admins, reviewee_set, set_admins, add_reviewees, remove_reviewees and delete (these take a
+--- cycle id).
 function Kit:install(svc, decode)
   local kit, spec = self, self.spec
   function svc.get(id)
@@ -55,6 +56,7 @@ function Kit:install(svc, decode)
   function svc.require_perm(actor, action, c) return kit:require_perm(actor, action, c) end
   function svc.admin_anywhere(user_id) return kit:admin_anywhere(user_id) end
   function svc.admins(id) return kit:admins(id) end
+  function svc.reviewee_set(id) return kit:reviewee_set(id) end
   function svc.delete(actor, id, req) return kit:delete(actor, svc.require(id), req) end
   function svc.set_admins(actor, id, list, req) return kit:set_admins(actor, svc.require(id), list, req) end
   function svc.add_reviewees(actor, id, user_ids, req) return kit:add_reviewees(actor, svc.require(id), user_ids, req) end
@@ -166,6 +168,17 @@ function Kit:delete(actor, c, req)
 end
 
 -- ------------------------------------------------------------------ reviewees
+
+--- The reviewees of cycle id: a set { [user_id] = true } and how many (one query).
+function Kit:reviewee_set(cycle_id)
+  local set, n = {}, 0
+  for _, id in ipairs(db.column(("SELECT reviewee_id FROM %s WHERE cycle_id = ?"):format(self.spec.subjects_table),
+      cycle_id)) do
+    set[id] = true
+    n = n + 1
+  end
+  return set, n
+end
 
 --- Adds people as reviewees of cycle c (employees who are not deactivated; guests are never
 --- reviewed). Returns how many were added (and what spec.after_add says of them). In a running

@@ -263,21 +263,6 @@ function M.writer_warning(list, n)
     :format(text, n == 1 and "has" or "have", n == 1 and "their" or "each", n == 1 and "them" or "them")
 end
 
---- The newest cycles (id, name, phase, start_date), at most limit.
-function M.recent(limit)
-  return db.query("SELECT id, name, phase, start_date FROM cycles ORDER BY id DESC LIMIT ?", limit)
-end
-
---- The reviewees of cycle id: a set { [user_id] = true } and how many (one query).
-function M.reviewee_set(id)
-  local set, n = {}, 0
-  for _, rid in ipairs(db.column("SELECT reviewee_id FROM reviews WHERE cycle_id = ?", id)) do
-    set[rid] = true
-    n = n + 1
-  end
-  return set, n
-end
-
 -- ------------------------------------------------------------------ start and phases
 
 --- Starts a cycle: fixes each reviewee's manager, pins the workflow version, enters the first

@@ -511,6 +511,18 @@ function M.own_panel(user)
   return { title = "Your 360 feedback", items = items, empty = "" }
 end
 
+--- The running and closed 360 cycles in which actor's direct or indirect reports (or people whose
+--- manager the cycle fixed as actor) are reviewees: { { id, name, phase, reviewees } }, newest
+--- first. One query (none without reports).
+function M.team_cycles(actor)
+  local ids = authz.reports(actor.id, false)
+  if #ids == 0 then return {} end
+  return db.query([[SELECT c.id, c.name, c.phase, count(*) AS reviewees FROM feedback_subjects s
+    JOIN feedback_cycles c ON c.id = s.cycle_id
+    WHERE c.phase <> 'draft' AND (s.reviewee_id IN (SELECT value FROM json_each(?)) OR s.manager_id = ?)
+    GROUP BY c.id ORDER BY c.start_date DESC, c.id DESC]], json.encode(ids), actor.id)
+end
+
 --- A manager's page for one cycle: their direct and indirect reports in it, with counts and
 --- what they can do (approve, nudge). Four queries whatever the team's size.
 function M.team(actor, cycle_id)

@@ -69,6 +69,21 @@ function M.of_subject(subject_id)
     WHERE r.subject_id = ? ORDER BY r.id]], subject_id)
 end
 
+--- The requests of several reviewees' 360s (subject ids), by subject id: { [subject_id] = { {
+--- id, subject_id, relationship, status, feedback_status, name, kind } } } in the order asked.
+--- One query.
+function M.of_subjects(subject_ids)
+  local out = {}
+  for _, rq in ipairs(db.query([[SELECT r.id, r.subject_id, r.relationship, r.status, r.feedback_status, u.name, u.kind
+      FROM feedback_nominations r JOIN users u ON u.id = r.reviewer_id
+      WHERE r.subject_id IN (SELECT value FROM json_each(?)) ORDER BY r.id]], json.encode(subject_ids))) do
+    local l = out[rq.subject_id] or {}
+    l[#l + 1] = rq
+    out[rq.subject_id] = l
+  end
+  return out
+end
+
 local function counted(rows)
   local n = 0
   for _, r in ipairs(rows) do
