@@ -33,7 +33,9 @@ db.exec("DROP TABLE bench_rows")
 local spec = util.copy(DATES)
 spec.name = "Bench 10k"
 local big = cycles.create(hr, spec)
-cycles.add_reviewees(hr, big.id, all)
+-- everyone with a manager to write their review (the head of the company has none: a cycle does
+-- not start while a review has nobody to write it)
+cycles.add_reviewees(hr, big.id, table.move(all, 2, #all, 1, {}))
 local outbox_before = db.value("SELECT count(*) FROM outbox")
 local start_ms = ms(function() cycles.start(hr, big.id) end)
 local queued = db.value("SELECT count(*) FROM outbox") - outbox_before
