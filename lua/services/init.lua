@@ -19,4 +19,5 @@ return {
   "one_on_ones",
   "one_on_one_timeline",
   "objective_overview",
+  "objective_timeline",
 }
