@@ -41,6 +41,7 @@ M.TIMELINE = {
   { at = "due", offset = -3, to = "owner", only = "open", template = "objective.due_soon", id = "due_3" },
   { at = "due", offset = 7, to = "owner", only = "open", template = "objective.overdue", id = "overdue_7" },
   { at = "edit_until", offset = -3, to = "participants", template = "objective.edit_closing", id = "edit_closing" },
+  { on = "objective.created", to = "owner", template = "objective.set_for_you" },
   { on = "objective.commented", to = "owner", template = "objective.commented" },
   { on = "objective.progress_updated", to = "owner", template = "objective.commented" },
 }
@@ -218,7 +219,8 @@ end
 
 -- ------------------------------------------------------------------ event steps
 
-local WHAT = { ["objective.commented"] = "commented on", ["objective.progress_updated"] = "updated the progress of" }
+local WHAT = { ["objective.commented"] = "commented on", ["objective.progress_updated"] = "updated the progress of",
+  ["objective.created"] = "set", ["objective.copied"] = "copied" }
 
 local function on_event(e, name)
   local o = e.objective_id and objective_row(e.objective_id)
@@ -268,6 +270,13 @@ function M.init(a)
     text = "Hello {{first_name}},\n\nObjectives in {{cycle}} can be set and edited until {{edit_until}}; after that "
       .. "only their progress, status and comments change (until {{update_until}}).\n\n{{link}}" .. sign,
   }, { link = "the cycle's page" }, { link = "https://candor.example.com/objective-cycles/3" })
+  define("objective.set_for_you", {
+    description = "Sent to a person when someone else (their manager, HR) sets an objective for them.",
+    subject = "{{who}} set an objective for you",
+    text = "Hello {{first_name}},\n\n{{who}} set an objective for you in {{cycle}}, due on {{due}}. You can change it "
+      .. "until {{edit_until}} and update its progress until {{update_until}}.\n\n{{link}}" .. sign,
+  }, { who = "who set it", due = "the objective's due date", link = "the objective's page" },
+    { who = "Ravi Shankar", due = "30 Jun 2026", link = "https://candor.example.com/objectives/12" })
   define("objective.commented", {
     description = "Sent to an objective's owner when someone else comments on it or updates its progress.",
     subject = "{{who}} {{what}} your objective",

@@ -1,8 +1,8 @@
 -- The mails of objectives on the virtual clock (it starts on Monday 5 January 2026, 09:00 UTC):
--- an objective's owner is reminded 30, 10 and 3 days before its due date and once a week after it
+-- an objective's owner is reminded 30, 10 and 3 days before its due date and a week after it
 -- while it is still open (neither done nor missed); everyone taking part hears 3 days before
--- "edit until" that editing closes; the owner hears when someone else comments on an objective or
--- updates its progress. Mails go out at 09:00 UTC, follow changed dates, stop with a deleted
+-- "edit until" that editing closes; the owner hears when someone else sets an objective for them,
+-- comments on one or updates its progress. Mails go out at 09:00 UTC, follow changed dates, stop with a deleted
 -- objective, and never carry what was written (titles, comments): the cycle, the date, who, a link.
 local t = require "testing"
 local db = require "lib.db"
@@ -29,6 +29,21 @@ t.test("an objective's due-date reminders are planned with it: one job per step,
   t.status(H.as("mia"):delete("/api/objectives/" .. soon.id), 204)
   t.eq(db.value("SELECT count(*) FROM jobs WHERE key LIKE ?", "objective_cycle:" .. q1.id .. ":objective:" .. soon.id
     .. ":wf:%"), 0, "a deleted objective's reminders are gone")
+end)
+
+t.test("someone else setting an objective for a person tells them who and when it is due; their own tells nobody", function()
+  t.eq(#mails("objective.set_for_you"), 0, "Mia and Zoe set their own")
+  local res = t.status(H.as("ravi"):post("/api/objectives", { cycle_id = q1.id, owner_ids = { H.id("mia"), H.id("omar") },
+    title = "Secret launch plan", due_on = "2026-03-15" }), 201).json
+  local m = mails("objective.set_for_you")
+  t.eq(#m, 2, "one to each report")
+  local mine = mails("objective.set_for_you", MIA)[1]
+  t.eq(mine.subject, "Ravi Shankar set an objective for you")
+  t.contains(mine.body_text, "Ravi Shankar set an objective for you in Q1 2026, due on 15 Mar 2026. You can change it "
+    .. "until 31 Jan 2026 and update its progress until 15 Apr 2026.")
+  t.not_contains(mine.subject .. mine.body_text, "Secret")
+  t.eq(#mails("objective.set_for_you", demo.email("ravi")), 0, "not the one who set it")
+  for _, id in ipairs(res.ids) do t.status(H.as("ravi"):delete("/api/objectives/" .. id), 204) end
 end)
 
 t.test("comments and progress updates by someone else tell the owner who, never what was written", function()
@@ -142,4 +157,11 @@ t.test("the timeline is checked against its vocabulary", function()
     t.eq(ok, nil, case[2])
     t.contains(table.concat(errs, "; "), case[2])
   end
+end)
+
+t.test("docs/scripting.md shows the timeline as it is", function()
+  local doc = assert(io.open("docs/scripting.md")):read("a")
+  local block = doc:match("```lua\n(return { %-%- what workflows/objectives.lua will hold.-)```")
+  t.ok(block, "the block is in the document")
+  t.same(assert(load(block, "doc", "t", {}))().timeline, timeline.TIMELINE)
 end)
