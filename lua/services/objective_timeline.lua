@@ -23,11 +23,10 @@
 local clock = require "core.clock"
 local db = require "lib.db"
 local events = require "lib.events"
-local schema = require "lib.schema"
 local util = require "lib.util"
 local accounts = require "services.accounts"
 local mail = require "services.mail"
-local settings = require "services.settings"
+local kit = require "services.timeline_steps"
 local cycles = require "services.objective_cycles"
 
 local M = {}
@@ -52,18 +51,9 @@ M.GROUPS = { "owner", "participants" }
 M.FILTERS = { "all", "open", "without_objectives" }
 
 --- The schema of one timeline step (as a workflow script's, with this kind's vocabulary).
-M.STEP = schema.record{ title = "A step of the objectives timeline", fields = {
-  { on = { type = "string", one_of = M.EVENTS, description = "The event that sends it." } },
-  { at = { type = "string", one_of = M.ANCHORS, description = "The date it is relative to." } },
-  { offset = { type = "integer", between = { -60, 60 }, default = 0, description = "Days after the anchor (negative: before)." } },
-  { to = { type = "string", one_of = M.GROUPS, required = true, description = "Who gets it." } },
-  { only = { type = "string", one_of = M.FILTERS, default = "all", description = "Which of them." } },
-  { template = { type = "string", required = true, description = "The mail template." } },
-  { id = { type = "string", match = "^[%w_]+$", match_hint = "letters, digits and _",
-    description = "The step's name (default s<n>); it names its job." } },
-}, checks = {
-  function(r, report)
-    if (r.on == nil) == (r.at == nil) then report(nil, "a step has either on (an event) or at (a date)") end
+M.STEP = kit.step_schema{ title = "A step of the objectives timeline", events = M.EVENTS, anchors = M.ANCHORS,
+  groups = M.GROUPS, filters = M.FILTERS, days = 60, at = "The date it is relative to.",
+  check = function(r, report)
     if r.to == "participants" and r.at ~= "edit_until" then
       report("to", "participants are mailed at edit_until only (an objective's mails go to its owner)")
     end
@@ -72,36 +62,14 @@ M.STEP = schema.record{ title = "A step of the objectives timeline", fields = {
       report("only", "without_objectives filters participants")
     end
     if r.only == "open" and r.to ~= "owner" then report("only", "open filters an objective's owner") end
-    if r.template and not mail.templates[r.template] then report("template", "unknown mail template {value}", r.template) end
-  end,
-} }
-
-M.SCHEMA = { type = "array", elements = M.STEP, len_min = 1 }
+  end }
 
 --- Checks a timeline: the normalised steps (each with .id), or nil and the problems' messages.
-function M.check(timeline)
-  local steps, errs = schema.validate(M.SCHEMA, timeline)
-  if not steps then
-    local out = {}
-    for _, e in ipairs(errs) do out[#out + 1] = e.path .. ": " .. e.message end
-    return nil, out
-  end
-  local seen = {}
-  for i, s in ipairs(steps) do
-    s.id = s.id or ("s" .. i)
-    if seen[s.id] then return nil, { ("[%d].id: %s names two steps"):format(i, s.id) } end
-    seen[s.id] = true
-  end
-  return steps
-end
+function M.check(timeline) return kit.check(M.STEP, timeline) end
 
 local steps -- M.TIMELINE, checked at init
 
 -- ------------------------------------------------------------------ recipients and mails
-
-local function send_hour()
-  return settings.schema["notifications.send_hour_utc"] and settings.get("notifications.send_hour_utc") or 9
-end
 
 local OPEN = { on_track = true, at_risk = true, off_track = true }
 
@@ -153,9 +121,7 @@ local function objective_prefix(cycle_id, id) return ("objective_cycle:%d:object
 local function cycle_step_prefix(cycle_id) return ("objective_cycle:%d:wf:"):format(cycle_id) end
 
 --- When a dated step relative to date (YYYY-MM-DD) goes out (seconds).
-function M.when(step, date)
-  return util.date_to_ts(date) + (step.offset or 0) * 86400 + send_hour() * 3600
-end
+M.when = kit.when
 
 -- Plans the due-date steps of objective id (replacing what was planned).
 local function plan_objective(id)
@@ -192,12 +158,8 @@ local function plan_cycle(id)
   end
 end
 
-local function step_named(id)
-  for _, s in ipairs(steps) do if s.id == id then return s end end
-end
-
 local function run_objective_job(p)
-  local step = step_named(p.step)
+  local step = kit.find(steps, p.step)
   if not step then return end -- the timeline changed since it was planned
   db.transaction(function()
     local o = objective_row(p.objective_id)
@@ -208,7 +170,7 @@ local function run_objective_job(p)
 end
 
 local function run_cycle_job(p)
-  local step = step_named(p.step)
+  local step = kit.find(steps, p.step)
   if not step then return end
   db.transaction(function()
     local c = cycles.get(p.cycle_id)
@@ -290,13 +252,7 @@ function M.init(a)
   if not steps then error("the objectives timeline is not valid: " .. table.concat(errs, "; ")) end
   app.on_job("objective.step", run_objective_job)
   app.on_job("objective_cycle.step", run_cycle_job)
-  local hooked = {}
-  for _, step in ipairs(steps) do
-    if step.on and not hooked[step.on] then
-      hooked[step.on] = true
-      events.hook(step.on, on_event)
-    end
-  end
+  kit.hook_events(steps, on_event)
   -- the dated steps follow the dates: planned with the objective or cycle, gone with it
   for _, name in ipairs({ "objective.created", "objective.updated" }) do
     events.hook(name, function(e) plan_objective(e.objective_id) end)
