@@ -27,6 +27,7 @@ typedef struct task {
 	void (*guard)(struct task *t); /* called if the task ends while it is set (work it runs
 	                                  on behalf of an operation it was resumed for) */
 	void *guard_ud;                /* for the guard */
+	int snapshot;           /* its slices share a read snapshot (db_pin_scope) */
 	struct task *prev, *next; /* the host's list of live tasks */
 } task_t;
 
@@ -49,6 +50,13 @@ typedef struct host {
 	int tasks;                /* live tasks */
 	task_t *task_list;        /* the live tasks themselves */
 	int lua_closed;           /* host_close has closed the Lua state: tasks are only freed */
+	uv_prepare_t between;     /* runs before the loop waits: ends the read snapshot, starts checkpoints */
+	db_ckpt_t *ckpt;          /* the connection that checkpoints off the loop (serving a file) */
+	int ckpt_on;              /* checkpoints are the host's (host_offload_checkpoints) */
+	int ckpt_busy;            /* one is running on the thread pool */
+	uv_work_t ckpt_work;      /* that one */
+	int ckpt_runs, ckpt_failures; /* how many ran, failed */
+	int ckpt_frames, ckpt_done;   /* the WAL's size and how much of it was copied, last time */
 	int stopping;             /* shutting down */
 	int exit_code;            /* for the command line */
 } host_t;
@@ -63,8 +71,9 @@ void host_close(void);
 
 /** Starts a task running the function below nargs arguments on the main state's stack
  * (both are popped). Runs it until it first yields or ends. Returns the task (or NULL if it
- * already ended: done has been called). */
-task_t *task_start(int nargs, task_done_fn done, void *ud);
+ * already ended: done has been called). With snapshot, the reads of each of its slices share one
+ * read snapshot (db_pin_scope): for requests and jobs, not for code that runs to its end. */
+task_t *task_start(int nargs, task_done_fn done, void *ud, int snapshot);
 /** Resumes t with nargs values already pushed on t->co. */
 void task_resume(task_t *t, int nargs);
 /** The owner of t is gone: cancel the pending op if possible, never resume, free later. */
@@ -103,6 +112,12 @@ int pool_job_wait(lua_State *L, task_t *t, pool_job_t *j);
 
 /** The HTTP handler that runs the Lua request handler in a new task. */
 void host_on_request(http_request_t *req, void *ud);
+
+/** From now on the WAL is checkpointed on the thread pool, by a connection of its own, once it
+ * holds CHECKPOINT_FRAMES frames: never by a commit on the loop (a file database only). */
+void host_offload_checkpoints(void);
+/** Frames the WAL may hold before a checkpoint is started. */
+#define CHECKPOINT_FRAMES 1000
 
 /** Re-arms the scheduler timer for the earliest job (after jobs changed). */
 void host_sched_changed(void);
