@@ -43,6 +43,7 @@ struct db {
 	char *watched[DB_WATCH_MAX]; /* names of the watched tables, by bit */
 	int nwatched;
 	uint64_t gen[DB_WATCH_MAX];  /* changes seen per watched table */
+	uint64_t epoch;       /* added to every generation: no two opened databases share one */
 	uint64_t prep_writes; /* watched tables written by the statement being prepared */
 	sqlite3_stmt *dv;     /* PRAGMA data_version: commits of other connections */
 	int64_t dv_seen;      /* its last value (-1: not read yet) */
@@ -196,7 +197,7 @@ uint64_t db_generation(db_t *db, uint64_t bits)
 {
 	db_pin(db);
 	check_foreign(db);
-	uint64_t sum = 0;
+	uint64_t sum = db->epoch;
 	for (int i = 0; bits && i < db->nwatched; i++, bits >>= 1)
 		if (bits & 1)
 			sum += db->gen[i];
@@ -291,6 +292,8 @@ db_t *db_open(const char *path, char *err, size_t errlen)
 	sqlite3_db_config(db->conn, SQLITE_DBCONFIG_DQS_DDL, 0, NULL);
 	sqlite3_busy_timeout(db->conn, 5000);
 	db->dv_seen = -1;
+	static uint64_t opened; /* the loop's thread opens databases */
+	db->epoch = ++opened << 40;
 	sqlite3_set_authorizer(db->conn, authorize, db);
 	sqlite3_rollback_hook(db->conn, on_rollback, db);
 	sqlite3_create_collation_v2(db->conn, "FOLD", SQLITE_UTF8, NULL, fold_collate, NULL);
