@@ -4,6 +4,7 @@
 -- which hooks the events this service fires (cycle.*, docs/events.md).
 local db = require "lib.db"
 local json = require "lib.json"
+local memo = require "lib.memo"
 local util = require "lib.util"
 local errors = require "lib.errors"
 local events = require "lib.events"
@@ -34,10 +35,16 @@ local function decode(c)
   return c
 end
 
+-- decoded cycles, kept while the table is unchanged (decoding the questionnaire was most of the
+-- cost of reading a review); the questionnaire and visibility tables are shared: read-only
+local decoded = memo.new({ "cycles" }, 256)
+local function load(id) return decode(db.row("SELECT * FROM cycles WHERE id = ?", id)) end
+
 function M.get(id)
   id = math.tointeger(tonumber(id))
   if not id then return nil end
-  return decode(db.row("SELECT * FROM cycles WHERE id = ?", id))
+  local c = decoded:fetch(id, load)
+  return c and util.copy(c)
 end
 
 function M.require(id)

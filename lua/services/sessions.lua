@@ -9,6 +9,7 @@ local web = require "lib.web"
 local ip = require "lib.ip"
 local errors = require "lib.errors"
 local events = require "lib.events"
+local memo = require "lib.memo"
 local util = require "lib.util"
 local crypto = require "core.crypto"
 local clock = require "core.clock"
@@ -159,17 +160,41 @@ end
 
 -- ------------------------------------------------------------------ sessions
 
-local function load_user(id)
-  local u = db.row([[SELECT id, email, name, job_title, department, location, manager_id, status, kind
-    FROM users WHERE id = ?]], id)
-  if not u then return nil end
-  u.roles = access.roles(id) -- the evaluator holds them: no query
+local USER_COLUMNS = "id, email, name, job_title, department, location, manager_id, status, kind"
+
+-- The person as a request sees them: the row and the roles the evaluator holds (no query).
+local function with_roles(u)
+  u.roles = access.roles(u.id)
   u.role_set = {}
   for _, r in ipairs(u.roles) do u.role_set[r] = true end
   u.is_super = u.role_set.hr_admin and u.role_set.tech_admin or false
   return u
 end
+
+local function load_user(id)
+  local u = db.row("SELECT " .. USER_COLUMNS .. " FROM users WHERE id = ?", id)
+  return u and with_roles(u)
+end
 M.load_user = load_user
+
+-- What a session cookie or an API token stands for, by the hash of the token: the row and its
+-- person's row, kept while the sessions, api_tokens and users tables are unchanged (lib/memo.lua:
+-- any change to them, rolled back or not, empties it). Every request still checks expiry, idle
+-- time, the browser and the person's status against the clock; roles come from the evaluator.
+local by_token = memo.new({ "sessions", "api_tokens", "users" }, 4096)
+
+local function load_session(hash)
+  local s = db.row("SELECT * FROM sessions WHERE token_hash = ?", db.blob(hash))
+  if not s then return nil end
+  return { s = s, u = db.row("SELECT " .. USER_COLUMNS .. " FROM users WHERE id = ?", s.user_id) }
+end
+
+local function load_api_token(hash)
+  local t = db.row("SELECT id, created_by, last_used_at FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL",
+    db.blob(hash))
+  if not t then return nil end
+  return { t = t, u = db.row("SELECT " .. USER_COLUMNS .. " FROM users WHERE id = ?", t.created_by) }
+end
 
 local function new_session(user_id, req, fields)
   local token = crypto.token(32)
@@ -232,20 +257,25 @@ function M.list_for(user_id)
     user_id, clock.now())
 end
 
--- Finds the session for the cookie; checks lifetime, idle time and the browser.
+-- Finds the session for the cookie; checks lifetime, idle time and the browser. Returns the
+-- session and its person's row (both copies: the caller may change them).
 local function session_from_cookie(req)
   local token = web.cookie(req, M.COOKIE)
   if not token or #token < 20 or #token > 100 then return nil end
-  local s = db.row("SELECT * FROM sessions WHERE token_hash = ?", db.blob(sha("session:" .. token)))
-  if not s then return nil end
+  local e = by_token:fetch(sha("session:" .. token), load_session)
+  if not e then return nil end
+  local s = util.copy(e.s)
   local now = clock.now()
   local idle = settings.get("security.session_idle_minutes") * 60
-  if s.expires_at <= now or s.last_seen_at + idle <= now
-    or not crypto.equal(s.user_agent_hash, sha(req.headers["user-agent"] or "")) then
+  local agent = req.headers["user-agent"] or ""
+  -- the browser that matched the stored hash last is known; another is hashed and compared
+  local same_browser = e.agent == agent or crypto.equal(s.user_agent_hash, sha(agent))
+  if s.expires_at <= now or s.last_seen_at + idle <= now or not same_browser then
     db.exec("DELETE FROM sessions WHERE id = ?", s.id)
     req.session_ended = true
     return nil
   end
+  e.agent = agent
   if now - s.last_seen_at >= 60 then
     db.exec("UPDATE sessions SET last_seen_at = ? WHERE id = ?", now, s.id)
     s.last_seen_at = now
@@ -256,7 +286,7 @@ local function session_from_cookie(req)
     db.exec("UPDATE sessions SET token_hash = ?, rotate = 0 WHERE id = ?", db.blob(sha("session:" .. fresh)), s.id)
     req.new_session_cookie = M.cookie_for(req, fresh)
   end
-  return s
+  return s, e.u and util.copy(e.u)
 end
 
 local function user_from_token(req)
@@ -264,13 +294,13 @@ local function user_from_token(req)
   if not auth then return nil end
   local token = auth:match("^Bearer%s+(%S+)$")
   if not token then return nil end
-  local t = db.row("SELECT id, created_by, last_used_at FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL",
-    db.blob(sha("api:" .. token)))
-  if not t then errors.unauthorized("This API token is not valid (revoked or mistyped).") end
+  local e = by_token:fetch(sha("api:" .. token), load_api_token)
+  if not e then errors.unauthorized("This API token is not valid (revoked or mistyped).") end
+  local t = util.copy(e.t)
   if not t.last_used_at or clock.now() - t.last_used_at >= 60 then
     db.exec("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", clock.now(), t.id)
   end
-  return t.created_by, t
+  return e.u and util.copy(e.u), t
 end
 
 --- The authenticate hook: user, session, via ("cookie" | "token"). A session waiting for its
@@ -281,23 +311,22 @@ function M.authenticate(req)
     errors.forbidden("Candor cannot be used from your network (" .. addr .. "). Ask your Tech Admin.")
   end
   if req.headers.authorization then
-    local uid, token = user_from_token(req)
-    if uid then
-      local u = load_user(uid)
+    local u, token = user_from_token(req)
+    if token then
       if not u or u.status ~= "active" or u.kind == "guest" then
         errors.unauthorized("The owner of this API token can no longer sign in.")
       end
       req.api_token = token
-      return u, nil, "token"
+      return with_roles(u), nil, "token"
     end
   end
-  local s = session_from_cookie(req)
+  local s, u = session_from_cookie(req)
   if not s then return nil end
-  local u = load_user(s.user_id)
   if not u or u.status ~= "active" then
     db.exec("DELETE FROM sessions WHERE id = ?", s.id)
     return nil
   end
+  with_roles(u)
   if s.pending_2fa ~= 0 then
     req.pending_session, req.pending_user = s, u
     return nil
