@@ -15,7 +15,7 @@ M.AUTH = {
 local METHODS = { GET = true, POST = true, PUT = true, PATCH = true, DELETE = true }
 
 function M.new()
-  return setmetatable({ static = {}, dynamic = {}, list = {} }, M)
+  return setmetatable({ static = {}, dynamic = {}, list = {}, tries = {} }, M)
 end
 
 local function compile(path)
@@ -62,26 +62,74 @@ function M:add(spec)
     local list = self.dynamic[spec.method] or {}
     list[#list + 1] = route
     self.dynamic[spec.method] = list
+    route.order = #list
+    -- the trie of the method's patterns, one node per segment: a request walks it instead of
+    -- trying every pattern in turn
+    local node = self.tries[spec.method] or { lit = {} }
+    self.tries[spec.method] = node
+    for seg in spec.path:gmatch("[^/]+") do
+      local _, kind = seg:match("^{([%w_]+):?(%a*)}$")
+      local field
+      if kind then field = kind == "int" and "int" or "any" end
+      local nxt
+      if field then
+        nxt = node[field] or { lit = {} }
+        node[field] = nxt
+      else
+        nxt = node.lit[seg] or { lit = {} }
+        node.lit[seg] = nxt
+      end
+      node = nxt
+    end
+    if not node.route then node.route = route end
   end
   self.list[#self.list + 1] = route
   return route
 end
 
+-- The route registered first among those whose shape fits segs[i..]: a literal segment, a
+-- {name:int} one when the segment is digits, a {name} one.
+local function walk(node, segs, i)
+  local seg = segs[i]
+  if not seg then return node.route end
+  local best
+  local lit = node.lit[seg]
+  if lit then best = walk(lit, segs, i + 1) end
+  if node.int and not seg:find("%D") then
+    local r = walk(node.int, segs, i + 1)
+    if r and (not best or r.order < best.order) then best = r end
+  end
+  if node.any then
+    local r = walk(node.any, segs, i + 1)
+    if r and (not best or r.order < best.order) then best = r end
+  end
+  return best
+end
+
+local function params_of(route, caps)
+  local params = {}
+  for i, name in ipairs(route.names) do params[name] = caps[i] end
+  return params
+end
+
 --- Finds the route for method and path: route, params | nil, allowed_methods (for 405).
 function M:match(method, path)
-  if #path > 1 and path:sub(-1) == "/" then path = path:sub(1, -2) end
+  if #path > 1 and path:byte(-1) == 47 then path = path:sub(1, -2) end -- a trailing /
   local lookup = method == "HEAD" and "GET" or method
   local r = self.static[lookup .. " " .. path]
   if r then return r, {} end
-  local list = self.dynamic[lookup]
-  if list then
-    for _, route in ipairs(list) do
+  local trie = self.tries[lookup]
+  if trie then
+    local segs, n = {}, 0
+    for seg in path:gmatch("[^/]+") do
+      n = n + 1
+      segs[n] = seg
+    end
+    local route = walk(trie, segs, 1)
+    if route then
+      -- the pattern has the last word (an empty segment, "//", fits no pattern)
       local caps = { path:match(route.pattern) }
-      if caps[1] then
-        local params = {}
-        for i, name in ipairs(route.names) do params[name] = caps[i] end
-        return route, params
-      end
+      if caps[1] then return route, params_of(route, caps) end
     end
   end
   local allowed = {}
