@@ -31,6 +31,9 @@ typedef struct task {
 	struct task *prev, *next; /* the host's list of live tasks */
 } task_t;
 
+/** At most this many background threads (pool_job_wait_background). */
+#define BACKGROUND_MAX 4
+
 /** Process-wide host state. */
 typedef struct host {
 	uv_loop_t *loop;
@@ -57,6 +60,15 @@ typedef struct host {
 	uv_work_t ckpt_work;      /* that one */
 	int ckpt_runs, ckpt_failures; /* how many ran, failed */
 	int ckpt_frames, ckpt_done;   /* the WAL's size and how much of it was copied, last time */
+	uv_mutex_t bg_lock;       /* guards the background queue below */
+	uv_cond_t bg_wake;        /* a job was queued, or bg_stop */
+	uv_async_t bg_async;      /* wakes the loop: jobs are done */
+	struct pool_job *bg_queue, *bg_queue_tail; /* waiting for a background thread */
+	struct pool_job *bg_done; /* done, to be handed back on the loop */
+	uv_thread_t bg_threads[BACKGROUND_MAX];
+	int bg_nthreads;          /* started (0: not set up yet) */
+	int bg_pending;           /* queued and not handed back yet (keeps the loop alive) */
+	int bg_stop;              /* the threads end once the queue is empty */
 	int stopping;             /* shutting down */
 	int exit_code;            /* for the command line */
 } host_t;
@@ -104,11 +116,19 @@ typedef struct pool_job {
 	/** Frees the job (always called, after push). */
 	void (*release)(struct pool_job *j);
 	const char *what; /* "the export": for "the export was cancelled" */
+	struct pool_job *next; /* the background queue's order (pool_job_wait_background) */
 } pool_job_t;
 
 /** Queues j (run, push, release, what set) for task t and waits: use as
  * return pool_job_wait(L, t, j). When it cannot be queued, releases j and raises. */
 int pool_job_wait(lua_State *L, task_t *t, pool_job_t *j);
+/** The same on the background threads instead: CPU-heavy work that may wait (password
+ * hashing). They run at a lower priority than the loop (nice BACKGROUND_NICE) and there are
+ * fewer of them than CPUs (at least one), so that a burst of such jobs never takes the CPU from
+ * the requests being served; the jobs queue up instead. */
+int pool_job_wait_background(lua_State *L, task_t *t, pool_job_t *j);
+/** The niceness of the background threads. */
+#define BACKGROUND_NICE 10
 
 /** The HTTP handler that runs the Lua request handler in a new task. */
 void host_on_request(http_request_t *req, void *ud);

@@ -16,6 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 host_t *H;
 
@@ -216,6 +219,103 @@ int pool_job_wait(lua_State *L, task_t *t, pool_job_t *j)
 		return luaL_error(L, "cannot queue %s on the thread pool", what);
 	}
 	return task_yield(L, t, j, NULL); /* cannot be cancelled once queued: pool_job_after frees it */
+}
+
+/* --- background threads: CPU-heavy jobs below the loop's priority --- */
+static void bg_thread(void *arg)
+{
+	(void)arg;
+	/* this thread only: the loop keeps its priority */
+	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), BACKGROUND_NICE) != 0)
+		log_warn("background thread: cannot lower its priority");
+	uv_mutex_lock(&H->bg_lock);
+	for (;;) {
+		while (!H->bg_queue && !H->bg_stop)
+			uv_cond_wait(&H->bg_wake, &H->bg_lock);
+		pool_job_t *j = H->bg_queue;
+		if (!j)
+			break;
+		H->bg_queue = j->next;
+		if (!H->bg_queue)
+			H->bg_queue_tail = NULL;
+		uv_mutex_unlock(&H->bg_lock);
+		j->run(j);
+		uv_mutex_lock(&H->bg_lock);
+		j->next = H->bg_done;
+		H->bg_done = j;
+		uv_async_send(&H->bg_async);
+	}
+	uv_mutex_unlock(&H->bg_lock);
+}
+
+/* On the loop: hands the finished jobs back to their tasks. */
+static void bg_deliver(uv_async_t *a)
+{
+	(void)a;
+	uv_mutex_lock(&H->bg_lock);
+	pool_job_t *done = H->bg_done;
+	H->bg_done = NULL;
+	uv_mutex_unlock(&H->bg_lock);
+	while (done) {
+		pool_job_t *j = done;
+		done = j->next;
+		if (--H->bg_pending == 0)
+			uv_unref((uv_handle_t *)&H->bg_async);
+		pool_job_after(&j->w, 0);
+	}
+}
+
+static int bg_start(void)
+{
+	if (H->bg_nthreads > 0)
+		return 0;
+	if (uv_mutex_init(&H->bg_lock) != 0 || uv_cond_init(&H->bg_wake) != 0 ||
+	    uv_async_init(H->loop, &H->bg_async, bg_deliver) != 0)
+		return -1;
+	uv_unref((uv_handle_t *)&H->bg_async);
+	int n = (int)uv_available_parallelism() - 1;
+	n = n < 1 ? 1 : n > BACKGROUND_MAX ? BACKGROUND_MAX : n;
+	for (int i = 0; i < n; i++)
+		if (uv_thread_create(&H->bg_threads[H->bg_nthreads], bg_thread, NULL) == 0)
+			H->bg_nthreads++;
+	return H->bg_nthreads > 0 ? 0 : -1;
+}
+
+/* Lets the threads finish the queue and end; hands back what they did (to abandoned tasks). */
+static void bg_stop(void)
+{
+	if (H->bg_nthreads == 0)
+		return;
+	uv_mutex_lock(&H->bg_lock);
+	H->bg_stop = 1;
+	uv_cond_broadcast(&H->bg_wake);
+	uv_mutex_unlock(&H->bg_lock);
+	for (int i = 0; i < H->bg_nthreads; i++)
+		uv_thread_join(&H->bg_threads[i]);
+	bg_deliver(&H->bg_async);
+	H->bg_nthreads = 0;
+}
+
+int pool_job_wait_background(lua_State *L, task_t *t, pool_job_t *j)
+{
+	if (bg_start() != 0) {
+		const char *what = j->what;
+		j->release(j);
+		return luaL_error(L, "cannot start a background thread for %s", what);
+	}
+	j->task = t;
+	j->next = NULL;
+	if (H->bg_pending++ == 0)
+		uv_ref((uv_handle_t *)&H->bg_async); /* the loop waits for it */
+	uv_mutex_lock(&H->bg_lock);
+	if (H->bg_queue_tail)
+		H->bg_queue_tail->next = j;
+	else
+		H->bg_queue = j;
+	H->bg_queue_tail = j;
+	uv_cond_signal(&H->bg_wake);
+	uv_mutex_unlock(&H->bg_lock);
+	return task_yield(L, t, j, NULL); /* cannot be cancelled once queued: bg_deliver frees it */
 }
 
 /* --- HTTP requests --- */
@@ -658,6 +758,7 @@ void host_close(void)
 	lua_close(H->L); /* runs __gc of handles still held by Lua */
 	H->lua_closed = 1;
 	H->stopping = 1;
+	bg_stop();
 	uv_walk(H->loop, close_walk, NULL);
 	uv_run(H->loop, UV_RUN_DEFAULT); /* a checkpoint on the pool finishes here */
 	db_ckpt_close(H->ckpt);
