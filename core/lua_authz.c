@@ -521,14 +521,11 @@ static int l_policy_begin(lua_State *L)
 	return 0;
 }
 
-/* true, or nil and the problem */
+/* true, or nil and {code = "policy", message = the problem} */
 static int added(lua_State *L, int failed, const char *err)
 {
-	if (failed) {
-		lua_pushnil(L);
-		lua_pushstring(L, err);
-		return 2;
-	}
+	if (failed)
+		return host_fail(L, "policy", "%s", err);
 	lua_pushboolean(L, 1);
 	return 1;
 }

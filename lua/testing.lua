@@ -296,10 +296,11 @@ end
 
 function Sock:send(bytes) return self.conn:send(bytes) end
 
---- Reads whatever arrives within timeout_ms (nil, "eof"/"timeout" when nothing does).
+--- Reads whatever arrives within timeout_ms (nil, err with err.code "eof" or "timeout" when
+--- nothing does).
 function Sock:read(timeout_ms) return self.conn:read(timeout_ms) end
 
--- Reads one full response (Content-Length framed) or nil, reason.
+-- Reads one full response (Content-Length framed) or nil, err (err.code "eof" or "timeout").
 function Sock:response(timeout_ms)
   while true do
     local head_end = self.buf:find("\r\n\r\n", 1, true)

@@ -141,7 +141,7 @@ return {
   { section = "Praise & Private Notes", action = "praise.platforms", label = "Manage Platforms & Message defaults",
     hr_admin = true, hr_assistant = false, tech_admin = false,
     why = "The message defaults decide who reads feedback and praise by default and whether writers may stay "
-      .. "anonymous: a confidentiality policy, so HR Admins, as the issue and the sheet's text say. Connecting "
+      .. "anonymous: a confidentiality policy, so HR Admins, as the product specification and the sheet's text say. Connecting "
       .. "a chat platform needs its secrets, which are integrations (admin.integrations, Tech Admin); this row "
       .. "only switches kinds of message on and off. HR Assistants run cycles, not company-wide defaults." },
   { section = "Praise & Private Notes", action = "praise.badges", label = "Configure Badges",

@@ -192,7 +192,7 @@ function M.install(roles, vis, names, list)
   local function give(ok, problem, where)
     if not ok then
       authz.policy_abort()
-      fail("%s: %s", where, problem)
+      fail("%s: %s", where, problem.message)
     end
   end
   for _, r in ipairs(list.roles) do

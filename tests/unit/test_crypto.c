@@ -297,15 +297,6 @@ static void hmac_is_deterministic_per_purpose(void **state)
 	keyring_free(other);
 }
 
-static void random_bytes_differ(void **state)
-{
-	(void)state;
-	unsigned char a[32], b[32];
-	sec_random(a, sizeof a);
-	sec_random(b, sizeof b);
-	assert_memory_not_equal(a, b, sizeof a);
-}
-
 /* --- passwords --- */
 static void argon2id_hash_and_verify(void **state)
 {
@@ -345,7 +336,6 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(damaged_key_file_is_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(save_and_load_round_trip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(hmac_is_deterministic_per_purpose, setup, teardown),
-	    cmocka_unit_test_setup_teardown(random_bytes_differ, setup, teardown),
 	    cmocka_unit_test_setup_teardown(argon2id_hash_and_verify, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("crypto", tests, NULL, NULL);
