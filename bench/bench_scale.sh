@@ -48,9 +48,10 @@ scale_run() {
 	p50=0 p99=0
 	r=0
 	while [ $r -lt "$BENCH_ROUNDS" ]; do
-		# shellcheck disable=SC2046
-		set -- $(BENCH_CONNECTIONS=32 bench_latency "$BENCH_URL/" -H "User-Agent: $agent" \
+		out=$(BENCH_CONNECTIONS=32 bench_latency "$BENCH_URL/" -H "User-Agent: $agent" \
 			-H "Cookie: candor_session=$cookie" -s bench/scale_pages.lua --timeout 10s) || exit 1
+		# shellcheck disable=SC2086
+		set -- $out
 		if [ "$p99" = 0 ] || awk -v a="$3" -v b="$p99" 'BEGIN { exit !(a < b) }'; then
 			p50=$2 p99=$3
 		fi
