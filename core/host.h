@@ -128,7 +128,7 @@ int pool_job_wait(lua_State *L, task_t *t, pool_job_t *j);
  * the requests being served; the jobs queue up instead. */
 int pool_job_wait_background(lua_State *L, task_t *t, pool_job_t *j);
 /** The niceness of the background threads. */
-#define BACKGROUND_NICE 10
+#define BACKGROUND_NICE 5
 
 /** The HTTP handler that runs the Lua request handler in a new task. */
 void host_on_request(http_request_t *req, void *ud);
