@@ -14,4 +14,5 @@ return {
   "messages",
   "praise_admin",
   "one_on_ones",
+  "objectives",
 }

@@ -8,7 +8,6 @@ local json = require "lib.json"
 local util = require "lib.util"
 local errors = require "lib.errors"
 local events = require "lib.events"
-local db = require "lib.db"
 local access = require "services.access"
 local directory = require "services.directory"
 local messages = require "services.messages"
@@ -57,32 +56,10 @@ end
 
 -- Comma- or line-separated names or emails -> people ids (422 on field naming the unknown one).
 local function people_ids(text, field)
-  local ids = {}
-  for part in tostring(text or ""):gmatch("[^,;\n]+") do
-    part = util.trim(part)
-    if part ~= "" then
-      local email = part:match("<([^>]+)>") or part
-      local found = db.column([[SELECT id FROM users WHERE kind = 'employee' AND status = 'active'
-        AND (email = ? COLLATE NOCASE OR name = ? COLLATE NOCASE) LIMIT 2]], email, part)
-      if #found ~= 1 then
-        errors.invalid({ [field] = ("No single active colleague is called \"%s\": use their email address."):format(part) })
-      end
-      ids[#ids + 1] = found[1]
-    end
-    if #ids > messages.RECIPIENTS_MAX then errors.invalid({ [field] = "At most 20 colleagues." }) end
-  end
-  return ids
+  return directory.people_ids(text, field, messages.RECIPIENTS_MAX)
 end
 
--- Names of people ids, for refilling a form ("Name <email>, ...").
-local function names_of(ids)
-  if #ids == 0 then return "" end
-  local rows = db.query("SELECT name, email FROM users WHERE id IN (SELECT value FROM json_each(?)) ORDER BY name",
-    json.encode(ids))
-  local out = {}
-  for i, r in ipairs(rows) do out[i] = r.name .. " <" .. r.email .. ">" end
-  return table.concat(out, ", ")
-end
+local names_of = directory.names_of
 
 local function truthy(v) return v == "1" or v == "on" or v == "true" or v == true end
 

@@ -3,6 +3,7 @@
 local db = require "lib.db"
 local json = require "lib.json"
 local util = require "lib.util"
+local errors = require "lib.errors"
 local authz = require "core.authz"
 local access = require "services.access"
 local people = require "services.people"
@@ -157,6 +158,37 @@ function M.org_tree()
   for _, r in ipairs(roots) do count(r) end
   table.sort(roots, function(a, b) return a.team_size > b.team_size end)
   return roots, by_id, #rows
+end
+
+--- People named in text ("Name <email>", a name or an email, separated by commas, semicolons or
+--- lines) -> their ids: active employees only; 422 on field naming the one that is not exactly
+--- one of them, or when there are more than max.
+function M.people_ids(text, field, max)
+  local ids = {}
+  for part in tostring(text or ""):gmatch("[^,;\n]+") do
+    part = util.trim(part)
+    if part ~= "" then
+      local email = part:match("<([^>]+)>") or part
+      local found = db.column([[SELECT id FROM users WHERE kind = 'employee' AND status = 'active'
+        AND (email = ? COLLATE NOCASE OR name = ? COLLATE NOCASE) LIMIT 2]], email, part)
+      if #found ~= 1 then
+        errors.invalid({ [field] = ("No single active colleague is called \"%s\": use their email address."):format(part) })
+      end
+      ids[#ids + 1] = found[1]
+    end
+    if max and #ids > max then errors.invalid({ [field] = ("At most %d colleagues."):format(max) }) end
+  end
+  return ids
+end
+
+--- People ids as a form shows them again: "Name <email>, ...".
+function M.names_of(ids)
+  if #ids == 0 then return "" end
+  local rows = db.query("SELECT name, email FROM users WHERE id IN (SELECT value FROM json_each(?)) ORDER BY name",
+    json.encode(ids))
+  local out = {}
+  for i, r in ipairs(rows) do out[i] = r.name .. " <" .. r.email .. ">" end
+  return table.concat(out, ", ")
 end
 
 return M

@@ -21,4 +21,5 @@ return {
   "wall",
   "one_on_ones",
   "one_on_one_timeline",
+  "objective_overview",
 }
