@@ -1,7 +1,7 @@
 #!/bin/sh
 # bench_cycles.sh: review cycles on a generated company of 10,000 people (bench/cycles_bench.lua):
 #   cycle_start_10k_ms    starting a cycle for 10,000 reviewees (managers fixed, workflow pinned,
-#                         timeline planned, 10,000 invitations queued), against the 1 s target;
+#                         timeline planned, 10,000 invitations queued), against the 150 ms target;
 #                         also against inserting 10,000 plain rows on the same database
 #   cycle_overview_2k_ms  median server time of the overview page of a 2,000-reviewee cycle
 #                         (statuses, progress, the rating chart decrypting 1,000 ratings) vs 50 ms
@@ -16,7 +16,7 @@ out="$bench_tmp/cycles.out"
 	{ cat "$bench_tmp/cycles.err" >&2; bench_fail "cycles_bench.lua failed"; }
 val() { sed -n "s/^$1[[:space:]]*//p" "$out" | tail -n 1; }
 
-bench_line cycle_start_10k_ms "$(val start_ms)" ms budget_ms 1000
+bench_line cycle_start_10k_ms "$(val start_ms)" ms budget_ms 150
 bench_line cycle_start_10k_vs_inserts_ms "$(val start_ms)" ms plain_inserts_10k_ms "$(val insert_ms)"
 bench_line cycle_overview_2k_ms "$(val overview_ms)" ms budget_ms 50
 

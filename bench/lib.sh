@@ -138,6 +138,36 @@ bench_measure() {
 	printf '%.0f\n' "$rps"
 }
 
+# bench_latency URL [WRK ARGS...]: one measured run with wrk --latency; prints "RPS P50_MS P99_MS"
+# (requests per second as an integer, the median and the 99th percentile in milliseconds).
+# Fails like bench_measure on errors or answers other than 2xx/3xx.
+bench_latency() {
+	url=$1
+	shift
+	out="$bench_tmp/wrk-latency.out"
+	# shellcheck disable=SC2086
+	$BENCH_CLIENT_PIN wrk --latency -t"$BENCH_THREADS" -c"$BENCH_CONNECTIONS" -d"${BENCH_DURATION}s" "$@" "$url" \
+		>"$out" 2>&1 || { cat "$out" >&2; bench_fail "wrk failed on $url"; }
+	if grep -q -e 'Non-2xx' -e 'Socket errors' "$out"; then
+		cat "$out" >&2
+		bench_fail "wrk saw errors on $url"
+	fi
+	awk '
+		function ms(v) {
+			if (v ~ /us$/) return v / 1000
+			if (v ~ /ms$/) return v + 0
+			if (v ~ /s$/) return v * 1000
+			return v + 0
+		}
+		$1 == "50%" { p50 = ms($2) }
+		$1 == "99%" { p99 = ms($2) }
+		/^Requests\/sec:/ { rps = $2 }
+		END {
+			if (rps == "" || p50 == "" || p99 == "") exit 1
+			printf "%.0f %.3f %.3f\n", rps, p50, p99
+		}' "$out" || { cat "$out" >&2; bench_fail "no latency figures from wrk on $url"; }
+}
+
 # bench_max A B: the larger of two integers.
 bench_max() {
 	if [ "$1" -ge "$2" ]; then echo "$1"; else echo "$2"; fi

@@ -11,7 +11,8 @@
 #include <string.h>
 
 /* The statement cache is an open-addressing hash table of SQL text -> statement. When it
- * fills up (dynamic SQL gone wild), everything is finalized and it starts again. */
+ * holds CACHE_MAX statements (dynamic SQL), the one used least recently is finalized to make
+ * room: the statements every request runs stay prepared. */
 #define CACHE_SLOTS 1024
 #define CACHE_MAX 700
 
@@ -21,6 +22,8 @@ struct slot {
 	int len;              /* its length */
 	uint32_t hash;        /* hash of the text */
 	sqlite3_stmt *stmt;   /* the prepared statement */
+	uint64_t used;        /* the cache's clock when it was last asked for */
+	uint64_t writes;      /* the watched tables it writes (bits, see db_watch) */
 };
 
 /** An open database. */
@@ -28,10 +31,24 @@ struct db {
 	sqlite3 *conn;        /* the connection */
 	struct slot *slots;   /* statement cache */
 	int cached;           /* statements in the cache */
+	uint64_t clock;       /* counts db_prepare calls: the cache's notion of time */
 	int depth;            /* transaction nesting depth */
 	uint64_t queries;     /* statements executed, for tests and benchmarks */
 	char errbuf[512];     /* error text not coming from SQLite */
 	int errcode;          /* SQLite result code of the last db_exec failure (0: not SQLite's) */
+	sqlite3_stmt *pin;    /* a read left open between statements: one snapshot for them */
+	int pinned;           /* pin holds a read transaction now */
+	int pin_ok;           /* a snapshot may be kept now (db_pin_scope): only while a task's slice runs */
+	uint64_t pins;        /* read snapshots taken (to check foreign changes once per snapshot) */
+	char *watched[DB_WATCH_MAX]; /* names of the watched tables, by bit */
+	int nwatched;
+	uint64_t gen[DB_WATCH_MAX];  /* changes seen per watched table */
+	uint64_t epoch;       /* added to every generation: no two opened databases share one */
+	uint64_t prep_writes; /* watched tables written by the statement being prepared */
+	sqlite3_stmt *dv;     /* PRAGMA data_version: commits of other connections */
+	int64_t dv_seen;      /* its last value (-1: not read yet) */
+	uint64_t dv_pin;      /* the snapshot it was last read in */
+	int wal_frames;       /* frames in the WAL after the last commit (when checkpoints are offloaded) */
 };
 
 static uint32_t hash_text(const char *s, int len)
@@ -52,6 +69,171 @@ static void cache_clear(db_t *db)
 		}
 	}
 	db->cached = 0;
+}
+
+/* Finalizes the statement in slot i and closes the hole (backward-shift deletion: a later
+ * entry of the same probe run moves up, so every entry stays reachable from its home slot). */
+static void slot_remove(db_t *db, int i)
+{
+	struct slot *s = db->slots;
+	sqlite3_finalize(s[i].stmt);
+	free(s[i].sql);
+	s[i] = (struct slot){0};
+	db->cached--;
+	for (int j = (i + 1) % CACHE_SLOTS; s[j].sql; j = (j + 1) % CACHE_SLOTS) {
+		int home = (int)(s[j].hash % CACHE_SLOTS);
+		int from_home = (j - home + CACHE_SLOTS) % CACHE_SLOTS;
+		int from_hole = (j - i + CACHE_SLOTS) % CACHE_SLOTS;
+		if (from_home >= from_hole) {
+			s[i] = s[j];
+			s[j] = (struct slot){0};
+			i = j;
+		}
+	}
+}
+
+/* Finalizes the statement used least recently. */
+static void evict_one(db_t *db)
+{
+	int oldest = -1;
+	for (int i = 0; i < CACHE_SLOTS; i++)
+		if (db->slots[i].sql && (oldest < 0 || db->slots[i].used < db->slots[oldest].used))
+			oldest = i;
+	if (oldest >= 0)
+		slot_remove(db, oldest);
+}
+
+/* --- watched tables: a generation per table that moves whenever it may have changed --- */
+static void bump(db_t *db, uint64_t bits)
+{
+	for (int i = 0; bits && i < db->nwatched; i++, bits >>= 1)
+		if (bits & 1)
+			db->gen[i]++;
+}
+
+static uint64_t all_watched(db_t *db)
+{
+	return db->nwatched >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << db->nwatched) - 1);
+}
+
+static uint64_t watched_bit(db_t *db, const char *table)
+{
+	for (int i = 0; table && i < db->nwatched; i++)
+		if (sqlite3_stricmp(db->watched[i], table) == 0)
+			return (uint64_t)1 << i;
+	return 0;
+}
+
+/* The authorizer sees every statement as it is prepared (triggers and foreign key actions
+ * included): a write to a watched table moves its generation now (an exec runs at once) and
+ * is remembered with the cached statement (every later run moves it again); a schema change
+ * moves them all. It allows everything. */
+static int authorize(void *ud, int action, const char *a, const char *b, const char *dbname, const char *trigger)
+{
+	(void)b;
+	(void)dbname;
+	(void)trigger;
+	db_t *db = ud;
+	uint64_t bits = 0;
+	switch (action) {
+	case SQLITE_INSERT:
+	case SQLITE_UPDATE:
+	case SQLITE_DELETE: bits = watched_bit(db, a); break;
+	case SQLITE_ALTER_TABLE:
+	case SQLITE_DROP_TABLE:
+	case SQLITE_DROP_TEMP_TABLE:
+	case SQLITE_CREATE_TRIGGER:
+	case SQLITE_DROP_TRIGGER: bits = all_watched(db); break;
+	default: return SQLITE_OK;
+	}
+	db->prep_writes |= bits;
+	bump(db, bits);
+	return SQLITE_OK;
+}
+
+/* Any rollback, SQLite's own included (a failed COMMIT): what was read since may be gone. */
+static void on_rollback(void *ud)
+{
+	db_t *db = ud;
+	bump(db, all_watched(db));
+}
+
+int db_watch(db_t *db, const char *table)
+{
+	for (int i = 0; i < db->nwatched; i++)
+		if (sqlite3_stricmp(db->watched[i], table) == 0)
+			return i;
+	if (db->nwatched >= DB_WATCH_MAX)
+		return -1;
+	char *copy = strdup(table);
+	if (!copy)
+		return -1;
+	db->watched[db->nwatched] = copy;
+	/* statements cached before did not record writes to it: forget them */
+	cache_clear(db);
+	return db->nwatched++;
+}
+
+/* Commits of other connections (another process on the same file) since the last look: read
+ * once per snapshot; when there were some, every generation moves. */
+static void check_foreign(db_t *db)
+{
+	if (db->pinned && db->dv_pin == db->pins)
+		return;
+	if (!db->dv && sqlite3_prepare_v3(db->conn, "PRAGMA data_version", -1, SQLITE_PREPARE_PERSISTENT,
+					  &db->dv, NULL) != SQLITE_OK)
+		return;
+	if (sqlite3_step(db->dv) == SQLITE_ROW) {
+		int64_t v = sqlite3_column_int64(db->dv, 0);
+		if (db->dv_seen >= 0 && v != db->dv_seen)
+			bump(db, all_watched(db));
+		db->dv_seen = v;
+	}
+	sqlite3_reset(db->dv);
+	db->dv_pin = db->pins;
+}
+
+uint64_t db_generation(db_t *db, uint64_t bits)
+{
+	db_pin(db);
+	check_foreign(db);
+	uint64_t sum = db->epoch;
+	for (int i = 0; bits && i < db->nwatched; i++, bits >>= 1)
+		if (bits & 1)
+			sum += db->gen[i];
+	return sum;
+}
+
+/* --- the read snapshot kept between statements --- */
+void db_pin(db_t *db)
+{
+	if (db->pinned || !db->pin_ok || db->depth > 0 || !sqlite3_get_autocommit(db->conn))
+		return;
+	if (!db->pin && sqlite3_prepare_v3(db->conn, "SELECT 1 FROM sqlite_schema", -1, SQLITE_PREPARE_PERSISTENT,
+					   &db->pin, NULL) != SQLITE_OK)
+		return;
+	if (sqlite3_step(db->pin) == SQLITE_ROW) {
+		db->pinned = 1;
+		db->pins++;
+	} else {
+		sqlite3_reset(db->pin);
+	}
+}
+
+void db_pin_scope(db_t *db, int on)
+{
+	if (!db)
+		return;
+	db_end_read(db);
+	db->pin_ok = on;
+}
+
+void db_end_read(db_t *db)
+{
+	if (db && db->pinned) {
+		sqlite3_reset(db->pin);
+		db->pinned = 0;
+	}
 }
 
 /** The FOLD collation: names ordered without regard to case or accents (fold.h). */
@@ -109,6 +291,11 @@ db_t *db_open(const char *path, char *err, size_t errlen)
 	sqlite3_db_config(db->conn, SQLITE_DBCONFIG_DQS_DML, 0, NULL);
 	sqlite3_db_config(db->conn, SQLITE_DBCONFIG_DQS_DDL, 0, NULL);
 	sqlite3_busy_timeout(db->conn, 5000);
+	db->dv_seen = -1;
+	static uint64_t opened; /* the loop's thread opens databases */
+	db->epoch = ++opened << 40;
+	sqlite3_set_authorizer(db->conn, authorize, db);
+	sqlite3_rollback_hook(db->conn, on_rollback, db);
 	sqlite3_create_collation_v2(db->conn, "FOLD", SQLITE_UTF8, NULL, fold_collate, NULL);
 	sqlite3_create_function_v2(db->conn, "fold", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
 				   fold_sql, NULL, NULL, NULL);
@@ -135,9 +322,14 @@ void db_close(db_t *db)
 {
 	if (!db)
 		return;
+	db_end_read(db);
 	if (db->depth > 0)
 		sqlite3_exec(db->conn, "ROLLBACK", NULL, NULL, NULL);
 	cache_clear(db);
+	sqlite3_finalize(db->pin);
+	sqlite3_finalize(db->dv);
+	for (int i = 0; i < db->nwatched; i++)
+		free(db->watched[i]);
 	free(db->slots);
 	sqlite3_close_v2(db->conn);
 	free(db);
@@ -150,6 +342,22 @@ const char *db_errmsg(db_t *db)
 	if (db->errbuf[0])
 		return db->errbuf;
 	return sqlite3_errmsg(db->conn);
+}
+
+/* A statement is about to run: reads share the snapshot kept open since the last write (no lock
+ * calls of their own); a write ends it first (its transaction starts from the newest data) and
+ * moves the generations of the watched tables it writes. */
+static sqlite3_stmt *about_to_run(db_t *db, struct slot *s)
+{
+	s->used = ++db->clock;
+	if (sqlite3_stmt_readonly(s->stmt)) {
+		db_pin(db);
+	} else {
+		db_end_read(db);
+		if (s->writes)
+			bump(db, s->writes);
+	}
+	return s->stmt;
 }
 
 sqlite3_stmt *db_prepare(db_t *db, const char *sql, int len)
@@ -166,12 +374,13 @@ sqlite3_stmt *db_prepare(db_t *db, const char *sql, int len)
 		if (s->hash == h && s->len == len && memcmp(s->sql, sql, (size_t)len) == 0) {
 			sqlite3_reset(s->stmt);
 			sqlite3_clear_bindings(s->stmt);
-			return s->stmt;
+			return about_to_run(db, s);
 		}
 		i = (i + 1) % CACHE_SLOTS;
 	}
 	sqlite3_stmt *stmt = NULL;
 	const char *tail = NULL;
+	db->prep_writes = 0;
 	if (sqlite3_prepare_v3(db->conn, sql, len, SQLITE_PREPARE_PERSISTENT, &stmt, &tail) != SQLITE_OK)
 		return NULL;
 	if (!stmt) {
@@ -188,10 +397,10 @@ sqlite3_stmt *db_prepare(db_t *db, const char *sql, int len)
 			}
 		}
 	}
-	if (db->cached >= CACHE_MAX) {
-		cache_clear(db);
-		i = (int)(h % CACHE_SLOTS);
-	}
+	uint64_t writes = db->prep_writes;
+	if (db->cached >= CACHE_MAX)
+		evict_one(db);
+	i = (int)(h % CACHE_SLOTS);
 	while (db->slots[i].sql)
 		i = (i + 1) % CACHE_SLOTS;
 	char *copy = malloc((size_t)len + 1);
@@ -202,9 +411,9 @@ sqlite3_stmt *db_prepare(db_t *db, const char *sql, int len)
 	}
 	memcpy(copy, sql, (size_t)len);
 	copy[len] = 0;
-	db->slots[i] = (struct slot){copy, len, h, stmt};
+	db->slots[i] = (struct slot){copy, len, h, stmt, 0, writes};
 	db->cached++;
-	return stmt;
+	return about_to_run(db, &db->slots[i]);
 }
 
 const char *db_error_code(db_t *db, int rc)
@@ -232,6 +441,7 @@ int db_exec(db_t *db, const char *sql)
 	char *msg = NULL;
 	db->errbuf[0] = 0;
 	db->errcode = 0;
+	db_end_read(db);
 	int rc = sqlite3_exec(db->conn, sql, NULL, NULL, &msg);
 	if (rc != SQLITE_OK) {
 		db->errcode = rc;
@@ -300,6 +510,7 @@ int db_rollback(db_t *db)
 	else
 		snprintf(sql, sizeof sql, "ROLLBACK TO sp%d; RELEASE sp%d", db->depth - 1, db->depth - 1);
 	db->depth--;
+	bump(db, all_watched(db)); /* a savepoint's rollback does not call the rollback hook */
 	if (db_exec(db, sql) != 0) {
 		/* SQLite may already have rolled back (e.g. after SQLITE_FULL); make sure. */
 		if (db->depth == 0 && !sqlite3_get_autocommit(db->conn))
@@ -455,13 +666,78 @@ done:
 
 int db_checkpoint(db_t *db)
 {
+	db_end_read(db);
 	int rc = sqlite3_wal_checkpoint_v2(db->conn, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
 	return rc == SQLITE_OK ? 0 : -1;
+}
+
+/* --- checkpoints off the loop --- */
+static int wal_hook(void *ud, sqlite3 *conn, const char *name, int frames)
+{
+	(void)conn;
+	(void)name;
+	((db_t *)ud)->wal_frames = frames;
+	return SQLITE_OK;
+}
+
+void db_manual_checkpoints(db_t *db)
+{
+	sqlite3_wal_hook(db->conn, wal_hook, db); /* replaces SQLite's automatic checkpoint */
+}
+
+int db_wal_frames(db_t *db) { return db->wal_frames; }
+
+const char *db_path(db_t *db)
+{
+	const char *p = sqlite3_db_filename(db->conn, "main");
+	return p && p[0] ? p : NULL;
+}
+
+/** A connection of its own that checkpoints the WAL, from a thread other than the loop's. */
+struct db_ckpt {
+	sqlite3 *conn;
+};
+
+db_ckpt_t *db_ckpt_open(const char *path, char *err, size_t errlen)
+{
+	db_ckpt_t *c = calloc(1, sizeof *c);
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (sqlite3_open_v2(path, &c->conn, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "cannot open %s to checkpoint it: %s", path,
+			 c->conn ? sqlite3_errmsg(c->conn) : "out of memory");
+		sqlite3_close_v2(c->conn);
+		free(c);
+		return NULL;
+	}
+	sqlite3_extended_result_codes(c->conn, 1);
+	sqlite3_exec(c->conn, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
+	return c;
+}
+
+int db_ckpt_run(db_ckpt_t *c, int *frames, int *done)
+{
+	*frames = *done = 0;
+	return sqlite3_wal_checkpoint_v2(c->conn, NULL, SQLITE_CHECKPOINT_PASSIVE, frames, done) == SQLITE_OK ? 0
+														: -1;
+}
+
+const char *db_ckpt_errmsg(db_ckpt_t *c) { return sqlite3_errmsg(c->conn); }
+
+void db_ckpt_close(db_ckpt_t *c)
+{
+	if (!c)
+		return;
+	sqlite3_close_v2(c->conn);
+	free(c);
 }
 
 int db_backup(db_t *db, const char *path)
 {
 	sqlite3 *dst = NULL;
+	db_end_read(db);
 	int rc = sqlite3_open_v2(path, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
 	if (rc != SQLITE_OK)
 		goto fail;

@@ -56,6 +56,50 @@ int db_migrate(db_t *db, const char *dir, int upto, char *err, size_t errlen);
 /** The highest applied migration number (0 for a new database). */
 int db_version(db_t *db);
 
+/** How many tables db_watch can watch. */
+#define DB_WATCH_MAX 64
+/** Watches table: from now on its generation (db_generation) moves whenever a statement that
+ * writes it runs (triggers and foreign key actions included), on every rollback, and when
+ * another connection committed. Returns its bit number (the same for the same name), or -1
+ * when DB_WATCH_MAX tables are watched. Clears the statement cache. */
+int db_watch(db_t *db, const char *table);
+/** A number that changes whenever one of the watched tables in bits (1 << db_watch(...)) may
+ * have changed: what was read from them while it had a value is still true while it has it. */
+uint64_t db_generation(db_t *db, uint64_t bits);
+
+/** Keeps a read transaction open from now until the next write, db_exec or db_end_read, so
+ * that the statements in between share one snapshot without locking calls of their own (the
+ * host ends it when a task yields or finishes). Nothing outside a transaction's nesting. */
+void db_pin(db_t *db);
+/** Opens (on=1) or closes (on=0) the stretch in which db_pin may keep a snapshot: the host
+ * opens it for a task's slice and closes it when the slice yields or finishes, so that no
+ * snapshot outlives code that runs to the end without giving way (tests, the command line read
+ * what other processes commit at once). Either way the current snapshot ends. NULL is fine. */
+void db_pin_scope(db_t *db, int on);
+/** Ends the read snapshot db_pin kept (no-op when none; NULL is fine). */
+void db_end_read(db_t *db);
+
+/** Checkpoints become the caller's: SQLite's automatic checkpoint at commit is turned off and
+ * the size of the WAL after each commit is kept for db_wal_frames. */
+void db_manual_checkpoints(db_t *db);
+/** Frames in the WAL after the last commit (db_manual_checkpoints). */
+int db_wal_frames(db_t *db);
+/** The database file's path, or NULL for an in-memory database. */
+const char *db_path(db_t *db);
+
+/** A second connection that checkpoints the WAL of the database at path from another thread
+ * (one thread at a time), so that the loop never waits for it. */
+typedef struct db_ckpt db_ckpt_t;
+/** Opens it; NULL and a message in err on failure. */
+db_ckpt_t *db_ckpt_open(const char *path, char *err, size_t errlen);
+/** A passive checkpoint: copies what no reader still needs, waiting for nobody; frames and done
+ * get the WAL's size and how much of it is in the database now. 0 or -1. */
+int db_ckpt_run(db_ckpt_t *c, int *frames, int *done);
+/** Its last error message. */
+const char *db_ckpt_errmsg(db_ckpt_t *c);
+/** Closes it (NULL is fine). */
+void db_ckpt_close(db_ckpt_t *c);
+
 /** Checkpoints and truncates the WAL. 0 or -1. */
 int db_checkpoint(db_t *db);
 /** Writes a consistent copy of the database to path. 0 or -1. */

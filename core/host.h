@@ -27,8 +27,12 @@ typedef struct task {
 	void (*guard)(struct task *t); /* called if the task ends while it is set (work it runs
 	                                  on behalf of an operation it was resumed for) */
 	void *guard_ud;                /* for the guard */
+	int snapshot;           /* its slices share a read snapshot (db_pin_scope) */
 	struct task *prev, *next; /* the host's list of live tasks */
 } task_t;
+
+/** At most this many background threads (pool_job_wait_background). */
+#define BACKGROUND_MAX 4
 
 /** Process-wide host state. */
 typedef struct host {
@@ -49,6 +53,22 @@ typedef struct host {
 	int tasks;                /* live tasks */
 	task_t *task_list;        /* the live tasks themselves */
 	int lua_closed;           /* host_close has closed the Lua state: tasks are only freed */
+	uv_prepare_t between;     /* runs before the loop waits: ends the read snapshot, starts checkpoints */
+	db_ckpt_t *ckpt;          /* the connection that checkpoints off the loop (serving a file) */
+	int ckpt_on;              /* checkpoints are the host's (host_offload_checkpoints) */
+	int ckpt_busy;            /* one is running on the thread pool */
+	uv_work_t ckpt_work;      /* that one */
+	int ckpt_runs, ckpt_failures; /* how many ran, failed */
+	int ckpt_frames, ckpt_done;   /* the WAL's size and how much of it was copied, last time */
+	uv_mutex_t bg_lock;       /* guards the background queue below */
+	uv_cond_t bg_wake;        /* a job was queued, or bg_stop */
+	uv_async_t bg_async;      /* wakes the loop: jobs are done */
+	struct pool_job *bg_queue, *bg_queue_tail; /* waiting for a background thread */
+	struct pool_job *bg_done; /* done, to be handed back on the loop */
+	uv_thread_t bg_threads[BACKGROUND_MAX];
+	int bg_nthreads;          /* started (0: not set up yet) */
+	int bg_pending;           /* queued and not handed back yet (keeps the loop alive) */
+	int bg_stop;              /* the threads end once the queue is empty */
 	int stopping;             /* shutting down */
 	int exit_code;            /* for the command line */
 } host_t;
@@ -63,8 +83,9 @@ void host_close(void);
 
 /** Starts a task running the function below nargs arguments on the main state's stack
  * (both are popped). Runs it until it first yields or ends. Returns the task (or NULL if it
- * already ended: done has been called). */
-task_t *task_start(int nargs, task_done_fn done, void *ud);
+ * already ended: done has been called). With snapshot, the reads of each of its slices share one
+ * read snapshot (db_pin_scope): for requests and jobs, not for code that runs to its end. */
+task_t *task_start(int nargs, task_done_fn done, void *ud, int snapshot);
 /** Resumes t with nargs values already pushed on t->co. */
 void task_resume(task_t *t, int nargs);
 /** The owner of t is gone: cancel the pending op if possible, never resume, free later. */
@@ -95,14 +116,28 @@ typedef struct pool_job {
 	/** Frees the job (always called, after push). */
 	void (*release)(struct pool_job *j);
 	const char *what; /* "the export": for "the export was cancelled" */
+	struct pool_job *next; /* the background queue's order (pool_job_wait_background) */
 } pool_job_t;
 
 /** Queues j (run, push, release, what set) for task t and waits: use as
  * return pool_job_wait(L, t, j). When it cannot be queued, releases j and raises. */
 int pool_job_wait(lua_State *L, task_t *t, pool_job_t *j);
+/** The same on the background threads instead: CPU-heavy work that may wait (password
+ * hashing). They run at a lower priority than the loop (nice BACKGROUND_NICE) and there are
+ * fewer of them than CPUs (at least one), so that a burst of such jobs never takes the CPU from
+ * the requests being served; the jobs queue up instead. */
+int pool_job_wait_background(lua_State *L, task_t *t, pool_job_t *j);
+/** The niceness of the background threads. */
+#define BACKGROUND_NICE 5
 
 /** The HTTP handler that runs the Lua request handler in a new task. */
 void host_on_request(http_request_t *req, void *ud);
+
+/** From now on the WAL is checkpointed on the thread pool, by a connection of its own, once it
+ * holds CHECKPOINT_FRAMES frames: never by a commit on the loop (a file database only). */
+void host_offload_checkpoints(void);
+/** Frames the WAL may hold before a checkpoint is started. */
+#define CHECKPOINT_FRAMES 1000
 
 /** Re-arms the scheduler timer for the earliest job (after jobs changed). */
 void host_sched_changed(void);

@@ -278,7 +278,7 @@ static int l_equal(lua_State *L)
 	return 1;
 }
 
-/* --- password hashing on the thread pool --- */
+/* --- password hashing on the background threads (below the loop's priority) --- */
 
 /** A hash or verify job; the password copy lives in locked memory and is wiped. */
 struct pw_work {
@@ -349,12 +349,12 @@ static int start_pw(lua_State *L, int verify)
 	pw->job.push = pw_push;
 	pw->job.release = pw_release;
 	pw->job.what = "the password hashing";
-	return pool_job_wait(L, t, &pw->job);
+	return pool_job_wait_background(L, t, &pw->job); /* a storm of sign-ins queues up there */
 }
 
-/** crypto.hash_password(pw) -> argon2id hash text (waits; runs on the thread pool) */
+/** crypto.hash_password(pw) -> argon2id hash text (waits; runs on a background thread) */
 static int l_hash_password(lua_State *L) { return start_pw(L, 0); }
-/** crypto.verify_password(hash, pw) -> boolean (waits; runs on the thread pool) */
+/** crypto.verify_password(hash, pw) -> boolean (waits; runs on a background thread) */
 static int l_verify_password(lua_State *L) { return start_pw(L, 1); }
 
 /** crypto.password_needs_rehash(hash) -> boolean */

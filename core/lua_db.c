@@ -280,6 +280,38 @@ static int l_blob(lua_State *L)
 	return 1;
 }
 
+/* The tables Lua watches, in the order of their bits: a database opened later watches them too,
+ * with the same bits. */
+static char *watched[DB_WATCH_MAX];
+static int nwatched;
+
+/** db.watch(table) -> bit: the table's generation moves whenever it may have changed (see
+ * db.generation); the same table gives the same bit. */
+static int l_watch(lua_State *L)
+{
+	db_t *db = need_db(L);
+	const char *name = luaL_checkstring(L, 1);
+	int bit = db_watch(db, name);
+	if (bit < 0)
+		return luaL_error(L, "cannot watch more than %d tables", DB_WATCH_MAX);
+	if (bit == nwatched) {
+		watched[nwatched] = strdup(name);
+		if (!watched[nwatched])
+			return luaL_error(L, "out of memory");
+		nwatched++;
+	}
+	lua_pushinteger(L, (lua_Integer)((uint64_t)1 << bit));
+	return 1;
+}
+
+/** db.generation(bits) -> number: changes whenever one of the watched tables in bits (db.watch
+ * results added together) may have changed, by this connection (rolled back or not) or another. */
+static int l_generation(lua_State *L)
+{
+	lua_pushinteger(L, (lua_Integer)db_generation(need_db(L), (uint64_t)luaL_checkinteger(L, 1)));
+	return 1;
+}
+
 /** db.open(path) closes the current database and opens path (":memory:" in tests). */
 static int l_open(lua_State *L)
 {
@@ -288,6 +320,8 @@ static int l_open(lua_State *L)
 	db_t *db = db_open(path, err, sizeof err);
 	if (!db)
 		return host_fail(L, "db_error", "%s", err);
+	for (int i = 0; i < nwatched; i++)
+		db_watch(db, watched[i]);
 	db_close(H->db);
 	H->db = db;
 	lua_pushboolean(L, 1);
@@ -378,7 +412,8 @@ int luaopen_core_db(lua_State *L)
 		{"begin", l_begin},     {"commit", l_commit},   {"rollback", l_rollback},
 		{"depth", l_depth},     {"blob", l_blob},       {"migrate", l_migrate},
 		{"version", l_version}, {"checkpoint", l_checkpoint}, {"backup", l_backup},
-		{"stats", l_stats},     {"fold", l_fold},       {NULL, NULL},
+		{"stats", l_stats},     {"fold", l_fold},       {"watch", l_watch},
+		{"generation", l_generation}, {NULL, NULL},
 	};
 	luaL_newmetatable(L, BLOB_MT);
 	lua_pop(L, 1);

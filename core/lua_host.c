@@ -16,6 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 host_t *H;
 
@@ -87,7 +90,9 @@ static void task_finish(task_t *t, int rc, int nres)
 static task_t *task_run(task_t *t, int nargs)
 {
 	int nres = 0;
+	db_pin_scope(H->db, t->snapshot); /* a task's reads start from the newest data, share a snapshot */
 	int rc = lua_resume(t->co, NULL, nargs, &nres);
+	db_pin_scope(H->db, 0); /* and no snapshot outlives its slice */
 	if (rc == LUA_YIELD) {
 		if (t->op)
 			return t;
@@ -99,7 +104,7 @@ static task_t *task_run(task_t *t, int nargs)
 	return NULL;
 }
 
-task_t *task_start(int nargs, task_done_fn done, void *ud)
+task_t *task_start(int nargs, task_done_fn done, void *ud, int snapshot)
 {
 	lua_State *L = H->L;
 	lua_State *co = lua_newthread(L);
@@ -115,6 +120,7 @@ task_t *task_start(int nargs, task_done_fn done, void *ud)
 	t->ref = ref;
 	t->done = done;
 	t->ud = ud;
+	t->snapshot = snapshot;
 	*(task_t **)lua_getextraspace(co) = t;
 	LIST_PUSH(H->task_list, t);
 	H->tasks++;
@@ -204,6 +210,103 @@ int pool_job_wait(lua_State *L, task_t *t, pool_job_t *j)
 		return luaL_error(L, "cannot queue %s on the thread pool", what);
 	}
 	return task_yield(L, t, j, NULL); /* cannot be cancelled once queued: pool_job_after frees it */
+}
+
+/* --- background threads: CPU-heavy jobs below the loop's priority --- */
+static void bg_thread(void *arg)
+{
+	(void)arg;
+	/* this thread only: the loop keeps its priority */
+	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), BACKGROUND_NICE) != 0)
+		log_warn("background thread: cannot lower its priority");
+	uv_mutex_lock(&H->bg_lock);
+	for (;;) {
+		while (!H->bg_queue && !H->bg_stop)
+			uv_cond_wait(&H->bg_wake, &H->bg_lock);
+		pool_job_t *j = H->bg_queue;
+		if (!j)
+			break;
+		H->bg_queue = j->next;
+		if (!H->bg_queue)
+			H->bg_queue_tail = NULL;
+		uv_mutex_unlock(&H->bg_lock);
+		j->run(j);
+		uv_mutex_lock(&H->bg_lock);
+		j->next = H->bg_done;
+		H->bg_done = j;
+		uv_async_send(&H->bg_async);
+	}
+	uv_mutex_unlock(&H->bg_lock);
+}
+
+/* On the loop: hands the finished jobs back to their tasks. */
+static void bg_deliver(uv_async_t *a)
+{
+	(void)a;
+	uv_mutex_lock(&H->bg_lock);
+	pool_job_t *done = H->bg_done;
+	H->bg_done = NULL;
+	uv_mutex_unlock(&H->bg_lock);
+	while (done) {
+		pool_job_t *j = done;
+		done = j->next;
+		if (--H->bg_pending == 0)
+			uv_unref((uv_handle_t *)&H->bg_async);
+		pool_job_after(&j->w, 0);
+	}
+}
+
+static int bg_start(void)
+{
+	if (H->bg_nthreads > 0)
+		return 0;
+	if (uv_mutex_init(&H->bg_lock) != 0 || uv_cond_init(&H->bg_wake) != 0 ||
+	    uv_async_init(H->loop, &H->bg_async, bg_deliver) != 0)
+		return -1;
+	uv_unref((uv_handle_t *)&H->bg_async);
+	int n = (int)uv_available_parallelism() - 1;
+	n = n < 1 ? 1 : n > BACKGROUND_MAX ? BACKGROUND_MAX : n;
+	for (int i = 0; i < n; i++)
+		if (uv_thread_create(&H->bg_threads[H->bg_nthreads], bg_thread, NULL) == 0)
+			H->bg_nthreads++;
+	return H->bg_nthreads > 0 ? 0 : -1;
+}
+
+/* Lets the threads finish the queue and end; hands back what they did (to abandoned tasks). */
+static void bg_stop(void)
+{
+	if (H->bg_nthreads == 0)
+		return;
+	uv_mutex_lock(&H->bg_lock);
+	H->bg_stop = 1;
+	uv_cond_broadcast(&H->bg_wake);
+	uv_mutex_unlock(&H->bg_lock);
+	for (int i = 0; i < H->bg_nthreads; i++)
+		uv_thread_join(&H->bg_threads[i]);
+	bg_deliver(&H->bg_async);
+	H->bg_nthreads = 0;
+}
+
+int pool_job_wait_background(lua_State *L, task_t *t, pool_job_t *j)
+{
+	if (bg_start() != 0) {
+		const char *what = j->what;
+		j->release(j);
+		return luaL_error(L, "cannot start a background thread for %s", what);
+	}
+	j->task = t;
+	j->next = NULL;
+	if (H->bg_pending++ == 0)
+		uv_ref((uv_handle_t *)&H->bg_async); /* the loop waits for it */
+	uv_mutex_lock(&H->bg_lock);
+	if (H->bg_queue_tail)
+		H->bg_queue_tail->next = j;
+	else
+		H->bg_queue = j;
+	H->bg_queue_tail = j;
+	uv_cond_signal(&H->bg_wake);
+	uv_mutex_unlock(&H->bg_lock);
+	return task_yield(L, t, j, NULL); /* cannot be cancelled once queued: bg_deliver frees it */
 }
 
 /* --- HTTP requests --- */
@@ -345,7 +448,7 @@ void host_on_request(http_request_t *req, void *ud)
 	push_request(L, req);
 	req->ud = NULL;
 	req->on_abandon = NULL;
-	task_t *t = task_start(1, request_done, req);
+	task_t *t = task_start(1, request_done, req, 1);
 	if (t) {
 		req->ud = t;
 		req->on_abandon = request_abandoned;
@@ -375,7 +478,7 @@ static void on_sched_timer(uv_timer_t *timer)
 	H->sched_running = 1;
 	H->sched_dirty = 0;
 	lua_rawgeti(H->L, LUA_REGISTRYINDEX, H->jobs_ref);
-	task_start(0, jobs_done, NULL);
+	task_start(0, jobs_done, NULL, 1);
 }
 
 void host_sched_changed(void)
@@ -402,6 +505,48 @@ void host_sched_changed(void)
 	uv_timer_start(&H->sched_timer, on_sched_timer, (uint64_t)delay, 0);
 }
 
+/* --- between loop iterations: no read snapshot kept while waiting; checkpoints off the loop --- */
+static void ckpt_run(uv_work_t *w)
+{
+	(void)w;
+	if (db_ckpt_run(H->ckpt, &H->ckpt_frames, &H->ckpt_done) != 0)
+		H->ckpt_failures++;
+}
+
+static void ckpt_after(uv_work_t *w, int status)
+{
+	(void)w;
+	(void)status;
+	H->ckpt_busy = 0;
+	H->ckpt_runs++;
+}
+
+static void on_between(uv_prepare_t *p)
+{
+	(void)p;
+	if (!H->db)
+		return;
+	db_end_read(H->db);
+	if (H->ckpt_on && !H->ckpt_busy && !H->stopping && db_wal_frames(H->db) >= CHECKPOINT_FRAMES) {
+		if (uv_queue_work(H->loop, &H->ckpt_work, ckpt_run, ckpt_after) == 0)
+			H->ckpt_busy = 1;
+	}
+}
+
+void host_offload_checkpoints(void)
+{
+	if (!H->db || !db_path(H->db) || H->ckpt_on)
+		return;
+	char err[512];
+	H->ckpt = db_ckpt_open(db_path(H->db), err, sizeof err);
+	if (!H->ckpt) {
+		log_warn("checkpoints stay on the loop: %s", err);
+		return;
+	}
+	db_manual_checkpoints(H->db);
+	H->ckpt_on = 1;
+}
+
 /* --- core.host: facts about the host itself --- */
 static int l_app_dir(lua_State *L)
 {
@@ -421,6 +566,26 @@ static int l_tasks(lua_State *L)
 	return 1;
 }
 
+/** host.checkpoints() -> {offloaded=, runs=, failures=, frames=, done=, wal_frames=}: the WAL
+ * checkpoints the thread pool ran (frames and done: the WAL's size and what was copied, last time). */
+static int l_checkpoints(lua_State *L)
+{
+	lua_createtable(L, 0, 6);
+	lua_pushboolean(L, H->ckpt_on);
+	lua_setfield(L, -2, "offloaded");
+	lua_pushinteger(L, H->ckpt_runs);
+	lua_setfield(L, -2, "runs");
+	lua_pushinteger(L, H->ckpt_failures);
+	lua_setfield(L, -2, "failures");
+	lua_pushinteger(L, H->ckpt_frames);
+	lua_setfield(L, -2, "frames");
+	lua_pushinteger(L, H->ckpt_done);
+	lua_setfield(L, -2, "done");
+	lua_pushinteger(L, H->db ? db_wal_frames(H->db) : 0);
+	lua_setfield(L, -2, "wal_frames");
+	return 1;
+}
+
 /** host.shutdown([grace_ms=5000]) starts the graceful shutdown (as SIGTERM does). */
 static int l_shutdown(lua_State *L)
 {
@@ -431,7 +596,7 @@ static int l_shutdown(lua_State *L)
 int luaopen_core_host(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
-		{"app_dir", l_app_dir}, {"version", l_version}, {"tasks", l_tasks},
+		{"app_dir", l_app_dir}, {"version", l_version}, {"tasks", l_tasks}, {"checkpoints", l_checkpoints},
 		{"shutdown", l_shutdown}, {NULL, NULL},
 	};
 	luaL_newlib(L, fns);
@@ -506,6 +671,9 @@ int host_init(uv_loop_t *loop, const char *app_dir)
 	loop_init(loop, &hooks);
 	uv_timer_init(loop, &H->sched_timer);
 	uv_unref((uv_handle_t *)&H->sched_timer); /* jobs alone do not keep the process running */
+	uv_prepare_init(loop, &H->between);
+	uv_prepare_start(&H->between, on_between);
+	uv_unref((uv_handle_t *)&H->between);
 	lua_State *L = luaL_newstate();
 	if (!L)
 		return -1;
@@ -582,12 +750,16 @@ void host_close(void)
 	}
 	lua_close(H->L); /* runs __gc of handles still held by Lua */
 	H->lua_closed = 1;
+	H->stopping = 1;
+	bg_stop();
+	uv_walk(H->loop, close_walk, NULL);
+	uv_run(H->loop, UV_RUN_DEFAULT); /* a checkpoint on the pool finishes here */
+	db_ckpt_close(H->ckpt);
+	H->ckpt = NULL;
 	db_close(H->db);
 	H->db = NULL;
 	keyring_free(H->keyring);
 	H->keyring = NULL;
-	uv_walk(H->loop, close_walk, NULL);
-	uv_run(H->loop, UV_RUN_DEFAULT);
 	while (H->task_list)
 		task_release(H->task_list); /* waits whose handles were closed above */
 	free(H);

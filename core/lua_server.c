@@ -91,6 +91,7 @@ static int l_listen(lua_State *L)
 	H->server = http_server_start(H->loop, host, port, &H->http_cfg, host_on_request, NULL, err, sizeof err);
 	if (!H->server)
 		return host_fail(L, "listen", "%s", err);
+	host_offload_checkpoints(); /* serving: no commit waits for a checkpoint */
 	lua_pushinteger(L, http_server_port(H->server));
 	return 1;
 }

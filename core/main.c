@@ -136,7 +136,7 @@ static void start_cli(const char *cmd, struct outcome *o)
 	lua_remove(L, -2);
 	lua_pushstring(L, cmd);
 	lua_rotate(L, -4, 2); /* main, cmd, opts, args */
-	task_start(3, main_done, o);
+	task_start(3, main_done, o, 0); /* runs to its end: no shared snapshot */
 }
 
 static void push_args(lua_State *L, char **argv, int from, int to)

@@ -16,7 +16,7 @@ M.AUTH = {
 local METHODS = { GET = true, POST = true, PUT = true, PATCH = true, DELETE = true }
 
 function M.new()
-  return setmetatable({ static = {}, dynamic = {}, list = {} }, M)
+  return setmetatable({ static = {}, dynamic = {}, list = {}, tries = {} }, M)
 end
 
 local function compile(path)
@@ -64,9 +64,48 @@ function M:add(spec)
     local list = self.dynamic[spec.method] or {}
     list[#list + 1] = route
     self.dynamic[spec.method] = list
+    route.order = #list
+    -- the trie of the method's patterns, one node per segment: a request walks it instead of
+    -- trying every pattern in turn
+    local node = self.tries[spec.method] or { lit = {} }
+    self.tries[spec.method] = node
+    for seg in spec.path:gmatch("[^/]+") do
+      local _, kind = seg:match("^{([%w_]+):?(%a*)}$")
+      local field
+      if kind then field = kind == "int" and "int" or "any" end
+      local nxt
+      if field then
+        nxt = node[field] or { lit = {} }
+        node[field] = nxt
+      else
+        nxt = node.lit[seg] or { lit = {} }
+        node.lit[seg] = nxt
+      end
+      node = nxt
+    end
+    if not node.route then node.route = route end
   end
   self.list[#self.list + 1] = route
   return route
+end
+
+-- The route registered first among those whose shape fits segs[i..]: a literal segment, a
+-- {name:int} one when the segment is digits within the integers' range, a {name} one.
+local function walk(node, segs, i)
+  local seg = segs[i]
+  if not seg then return node.route end
+  local best
+  local lit = node.lit[seg]
+  if lit then best = walk(lit, segs, i + 1) end
+  if node.int and not seg:find("%D") and math.tointeger(tonumber(seg)) then
+    local r = walk(node.int, segs, i + 1)
+    if r and (not best or r.order < best.order) then best = r end
+  end
+  if node.any then
+    local r = walk(node.any, segs, i + 1)
+    if r and (not best or r.order < best.order) then best = r end
+  end
+  return best
 end
 
 -- The parameters of path under route, or nil when it does not match. {name:int} comes as an
@@ -88,12 +127,20 @@ end
 
 --- Finds the route for method and path: route, params | nil, allowed_methods (for 405).
 function M:match(method, path)
-  if #path > 1 and path:sub(-1) == "/" then path = path:sub(1, -2) end
+  if #path > 1 and path:byte(-1) == 47 then path = path:sub(1, -2) end -- a trailing /
   local lookup = method == "HEAD" and "GET" or method
   local r = self.static[lookup .. " " .. path]
   if r then return r, {} end
-  for _, route in ipairs(self.dynamic[lookup] or {}) do
-    local params = params_of(route, path)
+  local trie = self.tries[lookup]
+  if trie then
+    local segs, n = {}, 0
+    for seg in path:gmatch("[^/]+") do
+      n = n + 1
+      segs[n] = seg
+    end
+    local route = walk(trie, segs, 1)
+    -- the pattern has the last word (an empty segment, "//", fits no pattern)
+    local params = route and params_of(route, path)
     if params then return route, params end
   end
   local allowed = {}

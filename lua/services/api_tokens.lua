@@ -3,6 +3,8 @@
 local db = require "lib.db"
 local errors = require "lib.errors"
 local events = require "lib.events"
+local memo = require "lib.memo"
+local util = require "lib.util"
 local crypto = require "core.crypto"
 local clock = require "core.clock"
 local audit = require "services.audit"
@@ -11,6 +13,14 @@ local M = {}
 
 local function sha(s) return crypto.sha256(s) end
 
+-- Valid tokens' rows by the hash of their text, kept while the api_tokens table is unchanged
+-- (lib/memo.lua: a revocation empties it).
+local valid = memo.new({ "api_tokens" }, 1024)
+local function token_row(hash)
+  return db.row("SELECT id, created_by, last_used_at FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL",
+    db.blob(hash))
+end
+
 --- The id of the person whose API token the request carries, and the token's row; nothing
 --- when the request has no bearer token. Raises 401 for a token that is not valid.
 function M.from_request(req)
@@ -18,9 +28,9 @@ function M.from_request(req)
   if not auth then return nil end
   local token = auth:match("^Bearer%s+(%S+)$")
   if not token then return nil end
-  local t = db.row("SELECT id, created_by, last_used_at FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL",
-    db.blob(sha("api:" .. token)))
+  local t = valid:fetch(sha("api:" .. token), token_row)
   if not t then errors.unauthorized("This API token is not valid (revoked or mistyped).") end
+  t = util.copy(t)
   if not t.last_used_at or clock.now() - t.last_used_at >= 60 then
     db.exec("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", clock.now(), t.id)
   end

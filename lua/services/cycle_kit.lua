@@ -7,6 +7,7 @@
 --   kit:role(user_id, cycle_id)  kit:can(actor, "review_cycles.track", c)  kit:admins(c.id)
 local db = require "lib.db"
 local json = require "lib.json"
+local memo = require "lib.memo"
 local util = require "lib.util"
 local errors = require "lib.errors"
 local clock = require "core.clock"
@@ -40,10 +41,16 @@ end
 --- cycle id).
 function Kit:install(svc, decode)
   local kit, spec = self, self.spec
+  -- decoded cycles, kept while the table is unchanged (decoding the questionnaire was most of
+  -- the cost of reading a review); the questionnaire and visibility tables are shared: read-only
+  local decoded = memo.new({ spec.table }, 256)
+  local sql = ("SELECT * FROM %s WHERE id = ?"):format(spec.table)
+  local function load(id) return decode(db.row(sql, id)) end
   function svc.get(id)
     id = math.tointeger(tonumber(id))
     if not id then return nil end
-    return decode(db.row(("SELECT * FROM %s WHERE id = ?"):format(spec.table), id))
+    local c = decoded:fetch(id, load)
+    return c and util.copy(c)
   end
   function svc.require(id)
     local c = svc.get(id)

@@ -100,7 +100,10 @@ function fix_chains(cycle_id, review_ids)
     .. where, cycle_id, table.unpack(args))
   local chains = {}
   for _, m in ipairs(writers) do chains[tostring(m)] = json.array(authz.chain(m)) end
-  db.exec([[UPDATE reviews SET manager_chain = (SELECT value FROM json_each(?) WHERE key = CAST(reviews.manager_id AS TEXT))
+  -- the chains are materialized once, so that each review finds its writer's through an index
+  -- (a json_each per review read every writer's: 6 s for 10,000 reviews)
+  db.exec([[WITH c(k, v) AS MATERIALIZED (SELECT key, value FROM json_each(?))
+    UPDATE reviews SET manager_chain = (SELECT v FROM c WHERE k = CAST(reviews.manager_id AS TEXT))
     WHERE cycle_id = ?]] .. where, json.encode(chains), cycle_id, table.unpack(args))
 end
 

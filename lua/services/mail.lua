@@ -116,15 +116,16 @@ local function parse(s, html)
   return segs
 end
 
-local compiled, ncompiled = {}, 0
+-- by form, then by the text itself (no key built per mail: a long string keeps its hash)
+local compiled, ncompiled = { [true] = {}, [false] = {} }, 0
 
 local function compile(text, html)
-  local key = (html and "h" or "t") .. text
-  local c = compiled[key]
+  html = html and true or false
+  local c = compiled[html][text]
   if not c then
-    if ncompiled > 500 then compiled, ncompiled = {}, 0 end -- edited texts come and go
+    if ncompiled > 500 then compiled, ncompiled = { [true] = {}, [false] = {} }, 0 end -- edited texts come and go
     c = parse(text, html)
-    compiled[key], ncompiled = c, ncompiled + 1
+    compiled[html][text], ncompiled = c, ncompiled + 1
   end
   return c
 end

@@ -300,12 +300,14 @@ function M.team_dates(actor, ids)
   if #ids == 0 then return out end
   local list = json.encode(ids)
   local function fill(which, status, agg)
-    -- SQLite takes the other columns from the row the min()/max() picked
+    -- SQLite takes the other columns from the row the min()/max() picked; the meetings are found
+    -- through their series (+m.status: not through the status index, which holds every meeting
+    -- of the company)
     for _, r in ipairs(db.query(([[SELECT x.other_id, %s(m.date) AS date, m.id
         FROM (SELECT s.id, CASE WHEN s.organizer_id = ? THEN s.attendee_id ELSE s.organizer_id END AS other_id
               FROM meeting_series s WHERE s.organizer_id = ? OR s.attendee_id = ?) x
         JOIN meetings m ON m.series_id = x.id
-        WHERE m.status = ? AND x.other_id IN (SELECT value FROM json_each(?))
+        WHERE +m.status = ? AND x.other_id IN (SELECT value FROM json_each(?))
         GROUP BY x.other_id]]):format(agg), actor.id, actor.id, actor.id, status, list)) do
       out[r.other_id] = out[r.other_id] or {}
       out[r.other_id][which] = { id = r.id, date = r.date }
@@ -316,12 +318,13 @@ function M.team_dates(actor, ids)
   return out
 end
 
---- The next meetings of actor (upcoming, soonest first, at most limit) for the home page. One query.
+--- The next meetings of actor (upcoming, soonest first, at most limit) for the home page. One query
+--- (the meetings are found through the actor's series, not the company-wide status index).
 function M.next_meetings(actor, limit)
   local rows = db.query([[SELECT m.id, m.date, s.id AS series_id, s.organizer_id, s.attendee_id, u.name AS other_name
     FROM meetings m JOIN meeting_series s ON s.id = m.series_id
     JOIN users u ON u.id = CASE WHEN s.organizer_id = ? THEN s.attendee_id ELSE s.organizer_id END
-    WHERE (s.organizer_id = ? OR s.attendee_id = ?) AND m.status = 'upcoming' AND s.phase = 'active'
+    WHERE (s.organizer_id = ? OR s.attendee_id = ?) AND +m.status = 'upcoming' AND s.phase = 'active'
     ORDER BY m.date, m.id LIMIT ?]], actor.id, actor.id, actor.id, limit or 5)
   local out = {}
   for _, r in ipairs(rows) do
@@ -726,7 +729,7 @@ function M.unprepared_soon(user)
   for _, m in ipairs(db.query([[SELECT m.id, m.date, s.organizer_id, s.attendee_id, u.name AS other_name
       FROM meetings m JOIN meeting_series s ON s.id = m.series_id
       JOIN users u ON u.id = CASE WHEN s.organizer_id = ? THEN s.attendee_id ELSE s.organizer_id END
-      WHERE (s.organizer_id = ? OR s.attendee_id = ?) AND m.status = 'upcoming' AND s.phase = 'active'
+      WHERE (s.organizer_id = ? OR s.attendee_id = ?) AND +m.status = 'upcoming' AND s.phase = 'active'
         AND m.date <= ? AND NOT EXISTS (SELECT 1 FROM meeting_items i WHERE i.series_id = s.id
           AND i.from_seq = m.seq AND i.author_id = ?)
       ORDER BY m.date, m.id]], user.id, user.id, user.id, add_days(today(), 1), user.id)) do

@@ -7,6 +7,8 @@ local db = require "lib.db"
 local web = require "lib.web"
 local errors = require "lib.errors"
 local events = require "lib.events"
+local memo = require "lib.memo"
+local util = require "lib.util"
 local crypto = require "core.crypto"
 local clock = require "core.clock"
 local settings = require "services.settings"
@@ -22,11 +24,21 @@ M.PENDING_TTL = 10 * 60 -- seconds to give the second step after the password
 
 local function sha(s) return crypto.sha256(s) end
 
-local function load_user(id)
-  local u = db.row([[SELECT id, email, name, job_title, department, location, manager_id, status, kind
+-- People's rows by id, kept while the users table is unchanged (lib/memo.lua: any write to it,
+-- rolled back or not, or another process's commit empties it).
+local rows = memo.new({ "users" }, 4096)
+local function user_row(id)
+  return db.row([[SELECT id, email, name, job_title, department, location, manager_id, status, kind
     FROM users WHERE id = ?]], id)
-  if not u then return nil end
-  u.roles = access.roles(id) -- the evaluator holds them: no query
+end
+
+-- The person as a request sees them (a copy: the caller may change it), with the roles the
+-- evaluator holds (no query).
+local function load_user(id)
+  local row = rows:fetch(id, user_row)
+  if not row then return nil end
+  local u = util.copy(row)
+  u.roles = access.roles(u.id)
   u.role_set = {}
   for _, r in ipairs(u.roles) do u.role_set[r] = true end
   u.is_super = u.role_set.hr_admin and u.role_set.tech_admin or false
@@ -99,20 +111,33 @@ function M.list_for(user_id)
     user_id, clock.now())
 end
 
--- Finds the session for the cookie; checks lifetime, idle time and the browser.
+-- Session rows by the hash of their token, kept while the sessions table is unchanged (any
+-- sign-out, revocation, rotation or new sign-in empties it); each entry also remembers the
+-- browser that last matched its stored hash, so the same browser is not hashed again.
+local by_token = memo.new({ "sessions" }, 4096)
+local function session_row(hash)
+  local s = db.row("SELECT * FROM sessions WHERE token_hash = ?", db.blob(hash))
+  return s and { row = s }
+end
+
+-- Finds the session for the cookie (a copy of its row); checks lifetime, idle time and the
+-- browser against the clock on every request.
 local function session_from_cookie(req)
   local token = web.cookie(req, M.COOKIE)
   if not token or #token < 20 or #token > 100 then return nil end
-  local s = db.row("SELECT * FROM sessions WHERE token_hash = ?", db.blob(sha("session:" .. token)))
-  if not s then return nil end
+  local e = by_token:fetch(sha("session:" .. token), session_row)
+  if not e then return nil end
+  local s = util.copy(e.row)
   local now = clock.now()
   local idle = settings.get("security.session_idle_minutes") * 60
-  if s.expires_at <= now or s.last_seen_at + idle <= now
-    or not crypto.equal(s.user_agent_hash, sha(req.headers["user-agent"] or "")) then
+  local agent = req.headers["user-agent"] or ""
+  local same_browser = e.agent == agent or crypto.equal(s.user_agent_hash, sha(agent))
+  if s.expires_at <= now or s.last_seen_at + idle <= now or not same_browser then
     db.exec("DELETE FROM sessions WHERE id = ?", s.id)
     req.session_ended = true
     return nil
   end
+  e.agent = agent
   if now - s.last_seen_at >= 60 then
     db.exec("UPDATE sessions SET last_seen_at = ? WHERE id = ?", now, s.id)
     s.last_seen_at = now

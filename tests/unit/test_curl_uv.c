@@ -532,7 +532,7 @@ static void test_host_close_cancels_transfers(void **state)
 	};
 	for (int i = 0; i < 2; i++) {
 		assert_int_equal(luaL_loadstring(L, scripts[i]), LUA_OK);
-		assert_non_null(task_start(0, host_task_done, NULL)); /* it waits */
+		assert_non_null(task_start(0, host_task_done, NULL, 0)); /* it waits */
 	}
 	for (int i = 0; i < 20; i++)
 		uv_run(&loop, UV_RUN_NOWAIT);

@@ -1,5 +1,6 @@
 /* Unit tests of core/db.c: settings, defensive mode, the statement cache, nested
- * transactions, migrations, backup and checkpoint. */
+ * transactions, migrations, backup and checkpoint; watched tables' generations, the read
+ * snapshot kept inside a scope, checkpoints by a connection of their own. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -195,6 +196,135 @@ static void many_distinct_statements_keep_working(void **state)
 	assert_int_equal(query_int(db, "SELECT 7 * 2"), 14);
 	assert_int_equal(query_int(db, "SELECT 7 * 2"), 14);
 	db_close(db);
+}
+
+static void a_statement_used_often_stays_prepared(void **state)
+{
+	(void)state;
+	db_t *db = open_file("a.db");
+	sqlite3_stmt *hot = db_prepare(db, "SELECT 41 + 1", -1);
+	char sql[64];
+	for (int i = 0; i < 2500; i++) {
+		snprintf(sql, sizeof sql, "SELECT %d * 2", i);
+		assert_int_equal(query_int(db, sql), i * 2);
+		/* the one every "request" runs is never the least recently used: the same statement */
+		assert_ptr_equal(db_prepare(db, "SELECT 41 + 1", -1), hot);
+	}
+	assert_true(db_cache_size(db) <= 1024);
+	db_close(db);
+}
+
+static void a_generation_moves_with_every_write_to_its_tables(void **state)
+{
+	(void)state;
+	db_t *db = open_file("a.db");
+	assert_int_equal(db_exec(db, "CREATE TABLE a(x); CREATE TABLE b(x); CREATE TABLE c(x);"
+				     "CREATE TRIGGER b_to_a AFTER INSERT ON b BEGIN INSERT INTO a VALUES(new.x); END"),
+			 0);
+	int bit = db_watch(db, "a");
+	assert_true(bit >= 0);
+	assert_int_equal(db_watch(db, "A"), bit);
+	uint64_t mask = (uint64_t)1 << bit;
+	uint64_t g = db_generation(db, mask);
+	assert_int_equal(query_int(db, "SELECT count(*) FROM a"), 0);
+	assert_true(db_generation(db, mask) == g); /* a read moves nothing */
+	assert_int_equal(db_exec(db, "INSERT INTO c VALUES(1)"), 0);
+	assert_true(db_generation(db, mask) == g); /* nor a write to another table */
+	sqlite3_stmt *st = db_prepare(db, "INSERT INTO a VALUES(?)", -1);
+	sqlite3_bind_int(st, 1, 1);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	assert_true(db_generation(db, mask) != g);
+	g = db_generation(db, mask);
+	st = db_prepare(db, "INSERT INTO a VALUES(?)", -1); /* cached: every run counts */
+	sqlite3_bind_int(st, 1, 2);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	assert_true(db_generation(db, mask) != g);
+	g = db_generation(db, mask);
+	assert_int_equal(db_exec(db, "INSERT INTO b VALUES(3)"), 0); /* through a trigger */
+	assert_true(db_generation(db, mask) != g);
+	g = db_generation(db, mask);
+	assert_int_equal(db_begin(db), 0);
+	assert_int_equal(db_exec(db, "INSERT INTO c VALUES(2)"), 0);
+	assert_int_equal(db_rollback(db), 0); /* what was read meanwhile may be gone */
+	assert_true(db_generation(db, mask) != g);
+	db_close(db);
+}
+
+static void a_generation_moves_when_another_connection_commits(void **state)
+{
+	(void)state;
+	db_t *db = open_file("a.db");
+	assert_int_equal(db_exec(db, "CREATE TABLE a(x)"), 0);
+	db_t *other = open_file("a.db");
+	uint64_t mask = (uint64_t)1 << db_watch(db, "a");
+	uint64_t g = db_generation(db, mask);
+	assert_true(db_generation(db, mask) == g);
+	assert_int_equal(db_exec(other, "INSERT INTO a VALUES(1)"), 0);
+	assert_true(db_generation(db, mask) != g);
+	db_close(other);
+	db_close(db);
+}
+
+static void a_snapshot_is_shared_only_inside_its_scope(void **state)
+{
+	(void)state;
+	db_t *db = open_file("a.db");
+	assert_int_equal(db_exec(db, "CREATE TABLE a(x)"), 0);
+	db_t *other = open_file("a.db");
+	/* outside a scope every read sees the newest data */
+	assert_int_equal(query_int(db, "SELECT count(*) FROM a"), 0);
+	assert_int_equal(db_exec(other, "INSERT INTO a VALUES(1)"), 0);
+	assert_int_equal(query_int(db, "SELECT count(*) FROM a"), 1);
+	/* inside one, reads share the snapshot of the first until it ends */
+	db_pin_scope(db, 1);
+	assert_int_equal(query_int(db, "SELECT count(*) FROM a"), 1);
+	assert_int_equal(db_exec(other, "INSERT INTO a VALUES(2)"), 0);
+	assert_int_equal(query_int(db, "SELECT count(*) FROM a"), 1);
+	db_end_read(db);
+	assert_int_equal(query_int(db, "SELECT count(*) FROM a"), 2);
+	/* a write of its own ends it first: the write sees the newest data */
+	assert_int_equal(db_exec(other, "INSERT INTO a VALUES(3)"), 0);
+	sqlite3_stmt *st = db_prepare(db, "INSERT INTO a SELECT count(*) FROM a", -1);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	assert_int_equal(query_int(db, "SELECT x FROM a ORDER BY rowid DESC LIMIT 1"), 3);
+	/* a transaction never runs in one */
+	assert_int_equal(db_begin(db), 0);
+	assert_int_equal(db_exec(db, "INSERT INTO a VALUES(10)"), 0);
+	assert_int_equal(db_commit(db), 0);
+	assert_int_equal(query_int(db, "SELECT count(*) FROM a"), 5);
+	db_pin_scope(db, 0);
+	assert_int_equal(db_exec(other, "INSERT INTO a VALUES(4)"), 0);
+	assert_int_equal(query_int(db, "SELECT count(*) FROM a"), 6);
+	db_close(other);
+	db_close(db);
+}
+
+static void checkpoints_run_by_a_connection_of_their_own(void **state)
+{
+	(void)state;
+	db_t *db = open_file("a.db");
+	db_manual_checkpoints(db);
+	assert_int_equal(db_exec(db, "CREATE TABLE t(x)"), 0);
+	for (int i = 0; i < 1200; i++)
+		assert_int_equal(db_exec(db, "INSERT INTO t VALUES(randomblob(100))"), 0);
+	/* no commit checkpointed on its own (SQLite's automatic one starts at 1000 frames) */
+	assert_true(db_wal_frames(db) >= 1200);
+	char err[512] = "";
+	db_ckpt_t *c = db_ckpt_open(db_path(db), err, sizeof err);
+	assert_non_null(c);
+	int frames = 0, done = 0;
+	assert_int_equal(db_ckpt_run(c, &frames, &done), 0);
+	assert_true(frames >= 1200);
+	assert_int_equal(done, frames);
+	db_ckpt_close(c);
+	/* the next commit starts the WAL again from its beginning */
+	assert_int_equal(db_exec(db, "INSERT INTO t VALUES(1)"), 0);
+	assert_true(db_wal_frames(db) < 10);
+	assert_int_equal(query_int(db, "SELECT count(*) FROM t"), 1201);
+	db_close(db);
+	db_t *again = open_file("a.db");
+	assert_int_equal(query_int(again, "SELECT count(*) FROM t"), 1201);
+	db_close(again);
 }
 
 static void two_statements_in_one_text_are_refused(void **state)
@@ -497,6 +627,11 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(bad_path_fails_with_a_message, setup, teardown),
 	    cmocka_unit_test_setup_teardown(same_sql_gives_the_same_statement, setup, teardown),
 	    cmocka_unit_test_setup_teardown(many_distinct_statements_keep_working, setup, teardown),
+	    cmocka_unit_test_setup_teardown(a_statement_used_often_stays_prepared, setup, teardown),
+	    cmocka_unit_test_setup_teardown(a_generation_moves_with_every_write_to_its_tables, setup, teardown),
+	    cmocka_unit_test_setup_teardown(a_generation_moves_when_another_connection_commits, setup, teardown),
+	    cmocka_unit_test_setup_teardown(a_snapshot_is_shared_only_inside_its_scope, setup, teardown),
+	    cmocka_unit_test_setup_teardown(checkpoints_run_by_a_connection_of_their_own, setup, teardown),
 	    cmocka_unit_test_setup_teardown(two_statements_in_one_text_are_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(inner_rollback_keeps_the_outer_work, setup, teardown),
 	    cmocka_unit_test_setup_teardown(outer_rollback_drops_everything, setup, teardown),

@@ -1,0 +1,116 @@
+-- What a request relies on is decided again on every request, through the real server on a
+-- database file: the session, its person and the token a request presents are kept in memory
+-- between requests (lib/memo.lua) and the reads of one request share a snapshot, yet a session
+-- signed out, revoked, locked or stripped of a role is refused on its very next request, a role
+-- granted counts at once, and an answer 2xx means the change is in the file.
+local t = require "testing"
+local demo = require "demo"
+local db = require "lib.db"
+local canary = dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "canary_lib.lua")
+
+local dir = canary.file_backed()
+local P = t.demo()
+local super = t.login(demo.email("priya")) -- HR Admin + Tech Admin
+local hr = t.login(demo.email("marcus"))   -- HR Admin
+
+-- The same session over a TCP connection of its own: the path every browser takes.
+local function over_socket(client)
+  local sock = t.socket()
+  return function(method, path, body)
+    local headers = { ["User-Agent"] = client.user_agent, Cookie = client:cookie_header(), Accept = "application/json" }
+    if method ~= "GET" then
+      headers.Origin = "http://127.0.0.1"
+      headers["X-CSRF-Token"] = client.csrf
+      headers["Content-Type"] = "application/json"
+    end
+    local res = assert(sock:request(method, path, { headers = headers, body = body }))
+    -- a browser takes a new cookie (a session whose rights changed gets a new token)
+    local set = res.headers["set-cookie"]
+    for _, c in ipairs(type(set) == "table" and set or { set }) do
+      local value = c:match("^candor_session=([^;]+)")
+      if value then client.jar.candor_session = value end
+    end
+    return res
+  end
+end
+
+-- Requests that fill what is kept: the second one is answered from it.
+local function warm(send, path, status)
+  t.status(send("GET", path), status or 200)
+  t.status(send("GET", path), status or 200)
+end
+
+t.test("signing out refuses the session on its very next request", function()
+  local leo = t.login(demo.email("leo"))
+  local send = over_socket(leo)
+  warm(send, "/api/me")
+  t.status(leo:delete("/api/session"), 204)
+  t.status(send("GET", "/api/me"), 401)
+end)
+
+t.test("a session revoked from another browser is refused on its very next request", function()
+  local leo = t.login(demo.email("leo"))
+  local send = over_socket(leo)
+  warm(send, "/api/me")
+  t.status(t.login(demo.email("leo")):delete("/api/sessions"), 204)
+  t.status(send("GET", "/api/me"), 401)
+end)
+
+t.test("locking someone refuses their session on its very next request", function()
+  local zoe = t.login(demo.email("zoe"))
+  local send = over_socket(zoe)
+  warm(send, "/api/me")
+  t.status(hr:post("/api/users/" .. P.zoe.id .. "/lock"), 200)
+  t.status(send("GET", "/api/me"), 401)
+  t.status(hr:post("/api/users/" .. P.zoe.id .. "/unlock"), 200)
+end)
+
+t.test("a role taken away is refused on the very next request, and a role granted counts at once", function()
+  local tom = t.login(demo.email("tom")) -- Tech Admin
+  local send = over_socket(tom)
+  warm(send, "/api/tokens")
+  t.status(super:put("/api/users/" .. P.tom.id .. "/roles", { roles = {} }), 200)
+  t.status(send("GET", "/api/tokens"), 403, "downgraded")
+  t.status(send("GET", "/api/tokens"), 403)
+  t.status(super:put("/api/users/" .. P.tom.id .. "/roles", { roles = { "tech_admin" } }), 200)
+  t.status(send("GET", "/api/tokens"), 200, "granted again")
+end)
+
+t.test("a revoked API token is refused on its very next request", function()
+  local tom = t.login(demo.email("tom"))
+  local made = t.status(tom:post("/api/tokens", { name = "Every request" }), 201)
+  local sock = t.socket()
+  local function me()
+    return assert(sock:request("GET", "/api/me", { headers = { Authorization = "Bearer " .. made.json.token } }))
+  end
+  t.status(me(), 200)
+  t.status(me(), 200)
+  t.status(tom:delete("/api/tokens/" .. made.json.id), 204)
+  t.status(me(), 401)
+end)
+
+t.test("an answer 2xx means the change is in the database file", function()
+  local send = over_socket(hr)
+  warm(send, "/api/users/" .. P.leo.id)
+  local res = send("PATCH", "/api/users/" .. P.leo.id, '{"job_title":"Committed before the answer"}')
+  t.status(res, 200)
+  -- another process reads the file: no transaction of the server's is left open
+  local status, out = canary.run("sqlite3 " .. canary.sh_quote(dir .. "/candor.db")
+    .. " \"SELECT job_title FROM users WHERE id = " .. P.leo.id .. "\"")
+  t.eq(status, 0, out)
+  t.contains(out, "Committed before the answer")
+  t.eq(db.depth(), 0)
+  t.status(send("GET", "/api/users/" .. P.leo.id), 200)
+  t.contains(send("GET", "/api/users/" .. P.leo.id).body, "Committed before the answer")
+end)
+
+t.test("the next request sees what another process committed", function()
+  local send = over_socket(hr)
+  warm(send, "/api/users/" .. P.leo.id)
+  local status, out = canary.run("sqlite3 " .. canary.sh_quote(dir .. "/candor.db")
+    .. " \"UPDATE users SET status = 'locked' WHERE id = " .. P.marcus.id .. "\"")
+  t.eq(status, 0, out)
+  t.status(send("GET", "/api/users/" .. P.leo.id), 401, "the person was locked by another process")
+end)
+
+t.test("cleanup", function() canary.cleanup(dir) end)
