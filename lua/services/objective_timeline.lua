@@ -1,11 +1,12 @@
 -- The mails of objectives: a timeline in the shape of a workflow script's (docs/scripting.md),
 -- run on the scheduler.
 --
--- TIMELINE below is what workflows/objectives.lua will hold once the workflow engine runs kinds
--- other than review cycles (objective cycles already carry a `workflow` column for it); until
--- then this module runs it itself, as services/one_on_one_timeline.lua runs the 1:1 mails: event
--- steps (`on`) hook the named events and queue their mails inside the change's transaction;
--- dated steps (`at`, offset in days, mails at notifications.send_hour_utc) are jobs.
+-- The timeline is workflows/objectives.lua (or its copy in the data folder), loaded in the
+-- sandbox and checked at start (services/timeline_steps.lua); this module runs it, as
+-- services/one_on_one_timeline.lua runs the 1:1 mails (its dates are each objective's, not a
+-- cycle's, so it is not a kind of the engine): event steps (`on`) hook the named events and
+-- queue their mails inside the change's transaction; dated steps (`at`, offset in days, mails
+-- at notifications.send_hour_utc) are jobs.
 --
 -- Anchors: `due` (an objective's due date: one job per step and objective, keyed
 -- objective_cycle:<cycle>:objective:<id>:wf:step:<step>, planned when the objective is created
@@ -33,18 +34,6 @@ local M = {}
 
 local app -- set by init
 
---- The timeline, one line per notification (the body of workflows/objectives.lua's `timeline`).
-M.TIMELINE = {
-  { at = "due", offset = -30, to = "owner", only = "open", template = "objective.due_soon", id = "due_30" },
-  { at = "due", offset = -10, to = "owner", only = "open", template = "objective.due_soon", id = "due_10" },
-  { at = "due", offset = -3, to = "owner", only = "open", template = "objective.due_soon", id = "due_3" },
-  { at = "due", offset = 7, to = "owner", only = "open", template = "objective.overdue", id = "overdue_7" },
-  { at = "edit_until", offset = -3, to = "participants", template = "objective.edit_closing", id = "edit_closing" },
-  { on = "objective.created", to = "owner", template = "objective.set_for_you" },
-  { on = "objective.commented", to = "owner", template = "objective.commented" },
-  { on = "objective.progress_updated", to = "owner", template = "objective.commented" },
-}
-
 M.ANCHORS = { "due", "edit_until" }
 M.EVENTS = { "objective.commented", "objective.progress_updated", "objective.created", "objective.copied" }
 M.GROUPS = { "owner", "participants" }
@@ -67,7 +56,10 @@ M.STEP = kit.step_schema{ title = "A step of the objectives timeline", events = 
 --- Checks a timeline: the normalised steps (each with .id), or nil and the problems' messages.
 function M.check(timeline) return kit.check(M.STEP, timeline) end
 
-local steps -- M.TIMELINE, checked at init
+local steps -- the timeline of workflows/objectives.lua, loaded and checked at init
+
+--- Where the running timeline came from: "built-in" or the data folder copy's path.
+M.origin = nil
 
 -- ------------------------------------------------------------------ recipients and mails
 
@@ -247,9 +239,7 @@ function M.init(a)
   }, { who = "who commented", what = "\"commented on\" or \"updated the progress of\"",
     due = "the objective's due date", link = "the objective's page" },
     { who = "Sofia Marin", what = "commented on", due = "30 Jun 2026", link = "https://candor.example.com/objectives/12" })
-  local errs
-  steps, errs = M.check(M.TIMELINE)
-  if not steps then error("the objectives timeline is not valid: " .. table.concat(errs, "; ")) end
+  steps, M.origin = kit.load(app, "objectives", M.check)
   app.on_job("objective.step", run_objective_job)
   app.on_job("objective_cycle.step", run_cycle_job)
   kit.hook_events(steps, on_event)

@@ -1,9 +1,10 @@
 -- The mails of 1:1 meetings: a timeline in the shape of a workflow script's (docs/scripting.md),
 -- run on the scheduler.
 --
--- TIMELINE below is what workflows/one_on_one.lua will hold once the workflow engine runs kinds
--- other than review cycles; until then this module runs it itself, the same way the engine runs
--- a cycle's: event steps (`on`) hook the named events and queue their mails inside the change's
+-- The timeline is workflows/one_on_one.lua (or its copy in the data folder), loaded in the
+-- sandbox and checked at start (services/timeline_steps.lua); this module runs it the way the
+-- engine runs a cycle's (1:1 series have no cycle, so they are not a kind of the engine):
+-- event steps (`on`) hook the named events and queue their mails inside the change's
 -- transaction; dated steps (`at = "meeting"`, offset in days, at notifications.send_hour_utc)
 -- are jobs keyed meeting_series:<id>:wf:step:<step>, planned when a meeting is planned or moved
 -- and cancelled when it is held, skipped or the series ends. A step reads the meeting when it
@@ -26,13 +27,6 @@ local M = {}
 
 local app -- set by init
 
---- The timeline, one line per notification (the body of workflows/one_on_one.lua's `timeline`).
-M.TIMELINE = {
-  { on = "meeting_series.created", to = "attendee", template = "one_on_one.invite" },
-  { at = "meeting", offset = -1, to = "participants", template = "one_on_one.prepare" },
-  { on = "meeting.done", to = "participants", only = "has_open_items", template = "one_on_one.follow_up" },
-}
-
 M.ANCHORS = { "meeting" }
 M.EVENTS = { "meeting_series.created", "meeting.scheduled", "meeting.rescheduled", "meeting.done", "meeting.skipped",
   "meeting_series.ended" }
@@ -46,7 +40,10 @@ M.STEP = kit.step_schema{ title = "A step of the 1:1 timeline", events = M.EVENT
 --- Checks a timeline: the normalised steps (each with .id), or nil and the problems' messages.
 function M.check(timeline) return kit.check(M.STEP, timeline) end
 
-local steps -- M.TIMELINE, checked at init
+local steps -- the timeline of workflows/one_on_one.lua, loaded and checked at init
+
+--- Where the running timeline came from: "built-in" or the data folder copy's path.
+M.origin = nil
 
 -- ------------------------------------------------------------------ recipients and mails
 
@@ -184,9 +181,7 @@ function M.init(a)
       .. "carries over to the next meeting{{#next_date}} on {{next_date}}{{/next_date}}.\n\nTick off what is done:\n{{link}}",
   }, { open = "what is still open (e.g. \"2 talking points and 1 action item\")", next_date = "the next meeting's date" },
     { open = "1 action item", next_date = "20 Jan 2026" })
-  local errs
-  steps, errs = M.check(M.TIMELINE)
-  if not steps then error("the 1:1 timeline is not valid: " .. table.concat(errs, "; ")) end
+  steps, M.origin = kit.load(app, "one_on_one", M.check)
   app.on_job("one_on_one.step", run_step_job)
   kit.hook_events(steps, on_event)
   -- the dated steps follow the upcoming meeting: planned with it, gone when there is none

@@ -2,6 +2,9 @@
 -- objectives): checking a list of steps against a kind's step schema, when a dated step goes out,
 -- and hooking the events the steps name. Each timeline keeps its own words (anchors, groups,
 -- filters, templates) and what its steps do.
+local sandbox = require "core.sandbox"
+local fs = require "core.fs"
+local log = require "core.log"
 local events = require "lib.events"
 local schema = require "lib.schema"
 local util = require "lib.util"
@@ -73,6 +76,41 @@ function M.hook_events(steps, fn)
       events.hook(s.on, fn)
     end
   end
+end
+
+-- What a timeline script may use: it is data, so little of either.
+local LIMITS = { memory_limit = 2 * 1024 * 1024, instruction_limit = 1000000, timeout_ms = 2000 }
+
+-- The steps of source (a script returning { name =, timeline = }), checked with check: steps or
+-- nil, messages. The script runs in the sandbox, as every script a customer can write.
+local function compile(source, chunkname, check)
+  if type(source) ~= "string" or #source > 64 * 1024 then return nil, { "the script is missing or over 64 KiB" } end
+  local sb, err = sandbox.load(source, chunkname, LIMITS)
+  if not sb then return nil, { type(err) == "table" and (err.message or err.code) or tostring(err) } end
+  local data, derr = sb:data()
+  sb:close()
+  if derr then return nil, { type(derr) == "table" and (derr.message or derr.code) or tostring(derr) } end
+  if type(data) ~= "table" or type(data.timeline) ~= "table" then
+    return nil, { "the script must return a table with a timeline (a list of steps)" }
+  end
+  return check(data.timeline)
+end
+
+--- Loads the timeline of workflows/<name>.lua: the copy in <data folder>/workflows/<name>.lua
+--- when there is one and it is valid (a broken copy is logged and the built-in file runs), else
+--- the built-in file, which must be valid. check(timeline) -> steps | nil, messages. Returns the
+--- steps and where they came from ("built-in" or the copy's path).
+function M.load(app, name, check)
+  local copy = app.data_dir and (app.data_dir .. "/workflows/" .. name .. ".lua")
+  if copy and fs.stat(copy) then
+    local steps, errs = compile(fs.read(copy), "workflows/" .. name .. ".lua", check)
+    if steps then return steps, copy end
+    log.warn(("%s is not valid, the built-in timeline runs instead: %s"):format(copy, table.concat(errs, "; ")))
+  end
+  local path = app.app_dir .. "/../workflows/" .. name .. ".lua"
+  local steps, errs = compile(fs.read(path), "workflows/" .. name .. ".lua", check)
+  if not steps then error(("workflows/%s.lua is not valid: %s"):format(name, table.concat(errs, "; "))) end
+  return steps, "built-in"
 end
 
 return M

@@ -351,20 +351,20 @@ local by_version = {}   -- version id -> entry (definitions are immutable once s
 local data_folder_seen = {} -- sha -> true once a data folder copy's problems were logged
 local copy_checked = {}     -- sha -> { valid, errors } of data folder copies checked already
 
---- Names of the workflows that come with Candor (files in workflows/).
+--- Names of the cycle workflows that come with Candor (the files in workflows/ a kind runs).
 function M.names()
   local dir = app.app_dir .. "/../workflows"
   local out = {}
   for _, f in ipairs(fs.list(dir) or {}) do
     local n = f:match("^([%w_]+)%.lua$")
-    if n then out[#out + 1] = n end
+    if n and kinds[n] then out[#out + 1] = n end -- the others are timelines without cycles
   end
   return out
 end
 
 local function check_name(name)
   if type(name) ~= "string" or not name:match("^[%w_]+$") then errors.not_found("There is no such workflow.") end
-  local f = fs.stat(app.app_dir .. "/../workflows/" .. name .. ".lua")
+  local f = kinds[name] and fs.stat(app.app_dir .. "/../workflows/" .. name .. ".lua")
   if not f then errors.not_found(("There is no workflow called %q."):format(name)) end
   return name
 end

@@ -133,7 +133,8 @@ end)
 
 t.test("the timeline is checked by its schema: a step needs on or at, known words and a known template", function()
   local tl = require "services.one_on_one_timeline"
-  t.ok(tl.check(tl.TIMELINE), "the built-in timeline is valid")
+  t.ok(tl.check(dofile("workflows/one_on_one.lua").timeline), "the built-in timeline is valid")
+  t.eq(tl.origin, "built-in", "the running one is workflows/one_on_one.lua")
   local _, errs = tl.check({ { to = "participants", template = "one_on_one.prepare" } })
   t.contains(table.concat(errs, "\n"), "either on (an event) or at (a date)")
   _, errs = tl.check({ { on = "meeting.done", to = "managers", template = "one_on_one.prepare" } })
