@@ -1,6 +1,6 @@
 -- Notifications administration: email templates (edit, preview, reset), the outbox and one
 -- mail's page, bounces, and the mail server settings with a test mail. Pages and the JSON API
--- (docs/api-mail.md); the rules live in services/mail.lua and services/delivery.lua.
+-- (docs/api-mail.md); the rules live in services/mail.lua, services/delivery.lua and services/outbox.lua.
 local web = require "lib.web"
 local page = require "lib.page"
 local json = require "lib.json"
@@ -8,9 +8,11 @@ local util = require "lib.util"
 local errors = require "lib.errors"
 local events = require "lib.events"
 local template = require "lib.template"
+local safe_html = require "lib.safe_html"
 local access = require "services.access"
 local mail = require "services.mail"
 local delivery = require "services.delivery"
+local outbox = require "services.outbox"
 
 local M = {}
 
@@ -124,7 +126,7 @@ local function edit_page(req, t)
     local preview = mail.preview_edit(t.name, values.subject, values.text, req.user)
     problems = preview.problems
     p = { subject = text_html(preview.subject, true), text = text_html(preview.text, true),
-      html = template.safe((delivery.safe_html(preview.html):gsub("{{#?/?[%w_]+}}", "<mark>%0</mark>"))),
+      html = template.safe((safe_html.clean(preview.html):gsub("{{#?/?[%w_]+}}", "<mark>%0</mark>"))),
       unknown = preview.unknown, problems = problems }
   end
   return page.render(req, "mail_template_edit", with_helpers{ title = t.name .. " · Email templates", t = t,
@@ -209,9 +211,9 @@ local function outbox_routes(r)
   r:add{ method = "GET", path = "/admin/outbox", auth = "user", perm = PERM,
     handler = function(req)
       local f = outbox_filters(req)
-      local res = delivery.list_outbox(f)
+      local res = outbox.list_outbox(f)
       return page.render(req, "mail_outbox", with_helpers{ title = "Outbox", res = res, f = f,
-        configured = delivery.configured(), templates = template_names(), cycles = delivery.cycle_options(),
+        configured = delivery.configured(), templates = template_names(), cycles = outbox.cycle_options(),
         statuses = delivery.STATUSES,
         can_server = access.can(req.user, "admin.integrations"), can_bounces = access.can(req.user, "admin.bounces") },
         { nav = "admin" })
@@ -219,9 +221,9 @@ local function outbox_routes(r)
 
   r:add{ method = "GET", path = "/admin/outbox/{id:int}", auth = "user", perm = PERM,
     handler = function(req)
-      local m = delivery.mail_details(tonumber(req.params.id))
+      local m = outbox.mail_details(tonumber(req.params.id))
       return page.render(req, "mail_outbox_show", with_helpers{ title = m.subject .. " · Outbox", m = m,
-        text = text_html(m.body_text), html = template.safe(delivery.safe_html(m.body_html)),
+        text = text_html(m.body_text), html = template.safe(safe_html.clean(m.body_html)),
         configured = delivery.configured(), can_templates = access.can(req.user, "admin.email_templates"),
         can_bounces = access.can(req.user, "admin.bounces") }, { nav = "admin" })
     end }
@@ -245,7 +247,7 @@ local function outbox_routes(r)
 
   r:add{ method = "GET", path = "/api/outbox", auth = "user", perm = PERM,
     handler = function(req)
-      local res = delivery.list_outbox(outbox_filters(req))
+      local res = outbox.list_outbox(outbox_filters(req))
       local list = {}
       for i, m in ipairs(res.mails) do list[i] = mail_summary_json(m) end
       return web.json(200, { mails = json.array(list), total = res.total, page = res.page, pages = res.pages,
@@ -253,13 +255,13 @@ local function outbox_routes(r)
     end }
 
   r:add{ method = "GET", path = "/api/outbox/{id:int}", auth = "user", perm = PERM,
-    handler = function(req) return web.json(200, mail_json(delivery.mail_details(tonumber(req.params.id)))) end }
+    handler = function(req) return web.json(200, mail_json(outbox.mail_details(tonumber(req.params.id)))) end }
 
   r:add{ method = "POST", path = "/api/outbox/{id:int}/retry", auth = "user", perm = PERM,
     handler = function(req)
       local id = tonumber(req.params.id)
       delivery.retry(req.user, id)
-      return web.json(200, mail_json(delivery.mail_details(id)))
+      return web.json(200, mail_json(outbox.mail_details(id)))
     end }
 
   r:add{ method = "POST", path = "/api/outbox/retry-failed", auth = "user", perm = PERM,
@@ -272,7 +274,7 @@ local function bounce_routes(r)
   r:add{ method = "GET", path = "/admin/bounces", auth = "user", perm = PERM,
     handler = function(req)
       local all = web.query(req).all == "1"
-      return page.render(req, "mail_bounces", with_helpers{ title = "Bounces", bounces = delivery.bounces(all),
+      return page.render(req, "mail_bounces", with_helpers{ title = "Bounces", bounces = outbox.bounces(all),
         all = all, can_outbox = access.can(req.user, "admin.outbox") }, { nav = "admin" })
     end }
 
@@ -286,7 +288,7 @@ local function bounce_routes(r)
   r:add{ method = "GET", path = "/api/bounces", auth = "user", perm = PERM,
     handler = function(req)
       local list = {}
-      for i, b in ipairs(delivery.bounces(web.query(req).all == "1")) do list[i] = bounce_json(b) end
+      for i, b in ipairs(outbox.bounces(web.query(req).all == "1")) do list[i] = bounce_json(b) end
       return web.json(200, { bounces = json.array(list) })
     end }
 

@@ -1,5 +1,6 @@
 -- Mail delivery: the SMTP settings (Tech Admins), the "mail.deliver" job that sends what is
--- queued in the outbox, retries with backoff, bounces, and the outbox as admins see it.
+-- queued in the outbox, retries with backoff, bounces. (The outbox as admins see it:
+-- services/outbox.lua; the HTML view's sanitiser: lib/safe_html.lua.)
 --
 -- A mail's life: queued -> sending -> sent; or back to queued with a later next_attempt_at
 -- after a temporary failure (4xx, server unreachable), failed after the last attempt, bounced
@@ -420,25 +421,25 @@ local function get_row(id)
   return m
 end
 
-local function open_bounce(email)
+function M.open_bounce(email)
   return db.row([[SELECT id, at, smtp_code, message FROM mail_bounces WHERE email = lower(?) AND fixed_at IS NULL
     ORDER BY id DESC LIMIT 1]], email)
 end
 
-local RETRYABLE = { failed = true, bounced = true, held = true, queued = true }
+M.RETRYABLE = { failed = true, bounced = true, held = true, queued = true }
 
 --- "Retry now": a failed, bounced, held or waiting mail goes back to the queue, due now, to
 --- the recipient's current address. Never for a sent mail (409).
 function M.retry(actor, id)
   local m = get_row(id)
   if m.status == "sent" then errors.conflict("This mail was sent already; it is never sent twice.") end
-  if not RETRYABLE[m.status] then errors.conflict("This mail is being sent right now.") end
+  if not M.RETRYABLE[m.status] then errors.conflict("This mail is being sent right now.") end
   local address = m.to_email
   if m.to_user_id then
     local current = db.value("SELECT email FROM users WHERE id = ?", m.to_user_id)
     if current and current ~= address then address = current end
   end
-  local b = open_bounce(address)
+  local b = M.open_bounce(address)
   if b then
     errors.conflict(("%s bounced on %s (%s). Mark the address fixed on the bounces page first.")
       :format(address, when(b.at), b.message))
@@ -461,14 +462,6 @@ function M.retry_failed(actor)
     WHERE status = 'failed']], now)
   if n > 0 and M.configured() then M.plan(now) end
   return n
-end
-
---- The bounces: open ones (or all when all = true), newest first, with the mail's subject.
-function M.bounces(all)
-  return db.query(([[SELECT b.id, b.email, b.at, b.smtp_code, b.message, b.fixed_at, b.outbox_id,
-      o.subject, o.to_user_id, f.name AS fixed_by_name
-    FROM mail_bounces b LEFT JOIN outbox o ON o.id = b.outbox_id LEFT JOIN users f ON f.id = b.fixed_by
-    %s ORDER BY b.id DESC LIMIT 500]]):format(all and "" or "WHERE b.fixed_at IS NULL"))
 end
 
 --- Marks an address fixed (the bounce with this id and every other open one for the address);
@@ -513,123 +506,6 @@ function M.send_test(actor, to)
   local row = get_row(id)
   return { id = id, outcome = outcome, detail = detail or row.last_error, status = row.status,
     response = row.smtp_response }
-end
-
--- ---------------------------------------------------------------- the outbox as admins see it
-local function like(s)
-  return "%" .. s:gsub("[\\%%_]", "\\%0") .. "%"
-end
-
---- A page of the outbox, newest first. f: status, template, to (part of the address or name),
---- cycle (id), page, per_page. Four queries, whatever the size.
-function M.list_outbox(f)
-  local where, args = {}, {}
-  if f.status and f.status ~= "" then where[#where + 1] = "o.status = ?"; args[#args + 1] = f.status end
-  if f.template and f.template ~= "" then where[#where + 1] = "o.template = ?"; args[#args + 1] = f.template end
-  if f.to and f.to ~= "" then
-    where[#where + 1] = "(o.to_email LIKE ? ESCAPE '\\' OR o.to_name LIKE ? ESCAPE '\\')"
-    args[#args + 1] = like(f.to)
-    args[#args + 1] = like(f.to)
-  end
-  if f.cycle then
-    where[#where + 1] = [[((o.related_type = 'cycle' AND o.related_id = ?) OR
-      (o.related_type = 'review' AND o.related_id IN (SELECT id FROM reviews WHERE cycle_id = ?)))]]
-    args[#args + 1] = f.cycle
-    args[#args + 1] = f.cycle
-  end
-  local w = #where > 0 and ("WHERE " .. table.concat(where, " AND ")) or ""
-  local per_page = math.max(1, math.min(f.per_page or 50, 200))
-  local total = db.value("SELECT count(*) FROM outbox o " .. w, table.unpack(args))
-  local pages = math.max(1, (total + per_page - 1) // per_page)
-  local page = math.max(1, math.min(f.page or 1, pages))
-  local qargs = { table.unpack(args) }
-  qargs[#qargs + 1] = per_page
-  qargs[#qargs + 1] = (page - 1) * per_page
-  local rows = db.query([[SELECT o.id, o.created_at, o.template, o.to_email, o.to_name, o.subject, o.status,
-      o.attempts, o.next_attempt_at, o.last_error, o.sent_at, o.related_type, o.related_id,
-      c.id AS cycle_id, c.name AS cycle_name
-    FROM outbox o
-    LEFT JOIN reviews r ON o.related_type = 'review' AND r.id = o.related_id
-    LEFT JOIN cycles c ON c.id = (CASE WHEN o.related_type = 'cycle' THEN o.related_id ELSE r.cycle_id END)
-    ]] .. w .. " ORDER BY o.id DESC LIMIT ? OFFSET ?", table.unpack(qargs))
-  for _, m in ipairs(rows) do m.subject = M.mask(m.subject) end
-  local counts = { all = 0 }
-  for _, s in ipairs(M.STATUSES) do counts[s] = 0 end
-  for _, r in ipairs(db.query("SELECT status, count(*) AS n FROM outbox GROUP BY status")) do
-    counts[r.status] = r.n
-    counts.all = counts.all + r.n
-  end
-  return { mails = rows, total = total, page = page, pages = pages, per_page = per_page, counts = counts }
-end
-
---- Cycles to filter by (id, name), newest first.
-function M.cycle_options()
-  return db.query("SELECT id, name FROM cycles ORDER BY id DESC LIMIT 200")
-end
-
---- One mail with its history: the row (credential-like link parameters hidden), events
---- (oldest first, starting with "queued" at created_at), and the open bounce of its address.
-function M.mail_details(id)
-  local m = db.row([[SELECT o.*, c.id AS cycle_id, c.name AS cycle_name FROM outbox o
-    LEFT JOIN reviews r ON o.related_type = 'review' AND r.id = o.related_id
-    LEFT JOIN cycles c ON c.id = (CASE WHEN o.related_type = 'cycle' THEN o.related_id ELSE r.cycle_id END)
-    WHERE o.id = ?]], id)
-  if not m then errors.not_found("There is no such mail.") end
-  m.subject, m.body_text, m.body_html = M.mask(m.subject), M.mask(m.body_text), M.mask(m.body_html)
-  local history = { { at = m.created_at, status = "queued", detail = "Queued" } }
-  for _, e in ipairs(db.query([[SELECT e.at, e.status, e.detail, u.name AS actor_name FROM outbox_events e
-      LEFT JOIN users u ON u.id = e.actor_id WHERE e.outbox_id = ? ORDER BY e.id]], id)) do
-    -- a mail back in the queue after a failed attempt is waiting, not new
-    if e.status == "queued" and e.detail and (e.detail:match("^Attempt") or e.detail:match("^Not sent")) then
-      e.waiting = true
-    end
-    history[#history + 1] = e
-  end
-  m.history = history
-  m.bounce = open_bounce(m.to_email)
-  m.can_retry = RETRYABLE[m.status] and not (m.status == "queued" and (m.next_attempt_at or 0) <= clock.now())
-  return m
-end
-
--- ---------------------------------------------------------------- safe HTML view
-local ALLOWED = { p = true, br = true, a = true, strong = true, em = true, b = true, i = true, ul = true,
-  ol = true, li = true, blockquote = true }
-local DROP_CONTENT = { script = true, style = true, title = true, head = true }
-
---- The body of a mail's HTML reduced to simple tags (p, br, a with http(s)/mailto links, lists,
---- emphasis): no scripts, styles, attributes or other elements; everything else is text.
-function M.safe_html(html)
-  if type(html) ~= "string" then return "" end
-  html = html:gsub("<!%-%-.-%-%->", ""):gsub("<![^>]*>", "")
-  local out, pos, skip = {}, 1, nil
-  while true do
-    local s, e, slash, tag, attrs = html:find("<(/?)(%a%w*)([^<>]*)>", pos)
-    if not skip then
-      out[#out + 1] = html:sub(pos, (s or #html + 1) - 1):gsub("[<>]", { ["<"] = "&lt;", [">"] = "&gt;" })
-    end
-    if not s then break end
-    tag = tag:lower()
-    if skip then
-      if slash == "/" and tag == skip then skip = nil end
-    elseif DROP_CONTENT[tag] and slash == "" then
-      skip = tag
-    elseif ALLOWED[tag] then
-      if slash == "/" then
-        if tag ~= "br" then out[#out + 1] = "</" .. tag .. ">" end
-      elseif tag == "a" then
-        local href = attrs:match('href%s*=%s*"([^"]*)"') or attrs:match("href%s*=%s*'([^']*)'")
-        if href and (href:match("^https?://") or href:match("^mailto:")) and not href:find("[<>\"'`]") then
-          out[#out + 1] = '<a href="' .. href .. '" rel="noopener noreferrer nofollow">'
-        else
-          out[#out + 1] = "<a>"
-        end
-      else
-        out[#out + 1] = "<" .. tag .. ">"
-      end
-    end
-    pos = e + 1
-  end
-  return table.concat(out)
 end
 
 -- ---------------------------------------------------------------- start

@@ -27,7 +27,7 @@ return function(db, t, info)
   t.ok(sending > 0, "the fixture has an interrupted mail")
   t.eq(delivery.recover(), sending, "mail left 'sending' by an old version goes back to the queue")
   t.eq(db.value("SELECT count(*) FROM outbox WHERE status = 'queued' AND next_attempt_at IS NULL"), 0)
-  local list = delivery.list_outbox({ cycle = 3 })
+  local list = require("services.outbox").list_outbox({ cycle = 3 })
   t.ok(list.total > 0, "reminders of cycle 3")
   for _, m in ipairs(list.mails) do t.eq(m.cycle_name, "Q4 – Zoë’s team") end
 end
