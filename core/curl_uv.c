@@ -394,6 +394,7 @@ struct mail_job {
 	struct curl_slist *rcpt;
 	char *msg; /* owned copy of the message */
 	size_t msg_len, msg_pos;
+	int handed_over; /* curl has read the whole message */
 	long timeout_ms;
 	mail_done_fn done;
 	void *ud;
@@ -420,6 +421,8 @@ static size_t mail_read(char *buf, size_t size, size_t nitems, void *ud)
 		n = left;
 	memcpy(buf, job->msg + job->msg_pos, n);
 	job->msg_pos += n;
+	if (job->msg_pos == job->msg_len)
+		job->handed_over = 1;
 	return n;
 }
 
@@ -494,6 +497,10 @@ static void mail_finished(CURL *easy, CURLcode rc, void *ud)
 	}
 	if (code >= 400 && code < 500)
 		res.temporary = 1;
+	/* a 4xx or 5xx answer refused the message for sure; anything else after it was handed over
+	 * (a lost answer, a closed connection, a timeout) leaves it unknown whether it was taken */
+	if (res.code && job->handed_over && !(code >= 400 && code < 600))
+		res.unsure = 1;
 	job->done(&res, job->ud);
 	mail_free(job);
 }

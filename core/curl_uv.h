@@ -58,6 +58,8 @@ typedef struct mail_result {
 	                       "timeout" or "smtp" */
 	long smtp_code;     /* the server's last reply code, 0 when it never answered */
 	int temporary;      /* worth retrying later (4xx replies, connect, timeout) */
+	int unsure;         /* failed after the whole message was handed over, with no refusal of
+	                       it: the server may have taken it (a lost answer, a dropped connection) */
 	char response[512]; /* the server's last reply line */
 	char message[768];  /* what happened, for people */
 } mail_result_t;

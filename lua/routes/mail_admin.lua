@@ -28,9 +28,9 @@ local function iso(ts) return ts and util.format_time(ts) or json.null end
 local function ph(name) return "{{" .. name .. "}}" end
 
 local STATUS_BADGE = { queued = "badge-brand", sending = "badge-warn", sent = "badge-ok", failed = "badge-bad",
-  bounced = "badge-bad", held = "badge-warn" }
+  bounced = "badge-bad", held = "badge-warn", interrupted = "badge-warn" }
 local STATUS_LABEL = { queued = "Queued", sending = "Sending", sent = "Sent", failed = "Failed",
-  bounced = "Bounced", held = "Held" }
+  bounced = "Bounced", held = "Held", interrupted = "Interrupted" }
 
 local helpers = { fmt_time = fmt_time, ph = ph, status_badge = STATUS_BADGE, status_label = STATUS_LABEL }
 
@@ -238,6 +238,14 @@ local function outbox_routes(r)
         or "The mail is back in the queue. No mail server is set up, so it stays there.")
     end }
 
+  r:add{ method = "POST", path = "/admin/outbox/{id:int}/mark-sent", auth = "user", perm = PERM,
+    handler = function(req)
+      local id = tonumber(req.params.id)
+      local ok, res = page.form(req, "/admin/outbox/" .. id, delivery.mark_sent, req.user, id)
+      if not ok then return res end
+      return page.redirect("/admin/outbox/" .. id, "success", "The mail is marked as sent.")
+    end }
+
   r:add{ method = "POST", path = "/admin/outbox/retry-failed", auth = "user", perm = PERM,
     handler = function(req)
       local n = delivery.retry_failed(req.user)
@@ -261,6 +269,13 @@ local function outbox_routes(r)
     handler = function(req)
       local id = tonumber(req.params.id)
       delivery.retry(req.user, id)
+      return web.json(200, mail_json(outbox.mail_details(id)))
+    end }
+
+  r:add{ method = "POST", path = "/api/outbox/{id:int}/mark-sent", auth = "user", perm = PERM,
+    handler = function(req)
+      local id = tonumber(req.params.id)
+      delivery.mark_sent(req.user, id)
       return web.json(200, mail_json(outbox.mail_details(id)))
     end }
 
@@ -340,8 +355,8 @@ local function server_routes(r)
         delivery.send_test, req.user, f.to)
       if not ok then return res end
       -- the answer is shown on the settings page (a reload of it sends nothing)
-      page.keep(req, "/admin/mail-server", { extra = { test = { ok = res.outcome == "sent", to = util.trim(f.to),
-        id = res.id, message = res.outcome == "sent" and ("The server accepted it: " .. (res.response or ""))
+      page.keep(req, "/admin/mail-server", { extra = { test = { ok = res.status == "sent", to = util.trim(f.to),
+        id = res.id, message = res.status == "sent" and ("The server accepted it: " .. (res.response or ""))
           or ("It was not sent: " .. (res.detail or res.status)) } } })
       return web.redirect("/admin/mail-server")
     end }
@@ -359,8 +374,8 @@ local function server_routes(r)
     handler = function(req)
       local b = web.body(req)
       local res = delivery.send_test(req.user, b.to)
-      return web.json(200, { sent = res.outcome == "sent", outbox_id = res.id, status = res.status,
-        response = null(res.response), error = res.outcome ~= "sent" and null(res.detail) or json.null })
+      return web.json(200, { sent = res.status == "sent", outbox_id = res.id, status = res.status,
+        response = null(res.response), error = res.status ~= "sent" and null(res.detail) or json.null })
     end }
 end
 

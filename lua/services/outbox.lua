@@ -1,6 +1,7 @@
 -- The outbox as Tech Admins see it: a page of mail with filters and counts, one mail with its
 -- history (credential-like link parameters hidden), and the bounces. What is sent and when is
--- services/delivery.lua's business; this module only reads.
+-- services/delivery.lua's business (a waiting mail's next attempt is the due time of its job,
+-- key mail:<id>); this module only reads.
 local db = require "lib.db"
 local errors = require "lib.errors"
 local clock = require "core.clock"
@@ -46,9 +47,10 @@ function M.list_outbox(f)
   qargs[#qargs + 1] = per_page
   qargs[#qargs + 1] = (page - 1) * per_page
   local rows = db.query([[SELECT o.id, o.created_at, o.template, o.to_email, o.to_name, o.subject, o.status,
-      o.attempts, o.next_attempt_at, o.last_error, o.sent_at, o.related_type, o.related_id,
+      o.attempts, j.due_ms / 1000 AS next_attempt_at, o.last_error, o.sent_at, o.related_type, o.related_id,
       c.id AS cycle_id, c.name AS cycle_name
     FROM outbox o
+    LEFT JOIN jobs j ON j.key = 'mail:' || o.id
     LEFT JOIN reviews r ON o.related_type = 'review' AND r.id = o.related_id
     LEFT JOIN cycles c ON c.id = (CASE WHEN o.related_type = 'cycle' THEN o.related_id ELSE r.cycle_id END)
     ]] .. w .. " ORDER BY o.id DESC LIMIT ? OFFSET ?", table.unpack(qargs))
@@ -70,7 +72,9 @@ end
 --- One mail with its history: the row (credential-like link parameters hidden), events
 --- (oldest first, starting with "queued" at created_at), and the open bounce of its address.
 function M.mail_details(id)
-  local m = db.row([[SELECT o.*, c.id AS cycle_id, c.name AS cycle_name FROM outbox o
+  local m = db.row([[SELECT o.*, c.id AS cycle_id, c.name AS cycle_name, j.due_ms / 1000 AS next_attempt_at
+    FROM outbox o
+    LEFT JOIN jobs j ON j.key = 'mail:' || o.id
     LEFT JOIN reviews r ON o.related_type = 'review' AND r.id = o.related_id
     LEFT JOIN cycles c ON c.id = (CASE WHEN o.related_type = 'cycle' THEN o.related_id ELSE r.cycle_id END)
     WHERE o.id = ?]], id)

@@ -18,6 +18,11 @@
  *   rcpt * 451 4.7.1 Greylisted, try again later
  *   auth * 535 5.7.8 Authentication credentials invalid
  *
+ * Two rules say what happens once a message was received and saved (the server has taken it),
+ * matched against its first recipient: "end <match> drop" closes the connection without the
+ * answer (as if the answer were lost), "end <match> hold" keeps the answer back until the file
+ * DIR/release exists (a test kills the client meanwhile). Both log "SAVED" as usual first.
+ *
  * The server exits on SIGTERM, when PARENT_PID is gone (checked every 200 ms), or after ten
  * minutes, so that a failed test run never leaves it behind.
  */
@@ -63,6 +68,7 @@ struct client {
 	char rcpt[MAX_RCPT][256]; /** their addresses */
 	int have_from;          /** MAIL FROM was accepted */
 	char user[256];         /** AUTH LOGIN user name, while the password is asked */
+	char held[128];         /** the answer kept back by an "end ... hold" rule, "" when none */
 };
 
 /** The folder given on the command line. */
@@ -214,15 +220,15 @@ static void finish_plain(struct client *c, const char *b64)
 	reply(c, find_rule("auth", user, rule, sizeof rule) ? rule : "235 2.7.0 Authentication successful");
 }
 
-/** Saves the received message and answers. */
-static void finish_data(struct client *c)
+/** Saves the received message and answers; returns -1 to close the connection. */
+static int finish_data(struct client *c)
 {
 	char rule[512];
 	if (find_rule("data", c->rcpts > 0 ? c->rcpt[0] : NULL, rule, sizeof rule)) {
 		log_line("DATA refused: %s", rule);
 		reply(c, rule);
 		reset_message(c);
-		return;
+		return 0;
 	}
 	saved++;
 	char path[4096];
@@ -240,8 +246,27 @@ static void finish_data(struct client *c)
 	log_line("SAVED %d %s", saved, rcpts);
 	char ok[128];
 	snprintf(ok, sizeof ok, "250 2.0.0 Ok: queued as FAKE%d", saved);
-	reply(c, ok);
+	int end = find_rule("end", c->rcpts > 0 ? c->rcpt[0] : NULL, rule, sizeof rule);
 	reset_message(c);
+	if (end && strncasecmp(rule, "drop", 4) == 0) {
+		log_line("DROPPED %d", saved);
+		return -1;
+	}
+	if (end && strncasecmp(rule, "hold", 4) == 0) {
+		log_line("HELD %d", saved);
+		snprintf(c->held, sizeof c->held, "%s", ok);
+		return 0;
+	}
+	reply(c, ok);
+	return 0;
+}
+
+/** Whether DIR/release exists (held answers may go). */
+static int released(void)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/release", dir);
+	return access(path, F_OK) == 0;
 }
 
 /** Appends one DATA line (without CRLF) to the message, undoing dot-stuffing. */
@@ -275,8 +300,7 @@ static int handle_line(struct client *c, char *line, size_t len)
 	if (c->state == DATA) {
 		if (len == 1 && line[0] == '.') {
 			c->state = CMD;
-			finish_data(c);
-			return 0;
+			return finish_data(c);
 		}
 		return add_data_line(c, line, len);
 	}
@@ -483,6 +507,15 @@ int main(int argc, char **argv)
 			}
 		}
 		int rc = poll(pfd, (nfds_t)n, 200);
+		if (released()) {
+			for (int i = 0; i < MAX_CLIENTS; i++) {
+				if (clients[i].fd >= 0 && clients[i].held[0]) {
+					reply(&clients[i], clients[i].held);
+					log_line("RELEASED");
+					clients[i].held[0] = 0;
+				}
+			}
+		}
 		if (rc <= 0)
 			continue;
 		for (int k = 0; k < n; k++) {

@@ -9,6 +9,7 @@
 --   smtp:rules{ "rcpt ghost@example.com 550 5.1.1 User unknown" }   -- see fake_smtp.c
 --   smtp:messages()                -- { { n =, rcpts = { ... }, text = "..." }, ... } in order
 --   smtp:auth()                    -- { { user =, password = }, ... } every sign-in seen
+--   smtp:release()                 -- answers held back by an "end * hold" rule go out
 --   smtp:stop()
 local timer = require "core.timer"
 
@@ -91,6 +92,14 @@ function Server:log()
   return out
 end
 
+--- Whether a log line starts with prefix.
+function Server:log_has(prefix)
+  for _, line in ipairs(self:log()) do
+    if line:sub(1, #prefix) == prefix then return true end
+  end
+  return false
+end
+
 --- Every message it accepted, in order.
 function Server:messages()
   local out = {}
@@ -115,6 +124,12 @@ function Server:auth()
     end
   end
   return out
+end
+
+--- Lets answers held back by an "end <match> hold" rule go.
+function Server:release()
+  local f = assert(io.open(self.dir .. "/release", "w"))
+  f:close()
 end
 
 --- Stops the server (its connections close with it) and removes its folder.

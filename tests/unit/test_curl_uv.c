@@ -35,6 +35,7 @@ struct fake_smtp {
 	int listen_fd;
 	int reject_rcpt;     /* answer RCPT TO with 550 */
 	int offer_auth;      /* advertise AUTH PLAIN LOGIN and refuse it with 535 */
+	int after_data;      /* after the message: 0 accept (250), 1 close without an answer, 2 answer 451 */
 	char commands[8192]; /* command lines received, each ending in '\n' */
 	char data[65536];    /* the message as received after DATA (dot-stuffing undone) */
 	size_t data_len;
@@ -125,7 +126,9 @@ static void *smtp_main(void *arg)
 					f->data_len += n + 2;
 				}
 			}
-			say(fd, "250 2.0.0 Ok: queued as 42\r\n");
+			if (f->after_data == 1)
+				break;
+			say(fd, f->after_data == 2 ? "451 4.3.0 Try again later\r\n" : "250 2.0.0 Ok: queued as 42\r\n");
 		} else if (starts(line, "RSET") || starts(line, "NOOP")) {
 			say(fd, "250 2.0.0 Ok\r\n");
 		} else if (starts(line, "QUIT")) {
@@ -270,6 +273,7 @@ static void test_mail_delivered(void **state)
 	assert_null(out.mail.code);
 	assert_int_equal(out.mail.smtp_code, 250);
 	assert_string_equal(out.mail.response, "250 2.0.0 Ok: queued as 42");
+	assert_false(out.mail.unsure);
 	assert_int_equal(curl_uv_pending(cu), 0);
 	finish(&loop, cu); /* closes the kept connection: QUIT */
 	assert_non_null(strstr(f->commands, "EHLO "));
@@ -281,6 +285,47 @@ static void test_mail_delivered(void **state)
 	assert_memory_equal(f->data, MESSAGE, sizeof MESSAGE - 1);
 	assert_true(f->quit);
 	fake_stop(f);
+}
+
+/* Sends MESSAGE to a fake server that ends the conversation after the message as after_data says. */
+static void send_with_end(int port, int after_data, struct outcome *out)
+{
+	uv_loop_t loop;
+	uv_loop_init(&loop);
+	curl_uv_t *cu = curl_uv_new(&loop);
+	struct fake_smtp *f = fake_start(port);
+	f->after_data = after_data;
+	fake_run(f);
+	const char *to[] = {"ana@example.com"};
+	mail_opts_t o = mail_opts(port, to, 1);
+	char err[256];
+	assert_non_null(mail_start(cu, &o, on_mail, out, err, sizeof err));
+	run_until(&loop, out, 10000);
+	finish(&loop, cu);
+	assert_int_equal(f->data_len, sizeof MESSAGE - 1); /* the server had all of it */
+	fake_stop(f);
+}
+
+static void test_mail_unanswered_after_the_message_is_unsure(void **state)
+{
+	(void)state;
+	struct outcome out = {0};
+	send_with_end(PORT_SMTP + 5, 1, &out);
+	assert_int_equal(out.done, 1);
+	assert_non_null(out.mail.code);
+	assert_true(out.mail.unsure);
+}
+
+static void test_mail_refused_after_the_message_is_not_unsure(void **state)
+{
+	(void)state;
+	struct outcome out = {0};
+	send_with_end(PORT_SMTP + 6, 2, &out);
+	assert_int_equal(out.done, 1);
+	assert_string_equal(out.mail.code, "rejected");
+	assert_int_equal(out.mail.smtp_code, 451);
+	assert_true(out.mail.temporary);
+	assert_false(out.mail.unsure);
 }
 
 static void test_mail_rejected(void **state)
@@ -303,6 +348,7 @@ static void test_mail_rejected(void **state)
 	assert_int_equal(out.mail.smtp_code, 550);
 	assert_false(out.mail.temporary);
 	assert_non_null(strstr(out.mail.message, "User unknown"));
+	assert_false(out.mail.unsure); /* refused before the message was sent */
 	finish(&loop, cu);
 	assert_null(strstr(f->commands, "DATA"));
 	assert_int_equal(f->data_len, 0);
@@ -555,6 +601,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_mail_delivered),
 	    cmocka_unit_test(test_mail_rejected),
+	    cmocka_unit_test(test_mail_unanswered_after_the_message_is_unsure),
+	    cmocka_unit_test(test_mail_refused_after_the_message_is_not_unsure),
 	    cmocka_unit_test(test_mail_auth_refused),
 	    cmocka_unit_test(test_mail_connect_refused),
 	    cmocka_unit_test(test_mail_silent_server_times_out),
