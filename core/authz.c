@@ -990,8 +990,8 @@ fail:
 
 int authz_policy_set_parts(authz_policy_t *p, const char *name, unsigned parts, char *err, size_t errlen)
 {
-	if (parts & ~(unsigned)(AUTHZ_AUTHOR | AUTHZ_RECIPIENT | AUTHZ_NAMED))
-		return perr(err, errlen, "field parts: only author, recipient and named");
+	if (parts & ~(unsigned)AUTHZ_PARTS)
+		return perr(err, errlen, "field parts: only author, recipient, named and participant");
 	int32_t i = name ? p->index[name_slot(p, name, strlen(name))] : -1;
 	if (i < 0)
 		return perr(err, errlen, "parts for an unknown action");
@@ -1094,11 +1094,13 @@ int authz_check(authz_t *az, int64_t actor, int action, const authz_ctx_t *ctx, 
 		return decide(out, ok, ok ? AUTHZ_RULE_GUEST_REVIEWER : AUTHZ_RULE_GUEST);
 	}
 	unsigned part = ctx ? ctx->rel & a->def.parts : 0;
-	if (part) /* the object's own people: its author, its recipients, those named in its audience */
+	if (part) /* the object's own people: its author, its recipients, those named in its audience,
+	           those taking part in it */
 		return decide(out, 1,
 		              (part & AUTHZ_AUTHOR)      ? AUTHZ_RULE_PART_AUTHOR
 		              : (part & AUTHZ_RECIPIENT) ? AUTHZ_RULE_PART_RECIPIENT
-		                                         : AUTHZ_RULE_PART_NAMED);
+		              : (part & AUTHZ_NAMED)     ? AUTHZ_RULE_PART_NAMED
+		                                         : AUTHZ_RULE_PART_PARTICIPANT);
 	unsigned roles = flags & AUTHZ_ROLES;
 	if (!ctx || !ctx->has_subject) {
 		if (by_role(az, a, roles, ctx, out))
@@ -1199,6 +1201,8 @@ const char *authz_rule_name(const authz_t *az, const authz_result_t *r)
 		return "part:recipient";
 	case AUTHZ_RULE_PART_NAMED:
 		return "part:named";
+	case AUTHZ_RULE_PART_PARTICIPANT:
+		return "part:participant";
 	}
 	return "?";
 }
@@ -1429,6 +1433,9 @@ void authz_explain(authz_t *az, int64_t actor, int action, const authz_ctx_t *ct
 		break;
 	case AUTHZ_RULE_PART_NAMED:
 		put(&b, "Person %lld is named in its audience, and those named may use \"%s\".", who, what);
+		break;
+	case AUTHZ_RULE_PART_PARTICIPANT:
+		put(&b, "Person %lld takes part in it, and its participants may use \"%s\".", who, what);
 		break;
 	}
 }

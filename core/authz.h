@@ -64,6 +64,7 @@ enum {
 	AUTHZ_GUEST_REVIEWER = 1u << 2, /* is a guest nominated as reviewer */
 	AUTHZ_RECIPIENT = 1u << 3,      /* it is addressed to them (a message's recipient) */
 	AUTHZ_NAMED = 1u << 4,          /* they are named in its audience (a note shared with them) */
+	AUTHZ_PARTICIPANT = 1u << 5,    /* they take part in it (one of the two people of a 1:1 series) */
 };
 
 /** What a decision is about beyond actor and action. Zero-initialised means: no subject,
@@ -103,10 +104,14 @@ typedef enum authz_rule {
 	AUTHZ_RULE_PART_AUTHOR,          /* "part:author" */
 	AUTHZ_RULE_PART_RECIPIENT,       /* "part:recipient" */
 	AUTHZ_RULE_PART_NAMED,           /* "part:named" */
+	AUTHZ_RULE_PART_PARTICIPANT,     /* "part:participant" */
 } authz_rule_t;
 
 /** The last rule (for loops over every rule). */
-#define AUTHZ_RULE_LAST AUTHZ_RULE_PART_NAMED
+#define AUTHZ_RULE_LAST AUTHZ_RULE_PART_PARTICIPANT
+
+/** The ctx.rel bits a policy may name in an action's parts. */
+#define AUTHZ_PARTS (AUTHZ_AUTHOR | AUTHZ_RECIPIENT | AUTHZ_NAMED | AUTHZ_PARTICIPANT)
 
 /** A decision. */
 typedef struct authz_result {
@@ -140,7 +145,7 @@ typedef struct authz_action_def {
 	int self;                             /* default without vis: the subject themselves may */
 	int direct_manager;                   /* default without vis: the direct manager may */
 	int indirect_manager;                 /* default without vis: managers further up may */
-	unsigned parts; /* ctx.rel bits (AUTHZ_AUTHOR, AUTHZ_RECIPIENT, AUTHZ_NAMED) that allow it outright */
+	unsigned parts;                       /* ctx.rel bits (AUTHZ_PARTS) that allow it outright */
 } authz_action_def_t;
 
 /** The evaluator: people, the policy in force, and the policy flags. */
@@ -213,7 +218,8 @@ int authz_policy_add_cycle_role(authz_policy_t *p, const char *name, const char 
  * "duplicate action", "missing why"). */
 int authz_policy_add(authz_policy_t *p, const authz_action_def_t *def, char *err, size_t errlen);
 /** Sets the parts of action name, added to p before: the ctx.rel bits (AUTHZ_AUTHOR,
- * AUTHZ_RECIPIENT, AUTHZ_NAMED) that allow it outright. 0, or -1 with the problem in err. */
+ * AUTHZ_RECIPIENT, AUTHZ_NAMED, AUTHZ_PARTICIPANT) that allow it outright. 0, or -1 with the problem in err.
+ */
 int authz_policy_set_parts(authz_policy_t *p, const char *name, unsigned parts, char *err, size_t errlen);
 /** Replaces az's policy with p (taking ownership). */
 void authz_set_policy(authz_t *az, authz_policy_t *p);

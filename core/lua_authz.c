@@ -47,6 +47,7 @@ static unsigned part_bit(const char *name)
 	       : strcmp(name, "guest_reviewer") == 0 ? AUTHZ_GUEST_REVIEWER
 	       : strcmp(name, "recipient") == 0      ? AUTHZ_RECIPIENT
 	       : strcmp(name, "named") == 0          ? AUTHZ_NAMED
+	       : strcmp(name, "participant") == 0    ? AUTHZ_PARTICIPANT
 	                                             : 0;
 }
 
@@ -479,9 +480,10 @@ static int l_actions(lua_State *L)
 		set_bool(L, "direct_manager", d->direct_manager);
 		set_bool(L, "indirect_manager", d->indirect_manager);
 		lua_newtable(L);
-		static const char *const part_names[] = {"author", "recipient", "named"};
-		static const unsigned part_bits[] = {AUTHZ_AUTHOR, AUTHZ_RECIPIENT, AUTHZ_NAMED};
-		for (int k = 0, np = 0; k < 3; k++)
+		static const char *const part_names[] = {"author", "recipient", "named", "participant"};
+		static const unsigned part_bits[] = {AUTHZ_AUTHOR, AUTHZ_RECIPIENT, AUTHZ_NAMED,
+		                                     AUTHZ_PARTICIPANT};
+		for (int k = 0, np = 0; k < 4; k++)
 			if (d->parts & part_bits[k]) {
 				lua_pushstring(L, part_names[k]);
 				lua_rawseti(L, -2, ++np);
@@ -594,7 +596,7 @@ static int l_add_action(lua_State *L)
 	return added(L, authz_policy_add(p, &d, err, sizeof err), err);
 }
 
-/** authz.set_parts(action, "author" | "recipient" | "named", ...): the actor's parts in the
+/** authz.set_parts(action, "author" | "recipient" | "named" | "participant", ...): the actor's parts in the
  * object that allow the action outright (an action added before) -> true | nil, problem */
 static int l_set_parts(lua_State *L)
 {
@@ -603,8 +605,8 @@ static int l_set_parts(lua_State *L)
 	unsigned parts = 0;
 	for (int i = 2; i <= lua_gettop(L); i++) {
 		unsigned bit = part_bit(luaL_checkstring(L, i));
-		luaL_argcheck(L, bit == AUTHZ_AUTHOR || bit == AUTHZ_RECIPIENT || bit == AUTHZ_NAMED, i,
-		              "a part is author, recipient or named");
+		luaL_argcheck(L, bit && (bit & AUTHZ_PARTS), i,
+		              "a part is author, recipient, named or participant");
 		parts |= bit;
 	}
 	char err[256];

@@ -15,6 +15,7 @@ local cycles = require "services.cycles"
 local reviews = require "services.reviews"
 local messages = require "services.messages"
 local feedback_requests = require "services.feedback_requests"
+local one_on_ones = require "services.one_on_ones"
 
 local M = {}
 
@@ -219,6 +220,34 @@ function M.sample_messages()
   end)
 end
 
+--- 1:1 meetings: Ravi Shankar and Mia Johansson meet every week (one meeting held today, with a
+--- ticked point, an open action item and a point carried over to the next one in a week, and a
+--- private point of each); Priya Natarajan meets Marcus Webb every two weeks.
+function M.sample_one_on_ones()
+  local function who(key) return sessions.load_user(db.value("SELECT id FROM users WHERE email = ?", M.email(key))) end
+  local today = util.format_date(clock.now())
+  db.transaction(function()
+    local ravi, mia = who("ravi"), who("mia")
+    local s = one_on_ones.create(ravi, { with_id = mia.id, title = "Ravi / Mia weekly", cadence = "weekly", date = today })
+    local m1 = s.meeting_id
+    local offsite = one_on_ones.add_item(ravi, m1, { kind = "point", text = "Team offsite: dates and agenda" })
+    one_on_ones.add_item(mia, m1, { kind = "point", text = "Feedback on my storage migration design doc" })
+    one_on_ones.add_item(mia, m1, { kind = "action", text = "Share the design doc with the platform team",
+      due_date = util.format_date(clock.now() + 5 * 86400) })
+    one_on_ones.add_item(ravi, m1, { kind = "note", text = "Offsite in March in Lisbon; Mia runs the storage session." })
+    one_on_ones.add_item(ravi, m1, { kind = "note", private = true,
+      text = "Mia is ready for more scope: suggest she leads the storage migration." })
+    one_on_ones.tick(ravi, m1, offsite, true)
+    local m2 = one_on_ones.close(ravi, m1, "done")
+    one_on_ones.add_item(ravi, m2, { kind = "point", text = "Your goals for this year" })
+    one_on_ones.add_item(mia, m2, { kind = "point", private = true, text = "Ask about the conference budget" })
+    local priya, marcus = who("priya"), who("marcus")
+    local hr = one_on_ones.create(priya, { with_id = marcus.id, title = "People team sync", cadence = "biweekly",
+      date = util.format_date(clock.now() + 3 * 86400) })
+    one_on_ones.add_item(marcus, hr.meeting_id, { kind = "point", text = "Timeline for the mid-year review cycle" })
+  end)
+end
+
 --- The note for a data folder that already holds the demo company.
 function M.existing_note()
   local path = password_file()
@@ -284,6 +313,13 @@ function M.markdown()
   out[#out + 1] = "commented; Sofia Alvarez to Nina Patel; Chloe Martin to Felix Wagner; Ravi Shankar to Mia Johansson for"
   out[#out + 1] = "her and her manager only), a private note of Lucas about Zoe, feedback from Mia to Ethan, and a feedback"
   out[#out + 1] = "request from Zoe to Ethan and Mia."
+  out[#out + 1] = ""
+  out[#out + 1] = "## 1:1 meetings"
+  out[#out + 1] = ""
+  out[#out + 1] = "Ravi Shankar meets Mia Johansson every week: today's meeting is done (a point ticked off, an action"
+  out[#out + 1] = "item for Mia and a point of hers carried over to next week's meeting, a shared note and a private"
+  out[#out + 1] = "note of Ravi's), and each of them has a private point nobody else sees. Priya Natarajan meets"
+  out[#out + 1] = "Marcus Webb every two weeks, from three days after the demo was made."
   out[#out + 1] = ""
   return table.concat(out, "\n")
 end

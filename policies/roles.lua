@@ -326,4 +326,25 @@ return {
     parts = { "author", "recipient" },
     why = "The one who asked (author) and those asked (recipients). The person it is about, when someone else "
       .. "asked, is not told: the answers go to the one who asked." },
+  { section = "Additional", action = "one_on_ones.create", label = "Start 1:1 meetings with a colleague",
+    hr_admin = false, hr_assistant = false, tech_admin = false, everyone = true,
+    why = "Any employee may meet a colleague regularly (usually a manager and a report, but any pair): the "
+      .. "series service checks that the other person is an active employee. Guests never (rule 2). No role adds "
+      .. "anything: HR does not set up other people's 1:1s." },
+  { section = "Additional", action = "one_on_ones.read", label = "Read a 1:1 series and its shared items",
+    hr_admin = false, hr_assistant = false, tech_admin = false, parts = { "participant" },
+    why = "A 1:1 is a conversation between two people: only they read its meetings and shared talking points, "
+      .. "notes and action items. No role grants it and there is no manager relation, so HR Admins and the "
+      .. "managers of both do not read 1:1s (PRODUCT.md: users object when HR audits 1:1 notes)." },
+  { section = "Additional", action = "one_on_ones.write", label = "Run a 1:1: add items, tick them, plan, move, skip or end meetings",
+    hr_admin = false, hr_assistant = false, tech_admin = false, parts = { "participant" },
+    why = "Either of the two people runs the series; nobody else can even see it." },
+  { section = "Additional", action = "one_on_ones.read_private", label = "Read a private 1:1 item",
+    hr_admin = false, hr_assistant = false, tech_admin = false, parts = { "author" },
+    why = "A private talking point, note or action item is for its author alone: not the other participant, not "
+      .. "managers, not HR Admins (as Leapsome). An impersonating super user is not its author either." },
+  { section = "Additional", action = "one_on_ones.edit_item", label = "Change or delete a 1:1 item",
+    hr_admin = false, hr_assistant = false, tech_admin = false, parts = { "author" },
+    why = "Only the person who wrote a talking point, note or action item changes or deletes it; the other "
+      .. "participant may tick a shared one off." },
 }

@@ -81,7 +81,7 @@ M.PRESET = schema.record{ title = "A visibility preset", fields = {
 } }
 
 --- The parts someone may have in an object that allow an action outright (ctx.rel names).
-M.PARTS = { "author", "recipient", "named" }
+M.PARTS = { "author", "recipient", "named", "participant" }
 
 local FLAGS = { "everyone", "confidential", "guest_ok", "author_ok", "self", "direct_manager", "indirect_manager" }
 
@@ -114,8 +114,8 @@ function M.action_schema(role_names)
   end
   fields[#fields + 1] = { parts = { type = "array", description = "The actor's parts in the object that allow it outright.",
     elements = { type = "string", one_of = M.PARTS,
-      messages = { one_of = "field parts: unknown part {value} (author, recipient or named)",
-        type = "field parts: unknown part {value} (author, recipient or named)" } },
+      messages = { one_of = "field parts: unknown part {value} (author, recipient, named or participant)",
+        type = "field parts: unknown part {value} (author, recipient, named or participant)" } },
     messages = { type = "field parts must be a list of parts" } } }
   return schema.record{ title = "An action", fields = fields }
 end

@@ -1,7 +1,7 @@
 -- The front door: health check, sign-in page, the signed-in home page.
 -- Areas add to the home page by hooking events (docs/events.md):
---   home.todos  { user =, items = {} }: append { label=, href=, due= }
---   home.panels { user =, panels = {} }: append { title =, items = { { label=, href=, note=, badge=,
+--   home.todos  { user =, req =, items = {} }: append { label=, href=, due= }
+--   home.panels { user =, req =, panels = {} }: append { title =, items = { { label=, href=, note=, badge=,
 --                 badge_class=, progress = { n=, total=, label= }, done = bool (checklist) } }, empty =
 --                 "text when there are none", order = number (lower first; default 50), checklist =
 --                 bool, note =, action = { label=, href= } }
@@ -30,11 +30,11 @@ function M.routes(r)
 
   r:add{ method = "GET", path = "/home", auth = "any_user", perm = "object",
     handler = function(req)
-      local todos = { user = req.user, items = {} }
+      local todos = { user = req.user, req = req, items = {} }
       events.fire("home.todos", todos)
       todos = todos.items
       table.sort(todos, function(a, b) return (a.due or "9999") < (b.due or "9999") end)
-      local panels = { user = req.user, panels = {} }
+      local panels = { user = req.user, req = req, panels = {} }
       events.fire("home.panels", panels)
       panels = panels.panels
       for i, p in ipairs(panels) do p.position = i end

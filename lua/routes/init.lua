@@ -13,4 +13,5 @@ return {
   "workflows",
   "messages",
   "praise_admin",
+  "one_on_ones",
 }

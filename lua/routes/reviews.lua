@@ -206,7 +206,12 @@ function M.routes(r)
   r:add{ method = "GET", path = "/team", auth = "user", perm = "object",
     handler = function(req)
       local rows, people = reviews.team(req.user)
-      return page.render(req, "team", { title = "My team", rows = rows, people = people }, { nav = "team" })
+      -- other areas add a column per person (e.g. the last and next 1:1): { label =, values = { [id] =
+      -- { text =, href = } }, empty = }
+      local columns = { user = req.user, people = people, columns = {} }
+      if #people > 0 then events.fire("team.columns", columns) end
+      return page.render(req, "team", { title = "My team", rows = rows, people = people, columns = columns.columns },
+        { nav = "team" })
     end }
 
   events.hook("page.nav", function(e)

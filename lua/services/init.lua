@@ -15,4 +15,6 @@ return {
   "messages",
   "feedback_requests",
   "wall",
+  "one_on_ones",
+  "one_on_one_timeline",
 }

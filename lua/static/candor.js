@@ -223,4 +223,71 @@
       }, true);
     });
   });
+  // Adding with the keyboard: Ctrl+Enter (or Cmd+Enter) in a <textarea data-submit-on-ctrl-enter>
+  // sends its form, as Enter does in a one-line field.
+  document.querySelectorAll("textarea[data-submit-on-ctrl-enter]").forEach(function (area) {
+    area.addEventListener("keydown", function (ev) {
+      if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey) && area.form) {
+        ev.preventDefault();
+        area.form.requestSubmit ? area.form.requestSubmit() : area.form.submit();
+      }
+    });
+  });
+
+  // Choosing a colleague (starting a 1:1): <form data-people-search="/api/users"
+  // data-people-target="ID"> is a plain search; as you type, the matches from the people API
+  // replace the radio buttons in #ID (name="with_id"), keeping the one already picked. Built with
+  // DOM calls only: names are never parsed as HTML.
+  document.querySelectorAll("form[data-people-search]").forEach(function (form) {
+    var input = form.querySelector("input[type=search]");
+    var box = document.getElementById(form.getAttribute("data-people-target"));
+    if (!input || !box) return;
+    var me = form.getAttribute("data-me");
+    var timer = null, seq = 0;
+    function el(tag, cls, text) {
+      var e = document.createElement(tag);
+      if (cls) e.className = cls;
+      if (text !== undefined) e.textContent = text;
+      return e;
+    }
+    function choice(p, checked) {
+      var label = el("label", "checkbox person-choice");
+      var radio = el("input"); radio.type = "radio"; radio.name = "with_id"; radio.value = String(p.id);
+      radio.checked = !!checked;
+      var text = el("span");
+      text.appendChild(el("span", "person-name", p.name));
+      text.appendChild(document.createTextNode(" "));
+      text.appendChild(el("span", "person-sub", [p.job_title, p.department].filter(Boolean).join(" · ")));
+      label.appendChild(radio); label.appendChild(document.createTextNode(" ")); label.appendChild(text);
+      return label;
+    }
+    function render(people, q) {
+      var kept = box.querySelector("input[name=with_id]:checked");
+      var keptLabel = kept ? kept.closest("label") : null;
+      box.textContent = "";
+      if (keptLabel) box.appendChild(keptLabel);
+      var shown = 0;
+      people.forEach(function (p) {
+        if (kept && String(p.id) === kept.value) return;
+        if (String(p.id) === me) return;
+        if (p.kind && p.kind !== "employee") return;
+        if (p.status && p.status !== "active") return;
+        box.appendChild(choice(p, false)); shown++;
+      });
+      if (!shown && !keptLabel) box.appendChild(el("p", "muted small", "Nobody matches \u201c" + q + "\u201d."));
+    }
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      var q = input.value.trim();
+      if (q.length < 2) return;
+      timer = setTimeout(function () {
+        var mine = ++seq;
+        fetch(form.getAttribute("data-people-search") + "?per_page=8&q=" + encodeURIComponent(q),
+          { credentials: "same-origin", headers: { Accept: "application/json" } })
+          .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+          .then(function (data) { if (mine === seq) render(data.users || [], q); })
+          .catch(function () {});
+      }, 200);
+    });
+  });
 })();

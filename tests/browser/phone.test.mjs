@@ -257,6 +257,11 @@ test('phone: a reviewee\'s own review (the form, the 2D graph) and the org view 
   await walk(ctx, [{ path: (f) => `${f.cycle}/reviewees?view=org`, name: 'cycle reviewees org' }]);
 });
 
+test('phone: 1:1 meetings (the list, starting one, a meeting) fit a phone', async (ctx) => {
+  const meeting = async (f, page) => href(page, '/meetings', 'main a', /^\/meetings\/\d+$/);
+  await walk(ctx, ['/meetings', '/meetings/new', { path: meeting, name: 'meeting' }]);
+});
+
 test('phone: the administration overview and settings fit a phone', async (ctx) => {
   await walk(ctx, ['/admin', '/admin/users/settings', '/admin/license', '/admin/security']);
 });

@@ -748,7 +748,7 @@ static void test_parts_allow_the_objects_own_people(void **state)
 	assert_int_equal(authz_policy_set_parts(p, "t.nothing", AUTHZ_AUTHOR, err, sizeof err), -1);
 	assert_string_equal(err, "parts for an unknown action");
 	assert_int_equal(authz_policy_set_parts(p, "t.msg", AUTHZ_REVIEWER, err, sizeof err), -1);
-	assert_string_equal(err, "field parts: only author, recipient and named");
+	assert_string_equal(err, "field parts: only author, recipient, named and participant");
 	assert_int_equal(authz_policy_set_parts(p, "t.open", AUTHZ_AUTHOR, err, sizeof err), -1);
 	assert_string_equal(err, "an action for everyone needs no parts");
 	authz_set_policy(az, p);
@@ -787,6 +787,53 @@ static void test_parts_allow_the_objects_own_people(void **state)
 	authz_free(az);
 }
 
+/* A 1:1 series: its participants read it and a private item only its author, whatever their
+ * roles or their place in the tree; their managers and HR Admins get nothing from the parts. */
+static void test_participants_and_authors_of_a_one_on_one(void **state)
+{
+	(void)state;
+	authz_t *az = small_company();
+	put(az, 2, 1, A | HRA);
+	authz_policy_t *p = authz_policy_new(az);
+	declare_roles(p);
+	add(p, (authz_action_def_t){.name = "t.series"});
+	add(p, (authz_action_def_t){.name = "t.private"});
+	char err[256];
+	assert_int_equal(authz_policy_set_parts(p, "t.series", AUTHZ_PARTICIPANT, err, sizeof err), 0);
+	assert_int_equal(authz_policy_set_parts(p, "t.private", AUTHZ_AUTHOR, err, sizeof err), 0);
+	assert_int_equal(authz_policy_set_parts(p, "t.series", AUTHZ_GUEST_REVIEWER, err, sizeof err), -1);
+	assert_string_equal(err, "field parts: only author, recipient, named and participant");
+	authz_set_policy(az, p);
+	/* 6 and 7 meet (7 reports to 6) */
+	authz_ctx_t c = {.rel = AUTHZ_PARTICIPANT};
+	assert_string_equal(rule(az, 7, "t.series", &c, 1), "part:participant");
+	assert_string_equal(rule(az, 6, "t.series", &c, 1), "part:participant");
+	assert_string_equal(rule(az, 7, "t.private", &c, 0), "no_role"); /* taking part is not writing it */
+	c.rel = AUTHZ_PARTICIPANT | AUTHZ_AUTHOR;
+	assert_string_equal(rule(az, 7, "t.private", &c, 1), "part:author");
+	assert_string_equal(rule(az, 7, "t.series", &c, 1), "part:participant");
+	/* their managers further up and an HR Admin take no part */
+	c.rel = 0;
+	assert_string_equal(rule(az, 3, "t.series", &c, 0), "no_role");
+	assert_string_equal(rule(az, 2, "t.series", &c, 0), "no_role");
+	assert_string_equal(rule(az, 2, "t.private", NULL, 0), "no_role");
+	c = (authz_ctx_t){.has_subject = 1, .subject = 7};
+	assert_string_equal(rule(az, 6, "t.series", &c, 0), "no_relation");
+	assert_string_equal(rule(az, 2, "t.series", &c, 0), "no_relation");
+	/* an inactive participant: nothing */
+	put(az, 7, 6, 0);
+	c = (authz_ctx_t){.rel = AUTHZ_PARTICIPANT};
+	assert_string_equal(rule(az, 7, "t.series", &c, 0), "inactive");
+	/* the explanation names the part */
+	authz_result_t r;
+	int i = act(az, "t.series");
+	authz_check(az, 6, i, &c, &r);
+	char buf[256];
+	authz_explain(az, 6, i, &c, &r, buf, sizeof buf);
+	assert_non_null(strstr(buf, "takes part in it"));
+	authz_free(az);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -813,6 +860,7 @@ int main(void)
 	    cmocka_unit_test(test_get_returns_what_was_put),
 	    cmocka_unit_test(test_roles_come_from_the_policy),
 	    cmocka_unit_test(test_parts_allow_the_objects_own_people),
+	    cmocka_unit_test(test_participants_and_authors_of_a_one_on_one),
 	};
 	return cmocka_run_group_tests_name("authz", tests, NULL, NULL);
 }

@@ -101,6 +101,11 @@ local MATRIX = {
   { "messages.edit_own",            ". . . . . ." },
   { "feedback_requests.create",     ". . . . . ." },
   { "feedback_requests.read",       ". . . . . ." },
+  { "one_on_ones.create",           "x x x x x x" },
+  { "one_on_ones.read",             ". . . . . ." },
+  { "one_on_ones.write",            ". . . . . ." },
+  { "one_on_ones.read_private",     ". . . . . ." },
+  { "one_on_ones.edit_item",        ". . . . . ." },
 }
 
 -- The flag each "on" column is about.

@@ -167,7 +167,7 @@ t.test("parts name the actor's part in the object: unknown ones, and parts on an
   local i, e = entry_of(roles, "messages.read_private")
   e.parts = { "author", "cousin" }
   t.contains(refused(roles), ("policies/roles.lua: entry %d (messages.read_private): field parts: "
-    .. "unknown part \"cousin\" (author, recipient or named)"):format(i))
+    .. "unknown part \"cousin\" (author, recipient, named or participant)"):format(i))
   still_in_force()
   roles = real("roles.lua")
   i, e = entry_of(roles, "directory.view")

@@ -128,7 +128,7 @@ function Ref:check(actions, actor, name, ctx)
     if a.guest_ok and ctx and (rel.guest_reviewer or rel.author) then return true, "guest_reviewer" end
     return false, "guest"
   end
-  for _, part in ipairs({ "author", "recipient", "named" }) do
+  for _, part in ipairs({ "author", "recipient", "named", "participant" }) do
     if rel[part] and a.part_set[part] then return true, "part:" .. part end
   end
   if not ctx or ctx.subject == nil then
@@ -230,7 +230,7 @@ local function random_ctx(ids)
   if c < 0.15 then ctx.cycle_role = "admin" elseif c < 0.3 then ctx.cycle_role = "assistant" end
   if math.random() < 0.4 then
     ctx.rel = {}
-    for _, r in ipairs({ "author", "reviewer", "guest_reviewer", "recipient", "named" }) do
+    for _, r in ipairs({ "author", "reviewer", "guest_reviewer", "recipient", "named", "participant" }) do
       if math.random() < 0.4 then ctx.rel[r] = true end
     end
   end

@@ -1,5 +1,5 @@
 -- Encryption at rest, checked on the files: confidential text written through the API (today
--- the TOTP secrets; review answers and the rest add their writer to canary_lib.check) is
+-- the TOTP secrets, review answers, 1:1 titles and items; the rest add their writer to canary_lib.check) is
 -- nowhere in plain text in the database file, its WAL or a backup, and ciphertexts swapped
 -- between rows do not open.
 local t = require "testing"
@@ -62,6 +62,45 @@ t.test("swapping two answers' ciphertexts between reviews makes both fail to dec
       local res = t.login(demo.email("ethan")):get("/api/reviews/" .. ethan_review)
       t.eq(res.status, 500, "an answer that does not open is an error, never someone else's text")
     end }
+end)
+
+t.test("1:1 titles, talking points, notes and action items are not in the database, the WAL or a backup", function()
+  local P = t.demo()
+  local r = canary.check{ dir = dir, write = function()
+    local ravi, mia = t.login(demo.email("ravi")), t.login(demo.email("mia"))
+    local title = "Canary series: the heron waits by the old mill"
+    local s = t.status(ravi:post("/api/meeting-series", { with_id = P.mia.id, title = title, date = "2026-01-07" }), 201).json
+    local texts = {
+      { ravi, "point", "Canary point: violet kites over the harbour", false },
+      { ravi, "point", "Canary private point: the copper bell rings thrice", true },
+      { mia, "note", "Canary note: seven lanterns on the quay", false },
+      { mia, "action", "Canary action: paint the blue gate before spring", true },
+    }
+    local out = { title }
+    for _, x in ipairs(texts) do
+      t.status(x[1]:post("/api/meetings/" .. s.meeting_id .. "/items", { kind = x[2], text = x[3], private = x[4] }), 201)
+      out[#out + 1] = x[3]
+    end
+    return out
+  end }
+  t.ok(r.sizes.wal > 0 and r.sizes.db > 0 and r.sizes.backup > 0, "the files were read")
+end)
+
+t.test("swapping two 1:1 items' ciphertexts (or two series' titles) makes them fail to decrypt", function()
+  local a = db.value("SELECT id FROM meeting_items WHERE kind = 'point' AND private = 0")
+  local b = db.value("SELECT id FROM meeting_items WHERE kind = 'note'")
+  local mid = db.value("SELECT id FROM meetings ORDER BY id LIMIT 1")
+  canary.swap_check{ table = "meeting_items", column = "text_enc", a = { a }, b = { b }, read = function()
+    local res = t.login(demo.email("ravi")):get("/api/meetings/" .. mid)
+    t.eq(res.status, 500, "an item that does not open is an error, never another item's text")
+  end }
+  local P = t.demo()
+  t.status(t.login(demo.email("lucas")):post("/api/meeting-series", { with_id = P.zoe.id, title = "Second title",
+    date = "2026-01-08" }), 201)
+  local s1, s2 = db.value("SELECT min(id) FROM meeting_series"), db.value("SELECT max(id) FROM meeting_series")
+  canary.swap_check{ table = "meeting_series", column = "title_enc", a = { s1 }, b = { s2 }, read = function()
+    t.eq(t.login(demo.email("ravi")):get("/api/meeting-series/" .. s1).status, 500)
+  end }
 end)
 
 t.test("the check itself fails when a secret is stored in plain text", function()
