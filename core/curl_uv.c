@@ -3,7 +3,9 @@
 
 #include "version.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -621,6 +623,8 @@ struct fetch_job {
 	long timeout_ms;
 	int too_large; /* the answer was cut off */
 	int oom;
+	int deny_local;       /* see fetch_opts_t */
+	char refused[64];     /* the local address refused, "" when none */
 	fetch_done_fn done;
 	void *ud;
 	char errbuf[CURL_ERROR_SIZE];
@@ -685,6 +689,11 @@ static void fetch_finished(CURL *easy, CURLcode rc, void *ud)
 	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &res.status);
 	if (rc == CURLE_OK) {
 		res.code = NULL;
+	} else if (job->refused[0]) {
+		res.code = "address";
+		snprintf(res.message, sizeof res.message,
+		         "refused to connect to %s: a local address (this machine, link-local or multicast)",
+		         job->refused);
 	} else if (job->too_large) {
 		res.code = "too_large";
 		snprintf(res.message, sizeof res.message, "the answer is larger than %zu bytes",
@@ -711,6 +720,44 @@ static void fetch_finished(CURL *easy, CURLcode rc, void *ud)
 	res.body_len = job->resp.len;
 	job->done(&res, job->ud);
 	fetch_free(job);
+}
+
+int curl_uv_local_address(const struct sockaddr *sa)
+{
+	const unsigned char *b;
+	if (sa->sa_family == AF_INET6) {
+		b = ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
+		static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+		if (memcmp(b, mapped, 12) != 0) {
+			static const unsigned char zero[15] = {0};
+			if (memcmp(b, zero, 15) == 0)
+				return b[15] == 0 || b[15] == 1; /* :: and ::1 */
+			return b[0] == 0xff || (b[0] == 0xfe && (b[1] & 0xc0) == 0x80); /* multicast, link-local */
+		}
+		b += 12; /* ::ffff:a.b.c.d is a.b.c.d */
+	} else if (sa->sa_family == AF_INET) {
+		b = (const unsigned char *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr;
+	} else {
+		return 1; /* neither: not a place to send anything */
+	}
+	return b[0] == 127 || b[0] == 0 || (b[0] == 169 && b[1] == 254) || b[0] >= 224;
+}
+
+/* curl asks for a socket to connect to a: refused for a local address when the job says so. */
+static curl_socket_t fetch_open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	fetch_job_t *job = ud;
+	(void)purpose;
+	if (job->deny_local && curl_uv_local_address(&a->addr)) {
+		char host[INET6_ADDRSTRLEN] = "?";
+		const void *src = a->family == AF_INET6
+		                      ? (const void *)&((struct sockaddr_in6 *)(void *)&a->addr)->sin6_addr
+		                      : (const void *)&((struct sockaddr_in *)(void *)&a->addr)->sin_addr;
+		inet_ntop(a->family, src, host, sizeof host);
+		snprintf(job->refused, sizeof job->refused, "%s", host);
+		return CURL_SOCKET_BAD;
+	}
+	return socket(a->family, a->socktype, a->protocol);
 }
 
 /* A method is an HTTP token in capitals (GET, POST, PROPFIND...). */
@@ -767,6 +814,7 @@ fetch_job_t *fetch_start(curl_uv_t *cu, const fetch_opts_t *o, fetch_done_fn don
 	job->ud = ud;
 	job->max_body = o->max_body;
 	job->timeout_ms = o->timeout_ms;
+	job->deny_local = o->deny_local;
 	for (int i = 0; i < o->header_count; i++) {
 		if (!valid_header_line(o->headers[i])) {
 			set_err(err, errlen, "headers: not a valid header line: %.80s", o->headers[i]);
@@ -800,6 +848,14 @@ fetch_job_t *fetch_start(curl_uv_t *cu, const fetch_opts_t *o, fetch_done_fn don
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, job);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, fetch_header);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, job);
+	if (o->deny_local) {
+		/* every connection is checked when it is opened: never one kept from another request */
+		curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, fetch_open_socket);
+		curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, job);
+		curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+		curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+		curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
+	}
 	int with_body = o->body_len > 0 || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
 	                strcmp(method, "PATCH") == 0;
 	if (strcmp(method, "HEAD") == 0) {

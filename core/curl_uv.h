@@ -9,6 +9,7 @@
 
 #include <curl/curl.h>
 #include <stddef.h>
+#include <sys/socket.h>
 #include <uv.h>
 
 /* ------------------------------------------------------------------ the driver */
@@ -93,12 +94,15 @@ typedef struct fetch_opts {
 	long timeout_ms; /* for the whole exchange */
 	size_t max_body; /* longer answers fail with "too_large" */
 	int insecure;    /* skip certificate checks (tests only) */
+	int deny_local;  /* refuse to connect to this machine and link-local, multicast or
+	                    unspecified addresses (code "address"): the address curl is about to
+	                    connect to is checked, so a name that resolves there is refused too */
 } fetch_opts_t;
 
 /** How a request ended. */
 typedef struct fetch_result {
 	const char *code; /* NULL when an answer came (any status), else "connect",
-	                     "timeout", "tls", "too_large" or "http" */
+	                     "timeout", "tls", "too_large", "address" or "http" */
 	long status;      /* HTTP status */
 	const char *head; /* the final answer's header lines, each ending in '\n' */
 	size_t head_len;
@@ -113,6 +117,12 @@ typedef struct fetch_job fetch_job_t;
 /** Called once when the request ends (never after fetch_cancel); the result's buffers and
  * the job are freed when this returns. */
 typedef void (*fetch_done_fn)(const fetch_result_t *res, void *ud);
+
+/** Whether sa (AF_INET or AF_INET6, IPv4-mapped included) is this machine (127.0.0.0/8, ::1),
+ * link-local (169.254.0.0/16, fe80::/10: cloud metadata services live there), multicast,
+ * broadcast or unspecified (0.0.0.0/8, ::). Private networks (10/8, 172.16/12, 192.168/16,
+ * fc00::/7) are not: an intranet system is a normal place for a webhook to go. */
+int curl_uv_local_address(const struct sockaddr *sa);
 
 /** Starts the request; NULL with err filled when the options are unusable. */
 fetch_job_t *fetch_start(curl_uv_t *cu, const fetch_opts_t *o, fetch_done_fn done, void *ud, char *err,

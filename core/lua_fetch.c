@@ -79,7 +79,7 @@ static void on_answer(const fetch_result_t *res, void *ud)
 static void cancel_job(void *job) { fetch_cancel(job); }
 
 /** fetch.request{method="GET", url=, headers={name=value}, body="", timeout_ms=10000,
- *  max_body=1048576, insecure=} -> {status=, headers={lower-case name=value}, body=} |
+ *  max_body=1048576, insecure=, deny_local=} -> {status=, headers={lower-case name=value}, body=} |
  *  nil, {code=, message=} (waits) */
 static int l_request(lua_State *L)
 {
@@ -109,6 +109,8 @@ static int l_request(lua_State *L)
 	o.max_body = (size_t)max_body;
 	lua_getfield(L, 1, "insecure");
 	o.insecure = lua_toboolean(L, -1);
+	lua_getfield(L, 1, "deny_local");
+	o.deny_local = lua_toboolean(L, -1);
 
 	/* headers: "Name: value" strings kept on the stack while fetch_start copies them */
 	const char **lines = NULL;

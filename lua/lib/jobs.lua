@@ -86,8 +86,9 @@ function M.cancel(key, prefix) return sched.cancel(key, prefix) end
 --- Raised by a handler: the lane's destination is down, not just this job's. extra: more fields
 --- of the error (on_fail sees them).
 function M.lane_down(message, extra)
-  local err = { code = "lane_down", message = message }
+  local err = {}
   for k, v in pairs(extra or {}) do err[k] = v end
+  err.code, err.message = "lane_down", message
   error(err, 0)
 end
 

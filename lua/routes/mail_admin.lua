@@ -388,7 +388,6 @@ function M.routes(r)
     e.links["admin.email_templates"] = { href = "/admin/email-templates" }
     e.links["admin.outbox"] = { href = "/admin/outbox" }
     e.links["admin.bounces"] = { href = "/admin/bounces" }
-    e.links["admin.integrations"] = { href = "/admin/mail-server" }
   end)
 end
 

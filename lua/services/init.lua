@@ -17,4 +17,5 @@ return {
   "wall",
   "one_on_ones",
   "one_on_one_timeline",
+  "webhooks",
 }

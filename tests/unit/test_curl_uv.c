@@ -495,6 +495,67 @@ static void test_fetch_silent_server_times_out(void **state)
 	close(lfd);
 }
 
+/* A sockaddr for text (IPv4 or IPv6). */
+static struct sockaddr_storage addr_of(const char *text)
+{
+	struct sockaddr_storage ss;
+	memset(&ss, 0, sizeof ss);
+	struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+	if (inet_pton(AF_INET, text, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+	} else {
+		assert_int_equal(inet_pton(AF_INET6, text, &v6->sin6_addr), 1);
+		v6->sin6_family = AF_INET6;
+	}
+	return ss;
+}
+
+static void test_local_addresses(void **state)
+{
+	(void)state;
+	const char *local[] = {"127.0.0.1", "127.255.0.9", "0.0.0.0", "169.254.169.254", "224.0.0.1",
+	                       "255.255.255.255", "::1", "::", "fe80::1", "ff02::1", "::ffff:127.0.0.1",
+	                       "::ffff:169.254.169.254"};
+	const char *remote[] = {"10.0.0.5", "172.16.3.4", "192.168.1.1", "8.8.8.8", "100.64.0.1",
+	                        "2001:db8::1", "fc00::1", "::ffff:10.1.2.3", "128.0.0.1"};
+	for (size_t i = 0; i < sizeof local / sizeof *local; i++) {
+		struct sockaddr_storage ss = addr_of(local[i]);
+		if (!curl_uv_local_address((struct sockaddr *)&ss))
+			fail_msg("%s should be local", local[i]);
+	}
+	for (size_t i = 0; i < sizeof remote / sizeof *remote; i++) {
+		struct sockaddr_storage ss = addr_of(remote[i]);
+		if (curl_uv_local_address((struct sockaddr *)&ss))
+			fail_msg("%s should not be local", remote[i]);
+	}
+}
+
+static void test_fetch_refuses_a_local_address(void **state)
+{
+	(void)state;
+	uv_loop_t loop;
+	uv_loop_init(&loop);
+	curl_uv_t *cu = curl_uv_new(&loop);
+	/* something listens there: without the check the request would be answered or refused */
+	int fd = listen_on(PORT_CLOSED - 1);
+	assert_true(fd >= 0);
+	char urls[2][64];
+	snprintf(urls[0], sizeof urls[0], "http://127.0.0.1:%d/", PORT_CLOSED - 1);
+	snprintf(urls[1], sizeof urls[1], "http://localhost:%d/", PORT_CLOSED - 1);
+	for (int i = 0; i < 2; i++) {
+		fetch_opts_t o = {.url = urls[i], .timeout_ms = 5000, .max_body = 1024, .deny_local = 1};
+		struct outcome out = {0};
+		char err[256];
+		assert_non_null(fetch_start(cu, &o, on_fetch, &out, err, sizeof err));
+		run_until(&loop, &out, 10000);
+		assert_int_equal(out.done, 1);
+		assert_string_equal(out.fetch_code, "address");
+	}
+	close(fd);
+	finish(&loop, cu);
+}
+
 static void test_fetch_connect_refused(void **state)
 {
 	(void)state;
@@ -610,6 +671,8 @@ int main(void)
 	    cmocka_unit_test(test_error_codes),
 	    cmocka_unit_test(test_fetch_silent_server_times_out),
 	    cmocka_unit_test(test_fetch_connect_refused),
+	    cmocka_unit_test(test_local_addresses),
+	    cmocka_unit_test(test_fetch_refuses_a_local_address),
 	    cmocka_unit_test(test_cancel_frees_without_callback),
 	    cmocka_unit_test(test_host_close_cancels_transfers),
 	};

@@ -1,0 +1,78 @@
+// A Tech Admin (Tom Okafor) sets up a webhook in the browser: Administration › Integrations ›
+// Webhooks › New webhook; the secret is shown once; a test ping to this very server is refused
+// (the server does not call itself); every integrations page fits 1366 and 390 pixels
+// (tests/artifacts/screenshots/integrations-*.png). The webhook is removed at the end.
+import { test, expect } from './lib/runner.mjs';
+import { signIn, openAs, navigation, flash, snap } from './lib/session.mjs';
+import { layoutProblems } from './lib/look.mjs';
+
+const TECH = 'Tom Okafor';
+const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
+const story = { name: `Browser HR system ${process.pid}`, id: null, delivery: null };
+
+test('integrations: a Tech Admin creates a webhook; its secret is shown once', async ({ page, shot, baseURL }) => {
+  await signIn(page, TECH);
+  await page.goto('/admin');
+  await navigation(page, () => page.locator('main a[href="/admin/integrations"]').first().click());
+  expect.eq((await page.locator('h1').textContent()).trim(), 'Integrations');
+  await navigation(page, () => page.getByRole('link', { name: 'Webhooks', exact: true }).last().click());
+  await navigation(page, () => page.getByRole('link', { name: 'New webhook' }).click());
+  await page.getByLabel('Name', { exact: true }).fill(story.name);
+  await page.getByLabel('URL', { exact: true }).fill(`${baseURL}/nowhere`);
+  await page.getByLabel('Events', { exact: true }).fill('person.*, review.signed');
+  await snap(shot, '01 new webhook', page);
+  await navigation(page, () => page.getByRole('button', { name: 'Create webhook' }).click());
+  const m = new URL(page.url()).pathname.match(/^\/admin\/webhooks\/(\d+)$/);
+  expect.ok(m, `the webhook's page after creating it (at ${page.url()})`);
+  story.id = Number(m[1]);
+  const secret = (await page.locator('#new-secret').textContent()).trim();
+  expect.match(secret, /^whsec_/);
+  await snap(shot, '02 the secret, once', page);
+  await page.reload();
+  expect.eq(await page.locator('#new-secret').count(), 0, 'a reload shows the secret no more');
+  expect.eq((await page.locator('main').innerText()).includes(secret), false);
+});
+
+test('integrations: a test ping to this server is refused, and the log says why', async ({ page, shot }) => {
+  expect.ok(story.id, 'the webhook of the first test');
+  await signIn(page, TECH);
+  await page.goto(`/admin/webhooks/${story.id}`);
+  await navigation(page, () => page.getByRole('button', { name: 'Send a test ping' }).click());
+  expect.match(await page.locator('main .alert[role="alert"]').first().textContent(), /not delivered: refused to connect/);
+  story.delivery = new URL(page.url()).pathname;
+  expect.match(story.delivery, /^\/admin\/webhooks\/\d+\/deliveries\/\d+$/);
+  expect.match(await page.locator('main').innerText(), /webhook\.ping/);
+  await snap(shot, '03 the refused ping', page);
+});
+
+test('integrations: every integrations page fits 390 and 1366 pixels', async ({ browser, baseURL, guard, shot }) => {
+  expect.ok(story.delivery, 'the ping of the second test');
+  const paths = ['/admin/integrations', '/admin/webhooks', '/admin/webhooks/new', `/admin/webhooks/${story.id}`,
+    `/admin/webhooks/${story.id}/edit`, story.delivery];
+  const problems = [];
+  for (const [size, opts] of [[390, PHONE], [1366, { viewport: { width: 1366, height: 768 } }]]) {
+    const who = await openAs({ browser, baseURL, guard }, TECH, opts);
+    try {
+      for (const p of paths) {
+        const res = await who.page.goto(p);
+        if (res.status() !== 200) problems.push(`${p}: ${res.status()}`);
+        for (const x of await layoutProblems(who.page, size)) problems.push(`${p} at ${size} px ${x}`);
+        await snap(shot, `${size} ${p.replace(/\/\d+/g, '/N')}`, who.page);
+      }
+    } finally {
+      await who.close();
+    }
+  }
+  expect.eq(problems.join('\n'), '', 'layout problems');
+});
+
+test('integrations: the webhook is removed', async ({ page }) => {
+  expect.ok(story.id, 'the webhook of the first test');
+  await signIn(page, TECH);
+  await page.goto(`/admin/webhooks/${story.id}`);
+  page.once('dialog', (d) => d.accept());
+  const form = page.locator(`form[action="/admin/webhooks/${story.id}/delete"]`);
+  await form.evaluate((f) => f.removeAttribute('data-confirm'));
+  await navigation(page, () => form.getByRole('button', { name: 'Remove webhook' }).click());
+  expect.match(await flash(page), /was removed/);
+});

@@ -1,0 +1,96 @@
+-- Webhook deliveries survive a crash: a real `candor serve` records a delivery with every change
+-- it commits, then is killed (SIGKILL) while its receiver holds the first delivery unanswered and
+-- the others wait. After a restart every delivery id arrives — at least once: the one the receiver
+-- had already got may come again, and the receiver de-duplicates by its id — and nothing of the
+-- webhook's secret is in the server's log.
+local t = require "testing"
+local demo = require "demo"
+local db = require "lib.db"
+local json = require "lib.json"
+local net = require "core.net"
+local core_db = require "core.db"
+local settings = require "services.settings"
+local sessions = require "services.sessions"
+local webhooks = require "services.webhooks"
+
+local ROOT = debug.getinfo(1, "S").source:match("^@(.-)tests/scenarios/integrations/[^/]+$") or ""
+local receiver = dofile(ROOT .. "tests/tools/http_receiver.lua")
+local server = dofile(ROOT .. "tests/tools/candor_server.lua")
+local canary = dofile(ROOT .. "tests/scenarios/security/canary_lib.lua")
+
+local PORTS = { 18680, 18699 }
+local N = 5
+local dir = canary.file_backed()
+local recv = receiver.start(ROOT)
+local token, secret, s
+
+local function user(key) return db.row("SELECT * FROM users WHERE email = ?", demo.email(key)) end
+
+-- POSTs a new person to the real server through its API; returns the status.
+local function add_person(i)
+  local conn = assert(net.connect("127.0.0.1", s.port))
+  local body = json.encode({ name = "Crash Test " .. i, email = ("crash%d@northwind.example"):format(i),
+    manager_id = user("ravi").id })
+  assert(conn:send(("POST /api/users HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n"
+    .. "Content-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s"):format(token, #body, body)))
+  local buf = ""
+  while true do
+    local data = conn:read(5000)
+    if not data then break end
+    buf = buf .. data
+  end
+  conn:close()
+  return tonumber(buf:match("^HTTP/1%.1 (%d+)"))
+end
+
+-- The delivery ids the receiver got (each time it got one).
+local function received()
+  local out = {}
+  for _, r in ipairs(recv:requests_to("/crash")) do out[#out + 1] = r.headers["x-candor-delivery"] end
+  return out
+end
+
+t.test("set up: a webhook for people, a receiver that holds what it gets, an API token", function()
+  settings.set("integrations.allow_loopback", true)
+  local tom = user("tom")
+  db.transaction(function()
+    local _
+    _, secret = webhooks.create(tom, { name = "Crash", url = recv:url("/crash"), events = { "person.created" } })
+    token = sessions.create_api_token(user("marcus"), "crash test")
+  end)
+  recv:rules{ "/crash hang" }
+  t.ok(core_db.checkpoint())
+end)
+
+t.test("changes commit and record their deliveries; the server is killed while the first is in flight", function()
+  s = server.start{ dir = dir, ports = PORTS, name = "first" }
+  for i = 1, N do t.eq(add_person(i), 201, "person " .. i) end
+  t.ok(server.wait_for(function() return #received() >= 1 end), "the receiver got the first delivery")
+  s:kill()
+  local rows = db.query("SELECT uid, status FROM webhook_deliveries ORDER BY id")
+  t.eq(#rows, N, "one delivery per committed change")
+  for _, r in ipairs(rows) do t.eq(r.status, "pending", "none was answered") end
+  t.eq(#received(), 1, "the others waited behind the first")
+end)
+
+t.test("after a restart every delivery id arrives, at least once; de-duplicated by id, each once", function()
+  recv:rules{}
+  s = server.start{ dir = dir, ports = PORTS, name = "second" }
+  t.ok(server.wait_for(function()
+    return db.value("SELECT count(*) FROM webhook_deliveries WHERE status = 'delivered'") == N
+  end, 15000), "all delivered")
+  local want = db.column("SELECT uid FROM webhook_deliveries ORDER BY id")
+  local seen, distinct = {}, 0
+  for _, id in ipairs(received()) do
+    if not seen[id] then distinct = distinct + 1 end
+    seen[id] = (seen[id] or 0) + 1
+  end
+  for _, uid in ipairs(want) do t.ok(seen[uid], uid .. " arrived") end
+  t.eq(distinct, N)
+  t.ok(#received() >= N and #received() <= N + 1, ("%d requests for %d deliveries"):format(#received(), N))
+  t.eq(s:stop(), 0)
+  t.not_contains(s:log(), secret)
+  t.not_contains(canary.read(dir .. "/first.log"), secret)
+  recv:stop()
+  canary.cleanup(dir)
+end)
