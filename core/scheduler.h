@@ -64,7 +64,7 @@ int sched_find(db_t *db, const char *key, sched_job_fn fn, void *ud);
  * already or gone, -1 on error. */
 int sched_claim(db_t *db, int64_t id, const char *claimant);
 /** A run ended well: removes the job, or, when it was re-planned while it ran, releases it to run
- * again. 0 or -1. */
+ * again (its attempts start over). 0 or -1. */
 int sched_done(db_t *db, int64_t id);
 /** A run failed: records error, counts the attempt and moves the job to due_ms, released. A job
  * replaced while it ran keeps its new plan instead (its attempts start over); a coalesced one

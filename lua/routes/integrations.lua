@@ -1,6 +1,7 @@
--- Integrations for Tech Admins (admin.integrations): the overview page, and webhooks — their JSON
--- API under /api/webhooks and their pages under /admin/webhooks (docs/api.md, docs/hooks.md).
--- The rules live in services/webhooks.lua and services/event_feed.lua.
+-- Integrations for Tech Admins (admin.integrations): the overview page; webhooks — their JSON
+-- API under /api/webhooks and their pages under /admin/webhooks; hooks — /api/hooks and
+-- /admin/hooks (docs/api.md, docs/hooks.md). The rules live in services/webhooks.lua,
+-- services/hooks.lua and services/event_feed.lua.
 local web = require "lib.web"
 local page = require "lib.page"
 local json = require "lib.json"
@@ -11,6 +12,7 @@ local access = require "services.access"
 local delivery = require "services.delivery"
 local event_feed = require "services.event_feed"
 local webhooks = require "services.webhooks"
+local hooks = require "services.hooks"
 
 local M = {}
 
@@ -24,8 +26,9 @@ local function fmt_time(ts)
   return (os.date("!%d %b %Y, %H:%M:%S UTC", ts):gsub("^0", ""))
 end
 
-local STATUS_BADGE = { pending = "badge-brand", delivered = "badge-ok", failed = "badge-bad", skipped = "badge-muted" }
-local STATUS_LABEL = { pending = "Waiting", delivered = "Delivered", failed = "Failed", skipped = "Skipped" }
+local STATUS_BADGE = { pending = "badge-brand", delivered = "badge-ok", ok = "badge-ok", failed = "badge-bad",
+  skipped = "badge-muted" }
+local STATUS_LABEL = { pending = "Waiting", delivered = "Delivered", ok = "Done", failed = "Failed", skipped = "Skipped" }
 
 local function helpers(data)
   data.fmt_time, data.status_badge, data.status_label = fmt_time, STATUS_BADGE, STATUS_LABEL
@@ -52,11 +55,12 @@ end
 
 local function id_of(req, name) return math.tointeger(tonumber(req.params[name or "id"])) end
 
-local function status_filter(req)
+local function status_filter(req, statuses)
+  statuses = statuses or webhooks.STATUSES
   local s = web.query(req).status
   if not s or s == "" then return nil end
-  for _, v in ipairs(webhooks.STATUSES) do if v == s then return s end end
-  errors.bad_request("status must be one of: " .. table.concat(webhooks.STATUSES, ", "))
+  for _, v in ipairs(statuses) do if v == s then return s end end
+  errors.bad_request("status must be one of: " .. table.concat(statuses, ", "))
 end
 
 -- The offered events by area, with what the owner needs, for the form's reference.
@@ -157,7 +161,8 @@ local function page_routes(r)
   r:add{ method = "GET", path = "/admin/integrations", auth = "user", perm = PERM,
     handler = function(req)
       return page.render(req, "admin_integrations", helpers{ title = "Integrations", mail = delivery.get_settings(),
-        webhooks = webhooks.list(), can_tokens = access.can(req.user, "admin.api_tokens") }, { nav = "admin" })
+        webhooks = webhooks.list(), hooks = hooks.list(), can_tokens = access.can(req.user, "admin.api_tokens") },
+        { nav = "admin" })
     end }
 
   r:add{ method = "GET", path = "/admin/webhooks", auth = "user", perm = PERM,
@@ -248,9 +253,274 @@ local function page_routes(r)
     end }
 end
 
+
+-- ---------------------------------------------------------------- hooks
+local function hook_json(h, with_source)
+  local out = { id = h.id, name = h.name, events = json.array(h.events), allow_hosts = json.array(h.allow_hosts),
+    version = h.version, enabled = h.enabled, disabled_reason = null(h.disabled_reason), failures = h.failures,
+    owner = h.owner_id and { id = h.owner_id, name = null(h.owner_name) } or json.null,
+    created_at = iso(h.created_at), updated_at = iso(h.updated_at), runs = h.counts or nil }
+  if with_source then out.source = h.source end
+  return out
+end
+
+local function run_json(r, full)
+  local out = { id = r.id, event = r.event, status = r.status, attempts = r.attempts, version = null(r.version),
+    created_at = iso(r.created_at), started_at = iso(r.started_at), finished_at = iso(r.finished_at),
+    duration_ms = null(r.duration_ms), http_status = null(r.http_status), error = null(r.error) }
+  if full then
+    out.data, out.log, out.calls = r.data, json.array(r.log), json.array(r.calls)
+  end
+  return out
+end
+
+local function test_json(o)
+  local calls = {}
+  for i, c in ipairs(o.calls) do
+    calls[i] = { method = c.method, url = c.url, headers = c.headers, body = null(c.body), status = null(c.status),
+      error = null(c.error), sent = not c.dry, ms = null(c.ms) }
+  end
+  return { ok = o.ok, error = null(o.error), mode = o.mode, event = { name = o.event.name, data = o.event.data },
+    log = json.array(o.logs), calls = json.array(calls), http_status = null(o.http_status), duration_ms = o.duration_ms }
+end
+
+local function hook_api_routes(r)
+  r:add{ method = "GET", path = "/api/hooks", auth = "user", perm = PERM,
+    handler = function()
+      local list = {}
+      for i, h in ipairs(hooks.list()) do list[i] = hook_json(h) end
+      return web.json(200, { hooks = json.array(list) })
+    end }
+
+  r:add{ method = "POST", path = "/api/hooks", auth = "user", perm = PERM,
+    handler = function(req) return web.json(201, hook_json(hooks.create(req.user, web.body(req), req), true)) end }
+
+  r:add{ method = "POST", path = "/api/hooks/check", auth = "user", perm = PERM,
+    handler = function(req)
+      local res = hooks.check(web.body(req).source)
+      return web.json(200, { valid = res.valid, problem = null(res.problem) })
+    end }
+
+  r:add{ method = "GET", path = "/api/hooks/{id:int}", auth = "user", perm = PERM,
+    handler = function(req) return web.json(200, hook_json(hooks.get(id_of(req)), true)) end }
+
+  r:add{ method = "PATCH", path = "/api/hooks/{id:int}", auth = "user", perm = PERM,
+    handler = function(req) return web.json(200, hook_json(hooks.update(req.user, id_of(req), web.body(req), req), true)) end }
+
+  r:add{ method = "DELETE", path = "/api/hooks/{id:int}", auth = "user", perm = PERM,
+    handler = function(req)
+      hooks.delete(req.user, id_of(req), req)
+      return web.no_content()
+    end }
+
+  r:add{ method = "GET", path = "/api/hooks/{id:int}/versions", auth = "user", perm = PERM,
+    handler = function(req)
+      local list = {}
+      for i, v in ipairs(hooks.versions(id_of(req))) do
+        list[i] = { version = v.version, note = null(v.note), saved_at = iso(v.saved_at), saved_by = null(v.saved_by_name) }
+      end
+      return web.json(200, { versions = json.array(list) })
+    end }
+
+  r:add{ method = "GET", path = "/api/hooks/{id:int}/versions/{version:int}", auth = "user", perm = PERM,
+    handler = function(req)
+      local v = hooks.version(id_of(req), id_of(req, "version"))
+      return web.json(200, { version = v.version, source = v.source, note = null(v.note), saved_at = iso(v.saved_at),
+        saved_by = null(v.saved_by_name) })
+    end }
+
+  r:add{ method = "GET", path = "/api/hooks/{id:int}/secrets", auth = "user", perm = PERM,
+    handler = function(req)
+      local list = {}
+      for i, sct in ipairs(hooks.secret_names(id_of(req))) do
+        list[i] = { name = sct.name, updated_at = iso(sct.updated_at), updated_by = null(sct.updated_by_name) }
+      end
+      return web.json(200, { secrets = json.array(list) })
+    end }
+
+  r:add{ method = "PUT", path = "/api/hooks/{id:int}/secrets/{name}", auth = "user", perm = PERM,
+    handler = function(req)
+      hooks.set_secret(req.user, id_of(req), req.params.name, web.body(req).value, req)
+      return web.no_content()
+    end }
+
+  r:add{ method = "DELETE", path = "/api/hooks/{id:int}/secrets/{name}", auth = "user", perm = PERM,
+    handler = function(req)
+      hooks.delete_secret(req.user, id_of(req), req.params.name, req)
+      return web.no_content()
+    end }
+
+  r:add{ method = "GET", path = "/api/hooks/{id:int}/runs", auth = "user", perm = PERM,
+    handler = function(req)
+      local res = hooks.runs(id_of(req), { status = status_filter(req, hooks.STATUSES), page = web.query(req).page })
+      local list = {}
+      for i, x in ipairs(res.runs) do list[i] = run_json(x) end
+      return web.json(200, { runs = json.array(list), total = res.total, page = res.page, pages = res.pages })
+    end }
+
+  r:add{ method = "GET", path = "/api/hooks/{id:int}/runs/{run:int}", auth = "user", perm = PERM,
+    handler = function(req) return web.json(200, run_json(hooks.run(id_of(req), id_of(req, "run")), true)) end }
+
+  r:add{ method = "POST", path = "/api/hooks/{id:int}/test", auth = "user", perm = PERM, tx = false,
+    handler = function(req) return web.json(200, test_json(hooks.test(req.user, id_of(req), web.body(req)))) end }
+end
+
+local function hook_event_names()
+  return event_feed.NAMES
+end
+
+local function hook_form_page(req, h)
+  local kept = page.kept(req)
+  local values = kept and next(kept.values) and kept.values or nil
+  if not values then
+    values = h and { name = h.name, events = table.concat(h.events, ", "), allow_hosts = table.concat(h.allow_hosts, ", "),
+      source = h.source, enabled = h.enabled }
+      or { name = "", events = "", allow_hosts = "", enabled = true,
+        source = "-- Runs after each event it is bound to, with event.name and event.data.\nreturn function(event)\n"
+          .. "  log(\"got\", event.name)\nend\n" }
+  end
+  return page.render(req, "hook_form", helpers{ title = h and ("Edit " .. h.name) or "New hook", h = h,
+    values = values, errors = kept and kept.errors or {}, check = kept and kept.extra and kept.extra.check,
+    areas = event_reference() }, { nav = "admin" })
+end
+
+local function hook_input(req)
+  local f = web.form(req)
+  return { name = f.name, events = f.events, allow_hosts = f.allow_hosts, source = f.source, note = f.note,
+    enabled = f.enabled == "on" }
+end
+
+local function hook_page_routes(r)
+  r:add{ method = "GET", path = "/admin/hooks", auth = "user", perm = PERM,
+    handler = function(req)
+      return page.render(req, "hooks_list", helpers{ title = "Hooks", hooks = hooks.list() }, { nav = "admin" })
+    end }
+
+  r:add{ method = "GET", path = "/admin/hooks/new", auth = "user", perm = PERM,
+    handler = function(req) return hook_form_page(req, nil) end }
+
+  r:add{ method = "POST", path = "/admin/hooks", auth = "user", perm = PERM,
+    handler = function(req)
+      local input = hook_input(req)
+      local ok, h = page.form(req, { back = "/admin/hooks/new", values = input }, hooks.create, req.user, input, req)
+      if not ok then return h end
+      return page.redirect("/admin/hooks/" .. h.id, "success", "Hook saved. It runs for the events it names.")
+    end }
+
+  -- Check (the form's other button): the result shown on the form, what was typed kept
+  for _, path in ipairs({ "/admin/hooks/new/check", "/admin/hooks/{id:int}/check" }) do
+    r:add{ method = "POST", path = path, auth = "user", perm = PERM,
+      handler = function(req)
+        local input = hook_input(req)
+        local back = req.params.id and ("/admin/hooks/" .. id_of(req) .. "/edit") or "/admin/hooks/new"
+        if req.params.id then hooks.get(id_of(req)) end
+        page.keep(req, back, { values = input, extra = { check = hooks.check(input.source) } })
+        return web.redirect(back)
+      end }
+  end
+
+  r:add{ method = "GET", path = "/admin/hooks/{id:int}", auth = "user", perm = PERM,
+    handler = function(req)
+      local h = hooks.get(id_of(req))
+      local f = { status = status_filter(req, hooks.STATUSES), page = web.query(req).page }
+      local kept = page.kept(req)
+      return page.render(req, "hook_show", helpers{ title = h.name, h = h, res = hooks.runs(h.id, f), f = f,
+        statuses = hooks.STATUSES, secrets = hooks.secret_names(h.id), versions = hooks.versions(h.id),
+        test = kept and kept.extra and kept.extra.test, test_values = kept and kept.values or {},
+        errors = kept and kept.errors or {}, event_names = hook_event_names() }, { nav = "admin" })
+    end }
+
+  r:add{ method = "GET", path = "/admin/hooks/{id:int}/edit", auth = "user", perm = PERM,
+    handler = function(req) return hook_form_page(req, hooks.get(id_of(req))) end }
+
+  r:add{ method = "POST", path = "/admin/hooks/{id:int}", auth = "user", perm = PERM,
+    handler = function(req)
+      local id = id_of(req)
+      local input = hook_input(req)
+      local ok, res = page.form(req, { back = "/admin/hooks/" .. id .. "/edit", values = input }, hooks.update,
+        req.user, id, input, req)
+      if not ok then return res end
+      return page.redirect("/admin/hooks/" .. id, "success", "Hook saved.")
+    end }
+
+  r:add{ method = "POST", path = "/admin/hooks/{id:int}/enabled", auth = "user", perm = PERM,
+    handler = function(req)
+      local id = id_of(req)
+      local on = web.form(req).enabled == "on"
+      hooks.update(req.user, id, { enabled = on }, req)
+      return page.redirect("/admin/hooks/" .. id, "success", on and "The hook is enabled." or "The hook is disabled.")
+    end }
+
+  r:add{ method = "POST", path = "/admin/hooks/{id:int}/delete", auth = "user", perm = PERM,
+    handler = function(req)
+      local h = hooks.get(id_of(req))
+      hooks.delete(req.user, h.id, req)
+      return page.redirect("/admin/hooks", "success", ("The hook \"%s\" was removed."):format(h.name))
+    end }
+
+  r:add{ method = "POST", path = "/admin/hooks/{id:int}/secrets", auth = "user", perm = PERM,
+    handler = function(req)
+      local id = id_of(req)
+      local f = web.form(req)
+      local ok, res = page.form(req, { back = "/admin/hooks/" .. id, values = { secret_name = f.name } },
+        hooks.set_secret, req.user, id, f.name, f.value, req)
+      if not ok then return res end
+      return page.redirect("/admin/hooks/" .. id, "success", ("The secret %s is saved (it is never shown)."):format(f.name))
+    end }
+
+  r:add{ method = "POST", path = "/admin/hooks/{id:int}/secrets/{name}/delete", auth = "user", perm = PERM,
+    handler = function(req)
+      local id = id_of(req)
+      local ok, res = page.form(req, "/admin/hooks/" .. id, hooks.delete_secret, req.user, id, req.params.name, req)
+      if not ok then return res end
+      return page.redirect("/admin/hooks/" .. id, "success", "The secret was removed.")
+    end }
+
+  r:add{ method = "POST", path = "/admin/hooks/{id:int}/test", auth = "user", perm = PERM, tx = false,
+    handler = function(req)
+      local id = id_of(req)
+      local f = web.form(req)
+      local input = { event = f.event, data = f.data, run_id = f.run_id, mode = f.mode, url = f.url }
+      local ok, res = page.form(req, { back = "/admin/hooks/" .. id, values = input }, hooks.test, req.user, id, input)
+      if not ok then return res end
+      local calls = {}
+      for i, c in ipairs(res.calls) do
+        local lines = { c.method .. " " .. c.url }
+        local names = {}
+        for k in pairs(c.headers or {}) do names[#names + 1] = k end
+        table.sort(names)
+        for _, k in ipairs(names) do lines[#lines + 1] = k .. ": " .. c.headers[k] end
+        if c.body then lines[#lines + 1] = "\n" .. c.body end
+        lines[#lines + 1] = "→ " .. tostring(c.status or c.error)
+        calls[i] = table.concat(lines, "\n")
+      end
+      page.keep(req, "/admin/hooks/" .. id, { values = input, extra = { test = { ok = res.ok, error = res.error,
+        mode = res.mode, calls = calls, log = res.logs, duration_ms = res.duration_ms } } })
+      return web.redirect("/admin/hooks/" .. id .. "#test")
+    end }
+
+  r:add{ method = "GET", path = "/admin/hooks/{id:int}/runs/{run:int}", auth = "user", perm = PERM,
+    handler = function(req)
+      local h = hooks.get(id_of(req))
+      local x = hooks.run(h.id, id_of(req, "run"))
+      return page.render(req, "hook_run", helpers{ title = x.event .. " · " .. h.name, h = h, x = x,
+        data = json.encode(x.data) }, { nav = "admin" })
+    end }
+
+  r:add{ method = "GET", path = "/admin/hooks/{id:int}/versions/{version:int}", auth = "user", perm = PERM,
+    handler = function(req)
+      local h = hooks.get(id_of(req))
+      local v = hooks.version(h.id, id_of(req, "version"))
+      return page.render(req, "hook_version", helpers{ title = h.name .. " · version " .. v.version, h = h, v = v },
+        { nav = "admin" })
+    end }
+end
+
 function M.routes(r)
   api_routes(r)
   page_routes(r)
+  hook_api_routes(r)
+  hook_page_routes(r)
   events.hook("admin.tiles", function(e)
     e.links["admin.integrations"] = { href = "/admin/integrations" }
   end)

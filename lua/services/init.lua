@@ -18,4 +18,5 @@ return {
   "one_on_ones",
   "one_on_one_timeline",
   "webhooks",
+  "hooks",
 }

@@ -369,6 +369,15 @@ static void work_coalesced_into_a_running_job_runs_after_it(void **state)
 	assert_int_equal(sched_claim(db, id, "1.1"), 1);
 	assert_int_equal(sched_done(db, id), 0);
 	assert_int_equal(count_jobs(), 0);
+	/* the run that comes after a coalesced one starts a fresh series of attempts */
+	id = add_in(100, "hook.run", "{}", "hook:1", "hook:1", SCHED_KEEP_EARLIER);
+	assert_int_equal(sched_retry(db, id, 100, "down"), 0);
+	assert_int_equal(sched_claim(db, id, "1.1"), 1);
+	add_in(100, "hook.run", "{}", "hook:1", "hook:1", SCHED_KEEP_EARLIER);
+	assert_int_equal(sched_done(db, id), 0);
+	assert_int_equal(column(id, "attempts"), 0);
+	assert_int_equal(sched_claim(db, id, "1.1"), 1);
+	assert_int_equal(sched_done(db, id), 0);
 	/* a failed run keeps its backoff however much work came meanwhile */
 	id = add_in(100, "hook.run", "{}", "hook:1", "hook:1", SCHED_KEEP_EARLIER);
 	assert_int_equal(sched_claim(db, id, "1.1"), 1);

@@ -1,8 +1,8 @@
--- Webhook deliveries survive a crash: a real `candor serve` records a delivery with every change
--- it commits, then is killed (SIGKILL) while its receiver holds the first delivery unanswered and
--- the others wait. After a restart every delivery id arrives — at least once: the one the receiver
--- had already got may come again, and the receiver de-duplicates by its id — and nothing of the
--- webhook's secret is in the server's log.
+-- Webhook deliveries and hook runs survive a crash: a real `candor serve` records a delivery and a
+-- hook run with every change it commits, then is killed (SIGKILL) while its receiver holds the
+-- first of each unanswered and the others wait. After a restart every delivery id arrives — at
+-- least once: the one the receiver had already got may come again, and the receiver
+-- de-duplicates by its id — every hook run runs, and nothing secret is in the server's log.
 local t = require "testing"
 local demo = require "demo"
 local db = require "lib.db"
@@ -12,6 +12,7 @@ local core_db = require "core.db"
 local settings = require "services.settings"
 local sessions = require "services.sessions"
 local webhooks = require "services.webhooks"
+local hooks = require "services.hooks"
 
 local ROOT = debug.getinfo(1, "S").source:match("^@(.-)tests/scenarios/integrations/[^/]+$") or ""
 local receiver = dofile(ROOT .. "tests/tools/http_receiver.lua")
@@ -50,15 +51,28 @@ local function received()
   return out
 end
 
-t.test("set up: a webhook for people, a receiver that holds what it gets, an API token", function()
+local HOOK_SECRET = "hook-secret-Zq81xx"
+
+-- The people the hook told the receiver about (each time).
+local function hooked()
+  local out = {}
+  for _, r in ipairs(recv:requests_to("/hook")) do out[#out + 1] = json.decode(r.body).person end
+  return out
+end
+
+t.test("set up: a webhook and a hook for people, a receiver that holds what it gets, an API token", function()
   settings.set("integrations.allow_loopback", true)
   local tom = user("tom")
   db.transaction(function()
     local _
     _, secret = webhooks.create(tom, { name = "Crash", url = recv:url("/crash"), events = { "person.created" } })
+    local h = hooks.create(tom, { name = "Crash hook", events = { "person.created" }, allow_hosts = { "127.0.0.1" },
+      source = ("return function(e) log(secrets.get('k')) http.request{ method = 'POST', url = %q, json = { person = e.data.person_id } } end")
+        :format(recv:url("/hook")) })
+    hooks.set_secret(tom, h.id, "k", HOOK_SECRET)
     token = sessions.create_api_token(user("marcus"), "crash test")
   end)
-  recv:rules{ "/crash hang" }
+  recv:rules{ "/crash hang", "/hook hang" }
   t.ok(core_db.checkpoint())
 end)
 
@@ -71,6 +85,8 @@ t.test("changes commit and record their deliveries; the server is killed while t
   t.eq(#rows, N, "one delivery per committed change")
   for _, r in ipairs(rows) do t.eq(r.status, "pending", "none was answered") end
   t.eq(#received(), 1, "the others waited behind the first")
+  t.ok(server.wait_for(function() return #hooked() >= 1 end), "the hook's first run was under way")
+  t.eq(db.value("SELECT count(*) FROM hook_runs WHERE status = 'pending'"), N, "a run per change, none finished")
 end)
 
 t.test("after a restart every delivery id arrives, at least once; de-duplicated by id, each once", function()
@@ -88,9 +104,19 @@ t.test("after a restart every delivery id arrives, at least once; de-duplicated 
   for _, uid in ipairs(want) do t.ok(seen[uid], uid .. " arrived") end
   t.eq(distinct, N)
   t.ok(#received() >= N and #received() <= N + 1, ("%d requests for %d deliveries"):format(#received(), N))
+  t.ok(server.wait_for(function()
+    return db.value("SELECT count(*) FROM hook_runs WHERE status = 'ok'") == N
+  end, 15000), "every hook run ran")
+  local told = {}
+  for _, id in ipairs(hooked()) do told[id] = true end
+  for _, id in ipairs(db.column("SELECT id FROM users WHERE email LIKE 'crash%@northwind.example'")) do
+    t.ok(told[id], "the hook told of person " .. id)
+  end
   t.eq(s:stop(), 0)
-  t.not_contains(s:log(), secret)
-  t.not_contains(canary.read(dir .. "/first.log"), secret)
+  for _, log in ipairs({ s:log(), canary.read(dir .. "/first.log") }) do
+    t.not_contains(log, secret)
+    t.not_contains(log, HOOK_SECRET)
+  end
   recv:stop()
   canary.cleanup(dir)
 end)
