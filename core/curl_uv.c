@@ -1,6 +1,9 @@
 /* Outbound calls through libcurl's multi socket interface on the libuv loop. */
 #include "curl_uv.h"
 
+#include "buf.h"
+#include "list.h"
+
 #include "version.h"
 
 #include <arpa/inet.h>
@@ -50,12 +53,7 @@ static void sock_closed(uv_handle_t *h)
 
 static void sock_close(curl_uv_t *cu, struct cu_sock *cs)
 {
-	if (cs->prev)
-		cs->prev->next = cs->next;
-	else
-		cu->socks = cs->next;
-	if (cs->next)
-		cs->next->prev = cs->prev;
+	LIST_UNLINK(cu->socks, cs);
 	uv_poll_stop(&cs->poll);
 	uv_close((uv_handle_t *)&cs->poll, sock_closed);
 }
@@ -106,10 +104,7 @@ static int on_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *s
 		cs->poll.data = cs;
 		cs->fd = s;
 		cs->cu = cu;
-		cs->next = cu->socks;
-		if (cu->socks)
-			cu->socks->prev = cs;
-		cu->socks = cs;
+		LIST_PUSH(cu->socks, cs);
 		curl_multi_assign(cu->multi, s, cs);
 	}
 	int events = 0;
@@ -587,38 +582,14 @@ void mail_cancel(mail_job_t *job)
 
 /* ------------------------------------------------------------------ HTTP */
 
-/** A growable byte buffer. */
-struct buf {
-	char *p;
-	size_t len, cap;
-};
-
-static int buf_add(struct buf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 1024;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *np = realloc(b->p, cap);
-		if (!np)
-			return -1;
-		b->p = np;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = 0;
-	return 0;
-}
-
 #define FETCH_MAX_HEAD (256 * 1024) /* all header lines of one answer */
 
 struct fetch_job {
 	curl_uv_t *cu;
 	CURL *easy;
 	struct curl_slist *headers;
-	char *body;            /* owned copy of the request body */
-	struct buf head, resp; /* the answer */
+	char *body;       /* owned copy of the request body */
+	buf_t head, resp; /* the answer */
 	size_t max_body;
 	long timeout_ms;
 	int too_large; /* the answer was cut off */
@@ -638,8 +609,8 @@ static void fetch_free(fetch_job_t *job)
 		curl_easy_cleanup(job->easy);
 	curl_slist_free_all(job->headers);
 	free(job->body);
-	free(job->head.p);
-	free(job->resp.p);
+	buf_free(&job->head);
+	buf_free(&job->resp);
 	free(job);
 }
 
@@ -651,7 +622,8 @@ static size_t fetch_write(char *data, size_t size, size_t nmemb, void *ud)
 		job->too_large = 1;
 		return 0;
 	}
-	if (buf_add(&job->resp, data, n) != 0) {
+	buf_add(&job->resp, data, n);
+	if (job->resp.oom) {
 		job->oom = 1;
 		return 0;
 	}
@@ -663,7 +635,7 @@ static size_t fetch_header(char *data, size_t size, size_t nitems, void *ud)
 	fetch_job_t *job = ud;
 	size_t n = size * nitems, m = n;
 	if (m >= 5 && memcmp(data, "HTTP/", 5) == 0) {
-		job->head.len = 0; /* a new answer (after 1xx): keep the last one only */
+		buf_reset(&job->head); /* a new answer (after 1xx): keep the last one only */
 		return n;
 	}
 	while (m > 0 && (data[m - 1] == '\n' || data[m - 1] == '\r'))
@@ -674,7 +646,9 @@ static size_t fetch_header(char *data, size_t size, size_t nitems, void *ud)
 		job->too_large = 1;
 		return 0;
 	}
-	if (buf_add(&job->head, data, m) != 0 || buf_add(&job->head, "\n", 1) != 0) {
+	buf_add(&job->head, data, m);
+	buf_addc(&job->head, '\n');
+	if (job->head.oom) {
 		job->oom = 1;
 		return 0;
 	}

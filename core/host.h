@@ -24,6 +24,9 @@ typedef struct task {
 	void *op;               /* the pending async operation, if any */
 	void (*cancel)(struct task *t); /* cancels op when the task is abandoned; may be NULL */
 	int abandoned;          /* owner is gone: never resume, results are dropped */
+	void (*guard)(struct task *t); /* called if the task ends while it is set (work it runs
+	                                  on behalf of an operation it was resumed for) */
+	void *guard_ud;                /* for the guard */
 	struct task *prev, *next; /* the host's list of live tasks */
 } task_t;
 
@@ -69,9 +72,34 @@ void task_abandon(task_t *t);
 /** The task running co, raising a Lua error if co is not a host task or the database has
  * an open transaction (no waiting inside a transaction). */
 task_t *task_check_async(lua_State *co);
+/** The task running co if it may wait now (a host task, yieldable, no transaction open), else
+ * NULL (never raises). */
+task_t *task_current(lua_State *co);
 /** Suspends the calling C function's task on op; the completion calls task_resume.
  * Use as: return task_yield(L, t, op, cancel); */
 int task_yield(lua_State *co, task_t *t, void *op, void (*cancel)(task_t *));
+/** The same with a continuation: k runs when the task is resumed (lua_yieldk). */
+int task_yieldk(lua_State *co, task_t *t, void *op, void (*cancel)(task_t *), lua_KContext ctx,
+                lua_KFunction k);
+
+/** Work a task waits for on the libuv thread pool (core.crypto's password hashing, core.xlsx,
+ * core.pdf): embed it first in the job's own structure. Once queued it cannot be cancelled: an
+ * abandoned task's job still runs, then is released without resuming anyone. */
+typedef struct pool_job {
+	uv_work_t w;
+	task_t *task;
+	/** On a pool thread: the work itself. */
+	void (*run)(struct pool_job *j);
+	/** Back on the loop, the task still waiting: pushes its results on co, returns how many. */
+	int (*push)(struct pool_job *j, lua_State *co);
+	/** Frees the job (always called, after push). */
+	void (*release)(struct pool_job *j);
+	const char *what; /* "the export": for "the export was cancelled" */
+} pool_job_t;
+
+/** Queues j (run, push, release, what set) for task t and waits: use as
+ * return pool_job_wait(L, t, j). When it cannot be queued, releases j and raises. */
+int pool_job_wait(lua_State *L, task_t *t, pool_job_t *j);
 
 /** The HTTP handler that runs the Lua request handler in a new task. */
 void host_on_request(http_request_t *req, void *ud);

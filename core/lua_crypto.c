@@ -294,55 +294,46 @@ static int l_equal(lua_State *L)
 
 /** A hash or verify job; the password copy lives in locked memory and is wiped. */
 struct pw_work {
-	uv_work_t w;
-	task_t *task;
-	char *pw;              /* sodium_malloc'd copy */
+	pool_job_t job;
+	char *pw; /* sodium_malloc'd copy */
 	size_t pw_len;
 	char hash[crypto_pwhash_STRBYTES];
 	pw_cost_t cost;
-	int verify;            /* 1: verify against hash; 0: make hash */
+	int verify; /* 1: verify against hash; 0: make hash */
 	int result;
 };
 
-static void pw_run(uv_work_t *w)
+static void pw_run(pool_job_t *j)
 {
-	struct pw_work *pw = (struct pw_work *)w;
+	struct pw_work *pw = (struct pw_work *)j;
 	if (pw->verify)
 		pw->result = pw_verify(pw->hash, pw->pw, pw->pw_len);
 	else
 		pw->result = pw_hash(pw->pw, pw->pw_len, pw->cost, pw->hash) == 0;
 }
 
-static void pw_after(uv_work_t *w, int status)
+static int pw_push(pool_job_t *j, lua_State *co)
 {
-	struct pw_work *pw = (struct pw_work *)w;
-	task_t *t = pw->task;
+	struct pw_work *pw = (struct pw_work *)j;
+	if (pw->verify) {
+		lua_pushboolean(co, pw->result);
+		return 1;
+	}
+	if (pw->result) {
+		lua_pushstring(co, pw->hash);
+		return 1;
+	}
+	lua_pushnil(co);
+	lua_pushstring(co, "out of memory while hashing");
+	return 2;
+}
+
+static void pw_release(pool_job_t *j)
+{
+	struct pw_work *pw = (struct pw_work *)j;
 	sodium_free(pw->pw);
-	if (t->abandoned) {
-		sodium_memzero(pw, sizeof *pw);
-		free(pw);
-		task_resume(t, 0);
-		return;
-	}
-	int n;
-	if (status != 0) {
-		lua_pushnil(t->co);
-		lua_pushstring(t->co, "cancelled");
-		n = 2;
-	} else if (pw->verify) {
-		lua_pushboolean(t->co, pw->result);
-		n = 1;
-	} else if (pw->result) {
-		lua_pushstring(t->co, pw->hash);
-		n = 1;
-	} else {
-		lua_pushnil(t->co);
-		lua_pushstring(t->co, "out of memory while hashing");
-		n = 2;
-	}
 	sodium_memzero(pw, sizeof *pw);
 	free(pw);
-	task_resume(t, n);
 }
 
 static int start_pw(lua_State *L, int verify)
@@ -366,15 +357,13 @@ static int start_pw(lua_State *L, int verify)
 	pw->pw_len = n;
 	pw->verify = verify;
 	pw->cost = H->pw_cost;
-	pw->task = t;
 	if (verify)
 		memcpy(pw->hash, hash, hn + 1);
-	if (uv_queue_work(H->loop, &pw->w, pw_run, pw_after) != 0) {
-		sodium_free(pw->pw);
-		free(pw);
-		return luaL_error(L, "cannot queue the hashing work");
-	}
-	return task_yield(L, t, pw, NULL); /* cannot be cancelled once queued: see pw_after */
+	pw->job.run = pw_run;
+	pw->job.push = pw_push;
+	pw->job.release = pw_release;
+	pw->job.what = "the password hashing";
+	return pool_job_wait(L, t, &pw->job);
 }
 
 /** crypto.hash_password(pw) -> argon2id hash text (waits; runs on the thread pool) */

@@ -1,26 +1,15 @@
-/* The module state and pending-transfer list shared by core.mail and core.fetch. */
+/* The module state shared by core.mail and core.fetch, and the clean-up of their transfers. */
 #include "lua_curl.h"
 
 #include <lauxlib.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void unlink_op(curl_op_t *op)
-{
-	if (op->prev)
-		op->prev->next = op->next;
-	else
-		op->st->ops = op->next;
-	if (op->next)
-		op->next->prev = op->prev;
-}
-
-curl_op_t *lua_curl_op(lua_State *L, curl_state_t *st, task_t *t)
+curl_op_t *lua_curl_op(lua_State *L, task_t *t)
 {
 	curl_op_t *op = calloc(1, sizeof *op);
 	if (!op)
 		luaL_error(L, "out of memory");
-	op->st = st;
 	op->task = t;
 	return op;
 }
@@ -29,16 +18,11 @@ void lua_curl_started(curl_op_t *op, void *job, void (*cancel_job)(void *))
 {
 	op->job = job;
 	op->cancel_job = cancel_job;
-	op->next = op->st->ops;
-	if (op->st->ops)
-		op->st->ops->prev = op;
-	op->st->ops = op;
 }
 
 task_t *lua_curl_done(curl_op_t *op)
 {
 	task_t *t = op->task;
-	unlink_op(op);
 	free(op);
 	return t;
 }
@@ -66,19 +50,11 @@ static int l_pending(lua_State *L)
 	return 1;
 }
 
-/* At host close (lua_close): abandon the waiting tasks (which cancels their transfers), then
- * free the driver; its handles finish closing on the loop's last run. */
+/* At host close (lua_close, after host_close abandoned every waiting task, which cancelled
+ * their transfers): free the driver; its handles finish closing on the loop's last run. */
 static int state_gc(lua_State *L)
 {
 	curl_state_t *st = lua_touserdata(L, 1);
-	while (st->ops) {
-		curl_op_t *op = st->ops;
-		task_abandon(op->task);
-		if (st->ops == op) { /* the task did not know the op: cancel it here */
-			op->cancel_job(op->job);
-			lua_curl_done(op);
-		}
-	}
 	curl_uv_free(st->cu);
 	st->cu = NULL;
 	return 0;

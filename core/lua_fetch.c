@@ -138,7 +138,7 @@ static int l_request(lua_State *L)
 	o.headers = lines;
 
 	curl_state_t *st = lua_curl_state(L, "fetch.request");
-	curl_op_t *op = lua_curl_op(L, st, t);
+	curl_op_t *op = lua_curl_op(L, t);
 	char err[256];
 	fetch_job_t *job = fetch_start(st->cu, &o, on_answer, op, err, sizeof err);
 	if (!job) {

@@ -1,7 +1,9 @@
 /* The Lua host: state, tasks (coroutines), the HTTP bridge and the scheduler timer. */
 #include "host.h"
 
+#include "buf.h"
 #include "clock.h"
+#include "list.h"
 #include "log.h"
 #include "loop.h"
 #include "proc.h"
@@ -18,50 +20,50 @@
 
 host_t *H;
 
-int host_error(lua_State *L, const char *code, const char *fmt, ...)
+/* Pushes {code=, message=} with the message formatted from fmt and ap. */
+static void push_error_table(lua_State *L, const char *code, const char *fmt, va_list ap)
 {
 	char msg[1024];
-	va_list ap;
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
 	lua_createtable(L, 0, 2);
 	lua_pushstring(L, code);
 	lua_setfield(L, -2, "code");
 	lua_pushstring(L, msg);
 	lua_setfield(L, -2, "message");
+}
+
+int host_error(lua_State *L, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	push_error_table(L, code, fmt, ap);
+	va_end(ap);
 	return lua_error(L);
 }
 
 int host_fail(lua_State *L, const char *code, const char *fmt, ...)
 {
-	char msg[1024];
 	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
 	lua_pushnil(L);
-	lua_createtable(L, 0, 2);
-	lua_pushstring(L, code);
-	lua_setfield(L, -2, "code");
-	lua_pushstring(L, msg);
-	lua_setfield(L, -2, "message");
+	va_start(ap, fmt);
+	push_error_table(L, code, fmt, ap);
+	va_end(ap);
 	return 2;
 }
 
 /* --- tasks --- */
 static void task_release(task_t *t)
 {
+	if (t->guard) {
+		void (*guard)(task_t *) = t->guard;
+		t->guard = NULL;
+		guard(t);
+	}
 	if (!H->lua_closed) {
 		*(task_t **)lua_getextraspace(t->co) = NULL;
 		luaL_unref(H->L, LUA_REGISTRYINDEX, t->ref);
 	}
-	if (t->prev)
-		t->prev->next = t->next;
-	else
-		H->task_list = t->next;
-	if (t->next)
-		t->next->prev = t->prev;
+	LIST_UNLINK(H->task_list, t);
 	free(t);
 	H->tasks--;
 }
@@ -124,10 +126,7 @@ task_t *task_start(int nargs, task_done_fn done, void *ud)
 	t->done = done;
 	t->ud = ud;
 	*(task_t **)lua_getextraspace(co) = t;
-	t->next = H->task_list;
-	if (t->next)
-		t->next->prev = t;
-	H->task_list = t;
+	LIST_PUSH(H->task_list, t);
 	H->tasks++;
 	return task_run(t, nargs);
 }
@@ -164,11 +163,57 @@ task_t *task_check_async(lua_State *co)
 	return t;
 }
 
+task_t *task_current(lua_State *co)
+{
+	task_t *t = *(task_t **)lua_getextraspace(co);
+	if (!t || !lua_isyieldable(co) || H->lua_closed || (H->db && db_depth(H->db) > 0))
+		return NULL;
+	return t;
+}
+
 int task_yield(lua_State *co, task_t *t, void *op, void (*cancel)(task_t *))
 {
 	t->op = op;
 	t->cancel = cancel;
 	return lua_yield(co, 0);
+}
+
+int task_yieldk(lua_State *co, task_t *t, void *op, void (*cancel)(task_t *), lua_KContext ctx,
+                lua_KFunction k)
+{
+	t->op = op;
+	t->cancel = cancel;
+	return lua_yieldk(co, 0, ctx, k);
+}
+
+/* --- work on the thread pool --- */
+static void pool_job_run(uv_work_t *w)
+{
+	pool_job_t *j = (pool_job_t *)w;
+	j->run(j);
+}
+
+static void pool_job_after(uv_work_t *w, int status)
+{
+	pool_job_t *j = (pool_job_t *)w;
+	task_t *t = j->task;
+	int n = 0;
+	if (!t->abandoned)
+		n = status != 0 ? host_fail(t->co, "cancelled", "%s was cancelled", j->what)
+		                : j->push(j, t->co);
+	j->release(j);
+	task_resume(t, n); /* an abandoned task is only freed */
+}
+
+int pool_job_wait(lua_State *L, task_t *t, pool_job_t *j)
+{
+	j->task = t;
+	if (uv_queue_work(H->loop, &j->w, pool_job_run, pool_job_after) != 0) {
+		const char *what = j->what;
+		j->release(j);
+		return luaL_error(L, "cannot queue %s on the thread pool", what);
+	}
+	return task_yield(L, t, j, NULL); /* cannot be cancelled once queued: pool_job_after frees it */
 }
 
 /* --- HTTP requests --- */
@@ -222,44 +267,20 @@ static int valid_header_text(const char *s, size_t n)
 	return 1;
 }
 
-/** A growable text buffer for header lines. */
-struct hbuf {
-	char *p;
-	size_t len, cap;
-	int bad;
-};
-
-static void hbuf_add(struct hbuf *b, const char *s, size_t n)
-{
-	if (b->len + n > b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 512;
-		while (cap < b->len + n)
-			cap *= 2;
-		char *np = realloc(b->p, cap);
-		if (!np) {
-			b->bad = 1;
-			return;
-		}
-		b->p = np;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-}
-
-static void hbuf_header(struct hbuf *b, lua_State *co, int name_idx, int value_idx)
+/* Appends "name: value\r\n" to b; sets *bad when either is not header text. */
+static void add_header(buf_t *b, int *bad, lua_State *co, int name_idx, int value_idx)
 {
 	size_t nl, vl;
 	const char *n = lua_tolstring(co, name_idx, &nl);
 	const char *v = lua_tolstring(co, value_idx, &vl);
 	if (!n || !v || !valid_header_text(n, nl) || !valid_header_text(v, vl) || nl == 0) {
-		b->bad = 1;
+		*bad = 1;
 		return;
 	}
-	hbuf_add(b, n, nl);
-	hbuf_add(b, ": ", 2);
-	hbuf_add(b, v, vl);
-	hbuf_add(b, "\r\n", 2);
+	buf_add(b, n, nl);
+	buf_add(b, ": ", 2);
+	buf_add(b, v, vl);
+	buf_add(b, "\r\n", 2);
 }
 
 static void request_done(task_t *t, int ok, int nres, const char *msg)
@@ -279,7 +300,8 @@ static void request_done(task_t *t, int ok, int nres, const char *msg)
 		http_respond(req, 500, json_head, sizeof json_head - 1, err500, sizeof err500 - 1);
 		return;
 	}
-	struct hbuf hb = {0};
+	buf_t hb = {0};
+	int bad = 0;
 	if (nres >= 2 && lua_istable(co, base + 1)) {
 		lua_pushnil(co);
 		while (lua_next(co, base + 1)) {
@@ -287,27 +309,27 @@ static void request_done(task_t *t, int ok, int nres, const char *msg)
 				lua_Integer n = luaL_len(co, -1);
 				for (lua_Integer i = 1; i <= n; i++) {
 					lua_rawgeti(co, -1, i);
-					hbuf_header(&hb, co, -3, -1);
+					add_header(&hb, &bad, co, -3, -1);
 					lua_pop(co, 1);
 				}
 			} else if (lua_type(co, -2) == LUA_TSTRING) {
-				hbuf_header(&hb, co, -2, -1);
+				add_header(&hb, &bad, co, -2, -1);
 			} else {
-				hb.bad = 1;
+				bad = 1;
 			}
 			lua_pop(co, 1);
 		}
 	}
 	size_t blen = 0;
 	const char *body = nres >= 3 ? lua_tolstring(co, base + 2, &blen) : NULL;
-	if (hb.bad) {
+	if (bad || hb.oom) {
 		log_error("%s %.*s: the handler returned a bad header (CR/LF or not text)", req->method,
 			  (int)req->target_len, req->target);
 		http_respond(req, 500, json_head, sizeof json_head - 1, err500, sizeof err500 - 1);
 	} else {
 		http_respond(req, status, hb.p, hb.len, body ? body : "", body ? blen : 0);
 	}
-	free(hb.p);
+	buf_free(&hb);
 }
 
 static void request_abandoned(http_request_t *req)
@@ -468,6 +490,46 @@ int luaopen_core_host(lua_State *L)
 	return 1;
 }
 
+/* --- what shutting down means here (core/loop.c) --- */
+static void hook_stopping(void *ud)
+{
+	(void)ud;
+	H->stopping = 1;
+	uv_timer_stop(&H->sched_timer);
+}
+
+static int hook_stop_serving(void *ud, void (*drained)(void *), void *arg)
+{
+	(void)ud;
+	if (!H->server)
+		return -1;
+	http_server_stop(H->server, drained, arg);
+	return 0;
+}
+
+static int hook_busy(void *ud)
+{
+	(void)ud;
+	int conns = 0, busy = 0;
+	if (H->server)
+		http_server_counts(H->server, &conns, &busy);
+	return busy;
+}
+
+static void hook_close_all(void *ud)
+{
+	(void)ud;
+	if (H->server)
+		http_server_close_all(H->server);
+}
+
+static void hook_finished(void *ud)
+{
+	(void)ud;
+	if (H->db && db_depth(H->db) == 0 && db_checkpoint(H->db) == 0)
+		log_info("database checkpointed");
+}
+
 /* --- state --- */
 static int luaopen_cjson_safe_wrap(lua_State *L)
 {
@@ -486,6 +548,14 @@ int host_init(uv_loop_t *loop, const char *app_dir)
 	http_config_default(&H->http_cfg);
 	H->handler_ref = LUA_NOREF;
 	H->jobs_ref = LUA_NOREF;
+	static const loop_hooks_t hooks = {
+	    .stopping = hook_stopping,
+	    .stop_serving = hook_stop_serving,
+	    .busy = hook_busy,
+	    .close_all = hook_close_all,
+	    .finished = hook_finished,
+	};
+	loop_init(loop, &hooks);
 	uv_timer_init(loop, &H->sched_timer);
 	uv_unref((uv_handle_t *)&H->sched_timer); /* jobs alone do not keep the process running */
 	lua_State *L = luaL_newstate();

@@ -121,7 +121,7 @@ static int l_send(lua_State *L)
 	o.to = to;
 
 	curl_state_t *st = lua_curl_state(L, "mail.send");
-	curl_op_t *op = lua_curl_op(L, st, t);
+	curl_op_t *op = lua_curl_op(L, t);
 	char err[256];
 	mail_job_t *job = mail_start(st->cu, &o, on_sent, op, err, sizeof err);
 	if (!job) {

@@ -1,6 +1,8 @@
 /* core.net: a plain TCP client (tests talk raw HTTP to the server through it). */
 #include "host.h"
 
+#include "buf.h"
+
 #include <arpa/inet.h>
 #include <lauxlib.h>
 #include <stdlib.h>
@@ -13,8 +15,7 @@ struct net_conn {
 	uv_tcp_t tcp;
 	uv_timer_t timer;
 	uv_connect_t connect;
-	char *buf;              /* received, not yet read */
-	size_t len, cap;
+	buf_t in;               /* received, not yet read */
 	int eof;                /* peer closed or error */
 	int closing;
 	int open_handles;
@@ -32,7 +33,7 @@ struct conn_ud {
 static void maybe_free(struct net_conn *c)
 {
 	if (c->open_handles == 0 && !c->lua_alive) {
-		free(c->buf);
+		buf_free(&c->in);
 		free(c);
 	}
 }
@@ -62,9 +63,9 @@ static void wake(struct net_conn *c)
 	c->waiter = NULL;
 	uv_timer_stop(&c->timer);
 	int n;
-	if (c->len > 0) {
-		lua_pushlstring(t->co, c->buf, c->len);
-		c->len = 0;
+	if (c->in.len > 0) {
+		lua_pushlstring(t->co, c->in.p, c->in.len);
+		buf_reset(&c->in);
 		n = 1;
 	} else {
 		lua_pushnil(t->co);
@@ -77,19 +78,11 @@ static void wake(struct net_conn *c)
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 {
 	struct net_conn *c = h->data;
-	if (c->cap - c->len < suggested) {
-		size_t cap = c->cap ? c->cap : 65536;
-		while (cap - c->len < suggested)
-			cap *= 2;
-		char *nb = realloc(c->buf, cap);
-		if (!nb) {
-			*b = uv_buf_init(NULL, 0);
-			return;
-		}
-		c->buf = nb;
-		c->cap = cap;
+	if (buf_reserve(&c->in, suggested) != 0) {
+		*b = uv_buf_init(NULL, 0);
+		return;
 	}
-	*b = uv_buf_init(c->buf + c->len, (unsigned)(c->cap - c->len));
+	*b = uv_buf_init(c->in.p + c->in.len, (unsigned)(c->in.cap - c->in.len - 1));
 }
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
@@ -100,7 +93,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 		c->eof = 1;
 		uv_read_stop(s);
 	} else {
-		c->len += (size_t)n;
+		c->in.len += (size_t)n;
 	}
 	if (n != 0)
 		wake(c);
@@ -234,9 +227,9 @@ static int l_read(lua_State *L)
 	struct net_conn *c = check(L);
 	lua_Integer ms = luaL_optinteger(L, 2, 5000);
 	task_t *t = task_check_async(L);
-	if (c->len > 0) {
-		lua_pushlstring(L, c->buf, c->len);
-		c->len = 0;
+	if (c->in.len > 0) {
+		lua_pushlstring(L, c->in.p, c->in.len);
+		buf_reset(&c->in);
 		return 1;
 	}
 	if (c->eof) {

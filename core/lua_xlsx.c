@@ -3,6 +3,7 @@
 #include "host.h"
 
 #include "arena.h"
+#include "lua_desc.h"
 #include "xlsx.h"
 
 #include <errno.h>
@@ -16,53 +17,22 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/** Copying a description out of Lua: where to allocate, and the first complaint. */
-struct copy {
-	lua_State *L;
-	arena_t *a;
-	char err[400];
-};
-
-/** Records a complaint about the description; returns -1. */
-static int bad(struct copy *c, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(c->err, sizeof c->err, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /** Copies the UTF-8 string on top of the stack (a number is written as Lua writes it). */
-static int copy_text(struct copy *c, const char *what, const char **out)
+static int copy_text(desc_copy_t *c, const char *what, const char **out)
 {
-	size_t n;
-	const char *s = lua_tolstring(c->L, -1, &n);
-	if (!utf8_valid(s, n))
-		return bad(c, "%s is not valid UTF-8 text (or contains a NUL byte)", what);
-	if (n > XLSX_MAX_STRING)
-		return bad(c, "%s is longer than %d bytes", what, XLSX_MAX_STRING);
-	*out = arena_strndup(c->a, s, n);
-	return *out ? 0 : bad(c, "out of memory");
-}
-
-/** Pushes t[name] of the table at idx without metamethods; returns its type. */
-static int rawfield(lua_State *L, int idx, const char *name)
-{
-	lua_pushstring(L, name);
-	return lua_rawget(L, idx < 0 ? idx - 1 : idx);
+	return desc_text(c, what, XLSX_MAX_STRING, out);
 }
 
 /** Optional string field name of the table at idx (absolute) into *out (NULL when absent). */
-static int opt_string(struct copy *c, int idx, const char *name, const char *what, const char **out)
+static int opt_string(desc_copy_t *c, int idx, const char *name, const char *what, const char **out)
 {
 	int rc = 0;
 	*out = NULL;
-	int t = rawfield(c->L, idx, name);
+	int t = desc_field(c->L, idx, name);
 	if (t == LUA_TSTRING)
 		rc = copy_text(c, what, out);
 	else if (t != LUA_TNIL)
-		rc = bad(c, "%s must be a string, not a %s", what, lua_typename(c->L, t));
+		rc = desc_bad(c, "%s must be a string, not a %s", what, lua_typename(c->L, t));
 	lua_pop(c->L, 1);
 	return rc;
 }
@@ -70,30 +40,30 @@ static int opt_string(struct copy *c, int idx, const char *name, const char *wha
 static const char *const type_names[] = {"text", "number", "date", "percent", NULL};
 
 /** Copies column k (1-based) of sheet si from the table on top of the stack. */
-static int copy_column(struct copy *c, int si, int k, xlsx_column_t *col)
+static int copy_column(desc_copy_t *c, int si, int k, xlsx_column_t *col)
 {
 	lua_State *L = c->L;
 	int idx = lua_gettop(L);
 	char what[96];
 	if (!lua_istable(L, idx))
-		return bad(c, "sheets[%d].columns[%d] must be a table, not a %s", si, k,
-		           luaL_typename(L, idx));
+		return desc_bad(c, "sheets[%d].columns[%d] must be a table, not a %s", si, k,
+		                luaL_typename(L, idx));
 	snprintf(what, sizeof what, "sheets[%d].columns[%d].header", si, k);
-	if (rawfield(L, idx, "header") != LUA_TSTRING)
-		return bad(c, "%s must be a string, not a %s", what, luaL_typename(L, -1));
+	if (desc_field(L, idx, "header") != LUA_TSTRING)
+		return desc_bad(c, "%s must be a string, not a %s", what, luaL_typename(L, -1));
 	if (copy_text(c, what, &col->header) != 0)
 		return -1;
 	lua_pop(L, 1);
-	int t = rawfield(L, idx, "width");
+	int t = desc_field(L, idx, "width");
 	if (t != LUA_TNIL) {
 		lua_Number w = lua_tonumber(L, -1);
 		if (t != LUA_TNUMBER || !(w > 0 && w <= 255))
-			return bad(c, "sheets[%d].columns[%d].width must be a number of characters 1..255",
-			           si, k);
+			return desc_bad(
+			    c, "sheets[%d].columns[%d].width must be a number of characters 1..255", si, k);
 		col->width = w;
 	}
 	lua_pop(L, 1);
-	t = rawfield(L, idx, "type");
+	t = desc_field(L, idx, "type");
 	col->type = XLSX_TEXT;
 	if (t != LUA_TNIL) {
 		const char *tn = t == LUA_TSTRING ? lua_tostring(L, -1) : "";
@@ -102,8 +72,8 @@ static int copy_column(struct copy *c, int si, int k, xlsx_column_t *col)
 			if (strcmp(tn, type_names[i]) == 0)
 				found = i;
 		if (found < 0)
-			return bad(c, "sheets[%d].columns[%d].type must be text, number, date or percent", si,
-			           k);
+			return desc_bad(
+			    c, "sheets[%d].columns[%d].type must be text, number, date or percent", si, k);
 		col->type = (xlsx_type_t)found;
 	}
 	lua_pop(L, 1);
@@ -112,7 +82,7 @@ static int copy_column(struct copy *c, int si, int k, xlsx_column_t *col)
 }
 
 /** Copies the value on top of the stack into cell, as column col wants it. */
-static int copy_cell(struct copy *c, int si, int r, int k, const xlsx_column_t *col, xlsx_cell_t *cell)
+static int copy_cell(desc_copy_t *c, int si, int r, int k, const xlsx_column_t *col, xlsx_cell_t *cell)
 {
 	lua_State *L = c->L;
 	int t = lua_type(L, -1);
@@ -124,14 +94,14 @@ static int copy_cell(struct copy *c, int si, int r, int k, const xlsx_column_t *
 	}
 	if (col->type == XLSX_TEXT) {
 		if (t != LUA_TSTRING && t != LUA_TNUMBER)
-			return bad(c, "%s must be text or a number, not a %s", what, lua_typename(L, t));
+			return desc_bad(c, "%s must be text or a number, not a %s", what, lua_typename(L, t));
 		cell->kind = XLSX_STRING;
 		return copy_text(c, what, &cell->s);
 	}
 	if (t == LUA_TNUMBER) {
 		lua_Number v = lua_tonumber(L, -1);
 		if (!isfinite(v))
-			return bad(c, "%s is not a finite number", what);
+			return desc_bad(c, "%s is not a finite number", what);
 		cell->kind = XLSX_VALUE;
 		cell->n = col->type == XLSX_DATE ? xlsx_serial_of_unix(v) : v;
 		return 0;
@@ -139,39 +109,39 @@ static int copy_cell(struct copy *c, int si, int r, int k, const xlsx_column_t *
 	if (col->type == XLSX_DATE && t == LUA_TSTRING) {
 		cell->kind = XLSX_VALUE;
 		if (xlsx_parse_date(lua_tostring(L, -1), &cell->n) != 0)
-			return bad(c, "%s is not a date like 2026-01-31 or 2026-01-31T09:00:00Z", what);
+			return desc_bad(c, "%s is not a date like 2026-01-31 or 2026-01-31T09:00:00Z", what);
 		return 0;
 	}
-	return bad(c, "%s must be a %s, not a %s", what,
-	           col->type == XLSX_DATE ? "date (unix seconds or \"YYYY-MM-DD\")" : "number",
-	           lua_typename(L, t));
+	return desc_bad(c, "%s must be a %s, not a %s", what,
+	                col->type == XLSX_DATE ? "date (unix seconds or \"YYYY-MM-DD\")" : "number",
+	                lua_typename(L, t));
 }
 
 /** Copies sheet si from the table on top of the stack. */
-static int copy_sheet(struct copy *c, int si, xlsx_sheet_t *s)
+static int copy_sheet(desc_copy_t *c, int si, xlsx_sheet_t *s)
 {
 	lua_State *L = c->L;
 	int idx = lua_gettop(L);
 	char what[64];
 	if (!lua_istable(L, idx))
-		return bad(c, "sheets[%d] must be a table, not a %s", si, luaL_typename(L, idx));
+		return desc_bad(c, "sheets[%d] must be a table, not a %s", si, luaL_typename(L, idx));
 	snprintf(what, sizeof what, "sheets[%d].name", si);
 	if (opt_string(c, idx, "name", what, &s->name) != 0)
 		return -1;
-	rawfield(L, idx, "freeze_header");
+	desc_field(L, idx, "freeze_header");
 	s->freeze_header = lua_toboolean(L, -1);
-	rawfield(L, idx, "autofilter");
+	desc_field(L, idx, "autofilter");
 	s->autofilter = lua_toboolean(L, -1);
 	lua_pop(L, 2);
-	if (rawfield(L, idx, "columns") != LUA_TTABLE)
-		return bad(c, "sheets[%d].columns must be a table of columns", si);
+	if (desc_field(L, idx, "columns") != LUA_TTABLE)
+		return desc_bad(c, "sheets[%d].columns must be a table of columns", si);
 	size_t ncols = lua_rawlen(L, -1);
 	if (ncols == 0 || ncols > XLSX_MAX_COLS)
-		return bad(c, "sheets[%d].columns must hold 1..%d columns", si, XLSX_MAX_COLS);
+		return desc_bad(c, "sheets[%d].columns must hold 1..%d columns", si, XLSX_MAX_COLS);
 	s->ncols = (int)ncols;
 	s->cols = arena_alloc(c->a, ncols * sizeof *s->cols);
 	if (!s->cols)
-		return bad(c, "out of memory");
+		return desc_bad(c, "out of memory");
 	for (int k = 1; k <= s->ncols; k++) {
 		lua_rawgeti(L, -1, k);
 		if (copy_column(c, si, k, &s->cols[k - 1]) != 0)
@@ -179,23 +149,24 @@ static int copy_sheet(struct copy *c, int si, xlsx_sheet_t *s)
 		lua_pop(L, 1);
 	}
 	lua_pop(L, 1);
-	int t = rawfield(L, idx, "rows");
+	int t = desc_field(L, idx, "rows");
 	if (t != LUA_TTABLE && t != LUA_TNIL)
-		return bad(c, "sheets[%d].rows must be a table of rows", si);
+		return desc_bad(c, "sheets[%d].rows must be a table of rows", si);
 	size_t nrows = t == LUA_TNIL ? 0 : lua_rawlen(L, -1);
 	if (nrows > XLSX_MAX_ROWS)
-		return bad(c, "sheets[%d] has more than %d rows", si, XLSX_MAX_ROWS);
+		return desc_bad(c, "sheets[%d] has more than %d rows", si, XLSX_MAX_ROWS);
 	s->nrows = (int)nrows;
 	s->cells = arena_alloc(c->a, (nrows ? nrows : 1) * ncols * sizeof *s->cells);
 	if (!s->cells)
-		return bad(c, "out of memory");
+		return desc_bad(c, "out of memory");
 	for (int r = 1; r <= s->nrows; r++) {
 		if (lua_rawgeti(L, -1, r) != LUA_TTABLE)
-			return bad(c, "sheets[%d].rows[%d] must be a table (an array of values), not a %s",
-			           si, r, luaL_typename(L, -1));
+			return desc_bad(c,
+			                "sheets[%d].rows[%d] must be a table (an array of values), not a %s",
+			                si, r, luaL_typename(L, -1));
 		if (lua_rawlen(L, -1) > ncols)
-			return bad(c, "sheets[%d].rows[%d] has %d values but the sheet has %d columns", si, r,
-			           (int)lua_rawlen(L, -1), s->ncols);
+			return desc_bad(c, "sheets[%d].rows[%d] has %d values but the sheet has %d columns",
+			                si, r, (int)lua_rawlen(L, -1), s->ncols);
 		for (int k = 1; k <= s->ncols; k++) {
 			lua_rawgeti(L, -1, k);
 			xlsx_cell_t *cell = &s->cells[(size_t)(r - 1) * ncols + (size_t)(k - 1)];
@@ -210,28 +181,28 @@ static int copy_sheet(struct copy *c, int si, xlsx_sheet_t *s)
 }
 
 /** Copies the workbook description at idx. 0, or -1 with c->err set. */
-static int copy_book(struct copy *c, int idx, xlsx_book_t *b)
+static int copy_book(desc_copy_t *c, int idx, xlsx_book_t *b)
 {
 	lua_State *L = c->L;
 	if (opt_string(c, idx, "title", "title", &b->title) != 0 ||
 	    opt_string(c, idx, "author", "author", &b->author) != 0)
 		return -1;
-	int t = rawfield(L, idx, "created");
+	int t = desc_field(L, idx, "created");
 	if (t != LUA_TNIL) {
 		if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) <= 0)
-			return bad(c, "created must be a unix time in whole seconds");
+			return desc_bad(c, "created must be a unix time in whole seconds");
 		b->created = lua_tointeger(L, -1);
 	}
 	lua_pop(L, 1);
-	if (rawfield(L, idx, "sheets") != LUA_TTABLE)
-		return bad(c, "sheets must be a table of sheets");
+	if (desc_field(L, idx, "sheets") != LUA_TTABLE)
+		return desc_bad(c, "sheets must be a table of sheets");
 	size_t n = lua_rawlen(L, -1);
 	if (n == 0 || n > 1000)
-		return bad(c, "sheets must hold 1..1000 sheets");
+		return desc_bad(c, "sheets must hold 1..1000 sheets");
 	b->nsheets = (int)n;
 	b->sheets = arena_alloc(c->a, n * sizeof *b->sheets);
 	if (!b->sheets)
-		return bad(c, "out of memory");
+		return desc_bad(c, "out of memory");
 	for (int i = 1; i <= b->nsheets; i++) {
 		lua_rawgeti(L, -1, i);
 		if (copy_sheet(c, i, &b->sheets[i - 1]) != 0)
@@ -242,10 +213,9 @@ static int copy_book(struct copy *c, int idx, xlsx_book_t *b)
 	return 0;
 }
 
-/** A workbook being written on the thread pool; freed by after_write. */
+/** A workbook being written on the thread pool; freed by release_write. */
 struct xlsx_job {
-	uv_work_t w;
-	task_t *task;
+	pool_job_t job;
 	arena_t arena; /* owns book and the paths */
 	xlsx_book_t book;
 	const char *path;   /* target file, or NULL to return the bytes */
@@ -281,9 +251,9 @@ fail:
 }
 
 /* on a pool thread: write to a temporary file, then rename it into place or read it back */
-static void run_write(uv_work_t *w)
+static void run_write(pool_job_t *pj)
 {
-	struct xlsx_job *j = (struct xlsx_job *)w;
+	struct xlsx_job *j = (struct xlsx_job *)pj;
 	char tmp[4200];
 	j->rc = -1;
 	j->code = "io";
@@ -316,29 +286,25 @@ fail:
 		unlink(tmp);
 }
 
-/* back on the loop: resume the task with the result */
-static void after_write(uv_work_t *w, int status)
+/* back on the loop: the result for the task */
+static int push_write(pool_job_t *pj, lua_State *co)
 {
-	struct xlsx_job *j = (struct xlsx_job *)w;
-	task_t *t = j->task;
-	int n = 0;
-	if (!t->abandoned) {
-		lua_State *co = t->co;
-		if (status != 0)
-			n = host_fail(co, "cancelled", "the export was cancelled");
-		else if (j->rc != 0)
-			n = host_fail(co, j->code, "%s", j->err);
-		else if (j->path)
-			lua_pushboolean(co, 1);
-		else
-			lua_pushlstring(co, j->bytes, j->len);
-		if (status == 0 && j->rc == 0)
-			n = 1;
-	}
+	struct xlsx_job *j = (struct xlsx_job *)pj;
+	if (j->rc != 0)
+		return host_fail(co, j->code, "%s", j->err);
+	if (j->path)
+		lua_pushboolean(co, 1);
+	else
+		lua_pushlstring(co, j->bytes, j->len);
+	return 1;
+}
+
+static void release_write(pool_job_t *pj)
+{
+	struct xlsx_job *j = (struct xlsx_job *)pj;
 	free(j->bytes);
 	arena_free(&j->arena);
 	free(j);
-	task_resume(t, n);
 }
 
 /** Starts writing the description at index spec (to path, or to bytes when path is NULL). */
@@ -349,7 +315,7 @@ static int start_write(lua_State *L, const char *path, int spec)
 	struct xlsx_job *j = calloc(1, sizeof *j);
 	if (!j)
 		return luaL_error(L, "out of memory");
-	struct copy c = {.L = L, .a = &j->arena};
+	desc_copy_t c = {.L = L, .a = &j->arena};
 	int top = lua_gettop(L);
 	const char *tmpdir = getenv("TMPDIR");
 	if (!tmpdir || !*tmpdir)
@@ -359,15 +325,14 @@ static int start_write(lua_State *L, const char *path, int spec)
 	j->path = path ? arena_strndup(&j->arena, path, strlen(path)) : NULL;
 	j->tmpdir = arena_strndup(&j->arena, tmpdir, strlen(tmpdir));
 	if ((path && !j->path) || !j->tmpdir) {
-		bad(&c, "out of memory");
+		desc_bad(&c, "out of memory");
 		goto fail;
 	}
-	j->task = t;
-	if (uv_queue_work(H->loop, &j->w, run_write, after_write) != 0) {
-		bad(&c, "cannot queue the export on the thread pool");
-		goto fail;
-	}
-	return task_yield(L, t, j, NULL); /* cannot be cancelled once queued: after_write frees it */
+	j->job.run = run_write;
+	j->job.push = push_write;
+	j->job.release = release_write;
+	j->job.what = "the export";
+	return pool_job_wait(L, t, &j->job);
 fail:
 	lua_settop(L, top);
 	arena_free(&j->arena);

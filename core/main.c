@@ -4,6 +4,7 @@
 #include "host.h"
 #include "log.h"
 #include "loop.h"
+#include "sandbox_proto.h"
 #include "version.h"
 
 #include <dirent.h>
@@ -251,6 +252,9 @@ static int cmd_test(const char *app_dir, const char *filter, char **paths, int n
 
 int main(int argc, char **argv)
 {
+	/* a sandbox worker process (core/sandbox_pool.c starts them): not a command for people */
+	if (argc >= 2 && strcmp(argv[1], "sandbox-worker") == 0)
+		return sandbox_worker_main(argc, argv);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	umask(077); /* the database, key and exports hold confidential data */
 	if (argc < 2) {

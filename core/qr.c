@@ -1,6 +1,8 @@
 /* QR codes on libqrencode (plain C, no Lua). */
 #include "qr.h"
 
+#include "buf.h"
+
 #include <errno.h>
 #include <qrencode.h>
 #include <stdarg.h>
@@ -38,51 +40,15 @@ void qr_free(qr_t *q)
 	q->dark = NULL;
 }
 
-/** A growable string. */
-struct sbuf {
-	char *p;
-	size_t len, cap;
-	int bad;
-};
-
-/** Appends formatted text, growing the buffer; sets bad when out of memory. */
-static void sb_printf(struct sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	for (;;) {
-		va_start(ap, fmt);
-		int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->bad = 1;
-			return;
-		}
-		if (b->p && b->len + (size_t)n < b->cap) {
-			b->len += (size_t)n;
-			return;
-		}
-		size_t cap = b->cap ? b->cap * 2 : 4096;
-		while (cap <= b->len + (size_t)n)
-			cap *= 2;
-		char *np = realloc(b->p, cap);
-		if (!np) {
-			b->bad = 1;
-			return;
-		}
-		b->p = np;
-		b->cap = cap;
-	}
-}
-
 char *qr_svg(const qr_t *q, int module, int margin, size_t *len)
 {
-	struct sbuf b = {0};
+	buf_t b = {0};
 	int side = q->width + 2 * margin;
-	sb_printf(&b,
-	          "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%d\" height=\"%d\" "
-	          "viewBox=\"0 0 %d %d\" shape-rendering=\"crispEdges\">"
-	          "<rect width=\"%d\" height=\"%d\" fill=\"#fff\"/><path fill=\"#000\" d=\"",
-	          side * module, side * module, side, side, side, side);
+	buf_printf(&b,
+	           "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%d\" height=\"%d\" "
+	           "viewBox=\"0 0 %d %d\" shape-rendering=\"crispEdges\">"
+	           "<rect width=\"%d\" height=\"%d\" fill=\"#fff\"/><path fill=\"#000\" d=\"",
+	           side * module, side * module, side, side, side, side);
 	for (int y = 0; y < q->width; y++) {
 		const unsigned char *row = q->dark + (size_t)y * (size_t)q->width;
 		for (int x = 0; x < q->width;) {
@@ -93,13 +59,13 @@ char *qr_svg(const qr_t *q, int module, int margin, size_t *len)
 			int run = 1;
 			while (x + run < q->width && row[x + run])
 				run++;
-			sb_printf(&b, "M%d %dh%dv1h-%dz", x + margin, y + margin, run, run);
+			buf_printf(&b, "M%d %dh%dv1h-%dz", x + margin, y + margin, run, run);
 			x += run;
 		}
 	}
-	sb_printf(&b, "\"/></svg>");
-	if (b.bad) {
-		free(b.p);
+	buf_printf(&b, "\"/></svg>");
+	if (b.oom) {
+		buf_free(&b);
 		return NULL;
 	}
 	*len = b.len;

@@ -298,7 +298,9 @@ function M.routes(r)
         items = items_json(items), problems = json.array(errs or {}), ms = clock.mono_ms() - started })
     end }
 
-  r:add{ method = "PUT", path = "/api/workflows/{name}", auth = "user", perm = PERM,
+  -- no transaction around it: the script runs in a worker while the server serves others; the
+  -- service saves in a transaction of its own
+  r:add{ method = "PUT", path = "/api/workflows/{name}", auth = "user", perm = PERM, tx = false,
     handler = function(req)
       local name = req.params.name
       local body = web.body(req)

@@ -3,28 +3,24 @@
 --   http.request{ method, url, headers, json | body, timeout }   -- only to the hook's hosts
 --   secrets.get(name)        people.get(id)        people.find{ email = }        log(...)
 --
--- A hook is a Lua text that returns a function(event). It runs in core.sandbox (its own Lua
--- state: an instruction budget, a memory cap, no io/os/debug/load). The host side of each call
--- (an HTTP request that waits on the network, a secret, a person) runs in the server's task.
---
--- core.sandbox in this version has no host functions, so a call is made the way a workflow
--- engine replays history: the script runs until its first call the host has not answered yet,
--- the sandbox returns that call, the host makes it and runs the script again from the start with
--- the answers so far, until it finishes. The script is deterministic given its answers (an
--- event, and the answers, in order), so each round repeats the calls before. run() is the only
--- place that knows this: a sandbox whose scripts call host functions directly (opts.functions)
--- takes host_calls() as they are and calls the script once.
+-- A hook is a Lua text that returns a function(event). It runs in core.sandbox — a worker
+-- process the server kills on a wall-clock deadline, with an instruction budget and a memory cap,
+-- no io/os/debug/load — and calls the API as host functions: each runs here, in the server's
+-- task (an HTTP request waits on the network like any job; the script's deadline does not count
+-- that time), and its answer goes back to the script as plain data.
 local json = require "lib.json"
 local util = require "lib.util"
 local sandbox = require "core.sandbox"
 local clock = require "core.clock"
+local timer = require "core.timer"
 local fetch = require "core.fetch"
 
 local M = {}
 
 M.MEMORY = 8 * 1024 * 1024   -- bytes per run
-M.INSTRUCTIONS = 2e6          -- per round (about 30 ms of the loop: see docs/architecture.md, "Integrations")
-M.MAX_CALLS = 20              -- host calls per run (HTTP requests, secrets, people)
+M.INSTRUCTIONS = 10e6         -- per run
+M.SCRIPT_MS = 2000            -- the script's own wall-clock time per run (waiting on a host call not counted)
+M.MAX_CALLS = 50              -- host calls per run (HTTP requests, secrets, people, log)
 M.MAX_HTTP = 10               -- HTTP requests per run
 M.DEFAULT_TIMEOUT = 5         -- seconds, one HTTP request
 M.MAX_TIMEOUT = 10
@@ -32,53 +28,31 @@ M.RUN_SECONDS = 30            -- the HTTP requests of one run in all
 M.MAX_ANSWER = 256 * 1024     -- bytes of an answer read
 M.MAX_BODY = 256 * 1024       -- bytes of a request body
 M.LOG_LINES, M.LOG_LINE = 50, 500
+-- Hook runs in the sandbox at once. A run holds a sandbox worker while its HTTP requests wait, and
+-- the pool has two for calls that wait: one stays free for workflow rules and checks.
+M.AT_ONCE = 1
 
--- The script's text inside the API. Everything before the script is on its first line, so a
--- message names the script's own line numbers; the API's functions do not end in a tail call, so
--- an error they raise names the line of the script that called them.
-local PRELUDE = table.concat({
-  "local __a, __n, __logs, __need = HOOK_ANSWERS, 0, {}, nil;",
-  "local function __ask(kind, arg) __n = __n + 1; local a = __a[__n];",
-  " if a == nil then if __need == nil then __need = { kind = kind, arg = arg } end;",
-  " error('the hook waits for an answer from outside the sandbox', 0) end;",
-  " if a.error ~= nil then error(a.error, 3) end; return a.value end;",
-  "local http = { request = function(req) local v = __ask('http', req); return v end };",
-  "local secrets = { get = function(name) local v = __ask('secret', name); return v end };",
-  "local people = { get = function(id) local v = __ask('person', id); return v end,",
-  " find = function(q) local v = __ask('find', q); return v end };",
-  "local function log(...) if #__logs < ", tostring(M.LOG_LINES), " then local t = {};",
-  " for i = 1, select('#', ...) do t[i] = tostring((select(i, ...))) end;",
-  " __logs[#__logs + 1] = table.concat(t, ' '):sub(1, ", tostring(M.LOG_LINE), ") end end;",
-  "local __fn = (function() ",
-})
-local EPILOGUE = [[
+local FUNCTION = "a hook returns a function(event): return function(event) ... end"
 
-end)();
-return { kind = function() return type(__fn) end, run = function(event)
-  __n, __logs, __need = 0, {}, nil
-  if type(__fn) ~= "function" then return { error = "a hook returns a function(event): return function(event) ... end" } end
-  local ok, err = pcall(__fn, event)
-  if __need ~= nil then return { need = __need, logs = __logs } end
-  if not ok then return { error = tostring(err), logs = __logs } end
-  return { ok = true, logs = __logs }
-end }]]
-
-local function chunk(source) return PRELUDE .. source .. EPILOGUE end
-
-local function limits(answers)
-  return { memory_limit = M.MEMORY, instruction_limit = M.INSTRUCTIONS, env = { HOOK_ANSWERS = answers or {} } }
+local function limits(functions)
+  return { memory_limit = M.MEMORY, instruction_limit = M.INSTRUCTIONS, timeout_ms = M.SCRIPT_MS,
+    functions = functions }
 end
+
+-- Host functions that only say the script is being checked (none runs while checking).
+local NOT_NOW = function() error("not while checking", 0) end
+local CHECKING = { http = { request = NOT_NOW }, secrets = { get = NOT_NOW },
+  people = { get = NOT_NOW, find = NOT_NOW }, log = NOT_NOW }
 
 --- Checks a hook's text: it compiles in the sandbox and returns a function. Returns true, or nil
 --- and the problem (the script's own line numbers).
 function M.check(source, name)
   if type(source) ~= "string" or source:find("^%s*$") then return nil, "The script is empty." end
-  local sb, err = sandbox.load(chunk(source), name or "hook", limits())
+  local sb, err = sandbox.load(source, name or "hook", limits(CHECKING))
   if not sb then return nil, err.message end
-  local kind, kerr = sb:call({ "kind" })
+  local kind = sb:data()
   sb:close()
-  if not kind then return nil, kerr.message end
-  if kind ~= "function" then return nil, "a hook returns a function(event): return function(event) ... end" end
+  if kind ~= "<function>" then return nil, FUNCTION end
   return true
 end
 
@@ -187,31 +161,80 @@ function M.host_calls(ctx)
 end
 
 -- ---------------------------------------------------------------- a run
-local KINDS = { http = "http", secret = "secret", person = "person", find = "find" }
+-- The runs in the sandbox now: their start times (a run whose task was abandoned — its client
+-- went away — never says it ended: it counts until it could not be running any more).
+local holding = {}
+local LONGEST = (M.RUN_SECONDS + M.SCRIPT_MS // 1000 + 15) * 1000
+
+local function wait_turn()
+  while true do
+    local now, live = clock.mono_ms(), {}
+    for _, started in ipairs(holding) do
+      if now - started < LONGEST then live[#live + 1] = started end
+    end
+    holding = live
+    if #holding < M.AT_ONCE then
+      local mine = clock.mono_ms()
+      holding[#holding + 1] = mine
+      return mine
+    end
+    timer.sleep(10)
+  end
+end
+
+local function done_turn(mine)
+  for i, started in ipairs(holding) do
+    if started == mine then table.remove(holding, i) return end
+  end
+end
+
+local run_now -- below
 
 --- Runs source (named name) for event ({ name =, data =, ... }) with the host functions fns
---- (host_calls). Returns { ok = true | nil, error =, code =, logs = {}, rounds = n }.
-function M.run(source, name, event, fns)
-  local answers, rounds = {}, 0
-  while true do
-    rounds = rounds + 1
-    local sb, err = sandbox.load(chunk(source), name, limits(answers))
-    if not sb then return { error = err.message, code = err.code, logs = {}, rounds = rounds } end
-    local res, cerr = sb:call({ "run" }, event)
-    sb:close()
-    if not res then return { error = cerr.message, code = cerr.code, logs = {}, rounds = rounds } end
-    if not res.need then
-      return { ok = res.ok, error = res.error, code = res.error and "runtime" or nil, logs = res.logs or {},
-        rounds = rounds }
-    end
-    if #answers >= M.MAX_CALLS then
-      return { error = ("at most %d calls (http, secrets, people) in one run"):format(M.MAX_CALLS), code = "calls",
-        logs = res.logs or {}, rounds = rounds }
-    end
-    local fn = fns[KINDS[res.need.kind] or ""]
-    local ok, value = pcall(fn, res.need.arg)
-    answers[#answers + 1] = ok and { value = value } or { error = tostring(value) }
+--- (host_calls), when its turn comes (AT_ONCE) — unless still() (optional) says by then that it
+--- should not run any more. Returns { ok = true | nil, error =, code =, logs = {} }, or
+--- { skipped = true }.
+function M.run(source, name, event, fns, still)
+  local mine = wait_turn()
+  if still and not still() then
+    done_turn(mine)
+    return { skipped = true, logs = {} }
   end
+  local ok, res = pcall(run_now, source, name, event, fns)
+  done_turn(mine)
+  if not ok then error(res, 0) end
+  return res
+end
+
+run_now = function(source, name, event, fns)
+  local logs, calls = {}, 0
+  local function counted(fn)
+    return function(...)
+      calls = calls + 1
+      if calls > M.MAX_CALLS then error(("at most %d calls (http, secrets, people, log) in one run"):format(M.MAX_CALLS), 0) end
+      return fn(...)
+    end
+  end
+  local function log(...)
+    if #logs >= M.LOG_LINES then return end
+    local parts = {}
+    for i = 1, select("#", ...) do parts[i] = tostring((select(i, ...))) end
+    logs[#logs + 1] = util.truncate_bytes(table.concat(parts, " "), M.LOG_LINE)
+  end
+  local sb, err = sandbox.load(source, name, limits{ http = { request = counted(fns.http) },
+    secrets = { get = counted(fns.secret) }, people = { get = counted(fns.person), find = counted(fns.find) },
+    log = counted(log) })
+  if not sb then return { error = err.message, code = err.code, logs = logs } end
+  if sb:data() ~= "<function>" then
+    sb:close()
+    return { error = FUNCTION, code = "runtime", logs = logs }
+  end
+  local first, second = sb:call({}, event) -- {}: the module itself
+  sb:close()
+  if first == nil and type(second) == "table" and second.code then
+    return { error = second.message, code = second.code, logs = logs }
+  end
+  return { ok = true, logs = logs }
 end
 
 return M

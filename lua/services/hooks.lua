@@ -351,12 +351,13 @@ end
 -- Runs hook h's script once for event { name =, data = } in mode ("live", "dry", "url" with url),
 -- as owner sees the company. Returns the outcome with everything secret masked:
 -- { ok, error, code, logs, calls, http_status, duration_ms }.
-local function execute(h, owner, event, mode, url, source)
+local function execute(h, owner, event, mode, url, source, still)
   local get, find = people_of(owner)
   local fns, record = runner.host_calls{ allow = h.allow_hosts, secret = secret_of(h.id), person = get, find = find,
     deny_local = not settings.get("integrations.allow_loopback"), mode = mode, url = url }
   local t0 = clock.mono_ms()
-  local res = runner.run(source or h.source, "hook", event, fns)
+  local res = runner.run(source or h.source, "hook", event, fns, still)
+  if res.skipped then return { skipped = true } end
   local mask = masker(record.secrets)
   local calls, http_status = {}, nil
   for i, c in ipairs(record.calls) do
@@ -381,7 +382,10 @@ end
 -- One attempt of run in hook h: runs it and writes what happened. Returns the outcome.
 local function attempt(h, owner, run)
   local started = clock.now()
-  local out = execute(h, owner, event_of(run), "live")
+  local out = execute(h, owner, event_of(run), "live", nil, nil, function()
+    return db.value("SELECT enabled FROM hooks WHERE id = ?", h.id) == 1 -- disabled while it waited its turn
+  end)
+  if out.skipped then return out end
   local stored_calls = {}
   for i, c in ipairs(out.calls) do
     stored_calls[i] = { method = c.method, url = c.url, status = c.status, error = c.error, ms = c.ms }
@@ -414,6 +418,7 @@ local function run_job(payload)
       WHERE r.hook_id = ? AND r.status = 'pending' ORDER BY r.id LIMIT 1]], h.id)
     if not run then return end -- none left, or the hook was disabled meanwhile
     local out = attempt(h, owner, run)
+    if out.skipped then return end -- the hook was disabled: the run waits for it
     if not out.ok then error({ code = "hook_failed", message = out.error or "failed", run_id = run.id }, 0) end
   end
 end

@@ -2,11 +2,13 @@
 -- notification timeline) for review cycles.
 --
 -- A script is Lua that returns a table (see workflows/performance_review.lua and
--- docs/scripting.md). It runs in core.sandbox (no io/os/debug/package, no bytecode, an
--- instruction budget and a memory cap), so an endless loop or a memory bomb stops that
--- script with a clear message and the server carries on. Its data is validated in full; the
--- functions it may hold (timeline `only` rules) are called in the sandbox with plain status
--- data, never answer text.
+-- docs/scripting.md). It runs in core.sandbox, in a worker process (no io/os/debug/package, no
+-- bytecode, an instruction budget, a memory cap and a wall-clock deadline), so an endless loop
+-- or a memory bomb stops that script with a clear message and the server carries on. Its data
+-- is validated in full; the functions it may hold (timeline `only` rules) are called in the
+-- sandbox with plain status data, never answer text: one request per step for all its reviews,
+-- from a job, outside any transaction (a step whose rule runs on an event is queued as a job).
+-- A version whose rule is stopped on three job runs in a row is suspended and HR Admins are told.
 --
 -- Versions: every source used is a workflow_versions row (deduplicated on sha256). New cycles
 -- use current_version(name): the one HR chose on the admin page, else a valid copy in
@@ -30,6 +32,7 @@ local log = require "core.log"
 local db = require "lib.db"
 local errors = require "lib.errors"
 local events = require "lib.events"
+local lru = require "lib.lru"
 local util = require "lib.util"
 local access = require "services.access"
 local accounts = require "services.accounts"
@@ -71,10 +74,16 @@ M.FILTERS = {
 }
 for _, name in ipairs(script.FILTER_ORDER) do assert(M.FILTERS[name], "filter without a rule: " .. name) end
 
---- Limits for workflow scripts (a data script needs a tiny part of them).
+--- Limits for workflow scripts (a data script needs a tiny part of them); the wall-clock deadline
+--- of one call is the setting workflows.script_timeout_ms.
 M.LIMITS = { memory_limit = 8 * 1024 * 1024, instruction_limit = 5000000 }
 --- Instructions all calls of one `only` rule may use in one step (each call has LIMITS too).
 M.STEP_INSTRUCTIONS = 100000000
+--- Compiled versions kept for their `only` rules (least recently used go first): how many, and
+--- how much memory their sandboxes may hold in all.
+M.CACHE = { versions = 8, memory = 64 * 1024 * 1024 }
+--- A version whose rule is stopped on this many job runs in a row is suspended.
+M.SUSPEND_AFTER = 3
 
 -- ------------------------------------------------------------------ helpers
 
@@ -116,7 +125,14 @@ end
 -- Explains a sandbox failure.
 local function describe_failure(err, where)
   local msg = err.message or tostring(err)
-  if err.code == "instructions" or err.code == "memory" then
+  if msg:match("^the calls of one batch used more than") then
+    msg = "the rule was stopped: its calls for this step used more than " .. msg:match("(%d+ instructions in all)")
+  elseif err.code == "timeout" then
+    msg = "the script was stopped after " .. (msg:match("after (%d+ ms)") or "its deadline")
+      .. ": it ran too long (its worker process was killed)"
+  elseif err.code == "crashed" then
+    msg = "the script was stopped: its worker process ended without an answer"
+  elseif err.code == "instructions" or err.code == "memory" then
     msg = "the script was stopped: " .. msg:gsub("^the script ", "it ")
   elseif err.code == "syntax" then
     msg = with_line(msg)
@@ -205,14 +221,27 @@ local function sample_reviews()
   return out, cycle_data(cycle)
 end
 
--- Loads source into a sandbox and validates it: entry { source, sha, def, sb } or nil, messages.
+-- The sandbox options of workflow scripts.
+local function limits()
+  local l = util.copy(M.LIMITS)
+  l.timeout_ms = settings.get("workflows.script_timeout_ms")
+  return l
+end
+
+local validated -- name .. ":" .. sha -> definition of a text that passed (lru, see init)
+
+-- Loads source into a sandbox and validates it: entry { source, sha, def, name } or nil,
+-- messages. The sandbox is closed again: rules run in the one rule_sandbox() keeps.
 local function compile(source, name)
   if type(source) ~= "string" or source:match("^%s*$") then
     return nil, { "the script is empty: it must return a table with name, phases, transitions and timeline" }
   end
   if #source > 256 * 1024 then return nil, { "the script is longer than 256 KiB" } end
+  local sha = sha256_hex(source)
+  local known = validated:get((name or "") .. ":" .. sha)
+  if known then return { source = source, sha = sha, def = known, name = name } end
   local chunkname = (name or "workflow") .. ".lua"
-  local sb, err = sandbox.load(source, chunkname, M.LIMITS)
+  local sb, err = sandbox.load(source, chunkname, limits())
   if not sb then return nil, { describe_failure(err) } end
   local data, derr = sb:data()
   if derr then
@@ -229,36 +258,32 @@ local function compile(source, name)
     end
     return nil, out
   end
-  -- try every `only` function on sample reviews, so a loop or an error shows now
+  -- try every `only` function on sample reviews (one request per rule), so a loop or an error
+  -- shows now
   local samples, scycle = sample_reviews()
   local out = {}
   for _, step in ipairs(def.timeline) do
     if step.only_fn then
-      for _, r in ipairs(samples) do
-        local _, ferr = sb:call({ "timeline", step.index, "only" }, r, scycle)
-        if type(ferr) == "table" and ferr.code then
-          out[#out + 1] = describe_failure(ferr, ("timeline[%d] only (tried on a sample review)"):format(step.index))
-          if sb:stats().dead then
-            sb:close()
-            return nil, out
-          end
-          break
-        end
+      local res, ferrs = sb:map({ "timeline", step.index, "only" }, samples, { scycle })
+      local ferr = res == nil and ferrs or nil
+      for i = 1, #samples do ferr = ferr or (ferrs or {})[i] end
+      if ferr then
+        out[#out + 1] = describe_failure(ferr, ("timeline[%d] only (tried on a sample review)"):format(step.index))
+        if res == nil then break end -- stopped: the sandbox is dead
       end
     end
   end
-  if #out > 0 then
-    sb:close()
-    return nil, out
-  end
-  return { source = source, sha = sha256_hex(source), def = def, sb = sb, name = name }
+  sb:close()
+  if #out > 0 then return nil, out end
+  validated:set((name or "") .. ":" .. sha, def)
+  return { source = source, sha = sha, def = def, name = name }
 end
 
 --- Validates a script: definition | nil, { "message", ... } (messages say the line when known).
+--- A text that passed once is not run again (definitions are kept by sha256).
 function M.validate(source, name)
   local entry, errs = compile(source, name)
   if not entry then return nil, errs end
-  entry.sb:close()
   return entry.def
 end
 
@@ -361,12 +386,15 @@ function M.save_version(name, source, note, actor)
     errors.raise(422, "invalid", "The workflow has problems: " .. table.concat(errs, "; "), { details = errs })
   end
   if note ~= nil and (type(note) ~= "string" or util.len(note) > 500) then errors.invalid({ note = "at most 500 characters" }) end
-  local row, new = ensure_version(name, source, "admin", note ~= "" and note or nil, actor and actor.id)
-  settings.set(version_setting(name), row.id, actor and actor.id)
-  events.fire("workflow.version_saved", { version_id = row.id, name = name, new = new, actor_id = actor and actor.id })
-  audit.record({ action = "workflow.saved", actor = actor, target_type = "workflow_version",
-    target_id = row.id, target_label = name, details = { sha256 = row.sha256, new = new } })
-  return row, new
+  -- the script ran above (outside any transaction when the caller has none); the writes go together
+  return db.transaction(function()
+    local row, new = ensure_version(name, source, "admin", note ~= "" and note or nil, actor and actor.id)
+    settings.set(version_setting(name), row.id, actor and actor.id)
+    events.fire("workflow.version_saved", { version_id = row.id, name = name, new = new, actor_id = actor and actor.id })
+    audit.record({ action = "workflow.saved", actor = actor, target_type = "workflow_version",
+      target_id = row.id, target_label = name, details = { sha256 = row.sha256, new = new } })
+    return row, new
+  end)
 end
 
 --- Makes an existing version the one new cycles use (id 0: back to data folder / built-in).
@@ -381,16 +409,14 @@ function M.use_version(name, version_id, actor)
     target_id = version_id, target_label = name })
 end
 
--- The cached entry of a version (compiled once; a dead sandbox is loaded again).
+-- The cached entry of a version: { def, source, sha, name, version_id, suspended }
+-- (definitions are plain data, kept for every version in use; their sandboxes are not, see
+-- rule_sandbox).
 local function entry_of(version_id)
   local e = by_version[version_id]
-  if e then
-    if e.sb and e.sb:stats().dead then
-      e.sb = sandbox.load(e.source, (e.name or "workflow") .. ".lua", M.LIMITS) or e.sb
-    end
-    return e
-  end
-  local row = db.row("SELECT id, name, source FROM workflow_versions WHERE id = ?", version_id)
+  if e then return e end
+  local row = db.row("SELECT id, name, source, failures, suspended_at FROM workflow_versions WHERE id = ?",
+    version_id)
   if not row then error(("workflow version %s does not exist"):format(tostring(version_id)), 2) end
   local errs
   e, errs = compile(row.source, row.name)
@@ -398,8 +424,32 @@ local function entry_of(version_id)
     error(("workflow version %d (%s) is not valid: %s"):format(row.id, row.name, table.concat(errs, "; ")), 2)
   end
   e.version_id = row.id
+  e.suspended = row.suspended_at ~= nil
+  e.failures = row.failures
   by_version[version_id] = e
   return e
+end
+
+local rules -- version id (or sha of an unsaved text) -> sandbox of its `only` rules (lru, see init)
+
+-- The sandbox that runs entry's `only` rules: kept (bounded, least recently used first); a dead
+-- one is loaded again. Returns sb or nil, err.
+local function rule_sandbox(entry)
+  local key = entry.version_id or entry.sha
+  local sb = rules:get(key)
+  if sb and not sb:stats().dead then return sb end
+  if sb then rules:delete(key) end
+  local err
+  sb, err = sandbox.load(entry.source, (entry.name or "workflow") .. ".lua", limits())
+  if not sb then return nil, err end
+  rules:set(key, sb, sb:stats().memory)
+  return sb
+end
+
+--- The compiled versions kept for their rules: { versions =, memory =, max_versions =, max_memory = }.
+function M.cache_stats()
+  local st = rules:stats()
+  return { versions = st.items, memory = st.cost, max_versions = st.max_items, max_memory = st.max_cost }
 end
 
 --- The validated definition of a version (cached).
@@ -451,7 +501,9 @@ local function names_text(list, max)
   return s
 end
 
--- Decides `only` for each review; returns the matching ones (and problems seen).
+-- Decides `only` for each review; returns the matching ones, a problem text, and the error when
+-- the rule was stopped (out of budget, memory or time: it matched nobody then). A rule runs in
+-- one request for all the reviews.
 local function apply_filter(entry, step, reviews, cycle)
   if not step.only or step.only == "all" then return reviews, nil end
   local out = {}
@@ -463,29 +515,31 @@ local function apply_filter(entry, step, reviews, cycle)
     end
     return out, nil
   end
+  local where = ("timeline[%d] only"):format(step.index)
+  if entry.suspended then
+    return out, ("%s: not run: this version's rules are suspended (they were stopped %d times in a row)")
+      :format(where, M.SUSPEND_AFTER)
+  end
+  if #reviews == 0 then return out, nil end
+  local items = {}
+  for i, r in ipairs(reviews) do items[i] = review_data(r, cycle) end
+  local sb, load_err = rule_sandbox(entry)
+  local res, errs = nil, load_err
+  if sb then
+    res, errs = sb:map({ "timeline", step.index, "only" }, items, { cycle_data(cycle) },
+      { instructions = M.STEP_INSTRUCTIONS })
+    rules:set_cost(entry.version_id or entry.sha, sb:stats().memory)
+  end
+  if not res then -- stopped for everyone: the rule is not trusted for anyone
+    return out, ("%s (the rule failed for %d of %d reviews, who get no mail)")
+      :format(describe_failure(errs, where), #reviews, #reviews), errs
+  end
   local problem, failures = nil, 0
-  local cdata = cycle_data(cycle)
-  local used = 0
-  for _, r in ipairs(reviews) do
-    local sb = entry.sb
-    local res, err = sb:call({ "timeline", step.index, "only" }, review_data(r, cycle), cdata)
-    used = used + sb:stats().instructions
-    if used > M.STEP_INSTRUCTIONS then -- slow for everyone: stop before it holds the server
-      problem = ("timeline[%d] only: the rule was stopped: its calls for this step used more than %d instructions"
-        .. " in all"):format(step.index, M.STEP_INSTRUCTIONS)
-      failures = #reviews
-      out = {}
-      break
-    end
-    if type(err) == "table" and err.code then
+  for i, r in ipairs(reviews) do
+    if errs[i] then
       failures = failures + 1
-      problem = problem or describe_failure(err, ("timeline[%d] only"):format(step.index))
-      if sb:stats().dead then -- out of budget or memory: the rule is not trusted for anyone
-        failures = #reviews
-        out = {}
-        break
-      end
-    elseif res then
+      problem = problem or describe_failure(errs[i], where)
+    elseif res[i] then
       out[#out + 1] = r
     end
   end
@@ -516,9 +570,11 @@ local function with(base, extra)
 end
 
 -- Works out who a step mails: list of { user = {id,name,email}, vars =, cc =, review_id = } (one
--- per recipient), plus a problem text when an `only` function failed.
-local function resolve(entry, cycle, step, reviews, ctx)
-  local matched, problem = apply_filter(entry, step, reviews, cycle)
+-- per recipient), plus a problem text when an `only` function failed. matched: the reviews its
+-- `only` matched, when known already (the filter is not run again).
+local function resolve(entry, cycle, step, reviews, ctx, matched)
+  local problem
+  if not matched then matched, problem = apply_filter(entry, step, reviews, cycle) end
   local base = ctx.vars
   local url = ctx.url
   local out = {}
@@ -598,8 +654,9 @@ local function new_ctx(cycle)
 end
 
 -- Queues the mails of a step; returns how many were queued.
-local function send(entry, cycle, step, reviews, key_part)
-  local recipients, problem = resolve(entry, cycle, step, reviews, new_ctx(cycle))
+local function send(entry, cycle, step, reviews, key_part, matched, problem)
+  local recipients, filter_problem = resolve(entry, cycle, step, reviews, new_ctx(cycle), matched)
+  problem = problem or filter_problem
   if problem then
     log.warn(("workflow of cycle %d (%s), %s: %s"):format(cycle.id, cycle.name, step.id, problem))
   end
@@ -840,7 +897,15 @@ local function emit_in(cycle, entry, event, data)
         reviews = load_reviews(cycle.id)
         key = "c"
       end
-      if reviews then n = n + send(entry, cycle, step, reviews, key) end
+      if reviews and step.only_fn then
+        -- a rule is customer code: it runs from a job, outside this transaction (the job is
+        -- planned with the change, so a change that rolls back plans nothing)
+        app.schedule(clock.now(), "workflow.event", { cycle_id = cycle.id, step = step.id,
+          review_id = step.kind == "review_event" and reviews[1].id or nil, key = key },
+          ("cycle:%d:wfevent:%s:%s"):format(cycle.id, step.id, key))
+      elseif reviews then
+        n = n + send(entry, cycle, step, reviews, key)
+      end
     end
   end
   return n
@@ -889,17 +954,139 @@ end
 
 -- ------------------------------------------------------------------ jobs
 
-local function run_step_job(p)
-  return db.transaction(function()
-    local cycle = cycles.get(p.cycle_id)
+-- The HR Admins who hear about a suspended version.
+local function hr_admins()
+  return db.query([[SELECT u.id, u.name, u.email FROM users u JOIN user_roles r ON r.user_id = u.id
+    AND r.role = 'hr_admin' WHERE u.status = 'active' ORDER BY u.id]])
+end
+
+-- The rule of a saved version was stopped on a job run (out of budget, memory or time). Counts
+-- it; the SUSPEND_AFTER-th time in a row the version is suspended (its rules no longer run) and
+-- the HR Admins are told, and the job ends; before that the job fails and is tried again later.
+local function rule_stopped(entry, cycle, step, err)
+  local reason = describe_failure(err, ("timeline[%d] only"):format(step.index))
+  if not entry.version_id then error(reason, 0) end
+  local count = db.transaction(function()
+    db.exec("UPDATE workflow_versions SET failures = failures + 1, last_failure = ? WHERE id = ?", reason,
+      entry.version_id)
+    local row = db.row("SELECT name, failures, suspended_at FROM workflow_versions WHERE id = ?", entry.version_id)
+    if row.suspended_at or row.failures < M.SUSPEND_AFTER then return row.failures end
+    db.exec("UPDATE workflow_versions SET suspended_at = ? WHERE id = ?", clock.now(), entry.version_id)
+    local running = db.column("SELECT name FROM cycles WHERE workflow_version_id = ? AND phase <> 'closed' ORDER BY id",
+      entry.version_id)
+    for _, u in ipairs(hr_admins()) do
+      mail.queue({ template = "workflow.suspended", to = u, related_type = "workflow_version",
+        related_id = entry.version_id,
+        dedupe_key = ("wf-suspended:%d:%d:%d"):format(entry.version_id, clock.now(), u.id),
+        vars = { workflow = row.name, version = entry.version_id, reason = reason, count = row.failures,
+          cycles = #running > 0 and table.concat(running, ", ") or "none",
+          link = ("%s/admin/workflows/%s/versions/%d"):format(base_url(), row.name, entry.version_id) } })
+    end
+    audit.record({ action = "workflow.suspended", target_type = "workflow_version", target_id = entry.version_id,
+      target_label = row.name, details = { reason = reason, failures = row.failures } })
+    events.fire("workflow.version_suspended", { version_id = entry.version_id, name = row.name, reason = reason,
+      cycle_id = cycle.id })
+    return nil
+  end)
+  if count then
+    entry.failures = count
+    error(("workflow version %d, cycle %d, %s (stopped %d time%s in a row; it is tried again later, and suspended"
+      .. " after %d)"):format(entry.version_id, cycle.id, reason, count, count == 1 and "" or "s", M.SUSPEND_AFTER), 0)
+  end
+  entry.suspended = true
+  log.warn(("workflow version %d suspended after %d stopped runs: %s"):format(entry.version_id, M.SUSPEND_AFTER,
+    reason))
+  return 0
+end
+
+-- The rule of a saved version ran through: its count of stopped runs starts again.
+local function rule_worked(entry)
+  if entry.version_id and (entry.failures or 0) > 0 then
+    db.exec("UPDATE workflow_versions SET failures = 0 WHERE id = ?", entry.version_id)
+    entry.failures = 0
+  end
+end
+
+-- What an `only` rule sees of the reviews, to tell whether it changed while the rule ran.
+local function snapshot(reviews, cycle)
+  local parts = {}
+  for i, r in ipairs(reviews) do
+    local d = review_data(r, cycle)
+    local f = {}
+    for j, k in ipairs(REVIEW_FIELDS) do f[j] = tostring(d[k]) end
+    parts[i] = table.concat(f, ",") .. "|" .. tostring(r.department) .. "|" .. tostring(r.location) .. "|"
+      .. tostring(r.job_title) .. "|" .. tostring(r.manager_name)
+  end
+  return table.concat(parts, "\n")
+end
+
+-- Runs a step of a started cycle: the step found by find(def) for reviews_of(cycle), its mails
+-- keyed by key_part. A step with a rule runs the rule first, outside any transaction, then
+-- sends in a transaction that checks nothing the rule saw changed meanwhile (else it runs again).
+local function run_step(cycle_id, find, reviews_of, key_part)
+  for _ = 1, 3 do
+    local cycle = cycles.get(cycle_id)
     if not cycle or not cycle.workflow_version_id or cycle.phase == "draft" or cycle.phase == "closed" then return 0 end
     local entry = entry_of(cycle.workflow_version_id)
-    local step
-    for _, s in ipairs(entry.def.timeline) do if s.id == p.step and s.at then step = s end end
-    if not step then return 0 end
-    if step.during and not step.during[cycle.phase] then return 0 end
-    return send(entry, cycle, step, load_reviews(cycle.id), p.date or util.format_date(clock.now()))
-  end)
+    local step = find(entry.def)
+    if not step or (step.during and not step.during[cycle.phase]) then return 0 end
+    if not step.only_fn then
+      return db.transaction(function()
+        local again = cycles.get(cycle_id)
+        if not again or again.phase ~= cycle.phase then return 0 end
+        return send(entry, again, step, reviews_of(again) or {}, key_part)
+      end)
+    end
+    local reviews = reviews_of(cycle)
+    if not reviews then return 0 end
+    local matched, problem, stopped = apply_filter(entry, step, reviews, cycle)
+    if stopped then return rule_stopped(entry, cycle, step, stopped) end
+    local sent = db.transaction(function()
+      rule_worked(entry)
+      local again = cycles.get(cycle_id)
+      if not again or again.phase ~= cycle.phase or again.workflow_version_id ~= cycle.workflow_version_id then
+        return false
+      end
+      local fresh = reviews_of(again)
+      if not fresh or snapshot(fresh, again) ~= snapshot(reviews, cycle) then return false end
+      return send(entry, again, step, fresh, key_part, matched, problem)
+    end)
+    if sent then return sent end
+  end
+  error(("cycle %d: the reviews kept changing while the step's rule ran; it runs again later"):format(cycle_id), 0)
+end
+
+local function run_step_job(p)
+  return run_step(p.cycle_id, function(def)
+    for _, s in ipairs(def.timeline) do if s.id == p.step and s.at then return s end end
+  end, function(cycle) return load_reviews(cycle.id) end, p.date or util.format_date(clock.now()))
+end
+
+-- A step on an event whose rule the event could not run in its transaction.
+local function run_event_job(p)
+  return run_step(p.cycle_id, function(def)
+    for _, s in ipairs(def.timeline) do if s.id == p.step and s.on then return s end end
+  end, function(cycle)
+    if not p.review_id then return load_reviews(cycle.id) end
+    local r = load_review(p.review_id)
+    return r and r.cycle_id == cycle.id and { r } or nil
+  end, p.key)
+end
+
+-- Compiles the versions that running cycles and new cycles use, from a job at start (a script
+-- may run there without blocking anyone): else the first request needing one inside a
+-- transaction would compile it with the loop blocked. Returns how many it compiled.
+local function run_warm_job()
+  local ids = db.column([[SELECT DISTINCT workflow_version_id FROM cycles
+    WHERE workflow_version_id IS NOT NULL AND phase <> 'closed']])
+  for _, name in ipairs(M.names()) do ids[#ids + 1] = M.current_version(name).id end
+  local n = 0
+  for _, id in ipairs(ids) do
+    local ok, err = pcall(entry_of, id)
+    if ok then n = n + 1 else log.warn(("workflow version %d could not be compiled: %s"):format(id, tostring(err))) end
+  end
+  log.info(("workflow versions compiled ahead of their use: %d"):format(n))
+  return n
 end
 
 local function run_transition_job(p)
@@ -966,7 +1153,7 @@ function M.dry_run(source_or_version, cycle)
     local item = { step = step.index, id = step.id, template = step.template, label = step.label,
       to = M.GROUPS[step.to].label, group = step.to, filter = filter_label(step),
       cc = step.cc and (step.cc == "cycle_admins" and M.GROUPS.cycle_admins.label or "The reviewee's manager") or nil }
-    local recipients, problem = {}, nil
+    local recipients, problem, matched = {}, nil, nil
     if step.at then
       item.kind = "scheduled"
       item.when = M.when(cycle, step)
@@ -976,14 +1163,16 @@ function M.dry_run(source_or_version, cycle)
       if not item.when then
         item.note = ("not sent: the cycle has no date for %s"):format(M.ANCHOR_LABELS[step.at])
       else
-        recipients, problem = resolve(entry, sim, step, reviews, ctx)
+        matched, problem = apply_filter(entry, step, reviews, sim)
+        recipients = resolve(entry, sim, step, reviews, ctx, matched)
       end
     else
       item.kind = "on event"
       item.event = step.on
       item.when = event_time(cycle, def, step.on)
       item.rule = "when " .. step.on .. " happens"
-      recipients, problem = resolve(entry, sim, step, reviews, ctx)
+      matched, problem = apply_filter(entry, step, reviews, sim)
+      recipients = resolve(entry, sim, step, reviews, ctx, matched)
       if step.kind == "review_event" then
         -- every review could raise the event: everyone who would get a mail, once
         item.note = "one mail each time it happens, about that review"
@@ -1009,8 +1198,8 @@ function M.dry_run(source_or_version, cycle)
     end
     if step.kind == "review_event" and reviews[1] and recipients[1] then
       -- the mail is about one review: render it for the first review that gets one
-      for _, r in ipairs(reviews) do
-        local one = resolve(entry, sim, step, { r }, ctx)
+      for _, r in ipairs(matched or reviews) do
+        local one = resolve(entry, sim, step, { r }, ctx, { r })
         if one[1] then
           item.subject = (mail.render(step.template, one[1].vars))
           break
@@ -1044,7 +1233,7 @@ function M.dry_run(source_or_version, cycle)
     if wa ~= wb then return wa < wb end
     return (a.step or 1e9) < (b.step or 1e9)
   end)
-  if own then entry.sb:close() end
+  if own then rules:delete(entry.sha) end
   return items, problems
 end
 
@@ -1134,6 +1323,18 @@ local function templates()
     vars = { sender = "who nudges", message = "their note (optional)", cycle = "cycle name", link = "link to the review",
       due = "the due date (optional)" },
   })
+  mail.define_template("workflow.suspended", {
+    description = "Tells the HR Admins that a workflow version's rule kept being stopped, so it no longer runs.",
+    subject = "The {{workflow}} workflow (version {{version}}): its rules are suspended",
+    text = "Hello {{first_name}},\n\nA rule (a function in `only`) of version {{version}} of the {{workflow}} workflow"
+      .. " was stopped {{count}} times in a row, so Candor no longer runs this version's rules:\n\n{{reason}}"
+      .. "\n\nCycles running this version ({{cycles}}) still move through their phases and send every other mail;"
+      .. " the mails of steps with a rule are not sent. Fix the script on the workflow page and check it with a dry"
+      .. " run: new cycles use the version you save. The version is here:\n{{link}}" .. sign,
+    vars = { workflow = "the workflow's name", version = "the version number", count = "how many stopped runs",
+      reason = "why the last run was stopped", cycles = "the running cycles on this version",
+      link = "the version's page" },
+  })
   mail.define_template("review.reminder", {
     description = "A reminder HR sends by hand to people who are late in a cycle.",
     subject = "Reminder: {{cycle}}",
@@ -1152,9 +1353,15 @@ function M.init(a)
   by_version = {}
   data_folder_seen = {}
   copy_checked = {}
+  validated = lru.new({ max_items = 64 })
+  rules = lru.new({ max_items = M.CACHE.versions, max_cost = M.CACHE.memory,
+    on_evict = function(_, sb) sb:close() end })
   script.read_roles()
   settings.define("notifications.send_hour_utc", { type = "integer", default = 9, between = { 0, 23 },
     description = "The hour (UTC) at which dated notifications of a cycle's timeline go out." })
+  settings.define("workflows.script_timeout_ms", { type = "integer", default = 3000, between = { 100, 60000 },
+    description = "How long (milliseconds of wall clock) one call of a workflow script may run before its worker "
+      .. "process is killed." })
   templates()
   for _, name in ipairs(M.names()) do
     settings.define(version_setting(name), { type = "integer", default = 0, between = { 0 },
@@ -1166,7 +1373,10 @@ function M.init(a)
     -- opens): services initialised after this one may still define mail templates it uses
   end
   app.on_job("workflow.step", run_step_job)
+  app.on_job("workflow.event", run_event_job)
   app.on_job("workflow.transition", run_transition_job)
+  app.on_job("workflow.warm", run_warm_job)
+  if not app.test then app.schedule(clock.now(), "workflow.warm", {}, "workflow:warm") end
   events.hook("cycle.starting", function(e) M.start(e.cycle_id, actor_of(e)) end)
   events.hook("cycle.moving", function(e) M.transition(e.cycle_id, e.to, actor_of(e)) end)
   events.hook("cycle.updated", function(e)
