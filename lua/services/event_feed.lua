@@ -7,6 +7,10 @@
 -- like a fact is dropped here as well). An owner who is no longer active, or lost the permission
 -- to manage integrations, sees nothing. docs/events.md ("Events for integrations") is the
 -- reader's version of this file.
+local db = require "lib.db"
+local json = require "lib.json"
+local schema = require "lib.schema"
+local log = require "core.log"
 local access = require "services.access"
 local messages = require "services.messages"
 local feedback_requests = require "services.feedback_requests"
@@ -126,6 +130,35 @@ function M.valid_pattern(p)
   return nil, ("%s is not an event integrations receive (docs/events.md lists them)"):format(p)
 end
 
+--- A schema custom validator: every element of list is a valid pattern.
+function M.valid_events(list)
+  for _, p in ipairs(list) do
+    local ok, why = M.valid_pattern(p)
+    if not ok then return nil, "{field}: " .. why end
+  end
+  return true
+end
+
+--- A list from text with names separated by commas, spaces or lines (a list stays as it is).
+function M.words(s)
+  if type(s) ~= "string" then return s end
+  local list = {}
+  for w in s:gmatch("[^%s,]+") do list[#list + 1] = w end
+  return list
+end
+
+--- An integration's form or API input checked against its schema: the values, and the problems
+--- by field; required = { field = message } for a new one (nil when changing one).
+function M.read_input(def, input, required)
+  local r, errs = schema.validate(def, input, { coerce = true, messages = schema.SENTENCES, partial = true })
+  local fields = schema.by_field(errs)
+  r = r or {}
+  for f, message in pairs(required or {}) do
+    if r[f] == nil and not fields[f] then fields[f] = message end
+  end
+  return r, fields
+end
+
 --- Whether one of patterns names event name.
 function M.matches(patterns, name)
   if not M.offered(name) then return false end
@@ -174,6 +207,58 @@ function M.view(owner, name, data)
   local rule = M.AREAS[area_of(name)]
   if not rule or not rule.see(owner, data, name) then return nil end
   return M.facts(data)
+end
+
+-- ---------------------------------------------------------------- integrations that subscribe
+--- Why owner (a users row, or nil) can no longer have an integration send anything, or nil.
+function M.owner_problem(owner)
+  if not owner or owner.status ~= "active" then return "its owner is no longer active" end
+  if not access.can(owner, M.PERMISSION) then return "its owner no longer manages integrations" end
+end
+
+--- The enabled integrations of table tbl (webhooks, hooks) with their events and owner, read
+--- once and again after a change: { list = fn() -> { { id, events = {...}, owner_id } },
+--- changed = fn() } (call changed() in the transaction that changed one: a rollback drops the
+--- list read meanwhile too).
+function M.subscribers(tbl)
+  local cache
+  local subs = {}
+  function subs.changed()
+    cache = nil
+    db.on_rollback(function() cache = nil end)
+  end
+  function subs.list()
+    if not cache then
+      cache = db.query(("SELECT id, events, owner_id FROM %s WHERE enabled = 1 ORDER BY id"):format(tbl))
+      for _, x in ipairs(cache) do x.events = json.decode(x.events) or {} end
+    end
+    return cache
+  end
+  return subs
+end
+
+--- For event name with data, fired inside a change's transaction: add(subscriber, view) for each
+--- of subs' integrations bound to name whose owner may see it (view: the facts they see). Runs in
+--- a savepoint: a problem is logged (what names the integrations) and never refuses the change.
+function M.record(subs, name, data, add, what)
+  if not M.offered(name) then return end
+  local list = subs.list()
+  if #list == 0 then return end
+  local ok, err = pcall(db.transaction, function()
+    local owners = {}
+    for _, x in ipairs(list) do
+      if M.matches(x.events, name) and x.owner_id then
+        local owner = owners[x.owner_id]
+        if owner == nil then
+          owner = db.row("SELECT * FROM users WHERE id = ?", x.owner_id) or false
+          owners[x.owner_id] = owner
+        end
+        local view = owner and M.view(owner, name, data)
+        if view then add(x, view) end
+      end
+    end
+  end)
+  if not ok then log.error(("%s: %s could not be recorded: %s"):format(what, name, tostring(err))) end
 end
 
 return M

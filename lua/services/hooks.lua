@@ -44,14 +44,6 @@ M.TEST_MODES = { "dry", "url" }
 local app -- set by init
 
 -- ---------------------------------------------------------------- input
-local function valid_events(list)
-  for _, p in ipairs(list) do
-    local ok, why = event_feed.valid_pattern(p)
-    if not ok then return nil, "{field}: " .. why end
-  end
-  return true
-end
-
 local function valid_hosts(list)
   for _, h in ipairs(list) do
     if not (h:match("^%*?%.?[%w][%w%-%.]*$") and not h:find("..", 1, true)) or (h:find("*", 1, true) and not h:match("^%*%.")) then
@@ -61,17 +53,10 @@ local function valid_hosts(list)
   return true
 end
 
-local function words(s)
-  if type(s) ~= "string" then return s end
-  local list = {}
-  for w in s:gmatch("[^%s,]+") do list[#list + 1] = w end
-  return list
-end
-
 M.SCHEMA = schema.record{ strict = false, fields = {
   { name = schema.text{ max = 100, label = "The name", description = "What the hook does, for people." } },
   { events = { type = "array", label = "The events", len_min = 1, len_max = 100, unique = true,
-    elements = { type = "string", trim = true, len_max = 100 }, custom_validator = valid_events,
+    elements = { type = "string", trim = true, len_max = 100 }, custom_validator = event_feed.valid_events,
     description = "Event names (review.signed), whole areas (person.*) or every event (*)." } },
   { allow_hosts = { type = "array", label = "The hosts", len_max = M.MAX_HOSTS, unique = true,
     elements = { type = "string", trim = true, len_max = 253, lower = true }, custom_validator = valid_hosts,
@@ -85,7 +70,7 @@ M.SCHEMA = schema.record{ strict = false, fields = {
 local function normalise(input)
   local out = {}
   for k, v in pairs(input or {}) do out[k] = v end
-  out.events, out.allow_hosts = words(out.events), words(out.allow_hosts)
+  out.events, out.allow_hosts = event_feed.words(out.events), event_feed.words(out.allow_hosts)
   if out.enabled == "on" or out.enabled == "true" then out.enabled = true end
   if out.enabled == "off" or out.enabled == "false" then out.enabled = false end
   if type(out.source) == "string" then out.source = out.source:gsub("\r\n", "\n") end
@@ -94,15 +79,8 @@ end
 
 -- Checked input (fields required when creating); the script is compiled in the sandbox. 422.
 local function checked(input, creating)
-  local r, errs = schema.validate(M.SCHEMA, normalise(input), { coerce = true, messages = schema.SENTENCES,
-    partial = true })
-  local fields = schema.by_field(errs)
-  r = r or {}
-  if creating then
-    if r.name == nil and not fields.name then fields.name = "The name is required." end
-    if r.events == nil and not fields.events then fields.events = "Name at least one event." end
-    if r.source == nil and not fields.source then fields.source = "The script is required." end
-  end
+  local r, fields = event_feed.read_input(M.SCHEMA, normalise(input), creating and {
+    name = "The name is required.", events = "Name at least one event.", source = "The script is required." })
   if r.source ~= nil and not fields.source then
     local ok, problem = runner.check(r.source)
     if not ok then fields.source = problem end
@@ -118,20 +96,8 @@ function M.check(source)
 end
 
 -- ---------------------------------------------------------------- the store
-local cache -- enabled hooks { id, events, owner_id }, read again after a change
-
-local function changed()
-  cache = nil
-  db.on_rollback(function() cache = nil end)
-end
-
-local function subscriptions()
-  if not cache then
-    cache = db.query("SELECT id, events, owner_id FROM hooks WHERE enabled = 1 ORDER BY id")
-    for _, h in ipairs(cache) do h.events = json.decode(h.events) or {} end
-  end
-  return cache
-end
+local subs = event_feed.subscribers("hooks")
+local changed = subs.changed
 
 local COLS = [[h.id, h.name, h.events, h.allow_hosts, h.source, h.version, h.enabled, h.disabled_reason, h.failures,
   h.owner_id, h.created_at, h.updated_at, u.name AS owner_name]]
@@ -343,11 +309,6 @@ end
 
 local function owner_row(h) return h.owner_id and db.row("SELECT * FROM users WHERE id = ?", h.owner_id) end
 
-local function owner_problem(owner)
-  if not owner or owner.status ~= "active" then return "its owner is no longer active" end
-  if not access.can(owner, event_feed.PERMISSION) then return "its owner no longer manages integrations" end
-end
-
 -- Runs hook h's script once for event { name =, data = } in mode ("live", "dry", "url" with url),
 -- as owner sees the company. Returns the outcome with everything secret masked:
 -- { ok, error, code, logs, calls, http_status, duration_ms }.
@@ -407,7 +368,7 @@ local function run_job(payload)
   if not h or h.enabled ~= 1 then return end -- waits until it is enabled again (or is gone)
   shape(h)
   local owner = owner_row(h)
-  local problem = owner_problem(owner)
+  local problem = event_feed.owner_problem(owner)
   if problem then
     db.exec("UPDATE hook_runs SET status = 'skipped', error = ? WHERE hook_id = ? AND status = 'pending'",
       "Not run: " .. problem, h.id)
@@ -468,30 +429,13 @@ local function attempt_failed(payload, _, err, retry_at)
 end
 
 -- The "*" handler, inside the firing change's transaction: a run for each enabled hook bound to
--- name whose owner may see it. A problem here is logged and never refuses the change.
+-- name whose owner may see it.
 local function record(data, name)
-  if not event_feed.offered(name) then return end
-  local subs = subscriptions()
-  if #subs == 0 then return end
-  local ok, err = pcall(db.transaction, function()
-    local owners = {}
-    for _, h in ipairs(subs) do
-      if event_feed.matches(h.events, name) and h.owner_id then
-        local owner = owners[h.owner_id]
-        if owner == nil then
-          owner = db.row("SELECT * FROM users WHERE id = ?", h.owner_id) or false
-          owners[h.owner_id] = owner
-        end
-        local view = owner and event_feed.view(owner, name, data)
-        if view then
-          db.exec("INSERT INTO hook_runs(hook_id, event, data, status, created_at) VALUES(?, ?, ?, 'pending', ?)",
-            h.id, name, json.encode(view), clock.now())
-          wake(h.id)
-        end
-      end
-    end
-  end)
-  if not ok then log.error(("hooks: the runs of %s could not be recorded: %s"):format(name, tostring(err))) end
+  event_feed.record(subs, name, data, function(h, view)
+    db.exec("INSERT INTO hook_runs(hook_id, event, data, status, created_at) VALUES(?, ?, ?, 'pending', ?)",
+      h.id, name, json.encode(view), clock.now())
+    wake(h.id)
+  end, "hooks")
 end
 
 local function run_row(hook_id, run_id)
@@ -514,16 +458,11 @@ end
 function M.runs(id, f)
   local h = row(id)
   f = f or {}
-  local where, args = "hook_id = ?", { h.id }
-  if f.status then where = where .. " AND status = ?"; args[#args + 1] = f.status end
-  local total = db.value("SELECT count(*) FROM hook_runs WHERE " .. where, table.unpack(args))
-  local pages = math.max(1, (total + M.PER_PAGE - 1) // M.PER_PAGE)
-  local page = math.max(1, math.min(math.tointeger(tonumber(f.page)) or 1, pages))
-  args[#args + 1] = M.PER_PAGE
-  args[#args + 1] = (page - 1) * M.PER_PAGE
-  local list = db.query([[SELECT id, event, status, attempts, version, created_at, started_at, finished_at, duration_ms,
-      http_status, error FROM hook_runs WHERE ]] .. where .. " ORDER BY id DESC LIMIT ? OFFSET ?", table.unpack(args))
-  return { runs = list, total = total, page = page, pages = pages }
+  local from, args = "hook_runs WHERE hook_id = ?", { h.id }
+  if f.status then from = from .. " AND status = ?"; args[#args + 1] = f.status end
+  local res = db.page([[SELECT id, event, status, attempts, version, created_at, started_at, finished_at, duration_ms,
+      http_status, error]], from, args, "id DESC", f.page, M.PER_PAGE)
+  return { runs = res.rows, total = res.total, page = res.page, pages = res.pages }
 end
 
 --- Tries hook id (or, with input.source, a text not saved yet) on an event, as actor sees the
@@ -571,7 +510,8 @@ end
 -- ---------------------------------------------------------------- start
 function M.init(a)
   app = a
-  cache = nil
+  subs = event_feed.subscribers("hooks")
+  changed = subs.changed
   crypt.register{ table = "hook_secrets", column = "value_enc", key = { "hook_id", "name" } }
   app.on_job(M.JOB, run_job, { retry = M.RETRY, attempts = M.ATTEMPTS,
     lane = function(p) return "hook:" .. tostring(p.hook_id) end, on_fail = attempt_failed })

@@ -20,10 +20,8 @@ local jobs = require "lib.jobs"
 local clock = require "core.clock"
 local crypto = require "core.crypto"
 local fetch = require "core.fetch"
-local log = require "core.log"
 local settings = require "services.settings"
 local audit = require "services.audit"
-local access = require "services.access"
 local event_feed = require "services.event_feed"
 
 local M = {}
@@ -57,20 +55,12 @@ local function valid_url(u)
   return true
 end
 
-local function valid_events(list)
-  for _, p in ipairs(list) do
-    local ok, why = event_feed.valid_pattern(p)
-    if not ok then return nil, "{field}: " .. why end
-  end
-  return true
-end
-
 M.SCHEMA = schema.record{ strict = false, fields = {
   { name = schema.text{ max = 100, label = "The name", description = "What the receiver is, for people." } },
   { url = { type = "string", trim = true, len_max = 2000, one_line = true, label = "The URL",
     custom_validator = valid_url, description = "Where deliveries are POSTed (http:// or https://)." } },
   { events = { type = "array", label = "The events", len_min = 1, len_max = 100, unique = true,
-    elements = { type = "string", trim = true, len_max = 100 }, custom_validator = valid_events,
+    elements = { type = "string", trim = true, len_max = 100 }, custom_validator = event_feed.valid_events,
     description = "Event names (review.signed), whole areas (person.*) or every event (*)." } },
   { enabled = { type = "boolean", label = "Enabled", description = "Whether events are delivered." } },
 } }
@@ -79,11 +69,7 @@ M.SCHEMA = schema.record{ strict = false, fields = {
 local function normalise(input)
   local out = {}
   for k, v in pairs(input or {}) do out[k] = v end
-  if type(out.events) == "string" then
-    local list = {}
-    for name in out.events:gmatch("[^%s,]+") do list[#list + 1] = name end
-    out.events = list
-  end
+  out.events = event_feed.words(out.events)
   if out.enabled == "on" or out.enabled == "true" or out.enabled == "1" then out.enabled = true end
   if out.enabled == "off" or out.enabled == "false" or out.enabled == "0" then out.enabled = false end
   return out
@@ -91,34 +77,15 @@ end
 
 -- Checked input; fields required when creating. Raises 422 naming each problem.
 local function checked(input, creating)
-  local r, errs = schema.validate(M.SCHEMA, normalise(input), { coerce = true, messages = schema.SENTENCES,
-    partial = true })
-  local fields = schema.by_field(errs)
-  r = r or {}
-  if creating then
-    if r.name == nil and not fields.name then fields.name = "The name is required." end
-    if r.url == nil and not fields.url then fields.url = "The URL is required." end
-    if r.events == nil and not fields.events then fields.events = "Name at least one event." end
-  end
+  local r, fields = event_feed.read_input(M.SCHEMA, normalise(input), creating and {
+    name = "The name is required.", url = "The URL is required.", events = "Name at least one event." })
   if next(fields) then errors.invalid(fields, "The webhook was not saved: some fields need attention.") end
   return r
 end
 
 -- ---------------------------------------------------------------- the store
-local cache -- enabled webhooks { id, events = list, owner_id }, read again after a change
-
-local function changed()
-  cache = nil
-  db.on_rollback(function() cache = nil end)
-end
-
-local function subscriptions()
-  if not cache then
-    cache = db.query("SELECT id, events, owner_id FROM webhooks WHERE enabled = 1 ORDER BY id")
-    for _, w in ipairs(cache) do w.events = json.decode(w.events) or {} end
-  end
-  return cache
-end
+local subs = event_feed.subscribers("webhooks")
+local changed = subs.changed
 
 local function new_secret() return "whsec_" .. crypto.token(24) end
 
@@ -245,38 +212,14 @@ local function add_delivery(webhook_id, name, data)
 end
 
 -- The "*" handler, inside the firing change's transaction: a delivery for each enabled webhook
--- subscribed to name whose owner may see it. A problem here is logged and never refuses the change.
+-- subscribed to name whose owner may see it.
 local function record(data, name)
-  if not event_feed.offered(name) then return end
-  local subs = subscriptions()
-  if #subs == 0 then return end
-  local ok, err = pcall(db.transaction, function()
-    local owners = {}
-    for _, w in ipairs(subs) do
-      if event_feed.matches(w.events, name) and w.owner_id then
-        local owner = owners[w.owner_id]
-        if owner == nil then
-          owner = db.row("SELECT * FROM users WHERE id = ?", w.owner_id) or false
-          owners[w.owner_id] = owner
-        end
-        local view = owner and event_feed.view(owner, name, data)
-        if view then add_delivery(w.id, name, view) end
-      end
-    end
-  end)
-  if not ok then log.error(("webhooks: the deliveries of %s could not be recorded: %s"):format(name, tostring(err))) end
+  event_feed.record(subs, name, data, function(w, view) add_delivery(w.id, name, view) end, "webhooks")
 end
 
 local function excerpt(s)
   if not s or s == "" then return nil end
   return util.truncate_bytes(s, M.EXCERPT)
-end
-
--- Why the owner can no longer send, or nil.
-local function owner_problem(w)
-  local owner = w.owner_id and db.row("SELECT * FROM users WHERE id = ?", w.owner_id)
-  if not owner or owner.status ~= "active" then return "its owner is no longer active" end
-  if not access.can(owner, event_feed.PERMISSION) then return "its owner no longer manages integrations" end
 end
 
 local function skip(d, why)
@@ -309,7 +252,7 @@ local function deliver_job(payload)
   if not d or d.status ~= "pending" then return end
   local w = db.row("SELECT * FROM webhooks WHERE id = ?", d.webhook_id)
   if w.enabled ~= 1 and d.event ~= M.PING then return skip(d, "the webhook is disabled") end
-  local problem = owner_problem(w)
+  local problem = event_feed.owner_problem(w.owner_id and db.row("SELECT * FROM users WHERE id = ?", w.owner_id))
   if problem then return skip(d, problem) end
   local res, err, ms = post(w, d)
   local status = res and res.status or (err and err.status)
@@ -363,18 +306,13 @@ end
 function M.deliveries(id, f)
   local w = row(id)
   f = f or {}
-  local where, args = "d.webhook_id = ?", { w.id }
-  if f.status then where = where .. " AND d.status = ?"; args[#args + 1] = f.status end
-  local total = db.value("SELECT count(*) FROM webhook_deliveries d WHERE " .. where, table.unpack(args))
-  local pages = math.max(1, (total + M.PER_PAGE - 1) // M.PER_PAGE)
-  local page = math.max(1, math.min(math.tointeger(tonumber(f.page)) or 1, pages))
-  args[#args + 1] = M.PER_PAGE
-  args[#args + 1] = (page - 1) * M.PER_PAGE
-  local list = db.query([[SELECT d.id, d.uid, d.event, d.status, d.attempts, d.created_at, d.last_attempt_at,
-      d.delivered_at, d.response_status, d.response_excerpt, d.error, d.duration_ms, j.due_ms / 1000 AS next_attempt_at
-    FROM webhook_deliveries d LEFT JOIN jobs j ON j.key = 'webhook_delivery:' || d.id
-    WHERE ]] .. where .. " ORDER BY d.id DESC LIMIT ? OFFSET ?", table.unpack(args))
-  return { deliveries = list, total = total, page = page, pages = pages }
+  local from, args = "webhook_deliveries d LEFT JOIN jobs j ON j.key = 'webhook_delivery:' || d.id WHERE d.webhook_id = ?",
+    { w.id }
+  if f.status then from = from .. " AND d.status = ?"; args[#args + 1] = f.status end
+  local res = db.page([[SELECT d.id, d.uid, d.event, d.status, d.attempts, d.created_at, d.last_attempt_at,
+      d.delivered_at, d.response_status, d.response_excerpt, d.error, d.duration_ms, j.due_ms / 1000 AS next_attempt_at]],
+    from, args, "d.id DESC", f.page, M.PER_PAGE)
+  return { deliveries = res.rows, total = res.total, page = res.page, pages = res.pages }
 end
 
 --- Sends the delivery again, now (the same id and body; a fresh timestamp and signature), with a
@@ -404,7 +342,8 @@ end
 -- ---------------------------------------------------------------- start
 function M.init(a)
   app = a
-  cache = nil
+  subs = event_feed.subscribers("webhooks")
+  changed = subs.changed
   settings.define("integrations.allow_loopback", { type = "boolean", default = false,
     description = "Let webhooks and hooks call this machine itself (127.0.0.1, ::1): for trying them out "
       .. "with a receiver on the server. Off, such addresses are refused, like link-local ones (cloud metadata)." })

@@ -44,6 +44,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tool.h"
+
 /** Most connections served at once. */
 #define MAX_CLIENTS 16
 /** Longest command line kept; longer lines are answered with 500. */
@@ -71,50 +73,8 @@ struct client {
 	char held[128];         /** the answer kept back by an "end ... hold" rule, "" when none */
 };
 
-/** The folder given on the command line. */
-static const char *dir;
 /** Number of the last saved message. */
 static int saved;
-/** Set by SIGTERM. */
-static volatile sig_atomic_t stop;
-
-/** SIGTERM/SIGINT handler. */
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
-/** Appends one line to DIR/log. */
-static void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void log_line(const char *fmt, ...)
-{
-	char path[4096];
-	snprintf(path, sizeof path, "%s/log", dir);
-	FILE *f = fopen(path, "a");
-	if (!f)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vfprintf(f, fmt, ap);
-	va_end(ap);
-	fputc('\n', f);
-	fclose(f);
-}
-
-/** Writes all of buf to fd (blocking sockets; answers are short). */
-static void send_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		buf += n;
-		len -= (size_t)n;
-	}
-}
 
 /** Sends one reply line (CRLF added). */
 static void reply(struct client *c, const char *text)
@@ -440,60 +400,17 @@ static void drop(struct client *c)
 	log_line("CLOSED");
 }
 
-/** Writes text to DIR/name through a temporary file, so readers never see half of it. */
-static int write_file(const char *name, const char *text)
-{
-	char tmp[4096], path[4096];
-	snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name);
-	snprintf(path, sizeof path, "%s/%s", dir, name);
-	FILE *f = fopen(tmp, "w");
-	if (!f)
-		return -1;
-	fputs(text, f);
-	if (fclose(f) != 0)
-		return -1;
-	return rename(tmp, path);
-}
-
 int main(int argc, char **argv)
 {
-	if (argc < 2) {
-		fprintf(stderr, "usage: fake_smtp DIR [PARENT_PID]\n");
-		return 2;
-	}
-	dir = argv[1];
-	pid_t parent = argc > 2 ? (pid_t)atoi(argv[2]) : 0;
-	signal(SIGTERM, on_signal);
-	signal(SIGINT, on_signal);
-	signal(SIGPIPE, SIG_IGN);
-
-	int lfd = socket(AF_INET, SOCK_STREAM, 0);
-	int one = 1;
-	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	socklen_t sl = sizeof sa;
-	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(lfd, 16) != 0 ||
-	    getsockname(lfd, (struct sockaddr *)&sa, &sl) != 0) {
-		perror("fake_smtp: listen");
-		return 1;
-	}
-	char num[32];
-	snprintf(num, sizeof num, "%d\n", (int)getpid());
-	if (write_file("pid", num) != 0)
-		return 1;
-	snprintf(num, sizeof num, "%d\n", ntohs(sa.sin_port));
-	if (write_file("port", num) != 0)
-		return 1;
+	int lfd = tool_start(argc, argv, "fake_smtp", 16);
+	if (lfd < 0)
+		return argc < 2 ? 2 : 1;
 
 	struct client clients[MAX_CLIENTS];
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		clients[i] = (struct client){.fd = -1};
-	time_t started = time(NULL);
 	while (!stop) {
-		if (parent > 0 && kill(parent, 0) != 0 && errno == ESRCH)
-			break;
-		if (time(NULL) - started > 600)
+		if (tool_done())
 			break;
 		struct pollfd pfd[MAX_CLIENTS + 1];
 		int map[MAX_CLIENTS + 1];

@@ -15,6 +15,7 @@ local timer = require "core.timer"
 
 local M = {}
 
+--- Runs a shell command; its output without the trailing white space.
 local function sh(cmd)
   local p = assert(io.popen(cmd, "r"))
   local out = p:read("a")
@@ -22,8 +23,10 @@ local function sh(cmd)
   return (out:gsub("%s+$", ""))
 end
 
+--- s quoted for the shell.
 local function quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
 
+--- The bytes of a file, or nil.
 local function read(path)
   local f = io.open(path, "rb")
   if not f then return nil end
@@ -46,7 +49,9 @@ function M.program(root, name)
   local _, bindir = host_process()
   local src = root .. "tests/tools/" .. name .. ".c"
   local bin = bindir .. "/tools/" .. name
-  local fresh = sh(("[ -x %s ] && [ %s -nt %s ] && echo yes || echo no"):format(quote(bin), quote(bin), quote(src)))
+  local header = root .. "tests/tools/tool.h"
+  local fresh = sh(("[ -x %s ] && [ %s -nt %s ] && [ %s -nt %s ] && echo yes || echo no"):format(quote(bin), quote(bin),
+    quote(src), quote(bin), quote(header)))
   if fresh ~= "yes" then
     local out = sh(("mkdir -p %s && cc -std=c11 -D_GNU_SOURCE -O1 -Wall -Wextra -Werror -o %s %s 2>&1 && echo built")
       :format(quote(bindir .. "/tools"), quote(bin), quote(src)))
@@ -54,6 +59,8 @@ function M.program(root, name)
   end
   return bin
 end
+
+M.sh, M.quote, M.read = sh, quote, read
 
 local Server = {}
 Server.__index = Server

@@ -38,6 +38,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tool.h"
+
 /** Most connections served at once. */
 #define MAX_CLIENTS 512
 /** Largest request kept (head and body). */
@@ -53,19 +55,8 @@ struct client {
 	char answer[256];/** the answer line kept for "slow" */
 };
 
-/** The folder given on the command line. */
-static const char *dir;
 /** Number of the last request saved. */
 static int saved;
-/** Set by SIGTERM. */
-static volatile sig_atomic_t stop;
-
-/** SIGTERM/SIGINT handler. */
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
 
 /** Milliseconds on a monotonic clock. */
 static long long now_ms(void)
@@ -73,23 +64,6 @@ static long long now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/** Appends one line to DIR/log. */
-static void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void log_line(const char *fmt, ...)
-{
-	char path[4096];
-	snprintf(path, sizeof path, "%s/log", dir);
-	FILE *f = fopen(path, "a");
-	if (!f)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vfprintf(f, fmt, ap);
-	va_end(ap);
-	fputc('\n', f);
-	fclose(f);
 }
 
 /** Writes len bytes of p to DIR/name. */
@@ -102,20 +76,6 @@ static void save(const char *name, const char *p, size_t len)
 		return;
 	fwrite(p, 1, len, f);
 	fclose(f);
-}
-
-/** Writes all of buf to fd. */
-static void send_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		buf += n;
-		len -= (size_t)n;
-	}
 }
 
 /** Sends a whole answer with a body. */
@@ -227,62 +187,19 @@ static void drop(struct client *c)
 	*c = (struct client){.fd = -1};
 }
 
-/** Writes text to DIR/name through a temporary file, so readers never see half of it. */
-static int write_file(const char *name, const char *text)
-{
-	char tmp[4096], path[4096];
-	snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name);
-	snprintf(path, sizeof path, "%s/%s", dir, name);
-	FILE *f = fopen(tmp, "w");
-	if (!f)
-		return -1;
-	fputs(text, f);
-	if (fclose(f) != 0)
-		return -1;
-	return rename(tmp, path);
-}
-
 int main(int argc, char **argv)
 {
-	if (argc < 2) {
-		fprintf(stderr, "usage: http_receiver DIR [PARENT_PID]\n");
-		return 2;
-	}
-	dir = argv[1];
-	pid_t parent = argc > 2 ? (pid_t)atoi(argv[2]) : 0;
-	signal(SIGTERM, on_signal);
-	signal(SIGINT, on_signal);
-	signal(SIGPIPE, SIG_IGN);
-
-	int lfd = socket(AF_INET, SOCK_STREAM, 0);
-	int one = 1;
-	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	socklen_t sl = sizeof sa;
-	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(lfd, 256) != 0 ||
-	    getsockname(lfd, (struct sockaddr *)&sa, &sl) != 0) {
-		perror("http_receiver: listen");
-		return 1;
-	}
-	char num[32];
-	snprintf(num, sizeof num, "%d\n", (int)getpid());
-	if (write_file("pid", num) != 0)
-		return 1;
-	snprintf(num, sizeof num, "%d\n", ntohs(sa.sin_port));
-	if (write_file("port", num) != 0)
-		return 1;
+	int lfd = tool_start(argc, argv, "http_receiver", 256);
+	if (lfd < 0)
+		return argc < 2 ? 2 : 1;
 
 	static struct client clients[MAX_CLIENTS];
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		clients[i] = (struct client){.fd = -1};
-	time_t started = time(NULL);
 	static struct pollfd pfd[MAX_CLIENTS + 1];
 	static int map[MAX_CLIENTS + 1];
 	while (!stop) {
-		if (parent > 0 && kill(parent, 0) != 0 && errno == ESRCH)
-			break;
-		if (time(NULL) - started > 600)
+		if (tool_done())
 			break;
 		int n = 0;
 		pfd[n] = (struct pollfd){.fd = lfd, .events = POLLIN};

@@ -12,22 +12,7 @@ local fake = dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "") .. "fa
 
 local M = {}
 
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
-
-local function sh(cmd)
-  local p = assert(io.popen(cmd, "r"))
-  local out = p:read("a")
-  p:close()
-  return (out:gsub("%s+$", ""))
-end
+local read, quote, sh = fake.read, fake.quote, fake.sh
 
 local Receiver = {}
 Receiver.__index = Receiver
