@@ -175,7 +175,7 @@ int sched_done(db_t *db, int64_t id)
 		return 0;
 	/* re-planned while it ran (or gone): released, due at its new time, a fresh series of attempts */
 	sqlite3_stmt *st = db_prepare(
-		db, "UPDATE jobs SET claimed_by=NULL, again=0, attempts=0, last_error=NULL WHERE id=?", -1);
+	    db, "UPDATE jobs SET claimed_by=NULL, again=0, attempts=0, last_error=NULL WHERE id=?", -1);
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);

@@ -47,12 +47,12 @@
 
 /** One client connection. */
 struct client {
-	int fd;          /** socket, -1 when the slot is free */
-	char *buf;       /** what it sent so far */
-	size_t len, cap; /** bytes in buf, allocated */
-	int done;        /** its request was answered or is held ("hang") */
-	long long due;   /** for "slow": when to answer (ms), 0 otherwise */
-	char answer[256];/** the answer line kept for "slow" */
+	int fd;           /** socket, -1 when the slot is free */
+	char *buf;        /** what it sent so far */
+	size_t len, cap;  /** bytes in buf, allocated */
+	int done;         /** its request was answered or is held ("hang") */
+	long long due;    /** for "slow": when to answer (ms), 0 otherwise */
+	char answer[256]; /** the answer line kept for "slow" */
 };
 
 /** Number of the last request saved. */
