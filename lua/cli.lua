@@ -10,6 +10,7 @@ local demo = require "demo"
 local testing = require "testing"
 local audit = require "services.audit"
 local import = require "services.import"
+local people = require "services.people"
 local keys = require "services.keys"
 
 local M = {}
@@ -135,8 +136,10 @@ end
 
 --- candor import [--data DIR] [--dry-run] FILE.csv: the user import (services/import.lua) run
 --- by whoever owns the data folder: every role grant is allowed, the guest setting still holds.
---- Prints progress every 500 rows, the problems and notes, and a summary. Exit 0 when the file
---- was imported (or, with --dry-run, would be), 1 when it has problems (nothing changed).
+--- Prints progress (500 rows at a time while checking, then each slice of changes), the problems
+--- and notes, and a summary. The import is recorded like one started on the page, and applied in
+--- short transactions (a server on the same data folder keeps serving). Exit 0 when the file was
+--- imported (or, with --dry-run, would be), 1 when it has problems (nothing changed) or stopped.
 function M.import(opts, args)
   local f, ferr = io.open(args[1], "rb")
   if not f then
@@ -148,8 +151,14 @@ function M.import(opts, args)
   if not init(opts) then return 1 end
   local dry = opts["dry-run"] and true or false
   local started = clock.mono_ms()
-  local report = import.run(nil, text, { operator = true, dry_run = dry, via = "cli",
-    progress = function(phase, done, total) io.stdout:write(("%s %d/%d\n"):format(phase, done, total)) end })
+  local function progress(phase, done, total) io.stdout:write(("%s %d/%d\n"):format(phase, done, total)) end
+  local report, id
+  if dry then
+    report = import.check(people.OPERATOR, text, { progress = progress })
+  else
+    -- the job planned with it resumes the import if this process stops before the end
+    report, id = import.start(people.OPERATOR, text, { via = "cli", progress = progress, job_delay = import.LEASE })
+  end
   for _, p in ipairs(report.problems) do
     io.stdout:write(("line %d: %s%s\n"):format(p.line, p.field and (p.field .. ": ") or "", p.message))
   end
@@ -159,17 +168,35 @@ function M.import(opts, args)
   for _, n in ipairs(report.notes) do
     io.stdout:write(("note: line %d: %s\n"):format(n.line, n.message))
   end
-  local ms = clock.mono_ms() - started
   if not report.ok then
     io.stdout:write(("%d problem%s in %d row%s: nothing was imported (%d ms)\n"):format(report.problems_total,
-      report.problems_total == 1 and "" or "s", report.rows, report.rows == 1 and "" or "s", ms))
+      report.problems_total == 1 and "" or "s", report.rows, report.rows == 1 and "" or "s", clock.mono_ms() - started))
     return 1
   end
-  io.stdout:write(("%s %d row%s: %d new, %d updated, %d unchanged, %d reporting lines set, %d roles granted, "
-    .. "%d roles skipped (%d ms)\n"):format(dry and "dry run, nothing changed:" or "imported", report.rows,
-    report.rows == 1 and "" or "s", report.created, report.updated, report.unchanged, report.managers_set, report.roles_granted,
-    report.roles_skipped, ms))
-  if not dry and (report.managers_set > 0 or report.roles_granted > 0 or report.created > 0) then
+  if dry then
+    io.stdout:write(("dry run, nothing changed: %d row%s: %d new, %d updated, %d unchanged, %d reporting lines set, "
+      .. "%d roles granted, %d roles skipped (%d ms)\n"):format(report.rows, report.rows == 1 and "" or "s",
+      report.created, report.updated, report.unchanged, report.managers_set, report.roles_granted, report.roles_skipped,
+      clock.mono_ms() - started))
+    return 0
+  end
+  local imp = import.execute(id, { progress = progress })
+  app.cancel_jobs("import:" .. id)
+  local rep = imp.report
+  for _, p in ipairs(rep.problems or {}) do
+    io.stdout:write(("not imported: line %d: %s%s\n"):format(p.line, p.field and (p.field .. ": ") or "", p.message))
+  end
+  local c = rep.counts or {}
+  if imp.status ~= "done" then
+    io.stdout:write(("import %d stopped: %s\n"):format(imp.id, imp.error or imp.status))
+    return 1
+  end
+  io.stdout:write(("imported %d row%s: %d new, %d updated, %d unchanged; made: %d people, %d profile changes, %d reporting "
+    .. "lines, %d role grants; %d roles skipped, %d changes refused (import %d, %d ms)\n"):format(report.rows,
+    report.rows == 1 and "" or "s", report.created, report.updated, report.unchanged, c.created or 0,
+    c.profiles_updated or 0, c.managers_set or 0, c.roles_granted or 0, report.roles_skipped, rep.problems_total or 0,
+    imp.id, clock.mono_ms() - started))
+  if (c.managers_set or 0) > 0 or (c.roles_granted or 0) > 0 or (c.created or 0) > 0 then
     io.stdout:write("A server already running on this data folder loaded reporting lines and roles when it "
       .. "started: restart it so that its permission checks see the new ones.\n")
   end

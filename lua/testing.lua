@@ -383,11 +383,19 @@ function T.advance_to(when)
 end
 
 -- ---------------------------------------------------------------- mail and data
---- Mail in the outbox (oldest first); filter: { to = email, template = name }.
+--- Mail in the outbox (oldest first), as it will be sent (a mail with a credential link is
+--- stored with the link hidden and sealed whole: here it is opened); filter: { to = email,
+--- template = name }.
 function T.outbox(filter)
   local ok = core_db.value("SELECT 1 FROM sqlite_master WHERE type='table' AND name='outbox'")
   if not ok then return {} end
   local rows = db.query("SELECT * FROM outbox ORDER BY id")
+  for _, m in ipairs(rows) do
+    if m.body_enc then
+      local full = json.decode(require("lib.crypt").open("outbox", "body_enc", { m.id }, m.body_enc))
+      m.subject, m.body_text, m.body_html = full.subject, full.text, full.html
+    end
+  end
   if not filter then return rows end
   local out = {}
   for _, m in ipairs(rows) do

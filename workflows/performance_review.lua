@@ -48,5 +48,10 @@ return {
     { at = "sign_due", offset = -2, to = "managers", only = "manager_not_signed", template = "review.sign_reminder" },
     { on = "review.closed", to = "reviewee", template = "review.closed" },
     { on = "review.closed", to = "manager", template = "review.closed" },
+    -- managers hear whose reviews they write when the cycle starts (or a report joins it later)
+    { on = "cycle.started", to = "managers", template = "review.manager_started" },
+    { on = "review.added", to = "manager", template = "review.manager_started" },
+    -- a shared review the manager takes back to adjust (until the reviewee signs)
+    { on = "review.unshared", to = "reviewee", template = "review.unshared" },
   },
 }

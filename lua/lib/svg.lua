@@ -61,20 +61,23 @@ function M.describe(bars)
   return table.concat(parts, "; ")
 end
 
---- The 2D self-assessment graph: a plot area with two named axes and, if given, the point
---- (x, y in 0..100). With inputs, a click places the point (candor.js) and the hidden fields
---- carry it; without JS the two number fields next to it do the same.
+--- The 2D graph: a plot area with two named axes and, if given, the point (x, y in 0..100) of the
+--- person looking, and others' points next to it (others = { { x =, y =, label = } }, drawn in
+--- grey). With inputs, a click places the point (candor.js) and the hidden fields carry it;
+--- without JS the two number fields next to it do the same. A legend names the dots when there
+--- are others (label: the looker's dot, default "You").
 function M.graph(opts)
   local w, h = 360, 320
   local px, py, pw, ph = 48, 16, 296, 256
   local id = opts.id or "graph"
+  local others = opts.others or {}
   local out = { ('<svg class="chart graph" viewBox="0 0 %d %d" role="img" aria-labelledby="%s-t" xmlns="http://www.w3.org/2000/svg"')
-    :format(w, h, id) }
+    :format(w, h + (#others > 0 and 22 or 0), id) }
   if opts.x_input then
     out[#out + 1] = (' data-graph="1" data-x-input="%s" data-y-input="%s"'):format(esc(opts.x_input), esc(opts.y_input))
   end
   out[#out + 1] = ">"
-  out[#out + 1] = ('<title id="%s-t">%s</title>'):format(id, esc(opts.title or "2D self-assessment"))
+  out[#out + 1] = ('<title id="%s-t">%s</title>'):format(id, esc(opts.title or "2D graph"))
   out[#out + 1] = ('<rect data-plot="1" x="%d" y="%d" width="%d" height="%d" fill="#f8fafc" stroke="#d1d5db"/>'):format(px, py, pw, ph)
   out[#out + 1] = ('<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#e5e7eb" stroke-dasharray="4 4"/>'):format(px + pw / 2, py, px + pw / 2, py + ph)
   out[#out + 1] = ('<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#e5e7eb" stroke-dasharray="4 4"/>'):format(px, py + ph / 2, px + pw, py + ph / 2)
@@ -84,11 +87,29 @@ function M.graph(opts)
     :format(18, py + ph / 2, 18, py + ph / 2, esc(opts.y_label))
   out[#out + 1] = ('<text x="%d" y="%d" font-size="10" fill="#6b7280">low</text>'):format(px, py + ph + 14)
   out[#out + 1] = ('<text x="%d" y="%d" font-size="10" fill="#6b7280" text-anchor="end">high</text>'):format(px + pw, py + ph + 14)
+  local function at(x, y) return px + x / 100 * pw, py + ph - y / 100 * ph end
+  -- the others' dots first, so the looker's (which a click moves) stays on top
+  for _, o in ipairs(others) do
+    local cx, cy = at(o.x, o.y)
+    out[#out + 1] = ('<circle class="graph-dot graph-dot-other" cx="%.1f" cy="%.1f" r="8" fill="#9ca3af" stroke="#fff" '
+      .. 'stroke-width="3"><title>%s</title></circle>'):format(cx, cy, esc(o.label))
+  end
   local has = opts.x ~= nil and opts.y ~= nil
-  local cx = px + (has and opts.x or 50) / 100 * pw
-  local cy = py + ph - (has and opts.y or 50) / 100 * ph
-  out[#out + 1] = ('<circle data-marker="1" cx="%.1f" cy="%.1f" r="9" fill="#4338ca" stroke="#fff" stroke-width="3"%s/>')
+  local cx, cy = at(has and opts.x or 50, has and opts.y or 50)
+  out[#out + 1] = ('<circle class="graph-dot" data-marker="1" cx="%.1f" cy="%.1f" r="9" fill="#4338ca" stroke="#fff" stroke-width="3"%s/>')
     :format(cx, cy, has and "" or ' visibility="hidden" hidden="hidden"')
+  if #others > 0 then
+    -- the legend, under the axis name
+    local lx, ly = px, h + 12
+    out[#out + 1] = ('<circle cx="%d" cy="%d" r="6" fill="#4338ca"/><text x="%d" y="%d" font-size="12">%s</text>')
+      :format(lx + 6, ly - 4, lx + 16, ly, esc(opts.label or "You"))
+    lx = lx + 110
+    for _, o in ipairs(others) do
+      out[#out + 1] = ('<circle cx="%d" cy="%d" r="6" fill="#9ca3af"/><text x="%d" y="%d" font-size="12">%s</text>')
+        :format(lx + 6, ly - 4, lx + 16, ly, esc(o.label))
+      lx = lx + 150
+    end
+  end
   out[#out + 1] = "</svg>"
   return template.safe(table.concat(out))
 end

@@ -52,14 +52,15 @@ CREATE TABLE outbox_new (
   sending_at      INTEGER,                     -- when the attempt in progress began
   sending_by      TEXT,                        -- the process making it ("pid.start")
   smtp_response   TEXT,                        -- the server's last answer
-  message_id      TEXT                         -- Message-ID of the last attempt, written before it
+  message_id      TEXT,                        -- Message-ID of the last attempt, written before it
+  body_enc        BLOB                         -- the full mail with its credential link, sealed (007)
 );
 INSERT INTO outbox_new(id, created_at, template, to_email, to_name, to_user_id, cc, subject, body_text,
     body_html, status, attempts, last_error, sent_at, related_type, related_id, dedupe_key, sending_at,
-    smtp_response, message_id)
+    smtp_response, message_id, body_enc)
   SELECT id, created_at, template, to_email, to_name, to_user_id, cc, subject, body_text, body_html,
     CASE status WHEN 'sending' THEN 'interrupted' ELSE status END, attempts, last_error, sent_at,
-    related_type, related_id, dedupe_key, sending_at, smtp_response, message_id
+    related_type, related_id, dedupe_key, sending_at, smtp_response, message_id, body_enc
   FROM outbox;
 
 CREATE TABLE outbox_events_new (

@@ -173,7 +173,7 @@ function M.routes(r)
     end }
 
   r:add{ method = "GET", path = "/api/account/2fa", auth = "any_user", perm = "object",
-    handler = function(req) return web.json(200, status_json(req.user)) end }
+    handler = function(req) return web.json(200, status_json(owner(req, "2-step verification"))) end }
 
   r:add{ method = "POST", path = "/api/account/2fa/setup", auth = "any_user", perm = "object",
     handler = function(req)
@@ -219,8 +219,9 @@ function M.routes(r)
 
   r:add{ method = "GET", path = "/api/account/sessions", auth = "any_user", perm = "object",
     handler = function(req)
+      local u = owner(req, "Sessions")
       local list = {}
-      for i, s in ipairs(sessions.list_for(req.user.id)) do
+      for i, s in ipairs(sessions.list_for(u.id)) do
         list[i] = { id = s.id, created_at = s.created_at, last_seen_at = s.last_seen_at, expires_at = s.expires_at,
           ip = s.ip, current = req.session ~= nil and s.id == req.session.id }
       end

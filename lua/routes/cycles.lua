@@ -113,8 +113,12 @@ function M.routes(r)
     end }
   r:add{ method = "POST", path = "/api/cycles/{id:int}/reviewees", auth = "user", perm = "object",
     handler = function(req)
-      local n = cycles.add_reviewees(req.user, id_of(req), web.body(req).user_ids, req)
-      return web.json(200, { added = n })
+      local n, lacking, missing = cycles.add_reviewees(req.user, id_of(req), web.body(req).user_ids, req)
+      local list = {}
+      for i, x in ipairs(lacking) do list[i] = { id = x.id, name = x.name, review_id = x.review_id } end
+      local out = { added = n, without_manager = json.array(list) }
+      if missing > 0 then out.warning = cycles.writer_warning(lacking, missing) end
+      return web.json(200, out)
     end }
   r:add{ method = "DELETE", path = "/api/cycles/{id:int}/reviewees", auth = "user", perm = "object",
     handler = function(req)
@@ -253,10 +257,14 @@ function M.routes(r)
           for _, u in ipairs(res.users) do ids[#ids + 1] = u.id end
         end
       end
-      local ok, res = page.form(req, back, f.remove and cycles.remove_reviewees or cycles.add_reviewees,
+      local ok, res, lacking, missing = page.form(req, back, f.remove and cycles.remove_reviewees or cycles.add_reviewees,
         req.user, c.id, ids, req)
       if not ok then return res end
-      return page.redirect(back, "success", util.plural(res, "reviewee") .. (f.remove and " removed." or " added."))
+      local done = util.plural(res, "reviewee") .. (f.remove and " removed." or " added.")
+      if not f.remove and missing > 0 then
+        return page.redirect(back, "info", done .. " " .. cycles.writer_warning(lacking, missing))
+      end
+      return page.redirect(back, "success", done)
     end }
 
   r:add{ method = "GET", path = "/cycles/{id:int}/admins", auth = "user", perm = "review_cycles.manage",

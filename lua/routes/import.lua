@@ -1,5 +1,7 @@
--- The user import over HTTP: the JSON API (POST /api/users/import, the CSV as the body) and
--- the page /people/import (check first, then import). services.import does the work.
+-- The user import over HTTP: the JSON API (POST /api/users/import, the CSV as the body; the
+-- records under /api/users/imports) and the page /people/import (check first, then import; an
+-- import runs in the background and its page shows the progress; past imports are listed).
+-- services.import does the work.
 --
 -- Size: the body of a request is limited by the server (1 MiB unless configured otherwise),
 -- which holds about 10,000 typical rows; bigger files go through `candor import FILE.csv` on
@@ -16,10 +18,11 @@ local json = require "lib.json"
 local errors = require "lib.errors"
 local events = require "lib.events"
 local import = require "services.import"
+local util = require "lib.util"
 
 local M = {}
 
--- The report as JSON (lists stay lists when empty).
+-- The report of a check as JSON (lists stay lists when empty).
 local function report_json(r)
   local out = {}
   for k, v in pairs(r) do out[k] = v end
@@ -34,6 +37,19 @@ local function report_json(r)
 end
 M.report_json = report_json
 
+-- An import record as JSON.
+local function record_json(imp)
+  local rep = imp.report
+  return { id = imp.id, status = imp.status, via = imp.via, started_by = imp.actor_label,
+    created_by = imp.created_by or json.null, rows = imp.rows, phase = imp.phase or json.null, done = imp.done,
+    total = imp.total, progress = imp.total > 0 and (imp.done * 100 // imp.total) or (imp.status == "done" and 100 or 0),
+    counts = rep.counts or {}, planned = rep.planned or {}, notes = json.array(rep.notes or {}),
+    problems = json.array(rep.problems or {}), problems_total = rep.problems_total or 0, error = imp.error or json.null,
+    runs = imp.runs, created_at = util.format_time(imp.created_at),
+    finished_at = imp.finished_at and util.format_time(imp.finished_at) or json.null }
+end
+M.record_json = record_json
+
 local function truthy(v) return v == "1" or v == "true" or v == "yes" end
 
 local EXAMPLE = table.concat({
@@ -47,21 +63,41 @@ local function render(req, data)
   data.columns = import.COLUMNS
   data.example = EXAMPLE
   data.errors = data.errors or {}
+  data.imports = import.list(10)
   return page.render(req, "people_import", data, { nav = "people" })
 end
 
+local function find(id)
+  local imp = import.get(id)
+  if not imp then errors.not_found("There is no such import.") end
+  return imp
+end
+
 function M.routes(r)
-  r:add{ method = "POST", path = "/api/users/import", auth = "user", perm = "users.import",
+  r:add{ method = "POST", path = "/api/users/import", auth = "user", perm = "users.import", tx = false,
     handler = function(req)
       local ct = (req.headers["content-type"] or ""):lower()
       if not ct:find("^text/csv") and not ct:find("^text/plain") then
         errors.raise(415, "unsupported_media_type", "Send the file as text/csv (UTF-8).")
       end
-      local dry = truthy(web.query(req).dry_run)
-      local report = import.run(req.user, req.body or "", { dry_run = dry, req = req, via = "api" })
-      if not report.ok and not dry then import.refuse(report) end
-      return web.json(200, report_json(report))
+      if truthy(web.query(req).dry_run) then
+        return web.json(200, report_json(import.check(req.user, req.body or "")))
+      end
+      local report, id = import.start(req.user, req.body or "", { req = req, via = "api" })
+      if not id then import.refuse(report) end
+      return web.json(202, { import = record_json(import.get(id)), report = report_json(report) },
+        { Location = "/api/users/imports/" .. id })
     end }
+
+  r:add{ method = "GET", path = "/api/users/imports", auth = "user", perm = "users.import",
+    handler = function()
+      local list = {}
+      for i, imp in ipairs(import.list(50)) do list[i] = record_json(imp) end
+      return web.json(200, { imports = json.array(list) })
+    end }
+
+  r:add{ method = "GET", path = "/api/users/imports/{id:int}", auth = "user", perm = "users.import",
+    handler = function(req) return web.json(200, record_json(find(req.params.id))) end }
 
   r:add{ method = "GET", path = "/people/import", auth = "user", perm = "users.import",
     handler = function(req)
@@ -73,24 +109,28 @@ function M.routes(r)
         errors = kept.errors })
     end }
 
-  r:add{ method = "POST", path = "/people/import", auth = "user", perm = "users.import",
+  r:add{ method = "POST", path = "/people/import", auth = "user", perm = "users.import", tx = false,
     handler = function(req)
       local f = web.form(req)
       local text = f.csv or ""
       local confirm = f.confirm == "1"
-      local ok, report = page.form(req, { back = "/people/import", values = { csv = text } }, function()
+      local ok, report, id = page.form(req, { back = "/people/import", values = { csv = text } }, function()
         if not text:find("%S") then errors.invalid({ csv = "Paste the CSV text first." }, "Paste the CSV text first.") end
-        return import.run(req.user, text, { dry_run = not confirm, req = req, via = "page" })
+        if confirm then return import.start(req.user, text, { req = req, via = "page" }) end
+        return import.check(req.user, text)
       end)
       if not ok then return report end
-      if confirm and report.ok then
-        return page.redirect("/people?status=", "success", ("Import done: %d new, %d updated, %d unchanged, "
-          .. "%d reporting line%s set, %d role%s granted."):format(report.created, report.updated, report.unchanged,
-          report.managers_set, report.managers_set == 1 and "" or "s", report.roles_granted,
-          report.roles_granted == 1 and "" or "s"))
+      if id then
+        return page.redirect("/people/import/" .. id, "success", "The import is running; this page shows how far it got.")
       end
       page.keep(req, "/people/import", { values = { csv = text }, extra = { report = report, confirmed = confirm } })
       return web.redirect("/people/import#report-title")
+    end }
+
+  r:add{ method = "GET", path = "/people/import/{id:int}", auth = "user", perm = "users.import",
+    handler = function(req)
+      local imp = find(req.params.id)
+      return page.render(req, "people_import_show", { title = "Import " .. imp.id, imp = imp }, { nav = "people" })
     end }
 
   events.hook("admin.tiles", function(e) e.links["users.import"] = { href = "/people/import" } end)

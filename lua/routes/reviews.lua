@@ -69,6 +69,7 @@ local function show(req, id)
     extra.typed = answers_from_form(kept.values, v, v.role == "manager" and "manager" or "self")
     extra.fields = kept.errors
     extra.reason = kept.values.reason
+    extra.writer_email = kept.values.manager_email
   end
   local data = { title = v.reviewee.name .. " — " .. v.cycle.name, v = v, graph = svg.graph, extra = extra,
     phase_label = nil }
@@ -130,6 +131,8 @@ function M.routes(r)
     handler = function(req) reviews.submit_manager(req.user, id_of(req), req); return web.json(200, review_json(reviews.view(req.user, id_of(req)))) end }
   r:add{ method = "POST", path = "/api/reviews/{id:int}/share", auth = "user", perm = "object",
     handler = function(req) reviews.share(req.user, id_of(req), req); return web.json(200, review_json(reviews.view(req.user, id_of(req)))) end }
+  r:add{ method = "POST", path = "/api/reviews/{id:int}/unshare", auth = "user", perm = "object",
+    handler = function(req) reviews.unshare(req.user, id_of(req), req); return web.json(200, review_json(reviews.view(req.user, id_of(req)))) end }
   r:add{ method = "POST", path = "/api/reviews/{id:int}/sign", auth = "user", perm = "object",
     handler = function(req) reviews.sign(req.user, id_of(req), req); return web.json(200, review_json(reviews.view(req.user, id_of(req)))) end }
   r:add{ method = "POST", path = "/api/reviews/{id:int}/reopen", auth = "user", perm = "object",
@@ -167,6 +170,8 @@ function M.routes(r)
           return act(req, f, function() return reviews.submit_self(req.user, id_of(req), req) end,
             "Your self-assessment is submitted. Your manager can read it now.")
         elseif f.after == "share" then
+          -- shared only once confirmed: by the page's dialog (which sets confirmed), else on a page
+          if f.confirmed ~= "1" then return web.redirect("/reviews/" .. req.params.id .. "/share") end
           return act(req, f, function() return reviews.share(req.user, id_of(req), req) end,
             "The review is shared with " .. v.reviewee.name .. ".")
         elseif f.after == "ready" then
@@ -175,6 +180,27 @@ function M.routes(r)
         return page.redirect("/reviews/" .. req.params.id, "success", "Draft saved.")
       end }
   end
+  -- sharing without JavaScript: a page that asks first
+  r:add{ method = "GET", path = "/reviews/{id:int}/share", auth = "user", perm = "object",
+    handler = function(req)
+      local v = reviews.view(req.user, id_of(req))
+      if not v.can.share then errors.forbidden("Only the reviewing manager shares this review, while it is not shared.") end
+      return page.render(req, "review_share", { title = "Share the review of " .. v.reviewee.name, v = v },
+        { nav = "home" })
+    end }
+  r:add{ method = "POST", path = "/reviews/{id:int}/share", auth = "user", perm = "object",
+    handler = function(req)
+      local f = web.form(req)
+      if f.confirmed ~= "1" then return web.redirect("/reviews/" .. req.params.id .. "/share") end
+      local v = reviews.view(req.user, id_of(req))
+      return act(req, nil, function() return reviews.share(req.user, id_of(req), req) end,
+        "The review is shared with " .. v.reviewee.name .. ". You can take it back until they sign.")
+    end }
+  r:add{ method = "POST", path = "/reviews/{id:int}/unshare", auth = "user", perm = "object",
+    handler = function(req)
+      return act(req, nil, function() return reviews.unshare(req.user, id_of(req), req) end,
+        "You took the review back: it is a draft again, and they were told.")
+    end }
   r:add{ method = "POST", path = "/reviews/{id:int}/sign", auth = "user", perm = "object",
     handler = function(req)
       return act(req, nil, function() return reviews.sign(req.user, id_of(req), req) end, "You signed the review.")
@@ -195,10 +221,19 @@ function M.routes(r)
   r:add{ method = "POST", path = "/reviews/{id:int}/manager", auth = "user", perm = "object",
     handler = function(req)
       local f = web.form(req)
-      local ok, res = page.form(req, "/reviews/" .. req.params.id, reviews.change_manager, req.user, id_of(req),
-        f.manager_id, req)
+      local back = "/reviews/" .. req.params.id .. "#writer"
+      local ok, res = page.form(req, { back = back, values = { manager_email = f.manager_email } }, function()
+        local manager_id = f.manager_id
+        if (manager_id == nil or manager_id == "") and f.manager_email then
+          local u = db.row("SELECT id FROM users WHERE email = ?", util.trim(f.manager_email):lower())
+          if not u then errors.invalid({ manager_email = "Nobody in Candor has this email." }) end
+          manager_id = u.id
+        end
+        return reviews.change_manager(req.user, id_of(req), manager_id, req)
+      end)
       if not ok then return res end
-      return page.redirect("/reviews/" .. req.params.id, "success", "The reviewing manager was changed (logged).")
+      local name = db.value("SELECT name FROM users WHERE id = ?", res.manager_id)
+      return page.redirect(back, "success", name .. " writes this review now (logged).")
     end }
   r:add{ method = "GET", path = "/reviews/{id:int}/pdf", auth = "user", perm = "object", tx = false,
     handler = function(req) return M.pdf(req, id_of(req)) end }

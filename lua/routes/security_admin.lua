@@ -269,7 +269,7 @@ function M.routes(r)
     handler = function(req)
       local target = people.require(req.params.id)
       local res = page.redirect("/home", "info", "You are now seeing Candor as " .. target.name
-        .. ". Everything you do is logged. End it with the button at the top.")
+        .. ". Every change you make is logged in your name and theirs. End it with the button at the top.")
       sessions.start_impersonation(req, res, target)
       return res
     end }

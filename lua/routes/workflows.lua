@@ -69,6 +69,12 @@ local function find_cycle(id)
   return cycles.get(id)
 end
 
+--- What a dry run against a started cycle says: it keeps its version, which is what was run.
+function M.pinned_note(cycle, version_id)
+  return ("“%s” started with version %d and keeps it: what you dry-run here applies to cycles that start after "
+    .. "it is saved. Below is what version %d sends for this cycle."):format(cycle.name, version_id, version_id)
+end
+
 -- JSON for dry-run items (lists marked as arrays).
 local function items_json(items)
   for _, it in ipairs(items) do it.recipients = json.array(it.recipients) end
@@ -97,6 +103,7 @@ local function editor_data(name, extra)
       "manager_not_signed", "not_signed", "all" },
     filter_labels = {},
     send_hour = settings.get("notifications.send_hour_utc"),
+    pinned_note = M.pinned_note,
   }
   for k, f in pairs(workflows.FILTERS) do data.filter_labels[k] = f.label end
   data.source = current.source
@@ -126,9 +133,9 @@ local function check_typed(name, v)
       extra.result.dry_error = "Choose a cycle to dry-run the workflow against."
       return extra
     end
-    local items, problems = workflows.dry_run(source, cycle)
+    local items, problems, ran = workflows.dry_run(source, cycle)
     extra.result = { kind = "dry_run", ok = true, items = items, problems = problems, cycle = cycle,
-      ms = clock.mono_ms() - started, summary = extra.result.summary }
+      ms = clock.mono_ms() - started, summary = extra.result.summary, pinned = ran and ran.version_id }
   end
   return extra
 end
@@ -290,12 +297,22 @@ function M.routes(r)
       end
       if type(what) ~= "string" and type(what) ~= "number" then errors.invalid({ source = "must be the script text" }) end
       local started = clock.mono_ms()
-      local items, errs = workflows.dry_run(what, cycle)
+      if type(what) == "string" then
+        -- checked first, also when the cycle runs its own version (which is what is dry-run then)
+        local def, problems = workflows.validate(what, name)
+        if not def then
+          errors.raise(422, "invalid", "The workflow has problems: " .. table.concat(problems, "; "), { details = problems })
+        end
+      end
+      local items, errs, ran = workflows.dry_run(what, cycle)
       if not items then
         errors.raise(422, "invalid", "The workflow has problems: " .. table.concat(errs, "; "), { details = errs })
       end
-      return web.json(200, { cycle = { id = cycle.id, name = cycle.name, phase = cycle.phase },
-        items = items_json(items), problems = json.array(errs or {}), ms = clock.mono_ms() - started })
+      local out = { cycle = { id = cycle.id, name = cycle.name, phase = cycle.phase },
+        items = items_json(items), problems = json.array(errs or {}), ms = clock.mono_ms() - started,
+        version_id = ran and ran.version_id or (type(what) == "number" and what or json.null) }
+      if ran and ran.version_id ~= what then out.note = M.pinned_note(cycle, ran.version_id) end
+      return web.json(200, out)
     end }
 
   -- no transaction around it: the script runs in a worker while the server serves others; the

@@ -93,6 +93,26 @@ function M.list(actor)
   return rows
 end
 
+--- The managers above manager_id in today's reporting lines, as reviews.manager_chain keeps
+--- them (JSON text; nil without a manager). Fixed with the writer: managers higher up read a
+--- review by this list, not by the org chart of the day they read it.
+function M.chain_of(manager_id)
+  if not manager_id then return nil end
+  return json.encode(json.array(authz.chain(manager_id)))
+end
+
+-- Fixes the chain above each writer of the cycle's reviews (all of them, or those in review_ids).
+local function fix_chains(cycle_id, review_ids)
+  local where, args = "", {}
+  if review_ids then where, args = " AND id IN (SELECT value FROM json_each(?))", { json.encode(review_ids) } end
+  local writers = db.column("SELECT DISTINCT manager_id FROM reviews WHERE cycle_id = ? AND manager_id IS NOT NULL"
+    .. where, cycle_id, table.unpack(args))
+  local chains = {}
+  for _, m in ipairs(writers) do chains[tostring(m)] = json.array(authz.chain(m)) end
+  db.exec([[UPDATE reviews SET manager_chain = (SELECT value FROM json_each(?) WHERE key = CAST(reviews.manager_id AS TEXT))
+    WHERE cycle_id = ?]] .. where, json.encode(chains), cycle_id, table.unpack(args))
+end
+
 -- ------------------------------------------------------------------ writing
 
 local DATES = { "start_date", "self_due", "manager_due", "sign_due" }
@@ -266,8 +286,35 @@ end
 
 -- ------------------------------------------------------------------ reviewees
 
---- Adds people as reviewees (employees who are not deactivated). Returns how many were added.
---- In a running cycle their manager is fixed now and they are invited like the others.
+-- Of the reviewees ids (nil: all) of cycle c: those whose review nobody would write — no writer
+-- chosen by HR, and no manager (or one who left) in the org chart. { { id, name, review_id } } by
+-- name, at most `limit`, and how many in all.
+local function without_writer(c, ids, limit)
+  local where, args = "", { c.id }
+  if ids then where, args[2] = " AND u.id IN (SELECT value FROM json_each(?))", json.encode(ids) end
+  local cond = [[ FROM reviews r JOIN users u ON u.id = r.reviewee_id
+    LEFT JOIN users w ON w.id = CASE WHEN r.manager_chosen_by IS NOT NULL OR r.manager_id IS NOT NULL THEN r.manager_id
+      ELSE u.manager_id END
+    WHERE r.cycle_id = ? AND (w.id IS NULL OR w.status = 'deactivated' OR w.kind <> 'employee')]] .. where
+  local n = db.value("SELECT count(*)" .. cond, table.unpack(args))
+  args[#args + 1] = limit or 20
+  return db.query("SELECT u.id, u.name, r.id AS review_id" .. cond .. " ORDER BY u.name COLLATE FOLD LIMIT ?",
+    table.unpack(args)), n
+end
+M.without_writer = without_writer
+
+--- A sentence naming reviewees without a writer (list from without_writer, n in all).
+function M.writer_warning(list, n)
+  local names = {}
+  for i, x in ipairs(list) do names[i] = x.name end
+  local text = table.concat(names, ", ") .. (n > #list and (" and %d more"):format(n - #list) or "")
+  return ("%s %s no manager: choose who writes %s review (on the review's page), or take %s out of the cycle.")
+    :format(text, n == 1 and "has" or "have", n == 1 and "their" or "each", n == 1 and "them" or "them")
+end
+
+--- Adds people as reviewees (employees who are not deactivated). Returns how many were added,
+--- and those of them whose review nobody would write (no manager; see without_writer) with how
+--- many. In a running cycle their manager is fixed now and they are invited like the others.
 function M.add_reviewees(actor, id, user_ids, req)
   local c = M.require(id)
   M.require_perm(actor, "reviews.create", c)
@@ -279,7 +326,7 @@ function M.add_reviewees(actor, id, user_ids, req)
     if not n then errors.invalid({ user_ids = "must be a list of person ids." }) end
     ids[#ids + 1] = n
   end
-  if #ids == 0 then return 0 end
+  if #ids == 0 then return 0, {}, 0 end
   local now = clock.now()
   return db.transaction(function()
     local running = M.running(c)
@@ -294,14 +341,19 @@ function M.add_reviewees(actor, id, user_ids, req)
         target_id = c.id, target_label = c.name, details = { added = added } }
       events.fire("cycle.reviewees_added", { cycle_id = c.id, count = added, actor_id = actor.id })
       if running then
-        for _, r in ipairs(db.query([[SELECT id, reviewee_id, manager_id FROM reviews WHERE cycle_id = ? AND created_at = ?
-            AND reviewee_id IN (SELECT value FROM json_each(?))]], c.id, now, json.encode(ids))) do
+        local added_rows = db.query([[SELECT id, reviewee_id, manager_id FROM reviews WHERE cycle_id = ? AND created_at = ?
+            AND reviewee_id IN (SELECT value FROM json_each(?))]], c.id, now, json.encode(ids))
+        local added_ids = {}
+        for i, r in ipairs(added_rows) do added_ids[i] = r.id end
+        fix_chains(c.id, added_ids)
+        for _, r in ipairs(added_rows) do
           events.fire("review.added", { review_id = r.id, cycle_id = c.id, reviewee_id = r.reviewee_id,
             manager_id = r.manager_id, actor_id = actor.id })
         end
       end
     end
-    return added
+    local lacking, n = without_writer(c, ids)
+    return added, lacking, n
   end)
 end
 
@@ -384,12 +436,17 @@ function M.start(actor, id, req)
   if c.self_assessment and not c.self_due then problems.self_due = "Set when self-assessments are due." end
   local count = db.value("SELECT count(*) FROM reviews WHERE cycle_id = ?", c.id)
   if count == 0 then problems.reviewees = "Add at least one reviewee first." end
+  local lacking, n = without_writer(c)
+  if n > 0 then problems.writers = M.writer_warning(lacking, n) end
   if next(problems) then errors.invalid(problems, "The cycle is not ready to start.") end
   local now = clock.now()
   return db.transaction(function()
-    db.exec([[UPDATE reviews SET manager_id = (SELECT u.manager_id FROM users u WHERE u.id = reviews.reviewee_id),
+    -- each writer is fixed now (a writer HR chose stays), with the managers above them
+    db.exec([[UPDATE reviews SET manager_id = CASE WHEN manager_chosen_by IS NOT NULL THEN manager_id
+        ELSE (SELECT u.manager_id FROM users u WHERE u.id = reviews.reviewee_id) END,
       self_status = CASE WHEN ? THEN self_status ELSE 'skipped' END, updated_at = ? WHERE cycle_id = ?]],
       c.self_assessment and 1 or 0, now, c.id)
+    fix_chains(c.id)
     db.exec("UPDATE cycles SET started_at = ?, updated_at = ? WHERE id = ?", now, now, c.id)
     audit.record{ action = "cycle.start", actor = actor, req = req, target_type = "cycle", target_id = c.id,
       target_label = c.name, details = { reviewees = count } }
@@ -431,6 +488,8 @@ function M.overview(actor, id, q)
   local c = M.require(id)
   M.require_perm(actor, "review_cycles.track", c)
   q = q or {}
+  -- the writer: fixed on the review, or (before the start) the reviewee's manager
+  local writer = c.phase == "draft" and "coalesce(r.manager_id, u.manager_id)" or "r.manager_id"
   local where, args = { "r.cycle_id = ?" }, { c.id }
   if q.q and q.q ~= "" then
     where[#where + 1] = "fold(u.name) LIKE fold(?) ESCAPE '\\'"
@@ -438,12 +497,13 @@ function M.overview(actor, id, q)
   end
   if q.department and q.department ~= "" then where[#where + 1] = "u.department = ?"; args[#args + 1] = q.department end
   if q.location and q.location ~= "" then where[#where + 1] = "u.location = ?"; args[#args + 1] = q.location end
-  if q.manager_id then where[#where + 1] = "r.manager_id = ?"; args[#args + 1] = q.manager_id end
+  if q.manager_id then where[#where + 1] = writer .. " = ?"; args[#args + 1] = q.manager_id end
   local status_filters = {
     self_late = "r.self_status IN ('not_started', 'draft')",
     manager_late = "r.manager_status <> 'shared'",
     unsigned = "r.manager_status = 'shared' AND r.closed_at IS NULL",
     done = "r.closed_at IS NOT NULL",
+    no_writer = "m.id IS NULL",
   }
   if status_filters[q.status or ""] then where[#where + 1] = status_filters[q.status] end
   local sort = M.OVERVIEW_SORTS[q.sort or ""] and q.sort or "name"
@@ -452,15 +512,16 @@ function M.overview(actor, id, q)
   local page = math.max(1, math.tointeger(tonumber(q.page or "")) or 1)
   local where_sql = table.concat(where, " AND ")
   local matching = db.value(([[SELECT count(*) FROM reviews r JOIN users u ON u.id = r.reviewee_id
-    WHERE %s]]):format(where_sql), table.unpack(args))
+    LEFT JOIN users m ON m.id = %s AND m.status <> 'deactivated' WHERE %s]]):format(writer, where_sql), table.unpack(args))
   local page_args = { table.unpack(args) }
   page_args[#page_args + 1] = per_page
   page_args[#page_args + 1] = (page - 1) * per_page
-  local rows = db.query(([[SELECT r.id, r.reviewee_id, r.manager_id, r.self_status, r.manager_status,
+  local rows = db.query(([[SELECT r.id, r.reviewee_id, m.id AS manager_id, r.self_status, r.manager_status,
       r.self_submitted_at, r.shared_at, r.reviewee_signed_at, r.manager_signed_at, r.closed_at, r.updated_at,
       u.name, u.email, u.department, u.location, u.job_title, m.name AS manager_name
-    FROM reviews r JOIN users u ON u.id = r.reviewee_id LEFT JOIN users m ON m.id = r.manager_id
-    WHERE %s ORDER BY %s %s, u.name COLLATE FOLD, r.id LIMIT ? OFFSET ?]]):format(where_sql,
+    FROM reviews r JOIN users u ON u.id = r.reviewee_id
+    LEFT JOIN users m ON m.id = %s AND m.status <> 'deactivated'
+    WHERE %s ORDER BY %s %s, u.name COLLATE FOLD, r.id LIMIT ? OFFSET ?]]):format(writer, where_sql,
       M.OVERVIEW_SORTS[sort], order), table.unpack(page_args))
   local totals = db.row([[SELECT count(*) AS total,
       sum(self_status = 'submitted') AS self_done, sum(self_status = 'skipped') AS self_skipped,

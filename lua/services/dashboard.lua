@@ -74,17 +74,17 @@ function M.attention(user)
     end
     if c.no_writer > 0 then
       items[#items + 1] = { label = ("%s in %s nobody is set to write"):format(util.plural(c.no_writer, "review"), c.name),
-        href = base, note = "The reviewee had no manager when the cycle started", badge = "No writer",
+        href = base .. "?status=no_writer", note = "Choose who writes each one on its page", badge = "No writer",
         badge_class = "badge-bad" }
     end
   end
   -- drafts about to start with reviewees who have no manager (their review would have no writer)
   for _, c in ipairs(db.query([[SELECT c.id, c.name, count(*) AS n FROM cycles c JOIN reviews r ON r.cycle_id = c.id
-      JOIN users u ON u.id = r.reviewee_id WHERE c.phase = 'draft' AND u.manager_id IS NULL
+      JOIN users u ON u.id = r.reviewee_id WHERE c.phase = 'draft' AND u.manager_id IS NULL AND r.manager_id IS NULL
       GROUP BY c.id ORDER BY c.id]])) do
     items[#items + 1] = { label = ("%s in %s %s no manager"):format(util.plural(c.n, "reviewee"), c.name,
       c.n == 1 and "has" or "have"), href = "/cycles/" .. c.id .. "/reviewees",
-      note = "Nobody would write their review: give them a manager or take them out before the start",
+      note = "Nobody would write their review: choose who does, give them a manager, or take them out; the cycle cannot start before",
       badge = "Before the start", badge_class = "badge-warn" }
   end
   local bounced = db.value("SELECT count(DISTINCT email) FROM mail_bounces WHERE fixed_at IS NULL")
@@ -152,7 +152,7 @@ local STATUS = {
 --- whoever may read a part (the evaluator, with the cycle's visibility settings), and those who
 --- track the cycle (statuses only). Two queries.
 function M.review_history(viewer, person_id)
-  local rows = db.query([[SELECT r.id, r.cycle_id, r.reviewee_id, r.manager_id, r.self_status, r.manager_status,
+  local rows = db.query([[SELECT r.id, r.cycle_id, r.reviewee_id, r.manager_id, r.manager_chain, r.self_status, r.manager_status,
       r.manager_signed_at, r.closed_at, c.name AS cycle_name, c.phase, c.start_date, c.visibility, c.self_assessment
     FROM reviews r JOIN cycles c ON c.id = r.cycle_id
     WHERE r.reviewee_id = ? AND c.phase <> 'draft' ORDER BY c.start_date DESC, r.id DESC]], person_id)

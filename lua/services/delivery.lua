@@ -49,9 +49,6 @@ M.SECURITY_LABELS = { starttls = "STARTTLS (usually port 587)", tls = "TLS from 
 -- due now waits for its next attempt too (the lane is down).
 local SERVER_ERRORS = { connect = true, timeout = true, tls = true, auth = true }
 
--- URL parameters hidden when admins look at a mail (sign-in and reset links are credentials).
-local SECRET_PARAMS = { token = true, code = true, key = true, secret = true, password = true,
-  signature = true, sig = true }
 
 -- ---------------------------------------------------------------- settings
 local SETTINGS = {
@@ -190,12 +187,7 @@ local function event(id, status, detail, actor_id)
 end
 
 --- Hides the values of credential-like URL parameters (token=, code=, ...) in text or HTML.
-function M.mask(s)
-  if type(s) ~= "string" then return s end
-  return (s:gsub("([?&;]([%a_]+)=)([^%s&#\"'<>]+)", function(prefix, name)
-    if SECRET_PARAMS[name:lower()] then return prefix .. "[hidden]" end
-  end))
-end
+M.mask = mail.mask
 
 local function when(ts) return os.date("!%Y-%m-%d %H:%M UTC", math.floor(ts)) end
 
@@ -248,12 +240,29 @@ function M.deliver(m, cfg)
     return n == 1 and "held" or "skipped"
   end
   local now = clock.now()
+  -- a mail with a credential link is stored with the link hidden; what is sent is the sealed copy
+  local subject, text, html = m.subject, m.body_text, m.body_html
+  if m.body_enc then
+    local sealed = crypt.try_open("outbox", "body_enc", { m.id }, m.body_enc)
+    local full = sealed and json.decode(sealed)
+    if type(full) ~= "table" then
+      return db.transaction(function()
+        if db.exec("UPDATE outbox SET status = 'failed', last_error = ? WHERE id = ? AND status = 'queued'",
+            "Its sealed text cannot be opened with the current keys.", m.id) ~= 1 then
+          return "skipped"
+        end
+        event(m.id, "failed", "Cannot be sent: its sealed text cannot be opened with the current keys.")
+        return "failed"
+      end)
+    end
+    subject, text, html = full.subject, full.text, full.html
+  end
   local ccs = cc_list(m.cc)
   local message, info = mime.build{
     from = cfg.from,
     to = { { name = m.to_name, email = m.to_email } },
     cc = #ccs > 0 and ccs or nil,
-    subject = m.subject, text = m.body_text, html = m.body_html, date = now,
+    subject = subject, text = text, html = html, date = now,
     headers = { ["Auto-Submitted"] = "auto-generated", ["X-Auto-Response-Suppress"] = "All" },
   }
   if not message then
@@ -286,11 +295,12 @@ function M.deliver(m, cfg)
   if ok then
     record(m.id, function()
       db.exec([[UPDATE outbox SET status = 'sent', sent_at = ?, smtp_response = ?, last_error = NULL,
-        sending_at = NULL, sending_by = NULL WHERE id = ?]], now, res.response, m.id)
-      -- the links in it were for the recipient; what stays behind no longer holds them
-      local subject, text, html = M.mask(m.subject), M.mask(m.body_text), M.mask(m.body_html)
-      if text ~= m.body_text or html ~= m.body_html or subject ~= m.subject then
-        db.exec("UPDATE outbox SET subject = ?, body_text = ?, body_html = ? WHERE id = ?", subject, text, html, m.id)
+        sending_at = NULL, sending_by = NULL, body_enc = NULL WHERE id = ?]], now, res.response, m.id)
+      -- the links in it were for the recipient; what stays behind no longer holds them (mail
+      -- queued with its sealed copy is stored hidden already; older rows are hidden now)
+      local kept_s, kept_t, kept_h = M.mask(m.subject), M.mask(m.body_text), M.mask(m.body_html)
+      if kept_t ~= m.body_text or kept_h ~= m.body_html or kept_s ~= m.subject then
+        db.exec("UPDATE outbox SET subject = ?, body_text = ?, body_html = ? WHERE id = ?", kept_s, kept_t, kept_h, m.id)
       end
       event(m.id, "sent", res.response)
     end)

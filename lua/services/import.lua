@@ -7,16 +7,29 @@
 --
 -- Only email is required as a column; name is required for people who are new. An empty cell
 -- leaves an existing person's value as it is (the import never clears a field, never revokes
--- a role and never changes a status). Every row is checked before anything changes: the dry
--- run stops there and reports; the real run changes nothing when there is any problem, else
--- does everything in one transaction: people first, then managers (so a manager may appear
--- anywhere in the file, even after their reports), then role grants. Loops in the reporting
--- lines that would result are refused. Roles are granted only as far as the importer may grant
--- them; the rest is reported as notes. One audit entry ("users.import") records the counts.
+-- a role and never changes a status).
+--
+-- Every row is checked before anything changes, with the permissions of the one-by-one
+-- endpoints for every column (a profile edit needs users.edit, a reporting line
+-- people.require_manager_choice: a Tech Admin places the people the import creates but never
+-- moves an existing person, roles only as far as the importer may grant them — the rest are
+-- notes). The check (the dry run) stops there; a file with any problem changes nothing. A
+-- confirmed import gets a record (the `imports` table: who, how, status, progress, counts,
+-- problems) and runs in the background: people first, then reporting lines from the top of the
+-- org chart down (so a manager may appear anywhere in the file), then role grants, each change
+-- made by the same function the one-by-one endpoints use (logged and announced the same way:
+-- user.create, user.update, user.manager, user.roles, guest.convert), in short transactions
+-- ("slices" of about M.SLICE_MS of work) with the event loop serving others between them. The
+-- record is updated with each slice, so a crash leaves it at the slice that committed last; the
+-- job that runs it is still planned and resumes it at the next start (what is done is done:
+-- people are matched by email, so the rest of the file is checked and applied again).
 local csv = require "core.csv"
 local clock = require "core.clock"
+local timer = require "core.timer"
+local crypto = require "core.crypto"
 local authz = require "core.authz"
 local db = require "lib.db"
+local json = require "lib.json"
 local util = require "lib.util"
 local schema = require "lib.schema"
 local errors = require "lib.errors"
@@ -40,6 +53,12 @@ local ALIASES = { e_mail = "email", full_name = "name", title = "job_title", man
 M.MAX_PROBLEMS = 500
 --- Progress is reported every this many rows.
 M.PROGRESS_EVERY = 500
+--- Milliseconds of work between two pauses that let the event loop serve other requests.
+M.SLICE_MS = 5
+--- Seconds without a slice after which another runner may take over a running import.
+M.LEASE = 60
+--- The job kind that runs (and after a restart resumes) an import.
+M.JOB = "users.import"
 
 
 -- ------------------------------------------------------------------ the report
@@ -255,6 +274,7 @@ local function check_managers(ctx, plans)
   local by_email_plan = {}
   for _, p in ipairs(plans) do by_email_plan[p.email] = p end
   for _, p in ipairs(plans) do
+    ctx.pace()
     local m = p.manager_email
     if m then
       local mp, me = by_email_plan[m], ctx.existing[m]
@@ -285,8 +305,10 @@ local function check_managers(ctx, plans)
     local mid = e and e.manager_id
     return mid and by_id[mid] and by_id[mid].email or nil
   end
+  ctx.parent = parent
   local state = {} -- email -> 1 on the current walk, 2 known to reach the top
   for _, p in ipairs(plans) do
+    ctx.pace()
     if p.manager and not state[p.email] then
       local path, x = {}, p.email
       while x and not state[x] do
@@ -316,7 +338,115 @@ local function check_managers(ctx, plans)
   end
 end
 
--- ------------------------------------------------------------------ running
+-- ------------------------------------------------------------------ pacing
+
+-- A pacer: call it often; after M.SLICE_MS of work it runs on_pause (e.g. committing a slice)
+-- and lets the event loop serve others when no transaction is open: core.timer.sleep(1), not 0 —
+-- a 0 ms timer started while libuv runs its timers is due at the loop's cached time and runs in
+-- the same pass, so the loop would never get to the sockets. In a coroutine that cannot wait (not
+-- a task) it never pauses.
+local function pacer(on_pause)
+  local can_wait, since = true, clock.mono_ms()
+  return function(force)
+    if not force and clock.mono_ms() - since < M.SLICE_MS then return false end
+    if on_pause then on_pause() end
+    if can_wait and db.depth() == 0 then
+      if not pcall(timer.sleep, 1) then can_wait = false end
+    end
+    since = clock.mono_ms()
+    return true
+  end
+end
+
+-- A file's working set (a table per row and per person) is large, and the generational
+-- collector (the host's) does a major collection each time memory doubles: tens of milliseconds
+-- each with such a heap. While any import work runs, major collections wait until memory grew
+-- tenfold (minor ones go on); the usual setting comes back when the last one ends. (Switching to
+-- the incremental collector instead costs a pass over every object each way.)
+local gc_users = 0
+M.GC_MAJOR_DURING, M.GC_MAJOR_NORMAL = 1000, 100
+
+local function calm_gc(fn, ...)
+  gc_users = gc_users + 1
+  if gc_users == 1 then collectgarbage("generational", 0, M.GC_MAJOR_DURING) end
+  local res = table.pack(pcall(fn, ...))
+  gc_users = gc_users - 1
+  if gc_users == 0 then collectgarbage("generational", 0, M.GC_MAJOR_NORMAL) end
+  if not res[1] then error(res[2], 0) end
+  return table.unpack(res, 2, res.n)
+end
+
+-- ------------------------------------------------------------------ checking
+
+local function message_of(e) return errors.is(e) and e.message or tostring(e) end
+
+-- Whether the reporting lines after the import put the person with email `who` above `email`
+-- (or make them the same person).
+local function planned_above(ctx, who, email)
+  local seen, x = {}, email
+  while x and not seen[x] do
+    if x == who then return true end
+    seen[x] = true
+    x = ctx.parent(x)
+  end
+  return false
+end
+
+-- The steps from the top of the org chart down to email after the import (sorting reporting
+-- lines so that a manager's own line is set before theirs).
+local function planned_depth(ctx, email, memo)
+  local chain, x, seen = {}, email, {}
+  while x and memo[x] == nil and not seen[x] do
+    seen[x] = true
+    chain[#chain + 1] = x
+    x = ctx.parent(x)
+  end
+  local d = x and memo[x] or 0
+  for i = #chain, 1, -1 do
+    d = d + 1
+    memo[chain[i]] = d
+  end
+  return memo[email]
+end
+
+-- core.csv parses a whole text at once: a big file is cut into pieces of about this many bytes
+-- at record boundaries (a newline outside quotes) and parsed piece by piece, pausing between.
+local PIECE = 65536
+
+local function count(s, pattern) return select(2, s:gsub(pattern, "")) end
+
+-- rows, lines like csv.parse(text), or nil, { line, message }.
+local function parse_paced(text, pace)
+  local rows, lines = {}, {}
+  local pos, n, line_base = 1, #text, 0
+  while pos <= n do
+    local cut = n
+    if pos + PIECE < n then
+      local quotes, search = count(text:sub(pos, pos + PIECE), '"'), pos + PIECE + 1
+      while true do
+        local nl = text:find("\n", search, true)
+        if not nl then break end
+        quotes = quotes + count(text:sub(search, nl), '"')
+        if quotes % 2 == 0 then cut = nl break end
+        search = nl + 1
+      end
+    end
+    local piece = text:sub(pos, cut)
+    local r, l = csv.parse(piece)
+    if not r then
+      l.line = l.line + line_base
+      return nil, l
+    end
+    for i, row in ipairs(r) do
+      rows[#rows + 1] = row
+      lines[#lines + 1] = l[i] + line_base
+    end
+    line_base = line_base + count(piece, "\n")
+    pos = cut + 1
+    pace()
+  end
+  return rows, lines
+end
 
 local function describe(plan)
   if not plan.existing then return "create" end
@@ -324,85 +454,12 @@ local function describe(plan)
   return "unchanged"
 end
 
--- Writes the plans (inside a transaction). Returns nothing; raises on failure.
-local function apply(ctx, plans, actor, opts, progress)
-  local report = ctx.report
-  local t = clock.now()
-  local total = #plans
-  local actor_id = actor and actor.id
-  for i, p in ipairs(plans) do
-    if p.existing then
-      local f = p.fields
-      if next(f) or p.convert then
-        db.exec([[UPDATE users SET name = coalesce(?, name), job_title = coalesce(?, job_title),
-            department = coalesce(?, department), location = coalesce(?, location), hire_date = coalesce(?, hire_date),
-            kind = coalesce(?, kind), updated_at = ? WHERE id = ?]],
-          f.name, f.job_title, f.department, f.location, f.hire_date, p.convert and "employee" or nil, t, p.existing.id)
-      end
-      p.id = p.existing.id
-      if next(f) then
-        local fields = {}
-        for k in pairs(f) do fields[#fields + 1] = k end
-        table.sort(fields)
-        events.fire("person.updated", { person_id = p.id, fields = fields, actor_id = actor_id })
-      end
-      if p.convert then events.fire("person.guest_converted", { person_id = p.id, actor_id = actor_id }) end
-    else
-      local f = p.fields
-      p.id = db.insert([[INSERT INTO users(email, name, job_title, department, location, hire_date, status, kind,
-          created_at, updated_at) VALUES(?,?,?,?,?,?, 'invited', ?, ?, ?)]],
-        p.email, f.name, f.job_title or "", f.department or "", f.location or "", f.hire_date, p.kind, t, t)
-      events.fire("person.created", { person_id = p.id, kind = p.kind, actor_id = actor_id })
-    end
-    if i % M.PROGRESS_EVERY == 0 then progress("imported", i, total) end
-  end
-  -- second pass: managers, now that everybody has an id
-  local id_of = {}
-  for _, p in ipairs(plans) do id_of[p.email] = p.id end
-  for _, p in ipairs(plans) do
-    if p.manager_changes then
-      local mid = id_of[p.manager] or ctx.existing[p.manager].id
-      db.exec("UPDATE users SET manager_id = ?, updated_at = ? WHERE id = ?", mid, t, p.id)
-      events.fire("person.manager_changed", { person_id = p.id, from_manager_id = p.existing and p.existing.manager_id,
-        to_manager_id = mid, actor_id = actor_id })
-    end
-  end
-  -- third: role grants (never revokes)
-  for _, p in ipairs(plans) do
-    if p.grant and #p.grant > 0 then
-      for _, r in ipairs(p.grant) do
-        db.exec("INSERT OR IGNORE INTO user_roles(user_id, role, granted_by, granted_at) VALUES(?,?,?,?)",
-          p.id, r, actor and actor.id, t)
-      end
-      db.exec("UPDATE sessions SET rotate = 1 WHERE user_id = ?", p.id) -- new session token on next request
-      events.fire("person.roles_changed", { person_id = p.id, granted = p.grant, revoked = {}, actor_id = actor_id })
-    end
-  end
-  if total % M.PROGRESS_EVERY ~= 0 then progress("imported", total, total) end
-  audit.record{ action = "users.import", actor = actor, actor_label = actor and nil or "command line",
-    req = opts.req, details = { rows = report.rows, created = report.created, updated = report.updated,
-      unchanged = report.unchanged, managers_set = report.managers_set, roles_granted = report.roles_granted,
-      roles_skipped = report.roles_skipped, via = opts.via } }
-  access.reload() -- the evaluator's org graph and roles, in one go
-end
-
---- Imports people from CSV text. actor: the user importing (their permissions apply), or nil
---- with opts.operator = true for the command line (whoever runs it owns the data folder).
---- opts: dry_run, req, via ("api" | "page" | "cli"), progress = fn(phase, done, total) with
---- phase "validated" or "imported", called every M.PROGRESS_EVERY rows and at the end.
---- Returns the report: { ok, dry_run, rows, created, updated, unchanged, managers_set,
---- roles_granted, roles_skipped, problems = {{line, field, message}}, problems_total,
---- notes = {...}, actions = {{line, email, action}} (the first 200) }. Counts are what the
---- import did, or for a dry run what it would do. Nothing changes unless ok.
-function M.run(actor, text, opts)
-  opts = opts or {}
-  if not opts.operator then
-    assert(actor, "import.run needs an actor (or opts.operator)")
-    access.require(actor, "users.import")
-  end
-  local report = new_report(opts.dry_run and true or false)
+-- Checks a whole file for actor (a user row, or people.OPERATOR). Returns the report (see
+-- M.check), ctx and the plans of the rows (when the report is ok).
+local function plan_file(actor, text, opts, pace)
+  local report = new_report(true)
   local progress = opts.progress or function() end
-  local rows, lines = csv.parse(text)
+  local rows, lines = parse_paced(text, pace)
   if not rows then
     problem(report, lines.line, nil, "The file is not valid CSV: " .. lines.message:gsub("^line %d+: ", "") .. ".")
     return report
@@ -412,28 +469,36 @@ function M.run(actor, text, opts)
     return report
   end
   local ctx = { report = report, header = rows[1], existing = {}, by_id = {}, seen = {}, roles_by_id = {},
-    domains = people.company_domains() }
+    domains = people.company_domains(), pace = pace, created_here = opts.created_here or {} }
   ctx.cols = read_header(report, rows[1])
   if report.problems_total > 0 then return report end
-  ctx.may = opts.operator and function() return true end or function(action) return (access.can(actor, action)) end
-  if opts.operator then
+  ctx.may = actor.operator and function() return true end or function(action) return (access.can(actor, action)) end
+  if actor.operator then
     local policy = settings.get("people.guest_policy")
     ctx.guest_ok, ctx.guest_why = policy ~= "off", "Guest invitations are turned off for this company."
   else
     ctx.guest_ok, ctx.guest_why = people.may_invite_guest(actor, "import")
   end
-  -- everybody as they are now: the import works on the whole company at once
-  for _, u in ipairs(db.query([[SELECT id, email, name, job_title, department, location, hire_date, manager_id,
-      status, kind FROM users]])) do
-    u.email = u.email:lower()
-    ctx.existing[u.email] = u
-    ctx.by_id[u.id] = u
-  end
+  -- everybody as they are now: the import works on the whole company at once (read in pages,
+  -- with pauses between them)
+  local after = 0
+  repeat
+    local page = db.query([[SELECT id, email, name, job_title, department, location, hire_date, manager_id,
+      status, kind FROM users WHERE id > ? ORDER BY id LIMIT 2000]], after)
+    for _, u in ipairs(page) do
+      u.email = u.email:lower()
+      ctx.existing[u.email] = u
+      ctx.by_id[u.id] = u
+      after = u.id
+    end
+    pace()
+  until #page < 2000
   for _, r in ipairs(db.query("SELECT user_id, role FROM user_roles")) do
     local held = ctx.roles_by_id[r.user_id] or {}
     held[r.role] = true
     ctx.roles_by_id[r.user_id] = held
   end
+  pace()
 
   local total = #rows - 1
   report.rows = total
@@ -442,39 +507,336 @@ function M.run(actor, text, opts)
     local plan = check_row(ctx, rows[i], lines[i])
     if plan then plans[#plans + 1] = plan end
     if (i - 1) % M.PROGRESS_EVERY == 0 then progress("validated", i - 1, total) end
+    pace()
   end
   check_managers(ctx, plans)
   if total % M.PROGRESS_EVERY ~= 0 then progress("validated", total, total) end
 
-  -- what would change
+  -- what would change, and whether the importer may make each change (the checks of the
+  -- one-by-one endpoints; the import makes the changes through the same functions)
+  local actor_email = actor.email and actor.email:lower()
+  local reads_reviews = actor.operator or access.can(actor, "reviews.read")
   for _, p in ipairs(plans) do
+    pace()
     if p.bad then goto next_plan end
+    p.new_here = not p.existing or ctx.created_here[p.existing.id] == true
+    if p.existing and next(p.fields) then
+      local ok, e = pcall(people.require_profile_edit, actor, p.existing, p.fields)
+      if not ok then
+        local field
+        for _, k in ipairs(M.COLUMNS) do if p.fields[k] ~= nil then field = field or k end end
+        problem(report, p.line, field, message_of(e))
+        p.bad = true
+      end
+    end
     if p.manager then
       local cur = p.existing and p.existing.manager_id
       local target = ctx.existing[p.manager]
       p.manager_changes = not (cur and target and target.id == cur)
-      if p.manager_changes then report.managers_set = report.managers_set + 1 end
     end
-    if p.grant then report.roles_granted = report.roles_granted + #p.grant end
-    local action = describe(p)
-    report[action == "create" and "created" or action == "update" and "updated" or "unchanged"] =
-      report[action == "create" and "created" or action == "update" and "updated" or "unchanged"] + 1
-    if #report.actions < 200 then
-      local fields = {}
-      for _, k in ipairs(M.COLUMNS) do if p.fields[k] then fields[#fields + 1] = k end end
-      if p.manager_changes then fields[#fields + 1] = "manager_email" end
-      if p.grant and #p.grant > 0 then fields[#fields + 1] = "roles" end
-      if p.convert then fields[#fields + 1] = "kind" end
-      report.actions[#report.actions + 1] = { line = p.line, email = p.email, action = action, fields = fields }
+    if p.manager_changes then
+      local target = ctx.existing[p.manager]
+      local below = nil
+      if not reads_reviews then below = planned_above(ctx, actor_email, p.manager) end
+      local ok, e = pcall(people.require_manager_choice, actor, not p.new_here and p.existing or nil,
+        target and target.id, "import", below)
+      if not ok then
+        problem(report, p.line, "manager_email", message_of(e))
+        p.bad = true
+      end
     end
     ::next_plan::
+  end
+  for _, p in ipairs(plans) do
+    if not p.bad then
+      if p.manager_changes then report.managers_set = report.managers_set + 1 end
+      if p.grant then report.roles_granted = report.roles_granted + #p.grant end
+      local action = describe(p)
+      local key = action == "create" and "created" or action == "update" and "updated" or "unchanged"
+      report[key] = report[key] + 1
+      if #report.actions < 200 then
+        local fields = {}
+        for _, k in ipairs(M.COLUMNS) do if p.fields[k] then fields[#fields + 1] = k end end
+        if p.manager_changes then fields[#fields + 1] = "manager_email" end
+        if p.grant and #p.grant > 0 then fields[#fields + 1] = "roles" end
+        if p.convert then fields[#fields + 1] = "kind" end
+        report.actions[#report.actions + 1] = { line = p.line, email = p.email, action = action, fields = fields }
+      end
+    end
   end
   report.ok = report.problems_total == 0
   in_line_order(report.problems)
   in_line_order(report.notes)
-  if not report.ok or report.dry_run then return report end
-  db.transaction(apply, ctx, plans, actor, opts, progress)
-  return report
+  return report, ctx, plans
+end
+
+--- Checks CSV text for actor (a user row, or people.OPERATOR for the command line) and changes
+--- nothing: the dry run. opts: progress = fn(phase, done, total) ("validated", every
+--- M.PROGRESS_EVERY rows and at the end). Pauses for the event loop every M.SLICE_MS when it runs
+--- in a task outside a transaction. Returns the report: { ok, dry_run = true, rows, created,
+--- updated, unchanged, managers_set, roles_granted, roles_skipped, problems = {{line, field,
+--- message}}, problems_total, notes = {...}, actions = {{line, email, action, fields}} (the first
+--- 200) } with what the import would do.
+function M.check(actor, text, opts)
+  assert(actor, "import.check needs an actor (people.OPERATOR for the command line)")
+  if not actor.operator then access.require(actor, "users.import") end
+  return (calm_gc(plan_file, actor, text, opts or {}, pacer()))
+end
+
+-- ------------------------------------------------------------------ records
+
+local function decode(row)
+  if not row then return nil end
+  row.report = json.decode(row.report) or {}
+  return row
+end
+
+--- One import record (nil when there is none): id, created_by, actor_label, via, status
+--- ("running" | "done" | "failed"), rows, phase, done, total, report (table), error, runs,
+--- created_at, updated_at, finished_at.
+function M.get(id)
+  id = math.tointeger(tonumber(id))
+  return id and decode(db.row([[SELECT id, created_by, actor_label, via, status, rows, phase, done, total, report,
+    error, runs, created_at, updated_at, finished_at FROM imports WHERE id = ?]], id))
+end
+
+--- The latest imports, newest first (the page's log of past imports).
+function M.list(limit)
+  local rows = db.query([[SELECT id, created_by, actor_label, via, status, rows, phase, done, total, report, error,
+    runs, created_at, updated_at, finished_at FROM imports ORDER BY id DESC LIMIT ?]], limit or 20)
+  for _, r in ipairs(rows) do decode(r) end
+  return rows
+end
+
+--- The import running now, if any.
+function M.running()
+  return decode(db.row("SELECT * FROM imports WHERE status = 'running' ORDER BY id LIMIT 1"))
+end
+
+-- The counts of the changes made, in the record's report.
+local function new_counts()
+  return { created = 0, profiles_updated = 0, guests_converted = 0, managers_set = 0, roles_granted = 0 }
+end
+
+--- Checks the file and, when it has no problem, records an import and plans the job that runs it
+--- (at once, in the background). actor: a user row, or people.OPERATOR. opts: via ("api" |
+--- "page" | "cli"), req, progress, job_delay (seconds; the command line plans the job as a
+--- fallback only, it runs the import itself). Returns the report of the check and the record's
+--- id (nil when the file has problems: nothing changed). 409 while another import runs.
+function M.start(actor, text, opts)
+  opts = opts or {}
+  local report = M.check(actor, text, opts)
+  if not report.ok then return report, nil end
+  local other = M.running()
+  if other then
+    errors.conflict(("Another import is running (started by %s): wait until it is done."):format(other.actor_label))
+  end
+  local now = clock.now()
+  local id = db.transaction(function()
+    local planned = { created = report.created, updated = report.updated, unchanged = report.unchanged,
+      managers_set = report.managers_set, roles_granted = report.roles_granted, roles_skipped = report.roles_skipped }
+    local rec = { planned = planned, counts = new_counts(), notes = report.notes, problems = {}, problems_total = 0 }
+    local new_id = db.insert([[INSERT INTO imports(created_by, actor_label, via, status, csv, rows, phase, done, total,
+        report, created_at, updated_at) VALUES(?,?,?, 'running', ?, ?, 'people', 0, 0, ?, ?, ?)]],
+      actor.id, actor.operator and "command line" or (actor.email or actor.name), opts.via or "api", text, report.rows,
+      json.encode(rec), now, now)
+    require("app").schedule(now + (opts.job_delay or 0), M.JOB, { import_id = new_id }, "import:" .. new_id)
+    audit.record{ action = "users.import_started", actor = actor, req = opts.req, target_type = "import",
+      target_id = new_id, details = { rows = report.rows, via = opts.via, planned = planned } }
+    events.fire("import.started", { import_id = new_id, rows = report.rows, actor_id = actor.id })
+    return new_id
+  end)
+  return report, id
+end
+
+-- ------------------------------------------------------------------ running
+
+-- Runs fn for one row in a savepoint: an application error (4xx) becomes a problem of the
+-- record and that row's changes roll back; anything else stops the import.
+local function row_step(rec, p, field, fn)
+  local ok, e = pcall(db.transaction, fn)
+  if ok then return true end
+  if errors.is(e) and e.status < 500 then
+    rec.problems_total = (rec.problems_total or 0) + 1
+    if #rec.problems < M.MAX_PROBLEMS then
+      rec.problems[#rec.problems + 1] = { line = p.line, field = field, message = e.message }
+    end
+    return false
+  end
+  error(e, 0)
+end
+
+-- The work of an import as a list of steps in order: { phase, plan }; reporting lines from the
+-- top of the org chart down (depth by depth, in file order within one).
+local function work_list(ctx, plans, pace)
+  local list = {}
+  for _, p in ipairs(plans) do
+    if not p.existing or next(p.fields) or p.convert then list[#list + 1] = { "people", p } end
+  end
+  local by_depth, memo, deepest = {}, {}, 0
+  for _, p in ipairs(plans) do
+    if p.manager_changes then
+      local d = planned_depth(ctx, p.email, memo)
+      local bucket = by_depth[d] or {}
+      bucket[#bucket + 1] = p
+      by_depth[d] = bucket
+      if d > deepest then deepest = d end
+    end
+    pace()
+  end
+  for d = 1, deepest do
+    for _, p in ipairs(by_depth[d] or {}) do list[#list + 1] = { "managers", p } end
+  end
+  for _, p in ipairs(plans) do
+    if p.grant and #p.grant > 0 then list[#list + 1] = { "roles", p } end
+  end
+  return list
+end
+
+-- One step of the work (inside the slice's transaction).
+local function apply_step(imp, actor, ctx, rec, step, id_of)
+  local phase, p = step[1], step[2]
+  local counts = rec.counts
+  local details = { via = "import", import_id = imp.id }
+  if phase == "people" then
+    if not p.existing then
+      row_step(rec, p, "email", function()
+        if db.value("SELECT 1 FROM users WHERE email = ?", p.email) then
+          errors.invalid({ email = "exists" }, p.email .. " was added while the import ran.")
+        end
+        local f = p.fields
+        f.email = p.email
+        local u = people.insert(actor, f, p.kind, nil, nil, details)
+        db.exec("INSERT INTO import_people(import_id, user_id) VALUES(?, ?)", imp.id, u.id)
+        id_of[p.email] = u.id
+        counts.created = counts.created + 1
+      end)
+    else
+      local u = people.get(p.existing.id)
+      if not u then return end
+      if next(p.fields) and row_step(rec, p, "name", function()
+        people.require_profile_edit(actor, u, p.fields)
+        people.write_profile(actor, u, p.fields, nil, details)
+      end) then counts.profiles_updated = counts.profiles_updated + 1 end
+      if p.convert and row_step(rec, p, "kind", function() people.convert_guest(actor, u.id, nil, details) end) then
+        counts.guests_converted = counts.guests_converted + 1
+      end
+    end
+  elseif phase == "managers" then
+    local id = id_of[p.email] or (p.existing and p.existing.id)
+    local mid = id_of[p.manager] or (ctx.existing[p.manager] and ctx.existing[p.manager].id)
+    if not id or not mid then return end -- the row or its manager's row could not be written
+    if row_step(rec, p, "manager_email", function()
+      people.set_manager(actor, id, mid, nil, { new_via = (p.new_here or ctx.created_here[id]) and "import" or nil,
+        details = details })
+    end) then counts.managers_set = counts.managers_set + 1 end
+  else
+    local id = id_of[p.email] or (p.existing and p.existing.id)
+    if not id then return end
+    if row_step(rec, p, "roles", function()
+      local want = {}
+      for _, r in ipairs(people.roles(id)) do want[#want + 1] = r end
+      for _, r in ipairs(p.grant) do want[#want + 1] = r end
+      people.set_roles(actor, id, want, nil, details)
+    end) then counts.roles_granted = counts.roles_granted + #p.grant end
+  end
+end
+
+-- The actor of a record: the person who started it (as they are now), or the command line.
+local function actor_of(imp)
+  if not imp.created_by then return people.OPERATOR end
+  return db.row("SELECT id, email, name, kind, status FROM users WHERE id = ?", imp.created_by)
+end
+
+local function finish(imp, status, rec, error_text, actor)
+  local now = clock.now()
+  db.transaction(function()
+    db.exec([[UPDATE imports SET status = ?, phase = 'finished', report = ?, error = ?, csv = '', runner = NULL,
+      finished_at = ?, updated_at = ? WHERE id = ?]], status, json.encode(rec), error_text, now, now, imp.id)
+    local c = rec.counts
+    audit.record{ action = status == "done" and "users.import" or "users.import_failed", actor = actor,
+      actor_label = not actor and imp.actor_label or nil, target_type = "import", target_id = imp.id,
+      details = { rows = imp.rows, created = c.created, profiles_updated = c.profiles_updated, guests_converted = c.guests_converted,
+        managers_set = c.managers_set, roles_granted = c.roles_granted, problems = rec.problems_total or 0,
+        via = imp.via, error = error_text } }
+    events.fire("import.finished", { import_id = imp.id, status = status, actor_id = actor and actor.id })
+  end)
+end
+
+local function execute(id, opts)
+  if db.depth() > 0 then error("an import cannot run inside a transaction") end
+  local token = crypto.hex(crypto.random(8))
+  local now = clock.now()
+  local claimed = db.transaction(function()
+    return db.exec([[UPDATE imports SET runner = ?, heartbeat_at = ?, runs = runs + 1, updated_at = ?
+      WHERE id = ? AND status = 'running' AND (runner IS NULL OR heartbeat_at < ?)]], token, now, now, id, now - M.LEASE)
+  end)
+  local imp = decode(db.row("SELECT * FROM imports WHERE id = ?", id))
+  if claimed ~= 1 then return imp end
+  local rec = imp.report
+  rec.counts = rec.counts or new_counts()
+  rec.problems = rec.problems or {}
+  local actor = actor_of(imp)
+  if not actor or (not actor.operator and not access.can(actor, "users.import")) then
+    finish(imp, "failed", rec, "The person who started the import may no longer import people.", actor)
+    return M.get(id)
+  end
+  local created_here = {}
+  for _, uid in ipairs(db.column("SELECT user_id FROM import_people WHERE import_id = ?", id)) do created_here[uid] = true end
+  local pace = pacer()
+  local report, ctx, plans = plan_file(actor, imp.csv, { created_here = created_here }, pace)
+  if not report.ok then
+    -- the people changed since the check (or since the part done before a restart)
+    for _, p in ipairs(report.problems) do rec.problems[#rec.problems + 1] = p end
+    rec.problems_total = (rec.problems_total or 0) + report.problems_total
+    finish(imp, "failed", rec, "The file no longer checks out against the people as they are now; nothing more was "
+      .. "imported. Check it again.", actor)
+    return M.get(id)
+  end
+  pace(true)
+  local list = work_list(ctx, plans, pace)
+  pace(true)
+  local id_of = {}
+  local i, done = 0, imp.done
+  db.transaction(function()
+    db.exec("UPDATE imports SET total = ? WHERE id = ?", done + #list, imp.id)
+  end)
+  local TAKEN = "another runner took this import over"
+  local ok, err = pcall(function()
+    while i < #list do
+      db.transaction(function()
+        local started = clock.mono_ms()
+        repeat
+          i = i + 1
+          apply_step(imp, actor, ctx, rec, list[i], id_of)
+          done = done + 1
+        until i >= #list or clock.mono_ms() - started >= M.SLICE_MS
+        local n = db.exec([[UPDATE imports SET phase = ?, done = ?, report = ?, heartbeat_at = ?, updated_at = ?
+          WHERE id = ? AND runner = ?]], list[i][1], done, json.encode(rec), clock.now(), clock.now(), imp.id, token)
+        if n ~= 1 then errors.conflict(TAKEN) end
+      end)
+      if opts.progress then opts.progress(list[i][1], done, imp.done + #list) end
+      pcall(timer.sleep, 1) -- the loop serves others between two slices
+    end
+  end)
+  if not ok then
+    if errors.is(err) and err.message == TAKEN then return M.get(id) end
+    require("core.log").error(("import %d stopped: %s"):format(id, tostring(errors.is(err) and err.message or err)))
+    finish(imp, "failed", rec, "The import stopped: " .. (errors.is(err) and err.message or "an internal error (logged)")
+      .. ". What was done before stays; run the file again to finish it.", actor)
+    return M.get(id)
+  end
+  finish(imp, "done", rec, nil, actor)
+  return M.get(id)
+end
+
+--- Runs (or resumes) import id: checks the file again against the people as they are now,
+--- then applies it in slices, yielding to the event loop between them; the record shows the
+--- progress. Must run in a task, outside any transaction. One runner at a time: a record whose
+--- runner made a slice in the last M.LEASE seconds is left to it. opts: progress =
+--- fn(phase, done, total) after each slice. Returns the record.
+function M.execute(id, opts)
+  return calm_gc(execute, id, opts or {})
 end
 
 --- Raises a 422 carrying the report (for callers that answer with an error when the real run
@@ -482,6 +844,16 @@ end
 function M.refuse(report)
   errors.raise(422, "import_invalid", ("%d problem%s found: nothing was imported."):format(report.problems_total,
     report.problems_total == 1 and "" or "s"), { details = report })
+end
+
+function M.init(app)
+  app.on_job(M.JOB, function(payload)
+    local imp = M.get(payload.import_id)
+    if not imp or imp.status ~= "running" then return end
+    imp = M.execute(imp.id)
+    -- another runner holds it (the command line): look again when its lease would have run out
+    if imp.status == "running" then app.schedule(clock.now() + M.LEASE, M.JOB, { import_id = imp.id }) end
+  end)
 end
 
 return M

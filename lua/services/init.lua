@@ -3,6 +3,7 @@ return {
   "settings",
   "access",
   "people",
+  "import",
   "accounts",
   "sessions",
   "server_limits",

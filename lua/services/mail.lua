@@ -12,6 +12,8 @@
 -- and company (the company's name). HR and Tech Admins may edit a template's subject and text
 -- (email_templates table); the edited version replaces the default until it is reset.
 local db = require "lib.db"
+local json = require "lib.json"
+local crypt = require "lib.crypt"
 local errors = require "lib.errors"
 local events = require "lib.events"
 local clock = require "core.clock"
@@ -404,6 +406,25 @@ function M.reset_template(actor, name, req)
 end
 
 -- ---------------------------------------------------------------- queueing
+
+-- URL parameters that are credentials (sign-in, invitation and reset links).
+local SECRET_PARAMS = { token = true, code = true, key = true, secret = true, password = true,
+  signature = true, sig = true }
+
+--- Hides the values of credential-like URL parameters (token=, code=, ...) in text or HTML.
+function M.mask(s)
+  if type(s) ~= "string" then return s end
+  return (s:gsub("([?&;]([%a_]+)=)([^%s&#\"'<>]+)", function(prefix, name)
+    if SECRET_PARAMS[name:lower()] then return prefix .. "[hidden]" end
+  end))
+end
+
+-- A mail with a credential link waits in the outbox with the link's secret hidden (subject,
+-- body_text, body_html); the full mail is sealed in body_enc, bound to the row, and dropped once
+-- sent (services/delivery.lua). So the links are in plain text nowhere: not in the table, the
+-- WAL or a backup.
+crypt.register{ table = "outbox", column = "body_enc", key = { "id" } }
+
 --- Queues a mail: { template=, to = user row or {email=, name=, id=}, vars = {}, cc=,
 --- related_type=, related_id=, dedupe_key= }. Returns the outbox id (nil when the dedupe key
 --- was queued already).
@@ -411,14 +432,19 @@ function M.queue(m)
   local to = m.to
   if not to or not to.email then errors.bad_request("mail without a recipient") end
   local subject, text, html = M.render(m.template, mail_vars(to, m.vars))
+  local shown_subject, shown_text, shown_html = M.mask(subject), M.mask(text), M.mask(html)
   local n, id = db.try_exec([[INSERT INTO outbox(created_at, template, to_email, to_name, to_user_id, cc,
       subject, body_text, body_html, status, related_type, related_id, dedupe_key)
       VALUES(?,?,?,?,?,?,?,?,?, 'queued', ?,?,?)]],
-    clock.now(), m.template, to.email, to.name, to.id, m.cc, subject, text, html,
+    clock.now(), m.template, to.email, to.name, to.id, m.cc, shown_subject, shown_text, shown_html,
     m.related_type, m.related_id, m.dedupe_key)
   if not n then
     if id.code == "constraint" and m.dedupe_key then return nil end
     error("cannot queue mail: " .. id.message)
+  end
+  if shown_subject ~= subject or shown_text ~= text or shown_html ~= html then
+    db.exec("UPDATE outbox SET body_enc = ? WHERE id = ?", crypt.seal("outbox", "body_enc", { id },
+      json.encode({ subject = subject, text = text, html = html })), id)
   end
   events.fire("mail.queued", { outbox_id = id, template = m.template, to_user_id = to.id })
   return id

@@ -134,6 +134,48 @@ local function now() return clock.now() end
 
 local function label(u) return u.name .. " <" .. u.email .. ">" end
 
+--- The actor of `candor import` on the command line: whoever runs it owns the data folder, so
+--- every permission holds (the company's guest setting still does). Audit entries name it.
+M.OPERATOR = { name = "command line", operator = true }
+
+local function can(actor, action) return actor.operator == true or access.can(actor, action) end
+local function require_perm(actor, action) if not actor.operator then access.require(actor, action) end end
+
+--- Raises 403 unless actor may give a person the manager manager_id (nil: none). person is the
+--- person's row, or nil for someone being created; how they are created: "directory" (the Add
+--- Users window, the API) or "import". The one check of every path that sets a reporting line:
+---  * an existing person's manager: users.change_manager (HR Admins; HR Assistants while the
+---    setting allows it);
+---  * the first manager of someone being created: the same, or for the import users.import (a
+---    Tech Admin places the people the import creates; never an existing reporting line);
+---  * nobody but those who may read review content by their role (HR Admins) makes themselves,
+---    or anyone below themselves, someone's manager: reporting lines decide who reads reviews.
+--- below_actor (optional): whether the new manager is the actor or below them, when the caller
+--- knows the reporting lines better than today's (the import, which changes several at once).
+function M.require_manager_choice(actor, person, manager_id, how, below_actor)
+  if actor.operator then return end
+  if not access.can(actor, "users.change_manager") then
+    local needs = authz.roles_for("users.change_manager")
+    if person then
+      errors.forbidden(("You cannot change the reporting line of someone already in Candor (that needs: %s)."):format(needs))
+    end
+    if not (how == "import" and access.can(actor, "users.import")) then
+      errors.forbidden("You may add people but not choose their manager (that needs: " .. needs .. ").")
+    end
+  end
+  if (manager_id or below_actor ~= nil) and not access.can(actor, "reviews.read") then
+    local below = below_actor
+    if below == nil then
+      local rel = manager_id ~= actor.id and authz.relation(actor.id, manager_id)
+      below = manager_id == actor.id or rel == "direct_manager" or rel == "indirect_manager"
+    end
+    if below then
+      errors.forbidden("You cannot make yourself, or anyone below yourself, someone's manager: reporting lines "
+        .. "decide who reads reviews, so an HR Admin sets such a line.")
+    end
+  end
+end
+
 local function check_manager(id, manager_id)
   if manager_id == nil then return nil end
   local m = M.get(manager_id)
@@ -200,29 +242,37 @@ function M.create(actor, input, req, opts)
     if #roles > 0 then errors.invalid({ roles = "Guests cannot hold roles." }) end
   else
     access.require(actor, "users.invite")
-    if manager_id and not access.can(actor, "users.change_manager") then
-      errors.forbidden("You may add people but not choose their manager (that needs: "
-        .. authz.roles_for("users.change_manager") .. ").")
-    end
+    if manager_id then M.require_manager_choice(actor, nil, manager_id, "directory") end
   end
   if M.by_email(f.email) then errors.invalid({ email = "Someone with this email already exists." }) end
   return db.transaction(function()
     check_manager(nil, manager_id)
-    local t = now()
-    local id = db.insert([[INSERT INTO users(email, name, job_title, department, location, hire_date,
-        manager_id, status, kind, created_at, updated_at) VALUES(?,?,?,?,?,?,?, 'invited', ?, ?, ?)]],
-      f.email, f.name, f.job_title or "", f.department or "", f.location or "", f.hire_date,
-      manager_id, kind, t, t)
-    local user = M.get(id)
-    audit.record{ action = kind == "guest" and "guest.create" or "user.create", actor = actor, req = req,
-      target_type = "user", target_id = id, target_label = label(user),
-      details = { kind = kind, manager_id = manager_id, invited = send_invite } }
-    access.sync(id)
-    events.fire("person.created", { person_id = id, kind = kind, manager_id = manager_id, actor_id = actor.id })
+    local user = M.insert(actor, f, kind, manager_id, req, { invited = send_invite })
+    local id = user.id
     if #roles > 0 then M.set_roles(actor, id, roles, req) end
     if send_invite then M.send_invitation(actor, user, message) end
     return user
   end)
+end
+
+--- Writes a new person (profile fields f: email, name, job_title, department, location,
+--- hire_date), logs and announces it. The caller checked the permission (users.invite for the
+--- Add Users window, users.import for the import) and the manager (check_manager). details are
+--- added to the audit entry. Returns the user row. Call inside a transaction.
+function M.insert(actor, f, kind, manager_id, req, details)
+  local t = now()
+  local id = db.insert([[INSERT INTO users(email, name, job_title, department, location, hire_date,
+      manager_id, status, kind, created_at, updated_at) VALUES(?,?,?,?,?,?,?, 'invited', ?, ?, ?)]],
+    f.email, f.name, f.job_title or "", f.department or "", f.location or "", f.hire_date,
+    manager_id, kind, t, t)
+  local user = M.get(id)
+  local d = { kind = kind, manager_id = manager_id }
+  for k, v in pairs(details or {}) do d[k] = v end
+  audit.record{ action = kind == "guest" and "guest.create" or "user.create", actor = actor, req = req,
+    target_type = "user", target_id = id, target_label = label(user), details = d }
+  access.sync(id)
+  events.fire("person.created", { person_id = id, kind = kind, manager_id = manager_id, actor_id = actor.id })
+  return user
 end
 
 --- Queues the invitation mail (with the optional personal message).
@@ -244,21 +294,11 @@ function M.update(actor, id, input, req)
   local f = checked(M.UPDATE_SCHEMA, input)
   local manager_given = input.manager_id ~= nil
   local manager_id = f.manager_id
-  local changes, changed_fields = {}, {}
+  local changes = {}
   for _, k in ipairs({ "name", "job_title", "department", "location", "hire_date" }) do
-    if f[k] ~= nil and f[k] ~= user[k] then changes[k] = f[k]; changed_fields[#changed_fields + 1] = k end
+    if f[k] ~= nil and f[k] ~= user[k] then changes[k] = f[k] end
   end
-  local self_edit = actor.id == user.id
-  if next(changes) and not self_edit then
-    access.require(actor, user.kind == "guest" and "users.convert_guest" or "users.edit")
-  elseif next(changes) and self_edit then
-    -- people keep their own name current; the rest is HR's
-    for k in pairs(changes) do
-      if k ~= "name" and not access.can(actor, "users.edit") then
-        errors.forbidden("Ask HR to change your " .. k:gsub("_", " ") .. ".")
-      end
-    end
-  end
+  M.require_profile_edit(actor, user, changes)
   if f.email and f.email ~= user.email:lower() then
     access.require(actor, "users.change_email")
     if M.by_email(f.email) then errors.invalid({ email = "Someone with this email already exists." }) end
@@ -266,40 +306,65 @@ function M.update(actor, id, input, req)
       errors.invalid({ email = "Guests need an external email address, not one of the company's domains." })
     end
     changes.email = f.email
-    changed_fields[#changed_fields + 1] = "email"
   end
   return db.transaction(function()
     if manager_given and manager_id ~= user.manager_id then
       M.set_manager(actor, id, manager_id, req)
     end
-    if next(changes) then
-      local keys = {}
-      for k in pairs(changes) do keys[#keys + 1] = k end
-      table.sort(keys)
-      local sets, args = {}, {}
-      for _, k in ipairs(keys) do sets[#sets + 1] = k .. " = ?"; args[#args + 1] = changes[k] end
-      args[#args + 1] = now()
-      args[#args + 1] = id
-      db.exec("UPDATE users SET " .. table.concat(sets, ", ") .. ", updated_at = ? WHERE id = ?", table.unpack(args))
-      table.sort(changed_fields)
-      audit.record{ action = "user.update", actor = actor, req = req, target_type = "user", target_id = id,
-        target_label = label(user), details = { fields = changed_fields } }
-      events.fire("person.updated", { person_id = id, fields = changed_fields, actor_id = actor.id })
-    end
+    if next(changes) then M.write_profile(actor, user, changes, req) end
     return M.get(id)
   end)
 end
 
---- Sets (or clears, with nil) a person's manager; refuses loops.
-function M.set_manager(actor, id, manager_id, req)
+--- Raises 403 unless actor may change these profile fields (field -> value, not the email) of
+--- user: HR's roles for others (a guest's profile with users.convert_guest); people keep their
+--- own name current, the rest is HR's.
+function M.require_profile_edit(actor, user, changes)
+  if not next(changes) then return end
+  if actor.id ~= user.id then
+    require_perm(actor, user.kind == "guest" and "users.convert_guest" or "users.edit")
+    return
+  end
+  for k in pairs(changes) do
+    if k ~= "name" and not can(actor, "users.edit") then
+      errors.forbidden("Ask HR to change your " .. k:gsub("_", " ") .. ".")
+    end
+  end
+end
+
+--- Writes profile changes (field -> value; checked by the caller), logs and announces them.
+--- details are added to the audit entry. Call inside a transaction.
+function M.write_profile(actor, user, changes, req, details)
+  local keys = {}
+  for k in pairs(changes) do keys[#keys + 1] = k end
+  table.sort(keys)
+  local sets, args = {}, {}
+  for _, k in ipairs(keys) do sets[#sets + 1] = k .. " = ?"; args[#args + 1] = changes[k] end
+  args[#args + 1] = now()
+  args[#args + 1] = user.id
+  db.exec("UPDATE users SET " .. table.concat(sets, ", ") .. ", updated_at = ? WHERE id = ?", table.unpack(args))
+  local d = { fields = keys }
+  for k, v in pairs(details or {}) do d[k] = v end
+  audit.record{ action = "user.update", actor = actor, req = req, target_type = "user", target_id = user.id,
+    target_label = label(user), details = d }
+  events.fire("person.updated", { person_id = user.id, fields = keys, actor_id = actor.id })
+end
+
+--- Sets (or clears, with nil) a person's manager; refuses loops. opts (optional): new_via =
+--- "import" when the person was just created by an import (their first manager: see
+--- require_manager_choice), details = added to the audit entry.
+function M.set_manager(actor, id, manager_id, req, opts)
+  opts = opts or {}
   local user = M.require(id)
-  access.require(actor, "users.change_manager")
+  M.require_manager_choice(actor, not opts.new_via and user or nil, manager_id, opts.new_via)
   if user.kind == "guest" then errors.invalid({ manager_id = "Guests have no manager." }) end
   return db.transaction(function()
     check_manager(id, manager_id)
     db.exec("UPDATE users SET manager_id = ?, updated_at = ? WHERE id = ?", manager_id, now(), id)
+    local d = { from = user.manager_id, to = manager_id }
+    for k, v in pairs(opts.details or {}) do d[k] = v end
     audit.record{ action = "user.manager", actor = actor, req = req, target_type = "user", target_id = id,
-      target_label = label(user), details = { from = user.manager_id, to = manager_id } }
+      target_label = label(user), details = d }
     access.sync(id)
     events.fire("person.manager_changed", { person_id = id, from_manager_id = user.manager_id,
       to_manager_id = manager_id, actor_id = actor.id })
@@ -367,7 +432,7 @@ end
 --- Replaces a person's roles with the given list. Granting and revoking follow the same
 --- rules (who may grant what, in policies/roles.lua); the last super user keeps theirs.
 --- Returns the new roles and a list of notes (e.g. the redundant HR Admin + HR Assistant).
-function M.set_roles(actor, id, roles, req)
+function M.set_roles(actor, id, roles, req, details)
   local user = M.require(id)
   local want = {}
   for _, r in ipairs(roles) do
@@ -387,13 +452,13 @@ function M.set_roles(actor, id, roles, req)
     if have[r] and not want[r] then revoke[#revoke + 1] = r end
   end
   for _, r in ipairs(grant) do
-    if not access.can(actor, access.grant_action(r)) then
+    if not can(actor, access.grant_action(r)) then
       errors.forbidden(("You cannot grant the %s role (that needs: %s)."):format(access.ROLE_NAMES[r],
         authz.roles_for(access.grant_action(r))))
     end
   end
   for _, r in ipairs(revoke) do
-    if not access.can(actor, access.grant_action(r)) then
+    if not can(actor, access.grant_action(r)) then
       errors.forbidden(("You cannot revoke the %s role (that needs: %s)."):format(access.ROLE_NAMES[r],
         authz.roles_for(access.grant_action(r))))
     end
@@ -416,8 +481,10 @@ function M.set_roles(actor, id, roles, req)
       db.exec("DELETE FROM user_roles WHERE user_id = ? AND role = ?", id, r)
     end
     db.exec("UPDATE sessions SET rotate = 1 WHERE user_id = ?", id) -- new session token on next request
+    local d = { granted = grant, revoked = revoke }
+    for k, v in pairs(details or {}) do d[k] = v end
     audit.record{ action = "user.roles", actor = actor, req = req, target_type = "user", target_id = id,
-      target_label = label(user), details = { granted = grant, revoked = revoke } }
+      target_label = label(user), details = d }
     access.sync(id)
     events.fire("person.roles_changed", { person_id = id, granted = grant, revoked = revoke, actor_id = actor.id })
   end)
@@ -425,14 +492,14 @@ function M.set_roles(actor, id, roles, req)
 end
 
 --- Turns a guest into a regular employee ("graduating" them).
-function M.convert_guest(actor, id, req)
+function M.convert_guest(actor, id, req, details)
   local user = M.require(id)
-  access.require(actor, "users.convert_guest")
+  require_perm(actor, "users.convert_guest")
   if user.kind ~= "guest" then errors.conflict("This person is not a guest.") end
   return db.transaction(function()
     db.exec("UPDATE users SET kind = 'employee', updated_at = ? WHERE id = ?", now(), id)
     audit.record{ action = "guest.convert", actor = actor, req = req, target_type = "user", target_id = id,
-      target_label = label(user) }
+      target_label = label(user), details = details }
     access.sync(id)
     events.fire("person.guest_converted", { person_id = id, actor_id = actor.id })
     return M.get(id)

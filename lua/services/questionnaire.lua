@@ -1,7 +1,8 @@
 -- Questionnaires of review cycles: sections of questions, each free text, a rating on a
--- labelled scale (1..N chosen per question) or the 2D self-assessment graph with two named
--- axes; required or optional; answered by the reviewee ("self"), the manager ("manager"), or
--- both ("both"); a manager question can be private to managers and HR.
+-- labelled scale (1..N chosen per question) or the 2D graph with two named axes (placed by the
+-- reviewee, or by both: the manager places the reviewee too); required or optional; answered by
+-- the reviewee ("self"), the manager ("manager"), or both ("both"); a manager question can be
+-- private to managers and HR.
 local errors = require "lib.errors"
 local json = require "lib.json"
 local util = require "lib.util"
@@ -21,7 +22,8 @@ function M.default()
         { id = "q2", type = "text", text = "What was hard, and what would you do differently?", audience = "both", required = false },
       } },
       { id = "s2", title = "Where you stand", questions = {
-        { id = "q3", type = "graph", text = "Place yourself on the graph.", audience = "self", required = false,
+        { id = "q3", type = "graph", text = "Skill and motivation today: place a dot on the graph.", audience = "both",
+          required = false,
           x_label = "Skill", y_label = "Motivation" },
         { id = "q4", type = "rating", text = "Overall performance", audience = "manager", required = true, scale = 5,
           labels = { "Well below expectations", "Below expectations", "Meets expectations", "Exceeds expectations",
@@ -107,9 +109,9 @@ function M.validate(q)
         local audience = x.audience or "both"
         if not M.AUDIENCES[audience] then
           add(qp .. ".audience", w, "Choose who answers the question.")
-        elseif x.type == "graph" and audience ~= "self" then
-          add(qp .. ".audience", w, "Only the reviewee places themselves on a 2D graph: choose “Reviewee only” under "
-            .. "Answered by.")
+        elseif x.type == "graph" and audience ~= "self" and audience ~= "both" then
+          add(qp .. ".audience", w, "A 2D graph is placed by the reviewee, or by both (each places a dot): choose "
+            .. "“Reviewee only” or “Reviewee and manager” under Answered by.")
         end
         local qq = { id = id, type = x.type, text = text, audience = audience, required = x.required == true }
         if x.type == "rating" then

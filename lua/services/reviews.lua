@@ -55,9 +55,46 @@ local function stage_of(r, part)
   return "draft"
 end
 
+-- The chains seen lately (manager_chain JSON text -> set of ids): a cycle has few writers.
+local chain_sets, chain_count = {}, 0
+
+local function in_chain(chain, id)
+  if not chain then return false end
+  local set = chain_sets[chain]
+  if not set then
+    if chain_count > 1000 then chain_sets, chain_count = {}, 0 end
+    set = {}
+    for _, x in ipairs(json.decode(chain) or {}) do set[x] = true end
+    chain_sets[chain], chain_count = set, chain_count + 1
+  end
+  return set[id] == true
+end
+
+--- The actor's part in review r as it is fixed on the review, not by today's reporting lines:
+--- "writer" (the reviewing manager), "above" (a manager above the writer when the writer was
+--- fixed: at the start, or when HR chose another writer), or nil.
+function M.fixed_part(actor_id, r)
+  if r.manager_id and actor_id == r.manager_id then return "writer" end
+  if in_chain(r.manager_chain, actor_id) then return "above" end
+  return nil
+end
+
+-- The evaluator decides by today's relation of actor and reviewee (self, direct or indirect
+-- manager, the hierarchy rule). A review is read by the relations fixed on it instead: the
+-- level of today's manager slots is the actor's fixed part's (the writer's, or the managers
+-- above the writer's); someone who is a manager today without a fixed part reads only as far
+-- as their roles let anyone (HR's level), so a reporting line set after the fact opens nothing.
 local function ctx_for(actor, r, c, part, cycle_role)
-  return { subject = r.reviewee_id, vis = vis_of(c, part), stage = stage_of(r, part),
-    cycle_role = cycle_role, rel = { reviewer = actor.id == r.manager_id } }
+  local base = vis_of(c, part)
+  local fixed = M.fixed_part(actor.id, r)
+  local level
+  if fixed == "writer" then level = base.direct_manager
+  elseif fixed == "above" then level = base.indirect_manager
+  elseif access.can(actor, "reviews.read", cycle_role and { cycle_role = cycle_role } or nil) then level = base.hr
+  else level = "never" end
+  return { subject = r.reviewee_id, stage = stage_of(r, part), cycle_role = cycle_role,
+    vis = { self = base.self, hr = base.hr, direct_manager = level, indirect_manager = level, reviewer = level },
+    rel = { reviewer = fixed ~= nil } }
 end
 
 --- Whether actor may read part ("self" | "manager") of review r in cycle c, and the rule.
@@ -66,14 +103,14 @@ function M.can_read(actor, r, c, part, cycle_role)
   return access.can(actor, "reviews.read", ctx_for(actor, r, c, part, cycle_role or nil))
 end
 
---- For a list of rows (review_id, reviewee_id, manager_id, manager_status, manager_signed_at):
+--- For a list of rows (review_id, reviewee_id, manager_id, manager_chain, manager_status, manager_signed_at):
 --- the set of review ids whose manager part actor may read. One decision per row, no queries.
 function M.readable_manager_parts(actor, c, rows)
   local role = cycles.cycle_role(actor.id, c.id)
   local out = {}
   for _, r in ipairs(rows) do
-    local rr = { reviewee_id = r.reviewee_id, manager_id = r.manager_id, manager_status = r.manager_status,
-      manager_signed_at = r.manager_signed_at }
+    local rr = { reviewee_id = r.reviewee_id, manager_id = r.manager_id, manager_chain = r.manager_chain,
+      manager_status = r.manager_status, manager_signed_at = r.manager_signed_at }
     if M.can_read(actor, rr, c, "manager", role or false) then out[r.review_id] = true end
   end
   return out
@@ -98,6 +135,19 @@ local function answers_of(review_id, author)
     out[a.question_id] = M.decrypt_value(review_id, author, a.question_id, a.value_enc)
   end
   return out
+end
+
+--- Why the manager may not take shared review r back now, or nil: only its writer, while the
+--- cycle's workflow lets reviews be shared, until the reviewee signs.
+local function unshare_problem(actor, r, c)
+  if actor.id ~= r.manager_id then return 403, "Only the reviewing manager takes a review back." end
+  if r.manager_status ~= "shared" then return 409, "This review is not shared." end
+  if r.reviewee_signed_at then
+    return 409, "The reviewee signed it already: it can no longer be taken back. HR can reopen it if it must change."
+  end
+  if r.closed_at or not cycles.running(c) then return 409, "This cycle is not running." end
+  if not workflows.allows(c, "share") then return 409, "Reviews cannot be shared or taken back in this phase of the cycle." end
+  return nil
 end
 
 --- Everything actor may see of a review: { review, cycle, reviewee, manager, role = "reviewee" |
@@ -140,6 +190,8 @@ function M.view(actor, id)
       or (is_manager and r.manager_status == "shared" and not r.manager_signed_at and wf.allows(c, "sign")),
     reopen = closed or r.manager_status == "shared",
     read_self = read_self, read_manager = read_manager, track = track,
+    unshare = unshare_problem(actor, r, c) == nil,
+    choose_writer = not closed and c.phase ~= "closed" and cycles.can(actor, "review_cycles.manage", c),
   }
   v.can.reopen = v.can.reopen and M.may_reopen(actor, r, c, role_in_cycle)
   v.can.pdf = read_self or read_manager
@@ -278,7 +330,30 @@ function M.share(actor, id, req)
     db.exec([[UPDATE reviews SET manager_status = 'shared', shared_at = ?,
       manager_submitted_at = coalesce(manager_submitted_at, ?), updated_at = ? WHERE id = ?]], now, now, now, r.id)
     event(r, actor, "shared")
+    audit.record{ action = "review.share", actor = actor, req = req, target_type = "review", target_id = r.id,
+      details = { cycle_id = c.id, reviewee_id = r.reviewee_id } }
     fire("review.shared", r, actor)
+    return M.get(r.id)
+  end)
+end
+
+--- The manager takes a shared review back to adjust it (until the reviewee signs): it is a
+--- draft again, the reviewee no longer reads it and is told, and a signature the manager made
+--- goes with the text it was made on (a signature is always of the final text). Logged.
+function M.unshare(actor, id, req)
+  local r = M.get(id)
+  if not r then errors.not_found("There is no such review.") end
+  local c = cycles.require(r.cycle_id)
+  local status, problem = unshare_problem(actor, r, c)
+  if status then errors.raise(status, status == 403 and "forbidden" or "conflict", problem) end
+  return db.transaction(function()
+    local now = clock.now()
+    db.exec([[UPDATE reviews SET manager_status = 'draft', shared_at = NULL, manager_signed_at = NULL, updated_at = ?
+      WHERE id = ?]], now, r.id)
+    event(r, actor, "unshared", { signature_withdrawn = r.manager_signed_at ~= nil })
+    audit.record{ action = "review.unshare", actor = actor, req = req, target_type = "review", target_id = r.id,
+      details = { cycle_id = c.id, reviewee_id = r.reviewee_id, signature_withdrawn = r.manager_signed_at ~= nil } }
+    fire("review.unshared", r, actor)
     return M.get(r.id)
   end)
 end
@@ -300,6 +375,8 @@ function M.sign(actor, id, req)
     db.exec([[UPDATE reviews SET closed_at = ? WHERE id = ? AND reviewee_signed_at IS NOT NULL
       AND manager_signed_at IS NOT NULL]], now, r.id)
     event(r, actor, "signed", { by = who })
+    audit.record{ action = "review.sign", actor = actor, req = req, target_type = "review", target_id = r.id,
+      details = { cycle_id = c.id, reviewee_id = r.reviewee_id, by = who } }
     local fresh = M.get(r.id)
     fire("review.signed", r, actor, { by = who })
     if fresh.closed_at then fire("review.closed", r, actor) end
@@ -345,24 +422,46 @@ function M.reopen(actor, id, reason, part, req)
   end)
 end
 
---- HR changes the reviewing manager of one review (logged).
+--- Why person m (a users row with id, name, kind, status) cannot write review r when actor
+--- chooses them, or nil. The writer reads the review, so: an active employee, not the reviewee,
+--- not someone below the reviewee (nobody reads the review of a person above them), and never
+--- the person choosing (choosing a writer gives the chooser nothing).
+function M.writer_problem(actor, r, m)
+  if not m or m.kind ~= "employee" or m.status == "deactivated" then
+    return "Choose an active employee to write this review."
+  end
+  if m.id == r.reviewee_id then return "Nobody writes their own review as the manager." end
+  if m.id == actor.id then
+    return "You cannot choose yourself: someone else in HR must choose you, if it has to be you."
+  end
+  if authz.relation(m.id, r.reviewee_id) == "above" then
+    local reviewee = db.value("SELECT name FROM users WHERE id = ?", r.reviewee_id)
+    return ("%s reports to %s: nobody writes the review of someone above them."):format(m.name, reviewee)
+  end
+  return nil
+end
+
+--- HR chooses who writes one review (the reviewing manager; logged). In a draft cycle the
+--- choice is kept when the cycle starts (e.g. for a reviewee without a manager); in a running
+--- one it takes effect at once. Who reads the review follows: the new writer and the managers
+--- above them now; the previous writer and those above only them no longer.
 function M.change_manager(actor, id, manager_id, req)
   local r = M.get(id)
   if not r then errors.not_found("There is no such review.") end
   local c = cycles.require(r.cycle_id)
   cycles.require_perm(actor, "review_cycles.manage", c)
   if r.closed_at then errors.conflict("This review is closed; reopen it first.") end
+  if c.phase == "closed" then errors.conflict("This cycle is closed.") end
   manager_id = math.tointeger(tonumber(manager_id))
   local m = manager_id and db.row("SELECT id, name, kind, status FROM users WHERE id = ?", manager_id)
-  if not m or m.kind ~= "employee" or m.status == "deactivated" then
-    errors.invalid({ manager_id = "Choose an active employee as the reviewing manager." })
-  end
-  if m.id == r.reviewee_id then errors.invalid({ manager_id = "Nobody reviews themselves as manager." }) end
+  local problem = M.writer_problem(actor, r, m)
+  if problem then errors.invalid({ manager_id = problem }, problem) end
   return db.transaction(function()
-    db.exec("UPDATE reviews SET manager_id = ?, updated_at = ? WHERE id = ?", m.id, clock.now(), r.id)
+    db.exec([[UPDATE reviews SET manager_id = ?, manager_chain = ?, manager_chosen_by = ?, updated_at = ?
+      WHERE id = ?]], m.id, cycles.chain_of(m.id), actor.id, clock.now(), r.id)
     event(r, actor, "manager_changed", { from = r.manager_id, to = m.id })
     audit.record{ action = "review.manager", actor = actor, req = req, target_type = "review", target_id = r.id,
-      details = { cycle_id = c.id, from = r.manager_id, to = m.id } }
+      details = { cycle_id = c.id, reviewee_id = r.reviewee_id, from = r.manager_id, to = m.id } }
     fire("review.manager_changed", r, actor, { manager_id = m.id, from_manager_id = r.manager_id })
     return M.get(r.id)
   end)
@@ -485,8 +584,8 @@ function M.rating_distribution(actor, c, question_id)
       and questionnaire.answers(x, "manager") then q = x break end
   end
   if not q then return nil end
-  local rows = db.query([[SELECT a.review_id, a.value_enc, r.reviewee_id, r.manager_id, r.manager_status,
-      r.manager_signed_at FROM answers a JOIN reviews r ON r.id = a.review_id
+  local rows = db.query([[SELECT a.review_id, a.value_enc, r.reviewee_id, r.manager_id, r.manager_chain,
+      r.manager_status, r.manager_signed_at FROM answers a JOIN reviews r ON r.id = a.review_id
     WHERE r.cycle_id = ? AND a.author = 'manager' AND a.question_id = ?]], c.id, q.id)
   local counts = {}
   for i = 1, q.scale do counts[i] = 0 end

@@ -543,6 +543,45 @@ function M.end_impersonation(req, res)
   return imp, target
 end
 
+-- Every change made in an impersonated session is logged in both people's names: while such a
+-- request runs (its task), each event fired inside a transaction — every change announces itself
+-- (docs/events.md) — is noted once that transaction has committed, and the request ends with one
+-- audit entry "impersonation.change" in the person's name, with the impersonator, the request and
+-- the changes (event names and ids; never content). Changes that rolled back leave nothing.
+local impersonated = setmetatable({}, { __mode = "k" }) -- task coroutine -> req
+M.CHANGES_LISTED = 50
+
+local function note_change(data, name)
+  -- pages being built and rollbacks change nothing; signing out and ending the impersonation
+  -- have entries of their own
+  if db.depth() == 0 or name:match("^db%.") or name:match("^session%.") or name:match("^impersonation%.") then
+    return
+  end
+  local req = impersonated[coroutine.running()]
+  if not req then return end
+  local change = { event = name }
+  for k, v in pairs(data) do
+    if type(k) == "string" and k:match("_id$") and math.type(v) == "integer" then change[k] = v end
+  end
+  db.after_commit(function()
+    req.impersonated_changes = (req.impersonated_changes or 0) + 1
+    local list = req.impersonated_list or {}
+    if #list < M.CHANGES_LISTED then list[#list + 1] = change end
+    req.impersonated_list = list
+  end)
+end
+
+local function log_changes(req)
+  impersonated[coroutine.running()] = nil
+  if not req.impersonated_changes then return end
+  db.transaction(function()
+    audit.record{ action = "impersonation.change", actor = req.user, req = req, target_type = "user",
+      target_id = req.user and req.user.id, target_label = req.user and req.user.email,
+      details = { method = req.method, path = req.path, changes = req.impersonated_list,
+        count = req.impersonated_changes } }
+  end)
+end
+
 --- Raises 403 when the request acts in an impersonated session (what may not be changed then:
 --- the person's password, 2-step setup, API tokens).
 function M.refuse_impersonated(req, what)
@@ -688,10 +727,15 @@ function M.init(app)
   events.hook("http.authenticate", function(e)
     local req = e.req
     req.user, req.session, req.via = M.authenticate(req)
+    if req.session and req.session.impersonator_id and req.method ~= "GET" and req.method ~= "HEAD" then
+      impersonated[coroutine.running()] = req
+    end
   end)
+  events.hook("*", note_change)
   events.hook("http.check_csrf", function(e) M.check_csrf(e.req) end)
   events.hook("http.response", function(e)
     local req, res = e.req, e.res
+    if impersonated[coroutine.running()] == req then log_changes(req) end
     if req.new_session_cookie then web.add_header(res, "Set-Cookie", req.new_session_cookie) end
     if req.session_ended and not req.user and res.headers then
       web.add_header(res, "Set-Cookie", M.cookie_for(req, "", 0))

@@ -45,11 +45,11 @@ end
 M.EVENTS = {
   ["cycle.started"] = "cycle", ["cycle.closed"] = "cycle",
   ["review.added"] = "review", ["review.self_submitted"] = "review", ["review.manager_submitted"] = "review",
-  ["review.shared"] = "review", ["review.signed"] = "review", ["review.closed"] = "review",
-  ["review.reopened"] = "review",
+  ["review.shared"] = "review", ["review.unshared"] = "review", ["review.signed"] = "review",
+  ["review.closed"] = "review", ["review.reopened"] = "review",
 }
 M.EVENT_ORDER = { "cycle.started", "cycle.closed", "review.added", "review.self_submitted", "review.manager_submitted",
-  "review.shared", "review.signed", "review.closed", "review.reopened" }
+  "review.shared", "review.unshared", "review.signed", "review.closed", "review.reopened" }
 
 --- Recipient groups: which steps may use them, and their label.
 M.GROUPS = {

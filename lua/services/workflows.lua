@@ -1125,10 +1125,15 @@ local function event_time(cycle, def, event)
 end
 
 --- The dated list of every notification a script (source text or version id) would send for
---- a cycle, with today's recipients. Returns items sorted by date, or nil, messages.
+--- a cycle, with today's recipients. Returns items sorted by date, or nil, messages. A cycle that
+--- has started keeps its version: that one is dry-run whatever was given, and a third value
+--- { version_id = } says so.
 function M.dry_run(source_or_version, cycle)
   local entry, errs
   local own = false
+  local started = cycles.get(cycle.id)
+  local pinned = started and started.phase ~= "draft" and started.workflow_version_id or nil
+  if pinned then source_or_version = pinned end
   if type(source_or_version) == "number" then
     entry = entry_of(source_or_version)
   else
@@ -1138,7 +1143,7 @@ function M.dry_run(source_or_version, cycle)
   end
   local def = entry.def
   local now = clock.now()
-  cycle = cycles.get(cycle.id) or cycle
+  cycle = started or cycle
   local reviews = load_reviews(cycle.id)
   local ctx = new_ctx(cycle)
   ctx.first_vars_only = true
@@ -1234,7 +1239,7 @@ function M.dry_run(source_or_version, cycle)
     return (a.step or 1e9) < (b.step or 1e9)
   end)
   if own then rules:delete(entry.sha) end
-  return items, problems
+  return items, problems, pinned and { version_id = pinned } or nil
 end
 
 -- ------------------------------------------------------------------ mail templates
@@ -1254,6 +1259,21 @@ local function templates()
       self_deadline = "self-assessment due date (only when the cycle has a self-assessment)",
       manager_due = "manager review due date", sign_due = "signing deadline", link = "link to the review",
       company = "company name" },
+  })
+  mail.define_template("review.manager_started", {
+    description = "Tells each manager, when a review cycle starts (or a report joins it), whose reviews they write.",
+    subject = "{{cycle}} has started: you review {{reviewees}}",
+    text = "Hello {{first_name}},\n\nThe review cycle {{cycle}} has started and you write the review"
+      .. "{{#reviewees}} of {{reviewees}}{{/reviewees}}."
+      .. "{{#self_deadline}} Their self-assessments are due on {{self_deadline}}; you can read each once it is"
+      .. " submitted.{{/self_deadline}}"
+      .. "{{#manager_due}} Your reviews are due on {{manager_due}}.{{/manager_due}}"
+      .. "{{#sign_due}} Sharing and signing close on {{sign_due}}.{{/sign_due}}"
+      .. "\n\n{{link}}" .. sign,
+    vars = { cycle = "cycle name", reviewees = "the reports whose reviews they write", count = "how many",
+      self_deadline = "self-assessment due date (only when the cycle has a self-assessment)",
+      manager_due = "manager review due date", sign_due = "signing deadline",
+      link = "link to the review (or the home page for several)" },
   })
   mail.define_template("review.self_reminder", {
     description = "Reminds reviewees who have not submitted their self-assessment (before and after its deadline).",
@@ -1297,6 +1317,13 @@ local function templates()
       .. " over, and sign it{{#sign_due}} by {{sign_due}}{{/sign_due}}:\n{{link}}" .. sign,
     vars = { manager = "the reviewee's manager", cycle = "cycle name", sign_due = "signing deadline",
       link = "link to the review" },
+  })
+  mail.define_template("review.unshared", {
+    description = "Tells the reviewee that their manager took a shared review back to adjust it.",
+    subject = "{{manager}} took your review for {{cycle}} back to adjust it",
+    text = "Hello {{first_name}},\n\n{{manager}} took your performance review for {{cycle}} back to make changes."
+      .. " You will get a mail when it is shared again; then you can read and sign it.\n\n{{link}}" .. sign,
+    vars = { manager = "the reviewee's manager", cycle = "cycle name", link = "link to the review" },
   })
   mail.define_template("review.sign_reminder", {
     description = "Reminds reviewees and managers to sign a shared review before the signing deadline.",

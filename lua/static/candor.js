@@ -2,8 +2,20 @@
 (function () {
   "use strict";
 
-  // Confirmation before destructive actions: <form data-confirm="Delete this cycle?">.
+  // Confirmation before destructive actions: <form data-confirm="Delete this cycle?">. With
+  // data-confirm-field="name" (on the form or the button) the confirmed form also sends name=1, so
+  // the server can skip the confirmation page it shows when JavaScript did not ask.
   var dialog = document.getElementById("confirm-dialog");
+  function confirmed(form, by) {
+    form.dataset.confirmed = "1";
+    var field = (by && by.getAttribute("data-confirm-field")) || form.getAttribute("data-confirm-field");
+    if (!field || form.querySelector('input[type="hidden"][name="' + field + '"]')) return;
+    var input = document.createElement("input");
+    input.type = "hidden";
+    input.name = field;
+    input.value = "1";
+    form.appendChild(input);
+  }
   document.addEventListener("submit", function (ev) {
     var form = ev.target;
     // the button pressed may ask instead of the form; its name=value must survive the confirm
@@ -12,7 +24,7 @@
     if (!text || form.dataset.confirmed === "1") return;
     ev.preventDefault();
     if (!dialog || typeof dialog.showModal !== "function") {
-      if (window.confirm(text)) { form.dataset.confirmed = "1"; form.requestSubmit ? form.requestSubmit(by) : form.submit(); }
+      if (window.confirm(text)) { confirmed(form, by); form.requestSubmit ? form.requestSubmit(by) : form.submit(); }
       return;
     }
     document.getElementById("confirm-text").textContent = text;
@@ -22,7 +34,7 @@
     dialog.showModal();
     dialog.addEventListener("close", function onClose() {
       dialog.removeEventListener("close", onClose);
-      if (dialog.returnValue === "ok") { form.dataset.confirmed = "1"; form.requestSubmit ? form.requestSubmit(by) : form.submit(); }
+      if (dialog.returnValue === "ok") { confirmed(form, by); form.requestSubmit ? form.requestSubmit(by) : form.submit(); }
     });
   }, true);
 
@@ -290,4 +302,12 @@
       }, 200);
     });
   });
+
+  // A page about work in progress (an import): <section data-refresh="2000"> reloads it after
+  // that many milliseconds while the section is there (the page also has a Refresh link).
+  var refresh = document.querySelector("[data-refresh]");
+  if (refresh) {
+    var ms = parseInt(refresh.getAttribute("data-refresh"), 10);
+    if (ms >= 500) setTimeout(function () { window.location.reload(); }, ms);
+  }
 })();

@@ -243,10 +243,13 @@ test('review cycle: Ravi reads the self-assessment, writes, shares and signs; Mi
   expect.ok(selfText.includes(story.selfText), 'he reads what she wrote');
   expect.ok(selfText.includes(story.selfFocus), 'he reads her focus for next period');
   expect.eq(await selfCard.locator('textarea').count(), 0, 'he cannot edit it');
-  expect.eq(await selfCard.locator('svg [data-marker]').count(), 1, 'her position on the graph is shown');
+
+  // the graph is placed by both: her dot is shown in grey on the graph he places her on
+  const form = page.locator('form[action$="/answers/manager"]');
+  expect.eq(await form.locator('svg .graph-dot-other').count(), 1, 'her position on the graph is shown');
+  expect.ok((await form.locator('svg.graph').innerHTML()).includes('Mia Johansson'), 'the legend names her dot');
 
   // his review, with the rating and the private note
-  const form = page.locator('form[action$="/answers/manager"]');
   await form.getByLabel('What went well in this period? What are you proud of?').fill(story.managerText);
   await form.getByLabel('What should the focus be for the next period?').fill(story.managerFocus);
   await form.getByLabel('Notes for calibration (not shown to the reviewee)').fill(story.managerNotes);
@@ -254,8 +257,11 @@ test('review cycle: Ravi reads the self-assessment, writes, shares and signs; Mi
   await rating.getByLabel(`${story.rating} · Exceeds expectations`).check();
   await waitForAutosave(page, story.reviewId, 'manager', (a) => a.q4 === String(story.rating) || a.q4 === story.rating);
   await snap(shot, '13 Ravi writes the review', page);
-  await navigation(page, () => form.getByRole('button', { name: 'Share with Mia' }).click());
+  // sharing asks first; he can take it back until she signs
+  await form.getByRole('button', { name: 'Share with Mia' }).click();
+  await confirmDialog(page, { text: 'Share your review with Mia?', button: 'Share' });
   expect.eq(await flash(page), 'The review is shared with Mia Johansson.');
+  expect.eq(await page.getByRole('button', { name: 'Take it back to adjust' }).count(), 1, 'he may take it back');
   const mgrCard = page.locator('section.card', { has: page.getByRole('heading', { name: 'Your review of Mia' }) });
   expect.eq((await mgrCard.locator('.badge').first().textContent()).trim(), 'Shared');
   expect.ok((await mgrCard.innerText()).includes(`${story.rating} of 5`), 'the rating is in the shared review');

@@ -82,7 +82,12 @@ end)
 
 t.test("a running cycle shows its progress; late managers and reviews without a writer need attention", function()
   local hana = t.login("hana.hr@newco.example")
+  local nobody = db.value("SELECT id FROM users WHERE email = 'ceo.two@newco.example'")
+  t.status(hana:post("/api/cycles/" .. cycle.id .. "/start"), 422, "not while a review has nobody to write it")
+  t.status(hana:request("DELETE", "/api/cycles/" .. cycle.id .. "/reviewees", { body = { user_ids = { nobody } } }), 200)
   t.status(hana:post("/api/cycles/" .. cycle.id .. "/start"), 200)
+  -- joining the running cycle, a reviewee without a manager has no writer
+  t.status(hana:post("/api/cycles/" .. cycle.id .. "/reviewees", { user_ids = { nobody } }), 200)
   local body = hana:get("/home").body
   t.contains(body, "Running review cycles")
   t.contains(body, '<a href="/cycles/' .. cycle.id .. '">First round</a>')

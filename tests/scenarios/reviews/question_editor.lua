@@ -22,7 +22,7 @@ local BROKEN = {
   s1_q1_id = "q1", s1_q1_text = "What went well?", s1_q1_type = "text", s1_q1_audience = "both",
   s1_q2_id = "q2", s1_q2_text = "Overall", s1_q2_type = "rating", s1_q2_audience = "manager", s1_q2_scale = "1",
   s2_id = "s2", s2_title = "",
-  s2_q1_id = "q3", s2_q1_text = "Where are you?", s2_q1_type = "graph", s2_q1_audience = "both", s2_q1_x_label = "Skill",
+  s2_q1_id = "q3", s2_q1_text = "Where are you?", s2_q1_type = "graph", s2_q1_audience = "manager", s2_q1_x_label = "Skill",
   s2_q1_y_label = "",
   s2_q2_id = "q4", s2_q2_text = "  ", s2_q2_type = "text", s2_q2_audience = "self",
 }
@@ -38,7 +38,8 @@ t.test("every problem is shown at its field in plain words, listed at the top wi
   t.same(links, {
     "s1_q2_scale Question 2 in “Looking back”: Choose a scale from 2 to 10 points.",
     "s2_title Section 2: Give the section a title.",
-    "s2_q1_audience Question 1 in section 2: Only the reviewee places themselves on a 2D graph: choose “Reviewee only” under Answered by.",
+    "s2_q1_audience Question 1 in section 2: A 2D graph is placed by the reviewee, or by both (each places a dot): "
+      .. "choose “Reviewee only” or “Reviewee and manager” under Answered by.",
     "s2_q1_y_label Question 1 in section 2: Name the vertical axis (e.g. Motivation).",
     "s2_q2_text Question 2 in section 2: Write the question.",
   })

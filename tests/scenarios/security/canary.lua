@@ -1,5 +1,6 @@
 -- Encryption at rest, checked on the files: confidential text written through the API (today
--- the TOTP secrets, review answers, 1:1 titles and items; the rest add their writer to canary_lib.check) is
+-- the TOTP secrets, review answers, 1:1 titles and items, invitation and reset links in queued
+-- mail; the rest add their writer to canary_lib.check) is
 -- nowhere in plain text in the database file, its WAL or a backup, and ciphertexts swapped
 -- between rows do not open.
 local t = require "testing"
@@ -101,6 +102,36 @@ t.test("swapping two 1:1 items' ciphertexts (or two series' titles) makes them f
   canary.swap_check{ table = "meeting_series", column = "title_enc", a = { s1 }, b = { s2 }, read = function()
     t.eq(t.login(demo.email("ravi")):get("/api/meeting-series/" .. s1).status, 500)
   end }
+end)
+
+-- The secret part of the link in the newest queued mail of template to email, as it will be sent.
+local function queued_token(template, email)
+  local list = t.outbox({ template = template, to = email })
+  local m = list[#list]
+  t.ok(m, "a " .. template .. " mail to " .. email)
+  return (m.body_text:match("token=([%w%-_]+)"))
+end
+
+t.test("password-reset and invitation links in queued mail are not in the database, the WAL or a backup", function()
+  local r = canary.check{ dir = dir, write = function()
+    -- someone asks for a reset (signed out); HR adds a person with an invitation
+    t.status(t.client():post("/api/password/forgot", { email = demo.email("ethan") }), 202)
+    local hr = t.login(demo.email("marcus"))
+    t.status(hr:post("/api/users", { email = "canary.invite@northwind.example", name = "Cara Invite", invite = true }), 201)
+    local reset = queued_token("password.reset", demo.email("ethan"))
+    local invite = queued_token("user.invite", "canary.invite@northwind.example")
+    t.ok(reset and #reset >= 20 and invite and #invite >= 20, "the mails carry their links")
+    -- the links work: they are what gets sent
+    t.status(t.client():get("/password/set?token=" .. reset), 200)
+    return { reset, invite }
+  end }
+  t.ok(r.sizes.wal > 0 and r.sizes.db > 0 and r.sizes.backup > 0, "the files were read")
+end)
+
+t.test("a queued mail's sealed text is bound to its row", function()
+  local a = db.value("SELECT id FROM outbox WHERE template = 'password.reset' AND body_enc IS NOT NULL ORDER BY id DESC")
+  local b = db.value("SELECT id FROM outbox WHERE template = 'user.invite' AND body_enc IS NOT NULL ORDER BY id DESC")
+  canary.swap_check{ table = "outbox", column = "body_enc", a = { a }, b = { b } }
 end)
 
 t.test("the check itself fails when a secret is stored in plain text", function()

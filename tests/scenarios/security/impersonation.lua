@@ -141,3 +141,58 @@ t.test("what is done while impersonating is audited with the impersonator's name
   t.eq(e.actor_id, P.zoe.id)
   t.contains(e.details, demo.email("priya"), "impersonated_by names the super user")
 end)
+
+-- A running cycle with Mia (for what a person writes while impersonated).
+local function mia_review()
+  local hr = t.login(demo.email("marcus"))
+  local c = t.status(hr:post("/api/cycles", { name = "Impersonation cycle", start_date = "2026-01-05",
+    self_due = "2026-01-19", manager_due = "2026-02-02", sign_due = "2026-02-16" }), 201).json
+  t.status(hr:post("/api/cycles/" .. c.id .. "/reviewees", { user_ids = { P.mia.id } }), 200)
+  t.status(hr:post("/api/cycles/" .. c.id .. "/start"), 200)
+  return db.value("SELECT id FROM reviews WHERE cycle_id = ? AND reviewee_id = ?", c.id, P.mia.id)
+end
+
+local function last_change()
+  local e = db.row("SELECT * FROM audit_log WHERE action = 'impersonation.change' ORDER BY id DESC LIMIT 1")
+  return e, e and require("lib.json").decode(e.details)
+end
+
+t.test("a review draft autosaved while impersonating is in the audit log under both names", function()
+  local id = mia_review()
+  local c = priya()
+  t.status(impersonate(c, "mia"), 303)
+  local before = db.value("SELECT count(*) FROM audit_log")
+  t.status(c:put("/api/reviews/" .. id .. "/answers/self", { q1 = "Typed by Priya as Mia" }), 200)
+  t.eq(db.value("SELECT count(*) FROM audit_log"), before + 1, "one entry for the request")
+  local e, d = last_change()
+  t.eq(e.actor_id, P.mia.id, "in the person's name")
+  t.eq(d.impersonated_by, demo.email("priya"), "and the impersonator's")
+  t.eq(d.method, "PUT")
+  t.eq(d.path, "/api/reviews/" .. id .. "/answers/self")
+  t.eq(d.changes[1].event, "review.draft_saved")
+  t.eq(d.changes[1].review_id, id)
+  t.not_contains(e.details, "Typed by Priya", "never the content")
+  -- the page form (post/redirect/get) is logged the same way
+  t.status(c:form("/reviews/" .. id .. "/answers/self", { q_q2 = "Also typed" }), 303)
+  local _, d2 = last_change()
+  t.eq(d2.method, "POST")
+  t.eq(d2.changes[1].event, "review.draft_saved")
+end)
+
+t.test("reading and refused changes while impersonating add nothing to the log", function()
+  local id = db.value("SELECT id FROM reviews WHERE reviewee_id = ?", P.mia.id)
+  local c = priya()
+  t.status(impersonate(c, "mia"), 303)
+  local before = db.value("SELECT count(*) FROM audit_log")
+  t.status(c:get("/reviews/" .. id), 200)
+  t.status(c:get("/api/reviews/" .. id), 200)
+  t.status(c:post("/api/reviews/" .. id .. "/submit"), 422, "q6 is required: nothing changes")
+  t.eq(db.value("SELECT count(*) FROM audit_log"), before)
+end)
+
+t.test("the banner says what is true: every change is logged under both names", function()
+  local c = priya()
+  t.status(impersonate(c, "leo"), 303)
+  local body = c:get("/home").body
+  t.contains(body, "Every change you make is logged in your name and theirs")
+end)

@@ -84,3 +84,25 @@ t.test("the tokens page creates a token, shows it once, and revokes", function()
   t.contains(empty.body, "Give the token a name")
   t.eq(db.value("SELECT count(*) FROM api_tokens"), before, "no token made")
 end)
+
+t.test("an API token gets 403 on every /api/account/* endpoint, reading included", function()
+  local tom = t.login(demo.email("tom"))
+  local token = t.status(tom:post("/api/tokens", { name = "account probe" }), 201).json.token
+  local c = t.client()
+  local auth = { authorization = "Bearer " .. token }
+  for _, call in ipairs({
+    { "GET", "/api/account/2fa" }, { "GET", "/api/account/sessions" },
+    { "PUT", "/api/account/password", { current_password = t.DEMO_PASSWORD, password = "a new long passphrase" } },
+    { "POST", "/api/account/2fa/setup", {} }, { "POST", "/api/account/2fa/confirm", { code = "123456" } },
+    { "DELETE", "/api/account/2fa", { password = t.DEMO_PASSWORD } },
+    { "POST", "/api/account/2fa/recovery-codes", { password = t.DEMO_PASSWORD } },
+    { "DELETE", "/api/account/trusted-browsers" },
+  }) do
+    local res = c:request(call[1], call[2], { body = call[3], headers = auth })
+    t.eq(res.status, 403, call[1] .. " " .. call[2])
+    t.contains(res.json.error.message, "API tokens cannot")
+  end
+  -- the same person with a browser session reads them
+  t.status(tom:get("/api/account/2fa"), 200)
+  t.status(tom:get("/api/account/sessions"), 200)
+end)

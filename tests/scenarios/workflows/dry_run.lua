@@ -30,6 +30,7 @@ t.test("a draft cycle's dry run lists every notification in date order, event st
   for _, it in ipairs(items) do seq[#seq + 1] = (it.date or "-") .. " " .. it.template .. " " .. it.kind end
   t.same(seq, {
     "2026-01-05 review.invite on event",
+    "2026-01-05 review.manager_started on event",
     "2026-01-16 review.self_reminder scheduled",
     "2026-01-20 review.self_reminder scheduled",
     "2026-01-30 review.manager_reminder scheduled",
@@ -41,6 +42,8 @@ t.test("a draft cycle's dry run lists every notification in date order, event st
     "- review.shared on event",
     "- review.closed on event",
     "- review.closed on event",
+    "- review.manager_started on event",
+    "- review.unshared on event",
   })
 end)
 

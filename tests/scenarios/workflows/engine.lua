@@ -160,8 +160,9 @@ t.test("a reviewee added to a running cycle is invited (review.added)", function
   wf.start(c, P.marcus)
   local r = F.reviews(c, { kai = P.kai })
   local before = F.mark()
-  t.eq(wf.emit(c, "review.added", { review = r.kai }), 1)
+  t.eq(wf.emit(c, "review.added", { review = r.kai }), 2, "Kai is invited; his manager hears about it")
   t.same(F.to("review.invite", before), { P.kai.email })
+  t.same(F.to("review.manager_started", before), { P.ben.email })
 end)
 
 t.test("a reopened review is shared again: the reviewee hears again (the event key includes the reopening)", function()
@@ -279,7 +280,12 @@ t.test("a rule that is slow for everyone is stopped once its calls for one step 
   t.advance("3d")
   wf.STEP_INSTRUCTIONS = saved
   t.same(F.to("review.self_reminder", before, c.id), {})
-  local items = wf.dry_run(src, F.reload(c))
+  -- (a dry run against the running cycle would run its own, now suspended, version: a draft
+  -- with the same people runs the text)
+  local d = F.cycle({ name = "Slow rule, draft", start_date = day(3), self_due = day(5), manager_due = day(10),
+    sign_due = day(15) })
+  F.reviews(d, { zoe = P.zoe, ethan = P.ethan, mia = P.mia, omar = P.omar, hana = P.hana, leo = P.leo })
+  local items = wf.dry_run(src, F.reload(d))
   local step
   for _, it in ipairs(items) do if it.step == 3 then step = it end end
   t.eq(step.count, 6, "with the normal total the same rule passes everyone")

@@ -156,3 +156,38 @@ t.test("the API: PUT refuses an invalid script with every problem listed", funct
   t.eq(#info.versions, 2)
   t.eq(info.current.definition.phases[1].id, "writing")
 end)
+
+t.test("a dry run against a running cycle shows what its own version sends, and says so", function()
+  local running = F.cycle({ name = "Running reviews", start_date = "2026-01-05", self_due = "2026-01-19",
+    manager_due = "2026-02-02", sign_due = "2026-02-16" })
+  F.reviews(running, { zoe = P.zoe })
+  wf.start(running, P.marcus)
+  local pinned = F.reload(running).workflow_version_id
+  -- the page: the edited text moves the first reminder to 5 days before; the running cycle keeps 3
+  local res = hr:follow(hr:form("/admin/workflows/performance_review", { action = "dry_run", source = EDITED,
+    cycle_id = tostring(running.id) }))
+  t.status(res, 200)
+  t.contains(res.body, "Dry run against “Running reviews”")
+  t.contains(res.body, "“Running reviews” started with version " .. pinned .. " and keeps it")
+  t.contains(res.body, "16 Jan 2026", "self_due - 3, as the cycle's own version says")
+  t.not_contains(res.body, "14 Jan 2026", "not the edited text's date")
+  -- the API says which version it ran
+  local api = t.status(hr:post("/api/workflows/performance_review/dry-run", { cycle_id = running.id, source = EDITED }),
+    200).json
+  t.eq(api.version_id, pinned)
+  t.contains(api.note, "keeps it")
+  local reminder
+  for _, it in ipairs(api.items) do if it.template == "review.self_reminder" and not reminder then reminder = it end end
+  t.eq(reminder.date, "2026-01-16")
+  -- a text with problems is still refused first
+  t.status(hr:post("/api/workflows/performance_review/dry-run", { cycle_id = running.id, source = "return {" }), 422)
+  -- a draft cycle is dry-run with the text itself, as before
+  local draft_cycle = F.cycle({ name = "Draft reviews", start_date = "2026-03-02", self_due = "2026-03-16",
+    manager_due = "2026-03-30", sign_due = "2026-04-13" })
+  local draft = t.status(hr:post("/api/workflows/performance_review/dry-run", { cycle_id = draft_cycle.id,
+    source = EDITED }), 200).json
+  t.eq(draft.note, nil)
+  for _, it in ipairs(draft.items) do
+    if it.template == "review.self_reminder" then t.eq(it.date, "2026-03-11", "the edited text's date") break end
+  end
+end)

@@ -94,7 +94,7 @@ t.test("structural mistakes: no closed phase, duplicates, bad offsets, unreachab
 end)
 
 t.test("syntax errors and forbidden calls give the sandbox's message with the line", function()
-  t.same(problems(edit('phases = {', 'phases = {{')), { "line 53: '}' expected (to close '{' at line 13) near <eof>" })
+  t.same(problems(edit('phases = {', 'phases = {{')), { "line 58: '}' expected (to close '{' at line 13) near <eof>" })
   t.same(problems("local f = io.open('/etc/passwd')\nreturn {}"), { "line 1: unknown global 'io'" })
   t.same(problems("\nos.execute('ls') return {}"), { "line 2: 'os.execute' is not available in scripts" })
   t.same(problems("return require('os')"), { "line 1: unknown global 'require'" })
