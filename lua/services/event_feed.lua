@@ -90,7 +90,7 @@ M.NAMES = {
   "cycle.created", "cycle.updated", "cycle.deleted", "cycle.reviewees_added", "cycle.reviewees_removed",
   "cycle.admins_changed", "cycle.phase_changed", "cycle.started", "cycle.closed", "cycle.reminders_sent",
   "review.added", "review.draft_saved", "review.self_submitted", "review.manager_submitted", "review.shared",
-  "review.signed", "review.closed", "review.reopened", "review.manager_changed", "review.nudged",
+  "review.unshared", "review.signed", "review.closed", "review.reopened", "review.manager_changed", "review.nudged",
   "praise.given", "feedback.given", "note.written", "message.updated", "message.shared", "praise.liked",
   "message.commented", "message.unveiled", "badge.changed", "wall_screen.created", "wall_screen.revoked",
   "feedback_request.created", "feedback_request.answered", "feedback_request.declined",
