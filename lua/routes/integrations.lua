@@ -79,7 +79,22 @@ local function event_reference()
 end
 
 -- ---------------------------------------------------------------- API
+local function network_answer(changes)
+  local names = {}
+  for k in pairs(changes or {}) do names[#names + 1] = k end
+  table.sort(names)
+  return { settings = event_feed.network(), changed = json.array(names) }
+end
+
 local function api_routes(r)
+  r:add{ method = "GET", path = "/api/settings/integrations", auth = "user", perm = PERM,
+    handler = function() return web.json(200, event_feed.network()) end }
+
+  r:add{ method = "PUT", path = "/api/settings/integrations", auth = "user", perm = PERM,
+    handler = function(req)
+      return web.json(200, network_answer(event_feed.save_network(req.user, web.body(req), req)))
+    end }
+
   r:add{ method = "GET", path = "/api/webhooks", auth = "user", perm = PERM,
     handler = function()
       local list = {}
@@ -161,8 +176,17 @@ local function page_routes(r)
   r:add{ method = "GET", path = "/admin/integrations", auth = "user", perm = PERM,
     handler = function(req)
       return page.render(req, "admin_integrations", helpers{ title = "Integrations", mail = delivery.get_settings(),
-        webhooks = webhooks.list(), hooks = hooks.list(), can_tokens = access.can(req.user, "admin.api_tokens") },
-        { nav = "admin" })
+        webhooks = webhooks.list(), hooks = hooks.list(), can_tokens = access.can(req.user, "admin.api_tokens"),
+        network = event_feed.network() }, { nav = "admin" })
+    end }
+
+  r:add{ method = "POST", path = "/admin/integrations/network", auth = "user", perm = PERM,
+    handler = function(req)
+      local f = web.form(req)
+      local changes = event_feed.save_network(req.user, { allow_loopback = f.allow_loopback == "on",
+        allow_private_networks = f.allow_private_networks == "on" }, req)
+      return page.redirect("/admin/integrations", "success",
+        next(changes) and "Network settings saved." or "Nothing changed.")
     end }
 
   r:add{ method = "GET", path = "/admin/webhooks", auth = "user", perm = PERM,

@@ -10,7 +10,11 @@
 local db = require "lib.db"
 local json = require "lib.json"
 local schema = require "lib.schema"
+local errors = require "lib.errors"
 local log = require "core.log"
+local fetch = require "core.fetch"
+local settings = require "services.settings"
+local audit = require "services.audit"
 local access = require "services.access"
 local messages = require "services.messages"
 local feedback_requests = require "services.feedback_requests"
@@ -259,6 +263,63 @@ function M.record(subs, name, data, add, what)
     end
   end)
   if not ok then log.error(("%s: %s could not be recorded: %s"):format(what, name, tostring(err))) end
+end
+
+-- ---------------------------------------------------------------- where integrations may call
+-- The network settings: which addresses webhooks and hooks may call (core.fetch checks the
+-- address it connects to, whatever name led there).
+M.NETWORK = {
+  { name = "allow_loopback", key = "integrations.allow_loopback" },
+  { name = "allow_private_networks", key = "integrations.allow_private_networks" },
+}
+
+--- The core.fetch options that refuse what the network settings do not allow.
+function M.address_rules()
+  return { deny_local = not settings.get("integrations.allow_loopback"),
+    deny_private = not settings.get("integrations.allow_private_networks") }
+end
+
+--- Why host (a name or an IP address, IPv6 without brackets) may not be called, or nil: an
+--- address written out is refused when it is saved already (a name only when it is called).
+function M.address_problem(host)
+  local kind = fetch.address_kind(host)
+  local rules = M.address_rules()
+  if kind == "local" and rules.deny_local then
+    return ("%s is this machine, a link-local or a multicast address: refused"):format(host)
+  elseif kind == "private" and rules.deny_private then
+    return ("%s is a private network address: refused unless the network settings allow private networks"):format(host)
+  end
+end
+
+--- The network settings: { allow_loopback =, allow_private_networks = }.
+function M.network()
+  local out = {}
+  for _, s in ipairs(M.NETWORK) do out[s.name] = settings.get(s.key) end
+  return out
+end
+
+--- Changes the network settings (booleans; missing ones stay). Returns the changes by name
+--- ({ from =, to = }); audited as settings.integrations. Raises 422 naming each problem.
+function M.save_network(actor, input, req)
+  local problems, changes = {}, {}
+  for _, s in ipairs(M.NETWORK) do
+    local v = (input or {})[s.name]
+    if v ~= nil then
+      if type(v) ~= "boolean" then
+        problems[s.name] = "Must be true or false."
+      elseif v ~= settings.get(s.key) then
+        changes[s.name] = { from = settings.get(s.key), to = v }
+      end
+    end
+  end
+  if next(problems) then errors.invalid(problems) end
+  for _, s in ipairs(M.NETWORK) do
+    if changes[s.name] then settings.set(s.key, changes[s.name].to, actor.id) end
+  end
+  if next(changes) then
+    audit.record{ action = "settings.integrations", actor = actor, req = req, details = { changed = changes } }
+  end
+  return changes
 end
 
 return M

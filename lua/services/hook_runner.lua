@@ -91,8 +91,8 @@ local function url_host(url)
 end
 
 --- The host functions of one run. ctx: { allow = { hosts }, secret = fn(name) -> value | nil,
---- person = fn(id), find = fn(query), deny_local = bool, mode = "live" | "dry" | "url", url = the
---- URL every request goes to in mode "url" }. Returns the functions and the run's record
+--- person = fn(id), find = fn(query), deny_local = bool, deny_private = bool (core.fetch), mode =
+--- "live" | "dry" | "url", url = the URL every request goes to in mode "url" }. Returns the functions and the run's record
 --- ({ calls = {}, secrets = { values asked } }).
 function M.host_calls(ctx)
   local record = { calls = {}, secrets = {}, started = clock.mono_ms() }
@@ -135,7 +135,8 @@ function M.host_calls(ctx)
     end
     local t0 = clock.mono_ms()
     local res, err = fetch.request{ method = method, url = url, headers = headers, body = body,
-      timeout_ms = math.min(timeout * 1000, left), max_body = M.MAX_ANSWER, deny_local = ctx.deny_local }
+      timeout_ms = math.min(timeout * 1000, left), max_body = M.MAX_ANSWER, deny_local = ctx.deny_local,
+      deny_private = ctx.deny_private }
     call.ms = clock.mono_ms() - t0
     if not res then
       call.error = err.message

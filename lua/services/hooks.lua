@@ -19,7 +19,6 @@ local crypt = require "lib.crypt"
 local schema = require "lib.schema"
 local clock = require "core.clock"
 local log = require "core.log"
-local settings = require "services.settings"
 local audit = require "services.audit"
 local access = require "services.access"
 local mail = require "services.mail"
@@ -314,8 +313,9 @@ local function owner_row(h) return h.owner_id and db.row("SELECT * FROM users WH
 -- { ok, error, code, logs, calls, http_status, duration_ms }.
 local function execute(h, owner, event, mode, url, source, still)
   local get, find = people_of(owner)
+  local rules = event_feed.address_rules()
   local fns, record = runner.host_calls{ allow = h.allow_hosts, secret = secret_of(h.id), person = get, find = find,
-    deny_local = not settings.get("integrations.allow_loopback"), mode = mode, url = url }
+    deny_local = rules.deny_local, deny_private = rules.deny_private, mode = mode, url = url }
   local t0 = clock.mono_ms()
   local res = runner.run(source or h.source, "hook", event, fns, still)
   if res.skipped then return { skipped = true } end

@@ -52,6 +52,8 @@ local function valid_url(u)
   if authority:find("@", 1, true) then return nil, "{field} must not hold a user name or password" end
   if u:find("#", 1, true) then return nil, "{field} must not have a #fragment" end
   if u:find("[%s%c]") then return nil, "{field} must not contain spaces" end
+  local problem = event_feed.address_problem(authority:match("^%[([^%]]+)%]") or authority:match("^([^:]+)") or authority)
+  if problem then return nil, "{field}: " .. problem end
   return true
 end
 
@@ -241,8 +243,9 @@ local function post(w, d)
   headers["X-Candor-Event"] = d.event
   headers["X-Candor-Delivery"] = d.uid
   local started = clock.mono_ms()
+  local rules = event_feed.address_rules()
   local res, err = fetch.request{ method = "POST", url = w.url, headers = headers, body = d.body,
-    timeout_ms = M.TIMEOUT_MS, max_body = M.MAX_ANSWER, deny_local = not settings.get("integrations.allow_loopback") }
+    timeout_ms = M.TIMEOUT_MS, max_body = M.MAX_ANSWER, deny_local = rules.deny_local, deny_private = rules.deny_private }
   return res, err, clock.mono_ms() - started
 end
 
@@ -347,6 +350,9 @@ function M.init(a)
   settings.define("integrations.allow_loopback", { type = "boolean", default = false,
     description = "Let webhooks and hooks call this machine itself (127.0.0.1, ::1): for trying them out "
       .. "with a receiver on the server. Off, such addresses are refused, like link-local ones (cloud metadata)." })
+  settings.define("integrations.allow_private_networks", { type = "boolean", default = false,
+    description = "Let webhooks and hooks call addresses of private networks (10.x, 172.16-31.x, 192.168.x, "
+      .. "100.64-127.x, fc00::/7): for receivers inside the company's network. Off, such addresses are refused." })
   crypt.register{ table = "webhooks", column = "secret_enc", key = { "id" } }
   app.on_job(M.JOB, deliver_job, { retry = M.RETRY, give_up_after = M.GIVE_UP_AFTER,
     lane = function(p) return "webhook:" .. tostring(p.webhook_id) end, on_fail = attempt_failed })

@@ -1,6 +1,7 @@
 // A Tech Admin (Tom Okafor) sets up a webhook in the browser: Administration › Integrations ›
-// Webhooks › New webhook; the secret is shown once; a test ping to this very server is refused
-// (the server does not call itself). Then a hook: the form's Check, saving, a dry-run test showing
+// Webhooks › New webhook (this server's address written out is refused at once); the secret is
+// shown once; a test ping to this very server through its name is refused (the server does not
+// call itself). Then a hook: the form's Check, saving, a dry-run test showing
 // the request it would make. Every integrations page fits 1366 and 390 pixels
 // (tests/artifacts/screenshots/integrations-*.png). Both are removed at the end.
 import { test, expect } from './lib/runner.mjs';
@@ -21,7 +22,13 @@ test('integrations: a Tech Admin creates a webhook; its secret is shown once', a
   await page.getByLabel('Name', { exact: true }).fill(story.name);
   await page.getByLabel('URL', { exact: true }).fill(`${baseURL}/nowhere`);
   await page.getByLabel('Events', { exact: true }).fill('person.*, review.signed');
+  await navigation(page, () => page.getByRole('button', { name: 'Create webhook' }).click());
+  // this server's own address, written out, is refused at once; what was typed is kept
+  expect.match(await page.locator('main').innerText(), /127\.0\.0\.1 is this machine/);
+  expect.eq(await page.getByLabel('Events', { exact: true }).inputValue(), 'person.*, review.signed');
   await snap(shot, '01 new webhook', page);
+  // a name that leads there is only found out when Candor connects
+  await page.getByLabel('URL', { exact: true }).fill(`${baseURL.replace('127.0.0.1', 'localhost')}/nowhere`);
   await navigation(page, () => page.getByRole('button', { name: 'Create webhook' }).click());
   const m = new URL(page.url()).pathname.match(/^\/admin\/webhooks\/(\d+)$/);
   expect.ok(m, `the webhook's page after creating it (at ${page.url()})`);

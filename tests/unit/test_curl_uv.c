@@ -128,7 +128,8 @@ static void *smtp_main(void *arg)
 			}
 			if (f->after_data == 1)
 				break;
-			say(fd, f->after_data == 2 ? "451 4.3.0 Try again later\r\n" : "250 2.0.0 Ok: queued as 42\r\n");
+			say(fd, f->after_data == 2 ? "451 4.3.0 Try again later\r\n"
+			                           : "250 2.0.0 Ok: queued as 42\r\n");
 		} else if (starts(line, "RSET") || starts(line, "NOOP")) {
 			say(fd, "250 2.0.0 Ok\r\n");
 		} else if (starts(line, "QUIT")) {
@@ -514,21 +515,65 @@ static struct sockaddr_storage addr_of(const char *text)
 static void test_local_addresses(void **state)
 {
 	(void)state;
-	const char *local[] = {"127.0.0.1", "127.255.0.9", "0.0.0.0", "169.254.169.254", "224.0.0.1",
-	                       "255.255.255.255", "::1", "::", "fe80::1", "ff02::1", "::ffff:127.0.0.1",
+	const char *local[] = {"127.0.0.1",
+	                       "127.255.0.9",
+	                       "0.0.0.0",
+	                       "169.254.169.254",
+	                       "224.0.0.1",
+	                       "255.255.255.255",
+	                       "::1",
+	                       "::",
+	                       "fe80::1",
+	                       "ff02::1",
+	                       "::ffff:127.0.0.1",
 	                       "::ffff:169.254.169.254"};
-	const char *remote[] = {"10.0.0.5", "172.16.3.4", "192.168.1.1", "8.8.8.8", "100.64.0.1",
-	                        "2001:db8::1", "fc00::1", "::ffff:10.1.2.3", "128.0.0.1"};
+	const char *private[] = {"10.0.0.5",   "172.16.3.4",      "172.31.255.1",      "192.168.1.1",
+	                         "100.64.0.1", "100.127.1.1",     "fc00::1",           "fd12:3456::1",
+	                         "fec0::1",    "::ffff:10.1.2.3", "::ffff:192.168.0.1"};
+	const char *public[] = {"8.8.8.8",     "172.15.0.1", "172.32.0.1",  "192.169.0.1",  "100.63.0.1",
+	                        "100.128.0.1", "11.0.0.1",   "2001:db8::1", "2a00:1450::1", "128.0.0.1"};
 	for (size_t i = 0; i < sizeof local / sizeof *local; i++) {
 		struct sockaddr_storage ss = addr_of(local[i]);
 		if (!curl_uv_local_address((struct sockaddr *)&ss))
 			fail_msg("%s should be local", local[i]);
+		assert_string_equal(curl_uv_address_kind(local[i]), "local");
 	}
-	for (size_t i = 0; i < sizeof remote / sizeof *remote; i++) {
-		struct sockaddr_storage ss = addr_of(remote[i]);
-		if (curl_uv_local_address((struct sockaddr *)&ss))
-			fail_msg("%s should not be local", remote[i]);
+	for (size_t i = 0; i < sizeof private / sizeof *private; i++) {
+		struct sockaddr_storage ss = addr_of(private[i]);
+		if (curl_uv_local_address((struct sockaddr *)&ss) ||
+		    !curl_uv_private_address((struct sockaddr *)&ss))
+			fail_msg("%s should be private, not local", private[i]);
+		assert_string_equal(curl_uv_address_kind(private[i]), "private");
 	}
+	for (size_t i = 0; i < sizeof public / sizeof *public; i++) {
+		struct sockaddr_storage ss = addr_of(public[i]);
+		if (curl_uv_local_address((struct sockaddr *)&ss) ||
+		    curl_uv_private_address((struct sockaddr *)&ss))
+			fail_msg("%s should be neither local nor private", public[i]);
+		assert_string_equal(curl_uv_address_kind(public[i]), "public");
+	}
+	assert_null(curl_uv_address_kind("example.com"));
+	assert_null(curl_uv_address_kind("10.0.0"));
+	assert_null(curl_uv_address_kind(""));
+}
+
+/* A private address is refused before anything is sent when the job says so (nothing needs to
+ * listen there: without the check curl would try to connect and time out or be refused). */
+static void test_fetch_refuses_a_private_address(void **state)
+{
+	(void)state;
+	uv_loop_t loop;
+	uv_loop_init(&loop);
+	curl_uv_t *cu = curl_uv_new(&loop);
+	fetch_opts_t o = {
+	    .url = "http://10.255.255.1:81/", .timeout_ms = 5000, .max_body = 1024, .deny_private = 1};
+	struct outcome out = {0};
+	char err[256];
+	assert_non_null(fetch_start(cu, &o, on_fetch, &out, err, sizeof err));
+	run_until(&loop, &out, 10000);
+	assert_int_equal(out.done, 1);
+	assert_string_equal(out.fetch_code, "address");
+	finish(&loop, cu);
 }
 
 static void test_fetch_refuses_a_local_address(void **state)
@@ -673,6 +718,7 @@ int main(void)
 	    cmocka_unit_test(test_fetch_connect_refused),
 	    cmocka_unit_test(test_local_addresses),
 	    cmocka_unit_test(test_fetch_refuses_a_local_address),
+	    cmocka_unit_test(test_fetch_refuses_a_private_address),
 	    cmocka_unit_test(test_cancel_frees_without_callback),
 	    cmocka_unit_test(test_host_close_cancels_transfers),
 	};
