@@ -1,5 +1,5 @@
 #!/bin/sh
-# bench_directory.sh: the directory API on a generated company of 10,000 people (issue 3).
+# bench_directory.sh: the directory API on a generated company of 10,000 people.
 #   directory_page_rps  GET /api/users?per_page=50&page=N (N over every page, bench/directory_pages.lua)
 #                       as an HR Admin with an API token, through wrk, against the floor's req/s
 #   directory_page_ms   the median CPU time of one such page handled in-process (token check,

@@ -1,4 +1,4 @@
--- candor run --data DIR bench/cycles_bench.lua: the review-cycle figures of issue 5, measured
+-- candor run --data DIR bench/cycles_bench.lua: the review-cycle figures, measured
 -- in-process on a generated company of 10,000 people:
 --   start_ms     starting a cycle for 10,000 reviewees (reviews' managers fixed, workflow
 --                pinned, timeline jobs planned, 10,000 invitations rendered and queued)
@@ -91,7 +91,7 @@ db.transaction(function()
   end
 end)
 
-local token = db.transaction(function() return sessions.create_api_token(hr, "bench") end)
+local token = db.transaction(function() return require("services.api_tokens").create(hr, "bench") end)
 local times = {}
 for i = 1, 25 do
   local req = { method = "GET", path = "/cycles/" .. mid.id, query = "", body = "", peer = "127.0.0.1",

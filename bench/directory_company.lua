@@ -50,7 +50,7 @@ local function setup(n)
       db.exec("INSERT INTO user_roles(user_id, role, granted_at) VALUES(?,?,?)", g[1], g[2], now)
     end
     local hr = db.row("SELECT * FROM users WHERE id = 2")
-    token = require("services.sessions").create_api_token(hr, "directory benchmark")
+    token = require("services.api_tokens").create(hr, "directory benchmark")
   end)
   require("services.access").reload()
   local depth = db.value([[WITH RECURSIVE chain(id, d) AS (SELECT id, 1 FROM users WHERE manager_id IS NULL

@@ -38,7 +38,7 @@ local function setup(n)
     end
     local reader = db.row([[SELECT * FROM users WHERE status = 'active' AND id NOT IN (SELECT user_id FROM user_roles)
       ORDER BY id DESC LIMIT 1]])
-    token = require("services.sessions").create_api_token(reader, "praise wall benchmark")
+    token = require("services.api_tokens").create(reader, "praise wall benchmark")
   end)
   io.stderr:write(("praise bench: %d praise messages for %d people\n"):format(n, people))
   io.stdout:write(token, "\n")

@@ -1148,6 +1148,22 @@ int authz_check(authz_t *az, int64_t actor, int action, const authz_ctx_t *ctx, 
 	return decide(out, 0, AUTHZ_RULE_NO_RELATION);
 }
 
+size_t authz_check_many(authz_t *az, int64_t actor, const authz_item_t *items, size_t n, uint8_t *allowed)
+{
+	authz_ctx_t ctx;
+	memset(&ctx, 0, sizeof ctx);
+	ctx.has_subject = 1;
+	size_t yes = 0;
+	for (size_t i = 0; i < n; i++) {
+		authz_result_t r;
+		ctx.subject = items[i].subject;
+		ctx.rel = items[i].rel;
+		allowed[i] = (uint8_t)authz_check(az, actor, items[i].action, &ctx, &r);
+		yes += allowed[i];
+	}
+	return yes;
+}
+
 const char *authz_rule_name(const authz_t *az, const authz_result_t *r)
 {
 	const authz_policy_t *p = az->policy;

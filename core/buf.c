@@ -99,16 +99,3 @@ void buf_free(buf_t *b)
 	b->len = b->cap = 0;
 	b->oom = 0;
 }
-
-char *buf_take(buf_t *b, size_t *len)
-{
-	char *p = b->oom ? NULL : b->p;
-	if (len)
-		*len = p ? b->len : 0;
-	if (!p)
-		free(b->p);
-	b->p = NULL;
-	b->len = b->cap = 0;
-	b->oom = 0;
-	return p;
-}

@@ -32,7 +32,5 @@ void buf_consume(buf_t *b, size_t n);
 void buf_reset(buf_t *b);
 /** Frees the memory; the buffer is empty (and usable) again. */
 void buf_free(buf_t *b);
-/** Hands the bytes to the caller (who frees them; NULL when empty or oom) and empties b. */
-char *buf_take(buf_t *b, size_t *len);
 
 #endif

@@ -15,7 +15,6 @@
 
 int sec_init(void) { return sodium_init() < 0 ? -1 : 0; }
 
-void sec_random(void *buf, size_t n) { randombytes_buf(buf, n); }
 
 static keyring_t *keyring_new(void)
 {

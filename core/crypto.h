@@ -24,8 +24,6 @@ typedef struct keyring {
 
 /** Initialises libsodium. 0 or -1. */
 int sec_init(void);
-/** Fills buf with n random bytes. */
-void sec_random(void *buf, size_t n);
 
 /** Loads the keyring file at path; when it does not exist and create is set, writes a new
  * one with one random key, mode 0600. Refuses a file readable by group or others.

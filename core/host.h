@@ -107,8 +107,6 @@ void host_on_request(http_request_t *req, void *ud);
 /** Re-arms the scheduler timer for the earliest job (after jobs changed). */
 void host_sched_changed(void);
 
-/** Pushes a Lua error value {code=..., message=...} and returns lua_error. */
-int host_error(lua_State *L, const char *code, const char *fmt, ...);
 /** Pushes nil and {code=..., message=...}; returns 2. */
 int host_fail(lua_State *L, const char *code, const char *fmt, ...);
 

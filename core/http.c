@@ -2,6 +2,8 @@
  * head_problem refuses what strict llhttp still takes). */
 #include "http.h"
 
+#include "http_conn.h"
+#include "list.h"
 #include "log.h"
 #include "static.h"
 
@@ -11,84 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
-
-#define IN_CAP (64 * 1024)
-#define MAX_HEADERS 128
-
-/** A growable byte buffer. */
-struct buf {
-	char *data;
-	size_t len, cap;
-};
-
-/** Offsets of one header inside the head buffer (which may move while growing). */
-struct hdr_off {
-	size_t name, name_len, value, value_len;
-};
-
-enum conn_state { ST_IDLE, ST_HEADERS, ST_BODY, ST_HANDLING };
-
-/** One client connection. */
-typedef struct http_conn {
-	uv_tcp_t tcp;
-	uv_timer_t timer;
-	http_server_t *srv;
-	struct http_conn *prev, *next;
-	llhttp_t parser;
-	char peer[64];
-	unsigned char addr[16]; /* the peer's address (IPv4-mapped IPv6 as IPv4) */
-	int addr_len;           /* 4 or 16; 0 when unknown */
-	int exempt;             /* the address is in cfg.exempt: no per-address cap */
-	uint64_t last_active;   /* loop time of the accept or of the last answer */
-	char *in;               /* received bytes not yet parsed: in[pos..len) */
-	size_t in_len, in_pos;
-	struct buf head;      /* target and header text of the request being read */
-	struct hdr_off *hdrs; /* its headers */
-	int nhdrs;
-	int last_was_value; /* header callbacks: start a new header on the next field */
-	size_t header_bytes;
-	struct buf body;
-	http_header_t *req_headers; /* pointers built for the handler */
-	http_request_t req;
-	enum conn_state state;
-	int err_status;   /* answer when a parser callback gave up */
-	int busy;         /* a request is with the handler */
-	int in_process;   /* conn_process is on the stack */
-	int closing;      /* handles are being closed */
-	int handles_open; /* tcp + timer not yet closed */
-	int close_after_write;
-	int paused;    /* not read from until its unsent answers drain */
-	int upgrade;   /* the request asked for an upgrade: answered, then closed */
-	int fresh;     /* no request seen yet on this connection */
-	int head_done; /* CRLF check: the end of this request's head was seen */
-	int prev_cr;   /* CRLF check: the last byte was CR */
-	int crlfs;     /* CRLF check: line ends in a row (-1 before the request line) */
-} http_conn_t;
-
-/** A listening server. */
-struct http_server {
-	uv_loop_t *loop;
-	uv_tcp_t listener;
-	int listener_open;    /* listening (not closed nor closing) */
-	int listener_closing; /* uv_close called, its callback not yet run */
-	int freeing;          /* http_server_free called: free once everything is closed */
-	http_config_t cfg;
-	http_handler_fn handler;
-	void *ud;
-	llhttp_settings_t settings;
-	char *common; /* common header lines */
-	size_t common_len;
-	static_set_t *statics; /* static files, or NULL */
-	http_conn_t *conns;
-	int nconns, nbusy;
-	int nclosing; /* connections closing but not yet freed (counted in nconns) */
-	int stopping;
-	void (*stop_done)(void *);
-	void *stop_ud;
-	int port;
-};
 
 void http_config_default(http_config_t *cfg)
 {
@@ -101,158 +26,6 @@ void http_config_default(http_config_t *cfg)
 	cfg->max_connections_per_address = 256;
 	cfg->max_output_bytes = 256 * 1024;
 	cfg->nexempt = 0;
-}
-
-int http_range_parse(const char *text, http_range_t *out)
-{
-	char addr[64];
-	const char *slash = strchr(text, '/');
-	size_t n = slash ? (size_t)(slash - text) : strlen(text);
-	if (n == 0 || n >= sizeof addr)
-		return -1;
-	memcpy(addr, text, n);
-	addr[n] = 0;
-	memset(out, 0, sizeof *out);
-	if (inet_pton(AF_INET, addr, out->bytes) == 1)
-		out->len = 4;
-	else if (inet_pton(AF_INET6, addr, out->bytes) == 1)
-		out->len = 16;
-	else
-		return -1;
-	out->bits = out->len * 8;
-	if (slash) {
-		char *end;
-		long bits = strtol(slash + 1, &end, 10);
-		if (end == slash + 1 || *end || bits < 0 || bits > out->bits)
-			return -1;
-		out->bits = (int)bits;
-	}
-	return 0;
-}
-
-/* Writes the address of sa into out (IPv4-mapped IPv6 as IPv4): its length, 0 when unknown. */
-static int addr_bytes(const struct sockaddr_storage *sa, unsigned char out[16])
-{
-	static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-	if (sa->ss_family == AF_INET) {
-		memcpy(out, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-		return 4;
-	}
-	if (sa->ss_family != AF_INET6)
-		return 0;
-	const unsigned char *b = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
-	if (memcmp(b, mapped, 12) == 0) {
-		memcpy(out, b + 12, 4);
-		return 4;
-	}
-	memcpy(out, b, 16);
-	return 16;
-}
-
-int http_range_contains(const http_range_t *r, const unsigned char *addr, int len)
-{
-	static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-	if (len == 16 && r->len == 4 && memcmp(addr, mapped, 12) == 0) {
-		addr += 12;
-		len = 4;
-	}
-	if (len != r->len)
-		return 0;
-	int full = r->bits / 8, rest = r->bits % 8;
-	if (memcmp(addr, r->bytes, (size_t)full) != 0)
-		return 0;
-	if (rest == 0)
-		return 1;
-	unsigned char mask = (unsigned char)(0xff << (8 - rest));
-	return (addr[full] & mask) == (r->bytes[full] & mask);
-}
-
-const char *http_reason(int s)
-{
-	switch (s) {
-	case 100:
-		return "Continue";
-	case 200:
-		return "OK";
-	case 201:
-		return "Created";
-	case 202:
-		return "Accepted";
-	case 204:
-		return "No Content";
-	case 301:
-		return "Moved Permanently";
-	case 302:
-		return "Found";
-	case 303:
-		return "See Other";
-	case 304:
-		return "Not Modified";
-	case 307:
-		return "Temporary Redirect";
-	case 400:
-		return "Bad Request";
-	case 401:
-		return "Unauthorized";
-	case 403:
-		return "Forbidden";
-	case 404:
-		return "Not Found";
-	case 405:
-		return "Method Not Allowed";
-	case 408:
-		return "Request Timeout";
-	case 409:
-		return "Conflict";
-	case 410:
-		return "Gone";
-	case 412:
-		return "Precondition Failed";
-	case 413:
-		return "Content Too Large";
-	case 415:
-		return "Unsupported Media Type";
-	case 422:
-		return "Unprocessable Content";
-	case 429:
-		return "Too Many Requests";
-	case 431:
-		return "Request Header Fields Too Large";
-	case 500:
-		return "Internal Server Error";
-	case 501:
-		return "Not Implemented";
-	case 503:
-		return "Service Unavailable";
-	case 507:
-		return "Insufficient Storage";
-	default:
-		return "Unknown";
-	}
-}
-
-static int buf_append(struct buf *b, const char *p, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *d = realloc(b->data, cap);
-		if (!d)
-			return -1;
-		b->data = d;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, p, n);
-	b->len += n;
-	b->data[b->len] = 0;
-	return 0;
-}
-
-static void buf_free(struct buf *b)
-{
-	free(b->data);
-	*b = (struct buf){0};
 }
 
 /* --- the Date header, rebuilt once a second --- */
@@ -284,12 +57,7 @@ static void reading(http_conn_t *c)
 static void conn_free(http_conn_t *c)
 {
 	http_server_t *srv = c->srv;
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		srv->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	LIST_UNLINK(srv->conns, c);
 	srv->nconns--;
 	srv->nclosing--;
 	free(c->in);
@@ -353,7 +121,7 @@ static void on_written(uv_write_t *w, int status)
 }
 
 /* Takes ownership of data. */
-static void conn_write(http_conn_t *c, char *data, size_t len)
+void http_conn_write(http_conn_t *c, char *data, size_t len)
 {
 	if (c->closing) {
 		free(data);
@@ -409,19 +177,26 @@ static char *build_answer(http_server_t *srv, int status, const char *head, size
 	return out;
 }
 
+static const char error_head[] = "Content-Type: application/json\r\nCache-Control: no-store\r\n";
+
+/* The JSON error shape in out (cap bytes, cut short when longer); returns its length. */
+static size_t error_json(char *out, size_t cap, const char *code, const char *message)
+{
+	int n = snprintf(out, cap, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}", code, message);
+	return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+}
+
 /* An answer from the server itself (parse errors, limits, timeouts); closes afterwards. */
 static void answer_error(http_conn_t *c, int status, const char *code, const char *message)
 {
 	char body[256];
-	int n =
-	    snprintf(body, sizeof body, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}", code, message);
-	static const char ct[] = "Content-Type: application/json\r\nCache-Control: no-store\r\n";
+	size_t n = error_json(body, sizeof body, code, message);
 	size_t len;
-	char *out = build_answer(c->srv, status, ct, sizeof ct - 1, body, (size_t)n, 1, 0, &len);
+	char *out = build_answer(c->srv, status, error_head, sizeof error_head - 1, body, n, 1, 0, &len);
 	c->close_after_write = 1;
 	uv_read_stop((uv_stream_t *)&c->tcp);
 	if (out)
-		conn_write(c, out, len);
+		http_conn_write(c, out, len);
 	else
 		conn_close(c);
 }
@@ -438,168 +213,9 @@ static void on_timer(uv_timer_t *t)
 	answer_error(c, 408, "request_timeout", "The request did not arrive in time.");
 }
 
-static void arm_timer(http_conn_t *c, unsigned ms)
+void http_conn_arm_timer(http_conn_t *c, unsigned ms)
 {
 	uv_timer_start(&c->timer, on_timer, ms, 0);
-}
-
-/* --- parser callbacks --- */
-static int cb_message_begin(llhttp_t *p)
-{
-	http_conn_t *c = p->data;
-	c->state = ST_HEADERS;
-	c->head.len = 0;
-	c->body.len = 0;
-	c->nhdrs = 0;
-	c->last_was_value = 1;
-	c->header_bytes = 0;
-	if (!c->fresh)
-		arm_timer(c, c->srv->cfg.header_timeout_ms);
-	c->fresh = 0;
-	return 0;
-}
-
-static int count_header(http_conn_t *c, size_t n)
-{
-	c->header_bytes += n;
-	if (c->header_bytes > c->srv->cfg.max_header_bytes) {
-		c->err_status = 431;
-		return -1;
-	}
-	return 0;
-}
-
-static int cb_url(llhttp_t *p, const char *at, size_t n)
-{
-	http_conn_t *c = p->data;
-	if (count_header(c, n) || buf_append(&c->head, at, n))
-		return -1;
-	return 0;
-}
-
-static int cb_header_field(llhttp_t *p, const char *at, size_t n)
-{
-	http_conn_t *c = p->data;
-	if (count_header(c, n + 4))
-		return -1;
-	if (c->last_was_value) {
-		if (c->nhdrs >= MAX_HEADERS) {
-			c->err_status = 431;
-			return -1;
-		}
-		/* NUL-separate from the previous text so every piece is a C string too */
-		if (buf_append(&c->head, "", 1))
-			return -1;
-		c->hdrs[c->nhdrs] = (struct hdr_off){c->head.len, 0, 0, 0};
-		c->nhdrs++;
-		c->last_was_value = 0;
-	}
-	size_t start = c->head.len;
-	if (buf_append(&c->head, at, n))
-		return -1;
-	for (size_t i = start; i < c->head.len; i++) {
-		char ch = c->head.data[i];
-		if (ch >= 'A' && ch <= 'Z')
-			c->head.data[i] = (char)(ch + 32);
-	}
-	c->hdrs[c->nhdrs - 1].name_len += n;
-	return 0;
-}
-
-static int cb_header_value(llhttp_t *p, const char *at, size_t n)
-{
-	http_conn_t *c = p->data;
-	if (count_header(c, n))
-		return -1;
-	struct hdr_off *h = &c->hdrs[c->nhdrs - 1];
-	if (!c->last_was_value) {
-		if (buf_append(&c->head, "", 1))
-			return -1;
-		h->value = c->head.len;
-		c->last_was_value = 1;
-	}
-	if (buf_append(&c->head, at, n))
-		return -1;
-	h->value_len += n;
-	return 0;
-}
-
-static int cb_headers_complete(llhttp_t *p)
-{
-	http_conn_t *c = p->data;
-	http_server_t *srv = c->srv;
-	if ((p->flags & F_CONTENT_LENGTH) && p->content_length > srv->cfg.max_body_bytes) {
-		c->err_status = 413;
-		return -1;
-	}
-	c->state = ST_BODY;
-	arm_timer(c, srv->cfg.body_timeout_ms);
-	/* Expect: 100-continue */
-	for (int i = 0; i < c->nhdrs; i++) {
-		struct hdr_off *h = &c->hdrs[i];
-		if (h->name_len == 6 && memcmp(c->head.data + h->name, "expect", 6) == 0 &&
-		    h->value_len == 12 && strncasecmp(c->head.data + h->value, "100-continue", 12) == 0) {
-			static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-			char *copy = malloc(sizeof cont - 1);
-			if (copy) {
-				memcpy(copy, cont, sizeof cont - 1);
-				conn_write(c, copy, sizeof cont - 1);
-			}
-		}
-	}
-	return 0;
-}
-
-static int cb_body(llhttp_t *p, const char *at, size_t n)
-{
-	http_conn_t *c = p->data;
-	if (c->body.len + n > c->srv->cfg.max_body_bytes) {
-		c->err_status = 413;
-		return -1;
-	}
-	return buf_append(&c->body, at, n) ? -1 : 0;
-}
-
-static int cb_message_complete(llhttp_t *p)
-{
-	http_conn_t *c = p->data;
-	c->state = ST_HANDLING;
-	/* an upgrade (Connection: Upgrade, or CONNECT): Candor upgrades nothing, and what follows
-	 * on the connection is not HTTP to be parsed: answer this request, then close */
-	if (p->upgrade)
-		c->upgrade = 1;
-	/* the next request's head is checked again */
-	c->head_done = c->prev_cr = 0;
-	c->crlfs = -1;
-	return HPE_PAUSED;
-}
-
-/* llhttp 8 takes a bare LF after the request line and as the empty line that ends the head,
- * and a header folded onto the next line (obs-fold), even in strict mode: check the head
- * before parsing. Scans p[0..n) up to the end of the head once; returns what is wrong, or
- * NULL. */
-static const char *head_problem(http_conn_t *c, const char *p, size_t n)
-{
-	for (size_t i = 0; i < n && !c->head_done; i++) {
-		if (p[i] == '\n') {
-			if (!c->prev_cr)
-				return "Lines must end with CRLF.";
-			/* two line ends in a row end the head; empty lines before the request
-			 * line (crlfs < 0) do not count */
-			if (c->crlfs >= 0 && ++c->crlfs == 2)
-				c->head_done = 1;
-			c->prev_cr = 0;
-		} else if (p[i] == '\r') {
-			c->prev_cr = 1;
-		} else {
-			/* a line of the head that starts with white space continues the last one */
-			if (c->crlfs == 1 && (p[i] == ' ' || p[i] == '\t'))
-				return "Header lines must not be folded.";
-			c->prev_cr = 0;
-			c->crlfs = 0;
-		}
-	}
-	return NULL;
 }
 
 /* --- static files --- */
@@ -634,7 +250,10 @@ static int serve_static(http_conn_t *c)
 	static_answer_t a;
 	if (!static_answer(c->srv->statics, req->method, req->target, req->target_len, inm, inm_len, &a))
 		return 0;
-	http_respond(req, a.status, a.head, a.head_len, a.body, a.body_len);
+	if (a.error_code)
+		http_respond_error(req, a.status, a.head, a.head_len, a.error_code, a.error_message);
+	else
+		http_respond(req, a.status, a.head, a.head_len, a.body, a.body_len);
 	return 1;
 }
 
@@ -653,22 +272,21 @@ static void dispatch(http_conn_t *c)
 	}
 	for (int i = 0; i < c->nhdrs; i++) {
 		struct hdr_off *h = &c->hdrs[i];
-		c->req_headers[i] =
-		    (http_header_t){c->head.data + h->name, h->name_len,
-		                    h->value_len ? c->head.data + h->value : "", h->value_len};
+		c->req_headers[i] = (http_header_t){c->head.p + h->name, h->name_len,
+		                                    h->value_len ? c->head.p + h->value : "", h->value_len};
 	}
 	/* the target is the first text in head, before the first NUL separator */
 	size_t target_len = c->nhdrs ? c->hdrs[0].name - 1 : c->head.len;
-	if (!c->head.data)
-		buf_append(&c->head, "", 0);
+	if (!c->head.p)
+		buf_add(&c->head, "", 0);
 	c->req = (http_request_t){
 	    .conn = c,
 	    .method = llhttp_method_name((llhttp_method_t)p->method),
-	    .target = c->head.data,
+	    .target = c->head.p,
 	    .target_len = target_len,
 	    .headers = c->req_headers,
 	    .header_count = c->nhdrs,
-	    .body = c->body.data ? c->body.data : "",
+	    .body = c->body.p ? c->body.p : "",
 	    .body_len = c->body.len,
 	    .peer = c->peer,
 	    .keep_alive = llhttp_should_keep_alive(p) && !srv->stopping && !c->upgrade,
@@ -704,7 +322,7 @@ void http_respond(http_request_t *req, int status, const char *head, size_t head
 		conn_close(c);
 		return;
 	}
-	conn_write(c, out, len);
+	http_conn_write(c, out, len);
 	if (!keep) {
 		uv_read_stop((uv_stream_t *)&c->tcp);
 		return;
@@ -715,6 +333,19 @@ void http_respond(http_request_t *req, int status, const char *head, size_t head
 		conn_process(c);
 }
 
+void http_respond_error(http_request_t *req, int status, const char *head, size_t head_len, const char *code,
+                        const char *message)
+{
+	char h[512], body[256];
+	if (head_len > sizeof h - sizeof error_head)
+		head_len = 0;
+	memcpy(h, error_head, sizeof error_head - 1);
+	if (head_len)
+		memcpy(h + sizeof error_head - 1, head, head_len);
+	size_t n = error_json(body, sizeof body, code, message);
+	http_respond(req, status, h, sizeof error_head - 1 + head_len, body, n);
+}
+
 /* Parses what has arrived; hands over at most one request at a time. */
 static void conn_process(http_conn_t *c)
 {
@@ -723,7 +354,7 @@ static void conn_process(http_conn_t *c)
 	while (!c->busy && !c->closing && !c->close_after_write && c->in_pos < c->in_len &&
 	       unsent(c) <= high) {
 		const char *start = c->in + c->in_pos;
-		const char *bad = head_problem(c, start, c->in_len - c->in_pos);
+		const char *bad = http_head_problem(c, start, c->in_len - c->in_pos);
 		if (bad) {
 			answer_error(c, 400, "bad_request", bad);
 			break;
@@ -772,11 +403,12 @@ static void conn_process(http_conn_t *c)
 		 * drain (on_written); a client that reads nothing for the idle timeout is closed */
 		c->paused = 1;
 		uv_read_stop((uv_stream_t *)&c->tcp);
-		arm_timer(c, c->srv->cfg.idle_timeout_ms);
+		http_conn_arm_timer(c, c->srv->cfg.idle_timeout_ms);
 		return;
 	}
 	if (c->state == ST_IDLE)
-		arm_timer(c, c->fresh ? c->srv->cfg.header_timeout_ms : c->srv->cfg.idle_timeout_ms);
+		http_conn_arm_timer(c,
+		                    c->fresh ? c->srv->cfg.header_timeout_ms : c->srv->cfg.idle_timeout_ms);
 	reading(c);
 }
 
@@ -881,10 +513,7 @@ static void on_connection(uv_stream_t *ls, int status)
 	c->tcp.data = c;
 	c->timer.data = c;
 	c->handles_open = 2;
-	c->next = srv->conns;
-	if (srv->conns)
-		srv->conns->prev = c;
-	srv->conns = c;
+	LIST_PUSH(srv->conns, c);
 	srv->nconns++;
 	if (uv_accept(ls, (uv_stream_t *)&c->tcp) != 0) {
 		conn_close(c);
@@ -898,7 +527,7 @@ static void on_connection(uv_stream_t *ls, int status)
 			uv_ip6_name((struct sockaddr_in6 *)&sa, c->peer, sizeof c->peer);
 		else
 			uv_ip4_name((struct sockaddr_in *)&sa, c->peer, sizeof c->peer);
-		c->addr_len = addr_bytes(&sa, c->addr);
+		c->addr_len = http_addr_bytes(&sa, c->addr);
 	}
 	for (int i = 0; i < srv->cfg.nexempt && !c->exempt; i++)
 		c->exempt = http_range_contains(&srv->cfg.exempt[i], c->addr, c->addr_len);
@@ -911,7 +540,7 @@ static void on_connection(uv_stream_t *ls, int status)
 	}
 	if (!admit(srv, c))
 		return;
-	arm_timer(c, srv->cfg.header_timeout_ms);
+	http_conn_arm_timer(c, srv->cfg.header_timeout_ms);
 	reading(c);
 }
 
@@ -973,14 +602,7 @@ http_server_t *http_server_start(uv_loop_t *loop, const char *host, int port, co
 	srv->cfg = *cfg;
 	srv->handler = handler;
 	srv->ud = ud;
-	llhttp_settings_init(&srv->settings);
-	srv->settings.on_message_begin = cb_message_begin;
-	srv->settings.on_url = cb_url;
-	srv->settings.on_header_field = cb_header_field;
-	srv->settings.on_header_value = cb_header_value;
-	srv->settings.on_headers_complete = cb_headers_complete;
-	srv->settings.on_body = cb_body;
-	srv->settings.on_message_complete = cb_message_complete;
+	http_proto_settings(&srv->settings);
 	struct sockaddr_storage sa;
 	int rc = strchr(host, ':') ? uv_ip6_addr(host, port, (struct sockaddr_in6 *)&sa)
 	                           : uv_ip4_addr(host, port, (struct sockaddr_in *)&sa);

@@ -126,6 +126,13 @@ void http_server_stats(http_server_t *srv, http_stats_t *out);
 void http_respond(http_request_t *req, int status, const char *head, size_t head_len, const char *body,
                   size_t body_len);
 
+/** Answers req with the JSON error shape every error of the server has,
+ * {"error":{"code":"...","message":"..."}} (Lua's web.error_json makes the same), after head
+ * lines (may be NULL). code and message are constant text without quotes, backslashes or
+ * control characters. */
+void http_respond_error(http_request_t *req, int status, const char *head, size_t head_len, const char *code,
+                        const char *message);
+
 /** The standard reason phrase for a status code. */
 const char *http_reason(int status);
 

@@ -9,7 +9,6 @@ static enum log_level min_level = LOG_INFO;
 
 void log_set_level(enum log_level level) { min_level = level; }
 
-enum log_level log_get_level(void) { return min_level; }
 
 void log_write(enum log_level level, const char *fmt, ...)
 {

@@ -7,8 +7,6 @@ enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 
 /** Sets the lowest level that is written (default LOG_INFO). */
 void log_set_level(enum log_level level);
-/** Returns the current lowest level. */
-enum log_level log_get_level(void);
 /** Writes one log line; fmt is printf-style. Never pass secrets. */
 void log_write(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

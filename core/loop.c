@@ -24,11 +24,6 @@ void loop_init(uv_loop_t *loop, const loop_hooks_t *hooks)
 	S.grace_started = S.watching = S.stopping = S.finished = 0;
 }
 
-int loop_stopping(void)
-{
-	return S.stopping;
-}
-
 static void finish(void)
 {
 	if (S.finished)

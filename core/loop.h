@@ -29,7 +29,5 @@ void loop_watch_signals(void);
 /** Stops accepting, lets requests in progress finish for up to grace_ms, then runs the finished
  * hook and stops the loop. A second call does nothing. */
 void loop_shutdown(unsigned grace_ms);
-/** Whether loop_shutdown has been called. */
-int loop_stopping(void);
 
 #endif

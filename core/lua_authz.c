@@ -387,6 +387,86 @@ static int l_filter(lua_State *L)
 	return 1;
 }
 
+/** authz.check_many(actor, actions, kinds, subjects [, parts [, n]]) -> allowed, count: decides n
+ * objects at once (n defaults to #subjects). actions maps a kind to an action name, e.g. { public =
+ * "objectives.read_public", ... }; object i is of kind kinds[i] (a kind missing from actions, or
+ * nil, is denied), about person subjects[i], and the actor's part in it is parts[i] (a part name
+ * such as "named", or nil/false for none). allowed is an array of n booleans; count how many are
+ * true. The columns of core.db.columns() fit as they are. */
+static int l_check_many(lua_State *L)
+{
+	authz_t *az = get(L);
+	lua_Integer actor = luaL_checkinteger(L, 1);
+	luaL_checktype(L, 2, LUA_TTABLE);
+	luaL_checktype(L, 3, LUA_TTABLE);
+	luaL_checktype(L, 4, LUA_TTABLE);
+	int has_parts = !lua_isnoneornil(L, 5);
+	if (has_parts)
+		luaL_checktype(L, 5, LUA_TTABLE);
+	lua_Integer n = lua_isnoneornil(L, 6) ? luaL_len(L, 4) : luaL_checkinteger(L, 6);
+	luaL_argcheck(L, n >= 0 && n <= 100000000, 6, "a count of objects");
+	/* kind -> action index, resolved once (slot 7) */
+	lua_settop(L, 6);
+	lua_newtable(L);
+	lua_pushnil(L);
+	while (lua_next(L, 2)) {
+		size_t len;
+		const char *name = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
+		if (!name)
+			return luaL_argerror(L, 2, "actions maps kinds to action names");
+		lua_pushvalue(L, -2);
+		lua_pushinteger(L, authz_action_find(az, name, len));
+		lua_rawset(L, 7);
+		lua_pop(L, 1);
+	}
+	size_t count = (size_t)n;
+	authz_item_t *items = lua_newuserdatauv(L, count ? count * (sizeof *items + 1) : 1, 0); /* slot 8 */
+	uint8_t *allowed = (uint8_t *)(items + count);
+	for (lua_Integer i = 1; i <= n; i++) {
+		authz_item_t *it = &items[i - 1];
+		lua_rawgeti(L, 3, i);
+		if (lua_isnil(L, -1)) {
+			it->action = -1;
+		} else {
+			lua_rawget(L, 7);
+			it->action = lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1) : -1;
+		}
+		lua_pop(L, 1);
+		lua_rawgeti(L, 4, i);
+		int isnum;
+		it->subject = lua_tointegerx(L, -1, &isnum);
+		if (!isnum || lua_type(L, -1) != LUA_TNUMBER)
+			return luaL_argerror(L, 4,
+			                     lua_pushfstring(L, "entry %d is not an integer id", (int)i));
+		lua_pop(L, 1);
+		it->rel = 0;
+		if (has_parts) {
+			lua_rawgeti(L, 5, i);
+			if (lua_type(L, -1) == LUA_TSTRING) {
+				unsigned bit = part_bit(lua_tostring(L, -1));
+				if (!bit)
+					return luaL_argerror(L, 5,
+					                     lua_pushfstring(L,
+					                                     "entry %d: unknown part \"%s\"",
+					                                     (int)i, lua_tostring(L, -1)));
+				it->rel = (uint8_t)bit;
+			} else if (lua_toboolean(L, -1)) {
+				return luaL_argerror(
+				    L, 5, lua_pushfstring(L, "entry %d: a part name or nil", (int)i));
+			}
+			lua_pop(L, 1);
+		}
+	}
+	size_t yes = authz_check_many(az, actor, items, count, allowed);
+	lua_createtable(L, (int)(n < 0x7fffffff ? n : 0), 0);
+	for (lua_Integer i = 1; i <= n; i++) {
+		lua_pushboolean(L, allowed[i - 1]);
+		lua_rawseti(L, -2, i);
+	}
+	lua_pushinteger(L, (lua_Integer)yes);
+	return 2;
+}
+
 /** authz.explain(actor, action [, ctx]) -> { allowed =, rule =, reason =, relation = } */
 static int l_explain(lua_State *L)
 {
@@ -521,14 +601,11 @@ static int l_policy_begin(lua_State *L)
 	return 0;
 }
 
-/* true, or nil and the problem */
+/* true, or nil and {code = "policy", message = the problem} */
 static int added(lua_State *L, int failed, const char *err)
 {
-	if (failed) {
-		lua_pushnil(L);
-		lua_pushstring(L, err);
-		return 2;
-	}
+	if (failed)
+		return host_fail(L, "policy", "%s", err);
 	lua_pushboolean(L, 1);
 	return 1;
 }
@@ -714,6 +791,7 @@ int luaopen_core_authz(lua_State *L)
 	    {"flag", l_flag},
 	    {"check", l_check},
 	    {"filter", l_filter},
+	    {"check_many", l_check_many},
 	    {"explain", l_explain},
 	    {"actions", l_actions},
 	    {"roles_for", l_roles_for},

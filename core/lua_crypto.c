@@ -323,9 +323,7 @@ static int pw_push(pool_job_t *j, lua_State *co)
 		lua_pushstring(co, pw->hash);
 		return 1;
 	}
-	lua_pushnil(co);
-	lua_pushstring(co, "out of memory while hashing");
-	return 2;
+	return host_fail(co, "memory", "out of memory while hashing");
 }
 
 static void pw_release(pool_job_t *j)

@@ -172,6 +172,39 @@ static int l_column(lua_State *L)
 	return 1;
 }
 
+/** db.columns(sql, ...) -> { name = array of that column's values, ... }, number of rows. A NULL
+ * leaves a hole (nil) at its row. For long lists: no table per row. */
+static int l_columns(lua_State *L)
+{
+	db_t *db = need_db(L);
+	sqlite3_stmt *st = prepare(L, db);
+	db_count_query(db);
+	int ncol = sqlite3_column_count(st), rc, n = 0;
+	int base = lua_gettop(L) + 1;
+	lua_createtable(L, 0, ncol);
+	for (int i = 0; i < ncol; i++) {
+		lua_newtable(L);
+		lua_pushvalue(L, -1);
+		lua_setfield(L, base, sqlite3_column_name(st, i));
+	}
+	/* the column arrays are at base + 1 .. base + ncol */
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		n++;
+		for (int i = 0; i < ncol; i++) {
+			if (sqlite3_column_type(st, i) == SQLITE_NULL)
+				continue;
+			push_column(L, st, i);
+			lua_rawseti(L, base + 1 + i, n);
+		}
+	}
+	if (rc != SQLITE_DONE)
+		return step_failed(L, db, st, rc);
+	sqlite3_reset(st);
+	lua_settop(L, base);
+	lua_pushinteger(L, n);
+	return 2;
+}
+
 /** db.exec(sql, ...) -> changes, last_insert_rowid  |  nil, err */
 static int l_exec(lua_State *L)
 {
@@ -340,7 +373,8 @@ int luaopen_core_db(lua_State *L)
 	static const luaL_Reg fns[] = {
 		{"open", l_open},       {"close", l_close},     {"is_open", l_is_open},
 		{"query", l_query},     {"row", l_row},         {"value", l_value},
-		{"column", l_column},   {"exec", l_exec},       {"script", l_script},
+		{"column", l_column},   {"columns", l_columns}, {"exec", l_exec},
+		{"script", l_script},
 		{"begin", l_begin},     {"commit", l_commit},   {"rollback", l_rollback},
 		{"depth", l_depth},     {"blob", l_blob},       {"migrate", l_migrate},
 		{"version", l_version}, {"checkpoint", l_checkpoint}, {"backup", l_backup},

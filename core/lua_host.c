@@ -32,15 +32,6 @@ static void push_error_table(lua_State *L, const char *code, const char *fmt, va
 	lua_setfield(L, -2, "message");
 }
 
-int host_error(lua_State *L, const char *code, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	push_error_table(L, code, fmt, ap);
-	va_end(ap);
-	return lua_error(L);
-}
-
 int host_fail(lua_State *L, const char *code, const char *fmt, ...)
 {
 	va_list ap;
@@ -255,9 +246,11 @@ static void push_request(lua_State *L, http_request_t *req)
 	lua_setfield(L, -2, "peer");
 }
 
-static const char err500[] =
-	"{\"error\":{\"code\":\"internal\",\"message\":\"Something went wrong on our side. It has been logged.\"}}";
-static const char json_head[] = "Content-Type: application/json\r\nCache-Control: no-store\r\n";
+/* The answer when the handler failed (what failed is in the log). */
+static void respond_internal(http_request_t *req, int status)
+{
+	http_respond_error(req, status, NULL, 0, "internal", "Something went wrong on our side. It has been logged.");
+}
 
 static int valid_header_text(const char *s, size_t n)
 {
@@ -288,7 +281,7 @@ static void request_done(task_t *t, int ok, int nres, const char *msg)
 	http_request_t *req = t->ud;
 	if (!ok) {
 		log_error("%s %.*s failed: %s", req->method, (int)req->target_len, req->target, msg);
-		http_respond(req, 500, json_head, sizeof json_head - 1, err500, sizeof err500 - 1);
+		respond_internal(req, 500);
 		return;
 	}
 	lua_State *co = t->co;
@@ -297,7 +290,7 @@ static void request_done(task_t *t, int ok, int nres, const char *msg)
 	if (nres < 1 || status < 100 || status > 599) {
 		log_error("%s %.*s: the handler returned no valid status", req->method,
 			  (int)req->target_len, req->target);
-		http_respond(req, 500, json_head, sizeof json_head - 1, err500, sizeof err500 - 1);
+		respond_internal(req, 500);
 		return;
 	}
 	buf_t hb = {0};
@@ -325,7 +318,7 @@ static void request_done(task_t *t, int ok, int nres, const char *msg)
 	if (bad || hb.oom) {
 		log_error("%s %.*s: the handler returned a bad header (CR/LF or not text)", req->method,
 			  (int)req->target_len, req->target);
-		http_respond(req, 500, json_head, sizeof json_head - 1, err500, sizeof err500 - 1);
+		respond_internal(req, 500);
 	} else {
 		http_respond(req, status, hb.p, hb.len, body ? body : "", body ? blen : 0);
 	}
@@ -346,7 +339,7 @@ void host_on_request(http_request_t *req, void *ud)
 	(void)ud;
 	lua_State *L = H->L;
 	if (H->handler_ref == LUA_NOREF) {
-		http_respond(req, 503, json_head, sizeof json_head - 1, err500, sizeof err500 - 1);
+		respond_internal(req, 503);
 		return;
 	}
 	lua_rawgeti(L, LUA_REGISTRYINDEX, H->handler_ref);

@@ -67,10 +67,10 @@ static void wake(struct net_conn *c)
 		lua_pushlstring(t->co, c->in.p, c->in.len);
 		buf_reset(&c->in);
 		n = 1;
+	} else if (c->eof) {
+		n = host_fail(t->co, "eof", "the connection was closed");
 	} else {
-		lua_pushnil(t->co);
-		lua_pushstring(t->co, c->eof ? "eof" : "timeout");
-		n = 2;
+		n = host_fail(t->co, "timeout", "nothing arrived in time");
 	}
 	task_resume(t, n);
 }
@@ -123,9 +123,7 @@ static void on_connect(uv_connect_t *req, int status)
 		luaL_unref(t->co, LUA_REGISTRYINDEX, c->ud_ref);
 		c->ud_ref = LUA_NOREF;
 		c->eof = 1;
-		lua_pushnil(t->co);
-		lua_pushstring(t->co, uv_strerror(status));
-		task_resume(t, 2);
+		task_resume(t, host_fail(t->co, "connect", "%s", uv_strerror(status)));
 		return;
 	}
 	uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
@@ -135,7 +133,7 @@ static void on_connect(uv_connect_t *req, int status)
 	task_resume(t, 1);
 }
 
-/** net.connect(host, port) -> conn | nil, err (waits) */
+/** net.connect(host, port) -> conn | nil, err (waits; err.code "address" or "connect") */
 static int l_connect(lua_State *L)
 {
 	task_t *t = task_check_async(L);
@@ -189,16 +187,14 @@ static void on_written(uv_write_t *w, int status)
 	task_t *t = nw->task;
 	free(nw);
 	if (status < 0) {
-		lua_pushnil(t->co);
-		lua_pushstring(t->co, uv_strerror(status));
-		task_resume(t, 2);
+		task_resume(t, host_fail(t->co, "write", "%s", uv_strerror(status)));
 	} else {
 		lua_pushboolean(t->co, 1);
 		task_resume(t, 1);
 	}
 }
 
-/** conn:send(bytes) -> true | nil, err (waits until written) */
+/** conn:send(bytes) -> true | nil, err (waits until written; err.code "closed" or "write") */
 static int l_send(lua_State *L)
 {
 	struct net_conn *c = check(L);
@@ -221,7 +217,7 @@ static int l_send(lua_State *L)
 	return task_yield(L, t, nw, NULL);
 }
 
-/** conn:read([timeout_ms=5000]) -> bytes | nil, "eof" | nil, "timeout" (waits) */
+/** conn:read([timeout_ms=5000]) -> bytes | nil, err (waits; err.code "eof" or "timeout") */
 static int l_read(lua_State *L)
 {
 	struct net_conn *c = check(L);
@@ -232,11 +228,8 @@ static int l_read(lua_State *L)
 		buf_reset(&c->in);
 		return 1;
 	}
-	if (c->eof) {
-		lua_pushnil(L);
-		lua_pushliteral(L, "eof");
-		return 2;
-	}
+	if (c->eof)
+		return host_fail(L, "eof", "the connection was closed");
 	c->waiter = t;
 	uv_timer_start(&c->timer, on_timeout, (uint64_t)ms, 0);
 	return task_yield(L, t, c, cancel_wait);

@@ -2,10 +2,9 @@
 #include "pdf.h"
 
 #include "arena.h"
-#include "log.h"
+#include "pdf_fonts.h"
 
 #include <hpdf.h>
-#include <hpdf_fontdef.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -13,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 /* A4 portrait, in points */
 #define PAGE_W 595.276
@@ -57,28 +55,10 @@ struct lines {
 	int n, cap;
 };
 
-/** One font file of the chain: where it is, which BMP characters it has, its libharu font. */
-struct face {
-	char path[4200];
-	int index;          /* the face in a TrueType collection (.ttc) */
-	unsigned char *has; /* 8 KiB: bit c is set when the font has a glyph for U+c; NULL: not read */
-	HPDF_Font font;     /* loaded into the document (only when a character needs it) */
-	const char *name;   /* its name in the document */
-	int used;           /* some text needs it */
-};
-
-/** The fonts, in the order they are tried: DejaVu Sans (regular, bold), up to three CJK fonts
- * (one may lack what another has: Droid Sans Fallback has no Hangul), symbols. */
-enum { FACE_REG, FACE_BOLD, FACE_CJK, FACE_CJK_LAST = FACE_CJK + 2, FACE_SYM, NFACES };
-
 /** The state of the layout: the document, the pages so far and where the next block goes. */
 struct layout {
 	HPDF_Doc pdf;
-	struct face face[NFACES];
-	int fallbacks_looked; /* the fallback fonts were searched for */
-	const char *fallback_dir;
-	long missing; /* characters no font has (printed as U+FFFD) */
-	uint32_t first_missing;
+	pdf_fonts_t fonts;
 	arena_t arena;    /* the prepared copy of the document */
 	HPDF_Page *pages; /* every page, in order (for headers and footers at the end) */
 	int npages, cap;
@@ -133,322 +113,24 @@ void pdf_clean_text(char *s, int keep_newlines)
 	*w = 0;
 }
 
-int pdf_find_fonts(const char *dir, char *regular, char *bold, size_t cap, char *err, size_t errlen)
-{
-	static const char *const dirs[] = {
-	    "/usr/share/fonts/truetype/dejavu",
-	    "/usr/share/fonts/dejavu",
-	    "/usr/share/fonts/TTF",
-	    "/usr/share/fonts/dejavu-sans-fonts",
-	    "/usr/local/share/fonts/dejavu",
-	    "/usr/local/share/fonts",
-	    NULL,
-	};
-	const char *one[] = {dir, NULL};
-	const char *const *list = dir ? one : dirs;
-	for (int i = 0; list[i]; i++) {
-		snprintf(regular, cap, "%s/DejaVuSans.ttf", list[i]);
-		snprintf(bold, cap, "%s/DejaVuSans-Bold.ttf", list[i]);
-		if (access(regular, R_OK) == 0 && access(bold, R_OK) == 0)
-			return 0;
-	}
-	snprintf(err, errlen,
-	         "the DejaVu Sans fonts (DejaVuSans.ttf and DejaVuSans-Bold.ttf) are not in %s: install the "
-	         "Debian package fonts-dejavu-core",
-	         dir ? dir : "/usr/share/fonts/truetype/dejavu or the other usual font folders");
-	return -1;
-}
+/* --- measuring and wrapping --- */
 
-/* --- the font chain: which font has which character --- */
-
-/** A fallback font file: a folder, a file name and the face in it (TrueType collections). */
-struct candidate {
-	const char *dir, *file;
-	int index;
-};
-
-/** CJK fonts with TrueType outlines, best first. fonts-noto-cjk is not among them: its fonts
- * are OpenType with CFF outlines, which libharu cannot embed. */
-static const struct candidate cjk_fonts[] = {
-    {"/usr/share/fonts/truetype/droid", "DroidSansFallbackFull.ttf", 0}, /* fonts-droid-fallback */
-    {"/usr/share/fonts/truetype/wqy", "wqy-microhei.ttc", 0},            /* fonts-wqy-microhei: hangul */
-    {"/usr/share/fonts/truetype/wqy", "wqy-zenhei.ttc", 0},              /* fonts-wqy-zenhei */
-    {"/usr/share/fonts/truetype/arphic", "uming.ttc", 0},                /* fonts-arphic-uming */
-    {"/usr/share/fonts/truetype/fonts-japanese-gothic.ttf", NULL, 0},
-    {NULL, NULL, 0},
-};
-
-/** Symbol fonts (arrows, dingbats, the emoji of the BMP: ✓ ★ ☕ ❤ ⭐). */
-static const struct candidate symbol_fonts[] = {
-    {"/usr/share/fonts/truetype/ancient-scripts", "Symbola_hint.ttf", 0}, /* fonts-symbola */
-    {"/usr/share/fonts/truetype/ancient-scripts", "Symbola.ttf", 0},
-    {"/usr/share/fonts/truetype/noto", "NotoSansSymbols2-Regular.ttf", 0}, /* fonts-noto-core */
-    {NULL, NULL, 0},
-};
-
-/** Big-endian numbers in a font file. */
-static uint32_t be32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static unsigned be16(const unsigned char *p)
-{
-	return (unsigned)p[0] << 8 | p[1];
-}
-
-/** Reads n bytes at offset off of f into buf: 0, or -1. */
-static int read_at(FILE *f, long off, void *buf, size_t n)
-{
-	return fseek(f, off, SEEK_SET) == 0 && fread(buf, 1, n, f) == n ? 0 : -1;
-}
-
-/** Sets bit c of has for every character of a format 4 cmap subtable (at t, n bytes) that maps
- * to a glyph. 0, or -1 when the table is cut short. */
-static int cmap4(const unsigned char *t, size_t n, unsigned char *has)
-{
-	if (n < 14 || be16(t) != 4)
-		return -1;
-	unsigned segs = be16(t + 6) / 2;
-	if (n < 16 + (size_t)segs * 8)
-		return -1;
-	const unsigned char *ends = t + 14, *starts = ends + 2 * segs + 2, *deltas = starts + 2 * segs,
-	                    *ranges = deltas + 2 * segs;
-	for (unsigned i = 0; i < segs; i++) {
-		unsigned end = be16(ends + 2 * i), start = be16(starts + 2 * i), delta = be16(deltas + 2 * i);
-		unsigned range = be16(ranges + 2 * i);
-		for (unsigned c = start; c <= end && c < 0xffff; c++) {
-			unsigned g;
-			if (range == 0) {
-				g = (c + delta) & 0xffff;
-			} else {
-				size_t at = (size_t)(ranges + 2 * i - t) + range + 2 * (size_t)(c - start);
-				if (at + 2 > n)
-					return -1;
-				g = be16(t + at);
-				if (g)
-					g = (g + delta) & 0xffff;
-			}
-			if (g)
-				has[c >> 3] |= (unsigned char)(1u << (c & 7));
-		}
-	}
-	return 0;
-}
-
-/** Reads which BMP characters face f has (its Windows Unicode cmap). Fails (-1) for a file that
- * is not a TrueType font libharu can embed: no glyf table (CFF outlines) or no such cmap. */
-static int read_coverage(struct face *fc)
-{
-	FILE *f = fopen(fc->path, "rb");
-	unsigned char head[12], *cmap = NULL;
-	int rc = -1, glyf = 0;
-	long base = 0, cmap_off = -1;
-	uint32_t cmap_len = 0;
-	if (!f || read_at(f, 0, head, 12) != 0)
-		goto out;
-	if (memcmp(head, "ttcf", 4) == 0) {
-		unsigned char off[4];
-		if ((uint32_t)fc->index >= be32(head + 8) || read_at(f, 12 + 4L * fc->index, off, 4) != 0 ||
-		    read_at(f, (long)be32(off), head, 12) != 0)
-			goto out;
-		base = (long)be32(off);
-	}
-	unsigned ntables = be16(head + 4);
-	for (unsigned i = 0; i < ntables; i++) {
-		unsigned char rec[16];
-		if (read_at(f, base + 12 + 16L * i, rec, 16) != 0)
-			goto out;
-		if (memcmp(rec, "glyf", 4) == 0)
-			glyf = 1;
-		if (memcmp(rec, "cmap", 4) == 0) {
-			cmap_off = (long)be32(rec + 8);
-			cmap_len = be32(rec + 12);
-		}
-	}
-	if (!glyf || cmap_off < 0 || cmap_len < 4 || cmap_len > (16u << 20))
-		goto out;
-	cmap = malloc(cmap_len);
-	fc->has = calloc(1, 8192);
-	if (!cmap || !fc->has || read_at(f, cmap_off, cmap, cmap_len) != 0)
-		goto out;
-	unsigned n = be16(cmap + 2);
-	for (unsigned i = 0; i < n && 4 + 8 * (size_t)i + 8 <= cmap_len && rc != 0; i++) {
-		const unsigned char *r = cmap + 4 + 8 * i;
-		unsigned platform = be16(r), encoding = be16(r + 2);
-		uint32_t off = be32(r + 4);
-		if (((platform == 3 && encoding == 1) || platform == 0) && off + 2 <= cmap_len &&
-		    be16(cmap + off) == 4)
-			rc = cmap4(cmap + off, cmap_len - off, fc->has);
-	}
-out:
-	if (rc != 0) {
-		free(fc->has);
-		fc->has = NULL;
-	}
-	free(cmap);
-	if (f)
-		fclose(f);
-	return rc;
-}
-
-/** 1 when face f has a glyph for code point c (only BMP characters can be drawn). */
-static int face_has(const struct face *f, uint32_t c)
-{
-	return f->has && c < 0xffff && (f->has[c >> 3] >> (c & 7) & 1);
-}
-
-/** Picks the first usable font of list (a TrueType font with a Unicode cmap) into fc: its
- * index in list, or -1 when none is installed. With dir, only file names of the list are
- * looked for in dir. */
-static int find_face(const struct candidate *list, const char *dir, struct face *fc)
-{
-	for (int i = 0; list[i].dir; i++) {
-		if (dir && !list[i].file)
-			continue;
-		if (dir)
-			snprintf(fc->path, sizeof fc->path, "%s/%s", dir, list[i].file);
-		else if (list[i].file)
-			snprintf(fc->path, sizeof fc->path, "%s/%s", list[i].dir, list[i].file);
-		else
-			snprintf(fc->path, sizeof fc->path, "%s", list[i].dir);
-		fc->index = list[i].index;
-		if (access(fc->path, R_OK) == 0 && read_coverage(fc) == 0)
-			return i;
-	}
-	fc->path[0] = 0;
-	return -1;
-}
-
-void pdf_find_fallbacks(const char *dir, char *cjk, char *symbols, size_t cap)
-{
-	struct face f = {0};
-	snprintf(cjk, cap, "%s", find_face(cjk_fonts, dir, &f) >= 0 ? f.path : "");
-	free(f.has);
-	memset(&f, 0, sizeof f);
-	snprintf(symbols, cap, "%s", find_face(symbol_fonts, dir, &f) >= 0 ? f.path : "");
-	free(f.has);
-}
-
-/** Finds the fallback fonts the first time a character needs them. */
-static void look_for_fallbacks(struct layout *L)
-{
-	if (L->fallbacks_looked)
-		return;
-	L->fallbacks_looked = 1;
-	const struct candidate *from = cjk_fonts;
-	for (int f = FACE_CJK; f <= FACE_CJK_LAST; f++) {
-		int i = find_face(from, L->fallback_dir, &L->face[f]);
-		if (i < 0)
-			break;
-		from += i + 1;
-	}
-	find_face(symbol_fonts, L->fallback_dir, &L->face[FACE_SYM]);
-}
-
-/** Decodes the UTF-8 character at *p (advancing it); an invalid byte gives U+FFFD. */
-static uint32_t next_cp(const char **p)
-{
-	const unsigned char *s = (const unsigned char *)*p;
-	uint32_t c = s[0];
-	int n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
-	if (n == 0) {
-		*p += 1;
-		return 0xfffd;
-	}
-	if (n > 1)
-		c &= 0x3f >> (n - 1);
-	for (int i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80) {
-			*p += i;
-			return 0xfffd;
-		}
-		c = c << 6 | (s[i] & 0x3f);
-	}
-	*p += n;
-	return c;
-}
-
-/** Invisible characters that shape emoji or words on screen and print as nothing: variation
- * selectors, skin tones, zero-width space, joiners and marks, tag characters. */
-static int invisible(uint32_t c)
-{
-	return (c >= 0xfe00 && c <= 0xfe0f) || (c >= 0x1f3fb && c <= 0x1f3ff) ||
-	       (c >= 0x200b && c <= 0x200f) || c == 0x2060 || c == 0xfeff || (c >= 0xe0000 && c <= 0xe007f) ||
-	       c == 0x20e3;
-}
-
-/** The font face of style (FACE_REG or FACE_BOLD) that draws c: the style's own, then the other
- * DejaVu, then the fallbacks (-1: none has it). */
-static int pick(const struct layout *L, int style, uint32_t c)
-{
-	if (face_has(&L->face[style], c))
-		return style;
-	int other = style == FACE_BOLD ? FACE_REG : FACE_BOLD;
-	if (face_has(&L->face[other], c))
-		return other;
-	for (int f = FACE_CJK; f < NFACES; f++)
-		if (face_has(&L->face[f], c))
-			return f;
-	return -1;
-}
-
-/** A copy of s (in L's arena) that every font of the chain can draw: characters no installed
- * font has become U+FFFD (an emoji sequence joined by U+200D becomes one), invisible shaping
- * characters are dropped, and the fonts it needs are marked used. NULL stays NULL. */
+/** A copy of s that the fonts can draw (pdf_fonts_prepare), in L's arena. NULL stays NULL. */
 static const char *prepare(struct layout *L, const char *s)
 {
-	if (!s)
-		return NULL;
-	size_t n = strlen(s);
-	char *out = arena_alloc(&L->arena, n * 3 + 4), *w = out; /* a byte may become U+FFFD */
-	if (!out) {
+	const char *out;
+	if (pdf_fonts_prepare(&L->fonts, &L->arena, s, &out) != 0) {
 		fail(L, "pdf", "out of memory");
 		return "";
 	}
-	for (const char *p = s; *p;) {
-		uint32_t c = next_cp(&p);
-		if (c == '\n' || c == ' ') {
-			*w++ = (char)c;
-			continue;
-		}
-		if (invisible(c))
-			continue;
-		int f = pick(L, FACE_REG, c);
-		if (f < 0 && c != 0xfffd && !L->fallbacks_looked) {
-			look_for_fallbacks(L);
-			f = pick(L, FACE_REG, c);
-		}
-		if (f < 0) {
-			if (L->missing++ == 0)
-				L->first_missing = c;
-			/* the rest of an emoji sequence: joined parts, a flag's second letter */
-			int flag = c >= 0x1f1e6 && c <= 0x1f1ff;
-			c = 0xfffd;
-			for (;;) {
-				const char *q = p;
-				uint32_t d = *q ? next_cp(&q) : 0;
-				if (d == 0x200d && *q) {
-					next_cp(&q);
-					p = q;
-				} else if (invisible(d) || (flag && d >= 0x1f1e6 && d <= 0x1f1ff)) {
-					p = q;
-					flag = 0;
-				} else {
-					break;
-				}
-			}
-			f = pick(L, FACE_REG, c);
-		}
-		if (f >= 0)
-			L->face[f].used = 1;
-		w += utf8_put(w, c);
-	}
-	*w = 0;
 	return out;
 }
 
-/* --- measuring and wrapping --- */
+/** Width in points of n bytes of prepared text at size in style (FACE_REG or FACE_BOLD). */
+static double width(const struct layout *L, int style, double size, const char *s, size_t n)
+{
+	return pdf_fonts_width(&L->fonts, style, size, s, n);
+}
 
 /** Bytes in the UTF-8 character at p. */
 static size_t char_len(const char *p)
@@ -457,47 +139,13 @@ static size_t char_len(const char *p)
 	return c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : 4;
 }
 
-/** The length of the first run of s (n bytes) that one font draws in style; *face gets it. */
-static size_t run(const struct layout *L, int style, const char *s, size_t n, int *face)
-{
-	const char *p = s, *end = s + n;
-	int first = -1;
-	while (p < end) {
-		const char *q = p;
-		int f = pick(L, style, next_cp(&q));
-		if (f < 0 || !L->face[f].font)
-			f = style; /* not after prepare(): its .notdef box */
-		if (first >= 0 && f != first)
-			break;
-		first = f;
-		p = q;
-	}
-	*face = first < 0 ? style : first;
-	return (size_t)(p - s);
-}
-
-/** Width in points of n bytes of UTF-8 text at size in style (FACE_REG or FACE_BOLD). */
-static double width(const struct layout *L, int style, double size, const char *s, size_t n)
-{
-	double w = 0;
-	while (n > 0) {
-		int f;
-		size_t k = run(L, style, s, n, &f);
-		HPDF_TextWidth tw = HPDF_Font_TextWidth(L->face[f].font, (const HPDF_BYTE *)s, (HPDF_UINT)k);
-		w += tw.width * size / 1000.0;
-		s += k;
-		n -= k;
-	}
-	return w;
-}
-
 /** Whether the character at p may not start a line (closing punctuation of CJK text). */
 static int closing_at(const char *p)
 {
 	static const uint32_t closing[] = {0x3001, 0x3002, 0xff0c, 0xff0e, 0xff1a, 0xff1b, 0xff1f, 0xff01,
 	                                   0xff09, 0x300d, 0x300f, 0x3011, 0x3015, 0x3009, 0x300b, 0x201d,
 	                                   0x2019, 0x30fc, 0x3063, 0x30c3, 0x3083, 0x3085, 0x3087, 0};
-	uint32_t c = next_cp(&p);
+	uint32_t c = pdf_next_cp(&p);
 	for (int i = 0; closing[i]; i++)
 		if (c == closing[i])
 			return 1;
@@ -508,7 +156,7 @@ static int closing_at(const char *p)
  * (CJK ideographs, kana, hangul, fullwidth forms). */
 static int cjk_at(const char *p)
 {
-	uint32_t c = next_cp(&p);
+	uint32_t c = pdf_next_cp(&p);
 	return (c >= 0x2e80 && c <= 0x9fff) || (c >= 0xac00 && c <= 0xd7af) || (c >= 0xf900 && c <= 0xfaff) ||
 	       (c >= 0xff00 && c <= 0xffef);
 }
@@ -669,12 +317,12 @@ static void draw_text(struct layout *L, int style, double size, double gray, dou
 	HPDF_Page_SetLineWidth(L->page, size * 0.03);
 	while (n > 0 && !L->failed) {
 		int f;
-		size_t k = run(L, style, s, n, &f);
+		size_t k = pdf_fonts_run(&L->fonts, style, s, n, &f);
 		if (to_tmp(L, s, k) != 0)
 			break;
 		HPDF_Page_SetTextRenderingMode(
 		    L->page, style == FACE_BOLD && f != FACE_BOLD ? HPDF_FILL_THEN_STROKE : HPDF_FILL);
-		HPDF_Page_SetFontAndSize(L->page, L->face[f].font, size);
+		HPDF_Page_SetFontAndSize(L->page, L->fonts.face[f].font, size);
 		if (rotated)
 			HPDF_Page_SetTextMatrix(L->page, 0, 1, -1, 0, x, y);
 		else
@@ -1212,113 +860,17 @@ static void prepare_doc(struct layout *L, const pdf_doc_t *doc, pdf_doc_t *out)
 	}
 }
 
-/** Loads face f into the document: 0, or -1 (with the failure recorded as a font error). */
-static int load_face(struct layout *L, int f)
-{
-	struct face *fc = &L->face[f];
-	size_t n = strlen(fc->path);
-	const char *name = n > 4 && strcmp(fc->path + n - 4, ".ttc") == 0
-	                       ? HPDF_LoadTTFontFromFile2(L->pdf, fc->path, (HPDF_UINT)fc->index, HPDF_TRUE)
-	                       : HPDF_LoadTTFontFromFile(L->pdf, fc->path, HPDF_TRUE);
-	fc->name = name;
-	fc->font = name ? HPDF_GetFont(L->pdf, name, "UTF-8") : NULL;
-	if (!fc->font) {
-		L->failed = 0; /* libharu's own complaint is less clear */
-		fail(L, "font", "cannot load the font %s", fc->path);
-		return -1;
-	}
-	return 0;
-}
-
-/** libharu 2.3 embeds the glyphs it drew but not always the parts a composite glyph is built
- * of (many CJK, Hangul and accented glyphs are composites: they print blank or wrong). Marks
- * those parts as used in face f's font definition, down to the last level, before saving. */
-static void keep_composite_parts(struct layout *L, int f)
-{
-	struct face *fc = &L->face[f];
-	HPDF_FontDef def = fc->name ? HPDF_GetFontDef(L->pdf, fc->name) : NULL;
-	HPDF_TTFontDefAttr a = def ? (HPDF_TTFontDefAttr)def->attr : NULL;
-	if (!a || !a->glyph_tbl.flgs || !a->glyph_tbl.offsets)
-		return;
-	FILE *fp = fopen(fc->path, "rb");
-	unsigned char *seen = calloc(a->num_glyphs ? a->num_glyphs : 1, 1), *buf = NULL;
-	size_t cap = 0;
-	long mult = a->header.index_to_loc_format == 0 ? 2 : 1;
-	for (int changed = 1; fp && seen && changed;) {
-		changed = 0;
-		for (unsigned g = 0; g < a->num_glyphs; g++) {
-			if (a->glyph_tbl.flgs[g] != 1 || seen[g])
-				continue;
-			seen[g] = 1;
-			long off = (long)a->glyph_tbl.base_offset + (long)a->glyph_tbl.offsets[g] * mult;
-			size_t len =
-			    (size_t)((long)(a->glyph_tbl.offsets[g + 1] - a->glyph_tbl.offsets[g]) * mult);
-			if (len < 14 || len > (1u << 20))
-				continue;
-			if (len > cap) {
-				unsigned char *nb = realloc(buf, len);
-				if (!nb)
-					break;
-				buf = nb;
-				cap = len;
-			}
-			if (read_at(fp, off, buf, len) != 0 || (int16_t)be16(buf) >= 0)
-				continue; /* a simple glyph */
-			/* components: flags, glyph index, arguments, an optional transformation */
-			for (size_t at = 10; at + 4 <= len;) {
-				unsigned flags = be16(buf + at), part = be16(buf + at + 2);
-				if (part < a->num_glyphs && a->glyph_tbl.flgs[part] != 1) {
-					a->glyph_tbl.flgs[part] = 1;
-					changed = 1;
-				}
-				at += 4 + (flags & 0x1 ? 4 : 2) +
-				      (flags & 0x8    ? 2
-				       : flags & 0x40 ? 4
-				       : flags & 0x80 ? 8
-				                      : 0);
-				if (!(flags & 0x20))
-					break;
-			}
-		}
-	}
-	free(buf);
-	free(seen);
-	if (fp)
-		fclose(fp);
-}
-
-/** Says in the log, once per document, which characters printed as U+FFFD and what to install. */
-static void log_missing(const struct layout *L)
-{
-	if (L->missing == 0)
-		return;
-	uint32_t c = L->first_missing;
-	int cjk =
-	    (c >= 0x2e80 && c <= 0x9fff) || (c >= 0xac00 && c <= 0xd7af) || (c >= 0xf900 && c <= 0xfaff);
-	const char *hint =
-	    c > 0xffff ? "characters beyond U+FFFF (most emoji) cannot be embedded by libharu"
-	    : cjk && !L->face[FACE_CJK].has
-	        ? "no CJK font is installed: install fonts-droid-fallback (or fonts-wqy-microhei)"
-	    : !L->face[FACE_SYM].has ? "no symbol font is installed: install fonts-symbola"
-	                             : "none of the installed fonts has it";
-	log_warn("pdf: %ld character%s printed as U+FFFD (the first is U+%04X): %s", L->missing,
-	         L->missing == 1 ? "" : "s", (unsigned)c, hint);
-}
-
 int pdf_render(const pdf_doc_t *doc, const char *regular, const char *bold, unsigned char **out, size_t *len,
                int *pages, const char **code, char *err, size_t errlen)
 {
-	struct layout L = {.err = err, .errlen = errlen, .fallback_dir = doc->fallback_dir};
+	struct layout L = {.err = err, .errlen = errlen};
 	pdf_doc_t d = {0};
+	char why[4400];
 	*out = NULL;
 	*len = 0;
-	snprintf(L.face[FACE_REG].path, sizeof L.face[FACE_REG].path, "%s", regular);
-	snprintf(L.face[FACE_BOLD].path, sizeof L.face[FACE_BOLD].path, "%s", bold);
-	for (int f = FACE_REG; f <= FACE_BOLD; f++) {
-		if (read_coverage(&L.face[f]) != 0) {
-			fail(&L, "font", "cannot load the font %s (not a TrueType font)", L.face[f].path);
-			goto fail;
-		}
+	if (pdf_fonts_open(&L.fonts, regular, bold, doc->fallback_dir, why, sizeof why) != 0) {
+		fail(&L, "font", "%s", why);
+		goto fail;
 	}
 	prepare_doc(&L, doc, &d);
 	if (L.failed)
@@ -1331,10 +883,12 @@ int pdf_render(const pdf_doc_t *doc, const char *regular, const char *bold, unsi
 	HPDF_SetCompressionMode(L.pdf, HPDF_COMP_ALL);
 	HPDF_UseUTFEncodings(L.pdf);
 	HPDF_SetCurrentEncoder(L.pdf, "UTF-8");
-	for (int f = 0; f < NFACES; f++)
-		if ((f <= FACE_BOLD || L.face[f].used) && load_face(&L, f) != 0)
-			goto fail;
-	log_missing(&L);
+	if (pdf_fonts_load(&L.fonts, L.pdf, why, sizeof why) != 0) {
+		L.failed = 0; /* libharu's own complaint is less clear */
+		fail(&L, "font", "%s", why);
+		goto fail;
+	}
+	pdf_fonts_log_missing(&L.fonts);
 	properties(&L, &d);
 	new_page(&L);
 	title_block(&L, &d);
@@ -1370,16 +924,13 @@ int pdf_render(const pdf_doc_t *doc, const char *regular, const char *bold, unsi
 		}
 	}
 	furniture(&L, d.title);
-	for (int f = 0; f < NFACES; f++)
-		if (L.face[f].font)
-			keep_composite_parts(&L, f);
+	pdf_fonts_keep_composites(&L.fonts, L.pdf);
 	take_bytes(&L, out, len);
 	*pages = L.npages;
 fail:
 	if (L.pdf)
 		HPDF_Free(L.pdf);
-	for (int f = 0; f < NFACES; f++)
-		free(L.face[f].has);
+	pdf_fonts_free(&L.fonts);
 	arena_free(&L.arena);
 	free(L.pages);
 	free(L.tmp);

@@ -480,11 +480,6 @@ void sbx_pool_free(sbx_pool_t *p)
 	}
 }
 
-int sbx_pool_size(const sbx_pool_t *p)
-{
-	return p->n;
-}
-
 unsigned sbx_pool_gen(const sbx_pool_t *p, int w)
 {
 	return p->w[w].gen;

@@ -60,8 +60,6 @@ sbx_pool_t *sbx_pool_new(uv_loop_t *loop, const char *exe, int n);
 /** Kills every worker; requests still queued or running are dropped (their owners must have
  * cancelled them); frees the pool once its handles are closed (run the loop). */
 void sbx_pool_free(sbx_pool_t *p);
-/** The number of workers for waiting requests (the blocking one is number n). */
-int sbx_pool_size(const sbx_pool_t *p);
 /** The current process generation of worker w (it changes when the process is replaced). */
 unsigned sbx_pool_gen(const sbx_pool_t *p, int w);
 /** The waiting worker with the least work queued (for a new script). */

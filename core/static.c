@@ -200,13 +200,12 @@ const char *static_etag(const static_set_t *set, const char *path)
 	return f ? f->etag : NULL;
 }
 
-/* Fills out with a JSON error answer. */
-static void answer_error(static_answer_t *out, int status, const char *head, const char *body)
+/* Fills out with an error answer (the server writes it in its JSON error shape). */
+static void answer_error(static_answer_t *out, int status, const char *head, const char *code,
+                         const char *message)
 {
-	out->status = status;
+	*out = (static_answer_t){.status = status, .error_code = code, .error_message = message};
 	out->head_len = (size_t)snprintf(out->head, sizeof out->head, "%s", head);
-	out->body = body;
-	out->body_len = strlen(body);
 }
 
 int static_answer(const static_set_t *set, const char *method, const char *target, size_t target_len,
@@ -215,18 +214,17 @@ int static_answer(const static_set_t *set, const char *method, const char *targe
 	size_t plen = set->prefix_len;
 	if (!set->nfiles || target_len < plen || memcmp(target, set->prefix, plen) != 0)
 		return 0;
+	*out = (static_answer_t){0};
 	const char *path = target + plen;
 	const char *q = memchr(path, '?', target_len - plen);
 	size_t len = q ? (size_t)(q - path) : target_len - plen;
 	const struct static_file *f = find(set, path, len);
 	if (!f) {
-		answer_error(out, 404, "Content-Type: application/json\r\n",
-		             "{\"error\":{\"code\":\"not_found\",\"message\":\"No such file.\"}}");
+		answer_error(out, 404, "", "not_found", "No such file.");
 		return 1;
 	}
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
-		answer_error(out, 405, "Content-Type: application/json\r\nAllow: GET, HEAD\r\n",
-		             "{\"error\":{\"code\":\"method_not_allowed\",\"message\":\"Use GET.\"}}");
+		answer_error(out, 405, "Allow: GET, HEAD\r\n", "method_not_allowed", "Use GET.");
 		return 1;
 	}
 	/* a "v" parameter in the query (?v=... or ...&v=...): the URL changes with the file */

@@ -16,6 +16,8 @@ local reviews = require "services.reviews"
 local messages = require "services.messages"
 local feedback_requests = require "services.feedback_requests"
 local one_on_ones = require "services.one_on_ones"
+local objectives = require "services.objectives"
+local objective_cycles = require "services.objective_cycles"
 
 local M = {}
 
@@ -248,6 +250,68 @@ function M.sample_one_on_ones()
   end)
 end
 
+--- An objective cycle for the half-year, started ten days ago and open for editing for three
+--- weeks more, with aligned objectives: two company objectives (Olivia Bennett's, set by HR), team
+--- objectives of Daniel Kim, Sofia Alvarez and Ravi Shankar aligned to them, and individual ones of
+--- their people aligned to those; protected and private ones among them, key results, updates
+--- and a comment.
+function M.sample_objectives()
+  local function who(key) return sessions.load_user(db.value("SELECT id FROM users WHERE email = ?", M.email(key))) end
+  local now = clock.now()
+  local function day(n) return util.format_date(now + n * 86400) end
+  return db.transaction(function()
+    local hr = who("marcus")
+    local c = objective_cycles.create(hr, { name = os.date("!%Y", now) .. " H1 objectives", starts_on = day(-10),
+      ends_on = day(170), edit_until = day(21), update_until = day(190), default_visibility = "public", rating = true,
+      categories = { "Growth", "Quality", "People" },
+      intro = "Set two or three objectives for the half-year and align them to the company's. Update them as you go." })
+    local function set(by, fields)
+      fields.cycle_id = c.id
+      return objectives.create(who(by), fields)[1]
+    end
+    local function update(by, id, fields) objectives.update(who(by), id, fields) end
+    local olivia = who("olivia").id
+    local arr = set("marcus", { owner_id = olivia, level = "company", category = "Growth",
+      title = "Grow annual recurring revenue to 2M EUR", key_results = {
+        { kind = "number", title = "ARR", start = 1.2, target = 2, unit = "M EUR" },
+        { kind = "check", title = "Open the EU data centre" } } })
+    local easy = set("marcus", { owner_id = olivia, level = "company", category = "Quality",
+      title = "Become the easiest product in our market to start with", key_results = {
+        { kind = "number", title = "Days to first value", start = 14, target = 3, unit = "days" } } })
+    local platform = set("daniel", { level = "team", parent_id = easy, category = "Quality",
+      title = "Make the platform ready for ten times the customers", key_results = {
+        { kind = "number", title = "p95 latency", start = 800, target = 300, unit = "ms" },
+        { kind = "check", title = "Load test at 10x traffic" } } })
+    local dach = set("sofia", { level = "team", parent_id = arr, category = "Growth",
+      title = "Open the DACH market", key_results = { { kind = "number", title = "New customers", start = 0, target = 25 } } })
+    local deploys = set("ravi", { level = "team", parent_id = easy, category = "Quality",
+      title = "Zero-downtime deploys for every service", key_results = {
+        { kind = "check", title = "Blue-green deploys for the API" }, { kind = "check", title = "Database migrations online" } } })
+    local storage = set("mia", { parent_id = deploys, category = "Quality", title = "Migrate storage to the new cluster",
+      key_results = { { kind = "number", title = "Tables migrated", start = 0, target = 40 } } })
+    set("lucas", { parent_id = deploys, visibility = "protected", title = "Cut deploy time to five minutes",
+      key_results = { { kind = "number", title = "Deploy time", start = 25, target = 5, unit = "min" } } })
+    set("zoe", { parent_id = platform, title = "Run the on-call rotation for the platform",
+      key_results = { { kind = "check", title = "Runbooks for the top ten alerts" } } })
+    local deals = set("nina", { parent_id = dach, category = "Growth", title = "Close five deals in Germany",
+      key_results = { { kind = "number", title = "Deals closed", start = 0, target = 5 } } })
+    set("mia", { visibility = "private", category = "People", title = "Give a talk at a storage conference" })
+    set("lucas", { visibility = "protected", category = "People", owner_id = who("ethan").id,
+      title = "Learn Go well enough to review the ingest service" })
+    -- some progress, with notes in the threads
+    local function kr(id, n) return db.value("SELECT id FROM objective_key_results WHERE objective_id = ? AND position = ?", id, n) end
+    update("marcus", arr, { results = { { id = kr(arr, 1), current = 1.45 } }, note = "Q1 bookings are in." })
+    update("daniel", platform, { results = { { id = kr(platform, 1), current = 560 } } })
+    update("sofia", dach, { status = "at_risk", results = { { id = kr(dach, 1), current = 4 } },
+      note = "Two partners pulled out; new ones in talks." })
+    update("ravi", deploys, { results = { { id = kr(deploys, 1), done = true } } })
+    update("mia", storage, { results = { { id = kr(storage, 1), current = 14 } }, note = "The big tables are done." })
+    update("nina", deals, { results = { { id = kr(deals, 1), current = 2 } } })
+    objectives.comment(who("ravi"), storage, "Great pace. Shall we plan the cut-over for the billing tables together?")
+    return c
+  end)
+end
+
 --- The note for a data folder that already holds the demo company.
 function M.existing_note()
   local path = password_file()
@@ -320,6 +384,15 @@ function M.markdown()
   out[#out + 1] = "item for Mia and a point of hers carried over to next week's meeting, a shared note and a private"
   out[#out + 1] = "note of Ravi's), and each of them has a private point nobody else sees. Priya Natarajan meets"
   out[#out + 1] = "Marcus Webb every two weeks, from three days after the demo was made."
+  out[#out + 1] = ""
+  out[#out + 1] = "## Objectives"
+  out[#out + 1] = ""
+  out[#out + 1] = "An objective cycle for the half-year (started ten days ago, open for editing three weeks more) holds"
+  out[#out + 1] = "aligned objectives: two company objectives of Olivia Bennett set by HR (revenue, and being easy to start"
+  out[#out + 1] = "with), team objectives of Daniel Kim, Sofia Alvarez and Ravi Shankar aligned to them, and individual"
+  out[#out + 1] = "objectives of Mia Johansson, Lucas Moreau (protected), Zoe Chen and Nina Patel aligned to those, with key"
+  out[#out + 1] = "results, progress updates and a comment. Mia also has a private objective only she can see, and Lucas set"
+  out[#out + 1] = "a protected one for Ethan Brooks. Objectives › Alignment shows the tree."
   out[#out + 1] = ""
   return table.concat(out, "\n")
 end

@@ -296,10 +296,11 @@ end
 
 function Sock:send(bytes) return self.conn:send(bytes) end
 
---- Reads whatever arrives within timeout_ms (nil, "eof"/"timeout" when nothing does).
+--- Reads whatever arrives within timeout_ms (nil, err with err.code "eof" or "timeout" when
+--- nothing does).
 function Sock:read(timeout_ms) return self.conn:read(timeout_ms) end
 
--- Reads one full response (Content-Length framed) or nil, reason.
+-- Reads one full response (Content-Length framed) or nil, err (err.code "eof" or "timeout").
 function Sock:response(timeout_ms)
   while true do
     local head_end = self.buf:find("\r\n\r\n", 1, true)
@@ -436,6 +437,43 @@ function T.login(email, password, opts)
   c.csrf = res.json.csrf_token
   c.user = res.json.user
   return c
+end
+
+local as_clients = {}
+
+--- A client signed in as the demo person key ("mia"), cached per key: signing in costs time. It
+--- signs in again once the virtual clock moved past the idle timeout.
+function T.as(key)
+  local c = as_clients[key]
+  if not c or T.now() - c.signed_in_at > 20 * 60 then
+    c = T.login(demo.email(key))
+    c.signed_in_at = T.now()
+    as_clients[key] = c
+  end
+  return c
+end
+
+--- A manager with n reports added to the demo company (all sign in with the demo password):
+--- "Quinn Boss" <quinn.boss@northwind.example> under Olivia, reports "Report Ünïcode 01".. with
+--- emails report01@northwind.example... Returns the manager's email and id, and the reports' ids.
+function T.team_of(n)
+  local P = T.demo()
+  local email = "quinn.boss@northwind.example"
+  local reports = {}
+  local boss = db.transaction(function()
+    local hash = db.value("SELECT password_hash FROM users WHERE id = ?", P.ravi.id)
+    local now = clock.now()
+    local id = db.insert([[INSERT INTO users(email, name, job_title, status, kind, password_hash, manager_id, created_at,
+      updated_at) VALUES(?, 'Quinn Boss', 'Director', 'active', 'employee', ?, ?, ?, ?)]], email, hash, P.olivia.id, now, now)
+    for i = 1, n do
+      reports[i] = db.insert([[INSERT INTO users(email, name, job_title, status, kind, password_hash, manager_id,
+        created_at, updated_at) VALUES(?, ?, 'Engineer', 'active', 'employee', ?, ?, ?, ?)]],
+        ("report%02d@northwind.example"):format(i), ("Report Ünïcode %02d"):format(i), hash, id, now, now)
+    end
+    return id
+  end)
+  require("services.access").reload()
+  return email, boss, reports
 end
 
 -- ---------------------------------------------------------------- runner

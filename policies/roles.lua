@@ -129,19 +129,20 @@ return {
   { section = "Objectives", action = "objectives.nudge", label = "Nudge objective owners and managers into action",
     hr_admin = true, hr_assistant = true, tech_admin = false,
     why = "The objective counterpart of \"send reminders to those who are running late\"." },
-  { section = "Objectives", action = "objectives.read_manager_only", label = "View objectives only shared with the manager",
+  { section = "Objectives", action = "objectives.read_protected", label = "View objectives only shared with the manager",
     hr_admin = true, hr_assistant = false, tech_admin = false,
-    confidential = true, self = true, direct_manager = true,
-    why = "Confidential content, so HR Admins only among the roles, never above themselves (\"HR Admins cannot "
-      .. "see protected objectives of their own managers\"), and a cycle's settings can hide them from HR "
-      .. "(\"private objectives are hidden from HR Admins, unless specifically granted\"). Besides the owner, "
-      .. "only the direct manager: that is what \"only shared with the manager\" says." },
+    confidential = true, self = true, direct_manager = true, indirect_manager = true, parts = { "named" },
+    why = "A protected objective is for its owner, their managers up the chain, the colleagues named on it and HR "
+      .. "Admins (the sheet's row: HR Admins may view objectives shared only with the manager). Confidential, so "
+      .. "never for an HR Admin above whom the owner stands (\"HR Admins cannot see protected objectives of their own "
+      .. "managers, even if HR creates the objective on their behalf\": writing it is no part in it). Not HR "
+      .. "Assistants or Tech Admins: no confidential data." },
 
   ---------------------------------------------------------------- Praise & private notes
   { section = "Praise & Private Notes", action = "praise.platforms", label = "Manage Platforms & Message defaults",
     hr_admin = true, hr_assistant = false, tech_admin = false,
     why = "The message defaults decide who reads feedback and praise by default and whether writers may stay "
-      .. "anonymous: a confidentiality policy, so HR Admins, as the issue and the sheet's text say. Connecting "
+      .. "anonymous: a confidentiality policy, so HR Admins, as the product specification and the sheet's text say. Connecting "
       .. "a chat platform needs its secrets, which are integrations (admin.integrations, Tech Admin); this row "
       .. "only switches kinds of message on and off. HR Assistants run cycles, not company-wide defaults." },
   { section = "Praise & Private Notes", action = "praise.badges", label = "Configure Badges",
@@ -326,6 +327,42 @@ return {
     parts = { "author", "recipient" },
     why = "The one who asked (author) and those asked (recipients). The person it is about, when someone else "
       .. "asked, is not told: the answers go to the one who asked." },
+  { section = "Additional", action = "objective_cycles.delete", label = "Delete objective cycles",
+    hr_admin = true, hr_assistant = false, tech_admin = false,
+    why = "Deleting a cycle deletes everyone's objectives in it, protected ones included, which only HR Admins may "
+      .. "read: as for review and 360 cycles, assistants create and edit cycles but do not delete them." },
+  { section = "Additional", action = "objectives.read_public", label = "Read public objectives",
+    hr_admin = false, hr_assistant = false, tech_admin = false, everyone = true,
+    why = "A public objective is for the whole company (PRODUCT.md: \"Public: everyone\"); guests never." },
+  { section = "Additional", action = "objectives.read_private", label = "Read a private objective",
+    hr_admin = false, hr_assistant = false, tech_admin = false, confidential = true, self = true,
+    parts = { "named" },
+    why = "A private objective is its owner's and the people they granted it to by name, nobody else: not the "
+      .. "managers (current SI), and seed 003: \"private objectives are hidden from HR Admins, unless specifically "
+      .. "granted visibility\", so no role reads it." },
+  { section = "Additional", action = "objectives.create_for", label = "Create objectives for someone",
+    hr_admin = true, hr_assistant = true, tech_admin = false, self = true, direct_manager = true,
+    why = "Everyone sets their own objectives, managers set them for their direct reports (one objective for "
+      .. "several at once), and HR sets them on someone's behalf (PRODUCT.md). The cycle narrows who creates "
+      .. "(employees, managers or both). Writing one reads nothing: an HR Admin may create a protected objective "
+      .. "for their own manager and still not see it." },
+  { section = "Additional", action = "objectives.set_company", label = "Set company objectives",
+    hr_admin = true, hr_assistant = true, tech_admin = false,
+    why = "Company objectives are the top of the alignment tree, owned by a leader and set up with HR, who run "
+      .. "objective cycles (as in SI, where admins create company objectives)." },
+  { section = "Additional", action = "objectives.edit", label = "Edit and update an objective",
+    hr_admin = false, hr_assistant = false, tech_admin = false, self = true, direct_manager = true,
+    parts = { "author" },
+    why = "The owner keeps their objective up to date, and their direct manager may too (managers set their "
+      .. "reports' objectives), and so may whoever set it on the owner's behalf (its author). Only while the "
+      .. "cycle's windows allow it, and only someone who may read it (the objectives service checks both): an "
+      .. "HR Admin who wrote a protected objective for their own manager cannot read it, so cannot change it. No "
+      .. "role edits other people's objectives." },
+  { section = "Additional", action = "objectives.export_excel", label = "Export objectives to Excel",
+    hr_admin = true, hr_assistant = true, tech_admin = false,
+    why = "HR follows objective cycles; the file holds only the objectives the one exporting may read, so an HR "
+      .. "Assistant's export holds public objectives, an HR Admin's no private ones and none of their own "
+      .. "managers' protected ones." },
   { section = "Additional", action = "one_on_ones.create", label = "Start 1:1 meetings with a colleague",
     hr_admin = false, hr_assistant = false, tech_admin = false, everyone = true,
     why = "Any employee may meet a colleague regularly (usually a manager and a report, but any pair): the "

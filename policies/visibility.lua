@@ -1,8 +1,9 @@
--- Visibility presets for cycles: who sees a review, a 360's feedback or an objective, and from
--- which stage on. A cycle picks a preset (and may adjust it); its settings then supersede the
--- HR roles (seed 003, "Limitations on HR Admins and Assistants"). Pure data, validated at start.
+-- Visibility presets for cycles: who sees a review or a 360's feedback, and from which stage on
+-- (objectives have levels of their own, rows of roles.lua: policies/README.md). A cycle picks a
+-- preset (and may adjust it); its settings then supersede the HR roles (seed 003, "Limitations on
+-- HR Admins and Assistants"). Pure data, validated at start.
 --
--- kind: review | feedback | objective. Parties: self (the person it is about), direct_manager,
+-- kind: review | feedback. Parties: self (the person it is about), direct_manager,
 -- indirect_manager (any manager further up), hr (people whose role allows the action, e.g. HR
 -- Admins for reading content), reviewer (nominated reviewers). Levels: never, always,
 -- after_submit, after_share, after_sign (stages: draft < submitted < shared < signed).
@@ -58,25 +59,4 @@ return {
     description = "Everyone involved, reviewers included, reads all feedback once it is shared.",
     self = "after_share", direct_manager = "after_submit", indirect_manager = "after_submit", hr = "always",
     reviewer = "after_share" },
-
-  ---------------------------------------------------------------- objectives
-  { kind = "objective", name = "manager_only", label = "Only shared with the manager",
-    description = "The owner and their direct manager; HR Admins may view it (cheat sheet: \"View objectives "
-      .. "only shared with the manager\").",
-    self = "always", direct_manager = "always", indirect_manager = "never", hr = "always",
-    reviewer = "never" },
-  { kind = "objective", name = "private", label = "Private",
-    description = "The owner and their managers. Hidden from HR Admins unless the cycle grants HR "
-      .. "visibility (then use private_hr).",
-    self = "always", direct_manager = "always", indirect_manager = "always", hr = "never",
-    reviewer = "never" },
-  { kind = "objective", name = "private_hr", label = "Private, visible to HR",
-    description = "Private, with visibility specifically granted to HR Admins.",
-    self = "always", direct_manager = "always", indirect_manager = "always", hr = "always",
-    reviewer = "never" },
-  { kind = "objective", name = "protected", label = "Protected",
-    description = "The owner, their managers and HR, but never anyone below the owner: an HR Admin "
-      .. "cannot see protected objectives of their own managers, even ones HR created for them.",
-    self = "always", direct_manager = "always", indirect_manager = "always", hr = "always",
-    reviewer = "never" },
 }

@@ -43,6 +43,14 @@ M.query = wrap(core.query)
 M.row = wrap(core.row)
 M.value = wrap(core.value)
 M.column = wrap(core.column)
+
+--- columns(sql, ...) -> { name = array of the column's values }, number of rows: one array per
+--- column instead of a table per row (a NULL is a hole), for lists of many thousands.
+function M.columns(sql, ...)
+  local cols, n = core.columns(sql, ...)
+  if cols == nil then raise(n, 2) end
+  return cols, n
+end
 M.blob = core.blob
 M.stats = core.stats
 M.depth = core.depth

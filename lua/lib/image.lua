@@ -1,7 +1,7 @@
 -- Uploaded images (badge pictures): checked by their content, never by a name or a claimed type.
 --   image.check(bytes) -> { type = "image/png" | "image/jpeg" | "image/svg+xml", width =, height =,
 --                           data = (what to store: the PNG/JPEG as sent, an SVG re-written) }
---                       | nil, problem (a sentence for the uploader)
+--                       | nil, err ({ code = "invalid_image", message = a sentence for the uploader })
 -- PNG and JPEG: the signature, a well-formed chunk/segment structure, dimensions within bounds and
 -- nothing after the end marker (a PNG that is really HTML, or has HTML appended, is refused).
 -- SVG: parsed and re-written from an allow-list of elements and attributes; a script, an event
@@ -233,8 +233,7 @@ local function svg(s)
   return { type = "image/svg+xml", data = table.concat(out) }
 end
 
---- Checks bytes as an image (see the top of this file).
-function M.check(bytes)
+local function check(bytes)
   if type(bytes) ~= "string" or #bytes == 0 then return nil, "Choose an image file." end
   if #bytes > M.MAX_BYTES then
     return nil, ("The image is %d KB; at most %d KB please."):format(math.ceil(#bytes / 1024), M.MAX_BYTES // 1024)
@@ -244,6 +243,13 @@ function M.check(bytes)
   local head = bytes:sub(1, 512):gsub("^\239\187\191", ""):gsub("^%s+", "")
   if head:sub(1, 1) == "<" and (bytes:find("<svg", 1, true)) then return svg(bytes) end
   return nil, "This is not a PNG, JPEG or SVG image."
+end
+
+--- Checks bytes as an image (see the top of this file).
+function M.check(bytes)
+  local img, why = check(bytes)
+  if not img then return nil, { code = "invalid_image", message = why } end
+  return img
 end
 
 return M

@@ -3,17 +3,20 @@ local net = require "core.net"
 
 local M = {}
 
---- Parses "10.0.0.0/8", "2001:db8::/32" or a single address; returns { bytes=, bits= } or nil, why.
+local function bad(message) return nil, { code = "invalid_address", message = message } end
+
+--- Parses "10.0.0.0/8", "2001:db8::/32" or a single address; returns { bytes=, bits= } or nil,
+--- err ({ code = "invalid_address", message = }).
 function M.parse_cidr(text)
-  if type(text) ~= "string" then return nil, "not text" end
+  if type(text) ~= "string" then return bad("not text") end
   text = text:gsub("^%s+", ""):gsub("%s+$", "")
   local addr, bits = text:match("^([^/]+)/(%d+)$")
   addr = addr or text
   local bytes = net.ip_bytes(addr)
-  if not bytes then return nil, ("'%s' is not an IP address or range"):format(text) end
+  if not bytes then return bad(("'%s' is not an IP address or range"):format(text)) end
   local max = #bytes * 8
   bits = bits and tonumber(bits) or max
-  if bits > max then return nil, ("'%s': a /%d prefix is too long for this address"):format(text, bits) end
+  if bits > max then return bad(("'%s': a /%d prefix is too long for this address"):format(text, bits)) end
   return { bytes = bytes, bits = bits, text = text }
 end
 
@@ -38,7 +41,7 @@ function M.in_any(ranges, address)
   return false
 end
 
---- Parses a list of CIDR texts: list of ranges, or nil, message naming the bad entry.
+--- Parses a list of CIDR texts: list of ranges, or nil, err (its message names the bad entry).
 function M.parse_list(list)
   local out = {}
   for _, t in ipairs(list or {}) do

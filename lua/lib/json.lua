@@ -44,10 +44,11 @@ local function integers(v, depth)
   return v
 end
 
---- Decodes text; returns value or nil, message. Whole numbers come back as integers.
+--- Decodes text; returns value or nil, err ({ code = "invalid_json", message = }). Whole numbers
+--- come back as integers.
 function M.decode(s)
   local v, err = cjson.decode(s)
-  if v == nil and err then return nil, err end
+  if v == nil and err then return nil, { code = "invalid_json", message = err } end
   if type(v) == "table" then integers(v, 0) elseif type(v) == "number" then v = math.tointeger(v) or v end
   return v
 end

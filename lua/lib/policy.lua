@@ -62,14 +62,14 @@ local function level(description)
 end
 
 --- The kinds of presets and the parties of a preset (the keys of ctx.vis).
-M.PRESET_KINDS = { "review", "feedback", "objective" }
+M.PRESET_KINDS = { "review", "feedback" }
 M.PARTIES = { "self", "direct_manager", "indirect_manager", "hr", "reviewer" }
 
 --- One visibility preset (an entry of visibility.lua).
 M.PRESET = schema.record{ title = "A visibility preset", fields = {
   { kind = { type = "string", required = true, one_of = M.PRESET_KINDS,
-    messages = { required = "missing kind", one_of = "unknown kind {value} (review, feedback or objective)",
-      type = "unknown kind {value} (review, feedback or objective)" } } },
+    messages = { required = "missing kind", one_of = "unknown kind {value} (review or feedback)",
+      type = "unknown kind {value} (review or feedback)" } } },
   { name = text("The name cycles use.") },
   { label = text("What people read.") },
   { description = text("What it means.") },
@@ -138,7 +138,7 @@ local function check_entry(s, e, i, file, label_field)
   return v, label
 end
 
-local presets = { review = {}, feedback = {}, objective = {} }
+local presets = { review = {}, feedback = {} }
 local role_list -- the roles file in force (normalised)
 
 local function check_role_list(data, file)
@@ -155,7 +155,7 @@ local function check_role_list(data, file)
 end
 
 local function check_presets(vis, file)
-  local out = { review = {}, feedback = {}, objective = {} }
+  local out = { review = {}, feedback = {} }
   for i, e in ipairs(entries(vis, file)) do
     local p, label = check_entry(M.PRESET, e, i, file, "name")
     local list = out[p.kind]
@@ -192,7 +192,7 @@ function M.install(roles, vis, names, list)
   local function give(ok, problem, where)
     if not ok then
       authz.policy_abort()
-      fail("%s: %s", where, problem)
+      fail("%s: %s", where, problem.message)
     end
   end
   for _, r in ipairs(list.roles) do
@@ -248,8 +248,8 @@ function M.roles()
   return copy(role_list)
 end
 
---- { review = { {name, label, description, vis = {self=..., ...}}, ... }, feedback = ..., objective
---- = ... } (a copy; empty lists before a policy loaded).
+--- { review = { {name, label, description, vis = {self=..., ...}}, ... }, feedback = ... } (a copy;
+--- empty lists before a policy loaded).
 function M.presets()
   return copy(presets)
 end

@@ -1,6 +1,7 @@
 -- Routes: method + path pattern -> handler, each declaring how the caller must be
 -- authenticated and which permission it needs. Registration fails without both (deny by
--- default). Patterns: "/api/users/{id}" ({name} matches one segment; {name:int} digits only).
+-- default). Patterns: "/api/users/{id}" ({name} matches one segment; {name:int} digits only,
+-- given to the handler as an integer).
 local M = {}
 M.__index = M
 
@@ -19,17 +20,18 @@ function M.new()
 end
 
 local function compile(path)
-  local names, parts = {}, {}
+  local names, parts, ints = {}, {}, {}
   for seg in path:gmatch("[^/]+") do
     local name, kind = seg:match("^{([%w_]+):?(%a*)}$")
     if name then
       names[#names + 1] = name
+      ints[#names] = kind == "int"
       parts[#parts + 1] = kind == "int" and "(%d+)" or "([^/]+)"
     else
       parts[#parts + 1] = seg:gsub("[%^%$%(%)%%%.%[%]%*%+%-%?]", "%%%0")
     end
   end
-  return "^/" .. table.concat(parts, "/") .. "$", names
+  return "^/" .. table.concat(parts, "/") .. "$", names, ints
 end
 
 --- Adds a route: { method=, path=, auth=, perm=, handler=, [tx=], [csrf=], [name=] }.
@@ -58,7 +60,7 @@ function M:add(spec)
     assert(not self.static[key], where .. ": registered twice")
     self.static[key] = route
   else
-    route.pattern, route.names = compile(spec.path)
+    route.pattern, route.names, route.ints = compile(spec.path)
     local list = self.dynamic[spec.method] or {}
     list[#list + 1] = route
     self.dynamic[spec.method] = list
@@ -67,28 +69,38 @@ function M:add(spec)
   return route
 end
 
+-- The parameters of path under route, or nil when it does not match. {name:int} comes as an
+-- integer; digits past the integers' range match nothing.
+local function params_of(route, path)
+  local caps = { path:match(route.pattern) }
+  if not caps[1] then return nil end
+  local params = {}
+  for i, name in ipairs(route.names) do
+    local v = caps[i]
+    if route.ints[i] then
+      v = math.tointeger(tonumber(v))
+      if not v then return nil end
+    end
+    params[name] = v
+  end
+  return params
+end
+
 --- Finds the route for method and path: route, params | nil, allowed_methods (for 405).
 function M:match(method, path)
   if #path > 1 and path:sub(-1) == "/" then path = path:sub(1, -2) end
   local lookup = method == "HEAD" and "GET" or method
   local r = self.static[lookup .. " " .. path]
   if r then return r, {} end
-  local list = self.dynamic[lookup]
-  if list then
-    for _, route in ipairs(list) do
-      local caps = { path:match(route.pattern) }
-      if caps[1] then
-        local params = {}
-        for i, name in ipairs(route.names) do params[name] = caps[i] end
-        return route, params
-      end
-    end
+  for _, route in ipairs(self.dynamic[lookup] or {}) do
+    local params = params_of(route, path)
+    if params then return route, params end
   end
   local allowed = {}
   for m in pairs(METHODS) do
     if m ~= lookup and (self.static[m .. " " .. path] or (function()
       for _, route in ipairs(self.dynamic[m] or {}) do
-        if path:match(route.pattern) then return true end
+        if params_of(route, path) then return true end
       end
     end)()) then
       allowed[#allowed + 1] = m

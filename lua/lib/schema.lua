@@ -389,16 +389,6 @@ function M.validate(def, value, opts)
   return v
 end
 
---- Errors as { [path] = text } (one per path, the first), with the part after the label when
---- the message starts with it (for forms: "must be a whole number.") unless whole is set.
-function M.by_path(errs, whole)
-  local out = {}
-  for _, e in ipairs(errs or {}) do
-    if out[e.path] == nil then out[e.path] = (not whole and e.code ~= "required" and e.detail) or e.message end
-  end
-  return out
-end
-
 --- Errors as { [top-level field] = text } (the first per field; the part after the label, or the
 --- whole message for "is required" and messages that do not start with the label).
 function M.by_field(errs)

@@ -11,7 +11,7 @@ function M.url_encode(s)
 end
 
 --- Parses a query string or form body. A key given several times, or ending in [],
---- becomes a list. Returns the table, or nil, message when the text is not acceptable
+--- becomes a list. Returns the table, or nil, err ({ code, message }) when the text is not acceptable
 --- (NUL bytes or invalid UTF-8).
 function M.parse_query(s)
   local out = {}
@@ -20,7 +20,7 @@ function M.parse_query(s)
     local k, v = pair:match("^([^=]*)=?(.*)$")
     k, v = M.url_decode(k), M.url_decode(v)
     if k:find("\0", 1, true) or v:find("\0", 1, true) or not utf8.len(k) or not utf8.len(v) then
-      return nil, "the request contains NUL bytes or text that is not UTF-8"
+      return nil, { code = "bad_request", message = "the request contains NUL bytes or text that is not UTF-8" }
     end
     local list = k:sub(-2) == "[]"
     if list then k = k:sub(1, -3) end
@@ -153,11 +153,6 @@ end
 -- Text is UTF-8 everywhere: these cut and measure it by characters (code points), never by
 -- bytes, so a cut never splits a character and never separates an accent, a joiner or a
 -- variation selector from the character it belongs to.
-
---- True when s is valid UTF-8.
-function M.utf8_valid(s)
-  return type(s) == "string" and utf8.len(s) ~= nil
-end
 
 --- s with every byte that is not part of valid UTF-8 replaced by U+FFFD (for text from outside:
 --- a mail server's answer, a file in another encoding).

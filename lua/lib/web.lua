@@ -28,32 +28,31 @@ function M.common_header_lines()
   return table.concat(out)
 end
 
+-- text parsed as a query string once, kept on req under key; 400 when it is not acceptable.
+local function parsed(req, key, text)
+  local v = req[key]
+  if not v then
+    local err
+    v, err = util.parse_query(text)
+    if not v then errors.bad_request(err.message) end
+    req[key] = v
+  end
+  return v
+end
+
 --- Parsed query string (cached on the request).
 function M.query(req)
-  local q = req._query
-  if not q then
-    local err
-    q, err = util.parse_query(req.query)
-    if not q then errors.bad_request(err) end
-    req._query = q
-  end
-  return q
+  return parsed(req, "_query", req.query)
 end
 
 --- Parsed form body (application/x-www-form-urlencoded).
 function M.form(req)
-  local f = req._form
-  if not f then
-    local ct = req.headers["content-type"] or ""
-    if ct ~= "" and not ct:find("application/x-www-form-urlencoded", 1, true) then
-      errors.raise(415, "unsupported_media_type", "Send the form as application/x-www-form-urlencoded.")
-    end
-    local err
-    f, err = util.parse_query(req.body)
-    if not f then errors.bad_request(err) end
-    req._form = f
+  if req._form then return req._form end
+  local ct = req.headers["content-type"] or ""
+  if ct ~= "" and not ct:find("application/x-www-form-urlencoded", 1, true) then
+    errors.raise(415, "unsupported_media_type", "Send the form as application/x-www-form-urlencoded.")
   end
-  return f
+  return parsed(req, "_form", req.body)
 end
 
 local function no_nul(v)
@@ -77,7 +76,7 @@ function M.body(req)
   end
   local v, err = json.decode(req.body)
   if type(v) ~= "table" then
-    errors.bad_request("The body is not a JSON object: " .. tostring(err or "wrong type"))
+    errors.bad_request("The body is not a JSON object: " .. (err and err.message or "wrong type"))
   end
   if not no_nul(v) then errors.bad_request("The body contains NUL characters.") end
   req._json = v

@@ -6,8 +6,9 @@ local web = require "lib.web"
 local page = require "lib.page"
 local json = require "lib.json"
 local errors = require "lib.errors"
-local db = require "lib.db"
 local sessions = require "services.sessions"
+local signin = require "services.signin"
+local impersonation = require "services.impersonation"
 local accounts = require "services.accounts"
 local twostep = require "services.twostep"
 local audit = require "services.audit"
@@ -21,7 +22,7 @@ local function owner(req, what)
   if req.via ~= "cookie" then
     errors.forbidden("Sign in with your browser to change your own security settings (API tokens cannot).")
   end
-  sessions.refuse_impersonated(req, what)
+  impersonation.refuse_impersonated(req, what)
   return req.user
 end
 
@@ -68,7 +69,7 @@ function M.routes(r)
         local res = page.redirect("/account/security", "success",
           "Your password was changed. Your other sessions were signed out.")
         accounts.change_own_password(u, f.current_password, f.password, req, req.session.id)
-        db.transaction(function() sessions.renew(req, res) end)
+        sessions.renew(req, res)
         return res
       end)
     end }
@@ -112,8 +113,8 @@ function M.routes(r)
       return on_page(req, function()
         local u = owner(req, "2-step verification")
         twostep.check_may_disable(u.id) -- the reason comes before asking for proof
-        local proof = sessions.require_proof(u, web.form(req))
-        db.transaction(function() twostep.disable(u, req, { proof = proof }) end)
+        local proof = signin.require_proof(u, web.form(req))
+        twostep.disable(u, req, { proof = proof })
         return page.redirect("/account/security", "success", "2-step verification is off.")
       end)
     end }
@@ -123,11 +124,8 @@ function M.routes(r)
       return on_page(req, function()
         local u = owner(req, "2-step verification")
         if not twostep.enrolled(u.id) then errors.conflict("2-step verification is not on.") end
-        local proof = sessions.require_proof(u, web.form(req))
-        db.transaction(function()
-          twostep.disable(u, req, { proof = proof, replacing = true })
-          twostep.begin(u.id)
-        end)
+        local proof = signin.require_proof(u, web.form(req))
+        twostep.replace(u, req, proof)
         return web.redirect("/account/security/setup")
       end)
     end }
@@ -137,8 +135,8 @@ function M.routes(r)
       return on_page(req, function()
         local u = owner(req, "2-step verification")
         if not twostep.enrolled(u.id) then errors.conflict("Turn on 2-step verification first.") end
-        sessions.require_proof(u, web.form(req))
-        local codes = db.transaction(function() return twostep.regenerate_recovery_codes(u, req) end)
+        signin.require_proof(u, web.form(req))
+        local codes = twostep.regenerate_recovery_codes(u, req)
         return codes_page(req, codes, false)
       end)
     end }
@@ -168,7 +166,7 @@ function M.routes(r)
       local input = web.body(req)
       local res = web.no_content()
       accounts.change_own_password(u, input.current_password, input.password, req, req.session.id)
-      db.transaction(function() sessions.renew(req, res) end)
+      sessions.renew(req, res)
       return res
     end }
 
@@ -195,8 +193,8 @@ function M.routes(r)
     handler = function(req)
       local u = owner(req, "2-step verification")
       twostep.check_may_disable(u.id)
-      local proof = sessions.require_proof(u, web.body(req))
-      db.transaction(function() twostep.disable(u, req, { proof = proof }) end)
+      local proof = signin.require_proof(u, web.body(req))
+      twostep.disable(u, req, { proof = proof })
       return web.no_content()
     end }
 
@@ -204,8 +202,8 @@ function M.routes(r)
     handler = function(req)
       local u = owner(req, "2-step verification")
       if not twostep.enrolled(u.id) then errors.conflict("Turn on 2-step verification first.") end
-      sessions.require_proof(u, web.body(req))
-      local codes = db.transaction(function() return twostep.regenerate_recovery_codes(u, req) end)
+      signin.require_proof(u, web.body(req))
+      local codes = twostep.regenerate_recovery_codes(u, req)
       return web.json(200, { recovery_codes = codes })
     end }
 

@@ -3,14 +3,14 @@
 -- yet" for everyone when Candor does not have the feature), user-management settings, license.
 local web = require "lib.web"
 local page = require "lib.page"
-local db = require "lib.db"
 local errors = require "lib.errors"
 local events = require "lib.events"
 local authz = require "core.authz"
 local access = require "services.access"
 local settings = require "services.settings"
 local people = require "services.people"
-local people_routes = require "routes.people"
+local directory = require "services.directory"
+local user_settings = require "services.user_settings"
 
 local M = {}
 
@@ -66,7 +66,7 @@ local FLAG_LABELS = {
 }
 
 --- Who may do action, in words: "HR Admin or HR Assistant (when ... is on)".
-function M.needs(action)
+local function needs(action)
   local text = authz.roles_for(action) or ""
   text = text:gsub("%(when ([%w_%.]+) is on%)", function(flag)
     local label = FLAG_LABELS[flag]
@@ -81,7 +81,7 @@ end
 --- The overview's sections for user: { { name =, items = { { label, href, hint, state =
 --- "open" | "locked" | "unavailable", needs } } } }. Rows of "Additional" that are no admin
 --- feature (writing your own review, the directory) are left out.
-function M.overview(user)
+local function overview(user)
   local sections, order = {}, {}
   local tiles = { user = user, links = {} }
   for action, tile in pairs(TILES) do tiles.links[action] = tile end
@@ -101,7 +101,7 @@ function M.overview(user)
       elseif access.can(user, a.name) then
         item.state, item.href, item.hint = "open", tile.href, tile.hint
       else
-        item.state, item.needs = "locked", M.needs(a.name)
+        item.state, item.needs = "locked", needs(a.name)
       end
       s.items[#s.items + 1] = item
     end
@@ -119,16 +119,15 @@ function M.routes(r)
       if not is_admin(req.user) then
         errors.forbidden("Administration is for HR Admins, HR Assistants and Tech Admins.")
       end
-      return page.render(req, "admin_overview", { title = "Administration", sections = M.overview(req.user) },
+      return page.render(req, "admin_overview", { title = "Administration", sections = overview(req.user) },
         { nav = "admin" })
     end }
 
   r:add{ method = "GET", path = "/admin/users/settings", auth = "user", perm = "admin.user_settings",
     handler = function(req)
       local kept = page.kept(req)
-      local values = kept and kept.values or { guest_policy = settings.get("people.guest_policy"),
-        assistant_can_change_manager = settings.get("people.assistant_can_change_manager"),
-        company_domains = table.concat(settings.get("company.domains"), ", ") }
+      local values = kept and kept.values or user_settings.current()
+      if not kept then values.company_domains = table.concat(values.company_domains, ", ") end
       if kept then values.assistant_can_change_manager = values.assistant_can_change_manager == "on" end
       return page.render(req, "admin_user_settings", { title = "User management settings", values = values,
         policies = people.GUEST_POLICIES, labels = people.GUEST_POLICY_LABELS, errors = kept and kept.errors or {} },
@@ -141,23 +140,22 @@ function M.routes(r)
       local input = { guest_policy = f.guest_policy, assistant_can_change_manager = f.assistant_can_change_manager == "on",
         company_domains = f.company_domains or "" }
       local ok, res = page.form(req, { back = "/admin/users/settings", values = f },
-        people_routes.save_user_settings, req, input)
+        user_settings.save, req.user, input, req)
       if not ok then return res end
       return page.redirect("/admin/users/settings", "success", "Settings saved.")
     end }
 
   r:add{ method = "GET", path = "/admin/license", auth = "user", perm = "admin.license",
     handler = function(req)
-      return page.render(req, "admin_license", { title = "License", licensed = people.licensed_count(),
-        guests = db.value("SELECT count(*) FROM users WHERE kind = 'guest' AND status <> 'deactivated'"),
-        deactivated = db.value("SELECT count(*) FROM users WHERE kind = 'employee' AND status = 'deactivated'") },
-        { nav = "admin" })
+      local n = directory.counts()
+      return page.render(req, "admin_license", { title = "License", licensed = n.licensed, guests = n.guests,
+        deactivated = n.deactivated }, { nav = "admin" })
     end }
 
   r:add{ method = "GET", path = "/api/license", auth = "user", perm = "admin.license",
     handler = function()
-      return web.json(200, { licensed_users = people.licensed_count(),
-        guests = db.value("SELECT count(*) FROM users WHERE kind = 'guest' AND status <> 'deactivated'") })
+      local n = directory.counts()
+      return web.json(200, { licensed_users = n.licensed, guests = n.guests })
     end }
 
   r:add{ method = "GET", path = "/api/permissions", auth = "user", perm = "object",
@@ -165,7 +163,7 @@ function M.routes(r)
       local list = {}
       for _, a in ipairs(authz.actions()) do
         list[#list + 1] = { action = a.name, section = a.section, label = a.label, allowed = (access.can(req.user, a.name)),
-          needs = M.needs(a.name) }
+          needs = needs(a.name) }
       end
       return web.json(200, { permissions = list })
     end }

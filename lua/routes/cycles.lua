@@ -17,7 +17,6 @@ local access = require "services.access"
 local directory = require "services.directory"
 local audit = require "services.audit"
 local workflows = require "services.workflows"
-local people_routes = require "routes.people"
 local authz = require "core.authz"
 local xlsx = require "core.xlsx"
 
@@ -271,7 +270,7 @@ function M.routes(r)
     handler = function(req)
       local c = cycles.require(id_of(req))
       return page.render(req, "cycle_admins", { title = "Admins of " .. c.name, cycle = c, admins = cycles.admins(c.id),
-        people = people_routes.manager_choices(), can_make_admin = access.can(req.user, "reviews.read") },
+        people = directory.manager_choices(), can_make_admin = access.can(req.user, "reviews.read") },
         { nav = "cycles" })
     end }
 

@@ -15,4 +15,5 @@ return {
   "messages",
   "praise_admin",
   "one_on_ones",
+  "objectives",
 }

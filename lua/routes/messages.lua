@@ -8,8 +8,8 @@ local json = require "lib.json"
 local util = require "lib.util"
 local errors = require "lib.errors"
 local events = require "lib.events"
-local db = require "lib.db"
 local access = require "services.access"
+local directory = require "services.directory"
 local messages = require "services.messages"
 local requests = require "services.feedback_requests"
 local badges = require "services.badges"
@@ -18,12 +18,11 @@ local template = require "lib.template"
 
 local M = {}
 
-local function id_of(req, name) return math.tointeger(tonumber(req.params[name or "id"])) end
 
 local function person(p) return p and { id = p.id, name = p.name } or json.null end
 
 --- A message as JSON (what the viewer may see: the writer is null when anonymous).
-function M.message_json(m)
+local function message_json(m)
   local recipients = {}
   for i, p in ipairs(m.recipients) do recipients[i] = person(p) end
   local out = { id = m.id, kind = m.kind, audience = m.audience, anonymous = m.anonymous, author = person(m.author),
@@ -43,7 +42,7 @@ end
 
 local function list_json(list, next_before)
   local items = {}
-  for i, m in ipairs(list) do items[i] = M.message_json(m) end
+  for i, m in ipairs(list) do items[i] = message_json(m) end
   return { items = json.array(items), next_before = next_before or json.null }
 end
 
@@ -57,32 +56,10 @@ end
 
 -- Comma- or line-separated names or emails -> people ids (422 on field naming the unknown one).
 local function people_ids(text, field)
-  local ids = {}
-  for part in tostring(text or ""):gmatch("[^,;\n]+") do
-    part = util.trim(part)
-    if part ~= "" then
-      local email = part:match("<([^>]+)>") or part
-      local found = db.column([[SELECT id FROM users WHERE kind = 'employee' AND status = 'active'
-        AND (email = ? COLLATE NOCASE OR name = ? COLLATE NOCASE) LIMIT 2]], email, part)
-      if #found ~= 1 then
-        errors.invalid({ [field] = ("No single active colleague is called \"%s\": use their email address."):format(part) })
-      end
-      ids[#ids + 1] = found[1]
-    end
-    if #ids > messages.RECIPIENTS_MAX then errors.invalid({ [field] = "At most 20 colleagues." }) end
-  end
-  return ids
+  return directory.people_ids(text, field, messages.RECIPIENTS_MAX)
 end
 
--- Names of people ids, for refilling a form ("Name <email>, ...").
-local function names_of(ids)
-  if #ids == 0 then return "" end
-  local rows = db.query("SELECT name, email FROM users WHERE id IN (SELECT value FROM json_each(?)) ORDER BY name",
-    json.encode(ids))
-  local out = {}
-  for i, r in ipairs(rows) do out[i] = r.name .. " <" .. r.email .. ">" end
-  return table.concat(out, ", ")
-end
+local names_of = directory.names_of
 
 local function truthy(v) return v == "1" or v == "on" or v == "true" or v == true end
 
@@ -114,8 +91,7 @@ local function dialog(req, kind, values, errs)
   enabled.request = enabled.feedback
   local audiences = {}
   for i, a in ipairs(messages.KIND_AUDIENCES[kind] or {}) do audiences[i] = { a, messages.AUDIENCE_LABELS[a] } end
-  local reports = kind == "request" and db.query([[SELECT id, name FROM users WHERE manager_id = ? AND status = 'active'
-    AND kind = 'employee' ORDER BY name]], req.user.id) or {}
+  local reports = kind == "request" and directory.direct_reports(req.user.id, true) or {}
   return page.render(req, "message_new", { title = PRESET_LABELS[kind], kind = kind, presets = M.PRESETS,
     preset_labels = PRESET_LABELS, enabled = enabled, values = values, errors = errs or {}, defaults = defaults,
     audiences = audiences, badges = kind == "praise" and badges.list() or {}, reports = reports }, { nav = "messages" })
@@ -206,7 +182,7 @@ function M.routes(r)
 
   r:add{ method = "GET", path = "/messages/{id:int}", auth = "user", perm = "object",
     handler = function(req)
-      local m = messages.get(req.user, id_of(req))
+      local m = messages.get(req.user, req.params.id)
       local comments = messages.comments({ m.id })[m.id] or {}
       return page.render(req, "message_show", { title = messages.KIND_LABELS[m.kind], m = m, comments = comments,
         kept = page.kept(req), unveiled = messages.unveiled_writer(req.user, m.id),
@@ -219,7 +195,7 @@ function M.routes(r)
 
   r:add{ method = "POST", path = "/messages/{id:int}/like", auth = "user", perm = "object",
     handler = function(req)
-      local id = id_of(req)
+      local id = req.params.id
       local ok, res = page.form(req, back_to(req, id), messages.like, req.user, id)
       if not ok then return res end
       return web.redirect(back_to(req, id))
@@ -227,7 +203,7 @@ function M.routes(r)
 
   r:add{ method = "POST", path = "/messages/{id:int}/unlike", auth = "user", perm = "object",
     handler = function(req)
-      local id = id_of(req)
+      local id = req.params.id
       local ok, res = page.form(req, back_to(req, id), messages.unlike, req.user, id)
       if not ok then return res end
       return web.redirect(back_to(req, id))
@@ -235,7 +211,7 @@ function M.routes(r)
 
   r:add{ method = "POST", path = "/messages/{id:int}/comments", auth = "user", perm = "object",
     handler = function(req)
-      local id = id_of(req)
+      local id = req.params.id
       local f = web.form(req)
       local ok, res = page.form(req, { back = "/messages/" .. id, values = f }, messages.comment, req.user, id, f)
       if not ok then return res end
@@ -244,15 +220,15 @@ function M.routes(r)
 
   r:add{ method = "POST", path = "/messages/{id:int}/comments/{cid:int}/delete", auth = "user", perm = "object",
     handler = function(req)
-      local id = id_of(req)
-      local ok, res = page.form(req, "/messages/" .. id, messages.delete_comment, req.user, id, id_of(req, "cid"), req)
+      local id = req.params.id
+      local ok, res = page.form(req, "/messages/" .. id, messages.delete_comment, req.user, id, req.params.cid, req)
       if not ok then return res end
       return page.redirect("/messages/" .. id, "success", "Comment deleted.")
     end }
 
   r:add{ method = "GET", path = "/messages/{id:int}/edit", auth = "user", perm = "object",
     handler = function(req)
-      local m = messages.get_editable(req.user, id_of(req))
+      local m = messages.get_editable(req.user, req.params.id)
       local kept = page.kept(req)
       return page.render(req, "message_edit", { title = "Edit message", m = m,
         values = kept and kept.values or { text = m.text, badge_id = m.badge_id and tostring(m.badge_id) or "" },
@@ -261,7 +237,7 @@ function M.routes(r)
 
   r:add{ method = "POST", path = "/messages/{id:int}/edit", auth = "user", perm = "object",
     handler = function(req)
-      local id = id_of(req)
+      local id = req.params.id
       local f = web.form(req)
       local ok, res = page.form(req, { back = "/messages/" .. id .. "/edit", values = f }, messages.update, req.user, id,
         { text = f.text, badge_id = f.badge_id ~= nil and (f.badge_id == "" and 0 or f.badge_id) or nil }, req)
@@ -271,7 +247,7 @@ function M.routes(r)
 
   r:add{ method = "POST", path = "/messages/{id:int}/delete", auth = "user", perm = "object",
     handler = function(req)
-      local id = id_of(req)
+      local id = req.params.id
       local ok, res = page.form(req, "/messages/" .. id, messages.delete, req.user, id, req)
       if not ok then return res end
       return page.redirect(web.local_path(web.form(req).back, "/messages?tab=given"), "success", "Deleted.")
@@ -279,7 +255,7 @@ function M.routes(r)
 
   r:add{ method = "POST", path = "/messages/{id:int}/share", auth = "user", perm = "object",
     handler = function(req)
-      local id = id_of(req)
+      local id = req.params.id
       local f = web.form(req)
       local ok, res = page.form(req, { back = "/messages/" .. id, values = f }, function()
         return messages.share(req.user, id, people_ids(f.people, "people"))
@@ -290,7 +266,7 @@ function M.routes(r)
 
   r:add{ method = "POST", path = "/messages/{id:int}/unveil", auth = "user", perm = "praise.unveil_anonymous",
     handler = function(req)
-      local id = id_of(req)
+      local id = req.params.id
       local f = web.form(req)
       local ok, w = page.form(req, { back = "/messages/" .. id, values = f }, messages.unveil, req.user, id, f.reason, req)
       if not ok then return w end
@@ -300,7 +276,7 @@ function M.routes(r)
   -- feedback requests
   r:add{ method = "GET", path = "/requests/{id:int}", auth = "user", perm = "object",
     handler = function(req)
-      local rq = requests.get(req.user, id_of(req))
+      local rq = requests.get(req.user, req.params.id)
       local kept = page.kept(req)
       return page.render(req, "request_show", { title = "Feedback request", r = rq, values = kept and kept.values or {},
         errors = kept and kept.errors or {}, anonymous = requests.anonymous_answers() }, { nav = "messages" })
@@ -308,7 +284,7 @@ function M.routes(r)
 
   r:add{ method = "POST", path = "/requests/{id:int}/answer", auth = "user", perm = "object",
     handler = function(req)
-      local id = id_of(req)
+      local id = req.params.id
       local f = web.form(req)
       local ok, mid = page.form(req, { back = "/requests/" .. id, values = f }, requests.answer, req.user, id,
         { text = f.text }, req)
@@ -318,7 +294,7 @@ function M.routes(r)
 
   r:add{ method = "POST", path = "/requests/{id:int}/decline", auth = "user", perm = "object",
     handler = function(req)
-      local id = id_of(req)
+      local id = req.params.id
       local ok, res = page.form(req, "/requests/" .. id, requests.decline, req.user, id, req)
       if not ok then return res end
       return page.redirect("/messages?tab=requested", "success", "Declined; they have been told.")
@@ -326,20 +302,20 @@ function M.routes(r)
 
   -- badge images: served from the app with a safe type, never sniffed, scripts impossible
   r:add{ method = "GET", path = "/badges/{id:int}/image", auth = "user", perm = "messages.read_everyone",
-    handler = function(req) return image_response(id_of(req)) end }
+    handler = function(req) return image_response(req.params.id) end }
 
   -- the same for an office screen (its link is its permission)
   r:add{ method = "GET", path = "/praise/screen/{token}/badges/{id:int}", auth = "public", perm = "none",
     handler = function(req)
       wall.screen_for(req.params.token)
-      return image_response(id_of(req))
+      return image_response(req.params.id)
     end }
 
   -- ---------------------------------------------------------------- API
   r:add{ method = "POST", path = "/api/messages", auth = "user", perm = "messages.write",
     handler = function(req)
       local id = messages.create(req.user, web.body(req), req)
-      return web.json(201, M.message_json(messages.get(req.user, id)))
+      return web.json(201, message_json(messages.get(req.user, id)))
     end }
 
   r:add{ method = "GET", path = "/api/messages", auth = "user", perm = "object",
@@ -349,10 +325,17 @@ function M.routes(r)
       return web.json(200, list_json(list, next_before))
     end }
 
+  -- the praise moderators' list (Administration › Praise › Moderation)
+  r:add{ method = "GET", path = "/api/praise/moderation", auth = "user", perm = "praise.moderate",
+    handler = function(req)
+      local list, next_before = messages.moderation_page(req.user, web.query(req).before)
+      return web.json(200, list_json(list, next_before))
+    end }
+
   r:add{ method = "GET", path = "/api/messages/{id:int}", auth = "user", perm = "object",
     handler = function(req)
-      local m = messages.get(req.user, id_of(req))
-      local out = M.message_json(m)
+      local m = messages.get(req.user, req.params.id)
+      local out = message_json(m)
       local comments = {}
       for i, c in ipairs(messages.comments({ m.id })[m.id] or {}) do
         comments[i] = { id = c.id, author = person(c.author), text = c.text, created_at = c.created_at }
@@ -363,47 +346,47 @@ function M.routes(r)
 
   r:add{ method = "PATCH", path = "/api/messages/{id:int}", auth = "user", perm = "object",
     handler = function(req)
-      messages.update(req.user, id_of(req), web.body(req), req)
-      local ok, m = pcall(messages.get, req.user, id_of(req))
-      return web.json(200, ok and M.message_json(m) or { id = id_of(req) })
+      messages.update(req.user, req.params.id, web.body(req), req)
+      local ok, m = pcall(messages.get, req.user, req.params.id)
+      return web.json(200, ok and message_json(m) or { id = req.params.id })
     end }
 
   r:add{ method = "DELETE", path = "/api/messages/{id:int}", auth = "user", perm = "object",
     handler = function(req)
-      messages.delete(req.user, id_of(req), req)
+      messages.delete(req.user, req.params.id, req)
       return web.no_content()
     end }
 
   r:add{ method = "POST", path = "/api/messages/{id:int}/likes", auth = "user", perm = "object",
     handler = function(req)
-      return web.json(200, { like_count = messages.like(req.user, id_of(req)), liked = true })
+      return web.json(200, { like_count = messages.like(req.user, req.params.id), liked = true })
     end }
 
   r:add{ method = "DELETE", path = "/api/messages/{id:int}/likes", auth = "user", perm = "object",
     handler = function(req)
-      return web.json(200, { like_count = messages.unlike(req.user, id_of(req)), liked = false })
+      return web.json(200, { like_count = messages.unlike(req.user, req.params.id), liked = false })
     end }
 
   r:add{ method = "POST", path = "/api/messages/{id:int}/comments", auth = "user", perm = "object",
     handler = function(req)
-      return web.json(201, { id = messages.comment(req.user, id_of(req), web.body(req)) })
+      return web.json(201, { id = messages.comment(req.user, req.params.id, web.body(req)) })
     end }
 
   r:add{ method = "DELETE", path = "/api/messages/{id:int}/comments/{cid:int}", auth = "user", perm = "object",
     handler = function(req)
-      messages.delete_comment(req.user, id_of(req), id_of(req, "cid"), req)
+      messages.delete_comment(req.user, req.params.id, req.params.cid, req)
       return web.no_content()
     end }
 
   r:add{ method = "POST", path = "/api/messages/{id:int}/shares", auth = "user", perm = "object",
     handler = function(req)
       local b = web.body(req)
-      return web.json(200, { added = json.array(messages.share(req.user, id_of(req), b.user_ids)) })
+      return web.json(200, { added = json.array(messages.share(req.user, req.params.id, b.user_ids)) })
     end }
 
   r:add{ method = "POST", path = "/api/messages/{id:int}/unveil", auth = "user", perm = "praise.unveil_anonymous",
     handler = function(req)
-      local w = messages.unveil(req.user, id_of(req), web.body(req).reason, req)
+      local w = messages.unveil(req.user, req.params.id, web.body(req).reason, req)
       return web.json(200, { writer = person(w) })
     end }
 
@@ -424,23 +407,23 @@ function M.routes(r)
 
   r:add{ method = "GET", path = "/api/feedback-requests/{id:int}", auth = "user", perm = "object",
     handler = function(req)
-      local rq = requests.get(req.user, id_of(req))
+      local rq = requests.get(req.user, req.params.id)
       local out = request_json(rq)
       local answers = {}
-      for i, m in ipairs(rq.answers) do answers[i] = M.message_json(m) end
+      for i, m in ipairs(rq.answers) do answers[i] = message_json(m) end
       out.answers = json.array(answers)
       return web.json(200, out)
     end }
 
   r:add{ method = "POST", path = "/api/feedback-requests/{id:int}/answer", auth = "user", perm = "object",
     handler = function(req)
-      local mid = requests.answer(req.user, id_of(req), web.body(req), req)
-      return web.json(201, M.message_json(messages.get(req.user, mid)))
+      local mid = requests.answer(req.user, req.params.id, web.body(req), req)
+      return web.json(201, message_json(messages.get(req.user, mid)))
     end }
 
   r:add{ method = "POST", path = "/api/feedback-requests/{id:int}/decline", auth = "user", perm = "object",
     handler = function(req)
-      requests.decline(req.user, id_of(req), req)
+      requests.decline(req.user, req.params.id, req)
       return web.no_content()
     end }
 

@@ -14,7 +14,6 @@ local one_on_ones = require "services.one_on_ones"
 local M = {}
 
 local function int(v) return math.tointeger(tonumber(v)) end
-local function id_of(req) return int(req.params.id) end
 
 -- ------------------------------------------------------------------ JSON shapes
 
@@ -50,7 +49,7 @@ local function meeting_form(req, id, which, f)
 end
 
 local function show_meeting(req)
-  local v = one_on_ones.view(req.user, id_of(req), req)
+  local v = one_on_ones.view(req.user, req.params.id, req)
   local kept = page.kept(req)
   local edit = int(web.query(req).edit)
   local data = { title = v.series.title, v = v, kept = kept and { form = kept.extra and kept.extra.form,
@@ -64,9 +63,9 @@ end
 -- Runs fn for a form on the meeting page; a refusal goes back to it keeping what was typed.
 local function on_meeting(req, which, fn, done_message, to)
   local f = web.form(req)
-  local ok, res = page.form(req, meeting_form(req, id_of(req), which, f), fn, f)
+  local ok, res = page.form(req, meeting_form(req, req.params.id, which, f), fn, f)
   if not ok then return res end
-  return page.redirect(to and to(res) or (meeting_path(id_of(req)) .. "#" .. which:gsub(":.*", "")), "success",
+  return page.redirect(to and to(res) or (meeting_path(req.params.id) .. "#" .. which:gsub(":.*", "")), "success",
     done_message)
 end
 
@@ -99,7 +98,7 @@ function M.routes(r)
 
   r:add{ method = "GET", path = "/api/meeting-series/{id:int}", auth = "user", perm = "object",
     handler = function(req)
-      local s = one_on_ones.series(req.user, id_of(req))
+      local s = one_on_ones.series(req.user, req.params.id)
       local j = series_json(s)
       j.meetings = json.array(one_on_ones.meetings_of(s.id))
       return web.json(200, j)
@@ -107,15 +106,15 @@ function M.routes(r)
 
   r:add{ method = "PATCH", path = "/api/meeting-series/{id:int}", auth = "user", perm = "object",
     handler = function(req)
-      return web.json(200, series_json(one_on_ones.update(req.user, id_of(req), web.body(req), req)))
+      return web.json(200, series_json(one_on_ones.update(req.user, req.params.id, web.body(req), req)))
     end }
 
   r:add{ method = "POST", path = "/api/meeting-series/{id:int}/end", auth = "user", perm = "object",
-    handler = function(req) return web.json(200, series_json(one_on_ones.finish(req.user, id_of(req), req))) end }
+    handler = function(req) return web.json(200, series_json(one_on_ones.finish(req.user, req.params.id, req))) end }
 
   r:add{ method = "POST", path = "/api/meeting-series/{id:int}/meetings", auth = "user", perm = "object",
     handler = function(req)
-      local mid = one_on_ones.schedule(req.user, id_of(req), web.body(req).date, req)
+      local mid = one_on_ones.schedule(req.user, req.params.id, web.body(req).date, req)
       return web.json(201, meeting_json(one_on_ones.view(req.user, mid, req)), { Location = "/api/meetings/" .. mid })
     end }
 
@@ -132,19 +131,19 @@ function M.routes(r)
     end }
 
   r:add{ method = "GET", path = "/api/meetings/{id:int}", auth = "user", perm = "object",
-    handler = function(req) return web.json(200, meeting_json(one_on_ones.view(req.user, id_of(req), req))) end }
+    handler = function(req) return web.json(200, meeting_json(one_on_ones.view(req.user, req.params.id, req))) end }
 
   r:add{ method = "PATCH", path = "/api/meetings/{id:int}", auth = "user", perm = "object",
     handler = function(req)
-      one_on_ones.reschedule(req.user, id_of(req), web.body(req).date, req)
-      return web.json(200, meeting_json(one_on_ones.view(req.user, id_of(req), req)))
+      one_on_ones.reschedule(req.user, req.params.id, web.body(req).date, req)
+      return web.json(200, meeting_json(one_on_ones.view(req.user, req.params.id, req)))
     end }
 
   for _, how in ipairs({ "done", "skip" }) do
     r:add{ method = "POST", path = "/api/meetings/{id:int}/" .. how, auth = "user", perm = "object",
       handler = function(req)
-        local next_id = one_on_ones.close(req.user, id_of(req), how == "done" and "done" or "skipped", req)
-        local j = meeting_json(one_on_ones.view(req.user, id_of(req), req))
+        local next_id = one_on_ones.close(req.user, req.params.id, how == "done" and "done" or "skipped", req)
+        local j = meeting_json(one_on_ones.view(req.user, req.params.id, req))
         j.next_meeting_id = next_id or json.null
         return web.json(200, j)
       end }
@@ -152,7 +151,7 @@ function M.routes(r)
 
   -- The item as the meeting shows it to the caller after a change (status: 200 or 201).
   local function item_after(req, iid, status)
-    local v = one_on_ones.view(req.user, id_of(req), req)
+    local v = one_on_ones.view(req.user, req.params.id, req)
     for _, kind in ipairs(one_on_ones.KINDS) do
       for _, i in ipairs(v.items[kind]) do
         if i.id == iid then return web.json(status or 200, item_json(i)) end
@@ -163,26 +162,26 @@ function M.routes(r)
 
   r:add{ method = "POST", path = "/api/meetings/{id:int}/items", auth = "user", perm = "object",
     handler = function(req)
-      return item_after(req, one_on_ones.add_item(req.user, id_of(req), web.body(req), req), 201)
+      return item_after(req, one_on_ones.add_item(req.user, req.params.id, web.body(req), req), 201)
     end }
 
   r:add{ method = "PATCH", path = "/api/meetings/{id:int}/items/{item:int}", auth = "user", perm = "object",
     handler = function(req)
-      one_on_ones.update_item(req.user, id_of(req), int(req.params.item), web.body(req), req)
-      return item_after(req, int(req.params.item))
+      one_on_ones.update_item(req.user, req.params.id, req.params.item, web.body(req), req)
+      return item_after(req, req.params.item)
     end }
 
   r:add{ method = "DELETE", path = "/api/meetings/{id:int}/items/{item:int}", auth = "user", perm = "object",
     handler = function(req)
-      one_on_ones.delete_item(req.user, id_of(req), int(req.params.item), req)
+      one_on_ones.delete_item(req.user, req.params.id, req.params.item, req)
       return web.no_content()
     end }
 
   r:add{ method = "POST", path = "/api/meetings/{id:int}/items/{item:int}/done", auth = "user", perm = "object",
     handler = function(req)
       local b = web.body(req)
-      one_on_ones.tick(req.user, id_of(req), int(req.params.item), b.done ~= false, req)
-      return item_after(req, int(req.params.item))
+      one_on_ones.tick(req.user, req.params.id, req.params.item, b.done ~= false, req)
+      return item_after(req, req.params.item)
     end }
 
   -- ---------------------------------------------------------------- pages
@@ -228,7 +227,7 @@ function M.routes(r)
 
   r:add{ method = "GET", path = "/meetings/series/{id:int}", auth = "user", perm = "object",
     handler = function(req)
-      local s = one_on_ones.series(req.user, id_of(req))
+      local s = one_on_ones.series(req.user, req.params.id)
       local list = one_on_ones.meetings_of(s.id)
       return web.redirect(meeting_path(list[1].id))
     end }
@@ -241,73 +240,73 @@ function M.routes(r)
         return on_meeting(req, anchor, function(f)
           local input = { kind = kind, text = f.text, private = boolean_field(f.private) and "on" or "off",
             assignee_id = f.assignee_id, due_date = f.due_date }
-          return one_on_ones.add_item(req.user, id_of(req), input, req)
+          return one_on_ones.add_item(req.user, req.params.id, input, req)
         -- no #fragment: a page with one ignores autofocus, and the field's autofocus scrolls to it
-        end, label, function() return meeting_path(id_of(req)) .. "?added=" .. kind end)
+        end, label, function() return meeting_path(req.params.id) .. "?added=" .. kind end)
       end }
   end
 
   r:add{ method = "POST", path = "/meetings/{id:int}/items/{item:int}", auth = "user", perm = "object",
     handler = function(req)
-      local item = int(req.params.item)
+      local item = req.params.item
       return on_meeting(req, "edit:" .. item, function(f)
         local input = { text = f.text, assignee_id = f.assignee_id, due_date = f.due_date }
         if f.private then input.private = boolean_field(f.private) and "on" or "off" end
-        return one_on_ones.update_item(req.user, id_of(req), item, input, req)
-      end, "Saved.", function() return meeting_path(id_of(req)) .. "#item-" .. item end)
+        return one_on_ones.update_item(req.user, req.params.id, item, input, req)
+      end, "Saved.", function() return meeting_path(req.params.id) .. "#item-" .. item end)
     end }
 
   -- the one-button forms on an item: a field on or off, a service call, a message for each
   local toggles = {
     privacy = { field = "private", said = { "Now private: only you read it.", "Now shared with the other participant." },
-      run = function(req, item, on) return one_on_ones.update_item(req.user, id_of(req), item, { private = on }, req) end },
+      run = function(req, item, on) return one_on_ones.update_item(req.user, req.params.id, item, { private = on }, req) end },
     tick = { field = "done", said = { "Ticked off.", "Open again." },
-      run = function(req, item, on) return one_on_ones.tick(req.user, id_of(req), item, on, req) end },
+      run = function(req, item, on) return one_on_ones.tick(req.user, req.params.id, item, on, req) end },
     delete = { field = "confirm", said = { "Deleted.", "Deleted." }, to = meeting_path,
-      run = function(req, item) return one_on_ones.delete_item(req.user, id_of(req), item, req) end },
+      run = function(req, item) return one_on_ones.delete_item(req.user, req.params.id, item, req) end },
   }
   for name, tg in pairs(toggles) do
     r:add{ method = "POST", path = "/meetings/{id:int}/items/{item:int}/" .. name, auth = "user", perm = "object",
       handler = function(req)
         local on = boolean_field(web.form(req)[tg.field])
-        local item = int(req.params.item)
+        local item = req.params.item
         return on_meeting(req, "item-" .. item, function() return tg.run(req, item, on) end,
-          tg.said[on and 1 or 2], tg.to and function() return tg.to(id_of(req)) end)
+          tg.said[on and 1 or 2], tg.to and function() return tg.to(req.params.id) end)
       end }
   end
 
   r:add{ method = "POST", path = "/meetings/{id:int}/reschedule", auth = "user", perm = "object",
     handler = function(req)
       return on_meeting(req, "reschedule", function(f)
-        return one_on_ones.reschedule(req.user, id_of(req), f.date, req)
-      end, "The meeting is moved.", function() return meeting_path(id_of(req)) end)
+        return one_on_ones.reschedule(req.user, req.params.id, f.date, req)
+      end, "The meeting is moved.", function() return meeting_path(req.params.id) end)
     end }
 
   for _, how in ipairs({ "done", "skip" }) do
     r:add{ method = "POST", path = "/meetings/{id:int}/" .. how, auth = "user", perm = "object",
       handler = function(req)
         return on_meeting(req, "status", function()
-          return one_on_ones.close(req.user, id_of(req), how == "done" and "done" or "skipped", req)
+          return one_on_ones.close(req.user, req.params.id, how == "done" and "done" or "skipped", req)
         end, how == "done" and "Marked as done. What is still open carries over to the next meeting."
           or "Skipped. Everything open carries over to the next meeting.",
-          function(next_id) return meeting_path(next_id or id_of(req)) end)
+          function(next_id) return meeting_path(next_id or req.params.id) end)
       end }
   end
 
   r:add{ method = "POST", path = "/meetings/series/{id:int}", auth = "user", perm = "object",
     handler = function(req)
       local f = web.form(req)
-      local back = meeting_path(one_on_ones.current_meeting(req.user, id_of(req)))
+      local back = meeting_path(one_on_ones.current_meeting(req.user, req.params.id))
       local ok, res = page.form(req, { back = back .. "#series", form = back, values = f, extra = { form = "series" } },
-        one_on_ones.update, req.user, id_of(req), { title = f.title, cadence = f.cadence }, req)
+        one_on_ones.update, req.user, req.params.id, { title = f.title, cadence = f.cadence }, req)
       if not ok then return res end
       return page.redirect(back .. "#series", "success", "Saved.")
     end }
 
   r:add{ method = "POST", path = "/meetings/series/{id:int}/end", auth = "user", perm = "object",
     handler = function(req)
-      local back = meeting_path(one_on_ones.current_meeting(req.user, id_of(req)))
-      local ok, res = page.form(req, back, one_on_ones.finish, req.user, id_of(req), req)
+      local back = meeting_path(one_on_ones.current_meeting(req.user, req.params.id))
+      local ok, res = page.form(req, back, one_on_ones.finish, req.user, req.params.id, req)
       if not ok then return res end
       return page.redirect(back, "success", "The series has ended. Everything written stays here, read-only.")
     end }
@@ -315,9 +314,9 @@ function M.routes(r)
   r:add{ method = "POST", path = "/meetings/series/{id:int}/schedule", auth = "user", perm = "object",
     handler = function(req)
       local f = web.form(req)
-      local back = meeting_path(one_on_ones.current_meeting(req.user, id_of(req)))
+      local back = meeting_path(one_on_ones.current_meeting(req.user, req.params.id))
       local ok, res = page.form(req, { back = back .. "#schedule", form = back, values = f,
-        extra = { form = "schedule" } }, one_on_ones.schedule, req.user, id_of(req), f.date, req)
+        extra = { form = "schedule" } }, one_on_ones.schedule, req.user, req.params.id, f.date, req)
       if not ok then return res end
       return page.redirect(meeting_path(res), "success", "The next meeting is planned.")
     end }

@@ -6,13 +6,11 @@ local json = require "lib.json"
 local util = require "lib.util"
 local errors = require "lib.errors"
 local events = require "lib.events"
-local db = require "lib.db"
 local authz = require "core.authz"
 local people = require "services.people"
 local directory = require "services.directory"
 local access = require "services.access"
-local settings = require "services.settings"
-local audit = require "services.audit"
+local user_settings = require "services.user_settings"
 local policy = require "lib.policy"
 local dashboard = require "services.dashboard"
 
@@ -27,7 +25,6 @@ local function user_json(u, roles, admin)
   if u.manager_name then out.manager_name = u.manager_name end
   return out
 end
-M.user_json = user_json
 
 -- The person at params.id as the viewer may see them (admins see everyone; others see
 -- employees who are not deactivated; nobody but admins sees guests). 404 otherwise.
@@ -72,9 +69,29 @@ local function person_actions(viewer, u, roles)
   return a
 end
 
+local function user_settings_json()
+  local v = user_settings.current()
+  v.company_domains = json.array(v.company_domains)
+  return v
+end
+
 local ROLE_NAMES = access.ROLE_NAMES
 -- The roles as policies/roles_list.lua declares them (name, label, plural, description).
 local function role_defs() return policy.roles().roles end
+
+-- What the roles page shows of u holding roles, and what the viewer may grant.
+local function roles_page_data(req, u, roles)
+  local have = {}
+  for _, r in ipairs(roles) do have[r] = true end
+  local grantable, needs = {}, {}
+  for _, r in ipairs(access.ROLE_LIST) do
+    grantable[r] = access.can(req.user, access.grant_action(r))
+    needs[r] = authz.roles_for(access.grant_action(r))
+  end
+  return { title = "Roles of " .. u.name, person = u, have = have, grantable = grantable, role_names = ROLE_NAMES,
+    role_defs = role_defs(), needs = needs,
+    last_super = people.is_super(roles) and #people.super_user_ids() == 1 }
+end
 
 function M.routes(r)
   -- ---------------------------------------------------------------- API
@@ -107,15 +124,15 @@ function M.routes(r)
       if input.manager_id == json.null then input.manager_id = nil; input.clear_manager = true end
       local u
       if input.clear_manager then
-        people.set_manager(req.user, math.tointeger(tonumber(req.params.id)), nil, req)
+        people.set_manager(req.user, req.params.id, nil, req)
       end
-      u = people.update(req.user, math.tointeger(tonumber(req.params.id)), input, req)
+      u = people.update(req.user, req.params.id, input, req)
       return web.json(200, user_json(u, people.roles(u.id), access.can(req.user, "users.view_all")))
     end }
 
   r:add{ method = "DELETE", path = "/api/users/{id:int}", auth = "user", perm = "users.delete",
     handler = function(req)
-      people.delete(req.user, math.tointeger(tonumber(req.params.id)), req)
+      people.delete(req.user, req.params.id, req)
       return web.no_content()
     end }
 
@@ -123,7 +140,7 @@ function M.routes(r)
     handler = function(req)
       local input = web.body(req)
       if type(input.roles) ~= "table" then errors.invalid({ roles = "Send the full list of roles, e.g. [\"hr_admin\"]." }) end
-      local roles, notes = people.set_roles(req.user, math.tointeger(tonumber(req.params.id)), input.roles, req)
+      local roles, notes = people.set_roles(req.user, req.params.id, input.roles, req)
       return web.json(200, { roles = json.array(roles), notes = json.array(notes) })
     end }
 
@@ -132,42 +149,32 @@ function M.routes(r)
       local u = visible_person(req)
       local direct = web.query(req).direct == "1" or web.query(req).direct == "true"
       local ids = authz.reports(u.id, direct)
-      local rows = #ids == 0 and {} or db.query([[SELECT id, email, name, job_title, department, location,
-          hire_date, manager_id, kind, status FROM users WHERE id IN (SELECT value FROM json_each(?))
-          AND status <> 'deactivated' ORDER BY name COLLATE FOLD]], json.encode(ids))
       local list = {}
-      for i, x in ipairs(rows) do list[i] = user_json(x) end
+      for i, x in ipairs(directory.listed(ids)) do list[i] = user_json(x) end
       return web.json(200, { reports = json.array(list), direct = direct })
     end }
 
   for _, op in ipairs({ "deactivate", "reactivate", "lock", "unlock" }) do
     r:add{ method = "POST", path = "/api/users/{id:int}/" .. op, auth = "user", perm = "object",
       handler = function(req)
-        local u = people.set_status(req.user, math.tointeger(tonumber(req.params.id)), op, req)
+        local u = people.set_status(req.user, req.params.id, op, req)
         return web.json(200, user_json(u, nil, true))
       end }
   end
 
   r:add{ method = "POST", path = "/api/users/{id:int}/convert", auth = "user", perm = "users.convert_guest",
     handler = function(req)
-      local u = people.convert_guest(req.user, math.tointeger(tonumber(req.params.id)), req)
+      local u = people.convert_guest(req.user, req.params.id, req)
       return web.json(200, user_json(u, nil, true))
     end }
 
   r:add{ method = "GET", path = "/api/settings/users", auth = "user", perm = "admin.user_settings",
-    handler = function()
-      return web.json(200, { guest_policy = settings.get("people.guest_policy"),
-        assistant_can_change_manager = settings.get("people.assistant_can_change_manager"),
-        company_domains = json.array(settings.get("company.domains")) })
-    end }
+    handler = function() return web.json(200, user_settings_json()) end }
 
   r:add{ method = "PUT", path = "/api/settings/users", auth = "user", perm = "admin.user_settings",
     handler = function(req)
-      local input = web.body(req)
-      M.save_user_settings(req, input)
-      return web.json(200, { guest_policy = settings.get("people.guest_policy"),
-        assistant_can_change_manager = settings.get("people.assistant_can_change_manager"),
-        company_domains = json.array(settings.get("company.domains")) })
+      user_settings.save(req.user, web.body(req), req)
+      return web.json(200, user_settings_json())
     end }
 
   -- ---------------------------------------------------------------- pages
@@ -185,8 +192,7 @@ function M.routes(r)
       return page.render(req, "people_list", {
         title = "People", res = res, q = q, facets = directory.facets(), can_add = can_add,
         actions = viewer_actions, role_names = ROLE_NAMES, role_defs = role_defs(),
-        managers = db.query([[SELECT id, name FROM users WHERE id IN (SELECT DISTINCT manager_id FROM users
-          WHERE manager_id IS NOT NULL) ORDER BY name COLLATE FOLD]]),
+        managers = directory.managers(),
       }, { nav = "people" })
     end }
 
@@ -197,7 +203,7 @@ function M.routes(r)
       return page.render(req, "people_new", { title = "Add people", values = kept and kept.values or { invite = "on",
         kind = web.query(req).kind == "guest" and "guest" or "employee" }, errors = kept and kept.errors or {},
         guest_ok = guest_ok, can_manager = access.can(req.user, "users.change_manager"),
-        managers = M.manager_choices() }, { nav = "people" })
+        managers = directory.manager_choices() }, { nav = "people" })
     end }
 
   r:add{ method = "POST", path = "/people/new", auth = "user", perm = "users.invite",
@@ -215,13 +221,12 @@ function M.routes(r)
       local u, admin = visible_person(req)
       local roles = people.roles(u.id)
       local manager = u.manager_id and people.get(u.manager_id)
-      local reports = db.query([[SELECT id, name, job_title FROM users WHERE manager_id = ? AND status <> 'deactivated'
-        ORDER BY name COLLATE FOLD]], u.id)
+      local reports = directory.direct_reports(u.id)
       local profile = { viewer = req.user, person = u, sections = {} }
       events.fire("person.profile", profile)
       table.sort(profile.sections, function(a, b) return (a.order or 50) < (b.order or 50) end)
       return page.render(req, "people_show", { sections = profile.sections, title = u.name, person = u, roles = roles, role_names = ROLE_NAMES,
-        manager = manager, reports = reports, admin = admin, chain = M.chain_of(u.id), is_super = people.is_super(roles),
+        manager = manager, reports = reports, admin = admin, chain = directory.chain(u.id), is_super = people.is_super(roles),
         actions = person_actions(req.user, u, roles), indirect = #authz.reports(u.id, false),
         reviews = dashboard.review_history(req.user, u.id) }, { nav = "people" })
     end }
@@ -235,7 +240,7 @@ function M.routes(r)
       return page.render(req, "people_edit", { title = "Edit " .. u.name, person = u,
         values = kept and kept.values or util.copy(u), errors = kept and kept.errors or {},
         can_edit = actions.edit or false, can_manager = actions.manager or false,
-        can_email = access.can(req.user, "users.change_email"), managers = M.manager_choices(u.id) },
+        can_email = access.can(req.user, "users.change_email"), managers = directory.manager_choices(u.id) },
         { nav = "people" })
     end }
 
@@ -269,7 +274,7 @@ function M.routes(r)
         roles = {}
         for _, role in ipairs(access.ROLE_LIST) do if kept.values[role] then roles[#roles + 1] = role end end
       end
-      return page.render(req, "people_roles", M.roles_page_data(req, u, roles), { nav = "people" })
+      return page.render(req, "people_roles", roles_page_data(req, u, roles), { nav = "people" })
     end }
 
   r:add{ method = "POST", path = "/people/{id:int}/roles", auth = "user", perm = "object",
@@ -291,7 +296,7 @@ function M.routes(r)
     r:add{ method = "POST", path = "/people/{id:int}/" .. op, auth = "user", perm = "object",
       handler = function(req)
         local ok, res = page.form(req, "/people/" .. req.params.id, people.set_status, req.user,
-          math.tointeger(tonumber(req.params.id)), op, req)
+          req.params.id, op, req)
         if not ok then return res end
         return page.redirect("/people/" .. res.id, "success", res.name .. " was " .. status_labels[op] .. ".")
       end }
@@ -307,7 +312,7 @@ function M.routes(r)
 
   r:add{ method = "POST", path = "/people/{id:int}/convert", auth = "user", perm = "users.convert_guest",
     handler = function(req)
-      local u = people.convert_guest(req.user, math.tointeger(tonumber(req.params.id)), req)
+      local u = people.convert_guest(req.user, req.params.id, req)
       return page.redirect("/people/" .. u.id, "success", u.name .. " is now a regular user.")
     end }
 
@@ -331,68 +336,5 @@ function M.routes(r)
   end)
 end
 
---- People who can be picked as a manager (not guests, not deactivated, not the person).
-function M.manager_choices(except_id)
-  return db.query([[SELECT id, name, job_title FROM users WHERE kind = 'employee' AND status <> 'deactivated'
-    AND id IS NOT ? ORDER BY name COLLATE FOLD]], except_id)
-end
-
-function M.chain_of(id)
-  local ids = authz.chain(id)
-  if #ids == 0 then return {} end
-  local rows = db.query("SELECT id, name FROM users WHERE id IN (SELECT value FROM json_each(?))", json.encode(ids))
-  local by = util.index_by(rows, "id")
-  local out = {}
-  for i = #ids, 1, -1 do if by[ids[i]] then out[#out + 1] = by[ids[i]] end end
-  return out
-end
-
-function M.roles_page_data(req, u, roles)
-  local have = {}
-  for _, r in ipairs(roles) do have[r] = true end
-  local grantable, needs = {}, {}
-  for _, r in ipairs(access.ROLE_LIST) do
-    grantable[r] = access.can(req.user, access.grant_action(r))
-    needs[r] = authz.roles_for(access.grant_action(r))
-  end
-  return { title = "Roles of " .. u.name, person = u, have = have, grantable = grantable, role_names = ROLE_NAMES,
-    role_defs = role_defs(), needs = needs,
-    last_super = people.is_super(roles) and #people.super_user_ids() == 1 }
-end
-
--- The settings of the user-management page, under the names the form and the API use.
-local USER_SETTINGS = {
-  { field = "guest_policy", name = "people.guest_policy", label = "Who can invite guests" },
-  { field = "assistant_can_change_manager", name = "people.assistant_can_change_manager",
-    label = "Allowing HR Assistants to pick a manager" },
-  { field = "company_domains", name = "company.domains", label = "The company's email domains" },
-}
-
---- Saves the user-management settings (guest policy, assistants and managers, domains): all
---- or nothing; a refusal names the field, never the internal setting key.
-function M.save_user_settings(req, input)
-  local changed, bad = {}, {}
-  local values = {}
-  for _, s in ipairs(USER_SETTINGS) do
-    local v = input[s.field]
-    if s.field == "company_domains" and type(v) == "string" then
-      local out = {}
-      for d in v:gmatch("[^%s,;]+") do out[#out + 1] = d:lower() end
-      v = out
-    end
-    if v ~= nil then
-      local _, msg = settings.check(s.name, v)
-      if msg then bad[s.field] = s.label .. ": " .. msg .. "." else values[s.field] = v end
-    end
-  end
-  if next(bad) then errors.invalid(bad, "Nothing was saved; see the marked setting.") end
-  for _, s in ipairs(USER_SETTINGS) do
-    if values[s.field] ~= nil then
-      settings.set(s.name, values[s.field], req.user.id)
-      changed[#changed + 1] = s.field
-    end
-  end
-  audit.record{ action = "settings.users", actor = req.user, req = req, details = { changed = changed } }
-end
 
 return M

@@ -12,11 +12,9 @@ local audit = require "services.audit"
 local messages = require "services.messages"
 local badges = require "services.badges"
 local wall = require "services.wall"
-local message_routes = require "routes.messages"
 
 local M = {}
 
-local function id_of(req) return math.tointeger(tonumber(req.params.id)) end
 
 local SECTIONS = {
   { "badges", "Badges", "praise.badges" }, { "defaults", "Message defaults", "praise.platforms" },
@@ -91,15 +89,15 @@ function M.routes(r)
     handler = function(req)
       local f = web.form(req)
       local input = { title = f.title, description = f.description, symbol = f.symbol, active = f.active == "1" }
-      local ok, res = page.form(req, { back = "/admin/praise/badges", values = f, extra = { form = id_of(req) } },
-        badges.update, req.user, id_of(req), input, req)
+      local ok, res = page.form(req, { back = "/admin/praise/badges", values = f, extra = { form = req.params.id } },
+        badges.update, req.user, req.params.id, input, req)
       if not ok then return res end
       return page.redirect("/admin/praise/badges", "success", input.active and "Saved." or "Badge retired.")
     end }
 
   r:add{ method = "POST", path = "/admin/praise/badges/{id:int}/move", auth = "user", perm = "praise.badges",
     handler = function(req)
-      local ok, res = page.form(req, "/admin/praise/badges", badges.move, req.user, id_of(req),
+      local ok, res = page.form(req, "/admin/praise/badges", badges.move, req.user, req.params.id,
         web.form(req).step == "up" and -1 or 1, req)
       if not ok then return res end
       return web.redirect("/admin/praise/badges")
@@ -108,14 +106,14 @@ function M.routes(r)
   r:add{ method = "POST", path = "/admin/praise/badges/{id:int}/image", auth = "user", perm = "praise.badges",
     handler = function(req)
       local file = web.multipart(req).files.image
-      local ok, res = page.form(req, "/admin/praise/badges", badges.set_image, req.user, id_of(req), file and file.data, req)
+      local ok, res = page.form(req, "/admin/praise/badges", badges.set_image, req.user, req.params.id, file and file.data, req)
       if not ok then return res end
       return page.redirect("/admin/praise/badges", "success", "Image uploaded.")
     end }
 
   r:add{ method = "POST", path = "/admin/praise/badges/{id:int}/image/delete", auth = "user", perm = "praise.badges",
     handler = function(req)
-      local ok, res = page.form(req, "/admin/praise/badges", badges.remove_image, req.user, id_of(req), req)
+      local ok, res = page.form(req, "/admin/praise/badges", badges.remove_image, req.user, req.params.id, req)
       if not ok then return res end
       return page.redirect("/admin/praise/badges", "success", "Image removed.")
     end }
@@ -161,7 +159,7 @@ function M.routes(r)
 
   r:add{ method = "POST", path = "/admin/praise/wall/screens/{id:int}/delete", auth = "user", perm = "praise.wall",
     handler = function(req)
-      local ok, res = page.form(req, "/admin/praise/wall", wall.revoke_screen, req.user, id_of(req), req)
+      local ok, res = page.form(req, "/admin/praise/wall", wall.revoke_screen, req.user, req.params.id, req)
       if not ok then return res end
       return page.redirect("/admin/praise/wall", "success", "Screen link deleted; that screen stops showing praise.")
     end }
@@ -191,7 +189,7 @@ function M.routes(r)
 
   r:add{ method = "PATCH", path = "/api/badges/{id:int}", auth = "user", perm = "praise.badges",
     handler = function(req)
-      local b = badges.get(id_of(req))
+      local b = badges.get(req.params.id)
       local body = web.body(req)
       local input = { title = body.title or b.title, description = body.description or b.description,
         symbol = body.symbol or b.symbol, active = body.active }
@@ -202,14 +200,14 @@ function M.routes(r)
 
   r:add{ method = "PUT", path = "/api/badges/{id:int}/image", auth = "user", perm = "praise.badges",
     handler = function(req)
-      local img = badges.set_image(req.user, id_of(req), req.body, req)
+      local img = badges.set_image(req.user, req.params.id, req.body, req)
       return web.json(200, { type = img.type, width = img.width or json.null, height = img.height or json.null,
         bytes = #img.data })
     end }
 
   r:add{ method = "DELETE", path = "/api/badges/{id:int}/image", auth = "user", perm = "praise.badges",
     handler = function(req)
-      badges.remove_image(req.user, id_of(req), req)
+      badges.remove_image(req.user, req.params.id, req)
       return web.no_content()
     end }
 
@@ -239,16 +237,8 @@ function M.routes(r)
 
   r:add{ method = "DELETE", path = "/api/wall-screens/{id:int}", auth = "user", perm = "praise.wall",
     handler = function(req)
-      wall.revoke_screen(req.user, id_of(req), req)
+      wall.revoke_screen(req.user, req.params.id, req)
       return web.no_content()
-    end }
-
-  r:add{ method = "GET", path = "/api/praise/moderation", auth = "user", perm = "praise.moderate",
-    handler = function(req)
-      local list, next_before = messages.moderation_page(req.user, web.query(req).before)
-      local items = {}
-      for i, m in ipairs(list) do items[i] = message_routes.message_json(m) end
-      return web.json(200, { items = json.array(items), next_before = next_before or json.null })
     end }
 
   events.hook("admin.tiles", function(e)

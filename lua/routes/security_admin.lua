@@ -6,16 +6,19 @@ local json = require "lib.json"
 local util = require "lib.util"
 local errors = require "lib.errors"
 local events = require "lib.events"
-local db = require "lib.db"
-local sessions = require "services.sessions"
+local security_settings = require "services.security_settings"
+local client_address = require "services.client_address"
+local impersonation = require "services.impersonation"
+local api_tokens = require "services.api_tokens"
 local people = require "services.people"
+local audit = require "services.audit"
 
 local M = {}
 
 -- ------------------------------------------------------------------ security settings
 
 local function settings_json()
-  local v = sessions.security_settings()
+  local v = security_settings.current()
   v.ip_ranges = json.array(v.ip_ranges)
   v.trusted_proxies = json.array(v.trusted_proxies)
   return v
@@ -23,13 +26,13 @@ end
 
 local function settings_page(req)
   local kept = page.kept(req)
-  local values = kept and kept.values or sessions.security_settings()
+  local values = kept and kept.values or security_settings.current()
   if kept then
     values.require_2fa_for_admins = values.require_2fa_for_admins == "on"
     values.secure_cookies = values.secure_cookies == "on"
   end
   return page.render(req, "admin_security", { title = "Security settings", values = values,
-    errors = kept and kept.errors or {}, your_address = sessions.client(req), peer = req.peer }, { nav = "admin" })
+    errors = kept and kept.errors or {}, your_address = client_address.client(req), peer = req.peer }, { nav = "admin" })
 end
 
 -- ------------------------------------------------------------------ API tokens
@@ -51,85 +54,16 @@ end
 -- A token is made by a person in a browser: a token cannot make tokens, nor can an impersonator.
 local function may_create_token(req)
   if req.via ~= "cookie" then errors.forbidden("API tokens are created by a person signed in with a browser.") end
-  sessions.refuse_impersonated(req, "API tokens")
+  impersonation.refuse_impersonated(req, "API tokens")
 end
 
 local function tokens_page(req)
   local kept = page.kept(req) or { values = {}, errors = {} }
-  return page.render(req, "admin_api_tokens", { title = "API tokens", tokens = sessions.list_api_tokens(false),
+  return page.render(req, "admin_api_tokens", { title = "API tokens", tokens = api_tokens.list(false),
     errors = kept.errors, name = kept.values.name, created = kept.extra and kept.extra.created }, { nav = "admin" })
 end
 
 -- ------------------------------------------------------------------ audit log
-
-local function like(s)
-  return "%" .. s:gsub("[%%_\\]", "\\%0") .. "%"
-end
-
---- Audit entries matching filters { action=, actor=, target=, from=, to= (YYYY-MM-DD, UTC),
---- page=, per_page= }, newest first. Returns { entries=, total=, page=, per_page=, pages= } or
---- raises 422 on a bad filter.
-function M.search_audit(f)
-  local where, args, bad = {}, {}, {}
-  local action = util.trim(f.action or "")
-  if action ~= "" then
-    where[#where + 1] = "(action = ? OR action LIKE ? ESCAPE '\\')"
-    args[#args + 1] = action
-    args[#args + 1] = action:gsub("[%%_\\]", "\\%0") .. ".%"
-  end
-  local actor = util.trim(f.actor or "")
-  if actor ~= "" then
-    local id = actor:match("^%d+$") and math.tointeger(tonumber(actor))
-    if id then
-      where[#where + 1] = "actor_id = ?"
-      args[#args + 1] = id
-    else
-      where[#where + 1] = "(actor_label LIKE ? ESCAPE '\\' OR actor_id IN (SELECT id FROM users WHERE name LIKE ? ESCAPE '\\'))"
-      args[#args + 1] = like(actor)
-      args[#args + 1] = like(actor)
-    end
-  end
-  local target = util.trim(f.target or "")
-  if target ~= "" then
-    local ttype, tid = target:match("^([%w_]+):(%d+)$")
-    if ttype then
-      where[#where + 1] = "target_type = ? AND target_id = ?"
-      args[#args + 1] = ttype
-      args[#args + 1] = math.tointeger(tonumber(tid))
-    else
-      where[#where + 1] = "target_label LIKE ? ESCAPE '\\'"
-      args[#args + 1] = like(target)
-    end
-  end
-  local from, to = util.trim(f.from or ""), util.trim(f.to or "")
-  if from ~= "" then
-    local ts = util.date_to_ts(from)
-    if not ts then bad.from = "Use a date like 2026-01-31." else
-      where[#where + 1] = "at >= ?"
-      args[#args + 1] = ts
-    end
-  end
-  if to ~= "" then
-    local ts = util.date_to_ts(to)
-    if not ts then bad.to = "Use a date like 2026-01-31." else
-      where[#where + 1] = "at < ?"
-      args[#args + 1] = ts + 86400
-    end
-  end
-  if next(bad) then errors.invalid(bad) end
-  local per_page = math.tointeger(tonumber(f.per_page or "")) or 50
-  per_page = math.max(1, math.min(200, per_page))
-  local pg = math.max(1, math.tointeger(tonumber(f.page or "")) or 1)
-  local clause = #where > 0 and (" WHERE " .. table.concat(where, " AND ")) or ""
-  local total = db.value("SELECT count(*) FROM audit_log" .. clause, table.unpack(args))
-  local q = { table.unpack(args) }
-  q[#q + 1] = per_page
-  q[#q + 1] = (pg - 1) * per_page
-  local rows = db.query("SELECT id, at, actor_id, actor_label, action, target_type, target_id, target_label, ip, "
-    .. "details FROM audit_log" .. clause .. " ORDER BY id DESC LIMIT ? OFFSET ?", table.unpack(q))
-  return { entries = rows, total = total, page = pg, per_page = per_page,
-    pages = math.max(1, (total + per_page - 1) // per_page) }
-end
 
 local function entry_json(e)
   return { id = e.id, at = util.format_time(e.at), actor = { id = e.actor_id or json.null, label = e.actor_label },
@@ -152,7 +86,7 @@ function M.routes(r)
 
   r:add{ method = "PUT", path = "/api/settings/security", auth = "user", perm = "admin.security",
     handler = function(req)
-      local changed = sessions.save_security_settings(req.user, web.body(req), req)
+      local changed = security_settings.save(req.user, web.body(req), req)
       local out = settings_json()
       local names = {}
       for k in pairs(changed) do names[#names + 1] = k end
@@ -172,7 +106,7 @@ function M.routes(r)
         session_max_hours = f.session_max_hours, require_2fa_for_admins = f.require_2fa_for_admins == "on",
         secure_cookies = f.secure_cookies == "on" }
       local ok, changed = page.form(req, { back = "/admin/security", values = f },
-        sessions.save_security_settings, req.user, input, req)
+        security_settings.save, req.user, input, req)
       if not ok then return changed end
       local n = 0
       for _ in pairs(changed) do n = n + 1 end
@@ -184,7 +118,7 @@ function M.routes(r)
   r:add{ method = "GET", path = "/api/tokens", auth = "user", perm = "admin.api_tokens",
     handler = function(req)
       local list = {}
-      for i, t in ipairs(sessions.list_api_tokens(web.query(req).include_revoked == "true")) do list[i] = token_json(t) end
+      for i, t in ipairs(api_tokens.list(web.query(req).include_revoked == "true")) do list[i] = token_json(t) end
       return web.json(200, { tokens = json.array(list) })
     end }
 
@@ -192,17 +126,15 @@ function M.routes(r)
     handler = function(req)
       may_create_token(req)
       local name = token_name(web.body(req).name)
-      local token, id = sessions.create_api_token(req.user, name, req)
-      local row = db.row([[SELECT t.*, u.name AS creator_name, u.email AS creator_email FROM api_tokens t
-        LEFT JOIN users u ON u.id = t.created_by WHERE t.id = ?]], id)
-      local out = token_json(row)
+      local token, id = api_tokens.create(req.user, name, req)
+      local out = token_json(api_tokens.get(id))
       out.token = token
       return web.json(201, out)
     end }
 
   r:add{ method = "DELETE", path = "/api/tokens/{id:int}", auth = "user", perm = "admin.api_tokens",
     handler = function(req)
-      sessions.revoke_api_token(req.user, math.tointeger(tonumber(req.params.id)), req)
+      api_tokens.revoke(req.user, req.params.id, req)
       return web.no_content()
     end }
 
@@ -215,7 +147,7 @@ function M.routes(r)
       local ok, name, token = page.form(req, { back = "/admin/api-tokens", values = f }, function()
         may_create_token(req)
         local name = token_name(f.name)
-        return name, sessions.create_api_token(req.user, name, req)
+        return name, api_tokens.create(req.user, name, req)
       end)
       if not ok then return name end
       -- shown once, on the page the browser lands on (a reload of it shows it no more)
@@ -225,17 +157,15 @@ function M.routes(r)
 
   r:add{ method = "POST", path = "/admin/api-tokens/{id:int}/revoke", auth = "user", perm = "admin.api_tokens",
     handler = function(req)
-      local id = math.tointeger(tonumber(req.params.id))
-      local name = db.value("SELECT name FROM api_tokens WHERE id = ?", id)
-      sessions.revoke_api_token(req.user, id, req)
+      local name = api_tokens.revoke(req.user, req.params.id, req)
       return page.redirect("/admin/api-tokens", "success", ("The token \"%s\" was revoked; it stops working at once.")
-        :format(name or "?"))
+        :format(name))
     end }
 
   -- audit log
   r:add{ method = "GET", path = "/api/audit", auth = "user", perm = "admin.audit_log",
     handler = function(req)
-      local res = M.search_audit(audit_filters(web.query(req)))
+      local res = audit.search(audit_filters(web.query(req)))
       local list = {}
       for i, e in ipairs(res.entries) do list[i] = entry_json(e) end
       return web.json(200, { entries = json.array(list), total = res.total, page = res.page, per_page = res.per_page,
@@ -246,12 +176,12 @@ function M.routes(r)
     handler = function(req)
       local q = web.query(req)
       local filters = audit_filters(q)
-      local ok, res = pcall(M.search_audit, filters)
+      local ok, res = pcall(audit.search, filters)
       local bad
       if not ok then
         if not (errors.is(res) and res.status == 422) then error(res, 0) end
         bad = res.fields
-        res = M.search_audit({ page = 1 })
+        res = audit.search({ page = 1 })
       end
       for _, e in ipairs(res.entries) do
         e.when = os.date("!%Y-%m-%d %H:%M:%S", e.at)
@@ -260,7 +190,7 @@ function M.routes(r)
       local keep = {}
       for k, v in pairs(filters) do if k ~= "page" and v and v ~= "" then keep[k] = v end end
       return page.render(req, "admin_audit", { title = "Audit log", result = res, filters = filters,
-        errors = bad or {}, keep = keep, actions = db.column("SELECT DISTINCT action FROM audit_log ORDER BY action"),
+        errors = bad or {}, keep = keep, actions = audit.actions(),
         verified = nil }, { nav = "admin", wide = true })
     end }
 
@@ -270,14 +200,14 @@ function M.routes(r)
       local target = people.require(req.params.id)
       local res = page.redirect("/home", "info", "You are now seeing Candor as " .. target.name
         .. ". Every change you make is logged in your name and theirs. End it with the button at the top.")
-      sessions.start_impersonation(req, res, target)
+      impersonation.start(req, res, target)
       return res
     end }
 
   r:add{ method = "POST", path = "/impersonation/end", auth = "any_user", perm = "object",
     handler = function(req)
       local res = web.redirect("/")
-      local imp, target = sessions.end_impersonation(req, res)
+      local imp, target = impersonation.finish(req, res)
       if imp then
         res.headers.Location = "/people/" .. target.id
         page.flash(res, "info", "Impersonation of " .. target.name .. " ended. You are yourself again.")

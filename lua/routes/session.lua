@@ -6,8 +6,9 @@ local page = require "lib.page"
 local json = require "lib.json"
 local util = require "lib.util"
 local errors = require "lib.errors"
-local db = require "lib.db"
 local sessions = require "services.sessions"
+local signin = require "services.signin"
+local impersonation = require "services.impersonation"
 local accounts = require "services.accounts"
 local twostep = require "services.twostep"
 local people = require "services.people"
@@ -20,37 +21,15 @@ local function me_json(u)
   return { id = u.id, email = u.email, name = u.name, job_title = u.job_title, department = u.department,
     location = u.location, kind = u.kind, roles = json.array(u.roles), super_user = u.is_super or false }
 end
-M.me_json = me_json
 
 -- Where to go after signing in: the visitor's ?next= when it is a local path, else /home.
 local function safe_next(n) return web.local_path(n, "/home") end
 
 local function truthy(v) return v == true or v == "on" or v == "true" or v == "1" end
 
--- Checks the second-step code of the pending session in its own transaction (a wrong code is
--- counted even though the request then fails). Returns "totp" | "recovery_code" | nil.
-local function try_code(req, u, code, recovery_code)
-  sessions.check_code_throttle(u.id)
-  return db.transaction(function()
-    local how = twostep.check_any(u.id, code, recovery_code)
-    if how then
-      sessions.code_ok(u.id)
-    else
-      sessions.code_failed(u.id)
-      audit.record{ action = "signin.failure", actor_id = u.id, actor_label = u.email, req = req,
-        details = { reason = "code" } }
-    end
-    return how
-  end)
-end
-
--- Completes the sign-in after a right code: a new full session, maybe a remembered browser.
-local function code_accepted(req, res, u, how, remember)
-  return db.transaction(function()
-    local s = sessions.finish_second_step(req, res, how)
-    if remember then twostep.remember_browser(u.id, req, res, sessions.secure_cookies(req)) end
-    return s
-  end)
+-- Whether the request carries a pending sign-in in state (sessions.PENDING_CODE or PENDING_ENROL).
+local function pending_in(req, state)
+  return req.pending_session ~= nil and req.pending_session.pending_2fa == state
 end
 
 local CODE_WRONG = "This code is not right (or was used already). Codes change every 30 seconds."
@@ -61,9 +40,9 @@ function M.routes(r)
     handler = function(req)
       sessions.check_origin_if_browser(req)
       local input = web.body(req)
-      local u = sessions.verify_credentials(req, input.email, input.password)
+      local u = signin.verify_credentials(req, input.email, input.password)
       local res = web.json(200, {})
-      local session, pending = sessions.complete_signin(req, res, u)
+      local session, pending = signin.complete_signin(req, res, u)
       local full = sessions.load_user(u.id)
       res.body = json.encode({ user = me_json(full), csrf_token = session.csrf_token,
         two_step_required = pending == sessions.PENDING_CODE,
@@ -75,10 +54,10 @@ function M.routes(r)
     handler = function(req)
       local _, u = sessions.require_pending(req, sessions.PENDING_CODE)
       local input = web.body(req)
-      local how = try_code(req, u, input.code, input.recovery_code)
+      local how = signin.check_second_step(req, input.code, input.recovery_code)
       if not how then errors.raise(401, "code_wrong", CODE_WRONG) end
       local res = web.json(200, {})
-      local s = code_accepted(req, res, u, how, truthy(input.remember))
+      local s = signin.accept_second_step(req, res, how, truthy(input.remember))
       res.body = json.encode({ user = me_json(sessions.load_user(u.id)), csrf_token = s.csrf_token, second_step = how,
         recovery_codes_left = twostep.recovery_codes_left(u.id) })
       return res
@@ -97,11 +76,9 @@ function M.routes(r)
   r:add{ method = "POST", path = "/api/session/2fa/setup", auth = "public", perm = "none",
     handler = function(req)
       local _, u = sessions.require_pending(req, sessions.PENDING_ENROL)
-      local input = web.body(req)
-      local codes = twostep.confirm(u, input.code, req)
-      if not codes then errors.invalid({ code = CODE_WRONG }) end
       local res = web.json(200, {})
-      local s = sessions.finish_second_step(req, res, "enrolled")
+      local codes, s = signin.enrol_at_signin(req, res, web.body(req).code)
+      if not codes then errors.invalid({ code = CODE_WRONG }) end
       res.body = json.encode({ user = me_json(sessions.load_user(u.id)), csrf_token = s.csrf_token,
         recovery_codes = codes })
       return res
@@ -176,10 +153,10 @@ function M.routes(r)
       local f = web.form(req)
       -- signed out, so nothing is kept server-side: the email (not a secret) goes back in the address
       local ok, u = page.form(req, "/?" .. util.build_query({ next = f.next, email = f.email }),
-        sessions.verify_credentials, req, f.email, f.password)
+        signin.verify_credentials, req, f.email, f.password)
       if not ok then return u end
       local res = web.redirect(safe_next(f.next))
-      local _, pending = sessions.complete_signin(req, res, u)
+      local _, pending = signin.complete_signin(req, res, u)
       if pending == sessions.PENDING_CODE then
         res.headers.Location = "/signin/code?next=" .. util.url_encode(safe_next(f.next))
       elseif pending == sessions.PENDING_ENROL then
@@ -198,8 +175,7 @@ function M.routes(r)
   r:add{ method = "GET", path = "/signin/code", auth = "public", perm = "none",
     handler = function(req)
       if req.user then return web.redirect(safe_next(web.query(req).next)) end
-      local s = req.pending_session
-      if not s or s.pending_2fa ~= sessions.PENDING_CODE then
+      if not pending_in(req, sessions.PENDING_CODE) then
         return page.redirect("/", "info", "Sign in with your email and password first.")
       end
       return code_page(req, { next_url = web.query(req).next, email = req.pending_user.email })
@@ -207,20 +183,19 @@ function M.routes(r)
 
   r:add{ method = "POST", path = "/signin/code", auth = "public", perm = "none", tx = false,
     handler = function(req)
-      local s = req.pending_session
-      if not s or s.pending_2fa ~= sessions.PENDING_CODE then
+      if not pending_in(req, sessions.PENDING_CODE) then
         return page.redirect("/", "info", "Your sign-in took too long. Please sign in again.")
       end
       local _, u = sessions.require_pending(req, sessions.PENDING_CODE)
       local f = web.form(req)
       local ok, how = page.form(req, "/signin/code?next=" .. util.url_encode(safe_next(f.next)), function()
-        local how = try_code(req, u, f.code)
+        local how = signin.check_second_step(req, f.code)
         if not how then errors.raise(401, "code_wrong", CODE_WRONG) end
         return how
       end)
       if not ok then return how end
       local res = web.redirect(safe_next(f.next))
-      code_accepted(req, res, u, how, truthy(f.remember))
+      signin.accept_second_step(req, res, how, truthy(f.remember))
       if how == "recovery_code" then
         local left = twostep.recovery_codes_left(u.id)
         page.flash(res, left <= 3 and "error" or "info", ("You used a recovery code; %d left. %s"):format(left,
@@ -253,8 +228,7 @@ function M.routes(r)
   r:add{ method = "GET", path = "/signin/setup", auth = "public", perm = "none",
     handler = function(req)
       if req.user then return web.redirect(safe_next(web.query(req).next)) end
-      local s = req.pending_session
-      if not s or s.pending_2fa ~= sessions.PENDING_ENROL then
+      if not pending_in(req, sessions.PENDING_ENROL) then
         return page.redirect("/", "info", "Sign in with your email and password first.")
       end
       return setup_page(req, { next_url = web.query(req).next })
@@ -262,18 +236,13 @@ function M.routes(r)
 
   r:add{ method = "POST", path = "/signin/setup", auth = "public", perm = "none", tx = false,
     handler = function(req)
-      local s = req.pending_session
-      if not s or s.pending_2fa ~= sessions.PENDING_ENROL then
+      if not pending_in(req, sessions.PENDING_ENROL) then
         return page.redirect("/", "info", "Your sign-in took too long. Please sign in again.")
       end
-      local _, u = sessions.require_pending(req, sessions.PENDING_ENROL)
+      sessions.require_pending(req, sessions.PENDING_ENROL)
       local f = web.form(req)
       local res = web.html(200, "")
-      local codes = db.transaction(function()
-        local list = twostep.confirm(u, f.code, req)
-        if list then sessions.finish_second_step(req, res, "enrolled") end
-        return list
-      end)
+      local codes = signin.enrol_at_signin(req, res, f.code)
       if not codes then
         return page.redirect("/signin/setup?next=" .. util.url_encode(safe_next(f.next)), "error", CODE_WRONG)
       end
@@ -344,7 +313,7 @@ function M.routes(r)
 
   -- Someone else's password: not your own (use your security page), never while impersonating.
   local function settable(req)
-    sessions.refuse_impersonated(req, "Passwords")
+    impersonation.refuse_impersonated(req, "Passwords")
     local u = people.require(req.params.id)
     if u.id == req.user.id then
       errors.conflict("Change your own password on your security page (it asks for your current one).")

@@ -11,6 +11,7 @@ local settings = require "services.settings"
 local audit = require "services.audit"
 local mail = require "services.mail"
 local sessions = require "services.sessions"
+local signin = require "services.signin"
 
 local M = {}
 
@@ -30,26 +31,30 @@ for w in ([[password password1 password12 password123 password1234 passw0rd p@ss
   COMMON[w] = true
 end
 
---- Why a password is not acceptable, or nil when it is.
-function M.password_problem(pw, user)
-  if type(pw) ~= "string" or pw == "" then return "Enter a password." end
+--- Whether pw may be user's password: true, or nil, err (err.code "empty", "not_text",
+--- "too_short", "too_long", "too_common", "repeated" or "personal"; err.message says why).
+function M.check_password(pw, user)
+  local function weak(code, message) return nil, { code = code, message = message } end
+  if type(pw) ~= "string" or pw == "" then return weak("empty", "Enter a password.") end
   local len = utf8.len(pw)
-  if not len then return "The password must be valid text." end
+  if not len then return weak("not_text", "The password must be valid text.") end
   local min = settings.get("security.password_min_length")
-  if len < min then return ("Use at least %d characters (a passphrase of a few words works well)."):format(min) end
-  if len > M.MAX_LENGTH then return ("Use at most %d characters."):format(M.MAX_LENGTH) end
+  if len < min then
+    return weak("too_short", ("Use at least %d characters (a passphrase of a few words works well)."):format(min))
+  end
+  if len > M.MAX_LENGTH then return weak("too_long", ("Use at most %d characters."):format(M.MAX_LENGTH)) end
   local lower = util.lower(pw)
   if COMMON[lower] or COMMON[lower:gsub("%d+$", "")] then
-    return "This password is too common; attackers try it first. Choose another."
+    return weak("too_common", "This password is too common; attackers try it first. Choose another.")
   end
-  if lower:match("^(.)%1*$") then return "A password of one repeated character is too easy to guess." end
+  if lower:match("^(.)%1*$") then return weak("repeated", "A password of one repeated character is too easy to guess.") end
   if user then
     local local_part = (user.email or ""):match("^([^@]+)"):lower()
     if lower == (user.email or ""):lower() or lower == local_part or lower == util.lower(user.name or "") then
-      return "The password must not be your name or email."
+      return weak("personal", "The password must not be your name or email.")
     end
   end
-  return nil
+  return true
 end
 
 --- Sets a password (hashing off the event loop). Must not be called inside a transaction.
@@ -67,11 +72,11 @@ end
 --- keep_session_id: the session that stays signed in (the caller gives it a new token).
 function M.change_own_password(user, current, new, req, keep_session_id)
   if type(current) ~= "string" or current == "" then errors.invalid({ current_password = "Enter your current password." }) end
-  if not sessions.check_own_password(user.id, current) then
+  if not signin.check_own_password(user.id, current) then
     errors.invalid({ current_password = "This is not your current password." })
   end
-  local problem = M.password_problem(new, user)
-  if problem then errors.invalid({ password = problem }) end
+  local ok, weak = M.check_password(new, user)
+  if not ok then errors.invalid({ password = weak.message }) end
   if new == current then errors.invalid({ password = "Choose a password different from the current one." }) end
   M.set_password(user.id, new)
   db.transaction(function()
@@ -86,8 +91,8 @@ end
 --- An HR Admin sets someone's password (users.set_password; the caller checked it). Their
 --- sessions end; 2-step verification stays as it was. Must not be called inside a transaction.
 function M.set_password_by_admin(actor, target, pw, req)
-  local problem = M.password_problem(pw, target)
-  if problem then errors.invalid({ password = problem }) end
+  local ok, weak = M.check_password(pw, target)
+  if not ok then errors.invalid({ password = weak.message }) end
   M.set_password(target.id, pw)
   db.transaction(function()
     db.exec("DELETE FROM sessions WHERE user_id = ?", target.id)
@@ -132,8 +137,8 @@ function M.use_link_token(token, pw, req)
   local r = M.check_link_token(token)
   if not r then errors.raise(410, "link_expired", "This link has expired or was used already. Ask for a new one.") end
   local user = db.row("SELECT id, email, name FROM users WHERE id = ?", r.user_id)
-  local problem = M.password_problem(pw, user)
-  if problem then errors.invalid({ password = problem }) end
+  local ok, weak = M.check_password(pw, user)
+  if not ok then errors.invalid({ password = weak.message }) end
   M.set_password(r.user_id, pw)
   db.transaction(function()
     db.exec("DELETE FROM sessions WHERE user_id = ?", r.user_id) -- a new password ends old sessions

@@ -4,6 +4,8 @@
 -- Never pass secrets or confidential content in details.
 local db = require "lib.db"
 local json = require "lib.json"
+local util = require "lib.util"
+local errors = require "lib.errors"
 local crypto = require "core.crypto"
 local clock = require "core.clock"
 
@@ -53,6 +55,80 @@ function M.record(entry)
     e.at, e.actor_id, e.actor_label, e.action, e.target_type, e.target_id, e.target_label,
     e.ip, e.details, e.prev_hash, e.hash)
   return e
+end
+
+local function like(s)
+  return "%" .. s:gsub("[%%_\\]", "\\%0") .. "%"
+end
+
+--- Audit entries matching filters { action=, actor=, target=, from=, to= (YYYY-MM-DD, UTC),
+--- page=, per_page= }, newest first. Returns { entries=, total=, page=, per_page=, pages= } or
+--- raises 422 on a bad filter.
+function M.search(f)
+  local where, args, bad = {}, {}, {}
+  local action = util.trim(f.action or "")
+  if action ~= "" then
+    where[#where + 1] = "(action = ? OR action LIKE ? ESCAPE '\\')"
+    args[#args + 1] = action
+    args[#args + 1] = action:gsub("[%%_\\]", "\\%0") .. ".%"
+  end
+  local actor = util.trim(f.actor or "")
+  if actor ~= "" then
+    local id = actor:match("^%d+$") and math.tointeger(tonumber(actor))
+    if id then
+      where[#where + 1] = "actor_id = ?"
+      args[#args + 1] = id
+    else
+      where[#where + 1] = "(actor_label LIKE ? ESCAPE '\\' OR actor_id IN (SELECT id FROM users WHERE name LIKE ? ESCAPE '\\'))"
+      args[#args + 1] = like(actor)
+      args[#args + 1] = like(actor)
+    end
+  end
+  local target = util.trim(f.target or "")
+  if target ~= "" then
+    local ttype, tid = target:match("^([%w_]+):(%d+)$")
+    if ttype then
+      where[#where + 1] = "target_type = ? AND target_id = ?"
+      args[#args + 1] = ttype
+      args[#args + 1] = math.tointeger(tonumber(tid))
+    else
+      where[#where + 1] = "target_label LIKE ? ESCAPE '\\'"
+      args[#args + 1] = like(target)
+    end
+  end
+  local from, to = util.trim(f.from or ""), util.trim(f.to or "")
+  if from ~= "" then
+    local ts = util.date_to_ts(from)
+    if not ts then bad.from = "Use a date like 2026-01-31." else
+      where[#where + 1] = "at >= ?"
+      args[#args + 1] = ts
+    end
+  end
+  if to ~= "" then
+    local ts = util.date_to_ts(to)
+    if not ts then bad.to = "Use a date like 2026-01-31." else
+      where[#where + 1] = "at < ?"
+      args[#args + 1] = ts + 86400
+    end
+  end
+  if next(bad) then errors.invalid(bad) end
+  local per_page = math.tointeger(tonumber(f.per_page or "")) or 50
+  per_page = math.max(1, math.min(200, per_page))
+  local pg = math.max(1, math.tointeger(tonumber(f.page or "")) or 1)
+  local clause = #where > 0 and (" WHERE " .. table.concat(where, " AND ")) or ""
+  local total = db.value("SELECT count(*) FROM audit_log" .. clause, table.unpack(args))
+  local q = { table.unpack(args) }
+  q[#q + 1] = per_page
+  q[#q + 1] = (pg - 1) * per_page
+  local rows = db.query("SELECT id, at, actor_id, actor_label, action, target_type, target_id, target_label, ip, "
+    .. "details FROM audit_log" .. clause .. " ORDER BY id DESC LIMIT ? OFFSET ?", table.unpack(q))
+  return { entries = rows, total = total, page = pg, per_page = per_page,
+    pages = math.max(1, (total + per_page - 1) // per_page) }
+end
+
+--- Every action the log holds, for the filter's choices.
+function M.actions()
+  return db.column("SELECT DISTINCT action FROM audit_log ORDER BY action")
 end
 
 --- Checks the whole chain: ok, count, { id=, reason= } for the first broken entry.

@@ -97,8 +97,8 @@ end
 function M.set_image(actor, id, bytes, req)
   access.require(actor, "praise.badges")
   local b = M.get(id)
-  local img, problem = image.check(bytes)
-  if not img then errors.invalid({ image = problem }, problem) end
+  local img, err = image.check(bytes)
+  if not img then errors.invalid({ image = err.message }, err.message) end
   db.exec("UPDATE badges SET image = ?, image_type = ?, image_rev = image_rev + 1, updated_at = ? WHERE id = ?",
     db.blob(img.data), img.type, clock.now(), b.id)
   audit.record{ action = "badge.image", actor = actor, req = req, target_type = "badge", target_id = b.id,

@@ -1,6 +1,10 @@
 -- The company directory as lists: search, filters, sorting and paging in a constant number
 -- of queries whatever the company's size (one count, one page, roles and managers in bulk).
 local db = require "lib.db"
+local json = require "lib.json"
+local util = require "lib.util"
+local errors = require "lib.errors"
+local authz = require "core.authz"
 local access = require "services.access"
 local people = require "services.people"
 
@@ -84,6 +88,56 @@ function M.facets()
   }
 end
 
+--- The people who manage someone (id, name), by name: the manager filter's choices.
+function M.managers()
+  return db.query([[SELECT id, name FROM users WHERE id IN (SELECT DISTINCT manager_id FROM users
+    WHERE manager_id IS NOT NULL) ORDER BY name COLLATE FOLD]])
+end
+
+--- People who can be picked as a manager (not guests, not deactivated, not the person).
+function M.manager_choices(except_id)
+  return db.query([[SELECT id, name, job_title FROM users WHERE kind = 'employee' AND status <> 'deactivated'
+    AND id IS NOT ? ORDER BY name COLLATE FOLD]], except_id)
+end
+
+--- The direct reports of id (id, name, job_title), by name: those not deactivated, or only the
+--- active employees when active_only.
+function M.direct_reports(id, active_only)
+  if active_only then
+    return db.query([[SELECT id, name, job_title FROM users WHERE manager_id = ? AND status = 'active'
+      AND kind = 'employee' ORDER BY name]], id)
+  end
+  return db.query([[SELECT id, name, job_title FROM users WHERE manager_id = ? AND status <> 'deactivated'
+    ORDER BY name COLLATE FOLD]], id)
+end
+
+--- The people with these ids who are not deactivated, by name (one query).
+function M.listed(ids)
+  if #ids == 0 then return {} end
+  return db.query([[SELECT id, email, name, job_title, department, location, hire_date, manager_id, kind, status
+    FROM users WHERE id IN (SELECT value FROM json_each(?)) AND status <> 'deactivated'
+    ORDER BY name COLLATE FOLD]], json.encode(ids))
+end
+
+--- The managers above id (id, name), from the top down to id's own manager.
+function M.chain(id)
+  local ids = authz.chain(id)
+  if #ids == 0 then return {} end
+  local rows = db.query("SELECT id, name FROM users WHERE id IN (SELECT value FROM json_each(?))", json.encode(ids))
+  local by = util.index_by(rows, "id")
+  local out = {}
+  for i = #ids, 1, -1 do if by[ids[i]] then out[#out + 1] = by[ids[i]] end end
+  return out
+end
+
+--- How many people of each kind: { licensed = employees not deactivated, guests = guests not
+--- deactivated, deactivated = deactivated employees }.
+function M.counts()
+  return db.row([[SELECT count(*) FILTER (WHERE kind = 'employee' AND status <> 'deactivated') AS licensed,
+      count(*) FILTER (WHERE kind = 'guest' AND status <> 'deactivated') AS guests,
+      count(*) FILTER (WHERE kind = 'employee' AND status = 'deactivated') AS deactivated FROM users]])
+end
+
 --- The whole org as a tree for the org chart: nodes { id, name, job_title, department,
 --- children = {...} } under the roots (people without a manager). Two queries.
 function M.org_tree()
@@ -104,6 +158,37 @@ function M.org_tree()
   for _, r in ipairs(roots) do count(r) end
   table.sort(roots, function(a, b) return a.team_size > b.team_size end)
   return roots, by_id, #rows
+end
+
+--- People named in text ("Name <email>", a name or an email, separated by commas, semicolons or
+--- lines) -> their ids: active employees only; 422 on field naming the one that is not exactly
+--- one of them, or when there are more than max.
+function M.people_ids(text, field, max)
+  local ids = {}
+  for part in tostring(text or ""):gmatch("[^,;\n]+") do
+    part = util.trim(part)
+    if part ~= "" then
+      local email = part:match("<([^>]+)>") or part
+      local found = db.column([[SELECT id FROM users WHERE kind = 'employee' AND status = 'active'
+        AND (email = ? COLLATE NOCASE OR name = ? COLLATE NOCASE) LIMIT 2]], email, part)
+      if #found ~= 1 then
+        errors.invalid({ [field] = ("No single active colleague is called \"%s\": use their email address."):format(part) })
+      end
+      ids[#ids + 1] = found[1]
+    end
+    if max and #ids > max then errors.invalid({ [field] = ("At most %d colleagues."):format(max) }) end
+  end
+  return ids
+end
+
+--- People ids as a form shows them again: "Name <email>, ...".
+function M.names_of(ids)
+  if #ids == 0 then return "" end
+  local rows = db.query("SELECT name, email FROM users WHERE id IN (SELECT value FROM json_each(?)) ORDER BY name",
+    json.encode(ids))
+  local out = {}
+  for i, r in ipairs(rows) do out[i] = r.name .. " <" .. r.email .. ">" end
+  return table.concat(out, ", ")
 end
 
 return M

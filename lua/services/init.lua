@@ -5,7 +5,10 @@ return {
   "people",
   "import",
   "accounts",
+  "client_address",
   "sessions",
+  "impersonation",
+  "signin",
   "server_limits",
   "twostep",
   "mail",
@@ -18,6 +21,7 @@ return {
   "wall",
   "one_on_ones",
   "one_on_one_timeline",
+  "objective_overview",
   "webhooks",
   "hooks",
 }

@@ -376,13 +376,19 @@ local function seal_title(id, title)
   db.exec("UPDATE meeting_series SET title_enc = ? WHERE id = ?", crypt.seal("meeting_series", "title_enc", { id }, title), id)
 end
 
--- Who may be met: an active employee other than actor. Returns their row, or nil and a reason.
-local function counterpart_problem(actor, id)
+-- Who may be met: an active employee other than actor. Returns their row, or nil, err (its
+-- message for the form's field).
+local function counterpart(actor, id)
   local u = id and db.row("SELECT id, name, email, kind, status FROM users WHERE id = ?", id)
-  if not u or u.kind ~= "employee" or u.status == "deactivated" then return nil, "Pick a colleague from the list." end
-  if u.id == actor.id then return nil, "A 1:1 is with someone else: pick a colleague." end
-  if u.status == "invited" then return nil, u.name .. " has not signed in to Candor yet: meet once they have." end
-  if u.status ~= "active" then return nil, u.name .. " cannot sign in to Candor at the moment." end
+  local function refused(code, message) return nil, { code = code, message = message } end
+  if not u or u.kind ~= "employee" or u.status == "deactivated" then
+    return refused("not_found", "Pick a colleague from the list.")
+  end
+  if u.id == actor.id then return refused("self", "A 1:1 is with someone else: pick a colleague.") end
+  if u.status == "invited" then
+    return refused("not_signed_in", u.name .. " has not signed in to Candor yet: meet once they have.")
+  end
+  if u.status ~= "active" then return refused("locked", u.name .. " cannot sign in to Candor at the moment.") end
   return u
 end
 
@@ -394,9 +400,9 @@ function M.create(actor, input, req)
   local r, fields = read(M.SERIES_SCHEMA, input)
   local other
   if not fields.with_id then
-    local problem
-    other, problem = counterpart_problem(actor, r.with_id)
-    if not other then fields.with_id = problem end
+    local err
+    other, err = counterpart(actor, r.with_id)
+    if not other then fields.with_id = err.message end
   end
   if not fields.date then
     local ok, e = pcall(check_meeting_date, r.date, "date")

@@ -234,28 +234,41 @@ function M.check_may_disable(user_id)
   end
 end
 
---- Turns 2-step verification off for user (the caller checked the proof). Refused when an
---- admin setting obliges them to use it, unless opts.replacing (a new authenticator follows).
---- Call inside a transaction.
+--- Turns 2-step verification off for user (the caller checked the proof), in a transaction.
+--- Refused when an admin setting obliges them to use it, unless opts.replacing (a new
+--- authenticator follows).
 function M.disable(user, req, opts)
   opts = opts or {}
-  if not opts.replacing then M.check_may_disable(user.id) end
-  db.exec("DELETE FROM user_totp WHERE user_id = ?", user.id)
-  db.exec("DELETE FROM recovery_codes WHERE user_id = ?", user.id)
-  M.forget_browsers(user.id)
-  audit.record{ action = opts.replacing and "twostep.reset" or "twostep.disable", actor = user, req = req,
-    target_type = "user", target_id = user.id, target_label = user.email, details = { proof = opts.proof } }
-  events.fire("account.twostep_disabled", { person_id = user.id, replacing = opts.replacing and true or false })
-  mail_owner(user.id, opts.replacing and "security.twostep_reset" or "security.twostep_off")
+  db.transaction(function()
+    if not opts.replacing then M.check_may_disable(user.id) end
+    db.exec("DELETE FROM user_totp WHERE user_id = ?", user.id)
+    db.exec("DELETE FROM recovery_codes WHERE user_id = ?", user.id)
+    M.forget_browsers(user.id)
+    audit.record{ action = opts.replacing and "twostep.reset" or "twostep.disable", actor = user, req = req,
+      target_type = "user", target_id = user.id, target_label = user.email, details = { proof = opts.proof } }
+    events.fire("account.twostep_disabled", { person_id = user.id, replacing = opts.replacing and true or false })
+    mail_owner(user.id, opts.replacing and "security.twostep_reset" or "security.twostep_off")
+  end)
 end
 
---- New recovery codes (the old ones stop working). Call inside a transaction.
+--- Moves 2-step verification to a new authenticator (the caller checked the proof): the old
+--- one stops working and the setup of a new one begins, in one transaction.
+function M.replace(user, req, proof)
+  db.transaction(function()
+    M.disable(user, req, { proof = proof, replacing = true })
+    M.begin(user.id)
+  end)
+end
+
+--- New recovery codes (the old ones stop working), in a transaction.
 function M.regenerate_recovery_codes(user, req)
-  if not M.enrolled(user.id) then errors.conflict("Turn on 2-step verification first.") end
-  local codes = new_recovery_codes(user.id)
-  audit.record{ action = "twostep.recovery_codes", actor = user, req = req, target_type = "user",
-    target_id = user.id, target_label = user.email }
-  return codes
+  return db.transaction(function()
+    if not M.enrolled(user.id) then errors.conflict("Turn on 2-step verification first.") end
+    local codes = new_recovery_codes(user.id)
+    audit.record{ action = "twostep.recovery_codes", actor = user, req = req, target_type = "user",
+      target_id = user.id, target_label = user.email }
+    return codes
+  end)
 end
 
 function M.init()

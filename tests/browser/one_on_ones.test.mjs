@@ -6,8 +6,7 @@
 // meeting; his team page shows the last and next 1:1 with Omar. Every page is checked at 1366 and
 // 390 px and photographed (tests/artifacts/screenshots/one_on_ones-*.png).
 import { test, expect } from './lib/runner.mjs';
-import { openAs, confirmDialog, navigation, flash, isoDate, snap } from './lib/session.mjs';
-import { layoutProblems } from './lib/look.mjs';
+import { openAs, confirmDialog, navigation, flash, isoDate, snap, mainText, fits } from './lib/session.mjs';
 
 const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
 const LAPTOP = { viewport: { width: 1366, height: 900 } };
@@ -23,15 +22,6 @@ const story = {
 
 function after(step) {
   if (!story.steps.has(step)) throw new Error(`the earlier step "${step}" did not finish, so this one cannot run`);
-}
-
-async function mainText(page) {
-  return (await page.locator('main').innerText()).replace(/\s+/g, ' ');
-}
-
-async function fits(page, size, what) {
-  const problems = await layoutProblems(page, size);
-  expect.eq(problems.join('; '), '', `${what} at ${size} px`);
 }
 
 test('1:1s: the manager starts a series with a report, picking him with the type-ahead', async ({ browser, baseURL, guard, shot }) => {

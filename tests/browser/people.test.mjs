@@ -1,4 +1,4 @@
-// The people pages (issue 3) as people use them: the directory's filters (a select submits by
+// The people pages as people use them: the directory's filters (a select submits by
 // itself) and sorting; the actions menu of a person, opened from the keyboard, offering only
 // what the viewer may do (an employee has none, an HR Assistant a few, an HR Admin can
 // deactivate); deactivating asks first and Cancel changes nothing; the org chart opens a team;

@@ -262,6 +262,19 @@ test('phone: 1:1 meetings (the list, starting one, a meeting) fit a phone', asyn
   await walk(ctx, ['/meetings', '/meetings/new', { path: meeting, name: 'meeting' }]);
 });
 
+test('phone: objectives (mine, the team, the form, the cycles, a cycle, its tree, overview and form) fit a phone', async (ctx) => {
+  const cycle = async (f, page) => href(page, '/objective-cycles', 'main a', /^\/objective-cycles\/\d+$/);
+  await walk(ctx, ['/objectives', '/objectives/team', '/objectives/new', '/objective-cycles', '/objective-cycles/new',
+    { path: cycle, name: 'objective cycle' }, { path: async (f, page) => `${await cycle(f, page)}/tree`, name: 'alignment tree' },
+    { path: async (f, page) => `${await cycle(f, page)}/overview`, name: 'objective overview' },
+    { path: async (f, page) => `${await cycle(f, page)}/edit`, name: 'objective cycle edit' }]);
+});
+
+test('phone: an owner\'s objectives and one objective with its update form fit a phone', async (ctx) => {
+  const objective = async (f, page) => href(page, '/objectives', 'main a.objective-title', /^\/objectives\/\d+$/);
+  await walk(ctx, ['/objectives', { path: objective, name: 'objective' }], { as: 'Mia Johansson' });
+});
+
 test('phone: the administration overview and settings fit a phone', async (ctx) => {
   await walk(ctx, ['/admin', '/admin/users/settings', '/admin/license', '/admin/security']);
 });

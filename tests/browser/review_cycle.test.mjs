@@ -1,4 +1,4 @@
-// A performance review cycle end to end, as the people in it see it (issue 5, "Tests"):
+// A performance review cycle end to end, as the people in it see it:
 // HR (Marcus Webb) creates a cycle, adds Ravi Shankar's whole team from the org chart and
 // starts it; Mia Johansson writes her self-assessment and places herself on the 2D graph; her
 // manager Ravi writes, shares and signs; Mia signs; HR sees the progress, the rating chart and

@@ -70,7 +70,7 @@ if demo.is_empty() then demo.fill(os.getenv("CANDOR_DEMO_PASSWORD")) end
 local people = require "services.people"
 local super = db.row("SELECT * FROM users WHERE id = ?", people.super_user_ids()[1])
 local token = db.transaction(function()
-  return (require("services.sessions").create_api_token(super, "durability test"))
+  return (require("services.api_tokens").create(super, "durability test"))
 end)
 io.stdout:write(token, "\n")
 EOF

@@ -834,6 +834,68 @@ static void test_participants_and_authors_of_a_one_on_one(void **state)
 	authz_free(az);
 }
 
+/* Objectives: one action per visibility level (public, protected, private), decided in bulk the
+ * same as one by one; an HR Admin (5, under 2 and 1) reads protected objectives but not those of
+ * their own managers, and private ones only when named on them. */
+static void test_check_many_decides_each_object_like_check(void **state)
+{
+	(void)state;
+	authz_t *az = small_company();
+	put(az, 5, 2, A | HRA);
+	authz_policy_t *p = authz_policy_new(az);
+	declare_roles(p);
+	add(p, (authz_action_def_t){.name = "t.pub", .everyone = 1});
+	add(p, (authz_action_def_t){.name = "t.prot",
+	                            .grant = {[0] = AUTHZ_GRANT_YES},
+	                            .confidential = 1,
+	                            .self = 1,
+	                            .direct_manager = 1,
+	                            .indirect_manager = 1});
+	add(p, (authz_action_def_t){.name = "t.priv", .confidential = 1, .self = 1});
+	char err[256];
+	assert_int_equal(authz_policy_set_parts(p, "t.prot", AUTHZ_NAMED, err, sizeof err), 0);
+	assert_int_equal(authz_policy_set_parts(p, "t.priv", AUTHZ_NAMED, err, sizeof err), 0);
+	authz_set_policy(az, p);
+	int pub = act(az, "t.pub"), prot = act(az, "t.prot"), priv = act(az, "t.priv");
+	authz_item_t items[] = {
+	    {pub, 2, 0},            /* public, owned by 5's manager: everyone */
+	    {prot, 2, 0},           /* protected, 5's own manager: hierarchy */
+	    {prot, 1, 0},           /* protected, further up 5's chain: hierarchy */
+	    {prot, 6, 0},           /* protected, another branch: HR Admin */
+	    {priv, 6, 0},           /* private: no role reads it */
+	    {priv, 6, AUTHZ_NAMED}, /* private, 5 is named on it */
+	    {prot, 2, AUTHZ_NAMED}, /* protected of 5's manager, 5 named on it */
+	    {priv, 5, 0},           /* 5's own private objective */
+	    {-1, 5, 0},             /* an action the policy does not have */
+	};
+	size_t n = sizeof items / sizeof items[0];
+	uint8_t got[sizeof items / sizeof items[0]];
+	memset(got, 0xff, sizeof got);
+	assert_int_equal(authz_check_many(az, 5, items, n, got), 5);
+	const uint8_t want[] = {1, 0, 0, 1, 0, 1, 1, 1, 0};
+	assert_memory_equal(got, want, n);
+	/* each as authz_check says, for every person of the company */
+	const int64_t people[] = {1, 2, 3, 4, 5, 6, 7, 10, 11, 99};
+	for (size_t k = 0; k < sizeof people / sizeof people[0]; k++) {
+		size_t yes = authz_check_many(az, people[k], items, n, got);
+		size_t count = 0;
+		for (size_t i = 0; i < n; i++) {
+			authz_ctx_t c = {.has_subject = 1, .subject = items[i].subject, .rel = items[i].rel};
+			authz_result_t r;
+			assert_int_equal(got[i], authz_check(az, people[k], items[i].action, &c, &r));
+			count += got[i];
+		}
+		assert_int_equal(yes, count);
+	}
+	/* managers up the chain read protected objectives, never private ones */
+	authz_item_t of7[] = {{prot, 7, 0}, {priv, 7, 0}};
+	assert_int_equal(authz_check_many(az, 3, of7, 2, got), 1);
+	assert_int_equal(got[0], 1);
+	assert_int_equal(got[1], 0);
+	assert_int_equal(authz_check_many(az, 3, of7, 0, got), 0);
+	authz_free(az);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -861,6 +923,7 @@ int main(void)
 	    cmocka_unit_test(test_roles_come_from_the_policy),
 	    cmocka_unit_test(test_parts_allow_the_objects_own_people),
 	    cmocka_unit_test(test_participants_and_authors_of_a_one_on_one),
+	    cmocka_unit_test(test_check_many_decides_each_object_like_check),
 	};
 	return cmocka_run_group_tests_name("authz", tests, NULL, NULL);
 }

@@ -57,21 +57,6 @@ static void consume_drops_from_the_front(void **state)
 	buf_free(&b);
 }
 
-static void take_hands_the_bytes_over(void **state)
-{
-	(void)state;
-	buf_t b = {0};
-	buf_adds(&b, "mine now");
-	size_t n;
-	char *p = buf_take(&b, &n);
-	assert_int_equal(n, 8);
-	assert_string_equal(p, "mine now");
-	assert_null(b.p);
-	free(p);
-	assert_null(buf_take(&b, &n));
-	assert_int_equal(n, 0);
-}
-
 static void a_failed_reserve_marks_it_and_later_appends_do_nothing(void **state)
 {
 	(void)state;
@@ -81,7 +66,6 @@ static void a_failed_reserve_marks_it_and_later_appends_do_nothing(void **state)
 	assert_true(b.oom);
 	buf_adds(&b, "lost");
 	assert_int_equal(b.len, 2);
-	assert_null(buf_take(&b, NULL));
 	buf_reset(&b);
 	assert_false(b.oom);
 	buf_free(&b);
@@ -93,7 +77,6 @@ int main(void)
 	    cmocka_unit_test(appends_grow_and_stay_terminated),
 	    cmocka_unit_test(printf_appends_formatted_text),
 	    cmocka_unit_test(consume_drops_from_the_front),
-	    cmocka_unit_test(take_hands_the_bytes_over),
 	    cmocka_unit_test(a_failed_reserve_marks_it_and_later_appends_do_nothing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

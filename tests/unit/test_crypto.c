@@ -297,15 +297,6 @@ static void hmac_is_deterministic_per_purpose(void **state)
 	keyring_free(other);
 }
 
-static void random_bytes_differ(void **state)
-{
-	(void)state;
-	unsigned char a[32], b[32];
-	sec_random(a, sizeof a);
-	sec_random(b, sizeof b);
-	assert_memory_not_equal(a, b, sizeof a);
-}
-
 /* --- passwords --- */
 static void argon2id_hash_and_verify(void **state)
 {

@@ -1102,6 +1102,13 @@ static void static_files_are_answered_without_the_handler(void **state)
 	assert_string_equal(find_header(&r, "Cache-Control"), "public, max-age=31536000, immutable");
 	roundtrip(&c, "POST /static/nope.css HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n", &r);
 	assert_int_equal(r.status, 404);
+	/* in the one JSON error shape of the server */
+	assert_string_equal(r.body, "{\"error\":{\"code\":\"not_found\",\"message\":\"No such file.\"}}");
+	assert_string_equal(find_header(&r, "Content-Type"), "application/json");
+	roundtrip(&c, "POST /static/app.css HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n", &r);
+	assert_int_equal(r.status, 405);
+	assert_string_equal(find_header(&r, "Allow"), "GET, HEAD");
+	assert_string_equal(r.body, "{\"error\":{\"code\":\"method_not_allowed\",\"message\":\"Use GET.\"}}");
 	assert_int_equal(E.handled, 0); /* never reached the handler */
 	/* other paths still go to the handler */
 	roundtrip(&c, "GET /staticx HTTP/1.1\r\nHost: t\r\n\r\n", &r);

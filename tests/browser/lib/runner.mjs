@@ -10,7 +10,7 @@
 // "N passed, N failed"; the exit status is 1 when a test failed or none ran.
 //
 // Environment: CANDOR_BASE_URL (required: the server under test), CHROMIUM (the browser,
-// default /usr/bin/chromium), ARTIFACTS (default tests/artifacts), TEST_TIMEOUT_MS (30000).
+// default /usr/bin/chromium), ARTIFACTS (default tests/artifacts), TEST_TIMEOUT_MS (90000: a walk of many pages on a busy 2-core machine takes 30 s).
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -173,7 +173,7 @@ async function main(argv) {
     filter,
     chromium: process.env.CHROMIUM || '/usr/bin/chromium',
     artifacts: process.env.ARTIFACTS || path.resolve(here, '../../artifacts'),
-    timeoutMs: Number(process.env.TEST_TIMEOUT_MS || 30000),
+    timeoutMs: Number(process.env.TEST_TIMEOUT_MS || 90000),
   };
   const { passed, failed } = await run(files, opts);
   console.log(`${passed} passed, ${failed} failed`);

@@ -5,12 +5,14 @@
 //   const ravi = await openAs({ browser, baseURL, guard }, 'Ravi Shankar');  // a second person
 //   await confirmDialog(page, { text: /Sign this review/, button: 'Sign' }); // clicks it, waits
 //   await ravi.close();
+//   (await mainText(page)).includes('...');  await fits(page, 390, 'the page');
 //
 // openAs gives each extra person a browser context of their own (like the runner's: same
 // viewport and timeouts) watched by a page guard whose problems land in the test's guard, so
 // the runner's final check covers every person's pages too. None of this changes the runner
 // or the guard.
 import { installGuard } from './guard.mjs';
+import { layoutProblems } from './look.mjs';
 
 /** The demo company's mail domain. */
 export const DEMO_DOMAIN = 'northwind.example';
@@ -127,4 +129,15 @@ export async function snap(shot, name, page) {
 export function isoDate(daysFromToday = 0) {
   const d = new Date(Date.now() + daysFromToday * 86400000);
   return d.toISOString().slice(0, 10);
+}
+
+/** The text of the page's <main>, its white space folded (for includes()). */
+export async function mainText(page) {
+  return (await page.locator('main').innerText()).replace(/\s+/g, ' ');
+}
+
+/** Throws unless the page fits `size` px (no sideways scrolling, a readable title: look.mjs). */
+export async function fits(page, size, what) {
+  const problems = await layoutProblems(page, size);
+  if (problems.length) throw new Error(`${what} at ${size} px: ${problems.join('; ')}`);
 }

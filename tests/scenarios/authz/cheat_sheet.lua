@@ -51,7 +51,7 @@ local MATRIX = {
   -- Objectives
   { "objective_cycles.manage",      ". x x . x x" },
   { "objectives.nudge",             ". x x . x x" },
-  { "objectives.read_manager_only", ". x . . x x" },
+  { "objectives.read_protected",    ". x . . x x" },
   -- Praise & Private Notes
   { "praise.platforms",             ". x . . x x" },
   { "praise.badges",                ". x . . x x" },
@@ -101,6 +101,13 @@ local MATRIX = {
   { "messages.edit_own",            ". . . . . ." },
   { "feedback_requests.create",     ". . . . . ." },
   { "feedback_requests.read",       ". . . . . ." },
+  { "objective_cycles.delete",      ". x . . x x" },
+  { "objectives.read_public",       "x x x x x x" },
+  { "objectives.read_private",      ". . . . . ." },
+  { "objectives.create_for",        ". x x . x x" },
+  { "objectives.set_company",       ". x x . x x" },
+  { "objectives.edit",              ". . . . . ." },
+  { "objectives.export_excel",      ". x x . x x" },
   { "one_on_ones.create",           "x x x x x x" },
   { "one_on_ones.read",             ". . . . . ." },
   { "one_on_ones.write",            ". . . . . ." },
@@ -216,9 +223,9 @@ end)
 t.test("the confidential rows are exactly the ones with content", function()
   local conf = {}
   for _, a in ipairs(authz.actions()) do if a.confidential then conf[#conf + 1] = a.name end end
-  t.same(conf, { "reviews.read", "feedback.read", "feedback.export_pdf", "objectives.read_manager_only",
+  t.same(conf, { "reviews.read", "feedback.read", "feedback.export_pdf", "objectives.read_protected",
     "praise.unveil_anonymous", "messages.read_managers", "messages.read_recipients", "messages.read_private",
-    "messages.edit_own", "feedback_requests.read" })
+    "messages.edit_own", "feedback_requests.read", "objectives.read_private" })
 end)
 
 t.test("relationship rows: only the reviewee writes the self-assessment, only the manager the review", function()

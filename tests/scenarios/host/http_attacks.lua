@@ -82,7 +82,7 @@ t.test("an Upgrade request with two copies pipelined behind it copies once, answ
   t.eq(res.headers.connection, "close")
   local more, why = s:response(2000)
   t.eq(more, nil, "one answer only")
-  t.eq(why, "eof")
+  t.eq(why.code, "eof")
   t.eq(db.value("SELECT count(*) FROM cycles"), before + 1)
   s:close()
 end)

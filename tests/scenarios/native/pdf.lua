@@ -1,4 +1,4 @@
--- core.pdf: the review PDF export of issue 5. A document is a list of blocks, laid out on A4
+-- core.pdf: the review PDF export. A document is a list of blocks, laid out on A4
 -- pages on the thread pool (DejaVu Sans, word wrapping, page breaks, "Page n of m").
 -- Checked from the outside with poppler's pdftotext and pdfinfo.
 local t = require "testing"

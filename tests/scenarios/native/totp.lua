@@ -1,4 +1,4 @@
--- core.totp: the 2-step verification codes (RFC 6238, HMAC-SHA1) that issue 4's enrolment and
+-- core.totp: the 2-step verification codes (RFC 6238, HMAC-SHA1) that 2-step enrolment and
 -- sign-in use. Time always comes from the caller (the virtual clock), never the real clock.
 local t = require "testing"
 local totp = require "core.totp"

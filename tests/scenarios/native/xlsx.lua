@@ -1,4 +1,4 @@
--- core.xlsx: the Excel exports of issue 5 (review statistics). A workbook is described as
+-- core.xlsx: the Excel exports (review statistics). A workbook is described as
 -- plain Lua data; it is written on the thread pool while the calling task waits.
 local t = require "testing"
 local xlsx = require "core.xlsx"

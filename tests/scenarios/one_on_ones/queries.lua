@@ -3,29 +3,14 @@
 -- per report.
 local t = require "testing"
 local db = require "lib.db"
-local clock = require "core.clock"
-local access = require "services.access"
 local sessions = require "services.sessions"
 local one_on_ones = require "services.one_on_ones"
 
 local P = t.demo()
 
 -- A manager with 40 reports (all able to sign in with the demo password).
-local boss_email = "quinn.boss@northwind.example"
-local reports = {}
-db.transaction(function()
-  local hash = db.value("SELECT password_hash FROM users WHERE id = ?", P.ravi.id)
-  local now = clock.now()
-  local boss = db.insert([[INSERT INTO users(email, name, job_title, status, kind, password_hash, manager_id, created_at,
-    updated_at) VALUES(?, 'Quinn Boss', 'Director', 'active', 'employee', ?, ?, ?, ?)]], boss_email, hash, P.olivia.id, now, now)
-  for i = 1, 40 do
-    reports[i] = db.insert([[INSERT INTO users(email, name, job_title, status, kind, password_hash, manager_id, created_at,
-      updated_at) VALUES(?, ?, 'Engineer', 'active', 'employee', ?, ?, ?, ?)]], ("report%02d@northwind.example"):format(i),
-      ("Report Ünïcode %02d"):format(i), hash, boss, now, now)
-  end
-end)
-access.reload()
-local boss = sessions.load_user(db.value("SELECT id FROM users WHERE email = ?", boss_email))
+local boss_email, boss_id, reports = t.team_of(40)
+local boss = sessions.load_user(boss_id)
 
 -- Series between the boss and reports[from..to]: each with a meeting held (an item carried over)
 -- and the next one upcoming.

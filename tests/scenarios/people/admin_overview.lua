@@ -27,7 +27,7 @@ local function tiles(client)
 end
 
 -- Not built yet: the same for every role.
-local NOT_BUILT = { "users.sftp", "feedback_cycles.manage", "feedback.read", "objective_cycles.manage", "objectives.nudge",
+local NOT_BUILT = { "users.sftp", "feedback_cycles.manage", "feedback.read",
   "automations.create", "admin.features", "admin.design",
   "admin.datetime", "admin.xml_export" }
 
@@ -54,7 +54,9 @@ t.test("the super user: everything Candor has is a link, and every link opens", 
   for _, a in ipairs({ "users.send_password_reset", "users.deactivate", "users.delete", "users.set_password",
       "users.change_manager", "review_cycles.delete", "reviews.read", "reviews.export_excel", "admin.impersonate",
       "roles.grant_tech_admin", "admin.security", "admin.user_settings", "workflows.edit", "users.import",
-      "praise.platforms", "praise.badges", "praise.wall", "praise.moderate", "praise.unveil_anonymous" }) do
+      "praise.platforms", "praise.badges", "praise.wall", "praise.moderate", "praise.unveil_anonymous",
+      "objective_cycles.manage", "objectives.nudge", "objectives.read_protected", "objective_cycles.delete",
+      "objectives.export_excel" }) do
     expect(tl, a, "open")
   end
   for _, a in ipairs(NOT_BUILT) do expect(tl, a, "unavailable", "Not available yet") end
@@ -94,9 +96,11 @@ t.test("an HR Assistant: cycles are links; content, deleting and reporting lines
   expect(tl, "users.change_manager", "locked",
     "Needs HR Admin or HR Assistant (when “Allow HR Assistants to pick a person's manager” is on)")
   expect(tl, "users.sftp", "unavailable", "Not available yet")
-  for _, a in ipairs({ "praise.badges", "praise.platforms", "praise.wall", "praise.moderate" }) do
+  for _, a in ipairs({ "praise.badges", "praise.platforms", "praise.wall", "praise.moderate",
+      "objectives.read_protected", "objective_cycles.delete" }) do
     expect(tl, a, "locked", "Needs HR Admin")
   end
+  for _, a in ipairs({ "objective_cycles.manage", "objectives.nudge", "objectives.export_excel" }) do expect(tl, a, "open") end
   for _, a in ipairs(NOT_BUILT) do expect(tl, a, "unavailable", "Not available yet") end
   every_link_opens(lena, tl)
 end)
@@ -128,6 +132,8 @@ t.test("a Tech Admin: integrations and security are links; HR work needs HR Admi
   end
   expect(tl, "users.delete", "locked", "Needs HR Admin")
   expect(tl, "review_cycles.manage", "locked", "Needs HR Admin or HR Assistant")
+  expect(tl, "objective_cycles.manage", "locked", "Needs HR Admin or HR Assistant")
+  expect(tl, "objectives.read_protected", "locked", "Needs HR Admin")
   expect(tl, "workflows.edit", "locked", "Needs HR Admin")
   expect(tl, "praise.wall", "locked", "Needs HR Admin")
   expect(tl, "praise.platforms", "locked", "Needs HR Admin")

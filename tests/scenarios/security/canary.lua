@@ -1,8 +1,7 @@
 -- Encryption at rest, checked on the files: confidential text written through the API (today
--- the TOTP secrets, review answers, 1:1 titles and items, invitation and reset links in queued
--- mail; the rest add their writer to canary_lib.check) is
--- nowhere in plain text in the database file, its WAL or a backup, and ciphertexts swapped
--- between rows do not open.
+-- the TOTP secrets, review answers, 1:1 titles and items, messages, objectives, invitation and
+-- reset links in queued mail; the rest add their writer to canary_lib.check) is nowhere in plain
+-- text in the database file, its WAL or a backup, and ciphertexts swapped between rows do not open.
 local t = require "testing"
 local demo = require "demo"
 local db = require "lib.db"
@@ -194,6 +193,53 @@ t.test("swapping two messages' ciphertexts makes both fail to decrypt", function
   local b = t.status(zoe:post("/api/messages", { kind = "praise", text = "second", recipient_ids = { P.ethan.id } }), 201).json
   canary.swap_check{ table = "messages", column = "text_enc", a = { a.id }, b = { b.id }, read = function()
     t.eq(zoe:get("/api/messages/" .. a.id).status, 500, "a text that does not open is an error, never another's text")
+  end }
+end)
+
+t.test("objectives: titles, descriptions, key results, notes and comments are not in the database, the WAL or a backup", function()
+  local P = t.demo()
+  local r = canary.check{ dir = dir, write = function()
+    local hr, mia = t.login(demo.email("marcus")), t.login(demo.email("mia"))
+    local cycle = t.status(hr:post("/api/objective-cycles", { name = "Canary objectives", starts_on = "2026-01-01",
+      ends_on = "2026-03-31", edit_until = "2026-01-31", update_until = "2026-04-15" }), 201).json
+    local words = {
+      title = "Objective canary: the lantern maker counts to nine",
+      description = "Description canary: amber tides in the north bay",
+      kr = "Key result canary: twelve cranes fold at dawn",
+      unit = "unitcanaryquince",
+      note = "Update canary: the bridge sings in the frost",
+      comment = "Comment canary: plums ripen under the stairs",
+    }
+    local o = t.status(mia:post("/api/objectives", { cycle_id = cycle.id, title = words.title, description = words.description,
+      visibility = "private", named_ids = { P.ravi.id }, key_results = { { kind = "number", title = words.kr, start = 1,
+      target = 2, unit = words.unit } } }), 201).json
+    t.status(mia:patch("/api/objectives/" .. o.id, { status = "at_risk", note = words.note }), 200)
+    t.status(mia:post("/api/objectives/" .. o.id .. "/comments", { body = words.comment }), 201)
+    local list = {}
+    for _, w in pairs(words) do list[#list + 1] = w end
+    return list
+  end }
+  t.ok(r.sizes.wal > 0 and r.sizes.db > 0 and r.sizes.backup > 0, "the files were read")
+end)
+
+t.test("swapping two objectives' ciphertexts (titles, key results, comments) makes them fail to decrypt", function()
+  local mia = t.login(demo.email("mia"))
+  local cycle = db.value("SELECT id FROM objective_cycles WHERE name = 'Canary objectives'")
+  local b = t.status(mia:post("/api/objectives", { cycle_id = cycle, title = "second", key_results = { { title = "kr two" } } }),
+    201).json
+  local a = db.value("SELECT min(id) FROM objectives")
+  canary.swap_check{ table = "objectives", column = "title_enc", a = { a }, b = { b.id }, read = function()
+    t.eq(mia:get("/api/objectives/" .. a).status, 500, "a title that does not open is an error, never another's")
+  end }
+  local k1, k2 = db.value("SELECT min(id) FROM objective_key_results"), db.value("SELECT max(id) FROM objective_key_results")
+  canary.swap_check{ table = "objective_key_results", column = "title_enc", a = { k1 }, b = { k2 }, read = function()
+    t.eq(mia:get("/api/objectives/" .. b.id).status, 500)
+  end }
+  t.status(mia:post("/api/objectives/" .. b.id .. "/comments", { body = "another" }), 201)
+  local c1, c2 = db.value("SELECT min(id) FROM objective_comments WHERE body_enc IS NOT NULL"),
+    db.value("SELECT max(id) FROM objective_comments WHERE body_enc IS NOT NULL")
+  canary.swap_check{ table = "objective_comments", column = "body_enc", a = { c1 }, b = { c2 }, read = function()
+    t.eq(mia:get("/api/objectives/" .. a).status, 500)
   end }
 end)
 

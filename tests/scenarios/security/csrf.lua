@@ -50,8 +50,8 @@ t.test("a sign-in form posted from another site is refused (login CSRF)", functi
 end)
 
 t.test("API tokens authenticate without CSRF and act with their creator's permissions", function()
-  local sessions = require "services.sessions"
-  local token = db.transaction(function() return sessions.create_api_token(P.tom, "HRIS sync") end)
+  local api_tokens = require "services.api_tokens"
+  local token = db.transaction(function() return api_tokens.create(P.tom, "HRIS sync") end)
   local c = t.client()
   local me = c:get("/api/me", { authorization = "Bearer " .. token })
   t.status(me, 200)
@@ -60,6 +60,6 @@ t.test("API tokens authenticate without CSRF and act with their creator's permis
   t.status(c:request("PATCH", "/api/users/" .. P.zoe.id, { body = { manager_id = P.ravi.id },
     headers = { authorization = "Bearer " .. token } }), 403)
   t.status(c:get("/api/me", { authorization = "Bearer cnd_not-a-real-token-at-all-xxxxxxxx" }), 401)
-  db.transaction(function() sessions.revoke_api_token(P.tom, db.value("SELECT id FROM api_tokens")) end)
+  db.transaction(function() api_tokens.revoke(P.tom, db.value("SELECT id FROM api_tokens")) end)
   t.status(c:get("/api/me", { authorization = "Bearer " .. token }), 401)
 end)

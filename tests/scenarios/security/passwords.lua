@@ -55,7 +55,7 @@ end)
 
 t.test("an API token cannot change its owner's password", function()
   local token = db.transaction(function()
-    return require("services.sessions").create_api_token(P.tom, "script")
+    return require("services.api_tokens").create(P.tom, "script")
   end)
   local res = t.client():request("PUT", "/api/account/password", { body = { current_password = t.DEMO_PASSWORD,
     password = NEW }, headers = { authorization = "Bearer " .. token } })

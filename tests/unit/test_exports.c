@@ -1,5 +1,6 @@
-/* Unit tests of the plain C cores behind core.totp, core.qr, core.xlsx and core.pdf: the edges
- * the Lua scenarios (tests/scenarios/native) do not reach easily. */
+/* Unit tests of the plain C cores of the exports (core.xlsx, core.pdf and the fonts of a PDF,
+ * the arena and UTF-8 helpers they share): the edges the Lua scenarios (tests/scenarios/native)
+ * do not reach easily. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,8 +14,7 @@
 
 #include "arena.h"
 #include "pdf.h"
-#include "qr.h"
-#include "totp.h"
+#include "pdf_fonts.h"
 #include "xlsx.h"
 
 static void utf8_edges(void **state)
@@ -45,55 +45,6 @@ static void arena_blocks(void **state)
 	assert_string_equal(small, "abc");
 	arena_free(&a);
 	assert_null(a.head);
-}
-
-static void totp_core(void **state)
-{
-	(void)state;
-	assert_int_equal(totp_init(), 0);
-	unsigned char bin[TOTP_MAX_SECRET_BYTES];
-	int n = totp_decode_secret("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", 32, bin);
-	assert_int_equal(n, 20);
-	assert_memory_equal(bin, "12345678901234567890", 20);
-	char code[16];
-	assert_int_equal(totp_code_at(bin, 20, 59 / 30, 8, code), 0);
-	assert_string_equal(code, "94287082");
-	int64_t step = -1;
-	assert_int_equal(totp_verify(bin, 20, "94287082", 8, 59, 30, 1, &step), 1);
-	assert_int_equal(step, 1);
-	/* step 0 at time 10 with window 1: the step before 0 is skipped, not an error */
-	assert_int_equal(totp_code_at(bin, 20, 0, 6, code), 0);
-	assert_int_equal(totp_verify(bin, 20, code, 6, 10, 30, 1, &step), 1);
-	assert_int_equal(step, 0);
-	assert_int_equal(totp_verify(bin, 20, "9428708", 7, 59, 30, 1, &step), 0);
-	assert_int_equal(totp_verify(bin, 20, "94287O82", 8, 59, 30, 1, &step), 0);
-	assert_int_equal(totp_decode_secret("GEZDGNBV", 8, bin), -1); /* 40 bits: too short */
-	assert_int_equal(totp_decode_secret("GEZD GNBV GY3T QOJQ", 19, bin), 10);
-	char uri[64];
-	assert_int_equal(totp_uri("GEZDGNBVGY3TQOJQ", "a", "b", uri, sizeof uri), -1); /* does not fit */
-}
-
-static void qr_core(void **state)
-{
-	(void)state;
-	qr_t q;
-	const char *err = NULL;
-	assert_int_equal(qr_encode("hello", QR_M, &q, &err), 0);
-	assert_int_equal(q.width, 21);
-	size_t len = 0;
-	char *svg = qr_svg(&q, 3, 2, &len);
-	assert_non_null(svg);
-	assert_int_equal(strlen(svg), len);
-	assert_non_null(strstr(svg, "viewBox=\"0 0 25 25\""));
-	assert_non_null(strstr(svg, "width=\"75\""));
-	free(svg);
-	qr_free(&q);
-	char *big = malloc(4000);
-	memset(big, 'x', 3999);
-	big[3999] = 0;
-	assert_int_equal(qr_encode(big, QR_L, &q, &err), -1);
-	assert_string_equal(err, "too_long");
-	free(big);
 }
 
 static void xlsx_dates(void **state)
@@ -241,12 +192,53 @@ static void pdf_fallbacks(void **state)
 	free(out);
 }
 
+static void pdf_fonts_make_text_drawable(void **state)
+{
+	(void)state;
+	char r[4200], b[4200], err[512];
+	assert_int_equal(pdf_find_fonts(NULL, r, b, sizeof r, err, sizeof err), 0);
+	pdf_fonts_t F = {0};
+	assert_int_equal(pdf_fonts_open(&F, r, b, "/nonexistent", err, sizeof err), 0);
+	arena_t a = {0};
+	const char *out = "";
+	assert_int_equal(pdf_fonts_prepare(&F, &a, NULL, &out), 0);
+	assert_null(out);
+	/* DejaVu has é; no CJK font in /nonexistent: 王 prints as U+FFFD */
+	assert_int_equal(pdf_fonts_prepare(&F, &a, "caf\xc3\xa9 \xe7\x8e\x8b", &out), 0);
+	assert_string_equal(out, "caf\xc3\xa9 \xef\xbf\xbd");
+	assert_int_equal(F.missing, 1);
+	assert_int_equal(F.first_missing, 0x738b);
+	/* a variation selector prints as nothing */
+	assert_int_equal(pdf_fonts_prepare(&F, &a, "a\xef\xb8\x8f", &out), 0);
+	assert_string_equal(out, "a");
+	/* an emoji sequence joined by U+200D is one U+FFFD, not one per part */
+	assert_int_equal(pdf_fonts_prepare(&F, &a, "\xf0\x9f\x91\xa8\xe2\x80\x8d\xf0\x9f\x91\xa9!", &out), 0);
+	assert_string_equal(out, "\xef\xbf\xbd!");
+	assert_false(F.face[FACE_CJK].used);
+	pdf_fonts_free(&F);
+	/* with the usual font folders the CJK fallback draws 王 and is marked for loading */
+	pdf_fonts_t G = {0};
+	assert_int_equal(pdf_fonts_open(&G, r, b, NULL, err, sizeof err), 0);
+	assert_int_equal(pdf_fonts_prepare(&G, &a, "\xe7\x8e\x8b", &out), 0);
+	assert_string_equal(out, "\xe7\x8e\x8b");
+	assert_int_equal(G.missing, 0);
+	assert_true(G.face[FACE_CJK].used);
+	pdf_fonts_free(&G);
+	/* a file that is not a TrueType font */
+	pdf_fonts_t H = {0};
+	assert_int_equal(pdf_fonts_open(&H, "/etc/hostname", b, NULL, err, sizeof err), -1);
+	assert_non_null(strstr(err, "/etc/hostname"));
+	pdf_fonts_free(&H);
+	arena_free(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(utf8_edges), cmocka_unit_test(arena_blocks), cmocka_unit_test(totp_core),
-	    cmocka_unit_test(qr_core),    cmocka_unit_test(xlsx_dates),   cmocka_unit_test(xlsx_names),
-	    cmocka_unit_test(pdf_text),   cmocka_unit_test(pdf_document), cmocka_unit_test(pdf_fallbacks),
+	    cmocka_unit_test(utf8_edges),    cmocka_unit_test(arena_blocks),
+	    cmocka_unit_test(xlsx_dates),    cmocka_unit_test(xlsx_names),
+	    cmocka_unit_test(pdf_text),      cmocka_unit_test(pdf_document),
+	    cmocka_unit_test(pdf_fallbacks), cmocka_unit_test(pdf_fonts_make_text_drawable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
