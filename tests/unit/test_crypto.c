@@ -354,7 +354,6 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(damaged_key_file_is_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(save_and_load_round_trip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(hmac_is_deterministic_per_purpose, setup, teardown),
-	    cmocka_unit_test_setup_teardown(random_bytes_differ, setup, teardown),
 	    cmocka_unit_test(hmac_sha256_matches_rfc4231),
 	    cmocka_unit_test_setup_teardown(argon2id_hash_and_verify, setup, teardown),
 	};
