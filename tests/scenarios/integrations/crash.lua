@@ -10,7 +10,7 @@ local json = require "lib.json"
 local net = require "core.net"
 local core_db = require "core.db"
 local settings = require "services.settings"
-local sessions = require "services.sessions"
+local api_tokens = require "services.api_tokens"
 local webhooks = require "services.webhooks"
 local hooks = require "services.hooks"
 
@@ -70,7 +70,7 @@ t.test("set up: a webhook and a hook for people, a receiver that holds what it g
       source = ("return function(e) log(secrets.get('k')) http.request{ method = 'POST', url = %q, json = { person = e.data.person_id } } end")
         :format(recv:url("/hook")) })
     hooks.set_secret(tom, h.id, "k", HOOK_SECRET)
-    token = sessions.create_api_token(user("marcus"), "crash test")
+    token = api_tokens.create(user("marcus"), "crash test")
   end)
   recv:rules{ "/crash hang", "/hook hang" }
   t.ok(core_db.checkpoint())
