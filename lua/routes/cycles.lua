@@ -22,7 +22,6 @@ local xlsx = require "core.xlsx"
 
 local M = {}
 
-local function id_of(req) return math.tointeger(tonumber(req.params.id)) end
 
 local function cycle_json(c)
   return { id = c.id, name = c.name, phase = c.phase, start_date = c.start_date, self_due = c.self_due or json.null,
@@ -74,32 +73,32 @@ function M.routes(r)
     end }
   r:add{ method = "GET", path = "/api/cycles/{id:int}", auth = "user", perm = "object",
     handler = function(req)
-      local c = cycles.require(id_of(req))
+      local c = cycles.require(req.params.id)
       cycles.require_perm(req.user, "review_cycles.track", c)
       return web.json(200, cycle_json(c))
     end }
   r:add{ method = "PATCH", path = "/api/cycles/{id:int}", auth = "user", perm = "object",
-    handler = function(req) return web.json(200, cycle_json(cycles.update(req.user, id_of(req), web.body(req), req))) end }
+    handler = function(req) return web.json(200, cycle_json(cycles.update(req.user, req.params.id, web.body(req), req))) end }
   r:add{ method = "DELETE", path = "/api/cycles/{id:int}", auth = "user", perm = "object",
-    handler = function(req) cycles.delete(req.user, id_of(req), req); return web.no_content() end }
+    handler = function(req) cycles.delete(req.user, req.params.id, req); return web.no_content() end }
   r:add{ method = "POST", path = "/api/cycles/{id:int}/copy", auth = "user", perm = "object",
     handler = function(req)
-      local c = cycles.copy(req.user, id_of(req), req)
+      local c = cycles.copy(req.user, req.params.id, req)
       return web.json(201, cycle_json(c), { Location = "/api/cycles/" .. c.id })
     end }
   r:add{ method = "POST", path = "/api/cycles/{id:int}/start", auth = "user", perm = "object",
-    handler = function(req) return web.json(200, cycle_json(cycles.start(req.user, id_of(req), req))) end }
+    handler = function(req) return web.json(200, cycle_json(cycles.start(req.user, req.params.id, req))) end }
   r:add{ method = "POST", path = "/api/cycles/{id:int}/transitions", auth = "user", perm = "object",
     handler = function(req)
       local to = web.body(req).to
       if type(to) ~= "string" then errors.invalid({ to = "Name the phase to move to." }) end
-      return web.json(200, cycle_json(cycles.transition(req.user, id_of(req), to, req)))
+      return web.json(200, cycle_json(cycles.transition(req.user, req.params.id, to, req)))
     end }
   r:add{ method = "GET", path = "/api/cycles/{id:int}/reviewees", auth = "user", perm = "object",
     handler = function(req)
       local oq = overview_query(req)
       oq.per_page = math.min(200, math.tointeger(tonumber(oq.per_page or "")) or 50)
-      local ov = cycles.overview(req.user, id_of(req), oq)
+      local ov = cycles.overview(req.user, req.params.id, oq)
       local list = {}
       for i, x in ipairs(ov.rows) do
         list[i] = { review_id = x.id, reviewee_id = x.reviewee_id, name = x.name, email = x.email, department = x.department,
@@ -112,7 +111,7 @@ function M.routes(r)
     end }
   r:add{ method = "POST", path = "/api/cycles/{id:int}/reviewees", auth = "user", perm = "object",
     handler = function(req)
-      local n, lacking, missing = cycles.add_reviewees(req.user, id_of(req), web.body(req).user_ids, req)
+      local n, lacking, missing = cycles.add_reviewees(req.user, req.params.id, web.body(req).user_ids, req)
       local list = {}
       for i, x in ipairs(lacking) do list[i] = { id = x.id, name = x.name, review_id = x.review_id } end
       local out = { added = n, without_manager = json.array(list) }
@@ -121,17 +120,17 @@ function M.routes(r)
     end }
   r:add{ method = "DELETE", path = "/api/cycles/{id:int}/reviewees", auth = "user", perm = "object",
     handler = function(req)
-      local n = cycles.remove_reviewees(req.user, id_of(req), web.body(req).user_ids, req)
+      local n = cycles.remove_reviewees(req.user, req.params.id, web.body(req).user_ids, req)
       return web.json(200, { removed = n })
     end }
   r:add{ method = "PUT", path = "/api/cycles/{id:int}/admins", auth = "user", perm = "review_cycles.manage",
     handler = function(req)
-      local list = cycles.set_admins(req.user, id_of(req), web.body(req).admins, req)
+      local list = cycles.set_admins(req.user, req.params.id, web.body(req).admins, req)
       return web.json(200, { admins = json.array(util.map(list, function(e) return { user_id = e[1], role = e[2] } end)) })
     end }
   r:add{ method = "GET", path = "/api/cycles/{id:int}/ratings", auth = "user", perm = "object",
     handler = function(req)
-      local c = cycles.require(id_of(req))
+      local c = cycles.require(req.params.id)
       cycles.require_perm(req.user, "review_cycles.track", c)
       local d = reviews.rating_distribution(req.user, c, web.query(req).question)
       if not d then return web.json(200, { question = json.null, counts = json.array({}), total = 0 }) end
@@ -140,15 +139,15 @@ function M.routes(r)
   r:add{ method = "POST", path = "/api/cycles/{id:int}/reminders/preview", auth = "user", perm = "object",
     handler = function(req)
       local b = web.body(req)
-      return web.json(200, reviews.reminder_preview(req.user, id_of(req), b.audience, b.review_ids, b.note))
+      return web.json(200, reviews.reminder_preview(req.user, req.params.id, b.audience, b.review_ids, b.note))
     end }
   r:add{ method = "POST", path = "/api/cycles/{id:int}/reminders", auth = "user", perm = "object",
     handler = function(req)
       local b = web.body(req)
-      return web.json(200, { queued = reviews.send_reminders(req.user, id_of(req), b.audience, b.review_ids, b.note, req) })
+      return web.json(200, { queued = reviews.send_reminders(req.user, req.params.id, b.audience, b.review_ids, b.note, req) })
     end }
   r:add{ method = "GET", path = "/api/cycles/{id:int}/export.xlsx", auth = "user", perm = "object", tx = false,
-    handler = function(req) return M.export_xlsx(req, id_of(req)) end }
+    handler = function(req) return M.export_xlsx(req, req.params.id) end }
 
   -- ---------------------------------------------------------------- pages
   r:add{ method = "GET", path = "/cycles", auth = "user", perm = "object",
@@ -178,7 +177,7 @@ function M.routes(r)
 
   r:add{ method = "GET", path = "/cycles/{id:int}/edit", auth = "user", perm = "object",
     handler = function(req)
-      local c = cycles.require(id_of(req))
+      local c = cycles.require(req.params.id)
       cycles.require_perm(req.user, "review_cycles.manage", c)
       if c.phase == "closed" then errors.conflict("This cycle is closed; copy it to run a new round.") end
       local values = util.copy(c)
@@ -189,7 +188,7 @@ function M.routes(r)
 
   r:add{ method = "POST", path = "/cycles/{id:int}/edit", auth = "user", perm = "object",
     handler = function(req)
-      local c = cycles.require(id_of(req))
+      local c = cycles.require(req.params.id)
       local f = web.form(req)
       local input = cycle_input(f)
       if cycles.running(c) then input.self_assessment = nil end
@@ -201,7 +200,7 @@ function M.routes(r)
 
   r:add{ method = "GET", path = "/cycles/{id:int}/questions", auth = "user", perm = "object",
     handler = function(req)
-      local c = cycles.require(id_of(req))
+      local c = cycles.require(req.params.id)
       cycles.require_perm(req.user, "review_cycles.manage", c)
       local kept = page.kept(req)
       local q = kept and type(kept.extra) == "table" and type(kept.extra.q) == "table" and kept.extra.q or c.questionnaire
@@ -210,7 +209,7 @@ function M.routes(r)
 
   r:add{ method = "POST", path = "/cycles/{id:int}/questions", auth = "user", perm = "object",
     handler = function(req)
-      local c = cycles.require(id_of(req))
+      local c = cycles.require(req.params.id)
       cycles.require_perm(req.user, "review_cycles.manage", c)
       local f = web.form(req)
       local q, op, anchor = M.questions_from_form(f)
@@ -227,11 +226,11 @@ function M.routes(r)
     end }
 
   r:add{ method = "GET", path = "/cycles/{id:int}/reviewees", auth = "user", perm = "object",
-    handler = function(req) return M.reviewees_page(req, cycles.require(id_of(req))) end }
+    handler = function(req) return M.reviewees_page(req, cycles.require(req.params.id)) end }
 
   r:add{ method = "POST", path = "/cycles/{id:int}/reviewees", auth = "user", perm = "object",
     handler = function(req)
-      local c = cycles.require(id_of(req))
+      local c = cycles.require(req.params.id)
       local f = web.form(req)
       local ids = f.ids
       if type(ids) == "string" then ids = { ids } end
@@ -268,7 +267,7 @@ function M.routes(r)
 
   r:add{ method = "GET", path = "/cycles/{id:int}/admins", auth = "user", perm = "review_cycles.manage",
     handler = function(req)
-      local c = cycles.require(id_of(req))
+      local c = cycles.require(req.params.id)
       return page.render(req, "cycle_admins", { title = "Admins of " .. c.name, cycle = c, admins = cycles.admins(c.id),
         people = directory.manager_choices(), can_make_admin = access.can(req.user, "reviews.read") },
         { nav = "cycles" })
@@ -276,7 +275,7 @@ function M.routes(r)
 
   r:add{ method = "POST", path = "/cycles/{id:int}/admins", auth = "user", perm = "review_cycles.manage",
     handler = function(req)
-      local c = cycles.require(id_of(req))
+      local c = cycles.require(req.params.id)
       local f = web.form(req)
       local list = {}
       for _, a in ipairs(cycles.admins(c.id)) do
@@ -290,7 +289,7 @@ function M.routes(r)
 
   r:add{ method = "POST", path = "/cycles/{id:int}/start", auth = "user", perm = "object",
     handler = function(req)
-      local c = cycles.require(id_of(req))
+      local c = cycles.require(req.params.id)
       local ok, res = page.form(req, { back = "/cycles/" .. c.id, form = "/cycles/" .. c.id .. "/start" }, cycles.start,
         req.user, c.id, req)
       if not ok then return res end
@@ -299,7 +298,7 @@ function M.routes(r)
 
   r:add{ method = "POST", path = "/cycles/{id:int}/transition", auth = "user", perm = "object",
     handler = function(req)
-      local c = cycles.require(id_of(req))
+      local c = cycles.require(req.params.id)
       local ok, res = page.form(req, "/cycles/" .. c.id, cycles.transition, req.user, c.id, web.form(req).to, req)
       if not ok then return res end
       return page.redirect("/cycles/" .. c.id, "success", "The cycle moved to the next phase.")
@@ -307,20 +306,20 @@ function M.routes(r)
 
   r:add{ method = "POST", path = "/cycles/{id:int}/copy", auth = "user", perm = "object",
     handler = function(req)
-      local c = cycles.copy(req.user, id_of(req), req)
+      local c = cycles.copy(req.user, req.params.id, req)
       return page.redirect("/cycles/" .. c.id .. "/edit", "success", "A copy was made. Check its name and dates.")
     end }
 
   r:add{ method = "POST", path = "/cycles/{id:int}/delete", auth = "user", perm = "object",
     handler = function(req)
-      local c = cycles.require(id_of(req))
+      local c = cycles.require(req.params.id)
       local ok, res = page.form(req, "/cycles/" .. c.id, cycles.delete, req.user, c.id, req)
       if not ok then return res end
       return page.redirect("/cycles", "success", c.name .. " was deleted with all its reviews.")
     end }
 
   r:add{ method = "GET", path = "/cycles/{id:int}", auth = "user", perm = "object",
-    handler = function(req) return M.overview_page(req, id_of(req)) end }
+    handler = function(req) return M.overview_page(req, req.params.id) end }
 
   -- who to remind, from the overview's form or the preview's address
   local function reminder_args(f)
@@ -338,7 +337,7 @@ function M.routes(r)
   -- the exact mail, before anything is sent (a page of its own: reloading it sends nothing)
   r:add{ method = "GET", path = "/cycles/{id:int}/reminders", auth = "user", perm = "object",
     handler = function(req)
-      local c = cycles.require(id_of(req))
+      local c = cycles.require(req.params.id)
       local audience, selection, note = reminder_args(web.query(req))
       local prev = reviews.reminder_preview(req.user, c.id, audience, selection, note)
       return page.render(req, "cycle_reminders", { title = "Send reminders", cycle = c, audience = audience,
@@ -347,7 +346,7 @@ function M.routes(r)
 
   r:add{ method = "POST", path = "/cycles/{id:int}/reminders", auth = "user", perm = "object",
     handler = function(req)
-      local c = cycles.require(id_of(req))
+      local c = cycles.require(req.params.id)
       local audience, selection, note = reminder_args(web.form(req))
       if web.form(req).confirm ~= "1" then return web.redirect(preview_url(c, audience, selection, note)) end
       local ok, n = page.form(req, "/cycles/" .. c.id, reviews.send_reminders, req.user, c.id, audience, selection, note,
@@ -357,12 +356,12 @@ function M.routes(r)
     end }
 
   r:add{ method = "GET", path = "/cycles/{id:int}/export.xlsx", auth = "user", perm = "object", tx = false,
-    handler = function(req) return M.export_xlsx(req, id_of(req)) end }
+    handler = function(req) return M.export_xlsx(req, req.params.id) end }
 
   events.hook("page.nav", function(e)
     local u = e.user
     if access.can(u, "review_cycles.track") or access.can(u, "review_cycles.manage")
-        or db.value("SELECT 1 FROM cycle_admins WHERE user_id = ? LIMIT 1", u.id) == 1 then
+        or cycles.admin_anywhere(u.id) then
       e.items[#e.items + 1] = { id = "cycles", label = "Review cycles", href = "/cycles", icon = "◎", order = 30 }
     end
   end)
@@ -469,8 +468,7 @@ function M.reviewees_page(req, c)
   cycles.require_perm(req.user, "review_cycles.track", c)
   local q = web.query(req)
   local view = q.view == "org" and "org" or "list"
-  local chosen = {}
-  for _, id in ipairs(db.column("SELECT reviewee_id FROM reviews WHERE cycle_id = ?", c.id)) do chosen[id] = true end
+  local chosen, count = cycles.reviewee_set(c.id)
   -- people ticked but not added yet travel in the address (?picked=4,8,15) from one view to the
   -- other, so switching between the org chart and the list keeps the selection
   local picked, picked_ids = {}, {}
@@ -482,12 +480,10 @@ function M.reviewees_page(req, c)
     end
   end
   local data = { title = "Reviewees of " .. c.name, cycle = c, view = view, chosen = chosen,
-    count = db.value("SELECT count(*) FROM reviews WHERE cycle_id = ?", c.id), q = q,
+    count = count, q = q,
     can_add = cycles.can(req.user, "reviews.create", c) and c.phase ~= "closed",
     picked = picked, picked_list = table.concat(picked_ids, ","),
-    picked_people = #picked_ids == 0 and {} or db.query([[SELECT id, name FROM users
-      WHERE id IN (SELECT value FROM json_each(?)) AND kind = 'employee' ORDER BY name COLLATE FOLD]],
-      json.encode(picked_ids)) }
+    picked_people = directory.employees_among(picked_ids) }
   if view == "list" then
     local sort = q.sort == "hire_date" and "hire_date" or "name"
     data.res = directory.search(req.user, { q = q.q, department = q.department, location = q.location,
@@ -495,8 +491,7 @@ function M.reviewees_page(req, c)
       page = q.page, per_page = 50, kind = "employee", status = "" })
     data.sort = sort
     data.facets = directory.facets()
-    data.managers = db.query([[SELECT id, name FROM users WHERE id IN (SELECT DISTINCT manager_id FROM users
-      WHERE manager_id IS NOT NULL) ORDER BY name COLLATE FOLD]])
+    data.managers = directory.managers()
   else
     data.roots = directory.org_tree()
     -- the team just added stays open, with the way down to it

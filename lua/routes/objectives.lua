@@ -19,6 +19,8 @@ local xlsx = require "core.xlsx"
 local access = require "services.access"
 local audit = require "services.audit"
 local directory = require "services.directory"
+local people = require "services.people"
+local reviews = require "services.reviews"
 local objectives = require "services.objectives"
 local cycles = require "services.objective_cycles"
 local views = require "services.objective_views"
@@ -27,7 +29,6 @@ local overview = require "services.objective_overview"
 local M = {}
 
 local function int(v) return math.tointeger(tonumber(v)) end
-local function id_of(req) return int(req.params.id) end
 local function today() return util.format_date(clock.now()) end
 local function truthy(v) return v == "on" or v == "1" or v == "true" or v == true end
 local function list_of(v)
@@ -218,8 +219,7 @@ local function form_page(req, o, v)
   end
   if kept then values = kept.values end
   -- who it can be for: me, my direct reports, or (HR) someone searched for
-  local reports = db.query([[SELECT id, name, job_title FROM users WHERE manager_id = ? AND kind = 'employee'
-    AND status <> 'deactivated' ORDER BY name COLLATE FOLD]], req.user.id)
+  local reports = directory.employee_reports(req.user.id)
   local found = {}
   local hr = access.can(req.user, "objectives.create_for")
   local search = util.trim(q.q or values.q or "")
@@ -229,14 +229,11 @@ local function form_page(req, o, v)
     end
   end
   local chosen_owner = not o and int(values.owner_id) and int(values.owner_id) ~= req.user.id
-    and db.row("SELECT id, name, job_title FROM users WHERE id = ?", int(values.owner_id)) or nil
+    and people.get(int(values.owner_id)) or nil
   -- what it can align to: the company and team objectives of the cycle the viewer may read
   local parents = {}
   if c and c.alignment then
-    local rows = db.query("SELECT " .. [[o.id, o.owner_id, o.visibility, o.level, o.title_enc, u.name AS owner_name, ]]
-      .. objectives.PART_SQL .. [[ AS part FROM objectives o JOIN users u ON u.id = o.owner_id
-      WHERE o.cycle_id = ? AND o.level IN ('company', 'team') ORDER BY o.level, o.id LIMIT 2000]], req.user.id, c.id)
-    for _, p in ipairs(objectives.readable(req.user, rows)) do
+    for _, p in ipairs(objectives.alignment_choices(req.user, c.id)) do
       if not o or p.id ~= o.id then parents[#parents + 1] = objectives.open(p) end
     end
   end
@@ -349,25 +346,25 @@ function M.routes(r)
     end }
   r:add{ method = "GET", path = "/api/objective-cycles/{id:int}", auth = "user", perm = "object",
     handler = function(req)
-      local c = visible_cycle(req.user, id_of(req))
+      local c = visible_cycle(req.user, req.params.id)
       c.people = cycles.count_people(c)
       return web.json(200, cycle_json(c))
     end }
   r:add{ method = "PATCH", path = "/api/objective-cycles/{id:int}", auth = "user", perm = "object",
-    handler = function(req) return web.json(200, cycle_json(cycles.update(req.user, id_of(req), web.body(req), req))) end }
+    handler = function(req) return web.json(200, cycle_json(cycles.update(req.user, req.params.id, web.body(req), req))) end }
   r:add{ method = "DELETE", path = "/api/objective-cycles/{id:int}", auth = "user", perm = "object",
-    handler = function(req) cycles.delete(req.user, id_of(req), req); return web.no_content() end }
+    handler = function(req) cycles.delete(req.user, req.params.id, req); return web.no_content() end }
   r:add{ method = "POST", path = "/api/objective-cycles/{id:int}/people", auth = "user", perm = "object",
     handler = function(req)
-      return web.json(200, { added = cycles.add_people(req.user, id_of(req), web.body(req).user_ids, req) })
+      return web.json(200, { added = cycles.add_people(req.user, req.params.id, web.body(req).user_ids, req) })
     end }
   r:add{ method = "DELETE", path = "/api/objective-cycles/{id:int}/people", auth = "user", perm = "object",
     handler = function(req)
-      return web.json(200, { removed = cycles.remove_people(req.user, id_of(req), web.body(req).user_ids, req) })
+      return web.json(200, { removed = cycles.remove_people(req.user, req.params.id, web.body(req).user_ids, req) })
     end }
   r:add{ method = "GET", path = "/api/objective-cycles/{id:int}/objectives", auth = "user", perm = "object",
     handler = function(req)
-      local c = visible_cycle(req.user, id_of(req))
+      local c = visible_cycle(req.user, req.params.id)
       local q = web.query(req)
       local res = views.list(req.user, c, { q = q.q, status = q.status, level = q.level, owner_id = int(q.owner_id),
         page = q.page, per_page = q.per_page })
@@ -377,7 +374,7 @@ function M.routes(r)
     end }
   r:add{ method = "GET", path = "/api/objective-cycles/{id:int}/tree", auth = "user", perm = "object",
     handler = function(req)
-      local c = visible_cycle(req.user, id_of(req))
+      local c = visible_cycle(req.user, req.params.id)
       local q = web.query(req)
       local t = views.tree(req.user, c, { focus = int(q.focus), page = q.page })
       local roots = {}
@@ -391,7 +388,7 @@ function M.routes(r)
   r:add{ method = "GET", path = "/api/objective-cycles/{id:int}/overview", auth = "user", perm = "object",
     handler = function(req)
       local q = web.query(req)
-      local ov = overview.overview(req.user, id_of(req), { without_page = q.without_page, overdue_page = q.overdue_page })
+      local ov = overview.overview(req.user, req.params.id, { without_page = q.without_page, overdue_page = q.overdue_page })
       local without, late = {}, {}
       for i, p in ipairs(ov.without.rows) do without[i] = { id = p.id, name = p.name, department = p.department } end
       for i, o in ipairs(ov.overdue.rows) do
@@ -407,15 +404,15 @@ function M.routes(r)
   r:add{ method = "POST", path = "/api/objective-cycles/{id:int}/nudges/preview", auth = "user", perm = "object",
     handler = function(req)
       local b = web.body(req)
-      return web.json(200, overview.preview(req.user, id_of(req), b.audience, b.user_ids, b.note))
+      return web.json(200, overview.preview(req.user, req.params.id, b.audience, b.user_ids, b.note))
     end }
   r:add{ method = "POST", path = "/api/objective-cycles/{id:int}/nudges", auth = "user", perm = "object",
     handler = function(req)
       local b = web.body(req)
-      return web.json(200, { queued = overview.send(req.user, id_of(req), b.audience, b.user_ids, b.note, req) })
+      return web.json(200, { queued = overview.send(req.user, req.params.id, b.audience, b.user_ids, b.note, req) })
     end }
   r:add{ method = "GET", path = "/api/objective-cycles/{id:int}/export.xlsx", auth = "user", perm = "object", tx = false,
-    handler = function(req) return M.export_xlsx(req, id_of(req)) end }
+    handler = function(req) return M.export_xlsx(req, req.params.id) end }
 
   -- ---------------------------------------------------------------- API: objectives
   r:add{ method = "POST", path = "/api/objectives", auth = "user", perm = "object",
@@ -429,28 +426,28 @@ function M.routes(r)
       return web.json(201, { ids = ids })
     end }
   r:add{ method = "GET", path = "/api/objectives/{id:int}", auth = "user", perm = "object",
-    handler = function(req) return web.json(200, view_json(objectives.view(req.user, id_of(req)))) end }
+    handler = function(req) return web.json(200, view_json(objectives.view(req.user, req.params.id))) end }
   r:add{ method = "PATCH", path = "/api/objectives/{id:int}", auth = "user", perm = "object",
     handler = function(req)
-      objectives.update(req.user, id_of(req), web.body(req), req)
-      return web.json(200, view_json(objectives.view(req.user, id_of(req))))
+      objectives.update(req.user, req.params.id, web.body(req), req)
+      return web.json(200, view_json(objectives.view(req.user, req.params.id)))
     end }
   r:add{ method = "DELETE", path = "/api/objectives/{id:int}", auth = "user", perm = "object",
-    handler = function(req) objectives.delete(req.user, id_of(req), req); return web.no_content() end }
+    handler = function(req) objectives.delete(req.user, req.params.id, req); return web.no_content() end }
   r:add{ method = "POST", path = "/api/objectives/{id:int}/comments", auth = "user", perm = "object",
     handler = function(req)
-      local cid = objectives.comment(req.user, id_of(req), web.body(req).body)
+      local cid = objectives.comment(req.user, req.params.id, web.body(req).body)
       return web.json(201, { id = cid })
     end }
   r:add{ method = "POST", path = "/api/objectives/{id:int}/copy", auth = "user", perm = "object",
     handler = function(req)
-      local nid = objectives.copy(req.user, id_of(req), web.body(req).cycle_id, req)
+      local nid = objectives.copy(req.user, req.params.id, web.body(req).cycle_id, req)
       return web.json(201, view_json(objectives.view(req.user, nid)), { Location = "/api/objectives/" .. nid })
     end }
   r:add{ method = "GET", path = "/api/people/{id:int}/objectives", auth = "user", perm = "object",
     handler = function(req)
       local out = {}
-      for _, g in ipairs(views.of_person(req.user, id_of(req))) do
+      for _, g in ipairs(views.of_person(req.user, req.params.id)) do
         for _, o in ipairs(g.objectives) do out[#out + 1] = objective_json(o, { cycle_name = g.cycle.name }) end
       end
       return web.json(200, { objectives = json.array(out) })
@@ -466,14 +463,12 @@ function M.routes(r)
 
   r:add{ method = "GET", path = "/objectives/team", auth = "user", perm = "object",
     handler = function(req)
-      local people = db.query([[SELECT id, name, job_title, manager_id FROM users WHERE id IN (SELECT value FROM json_each(?))
-        AND kind = 'employee' AND status <> 'deactivated' ORDER BY name COLLATE FOLD]],
-        json.encode(json.array(authz.reports(req.user.id, false))))
+      local team = directory.employees_listed(authz.reports(req.user.id, false))
       local ids = {}
-      for i, p in ipairs(people) do ids[i] = p.id; p.direct = p.manager_id == req.user.id end
-      return render(req, "objectives_team", { title = "My team's objectives", people = people,
+      for i, p in ipairs(team) do ids[i] = p.id; p.direct = p.manager_id == req.user.id end
+      return render(req, "objectives_team", { title = "My team's objectives", people = team,
         summary = views.team(req.user, ids), details = views.team_details(req.user, ids), tab = "team",
-        manager = #people > 0, can_create = #creatable_cycles(req.user) > 0 })
+        manager = #team > 0, can_create = #creatable_cycles(req.user) > 0 })
     end }
 
   r:add{ method = "GET", path = "/objectives/new", auth = "user", perm = "object",
@@ -493,7 +488,7 @@ function M.routes(r)
 
   r:add{ method = "GET", path = "/objectives/{id:int}", auth = "user", perm = "object",
     handler = function(req)
-      local v = objectives.view(req.user, id_of(req))
+      local v = objectives.view(req.user, req.params.id)
       local kept = page.kept(req)
       return render(req, "objective_show", { title = v.objective.title, v = v, kept = kept and kept.values or {},
         errors = kept and kept.errors or {}, statuses = cycles.STATUSES,
@@ -502,7 +497,7 @@ function M.routes(r)
 
   r:add{ method = "GET", path = "/objectives/{id:int}/edit", auth = "user", perm = "object",
     handler = function(req)
-      local v = objectives.view(req.user, id_of(req))
+      local v = objectives.view(req.user, req.params.id)
       if not v.can.change then errors.forbidden("Only its owner, their manager and whoever set it for them change an objective.") end
       if not v.can.edit then
         errors.conflict(("Since %s only the status, key-result values, the rating and comments change in %s."):format(
@@ -514,21 +509,21 @@ function M.routes(r)
   r:add{ method = "POST", path = "/objectives/{id:int}/edit", auth = "user", perm = "object",
     handler = function(req)
       local f = web.form(req)
-      local back = "/objectives/" .. id_of(req) .. "/edit"
+      local back = "/objectives/" .. req.params.id .. "/edit"
       local ok, res = page.form(req, { back = back, values = f }, function()
-        return objectives.update(req.user, id_of(req), objective_input(f), req)
+        return objectives.update(req.user, req.params.id, objective_input(f), req)
       end)
       if not ok then return res end
-      return page.redirect("/objectives/" .. id_of(req), "success", "Saved.")
+      return page.redirect("/objectives/" .. req.params.id, "success", "Saved.")
     end }
 
   r:add{ method = "POST", path = "/objectives/{id:int}/update", auth = "user", perm = "object",
     handler = function(req)
       local f = web.form(req)
-      local here = "/objectives/" .. id_of(req)
+      local here = "/objectives/" .. req.params.id
       local ok, res = page.form(req, { back = here .. "#update", form = here, values = f }, function()
-        local v = objectives.view(req.user, id_of(req))
-        return objectives.update(req.user, id_of(req), update_input(f, v), req)
+        local v = objectives.view(req.user, req.params.id)
+        return objectives.update(req.user, req.params.id, update_input(f, v), req)
       end)
       if not ok then return res end
       return page.redirect(here .. "#thread", "success", "Update saved.")
@@ -537,16 +532,16 @@ function M.routes(r)
   r:add{ method = "POST", path = "/objectives/{id:int}/comments", auth = "user", perm = "object",
     handler = function(req)
       local f = web.form(req)
-      local here = "/objectives/" .. id_of(req)
+      local here = "/objectives/" .. req.params.id
       local ok, res = page.form(req, { back = here .. "#comment", form = here, values = f },
-        objectives.comment, req.user, id_of(req), f.body)
+        objectives.comment, req.user, req.params.id, f.body)
       if not ok then return res end
       return page.redirect(here .. "#thread", "success", "Comment added.")
     end }
 
   r:add{ method = "POST", path = "/objectives/{id:int}/delete", auth = "user", perm = "object",
     handler = function(req)
-      local o = objectives.get(req.user, id_of(req))
+      local o = objectives.get(req.user, req.params.id)
       local ok, res = page.form(req, "/objectives/" .. o.id, objectives.delete, req.user, o.id, req)
       if not ok then return res end
       return page.redirect("/objectives", "success", "The objective was deleted.")
@@ -555,7 +550,7 @@ function M.routes(r)
   r:add{ method = "POST", path = "/objectives/{id:int}/copy", auth = "user", perm = "object",
     handler = function(req)
       local f = web.form(req)
-      local ok, nid = page.form(req, "/objectives/" .. id_of(req), objectives.copy, req.user, id_of(req), int(f.cycle_id), req)
+      local ok, nid = page.form(req, "/objectives/" .. req.params.id, objectives.copy, req.user, req.params.id, int(f.cycle_id), req)
       if not ok then return nid end
       return page.redirect("/objectives/" .. nid, "success", "Copied into the newer cycle. Check its due date.")
     end }
@@ -580,20 +575,20 @@ function M.routes(r)
     end }
 
   r:add{ method = "GET", path = "/objective-cycles/{id:int}/edit", auth = "user", perm = "objective_cycles.manage",
-    handler = function(req) return cycle_form_page(req, cycles.require(id_of(req))) end }
+    handler = function(req) return cycle_form_page(req, cycles.require(req.params.id)) end }
 
   r:add{ method = "POST", path = "/objective-cycles/{id:int}/edit", auth = "user", perm = "objective_cycles.manage",
     handler = function(req)
       local f = web.form(req)
-      local ok, c = page.form(req, { back = "/objective-cycles/" .. id_of(req) .. "/edit", values = f }, cycles.update,
-        req.user, id_of(req), cycle_input(f), req)
+      local ok, c = page.form(req, { back = "/objective-cycles/" .. req.params.id .. "/edit", values = f }, cycles.update,
+        req.user, req.params.id, cycle_input(f), req)
       if not ok then return c end
       return page.redirect("/objective-cycles/" .. c.id .. "/overview", "success", "Saved.")
     end }
 
   r:add{ method = "POST", path = "/objective-cycles/{id:int}/delete", auth = "user", perm = "object",
     handler = function(req)
-      local c = cycles.require(id_of(req))
+      local c = cycles.require(req.params.id)
       local ok, res = page.form(req, "/objective-cycles/" .. c.id .. "/overview", cycles.delete, req.user, c.id, req)
       if not ok then return res end
       return page.redirect("/objective-cycles", "success", c.name .. " was deleted with " .. util.plural(res, "objective") .. ".")
@@ -601,7 +596,7 @@ function M.routes(r)
 
   r:add{ method = "GET", path = "/objective-cycles/{id:int}", auth = "user", perm = "object",
     handler = function(req)
-      local c = visible_cycle(req.user, id_of(req))
+      local c = visible_cycle(req.user, req.params.id)
       local q = web.query(req)
       local res = views.list(req.user, c, { q = q.q, status = q.status, level = q.level, page = q.page })
       return render(req, "objective_cycle_show", { title = c.name, cycle = c, window = cycles.window(c), res = res, q = q,
@@ -611,7 +606,7 @@ function M.routes(r)
 
   r:add{ method = "GET", path = "/objective-cycles/{id:int}/tree", auth = "user", perm = "object",
     handler = function(req)
-      local c = visible_cycle(req.user, id_of(req))
+      local c = visible_cycle(req.user, req.params.id)
       local q = web.query(req)
       local t = views.tree(req.user, c, { focus = int(q.focus), page = q.page })
       return render(req, "objective_tree", { title = "Alignment: " .. c.name, cycle = c, t = t, q = q,
@@ -621,7 +616,7 @@ function M.routes(r)
   r:add{ method = "GET", path = "/objective-cycles/{id:int}/overview", auth = "user", perm = "object",
     handler = function(req)
       local q = web.query(req)
-      local ov = overview.overview(req.user, id_of(req), { without_page = q.without_page, overdue_page = q.overdue_page })
+      local ov = overview.overview(req.user, req.params.id, { without_page = q.without_page, overdue_page = q.overdue_page })
       local c = ov.cycle
       local bars = {}
       for i, s in ipairs(cycles.STATUSES) do bars[i] = { label = c.labels[s], value = ov.mix[s] } end
@@ -640,19 +635,19 @@ function M.routes(r)
   r:add{ method = "GET", path = "/objective-cycles/{id:int}/nudges", auth = "user", perm = "object",
     handler = function(req)
       local audience, ids, note = nudge_args(web.query(req))
-      local prev = overview.preview(req.user, id_of(req), audience, ids, note)
-      return render(req, "objective_nudges", { title = "Nudge", cycle = cycles.require(id_of(req)), audience = audience,
+      local prev = overview.preview(req.user, req.params.id, audience, ids, note)
+      return render(req, "objective_nudges", { title = "Nudge", cycle = cycles.require(req.params.id), audience = audience,
         audience_label = overview.AUDIENCE_LABELS[audience], ids = ids, note = note or "", preview = prev })
     end }
   r:add{ method = "POST", path = "/objective-cycles/{id:int}/nudges", auth = "user", perm = "object",
     handler = function(req)
       local f = web.form(req)
       local audience, ids, note = nudge_args(f)
-      local here = "/objective-cycles/" .. id_of(req)
+      local here = "/objective-cycles/" .. req.params.id
       if f.confirm ~= "1" then
         return web.redirect(here .. "/nudges?" .. util.build_query({ audience = audience, user_ids = ids, note = note }))
       end
-      local ok, n = page.form(req, here .. "/overview", overview.send, req.user, id_of(req), audience, ids, note, req)
+      local ok, n = page.form(req, here .. "/overview", overview.send, req.user, req.params.id, audience, ids, note, req)
       if not ok then return n end
       return page.redirect(here .. "/overview", "success", util.plural(n, "nudge") .. " queued.")
     end }
@@ -661,14 +656,12 @@ function M.routes(r)
   -- (ticked ones, everyone matching, or someone with their whole team)
   r:add{ method = "GET", path = "/objective-cycles/{id:int}/people", auth = "user", perm = "objective_cycles.manage",
     handler = function(req)
-      local c = cycles.require(id_of(req))
+      local c = cycles.require(req.params.id)
       local q = web.query(req)
       local chosen = cycles.selected(c)
       local ids = {}
       for uid in pairs(chosen) do ids[#ids + 1] = uid end
-      local members = #ids == 0 and {} or db.query([[SELECT id, name, job_title, department FROM users
-        WHERE id IN (SELECT value FROM json_each(?)) ORDER BY name COLLATE FOLD LIMIT 200 OFFSET ?]], json.encode(ids),
-        ((math.max(1, int(q.in_page) or 1)) - 1) * 200)
+      local members = directory.page_of(ids, int(q.in_page), 200)
       local search = util.trim(q.q or "") ~= "" or (q.department or "") ~= "" or (q.location or "") ~= ""
       local res = search and directory.search(req.user, { q = q.q, department = q.department, location = q.location,
         page = q.page, per_page = 50, kind = "employee" }) or nil
@@ -677,8 +670,7 @@ function M.routes(r)
       if res and #res.users > 0 then
         local found = {}
         for i, u in ipairs(res.users) do found[i] = u.id end
-        for _, m in ipairs(db.column([[SELECT DISTINCT manager_id FROM users WHERE manager_id IN
-            (SELECT value FROM json_each(?))]], json.encode(found))) do leads[m] = true end
+        leads = directory.managers_among(found)
       end
       return render(req, "objective_people", { title = "Who takes part in " .. c.name, cycle = c, q = q, chosen = chosen,
         count = #ids, members = members, res = res, leads = leads, facets = directory.facets() })
@@ -686,7 +678,7 @@ function M.routes(r)
 
   r:add{ method = "POST", path = "/objective-cycles/{id:int}/people", auth = "user", perm = "objective_cycles.manage",
     handler = function(req)
-      local c = cycles.require(id_of(req))
+      local c = cycles.require(req.params.id)
       local f = web.form(req)
       local back = "/objective-cycles/" .. c.id .. "/people?" .. util.build_query({ q = f.q, department = f.department,
         location = f.location, page = f.page })
@@ -711,7 +703,7 @@ function M.routes(r)
     end }
 
   r:add{ method = "GET", path = "/objective-cycles/{id:int}/export.xlsx", auth = "user", perm = "object", tx = false,
-    handler = function(req) return M.export_xlsx(req, id_of(req)) end }
+    handler = function(req) return M.export_xlsx(req, req.params.id) end }
 
   M.hooks()
 end
@@ -765,7 +757,7 @@ function M.hooks()
       items[#items + 1] = { label = o.title, href = "/objectives/" .. o.id,
         note = o.cycle_name .. (o.due_on and (" · due " .. util.human_date(o.due_on)) or ""),
         progress = { n = o.progress, total = 100, label = "Progress" },
-        badge = (o.due_on and o.due_on < today()) and "Overdue" or nil, badge_class = "badge-warn" }
+        badge = (o.due_on and o.due_on < today()) and "Overdue" or nil, tone = "warn" }
     end
     e.panels[#e.panels + 1] = { title = "Your open objectives", items = items, order = 20,
       empty = "No open objectives. Set some when an objective cycle is open.",
@@ -794,8 +786,7 @@ function M.hooks()
   end)
 
   events.hook("review.resources", function(e)
-    local rc = db.row([[SELECT c.start_date, c.self_due, c.manager_due, c.sign_due FROM reviews r
-      JOIN cycles c ON c.id = r.cycle_id WHERE r.id = ?]], e.review_id)
+    local rc = reviews.cycle_dates(e.review_id)
     if not rc then return end
     local items = {}
     for _, o in ipairs(views.for_review(e.user, e.reviewee_id, rc)) do

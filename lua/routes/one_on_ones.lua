@@ -42,6 +42,8 @@ end
 
 local function meeting_path(id) return "/meetings/" .. id end
 
+local function first_name(name) return (name or ""):match("^(%S+)") or name end
+
 -- The form page of the meeting (kept values come back to it), with which form they belong to.
 local function meeting_form(req, id, which, f)
   return { back = meeting_path(id) .. "#" .. which:gsub(":.*", ""), form = meeting_path(id), values = f,
@@ -328,6 +330,51 @@ function M.routes(r)
   end)
   events.hook("page.quick_create", function(e)
     if e.user.kind ~= "guest" then e.items[#e.items + 1] = { label = "Meeting", href = "/meetings/new" } end
+  end)
+
+  events.hook("home.panels", function(e)
+    local u = e.user
+    if u.kind == "guest" then return end
+    local today = util.format_date(clock.now())
+    local items = {}
+    for _, m in ipairs(one_on_ones.next_meetings(u, 5)) do
+      items[#items + 1] = { label = "1:1 with " .. m.other_name, href = meeting_path(m.id),
+        note = util.human_date(m.date), badge = m.date == today and "Today" or nil, tone = "brand" }
+    end
+    e.panels[#e.panels + 1] = { title = "Your next 1:1s", items = items, order = 30,
+      empty = "No 1:1 planned. Start one with your manager or a colleague.",
+      action = { label = "My meetings", href = "/meetings" } }
+    local actions = {}
+    for _, a in ipairs(one_on_ones.my_actions(u, 10, e.req)) do
+      actions[#actions + 1] = { label = util.truncate(a.text, 120), href = meeting_path(a.meeting_id) .. "#actions",
+        note = "From your 1:1 with " .. a.other_name .. (a.due_date and (" · due " .. util.human_date(a.due_date)) or ""),
+        badge = (a.due_date and a.due_date < today) and "Late" or nil, tone = "warn" }
+    end
+    if #actions > 0 then
+      e.panels[#e.panels + 1] = { title = "Your open action items", items = actions, order = 31,
+        empty = "Nothing open." }
+    end
+  end)
+
+  -- To-do: a meeting today or tomorrow you have written nothing for yet.
+  events.hook("home.todos", function(e)
+    if e.user.kind == "guest" then return end
+    for _, m in ipairs(one_on_ones.unprepared_soon(e.user)) do
+      e.items[#e.items + 1] = { label = "Add your talking points for the 1:1 with " .. first_name(m.other_name),
+        href = meeting_path(m.id) .. "#add", due = m.date }
+    end
+  end)
+
+  events.hook("team.columns", function(e)
+    local ids = {}
+    for i, p in ipairs(e.people) do ids[i] = p.id end
+    local last, nxt = {}, {}
+    for id, d in pairs(one_on_ones.team_dates(e.user, ids)) do
+      if d.last then last[id] = { text = util.human_date(d.last.date), href = meeting_path(d.last.id) } end
+      if d.next then nxt[id] = { text = util.human_date(d.next.date), href = meeting_path(d.next.id) } end
+    end
+    e.columns[#e.columns + 1] = { label = "Last 1:1", values = last, empty = "—" }
+    e.columns[#e.columns + 1] = { label = "Next 1:1", values = nxt, empty = "—" }
   end)
 end
 

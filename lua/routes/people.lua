@@ -93,6 +93,22 @@ local function roles_page_data(req, u, roles)
     last_super = people.is_super(roles) and #people.super_user_ids() == 1 }
 end
 
+-- A review's state (services.dashboard.review_state) as a badge: { label, tone } (tone: the
+-- badge-<tone> style).
+local REVIEW_STATE = {
+  signed = { "Signed by both", "ok" },
+  shared = { "Shared", "brand" },
+  closed = { "Closed", "muted" },
+  in_progress = { "In progress", "warn" },
+}
+
+-- The person's reviews the viewer may open, each with its badge (status, tone).
+local function review_history(viewer, id)
+  local list = dashboard.review_history(viewer, id)
+  for _, r in ipairs(list) do r.status, r.tone = table.unpack(REVIEW_STATE[r.state]) end
+  return list
+end
+
 function M.routes(r)
   -- ---------------------------------------------------------------- API
   r:add{ method = "GET", path = "/api/users", auth = "user", perm = "directory.view",
@@ -228,7 +244,7 @@ function M.routes(r)
       return page.render(req, "people_show", { sections = profile.sections, title = u.name, person = u, roles = roles, role_names = ROLE_NAMES,
         manager = manager, reports = reports, admin = admin, chain = directory.chain(u.id), is_super = people.is_super(roles),
         actions = person_actions(req.user, u, roles), indirect = #authz.reports(u.id, false),
-        reviews = dashboard.review_history(req.user, u.id) }, { nav = "people" })
+        reviews = review_history(req.user, u.id) }, { nav = "people" })
     end }
 
   r:add{ method = "GET", path = "/people/{id:int}/edit", auth = "user", perm = "object",

@@ -12,13 +12,14 @@ local svg = require "lib.svg"
 local clock = require "core.clock"
 local pdf = require "core.pdf"
 local reviews = require "services.reviews"
+local people = require "services.people"
+local directory = require "services.directory"
 local questionnaire = require "services.questionnaire"
 local workflows = require "services.workflows"
 local audit = require "services.audit"
 
 local M = {}
 
-local function id_of(req) return math.tointeger(tonumber(req.params.id)) end
 
 local function review_json(v)
   local r = v.review
@@ -97,19 +98,37 @@ local function act(req, f, fn, done_message)
   return page.redirect("/reviews/" .. req.params.id, "success", done_message)
 end
 
+-- The home page: what the person has to do (services.reviews.todos), worded.
+local TODO = {
+  self = function(t) return ("Write your self-assessment for %s"):format(t.cycle_name) end,
+  read_and_sign = function(t) return ("Read and sign your review for %s"):format(t.cycle_name) end,
+  write = function(t) return ("Review %s (%s)"):format(t.reviewee_name, t.cycle_name) end,
+  sign = function(t) return ("Sign the review of %s"):format(t.reviewee_name) end,
+}
+
+-- The home page panel: the person's own reviews, newest cycle first (they can revisit old ones).
+local function my_reviews_panel(user)
+  local items = {}
+  for _, r in ipairs(reviews.own(user)) do
+    local badge, tone
+    if r.closed_at then badge, tone = "Signed", "ok"
+    elseif r.manager_status == "shared" then badge, tone = "Shared with you", "brand"
+    elseif r.phase == "closed" then badge, tone = "Closed", "muted"
+    else badge, tone = "In progress", "warn" end
+    items[#items + 1] = { label = r.cycle_name, href = "/reviews/" .. r.id, note = util.human_date(r.start_date),
+      badge = badge, tone = tone }
+  end
+  return { title = "Your reviews", items = items, empty = "When you are part of a review cycle, your reviews are kept here." }
+end
+
 function M.routes(r)
   -- API
   r:add{ method = "GET", path = "/api/reviews", auth = "user", perm = "object",
     handler = function(req)
-      local rows = db.query([[SELECT r.id, r.cycle_id, c.name AS cycle_name, r.reviewee_id, r.manager_id, r.self_status,
-          r.manager_status, r.closed_at FROM reviews r JOIN cycles c ON c.id = r.cycle_id
-        WHERE (r.reviewee_id = ? OR r.manager_id = ?) AND c.phase <> 'draft' ORDER BY c.start_date DESC, r.id]],
-        req.user.id, req.user.id)
-      for _, x in ipairs(rows) do x.role = x.reviewee_id == req.user.id and "reviewee" or "manager" end
-      return web.json(200, { reviews = json.array(rows) })
+      return web.json(200, { reviews = json.array(reviews.mine(req.user)) })
     end }
   r:add{ method = "GET", path = "/api/reviews/{id:int}", auth = "user", perm = "object",
-    handler = function(req) return web.json(200, review_json(reviews.view(req.user, id_of(req)))) end }
+    handler = function(req) return web.json(200, review_json(reviews.view(req.user, req.params.id))) end }
   for _, author in ipairs({ "self", "manager" }) do
     r:add{ method = "PUT", path = "/api/reviews/{id:int}/answers/" .. author, auth = "user", perm = "object",
       handler = function(req)
@@ -118,64 +137,64 @@ function M.routes(r)
         if body.answers then values = body.answers end
         -- the page's autosave sends form fields; accept both shapes
         if next(values) and next(values):match("^q_") then
-          values = answers_from_form(values, reviews.view(req.user, id_of(req)), author)
+          values = answers_from_form(values, reviews.view(req.user, req.params.id), author)
         end
-        local rv = reviews.save_answers(req.user, id_of(req), author, values, req)
+        local rv = reviews.save_answers(req.user, req.params.id, author, values, req)
         return web.json(200, { saved = true, status = author == "self" and rv.self_status or rv.manager_status,
           at = clock.now() })
       end }
   end
   r:add{ method = "POST", path = "/api/reviews/{id:int}/submit", auth = "user", perm = "object",
-    handler = function(req) reviews.submit_self(req.user, id_of(req), req); return web.json(200, review_json(reviews.view(req.user, id_of(req)))) end }
+    handler = function(req) reviews.submit_self(req.user, req.params.id, req); return web.json(200, review_json(reviews.view(req.user, req.params.id))) end }
   r:add{ method = "POST", path = "/api/reviews/{id:int}/ready", auth = "user", perm = "object",
-    handler = function(req) reviews.submit_manager(req.user, id_of(req), req); return web.json(200, review_json(reviews.view(req.user, id_of(req)))) end }
+    handler = function(req) reviews.submit_manager(req.user, req.params.id, req); return web.json(200, review_json(reviews.view(req.user, req.params.id))) end }
   r:add{ method = "POST", path = "/api/reviews/{id:int}/share", auth = "user", perm = "object",
-    handler = function(req) reviews.share(req.user, id_of(req), req); return web.json(200, review_json(reviews.view(req.user, id_of(req)))) end }
+    handler = function(req) reviews.share(req.user, req.params.id, req); return web.json(200, review_json(reviews.view(req.user, req.params.id))) end }
   r:add{ method = "POST", path = "/api/reviews/{id:int}/unshare", auth = "user", perm = "object",
-    handler = function(req) reviews.unshare(req.user, id_of(req), req); return web.json(200, review_json(reviews.view(req.user, id_of(req)))) end }
+    handler = function(req) reviews.unshare(req.user, req.params.id, req); return web.json(200, review_json(reviews.view(req.user, req.params.id))) end }
   r:add{ method = "POST", path = "/api/reviews/{id:int}/sign", auth = "user", perm = "object",
-    handler = function(req) reviews.sign(req.user, id_of(req), req); return web.json(200, review_json(reviews.view(req.user, id_of(req)))) end }
+    handler = function(req) reviews.sign(req.user, req.params.id, req); return web.json(200, review_json(reviews.view(req.user, req.params.id))) end }
   r:add{ method = "POST", path = "/api/reviews/{id:int}/reopen", auth = "user", perm = "object",
     handler = function(req)
       local b = web.body(req)
-      reviews.reopen(req.user, id_of(req), b.reason, b.part, req)
-      return web.json(200, review_json(reviews.view(req.user, id_of(req))))
+      reviews.reopen(req.user, req.params.id, b.reason, b.part, req)
+      return web.json(200, review_json(reviews.view(req.user, req.params.id)))
     end }
   r:add{ method = "PATCH", path = "/api/reviews/{id:int}", auth = "user", perm = "object",
     handler = function(req)
       local b = web.body(req)
       if b.manager_id == nil then errors.invalid({ manager_id = "Send the new reviewing manager." }) end
-      reviews.change_manager(req.user, id_of(req), b.manager_id, req)
-      return web.json(200, review_json(reviews.view(req.user, id_of(req))))
+      reviews.change_manager(req.user, req.params.id, b.manager_id, req)
+      return web.json(200, review_json(reviews.view(req.user, req.params.id)))
     end }
   r:add{ method = "POST", path = "/api/reviews/{id:int}/nudge", auth = "user", perm = "object",
-    handler = function(req) reviews.nudge(req.user, id_of(req), req); return web.json(202, { nudged = true }) end }
+    handler = function(req) reviews.nudge(req.user, req.params.id, req); return web.json(202, { nudged = true }) end }
   r:add{ method = "GET", path = "/api/reviews/{id:int}/pdf", auth = "user", perm = "object", tx = false,
-    handler = function(req) return M.pdf(req, id_of(req)) end }
+    handler = function(req) return M.pdf(req, req.params.id) end }
 
   -- pages
   r:add{ method = "GET", path = "/reviews/{id:int}", auth = "user", perm = "object",
-    handler = function(req) return show(req, id_of(req)) end }
+    handler = function(req) return show(req, req.params.id) end }
 
   for _, author in ipairs({ "self", "manager" }) do
     r:add{ method = "POST", path = "/reviews/{id:int}/answers/" .. author, auth = "user", perm = "object",
       handler = function(req)
         local f = web.form(req)
-        local v = reviews.view(req.user, id_of(req))
+        local v = reviews.view(req.user, req.params.id)
         local values = answers_from_form(f, v, author)
         local ok, res = page.form(req, { back = "/reviews/" .. req.params.id, values = f }, reviews.save_answers,
-          req.user, id_of(req), author, values, req)
+          req.user, req.params.id, author, values, req)
         if not ok then return res end
         if f.after == "submit" then
-          return act(req, f, function() return reviews.submit_self(req.user, id_of(req), req) end,
+          return act(req, f, function() return reviews.submit_self(req.user, req.params.id, req) end,
             "Your self-assessment is submitted. Your manager can read it now.")
         elseif f.after == "share" then
           -- shared only once confirmed: by the page's dialog (which sets confirmed), else on a page
           if f.confirmed ~= "1" then return web.redirect("/reviews/" .. req.params.id .. "/share") end
-          return act(req, f, function() return reviews.share(req.user, id_of(req), req) end,
+          return act(req, f, function() return reviews.share(req.user, req.params.id, req) end,
             "The review is shared with " .. v.reviewee.name .. ".")
         elseif f.after == "ready" then
-          return act(req, f, function() return reviews.submit_manager(req.user, id_of(req), req) end, "Marked as ready.")
+          return act(req, f, function() return reviews.submit_manager(req.user, req.params.id, req) end, "Marked as ready.")
         end
         return page.redirect("/reviews/" .. req.params.id, "success", "Draft saved.")
       end }
@@ -183,7 +202,7 @@ function M.routes(r)
   -- sharing without JavaScript: a page that asks first
   r:add{ method = "GET", path = "/reviews/{id:int}/share", auth = "user", perm = "object",
     handler = function(req)
-      local v = reviews.view(req.user, id_of(req))
+      local v = reviews.view(req.user, req.params.id)
       if not v.can.share then errors.forbidden("Only the reviewing manager shares this review, while it is not shared.") end
       return page.render(req, "review_share", { title = "Share the review of " .. v.reviewee.name, v = v },
         { nav = "home" })
@@ -192,29 +211,29 @@ function M.routes(r)
     handler = function(req)
       local f = web.form(req)
       if f.confirmed ~= "1" then return web.redirect("/reviews/" .. req.params.id .. "/share") end
-      local v = reviews.view(req.user, id_of(req))
-      return act(req, nil, function() return reviews.share(req.user, id_of(req), req) end,
+      local v = reviews.view(req.user, req.params.id)
+      return act(req, nil, function() return reviews.share(req.user, req.params.id, req) end,
         "The review is shared with " .. v.reviewee.name .. ". You can take it back until they sign.")
     end }
   r:add{ method = "POST", path = "/reviews/{id:int}/unshare", auth = "user", perm = "object",
     handler = function(req)
-      return act(req, nil, function() return reviews.unshare(req.user, id_of(req), req) end,
+      return act(req, nil, function() return reviews.unshare(req.user, req.params.id, req) end,
         "You took the review back: it is a draft again, and they were told.")
     end }
   r:add{ method = "POST", path = "/reviews/{id:int}/sign", auth = "user", perm = "object",
     handler = function(req)
-      return act(req, nil, function() return reviews.sign(req.user, id_of(req), req) end, "You signed the review.")
+      return act(req, nil, function() return reviews.sign(req.user, req.params.id, req) end, "You signed the review.")
     end }
   r:add{ method = "POST", path = "/reviews/{id:int}/reopen", auth = "user", perm = "object",
     handler = function(req)
       local f = web.form(req)
-      return act(req, f, function() return reviews.reopen(req.user, id_of(req), f.reason, f.part, req) end,
+      return act(req, f, function() return reviews.reopen(req.user, req.params.id, f.reason, f.part, req) end,
         "The review is open again; the reason is in its history.")
     end }
   r:add{ method = "POST", path = "/reviews/{id:int}/nudge", auth = "user", perm = "object",
     handler = function(req)
       local back = web.form(req).back == "team" and "/team" or ("/reviews/" .. req.params.id)
-      local ok, res = page.form(req, back, reviews.nudge, req.user, id_of(req), req)
+      local ok, res = page.form(req, back, reviews.nudge, req.user, req.params.id, req)
       if not ok then return res end
       return page.redirect(back, "success", "Nudge sent.")
     end }
@@ -225,33 +244,41 @@ function M.routes(r)
       local ok, res = page.form(req, { back = back, values = { manager_email = f.manager_email } }, function()
         local manager_id = f.manager_id
         if (manager_id == nil or manager_id == "") and f.manager_email then
-          local u = db.row("SELECT id FROM users WHERE email = ?", util.trim(f.manager_email):lower())
+          local u = people.by_email(util.trim(f.manager_email):lower())
           if not u then errors.invalid({ manager_email = "Nobody in Candor has this email." }) end
           manager_id = u.id
         end
-        return reviews.change_manager(req.user, id_of(req), manager_id, req)
+        return reviews.change_manager(req.user, req.params.id, manager_id, req)
       end)
       if not ok then return res end
-      local name = db.value("SELECT name FROM users WHERE id = ?", res.manager_id)
-      return page.redirect(back, "success", name .. " writes this review now (logged).")
+      return page.redirect(back, "success", people.get(res.manager_id).name .. " writes this review now (logged).")
     end }
   r:add{ method = "GET", path = "/reviews/{id:int}/pdf", auth = "user", perm = "object", tx = false,
-    handler = function(req) return M.pdf(req, id_of(req)) end }
+    handler = function(req) return M.pdf(req, req.params.id) end }
 
   r:add{ method = "GET", path = "/team", auth = "user", perm = "object",
     handler = function(req)
-      local rows, people = reviews.team(req.user)
+      local rows, members = reviews.team(req.user)
       -- other areas add a column per person (e.g. the last and next 1:1): { label =, values = { [id] =
       -- { text =, href = } }, empty = }
-      local columns = { user = req.user, people = people, columns = {} }
-      if #people > 0 then events.fire("team.columns", columns) end
-      return page.render(req, "team", { title = "My team", rows = rows, people = people, columns = columns.columns },
+      local columns = { user = req.user, people = members, columns = {} }
+      if #members > 0 then events.fire("team.columns", columns) end
+      return page.render(req, "team", { title = "My team", rows = rows, people = members, columns = columns.columns },
         { nav = "team" })
     end }
 
+  events.hook("home.todos", function(e)
+    for _, t in ipairs(reviews.todos(e.user)) do
+      e.items[#e.items + 1] = { label = TODO[t.kind](t), href = "/reviews/" .. t.review_id, due = t.due }
+    end
+  end)
+  events.hook("home.panels", function(e)
+    if e.user.kind ~= "guest" then e.panels[#e.panels + 1] = my_reviews_panel(e.user) end
+  end)
+
   events.hook("page.nav", function(e)
     local u = e.user
-    if u.kind ~= "guest" and db.value("SELECT 1 FROM users WHERE manager_id = ? LIMIT 1", u.id) == 1 then
+    if u.kind ~= "guest" and directory.has_reports(u.id) then
       e.items[#e.items + 1] = { id = "team", label = "My team", href = "/team", icon = "⚑", order = 10 }
     end
   end)

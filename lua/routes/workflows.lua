@@ -3,7 +3,6 @@
 -- (only after a successful check of that very text), pick an older version again.
 local web = require "lib.web"
 local page = require "lib.page"
-local db = require "lib.db"
 local errors = require "lib.errors"
 local events = require "lib.events"
 local json = require "lib.json"
@@ -27,23 +26,6 @@ local function title_of(name)
   return util.upper(util.utf8_sub(s, 1, 1)) .. util.utf8_sub(s, 2)
 end
 
--- Versions of a workflow, newest first, each with the cycles that run it.
-local function versions(name)
-  local rows = db.query([[SELECT v.id, v.origin, v.note, v.sha256, v.created_at, v.created_by, u.name AS created_by_name
-    FROM workflow_versions v LEFT JOIN users u ON u.id = v.created_by WHERE v.name = ? ORDER BY v.id DESC]], name)
-  local by_id = {}
-  for _, v in ipairs(rows) do
-    v.cycles = {}
-    by_id[v.id] = v
-  end
-  for _, c in ipairs(db.query([[SELECT c.id, c.name, c.phase, c.workflow_version_id FROM cycles c
-      JOIN workflow_versions v ON v.id = c.workflow_version_id WHERE v.name = ? ORDER BY c.id]], name)) do
-    local v = by_id[c.workflow_version_id]
-    v.cycles[#v.cycles + 1] = { id = c.id, name = c.name, phase = c.phase }
-  end
-  return rows
-end
-
 -- Plain data of a definition, for the API and the check summary.
 local function summary(def)
   local phases, transitions, timeline = {}, {}, {}
@@ -61,9 +43,7 @@ local function summary(def)
   return { name = def.name, phases = phases, transitions = transitions, timeline = timeline }
 end
 
-local function cycle_choices()
-  return db.query("SELECT id, name, phase, start_date FROM cycles ORDER BY id DESC LIMIT 500")
-end
+local function cycle_choices() return cycles.recent(500) end
 
 local function find_cycle(id)
   return cycles.get(id)
@@ -92,7 +72,7 @@ local function editor_data(name, extra)
     builtin = workflows.builtin_source(name),
     copy = workflows.data_folder_copy(name),
     copy_path = workflows.data_folder_path(name),
-    versions = versions(name),
+    versions = workflows.versions(name),
     cycles = cycle_choices(),
     origin_labels = ORIGIN_LABELS,
     anchors = workflows.ANCHORS,
@@ -146,7 +126,7 @@ function M.routes(r)
       local list = {}
       for _, name in ipairs(workflows.names()) do
         local current = workflows.current_version(name)
-        local vs = versions(name)
+        local vs = workflows.versions(name)
         local running = 0
         for _, v in ipairs(vs) do running = running + #v.cycles end
         list[#list + 1] = { name = name, title = title_of(name), current = current, versions = #vs, cycles = running,
@@ -166,8 +146,7 @@ function M.routes(r)
         -- after Check, Dry run or a refused save: the typed text with its check
         extra = check_typed(name, kept.values)
       elseif q.from then
-        local v = db.row("SELECT id, source FROM workflow_versions WHERE id = ? AND name = ?",
-          math.tointeger(tonumber(q.from)) or 0, name)
+        local v = workflows.version(name, math.tointeger(tonumber(q.from)) or 0)
         if v then extra.source = v.source; extra.loaded = v.id end
       elseif q.builtin then
         extra.source = workflows.builtin_source(name)
@@ -212,10 +191,8 @@ function M.routes(r)
   r:add{ method = "GET", path = "/admin/workflows/{name}/versions/{id:int}", auth = "user", perm = PERM,
     handler = function(req)
       local name = req.params.name
-      local v = db.row([[SELECT v.*, u.name AS created_by_name FROM workflow_versions v
-        LEFT JOIN users u ON u.id = v.created_by WHERE v.id = ? AND v.name = ?]], math.tointeger(tonumber(req.params.id)), name)
+      local v = workflows.version(name, req.params.id)
       if not v then errors.not_found("There is no such version of this workflow.") end
-      v.cycles = db.query("SELECT id, name, phase FROM cycles WHERE workflow_version_id = ? ORDER BY id", v.id)
       local current = workflows.current_version(name)
       return page.render(req, "workflow_version", { title = ("%s workflow, version %d"):format(title_of(name), v.id),
         name = name, v = v, is_current = current.id == v.id, origin_labels = ORIGIN_LABELS }, { nav = "admin" })
@@ -224,7 +201,7 @@ function M.routes(r)
   r:add{ method = "POST", path = "/admin/workflows/{name}/versions/{id:int}/use", auth = "user", perm = PERM,
     handler = function(req)
       local name = req.params.name
-      local id = math.tointeger(tonumber(req.params.id))
+      local id = req.params.id
       workflows.use_version(name, id, req.user)
       return page.redirect("/admin/workflows/" .. name, "success",
         ("New cycles use version %d from now on. Running cycles keep their version."):format(id))
@@ -249,7 +226,7 @@ function M.routes(r)
       local builtin = workflows.builtin_source(name)
       local copy = workflows.data_folder_copy(name)
       local list = {}
-      for _, v in ipairs(versions(name)) do
+      for _, v in ipairs(workflows.versions(name)) do
         list[#list + 1] = { id = v.id, origin = v.origin, note = v.note, sha256 = v.sha256,
           created_at = util.format_time(v.created_at), created_by = v.created_by, cycles = json.array(v.cycles) }
       end
@@ -289,7 +266,7 @@ function M.routes(r)
       local what = body.source
       if what == nil and body.version_id ~= nil then
         what = math.tointeger(tonumber(body.version_id))
-        if not what or not db.row("SELECT id FROM workflow_versions WHERE id = ? AND name = ?", what, name) then
+        if not what or not workflows.version(name, what) then
           errors.invalid({ version_id = "no such version" })
         end
       elseif what == nil then

@@ -416,6 +416,26 @@ function M.set_admins(actor, id, list, req)
   end)
 end
 
+--- The newest cycles (id, name, phase, start_date), at most limit.
+function M.recent(limit)
+  return db.query("SELECT id, name, phase, start_date FROM cycles ORDER BY id DESC LIMIT ?", limit)
+end
+
+--- Whether user administers or assists in any cycle.
+function M.admin_anywhere(user_id)
+  return db.value("SELECT 1 FROM cycle_admins WHERE user_id = ? LIMIT 1", user_id) == 1
+end
+
+--- The reviewees of cycle id: a set { [user_id] = true } and how many (one query).
+function M.reviewee_set(id)
+  local set, n = {}, 0
+  for _, rid in ipairs(db.column("SELECT reviewee_id FROM reviews WHERE cycle_id = ?", id)) do
+    set[rid] = true
+    n = n + 1
+  end
+  return set, n
+end
+
 function M.admins(id)
   return db.query([[SELECT a.user_id, a.role, u.name, u.email FROM cycle_admins a JOIN users u ON u.id = a.user_id
     WHERE a.cycle_id = ? ORDER BY a.role, u.name COLLATE FOLD]], id)

@@ -88,6 +88,18 @@ function M.facets()
   }
 end
 
+--- The employees among ids (id, name), by name: people picked in a form (one query).
+function M.employees_among(ids)
+  if #ids == 0 then return {} end
+  return db.query([[SELECT id, name FROM users WHERE id IN (SELECT value FROM json_each(?)) AND kind = 'employee'
+    ORDER BY name COLLATE FOLD]], json.encode(ids))
+end
+
+--- Whether anyone reports to id (one query).
+function M.has_reports(id)
+  return db.value("SELECT 1 FROM users WHERE manager_id = ? LIMIT 1", id) == 1
+end
+
 --- The people who manage someone (id, name), by name: the manager filter's choices.
 function M.managers()
   return db.query([[SELECT id, name FROM users WHERE id IN (SELECT DISTINCT manager_id FROM users
@@ -98,6 +110,36 @@ end
 function M.manager_choices(except_id)
   return db.query([[SELECT id, name, job_title FROM users WHERE kind = 'employee' AND status <> 'deactivated'
     AND id IS NOT ? ORDER BY name COLLATE FOLD]], except_id)
+end
+
+--- The employees reporting to id who are not deactivated (id, name, job_title), by name.
+function M.employee_reports(id)
+  return db.query([[SELECT id, name, job_title FROM users WHERE manager_id = ? AND kind = 'employee'
+    AND status <> 'deactivated' ORDER BY name COLLATE FOLD]], id)
+end
+
+--- The employees among ids who are not deactivated (id, name, job_title, manager_id), by name.
+function M.employees_listed(ids)
+  if #ids == 0 then return {} end
+  return db.query([[SELECT id, name, job_title, manager_id FROM users WHERE id IN (SELECT value FROM json_each(?))
+    AND kind = 'employee' AND status <> 'deactivated' ORDER BY name COLLATE FOLD]], json.encode(ids))
+end
+
+--- One page of the people among ids (id, name, job_title, department), by name.
+function M.page_of(ids, page, per_page)
+  if #ids == 0 then return {} end
+  return db.query([[SELECT id, name, job_title, department FROM users
+    WHERE id IN (SELECT value FROM json_each(?)) ORDER BY name COLLATE FOLD LIMIT ? OFFSET ?]], json.encode(ids),
+    per_page, (math.max(1, page or 1) - 1) * per_page)
+end
+
+--- The people among ids who manage someone: a set { [id] = true } (one query).
+function M.managers_among(ids)
+  local set = {}
+  if #ids == 0 then return set end
+  for _, m in ipairs(db.column([[SELECT DISTINCT manager_id FROM users WHERE manager_id IN
+      (SELECT value FROM json_each(?))]], json.encode(ids))) do set[m] = true end
+  return set
 end
 
 --- The direct reports of id (id, name, job_title), by name: those not deactivated, or only the

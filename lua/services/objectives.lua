@@ -63,6 +63,15 @@ function M.can_read(actor, o)
 end
 
 --- The rows (each with owner_id, visibility, part) actor may read, in order: one C call for all.
+--- The company and team objectives of a cycle that actor may read (what an objective can align
+--- to), at most 2,000. One query and the evaluator.
+function M.alignment_choices(actor, cycle_id)
+  local rows = db.query("SELECT " .. [[o.id, o.owner_id, o.visibility, o.level, o.title_enc, u.name AS owner_name, ]]
+    .. M.PART_SQL .. [[ AS part FROM objectives o JOIN users u ON u.id = o.owner_id
+    WHERE o.cycle_id = ? AND o.level IN ('company', 'team') ORDER BY o.level, o.id LIMIT 2000]], actor.id, cycle_id)
+  return M.readable(actor, rows)
+end
+
 function M.readable(actor, rows)
   local vis, owners, parts = {}, {}, {}
   for i, r in ipairs(rows) do vis[i], owners[i], parts[i] = r.visibility, r.owner_id, r.part end

@@ -17,8 +17,8 @@
 --
 -- Events (docs/events.md): meeting_series.created / updated / ended, meeting.scheduled /
 -- rescheduled / done / skipped, meeting_item.added / updated / deleted / ticked / unticked,
--- action_item.done / reopened. Nav, home panels, to-dos and the team page's columns hook events
--- in init().
+-- action_item.done / reopened. The nav, home panels, to-dos and the team page's columns are
+-- routes/one_on_ones.lua's hooks.
 local clock = require "core.clock"
 local db = require "lib.db"
 local crypt = require "lib.crypt"
@@ -717,65 +717,22 @@ function M.tick(actor, meeting_id, item_id, done, req)
   return i.id
 end
 
--- ------------------------------------------------------------------ home page, nav, team page
+-- ------------------------------------------------------------------ home page
 
-local function first_name(name) return (name or ""):match("^(%S+)") or name end
-
-function M.init()
-  events.hook("home.panels", function(e)
-    local u = e.user
-    if u.kind == "guest" then return end
-    local items = {}
-    for _, m in ipairs(M.next_meetings(u, 5)) do
-      items[#items + 1] = { label = "1:1 with " .. m.other_name, href = "/meetings/" .. m.id,
-        note = util.human_date(m.date), badge = m.date == today() and "Today" or nil, badge_class = "badge-brand" }
-    end
-    e.panels[#e.panels + 1] = { title = "Your next 1:1s", items = items, order = 30,
-      empty = "No 1:1 planned. Start one with your manager or a colleague.",
-      action = { label = "My meetings", href = "/meetings" } }
-    local actions = {}
-    for _, a in ipairs(M.my_actions(u, 10, e.req)) do
-      actions[#actions + 1] = { label = util.truncate(a.text, 120), href = "/meetings/" .. a.meeting_id .. "#actions",
-        note = "From your 1:1 with " .. a.other_name .. (a.due_date and (" · due " .. util.human_date(a.due_date)) or ""),
-        badge = (a.due_date and a.due_date < today()) and "Late" or nil, badge_class = "badge-warn" }
-    end
-    if #actions > 0 then
-      e.panels[#e.panels + 1] = { title = "Your open action items", items = actions, order = 31,
-        empty = "Nothing open." }
-    end
-  end)
-
-  -- To-do: a meeting today or tomorrow you have written nothing for yet. One query.
-  events.hook("home.todos", function(e)
-    local u = e.user
-    if u.kind == "guest" then return end
-    local soon = add_days(today(), 1)
-    for _, m in ipairs(db.query([[SELECT m.id, m.date, s.organizer_id, s.attendee_id, u.name AS other_name
-        FROM meetings m JOIN meeting_series s ON s.id = m.series_id
-        JOIN users u ON u.id = CASE WHEN s.organizer_id = ? THEN s.attendee_id ELSE s.organizer_id END
-        WHERE (s.organizer_id = ? OR s.attendee_id = ?) AND m.status = 'upcoming' AND s.phase = 'active'
-          AND m.date <= ? AND NOT EXISTS (SELECT 1 FROM meeting_items i WHERE i.series_id = s.id
-            AND i.from_seq = m.seq AND i.author_id = ?)
-        ORDER BY m.date, m.id]], u.id, u.id, u.id, soon, u.id)) do
-      if can_series(u, m, "one_on_ones.read") then
-        e.items[#e.items + 1] = { label = "Add your talking points for the 1:1 with " .. first_name(m.other_name),
-          href = "/meetings/" .. m.id .. "#add", due = m.date }
-      end
-    end
-  end)
-
-  events.hook("team.columns", function(e)
-    local ids = {}
-    for i, p in ipairs(e.people) do ids[i] = p.id end
-    local dates = M.team_dates(e.user, ids)
-    local last, nxt = {}, {}
-    for id, d in pairs(dates) do
-      if d.last then last[id] = { text = util.human_date(d.last.date), href = "/meetings/" .. d.last.id } end
-      if d.next then nxt[id] = { text = util.human_date(d.next.date), href = "/meetings/" .. d.next.id } end
-    end
-    e.columns[#e.columns + 1] = { label = "Last 1:1", values = last, empty = "—" }
-    e.columns[#e.columns + 1] = { label = "Next 1:1", values = nxt, empty = "—" }
-  end)
+--- The meetings today or tomorrow that user has written nothing for yet and may read: { id,
+--- date, other_name }. One query.
+function M.unprepared_soon(user)
+  local out = {}
+  for _, m in ipairs(db.query([[SELECT m.id, m.date, s.organizer_id, s.attendee_id, u.name AS other_name
+      FROM meetings m JOIN meeting_series s ON s.id = m.series_id
+      JOIN users u ON u.id = CASE WHEN s.organizer_id = ? THEN s.attendee_id ELSE s.organizer_id END
+      WHERE (s.organizer_id = ? OR s.attendee_id = ?) AND m.status = 'upcoming' AND s.phase = 'active'
+        AND m.date <= ? AND NOT EXISTS (SELECT 1 FROM meeting_items i WHERE i.series_id = s.id
+          AND i.from_seq = m.seq AND i.author_id = ?)
+      ORDER BY m.date, m.id]], user.id, user.id, user.id, add_days(today(), 1), user.id)) do
+    if can_series(user, m, "one_on_ones.read") then out[#out + 1] = { id = m.id, date = m.date, other_name = m.other_name } end
+  end
+  return out
 end
 
 return M

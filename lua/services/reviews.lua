@@ -601,7 +601,20 @@ function M.rating_distribution(actor, c, question_id)
   return { question = q, counts = counts, total = total }
 end
 
---- The signed-in person's review to-dos (for the home page).
+--- The reviews user writes or is reviewed in (not in draft cycles), newest cycle first, each with
+--- role "reviewee" or "manager": statuses only. One query.
+function M.mine(user)
+  local rows = db.query([[SELECT r.id, r.cycle_id, c.name AS cycle_name, r.reviewee_id, r.manager_id, r.self_status,
+      r.manager_status, r.closed_at FROM reviews r JOIN cycles c ON c.id = r.cycle_id
+    WHERE (r.reviewee_id = ? OR r.manager_id = ?) AND c.phase <> 'draft' ORDER BY c.start_date DESC, r.id]],
+    user.id, user.id)
+  for _, x in ipairs(rows) do x.role = x.reviewee_id == user.id and "reviewee" or "manager" end
+  return rows
+end
+
+--- What the signed-in person has to do in running cycles, for the home page: { { kind = "self"
+--- (write the self-assessment) | "read_and_sign" (their own shared review) | "write" (a review
+--- they write) | "sign" (one they shared), review_id, cycle_name, reviewee_name, due } }. One query.
 function M.todos(user)
   local out = {}
   local rows = db.query([[SELECT r.id, r.reviewee_id, r.manager_id, r.self_status, r.manager_status,
@@ -610,25 +623,31 @@ function M.todos(user)
     FROM reviews r JOIN cycles c ON c.id = r.cycle_id JOIN users u ON u.id = r.reviewee_id
     WHERE c.phase NOT IN ('draft', 'closed') AND (r.reviewee_id = ? OR r.manager_id = ?) AND r.closed_at IS NULL]],
     user.id, user.id)
+  local function add(kind, r, due)
+    out[#out + 1] = { kind = kind, review_id = r.id, cycle_name = r.cycle_name, reviewee_name = r.reviewee_name, due = due }
+  end
   for _, r in ipairs(rows) do
-    local href = "/reviews/" .. r.id
     if r.reviewee_id == user.id then
       if r.self_assessment == 1 and (r.self_status == "not_started" or r.self_status == "draft") then
-        out[#out + 1] = { label = ("Write your self-assessment for %s"):format(r.cycle_name), href = href, due = r.self_due }
+        add("self", r, r.self_due)
       end
-      if r.manager_status == "shared" and not r.reviewee_signed_at then
-        out[#out + 1] = { label = ("Read and sign your review for %s"):format(r.cycle_name), href = href, due = r.sign_due }
-      end
+      if r.manager_status == "shared" and not r.reviewee_signed_at then add("read_and_sign", r, r.sign_due) end
     end
     if r.manager_id == user.id then
       if r.manager_status ~= "shared" then
-        out[#out + 1] = { label = ("Review %s (%s)"):format(r.reviewee_name, r.cycle_name), href = href, due = r.manager_due }
+        add("write", r, r.manager_due)
       elseif not r.manager_signed_at then
-        out[#out + 1] = { label = ("Sign the review of %s"):format(r.reviewee_name), href = href, due = r.sign_due }
+        add("sign", r, r.sign_due)
       end
     end
   end
   return out
+end
+
+--- The dates of the cycle of review id (start_date, self_due, manager_due, sign_due), or nil.
+function M.cycle_dates(review_id)
+  return db.row([[SELECT c.start_date, c.self_due, c.manager_due, c.sign_due FROM reviews r
+    JOIN cycles c ON c.id = r.cycle_id WHERE r.id = ?]], review_id)
 end
 
 --- The team page: reviews in running cycles of actor's direct and indirect reports.
@@ -651,35 +670,12 @@ function M.team(actor)
   return rows, people
 end
 
---- The home page panel: the person's own reviews, newest cycle first (they can revisit old ones).
-function M.my_reviews_panel(user)
-  if user.kind == "guest" then return nil end
-  local rows = db.query([[SELECT r.id, r.self_status, r.manager_status, r.closed_at, c.name AS cycle_name, c.phase,
+--- The person's own reviews (not in draft cycles), newest cycle first, at most 20: { id,
+--- self_status, manager_status, closed_at, cycle_name, phase, start_date }. One query.
+function M.own(user)
+  return db.query([[SELECT r.id, r.self_status, r.manager_status, r.closed_at, c.name AS cycle_name, c.phase,
       c.start_date FROM reviews r JOIN cycles c ON c.id = r.cycle_id
     WHERE r.reviewee_id = ? AND c.phase <> 'draft' ORDER BY c.start_date DESC, r.id DESC LIMIT 20]], user.id)
-  local items = {}
-  for _, r in ipairs(rows) do
-    local badge, cls
-    if r.closed_at then badge, cls = "Signed", "badge-ok"
-    elseif r.manager_status == "shared" then badge, cls = "Shared with you", "badge-brand"
-    elseif r.phase == "closed" then badge, cls = "Closed", "badge-muted"
-    else badge, cls = "In progress", "badge-warn" end
-    items[#items + 1] = { label = r.cycle_name, href = "/reviews/" .. r.id, note = util.human_date(r.start_date),
-      badge = badge, badge_class = cls }
-  end
-  return { title = "Your reviews", items = items, empty = "When you are part of a review cycle, your reviews are kept here." }
-end
-
-
-
-function M.init(app)
-  events.hook("home.todos", function(e)
-    for _, t in ipairs(M.todos(e.user)) do e.items[#e.items + 1] = t end
-  end)
-  events.hook("home.panels", function(e)
-    local p = M.my_reviews_panel(e.user)
-    if p then e.panels[#e.panels + 1] = p end
-  end)
 end
 
 return M

@@ -32,7 +32,7 @@ t.test("a request to answer sits among the review to-dos, ordered by date", func
     WHERE r.self_status IN ('not_started', 'draft') AND u.email <> ? ORDER BY r.id LIMIT 1]], demo.email("zoe"))
   t.ok(who, "someone still writes their self-assessment")
   t.status(t.login(demo.email("zoe")):post("/api/feedback-requests", { askee_ids = { who.id }, question = "How was my demo?",
-    due_date = "2026-01-09" }), 201)
+    due_date = "2026-01-08" }), 201) -- a day before the self-assessment's due date (the 9th)
   local home = t.status(t.login(who.email):get("/home"), 200).body
   t.contains(home, "Give Zoe Chen feedback they asked for")
   t.contains(home, "Write your self-assessment for")
