@@ -63,7 +63,7 @@ $(BUILD)/bench/authz_bench: bench/authz_bench.c $(BUILD)/core/authz.o | $(BUILD)
 	@$(CC) $(CPPFLAGS) $(CFLAGS) $(SAN) $(WARN) $^ -o $@ -lm
 
 # test tools: programs the scenarios start (the fake SMTP server of tests/scenarios/mail/)
-$(BUILD)/tools/%: tests/tools/%.c | $(BUILD)/tools
+$(BUILD)/tools/%: tests/tools/%.c $(wildcard tests/tools/*.h) | $(BUILD)/tools
 	@echo "  CC    $<"
 	@$(CC) -std=c11 -D_GNU_SOURCE $(CFLAGS) $(SAN) $(WARN) $< -o $@
 

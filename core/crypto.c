@@ -294,6 +294,16 @@ void sec_hmac(const keyring_t *kr, const char *purpose, const void *msg, size_t 
 	sodium_memzero(key, sizeof key);
 }
 
+void hmac_sha256(const void *key, size_t keylen, const void *msg, size_t len,
+                 unsigned char out[crypto_auth_hmacsha256_BYTES])
+{
+	crypto_auth_hmacsha256_state st;
+	crypto_auth_hmacsha256_init(&st, key, keylen);
+	crypto_auth_hmacsha256_update(&st, msg, len);
+	crypto_auth_hmacsha256_final(&st, out);
+	sodium_memzero(&st, sizeof st);
+}
+
 int pw_cost_named(const char *name, pw_cost_t *out)
 {
 	if (strcmp(name, "min") == 0)

@@ -57,6 +57,11 @@ uint32_t sec_key_of(const unsigned char *ct, size_t clen);
 void sec_hmac(const keyring_t *kr, const char *purpose, const void *msg, size_t len,
 	      unsigned char out[crypto_auth_hmacsha256_BYTES]);
 
+/** HMAC-SHA256 of msg under a key of any length (RFC 2104): signing what leaves the server with a
+ * secret shared with the receiver (webhooks). */
+void hmac_sha256(const void *key, size_t keylen, const void *msg, size_t len,
+                 unsigned char out[crypto_auth_hmacsha256_BYTES]);
+
 /** Cost settings of new password hashes. */
 typedef struct pw_cost {
 	unsigned long long ops;  /* argon2id passes */

@@ -6,7 +6,9 @@
 
 #include "version.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -389,6 +391,7 @@ struct mail_job {
 	struct curl_slist *rcpt;
 	char *msg; /* owned copy of the message */
 	size_t msg_len, msg_pos;
+	int handed_over; /* curl has read the whole message */
 	long timeout_ms;
 	mail_done_fn done;
 	void *ud;
@@ -415,6 +418,8 @@ static size_t mail_read(char *buf, size_t size, size_t nitems, void *ud)
 		n = left;
 	memcpy(buf, job->msg + job->msg_pos, n);
 	job->msg_pos += n;
+	if (job->msg_pos == job->msg_len)
+		job->handed_over = 1;
 	return n;
 }
 
@@ -489,6 +494,10 @@ static void mail_finished(CURL *easy, CURLcode rc, void *ud)
 	}
 	if (code >= 400 && code < 500)
 		res.temporary = 1;
+	/* a 4xx or 5xx answer refused the message for sure; anything else after it was handed over
+	 * (a lost answer, a closed connection, a timeout) leaves it unknown whether it was taken */
+	if (res.code && job->handed_over && !(code >= 400 && code < 600))
+		res.unsure = 1;
 	job->done(&res, job->ud);
 	mail_free(job);
 }
@@ -585,6 +594,10 @@ struct fetch_job {
 	long timeout_ms;
 	int too_large; /* the answer was cut off */
 	int oom;
+	int deny_local;          /* see fetch_opts_t */
+	int deny_private;        /* see fetch_opts_t */
+	char refused[64];        /* the address refused, "" when none */
+	const char *refused_why; /* what kind of address it is, for the message */
 	fetch_done_fn done;
 	void *ud;
 	char errbuf[CURL_ERROR_SIZE];
@@ -652,6 +665,10 @@ static void fetch_finished(CURL *easy, CURLcode rc, void *ud)
 	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &res.status);
 	if (rc == CURLE_OK) {
 		res.code = NULL;
+	} else if (job->refused[0]) {
+		res.code = "address";
+		snprintf(res.message, sizeof res.message, "refused to connect to %s: %s", job->refused,
+		         job->refused_why);
 	} else if (job->too_large) {
 		res.code = "too_large";
 		snprintf(res.message, sizeof res.message, "the answer is larger than %zu bytes",
@@ -678,6 +695,92 @@ static void fetch_finished(CURL *easy, CURLcode rc, void *ud)
 	res.body_len = job->resp.len;
 	job->done(&res, job->ud);
 	fetch_free(job);
+}
+
+/* The 4 bytes of an IPv4 address in sa (an IPv4-mapped IPv6 one included), or NULL; *v6 is set to
+ * the 16 bytes of any other IPv6 address. */
+static const unsigned char *ipv4_bytes(const struct sockaddr *sa, const unsigned char **v6)
+{
+	*v6 = NULL;
+	if (sa->sa_family == AF_INET)
+		return (const unsigned char *)&((const struct sockaddr_in *)(const void *)sa)
+		    ->sin_addr.s_addr;
+	if (sa->sa_family != AF_INET6)
+		return NULL;
+	const unsigned char *b = ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
+	static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	if (memcmp(b, mapped, 12) == 0)
+		return b + 12; /* ::ffff:a.b.c.d is a.b.c.d */
+	*v6 = b;
+	return NULL;
+}
+
+int curl_uv_local_address(const struct sockaddr *sa)
+{
+	const unsigned char *v6, *b = ipv4_bytes(sa, &v6);
+	if (v6) {
+		static const unsigned char zero[15] = {0};
+		if (memcmp(v6, zero, 15) == 0)
+			return v6[15] == 0 || v6[15] == 1;                         /* :: and ::1 */
+		return v6[0] == 0xff || (v6[0] == 0xfe && (v6[1] & 0xc0) == 0x80); /* multicast, link-local */
+	}
+	if (!b)
+		return 1; /* neither: not a place to send anything */
+	return b[0] == 127 || b[0] == 0 || (b[0] == 169 && b[1] == 254) || b[0] >= 224;
+}
+
+int curl_uv_private_address(const struct sockaddr *sa)
+{
+	const unsigned char *v6, *b = ipv4_bytes(sa, &v6);
+	if (v6)
+		return (v6[0] & 0xfe) == 0xfc || (v6[0] == 0xfe && (v6[1] & 0xc0) == 0xc0);
+	if (!b)
+		return 0;
+	return b[0] == 10 || (b[0] == 172 && (b[1] & 0xf0) == 16) || (b[0] == 192 && b[1] == 168) ||
+	       (b[0] == 100 && (b[1] & 0xc0) == 64);
+}
+
+const char *curl_uv_address_kind(const char *text)
+{
+	struct sockaddr_storage ss;
+	memset(&ss, 0, sizeof ss);
+	struct sockaddr_in *v4 = (struct sockaddr_in *)(void *)&ss;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)(void *)&ss;
+	if (inet_pton(AF_INET, text, &v4->sin_addr) == 1)
+		v4->sin_family = AF_INET;
+	else if (inet_pton(AF_INET6, text, &v6->sin6_addr) == 1)
+		v6->sin6_family = AF_INET6;
+	else
+		return NULL;
+	const struct sockaddr *sa = (const struct sockaddr *)(const void *)&ss;
+	if (curl_uv_local_address(sa))
+		return "local";
+	return curl_uv_private_address(sa) ? "private" : "public";
+}
+
+/* curl asks for a socket to connect to a: refused for a local or private address when the job
+ * says so. */
+static curl_socket_t fetch_open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	fetch_job_t *job = ud;
+	(void)purpose;
+	const struct sockaddr *sa = &a->addr;
+	const char *why = NULL;
+	if (job->deny_local && curl_uv_local_address(sa))
+		why = "a local address (this machine, link-local or multicast)";
+	else if (job->deny_private && curl_uv_private_address(sa))
+		why = "a private network address (not allowed by the company's settings)";
+	if (why) {
+		job->refused_why = why;
+		char host[INET6_ADDRSTRLEN] = "?";
+		const void *src = a->family == AF_INET6
+		                      ? (const void *)&((struct sockaddr_in6 *)(void *)&a->addr)->sin6_addr
+		                      : (const void *)&((struct sockaddr_in *)(void *)&a->addr)->sin_addr;
+		inet_ntop(a->family, src, host, sizeof host);
+		snprintf(job->refused, sizeof job->refused, "%s", host);
+		return CURL_SOCKET_BAD;
+	}
+	return socket(a->family, a->socktype, a->protocol);
 }
 
 /* A method is an HTTP token in capitals (GET, POST, PROPFIND...). */
@@ -734,6 +837,8 @@ fetch_job_t *fetch_start(curl_uv_t *cu, const fetch_opts_t *o, fetch_done_fn don
 	job->ud = ud;
 	job->max_body = o->max_body;
 	job->timeout_ms = o->timeout_ms;
+	job->deny_local = o->deny_local;
+	job->deny_private = o->deny_private;
 	for (int i = 0; i < o->header_count; i++) {
 		if (!valid_header_line(o->headers[i])) {
 			set_err(err, errlen, "headers: not a valid header line: %.80s", o->headers[i]);
@@ -767,6 +872,14 @@ fetch_job_t *fetch_start(curl_uv_t *cu, const fetch_opts_t *o, fetch_done_fn don
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, job);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, fetch_header);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, job);
+	if (o->deny_local || o->deny_private) {
+		/* every connection is checked when it is opened: never one kept from another request */
+		curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, fetch_open_socket);
+		curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, job);
+		curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+		curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+		curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
+	}
 	int with_body = o->body_len > 0 || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
 	                strcmp(method, "PATCH") == 0;
 	if (strcmp(method, "HEAD") == 0) {

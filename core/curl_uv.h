@@ -9,6 +9,7 @@
 
 #include <curl/curl.h>
 #include <stddef.h>
+#include <sys/socket.h>
 #include <uv.h>
 
 /* ------------------------------------------------------------------ the driver */
@@ -58,6 +59,8 @@ typedef struct mail_result {
 	                       "timeout" or "smtp" */
 	long smtp_code;     /* the server's last reply code, 0 when it never answered */
 	int temporary;      /* worth retrying later (4xx replies, connect, timeout) */
+	int unsure;         /* failed after the whole message was handed over, with no refusal of
+	                       it: the server may have taken it (a lost answer, a dropped connection) */
 	char response[512]; /* the server's last reply line */
 	char message[768];  /* what happened, for people */
 } mail_result_t;
@@ -88,15 +91,19 @@ typedef struct fetch_opts {
 	int header_count;
 	const char *body; /* or NULL */
 	size_t body_len;
-	long timeout_ms; /* for the whole exchange */
-	size_t max_body; /* longer answers fail with "too_large" */
-	int insecure;    /* skip certificate checks (tests only) */
+	long timeout_ms;  /* for the whole exchange */
+	size_t max_body;  /* longer answers fail with "too_large" */
+	int insecure;     /* skip certificate checks (tests only) */
+	int deny_local;   /* refuse to connect to this machine and link-local, multicast or
+	                     unspecified addresses (code "address"): the address curl is about to
+	                     connect to is checked, so a name that resolves there is refused too */
+	int deny_private; /* refuse private network addresses the same way (10/8, ...) */
 } fetch_opts_t;
 
 /** How a request ended. */
 typedef struct fetch_result {
 	const char *code; /* NULL when an answer came (any status), else "connect",
-	                     "timeout", "tls", "too_large" or "http" */
+	                     "timeout", "tls", "too_large", "address" or "http" */
 	long status;      /* HTTP status */
 	const char *head; /* the final answer's header lines, each ending in '\n' */
 	size_t head_len;
@@ -111,6 +118,19 @@ typedef struct fetch_job fetch_job_t;
 /** Called once when the request ends (never after fetch_cancel); the result's buffers and
  * the job are freed when this returns. */
 typedef void (*fetch_done_fn)(const fetch_result_t *res, void *ud);
+
+/** Whether sa (AF_INET or AF_INET6, IPv4-mapped included) is this machine (127.0.0.0/8, ::1),
+ * link-local (169.254.0.0/16, fe80::/10: cloud metadata services live there), multicast,
+ * broadcast or unspecified (0.0.0.0/8, ::). Private networks are not (see the next). */
+int curl_uv_local_address(const struct sockaddr *sa);
+
+/** Whether sa is on a private network: 10/8, 172.16/12, 192.168/16, the carrier-grade NAT's
+ * 100.64/10, IPv6 unique local fc00::/7 and the old site-local fec0::/10 (IPv4-mapped included). */
+int curl_uv_private_address(const struct sockaddr *sa);
+
+/** What the IP address written in text is: "local" (curl_uv_local_address), "private",
+ * "public", or NULL when text is not an IPv4 or IPv6 address (a name, say). */
+const char *curl_uv_address_kind(const char *text);
 
 /** Starts the request; NULL with err filled when the options are unusable. */
 fetch_job_t *fetch_start(curl_uv_t *cu, const fetch_opts_t *o, fetch_done_fn done, void *ud, char *err,

@@ -177,6 +177,18 @@ static int l_hmac(lua_State *L)
 	return 1;
 }
 
+/** crypto.hmac_sha256(key, msg) -> 32 raw bytes (any key: a secret shared with a receiver) */
+static int l_hmac_sha256(lua_State *L)
+{
+	size_t klen, n;
+	const char *key = luaL_checklstring(L, 1, &klen);
+	const char *msg = luaL_checklstring(L, 2, &n);
+	unsigned char out[crypto_auth_hmacsha256_BYTES];
+	hmac_sha256(key, klen, msg, n, out);
+	lua_pushlstring(L, (const char *)out, sizeof out);
+	return 1;
+}
+
 static int l_sha256(lua_State *L)
 {
 	size_t n;
@@ -386,6 +398,7 @@ int luaopen_core_crypto(lua_State *L)
 		{"open", l_open},
 		{"key_of", l_key_of},
 		{"hmac", l_hmac},
+		{"hmac_sha256", l_hmac_sha256},
 		{"sha256", l_sha256},
 		{"random", l_random},
 		{"random_int", l_random_int},

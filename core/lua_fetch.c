@@ -76,11 +76,14 @@ static void on_answer(const fetch_result_t *res, void *ud)
 	task_resume(t, 2);
 }
 
-static void cancel_job(void *job) { fetch_cancel(job); }
+static void cancel_job(void *job)
+{
+	fetch_cancel(job);
+}
 
 /** fetch.request{method="GET", url=, headers={name=value}, body="", timeout_ms=10000,
- *  max_body=1048576, insecure=} -> {status=, headers={lower-case name=value}, body=} |
- *  nil, {code=, message=} (waits) */
+ *  max_body=1048576, insecure=, deny_local=, deny_private=} -> {status=, headers={lower-case name=value},
+ * body=} | nil, {code=, message=} (waits) */
 static int l_request(lua_State *L)
 {
 	luaL_checktype(L, 1, LUA_TTABLE);
@@ -109,6 +112,10 @@ static int l_request(lua_State *L)
 	o.max_body = (size_t)max_body;
 	lua_getfield(L, 1, "insecure");
 	o.insecure = lua_toboolean(L, -1);
+	lua_getfield(L, 1, "deny_local");
+	o.deny_local = lua_toboolean(L, -1);
+	lua_getfield(L, 1, "deny_private");
+	o.deny_private = lua_toboolean(L, -1);
 
 	/* headers: "Name: value" strings kept on the stack while fetch_start copies them */
 	const char **lines = NULL;
@@ -147,9 +154,21 @@ static int l_request(lua_State *L)
 	return task_yield(L, t, op, lua_curl_cancel);
 }
 
+/** fetch.address_kind(text) -> "local" | "private" | "public" | nil (not an IP address) */
+static int l_address_kind(lua_State *L)
+{
+	const char *kind = curl_uv_address_kind(luaL_checkstring(L, 1));
+	if (kind)
+		lua_pushstring(L, kind);
+	else
+		lua_pushnil(L);
+	return 1;
+}
+
 int luaopen_core_fetch(lua_State *L)
 {
-	static const luaL_Reg fns[] = {{"request", l_request}, {NULL, NULL}};
+	static const luaL_Reg fns[] = {
+	    {"request", l_request}, {"address_kind", l_address_kind}, {NULL, NULL}};
 	lua_curl_module(L, FETCH_STATE_MT, fns);
 	return 1;
 }

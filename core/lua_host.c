@@ -6,6 +6,7 @@
 #include "list.h"
 #include "log.h"
 #include "loop.h"
+#include "proc.h"
 #include "scheduler.h"
 #include "version.h"
 
@@ -458,11 +459,15 @@ void host_on_request(http_request_t *req, void *ud)
 /* --- scheduler timer --- */
 static void jobs_done(task_t *t, int ok, int nres, const char *msg)
 {
-	(void)t;
-	(void)nres;
 	if (!ok)
 		log_error("running due jobs failed: %s", msg);
 	H->sched_running = 0;
+	/* false: every job that may start waits for a free slot; a job that ends (or a new one)
+	 * calls host_sched_changed again */
+	if (ok && nres >= 1 && lua_isboolean(t->co, -1) && !lua_toboolean(t->co, -1) && !H->sched_dirty) {
+		uv_timer_stop(&H->sched_timer);
+		return;
+	}
 	host_sched_changed();
 }
 
@@ -593,9 +598,49 @@ static int l_shutdown(lua_State *L)
 	return 0;
 }
 
+static void spawned_done(task_t *t, int ok, int nres, const char *msg)
+{
+	(void)t;
+	(void)nres;
+	if (!ok)
+		log_error("a task started with host.spawn failed: %s", msg);
+}
+
+/** host.spawn(fn, ...) runs fn(...) as a task of its own, which may wait; it runs at once until it
+ * first waits. Not inside a database transaction. An error it raises is logged. */
+static int l_spawn(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TFUNCTION);
+	if (H->db && db_depth(H->db) > 0)
+		return luaL_error(L, "cannot start a task inside a database transaction");
+	int n = lua_gettop(L);
+	if (L != H->L)
+		lua_xmove(L, H->L, n);
+	task_start(n - 1, spawned_done, NULL, 0);
+	return 0;
+}
+
+/** host.process() -> the name of this process ("pid.start", core/proc.c) */
+static int l_process(lua_State *L)
+{
+	lua_pushstring(L, proc_self());
+	return 1;
+}
+
+/** host.alive(name) -> true, false, or nil when this system cannot tell */
+static int l_alive(lua_State *L)
+{
+	int rc = proc_alive(luaL_checkstring(L, 1));
+	if (rc < 0)
+		return 0;
+	lua_pushboolean(L, rc);
+	return 1;
+}
+
 int luaopen_core_host(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
+		{"spawn", l_spawn}, {"process", l_process}, {"alive", l_alive},
 		{"app_dir", l_app_dir}, {"version", l_version}, {"tasks", l_tasks}, {"checkpoints", l_checkpoints},
 		{"shutdown", l_shutdown}, {NULL, NULL},
 	};

@@ -18,13 +18,15 @@ static void on_sent(const mail_result_t *res, void *ud)
 		lua_createtable(co, 0, 2);
 	} else {
 		lua_pushnil(co);
-		lua_createtable(co, 0, 5);
+		lua_createtable(co, 0, 6);
 		lua_pushstring(co, res->code);
 		lua_setfield(co, -2, "code");
 		lua_pushstring(co, res->message);
 		lua_setfield(co, -2, "message");
 		lua_pushboolean(co, res->temporary);
 		lua_setfield(co, -2, "temporary");
+		lua_pushboolean(co, res->unsure);
+		lua_setfield(co, -2, "unsure");
 	}
 	if (res->smtp_code > 0) {
 		lua_pushinteger(co, res->smtp_code);
@@ -76,7 +78,7 @@ static int opt_bool(lua_State *L, const char *name)
 
 /** mail.send{url=, starttls=, username=, password=, from=, to={...}, message=, timeout_ms=30000,
  *  insecure=} -> true, {response=, smtp_code=} | nil, {code=, message=, smtp_code=, response=,
- *  temporary=} (waits) */
+ *  temporary=, unsure=} (waits) */
 static int l_send(lua_State *L)
 {
 	luaL_checktype(L, 1, LUA_TTABLE);

@@ -1,6 +1,7 @@
-/* core.sched: persistent timed jobs (core/scheduler.c) and the Lua handler that runs them. */
+/* core.sched: the persistent job queue (core/scheduler.c) and the Lua handler that runs due jobs. */
 #include "host.h"
 
+#include "proc.h"
 #include "scheduler.h"
 
 #include <lauxlib.h>
@@ -12,15 +13,30 @@ static db_t *need_db(lua_State *L)
 	return H->db;
 }
 
-/** sched.add(due_ms, kind, payload_json [, key]) -> id */
+/** sched.add(due_ms, kind, payload_json [, key [, { lane =, keep_earlier = }]]) -> id.
+ * keep_earlier: the key coalesces (the job stays, at the earlier due time) instead of replacing. */
 static int l_add(lua_State *L)
 {
 	db_t *db = need_db(L);
-	int64_t due = luaL_checkinteger(L, 1);
-	const char *kind = luaL_checkstring(L, 2);
-	const char *payload = luaL_optstring(L, 3, "{}");
-	const char *key = luaL_optstring(L, 4, NULL);
-	int64_t id = sched_add(db, due, kind, payload, key);
+	sched_new_t job = {
+	    .due_ms = luaL_checkinteger(L, 1),
+	    .kind = luaL_checkstring(L, 2),
+	    .payload = luaL_optstring(L, 3, "{}"),
+	    .key = luaL_optstring(L, 4, NULL),
+	    .on_conflict = SCHED_REPLACE,
+	};
+	if (!lua_isnoneornil(L, 5)) {
+		luaL_checktype(L, 5, LUA_TTABLE);
+		lua_getfield(L, 5, "lane");
+		job.lane = luaL_optstring(L, -1, NULL);
+		lua_getfield(L, 5, "keep_earlier");
+		if (lua_toboolean(L, -1)) {
+			luaL_argcheck(L, job.key != NULL, 4, "keep_earlier needs a key");
+			job.on_conflict = SCHED_KEEP_EARLIER;
+		}
+		lua_pop(L, 2);
+	}
+	int64_t id = sched_add(db, &job);
 	if (id < 0)
 		return host_fail(L, "db_error", "cannot add job: %s", db_errmsg(db));
 	host_sched_changed();
@@ -40,7 +56,7 @@ static int l_cancel(lua_State *L)
 	return 1;
 }
 
-/** sched.next_due() -> ms or nil */
+/** sched.next_due() -> ms or nil (of a job that may start) */
 static int l_next_due(lua_State *L)
 {
 	int64_t due = sched_next_due(need_db(L));
@@ -50,14 +66,16 @@ static int l_next_due(lua_State *L)
 	return 1;
 }
 
-static int collect(const sched_job_t *job, void *ud)
+/* Pushes job as a table. */
+static void push_job(lua_State *L, const sched_job_t *job)
 {
-	lua_State *L = ud;
-	lua_createtable(L, 0, 6);
+	lua_createtable(L, 0, 8);
 	lua_pushinteger(L, job->id);
 	lua_setfield(L, -2, "id");
 	lua_pushinteger(L, job->due_ms);
 	lua_setfield(L, -2, "due_ms");
+	lua_pushinteger(L, job->created_ms);
+	lua_setfield(L, -2, "created_ms");
 	lua_pushstring(L, job->kind);
 	lua_setfield(L, -2, "kind");
 	lua_pushstring(L, job->payload);
@@ -66,34 +84,82 @@ static int collect(const sched_job_t *job, void *ud)
 		lua_pushstring(L, job->key);
 		lua_setfield(L, -2, "key");
 	}
+	lua_pushstring(L, job->lane);
+	lua_setfield(L, -2, "lane");
 	lua_pushinteger(L, job->attempts);
 	lua_setfield(L, -2, "attempts");
+}
+
+static int collect(const sched_job_t *job, void *ud)
+{
+	lua_State *L = ud;
+	push_job(L, job);
 	lua_rawseti(L, -2, (lua_Integer)luaL_len(L, -2) + 1);
 	return 0;
 }
 
-/** sched.due(now_ms [, limit=100]) -> array of jobs due, earliest first */
+/** sched.due(now_ms [, limit=100 [, lane]]) -> array of jobs that may start, earliest first */
 static int l_due(lua_State *L)
 {
 	db_t *db = need_db(L);
 	int64_t now = luaL_checkinteger(L, 1);
 	int limit = (int)luaL_optinteger(L, 2, 100);
+	const char *lane = luaL_optstring(L, 3, NULL);
 	lua_newtable(L);
-	if (sched_each_due(db, now, limit, collect, L) < 0)
+	if (sched_each_due(db, now, limit, lane, collect, L) < 0)
 		return host_fail(L, "db_error", "cannot read jobs: %s", db_errmsg(db));
 	return 1;
 }
 
+static int push_one(const sched_job_t *job, void *ud)
+{
+	push_job(ud, job);
+	return 1;
+}
+
+/** sched.find(key) -> the job with this key, or nil */
+static int l_find(lua_State *L)
+{
+	db_t *db = need_db(L);
+	int top = lua_gettop(L);
+	int n = sched_find(db, luaL_checkstring(L, 1), push_one, L);
+	if (n < 0)
+		return host_fail(L, "db_error", "cannot read jobs: %s", db_errmsg(db));
+	return lua_gettop(L) - top;
+}
+
+/** This process's name, claiming jobs ("pid.start"). */
+static const char *claimant(lua_State *L)
+{
+	const char *name = proc_self();
+	if (!name[0])
+		luaL_error(L, "cannot name this process");
+	return name;
+}
+
+/** sched.claim(id) -> true when this process now runs the job, false when it is taken or gone */
+static int l_claim(lua_State *L)
+{
+	db_t *db = need_db(L);
+	int rc = sched_claim(db, luaL_checkinteger(L, 1), claimant(L));
+	if (rc < 0)
+		return host_fail(L, "db_error", "%s", db_errmsg(db));
+	lua_pushboolean(L, rc);
+	return 1;
+}
+
+/** sched.done(id): the run ended well */
 static int l_done(lua_State *L)
 {
 	db_t *db = need_db(L);
 	if (sched_done(db, luaL_checkinteger(L, 1)) != 0)
 		return host_fail(L, "db_error", "%s", db_errmsg(db));
+	host_sched_changed();
 	lua_pushboolean(L, 1);
 	return 1;
 }
 
-/** sched.retry(id, due_ms, error_text) */
+/** sched.retry(id, due_ms, error_text): the run failed */
 static int l_retry(lua_State *L)
 {
 	db_t *db = need_db(L);
@@ -101,6 +167,25 @@ static int l_retry(lua_State *L)
 		return host_fail(L, "db_error", "%s", db_errmsg(db));
 	host_sched_changed();
 	lua_pushboolean(L, 1);
+	return 1;
+}
+
+static int claimant_alive(const char *name, void *ud)
+{
+	(void)ud;
+	return proc_alive(name) != 0; /* when it cannot tell, the claim stands */
+}
+
+/** sched.release() -> how many jobs were released: the claims of processes that are gone */
+static int l_release(lua_State *L)
+{
+	db_t *db = need_db(L);
+	int n = sched_release(db, claimant_alive, NULL);
+	if (n < 0)
+		return host_fail(L, "db_error", "%s", db_errmsg(db));
+	if (n > 0)
+		host_sched_changed();
+	lua_pushinteger(L, n);
 	return 1;
 }
 
@@ -126,9 +211,12 @@ static int l_changed(lua_State *L)
 int luaopen_core_sched(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
-		{"add", l_add},   {"cancel", l_cancel}, {"next_due", l_next_due}, {"due", l_due},
-		{"done", l_done}, {"retry", l_retry},   {"set_handler", l_set_handler},
-		{"changed", l_changed}, {NULL, NULL},
+	    {"add", l_add},           {"cancel", l_cancel},
+	    {"next_due", l_next_due}, {"due", l_due},
+	    {"find", l_find},         {"claim", l_claim},
+	    {"done", l_done},         {"retry", l_retry},
+	    {"release", l_release},   {"set_handler", l_set_handler},
+	    {"changed", l_changed},   {NULL, NULL},
 	};
 	luaL_newlib(L, fns);
 	return 1;

@@ -8,12 +8,12 @@ local host = require "core.host"
 local fs = require "core.fs"
 local log = require "core.log"
 local db = require "lib.db"
-local json = require "lib.json"
 local web = require "lib.web"
 local util = require "lib.util"
 local page = require "lib.page"
 local errors = require "lib.errors"
 local events = require "lib.events"
+local jobs = require "lib.jobs"
 local router = require "lib.router"
 local template = require "lib.template"
 local route_list = require "routes"
@@ -21,7 +21,6 @@ local service_list = require "services"
 
 local app = {
   router = router.new(),
-  jobs = {},          -- kind -> handler(payload, job)
   data_dir = nil,
   test = false,
   started_ms = nil,
@@ -32,56 +31,25 @@ local app = {
 -- and reason) and http.response. Until a service hooks them, nobody is signed in and every
 -- permission is denied.
 
---- Registers a job handler: fn(payload_table, job_row).
-function app.on_job(kind, fn)
-  assert(not app.jobs[kind], "job kind registered twice: " .. kind)
-  app.jobs[kind] = fn
+--- Registers a kind of job: fn(payload_table, job_row), with its retry table and lane
+--- (opts: retry, attempts, give_up_after, lane, on_fail; lib/jobs.lua).
+function app.on_job(kind, fn, opts)
+  jobs.define(kind, fn, opts)
 end
 
---- Plans a job: due (seconds since epoch), kind, payload table, optional unique key.
+--- Plans a job: due (seconds since epoch), kind, payload table, and optionally a key (a new
+--- plan replaces the job with that key) or { coalesce = key } (the earlier time stays).
 function app.schedule(due, kind, payload, key)
-  assert(app.jobs[kind], "no handler for job kind " .. kind)
-  local id, err = sched.add(math.floor(due * 1000), kind, json.encode(payload or {}), key)
-  if not id then error("cannot schedule: " .. err.message) end
-  return id
+  return jobs.schedule(due, kind, payload, key)
 end
 
 function app.cancel_jobs(key, prefix)
-  return sched.cancel(key, prefix)
+  return jobs.cancel(key, prefix)
 end
 
-local function job_backoff(attempts)
-  return math.min(3600, 30 * 2 ^ attempts)
-end
-
---- Runs jobs due now (called by the host timer, and by the test clock). Returns how many ran.
-function app.run_due_jobs()
-  local ran = 0
-  while true do
-    local due = sched.due(clock.now_ms(), 50)
-    if #due == 0 then break end
-    for _, job in ipairs(due) do
-      local handler = app.jobs[job.kind]
-      local ok, err
-      if not handler then
-        ok, err = false, "no handler for job kind " .. job.kind
-      else
-        local payload = json.decode(job.payload) or {}
-        ok, err = xpcall(handler, debug.traceback, payload, job)
-      end
-      if ok then
-        sched.done(job.id)
-      elseif job.attempts >= 8 then
-        log.error(("job %d (%s) failed for good: %s"):format(job.id, job.kind, tostring(err)))
-        sched.done(job.id)
-      else
-        log.warn(("job %d (%s) failed, will retry: %s"):format(job.id, job.kind, tostring(err)))
-        sched.retry(job.id, clock.now_ms() + math.floor(job_backoff(job.attempts) * 1000), util.truncate_bytes(tostring(err), 500))
-      end
-      ran = ran + 1
-    end
-  end
-  return ran
+--- Runs jobs due now (called by the host timer; by the test clock with { inline = true }).
+function app.run_due_jobs(opts)
+  return jobs.run_due(opts)
 end
 
 -- Route modules, listed in lua/routes/init.lua.
@@ -123,7 +91,8 @@ function app.init(opts)
     local svc = require("services." .. name)
     if svc.init then svc.init(app) end
   end
-  sched.set_handler(app.run_due_jobs)
+  jobs.release()
+  sched.set_handler(function() return app.run_due_jobs() end)
   app.started_ms = clock.now_ms()
   return true
 end

@@ -370,7 +370,7 @@ function T.advance(dt)
     local due = sched.next_due()
     if not due or due > target then break end
     if due > clock.now_ms() then clock.advance(due - clock.now_ms()) end
-    app.run_due_jobs()
+    app.run_due_jobs({ inline = true })
   end
   if target > clock.now_ms() then clock.advance(target - clock.now_ms()) end
 end

@@ -111,6 +111,20 @@ function M.rollback_all()
   tx.sync()
 end
 
+--- A page of rows: `select` is a query of rows without its end, `from` what follows FROM (tables
+--- and WHERE), args its values; the rows come newest first by `order`, per_page at a time. Two
+--- queries. Returns { rows, total, page, pages } (page kept within 1..pages).
+function M.page(select, from, args, order, page, per_page)
+  local total = M.value("SELECT count(*) FROM " .. from, table.unpack(args))
+  local pages = math.max(1, (total + per_page - 1) // per_page)
+  page = math.max(1, math.min(math.tointeger(tonumber(page)) or 1, pages))
+  local all = { table.unpack(args) }
+  all[#all + 1] = per_page
+  all[#all + 1] = (page - 1) * per_page
+  local rows = M.query(select .. " FROM " .. from .. " ORDER BY " .. order .. " LIMIT ? OFFSET ?", table.unpack(all))
+  return { rows = rows, total = total, page = page, pages = pages }
+end
+
 --- A placeholder list "?,?,?" for n values (prefer json_each for long lists).
 function M.placeholders(n)
   return string.rep("?", n, ",")

@@ -5,6 +5,7 @@ return {
   "people",
   "admin",
   "mail_admin",
+  "integrations",
   "account",
   "security_admin",
   "cycles",

@@ -1,6 +1,6 @@
 -- Notifications administration: email templates (edit, preview, reset), the outbox and one
 -- mail's page, bounces, and the mail server settings with a test mail. Pages and the JSON API
--- (docs/api-mail.md); the rules live in services/mail.lua and services/delivery.lua.
+-- (docs/api-mail.md); the rules live in services/mail.lua, services/delivery.lua and services/outbox.lua.
 local web = require "lib.web"
 local page = require "lib.page"
 local json = require "lib.json"
@@ -8,9 +8,11 @@ local util = require "lib.util"
 local errors = require "lib.errors"
 local events = require "lib.events"
 local template = require "lib.template"
+local safe_html = require "lib.safe_html"
 local access = require "services.access"
 local mail = require "services.mail"
 local delivery = require "services.delivery"
+local outbox = require "services.outbox"
 
 local M = {}
 
@@ -26,9 +28,9 @@ local function iso(ts) return ts and util.format_time(ts) or json.null end
 local function ph(name) return "{{" .. name .. "}}" end
 
 local STATUS_BADGE = { queued = "badge-brand", sending = "badge-warn", sent = "badge-ok", failed = "badge-bad",
-  bounced = "badge-bad", held = "badge-warn" }
+  bounced = "badge-bad", held = "badge-warn", interrupted = "badge-warn" }
 local STATUS_LABEL = { queued = "Queued", sending = "Sending", sent = "Sent", failed = "Failed",
-  bounced = "Bounced", held = "Held" }
+  bounced = "Bounced", held = "Held", interrupted = "Interrupted" }
 
 local helpers = { fmt_time = fmt_time, ph = ph, status_badge = STATUS_BADGE, status_label = STATUS_LABEL }
 
@@ -124,7 +126,7 @@ local function edit_page(req, t)
     local preview = mail.preview_edit(t.name, values.subject, values.text, req.user)
     problems = preview.problems
     p = { subject = text_html(preview.subject, true), text = text_html(preview.text, true),
-      html = template.safe((delivery.safe_html(preview.html):gsub("{{#?/?[%w_]+}}", "<mark>%0</mark>"))),
+      html = template.safe((safe_html.clean(preview.html):gsub("{{#?/?[%w_]+}}", "<mark>%0</mark>"))),
       unknown = preview.unknown, problems = problems }
   end
   return page.render(req, "mail_template_edit", with_helpers{ title = t.name .. " · Email templates", t = t,
@@ -209,9 +211,9 @@ local function outbox_routes(r)
   r:add{ method = "GET", path = "/admin/outbox", auth = "user", perm = PERM,
     handler = function(req)
       local f = outbox_filters(req)
-      local res = delivery.list_outbox(f)
+      local res = outbox.list_outbox(f)
       return page.render(req, "mail_outbox", with_helpers{ title = "Outbox", res = res, f = f,
-        configured = delivery.configured(), templates = template_names(), cycles = delivery.cycle_options(),
+        configured = delivery.configured(), templates = template_names(), cycles = outbox.cycle_options(),
         statuses = delivery.STATUSES,
         can_server = access.can(req.user, "admin.integrations"), can_bounces = access.can(req.user, "admin.bounces") },
         { nav = "admin" })
@@ -219,9 +221,9 @@ local function outbox_routes(r)
 
   r:add{ method = "GET", path = "/admin/outbox/{id:int}", auth = "user", perm = PERM,
     handler = function(req)
-      local m = delivery.mail_details(tonumber(req.params.id))
+      local m = outbox.mail_details(tonumber(req.params.id))
       return page.render(req, "mail_outbox_show", with_helpers{ title = m.subject .. " · Outbox", m = m,
-        text = text_html(m.body_text), html = template.safe(delivery.safe_html(m.body_html)),
+        text = text_html(m.body_text), html = template.safe(safe_html.clean(m.body_html)),
         configured = delivery.configured(), can_templates = access.can(req.user, "admin.email_templates"),
         can_bounces = access.can(req.user, "admin.bounces") }, { nav = "admin" })
     end }
@@ -236,6 +238,14 @@ local function outbox_routes(r)
         or "The mail is back in the queue. No mail server is set up, so it stays there.")
     end }
 
+  r:add{ method = "POST", path = "/admin/outbox/{id:int}/mark-sent", auth = "user", perm = PERM,
+    handler = function(req)
+      local id = tonumber(req.params.id)
+      local ok, res = page.form(req, "/admin/outbox/" .. id, delivery.mark_sent, req.user, id)
+      if not ok then return res end
+      return page.redirect("/admin/outbox/" .. id, "success", "The mail is marked as sent.")
+    end }
+
   r:add{ method = "POST", path = "/admin/outbox/retry-failed", auth = "user", perm = PERM,
     handler = function(req)
       local n = delivery.retry_failed(req.user)
@@ -245,7 +255,7 @@ local function outbox_routes(r)
 
   r:add{ method = "GET", path = "/api/outbox", auth = "user", perm = PERM,
     handler = function(req)
-      local res = delivery.list_outbox(outbox_filters(req))
+      local res = outbox.list_outbox(outbox_filters(req))
       local list = {}
       for i, m in ipairs(res.mails) do list[i] = mail_summary_json(m) end
       return web.json(200, { mails = json.array(list), total = res.total, page = res.page, pages = res.pages,
@@ -253,13 +263,20 @@ local function outbox_routes(r)
     end }
 
   r:add{ method = "GET", path = "/api/outbox/{id:int}", auth = "user", perm = PERM,
-    handler = function(req) return web.json(200, mail_json(delivery.mail_details(tonumber(req.params.id)))) end }
+    handler = function(req) return web.json(200, mail_json(outbox.mail_details(tonumber(req.params.id)))) end }
 
   r:add{ method = "POST", path = "/api/outbox/{id:int}/retry", auth = "user", perm = PERM,
     handler = function(req)
       local id = tonumber(req.params.id)
       delivery.retry(req.user, id)
-      return web.json(200, mail_json(delivery.mail_details(id)))
+      return web.json(200, mail_json(outbox.mail_details(id)))
+    end }
+
+  r:add{ method = "POST", path = "/api/outbox/{id:int}/mark-sent", auth = "user", perm = PERM,
+    handler = function(req)
+      local id = tonumber(req.params.id)
+      delivery.mark_sent(req.user, id)
+      return web.json(200, mail_json(outbox.mail_details(id)))
     end }
 
   r:add{ method = "POST", path = "/api/outbox/retry-failed", auth = "user", perm = PERM,
@@ -272,7 +289,7 @@ local function bounce_routes(r)
   r:add{ method = "GET", path = "/admin/bounces", auth = "user", perm = PERM,
     handler = function(req)
       local all = web.query(req).all == "1"
-      return page.render(req, "mail_bounces", with_helpers{ title = "Bounces", bounces = delivery.bounces(all),
+      return page.render(req, "mail_bounces", with_helpers{ title = "Bounces", bounces = outbox.bounces(all),
         all = all, can_outbox = access.can(req.user, "admin.outbox") }, { nav = "admin" })
     end }
 
@@ -286,7 +303,7 @@ local function bounce_routes(r)
   r:add{ method = "GET", path = "/api/bounces", auth = "user", perm = PERM,
     handler = function(req)
       local list = {}
-      for i, b in ipairs(delivery.bounces(web.query(req).all == "1")) do list[i] = bounce_json(b) end
+      for i, b in ipairs(outbox.bounces(web.query(req).all == "1")) do list[i] = bounce_json(b) end
       return web.json(200, { bounces = json.array(list) })
     end }
 
@@ -338,8 +355,8 @@ local function server_routes(r)
         delivery.send_test, req.user, f.to)
       if not ok then return res end
       -- the answer is shown on the settings page (a reload of it sends nothing)
-      page.keep(req, "/admin/mail-server", { extra = { test = { ok = res.outcome == "sent", to = util.trim(f.to),
-        id = res.id, message = res.outcome == "sent" and ("The server accepted it: " .. (res.response or ""))
+      page.keep(req, "/admin/mail-server", { extra = { test = { ok = res.status == "sent", to = util.trim(f.to),
+        id = res.id, message = res.status == "sent" and ("The server accepted it: " .. (res.response or ""))
           or ("It was not sent: " .. (res.detail or res.status)) } } })
       return web.redirect("/admin/mail-server")
     end }
@@ -357,8 +374,8 @@ local function server_routes(r)
     handler = function(req)
       local b = web.body(req)
       local res = delivery.send_test(req.user, b.to)
-      return web.json(200, { sent = res.outcome == "sent", outbox_id = res.id, status = res.status,
-        response = null(res.response), error = res.outcome ~= "sent" and null(res.detail) or json.null })
+      return web.json(200, { sent = res.status == "sent", outbox_id = res.id, status = res.status,
+        response = null(res.response), error = res.status ~= "sent" and null(res.detail) or json.null })
     end }
 end
 
@@ -371,7 +388,6 @@ function M.routes(r)
     e.links["admin.email_templates"] = { href = "/admin/email-templates" }
     e.links["admin.outbox"] = { href = "/admin/outbox" }
     e.links["admin.bounces"] = { href = "/admin/bounces" }
-    e.links["admin.integrations"] = { href = "/admin/mail-server" }
   end)
 end
 

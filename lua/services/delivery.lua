@@ -1,14 +1,19 @@
--- Mail delivery: the SMTP settings (Tech Admins), the "mail.deliver" job that sends what is
--- queued in the outbox, retries with backoff, bounces, and the outbox as admins see it.
+-- Mail delivery: the SMTP settings (Tech Admins), the "mail.send" job of every mail waiting in
+-- the outbox, retries with backoff, bounces. (The outbox as admins see it: services/outbox.lua;
+-- the HTML view's sanitiser: lib/safe_html.lua.)
 --
--- A mail's life: queued -> sending -> sent; or back to queued with a later next_attempt_at
--- after a temporary failure (4xx, server unreachable), failed after the last attempt, bounced
--- on a permanent refusal (5xx), held while its address has a bounce nobody marked fixed.
--- With no SMTP host configured (the demo) nothing is sent and mail stays queued.
+-- A mail's life: queued -> sending -> sent; or back to queued after a temporary failure (4xx,
+-- server unreachable) with its job planned from the retry table of the kind, failed after the
+-- last attempt, bounced on a permanent refusal (5xx), held while its address has a bounce nobody
+-- marked fixed, interrupted when an attempt broke off in a way that leaves it unknown whether the
+-- server took the mail (never sent again by itself: someone decides). With no SMTP host
+-- configured (the demo) nothing is sent and mail stays queued.
 --
--- Sending waits on the network, so it never runs inside a transaction: a mail is claimed
--- ('sending', one UPDATE that only succeeds from 'queued'), sent, and its result written in a
--- small transaction of its own. A mail is only ever sent by the task that claimed it.
+-- The queue is the job queue (lib/jobs.lua): one job per waiting mail (key mail:<id>, lane
+-- "mail"), planned in the transaction that queued the mail. Sending waits on the network, so it
+-- never runs inside a transaction: the attempt is recorded first ('sending', one UPDATE that only
+-- succeeds from 'queued', with the Message-ID and the process, committed), then the mail is
+-- sent, and its result written in a small transaction of its own.
 local db = require "lib.db"
 local json = require "lib.json"
 local util = require "lib.util"
@@ -16,8 +21,10 @@ local errors = require "lib.errors"
 local events = require "lib.events"
 local crypt = require "lib.crypt"
 local mime = require "lib.mime"
+local jobs = require "lib.jobs"
 local clock = require "core.clock"
 local log = require "core.log"
+local core_host = require "core.host"
 local sched = require "core.sched"
 local core_mail = require "core.mail"
 local settings = require "services.settings"
@@ -26,22 +33,20 @@ local mail = require "services.mail"
 
 local M = {}
 
-M.JOB = "mail.deliver"           -- job kind, and the key of the one planned delivery run
+M.JOB = "mail.send"              -- job kind: one job per mail waiting to be sent (key mail:<id>)
 M.DELAY = 5                      -- seconds from queueing to sending: mail queued together goes together
-M.BACKOFF = { 60, 300, 1800, 7200, 21600 } -- wait after the 1st..5th failed attempt (1 min .. 6 h)
+M.BACKOFF = { 60, 300, 1800, 7200, 21600 } -- the kind's retry table: wait after the 1st..5th failed attempt
 M.MAX_ATTEMPTS = 6               -- then the mail is 'failed' (someone may press "Retry now")
-M.STALE = 300                    -- a mail 'sending' for longer than this was interrupted
-M.BATCH = 50                     -- mails read per query
-M.RUN_MAX = 500                  -- mails per run; the next run follows at once
-M.TIMEOUT_MS = 60000             -- one SMTP conversation in a run
+M.STALE = 600                    -- an attempt still 'sending' after this long broke off (10 x the timeout)
+M.TIMEOUT_MS = 60000             -- one SMTP conversation
 M.TEST_TIMEOUT_MS = 15000        -- the test mail (someone waits for the page)
-M.STATUSES = { "queued", "sending", "sent", "failed", "bounced", "held" }
+M.STATUSES = { "queued", "sending", "sent", "failed", "bounced", "held", "interrupted" }
 M.SECURITY = { "starttls", "tls", "none" }
 M.SECURITY_LABELS = { starttls = "STARTTLS (usually port 587)", tls = "TLS from the start (usually port 465)",
   none = "None (only inside a trusted network)" }
 
--- Failures that say nothing about one mail but about the server or our set-up: the run stops
--- and every mail due now waits for the next attempt.
+-- Failures that say nothing about one mail but about the server or our set-up: every other mail
+-- due now waits for its next attempt too (the lane is down).
 local SERVER_ERRORS = { connect = true, timeout = true, tls = true, auth = true }
 
 
@@ -171,7 +176,7 @@ function M.save_settings(actor, input, req)
     audit.record{ action = "mail_server.update", actor = actor, req = req,
       target_type = "settings", target_label = "mail server", details = { changed = changed } }
   end
-  if M.configured() then M.plan(clock.now()) end
+  if M.configured() then M.plan_waiting() end
   return M.get_settings(), changed
 end
 
@@ -184,47 +189,7 @@ end
 --- Hides the values of credential-like URL parameters (token=, code=, ...) in text or HTML.
 M.mask = mail.mask
 
-local function backoff_sql()
-  local parts = { "CASE attempts" }
-  for i, secs in ipairs(M.BACKOFF) do parts[#parts + 1] = ("WHEN %d THEN %d"):format(i - 1, secs) end
-  parts[#parts + 1] = ("ELSE %d END"):format(M.BACKOFF[#M.BACKOFF])
-  return table.concat(parts, " ")
-end
-
-local function when(ts) return os.date("!%Y-%m-%d %H:%M UTC", ts) end
-
--- A failed attempt (attempts counts it already): back to the queue with backoff, or failed.
-local function retry_or_fail(id, attempts, detail, response)
-  local now = clock.now()
-  db.transaction(function()
-    if attempts >= M.MAX_ATTEMPTS then
-      db.exec([[UPDATE outbox SET status = 'failed', last_error = ?, smtp_response = ?, next_attempt_at = NULL,
-        sending_at = NULL WHERE id = ?]], detail, response, id)
-      event(id, "failed", ("Gave up after %d attempts: %s"):format(attempts, detail))
-    else
-      local next_at = now + M.BACKOFF[math.min(attempts, #M.BACKOFF)]
-      db.exec([[UPDATE outbox SET status = 'queued', last_error = ?, smtp_response = ?, next_attempt_at = ?,
-        sending_at = NULL WHERE id = ?]], detail, response, next_at, id)
-      event(id, "queued", ("Attempt %d failed: %s. Next attempt %s."):format(attempts, detail, when(next_at)))
-    end
-  end)
-end
-
--- The server could not be used at all: every other mail due now counts a failed attempt too
--- and waits with its own backoff (one statement for all of them).
-local function defer_all(detail)
-  local now = clock.now()
-  local status = ("CASE WHEN attempts + 1 >= %d THEN 'failed' ELSE 'queued' END"):format(M.MAX_ATTEMPTS)
-  db.transaction(function()
-    db.exec(([[INSERT INTO outbox_events(outbox_id, at, status, detail)
-      SELECT id, ?, %s, ? FROM outbox WHERE status = 'queued' AND next_attempt_at <= ?]]):format(status),
-      now, "Not sent: " .. detail, now)
-    db.exec(([[UPDATE outbox SET attempts = attempts + 1, last_error = ?, status = %s,
-      next_attempt_at = CASE WHEN attempts + 1 >= %d THEN NULL ELSE ? + %s END
-      WHERE status = 'queued' AND next_attempt_at <= ?]]):format(status, M.MAX_ATTEMPTS, backoff_sql()),
-      detail, now, now)
-  end)
-end
+local function when(ts) return os.date("!%Y-%m-%d %H:%M UTC", math.floor(ts)) end
 
 -- A 5xx that is about our sender or set-up (not the recipient) must not mark addresses bounced.
 local function setup_problem(response)
@@ -246,9 +211,23 @@ local function cc_list(cc)
   return out
 end
 
---- Delivers one claimed-or-queued outbox row m (with .bounced_before = 1 when its address has
---- an open bounce). Returns the outcome: "sent", "retry", "failed", "bounced", "held",
---- "skipped" (someone else has it), or "server", detail when the server could not be used.
+-- The outcome of an attempt (the mail is 'sending', by us) in a small transaction. If even that
+-- cannot be written, the mail stays 'sending' and is found interrupted later: never sent again.
+local function record(id, fn)
+  local ok, err = pcall(db.transaction, fn)
+  if not ok then log.error(("mail %d: the outcome of its attempt could not be written: %s"):format(id, tostring(err))) end
+  return ok
+end
+
+local INTERRUPTED = "Candor stopped while this mail was being sent: the mail server may have taken it."
+
+--- Delivers one queued outbox row m (with .bounced_before = 1 when its address has an open
+--- bounce). The attempt is recorded before the conversation starts (status 'sending', the
+--- Message-ID it is sent with and the process sending it, committed), so a crash during the
+--- conversation never leads to a second, blind attempt. Returns the outcome: "sent", "failed",
+--- "bounced", "held", "interrupted" (the server may have it: nobody knows), "skipped" (not
+--- queued any more), or "retry" / "server" (the server could not be used at all) with the
+--- detail and the server's answer: the caller plans the next attempt.
 function M.deliver(m, cfg)
   if db.depth() > 0 then error("mail delivery cannot run inside a transaction") end
   if m.bounced_before == 1 then
@@ -261,23 +240,20 @@ function M.deliver(m, cfg)
     return n == 1 and "held" or "skipped"
   end
   local now = clock.now()
-  local claimed = db.exec([[UPDATE outbox SET status = 'sending', sending_at = ?, attempts = attempts + 1
-    WHERE id = ? AND status = 'queued']], now, m.id)
-  if claimed ~= 1 then return "skipped" end
-  local attempts = (m.attempts or 0) + 1
-
   -- a mail with a credential link is stored with the link hidden; what is sent is the sealed copy
   local subject, text, html = m.subject, m.body_text, m.body_html
   if m.body_enc then
     local sealed = crypt.try_open("outbox", "body_enc", { m.id }, m.body_enc)
     local full = sealed and json.decode(sealed)
     if type(full) ~= "table" then
-      db.transaction(function()
-        db.exec([[UPDATE outbox SET status = 'failed', last_error = ?, next_attempt_at = NULL, sending_at = NULL
-          WHERE id = ?]], "Its sealed text cannot be opened with the current keys.", m.id)
+      return db.transaction(function()
+        if db.exec("UPDATE outbox SET status = 'failed', last_error = ? WHERE id = ? AND status = 'queued'",
+            "Its sealed text cannot be opened with the current keys.", m.id) ~= 1 then
+          return "skipped"
+        end
         event(m.id, "failed", "Cannot be sent: its sealed text cannot be opened with the current keys.")
+        return "failed"
       end)
-      return "failed"
     end
     subject, text, html = full.subject, full.text, full.html
   end
@@ -290,23 +266,36 @@ function M.deliver(m, cfg)
     headers = { ["Auto-Submitted"] = "auto-generated", ["X-Auto-Response-Suppress"] = "All" },
   }
   if not message then
-    db.transaction(function()
-      db.exec([[UPDATE outbox SET status = 'failed', last_error = ?, next_attempt_at = NULL, sending_at = NULL
-        WHERE id = ?]], info.message, m.id)
+    return db.transaction(function()
+      if db.exec("UPDATE outbox SET status = 'failed', last_error = ? WHERE id = ? AND status = 'queued'",
+          info.message, m.id) ~= 1 then
+        return "skipped"
+      end
       event(m.id, "failed", "Cannot be sent: " .. info.message)
+      return "failed"
+    end)
+  end
+  local claimed = db.exec([[UPDATE outbox SET status = 'sending', sending_at = ?, sending_by = ?, message_id = ?,
+    attempts = attempts + 1 WHERE id = ? AND status = 'queued']], now, core_host.process(), info.message_id, m.id)
+  if claimed ~= 1 then return "skipped" end
+
+  local called, ok, res = pcall(core_mail.send, {
+    url = cfg.url, starttls = cfg.starttls, username = cfg.username, password = cfg.password,
+    from = info.from, to = info.recipients, message = message, timeout_ms = cfg.timeout_ms or M.TIMEOUT_MS,
+  })
+  now = clock.now()
+  if not called then -- refused before any conversation began
+    record(m.id, function()
+      db.exec([[UPDATE outbox SET status = 'failed', last_error = ?, sending_at = NULL, sending_by = NULL
+        WHERE id = ?]], tostring(ok), m.id)
+      event(m.id, "failed", "Cannot be sent: " .. tostring(ok))
     end)
     return "failed"
   end
-
-  local ok, res = core_mail.send{
-    url = cfg.url, starttls = cfg.starttls, username = cfg.username, password = cfg.password,
-    from = info.from, to = info.recipients, message = message, timeout_ms = cfg.timeout_ms or M.TIMEOUT_MS,
-  }
-  now = clock.now()
   if ok then
-    db.transaction(function()
-      db.exec([[UPDATE outbox SET status = 'sent', sent_at = ?, smtp_response = ?, message_id = ?, last_error = NULL,
-        next_attempt_at = NULL, sending_at = NULL, body_enc = NULL WHERE id = ?]], now, res.response, info.message_id, m.id)
+    record(m.id, function()
+      db.exec([[UPDATE outbox SET status = 'sent', sent_at = ?, smtp_response = ?, last_error = NULL,
+        sending_at = NULL, sending_by = NULL, body_enc = NULL WHERE id = ?]], now, res.response, m.id)
       -- the links in it were for the recipient; what stays behind no longer holds them (mail
       -- queued with its sealed copy is stored hidden already; older rows are hidden now)
       local kept_s, kept_t, kept_h = M.mask(m.subject), M.mask(m.body_text), M.mask(m.body_html)
@@ -319,10 +308,20 @@ function M.deliver(m, cfg)
   end
 
   local detail = error_text(res)
+  if res.unsure then
+    record(m.id, function()
+      db.exec([[UPDATE outbox SET status = 'interrupted', last_error = ?, smtp_response = ?, sending_at = NULL,
+        sending_by = NULL WHERE id = ?]], detail, res.response, m.id)
+      event(m.id, "interrupted", "The mail server did not confirm the mail after it had all of it ("
+        .. detail .. "): it may have taken it, so it is not sent again by itself.")
+    end)
+    log.warn(("mail %d to %s: not confirmed after it was handed over: %s"):format(m.id, m.to_email, detail))
+    return "interrupted"
+  end
   if res.code == "rejected" and not res.temporary and not setup_problem(res.response) then
-    db.transaction(function()
-      db.exec([[UPDATE outbox SET status = 'bounced', last_error = ?, smtp_response = ?, next_attempt_at = NULL,
-        sending_at = NULL WHERE id = ?]], detail, res.response, m.id)
+    record(m.id, function()
+      db.exec([[UPDATE outbox SET status = 'bounced', last_error = ?, smtp_response = ?, sending_at = NULL,
+        sending_by = NULL WHERE id = ?]], detail, res.response, m.id)
       db.exec([[INSERT INTO mail_bounces(email, outbox_id, at, smtp_code, message) VALUES(lower(?),?,?,?,?)]],
         m.to_email, m.id, now, res.smtp_code, util.truncate_bytes(res.response ~= "" and res.response or res.message, 1000))
       event(m.id, "bounced", detail)
@@ -330,95 +329,106 @@ function M.deliver(m, cfg)
     log.warn(("mail %d to %s bounced: %s"):format(m.id, m.to_email, detail))
     return "bounced"
   end
-  retry_or_fail(m.id, attempts, detail, res.response)
   if SERVER_ERRORS[res.code] or (res.code == "rejected" and setup_problem(res.response)) then
-    return "server", detail
+    return "server", detail, res.response
   end
-  return attempts >= M.MAX_ATTEMPTS and "failed" or "retry"
+  return "retry", detail, res.response
 end
 
---- Mail left 'sending' for longer than STALE seconds (Candor stopped mid-send) goes back to the
---- queue. Returns how many.
+--- Mail found 'sending' whose attempt cannot be going on any more — the process making it is
+--- gone (Candor stopped or crashed during the conversation), or it began more than STALE
+--- seconds ago — is 'interrupted': the server may or may not have it, so it is not sent again
+--- by itself (docs/architecture.md, "Mail"). Returns how many.
 function M.recover()
   local now = clock.now()
-  return db.transaction(function()
+  local ids = {}
+  for _, r in ipairs(db.query("SELECT id, sending_at, sending_by FROM outbox WHERE status = 'sending'")) do
+    if core_host.alive(r.sending_by or "") == false or (r.sending_at or 0) < now - M.STALE then ids[#ids + 1] = r.id end
+  end
+  if #ids == 0 then return 0 end
+  db.transaction(function()
+    local list = json.encode(ids)
     db.exec([[INSERT INTO outbox_events(outbox_id, at, status, detail)
-      SELECT id, ?, 'queued', 'The attempt was interrupted (Candor stopped while sending); it will be tried again.'
-      FROM outbox WHERE status = 'sending' AND (sending_at IS NULL OR sending_at < ?)]], now, now - M.STALE)
-    local n = db.exec([[UPDATE outbox SET status = 'queued', next_attempt_at = ?, sending_at = NULL
-      WHERE status = 'sending' AND (sending_at IS NULL OR sending_at < ?)]], now, now - M.STALE)
-    db.exec("UPDATE outbox SET next_attempt_at = created_at WHERE status = 'queued' AND next_attempt_at IS NULL")
-    return n
+      SELECT value, ?, 'interrupted', ? FROM json_each(?)]], now, INTERRUPTED, list)
+    db.exec([[UPDATE outbox SET status = 'interrupted', last_error = ?, sending_at = NULL, sending_by = NULL
+      WHERE status = 'sending' AND id IN (SELECT value FROM json_each(?))]], INTERRUPTED, list)
   end)
+  log.warn(("%d mail(s) were being sent when Candor stopped: marked interrupted, not sent again"):format(#ids))
+  return #ids
 end
 
--- The delivery run we planned last ({ id =, due_ms = }; checked against the jobs table, since a
--- rollback may have removed it) and the job whose run is in progress. Runs are jobs without a
--- key: a run plans the next one while its own row still exists (the runner deletes that row
--- by id when the run returns).
-local planned, running_job
-local app -- set by init: its scheduler plans the runs
+local app -- set by init: its queue holds one job per mail waiting to be sent
 
---- Plans the delivery run for `due` (seconds), unless one is planned earlier already; a later
---- one is replaced. One query when a run is planned already (bulk queueing stays cheap).
-function M.plan(due)
-  local due_ms = math.floor(due * 1000)
-  if planned and planned.id ~= running_job then
-    local cur = db.value("SELECT due_ms FROM jobs WHERE id = ? AND kind = ?", planned.id, M.JOB)
-    if cur and cur <= due_ms then return end
-    if cur then sched.done(planned.id) end
-  end
-  planned = { id = app.schedule(due, M.JOB, {}), due_ms = due_ms }
+local function key(id) return "mail:" .. id end
+
+-- Plans the attempt of mail id at due (a new plan replaces the one there).
+local function plan(id, due, payload)
+  payload = payload or { outbox_id = id }
+  app.schedule(due, M.JOB, payload, key(id))
 end
 
--- After a run: the next one when the earliest waiting mail is due.
-local function plan_next(progress)
-  local due = db.value("SELECT min(next_attempt_at) FROM outbox WHERE status = 'queued'")
-  if not due then return end
+--- Every queued mail without a job gets one, due now (a mail server was just set up, or the
+--- mail was queued while there was none). Returns how many.
+function M.plan_waiting()
+  local ids = db.column([[SELECT o.id FROM outbox o WHERE o.status = 'queued'
+    AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.key = 'mail:' || o.id) ORDER BY o.id]])
   local now = clock.now()
-  if due < now then due = now end
-  if due == now and not progress then due = now + M.BACKOFF[1] end
-  M.plan(due)
+  for _, id in ipairs(ids) do plan(id, now) end
+  return #ids
 end
 
---- The delivery run (job "mail.deliver"; job is its row, nil when called directly): sends
---- every queued mail that is due, in batches. Returns counts by outcome.
-function M.run(job)
-  running_job = job and job.id
-  local ok, stats = xpcall(M.run_batch, debug.traceback)
-  running_job = nil
-  if not ok then error(stats, 0) end
-  return stats
-end
-
--- The work of one run.
-function M.run_batch()
-  local stats = { sent = 0, retry = 0, failed = 0, bounced = 0, held = 0, skipped = 0, server = 0 }
-  if not M.configured() then return stats end
+-- The job of one mail: sends it if it still waits and a server is set up.
+local function send_job(payload)
   M.recover()
+  local m = db.row([[SELECT o.*, EXISTS(SELECT 1 FROM mail_bounces b WHERE b.email = lower(o.to_email)
+      AND b.fixed_at IS NULL) AS bounced_before FROM outbox o WHERE o.id = ?]], payload.outbox_id)
+  if not m or m.status ~= "queued" or not M.configured() then return end
   local cfg = config()
-  local handled, stop = 0, nil
-  while handled < M.RUN_MAX and not stop do
-    local batch = db.query([[SELECT o.id, o.to_email, o.to_name, o.cc, o.subject, o.body_text, o.body_html,
-        o.body_enc, o.template, o.attempts,
-        EXISTS(SELECT 1 FROM mail_bounces b WHERE b.email = lower(o.to_email) AND b.fixed_at IS NULL) AS bounced_before
-      FROM outbox o WHERE o.status = 'queued' AND o.next_attempt_at <= ?
-      ORDER BY o.next_attempt_at, o.id LIMIT ?]], clock.now(), M.BATCH)
-    if #batch == 0 then break end
-    for _, m in ipairs(batch) do
-      local outcome, detail = M.deliver(m, cfg)
-      stats[outcome] = stats[outcome] + 1
-      handled = handled + 1
-      if outcome == "server" then stop = detail break end
-      if handled >= M.RUN_MAX then break end
-    end
+  if payload.test then
+    m.bounced_before = 0 -- the test mail goes to the address typed, whatever happened before
+    cfg.timeout_ms = M.TEST_TIMEOUT_MS
   end
-  if stop then
-    defer_all(stop)
-    log.warn("mail delivery paused: " .. stop)
+  local outcome, detail, response = M.deliver(m, cfg)
+  if outcome == "server" then jobs.lane_down(detail, { response = response }) end
+  if outcome == "retry" then error({ code = "retry", message = detail, response = response }, 0) end
+end
+
+-- Every failed attempt of a mail's job, in the transaction that plans the next (retry_at, in
+-- seconds) or gives up (nil): the outbox row and its history say the same as the queue.
+local function attempt_failed(payload, _, err, retry_at)
+  local id = payload.outbox_id
+  local m = db.row("SELECT status, attempts FROM outbox WHERE id = ?", id)
+  if not m then return end
+  local detail = type(err) == "table" and tostring(err.message) or tostring(err):match("^[^\n]*")
+  local response = type(err) == "table" and err.response or nil
+  local known = type(err) == "table" and (err.code == "retry" or err.code == "lane_down")
+  if m.status == "sending" and not known then
+    -- something broke during the attempt itself: whether the server has the mail is unknown
+    db.exec([[UPDATE outbox SET status = 'interrupted', last_error = ?, sending_at = NULL, sending_by = NULL
+      WHERE id = ?]], detail, id)
+    event(id, "interrupted", "The attempt broke off (" .. detail .. "): the mail server may have taken it.")
+    return
   end
-  plan_next(handled > stats.skipped and not stop)
-  return stats
+  if m.status ~= "sending" and m.status ~= "queued" then return end
+  local attempts = m.status == "sending" and m.attempts or m.attempts + 1 -- a mail not tried counts one too
+  local status = retry_at and "queued" or "failed"
+  db.exec([[UPDATE outbox SET status = ?, attempts = ?, last_error = ?, smtp_response = coalesce(?, smtp_response),
+    sending_at = NULL, sending_by = NULL WHERE id = ?]], status, attempts, detail, response, id)
+  local text
+  if m.status == "queued" then
+    text = "Not sent: " .. detail
+  elseif retry_at then
+    text = ("Attempt %d failed: %s. Next attempt %s."):format(attempts, detail, when(retry_at))
+  else
+    text = ("Gave up after %d attempts: %s"):format(attempts, detail)
+  end
+  event(id, status, text)
+end
+
+--- The time of a waiting mail's next attempt (seconds), or nil: what its job says.
+function M.next_attempt(id)
+  local job = sched.find(key(id))
+  return job and job.due_ms // 1000
 end
 
 -- ---------------------------------------------------------------- actions
@@ -428,55 +438,60 @@ local function get_row(id)
   return m
 end
 
-local function open_bounce(email)
+function M.open_bounce(email)
   return db.row([[SELECT id, at, smtp_code, message FROM mail_bounces WHERE email = lower(?) AND fixed_at IS NULL
     ORDER BY id DESC LIMIT 1]], email)
 end
 
-local RETRYABLE = { failed = true, bounced = true, held = true, queued = true }
+M.RETRYABLE = { failed = true, bounced = true, held = true, queued = true, interrupted = true }
 
---- "Retry now": a failed, bounced, held or waiting mail goes back to the queue, due now, to
---- the recipient's current address. Never for a sent mail (409).
+--- "Retry now": a failed, bounced, held, interrupted or waiting mail goes back to the queue,
+--- due now, to the recipient's current address. Never for a sent mail (409). An interrupted
+--- mail may reach its recipient twice: whoever presses it decided so.
 function M.retry(actor, id)
   local m = get_row(id)
   if m.status == "sent" then errors.conflict("This mail was sent already; it is never sent twice.") end
-  if not RETRYABLE[m.status] then errors.conflict("This mail is being sent right now.") end
+  if not M.RETRYABLE[m.status] then errors.conflict("This mail is being sent right now.") end
   local address = m.to_email
   if m.to_user_id then
     local current = db.value("SELECT email FROM users WHERE id = ?", m.to_user_id)
     if current and current ~= address then address = current end
   end
-  local b = open_bounce(address)
+  local b = M.open_bounce(address)
   if b then
     errors.conflict(("%s bounced on %s (%s). Mark the address fixed on the bounces page first.")
       :format(address, when(b.at), b.message))
   end
-  db.exec([[UPDATE outbox SET status = 'queued', attempts = 0, next_attempt_at = ?, last_error = NULL, to_email = ?
-    WHERE id = ?]], clock.now(), address, id)
-  event(id, "queued", address ~= m.to_email and ("Retry requested; sent to the new address " .. address)
-    or "Retry requested", actor and actor.id)
-  if M.configured() then M.plan(clock.now()) end
+  db.exec([[UPDATE outbox SET status = 'queued', attempts = 0, last_error = NULL, to_email = ?
+    WHERE id = ?]], address, id)
+  local what = m.status == "interrupted" and "Sending again requested (it may arrive twice)" or "Retry requested"
+  event(id, "queued", address ~= m.to_email and (what .. "; sent to the new address " .. address) or what,
+    actor and actor.id)
+  if M.configured() then plan(id, clock.now()) end
+  return get_row(id)
+end
+
+--- An interrupted mail that the mail server did take (its log shows the Message-ID): 'sent'.
+function M.mark_sent(actor, id)
+  local m = get_row(id)
+  if m.status ~= "interrupted" then
+    errors.conflict("Only a mail whose sending was interrupted can be marked as sent.")
+  end
+  db.exec("UPDATE outbox SET status = 'sent', sent_at = ?, last_error = NULL WHERE id = ?", clock.now(), id)
+  event(id, "sent", "Marked as sent: the mail server had it", actor and actor.id)
   return get_row(id)
 end
 
 --- Every failed mail back to the queue (the server was down for long). Returns how many.
 function M.retry_failed(actor)
   local now = clock.now()
+  local ids = db.column("SELECT id FROM outbox WHERE status = 'failed' ORDER BY id")
   db.exec([[INSERT INTO outbox_events(outbox_id, at, status, detail, actor_id)
     SELECT id, ?, 'queued', 'Retry requested (all failed mail)', ? FROM outbox WHERE status = 'failed']],
     now, actor and actor.id)
-  local n = db.exec([[UPDATE outbox SET status = 'queued', attempts = 0, next_attempt_at = ?, last_error = NULL
-    WHERE status = 'failed']], now)
-  if n > 0 and M.configured() then M.plan(now) end
+  local n = db.exec("UPDATE outbox SET status = 'queued', attempts = 0, last_error = NULL WHERE status = 'failed'")
+  if M.configured() then for _, id in ipairs(ids) do plan(id, now) end end
   return n
-end
-
---- The bounces: open ones (or all when all = true), newest first, with the mail's subject.
-function M.bounces(all)
-  return db.query(([[SELECT b.id, b.email, b.at, b.smtp_code, b.message, b.fixed_at, b.outbox_id,
-      o.subject, o.to_user_id, f.name AS fixed_by_name
-    FROM mail_bounces b LEFT JOIN outbox o ON o.id = b.outbox_id LEFT JOIN users f ON f.id = b.fixed_by
-    %s ORDER BY b.id DESC LIMIT 500]]):format(all and "" or "WHERE b.fixed_at IS NULL"))
 end
 
 --- Marks an address fixed (the bounce with this id and every other open one for the address);
@@ -487,19 +502,20 @@ function M.mark_fixed(actor, bounce_id, req)
   local now = clock.now()
   db.exec("UPDATE mail_bounces SET fixed_at = ?, fixed_by = ? WHERE email = ? AND fixed_at IS NULL",
     now, actor and actor.id, b.email)
+  local ids = db.column("SELECT id FROM outbox WHERE status = 'held' AND lower(to_email) = ? ORDER BY id", b.email)
   db.exec([[INSERT INTO outbox_events(outbox_id, at, status, detail, actor_id)
     SELECT id, ?, 'queued', 'The address was marked fixed', ? FROM outbox WHERE status = 'held' AND lower(to_email) = ?]],
     now, actor and actor.id, b.email)
-  local released = db.exec([[UPDATE outbox SET status = 'queued', next_attempt_at = ?, last_error = NULL
-    WHERE status = 'held' AND lower(to_email) = ?]], now, b.email)
+  local released = db.exec([[UPDATE outbox SET status = 'queued', last_error = NULL
+    WHERE status = 'held' AND lower(to_email) = ?]], b.email)
   audit.record{ action = "mail_bounce.fixed", actor = actor, req = req,
     target_type = "email", target_label = b.email, details = { released = released } }
-  if released > 0 and M.configured() then M.plan(now) end
+  if M.configured() then for _, id in ipairs(ids) do plan(id, now) end end
   return { email = b.email, released = released }
 end
 
---- Queues the test mail to `to` and sends it at once (outside any transaction); returns
---- { id=, outcome=, detail=, status= }.
+--- Queues the test mail to `to` and sends it at once through its job, in this task (outside
+--- any transaction); returns { id=, status=, detail=, response= }.
 function M.send_test(actor, to)
   if not M.configured() then
     errors.conflict("Set up a mail server first: nothing can be sent without one.")
@@ -508,136 +524,17 @@ function M.send_test(actor, to)
     errors.invalid({ to = "Enter an email address." }, "Enter the address the test mail goes to.")
   end
   to = util.trim(to)
-  local cfg = config()
-  cfg.timeout_ms = M.TEST_TIMEOUT_MS
   local id = db.transaction(function()
     local rcpt = { email = to, name = (actor and actor.email:lower() == to:lower()) and actor.name or nil,
       id = (actor and actor.email:lower() == to:lower()) and actor.id or nil }
-    return mail.queue{ template = "mail.test", to = rcpt,
-      vars = { sender = actor and actor.name or "Candor", server = cfg.server } }
+    local id = mail.queue{ template = "mail.test", to = rcpt,
+      vars = { sender = actor and actor.name or "Candor", server = config().server } }
+    plan(id, clock.now(), { outbox_id = id, test = true })
+    return id
   end)
-  local m = db.row([[SELECT o.*, 0 AS bounced_before FROM outbox o WHERE id = ?]], id)
-  local outcome, detail = M.deliver(m, cfg)
+  jobs.run_now(key(id))
   local row = get_row(id)
-  return { id = id, outcome = outcome, detail = detail or row.last_error, status = row.status,
-    response = row.smtp_response }
-end
-
--- ---------------------------------------------------------------- the outbox as admins see it
-local function like(s)
-  return "%" .. s:gsub("[\\%%_]", "\\%0") .. "%"
-end
-
---- A page of the outbox, newest first. f: status, template, to (part of the address or name),
---- cycle (id), page, per_page. Four queries, whatever the size.
-function M.list_outbox(f)
-  local where, args = {}, {}
-  if f.status and f.status ~= "" then where[#where + 1] = "o.status = ?"; args[#args + 1] = f.status end
-  if f.template and f.template ~= "" then where[#where + 1] = "o.template = ?"; args[#args + 1] = f.template end
-  if f.to and f.to ~= "" then
-    where[#where + 1] = "(o.to_email LIKE ? ESCAPE '\\' OR o.to_name LIKE ? ESCAPE '\\')"
-    args[#args + 1] = like(f.to)
-    args[#args + 1] = like(f.to)
-  end
-  if f.cycle then
-    where[#where + 1] = [[((o.related_type = 'cycle' AND o.related_id = ?) OR
-      (o.related_type = 'review' AND o.related_id IN (SELECT id FROM reviews WHERE cycle_id = ?)))]]
-    args[#args + 1] = f.cycle
-    args[#args + 1] = f.cycle
-  end
-  local w = #where > 0 and ("WHERE " .. table.concat(where, " AND ")) or ""
-  local per_page = math.max(1, math.min(f.per_page or 50, 200))
-  local total = db.value("SELECT count(*) FROM outbox o " .. w, table.unpack(args))
-  local pages = math.max(1, (total + per_page - 1) // per_page)
-  local page = math.max(1, math.min(f.page or 1, pages))
-  local qargs = { table.unpack(args) }
-  qargs[#qargs + 1] = per_page
-  qargs[#qargs + 1] = (page - 1) * per_page
-  local rows = db.query([[SELECT o.id, o.created_at, o.template, o.to_email, o.to_name, o.subject, o.status,
-      o.attempts, o.next_attempt_at, o.last_error, o.sent_at, o.related_type, o.related_id,
-      c.id AS cycle_id, c.name AS cycle_name
-    FROM outbox o
-    LEFT JOIN reviews r ON o.related_type = 'review' AND r.id = o.related_id
-    LEFT JOIN cycles c ON c.id = (CASE WHEN o.related_type = 'cycle' THEN o.related_id ELSE r.cycle_id END)
-    ]] .. w .. " ORDER BY o.id DESC LIMIT ? OFFSET ?", table.unpack(qargs))
-  for _, m in ipairs(rows) do m.subject = M.mask(m.subject) end
-  local counts = { all = 0 }
-  for _, s in ipairs(M.STATUSES) do counts[s] = 0 end
-  for _, r in ipairs(db.query("SELECT status, count(*) AS n FROM outbox GROUP BY status")) do
-    counts[r.status] = r.n
-    counts.all = counts.all + r.n
-  end
-  return { mails = rows, total = total, page = page, pages = pages, per_page = per_page, counts = counts }
-end
-
---- Cycles to filter by (id, name), newest first.
-function M.cycle_options()
-  return db.query("SELECT id, name FROM cycles ORDER BY id DESC LIMIT 200")
-end
-
---- One mail with its history: the row (credential-like link parameters hidden), events
---- (oldest first, starting with "queued" at created_at), and the open bounce of its address.
-function M.mail_details(id)
-  local m = db.row([[SELECT o.*, c.id AS cycle_id, c.name AS cycle_name FROM outbox o
-    LEFT JOIN reviews r ON o.related_type = 'review' AND r.id = o.related_id
-    LEFT JOIN cycles c ON c.id = (CASE WHEN o.related_type = 'cycle' THEN o.related_id ELSE r.cycle_id END)
-    WHERE o.id = ?]], id)
-  if not m then errors.not_found("There is no such mail.") end
-  m.subject, m.body_text, m.body_html = M.mask(m.subject), M.mask(m.body_text), M.mask(m.body_html)
-  local history = { { at = m.created_at, status = "queued", detail = "Queued" } }
-  for _, e in ipairs(db.query([[SELECT e.at, e.status, e.detail, u.name AS actor_name FROM outbox_events e
-      LEFT JOIN users u ON u.id = e.actor_id WHERE e.outbox_id = ? ORDER BY e.id]], id)) do
-    -- a mail back in the queue after a failed attempt is waiting, not new
-    if e.status == "queued" and e.detail and (e.detail:match("^Attempt") or e.detail:match("^Not sent")) then
-      e.waiting = true
-    end
-    history[#history + 1] = e
-  end
-  m.history = history
-  m.bounce = open_bounce(m.to_email)
-  m.can_retry = RETRYABLE[m.status] and not (m.status == "queued" and (m.next_attempt_at or 0) <= clock.now())
-  return m
-end
-
--- ---------------------------------------------------------------- safe HTML view
-local ALLOWED = { p = true, br = true, a = true, strong = true, em = true, b = true, i = true, ul = true,
-  ol = true, li = true, blockquote = true }
-local DROP_CONTENT = { script = true, style = true, title = true, head = true }
-
---- The body of a mail's HTML reduced to simple tags (p, br, a with http(s)/mailto links, lists,
---- emphasis): no scripts, styles, attributes or other elements; everything else is text.
-function M.safe_html(html)
-  if type(html) ~= "string" then return "" end
-  html = html:gsub("<!%-%-.-%-%->", ""):gsub("<![^>]*>", "")
-  local out, pos, skip = {}, 1, nil
-  while true do
-    local s, e, slash, tag, attrs = html:find("<(/?)(%a%w*)([^<>]*)>", pos)
-    if not skip then
-      out[#out + 1] = html:sub(pos, (s or #html + 1) - 1):gsub("[<>]", { ["<"] = "&lt;", [">"] = "&gt;" })
-    end
-    if not s then break end
-    tag = tag:lower()
-    if skip then
-      if slash == "/" and tag == skip then skip = nil end
-    elseif DROP_CONTENT[tag] and slash == "" then
-      skip = tag
-    elseif ALLOWED[tag] then
-      if slash == "/" then
-        if tag ~= "br" then out[#out + 1] = "</" .. tag .. ">" end
-      elseif tag == "a" then
-        local href = attrs:match('href%s*=%s*"([^"]*)"') or attrs:match("href%s*=%s*'([^']*)'")
-        if href and (href:match("^https?://") or href:match("^mailto:")) and not href:find("[<>\"'`]") then
-          out[#out + 1] = '<a href="' .. href .. '" rel="noopener noreferrer nofollow">'
-        else
-          out[#out + 1] = "<a>"
-        end
-      else
-        out[#out + 1] = "<" .. tag .. ">"
-      end
-    end
-    pos = e + 1
-  end
-  return table.concat(out)
+  return { id = id, status = row.status, detail = row.last_error, response = row.smtp_response }
 end
 
 -- ---------------------------------------------------------------- start
@@ -645,22 +542,13 @@ function M.init(a)
   app = a
   define_settings()
   crypt.register{ table = "smtp_secrets", column = "value_enc", key = { "name" } }
-  app.on_job(M.JOB, function(_, job) M.run(job) end)
-  planned, running_job = nil, nil
-  local pending = db.row("SELECT id, due_ms FROM jobs WHERE kind = ? ORDER BY due_ms LIMIT 1", M.JOB)
-  if pending then planned = { id = pending.id, due_ms = pending.due_ms } end
-  events.hook("mail.queued", function()
-    if M.configured() then M.plan(clock.now() + M.DELAY) end
+  app.on_job(M.JOB, send_job, { retry = M.BACKOFF, attempts = M.MAX_ATTEMPTS, lane = "mail",
+    on_fail = attempt_failed })
+  events.hook("mail.queued", function(e)
+    if M.configured() then plan(e.outbox_id, clock.now() + M.DELAY) end
   end)
-  -- a restart: mail left 'sending' by the previous process goes back to the queue
-  local n = M.recover()
-  if n > 0 then log.warn(("%d mail(s) were being sent when Candor stopped; they will be sent again"):format(n)) end
-  if M.configured() then
-    if db.value("SELECT 1 FROM outbox WHERE status = 'queued' LIMIT 1") then plan_next(true) end
-    -- mail being sent a moment ago: looked at again once it counts as interrupted
-    local oldest = db.value("SELECT min(sending_at) FROM outbox WHERE status = 'sending'")
-    if oldest then M.plan(oldest + M.STALE + 1) end
-  end
+  M.recover()
+  if M.configured() then M.plan_waiting() end
 end
 
 return M

@@ -24,4 +24,6 @@ return {
   "one_on_one_timeline",
   "objective_overview",
   "objective_timeline",
+  "webhooks",
+  "hooks",
 }

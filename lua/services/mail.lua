@@ -1,5 +1,5 @@
 -- Outgoing mail: templates with {{placeholders}}, queued in the outbox table inside the
--- caller's transaction, delivered later by the "mail.deliver" job (services/delivery.lua, SMTP
+-- caller's transaction, delivered later by its own "mail.send" job (services/delivery.lua, SMTP
 -- settings), or kept in the outbox when no SMTP server is configured.
 --
 --   mail.define_template("review.reminder", { description =, subject =, text =,
@@ -435,10 +435,10 @@ function M.queue(m)
   local subject, text, html = M.render(m.template, mail_vars(to, m.vars))
   local shown_subject, shown_text, shown_html = M.mask(subject), M.mask(text), M.mask(html)
   local n, id = db.try_exec([[INSERT INTO outbox(created_at, template, to_email, to_name, to_user_id, cc,
-      subject, body_text, body_html, status, related_type, related_id, dedupe_key, next_attempt_at)
-      VALUES(?,?,?,?,?,?,?,?,?, 'queued', ?,?,?,?)]],
+      subject, body_text, body_html, status, related_type, related_id, dedupe_key)
+      VALUES(?,?,?,?,?,?,?,?,?, 'queued', ?,?,?)]],
     clock.now(), m.template, to.email, to.name, to.id, m.cc, shown_subject, shown_text, shown_html,
-    m.related_type, m.related_id, m.dedupe_key, clock.now())
+    m.related_type, m.related_id, m.dedupe_key)
   if not n then
     if id.code == "constraint" and m.dedupe_key then return nil end
     error("cannot queue mail: " .. id.message)

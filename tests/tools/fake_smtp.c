@@ -18,6 +18,11 @@
  *   rcpt * 451 4.7.1 Greylisted, try again later
  *   auth * 535 5.7.8 Authentication credentials invalid
  *
+ * Two rules say what happens once a message was received and saved (the server has taken it),
+ * matched against its first recipient: "end <match> drop" closes the connection without the
+ * answer (as if the answer were lost), "end <match> hold" keeps the answer back until the file
+ * DIR/release exists (a test kills the client meanwhile). Both log "SAVED" as usual first.
+ *
  * The server exits on SIGTERM, when PARENT_PID is gone (checked every 200 ms), or after ten
  * minutes, so that a failed test run never leaves it behind.
  */
@@ -38,6 +43,8 @@
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "tool.h"
 
 /** Most connections served at once. */
 #define MAX_CLIENTS 16
@@ -63,52 +70,11 @@ struct client {
 	char rcpt[MAX_RCPT][256]; /** their addresses */
 	int have_from;          /** MAIL FROM was accepted */
 	char user[256];         /** AUTH LOGIN user name, while the password is asked */
+	char held[128];         /** the answer kept back by an "end ... hold" rule, "" when none */
 };
 
-/** The folder given on the command line. */
-static const char *dir;
 /** Number of the last saved message. */
 static int saved;
-/** Set by SIGTERM. */
-static volatile sig_atomic_t stop;
-
-/** SIGTERM/SIGINT handler. */
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
-/** Appends one line to DIR/log. */
-static void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void log_line(const char *fmt, ...)
-{
-	char path[4096];
-	snprintf(path, sizeof path, "%s/log", dir);
-	FILE *f = fopen(path, "a");
-	if (!f)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vfprintf(f, fmt, ap);
-	va_end(ap);
-	fputc('\n', f);
-	fclose(f);
-}
-
-/** Writes all of buf to fd (blocking sockets; answers are short). */
-static void send_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		buf += n;
-		len -= (size_t)n;
-	}
-}
 
 /** Sends one reply line (CRLF added). */
 static void reply(struct client *c, const char *text)
@@ -214,15 +180,15 @@ static void finish_plain(struct client *c, const char *b64)
 	reply(c, find_rule("auth", user, rule, sizeof rule) ? rule : "235 2.7.0 Authentication successful");
 }
 
-/** Saves the received message and answers. */
-static void finish_data(struct client *c)
+/** Saves the received message and answers; returns -1 to close the connection. */
+static int finish_data(struct client *c)
 {
 	char rule[512];
 	if (find_rule("data", c->rcpts > 0 ? c->rcpt[0] : NULL, rule, sizeof rule)) {
 		log_line("DATA refused: %s", rule);
 		reply(c, rule);
 		reset_message(c);
-		return;
+		return 0;
 	}
 	saved++;
 	char path[4096];
@@ -240,8 +206,27 @@ static void finish_data(struct client *c)
 	log_line("SAVED %d %s", saved, rcpts);
 	char ok[128];
 	snprintf(ok, sizeof ok, "250 2.0.0 Ok: queued as FAKE%d", saved);
-	reply(c, ok);
+	int end = find_rule("end", c->rcpts > 0 ? c->rcpt[0] : NULL, rule, sizeof rule);
 	reset_message(c);
+	if (end && strncasecmp(rule, "drop", 4) == 0) {
+		log_line("DROPPED %d", saved);
+		return -1;
+	}
+	if (end && strncasecmp(rule, "hold", 4) == 0) {
+		log_line("HELD %d", saved);
+		snprintf(c->held, sizeof c->held, "%s", ok);
+		return 0;
+	}
+	reply(c, ok);
+	return 0;
+}
+
+/** Whether DIR/release exists (held answers may go). */
+static int released(void)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/release", dir);
+	return access(path, F_OK) == 0;
 }
 
 /** Appends one DATA line (without CRLF) to the message, undoing dot-stuffing. */
@@ -275,8 +260,7 @@ static int handle_line(struct client *c, char *line, size_t len)
 	if (c->state == DATA) {
 		if (len == 1 && line[0] == '.') {
 			c->state = CMD;
-			finish_data(c);
-			return 0;
+			return finish_data(c);
 		}
 		return add_data_line(c, line, len);
 	}
@@ -416,60 +400,17 @@ static void drop(struct client *c)
 	log_line("CLOSED");
 }
 
-/** Writes text to DIR/name through a temporary file, so readers never see half of it. */
-static int write_file(const char *name, const char *text)
-{
-	char tmp[4096], path[4096];
-	snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name);
-	snprintf(path, sizeof path, "%s/%s", dir, name);
-	FILE *f = fopen(tmp, "w");
-	if (!f)
-		return -1;
-	fputs(text, f);
-	if (fclose(f) != 0)
-		return -1;
-	return rename(tmp, path);
-}
-
 int main(int argc, char **argv)
 {
-	if (argc < 2) {
-		fprintf(stderr, "usage: fake_smtp DIR [PARENT_PID]\n");
-		return 2;
-	}
-	dir = argv[1];
-	pid_t parent = argc > 2 ? (pid_t)atoi(argv[2]) : 0;
-	signal(SIGTERM, on_signal);
-	signal(SIGINT, on_signal);
-	signal(SIGPIPE, SIG_IGN);
-
-	int lfd = socket(AF_INET, SOCK_STREAM, 0);
-	int one = 1;
-	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	socklen_t sl = sizeof sa;
-	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(lfd, 16) != 0 ||
-	    getsockname(lfd, (struct sockaddr *)&sa, &sl) != 0) {
-		perror("fake_smtp: listen");
-		return 1;
-	}
-	char num[32];
-	snprintf(num, sizeof num, "%d\n", (int)getpid());
-	if (write_file("pid", num) != 0)
-		return 1;
-	snprintf(num, sizeof num, "%d\n", ntohs(sa.sin_port));
-	if (write_file("port", num) != 0)
-		return 1;
+	int lfd = tool_start(argc, argv, "fake_smtp", 16);
+	if (lfd < 0)
+		return argc < 2 ? 2 : 1;
 
 	struct client clients[MAX_CLIENTS];
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		clients[i] = (struct client){.fd = -1};
-	time_t started = time(NULL);
 	while (!stop) {
-		if (parent > 0 && kill(parent, 0) != 0 && errno == ESRCH)
-			break;
-		if (time(NULL) - started > 600)
+		if (tool_done())
 			break;
 		struct pollfd pfd[MAX_CLIENTS + 1];
 		int map[MAX_CLIENTS + 1];
@@ -483,6 +424,15 @@ int main(int argc, char **argv)
 			}
 		}
 		int rc = poll(pfd, (nfds_t)n, 200);
+		if (released()) {
+			for (int i = 0; i < MAX_CLIENTS; i++) {
+				if (clients[i].fd >= 0 && clients[i].held[0]) {
+					reply(&clients[i], clients[i].held);
+					log_line("RELEASED");
+					clients[i].held[0] = 0;
+				}
+			}
+		}
 		if (rc <= 0)
 			continue;
 		for (int k = 0; k < n; k++) {

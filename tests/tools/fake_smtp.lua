@@ -9,11 +9,13 @@
 --   smtp:rules{ "rcpt ghost@example.com 550 5.1.1 User unknown" }   -- see fake_smtp.c
 --   smtp:messages()                -- { { n =, rcpts = { ... }, text = "..." }, ... } in order
 --   smtp:auth()                    -- { { user =, password = }, ... } every sign-in seen
+--   smtp:release()                 -- answers held back by an "end * hold" rule go out
 --   smtp:stop()
 local timer = require "core.timer"
 
 local M = {}
 
+--- Runs a shell command; its output without the trailing white space.
 local function sh(cmd)
   local p = assert(io.popen(cmd, "r"))
   local out = p:read("a")
@@ -21,8 +23,10 @@ local function sh(cmd)
   return (out:gsub("%s+$", ""))
 end
 
+--- s quoted for the shell.
 local function quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
 
+--- The bytes of a file, or nil.
 local function read(path)
   local f = io.open(path, "rb")
   if not f then return nil end
@@ -45,7 +49,9 @@ function M.program(root, name)
   local _, bindir = host_process()
   local src = root .. "tests/tools/" .. name .. ".c"
   local bin = bindir .. "/tools/" .. name
-  local fresh = sh(("[ -x %s ] && [ %s -nt %s ] && echo yes || echo no"):format(quote(bin), quote(bin), quote(src)))
+  local header = root .. "tests/tools/tool.h"
+  local fresh = sh(("[ -x %s ] && [ %s -nt %s ] && [ %s -nt %s ] && echo yes || echo no"):format(quote(bin), quote(bin),
+    quote(src), quote(bin), quote(header)))
   if fresh ~= "yes" then
     local out = sh(("mkdir -p %s && cc -std=c11 -D_GNU_SOURCE -O1 -Wall -Wextra -Werror -o %s %s 2>&1 && echo built")
       :format(quote(bindir .. "/tools"), quote(bin), quote(src)))
@@ -53,6 +59,8 @@ function M.program(root, name)
   end
   return bin
 end
+
+M.sh, M.quote, M.read = sh, quote, read
 
 local Server = {}
 Server.__index = Server
@@ -91,6 +99,14 @@ function Server:log()
   return out
 end
 
+--- Whether a log line starts with prefix.
+function Server:log_has(prefix)
+  for _, line in ipairs(self:log()) do
+    if line:sub(1, #prefix) == prefix then return true end
+  end
+  return false
+end
+
 --- Every message it accepted, in order.
 function Server:messages()
   local out = {}
@@ -115,6 +131,12 @@ function Server:auth()
     end
   end
   return out
+end
+
+--- Lets answers held back by an "end <match> hold" rule go.
+function Server:release()
+  local f = assert(io.open(self.dir .. "/release", "w"))
+  f:close()
 end
 
 --- Stops the server (its connections close with it) and removes its folder.

@@ -321,6 +321,24 @@ static void argon2id_hash_and_verify(void **state)
 	assert_int_equal(pw_needs_rehash(h1, interactive), 1);
 }
 
+static void hmac_sha256_matches_rfc4231(void **state)
+{
+	(void)state;
+	/* RFC 4231 test cases 2 (a short key) and 6 (a key longer than the block) */
+	unsigned char out[crypto_auth_hmacsha256_BYTES];
+	char hex[65];
+	const char *msg = "what do ya want for nothing?";
+	hmac_sha256("Jefe", 4, msg, strlen(msg), out);
+	sodium_bin2hex(hex, sizeof hex, out, sizeof out);
+	assert_string_equal(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+	unsigned char key[131];
+	memset(key, 0xaa, sizeof key);
+	const char *big = "Test Using Larger Than Block-Size Key - Hash Key First";
+	hmac_sha256(key, sizeof key, big, strlen(big), out);
+	sodium_bin2hex(hex, sizeof hex, out, sizeof out);
+	assert_string_equal(hex, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -336,6 +354,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(damaged_key_file_is_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(save_and_load_round_trip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(hmac_is_deterministic_per_purpose, setup, teardown),
+	    cmocka_unit_test(hmac_sha256_matches_rfc4231),
 	    cmocka_unit_test_setup_teardown(argon2id_hash_and_verify, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("crypto", tests, NULL, NULL);

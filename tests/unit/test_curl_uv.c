@@ -35,6 +35,7 @@ struct fake_smtp {
 	int listen_fd;
 	int reject_rcpt;     /* answer RCPT TO with 550 */
 	int offer_auth;      /* advertise AUTH PLAIN LOGIN and refuse it with 535 */
+	int after_data;      /* after the message: 0 accept (250), 1 close without an answer, 2 answer 451 */
 	char commands[8192]; /* command lines received, each ending in '\n' */
 	char data[65536];    /* the message as received after DATA (dot-stuffing undone) */
 	size_t data_len;
@@ -125,7 +126,10 @@ static void *smtp_main(void *arg)
 					f->data_len += n + 2;
 				}
 			}
-			say(fd, "250 2.0.0 Ok: queued as 42\r\n");
+			if (f->after_data == 1)
+				break;
+			say(fd, f->after_data == 2 ? "451 4.3.0 Try again later\r\n"
+			                           : "250 2.0.0 Ok: queued as 42\r\n");
 		} else if (starts(line, "RSET") || starts(line, "NOOP")) {
 			say(fd, "250 2.0.0 Ok\r\n");
 		} else if (starts(line, "QUIT")) {
@@ -270,6 +274,7 @@ static void test_mail_delivered(void **state)
 	assert_null(out.mail.code);
 	assert_int_equal(out.mail.smtp_code, 250);
 	assert_string_equal(out.mail.response, "250 2.0.0 Ok: queued as 42");
+	assert_false(out.mail.unsure);
 	assert_int_equal(curl_uv_pending(cu), 0);
 	finish(&loop, cu); /* closes the kept connection: QUIT */
 	assert_non_null(strstr(f->commands, "EHLO "));
@@ -281,6 +286,47 @@ static void test_mail_delivered(void **state)
 	assert_memory_equal(f->data, MESSAGE, sizeof MESSAGE - 1);
 	assert_true(f->quit);
 	fake_stop(f);
+}
+
+/* Sends MESSAGE to a fake server that ends the conversation after the message as after_data says. */
+static void send_with_end(int port, int after_data, struct outcome *out)
+{
+	uv_loop_t loop;
+	uv_loop_init(&loop);
+	curl_uv_t *cu = curl_uv_new(&loop);
+	struct fake_smtp *f = fake_start(port);
+	f->after_data = after_data;
+	fake_run(f);
+	const char *to[] = {"ana@example.com"};
+	mail_opts_t o = mail_opts(port, to, 1);
+	char err[256];
+	assert_non_null(mail_start(cu, &o, on_mail, out, err, sizeof err));
+	run_until(&loop, out, 10000);
+	finish(&loop, cu);
+	assert_int_equal(f->data_len, sizeof MESSAGE - 1); /* the server had all of it */
+	fake_stop(f);
+}
+
+static void test_mail_unanswered_after_the_message_is_unsure(void **state)
+{
+	(void)state;
+	struct outcome out = {0};
+	send_with_end(PORT_SMTP + 5, 1, &out);
+	assert_int_equal(out.done, 1);
+	assert_non_null(out.mail.code);
+	assert_true(out.mail.unsure);
+}
+
+static void test_mail_refused_after_the_message_is_not_unsure(void **state)
+{
+	(void)state;
+	struct outcome out = {0};
+	send_with_end(PORT_SMTP + 6, 2, &out);
+	assert_int_equal(out.done, 1);
+	assert_string_equal(out.mail.code, "rejected");
+	assert_int_equal(out.mail.smtp_code, 451);
+	assert_true(out.mail.temporary);
+	assert_false(out.mail.unsure);
 }
 
 static void test_mail_rejected(void **state)
@@ -303,6 +349,7 @@ static void test_mail_rejected(void **state)
 	assert_int_equal(out.mail.smtp_code, 550);
 	assert_false(out.mail.temporary);
 	assert_non_null(strstr(out.mail.message, "User unknown"));
+	assert_false(out.mail.unsure); /* refused before the message was sent */
 	finish(&loop, cu);
 	assert_null(strstr(f->commands, "DATA"));
 	assert_int_equal(f->data_len, 0);
@@ -449,6 +496,111 @@ static void test_fetch_silent_server_times_out(void **state)
 	close(lfd);
 }
 
+/* A sockaddr for text (IPv4 or IPv6). */
+static struct sockaddr_storage addr_of(const char *text)
+{
+	struct sockaddr_storage ss;
+	memset(&ss, 0, sizeof ss);
+	struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+	if (inet_pton(AF_INET, text, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+	} else {
+		assert_int_equal(inet_pton(AF_INET6, text, &v6->sin6_addr), 1);
+		v6->sin6_family = AF_INET6;
+	}
+	return ss;
+}
+
+static void test_local_addresses(void **state)
+{
+	(void)state;
+	const char *local[] = {"127.0.0.1",
+	                       "127.255.0.9",
+	                       "0.0.0.0",
+	                       "169.254.169.254",
+	                       "224.0.0.1",
+	                       "255.255.255.255",
+	                       "::1",
+	                       "::",
+	                       "fe80::1",
+	                       "ff02::1",
+	                       "::ffff:127.0.0.1",
+	                       "::ffff:169.254.169.254"};
+	const char *private[] = {"10.0.0.5",   "172.16.3.4",      "172.31.255.1",      "192.168.1.1",
+	                         "100.64.0.1", "100.127.1.1",     "fc00::1",           "fd12:3456::1",
+	                         "fec0::1",    "::ffff:10.1.2.3", "::ffff:192.168.0.1"};
+	const char *public[] = {"8.8.8.8",     "172.15.0.1", "172.32.0.1",  "192.169.0.1",  "100.63.0.1",
+	                        "100.128.0.1", "11.0.0.1",   "2001:db8::1", "2a00:1450::1", "128.0.0.1"};
+	for (size_t i = 0; i < sizeof local / sizeof *local; i++) {
+		struct sockaddr_storage ss = addr_of(local[i]);
+		if (!curl_uv_local_address((struct sockaddr *)&ss))
+			fail_msg("%s should be local", local[i]);
+		assert_string_equal(curl_uv_address_kind(local[i]), "local");
+	}
+	for (size_t i = 0; i < sizeof private / sizeof *private; i++) {
+		struct sockaddr_storage ss = addr_of(private[i]);
+		if (curl_uv_local_address((struct sockaddr *)&ss) ||
+		    !curl_uv_private_address((struct sockaddr *)&ss))
+			fail_msg("%s should be private, not local", private[i]);
+		assert_string_equal(curl_uv_address_kind(private[i]), "private");
+	}
+	for (size_t i = 0; i < sizeof public / sizeof *public; i++) {
+		struct sockaddr_storage ss = addr_of(public[i]);
+		if (curl_uv_local_address((struct sockaddr *)&ss) ||
+		    curl_uv_private_address((struct sockaddr *)&ss))
+			fail_msg("%s should be neither local nor private", public[i]);
+		assert_string_equal(curl_uv_address_kind(public[i]), "public");
+	}
+	assert_null(curl_uv_address_kind("example.com"));
+	assert_null(curl_uv_address_kind("10.0.0"));
+	assert_null(curl_uv_address_kind(""));
+}
+
+/* A private address is refused before anything is sent when the job says so (nothing needs to
+ * listen there: without the check curl would try to connect and time out or be refused). */
+static void test_fetch_refuses_a_private_address(void **state)
+{
+	(void)state;
+	uv_loop_t loop;
+	uv_loop_init(&loop);
+	curl_uv_t *cu = curl_uv_new(&loop);
+	fetch_opts_t o = {
+	    .url = "http://10.255.255.1:81/", .timeout_ms = 5000, .max_body = 1024, .deny_private = 1};
+	struct outcome out = {0};
+	char err[256];
+	assert_non_null(fetch_start(cu, &o, on_fetch, &out, err, sizeof err));
+	run_until(&loop, &out, 10000);
+	assert_int_equal(out.done, 1);
+	assert_string_equal(out.fetch_code, "address");
+	finish(&loop, cu);
+}
+
+static void test_fetch_refuses_a_local_address(void **state)
+{
+	(void)state;
+	uv_loop_t loop;
+	uv_loop_init(&loop);
+	curl_uv_t *cu = curl_uv_new(&loop);
+	/* something listens there: without the check the request would be answered or refused */
+	int fd = listen_on(PORT_CLOSED - 1);
+	assert_true(fd >= 0);
+	char urls[2][64];
+	snprintf(urls[0], sizeof urls[0], "http://127.0.0.1:%d/", PORT_CLOSED - 1);
+	snprintf(urls[1], sizeof urls[1], "http://localhost:%d/", PORT_CLOSED - 1);
+	for (int i = 0; i < 2; i++) {
+		fetch_opts_t o = {.url = urls[i], .timeout_ms = 5000, .max_body = 1024, .deny_local = 1};
+		struct outcome out = {0};
+		char err[256];
+		assert_non_null(fetch_start(cu, &o, on_fetch, &out, err, sizeof err));
+		run_until(&loop, &out, 10000);
+		assert_int_equal(out.done, 1);
+		assert_string_equal(out.fetch_code, "address");
+	}
+	close(fd);
+	finish(&loop, cu);
+}
+
 static void test_fetch_connect_refused(void **state)
 {
 	(void)state;
@@ -555,6 +707,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_mail_delivered),
 	    cmocka_unit_test(test_mail_rejected),
+	    cmocka_unit_test(test_mail_unanswered_after_the_message_is_unsure),
+	    cmocka_unit_test(test_mail_refused_after_the_message_is_not_unsure),
 	    cmocka_unit_test(test_mail_auth_refused),
 	    cmocka_unit_test(test_mail_connect_refused),
 	    cmocka_unit_test(test_mail_silent_server_times_out),
@@ -562,6 +716,9 @@ int main(void)
 	    cmocka_unit_test(test_error_codes),
 	    cmocka_unit_test(test_fetch_silent_server_times_out),
 	    cmocka_unit_test(test_fetch_connect_refused),
+	    cmocka_unit_test(test_local_addresses),
+	    cmocka_unit_test(test_fetch_refuses_a_local_address),
+	    cmocka_unit_test(test_fetch_refuses_a_private_address),
 	    cmocka_unit_test(test_cancel_frees_without_callback),
 	    cmocka_unit_test(test_host_close_cancels_transfers),
 	};

@@ -1,4 +1,4 @@
-/* Unit tests of core/scheduler.c on the real migrations (the jobs table of 001_core.sql). */
+/* Unit tests of core/scheduler.c on the real migrations (the jobs table of 001 and 015). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -102,26 +102,33 @@ static int has_key(const char *key)
 	return n;
 }
 
+/* Adds a job in lane "main" that a taken key replaces. */
+static int64_t add(db_t *d, int64_t due, const char *kind, const char *payload, const char *key)
+{
+	sched_new_t job = {.due_ms = due, .kind = kind, .payload = payload, .key = key};
+	return sched_add(d, &job);
+}
+
 static void empty_schedule_has_no_next_due(void **state)
 {
 	(void)state;
 	assert_int_equal(sched_next_due(db), -1);
 	struct seen s = {0};
-	assert_int_equal(sched_each_due(db, INT64_MAX, 10, collect, &s), 0);
+	assert_int_equal(sched_each_due(db, INT64_MAX, 10, NULL, collect, &s), 0);
 	assert_int_equal(s.n, 0);
 }
 
 static void due_jobs_come_by_due_time_then_id(void **state)
 {
 	(void)state;
-	int64_t c = sched_add(db, 300, "c", "{}", NULL);
-	int64_t a = sched_add(db, 100, "a", "{\"n\":1}", NULL);
-	int64_t b = sched_add(db, 200, "b", NULL, NULL);
-	int64_t a2 = sched_add(db, 100, "a2", "{}", NULL);
+	int64_t c = add(db, 300, "c", "{}", NULL);
+	int64_t a = add(db, 100, "a", "{\"n\":1}", NULL);
+	int64_t b = add(db, 200, "b", NULL, NULL);
+	int64_t a2 = add(db, 100, "a2", "{}", NULL);
 	assert_true(c > 0 && a > c && b > a && a2 > b);
 	assert_int_equal(sched_next_due(db), 100);
 	struct seen s = {0};
-	assert_int_equal(sched_each_due(db, 250, 10, collect, &s), 3);
+	assert_int_equal(sched_each_due(db, 250, 10, NULL, collect, &s), 3);
 	assert_int_equal(s.ids[0], a);
 	assert_int_equal(s.ids[1], a2);
 	assert_int_equal(s.ids[2], b);
@@ -129,21 +136,21 @@ static void due_jobs_come_by_due_time_then_id(void **state)
 	assert_int_equal(s.due[2], 200);
 	/* the limit, and a callback that stops early */
 	memset(&s, 0, sizeof s);
-	assert_int_equal(sched_each_due(db, 1000, 2, collect, &s), 2);
+	assert_int_equal(sched_each_due(db, 1000, 2, NULL, collect, &s), 2);
 	assert_int_equal(s.ids[1], a2);
 	memset(&s, 0, sizeof s);
 	s.stop_after = 1;
-	assert_int_equal(sched_each_due(db, 1000, 10, collect, &s), 1);
+	assert_int_equal(sched_each_due(db, 1000, 10, NULL, collect, &s), 1);
 	assert_int_equal(s.ids[0], a);
 	/* nothing before the first due time */
 	memset(&s, 0, sizeof s);
-	assert_int_equal(sched_each_due(db, 99, 10, collect, &s), 0);
+	assert_int_equal(sched_each_due(db, 99, 10, NULL, collect, &s), 0);
 }
 
 static void payload_defaults_to_an_empty_object(void **state)
 {
 	(void)state;
-	int64_t id = sched_add(db, 5, "k", NULL, NULL);
+	int64_t id = add(db, 5, "k", NULL, NULL);
 	sqlite3_stmt *st = db_prepare(db, "SELECT payload, created_ms FROM jobs WHERE id = ?", -1);
 	sqlite3_bind_int64(st, 1, id);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
@@ -155,8 +162,8 @@ static void payload_defaults_to_an_empty_object(void **state)
 static void done_removes_the_job(void **state)
 {
 	(void)state;
-	int64_t a = sched_add(db, 100, "a", "{}", NULL);
-	int64_t b = sched_add(db, 200, "b", "{}", NULL);
+	int64_t a = add(db, 100, "a", "{}", NULL);
+	int64_t b = add(db, 200, "b", "{}", NULL);
 	assert_int_equal(sched_done(db, a), 0);
 	assert_int_equal(sched_next_due(db), 200);
 	assert_int_equal(sched_done(db, b), 0);
@@ -166,30 +173,30 @@ static void done_removes_the_job(void **state)
 static void same_key_replaces_the_job(void **state)
 {
 	(void)state;
-	int64_t id = sched_add(db, 500, "remind", "{\"v\":1}", "cycle:1:remind");
+	int64_t id = add(db, 500, "remind", "{\"v\":1}", "cycle:1:remind");
 	assert_true(id > 0);
 	assert_int_equal(sched_retry(db, id, 700, "smtp down"), 0);
-	int64_t again = sched_add(db, 900, "remind2", "{\"v\":2}", "cycle:1:remind");
+	int64_t again = add(db, 900, "remind2", "{\"v\":2}", "cycle:1:remind");
 	assert_int_equal(again, id);
 	assert_int_equal(count_jobs(), 1);
 	assert_int_equal(sched_next_due(db), 900);
 	struct seen s = {0};
-	assert_int_equal(sched_each_due(db, 1000, 10, collect, &s), 1);
+	assert_int_equal(sched_each_due(db, 1000, 10, NULL, collect, &s), 1);
 	assert_string_equal(s.kinds[0], "remind2");
 	assert_int_equal(s.attempts[0], 0); /* re-planned: attempts start over */
 	/* jobs without a key never replace each other */
-	sched_add(db, 1, "x", "{}", NULL);
-	sched_add(db, 1, "x", "{}", NULL);
+	add(db, 1, "x", "{}", NULL);
+	add(db, 1, "x", "{}", NULL);
 	assert_int_equal(count_jobs(), 3);
 }
 
 static void cancel_by_exact_key(void **state)
 {
 	(void)state;
-	sched_add(db, 1, "k", "{}", "a%b");
-	sched_add(db, 1, "k", "{}", "a_b");
-	sched_add(db, 1, "k", "{}", "axb");
-	sched_add(db, 1, "k", "{}", "a%bc");
+	add(db, 1, "k", "{}", "a%b");
+	add(db, 1, "k", "{}", "a_b");
+	add(db, 1, "k", "{}", "axb");
+	add(db, 1, "k", "{}", "a%bc");
 	assert_int_equal(sched_cancel(db, "a%b", 0), 1);
 	assert_int_equal(has_key("a%b"), 0);
 	assert_int_equal(has_key("a%bc"), 1);
@@ -202,12 +209,12 @@ static void cancel_by_exact_key(void **state)
 static void cancel_by_prefix_takes_no_wildcards(void **state)
 {
 	(void)state;
-	sched_add(db, 1, "k", "{}", "cycle:1:invite");
-	sched_add(db, 2, "k", "{}", "cycle:1:remind");
-	sched_add(db, 3, "k", "{}", "cycle:10:invite");
-	sched_add(db, 4, "k", "{}", "cycle:%:x");
-	sched_add(db, 5, "k", "{}", "cycle_1:y");
-	sched_add(db, 6, "k", "{}", "cycle:1:\xe2\x9c\x93"); /* non-ASCII after the prefix */
+	add(db, 1, "k", "{}", "cycle:1:invite");
+	add(db, 2, "k", "{}", "cycle:1:remind");
+	add(db, 3, "k", "{}", "cycle:10:invite");
+	add(db, 4, "k", "{}", "cycle:%:x");
+	add(db, 5, "k", "{}", "cycle_1:y");
+	add(db, 6, "k", "{}", "cycle:1:\xe2\x9c\x93"); /* non-ASCII after the prefix */
 	assert_int_equal(sched_cancel(db, "cycle:1:", 1), 3);
 	assert_int_equal(has_key("cycle:10:invite"), 1);
 	/* '%' is not "anything" */
@@ -224,16 +231,16 @@ static void cancel_by_prefix_takes_no_wildcards(void **state)
 static void retry_moves_the_job_and_counts_attempts(void **state)
 {
 	(void)state;
-	int64_t id = sched_add(db, 100, "mail", "{}", NULL);
-	sched_add(db, 150, "other", "{}", NULL);
+	int64_t id = add(db, 100, "mail", "{}", NULL);
+	add(db, 150, "other", "{}", NULL);
 	assert_int_equal(sched_retry(db, id, 1000, "timeout"), 0);
 	assert_int_equal(sched_next_due(db), 150);
 	struct seen s = {0};
-	assert_int_equal(sched_each_due(db, 999, 10, collect, &s), 1);
+	assert_int_equal(sched_each_due(db, 999, 10, NULL, collect, &s), 1);
 	assert_string_equal(s.kinds[0], "other");
 	assert_int_equal(sched_retry(db, id, 2000, "timeout again"), 0);
 	memset(&s, 0, sizeof s);
-	assert_int_equal(sched_each_due(db, 2000, 10, collect, &s), 2);
+	assert_int_equal(sched_each_due(db, 2000, 10, NULL, collect, &s), 2);
 	assert_int_equal(s.ids[1], id);
 	assert_int_equal(s.due[1], 2000);
 	assert_int_equal(s.attempts[1], 2);
@@ -251,8 +258,8 @@ static void jobs_survive_closing_and_reopening(void **state)
 	snprintf(path, sizeof path, "%s/jobs.db", dir);
 	db_t *file = open_migrated(path);
 	assert_non_null(file);
-	int64_t id = sched_add(file, 5000, "later", "{\"cycle\":7}", "cycle:7:close");
-	sched_add(file, 6000, "later", "{}", NULL);
+	int64_t id = add(file, 5000, "later", "{\"cycle\":7}", "cycle:7:close");
+	add(file, 6000, "later", "{}", NULL);
 	assert_int_equal(sched_retry(file, id, 5500, "x"), 0);
 	db_close(file);
 
@@ -260,14 +267,183 @@ static void jobs_survive_closing_and_reopening(void **state)
 	assert_non_null(file);
 	assert_int_equal(sched_next_due(file), 5500);
 	struct seen s = {0};
-	assert_int_equal(sched_each_due(file, 10000, 10, collect, &s), 2);
+	assert_int_equal(sched_each_due(file, 10000, 10, NULL, collect, &s), 2);
 	assert_int_equal(s.ids[0], id);
 	assert_int_equal(s.attempts[0], 1);
 	assert_int_equal(s.due[1], 6000);
 	/* the key still replaces after the restart */
-	assert_int_equal(sched_add(file, 7000, "later", "{}", "cycle:7:close"), id);
+	assert_int_equal(add(file, 7000, "later", "{}", "cycle:7:close"), id);
 	assert_int_equal(sched_next_due(file), 6000);
 	db_close(file);
+}
+
+/* Adds a job with every field given. */
+static int64_t add_in(int64_t due, const char *kind, const char *payload, const char *key, const char *lane,
+                      sched_conflict_t how)
+{
+	sched_new_t job = {
+	    .due_ms = due, .kind = kind, .payload = payload, .key = key, .lane = lane, .on_conflict = how};
+	return sched_add(db, &job);
+}
+
+/* One column of job id, as an integer. */
+static int64_t column(int64_t id, const char *col)
+{
+	char sql[128];
+	snprintf(sql, sizeof sql, "SELECT %s FROM jobs WHERE id = ?", col);
+	sqlite3_stmt *st = db_prepare(db, sql, -1);
+	assert_non_null(st);
+	sqlite3_bind_int64(st, 1, id);
+	int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+	sqlite3_reset(st);
+	return v;
+}
+
+static void a_claimed_job_holds_its_lane_and_other_lanes_go_on(void **state)
+{
+	(void)state;
+	int64_t m1 = add_in(100, "mail.send", "{}", NULL, "mail", SCHED_REPLACE);
+	int64_t m2 = add_in(110, "mail.send", "{}", NULL, "mail", SCHED_REPLACE);
+	int64_t w = add_in(120, "workflow.step", "{}", NULL, NULL, SCHED_REPLACE);
+	assert_int_equal(sched_claim(db, m1, "1.1"), 1);
+	assert_int_equal(sched_claim(db, m1, "2.2"), 0); /* once */
+	/* the mail lane is busy: its second job waits, the main lane's goes */
+	assert_int_equal(sched_next_due(db), 120);
+	struct seen s = {0};
+	assert_int_equal(sched_each_due(db, 1000, 10, NULL, collect, &s), 1);
+	assert_int_equal(s.ids[0], w);
+	memset(&s, 0, sizeof s);
+	assert_int_equal(sched_each_due(db, 1000, 10, "mail", collect, &s), 0);
+	/* done: the lane is free again, its next job comes first */
+	assert_int_equal(sched_done(db, m1), 0);
+	assert_int_equal(sched_next_due(db), 110);
+	memset(&s, 0, sizeof s);
+	assert_int_equal(sched_each_due(db, 1000, 10, "mail", collect, &s), 1);
+	assert_int_equal(s.ids[0], m2);
+	assert_string_equal(s.kinds[0], "mail.send");
+	/* a job gone meanwhile cannot be claimed */
+	assert_int_equal(sched_claim(db, m1, "1.1"), 0);
+}
+
+static void a_coalescing_key_keeps_one_job_at_the_earlier_time(void **state)
+{
+	(void)state;
+	int64_t id = add_in(500, "hook.run", "{\"hook\":1}", "hook:1", "hook:1", SCHED_KEEP_EARLIER);
+	assert_int_equal(sched_retry(db, id, 900, "down"), 0);
+	/* later: nothing moves, the job keeps its payload and its attempts */
+	assert_int_equal(add_in(2000, "hook.run", "{\"hook\":2}", "hook:1", "hook:1", SCHED_KEEP_EARLIER),
+	                 id);
+	assert_int_equal(column(id, "due_ms"), 900);
+	assert_int_equal(column(id, "attempts"), 1);
+	/* earlier: the job moves up */
+	assert_int_equal(add_in(700, "hook.run", "{}", "hook:1", "hook:1", SCHED_KEEP_EARLIER), id);
+	assert_int_equal(count_jobs(), 1);
+	struct seen s = {0};
+	assert_int_equal(sched_each_due(db, 1000, 10, NULL, collect, &s), 1);
+	assert_int_equal(s.due[0], 700);
+	assert_int_equal(s.attempts[0], 1);
+	sqlite3_stmt *st = db_prepare(db, "SELECT payload FROM jobs WHERE id = ?", -1);
+	sqlite3_bind_int64(st, 1, id);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "{\"hook\":1}");
+	sqlite3_reset(st);
+	/* the same key without keep-earlier replaces, as before */
+	assert_int_equal(add_in(3000, "hook.run", "{}", "hook:1", "hook:1", SCHED_REPLACE), id);
+	assert_int_equal(column(id, "due_ms"), 3000);
+	assert_int_equal(column(id, "attempts"), 0);
+}
+
+static void work_coalesced_into_a_running_job_runs_after_it(void **state)
+{
+	(void)state;
+	int64_t id = add_in(100, "hook.run", "{}", "hook:1", "hook:1", SCHED_KEEP_EARLIER);
+	assert_int_equal(sched_claim(db, id, "1.1"), 1);
+	/* an event comes while it runs: the run may have looked already, so the job stays */
+	assert_int_equal(add_in(1500, "hook.run", "{}", "hook:1", "hook:1", SCHED_KEEP_EARLIER), id);
+	assert_int_equal(add_in(1800, "hook.run", "{}", "hook:1", "hook:1", SCHED_KEEP_EARLIER), id);
+	assert_int_equal(sched_next_due(db), -1); /* still running */
+	assert_int_equal(sched_done(db, id), 0);
+	assert_int_equal(count_jobs(), 1);
+	assert_int_equal(sched_next_due(db), 1500);
+	/* the next run ends: gone */
+	assert_int_equal(sched_claim(db, id, "1.1"), 1);
+	assert_int_equal(sched_done(db, id), 0);
+	assert_int_equal(count_jobs(), 0);
+	/* the run that comes after a coalesced one starts a fresh series of attempts */
+	id = add_in(100, "hook.run", "{}", "hook:1", "hook:1", SCHED_KEEP_EARLIER);
+	assert_int_equal(sched_retry(db, id, 100, "down"), 0);
+	assert_int_equal(sched_claim(db, id, "1.1"), 1);
+	add_in(100, "hook.run", "{}", "hook:1", "hook:1", SCHED_KEEP_EARLIER);
+	assert_int_equal(sched_done(db, id), 0);
+	assert_int_equal(column(id, "attempts"), 0);
+	assert_int_equal(sched_claim(db, id, "1.1"), 1);
+	assert_int_equal(sched_done(db, id), 0);
+	/* a failed run keeps its backoff however much work came meanwhile */
+	id = add_in(100, "hook.run", "{}", "hook:1", "hook:1", SCHED_KEEP_EARLIER);
+	assert_int_equal(sched_claim(db, id, "1.1"), 1);
+	add_in(1000, "hook.run", "{}", "hook:1", "hook:1", SCHED_KEEP_EARLIER);
+	assert_int_equal(sched_retry(db, id, 60000, "down"), 0);
+	assert_int_equal(sched_next_due(db), 60000);
+	assert_int_equal(column(id, "attempts"), 1);
+	assert_int_equal(sched_claim(db, id, "1.1"), 1);
+	assert_int_equal(sched_done(db, id), 0);
+	assert_int_equal(count_jobs(), 0);
+}
+
+static void a_job_replaced_while_it_runs_keeps_the_new_plan(void **state)
+{
+	(void)state;
+	int64_t id = add(db, 100, "workflow.step", "{\"v\":1}", "cycle:1:wf:step:s1");
+	assert_int_equal(sched_claim(db, id, "1.1"), 1);
+	assert_int_equal(add(db, 5000, "workflow.step", "{\"v\":2}", "cycle:1:wf:step:s1"), id);
+	assert_int_equal(sched_done(db, id), 0);
+	assert_int_equal(count_jobs(), 1);
+	assert_int_equal(sched_next_due(db), 5000);
+	/* the old plan failing does not touch the new one */
+	assert_int_equal(sched_claim(db, id, "1.1"), 1);
+	assert_int_equal(add(db, 7000, "workflow.step", "{\"v\":3}", "cycle:1:wf:step:s1"), id);
+	assert_int_equal(sched_retry(db, id, 6000, "failed"), 0);
+	assert_int_equal(column(id, "due_ms"), 7000);
+	assert_int_equal(column(id, "attempts"), 0);
+	assert_int_equal(sched_next_due(db), 7000);
+}
+
+/* Claimants whose name starts with "alive" run; the others are gone. */
+static int fake_alive(const char *claimant, void *ud)
+{
+	int *asked = ud;
+	(*asked)++;
+	return strncmp(claimant, "alive", 5) == 0;
+}
+
+static void claims_of_processes_that_are_gone_are_released(void **state)
+{
+	(void)state;
+	int64_t a = add_in(100, "k", "{}", NULL, "a", SCHED_REPLACE);
+	int64_t b = add_in(100, "k", "{}", NULL, "b", SCHED_REPLACE);
+	int64_t c = add_in(100, "k", "{}", NULL, "c", SCHED_REPLACE);
+	assert_int_equal(sched_claim(db, a, "alive.1"), 1);
+	assert_int_equal(sched_claim(db, b, "dead.1"), 1);
+	assert_int_equal(sched_claim(db, c, "dead.1"), 1);
+	assert_int_equal(sched_next_due(db), -1);
+	int asked = 0;
+	assert_int_equal(sched_release(db, fake_alive, &asked), 2);
+	assert_int_equal(asked, 2); /* once per claimant */
+	struct seen s = {0};
+	assert_int_equal(sched_each_due(db, 1000, 10, NULL, collect, &s), 2);
+	assert_int_equal(s.ids[0], b);
+	assert_int_equal(s.ids[1], c);
+	assert_int_equal(sched_claim(db, a, "other.1"), 0); /* the live claim stands */
+}
+
+static void a_job_is_found_by_its_key(void **state)
+{
+	(void)state;
+	int64_t id = add_in(100, "mail.send", "{\"outbox_id\":7}", "mail:7", "mail", SCHED_REPLACE);
+	struct seen s = {0};
+	assert_int_equal(sched_find(db, "mail:7", collect, &s), 1);
+	assert_int_equal(s.ids[0], id);
+	assert_int_equal(sched_find(db, "mail:8", collect, &s), 0);
 }
 
 int main(void)
@@ -282,6 +458,14 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(cancel_by_prefix_takes_no_wildcards, setup, teardown),
 	    cmocka_unit_test_setup_teardown(retry_moves_the_job_and_counts_attempts, setup, teardown),
 	    cmocka_unit_test_setup_teardown(jobs_survive_closing_and_reopening, setup, teardown),
+	    cmocka_unit_test_setup_teardown(a_claimed_job_holds_its_lane_and_other_lanes_go_on, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(a_coalescing_key_keeps_one_job_at_the_earlier_time, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(work_coalesced_into_a_running_job_runs_after_it, setup, teardown),
+	    cmocka_unit_test_setup_teardown(a_job_replaced_while_it_runs_keeps_the_new_plan, setup, teardown),
+	    cmocka_unit_test_setup_teardown(claims_of_processes_that_are_gone_are_released, setup, teardown),
+	    cmocka_unit_test_setup_teardown(a_job_is_found_by_its_key, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("scheduler", tests, NULL, NULL);
 }

@@ -9,6 +9,7 @@ local demo = require "demo"
 local db = require "lib.db"
 local mail = require "services.mail"
 local delivery = require "services.delivery"
+local host = require "core.host"
 
 local ROOT = debug.getinfo(1, "S").source:match("^@(.-)tests/scenarios/mail/[^/]+$") or ""
 local fake = dofile(ROOT .. "tests/tools/fake_smtp.lua")
@@ -19,6 +20,7 @@ local function tech() return t.login(demo.email("tom")) end      -- Tech Admin: 
 local function hr() return t.login(demo.email("marcus")) end     -- HR Admin: none of those
 local PASSWORD = "Tr0ub4dor&3-smtp-secret"
 local smtp = fake.start(ROOT)
+local DEAD_PROCESS = "2147483000.1" -- no such process runs
 
 local function queue(to, template, vars)
   return db.transaction(function()
@@ -55,7 +57,7 @@ t.test("with no mail server nothing is sent: mail stays queued and the outbox sa
   t.advance("2h")
   t.eq(mail_row(id).status, "queued")
   t.eq(mail_row(id).attempts, 0)
-  t.eq(db.value("SELECT count(*) FROM jobs WHERE kind = 'mail.deliver'"), 0, "no delivery run is even planned")
+  t.eq(db.value("SELECT count(*) FROM jobs WHERE kind = 'mail.send'"), 0, "no attempt is even planned")
   local page = t.status(tech():get("/admin/outbox"), 200).body
   t.contains(page, "No mail server is set up, so nothing is sent; this is what would go out.")
   t.eq(#smtp:messages(), 0)
@@ -142,7 +144,7 @@ t.test("mail queued together goes out in one run", function()
     end
     return out
   end)
-  t.eq(db.value("SELECT count(*) FROM jobs WHERE kind = 'mail.deliver'"), 1, "one planned run for all five")
+  t.eq(db.value("SELECT count(DISTINCT due_ms) FROM jobs WHERE kind = 'mail.send'"), 1, "all five due at one moment")
   t.advance("10s")
   for _, id in ipairs(ids) do t.eq(mail_row(id).status, "sent") end
 end)
@@ -157,13 +159,13 @@ t.test("a 4xx answer is retried with backoff on the virtual clock, then the mail
   t.eq(row.attempts, 1)
   t.contains(row.last_error, "451")
   local first_try = row.created_at + delivery.DELAY
-  t.eq(row.next_attempt_at, first_try + delivery.BACKOFF[1], "a minute after the first try")
+  t.eq(delivery.next_attempt(id), first_try + delivery.BACKOFF[1], "a minute after the first try")
   t.advance("50s")
   t.eq(mail_row(id).attempts, 1, "not retried before its time")
   t.advance("15s")
   row = mail_row(id)
   t.eq(row.attempts, 2, "retried after a minute")
-  t.eq(row.next_attempt_at, first_try + delivery.BACKOFF[1] + delivery.BACKOFF[2], "then five minutes")
+  t.eq(delivery.next_attempt(id), first_try + delivery.BACKOFF[1] + delivery.BACKOFF[2], "then five minutes")
   t.advance("4m")
   t.eq(mail_row(id).attempts, 2, "the second wait is five minutes")
   smtp:rules{}
@@ -236,19 +238,79 @@ t.test("later mail to a bounced address is held until the address is marked fixe
   t.eq(#t.status(tech():get("/api/bounces?all=1"), 200).json.bounces, 1)
 end)
 
-t.test("a mail another run is sending is left alone; one stuck in 'sending' goes back only after a few minutes", function()
+t.test("a mail a live attempt is sending is left alone; one whose process is gone is interrupted, never sent again by itself", function()
   local addr = "claimed@partner.example"
   local id = queue(guest("Cleo Claimed", addr))
-  db.exec("UPDATE outbox SET status = 'sending', sending_at = ? WHERE id = ?", t.now(), id)
+  db.exec("UPDATE outbox SET status = 'sending', sending_at = ?, sending_by = ?, attempts = 1 WHERE id = ?",
+    t.now(), host.process(), id)
   t.advance("10s")
   t.eq(#messages_to(addr), 0, "someone else has it")
-  t.eq(delivery.recover(), 0, "a minute old: not stale")
-  t.advance("6m")
-  t.eq(delivery.recover(), 1, "stale after five minutes: Candor stopped while sending")
-  t.eq(mail_row(id).status, "queued")
-  delivery.run()
-  t.eq(mail_row(id).status, "sent")
-  t.eq(#messages_to(addr), 1)
+  t.eq(delivery.recover(), 0, "its process runs: the attempt goes on")
+  t.eq(mail_row(id).status, "sending")
+  -- Candor was killed during the conversation: the process named in the row is gone
+  db.exec("UPDATE outbox SET sending_by = ? WHERE id = ?", DEAD_PROCESS, id)
+  t.eq(delivery.recover(), 1)
+  local row = mail_row(id)
+  t.eq(row.status, "interrupted")
+  t.eq(row.sending_by, nil)
+  t.advance("1d")
+  t.eq(#messages_to(addr), 0, "the server may have it: not sent again by itself")
+  local page = t.status(tech():get("/admin/outbox/" .. id), 200).body
+  t.contains(page, "Interrupted")
+  t.contains(page, "may have taken it")
+  t.contains(page, "Send again")
+  t.contains(page, "Mark as sent")
+  t.eq(t.status(tech():get("/api/outbox?status=interrupted"), 200).json.total, 1)
+end)
+
+t.test("the server took the mail but its answer was lost: interrupted, never sent a second time", function()
+  local addr = "lost-answer@partner.example"
+  smtp:rules{ "end " .. addr .. " drop" }
+  local id = queue(guest("Lou Lost", addr))
+  t.advance("10s")
+  local row = mail_row(id)
+  t.eq(row.status, "interrupted")
+  t.eq(row.attempts, 1)
+  t.ok(row.message_id, "the attempt's Message-ID was kept before it began")
+  t.eq(#messages_to(addr), 1, "the server has it")
+  t.contains(row.message_id, (messages_to(addr)[1].text:match("\r\nMessage%-ID: (<[^>]+>)")))
+  smtp:rules{}
+  t.advance("1d")
+  t.eq(#messages_to(addr), 1, "and only once")
+  t.eq(mail_row(id).status, "interrupted")
+end)
+
+t.test("an attempt still 'sending' after ten minutes broke off, even in a live process: interrupted", function()
+  local addr = "stuck@partner.example"
+  local id = queue(guest("Stu Stuck", addr))
+  db.exec("UPDATE outbox SET status = 'sending', sending_at = ?, sending_by = ?, attempts = 1 WHERE id = ?",
+    t.now(), host.process(), id)
+  t.advance("9m")
+  t.eq(delivery.recover(), 0)
+  t.advance("2m")
+  t.eq(delivery.recover(), 1)
+  t.eq(mail_row(id).status, "interrupted")
+  t.eq(#messages_to(addr), 0)
+end)
+
+t.test("an interrupted mail is sent again only when a Tech Admin says so, or marked sent", function()
+  local again = db.value("SELECT id FROM outbox WHERE to_email = 'claimed@partner.example'")
+  t.status(hr():post("/api/outbox/" .. again .. "/retry"), 403)
+  local res = t.status(tech():post("/api/outbox/" .. again .. "/retry"), 200)
+  t.eq(res.json.status, "queued")
+  t.contains(res.json.history[#res.json.history].detail, "it may arrive twice")
+  t.advance("2s")
+  t.eq(mail_row(again).status, "sent")
+  t.eq(#messages_to("claimed@partner.example"), 1)
+
+  local taken = db.value("SELECT id FROM outbox WHERE to_email = 'stuck@partner.example'")
+  t.status(hr():post("/api/outbox/" .. taken .. "/mark-sent"), 403)
+  t.status(tech():post("/api/outbox/" .. again .. "/mark-sent"), 409, "only an interrupted mail")
+  res = t.status(tech():post("/api/outbox/" .. taken .. "/mark-sent"), 200)
+  t.eq(res.json.status, "sent")
+  t.contains(res.json.history[#res.json.history].detail, "Marked as sent")
+  t.advance("1d")
+  t.eq(#messages_to("stuck@partner.example"), 0, "marked, not sent")
 end)
 
 t.test("a mail claimed by another run between reading and sending is skipped: the claim only succeeds once", function()
@@ -267,8 +329,8 @@ end)
 
 t.test("nothing is sent twice: every sent mail reached the server exactly once", function()
   t.advance("1d")
-  delivery.run()
-  local sent = db.query("SELECT id, message_id FROM outbox WHERE status = 'sent'")
+  local sent = db.query([[SELECT id, message_id FROM outbox WHERE status = 'sent'
+    AND id NOT IN (SELECT outbox_id FROM outbox_events WHERE detail LIKE 'Marked as sent%')]])
   t.ok(#sent >= 10)
   local seen = {}
   for _, m in ipairs(smtp:messages()) do
@@ -278,7 +340,10 @@ t.test("nothing is sent twice: every sent mail reached the server exactly once",
     seen[mid] = true
   end
   for _, row in ipairs(sent) do t.ok(seen[row.message_id], "mail " .. row.id .. " reached the server") end
-  t.eq(#smtp:messages(), #sent)
+  -- and the one whose answer was lost, once: interrupted, not sent again
+  local lost = db.row("SELECT message_id FROM outbox WHERE to_email = 'lost-answer@partner.example'")
+  t.ok(seen[lost.message_id])
+  t.eq(#smtp:messages(), #sent + 1)
   local res = t.status(tech():post("/api/outbox/" .. sent[1].id .. "/retry"), 409)
   t.contains(res.json.error.message, "never sent twice")
 end)
@@ -329,7 +394,7 @@ t.test("a server that is down: mail waits with backoff and counts attempts, then
     t.eq(mail_row(ids[1]).attempts, i + 1, "attempt " .. (i + 1) .. " after " .. w)
   end
   for _, id in ipairs(ids) do t.eq(mail_row(id).status, "failed") end
-  t.eq(db.value("SELECT count(*) FROM jobs WHERE kind = 'mail.deliver'"), 0, "no more runs planned")
+  t.eq(db.value("SELECT count(*) FROM jobs WHERE kind = 'mail.send'"), 0, "no more attempts planned")
   local page = t.status(tech():get("/admin/outbox?status=failed"), 200).body
   t.contains(page, "Retry all failed (2)")
 
