@@ -100,8 +100,15 @@ function fix_chains(cycle_id, review_ids)
     .. where, cycle_id, table.unpack(args))
   local chains = {}
   for _, m in ipairs(writers) do chains[tostring(m)] = json.array(authz.chain(m)) end
-  db.exec([[UPDATE reviews SET manager_chain = (SELECT value FROM json_each(?) WHERE key = CAST(reviews.manager_id AS TEXT))
-    WHERE cycle_id = ?]] .. where, json.encode(chains), cycle_id, table.unpack(args))
+  -- the chains go through a keyed temporary table: looking each review's writer up in the JSON
+  -- object scanned it whole per review (10,000 reviews by 1,250 writers took 9.5 s)
+  db.exec("CREATE TEMP TABLE IF NOT EXISTS writer_chains(manager_id INTEGER PRIMARY KEY, chain TEXT NOT NULL)")
+  db.exec("DELETE FROM temp.writer_chains")
+  db.exec("INSERT INTO temp.writer_chains(manager_id, chain) SELECT CAST(key AS INTEGER), value FROM json_each(?)",
+    json.encode(chains))
+  db.exec([[UPDATE reviews SET manager_chain = (SELECT w.chain FROM temp.writer_chains w WHERE w.manager_id = reviews.manager_id)
+    WHERE cycle_id = ?]] .. where, cycle_id, table.unpack(args))
+  db.exec("DELETE FROM temp.writer_chains")
 end
 
 -- ------------------------------------------------------------------ writing
