@@ -23,4 +23,5 @@ return {
   "wall",
   "one_on_one_timeline",
   "objective_overview",
+  "objective_timeline",
 }
