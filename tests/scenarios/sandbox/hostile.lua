@@ -150,6 +150,7 @@ t.test("inside a transaction a call cannot wait: it blocks the loop for 50 ms at
   t.eq(err.code, "timeout")
   local said = tonumber(err.message:match("^stopped after (%d+) ms: the script ran too long$"))
   t.ok(said and said >= 50, "the deadline is 50 ms: " .. err.message)
-  -- the wall clock also counts killing the worker; a busy machine adds to it, an unbounded call never ends
-  t.ok(ms < 500, "blocked for " .. ms .. " ms")
+  -- the wall clock also counts killing the worker; a busy machine adds to it (533 ms seen at a load
+  -- of 15 on 2 cores), an unbounded call never ends
+  t.ok(ms < 2000, "blocked for " .. ms .. " ms")
 end)
