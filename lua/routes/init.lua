@@ -10,6 +10,8 @@ return {
   "security_admin",
   "cycles",
   "reviews",
+  "feedback_cycles",
+  "feedback",
   "import",
   "workflows",
   "messages",
