@@ -74,11 +74,17 @@ M.AREAS = {
     end },
 }
 
+local FEEDBACK_360 = "360 feedback: who writes about whom in a 360 cycle is not sent to integrations"
+
 --- Events of those areas that never go out, and why.
 M.EXCLUDED = {
   ["cycle.starting"] = "a request the workflow may refuse; cycle.phase_changed says what happened",
   ["cycle.moving"] = "a request the workflow may refuse; cycle.phase_changed says what happened",
   ["message.deleted"] = "the message is gone, so nobody can be shown to have been allowed to see it",
+  ["feedback.draft_saved"] = FEEDBACK_360,
+  ["feedback.shared"] = FEEDBACK_360,
+  ["feedback.reopened"] = FEEDBACK_360,
+  ["feedback.released"] = FEEDBACK_360,
 }
 
 --- Every event an integration may subscribe to (docs/events.md lists them; a scenario checks
