@@ -8,46 +8,17 @@
 -- and leaves the 2,000-reviewee cycle and an HR Admin API token for the wrk run, printed as
 -- "cycle ID" and "token TOKEN". Output lines are "key value" for bench_cycles.sh.
 local db = require "lib.db"
-local clock = require "core.clock"
 local crypt = require "lib.crypt"
 local json = require "lib.json"
-local app = require "app"
+local util = require "lib.util"
+local B = dofile("bench/company.lua")
 
 local N = 10000
-local now = clock.now()
-local util = require "lib.util"
-local function day(n) return util.format_date(now + n * 86400) end
+local now, day, ms = B.now, B.day, B.ms
 local DATES = { start_date = day(0), self_due = day(14), manager_due = day(28), sign_due = day(42) }
+local hr, all = B.company(N)
 
-local function ms(fn)
-  local t0 = clock.mono_ms()
-  fn()
-  return clock.mono_ms() - t0
-end
-
--- the company: a tree 6 levels deep, an HR Admin at the top of People
-db.transaction(function()
-  local first = db.value("SELECT count(*) FROM users")
-  if first >= N then return end
-  local ids = {}
-  for i = 1, N do
-    local manager = i > 1 and ids[math.max(1, (i - 2) // 8 + 1)] or nil
-    ids[i] = db.insert([[INSERT INTO users(email, name, job_title, department, location, hire_date, manager_id,
-        status, kind, created_at, updated_at) VALUES(?,?,?,?,?,?,?, 'active', 'employee', ?, ?)]],
-      ("person%05d@bench.example"):format(i), ("Person %05d"):format(i), "Engineer",
-      ({ "Engineering", "Sales", "Product", "Operations", "People" })[i % 5 + 1],
-      ({ "Berlin", "London", "New York", "Remote" })[i % 4 + 1], ("20%02d-%02d-01"):format(10 + i % 15, i % 12 + 1),
-      manager, now, now)
-  end
-  db.exec("INSERT INTO user_roles(user_id, role, granted_at) VALUES(?, 'hr_admin', ?), (?, 'tech_admin', ?)",
-    ids[1], now, ids[1], now)
-end)
-require("services.access").reload()
-
-local sessions = require "services.sessions"
 local cycles = require "services.cycles"
-local hr = sessions.load_user(db.value("SELECT id FROM users WHERE email = 'person00001@bench.example'"))
-local all = db.column("SELECT id FROM users WHERE kind = 'employee' ORDER BY id")
 
 -- anchor: 10,000 plain rows in one transaction
 db.exec("CREATE TABLE IF NOT EXISTS bench_rows(id INTEGER PRIMARY KEY, a INTEGER, b TEXT)")
@@ -62,7 +33,9 @@ db.exec("DROP TABLE bench_rows")
 local spec = util.copy(DATES)
 spec.name = "Bench 10k"
 local big = cycles.create(hr, spec)
-cycles.add_reviewees(hr, big.id, all)
+-- everyone with a manager to write their review (the head of the company has none: a cycle does
+-- not start while a review has nobody to write it)
+cycles.add_reviewees(hr, big.id, table.move(all, 2, #all, 1, {}))
 local outbox_before = db.value("SELECT count(*) FROM outbox")
 local start_ms = ms(function() cycles.start(hr, big.id) end)
 local queued = db.value("SELECT count(*) FROM outbox") - outbox_before
@@ -91,17 +64,7 @@ db.transaction(function()
   end
 end)
 
-local token = db.transaction(function() return require("services.api_tokens").create(hr, "bench") end)
-local times = {}
-for i = 1, 25 do
-  local req = { method = "GET", path = "/cycles/" .. mid.id, query = "", body = "", peer = "127.0.0.1",
-    headers = { host = "127.0.0.1", accept = "text/html", authorization = "Bearer " .. token } }
-  local t0 = clock.mono_ms()
-  local status = app.handle(req)
-  times[i] = clock.mono_ms() - t0
-  assert(status == 200, "overview answered " .. tostring(status))
-end
-table.sort(times)
-print("overview_ms", times[13])
+local overview_ms, token = B.page_median("/cycles/" .. mid.id, hr)
+print("overview_ms", overview_ms)
 print("cycle", mid.id)
 print("token", token)

@@ -95,8 +95,9 @@ struct authz {
 
 /* ---------------------------------------------------------------- names */
 
-static const char *const level_names[] = {"never", "always", "after_submit", "after_share", "after_sign"};
-static const char *const stage_names[] = {"draft", "submitted", "shared", "signed"};
+static const char *const level_names[] = {"never",         "always",      "after_submit",
+                                          "after_release", "after_share", "after_sign"};
+static const char *const stage_names[] = {"draft", "submitted", "released", "shared", "signed"};
 static const char *const rel_names[] = {"none", "self", "direct_manager", "indirect_manager", "above"};
 
 const char *authz_rel_name(authz_rel_t r)
@@ -1310,6 +1311,8 @@ static const char *level_phrase(uint8_t level)
 		return "always";
 	case AUTHZ_AFTER_SUBMIT:
 		return "once it is submitted";
+	case AUTHZ_AFTER_RELEASE:
+		return "once it is released to the managers";
 	case AUTHZ_AFTER_SHARE:
 		return "once it is shared";
 	case AUTHZ_AFTER_SIGN:
@@ -1324,6 +1327,8 @@ static const char *stage_phrase(uint8_t stage)
 	switch (stage) {
 	case AUTHZ_SUBMITTED:
 		return "submitted";
+	case AUTHZ_RELEASED:
+		return "released to the managers";
 	case AUTHZ_SHARED:
 		return "shared";
 	case AUTHZ_SIGNED:

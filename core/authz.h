@@ -32,17 +32,19 @@ typedef enum authz_rel {
 
 /** When a cycle lets someone see something. */
 typedef enum authz_level {
-	AUTHZ_NEVER,        /* never */
-	AUTHZ_ALWAYS,       /* from the draft on */
-	AUTHZ_AFTER_SUBMIT, /* once submitted */
-	AUTHZ_AFTER_SHARE,  /* once shared */
-	AUTHZ_AFTER_SIGN,   /* once signed */
+	AUTHZ_NEVER,         /* never */
+	AUTHZ_ALWAYS,        /* from the draft on */
+	AUTHZ_AFTER_SUBMIT,  /* once submitted */
+	AUTHZ_AFTER_RELEASE, /* once released to the managers (360 feedback) */
+	AUTHZ_AFTER_SHARE,   /* once shared */
+	AUTHZ_AFTER_SIGN,    /* once signed */
 } authz_level_t;
 
 /** Where a review or feedback is in its life. */
 typedef enum authz_stage {
 	AUTHZ_DRAFT,     /* being written */
 	AUTHZ_SUBMITTED, /* submitted */
+	AUTHZ_RELEASED,  /* released to the subject's managers (360 feedback) */
 	AUTHZ_SHARED,    /* shared with the subject */
 	AUTHZ_SIGNED,    /* signed */
 } authz_stage_t;
@@ -257,9 +259,10 @@ void authz_explain(authz_t *az, int64_t actor, int action, const authz_ctx_t *ct
 /** Writes which roles allow action i, e.g. "HR Admin or Tech Admin", "HR Admin + Tech Admin". */
 void authz_roles_for(const authz_t *az, int action, char *buf, size_t len);
 
-/** Parses a level name ("never", "always", "after_submit", "after_share", "after_sign"). 0 or -1. */
+/** Parses a level name ("never", "always", "after_submit", "after_release", "after_share", "after_sign").
+ * 0 or -1. */
 int authz_level_parse(const char *s, authz_level_t *out);
-/** Parses a stage name ("draft", "submitted", "shared", "signed"). 0 or -1. */
+/** Parses a stage name ("draft", "submitted", "released", "shared", "signed"). 0 or -1. */
 int authz_stage_parse(const char *s, authz_stage_t *out);
 /** Name of a relation ("self", "direct_manager", "indirect_manager", "above", "none"). */
 const char *authz_rel_name(authz_rel_t r);

@@ -62,7 +62,7 @@ static int level_arg(lua_State *L, int idx, int arg, const char *key)
 		return luaL_argerror(L, arg,
 		                     lua_pushfstring(L,
 		                                     "ctx.vis.%s: expected never, always, after_submit, "
-		                                     "after_share or after_sign",
+		                                     "after_release, after_share or after_sign",
 		                                     key));
 	return (int)lv;
 }
@@ -104,7 +104,8 @@ static void ctx_arg(lua_State *L, authz_t *az, int idx, authz_ctx_t *c)
 		} else if (strcmp(k, "stage") == 0) {
 			authz_stage_t st;
 			if (lua_type(L, -1) != LUA_TSTRING || authz_stage_parse(lua_tostring(L, -1), &st))
-				luaL_argerror(L, idx, "ctx.stage must be draft, submitted, shared or signed");
+				luaL_argerror(
+				    L, idx, "ctx.stage must be draft, submitted, released, shared or signed");
 			c->stage = (uint8_t)st;
 		} else if (strcmp(k, "cycle_role") == 0) {
 			int cr = lua_type(L, -1) == LUA_TSTRING

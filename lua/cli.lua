@@ -48,6 +48,8 @@ function M.serve(opts)
       demo_note = demo.fill(os.getenv("CANDOR_DEMO_PASSWORD"))
       local ok, err = pcall(demo.sample_cycle)
       if not ok then log.warn("the demo review cycle could not be made: " .. tostring(err)) end
+      ok, err = pcall(demo.sample_360)
+      if not ok then log.warn("the demo 360 cycle could not be made: " .. tostring(err)) end
       ok, err = pcall(demo.sample_messages)
       if not ok then log.warn("the demo praise and messages could not be made: " .. tostring(err)) end
       ok, err = pcall(demo.sample_one_on_ones)

@@ -16,6 +16,9 @@ local reviews = require "services.reviews"
 local messages = require "services.messages"
 local feedback_requests = require "services.feedback_requests"
 local one_on_ones = require "services.one_on_ones"
+local feedback_cycles = require "services.feedback_cycles"
+local nominations = require "services.nominations"
+local feedback = require "services.feedback"
 local objectives = require "services.objectives"
 local objective_cycles = require "services.objective_cycles"
 
@@ -191,6 +194,70 @@ function M.sample_cycle()
     end
   end
   return c
+end
+
+--- A 360 cycle in progress with a guest reviewer: Sales and Customer Success
+--- reviewed, started eight days ago. Tyler's reviewers (a guest among them) have written and his
+--- manager released the feedback early; Nina's reviewers are approved and writing (the guest
+--- too); Freya's list waits for Elena's approval; Luca has not chosen yet.
+function M.sample_360()
+  local now = clock.now()
+  local function day(n) return util.format_date(now + n * 86400) end
+  local function user(key) return sessions.load_user(db.value("SELECT id FROM users WHERE email = ?", M.email(key) or key)) end
+  local hr = user("marcus")
+  local c = feedback_cycles.create(hr, { name = os.date("!%Y", now) .. " Sales 360", start_date = day(-8),
+    intro = "Tell your colleagues what helps them most: be specific, be kind, and skip what you cannot judge.",
+    nominate_due = day(-1), approve_due = day(2), write_due = day(14), release_date = day(21),
+    rules = { nominator = "reviewee", min = 2, max = 6, suggested = 3 },
+    visibility = { anonymous = false },
+    questionnaire = { sections = {
+      { id = "s1", title = "Strengths", questions = {
+        { id = "q1", type = "text", text = "What does this person do well? What should they keep doing?" },
+        { id = "q2", type = "rating", text = "How easy is it to work with them?", scale = 5,
+          labels = { "Hard", "Sometimes hard", "Fine", "Easy", "A pleasure" } } } },
+      { id = "s2", title = "Growth", questions = {
+        { id = "q3", type = "text", text = "What could they do better, or start doing?" },
+        { id = "q4", type = "choice", text = "Where should they grow most this year?", multiple = true,
+          options = { "Customer conversations", "Written communication", "Coaching others", "Planning" } } } } } } })
+  local keys = { "tyler", "nina", "freya", "luca", "maya", "carlos" }
+  feedback_cycles.add_reviewees(hr, c.id, util.map(keys, function(k) return user(k).id end))
+  feedback_cycles.start(hr, c.id)
+  local sid = {}
+  for _, s in ipairs(db.query("SELECT id, reviewee_id FROM feedback_subjects WHERE cycle_id = ?", c.id)) do
+    sid[s.reviewee_id] = s.id
+  end
+  local guest = user(M.GUESTS[1][1])
+  local function nominate(reviewee, list)
+    local me = user(reviewee)
+    for _, k in ipairs(list) do nominations.nominate(me, sid[me.id], { reviewer_id = user(k).id }) end
+    nominations.submit(me, sid[me.id])
+    return me
+  end
+  local function write(key, about, answers, share)
+    local me = user(key)
+    local id = db.value("SELECT id FROM feedback_nominations WHERE subject_id = ? AND reviewer_id = ?", sid[user(about).id], me.id)
+    feedback.save(me, id, answers)
+    if share then feedback.share(me, id) end
+  end
+  local tyler = nominate("tyler", { "nina", "freya", "carlos", M.GUESTS[1][1] })
+  local nina = nominate("nina", { "tyler", "luca", M.GUESTS[1][1] })
+  nominate("freya", { "luca", "maya" })
+  nominations.approve(user("james"), { sid[tyler.id], sid[nina.id] })
+  write("nina", "tyler", { q1 = "Tyler prepares every customer call and follows up the same day.", q2 = 5,
+    q3 = "Share the call notes with the team; we would all learn from them.", q4 = { 2 } }, true)
+  write("freya", "tyler", { q1 = "Calm in difficult negotiations.\n\nGenerous with his time when I was new.", q2 = 4,
+    q3 = "Say no more often: you take on too much.", q4 = { 4 } }, true)
+  write("carlos", "tyler", { q1 = "He explains the why, not just the what.", q2 = 5, q4 = { 3 } }, true)
+  write(M.GUESTS[1][1], "tyler", { q1 = "Tyler knows our business as well as we do.", q2 = 5,
+    q3 = "A short written summary after each meeting would help our team.", q4 = { 2 } }, true)
+  write("tyler", "tyler", { q1 = "I listen well and customers trust me.", q2 = 4, q3 = "Writing things down.",
+    q4 = { 2, 4 } }, true)
+  write("james", "tyler", { q1 = "Reliable, calm, and the team's go-to person for hard accounts.", q2 = 5,
+    q3 = "Coach Carlos towards his own accounts.", q4 = { 3 } }, true)
+  feedback.release(user("james"), sid[tyler.id])
+  write("tyler", "nina", { q1 = "Nina closes deals other people give up on.", q2 = 4 }, false)
+  write(M.GUESTS[1][1], "nina", { q1 = "Nina is thorough." }, false)
+  return c, guest
 end
 
 --- Praise with badges, likes and comments, a private note, feedback and a feedback request, so
@@ -370,6 +437,15 @@ function M.markdown()
   out[#out + 1] = "Admin Marcus Webb, ten days before today, with some self-assessments written, a few manager reviews"
   out[#out + 1] = "shared and some signed, so every page has something to show. Its invitations are in the outbox"
   out[#out + 1] = "(Administration › Outbox; no mail server is set up, so nothing is sent)."
+  out[#out + 1] = ""
+  out[#out + 1] = "## A 360 feedback cycle in progress"
+  out[#out + 1] = ""
+  out[#out + 1] = "It also starts a 360 cycle for Sales and Customer Success, eight days before today,"
+  out[#out + 1] = ("with the guest %s among the reviewers. Tyler Reed's reviewers have all written and"):format(M.GUESTS[1][2])
+  out[#out + 1] = "his manager James O'Connor released the feedback early, so Tyler reads it grouped by relationship;"
+  out[#out + 1] = "Nina Patel's reviewers (the guest too) are writing; Freya Nilsen's list waits for Elena Petrova's"
+  out[#out + 1] = "approval; Luca, Maya and Carlos have not chosen their reviewers yet. Sign in as the guest to see the"
+  out[#out + 1] = "only page a guest has: their requests."
   out[#out + 1] = ""
   out[#out + 1] = "## Praise and messages"
   out[#out + 1] = ""

@@ -284,6 +284,17 @@ return {
     hr_admin = false, hr_assistant = false, tech_admin = false, everyone = true, guest_ok = true,
     why = "Any nominated reviewer writes feedback (the 360 service checks the nomination); a guest only for a "
       .. "request they were nominated for or wrote (seed 001). No role adds anything." },
+  { section = "Additional", action = "feedback.nominate", label = "Nominate reviewers for a 360",
+    hr_admin = false, hr_assistant = false, tech_admin = false, self = true, direct_manager = true,
+    why = "Seed 001: the reviewee (or their manager) picks who gives them feedback; HR nominates through "
+      .. "feedback.create (\"nominating a reviewer ... via the company overview screen\"). Each 360 cycle says which "
+      .. "of the reviewee, the manager and HR may, so the 360 service narrows this row; the manager who approves is "
+      .. "the one the cycle fixed at its start." },
+  { section = "Additional", action = "feedback.approve", label = "Approve a 360's reviewers, change them afterwards",
+    hr_admin = true, hr_assistant = false, tech_admin = false, direct_manager = true,
+    why = "The direct manager approves the reviewers of their reports. After approval only that manager or an HR "
+      .. "Admin changes them (PRODUCT.md): not HR Assistants, who run the cycle but would otherwise reshape whose "
+      .. "feedback a manager reads. Not confidential: who was asked is not what they wrote." },
   { section = "Additional", action = "review.write_self", label = "Write your self-assessment",
     hr_admin = false, hr_assistant = false, tech_admin = false, self = true,
     why = "Only the reviewee writes their self-assessment; no role may write it for them." },

@@ -6,7 +6,8 @@
 -- kind: review | feedback. Parties: self (the person it is about), direct_manager,
 -- indirect_manager (any manager further up), hr (people whose role allows the action, e.g. HR
 -- Admins for reading content), reviewer (nominated reviewers). Levels: never, always,
--- after_submit, after_share, after_sign (stages: draft < submitted < shared < signed).
+-- after_submit, after_release, after_share, after_sign (stages: draft < submitted < released <
+-- shared < signed).
 -- Whatever the level, nobody reads confidential data of someone above them in their own chain.
 return {
   ---------------------------------------------------------------- performance reviews
@@ -31,32 +32,32 @@ return {
     reviewer = "never" },
 
   ---------------------------------------------------------------- 360 feedback
-  { kind = "feedback", name = "managers_see", label = "Managers see",
-    description = "Managers up the line and HR read feedback once it is submitted; the reviewee once it "
-      .. "is shared with them.",
-    self = "after_share", direct_manager = "after_submit", indirect_manager = "after_submit", hr = "always",
-    reviewer = "never" },
+  -- A reviewer's feedback is a draft while they write, "submitted" once they share it, "released"
+  -- when the cycle releases it to the managers (as each reviewer shares, or on a date) and
+  -- "shared" when it is released to the reviewee (on a date, or early by the manager). A 360
+  -- cycle ticks its readers (reviewee, direct manager, managers higher up) and the 360 service
+  -- builds these same levels from them; the presets are the common combinations.
+  { kind = "feedback", name = "managers_see", label = "Reviewee and managers",
+    description = "The reviewee reads the feedback once it is released to them, their managers up the line "
+      .. "once it is released to managers, HR Admins once the reviewer shared it.",
+    self = "after_share", direct_manager = "after_release", indirect_manager = "after_release",
+    hr = "after_submit", reviewer = "never" },
+  { kind = "feedback", name = "reviewee_and_direct_manager", label = "Reviewee and direct manager",
+    description = "Like Reviewee and managers, but managers further up the line never read it.",
+    self = "after_share", direct_manager = "after_release", indirect_manager = "never",
+    hr = "after_submit", reviewer = "never" },
   { kind = "feedback", name = "direct_manager_only", label = "Direct manager only",
     description = "Only the direct manager (and HR) read it; the reviewee and managers further up do not. "
       .. "An HR Admin cannot read feedback about themselves in such a cycle.",
-    self = "never", direct_manager = "after_submit", indirect_manager = "never", hr = "always",
+    self = "never", direct_manager = "after_release", indirect_manager = "never", hr = "after_submit",
     reviewer = "never" },
   { kind = "feedback", name = "reviewee_only", label = "For the reviewee (managers cannot see)",
     description = "Feedback for the reviewee's own development: managers never see it, not even a "
       .. "manager who is an HR Admin.",
-    self = "after_submit", direct_manager = "never", indirect_manager = "never", hr = "always",
-    reviewer = "never" },
-  { kind = "feedback", name = "anonymous_to_reviewee", label = "Anonymous to the reviewee",
-    description = "As Managers see, but the reviewee reads the feedback without the reviewers' names "
-      .. "(the 360 pages leave the names out); managers and HR see who wrote what.",
-    self = "after_share", direct_manager = "after_submit", indirect_manager = "after_submit", hr = "always",
+    self = "after_share", direct_manager = "never", indirect_manager = "never", hr = "after_submit",
     reviewer = "never" },
   { kind = "feedback", name = "nobody_but_hr", label = "Nobody but HR",
-    description = "Collected for HR alone: neither the reviewee nor any manager reads it.",
-    self = "never", direct_manager = "never", indirect_manager = "never", hr = "always",
+    description = "Collected for HR Admins alone: neither the reviewee nor any manager reads it.",
+    self = "never", direct_manager = "never", indirect_manager = "never", hr = "after_submit",
     reviewer = "never" },
-  { kind = "feedback", name = "open", label = "Open to reviewers",
-    description = "Everyone involved, reviewers included, reads all feedback once it is shared.",
-    self = "after_share", direct_manager = "after_submit", indirect_manager = "after_submit", hr = "always",
-    reviewer = "after_share" },
 }

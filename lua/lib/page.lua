@@ -42,6 +42,17 @@ local function url(path, query)
   return q ~= "" and (path .. "?" .. q) or path
 end
 
+--- A sortable column heading: a link to path with query and sort = key (the other order when the
+--- list is sorted by key already: sort, order say how it is), marked for screen readers.
+local function sort_link(path, query, sort, order, key, label)
+  local active = sort == key
+  local q = util.copy(query or {})
+  q.sort, q.order = key, (active and order == "asc") and "desc" or "asc"
+  return template.safe(('<a href="%s"%s aria-sort="%s">%s%s</a>'):format(template.escape(url(path, q)),
+    active and ' class="sorted"' or "", active and (order == "asc" and "ascending" or "descending") or "none",
+    template.escape(label), active and (order == "asc" and " ▲" or " ▼") or ""))
+end
+
 --- Cache-busting URL of a static file.
 local function asset(path)
   local etag = has_server and server.static_etag(path)
@@ -59,6 +70,7 @@ end
 
 template.helpers.progress = progress
 template.helpers.url = url
+template.helpers.sort_link = sort_link
 template.helpers.asset = asset
 template.helpers.initials = util.initials
 template.helpers.human_date = util.human_date

@@ -54,8 +54,9 @@ M.ROLE_LIST = schema.record{ title = "The roles file", fields = {
     } } } },
 } }
 
-local LEVELS = { "never", "always", "after_submit", "after_share", "after_sign" }
-local LEVEL_MESSAGE = "field {field}: bad level {value} (never, always, after_submit, after_share or after_sign)"
+local LEVELS = { "never", "always", "after_submit", "after_release", "after_share", "after_sign" }
+local LEVEL_MESSAGE = "field {field}: bad level {value} (never, always, after_submit, after_release, after_share or "
+  .. "after_sign)"
 local function level(description)
   return { type = "string", required = true, one_of = LEVELS, description = description,
     messages = { required = "missing level {field}", one_of = LEVEL_MESSAGE, type = LEVEL_MESSAGE } }

@@ -22,7 +22,8 @@
 --   (overrides: a text with the placeholders
 --   {field}, {value}, {path}, {choices}, {min}, {max}, or a function(value) returning one),
 --   doc_type (the type as the reference should name it), doc_required (shown as required: a
---   check across fields enforces it).
+--   check across fields enforces it), doc_values (the allowed values as the reference should
+--   say them, when one_of depends on where the schema is used).
 -- string:  trim (strip spaces; then "" counts as absent), len_min, len_max (characters, UTF-8),
 --          one_line, match (a Lua pattern) with match_hint ("lower-case letters"), lower.
 -- integer, number: between = { min, max } (either may be nil).
@@ -471,7 +472,9 @@ end
 
 local function rules_text(def)
   local out = {}
-  if def.one_of then
+  if def.doc_values then
+    out[#out + 1] = def.doc_values
+  elseif def.one_of then
     local items = {}
     for i, v in ipairs(def.one_of) do items[i] = code(v) end
     out[#out + 1] = "one of " .. table.concat(items, ", ")
@@ -490,7 +493,7 @@ local function rules_text(def)
   elseif def.len_min then out[#out + 1] = ("at least %d%s"):format(def.len_min, unit(def.len_min))
   elseif def.len_max then out[#out + 1] = ("at most %d%s"):format(def.len_max, unit(def.len_max)) end
   if def.match_hint then out[#out + 1] = def.match_hint end
-  if def.type == "array" and def.elements and def.elements.one_of then
+  if def.type == "array" and def.elements and def.elements.one_of and not def.doc_values then
     local items = {}
     for i, v in ipairs(def.elements.one_of) do items[i] = code(v) end
     out[#out + 1] = "each one of " .. table.concat(items, ", ")

@@ -54,6 +54,37 @@ function M.bars(bars, opts)
   return template.safe(table.concat(out))
 end
 
+--- How answers spread over the points of a scale or the options of a choice: one row per
+--- option (label, a bar, the count), compact enough for a phone. rows = { { label =, value = } }.
+function M.distribution(rows, opts)
+  opts = opts or {}
+  local id = opts.id or "dist"
+  local w, row_h, label_w = 480, 26, 190
+  local max = 0
+  for _, r in ipairs(rows) do if r.value > max then max = r.value end end
+  local h = #rows * row_h + 4
+  local out = { ('<svg class="chart distribution" viewBox="0 0 %d %d" role="img" aria-labelledby="%s-t %s-d" xmlns="http://www.w3.org/2000/svg">')
+    :format(w, h, id, id),
+    ('<title id="%s-t">%s</title>'):format(id, esc(opts.title or "Answers")),
+    ('<desc id="%s-d">%s</desc>'):format(id, esc(M.describe(rows))) }
+  local bar_w = w - label_w - 44
+  for i, r in ipairs(rows) do
+    local y = (i - 1) * row_h + 2
+    local label = r.label
+    if utf8.len(label) and utf8.len(label) > 28 then label = label:sub(1, utf8.offset(label, 28) - 1) .. "…" end
+    out[#out + 1] = ('<text x="0" y="%d" font-size="13" dominant-baseline="middle">%s</text>'):format(y + 11, esc(label))
+    out[#out + 1] = ('<rect x="%d" y="%d" width="%d" height="16" rx="3" fill="#eef0f4"/>'):format(label_w, y + 3, bar_w)
+    if r.value > 0 then
+      out[#out + 1] = ('<rect class="bar" x="%d" y="%d" width="%.1f" height="16" rx="3"><title>%s: %d</title></rect>')
+        :format(label_w, y + 3, bar_w * r.value / math.max(max, 1), esc(r.label), r.value)
+    end
+    out[#out + 1] = ('<text x="%d" y="%d" font-size="13" font-weight="600" dominant-baseline="middle">%d</text>')
+      :format(label_w + bar_w + 8, y + 11, r.value)
+  end
+  out[#out + 1] = "</svg>"
+  return template.safe(table.concat(out))
+end
+
 --- A sentence describing a bar chart for screen readers.
 function M.describe(bars)
   local parts = {}

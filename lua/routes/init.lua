@@ -9,6 +9,8 @@ return {
   "security_admin",
   "cycles",
   "reviews",
+  "feedback_cycles",
+  "feedback",
   "import",
   "workflows",
   "messages",

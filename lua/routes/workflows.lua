@@ -10,7 +10,6 @@ local util = require "lib.util"
 local clock = require "core.clock"
 local crypto = require "core.crypto"
 local workflows = require "services.workflows"
-local cycles = require "services.cycles"
 local settings = require "services.settings"
 
 local M = {}
@@ -43,11 +42,6 @@ local function summary(def)
   return { name = def.name, phases = phases, transitions = transitions, timeline = timeline }
 end
 
-local function cycle_choices() return cycles.recent(500) end
-
-local function find_cycle(id)
-  return cycles.get(id)
-end
 
 --- What a dry run against a started cycle says: it keeps its version, which is what was run.
 function M.pinned_note(cycle, version_id)
@@ -65,6 +59,7 @@ end
 
 local function editor_data(name, extra)
   local current = workflows.current_version(name)
+  local kind = workflows.kind_of(name)
   local data = {
     title = title_of(name) .. " workflow",
     name = name,
@@ -73,19 +68,18 @@ local function editor_data(name, extra)
     copy = workflows.data_folder_copy(name),
     copy_path = workflows.data_folder_path(name),
     versions = workflows.versions(name),
-    cycles = cycle_choices(),
+    cycles = workflows.cycle_choices(name),
+    kind = kind,
     origin_labels = ORIGIN_LABELS,
-    anchors = workflows.ANCHORS,
-    activities = workflows.ACTIVITIES,
+    anchors = kind.anchor_order,
     roles = workflows.ROLES,
-    groups = { "reviewees", "managers", "cycle_admins", "reviewee", "manager" },
-    filters = { "self_not_submitted", "manager_not_submitted", "manager_not_shared", "reviewee_not_signed",
-      "manager_not_signed", "not_signed", "all" },
+    groups = kind.group_order,
+    filters = kind.filter_order,
     filter_labels = {},
     send_hour = settings.get("notifications.send_hour_utc"),
     pinned_note = M.pinned_note,
   }
-  for k, f in pairs(workflows.FILTERS) do data.filter_labels[k] = f.label end
+  for k, f in pairs(kind.filters) do data.filter_labels[k] = f.label end
   data.source = current.source
   for k, v in pairs(extra or {}) do data[k] = v end
   return data
@@ -108,7 +102,7 @@ local function check_typed(name, v)
   extra.checked = sha(source)
   extra.result = { kind = "check", ok = true, summary = summary(def), ms = clock.mono_ms() - started }
   if v.action == "dry_run" then
-    local cycle = find_cycle(v.cycle_id)
+    local cycle = workflows.find_cycle(name, v.cycle_id)
     if not cycle then
       extra.result.dry_error = "Choose a cycle to dry-run the workflow against."
       return extra
@@ -261,7 +255,7 @@ function M.routes(r)
       local name = req.params.name
       workflows.builtin_source(name)
       local body = web.body(req)
-      local cycle = find_cycle(body.cycle_id)
+      local cycle = workflows.find_cycle(name, body.cycle_id)
       if not cycle then errors.invalid({ cycle_id = "no such cycle" }, "Give the cycle_id of an existing cycle.") end
       local what = body.source
       if what == nil and body.version_id ~= nil then

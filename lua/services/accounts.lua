@@ -8,6 +8,7 @@ local errors = require "lib.errors"
 local events = require "lib.events"
 local util = require "lib.util"
 local settings = require "services.settings"
+local access = require "services.access"
 local audit = require "services.audit"
 local mail = require "services.mail"
 local sessions = require "services.sessions"
@@ -64,6 +65,7 @@ function M.set_password(user_id, pw)
     db.exec("UPDATE users SET password_hash = ?, status = CASE status WHEN 'invited' THEN 'active' ELSE status END,"
       .. " updated_at = ? WHERE id = ?", hash, clock.now(), user_id)
     db.exec("UPDATE password_resets SET used_at = ? WHERE user_id = ? AND used_at IS NULL", clock.now(), user_id)
+    access.sync(user_id) -- an invited person is active from now on
   end)
 end
 

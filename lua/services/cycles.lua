@@ -13,8 +13,29 @@ local authz = require "core.authz"
 local access = require "services.access"
 local audit = require "services.audit"
 local questionnaire = require "services.questionnaire"
+local cycle_kit = require "services.cycle_kit"
 
 local M = {}
+
+-- defined with the reviewees below; the kit's hooks call them
+local fix_chains, without_writer
+
+local kit = cycle_kit.new{ table = "cycles", admins_table = "cycle_admins", noun = "review cycle",
+  read_action = "reviews.read", manage_action = "review_cycles.manage", audit_prefix = "cycle",
+  delete_cycle_action = "review_cycles.delete", event_area = "cycle", subjects_table = "reviews",
+  create_action = "reviews.create", delete_action = "reviews.delete", delete_unstarted_action = "reviews.delete_unstarted",
+  started_sql = "EXISTS (SELECT 1 FROM answers a WHERE a.review_id = s.id)",
+  on_added = function(c, rows, actor)
+    local ids = {}
+    for i, r in ipairs(rows) do ids[i] = r.id end
+    fix_chains(c.id, ids)
+    for _, r in ipairs(rows) do
+      events.fire("review.added", { review_id = r.id, cycle_id = c.id, reviewee_id = r.reviewee_id,
+        manager_id = r.manager_id, actor_id = actor.id })
+    end
+  end,
+  -- the added reviewees whose review nobody would write, and how many (add_reviewees returns them)
+  after_add = function(c, ids) return without_writer(c, ids) end }
 
 -- Visibility settings of a cycle (stored as JSON):
 --   indirect_managers  true: managers higher up the chain read the review too
@@ -34,37 +55,7 @@ local function decode(c)
   return c
 end
 
-function M.get(id)
-  id = math.tointeger(tonumber(id))
-  if not id then return nil end
-  return decode(db.row("SELECT * FROM cycles WHERE id = ?", id))
-end
-
-function M.require(id)
-  local c = M.get(id)
-  if not c then errors.not_found("There is no such review cycle.") end
-  return c
-end
-
-function M.running(c) return c.phase ~= "draft" and c.phase ~= "closed" end
-
---- The actor's role in this cycle only: "admin" | "assistant" | nil.
-function M.cycle_role(user_id, cycle_id)
-  return db.value("SELECT role FROM cycle_admins WHERE cycle_id = ? AND user_id = ?", cycle_id, user_id)
-end
-
---- May actor do action (a cycle permission such as review_cycles.manage) on cycle c?
-function M.can(actor, action, c)
-  local role = c and M.cycle_role(actor.id, c.id)
-  return access.can(actor, action, role and { cycle_role = role } or nil)
-end
-
-function M.require_perm(actor, action, c)
-  if not M.can(actor, action, c) then
-    errors.forbidden("You do not have permission to do this in this cycle. It needs: "
-      .. (authz.roles_for(action) or "a role") .. " (or being an admin of this cycle).")
-  end
-end
+kit:install(M, decode)
 
 --- Cycles the actor may see in the admin list (HR roles: all; cycle admins: theirs).
 function M.list(actor)
@@ -102,7 +93,7 @@ function M.chain_of(manager_id)
 end
 
 -- Fixes the chain above each writer of the cycle's reviews (all of them, or those in review_ids).
-local function fix_chains(cycle_id, review_ids)
+function fix_chains(cycle_id, review_ids)
   local where, args = "", {}
   if review_ids then where, args = " AND id IN (SELECT value FROM json_each(?))", { json.encode(review_ids) } end
   local writers = db.column("SELECT DISTINCT manager_id FROM reviews WHERE cycle_id = ? AND manager_id IS NOT NULL"
@@ -115,7 +106,8 @@ end
 
 -- ------------------------------------------------------------------ writing
 
-local DATES = { "start_date", "self_due", "manager_due", "sign_due" }
+local DATES = { { "start_date", "the start date" }, { "self_due", "the self-assessment due date" },
+  { "manager_due", "the manager review due date" }, { "sign_due", "the sharing and signing deadline" } }
 
 --- The body of "create / edit a cycle" (its questionnaire is checked by services/questionnaire).
 M.SCHEMA = schema.record{ strict = false, fields = {
@@ -142,23 +134,7 @@ end
 
 -- The dates after this change (current: the cycle's, for an edit); problems go to fields.
 local function check_dates(r, input, current, fields)
-  local d = {}
-  for _, k in ipairs(DATES) do
-    if input[k] ~= nil then d[k] = r[k] elseif current then d[k] = current[k] end
-  end
-  if not d.start_date and not fields.start_date and (input.start_date ~= nil or not current) then
-    fields.start_date = "The start date is required."
-  end
-  local last, last_k
-  for _, k in ipairs(DATES) do
-    if d[k] then
-      if last and d[k] < last and not fields[k] then
-        fields[k] = ("must not be before the %s."):format(last_k:gsub("_", " "))
-      end
-      last, last_k = d[k], k
-    end
-  end
-  return d
+  return cycle_kit.ordered_dates(r, input, current, DATES, fields)
 end
 
 local function clean_visibility(r, input, current)
@@ -240,56 +216,31 @@ end
 function M.copy(actor, id, req)
   local c = M.require(id)
   M.require_perm(actor, "review_cycles.manage", c)
-  local today = util.parse_date(util.format_date(clock.now()))
-  local shift = 0
-  local start = util.parse_date(c.start_date)
-  if start < today then shift = today - start end
-  local function moved(d)
-    if not d then return nil end
-    return util.format_date((util.parse_date(d) + shift) * 86400)
-  end
+  local moved = cycle_kit.shifted_dates(c, { "start_date", "self_due", "manager_due", "sign_due" })
   local now = clock.now()
   return db.transaction(function()
     local name = c.name .. " (copy)"
     local new_id = db.insert([[INSERT INTO cycles(name, start_date, self_due, manager_due, sign_due, self_assessment,
         questionnaire, visibility, workflow, created_by, created_at, updated_at, copied_from)
         VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)]],
-      name, moved(c.start_date), moved(c.self_due), moved(c.manager_due), moved(c.sign_due),
+      name, moved.start_date, moved.self_due, moved.manager_due, moved.sign_due,
       c.self_assessment and 1 or 0, json.encode(c.questionnaire), json.encode(c.visibility), c.workflow,
       actor.id, now, now, c.id)
-    db.exec([[INSERT INTO reviews(cycle_id, reviewee_id, created_at, updated_at)
-      SELECT ?, r.reviewee_id, ?, ? FROM reviews r JOIN users u ON u.id = r.reviewee_id
-      WHERE r.cycle_id = ? AND u.status <> 'deactivated']], new_id, now, now, c.id)
-    db.exec([[INSERT INTO cycle_admins(cycle_id, user_id, role, added_by, added_at)
-      SELECT ?, user_id, role, ?, ? FROM cycle_admins WHERE cycle_id = ?]], new_id, actor.id, now, c.id)
-    audit.record{ action = "cycle.copy", actor = actor, req = req, target_type = "cycle", target_id = new_id,
-      target_label = name, details = { from = c.id } }
-    events.fire("cycle.created", { cycle_id = new_id, copied_from = c.id, actor_id = actor.id })
+    kit:copied(actor, c, new_id, name, req)
     return M.get(new_id)
-  end)
-end
-
---- Deletes a cycle with everything in it (HR Admins only: they are the ones who may see what
---- was written).
-function M.delete(actor, id, req)
-  local c = M.require(id)
-  M.require_perm(actor, "review_cycles.delete", c)
-  return db.transaction(function()
-    local n = db.value("SELECT count(*) FROM reviews WHERE cycle_id = ?", c.id)
-    db.exec("DELETE FROM cycles WHERE id = ?", c.id)
-    audit.record{ action = "cycle.delete", actor = actor, req = req, target_type = "cycle", target_id = c.id,
-      target_label = c.name, details = { reviews = n } }
-    events.fire("cycle.deleted", { cycle_id = c.id, actor_id = actor.id })
-    return true
   end)
 end
 
 -- ------------------------------------------------------------------ reviewees
 
+-- Reviewees and cycle admins: cycle_kit (add_reviewees, remove_reviewees, set_admins, admins). A
+-- review with nothing written goes with reviews.delete_unstarted (HR Assistants too); one with
+-- content needs reviews.delete (HR Admins).
+
 -- Of the reviewees ids (nil: all) of cycle c: those whose review nobody would write — no writer
 -- chosen by HR, and no manager (or one who left) in the org chart. { { id, name, review_id } } by
 -- name, at most `limit`, and how many in all.
-local function without_writer(c, ids, limit)
+function without_writer(c, ids, limit)
   local where, args = "", { c.id }
   if ids then where, args[2] = " AND u.id IN (SELECT value FROM json_each(?))", json.encode(ids) end
   local cond = [[ FROM reviews r JOIN users u ON u.id = r.reviewee_id
@@ -310,135 +261,6 @@ function M.writer_warning(list, n)
   local text = table.concat(names, ", ") .. (n > #list and (" and %d more"):format(n - #list) or "")
   return ("%s %s no manager: choose who writes %s review (on the review's page), or take %s out of the cycle.")
     :format(text, n == 1 and "has" or "have", n == 1 and "their" or "each", n == 1 and "them" or "them")
-end
-
---- Adds people as reviewees (employees who are not deactivated). Returns how many were added,
---- and those of them whose review nobody would write (no manager; see without_writer) with how
---- many. In a running cycle their manager is fixed now and they are invited like the others.
-function M.add_reviewees(actor, id, user_ids, req)
-  local c = M.require(id)
-  M.require_perm(actor, "reviews.create", c)
-  if c.phase == "closed" then errors.conflict("This cycle is closed.") end
-  if type(user_ids) ~= "table" then errors.invalid({ user_ids = "Send a list of people." }) end
-  local ids = {}
-  for _, x in ipairs(user_ids) do
-    local n = math.tointeger(tonumber(x))
-    if not n then errors.invalid({ user_ids = "must be a list of person ids." }) end
-    ids[#ids + 1] = n
-  end
-  if #ids == 0 then return 0, {}, 0 end
-  local now = clock.now()
-  return db.transaction(function()
-    local running = M.running(c)
-    local before = db.value("SELECT count(*) FROM reviews WHERE cycle_id = ?", c.id)
-    db.exec([[INSERT INTO reviews(cycle_id, reviewee_id, manager_id, created_at, updated_at)
-      SELECT ?, u.id, CASE WHEN ? THEN u.manager_id END, ?, ? FROM users u
-      WHERE u.id IN (SELECT value FROM json_each(?)) AND u.kind = 'employee' AND u.status <> 'deactivated'
-      ON CONFLICT(cycle_id, reviewee_id) DO NOTHING]], c.id, running and 1 or 0, now, now, json.encode(ids))
-    local added = db.value("SELECT count(*) FROM reviews WHERE cycle_id = ?", c.id) - before
-    if added > 0 then
-      audit.record{ action = "cycle.reviewees_added", actor = actor, req = req, target_type = "cycle",
-        target_id = c.id, target_label = c.name, details = { added = added } }
-      events.fire("cycle.reviewees_added", { cycle_id = c.id, count = added, actor_id = actor.id })
-      if running then
-        local added_rows = db.query([[SELECT id, reviewee_id, manager_id FROM reviews WHERE cycle_id = ? AND created_at = ?
-            AND reviewee_id IN (SELECT value FROM json_each(?))]], c.id, now, json.encode(ids))
-        local added_ids = {}
-        for i, r in ipairs(added_rows) do added_ids[i] = r.id end
-        fix_chains(c.id, added_ids)
-        for _, r in ipairs(added_rows) do
-          events.fire("review.added", { review_id = r.id, cycle_id = c.id, reviewee_id = r.reviewee_id,
-            manager_id = r.manager_id, actor_id = actor.id })
-        end
-      end
-    end
-    local lacking, n = without_writer(c, ids)
-    return added, lacking, n
-  end)
-end
-
---- Removes reviewees. A review with nothing written goes with reviews.delete_unstarted (HR
---- Assistants too); one with content needs reviews.delete (HR Admins).
-function M.remove_reviewees(actor, id, user_ids, req)
-  local c = M.require(id)
-  if type(user_ids) ~= "table" then errors.invalid({ user_ids = "Send a list of people." }) end
-  local rows = db.query([[SELECT r.id, r.reviewee_id,
-      EXISTS (SELECT 1 FROM answers a WHERE a.review_id = r.id) AS started
-    FROM reviews r WHERE r.cycle_id = ? AND r.reviewee_id IN (SELECT value FROM json_each(?))]],
-    c.id, json.encode(user_ids))
-  local started = 0
-  for _, r in ipairs(rows) do if r.started == 1 then started = started + 1 end end
-  if started > 0 then
-    M.require_perm(actor, "reviews.delete", c)
-  elseif not M.can(actor, "reviews.delete_unstarted", c) and not M.can(actor, "reviews.delete", c) then
-    M.require_perm(actor, "reviews.delete_unstarted", c)
-  end
-  return db.transaction(function()
-    for _, r in ipairs(rows) do db.exec("DELETE FROM reviews WHERE id = ?", r.id) end
-    if #rows > 0 then
-      audit.record{ action = "cycle.reviewees_removed", actor = actor, req = req, target_type = "cycle",
-        target_id = c.id, target_label = c.name, details = { removed = #rows, with_content = started } }
-      events.fire("cycle.reviewees_removed", { cycle_id = c.id, count = #rows, actor_id = actor.id })
-    end
-    return #rows
-  end)
-end
-
---- Sets the per-cycle admins and assistants: list of { user_id=, role = "admin"|"assistant" }.
-function M.set_admins(actor, id, list, req)
-  local c = M.require(id)
-  M.require_perm(actor, "review_cycles.manage")  -- a company-wide role, not a cycle admin
-  local clean, seen = {}, {}
-  for _, x in ipairs(list or {}) do
-    local uid = math.tointeger(tonumber(x.user_id))
-    if not uid or (x.role ~= "admin" and x.role ~= "assistant") then
-      errors.invalid({ admins = "Each entry needs a person and a role (admin or assistant)." })
-    end
-    if x.role == "admin" and not access.can(actor, "reviews.read") then
-      errors.forbidden("Only someone who may read review content can make a cycle admin (who can read it in this cycle).")
-    end
-    if not seen[uid] then clean[#clean + 1] = { uid, x.role }; seen[uid] = true end
-  end
-  return db.transaction(function()
-    db.exec("DELETE FROM cycle_admins WHERE cycle_id = ?", c.id)
-    for _, e in ipairs(clean) do
-      local u = db.row("SELECT id, kind, status FROM users WHERE id = ?", e[1])
-      if not u or u.kind ~= "employee" or u.status == "deactivated" then
-        errors.invalid({ admins = "Cycle admins must be active employees." })
-      end
-      db.exec("INSERT INTO cycle_admins(cycle_id, user_id, role, added_by, added_at) VALUES(?,?,?,?,?)",
-        c.id, e[1], e[2], actor.id, clock.now())
-    end
-    audit.record{ action = "cycle.admins", actor = actor, req = req, target_type = "cycle", target_id = c.id,
-      target_label = c.name, details = { count = #clean } }
-    events.fire("cycle.admins_changed", { cycle_id = c.id, count = #clean, actor_id = actor.id })
-    return clean
-  end)
-end
-
---- The newest cycles (id, name, phase, start_date), at most limit.
-function M.recent(limit)
-  return db.query("SELECT id, name, phase, start_date FROM cycles ORDER BY id DESC LIMIT ?", limit)
-end
-
---- Whether user administers or assists in any cycle.
-function M.admin_anywhere(user_id)
-  return db.value("SELECT 1 FROM cycle_admins WHERE user_id = ? LIMIT 1", user_id) == 1
-end
-
---- The reviewees of cycle id: a set { [user_id] = true } and how many (one query).
-function M.reviewee_set(id)
-  local set, n = {}, 0
-  for _, rid in ipairs(db.column("SELECT reviewee_id FROM reviews WHERE cycle_id = ?", id)) do
-    set[rid] = true
-    n = n + 1
-  end
-  return set, n
-end
-
-function M.admins(id)
-  return db.query([[SELECT a.user_id, a.role, u.name, u.email FROM cycle_admins a JOIN users u ON u.id = a.user_id
-    WHERE a.cycle_id = ? ORDER BY a.role, u.name COLLATE FOLD]], id)
 end
 
 -- ------------------------------------------------------------------ start and phases
@@ -511,13 +333,7 @@ function M.overview(actor, id, q)
   -- the writer: fixed on the review, or (before the start) the reviewee's manager
   local writer = c.phase == "draft" and "coalesce(r.manager_id, u.manager_id)" or "r.manager_id"
   local where, args = { "r.cycle_id = ?" }, { c.id }
-  if q.q and q.q ~= "" then
-    where[#where + 1] = "fold(u.name) LIKE fold(?) ESCAPE '\\'"
-    args[#args + 1] = "%" .. q.q:gsub("[%%_\\]", "\\%0") .. "%"
-  end
-  if q.department and q.department ~= "" then where[#where + 1] = "u.department = ?"; args[#args + 1] = q.department end
-  if q.location and q.location ~= "" then where[#where + 1] = "u.location = ?"; args[#args + 1] = q.location end
-  if q.manager_id then where[#where + 1] = writer .. " = ?"; args[#args + 1] = q.manager_id end
+  cycle_kit.person_filters(q, where, args, writer)
   local status_filters = {
     self_late = "r.self_status IN ('not_started', 'draft')",
     manager_late = "r.manager_status <> 'shared'",
@@ -526,38 +342,29 @@ function M.overview(actor, id, q)
     no_writer = "m.id IS NULL",
   }
   if status_filters[q.status or ""] then where[#where + 1] = status_filters[q.status] end
-  local sort = M.OVERVIEW_SORTS[q.sort or ""] and q.sort or "name"
-  local order = q.order == "desc" and "DESC" or "ASC"
-  local per_page = math.max(1, math.min(500, math.tointeger(tonumber(q.per_page or "")) or 100))
-  local page = math.max(1, math.tointeger(tonumber(q.page or "")) or 1)
+  local p = cycle_kit.paging(q, M.OVERVIEW_SORTS, "name")
   local where_sql = table.concat(where, " AND ")
   local matching = db.value(([[SELECT count(*) FROM reviews r JOIN users u ON u.id = r.reviewee_id
     LEFT JOIN users m ON m.id = %s AND m.status <> 'deactivated' WHERE %s]]):format(writer, where_sql), table.unpack(args))
   local page_args = { table.unpack(args) }
-  page_args[#page_args + 1] = per_page
-  page_args[#page_args + 1] = (page - 1) * per_page
+  page_args[#page_args + 1] = p.per_page
+  page_args[#page_args + 1] = p.offset
   local rows = db.query(([[SELECT r.id, r.reviewee_id, m.id AS manager_id, r.self_status, r.manager_status,
       r.self_submitted_at, r.shared_at, r.reviewee_signed_at, r.manager_signed_at, r.closed_at, r.updated_at,
       u.name, u.email, u.department, u.location, u.job_title, m.name AS manager_name
     FROM reviews r JOIN users u ON u.id = r.reviewee_id
     LEFT JOIN users m ON m.id = %s AND m.status <> 'deactivated'
     WHERE %s ORDER BY %s %s, u.name COLLATE FOLD, r.id LIMIT ? OFFSET ?]]):format(writer, where_sql,
-      M.OVERVIEW_SORTS[sort], order), table.unpack(page_args))
+      M.OVERVIEW_SORTS[p.sort], p.order), table.unpack(page_args))
   local totals = db.row([[SELECT count(*) AS total,
       sum(self_status = 'submitted') AS self_done, sum(self_status = 'skipped') AS self_skipped,
       sum(manager_status = 'shared') AS shared, sum(reviewee_signed_at IS NOT NULL) AS reviewee_signed,
       sum(manager_signed_at IS NOT NULL) AS manager_signed, sum(closed_at IS NOT NULL) AS done
     FROM reviews WHERE cycle_id = ?]], c.id)
   for k, v in pairs(totals) do totals[k] = v or 0 end
-  local facets = db.row([[SELECT json_group_array(DISTINCT u.department) AS departments,
-      json_group_array(DISTINCT u.location) AS locations
-    FROM reviews r JOIN users u ON u.id = r.reviewee_id WHERE r.cycle_id = ?]], c.id)
-  local deps, locs = json.decode(facets.departments) or {}, json.decode(facets.locations) or {}
-  table.sort(deps, util.before)
-  table.sort(locs, util.before)
-  return { cycle = c, rows = rows, totals = totals, sort = sort, order = order:lower(),
-    departments = deps, locations = locs, matching = matching, page = page, per_page = per_page,
-    pages = math.max(1, (matching + per_page - 1) // per_page) }
+  local deps, locs = cycle_kit.facets("reviews r JOIN users u ON u.id = r.reviewee_id WHERE r.cycle_id = ?", c.id)
+  return cycle_kit.page_result(p, matching, { cycle = c, rows = rows, totals = totals, departments = deps,
+    locations = locs })
 end
 
 return M

@@ -16,8 +16,8 @@ M.SORTS = {
   manager = "m.name COLLATE FOLD", status = "u.status",
 }
 
---- Searches people as viewer may see them. q: { q, department, location, manager_id, role,
---- status, kind, sort, order, page, per_page }. Returns { users, total, page, per_page, pages }.
+--- Searches people as viewer may see them. q: { q, department, location, manager_id,
+--- managers_only (people with reports), role, status, kind, sort, order, page, per_page }. Returns { users, total, page, per_page, pages }.
 function M.search(viewer, q)
   local admin = access.can(viewer, "users.view_all")
   local where, args = { "1=1" }, {}
@@ -40,6 +40,9 @@ function M.search(viewer, q)
   if q.manager_id then
     where[#where + 1] = "u.manager_id = ?"
     args[#args + 1] = q.manager_id
+  end
+  if q.managers_only then
+    where[#where + 1] = "EXISTS (SELECT 1 FROM users d WHERE d.manager_id = u.id AND d.status <> 'deactivated')"
   end
   if q.role and q.role ~= "" then
     where[#where + 1] = "EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = u.id AND r.role = ?)"

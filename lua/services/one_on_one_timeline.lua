@@ -16,11 +16,10 @@
 local clock = require "core.clock"
 local db = require "lib.db"
 local events = require "lib.events"
-local schema = require "lib.schema"
 local util = require "lib.util"
 local accounts = require "services.accounts"
 local mail = require "services.mail"
-local settings = require "services.settings"
+local kit = require "services.timeline_steps"
 local one_on_ones = require "services.one_on_ones"
 
 local M = {}
@@ -41,43 +40,15 @@ M.GROUPS = { "organizer", "attendee", "participants" }
 M.FILTERS = { "all", "has_open_items" }
 
 --- The schema of one timeline step (as a workflow script's, with this kind's vocabulary).
-M.STEP = schema.record{ title = "A step of the 1:1 timeline", fields = {
-  { on = { type = "string", one_of = M.EVENTS, description = "The event that sends it." } },
-  { at = { type = "string", one_of = M.ANCHORS, description = "The date it is relative to: the upcoming meeting's." } },
-  { offset = { type = "integer", between = { -30, 30 }, default = 0, description = "Days after the anchor (negative: before)." } },
-  { to = { type = "string", one_of = M.GROUPS, required = true, description = "Who gets it." } },
-  { only = { type = "string", one_of = M.FILTERS, default = "all", description = "Which of them." } },
-  { template = { type = "string", required = true, description = "The mail template." } },
-  { id = { type = "string", match = "^[%w_]+$", match_hint = "letters, digits and _",
-    description = "The step's name (default s<n>); it names its job." } },
-}, checks = {
-  function(r, report)
-    if (r.on == nil) == (r.at == nil) then report(nil, "a step has either on (an event) or at (a date)") end
-    if r.template and not mail.templates[r.template] then report("template", "unknown mail template {value}", r.template) end
-  end,
-} }
-
-M.SCHEMA = { type = "array", elements = M.STEP, len_min = 1 }
+M.STEP = kit.step_schema{ title = "A step of the 1:1 timeline", events = M.EVENTS, anchors = M.ANCHORS,
+  groups = M.GROUPS, filters = M.FILTERS, days = 30, at = "The date it is relative to: the upcoming meeting's." }
 
 --- Checks a timeline: the normalised steps (each with .id), or nil and the problems' messages.
-function M.check(timeline)
-  local steps, errs = schema.validate(M.SCHEMA, timeline)
-  if not steps then
-    local out = {}
-    for _, e in ipairs(errs) do out[#out + 1] = e.path .. ": " .. e.message end
-    return nil, out
-  end
-  for i, s in ipairs(steps) do s.id = s.id or ("s" .. i) end
-  return steps
-end
+function M.check(timeline) return kit.check(M.STEP, timeline) end
 
 local steps -- M.TIMELINE, checked at init
 
 -- ------------------------------------------------------------------ recipients and mails
-
-local function send_hour()
-  return settings.schema["notifications.send_hour_utc"] and settings.get("notifications.send_hour_utc") or 9
-end
 
 local function series_row(id)
   return db.row([[SELECT s.id, s.organizer_id, s.attendee_id, s.cadence, s.phase FROM meeting_series s WHERE s.id = ?]], id)
@@ -136,9 +107,7 @@ end
 local function job_prefix(series_id) return ("meeting_series:%d:wf:"):format(series_id) end
 
 --- When a dated step for a meeting on date goes out (seconds).
-function M.when(step, date)
-  return util.date_to_ts(date) + (step.offset or 0) * 86400 + send_hour() * 3600
-end
+M.when = kit.when
 
 -- Plans the dated steps of the series' upcoming meeting (replacing what was planned). A step
 -- whose moment has passed is not planned: a reminder for yesterday helps nobody.
@@ -159,8 +128,7 @@ local function plan(series_id)
 end
 
 local function run_step_job(p)
-  local step
-  for _, s in ipairs(steps) do if s.id == p.step then step = s end end
+  local step = kit.find(steps, p.step)
   if not step then return end -- the timeline changed since it was planned
   db.transaction(function()
     local s = series_row(p.series_id)
@@ -220,13 +188,7 @@ function M.init(a)
   steps, errs = M.check(M.TIMELINE)
   if not steps then error("the 1:1 timeline is not valid: " .. table.concat(errs, "; ")) end
   app.on_job("one_on_one.step", run_step_job)
-  local hooked = {}
-  for _, step in ipairs(steps) do
-    if step.on and not hooked[step.on] then
-      hooked[step.on] = true
-      events.hook(step.on, on_event)
-    end
-  end
+  kit.hook_events(steps, on_event)
   -- the dated steps follow the upcoming meeting: planned with it, gone when there is none
   for _, name in ipairs({ "meeting_series.created", "meeting.scheduled", "meeting.rescheduled", "meeting.done",
     "meeting.skipped", "meeting_series.ended" }) do

@@ -95,13 +95,15 @@ function M.company_domains()
   return settings.get("company.domains") or {}
 end
 
-local function in_company_domain(email)
+--- Whether email is on one of the company's own domains (guests must use other addresses).
+function M.in_company_domain(email)
   local d = util.email_domain(email)
   for _, cd in ipairs(M.company_domains()) do
     if d == cd:lower() or (d and d:sub(-(#cd + 1)) == "." .. cd:lower()) then return true end
   end
   return false
 end
+local in_company_domain = M.in_company_domain
 
 -- ------------------------------------------------------------------ guests
 

@@ -1,17 +1,42 @@
--- Questionnaires of review cycles: sections of questions, each free text, a rating on a
--- labelled scale (1..N chosen per question) or the 2D graph with two named axes (placed by the
--- reviewee, or by both: the manager places the reviewee too); required or optional; answered by
--- the reviewee ("self"), the manager ("manager"), or both ("both"); a manager question can be
--- private to managers and HR.
+-- Questionnaires of cycles: sections of questions, each free text, a rating on a labelled
+-- scale (1..N chosen per question), multiple choice (pick one, or several) or the 2D graph
+-- with two named axes (placed by the reviewee, or by both: the manager places the reviewee too).
+--
+-- What a kind of cycle may ask is its profile. Reviews: text, rating and graph; required or
+-- optional; answered by the reviewee ("self"), the manager ("manager"), or both ("both"); a
+-- manager question can be private to managers and HR. 360 feedback: text, rating and multiple
+-- choice, every question skippable, all answered by each reviewer.
 local errors = require "lib.errors"
 local json = require "lib.json"
 local util = require "lib.util"
 
 local M = {}
 
-M.TYPES = { text = "Free text", rating = "Rating", graph = "2D graph" }
+M.TYPES = { text = "Free text", rating = "Rating", graph = "2D graph", choice = "Multiple choice" }
 M.AUDIENCES = { both = "Reviewee and manager", self = "Reviewee only", manager = "Manager only",
   manager_private = "Manager only, hidden from the reviewee" }
+
+--- What each kind of cycle may ask: types (in menu order), audiences (questions say who
+--- answers them), required (a question may be required; else every question is skippable),
+--- kinds (the kinds named in messages).
+M.PROFILES = {
+  review = { types = { "text", "rating", "graph" }, audiences = true, required = true,
+    kinds = "free text, rating or 2D graph" },
+  feedback = { types = { "text", "rating", "choice" }, audiences = false, required = false,
+    kinds = "free text, rating or multiple choice" },
+}
+
+--- The questionnaire a new 360 cycle starts with: what went well, what to improve.
+function M.default_feedback()
+  return {
+    sections = {
+      { id = "s1", title = "Feedback", questions = {
+        { id = "q1", type = "text", text = "What does this person do well? What should they keep doing?" },
+        { id = "q2", type = "text", text = "What could they do better, or start doing?" },
+      } },
+    },
+  }
+end
 
 --- The questionnaire a new cycle starts with.
 function M.default()
@@ -60,9 +85,13 @@ end
 
 local function trim(v) return type(v) == "string" and (v:gsub("^%s+", ""):gsub("%s+$", "")) or "" end
 
---- Checks and normalises a questionnaire (a table or JSON text). Returns the table; raises 422
---- with every problem found, fields = { [path] = message }.
-function M.validate(q)
+--- Checks and normalises a questionnaire (a table or JSON text) for a profile (a name of
+--- M.PROFILES, default "review"). Returns the table; raises 422 with every problem found,
+--- fields = { [path] = message }.
+function M.validate(q, profile_name)
+  local profile = M.PROFILES[profile_name or "review"]
+  local allowed = {}
+  for _, k in ipairs(profile.types) do allowed[k] = true end
   local list, add = problems_list()
   if type(q) == "string" then
     local v = json.decode(q)
@@ -101,19 +130,20 @@ function M.validate(q)
           add(qp .. ".id", w, "Another question has the same id “" .. id .. "”.")
         end
         if type(id) == "string" then ids[id] = true end
-        if not M.TYPES[x.type] then add(qp .. ".type", w, "Choose the kind of question: free text, rating or 2D graph.") end
+        if not allowed[x.type] then add(qp .. ".type", w, "Choose the kind of question: " .. profile.kinds .. ".") end
         local text = trim(x.text)
         if text == "" then add(qp .. ".text", w, "Write the question.")
         elseif not utf8.len(text) then add(qp .. ".text", w, "The question is not valid text.")
         elseif utf8.len(text) > 1000 then add(qp .. ".text", w, "Keep the question under 1,000 characters.") end
-        local audience = x.audience or "both"
-        if not M.AUDIENCES[audience] then
+        local audience = profile.audiences and (x.audience or "both") or nil
+        if profile.audiences and not M.AUDIENCES[audience] then
           add(qp .. ".audience", w, "Choose who answers the question.")
         elseif x.type == "graph" and audience ~= "self" and audience ~= "both" then
           add(qp .. ".audience", w, "A 2D graph is placed by the reviewee, or by both (each places a dot): choose "
             .. "“Reviewee only” or “Reviewee and manager” under Answered by.")
         end
-        local qq = { id = id, type = x.type, text = text, audience = audience, required = x.required == true }
+        local qq = { id = id, type = x.type, text = text, audience = audience,
+          required = profile.required and x.required == true or false }
         if x.type == "rating" then
           local scale = math.tointeger(tonumber(x.scale))
           if not scale or scale < 2 or scale > 10 then
@@ -127,6 +157,16 @@ function M.validate(q)
             local l = type(x.labels) == "table" and x.labels[i]
             qq.labels[i] = (type(l) == "string" and l ~= "" and utf8.len(l)) and util.truncate(l, 80, "") or tostring(i)
           end
+        elseif x.type == "choice" then
+          qq.options = {}
+          if type(x.options) ~= "table" then add(qp .. ".options", w, "The options must be a list of texts.") end
+          for _, o in ipairs(type(x.options) == "table" and x.options or {}) do
+            local l = trim(o)
+            if l ~= "" and not utf8.len(l) then add(qp .. ".options", w, "An option is not valid text.")
+            elseif l ~= "" then qq.options[#qq.options + 1] = util.truncate(l, 120, "") end
+          end
+          if #qq.options < 2 or #qq.options > 20 then add(qp .. ".options", w, "Give 2 to 20 options, one per line.") end
+          qq.multiple = x.multiple == true
         elseif x.type == "graph" then
           for _, axis in ipairs({ "x_label", "y_label" }) do
             local l = trim(x[axis])
@@ -178,6 +218,18 @@ function M.check_value(x, v)
     local n = math.tointeger(tonumber(v))
     if not n or n < 1 or n > x.scale then return nil, ("must be a rating from 1 to %d"):format(x.scale) end
     return n
+  elseif x.type == "choice" then
+    local list = type(v) == "table" and v or { v }
+    local out, seen = {}, {}
+    for _, c in ipairs(list) do
+      local n = math.tointeger(tonumber(c))
+      if not n or n < 1 or n > #x.options then return nil, ("must be options from 1 to %d"):format(#x.options) end
+      if not seen[n] then seen[n] = true; out[#out + 1] = n end
+    end
+    if #out == 0 then return nil end
+    if not x.multiple and #out > 1 then return nil, "takes one option" end
+    table.sort(out)
+    return x.multiple and out or out[1]
   elseif x.type == "graph" then
     if type(v) ~= "table" then return nil, "must be a point {x, y}" end
     local px, py = tonumber(v.x), tonumber(v.y)

@@ -18,6 +18,7 @@ local cycles = require "services.cycles"
 local mail = require "services.mail"
 local questionnaire = require "services.questionnaire"
 local workflows = require "services.workflows"
+local reminders = require "services.reminders"
 
 local M = {}
 
@@ -540,39 +541,17 @@ local function reminder_vars(c, t, note, sender)
     sender = sender, link = accounts.base_url() .. "/reviews/" .. t.review.id }
 end
 
---- The exact mail the first recipient would get, and how many would get one.
-function M.reminder_preview(actor, cycle_id, audience, review_ids, note)
-  local targets, c = M.reminder_targets(actor, cycle_id, audience, review_ids)
-  local preview
-  if targets[1] then
-    -- exactly the text queue() would store for the first recipient
-    preview = mail.preview{ template = "review.reminder", to = targets[1].to,
-      vars = reminder_vars(c, targets[1], note, actor.name) }
-  end
-  local names = {}
-  for i = 1, math.min(#targets, 20) do names[i] = targets[i].to.name end
-  return { count = #targets, preview = preview, first_names = names }
-end
+local remind = reminders.for_kind{ targets = function(...) return M.reminder_targets(...) end,
+  vars = function(c, t, note, sender)
+    t.key = t.review.id
+    return reminder_vars(c, t, note, sender)
+  end,
+  template = "review.reminder", related_type = "cycle", key = "reminder", audit_prefix = "cycle", event_area = "cycle" }
 
+--- The exact mail the first recipient would get, and how many would get one.
+M.reminder_preview = remind.preview
 --- Sends the reminders (one per person and day at most). Returns how many were queued.
-function M.send_reminders(actor, cycle_id, audience, review_ids, note, req)
-  local targets, c = M.reminder_targets(actor, cycle_id, audience, review_ids)
-  local day = util.format_date(clock.now())
-  return db.transaction(function()
-    local n = 0
-    for _, t in ipairs(targets) do
-      if mail.queue{ template = "review.reminder", to = t.to, vars = reminder_vars(c, t, note, actor.name),
-          related_type = "cycle", related_id = c.id,
-          dedupe_key = ("reminder:%d:%d:%s:%s"):format(t.review.id, t.to.id, t.part, day) } then
-        n = n + 1
-      end
-    end
-    audit.record{ action = "cycle.reminders", actor = actor, req = req, target_type = "cycle", target_id = c.id,
-      target_label = c.name, details = { audience = audience, queued = n, targets = #targets } }
-    events.fire("cycle.reminders_sent", { cycle_id = c.id, audience = audience, count = n, actor_id = actor.id })
-    return n
-  end)
-end
+M.send_reminders = remind.send
 
 --- The distribution of a rating question's answers in the managers' reviews (HR Admins and
 --- cycle admins, who may read content): { question =, counts = {n1, n2, ...}, total = }.

@@ -1,12 +1,22 @@
 -- The workflow engine: runs the cycle workflow scripts of workflows/ (phases, transitions,
--- notification timeline) for review cycles.
+-- notification timeline) for every kind of cycle: performance reviews, 360 feedback, and
+-- whatever a module declares with define_kind.
+--
+-- A kind (declared by the module that owns its cycles, e.g. services/review_workflow.lua) says
+-- where its cycles live, the dates a timeline can be relative to (anchors), what a phase can
+-- allow (activities), the events the module fires and what each is about (an item type such as
+-- "review" or "request"), who a step can mail (recipient groups, each over an item type), the
+-- named filters of `only`, the mail templates and the plain data `only` functions see. The
+-- engine itself only adds the group cycle_admins and the filter all. A script's schema is built
+-- from these words (services/workflow_script.lua). docs/scripting.md explains how to declare a
+-- kind.
 --
 -- A script is Lua that returns a table (see workflows/performance_review.lua and
 -- docs/scripting.md). It runs in core.sandbox, in a worker process (no io/os/debug/package, no
 -- bytecode, an instruction budget, a memory cap and a wall-clock deadline), so an endless loop
 -- or a memory bomb stops that script with a clear message and the server carries on. Its data
 -- is validated in full; the functions it may hold (timeline `only` rules) are called in the
--- sandbox with plain status data, never answer text: one request per step for all its reviews,
+-- sandbox with plain status data, never answer text: one request per step for all its items,
 -- from a job, outside any transaction (a step whose rule runs on an event is queued as a job).
 -- A version whose rule is stopped on three job runs in a row is suspended and HR Admins are told.
 --
@@ -16,14 +26,18 @@
 -- starts and keeps it (definitions are cached by version id and never re-read from disk).
 --
 -- Timeline: dated steps (at an anchor date + offset days, at notifications.send_hour_utc)
--- become scheduler jobs keyed cycle:<id>:wf:step:<step> when the cycle starts; automatic
--- transitions cycle:<id>:wf:transition:<n>. Re-planning replaces them. A step re-reads the
--- statuses when it runs and sends at most one mail per recipient and date (outbox dedupe key).
+-- become scheduler jobs keyed <kind prefix>:<id>:wf:step:<step> when the cycle starts;
+-- automatic transitions <kind prefix>:<id>:wf:transition:<n>. Re-planning replaces them. A step
+-- re-reads the statuses when it runs and sends at most one mail per recipient and date (outbox
+-- dedupe key). An event step with batch = <minutes> collects what happens for one recipient
+-- (workflow_batches) and sends one mail when the first item is that old.
 --
--- Events: the engine is not called by the cycle and review services; it hooks their events
--- (docs/events.md): cycle.starting and cycle.moving make transitions, cycle.updated re-plans,
--- cycle.deleted cancels the jobs, and every cycle.* and review.* event a timeline step names in
--- `on` queues that step's mails. A transition fires cycle.phase_changed and its own event.
+-- Events: the engine is not called by the cycle services; it hooks their events
+-- (docs/events.md). For a kind whose cycle events are in the area <area> (cycle for reviews,
+-- feedback_cycle for 360 feedback): <area>.starting and <area>.moving make transitions,
+-- <area>.updated re-plans, <area>.deleted cancels the jobs, and every event of the kind a
+-- timeline step names in `on` queues that step's mails. A transition fires
+-- <area>.phase_changed and its own event.
 local sandbox = require "core.sandbox"
 local crypto = require "core.crypto"
 local clock = require "core.clock"
@@ -37,7 +51,6 @@ local util = require "lib.util"
 local access = require "services.access"
 local accounts = require "services.accounts"
 local audit = require "services.audit"
-local cycles = require "services.cycles"
 local mail = require "services.mail"
 local settings = require "services.settings"
 local script = require "services.workflow_script"
@@ -46,33 +59,11 @@ local M = {}
 
 local app -- set by init
 
--- ------------------------------------------------------------------ vocabulary
+-- ------------------------------------------------------------------ kinds
 
--- The vocabulary of scripts lives with their schema (services/workflow_script.lua).
-M.ANCHORS, M.ANCHOR_LABELS = script.ANCHORS, script.ANCHOR_LABELS
-local ANCHOR_COLUMN = script.ANCHOR_COLUMN
-M.ACTIVITIES, M.ACTIVITY_LABELS = script.ACTIVITIES, script.ACTIVITY_LABELS
+--- Who a transition can name in `by` (every kind): the company's roles and the cycle roles
+--- (services/workflow_script.lua reads them from the policy).
 M.ROLES, M.ROLE_LABELS = script.ROLES, script.ROLE_LABELS
-M.EVENTS, M.EVENT_ORDER = script.EVENTS, script.EVENT_ORDER
-M.GROUPS = script.GROUPS
-
-local function shared(r) return r.manager_status == "shared" end
-
---- Named filters: fn(review row, cycle has a self-assessment) -> boolean.
-M.FILTERS = {
-  all = { label = "everyone", fn = function() return true end },
-  self_not_submitted = { label = "self-assessment not submitted",
-    fn = function(r, has_self) return has_self and r.self_status ~= "submitted" and r.self_status ~= "skipped" end },
-  manager_not_submitted = { label = "manager review not submitted",
-    fn = function(r) return r.manager_status ~= "submitted" and r.manager_status ~= "shared" end },
-  manager_not_shared = { label = "manager review not shared", fn = function(r) return not shared(r) end },
-  reviewee_not_signed = { label = "shared, not signed by the reviewee",
-    fn = function(r) return shared(r) and not r.reviewee_signed_at end },
-  manager_not_signed = { label = "shared, not signed by the manager",
-    fn = function(r) return shared(r) and not r.manager_signed_at end },
-  not_signed = { label = "shared, not signed by both", fn = function(r) return shared(r) and not r.closed_at end },
-}
-for _, name in ipairs(script.FILTER_ORDER) do assert(M.FILTERS[name], "filter without a rule: " .. name) end
 
 --- Limits for workflow scripts (a data script needs a tiny part of them); the wall-clock deadline
 --- of one call is the setting workflows.script_timeout_ms.
@@ -84,6 +75,111 @@ M.STEP_INSTRUCTIONS = 100000000
 M.CACHE = { versions = 8, memory = 64 * 1024 * 1024 }
 --- A version whose rule is stopped on this many job runs in a row is suspended.
 M.SUSPEND_AFTER = 3
+
+--- The kinds of cycle, by workflow name.
+local kinds = {}
+M.kinds = kinds
+
+local ADMINS_LABEL = "Cycle admins and assistants"
+local hook_kind -- forward
+
+--- Declares a kind of cycle run by workflows/<name>.lua. spec (docs/scripting.md, "Adding a
+--- kind of cycle"):
+---   label              "360 feedback"
+---   area               the area of its cycle events: "feedback_cycle" (<area>.starting, .moving,
+---                      .updated, .deleted drive the engine; transitions fire <area>.<name>)
+---   table              the cycles' table (id, name, phase, workflow, workflow_version_id,
+---                      started_at, closed_at, updated_at and the anchor columns)
+---   admins_table       its per-cycle admins (cycle_id, user_id, role)
+---   load(id)           optional: the cycle as the kind's functions want it (default: the row)
+---   tag                names its jobs and mail dedupe keys (nil: the review kind's "cycle")
+---   related_type       what its mails are related to in the outbox ("cycle")
+---   link(cycle)        the cycle's page, for mails to its admins
+---   anchors            { { "start", "start_date", "the start date" }, ... }: name, column, label
+---   activities         { { "self_write", "write self-assessments" }, ... }
+---   items              item types: { review = { description, all(cycle), one(id), key(row),
+---                      data(row, cycle), reviewee(row) -> name, samples() -> rows } }; an event
+---                      about an item carries <type>_id
+---   main_item          the item type of the cycle's admins' mails (default: the first group's)
+---   events             { { "cycle.started", "cycle" }, { "review.shared", "review" }, ... }
+---   groups             { { "reviewees", label =, item =, dated =, cycle_event =, <item>_event =,
+---                      recipients = function(rows, ctx, step, cycle) } }: who a step mails
+---   cc                 extra copies: { { "manager", label =, hint =, groups = { reviewees = true } } }
+---   filters            { { "not_submitted", label =, item =, fn = function(row, cycle) } }
+---   sample_cycle       a cycle to try `only` functions on when a script is checked
+---   cycle_data(cycle)  plain data for `only` functions
+---   vars(cycle)        the variables every mail of a cycle has
+---   placeholders(group) sample variables for a dry run with nobody to mail
+---   templates(mail)    defines the kind's mail templates (names start with template_prefix)
+---   template_prefix    "review."; template_example: "review.self_reminder"
+--- The built-in workflows/<name>.lua is checked at once: a kind never starts with a broken one.
+function M.define_kind(name, spec)
+  assert(spec.area and spec.area:match("^[a-z][a-z0-9_]*$"), name .. ": area")
+  local k = { name = name }
+  for key, v in pairs(spec) do k[key] = v end
+  k.anchor_order, k.anchor_column, k.anchor_labels = {}, {}, {}
+  for _, a in ipairs(spec.anchors) do
+    k.anchor_order[#k.anchor_order + 1] = a[1]
+    k.anchor_column[a[1]], k.anchor_labels[a[1]] = a[2], a[3]
+  end
+  k.activity_order, k.activity_labels = {}, {}
+  for _, a in ipairs(spec.activities) do
+    k.activity_order[#k.activity_order + 1] = a[1]
+    k.activity_labels[a[1]] = a[2]
+  end
+  k.item_order = {}
+  for t in pairs(spec.items) do k.item_order[#k.item_order + 1] = t end
+  table.sort(k.item_order)
+  k.events, k.event_order = {}, {}
+  for _, e in ipairs(spec.events) do
+    assert(e[2] == "cycle" or spec.items[e[2]], name .. ": event " .. e[1] .. " is about an unknown item type")
+    assert(e[2] ~= "cycle" or e[1]:sub(1, #spec.area + 1) == spec.area .. ".", name .. ": cycle event " .. e[1]
+      .. " outside " .. spec.area)
+    k.events[e[1]] = e[2]
+    k.event_order[#k.event_order + 1] = e[1]
+  end
+  k.groups, k.group_order = {}, {}
+  for _, g in ipairs(spec.groups) do
+    assert(spec.items[g.item], name .. ": group " .. g[1] .. " is over an unknown item type")
+    k.groups[g[1]] = g
+    k.group_order[#k.group_order + 1] = g[1]
+  end
+  local admins = { label = ADMINS_LABEL, dated = true, cycle_event = true }
+  for t in pairs(spec.items) do admins[t .. "_event"] = true end
+  k.groups.cycle_admins = admins
+  k.group_order[#k.group_order + 1] = "cycle_admins"
+  k.filters, k.filter_order = { all = { label = "everyone", fn = function() return true end } }, {}
+  for _, f in ipairs(spec.filters) do
+    k.filters[f[1]] = f
+    k.filter_order[#k.filter_order + 1] = f[1]
+  end
+  k.filter_order[#k.filter_order + 1] = "all"
+  k.cc, k.cc_order = {}, {}
+  for _, c in ipairs(spec.cc or {}) do
+    k.cc[c[1]] = c
+    k.cc_order[#k.cc_order + 1] = c[1]
+  end
+  k.main_item = spec.main_item or spec.groups[1].item
+  k.job_root = function(id) return ("%s:%d:"):format(k.tag or "cycle", id) end
+  k.dedupe_root = function(id) return k.tag and ("wf:%s:%d"):format(k.tag, id) or ("wf:%d"):format(id) end
+  kinds[name] = k
+  if app then
+    M.check_kind(k)
+    hook_kind(k)
+  end
+  return k
+end
+
+local item_type = script.item_type
+
+-- The kind of a cycle (a row with .workflow) or of a workflow name.
+local function kind_of(x)
+  local name = type(x) == "table" and (x.workflow or x.kind or "performance_review") or x or "performance_review"
+  local k = kinds[name]
+  if not k then error(("no kind of cycle runs the workflow %q"):format(tostring(name)), 2) end
+  return k
+end
+M.kind_of = kind_of
 
 -- ------------------------------------------------------------------ helpers
 
@@ -98,7 +194,7 @@ end
 
 --- "YYYY-MM-DD" of the cycle's anchor, or nil.
 local function anchor_date(cycle, anchor)
-  local d = cycle[ANCHOR_COLUMN[anchor]]
+  local d = cycle[kind_of(cycle).anchor_column[anchor]]
   if type(d) == "string" and util.parse_date(d) then return d end
   return nil
 end
@@ -170,55 +266,14 @@ local function find_line(source, hint)
   return n == 1 and found or nil
 end
 
--- ------------------------------------------------------------------ validation
-
--- Scripts are checked against their schema (services/workflow_script.lua): script.check(data)
--- -> definition | nil, problems ({ message =, hint = }).
-
--- Plain status data for `only` functions: never answer text.
-local REVIEW_FIELDS = { "id", "reviewee_id", "manager_id", "self_status", "manager_status", "self_submitted_at",
-  "manager_submitted_at", "shared_at", "reviewee_signed_at", "manager_signed_at", "closed_at", "reopened_at" }
-
-local function review_data(r, cycle)
+-- Items to try `only` functions on when checking a script, by item type, and the cycle data.
+local function samples_of(kind)
   local out = {}
-  for _, k in ipairs(REVIEW_FIELDS) do out[k] = r[k] end
-  out.has_self_assessment = cycle.self_assessment
-  out.reviewee = { name = r.reviewee_name, department = r.department, location = r.location,
-    job_title = r.job_title, hire_date = r.hire_date }
-  out.manager = r.manager_id and { name = r.manager_name } or nil
-  return out
-end
-
-local function cycle_data(cycle)
-  return { id = cycle.id, name = cycle.name, phase = cycle.phase, start_date = cycle.start_date,
-    self_due = cycle.self_due, manager_due = cycle.manager_due, sign_due = cycle.sign_due,
-    self_assessment = cycle.self_assessment,
-    today = util.format_date(clock.now()) }
-end
-
--- Reviews to try `only` functions on when checking a script.
-local function sample_reviews()
-  local base = { id = 1, reviewee_id = 2, manager_id = 3, reviewee_name = "Sample Reviewee", manager_name = "Sample Manager",
-    department = "Engineering", location = "Berlin", job_title = "Engineer", hire_date = "2024-01-15" }
-  local variants = {
-    { self_status = "not_started", manager_status = "not_started" },
-    { self_status = "draft", manager_status = "draft" },
-    { self_status = "submitted", manager_status = "submitted", self_submitted_at = 1767600000,
-      manager_submitted_at = 1767700000 },
-    { self_status = "submitted", manager_status = "shared", shared_at = 1767800000, reviewee_signed_at = 1767900000 },
-    { self_status = "skipped", manager_status = "shared", shared_at = 1767800000, reviewee_signed_at = 1767900000,
-      manager_signed_at = 1767950000, closed_at = 1767950000 },
-  }
-  local cycle = { id = 1, name = "Sample cycle", phase = "writing", start_date = "2026-01-05", self_due = "2026-01-19",
-    manager_due = "2026-02-02", sign_due = "2026-02-16", self_assessment = true }
-  local out = {}
-  for i, v in ipairs(variants) do
-    local r = util.copy(base)
-    for k, x in pairs(v) do r[k] = x end
-    r.id = i
-    out[i] = review_data(r, cycle)
+  for t, it in pairs(kind.items) do
+    out[t] = {}
+    for i, row in ipairs(it.samples()) do out[t][i] = it.data(row, kind.sample_cycle) end
   end
-  return out, cycle_data(cycle)
+  return out, kind.cycle_data(kind.sample_cycle)
 end
 
 -- The sandbox options of workflow scripts.
@@ -230,25 +285,26 @@ end
 
 local validated -- name .. ":" .. sha -> definition of a text that passed (lru, see init)
 
--- Loads source into a sandbox and validates it: entry { source, sha, def, name } or nil,
+-- Loads source into a sandbox and validates it: entry { source, sha, def, name, kind } or nil,
 -- messages. The sandbox is closed again: rules run in the one rule_sandbox() keeps.
 local function compile(source, name)
   if type(source) ~= "string" or source:match("^%s*$") then
     return nil, { "the script is empty: it must return a table with name, phases, transitions and timeline" }
   end
   if #source > 256 * 1024 then return nil, { "the script is longer than 256 KiB" } end
+  local kind = kinds[name]
+  if not kind then return nil, { ("no kind of cycle runs a workflow called %q"):format(tostring(name)) } end
   local sha = sha256_hex(source)
-  local known = validated:get((name or "") .. ":" .. sha)
-  if known then return { source = source, sha = sha, def = known, name = name } end
-  local chunkname = (name or "workflow") .. ".lua"
-  local sb, err = sandbox.load(source, chunkname, limits())
+  local known = validated:get(name .. ":" .. sha)
+  if known then return { source = source, sha = sha, def = known, name = name, kind = kind } end
+  local sb, err = sandbox.load(source, name .. ".lua", limits())
   if not sb then return nil, { describe_failure(err) } end
   local data, derr = sb:data()
   if derr then
     sb:close()
     return nil, { describe_failure(derr, "the table the script returned") }
   end
-  local def, probs = script.check(data)
+  local def, probs = script.check(data, kind)
   if not def then
     sb:close()
     local out = {}
@@ -258,25 +314,27 @@ local function compile(source, name)
     end
     return nil, out
   end
-  -- try every `only` function on sample reviews (one request per rule), so a loop or an error
+  -- try every `only` function on sample items (one request per rule), so a loop or an error
   -- shows now
-  local samples, scycle = sample_reviews()
+  local samples, scycle = samples_of(kind)
   local out = {}
   for _, step in ipairs(def.timeline) do
     if step.only_fn then
-      local res, ferrs = sb:map({ "timeline", step.index, "only" }, samples, { scycle })
+      local t = item_type(kind, step.kind, step.to)
+      local list = samples[t] or {}
+      local res, ferrs = sb:map({ "timeline", step.index, "only" }, list, { scycle })
       local ferr = res == nil and ferrs or nil
-      for i = 1, #samples do ferr = ferr or (ferrs or {})[i] end
+      for i = 1, #list do ferr = ferr or (ferrs or {})[i] end
       if ferr then
-        out[#out + 1] = describe_failure(ferr, ("timeline[%d] only (tried on a sample review)"):format(step.index))
+        out[#out + 1] = describe_failure(ferr, ("timeline[%d] only (tried on a sample %s)"):format(step.index, t))
         if res == nil then break end -- stopped: the sandbox is dead
       end
     end
   end
   sb:close()
   if #out > 0 then return nil, out end
-  validated:set((name or "") .. ":" .. sha, def)
-  return { source = source, sha = sha, def = def, name = name }
+  validated:set(name .. ":" .. sha, def)
+  return { source = source, sha = sha, def = def, name = name, kind = kind }
 end
 
 --- Validates a script: definition | nil, { "message", ... } (messages say the line when known).
@@ -377,23 +435,13 @@ function M.current_version(name)
   return (ensure_version(name, M.builtin_source(name), "builtin"))
 end
 
---- Saves a source checked on the admin page as the version new cycles use. Returns the row
---- and whether it is new; raises 422 with the problems when it is not valid.
 --- Versions of a workflow, newest first, each with its creator's name and the cycles that run
 --- it ({ id, name, phase }). Two queries.
 function M.versions(name)
   local rows = db.query([[SELECT v.id, v.origin, v.note, v.sha256, v.created_at, v.created_by, u.name AS created_by_name
     FROM workflow_versions v LEFT JOIN users u ON u.id = v.created_by WHERE v.name = ? ORDER BY v.id DESC]], name)
-  local by_id = {}
-  for _, v in ipairs(rows) do
-    v.cycles = {}
-    by_id[v.id] = v
-  end
-  for _, c in ipairs(db.query([[SELECT c.id, c.name, c.phase, c.workflow_version_id FROM cycles c
-      JOIN workflow_versions v ON v.id = c.workflow_version_id WHERE v.name = ? ORDER BY c.id]], name)) do
-    local v = by_id[c.workflow_version_id]
-    v.cycles[#v.cycles + 1] = { id = c.id, name = c.name, phase = c.phase }
-  end
+  local running = M.cycles_by_version(name)
+  for _, v in ipairs(rows) do v.cycles = running[v.id] or {} end
   return rows
 end
 
@@ -402,10 +450,12 @@ end
 function M.version(name, id)
   local v = db.row([[SELECT v.*, u.name AS created_by_name FROM workflow_versions v
     LEFT JOIN users u ON u.id = v.created_by WHERE v.id = ? AND v.name = ?]], id, name)
-  if v then v.cycles = db.query("SELECT id, name, phase FROM cycles WHERE workflow_version_id = ? ORDER BY id", v.id) end
+  if v then v.cycles = M.cycles_by_version(name)[v.id] or {} end
   return v
 end
 
+--- Saves a source checked on the admin page as the version new cycles use. Returns the row
+--- and whether it is new; raises 422 with the problems when it is not valid.
 function M.save_version(name, source, note, actor)
   check_name(name)
   local def, errs = M.validate(source, name)
@@ -436,7 +486,7 @@ function M.use_version(name, version_id, actor)
     target_id = version_id, target_label = name })
 end
 
--- The cached entry of a version: { def, source, sha, name, version_id, suspended }
+-- The cached entry of a version: { def, source, sha, name, kind, version_id, suspended }
 -- (definitions are plain data, kept for every version in use; their sandboxes are not, see
 -- rule_sandbox).
 local function entry_of(version_id)
@@ -487,38 +537,24 @@ end
 -- The definition a cycle runs (its pinned version; before the start, the current one).
 local function cycle_entry(cycle)
   if cycle.workflow_version_id then return entry_of(cycle.workflow_version_id) end
-  return entry_of(M.current_version(cycle.workflow or "performance_review").id)
+  return entry_of(M.current_version(kind_of(cycle).name).id)
 end
 
 -- ------------------------------------------------------------------ recipients and mails
 
-local REVIEW_SQL = [[
-  SELECT r.id, r.cycle_id, r.reviewee_id, r.manager_id, r.self_status, r.manager_status, r.self_submitted_at,
-         r.manager_submitted_at, r.shared_at, r.reviewee_signed_at, r.manager_signed_at, r.closed_at, r.reopened_at,
-         u.name AS reviewee_name, u.email AS reviewee_email, u.status AS reviewee_status,
-         u.department, u.location, u.job_title, u.hire_date,
-         m.name AS manager_name, m.email AS manager_email, m.status AS manager_status_user
-  FROM reviews r JOIN users u ON u.id = r.reviewee_id LEFT JOIN users m ON m.id = r.manager_id ]]
-
-local function load_reviews(cycle_id)
-  return db.query(REVIEW_SQL .. "WHERE r.cycle_id = ? ORDER BY u.name COLLATE FOLD, r.id", cycle_id)
-end
-
-local function load_review(review_id)
-  return db.row(REVIEW_SQL .. "WHERE r.id = ?", review_id)
-end
-
 local function reachable(status) return status == "active" or status == "invited" end
+M.reachable = reachable
 
-local function cycle_admins(cycle_id)
-  return db.query([[SELECT u.id, u.name, u.email, u.status, a.role FROM cycle_admins a JOIN users u ON u.id = a.user_id
-    WHERE a.cycle_id = ? AND u.status IN ('active', 'invited') ORDER BY u.name COLLATE FOLD]], cycle_id)
+local function cycle_admins(kind, cycle_id)
+  return db.query(([[SELECT u.id, u.name, u.email, u.status, a.role FROM %s a JOIN users u ON u.id = a.user_id
+    WHERE a.cycle_id = ? AND u.status IN ('active', 'invited') ORDER BY u.name COLLATE FOLD]]):format(kind.admins_table),
+    cycle_id)
 end
 
-local function base_url()
-  return accounts.base_url()
-end
+local function base_url() return accounts.base_url() end
+M.base_url = base_url
 
+--- "Ann, Bo and 3 more": at most max names (default 20).
 local function names_text(list, max)
   max = max or 20
   local out = {}
@@ -527,42 +563,44 @@ local function names_text(list, max)
   if #list > max then s = s .. (" and %d more"):format(#list - max) end
   return s
 end
+M.names_text = names_text
 
--- Decides `only` for each review; returns the matching ones, a problem text, and the error when
+-- Decides `only` for each item; returns the matching ones, a problem text, and the error when
 -- the rule was stopped (out of budget, memory or time: it matched nobody then). A rule runs in
--- one request for all the reviews.
-local function apply_filter(entry, step, reviews, cycle)
-  if not step.only or step.only == "all" then return reviews, nil end
+-- one request for all the items.
+local function apply_filter(entry, step, rows, cycle)
+  if not step.only or step.only == "all" then return rows, nil end
+  local kind = entry.kind
   local out = {}
   if not step.only_fn then
-    local fn = M.FILTERS[step.only].fn
-    local has_self = cycle.self_assessment
-    for _, r in ipairs(reviews) do
-      if fn(r, has_self) then out[#out + 1] = r end
+    local fn = kind.filters[step.only].fn
+    for _, r in ipairs(rows) do
+      if fn(r, cycle) then out[#out + 1] = r end
     end
     return out, nil
   end
+  local t = item_type(kind, step.kind, step.to)
   local where = ("timeline[%d] only"):format(step.index)
   if entry.suspended then
     return out, ("%s: not run: this version's rules are suspended (they were stopped %d times in a row)")
       :format(where, M.SUSPEND_AFTER)
   end
-  if #reviews == 0 then return out, nil end
+  if #rows == 0 then return out, nil end
   local items = {}
-  for i, r in ipairs(reviews) do items[i] = review_data(r, cycle) end
+  for i, r in ipairs(rows) do items[i] = kind.items[t].data(r, cycle) end
   local sb, load_err = rule_sandbox(entry)
   local res, errs = nil, load_err
   if sb then
-    res, errs = sb:map({ "timeline", step.index, "only" }, items, { cycle_data(cycle) },
+    res, errs = sb:map({ "timeline", step.index, "only" }, items, { kind.cycle_data(cycle) },
       { instructions = M.STEP_INSTRUCTIONS })
     rules:set_cost(entry.version_id or entry.sha, sb:stats().memory)
   end
   if not res then -- stopped for everyone: the rule is not trusted for anyone
-    return out, ("%s (the rule failed for %d of %d reviews, who get no mail)")
-      :format(describe_failure(errs, where), #reviews, #reviews), errs
+    return out, ("%s (the rule failed for %d of %d %ss, who get no mail)")
+      :format(describe_failure(errs, where), #rows, #rows, t), errs
   end
   local problem, failures = nil, 0
-  for i, r in ipairs(reviews) do
+  for i, r in ipairs(rows) do
     if errs[i] then
       failures = failures + 1
       problem = problem or describe_failure(errs[i], where)
@@ -571,99 +609,72 @@ local function apply_filter(entry, step, reviews, cycle)
     end
   end
   if problem then
-    problem = ("%s (the rule failed for %d of %d reviews, who get no mail)"):format(problem, failures, #reviews)
+    problem = ("%s (the rule failed for %d of %d %ss, who get no mail)"):format(problem, failures, #rows, t)
   end
   return out, problem
 end
 
--- The variables every mail of a cycle has.
-local function cycle_vars(cycle)
-  return {
-    cycle = cycle.name,
-    company = settings.get("company.name"),
-    start_date = util.human_date(cycle.start_date),
-    self_due = cycle.self_due and util.human_date(cycle.self_due) or "",
-    manager_due = cycle.manager_due and util.human_date(cycle.manager_due) or "",
-    sign_due = cycle.sign_due and util.human_date(cycle.sign_due) or "",
-    has_self_assessment = cycle.self_assessment and "yes" or nil,
-    self_deadline = (cycle.self_assessment and cycle.self_due) and util.human_date(cycle.self_due) or nil,
-  }
+--- Groups rows by the person a mail about them goes to: person(row) -> { id, name, email, status }
+--- or nil. Returns { { user =, rows = } } in first-seen order; people who cannot sign in are left
+--- out (status other than active or invited).
+function M.group_by_person(rows, person)
+  local by, order = {}, {}
+  for _, r in ipairs(rows) do
+    local u = person(r)
+    if u and u.id and reachable(u.status) then
+      local g = by[u.id]
+      if not g then
+        g = { user = { id = u.id, name = u.name, email = u.email }, rows = {} }
+        by[u.id] = g
+        order[#order + 1] = g
+      end
+      g.rows[#g.rows + 1] = r
+    end
+  end
+  return order
 end
 
+--- Whether a kind's recipients function should fill in the variables of the next recipient
+--- (a dry run only renders the first one).
+function M.want_vars(ctx, out) return not ctx.first_vars_only or #out == 0 end
+
+--- A copy of base with extra's fields (mail variables).
 local function with(base, extra)
   local v = util.copy(base)
   for k, x in pairs(extra) do v[k] = x end
   return v
 end
+M.with = with
 
--- Works out who a step mails: list of { user = {id,name,email}, vars =, cc =, review_id = } (one
--- per recipient), plus a problem text when an `only` function failed. matched: the reviews its
--- `only` matched, when known already (the filter is not run again).
-local function resolve(entry, cycle, step, reviews, ctx, matched)
+-- Works out who a step mails: list of { user = {id,name,email}, vars =, cc = } (one per
+-- recipient), plus a problem text when an `only` function failed. The kind's group says who;
+-- the engine adds the cycle's admins (as a group or in cc). matched: the items its `only`
+-- matched, when known already (the filter is not run again).
+local function resolve(entry, cycle, step, rows, ctx, matched)
+  local kind = entry.kind
   local problem
-  if not matched then matched, problem = apply_filter(entry, step, reviews, cycle) end
-  local base = ctx.vars
-  local url = ctx.url
+  if not matched then matched, problem = apply_filter(entry, step, rows, cycle) end
   local out = {}
-  local admins_cc
   if step.cc == "cycle_admins" or step.to == "cycle_admins" then
-    ctx.admins = ctx.admins or cycle_admins(cycle.id)
+    ctx.admins = ctx.admins or cycle_admins(kind, cycle.id)
     local emails = {}
     for _, a in ipairs(ctx.admins) do emails[#emails + 1] = a.email end
-    admins_cc = #emails > 0 and table.concat(emails, ", ") or nil
+    ctx.admins_cc = #emails > 0 and table.concat(emails, ", ") or nil
   end
-  -- a dry run only renders the first recipient's mail
-  local function want_vars(list) return not ctx.first_vars_only or #list == 0 end
-  local to = step.to
-  if to == "reviewees" or to == "reviewee" then
-    for _, r in ipairs(matched) do
-      if reachable(r.reviewee_status) then
-        local cc = admins_cc
-        if step.cc == "manager" then
-          cc = (r.manager_email and reachable(r.manager_status_user)) and r.manager_email or nil
-        end
-        out[#out + 1] = { user = { id = r.reviewee_id, name = r.reviewee_name, email = r.reviewee_email }, cc = cc,
-          review_id = r.id,
-          vars = want_vars(out) and with(base, { reviewee = r.reviewee_name, manager = r.manager_name or "",
-            is_reviewee = "yes", link = url .. "/reviews/" .. r.id, count = 1 }) or nil }
-      end
-    end
-  elseif to == "managers" or to == "manager" then
-    local by_manager, order = {}, {}
-    for _, r in ipairs(matched) do
-      if r.manager_id and reachable(r.manager_status_user) then
-        local g = by_manager[r.manager_id]
-        if not g then
-          g = { id = r.manager_id, name = r.manager_name, email = r.manager_email, reviews = {} }
-          by_manager[r.manager_id] = g
-          order[#order + 1] = g
-        end
-        g.reviews[#g.reviews + 1] = r
-      end
-    end
-    for _, g in ipairs(order) do
-      local names = {}
-      for i, r in ipairs(g.reviews) do names[i] = r.reviewee_name end
-      local one = #g.reviews == 1 and g.reviews[1] or nil
-      out[#out + 1] = { user = { id = g.id, name = g.name, email = g.email }, cc = admins_cc,
-        review_id = one and one.id or nil,
-        vars = want_vars(out) and with(base, { reviewees = names_text(names), count = #g.reviews, is_manager = "yes",
-          reviewee = one and one.reviewee_name or names_text(names), manager = g.name,
-          link = one and (url .. "/reviews/" .. one.id) or (url .. "/home") }) or nil }
-    end
-  elseif to == "cycle_admins" then
+  if step.to == "cycle_admins" then
     if #matched > 0 or not step.only or step.only == "all" then
+      local item = kind.items[item_type(kind, step.kind, step.to)]
       local names = {}
-      for i, r in ipairs(matched) do names[i] = r.reviewee_name end
+      for i, r in ipairs(matched) do names[i] = item.reviewee(r) end
       for _, a in ipairs(ctx.admins) do
         out[#out + 1] = { user = { id = a.id, name = a.name, email = a.email },
-          review_id = #matched == 1 and matched[1].id or nil,
-          vars = with(base, { reviewees = names_text(names), count = #matched, is_admin = "yes",
-            reviewee = #matched == 1 and matched[1].reviewee_name or names_text(names),
-            manager = #matched == 1 and matched[1].manager_name or "",
-            link = url .. "/cycles/" .. cycle.id }) }
+          vars = with(ctx.vars, { reviewees = names_text(names), count = #matched, is_admin = "yes",
+            reviewee = #matched == 1 and names[1] or names_text(names), manager = "",
+            link = ctx.url .. kind.link(cycle) }) }
       end
     end
+  else
+    out = kind.groups[step.to].recipients(matched, ctx, step, cycle)
   end
   for _, rc in ipairs(out) do
     local v = rc.vars
@@ -676,22 +687,23 @@ local function resolve(entry, cycle, step, reviews, ctx, matched)
   return out, problem
 end
 
-local function new_ctx(cycle)
-  return { vars = cycle_vars(cycle), url = base_url() }
+local function new_ctx(kind, cycle)
+  return { vars = kind.vars(cycle), url = base_url() }
 end
 
 -- Queues the mails of a step; returns how many were queued.
-local function send(entry, cycle, step, reviews, key_part, matched, problem)
-  local recipients, filter_problem = resolve(entry, cycle, step, reviews, new_ctx(cycle), matched)
+local function send(entry, cycle, step, rows, key_part, matched, problem)
+  local kind = entry.kind
+  local recipients, filter_problem = resolve(entry, cycle, step, rows, new_ctx(kind, cycle), matched)
   problem = problem or filter_problem
   if problem then
-    log.warn(("workflow of cycle %d (%s), %s: %s"):format(cycle.id, cycle.name, step.id, problem))
+    log.warn(("workflow of %s cycle %d (%s), %s: %s"):format(kind.name, cycle.id, cycle.name, step.id, problem))
   end
   local n = 0
   for _, rc in ipairs(recipients) do
     local id = mail.queue({ template = step.template, to = rc.user, vars = rc.vars, cc = rc.cc,
-      related_type = "cycle", related_id = cycle.id,
-      dedupe_key = ("wf:%d:%s:%s:%d"):format(cycle.id, step.id, key_part, rc.user.id) })
+      related_type = kind.related_type or "cycle", related_id = cycle.id,
+      dedupe_key = ("%s:%s:%s:%d"):format(kind.dedupe_root(cycle.id), step.id, key_part, rc.user.id) })
     if id then n = n + 1 end
   end
   return n
@@ -705,12 +717,14 @@ local function phase_rank(def, id)
   return p and p.index or math.huge
 end
 
-local function job_prefix(cycle_id) return ("cycle:%d:wf:"):format(cycle_id) end
+local function job_prefix(kind, cycle_id) return kind.job_root(cycle_id) .. "wf:" end
 
 -- Plans the cycle's dated steps and automatic transitions (replacing what was planned).
 -- Returns the number of jobs planned.
 local function plan(cycle, entry)
-  app.cancel_jobs(job_prefix(cycle.id), true)
+  local kind = entry.kind
+  app.cancel_jobs(job_prefix(kind, cycle.id) .. "step:", true)
+  app.cancel_jobs(job_prefix(kind, cycle.id) .. "transition:", true)
   if cycle.phase == "draft" or cycle.phase == "closed" then return 0 end
   local def = entry.def
   local now = clock.now()
@@ -721,8 +735,8 @@ local function plan(cycle, entry)
       local ts = M.when(cycle, step)
       if ts and ts < now and util.format_date(ts) == today then ts = now end
       if ts and ts >= now then
-        app.schedule(ts, "workflow.step", { cycle_id = cycle.id, step = step.id, date = util.format_date(ts) },
-          job_prefix(cycle.id) .. "step:" .. step.id)
+        app.schedule(ts, "workflow.step", { kind = kind.name, cycle_id = cycle.id, step = step.id,
+          date = util.format_date(ts) }, job_prefix(kind, cycle.id) .. "step:" .. step.id)
         n = n + 1
       end
     end
@@ -732,8 +746,8 @@ local function plan(cycle, entry)
     if tr.at and phase_rank(def, tr.from) >= rank then
       local ts = M.when(cycle, tr)
       if ts then
-        app.schedule(math.max(ts, now), "workflow.transition", { cycle_id = cycle.id, transition = tr.index },
-          job_prefix(cycle.id) .. "transition:" .. tr.index)
+        app.schedule(math.max(ts, now), "workflow.transition", { kind = kind.name, cycle_id = cycle.id,
+          transition = tr.index }, job_prefix(kind, cycle.id) .. "transition:" .. tr.index)
         n = n + 1
       end
     end
@@ -741,11 +755,20 @@ local function plan(cycle, entry)
   return n
 end
 
-local function fresh_cycle(cycle)
-  local id = type(cycle) == "table" and cycle.id or cycle
-  local row = cycles.get(id)
-  if not row then errors.not_found("There is no such cycle.") end
+local function load_cycle(kind, id)
+  local row
+  if kind.load then row = kind.load(id)
+  else row = db.row(("SELECT * FROM %s WHERE id = ?"):format(kind.table), id) end
+  if row then row.workflow = row.workflow or kind.name end
   return row
+end
+
+local function fresh_cycle(cycle)
+  local kind = kind_of(cycle)
+  local id = type(cycle) == "table" and cycle.id or cycle
+  local row = load_cycle(kind, id)
+  if not row then errors.not_found("There is no such cycle.") end
+  return row, kind
 end
 
 -- ------------------------------------------------------------------ roles and transitions
@@ -761,11 +784,12 @@ local function copy_back(cycle, row)
   return cycle
 end
 
-local function roles_of(cycle, actor)
+local function roles_of(kind, cycle, actor)
   local set = {}
   if not actor or actor == SYSTEM then return set end
   for _, r in ipairs(actor.roles or access.roles(actor.id)) do set[r] = true end
-  local cr = cycles.cycle_role(actor.id, cycle.id)
+  local cr = db.value(("SELECT role FROM %s WHERE cycle_id = ? AND user_id = ?"):format(kind.admins_table),
+    cycle.id, actor.id)
   if cr then set["cycle_" .. cr] = true end
   return set
 end
@@ -782,14 +806,14 @@ local function who_may(tr)
   return table.concat(out, ", ")
 end
 
--- Moves the cycle along tr (checked already), re-plans, and fires cycle.phase_changed and the
+-- Moves the cycle along tr (checked already), re-plans, and fires <area>.phase_changed and the
 -- transition's event.
 local function apply(cycle, entry, tr, actor)
   local now = clock.now()
-  local n = db.exec([[UPDATE cycles SET phase = ?, updated_at = ?,
+  local n = db.exec(([[UPDATE %s SET phase = ?, updated_at = ?,
       closed_at = CASE WHEN ? = 'closed' THEN ? ELSE closed_at END,
       started_at = CASE WHEN ? = 'draft' THEN COALESCE(started_at, ?) ELSE started_at END
-    WHERE id = ? AND phase = ?]], tr.to, now, tr.to, now, tr.from, now, cycle.id, tr.from)
+    WHERE id = ? AND phase = ?]]):format(entry.kind.table), tr.to, now, tr.to, now, tr.from, now, cycle.id, tr.from)
   if n == 0 then errors.conflict("The cycle moved on meanwhile; reload and try again.") end
   cycle.phase = tr.to
   cycle.updated_at = now
@@ -798,28 +822,25 @@ local function apply(cycle, entry, tr, actor)
   plan(cycle, entry)
   local data = { cycle_id = cycle.id, from = tr.from, to = tr.to, actor_id = actor ~= SYSTEM and actor and actor.id or nil,
     automatic = actor == SYSTEM }
-  events.fire("cycle.phase_changed", data)
-  if tr.event then
-    events.fire(tr.event, { cycle_id = cycle.id, from = tr.from, to = tr.to, actor_id = data.actor_id,
-      automatic = data.automatic })
-  end
+  events.fire(entry.kind.area .. ".phase_changed", data)
+  if tr.event then events.fire(tr.event, util.copy(data)) end
 end
 
---- Starts a draft cycle (inside the caller's transaction, after its reviews have their
---- managers): pins the current workflow version, moves the phase along the transition from
---- draft (checking `by` against the actor's roles and cycle role), plans the timeline and
---- emits the transition's event. Updates and returns the cycle table.
+--- Starts a draft cycle (inside the caller's transaction, after its items are ready): pins
+--- the current workflow version, moves the phase along the transition from draft (checking
+--- `by` against the actor's roles and cycle role), plans the timeline and emits the
+--- transition's event. Updates and returns the cycle table.
 function M.start(cycle, actor)
-  local row = fresh_cycle(cycle)
+  local row, kind = fresh_cycle(cycle)
   if row.phase ~= "draft" then errors.conflict("This cycle has started already.") end
-  local version = M.current_version(row.workflow or "performance_review")
+  local version = M.current_version(kind.name)
   local entry = entry_of(version.id)
   local tr
   for _, t in ipairs(entry.def.transitions) do if t.from == "draft" then tr = t end end
-  if actor ~= SYSTEM and not may(tr, roles_of(row, actor)) then
+  if actor ~= SYSTEM and not may(tr, roles_of(kind, row, actor)) then
     errors.forbidden(("Only %s may start this cycle."):format(who_may(tr)))
   end
-  db.exec("UPDATE cycles SET workflow_version_id = ? WHERE id = ?", version.id, row.id)
+  db.exec(("UPDATE %s SET workflow_version_id = ? WHERE id = ?"):format(kind.table), version.id, row.id)
   row.workflow_version_id = version.id
   apply(row, entry, tr, actor)
   return copy_back(cycle, row)
@@ -828,7 +849,7 @@ end
 --- Moves a started cycle to another phase by hand: 409 when the workflow has no transition
 --- from the current phase to to_phase, 403 when the actor is not among its `by`.
 function M.transition(cycle, to_phase, actor)
-  local row = fresh_cycle(cycle)
+  local row, kind = fresh_cycle(cycle)
   if row.phase == "draft" then
     errors.conflict("This cycle has not started yet: start it first.")
   end
@@ -848,8 +869,9 @@ function M.transition(cycle, to_phase, actor)
     if #tr.by == 0 then
       errors.conflict(("%s happens by itself on its date; nobody makes it by hand."):format(tr.label))
     end
-    if not actor or not may(tr, roles_of(row, actor)) then
-      errors.forbidden(("Only %s may %s."):format(who_may(tr), util.lower(util.utf8_sub(tr.label, 1, 1)) .. util.utf8_sub(tr.label, 2)))
+    if not actor or not may(tr, roles_of(kind, row, actor)) then
+      errors.forbidden(("Only %s may %s."):format(who_may(tr),
+        util.lower(util.utf8_sub(tr.label, 1, 1)) .. util.utf8_sub(tr.label, 2)))
     end
   end
   apply(row, entry, tr, actor)
@@ -860,7 +882,7 @@ end
 function M.available_transitions(cycle, actor)
   local row = type(cycle) == "table" and cycle.phase and cycle or fresh_cycle(cycle)
   local entry = cycle_entry(row)
-  local roles = roles_of(row, actor)
+  local roles = roles_of(entry.kind, row, actor)
   local out = {}
   for _, t in ipairs(entry.def.transitions) do
     if t.from == row.phase and #t.by > 0 and may(t, roles) then
@@ -884,9 +906,10 @@ function M.phases(cycle)
   return list
 end
 
---- Whether the cycle's current phase allows an activity (self_write, manager_write, share, sign).
+--- Whether the cycle's current phase allows an activity of its kind (reviews: self_write,
+--- manager_write, share, sign; 360 feedback: nominate, approve, write, release).
 function M.allows(cycle, activity)
-  assert(M.ACTIVITY_LABELS[activity], "unknown activity " .. tostring(activity))
+  assert(kind_of(cycle).activity_labels[activity], "unknown activity " .. tostring(activity))
   if not cycle.workflow_version_id or cycle.phase == "draft" then return false end
   local p = entry_of(cycle.workflow_version_id).def.phase_by_id[cycle.phase]
   return p ~= nil and p.allows[activity] == true
@@ -899,71 +922,109 @@ function M.reschedule(cycle)
   return plan(row, entry_of(row.workflow_version_id))
 end
 
---- Cancels every job of the cycle (it is being deleted).
+--- Cancels every job of the cycle (it is being deleted) and drops its waiting batches.
 function M.stop(cycle)
+  local kind = kind_of(cycle)
   local id = type(cycle) == "table" and cycle.id or cycle
-  return app.cancel_jobs(("cycle:%d:"):format(id), true)
+  db.exec("DELETE FROM workflow_batches WHERE kind = ? AND cycle_id = ?", kind.name, id)
+  return app.cancel_jobs(kind.job_root(id), true)
 end
 
--- ------------------------------------------------------------------ events
+-- ------------------------------------------------------------------ events and batches
+
+-- Holds the recipients of a batch step's mail for this item; the batch's job sends one mail
+-- per recipient once the first item waited step.batch minutes (a rule in `only` runs then, from
+-- the job).
+local function hold(entry, cycle, step, row, item_id)
+  local kind = entry.kind
+  local recipients = resolve(entry, cycle, step, { row }, new_ctx(kind, cycle), { row })
+  local now = clock.now()
+  for _, rc in ipairs(recipients) do
+    local due = db.value([[SELECT min(due_at) FROM workflow_batches WHERE kind = ? AND cycle_id = ? AND step = ?
+      AND user_id = ?]], kind.name, cycle.id, step.id, rc.user.id)
+    if not due then
+      due = now + step.batch * 60
+      app.schedule(due, "workflow.batch", { kind = kind.name, cycle_id = cycle.id, step = step.id, user_id = rc.user.id },
+        ("%sbatch:%s:%d"):format(job_prefix(kind, cycle.id), step.id, rc.user.id))
+    end
+    db.exec([[INSERT INTO workflow_batches(kind, cycle_id, step, user_id, item_id, due_at, created_at)
+      VALUES(?,?,?,?,?,?,?) ON CONFLICT DO NOTHING]], kind.name, cycle.id, step.id, rc.user.id, item_id, due, now)
+  end
+  return 0
+end
 
 local function emit_in(cycle, entry, event, data)
-  local def = entry.def
-  local review = data and data.review
+  local def, kind = entry.def, entry.kind
+  local about = kind.events[event] or "cycle"
   local n = 0
   for _, step in ipairs(def.timeline) do
     if step.on == event and (not step.during or step.during[cycle.phase]) then
-      local reviews, key
-      if step.kind == "review_event" then
-        local r = review and load_review(review.id)
-        if r then
-          reviews = { r }
-          key = ("r%d.%d"):format(r.id, r.reopened_at or 0)
+      local rows, key
+      if about ~= "cycle" then
+        local it = kind.items[about]
+        local row = data[about] and it.one(data[about].id)
+        if row then
+          rows = { row }
+          key = it.key(row)
         end
       else
-        reviews = load_reviews(cycle.id)
+        rows = kind.items[item_type(kind, step.kind, step.to)].all(cycle)
         key = "c"
       end
-      if reviews and step.only_fn then
+      if rows and step.batch then
+        hold(entry, cycle, step, rows[1], rows[1].id)
+      elseif rows and step.only_fn then
         -- a rule is customer code: it runs from a job, outside this transaction (the job is
         -- planned with the change, so a change that rolls back plans nothing)
-        app.schedule(clock.now(), "workflow.event", { cycle_id = cycle.id, step = step.id,
-          review_id = step.kind == "review_event" and reviews[1].id or nil, key = key },
-          ("cycle:%d:wfevent:%s:%s"):format(cycle.id, step.id, key))
-      elseif reviews then
-        n = n + send(entry, cycle, step, reviews, key)
+        app.schedule(clock.now(), "workflow.event", { kind = kind.name, cycle_id = cycle.id, step = step.id,
+          item = about ~= "cycle" and about or nil, item_id = about ~= "cycle" and rows[1].id or nil, key = key },
+          ("%swfevent:%s:%s"):format(kind.job_root(cycle.id), step.id, key))
+      elseif rows then
+        n = n + send(entry, cycle, step, rows, key)
       end
     end
   end
   return n
 end
 
---- Emits an event of a started cycle: queues the mails of the timeline's `on` steps for it.
---- data.review is the reviews row for review.* events. Returns the number of mails queued.
+--- Emits an event of a started cycle: queues the mails of the timeline's `on` steps for it
+--- (or holds them for a batch). data.<item> is the row the event is about (data.review for
+--- review.* events, data.request for 360 requests, ...). Returns the number of mails queued.
 function M.emit(cycle, event, data)
-  local row = fresh_cycle(cycle)
+  local row, kind = fresh_cycle(cycle)
   if not row.workflow_version_id then return 0 end
   local entry = entry_of(row.workflow_version_id)
-  if not M.EVENTS[event] and not entry.def.events[event] then
-    error("unknown workflow event " .. tostring(event), 2)
+  local about = kind.events[event]
+  if not about and not entry.def.events[event] then
+    error(("unknown workflow event %s (in a %s cycle)"):format(tostring(event), kind.name), 2)
   end
-  if M.EVENTS[event] == "review" and not (data and data.review and data.review.id) then
-    error("event " .. event .. " needs data.review", 2)
+  if about and about ~= "cycle" and not (data and data[about] and data[about].id) then
+    error(("event %s needs data.%s"):format(event, about), 2)
   end
   return emit_in(row, entry, event, data or {})
 end
 
--- The bus: every cycle.* and review.* event of a started cycle runs the timeline's `on` steps.
+-- The kind whose events name is one of (its own events, or its transitions' <area>.*).
+local function kind_of_event(name)
+  local area = name:match("^([%w_]+)%.")
+  for _, k in pairs(kinds) do
+    if k.events[name] or k.area == area then return k end
+  end
+  return nil
+end
+
+-- The bus: every event of a kind about a started cycle runs the timeline's `on` steps.
 local function on_event(e, name)
   if not e.cycle_id then return end
-  local area = name:match("^(%a+)%.")
-  if area ~= "cycle" and area ~= "review" then return end
-  if M.EVENTS[name] == "review" and not e.review_id then return end
-  local cycle = cycles.get(e.cycle_id)
+  local kind = kind_of_event(name)
+  if not kind then return end
+  local about = kind.events[name]
+  if about and about ~= "cycle" and not e[about .. "_id"] then return end
+  local cycle = load_cycle(kind, e.cycle_id)
   if not cycle or not cycle.workflow_version_id then return end
   local entry = entry_of(cycle.workflow_version_id)
-  if not M.EVENTS[name] and not entry.def.events[name] then return end
-  emit_in(cycle, entry, name, { review = e.review_id and { id = e.review_id } or nil })
+  if not about and not entry.def.events[name] then return end
+  emit_in(cycle, entry, name, (about and about ~= "cycle") and { [about] = { id = e[about .. "_id"] } } or {})
 end
 
 --- Whether a workflow version in use names event in one of its transitions.
@@ -977,6 +1038,17 @@ end
 -- The actor of an event: the person (the evaluator has their roles), or nil.
 local function actor_of(e)
   return e.actor_id and { id = e.actor_id } or nil
+end
+
+-- The engine's part in a kind's cycle life: start, move, re-plan, stop.
+hook_kind = function(kind)
+  local function cycle_of(e) return { id = e.cycle_id, workflow = kind.name } end
+  events.hook(kind.area .. ".starting", function(e) M.start(cycle_of(e), actor_of(e)) end)
+  events.hook(kind.area .. ".moving", function(e) M.transition(cycle_of(e), e.to, actor_of(e)) end)
+  events.hook(kind.area .. ".updated", function(e)
+    if e.dates_changed and #e.dates_changed > 0 then M.reschedule(cycle_of(e)) end
+  end)
+  events.hook(kind.area .. ".deleted", function(e) M.stop(cycle_of(e)) end)
 end
 
 -- ------------------------------------------------------------------ jobs
@@ -999,8 +1071,8 @@ local function rule_stopped(entry, cycle, step, err)
     local row = db.row("SELECT name, failures, suspended_at FROM workflow_versions WHERE id = ?", entry.version_id)
     if row.suspended_at or row.failures < M.SUSPEND_AFTER then return row.failures end
     db.exec("UPDATE workflow_versions SET suspended_at = ? WHERE id = ?", clock.now(), entry.version_id)
-    local running = db.column("SELECT name FROM cycles WHERE workflow_version_id = ? AND phase <> 'closed' ORDER BY id",
-      entry.version_id)
+    local running = db.column(("SELECT name FROM %s WHERE workflow_version_id = ? AND phase <> 'closed' ORDER BY id")
+      :format(entry.kind.table), entry.version_id)
     for _, u in ipairs(hr_admins()) do
       mail.queue({ template = "workflow.suspended", to = u, related_type = "workflow_version",
         related_id = entry.version_id,
@@ -1034,79 +1106,144 @@ local function rule_worked(entry)
   end
 end
 
--- What an `only` rule sees of the reviews, to tell whether it changed while the rule ran.
-local function snapshot(reviews, cycle)
+-- Plain data as text, the same whatever the order of its keys.
+local function fingerprint(v)
+  if type(v) ~= "table" then return tostring(v) end
+  local keys = {}
+  for k in pairs(v) do keys[#keys + 1] = tostring(k) end
+  table.sort(keys)
   local parts = {}
-  for i, r in ipairs(reviews) do
-    local d = review_data(r, cycle)
-    local f = {}
-    for j, k in ipairs(REVIEW_FIELDS) do f[j] = tostring(d[k]) end
-    parts[i] = table.concat(f, ",") .. "|" .. tostring(r.department) .. "|" .. tostring(r.location) .. "|"
-      .. tostring(r.job_title) .. "|" .. tostring(r.manager_name)
-  end
+  for i, k in ipairs(keys) do parts[i] = k .. "=" .. fingerprint(v[k] == nil and v[tonumber(k)] or v[k]) end
+  return "{" .. table.concat(parts, ",") .. "}"
+end
+
+-- What an `only` rule sees of rows, to tell whether it changed while the rule ran.
+local function snapshot(kind, t, rows, cycle)
+  local parts = {}
+  for i, r in ipairs(rows) do parts[i] = fingerprint(kind.items[t].data(r, cycle)) end
   return table.concat(parts, "\n")
 end
 
--- Runs a step of a started cycle: the step found by find(def) for reviews_of(cycle), its mails
--- keyed by key_part. A step with a rule runs the rule first, outside any transaction, then
--- sends in a transaction that checks nothing the rule saw changed meanwhile (else it runs again).
-local function run_step(cycle_id, find, reviews_of, key_part)
+-- Runs a step of a started cycle of kind: the step find(def) picks, over the items
+-- rows_of(cycle, step) gives (nil: nothing to do), handed to deliver(entry, cycle, step, rows,
+-- matched, problem). A step with a rule runs the rule first, outside any transaction, then
+-- delivers in a transaction that checks nothing the rule saw changed meanwhile (else it runs
+-- again).
+local function run_step(kind, cycle_id, find, rows_of, deliver)
   for _ = 1, 3 do
-    local cycle = cycles.get(cycle_id)
+    local cycle = load_cycle(kind, cycle_id)
     if not cycle or not cycle.workflow_version_id or cycle.phase == "draft" or cycle.phase == "closed" then return 0 end
     local entry = entry_of(cycle.workflow_version_id)
     local step = find(entry.def)
     if not step or (step.during and not step.during[cycle.phase]) then return 0 end
     if not step.only_fn then
       return db.transaction(function()
-        local again = cycles.get(cycle_id)
+        local again = load_cycle(kind, cycle_id)
         if not again or again.phase ~= cycle.phase then return 0 end
-        return send(entry, again, step, reviews_of(again) or {}, key_part)
+        return deliver(entry, again, step, rows_of(again, step) or {})
       end)
     end
-    local reviews = reviews_of(cycle)
-    if not reviews then return 0 end
-    local matched, problem, stopped = apply_filter(entry, step, reviews, cycle)
+    local rows = rows_of(cycle, step)
+    if not rows then return 0 end
+    local matched, problem, stopped = apply_filter(entry, step, rows, cycle)
     if stopped then return rule_stopped(entry, cycle, step, stopped) end
+    local t = item_type(kind, step.kind, step.to)
     local sent = db.transaction(function()
       rule_worked(entry)
-      local again = cycles.get(cycle_id)
+      local again = load_cycle(kind, cycle_id)
       if not again or again.phase ~= cycle.phase or again.workflow_version_id ~= cycle.workflow_version_id then
         return false
       end
-      local fresh = reviews_of(again)
-      if not fresh or snapshot(fresh, again) ~= snapshot(reviews, cycle) then return false end
-      return send(entry, again, step, fresh, key_part, matched, problem)
+      local fresh = rows_of(again, step)
+      if not fresh or snapshot(kind, t, fresh, again) ~= snapshot(kind, t, rows, cycle) then return false end
+      return deliver(entry, again, step, fresh, matched, problem)
     end)
     if sent then return sent end
   end
-  error(("cycle %d: the reviews kept changing while the step's rule ran; it runs again later"):format(cycle_id), 0)
+  error(("%s cycle %d: what the step's rule looks at kept changing while it ran; it runs again later")
+    :format(kind.name, cycle_id), 0)
+end
+
+-- Sends a step's mails keyed by key_part (the deliver of run_step).
+local function sender(key_part)
+  return function(entry, cycle, step, rows, matched, problem)
+    return send(entry, cycle, step, rows, key_part, matched, problem)
+  end
+end
+
+-- All the items of a step's type in the cycle (the rows_of of run_step).
+local function every_item(kind)
+  return function(cycle, step) return kind.items[item_type(kind, step.kind, step.to)].all(cycle) end
 end
 
 local function run_step_job(p)
-  return run_step(p.cycle_id, function(def)
+  local kind = kind_of(p.kind)
+  return run_step(kind, p.cycle_id, function(def)
     for _, s in ipairs(def.timeline) do if s.id == p.step and s.at then return s end end
-  end, function(cycle) return load_reviews(cycle.id) end, p.date or util.format_date(clock.now()))
+  end, every_item(kind), sender(p.date or util.format_date(clock.now())))
 end
 
 -- A step on an event whose rule the event could not run in its transaction.
 local function run_event_job(p)
-  return run_step(p.cycle_id, function(def)
+  local kind = kind_of(p.kind)
+  return run_step(kind, p.cycle_id, function(def)
     for _, s in ipairs(def.timeline) do if s.id == p.step and s.on then return s end end
-  end, function(cycle)
-    if not p.review_id then return load_reviews(cycle.id) end
-    local r = load_review(p.review_id)
+  end, function(cycle, step)
+    if not p.item then return every_item(kind)(cycle, step) end
+    local r = kind.items[p.item].one(p.item_id)
     return r and r.cycle_id == cycle.id and { r } or nil
-  end, p.key)
+  end, sender(p.key))
+end
+
+-- One recipient's batch: the items that still exist and still pass `only` make one mail.
+local function run_batch_job(p)
+  local kind = kind_of(p.kind)
+  local held
+  local function clear()
+    db.exec("DELETE FROM workflow_batches WHERE kind = ? AND cycle_id = ? AND step = ? AND user_id = ?",
+      kind.name, p.cycle_id, p.step, p.user_id)
+  end
+  local n = run_step(kind, p.cycle_id, function(def)
+    for _, s in ipairs(def.timeline) do if s.id == p.step and s.batch then return s end end
+  end, function(cycle, step)
+    held = db.query([[SELECT id, item_id FROM workflow_batches WHERE kind = ? AND cycle_id = ? AND step = ?
+      AND user_id = ? ORDER BY id]], kind.name, cycle.id, p.step, p.user_id)
+    if #held == 0 then return nil end
+    local it = kind.items[item_type(kind, step.kind, step.to)]
+    local rows = {}
+    for _, h in ipairs(held) do rows[#rows + 1] = it.one(h.item_id) end
+    return rows
+  end, function(entry, cycle, step, rows, matched, problem)
+    clear()
+    local recipients, filter_problem = resolve(entry, cycle, step, rows, new_ctx(kind, cycle), matched)
+    problem = problem or filter_problem
+    if problem then log.warn(("workflow of %s cycle %d, %s: %s"):format(kind.name, cycle.id, step.id, problem)) end
+    for _, rc in ipairs(recipients) do
+      if rc.user.id == p.user_id then
+        mail.queue({ template = step.template, to = rc.user, vars = rc.vars, cc = rc.cc,
+          related_type = kind.related_type or "cycle", related_id = cycle.id,
+          dedupe_key = ("%s:%s:b%d:%d"):format(kind.dedupe_root(cycle.id), step.id, held[1].id, rc.user.id) })
+        return 1
+      end
+    end
+    return 0
+  end)
+  if n == 0 then db.transaction(clear) end -- a closed cycle, or a step that is gone: nothing left waiting
+  return n
 end
 
 -- Compiles the versions that running cycles and new cycles use, from a job at start (a script
 -- may run there without blocking anyone): else the first request needing one inside a
 -- transaction would compile it with the loop blocked. Returns how many it compiled.
 local function run_warm_job()
-  local ids = db.column([[SELECT DISTINCT workflow_version_id FROM cycles
-    WHERE workflow_version_id IS NOT NULL AND phase <> 'closed']])
-  for _, name in ipairs(M.names()) do ids[#ids + 1] = M.current_version(name).id end
+  local ids = {}
+  for _, k in pairs(kinds) do
+    for _, id in ipairs(db.column(("SELECT DISTINCT workflow_version_id FROM %s WHERE workflow_version_id IS NOT NULL"
+        .. " AND phase <> 'closed'"):format(k.table))) do
+      ids[#ids + 1] = id
+    end
+    ids[#ids + 1] = M.current_version(k.name).id
+  end
   local n = 0
   for _, id in ipairs(ids) do
     local ok, err = pcall(entry_of, id)
@@ -1118,7 +1255,8 @@ end
 
 local function run_transition_job(p)
   return db.transaction(function()
-    local cycle = cycles.get(p.cycle_id)
+    local kind = kind_of(p.kind)
+    local cycle = load_cycle(kind, p.cycle_id)
     if not cycle or not cycle.workflow_version_id then return end
     local entry = entry_of(cycle.workflow_version_id)
     for _, t in ipairs(entry.def.transitions) do
@@ -1132,20 +1270,20 @@ end
 
 -- ------------------------------------------------------------------ dry run
 
-local function filter_label(step)
+local function filter_label(kind, step)
   if not step.only then return "everyone" end
   if step.only_fn then return "custom rule (a function in the script)" end
-  return M.FILTERS[step.only].label
+  return kind.filters[step.only].label
 end
 
 -- When an event step would happen, if the workflow knows.
 local function event_time(cycle, def, event)
-  if event == "cycle.started" then
-    if cycle.started_at then return cycle.started_at end
-    local d = anchor_date(cycle, "start")
-    return d and (util.date_to_ts(d) + send_hour() * 3600) or nil
-  end
   for _, t in ipairs(def.transitions) do
+    if t.event == event and t.from == "draft" then -- the start
+      if cycle.started_at then return cycle.started_at end
+      local d = anchor_date(cycle, kind_of(cycle).anchor_order[1])
+      return d and (util.date_to_ts(d) + send_hour() * 3600) or nil
+    end
     if t.event == event and t.at then return M.when(cycle, t), t end
   end
   return nil
@@ -1158,22 +1296,29 @@ end
 function M.dry_run(source_or_version, cycle)
   local entry, errs
   local own = false
-  local started = cycles.get(cycle.id)
+  local kind = kind_of(cycle)
+  local started = load_cycle(kind, cycle.id)
   local pinned = started and started.phase ~= "draft" and started.workflow_version_id or nil
   if pinned then source_or_version = pinned end
   if type(source_or_version) == "number" then
     entry = entry_of(source_or_version)
   else
-    entry, errs = compile(source_or_version, cycle and cycle.workflow or "performance_review")
+    entry, errs = compile(source_or_version, kind.name)
     if not entry then return nil, errs end
     own = true
   end
   local def = entry.def
   local now = clock.now()
   cycle = started or cycle
-  local reviews = load_reviews(cycle.id)
-  local ctx = new_ctx(cycle)
+  local loaded = {}
+  local function rows_of(step)
+    local t = item_type(kind, step.kind, step.to)
+    loaded[t] = loaded[t] or kind.items[t].all(cycle)
+    return loaded[t]
+  end
+  local ctx = new_ctx(kind, cycle)
   ctx.first_vars_only = true
+  ctx.dry = true -- nothing may be written for a dry run (e.g. sign-in links)
   local items = {}
   local problems = {}
   -- a started cycle's phase, or the phase it would start in
@@ -1182,32 +1327,34 @@ function M.dry_run(source_or_version, cycle)
     for _, t in ipairs(def.transitions) do if t.from == "draft" then sim.phase = t.to end end
   end
   for _, step in ipairs(def.timeline) do
+    local rows = rows_of(step)
     local item = { step = step.index, id = step.id, template = step.template, label = step.label,
-      to = M.GROUPS[step.to].label, group = step.to, filter = filter_label(step),
-      cc = step.cc and (step.cc == "cycle_admins" and M.GROUPS.cycle_admins.label or "The reviewee's manager") or nil }
+      to = kind.groups[step.to].label, group = step.to, filter = filter_label(kind, step), batch = step.batch,
+      cc = step.cc and (step.cc == "cycle_admins" and ADMINS_LABEL or kind.cc[step.cc].label) or nil }
     local recipients, problem, matched = {}, nil, nil
     if step.at then
       item.kind = "scheduled"
       item.when = M.when(cycle, step)
       item.rule = ("%d day%s %s %s"):format(math.abs(step.offset), math.abs(step.offset) == 1 and "" or "s",
-        step.offset < 0 and "before" or "after", M.ANCHOR_LABELS[step.at])
-      if step.offset == 0 then item.rule = "on " .. M.ANCHOR_LABELS[step.at] end
+        step.offset < 0 and "before" or "after", kind.anchor_labels[step.at])
+      if step.offset == 0 then item.rule = "on " .. kind.anchor_labels[step.at] end
       if not item.when then
-        item.note = ("not sent: the cycle has no date for %s"):format(M.ANCHOR_LABELS[step.at])
+        item.note = ("not sent: the cycle has no date for %s"):format(kind.anchor_labels[step.at])
       else
-        matched, problem = apply_filter(entry, step, reviews, sim)
-        recipients = resolve(entry, sim, step, reviews, ctx, matched)
+        matched, problem = apply_filter(entry, step, rows, sim)
+        recipients = resolve(entry, sim, step, rows, ctx, matched)
       end
     else
       item.kind = "on event"
       item.event = step.on
       item.when = event_time(cycle, def, step.on)
       item.rule = "when " .. step.on .. " happens"
-      matched, problem = apply_filter(entry, step, reviews, sim)
-      recipients = resolve(entry, sim, step, reviews, ctx, matched)
-      if step.kind == "review_event" then
-        -- every review could raise the event: everyone who would get a mail, once
-        item.note = "one mail each time it happens, about that review"
+      matched, problem = apply_filter(entry, step, rows, sim)
+      recipients = resolve(entry, sim, step, rows, ctx, matched)
+      if step.kind ~= "cycle_event" then
+        -- every item could raise the event: everyone who would get a mail, once
+        item.note = step.batch and ("gathered: one mail per person for what happens within %d minutes"):format(step.batch)
+          or ("one mail each time it happens, about that %s"):format(item_type(kind, step.kind, step.to))
       end
     end
     if step.during then
@@ -1228,9 +1375,9 @@ function M.dry_run(source_or_version, cycle)
     for i, rc in ipairs(recipients) do
       item.recipients[i] = { id = rc.user.id, name = rc.user.name, email = rc.user.email, cc = rc.cc }
     end
-    if step.kind == "review_event" and reviews[1] and recipients[1] then
-      -- the mail is about one review: render it for the first review that gets one
-      for _, r in ipairs(matched or reviews) do
+    if step.kind ~= "dated" and step.kind ~= "cycle_event" and rows[1] and recipients[1] then
+      -- the mail is about one item: render it for the first item that gets one
+      for _, r in ipairs(matched or rows) do
         local one = resolve(entry, sim, step, { r }, ctx, { r })
         if one[1] then
           item.subject = (mail.render(step.template, one[1].vars))
@@ -1240,12 +1387,9 @@ function M.dry_run(source_or_version, cycle)
     elseif recipients[1] then
       item.subject = (mail.render(step.template, recipients[1].vars))
     else
-      local g = step.to
-      item.subject = (mail.render(step.template, with(ctx.vars, { reviewee = "(reviewee)", manager = "(manager)",
-        reviewees = "(reviewees)", name = "(name)", first_name = "(name)", link = ctx.url, count = 0,
-        is_reviewee = (g == "reviewees" or g == "reviewee") and "yes" or nil,
-        is_manager = (g == "managers" or g == "manager") and "yes" or nil,
-        is_admin = g == "cycle_admins" and "yes" or nil })))
+      item.subject = (mail.render(step.template, with(ctx.vars, with({ name = "(name)", first_name = "(name)",
+        link = ctx.url, count = 0, is_admin = step.to == "cycle_admins" and "yes" or nil },
+        kind.placeholders(step.to)))))
     end
     items[#items + 1] = item
   end
@@ -1255,9 +1399,9 @@ function M.dry_run(source_or_version, cycle)
       items[#items + 1] = { kind = "transition", when = when, date = when and util.format_date(when) or nil,
         label = t.label, from = t.from, to = t.to, event = t.event, count = 0, recipients = {},
         rule = ("%s %s"):format(t.offset == 0 and "on" or (("%d day%s %s"):format(math.abs(t.offset),
-          math.abs(t.offset) == 1 and "" or "s", t.offset < 0 and "before" or "after")), M.ANCHOR_LABELS[t.at]),
+          math.abs(t.offset) == 1 and "" or "s", t.offset < 0 and "before" or "after")), kind.anchor_labels[t.at]),
         note = when and ("the cycle moves from %s to %s by itself"):format(t.from, t.to)
-          or ("never: the cycle has no date for %s"):format(M.ANCHOR_LABELS[t.at]) }
+          or ("never: the cycle has no date for %s"):format(kind.anchor_labels[t.at]) }
     end
   end
   table.sort(items, function(a, b)
@@ -1269,7 +1413,45 @@ function M.dry_run(source_or_version, cycle)
   return items, problems, pinned and { version_id = pinned } or nil
 end
 
+--- Cycles a workflow can be dry-run against (newest first) and one of them by id.
+function M.cycle_choices(name)
+  local kind = kind_of(name)
+  return db.query(("SELECT id, name, phase, start_date FROM %s ORDER BY id DESC LIMIT 500"):format(kind.table))
+end
+
+function M.find_cycle(name, id)
+  id = math.tointeger(tonumber(id))
+  return id and load_cycle(kind_of(name), id) or nil
+end
+
+--- The cycles running each version of a workflow: { [version_id] = { {id, name, phase} } }.
+function M.cycles_by_version(name)
+  local kind = kind_of(name)
+  local out = {}
+  for _, c in ipairs(db.query(([[SELECT c.id, c.name, c.phase, c.workflow_version_id FROM %s c
+      JOIN workflow_versions v ON v.id = c.workflow_version_id WHERE v.name = ? ORDER BY c.id]]):format(kind.table), name)) do
+    local l = out[c.workflow_version_id] or {}
+    l[#l + 1] = { id = c.id, name = c.name, phase = c.phase }
+    out[c.workflow_version_id] = l
+  end
+  return out
+end
+
 -- ------------------------------------------------------------------ init
+
+--- Defines the kind's mail templates and checks its built-in workflow (a broken built-in stops
+--- the start with a message naming the problem).
+function M.check_kind(kind)
+  kind.templates(mail)
+  if not settings.schema[version_setting(kind.name)] then
+    settings.define(version_setting(kind.name), { type = "integer", default = 0, between = { 0 },
+      description = ("The version of the %s workflow chosen on the admin page (0: the data folder copy or the "
+        .. "built-in)."):format(kind.name) })
+  end
+  local def, errs = M.validate(M.builtin_source(kind.name), kind.name)
+  if not def then error(("the built-in workflow %s is not valid: %s"):format(kind.name, table.concat(errs, "; "))) end
+  -- the data folder copy is checked when it is first used (a cycle starts, the admin page opens)
+end
 
 function M.init(a)
   app = a
@@ -1285,26 +1467,28 @@ function M.init(a)
   settings.define("workflows.script_timeout_ms", { type = "integer", default = 3000, between = { 100, 60000 },
     description = "How long (milliseconds of wall clock) one call of a workflow script may run before its worker "
       .. "process is killed." })
-  for _, name in ipairs(M.names()) do
-    settings.define(version_setting(name), { type = "integer", default = 0, between = { 0 },
-      description = ("The version of the %s workflow chosen on the admin page (0: the data folder copy or the "
-        .. "built-in)."):format(name) })
-    local def, errs = M.validate(M.builtin_source(name), name)
-    if not def then error(("the built-in workflow %s is not valid: %s"):format(name, table.concat(errs, "; "))) end
-    -- the data folder copy is checked when it is first used (a cycle starts, the admin page
-    -- opens): services initialised after this one may still define mail templates it uses
+  mail.define_template("workflow.suspended", {
+    description = "Tells the HR Admins that a workflow version's rule kept being stopped, so it no longer runs.",
+    subject = "The {{workflow}} workflow (version {{version}}): its rules are suspended",
+    text = "Hello {{first_name}},\n\nA rule (a function in `only`) of version {{version}} of the {{workflow}} workflow"
+      .. " was stopped {{count}} times in a row, so Candor no longer runs this version's rules:\n\n{{reason}}"
+      .. "\n\nCycles running this version ({{cycles}}) still move through their phases and send every other mail;"
+      .. " the mails of steps with a rule are not sent. Fix the script on the workflow page and check it with a dry"
+      .. " run: new cycles use the version you save. The version is here:\n{{link}}\n\nThanks,\n{{company}}",
+    vars = { workflow = "the workflow's name", version = "the version number", count = "how many stopped runs",
+      reason = "why the last run was stopped", cycles = "the running cycles on this version",
+      link = "the version's page" },
+  })
+  for _, kind in pairs(kinds) do
+    M.check_kind(kind)
+    hook_kind(kind)
   end
   app.on_job("workflow.step", run_step_job)
   app.on_job("workflow.event", run_event_job)
   app.on_job("workflow.transition", run_transition_job)
+  app.on_job("workflow.batch", run_batch_job)
   app.on_job("workflow.warm", run_warm_job)
   if not app.test then app.schedule(clock.now(), "workflow.warm", {}, "workflow:warm") end
-  events.hook("cycle.starting", function(e) M.start(e.cycle_id, actor_of(e)) end)
-  events.hook("cycle.moving", function(e) M.transition(e.cycle_id, e.to, actor_of(e)) end)
-  events.hook("cycle.updated", function(e)
-    if e.dates_changed and #e.dates_changed > 0 then M.reschedule(e.cycle_id) end
-  end)
-  events.hook("cycle.deleted", function(e) M.stop(e.cycle_id) end)
   events.hook("*", on_event)
 end
 

@@ -235,6 +235,7 @@
       }, true);
     });
   });
+
   // Adding with the keyboard: Ctrl+Enter (or Cmd+Enter) in a <textarea data-submit-on-ctrl-enter>
   // sends its form, as Enter does in a one-line field.
   document.querySelectorAll("textarea[data-submit-on-ctrl-enter]").forEach(function (area) {
@@ -246,22 +247,40 @@
     });
   });
 
+  // Pages are built with DOM calls only in the type-aheads below: names are never parsed as HTML.
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+
+  // As someone types two letters or more into input, asks url(q) for JSON (the last answer wins)
+  // and hands it to render(data, q); clear() runs when the field is emptied.
+  function typeahead(input, url, render, clear) {
+    var timer = null, seq = 0;
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      var q = input.value.trim();
+      if (q.length < 2) { if (clear) clear(); return; }
+      timer = setTimeout(function () {
+        var mine = ++seq;
+        fetch(url(q), { credentials: "same-origin", headers: { Accept: "application/json" } })
+          .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+          .then(function (data) { if (mine === seq) render(data, q); })
+          .catch(function () {});
+      }, 200);
+    });
+  }
+
   // Choosing a colleague (starting a 1:1): <form data-people-search="/api/users"
   // data-people-target="ID"> is a plain search; as you type, the matches from the people API
-  // replace the radio buttons in #ID (name="with_id"), keeping the one already picked. Built with
-  // DOM calls only: names are never parsed as HTML.
+  // replace the radio buttons in #ID (name="with_id"), keeping the one already picked.
   document.querySelectorAll("form[data-people-search]").forEach(function (form) {
     var input = form.querySelector("input[type=search]");
     var box = document.getElementById(form.getAttribute("data-people-target"));
     if (!input || !box) return;
     var me = form.getAttribute("data-me");
-    var timer = null, seq = 0;
-    function el(tag, cls, text) {
-      var e = document.createElement(tag);
-      if (cls) e.className = cls;
-      if (text !== undefined) e.textContent = text;
-      return e;
-    }
     function choice(p, checked) {
       var label = el("label", "checkbox person-choice");
       var radio = el("input"); radio.type = "radio"; radio.name = "with_id"; radio.value = String(p.id);
@@ -273,7 +292,10 @@
       label.appendChild(radio); label.appendChild(document.createTextNode(" ")); label.appendChild(text);
       return label;
     }
-    function render(people, q) {
+    typeahead(input, function (q) {
+      return form.getAttribute("data-people-search") + "?per_page=8&q=" + encodeURIComponent(q);
+    }, function (data, q) {
+      var people = data.users || [];
       var kept = box.querySelector("input[name=with_id]:checked");
       var keptLabel = kept ? kept.closest("label") : null;
       box.textContent = "";
@@ -287,20 +309,60 @@
         box.appendChild(choice(p, false)); shown++;
       });
       if (!shown && !keptLabel) box.appendChild(el("p", "muted small", "Nobody matches \u201c" + q + "\u201d."));
-    }
-    input.addEventListener("input", function () {
-      clearTimeout(timer);
-      var q = input.value.trim();
-      if (q.length < 2) return;
-      timer = setTimeout(function () {
-        var mine = ++seq;
-        fetch(form.getAttribute("data-people-search") + "?per_page=8&q=" + encodeURIComponent(q),
-          { credentials: "same-origin", headers: { Accept: "application/json" } })
-          .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
-          .then(function (data) { if (mine === seq) render(data.users || [], q); })
-          .catch(function () {});
-      }, 200);
     });
+  });
+
+  // Choosing 360 reviewers: <form data-typeahead="/api/...candidates"> with a search field; the
+  // matches appear in [data-typeahead-results] as you type, each with an "Ask" button (a plain
+  // form post, as without this script), and an outside address offers "invite as guest".
+  document.querySelectorAll("form[data-typeahead]").forEach(function (form) {
+    var input = form.querySelector("input[type=search]");
+    var box = document.querySelector("[data-typeahead-results]");
+    var action = form.getAttribute("action") + "/nominate";
+    if (!input || !box) return;
+    function post(fields, label) {
+      var f = el("form", "inline-form");
+      f.method = "post"; f.action = action;
+      fields.csrf_token = csrf;
+      Object.keys(fields).forEach(function (k) {
+        var i = el("input"); i.type = "hidden"; i.name = k; i.value = fields[k]; f.appendChild(i);
+      });
+      var b = el("button", "btn btn-secondary btn-small", label); b.type = "submit"; f.appendChild(b);
+      return f;
+    }
+    typeahead(input, function (q) {
+      return form.getAttribute("data-typeahead") + "?q=" + encodeURIComponent(q);
+    }, function (data, q) {
+      box.textContent = "";
+      var list = el("ul", "todo-list typeahead-list");
+      (data.people || []).forEach(function (p) {
+        var li = el("li");
+        var who = el("span", "person");
+        who.appendChild(el("span", "person-name", p.name));
+        who.appendChild(el("span", "person-sub", p.kind === "guest" ? "Guest · " + p.email : (p.job_title || "")));
+        li.appendChild(who);
+        li.appendChild(p.taken ? el("span", "badge badge-muted", "asked already")
+          : post({ reviewer_id: p.id }, "Ask " + p.name.split(/\s+/)[0]));
+        list.appendChild(li);
+      });
+      if (list.children.length) box.appendChild(list);
+      if (data.invite) {
+        var f = post({ email: data.invite.email }, "Invite as guest");
+        f.className = "form card-inset";
+        var p = el("p"); p.appendChild(el("strong", "", data.invite.email));
+        p.appendChild(document.createTextNode(" is not in Candor yet. Invite them as a guest: they get an account now and an invitation once the reviewers are approved."));
+        f.insertBefore(p, f.firstChild);
+        var field = el("div", "field"); var lab = el("label", "", "Their name"); lab.htmlFor = "guest-name-js";
+        var name = el("input"); name.type = "text"; name.name = "name"; name.id = "guest-name-js"; name.maxLength = 120;
+        field.appendChild(lab); field.appendChild(name);
+        f.insertBefore(field, f.lastChild);
+        box.appendChild(f);
+      } else if (!list.children.length) {
+        box.appendChild(el("p", "muted small", "Nobody matches \u201c" + q + "\u201d." + (data.invite_refused ? " " + data.invite_refused : "")));
+      } else if (data.invite_refused) {
+        box.appendChild(el("p", "muted small", data.invite_refused));
+      }
+    }, function () { box.textContent = ""; });
   });
 
   // A page about work in progress (an import): <section data-refresh="2000"> reloads it after

@@ -1,8 +1,10 @@
 -- candor run lua/tools/scripting_doc.lua [FILE]: writes the field reference of workflow scripts,
--- generated from their schema (services/workflow_script.lua), into FILE (docs/scripting.md)
--- between its BEGIN and END markers.
+-- generated from their schema (services/workflow_script.lua), and the words of every kind of
+-- cycle, generated from its declaration (services/workflows.lua define_kind), into FILE
+-- (docs/scripting.md) between its BEGIN and END markers.
 local fs = require "core.fs"
 local script = require "services.workflow_script"
+local workflows = require "services.workflows"
 
 local M = {}
 
@@ -14,7 +16,15 @@ function M.fill(text)
   local a = text:find(M.BEGIN, 1, true)
   local b = text:find(M.END, 1, true)
   if not a or not b or b < a then return nil, "the markers are missing" end
-  return text:sub(1, a + #M.BEGIN - 1) .. "\n\n" .. script.reference() .. "\n" .. text:sub(b)
+  local names = {}
+  for name in pairs(workflows.kinds) do names[#names + 1] = name end
+  table.sort(names, function(x, y) -- performance reviews first, then by name
+    if (x == "performance_review") ~= (y == "performance_review") then return x == "performance_review" end
+    return x < y
+  end)
+  local parts = { script.reference(workflows.kinds[names[1]]) }
+  for _, name in ipairs(names) do parts[#parts + 1] = script.words(workflows.kinds[name]) end
+  return text:sub(1, a + #M.BEGIN - 1) .. "\n\n" .. table.concat(parts, "\n") .. "\n" .. text:sub(b)
 end
 
 local out = ...

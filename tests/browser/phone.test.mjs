@@ -300,6 +300,39 @@ test('phone: praise, messages and their administration fit a phone', async (ctx)
     '/admin/praise/badges', '/admin/praise/defaults', '/admin/praise/wall', '/admin/praise/moderation']);
 });
 
+// the demo's 360 cycle in progress (lua/demo.lua sample_360); other tests add cycles of their own
+let cycle360;
+async function demo360(f, page) {
+  if (cycle360) return cycle360;
+  await page.goto('/feedback/cycles');
+  cycle360 = await page.locator('main a', { hasText: /Sales 360$/ }).first().getAttribute('href');
+  return cycle360;
+}
+
+test('phone: 360 cycles (the list, a new one, a cycle, its reviewees) fit a phone', async (ctx) => {
+  await walk(ctx, ['/feedback/cycles', '/feedback/cycles/new', { path: demo360, name: '360 cycle' },
+    { path: async (f, page) => `${await demo360(f, page)}/reviewees`, name: '360 reviewees' }]);
+});
+
+test('phone: a 360 cycle\'s questions and settings, and a reviewee\'s 360, fit a phone', async (ctx) => {
+  await walk(ctx, [{ path: async (f, page) => `${await demo360(f, page)}/questions`, name: '360 questions' },
+    { path: async (f, page) => `${await demo360(f, page)}/edit`, name: '360 cycle edit' },
+    { path: async (f, page) => href(page, await demo360(f, page), 'main a.person-name', /^\/feedback\/360\/\d+$/),
+      name: 'a reviewee\'s 360' }]);
+});
+
+test('phone: a manager\'s 360 approvals and team page fit a phone', async (ctx) => {
+  const id = async (f, page) => (await demo360(f, page)).match(/\d+$/)[0];
+  await walk(ctx, ['/feedback', { path: async (f, page) => `/feedback/cycles/${await id(f, page)}/approvals`, name: '360 approvals' },
+    { path: async (f, page) => `/feedback/cycles/${await id(f, page)}/team`, name: '360 team' }], { as: 'James O\'Connor' });
+});
+
+test('phone: writing 360 feedback, as a colleague and as a guest, fits a phone', async (ctx) => {
+  const request = async (f, page) => href(page, '/home', 'main a', /^\/feedback\/requests\/\d+$/);
+  await walk(ctx, [{ path: request, name: '360 writing' }], { as: 'Tyler Reed' });
+  await walk(ctx, ['/home', { path: request, name: '360 guest writing' }], { as: 'alex.morgan@clientcorp.example' });
+});
+
 test('phone: the signed-out pages fit a phone', async (ctx) => {
   ctx.guard.ignore('console', /status of 40[04]/);
   await walk(ctx, [{ path: '/', name: 'sign in' }, '/password/forgot'], { signedOut: true });

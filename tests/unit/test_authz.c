@@ -503,6 +503,31 @@ static void test_rule_4b_visibility_supersedes_roles(void **state)
 	authz_free(az);
 }
 
+/* A 360's feedback: released to the managers before it is shared with the reviewee. */
+static void test_released_lies_between_submitted_and_shared(void **state)
+{
+	(void)state;
+	authz_t *az = with_policy(); /* 2 manages 5 */
+	authz_ctx_t c = {.has_subject = 1, .subject = 5, .has_vis = 1, .stage = AUTHZ_SUBMITTED};
+	c.vis[AUTHZ_VIS_DIRECT_MANAGER] = AUTHZ_AFTER_RELEASE;
+	c.vis[AUTHZ_VIS_SELF] = AUTHZ_AFTER_SHARE;
+	assert_string_equal(rule(az, 2, "t.read", &c, 0),
+	                    "vis:direct_manager"); /* shared by the writer only */
+	c.stage = AUTHZ_RELEASED;
+	assert_string_equal(rule(az, 2, "t.read", &c, 1), "vis:direct_manager");
+	assert_string_equal(rule(az, 5, "t.read", &c, 0), "vis:self"); /* not yet for the reviewee */
+	c.stage = AUTHZ_SHARED;
+	assert_string_equal(rule(az, 2, "t.read", &c, 1), "vis:direct_manager");
+	assert_string_equal(rule(az, 5, "t.read", &c, 1), "vis:self");
+	authz_level_t lv;
+	authz_stage_t st;
+	assert_int_equal(authz_level_parse("after_release", &lv), 0);
+	assert_int_equal(lv, AUTHZ_AFTER_RELEASE);
+	assert_int_equal(authz_stage_parse("released", &st), 0);
+	assert_int_equal(st, AUTHZ_RELEASED);
+	authz_free(az);
+}
+
 static void test_rule_4c_defaults_without_vis(void **state)
 {
 	authz_t *az = with_policy();
@@ -914,6 +939,7 @@ int main(void)
 	    cmocka_unit_test(test_all_of_and_if_flag_grants),
 	    cmocka_unit_test(test_rule_4a_hierarchy),
 	    cmocka_unit_test(test_rule_4b_visibility_supersedes_roles),
+	    cmocka_unit_test(test_released_lies_between_submitted_and_shared),
 	    cmocka_unit_test(test_rule_4c_defaults_without_vis),
 	    cmocka_unit_test(test_policy_validation),
 	    cmocka_unit_test(test_many_actions_are_found),

@@ -91,6 +91,8 @@ local MATRIX = {
   { "workflows.edit",               ". x . . x x" },
   { "directory.view",               "x x x x x x" },
   { "feedback.write",               "x x x x x x" },
+  { "feedback.nominate",            ". . . . . ." },
+  { "feedback.approve",             ". x . . x x" },
   { "review.write_self",            ". . . . . ." },
   { "review.write_manager",         ". . . . . ." },
   { "messages.write",               "x x x x x x" },
@@ -242,6 +244,13 @@ t.test("relationship rows: only the reviewee writes the self-assessment, only th
   t.no(can(me, "review.write_manager", me))
   t.no(can(peer, "review.write_manager", me), "an HR Admin peer")
   t.eq(select(2, authz.check(boss, "review.write_manager", { subject = me })), "rel:direct_manager")
+  -- 360 nominations: the reviewee and the manager; approvals: the manager and HR Admins
+  t.ok(can(me, "feedback.nominate", me))
+  t.ok(can(boss, "feedback.nominate", me))
+  t.no(can(peer, "feedback.nominate", me), "an HR Admin peer nominates through feedback.create")
+  t.ok(can(boss, "feedback.approve", me))
+  t.ok(can(peer, "feedback.approve", me), "an HR Admin")
+  t.no(can(me, "feedback.approve", me), "nobody approves their own reviewers")
 end)
 
 t.test("guests and inactive people get nothing from any row, roles or not", function()

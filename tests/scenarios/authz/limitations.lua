@@ -48,7 +48,9 @@ t.test("360 where managers cannot see: an HR Admin does not see feedback about t
   t.same({ sees(HERA, "feedback.read", MIA, "feedback", "reviewee_only", "shared") }, { true, "vis:hr" })
   -- another HR Admin outside Dan's line sees it; Dan sees his own once submitted
   t.same({ sees(HUGO, "feedback.read", DAN, "feedback", "reviewee_only", "shared") }, { true, "vis:hr" })
-  t.same({ sees(DAN, "feedback.read", DAN, "feedback", "reviewee_only", "submitted") }, { true, "vis:self" })
+  t.same({ sees(DAN, "feedback.read", DAN, "feedback", "reviewee_only", "shared") }, { true, "vis:self" })
+  t.same({ sees(DAN, "feedback.read", DAN, "feedback", "reviewee_only", "released") }, { false, "vis:self" },
+    "not before it is released to him")
   -- a super user further up is a manager too, and is refused the same way
   t.same({ sees(CEO, "feedback.read", DAN, "feedback", "reviewee_only", "signed") },
     { false, "vis:indirect_manager" })
@@ -60,10 +62,10 @@ t.test("360 for direct managers only: an HR Admin cannot see feedback about them
   -- even as the cycle's admin
   t.same({ sees(HERA, "feedback.read", HERA, "feedback", "direct_manager_only", "signed",
     { cycle_role = "admin" }) }, { false, "vis:self" })
-  -- her own manager does, once it is submitted
-  t.same({ sees(VP, "feedback.read", HERA, "feedback", "direct_manager_only", "draft") },
-    { false, "vis:direct_manager" })
+  -- her own manager does, once it is released to managers
   t.same({ sees(VP, "feedback.read", HERA, "feedback", "direct_manager_only", "submitted") },
+    { false, "vis:direct_manager" })
+  t.same({ sees(VP, "feedback.read", HERA, "feedback", "direct_manager_only", "released") },
     { true, "vis:direct_manager" })
   -- and she reads feedback about people outside her line
   t.same({ sees(HERA, "feedback.read", MIA, "feedback", "direct_manager_only", "submitted") }, { true, "vis:hr" })
@@ -185,7 +187,7 @@ t.test("the presets are data with labels and descriptions, one list per kind", f
     end
   end
   for _, want in ipairs({ "review/standard", "review/private", "feedback/managers_see",
-    "feedback/direct_manager_only", "feedback/nobody_but_hr", "feedback/anonymous_to_reviewee" }) do
+    "feedback/direct_manager_only", "feedback/nobody_but_hr", "feedback/reviewee_and_direct_manager" }) do
     t.contains(names, want)
   end
   t.same(preset("review", "standard"), { self = "after_share", direct_manager = "always",

@@ -115,7 +115,7 @@ t.test("a bad visibility level is refused, naming the preset and the party", fun
   local vis = real("visibility.lua")
   vis[2].indirect_manager = "sometimes"
   t.eq(refused(nil, vis), "policies/visibility.lua: entry 2 (private): field indirect_manager: bad level "
-    .. "\"sometimes\" (never, always, after_submit, after_share or after_sign)")
+    .. "\"sometimes\" (never, always, after_submit, after_release, after_share or after_sign)")
   vis = real("visibility.lua")
   vis[1].hr = nil
   t.contains(refused(nil, vis), "entry 1 (standard): missing level hr")

@@ -82,8 +82,8 @@ function Ref:all_reports()
   return direct, all
 end
 
-local RANK = { draft = 0, submitted = 1, shared = 2, signed = 3 }
-local NEED = { always = 0, after_submit = 1, after_share = 2, after_sign = 3 }
+local RANK = { draft = 0, submitted = 1, released = 2, shared = 3, signed = 4 }
+local NEED = { always = 0, after_submit = 1, after_release = 2, after_share = 3, after_sign = 4 }
 local function met(level, stage)
   if level == nil or level == "never" then return false end
   return RANK[stage or "draft"] >= NEED[level]
@@ -207,8 +207,8 @@ local function company(ref, n)
 end
 
 local VIS_PARTIES = { "self", "direct_manager", "indirect_manager", "hr", "reviewer" }
-local LEVELS = { "never", "always", "after_submit", "after_share", "after_sign" }
-local STAGES = { "draft", "submitted", "shared", "signed" }
+local LEVELS = { "never", "always", "after_submit", "after_release", "after_share", "after_sign" }
+local STAGES = { "draft", "submitted", "released", "shared", "signed" }
 
 local function random_ctx(ids)
   if math.random() < 0.2 then return nil end

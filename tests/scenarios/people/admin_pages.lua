@@ -51,6 +51,13 @@ t.test("the invitation link lets the new person choose a password and sign in", 
     password_again = "another long phrase" })), 410)
 end)
 
+t.test("someone who chose their password from the invitation may act at once (the evaluator knows they are active)",
+  function()
+  local ana = t.login("ana.silva@northwind.example", "tangerine walrus kite")
+  t.status(ana:get("/api/users?q=Chloe"), 200, "the directory is for every active employee")
+  t.eq(require("services.access").can(ana.user, "directory.view"), true)
+end)
+
 t.test("the admin overview shows every admin action; the ones you can't use say which role would", function()
   local res = tech:get("/admin")
   t.status(res, 200)

@@ -103,6 +103,56 @@ t.test("swapping two 1:1 items' ciphertexts (or two series' titles) makes them f
   end }
 end)
 
+-- A running 360 cycle in which Zoe's reviewers are Ethan and Hana (neither uses 2-step verification) (approved by an HR Admin).
+local function feedback_request(key)
+  local hr = t.login(demo.email("marcus"))
+  local P = t.demo()
+  local subject = db.value([[SELECT s.id FROM feedback_subjects s JOIN feedback_cycles c ON c.id = s.cycle_id
+    WHERE c.name = 'Canary 360']])
+  if not subject then
+    local c = t.status(hr:post("/api/feedback/cycles", { name = "Canary 360", start_date = "2026-01-05",
+      rules = { min = 0, max = 5, suggested = 2 } }), 201).json
+    t.status(hr:post("/api/feedback/cycles/" .. c.id .. "/reviewees", { user_ids = { P.zoe.id } }), 200)
+    t.status(hr:post("/api/feedback/cycles/" .. c.id .. "/start"), 200)
+    subject = db.value("SELECT id FROM feedback_subjects WHERE cycle_id = ?", c.id)
+    for _, r in ipairs({ "ethan", "hana" }) do
+      t.status(hr:post("/api/feedback/360/" .. subject .. "/nominations", { reviewer_id = P[r].id }), 201)
+    end
+    t.status(hr:post("/api/feedback/approvals", { subject_ids = { subject } }), 200)
+  end
+  return db.value([[SELECT r.id FROM feedback_nominations r JOIN users u ON u.id = r.reviewer_id
+    WHERE r.subject_id = ? AND u.email = ?]], subject, demo.email(key))
+end
+
+t.test("360 feedback and decline reasons written through the API are not in the database, the WAL or a backup", function()
+  local r = canary.check{ dir = dir, write = function()
+    local a = "Ethan's 360 canary: the violin case holds a map of Lisbon"
+    local b = "Hana's 360 canary: a reason nobody else may read"
+    local ethan = t.login(demo.email("ethan"))
+    local id = feedback_request("ethan")
+    t.status(ethan:put("/api/feedback/requests/" .. id .. "/answers", { q1 = a }), 200)
+    t.status(ethan:post("/api/feedback/requests/" .. id .. "/share"), 200)
+    t.status(t.login(demo.email("hana")):post("/api/feedback/requests/" .. feedback_request("hana") .. "/decline",
+      { reason = b }), 200)
+    return { a, b }
+  end }
+  t.ok(r.sizes.wal > 0 and r.sizes.db > 0 and r.sizes.backup > 0, "the files were read")
+end)
+
+t.test("swapping two reviewers' feedback ciphertexts makes both fail to decrypt", function()
+  local hana = feedback_request("hana")
+  local ethan = feedback_request("ethan")
+  db.transaction(function()
+    db.exec("UPDATE feedback_nominations SET status = 'approved', declined_at = NULL WHERE id = ?", hana)
+  end)
+  t.status(t.login(demo.email("hana")):put("/api/feedback/requests/" .. hana .. "/answers", { q1 = "Hana's own words" }), 200)
+  canary.swap_check{ table = "feedback_answers", column = "value_enc", a = { ethan, "q1" }, b = { hana, "q1" },
+    read = function()
+      local res = t.login(demo.email("ethan")):get("/api/feedback/requests/" .. ethan)
+      t.eq(res.status, 500, "an answer that does not open is an error, never someone else's text")
+    end }
+end)
+
 -- The secret part of the link in the newest queued mail of template to email, as it will be sent.
 local function queued_token(template, email)
   local list = t.outbox({ template = template, to = email })
