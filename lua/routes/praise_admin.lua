@@ -7,8 +7,6 @@ local json = require "lib.json"
 local errors = require "lib.errors"
 local events = require "lib.events"
 local access = require "services.access"
-local settings = require "services.settings"
-local audit = require "services.audit"
 local messages = require "services.messages"
 local badges = require "services.badges"
 local wall = require "services.wall"
@@ -33,31 +31,6 @@ end
 local function badge_json(b)
   return { id = b.id, title = b.title, description = b.description, symbol = b.symbol, active = b.active,
     position = b.position, image = b.image or json.null }
-end
-
---- The message defaults per kind, as the settings hold them.
-local function defaults_json()
-  local out = {}
-  for _, k in ipairs(messages.KINDS) do out[k] = messages.defaults(k) end
-  return out
-end
-
--- Writes the defaults of input { praise = { enabled, audience, anonymity }, ... } (422 per field).
-local function save_defaults(actor, input, req)
-  access.require(actor, "praise.platforms")
-  local problems = {}
-  for _, k in ipairs(messages.KINDS) do
-    local d = type(input[k]) == "table" and input[k] or {}
-    for _, f in ipairs({ "enabled", "audience", "anonymity" }) do
-      if d[f] ~= nil then
-        local ok, err = pcall(settings.set, "messages." .. k .. "." .. f, d[f], actor.id)
-        if not ok then problems[k .. "_" .. f] = errors.is(err) and (err.fields and select(2, next(err.fields)) or err.message)
-          or tostring(err) end
-      end
-    end
-  end
-  if next(problems) then errors.invalid(problems) end
-  audit.record{ action = "messages.defaults_changed", actor = actor, req = req, details = defaults_json() }
 end
 
 function M.routes(r)
@@ -122,7 +95,7 @@ function M.routes(r)
   r:add{ method = "GET", path = "/admin/praise/defaults", auth = "user", perm = "praise.platforms",
     handler = function(req)
       local kept = page.kept(req)
-      return render(req, "defaults", { title = "Message defaults", d = defaults_json(), kinds = messages.KINDS,
+      return render(req, "defaults", { title = "Message defaults", d = messages.all_defaults(), kinds = messages.KINDS,
         kind_labels = messages.KIND_LABELS, kind_audiences = messages.KIND_AUDIENCES, audience_labels = messages.AUDIENCE_LABELS,
         anonymity = messages.ANONYMITY, errors = kept and kept.errors or {} })
     end }
@@ -134,7 +107,7 @@ function M.routes(r)
       for _, k in ipairs(messages.KINDS) do
         input[k] = { enabled = f[k .. "_enabled"] == "1", audience = f[k .. "_audience"], anonymity = f[k .. "_anonymity"] }
       end
-      local ok, res = page.form(req, { back = "/admin/praise/defaults", values = f }, save_defaults, req.user, input, req)
+      local ok, res = page.form(req, { back = "/admin/praise/defaults", values = f }, messages.save_defaults, req.user, input, req)
       if not ok then return res end
       return page.redirect("/admin/praise/defaults", "success", "Message defaults saved.")
     end }
@@ -212,12 +185,12 @@ function M.routes(r)
     end }
 
   r:add{ method = "GET", path = "/api/message-defaults", auth = "user", perm = "praise.platforms",
-    handler = function() return web.json(200, defaults_json()) end }
+    handler = function() return web.json(200, messages.all_defaults()) end }
 
   r:add{ method = "PUT", path = "/api/message-defaults", auth = "user", perm = "praise.platforms",
     handler = function(req)
-      save_defaults(req.user, web.body(req), req)
-      return web.json(200, defaults_json())
+      messages.save_defaults(req.user, web.body(req), req)
+      return web.json(200, messages.all_defaults())
     end }
 
   r:add{ method = "GET", path = "/api/wall-screens", auth = "user", perm = "praise.wall",

@@ -64,6 +64,32 @@ function M.defaults(kind)
   }
 end
 
+--- The defaults of every kind: { praise = { enabled, audience, anonymity }, ... }.
+function M.all_defaults()
+  local out = {}
+  for _, k in ipairs(M.KINDS) do out[k] = M.defaults(k) end
+  return out
+end
+
+--- Writes the defaults of input { praise = { enabled, audience, anonymity }, ... } (praise.platforms;
+--- 422 per field, named kind_field). Call inside a transaction.
+function M.save_defaults(actor, input, req)
+  access.require(actor, "praise.platforms")
+  local problems = {}
+  for _, k in ipairs(M.KINDS) do
+    local d = type(input[k]) == "table" and input[k] or {}
+    for _, f in ipairs({ "enabled", "audience", "anonymity" }) do
+      if d[f] ~= nil then
+        local ok, err = pcall(settings.set, "messages." .. k .. "." .. f, d[f], actor.id)
+        if not ok then problems[k .. "_" .. f] = errors.is(err) and (err.fields and select(2, next(err.fields)) or err.message)
+          or tostring(err) end
+      end
+    end
+  end
+  if next(problems) then errors.invalid(problems) end
+  audit.record{ action = "messages.defaults_changed", actor = actor, req = req, details = M.all_defaults() }
+end
+
 -- ---------------------------------------------------------------- reading
 
 local function set_of(list)

@@ -34,7 +34,7 @@ t.test("Mia sees her reviews on her own profile", function()
   t.ok(s, "the section")
   t.contains(s, "Your reviews")
   t.contains(s, '<a href="/reviews/' .. rid .. '">Spring 2026</a>')
-  t.contains(s, "In progress")
+  t.contains(s, "<span class=\"badge badge-warn\">In progress</span>")
 end)
 
 t.test("her manager sees it; her manager's manager only once there is something he may read", function()

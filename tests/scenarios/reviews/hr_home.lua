@@ -101,6 +101,10 @@ t.test("a running cycle shows its progress; late managers and reviews without a 
   body = hana:get("/home").body
   t.contains(body, '<a href="/cycles/' .. cycle.id .. '?status=manager_late">2 manager reviews late in First round</a>')
   t.contains(body, '<a href="/cycles/' .. cycle.id .. '?status=self_late">2 self-assessments late in First round</a>')
+  -- the badges keep their styles: late manager reviews in red, late self-assessments in amber
+  t.contains(body, '<span class="badge badge-bad">Late</span>')
+  t.contains(body, '<span class="badge badge-warn">Late</span>')
+  t.contains(body, '<span class="badge badge-bad">No writer</span>')
 end)
 
 t.test("bounced mail needs attention; only a Tech Admin gets the link to fix it", function()
