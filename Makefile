@@ -101,11 +101,15 @@ docs: $(BUILD)/candor
 	$(BUILD)/candor run --data $(BUILD)/doc-data lua/tools/demo_doc.lua docs/demo.md
 	$(BUILD)/candor run --data $(BUILD)/doc-data lua/tools/scripting_doc.lua docs/scripting.md
 
-fmt:
-	clang-format -i core/*.c core/*.h tests/unit/*.c bench/*.c
+C_SOURCES = core/*.c core/*.h tests/unit/*.c bench/*.c
 
+fmt:
+	clang-format -i $(C_SOURCES)
+
+# Lua by luacheck; C must be as clang-format (.clang-format) writes it: `make fmt` fixes it
 lint:
 	luacheck --quiet lua workflows policies tests/scenarios
+	@clang-format --dry-run --Werror $(C_SOURCES) || { echo "lint: C files differ from clang-format's layout: run make fmt" >&2; exit 1; }
 
 # what CI sees: a fresh clone of what is committed
 check-fresh:

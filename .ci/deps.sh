@@ -7,7 +7,7 @@ build="build-essential pkg-config liblua5.4-dev libuv1-dev node-llhttp libsqlite
 lua-cjson-dev liboath-dev libqrencode-dev libcurl4-openssl-dev libxlsxwriter-dev libhpdf-dev
 libcsv-dev
 fonts-dejavu-core fonts-droid-fallback fonts-wqy-microhei fonts-symbola"
-test="libcmocka-dev sqlite3 chromium curl lua-check unzip poppler-utils openssl"
+test="libcmocka-dev sqlite3 chromium curl lua-check clang-format unzip poppler-utils openssl"
 bench="wrk curl"
 
 want="$build"

@@ -29,9 +29,15 @@ int clock_advance(int64_t ms)
 	return 0;
 }
 
-int clock_is_virtual(void) { return virtual_on; }
+int clock_is_virtual(void)
+{
+	return virtual_on;
+}
 
-void clock_set_real(void) { virtual_on = 0; }
+void clock_set_real(void)
+{
+	virtual_on = 0;
+}
 
 int64_t clock_mono_ms(void)
 {

@@ -13,8 +13,10 @@
 #define NONCE crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 #define HEADER (1 + 4)
 
-int sec_init(void) { return sodium_init() < 0 ? -1 : 0; }
-
+int sec_init(void)
+{
+	return sodium_init() < 0 ? -1 : 0;
+}
 
 static keyring_t *keyring_new(void)
 {
@@ -30,7 +32,10 @@ void keyring_free(keyring_t *kr)
 		sodium_free(kr); /* sodium_free wipes */
 }
 
-uint32_t keyring_current(const keyring_t *kr) { return kr->count ? kr->ids[kr->count - 1] : 0; }
+uint32_t keyring_current(const keyring_t *kr)
+{
+	return kr->count ? kr->ids[kr->count - 1] : 0;
+}
 
 uint32_t keyring_add(keyring_t *kr)
 {
@@ -92,7 +97,8 @@ static int parse_keyring(keyring_t *kr, const char *text, char *err, size_t errl
 				goto bad;
 			size_t got = 0;
 			if (sodium_hex2bin(kr->keys[kr->count], SEC_KEYBYTES, hex, strlen(hex), NULL, &got,
-					   NULL) != 0 || got != SEC_KEYBYTES)
+			                   NULL) != 0 ||
+			    got != SEC_KEYBYTES)
 				goto bad;
 			kr->ids[kr->count++] = id;
 			sodium_memzero(buf, sizeof buf);
@@ -207,8 +213,8 @@ static void subkey(const unsigned char *master, const char *purpose, unsigned ch
 }
 
 /* The AEAD's associated data: header || purpose || 0 || ad. */
-static unsigned char *make_ad(const unsigned char *header, const char *purpose, const void *ad,
-			      size_t adlen, size_t *outlen)
+static unsigned char *make_ad(const unsigned char *header, const char *purpose, const void *ad, size_t adlen,
+                              size_t *outlen)
 {
 	size_t plen = strlen(purpose);
 	size_t n = HEADER + plen + 1 + adlen;
@@ -224,8 +230,8 @@ static unsigned char *make_ad(const unsigned char *header, const char *purpose, 
 	return buf;
 }
 
-int sec_seal(const keyring_t *kr, const char *purpose, const void *ad, size_t adlen,
-	     const void *pt, size_t plen, unsigned char *out)
+int sec_seal(const keyring_t *kr, const char *purpose, const void *ad, size_t adlen, const void *pt,
+             size_t plen, unsigned char *out)
 {
 	uint32_t id = keyring_current(kr);
 	const unsigned char *master = key_by_id(kr, id);
@@ -244,8 +250,8 @@ int sec_seal(const keyring_t *kr, const char *purpose, const void *ad, size_t ad
 	unsigned char key[32];
 	subkey(master, purpose, key);
 	unsigned long long clen;
-	crypto_aead_xchacha20poly1305_ietf_encrypt(out + HEADER + NONCE, &clen, pt, plen, full,
-						   full_len, NULL, out + HEADER, key);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(out + HEADER + NONCE, &clen, pt, plen, full, full_len,
+	                                           NULL, out + HEADER, key);
 	sodium_memzero(key, sizeof key);
 	free(full);
 	return 0;
@@ -258,8 +264,8 @@ uint32_t sec_key_of(const unsigned char *ct, size_t clen)
 	return (uint32_t)ct[1] << 24 | (uint32_t)ct[2] << 16 | (uint32_t)ct[3] << 8 | ct[4];
 }
 
-int sec_open(const keyring_t *kr, const char *purpose, const void *ad, size_t adlen,
-	     const unsigned char *ct, size_t clen, unsigned char *out, size_t *plen)
+int sec_open(const keyring_t *kr, const char *purpose, const void *ad, size_t adlen, const unsigned char *ct,
+             size_t clen, unsigned char *out, size_t *plen)
 {
 	uint32_t id = sec_key_of(ct, clen);
 	if (!id)
@@ -274,9 +280,8 @@ int sec_open(const keyring_t *kr, const char *purpose, const void *ad, size_t ad
 	unsigned char key[32];
 	subkey(master, purpose, key);
 	unsigned long long n = 0;
-	int rc = crypto_aead_xchacha20poly1305_ietf_decrypt(out, &n, NULL, ct + HEADER + NONCE,
-							    clen - HEADER - NONCE, full, full_len,
-							    ct + HEADER, key);
+	int rc = crypto_aead_xchacha20poly1305_ietf_decrypt(
+	    out, &n, NULL, ct + HEADER + NONCE, clen - HEADER - NONCE, full, full_len, ct + HEADER, key);
 	sodium_memzero(key, sizeof key);
 	free(full);
 	if (rc != 0)
@@ -286,7 +291,7 @@ int sec_open(const keyring_t *kr, const char *purpose, const void *ad, size_t ad
 }
 
 void sec_hmac(const keyring_t *kr, const char *purpose, const void *msg, size_t len,
-	      unsigned char out[crypto_auth_hmacsha256_BYTES])
+              unsigned char out[crypto_auth_hmacsha256_BYTES])
 {
 	unsigned char key[32];
 	subkey(key_by_id(kr, keyring_current(kr)), purpose, key);
@@ -320,8 +325,8 @@ int pw_cost_named(const char *name, pw_cost_t *out)
 int pw_hash(const char *pw, size_t len, pw_cost_t cost, char out[crypto_pwhash_STRBYTES])
 {
 	return crypto_pwhash_str_alg(out, pw, len, cost.ops, cost.mem, crypto_pwhash_ALG_ARGON2ID13) == 0
-		       ? 0
-		       : -1;
+	           ? 0
+	           : -1;
 }
 
 int pw_verify(const char *hash, const char *pw, size_t len)

@@ -8,8 +8,8 @@
 #include <stdint.h>
 
 /** Bytes a sealed field adds to its plaintext: version, key id, nonce, tag. */
-#define SEC_OVERHEAD (1 + 4 + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + \
-		      crypto_aead_xchacha20poly1305_ietf_ABYTES)
+#define SEC_OVERHEAD                                                                                         \
+	(1 + 4 + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + crypto_aead_xchacha20poly1305_ietf_ABYTES)
 /** Length of a master key. */
 #define SEC_KEYBYTES 32
 /** Most keys a keyring holds. */
@@ -17,8 +17,8 @@
 
 /** A set of master keys, each with a number; the highest is used for new ciphertexts. */
 typedef struct keyring {
-	int count;                              /* keys held */
-	uint32_t ids[SEC_MAXKEYS];              /* their numbers, ascending */
+	int count;                                     /* keys held */
+	uint32_t ids[SEC_MAXKEYS];                     /* their numbers, ascending */
 	unsigned char keys[SEC_MAXKEYS][SEC_KEYBYTES]; /* the keys (locked memory) */
 } keyring_t;
 
@@ -44,18 +44,18 @@ void keyring_free(keyring_t *kr);
 
 /** Encrypts pt under the current key's subkey for purpose, binding ad (e.g. "table|column|row").
  * out must hold plen + SEC_OVERHEAD bytes. 0 or -1. */
-int sec_seal(const keyring_t *kr, const char *purpose, const void *ad, size_t adlen,
-	     const void *pt, size_t plen, unsigned char *out);
+int sec_seal(const keyring_t *kr, const char *purpose, const void *ad, size_t adlen, const void *pt,
+             size_t plen, unsigned char *out);
 /** Decrypts a sealed field. out must hold clen - SEC_OVERHEAD bytes; *plen gets the length.
  * Returns 0, -1 when it does not authenticate (wrong key, row, column or tampering),
  * or -2 when its key id is not in the ring. */
-int sec_open(const keyring_t *kr, const char *purpose, const void *ad, size_t adlen,
-	     const unsigned char *ct, size_t clen, unsigned char *out, size_t *plen);
+int sec_open(const keyring_t *kr, const char *purpose, const void *ad, size_t adlen, const unsigned char *ct,
+             size_t clen, unsigned char *out, size_t *plen);
 /** The key id a sealed field was made with, or 0 if it is not a sealed field. */
 uint32_t sec_key_of(const unsigned char *ct, size_t clen);
 /** HMAC-SHA256 of msg under the current key's subkey for purpose. */
 void sec_hmac(const keyring_t *kr, const char *purpose, const void *msg, size_t len,
-	      unsigned char out[crypto_auth_hmacsha256_BYTES]);
+              unsigned char out[crypto_auth_hmacsha256_BYTES]);
 
 /** HMAC-SHA256 of msg under a key of any length (RFC 2104): signing what leaves the server with a
  * secret shared with the receiver (webhooks). */
@@ -64,8 +64,8 @@ void hmac_sha256(const void *key, size_t keylen, const void *msg, size_t len,
 
 /** Cost settings of new password hashes. */
 typedef struct pw_cost {
-	unsigned long long ops;  /* argon2id passes */
-	size_t mem;              /* bytes of memory */
+	unsigned long long ops; /* argon2id passes */
+	size_t mem;             /* bytes of memory */
 } pw_cost_t;
 /** Named cost levels: "min" (tests), "interactive" (default), "moderate". 0 or -1. */
 int pw_cost_named(const char *name, pw_cost_t *out);

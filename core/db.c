@@ -18,37 +18,37 @@
 
 /** One cache slot. */
 struct slot {
-	char *sql;            /* owned copy of the SQL text, NULL when empty */
-	int len;              /* its length */
-	uint32_t hash;        /* hash of the text */
-	sqlite3_stmt *stmt;   /* the prepared statement */
-	uint64_t used;        /* the cache's clock when it was last asked for */
-	uint64_t writes;      /* the watched tables it writes (bits, see db_watch) */
+	char *sql;          /* owned copy of the SQL text, NULL when empty */
+	int len;            /* its length */
+	uint32_t hash;      /* hash of the text */
+	sqlite3_stmt *stmt; /* the prepared statement */
+	uint64_t used;      /* the cache's clock when it was last asked for */
+	uint64_t writes;    /* the watched tables it writes (bits, see db_watch) */
 };
 
 /** An open database. */
 struct db {
-	sqlite3 *conn;        /* the connection */
-	struct slot *slots;   /* statement cache */
-	int cached;           /* statements in the cache */
-	uint64_t clock;       /* counts db_prepare calls: the cache's notion of time */
-	int depth;            /* transaction nesting depth */
-	uint64_t queries;     /* statements executed, for tests and benchmarks */
-	char errbuf[512];     /* error text not coming from SQLite */
-	int errcode;          /* SQLite result code of the last db_exec failure (0: not SQLite's) */
-	sqlite3_stmt *pin;    /* a read left open between statements: one snapshot for them */
-	int pinned;           /* pin holds a read transaction now */
-	int pin_ok;           /* a snapshot may be kept now (db_pin_scope): only while a task's slice runs */
-	uint64_t pins;        /* read snapshots taken (to check foreign changes once per snapshot) */
+	sqlite3 *conn;      /* the connection */
+	struct slot *slots; /* statement cache */
+	int cached;         /* statements in the cache */
+	uint64_t clock;     /* counts db_prepare calls: the cache's notion of time */
+	int depth;          /* transaction nesting depth */
+	uint64_t queries;   /* statements executed, for tests and benchmarks */
+	char errbuf[512];   /* error text not coming from SQLite */
+	int errcode;        /* SQLite result code of the last db_exec failure (0: not SQLite's) */
+	sqlite3_stmt *pin;  /* a read left open between statements: one snapshot for them */
+	int pinned;         /* pin holds a read transaction now */
+	int pin_ok;         /* a snapshot may be kept now (db_pin_scope): only while a task's slice runs */
+	uint64_t pins;      /* read snapshots taken (to check foreign changes once per snapshot) */
 	char *watched[DB_WATCH_MAX]; /* names of the watched tables, by bit */
 	int nwatched;
-	uint64_t gen[DB_WATCH_MAX];  /* changes seen per watched table */
-	uint64_t epoch;       /* added to every generation: no two opened databases share one */
-	uint64_t prep_writes; /* watched tables written by the statement being prepared */
-	sqlite3_stmt *dv;     /* PRAGMA data_version: commits of other connections */
-	int64_t dv_seen;      /* its last value (-1: not read yet) */
-	uint64_t dv_pin;      /* the snapshot it was last read in */
-	int wal_frames;       /* frames in the WAL after the last commit (when checkpoints are offloaded) */
+	uint64_t gen[DB_WATCH_MAX]; /* changes seen per watched table */
+	uint64_t epoch;             /* added to every generation: no two opened databases share one */
+	uint64_t prep_writes;       /* watched tables written by the statement being prepared */
+	sqlite3_stmt *dv;           /* PRAGMA data_version: commits of other connections */
+	int64_t dv_seen;            /* its last value (-1: not read yet) */
+	uint64_t dv_pin;            /* the snapshot it was last read in */
+	int wal_frames; /* frames in the WAL after the last commit (when checkpoints are offloaded) */
 };
 
 static uint32_t hash_text(const char *s, int len)
@@ -128,7 +128,8 @@ static uint64_t watched_bit(db_t *db, const char *table)
  * included): a write to a watched table moves its generation now (an exec runs at once) and
  * is remembered with the cached statement (every later run moves it again); a schema change
  * moves them all. It allows everything. */
-static int authorize(void *ud, int action, const char *a, const char *b, const char *dbname, const char *trigger)
+static int authorize(void *ud, int action, const char *a, const char *b, const char *dbname,
+                     const char *trigger)
 {
 	(void)b;
 	(void)dbname;
@@ -138,13 +139,18 @@ static int authorize(void *ud, int action, const char *a, const char *b, const c
 	switch (action) {
 	case SQLITE_INSERT:
 	case SQLITE_UPDATE:
-	case SQLITE_DELETE: bits = watched_bit(db, a); break;
+	case SQLITE_DELETE:
+		bits = watched_bit(db, a);
+		break;
 	case SQLITE_ALTER_TABLE:
 	case SQLITE_DROP_TABLE:
 	case SQLITE_DROP_TEMP_TABLE:
 	case SQLITE_CREATE_TRIGGER:
-	case SQLITE_DROP_TRIGGER: bits = all_watched(db); break;
-	default: return SQLITE_OK;
+	case SQLITE_DROP_TRIGGER:
+		bits = all_watched(db);
+		break;
+	default:
+		return SQLITE_OK;
 	}
 	db->prep_writes |= bits;
 	bump(db, bits);
@@ -181,7 +187,7 @@ static void check_foreign(db_t *db)
 	if (db->pinned && db->dv_pin == db->pins)
 		return;
 	if (!db->dv && sqlite3_prepare_v3(db->conn, "PRAGMA data_version", -1, SQLITE_PREPARE_PERSISTENT,
-					  &db->dv, NULL) != SQLITE_OK)
+	                                  &db->dv, NULL) != SQLITE_OK)
 		return;
 	if (sqlite3_step(db->dv) == SQLITE_ROW) {
 		int64_t v = sqlite3_column_int64(db->dv, 0);
@@ -209,8 +215,8 @@ void db_pin(db_t *db)
 {
 	if (db->pinned || !db->pin_ok || db->depth > 0 || !sqlite3_get_autocommit(db->conn))
 		return;
-	if (!db->pin && sqlite3_prepare_v3(db->conn, "SELECT 1 FROM sqlite_schema", -1, SQLITE_PREPARE_PERSISTENT,
-					   &db->pin, NULL) != SQLITE_OK)
+	if (!db->pin && sqlite3_prepare_v3(db->conn, "SELECT 1 FROM sqlite_schema", -1,
+	                                   SQLITE_PREPARE_PERSISTENT, &db->pin, NULL) != SQLITE_OK)
 		return;
 	if (sqlite3_step(db->pin) == SQLITE_ROW) {
 		db->pinned = 1;
@@ -281,7 +287,7 @@ db_t *db_open(const char *path, char *err, size_t errlen)
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
 	if (sqlite3_open_v2(path, &db->conn, flags, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "cannot open database %s: %s", path,
-			 db->conn ? sqlite3_errmsg(db->conn) : "out of memory");
+		         db->conn ? sqlite3_errmsg(db->conn) : "out of memory");
 		goto fail;
 	}
 	sqlite3_extended_result_codes(db->conn, 1);
@@ -297,10 +303,10 @@ db_t *db_open(const char *path, char *err, size_t errlen)
 	sqlite3_set_authorizer(db->conn, authorize, db);
 	sqlite3_rollback_hook(db->conn, on_rollback, db);
 	sqlite3_create_collation_v2(db->conn, "FOLD", SQLITE_UTF8, NULL, fold_collate, NULL);
-	sqlite3_create_function_v2(db->conn, "fold", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
-				   fold_sql, NULL, NULL, NULL);
+	sqlite3_create_function_v2(db->conn, "fold", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS,
+	                           NULL, fold_sql, NULL, NULL, NULL);
 	const char *setup = "PRAGMA foreign_keys=ON; PRAGMA trusted_schema=OFF; "
-			    "PRAGMA synchronous=FULL; PRAGMA journal_mode=WAL;";
+	                    "PRAGMA synchronous=FULL; PRAGMA journal_mode=WAL;";
 	char *msg = NULL;
 	if (sqlite3_exec(db->conn, setup, NULL, NULL, &msg) != SQLITE_OK) {
 		snprintf(err, errlen, "cannot set up database %s: %s", path, msg ? msg : "?");
@@ -335,7 +341,10 @@ void db_close(db_t *db)
 	free(db);
 }
 
-sqlite3 *db_sqlite(db_t *db) { return db->conn; }
+sqlite3 *db_sqlite(db_t *db)
+{
+	return db->conn;
+}
 
 const char *db_errmsg(db_t *db)
 {
@@ -392,7 +401,7 @@ sqlite3_stmt *db_prepare(db_t *db, const char *sql, int len)
 			if (*p != ' ' && *p != '\n' && *p != '\t' && *p != '\r' && *p != ';') {
 				sqlite3_finalize(stmt);
 				snprintf(db->errbuf, sizeof db->errbuf,
-					 "one statement at a time (found more after the first)");
+				         "one statement at a time (found more after the first)");
 				return NULL;
 			}
 		}
@@ -419,22 +428,30 @@ sqlite3_stmt *db_prepare(db_t *db, const char *sql, int len)
 const char *db_error_code(db_t *db, int rc)
 {
 	switch (rc & 0xff) {
-	case SQLITE_CONSTRAINT: return "constraint";
+	case SQLITE_CONSTRAINT:
+		return "constraint";
 	case SQLITE_BUSY:
-	case SQLITE_LOCKED: return "busy";
-	case SQLITE_FULL: return "disk_full";
-	case SQLITE_READONLY: return "readonly";
+	case SQLITE_LOCKED:
+		return "busy";
+	case SQLITE_FULL:
+		return "disk_full";
+	case SQLITE_READONLY:
+		return "readonly";
 	case SQLITE_IOERR: {
 		/* SQLite answers SQLITE_FULL for a write that finds the disk full, but an I/O error
 		 * for other calls that do (fsync, growing a file) */
 		int e = sqlite3_system_errno(db->conn);
 		return e == ENOSPC || e == EDQUOT ? "disk_full" : "db_error";
 	}
-	default: return "db_error";
+	default:
+		return "db_error";
 	}
 }
 
-const char *db_last_error_code(db_t *db) { return db->errcode ? db_error_code(db, db->errcode) : "db_error"; }
+const char *db_last_error_code(db_t *db)
+{
+	return db->errcode ? db_error_code(db, db->errcode) : "db_error";
+}
 
 int db_exec(db_t *db, const char *sql)
 {
@@ -453,11 +470,20 @@ int db_exec(db_t *db, const char *sql)
 	return 0;
 }
 
-uint64_t db_query_count(db_t *db) { return db->queries; }
+uint64_t db_query_count(db_t *db)
+{
+	return db->queries;
+}
 
-void db_count_query(db_t *db) { db->queries++; }
+void db_count_query(db_t *db)
+{
+	db->queries++;
+}
 
-int db_cache_size(db_t *db) { return db->cached; }
+int db_cache_size(db_t *db)
+{
+	return db->cached;
+}
 
 int db_begin(db_t *db)
 {
@@ -520,7 +546,10 @@ int db_rollback(db_t *db)
 	return 0;
 }
 
-int db_depth(db_t *db) { return db->depth; }
+int db_depth(db_t *db)
+{
+	return db->depth;
+}
 
 static int migration_number(const char *name)
 {
@@ -579,7 +608,7 @@ int db_migrate(db_t *db, const char *dir, int upto, char *err, size_t errlen)
 	struct dirent **list = NULL;
 	int applied = -1, known = 0;
 	if (db_exec(db, "CREATE TABLE IF NOT EXISTS schema_migrations("
-			"version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)") != 0) {
+	                "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)") != 0) {
 		snprintf(err, errlen, "cannot create schema_migrations: %s", db_errmsg(db));
 		return -1;
 	}
@@ -603,9 +632,9 @@ int db_migrate(db_t *db, const char *dir, int upto, char *err, size_t errlen)
 	}
 	if (current > known && (upto == 0 || upto >= known)) {
 		snprintf(err, errlen,
-			 "the database is at schema version %d but this Candor knows only up to %d: "
-			 "use the newer Candor that wrote it",
-			 current, known);
+		         "the database is at schema version %d but this Candor knows only up to %d: "
+		         "use the newer Candor that wrote it",
+		         current, known);
 		goto done;
 	}
 	applied = 0;
@@ -627,9 +656,11 @@ int db_migrate(db_t *db, const char *dir, int upto, char *err, size_t errlen)
 		int ok = db_begin(db) == 0 && db_exec(db, sql) == 0;
 		free(sql);
 		if (ok) {
-			sqlite3_stmt *st = db_prepare(db,
-				"INSERT INTO schema_migrations(version,name,applied_at) "
-				"VALUES(?,?,strftime('%Y-%m-%dT%H:%M:%SZ','now'))", -1);
+			sqlite3_stmt *st =
+			    db_prepare(db,
+			               "INSERT INTO schema_migrations(version,name,applied_at) "
+			               "VALUES(?,?,strftime('%Y-%m-%dT%H:%M:%SZ','now'))",
+			               -1);
 			ok = st && sqlite3_bind_int(st, 1, v) == SQLITE_OK &&
 			     sqlite3_bind_text(st, 2, name, -1, SQLITE_TRANSIENT) == SQLITE_OK &&
 			     sqlite3_step(st) == SQLITE_DONE;
@@ -640,8 +671,9 @@ int db_migrate(db_t *db, const char *dir, int upto, char *err, size_t errlen)
 			/* a migration must leave foreign keys consistent */
 			sqlite3_stmt *fk = db_prepare(db, "PRAGMA foreign_key_check", -1);
 			if (fk && sqlite3_step(fk) == SQLITE_ROW) {
-				snprintf(db->errbuf, sizeof db->errbuf, "foreign key check failed in table %s",
-					 (const char *)sqlite3_column_text(fk, 0));
+				snprintf(db->errbuf, sizeof db->errbuf,
+				         "foreign key check failed in table %s",
+				         (const char *)sqlite3_column_text(fk, 0));
 				ok = 0;
 			}
 			if (fk)
@@ -685,7 +717,10 @@ void db_manual_checkpoints(db_t *db)
 	sqlite3_wal_hook(db->conn, wal_hook, db); /* replaces SQLite's automatic checkpoint */
 }
 
-int db_wal_frames(db_t *db) { return db->wal_frames; }
+int db_wal_frames(db_t *db)
+{
+	return db->wal_frames;
+}
 
 const char *db_path(db_t *db)
 {
@@ -707,7 +742,7 @@ db_ckpt_t *db_ckpt_open(const char *path, char *err, size_t errlen)
 	}
 	if (sqlite3_open_v2(path, &c->conn, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "cannot open %s to checkpoint it: %s", path,
-			 c->conn ? sqlite3_errmsg(c->conn) : "out of memory");
+		         c->conn ? sqlite3_errmsg(c->conn) : "out of memory");
 		sqlite3_close_v2(c->conn);
 		free(c);
 		return NULL;
@@ -720,11 +755,15 @@ db_ckpt_t *db_ckpt_open(const char *path, char *err, size_t errlen)
 int db_ckpt_run(db_ckpt_t *c, int *frames, int *done)
 {
 	*frames = *done = 0;
-	return sqlite3_wal_checkpoint_v2(c->conn, NULL, SQLITE_CHECKPOINT_PASSIVE, frames, done) == SQLITE_OK ? 0
-														: -1;
+	return sqlite3_wal_checkpoint_v2(c->conn, NULL, SQLITE_CHECKPOINT_PASSIVE, frames, done) == SQLITE_OK
+	           ? 0
+	           : -1;
 }
 
-const char *db_ckpt_errmsg(db_ckpt_t *c) { return sqlite3_errmsg(c->conn); }
+const char *db_ckpt_errmsg(db_ckpt_t *c)
+{
+	return sqlite3_errmsg(c->conn);
+}
 
 void db_ckpt_close(db_ckpt_t *c)
 {
@@ -754,7 +793,7 @@ int db_backup(db_t *db, const char *path)
 	return 0;
 fail:
 	snprintf(db->errbuf, sizeof db->errbuf, "backup to %s failed: %s", path,
-		 dst ? sqlite3_errmsg(dst) : "cannot open");
+	         dst ? sqlite3_errmsg(dst) : "cannot open");
 	if (dst)
 		sqlite3_close(dst);
 	return -1;

@@ -17,18 +17,18 @@ typedef void (*task_done_fn)(struct task *t, int ok, int nres, const char *msg);
 
 /** A running coroutine. */
 typedef struct task {
-	lua_State *co;          /* the coroutine */
-	int ref;                /* registry reference keeping it alive */
-	task_done_fn done;      /* end callback */
-	void *ud;               /* for the owner */
-	void *op;               /* the pending async operation, if any */
+	lua_State *co;                  /* the coroutine */
+	int ref;                        /* registry reference keeping it alive */
+	task_done_fn done;              /* end callback */
+	void *ud;                       /* for the owner */
+	void *op;                       /* the pending async operation, if any */
 	void (*cancel)(struct task *t); /* cancels op when the task is abandoned; may be NULL */
-	int abandoned;          /* owner is gone: never resume, results are dropped */
-	void (*guard)(struct task *t); /* called if the task ends while it is set (work it runs
-	                                  on behalf of an operation it was resumed for) */
-	void *guard_ud;                /* for the guard */
-	int snapshot;           /* its slices share a read snapshot (db_pin_scope) */
-	struct task *prev, *next; /* the host's list of live tasks */
+	int abandoned;                  /* owner is gone: never resume, results are dropped */
+	void (*guard)(struct task *t);  /* called if the task ends while it is set (work it runs
+	                                   on behalf of an operation it was resumed for) */
+	void *guard_ud;                 /* for the guard */
+	int snapshot;                   /* its slices share a read snapshot (db_pin_scope) */
+	struct task *prev, *next;       /* the host's list of live tasks */
 } task_t;
 
 /** At most this many background threads (pool_job_wait_background). */
@@ -37,40 +37,40 @@ typedef struct task {
 /** Process-wide host state. */
 typedef struct host {
 	uv_loop_t *loop;
-	lua_State *L;             /* main state */
-	db_t *db;                 /* the open database, or NULL */
-	keyring_t *keyring;       /* master keys */
-	char keyring_path[4096];  /* where they live ("" when ephemeral) */
-	pw_cost_t pw_cost;        /* cost of new password hashes */
-	http_server_t *server;    /* listening server, or NULL */
-	http_config_t http_cfg;   /* its limits */
-	char app_dir[4096];       /* the lua/ folder */
-	int handler_ref;          /* Lua request handler */
-	int jobs_ref;             /* Lua handler for due jobs */
-	uv_timer_t sched_timer;   /* armed for the next due job */
-	int sched_running;        /* a jobs task is running */
-	int sched_dirty;          /* jobs changed while it ran */
-	int tasks;                /* live tasks */
-	task_t *task_list;        /* the live tasks themselves */
-	int lua_closed;           /* host_close has closed the Lua state: tasks are only freed */
-	uv_prepare_t between;     /* runs before the loop waits: ends the read snapshot, starts checkpoints */
-	db_ckpt_t *ckpt;          /* the connection that checkpoints off the loop (serving a file) */
-	int ckpt_on;              /* checkpoints are the host's (host_offload_checkpoints) */
-	int ckpt_busy;            /* one is running on the thread pool */
-	uv_work_t ckpt_work;      /* that one */
+	lua_State *L;            /* main state */
+	db_t *db;                /* the open database, or NULL */
+	keyring_t *keyring;      /* master keys */
+	char keyring_path[4096]; /* where they live ("" when ephemeral) */
+	pw_cost_t pw_cost;       /* cost of new password hashes */
+	http_server_t *server;   /* listening server, or NULL */
+	http_config_t http_cfg;  /* its limits */
+	char app_dir[4096];      /* the lua/ folder */
+	int handler_ref;         /* Lua request handler */
+	int jobs_ref;            /* Lua handler for due jobs */
+	uv_timer_t sched_timer;  /* armed for the next due job */
+	int sched_running;       /* a jobs task is running */
+	int sched_dirty;         /* jobs changed while it ran */
+	int tasks;               /* live tasks */
+	task_t *task_list;       /* the live tasks themselves */
+	int lua_closed;          /* host_close has closed the Lua state: tasks are only freed */
+	uv_prepare_t between;    /* runs before the loop waits: ends the read snapshot, starts checkpoints */
+	db_ckpt_t *ckpt;         /* the connection that checkpoints off the loop (serving a file) */
+	int ckpt_on;             /* checkpoints are the host's (host_offload_checkpoints) */
+	int ckpt_busy;           /* one is running on the thread pool */
+	uv_work_t ckpt_work;     /* that one */
 	int ckpt_runs, ckpt_failures; /* how many ran, failed */
 	int ckpt_frames, ckpt_done;   /* the WAL's size and how much of it was copied, last time */
-	uv_mutex_t bg_lock;       /* guards the background queue below */
-	uv_cond_t bg_wake;        /* a job was queued, or bg_stop */
-	uv_async_t bg_async;      /* wakes the loop: jobs are done */
+	uv_mutex_t bg_lock;           /* guards the background queue below */
+	uv_cond_t bg_wake;            /* a job was queued, or bg_stop */
+	uv_async_t bg_async;          /* wakes the loop: jobs are done */
 	struct pool_job *bg_queue, *bg_queue_tail; /* waiting for a background thread */
-	struct pool_job *bg_done; /* done, to be handed back on the loop */
+	struct pool_job *bg_done;                  /* done, to be handed back on the loop */
 	uv_thread_t bg_threads[BACKGROUND_MAX];
-	int bg_nthreads;          /* started (0: not set up yet) */
-	int bg_pending;           /* queued and not handed back yet (keeps the loop alive) */
-	int bg_stop;              /* the threads end once the queue is empty */
-	int stopping;             /* shutting down */
-	int exit_code;            /* for the command line */
+	int bg_nthreads; /* started (0: not set up yet) */
+	int bg_pending;  /* queued and not handed back yet (keeps the loop alive) */
+	int bg_stop;     /* the threads end once the queue is empty */
+	int stopping;    /* shutting down */
+	int exit_code;   /* for the command line */
 } host_t;
 
 /** The host of this process (NULL before host_init). */
@@ -115,7 +115,7 @@ typedef struct pool_job {
 	int (*push)(struct pool_job *j, lua_State *co);
 	/** Frees the job (always called, after push). */
 	void (*release)(struct pool_job *j);
-	const char *what; /* "the export": for "the export was cancelled" */
+	const char *what;      /* "the export": for "the export was cancelled" */
 	struct pool_job *next; /* the background queue's order (pool_job_wait_background) */
 } pool_job_t;
 

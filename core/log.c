@@ -7,8 +7,10 @@
 
 static enum log_level min_level = LOG_INFO;
 
-void log_set_level(enum log_level level) { min_level = level; }
-
+void log_set_level(enum log_level level)
+{
+	min_level = level;
+}
 
 void log_write(enum log_level level, const char *fmt, ...)
 {

@@ -49,9 +49,10 @@ static int l_is_virtual(lua_State *L)
 int luaopen_core_clock(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
-		{"now", l_now},           {"now_ms", l_now_ms},   {"mono_ms", l_mono_ms},
-		{"set_virtual", l_set_virtual}, {"advance", l_advance}, {"is_virtual", l_is_virtual},
-		{NULL, NULL},
+	    {"now", l_now},         {"now_ms", l_now_ms},
+	    {"mono_ms", l_mono_ms}, {"set_virtual", l_set_virtual},
+	    {"advance", l_advance}, {"is_virtual", l_is_virtual},
+	    {NULL, NULL},
 	};
 	luaL_newlib(L, fns);
 	return 1;

@@ -81,7 +81,8 @@ static int l_add_key(lua_State *L)
 {
 	uint32_t id = keyring_add(need_keys(L));
 	if (!id)
-		return host_fail(L, "keys", "the key file is full (%d keys): retire old keys first", SEC_MAXKEYS);
+		return host_fail(L, "keys", "the key file is full (%d keys): retire old keys first",
+		                 SEC_MAXKEYS);
 	lua_pushinteger(L, id);
 	return 1;
 }
@@ -146,8 +147,9 @@ static int l_open(lua_State *L)
 	}
 	if (rc != 0) {
 		sodium_memzero(out, clen - SEC_OVERHEAD);
-		return host_fail(L, "decrypt", rc == -2 ? "the key for this value is not in the key file"
-							: "the value does not authenticate (wrong key, row or tampering)");
+		return host_fail(L, "decrypt",
+		                 rc == -2 ? "the key for this value is not in the key file"
+		                          : "the value does not authenticate (wrong key, row or tampering)");
 	}
 	luaL_pushresultsize(&b, plen);
 	return 1;
@@ -246,7 +248,8 @@ static int l_b64(lua_State *L)
 {
 	size_t n;
 	const unsigned char *s = (const unsigned char *)luaL_checklstring(L, 1, &n);
-	int variant = lua_toboolean(L, 2) ? sodium_base64_VARIANT_ORIGINAL : sodium_base64_VARIANT_URLSAFE_NO_PADDING;
+	int variant =
+	    lua_toboolean(L, 2) ? sodium_base64_VARIANT_ORIGINAL : sodium_base64_VARIANT_URLSAFE_NO_PADDING;
 	size_t cap = sodium_base64_ENCODED_LEN(n, variant);
 	luaL_Buffer b;
 	char *p = luaL_buffinitsize(L, &b, cap);
@@ -259,7 +262,8 @@ static int l_unb64(lua_State *L)
 {
 	size_t n, got = 0;
 	const char *s = luaL_checklstring(L, 1, &n);
-	int variant = lua_toboolean(L, 2) ? sodium_base64_VARIANT_ORIGINAL : sodium_base64_VARIANT_URLSAFE_NO_PADDING;
+	int variant =
+	    lua_toboolean(L, 2) ? sodium_base64_VARIANT_ORIGINAL : sodium_base64_VARIANT_URLSAFE_NO_PADDING;
 	luaL_Buffer b;
 	unsigned char *p = (unsigned char *)luaL_buffinitsize(L, &b, n + 1);
 	if (sodium_base642bin(p, n + 1, s, n, NULL, &got, NULL, variant) != 0)
@@ -365,9 +369,15 @@ static int start_pw(lua_State *L, int verify)
 }
 
 /** crypto.hash_password(pw) -> argon2id hash text (waits; runs on a background thread) */
-static int l_hash_password(lua_State *L) { return start_pw(L, 0); }
+static int l_hash_password(lua_State *L)
+{
+	return start_pw(L, 0);
+}
 /** crypto.verify_password(hash, pw) -> boolean (waits; runs on a background thread) */
-static int l_verify_password(lua_State *L) { return start_pw(L, 1); }
+static int l_verify_password(lua_State *L)
+{
+	return start_pw(L, 1);
+}
 
 /** crypto.password_needs_rehash(hash) -> boolean */
 static int l_needs_rehash(lua_State *L)
@@ -388,31 +398,31 @@ static int l_set_cost(lua_State *L)
 int luaopen_core_crypto(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
-		{"load_keys", l_load_keys},
-		{"ephemeral_keys", l_ephemeral_keys},
-		{"key_ids", l_key_ids},
-		{"add_key", l_add_key},
-		{"remove_key", l_remove_key},
-		{"save_keys", l_save_keys},
-		{"seal", l_seal},
-		{"open", l_open},
-		{"key_of", l_key_of},
-		{"hmac", l_hmac},
-		{"hmac_sha256", l_hmac_sha256},
-		{"sha256", l_sha256},
-		{"random", l_random},
-		{"random_int", l_random_int},
-		{"hex", l_hex},
-		{"unhex", l_unhex},
-		{"b64", l_b64},
-		{"unb64", l_unb64},
-		{"token", l_token},
-		{"equal", l_equal},
-		{"hash_password", l_hash_password},
-		{"verify_password", l_verify_password},
-		{"password_needs_rehash", l_needs_rehash},
-		{"set_password_cost", l_set_cost},
-		{NULL, NULL},
+	    {"load_keys", l_load_keys},
+	    {"ephemeral_keys", l_ephemeral_keys},
+	    {"key_ids", l_key_ids},
+	    {"add_key", l_add_key},
+	    {"remove_key", l_remove_key},
+	    {"save_keys", l_save_keys},
+	    {"seal", l_seal},
+	    {"open", l_open},
+	    {"key_of", l_key_of},
+	    {"hmac", l_hmac},
+	    {"hmac_sha256", l_hmac_sha256},
+	    {"sha256", l_sha256},
+	    {"random", l_random},
+	    {"random_int", l_random_int},
+	    {"hex", l_hex},
+	    {"unhex", l_unhex},
+	    {"b64", l_b64},
+	    {"unb64", l_unb64},
+	    {"token", l_token},
+	    {"equal", l_equal},
+	    {"hash_password", l_hash_password},
+	    {"verify_password", l_verify_password},
+	    {"password_needs_rehash", l_needs_rehash},
+	    {"set_password_cost", l_set_cost},
+	    {NULL, NULL},
 	};
 	luaL_newlib(L, fns);
 	return 1;

@@ -26,8 +26,12 @@ static void bind_args(lua_State *L, db_t *db, sqlite3_stmt *st, int first)
 	for (int i = first; i <= top; i++) {
 		int idx = i - first + 1, rc = SQLITE_OK;
 		switch (lua_type(L, i)) {
-		case LUA_TNIL: rc = sqlite3_bind_null(st, idx); break;
-		case LUA_TBOOLEAN: rc = sqlite3_bind_int(st, idx, lua_toboolean(L, i)); break;
+		case LUA_TNIL:
+			rc = sqlite3_bind_null(st, idx);
+			break;
+		case LUA_TBOOLEAN:
+			rc = sqlite3_bind_int(st, idx, lua_toboolean(L, i));
+			break;
 		case LUA_TNUMBER:
 			if (lua_isinteger(L, i))
 				rc = sqlite3_bind_int64(st, idx, lua_tointeger(L, i));
@@ -47,7 +51,9 @@ static void bind_args(lua_State *L, db_t *db, sqlite3_stmt *st, int first)
 			rc = sqlite3_bind_blob(st, idx, len + 1, (int)*len, SQLITE_STATIC);
 			break;
 		}
-		default: luaL_argerror(L, i, "cannot store this type (use string, number, boolean, nil or db.blob)");
+		default:
+			luaL_argerror(L, i,
+			              "cannot store this type (use string, number, boolean, nil or db.blob)");
 		}
 		if (rc != SQLITE_OK)
 			luaL_error(L, "cannot bind parameter %d: %s", idx, db_errmsg(db));
@@ -68,17 +74,23 @@ static sqlite3_stmt *prepare(lua_State *L, db_t *db)
 static void push_column(lua_State *L, sqlite3_stmt *st, int i)
 {
 	switch (sqlite3_column_type(st, i)) {
-	case SQLITE_INTEGER: lua_pushinteger(L, sqlite3_column_int64(st, i)); break;
-	case SQLITE_FLOAT: lua_pushnumber(L, sqlite3_column_double(st, i)); break;
+	case SQLITE_INTEGER:
+		lua_pushinteger(L, sqlite3_column_int64(st, i));
+		break;
+	case SQLITE_FLOAT:
+		lua_pushnumber(L, sqlite3_column_double(st, i));
+		break;
 	case SQLITE_TEXT:
-		lua_pushlstring(L, (const char *)sqlite3_column_text(st, i), (size_t)sqlite3_column_bytes(st, i));
+		lua_pushlstring(L, (const char *)sqlite3_column_text(st, i),
+		                (size_t)sqlite3_column_bytes(st, i));
 		break;
 	case SQLITE_BLOB: {
 		const void *p = sqlite3_column_blob(st, i);
 		lua_pushlstring(L, p ? p : "", (size_t)sqlite3_column_bytes(st, i));
 		break;
 	}
-	default: lua_pushnil(L);
+	default:
+		lua_pushnil(L);
 	}
 }
 
@@ -405,15 +417,30 @@ static int l_is_open(lua_State *L)
 int luaopen_core_db(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
-		{"open", l_open},       {"close", l_close},     {"is_open", l_is_open},
-		{"query", l_query},     {"row", l_row},         {"value", l_value},
-		{"column", l_column},   {"columns", l_columns}, {"exec", l_exec},
-		{"script", l_script},
-		{"begin", l_begin},     {"commit", l_commit},   {"rollback", l_rollback},
-		{"depth", l_depth},     {"blob", l_blob},       {"migrate", l_migrate},
-		{"version", l_version}, {"checkpoint", l_checkpoint}, {"backup", l_backup},
-		{"stats", l_stats},     {"fold", l_fold},       {"watch", l_watch},
-		{"generation", l_generation}, {NULL, NULL},
+	    {"open", l_open},
+	    {"close", l_close},
+	    {"is_open", l_is_open},
+	    {"query", l_query},
+	    {"row", l_row},
+	    {"value", l_value},
+	    {"column", l_column},
+	    {"columns", l_columns},
+	    {"exec", l_exec},
+	    {"script", l_script},
+	    {"begin", l_begin},
+	    {"commit", l_commit},
+	    {"rollback", l_rollback},
+	    {"depth", l_depth},
+	    {"blob", l_blob},
+	    {"migrate", l_migrate},
+	    {"version", l_version},
+	    {"checkpoint", l_checkpoint},
+	    {"backup", l_backup},
+	    {"stats", l_stats},
+	    {"fold", l_fold},
+	    {"watch", l_watch},
+	    {"generation", l_generation},
+	    {NULL, NULL},
 	};
 	luaL_newmetatable(L, BLOB_MT);
 	lua_pop(L, 1);

@@ -52,7 +52,10 @@ static int l_stat(lua_State *L)
 }
 
 /** fs.list(dir) -> sorted array of names (no dot files) or nil, err */
-static int cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
 static int l_list(lua_State *L)
 {
@@ -149,8 +152,8 @@ static int l_remove(lua_State *L)
 int luaopen_core_fs(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
-		{"mkdir", l_mkdir}, {"stat", l_stat}, {"list", l_list}, {"read", l_read},
-		{"write", l_write}, {"remove", l_remove}, {NULL, NULL},
+	    {"mkdir", l_mkdir}, {"stat", l_stat},     {"list", l_list}, {"read", l_read},
+	    {"write", l_write}, {"remove", l_remove}, {NULL, NULL},
 	};
 	luaL_newlib(L, fns);
 	return 1;

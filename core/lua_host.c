@@ -154,7 +154,7 @@ task_t *task_check_async(lua_State *co)
 	task_t *t = *(task_t **)lua_getextraspace(co);
 	if (!t)
 		luaL_error(co, "this function waits, so it must be called from a request, job or "
-			       "script, not from a coroutine of your own");
+		               "script, not from a coroutine of your own");
 	if (H->db && db_depth(H->db) > 0)
 		luaL_error(co, "cannot wait inside a database transaction: finish the transaction first");
 	return t;
@@ -352,7 +352,8 @@ static void push_request(lua_State *L, http_request_t *req)
 /* The answer when the handler failed (what failed is in the log). */
 static void respond_internal(http_request_t *req, int status)
 {
-	http_respond_error(req, status, NULL, 0, "internal", "Something went wrong on our side. It has been logged.");
+	http_respond_error(req, status, NULL, 0, "internal",
+	                   "Something went wrong on our side. It has been logged.");
 }
 
 static int valid_header_text(const char *s, size_t n)
@@ -391,8 +392,8 @@ static void request_done(task_t *t, int ok, int nres, const char *msg)
 	int base = lua_gettop(co) - nres + 1;
 	int status = (int)lua_tointeger(co, base);
 	if (nres < 1 || status < 100 || status > 599) {
-		log_error("%s %.*s: the handler returned no valid status", req->method,
-			  (int)req->target_len, req->target);
+		log_error("%s %.*s: the handler returned no valid status", req->method, (int)req->target_len,
+		          req->target);
 		respond_internal(req, 500);
 		return;
 	}
@@ -420,7 +421,7 @@ static void request_done(task_t *t, int ok, int nres, const char *msg)
 	const char *body = nres >= 3 ? lua_tolstring(co, base + 2, &blen) : NULL;
 	if (bad || hb.oom) {
 		log_error("%s %.*s: the handler returned a bad header (CR/LF or not text)", req->method,
-			  (int)req->target_len, req->target);
+		          (int)req->target_len, req->target);
 		respond_internal(req, 500);
 	} else {
 		http_respond(req, status, hb.p, hb.len, body ? body : "", body ? blen : 0);
@@ -640,9 +641,15 @@ static int l_alive(lua_State *L)
 int luaopen_core_host(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
-		{"spawn", l_spawn}, {"process", l_process}, {"alive", l_alive},
-		{"app_dir", l_app_dir}, {"version", l_version}, {"tasks", l_tasks}, {"checkpoints", l_checkpoints},
-		{"shutdown", l_shutdown}, {NULL, NULL},
+	    {"spawn", l_spawn},
+	    {"process", l_process},
+	    {"alive", l_alive},
+	    {"app_dir", l_app_dir},
+	    {"version", l_version},
+	    {"tasks", l_tasks},
+	    {"checkpoints", l_checkpoints},
+	    {"shutdown", l_shutdown},
+	    {NULL, NULL},
 	};
 	luaL_newlib(L, fns);
 	return 1;
@@ -738,28 +745,28 @@ int host_init(uv_loop_t *loop, const char *app_dir)
 	lua_setfield(L, -2, "cpath");
 	lua_getfield(L, -1, "preload");
 	static const luaL_Reg mods[] = {
-		{"core.db", luaopen_core_db},
-		{"core.crypto", luaopen_core_crypto},
-		{"core.clock", luaopen_core_clock},
-		{"core.sched", luaopen_core_sched},
-		{"core.server", luaopen_core_server},
-		{"core.timer", luaopen_core_timer},
-		{"core.log", luaopen_core_log},
-		{"core.net", luaopen_core_net},
-		{"core.fs", luaopen_core_fs},
-		{"core.host", luaopen_core_host},
-		{"core.authz", luaopen_core_authz},
-		{"core.totp", luaopen_core_totp},
-		{"core.qr", luaopen_core_qr},
-		{"core.xlsx", luaopen_core_xlsx},
-		{"core.pdf", luaopen_core_pdf},
-		{"core.sandbox", luaopen_core_sandbox},
-		{"core.mail", luaopen_core_mail},
-		{"core.fetch", luaopen_core_fetch},
-		{"core.csv", luaopen_core_csv},
-		{"cjson", luaopen_cjson},
-		{"cjson.safe", luaopen_cjson_safe_wrap},
-		{NULL, NULL},
+	    {"core.db", luaopen_core_db},
+	    {"core.crypto", luaopen_core_crypto},
+	    {"core.clock", luaopen_core_clock},
+	    {"core.sched", luaopen_core_sched},
+	    {"core.server", luaopen_core_server},
+	    {"core.timer", luaopen_core_timer},
+	    {"core.log", luaopen_core_log},
+	    {"core.net", luaopen_core_net},
+	    {"core.fs", luaopen_core_fs},
+	    {"core.host", luaopen_core_host},
+	    {"core.authz", luaopen_core_authz},
+	    {"core.totp", luaopen_core_totp},
+	    {"core.qr", luaopen_core_qr},
+	    {"core.xlsx", luaopen_core_xlsx},
+	    {"core.pdf", luaopen_core_pdf},
+	    {"core.sandbox", luaopen_core_sandbox},
+	    {"core.mail", luaopen_core_mail},
+	    {"core.fetch", luaopen_core_fetch},
+	    {"core.csv", luaopen_core_csv},
+	    {"cjson", luaopen_cjson},
+	    {"cjson.safe", luaopen_cjson_safe_wrap},
+	    {NULL, NULL},
 	};
 	for (const luaL_Reg *m = mods; m->name; m++) {
 		lua_pushcfunction(L, m->func);

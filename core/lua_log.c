@@ -22,10 +22,22 @@ static int write_at(lua_State *L, enum log_level level)
 	return 0;
 }
 
-static int l_debug(lua_State *L) { return write_at(L, LOG_DEBUG); }
-static int l_info(lua_State *L) { return write_at(L, LOG_INFO); }
-static int l_warn(lua_State *L) { return write_at(L, LOG_WARN); }
-static int l_error(lua_State *L) { return write_at(L, LOG_ERROR); }
+static int l_debug(lua_State *L)
+{
+	return write_at(L, LOG_DEBUG);
+}
+static int l_info(lua_State *L)
+{
+	return write_at(L, LOG_INFO);
+}
+static int l_warn(lua_State *L)
+{
+	return write_at(L, LOG_WARN);
+}
+static int l_error(lua_State *L)
+{
+	return write_at(L, LOG_ERROR);
+}
 
 /** log.set_level("debug"|"info"|"warn"|"error") */
 static int l_set_level(lua_State *L)
@@ -38,8 +50,8 @@ static int l_set_level(lua_State *L)
 int luaopen_core_log(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
-		{"debug", l_debug}, {"info", l_info}, {"warn", l_warn}, {"error", l_error},
-		{"set_level", l_set_level}, {NULL, NULL},
+	    {"debug", l_debug}, {"info", l_info},           {"warn", l_warn},
+	    {"error", l_error}, {"set_level", l_set_level}, {NULL, NULL},
 	};
 	luaL_newlib(L, fns);
 	return 1;

@@ -39,7 +39,10 @@ static void on_sent(const mail_result_t *res, void *ud)
 	task_resume(t, 2);
 }
 
-static void cancel_job(void *job) { mail_cancel(job); }
+static void cancel_job(void *job)
+{
+	mail_cancel(job);
+}
 
 static const char *opt_string(lua_State *L, const char *name, int required)
 {

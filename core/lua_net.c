@@ -15,14 +15,14 @@ struct net_conn {
 	uv_tcp_t tcp;
 	uv_timer_t timer;
 	uv_connect_t connect;
-	buf_t in;               /* received, not yet read */
-	int eof;                /* peer closed or error */
+	buf_t in; /* received, not yet read */
+	int eof;  /* peer closed or error */
 	int closing;
 	int open_handles;
-	int lua_alive;          /* the userdata still points here */
-	task_t *waiter;         /* task waiting in connect or read */
+	int lua_alive;  /* the userdata still points here */
+	task_t *waiter; /* task waiting in connect or read */
 	int waiting_connect;
-	int ud_ref;             /* registry ref to the userdata while connecting */
+	int ud_ref; /* registry ref to the userdata while connecting */
 };
 
 /** The userdata: a pointer to the connection. */
@@ -141,7 +141,7 @@ static int l_connect(lua_State *L)
 	int port = (int)luaL_checkinteger(L, 2);
 	struct sockaddr_storage sa;
 	int rc = strchr(host, ':') ? uv_ip6_addr(host, port, (struct sockaddr_in6 *)&sa)
-				   : uv_ip4_addr(host, port, (struct sockaddr_in *)&sa);
+	                           : uv_ip4_addr(host, port, (struct sockaddr_in *)&sa);
 	if (rc != 0)
 		return host_fail(L, "address", "bad address %s", host);
 	struct net_conn *c = calloc(1, sizeof *c);
@@ -284,7 +284,7 @@ static int l_ip_bytes(lua_State *L)
 int luaopen_core_net(lua_State *L)
 {
 	static const luaL_Reg methods[] = {
-		{"send", l_send}, {"read", l_read}, {"close", l_close}, {"closed", l_closed}, {NULL, NULL},
+	    {"send", l_send}, {"read", l_read}, {"close", l_close}, {"closed", l_closed}, {NULL, NULL},
 	};
 	luaL_newmetatable(L, CONN_MT);
 	luaL_newlib(L, methods);

@@ -31,15 +31,19 @@ static int l_configure(lua_State *L)
 {
 	luaL_checktype(L, 1, LUA_TTABLE);
 	http_config_t cfg = H->http_cfg;
-	struct { const char *name; void *field; int is_size; } opts[] = {
-		{"max_header_bytes", &cfg.max_header_bytes, 1},
-		{"max_body_bytes", &cfg.max_body_bytes, 1},
-		{"header_timeout_ms", &cfg.header_timeout_ms, 0},
-		{"body_timeout_ms", &cfg.body_timeout_ms, 0},
-		{"idle_timeout_ms", &cfg.idle_timeout_ms, 0},
-		{"max_connections", &cfg.max_connections, 0},
-		{"max_connections_per_address", &cfg.max_connections_per_address, 0},
-		{"max_output_bytes", &cfg.max_output_bytes, 1},
+	struct {
+		const char *name;
+		void *field;
+		int is_size;
+	} opts[] = {
+	    {"max_header_bytes", &cfg.max_header_bytes, 1},
+	    {"max_body_bytes", &cfg.max_body_bytes, 1},
+	    {"header_timeout_ms", &cfg.header_timeout_ms, 0},
+	    {"body_timeout_ms", &cfg.body_timeout_ms, 0},
+	    {"idle_timeout_ms", &cfg.idle_timeout_ms, 0},
+	    {"max_connections", &cfg.max_connections, 0},
+	    {"max_connections_per_address", &cfg.max_connections_per_address, 0},
+	    {"max_output_bytes", &cfg.max_output_bytes, 1},
 	};
 	lua_pushnil(L);
 	while (lua_next(L, 1)) {
@@ -88,7 +92,8 @@ static int l_listen(lua_State *L)
 	if (H->server)
 		return host_fail(L, "listening", "already listening");
 	char err[512];
-	H->server = http_server_start(H->loop, host, port, &H->http_cfg, host_on_request, NULL, err, sizeof err);
+	H->server =
+	    http_server_start(H->loop, host, port, &H->http_cfg, host_on_request, NULL, err, sizeof err);
 	if (!H->server)
 		return host_fail(L, "listen", "%s", err);
 	host_offload_checkpoints(); /* serving: no commit waits for a checkpoint */
@@ -204,10 +209,17 @@ static int l_limits(lua_State *L)
 int luaopen_core_server(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
-		{"configure", l_configure}, {"set_handler", l_set_handler}, {"listen", l_listen},
-		{"set_common_headers", l_set_common_headers}, {"set_static", l_set_static},
-		{"static_etag", l_static_etag}, {"stop", l_stop}, {"counts", l_counts},
-		{"limits", l_limits}, {"stats", l_stats}, {NULL, NULL},
+	    {"configure", l_configure},
+	    {"set_handler", l_set_handler},
+	    {"listen", l_listen},
+	    {"set_common_headers", l_set_common_headers},
+	    {"set_static", l_set_static},
+	    {"static_etag", l_static_etag},
+	    {"stop", l_stop},
+	    {"counts", l_counts},
+	    {"limits", l_limits},
+	    {"stats", l_stats},
+	    {NULL, NULL},
 	};
 	luaL_newlib(L, fns);
 	return 1;

@@ -10,7 +10,10 @@ struct sleep_op {
 	task_t *task;
 };
 
-static void free_op(uv_handle_t *h) { free(h->data); }
+static void free_op(uv_handle_t *h)
+{
+	free(h->data);
+}
 
 static void on_wake(uv_timer_t *timer)
 {

@@ -17,46 +17,71 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-
 /** A command and the flags it accepts ("--name=" takes a value, "--name" does not). */
 struct command {
 	const char *name;
 	const char *flags[6];
-	int min_args, max_args;  /* positional arguments (-1: any number) */
+	int min_args, max_args; /* positional arguments (-1: any number) */
 	const char *usage;
 };
 
 static const struct command commands[] = {
-	{"serve", {"--data=", "--listen=", "--demo"}, 0, 0,
-	 "serve [--data DIR] [--listen HOST:PORT] [--demo]   run the server (demo: fill a new folder with a sample company)"},
-	{"test", {"--filter="}, 0, -1,
-	 "test [--filter TEXT] [PATH...]                   run scenario files (default tests/scenarios)"},
-	{"run", {"--data="}, 1, -1,
-	 "run [--data DIR] SCRIPT.lua [ARGS...]           run an admin script against a data folder"},
-	{"migrate", {"--data="}, 0, 0,
-	 "migrate [--data DIR]                             apply pending schema migrations"},
-	{"backup", {"--data="}, 1, 1,
-	 "backup [--data DIR] FILE                         write a consistent copy of the database"},
-	{"rotate-key", {"--data="}, 0, 0,
-	 "rotate-key [--data DIR]                          re-encrypt everything under a new master key"},
-	{"audit", {"--data="}, 1, 1,
-	 "audit [--data DIR] verify                        check the audit log's hash chain"},
-	{"import", {"--data=", "--dry-run"}, 1, 1,
-	 "import [--data DIR] [--dry-run] FILE.csv         add and update people from a CSV file"},
-	{"version", {NULL}, 0, 0, "version                                          print the version"},
-	{"help", {NULL}, 0, 1, "help                                             this text"},
+    {"serve",
+     {"--data=", "--listen=", "--demo"},
+     0,
+     0,
+     "serve [--data DIR] [--listen HOST:PORT] [--demo]   run the server (demo: fill a new folder with a "
+     "sample company)"},
+    {"test",
+     {"--filter="},
+     0,
+     -1,
+     "test [--filter TEXT] [PATH...]                   run scenario files (default tests/scenarios)"},
+    {"run",
+     {"--data="},
+     1,
+     -1,
+     "run [--data DIR] SCRIPT.lua [ARGS...]           run an admin script against a data folder"},
+    {"migrate",
+     {"--data="},
+     0,
+     0,
+     "migrate [--data DIR]                             apply pending schema migrations"},
+    {"backup",
+     {"--data="},
+     1,
+     1,
+     "backup [--data DIR] FILE                         write a consistent copy of the database"},
+    {"rotate-key",
+     {"--data="},
+     0,
+     0,
+     "rotate-key [--data DIR]                          re-encrypt everything under a new master key"},
+    {"audit",
+     {"--data="},
+     1,
+     1,
+     "audit [--data DIR] verify                        check the audit log's hash chain"},
+    {"import",
+     {"--data=", "--dry-run"},
+     1,
+     1,
+     "import [--data DIR] [--dry-run] FILE.csv         add and update people from a CSV file"},
+    {"version", {NULL}, 0, 0, "version                                          print the version"},
+    {"help", {NULL}, 0, 1, "help                                             this text"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Candor %s: performance reviews, 360 feedback, objectives, 1:1s and praise.\n\n"
-		   "usage: candor COMMAND [FLAGS] [ARGS]\n\n",
-		CANDOR_VERSION);
+	fprintf(f,
+	        "Candor %s: performance reviews, 360 feedback, objectives, 1:1s and praise.\n\n"
+	        "usage: candor COMMAND [FLAGS] [ARGS]\n\n",
+	        CANDOR_VERSION);
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "  candor %s\n", commands[i].usage);
 	fprintf(f, "\nEvery command also takes --app DIR (the lua/ folder; default: next to the binary).\n"
-		   "Environment: CANDOR_DEMO_PASSWORD sets the demo password.\n");
+	           "Environment: CANDOR_DEMO_PASSWORD sets the demo password.\n");
 }
 
 static int bad_usage(const char *fmt, const char *what)
@@ -96,7 +121,7 @@ static int find_app_dir(const char *given, char *out, size_t len)
 struct outcome {
 	int finished;
 	int ok;
-	int code;        /* exit code the task returned */
+	int code; /* exit code the task returned */
 	int passed, failed;
 };
 
@@ -135,7 +160,7 @@ static void start_cli(const char *cmd, struct outcome *o)
 	lua_getfield(L, -1, "main");
 	lua_remove(L, -2);
 	lua_pushstring(L, cmd);
-	lua_rotate(L, -4, 2); /* main, cmd, opts, args */
+	lua_rotate(L, -4, 2);           /* main, cmd, opts, args */
 	task_start(3, main_done, o, 0); /* runs to its end: no shared snapshot */
 }
 
@@ -231,7 +256,9 @@ static int cmd_test(const char *app_dir, const char *filter, char **paths, int n
 		while (!o.finished && uv_run(&loop, UV_RUN_ONCE))
 			;
 		if (!o.finished) {
-			fprintf(stderr, "FAIL %s: the scenario stopped waiting for something that never came\n", files[i]);
+			fprintf(stderr,
+			        "FAIL %s: the scenario stopped waiting for something that never came\n",
+			        files[i]);
 			failed++;
 		} else if (!o.ok) {
 			failed++;
@@ -308,7 +335,8 @@ int main(int argc, char **argv)
 		for (int f = 0; f < 6 && cmd->flags[f]; f++) {
 			size_t n = strlen(cmd->flags[f]);
 			int takes = cmd->flags[f][n - 1] == '=';
-			if (strncmp(cmd->flags[f], flag, takes ? n - 1 : n) == 0 && flen == (takes ? n - 1 : n)) {
+			if (strncmp(cmd->flags[f], flag, takes ? n - 1 : n) == 0 &&
+			    flen == (takes ? n - 1 : n)) {
 				found = f;
 				if (takes) {
 					if (eq)
@@ -334,7 +362,8 @@ int main(int argc, char **argv)
 		}
 	}
 	int nargs = argc - i;
-	if (nargs < cmd->min_args || (cmd->max_args >= 0 && nargs > cmd->max_args && strcmp(name, "run") != 0))
+	if (nargs < cmd->min_args ||
+	    (cmd->max_args >= 0 && nargs > cmd->max_args && strcmp(name, "run") != 0))
 		return bad_usage("wrong number of arguments for '%s'", name);
 
 	char app_dir[PATH_MAX];

@@ -11,11 +11,11 @@ typedef struct static_set static_set_t;
 
 /** What to answer for a static URL. The texts stay owned by the set (or are constants). */
 typedef struct static_answer {
-	int status;       /* 200, 304, 404 or 405 */
-	char head[512];   /* header lines ("Name: value\r\n"), without the common ones */
-	size_t head_len;  /* length of head */
-	const char *body; /* the file, or NULL for 304 and errors */
-	size_t body_len;  /* length of body */
+	int status;                /* 200, 304, 404 or 405 */
+	char head[512];            /* header lines ("Name: value\r\n"), without the common ones */
+	size_t head_len;           /* length of head */
+	const char *body;          /* the file, or NULL for 304 and errors */
+	size_t body_len;           /* length of body */
 	const char *error_code;    /* for 404 and 405: the error's code ("not_found"), else NULL */
 	const char *error_message; /* for 404 and 405: the error's message, else NULL */
 } static_answer_t;

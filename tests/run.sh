@@ -45,16 +45,25 @@ suite() {
 	count "$name" "$rc"
 }
 
-# luacheck over the Lua code: one test, failed by any warning
+# luacheck over the Lua code, clang-format over the C code: a test each, failed by any warning
+# or any difference from .clang-format's layout (`make fmt` fixes that)
 lint() {
+	passed=0 failed=0
 	if luacheck --no-color --quiet lua workflows policies tests/scenarios; then
-		echo "1 passed, 0 failed"
+		passed=$((passed + 1))
 	else
-		echo "0 passed, 1 failed"
-		return 1
+		failed=$((failed + 1))
 	fi
+	if clang-format --dry-run --Werror core/*.c core/*.h tests/unit/*.c bench/*.c; then
+		passed=$((passed + 1))
+	else
+		echo "C files differ from clang-format's layout: run make fmt"
+		failed=$((failed + 1))
+	fi
+	echo "$passed passed, $failed failed"
+	[ "$failed" = 0 ]
 }
-if want lint && command -v luacheck >/dev/null 2>&1; then suite lint lint; fi
+if want lint && command -v luacheck >/dev/null 2>&1 && command -v clang-format >/dev/null 2>&1; then suite lint lint; fi
 
 if want unit; then
 	for t in "$BUILD"/tests/test_*; do

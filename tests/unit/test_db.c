@@ -218,9 +218,10 @@ static void a_generation_moves_with_every_write_to_its_tables(void **state)
 {
 	(void)state;
 	db_t *db = open_file("a.db");
-	assert_int_equal(db_exec(db, "CREATE TABLE a(x); CREATE TABLE b(x); CREATE TABLE c(x);"
-				     "CREATE TRIGGER b_to_a AFTER INSERT ON b BEGIN INSERT INTO a VALUES(new.x); END"),
-			 0);
+	assert_int_equal(
+	    db_exec(db, "CREATE TABLE a(x); CREATE TABLE b(x); CREATE TABLE c(x);"
+	                "CREATE TRIGGER b_to_a AFTER INSERT ON b BEGIN INSERT INTO a VALUES(new.x); END"),
+	    0);
 	int bit = db_watch(db, "a");
 	assert_true(bit >= 0);
 	assert_int_equal(db_watch(db, "A"), bit);
@@ -593,7 +594,8 @@ static void a_full_disk_is_named_and_keeps_nothing(void **state)
 	db_t *db = open_file("full.db");
 	assert_int_equal(db_exec(db, "CREATE TABLE t(x)"), 0);
 	char sql[96];
-	snprintf(sql, sizeof sql, "PRAGMA max_page_count = %lld", (long long)query_int(db, "PRAGMA page_count"));
+	snprintf(sql, sizeof sql, "PRAGMA max_page_count = %lld",
+	         (long long)query_int(db, "PRAGMA page_count"));
 	assert_int_equal(db_exec(db, sql), 0);
 	assert_int_equal(db_begin(db), 0);
 	assert_int_equal(db_exec(db, "INSERT INTO t VALUES ('small')"), 0); /* fits in a page */
@@ -628,8 +630,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(same_sql_gives_the_same_statement, setup, teardown),
 	    cmocka_unit_test_setup_teardown(many_distinct_statements_keep_working, setup, teardown),
 	    cmocka_unit_test_setup_teardown(a_statement_used_often_stays_prepared, setup, teardown),
-	    cmocka_unit_test_setup_teardown(a_generation_moves_with_every_write_to_its_tables, setup, teardown),
-	    cmocka_unit_test_setup_teardown(a_generation_moves_when_another_connection_commits, setup, teardown),
+	    cmocka_unit_test_setup_teardown(a_generation_moves_with_every_write_to_its_tables, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(a_generation_moves_when_another_connection_commits, setup,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(a_snapshot_is_shared_only_inside_its_scope, setup, teardown),
 	    cmocka_unit_test_setup_teardown(checkpoints_run_by_a_connection_of_their_own, setup, teardown),
 	    cmocka_unit_test_setup_teardown(two_statements_in_one_text_are_refused, setup, teardown),
