@@ -53,8 +53,6 @@ local function delivery_json(d, with_body)
   return out
 end
 
-local function id_of(req, name) return math.tointeger(tonumber(req.params[name or "id"])) end
-
 local function status_filter(req, statuses)
   statuses = statuses or webhooks.STATUSES
   local s = web.query(req).status
@@ -118,26 +116,26 @@ local function api_routes(r)
     end }
 
   r:add{ method = "GET", path = "/api/webhooks/{id:int}", auth = "user", perm = PERM,
-    handler = function(req) return web.json(200, webhook_json(webhooks.get(id_of(req)))) end }
+    handler = function(req) return web.json(200, webhook_json(webhooks.get(req.params.id))) end }
 
   r:add{ method = "PATCH", path = "/api/webhooks/{id:int}", auth = "user", perm = PERM,
-    handler = function(req) return web.json(200, webhook_json(webhooks.update(req.user, id_of(req), web.body(req), req))) end }
+    handler = function(req) return web.json(200, webhook_json(webhooks.update(req.user, req.params.id, web.body(req), req))) end }
 
   r:add{ method = "DELETE", path = "/api/webhooks/{id:int}", auth = "user", perm = PERM,
     handler = function(req)
-      webhooks.delete(req.user, id_of(req), req)
+      webhooks.delete(req.user, req.params.id, req)
       return web.no_content()
     end }
 
   r:add{ method = "POST", path = "/api/webhooks/{id:int}/secret", auth = "user", perm = PERM,
-    handler = function(req) return web.json(200, { secret = webhooks.rotate_secret(req.user, id_of(req), req) }) end }
+    handler = function(req) return web.json(200, { secret = webhooks.rotate_secret(req.user, req.params.id, req) }) end }
 
   r:add{ method = "POST", path = "/api/webhooks/{id:int}/ping", auth = "user", perm = PERM, tx = false,
-    handler = function(req) return web.json(200, delivery_json(webhooks.ping(req.user, id_of(req)), true)) end }
+    handler = function(req) return web.json(200, delivery_json(webhooks.ping(req.user, req.params.id), true)) end }
 
   r:add{ method = "GET", path = "/api/webhooks/{id:int}/deliveries", auth = "user", perm = PERM,
     handler = function(req)
-      local res = webhooks.deliveries(id_of(req), { status = status_filter(req), page = web.query(req).page })
+      local res = webhooks.deliveries(req.params.id, { status = status_filter(req), page = web.query(req).page })
       local list = {}
       for i, d in ipairs(res.deliveries) do list[i] = delivery_json(d) end
       return web.json(200, { deliveries = json.array(list), total = res.total, page = res.page, pages = res.pages })
@@ -145,13 +143,13 @@ local function api_routes(r)
 
   r:add{ method = "GET", path = "/api/webhooks/{id:int}/deliveries/{delivery:int}", auth = "user", perm = PERM,
     handler = function(req)
-      return web.json(200, delivery_json(webhooks.delivery(id_of(req), id_of(req, "delivery")), true))
+      return web.json(200, delivery_json(webhooks.delivery(req.params.id, req.params.delivery), true))
     end }
 
   r:add{ method = "POST", path = "/api/webhooks/{id:int}/deliveries/{delivery:int}/redeliver", auth = "user",
     perm = PERM,
     handler = function(req)
-      return web.json(200, delivery_json(webhooks.redeliver(req.user, id_of(req), id_of(req, "delivery"), req), true))
+      return web.json(200, delivery_json(webhooks.redeliver(req.user, req.params.id, req.params.delivery, req), true))
     end }
 end
 
@@ -210,7 +208,7 @@ local function page_routes(r)
 
   r:add{ method = "GET", path = "/admin/webhooks/{id:int}", auth = "user", perm = PERM,
     handler = function(req)
-      local w = webhooks.get(id_of(req))
+      local w = webhooks.get(req.params.id)
       local q = web.query(req)
       local f = { status = status_filter(req), page = q.page }
       local res = webhooks.deliveries(w.id, f)
@@ -220,11 +218,11 @@ local function page_routes(r)
     end }
 
   r:add{ method = "GET", path = "/admin/webhooks/{id:int}/edit", auth = "user", perm = PERM,
-    handler = function(req) return form_page(req, webhooks.get(id_of(req))) end }
+    handler = function(req) return form_page(req, webhooks.get(req.params.id)) end }
 
   r:add{ method = "POST", path = "/admin/webhooks/{id:int}", auth = "user", perm = PERM,
     handler = function(req)
-      local id = id_of(req)
+      local id = req.params.id
       local input = form_input(req)
       local ok, res = page.form(req, { back = "/admin/webhooks/" .. id .. "/edit", values = input }, webhooks.update,
         req.user, id, input, req)
@@ -234,14 +232,14 @@ local function page_routes(r)
 
   r:add{ method = "POST", path = "/admin/webhooks/{id:int}/delete", auth = "user", perm = PERM,
     handler = function(req)
-      local w = webhooks.get(id_of(req))
+      local w = webhooks.get(req.params.id)
       webhooks.delete(req.user, w.id, req)
       return page.redirect("/admin/webhooks", "success", ("The webhook \"%s\" was removed."):format(w.name))
     end }
 
   r:add{ method = "POST", path = "/admin/webhooks/{id:int}/secret", auth = "user", perm = PERM,
     handler = function(req)
-      local id = id_of(req)
+      local id = req.params.id
       local secret = webhooks.rotate_secret(req.user, id, req)
       page.keep(req, "/admin/webhooks/" .. id, { extra = { secret = secret } })
       return web.redirect("/admin/webhooks/" .. id)
@@ -249,7 +247,7 @@ local function page_routes(r)
 
   r:add{ method = "POST", path = "/admin/webhooks/{id:int}/ping", auth = "user", perm = PERM, tx = false,
     handler = function(req)
-      local id = id_of(req)
+      local id = req.params.id
       local d = webhooks.ping(req.user, id)
       local ok = d.status == "delivered"
       return page.redirect("/admin/webhooks/" .. id .. "/deliveries/" .. d.id, ok and "success" or "error",
@@ -259,8 +257,8 @@ local function page_routes(r)
 
   r:add{ method = "GET", path = "/admin/webhooks/{id:int}/deliveries/{delivery:int}", auth = "user", perm = PERM,
     handler = function(req)
-      local w = webhooks.get(id_of(req))
-      local d = webhooks.delivery(w.id, id_of(req, "delivery"))
+      local w = webhooks.get(req.params.id)
+      local d = webhooks.delivery(w.id, req.params.delivery)
       local body = json.decode(d.body)
       return page.render(req, "webhook_delivery", helpers{ title = d.event .. " · " .. w.name, w = w, d = d,
         pretty = json.encode(body) }, { nav = "admin" })
@@ -269,7 +267,7 @@ local function page_routes(r)
   r:add{ method = "POST", path = "/admin/webhooks/{id:int}/deliveries/{delivery:int}/redeliver", auth = "user",
     perm = PERM,
     handler = function(req)
-      local id, did = id_of(req), id_of(req, "delivery")
+      local id, did = req.params.id, req.params.delivery
       local back = "/admin/webhooks/" .. id .. "/deliveries/" .. did
       local ok, res = page.form(req, back, webhooks.redeliver, req.user, id, did, req)
       if not ok then return res end
@@ -326,21 +324,21 @@ local function hook_api_routes(r)
     end }
 
   r:add{ method = "GET", path = "/api/hooks/{id:int}", auth = "user", perm = PERM,
-    handler = function(req) return web.json(200, hook_json(hooks.get(id_of(req)), true)) end }
+    handler = function(req) return web.json(200, hook_json(hooks.get(req.params.id), true)) end }
 
   r:add{ method = "PATCH", path = "/api/hooks/{id:int}", auth = "user", perm = PERM,
-    handler = function(req) return web.json(200, hook_json(hooks.update(req.user, id_of(req), web.body(req), req), true)) end }
+    handler = function(req) return web.json(200, hook_json(hooks.update(req.user, req.params.id, web.body(req), req), true)) end }
 
   r:add{ method = "DELETE", path = "/api/hooks/{id:int}", auth = "user", perm = PERM,
     handler = function(req)
-      hooks.delete(req.user, id_of(req), req)
+      hooks.delete(req.user, req.params.id, req)
       return web.no_content()
     end }
 
   r:add{ method = "GET", path = "/api/hooks/{id:int}/versions", auth = "user", perm = PERM,
     handler = function(req)
       local list = {}
-      for i, v in ipairs(hooks.versions(id_of(req))) do
+      for i, v in ipairs(hooks.versions(req.params.id)) do
         list[i] = { version = v.version, note = null(v.note), saved_at = iso(v.saved_at), saved_by = null(v.saved_by_name) }
       end
       return web.json(200, { versions = json.array(list) })
@@ -348,7 +346,7 @@ local function hook_api_routes(r)
 
   r:add{ method = "GET", path = "/api/hooks/{id:int}/versions/{version:int}", auth = "user", perm = PERM,
     handler = function(req)
-      local v = hooks.version(id_of(req), id_of(req, "version"))
+      local v = hooks.version(req.params.id, req.params.version)
       return web.json(200, { version = v.version, source = v.source, note = null(v.note), saved_at = iso(v.saved_at),
         saved_by = null(v.saved_by_name) })
     end }
@@ -356,7 +354,7 @@ local function hook_api_routes(r)
   r:add{ method = "GET", path = "/api/hooks/{id:int}/secrets", auth = "user", perm = PERM,
     handler = function(req)
       local list = {}
-      for i, sct in ipairs(hooks.secret_names(id_of(req))) do
+      for i, sct in ipairs(hooks.secret_names(req.params.id)) do
         list[i] = { name = sct.name, updated_at = iso(sct.updated_at), updated_by = null(sct.updated_by_name) }
       end
       return web.json(200, { secrets = json.array(list) })
@@ -364,29 +362,29 @@ local function hook_api_routes(r)
 
   r:add{ method = "PUT", path = "/api/hooks/{id:int}/secrets/{name}", auth = "user", perm = PERM,
     handler = function(req)
-      hooks.set_secret(req.user, id_of(req), req.params.name, web.body(req).value, req)
+      hooks.set_secret(req.user, req.params.id, req.params.name, web.body(req).value, req)
       return web.no_content()
     end }
 
   r:add{ method = "DELETE", path = "/api/hooks/{id:int}/secrets/{name}", auth = "user", perm = PERM,
     handler = function(req)
-      hooks.delete_secret(req.user, id_of(req), req.params.name, req)
+      hooks.delete_secret(req.user, req.params.id, req.params.name, req)
       return web.no_content()
     end }
 
   r:add{ method = "GET", path = "/api/hooks/{id:int}/runs", auth = "user", perm = PERM,
     handler = function(req)
-      local res = hooks.runs(id_of(req), { status = status_filter(req, hooks.STATUSES), page = web.query(req).page })
+      local res = hooks.runs(req.params.id, { status = status_filter(req, hooks.STATUSES), page = web.query(req).page })
       local list = {}
       for i, x in ipairs(res.runs) do list[i] = run_json(x) end
       return web.json(200, { runs = json.array(list), total = res.total, page = res.page, pages = res.pages })
     end }
 
   r:add{ method = "GET", path = "/api/hooks/{id:int}/runs/{run:int}", auth = "user", perm = PERM,
-    handler = function(req) return web.json(200, run_json(hooks.run(id_of(req), id_of(req, "run")), true)) end }
+    handler = function(req) return web.json(200, run_json(hooks.run(req.params.id, req.params.run), true)) end }
 
   r:add{ method = "POST", path = "/api/hooks/{id:int}/test", auth = "user", perm = PERM, tx = false,
-    handler = function(req) return web.json(200, test_json(hooks.test(req.user, id_of(req), web.body(req)))) end }
+    handler = function(req) return web.json(200, test_json(hooks.test(req.user, req.params.id, web.body(req)))) end }
 end
 
 local function hook_event_names()
@@ -436,8 +434,8 @@ local function hook_page_routes(r)
     r:add{ method = "POST", path = path, auth = "user", perm = PERM,
       handler = function(req)
         local input = hook_input(req)
-        local back = req.params.id and ("/admin/hooks/" .. id_of(req) .. "/edit") or "/admin/hooks/new"
-        if req.params.id then hooks.get(id_of(req)) end
+        local back = req.params.id and ("/admin/hooks/" .. req.params.id .. "/edit") or "/admin/hooks/new"
+        if req.params.id then hooks.get(req.params.id) end
         page.keep(req, back, { values = input, extra = { check = hooks.check(input.source) } })
         return web.redirect(back)
       end }
@@ -445,7 +443,7 @@ local function hook_page_routes(r)
 
   r:add{ method = "GET", path = "/admin/hooks/{id:int}", auth = "user", perm = PERM,
     handler = function(req)
-      local h = hooks.get(id_of(req))
+      local h = hooks.get(req.params.id)
       local f = { status = status_filter(req, hooks.STATUSES), page = web.query(req).page }
       local kept = page.kept(req)
       return page.render(req, "hook_show", helpers{ title = h.name, h = h, res = hooks.runs(h.id, f), f = f,
@@ -455,11 +453,11 @@ local function hook_page_routes(r)
     end }
 
   r:add{ method = "GET", path = "/admin/hooks/{id:int}/edit", auth = "user", perm = PERM,
-    handler = function(req) return hook_form_page(req, hooks.get(id_of(req))) end }
+    handler = function(req) return hook_form_page(req, hooks.get(req.params.id)) end }
 
   r:add{ method = "POST", path = "/admin/hooks/{id:int}", auth = "user", perm = PERM,
     handler = function(req)
-      local id = id_of(req)
+      local id = req.params.id
       local input = hook_input(req)
       local ok, res = page.form(req, { back = "/admin/hooks/" .. id .. "/edit", values = input }, hooks.update,
         req.user, id, input, req)
@@ -469,7 +467,7 @@ local function hook_page_routes(r)
 
   r:add{ method = "POST", path = "/admin/hooks/{id:int}/enabled", auth = "user", perm = PERM,
     handler = function(req)
-      local id = id_of(req)
+      local id = req.params.id
       local on = web.form(req).enabled == "on"
       hooks.update(req.user, id, { enabled = on }, req)
       return page.redirect("/admin/hooks/" .. id, "success", on and "The hook is enabled." or "The hook is disabled.")
@@ -477,14 +475,14 @@ local function hook_page_routes(r)
 
   r:add{ method = "POST", path = "/admin/hooks/{id:int}/delete", auth = "user", perm = PERM,
     handler = function(req)
-      local h = hooks.get(id_of(req))
+      local h = hooks.get(req.params.id)
       hooks.delete(req.user, h.id, req)
       return page.redirect("/admin/hooks", "success", ("The hook \"%s\" was removed."):format(h.name))
     end }
 
   r:add{ method = "POST", path = "/admin/hooks/{id:int}/secrets", auth = "user", perm = PERM,
     handler = function(req)
-      local id = id_of(req)
+      local id = req.params.id
       local f = web.form(req)
       local ok, res = page.form(req, { back = "/admin/hooks/" .. id, values = { secret_name = f.name } },
         hooks.set_secret, req.user, id, f.name, f.value, req)
@@ -494,7 +492,7 @@ local function hook_page_routes(r)
 
   r:add{ method = "POST", path = "/admin/hooks/{id:int}/secrets/{name}/delete", auth = "user", perm = PERM,
     handler = function(req)
-      local id = id_of(req)
+      local id = req.params.id
       local ok, res = page.form(req, "/admin/hooks/" .. id, hooks.delete_secret, req.user, id, req.params.name, req)
       if not ok then return res end
       return page.redirect("/admin/hooks/" .. id, "success", "The secret was removed.")
@@ -502,7 +500,7 @@ local function hook_page_routes(r)
 
   r:add{ method = "POST", path = "/admin/hooks/{id:int}/test", auth = "user", perm = PERM, tx = false,
     handler = function(req)
-      local id = id_of(req)
+      local id = req.params.id
       local f = web.form(req)
       local input = { event = f.event, data = f.data, run_id = f.run_id, mode = f.mode, url = f.url }
       local ok, res = page.form(req, { back = "/admin/hooks/" .. id, values = input }, hooks.test, req.user, id, input)
@@ -525,16 +523,16 @@ local function hook_page_routes(r)
 
   r:add{ method = "GET", path = "/admin/hooks/{id:int}/runs/{run:int}", auth = "user", perm = PERM,
     handler = function(req)
-      local h = hooks.get(id_of(req))
-      local x = hooks.run(h.id, id_of(req, "run"))
+      local h = hooks.get(req.params.id)
+      local x = hooks.run(h.id, req.params.run)
       return page.render(req, "hook_run", helpers{ title = x.event .. " · " .. h.name, h = h, x = x,
         data = json.encode(x.data) }, { nav = "admin" })
     end }
 
   r:add{ method = "GET", path = "/admin/hooks/{id:int}/versions/{version:int}", auth = "user", perm = PERM,
     handler = function(req)
-      local h = hooks.get(id_of(req))
-      local v = hooks.version(h.id, id_of(req, "version"))
+      local h = hooks.get(req.params.id)
+      local v = hooks.version(h.id, req.params.version)
       return page.render(req, "hook_version", helpers{ title = h.name .. " · version " .. v.version, h = h, v = v },
         { nav = "admin" })
     end }
