@@ -5,6 +5,7 @@
 -- its event (review.*, docs/events.md); the cycle's workflow hooks them for its timeline.
 local db = require "lib.db"
 local json = require "lib.json"
+local memo = require "lib.memo"
 local util = require "lib.util"
 local crypt = require "lib.crypt"
 local errors = require "lib.errors"
@@ -553,6 +554,20 @@ M.reminder_preview = remind.preview
 --- Sends the reminders (one per person and day at most). Returns how many were queued.
 M.send_reminders = remind.send
 
+-- The managers' ratings of a question in a cycle, decrypted once and kept while no answer is
+-- written (lib/memo.lua; rotating the keys rewrites the answers, so it counts too): review id ->
+-- the number. Who may count which one is decided per request, never kept.
+local rating_values = memo.new({ "answers" }, 64)
+
+local function load_rating_values(_, cycle_id, question_id)
+  local out = {}
+  for _, a in ipairs(db.query([[SELECT a.review_id, a.value_enc FROM answers a JOIN reviews r ON r.id = a.review_id
+      WHERE r.cycle_id = ? AND a.author = 'manager' AND a.question_id = ?]], cycle_id, question_id)) do
+    out[a.review_id] = math.tointeger(M.decrypt_value(a.review_id, "manager", question_id, a.value_enc))
+  end
+  return out
+end
+
 --- The distribution of a rating question's answers in the managers' reviews (HR Admins and
 --- cycle admins, who may read content): { question =, counts = {n1, n2, ...}, total = }.
 --- Only reviews the viewer may read are counted.
@@ -563,17 +578,17 @@ function M.rating_distribution(actor, c, question_id)
       and questionnaire.answers(x, "manager") then q = x break end
   end
   if not q then return nil end
-  local rows = db.query([[SELECT a.review_id, a.value_enc, r.reviewee_id, r.manager_id, r.manager_chain,
+  local rows = db.query([[SELECT a.review_id, r.reviewee_id, r.manager_id, r.manager_chain,
       r.manager_status, r.manager_signed_at FROM answers a JOIN reviews r ON r.id = a.review_id
     WHERE r.cycle_id = ? AND a.author = 'manager' AND a.question_id = ?]], c.id, q.id)
   local counts = {}
   for i = 1, q.scale do counts[i] = 0 end
   local total = 0
   local readable = M.readable_manager_parts(actor, c, rows)
+  local values = rating_values:fetch(c.id .. ":" .. q.id, load_rating_values, c.id, q.id)
   for _, r in ipairs(rows) do
     if readable[r.review_id] then
-      local v = M.decrypt_value(r.review_id, "manager", q.id, r.value_enc)
-      local n = math.tointeger(v)
+      local n = values[r.review_id]
       if n and counts[n] then counts[n] = counts[n] + 1; total = total + 1 end
     end
   end

@@ -173,6 +173,22 @@ t.test("HR reopens a signed review with a reason; it is logged and the manager c
   t.status(ravi:put("/api/reviews/" .. id .. "/answers/manager", { q4 = 5 }), 200)
 end)
 
+t.test("the ratings chart counts a changed rating on the next request (decrypted values are kept only until an answer is written)", function()
+  local id = reviews[P.mia.id].id
+  local function counts() return t.status(hr:get("/api/cycles/" .. cycle.id .. "/ratings"), 200).json.counts end
+  t.status(ravi:put("/api/reviews/" .. id .. "/answers/manager", { q4 = 4 }), 200)
+  t.status(ravi:post("/api/reviews/" .. id .. "/share"), 200)
+  local before = counts()
+  t.same(counts(), before, "asked twice, the same")
+  t.eq(before[4], 1, "Ravi's 4 for Mia")
+  t.status(hr:post("/api/reviews/" .. id .. "/reopen", { reason = "Calibration moved it up" }), 200)
+  t.status(ravi:put("/api/reviews/" .. id .. "/answers/manager", { q4 = 5 }), 200)
+  t.status(ravi:post("/api/reviews/" .. id .. "/share"), 200)
+  local after = counts()
+  t.eq(after[4], before[4] - 1, "the 4 is gone")
+  t.eq(after[5], before[5] + 1, "the 5 is counted")
+end)
+
 t.test("an HR Assistant tracks and reminds but cannot read answers or delete the cycle", function()
   t.status(assistant:get("/api/cycles/" .. cycle.id .. "/reviewees"), 200)
   local prev = assistant:post("/api/cycles/" .. cycle.id .. "/reminders/preview", { audience = "self_late" })
