@@ -108,7 +108,7 @@ fmt:
 
 # Lua by luacheck; C must be as clang-format (.clang-format) writes it: `make fmt` fixes it
 lint:
-	luacheck --quiet lua workflows policies tests/scenarios
+	luacheck --no-color --quiet lua workflows policies tests/scenarios
 	@clang-format --dry-run --Werror $(C_SOURCES) || { echo "lint: C files differ from clang-format's layout: run make fmt" >&2; exit 1; }
 
 # what CI sees: a fresh clone of what is committed

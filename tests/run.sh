@@ -45,23 +45,15 @@ suite() {
 	count "$name" "$rc"
 }
 
-# luacheck over the Lua code, clang-format over the C code: a test each, failed by any warning
-# or any difference from .clang-format's layout (`make fmt` fixes that)
+# `make lint` (luacheck over the Lua code, clang-format's layout over the C code): one test,
+# failed by any warning or difference (`make fmt` fixes the layout)
 lint() {
-	passed=0 failed=0
-	if luacheck --no-color --quiet lua workflows policies tests/scenarios; then
-		passed=$((passed + 1))
+	if make --no-print-directory -s lint; then
+		echo "1 passed, 0 failed"
 	else
-		failed=$((failed + 1))
+		echo "0 passed, 1 failed"
+		return 1
 	fi
-	if clang-format --dry-run --Werror core/*.c core/*.h tests/unit/*.c bench/*.c; then
-		passed=$((passed + 1))
-	else
-		echo "C files differ from clang-format's layout: run make fmt"
-		failed=$((failed + 1))
-	fi
-	echo "$passed passed, $failed failed"
-	[ "$failed" = 0 ]
 }
 if want lint && command -v luacheck >/dev/null 2>&1 && command -v clang-format >/dev/null 2>&1; then suite lint lint; fi
 
