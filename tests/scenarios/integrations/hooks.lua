@@ -290,6 +290,8 @@ t.test("the pages: list, form with its check, a hook with its runs, secrets and 
   t.contains(page, "hr_token")
   t.contains(page, "Run the test")
   t.not_contains(page, SECRET)
+  t.contains(page, 'data-confirm="Remove the secret hr_token? Its value cannot be shown again',
+    "removing a secret asks first: its value is never shown again")
   local tested = t.status(c:follow(c:form("/admin/hooks/" .. hook.id .. "/test", { event = "person.created",
     data = '{"person_id": ' .. P.mia.id .. "}", mode = "dry" })), 200).body
   t.contains(tested, "It ran to the end")
