@@ -169,6 +169,8 @@ t.test("give praise through the form: refused input is kept, then it is sent", f
   local page = zoe:follow(res).body
   t.contains(page, "No single active colleague")
   t.contains(page, "Well done", "what was typed is kept")
+  local _, alerts = page:gsub('role="alert"', "")
+  t.eq(alerts, 1, "one alert says the form was refused (not a second one repeating it)")
   res = zoe:form("/messages/new", { kind = "praise", recipients = "Ethan Brooks, " .. demo.email("leo"), text = "Well done",
     audience = "everyone", badge_id = "1" })
   t.status(res, 303)
