@@ -157,8 +157,8 @@ export async function titleContrast(page) {
 }
 
 /**
- * What is wrong with the page's layout at `width` px: sideways scrolling, no visible h1, an h1
- * cut off or covered, an h1 with contrast under 4.5 (computed or painted). [] when fine.
+ * What is wrong with the page's layout at `width` px: sideways scrolling, a check box or radio
+ * button squeezed thin, no visible h1, an h1 cut off or covered, an h1 with contrast under 4.5 (computed or painted). [] when fine.
  */
 export async function layoutProblems(page, width) {
   const problems = [];
@@ -184,8 +184,17 @@ export async function layoutProblems(page, width) {
         }
       }
     }
-    return { scrollWidth: se.scrollWidth, title, widest };
+    // a checkbox or radio button squeezed thin by a long label beside it (a flex item that shrank)
+    const squashed = [];
+    for (const el of document.querySelectorAll('input[type=checkbox], input[type=radio]')) {
+      const r = el.getBoundingClientRect();
+      if (r.height > 0 && r.width < r.height * 0.75) {
+        squashed.push(`${el.name || el.id || el.type} (${Math.round(r.width)}x${Math.round(r.height)})`);
+      }
+    }
+    return { scrollWidth: se.scrollWidth, title, widest, squashed };
   });
+  if (m.squashed.length) problems.push(`squashed check boxes or radio buttons: ${m.squashed.slice(0, 5).join(', ')}`);
   if (m.scrollWidth > width) {
     problems.push(`scrolls sideways: ${m.scrollWidth} px wide at ${width} px${m.widest ? ` (${m.widest.what} reaches ${m.widest.right})` : ''}`);
   }
