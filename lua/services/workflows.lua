@@ -41,7 +41,6 @@
 local sandbox = require "core.sandbox"
 local crypto = require "core.crypto"
 local clock = require "core.clock"
-local timer = require "core.timer"
 local fs = require "core.fs"
 local log = require "core.log"
 local db = require "lib.db"
@@ -1149,20 +1148,17 @@ end
 -- holds the loop for long. It stops when the cycle left the phase or the version the step ran
 -- in; a step cut short by a stop runs again, and the dedupe keys queue nothing twice.
 local function queue_rest(kind, cycle, step, rest)
-  local n, can_wait = 0, true
-  while rest do
-    if can_wait and db.depth() == 0 and not pcall(timer.sleep, 1) then can_wait = false end
-    local more
-    more, rest = db.transaction(function()
-      local again = load_cycle(kind, cycle.id)
-      if not again or again.phase ~= cycle.phase or again.workflow_version_id ~= cycle.workflow_version_id then
-        return 0, nil
-      end
-      local queued, from = queue_mails(kind, again, step, rest.recipients, rest.key_part, rest.from, M.SLICE_MS)
-      return queued, from and { recipients = rest.recipients, from = from, key_part = rest.key_part } or nil
-    end)
-    n = n + more
-  end
+  local n = 0
+  if not rest then return n end
+  db.slices(function()
+    local again = load_cycle(kind, cycle.id)
+    if not again or again.phase ~= cycle.phase or again.workflow_version_id ~= cycle.workflow_version_id then
+      return false
+    end
+    local queued, from = queue_mails(kind, again, step, rest.recipients, rest.key_part, rest.from, M.SLICE_MS)
+    n, rest.from = n + queued, from
+    return from ~= nil
+  end)
   return n
 end
 

@@ -17,22 +17,6 @@ local cycle = F.cycle({ name = "Sliced reviews", start_date = "2026-01-05", self
 F.reviews(cycle, { zoe = P.zoe, ethan = P.ethan, mia = P.mia, omar = P.omar, hana = P.hana })
 wf.start(cycle, P.marcus)
 
--- Counts the outermost transactions while fn runs; on_each(n) after the n-th commits.
-local function transactions(fn, on_each)
-  local real, n = db.transaction, 0
-  db.transaction = function(...)
-    if db.depth() > 0 then return real(...) end
-    local res = table.pack(real(...))
-    n = n + 1
-    if on_each then on_each(n) end
-    return table.unpack(res, 1, res.n)
-  end
-  local ok, err = pcall(fn)
-  db.transaction = real
-  if not ok then error(err, 0) end
-  return n
-end
-
 local saved_slice = wf.SLICE_MS
 local STEP_KEY = "cycle:" .. cycle.id .. ":wf:step:s3"
 local step_payload = json.decode(db.value("SELECT payload FROM jobs WHERE key = ?", STEP_KEY))
@@ -41,7 +25,7 @@ t.test("a step's reminders are queued one slice per transaction, each reviewee o
   wf.SLICE_MS = 0
   local before = F.mark()
   local seen = {} -- reminders queued after each transaction committed
-  transactions(function() t.advance_to("2026-01-16T09:00:00Z") end, function()
+  t.each_commit(function() t.advance_to("2026-01-16T09:00:00Z") end, function()
     local k = #F.to("review.self_reminder", before)
     if seen[#seen] ~= k then seen[#seen + 1] = k end
   end)
@@ -63,7 +47,7 @@ t.test("the slices stop when the cycle closes while the step is queueing", funct
   wf.SLICE_MS = 0
   local before = F.mark()
   local closed = false
-  transactions(function() t.advance_to("2026-01-20T09:00:00Z") end, function()
+  t.each_commit(function() t.advance_to("2026-01-20T09:00:00Z") end, function()
     if not closed and #F.to("review.self_reminder", before) == 2 then
       closed = true
       db.exec("UPDATE cycles SET phase = 'closed' WHERE id = ?", cycle.id)
