@@ -693,7 +693,6 @@ local function new_ctx(kind, cycle)
   return { vars = kind.vars(cycle), url = base_url() }
 end
 
--- Queues the mails of a step; returns how many were queued.
 -- Queues the step's mails to recipients[from], recipients[from + 1], ...; with slice_ms, stops
 -- once that much time went by and returns the index to go on from as well.
 local function queue_mails(kind, cycle, step, recipients, key_part, from, slice_ms)
@@ -1138,11 +1137,6 @@ local function snapshot(kind, t, rows, cycle)
   return table.concat(parts, "\n")
 end
 
--- Runs a step of a started cycle of kind: the step find(def) picks, over the items
--- rows_of(cycle, step) gives (nil: nothing to do), handed to deliver(entry, cycle, step, rows,
--- matched, problem). A step with a rule runs the rule first, outside any transaction, then
--- delivers in a transaction that checks nothing the rule saw changed meanwhile (else it runs
--- again).
 -- Queues the mails a step left for later (rest, from its sender), a slice of M.SLICE_MS per
 -- transaction, with the event loop serving others between two: a step of 10,000 mails never
 -- holds the loop for long. It stops when the cycle left the phase or the version the step ran
@@ -1162,6 +1156,11 @@ local function queue_rest(kind, cycle, step, rest)
   return n
 end
 
+-- Runs a step of a started cycle of kind: the step find(def) picks, over the items
+-- rows_of(cycle, step) gives (nil: nothing to do), handed to deliver(entry, cycle, step, rows,
+-- matched, problem). A step with a rule runs the rule first, outside any transaction, then
+-- delivers in a transaction that checks nothing the rule saw changed meanwhile (else it runs
+-- again). deliver may return what it left for queue_rest as a second value.
 local function run_step(kind, cycle_id, find, rows_of, deliver)
   for _ = 1, 3 do
     local cycle = load_cycle(kind, cycle_id)
