@@ -28,8 +28,12 @@ typedef struct task {
 	                                   on behalf of an operation it was resumed for) */
 	void *guard_ud;                 /* for the guard */
 	int snapshot;                   /* its slices share a read snapshot (db_pin_scope) */
+	int finished;                   /* ran to its end without an error: its coroutine may serve again */
 	struct task *prev, *next;       /* the host's list of live tasks */
 } task_t;
+
+/** Coroutines of tasks that ended normally kept for the next tasks, at most. */
+#define TASK_IDLE_MAX 64
 
 /** At most this many background threads (pool_job_wait_background). */
 #define BACKGROUND_MAX 4
@@ -52,6 +56,9 @@ typedef struct host {
 	int sched_dirty;         /* jobs changed while it ran */
 	int tasks;               /* live tasks */
 	task_t *task_list;       /* the live tasks themselves */
+	lua_State *idle_co[TASK_IDLE_MAX]; /* coroutines of finished tasks, empty, ready to run again */
+	int idle_ref[TASK_IDLE_MAX];       /* their registry references */
+	int nidle;                         /* how many */
 	int lua_closed;          /* host_close has closed the Lua state: tasks are only freed */
 	uv_prepare_t between;    /* runs before the loop waits: ends the read snapshot, starts checkpoints */
 	db_ckpt_t *ckpt;         /* the connection that checkpoints off the loop (serving a file) */
