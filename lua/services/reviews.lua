@@ -153,9 +153,10 @@ local function unshare_problem(actor, r, c)
 end
 
 -- The permission decisions behind what actor sees of review r: taken on every request, never kept.
-local function decide(actor, r)
+local function decide(actor, r, role_of)
   local c = cycles.require(r.cycle_id)
-  local role_in_cycle = cycles.cycle_role(actor.id, c.id)
+  local role_in_cycle
+  if role_of then role_in_cycle = role_of(c) else role_in_cycle = cycles.cycle_role(actor.id, c.id) end
   local in_cycle = role_in_cycle and { cycle_role = role_in_cycle } or nil -- as cycles.can counts it
   local d = { c = c, role_in_cycle = role_in_cycle,
     is_reviewee = actor.id == r.reviewee_id, is_manager = actor.id == r.manager_id,
@@ -226,13 +227,22 @@ local rendered = memo.new({ "reviews", "cycles", "cycle_admins", "answers", "use
   "workflow_versions" }, 128)
 M.rendered_memo = rendered
 
+-- Review rows and cycle roles by id, kept while their tables are unchanged (read-only values).
+local review_rows = memo.new({ "reviews" }, 1024)
+local function load_review(id) return db.row("SELECT * FROM reviews WHERE id = ?", id) end
+local cycle_roles = memo.new({ "cycle_admins" }, 1024)
+local function load_cycle_role(_, user_id, cycle_id) return cycles.cycle_role(user_id, cycle_id) or false end
+
 --- view(actor, id) rendered by render(view) -> text. The review row is read and every permission
 --- decision taken on each call (they are part of the key); the rendering is kept per viewer while
 --- the rows it comes from are unchanged.
 function M.view_rendered(actor, id, render)
-  local r = M.get(id)
+  id = math.tointeger(tonumber(id))
+  local r = id and review_rows:fetch(id, load_review)
   if not r then errors.not_found("There is no such review.") end
-  local d = decide(actor, r)
+  local d = decide(actor, r, function(c)
+    return cycle_roles:fetch(actor.id .. ":" .. c.id, load_cycle_role, actor.id, c.id) or nil
+  end)
   local key = ("%d:%d:%s:%s:%s:%s:%s:%s"):format(actor.id, r.id, d.read_self, d.read_manager, d.track,
     d.may_reopen, d.manage, tostring(d.role_in_cycle))
   return rendered:fetch(key, function() return render(assemble(actor, r, d)) end)

@@ -180,4 +180,16 @@ t.test("a role changed changes what a review read through it shows, on the very 
   t.contains(t.status(send("GET", path), 200, "granted again").body, '"manager_answers":{')
 end)
 
+t.test("being made a cycle's admin, or no longer, counts for a review on the very next request", function()
+  local r = a_review_of("ravi", function(r) return r.manager_status == "shared" end)
+  local send = over_socket(t.login(demo.email("amara"))) -- no role: the review is none of her business
+  local path = "/api/reviews/" .. r.id
+  warm(send, path, 404)
+  local admins = "/api/cycles/" .. r.cycle_id .. "/admins"
+  t.status(super:put(admins, { admins = { { user_id = P.amara.id, role = "admin" } } }), 200)
+  t.contains(t.status(send("GET", path), 200, "made an admin").body, '"manager_answers":{')
+  t.status(super:put(admins, { admins = {} }), 200)
+  t.status(send("GET", path), 404, "no longer an admin")
+end)
+
 t.test("cleanup", function() canary.cleanup(dir) end)
