@@ -697,8 +697,10 @@ static void fetch_finished(CURL *easy, CURLcode rc, void *ud)
 	fetch_free(job);
 }
 
-/* The 4 bytes of an IPv4 address in sa (an IPv4-mapped IPv6 one included), or NULL; *v6 is set to
- * the 16 bytes of any other IPv6 address. */
+/* The 4 bytes of the IPv4 address sa reaches, or NULL; *v6 is set to the 16 bytes of any other
+ * IPv6 address. An IPv6 address that carries an IPv4 one counts as that IPv4 address: mapped
+ * (::ffff:a.b.c.d), compatible (::a.b.c.d, so :: and ::1 too), NAT64 (64:ff9b::a.b.c.d) and
+ * 6to4 (2002:aabb:ccdd::) — a gateway may deliver them to the IPv4 address they name. */
 static const unsigned char *ipv4_bytes(const struct sockaddr *sa, const unsigned char **v6)
 {
 	*v6 = NULL;
@@ -709,8 +711,12 @@ static const unsigned char *ipv4_bytes(const struct sockaddr *sa, const unsigned
 		return NULL;
 	const unsigned char *b = ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
 	static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-	if (memcmp(b, mapped, 12) == 0)
-		return b + 12; /* ::ffff:a.b.c.d is a.b.c.d */
+	static const unsigned char compatible[12] = {0};
+	static const unsigned char nat64[12] = {0, 0x64, 0xff, 0x9b};
+	if (memcmp(b, mapped, 12) == 0 || memcmp(b, compatible, 12) == 0 || memcmp(b, nat64, 12) == 0)
+		return b + 12;
+	if (b[0] == 0x20 && b[1] == 0x02)
+		return b + 2;
 	*v6 = b;
 	return NULL;
 }
@@ -718,12 +724,8 @@ static const unsigned char *ipv4_bytes(const struct sockaddr *sa, const unsigned
 int curl_uv_local_address(const struct sockaddr *sa)
 {
 	const unsigned char *v6, *b = ipv4_bytes(sa, &v6);
-	if (v6) {
-		static const unsigned char zero[15] = {0};
-		if (memcmp(v6, zero, 15) == 0)
-			return v6[15] == 0 || v6[15] == 1;                         /* :: and ::1 */
+	if (v6)
 		return v6[0] == 0xff || (v6[0] == 0xfe && (v6[1] & 0xc0) == 0x80); /* multicast, link-local */
-	}
 	if (!b)
 		return 1; /* neither: not a place to send anything */
 	return b[0] == 127 || b[0] == 0 || (b[0] == 169 && b[1] == 254) || b[0] >= 224;
@@ -732,8 +734,10 @@ int curl_uv_local_address(const struct sockaddr *sa)
 int curl_uv_private_address(const struct sockaddr *sa)
 {
 	const unsigned char *v6, *b = ipv4_bytes(sa, &v6);
-	if (v6)
-		return (v6[0] & 0xfe) == 0xfc || (v6[0] == 0xfe && (v6[1] & 0xc0) == 0xc0);
+	static const unsigned char nat64_local[6] = {0, 0x64, 0xff, 0x9b, 0, 1};
+	if (v6) /* unique local, site-local, and the NAT64 prefix for local use (64:ff9b:1::/48) */
+		return (v6[0] & 0xfe) == 0xfc || (v6[0] == 0xfe && (v6[1] & 0xc0) == 0xc0) ||
+		       memcmp(v6, nat64_local, 6) == 0;
 	if (!b)
 		return 0;
 	return b[0] == 10 || (b[0] == 172 && (b[1] & 0xf0) == 16) || (b[0] == 192 && b[1] == 168) ||

@@ -414,6 +414,23 @@ function T.count_queries(fn)
   return core_db.stats().queries - before
 end
 
+--- Runs fn, calling on_commit(n) after each of the outermost transactions it commits (the n-th);
+--- returns how many there were (to prove long work is cut into slices that commit on their own).
+function T.each_commit(fn, on_commit)
+  local real, n = db.transaction, 0
+  db.transaction = function(...)
+    if db.depth() > 0 then return real(...) end
+    local res = table.pack(real(...))
+    n = n + 1
+    if on_commit then on_commit(n) end
+    return table.unpack(res, 1, res.n)
+  end
+  local ok, err = pcall(fn)
+  db.transaction = real
+  if not ok then error(err, 0) end
+  return n
+end
+
 T.DEMO_PASSWORD = "demo-password-123"
 
 --- Loads the demo company; returns a table key -> user row (keys as in lua/demo.lua).

@@ -10,7 +10,6 @@
 local db = require "lib.db"
 local json = require "lib.json"
 local schema = require "lib.schema"
-local errors = require "lib.errors"
 local log = require "core.log"
 local fetch = require "core.fetch"
 local settings = require "services.settings"
@@ -323,21 +322,7 @@ end
 --- Changes the network settings (booleans; missing ones stay). Returns the changes by name
 --- ({ from =, to = }); audited as settings.integrations. Raises 422 naming each problem.
 function M.save_network(actor, input, req)
-  local problems, changes = {}, {}
-  for _, s in ipairs(M.NETWORK) do
-    local v = (input or {})[s.name]
-    if v ~= nil then
-      if type(v) ~= "boolean" then
-        problems[s.name] = "Must be true or false."
-      elseif v ~= settings.get(s.key) then
-        changes[s.name] = { from = settings.get(s.key), to = v }
-      end
-    end
-  end
-  if next(problems) then errors.invalid(problems) end
-  for _, s in ipairs(M.NETWORK) do
-    if changes[s.name] then settings.set(s.key, changes[s.name].to, actor.id) end
-  end
+  local changes = settings.save_switches(M.NETWORK, input, actor.id)
   if next(changes) then
     audit.record{ action = "settings.integrations", actor = actor, req = req, details = { changed = changes } }
   end

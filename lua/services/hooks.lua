@@ -48,6 +48,8 @@ local function valid_hosts(list)
     if not (h:match("^%*?%.?[%w][%w%-%.]*$") and not h:find("..", 1, true)) or (h:find("*", 1, true) and not h:match("^%*%.")) then
       return nil, "{field}: " .. h .. " is not a host name (like api.example.com, or *.example.com for its subdomains)"
     end
+    local why = event_feed.address_problem(h) -- an address written out: refused now, not only when called
+    if why then return nil, "{field}: " .. why end
   end
   return true
 end

@@ -69,11 +69,28 @@ t.test("refused again, a call to that address is refused before anything is sent
   t.contains(ping.error, "refused to connect to 10.1.2.3: a private network address")
 end)
 
-t.test("a hook's request to a private address is refused too, even to a host on its list", function()
-  local h = t.status(tech():post("/api/hooks", { name = "Intranet", events = { "person.created" },
-    allow_hosts = { "10.1.2.3" }, source = [[return function(event)
+local function intranet_hook(hosts)
+  return tech():post("/api/hooks", { name = "Intranet", events = { "person.created" }, allow_hosts = hosts,
+    source = [[return function(event)
   http.request{ method = "POST", url = "http://10.1.2.3/in", json = { id = event.data.person_id } }
-end]] }), 201).json
+end]] })
+end
+
+t.test("a hook whose list names a private or local address is refused when it is saved", function()
+  local cases = { ["10.1.2.3"] = "private network", ["192.168.0.7"] = "private network",
+    ["127.0.0.1"] = "this machine", ["169.254.169.254"] = "this machine, a link-local" }
+  for host, why in pairs(cases) do
+    local res = t.status(intranet_hook({ "api.example.com", host }), 422)
+    t.contains(res.body, why, host)
+  end
+  t.eq(db.value("SELECT count(*) FROM hooks"), 0, "none was saved")
+end)
+
+t.test("a hook's request to a private address is refused too, even to a host on its list", function()
+  -- saved while private networks were allowed, then refused again
+  t.status(tech():put("/api/settings/integrations", { allow_private_networks = true }), 200)
+  local h = t.status(intranet_hook({ "10.1.2.3" }), 201).json
+  t.status(tech():put("/api/settings/integrations", { allow_private_networks = false }), 200)
   t.status(hr():post("/api/users", { name = "Ina Intranet", email = "ina@northwind.example" }), 201)
   t.advance("1s")
   local run = db.row("SELECT * FROM hook_runs WHERE hook_id = ?", h.id)
