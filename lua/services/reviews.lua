@@ -153,8 +153,7 @@ local function unshare_problem(actor, r, c)
 end
 
 -- The permission decisions behind what actor sees of review r: taken on every request, never kept.
-local function decide(actor, r, role_of)
-  local c = cycles.require(r.cycle_id)
+local function decide(actor, r, c, role_of)
   local role_in_cycle
   if role_of then role_in_cycle = role_of(c) else role_in_cycle = cycles.cycle_role(actor.id, c.id) end
   local in_cycle = role_in_cycle and { cycle_role = role_in_cycle } or nil -- as cycles.can counts it
@@ -215,7 +214,7 @@ end
 function M.view(actor, id)
   local r = M.get(id)
   if not r then errors.not_found("There is no such review.") end
-  return assemble(actor, r, decide(actor, r))
+  return assemble(actor, r, decide(actor, r, cycles.require(r.cycle_id)))
 end
 
 -- Rendered views (render(view) -> text, e.g. the API's JSON), kept per viewer, review and
@@ -240,7 +239,9 @@ function M.view_rendered(actor, id, render)
   id = math.tointeger(tonumber(id))
   local r = id and review_rows:fetch(id, load_review)
   if not r then errors.not_found("There is no such review.") end
-  local d = decide(actor, r, function(c)
+  local c = cycles.get_shared(r.cycle_id) -- (read only)
+  if not c then errors.not_found("There is no such review cycle.") end
+  local d = decide(actor, r, c, function()
     return cycle_roles:fetch(actor.id .. ":" .. c.id, load_cycle_role, actor.id, c.id) or nil
   end)
   local key = ("%d:%d:%s:%s:%s:%s:%s:%s"):format(actor.id, r.id, d.read_self, d.read_manager, d.track,
