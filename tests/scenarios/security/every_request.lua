@@ -192,4 +192,22 @@ t.test("being made a cycle's admin, or no longer, counts for a review on the ver
   t.status(send("GET", path), 404, "no longer an admin")
 end)
 
+t.test("a task's coroutine serves the next request with nothing of the last one: an impersonated change is logged, the next person's is not", function()
+  local r = a_review_of("ravi", function(r) return r.manager_status ~= "shared" and r.manager_status ~= "submitted" end)
+  local path = "/api/reviews/" .. r.id .. "/answers/manager"
+  local function changes() return db.value("SELECT count(*) FROM audit_log WHERE action = 'impersonation.change'") end
+  local as_ravi = t.login(demo.email("priya"))
+  t.status(as_ravi:form("/people/" .. P.ravi.id .. "/impersonate", {}), 303)
+  as_ravi.csrf = as_ravi:get("/home").body:match('name="csrf%-token" content="([^"]+)"')
+  local impersonated, himself = over_socket(as_ravi), over_socket(t.login(demo.email("ravi")))
+  local before = changes()
+  t.status(impersonated("PUT", path, '{"q1":"Typed by Priya as Ravi"}'), 200)
+  t.eq(changes(), before + 1, "the impersonated change is logged")
+  for i = 1, 3 do -- (the host keeps finished coroutines and hands the last one out first)
+    t.status(himself("PUT", path, ('{"q1":"Typed by Ravi %d"}'):format(i)), 200)
+  end
+  t.eq(changes(), before + 1, "his own changes are not logged as impersonated")
+  t.status(as_ravi:form("/impersonation/end", {}), 303)
+end)
+
 t.test("cleanup", function() canary.cleanup(dir) end)
