@@ -117,11 +117,27 @@ for _, n in ipairs(M.NAMES) do NAMED[n] = true end
 
 local function area_of(name) return name:match("^([a-z][a-z0-9_]*)%.") end
 
---- Whether name is an event integrations may receive.
-function M.offered(name)
+local function offered(name)
   if type(name) ~= "string" or M.EXCLUDED[name] then return false end
   if NAMED[name] then return true end
   return area_of(name) == "cycle" and name:match("^cycle%.[a-z][a-z0-9_]*$") ~= nil
+end
+
+-- The answers of offered by name (every event passes through it, most are not offered); the
+-- lists above never change while running.
+local offered_by_name, offered_count = {}, 0
+
+--- Whether name is an event integrations may receive.
+function M.offered(name)
+  local v = offered_by_name[name]
+  if v == nil then
+    v = offered(name)
+    if type(name) == "string" then
+      if offered_count >= 1000 then offered_by_name, offered_count = {}, 0 end
+      offered_by_name[name], offered_count = v, offered_count + 1
+    end
+  end
+  return v
 end
 
 --- Whether a subscription pattern is one integrations may use: an offered name, "area.*" for an
