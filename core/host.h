@@ -28,8 +28,12 @@ typedef struct task {
 	                                   on behalf of an operation it was resumed for) */
 	void *guard_ud;                 /* for the guard */
 	int snapshot;                   /* its slices share a read snapshot (db_pin_scope) */
+	int finished;                   /* ran to its end without an error: its coroutine may serve again */
 	struct task *prev, *next;       /* the host's list of live tasks */
 } task_t;
+
+/** Coroutines of tasks that ended normally kept for the next tasks, at most. */
+#define TASK_IDLE_MAX 64
 
 /** At most this many background threads (pool_job_wait_background). */
 #define BACKGROUND_MAX 4
@@ -37,27 +41,30 @@ typedef struct task {
 /** Process-wide host state. */
 typedef struct host {
 	uv_loop_t *loop;
-	lua_State *L;            /* main state */
-	db_t *db;                /* the open database, or NULL */
-	keyring_t *keyring;      /* master keys */
-	char keyring_path[4096]; /* where they live ("" when ephemeral) */
-	pw_cost_t pw_cost;       /* cost of new password hashes */
-	http_server_t *server;   /* listening server, or NULL */
-	http_config_t http_cfg;  /* its limits */
-	char app_dir[4096];      /* the lua/ folder */
-	int handler_ref;         /* Lua request handler */
-	int jobs_ref;            /* Lua handler for due jobs */
-	uv_timer_t sched_timer;  /* armed for the next due job */
-	int sched_running;       /* a jobs task is running */
-	int sched_dirty;         /* jobs changed while it ran */
-	int tasks;               /* live tasks */
-	task_t *task_list;       /* the live tasks themselves */
-	int lua_closed;          /* host_close has closed the Lua state: tasks are only freed */
-	uv_prepare_t between;    /* runs before the loop waits: ends the read snapshot, starts checkpoints */
-	db_ckpt_t *ckpt;         /* the connection that checkpoints off the loop (serving a file) */
-	int ckpt_on;             /* checkpoints are the host's (host_offload_checkpoints) */
-	int ckpt_busy;           /* one is running on the thread pool */
-	uv_work_t ckpt_work;     /* that one */
+	lua_State *L;                      /* main state */
+	db_t *db;                          /* the open database, or NULL */
+	keyring_t *keyring;                /* master keys */
+	char keyring_path[4096];           /* where they live ("" when ephemeral) */
+	pw_cost_t pw_cost;                 /* cost of new password hashes */
+	http_server_t *server;             /* listening server, or NULL */
+	http_config_t http_cfg;            /* its limits */
+	char app_dir[4096];                /* the lua/ folder */
+	int handler_ref;                   /* Lua request handler */
+	int jobs_ref;                      /* Lua handler for due jobs */
+	uv_timer_t sched_timer;            /* armed for the next due job */
+	int sched_running;                 /* a jobs task is running */
+	int sched_dirty;                   /* jobs changed while it ran */
+	int tasks;                         /* live tasks */
+	task_t *task_list;                 /* the live tasks themselves */
+	lua_State *idle_co[TASK_IDLE_MAX]; /* coroutines of finished tasks, empty, ready to run again */
+	int idle_ref[TASK_IDLE_MAX];       /* their registry references */
+	int nidle;                         /* how many */
+	int lua_closed;                    /* host_close has closed the Lua state: tasks are only freed */
+	uv_prepare_t between; /* runs before the loop waits: ends the read snapshot, starts checkpoints */
+	db_ckpt_t *ckpt;      /* the connection that checkpoints off the loop (serving a file) */
+	int ckpt_on;          /* checkpoints are the host's (host_offload_checkpoints) */
+	int ckpt_busy;        /* one is running on the thread pool */
+	uv_work_t ckpt_work;  /* that one */
 	int ckpt_runs, ckpt_failures; /* how many ran, failed */
 	int ckpt_frames, ckpt_done;   /* the WAL's size and how much of it was copied, last time */
 	uv_mutex_t bg_lock;           /* guards the background queue below */

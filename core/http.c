@@ -143,26 +143,24 @@ void http_conn_write(http_conn_t *c, char *data, size_t len)
 	}
 }
 
-static char *build_answer(http_server_t *srv, int status, const char *head, size_t head_len, const char *body,
-                          size_t body_len, int send_body, int keep_alive, size_t *out_len)
+/* The status line and the closing header lines of an answer (into first and tail); their lengths. */
+static void answer_frame(int status, size_t body_len, int keep_alive, char first[128], int *n1, char tail[96],
+                         int *n2)
 {
-	char first[128];
-	int n1 = snprintf(first, sizeof first, "HTTP/1.1 %d %s\r\n", status, http_reason(status));
+	*n1 = snprintf(first, 128, "HTTP/1.1 %d %s\r\n", status, http_reason(status));
+	if (status == 204 || status == 304 || (status >= 100 && status < 200))
+		*n2 = snprintf(tail, 96, "Connection: %s\r\n\r\n", keep_alive ? "keep-alive" : "close");
+	else
+		*n2 = snprintf(tail, 96, "Content-Length: %zu\r\nConnection: %s\r\n\r\n", body_len,
+		               keep_alive ? "keep-alive" : "close");
+}
+
+/* Writes the answer into out, which holds at least its size (answer_size); returns its length. */
+static size_t answer_into(char *out, http_server_t *srv, const char *first, int n1, const char *head,
+                          size_t head_len, const char *tail, int n2, const char *body, size_t blen)
+{
 	const char *date = date_header();
 	size_t dlen = strlen(date);
-	char tail[96];
-	int n2;
-	if (status == 204 || status == 304 || (status >= 100 && status < 200))
-		n2 = snprintf(tail, sizeof tail, "Connection: %s\r\n\r\n",
-		              keep_alive ? "keep-alive" : "close");
-	else
-		n2 = snprintf(tail, sizeof tail, "Content-Length: %zu\r\nConnection: %s\r\n\r\n", body_len,
-		              keep_alive ? "keep-alive" : "close");
-	size_t blen = send_body ? body_len : 0;
-	size_t total = (size_t)n1 + dlen + srv->common_len + head_len + (size_t)n2 + blen;
-	char *out = malloc(total);
-	if (!out)
-		return NULL;
 	char *p = out;
 	memcpy(p, first, (size_t)n1), p += n1;
 	memcpy(p, date, dlen), p += dlen;
@@ -172,9 +170,67 @@ static char *build_answer(http_server_t *srv, int status, const char *head, size
 		memcpy(p, head, head_len), p += head_len;
 	memcpy(p, tail, (size_t)n2), p += n2;
 	if (blen)
-		memcpy(p, body, blen);
-	*out_len = total;
+		memcpy(p, body, blen), p += blen;
+	return (size_t)(p - out);
+}
+
+static size_t answer_size(http_server_t *srv, int n1, size_t head_len, int n2, size_t blen)
+{
+	return (size_t)n1 + strlen(date_header()) + srv->common_len + head_len + (size_t)n2 + blen;
+}
+
+static char *build_answer(http_server_t *srv, int status, const char *head, size_t head_len, const char *body,
+                          size_t body_len, int send_body, int keep_alive, size_t *out_len)
+{
+	char first[128], tail[96];
+	int n1, n2;
+	answer_frame(status, body_len, keep_alive, first, &n1, tail, &n2);
+	size_t blen = send_body ? body_len : 0;
+	char *out = malloc(answer_size(srv, n1, head_len, n2, blen));
+	if (!out)
+		return NULL;
+	*out_len = answer_into(out, srv, first, n1, head, head_len, tail, n2, body, blen);
 	return out;
+}
+
+/* A keep-alive answer of at most this many bytes is written from the stack when nothing waits
+ * to be sent before it: one uv_try_write, no allocation (the rest, if the kernel took only part,
+ * goes the usual way). */
+#define DIRECT_MAX 16384
+
+/* Writes the answer at once when it is small and nothing is queued; returns 0 when it did (or
+ * handed what was left to http_conn_write), -1 when the caller writes it the usual way. */
+static int write_direct(http_conn_t *c, int status, const char *head, size_t head_len, const char *body,
+                        size_t body_len, int send_body)
+{
+	http_server_t *srv = c->srv;
+	if (c->close_after_write || unsent(c) > 0)
+		return -1;
+	char first[128], tail[96];
+	int n1, n2;
+	answer_frame(status, body_len, 1, first, &n1, tail, &n2);
+	size_t blen = send_body ? body_len : 0;
+	if (answer_size(srv, n1, head_len, n2, blen) > DIRECT_MAX)
+		return -1;
+	char out[DIRECT_MAX];
+	size_t len = answer_into(out, srv, first, n1, head, head_len, tail, n2, body, blen);
+	uv_buf_t b = uv_buf_init(out, (unsigned)len);
+	int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+	if (n == (int)len)
+		return 0;
+	if (n < 0 && n != UV_EAGAIN) {
+		conn_close(c);
+		return 0;
+	}
+	size_t done = n > 0 ? (size_t)n : 0;
+	char *rest = malloc(len - done);
+	if (!rest) {
+		conn_close(c);
+		return 0;
+	}
+	memcpy(rest, out + done, len - done);
+	http_conn_write(c, rest, len - done);
+	return 0;
 }
 
 static const char error_head[] = "Content-Type: application/json\r\nCache-Control: no-store\r\n";
@@ -262,7 +318,8 @@ static void dispatch(http_conn_t *c)
 {
 	http_server_t *srv = c->srv;
 	llhttp_t *p = &c->parser;
-	uv_timer_stop(&c->timer);
+	/* the timer is left running: it does nothing while the request is with the handler
+	 * (on_timer), and the answer arms it again (one heap operation per request, not two) */
 	if (c->nhdrs > 0 && !c->req_headers) {
 		c->req_headers = malloc(MAX_HEADERS * sizeof *c->req_headers);
 		if (!c->req_headers) {
@@ -314,6 +371,15 @@ void http_respond(http_request_t *req, int status, const char *head, size_t head
 		return;
 	}
 	int keep = req->keep_alive && !srv->stopping;
+	if (keep && write_direct(c, status, head, head_len, body, body_len, !req->head) == 0) {
+		if (c->closing)
+			return;
+		c->state = ST_IDLE;
+		c->last_active = uv_now(srv->loop);
+		if (!c->in_process)
+			conn_process(c);
+		return;
+	}
 	size_t len;
 	char *out = build_answer(srv, status, head, head_len, body, body_len, !req->head, keep, &len);
 	if (!keep)

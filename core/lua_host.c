@@ -55,7 +55,16 @@ static void task_release(task_t *t)
 	}
 	if (!H->lua_closed) {
 		*(task_t **)lua_getextraspace(t->co) = NULL;
-		luaL_unref(H->L, LUA_REGISTRYINDEX, t->ref);
+		if (t->finished && H->nidle < TASK_IDLE_MAX && !H->stopping) {
+			/* ended normally: nothing is left on its stack, no frame open; the next task
+			 * runs on it instead of a new coroutine (fewer allocations, less garbage) */
+			lua_settop(t->co, 0);
+			lua_sethook(t->co, NULL, 0, 0);
+			H->idle_co[H->nidle] = t->co;
+			H->idle_ref[H->nidle++] = t->ref;
+		} else {
+			luaL_unref(H->L, LUA_REGISTRYINDEX, t->ref);
+		}
 	}
 	LIST_UNLINK(H->task_list, t);
 	free(t);
@@ -80,6 +89,7 @@ static void task_finish(task_t *t, int rc, int nres)
 	}
 	if (rc == LUA_OK) {
 		t->done(t, 1, nres, NULL);
+		t->finished = lua_status(t->co) == LUA_OK;
 	} else {
 		const char *m = luaL_tolstring(t->co, -1, NULL);
 		luaL_traceback(t->co, t->co, m, 0);
@@ -108,8 +118,16 @@ static task_t *task_run(task_t *t, int nargs)
 task_t *task_start(int nargs, task_done_fn done, void *ud, int snapshot)
 {
 	lua_State *L = H->L;
-	lua_State *co = lua_newthread(L);
-	int ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	lua_State *co;
+	int ref;
+	if (H->nidle > 0) {
+		H->nidle--;
+		co = H->idle_co[H->nidle];
+		ref = H->idle_ref[H->nidle];
+	} else {
+		co = lua_newthread(L);
+		ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	}
 	lua_xmove(L, co, nargs + 1);
 	task_t *t = calloc(1, sizeof *t);
 	if (!t) {

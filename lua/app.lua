@@ -1,5 +1,5 @@
 -- The application: opens the data folder, registers routes and jobs, and answers requests.
--- The host calls app.handle(req) in a new coroutine for every request.
+-- The host calls app.handle(req) in a task (a coroutine of its own) for every request.
 local core_db = require "core.db"
 local crypto = require "core.crypto"
 local clock = require "core.clock"

@@ -375,6 +375,10 @@ function T.advance(dt)
   if target > clock.now_ms() then clock.advance(target - clock.now_ms()) end
 end
 
+--- Runs the jobs due now, as the server does right after a change commits (a cycle's
+--- invitations are queued so), without moving the clock.
+function T.run_jobs() T.advance(0) end
+
 --- Moves the clock forward to a moment ("2026-02-01" or "2026-02-01T09:00:00Z").
 function T.advance_to(when)
   local ts = assert(util.parse_time(when), "bad time " .. tostring(when))
@@ -412,6 +416,23 @@ function T.count_queries(fn)
   local before = core_db.stats().queries
   fn()
   return core_db.stats().queries - before
+end
+
+--- Runs fn, calling on_commit(n) after each of the outermost transactions it commits (the n-th);
+--- returns how many there were (to prove long work is cut into slices that commit on their own).
+function T.each_commit(fn, on_commit)
+  local real, n = db.transaction, 0
+  db.transaction = function(...)
+    if db.depth() > 0 then return real(...) end
+    local res = table.pack(real(...))
+    n = n + 1
+    if on_commit then on_commit(n) end
+    return table.unpack(res, 1, res.n)
+  end
+  local ok, err = pcall(fn)
+  db.transaction = real
+  if not ok then error(err, 0) end
+  return n
 end
 
 T.DEMO_PASSWORD = "demo-password-123"

@@ -5,6 +5,7 @@
 -- (after_commit), per savepoint level (lib/tx.lua): a rollback undoes exactly what its level did.
 local core = require "core.db"
 local log = require "core.log"
+local timer = require "core.timer"
 local errors = require "lib.errors"
 local events = require "lib.events"
 local tx = require "lib.tx"
@@ -102,6 +103,17 @@ function M.transaction(fn, ...)
   core.rollback()
   rolled_back(level)
   error(res[2], 0)
+end
+
+--- Long work in slices: runs fn(...) in a transaction of its own again and again while it returns
+--- true (there is more to do), the event loop serving others between two (a task waits 1 ms:
+--- a 0 ms timer would run in the same pass of the loop; a caller that is not a task goes on at
+--- once). Each slice commits on its own, so fn must leave things right after any of them.
+function M.slices(fn, ...)
+  local can_wait = true
+  while M.transaction(fn, ...) do
+    if can_wait and core.depth() == 0 and not pcall(timer.sleep, 1) then can_wait = false end
+  end
 end
 
 --- Rolls back every open level (the test harness between tests; the app at the start of a

@@ -16,7 +16,7 @@ M.AUTH = {
 local METHODS = { GET = true, POST = true, PUT = true, PATCH = true, DELETE = true }
 
 function M.new()
-  return setmetatable({ static = {}, dynamic = {}, list = {}, tries = {} }, M)
+  return setmetatable({ static = {}, dynamic = {}, list = {}, tries = {}, found = {}, nfound = 0 }, M)
 end
 
 local function compile(path)
@@ -59,6 +59,7 @@ function M:add(spec)
     local key = spec.method .. " " .. spec.path
     assert(not self.static[key], where .. ": registered twice")
     self.static[key] = route
+    self.found, self.nfound = {}, 0
   else
     route.pattern, route.names, route.ints = compile(spec.path)
     local list = self.dynamic[spec.method] or {}
@@ -67,6 +68,7 @@ function M:add(spec)
     route.order = #list
     -- the trie of the method's patterns, one node per segment: a request walks it instead of
     -- trying every pattern in turn
+    self.found, self.nfound = {}, 0 -- (the routes that paths found may change)
     local node = self.tries[spec.method] or { lit = {} }
     self.tries[spec.method] = node
     for seg in spec.path:gmatch("[^/]+") do
@@ -129,16 +131,23 @@ end
 function M:match(method, path)
   if #path > 1 and path:byte(-1) == 47 then path = path:sub(1, -2) end -- a trailing /
   local lookup = method == "HEAD" and "GET" or method
-  local r = self.static[lookup .. " " .. path]
+  local key = lookup .. " " .. path
+  local r = self.static[key]
   if r then return r, {} end
   local trie = self.tries[lookup]
   if trie then
-    local segs, n = {}, 0
-    for seg in path:gmatch("[^/]+") do
-      n = n + 1
-      segs[n] = seg
+    -- the route a path found is kept (2,048 paths at most, then forgotten all at once)
+    local route = self.found[key]
+    if route == nil then
+      local segs, n = {}, 0
+      for seg in path:gmatch("[^/]+") do
+        n = n + 1
+        segs[n] = seg
+      end
+      route = walk(trie, segs, 1) or false
+      if self.nfound >= 2048 then self.found, self.nfound = {}, 0 end
+      self.found[key], self.nfound = route, self.nfound + 1
     end
-    local route = walk(trie, segs, 1)
     -- the pattern has the last word (an empty segment, "//", fits no pattern)
     local params = route and params_of(route, path)
     if params then return route, params end

@@ -180,6 +180,11 @@ function M.json(status, value, headers)
   return response(status, "application/json", json.encode(value), headers)
 end
 
+--- A JSON answer whose body is already encoded.
+function M.json_text(status, text, headers)
+  return response(status, "application/json", text, headers)
+end
+
 function M.html(status, body, headers)
   return response(status, "text/html; charset=utf-8", body, headers)
 end

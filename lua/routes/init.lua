@@ -16,6 +16,7 @@ return {
   "workflows",
   "messages",
   "praise_admin",
+  "features",
   "one_on_ones",
   "objectives",
 }

@@ -10,6 +10,7 @@ local clock = require "core.clock"
 local access = require "services.access"
 local directory = require "services.directory"
 local one_on_ones = require "services.one_on_ones"
+local features = require "services.features"
 
 local M = {}
 
@@ -73,7 +74,17 @@ end
 
 local function boolean_field(v) return v == "on" or v == "1" or v == "true" end
 
-function M.routes(r)
+function M.routes(router)
+  -- every route here answers 404 "switched off" while the company does not use 1:1s
+  local r = { add = function(_, spec)
+    local handler = spec.handler
+    spec.handler = function(req, ...)
+      features.require("one_on_ones")
+      return handler(req, ...)
+    end
+    return router:add(spec)
+  end }
+
   -- ---------------------------------------------------------------- API
   r:add{ method = "GET", path = "/api/meeting-series", auth = "user", perm = "object",
     handler = function(req)
@@ -324,17 +335,17 @@ function M.routes(r)
     end }
 
   events.hook("page.nav", function(e)
-    if e.user.kind ~= "guest" then
+    if e.user.kind ~= "guest" and features.on("one_on_ones") then
       e.items[#e.items + 1] = { id = "meetings", label = "1:1 meetings", href = "/meetings", icon = "⇄", order = 20 }
     end
   end)
   events.hook("page.quick_create", function(e)
-    if e.user.kind ~= "guest" then e.items[#e.items + 1] = { label = "Meeting", href = "/meetings/new" } end
+    if e.user.kind ~= "guest" and features.on("one_on_ones") then e.items[#e.items + 1] = { label = "Meeting", href = "/meetings/new" } end
   end)
 
   events.hook("home.panels", function(e)
     local u = e.user
-    if u.kind == "guest" then return end
+    if u.kind == "guest" or not features.on("one_on_ones") then return end
     local today = util.format_date(clock.now())
     local items = {}
     for _, m in ipairs(one_on_ones.next_meetings(u, 5)) do
@@ -358,7 +369,7 @@ function M.routes(r)
 
   -- To-do: a meeting today or tomorrow you have written nothing for yet.
   events.hook("home.todos", function(e)
-    if e.user.kind == "guest" then return end
+    if e.user.kind == "guest" or not features.on("one_on_ones") then return end
     for _, m in ipairs(one_on_ones.unprepared_soon(e.user)) do
       e.items[#e.items + 1] = { label = "Add your talking points for the 1:1 with " .. first_name(m.other_name),
         href = meeting_path(m.id) .. "#add", due = m.date }
@@ -366,6 +377,7 @@ function M.routes(r)
   end)
 
   events.hook("team.columns", function(e)
+    if not features.on("one_on_ones") then return end
     local ids = {}
     for i, p in ipairs(e.people) do ids[i] = p.id end
     local last, nxt = {}, {}

@@ -128,7 +128,11 @@ function M.routes(r)
       return web.json(200, { reviews = json.array(reviews.mine(req.user)) })
     end }
   r:add{ method = "GET", path = "/api/reviews/{id:int}", auth = "user", perm = "object",
-    handler = function(req) return web.json(200, review_json(reviews.view(req.user, req.params.id))) end }
+    handler = function(req)
+      return web.json_text(200, reviews.view_rendered(req.user, req.params.id, function(v)
+        return json.encode(review_json(v))
+      end))
+    end }
   for _, author in ipairs({ "self", "manager" }) do
     r:add{ method = "PUT", path = "/api/reviews/{id:int}/answers/" .. author, auth = "user", perm = "object",
       handler = function(req)

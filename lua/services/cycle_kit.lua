@@ -52,6 +52,11 @@ function Kit:install(svc, decode)
     local c = decoded:fetch(id, load)
     return c and util.copy(c)
   end
+  --- The kept value itself, not a copy: strictly read-only (for reads on every request).
+  function svc.get_shared(id)
+    id = math.tointeger(tonumber(id))
+    return id and decoded:fetch(id, load)
+  end
   function svc.require(id)
     local c = svc.get(id)
     if not c then errors.not_found(("There is no such %s."):format(spec.noun)) end

@@ -10,7 +10,6 @@
 local db = require "lib.db"
 local json = require "lib.json"
 local schema = require "lib.schema"
-local errors = require "lib.errors"
 local log = require "core.log"
 local fetch = require "core.fetch"
 local settings = require "services.settings"
@@ -118,11 +117,27 @@ for _, n in ipairs(M.NAMES) do NAMED[n] = true end
 
 local function area_of(name) return name:match("^([a-z][a-z0-9_]*)%.") end
 
---- Whether name is an event integrations may receive.
-function M.offered(name)
+local function offered(name)
   if type(name) ~= "string" or M.EXCLUDED[name] then return false end
   if NAMED[name] then return true end
   return area_of(name) == "cycle" and name:match("^cycle%.[a-z][a-z0-9_]*$") ~= nil
+end
+
+-- The answers of offered by name (every event passes through it, most are not offered); the
+-- lists above never change while running.
+local offered_by_name, offered_count = {}, 0
+
+--- Whether name is an event integrations may receive.
+function M.offered(name)
+  local v = offered_by_name[name]
+  if v == nil then
+    v = offered(name)
+    if type(name) == "string" then
+      if offered_count >= 1000 then offered_by_name, offered_count = {}, 0 end
+      offered_by_name[name], offered_count = v, offered_count + 1
+    end
+  end
+  return v
 end
 
 --- Whether a subscription pattern is one integrations may use: an offered name, "area.*" for an
@@ -307,21 +322,7 @@ end
 --- Changes the network settings (booleans; missing ones stay). Returns the changes by name
 --- ({ from =, to = }); audited as settings.integrations. Raises 422 naming each problem.
 function M.save_network(actor, input, req)
-  local problems, changes = {}, {}
-  for _, s in ipairs(M.NETWORK) do
-    local v = (input or {})[s.name]
-    if v ~= nil then
-      if type(v) ~= "boolean" then
-        problems[s.name] = "Must be true or false."
-      elseif v ~= settings.get(s.key) then
-        changes[s.name] = { from = settings.get(s.key), to = v }
-      end
-    end
-  end
-  if next(problems) then errors.invalid(problems) end
-  for _, s in ipairs(M.NETWORK) do
-    if changes[s.name] then settings.set(s.key, changes[s.name].to, actor.id) end
-  end
+  local changes = settings.save_switches(M.NETWORK, input, actor.id)
   if next(changes) then
     audit.record{ action = "settings.integrations", actor = actor, req = req, details = { changed = changes } }
   end

@@ -80,6 +80,7 @@ function M.refuse_impersonated(req, what)
 end
 
 local function note_change(data, name)
+  if next(impersonated) == nil then return end -- (the common case, checked first: this runs for every event)
   -- pages being built and rollbacks change nothing; signing out and ending the impersonation
   -- have entries of their own
   if db.depth() == 0 or name:match("^db%.") or name:match("^session%.") or name:match("^impersonation%.") then

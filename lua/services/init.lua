@@ -2,6 +2,7 @@
 return {
   "settings",
   "access",
+  "features",
   "people",
   "import",
   "accounts",

@@ -38,6 +38,8 @@ M.ANCHORS = { "due", "edit_until" }
 M.EVENTS = { "objective.commented", "objective.progress_updated", "objective.created", "objective.copied" }
 M.GROUPS = { "owner", "participants" }
 M.FILTERS = { "all", "open", "without_objectives" }
+--- Milliseconds of mail queueing per transaction when a step mails every participant.
+M.SLICE_MS = 5
 
 --- The schema of one timeline step (as a workflow script's, with this kind's vocabulary).
 M.STEP = kit.step_schema{ title = "A step of the objectives timeline", events = M.EVENTS, anchors = M.ANCHORS,
@@ -88,22 +90,26 @@ local function send_owner(step, o, c, key_part, extra)
   return id and 1 or 0
 end
 
--- Queues step's mail to the participants of cycle c (one query for them).
-local function send_participants(step, c)
+-- The participants of cycle c that step's mail goes to (one query).
+local function participants(step, c)
   local filter = step.only == "without_objectives"
     and " AND NOT EXISTS (SELECT 1 FROM objectives o WHERE o.cycle_id = c.id AND o.owner_id = u.id)" or ""
-  local people = db.query(([[SELECT u.id, u.name, u.email FROM users u, objective_cycles c
+  return db.query(([[SELECT u.id, u.name, u.email FROM users u, objective_cycles c
     WHERE c.id = ? AND u.status = 'active' AND %s%s ORDER BY u.id]]):format(cycles.PARTICIPANT_SQL, filter), c.id)
+end
+
+-- Queues step's mail to people[from], people[from + 1], ... of cycle c until M.SLICE_MS went by.
+-- Returns the index to go on from, or nil when all are queued.
+local function send_participants(step, c, people, from)
   local v = vars_of(c)
   v.link = accounts.base_url() .. "/objective-cycles/" .. c.id
-  local n = 0
-  for _, u in ipairs(people) do
-    if mail.queue{ template = step.template, to = u, related_type = "objective_cycle", related_id = c.id,
-        dedupe_key = ("objective_cycle:%d:%s:%s:%d"):format(c.id, step.id, c.edit_until, u.id), vars = v } then
-      n = n + 1
-    end
+  local started = clock.mono_ms()
+  for i = from, #people do
+    local u = people[i]
+    mail.queue{ template = step.template, to = u, related_type = "objective_cycle", related_id = c.id,
+      dedupe_key = ("objective_cycle:%d:%s:%s:%d"):format(c.id, step.id, c.edit_until, u.id), vars = v }
+    if i < #people and clock.mono_ms() - started >= M.SLICE_MS then return i + 1 end
   end
-  return n
 end
 
 -- ------------------------------------------------------------------ dated steps
@@ -164,10 +170,14 @@ end
 local function run_cycle_job(p)
   local step = kit.find(steps, p.step)
   if not step then return end
-  db.transaction(function()
+  -- a slice of M.SLICE_MS per transaction: 10,000 participants never hold the loop for long
+  local people, from = nil, 1
+  db.slices(function()
     local c = cycles.get(p.cycle_id)
-    if not c or c.edit_until ~= p.edit_until then return end
-    send_participants(step, c)
+    if not c or c.edit_until ~= p.edit_until then return false end
+    people = people or participants(step, c)
+    from = send_participants(step, c, people, from)
+    return from ~= nil
   end)
 end
 

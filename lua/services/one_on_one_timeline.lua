@@ -22,6 +22,7 @@ local accounts = require "services.accounts"
 local mail = require "services.mail"
 local kit = require "services.timeline_steps"
 local one_on_ones = require "services.one_on_ones"
+local features = require "services.features"
 
 local M = {}
 
@@ -127,6 +128,7 @@ end
 local function run_step_job(p)
   local step = kit.find(steps, p.step)
   if not step then return end -- the timeline changed since it was planned
+  if not features.on("one_on_ones") then return end -- switched off: no reminders
   db.transaction(function()
     local s = series_row(p.series_id)
     local m = s and s.phase == "active"

@@ -152,21 +152,28 @@ local function unshare_problem(actor, r, c)
   return nil
 end
 
---- Everything actor may see of a review: { review, cycle, reviewee, manager, role = "reviewee" |
---- "manager" | "viewer", can = {...}, self = { answers } or nil, manager = { answers } or nil,
---- questions = list with who answers what }. 404 when actor has no business with it.
-function M.view(actor, id)
-  local r = M.get(id)
-  if not r then errors.not_found("There is no such review.") end
-  local c = cycles.require(r.cycle_id)
-  local role_in_cycle = cycles.cycle_role(actor.id, c.id)
-  local is_reviewee, is_manager = actor.id == r.reviewee_id, actor.id == r.manager_id
-  local read_self = c.self_assessment and M.can_read(actor, r, c, "self", role_in_cycle or false)
-  local read_manager = M.can_read(actor, r, c, "manager", role_in_cycle or false)
-  local track = cycles.can(actor, "review_cycles.track", c)
-  if not (is_reviewee or is_manager or read_self or read_manager or track) then
+-- The permission decisions behind what actor sees of review r: taken on every request, never kept.
+local function decide(actor, r, c, role_of)
+  local role_in_cycle
+  if role_of then role_in_cycle = role_of(c) else role_in_cycle = cycles.cycle_role(actor.id, c.id) end
+  local in_cycle = role_in_cycle and { cycle_role = role_in_cycle } or nil -- as cycles.can counts it
+  local d = { c = c, role_in_cycle = role_in_cycle,
+    is_reviewee = actor.id == r.reviewee_id, is_manager = actor.id == r.manager_id,
+    read_self = c.self_assessment and M.can_read(actor, r, c, "self", role_in_cycle or false),
+    read_manager = M.can_read(actor, r, c, "manager", role_in_cycle or false),
+    track = access.can(actor, "review_cycles.track", in_cycle) }
+  if not (d.is_reviewee or d.is_manager or d.read_self or d.read_manager or d.track) then
     errors.not_found("There is no such review.")
   end
+  d.may_reopen = M.may_reopen(actor, r, c, role_in_cycle)
+  d.manage = access.can(actor, "review_cycles.manage", in_cycle)
+  return d
+end
+
+-- What actor sees of review r once decided (d): every value below comes from rows.
+local function assemble(actor, r, d)
+  local c = d.c
+  local is_reviewee, is_manager, read_self, read_manager = d.is_reviewee, d.is_manager, d.read_self, d.read_manager
   local users = db.query("SELECT id, name, email, job_title, department, manager_id FROM users WHERE id IN (?, ?)",
     r.reviewee_id, r.manager_id or 0)
   local by = util.index_by(users, "id")
@@ -190,16 +197,56 @@ function M.view(actor, id)
     share = is_manager and not closed and r.manager_status ~= "shared" and wf.allows(c, "share"),
     sign = (is_reviewee and r.manager_status == "shared" and not r.reviewee_signed_at and wf.allows(c, "sign"))
       or (is_manager and r.manager_status == "shared" and not r.manager_signed_at and wf.allows(c, "sign")),
-    reopen = closed or r.manager_status == "shared",
-    read_self = read_self, read_manager = read_manager, track = track,
+    reopen = (closed or r.manager_status == "shared") and d.may_reopen,
+    read_self = read_self, read_manager = read_manager, track = d.track,
     unshare = unshare_problem(actor, r, c) == nil,
-    choose_writer = not closed and c.phase ~= "closed" and cycles.can(actor, "review_cycles.manage", c),
+    choose_writer = not closed and c.phase ~= "closed" and d.manage,
   }
-  v.can.reopen = v.can.reopen and M.may_reopen(actor, r, c, role_in_cycle)
   v.can.pdf = read_self or read_manager
   v.events = db.query([[SELECT e.at, e.action, e.details, u.name AS actor_name FROM review_events e
     LEFT JOIN users u ON u.id = e.actor_id WHERE e.review_id = ? ORDER BY e.at, e.id]], r.id)
   return v
+end
+
+--- Everything actor may see of a review: { review, cycle, reviewee, manager, role = "reviewee" |
+--- "manager" | "viewer", can = {...}, self = { answers } or nil, manager = { answers } or nil,
+--- questions = list with who answers what }. 404 when actor has no business with it.
+function M.view(actor, id)
+  local r = M.get(id)
+  if not r then errors.not_found("There is no such review.") end
+  return assemble(actor, r, decide(actor, r, cycles.require(r.cycle_id)))
+end
+
+-- Rendered views (render(view) -> text, e.g. the API's JSON), kept per viewer, review and
+-- decisions while none of the tables a view is assembled from changed (lib/memo.lua): the review
+-- row, its cycle and the cycle's admins, the answers, the people, the review's history and the
+-- workflow versions. The texts hold decrypted answers, like the chart memo of services/cycles.lua:
+-- at most 2 x 128 of them, and only while no answer (nor any other of those tables) is written.
+local rendered = memo.new({ "reviews", "cycles", "cycle_admins", "answers", "users", "review_events",
+  "workflow_versions" }, 128)
+M.rendered_memo = rendered
+
+-- Review rows and cycle roles by id, kept while their tables are unchanged (read-only values).
+local review_rows = memo.new({ "reviews" }, 1024)
+local function load_review(id) return db.row("SELECT * FROM reviews WHERE id = ?", id) end
+local cycle_roles = memo.new({ "cycle_admins" }, 1024)
+local function load_cycle_role(_, user_id, cycle_id) return cycles.cycle_role(user_id, cycle_id) or false end
+
+--- view(actor, id) rendered by render(view) -> text. The review row is read and every permission
+--- decision taken on each call (they are part of the key); the rendering is kept per viewer while
+--- the rows it comes from are unchanged.
+function M.view_rendered(actor, id, render)
+  id = math.tointeger(tonumber(id))
+  local r = id and review_rows:fetch(id, load_review)
+  if not r then errors.not_found("There is no such review.") end
+  local c = cycles.get_shared(r.cycle_id) -- (read only)
+  if not c then errors.not_found("There is no such review cycle.") end
+  local d = decide(actor, r, c, function()
+    return cycle_roles:fetch(actor.id .. ":" .. c.id, load_cycle_role, actor.id, c.id) or nil
+  end)
+  local key = ("%d:%d:%s:%s:%s:%s:%s:%s"):format(actor.id, r.id, d.read_self, d.read_manager, d.track,
+    d.may_reopen, d.manage, tostring(d.role_in_cycle))
+  return rendered:fetch(key, function() return render(assemble(actor, r, d)) end)
 end
 
 -- ------------------------------------------------------------------ writing

@@ -79,6 +79,28 @@ function M.set(name, value, actor_id)
   return v
 end
 
+--- Writes on/off settings from input (list: { { name =, key = }, ... }; input[name] true or
+--- false, missing ones stay): all or none, 422 naming each value that is not a boolean. Returns the
+--- changes by name ({ from =, to = }) for the caller's audit entry.
+function M.save_switches(list, input, actor_id)
+  local problems, changes = {}, {}
+  for _, s in ipairs(list) do
+    local v = (input or {})[s.name]
+    if v ~= nil then
+      if type(v) ~= "boolean" then
+        problems[s.name] = "Must be true or false."
+      elseif v ~= M.get(s.key) then
+        changes[s.name] = { from = M.get(s.key), to = v }
+      end
+    end
+  end
+  if next(problems) then errors.invalid(problems) end
+  for _, s in ipairs(list) do
+    if changes[s.name] then M.set(s.key, changes[s.name].to, actor_id) end
+  end
+  return changes
+end
+
 --- Validates without storing: value or nil, message.
 M.check = check
 

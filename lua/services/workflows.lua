@@ -75,6 +75,8 @@ M.STEP_INSTRUCTIONS = 100000000
 M.CACHE = { versions = 8, memory = 64 * 1024 * 1024 }
 --- A version whose rule is stopped on this many job runs in a row is suspended.
 M.SUSPEND_AFTER = 3
+--- Milliseconds of mail queueing per transaction when a dated step sends many (queue_rest).
+M.SLICE_MS = 5
 
 --- The kinds of cycle, by workflow name.
 local kinds = {}
@@ -691,22 +693,33 @@ local function new_ctx(kind, cycle)
   return { vars = kind.vars(cycle), url = base_url() }
 end
 
--- Queues the mails of a step; returns how many were queued.
-local function send(entry, cycle, step, rows, key_part, matched, problem)
-  local kind = entry.kind
-  local recipients, filter_problem = resolve(entry, cycle, step, rows, new_ctx(kind, cycle), matched)
-  problem = problem or filter_problem
-  if problem then
-    log.warn(("workflow of %s cycle %d (%s), %s: %s"):format(kind.name, cycle.id, cycle.name, step.id, problem))
-  end
-  local n = 0
-  for _, rc in ipairs(recipients) do
+-- Queues the step's mails to recipients[from], recipients[from + 1], ...; with slice_ms, stops
+-- once that much time went by and returns the index to go on from as well.
+local function queue_mails(kind, cycle, step, recipients, key_part, from, slice_ms)
+  local started, n = clock.mono_ms(), 0
+  for i = from, #recipients do
+    local rc = recipients[i]
     local id = mail.queue({ template = step.template, to = rc.user, vars = rc.vars, cc = rc.cc,
       related_type = kind.related_type or "cycle", related_id = cycle.id,
       dedupe_key = ("%s:%s:%s:%d"):format(kind.dedupe_root(cycle.id), step.id, key_part, rc.user.id) })
     if id then n = n + 1 end
+    if slice_ms and i < #recipients and clock.mono_ms() - started >= slice_ms then return n, i + 1 end
   end
   return n
+end
+
+local function recipients_of(entry, cycle, step, rows, matched, problem)
+  local recipients, filter_problem = resolve(entry, cycle, step, rows, new_ctx(entry.kind, cycle), matched)
+  problem = problem or filter_problem
+  if problem then
+    log.warn(("workflow of %s cycle %d (%s), %s: %s"):format(entry.kind.name, cycle.id, cycle.name, step.id, problem))
+  end
+  return recipients
+end
+
+-- Sends a step's mails for rows, keyed by key_part: all of them, in the caller's transaction.
+local function send(entry, cycle, step, rows, key_part, matched, problem)
+  return queue_mails(entry.kind, cycle, step, recipients_of(entry, cycle, step, rows, matched, problem), key_part, 1)
 end
 
 -- ------------------------------------------------------------------ planning
@@ -960,6 +973,9 @@ local function emit_in(cycle, entry, event, data)
   for _, step in ipairs(def.timeline) do
     if step.on == event and (not step.during or step.during[cycle.phase]) then
       local rows, key
+      -- a step about the whole cycle of a cycle still running mails everyone (10,000
+      -- invitations): from the job, in slices, not inside the change that started the cycle
+      local whole = about == "cycle" and cycle.phase ~= "closed"
       if about ~= "cycle" then
         local it = kind.items[about]
         local row = data[about] and it.one(data[about].id)
@@ -967,15 +983,16 @@ local function emit_in(cycle, entry, event, data)
           rows = { row }
           key = it.key(row)
         end
-      else
+      elseif not whole then
         rows = kind.items[item_type(kind, step.kind, step.to)].all(cycle)
-        key = "c"
       end
+      key = key or "c"
       if rows and step.batch then
         hold(entry, cycle, step, rows[1], rows[1].id)
-      elseif rows and step.only_fn then
-        -- a rule is customer code: it runs from a job, outside this transaction (the job is
-        -- planned with the change, so a change that rolls back plans nothing)
+      elseif whole or (rows and step.only_fn) then
+        -- from a job, planned with the change (a change that rolls back plans nothing) and run
+        -- right after it commits (in slices, the loop free between them); a rule is customer
+        -- code, run there outside this transaction
         app.schedule(clock.now(), "workflow.event", { kind = kind.name, cycle_id = cycle.id, step = step.id,
           item = about ~= "cycle" and about or nil, item_id = about ~= "cycle" and rows[1].id or nil, key = key },
           ("%swfevent:%s:%s"):format(kind.job_root(cycle.id), step.id, key))
@@ -1124,11 +1141,30 @@ local function snapshot(kind, t, rows, cycle)
   return table.concat(parts, "\n")
 end
 
+-- Queues the mails a step left for later (rest, from its sender), a slice of M.SLICE_MS per
+-- transaction, with the event loop serving others between two: a step of 10,000 mails never
+-- holds the loop for long. It stops when the cycle left the phase or the version the step ran
+-- in; a step cut short by a stop runs again, and the dedupe keys queue nothing twice.
+local function queue_rest(kind, cycle, step, rest)
+  local n = 0
+  if not rest then return n end
+  db.slices(function()
+    local again = load_cycle(kind, cycle.id)
+    if not again or again.phase ~= cycle.phase or again.workflow_version_id ~= cycle.workflow_version_id then
+      return false
+    end
+    local queued, from = queue_mails(kind, again, step, rest.recipients, rest.key_part, rest.from, M.SLICE_MS)
+    n, rest.from = n + queued, from
+    return from ~= nil
+  end)
+  return n
+end
+
 -- Runs a step of a started cycle of kind: the step find(def) picks, over the items
 -- rows_of(cycle, step) gives (nil: nothing to do), handed to deliver(entry, cycle, step, rows,
 -- matched, problem). A step with a rule runs the rule first, outside any transaction, then
 -- delivers in a transaction that checks nothing the rule saw changed meanwhile (else it runs
--- again).
+-- again). deliver may return what it left for queue_rest as a second value.
 local function run_step(kind, cycle_id, find, rows_of, deliver)
   for _ = 1, 3 do
     local cycle = load_cycle(kind, cycle_id)
@@ -1137,18 +1173,19 @@ local function run_step(kind, cycle_id, find, rows_of, deliver)
     local step = find(entry.def)
     if not step or (step.during and not step.during[cycle.phase]) then return 0 end
     if not step.only_fn then
-      return db.transaction(function()
+      local n, rest = db.transaction(function()
         local again = load_cycle(kind, cycle_id)
         if not again or again.phase ~= cycle.phase then return 0 end
         return deliver(entry, again, step, rows_of(again, step) or {})
       end)
+      return n + queue_rest(kind, cycle, step, rest)
     end
     local rows = rows_of(cycle, step)
     if not rows then return 0 end
     local matched, problem, stopped = apply_filter(entry, step, rows, cycle)
     if stopped then return rule_stopped(entry, cycle, step, stopped) end
     local t = item_type(kind, step.kind, step.to)
-    local sent = db.transaction(function()
+    local sent, rest = db.transaction(function()
       rule_worked(entry)
       local again = load_cycle(kind, cycle_id)
       if not again or again.phase ~= cycle.phase or again.workflow_version_id ~= cycle.workflow_version_id then
@@ -1158,16 +1195,19 @@ local function run_step(kind, cycle_id, find, rows_of, deliver)
       if not fresh or snapshot(kind, t, fresh, again) ~= snapshot(kind, t, rows, cycle) then return false end
       return deliver(entry, again, step, fresh, matched, problem)
     end)
-    if sent then return sent end
+    if sent then return sent + queue_rest(kind, cycle, step, rest) end
   end
   error(("%s cycle %d: what the step's rule looks at kept changing while it ran; it runs again later")
     :format(kind.name, cycle_id), 0)
 end
 
--- Sends a step's mails keyed by key_part (the deliver of run_step).
+-- Sends a step's mails keyed by key_part (the deliver of run_step): the first M.SLICE_MS of
+-- them in run_step's transaction; what is left is returned for queue_rest.
 local function sender(key_part)
   return function(entry, cycle, step, rows, matched, problem)
-    return send(entry, cycle, step, rows, key_part, matched, problem)
+    local recipients = recipients_of(entry, cycle, step, rows, matched, problem)
+    local n, from = queue_mails(entry.kind, cycle, step, recipients, key_part, 1, M.SLICE_MS)
+    return n, from and { recipients = recipients, from = from, key_part = key_part } or nil
   end
 end
 

@@ -25,6 +25,22 @@ t.test("{id:int} parameters come as integers, {name} ones as text", function()
   t.eq(p.name, "42")
 end)
 
+t.test("the route a path found is kept, yet each request gets its own parameters and a route added later counts", function()
+  local r = router.new()
+  local things = r:add{ method = "GET", path = "/things/{id:int}", auth = "user", perm = "object", handler = handler }
+  local route, p = r:match("GET", "/things/5")
+  t.eq(route, things)
+  p.id = 99 -- a handler changing its parameters changes nothing for the next request
+  local again, q = r:match("GET", "/things/5")
+  t.eq(again, things)
+  t.eq(q.id, 5)
+  t.eq(r:match("GET", "/things/5/parts"), nil, "no route yet")
+  local parts = r:add{ method = "GET", path = "/things/{id:int}/parts", auth = "user", perm = "object", handler = handler }
+  t.eq(r:match("GET", "/things/5/parts"), parts, "added after the miss")
+  for i = 1, 5000 do t.eq(r:match("GET", "/things/" .. i), things) end -- past what is kept
+  t.eq(select(2, r:match("GET", "/things/4999")).id, 4999)
+end)
+
 t.test("an {id:int} past the integers' range matches nothing (404, not a float id)", function()
   local r = router.new()
   r:add{ method = "GET", path = "/things/{id:int}", auth = "user", perm = "object", handler = handler }

@@ -28,7 +28,7 @@ end
 
 -- Not built yet: the same for every role.
 local NOT_BUILT = { "users.sftp",
-  "automations.create", "admin.features", "admin.design",
+  "automations.create", "admin.design",
   "admin.datetime", "admin.xml_export" }
 
 local function expect(tl, action, state, why)
@@ -77,6 +77,8 @@ t.test("an HR Admin: people and review actions are links; Tech Admin work says s
   end
   expect(tl, "users.delete", "open")
   t.eq(tl["users.delete"].href, "/people")
+  expect(tl, "admin.features", "open")
+  t.eq(tl["admin.features"].href, "/admin/features")
   expect(tl, "admin.security", "locked", "Needs Tech Admin")
   expect(tl, "admin.api_tokens", "locked", "Needs Tech Admin")
   expect(tl, "admin.impersonate", "locked", "Needs HR Admin + Tech Admin")
@@ -95,6 +97,7 @@ t.test("an HR Assistant: cycles are links; content, deleting and reporting lines
   expect(tl, "feedback.read", "locked", "Needs HR Admin")
   expect(tl, "feedback_cycles.delete", "locked", "Needs HR Admin")
   expect(tl, "users.delete", "locked", "Needs HR Admin")
+  expect(tl, "admin.features", "locked")
   expect(tl, "review_cycles.delete", "locked", "Needs HR Admin")
   expect(tl, "reviews.read", "locked", "Needs HR Admin")
   expect(tl, "users.set_password", "locked", "Needs HR Admin")

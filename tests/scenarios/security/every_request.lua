@@ -113,4 +113,101 @@ t.test("the next request sees what another process committed", function()
   t.status(send("GET", "/api/users/" .. P.leo.id), 401, "the person was locked by another process")
 end)
 
+-- GET /api/reviews/{id} keeps its encoded answer per viewer while the rows it comes from are
+-- unchanged (services/reviews.lua view_rendered); the permission decisions run on every request.
+local review_cycle
+local function a_review_of(manager_key, want)
+  review_cycle = review_cycle or demo.sample_cycle()
+  local list = t.status(t.login(demo.email(manager_key)):get("/api/reviews"), 200).json.reviews
+  for _, r in ipairs(list) do
+    if r.role == "manager" and want(r) then return r end
+  end
+  t.fail("the demo has no such review of " .. manager_key)
+end
+
+t.test("a review read again shows an answer written since, on the very next request", function()
+  local r = a_review_of("ravi", function(r) return r.manager_status ~= "shared" and r.manager_status ~= "submitted" end)
+  local ravi = t.login(demo.email("ravi"))
+  local send = over_socket(ravi)
+  local path = "/api/reviews/" .. r.id
+  warm(send, path)
+  t.not_contains(send("GET", path).body, "Written after the first reads")
+  t.status(ravi:put(path .. "/answers/manager", { q1 = "Written after the first reads" }), 200)
+  t.contains(send("GET", path).body, "Written after the first reads")
+end)
+
+t.test("a review read again shows what another process committed, on the very next request", function()
+  local r = a_review_of("ravi", function(r) return r.manager_status == "shared" end)
+  local send = over_socket(t.login(demo.email("ravi")))
+  local path = "/api/reviews/" .. r.id
+  warm(send, path)
+  local status, out = canary.run("sqlite3 " .. canary.sh_quote(dir .. "/candor.db")
+    .. " \"UPDATE cycles SET name = 'Renamed by another process' WHERE id = " .. r.cycle_id .. "\"")
+  t.eq(status, 0, out)
+  t.contains(send("GET", path).body, "Renamed by another process")
+end)
+
+t.test("the reviewee and the manager of one review each get their own answer", function()
+  local r = a_review_of("ravi", function(r) return r.manager_status == "shared" end)
+  local reviewee = db.value("SELECT email FROM users WHERE id = ?", r.reviewee_id)
+  local path = "/api/reviews/" .. r.id
+  local manager_send = over_socket(t.login(demo.email("ravi")))
+  local reviewee_send = over_socket(t.login(reviewee))
+  warm(manager_send, path)
+  local mine = reviewee_send("GET", path)
+  t.status(mine, 200)
+  t.contains(mine.body, '"role":"reviewee"')
+  t.not_contains(mine.body, '"role":"manager"')
+  t.contains(manager_send("GET", path).body, '"role":"manager"')
+end)
+
+t.test("a role changed changes what a review read through it shows, on the very next request", function()
+  local r = a_review_of("ravi", function(r) return r.manager_status == "shared" end)
+  t.status(super:post("/api/users/" .. P.marcus.id .. "/unlock"), 200) -- (locked by another process above)
+  local marcus = t.login(demo.email("marcus")) -- HR Admin: reads the answers through the role
+  local send = over_socket(marcus)
+  local path = "/api/reviews/" .. r.id
+  warm(send, path)
+  t.contains(send("GET", path).body, '"manager_answers":{')
+  -- an HR Assistant tracks the cycle but reads no answers: same review, same person, fewer rights
+  t.status(super:put("/api/users/" .. P.marcus.id .. "/roles", { roles = { "hr_assistant" } }), 200)
+  local res = send("GET", path)
+  t.status(res, 200, "still tracks")
+  t.not_contains(res.body, '"manager_answers"', "downgraded")
+  t.status(super:put("/api/users/" .. P.marcus.id .. "/roles", { roles = {} }), 200)
+  t.status(send("GET", path), 404, "no role left")
+  t.status(super:put("/api/users/" .. P.marcus.id .. "/roles", { roles = { "hr_admin" } }), 200)
+  t.contains(t.status(send("GET", path), 200, "granted again").body, '"manager_answers":{')
+end)
+
+t.test("being made a cycle's admin, or no longer, counts for a review on the very next request", function()
+  local r = a_review_of("ravi", function(r) return r.manager_status == "shared" end)
+  local send = over_socket(t.login(demo.email("amara"))) -- no role: the review is none of her business
+  local path = "/api/reviews/" .. r.id
+  warm(send, path, 404)
+  local admins = "/api/cycles/" .. r.cycle_id .. "/admins"
+  t.status(super:put(admins, { admins = { { user_id = P.amara.id, role = "admin" } } }), 200)
+  t.contains(t.status(send("GET", path), 200, "made an admin").body, '"manager_answers":{')
+  t.status(super:put(admins, { admins = {} }), 200)
+  t.status(send("GET", path), 404, "no longer an admin")
+end)
+
+t.test("a task's coroutine serves the next request with nothing of the last one: an impersonated change is logged, the next person's is not", function()
+  local r = a_review_of("ravi", function(r) return r.manager_status ~= "shared" and r.manager_status ~= "submitted" end)
+  local path = "/api/reviews/" .. r.id .. "/answers/manager"
+  local function changes() return db.value("SELECT count(*) FROM audit_log WHERE action = 'impersonation.change'") end
+  local as_ravi = t.login(demo.email("priya"))
+  t.status(as_ravi:form("/people/" .. P.ravi.id .. "/impersonate", {}), 303)
+  as_ravi.csrf = as_ravi:get("/home").body:match('name="csrf%-token" content="([^"]+)"')
+  local impersonated, himself = over_socket(as_ravi), over_socket(t.login(demo.email("ravi")))
+  local before = changes()
+  t.status(impersonated("PUT", path, '{"q1":"Typed by Priya as Ravi"}'), 200)
+  t.eq(changes(), before + 1, "the impersonated change is logged")
+  for i = 1, 3 do -- (the host keeps finished coroutines and hands the last one out first)
+    t.status(himself("PUT", path, ('{"q1":"Typed by Ravi %d"}'):format(i)), 200)
+  end
+  t.eq(changes(), before + 1, "his own changes are not logged as impersonated")
+  t.status(as_ravi:form("/impersonation/end", {}), 303)
+end)
+
 t.test("cleanup", function() canary.cleanup(dir) end)

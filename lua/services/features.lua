@@ -1,0 +1,63 @@
+-- Which modules the company uses (Administration › Features; admin.features: HR Admins and Tech
+-- Admins). 1:1 meetings and praise have no cycles: they are on or off (seed 000); reviews, 360
+-- feedback and objectives run when HR starts a cycle.
+--
+--   1:1 meetings off: hidden everywhere (navigation, quick create, home, the team page's
+--   columns), their pages and API answer 404 "switched off", and their reminders are not sent.
+--   Nothing is deleted: switched on again, every series, meeting and note is there as it was.
+--   Praise off: nobody writes new praise (the same switch as Administration › Praise › Message
+--   defaults); what was written stays on the wall.
+local errors = require "lib.errors"
+local settings = require "services.settings"
+local audit = require "services.audit"
+
+local M = {}
+
+M.LIST = {
+  { name = "one_on_ones", key = "one_on_ones.enabled", label = "1:1 meetings",
+    description = "Recurring meetings of two people with shared and private talking points, notes and action items.",
+    off = "Hidden for everyone and its reminders stop; nothing is deleted." },
+  { name = "praise", key = "messages.praise.enabled", label = "Praise",
+    description = "Public recognition with badges, likes and comments, and the praise wall.",
+    off = "Nobody can write new praise; what was written stays." },
+}
+
+local by_name = {}
+for _, f in ipairs(M.LIST) do by_name[f.name] = f end
+
+--- Whether the module name ("one_on_ones", "praise") is switched on.
+function M.on(name)
+  return settings.get(assert(by_name[name], "no such feature").key) == true
+end
+
+--- Raises 404 (code feature_off) when the module name is switched off.
+function M.require(name)
+  if not M.on(name) then
+    error(errors.new(404, "feature_off", ("%s are switched off in this company. An administrator can switch them on "
+      .. "under Administration › Features."):format(by_name[name].label)), 2)
+  end
+end
+
+--- { one_on_ones = true, praise = true }
+function M.all()
+  local out = {}
+  for _, f in ipairs(M.LIST) do out[f.name] = settings.get(f.key) end
+  return out
+end
+
+--- Switches modules on or off (input: name -> boolean; missing ones stay). Returns the changes by
+--- name ({ from =, to = }); audited as settings.features. Raises 422 naming each problem.
+function M.save(actor, input, req)
+  local changes = settings.save_switches(M.LIST, input, actor.id)
+  if next(changes) then
+    audit.record{ action = "settings.features", actor = actor, req = req, details = { changed = changes } }
+  end
+  return changes
+end
+
+function M.init()
+  settings.define("one_on_ones.enabled", { type = "boolean", default = true, label = "1:1 meetings on",
+    description = "Whether the company uses 1:1 meetings (off: hidden everywhere, nothing deleted)." })
+end
+
+return M
