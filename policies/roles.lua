@@ -187,9 +187,10 @@ return {
     hr_admin = true, hr_assistant = false, tech_admin = true,
     why = "Seats and billing: account administration for the two admin roles; nothing for running cycles." },
   { section = "General administration", action = "admin.email_templates", label = "Email template setup",
-    hr_admin = true, hr_assistant = false, tech_admin = true,
-    why = "The wording of company-wide mail (HR Admin) and its configuration (Tech Admin). Assistants send "
-      .. "reminders with the templates, they do not change them for everyone." },
+    hr_admin = true, hr_assistant = false, tech_admin = false,
+    why = "The wording of company-wide mail is an HR Admin's (the product's roles table gives email templates to "
+      .. "HR Admins only); Tech Admins set up the mail server (admin.integrations), not what mail says. "
+      .. "Assistants send reminders with the templates, they do not change them for everyone." },
   { section = "General administration", action = "admin.design", label = "Design editor",
     hr_admin = false, hr_assistant = false, tech_admin = true,
     why = "Seed 000 lists design with integrations and security as Tech Admin configuration; no HR role needs it." },
@@ -198,8 +199,9 @@ return {
     why = "The log shows who did what (never content): HR Admins answer for access to people's data, Tech "
       .. "Admins for the system's security. It reveals activity around confidential data, so not assistants." },
   { section = "General administration", action = "admin.datetime", label = "Date & Time settings",
-    hr_admin = false, hr_assistant = false, tech_admin = true,
-    why = "Company settings are Tech Admin work (\"editing the company settings\"); nothing HR needs." },
+    hr_admin = true, hr_assistant = false, tech_admin = true,
+    why = "The company's time zone and date formats decide when deadlines and reminders fall: HR Admins, who run "
+      .. "the cycles, and Tech Admins, who keep the company settings (the product's roles table gives it to both)." },
   { section = "General administration", action = "admin.security", label = "Security settings",
     hr_admin = false, hr_assistant = false, tech_admin = true,
     why = "The text: Tech Admins configure security settings, and a mistake (IP ranges) can lock everyone out, "

@@ -65,10 +65,10 @@ local MATRIX = {
   -- General administration
   { "admin.features",               ". x . x x x" },
   { "admin.license",                ". x . x x x" },
-  { "admin.email_templates",        ". x . x x x" },
+  { "admin.email_templates",        ". x . . x x" },
   { "admin.design",                 ". . . x x ." },
   { "admin.audit_log",              ". x . x x x" },
-  { "admin.datetime",               ". . . x x ." },
+  { "admin.datetime",               ". x . x x x" },
   { "admin.security",               ". . . x x ." },
   { "admin.integrations",           ". . . x x ." },
   { "admin.bounces",                ". . . x x ." },
