@@ -100,6 +100,9 @@ t.test("Tyler nominates colleagues and hands the list to James; only at the mini
   t.status(tyler:post("/api/feedback/360/" .. sid("tyler") .. "/nominations", { reviewer_id = P.tyler.id }), 422)
   t.status(tyler:post("/api/feedback/360/" .. sid("tyler") .. "/submit"), 200)
   t.eq(mails("feedback_360.approve", demo.email("james")), 1)
+  local approvals = t.status(login("james"):get("/feedback/cycles/" .. cycle.id .. "/approvals"), 200).body
+  t.contains(approvals, [[data-confirm="Take Nina Patel off Tyler Reed's list of reviewers? They can be added again."]],
+    "removing a reviewer asks first")
   local rel = {}
   for _, r in ipairs(db.query("SELECT reviewer_id, relationship FROM feedback_nominations WHERE subject_id = ?", sid("tyler"))) do
     rel[r.reviewer_id] = r.relationship
