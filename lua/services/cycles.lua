@@ -347,7 +347,16 @@ function M.overview(actor, id, q)
   if status_filters[q.status or ""] then where[#where + 1] = status_filters[q.status] end
   local p = cycle_kit.paging(q, M.OVERVIEW_SORTS, "name")
   local where_sql = table.concat(where, " AND ")
-  local matching = db.value(([[SELECT count(*) FROM reviews r JOIN users u ON u.id = r.reviewee_id
+  -- the cycle's progress from the counts the triggers keep (review_counts): a few rows at any size
+  local totals = db.row([[SELECT coalesce(sum(n), 0) AS total,
+      coalesce(sum(n * (self_status = 'submitted')), 0) AS self_done,
+      coalesce(sum(n * (self_status = 'skipped')), 0) AS self_skipped,
+      coalesce(sum(n * (manager_status = 'shared')), 0) AS shared,
+      coalesce(sum(n * reviewee_signed), 0) AS reviewee_signed,
+      coalesce(sum(n * manager_signed), 0) AS manager_signed, coalesce(sum(n * closed), 0) AS done
+    FROM review_counts WHERE cycle_id = ?]], c.id)
+  -- unfiltered, every review of the cycle matches (each has its reviewee; the writer is a left join)
+  local matching = #where == 1 and totals.total or db.value(([[SELECT count(*) FROM reviews r JOIN users u ON u.id = r.reviewee_id
     LEFT JOIN users m ON m.id = %s AND m.status <> 'deactivated' WHERE %s]]):format(writer, where_sql), table.unpack(args))
   local page_args = { table.unpack(args) }
   page_args[#page_args + 1] = p.per_page
@@ -359,12 +368,6 @@ function M.overview(actor, id, q)
     LEFT JOIN users m ON m.id = %s AND m.status <> 'deactivated'
     WHERE %s ORDER BY %s %s, u.name COLLATE FOLD, r.id LIMIT ? OFFSET ?]]):format(writer, where_sql,
       M.OVERVIEW_SORTS[p.sort], p.order), table.unpack(page_args))
-  local totals = db.row([[SELECT count(*) AS total,
-      sum(self_status = 'submitted') AS self_done, sum(self_status = 'skipped') AS self_skipped,
-      sum(manager_status = 'shared') AS shared, sum(reviewee_signed_at IS NOT NULL) AS reviewee_signed,
-      sum(manager_signed_at IS NOT NULL) AS manager_signed, sum(closed_at IS NOT NULL) AS done
-    FROM reviews WHERE cycle_id = ?]], c.id)
-  for k, v in pairs(totals) do totals[k] = v or 0 end
   local deps, locs = cycle_kit.facets("reviews r JOIN users u ON u.id = r.reviewee_id WHERE r.cycle_id = ?", c.id)
   return cycle_kit.page_result(p, matching, { cycle = c, rows = rows, totals = totals, departments = deps,
     locations = locs })

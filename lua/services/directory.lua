@@ -1,6 +1,7 @@
 -- The company directory as lists: search, filters, sorting and paging in a constant number
 -- of queries whatever the company's size (one count, one page, roles and managers in bulk).
 local db = require "lib.db"
+local memo = require "lib.memo"
 local json = require "lib.json"
 local util = require "lib.util"
 local errors = require "lib.errors"
@@ -83,13 +84,21 @@ function M.search(viewer, q)
     pages = math.max(1, (total + per_page - 1) // per_page), sort = sort, order = order:lower(), admin = admin }
 end
 
---- Distinct departments and locations (for filter menus).
-function M.facets()
+-- The directory's filter choices, the same for every viewer (everyone may filter the directory by
+-- them), read from users once and kept while no person is written (lib/memo.lua): the company's
+-- departments, locations and managers change seldom, and reading them cost ~2.5 ms a page at
+-- 10,000 people.
+local choices = memo.new({ "users" }, 4)
+
+local function load_facets()
   return {
     departments = db.column("SELECT DISTINCT department FROM users WHERE department <> '' ORDER BY department COLLATE FOLD"),
     locations = db.column("SELECT DISTINCT location FROM users WHERE location <> '' ORDER BY location COLLATE FOLD"),
   }
 end
+
+--- Distinct departments and locations (for filter menus). Shared: read-only.
+function M.facets() return choices:fetch("facets", load_facets) end
 
 --- The employees among ids (id, name), by name: people picked in a form (one query).
 function M.employees_among(ids)
@@ -103,11 +112,14 @@ function M.has_reports(id)
   return db.value("SELECT 1 FROM users WHERE manager_id = ? LIMIT 1", id) == 1
 end
 
---- The people who manage someone (id, name), by name: the manager filter's choices.
-function M.managers()
+local function load_managers()
   return db.query([[SELECT id, name FROM users WHERE id IN (SELECT DISTINCT manager_id FROM users
     WHERE manager_id IS NOT NULL) ORDER BY name COLLATE FOLD]])
 end
+
+--- The people who manage someone (id, name), by name: the manager filter's choices. Shared:
+--- read-only.
+function M.managers() return choices:fetch("managers", load_managers) end
 
 --- People who can be picked as a manager (not guests, not deactivated, not the person).
 function M.manager_choices(except_id)

@@ -106,14 +106,24 @@ function M.can_read(actor, r, c, part, cycle_role)
 end
 
 --- For a list of rows (review_id, reviewee_id, manager_id, manager_chain, manager_status, manager_signed_at):
---- the set of review ids whose manager part actor may read. One decision per row, no queries.
+--- the set of review ids whose manager part actor may read. No queries. The evaluator sees a
+--- reviewee only through their relation to actor (authz.relation), so rows alike in that relation,
+--- actor's part fixed on the review and the stage get the same answer: it is asked once per kind
+--- of row (a handful in a cycle of thousands), for this actor and this call only.
 function M.readable_manager_parts(actor, c, rows)
   local role = cycles.cycle_role(actor.id, c.id)
-  local out = {}
+  local out, decided = {}, {}
   for _, r in ipairs(rows) do
-    local rr = { reviewee_id = r.reviewee_id, manager_id = r.manager_id, manager_chain = r.manager_chain,
-      manager_status = r.manager_status, manager_signed_at = r.manager_signed_at }
-    if M.can_read(actor, rr, c, "manager", role or false) then out[r.review_id] = true end
+    local key = authz.relation(actor.id, r.reviewee_id) .. "|" .. (M.fixed_part(actor.id, r) or "") .. "|"
+      .. stage_of(r, "manager")
+    local ok = decided[key]
+    if ok == nil then
+      local rr = { reviewee_id = r.reviewee_id, manager_id = r.manager_id, manager_chain = r.manager_chain,
+        manager_status = r.manager_status, manager_signed_at = r.manager_signed_at }
+      ok = M.can_read(actor, rr, c, "manager", role or false) and true or false
+      decided[key] = ok
+    end
+    if ok then out[r.review_id] = true end
   end
   return out
 end
@@ -554,16 +564,21 @@ M.reminder_preview = remind.preview
 --- Sends the reminders (one per person and day at most). Returns how many were queued.
 M.send_reminders = remind.send
 
--- The managers' ratings of a question in a cycle, decrypted once and kept while no answer is
--- written (lib/memo.lua; rotating the keys rewrites the answers, so it counts too): review id ->
--- the number. Who may count which one is decided per request, never kept.
-local rating_values = memo.new({ "answers" }, 64)
+-- The managers' ratings of a question in a cycle with the statuses of their reviews, read and
+-- decrypted once and kept while no answer and no review is written (lib/memo.lua; rotating the
+-- keys rewrites the answers, so it counts too): a list of { review_id, reviewee_id, manager_id,
+-- manager_chain, manager_status, manager_signed_at, value }. Who may count which one is decided per
+-- request, never kept.
+local rating_rows = memo.new({ "answers", "reviews" }, 64)
 
-local function load_rating_values(_, cycle_id, question_id)
+local function load_rating_rows(_, cycle_id, question_id)
   local out = {}
-  for _, a in ipairs(db.query([[SELECT a.review_id, a.value_enc FROM answers a JOIN reviews r ON r.id = a.review_id
+  for _, a in ipairs(db.query([[SELECT a.review_id, a.value_enc, r.reviewee_id, r.manager_id, r.manager_chain,
+      r.manager_status, r.manager_signed_at FROM answers a JOIN reviews r ON r.id = a.review_id
       WHERE r.cycle_id = ? AND a.author = 'manager' AND a.question_id = ?]], cycle_id, question_id)) do
-    out[a.review_id] = math.tointeger(M.decrypt_value(a.review_id, "manager", question_id, a.value_enc))
+    a.value = math.tointeger(M.decrypt_value(a.review_id, "manager", question_id, a.value_enc))
+    a.value_enc = nil
+    out[#out + 1] = a
   end
   return out
 end
@@ -578,19 +593,14 @@ function M.rating_distribution(actor, c, question_id)
       and questionnaire.answers(x, "manager") then q = x break end
   end
   if not q then return nil end
-  local rows = db.query([[SELECT a.review_id, r.reviewee_id, r.manager_id, r.manager_chain,
-      r.manager_status, r.manager_signed_at FROM answers a JOIN reviews r ON r.id = a.review_id
-    WHERE r.cycle_id = ? AND a.author = 'manager' AND a.question_id = ?]], c.id, q.id)
+  local rows = rating_rows:fetch(c.id .. ":" .. q.id, load_rating_rows, c.id, q.id)
   local counts = {}
   for i = 1, q.scale do counts[i] = 0 end
   local total = 0
   local readable = M.readable_manager_parts(actor, c, rows)
-  local values = rating_values:fetch(c.id .. ":" .. q.id, load_rating_values, c.id, q.id)
   for _, r in ipairs(rows) do
-    if readable[r.review_id] then
-      local n = values[r.review_id]
-      if n and counts[n] then counts[n] = counts[n] + 1; total = total + 1 end
-    end
+    local n = r.value
+    if readable[r.review_id] and n and counts[n] then counts[n] = counts[n] + 1; total = total + 1 end
   end
   return { question = q, counts = counts, total = total }
 end
