@@ -49,7 +49,3 @@ BEGIN
     NEW.reviewee_signed_at IS NOT NULL, NEW.manager_signed_at IS NOT NULL, NEW.closed_at IS NOT NULL, 1)
   ON CONFLICT DO UPDATE SET n = n + 1;
 END;
-
--- Names in the order pages sort them (FOLD: without regard to case or accents), so that the first
--- page of the directory or of a cycle's reviewees is read from the index, not sorted from all.
-CREATE INDEX users_name_fold ON users(name COLLATE FOLD);

@@ -17,6 +17,14 @@ M.SORTS = {
   manager = "m.name COLLATE FOLD", status = "u.status",
 }
 
+-- The ids of the people a directory query matches, in its order (see M.search): key -> array.
+local ordered = memo.new({ "users", "user_roles" }, 8)
+
+local function load_ordered(_, inner_join, where_sql, order_sql, args)
+  return db.column(("SELECT u.id FROM users u %s WHERE %s %s"):format(inner_join, where_sql, order_sql),
+    table.unpack(args))
+end
+
 --- Searches people as viewer may see them. q: { q, department, location, manager_id,
 --- managers_only (people with reports), role, status, kind, sort, order, page, per_page }. Returns { users, total, page, per_page, pages }.
 function M.search(viewer, q)
@@ -62,20 +70,32 @@ function M.search(viewer, q)
   local order = q.order == "desc" and "DESC" or "ASC"
   local per_page = math.max(1, math.min(200, tonumber(q.per_page) or 50))
   local page = math.max(1, math.tointeger(tonumber(q.page) or 1) or 1)
-  local total = db.value("SELECT count(*) FROM users u WHERE " .. where_sql, table.unpack(args))
-  local page_args = { table.unpack(args) }
-  page_args[#page_args + 1] = per_page
-  page_args[#page_args + 1] = (page - 1) * per_page
-  -- ids first (from the index, skipping rows cheaply), then the page's details: OFFSET on the
-  -- full join would fetch every skipped row
   local inner_join = sort == "manager" and "LEFT JOIN users m ON m.id = u.manager_id" or ""
-  local rows = db.query(([[SELECT u.id, u.email, u.name, u.job_title, u.department, u.location, u.hire_date,
+  local order_sql = ("ORDER BY %s %s, u.id"):format(M.SORTS[sort], order)
+  local details = [[SELECT u.id, u.email, u.name, u.job_title, u.department, u.location, u.hire_date,
       u.manager_id, u.status, u.kind, m.name AS manager_name,
       (SELECT count(*) FROM users d WHERE d.manager_id = u.id AND d.status <> 'deactivated') AS reports
-    FROM (SELECT u.id FROM users u %s WHERE %s ORDER BY %s %s, u.id LIMIT ? OFFSET ?) p
-    JOIN users u ON u.id = p.id LEFT JOIN users m ON m.id = u.manager_id
-    ORDER BY %s %s, u.id]]):format(inner_join, where_sql, M.SORTS[sort], order, M.SORTS[sort], order),
-    table.unpack(page_args))
+    FROM (%s) p JOIN users u ON u.id = p.id LEFT JOIN users m ON m.id = u.manager_id ]] .. order_sql
+  local total, rows
+  if not (q.q and q.q ~= "") then
+    -- without a typed search, the matching people in order, kept while no person or role is
+    -- written; the page is a slice of it (sorting 10,000 names cost ~3 ms a page)
+    local key = order_sql .. "\0" .. where_sql .. "\0" .. table.concat(util.map(args, tostring), "\0")
+    local all = ordered:fetch(key, load_ordered, inner_join, where_sql, order_sql, args)
+    total = #all
+    local slice = {}
+    for i = (page - 1) * per_page + 1, math.min(total, page * per_page) do slice[#slice + 1] = all[i] end
+    rows = db.query(details:format("SELECT value AS id FROM json_each(?)"), json.encode(slice))
+  else
+    total = db.value("SELECT count(*) FROM users u WHERE " .. where_sql, table.unpack(args))
+    local page_args = { table.unpack(args) }
+    page_args[#page_args + 1] = per_page
+    page_args[#page_args + 1] = (page - 1) * per_page
+    -- ids first (from the index, skipping rows cheaply), then the page's details: OFFSET on the
+    -- full join would fetch every skipped row
+    rows = db.query(details:format(("SELECT u.id FROM users u %s WHERE %s %s LIMIT ? OFFSET ?"):format(inner_join,
+      where_sql, order_sql)), table.unpack(page_args))
+  end
   local ids = {}
   for i, r in ipairs(rows) do ids[i] = r.id end
   local roles = people.roles_of(ids)

@@ -99,9 +99,10 @@ t.test("deleting a cycle takes its counts with it", function()
 end)
 
 t.test("the directory's filter choices follow a change of department at once", function()
-  t.not_contains(hr:get("/people").body, "Quantum Research")
+  t.not_contains(hr:get("/people").body, "<option>Quantum Research</option>")
   t.status(hr:patch("/api/users/" .. P.zoe.id, { department = "Quantum Research" }), 200)
-  t.contains(hr:get("/people").body, "Quantum Research", "the kept choices are dropped by the write to users")
+  t.contains(hr:get("/people?per_page=1").body, "<option>Quantum Research</option>",
+    "the kept choices are dropped by the write to users")
 end)
 
 t.test("the HR home page costs the same number of queries for a bigger cycle", function()
