@@ -973,6 +973,9 @@ local function emit_in(cycle, entry, event, data)
   for _, step in ipairs(def.timeline) do
     if step.on == event and (not step.during or step.during[cycle.phase]) then
       local rows, key
+      -- a step about the whole cycle of a cycle still running mails everyone (10,000
+      -- invitations): from the job, in slices, not inside the change that started the cycle
+      local whole = about == "cycle" and cycle.phase ~= "closed"
       if about ~= "cycle" then
         local it = kind.items[about]
         local row = data[about] and it.one(data[about].id)
@@ -980,15 +983,16 @@ local function emit_in(cycle, entry, event, data)
           rows = { row }
           key = it.key(row)
         end
-      else
+      elseif not whole then
         rows = kind.items[item_type(kind, step.kind, step.to)].all(cycle)
-        key = "c"
       end
+      key = key or "c"
       if rows and step.batch then
         hold(entry, cycle, step, rows[1], rows[1].id)
-      elseif rows and step.only_fn then
-        -- a rule is customer code: it runs from a job, outside this transaction (the job is
-        -- planned with the change, so a change that rolls back plans nothing)
+      elseif whole or (rows and step.only_fn) then
+        -- from a job, planned with the change (a change that rolls back plans nothing) and run
+        -- right after it commits (in slices, the loop free between them); a rule is customer
+        -- code, run there outside this transaction
         app.schedule(clock.now(), "workflow.event", { kind = kind.name, cycle_id = cycle.id, step = step.id,
           item = about ~= "cycle" and about or nil, item_id = about ~= "cycle" and rows[1].id or nil, key = key },
           ("%swfevent:%s:%s"):format(kind.job_root(cycle.id), step.id, key))

@@ -37,6 +37,7 @@ end)
 
 t.test("starting fixes each reviewee's manager, adds self and manager feedback, and asks reviewees to nominate", function()
   t.status(login("marcus"):post("/api/feedback/cycles/" .. cycle.id .. "/start"), 200)
+  t.run_jobs() -- the nomination mails are queued right after the start commits
   for _, s in ipairs(db.query("SELECT s.*, u.email FROM feedback_subjects s JOIN users u ON u.id = s.reviewee_id WHERE cycle_id = ?",
       cycle.id)) do
     subject[s.email:match("^(%a+)")] = s.id

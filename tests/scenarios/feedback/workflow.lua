@@ -112,6 +112,7 @@ t.test("a rule (a function in only) of a 360 event step runs from a job, outside
     rules = { min = 0, max = 3, suggested = 2 } }), 201).json
   t.status(hr:post("/api/feedback/cycles/" .. c.id .. "/reviewees", { user_ids = { P.kai.id } }), 200)
   t.status(hr:post("/api/feedback/cycles/" .. c.id .. "/start"), 200)
+  t.run_jobs() -- the nomination mails
   t.eq(db.value("SELECT workflow_version_id FROM feedback_cycles WHERE id = ?", c.id), v.id)
   local s = db.value("SELECT id FROM feedback_subjects WHERE cycle_id = ?", c.id)
   local guest = db.row("SELECT id, email FROM users WHERE kind = 'guest' LIMIT 1")

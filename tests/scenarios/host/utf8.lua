@@ -107,6 +107,7 @@ t.test("the main pages stay valid UTF-8 and show each avatar's initials whole", 
   t.status(hr:post("/api/cycles/" .. cycle_id .. "/reviewees",
     { user_ids = { P.mia.id, P.zoe.id, P.omar.id, P.lucas.id } }), 200)
   t.status(hr:post("/api/cycles/" .. cycle_id .. "/start"), 200)
+  t.run_jobs()
   local mia_review = db.value("SELECT id FROM reviews WHERE cycle_id = ? AND reviewee_id = ?", cycle_id, P.mia.id)
   t.status(t.login(demo.email("mia")):put("/api/reviews/" .. mia_review .. "/answers/self",
     { q1 = "Zrobiliśmy dużo 🎉 — 我们完成了", q3 = { x = 40, y = 70 } }), 200)

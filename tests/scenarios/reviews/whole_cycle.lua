@@ -43,6 +43,7 @@ end)
 
 t.test("starting fixes each reviewee's manager and invites every reviewee", function()
   t.status(hr:post("/api/cycles/" .. cycle.id .. "/start"), 200)
+  t.run_jobs() -- the invitations are queued right after the start commits
   for _, row in ipairs(db.query("SELECT * FROM reviews WHERE cycle_id = ?", cycle.id)) do
     reviews[row.reviewee_id] = row
   end

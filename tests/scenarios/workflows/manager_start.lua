@@ -18,6 +18,7 @@ t.test("starting a cycle tells each manager, once, whose reviews they write and 
   t.status(hr:post("/api/cycles/" .. cycle.id .. "/reviewees", { user_ids = { P.zoe.id, P.ethan.id, P.mia.id } }), 200)
   t.eq(#t.outbox({ template = "review.manager_started" }), 0, "nothing before the start")
   t.status(hr:post("/api/cycles/" .. cycle.id .. "/start"), 200)
+  t.run_jobs()
   local lucas = mails(demo.email("lucas"))
   t.eq(#lucas, 1, "one mail for Zoe and Ethan")
   t.eq(lucas[1].subject, "2026 H1 reviews has started: you review Ethan Brooks, Zoe Chen")

@@ -15,11 +15,26 @@ local P = t.demo()
 local cycle = F.cycle({ name = "Sliced reviews", start_date = "2026-01-05", self_due = "2026-01-19",
   manager_due = "2026-02-02", sign_due = "2026-02-16" })
 F.reviews(cycle, { zoe = P.zoe, ethan = P.ethan, mia = P.mia, omar = P.omar, hana = P.hana })
-wf.start(cycle, P.marcus)
-
 local saved_slice = wf.SLICE_MS
 local STEP_KEY = "cycle:" .. cycle.id .. ":wf:step:s3"
-local step_payload = json.decode(db.value("SELECT payload FROM jobs WHERE key = ?", STEP_KEY))
+local step_payload
+
+t.test("starting a cycle queues no invitation in its own transaction: a job does, right after, a slice at a time", function()
+  db.transaction(function() wf.start(cycle, P.marcus) end)
+  t.same(F.to("review.invite"), {}, "nothing queued by the start")
+  t.eq(db.value("SELECT count(*) FROM jobs WHERE key LIKE ?", "cycle:" .. cycle.id .. ":wfevent:%"), 2,
+    "a job per step of the start: the reviewees' invitations, their managers' mail")
+  wf.SLICE_MS = 0
+  local seen = {}
+  t.each_commit(function() t.run_jobs() end, function()
+    local k = #F.to("review.invite")
+    if k > 0 and seen[#seen] ~= k then seen[#seen + 1] = k end
+  end)
+  wf.SLICE_MS = saved_slice
+  t.same(F.to("review.invite"), F.emails(P.zoe, P.ethan, P.mia, P.omar, P.hana))
+  t.same(seen, { 1, 2, 3, 4, 5 }, "one more invitation committed by each transaction")
+  step_payload = json.decode(db.value("SELECT payload FROM jobs WHERE key = ?", STEP_KEY))
+end)
 
 t.test("a step's reminders are queued one slice per transaction, each reviewee once", function()
   wf.SLICE_MS = 0
@@ -27,7 +42,7 @@ t.test("a step's reminders are queued one slice per transaction, each reviewee o
   local seen = {} -- reminders queued after each transaction committed
   t.each_commit(function() t.advance_to("2026-01-16T09:00:00Z") end, function()
     local k = #F.to("review.self_reminder", before)
-    if seen[#seen] ~= k then seen[#seen + 1] = k end
+    if k > 0 and seen[#seen] ~= k then seen[#seen + 1] = k end
   end)
   wf.SLICE_MS = saved_slice
   t.same(F.to("review.self_reminder", before), F.emails(P.zoe, P.ethan, P.mia, P.omar, P.hana))

@@ -28,6 +28,7 @@ local function new_cycle(name, people, day)
   local c = F.cycle({ name = name, start_date = day(0), self_due = day(5), manager_due = day(10), sign_due = day(15) })
   local r = F.reviews(c, people)
   wf.start(c, P.marcus)
+  t.run_jobs() -- the invitations
   return F.reload(c), r
 end
 

@@ -17,6 +17,7 @@ F.cycle_admin(cycle, P.lena, "assistant")
 
 t.test("an admin of this one cycle starts it: every reviewee is invited at once", function()
   wf.start(cycle, P.amara)
+  t.run_jobs() -- the invitations are queued right after the start commits
   t.eq(cycle.phase, "writing")
   t.ok(cycle.workflow_version_id, "the version is pinned")
   t.eq(F.reload(cycle).phase, "writing")
@@ -160,6 +161,7 @@ t.test("a cycle without a self-assessment sends no self-assessment reminder, and
   F.reviews(c, { leo = P.leo })
   local before = F.mark()
   wf.start(c, P.marcus)
+  t.run_jobs()
   t.advance("8d")
   t.same(F.to("review.self_reminder", before, c.id), {})
   local invite = t.outbox({ to = P.leo.email, template = "review.invite" })
@@ -175,6 +177,7 @@ t.test("people who left get no mail: deactivated reviewees and managers are skip
   require("lib.db").exec("UPDATE users SET status = 'deactivated' WHERE id IN (?, ?)", P.victor.id, P.henrik.id)
   local before = F.mark()
   wf.start(c, P.marcus)
+  t.run_jobs()
   t.same(F.to("review.invite", before, c.id), F.emails(P.sara, P.yara))
   t.advance("8d") -- manager reminder: Rachel for Sara; not Henrik (Yara's manager, deactivated)
   t.same(F.to("review.manager_reminder", before, c.id), { P.rachel.email })
