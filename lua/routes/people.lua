@@ -40,8 +40,8 @@ end
 local function search_query(req)
   local q = web.query(req)
   return { q = q.q, department = q.department, location = q.location,
-    manager_id = math.tointeger(tonumber(q.manager_id or "")), role = q.role, status = q.status, kind = q.kind,
-    sort = q.sort, order = q.order, page = q.page, per_page = q.per_page }
+    manager_id = math.tointeger(tonumber(q.manager_id or "")), manager = q.manager, managers_only = q.managers_only == "1",
+    role = q.role, status = q.status, kind = q.kind, sort = q.sort, order = q.order, page = q.page, per_page = q.per_page }
 end
 
 -- Which menu actions the viewer may take on a person (only those are shown).
@@ -208,7 +208,9 @@ function M.routes(r)
       return page.render(req, "people_list", {
         title = "People", res = res, q = q, facets = directory.facets(), can_add = can_add,
         actions = viewer_actions, role_names = ROLE_NAMES, role_defs = role_defs(),
-        managers = directory.managers(),
+        -- the manager filter is a type-ahead (the page does not list every manager): the name of the
+        -- one chosen by a link (manager_id), if any
+        manager_name = q.manager_id and (directory.employees_among({ q.manager_id })[1] or {}).name,
       }, { nav = "people" })
     end }
 

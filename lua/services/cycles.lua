@@ -3,6 +3,7 @@
 -- The cycle's phases and notification timeline belong to its workflow (services/workflows.lua),
 -- which hooks the events this service fires (cycle.*, docs/events.md).
 local db = require "lib.db"
+local memo = require "lib.memo"
 local json = require "lib.json"
 local util = require "lib.util"
 local errors = require "lib.errors"
@@ -326,6 +327,10 @@ M.OVERVIEW_SORTS = {
   signed = "(r.reviewee_signed_at IS NOT NULL) + (r.manager_signed_at IS NOT NULL)", updated = "r.updated_at",
 }
 
+-- The overview's lists worked out from reviews and people (the matching reviews in order, the
+-- reviewees' departments and locations), kept while neither is written: key -> value.
+local overview_lists = memo.new({ "reviews", "users" }, 16)
+
 --- The company overview of a cycle: reviewees with statuses, sortable, filterable and in pages;
 --- progress counts. q: { sort, order, department, location, manager_id, status, q, page,
 --- per_page (default 100, at most 500) }. Four queries whatever the size.
@@ -347,25 +352,35 @@ function M.overview(actor, id, q)
   if status_filters[q.status or ""] then where[#where + 1] = status_filters[q.status] end
   local p = cycle_kit.paging(q, M.OVERVIEW_SORTS, "name")
   local where_sql = table.concat(where, " AND ")
-  local matching = db.value(([[SELECT count(*) FROM reviews r JOIN users u ON u.id = r.reviewee_id
-    LEFT JOIN users m ON m.id = %s AND m.status <> 'deactivated' WHERE %s]]):format(writer, where_sql), table.unpack(args))
-  local page_args = { table.unpack(args) }
-  page_args[#page_args + 1] = p.per_page
-  page_args[#page_args + 1] = p.offset
+  -- the cycle's progress from the counts the triggers keep (review_counts): a few rows at any size
+  local totals = db.row([[SELECT coalesce(sum(n), 0) AS total,
+      coalesce(sum(n * (self_status = 'submitted')), 0) AS self_done,
+      coalesce(sum(n * (self_status = 'skipped')), 0) AS self_skipped,
+      coalesce(sum(n * (manager_status = 'shared')), 0) AS shared,
+      coalesce(sum(n * reviewee_signed), 0) AS reviewee_signed,
+      coalesce(sum(n * manager_signed), 0) AS manager_signed, coalesce(sum(n * closed), 0) AS done
+    FROM review_counts WHERE cycle_id = ?]], c.id)
+  local order_sql = ("ORDER BY %s %s, u.name COLLATE FOLD, r.id"):format(M.OVERVIEW_SORTS[p.sort], p.order)
+  local from_sql = ([[FROM reviews r JOIN users u ON u.id = r.reviewee_id
+    LEFT JOIN users m ON m.id = %s AND m.status <> 'deactivated']]):format(writer)
+  -- the matching reviews in order, kept while no review and no person is written; the page is a
+  -- slice of it, its details read by id (sorting 10,000 reviewees cost ~3 ms a page)
+  local key = c.id .. "\0" .. from_sql .. where_sql .. order_sql .. "\0" .. table.concat(util.map(args, tostring), "\0")
+  local all = overview_lists:fetch(key, function()
+    return db.column(("SELECT r.id %s WHERE %s %s"):format(from_sql, where_sql, order_sql), table.unpack(args))
+  end)
+  local matching = #all
+  local slice = {}
+  for i = p.offset + 1, math.min(#all, p.offset + p.per_page) do slice[#slice + 1] = all[i] end
   local rows = db.query(([[SELECT r.id, r.reviewee_id, m.id AS manager_id, r.self_status, r.manager_status,
       r.self_submitted_at, r.shared_at, r.reviewee_signed_at, r.manager_signed_at, r.closed_at, r.updated_at,
       u.name, u.email, u.department, u.location, u.job_title, m.name AS manager_name
-    FROM reviews r JOIN users u ON u.id = r.reviewee_id
-    LEFT JOIN users m ON m.id = %s AND m.status <> 'deactivated'
-    WHERE %s ORDER BY %s %s, u.name COLLATE FOLD, r.id LIMIT ? OFFSET ?]]):format(writer, where_sql,
-      M.OVERVIEW_SORTS[p.sort], p.order), table.unpack(page_args))
-  local totals = db.row([[SELECT count(*) AS total,
-      sum(self_status = 'submitted') AS self_done, sum(self_status = 'skipped') AS self_skipped,
-      sum(manager_status = 'shared') AS shared, sum(reviewee_signed_at IS NOT NULL) AS reviewee_signed,
-      sum(manager_signed_at IS NOT NULL) AS manager_signed, sum(closed_at IS NOT NULL) AS done
-    FROM reviews WHERE cycle_id = ?]], c.id)
-  for k, v in pairs(totals) do totals[k] = v or 0 end
-  local deps, locs = cycle_kit.facets("reviews r JOIN users u ON u.id = r.reviewee_id WHERE r.cycle_id = ?", c.id)
+    %s WHERE r.id IN (SELECT value FROM json_each(?)) %s]]):format(from_sql, order_sql), json.encode(slice))
+  local facets = overview_lists:fetch(c.id .. "\0facets", function()
+    local deps, locs = cycle_kit.facets("reviews r JOIN users u ON u.id = r.reviewee_id WHERE r.cycle_id = ?", c.id)
+    return { deps, locs }
+  end)
+  local deps, locs = facets[1], facets[2]
   return cycle_kit.page_result(p, matching, { cycle = c, rows = rows, totals = totals, departments = deps,
     locations = locs })
 end

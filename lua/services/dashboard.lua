@@ -15,12 +15,13 @@ local delivery = require "services.delivery"
 local M = {}
 
 --- Running cycles with their progress: { { id, name, total, self_done, shared, done, self_due,
---- manager_due, self_assessment } }, newest first. One query.
+--- manager_due, self_assessment } }, newest first. One query, on the counts the database keeps per
+--- cycle (review_counts, kept by triggers), so it costs the same for 10 or 10,000 reviews.
 function M.running_cycles()
   local rows = db.query([[SELECT c.id, c.name, c.self_due, c.manager_due, c.sign_due, c.self_assessment,
-      count(r.id) AS total, coalesce(sum(r.self_status = 'submitted'), 0) AS self_done,
-      coalesce(sum(r.manager_status = 'shared'), 0) AS shared, coalesce(sum(r.closed_at IS NOT NULL), 0) AS done
-    FROM cycles c LEFT JOIN reviews r ON r.cycle_id = c.id
+      coalesce(sum(k.n), 0) AS total, coalesce(sum(k.n * (k.self_status = 'submitted')), 0) AS self_done,
+      coalesce(sum(k.n * (k.manager_status = 'shared')), 0) AS shared, coalesce(sum(k.n * k.closed), 0) AS done
+    FROM cycles c LEFT JOIN review_counts k ON k.cycle_id = c.id
     WHERE c.phase NOT IN ('draft', 'closed') GROUP BY c.id ORDER BY c.start_date DESC, c.id DESC]])
   for _, c in ipairs(rows) do c.self_assessment = c.self_assessment == 1 end
   return rows
@@ -35,10 +36,11 @@ function M.attention(user)
   local today = util.format_date(clock.now())
   local items = {}
   local rows = db.query([[SELECT c.id, c.name,
-      coalesce(sum(c.self_assessment = 1 AND c.self_due < ? AND r.self_status IN ('not_started', 'draft')), 0) AS self_late,
-      coalesce(sum(c.manager_due < ? AND r.manager_status <> 'shared' AND r.closed_at IS NULL), 0) AS manager_late,
-      coalesce(sum(r.manager_id IS NULL AND r.closed_at IS NULL), 0) AS no_writer
-    FROM cycles c JOIN reviews r ON r.cycle_id = c.id
+      coalesce(sum(k.n * (c.self_assessment = 1 AND c.self_due < ? AND k.self_status IN ('not_started', 'draft'))), 0)
+        AS self_late,
+      coalesce(sum(k.n * (c.manager_due < ? AND k.manager_status <> 'shared' AND NOT k.closed)), 0) AS manager_late,
+      coalesce(sum(k.n * (NOT k.has_writer AND NOT k.closed)), 0) AS no_writer
+    FROM cycles c JOIN review_counts k ON k.cycle_id = c.id
     WHERE c.phase NOT IN ('draft', 'closed') GROUP BY c.id ORDER BY c.start_date DESC, c.id DESC]], today, today)
   for _, c in ipairs(rows) do
     for _, kind in ipairs({ "manager_late", "self_late", "no_writer" }) do
@@ -61,9 +63,11 @@ end
 --- The first steps of a new company, in order: { { step = "import" | "roles" | "mail" | "cycle",
 --- done = bool, allowed = (user may do it) } }; nil once all are done. Four queries.
 function M.getting_started(user)
-  local employees = db.value("SELECT count(*) FROM users WHERE kind = 'employee' AND status <> 'deactivated'")
+  -- whether there is more than one employee: stop counting at two
+  local employees = db.value([[SELECT count(*) FROM (SELECT 1 FROM users WHERE kind = 'employee'
+    AND status <> 'deactivated' LIMIT 2)]])
   local role_holders = db.value("SELECT count(DISTINCT user_id) FROM user_roles")
-  local any_cycle = db.value("SELECT count(*) FROM cycles") > 0
+  local any_cycle = db.value("SELECT EXISTS (SELECT 1 FROM cycles)") == 1
   local steps = {
     { step = "import", done = employees > 1, allowed = access.can(user, "users.import") },
     { step = "roles", done = role_holders > 1, allowed = access.can(user, "roles.grant_hr_assistant") },

@@ -1,6 +1,7 @@
 -- The company directory as lists: search, filters, sorting and paging in a constant number
 -- of queries whatever the company's size (one count, one page, roles and managers in bulk).
 local db = require "lib.db"
+local memo = require "lib.memo"
 local json = require "lib.json"
 local util = require "lib.util"
 local errors = require "lib.errors"
@@ -16,7 +17,16 @@ M.SORTS = {
   manager = "m.name COLLATE FOLD", status = "u.status",
 }
 
---- Searches people as viewer may see them. q: { q, department, location, manager_id,
+-- The ids of the people a directory query matches, in its order (see M.search): key -> array.
+local ordered = memo.new({ "users", "user_roles" }, 8)
+
+local function load_ordered(_, inner_join, where_sql, order_sql, args)
+  return db.column(("SELECT u.id FROM users u %s WHERE %s %s"):format(inner_join, where_sql, order_sql),
+    table.unpack(args))
+end
+
+--- Searches people as viewer may see them. q: { q, department, location, manager_id, manager (a
+--- manager's name, or part of it),
 --- managers_only (people with reports), role, status, kind, sort, order, page, per_page }. Returns { users, total, page, per_page, pages }.
 function M.search(viewer, q)
   local admin = access.can(viewer, "users.view_all")
@@ -41,6 +51,11 @@ function M.search(viewer, q)
     where[#where + 1] = "u.manager_id = ?"
     args[#args + 1] = q.manager_id
   end
+  if q.manager and q.manager ~= "" then
+    -- the manager by name, as typed (the filter's type-ahead offers the names of managers)
+    where[#where + 1] = [[u.manager_id IN (SELECT mm.id FROM users mm WHERE fold(mm.name) LIKE fold(?) ESCAPE '\')]]
+    args[#args + 1] = "%" .. q.manager:gsub("[%%_\\]", "\\%0") .. "%"
+  end
   if q.managers_only then
     where[#where + 1] = "EXISTS (SELECT 1 FROM users d WHERE d.manager_id = u.id AND d.status <> 'deactivated')"
   end
@@ -61,20 +76,32 @@ function M.search(viewer, q)
   local order = q.order == "desc" and "DESC" or "ASC"
   local per_page = math.max(1, math.min(200, tonumber(q.per_page) or 50))
   local page = math.max(1, math.tointeger(tonumber(q.page) or 1) or 1)
-  local total = db.value("SELECT count(*) FROM users u WHERE " .. where_sql, table.unpack(args))
-  local page_args = { table.unpack(args) }
-  page_args[#page_args + 1] = per_page
-  page_args[#page_args + 1] = (page - 1) * per_page
-  -- ids first (from the index, skipping rows cheaply), then the page's details: OFFSET on the
-  -- full join would fetch every skipped row
   local inner_join = sort == "manager" and "LEFT JOIN users m ON m.id = u.manager_id" or ""
-  local rows = db.query(([[SELECT u.id, u.email, u.name, u.job_title, u.department, u.location, u.hire_date,
+  local order_sql = ("ORDER BY %s %s, u.id"):format(M.SORTS[sort], order)
+  local details = [[SELECT u.id, u.email, u.name, u.job_title, u.department, u.location, u.hire_date,
       u.manager_id, u.status, u.kind, m.name AS manager_name,
       (SELECT count(*) FROM users d WHERE d.manager_id = u.id AND d.status <> 'deactivated') AS reports
-    FROM (SELECT u.id FROM users u %s WHERE %s ORDER BY %s %s, u.id LIMIT ? OFFSET ?) p
-    JOIN users u ON u.id = p.id LEFT JOIN users m ON m.id = u.manager_id
-    ORDER BY %s %s, u.id]]):format(inner_join, where_sql, M.SORTS[sort], order, M.SORTS[sort], order),
-    table.unpack(page_args))
+    FROM (%s) p JOIN users u ON u.id = p.id LEFT JOIN users m ON m.id = u.manager_id ]] .. order_sql
+  local total, rows
+  if not (q.q and q.q ~= "") and not (q.manager and q.manager ~= "") then
+    -- without a typed search, the matching people in order, kept while no person or role is
+    -- written; the page is a slice of it (sorting 10,000 names cost ~3 ms a page)
+    local key = order_sql .. "\0" .. where_sql .. "\0" .. table.concat(util.map(args, tostring), "\0")
+    local all = ordered:fetch(key, load_ordered, inner_join, where_sql, order_sql, args)
+    total = #all
+    local slice = {}
+    for i = (page - 1) * per_page + 1, math.min(total, page * per_page) do slice[#slice + 1] = all[i] end
+    rows = db.query(details:format("SELECT value AS id FROM json_each(?)"), json.encode(slice))
+  else
+    total = db.value("SELECT count(*) FROM users u WHERE " .. where_sql, table.unpack(args))
+    local page_args = { table.unpack(args) }
+    page_args[#page_args + 1] = per_page
+    page_args[#page_args + 1] = (page - 1) * per_page
+    -- ids first (from the index, skipping rows cheaply), then the page's details: OFFSET on the
+    -- full join would fetch every skipped row
+    rows = db.query(details:format(("SELECT u.id FROM users u %s WHERE %s %s LIMIT ? OFFSET ?"):format(inner_join,
+      where_sql, order_sql)), table.unpack(page_args))
+  end
   local ids = {}
   for i, r in ipairs(rows) do ids[i] = r.id end
   local roles = people.roles_of(ids)
@@ -83,13 +110,21 @@ function M.search(viewer, q)
     pages = math.max(1, (total + per_page - 1) // per_page), sort = sort, order = order:lower(), admin = admin }
 end
 
---- Distinct departments and locations (for filter menus).
-function M.facets()
+-- The directory's filter choices, the same for every viewer (everyone may filter the directory by
+-- them), read from users once and kept while no person is written (lib/memo.lua): the company's
+-- departments, locations and managers change seldom, and reading them cost ~2.5 ms a page at
+-- 10,000 people.
+local choices = memo.new({ "users" }, 4)
+
+local function load_facets()
   return {
     departments = db.column("SELECT DISTINCT department FROM users WHERE department <> '' ORDER BY department COLLATE FOLD"),
     locations = db.column("SELECT DISTINCT location FROM users WHERE location <> '' ORDER BY location COLLATE FOLD"),
   }
 end
+
+--- Distinct departments and locations (for filter menus). Shared: read-only.
+function M.facets() return choices:fetch("facets", load_facets) end
 
 --- The employees among ids (id, name), by name: people picked in a form (one query).
 function M.employees_among(ids)
@@ -103,11 +138,14 @@ function M.has_reports(id)
   return db.value("SELECT 1 FROM users WHERE manager_id = ? LIMIT 1", id) == 1
 end
 
---- The people who manage someone (id, name), by name: the manager filter's choices.
-function M.managers()
+local function load_managers()
   return db.query([[SELECT id, name FROM users WHERE id IN (SELECT DISTINCT manager_id FROM users
     WHERE manager_id IS NOT NULL) ORDER BY name COLLATE FOLD]])
 end
+
+--- The people who manage someone (id, name), by name: the manager filter's choices. Shared:
+--- read-only.
+function M.managers() return choices:fetch("managers", load_managers) end
 
 --- People who can be picked as a manager (not guests, not deactivated, not the person).
 function M.manager_choices(except_id)

@@ -105,19 +105,6 @@ function M.can_read(actor, r, c, part, cycle_role)
   return access.can(actor, "reviews.read", ctx_for(actor, r, c, part, cycle_role or nil))
 end
 
---- For a list of rows (review_id, reviewee_id, manager_id, manager_chain, manager_status, manager_signed_at):
---- the set of review ids whose manager part actor may read. One decision per row, no queries.
-function M.readable_manager_parts(actor, c, rows)
-  local role = cycles.cycle_role(actor.id, c.id)
-  local out = {}
-  for _, r in ipairs(rows) do
-    local rr = { reviewee_id = r.reviewee_id, manager_id = r.manager_id, manager_chain = r.manager_chain,
-      manager_status = r.manager_status, manager_signed_at = r.manager_signed_at }
-    if M.can_read(actor, rr, c, "manager", role or false) then out[r.review_id] = true end
-  end
-  return out
-end
-
 -- ------------------------------------------------------------------ reading
 
 function M.get(id)
@@ -601,18 +588,35 @@ M.reminder_preview = remind.preview
 --- Sends the reminders (one per person and day at most). Returns how many were queued.
 M.send_reminders = remind.send
 
--- The managers' ratings of a question in a cycle, decrypted once and kept while no answer is
--- written (lib/memo.lua; rotating the keys rewrites the answers, so it counts too): review id ->
--- the number. Who may count which one is decided per request, never kept.
-local rating_values = memo.new({ "answers" }, 64)
+-- The managers' ratings of a question in a cycle with the statuses of their reviews, read and
+-- decrypted once and kept while no answer and no review is written (lib/memo.lua; rotating the
+-- keys rewrites the answers, so it counts too): a list of { review_id, reviewee_id, manager_id,
+-- manager_chain, manager_status, manager_signed_at, value }. Who may count which one is decided per
+-- request, never kept.
+local rating_rows = memo.new({ "answers", "reviews" }, 64)
 
-local function load_rating_values(_, cycle_id, question_id)
-  local out = {}
-  for _, a in ipairs(db.query([[SELECT a.review_id, a.value_enc FROM answers a JOIN reviews r ON r.id = a.review_id
+local function load_rating_rows(_, cycle_id, question_id)
+  local rows, groups, by_key, by_reviewee = {}, {}, {}, {}
+  for _, a in ipairs(db.query([[SELECT a.review_id, a.value_enc, r.reviewee_id, r.manager_id, r.manager_chain,
+      r.manager_status, r.manager_signed_at FROM answers a JOIN reviews r ON r.id = a.review_id
       WHERE r.cycle_id = ? AND a.author = 'manager' AND a.question_id = ?]], cycle_id, question_id)) do
-    out[a.review_id] = math.tointeger(M.decrypt_value(a.review_id, "manager", question_id, a.value_enc))
+    a.value = math.tointeger(M.decrypt_value(a.review_id, "manager", question_id, a.value_enc))
+    a.value_enc = nil
+    rows[#rows + 1] = a
+    by_reviewee[a.reviewee_id] = a
+    -- rows alike in all but their reviewee: the same writer, chain above the writer and stage
+    local stage = stage_of(a, "manager")
+    local key = ("%s|%s|%s"):format(a.manager_id, a.manager_chain, stage)
+    local g = by_key[key]
+    if not g then
+      g = { rows = {}, counts = {}, stage = stage }
+      by_key[key], groups[#groups + 1] = g, g
+    end
+    a.group = g
+    g.rows[#g.rows + 1] = a
+    if a.value then g.counts[a.value] = (g.counts[a.value] or 0) + 1 end
   end
-  return out
+  return { rows = rows, groups = groups, by_reviewee = by_reviewee }
 end
 
 --- The distribution of a rating question's answers in the managers' reviews (HR Admins and
@@ -625,19 +629,46 @@ function M.rating_distribution(actor, c, question_id)
       and questionnaire.answers(x, "manager") then q = x break end
   end
   if not q then return nil end
-  local rows = db.query([[SELECT a.review_id, r.reviewee_id, r.manager_id, r.manager_chain,
-      r.manager_status, r.manager_signed_at FROM answers a JOIN reviews r ON r.id = a.review_id
-    WHERE r.cycle_id = ? AND a.author = 'manager' AND a.question_id = ?]], c.id, q.id)
+  local kept = rating_rows:fetch(c.id .. ":" .. q.id, load_rating_rows, c.id, q.id)
   local counts = {}
   for i = 1, q.scale do counts[i] = 0 end
   local total = 0
-  local readable = M.readable_manager_parts(actor, c, rows)
-  local values = rating_values:fetch(c.id .. ":" .. q.id, load_rating_values, c.id, q.id)
-  for _, r in ipairs(rows) do
-    if readable[r.review_id] then
-      local n = values[r.review_id]
-      if n and counts[n] then counts[n] = counts[n] + 1; total = total + 1 end
+  local function add(value, n)
+    if value and counts[value] then counts[value], total = counts[value] + n, total + n end
+  end
+  -- The evaluator sees a reviewee only through their relation to the viewer: every reviewee who is
+  -- neither the viewer, nor below them, nor above them is unrelated. Those are counted a group at
+  -- a time (rows alike in writer, chain and stage get the same answer); the few related ones are
+  -- decided one by one.
+  local related = { [actor.id] = true }
+  for _, id in ipairs(authz.reports(actor.id, false)) do related[id] = true end
+  for _, id in ipairs(authz.chain(actor.id)) do related[id] = true end
+  local role = cycles.cycle_role(actor.id, c.id) or false
+  local function may_read(r)
+    return M.can_read(actor, { reviewee_id = r.reviewee_id, manager_id = r.manager_id, manager_chain = r.manager_chain,
+      manager_status = r.manager_status, manager_signed_at = r.manager_signed_at }, c, "manager", role) == true
+  end
+  local mine = {}
+  for id in pairs(related) do mine[#mine + 1] = kept.by_reviewee[id] end
+  local group_ok, decided = {}, {}
+  for _, g in ipairs(kept.groups) do
+    local unrelated
+    for _, r in ipairs(g.rows) do
+      if not related[r.reviewee_id] then unrelated = r break end
     end
+    if unrelated then
+      -- unrelated reviewees: the answer depends only on the viewer's part fixed on the review and
+      -- the stage, a handful of kinds in a whole cycle
+      local key = (M.fixed_part(actor.id, unrelated) or "") .. "|" .. g.stage
+      local ok = decided[key]
+      if ok == nil then ok = may_read(unrelated); decided[key] = ok end
+      group_ok[g] = ok
+    end
+    if group_ok[g] then for value, n in pairs(g.counts) do add(value, n) end end
+  end
+  for _, r in ipairs(mine) do
+    if group_ok[r.group] then add(r.value, -1) end
+    if may_read(r) then add(r.value, 1) end
   end
   return { question = q, counts = counts, total = total }
 end

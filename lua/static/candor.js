@@ -273,6 +273,24 @@
     });
   }
 
+  // Suggestions for a text filter: <input list="ID" data-suggest="URL?...&q="> fills <datalist id=ID>
+  // with the names the people API answers as you type (the browser shows them under the field, by
+  // keyboard too); without script the typed text filters as it is.
+  document.querySelectorAll("input[data-suggest][list]").forEach(function (input) {
+    var list = document.getElementById(input.getAttribute("list"));
+    if (!list) return;
+    typeahead(input, function (q) {
+      return input.getAttribute("data-suggest") + encodeURIComponent(q);
+    }, function (data) {
+      list.textContent = "";
+      (data.users || []).forEach(function (p) {
+        var o = document.createElement("option");
+        o.value = p.name;
+        list.appendChild(o);
+      });
+    }, function () { list.textContent = ""; });
+  });
+
   // Choosing a colleague (starting a 1:1): <form data-people-search="/api/users"
   // data-people-target="ID"> is a plain search; as you type, the matches from the people API
   // replace the radio buttons in #ID (name="with_id"), keeping the one already picked.

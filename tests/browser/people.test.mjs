@@ -98,10 +98,16 @@ test('people: the directory filters by department (the select submits itself), l
   expect.eq(url.searchParams.get('location'), 'London');
   expect.eq(JSON.stringify((await rows(page)).map((r) => r.name)), JSON.stringify(['Omar Haddad', 'Samuel Adeyemi']));
 
-  // the manager filter: Ravi Shankar's direct reports
+  // the manager filter, a type-ahead: typing suggests managers' names, Enter filters by the one taken
   await navigation(page, () => page.getByRole('link', { name: 'Clear' }).click());
   expect.eq(new URL(page.url()).search, '', 'Clear drops every filter');
-  await navigation(page, () => page.getByLabel('Manager').selectOption({ label: 'Ravi Shankar' }));
+  const manager = page.getByLabel('Manager');
+  await manager.fill('Ravi');
+  await page.waitForFunction(() => [...document.querySelectorAll('#manager-names option')]
+    .some((o) => o.value === 'Ravi Shankar'));
+  await manager.fill('Ravi Shankar');
+  await navigation(page, () => manager.press('Enter'));
+  expect.eq(new URL(page.url()).searchParams.get('manager'), 'Ravi Shankar');
   const team = await rows(page);
   expect.eq(JSON.stringify(team.map((r) => r.name)), JSON.stringify(['Lucas Moreau', 'Mia Johansson', 'Omar Haddad']));
   expect.ok(team.every((r) => r.manager === 'Ravi Shankar'), 'each of them has Ravi as manager');

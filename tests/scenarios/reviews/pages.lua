@@ -173,7 +173,11 @@ t.test("the statistics export is a real spreadsheet", function()
 end)
 
 t.test("the overview page and the API cost a constant number of queries", function()
-  local function cost() return t.count_queries(function() t.status(hr:get("/cycles/" .. cycle_id), 200) end) end
+  -- each measured once the memos are filled (a memo refilled after a write is one query more, at any size)
+  local function cost()
+    t.status(hr:get("/cycles/" .. cycle_id), 200)
+    return t.count_queries(function() t.status(hr:get("/cycles/" .. cycle_id), 200) end)
+  end
   local small = cost()
   local ids = db.column("SELECT id FROM users WHERE kind = 'employee' AND id NOT IN (SELECT reviewee_id FROM reviews WHERE cycle_id = ?)", cycle_id)
   t.status(hr:post("/api/cycles/" .. cycle_id .. "/reviewees", { user_ids = ids }), 200)
