@@ -16,6 +16,22 @@ local dashboard = require "services.dashboard"
 
 local M = {}
 
+-- The manager field of the person forms: a name or an email as typed (the people API suggests
+-- them); "" is nobody. Sets f.manager_id (422 at the field when nobody or several fit); returns
+-- "" when the field asks for no manager.
+local function typed_manager(f)
+  if f.manager == nil then return end
+  local text = util.trim(f.manager)
+  f.manager = nil
+  if text == "" then
+    f.manager_id = nil
+    return ""
+  end
+  local id, why = directory.resolve_employee(text)
+  if not id then errors.invalid({ manager_id = why }) end
+  f.manager_id = id
+end
+
 local function user_json(u, roles, admin)
   local out = { id = u.id, email = u.email, name = u.name, job_title = u.job_title, department = u.department,
     location = u.location, hire_date = u.hire_date or json.null, manager_id = u.manager_id or json.null,
@@ -220,15 +236,17 @@ function M.routes(r)
       local kept = page.kept(req)
       return page.render(req, "people_new", { title = "Add people", values = kept and kept.values or { invite = "on",
         kind = web.query(req).kind == "guest" and "guest" or "employee" }, errors = kept and kept.errors or {},
-        guest_ok = guest_ok, can_manager = access.can(req.user, "users.change_manager"),
-        managers = directory.manager_choices() }, { nav = "people" })
+        guest_ok = guest_ok, can_manager = access.can(req.user, "users.change_manager") }, { nav = "people" })
     end }
 
   r:add{ method = "POST", path = "/people/new", auth = "user", perm = "users.invite",
     handler = function(req)
       local f = util.copy(web.form(req))
       if f.manager_id == "" then f.manager_id = nil end
-      local ok, res = page.form(req, { back = "/people/new", values = f }, people.create, req.user, f, req)
+      local ok, res = page.form(req, { back = "/people/new", values = web.form(req) }, function()
+        typed_manager(f)
+        return people.create(req.user, f, req)
+      end)
       if not ok then return res end
       return page.redirect("/people/" .. res.id, "success",
         ("%s was added%s."):format(res.name, f.invite and " and an invitation is on its way" or ""))
@@ -255,10 +273,16 @@ function M.routes(r)
       local actions = person_actions(req.user, u, {})
       if not actions.edit and not actions.manager and u.id ~= req.user.id then errors.forbidden() end
       local kept = page.kept(req)
+      local values = kept and kept.values
+      if not values then
+        values = util.copy(u)
+        local m = u.manager_id and people.get(u.manager_id)
+        values.manager = m and m.email or ""
+      end
       return page.render(req, "people_edit", { title = "Edit " .. u.name, person = u,
-        values = kept and kept.values or util.copy(u), errors = kept and kept.errors or {},
+        values = values, errors = kept and kept.errors or {},
         can_edit = actions.edit or false, can_manager = actions.manager or false,
-        can_email = access.can(req.user, "users.change_email"), managers = directory.manager_choices(u.id) },
+        can_email = access.can(req.user, "users.change_email") },
         { nav = "people" })
     end }
 
@@ -271,6 +295,8 @@ function M.routes(r)
       if f.manager_id == "" then f.manager_id = nil; f.clear_manager = actions.manager and u.manager_id ~= nil end
       if not actions.manager then f.manager_id = nil; f.clear_manager = nil end
       local ok, res = page.form(req, { back = "/people/" .. u.id .. "/edit", values = web.form(req) }, function()
+        if typed_manager(f) == "" then f.clear_manager = actions.manager and u.manager_id ~= nil end
+        if not actions.manager then f.manager_id = nil; f.clear_manager = nil end
         if f.clear_manager then people.set_manager(req.user, u.id, nil, req) end
         return people.update(req.user, u.id, f, req)
       end)

@@ -148,6 +148,24 @@ end
 function M.managers() return choices:fetch("managers", load_managers) end
 
 --- People who can be picked as a manager (not guests, not deactivated, not the person).
+--- The employee (not deactivated) a person typed in a manager field: their email, or their whole
+--- name when only one person has it (case and accents aside). Returns the id, or nil and what to
+--- tell the person. One query, whatever the size of the company.
+function M.resolve_employee(text)
+  text = util.trim(text or "")
+  local rows = db.query([[SELECT id, name, email FROM users WHERE kind = 'employee' AND status <> 'deactivated'
+    AND (lower(email) = lower(?) OR fold(name) = fold(?)) LIMIT 3]], text, text)
+  for _, r in ipairs(rows) do
+    if r.email:lower() == text:lower() then return r.id end
+  end
+  if #rows == 1 then return rows[1].id end
+  if #rows == 0 then
+    return nil, ("Nobody in Candor has the email or the name \"%s\": pick a name from the suggestions or type "
+      .. "their email."):format(text)
+  end
+  return nil, ("Several people are called \"%s\": type the email of the one you mean."):format(text)
+end
+
 function M.manager_choices(except_id)
   return db.query([[SELECT id, name, job_title FROM users WHERE kind = 'employee' AND status <> 'deactivated'
     AND id IS NOT ? ORDER BY name COLLATE FOLD]], except_id)

@@ -276,8 +276,10 @@
   // Suggestions for a text filter: <input list="ID" data-suggest="URL?...&q="> fills <datalist id=ID>
   // with the names the people API answers as you type (the browser shows them under the field, by
   // keyboard too); without script the typed text filters as it is.
+  // data-suggest-value="email" puts that field in the box (the name shows beside it).
   document.querySelectorAll("input[data-suggest][list]").forEach(function (input) {
     var list = document.getElementById(input.getAttribute("list"));
+    var field = input.getAttribute("data-suggest-value") || "name";
     if (!list) return;
     typeahead(input, function (q) {
       return input.getAttribute("data-suggest") + encodeURIComponent(q);
@@ -285,7 +287,8 @@
       list.textContent = "";
       (data.users || []).forEach(function (p) {
         var o = document.createElement("option");
-        o.value = p.name;
+        o.value = p[field] || p.name;
+        if (field !== "name") o.label = p.name;
         list.appendChild(o);
       });
     }, function () { list.textContent = ""; });
