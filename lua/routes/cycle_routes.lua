@@ -267,7 +267,7 @@ function M.add(r, spec)
     handler = function(req)
       local c = svc.require(id_of(req))
       return page.render(req, "cycle_admins", { title = "Admins of " .. c.name, cycle = c, admins = svc.admins(c.id),
-        people = directory.manager_choices(), can_make_admin = access.can(req.user, spec.perms.read),
+        can_make_admin = access.can(req.user, spec.perms.read),
         base = here(c), crumbs = crumbs(c) }, { nav = spec.nav })
     end }
 
@@ -280,7 +280,15 @@ function M.add(r, spec)
         if f["remove_" .. a.user_id] == nil then list[#list + 1] = { user_id = a.user_id, role = a.role } end
       end
       if f.user_id and f.user_id ~= "" then list[#list + 1] = { user_id = f.user_id, role = f.role } end
-      local ok, res = page.form(req, here(c, "/admins"), svc.set_admins, req.user, c.id, list, req)
+      local person = util.trim(f.person or "") -- typed: an email, or a name only one employee has
+      local ok, res = page.form(req, here(c, "/admins"), function()
+        if person ~= "" then
+          local id, why = directory.resolve_employee(person)
+          if not id then errors.invalid({ person = why }, why) end
+          list[#list + 1] = { user_id = id, role = f.role }
+        end
+        return svc.set_admins(req.user, c.id, list, req)
+      end)
       if not ok then return res end
       return page.redirect(here(c, "/admins"), "success", "Cycle admins saved.")
     end }

@@ -147,7 +147,6 @@ end
 --- read-only.
 function M.managers() return choices:fetch("managers", load_managers) end
 
---- People who can be picked as a manager (not guests, not deactivated, not the person).
 --- The employee (not deactivated) a person typed in a manager field: their email, or their whole
 --- name when only one person has it (case and accents aside). Returns the id, or nil and what to
 --- tell the person. One query, whatever the size of the company.
@@ -164,11 +163,6 @@ function M.resolve_employee(text)
       .. "their email."):format(text)
   end
   return nil, ("Several people are called \"%s\": type the email of the one you mean."):format(text)
-end
-
-function M.manager_choices(except_id)
-  return db.query([[SELECT id, name, job_title FROM users WHERE kind = 'employee' AND status <> 'deactivated'
-    AND id IS NOT ? ORDER BY name COLLATE FOLD]], except_id)
 end
 
 --- The employees reporting to id who are not deactivated (id, name, job_title), by name.

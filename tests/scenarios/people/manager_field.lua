@@ -63,3 +63,19 @@ t.test("adding a person with a manager typed by name", function()
   t.eq(db.value("SELECT manager_id FROM users WHERE email = 'omer.zak@northwind.example'"), P.chloe.id)
   t.not_contains(t.status(hr:get("/people/new"), 200).body, "<option", "no list of every employee")
 end)
+
+t.test("a cycle's admins page adds a person typed by email or name, refuses a name nobody has, lists nobody", function()
+  local c = t.status(hr:post("/api/cycles", { name = "Typed admins", start_date = "2026-01-05",
+    self_due = "2026-01-19", manager_due = "2026-02-02", sign_due = "2026-02-16" }), 201).json
+  local path = "/cycles/" .. c.id .. "/admins"
+  t.not_contains(t.status(hr:get(path), 200).body, "<option value=\"" .. P.zoe.id .. "\"", "no list of every employee")
+  t.status(hr:form(path, { person = P.lena.email, role = "assistant" }), 303)
+  t.status(hr:form(path, { person = P.amara.name:upper(), role = "admin" }), 303)
+  local admins = db.query("SELECT user_id, role FROM cycle_admins WHERE cycle_id = ? ORDER BY user_id", c.id)
+  local got = {}
+  for _, a in ipairs(admins) do got[a.user_id] = a.role end
+  t.same(got, { [P.lena.id] = "assistant", [P.amara.id] = "admin" })
+  local page = t.status(hr:follow(t.status(hr:form(path, { person = "Nobody Here", role = "admin" }), 303)), 200).body
+  t.contains(page, "Nobody in Candor has the email or the name")
+  t.eq(db.value("SELECT count(*) FROM cycle_admins WHERE cycle_id = ?", c.id), 2, "nothing changed")
+end)
