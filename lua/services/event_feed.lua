@@ -13,7 +13,6 @@ local schema = require "lib.schema"
 local log = require "core.log"
 local fetch = require "core.fetch"
 local settings = require "services.settings"
-local audit = require "services.audit"
 local access = require "services.access"
 local messages = require "services.messages"
 local feedback_requests = require "services.feedback_requests"
@@ -313,20 +312,12 @@ function M.address_problem(host)
 end
 
 --- The network settings: { allow_loopback =, allow_private_networks = }.
-function M.network()
-  local out = {}
-  for _, s in ipairs(M.NETWORK) do out[s.name] = settings.get(s.key) end
-  return out
-end
+function M.network() return settings.switches(M.NETWORK) end
 
 --- Changes the network settings (booleans; missing ones stay). Returns the changes by name
 --- ({ from =, to = }); audited as settings.integrations. Raises 422 naming each problem.
 function M.save_network(actor, input, req)
-  local changes = settings.save_switches(M.NETWORK, input, actor.id)
-  if next(changes) then
-    audit.record{ action = "settings.integrations", actor = actor, req = req, details = { changed = changes } }
-  end
-  return changes
+  return settings.save_switches(M.NETWORK, input, actor, req, "settings.integrations")
 end
 
 return M

@@ -9,7 +9,6 @@
 --   defaults); what was written stays on the wall.
 local errors = require "lib.errors"
 local settings = require "services.settings"
-local audit = require "services.audit"
 
 local M = {}
 
@@ -39,20 +38,12 @@ function M.require(name)
 end
 
 --- { one_on_ones = true, praise = true }
-function M.all()
-  local out = {}
-  for _, f in ipairs(M.LIST) do out[f.name] = settings.get(f.key) end
-  return out
-end
+function M.all() return settings.switches(M.LIST) end
 
 --- Switches modules on or off (input: name -> boolean; missing ones stay). Returns the changes by
 --- name ({ from =, to = }); audited as settings.features. Raises 422 naming each problem.
 function M.save(actor, input, req)
-  local changes = settings.save_switches(M.LIST, input, actor.id)
-  if next(changes) then
-    audit.record{ action = "settings.features", actor = actor, req = req, details = { changed = changes } }
-  end
-  return changes
+  return settings.save_switches(M.LIST, input, actor, req, "settings.features")
 end
 
 function M.init()

@@ -7,6 +7,7 @@ local clock = require "core.clock"
 local errors = require "lib.errors"
 local events = require "lib.events"
 local schema = require "lib.schema"
+local audit = require "services.audit"
 
 local M = {}
 
@@ -79,10 +80,17 @@ function M.set(name, value, actor_id)
   return v
 end
 
---- Writes on/off settings from input (list: { { name =, key = }, ... }; input[name] true or
---- false, missing ones stay): all or none, 422 naming each value that is not a boolean. Returns the
---- changes by name ({ from =, to = }) for the caller's audit entry.
-function M.save_switches(list, input, actor_id)
+--- On/off settings read by name: list { { name =, key = }, ... } -> { [name] = value }.
+function M.switches(list)
+  local out = {}
+  for _, s in ipairs(list) do out[s.name] = M.get(s.key) end
+  return out
+end
+
+--- Writes on/off settings from input (list as above; input[name] true or false, missing ones
+--- stay): all or none, 422 naming each value that is not a boolean; a change is audited as
+--- action (with from and to). Returns the changes by name ({ from =, to = }).
+function M.save_switches(list, input, actor, req, action)
   local problems, changes = {}, {}
   for _, s in ipairs(list) do
     local v = (input or {})[s.name]
@@ -96,7 +104,10 @@ function M.save_switches(list, input, actor_id)
   end
   if next(problems) then errors.invalid(problems) end
   for _, s in ipairs(list) do
-    if changes[s.name] then M.set(s.key, changes[s.name].to, actor_id) end
+    if changes[s.name] then M.set(s.key, changes[s.name].to, actor.id) end
+  end
+  if next(changes) then
+    audit.record{ action = action, actor = actor, req = req, details = { changed = changes } }
   end
   return changes
 end
