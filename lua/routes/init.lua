@@ -9,6 +9,7 @@ return {
   "account",
   "security_admin",
   "cycles",
+  "automations",
   "reviews",
   "feedback_cycles",
   "feedback",

@@ -17,6 +17,7 @@ return {
   "workflows",
   "review_workflow",
   "feedback_workflow",
+  "automation_runs",
   "feedback_cycles",
   "feedback",
   "messages",
