@@ -9,8 +9,8 @@
 --
 -- Jobs (lane "automation"), keyed under automation:<id>:
 --   automation.create  {automation_id, occurrence}   key automation:<id>:create:<occurrence>
---   automation.start   {automation_id, cycle_id}     key automation:<id>:start:<cycle_id>
---   automation.daily   {automation_id}               key automation:<id>:daily
+--   automation.start   {automation_id, cycle_id}     key automation:<id>:start:<cycle_id>:<date>
+--   automation.daily   {automation_id}               key automation:<id>:daily:<date>
 -- Long work (a 10,000-person audience) runs in slices of workflows.SLICE_MS, each its own
 -- transaction; every job is safe to run twice (adding is idempotent, mails have dedupe keys).
 local db = require "lib.db"
@@ -36,6 +36,28 @@ local app -- set by init
 M.PAGE = 500
 
 local function root(id) return ("automation:%d:"):format(id) end
+
+-- The keys of the automation jobs running now. A running job is never cancelled: the queue ends
+-- a job by its id, and a job planned after its row was deleted could take that id and be
+-- removed in its place.
+local running = {}
+
+-- Cancels the jobs whose key starts with prefix, except those running.
+local function cancel(prefix)
+  for _, k in ipairs(db.column("SELECT key FROM jobs WHERE key >= ? AND key < ? || char(1114111)", prefix, prefix)) do
+    if not running[k] then app.cancel_jobs(k, false) end
+  end
+end
+
+-- A job handler that says it is running while it runs.
+local function handler(fn)
+  return function(p, job)
+    running[job.key] = true
+    local ok, err = pcall(fn, p)
+    running[job.key] = nil
+    if not ok then error(err, 0) end
+  end
+end
 
 -- ------------------------------------------------------------------ who is told, who acts
 
@@ -72,7 +94,7 @@ end
 local function pause(a, reason)
   db.transaction(function()
     db.exec("UPDATE automations SET active = 0, paused_reason = ?, updated_at = ? WHERE id = ?", reason, clock.now(), a.id)
-    app.cancel_jobs(root(a.id), true)
+    cancel(root(a.id))
     events.fire("automation.paused", { automation_id = a.id, kind = a.kind })
     tell(a, "automation.paused", "paused:" .. clock.now(), { reason = reason })
   end)
@@ -138,17 +160,20 @@ end
 
 local function reviewee_count(cycle_id) return db.value("SELECT count(*) FROM reviews WHERE cycle_id = ?", cycle_id) end
 
+-- (a job's key names its day: a job planning its successor under its own key would replace
+-- itself, and its end would remove the plan)
 local function plan_start(a, cycle_id, start_date)
+  cancel(root(a.id) .. "start:" .. cycle_id .. ":")
   app.schedule(math.max(clock.now(), automations.at_send_hour(start_date)), "automation.start",
-    { automation_id = a.id, cycle_id = cycle_id }, root(a.id) .. "start:" .. cycle_id)
+    { automation_id = a.id, cycle_id = cycle_id }, root(a.id) .. "start:" .. cycle_id .. ":" .. start_date)
 end
 
 --- Plans what the automation does next (inside the caller's transaction): a schedule's next
 --- creation, the daily check of hire dates, and the start of the drafts it created. Nothing for
 --- a disabled one.
 function M.plan(a)
-  app.cancel_jobs(root(a.id) .. "create:", true)
-  app.cancel_jobs(root(a.id) .. "daily", false)
+  cancel(root(a.id) .. "create:")
+  cancel(root(a.id) .. "daily:")
   if not a.active then return end
   if a.kind == "schedule" then
     local k, start = automations.next_occurrence(a, automations.last_occurrence(a.id))
@@ -164,8 +189,10 @@ function M.plan(a)
   else
     local today = automations.today()
     local at = automations.at_send_hour(today)
-    if clock.now() >= at and (a.checked_through or "") >= today then at = automations.at_send_hour(automations.add_days(today, 1)) end
-    app.schedule(math.max(clock.now(), at), "automation.daily", { automation_id = a.id }, root(a.id) .. "daily")
+    local day = today
+    if clock.now() >= at and (a.checked_through or "") >= today then day = automations.add_days(today, 1) end
+    app.schedule(math.max(clock.now(), automations.at_send_hour(day)), "automation.daily", { automation_id = a.id },
+      root(a.id) .. "daily:" .. day)
   end
 end
 
@@ -322,7 +349,10 @@ end
 local function run_daily(p)
   local a = automations.get(p.automation_id)
   if not a or not a.active or a.kind ~= "after_hire_date" then return end
+  -- the days through today's, once its send hour came (a job planned before the send hour was
+  -- moved later does not take today early)
   local today = automations.today()
+  if clock.now() < automations.at_send_hour(today) then today = automations.add_days(today, -1) end
   local from = a.checked_through
   if from and from >= today then return db.transaction(function() M.plan(a) end) end
   as_owner(a, function(owner)
@@ -425,13 +455,13 @@ function M.init(a)
   app = a
   templates()
   local lane = { lane = "automation" }
-  app.on_job("automation.create", run_create, lane)
-  app.on_job("automation.start", run_start, lane)
-  app.on_job("automation.daily", run_daily, lane)
+  app.on_job("automation.create", handler(run_create), lane)
+  app.on_job("automation.start", handler(run_start), lane)
+  app.on_job("automation.daily", handler(run_daily), lane)
   for _, name in ipairs({ "automation.created", "automation.updated" }) do
     events.hook(name, function(e) M.plan(automations.get(e.automation_id)) end)
   end
-  events.hook("automation.deleted", function(e) app.cancel_jobs(root(e.automation_id), true) end)
+  events.hook("automation.deleted", function(e) cancel(root(e.automation_id)) end)
   -- HR moved an automated draft's start date: its start follows
   events.hook("cycle.updated", function(e)
     local aid = db.value("SELECT automation_id FROM automation_cycles WHERE cycle_id = ?", e.cycle_id)

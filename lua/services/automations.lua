@@ -138,7 +138,8 @@ function M.next_run(a, last_k)
   if not a.active then return nil end
   if a.kind == "after_hire_date" then
     local today = M.today()
-    local d = clock.now() < M.at_send_hour(today) and today or M.add_days(today, 1)
+    local d = (clock.now() < M.at_send_hour(today) or (a.checked_through or "") < today) and today
+      or M.add_days(today, 1)
     return { date = d, what = "checks the hire dates" }
   end
   local k, start = M.next_occurrence(a, last_k)
