@@ -28,7 +28,7 @@ end
 
 -- Not built yet: the same for every role.
 local NOT_BUILT = { "users.sftp",
-  "automations.create", "admin.design",
+  "admin.design",
   "admin.datetime", "admin.xml_export" }
 
 local function expect(tl, action, state, why)
@@ -154,13 +154,23 @@ end)
 
 t.test("a module that builds a feature switches its tile on by declaring it", function()
   local marcus = t.login(demo.email("marcus"))
-  expect(tiles(marcus), "automations.create", "unavailable")
-  local tile = function(e) e.links["automations.create"] = { href = "/home", hint = "Automations" } end
+  expect(tiles(marcus), "admin.datetime", "unavailable")
+  local tile = function(e) e.links["admin.datetime"] = { href = "/home", hint = "Date and time" } end
   events.hook("admin.tiles", tile)
-  expect(tiles(marcus), "automations.create", "open")
-  t.eq(tiles(t.login(demo.email("tom")))["automations.create"].why, "Needs HR Admin or HR Assistant",
+  expect(tiles(marcus), "admin.datetime", "open")
+  t.eq(tiles(t.login(demo.email("lena")))["admin.datetime"].why, "Needs HR Admin or Tech Admin",
     "and greyed for a role without it")
   events.unhook("admin.tiles", tile)
+end)
+
+t.test("automations are links for HR Admins and Assistants (deleting for HR Admins), greyed for Tech Admins", function()
+  local marcus, lena, tom = tiles(t.login(demo.email("marcus"))), tiles(t.login(demo.email("lena"))),
+    tiles(t.login(demo.email("tom")))
+  for _, a in ipairs({ "automations.create", "automations.edit", "automations.delete" }) do expect(marcus, a, "open") end
+  expect(lena, "automations.create", "open")
+  expect(lena, "automations.edit", "open")
+  expect(lena, "automations.delete", "locked", "Needs HR Admin")
+  expect(tom, "automations.create", "locked", "Needs HR Admin or HR Assistant")
 end)
 
 t.test("an employee without a role gets a 403 page, not the overview", function()
