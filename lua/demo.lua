@@ -21,6 +21,7 @@ local nominations = require "services.nominations"
 local feedback = require "services.feedback"
 local objectives = require "services.objectives"
 local objective_cycles = require "services.objective_cycles"
+local automations = require "services.automations"
 
 local M = {}
 
@@ -379,6 +380,29 @@ function M.sample_objectives()
   end)
 end
 
+--- Two automations from the mid-year review (M.sample_cycle): a quarterly review of the whole
+--- company (but its CEO, who has nobody to write her review) starting on the first day of a
+--- quarter more than a week away, so nothing is created yet; and a probation review 90 days after
+--- each person's hire date, from today on (no one whose date has passed is caught up).
+function M.sample_automations()
+  local now = clock.now()
+  local hr = sessions.load_user(db.value("SELECT id FROM users WHERE email = ?", M.email("marcus")))
+  local template = db.value("SELECT id FROM cycles ORDER BY id LIMIT 1")
+  local olivia = db.value("SELECT id FROM users WHERE email = ?", M.email("olivia"))
+  local first = util.format_date(now + 8 * 86400)
+  local y, m = first:match("^(%d+)-(%d+)")
+  y, m = tonumber(y), tonumber(m)
+  repeat -- the first of the next January, April, July or October at least 8 days away
+    m = m + 1
+    if m > 12 then y, m = y + 1, 1 end
+  until (m - 1) % 3 == 0
+  local quarterly = automations.create(hr, { name = "Quarterly review", kind = "schedule", template_cycle_id = template,
+    audience = { everyone = true, exclude = { olivia } }, first_start = ("%04d-%02d-01"):format(y, m), repeat_months = 3 })
+  local probation = automations.create(hr, { name = "Probation review", kind = "after_hire_date",
+    template_cycle_id = template, audience = { everyone = true }, offset_amount = 90, offset_unit = "days" })
+  return quarterly, probation
+end
+
 --- The note for a data folder that already holds the demo company.
 function M.existing_note()
   local path = password_file()
@@ -469,6 +493,13 @@ function M.markdown()
   out[#out + 1] = "objectives of Mia Johansson, Lucas Moreau (protected), Zoe Chen and Nina Patel aligned to those, with key"
   out[#out + 1] = "results, progress updates and a comment. Mia also has a private objective only she can see, and Lucas set"
   out[#out + 1] = "a protected one for Ethan Brooks. Objectives › Alignment shows the tree."
+  out[#out + 1] = ""
+  out[#out + 1] = "## Automations"
+  out[#out + 1] = ""
+  out[#out + 1] = "Review cycles › Automations holds two automations made from the mid-year review: a quarterly review"
+  out[#out + 1] = "of everyone but Olivia Bennett (who has no manager to write hers), starting on the first day of the"
+  out[#out + 1] = "next quarter at least a week away, each cycle created 7 days before it starts; and a probation review"
+  out[#out + 1] = "90 days after each person's hire date, from today on. Neither has created a cycle yet."
   out[#out + 1] = ""
   return table.concat(out, "\n")
 end
