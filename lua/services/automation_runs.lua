@@ -196,28 +196,38 @@ function M.plan(a)
   end
 end
 
--- Adds the audience to the cycle in slices (the loop serves others between two); stops when the
--- automation or the cycle went away. Returns whether it got through.
-local function fill(a, owner, cycle_id)
-  local where, args = audience_sql(a.audience)
-  local sql = "SELECT u.id FROM users u WHERE " .. where .. " AND u.id > ? ORDER BY u.id LIMIT " .. M.PAGE
+-- Runs fn(rows) over the rows of sql (ending "u.id > ? ORDER BY u.id LIMIT n"; args: its values
+-- before that id) a page at a time, the pages of about workflows.SLICE_MS in one transaction, the
+-- loop free between two, while go() says to go on. Returns whether it got to the end.
+local function in_pages(sql, args, go, fn)
   local last, done = 0, false
   db.slices(function()
-    local again = automations.get(a.id)
-    local c = cycles.get(cycle_id)
-    if not again or not again.active or not c or c.phase ~= "draft" then return false end
+    if not go() then return false end
     local stop = clock.mono_ms() + workflows.SLICE_MS
     repeat
       local all = { table.unpack(args) }
       all[#all + 1] = last
-      local ids = db.column(sql, table.unpack(all))
-      if #ids == 0 then done = true; return false end
-      cycles.add_reviewees(owner, cycle_id, ids)
-      last = ids[#ids]
+      local rows = db.query(sql, table.unpack(all))
+      if #rows == 0 then done = true; return false end
+      last = rows[#rows].id
+      fn(rows)
     until clock.mono_ms() >= stop
     return true
   end)
   return done
+end
+
+-- Adds the audience to the cycle in slices; stops when the automation or the cycle went away.
+-- Returns whether it got through.
+local function fill(a, owner, cycle_id)
+  local where, args = audience_sql(a.audience)
+  local sql = "SELECT u.id FROM users u WHERE " .. where .. " AND u.id > ? ORDER BY u.id LIMIT " .. M.PAGE
+  return in_pages(sql, args, function()
+    local again, c = automations.get(a.id), cycles.get(cycle_id)
+    return again and again.active and c and c.phase == "draft"
+  end, function(rows)
+    cycles.add_reviewees(owner, cycle_id, util.map(rows, function(r) return r.id end))
+  end)
 end
 
 -- automation.create: the schedule's cycle `occurrence`, created 7 days before it starts with the
@@ -360,33 +370,24 @@ local function run_daily(p)
     local sql = ([[SELECT u.id, u.hire_date, (w.id IS NOT NULL AND w.status <> 'deactivated' AND w.kind = 'employee')
         AS writer FROM users u LEFT JOIN users w ON w.id = u.manager_id
       WHERE %s AND u.hire_date IS NOT NULL AND u.id > ? ORDER BY u.id LIMIT %d]]):format(where, M.PAGE)
-    local last, done = 0, false
-    db.slices(function()
+    local done = in_pages(sql, args, function()
       local again = automations.get(a.id)
-      if not again or not again.active then return false end
-      local stop = clock.mono_ms() + workflows.SLICE_MS
-      repeat
-        local all = { table.unpack(args) }
-        all[#all + 1] = last
-        local rows = db.query(sql, table.unpack(all))
-        if #rows == 0 then done = true; return false end
-        last = rows[#rows].id
-        local periods, order = {}, {}
-        for _, r in ipairs(rows) do
-          local k, d = nil, nil
-          if util.parse_date(r.hire_date) then k, d = automations.hire_match(a, r.hire_date, from, today) end
-          if k then
-            -- caught-up people go to this month's cycle; the others to their date's month
-            local period = from and d:sub(1, 7) or today:sub(1, 7)
-            if not periods[period] then periods[period] = {}; order[#order + 1] = period end
-            local l = periods[period]
-            l[#l + 1] = { id = r.id, k = k, date = d, writer = r.writer == 1 }
-          end
+      return again and again.active
+    end, function(rows)
+      local periods, order = {}, {}
+      for _, r in ipairs(rows) do
+        local k, d = nil, nil
+        if util.parse_date(r.hire_date) then k, d = automations.hire_match(a, r.hire_date, from, today) end
+        if k then
+          -- caught-up people go to this month's cycle; the others to their date's month
+          local period = from and d:sub(1, 7) or today:sub(1, 7)
+          if not periods[period] then periods[period] = {}; order[#order + 1] = period end
+          local l = periods[period]
+          l[#l + 1] = { id = r.id, k = k, date = d, writer = r.writer == 1 }
         end
-        table.sort(order)
-        for _, period in ipairs(order) do take(a, owner, period, periods[period], today) end
-      until clock.mono_ms() >= stop
-      return true
+      end
+      table.sort(order)
+      for _, period in ipairs(order) do take(a, owner, period, periods[period], today) end
     end)
     if not done then return end
     db.transaction(function()

@@ -4,11 +4,10 @@
 // keyboard only. Every automation page fits both widths (tests/artifacts/screenshots/automations-*.png).
 // Both are deleted at the end (through the confirmation page).
 import { test, expect } from './lib/runner.mjs';
-import { signIn, openAs, navigation, flash, snap, isoDate } from './lib/session.mjs';
+import { signIn, openAs, navigation, flash, snap, isoDate, pagesFit, PHONE } from './lib/session.mjs';
 import { layoutProblems } from './lib/look.mjs';
 
 const HR = 'Marcus Webb';
-const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
 const story = { quarterly: null, probation: null, name: `Browser quarterly ${process.pid} — Ünïcode` };
 
 test('automations: HR creates a quarterly automation at 1366 px; a past start is refused, the form kept', async ({ page, shot }) => {
@@ -75,20 +74,7 @@ test('automations: every automation page fits 390 and 1366 pixels', async ({ bro
   const paths = ['/cycles/automations', '/cycles/automations/new', `/cycles/automations/${story.quarterly}`,
     `/cycles/automations/${story.quarterly}/edit`, `/cycles/automations/${story.probation}`,
     `/cycles/automations/${story.probation}/edit`, `/cycles/automations/${story.probation}/delete`];
-  const problems = [];
-  for (const [size, opts] of [[390, PHONE], [1366, { viewport: { width: 1366, height: 768 } }]]) {
-    const who = await openAs({ browser, baseURL, guard }, HR, opts);
-    try {
-      for (const p of paths) {
-        const res = await who.page.goto(p);
-        if (res.status() !== 200) problems.push(`${p}: ${res.status()}`);
-        for (const x of await layoutProblems(who.page, size)) problems.push(`${p} at ${size} px ${x}`);
-        await snap(shot, `${size} ${p.replace(/\/\d+/g, '/N')}`, who.page);
-      }
-    } finally {
-      await who.close();
-    }
-  }
+  const problems = await pagesFit({ browser, baseURL, guard, shot }, HR, paths);
   expect.eq(problems.join('\n'), '', 'layout problems');
 });
 

@@ -5,11 +5,9 @@
 // the request it would make. Every integrations page fits 1366 and 390 pixels
 // (tests/artifacts/screenshots/integrations-*.png). Both are removed at the end.
 import { test, expect } from './lib/runner.mjs';
-import { signIn, openAs, navigation, flash, snap } from './lib/session.mjs';
-import { layoutProblems } from './lib/look.mjs';
+import { signIn, navigation, flash, snap, pagesFit } from './lib/session.mjs';
 
 const TECH = 'Tom Okafor';
-const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
 const story = { name: `Browser HR system ${process.pid}`, id: null, delivery: null, hook: null };
 
 test('integrations: a Tech Admin creates a webhook; its secret is shown once', async ({ page, shot, baseURL }) => {
@@ -83,20 +81,7 @@ test('integrations: every integrations page fits 390 and 1366 pixels', async ({ 
   const paths = ['/admin/integrations', '/admin/webhooks', '/admin/webhooks/new', `/admin/webhooks/${story.id}`,
     `/admin/webhooks/${story.id}/edit`, story.delivery, '/admin/hooks', '/admin/hooks/new', `/admin/hooks/${story.hook}`,
     `/admin/hooks/${story.hook}/edit`, `/admin/hooks/${story.hook}/versions/1`];
-  const problems = [];
-  for (const [size, opts] of [[390, PHONE], [1366, { viewport: { width: 1366, height: 768 } }]]) {
-    const who = await openAs({ browser, baseURL, guard }, TECH, opts);
-    try {
-      for (const p of paths) {
-        const res = await who.page.goto(p);
-        if (res.status() !== 200) problems.push(`${p}: ${res.status()}`);
-        for (const x of await layoutProblems(who.page, size)) problems.push(`${p} at ${size} px ${x}`);
-        await snap(shot, `${size} ${p.replace(/\/\d+/g, '/N')}`, who.page);
-      }
-    } finally {
-      await who.close();
-    }
-  }
+  const problems = await pagesFit({ browser, baseURL, guard, shot }, TECH, paths);
   expect.eq(problems.join('\n'), '', 'layout problems');
 });
 

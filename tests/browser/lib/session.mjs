@@ -141,3 +141,29 @@ export async function fits(page, size, what) {
   const problems = await layoutProblems(page, size);
   if (problems.length) throw new Error(`${what} at ${size} px: ${problems.join('; ')}`);
 }
+
+/** The phone the layout checks use (390 px wide, touch). */
+export const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
+
+/**
+ * Opens every path as nameOrEmail at 390 px (a phone) and 1366 px, photographs each
+ * (`<size> <path>` with ids as N) and returns the problems found: a status other than 200 and
+ * whatever layoutProblems says, one line each ([] when every page is fine).
+ */
+export async function pagesFit({ browser, baseURL, guard, shot }, nameOrEmail, paths) {
+  const problems = [];
+  for (const [size, opts] of [[390, PHONE], [1366, { viewport: { width: 1366, height: 768 } }]]) {
+    const who = await openAs({ browser, baseURL, guard }, nameOrEmail, opts);
+    try {
+      for (const p of paths) {
+        const res = await who.page.goto(p);
+        if (res.status() !== 200) problems.push(`${p}: ${res.status()}`);
+        for (const x of await layoutProblems(who.page, size)) problems.push(`${p} at ${size} px ${x}`);
+        await snap(shot, `${size} ${p.replace(/\/\d+/g, '/N')}`, who.page);
+      }
+    } finally {
+      await who.close();
+    }
+  }
+  return problems;
+}

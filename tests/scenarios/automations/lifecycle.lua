@@ -7,18 +7,18 @@ local json = require "lib.json"
 local P = t.demo()
 local hr
 
-local function template(hr)
-  return t.status(hr:post("/api/cycles", { name = "Template", start_date = "2026-01-05", self_due = "2026-01-12",
+local function template(client)
+  return t.status(client:post("/api/cycles", { name = "Template", start_date = "2026-01-05", self_due = "2026-01-12",
     manager_due = "2026-01-19", sign_due = "2026-01-26" }), 201).json
 end
 
 local function created(aid) return db.value("SELECT count(*) FROM automation_cycles WHERE automation_id = ?", aid) end
 
-local function monthly(hr, extra)
-  local body = { name = "Monthly pulse review", kind = "schedule", template_cycle_id = template(hr).id,
+local function monthly(client, extra)
+  local body = { name = "Monthly pulse review", kind = "schedule", template_cycle_id = template(client).id,
     audience = { departments = { "Finance" } }, first_start = "2026-01-20", repeat_months = 1 }
   for k, v in pairs(extra or {}) do body[k] = v end
-  return t.status(hr:post("/api/automations", body), 201).json
+  return t.status(client:post("/api/automations", body), 201).json
 end
 
 t.test("a disabled automation creates nothing; enabled again, it resumes with the next start to come", function()
