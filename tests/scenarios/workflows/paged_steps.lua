@@ -139,3 +139,28 @@ t.test("a cycle closed while its pages are read gets no mail from the step", fun
   t.ok(#calls >= 2)
   t.same(F.to("review.invite", 0, c.id), {}, "nothing queued: the cycle closed before the last page")
 end)
+
+t.test("a page is a range of an index on the cycle, for every kind that reads in pages", function()
+  local checked = 0
+  for name, k in pairs(wf.kinds) do
+    for item_name, item in pairs(k.items) do
+      if item.page then
+        local real, sql = db.query, nil
+        db.query = function(q, ...)
+          sql = sql or q
+          return real(q, ...)
+        end
+        local ok, err = pcall(item.page, { id = 1 }, 0, 10)
+        db.query = real
+        assert(ok, err)
+        local plan = {}
+        for _, r in ipairs(db.query("EXPLAIN QUERY PLAN " .. sql, 1, 0, 10)) do plan[#plan + 1] = r.detail end
+        plan = table.concat(plan, "\n")
+        t.ok(plan:find("USING [%w ]*INDEX %S+ %(cycle_id=%? AND rowid>%?%)"), ("%s %s: %s"):format(name, item_name, plan))
+        t.not_contains(plan, "TEMP B-TREE", name .. " " .. item_name .. ": no sort")
+        checked = checked + 1
+      end
+    end
+  end
+  t.ok(checked >= 3, "reviews, 360 subjects and requests read in pages")
+end)
