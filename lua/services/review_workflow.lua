@@ -129,9 +129,11 @@ M.KIND = {
     { "review.self_submitted", "review" }, { "review.manager_submitted", "review" }, { "review.shared", "review" },
     { "review.unshared", "review" }, { "review.signed", "review" }, { "review.closed", "review" }, { "review.reopened", "review" } },
   groups = {
-    { "reviewees", label = "Reviewees", item = "review", dated = true, cycle_event = true, recipients = to_reviewees },
+    { "reviewees", label = "Reviewees", item = "review", dated = true, cycle_event = true, per_item = true,
+      recipients = to_reviewees },
     { "managers", label = "Managers", item = "review", dated = true, cycle_event = true, recipients = to_managers },
-    { "reviewee", label = "The reviewee", item = "review", review_event = true, recipients = to_reviewees },
+    { "reviewee", label = "The reviewee", item = "review", review_event = true, per_item = true,
+      recipients = to_reviewees },
     { "manager", label = "The manager", item = "review", review_event = true, recipients = to_managers },
   },
   cc = { { "manager", label = "The reviewee's manager", hint = "the reviewee's manager",

@@ -77,18 +77,21 @@ M.CACHE = { versions = 8, memory = 64 * 1024 * 1024 }
 --- A version whose rule is stopped on this many job runs in a row is suspended.
 M.SUSPEND_AFTER = 3
 --- Milliseconds of work before a step to a whole cycle lets the event loop serve others: a
---- page of items read, a stretch of working out recipients, a slice of mails queued.
-M.SLICE_MS = 5
+--- stretch of working out recipients, a slice of mails queued. 3 ms of queueing and the commit
+--- that follows (1-2 ms for what 3 ms queue) stay within the 5 ms a periodic task may hold the
+--- loop, most of the time: a garbage collection that ends in the slice adds 2-5 ms.
+M.SLICE_MS = 3
 --- Items read per transaction by a step to a whole cycle (kinds whose items have page()).
 M.PAGE = 500
 
 --- A pacer for long work outside any transaction: call it often; once M.SLICE_MS went by since
---- the last pause it lets the event loop serve others (core.timer.sleep(1)). It never pauses
---- inside a transaction, nor where the code cannot yield (then it does nothing).
+--- the last pause (or at once with now = true) it lets the event loop serve others
+--- (core.timer.sleep(1)). It never pauses inside a transaction, nor where the code cannot yield
+--- (then it does nothing).
 function M.pacer()
   local last, can = clock.mono_ms(), true
-  return function()
-    if can and clock.mono_ms() - last >= M.SLICE_MS and db.depth() == 0 then
+  return function(now)
+    if can and (now or clock.mono_ms() - last >= M.SLICE_MS) and db.depth() == 0 then
       can = pcall(timer.sleep, 1)
       last = clock.mono_ms()
     end
@@ -127,7 +130,9 @@ local hook_kind -- forward
 ---   main_item          the item type of the cycle's admins' mails (default: the first group's)
 ---   events             { { "cycle.started", "cycle" }, { "review.shared", "review" }, ... }
 ---   groups             { { "reviewees", label =, item =, dated =, cycle_event =, <item>_event =,
----                      recipients = function(rows, ctx, step, cycle) } }: who a step mails
+---                      per_item =, recipients = function(rows, ctx, step, cycle) } }: who a step
+---                      mails; per_item: one mail per item at most (never grouping items), so a
+---                      step to a whole cycle delivers each page as it is read
 ---   cc                 extra copies: { { "manager", label =, hint =, groups = { reviewees = true } } }
 ---   filters            { { "not_submitted", label =, item =, fn = function(row, cycle) } }
 ---   sample_cycle       a cycle to try `only` functions on when a script is checked
@@ -1237,10 +1242,17 @@ local function run_step(kind, cycle_id, find, rows_of, deliver)
     local step = find(entry.def)
     if not step or (step.during and not step.during[cycle.phase]) then return 0 end
     if type(deliver) == "string" and not step.only_fn and db.depth() == 0 then
-      local rows = rows_of(cycle, step, true)
-      if not rows then return 0 end
-      local recipients = recipients_of(entry, cycle, step, rows, nil, nil, M.pacer())
-      return queue_rest(kind, cycle, step, { recipients = recipients, from = 1, key_part = deliver })
+      local pace, n = M.pacer(), 0
+      local function deliver_rows(rows)
+        local recipients = recipients_of(entry, cycle, step, rows, nil, nil, pace)
+        n = n + queue_rest(kind, cycle, step, { recipients = recipients, from = 1, key_part = deliver })
+      end
+      -- a group with a mail per item takes each page as it comes: the step never holds every
+      -- item and recipient of a big cycle at once (the garbage collector's pauses grow with that)
+      local group = kind.groups[step.to]
+      local rows = rows_of(cycle, step, { pace = pace, each = group and group.per_item and deliver_rows or nil })
+      if rows and #rows > 0 then deliver_rows(rows) end
+      return n
     end
     if type(deliver) == "string" then deliver = sender(deliver) end
     if not step.only_fn then
@@ -1272,31 +1284,34 @@ local function run_step(kind, cycle_id, find, rows_of, deliver)
     :format(kind.name, cycle_id), 0)
 end
 
--- The items of a started cycle a page per transaction (item.page), the loop free between two;
--- nil when the cycle left its phase or version meanwhile.
-local function paged_items(kind, item, cycle)
-  local rows, after, gone = {}, 0, false
-  db.slices(function()
-    local again = load_cycle(kind, cycle.id)
-    if not again or again.phase ~= cycle.phase or again.workflow_version_id ~= cycle.workflow_version_id then
-      gone = true
-      return false
-    end
-    local page = item.page(again, after, M.PAGE)
-    table.move(page, 1, #page, #rows + 1, rows)
-    if #page < M.PAGE then return false end
+-- The items of a started cycle a page per transaction (item.page), the loop free between two
+-- (paged.pace). Returns them all, or with paged.each hands each page to it (outside any
+-- transaction) and returns {}; nil when the cycle left its phase or version meanwhile.
+local function paged_items(kind, item, cycle, paged)
+  local rows, after = {}, 0
+  while true do
+    local page = db.transaction(function()
+      local again = load_cycle(kind, cycle.id)
+      if not again or again.phase ~= cycle.phase or again.workflow_version_id ~= cycle.workflow_version_id then
+        return nil
+      end
+      return item.page(again, after, M.PAGE)
+    end)
+    if not page then return nil end
+    if paged.each then paged.each(page) else table.move(page, 1, #page, #rows + 1, rows) end
+    if #page < M.PAGE then return rows end
     after = page[#page].id
-    return true
-  end)
-  return not gone and rows or nil
+    paged.pace(true)
+  end
 end
 
--- All the items of a step's type in the cycle (the rows_of of run_step); paged: read a page per
--- transaction where the kind can (their order is then by id, not all()'s).
+-- All the items of a step's type in the cycle (the rows_of of run_step). paged ({ pace =,
+-- each = }, outside any transaction): read a page per transaction where the kind can (in id
+-- order then, not all()'s), see paged_items.
 local function every_item(kind)
   return function(cycle, step, paged)
     local item = kind.items[item_type(kind, step.kind, step.to)]
-    if paged and item.page then return paged_items(kind, item, cycle) end
+    if paged and item.page then return paged_items(kind, item, cycle, paged) end
     return item.all(cycle)
   end
 end

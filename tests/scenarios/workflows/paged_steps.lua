@@ -33,7 +33,7 @@ end
 local function watching_pages(fn, on_page)
   local real, calls = review_item.page, {}
   review_item.page = function(c, after, limit)
-    calls[#calls + 1] = { after = after, depth = db.depth(), limit = limit }
+    calls[#calls + 1] = { after = after, depth = db.depth(), limit = limit, cycle_id = c.id }
     if on_page then on_page(#calls, c) end
     return real(c, after, limit)
   end
@@ -62,6 +62,20 @@ t.test("the start's invitations read the reviews two at a time, each page in a t
   t.same(F.to("review.invite", 0, cycle.id), F.emails(table.unpack(people)), "every reviewee invited once")
 end)
 
+t.test("a mail per review goes out page by page: the step never holds a whole big cycle at once", function()
+  local c = cycle_of("Streamed reviews", people)
+  wf.PAGE = 2
+  local invited = {} -- invitations of the cycle queued when each page was read
+  watching_pages(function() t.run_jobs() end, function(_, row)
+    if row.id == c.id then invited[#invited + 1] = #F.to("review.invite", 0, c.id) end
+  end)
+  local seen = {}
+  for _, k in ipairs(invited) do seen[k] = true end
+  t.ok(seen[2] and seen[4], "the first page's invitations were queued before the second page was read: "
+    .. table.concat(invited, ", "))
+  t.same(F.to("review.invite", 0, c.id), F.emails(table.unpack(people)), "everyone once")
+end)
+
 t.test("the managers' mail names their reports in name order though the pages come by id", function()
   local mails = {}
   for _, m in ipairs(t.outbox({ template = "review.manager_started", to = P.lucas.email })) do
@@ -76,8 +90,11 @@ t.test("a dated reminder reads in pages too, and reaches each late reviewee once
   F.set({ id = db.value("SELECT id FROM reviews WHERE cycle_id = ? AND reviewee_id = ?", cycle.id, P.mia.id) },
     { self_status = "submitted" })
   wf.PAGE = 2
-  local calls = watching_pages(function() t.advance_to("2026-01-16T09:00:00Z") end)
-  t.eq(#calls, 3, "five reviews in pages of two")
+  local calls, mine = watching_pages(function() t.advance_to("2026-01-16T09:00:00Z") end), 0
+  for _, c in ipairs(calls) do
+    if c.cycle_id == cycle.id then mine = mine + 1 end
+  end
+  t.eq(mine, 3, "five reviews in pages of two")
   t.same(F.to("review.self_reminder", before, cycle.id), F.emails(P.zoe, P.ethan, P.omar, P.hana),
     "Mia submitted: no reminder for her")
 end)
