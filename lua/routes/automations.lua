@@ -44,7 +44,7 @@ end
 
 -- One automation with what the list shows of it (its next run, its template's name).
 local function with_next(a)
-  a.next = automations.next_run(a, automations.last_occurrence(a.id))
+  a.next = automations.next_run(a, automations.created_periods(a.id))
   return a
 end
 

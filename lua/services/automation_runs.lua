@@ -176,7 +176,7 @@ function M.plan(a)
   cancel(root(a.id) .. "daily:")
   if not a.active then return end
   if a.kind == "schedule" then
-    local k, start = automations.next_occurrence(a, automations.last_occurrence(a.id))
+    local k, start = automations.next_occurrence(a, automations.created_periods(a.id))
     if k then
       local at = automations.at_send_hour(automations.add_days(start, -automations.CREATE_DAYS_BEFORE))
       app.schedule(math.max(clock.now(), at), "automation.create", { automation_id = a.id, occurrence = k },
@@ -240,7 +240,7 @@ local function run_create(p)
   local existing = period and link_of(a, period)
   if not existing then
     -- an edit since this was planned may have moved the dates: plan afresh
-    local k = automations.next_occurrence(a, automations.last_occurrence(a.id))
+    local k = automations.next_occurrence(a, automations.created_periods(a.id))
     if k ~= p.occurrence then return db.transaction(function() M.plan(a) end) end
   end
   as_owner(a, function(owner)

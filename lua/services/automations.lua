@@ -85,14 +85,16 @@ function M.occurrence_start(a, k)
   return d
 end
 
---- The first occurrence after `after` (a k, or -1) whose start is today or later: k, start date.
-function M.next_occurrence(a, after)
-  local k = (after or -1) + 1
+--- The first occurrence whose start is today or later and whose month has no cycle yet (done: a
+--- set of the periods "YYYY-MM" it created; an edit of the dates may renumber the occurrences):
+--- k, start date.
+function M.next_occurrence(a, done)
   local today = M.today()
+  local k = 0
   while true do
     local d = M.occurrence_start(a, k)
     if not d then return nil end
-    if d >= today then return k, d end
+    if d >= today and not (done and done[d:sub(1, 7)]) then return k, d end
     k = k + 1
   end
 end
@@ -133,8 +135,9 @@ local function decode(a)
   return a
 end
 
---- The next thing the automation will do, for lists: { date = "YYYY-MM-DD", what = "..." } or nil.
-function M.next_run(a, last_k)
+--- The next thing the automation will do, for lists: { date = "YYYY-MM-DD", what = "..." } or nil
+--- (done: the periods it created, as created_periods returns them).
+function M.next_run(a, done)
   if not a.active then return nil end
   if a.kind == "after_hire_date" then
     local today = M.today()
@@ -142,7 +145,7 @@ function M.next_run(a, last_k)
       or M.add_days(today, 1)
     return { date = d, what = "checks the hire dates" }
   end
-  local k, start = M.next_occurrence(a, last_k)
+  local k, start = M.next_occurrence(a, done)
   if not k then return nil end
   local create = M.add_days(start, -M.CREATE_DAYS_BEFORE)
   if create < M.today() then create = M.today() end
@@ -180,16 +183,19 @@ function M.list(actor)
   local rows = db.query([[SELECT a.*, c.name AS template_name, o.name AS owner_name FROM automations a
     LEFT JOIN cycles c ON c.id = a.template_cycle_id LEFT JOIN users o ON o.id = a.owner_id
     ORDER BY a.name COLLATE FOLD, a.id]])
-  local counts = {}
-  for _, r in ipairs(db.query([[SELECT automation_id, count(*) AS n, max(occurrence) AS last_k FROM automation_cycles
-      GROUP BY automation_id]])) do
-    counts[r.automation_id] = r
+  local periods = {}
+  for _, r in ipairs(db.query("SELECT automation_id, period FROM automation_cycles")) do
+    local p = periods[r.automation_id] or {}
+    p[r.period] = true
+    periods[r.automation_id] = p
   end
   for _, a in ipairs(rows) do
     decode(a)
-    local c = counts[a.id]
-    a.cycle_count = c and c.n or 0
-    a.next = M.next_run(a, c and a.kind == "schedule" and c.last_k or nil)
+    local done = periods[a.id] or {}
+    local n = 0
+    for _ in pairs(done) do n = n + 1 end
+    a.cycle_count = n
+    a.next = M.next_run(a, done)
   end
   return rows
 end
@@ -220,9 +226,11 @@ function M.skipped_of(actor, id)
     ORDER BY p.due_date DESC, u.name COLLATE FOLD LIMIT 50]], a.id)
 end
 
---- The number of the last cycle a schedule created (its occurrence), or nil.
-function M.last_occurrence(id)
-  return db.value("SELECT max(occurrence) FROM automation_cycles WHERE automation_id = ?", id)
+--- The periods ("YYYY-MM") an automation created cycles for: a set.
+function M.created_periods(id)
+  local set = {}
+  for _, p in ipairs(db.column("SELECT period FROM automation_cycles WHERE automation_id = ?", id)) do set[p] = true end
+  return set
 end
 
 -- ------------------------------------------------------------------ checking

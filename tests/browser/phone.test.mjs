@@ -231,7 +231,7 @@ test('phone: the forms about people fit a phone', async (ctx) => {
 });
 
 test('phone: review cycles and a cycle overview, reviewees and questions fit a phone', async (ctx) => {
-  await walk(ctx, ['/cycles', '/cycles/new', { path: (f) => f.cycle, name: 'cycle overview' },
+  await walk(ctx, ['/cycles', '/cycles/new', '/cycles/automations', '/cycles/automations/new', { path: (f) => f.cycle, name: 'cycle overview' },
     { path: (f) => `${f.cycle}/reviewees`, name: 'cycle reviewees' },
     { path: (f) => `${f.cycle}/questions`, name: 'cycle questions' }]);
 });

@@ -131,3 +131,8 @@ t.test("every page renders, with an empty state first", function()
   t.status(hr:get("/cycles/automations/new"), 200)
   t.contains(t.status(hr:get("/admin"), 200).body, "/cycles/automations")
 end)
+
+t.test("the edit form shows a repeat the menu does not list (set through the API)", function()
+  local a = t.status(hr:post("/api/automations", body({ repeat_months = 5 })), 201).json
+  t.match(t.status(hr:get("/cycles/automations/" .. a.id .. "/edit"), 200).body, '<option value="5" selected>Every 5 months')
+end)

@@ -114,3 +114,17 @@ t.test("people without a manager are left out when the cycle starts, and named",
   local m = t.outbox({ to = P.marcus.email, template = "automation.cycle_started" })
   t.contains(m[#m].body_text, "Olivia Bennett")
 end)
+
+t.test("moving a schedule's first start renumbers nothing away: the next cycle is the new date's", function()
+  hr = t.as("marcus")
+  local a = monthly(hr, { first_start = "2026-07-01", repeat_months = 2 })
+  t.advance_to("2026-06-24T09:00:05Z")
+  t.eq(created(a.id), 1, "July's cycle")
+  hr = t.as("marcus")
+  local moved = t.status(hr:patch("/api/automations/" .. a.id, { first_start = "2026-10-15" }), 200).json
+  t.eq(moved.next_run.date, "2026-10-08", "the new first start, not three occurrences on")
+  t.advance_to("2026-10-08T09:00:05Z")
+  t.eq(created(a.id), 2)
+  t.eq(db.value([[SELECT c.start_date FROM automation_cycles l JOIN cycles c ON c.id = l.cycle_id
+    WHERE l.automation_id = ? ORDER BY c.start_date DESC LIMIT 1]], a.id), "2026-10-15")
+end)
