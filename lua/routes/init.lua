@@ -19,4 +19,5 @@ return {
   "features",
   "one_on_ones",
   "objectives",
+  "surveys",
 }

@@ -52,6 +52,12 @@ local MATRIX = {
   { "objective_cycles.manage",      ". x x . x x" },
   { "objectives.nudge",             ". x x . x x" },
   { "objectives.read_protected",    ". x . . x x" },
+  -- Pulse surveys (manage for an HR Assistant: only their own, by the part author; see surveys/permissions.lua)
+  { "surveys.create",               ". x x . x x" },
+  { "surveys.manage",               ". x . . x x" },
+  { "surveys.delete",               ". x . . x x" },
+  { "surveys.read_shared",          ". . . . . ." },
+  { "surveys.answer",               ". . . . . ." },
   -- Praise & Private Notes
   { "praise.platforms",             ". x . . x x" },
   { "praise.badges",                ". x . . x x" },
