@@ -83,9 +83,10 @@ local function recipients(step, s, p)
     local managers = p.managers and ([[ OR u.id IN (SELECT DISTINCT u2.manager_id FROM users u2, surveys s
       WHERE s.id = ?2 AND u2.manager_id IS NOT NULL AND %s)]]):format((surveys.PARTICIPANT_SQL:gsub("u%.", "u2.")))
       or ""
-    return db.query(([[SELECT u.id, u.name, u.email FROM users u WHERE u.status = 'active' AND u.kind = 'employee'
-      AND (u.id IN (SELECT value FROM json_each(?1))%s) ORDER BY u.id]]):format(managers),
-      json.encode(p.user_ids or {}), s.id)
+    local sql = ([[SELECT u.id, u.name, u.email FROM users u WHERE u.status = 'active' AND u.kind = 'employee'
+      AND (u.id IN (SELECT value FROM json_each(?1))%s) ORDER BY u.id]]):format(managers)
+    if p.managers then return db.query(sql, json.encode(p.user_ids or {}), s.id) end
+    return db.query(sql, json.encode(p.user_ids or {}))
   else -- creator
     return db.query("SELECT u.id, u.name, u.email FROM users u WHERE u.id = ? AND u.status = 'active'", s.creator_id or -1)
   end
