@@ -163,9 +163,11 @@ function M.results(actor, id, round_id)
   for _, r in ipairs(all_rounds) do
     if r.status == "closed" then closed[#closed + 1] = r; ids[#ids + 1] = r.id end
   end
-  local counts = view == "team" and counts_by_round(ids, where, wargs) or nil
+  -- the answers the figures are made of decide (not the invitations' flags)
+  local counts = counts_by_round(ids, where, wargs)
   for _, r in ipairs(closed) do
-    if counts then r.responded, r.invited, r.rate = counts[r.id] or 0, nil, nil end
+    r.responded = counts[r.id] or 0
+    if view == "team" then r.invited, r.rate = nil, nil end
     r.hidden = r.responded < s.threshold
   end
   local stats = stats_by_round(ids, where, wargs)
