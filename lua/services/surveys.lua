@@ -659,12 +659,20 @@ function M.answer(actor, id, input, req)
     end
   end
   if next(fields) then errors.invalid(fields, "Your answers were not sent: some questions need an answer.") end
-  local u = db.row("SELECT department, location FROM users WHERE id = ?", actor.id)
+  return M.record(v.round.id, actor.id, answers, comment)
+end
+
+--- Stores one person's answers to round round_id (checked by the caller) and marks their
+--- invitation answered, in one transaction. The response keeps the round, the answers, the sealed
+--- comment and the person's department, location and managers now: no user id, no time, a random
+--- id. (Also used by the demo company for its past rounds.)
+function M.record(round_id, user_id, answers, comment)
+  local u = db.row("SELECT department, location FROM users WHERE id = ?", user_id)
   local managers = db.column([[WITH RECURSIVE up(id, depth) AS (
       SELECT manager_id, 1 FROM users WHERE id = ? AND manager_id IS NOT NULL
       UNION ALL SELECT u.manager_id, up.depth + 1 FROM users u JOIN up ON u.id = up.id
       WHERE u.manager_id IS NOT NULL AND up.depth < 64)
-    SELECT id FROM up ORDER BY depth]], actor.id)
+    SELECT id FROM up ORDER BY depth]], user_id)
   return db.transaction(function()
     local rid
     for _ = 1, 8 do -- a random id: the order of rows says nothing about the order of answers
@@ -673,10 +681,10 @@ function M.answer(actor, id, input, req)
     end
     assert(rid, "no free response id")
     db.exec([[INSERT INTO survey_responses(id, round_id, answers, comment_enc, department, location, manager_ids)
-        VALUES(?,?,?,?,?,?,?)]], rid, v.round.id, json.encode(answers),
-      comment ~= "" and crypt.seal("survey_responses", "comment_enc", { rid }, comment) or nil,
+        VALUES(?,?,?,?,?,?,?)]], rid, round_id, json.encode(answers),
+      (comment and comment ~= "") and crypt.seal("survey_responses", "comment_enc", { rid }, comment) or nil,
       u.department, u.location, json.encode(managers))
-    db.exec("UPDATE survey_invitations SET responded = 1 WHERE round_id = ? AND user_id = ?", v.round.id, actor.id)
+    db.exec("UPDATE survey_invitations SET responded = 1 WHERE round_id = ? AND user_id = ?", round_id, user_id)
     return true
   end)
 end
