@@ -134,7 +134,10 @@ local function plan_open(id)
   local s = db.row("SELECT id, phase, next_opens_on FROM surveys WHERE id = ?", id)
   app.cancel_jobs(prefix(id) .. "open")
   if not s or not s.next_opens_on or (s.phase ~= "scheduled" and s.phase ~= "running") then return end
-  local due = math.max(clock.now(), kit.when({ offset = 0 }, s.next_opens_on))
+  -- a round due today or earlier (launched on its start date, or waiting while switched off) opens
+  -- now; a later one at notifications.send_hour_utc on its day
+  local today = util.format_date(clock.now())
+  local due = s.next_opens_on <= today and clock.now() or kit.when({ offset = 0 }, s.next_opens_on)
   app.schedule(due, "survey.open", { survey_id = id, opens_on = s.next_opens_on }, prefix(id) .. "open")
 end
 
