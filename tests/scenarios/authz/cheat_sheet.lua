@@ -224,7 +224,7 @@ t.test("every action has a section, a label and a reason; the all_of rows say so
       t.eq(a.roles.hr_assistant, "if:people.assistant_can_change_manager")
     end
   end
-  t.same(sections, { "User management", "Performance reviews", "360 feedback", "Objectives",
+  t.same(sections, { "User management", "Performance reviews", "360 feedback", "Objectives", "Pulse surveys",
     "Praise & Private Notes", "Automations", "General administration", "Additional" })
 end)
 
