@@ -230,13 +230,18 @@ function M.list(actor)
     seen[s.id] = true
     managed[#managed + 1] = s
   end
-  -- shared by name, or with managers when actor manages someone who takes part
-  for _, s in ipairs(db.query(([[SELECT s.* FROM surveys s WHERE s.phase <> 'draft' AND (
-        EXISTS (SELECT 1 FROM survey_shares h WHERE h.survey_id = s.id AND h.user_id = ?)
-        OR (s.share_managers = 1 AND EXISTS (SELECT 1 FROM users u WHERE u.manager_id = ? AND %s)))
-      ORDER BY s.created_at DESC, s.id DESC]]):format(M.PARTICIPANT_SQL), actor.id, actor.id)) do
-    decode(s)
-    if not seen[s.id] and M.reader(actor, s) then shared[#shared + 1] = s end
+  -- shared by name, or with managers when actor manages someone who takes part: the facts come
+  -- from one query, the evaluator decides on them (no query per survey)
+  for _, s in ipairs(db.query(([[SELECT s.*,
+        EXISTS (SELECT 1 FROM survey_shares h WHERE h.survey_id = s.id AND h.user_id = ?1) AS named,
+        (s.share_managers = 1 AND EXISTS (SELECT 1 FROM users u WHERE u.manager_id = ?1 AND %s)) AS team
+      FROM surveys s WHERE s.phase <> 'draft' ORDER BY s.created_at DESC, s.id DESC]]):format(M.PARTICIPANT_SQL),
+      actor.id)) do
+    if not seen[s.id] and (s.named == 1 or s.team == 1) and access.can(actor, "surveys.read_shared",
+        { rel = { named = s.named == 1, recipient = s.team == 1 } }) then
+      s.named, s.team = nil, nil
+      shared[#shared + 1] = decode(s)
+    end
   end
   with_counts(managed)
   with_counts(shared)

@@ -25,6 +25,21 @@ t.test("the survey list costs the same for 2 surveys as for 12", function()
   t.eq(cost(c, "/api/surveys"), small_api, "API")
 end)
 
+t.test("a manager's list of surveys shared with him costs the same for 1 as for 6", function()
+  local P = t.demo()
+  local function shared_one()
+    local s = H.running("marcus")
+    t.status(H.as("marcus"):put("/api/surveys/" .. s.id .. "/shares", { user_ids = { P.ravi.id }, managers = true }), 200)
+  end
+  shared_one()
+  local c = H.as("ravi")
+  local small = cost(c, "/api/surveys")
+  t.eq(#t.status(c:get("/api/surveys"), 200).json.shared, 1)
+  for _ = 1, 5 do shared_one() end
+  t.eq(cost(c, "/api/surveys"), small)
+  t.eq(#t.status(c:get("/api/surveys"), 200).json.shared, 6)
+end)
+
 -- a closed round of survey s with n answers written straight into the table (as answering would)
 local function closed_round(n)
   local s = H.create("marcus")
