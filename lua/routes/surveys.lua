@@ -142,14 +142,7 @@ end
 local function survey_path(id) return "/surveys/" .. id end
 
 function M.routes(router)
-  local r = { add = function(_, spec)
-    local handler = spec.handler
-    spec.handler = function(req, ...)
-      features.require("surveys")
-      return handler(req, ...)
-    end
-    return router:add(spec)
-  end }
+  local r = features.guard(router, "surveys")
 
   -- ---------------------------------------------------------------- API
   r:add{ method = "GET", path = "/api/surveys", auth = "user", perm = "object",

@@ -42,6 +42,18 @@ function M.require(name)
   end
 end
 
+--- A router whose routes (added with :add) answer 404 "switched off" while module name is off.
+function M.guard(router, name)
+  return { add = function(_, spec)
+    local handler = spec.handler
+    spec.handler = function(req, ...)
+      M.require(name)
+      return handler(req, ...)
+    end
+    return router:add(spec)
+  end }
+end
+
 --- { one_on_ones = true, praise = true, surveys = true }
 function M.all() return settings.switches(M.LIST) end
 

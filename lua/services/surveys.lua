@@ -55,26 +55,11 @@ function M.company_threshold() return settings.get("surveys.default_threshold") 
 
 local function today() return util.format_date(clock.now()) end
 
-local function add_days(date, n) return util.format_date(util.date_to_ts(date) + n * 86400) end
-
-local function days_in_month(y, m)
-  local next_first = util.date_to_ts(("%04d-%02d-01"):format(m == 12 and y + 1 or y, m == 12 and 1 or m + 1))
-  return tonumber(os.date("!%d", next_first - 86400))
-end
+local add_days = util.add_days
 
 --- The date the next round opens after one opened on date (nil for "once"). Monthly keeps the
 --- day of the month, or the month's last day when it is shorter.
-function M.step(date, frequency)
-  if frequency == "weekly" then return add_days(date, 7) end
-  if frequency == "biweekly" then return add_days(date, 14) end
-  if frequency == "monthly" then
-    local y, m, d = date:match("^(%d+)-(%d+)-(%d+)$")
-    y, m, d = tonumber(y), tonumber(m) + 1, tonumber(d)
-    if m > 12 then y, m = y + 1, 1 end
-    return ("%04d-%02d-%02d"):format(y, m, math.min(d, days_in_month(y, m)))
-  end
-  return nil
-end
+M.step = util.step_date
 
 --- The last day to answer a round that opens on date.
 function M.closes_on(date, round_days) return add_days(date, round_days - 1) end
