@@ -156,6 +156,11 @@ return {
     hr_admin = true, hr_assistant = false, tech_admin = false,
     why = "As for cycles: \"The HR Assistant cannot delete cycles, even if they created them.\" Deleting a survey "
       .. "deletes every answer in it: HR Admins only, with a confirmation." },
+  { section = "Pulse surveys", action = "surveys.settings", label = "Set the company's anonymity threshold for surveys",
+    hr_admin = true, hr_assistant = false, tech_admin = false,
+    why = "The company threshold is the floor no survey may go below: a confidentiality policy, like the message "
+      .. "defaults, so HR Admins. HR Assistants may raise it for their own surveys, never lower the floor; Tech "
+      .. "Admins configure the system, not who may be recognised in results." },
   { section = "Pulse surveys", action = "surveys.read_shared", label = "Read survey results shared with you",
     hr_admin = false, hr_assistant = false, tech_admin = false, parts = { "named", "recipient" },
     why = "The creator shares results with named colleagues (part named: the whole results, threshold applied) "

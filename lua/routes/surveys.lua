@@ -8,6 +8,7 @@ local json = require "lib.json"
 local util = require "lib.util"
 local events = require "lib.events"
 local clock = require "core.clock"
+local access = require "services.access"
 local surveys = require "services.surveys"
 local results = require "services.survey_results"
 local features = require "services.features"
@@ -258,7 +259,25 @@ function M.routes(router)
       return web.json(201, { answered = true })
     end }
 
+  r:add{ method = "GET", path = "/api/settings/surveys", auth = "user", perm = "surveys.settings",
+    handler = function() return web.json(200, { default_threshold = surveys.company_threshold() }) end }
+
+  r:add{ method = "PUT", path = "/api/settings/surveys", auth = "user", perm = "surveys.settings",
+    handler = function(req)
+      return web.json(200, { default_threshold = surveys.set_company_threshold(req.user,
+        web.body(req).default_threshold, req) })
+    end }
+
   -- ---------------------------------------------------------------- pages
+  r:add{ method = "POST", path = "/surveys/settings", auth = "user", perm = "surveys.settings",
+    handler = function(req)
+      local f = web.form(req)
+      local ok, res = page.form(req, { back = "/surveys#settings", form = "/surveys", values = f },
+        surveys.set_company_threshold, req.user, f.default_threshold, req)
+      if not ok then return res end
+      return page.redirect("/surveys#settings", "success", "The company's threshold is " .. res .. ".")
+    end }
+
   r:add{ method = "GET", path = "/surveys", auth = "user", perm = "object",
     handler = function(req)
       local l = surveys.list(req.user)
@@ -268,7 +287,11 @@ function M.routes(router)
         for _, s in ipairs(l.managed) do if s.mine then only[#only + 1] = s end end
         l.managed = only
       end
+      local kept = page.kept(req)
       return page.render(req, "surveys_list", { title = "Pulse surveys", l = l, mine_only = mine_only,
+        settings = access.can(req.user, "surveys.settings") and {
+          value = kept and kept.values.default_threshold or surveys.company_threshold(),
+          error = kept and kept.errors.default_threshold } or nil,
         phase_labels = surveys.PHASE_LABELS, frequency_labels = surveys.FREQUENCY_LABELS }, { nav = "surveys" })
     end }
 

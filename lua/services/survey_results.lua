@@ -119,7 +119,7 @@ local function breakdown(s, round_id, dim)
     groups[#groups + 1] = g
     by_key[key] = g
   end
-  local shown = M.suppress(groups, s.threshold)
+  local shown = M.suppress(groups, surveys.threshold_of(s))
   for _, x in ipairs(db.query(([[SELECT %s AS g, CAST(a.key AS INTEGER) + 1 AS q, sum(a.value) AS total, count(*) AS n
       FROM survey_responses r, json_each(r.answers) a WHERE r.round_id = ? AND a.type = 'integer' GROUP BY 1, 2]]):format(expr),
       round_id)) do
@@ -156,6 +156,7 @@ end
 --- order, or nil when hidden), breakdowns (view "all") }. A constant number of queries.
 function M.results(actor, id, round_id)
   local s = surveys.get(actor, id)
+  local threshold = surveys.threshold_of(s)
   local view = s.reader
   local where, wargs = slice(view, actor.id)
   local all_rounds = surveys.rounds(s.id)
@@ -168,7 +169,7 @@ function M.results(actor, id, round_id)
   for _, r in ipairs(closed) do
     r.responded = counts[r.id] or 0
     if view == "team" then r.invited, r.rate = nil, nil end
-    r.hidden = r.responded < s.threshold
+    r.hidden = r.responded < threshold
   end
   local stats = stats_by_round(ids, where, wargs)
   local want = math.tointeger(tonumber(round_id))
@@ -177,7 +178,7 @@ function M.results(actor, id, round_id)
   if want and (not round or round.id ~= want) then
     require("lib.errors").not_found("There are no results for that round (it is open, or not of this survey).")
   end
-  local out = { survey = s, view = view, threshold = s.threshold, rounds = closed, round = round,
+  local out = { survey = s, view = view, threshold = threshold, rounds = closed, round = round,
     open_round = all_rounds[1] and all_rounds[1].status == "open" and all_rounds[1] or nil }
   out.questions = {}
   if round then
@@ -228,12 +229,12 @@ function M.participation(actor, id)
         FROM survey_invitations i JOIN users u ON u.id = i.user_id WHERE i.round_id = ? GROUP BY 1 ORDER BY 1]], latest.id)) do
       groups[#groups + 1] = { label = x.g == "" and "No department" or x.g, n = x.n, responded = x.responded }
     end
-    M.suppress(groups, s.threshold)
+    M.suppress(groups, surveys.threshold_of(s))
     for _, g in ipairs(groups) do
       if g.hidden then g.responded = nil else g.rate = math.floor(g.responded * 100 / g.n + 0.5) end
     end
   end
-  return { survey = s, rounds = rounds, round = latest, departments = groups, threshold = s.threshold }
+  return { survey = s, rounds = rounds, round = latest, departments = groups, threshold = surveys.threshold_of(s) }
 end
 
 local function csv_cell(v)
@@ -269,7 +270,7 @@ function M.csv(actor, id, req)
   for k = #closed, 1, -1 do
     local r = closed[k]
     local res = M.results(actor, id, r.id)
-    local hidden = ("hidden (fewer than %d)"):format(s.threshold)
+    local hidden = ("hidden (fewer than %d)"):format(res.threshold)
     for _, q in ipairs(res.questions) do
       local cells = { r.seq, r.closes_on, "Everyone", q.text, q.hidden and hidden or (q.n or 0), q.hidden and "" or q.average }
       for score = 1, maxscale do

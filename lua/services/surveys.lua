@@ -53,6 +53,27 @@ M.THRESHOLD_MAX = 10
 --- The company's anonymity threshold (3-10; a survey may raise it, never lower it).
 function M.company_threshold() return settings.get("surveys.default_threshold") end
 
+--- Sets the company's threshold (surveys.settings: HR Admins); 422 outside 3-10. Audited as
+--- settings.surveys. Returns the value.
+function M.set_company_threshold(actor, value, req)
+  if not access.can(actor, "surveys.settings") then
+    errors.forbidden("The company's anonymity threshold is set by HR Admins.")
+  end
+  local before = M.company_threshold()
+  local n = math.tointeger(tonumber(value))
+  if not n or n < 3 or n > M.THRESHOLD_MAX then
+    errors.invalid({ default_threshold = "Give a whole number from 3 to 10." }, "The threshold was not saved.")
+  end
+  return db.transaction(function()
+    settings.set("surveys.default_threshold", n, actor.id)
+    if n ~= before then
+      audit.record{ action = "settings.surveys", actor = actor, req = req,
+        details = { default_threshold = { from = before, to = n } } }
+    end
+    return n
+  end)
+end
+
 local function today() return util.format_date(clock.now()) end
 
 local add_days = util.add_days
@@ -72,6 +93,9 @@ local function decode(s)
   s.share_managers = s.share_managers == 1
   return s
 end
+
+--- The threshold results of survey s apply: its own, or the company's when that was raised since.
+function M.threshold_of(s) return math.max(s.threshold, M.company_threshold()) end
 
 local function row(id)
   id = math.tointeger(tonumber(id))

@@ -56,6 +56,7 @@ local MATRIX = {
   { "surveys.create",               ". x x . x x" },
   { "surveys.manage",               ". x . . x x" },
   { "surveys.delete",               ". x . . x x" },
+  { "surveys.settings",             ". x . . x x" },
   { "surveys.read_shared",          ". . . . . ." },
   { "surveys.answer",               ". . . . . ." },
   -- Praise & Private Notes

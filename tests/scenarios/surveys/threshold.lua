@@ -146,3 +146,26 @@ t.test("while a round is open there are no results, only participation", functio
   local p = t.status(H.as("marcus"):get("/api/surveys/" .. s.id .. "/participation"), 200).json
   t.eq(p.rounds[1].responded, 6)
 end)
+
+t.test("only HR Admins set the company's threshold; 3 to 10; raising it hides at once what no longer meets it", function()
+  local s, rid = H.running("lena")
+  for _, k in ipairs({ "lucas", "mia", "ethan", "zoe", "omar" }) do H.answer(k, rid, { 3, 6 }) end
+  H.close(s.id)
+  t.eq(t.status(H.as("lena"):get("/api/surveys/" .. s.id .. "/results"), 200).json.round.hidden, false)
+  for _, who in ipairs({ "lena", "tom", "mia" }) do
+    t.status(H.as(who):put("/api/settings/surveys", { default_threshold = 6 }), 403, who)
+    t.status(H.as(who):get("/api/settings/surveys"), 403, who)
+  end
+  t.status(H.as("marcus"):put("/api/settings/surveys", { default_threshold = 2 }), 422)
+  t.status(H.as("marcus"):put("/api/settings/surveys", { default_threshold = 11 }), 422)
+  t.eq(t.status(H.as("marcus"):get("/api/settings/surveys"), 200).json.default_threshold, 5, "unchanged")
+  local c = H.as("marcus")
+  t.contains(t.status(c:follow(c:form("/surveys/settings", { default_threshold = "6" })), 200).body,
+    "The company&#39;s threshold is 6.")
+  local res = t.status(H.as("lena"):get("/api/surveys/" .. s.id .. "/results"), 200).json
+  t.eq(res.threshold, 6)
+  t.eq(res.round.hidden, true, "five answers no longer show")
+  t.status(H.as("lena"):post("/api/surveys", { starts_on = "2026-03-02", questions = H.QUESTIONS, threshold = 5 }), 422)
+  t.ok(require("lib.db").value("SELECT 1 FROM audit_log WHERE action = 'settings.surveys'"), "audited")
+  t.status(H.as("marcus"):put("/api/settings/surveys", { default_threshold = 5 }), 200)
+end)
