@@ -161,16 +161,6 @@ return {
     why = "The company threshold is the floor no survey may go below: a confidentiality policy, like the message "
       .. "defaults, so HR Admins. HR Assistants may raise it for their own surveys, never lower the floor; Tech "
       .. "Admins configure the system, not who may be recognised in results." },
-  { section = "Pulse surveys", action = "surveys.read_shared", label = "Read survey results shared with you",
-    hr_admin = false, hr_assistant = false, tech_admin = false, parts = { "named", "recipient" },
-    why = "The creator shares results with named colleagues (part named: the whole results, threshold applied) "
-      .. "and/or with managers (part recipient: a manager who has someone in the survey reads their team's slice, "
-      .. "threshold applied). No role adds anything: sharing is the creator's decision." },
-  { section = "Pulse surveys", action = "surveys.answer", label = "Answer a pulse survey",
-    hr_admin = false, hr_assistant = false, tech_admin = false, parts = { "participant" },
-    why = "Only the people invited to a round answer it (part participant), once. No role answers for someone "
-      .. "else; guests are never invited." },
-
   ---------------------------------------------------------------- Praise & private notes
   { section = "Praise & Private Notes", action = "praise.platforms", label = "Manage Platforms & Message defaults",
     hr_admin = true, hr_assistant = false, tech_admin = false,
@@ -430,4 +420,13 @@ return {
     hr_admin = false, hr_assistant = false, tech_admin = false, parts = { "author" },
     why = "Only the person who wrote a talking point, note or action item changes or deletes it; the other "
       .. "participant may tick a shared one off." },
+  { section = "Additional", action = "surveys.read_shared", label = "Read survey results shared with you",
+    hr_admin = false, hr_assistant = false, tech_admin = false, parts = { "named", "recipient" },
+    why = "The creator shares results with named colleagues (part named: the whole results, threshold applied) "
+      .. "and/or with managers (part recipient: a manager who has someone in the survey reads their team's slice, "
+      .. "threshold applied). No role adds anything: sharing is the creator's decision." },
+  { section = "Additional", action = "surveys.answer", label = "Answer a pulse survey",
+    hr_admin = false, hr_assistant = false, tech_admin = false, parts = { "participant" },
+    why = "Only the people invited to a round answer it (part participant), once. No role answers for someone "
+      .. "else; guests are never invited." },
 }

@@ -415,6 +415,20 @@ function M.routes(router)
     end
   end)
 
+  events.hook("admin.tiles", function(e)
+    if not features.on("surveys") then return end
+    e.links["surveys.create"] = { href = "/surveys/new" }
+    e.links["surveys.manage"] = { href = "/surveys", hint = "Open a survey" }
+    e.links["surveys.delete"] = { href = "/surveys", hint = "Open a survey" }
+    e.links["surveys.settings"] = { href = "/surveys", hint = "At the bottom of the list" }
+  end)
+
+  events.hook("page.quick_create", function(e)
+    if features.on("surveys") and access.can(e.user, "surveys.create") then
+      e.items[#e.items + 1] = { label = "Pulse survey", href = "/surveys/new" }
+    end
+  end)
+
   events.hook("home.todos", function(e)
     if e.user.kind == "guest" or not features.on("surveys") then return end
     for _, a in ipairs(surveys.to_answer(e.user)) do

@@ -57,8 +57,6 @@ local MATRIX = {
   { "surveys.manage",               ". x . . x x" },
   { "surveys.delete",               ". x . . x x" },
   { "surveys.settings",             ". x . . x x" },
-  { "surveys.read_shared",          ". . . . . ." },
-  { "surveys.answer",               ". . . . . ." },
   -- Praise & Private Notes
   { "praise.platforms",             ". x . . x x" },
   { "praise.badges",                ". x . . x x" },
@@ -122,6 +120,8 @@ local MATRIX = {
   { "one_on_ones.write",            ". . . . . ." },
   { "one_on_ones.read_private",     ". . . . . ." },
   { "one_on_ones.edit_item",        ". . . . . ." },
+  { "surveys.read_shared",          ". . . . . ." },
+  { "surveys.answer",               ". . . . . ." },
 }
 
 -- The flag each "on" column is about.
