@@ -9,7 +9,9 @@
 --     score, no distribution and no comment, only that it is hidden and why;
 --   * a breakdown never lets a hidden group be worked out by subtraction: when the hidden groups
 --     together have fewer responses than the threshold, the smallest shown groups are hidden too
---     until they have at least that many together (or the breakdown is hidden whole);
+--     until they have at least that many together (or the breakdown is hidden whole); and across
+--     breakdowns, a set one can work out minus the shown groups of another breakdown inside it
+--     leaves nobody or at least the threshold (M.protect);
 --   * no answer is ever tied to a person: there is nothing to tie it with (services/surveys.lua).
 -- Everything is aggregated in SQL: a constant number of queries whatever the number of answers.
 local db = require "lib.db"
@@ -27,13 +29,14 @@ local DIM_SQL = { department = "r.department", location = "r.location",
 
 local function round1(x) return math.floor(x * 10 + 0.5) / 10 end
 
---- Hides groups below threshold and, when the hidden ones together have fewer than threshold
---- responses, the smallest shown ones too (so none can be worked out as total minus the shown).
---- groups: list of { n = responses, ... }; sets .hidden on each. Returns how many are shown.
+--- Hides groups below threshold (and those marked .forced) and, when the hidden ones together have
+--- fewer than threshold responses, the smallest shown ones too (so none can be worked out as total
+--- minus the shown). groups: list of { n = responses, forced? }; sets .hidden on each. Returns how
+--- many are shown.
 function M.suppress(groups, threshold)
   local hidden_n, any_hidden = 0, false
   for _, g in ipairs(groups) do
-    g.hidden = g.n < threshold
+    g.hidden = g.n < threshold or g.forced == true
     if g.hidden then hidden_n, any_hidden = hidden_n + g.n, true end
   end
   if any_hidden and hidden_n < threshold then
@@ -49,6 +52,80 @@ function M.suppress(groups, threshold)
   local n = 0
   for _, g in ipairs(groups) do if not g.hidden then n = n + 1 end end
   return n
+end
+
+--- The same rule across dimensions: a set one can work out (a shown group, or the hidden groups of a
+--- dimension together: the total minus the shown) minus the shown groups of another dimension that
+--- lie wholly inside it must leave nobody or at least threshold responses; otherwise the few left
+--- could be read by subtraction (a department of two teams, one shown). dims: list of lists of
+--- groups (as suppress takes); joint: list of { keys = { key per dimension }, n } (how many
+--- responses have each combination). Hides groups (.forced, then suppress) until no such set is
+--- left; each step hides at least one more group, so it ends.
+function M.protect(dims, joint, threshold)
+  local by_key = {}
+  for d, groups in ipairs(dims) do
+    by_key[d] = {}
+    for _, g in ipairs(groups) do by_key[d][g.key] = g end
+  end
+  -- inter[d][g][e][h]: responses in group g of dimension d and group h of dimension e
+  local inter = {}
+  for _, row in ipairs(joint) do
+    for d = 1, #dims do
+      local g = by_key[d][row.keys[d]]
+      inter[g] = inter[g] or {}
+      for e = 1, #dims do
+        if e ~= d then
+          local h = by_key[e][row.keys[e]]
+          local m = inter[g][e] or {}
+          inter[g][e] = m
+          m[h] = (m[h] or 0) + row.n
+        end
+      end
+    end
+  end
+  local function leak()
+    for d, groups in ipairs(dims) do
+      -- the sets of d one can work out: each shown group, and the hidden ones together
+      local hidden, hidden_n = {}, 0
+      for _, g in ipairs(groups) do if g.hidden then hidden[#hidden + 1] = g; hidden_n = hidden_n + g.n end end
+      local sets = {}
+      for _, g in ipairs(groups) do if not g.hidden then sets[#sets + 1] = { members = { g }, n = g.n, group = g } end end
+      if #hidden > 0 and #hidden < #groups then sets[#sets + 1] = { members = hidden, n = hidden_n } end
+      for _, a in ipairs(sets) do
+        for e, others in ipairs(dims) do
+          if e ~= d then
+            local overlap = {} -- group of e -> responses shared with a
+            for _, g in ipairs(a.members) do
+              for h, n in pairs((inter[g] or {})[e] or {}) do overlap[h] = (overlap[h] or 0) + n end
+            end
+            local inside, smallest, e_hidden_in, e_hidden_n, e_hidden_all = 0, nil, 0, 0, 0
+            for _, h in ipairs(others) do
+              if h.hidden then
+                e_hidden_all = e_hidden_all + h.n
+                e_hidden_in = e_hidden_in + (overlap[h] or 0)
+                e_hidden_n = e_hidden_n + h.n
+              elseif overlap[h] == h.n then
+                inside = inside + h.n
+                if not smallest or h.n < smallest.n then smallest = h end
+              end
+            end
+            if e_hidden_n > 0 and e_hidden_in == e_hidden_all then inside = inside + e_hidden_n end
+            local rest = a.n - inside
+            if inside > 0 and rest > 0 and rest < threshold then
+              if a.group then a.group.forced = true
+              elseif smallest then smallest.forced = true
+              else for _, h in ipairs(others) do h.forced = true end end
+              return true
+            end
+          end
+        end
+      end
+    end
+    return false
+  end
+  repeat
+    for _, groups in ipairs(dims) do M.suppress(groups, threshold) end
+  until not leak()
 end
 
 -- The SQL condition and arguments for the slice reader sees: everything, or (team) the responses of
@@ -107,46 +184,62 @@ local function question_view(q, st, shown)
   return v
 end
 
--- The breakdown of round_id by dimension dim for survey s: { groups = [{ key, label, n, hidden,
--- averages = [per question or nil] }], shown = how many groups are shown }. Two queries.
-local function breakdown(s, round_id, dim)
-  local expr = DIM_SQL[dim]
-  local groups, by_key = {}, {}
-  for _, x in ipairs(db.query(([[SELECT %s AS g, count(*) AS n FROM survey_responses r WHERE r.round_id = ?
-      GROUP BY 1 ORDER BY 1]]):format(expr), round_id)) do
-    local key = x.g == nil and "" or tostring(x.g)
-    local g = { key = key, n = x.n, averages = {} }
-    groups[#groups + 1] = g
-    by_key[key] = g
-  end
-  local shown = M.suppress(groups, surveys.threshold_of(s))
-  for _, x in ipairs(db.query(([[SELECT %s AS g, CAST(a.key AS INTEGER) + 1 AS q, sum(a.value) AS total, count(*) AS n
-      FROM survey_responses r, json_each(r.answers) a WHERE r.round_id = ? AND a.type = 'integer' GROUP BY 1, 2]]):format(expr),
-      round_id)) do
-    local g = by_key[x.g == nil and "" or tostring(x.g)]
-    if g and not g.hidden and x.n > 0 then g.averages[x.q] = round1(x.total / x.n) end
-  end
-  if dim == "manager" then
-    local ids = {}
-    for _, g in ipairs(groups) do if g.key ~= "" then ids[#ids + 1] = tonumber(g.key) end end
-    local names = {}
-    if #ids > 0 then
-      for _, u in ipairs(db.query("SELECT id, name FROM users WHERE id IN (SELECT value FROM json_each(?))", json.encode(ids))) do
-        names[tostring(u.id)] = u.name
+-- The breakdowns of round_id of survey s by department, location and manager's team: a list of {
+-- dimension, label, groups = [{ key, label, n, hidden, averages = [per question] }], shown,
+-- hidden_count }. Groups below the threshold, and those subtraction would give away (within a
+-- dimension and across them: M.suppress, M.protect), are hidden. Five queries.
+local function breakdowns(s, round_id)
+  local threshold = surveys.threshold_of(s)
+  local dims, by_key, joint = {}, {}, {}
+  for d = 1, #M.DIMENSIONS do dims[d], by_key[d] = {}, {} end
+  local function key_of(v) return v == nil and "" or tostring(v) end
+  for _, x in ipairs(db.query(([[SELECT %s AS d1, %s AS d2, %s AS d3, count(*) AS n FROM survey_responses r
+      WHERE r.round_id = ? GROUP BY 1, 2, 3]]):format(DIM_SQL.department, DIM_SQL.location, DIM_SQL.manager), round_id)) do
+    local keys = { key_of(x.d1), key_of(x.d2), key_of(x.d3) }
+    joint[#joint + 1] = { keys = keys, n = x.n }
+    for d = 1, 3 do
+      local g = by_key[d][keys[d]]
+      if not g then
+        g = { key = keys[d], n = 0, averages = {} }
+        by_key[d][keys[d]] = g
+        dims[d][#dims[d] + 1] = g
       end
+      g.n = g.n + x.n
     end
-    for _, g in ipairs(groups) do g.label = g.key == "" and "No manager" or ("Team of " .. (names[g.key] or "a former manager")) end
-  else
-    for _, g in ipairs(groups) do g.label = g.key == "" and ("No " .. dim) or g.key end
   end
-  -- hidden groups are not named either when they are too small: a name alone can say who
-  for _, g in ipairs(groups) do if g.hidden then g.averages = {} end end
-  table.sort(groups, function(a, b)
-    if a.hidden ~= b.hidden then return not a.hidden end
-    return a.label < b.label
-  end)
-  return { dimension = dim, label = M.DIMENSION_LABELS[dim], groups = groups, shown = shown,
-    hidden_count = #groups - shown }
+  M.protect(dims, joint, threshold)
+  local out = {}
+  for d, dim in ipairs(M.DIMENSIONS) do
+    local groups = dims[d]
+    for _, x in ipairs(db.query(([[SELECT %s AS g, CAST(a.key AS INTEGER) + 1 AS q, sum(a.value) AS total, count(*) AS n
+        FROM survey_responses r, json_each(r.answers) a WHERE r.round_id = ? AND a.type = 'integer' GROUP BY 1, 2]]):format(
+        DIM_SQL[dim]), round_id)) do
+      local g = by_key[d][key_of(x.g)]
+      if g and not g.hidden and x.n > 0 then g.averages[x.q] = round1(x.total / x.n) end
+    end
+    if dim == "manager" then
+      local ids = {}
+      for _, g in ipairs(groups) do if g.key ~= "" then ids[#ids + 1] = tonumber(g.key) end end
+      local names = {}
+      if #ids > 0 then
+        for _, u in ipairs(db.query("SELECT id, name FROM users WHERE id IN (SELECT value FROM json_each(?))", json.encode(ids))) do
+          names[tostring(u.id)] = u.name
+        end
+      end
+      for _, g in ipairs(groups) do g.label = g.key == "" and "No manager" or ("Team of " .. (names[g.key] or "a former manager")) end
+    else
+      for _, g in ipairs(groups) do g.label = g.key == "" and ("No " .. dim) or g.key end
+    end
+    local shown = 0
+    for _, g in ipairs(groups) do if g.hidden then g.averages = {} else shown = shown + 1 end end
+    table.sort(groups, function(a, b)
+      if a.hidden ~= b.hidden then return not a.hidden end
+      return a.label < b.label
+    end)
+    out[d] = { dimension = dim, label = M.DIMENSION_LABELS[dim], groups = groups, shown = shown,
+      hidden_count = #groups - shown }
+  end
+  return out
 end
 
 --- The results of survey id as actor may read them: { survey, view ("all" | "team"), threshold,
@@ -207,10 +300,7 @@ function M.results(actor, id, round_id)
       end
       out.comments = comments
     end
-    out.breakdowns = {}
-    if not round.hidden then
-      for i, dim in ipairs(M.DIMENSIONS) do out.breakdowns[i] = breakdown(s, round.id, dim) end
-    end
+    out.breakdowns = round.hidden and {} or breakdowns(s, round.id)
   end
   return out
 end

@@ -169,3 +169,101 @@ t.test("only HR Admins set the company's threshold; 3 to 10; raising it hides at
   t.ok(require("lib.db").value("SELECT 1 FROM audit_log WHERE action = 'settings.surveys'"), "audited")
   t.status(H.as("marcus"):put("/api/settings/surveys", { default_threshold = 5 }), 200)
 end)
+
+-- Whether what dims shows lets nothing under threshold be worked out by subtraction: every shown
+-- group has at least threshold; the hidden groups of a dimension together none or at least
+-- threshold; and every set one can work out (a shown group, a dimension's hidden groups together)
+-- minus the shown groups (and the hidden ones together) of another dimension wholly inside it
+-- leaves none or at least threshold. Returns nil or what leaks.
+local function leaks(dims, joint, threshold)
+  local names = { "d", "l", "m" }
+  local function members(d, g) -- response counts per combination inside group g of dimension d
+    local out = {}
+    for i, row in ipairs(joint) do if row.keys[d] == g.key then out[i] = row.n end end
+    return out
+  end
+  for d, groups in ipairs(dims) do
+    local hidden_n, sets = 0, {}
+    local hidden_rows = {}
+    for _, g in ipairs(groups) do
+      if g.hidden then
+        hidden_n = hidden_n + g.n
+        for i, n in pairs(members(d, g)) do hidden_rows[i] = n end
+      else
+        if g.n < threshold then return ("%s group %s shows %d"):format(names[d], g.key, g.n) end
+        sets[#sets + 1] = { rows = members(d, g), n = g.n, name = g.key }
+      end
+    end
+    if hidden_n > 0 and hidden_n < threshold and #sets > 0 then return names[d] .. " hides only " .. hidden_n end
+    if hidden_n > 0 and #sets > 0 then sets[#sets + 1] = { rows = hidden_rows, n = hidden_n, name = "hidden" } end
+    for _, a in ipairs(sets) do
+      for e, others in ipairs(dims) do
+        if e ~= d then
+          local inside, e_hidden, e_hidden_inside = 0, 0, true
+          for _, h in ipairs(others) do
+            local all_in = true
+            for i in pairs(members(e, h)) do if not a.rows[i] then all_in = false end end
+            if h.hidden then
+              e_hidden = e_hidden + h.n
+              if not all_in then e_hidden_inside = false end
+            elseif all_in then
+              inside = inside + h.n
+            end
+          end
+          if e_hidden > 0 and e_hidden_inside then inside = inside + e_hidden end
+          local rest = a.n - inside
+          if inside > 0 and rest > 0 and rest < threshold then
+            return ("%s %s minus %s leaves %d"):format(names[d], a.name, names[e], rest)
+          end
+        end
+      end
+    end
+  end
+end
+
+local function structure(rows)
+  local dims, by_key, joint = { {}, {}, {} }, { {}, {}, {} }, {}
+  for _, r in ipairs(rows) do
+    joint[#joint + 1] = { keys = { r[1], r[2], r[3] }, n = r[4] }
+    for d = 1, 3 do
+      local g = by_key[d][r[d]]
+      if not g then g = { key = r[d], n = 0 }; by_key[d][r[d]] = g; dims[d][#dims[d] + 1] = g end
+      g.n = g.n + r[4]
+    end
+  end
+  return dims, joint
+end
+
+t.test("across dimensions: a department of two teams does not show beside the bigger team when the smaller is hidden", function()
+  -- Finance = team A (5) + team B (2); Sales = team C (6) + team D (5); everyone in Berlin
+  local dims, joint = structure({ { "Finance", "Berlin", "A", 5 }, { "Finance", "Berlin", "B", 2 },
+    { "Sales", "Berlin", "C", 6 }, { "Sales", "Berlin", "D", 5 } })
+  results.protect(dims, joint, 5)
+  t.eq(leaks(dims, joint, 5), nil)
+  local shown = {}
+  for _, groups in ipairs(dims) do for _, g in ipairs(groups) do if not g.hidden then shown[g.key] = true end end end
+  t.no(shown.Finance and shown.A, "Finance minus team A would be team B's two answers")
+  t.ok(shown.Berlin, "the one location is everyone: it shows")
+end)
+
+t.test("across dimensions, on 300 random companies: nothing under the threshold can be worked out", function()
+  local seed = os.time()
+  math.randomseed(seed)
+  for round = 1, 300 do
+    local rows = {}
+    for _ = 1, math.random(2, 14) do
+      rows[#rows + 1] = { "D" .. math.random(1, 4), "L" .. math.random(1, 3), "M" .. math.random(1, 6), math.random(1, 7) }
+    end
+    -- merge repeated combinations
+    local merged, at = {}, {}
+    for _, r in ipairs(rows) do
+      local k = r[1] .. "|" .. r[2] .. "|" .. r[3]
+      if at[k] then at[k][4] = at[k][4] + r[4] else at[k] = r; merged[#merged + 1] = r end
+    end
+    local threshold = math.random(3, 6)
+    local dims, joint = structure(merged)
+    results.protect(dims, joint, threshold)
+    local problem = leaks(dims, joint, threshold)
+    if problem then t.fail(("seed %d, company %d, threshold %d: %s"):format(seed, round, threshold, problem)) end
+  end
+end)
