@@ -203,37 +203,34 @@ end
 
 function M.init(a)
   app = a
+  -- every survey mail knows the same variables
+  local vars = { title = "the survey's title", intro = "the survey's introduction", closes = "the round's last day",
+    questions = "how many questions", link = "the page to answer the round", results = "the results page" }
+  local example = { title = "Monthly Pulse Survey", intro = "Three quick questions about your month.",
+    closes = "9 Jan 2026", questions = "3", link = "https://candor.example.com/surveys/rounds/12",
+    results = "https://candor.example.com/surveys/3/results" }
   local sign = "\n\nThanks,\n{{company}}"
-  local function define(name, spec, vars, example)
-    local v = { title = "the survey's title", intro = "the survey's introduction", closes = "the round's last day",
-      questions = "how many questions", link = "the page to answer the round", results = "the results page" }
-    local e = { title = "Monthly Pulse Survey", intro = "Three quick questions about your month.", closes = "9 Jan 2026",
-      questions = "3", link = "https://candor.example.com/surveys/rounds/12",
-      results = "https://candor.example.com/surveys/3/results" }
-    for k, x in pairs(vars or {}) do v[k] = x end
-    for k, x in pairs(example or {}) do e[k] = x end
-    spec.vars, spec.example = v, e
+  for name, spec in pairs({
+    ["survey.invite"] = {
+      description = "Sent to everyone taking part when a round of a pulse survey opens (and to people added to an open round).",
+      subject = "{{title}}: {{questions}} quick questions, anonymous",
+      text = "Hello {{first_name}},\n\n{{#intro}}{{intro}}\n\n{{/intro}}It takes a minute and your answers are anonymous: "
+        .. "nobody sees who answered what, and results show only when enough people answered.\n\n"
+        .. "Answer by {{closes}}:\n{{link}}" .. sign },
+    ["survey.reminder"] = {
+      description = "Sent before a round of a pulse survey closes to those invited who have not answered yet.",
+      subject = "Reminder: {{title}} closes on {{closes}}",
+      text = "Hello {{first_name}},\n\nThere is still time to answer {{title}} ({{questions}} questions, anonymous) "
+        .. "until {{closes}}.\n\n{{link}}" .. sign },
+    ["survey.shared"] = {
+      description = "Sent to the people a pulse survey's results are shared with (by name, or as managers).",
+      subject = "The results of {{title}} are shared with you",
+      text = "Hello {{first_name}},\n\nThe results of {{title}} are shared with you (managers see their team's, when "
+        .. "enough of the team answered). Nobody's individual answers are shown.\n\n{{results}}" .. sign },
+  }) do
+    spec.vars, spec.example = vars, example
     mail.define_template(name, spec)
   end
-  define("survey.invite", {
-    description = "Sent to everyone taking part when a round of a pulse survey opens (and to people added to an open round).",
-    subject = "{{title}}: {{questions}} quick questions, anonymous",
-    text = "Hello {{first_name}},\n\n{{#intro}}{{intro}}\n\n{{/intro}}It takes a minute and your answers are anonymous: "
-      .. "nobody sees who answered what, and results show only when enough people answered.\n\n"
-      .. "Answer by {{closes}}:\n{{link}}" .. sign,
-  })
-  define("survey.reminder", {
-    description = "Sent before a round of a pulse survey closes to those invited who have not answered yet.",
-    subject = "Reminder: {{title}} closes on {{closes}}",
-    text = "Hello {{first_name}},\n\nThere is still time to answer {{title}} ({{questions}} questions, anonymous) "
-      .. "until {{closes}}.\n\n{{link}}" .. sign,
-  })
-  define("survey.shared", {
-    description = "Sent to the people a pulse survey's results are shared with (by name, or as managers).",
-    subject = "The results of {{title}} are shared with you",
-    text = "Hello {{first_name}},\n\nThe results of {{title}} are shared with you (managers see their team's, when "
-      .. "enough of the team answered). Nobody's individual answers are shown.\n\n{{results}}" .. sign,
-  })
   steps, M.origin = kit.load(app, "pulse_survey", M.check)
   app.on_job("survey.open", run_open)
   app.on_job("survey.close", run_close)
