@@ -267,3 +267,19 @@ t.test("across dimensions, on 300 random companies: nothing under the threshold 
     if problem then t.fail(("seed %d, company %d, threshold %d: %s"):format(seed, round, threshold, problem)) end
   end
 end)
+
+t.test("participation by department: counts only, departments with fewer invited than the threshold left out", function()
+  local s, rid = H.running("marcus")
+  H.answer("mia", rid, { 3, 6 })
+  local p = t.status(H.as("marcus"):get("/api/surveys/" .. s.id .. "/participation"), 200).json
+  local names = {}
+  for _, d in ipairs(p.departments) do
+    names[#names + 1] = d.name
+    t.ok(d.invited >= 5, d.name .. " has " .. d.invited .. " invited")
+  end
+  table.sort(names)
+  t.same(names, { "Engineering", "Operations", "Product", "Sales" })
+  t.eq(p.hidden_departments, 4, "People, Marketing, Finance and Executive are too small (11 together)")
+  t.eq(p.rounds[1].responded, 1)
+  t.not_contains(require("lib.json").encode(p), "Mia", "never who")
+end)
