@@ -20,6 +20,37 @@ function M.ms(fn)
   return clock.mono_ms() - t0
 end
 
+--- Runs fn and measures how long it holds the event loop: the longest stretch of work without
+--- letting the loop serve others (a pause is core.timer.sleep; a transaction never pauses), and
+--- the longest top-level transaction. Returns { hold_ms, tx_ms, pauses, transactions, total_ms }.
+function M.holds(fn)
+  local timer = require "core.timer"
+  local sleep, transaction = timer.sleep, db.transaction
+  local r = { hold_ms = 0, tx_ms = 0, pauses = 0, transactions = 0 }
+  local since = clock.mono_ms()
+  timer.sleep = function(...)
+    r.hold_ms = math.max(r.hold_ms, clock.mono_ms() - since)
+    local res = table.pack(sleep(...))
+    r.pauses = r.pauses + 1
+    since = clock.mono_ms()
+    return table.unpack(res, 1, res.n)
+  end
+  db.transaction = function(...)
+    if db.depth() > 0 then return transaction(...) end
+    local t0 = clock.mono_ms()
+    local res = table.pack(transaction(...))
+    r.tx_ms, r.transactions = math.max(r.tx_ms, clock.mono_ms() - t0), r.transactions + 1
+    return table.unpack(res, 1, res.n)
+  end
+  local t0 = clock.mono_ms()
+  local ok, err = pcall(fn)
+  r.total_ms = clock.mono_ms() - t0
+  r.hold_ms = math.max(r.hold_ms, clock.mono_ms() - since)
+  timer.sleep, db.transaction = sleep, transaction
+  if not ok then error(err, 0) end
+  return r
+end
+
 --- Makes the company of n people unless the database has them already; returns the HR Admin
 --- (person00001) and every employee's id in order.
 function M.company(n)

@@ -1,14 +1,15 @@
 -- candor run --data DIR bench/steps_bench.lua: a dated workflow step on a generated company of
 -- 10,000 people: the built-in workflow's first self-assessment reminder of a cycle of 9,999
 -- reviewees (9,999 mails). Prints "key value" lines for bench_steps.sh:
---   hold_ms    the longest transaction while the step ran: the longest the event loop is held
---              (the step yields between its slices)
+--   hold_ms    the longest the step held the event loop: its longest stretch of work between two
+--              pauses (core.timer.sleep) in which the loop serves others
+--   tx_ms      its longest transaction
 --   total_ms   the whole step
 --   slices     how many transactions it made
+--   pauses     how many times it let the loop serve others
 --   mails      mails queued
 local db = require "lib.db"
 local jobs = require "lib.jobs"
-local clock = require "core.clock"
 local B = dofile("bench/company.lua")
 
 local hr, all = B.company(10000)
@@ -20,18 +21,11 @@ cycles.start(hr, cycle.id)
 
 local key = db.value("SELECT key FROM jobs WHERE kind = 'workflow.step' ORDER BY due_ms, id LIMIT 1")
 assert(key, "the cycle planned no dated step")
-local real, hold, slices = db.transaction, 0, 0
-db.transaction = function(...)
-  if db.depth() > 0 then return real(...) end
-  local t0 = clock.mono_ms()
-  local res = table.pack(real(...))
-  hold, slices = math.max(hold, clock.mono_ms() - t0), slices + 1
-  return table.unpack(res, 1, res.n)
-end
 local before = db.value("SELECT count(*) FROM outbox")
-local total = B.ms(function() assert(jobs.run_now(key), "the step failed") end)
-db.transaction = real
-print("hold_ms", hold)
-print("total_ms", total)
-print("slices", slices)
+local r = B.holds(function() assert(jobs.run_now(key), "the step failed") end)
+print("hold_ms", r.hold_ms)
+print("tx_ms", r.tx_ms)
+print("total_ms", r.total_ms)
+print("slices", r.transactions)
+print("pauses", r.pauses)
 print("mails", db.value("SELECT count(*) FROM outbox") - before)

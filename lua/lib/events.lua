@@ -14,7 +14,9 @@
 --                                            it is logged and goes no further.
 -- Handlers are called as fn(data, name), higher priority first (default 0), in the order they
 -- were hooked within one priority. The name "*" hooks every event (a queue of integration
--- hooks or webhooks subscribes so). fire() returns the first non-nil value an in-transaction
+-- hooks or webhooks subscribes so) but the request plumbing of the http area (http.authenticate,
+-- http.permit, http.response...): fired three or four times on every request, no integration,
+-- workflow or change log wants them, and four "*" handlers cost more than the request's route. fire() returns the first non-nil value an in-transaction
 -- handler of the name returned, which also ends the chain ("*" handlers run first and their
 -- results are ignored).
 local tx = require "lib.tx"
@@ -26,6 +28,13 @@ local after_handlers = {} -- name -> sorted list
 local seq = 0
 
 local NAME = "^[a-z][a-z0-9_]*%.[a-z][a-z0-9_%.]*$"
+
+-- Whether "*" handlers get an event of this name (not the http area's), kept per name.
+local to_all = setmetatable({}, { __index = function(t, name)
+  local v = type(name) ~= "string" or name:sub(1, 5) ~= "http."
+  t[name] = v
+  return v
+end })
 
 local function add(registry, name, fn, priority)
   assert(name == "*" or (type(name) == "string" and name:match(NAME)),
@@ -78,7 +87,8 @@ end
 --- after-commit ones. Returns the first non-nil result of a handler of name.
 function M.fire(name, data)
   data = data or {}
-  local any, named = now_handlers["*"], now_handlers[name]
+  local all = to_all[name]
+  local any, named = all and now_handlers["*"], now_handlers[name]
   if any then
     for i = 1, #any do any[i].fn(data, name) end
   end
@@ -90,7 +100,7 @@ function M.fire(name, data)
     end
   end
   if not tx.replaying then
-    local later_any, later = after_handlers["*"], after_handlers[name]
+    local later_any, later = all and after_handlers["*"], after_handlers[name]
     if later_any or later then
       local snapshot = copy(data)
       if later_any then defer(later_any, snapshot, name) end
@@ -103,7 +113,7 @@ end
 --- Whether anything hooks name (to skip building data nobody reads).
 function M.hooked(name)
   return now_handlers[name] ~= nil or after_handlers[name] ~= nil
-    or now_handlers["*"] ~= nil or after_handlers["*"] ~= nil
+    or (to_all[name] and (now_handlers["*"] ~= nil or after_handlers["*"] ~= nil))
 end
 
 return M

@@ -66,7 +66,7 @@ end
 local function to_reviewees(rows, ctx)
   local out = {}
   for _, g in ipairs(workflows.group_by_person(rows, function(r)
-      return person(r.reviewee_id, r.reviewee_name, r.reviewee_email, r.reviewee_status) end)) do
+      return person(r.reviewee_id, r.reviewee_name, r.reviewee_email, r.reviewee_status) end, ctx)) do
     local sid = g.rows[1].subject_id or g.rows[1].id
     out[#out + 1] = { user = g.user, cc = ctx.admins_cc,
       vars = workflows.want_vars(ctx, out) and workflows.with(ctx.vars, { reviewee = g.user.name, is_reviewee = "yes",
@@ -80,8 +80,8 @@ end
 local function to_approvers(rows, ctx)
   local out = {}
   for _, g in ipairs(workflows.group_by_person(rows, function(r)
-      return person(r.manager_id, r.manager_name, r.manager_email, r.manager_user_status) end)) do
-    local names = util.map(g.rows, function(r) return r.reviewee_name end)
+      return person(r.manager_id, r.manager_name, r.manager_email, r.manager_user_status) end, ctx)) do
+    local names = workflows.sorted_names(g.rows, function(r) return r.reviewee_name end)
     local cycle_id = g.rows[1].cycle_id
     local one = #g.rows == 1 and g.rows[1] or nil
     out[#out + 1] = { user = g.user, cc = ctx.admins_cc,
@@ -109,7 +109,8 @@ local function to_reviewers(rows, ctx)
   local out = {}
   local accounts = require "services.accounts"
   for _, g in ipairs(workflows.group_by_person(rows, function(r)
-      return { id = r.reviewer_id, name = r.reviewer_name, email = r.reviewer_email, status = r.reviewer_status } end)) do
+      return { id = r.reviewer_id, name = r.reviewer_name, email = r.reviewer_email, status = r.reviewer_status } end,
+      ctx)) do
     local names = util.map(g.rows, function(r) return r.relationship == "self" and "yourself" or r.reviewee_name end)
     local one = #g.rows == 1 and g.rows[1] or nil
     local r1 = g.rows[1]
@@ -161,6 +162,9 @@ M.KIND = {
       all = function(cycle)
         return db.query(SUBJECT_SQL .. "WHERE s.cycle_id = ? ORDER BY u.name COLLATE FOLD, s.id", cycle.id)
       end,
+      page = function(cycle, after, limit)
+        return db.query(SUBJECT_SQL .. "WHERE s.cycle_id = ? AND s.id > ? ORDER BY s.id LIMIT ?", cycle.id, after, limit)
+      end,
       one = function(id) return db.row(SUBJECT_SQL .. "WHERE s.id = ?", id) end,
       key = function(s) return ("s%d.%d"):format(s.id, s.released_at or 0) end,
       data = subject_data,
@@ -181,6 +185,9 @@ M.KIND = {
         .. "reviewee's name",
       all = function(cycle)
         return db.query(REQUEST_SQL .. "WHERE r.cycle_id = ? ORDER BY v.name COLLATE FOLD, r.id", cycle.id)
+      end,
+      page = function(cycle, after, limit)
+        return db.query(REQUEST_SQL .. "WHERE r.cycle_id = ? AND r.id > ? ORDER BY r.id LIMIT ?", cycle.id, after, limit)
       end,
       one = function(id) return db.row(REQUEST_SQL .. "WHERE r.id = ?", id) end,
       key = function(r) return ("q%d.%d"):format(r.id, r.reopened_at or 0) end,

@@ -83,8 +83,8 @@ local function to_managers(rows, ctx)
   local out = {}
   for _, g in ipairs(wf.group_by_person(rows, function(r)
       return r.manager_id and { id = r.manager_id, name = r.manager_name, email = r.manager_email,
-        status = r.manager_status_user } end)) do
-    local names = util.map(g.rows, function(r) return r.reviewee_name end)
+        status = r.manager_status_user } end, ctx)) do
+    local names = wf.sorted_names(g.rows, function(r) return r.reviewee_name end)
     local one = #g.rows == 1 and g.rows[1] or nil
     out[#out + 1] = { user = g.user, cc = ctx.admins_cc,
       vars = wf.want_vars(ctx, out) and wf.with(ctx.vars, { reviewees = wf.names_text(names), count = #g.rows,
@@ -115,6 +115,9 @@ M.KIND = {
       all = function(cycle)
         return db.query(REVIEW_SQL .. "WHERE r.cycle_id = ? ORDER BY u.name COLLATE FOLD, r.id", cycle.id)
       end,
+      page = function(cycle, after, limit)
+        return db.query(REVIEW_SQL .. "WHERE r.cycle_id = ? AND r.id > ? ORDER BY r.id LIMIT ?", cycle.id, after, limit)
+      end,
       one = function(id) return db.row(REVIEW_SQL .. "WHERE r.id = ?", id) end,
       key = function(r) return ("r%d.%d"):format(r.id, r.reopened_at or 0) end,
       data = review_data,
@@ -126,9 +129,11 @@ M.KIND = {
     { "review.self_submitted", "review" }, { "review.manager_submitted", "review" }, { "review.shared", "review" },
     { "review.unshared", "review" }, { "review.signed", "review" }, { "review.closed", "review" }, { "review.reopened", "review" } },
   groups = {
-    { "reviewees", label = "Reviewees", item = "review", dated = true, cycle_event = true, recipients = to_reviewees },
+    { "reviewees", label = "Reviewees", item = "review", dated = true, cycle_event = true, per_item = true,
+      recipients = to_reviewees },
     { "managers", label = "Managers", item = "review", dated = true, cycle_event = true, recipients = to_managers },
-    { "reviewee", label = "The reviewee", item = "review", review_event = true, recipients = to_reviewees },
+    { "reviewee", label = "The reviewee", item = "review", review_event = true, per_item = true,
+      recipients = to_reviewees },
     { "manager", label = "The manager", item = "review", review_event = true, recipients = to_managers },
   },
   cc = { { "manager", label = "The reviewee's manager", hint = "the reviewee's manager",

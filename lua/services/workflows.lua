@@ -41,6 +41,7 @@
 local sandbox = require "core.sandbox"
 local crypto = require "core.crypto"
 local clock = require "core.clock"
+local timer = require "core.timer"
 local fs = require "core.fs"
 local log = require "core.log"
 local db = require "lib.db"
@@ -75,8 +76,27 @@ M.STEP_INSTRUCTIONS = 100000000
 M.CACHE = { versions = 8, memory = 64 * 1024 * 1024 }
 --- A version whose rule is stopped on this many job runs in a row is suspended.
 M.SUSPEND_AFTER = 3
---- Milliseconds of mail queueing per transaction when a dated step sends many (queue_rest).
-M.SLICE_MS = 5
+--- Milliseconds of work before a step to a whole cycle lets the event loop serve others: a
+--- stretch of working out recipients, a slice of mails queued. 3 ms of queueing and the commit
+--- that follows (1-2 ms for what 3 ms queue) stay within the 5 ms a periodic task may hold the
+--- loop, most of the time: a garbage collection that ends in the slice adds 2-5 ms.
+M.SLICE_MS = 3
+--- Items read per transaction by a step to a whole cycle (kinds whose items have page()).
+M.PAGE = 500
+
+--- A pacer for long work outside any transaction: call it often; once M.SLICE_MS went by since
+--- the last pause (or at once with now = true) it lets the event loop serve others
+--- (core.timer.sleep(1)). It never pauses inside a transaction, nor where the code cannot yield
+--- (then it does nothing).
+function M.pacer()
+  local last, can = clock.mono_ms(), true
+  return function(now)
+    if can and (now or clock.mono_ms() - last >= M.SLICE_MS) and db.depth() == 0 then
+      can = pcall(timer.sleep, 1)
+      last = clock.mono_ms()
+    end
+  end
+end
 
 --- The kinds of cycle, by workflow name.
 local kinds = {}
@@ -100,12 +120,19 @@ local hook_kind -- forward
 ---   anchors            { { "start", "start_date", "the start date" }, ... }: name, column, label
 ---   activities         { { "self_write", "write self-assessments" }, ... }
 ---   items              item types: { review = { description, all(cycle), one(id), key(row),
----                      data(row, cycle), reviewee(row) -> name, samples() -> rows } }; an event
----                      about an item carries <type>_id
+---                      data(row, cycle), reviewee(row) -> name, samples() -> rows,
+---                      page(cycle, after_id, limit) } }; an event about an item carries
+---                      <type>_id. page (optional) gives the items of all(cycle) with an id
+---                      above after_id, by id, at most limit: a step to a whole cycle reads
+---                      them a page per transaction, the event loop free between two
+---   recipients(rows, ctx, step, cycle) calls want_vars(ctx, out) once per recipient and passes
+---                      ctx to group_by_person: both pause for the event loop when ctx says so
 ---   main_item          the item type of the cycle's admins' mails (default: the first group's)
 ---   events             { { "cycle.started", "cycle" }, { "review.shared", "review" }, ... }
 ---   groups             { { "reviewees", label =, item =, dated =, cycle_event =, <item>_event =,
----                      recipients = function(rows, ctx, step, cycle) } }: who a step mails
+---                      per_item =, recipients = function(rows, ctx, step, cycle) } }: who a step
+---                      mails; per_item: one mail per item at most (never grouping items), so a
+---                      step to a whole cycle delivers each page as it is read
 ---   cc                 extra copies: { { "manager", label =, hint =, groups = { reviewees = true } } }
 ---   filters            { { "not_submitted", label =, item =, fn = function(row, cycle) } }
 ---   sample_cycle       a cycle to try `only` functions on when a script is checked
@@ -618,10 +645,12 @@ end
 
 --- Groups rows by the person a mail about them goes to: person(row) -> { id, name, email, status }
 --- or nil. Returns { { user =, rows = } } in first-seen order; people who cannot sign in are left
---- out (status other than active or invited).
-function M.group_by_person(rows, person)
+--- out (status other than active or invited). ctx: the recipients' ctx (it may pace the work).
+function M.group_by_person(rows, person, ctx)
   local by, order = {}, {}
+  local pace = ctx and ctx.pace
   for _, r in ipairs(rows) do
+    if pace then pace() end
     local u = person(r)
     if u and u.id and reachable(u.status) then
       local g = by[u.id]
@@ -636,9 +665,30 @@ function M.group_by_person(rows, person)
   return order
 end
 
+--- The names name_of(row) of rows in the order people read them (case and accents aside), each
+--- folded once: a group's rows come by id when the step read them in pages.
+function M.sorted_names(rows, name_of)
+  local names, keys = {}, {}
+  for i, r in ipairs(rows) do
+    names[i] = name_of(r)
+    if #rows > 1 then keys[names[i]] = keys[names[i]] or util.fold(names[i] or "") end
+  end
+  if #names > 1 then
+    table.sort(names, function(a, b)
+      if keys[a] ~= keys[b] then return keys[a] < keys[b] end
+      return a < b
+    end)
+  end
+  return names
+end
+
 --- Whether a kind's recipients function should fill in the variables of the next recipient
---- (a dry run only renders the first one).
-function M.want_vars(ctx, out) return not ctx.first_vars_only or #out == 0 end
+--- (a dry run only renders the first one). Called once per recipient: it paces the work when
+--- ctx.pace is set.
+function M.want_vars(ctx, out)
+  if ctx.pace then ctx.pace() end
+  return not ctx.first_vars_only or #out == 0
+end
 
 --- A copy of base with extra's fields (mail variables).
 local function with(base, extra)
@@ -708,8 +758,12 @@ local function queue_mails(kind, cycle, step, recipients, key_part, from, slice_
   return n
 end
 
-local function recipients_of(entry, cycle, step, rows, matched, problem)
-  local recipients, filter_problem = resolve(entry, cycle, step, rows, new_ctx(entry.kind, cycle), matched)
+-- pace: a pacer (M.pacer) when this runs outside any transaction and may let the loop serve
+-- others meanwhile.
+local function recipients_of(entry, cycle, step, rows, matched, problem, pace)
+  local ctx = new_ctx(entry.kind, cycle)
+  ctx.pace = pace
+  local recipients, filter_problem = resolve(entry, cycle, step, rows, ctx, matched)
   problem = problem or filter_problem
   if problem then
     log.warn(("workflow of %s cycle %d (%s), %s: %s"):format(entry.kind.name, cycle.id, cycle.name, step.id, problem))
@@ -1160,11 +1214,26 @@ local function queue_rest(kind, cycle, step, rest)
   return n
 end
 
+-- Sends a step's mails keyed by key_part (the deliver of run_step): the first M.SLICE_MS of
+-- them in run_step's transaction; what is left is returned for queue_rest.
+local function sender(key_part)
+  return function(entry, cycle, step, rows, matched, problem)
+    local recipients = recipients_of(entry, cycle, step, rows, matched, problem)
+    local n, from = queue_mails(entry.kind, cycle, step, recipients, key_part, 1, M.SLICE_MS)
+    return n, from and { recipients = recipients, from = from, key_part = key_part } or nil
+  end
+end
+
 -- Runs a step of a started cycle of kind: the step find(def) picks, over the items
--- rows_of(cycle, step) gives (nil: nothing to do), handed to deliver(entry, cycle, step, rows,
--- matched, problem). A step with a rule runs the rule first, outside any transaction, then
--- delivers in a transaction that checks nothing the rule saw changed meanwhile (else it runs
--- again). deliver may return what it left for queue_rest as a second value.
+-- rows_of(cycle, step, paged) gives (nil: nothing to do). deliver is either
+--   a key_part (text): the step's mails, keyed by it. Without a rule, the items are read
+--     outside any transaction (paged: a page per transaction where the kind can), the
+--     recipients worked out outside any transaction with pauses for the loop, and the mails
+--     queued in slices (queue_rest): no stretch holds the event loop much over M.SLICE_MS;
+--   or a function deliver(entry, cycle, step, rows, matched, problem), run in a transaction
+--     (it may return what it left for queue_rest as a second value).
+-- A step with a rule runs the rule first, outside any transaction, then delivers in a
+-- transaction that checks nothing the rule saw changed meanwhile (else it runs again).
 local function run_step(kind, cycle_id, find, rows_of, deliver)
   for _ = 1, 3 do
     local cycle = load_cycle(kind, cycle_id)
@@ -1172,6 +1241,20 @@ local function run_step(kind, cycle_id, find, rows_of, deliver)
     local entry = entry_of(cycle.workflow_version_id)
     local step = find(entry.def)
     if not step or (step.during and not step.during[cycle.phase]) then return 0 end
+    if type(deliver) == "string" and not step.only_fn and db.depth() == 0 then
+      local pace, n = M.pacer(), 0
+      local function deliver_rows(rows)
+        local recipients = recipients_of(entry, cycle, step, rows, nil, nil, pace)
+        n = n + queue_rest(kind, cycle, step, { recipients = recipients, from = 1, key_part = deliver })
+      end
+      -- a group with a mail per item takes each page as it comes: the step never holds every
+      -- item and recipient of a big cycle at once (the garbage collector's pauses grow with that)
+      local group = kind.groups[step.to]
+      local rows = rows_of(cycle, step, { pace = pace, each = group and group.per_item and deliver_rows or nil })
+      if rows and #rows > 0 then deliver_rows(rows) end
+      return n
+    end
+    if type(deliver) == "string" then deliver = sender(deliver) end
     if not step.only_fn then
       local n, rest = db.transaction(function()
         local again = load_cycle(kind, cycle_id)
@@ -1201,26 +1284,43 @@ local function run_step(kind, cycle_id, find, rows_of, deliver)
     :format(kind.name, cycle_id), 0)
 end
 
--- Sends a step's mails keyed by key_part (the deliver of run_step): the first M.SLICE_MS of
--- them in run_step's transaction; what is left is returned for queue_rest.
-local function sender(key_part)
-  return function(entry, cycle, step, rows, matched, problem)
-    local recipients = recipients_of(entry, cycle, step, rows, matched, problem)
-    local n, from = queue_mails(entry.kind, cycle, step, recipients, key_part, 1, M.SLICE_MS)
-    return n, from and { recipients = recipients, from = from, key_part = key_part } or nil
+-- The items of a started cycle a page per transaction (item.page), the loop free between two
+-- (paged.pace). Returns them all, or with paged.each hands each page to it (outside any
+-- transaction) and returns {}; nil when the cycle left its phase or version meanwhile.
+local function paged_items(kind, item, cycle, paged)
+  local rows, after = {}, 0
+  while true do
+    local page = db.transaction(function()
+      local again = load_cycle(kind, cycle.id)
+      if not again or again.phase ~= cycle.phase or again.workflow_version_id ~= cycle.workflow_version_id then
+        return nil
+      end
+      return item.page(again, after, M.PAGE)
+    end)
+    if not page then return nil end
+    if paged.each then paged.each(page) else table.move(page, 1, #page, #rows + 1, rows) end
+    if #page < M.PAGE then return rows end
+    after = page[#page].id
+    paged.pace(true)
   end
 end
 
--- All the items of a step's type in the cycle (the rows_of of run_step).
+-- All the items of a step's type in the cycle (the rows_of of run_step). paged ({ pace =,
+-- each = }, outside any transaction): read a page per transaction where the kind can (in id
+-- order then, not all()'s), see paged_items.
 local function every_item(kind)
-  return function(cycle, step) return kind.items[item_type(kind, step.kind, step.to)].all(cycle) end
+  return function(cycle, step, paged)
+    local item = kind.items[item_type(kind, step.kind, step.to)]
+    if paged and item.page then return paged_items(kind, item, cycle, paged) end
+    return item.all(cycle)
+  end
 end
 
 local function run_step_job(p)
   local kind = kind_of(p.kind)
   return run_step(kind, p.cycle_id, function(def)
     for _, s in ipairs(def.timeline) do if s.id == p.step and s.at then return s end end
-  end, every_item(kind), sender(p.date or util.format_date(clock.now())))
+  end, every_item(kind), p.date or util.format_date(clock.now()))
 end
 
 -- A step on an event whose rule the event could not run in its transaction.
@@ -1228,11 +1328,11 @@ local function run_event_job(p)
   local kind = kind_of(p.kind)
   return run_step(kind, p.cycle_id, function(def)
     for _, s in ipairs(def.timeline) do if s.id == p.step and s.on then return s end end
-  end, function(cycle, step)
-    if not p.item then return every_item(kind)(cycle, step) end
+  end, function(cycle, step, paged)
+    if not p.item then return every_item(kind)(cycle, step, paged) end
     local r = kind.items[p.item].one(p.item_id)
     return r and r.cycle_id == cycle.id and { r } or nil
-  end, sender(p.key))
+  end, p.key)
 end
 
 -- One recipient's batch: the items that still exist and still pass `only` make one mail.

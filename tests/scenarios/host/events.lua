@@ -219,3 +219,26 @@ t.test("an after-commit handler fired outside any transaction runs at once", fun
   events.unhook("test.now", fn)
   t.eq(ran, 1)
 end)
+
+t.test("\"*\" gets every event but the request plumbing of the http area", function()
+  local got = {}
+  local all = function(_, name) got[#got + 1] = name end
+  events.hook("*", all)
+  local mia = t.login(demo.email("mia"))
+  t.status(mia:get("/api/me"), 200)
+  events.fire("test.plain", {})
+  events.unhook("*", all)
+  local http = 0
+  for _, n in ipairs(got) do
+    if n:match("^http%.") then http = http + 1 end
+  end
+  t.eq(http, 0, "no http.* event: " .. table.concat(got, ", "))
+  t.same(got[#got], "test.plain", "other events still reach it")
+  local direct = 0
+  local fn = function() direct = direct + 1 end
+  events.hook("http.response", fn)
+  t.status(mia:get("/api/me"), 200)
+  events.unhook("http.response", fn)
+  t.eq(direct, 1, "a handler of the name itself still gets it")
+  t.ok(events.hooked("test.plain") and not events.hooked("http.unhooked_name"))
+end)

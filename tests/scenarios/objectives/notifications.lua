@@ -75,17 +75,21 @@ t.test("3 days before edit until, at 09:00, everyone taking part hears that edit
     AND u.kind = 'employee']], q1.id)
   t.advance_to("2026-01-28T08:59:00Z")
   t.eq(#mails("objective.edit_closing"), 0, "not before 09:00")
-  -- a slice per mail (SLICE_MS 0): each participant's mail commits on its own, the loop free between
-  local saved, seen = timeline.SLICE_MS, {}
-  timeline.SLICE_MS = 0
+  -- the participants read three per transaction (PAGE 3), then a slice per mail (SLICE_MS 0): each
+  -- participant's mail commits on its own, the loop free between
+  local saved, seen, reads = { timeline.SLICE_MS, timeline.PAGE }, {}, 0
+  timeline.SLICE_MS, timeline.PAGE = 0, 3
   t.each_commit(function() t.advance_to("2026-01-28T09:00:00Z") end, function()
     local k = #mails("objective.edit_closing")
+    if k == 0 then reads = reads + 1 end
     if k > 0 and seen[#seen] ~= k then seen[#seen + 1] = k end
   end)
-  timeline.SLICE_MS = saved
+  timeline.SLICE_MS, timeline.PAGE = saved[1], saved[2]
   local m = mails("objective.edit_closing")
   t.eq(#m, taking_part, "one each")
   t.eq(#seen, taking_part, "one more mail committed by each slice")
+  t.ok(taking_part > 6 and reads >= math.ceil(taking_part / 3),
+    ("%d participants read in %d transactions before the first mail"):format(taking_part, reads))
   local mine = mails("objective.edit_closing", MIA)[1]
   t.eq(mine.subject, "Q1 2026: objectives can be edited until 31 Jan 2026")
   t.contains(mine.body_text, "after that only their progress, status and comments change (until 15 Apr 2026)")
