@@ -57,6 +57,8 @@ function M.serve(opts)
       if not ok then log.warn("the demo 1:1 meetings could not be made: " .. tostring(err)) end
       ok, err = pcall(demo.sample_objectives)
       if not ok then log.warn("the demo objectives could not be made: " .. tostring(err)) end
+      ok, err = pcall(demo.sample_surveys)
+      if not ok then log.warn("the demo pulse survey could not be made: " .. tostring(err)) end
     elseif fresh == false then
       demo_note = demo.existing_note()
     end

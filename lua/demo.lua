@@ -21,6 +21,7 @@ local nominations = require "services.nominations"
 local feedback = require "services.feedback"
 local objectives = require "services.objectives"
 local objective_cycles = require "services.objective_cycles"
+local surveys = require "services.surveys"
 
 local M = {}
 
@@ -317,6 +318,50 @@ function M.sample_one_on_ones()
   end)
 end
 
+--- A monthly pulse survey of the whole company, created by Lena Fischer (HR Assistant): two closed
+--- rounds two months and a month ago with about thirty answers each (results, comments, a trend and
+--- breakdowns to look at), and a round open since today that everyone, Mia Johansson included, can
+--- answer. Its results are shared with the managers.
+function M.sample_surveys()
+  local now = clock.now()
+  local function day(n) return util.format_date(now + n * 86400) end
+  local function who(key) return sessions.load_user(db.value("SELECT id FROM users WHERE email = ?", M.email(key))) end
+  local lena = who("lena")
+  local s = surveys.create(lena, { title = "Monthly Pulse Survey", starts_on = day(0), frequency = "monthly", round_days = 7,
+    intro = "Three quick questions about your month. Anonymous: nobody sees who answered what.",
+    questions = {
+      { text = "How happy are you at work right now?", scale = 5, low = "Not at all", high = "Very" },
+      { text = "How manageable is your workload?", scale = 5, low = "Overwhelming", high = "Comfortable" },
+      { text = "How likely are you to recommend Northwind Labs as a place to work?", scale = 10, low = "Not likely",
+        high = "Very likely" },
+    },
+    comment_question = "Anything you would like to add?" })
+  local comments = { "The new planning process helps a lot.", "Too many meetings on Mondays.",
+    "Great team spirit since the offsite.", "I would like clearer priorities for the quarter.",
+    "The office move was handled well.", "More time for deep work, please.", "Happy with my growth this month.",
+    "On-call was rough this month.", "Love the new onboarding buddies.", "Hiring is slow; we feel stretched." }
+  db.transaction(function()
+    local people = db.column("SELECT id FROM users WHERE kind = 'employee' AND status = 'active' ORDER BY id")
+    for seq, offset in ipairs({ -61, -30 }) do
+      local rid = db.insert("INSERT INTO survey_rounds(survey_id, seq, opens_on, closes_on, status) VALUES(?,?,?,?, 'closed')",
+        s.id, seq, day(offset), day(offset + 6))
+      db.exec("INSERT INTO survey_invitations(round_id, user_id) SELECT ?, value FROM json_each(?)", rid,
+        require("lib.json").encode(people))
+      for i, uid in ipairs(people) do
+        if (i * 7 + seq) % 10 < 7 then -- about seven in ten answer
+          local mood = (i + seq * 3) % 5
+          surveys.record(rid, uid, { math.min(5, 2 + mood // 2 + seq - 1), 1 + (i + seq) % 5, math.min(10, 5 + mood + seq) },
+            (i % 3 == 0) and comments[(i + seq) % #comments + 1] or nil)
+        end
+      end
+    end
+    surveys.launch(lena, s.id)
+    surveys.open_round(s.id, day(0))
+    db.exec("UPDATE surveys SET starts_on = ? WHERE id = ?", day(-61), s.id) -- it began with the first round
+    surveys.share(lena, s.id, { user_ids = {}, managers = true })
+  end)
+end
+
 --- An objective cycle for the half-year, started ten days ago and open for editing for three
 --- weeks more, with aligned objectives: two company objectives (Olivia Bennett's, set by HR), team
 --- objectives of Daniel Kim, Sofia Alvarez and Ravi Shankar aligned to them, and individual ones of
@@ -469,6 +514,14 @@ function M.markdown()
   out[#out + 1] = "objectives of Mia Johansson, Lucas Moreau (protected), Zoe Chen and Nina Patel aligned to those, with key"
   out[#out + 1] = "results, progress updates and a comment. Mia also has a private objective only she can see, and Lucas set"
   out[#out + 1] = "a protected one for Ethan Brooks. Objectives › Alignment shows the tree."
+  out[#out + 1] = ""
+  out[#out + 1] = "## Pulse surveys"
+  out[#out + 1] = ""
+  out[#out + 1] = "Lena Fischer (HR Assistant) runs a monthly pulse survey of the whole company: two rounds closed two"
+  out[#out + 1] = "months and a month ago with about thirty answers each (results, comments, the trend and breakdowns"
+  out[#out + 1] = "by department, location and manager's team), and a round open since today that everyone can answer:"
+  out[#out + 1] = "sign in as Mia Johansson and follow the to-do on the home page. The results are shared with managers;"
+  out[#out + 1] = "Ravi Shankar sees his team's slice when enough of his team answered."
   out[#out + 1] = ""
   return table.concat(out, "\n")
 end

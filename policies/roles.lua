@@ -138,6 +138,29 @@ return {
       .. "managers, even if HR creates the objective on their behalf\": writing it is no part in it). Not HR "
       .. "Assistants or Tech Admins: no confidential data." },
 
+  ---------------------------------------------------------------- Pulse surveys
+  { section = "Pulse surveys", action = "surveys.create", label = "Create pulse surveys",
+    hr_admin = true, hr_assistant = true, tech_admin = false,
+    why = "Seed 003: \"HR Assistants can create Pulse Surveys, if you have this feature enabled.\" HR Admins can do "
+      .. "everything an HR Assistant can. Tech Admins configure the system, they do not ask employees questions; "
+      .. "employees answer surveys, they do not run them." },
+  { section = "Pulse surveys", action = "surveys.manage", label = "View, edit, share and export a survey's results",
+    hr_admin = true, hr_assistant = false, tech_admin = false, parts = { "author" },
+    why = "Seed 003: HR Assistants \"can view, edit, share, and export the data for any survey they have created. "
+      .. "They do not have these permissions for other cycles.\" So the role grants it to HR Admins for every "
+      .. "survey, and the part author to the one who created it (the survey service counts someone as the author "
+      .. "only while they may still create surveys: an assistant whose role was taken away loses their surveys). "
+      .. "Results are aggregates above the anonymity threshold, never who answered what, so HR Admins may read "
+      .. "them all; Tech Admins and employees no." },
+  { section = "Pulse surveys", action = "surveys.delete", label = "Delete pulse surveys",
+    hr_admin = true, hr_assistant = false, tech_admin = false,
+    why = "As for cycles: \"The HR Assistant cannot delete cycles, even if they created them.\" Deleting a survey "
+      .. "deletes every answer in it: HR Admins only, with a confirmation." },
+  { section = "Pulse surveys", action = "surveys.settings", label = "Set the company's anonymity threshold for surveys",
+    hr_admin = true, hr_assistant = false, tech_admin = false,
+    why = "The company threshold is the floor no survey may go below: a confidentiality policy, like the message "
+      .. "defaults, so HR Admins. HR Assistants may raise it for their own surveys, never lower the floor; Tech "
+      .. "Admins configure the system, not who may be recognised in results." },
   ---------------------------------------------------------------- Praise & private notes
   { section = "Praise & Private Notes", action = "praise.platforms", label = "Manage Platforms & Message defaults",
     hr_admin = true, hr_assistant = false, tech_admin = false,
@@ -397,4 +420,13 @@ return {
     hr_admin = false, hr_assistant = false, tech_admin = false, parts = { "author" },
     why = "Only the person who wrote a talking point, note or action item changes or deletes it; the other "
       .. "participant may tick a shared one off." },
+  { section = "Additional", action = "surveys.read_shared", label = "Read survey results shared with you",
+    hr_admin = false, hr_assistant = false, tech_admin = false, parts = { "named", "recipient" },
+    why = "The creator shares results with named colleagues (part named: the whole results, threshold applied) "
+      .. "and/or with managers (part recipient: a manager who has someone in the survey reads their team's slice, "
+      .. "threshold applied). No role adds anything: sharing is the creator's decision." },
+  { section = "Additional", action = "surveys.answer", label = "Answer a pulse survey",
+    hr_admin = false, hr_assistant = false, tech_admin = false, parts = { "participant" },
+    why = "Only the people invited to a round answer it (part participant), once. No role answers for someone "
+      .. "else; guests are never invited." },
 }

@@ -102,6 +102,29 @@ function M.format_date(ts)
   return os.date("!%Y-%m-%d", ts)
 end
 
+--- The date n days after date ("YYYY-MM-DD"; n may be negative).
+function M.add_days(date, n) return M.format_date(M.date_to_ts(date) + n * 86400) end
+
+local function days_in_month(y, m)
+  local next_first = M.date_to_ts(("%04d-%02d-01"):format(m == 12 and y + 1 or y, m == 12 and 1 or m + 1))
+  return tonumber(os.date("!%d", next_first - 86400))
+end
+
+--- The date one step of a rhythm after date: "weekly" (7 days), "biweekly" (14), "monthly" (the
+--- same day of the next month, or its last day when it is shorter); nil for anything else (no
+--- rhythm). 1:1 series and pulse surveys follow it.
+function M.step_date(date, rhythm)
+  if rhythm == "weekly" then return M.add_days(date, 7) end
+  if rhythm == "biweekly" then return M.add_days(date, 14) end
+  if rhythm == "monthly" then
+    local y, m, d = date:match("^(%d+)-(%d+)-(%d+)$")
+    y, m, d = tonumber(y), tonumber(m) + 1, tonumber(d)
+    if m > 12 then y, m = y + 1, 1 end
+    return ("%04d-%02d-%02d"):format(y, m, math.min(d, days_in_month(y, m)))
+  end
+  return nil
+end
+
 --- "YYYY-MM-DDTHH:MM:SSZ" for a timestamp in seconds.
 function M.format_time(ts)
   return os.date("!%Y-%m-%dT%H:%M:%SZ", ts)

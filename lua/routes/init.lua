@@ -20,4 +20,5 @@ return {
   "features",
   "one_on_ones",
   "objectives",
+  "surveys",
 }

@@ -25,6 +25,7 @@ return {
   "one_on_one_timeline",
   "objective_overview",
   "objective_timeline",
+  "survey_timeline",
   "webhooks",
   "hooks",
 }

@@ -57,26 +57,11 @@ local function real_date(s)
   return nil
 end
 
-local function add_days(date, n) return util.format_date(util.date_to_ts(date) + n * 86400) end
-
-local function days_in_month(y, m)
-  local next_first = util.date_to_ts(("%04d-%02d-01"):format(m == 12 and y + 1 or y, m == 12 and 1 or m + 1))
-  return tonumber(os.date("!%d", next_first - 86400))
-end
+local add_days = util.add_days
 
 --- The date one cadence step after date (nil for "none"). Monthly keeps the day of the month,
 --- or the month's last day when it is shorter.
-function M.step(date, cadence)
-  if cadence == "weekly" then return add_days(date, 7) end
-  if cadence == "biweekly" then return add_days(date, 14) end
-  if cadence == "monthly" then
-    local y, m, d = date:match("^(%d+)-(%d+)-(%d+)$")
-    y, m, d = tonumber(y), tonumber(m) + 1, tonumber(d)
-    if m > 12 then y, m = y + 1, 1 end
-    return ("%04d-%02d-%02d"):format(y, m, math.min(d, days_in_month(y, m)))
-  end
-  return nil
-end
+M.step = util.step_date
 
 --- The next meeting's date after one on date: the first cadence step that is today or later.
 function M.next_date(date, cadence)

@@ -268,6 +268,16 @@ test('phone: 1:1 meetings (the list, starting one, a meeting) fit a phone', asyn
   await walk(ctx, ['/meetings', '/meetings/new', { path: meeting, name: 'meeting' }]);
 });
 
+test('phone: pulse surveys (the list, the form, a survey, its results and participation, answering) fit a phone', async (ctx) => {
+  const survey = async (f, page) => href(page, '/surveys', 'main a', /^\/surveys\/\d+$/);
+  await walk(ctx, ['/surveys', '/surveys/new', { path: survey, name: 'survey' },
+    { path: async (f, page) => `${await survey(f, page)}/edit`, name: 'survey edit' },
+    { path: async (f, page) => `${await survey(f, page)}/results`, name: 'survey results' },
+    { path: async (f, page) => `${await survey(f, page)}/participation`, name: 'survey participation' }]);
+  const round = async (f, page) => href(page, '/surveys', 'main a', /^\/surveys\/rounds\/\d+$/);
+  await walk(ctx, ['/surveys', { path: round, name: 'survey answer' }], { as: 'Hana Sato' });
+});
+
 test('phone: objectives (mine, the team, the form, the cycles, a cycle, its tree, overview and form) fit a phone', async (ctx) => {
   const cycle = async (f, page) => href(page, '/objective-cycles', 'main a', /^\/objective-cycles\/\d+$/);
   await walk(ctx, ['/objectives', '/objectives/team', '/objectives/new', '/objective-cycles', '/objective-cycles/new',

@@ -52,6 +52,11 @@ local MATRIX = {
   { "objective_cycles.manage",      ". x x . x x" },
   { "objectives.nudge",             ". x x . x x" },
   { "objectives.read_protected",    ". x . . x x" },
+  -- Pulse surveys (manage for an HR Assistant: only their own, by the part author; see surveys/permissions.lua)
+  { "surveys.create",               ". x x . x x" },
+  { "surveys.manage",               ". x . . x x" },
+  { "surveys.delete",               ". x . . x x" },
+  { "surveys.settings",             ". x . . x x" },
   -- Praise & Private Notes
   { "praise.platforms",             ". x . . x x" },
   { "praise.badges",                ". x . . x x" },
@@ -115,6 +120,8 @@ local MATRIX = {
   { "one_on_ones.write",            ". . . . . ." },
   { "one_on_ones.read_private",     ". . . . . ." },
   { "one_on_ones.edit_item",        ". . . . . ." },
+  { "surveys.read_shared",          ". . . . . ." },
+  { "surveys.answer",               ". . . . . ." },
 }
 
 -- The flag each "on" column is about.
@@ -218,7 +225,7 @@ t.test("every action has a section, a label and a reason; the all_of rows say so
       t.eq(a.roles.hr_assistant, "if:people.assistant_can_change_manager")
     end
   end
-  t.same(sections, { "User management", "Performance reviews", "360 feedback", "Objectives",
+  t.same(sections, { "User management", "Performance reviews", "360 feedback", "Objectives", "Pulse surveys",
     "Praise & Private Notes", "Automations", "General administration", "Additional" })
 end)
 

@@ -16,8 +16,8 @@ local series = H.start("ravi", "mia", { title = "Weekly", cadence = "weekly", da
 H.add("mia", series.meeting_id, { kind = "point", text = "Ask about the roadmap" })
 
 t.test("only HR Admins and Tech Admins read and switch features; others get 403 and change nothing", function()
-  t.same(features("marcus"), { one_on_ones = true, praise = true }, "both on at first")
-  t.same(features("tom"), { one_on_ones = true, praise = true })
+  t.same(features("marcus"), { one_on_ones = true, praise = true, surveys = true }, "both on at first")
+  t.same(features("tom"), { one_on_ones = true, praise = true, surveys = true })
   for _, who in ipairs({ "lena", "zoe", "ravi" }) do
     local c = H.as(who)
     t.status(c:get("/api/settings/features"), 403, who)
@@ -25,13 +25,13 @@ t.test("only HR Admins and Tech Admins read and switch features; others get 403 
     t.status(c:get("/admin/features"), 403, who)
     t.status(c:form("/admin/features", {}), 403, who)
   end
-  t.same(features("marcus"), { one_on_ones = true, praise = true }, "nothing changed")
+  t.same(features("marcus"), { one_on_ones = true, praise = true, surveys = true }, "nothing changed")
 end)
 
 t.test("a value that is not true or false is refused and changes nothing", function()
   local res = t.status(H.as("marcus"):put("/api/settings/features", { one_on_ones = "no", praise = false }), 422)
   t.contains(res.body, "one_on_ones")
-  t.same(features("marcus"), { one_on_ones = true, praise = true })
+  t.same(features("marcus"), { one_on_ones = true, praise = true, surveys = true })
 end)
 
 t.test("switched off on the page: hidden from navigation, quick create, home and the team page", function()
@@ -41,9 +41,9 @@ t.test("switched off on the page: hidden from navigation, quick create, home and
   t.contains(before, "/meetings/new")
   t.contains(t.status(H.as("ravi"):get("/team"), 200).body, "Last 1:1")
   local c = H.as("tom")
-  local done = t.status(c:follow(c:form("/admin/features", { praise = "on" })), 200)
+  local done = t.status(c:follow(c:form("/admin/features", { praise = "on", surveys = "on" })), 200)
   t.contains(done.body, "Features saved.")
-  t.same(features("tom"), { one_on_ones = false, praise = true })
+  t.same(features("tom"), { one_on_ones = false, praise = true, surveys = true })
   local entry = db.row("SELECT * FROM audit_log WHERE action = 'settings.features'")
   t.ok(entry, "audited")
   t.same(json.decode(entry.details).changed, { one_on_ones = { from = true, to = false } })
