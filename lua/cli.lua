@@ -12,6 +12,7 @@ local audit = require "services.audit"
 local import = require "services.import"
 local people = require "services.people"
 local keys = require "services.keys"
+local first_run = require "services.first_run"
 
 local M = {}
 
@@ -75,6 +76,12 @@ function M.serve(opts)
   local url = ("http://%s:%d/"):format(host:find(":") and ("[" .. host .. "]") or host, bound)
   io.stdout:write(("\nCandor is running at %s  (data folder: %s)\n"):format(url, data))
   if demo_note then io.stdout:write(demo_note) end
+  -- a new company (no --demo, nobody has an account): the one-time code for the set-up page
+  local setup_code = not opts.demo and first_run.open()
+  if setup_code then
+    io.stdout:write(("First run: nobody has an account yet. Open %ssetup and enter the set-up code\n  %s\n"
+      .. "to create the first account (HR Admin + Tech Admin). A restart prints a new code.\n"):format(url, setup_code))
+  end
   io.stdout:write("Stop it with Ctrl-C.\n\n")
   io.stdout:flush()
   log.info("listening on " .. url)

@@ -11,6 +11,7 @@ local events = require "lib.events"
 local util = require "lib.util"
 local access = require "services.access"
 local dashboard = require "services.dashboard"
+local first_run = require "services.first_run"
 
 local M = {}
 
@@ -110,6 +111,7 @@ function M.routes(r)
   r:add{ method = "GET", path = "/", auth = "public", perm = "none",
     handler = function(req)
       if req.user then return web.redirect("/home") end
+      if first_run.waiting() then return web.redirect("/setup") end -- a new company: nobody can sign in yet
       local q = web.query(req)
       return page.render(req, "signin", { title = "Sign in", next_url = q.next, email = q.email },
         { layout = "plain" })

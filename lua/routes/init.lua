@@ -2,6 +2,7 @@
 return {
   "home",
   "session",
+  "setup",
   "people",
   "admin",
   "mail_admin",

@@ -759,8 +759,11 @@ function M.hooks()
         progress = { n = o.progress, total = 100, label = "Progress" },
         badge = (o.due_on and o.due_on < today()) and "Overdue" or nil, tone = "warn" }
     end
+    -- with none yet while a cycle is open, the empty panel says so (the to-do above links to it)
+    local open = #items == 0 and views.to_set(u)[1]
     e.panels[#e.panels + 1] = { title = "Your open objectives", items = items, order = 20,
-      empty = "No open objectives. Set some when an objective cycle is open.",
+      empty = open and ("No open objectives yet. %s is open: set yours by %s."):format(open.name,
+        util.human_date(open.edit_until)) or "No open objectives. Set some when an objective cycle is open.",
       action = { label = "My objectives", href = "/objectives" } }
   end)
 

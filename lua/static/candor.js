@@ -110,6 +110,39 @@
     }
   }
 
+  // Tables on a phone stack each row's cells (candor.css); every cell is labelled with its
+  // column's name (data-label, from the head's visible text) so a stacked cell still says what
+  // it is, and the table, its rows and cells keep their roles for screen readers, which lose
+  // them when a table is not laid out as one.
+  document.querySelectorAll("table.table").forEach(function (table) {
+    var names = [];
+    var head = table.tHead && table.tHead.rows[table.tHead.rows.length - 1];
+    if (head) {
+      Array.prototype.forEach.call(head.cells, function (th) {
+        var copy = th.cloneNode(true);
+        copy.querySelectorAll(".sr-only, [aria-hidden=true]").forEach(function (x) { x.remove(); });
+        var name = copy.textContent.replace(/[\u25b2\u25bc]/g, "").replace(/\s+/g, " ").trim();
+        for (var i = 0; i < (th.colSpan || 1); i++) names.push(name);
+      });
+    }
+    table.setAttribute("role", "table");
+    Array.prototype.forEach.call(table.querySelectorAll(":scope > thead, :scope > tbody, :scope > tfoot"), function (g) {
+      g.setAttribute("role", "rowgroup");
+    });
+    Array.prototype.forEach.call(table.rows, function (tr) {
+      tr.setAttribute("role", "row");
+      var col = 0;
+      Array.prototype.forEach.call(tr.cells, function (cell) {
+        var header = cell.tagName === "TH";
+        cell.setAttribute("role", header ? (cell.scope === "row" ? "rowheader" : "columnheader") : "cell");
+        if (!header && names[col] && !cell.hasAttribute("data-label") && (cell.colSpan || 1) === 1) {
+          cell.setAttribute("data-label", names[col]);
+        }
+        col += cell.colSpan || 1;
+      });
+    });
+  });
+
   // Close open menus when clicking elsewhere or pressing Escape.
   document.addEventListener("click", function (ev) {
     document.querySelectorAll("details.menu[open]").forEach(function (d) {

@@ -204,6 +204,12 @@ async function walk({ browser, baseURL, guard, shot }, visits, { signedOut = fal
         // a page may be drawn without the navigation (the 404 page of an unknown address)
         const withNav = !spec.maybePlain || await page.locator('#main-nav').count() > 0;
         if (size === 390 && !signedOut && withNav) for (const p of await menuProblems(page)) problems.push(`${name} at 390 px: ${p}`);
+        // the account menu's button keeps a name when the person's name beside the avatar is hidden
+        const account = size === 390 && !signedOut && withNav && await page.locator('details.user-menu > summary').evaluate((s) => {
+          const shown = [...s.querySelectorAll('*')].filter((e) => !e.closest('[aria-hidden="true"]') && e.offsetParent !== null);
+          return (s.getAttribute('aria-label') || shown.map((e) => e.textContent).join('')).trim();
+        });
+        if (account === '') problems.push(`${name} at 390 px: the account menu's button has no name`);
         if (size === 1366 && !signedOut && withNav) {
           const side = await page.locator('#main-nav').isVisible();
           if (!side) problems.push(`${name} at 1366 px: the sidebar navigation is not shown`);

@@ -157,7 +157,8 @@ export async function titleContrast(page) {
 }
 
 /**
- * What is wrong with the page's layout at `width` px: sideways scrolling, a check box or radio
+ * What is wrong with the page's layout at `width` px: sideways scrolling (of the page, or of a box
+ * inside it such as a table in its card), a check box or radio
  * button squeezed thin, no visible h1, an h1 cut off or covered, an h1 with contrast under 4.5 (computed or painted). [] when fine.
  */
 export async function layoutProblems(page, width) {
@@ -192,8 +193,21 @@ export async function layoutProblems(page, width) {
         squashed.push(`${el.name || el.id || el.type} (${Math.round(r.width)}x${Math.round(r.height)})`);
       }
     }
-    return { scrollWidth: se.scrollWidth, title, widest, squashed };
+    // a box that scrolls sideways inside the page (a table in its card): on a phone nothing
+    // may; on a wide screen only code (a <pre>, a code editor) whose lines are longer than it
+    const phone = document.documentElement.clientWidth <= 600;
+    const inner = [];
+    for (const el of document.querySelectorAll('body *')) {
+      if (el.clientWidth === 0 || el.scrollWidth <= el.clientWidth + 1) continue;
+      const cs = getComputedStyle(el);
+      if (!/auto|scroll/.test(cs.overflowX)) continue;
+      if (!phone && /^pre/.test(cs.whiteSpace)) continue;
+      const what = `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}${el.className && typeof el.className === 'string' ? `.${el.className.trim().split(/\s+/).join('.')}` : ''}`;
+      inner.push(`${what} (${el.scrollWidth} px in ${el.clientWidth})`);
+    }
+    return { scrollWidth: se.scrollWidth, title, widest, squashed, inner };
   });
+  if (m.inner.length) problems.push(`scrolls sideways inside: ${m.inner.slice(0, 5).join(', ')}`);
   if (m.squashed.length) problems.push(`squashed check boxes or radio buttons: ${m.squashed.slice(0, 5).join(', ')}`);
   if (m.scrollWidth > width) {
     problems.push(`scrolls sideways: ${m.scrollWidth} px wide at ${width} px${m.widest ? ` (${m.widest.what} reaches ${m.widest.right})` : ''}`);
