@@ -446,6 +446,26 @@ static void a_job_is_found_by_its_key(void **state)
 	assert_int_equal(sched_find(db, "mail:8", collect, &s), 0);
 }
 
+/** A job cancelled while it runs, then a new job: the new one never takes the running one's id,
+ * so finishing or retrying the first cannot remove or move the second. */
+static void ids_are_never_reused(void **state)
+{
+	(void)state;
+	int64_t running = add(db, 1000, "slow", "{}", "run:1");
+	assert_int_equal(sched_claim(db, running, "p1"), 1);
+	assert_int_equal(sched_cancel(db, "run:1", 0), 1);
+	int64_t next = add(db, 2000, "next", "{}", "run:2");
+	assert_true(next != running);
+	assert_int_equal(sched_done(db, running), 0);
+	assert_int_equal(has_key("run:2"), 1);
+	assert_int_equal(sched_retry(db, running, 9000, "failed"), 0);
+	struct seen s = {0};
+	assert_int_equal(sched_each_due(db, 5000, 16, NULL, collect, &s), 1);
+	assert_int_equal(s.ids[0], next);
+	assert_int_equal(s.due[0], 2000);
+	assert_int_equal(s.attempts[0], 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -466,6 +486,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(a_job_replaced_while_it_runs_keeps_the_new_plan, setup, teardown),
 	    cmocka_unit_test_setup_teardown(claims_of_processes_that_are_gone_are_released, setup, teardown),
 	    cmocka_unit_test_setup_teardown(a_job_is_found_by_its_key, setup, teardown),
+	    cmocka_unit_test_setup_teardown(ids_are_never_reused, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("scheduler", tests, NULL, NULL);
 }
