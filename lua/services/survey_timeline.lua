@@ -24,6 +24,7 @@ local db = require "lib.db"
 local events = require "lib.events"
 local json = require "lib.json"
 local util = require "lib.util"
+local dates = require "lib.dates"
 local accounts = require "services.accounts"
 local mail = require "services.mail"
 local kit = require "services.timeline_steps"
@@ -135,15 +136,15 @@ local function plan_open(id)
   app.cancel_jobs(prefix(id) .. "open")
   if not s or not s.next_opens_on or (s.phase ~= "scheduled" and s.phase ~= "running") then return end
   -- a round due today or earlier (launched on its start date, or waiting while switched off) opens
-  -- now; a later one at notifications.send_hour_utc on its day
-  local today = util.format_date(clock.now())
+  -- now; a later one at notifications.send_hour on its day
+  local today = dates.today()
   local due = s.next_opens_on <= today and clock.now() or kit.when({ offset = 0 }, s.next_opens_on)
   app.schedule(due, "survey.open", { survey_id = id, opens_on = s.next_opens_on }, prefix(id) .. "open")
 end
 
 local function plan_round(e)
   local r = db.row("SELECT * FROM survey_rounds WHERE id = ?", e.round_id)
-  app.schedule(util.date_to_ts(r.closes_on) + 86400, "survey.close", { round_id = r.id },
+  app.schedule(dates.local_to_utc(dates.add_days(r.closes_on, 1), 0), "survey.close", { round_id = r.id },
     prefix(e.survey_id) .. "close:" .. r.id)
   local now = clock.now()
   for _, step in ipairs(steps) do

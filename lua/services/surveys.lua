@@ -30,6 +30,7 @@ local events = require "lib.events"
 local json = require "lib.json"
 local schema = require "lib.schema"
 local util = require "lib.util"
+local dates = require "lib.dates"
 local access = require "services.access"
 local audit = require "services.audit"
 local settings = require "services.settings"
@@ -74,7 +75,7 @@ function M.set_company_threshold(actor, value, req)
   end)
 end
 
-local function today() return util.format_date(clock.now()) end
+local function today() return dates.today() end
 
 local add_days = util.add_days
 
