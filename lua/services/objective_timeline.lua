@@ -25,6 +25,7 @@ local clock = require "core.clock"
 local db = require "lib.db"
 local events = require "lib.events"
 local util = require "lib.util"
+local dates = require "lib.dates"
 local accounts = require "services.accounts"
 local mail = require "services.mail"
 local kit = require "services.timeline_steps"
@@ -273,6 +274,13 @@ function M.init(a)
     events.hook(name, function(e) plan_cycle(e.cycle_id) end)
   end
   events.hook("objective_cycle.deleted", function(e) app.cancel_jobs(cycle_prefix(e.cycle_id), true) end)
+  -- the company's time zone or send hour changed: the steps still to come move (a step is at
+  -- most 60 days after its date)
+  events.hook("company_time.changed", function()
+    local since = dates.add_days(dates.today(), -61)
+    for _, r in ipairs(db.query("SELECT id FROM objectives WHERE due_on >= ?", since)) do plan_objective(r.id) end
+    for _, r in ipairs(db.query("SELECT id FROM objective_cycles WHERE edit_until >= ?", since)) do plan_cycle(r.id) end
+  end)
 end
 
 return M

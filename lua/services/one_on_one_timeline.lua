@@ -191,6 +191,12 @@ function M.init(a)
     "meeting.skipped", "meeting_series.ended" }) do
     events.hook(name, function(e) plan(e.series_id) end)
   end
+  -- the company's time zone or send hour changed: the upcoming meetings' steps move
+  events.hook("company_time.changed", function()
+    for _, r in ipairs(db.query("SELECT DISTINCT series_id FROM meetings WHERE status = 'upcoming'")) do
+      plan(r.series_id)
+    end
+  end)
 end
 
 return M

@@ -244,6 +244,14 @@ function M.init(a)
   events.hook("survey_round.closed", function(e) app.cancel_jobs(prefix(e.survey_id) .. "wf:" .. e.round_id .. ":", true) end)
   events.hook("survey.ended", function(e) app.cancel_jobs(prefix(e.survey_id) .. "open") end)
   events.hook("survey.deleted", function(e) app.cancel_jobs(prefix(e.survey_id), true) end)
+  -- the company's time zone or send hour changed: open rounds (their steps and close) and the
+  -- next rounds' openings move
+  events.hook("company_time.changed", function()
+    for _, r in ipairs(db.query("SELECT id, survey_id FROM survey_rounds WHERE status = 'open'")) do
+      plan_round({ round_id = r.id, survey_id = r.survey_id })
+    end
+    for _, s in ipairs(db.query("SELECT id FROM surveys WHERE phase IN ('scheduled', 'running')")) do plan_open(s.id) end
+  end)
 end
 
 return M
