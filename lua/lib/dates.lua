@@ -137,15 +137,6 @@ function M.week_days()
   return { 1, 2, 3, 4, 5, 6, 0 }
 end
 
---- The first day of the week that holds date ("YYYY-MM-DD"), as the company's weeks run.
-function M.week_start_of(date)
-  local ts = M.local_to_utc(date, 12, 0, "UTC")
-  if not ts then return nil end
-  local l = tz.local_time("UTC", ts)
-  local back = (l.wday - M.week_days()[1]) % 7
-  return M.date_of(ts - back * 86400, "UTC")
-end
-
 --- The offset of the company's zone now as "+01:00" (for the settings page).
 function M.offset_text(ts, zone)
   local off = wall(ts or clock.now(), zone or source().zone).offset

@@ -56,7 +56,7 @@ local function valid_zone(v)
     end
   end
   if known[v] and tz.check(v) then return true end
-  return nil, "is not a time zone of the tz database (e.g. Europe/Berlin, America/New_York or UTC)"
+  return nil, "must be a time zone of the tz database (e.g. Europe/Berlin, America/New_York or UTC)"
 end
 
 --- The current values: { time_zone =, date_format =, week_start =, send_hour = }.
@@ -74,7 +74,9 @@ function M.save(actor, input, req)
   local values, problems, changed = {}, {}, {}
   for _, s in ipairs(M.SETTINGS) do
     local v = (input or {})[s.name]
-    if v ~= nil then
+    if v == "" then
+      problems[s.name] = "Must be set."
+    elseif v ~= nil then
       local checked, msg = settings.check(s.key, v)
       if checked == nil then problems[s.name] = msg:gsub("^%l", string.upper) .. "." else values[s.name] = checked end
     end

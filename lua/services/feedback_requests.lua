@@ -263,7 +263,7 @@ function M.init(a)
   app.on_job("feedback_request.remind", remind)
   -- the company's time zone or send hour changed: the reminders still to come move
   events.hook("company_time.changed", function()
-    for _, r in ipairs(db.query("SELECT id, due_date FROM feedback_requests WHERE status = 'open' AND due_date >= ?",
+    for _, r in ipairs(db.query("SELECT id, due_date FROM feedback_requests WHERE due_date >= ?",
         dates.today())) do
       plan_reminder(r.id, r.due_date)
     end

@@ -6,7 +6,7 @@
 -- services/one_on_one_timeline.lua runs the 1:1 mails (its dates are each objective's, not a
 -- cycle's, so it is not a kind of the engine): event steps (`on`) hook the named events and
 -- queue their mails inside the change's transaction; dated steps (`at`, offset in days, mails
--- at notifications.send_hour_utc) are jobs.
+-- at notifications.send_hour) are jobs.
 --
 -- Anchors: `due` (an objective's due date: one job per step and objective, keyed
 -- objective_cycle:<cycle>:objective:<id>:wf:step:<step>, planned when the objective is created

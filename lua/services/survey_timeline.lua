@@ -3,9 +3,9 @@
 --
 -- Jobs (keys start with survey:<id>: so deleting a survey cancels them all):
 --   survey.open   survey:<id>:open           the next round opens on next_opens_on at
---                                            notifications.send_hour_utc (planned on launch, on an
+--                                            notifications.send_hour (planned on launch, on an
 --                                            edit of a scheduled survey, and when a round opens);
---   survey.close  survey:<id>:close:<round>  the round closes at 00:00 UTC after its last day;
+--   survey.close  survey:<id>:close:<round>  the round closes at midnight (company time) after its last day;
 --   survey.step   survey:<id>:wf:<round>:<step>  a dated step (`at = "closes"`), planned when the
 --                                            round opens, cancelled when it closes;
 --   survey.send   survey:<id>:send:<n>       the mails of an event step, queued in slices of
