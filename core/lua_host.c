@@ -590,6 +590,15 @@ static int l_tasks(lua_State *L)
 	return 1;
 }
 
+/** host.offload_checkpoints() moves the WAL's checkpoints off the loop, as serving does (for a
+ * long `candor run` script). */
+static int l_offload_checkpoints(lua_State *L)
+{
+	(void)L;
+	host_offload_checkpoints();
+	return 0;
+}
+
 /** host.checkpoints() -> {offloaded=, runs=, failures=, frames=, done=, wal_frames=}: the WAL
  * checkpoints the thread pool ran (frames and done: the WAL's size and what was copied, last time). */
 static int l_checkpoints(lua_State *L)
@@ -666,6 +675,7 @@ int luaopen_core_host(lua_State *L)
 	    {"version", l_version},
 	    {"tasks", l_tasks},
 	    {"checkpoints", l_checkpoints},
+	    {"offload_checkpoints", l_offload_checkpoints},
 	    {"shutdown", l_shutdown},
 	    {NULL, NULL},
 	};
