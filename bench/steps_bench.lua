@@ -2,7 +2,7 @@
 -- 10,000 people: the built-in workflow's first self-assessment reminder of a cycle of 9,999
 -- reviewees (9,999 mails). Prints "key value" lines for bench_steps.sh:
 --   hold_ms    the longest the step held the event loop: its longest stretch of work between two
---              pauses (core.timer.sleep) in which the loop serves others
+--              pauses (core.timer.yield or sleep) in which the loop serves others
 --   tx_ms      its longest transaction
 --   total_ms   the whole step
 --   slices     how many transactions it made
@@ -25,6 +25,7 @@ local before = db.value("SELECT count(*) FROM outbox")
 local r = B.holds(function() assert(jobs.run_now(key), "the step failed") end)
 print("hold_ms", r.hold_ms)
 print("tx_ms", r.tx_ms)
+io.stderr:write("bench: the step's longest stretch ended at", r.where or "", "\n")
 print("total_ms", r.total_ms)
 print("slices", r.transactions)
 print("pauses", r.pauses)
