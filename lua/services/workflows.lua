@@ -81,7 +81,7 @@ M.SUSPEND_AFTER = 3
 --- pause (the collector's share, lib/pacing, is part of it). With the slice's commit (it does
 --- not wait for the disk: db.slices), a stretch stays within the 5 ms a periodic task may hold
 --- the loop.
-M.SLICE_MS = 3
+M.SLICE_MS = 2.5
 --- Items read per transaction by a step to a whole cycle (kinds whose items have page()).
 M.PAGE = 500
 
