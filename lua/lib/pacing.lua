@@ -128,6 +128,13 @@ function M.elapsed_us()
   return running > 0 and clock.mono_us() - began or 0
 end
 
+--- A slice's clock: over() tells whether ms went by since slice(ms) was called or since the end
+--- of the last pause of long work (its collection included), whichever is longer.
+function M.slice(ms)
+  local started = clock.mono_us()
+  return function() return math.max(clock.mono_us() - started, M.elapsed_us()) >= ms * 1000 end
+end
+
 --- Whether long work runs now, and the pauses and collection cycles counted (for tests).
 function M.state()
   return { long = running > 0, pauses = stats.pauses, collections = stats.collections }

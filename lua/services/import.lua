@@ -790,12 +790,12 @@ local function execute(id, opts)
   local ok, err = pcall(function()
     if #list == 0 then return end
     db.slices(function()
-      local started = clock.mono_us()
+      local over = pacing.slice(M.SLICE_MS)
       repeat
         i = i + 1
         apply_step(imp, actor, ctx, rec, list[i], id_of)
         done = done + 1
-      until i >= #list or math.max(clock.mono_us() - started, pacing.elapsed_us()) >= M.SLICE_MS * 1000
+      until i >= #list or over()
       local n = db.exec([[UPDATE imports SET phase = ?, done = ?, report = ?, heartbeat_at = ?, updated_at = ?
         WHERE id = ? AND runner = ?]], list[i][1], done, json.encode(rec), clock.now(), clock.now(), imp.id, token)
       if n ~= 1 then errors.conflict(TAKEN) end

@@ -21,6 +21,7 @@
 -- title and introduction, the last day and a link; never an answer.
 local clock = require "core.clock"
 local db = require "lib.db"
+local pacing = require "lib.pacing"
 local events = require "lib.events"
 local json = require "lib.json"
 local util = require "lib.util"
@@ -34,7 +35,8 @@ local M = {}
 
 local app -- set by init
 
-M.SLICE_MS = 5
+--- Milliseconds of mail queueing per transaction (see workflows.SLICE_MS).
+M.SLICE_MS = 2.5
 M.ANCHORS = { "closes" }
 M.EVENTS = { "survey_round.invited", "survey_round.opened", "survey_round.closed", "survey.shared" }
 M.GROUPS = { "invited", "participants", "shared", "creator" }
@@ -103,12 +105,12 @@ end
 -- from, or nil when all are queued.
 local function send_some(step, s, r, people, from, key_part)
   local v = vars_of(s, r)
-  local started = clock.mono_ms()
+  local over = pacing.slice(M.SLICE_MS)
   for i = from, #people do
     local u = people[i]
     mail.queue{ template = step.template, to = u, related_type = r and "survey_round" or "survey",
       related_id = r and r.id or s.id, dedupe_key = ("%s:%s:%d"):format(key_part, step.id, u.id), vars = v }
-    if i < #people and clock.mono_ms() - started >= M.SLICE_MS then return i + 1 end
+    if i < #people and over() then return i + 1 end
   end
 end
 

@@ -746,16 +746,14 @@ end
 -- Queues the step's mails to recipients[from], recipients[from + 1], ...; with slice_ms, stops
 -- once that much time went by and returns the index to go on from as well.
 local function queue_mails(kind, cycle, step, recipients, key_part, from, slice_ms)
-  local started, n = clock.mono_us(), 0
+  local over, n = slice_ms and pacing.slice(slice_ms), 0
   for i = from, #recipients do
     local rc = recipients[i]
     local id = mail.queue({ template = step.template, to = rc.user, vars = rc.vars, cc = rc.cc,
       related_type = kind.related_type or "cycle", related_id = cycle.id,
       dedupe_key = ("%s:%s:%s:%d"):format(kind.dedupe_root(cycle.id), step.id, key_part, rc.user.id) })
     if id then n = n + 1 end
-    if slice_ms and i < #recipients and math.max(clock.mono_us() - started, pacing.elapsed_us()) >= slice_ms * 1000 then
-      return n, i + 1
-    end
+    if over and i < #recipients and over() then return n, i + 1 end
   end
   return n
 end
