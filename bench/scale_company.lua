@@ -202,13 +202,13 @@ local function objectives(n)
   local vis = { "public", "public", "public", "public", "public", "public", "protected", "protected", "protected", "private" }
   local statuses = { "on_track", "on_track", "at_risk", "off_track", "done" }
   local current
-  local function add(cycle, owner, level, parent, i, from, to)
+  local function add(oc, owner, level, parent, i, from, to)
     local id, done = oid, to < now
     oid = oid + 1
     local progress = done and (i * 37) % 101 or (i * 37) % 71
     db.exec([[INSERT INTO objectives(id, cycle_id, owner_id, level, parent_id, visibility, title_enc, status, progress,
         due_on, created_by, created_at, updated_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)]],
-      id, cycle, owner, level, parent, vis[i % 10 + 1],
+      id, oc, owner, level, parent, vis[i % 10 + 1],
       crypt.seal("objectives", "title_enc", { id }, ("Ship the %s goal %d"):format(level, i)),
       done and (progress == 100 and "done" or "missed") or statuses[i % 5 + 1], progress,
       util.format_date(to), owner, from, from)
@@ -235,20 +235,20 @@ local function objectives(n)
     for q = 3, 0, -1 do
       local from = now - (q * 91 + 45) * 86400
       local to = from + 90 * 86400
-      local cycle = db.insert([[INSERT INTO objective_cycles(name, starts_on, ends_on, edit_until, update_until,
+      local oc = db.insert([[INSERT INTO objective_cycles(name, starts_on, ends_on, edit_until, update_until,
           created_by, created_at, updated_at) VALUES(?, ?, ?, ?, ?, 1, ?, ?)]], ("Quarter %d"):format(4 - q),
         util.format_date(from), util.format_date(to), util.format_date(from + 14 * 86400), util.format_date(to + 14 * 86400),
         from, from)
       local company, team = {}, {}
-      for i = 1, 3 do company[i] = add(cycle, 1, "company", nil, i, from, to) end
-      for m = 1, (n - 2) // 8 + 1 do team[m] = add(cycle, m, "team", company[m % 3 + 1], m, from, to) end
+      for i = 1, 3 do company[i] = add(oc, 1, "company", nil, i, from, to) end
+      for m = 1, (n - 2) // 8 + 1 do team[m] = add(oc, m, "team", company[m % 3 + 1], m, from, to) end
       for i = 1, n do
         for k = 1, 3 do
           local parent = i > 1 and team[(i - 2) // 8 + 1] or company[k]
-          add(cycle, i, "individual", parent, i * 3 + k, from, to)
+          add(oc, i, "individual", parent, i * 3 + k, from, to)
         end
       end
-      current = cycle
+      current = oc
     end
   end)
   return current

@@ -33,7 +33,7 @@ local DIM_SQL = { department = "r.department", location = "r.location",
 local function round1(x) return math.floor(x * 10 + 0.5) / 10 end
 
 -- The rows of closed rounds' aggregates by query and arguments (read-only once kept).
-local closed = memo.new({ "survey_rounds" }, 512)
+local closed_memo = memo.new({ "survey_rounds" }, 512)
 
 local function load_rows(_, sql, ...) return db.query(sql, ...) end
 
@@ -41,7 +41,7 @@ local function load_rows(_, sql, ...) return db.query(sql, ...) end
 local function closed_rows(sql, ...)
   local parts = { sql }
   for i = 1, select("#", ...) do parts[#parts + 1] = tostring((select(i, ...))) end
-  return closed:fetch(table.concat(parts, "\0"), load_rows, sql, ...)
+  return closed_memo:fetch(table.concat(parts, "\0"), load_rows, sql, ...)
 end
 
 --- Hides groups below threshold (and those marked .forced) and, when the hidden ones together have
