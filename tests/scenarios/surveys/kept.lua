@@ -9,22 +9,6 @@ local H = dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "_helpers.lua"
 
 t.demo()
 
--- The SQL texts of the statements fn runs through lib/db.
-local function statements(fn)
-  local seen, real = {}, {}
-  for _, name in ipairs({ "query", "row", "value", "column", "columns", "exec" }) do
-    real[name] = db[name]
-    db[name] = function(sql, ...)
-      seen[#seen + 1] = sql
-      return real[name](sql, ...)
-    end
-  end
-  local ok, err = pcall(fn)
-  for name, f in pairs(real) do db[name] = f end
-  if not ok then error(err, 0) end
-  return seen
-end
-
 -- How many of the statements read table tbl.
 local function reading(list, tbl)
   local n = 0
@@ -52,11 +36,11 @@ t.test("a second look at a closed round's results reads no answer and no invitat
   local c = H.as("marcus")
   local page = "/surveys/" .. s.id .. "/results"
   local first_body
-  local first = statements(function() first_body = t.status(c:get(page), 200).body end)
+  local first = t.statements(function() first_body = t.status(c:get(page), 200).body end)
   t.ok(reading(first, "survey_responses") > 0, "the first look reads the answers")
   for _, path in ipairs({ page, "/api/surveys/" .. s.id .. "/results" }) do
     local body
-    local again = statements(function() body = t.status(c:get(path), 200).body end)
+    local again = t.statements(function() body = t.status(c:get(path), 200).body end)
     t.eq(reading(again, "survey_responses"), 0, "answers read again: " .. path)
     t.eq(reading(again, "survey_invitations"), 0, "invitations read again: " .. path)
     if path == page then t.eq(body, first_body, "the same page") end
