@@ -12,6 +12,7 @@ local clock = require "core.clock"
 local authz = require "core.authz"
 local objectives = require "services.objectives"
 local cycles = require "services.objective_cycles"
+local directory = require "services.directory"
 
 local M = {}
 
@@ -188,18 +189,17 @@ local LIST_COLS = [[o.id, o.cycle_id, o.owner_id, o.level, o.parent_id, o.visibi
 local list_orders = memo.new({ "users" }, 8)
 
 local function list_order(_, s)
-  local ranked = db.column("SELECT id FROM users ORDER BY name COLLATE FOLD, id")
-  local rank = {}
-  for k, uid in ipairs(ranked) do rank[uid] = k end
-  local buckets, owner = {}, s.cols.owner_id
+  local rank = directory.name_order().rank
+  local buckets, owner, last = {}, s.cols.owner_id, 0
   for i = 1, s.n do -- the skeleton is in id order, so each owner's rows stay in id order
     local r = rank[owner[i]]
     local b = buckets[r]
     if not b then b = {}; buckets[r] = b end
     b[#b + 1] = i
+    if r > last then last = r end
   end
   local order = {}
-  for k = 1, #ranked do
+  for k = 1, last do
     local b = buckets[k]
     if b then table.move(b, 1, #b, #order + 1, order) end
   end
