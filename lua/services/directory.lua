@@ -204,6 +204,16 @@ function M.sorted_by_name(ids)
   return out
 end
 
+--- Page page (a number or text; 1 when out of range) of per_page of the list ids: the ids on it and
+--- { page, pages, total }.
+function M.paged(ids, page, per_page)
+  local pages = math.max(1, (#ids + per_page - 1) // per_page)
+  page = math.tointeger(tonumber(page)) or 1
+  if page < 1 or page > pages then page = 1 end
+  return table.move(ids, (page - 1) * per_page + 1, math.min(#ids, page * per_page), 1, {}),
+    { page = page, pages = pages, total = #ids }
+end
+
 --- The employees reporting to id who are not deactivated (id, name, job_title), by name.
 function M.employee_reports(id)
   return db.query([[SELECT id, name, job_title FROM users WHERE manager_id = ? AND kind = 'employee'

@@ -730,14 +730,9 @@ M.TEAM_PER_PAGE = 100
 --- rows, people, { page, pages, total } (page: 1 when out of range). Two queries, whatever the size
 --- of the team.
 function M.team(actor, page)
-  local ids = directory.sorted_by_name(authz.reports(actor.id, false))
-  local per_page = M.TEAM_PER_PAGE
-  local pages = math.max(1, (#ids + per_page - 1) // per_page)
-  page = math.tointeger(tonumber(page)) or 1
-  if page < 1 or page > pages then page = 1 end
-  local paging = { page = page, pages = pages, total = #ids }
-  if #ids == 0 then return {}, {}, paging end
-  local shown = table.move(ids, (page - 1) * per_page + 1, math.min(#ids, page * per_page), 1, {})
+  local shown, paging = directory.paged(directory.sorted_by_name(authz.reports(actor.id, false)), page,
+    M.TEAM_PER_PAGE)
+  if #shown == 0 then return {}, {}, paging end
   local direct = {}
   for _, id in ipairs(authz.reports(actor.id, true)) do direct[id] = true end
   local list = json.encode(shown)
