@@ -183,14 +183,15 @@ end
 --- read-only. One query after a person changed, none otherwise.
 function M.name_order() return by_name:fetch(1, load_by_name) end
 
---- The people among ids who are not deactivated, in name order (M.name_order), without a query
---- when nobody changed.
-function M.sorted_by_name(ids)
+--- The people among ids who are not deactivated (with_deactivated: all of them), in name order
+--- (M.name_order), without a query when nobody changed.
+function M.sorted_by_name(ids, with_deactivated)
   local o = M.name_order()
+  local gone = with_deactivated and {} or o.deactivated
   local out = {}
   if #ids * 16 < #o.ids then -- a few: sort them
     for _, id in ipairs(ids) do
-      if o.rank[id] and not o.deactivated[id] then out[#out + 1] = id end
+      if o.rank[id] and not gone[id] then out[#out + 1] = id end
     end
     local rank = o.rank
     table.sort(out, function(a, b) return rank[a] < rank[b] end)
@@ -198,7 +199,7 @@ function M.sorted_by_name(ids)
     local wanted = {}
     for _, id in ipairs(ids) do wanted[id] = true end
     for _, id in ipairs(o.ids) do
-      if wanted[id] and not o.deactivated[id] then out[#out + 1] = id end
+      if wanted[id] and not gone[id] then out[#out + 1] = id end
     end
   end
   return out
