@@ -207,7 +207,7 @@ local function breakdowns_of(_, round_id, threshold)
   local dims, by_key, joint = {}, {}, {}
   for d = 1, #M.DIMENSIONS do dims[d], by_key[d] = {}, {} end
   local function key_of(v) return v == nil and "" or tostring(v) end
-  for _, x in ipairs(closed_rows(([[SELECT %s AS d1, %s AS d2, %s AS d3, count(*) AS n FROM survey_responses r
+  for _, x in ipairs(db.query(([[SELECT %s AS d1, %s AS d2, %s AS d3, count(*) AS n FROM survey_responses r
       WHERE r.round_id = ? GROUP BY 1, 2, 3]]):format(DIM_SQL.department, DIM_SQL.location, DIM_SQL.manager), round_id)) do
     local keys = { key_of(x.d1), key_of(x.d2), key_of(x.d3) }
     joint[#joint + 1] = { keys = keys, n = x.n }
@@ -225,7 +225,7 @@ local function breakdowns_of(_, round_id, threshold)
   local out = {}
   for d, dim in ipairs(M.DIMENSIONS) do
     local groups = dims[d]
-    for _, x in ipairs(closed_rows(([[SELECT %s AS g, CAST(a.key AS INTEGER) + 1 AS q, sum(a.value) AS total, count(*) AS n
+    for _, x in ipairs(db.query(([[SELECT %s AS g, CAST(a.key AS INTEGER) + 1 AS q, sum(a.value) AS total, count(*) AS n
         FROM survey_responses r, json_each(r.answers) a WHERE r.round_id = ? AND a.type = 'integer' GROUP BY 1, 2]]):format(
         DIM_SQL[dim]), round_id)) do
       local g = by_key[d][key_of(x.g)]
@@ -259,7 +259,7 @@ end
 -- A closed round's breakdowns at a threshold (the managers' names from users) and its comments,
 -- decrypted (like the review chart's memo: a few rounds, only while no round moves), are kept.
 -- Both are shared: read-only.
-local closed_views = memo.new({ "survey_rounds", "users" }, 64)
+local closed_views = memo.new({ "survey_rounds", "users" }, 16)
 local closed_comments = memo.new({ "survey_rounds" }, 16)
 
 local function breakdowns(s, round_id)
