@@ -86,9 +86,8 @@ function M.long(fn, ...)
   if running == 1 then
     collectgarbage("incremental", table.unpack(M.INCREMENTAL))
     next_kb, in_cycle = collectgarbage("count") * M.GROWTH, false
-    turn()
   end
-  collectgarbage("stop")
+  turn() -- what came before (the switch, a job's own bookkeeping) is a stretch of its own
   local res = table.pack(pcall(fn, ...))
   if running == 1 then -- the cycle under way ends, then a whole one frees what the work left
     local cycles = 0

@@ -24,6 +24,7 @@
 local clock = require "core.clock"
 local crypto = require "core.crypto"
 local db = require "lib.db"
+local pacing = require "lib.pacing"
 local crypt = require "lib.crypt"
 local errors = require "lib.errors"
 local events = require "lib.events"
@@ -612,28 +613,59 @@ end
 
 -- ------------------------------------------------------------------ rounds (the timeline's jobs)
 
---- Opens the next round of survey id if it is due on date opens_on (the job's check): invites
---- every participant (one statement), plans nothing itself (the timeline hooks the events).
---- Returns the round, or nil when nothing was due.
+--- Invitations written per statement when a round opens.
+M.INVITE_PAGE = 500
+--- Milliseconds of inviting per transaction when a round opens (see workflows.SLICE_MS).
+M.SLICE_MS = 2.5
+
+--- Opens the next round of survey id if it is due on date opens_on (the job's check). The round
+--- is made in one transaction, its participants invited in slices by id (lib/db slices: 10,000
+--- people never hold the loop long; someone not invited yet sees the round a moment later), and
+--- the last slice moves the survey on and fires survey_round.opened and .invited. Cut short (a
+--- crash), the job runs it again and it goes on with the round it made. Plans nothing itself
+--- (the timeline hooks the events). Returns the round, or nil when nothing was due.
 function M.open_round(id, opens_on)
-  local s = row(id)
-  if not s or (s.phase ~= "scheduled" and s.phase ~= "running") or s.next_opens_on ~= opens_on then return nil end
-  if db.value("SELECT 1 FROM survey_rounds WHERE survey_id = ? AND status = 'open'", s.id) then return nil end
-  local day = opens_on < today() and today() or opens_on -- late when the switch was off
-  local seq = (db.value("SELECT max(seq) FROM survey_rounds WHERE survey_id = ?", s.id) or 0) + 1
-  local closes = M.closes_on(day, s.round_days)
-  local rid = db.insert("INSERT INTO survey_rounds(survey_id, seq, opens_on, closes_on) VALUES(?,?,?,?)",
-    s.id, seq, day, closes)
-  db.exec(([[INSERT INTO survey_invitations(round_id, user_id) SELECT ?, u.id FROM users u, surveys s
-    WHERE s.id = ? AND %s]]):format(M.PARTICIPANT_SQL), rid, s.id)
-  local invited = db.value("SELECT count(*) FROM survey_invitations WHERE round_id = ?", rid)
-  local nxt = M.step(opens_on, s.frequency)
-  while nxt and nxt <= closes do nxt = M.step(nxt, s.frequency) end
-  db.exec("UPDATE surveys SET phase = 'running', next_opens_on = ?, updated_at = ? WHERE id = ?", nxt, clock.now(), s.id)
-  events.fire("survey_round.opened", { survey_id = s.id, round_id = rid, seq = seq, opens_on = day, closes_on = closes,
-    invited = invited, next_opens_on = nxt })
-  events.fire("survey_round.invited", { survey_id = s.id, round_id = rid })
-  return db.row("SELECT * FROM survey_rounds WHERE id = ?", rid)
+  local rid = db.transaction(function()
+    local s = row(id)
+    if not s or (s.phase ~= "scheduled" and s.phase ~= "running") or s.next_opens_on ~= opens_on then return nil end
+    local open = db.row("SELECT id, opens_on FROM survey_rounds WHERE survey_id = ? AND status = 'open'", s.id)
+    -- an open round of this opening (made before the survey moved on) was cut short: go on with it
+    if open then return open.opens_on >= opens_on and open.id or nil end
+    local day = opens_on < today() and today() or opens_on -- late when the switch was off
+    local seq = (db.value("SELECT max(seq) FROM survey_rounds WHERE survey_id = ?", s.id) or 0) + 1
+    return db.insert("INSERT INTO survey_rounds(survey_id, seq, opens_on, closes_on) VALUES(?,?,?,?)",
+      s.id, seq, day, M.closes_on(day, s.round_days))
+  end)
+  if not rid then return nil end
+  local after, opened = db.value("SELECT max(user_id) FROM survey_invitations WHERE round_id = ?", rid) or 0, false
+  db.slices(function()
+    local s, r = row(id), db.row("SELECT * FROM survey_rounds WHERE id = ?", rid)
+    if not s or not r or r.status ~= "open" or s.next_opens_on ~= opens_on then return false end
+    local over = pacing.slice(M.SLICE_MS)
+    repeat
+      local ids = db.column(([[SELECT u.id FROM users u, surveys s WHERE s.id = ? AND %s AND u.id > ?
+        ORDER BY u.id LIMIT ?]]):format(M.PARTICIPANT_SQL), s.id, after, M.INVITE_PAGE)
+      if #ids > 0 then
+        db.exec([[INSERT OR IGNORE INTO survey_invitations(round_id, user_id)
+          SELECT ?, value FROM json_each(?)]], rid, json.encode(ids))
+        after = ids[#ids]
+      end
+      if #ids < M.INVITE_PAGE then
+        local invited = db.value("SELECT count(*) FROM survey_invitations WHERE round_id = ?", rid)
+        local nxt = M.step(opens_on, s.frequency)
+        while nxt and nxt <= r.closes_on do nxt = M.step(nxt, s.frequency) end
+        db.exec("UPDATE surveys SET phase = 'running', next_opens_on = ?, updated_at = ? WHERE id = ?", nxt, clock.now(),
+          s.id)
+        events.fire("survey_round.opened", { survey_id = s.id, round_id = rid, seq = r.seq, opens_on = r.opens_on,
+          closes_on = r.closes_on, invited = invited, next_opens_on = nxt })
+        events.fire("survey_round.invited", { survey_id = s.id, round_id = rid })
+        opened = true
+        return false
+      end
+    until over()
+    return true
+  end)
+  return opened and db.row("SELECT * FROM survey_rounds WHERE id = ?", rid) or nil
 end
 
 --- Closes round id when it is still open (the job's check); ends the survey when no round follows.
