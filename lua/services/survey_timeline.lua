@@ -83,7 +83,7 @@ local function recipients(step, s, p, after)
     local only = (step.to == "invited" and p.user_ids) and json.encode(p.user_ids) or "[]"
     return db.query(([[SELECT u.id, u.name, u.email FROM survey_invitations i JOIN users u ON u.id = i.user_id
       WHERE i.round_id = ? AND u.status = 'active'%s
-      AND (? = '[]' OR i.user_id IN (SELECT value FROM json_each(?))) AND u.id > ? ORDER BY u.id LIMIT ?]])
+      AND (? = '[]' OR i.user_id IN (SELECT value FROM json_each(?))) AND i.user_id > ? ORDER BY i.user_id LIMIT ?]])
       :format(not_responded), p.round_id, only, only, after, M.PAGE)
   elseif step.to == "shared" then
     local managers = p.managers and ([[ OR u.id IN (SELECT DISTINCT u2.manager_id FROM users u2, surveys s

@@ -83,3 +83,36 @@ t.test("an opening cut short goes on with the round it made, inviting nobody twi
   t.eq(#seen, 1)
   t.eq(surveys.open_round(s.id, day), nil, "done: a third run does nothing")
 end)
+
+t.test("each page of recipients and participants is a range of an index, never a sort of the whole round", function()
+  local seen, real = {}, db.query
+  db.query = function(sql, ...)
+    if sql:find("LIMIT", 1, true) and (sql:find("survey_invitations", 1, true) or sql:find("FROM users u, surveys s", 1, true)) then
+      seen[#seen + 1] = { sql = sql, args = table.pack(...) }
+    end
+    return real(sql, ...)
+  end
+  local column = db.column
+  db.column = function(sql, ...)
+    if sql:find("LIMIT", 1, true) and sql:find("surveys s", 1, true) then seen[#seen + 1] = { sql = sql, args = table.pack(...) } end
+    return column(sql, ...)
+  end
+  local ok, err = pcall(function()
+    local s = H.create("marcus", { title = "Everyone, planned", participants = "everyone", starts_on = "2026-01-07" })
+    t.status(H.as("marcus"):post("/api/surveys/" .. s.id .. "/launch"), 200)
+    t.advance_to("2026-01-07T09:00:00Z")
+  end)
+  db.query, db.column = real, column
+  assert(ok, err)
+  t.ok(#seen >= 2, "the opening's and the mails' page queries ran")
+  for _, q in ipairs(seen) do
+    local rows = db.query("EXPLAIN QUERY PLAN " .. q.sql, table.unpack(q.args, 1, q.args.n))
+    local plan = {}
+    for _, r in ipairs(rows) do
+      if not r.detail:find("json_each", 1, true) then plan[#plan + 1] = r.detail end -- the list given
+    end
+    plan = table.concat(plan, "\n")
+    t.not_contains(plan, "TEMP B-TREE", q.sql)
+    t.not_contains(plan, "SCAN", q.sql:sub(1, 60))
+  end
+end)
