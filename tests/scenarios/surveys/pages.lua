@@ -121,3 +121,29 @@ t.test("deleting needs the confirmation box; an HR Admin then deletes it", funct
   t.eq(db.value("SELECT count(*) FROM surveys"), 0)
   t.eq(db.value("SELECT count(*) FROM survey_responses"), 0, "answers went with it")
 end)
+
+t.test("the list names each survey's creator to HR Admins; an HR Assistant sees only hers, as hers", function()
+  H.create("lena", { title = "Lena's pulse" })
+  H.create("marcus", { title = "Marcus's pulse" })
+  local admin = t.status(H.as("priya"):get("/surveys"), 200).body
+  t.contains(admin, "created by Lena Fischer")
+  t.contains(admin, "created by Marcus Webb")
+  t.not_contains(admin, "someone else")
+  local own = t.status(H.as("marcus"):get("/surveys"), 200).body
+  t.contains(own, "created by you")
+  t.contains(own, "created by Lena Fischer")
+  local lena = t.status(H.as("lena"):get("/surveys"), 200).body
+  t.contains(lena, "created by you")
+  t.not_contains(lena, "Marcus&#39;s pulse", "an HR Assistant does not see another's survey")
+  t.not_contains(lena, "Marcus Webb")
+end)
+
+t.test("results shared by name show who created the survey; an employee without them sees no name", function()
+  local P = t.demo()
+  local s = H.running("lena", { title = "Shared pulse" })
+  t.status(H.as("lena"):put("/api/surveys/" .. s.id .. "/shares", { user_ids = { P.ravi.id } }), 200)
+  local ravi = t.status(H.as("ravi"):get("/surveys"), 200).body
+  t.contains(ravi, "Shared pulse")
+  t.contains(ravi, "created by Lena Fischer")
+  t.not_contains(t.status(H.as("mia"):get("/surveys"), 200).body, "Lena Fischer")
+end)
