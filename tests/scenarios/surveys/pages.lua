@@ -98,6 +98,13 @@ t.test("the survey page, results and participation render for HR; results wait f
   t.contains(t.status(c:get("/surveys"), 200).body, "Teamgeist Ümfrage 🎉")
 end)
 
+t.test("ending a survey from its page asks first: the button's form carries a confirmation", function()
+  local pg = t.status(H.as("lena"):get("/surveys/" .. id), 200).body
+  local form = pg:match('<form[^>]-action="/surveys/' .. id .. '/end"[^>]*>')
+  t.ok(form, "the end form is on the page")
+  t.contains(form, 'data-confirm="End “Teamgeist Ümfrage 🎉” now?')
+end)
+
 t.test("the edit form keeps the questions once a round opened and saves a new title", function()
   local c = H.as("lena")
   local form = t.status(c:get("/surveys/" .. id .. "/edit"), 200).body
