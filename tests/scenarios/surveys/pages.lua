@@ -156,3 +156,13 @@ t.test("results shared by name show who created the survey; an employee without 
   t.contains(ravi, "created by Lena Fischer")
   t.not_contains(t.status(H.as("mia"):get("/surveys"), 200).body, "Lena Fischer")
 end)
+
+t.test("participation before any round says what comes next: launch a draft, or the day a launched one opens", function()
+  local s = H.create("marcus", { starts_on = "2026-03-02" })
+  local c = H.as("marcus")
+  local draft = t.status(c:get("/surveys/" .. s.id .. "/participation"), 200).body
+  t.contains(draft, 'No round yet: <a href="/surveys/' .. s.id .. '">launch the survey</a> first')
+  t.status(c:post("/api/surveys/" .. s.id .. "/launch"), 200)
+  local launched = t.status(c:get("/surveys/" .. s.id .. "/participation"), 200).body
+  t.contains(launched, "No round has opened yet: the first opens on 2 Mar 2026.")
+end)
