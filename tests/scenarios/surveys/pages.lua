@@ -166,3 +166,13 @@ t.test("participation before any round says what comes next: launch a draft, or 
   local launched = t.status(c:get("/surveys/" .. s.id .. "/participation"), 200).body
   t.contains(launched, "No round has opened yet: the first opens on 2 Mar 2026.")
 end)
+
+t.test("a draft's page shows no empty \"More\" card to an HR Assistant; an HR Admin finds the deletion there", function()
+  local s = H.create("lena", { title = "Draft check" })
+  local lena = t.status(H.as("lena"):get("/surveys/" .. s.id), 200).body
+  t.contains(lena, "Launch the survey")
+  t.not_contains(lena, 'id="manage"', "nothing in it for her: no export, no end, no deletion")
+  local admin = t.status(H.as("marcus"):get("/surveys/" .. s.id), 200).body
+  t.contains(admin, 'id="manage"')
+  t.contains(admin, "Delete the survey")
+end)
