@@ -29,6 +29,7 @@ local crypt = require "lib.crypt"
 local errors = require "lib.errors"
 local events = require "lib.events"
 local json = require "lib.json"
+local memo = require "lib.memo"
 local schema = require "lib.schema"
 local util = require "lib.util"
 local access = require "services.access"
@@ -156,14 +157,28 @@ local function for_change(actor, id)
   return s
 end
 
---- The rounds of survey id, newest first, each with invited and responded counts. Two queries.
-function M.rounds(survey_id)
-  local rounds = db.query("SELECT * FROM survey_rounds WHERE survey_id = ? ORDER BY seq DESC", survey_id)
+-- Invited and responded per closed round of a survey: a closed round's invitations change only when
+-- a person is deleted (users) or the round goes (survey_rounds), answers go to open rounds only.
+local closed_counts = memo.new({ "survey_rounds", "users" }, 256)
+
+local function count_invitations(survey_id, status)
   local counts = {}
   for _, r in ipairs(db.query([[SELECT i.round_id, count(*) AS invited, sum(i.responded) AS responded
-      FROM survey_invitations i JOIN survey_rounds r ON r.id = i.round_id WHERE r.survey_id = ? GROUP BY i.round_id]],
-      survey_id)) do
+      FROM survey_rounds r JOIN survey_invitations i ON i.round_id = r.id WHERE r.survey_id = ? AND r.status = ?
+      GROUP BY i.round_id]], survey_id, status)) do
     counts[r.round_id] = r
+  end
+  return counts
+end
+
+--- The rounds of survey id, newest first, each with invited and responded counts. Three queries;
+--- the closed rounds' counts are kept.
+function M.rounds(survey_id)
+  local rounds = db.query("SELECT * FROM survey_rounds WHERE survey_id = ? ORDER BY seq DESC", survey_id)
+  local counts = closed_counts:fetch(survey_id, count_invitations, "closed")
+  if rounds[1] and rounds[1].status == "open" then
+    local open = count_invitations(survey_id, "open")[rounds[1].id]
+    if open then counts = setmetatable({ [rounds[1].id] = open }, { __index = counts }) end
   end
   for _, r in ipairs(rounds) do
     local c = counts[r.id] or {}
@@ -710,7 +725,7 @@ function M.answer(actor, id, input, req)
   return M.record(v.round.id, actor.id, answers, comment)
 end
 
---- Stores one person's answers to round round_id (checked by the caller) and marks their
+--- Stores one person's answers to open round round_id (checked by the caller) and marks their
 --- invitation answered, in one transaction. The response keeps the round, the answers, the sealed
 --- comment and the person's department, location and managers now: no user id, no time, a random
 --- id. (Also used by the demo company for its past rounds.)
@@ -722,6 +737,10 @@ function M.record(round_id, user_id, answers, comment)
       WHERE u.manager_id IS NOT NULL AND up.depth < 64)
     SELECT id FROM up ORDER BY depth]], user_id)
   return db.transaction(function()
+    -- a closed round's figures are kept (services/survey_results.lua): it never gets an answer
+    if db.value("SELECT status FROM survey_rounds WHERE id = ?", round_id) ~= "open" then
+      errors.conflict("This round has closed.")
+    end
     local rid
     for _ = 1, 8 do -- a random id: the order of rows says nothing about the order of answers
       local candidate = (string.unpack("<I7", crypto.random(7)) >> 3) + 1 -- 53 random bits
