@@ -236,7 +236,7 @@ local function with_counts(list)
 end
 
 --- The surveys actor sees on the list: { managed = (every survey for HR Admins, their own for HR
---- Assistants), shared = (results shared with them) , to_answer = (open rounds they have not
+--- Assistants), shared = (results shared with them; both with creator_name), to_answer = (open rounds they have not
 --- answered) }. A constant number of queries.
 function M.list(actor)
   local managed, shared = {}, {}
@@ -244,9 +244,11 @@ function M.list(actor)
   local creates = access.can(actor, "surveys.create")
   local rows
   if all then
-    rows = db.query("SELECT * FROM surveys ORDER BY created_at DESC, id DESC")
+    rows = db.query([[SELECT s.*, u.name AS creator_name FROM surveys s LEFT JOIN users u ON u.id = s.creator_id
+      ORDER BY s.created_at DESC, s.id DESC]])
   elseif creates then
-    rows = db.query("SELECT * FROM surveys WHERE creator_id = ? ORDER BY created_at DESC, id DESC", actor.id)
+    rows = db.query([[SELECT s.*, u.name AS creator_name FROM surveys s LEFT JOIN users u ON u.id = s.creator_id
+      WHERE s.creator_id = ? ORDER BY s.created_at DESC, s.id DESC]], actor.id)
   else
     rows = {}
   end
@@ -258,10 +260,10 @@ function M.list(actor)
   end
   -- shared by name, or with managers when actor manages someone who takes part: the facts come
   -- from one query, the evaluator decides on them (no query per survey)
-  for _, s in ipairs(db.query(([[SELECT s.*,
+  for _, s in ipairs(db.query(([[SELECT s.*, c.name AS creator_name,
         EXISTS (SELECT 1 FROM survey_shares h WHERE h.survey_id = s.id AND h.user_id = ?1) AS named,
         (s.share_managers = 1 AND EXISTS (SELECT 1 FROM users u WHERE u.manager_id = ?1 AND %s)) AS team
-      FROM surveys s WHERE s.phase <> 'draft' ORDER BY s.created_at DESC, s.id DESC]]):format(M.PARTICIPANT_SQL),
+      FROM surveys s LEFT JOIN users c ON c.id = s.creator_id WHERE s.phase <> 'draft' ORDER BY s.created_at DESC, s.id DESC]]):format(M.PARTICIPANT_SQL),
       actor.id)) do
     if not seen[s.id] and (s.named == 1 or s.team == 1) and access.can(actor, "surveys.read_shared",
         { rel = { named = s.named == 1, recipient = s.team == 1 } }) then
