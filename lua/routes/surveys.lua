@@ -432,7 +432,7 @@ function M.routes(router)
   events.hook("home.todos", function(e)
     if e.user.kind == "guest" or not features.on("surveys") then return end
     for _, a in ipairs(surveys.to_answer(e.user)) do
-      e.items[#e.items + 1] = { label = "Answer the pulse survey \"" .. a.title .. "\"", href = "/surveys/rounds/" .. a.round_id,
+      e.items[#e.items + 1] = { label = "Answer the pulse survey “" .. a.title .. "”", href = "/surveys/rounds/" .. a.round_id,
         due = a.closes_on }
     end
   end)

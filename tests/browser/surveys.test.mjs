@@ -61,7 +61,7 @@ test('surveys: an employee answers on her phone from the home to-do, with the ke
   const mia = await openAs({ browser, baseURL, guard }, 'Mia Johansson', PHONE);
   const { page } = mia;
   try {
-    const todo = page.getByRole('link', { name: `Answer the pulse survey "${story.title}"` });
+    const todo = page.getByRole('link', { name: `Answer the pulse survey “${story.title}”` });
     await navigation(page, () => todo.click());
     const m = new URL(page.url()).pathname.match(/^\/surveys\/rounds\/(\d+)$/);
     expect.ok(m, `the answer page (at ${page.url()})`);

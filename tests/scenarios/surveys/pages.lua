@@ -68,6 +68,7 @@ t.test("launching from the page opens the round today; the employee's to-do lead
   local rid = db.value("SELECT id FROM survey_rounds WHERE survey_id = ?", id)
   local home = t.status(H.as("mia"):get("/home"), 200).body
   t.contains(home, "/surveys/rounds/" .. rid)
+  t.contains(home, "Answer the pulse survey “Teamgeist Ümfrage 🎉”", "the to-do quotes the title as the rest of the pages do")
   t.contains(home, 'href="/surveys"', "Surveys in the navigation now")
   local pg = t.status(H.as("mia"):get("/surveys/rounds/" .. rid), 200).body
   t.contains(pg, "Wie geht&#39;s?")

@@ -136,6 +136,19 @@ t.test("a manager's team slice shows only when enough of the team answered", fun
   t.eq(res2.questions[1].average, 2)
 end)
 
+t.test("a manager's results page promises scores only, not the comments and groups his slice never has", function()
+  local s, rid = H.running("marcus")
+  t.status(H.as("marcus"):put("/api/surveys/" .. s.id .. "/shares", { managers = true }), 200)
+  for _, k in ipairs({ "lucas", "mia", "ethan", "zoe", "omar" }) do H.answer(k, rid, { 2, 5 }, "A comment") end
+  H.close(s.id)
+  local team = t.status(H.as("ravi"):get("/surveys/" .. s.id .. "/results"), 200).body
+  t.contains(team, "Your team's answers only: their scores show when at least 5 people of your team answered.")
+  t.not_contains(team, "Scores, comments and groups")
+  t.not_contains(team, "A comment", "no comments in a team slice")
+  t.contains(t.status(H.as("marcus"):get("/surveys/" .. s.id .. "/results"), 200).body,
+    "Scores, comments and groups show only when at least 5 people answered.")
+end)
+
 t.test("while a round is open there are no results, only participation", function()
   local s, rid = H.running("marcus")
   for _, k in ipairs({ "lucas", "mia", "ethan", "zoe", "omar", "isabel" }) do H.answer(k, rid, { 5, 10 }) end
