@@ -218,8 +218,8 @@ local function with_counts(list)
   return list
 end
 
---- The surveys actor sees on the list: { managed = (every survey for HR Admins, their own for HR
---- Assistants), shared = (results shared with them) , to_answer = (open rounds they have not
+--- The surveys actor sees on the list: { managed = (every survey for HR Admins, with creator_name,
+--- their own for HR Assistants), shared = (results shared with them) , to_answer = (open rounds they have not
 --- answered) }. A constant number of queries.
 function M.list(actor)
   local managed, shared = {}, {}
@@ -227,7 +227,9 @@ function M.list(actor)
   local creates = access.can(actor, "surveys.create")
   local rows
   if all then
-    rows = db.query("SELECT * FROM surveys ORDER BY created_at DESC, id DESC")
+    -- the creator's name goes with each row (the list names who created someone else's survey)
+    rows = db.query([[SELECT s.*, u.name AS creator_name FROM surveys s LEFT JOIN users u ON u.id = s.creator_id
+      ORDER BY s.created_at DESC, s.id DESC]])
   elseif creates then
     rows = db.query("SELECT * FROM surveys WHERE creator_id = ? ORDER BY created_at DESC, id DESC", actor.id)
   else

@@ -111,6 +111,14 @@ t.test("the edit form keeps the questions once a round opened and saves a new ti
   t.eq(#s.questions, 2, "questions unchanged")
 end)
 
+t.test("the list names the creator of someone else's survey to an HR Admin; the creator sees no name on her own", function()
+  t.contains(t.status(H.as("marcus"):get("/surveys"), 200).body, "created by Lena Fischer")
+  local own = t.status(H.as("lena"):get("/surveys"), 200).body
+  t.contains(own, "Teamgeist")
+  t.not_contains(own, "created by")
+  t.not_contains(t.status(H.as("mia"):get("/surveys"), 200).body, "Lena Fischer", "an employee does not see the managed list")
+end)
+
 t.test("deleting needs the confirmation box; an HR Admin then deletes it", function()
   local c = H.as("marcus")
   local back = t.status(c:follow(c:form("/surveys/" .. id .. "/delete", {})), 200).body
