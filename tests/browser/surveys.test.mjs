@@ -5,7 +5,7 @@
 // on a phone. Every page is checked at 1366 and 390 px and photographed
 // (tests/artifacts/screenshots/surveys-*.png).
 import { test, expect } from './lib/runner.mjs';
-import { openAs, navigation, flash, snap, mainText, fits } from './lib/session.mjs';
+import { openAs, navigation, flash, snap, mainText, fits, confirmDialog } from './lib/session.mjs';
 
 const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
 const LAPTOP = { viewport: { width: 1366, height: 900 } };
@@ -120,7 +120,12 @@ test('surveys: HR ends the survey and reads the results on a laptop and a phone'
     expect.ok((await mainText(page)).includes('Results show once a round has closed'), 'nothing while it is open');
     await page.goto(`/surveys/${story.surveyId}`);
     expect.ok((await mainText(page)).includes('5 of 5'), 'everyone answered');
-    await navigation(page, () => page.getByRole('button', { name: 'End the survey now' }).click());
+    // ending cannot be undone: a confirmation first, and Cancel leaves the survey running
+    await page.getByRole('button', { name: 'End the survey now' }).click();
+    await confirmDialog(page, { text: /End .* now\?/, button: 'Cancel' });
+    expect.ok((await mainText(page)).includes('End the survey now'), 'still running after Cancel');
+    await page.getByRole('button', { name: 'End the survey now' }).click();
+    await confirmDialog(page, { text: /no new rounds start/, button: 'End the survey' });
     expect.match(await flash(page), /ended/);
     await navigation(page, () => page.getByRole('link', { name: 'Results', exact: true }).first().click());
     const text = await mainText(page);
