@@ -75,6 +75,7 @@ template.helpers.asset = asset
 template.helpers.initials = util.initials
 template.helpers.human_date = util.human_date
 template.helpers.plural = util.plural
+template.helpers.noun = util.noun
 template.helpers.json = json.encode
 
 -- Flash messages survive one redirect in a short-lived cookie.

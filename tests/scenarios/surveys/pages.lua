@@ -129,3 +129,11 @@ t.test("deleting needs the confirmation box; an HR Admin then deletes it", funct
   t.eq(db.value("SELECT count(*) FROM surveys"), 0)
   t.eq(db.value("SELECT count(*) FROM survey_responses"), 0, "answers went with it")
 end)
+
+t.test("a round's results count one answer in the singular", function()
+  local s, rid = H.running("marcus", { threshold = 5 })
+  H.answer("mia", rid, { 4, 7 })
+  H.close(s.id)
+  local body = t.status(H.as("marcus"):get("/surveys/" .. s.id .. "/results"), 200).body
+  t.contains(body, '<div class="stat-value">1</div><div class="stat-label">answer in round 1</div>')
+end)
