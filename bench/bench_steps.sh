@@ -4,6 +4,9 @@
 #   step_10k_hold_ms    the longest the step holds the event loop (its longest transaction; it
 #                       yields between slices), against the 5 ms that periodic work may take
 #   step_10k_total_ms   the whole step, against a budget of 1 s
+#   survey_round_10k_hold_ms   a pulse survey's round opening for 9,999 people and its invitations:
+#                       the longest stretch, against the 5 ms
+#   survey_round_10k_total_ms  both jobs, against a budget of 1 s
 # Prints only `bench ...` lines on stdout (bench/README.md).
 set -u
 . bench/lib.sh
@@ -16,3 +19,6 @@ val() { sed -n "s/^$1[[:space:]]*//p" "$out" | tail -n 1; }
 echo "bench: the step made $(val slices) transactions" >&2
 bench_line step_10k_hold_ms "$(val hold_ms)" ms budget_ms 5
 bench_line step_10k_total_ms "$(val total_ms)" ms budget_ms 1000
+[ "$(val survey_mails)" -ge 9999 ] || bench_fail "the survey queued $(val survey_mails) invitations, not 9999"
+bench_line survey_round_10k_hold_ms "$(val survey_hold_ms)" ms budget_ms 5
+bench_line survey_round_10k_total_ms "$(val survey_total_ms)" ms budget_ms 1000

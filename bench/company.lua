@@ -21,32 +21,50 @@ function M.ms(fn)
 end
 
 --- Runs fn and measures how long it holds the event loop: the longest stretch of work without
---- letting the loop serve others (a pause is core.timer.sleep; a transaction never pauses), and
---- the longest top-level transaction. Returns { hold_ms, tx_ms, pauses, transactions, total_ms }.
+--- letting the loop serve others (a pause is core.timer.sleep or yield; a transaction never pauses), and
+--- the longest top-level transaction, in milliseconds (to the microsecond). Checkpoints run off
+--- the loop, as when serving. Returns { hold_ms, where, tx_ms, pauses, transactions, total_ms }
+--- (where: the stack at the end of the longest stretch).
 function M.holds(fn)
   local timer = require "core.timer"
-  local sleep, transaction = timer.sleep, db.transaction
+  local core = require "core.db"
+  require("core.host").offload_checkpoints()
+  local function ms(us) return math.floor(us / 10 + 0.5) / 100 end
+  local sleep, yield, begin, commit, rollback = timer.sleep, timer.yield, core.begin, core.commit, core.rollback
   local r = { hold_ms = 0, tx_ms = 0, pauses = 0, transactions = 0 }
-  local since = clock.mono_ms()
-  timer.sleep = function(...)
-    r.hold_ms = math.max(r.hold_ms, clock.mono_ms() - since)
-    local res = table.pack(sleep(...))
-    r.pauses = r.pauses + 1
-    since = clock.mono_ms()
-    return table.unpack(res, 1, res.n)
+  local since, tx0 = clock.mono_us(), nil
+  local function pause(f)
+    return function(...)
+      local held = ms(clock.mono_us() - since)
+      if held > r.hold_ms then -- where the longest stretch ended (outside what is measured)
+        r.hold_ms, r.where = held, debug.traceback("", 2):gsub("\n%s*", " < "):gsub("%[C%][^<]*< ", "")
+      end
+      local res = table.pack(f(...))
+      r.pauses = r.pauses + 1
+      since = clock.mono_us()
+      return table.unpack(res, 1, res.n)
+    end
   end
-  db.transaction = function(...)
-    if db.depth() > 0 then return transaction(...) end
-    local t0 = clock.mono_ms()
-    local res = table.pack(transaction(...))
-    r.tx_ms, r.transactions = math.max(r.tx_ms, clock.mono_ms() - t0), r.transactions + 1
-    return table.unpack(res, 1, res.n)
+  timer.sleep, timer.yield = pause(sleep), pause(yield)
+  core.begin = function(...)
+    if core.depth() == 0 then tx0 = clock.mono_us() end
+    return begin(...)
   end
-  local t0 = clock.mono_ms()
+  local function ended(f)
+    return function(...)
+      local res = table.pack(f(...))
+      if core.depth() == 0 and tx0 then
+        r.tx_ms, r.transactions, tx0 = math.max(r.tx_ms, ms(clock.mono_us() - tx0)), r.transactions + 1, nil
+      end
+      return table.unpack(res, 1, res.n)
+    end
+  end
+  core.commit, core.rollback = ended(commit), ended(rollback)
+  local t0 = clock.mono_us()
   local ok, err = pcall(fn)
-  r.total_ms = clock.mono_ms() - t0
-  r.hold_ms = math.max(r.hold_ms, clock.mono_ms() - since)
-  timer.sleep, db.transaction = sleep, transaction
+  r.total_ms = ms(clock.mono_us() - t0)
+  r.hold_ms = math.max(r.hold_ms, ms(clock.mono_us() - since))
+  timer.sleep, timer.yield, core.begin, core.commit, core.rollback = sleep, yield, begin, commit, rollback
   if not ok then error(err, 0) end
   return r
 end

@@ -3,9 +3,9 @@
 --   start_ms     starting a cycle for 10,000 reviewees (reviews' managers fixed, workflow
 --                pinned, timeline jobs planned, the invitations' jobs planned)
 --   invite_ms    those jobs, run right after: the 9,999 invitations and the managers' mails
---                rendered and queued, in slices of 5 ms
+--                rendered and queued, in slices of 3 ms
 --   invite_hold_ms  the longest they hold the event loop: their longest stretch of work between two
---                pauses (core.timer.sleep) in which the loop serves others
+--                pauses (core.timer.yield or sleep) in which the loop serves others
 --   invite_tx_ms  their longest transaction
 --   insert_ms    anchor: inserting 10,000 plain rows in one transaction on the same database
 --   overview_ms  median server time of the company overview page of a 2,000-reviewee cycle
@@ -60,6 +60,7 @@ end)
 print("invite_ms", held.total_ms)
 print("invite_hold_ms", held.hold_ms)
 print("invite_tx_ms", held.tx_ms)
+io.stderr:write("bench: the invitations' longest stretch ended at", held.where or "", "\n")
 print("invite_mails", db.value("SELECT count(*) FROM outbox") - outbox_before)
 
 -- a 2,000-reviewee cycle with progress

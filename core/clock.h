@@ -16,5 +16,7 @@ int clock_is_virtual(void);
 void clock_set_real(void);
 /** Monotonic milliseconds for measuring durations (never virtual). */
 int64_t clock_mono_ms(void);
+/** Monotonic microseconds for measuring short durations (never virtual). */
+int64_t clock_mono_us(void);
 
 #endif

@@ -48,7 +48,9 @@ struct db {
 	sqlite3_stmt *dv;           /* PRAGMA data_version: commits of other connections */
 	int64_t dv_seen;            /* its last value (-1: not read yet) */
 	uint64_t dv_pin;            /* the snapshot it was last read in */
-	int wal_frames; /* frames in the WAL after the last commit (when checkpoints are offloaded) */
+	int wal_frames;       /* frames in the WAL after the last commit (when checkpoints are offloaded) */
+	int unsynced;         /* the open transaction commits without waiting for the disk */
+	int unsynced_commits; /* commits since the last db_sync that did not wait for the disk */
 };
 
 static uint32_t hash_text(const char *s, int len)
@@ -498,6 +500,52 @@ int db_begin(db_t *db)
 	return 0;
 }
 
+/* After the end of a top-level transaction begun by db_begin_unsynced: commits wait again. */
+static void end_unsynced(db_t *db, int committed)
+{
+	if (db->depth != 0 || !db->unsynced)
+		return;
+	db->unsynced = 0;
+	db->unsynced_commits += committed;
+	sqlite3_exec(db->conn, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
+}
+
+int db_begin_unsynced(db_t *db)
+{
+	if (db->depth > 0)
+		return db_begin(db);
+	/* SQLite refuses to change the level inside a transaction: set it before */
+	if (db_exec(db, "PRAGMA synchronous=NORMAL") != 0)
+		return -1;
+	db->unsynced = 1;
+	if (db_begin(db) != 0) {
+		end_unsynced(db, 0);
+		return -1;
+	}
+	return 0;
+}
+
+int db_sync(db_t *db)
+{
+	if (db->unsynced_commits == 0)
+		return 0;
+	sqlite3_file *wal = NULL;
+	if (sqlite3_file_control(db->conn, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal) != SQLITE_OK || !wal ||
+	    !wal->pMethods) {
+		db->unsynced_commits = 0; /* no WAL file: an in-memory database */
+		return 0;
+	}
+	int rc = wal->pMethods->xSync(wal, SQLITE_SYNC_FULL);
+	if (rc != SQLITE_OK) {
+		snprintf(db->errbuf, sizeof db->errbuf, "cannot sync the database's log: %s",
+		         sqlite3_errstr(rc));
+		db->errcode = rc;
+		return -1;
+	}
+	db->unsynced_commits = 0;
+	return 0;
+}
+
 int db_commit(db_t *db)
 {
 	char sql[64];
@@ -520,6 +568,7 @@ int db_commit(db_t *db)
 		return -1;
 	}
 	db->depth--;
+	end_unsynced(db, 1);
 	return 0;
 }
 
@@ -537,13 +586,12 @@ int db_rollback(db_t *db)
 		snprintf(sql, sizeof sql, "ROLLBACK TO sp%d; RELEASE sp%d", db->depth - 1, db->depth - 1);
 	db->depth--;
 	bump(db, all_watched(db)); /* a savepoint's rollback does not call the rollback hook */
-	if (db_exec(db, sql) != 0) {
-		/* SQLite may already have rolled back (e.g. after SQLITE_FULL); make sure. */
-		if (db->depth == 0 && !sqlite3_get_autocommit(db->conn))
-			sqlite3_exec(db->conn, "ROLLBACK", NULL, NULL, NULL);
-		return -1;
-	}
-	return 0;
+	int rc = db_exec(db, sql);
+	/* SQLite may already have rolled back (e.g. after SQLITE_FULL); make sure. */
+	if (rc != 0 && db->depth == 0 && !sqlite3_get_autocommit(db->conn))
+		sqlite3_exec(db->conn, "ROLLBACK", NULL, NULL, NULL);
+	end_unsynced(db, 0);
+	return rc != 0 ? -1 : 0;
 }
 
 int db_depth(db_t *db)

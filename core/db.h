@@ -41,6 +41,14 @@ int db_cache_size(db_t *db);
 
 /** Starts a transaction, or a savepoint when one is open. 0 or -1. */
 int db_begin(db_t *db);
+/** Starts a transaction whose commit does not wait for the disk (synchronous=NORMAL for it
+ * alone): it survives a crash only once a later commit or db_sync has synced the WAL, and since
+ * the WAL keeps commits in order, a crash loses a tail of such commits, never one in the middle.
+ * A savepoint when one is open (it then lasts as the outer transaction does). 0 or -1. */
+int db_begin_unsynced(db_t *db);
+/** Waits until every commit so far is on the disk (an fsync of the WAL when an unsynced commit
+ * happened since the last sync; nothing otherwise). 0 or -1. */
+int db_sync(db_t *db);
 /** Commits the innermost transaction or releases the savepoint. On a failed COMMIT the
  * transaction is rolled back and -1 returned. */
 int db_commit(db_t *db);

@@ -143,16 +143,49 @@ void http_conn_write(http_conn_t *c, char *data, size_t len)
 	}
 }
 
-/* The status line and the closing header lines of an answer (into first and tail); their lengths. */
+/* Appends the text s to p; returns the end. */
+static char *put(char *p, const char *s, size_t n)
+{
+	memcpy(p, s, n);
+	return p + n;
+}
+
+/* Appends v in decimal to p; returns the end. */
+static char *put_number(char *p, size_t v)
+{
+	char digits[24];
+	int n = 0;
+	do {
+		digits[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		*p++ = digits[--n];
+	return p;
+}
+
+/* The status line and the closing header lines of an answer (into first and tail); their lengths.
+ * Built by hand: printf's formatting was a visible share of a small answer's cost. */
 static void answer_frame(int status, size_t body_len, int keep_alive, char first[128], int *n1, char tail[96],
                          int *n2)
 {
-	*n1 = snprintf(first, 128, "HTTP/1.1 %d %s\r\n", status, http_reason(status));
-	if (status == 204 || status == 304 || (status >= 100 && status < 200))
-		*n2 = snprintf(tail, 96, "Connection: %s\r\n\r\n", keep_alive ? "keep-alive" : "close");
-	else
-		*n2 = snprintf(tail, 96, "Content-Length: %zu\r\nConnection: %s\r\n\r\n", body_len,
-		               keep_alive ? "keep-alive" : "close");
+	const char *reason = http_reason(status);
+	size_t rlen = strnlen(reason, 100);
+	char *p = put(first, "HTTP/1.1 ", 9);
+	p = put_number(p, (size_t)status);
+	*p++ = ' ';
+	p = put(p, reason, rlen);
+	p = put(p, "\r\n", 2);
+	*n1 = (int)(p - first);
+	p = tail;
+	if (!(status == 204 || status == 304 || (status >= 100 && status < 200))) {
+		p = put(p, "Content-Length: ", 16);
+		p = put_number(p, body_len);
+		p = put(p, "\r\n", 2);
+	}
+	p = keep_alive ? put(p, "Connection: keep-alive\r\n\r\n", 26)
+	               : put(p, "Connection: close\r\n\r\n", 21);
+	*n2 = (int)(p - tail);
 }
 
 /* Writes the answer into out, which holds at least its size (answer_size); returns its length. */
@@ -260,6 +293,12 @@ static void answer_error(http_conn_t *c, int status, const char *code, const cha
 static void on_timer(uv_timer_t *t)
 {
 	http_conn_t *c = t->data;
+	uint64_t now = uv_now(c->srv->loop);
+	if (c->deadline > now) { /* moved later since the timer was started */
+		c->timer_due = c->deadline;
+		uv_timer_start(&c->timer, on_timer, c->deadline - now, 0);
+		return;
+	}
 	if (c->busy || c->closing)
 		return;
 	if (c->state == ST_IDLE && !c->fresh) {
@@ -271,7 +310,13 @@ static void on_timer(uv_timer_t *t)
 
 void http_conn_arm_timer(http_conn_t *c, unsigned ms)
 {
-	uv_timer_start(&c->timer, on_timer, ms, 0);
+	c->deadline = uv_now(c->srv->loop) + ms;
+	/* a timer due sooner stays: when it fires it starts again for what is left (every request
+	 * sets a deadline twice; this costs one timer operation per timeout, not two per request) */
+	if (!uv_is_active((uv_handle_t *)&c->timer) || c->timer_due > c->deadline) {
+		c->timer_due = c->deadline;
+		uv_timer_start(&c->timer, on_timer, ms, 0);
+	}
 }
 
 /* --- static files --- */

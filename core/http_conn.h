@@ -38,6 +38,8 @@ typedef struct http_conn {
 	int addr_len;           /* 4 or 16; 0 when unknown */
 	int exempt;             /* the address is in cfg.exempt: no per-address cap */
 	uint64_t last_active;   /* loop time of the accept or of the last answer */
+	uint64_t deadline;      /* loop time the timer's timeout is at (http_conn_arm_timer) */
+	uint64_t timer_due;     /* loop time the timer is due at (no later than deadline) */
 	char *in;               /* received bytes not yet parsed: in[pos..len) */
 	size_t in_len, in_pos;
 	buf_t head;           /* target and header text of the request being read */

@@ -24,6 +24,13 @@ static int l_mono_ms(lua_State *L)
 	return 1;
 }
 
+/** clock.mono_us() -> monotonic microseconds (integer), for short durations. */
+static int l_mono_us(lua_State *L)
+{
+	lua_pushinteger(L, clock_mono_us());
+	return 1;
+}
+
 /** clock.set_virtual(ms) freezes time at ms; it moves only with clock.advance. */
 static int l_set_virtual(lua_State *L)
 {
@@ -49,9 +56,13 @@ static int l_is_virtual(lua_State *L)
 int luaopen_core_clock(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
-	    {"now", l_now},         {"now_ms", l_now_ms},
-	    {"mono_ms", l_mono_ms}, {"set_virtual", l_set_virtual},
-	    {"advance", l_advance}, {"is_virtual", l_is_virtual},
+	    {"now", l_now},
+	    {"now_ms", l_now_ms},
+	    {"mono_ms", l_mono_ms},
+	    {"mono_us", l_mono_us},
+	    {"set_virtual", l_set_virtual},
+	    {"advance", l_advance},
+	    {"is_virtual", l_is_virtual},
 	    {NULL, NULL},
 	};
 	luaL_newlib(L, fns);

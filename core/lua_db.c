@@ -244,10 +244,12 @@ static int l_script(lua_State *L)
 	return 1;
 }
 
+/** db.begin([unsynced]) starts a transaction (a savepoint inside one); with unsynced its commit
+ * does not wait for the disk (db_begin_unsynced: until a later commit or db.sync()). */
 static int l_begin(lua_State *L)
 {
 	db_t *db = need_db(L);
-	if (db_begin(db) != 0)
+	if ((lua_toboolean(L, 1) ? db_begin_unsynced(db) : db_begin(db)) != 0)
 		return host_fail(L, db_last_error_code(db), "cannot start a transaction: %s", db_errmsg(db));
 	lua_pushboolean(L, 1);
 	return 1;
@@ -270,6 +272,16 @@ static int l_rollback(lua_State *L)
 	if (db_depth(db) == 0)
 		return luaL_error(L, "rollback without a transaction");
 	db_rollback(db);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+/** db.sync() waits until every commit so far is on the disk (db_sync). */
+static int l_sync(lua_State *L)
+{
+	db_t *db = need_db(L);
+	if (db_sync(db) != 0)
+		return host_fail(L, db_last_error_code(db), "%s", db_errmsg(db));
 	lua_pushboolean(L, 1);
 	return 1;
 }
@@ -431,6 +443,7 @@ int luaopen_core_db(lua_State *L)
 	    {"commit", l_commit},
 	    {"rollback", l_rollback},
 	    {"depth", l_depth},
+	    {"sync", l_sync},
 	    {"blob", l_blob},
 	    {"migrate", l_migrate},
 	    {"version", l_version},

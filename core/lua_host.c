@@ -476,6 +476,8 @@ void host_on_request(http_request_t *req, void *ud)
 }
 
 /* --- scheduler timer --- */
+static void on_sched_timer(uv_timer_t *timer);
+
 static void jobs_done(task_t *t, int ok, int nres, const char *msg)
 {
 	if (!ok)
@@ -485,6 +487,13 @@ static void jobs_done(task_t *t, int ok, int nres, const char *msg)
 	 * calls host_sched_changed again */
 	if (ok && nres >= 1 && lua_isboolean(t->co, -1) && !lua_toboolean(t->co, -1) && !H->sched_dirty) {
 		uv_timer_stop(&H->sched_timer);
+		return;
+	}
+	/* a number: a due job waits for its lane's task (between two jobs, or its job replanned
+	 * itself): look again then, or when that task ends */
+	if (ok && nres >= 1 && lua_isinteger(t->co, -1) && !H->sched_dirty) {
+		lua_Integer ms = lua_tointeger(t->co, -1);
+		uv_timer_start(&H->sched_timer, on_sched_timer, (uint64_t)(ms > 1 ? ms : 1), 0);
 		return;
 	}
 	host_sched_changed();
@@ -522,8 +531,8 @@ void host_sched_changed(void)
 		return;
 	}
 	int64_t delay = due - clock_now_ms();
-	if (delay < 0)
-		delay = 0;
+	if (delay < 1)
+		delay = 1; /* a 0 ms timer started while libuv runs its timers would run in the same pass */
 	if (delay > 60000)
 		delay = 60000; /* wake at least once a minute: the wall clock may jump */
 	uv_timer_start(&H->sched_timer, on_sched_timer, (uint64_t)delay, 0);
@@ -588,6 +597,15 @@ static int l_tasks(lua_State *L)
 {
 	lua_pushinteger(L, H->tasks);
 	return 1;
+}
+
+/** host.offload_checkpoints() moves the WAL's checkpoints off the loop, as serving does (for a
+ * long `candor run` script). */
+static int l_offload_checkpoints(lua_State *L)
+{
+	(void)L;
+	host_offload_checkpoints();
+	return 0;
 }
 
 /** host.checkpoints() -> {offloaded=, runs=, failures=, frames=, done=, wal_frames=}: the WAL
@@ -666,6 +684,7 @@ int luaopen_core_host(lua_State *L)
 	    {"version", l_version},
 	    {"tasks", l_tasks},
 	    {"checkpoints", l_checkpoints},
+	    {"offload_checkpoints", l_offload_checkpoints},
 	    {"shutdown", l_shutdown},
 	    {NULL, NULL},
 	};

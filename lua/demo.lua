@@ -344,7 +344,7 @@ function M.sample_surveys()
   db.transaction(function()
     local people = db.column("SELECT id FROM users WHERE kind = 'employee' AND status = 'active' ORDER BY id")
     for seq, offset in ipairs({ -61, -30 }) do
-      local rid = db.insert("INSERT INTO survey_rounds(survey_id, seq, opens_on, closes_on, status) VALUES(?,?,?,?, 'closed')",
+      local rid = db.insert("INSERT INTO survey_rounds(survey_id, seq, opens_on, closes_on, status) VALUES(?,?,?,?, 'open')",
         s.id, seq, day(offset), day(offset + 6))
       db.exec("INSERT INTO survey_invitations(round_id, user_id) SELECT ?, value FROM json_each(?)", rid,
         require("lib.json").encode(people))
@@ -355,6 +355,7 @@ function M.sample_surveys()
             (i % 3 == 0) and comments[(i + seq) % #comments + 1] or nil)
         end
       end
+      db.exec("UPDATE survey_rounds SET status = 'closed' WHERE id = ?", rid) -- answers go to open rounds only
     end
     surveys.launch(lena, s.id)
     surveys.open_round(s.id, day(0))

@@ -418,19 +418,37 @@ function T.count_queries(fn)
   return core_db.stats().queries - before
 end
 
+--- The SQL texts of the statements fn runs through lib/db, in order (to prove what a page reads,
+--- e.g. that a second look reads no answer).
+function T.statements(fn)
+  local seen, real = {}, {}
+  for _, name in ipairs({ "query", "row", "value", "column", "columns", "exec", "insert" }) do
+    real[name] = db[name]
+    db[name] = function(sql, ...)
+      seen[#seen + 1] = sql
+      return real[name](sql, ...)
+    end
+  end
+  local ok, err = pcall(fn)
+  for name, f in pairs(real) do db[name] = f end
+  if not ok then error(err, 0) end
+  return seen
+end
+
 --- Runs fn, calling on_commit(n) after each of the outermost transactions it commits (the n-th);
 --- returns how many there were (to prove long work is cut into slices that commit on their own).
 function T.each_commit(fn, on_commit)
-  local real, n = db.transaction, 0
-  db.transaction = function(...)
-    if db.depth() > 0 then return real(...) end
+  local real, n = core_db.commit, 0
+  core_db.commit = function(...)
     local res = table.pack(real(...))
-    n = n + 1
-    if on_commit then on_commit(n) end
+    if res[1] and core_db.depth() == 0 then
+      n = n + 1
+      if on_commit then on_commit(n) end
+    end
     return table.unpack(res, 1, res.n)
   end
   local ok, err = pcall(fn)
-  db.transaction = real
+  core_db.commit = real
   if not ok then error(err, 0) end
   return n
 end

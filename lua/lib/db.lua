@@ -5,9 +5,9 @@
 -- (after_commit), per savepoint level (lib/tx.lua): a rollback undoes exactly what its level did.
 local core = require "core.db"
 local log = require "core.log"
-local timer = require "core.timer"
 local errors = require "lib.errors"
 local events = require "lib.events"
+local pacing = require "lib.pacing"
 local tx = require "lib.tx"
 
 local M = {}
@@ -85,9 +85,9 @@ end
 
 --- Runs fn(...) in a transaction; returns what fn returns. Errors roll back (undoing what the
 --- level registered with on_rollback) and propagate.
-function M.transaction(fn, ...)
+local function transaction(unsynced, fn, ...)
   tx.sync()
-  local ok, err = core.begin()
+  local ok, err = core.begin(unsynced)
   if not ok then raise(err, 2) end
   local level = tx.push()
   local res = table.pack(xpcall(fn, keep_trace, ...))
@@ -105,15 +105,26 @@ function M.transaction(fn, ...)
   error(res[2], 0)
 end
 
+function M.transaction(fn, ...) return transaction(false, fn, ...) end
+
 --- Long work in slices: runs fn(...) in a transaction of its own again and again while it returns
---- true (there is more to do), the event loop serving others between two (a task waits 1 ms:
---- a 0 ms timer would run in the same pass of the loop; a caller that is not a task goes on at
---- once). Each slice commits on its own, so fn must leave things right after any of them.
+--- true (there is more to do), the event loop serving others between two (lib/pacing: the
+--- work is long work, pause() between slices; a caller that is not a task goes on at once).
+--- Each slice commits on its own, so fn must leave things right after any of them. The slices'
+--- commits do not wait for the disk; slices() does once at the end, before it returns (one
+--- fsync instead of one per slice; the log keeps commits in order, so a crash meanwhile loses
+--- the last slices, never one in the middle, and a job that did not finish runs again).
 function M.slices(fn, ...)
-  local can_wait = true
-  while M.transaction(fn, ...) do
-    if can_wait and core.depth() == 0 and not pcall(timer.sleep, 1) then can_wait = false end
+  if core.depth() > 0 then -- savepoints of the caller's transaction: nothing to pace
+    while M.transaction(fn, ...) do end
+    return
   end
+  local ok, err = pacing.long(function(...)
+    while transaction(true, fn, ...) do pacing.pause() end
+    pacing.pause() -- waiting for the disk is a stretch of its own
+    return core.sync()
+  end, ...)
+  if not ok then raise(err, 2) end
 end
 
 --- Rolls back every open level (the test harness between tests; the app at the start of a

@@ -33,10 +33,12 @@ local clock = require "core.clock"
 local sched = require "core.sched"
 local host = require "core.host"
 local log = require "core.log"
+local timer = require "core.timer"
 
 local M = {}
 
 M.MAX_LANES = 16          -- lanes running at once
+M.LANE_WAIT_MS = 50       -- a due job waiting for its lane's task: look again after this
 M.DEFAULT = { retry = { 30, 60, 120, 240, 480, 960, 1920, 3600 }, attempts = 9 }
 
 local kinds = {}          -- kind -> spec
@@ -180,6 +182,7 @@ local function drain(lane, job)
   local ok, err = xpcall(function()
     while job do
       run_one(job)
+      pcall(timer.yield) -- a job's end (its commit) and the next one's start are stretches of their own
       job = nil
       local nxt = sched.due(clock.now_ms(), 1, lane)[1]
       if nxt and sched.claim(nxt.id) then job = nxt end
@@ -204,7 +207,10 @@ end
 
 --- Runs the jobs that are due. The host calls it when the timer fires: each lane with a due job
 --- gets a task of its own (up to MAX_LANES), and it returns at once: false when lanes had to
---- wait for a free slot (the host then waits for a lane to end before calling again).
+--- wait for a free slot (the host then waits for a lane to end before calling again);
+--- M.LANE_WAIT_MS when a due job waits for its lane's task of this process, which is between two
+--- jobs or whose job replanned itself (the host looks again after that many ms, or when a lane
+--- ends).
 --- opts.inline (tests): every due job runs here, one after the other in due order, and it
 --- returns how many ran.
 function M.run_due(opts)
@@ -221,15 +227,20 @@ function M.run_due(opts)
     end
     return ran
   end
+  local waits, started = false, {}
   for _, job in ipairs(sched.due(clock.now_ms(), 100)) do
     if running >= M.MAX_LANES then return false end
-    if not busy[job.lane] and sched.claim(job.id) then
-      busy[job.lane] = true
+    if busy[job.lane] then
+      -- a lane started here shows as busy in the database too; one busy from before is between
+      -- two jobs, or its job replanned itself: its task goes on with it, unless it ends first
+      waits = waits or not started[job.lane]
+    elseif sched.claim(job.id) then
+      busy[job.lane], started[job.lane] = true, true
       running = running + 1
       host.spawn(drain, job.lane, job)
     end
   end
-  return true
+  return waits and M.LANE_WAIT_MS or true
 end
 
 --- Runs the job with this key now, in the calling task (even while its lane is busy): "send the

@@ -279,9 +279,7 @@ function M.routes(r)
 
   r:add{ method = "GET", path = "/feedback/cycles/{id:int}/approvals", auth = "user", perm = "object",
     handler = function(req)
-      local c, rows = feedback.team(req.user, id_of(req))
-      local mine = {}
-      for _, x in ipairs(rows) do if x.approver then mine[#mine + 1] = x end end
+      local c, mine = feedback.team(req.user, id_of(req), { approver = true })
       if #mine == 0 then errors.not_found("You approve nobody's reviewers in this cycle.") end
       local ids = util.map(mine, function(x) return x.id end)
       local reqs = nominations.of_subjects(ids)
@@ -302,9 +300,9 @@ function M.routes(r)
 
   r:add{ method = "GET", path = "/feedback/cycles/{id:int}/team", auth = "user", perm = "object",
     handler = function(req)
-      local c, rows = feedback.team(req.user, id_of(req))
-      return page.render(req, "feedback_team", { title = "Your team — " .. c.name, cycle = c, rows = rows },
-        { nav = "feedback" })
+      local c, rows, paging = feedback.team(req.user, id_of(req), { page = web.query(req).page or 1 })
+      return page.render(req, "feedback_team", { title = "Your team — " .. c.name, cycle = c, rows = rows,
+        paging = paging, per_page = feedback.TEAM_PER_PAGE }, { nav = "feedback" })
     end }
 end
 

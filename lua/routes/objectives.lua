@@ -28,6 +28,8 @@ local overview = require "services.objective_overview"
 
 local M = {}
 
+local TEAM_PER_PAGE = 100 -- people a page on the team's objectives
+
 local function int(v) return math.tointeger(tonumber(v)) end
 local function today() return util.format_date(clock.now()) end
 local function truthy(v) return v == "on" or v == "1" or v == "true" or v == true end
@@ -463,12 +465,19 @@ function M.routes(r)
 
   r:add{ method = "GET", path = "/objectives/team", auth = "user", perm = "object",
     handler = function(req)
-      local team = directory.employees_listed(authz.reports(req.user.id, false))
+      -- the counts over the whole team, the people and their objectives a page at a time
+      local everyone = directory.sorted_by_name(authz.reports(req.user.id, false))
+      local shown, paging = directory.paged(everyone, web.query(req).page, TEAM_PER_PAGE)
+      local team = directory.employees_listed(shown)
       local ids = {}
       for i, p in ipairs(team) do ids[i] = p.id; p.direct = p.manager_id == req.user.id end
-      return render(req, "objectives_team", { title = "My team's objectives", people = team,
-        summary = views.team(req.user, ids), details = views.team_details(req.user, ids), tab = "team",
-        manager = #team > 0, can_create = #creatable_cycles(req.user) > 0 })
+      local summary = views.team(req.user, everyone)
+      local with = 0
+      for _ in pairs(summary) do with = with + 1 end
+      return render(req, "objectives_team", { title = "My team's objectives", people = team, paging = paging,
+        per_page = TEAM_PER_PAGE, with_objectives = with, summary = summary,
+        details = views.team_details(req.user, ids), tab = "team", manager = #team > 0,
+        can_create = #creatable_cycles(req.user) > 0 })
     end }
 
   r:add{ method = "GET", path = "/objectives/new", auth = "user", perm = "object",

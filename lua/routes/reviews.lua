@@ -262,13 +262,13 @@ function M.routes(r)
 
   r:add{ method = "GET", path = "/team", auth = "user", perm = "object",
     handler = function(req)
-      local rows, members = reviews.team(req.user)
-      -- other areas add a column per person (e.g. the last and next 1:1): { label =, values = { [id] =
-      -- { text =, href = } }, empty = }
+      local rows, members, paging = reviews.team(req.user, web.query(req).page)
+      -- other areas add a column per person of the page (e.g. the last and next 1:1): { label =,
+      -- values = { [id] = { text =, href = } }, empty = }
       local columns = { user = req.user, people = members, columns = {} }
       if #members > 0 then events.fire("team.columns", columns) end
-      return page.render(req, "team", { title = "My team", rows = rows, people = members, columns = columns.columns },
-        { nav = "team" })
+      return page.render(req, "team", { title = "My team", rows = rows, people = members, columns = columns.columns,
+        paging = paging, per_page = reviews.TEAM_PER_PAGE }, { nav = "team" })
     end }
 
   events.hook("home.todos", function(e)

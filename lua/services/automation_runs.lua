@@ -14,6 +14,7 @@
 -- Long work (a 10,000-person audience) runs in slices of workflows.SLICE_MS, each its own
 -- transaction; every job is safe to run twice (adding is idempotent, mails have dedupe keys).
 local db = require "lib.db"
+local pacing = require "lib.pacing"
 local json = require "lib.json"
 local util = require "lib.util"
 local errors = require "lib.errors"
@@ -203,7 +204,7 @@ local function in_pages(sql, args, go, fn)
   local last, done = 0, false
   db.slices(function()
     if not go() then return false end
-    local stop = clock.mono_ms() + workflows.SLICE_MS
+    local over = pacing.slice(workflows.SLICE_MS)
     repeat
       local all = { table.unpack(args) }
       all[#all + 1] = last
@@ -211,7 +212,7 @@ local function in_pages(sql, args, go, fn)
       if #rows == 0 then done = true; return false end
       last = rows[#rows].id
       fn(rows)
-    until clock.mono_ms() >= stop
+    until over()
     return true
   end)
   return done

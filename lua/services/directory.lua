@@ -165,6 +165,56 @@ function M.resolve_employee(text)
   return nil, ("Several people are called \"%s\": type the email of the one you mean."):format(text)
 end
 
+-- Everyone in name order, read once and kept while no person is written.
+local by_name = memo.new({ "users" }, 1)
+
+local function load_by_name()
+  local cols, n = db.columns("SELECT id, status FROM users ORDER BY name COLLATE FOLD, id")
+  local ids, rank, deactivated = cols.id or {}, {}, {}
+  for k = 1, n do
+    rank[ids[k]] = k
+    if cols.status[k] == "deactivated" then deactivated[ids[k]] = true end
+  end
+  return { ids = ids, rank = rank, deactivated = deactivated }
+end
+
+--- Everyone in the order of their names without regard to case or accents (as SQL's FOLD), then
+--- id: { ids (in that order), rank = { [id] = position }, deactivated = { [id] = true } }. Shared:
+--- read-only. One query after a person changed, none otherwise.
+function M.name_order() return by_name:fetch(1, load_by_name) end
+
+--- The people among ids who are not deactivated (with_deactivated: all of them), in name order
+--- (M.name_order), without a query when nobody changed.
+function M.sorted_by_name(ids, with_deactivated)
+  local o = M.name_order()
+  local gone = with_deactivated and {} or o.deactivated
+  local out = {}
+  if #ids * 16 < #o.ids then -- a few: sort them
+    for _, id in ipairs(ids) do
+      if o.rank[id] and not gone[id] then out[#out + 1] = id end
+    end
+    local rank = o.rank
+    table.sort(out, function(a, b) return rank[a] < rank[b] end)
+  else -- many: walk everyone in order
+    local wanted = {}
+    for _, id in ipairs(ids) do wanted[id] = true end
+    for _, id in ipairs(o.ids) do
+      if wanted[id] and not gone[id] then out[#out + 1] = id end
+    end
+  end
+  return out
+end
+
+--- Page page (a number or text; 1 when out of range) of per_page of the list ids: the ids on it and
+--- { page, pages, total }.
+function M.paged(ids, page, per_page)
+  local pages = math.max(1, (#ids + per_page - 1) // per_page)
+  page = math.tointeger(tonumber(page)) or 1
+  if page < 1 or page > pages then page = 1 end
+  return table.move(ids, (page - 1) * per_page + 1, math.min(#ids, page * per_page), 1, {}),
+    { page = page, pages = pages, total = #ids }
+end
+
 --- The employees reporting to id who are not deactivated (id, name, job_title), by name.
 function M.employee_reports(id)
   return db.query([[SELECT id, name, job_title FROM users WHERE manager_id = ? AND kind = 'employee'

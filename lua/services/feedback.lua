@@ -19,6 +19,7 @@ local questionnaire = require "services.questionnaire"
 local cycles = require "services.feedback_cycles"
 local nominations = require "services.nominations"
 local workflows = require "services.workflows"
+local directory = require "services.directory"
 local authz = require "core.authz"
 
 local M = {}
@@ -523,15 +524,30 @@ function M.team_cycles(actor)
     GROUP BY c.id ORDER BY c.start_date DESC, c.id DESC]], json.encode(ids), actor.id)
 end
 
---- A manager's page for one cycle: their direct and indirect reports in it, with counts and
---- what they can do (approve, nudge). Four queries whatever the team's size.
-function M.team(actor, cycle_id)
+M.TEAM_PER_PAGE = 100
+
+--- A manager's page for one cycle: their direct and indirect reports in it (and whoever they
+--- approve for), with counts and what they can do (approve, nudge), by name. opts.page: only that
+--- page of M.TEAM_PER_PAGE (the third value says { page, pages, total }); opts.approver: only those
+--- they approve for. Four queries whatever the team's size.
+function M.team(actor, cycle_id, opts)
+  opts = opts or {}
   local c = cycles.require(cycle_id)
   local ids = authz.reports(actor.id, false)
   local direct = {}
   for _, id in ipairs(authz.reports(actor.id, true)) do direct[id] = true end
-  local rows = {}
+  local rows, paging = {}, { page = 1, pages = 1, total = 0 }
   if #ids > 0 then
+    local where, args = "(s.reviewee_id IN (SELECT value FROM json_each(?)) OR s.manager_id = ?)",
+      { json.encode(ids), actor.id }
+    if opts.approver then where, args = "s.manager_id = ?", { actor.id } end
+    if opts.page then -- the reviewees by name (directory.name_order), then the counts of one page of them
+      local reviewees = directory.sorted_by_name(db.column("SELECT s.reviewee_id FROM feedback_subjects s "
+        .. "WHERE s.cycle_id = ? AND " .. where, c.id, table.unpack(args)), true)
+      local shown
+      shown, paging = directory.paged(reviewees, opts.page, M.TEAM_PER_PAGE)
+      where, args = "s.reviewee_id IN (SELECT value FROM json_each(?))", { json.encode(shown) }
+    end
     rows = db.query([[SELECT s.id, s.reviewee_id, s.manager_id, s.nominations_done_at, s.approved_at, s.released_at,
         u.name, u.job_title, m.name AS manager_name,
         (SELECT count(*) FROM feedback_nominations r WHERE r.subject_id = s.id AND r.status <> 'declined'
@@ -543,17 +559,17 @@ function M.team(actor, cycle_id)
           AND r.feedback_status = 'shared' AND r.relationship NOT IN ('self', 'manager')) AS written,
         (SELECT count(*) FROM feedback_nominations r WHERE r.subject_id = s.id AND r.status = 'declined') AS declined
       FROM feedback_subjects s JOIN users u ON u.id = s.reviewee_id LEFT JOIN users m ON m.id = s.manager_id
-      WHERE s.cycle_id = ? AND (s.reviewee_id IN (SELECT value FROM json_each(?)) OR s.manager_id = ?)
-      ORDER BY u.name COLLATE FOLD]], c.id, json.encode(ids), actor.id)
+      WHERE s.cycle_id = ? AND ]] .. where .. [[ ORDER BY u.name COLLATE FOLD, s.id]], c.id, table.unpack(args))
+    if not opts.page then paging.total, paging.pages = #rows, 1 end
   end
   for _, r in ipairs(rows) do
     r.direct = direct[r.reviewee_id] or r.manager_id == actor.id
     r.approver = r.manager_id == actor.id
   end
-  if #rows == 0 and not cycles.can(actor, "feedback_cycles.track", c) then
+  if paging.total == 0 and not cycles.can(actor, "feedback_cycles.track", c) then
     errors.not_found("None of your reports is in this 360 cycle.")
   end
-  return c, rows
+  return c, rows, paging
 end
 
 --- Everything the 360 module adds to other parts of the app, in one place, by hooking their

@@ -25,10 +25,10 @@
 -- people are matched by email, so the rest of the file is checked and applied again).
 local csv = require "core.csv"
 local clock = require "core.clock"
-local timer = require "core.timer"
 local crypto = require "core.crypto"
 local authz = require "core.authz"
 local db = require "lib.db"
+local pacing = require "lib.pacing"
 local json = require "lib.json"
 local util = require "lib.util"
 local schema = require "lib.schema"
@@ -54,7 +54,7 @@ M.MAX_PROBLEMS = 500
 --- Progress is reported every this many rows.
 M.PROGRESS_EVERY = 500
 --- Milliseconds of work between two pauses that let the event loop serve other requests.
-M.SLICE_MS = 5
+M.SLICE_MS = 3
 --- Seconds without a slice after which another runner may take over a running import.
 M.LEASE = 60
 --- The job kind that runs (and after a restart resumes) an import.
@@ -340,41 +340,23 @@ end
 
 -- ------------------------------------------------------------------ pacing
 
--- A pacer: call it often; after M.SLICE_MS of work it runs on_pause (e.g. committing a slice)
--- and lets the event loop serve others when no transaction is open: core.timer.sleep(1), not 0 —
--- a 0 ms timer started while libuv runs its timers is due at the loop's cached time and runs in
--- the same pass, so the loop would never get to the sockets. In a coroutine that cannot wait (not
--- a task) it never pauses.
+-- A pacer: call it often; after M.SLICE_MS of work (counted from the end of the last pause,
+-- the collector's share included: lib/pacing) it runs on_pause (e.g. committing a slice) and
+-- lets the event loop serve others when no transaction is open (pacing.pause). In a coroutine
+-- that cannot wait (not a task) it never pauses.
 local function pacer(on_pause)
-  local can_wait, since = true, clock.mono_ms()
+  local can_wait, since = true, clock.mono_us()
   return function(force)
-    if not force and clock.mono_ms() - since < M.SLICE_MS then return false end
+    if not force and math.max(clock.mono_us() - since, pacing.elapsed_us()) < M.SLICE_MS * 1000 then return false end
     if on_pause then on_pause() end
-    if can_wait and db.depth() == 0 then
-      if not pcall(timer.sleep, 1) then can_wait = false end
-    end
-    since = clock.mono_ms()
+    if can_wait and db.depth() == 0 then can_wait = pacing.pause() end
+    since = clock.mono_us()
     return true
   end
 end
 
--- A file's working set (a table per row and per person) is large, and the generational
--- collector (the host's) does a major collection each time memory doubles: tens of milliseconds
--- each with such a heap. While any import work runs, major collections wait until memory grew
--- tenfold (minor ones go on); the usual setting comes back when the last one ends. (Switching to
--- the incremental collector instead costs a pass over every object each way.)
-local gc_users = 0
-M.GC_MAJOR_DURING, M.GC_MAJOR_NORMAL = 1000, 100
-
-local function calm_gc(fn, ...)
-  gc_users = gc_users + 1
-  if gc_users == 1 then collectgarbage("generational", 0, M.GC_MAJOR_DURING) end
-  local res = table.pack(pcall(fn, ...))
-  gc_users = gc_users - 1
-  if gc_users == 0 then collectgarbage("generational", 0, M.GC_MAJOR_NORMAL) end
-  if not res[1] then error(res[2], 0) end
-  return table.unpack(res, 2, res.n)
-end
+-- A file's working set (a table per row and per person) is large and keeps changing: the check
+-- and the run are churning long work (lib/pacing), the garbage collector driven by their pauses.
 
 -- ------------------------------------------------------------------ checking
 
@@ -580,7 +562,7 @@ end
 function M.check(actor, text, opts)
   assert(actor, "import.check needs an actor (people.OPERATOR for the command line)")
   if not actor.operator then access.require(actor, "users.import") end
-  return (calm_gc(plan_file, actor, text, opts or {}, pacer()))
+  return (pacing.churning(plan_file, actor, text, opts or {}, pacer()))
 end
 
 -- ------------------------------------------------------------------ records
@@ -802,22 +784,24 @@ local function execute(id, opts)
     db.exec("UPDATE imports SET total = ? WHERE id = ?", done + #list, imp.id)
   end)
   local TAKEN = "another runner took this import over"
+  -- slices of M.SLICE_MS, the loop serving others between two; each commits without waiting for
+  -- the disk and the last one waits (db.slices): after a crash the record and the changes stop
+  -- at the same slice, and the run resumes from there
   local ok, err = pcall(function()
-    while i < #list do
-      db.transaction(function()
-        local started = clock.mono_ms()
-        repeat
-          i = i + 1
-          apply_step(imp, actor, ctx, rec, list[i], id_of)
-          done = done + 1
-        until i >= #list or clock.mono_ms() - started >= M.SLICE_MS
-        local n = db.exec([[UPDATE imports SET phase = ?, done = ?, report = ?, heartbeat_at = ?, updated_at = ?
-          WHERE id = ? AND runner = ?]], list[i][1], done, json.encode(rec), clock.now(), clock.now(), imp.id, token)
-        if n ~= 1 then errors.conflict(TAKEN) end
-      end)
+    if #list == 0 then return end
+    db.slices(function()
+      local over = pacing.slice(M.SLICE_MS)
+      repeat
+        i = i + 1
+        apply_step(imp, actor, ctx, rec, list[i], id_of)
+        done = done + 1
+      until i >= #list or over()
+      local n = db.exec([[UPDATE imports SET phase = ?, done = ?, report = ?, heartbeat_at = ?, updated_at = ?
+        WHERE id = ? AND runner = ?]], list[i][1], done, json.encode(rec), clock.now(), clock.now(), imp.id, token)
+      if n ~= 1 then errors.conflict(TAKEN) end
       if opts.progress then opts.progress(list[i][1], done, imp.done + #list) end
-      pcall(timer.sleep, 1) -- the loop serves others between two slices
-    end
+      return i < #list
+    end)
   end)
   if not ok then
     if errors.is(err) and err.message == TAKEN then return M.get(id) end
@@ -836,7 +820,7 @@ end
 --- runner made a slice in the last M.LEASE seconds is left to it. opts: progress =
 --- fn(phase, done, total) after each slice. Returns the record.
 function M.execute(id, opts)
-  return calm_gc(execute, id, opts or {})
+  return pacing.churning(execute, id, opts or {})
 end
 
 --- Raises a 422 carrying the report (for callers that answer with an error when the real run

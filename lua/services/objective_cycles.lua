@@ -133,8 +133,12 @@ function M.list(actor)
   for i, c in ipairs(rows) do decode(c); c.window = M.window(c); ids[i] = c.id end
   local counts = {}
   if #ids > 0 then
-    for _, r in ipairs(db.query(([[SELECT c.id, count(u.id) AS n FROM objective_cycles c JOIN users u ON %s
-        WHERE c.id IN (SELECT value FROM json_each(?)) GROUP BY c.id]]):format(M.PARTICIPANT_SQL), json.encode(ids))) do
+    -- everyone counted once for every cycle open to everyone, not once per cycle (PARTICIPANT_SQL)
+    for _, r in ipairs(db.query([[SELECT c.id, CASE WHEN c.participants = 'everyone'
+          THEN (SELECT count(*) FROM users u WHERE u.kind = 'employee' AND u.status <> 'deactivated')
+          ELSE (SELECT count(*) FROM objective_cycle_people cp JOIN users u ON u.id = cp.user_id
+            WHERE cp.cycle_id = c.id AND u.kind = 'employee' AND u.status <> 'deactivated') END AS n
+        FROM objective_cycles c WHERE c.id IN (SELECT value FROM json_each(?))]], json.encode(ids))) do
       counts[r.id] = r.n
     end
   end

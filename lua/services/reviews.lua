@@ -16,6 +16,7 @@ local access = require "services.access"
 local accounts = require "services.accounts"
 local audit = require "services.audit"
 local cycles = require "services.cycles"
+local directory = require "services.directory"
 local mail = require "services.mail"
 local questionnaire = require "services.questionnaire"
 local workflows = require "services.workflows"
@@ -722,24 +723,31 @@ function M.cycle_dates(review_id)
     JOIN cycles c ON c.id = r.cycle_id WHERE r.id = ?]], review_id)
 end
 
---- The team page: reviews in running cycles of actor's direct and indirect reports.
-function M.team(actor)
-  local ids = authz.reports(actor.id, false)
-  if #ids == 0 then return {}, {} end
+M.TEAM_PER_PAGE = 100
+
+--- The team page: one page (M.TEAM_PER_PAGE people, by name) of actor's direct and indirect
+--- reports who are not deactivated, and the reviews of those people in running cycles. Returns
+--- rows, people, { page, pages, total } (page: 1 when out of range). Two queries, whatever the size
+--- of the team.
+function M.team(actor, page)
+  local shown, paging = directory.paged(directory.sorted_by_name(authz.reports(actor.id, false)), page,
+    M.TEAM_PER_PAGE)
+  if #shown == 0 then return {}, {}, paging end
   local direct = {}
   for _, id in ipairs(authz.reports(actor.id, true)) do direct[id] = true end
+  local list = json.encode(shown)
   local rows = db.query([[SELECT r.id, r.reviewee_id, r.manager_id, r.self_status, r.manager_status, r.shared_at,
       r.reviewee_signed_at, r.manager_signed_at, r.closed_at, c.id AS cycle_id, c.name AS cycle_name, c.self_due,
       c.manager_due, c.self_assessment, u.name, u.job_title, m.name AS manager_name
     FROM reviews r JOIN cycles c ON c.id = r.cycle_id JOIN users u ON u.id = r.reviewee_id
     LEFT JOIN users m ON m.id = r.manager_id
     WHERE c.phase NOT IN ('draft', 'closed') AND r.reviewee_id IN (SELECT value FROM json_each(?))
-    ORDER BY c.start_date DESC, u.name COLLATE FOLD]], json.encode(ids))
+    ORDER BY c.start_date DESC, u.name COLLATE FOLD]], list)
   for _, r in ipairs(rows) do r.direct = direct[r.reviewee_id] or false end
   local people = db.query([[SELECT id, name, job_title, manager_id FROM users WHERE id IN (SELECT value FROM json_each(?))
-    AND status <> 'deactivated' ORDER BY name COLLATE FOLD]], json.encode(ids))
+    ORDER BY name COLLATE FOLD, id]], list)
   for _, p in ipairs(people) do p.direct = direct[p.id] or false end
-  return rows, people
+  return rows, people, paging
 end
 
 --- The person's own reviews (not in draft cycles), newest cycle first, at most 20: { id,

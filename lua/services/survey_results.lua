@@ -14,9 +14,12 @@
 --     leaves nobody or at least the threshold (M.protect);
 --   * no answer is ever tied to a person: there is nothing to tie it with (services/surveys.lua).
 -- Everything is aggregated in SQL: a constant number of queries whatever the number of answers.
+-- A closed round's answers never change (they go to open rounds only: surveys.record), so its
+-- aggregates are kept in memory until a round opens, closes or goes (a write to survey_rounds).
 local db = require "lib.db"
 local crypt = require "lib.crypt"
 local json = require "lib.json"
+local memo = require "lib.memo"
 local audit = require "services.audit"
 local surveys = require "services.surveys"
 
@@ -28,6 +31,18 @@ local DIM_SQL = { department = "r.department", location = "r.location",
   manager = "json_extract(r.manager_ids, '$[0]')" }
 
 local function round1(x) return math.floor(x * 10 + 0.5) / 10 end
+
+-- The rows of closed rounds' aggregates by query and arguments (read-only once kept).
+local closed_memo = memo.new({ "survey_rounds" }, 512)
+
+local function load_rows(_, sql, ...) return db.query(sql, ...) end
+
+-- db.query(sql, ...) over closed rounds only, kept.
+local function closed_rows(sql, ...)
+  local parts = { sql }
+  for i = 1, select("#", ...) do parts[#parts + 1] = tostring((select(i, ...))) end
+  return closed_memo:fetch(table.concat(parts, "\0"), load_rows, sql, ...)
+end
 
 --- Hides groups below threshold (and those marked .forced) and, when the hidden ones together have
 --- fewer than threshold responses, the smallest shown ones too (so none can be worked out as total
@@ -146,7 +161,7 @@ end
 -- Per round and question: n, sum and the count per score (one query): out[round_id][q] = { n, sum, dist }
 local function stats_by_round(round_ids, where, wargs)
   local out = {}
-  for _, x in ipairs(db.query(([[SELECT r.round_id, CAST(a.key AS INTEGER) + 1 AS q, a.value AS v, count(*) AS n
+  for _, x in ipairs(closed_rows(([[SELECT r.round_id, CAST(a.key AS INTEGER) + 1 AS q, a.value AS v, count(*) AS n
       FROM survey_responses r, json_each(r.answers) a
       WHERE r.round_id IN (SELECT value FROM json_each(?)) AND a.type = 'integer'%s
       GROUP BY r.round_id, a.key, a.value]]):format(where), args(wargs, json.encode(round_ids)))) do
@@ -163,7 +178,7 @@ end
 -- Responses per round in the slice (one query).
 local function counts_by_round(round_ids, where, wargs)
   local out = {}
-  for _, x in ipairs(db.query(([[SELECT r.round_id, count(*) AS n FROM survey_responses r
+  for _, x in ipairs(closed_rows(([[SELECT r.round_id, count(*) AS n FROM survey_responses r
       WHERE r.round_id IN (SELECT value FROM json_each(?))%s GROUP BY r.round_id]]):format(where),
       args(wargs, json.encode(round_ids)))) do
     out[x.round_id] = x.n
@@ -188,8 +203,7 @@ end
 -- dimension, label, groups = [{ key, label, n, hidden, averages = [per question] }], shown,
 -- hidden_count }. Groups below the threshold, and those subtraction would give away (within a
 -- dimension and across them: M.suppress, M.protect), are hidden. Five queries.
-local function breakdowns(s, round_id)
-  local threshold = surveys.threshold_of(s)
+local function breakdowns_of(_, round_id, threshold)
   local dims, by_key, joint = {}, {}, {}
   for d = 1, #M.DIMENSIONS do dims[d], by_key[d] = {}, {} end
   local function key_of(v) return v == nil and "" or tostring(v) end
@@ -242,6 +256,27 @@ local function breakdowns(s, round_id)
   return out
 end
 
+-- A closed round's breakdowns at a threshold (the managers' names from users) and its comments,
+-- decrypted (like the review chart's memo: a few rounds, only while no round moves), are kept.
+-- Both are shared: read-only.
+local closed_views = memo.new({ "survey_rounds", "users" }, 16)
+local closed_comments = memo.new({ "survey_rounds" }, 16)
+
+local function breakdowns(s, round_id)
+  local threshold = surveys.threshold_of(s)
+  return closed_views:fetch(round_id .. ":" .. threshold, breakdowns_of, round_id, threshold)
+end
+
+local function comments_of(round_id)
+  -- ids are random, so their order is a shuffle unrelated to who answered when
+  local comments = {}
+  for _, c in ipairs(db.query([[SELECT id, comment_enc FROM survey_responses
+      WHERE round_id = ? AND comment_enc IS NOT NULL ORDER BY id]], round_id)) do
+    comments[#comments + 1] = crypt.open("survey_responses", "comment_enc", { c.id }, c.comment_enc)
+  end
+  return comments
+end
+
 --- The results of survey id as actor may read them: { survey, view ("all" | "team"), threshold,
 --- rounds (closed, newest first: { id, seq, opens_on, closes_on, invited?, responded, hidden }),
 --- round (the one shown: ?round= or the latest closed), questions (for it: average and distribution
@@ -292,13 +327,7 @@ function M.results(actor, id, round_id)
   end
   if view == "all" and round then
     if s.comment_question and not round.hidden then
-      -- ids are random, so their order is a shuffle unrelated to who answered when
-      local comments = {}
-      for _, c in ipairs(db.query([[SELECT id, comment_enc FROM survey_responses
-          WHERE round_id = ? AND comment_enc IS NOT NULL ORDER BY id]], round.id)) do
-        comments[#comments + 1] = crypt.open("survey_responses", "comment_enc", { c.id }, c.comment_enc)
-      end
-      out.comments = comments
+      out.comments = closed_comments:fetch(round.id, comments_of)
     end
     out.breakdowns = round.hidden and {} or breakdowns(s, round.id)
   end

@@ -9,7 +9,8 @@
 --   survey.step   survey:<id>:wf:<round>:<step>  a dated step (`at = "closes"`), planned when the
 --                                            round opens, cancelled when it closes;
 --   survey.send   survey:<id>:send:<n>       the mails of an event step, queued in slices of
---                                            about 5 ms (10,000 invitations never hold the loop).
+--                                            M.SLICE_MS, the recipients read a page at a time
+--                                            (10,000 invitations never hold the loop).
 -- Switched off (Administration › Features), no round opens or closes (the job looks again an hour
 -- later) and no mail goes out; nothing is deleted.
 --
@@ -21,6 +22,7 @@
 -- title and introduction, the last day and a link; never an answer.
 local clock = require "core.clock"
 local db = require "lib.db"
+local pacing = require "lib.pacing"
 local events = require "lib.events"
 local json = require "lib.json"
 local util = require "lib.util"
@@ -34,7 +36,10 @@ local M = {}
 
 local app -- set by init
 
-M.SLICE_MS = 5
+--- Milliseconds of mail queueing per transaction (see workflows.SLICE_MS).
+M.SLICE_MS = 2.5
+--- Recipients read per query.
+M.PAGE = 250
 M.ANCHORS = { "closes" }
 M.EVENTS = { "survey_round.invited", "survey_round.opened", "survey_round.closed", "survey.shared" }
 M.GROUPS = { "invited", "participants", "shared", "creator" }
@@ -70,25 +75,26 @@ local function survey_row(id)
   return s
 end
 
--- The people step's mail goes to for payload p (one query): { id, name, email }.
-local function recipients(step, s, p)
+-- The people step's mail goes to for payload p, a page of M.PAGE by id after `after` (one
+-- query): { id, name, email }.
+local function recipients(step, s, p, after)
   local not_responded = step.only == "not_responded" and " AND i.responded = 0" or ""
   if step.to == "invited" or step.to == "participants" then
     local only = (step.to == "invited" and p.user_ids) and json.encode(p.user_ids) or "[]"
     return db.query(([[SELECT u.id, u.name, u.email FROM survey_invitations i JOIN users u ON u.id = i.user_id
       WHERE i.round_id = ? AND u.status = 'active'%s
-      AND (? = '[]' OR i.user_id IN (SELECT value FROM json_each(?))) ORDER BY u.id]]):format(not_responded),
-      p.round_id, only, only)
+      AND (? = '[]' OR i.user_id IN (SELECT value FROM json_each(?))) AND i.user_id > ? ORDER BY i.user_id LIMIT ?]])
+      :format(not_responded), p.round_id, only, only, after, M.PAGE)
   elseif step.to == "shared" then
     local managers = p.managers and ([[ OR u.id IN (SELECT DISTINCT u2.manager_id FROM users u2, surveys s
       WHERE s.id = ?2 AND u2.manager_id IS NOT NULL AND %s)]]):format((surveys.PARTICIPANT_SQL:gsub("u%.", "u2.")))
       or ""
     local sql = ([[SELECT u.id, u.name, u.email FROM users u WHERE u.status = 'active' AND u.kind = 'employee'
-      AND (u.id IN (SELECT value FROM json_each(?1))%s) ORDER BY u.id]]):format(managers)
-    if p.managers then return db.query(sql, json.encode(p.user_ids or {}), s.id) end
-    return db.query(sql, json.encode(p.user_ids or {}))
+      AND (u.id IN (SELECT value FROM json_each(?1))%s) AND u.id > ?3 ORDER BY u.id LIMIT ?4]]):format(managers)
+    return db.query(sql, json.encode(p.user_ids or {}), s.id, after, M.PAGE)
   else -- creator
-    return db.query("SELECT u.id, u.name, u.email FROM users u WHERE u.id = ? AND u.status = 'active'", s.creator_id or -1)
+    return db.query("SELECT u.id, u.name, u.email FROM users u WHERE u.id = ? AND u.status = 'active' AND u.id > ?",
+      s.creator_id or -1, after)
   end
 end
 
@@ -99,30 +105,40 @@ local function vars_of(s, r)
     results = base .. "/surveys/" .. s.id .. "/results" }
 end
 
--- Queues step's mail to people[from], ... until M.SLICE_MS went by. Returns the index to go on
--- from, or nil when all are queued.
-local function send_some(step, s, r, people, from, key_part)
+-- Queues step's mail to people[from], ... until over() says the slice is done. Returns the index
+-- to go on from (#people + 1 when the page is done).
+local function send_some(step, s, r, people, from, key_part, over)
   local v = vars_of(s, r)
-  local started = clock.mono_ms()
   for i = from, #people do
     local u = people[i]
     mail.queue{ template = step.template, to = u, related_type = r and "survey_round" or "survey",
       related_id = r and r.id or s.id, dedupe_key = ("%s:%s:%d"):format(key_part, step.id, u.id), vars = v }
-    if i < #people and clock.mono_ms() - started >= M.SLICE_MS then return i + 1 end
+    if over() then return i + 1 end
   end
+  return #people + 1
 end
 
--- Sends step for payload p (survey_id, round_id?, user_ids?, managers?) in slices.
+-- Sends step for payload p (survey_id, round_id?, user_ids?, managers?) in slices of M.SLICE_MS,
+-- reading the recipients a page at a time.
 local function send(step, p, key_part)
-  local people, from = nil, 1
+  local page, from, after, last = {}, 1, 0, false
   db.slices(function()
     local s = survey_row(p.survey_id)
     if not s then return false end
     local r = p.round_id and db.row("SELECT * FROM survey_rounds WHERE id = ?", p.round_id)
     if p.round_id and (not r or (step.at and r.status ~= "open")) then return false end
-    people = people or recipients(step, s, p)
-    from = send_some(step, s, r, people, from, key_part)
-    return from ~= nil
+    local over = pacing.slice(M.SLICE_MS)
+    repeat
+      if from > #page then
+        if last then return false end
+        page, from = recipients(step, s, p, after), 1
+        last = #page < M.PAGE
+        if #page == 0 then return false end
+        after = page[#page].id
+      end
+      from = send_some(step, s, r, page, from, key_part, over)
+    until over()
+    return not (last and from > #page)
   end)
 end
 
@@ -165,7 +181,7 @@ end
 
 local function run_open(p)
   if not features.on("surveys") then return later("survey.open", p, prefix(p.survey_id) .. "open") end
-  db.transaction(function() surveys.open_round(p.survey_id, p.opens_on) end)
+  surveys.open_round(p.survey_id, p.opens_on) -- its own transactions, in slices
 end
 
 local function run_close(p)

@@ -24,10 +24,12 @@
 local clock = require "core.clock"
 local crypto = require "core.crypto"
 local db = require "lib.db"
+local pacing = require "lib.pacing"
 local crypt = require "lib.crypt"
 local errors = require "lib.errors"
 local events = require "lib.events"
 local json = require "lib.json"
+local memo = require "lib.memo"
 local schema = require "lib.schema"
 local util = require "lib.util"
 local access = require "services.access"
@@ -155,14 +157,28 @@ local function for_change(actor, id)
   return s
 end
 
---- The rounds of survey id, newest first, each with invited and responded counts. Two queries.
-function M.rounds(survey_id)
-  local rounds = db.query("SELECT * FROM survey_rounds WHERE survey_id = ? ORDER BY seq DESC", survey_id)
+-- Invited and responded per closed round of a survey: a closed round's invitations change only when
+-- a person is deleted (users) or the round goes (survey_rounds), answers go to open rounds only.
+local closed_counts = memo.new({ "survey_rounds", "users" }, 256)
+
+local function count_invitations(survey_id, status)
   local counts = {}
   for _, r in ipairs(db.query([[SELECT i.round_id, count(*) AS invited, sum(i.responded) AS responded
-      FROM survey_invitations i JOIN survey_rounds r ON r.id = i.round_id WHERE r.survey_id = ? GROUP BY i.round_id]],
-      survey_id)) do
+      FROM survey_rounds r JOIN survey_invitations i ON i.round_id = r.id WHERE r.survey_id = ? AND r.status = ?
+      GROUP BY i.round_id]], survey_id, status)) do
     counts[r.round_id] = r
+  end
+  return counts
+end
+
+--- The rounds of survey id, newest first, each with invited and responded counts. Three queries;
+--- the closed rounds' counts are kept.
+function M.rounds(survey_id)
+  local rounds = db.query("SELECT * FROM survey_rounds WHERE survey_id = ? ORDER BY seq DESC", survey_id)
+  local counts = closed_counts:fetch(survey_id, count_invitations, "closed")
+  if rounds[1] and rounds[1].status == "open" then
+    local open = count_invitations(survey_id, "open")[rounds[1].id]
+    if open then counts = setmetatable({ [rounds[1].id] = open }, { __index = counts }) end
   end
   for _, r in ipairs(rounds) do
     local c = counts[r.id] or {}
@@ -218,8 +234,8 @@ local function with_counts(list)
   return list
 end
 
---- The surveys actor sees on the list: { managed = (every survey for HR Admins, with creator_name,
---- their own for HR Assistants), shared = (results shared with them) , to_answer = (open rounds they have not
+--- The surveys actor sees on the list: { managed = (every survey for HR Admins, their own for HR
+--- Assistants), shared = (results shared with them; both with creator_name), to_answer = (open rounds they have not
 --- answered) }. A constant number of queries.
 function M.list(actor)
   local managed, shared = {}, {}
@@ -227,11 +243,11 @@ function M.list(actor)
   local creates = access.can(actor, "surveys.create")
   local rows
   if all then
-    -- the creator's name goes with each row (the list names who created someone else's survey)
     rows = db.query([[SELECT s.*, u.name AS creator_name FROM surveys s LEFT JOIN users u ON u.id = s.creator_id
       ORDER BY s.created_at DESC, s.id DESC]])
   elseif creates then
-    rows = db.query("SELECT * FROM surveys WHERE creator_id = ? ORDER BY created_at DESC, id DESC", actor.id)
+    rows = db.query([[SELECT s.*, u.name AS creator_name FROM surveys s LEFT JOIN users u ON u.id = s.creator_id
+      WHERE s.creator_id = ? ORDER BY s.created_at DESC, s.id DESC]], actor.id)
   else
     rows = {}
   end
@@ -243,10 +259,10 @@ function M.list(actor)
   end
   -- shared by name, or with managers when actor manages someone who takes part: the facts come
   -- from one query, the evaluator decides on them (no query per survey)
-  for _, s in ipairs(db.query(([[SELECT s.*,
+  for _, s in ipairs(db.query(([[SELECT s.*, c.name AS creator_name,
         EXISTS (SELECT 1 FROM survey_shares h WHERE h.survey_id = s.id AND h.user_id = ?1) AS named,
         (s.share_managers = 1 AND EXISTS (SELECT 1 FROM users u WHERE u.manager_id = ?1 AND %s)) AS team
-      FROM surveys s WHERE s.phase <> 'draft' ORDER BY s.created_at DESC, s.id DESC]]):format(M.PARTICIPANT_SQL),
+      FROM surveys s LEFT JOIN users c ON c.id = s.creator_id WHERE s.phase <> 'draft' ORDER BY s.created_at DESC, s.id DESC]]):format(M.PARTICIPANT_SQL),
       actor.id)) do
     if not seen[s.id] and (s.named == 1 or s.team == 1) and access.can(actor, "surveys.read_shared",
         { rel = { named = s.named == 1, recipient = s.team == 1 } }) then
@@ -599,28 +615,59 @@ end
 
 -- ------------------------------------------------------------------ rounds (the timeline's jobs)
 
---- Opens the next round of survey id if it is due on date opens_on (the job's check): invites
---- every participant (one statement), plans nothing itself (the timeline hooks the events).
---- Returns the round, or nil when nothing was due.
+--- Invitations written per statement when a round opens.
+M.INVITE_PAGE = 500
+--- Milliseconds of inviting per transaction when a round opens (see workflows.SLICE_MS).
+M.SLICE_MS = 2.5
+
+--- Opens the next round of survey id if it is due on date opens_on (the job's check). The round
+--- is made in one transaction, its participants invited in slices by id (lib/db slices: 10,000
+--- people never hold the loop long; someone not invited yet sees the round a moment later), and
+--- the last slice moves the survey on and fires survey_round.opened and .invited. Cut short (a
+--- crash), the job runs it again and it goes on with the round it made. Plans nothing itself
+--- (the timeline hooks the events). Returns the round, or nil when nothing was due.
 function M.open_round(id, opens_on)
-  local s = row(id)
-  if not s or (s.phase ~= "scheduled" and s.phase ~= "running") or s.next_opens_on ~= opens_on then return nil end
-  if db.value("SELECT 1 FROM survey_rounds WHERE survey_id = ? AND status = 'open'", s.id) then return nil end
-  local day = opens_on < today() and today() or opens_on -- late when the switch was off
-  local seq = (db.value("SELECT max(seq) FROM survey_rounds WHERE survey_id = ?", s.id) or 0) + 1
-  local closes = M.closes_on(day, s.round_days)
-  local rid = db.insert("INSERT INTO survey_rounds(survey_id, seq, opens_on, closes_on) VALUES(?,?,?,?)",
-    s.id, seq, day, closes)
-  db.exec(([[INSERT INTO survey_invitations(round_id, user_id) SELECT ?, u.id FROM users u, surveys s
-    WHERE s.id = ? AND %s]]):format(M.PARTICIPANT_SQL), rid, s.id)
-  local invited = db.value("SELECT count(*) FROM survey_invitations WHERE round_id = ?", rid)
-  local nxt = M.step(opens_on, s.frequency)
-  while nxt and nxt <= closes do nxt = M.step(nxt, s.frequency) end
-  db.exec("UPDATE surveys SET phase = 'running', next_opens_on = ?, updated_at = ? WHERE id = ?", nxt, clock.now(), s.id)
-  events.fire("survey_round.opened", { survey_id = s.id, round_id = rid, seq = seq, opens_on = day, closes_on = closes,
-    invited = invited, next_opens_on = nxt })
-  events.fire("survey_round.invited", { survey_id = s.id, round_id = rid })
-  return db.row("SELECT * FROM survey_rounds WHERE id = ?", rid)
+  local rid = db.transaction(function()
+    local s = row(id)
+    if not s or (s.phase ~= "scheduled" and s.phase ~= "running") or s.next_opens_on ~= opens_on then return nil end
+    local open = db.row("SELECT id, opens_on FROM survey_rounds WHERE survey_id = ? AND status = 'open'", s.id)
+    -- an open round of this opening (made before the survey moved on) was cut short: go on with it
+    if open then return open.opens_on >= opens_on and open.id or nil end
+    local day = opens_on < today() and today() or opens_on -- late when the switch was off
+    local seq = (db.value("SELECT max(seq) FROM survey_rounds WHERE survey_id = ?", s.id) or 0) + 1
+    return db.insert("INSERT INTO survey_rounds(survey_id, seq, opens_on, closes_on) VALUES(?,?,?,?)",
+      s.id, seq, day, M.closes_on(day, s.round_days))
+  end)
+  if not rid then return nil end
+  local after, opened = db.value("SELECT max(user_id) FROM survey_invitations WHERE round_id = ?", rid) or 0, false
+  db.slices(function()
+    local s, r = row(id), db.row("SELECT * FROM survey_rounds WHERE id = ?", rid)
+    if not s or not r or r.status ~= "open" or s.next_opens_on ~= opens_on then return false end
+    local over = pacing.slice(M.SLICE_MS)
+    repeat
+      local ids = db.column(([[SELECT u.id FROM users u, surveys s WHERE s.id = ? AND %s AND u.id > ?
+        ORDER BY u.id LIMIT ?]]):format(M.PARTICIPANT_SQL), s.id, after, M.INVITE_PAGE)
+      if #ids > 0 then
+        db.exec([[INSERT OR IGNORE INTO survey_invitations(round_id, user_id)
+          SELECT ?, value FROM json_each(?)]], rid, json.encode(ids))
+        after = ids[#ids]
+      end
+      if #ids < M.INVITE_PAGE then
+        local invited = db.value("SELECT count(*) FROM survey_invitations WHERE round_id = ?", rid)
+        local nxt = M.step(opens_on, s.frequency)
+        while nxt and nxt <= r.closes_on do nxt = M.step(nxt, s.frequency) end
+        db.exec("UPDATE surveys SET phase = 'running', next_opens_on = ?, updated_at = ? WHERE id = ?", nxt, clock.now(),
+          s.id)
+        events.fire("survey_round.opened", { survey_id = s.id, round_id = rid, seq = r.seq, opens_on = r.opens_on,
+          closes_on = r.closes_on, invited = invited, next_opens_on = nxt })
+        events.fire("survey_round.invited", { survey_id = s.id, round_id = rid })
+        opened = true
+        return false
+      end
+    until over()
+    return true
+  end)
+  return opened and db.row("SELECT * FROM survey_rounds WHERE id = ?", rid) or nil
 end
 
 --- Closes round id when it is still open (the job's check); ends the survey when no round follows.
@@ -678,7 +725,7 @@ function M.answer(actor, id, input, req)
   return M.record(v.round.id, actor.id, answers, comment)
 end
 
---- Stores one person's answers to round round_id (checked by the caller) and marks their
+--- Stores one person's answers to open round round_id (checked by the caller) and marks their
 --- invitation answered, in one transaction. The response keeps the round, the answers, the sealed
 --- comment and the person's department, location and managers now: no user id, no time, a random
 --- id. (Also used by the demo company for its past rounds.)
@@ -690,6 +737,10 @@ function M.record(round_id, user_id, answers, comment)
       WHERE u.manager_id IS NOT NULL AND up.depth < 64)
     SELECT id FROM up ORDER BY depth]], user_id)
   return db.transaction(function()
+    -- a closed round's figures are kept (services/survey_results.lua): it never gets an answer
+    if db.value("SELECT status FROM survey_rounds WHERE id = ?", round_id) ~= "open" then
+      errors.conflict("This round has closed.")
+    end
     local rid
     for _ = 1, 8 do -- a random id: the order of rows says nothing about the order of answers
       local candidate = (string.unpack("<I7", crypto.random(7)) >> 3) + 1 -- 53 random bits

@@ -41,10 +41,10 @@
 local sandbox = require "core.sandbox"
 local crypto = require "core.crypto"
 local clock = require "core.clock"
-local timer = require "core.timer"
 local fs = require "core.fs"
 local log = require "core.log"
 local db = require "lib.db"
+local pacing = require "lib.pacing"
 local errors = require "lib.errors"
 local events = require "lib.events"
 local lru = require "lib.lru"
@@ -77,23 +77,23 @@ M.CACHE = { versions = 8, memory = 64 * 1024 * 1024 }
 --- A version whose rule is stopped on this many job runs in a row is suspended.
 M.SUSPEND_AFTER = 3
 --- Milliseconds of work before a step to a whole cycle lets the event loop serve others: a
---- stretch of working out recipients, a slice of mails queued. 3 ms of queueing and the commit
---- that follows (1-2 ms for what 3 ms queue) stay within the 5 ms a periodic task may hold the
---- loop, most of the time: a garbage collection that ends in the slice adds 2-5 ms.
-M.SLICE_MS = 3
+--- stretch of working out recipients, a slice of mails queued, counted from the end of the last
+--- pause (the collector's share, lib/pacing, is part of it). With the slice's commit (it does
+--- not wait for the disk: db.slices), a stretch stays within the 5 ms a periodic task may hold
+--- the loop.
+M.SLICE_MS = 2.5
 --- Items read per transaction by a step to a whole cycle (kinds whose items have page()).
 M.PAGE = 500
 
---- A pacer for long work outside any transaction: call it often; once M.SLICE_MS went by since
---- the last pause (or at once with now = true) it lets the event loop serve others
---- (core.timer.sleep(1)). It never pauses inside a transaction, nor where the code cannot yield
---- (then it does nothing).
+--- A pacer for long work outside any transaction (lib/pacing.long): call it often; once
+--- M.SLICE_MS went by since the last pause (or at once with now = true) it lets the event loop
+--- serve others (pacing.pause). It never pauses inside a transaction.
 function M.pacer()
-  local last, can = clock.mono_ms(), true
+  local last = clock.mono_us()
   return function(now)
-    if can and (now or clock.mono_ms() - last >= M.SLICE_MS) and db.depth() == 0 then
-      can = pcall(timer.sleep, 1)
-      last = clock.mono_ms()
+    if (now or math.max(clock.mono_us() - last, pacing.elapsed_us()) >= M.SLICE_MS * 1000) and db.depth() == 0 then
+      pacing.pause()
+      last = clock.mono_us()
     end
   end
 end
@@ -746,14 +746,14 @@ end
 -- Queues the step's mails to recipients[from], recipients[from + 1], ...; with slice_ms, stops
 -- once that much time went by and returns the index to go on from as well.
 local function queue_mails(kind, cycle, step, recipients, key_part, from, slice_ms)
-  local started, n = clock.mono_ms(), 0
+  local over, n = slice_ms and pacing.slice(slice_ms), 0
   for i = from, #recipients do
     local rc = recipients[i]
     local id = mail.queue({ template = step.template, to = rc.user, vars = rc.vars, cc = rc.cc,
       related_type = kind.related_type or "cycle", related_id = cycle.id,
       dedupe_key = ("%s:%s:%s:%d"):format(kind.dedupe_root(cycle.id), step.id, key_part, rc.user.id) })
     if id then n = n + 1 end
-    if slice_ms and i < #recipients and clock.mono_ms() - started >= slice_ms then return n, i + 1 end
+    if over and i < #recipients and over() then return n, i + 1 end
   end
   return n
 end
@@ -763,6 +763,7 @@ end
 local function recipients_of(entry, cycle, step, rows, matched, problem, pace)
   local ctx = new_ctx(entry.kind, cycle)
   ctx.pace = pace
+  if pace then pace() end
   local recipients, filter_problem = resolve(entry, cycle, step, rows, ctx, matched)
   problem = problem or filter_problem
   if problem then
@@ -1242,17 +1243,19 @@ local function run_step(kind, cycle_id, find, rows_of, deliver)
     local step = find(entry.def)
     if not step or (step.during and not step.during[cycle.phase]) then return 0 end
     if type(deliver) == "string" and not step.only_fn and db.depth() == 0 then
-      local pace, n = M.pacer(), 0
-      local function deliver_rows(rows)
-        local recipients = recipients_of(entry, cycle, step, rows, nil, nil, pace)
-        n = n + queue_rest(kind, cycle, step, { recipients = recipients, from = 1, key_part = deliver })
-      end
-      -- a group with a mail per item takes each page as it comes: the step never holds every
-      -- item and recipient of a big cycle at once (the garbage collector's pauses grow with that)
-      local group = kind.groups[step.to]
-      local rows = rows_of(cycle, step, { pace = pace, each = group and group.per_item and deliver_rows or nil })
-      if rows and #rows > 0 then deliver_rows(rows) end
-      return n
+      return pacing.long(function()
+        local pace, n = M.pacer(), 0
+        local function deliver_rows(rows)
+          local recipients = recipients_of(entry, cycle, step, rows, nil, nil, pace)
+          n = n + queue_rest(kind, cycle, step, { recipients = recipients, from = 1, key_part = deliver })
+        end
+        -- a group with a mail per item takes each page as it comes: the step never holds every
+        -- item and recipient of a big cycle at once
+        local group = kind.groups[step.to]
+        local rows = rows_of(cycle, step, { pace = pace, each = group and group.per_item and deliver_rows or nil })
+        if rows and #rows > 0 then deliver_rows(rows) end
+        return n
+      end)
     end
     if type(deliver) == "string" then deliver = sender(deliver) end
     if not step.only_fn then
@@ -1298,6 +1301,7 @@ local function paged_items(kind, item, cycle, paged)
       return item.page(again, after, M.PAGE)
     end)
     if not page then return nil end
+    paged.pace()
     if paged.each then paged.each(page) else table.move(page, 1, #page, #rows + 1, rows) end
     if #page < M.PAGE then return rows end
     after = page[#page].id

@@ -328,6 +328,36 @@ static void checkpoints_run_by_a_connection_of_their_own(void **state)
 	db_close(again);
 }
 
+static void an_unsynced_commit_waits_for_the_disk_only_when_synced(void **state)
+{
+	(void)state;
+	db_t *db = open_file("a.db");
+	assert_int_equal(db_exec(db, "CREATE TABLE t(x)"), 0);
+	assert_int_equal(db_begin_unsynced(db), 0);
+	assert_int_equal(query_int(db, "PRAGMA synchronous"), 1); /* NORMAL: no fsync at commit */
+	/* a savepoint inside lasts as the outer transaction does */
+	assert_int_equal(db_begin_unsynced(db), 0);
+	assert_int_equal(db_exec(db, "INSERT INTO t VALUES(1)"), 0);
+	assert_int_equal(db_commit(db), 0);
+	assert_int_equal(query_int(db, "PRAGMA synchronous"), 1);
+	assert_int_equal(db_commit(db), 0);
+	/* every other commit waits for the disk again */
+	assert_int_equal(query_int(db, "PRAGMA synchronous"), 2);
+	assert_int_equal(db_begin_unsynced(db), 0);
+	assert_int_equal(db_exec(db, "INSERT INTO t VALUES(2)"), 0);
+	assert_int_equal(db_rollback(db), 0);
+	assert_int_equal(query_int(db, "PRAGMA synchronous"), 2);
+	assert_int_equal(db_begin(db), 0);
+	assert_int_equal(query_int(db, "PRAGMA synchronous"), 2);
+	assert_int_equal(db_rollback(db), 0);
+	assert_int_equal(db_sync(db), 0);
+	assert_int_equal(query_int(db, "SELECT count(*) FROM t"), 1);
+	db_close(db);
+	db_t *again = open_file("a.db");
+	assert_int_equal(query_int(again, "SELECT count(*) FROM t"), 1);
+	db_close(again);
+}
+
 static void two_statements_in_one_text_are_refused(void **state)
 {
 	(void)state;
@@ -636,6 +666,8 @@ int main(void)
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(a_snapshot_is_shared_only_inside_its_scope, setup, teardown),
 	    cmocka_unit_test_setup_teardown(checkpoints_run_by_a_connection_of_their_own, setup, teardown),
+	    cmocka_unit_test_setup_teardown(an_unsynced_commit_waits_for_the_disk_only_when_synced, setup,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(two_statements_in_one_text_are_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(inner_rollback_keeps_the_outer_work, setup, teardown),
 	    cmocka_unit_test_setup_teardown(outer_rollback_drops_everything, setup, teardown),

@@ -14,6 +14,14 @@ H.objective("omar", q1, { title = "Omar private", visibility = "private" })
 H.objective("ravi", q1, { owner_id = P.mia.id, title = "Mia protected by Ravi", visibility = "protected" })
 local mine = H.objective("mia", q1, { title = "Mia private", visibility = "private" })
 
+t.test("objectives page: with a cycle open and none set, the empty state leads to setting them, not to waiting for HR", function()
+  local page = t.status(H.as("leo"):get("/objectives"), 200).body
+  t.contains(page, "No objectives yet")
+  t.contains(page, "Your objectives for Q1 2026 show here once you set them.")
+  t.contains(page, 'class="btn btn-primary" href="/objectives/new?cycle=' .. q1.id .. '"')
+  t.not_contains(page, "When HR opens an objective cycle", "a cycle is open: nothing to wait for")
+end)
+
 t.test("home: a to-do to set objectives while a cycle is open and you have none; it goes once you do", function()
   local home = t.status(H.as("zoe"):get("/home"), 200).body
   t.contains(home, "Set your objectives for Q1 2026")

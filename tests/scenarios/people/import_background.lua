@@ -28,13 +28,13 @@ end
 -- Runs import id by hand as the job would, and stops it for good ("the server died") at the
 -- first pause after a slice of reporting lines committed.
 local function run_and_die(id)
-  local sleep, slice = timer.sleep, import.SLICE_MS
+  local yield, slice = timer.yield, import.SLICE_MS
   local kill = false
   import.SLICE_MS = 0 -- every change its own slice
-  timer.sleep = function() if kill then coroutine.yield("died") end return true end
+  timer.yield = function() if kill then coroutine.yield("died") end return true end
   local co = coroutine.create(import.execute)
   local ok, what = coroutine.resume(co, id, { progress = function(phase) if phase == "managers" then kill = true end end })
-  timer.sleep, import.SLICE_MS = sleep, slice
+  timer.yield, import.SLICE_MS = yield, slice
   t.ok(ok, what)
   t.eq(what, "died", "the run stopped half-way")
 end

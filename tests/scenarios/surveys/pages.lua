@@ -98,6 +98,13 @@ t.test("the survey page, results and participation render for HR; results wait f
   t.contains(t.status(c:get("/surveys"), 200).body, "Teamgeist Ümfrage 🎉")
 end)
 
+t.test("ending a survey from its page asks first: the button's form carries a confirmation", function()
+  local pg = t.status(H.as("lena"):get("/surveys/" .. id), 200).body
+  local form = pg:match('<form[^>]-action="/surveys/' .. id .. '/end"[^>]*>')
+  t.ok(form, "the end form is on the page")
+  t.contains(form, 'data-confirm="End “Teamgeist Ümfrage 🎉” now?')
+end)
+
 t.test("the edit form keeps the questions once a round opened and saves a new title", function()
   local c = H.as("lena")
   local form = t.status(c:get("/surveys/" .. id .. "/edit"), 200).body
@@ -111,14 +118,6 @@ t.test("the edit form keeps the questions once a round opened and saves a new ti
   t.eq(#s.questions, 2, "questions unchanged")
 end)
 
-t.test("the list names the creator of someone else's survey to an HR Admin; the creator sees no name on her own", function()
-  t.contains(t.status(H.as("marcus"):get("/surveys"), 200).body, "created by Lena Fischer")
-  local own = t.status(H.as("lena"):get("/surveys"), 200).body
-  t.contains(own, "Teamgeist")
-  t.not_contains(own, "created by")
-  t.not_contains(t.status(H.as("mia"):get("/surveys"), 200).body, "Lena Fischer", "an employee does not see the managed list")
-end)
-
 t.test("deleting needs the confirmation box; an HR Admin then deletes it", function()
   local c = H.as("marcus")
   local back = t.status(c:follow(c:form("/surveys/" .. id .. "/delete", {})), 200).body
@@ -128,6 +127,54 @@ t.test("deleting needs the confirmation box; an HR Admin then deletes it", funct
   t.contains(done, "deleted")
   t.eq(db.value("SELECT count(*) FROM surveys"), 0)
   t.eq(db.value("SELECT count(*) FROM survey_responses"), 0, "answers went with it")
+end)
+
+t.test("the list names each survey's creator to HR Admins; an HR Assistant's list holds only hers", function()
+  H.create("lena", { title = "Lena's pulse" })
+  H.create("marcus", { title = "Marcus's pulse" })
+  local admin = t.status(H.as("priya"):get("/surveys"), 200).body
+  t.contains(admin, "created by Lena Fischer")
+  t.contains(admin, "created by Marcus Webb")
+  t.not_contains(admin, "someone else")
+  local own = t.status(H.as("marcus"):get("/surveys"), 200).body
+  t.contains(own, "created by you")
+  t.contains(own, "created by Lena Fischer")
+  local lena = t.status(H.as("lena"):get("/surveys"), 200).body
+  t.contains(lena, "Your surveys")
+  t.contains(lena, "Lena&#39;s pulse")
+  t.not_contains(lena, "created by", "her list holds only hers: no creator to name")
+  t.not_contains(lena, "Marcus&#39;s pulse", "an HR Assistant does not see another's survey")
+  t.not_contains(lena, "Marcus Webb")
+end)
+
+t.test("results shared by name show who created the survey; an employee without them sees no name", function()
+  local P = t.demo()
+  local s = H.running("lena", { title = "Shared pulse" })
+  t.status(H.as("lena"):put("/api/surveys/" .. s.id .. "/shares", { user_ids = { P.ravi.id } }), 200)
+  local ravi = t.status(H.as("ravi"):get("/surveys"), 200).body
+  t.contains(ravi, "Shared pulse")
+  t.contains(ravi, "created by Lena Fischer")
+  t.not_contains(t.status(H.as("mia"):get("/surveys"), 200).body, "Lena Fischer")
+end)
+
+t.test("participation before any round says what comes next: launch a draft, or the day a launched one opens", function()
+  local s = H.create("marcus", { starts_on = "2026-03-02" })
+  local c = H.as("marcus")
+  local draft = t.status(c:get("/surveys/" .. s.id .. "/participation"), 200).body
+  t.contains(draft, 'No round yet: <a href="/surveys/' .. s.id .. '">launch the survey</a> first')
+  t.status(c:post("/api/surveys/" .. s.id .. "/launch"), 200)
+  local launched = t.status(c:get("/surveys/" .. s.id .. "/participation"), 200).body
+  t.contains(launched, "No round has opened yet: the first opens on 2 Mar 2026.")
+end)
+
+t.test("a draft's page shows no empty \"More\" card to an HR Assistant; an HR Admin finds the deletion there", function()
+  local s = H.create("lena", { title = "Draft check" })
+  local lena = t.status(H.as("lena"):get("/surveys/" .. s.id), 200).body
+  t.contains(lena, "Launch the survey")
+  t.not_contains(lena, 'id="manage"', "nothing in it for her: no export, no end, no deletion")
+  local admin = t.status(H.as("marcus"):get("/surveys/" .. s.id), 200).body
+  t.contains(admin, 'id="manage"')
+  t.contains(admin, "Delete the survey")
 end)
 
 t.test("a round's results count one answer in the singular", function()

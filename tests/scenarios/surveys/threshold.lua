@@ -283,3 +283,28 @@ t.test("participation by department: counts only, departments with fewer invited
   t.eq(p.rounds[1].responded, 1)
   t.not_contains(require("lib.json").encode(p), "Mia", "never who")
 end)
+
+t.test("the trend across rounds says why it is empty when every round stayed below the threshold", function()
+  local s, rid = H.running("marcus", { frequency = "weekly" })
+  for _, k in ipairs({ "lucas", "mia" }) do H.answer(k, rid, { 4, 8 }) end
+  t.advance_to("2026-01-12T10:00:00Z")
+  local second = require("lib.db").value("SELECT id FROM survey_rounds WHERE survey_id = ? AND status = 'open'", s.id)
+  t.ok(second and second ~= rid, "the second round opened")
+  H.answer("zoe", second, { 3, 7 })
+  H.close(s.id)
+  local page = t.status(H.as("marcus"):get("/surveys/" .. s.id .. "/results"), 200).body
+  t.contains(page, "Trend across rounds")
+  t.contains(page, "No round had 5 or more answers, so there is no trend to show yet.")
+  t.not_contains(page, ">hidden</td>", "no table of nothing but hidden")
+end)
+
+t.test("the trend across rounds is a table once a round reached the threshold", function()
+  local s, rid = H.running("marcus", { frequency = "weekly", starts_on = "2026-02-02" })
+  for _, k in ipairs(ENGINEERING) do H.answer(k, rid, { 4, 8 }) end
+  t.advance_to("2026-02-10T10:00:00Z")
+  H.close(s.id)
+  local page = t.status(H.as("marcus"):get("/surveys/" .. s.id .. "/results"), 200).body
+  t.contains(page, "Trend across rounds")
+  t.not_contains(page, "no trend to show")
+  t.contains(page, '<td class="num">4.0</td>')
+end)

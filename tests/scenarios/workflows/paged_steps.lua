@@ -102,7 +102,7 @@ end)
 t.test("working out the recipients pauses for the event loop, never inside a transaction", function()
   local c = cycle_of("Paced reviews", people)
   local group = kind.groups.reviewees
-  local real_recipients, real_sleep = group.recipients, timer.sleep
+  local real_recipients, real_yield = group.recipients, timer.yield
   local inside, pauses, depths = false, 0, {}
   group.recipients = function(...)
     inside = true
@@ -110,7 +110,7 @@ t.test("working out the recipients pauses for the event loop, never inside a tra
     inside = false
     return table.unpack(out, 1, out.n)
   end
-  timer.sleep = function()
+  timer.yield = function()
     if inside then
       pauses = pauses + 1
       depths[db.depth()] = true
@@ -118,7 +118,7 @@ t.test("working out the recipients pauses for the event loop, never inside a tra
   end
   wf.SLICE_MS = 0 -- pause at every chance
   local ok, err = pcall(t.run_jobs)
-  group.recipients, timer.sleep, wf.SLICE_MS = real_recipients, real_sleep, saved.slice
+  group.recipients, timer.yield, wf.SLICE_MS = real_recipients, real_yield, saved.slice
   assert(ok, err)
   t.ok(pauses >= #people, ("a pause per reviewee at least while their invitations were worked out (%d)"):format(pauses))
   t.same(depths, { [0] = true }, "every pause outside any transaction")
@@ -126,8 +126,8 @@ t.test("working out the recipients pauses for the event loop, never inside a tra
 end)
 
 t.test("the pacer pauses once SLICE_MS went by, and never inside a transaction", function()
-  local real_sleep, pauses = timer.sleep, 0
-  timer.sleep = function() pauses = pauses + 1 end
+  local real_yield, pauses = timer.yield, 0
+  timer.yield = function() pauses = pauses + 1 end
   wf.SLICE_MS = 0
   local pace = wf.pacer()
   local ok, err = pcall(function()
@@ -135,15 +135,15 @@ t.test("the pacer pauses once SLICE_MS went by, and never inside a transaction",
     db.transaction(function() pace() end)
     pace()
   end)
-  timer.sleep, wf.SLICE_MS = real_sleep, saved.slice
+  timer.yield, wf.SLICE_MS = real_yield, saved.slice
   assert(ok, err)
   t.eq(pauses, 2, "the call inside the transaction did not pause")
   wf.SLICE_MS = 60000
   pauses = 0
-  timer.sleep = function() pauses = pauses + 1 end
+  timer.yield = function() pauses = pauses + 1 end
   local slow = wf.pacer()
   slow()
-  timer.sleep, wf.SLICE_MS = real_sleep, saved.slice
+  timer.yield, wf.SLICE_MS = real_yield, saved.slice
   t.eq(pauses, 0, "no pause before SLICE_MS went by")
 end)
 

@@ -1,0 +1,50 @@
+-- A manager's team in a 360 cycle, for a large organisation: the page shows 100 reviewees at a
+-- time by name with their counts, so it never renders everyone below the manager; the API and the
+-- approvals keep listing everything that is theirs.
+local t = require "testing"
+local demo = require "demo"
+local db = require "lib.db"
+
+t.demo()
+local boss_email, boss_id, reports = t.team_of(150)
+local boss = t.login(boss_email)
+local hr = t.login(demo.email("marcus"))
+local cycle = t.status(hr:post("/api/feedback/cycles", { name = "Big 360", start_date = "2026-01-05",
+  rules = { min = 0, max = 8, suggested = 3 } }), 201).json
+t.status(hr:post("/api/feedback/cycles/" .. cycle.id .. "/reviewees", { user_ids = reports }), 200)
+t.status(hr:post("/api/feedback/cycles/" .. cycle.id .. "/start"), 200)
+local team = "/feedback/cycles/" .. cycle.id .. "/team"
+
+local function names_on(body)
+  local out = {}
+  for name in body:gmatch('<a class="person%-name" href="/feedback/360/%d+">([^<]+)</a>') do out[#out + 1] = name end
+  return out
+end
+
+local function in_order()
+  return db.column("SELECT name FROM users WHERE manager_id = ? ORDER BY name COLLATE FOLD, id", boss_id)
+end
+
+t.test("the team page shows 100 reviewees a page, in name order", function()
+  local all = in_order()
+  local first = t.status(boss:get(team), 200).body
+  t.same(names_on(first), table.move(all, 1, 100, 1, {}))
+  t.contains(first, "People 1–100 of 150, 100 a page")
+  t.contains(first, 'href="' .. team .. '?page=2"')
+  local second = t.status(boss:get(team .. "?page=2"), 200).body
+  t.same(names_on(second), table.move(all, 101, 150, 1, {}))
+end)
+
+t.test("the API and the approvals still list every reviewee of the manager", function()
+  t.eq(#t.status(boss:get("/api/feedback/cycles/" .. cycle.id .. "/team"), 200).json.reviewees, 150)
+  local approvals = t.status(boss:get("/feedback/cycles/" .. cycle.id .. "/approvals"), 200).body
+  for _, name in ipairs({ in_order()[1], in_order()[150] }) do t.contains(approvals, name) end
+end)
+
+t.test("the team page costs the same queries on its first and its last page", function()
+  local function cost(path)
+    boss:get(path)
+    return t.count_queries(function() t.status(boss:get(path), 200) end)
+  end
+  t.eq(cost(team .. "?page=2"), cost(team))
+end)
