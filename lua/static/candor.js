@@ -419,6 +419,26 @@
     }, function () { box.textContent = ""; });
   });
 
+  // A file chosen in <input type="file" data-fill="ID"> fills the textarea #ID with its text (the
+  // import's CSV): the server still gets only the text, checked before anything changes. The
+  // field is hidden until this script shows it (without JavaScript one pastes the text).
+  document.querySelectorAll("input[type=file][data-fill]").forEach(function (input) {
+    var target = document.getElementById(input.getAttribute("data-fill"));
+    var field = input.closest("[data-file-field]");
+    if (!target) return;
+    if (field) field.hidden = false;
+    input.addEventListener("change", function () {
+      var file = input.files && input.files[0];
+      if (!file) return;
+      var reader = new FileReader();
+      reader.onload = function () {
+        target.value = String(reader.result).replace(/^\uFEFF/, "");
+        target.focus();
+      };
+      reader.readAsText(file, "utf-8");
+    });
+  });
+
   // A page about work in progress (an import): <section data-refresh="2000"> reloads it after
   // that many milliseconds while the section is there (the page also has a Refresh link).
   var refresh = document.querySelector("[data-refresh]");
