@@ -158,6 +158,17 @@
     if (document.body.classList.contains("nav-open")) closeNav();
   });
 
+  // An open menu stays on the screen: one whose button sits at the left edge (a page header
+  // wrapped on a phone) opens rightwards instead of off the screen to the left.
+  document.addEventListener("toggle", function (ev) {
+    var d = ev.target;
+    if (!d.matches || !d.matches("details.menu") || !d.open) return;
+    var items = d.querySelector(".menu-items");
+    if (!items) return;
+    items.classList.remove("menu-items-start");
+    if (items.getBoundingClientRect().left < 0) items.classList.add("menu-items-start");
+  }, true);
+
   // Auto-submit filters: <select data-autosubmit>.
   document.querySelectorAll("[data-autosubmit]").forEach(function (el) {
     el.addEventListener("change", function () { if (el.form) el.form.submit(); });
