@@ -5,7 +5,7 @@ set -eu
 
 build="build-essential pkg-config liblua5.4-dev libuv1-dev node-llhttp libsqlite3-dev libsodium-dev
 lua-cjson-dev liboath-dev libqrencode-dev libcurl4-openssl-dev libxlsxwriter-dev libhpdf-dev
-libcsv-dev
+libcsv-dev tzdata
 fonts-dejavu-core fonts-droid-fallback fonts-wqy-microhei fonts-symbola"
 test="libcmocka-dev sqlite3 chromium curl lua-check clang-format unzip poppler-utils openssl"
 bench="wrk curl"

@@ -174,5 +174,6 @@ int luaopen_core_sandbox(lua_State *L);
 int luaopen_core_mail(lua_State *L);
 int luaopen_core_fetch(lua_State *L);
 int luaopen_core_csv(lua_State *L);
+int luaopen_core_tz(lua_State *L);
 
 #endif

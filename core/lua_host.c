@@ -801,6 +801,7 @@ int host_init(uv_loop_t *loop, const char *app_dir)
 	    {"core.mail", luaopen_core_mail},
 	    {"core.fetch", luaopen_core_fetch},
 	    {"core.csv", luaopen_core_csv},
+	    {"core.tz", luaopen_core_tz},
 	    {"cjson", luaopen_cjson},
 	    {"cjson.safe", luaopen_cjson_safe_wrap},
 	    {NULL, NULL},

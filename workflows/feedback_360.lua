@@ -7,7 +7,7 @@
 --
 -- Dates in the timeline are relative to the cycle's dates ("anchors"): start, nominate_due,
 -- approve_due, write_due, manager_release, release; offset is in days (negative: before). Dated
--- mails go out at 09:00 UTC (setting notifications.send_hour_utc) and reach only the people who
+-- mails go out at 09:00 company time (setting notifications.send_hour) and reach only the people who
 -- are still late when they go. All dates are soft: work goes on after them until HR closes the
 -- cycle. Guests only ever get mail as reviewers.
 return {

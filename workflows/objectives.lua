@@ -6,7 +6,7 @@
 -- docs/scripting.md ("The objectives timeline") lists every word a step may use.
 --
 -- Dated steps: at = "due" (an objective's due date) or "edit_until" (its cycle's), offset in
--- days (negative: before), mails at 09:00 UTC (setting notifications.send_hour_utc). Event
+-- days (negative: before), mails at 09:00 company time (setting notifications.send_hour). Event
 -- steps: on = "<event>"; the person who acted never gets the mail.
 -- to: owner (with due and events), participants (with edit_until).
 -- only: all, open (neither done nor missed), without_objectives (participants with none).

@@ -6,7 +6,7 @@
 -- docs/scripting.md ("The 1:1 meeting timeline") lists every word a step may use.
 --
 -- Dated steps: at = "meeting" (the series' upcoming meeting), offset in days (negative: before),
--- mails at 09:00 UTC (setting notifications.send_hour_utc). Event steps: on = "<event>".
+-- mails at 09:00 company time (setting notifications.send_hour). Event steps: on = "<event>".
 -- to: organizer, attendee, participants. only: all, has_open_items.
 -- Mails never carry the series' title nor anything written in it.
 return {

@@ -7,8 +7,8 @@
 -- field, with examples (another reminder cadence, a calibration phase before sharing).
 --
 -- Dates in the timeline are relative to the cycle's dates ("anchors"): start, self_due,
--- manager_due, sign_due; offset is in days (negative: before). Mails go out at 09:00 UTC
--- (setting notifications.send_hour_utc). A dated step reads the statuses when it runs, so a
+-- manager_due, sign_due; offset is in days (negative: before). Mails go out at 09:00 company time
+-- (setting notifications.send_hour, in the company's time zone). A dated step reads the statuses when it runs, so a
 -- reminder only reaches the people who are still late.
 return {
   name = "Performance review",

@@ -6,7 +6,7 @@
 -- docs/scripting.md ("The pulse survey timeline") lists every word a step may use.
 --
 -- Dated steps: at = "closes" (the last day of a round), offset in days (negative: before), mails
--- at 09:00 UTC (setting notifications.send_hour_utc). Event steps: on = "<event>".
+-- at 09:00 company time (setting notifications.send_hour). Event steps: on = "<event>".
 -- to: invited, participants, shared, creator. only: all, not_responded.
 -- Mails never carry an answer.
 return {

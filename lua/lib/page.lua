@@ -3,6 +3,7 @@
 local template = require "lib.template"
 local web = require "lib.web"
 local util = require "lib.util"
+local dates = require "lib.dates"
 local json = require "lib.json"
 local db = require "lib.db"
 local crypt = require "lib.crypt"
@@ -73,7 +74,8 @@ template.helpers.url = url
 template.helpers.sort_link = sort_link
 template.helpers.asset = asset
 template.helpers.initials = util.initials
-template.helpers.human_date = util.human_date
+template.helpers.human_date = dates.format_date
+template.helpers.human_time = dates.format_time
 template.helpers.plural = util.plural
 template.helpers.noun = util.noun
 template.helpers.json = json.encode

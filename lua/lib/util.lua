@@ -1,4 +1,6 @@
 -- Small helpers: URL coding, query strings, text and dates.
+local dates = require "lib.dates"
+
 local M = {}
 
 function M.url_decode(s)
@@ -130,12 +132,9 @@ function M.format_time(ts)
   return os.date("!%Y-%m-%dT%H:%M:%SZ", ts)
 end
 
---- Human date: "23 Nov 2026".
-function M.human_date(ts)
-  if not ts then return "" end
-  if type(ts) == "string" then ts = M.date_to_ts(ts) if not ts then return "" end end
-  return (os.date("!%d %b %Y", ts):gsub("^0", ""))
-end
+--- A date as people read it, in the company's format and calendar: a "YYYY-MM-DD" as it is, a
+--- timestamp on the company's calendar (lib/dates.lua: "23 Nov 2026" by default).
+function M.human_date(v) return dates.format_date(v) end
 
 --- Parses "2026-01-05T09:00:00Z" (or a date) into seconds.
 function M.parse_time(s)

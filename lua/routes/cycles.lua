@@ -5,8 +5,8 @@ local web = require "lib.web"
 local page = require "lib.page"
 local json = require "lib.json"
 local util = require "lib.util"
+local dates = require "lib.dates"
 local svg = require "lib.svg"
-local clock = require "core.clock"
 local cycles = require "services.cycles"
 local reviews = require "services.reviews"
 local cycle_routes = require "routes.cycle_routes"
@@ -69,7 +69,7 @@ function M.routes(r)
       create = "reviews.create" },
     form = { page = form_page, input = cycle_input,
       defaults = function()
-        local today = util.parse_date(util.format_date(clock.now()))
+        local today = util.parse_date(dates.today())
         local function d(n) return util.format_date((today + n) * 86400) end
         return { name = "", start_date = d(0), self_due = d(14), manager_due = d(28), sign_due = d(42),
           self_assessment = true, indirect_managers = true, reviewee_sees = "on_share" }

@@ -4,8 +4,8 @@
 local page = require "lib.page"
 local json = require "lib.json"
 local util = require "lib.util"
+local dates = require "lib.dates"
 local events = require "lib.events"
-local clock = require "core.clock"
 local workflows = require "services.workflows"
 local cycles = require "services.feedback_cycles"
 local nominations = require "services.nominations"
@@ -97,7 +97,7 @@ function M.routes(r)
       create = "feedback.create" },
     form = { page = form_page, input = cycle_input, values = form_values,
       defaults = function()
-        local today = util.parse_date(util.format_date(clock.now()))
+        local today = util.parse_date(dates.today())
         local function d(n) return util.format_date((today + n) * 86400) end
         return form_values(cycles.decode({ name = "", start_date = d(0), nominate_due = d(7), approve_due = d(10),
           write_due = d(24), release_date = d(31) }))

@@ -19,6 +19,7 @@ return {
   "messages",
   "praise_admin",
   "features",
+  "company_time",
   "one_on_ones",
   "objectives",
   "surveys",

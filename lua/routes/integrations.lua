@@ -6,6 +6,7 @@ local web = require "lib.web"
 local page = require "lib.page"
 local json = require "lib.json"
 local util = require "lib.util"
+local dates = require "lib.dates"
 local errors = require "lib.errors"
 local events = require "lib.events"
 local access = require "services.access"
@@ -21,10 +22,7 @@ local PERM = "admin.integrations"
 local function null(v) if v == nil then return json.null end return v end
 local function iso(ts) return ts and util.format_time(ts) or json.null end
 
-local function fmt_time(ts)
-  if not ts then return "" end
-  return (os.date("!%d %b %Y, %H:%M:%S UTC", ts):gsub("^0", ""))
-end
+local function fmt_time(ts) return dates.format_time(ts, { seconds = true }) end
 
 local STATUS_BADGE = { pending = "badge-brand", delivered = "badge-ok", ok = "badge-ok", failed = "badge-bad",
   skipped = "badge-muted" }

@@ -5,6 +5,7 @@ local web = require "lib.web"
 local page = require "lib.page"
 local json = require "lib.json"
 local util = require "lib.util"
+local dates = require "lib.dates"
 local errors = require "lib.errors"
 local events = require "lib.events"
 local template = require "lib.template"
@@ -19,10 +20,7 @@ local M = {}
 
 local function null(v) if v == nil then return json.null end return v end
 
-local function fmt_time(ts)
-  if not ts then return "" end
-  return (os.date("!%d %b %Y, %H:%M UTC", ts):gsub("^0", ""))
-end
+local function fmt_time(ts) return dates.format_time(ts) end
 
 local function iso(ts) return ts and util.format_time(ts) or json.null end
 

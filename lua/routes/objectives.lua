@@ -9,6 +9,7 @@ local web = require "lib.web"
 local page = require "lib.page"
 local json = require "lib.json"
 local util = require "lib.util"
+local dates = require "lib.dates"
 local errors = require "lib.errors"
 local events = require "lib.events"
 local db = require "lib.db"
@@ -31,7 +32,7 @@ local M = {}
 local TEAM_PER_PAGE = 100 -- people a page on the team's objectives
 
 local function int(v) return math.tointeger(tonumber(v)) end
-local function today() return util.format_date(clock.now()) end
+local function today() return dates.today() end
 local function truthy(v) return v == "on" or v == "1" or v == "true" or v == true end
 local function list_of(v)
   if v == nil or v == "" then return {} end

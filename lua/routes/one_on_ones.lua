@@ -5,8 +5,8 @@ local web = require "lib.web"
 local page = require "lib.page"
 local json = require "lib.json"
 local util = require "lib.util"
+local dates = require "lib.dates"
 local events = require "lib.events"
-local clock = require "core.clock"
 local access = require "services.access"
 local directory = require "services.directory"
 local one_on_ones = require "services.one_on_ones"
@@ -56,7 +56,7 @@ local function show_meeting(req)
   local kept = page.kept(req)
   local edit = int(web.query(req).edit)
   local data = { title = v.series.title, v = v, kept = kept and { form = kept.extra and kept.extra.form,
-      values = kept.values, errors = kept.errors } or {}, edit = edit, today = util.format_date(clock.now()),
+      values = kept.values, errors = kept.errors } or {}, edit = edit, today = dates.today(),
     cadences = one_on_ones.CADENCES, cadence_labels = one_on_ones.CADENCE_LABELS,
     status_labels = one_on_ones.STATUS_LABELS, added = web.query(req).added, truncate = util.truncate }
   if data.kept.form and data.kept.form:match("^edit:") then data.edit = int(data.kept.form:match("^edit:(%d+)")) end
@@ -217,7 +217,7 @@ function M.routes(router)
       return page.render(req, "meeting_new", { title = "Start a 1:1", values = values,
         errors = kept and kept.errors or {}, found = found, chosen = chosen, searched = search ~= "",
         cadences = one_on_ones.CADENCES, cadence_labels = one_on_ones.CADENCE_LABELS,
-        today = util.format_date(clock.now()) }, { nav = "meetings" })
+        today = dates.today() }, { nav = "meetings" })
     end }
 
   r:add{ method = "POST", path = "/meetings/new", auth = "user", perm = "one_on_ones.create",
@@ -339,7 +339,7 @@ function M.routes(router)
   events.hook("home.panels", function(e)
     local u = e.user
     if u.kind == "guest" or not features.on("one_on_ones") then return end
-    local today = util.format_date(clock.now())
+    local today = dates.today()
     local items = {}
     for _, m in ipairs(one_on_ones.next_meetings(u, 5)) do
       items[#items + 1] = { label = "1:1 with " .. m.other_name, href = meeting_path(m.id),

@@ -4,6 +4,7 @@ local web = require "lib.web"
 local page = require "lib.page"
 local json = require "lib.json"
 local util = require "lib.util"
+local dates = require "lib.dates"
 local errors = require "lib.errors"
 local events = require "lib.events"
 local security_settings = require "services.security_settings"
@@ -186,7 +187,7 @@ function M.routes(r)
         res = audit.search({ page = 1 })
       end
       for _, e in ipairs(res.entries) do
-        e.when = os.date("!%Y-%m-%d %H:%M:%S", e.at)
+        e.when = dates.format_time(e.at, { seconds = true })
         e.details_text = e.details ~= "{}" and e.details or nil
       end
       local keep = {}

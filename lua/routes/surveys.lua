@@ -6,8 +6,8 @@ local web = require "lib.web"
 local page = require "lib.page"
 local json = require "lib.json"
 local util = require "lib.util"
+local dates = require "lib.dates"
 local events = require "lib.events"
-local clock = require "core.clock"
 local access = require "services.access"
 local surveys = require "services.surveys"
 local results = require "services.survey_results"
@@ -107,7 +107,7 @@ end
 -- The form's values from a survey (to edit it) or the defaults (a new one).
 local function form_values(s)
   local v = { title = s and s.title or surveys.DEFAULT_TITLE, intro = s and s.intro or "",
-    starts_on = s and s.starts_on or util.format_date(clock.now()), frequency = s and s.frequency or "monthly",
+    starts_on = s and s.starts_on or dates.today(), frequency = s and s.frequency or "monthly",
     round_days = tostring(s and s.round_days or 5), threshold = tostring(s and s.threshold or surveys.company_threshold()),
     participants = s and s.participants or "everyone",
     comment_on = (not s or s.comment_question) and "on" or nil,
@@ -317,7 +317,7 @@ function M.routes(router)
       return page.render(req, "survey_show", { title = s.title, s = s, rounds = surveys.rounds(s.id),
         people = surveys.count_people(s.id), selected = s.participants == "selected" and surveys.people(s.id) or {},
         shares = surveys.shares(s.id), phase_labels = surveys.PHASE_LABELS, frequency_labels = surveys.FREQUENCY_LABELS,
-        kept = kept or {}, today = util.format_date(clock.now()) }, { nav = "surveys" })
+        kept = kept or {}, today = dates.today() }, { nav = "surveys" })
     end }
 
   r:add{ method = "GET", path = "/surveys/{id:int}/edit", auth = "user", perm = "object",

@@ -76,7 +76,7 @@ local function editor_data(name, extra)
     groups = kind.group_order,
     filters = kind.filter_order,
     filter_labels = {},
-    send_hour = settings.get("notifications.send_hour_utc"),
+    send_hour = settings.get("notifications.send_hour"), time_zone = settings.get("company.time_zone"),
     pinned_note = M.pinned_note,
   }
   for k, f in pairs(kind.filters) do data.filter_labels[k] = f.label end

@@ -5,6 +5,7 @@
 local db = require "lib.db"
 local json = require "lib.json"
 local util = require "lib.util"
+local dates = require "lib.dates"
 local errors = require "lib.errors"
 local crypto = require "core.crypto"
 local clock = require "core.clock"
@@ -98,17 +99,17 @@ function M.search(f)
   end
   local from, to = util.trim(f.from or ""), util.trim(f.to or "")
   if from ~= "" then
-    local ts = util.date_to_ts(from)
+    local ts = util.parse_date(from) and dates.local_to_utc(from, 0) -- the company's days
     if not ts then bad.from = "Use a date like 2026-01-31." else
       where[#where + 1] = "at >= ?"
       args[#args + 1] = ts
     end
   end
   if to ~= "" then
-    local ts = util.date_to_ts(to)
+    local ts = util.parse_date(to) and dates.local_to_utc(dates.add_days(to, 1), 0)
     if not ts then bad.to = "Use a date like 2026-01-31." else
       where[#where + 1] = "at < ?"
-      args[#args + 1] = ts + 86400
+      args[#args + 1] = ts
     end
   end
   if next(bad) then errors.invalid(bad) end

@@ -464,6 +464,10 @@ function M.init(a)
     events.hook(name, function(e) M.plan(automations.get(e.automation_id)) end)
   end
   events.hook("automation.deleted", function(e) cancel(root(e.automation_id)) end)
+  -- the company's time zone or send hour changed: every active automation's jobs move
+  events.hook("company_time.changed", function()
+    for _, r in ipairs(db.query("SELECT id FROM automations WHERE active = 1")) do M.plan(automations.get(r.id)) end
+  end)
   -- HR moved an automated draft's start date: its start follows
   events.hook("cycle.updated", function(e)
     local aid = db.value("SELECT automation_id FROM automation_cycles WHERE cycle_id = ?", e.cycle_id)

@@ -14,6 +14,7 @@
 local db = require "lib.db"
 local json = require "lib.json"
 local util = require "lib.util"
+local dates = require "lib.dates"
 local errors = require "lib.errors"
 local events = require "lib.events"
 local schema = require "lib.schema"
@@ -21,7 +22,6 @@ local clock = require "core.clock"
 local authz = require "core.authz"
 local access = require "services.access"
 local audit = require "services.audit"
-local settings = require "services.settings"
 local directory = require "services.directory"
 local cycles = require "services.cycles"
 
@@ -62,19 +62,17 @@ function M.month_end(date)
   return ("%04d-%02d-%02d"):format(y, m, days_in(y, m))
 end
 
---- Today in the company's calendar (dates are calendar days as Candor keeps them: UTC).
-function M.today() return util.format_date(clock.now()) end
+--- Today in the company's calendar (it turns at the company's midnight: lib/dates.lua).
+function M.today() return dates.today() end
 
---- The hour (UTC) at which the company's dated work happens: notifications.send_hour_utc.
-function M.send_hour()
-  return settings.schema["notifications.send_hour_utc"] and settings.get("notifications.send_hour_utc") or 9
-end
+--- The hour (company time) at which the company's dated work happens: notifications.send_hour.
+function M.send_hour() return dates.send_hour() end
 
---- The moment (seconds) of date at the send hour.
-function M.at_send_hour(date) return util.date_to_ts(date) + M.send_hour() * 3600 end
+--- The moment (seconds) of date at the send hour on the company's clocks.
+function M.at_send_hour(date) return dates.at_send_hour(date) end
 
 --- Month label of a date: "Apr 2026".
-function M.period_label(date) return (os.date("!%b %Y", util.date_to_ts(date))) end
+function M.period_label(date) return dates.month_label(date) end
 
 --- The start date of a schedule's k-th cycle (0 = the first), or nil past its end.
 function M.occurrence_start(a, k)

@@ -9,6 +9,7 @@ local db = require "lib.db"
 local json = require "lib.json"
 local memo = require "lib.memo"
 local util = require "lib.util"
+local dates = require "lib.dates"
 local errors = require "lib.errors"
 local clock = require "core.clock"
 local authz = require "core.authz"
@@ -293,7 +294,7 @@ end
 --- The dates of cycle c (keys) moved so that a copy starts today, or unchanged when c starts
 --- in the future.
 function M.shifted_dates(c, keys)
-  local today = util.parse_date(util.format_date(clock.now()))
+  local today = util.parse_date(dates.today())
   local start = util.parse_date(c.start_date)
   local shift = start < today and (today - start) or 0
   local out = {}

@@ -5,8 +5,7 @@
 -- however many people and cycles there are.
 local db = require "lib.db"
 local json = require "lib.json"
-local util = require "lib.util"
-local clock = require "core.clock"
+local dates = require "lib.dates"
 local access = require "services.access"
 local cycles = require "services.cycles"
 local reviews = require "services.reviews"
@@ -33,7 +32,7 @@ end
 --- ({ kind = "no_manager", cycle_id, cycle_name, n }); addresses whose mail bounced ({ kind =
 --- "bounced", n, can_fix }). Three queries.
 function M.attention(user)
-  local today = util.format_date(clock.now())
+  local today = dates.today()
   local items = {}
   local rows = db.query([[SELECT c.id, c.name,
       coalesce(sum(k.n * (c.self_assessment = 1 AND c.self_due < ? AND k.self_status IN ('not_started', 'draft'))), 0)

@@ -17,6 +17,7 @@
 local db = require "lib.db"
 local json = require "lib.json"
 local util = require "lib.util"
+local dates = require "lib.dates"
 local errors = require "lib.errors"
 local events = require "lib.events"
 local crypt = require "lib.crypt"
@@ -189,7 +190,7 @@ end
 --- Hides the values of credential-like URL parameters (token=, code=, ...) in text or HTML.
 M.mask = mail.mask
 
-local function when(ts) return os.date("!%Y-%m-%d %H:%M UTC", math.floor(ts)) end
+local function when(ts) return dates.format_time(ts) end
 
 -- A 5xx that is about our sender or set-up (not the recipient) must not mark addresses bounced.
 local function setup_problem(response)

@@ -6,6 +6,7 @@
 local db = require "lib.db"
 local json = require "lib.json"
 local util = require "lib.util"
+local calendar = require "lib.dates" -- (dates names a cycle's dates below)
 local errors = require "lib.errors"
 local events = require "lib.events"
 local schema = require "lib.schema"
@@ -111,7 +112,7 @@ function M.vis(c)
     hr = "after_submit", reviewer = "never" }
 end
 
-local function day_start(d) return d and util.date_to_ts(d) or nil end
+local function day_start(d) return d and calendar.local_to_utc(d, 0) or nil end
 
 --- Whether feedback of subject s is released to the reviewee now (on the release date, or
 --- early by the manager).

@@ -15,6 +15,7 @@ local events = require "lib.events"
 local schema = require "lib.schema"
 local json = require "lib.json"
 local util = require "lib.util"
+local dates = require "lib.dates"
 local clock = require "core.clock"
 local access = require "services.access"
 local mail = require "services.mail"
@@ -46,11 +47,11 @@ local function checked(s, input)
   return v
 end
 
-local function today() return os.date("!%Y-%m-%d", clock.now()) end
+local function today() return dates.today() end
 
 local function plan_reminder(id, due_date)
   if not due_date then return end
-  local at = util.date_to_ts(due_date) - M.REMIND_DAYS_BEFORE * 86400 + 9 * 3600
+  local at = dates.at_send_hour(due_date, -M.REMIND_DAYS_BEFORE)
   if at <= clock.now() then return end
   app.schedule(at, "feedback_request.remind", { request_id = id }, "feedback_request:" .. id .. ":remind")
 end
@@ -86,7 +87,7 @@ function M.create(actor, input, req)
     db.exec("INSERT INTO feedback_request_askees(request_id, user_id, status, updated_at) VALUES(?,?, 'open', ?)", id, a.id, now)
     mail.queue{ template = "feedback_request.asked", to = a,
       vars = { requester = actor.name, about = about == actor.id and "them" or about_row.name,
-        due = v.due_date and util.human_date(util.date_to_ts(v.due_date)) or nil,
+        due = v.due_date and util.human_date(v.due_date) or nil,
         link = accounts.base_url() .. "/requests/" .. id },
       related_type = "feedback_request", related_id = id, dedupe_key = "feedback_request:" .. id .. ":ask:" .. a.id }
   end
@@ -248,7 +249,7 @@ local function remind(payload)
     for _, a in ipairs(db.query([[SELECT u.id, u.name, u.email FROM feedback_request_askees a JOIN users u ON u.id = a.user_id
         WHERE a.request_id = ? AND a.status = 'open' AND u.status = 'active']], r.id)) do
       mail.queue{ template = "feedback_request.reminder", to = a,
-        vars = { requester = r.requester_name, due = util.human_date(util.date_to_ts(r.due_date)),
+        vars = { requester = r.requester_name, due = util.human_date(r.due_date),
           link = accounts.base_url() .. "/requests/" .. r.id },
         related_type = "feedback_request", related_id = r.id, dedupe_key = "feedback_request:" .. r.id .. ":remind:" .. a.id }
       n = n + 1
@@ -260,6 +261,13 @@ end
 function M.init(a)
   app = a
   app.on_job("feedback_request.remind", remind)
+  -- the company's time zone or send hour changed: the reminders still to come move
+  events.hook("company_time.changed", function()
+    for _, r in ipairs(db.query("SELECT id, due_date FROM feedback_requests WHERE due_date >= ?",
+        dates.today())) do
+      plan_reminder(r.id, r.due_date)
+    end
+  end)
   mail.define_template("feedback_request.asked", {
     description = "Sent to each colleague asked for feedback.",
     subject = "{{requester}} asks for your feedback",

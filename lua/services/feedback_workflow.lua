@@ -7,7 +7,7 @@
 -- Guests only ever get mail as reviewers (their invitation, reminders to write): no status mail.
 local db = require "lib.db"
 local util = require "lib.util"
-local clock = require "core.clock"
+local dates = require "lib.dates"
 local settings = require "services.settings"
 local workflows = require "services.workflows"
 local feedback_cycles = require "services.feedback_cycles"
@@ -247,7 +247,7 @@ M.KIND = {
     return { id = c.id, name = c.name, phase = c.phase, start_date = c.start_date, nominate_due = c.nominate_due,
       approve_due = c.approve_due, write_due = c.write_due, manager_release_date = c.manager_release_date,
       release_date = c.release_date, rules = c.rules, anonymous = c.visibility.anonymous,
-      today = util.format_date(clock.now()) }
+      today = dates.today() }
   end,
   vars = function(cycle)
     local c = decoded(cycle)

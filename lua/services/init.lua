@@ -1,6 +1,7 @@
 -- Services with an init(app) (settings, job handlers, hooks), run once at start in this order.
 return {
   "settings",
+  "company_time",
   "access",
   "features",
   "people",

@@ -13,6 +13,7 @@ local events = require "lib.events"
 local schema = require "lib.schema"
 local json = require "lib.json"
 local util = require "lib.util"
+local dates = require "lib.dates"
 local clock = require "core.clock"
 local access = require "services.access"
 local settings = require "services.settings"
@@ -498,7 +499,7 @@ local function readable(actor, id)
   return m
 end
 
-local function day(ts) return os.date("!%Y-%m-%d", ts) end
+local function day(ts) return dates.date_of(ts) end
 
 --- Likes a message one may read (liking twice is once). Returns the like count.
 function M.like(actor, id)

@@ -9,6 +9,7 @@
 local db = require "lib.db"
 local json = require "lib.json"
 local util = require "lib.util"
+local dates = require "lib.dates"
 local crypt = require "lib.crypt"
 local errors = require "lib.errors"
 local events = require "lib.events"
@@ -454,7 +455,7 @@ function M.nudge(actor, subject_id, req)
       vars = { sender = actor.name, cycle = c.name, due = c.nominate_due and util.human_date(c.nominate_due) or nil,
         link = accounts.base_url() .. "/feedback/360/" .. s.id },
       related_type = "feedback_cycle", related_id = c.id,
-      dedupe_key = ("feedback-nudge:%d:%s"):format(s.id, util.format_date(clock.now())) }
+      dedupe_key = ("feedback-nudge:%d:%s"):format(s.id, dates.today()) }
     if not queued then errors.too_many("A nudge went out to this person today already.", 86400) end
     M.announce("nominations.nudged", c, s, nil, actor)
     return true

@@ -11,6 +11,7 @@
 local db = require "lib.db"
 local json = require "lib.json"
 local util = require "lib.util"
+local dates = require "lib.dates"
 local errors = require "lib.errors"
 local events = require "lib.events"
 local schema = require "lib.schema"
@@ -41,7 +42,7 @@ M.FEATURE_LABELS = { key_results = "Key results", categories = "Categories", ali
   rating = "Completion rating" }
 M.CATEGORIES_MAX = 20
 
-local function today() return util.format_date(clock.now()) end
+local function today() return dates.today() end
 
 -- ------------------------------------------------------------------ reading
 

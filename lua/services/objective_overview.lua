@@ -7,9 +7,9 @@ local db = require "lib.db"
 local crypt = require "lib.crypt"
 local json = require "lib.json"
 local util = require "lib.util"
+local dates = require "lib.dates"
 local errors = require "lib.errors"
 local events = require "lib.events"
-local clock = require "core.clock"
 local authz = require "core.authz"
 local access = require "services.access"
 local accounts = require "services.accounts"
@@ -26,7 +26,7 @@ M.AUDIENCE_LABELS = { without = "People without objectives", without_managers = 
   overdue = "Owners of overdue objectives" }
 M.PER_PAGE = 25
 
-local function today() return util.format_date(clock.now()) end
+local function today() return dates.today() end
 
 --- Whether actor may follow cycles (the overview, nudges): HR Admins and Assistants.
 function M.can_track(actor)

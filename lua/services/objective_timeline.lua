@@ -6,7 +6,7 @@
 -- services/one_on_one_timeline.lua runs the 1:1 mails (its dates are each objective's, not a
 -- cycle's, so it is not a kind of the engine): event steps (`on`) hook the named events and
 -- queue their mails inside the change's transaction; dated steps (`at`, offset in days, mails
--- at notifications.send_hour_utc) are jobs.
+-- at notifications.send_hour) are jobs.
 --
 -- Anchors: `due` (an objective's due date: one job per step and objective, keyed
 -- objective_cycle:<cycle>:objective:<id>:wf:step:<step>, planned when the objective is created
@@ -26,6 +26,7 @@ local db = require "lib.db"
 local pacing = require "lib.pacing"
 local events = require "lib.events"
 local util = require "lib.util"
+local dates = require "lib.dates"
 local accounts = require "services.accounts"
 local mail = require "services.mail"
 local kit = require "services.timeline_steps"
@@ -275,6 +276,13 @@ function M.init(a)
     events.hook(name, function(e) plan_cycle(e.cycle_id) end)
   end
   events.hook("objective_cycle.deleted", function(e) app.cancel_jobs(cycle_prefix(e.cycle_id), true) end)
+  -- the company's time zone or send hour changed: the steps still to come move (a step is at
+  -- most 60 days after its date)
+  events.hook("company_time.changed", function()
+    local since = dates.add_days(dates.today(), -61)
+    for _, r in ipairs(db.query("SELECT id FROM objectives WHERE due_on >= ?", since)) do plan_objective(r.id) end
+    for _, r in ipairs(db.query("SELECT id FROM objective_cycles WHERE edit_until >= ?", since)) do plan_cycle(r.id) end
+  end)
 end
 
 return M

@@ -8,7 +8,7 @@ local json = require "lib.json"
 local lru = require "lib.lru"
 local memo = require "lib.memo"
 local util = require "lib.util"
-local clock = require "core.clock"
+local dates = require "lib.dates"
 local authz = require "core.authz"
 local objectives = require "services.objectives"
 local cycles = require "services.objective_cycles"
@@ -19,7 +19,7 @@ local M = {}
 M.CHILDREN_SHOWN = 50 -- children shown under a node of the tree (the rest: "N more")
 M.ROOTS_PER_PAGE = 50
 
-local function today() return util.format_date(clock.now()) end
+local function today() return dates.today() end
 
 local function add_days(date, n) return util.format_date(util.date_to_ts(date) + n * 86400) end
 

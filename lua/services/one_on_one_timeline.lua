@@ -5,7 +5,7 @@
 -- sandbox and checked at start (services/timeline_steps.lua); this module runs it the way the
 -- engine runs a cycle's (1:1 series have no cycle, so they are not a kind of the engine):
 -- event steps (`on`) hook the named events and queue their mails inside the change's
--- transaction; dated steps (`at = "meeting"`, offset in days, at notifications.send_hour_utc)
+-- transaction; dated steps (`at = "meeting"`, offset in days, at notifications.send_hour)
 -- are jobs keyed meeting_series:<id>:wf:step:<step>, planned when a meeting is planned or moved
 -- and cancelled when it is held, skipped or the series ends. A step reads the meeting when it
 -- runs (still upcoming, same date) and its outbox dedupe key makes running it twice harmless.
@@ -191,6 +191,12 @@ function M.init(a)
     "meeting.skipped", "meeting_series.ended" }) do
     events.hook(name, function(e) plan(e.series_id) end)
   end
+  -- the company's time zone or send hour changed: the upcoming meetings' steps move
+  events.hook("company_time.changed", function()
+    for _, r in ipairs(db.query("SELECT DISTINCT series_id FROM meetings WHERE status = 'upcoming'")) do
+      plan(r.series_id)
+    end
+  end)
 end
 
 return M

@@ -27,6 +27,7 @@ local events = require "lib.events"
 local json = require "lib.json"
 local schema = require "lib.schema"
 local util = require "lib.util"
+local dates = require "lib.dates"
 local access = require "services.access"
 local audit = require "services.audit"
 
@@ -48,7 +49,7 @@ M.AHEAD_DAYS = 366 -- a meeting is planned at most a year ahead
 
 -- ------------------------------------------------------------------ dates
 
-local function today() return util.format_date(clock.now()) end
+local function today() return dates.today() end
 
 -- A real calendar date "YYYY-MM-DD" (parse_date alone takes 2026-02-31), or nil.
 local function real_date(s)

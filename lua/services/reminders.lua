@@ -7,8 +7,7 @@
 --   reminders.send(t, "review.reminder", { related_type = "cycle", related_id = 3, key = "reminder" })
 local db = require "lib.db"
 local events = require "lib.events"
-local util = require "lib.util"
-local clock = require "core.clock"
+local dates = require "lib.dates"
 local mail = require "services.mail"
 local audit = require "services.audit"
 
@@ -29,7 +28,7 @@ end
 --- Queues the reminders; a person gets at most one per target key, part and day. opts:
 --- related_type, related_id, key (the dedupe key's start). Returns how many were queued.
 function M.send(targets, template, opts)
-  local day = util.format_date(clock.now())
+  local day = dates.today()
   local n = 0
   for _, t in ipairs(targets) do
     if mail.queue{ template = template, to = t.to, vars = t.vars, related_type = opts.related_type,

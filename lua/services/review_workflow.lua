@@ -4,7 +4,7 @@
 -- workflows/performance_review.lua is the built-in script of this kind.
 local db = require "lib.db"
 local util = require "lib.util"
-local clock = require "core.clock"
+local dates = require "lib.dates"
 local workflows = require "services.workflows"
 local cycles = require "services.cycles"
 
@@ -156,7 +156,7 @@ M.KIND = {
   cycle_data = function(cycle)
     return { id = cycle.id, name = cycle.name, phase = cycle.phase, start_date = cycle.start_date,
       self_due = cycle.self_due, manager_due = cycle.manager_due, sign_due = cycle.sign_due,
-      self_assessment = has_self(cycle), today = util.format_date(clock.now()) }
+      self_assessment = has_self(cycle), today = dates.today() }
   end,
   vars = function(cycle)
     local settings = require "services.settings"

@@ -7,6 +7,7 @@ local db = require "lib.db"
 local json = require "lib.json"
 local memo = require "lib.memo"
 local util = require "lib.util"
+local dates = require "lib.dates"
 local crypt = require "lib.crypt"
 local errors = require "lib.errors"
 local events = require "lib.events"
@@ -519,7 +520,7 @@ function M.nudge(actor, id, req)
   if not cycles.running(c) then errors.conflict("This cycle is not running.") end
   if r.self_status == "submitted" or r.self_status == "skipped" then errors.conflict("Nothing to nudge: the self-assessment is in.") end
   local reviewee = db.row("SELECT id, name, email FROM users WHERE id = ?", r.reviewee_id)
-  local day = util.format_date(clock.now())
+  local day = dates.today()
   return db.transaction(function()
     local queued = mail.queue{ template = "review.nudge", to = reviewee,
       vars = { sender = actor.name, cycle = c.name, due = c.self_due and util.human_date(c.self_due) or "",

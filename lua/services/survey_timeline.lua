@@ -3,9 +3,9 @@
 --
 -- Jobs (keys start with survey:<id>: so deleting a survey cancels them all):
 --   survey.open   survey:<id>:open           the next round opens on next_opens_on at
---                                            notifications.send_hour_utc (planned on launch, on an
+--                                            notifications.send_hour (planned on launch, on an
 --                                            edit of a scheduled survey, and when a round opens);
---   survey.close  survey:<id>:close:<round>  the round closes at 00:00 UTC after its last day;
+--   survey.close  survey:<id>:close:<round>  the round closes at midnight (company time) after its last day;
 --   survey.step   survey:<id>:wf:<round>:<step>  a dated step (`at = "closes"`), planned when the
 --                                            round opens, cancelled when it closes;
 --   survey.send   survey:<id>:send:<n>       the mails of an event step, queued in slices of
@@ -26,6 +26,7 @@ local pacing = require "lib.pacing"
 local events = require "lib.events"
 local json = require "lib.json"
 local util = require "lib.util"
+local dates = require "lib.dates"
 local accounts = require "services.accounts"
 local mail = require "services.mail"
 local kit = require "services.timeline_steps"
@@ -151,15 +152,15 @@ local function plan_open(id)
   app.cancel_jobs(prefix(id) .. "open")
   if not s or not s.next_opens_on or (s.phase ~= "scheduled" and s.phase ~= "running") then return end
   -- a round due today or earlier (launched on its start date, or waiting while switched off) opens
-  -- now; a later one at notifications.send_hour_utc on its day
-  local today = util.format_date(clock.now())
+  -- now; a later one at notifications.send_hour on its day
+  local today = dates.today()
   local due = s.next_opens_on <= today and clock.now() or kit.when({ offset = 0 }, s.next_opens_on)
   app.schedule(due, "survey.open", { survey_id = id, opens_on = s.next_opens_on }, prefix(id) .. "open")
 end
 
 local function plan_round(e)
   local r = db.row("SELECT * FROM survey_rounds WHERE id = ?", e.round_id)
-  app.schedule(util.date_to_ts(r.closes_on) + 86400, "survey.close", { round_id = r.id },
+  app.schedule(dates.local_to_utc(dates.add_days(r.closes_on, 1), 0), "survey.close", { round_id = r.id },
     prefix(e.survey_id) .. "close:" .. r.id)
   local now = clock.now()
   for _, step in ipairs(steps) do
@@ -259,6 +260,14 @@ function M.init(a)
   events.hook("survey_round.closed", function(e) app.cancel_jobs(prefix(e.survey_id) .. "wf:" .. e.round_id .. ":", true) end)
   events.hook("survey.ended", function(e) app.cancel_jobs(prefix(e.survey_id) .. "open") end)
   events.hook("survey.deleted", function(e) app.cancel_jobs(prefix(e.survey_id), true) end)
+  -- the company's time zone or send hour changed: open rounds (their steps and close) and the
+  -- next rounds' openings move
+  events.hook("company_time.changed", function()
+    for _, r in ipairs(db.query("SELECT id, survey_id FROM survey_rounds WHERE status = 'open'")) do
+      plan_round({ round_id = r.id, survey_id = r.survey_id })
+    end
+    for _, s in ipairs(db.query("SELECT id FROM surveys WHERE phase IN ('scheduled', 'running')")) do plan_open(s.id) end
+  end)
 end
 
 return M

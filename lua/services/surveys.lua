@@ -32,6 +32,7 @@ local json = require "lib.json"
 local memo = require "lib.memo"
 local schema = require "lib.schema"
 local util = require "lib.util"
+local dates = require "lib.dates"
 local access = require "services.access"
 local audit = require "services.audit"
 local settings = require "services.settings"
@@ -76,7 +77,7 @@ function M.set_company_threshold(actor, value, req)
   end)
 end
 
-local function today() return util.format_date(clock.now()) end
+local function today() return dates.today() end
 
 local add_days = util.add_days
 

@@ -7,8 +7,7 @@ local fs = require "core.fs"
 local log = require "core.log"
 local events = require "lib.events"
 local schema = require "lib.schema"
-local util = require "lib.util"
-local settings = require "services.settings"
+local dates = require "lib.dates"
 local mail = require "services.mail"
 
 local M = {}
@@ -56,10 +55,9 @@ function M.check(step, timeline)
 end
 
 --- When a dated step relative to date (YYYY-MM-DD) goes out (seconds): offset days after it, at
---- notifications.send_hour_utc.
+--- notifications.send_hour on the company's clocks (lib/dates.lua).
 function M.when(step, date)
-  local hour = settings.schema["notifications.send_hour_utc"] and settings.get("notifications.send_hour_utc") or 9
-  return util.date_to_ts(date) + (step.offset or 0) * 86400 + hour * 3600
+  return dates.at_send_hour(date, step.offset or 0)
 end
 
 --- The step named id, or nil (the timeline changed since a job was planned).

@@ -25,7 +25,7 @@
 -- <data>/workflows/<name>.lua, else the built-in file. A cycle pins its version when it
 -- starts and keeps it (definitions are cached by version id and never re-read from disk).
 --
--- Timeline: dated steps (at an anchor date + offset days, at notifications.send_hour_utc)
+-- Timeline: dated steps (at an anchor date + offset days, at notifications.send_hour, company time)
 -- become scheduler jobs keyed <kind prefix>:<id>:wf:step:<step> when the cycle starts;
 -- automatic transitions <kind prefix>:<id>:wf:transition:<n>. Re-planning replaces them. A step
 -- re-reads the statuses when it runs and sends at most one mail per recipient and date (outbox
@@ -49,6 +49,7 @@ local errors = require "lib.errors"
 local events = require "lib.events"
 local lru = require "lib.lru"
 local util = require "lib.util"
+local dates = require "lib.dates"
 local access = require "services.access"
 local accounts = require "services.accounts"
 local audit = require "services.audit"
@@ -214,13 +215,6 @@ M.kind_of = kind_of
 
 local function sha256_hex(s) return crypto.hex(crypto.sha256(s)) end
 
-local function send_hour()
-  if settings.schema["notifications.send_hour_utc"] then
-    return settings.get("notifications.send_hour_utc")
-  end
-  return 9
-end
-
 --- "YYYY-MM-DD" of the cycle's anchor, or nil.
 local function anchor_date(cycle, anchor)
   local d = cycle[kind_of(cycle).anchor_column[anchor]]
@@ -228,11 +222,12 @@ local function anchor_date(cycle, anchor)
   return nil
 end
 
---- When a dated step or automatic transition happens (seconds), or nil without the date.
+--- When a dated step or automatic transition happens (seconds), or nil without the date: its
+--- day at the send hour on the company's clocks (lib/dates.lua).
 function M.when(cycle, entry)
   local d = anchor_date(cycle, entry.at)
   if not d then return nil end
-  return util.date_to_ts(d) + (entry.offset or 0) * 86400 + send_hour() * 3600
+  return dates.at_send_hour(d, entry.offset or 0)
 end
 
 -- "name.lua:12: message" -> "line 12: message"
@@ -796,15 +791,15 @@ local function plan(cycle, entry)
   if cycle.phase == "draft" or cycle.phase == "closed" then return 0 end
   local def = entry.def
   local now = clock.now()
-  local today = util.format_date(now)
+  local today = dates.date_of(now)
   local n = 0
   for _, step in ipairs(def.timeline) do
     if step.at then
       local ts = M.when(cycle, step)
-      if ts and ts < now and util.format_date(ts) == today then ts = now end
+      if ts and ts < now and dates.date_of(ts) == today then ts = now end
       if ts and ts >= now then
         app.schedule(ts, "workflow.step", { kind = kind.name, cycle_id = cycle.id, step = step.id,
-          date = util.format_date(ts) }, job_prefix(kind, cycle.id) .. "step:" .. step.id)
+          date = dates.date_of(ts) }, job_prefix(kind, cycle.id) .. "step:" .. step.id)
         n = n + 1
       end
     end
@@ -1324,7 +1319,7 @@ local function run_step_job(p)
   local kind = kind_of(p.kind)
   return run_step(kind, p.cycle_id, function(def)
     for _, s in ipairs(def.timeline) do if s.id == p.step and s.at then return s end end
-  end, every_item(kind), p.date or util.format_date(clock.now()))
+  end, every_item(kind), p.date or dates.today())
 end
 
 -- A step on an event whose rule the event could not run in its transaction.
@@ -1426,7 +1421,7 @@ local function event_time(cycle, def, event)
     if t.event == event and t.from == "draft" then -- the start
       if cycle.started_at then return cycle.started_at end
       local d = anchor_date(cycle, kind_of(cycle).anchor_order[1])
-      return d and (util.date_to_ts(d) + send_hour() * 3600) or nil
+      return d and dates.at_send_hour(d) or nil
     end
     if t.event == event and t.at then return M.when(cycle, t), t end
   end
@@ -1512,8 +1507,8 @@ function M.dry_run(source_or_version, cycle)
       problems[#problems + 1] = problem
     end
     local gone = item.when ~= nil and item.when < now
-    item.past = (gone and step.at ~= nil and util.format_date(item.when) ~= util.format_date(now)) or nil
-    item.date = item.when and util.format_date(item.when) or nil
+    item.past = (gone and step.at ~= nil and dates.date_of(item.when) ~= dates.date_of(now)) or nil
+    item.date = item.when and dates.date_of(item.when) or nil
     item.count = #recipients
     item.recipients = {}
     for i, rc in ipairs(recipients) do
@@ -1540,7 +1535,7 @@ function M.dry_run(source_or_version, cycle)
   for _, t in ipairs(def.transitions) do
     if t.at then
       local when = M.when(cycle, t)
-      items[#items + 1] = { kind = "transition", when = when, date = when and util.format_date(when) or nil,
+      items[#items + 1] = { kind = "transition", when = when, date = when and dates.date_of(when) or nil,
         label = t.label, from = t.from, to = t.to, event = t.event, count = 0, recipients = {},
         rule = ("%s %s"):format(t.offset == 0 and "on" or (("%d day%s %s"):format(math.abs(t.offset),
           math.abs(t.offset) == 1 and "" or "s", t.offset < 0 and "before" or "after")), kind.anchor_labels[t.at]),
@@ -1606,8 +1601,6 @@ function M.init(a)
   rules = lru.new({ max_items = M.CACHE.versions, max_cost = M.CACHE.memory,
     on_evict = function(_, sb) sb:close() end })
   script.read_roles()
-  settings.define("notifications.send_hour_utc", { type = "integer", default = 9, between = { 0, 23 },
-    description = "The hour (UTC) at which dated notifications of a cycle's timeline go out." })
   settings.define("workflows.script_timeout_ms", { type = "integer", default = 3000, between = { 100, 60000 },
     description = "How long (milliseconds of wall clock) one call of a workflow script may run before its worker "
       .. "process is killed." })
@@ -1634,6 +1627,16 @@ function M.init(a)
   app.on_job("workflow.warm", run_warm_job)
   if not app.test then app.schedule(clock.now(), "workflow.warm", {}, "workflow:warm") end
   events.hook("*", on_event)
+  -- the company's time zone or send hour changed: the dated steps of every running cycle move
+  events.hook("company_time.changed", function()
+    for _, kind in pairs(kinds) do
+      if kind.table then
+        for _, r in ipairs(db.query(("SELECT id FROM %s WHERE phase NOT IN ('draft', 'closed')"):format(kind.table))) do
+          M.reschedule({ id = r.id, workflow = kind.name })
+        end
+      end
+    end
+  end)
 end
 
 M.SYSTEM = SYSTEM

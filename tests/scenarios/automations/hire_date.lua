@@ -117,7 +117,7 @@ t.test("a repeating rule takes the person again at each repeat, once each", func
 end)
 
 t.test("the day is the company's calendar day at the send hour: a late send hour does not move dates", function()
-  db.transaction(function() settings.set("notifications.send_hour_utc", 23) end)
+  db.transaction(function() settings.set("notifications.send_hour", 23) end)
   local late = hire("Lars Late", "lars@northwind.example", "2025-11-12") -- 90 days: 10 Feb 2026
   t.advance_to("2026-02-09T23:30:00Z")
   t.eq(in_cycle(probation.id, late.id), nil, "late on 9 Feb: not yet")
