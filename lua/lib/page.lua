@@ -77,6 +77,7 @@ template.helpers.initials = util.initials
 template.helpers.human_date = dates.format_date
 template.helpers.human_time = dates.format_time
 template.helpers.plural = util.plural
+template.helpers.noun = util.noun
 template.helpers.json = json.encode
 
 -- Flash messages survive one redirect in a short-lived cookie.

@@ -168,7 +168,13 @@ function M.starts_with(s, prefix) return s:sub(1, #prefix) == prefix end
 
 --- Plural helper: plural(3, "person", "people") -> "3 people".
 function M.plural(n, one, many)
-  return ("%d %s"):format(n, n == 1 and one or (many or one .. "s"))
+  return ("%d %s"):format(n, M.noun(n, one, many))
+end
+
+--- The word alone for n things: noun(1, "row") == "row", noun(2, "person", "people") == "people"
+--- (for a count shown apart from its word, as on a figure card).
+function M.noun(n, one, many)
+  return n == 1 and one or (many or one .. "s")
 end
 
 -- ---------------------------------------------------------------- UTF-8 text

@@ -93,7 +93,7 @@ function M.routes(r)
       end },
     list = { template = "cycles_list", refused = "Review cycles are run by HR." },
     overview = function(req, id) return M.overview_page(req, id) end,
-    menu = { icon = "◎", order = 30 },
+    menu = { icon = "↻", order = 30 },
     reviewee_json = function(x)
       return { review_id = x.id, reviewee_id = x.reviewee_id, name = x.name, email = x.email, department = x.department,
         location = x.location, manager_id = x.manager_id or json.null, manager_name = x.manager_name or json.null,

@@ -189,7 +189,8 @@ function M.routes(r)
       return web.json(200, { cycle = { id = c.id, name = c.name }, reviewees = json.array(util.map(rows, function(x)
         return { subject_id = x.id, reviewee_id = x.reviewee_id, name = x.name, direct = x.direct, approver = x.approver,
           nominated = x.nominated, approved = x.approved, proposed = x.proposed, written = x.written,
-          declined = x.declined, nominations_done = x.nominations_done_at ~= nil, approved_at = x.approved_at or json.null }
+          declined = x.declined, nominations_done = x.nominations_done_at ~= nil, approved_at = x.approved_at or json.null,
+          opens = x.opens }
       end)) })
     end }
 

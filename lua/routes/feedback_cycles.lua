@@ -114,7 +114,7 @@ function M.routes(r)
       summary = export_summary },
     list = { template = "feedback_cycles_list", refused = "360 cycles are run by HR." },
     overview = function(req, id) return M.overview_page(req, id) end,
-    menu = { icon = "◉", order = 31 },
+    menu = { icon = "⟳", order = 31 },
     reviewee_json = function(x)
       return { subject_id = x.id, reviewee_id = x.reviewee_id, name = x.name, email = x.email,
         department = x.department, location = x.location, manager_id = x.manager_id or json.null,

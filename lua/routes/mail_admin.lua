@@ -14,6 +14,7 @@ local access = require "services.access"
 local mail = require "services.mail"
 local delivery = require "services.delivery"
 local outbox = require "services.outbox"
+local accounts = require "services.accounts"
 
 local M = {}
 
@@ -326,7 +327,8 @@ local function server_page(req)
   return page.render(req, "mail_server", with_helpers{ title = "Mail server", s = s, values = values,
     errors = kept and kept.errors or {}, test = kept and kept.extra and kept.extra.test,
     security = delivery.SECURITY, security_labels = delivery.SECURITY_LABELS,
-    can_outbox = access.can(req.user, "admin.outbox") }, { nav = "admin" })
+    can_outbox = access.can(req.user, "admin.outbox"), links_start = accounts.base_url(),
+    host = req.headers.host, can_security = access.can(req.user, "admin.security") }, { nav = "admin" })
 end
 
 local function server_routes(r)

@@ -142,7 +142,8 @@ function M.routes(r)
     handler = function(req)
       local q = web.query(req)
       local list, next_before = messages.moderation_page(req.user, q.before)
-      return render(req, "moderation", { title = "Moderation", list = list, next_before = next_before, q = q })
+      return render(req, "moderation", { title = "Moderation", list = list, next_before = next_before, q = q,
+        audience_labels = messages.AUDIENCE_LABELS })
     end }
 
   -- ---------------------------------------------------------------- API

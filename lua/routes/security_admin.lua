@@ -26,6 +26,7 @@ local function settings_json()
 end
 
 local function settings_page(req)
+  local _, https = client_address.client(req)
   local kept = page.kept(req)
   local values = kept and kept.values or security_settings.current()
   if kept then
@@ -33,7 +34,8 @@ local function settings_page(req)
     values.secure_cookies = values.secure_cookies == "on"
   end
   return page.render(req, "admin_security", { title = "Security settings", values = values,
-    errors = kept and kept.errors or {}, your_address = client_address.client(req), peer = req.peer }, { nav = "admin" })
+    errors = kept and kept.errors or {}, your_address = client_address.client(req), peer = req.peer,
+    reached_at = (https and "https://" or "http://") .. (req.headers.host or "") }, { nav = "admin" })
 end
 
 -- ------------------------------------------------------------------ API tokens
@@ -105,7 +107,7 @@ function M.routes(r)
         max_connections_per_address = f.max_connections_per_address,
         password_min_length = f.password_min_length, session_idle_minutes = f.session_idle_minutes,
         session_max_hours = f.session_max_hours, require_2fa_for_admins = f.require_2fa_for_admins == "on",
-        secure_cookies = f.secure_cookies == "on" }
+        secure_cookies = f.secure_cookies == "on", public_url = f.public_url }
       local ok, changed = page.form(req, { back = "/admin/security", values = f },
         security_settings.save, req.user, input, req)
       if not ok then return changed end

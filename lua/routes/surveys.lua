@@ -240,7 +240,8 @@ function M.routes(router)
   r:add{ method = "GET", path = "/api/surveys/{id:int}/export.csv", auth = "user", perm = "object",
     handler = function(req)
       local text, s = results.csv(req.user, req.params.id, req)
-      return web.file(text, "text/csv; charset=utf-8", s.title .. ".csv")
+      -- the byte-order mark tells spreadsheets (Excel) the file is UTF-8, not the local code page
+      return web.file("\239\187\191" .. text, "text/csv; charset=utf-8", s.title .. ".csv")
     end }
 
   r:add{ method = "GET", path = "/api/surveys/rounds/{id:int}", auth = "user", perm = "object",

@@ -204,6 +204,9 @@ local function ctx_of(actor, c, s, r, role, now)
   return { subject = s.reviewee_id, vis = cycles.vis(c), stage = cycles.stage(c, s, r, now), cycle_role = role }
 end
 
+-- A request whose feedback was shared (what may_read looks at: its stage).
+local SHARED = { status = "approved", feedback_status = "shared" }
+
 --- Whether actor may read request r's feedback (about subject s in cycle c) now.
 function M.may_read(actor, c, s, r, role, now)
   if role == nil then role = cycles.cycle_role(actor.id, c.id) or false end
@@ -557,14 +560,25 @@ function M.team(actor, cycle_id, opts)
         (SELECT count(*) FROM feedback_nominations r WHERE r.subject_id = s.id AND r.status = 'proposed') AS proposed,
         (SELECT count(*) FROM feedback_nominations r WHERE r.subject_id = s.id AND r.status = 'approved'
           AND r.feedback_status = 'shared' AND r.relationship NOT IN ('self', 'manager')) AS written,
-        (SELECT count(*) FROM feedback_nominations r WHERE r.subject_id = s.id AND r.status = 'declined') AS declined
+        (SELECT count(*) FROM feedback_nominations r WHERE r.subject_id = s.id AND r.status = 'declined') AS declined,
+        EXISTS (SELECT 1 FROM feedback_nominations r WHERE r.subject_id = s.id AND r.status = 'approved'
+          AND r.feedback_status = 'shared') AS any_shared
       FROM feedback_subjects s JOIN users u ON u.id = s.reviewee_id LEFT JOIN users m ON m.id = s.manager_id
       WHERE s.cycle_id = ? AND ]] .. where .. [[ ORDER BY u.name COLLATE FOLD, s.id]], c.id, table.unpack(args))
     if not opts.page then paging.total, paging.pages = #rows, 1 end
   end
+  -- opens: whether the reviewee's 360 page opens for actor, by the rights M.view asks for (the
+  -- list, changing it, or feedback to read: any shared request stands for them), so the page links
+  -- only those; an indirect report's 360 answers 404 to a manager further up unless the cycle lets them read
+  local role = cycles.cycle_role(actor.id, c.id) or false
+  local track = cycles.can(actor, "feedback_cycles.track", c)
+  local now = clock.now()
   for _, r in ipairs(rows) do
     r.direct = direct[r.reviewee_id] or r.manager_id == actor.id
     r.approver = r.manager_id == actor.id
+    r.opens = track or nominations.list_right(actor, c, r, role) ~= nil
+      or nominations.change_right(actor, c, r, role) ~= nil
+      or (r.any_shared == 1 and M.may_read(actor, c, r, SHARED, role, now))
   end
   if paging.total == 0 and not cycles.can(actor, "feedback_cycles.track", c) then
     errors.not_found("None of your reports is in this 360 cycle.")

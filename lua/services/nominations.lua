@@ -96,18 +96,21 @@ M.counted = counted
 
 -- ------------------------------------------------------------------ who may change a list
 
-local function cycle_ctx(actor, c)
-  local role = cycles.cycle_role(actor.id, c.id)
+-- role: actor's role in c when the caller knows it already (false: none), else read here
+local function cycle_ctx(actor, c, role)
+  if role == nil then role = cycles.cycle_role(actor.id, c.id) end
+  role = role or nil
   return role and { cycle_role = role } or nil, role
 end
 
 --- Whether actor approves subject s: the manager the cycle fixed, or (through the evaluator)
---- feedback.approve about the reviewee (HR Admins, admins of the cycle). Never one's own.
-function M.is_approver(actor, c, s)
+--- feedback.approve about the reviewee (HR Admins, admins of the cycle). Never one's own. role:
+--- actor's role in c when known (false: none; a list asks for many subjects without a query each).
+function M.is_approver(actor, c, s, role)
   if actor.id == s.reviewee_id then return false end
   if s.manager_id == actor.id then return true end
-  local _, role = cycle_ctx(actor, c)
-  return (access.can(actor, "feedback.approve", { subject = s.reviewee_id, cycle_role = role }))
+  local _, known = cycle_ctx(actor, c, role)
+  return (access.can(actor, "feedback.approve", { subject = s.reviewee_id, cycle_role = known }))
 end
 
 -- Declined requests nobody replaced yet (the reviewee may propose a replacement for each, after
@@ -126,15 +129,16 @@ M.open_replacements = open_replacements
 --- How actor may change the reviewers of subject s: "approver" (the approving manager or an
 --- HR Admin: changes take effect at once after approval), "hr" (feedback.create: HR Admins
 --- and Assistants, cycle admins), "manager" or "reviewee" (as the cycle's nominator rule
---- says), "replacement" (the reviewee replacing a declined reviewer), or nil and the reason.
-function M.change_right(actor, c, s)
+--- says), "replacement" (the reviewee replacing a declined reviewer), or nil and the reason. role:
+--- as for is_approver.
+function M.change_right(actor, c, s, role)
   if c.phase == "draft" or c.phase == "closed" then return nil, "Nominations are made while the cycle runs." end
   if s.approved_at then
-    if M.is_approver(actor, c, s) then return "approver" end
+    if M.is_approver(actor, c, s, role) then return "approver" end
     if actor.id == s.reviewee_id and open_replacements(c, s) > 0 then return "replacement" end
     return nil, "The reviewers are approved: only the approving manager or an HR Admin changes them now."
   end
-  local ctx = cycle_ctx(actor, c)
+  local ctx = cycle_ctx(actor, c, role)
   if access.can(actor, "feedback.create", ctx) then return "hr" end
   local rule = c.rules.nominator
   if rule ~= "hr" and actor.id ~= s.reviewee_id
@@ -160,8 +164,11 @@ end
 
 --- Whether actor may see who was asked about subject s: HR tracking the cycle, the approving
 --- manager, and the reviewee unless the cycle hides the list (then: only the ones they proposed).
-function M.list_right(actor, c, s)
-  if M.is_approver(actor, c, s) or cycles.can(actor, "feedback_cycles.track", c) then return "all" end
+--- role: as for is_approver.
+function M.list_right(actor, c, s, role)
+  local ctx
+  ctx, role = cycle_ctx(actor, c, role)
+  if M.is_approver(actor, c, s, role or false) or access.can(actor, "feedback_cycles.track", ctx) then return "all" end
   if actor.id == s.reviewee_id then return c.visibility.hide_reviewers and "own" or "all" end
   if s.manager_id ~= actor.id and access.can(actor, "feedback.nominate", { subject = s.reviewee_id })
     and c.rules.nominator ~= "hr" then

@@ -19,6 +19,7 @@ M.SETTINGS = {
   { name = "session_max_hours", key = "security.session_max_hours" },
   { name = "require_2fa_for_admins", key = "security.require_2fa_for_admins" },
   { name = "secure_cookies", key = "security.secure_cookies" },
+  { name = "public_url", key = "server.public_url" },
 }
 
 --- The current values: { ip_ranges = {...}, ... }.
@@ -55,6 +56,7 @@ function M.save(actor, input, req)
     local v = input[s.name]
     if v ~= nil then
       if s.name == "ip_ranges" or s.name == "trusted_proxies" then v = as_list(v) end
+      if s.name == "public_url" and type(v) == "string" then v = v:match("^%s*(.-)%s*$") end
       local checked, msg = settings.check(s.key, v)
       if checked == nil then problems[s.name] = msg:gsub("^%l", string.upper) .. "." else values[s.name] = checked end
     end

@@ -158,6 +158,17 @@
     if (document.body.classList.contains("nav-open")) closeNav();
   });
 
+  // An open menu stays on the screen: one whose button sits at the left edge (a page header
+  // wrapped on a phone) opens rightwards instead of off the screen to the left.
+  document.addEventListener("toggle", function (ev) {
+    var d = ev.target;
+    if (!d.matches || !d.matches("details.menu") || !d.open) return;
+    var items = d.querySelector(".menu-items");
+    if (!items) return;
+    items.classList.remove("menu-items-start");
+    if (items.getBoundingClientRect().left < 0) items.classList.add("menu-items-start");
+  }, true);
+
   // Auto-submit filters: <select data-autosubmit>.
   document.querySelectorAll("[data-autosubmit]").forEach(function (el) {
     el.addEventListener("change", function () { if (el.form) el.form.submit(); });
@@ -417,6 +428,26 @@
         box.appendChild(el("p", "muted small", data.invite_refused));
       }
     }, function () { box.textContent = ""; });
+  });
+
+  // A file chosen in <input type="file" data-fill="ID"> fills the textarea #ID with its text (the
+  // import's CSV): the server still gets only the text, checked before anything changes. The
+  // field is hidden until this script shows it (without JavaScript one pastes the text).
+  document.querySelectorAll("input[type=file][data-fill]").forEach(function (input) {
+    var target = document.getElementById(input.getAttribute("data-fill"));
+    var field = input.closest("[data-file-field]");
+    if (!target) return;
+    if (field) field.hidden = false;
+    input.addEventListener("change", function () {
+      var file = input.files && input.files[0];
+      if (!file) return;
+      var reader = new FileReader();
+      reader.onload = function () {
+        target.value = String(reader.result).replace(/^\uFEFF/, "");
+        target.focus();
+      };
+      reader.readAsText(file, "utf-8");
+    });
   });
 
   // A page about work in progress (an import): <section data-refresh="2000"> reloads it after

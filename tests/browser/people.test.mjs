@@ -306,3 +306,21 @@ test('people: adding a person with an invalid email keeps what was typed', async
   await page.goto(`/people?q=${encodeURIComponent('Ada Browser')}`);
   expect.match(await page.locator('main').innerText(), /Nobody matches/);
 });
+
+test('people: a CSV file chosen on the import page fills the text box (UTF-8, a byte-order mark dropped); Check changes nothing yet', async ({ page, shot }) => {
+  await signIn(page, 'Marcus Webb');
+  await page.goto('/people/import');
+  const text = 'email,name,department\nomer.file@northwind.example,Ömer Łukasz Żak,Engineering\nwang.file@northwind.example,王小明,Engineering\n';
+  await page.getByLabel('Or choose a CSV file').setInputFiles({ name: 'people.csv', mimeType: 'text/csv',
+    buffer: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text, 'utf8')]) });
+  await page.waitForFunction(() => document.getElementById('csv').value.length > 0);
+  expect.eq(await page.getByLabel('CSV text').inputValue(), text, 'the file as written, without its byte-order mark');
+  await navigation(page, () => page.getByRole('button', { name: 'Check' }).click());
+  const main = await page.locator('main').innerText();
+  expect.match(main, /Ready to import/);
+  expect.match(main, /2\s+new people/);
+  expect.eq(await page.getByLabel('CSV text').inputValue(), text.replace(/\n$/, '') + '\n', 'the checked text stays in the box');
+  await snap(shot, '8 import from a file', page);
+  await page.goto(`/people?q=${encodeURIComponent('Łukasz')}`);
+  expect.ok(!(await page.locator('main').innerText()).includes('omer.file@'), 'a check imports nothing');
+});

@@ -3,9 +3,10 @@
 // of at least 4.5 (from the computed colours and from the pixels painted behind it), and on a
 // phone the main menu opens from the header's Menu button, takes the keyboard focus, keeps Tab
 // inside it, and closes by its Close button, by Escape and by a tap outside it, giving the
-// focus back to the Menu button. The walk covers every page the navigation links to (a test
-// checks that), the main entities (a profile, a cycle and its tabs, a review, a workflow, a
-// mail) and the signed-out pages. Nothing here changes the demo company.
+// focus back to the Menu button; every actions menu of a page opens on the screen. The walk
+// covers every page the navigation links to (a test checks that), the main entities (a profile,
+// a cycle and its tabs, a review, a workflow, a mail) and the signed-out pages. Nothing here
+// changes the demo company.
 // Screenshots: tests/artifacts/screenshots/phone-390-*.png and phone-1366-*.png.
 import { test, expect } from './lib/runner.mjs';
 import { openAs, navigation, snap } from './lib/session.mjs';
@@ -173,6 +174,28 @@ async function menuProblems(page) {
 }
 
 /**
+ * Opens the page's first actions menus (details.menu in <main>, at most 6) one by one and says
+ * which open off the screen: a menu anchored to a button at the left edge must not open leftwards.
+ */
+async function menusOnScreen(page) {
+  return page.evaluate(async () => {
+    const out = [];
+    const menus = [...document.querySelectorAll('main details.menu')].filter((d) => d.offsetParent !== null).slice(0, 6);
+    for (const d of menus) {
+      d.open = true;
+      await new Promise((r) => setTimeout(r, 60)); // the toggle event comes a task later
+      const items = d.querySelector('.menu-items');
+      const r = items && items.getBoundingClientRect();
+      if (r && (r.left < 0 || r.right > window.innerWidth)) {
+        out.push(`the menu "${d.querySelector('summary').textContent.trim()}" opens off the screen (${Math.round(r.left)}..${Math.round(r.right)} px)`);
+      }
+      d.open = false;
+    }
+    return out;
+  });
+}
+
+/**
  * Visits each path on the phone and on the laptop; `visit` may be a path or { path, go } where
  * go(page) reaches the page (e.g. by posting a form). Collects every problem, screenshots every
  * page at both sizes, and fails once at the end listing all of them.
@@ -204,6 +227,7 @@ async function walk({ browser, baseURL, guard, shot }, visits, { signedOut = fal
         // a page may be drawn without the navigation (the 404 page of an unknown address)
         const withNav = !spec.maybePlain || await page.locator('#main-nav').count() > 0;
         if (size === 390 && !signedOut && withNav) for (const p of await menuProblems(page)) problems.push(`${name} at 390 px: ${p}`);
+        if (!signedOut) for (const p of await menusOnScreen(page)) problems.push(`${name} at ${size} px: ${p}`);
         // the account menu's button keeps a name when the person's name beside the avatar is hidden
         const account = size === 390 && !signedOut && withNav && await page.locator('details.user-menu > summary').evaluate((s) => {
           const shown = [...s.querySelectorAll('*')].filter((e) => !e.closest('[aria-hidden="true"]') && e.offsetParent !== null);

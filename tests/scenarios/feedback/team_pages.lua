@@ -48,3 +48,27 @@ t.test("the team page costs the same queries on its first and its last page", fu
   end
   t.eq(cost(team .. "?page=2"), cost(team))
 end)
+
+t.test("a manager's team page links only the 360s that open for them: an indirect report's is a name, not a 404", function()
+  local P = t.demo()
+  local c = t.status(hr:post("/api/feedback/cycles", { name = "Sales 360 links", start_date = "2026-01-05",
+    rules = { min = 0, max = 8, suggested = 3 } }), 201).json
+  t.status(hr:post("/api/feedback/cycles/" .. c.id .. "/reviewees", { user_ids = { P.tyler.id, P.carlos.id } }), 200)
+  t.status(hr:post("/api/feedback/cycles/" .. c.id .. "/start"), 200)
+  local james = t.login(demo.email("james"))
+  local body = t.status(james:get("/feedback/cycles/" .. c.id .. "/team"), 200).body
+  local tyler = db.value("SELECT id FROM feedback_subjects WHERE cycle_id = ? AND reviewee_id = ?", c.id, P.tyler.id)
+  local carlos = db.value("SELECT id FROM feedback_subjects WHERE cycle_id = ? AND reviewee_id = ?", c.id, P.carlos.id)
+  t.contains(body, 'href="/feedback/360/' .. tyler .. '"', "his direct report's 360 is a link")
+  t.status(james:get("/feedback/360/" .. tyler), 200)
+  t.contains(body, "Carlos Mendes", "the indirect report is listed")
+  t.not_contains(body, 'href="/feedback/360/' .. carlos .. '"', "but not linked")
+  t.status(james:get("/feedback/360/" .. carlos), 404, "the page he would have been sent to")
+  local api = {}
+  for _, x in ipairs(t.status(james:get("/api/feedback/cycles/" .. c.id .. "/team"), 200).json.reviewees) do
+    api[x.name] = x.opens
+  end
+  t.same(api, { ["Tyler Reed"] = true, ["Carlos Mendes"] = false }, "the API says the same")
+  t.contains(t.status(t.login(demo.email("tyler")):get("/feedback/cycles/" .. c.id .. "/team"), 200).body,
+    'href="/feedback/360/' .. carlos .. '"', "Carlos's own manager opens it")
+end)

@@ -86,4 +86,6 @@ t.test("moderation lists every praise, the private ones too, never notes or feed
   local body = marcus:get("/admin/praise/moderation").body
   t.contains(body, "Not for the screen")
   t.not_contains(body, "Feedback not for HR")
+  t.contains(body, "<td>Everyone in the company</td>", "the audience in words")
+  t.not_contains(body, "<td>everyone</td>", "not its key")
 end)

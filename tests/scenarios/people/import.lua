@@ -398,3 +398,14 @@ t.test("10,000 rows are checked and imported in slices that never hold the loop 
   t.eq(db.value("SELECT count(*) FROM audit_log WHERE action = 'user.manager' AND target_id IN "
     .. "(SELECT id FROM users WHERE email LIKE 'bulk%')"), N, "one user.manager per reporting line")
 end)
+
+t.test("the check of a one-row file counts in the singular: 1 row, 1 new person, 1 role granted", function()
+  local back = t.status(super:follow(super:form("/people/import", { csv = HEADER
+    .. "solo.person@northwind.example,Ömer Solo,Engineer,Engineering,Berlin,,ravi.shankar@northwind.example,HR Assistant,employee\n" })), 200).body
+  t.contains(back, '<div class="stat-value">1</div><div class="stat-label">row</div>')
+  t.contains(back, '<div class="stat-value">1</div><div class="stat-label">new person</div>')
+  t.contains(back, '<div class="stat-value">1</div><div class="stat-label">reporting line set</div>')
+  t.contains(back, '<div class="stat-value">1</div><div class="stat-label">role granted</div>')
+  t.contains(back, '<div class="stat-value">0</div><div class="stat-label">roles you cannot grant (skipped)</div>')
+  t.eq(user("solo.person@northwind.example"), nil, "a check changes nothing")
+end)

@@ -21,12 +21,41 @@ t.test("only Tech Admins read and change the security settings", function()
   local res = t.status(tom():get("/api/settings/security"), 200)
   t.same(res.json, { ip_ranges = {}, trusted_proxies = {}, password_min_length = 10, session_idle_minutes = 30,
     session_max_hours = 12, require_2fa_for_admins = false, secure_cookies = false,
-    max_connections_per_address = 256 })
+    max_connections_per_address = 256, public_url = "http://127.0.0.1:8080" })
   t.status(t.login(demo.email("marcus")):get("/api/settings/security"), 403, "HR Admin")
   t.status(t.login(demo.email("lena")):put("/api/settings/security", { password_min_length = 12 }), 403, "HR Assistant")
   t.status(t.login(demo.email("zoe")):get("/admin/security"), 403)
   t.status(tom():get("/admin/security"), 200)
   t.status(t.login(demo.email("priya")):get("/admin/security"), 200, "a super user holds Tech Admin")
+end)
+
+t.test("the public address is set on the security page and every mail link uses it", function()
+  local admin = tom()
+  t.contains(t.status(admin:get("/admin/security"), 200).body, 'name="public_url"')
+  -- until it is set, the mail server page says the links lead elsewhere than where it was reached
+  t.contains(t.status(admin:get("/admin/mail-server", { host = "candor.example.com" }), 200).body,
+    "Links in mails start with <code>http://127.0.0.1:8080</code>")
+  -- a bad address comes back with what was typed and changes nothing
+  local back = t.status(admin:follow(admin:form("/admin/security", { public_url = "candor.example.com", ip_ranges = "",
+    trusted_proxies = "", password_min_length = "10", session_idle_minutes = "30", session_max_hours = "12" })), 200).body
+  t.contains(back, "https://candor.example.com")
+  t.contains(back, 'value="candor.example.com"')
+  t.eq(admin:get("/api/settings/security").json.public_url, "http://127.0.0.1:8080")
+  t.status(admin:form("/admin/security", { public_url = "https://candor.example.com/", ip_ranges = "", trusted_proxies = "",
+    password_min_length = "10", session_idle_minutes = "30", session_max_hours = "12" }), 303)
+  t.eq(admin:get("/api/settings/security").json.public_url, "https://candor.example.com/")
+  t.not_contains(t.status(admin:get("/admin/mail-server", { host = "candor.example.com" }), 200).body,
+    "Links in mails start with")
+  t.same(last_audit("settings.security").details.changed, { public_url = { from = "http://127.0.0.1:8080",
+    to = "https://candor.example.com/" } })
+  -- an invitation mail now links there
+  local hr = t.login(demo.email("marcus"))
+  t.status(hr:post("/api/users", { name = "Ömer Łukasz Żak", email = "omer.zak@northwind.example", invite = true }), 201)
+  local text = t.outbox({ to = "omer.zak@northwind.example" })[1].body_text
+  t.contains(text, "https://candor.example.com/password/set?token=")
+  t.not_contains(text, "127.0.0.1")
+  t.status(t.login(demo.email("marcus")):put("/api/settings/security", { public_url = "https://x.example" }), 403,
+    "HR Admin")
 end)
 
 t.test("a bad value is refused with a message per field, and nothing is saved", function()
@@ -160,3 +189,4 @@ t.test("every change is audited with what changed, and saving nothing changed wr
   t.same(last_audit("settings.security").details.changed, { password_min_length = { from = 10, to = 12 },
     session_idle_minutes = { from = 45, to = 30 }, require_2fa_for_admins = { from = false, to = true } })
 end)
+

@@ -177,3 +177,11 @@ t.test("a draft's page shows no empty \"More\" card to an HR Assistant; an HR Ad
   t.contains(admin, 'id="manage"')
   t.contains(admin, "Delete the survey")
 end)
+
+t.test("a round's results count one answer in the singular", function()
+  local s, rid = H.running("marcus", { threshold = 5 })
+  H.answer("mia", rid, { 4, 7 })
+  H.close(s.id)
+  local body = t.status(H.as("marcus"):get("/surveys/" .. s.id .. "/results"), 200).body
+  t.contains(body, '<div class="stat-value">1</div><div class="stat-label">answer in round 1</div>')
+end)
