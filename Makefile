@@ -9,7 +9,7 @@ LLHTTP    = /usr/share/llhttp
 CFLAGS   ?= -O2 -g
 WARN      = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CPPFLAGS  = -std=c11 -D_GNU_SOURCE -iquote core -I/usr/share/include/llhttp $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhpdf -lcsv -lm
+LDLIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhpdf -lcsv -lmimalloc -lm
 SAN       =
 
 CORE_SRC  = $(filter-out core/main.c,$(wildcard core/*.c))

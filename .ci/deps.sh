@@ -3,7 +3,7 @@
 # usage: .ci/deps.sh [build|test|bench]...   (build is always included)
 set -eu
 
-build="build-essential pkg-config liblua5.4-dev libuv1-dev node-llhttp libsqlite3-dev libsodium-dev
+build="build-essential pkg-config liblua5.4-dev libuv1-dev node-llhttp libsqlite3-dev libsodium-dev libmimalloc-dev
 lua-cjson-dev liboath-dev libqrencode-dev libcurl4-openssl-dev libxlsxwriter-dev libhpdf-dev
 libcsv-dev tzdata
 fonts-dejavu-core fonts-droid-fallback fonts-wqy-microhei fonts-symbola"

@@ -6,6 +6,7 @@
 #include "list.h"
 #include "log.h"
 #include "loop.h"
+#include "lua_state.h"
 #include "proc.h"
 #include "scheduler.h"
 #include "version.h"
@@ -763,7 +764,7 @@ int host_init(uv_loop_t *loop, const char *app_dir)
 	uv_prepare_init(loop, &H->between);
 	uv_prepare_start(&H->between, on_between);
 	uv_unref((uv_handle_t *)&H->between);
-	lua_State *L = luaL_newstate();
+	lua_State *L = lua_state_new();
 	if (!L)
 		return -1;
 	H->L = L;
