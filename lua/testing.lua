@@ -435,6 +435,26 @@ function T.statements(fn)
   return seen
 end
 
+--- The reads fn runs through lib/db with SQLite's plan for each, in order: { { sql =, plan = the
+--- plan's lines joined by newlines } } (to prove how a page reads, e.g. through an index, without
+--- a scan of a big table or a sort of all its rows).
+function T.query_plans(fn)
+  local seen, real = {}, {}
+  for _, name in ipairs({ "query", "row", "value", "column", "columns" }) do
+    real[name] = db[name]
+    db[name] = function(sql, ...)
+      local lines = {}
+      for _, r in ipairs(real.query("EXPLAIN QUERY PLAN " .. sql, ...)) do lines[#lines + 1] = r.detail end
+      seen[#seen + 1] = { sql = sql, plan = table.concat(lines, "\n") }
+      return real[name](sql, ...)
+    end
+  end
+  local ok, err = pcall(fn)
+  for name, f in pairs(real) do db[name] = f end
+  if not ok then error(err, 0) end
+  return seen
+end
+
 --- Runs fn, calling on_commit(n) after each of the outermost transactions it commits (the n-th);
 --- returns how many there were (to prove long work is cut into slices that commit on their own).
 function T.each_commit(fn, on_commit)

@@ -145,7 +145,10 @@ CREATE TRIGGER outbox_counts_update AFTER UPDATE OF status ON outbox WHEN OLD.st
 END;
 
 -- The audit log's entries per action (the log is append-only: its triggers refuse updates and
--- deletes, so an insert is the only change to count).
+-- deletes, so an insert is the only change to count), and its entries of one action newest first
+-- (the log filtered by action reads a page of them in order, not every entry of the action).
+CREATE INDEX audit_action_id ON audit_log(action, id);
+
 CREATE TABLE audit_action_counts (
   action  TEXT PRIMARY KEY,
   n       INTEGER NOT NULL
