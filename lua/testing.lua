@@ -418,20 +418,41 @@ function T.count_queries(fn)
   return core_db.stats().queries - before
 end
 
---- The SQL texts of the statements fn runs through lib/db, in order (to prove what a page reads,
---- e.g. that a second look reads no answer).
-function T.statements(fn)
-  local seen, real = {}, {}
-  for _, name in ipairs({ "query", "row", "value", "column", "columns", "exec", "insert" }) do
+-- Runs fn with lib/db's functions names each calling note(real, sql, ...) before running the
+-- statement; real holds the functions as they were, put back afterwards.
+local function watching(names, note, fn)
+  local real = {}
+  for _, name in ipairs(names) do
     real[name] = db[name]
     db[name] = function(sql, ...)
-      seen[#seen + 1] = sql
+      note(real, sql, ...)
       return real[name](sql, ...)
     end
   end
   local ok, err = pcall(fn)
   for name, f in pairs(real) do db[name] = f end
   if not ok then error(err, 0) end
+end
+
+--- The SQL texts of the statements fn runs through lib/db, in order (to prove what a page reads,
+--- e.g. that a second look reads no answer).
+function T.statements(fn)
+  local seen = {}
+  watching({ "query", "row", "value", "column", "columns", "exec", "insert" },
+    function(_, sql) seen[#seen + 1] = sql end, fn)
+  return seen
+end
+
+--- The reads fn runs through lib/db with SQLite's plan for each, in order: { { sql =, plan = the
+--- plan's lines joined by newlines } } (to prove how a page reads, e.g. through an index, without
+--- a scan of a big table or a sort of all its rows).
+function T.query_plans(fn)
+  local seen = {}
+  watching({ "query", "row", "value", "column", "columns" }, function(real, sql, ...)
+    local lines = {}
+    for _, r in ipairs(real.query("EXPLAIN QUERY PLAN " .. sql, ...)) do lines[#lines + 1] = r.detail end
+    seen[#seen + 1] = { sql = sql, plan = table.concat(lines, "\n") }
+  end, fn)
   return seen
 end
 

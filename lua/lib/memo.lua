@@ -84,4 +84,16 @@ function Memo:stats()
   return { hits = self.hits, misses = self.misses }
 end
 
+--- For values kept by other means (e.g. checked and refreshed row by row): a function returning a
+--- stamp of tables (a list of names) that stays the same while none of them changed, as a memo
+--- sees it, and nil inside a transaction (what is read there may not be committed).
+function M.stamp(tables)
+  local mask
+  return function()
+    mask = mask or bits_of(tables)
+    if core_db.depth() > 0 then return nil end
+    return core_db.generation(mask)
+  end
+end
+
 return M

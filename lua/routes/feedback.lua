@@ -185,13 +185,13 @@ function M.routes(r)
     end }
   r:add{ method = "GET", path = "/api/feedback/cycles/{id:int}/team", auth = "user", perm = "object",
     handler = function(req)
-      local c, rows = feedback.team(req.user, id_of(req))
+      local c, rows, paging = feedback.team(req.user, id_of(req), { page = web.query(req).page or 1 })
       return web.json(200, { cycle = { id = c.id, name = c.name }, reviewees = json.array(util.map(rows, function(x)
         return { subject_id = x.id, reviewee_id = x.reviewee_id, name = x.name, direct = x.direct, approver = x.approver,
           nominated = x.nominated, approved = x.approved, proposed = x.proposed, written = x.written,
           declined = x.declined, nominations_done = x.nominations_done_at ~= nil, approved_at = x.approved_at or json.null,
           opens = x.opens }
-      end)) })
+      end)), page = paging.page, pages = paging.pages, total = paging.total, per_page = feedback.TEAM_PER_PAGE })
     end }
 
   -- ---------------------------------------------------------------- pages

@@ -141,7 +141,8 @@ function M.stage(c, s, r, now)
 end
 
 --- Cycles the actor may see in the admin list (HR roles: all; cycle admins: theirs), with
---- counts. Three queries whatever the number of cycles.
+--- counts (feedback_subject_counts, feedback_request_counts: kept by triggers, a few rows per
+--- cycle). Three queries whatever the number of cycles or their size.
 function M.list(actor)
   local rows
   if access.can(actor, "feedback_cycles.track") then
@@ -154,13 +155,15 @@ function M.list(actor)
   for i, c in ipairs(rows) do decode(c); ids[i] = c.id end
   local stats = {}
   if #ids > 0 then
-    for _, s in ipairs(db.query([[SELECT cycle_id, count(*) AS reviewees, sum(approved_at IS NOT NULL) AS approved
-      FROM feedback_subjects WHERE cycle_id IN (SELECT value FROM json_each(?)) GROUP BY cycle_id]], json.encode(ids))) do
+    for _, s in ipairs(db.query([[SELECT cycle_id, sum(n) AS reviewees, sum(n * approved) AS approved
+      FROM feedback_subject_counts WHERE cycle_id IN (SELECT value FROM json_each(?)) GROUP BY cycle_id]],
+      json.encode(ids))) do
       stats[s.cycle_id] = s
     end
-    for _, s in ipairs(db.query([[SELECT cycle_id, sum(status = 'approved') AS requests,
-        sum(status = 'approved' AND feedback_status = 'shared') AS written
-      FROM feedback_nominations WHERE cycle_id IN (SELECT value FROM json_each(?)) GROUP BY cycle_id]], json.encode(ids))) do
+    for _, s in ipairs(db.query([[SELECT cycle_id, sum(n * (status = 'approved')) AS requests,
+        sum(n * (status = 'approved' AND feedback_status = 'shared')) AS written
+      FROM feedback_request_counts WHERE cycle_id IN (SELECT value FROM json_each(?)) GROUP BY cycle_id]],
+      json.encode(ids))) do
       local x = stats[s.cycle_id] or {}
       x.requests, x.written = s.requests, s.written
       stats[s.cycle_id] = x
@@ -420,17 +423,12 @@ local SUBJECT_COLS = [[s.id, s.reviewee_id, s.manager_id, s.nominations_done_at,
     u.name, u.email, u.job_title, u.department, u.location, m.name AS manager_name]]
 local SUBJECT_FROM = [[
   FROM feedback_subjects s JOIN users u ON u.id = s.reviewee_id LEFT JOIN users m ON m.id = s.manager_id ]]
-local COUNT_COLS = [[count(*) AS nominated, sum(status = 'approved') AS approved,
-      sum(status = 'proposed') AS proposed, sum(status = 'declined') AS declined,
-      sum(status = 'approved' AND feedback_status = 'shared') AS written]]
 local COUNTS_SQL = [[
   SELECT ]] .. SUBJECT_COLS .. [[,
     coalesce(k.nominated, 0) AS nominated, coalesce(k.approved, 0) AS approved, coalesce(k.written, 0) AS written,
     coalesce(k.declined, 0) AS declined, coalesce(k.proposed, 0) AS proposed, count(*) OVER () AS matching
   ]] .. SUBJECT_FROM .. [[
-  LEFT JOIN (SELECT subject_id, ]] .. COUNT_COLS .. [[
-    FROM feedback_nominations WHERE cycle_id = ? AND relationship NOT IN ('self', 'manager') GROUP BY subject_id) k
-    ON k.subject_id = s.id ]]
+  LEFT JOIN feedback_reviewer_counts k ON k.subject_id = s.id ]]
 
 M.STATUS_FILTERS = {
   not_nominated = "coalesce(k.nominated, 0) = 0",
@@ -465,9 +463,8 @@ function M.overview(actor, id, q)
     for i, r in ipairs(rows) do ids[i] = r.id end
     local counts = {}
     if #ids > 0 then
-      for _, k in ipairs(db.query("SELECT subject_id, " .. COUNT_COLS .. [[ FROM feedback_nominations
-          WHERE subject_id IN (SELECT value FROM json_each(?)) AND relationship NOT IN ('self', 'manager')
-          GROUP BY subject_id]], json.encode(ids))) do
+      for _, k in ipairs(db.query([[SELECT * FROM feedback_reviewer_counts
+          WHERE subject_id IN (SELECT value FROM json_each(?))]], json.encode(ids))) do
         counts[k.subject_id] = k
       end
     end
@@ -478,25 +475,25 @@ function M.overview(actor, id, q)
   else
     -- sorted or filtered by the counts: every reviewee's counts, once
     if status then where[#where + 1] = status end
-    local a = { c.id, c.id, table.unpack(args) }
+    local a = { c.id, table.unpack(args) }
     a[#a + 1], a[#a + 2] = p.per_page, p.offset
     rows = db.query((COUNTS_SQL .. "WHERE %s ORDER BY %s %s, u.name COLLATE FOLD, s.id LIMIT ? OFFSET ?")
       :format(table.concat(where, " AND "), M.OVERVIEW_SORTS[p.sort], p.order), table.unpack(a))
     matching = rows[1] and rows[1].matching or 0
     if not rows[1] and p.page > 1 then
       matching = db.value(("SELECT count(*) FROM (" .. COUNTS_SQL .. "WHERE %s)"):format(table.concat(where, " AND ")),
-        c.id, c.id, table.unpack(args))
+        c.id, table.unpack(args))
     end
   end
-  local totals = db.row([[SELECT count(*) AS requests, sum(status = 'proposed') AS proposed,
-      sum(status = 'approved') AS approved, sum(status = 'declined') AS declined,
-      sum(status = 'approved' AND feedback_status = 'shared') AS written,
-      sum(status = 'approved' AND feedback_status = 'draft') AS drafts
-    FROM feedback_nominations WHERE cycle_id = ? AND relationship NOT IN ('self', 'manager')]], c.id)
-  local subj = db.row([[SELECT count(*) AS reviewees, sum(approved_at IS NOT NULL) AS approved,
-      sum(nominations_done_at IS NOT NULL OR approved_at IS NOT NULL) AS nominated,
-      sum(released_at IS NOT NULL) AS released_early
-    FROM feedback_subjects WHERE cycle_id = ?]], c.id)
+  -- totals from the counts the triggers keep (a few rows whatever the size of the cycle)
+  local totals = db.row([[SELECT sum(n) AS requests, sum(n * (status = 'proposed')) AS proposed,
+      sum(n * (status = 'approved')) AS approved, sum(n * (status = 'declined')) AS declined,
+      sum(n * (status = 'approved' AND feedback_status = 'shared')) AS written,
+      sum(n * (status = 'approved' AND feedback_status = 'draft')) AS drafts
+    FROM feedback_request_counts WHERE cycle_id = ? AND peer]], c.id)
+  local subj = db.row([[SELECT sum(n) AS reviewees, sum(n * approved) AS approved,
+      sum(n * (nominations_done OR approved)) AS nominated, sum(n * released) AS released_early
+    FROM feedback_subject_counts WHERE cycle_id = ?]], c.id)
   for k, v in pairs(subj) do totals[k == "approved" and "reviewees_approved" or k] = v end
   for _, k in ipairs({ "requests", "proposed", "approved", "declined", "written", "drafts", "reviewees",
     "reviewees_approved", "nominated", "released_early" }) do

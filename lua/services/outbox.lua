@@ -22,7 +22,8 @@ local function like(s)
 end
 
 --- A page of the outbox, newest first. f: status, template, to (part of the address or name),
---- cycle (id), page, per_page. Four queries, whatever the size.
+--- cycle (id), page, per_page. At most four queries; counting reads only the kept counts unless
+--- the template, the address or the cycle is filtered.
 function M.list_outbox(f)
   local where, args = {}, {}
   if f.status and f.status ~= "" then where[#where + 1] = "o.status = ?"; args[#args + 1] = f.status end
@@ -40,7 +41,22 @@ function M.list_outbox(f)
   end
   local w = #where > 0 and ("WHERE " .. table.concat(where, " AND ")) or ""
   local per_page = math.max(1, math.min(f.per_page or 50, 200))
-  local total = db.value("SELECT count(*) FROM outbox o " .. w, table.unpack(args))
+  -- the mails per status, as the triggers keep them (outbox_counts): the tabs, and the total when
+  -- nothing but the status is filtered
+  local counts = { all = 0 }
+  for _, s in ipairs(delivery.STATUSES) do counts[s] = 0 end
+  for _, r in ipairs(db.query("SELECT status, n FROM outbox_counts")) do
+    counts[r.status] = r.n
+    counts.all = counts.all + r.n
+  end
+  local total
+  if #where == 0 then
+    total = counts.all
+  elseif #where == 1 and f.status and f.status ~= "" then
+    total = counts[f.status] or 0
+  else
+    total = db.value("SELECT count(*) FROM outbox o " .. w, table.unpack(args))
+  end
   local pages = math.max(1, (total + per_page - 1) // per_page)
   local page = math.max(1, math.min(f.page or 1, pages))
   local qargs = { table.unpack(args) }
@@ -55,12 +71,6 @@ function M.list_outbox(f)
     LEFT JOIN cycles c ON c.id = (CASE WHEN o.related_type = 'cycle' THEN o.related_id ELSE r.cycle_id END)
     ]] .. w .. " ORDER BY o.id DESC LIMIT ? OFFSET ?", table.unpack(qargs))
   for _, m in ipairs(rows) do m.subject = delivery.mask(m.subject) end
-  local counts = { all = 0 }
-  for _, s in ipairs(delivery.STATUSES) do counts[s] = 0 end
-  for _, r in ipairs(db.query("SELECT status, count(*) AS n FROM outbox GROUP BY status")) do
-    counts[r.status] = r.n
-    counts.all = counts.all + r.n
-  end
   return { mails = rows, total = total, page = page, pages = pages, per_page = per_page, counts = counts }
 end
 

@@ -24,6 +24,8 @@ return function(db, t, info)
 
   local sending = db.value("SELECT count(*) FROM outbox WHERE status = 'sending'")
   t.ok(sending > 0, "the fixture has an interrupted mail (migration 015 marks it so: checks/015.lua)")
+  -- (today's list reads the mails per status that migration 027 keeps: made here as 027 makes them)
+  db.exec("CREATE TABLE outbox_counts AS SELECT status, count(*) AS n FROM outbox GROUP BY status")
   local list = require("services.outbox").list_outbox({ cycle = 3 })
   t.ok(list.total > 0, "reminders of cycle 3")
   for _, m in ipairs(list.mails) do t.eq(m.cycle_name, "Q4 – Zoë’s team") end

@@ -1,6 +1,6 @@
 -- A manager's team in a 360 cycle, for a large organisation: the page shows 100 reviewees at a
--- time by name with their counts, so it never renders everyone below the manager; the API and the
--- approvals keep listing everything that is theirs.
+-- time by name with their counts, so it never renders everyone below the manager; so does the API
+-- (`?page=N`, with page, pages and total); the approvals keep listing everything that is theirs.
 local t = require "testing"
 local demo = require "demo"
 local db = require "lib.db"
@@ -35,8 +35,25 @@ t.test("the team page shows 100 reviewees a page, in name order", function()
   t.same(names_on(second), table.move(all, 101, 150, 1, {}))
 end)
 
-t.test("the API and the approvals still list every reviewee of the manager", function()
-  t.eq(#t.status(boss:get("/api/feedback/cycles/" .. cycle.id .. "/team"), 200).json.reviewees, 150)
+t.test("the API answers 100 reviewees a page by name, with the page, the pages and the total", function()
+  local api = "/api/feedback/cycles/" .. cycle.id .. "/team"
+  local first = t.status(boss:get(api), 200).json
+  t.same({ first.page, first.pages, first.total, first.per_page, #first.reviewees }, { 1, 2, 150, 100, 100 })
+  local second = t.status(boss:get(api .. "?page=2"), 200).json
+  t.same({ second.page, second.pages, second.total, #second.reviewees }, { 2, 2, 150, 50 })
+  local names = {}
+  for _, res in ipairs({ first, second }) do
+    for _, x in ipairs(res.reviewees) do names[#names + 1] = x.name end
+  end
+  t.same(names, in_order(), "pages 1 to pages hold every reviewee once, in name order")
+  local beyond = t.status(boss:get(api .. "?page=9"), 200).json
+  t.eq(beyond.page, 1, "a page out of range answers the first, and says so")
+  t.eq(beyond.reviewees[1].name, in_order()[1])
+  t.eq(t.count_queries(function() boss:get(api .. "?page=2") end), t.count_queries(function() boss:get(api) end),
+    "the last page costs what the first does")
+end)
+
+t.test("the approvals still list every reviewee the manager approves for", function()
   local approvals = t.status(boss:get("/feedback/cycles/" .. cycle.id .. "/approvals"), 200).body
   for _, name in ipairs({ in_order()[1], in_order()[150] }) do t.contains(approvals, name) end
 end)

@@ -49,6 +49,19 @@ function H.listed(key, cycle_id, query)
   return out
 end
 
+--- How many statements of a look at a list (t.statements) read objectives, each checked to read
+--- them by id (the page's rows), never the whole cycle.
+function H.objective_reads(statements)
+  local reads = 0
+  for _, sql in ipairs(statements) do
+    if sql:find("FROM objectives", 1, true) then
+      reads = reads + 1
+      t.contains(sql, "o.id IN (SELECT value FROM json_each(?))", "read by id")
+    end
+  end
+  return reads
+end
+
 --- The texts of an .xlsx file's shared strings (every text cell), as one string to search.
 function H.xlsx_text(bytes)
   local path = os.tmpname()
