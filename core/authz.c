@@ -95,9 +95,31 @@ struct authz {
 
 /* ---------------------------------------------------------------- names */
 
-static const char *const level_names[] = {"never",         "always",      "after_submit",
-                                          "after_release", "after_share", "after_sign"};
-static const char *const stage_names[] = {"draft", "submitted", "released", "shared", "signed"};
+/** A name with its length (looked up on every check that gives levels or a stage: the lengths
+ * tell most names apart without comparing their letters). */
+typedef struct {
+	const char *s;
+	size_t len;
+} name_t;
+#define NAME(lit)                                                                                            \
+	{                                                                                                    \
+		lit, sizeof(lit) - 1                                                                         \
+	}
+
+static const name_t level_names[] = {NAME("never"),         NAME("always"),      NAME("after_submit"),
+                                     NAME("after_release"), NAME("after_share"), NAME("after_sign")};
+static const name_t stage_names[] = {NAME("draft"), NAME("submitted"), NAME("released"), NAME("shared"),
+                                     NAME("signed")};
+
+/* The index of s in names (n of them), or -1. */
+static int name_index(const name_t *names, int n, const char *s)
+{
+	size_t len = strlen(s);
+	for (int i = 0; i < n; i++)
+		if (names[i].len == len && memcmp(s, names[i].s, len) == 0)
+			return i;
+	return -1;
+}
 static const char *const rel_names[] = {"none", "self", "direct_manager", "indirect_manager", "above"};
 
 const char *authz_rel_name(authz_rel_t r)
@@ -132,10 +154,17 @@ const char *authz_role_label(const authz_t *az, int i)
 	return r ? r->label : "?";
 }
 
+/* Whether s is name: the first letters compared before the call (a request asks the evaluator
+ * a few times, each time with names of levels, stages and roles to look up in short lists). */
+static inline int same_name(const char *s, const char *name)
+{
+	return s[0] == name[0] && strcmp(s, name) == 0;
+}
+
 static int find_role(const role_t *list, int n, const char *s)
 {
 	for (int i = 0; i < n; i++)
-		if (strcmp(s, list[i].name) == 0)
+		if (same_name(s, list[i].name))
 			return i;
 	return -1;
 }
@@ -175,22 +204,20 @@ int authz_cycle_role_parse(const authz_t *az, const char *s)
 
 int authz_level_parse(const char *s, authz_level_t *out)
 {
-	for (int i = 0; i <= AUTHZ_AFTER_SIGN; i++)
-		if (strcmp(s, level_names[i]) == 0) {
-			*out = (authz_level_t)i;
-			return 0;
-		}
-	return -1;
+	int i = name_index(level_names, AUTHZ_AFTER_SIGN + 1, s);
+	if (i < 0)
+		return -1;
+	*out = (authz_level_t)i;
+	return 0;
 }
 
 int authz_stage_parse(const char *s, authz_stage_t *out)
 {
-	for (int i = 0; i <= AUTHZ_SIGNED; i++)
-		if (strcmp(s, stage_names[i]) == 0) {
-			*out = (authz_stage_t)i;
-			return 0;
-		}
-	return -1;
+	int i = name_index(stage_names, AUTHZ_SIGNED + 1, s);
+	if (i < 0)
+		return -1;
+	*out = (authz_stage_t)i;
+	return 0;
 }
 
 /* ---------------------------------------------------------------- the id hash */

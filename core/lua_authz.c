@@ -39,20 +39,41 @@ static int box_gc(lua_State *L)
 
 /* ---------------------------------------------------------------- ctx */
 
-/* The ctx.rel bit called name, or 0. */
-static unsigned part_bit(const char *name)
+/* Whether the key k (len bytes) is the literal lit: the lengths compared first (the ctx's keys
+ * are matched on every check, a few checks a request). */
+#define KEY_IS(k, len, lit) ((len) == sizeof(lit) - 1 && memcmp((k), (lit), sizeof(lit) - 1) == 0)
+
+/* The ctx.rel bit called name (len bytes), or 0. */
+static unsigned part_bit(const char *name, size_t len)
 {
-	return strcmp(name, "author") == 0           ? AUTHZ_AUTHOR
-	       : strcmp(name, "reviewer") == 0       ? AUTHZ_REVIEWER
-	       : strcmp(name, "guest_reviewer") == 0 ? AUTHZ_GUEST_REVIEWER
-	       : strcmp(name, "recipient") == 0      ? AUTHZ_RECIPIENT
-	       : strcmp(name, "named") == 0          ? AUTHZ_NAMED
-	       : strcmp(name, "participant") == 0    ? AUTHZ_PARTICIPANT
+	return KEY_IS(name, len, "author")           ? AUTHZ_AUTHOR
+	       : KEY_IS(name, len, "reviewer")       ? AUTHZ_REVIEWER
+	       : KEY_IS(name, len, "guest_reviewer") ? AUTHZ_GUEST_REVIEWER
+	       : KEY_IS(name, len, "recipient")      ? AUTHZ_RECIPIENT
+	       : KEY_IS(name, len, "named")          ? AUTHZ_NAMED
+	       : KEY_IS(name, len, "participant")    ? AUTHZ_PARTICIPANT
 	                                             : 0;
 }
 
-static const char *const vis_keys[AUTHZ_VIS_N] = {"self", "direct_manager", "indirect_manager", "hr",
-                                                  "reviewer"};
+/* The ctx.vis party called name (len bytes), or AUTHZ_VIS_N: in the order of authz_ctx_t's vis. */
+static int vis_party(const char *name, size_t len)
+{
+	return KEY_IS(name, len, "self")               ? 0
+	       : KEY_IS(name, len, "direct_manager")   ? 1
+	       : KEY_IS(name, len, "indirect_manager") ? 2
+	       : KEY_IS(name, len, "hr")               ? 3
+	       : KEY_IS(name, len, "reviewer")         ? 4
+	                                               : AUTHZ_VIS_N;
+}
+
+/* The key at stack index idx as text and its length ("" for a key that is not a string). */
+static const char *key_text(lua_State *L, int idx, size_t *len)
+{
+	if (lua_type(L, idx) == LUA_TSTRING)
+		return lua_tolstring(L, idx, len);
+	*len = 0;
+	return "";
+}
 
 /* The level at stack index idx (absolute), for ctx.vis.<key>; raises when it is not one. */
 static int level_arg(lua_State *L, int idx, int arg, const char *key)
@@ -76,24 +97,24 @@ static void ctx_arg(lua_State *L, authz_t *az, int idx, authz_ctx_t *c)
 	luaL_checktype(L, idx, LUA_TTABLE);
 	lua_pushnil(L);
 	while (lua_next(L, idx)) {
-		const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
-		if (strcmp(k, "subject") == 0) {
+		size_t klen;
+		const char *k = key_text(L, -2, &klen);
+		if (KEY_IS(k, klen, "subject")) {
 			int isnum;
 			c->subject = lua_tointegerx(L, -1, &isnum);
 			if (!isnum || lua_type(L, -1) != LUA_TNUMBER)
 				luaL_argerror(L, idx, "ctx.subject must be an integer id");
 			c->has_subject = 1;
-		} else if (strcmp(k, "vis") == 0) {
+		} else if (KEY_IS(k, klen, "vis")) {
 			if (!lua_istable(L, -1))
 				luaL_argerror(L, idx, "ctx.vis must be a table");
 			c->has_vis = 1;
 			int v = lua_gettop(L);
 			lua_pushnil(L);
 			while (lua_next(L, v)) {
-				const char *vk = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
-				int i = 0;
-				while (i < AUTHZ_VIS_N && strcmp(vk, vis_keys[i]) != 0)
-					i++;
+				size_t vlen;
+				const char *vk = key_text(L, -2, &vlen);
+				int i = vis_party(vk, vlen);
 				if (i < AUTHZ_VIS_N)
 					c->vis[i] = (uint8_t)level_arg(L, lua_gettop(L), idx, vk);
 				else
@@ -101,13 +122,13 @@ static void ctx_arg(lua_State *L, authz_t *az, int idx, authz_ctx_t *c)
 					              lua_pushfstring(L, "unknown ctx.vis party \"%s\"", vk));
 				lua_pop(L, 1);
 			}
-		} else if (strcmp(k, "stage") == 0) {
+		} else if (KEY_IS(k, klen, "stage")) {
 			authz_stage_t st;
 			if (lua_type(L, -1) != LUA_TSTRING || authz_stage_parse(lua_tostring(L, -1), &st))
 				luaL_argerror(
 				    L, idx, "ctx.stage must be draft, submitted, released, shared or signed");
 			c->stage = (uint8_t)st;
-		} else if (strcmp(k, "cycle_role") == 0) {
+		} else if (KEY_IS(k, klen, "cycle_role")) {
 			int cr = lua_type(L, -1) == LUA_TSTRING
 			             ? authz_cycle_role_parse(az, lua_tostring(L, -1))
 			             : -1;
@@ -116,14 +137,15 @@ static void ctx_arg(lua_State *L, authz_t *az, int idx, authz_ctx_t *c)
 			else if (lua_toboolean(L, -1))
 				luaL_argerror(L, idx,
 				              "ctx.cycle_role must be a cycle role of the policy or nil");
-		} else if (strcmp(k, "rel") == 0) {
+		} else if (KEY_IS(k, klen, "rel")) {
 			if (!lua_istable(L, -1))
 				luaL_argerror(L, idx, "ctx.rel must be a table");
 			int v = lua_gettop(L);
 			lua_pushnil(L);
 			while (lua_next(L, v)) {
-				const char *rk = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
-				unsigned bit = part_bit(rk);
+				size_t rlen;
+				const char *rk = key_text(L, -2, &rlen);
+				unsigned bit = part_bit(rk, rlen);
 				if (!bit)
 					luaL_argerror(L, idx,
 					              lua_pushfstring(L, "unknown ctx.rel entry \"%s\"", rk));
@@ -444,7 +466,9 @@ static int l_check_many(lua_State *L)
 		if (has_parts) {
 			lua_rawgeti(L, 5, i);
 			if (lua_type(L, -1) == LUA_TSTRING) {
-				unsigned bit = part_bit(lua_tostring(L, -1));
+				size_t plen;
+				const char *pn = lua_tolstring(L, -1, &plen);
+				unsigned bit = part_bit(pn, plen);
 				if (!bit)
 					return luaL_argerror(L, 5,
 					                     lua_pushfstring(L,
@@ -682,7 +706,9 @@ static int l_set_parts(lua_State *L)
 	const char *name = luaL_checkstring(L, 1);
 	unsigned parts = 0;
 	for (int i = 2; i <= lua_gettop(L); i++) {
-		unsigned bit = part_bit(luaL_checkstring(L, i));
+		size_t plen;
+		const char *pn = luaL_checklstring(L, i, &plen);
+		unsigned bit = part_bit(pn, plen);
 		luaL_argcheck(L, bit && (bit & AUTHZ_PARTS), i,
 		              "a part is author, recipient, named or participant");
 		parts |= bit;
