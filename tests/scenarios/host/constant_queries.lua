@@ -471,3 +471,28 @@ t.test("no GET route costs more statements with thirty more of everything it lis
       .. show_table(grew, medium, large))
   end
 end)
+
+-- ------------------------------------------------------------------ long lists come in pages
+
+t.test("the people below a manager come 50 a page, by name, with the totals", function()
+  local c = viewers[4].client -- Mia, an employee: anyone in the directory may ask
+  local below = #require("core.authz").reports(P.ravi.id, false)
+  t.ok(below > 60, "Ravi has more than a page of people below him")
+  local first = t.status(c:get("/api/users/" .. P.ravi.id .. "/reports"), 200).json
+  t.eq(#first.reports, 50)
+  t.eq(first.total, below)
+  t.eq(first.page, 1)
+  t.eq(first.per_page, 50)
+  t.eq(first.pages, 2)
+  local second = t.status(c:get("/api/users/" .. P.ravi.id .. "/reports?page=2"), 200).json
+  t.eq(#second.reports, below - 50)
+  t.eq(second.page, 2)
+  local seen = {}
+  for _, r in ipairs(first.reports) do seen[r.id] = true end
+  for _, r in ipairs(second.reports) do t.no(seen[r.id], "no one on both pages") end
+  t.ok(util.before(first.reports[50].name, second.reports[1].name), "in name order across the pages")
+  local direct = t.status(c:get("/api/users/" .. P.ravi.id .. "/reports?direct=1&per_page=200"), 200).json
+  t.eq(direct.total, #direct.reports, "a page of 200 holds them all")
+  t.eq(direct.pages, 1)
+  t.eq(t.status(c:get("/api/users/" .. P.ravi.id .. "/reports?page=99"), 200).json.page, 1, "a page past the end: the first")
+end)
