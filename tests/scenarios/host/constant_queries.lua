@@ -351,14 +351,29 @@ local function grow(round)
   -- (they took their invitations)
   db.exec("UPDATE users SET status = 'active' WHERE id IN (SELECT value FROM json_each(?))", require("lib.json").encode(newcomers))
   require("services.access").reload()
-  -- reviews: they join the running review cycle, and write their self-assessment
+  -- reviews: they join the running review cycle and write their self-assessment; Ravi rates each
+  -- and shares every other one, and writes Mia's again and again; they become the cycle's assistants
   t.status(super:post("/api/cycles/" .. review_cycle.id .. "/reviewees", { user_ids = newcomers }), 200)
+  local reviews = require "services.reviews"
   db.transaction(function()
-    for _, id in ipairs(newcomers) do
+    for i, id in ipairs(newcomers) do
       local r = db.value("SELECT id FROM reviews WHERE cycle_id = ? AND reviewee_id = ?", review_cycle.id, id)
-      require("services.reviews").save_answers(sessions.load_user(id), r, "self", { q1 = "My first weeks." })
+      reviews.save_answers(sessions.load_user(id), r, "self", { q1 = "My first weeks." })
+      reviews.save_answers(ravi, r, "manager", { q1 = "A good start.", q4 = 1 + i % 5, q6 = "Keep going." })
+      if i % 2 == 0 then reviews.share(ravi, r) end
     end
+    local mine = db.value("SELECT id FROM reviews WHERE cycle_id = ? AND reviewee_id = ?", review_cycle.id, P.mia.id)
+    local shared = db.value("SELECT manager_status FROM reviews WHERE id = ?", mine) == "shared"
+    if shared then reviews.unshare(ravi, mine) end
+    for i = 1, N do reviews.save_answers(ravi, mine, "manager", { q1 = "Draft " .. round .. "." .. i, q4 = 1 + i % 5 }) end
+    if shared then reviews.share(ravi, mine) end
   end)
+  local admins = {}
+  for _, id in ipairs(db.column("SELECT user_id FROM cycle_admins WHERE cycle_id = ?", review_cycle.id)) do
+    admins[#admins + 1] = { user_id = id, role = "assistant" }
+  end
+  for _, id in ipairs(newcomers) do admins[#admins + 1] = { user_id = id, role = "assistant" } end
+  t.status(super:put("/api/cycles/" .. review_cycle.id .. "/admins", { admins = admins }), 200)
   -- 360: they join the team's 360 cycle; each asks Mia, the guest and Lucas; Ravi approves half
   t.status(super:post("/api/feedback/cycles/" .. team360.id .. "/reviewees", { user_ids = newcomers }), 200)
   quietly(t.run_jobs)
@@ -403,7 +418,25 @@ local function grow(round)
       feedback_requests.create(me, { askee_ids = { P.mia.id, P.ravi.id }, question = "How am I doing? " .. i })
     end
   end)
-  -- the open pulse survey: the newcomers are invited and answer
+  -- the pulse survey: thirty more closed rounds (as the demo makes its past ones), answered by the
+  -- demo's people; then the newcomers are invited to the open one and answer
+  local survey = db.value("SELECT id FROM surveys ORDER BY id")
+  local people = db.column("SELECT id FROM users WHERE kind = 'employee' AND email LIKE '%.%@northwind.example' "
+    .. "AND email NOT LIKE 'new%' ORDER BY id LIMIT 8")
+  db.transaction(function()
+    local seq = db.value("SELECT max(seq) FROM survey_rounds WHERE survey_id = ?", survey)
+    local open = db.value("SELECT id FROM survey_rounds WHERE survey_id = ? AND status = 'open'", survey)
+    db.exec("UPDATE survey_rounds SET status = 'closed' WHERE id = ?", open) -- (one open round at a time)
+    for i = 1, N do
+      local rid = db.insert("INSERT INTO survey_rounds(survey_id, seq, opens_on, closes_on, status) VALUES(?,?,?,?, 'open')",
+        survey, seq + i, day(-400 + 12 * i + round), day(-394 + 12 * i + round))
+      db.exec("INSERT INTO survey_invitations(round_id, user_id) SELECT ?, value FROM json_each(?)", rid,
+        require("lib.json").encode(people))
+      for j, uid in ipairs(people) do surveys.record(rid, uid, { 1 + (i + j) % 5, 1 + j % 5, 1 + (i * j) % 10 }) end
+      db.exec("UPDATE survey_rounds SET status = 'closed' WHERE id = ?", rid)
+    end
+    db.exec("UPDATE survey_rounds SET status = 'open' WHERE id = ?", open)
+  end)
   local open_round = db.value("SELECT id FROM survey_rounds WHERE status = 'open' ORDER BY id")
   db.transaction(function()
     for i, id in ipairs(newcomers) do
