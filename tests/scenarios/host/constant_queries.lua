@@ -378,6 +378,22 @@ local function grow(round)
   t.status(super:post("/api/feedback/cycles/" .. team360.id .. "/reviewees", { user_ids = newcomers }), 200)
   quietly(t.run_jobs)
   nominate_all(team360.id, newcomers, { P.mia.id, guest.id, P.lucas.id }, 2)
+  -- Mia and the guest write for those approved, and share it
+  local feedback = require "services.feedback"
+  local written = 0
+  db.transaction(function()
+    for _, n in ipairs(db.query([[SELECT n.id, n.reviewer_id FROM feedback_nominations n
+        JOIN feedback_subjects s ON s.id = n.subject_id
+        WHERE s.cycle_id = ? AND s.approved_at IS NOT NULL AND n.reviewer_id IN (?, ?) AND n.status = 'approved'
+          AND s.reviewee_id IN (SELECT value FROM json_each(?))]], team360.id, P.mia.id, guest.id,
+        require("lib.json").encode(newcomers))) do
+      local me = sessions.load_user(n.reviewer_id)
+      feedback.save(me, n.id, { q1 = "Settling in well.", q2 = 4, q3 = "Ask more questions.", q4 = { 1 } })
+      feedback.share(me, n.id)
+      written = written + 1
+    end
+  end)
+  t.eq(written, N, "Mia and the guest wrote for the fifteen approved")
   -- objectives: one each, aligned to Ravi's, with two key results; Mia's own get thirty comments
   local deploys = db.value("SELECT id FROM objectives WHERE owner_id = ? AND level = 'team'", P.ravi.id)
   db.transaction(function()
@@ -386,13 +402,25 @@ local function grow(round)
         title = "Objective of newcomer " .. i, key_results = { { kind = "number", title = "Done", start = 0, target = 10 },
           { kind = "check", title = "Shipped" } } })
       objectives.create(mia, { cycle_id = objective_cycle.id, title = "Mia's objective " .. i,
-        key_results = { { kind = "check", title = "Step " .. i } } })
+        key_results = { { kind = "check", title = "Step " .. i } }, visibility = i % 3 == 0 and "protected" or nil,
+        named_ids = i % 3 == 0 and { newcomers[i], P.ravi.id } or nil })
       objectives.comment(ravi, deploys, "Comment " .. i)
     end
   end)
-  -- 1:1s: Ravi meets each newcomer; Ravi and Mia's next meeting gets thirty items
-  local meeting = db.value([[SELECT m.id FROM meetings m JOIN meeting_series s ON s.id = m.series_id
-    WHERE s.attendee_id = ? AND m.status = 'upcoming']], P.mia.id)
+  -- 1:1s: Ravi and Mia meet thirty more times; Ravi meets each newcomer; Ravi and Mia's next
+  -- meeting gets thirty items
+  local function next_meeting()
+    return db.value([[SELECT m.id FROM meetings m JOIN meeting_series s ON s.id = m.series_id
+      WHERE s.attendee_id = ? AND m.status = 'upcoming']], P.mia.id)
+  end
+  db.transaction(function()
+    for i = 1, N do
+      local m = next_meeting()
+      one_on_ones.add_item(mia, m, { kind = "point", text = "Topic " .. round .. "." .. i })
+      one_on_ones.close(ravi, m, i % 4 == 0 and "skipped" or "done")
+    end
+  end)
+  local meeting = next_meeting()
   db.transaction(function()
     for i, id in ipairs(newcomers) do
       local s = one_on_ones.create(ravi, { with_id = id, cadence = "weekly", date = day(0) })
@@ -414,6 +442,7 @@ local function grow(round)
       messages.like(me, first)
       messages.comment(me, first, { text = "Agreed " .. i })
       messages.create(ravi, { kind = "note", about_id = P.mia.id, text = "Note " .. i })
+      messages.share(me, m, { P.lucas.id, P.omar.id, newcomers[(i % N) + 1] })
       messages.create(me, { kind = "feedback", recipient_ids = { P.mia.id }, text = "Feedback " .. i })
       feedback_requests.create(me, { askee_ids = { P.mia.id, P.ravi.id }, question = "How am I doing? " .. i })
     end
@@ -444,6 +473,15 @@ local function grow(round)
       surveys.record(open_round, id, { 1 + i % 5, 1 + (i * 3) % 5, 1 + i % 10 }, "Comment " .. i)
     end
   end)
+  -- the survey's results are shared with the newcomers
+  local shares = db.column("SELECT user_id FROM survey_shares WHERE survey_id = ?", survey)
+  for _, id in ipairs(newcomers) do shares[#shares + 1] = id end
+  surveys.share(user("lena"), survey, { user_ids = shares, managers = true })
+  -- guests invited to the company
+  for i = 1, N do
+    t.status(super:post("/api/users", { name = ("Gäst %d.%02d"):format(round, i), kind = "guest",
+      email = ("guest%d.%02d@partner.example"):format(round, i) }), 201)
+  end
   -- mail that bounced (as services/delivery.lua records an SMTP server's 550)
   db.transaction(function()
     for i, m in ipairs(db.query("SELECT id, to_email FROM outbox ORDER BY id DESC LIMIT ?", N)) do
