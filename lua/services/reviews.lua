@@ -233,8 +233,11 @@ function M.view_rendered(actor, id, render)
   local d = decide(actor, r, c, function()
     return cycle_roles:fetch(actor.id .. ":" .. c.id, load_cycle_role, actor.id, c.id) or nil
   end)
-  local key = ("%d:%d:%s:%s:%s:%s:%s:%s"):format(actor.id, r.id, d.read_self, d.read_manager, d.track,
-    d.may_reopen, d.manage, tostring(d.role_in_cycle))
+  -- (one concatenation: string.format turns each boolean into text through tostring, a
+  -- microsecond of every request)
+  local key = actor.id .. ":" .. r.id .. ":" .. (d.read_self and "1" or "0") .. (d.read_manager and "1" or "0")
+    .. (d.track and "1" or "0") .. (d.may_reopen and "1" or "0") .. (d.manage and "1" or "0") .. ":"
+    .. (d.role_in_cycle or "")
   return rendered:fetch(key, function() return render(assemble(actor, r, d)) end)
 end
 

@@ -8,7 +8,6 @@ local web = require "lib.web"
 local errors = require "lib.errors"
 local events = require "lib.events"
 local memo = require "lib.memo"
-local util = require "lib.util"
 local crypto = require "core.crypto"
 local clock = require "core.clock"
 local settings = require "services.settings"
@@ -33,16 +32,19 @@ local function user_row(id)
 end
 
 -- The person as a request sees them (a copy: the caller may change it), with the roles the
--- evaluator holds (no query).
+-- evaluator holds (no query). The copy names its fields (those of user_row): a table built by
+-- one constructor is allocated once, where a copy field by field grows it four times, a
+-- microsecond of every signed-in request.
 local function load_user(id)
   local row = rows:fetch(id, user_row)
   if not row then return nil end
-  local u = util.copy(row)
-  u.roles = access.roles(u.id)
-  u.role_set = {}
-  for _, r in ipairs(u.roles) do u.role_set[r] = true end
-  u.is_super = u.role_set.hr_admin and u.role_set.tech_admin or false
-  return u
+  local roles = access.roles(row.id)
+  local role_set = {}
+  for _, r in ipairs(roles) do role_set[r] = true end
+  return { id = row.id, email = row.email, name = row.name, job_title = row.job_title,
+    department = row.department, location = row.location, manager_id = row.manager_id, status = row.status,
+    kind = row.kind, roles = roles, role_set = role_set,
+    is_super = role_set.hr_admin and role_set.tech_admin or false }
 end
 M.load_user = load_user
 
@@ -116,8 +118,18 @@ end
 -- browser that last matched its stored hash, so the same browser is not hashed again.
 local by_token = memo.new({ "sessions" }, 4096)
 local function session_row(hash)
-  local s = db.row("SELECT * FROM sessions WHERE token_hash = ?", db.blob(hash))
+  local s = db.row([[SELECT id, user_id, csrf_token, created_at, last_seen_at, expires_at, user_agent_hash, ip,
+    second_factor, pending_2fa, impersonator_id, rotate FROM sessions WHERE token_hash = ?]], db.blob(hash))
   return s and { row = s }
+end
+
+-- A request's own copy of a kept session row (it changes last_seen_at, adds csrf and
+-- impersonator), in one constructor as load_user's.
+local function session_copy(r)
+  return { id = r.id, user_id = r.user_id, csrf_token = r.csrf_token, created_at = r.created_at,
+    last_seen_at = r.last_seen_at, expires_at = r.expires_at, user_agent_hash = r.user_agent_hash, ip = r.ip,
+    second_factor = r.second_factor, pending_2fa = r.pending_2fa, impersonator_id = r.impersonator_id,
+    rotate = r.rotate, csrf = nil, impersonator = nil }
 end
 
 -- Finds the session for the cookie (a copy of its row); checks lifetime, idle time and the
@@ -127,7 +139,7 @@ local function session_from_cookie(req)
   if not token or #token < 20 or #token > 100 then return nil end
   local e = by_token:fetch(sha("session:" .. token), session_row)
   if not e then return nil end
-  local s = util.copy(e.row)
+  local s = session_copy(e.row)
   local now = clock.now()
   local idle = settings.get("security.session_idle_minutes") * 60
   local agent = req.headers["user-agent"] or ""
