@@ -179,11 +179,13 @@ function M.routes(r)
   r:add{ method = "GET", path = "/api/users/{id:int}/reports", auth = "user", perm = "directory.view",
     handler = function(req)
       local u = visible_person(req)
-      local direct = web.query(req).direct == "1" or web.query(req).direct == "true"
-      local ids = authz.reports(u.id, direct)
+      local q = web.query(req)
+      local direct = q.direct == "1" or q.direct == "true"
+      local rows, paging = directory.listed_page(authz.reports(u.id, direct), q)
       local list = {}
-      for i, x in ipairs(directory.listed(ids)) do list[i] = user_json(x) end
-      return web.json(200, { reports = json.array(list), direct = direct })
+      for i, x in ipairs(rows) do list[i] = user_json(x) end
+      return web.json(200, { reports = json.array(list), direct = direct, total = paging.total, page = paging.page,
+        per_page = paging.per_page, pages = paging.pages })
     end }
 
   for _, op in ipairs({ "deactivate", "reactivate", "lock", "unlock" }) do

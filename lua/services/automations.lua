@@ -459,9 +459,13 @@ end
 
 --- The review cycles the actor may use as a template (those they may manage), newest first.
 function M.template_choices(actor)
-  local out = {}
-  for _, c in ipairs(cycles.list(actor)) do
-    if cycles.can(actor, "review_cycles.manage", c) then out[#out + 1] = { id = c.id, name = c.name, phase = c.phase } end
+  local out, list, ids = {}, cycles.list(actor), {}
+  for i, c in ipairs(list) do ids[i] = c.id end
+  local roles = cycles.cycle_roles(actor.id, ids)
+  for _, c in ipairs(list) do
+    if cycles.can(actor, "review_cycles.manage", c, roles[c.id] or false) then
+      out[#out + 1] = { id = c.id, name = c.name, phase = c.phase }
+    end
   end
   return out
 end

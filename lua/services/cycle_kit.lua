@@ -65,7 +65,8 @@ function Kit:install(svc, decode)
   end
   function svc.running(c) return c.phase ~= "draft" and c.phase ~= "closed" end
   function svc.cycle_role(user_id, cycle_id) return kit:role(user_id, cycle_id) end
-  function svc.can(actor, action, c) return kit:can(actor, action, c) end
+  function svc.cycle_roles(user_id, cycle_ids) return kit:roles(user_id, cycle_ids) end
+  function svc.can(actor, action, c, role) return kit:can(actor, action, c, role) end
   function svc.require_perm(actor, action, c) return kit:require_perm(actor, action, c) end
   function svc.admin_anywhere(user_id) return kit:admin_anywhere(user_id) end
   function svc.admins(id) return kit:admins(id) end
@@ -85,9 +86,21 @@ function Kit:role(user_id, cycle_id)
     cycle_id, user_id)
 end
 
---- May actor do action (a cycle permission) on cycle c? Their role in c counts.
-function Kit:can(actor, action, c)
-  local role = c and self:role(actor.id, c.id)
+--- The actor's role in each of the cycles cycle_ids: { [cycle id] = "admin" | "assistant" } (one query).
+function Kit:roles(user_id, cycle_ids)
+  local out = {}
+  if #cycle_ids == 0 then return out end
+  for _, a in ipairs(db.query(([[SELECT cycle_id, role FROM %s WHERE user_id = ?
+      AND cycle_id IN (SELECT value FROM json_each(?))]]):format(self.spec.admins_table), user_id, json.encode(cycle_ids))) do
+    out[a.cycle_id] = a.role
+  end
+  return out
+end
+
+--- May actor do action (a cycle permission) on cycle c? Their role in c counts (role: when the
+--- caller read it already, false for none).
+function Kit:can(actor, action, c, role)
+  if role == nil then role = c and self:role(actor.id, c.id) end
   return access.can(actor, action, role and { cycle_role = role } or nil)
 end
 

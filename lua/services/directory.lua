@@ -256,12 +256,21 @@ function M.direct_reports(id, active_only)
     ORDER BY name COLLATE FOLD]], id)
 end
 
---- The people with these ids who are not deactivated, by name (one query).
-function M.listed(ids)
-  if #ids == 0 then return {} end
-  return db.query([[SELECT id, email, name, job_title, department, location, hire_date, manager_id, kind, status
-    FROM users WHERE id IN (SELECT value FROM json_each(?)) AND status <> 'deactivated'
-    ORDER BY name COLLATE FOLD]], json.encode(ids))
+--- One page of the people among ids who are not deactivated, by name, as listed() gives them: q holds
+--- page (from 1; the first when out of range) and per_page (default 50, at most 200). Returns the rows and
+--- { total, page, per_page, pages }. Two queries, whatever the number of ids.
+function M.listed_page(ids, q)
+  local per_page = math.max(1, math.min(200, math.tointeger(tonumber(q.per_page or "")) or 50))
+  local list = json.encode(ids)
+  local total = #ids == 0 and 0 or db.value([[SELECT count(*) FROM users WHERE id IN (SELECT value FROM json_each(?))
+    AND status <> 'deactivated']], list)
+  local pages = math.max(1, (total + per_page - 1) // per_page)
+  local page = math.tointeger(tonumber(q.page or "")) or 1
+  if page < 1 or page > pages then page = 1 end
+  local rows = total == 0 and {} or db.query([[SELECT id, email, name, job_title, department, location, hire_date,
+      manager_id, kind, status FROM users WHERE id IN (SELECT value FROM json_each(?)) AND status <> 'deactivated'
+    ORDER BY name COLLATE FOLD, id LIMIT ? OFFSET ?]], list, per_page, (page - 1) * per_page)
+  return rows, { total = total, page = page, per_page = per_page, pages = pages }
 end
 
 --- The managers above id (id, name), from the top down to id's own manager.

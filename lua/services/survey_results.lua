@@ -199,62 +199,83 @@ local function question_view(q, st, shown)
   return v
 end
 
--- The breakdowns of round_id of survey s by department, location and manager's team: a list of {
--- dimension, label, groups = [{ key, label, n, hidden, averages = [per question] }], shown,
--- hidden_count }. Groups below the threshold, and those subtraction would give away (within a
--- dimension and across them: M.suppress, M.protect), are hidden. Five queries.
-local function breakdowns_of(_, round_id, threshold)
-  local dims, by_key, joint = {}, {}, {}
-  for d = 1, #M.DIMENSIONS do dims[d], by_key[d] = {}, {} end
+-- The breakdowns of each of round_ids by department, location and manager's team: { [round id] = a
+-- list of { dimension, label, groups = [{ key, label, n, hidden, averages = [per question] }], shown,
+-- hidden_count } }. Groups below the threshold, and those subtraction would give away (within a
+-- dimension and across them: M.suppress, M.protect), are hidden; each round on its own. Five
+-- queries, whatever the number of rounds.
+local function breakdowns_many(round_ids, threshold)
+  local list = json.encode(round_ids)
+  local per = {} -- round id -> { dims, by_key, joint }
+  for _, rid in ipairs(round_ids) do
+    local p = { dims = {}, by_key = {}, joint = {} }
+    for d = 1, #M.DIMENSIONS do p.dims[d], p.by_key[d] = {}, {} end
+    per[rid] = p
+  end
   local function key_of(v) return v == nil and "" or tostring(v) end
-  for _, x in ipairs(db.query(([[SELECT %s AS d1, %s AS d2, %s AS d3, count(*) AS n FROM survey_responses r
-      WHERE r.round_id = ? GROUP BY 1, 2, 3]]):format(DIM_SQL.department, DIM_SQL.location, DIM_SQL.manager), round_id)) do
+  for _, x in ipairs(db.query(([[SELECT r.round_id, %s AS d1, %s AS d2, %s AS d3, count(*) AS n FROM survey_responses r
+      WHERE r.round_id IN (SELECT value FROM json_each(?)) GROUP BY 1, 2, 3, 4]]):format(DIM_SQL.department,
+      DIM_SQL.location, DIM_SQL.manager), list)) do
+    local p = per[x.round_id]
     local keys = { key_of(x.d1), key_of(x.d2), key_of(x.d3) }
-    joint[#joint + 1] = { keys = keys, n = x.n }
+    p.joint[#p.joint + 1] = { keys = keys, n = x.n }
     for d = 1, 3 do
-      local g = by_key[d][keys[d]]
+      local g = p.by_key[d][keys[d]]
       if not g then
         g = { key = keys[d], n = 0, averages = {} }
-        by_key[d][keys[d]] = g
-        dims[d][#dims[d] + 1] = g
+        p.by_key[d][keys[d]] = g
+        p.dims[d][#p.dims[d] + 1] = g
       end
       g.n = g.n + x.n
     end
   end
-  M.protect(dims, joint, threshold)
+  for _, rid in ipairs(round_ids) do M.protect(per[rid].dims, per[rid].joint, threshold) end
   local out = {}
+  for _, rid in ipairs(round_ids) do out[rid] = {} end
   for d, dim in ipairs(M.DIMENSIONS) do
-    local groups = dims[d]
-    for _, x in ipairs(db.query(([[SELECT %s AS g, CAST(a.key AS INTEGER) + 1 AS q, sum(a.value) AS total, count(*) AS n
-        FROM survey_responses r, json_each(r.answers) a WHERE r.round_id = ? AND a.type = 'integer' GROUP BY 1, 2]]):format(
-        DIM_SQL[dim]), round_id)) do
-      local g = by_key[d][key_of(x.g)]
+    for _, x in ipairs(db.query(([[SELECT r.round_id, %s AS g, CAST(a.key AS INTEGER) + 1 AS q, sum(a.value) AS total,
+        count(*) AS n FROM survey_responses r, json_each(r.answers) a
+        WHERE r.round_id IN (SELECT value FROM json_each(?)) AND a.type = 'integer' GROUP BY 1, 2, 3]]):format(
+        DIM_SQL[dim]), list)) do
+      local g = per[x.round_id].by_key[d][key_of(x.g)]
       if g and not g.hidden and x.n > 0 then g.averages[x.q] = round1(x.total / x.n) end
     end
+    local names = {}
     if dim == "manager" then
-      local ids = {}
-      for _, g in ipairs(groups) do if g.key ~= "" then ids[#ids + 1] = tonumber(g.key) end end
-      local names = {}
+      local ids, seen = {}, {}
+      for _, rid in ipairs(round_ids) do
+        for _, g in ipairs(per[rid].dims[d]) do
+          if g.key ~= "" and not seen[g.key] then seen[g.key] = true; ids[#ids + 1] = tonumber(g.key) end
+        end
+      end
       if #ids > 0 then
         for _, u in ipairs(db.query("SELECT id, name FROM users WHERE id IN (SELECT value FROM json_each(?))", json.encode(ids))) do
           names[tostring(u.id)] = u.name
         end
       end
-      for _, g in ipairs(groups) do g.label = g.key == "" and "No manager" or ("Team of " .. (names[g.key] or "a former manager")) end
-    else
-      for _, g in ipairs(groups) do g.label = g.key == "" and ("No " .. dim) or g.key end
     end
-    local shown = 0
-    for _, g in ipairs(groups) do if g.hidden then g.averages = {} else shown = shown + 1 end end
-    table.sort(groups, function(a, b)
-      if a.hidden ~= b.hidden then return not a.hidden end
-      return a.label < b.label
-    end)
-    out[d] = { dimension = dim, label = M.DIMENSION_LABELS[dim], groups = groups, shown = shown,
-      hidden_count = #groups - shown }
+    for _, rid in ipairs(round_ids) do
+      local groups = per[rid].dims[d]
+      if dim == "manager" then
+        for _, g in ipairs(groups) do g.label = g.key == "" and "No manager" or ("Team of " .. (names[g.key] or "a former manager")) end
+      else
+        for _, g in ipairs(groups) do g.label = g.key == "" and ("No " .. dim) or g.key end
+      end
+      local shown = 0
+      for _, g in ipairs(groups) do if g.hidden then g.averages = {} else shown = shown + 1 end end
+      table.sort(groups, function(a, b)
+        if a.hidden ~= b.hidden then return not a.hidden end
+        return a.label < b.label
+      end)
+      out[rid][d] = { dimension = dim, label = M.DIMENSION_LABELS[dim], groups = groups, shown = shown,
+        hidden_count = #groups - shown }
+    end
   end
   return out
 end
+
+-- The breakdowns of round_id (as breakdowns_many gives them).
+local function breakdowns_of(_, round_id, threshold) return breakdowns_many({ round_id }, threshold)[round_id] end
 
 -- A closed round's breakdowns at a threshold (the managers' names from users) and its comments,
 -- decrypted (like the review chart's memo: a few rounds, only while no round moves), are kept.
@@ -267,22 +288,28 @@ local function breakdowns(s, round_id)
   return closed_views:fetch(round_id .. ":" .. threshold, breakdowns_of, round_id, threshold)
 end
 
-local function comments_of(round_id)
-  -- ids are random, so their order is a shuffle unrelated to who answered when
-  local comments = {}
-  for _, c in ipairs(db.query([[SELECT id, comment_enc FROM survey_responses
-      WHERE round_id = ? AND comment_enc IS NOT NULL ORDER BY id]], round_id)) do
-    comments[#comments + 1] = crypt.open("survey_responses", "comment_enc", { c.id }, c.comment_enc)
+-- The comments of each of round_ids, decrypted: { [round id] = list } (one query). Ids are random,
+-- so their order is a shuffle unrelated to who answered when.
+local function comments_many(round_ids)
+  local out = {}
+  for _, rid in ipairs(round_ids) do out[rid] = {} end
+  for _, c in ipairs(db.query([[SELECT id, round_id, comment_enc FROM survey_responses
+      WHERE round_id IN (SELECT value FROM json_each(?)) AND comment_enc IS NOT NULL ORDER BY id]], json.encode(round_ids))) do
+    local list = out[c.round_id]
+    list[#list + 1] = crypt.open("survey_responses", "comment_enc", { c.id }, c.comment_enc)
   end
-  return comments
+  return out
 end
+
+local function comments_of(round_id) return comments_many({ round_id })[round_id] end
 
 --- The results of survey id as actor may read them: { survey, view ("all" | "team"), threshold,
 --- rounds (closed, newest first: { id, seq, opens_on, closes_on, invited?, responded, hidden }),
 --- round (the one shown: ?round= or the latest closed), questions (for it: average and distribution
 --- or hidden), trend (per question: { seq, average or nil }), comments (view "all": texts in random
---- order, or nil when hidden), breakdowns (view "all") }. A constant number of queries.
-function M.results(actor, id, round_id)
+--- order, or nil when hidden), breakdowns (view "all") }. A constant number of queries. (Also
+--- returns each closed round's figures per question: stats[round id][question] = { n, sum, dist }.)
+local function results_of(actor, id, round_id)
   local s = surveys.get(actor, id)
   local threshold = surveys.threshold_of(s)
   local view = s.reader
@@ -331,8 +358,11 @@ function M.results(actor, id, round_id)
     end
     out.breakdowns = round.hidden and {} or breakdowns(s, round.id)
   end
-  return out
+  return out, stats
 end
+
+--- The results of survey id as actor may read them (see results_of above).
+function M.results(actor, id, round_id) return (results_of(actor, id, round_id)) end
 
 --- Participation of survey id (those who manage it): per round invited, responded and the rate,
 --- and for the latest round the invited and responded per department (groups with fewer invited
@@ -383,21 +413,26 @@ function M.csv(actor, id, req)
   local head = { "round", "round closed", "group", "question", "responses", "average" }
   for k = 1, maxscale do head[#head + 1] = "score " .. k end
   line(table.unpack(head))
-  local rounds = surveys.rounds(s.id)
-  local closed = {}
-  for _, r in ipairs(rounds) do if r.status == "closed" then closed[#closed + 1] = r end end
+  -- every closed round at once: the figures of all, then the breakdowns and comments of those shown
+  local res, stats = results_of(actor, id)
+  local closed, shown = res.rounds, {}
+  for _, r in ipairs(closed) do if not r.hidden then shown[#shown + 1] = r.id end end
+  local all = res.view == "all" and #shown > 0
+  local views = all and breakdowns_many(shown, res.threshold) or {}
+  local comments = all and s.comment_question and comments_many(shown) or {}
+  local hidden = ("hidden (fewer than %d)"):format(res.threshold)
   for k = #closed, 1, -1 do
     local r = closed[k]
-    local res = M.results(actor, id, r.id)
-    local hidden = ("hidden (fewer than %d)"):format(res.threshold)
-    for _, q in ipairs(res.questions) do
+    local questions = {}
+    for i, q in ipairs(s.questions) do questions[i] = question_view(q, (stats[r.id] or {})[i], not r.hidden) end
+    for _, q in ipairs(questions) do
       local cells = { r.seq, r.closes_on, "Everyone", q.text, q.hidden and hidden or (q.n or 0), q.hidden and "" or q.average }
       for score = 1, maxscale do
         cells[#cells + 1] = (not q.hidden and q.distribution and q.distribution[score]) and q.distribution[score].n or ""
       end
       line(table.unpack(cells))
     end
-    for _, b in ipairs(res.breakdowns or {}) do
+    for _, b in ipairs(views[r.id] or {}) do
       for _, g in ipairs(b.groups) do
         if not g.hidden then
           for i, q in ipairs(s.questions) do
@@ -406,7 +441,7 @@ function M.csv(actor, id, req)
         end
       end
     end
-    for _, c in ipairs(res.comments or {}) do line(r.seq, r.closes_on, "Comment", s.comment_question, "", c) end
+    for _, c in ipairs(comments[r.id] or {}) do line(r.seq, r.closes_on, "Comment", s.comment_question, "", c) end
   end
   audit.record{ action = "survey.export", actor = actor, req = req, target_type = "survey", target_id = s.id,
     target_label = s.title }
