@@ -149,11 +149,42 @@ static int l_remove(lua_State *L)
 	return 1;
 }
 
+/** fs.rename(from, to) moves a file within one file system (never over an existing file:
+ * refused with EEXIST); true or nil, err */
+static int l_rename(lua_State *L)
+{
+	const char *from = luaL_checkstring(L, 1);
+	const char *to = luaL_checkstring(L, 2);
+	if (link(from, to) != 0)
+		return host_fail(L, "fs", "cannot move %s to %s: %s", from, to, strerror(errno));
+	if (unlink(from) != 0) {
+		int e = errno;
+		unlink(to);
+		return host_fail(L, "fs", "cannot move %s: %s", from, strerror(e));
+	}
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+/** fs.access(path, how) whether this process may read ("r"), write ("w") or both ("rw"); for a
+ * folder "x" too (enter it) */
+static int l_access(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	const char *how = luaL_checkstring(L, 2);
+	int mode = 0;
+	for (const char *c = how; *c; c++)
+		mode |= *c == 'r' ? R_OK : *c == 'w' ? W_OK : *c == 'x' ? X_OK : 0;
+	lua_pushboolean(L, access(path, mode ? mode : F_OK) == 0);
+	return 1;
+}
+
 int luaopen_core_fs(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
-	    {"mkdir", l_mkdir}, {"stat", l_stat},     {"list", l_list}, {"read", l_read},
-	    {"write", l_write}, {"remove", l_remove}, {NULL, NULL},
+	    {"mkdir", l_mkdir},   {"stat", l_stat},     {"list", l_list},
+	    {"read", l_read},     {"write", l_write},   {"remove", l_remove},
+	    {"rename", l_rename}, {"access", l_access}, {NULL, NULL},
 	};
 	luaL_newlib(L, fns);
 	return 1;

@@ -15,6 +15,7 @@ return {
   "feedback_cycles",
   "feedback",
   "import",
+  "feed",
   "workflows",
   "messages",
   "praise_admin",

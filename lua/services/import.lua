@@ -602,8 +602,9 @@ end
 
 --- Checks the file and, when it has no problem, records an import and plans the job that runs it
 --- (at once, in the background). actor: a user row, or people.OPERATOR. opts: via ("api" |
---- "page" | "cli"), req, progress, job_delay (seconds; the command line plans the job as a
---- fallback only, it runs the import itself). Returns the report of the check and the record's
+--- "page" | "cli" | "sftp"), actor_label (how the record names who started it), req, progress,
+--- job_delay (seconds; the command line and the SFTP feed plan the job as a fallback only, they
+--- run the import themselves). Returns the report of the check and the record's
 --- id (nil when the file has problems: nothing changed). 409 while another import runs.
 function M.start(actor, text, opts)
   opts = opts or {}
@@ -620,7 +621,8 @@ function M.start(actor, text, opts)
     local rec = { planned = planned, counts = new_counts(), notes = report.notes, problems = {}, problems_total = 0 }
     local new_id = db.insert([[INSERT INTO imports(created_by, actor_label, via, status, csv, rows, phase, done, total,
         report, created_at, updated_at) VALUES(?,?,?, 'running', ?, ?, 'people', 0, 0, ?, ?, ?)]],
-      actor.id, actor.operator and "command line" or (actor.email or actor.name), opts.via or "api", text, report.rows,
+      actor.id, opts.actor_label or actor.operator and "command line" or (actor.email or actor.name), opts.via or "api",
+      text, report.rows,
       json.encode(rec), now, now)
     require("app").schedule(now + (opts.job_delay or 0), M.JOB, { import_id = new_id }, "import:" .. new_id)
     audit.record{ action = "users.import_started", actor = actor, req = opts.req, target_type = "import",
@@ -725,9 +727,12 @@ local function apply_step(imp, actor, ctx, rec, step, id_of)
 end
 
 -- The actor of a record: the person who started it (as they are now), or the command line.
+-- The automatic import (via "sftp") runs as the feed: the fields it keeps are its to change.
 local function actor_of(imp)
   if not imp.created_by then return people.OPERATOR end
-  return db.row("SELECT id, email, name, kind, status FROM users WHERE id = ?", imp.created_by)
+  local actor = db.row("SELECT id, email, name, kind, status FROM users WHERE id = ?", imp.created_by)
+  if actor and imp.via == "sftp" then actor.feed = true end
+  return actor
 end
 
 local function finish(imp, status, rec, error_text, actor)

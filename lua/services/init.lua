@@ -30,4 +30,5 @@ return {
   "survey_timeline",
   "webhooks",
   "hooks",
+  "feed",
 }

@@ -143,6 +143,31 @@ M.OPERATOR = { name = "command line", operator = true }
 local function can(actor, action) return actor.operator == true or access.can(actor, action) end
 local function require_perm(actor, action) if not actor.operator then access.require(actor, action) end end
 
+--- The profile fields an integration keeps now (field -> the integration's name: "name",
+--- "email", "job_title", "department", "location", "hire_date", "manager_id"): nobody changes
+--- them but that integration (actor, optional: who asks; the integration itself sees none).
+--- Asked through the event people.kept_fields (the SFTP feed keeps them while it is on).
+function M.kept_fields(actor)
+  local e = { actor = actor, fields = {} }
+  events.fire("people.kept_fields", e)
+  return e.fields
+end
+
+local FIELD_WORDS = { name = "The name", email = "The email address", job_title = "The job title",
+  department = "The department", location = "The location", hire_date = "The hire date", manager_id = "The manager" }
+
+-- Raises 409 when one of fields (a list) is kept by an integration.
+local function require_not_kept(actor, fields)
+  local kept = M.kept_fields(actor)
+  for _, k in ipairs(fields) do
+    if kept[k] then
+      errors.conflict(("%s is kept by %s: change it in the file your HR system sends, or a Tech Admin pauses "
+        .. "automatic imports first (Administration › SFTP setup)."):format(FIELD_WORDS[k] or k, kept[k]),
+        { field = k, kept_by = kept[k] })
+    end
+  end
+end
+
 --- Raises 403 unless actor may give a person the manager manager_id (nil: none). person is the
 --- person's row, or nil for someone being created; how they are created: "directory" (the Add
 --- Users window, the API) or "import". The one check of every path that sets a reporting line:
@@ -155,6 +180,7 @@ local function require_perm(actor, action) if not actor.operator then access.req
 --- below_actor (optional): whether the new manager is the actor or below them, when the caller
 --- knows the reporting lines better than today's (the import, which changes several at once).
 function M.require_manager_choice(actor, person, manager_id, how, below_actor)
+  if person then require_not_kept(actor, { "manager_id" }) end
   if actor.operator then return end
   if not access.can(actor, "users.change_manager") then
     local needs = authz.roles_for("users.change_manager")
@@ -303,6 +329,7 @@ function M.update(actor, id, input, req)
   M.require_profile_edit(actor, user, changes)
   if f.email and f.email ~= user.email:lower() then
     access.require(actor, "users.change_email")
+    if user.kind ~= "guest" then require_not_kept(actor, { "email" }) end
     if M.by_email(f.email) then errors.invalid({ email = "Someone with this email already exists." }) end
     if user.kind == "guest" and in_company_domain(f.email) then
       errors.invalid({ email = "Guests need an external email address, not one of the company's domains." })
@@ -323,15 +350,19 @@ end
 --- own name current, the rest is HR's.
 function M.require_profile_edit(actor, user, changes)
   if not next(changes) then return end
+  local keys = {}
+  for k in pairs(changes) do keys[#keys + 1] = k end
+  table.sort(keys)
   if actor.id ~= user.id then
     require_perm(actor, user.kind == "guest" and "users.convert_guest" or "users.edit")
-    return
-  end
-  for k in pairs(changes) do
-    if k ~= "name" and not can(actor, "users.edit") then
-      errors.forbidden("Ask HR to change your " .. k:gsub("_", " ") .. ".")
+  else
+    for _, k in ipairs(keys) do
+      if k ~= "name" and not can(actor, "users.edit") then
+        errors.forbidden("Ask HR to change your " .. k:gsub("_", " ") .. ".")
+      end
     end
   end
+  if user.kind ~= "guest" then require_not_kept(actor, keys) end
 end
 
 --- Writes profile changes (field -> value; checked by the caller), logs and announces them.
