@@ -284,7 +284,8 @@ function M.routes(r)
       return page.render(req, "people_edit", { title = "Edit " .. u.name, person = u,
         values = values, errors = kept and kept.errors or {},
         can_edit = actions.edit or false, can_manager = actions.manager or false,
-        can_email = access.can(req.user, "users.change_email") },
+        can_email = access.can(req.user, "users.change_email"),
+        kept = u.kind ~= "guest" and people.kept_fields(req.user) or {} },
         { nav = "people" })
     end }
 

@@ -13,7 +13,8 @@
 --      the file, never the owner. A file with no people, or one that would deactivate more than
 --      M.MAX_SHARE of the employees not deactivated, is refused: nothing changes.
 --   3. the file moves to done/ (failed/ for a refused file) under the folder, its name prefixed
---      with the run's time, before anything is imported: a file is never read twice.
+--      with the run's time, before anything is imported: a file is never read twice. Older
+--      matching files are out of date: they move to skipped/ unread.
 --   4. the import (import.start, then import.execute in this job, as `candor import` does).
 --   5. the deactivations, each with people.set_status (users.deactivate, checked per person; the
 --      last super user is never deactivated) — only when the import finished.
@@ -110,21 +111,26 @@ local function valid_pattern(v)
   return true
 end
 
--- The newest file in folder whose name matches pattern: name, stat; nil when there is none.
+-- The newest file in folder whose name matches pattern (by time, then name): name, stat, and the
+-- names of the other matching files; nil when there is none.
 local function newest(folder, pattern)
   local names, err = fs.list(folder)
   if not names then errors.conflict("Candor cannot read the folder: " .. tostring(err)) end
-  local best, best_st
+  local best, best_st, all = nil, nil, {}
   for _, name in ipairs(names) do
     if M.matches(pattern, name) then
       local st = fs.stat(folder .. "/" .. name)
-      if st and st.kind == "file" and (not best or st.mtime > best_st.mtime
-          or (st.mtime == best_st.mtime and name > best)) then
-        best, best_st = name, st
+      if st and st.kind == "file" then
+        all[#all + 1] = name
+        if not best or st.mtime > best_st.mtime or (st.mtime == best_st.mtime and name > best) then
+          best, best_st = name, st
+        end
       end
     end
   end
-  return best, best_st
+  local older = {}
+  for _, name in ipairs(all) do if name ~= best then older[#older + 1] = name end end
+  return best, best_st, older
 end
 
 -- Moves folder/name into folder/sub/ with the run's time in front; returns the new relative path.
@@ -281,16 +287,18 @@ end
 local function finish(run, status, fields)
   local now = clock.now()
   fields = fields or {}
+  fields.counts = fields.counts or {}
+  if (run.skipped or 0) > 0 then fields.counts.skipped = run.skipped end
   db.transaction(function()
     db.exec([[UPDATE feed_runs SET status = ?, moved_to = coalesce(?, moved_to), rows = ?, import_id = ?,
       counts = ?, error = ?, finished_at = ? WHERE id = ?]], status, fields.moved_to, fields.rows or run.rows or 0,
-      fields.import_id or run.import_id, json.encode(fields.counts or {}), fields.error, now, run.id)
-    local counts = fields.counts or {}
+      fields.import_id or run.import_id, json.encode(fields.counts), fields.error, now, run.id)
+    local counts = fields.counts
     audit.record{ action = status == "done" and "sftp.run" or "sftp.run_failed", actor_label = "SFTP import",
       target_type = "feed_run", target_id = run.id, target_label = run.file,
       details = { file = run.file, moved_to = fields.moved_to, trigger = run.trigger, rows = fields.rows,
         import_id = fields.import_id, created = counts.created, updated = counts.updated,
-        deactivated = counts.deactivated, problems = counts.problems, error = fields.error } }
+        deactivated = counts.deactivated, skipped = counts.skipped, problems = counts.problems, error = fields.error } }
     if status == "failed" then tell_tech_admins(run, fields.error) end
   end)
   return M.run(run.id)
@@ -321,15 +329,19 @@ local function run_once(trigger, started_by)
     require("core.log").error("sftp import: " .. why)
     return nil
   end
-  local name, st = newest(folder, pattern)
+  local name, st, older = newest(folder, pattern)
   if not name then return nil end
   local now = clock.now()
+  -- older files are out of date once a newer one is there: they move to skipped/, never read
+  local skipped = 0
+  for _, o in ipairs(older) do if pcall(move, folder, o, "skipped", now) then skipped = skipped + 1 end end
   local owner_id = settings.get("sftp.owner_id")
   local run = db.transaction(function()
     local id = db.insert([[INSERT INTO feed_runs(trigger, started_by, owner_id, file, bytes, status, started_at)
       VALUES(?,?,?,?,?, 'running', ?)]], trigger, started_by, owner_id ~= 0 and owner_id or nil, name, st.size, now)
     return M.run(id)
   end)
+  run.skipped = skipped
   local function refuse(reason, rows, counts)
     local ok, moved = pcall(move, folder, name, "failed", now)
     if not ok then reason = reason .. " The file stays where it is: " .. (errors.is(moved) and moved.message or tostring(moved)) end
