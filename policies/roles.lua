@@ -20,8 +20,8 @@ return {
       .. "can change reporting lines, which the assistant role does not include." },
   { section = "User management", action = "users.sftp", label = "SFTP setup",
     hr_admin = false, hr_assistant = false, tech_admin = true,
-    why = "Setting up the automated SFTP user feed is an integration: Tech Admin work. It needs server keys "
-      .. "and hosts, nothing an HR role needs." },
+    why = "Setting up the automated SFTP user feed is an integration: Tech Admin work. It names a folder on "
+      .. "the Candor server that the company's SFTP server writes to, nothing an HR role needs." },
   { section = "User management", action = "users.send_password_reset", label = "Send password reset instructions",
     hr_admin = true, hr_assistant = false, tech_admin = true,
     why = "The mail goes to the person's own address, so whoever sends it never learns a password: helping "

@@ -10,6 +10,7 @@ local dates = require "lib.dates"
 local errors = require "lib.errors"
 local events = require "lib.events"
 local access = require "services.access"
+local settings = require "services.settings"
 local delivery = require "services.delivery"
 local event_feed = require "services.event_feed"
 local webhooks = require "services.webhooks"
@@ -173,6 +174,7 @@ local function page_routes(r)
     handler = function(req)
       return page.render(req, "admin_integrations", helpers{ title = "Integrations", mail = delivery.get_settings(),
         webhooks = webhooks.list(), hooks = hooks.list(), can_tokens = access.can(req.user, "admin.api_tokens"),
+        can_sftp = access.can(req.user, "users.sftp"), sftp_on = settings.get("sftp.enabled"),
         network = event_feed.network() }, { nav = "admin" })
     end }
 

@@ -27,7 +27,7 @@ local function tiles(client)
 end
 
 -- Not built yet: the same for every role.
-local NOT_BUILT = { "users.sftp",
+local NOT_BUILT = {
   "admin.design",
   "admin.xml_export" }
 
@@ -53,7 +53,7 @@ t.test("the super user: everything Candor has is a link, and every link opens", 
   local tl = tiles(priya)
   for _, a in ipairs({ "users.send_password_reset", "users.deactivate", "users.delete", "users.set_password",
       "users.change_manager", "review_cycles.delete", "reviews.read", "reviews.export_excel", "admin.impersonate",
-      "roles.grant_tech_admin", "admin.security", "admin.user_settings", "workflows.edit", "users.import",
+      "roles.grant_tech_admin", "admin.security", "admin.user_settings", "workflows.edit", "users.import", "users.sftp",
       "praise.platforms", "praise.badges", "praise.wall", "praise.moderate", "praise.unveil_anonymous",
       "feedback_cycles.manage", "feedback_cycles.delete", "feedback.read", "feedback.export_pdf",
       "objective_cycles.manage", "objectives.nudge", "objectives.read_protected", "objective_cycles.delete",
@@ -81,6 +81,7 @@ t.test("an HR Admin: people and review actions are links; Tech Admin work says s
   t.eq(tl["admin.features"].href, "/admin/features")
   expect(tl, "admin.security", "locked", "Needs Tech Admin")
   expect(tl, "admin.api_tokens", "locked", "Needs Tech Admin")
+  expect(tl, "users.sftp", "locked", "Needs Tech Admin")
   expect(tl, "admin.impersonate", "locked", "Needs HR Admin + Tech Admin")
   for _, a in ipairs(NOT_BUILT) do expect(tl, a, "unavailable", "Not available yet") end
   every_link_opens(marcus, tl)
@@ -103,7 +104,7 @@ t.test("an HR Assistant: cycles are links; content, deleting and reporting lines
   expect(tl, "users.set_password", "locked", "Needs HR Admin")
   expect(tl, "users.change_manager", "locked",
     "Needs HR Admin or HR Assistant (when “Allow HR Assistants to pick a person's manager” is on)")
-  expect(tl, "users.sftp", "unavailable", "Not available yet")
+  expect(tl, "users.sftp", "locked", "Needs Tech Admin")
   for _, a in ipairs({ "praise.badges", "praise.platforms", "praise.wall", "praise.moderate",
       "objectives.read_protected", "objective_cycles.delete" }) do
     expect(tl, a, "locked", "Needs HR Admin")
@@ -147,7 +148,7 @@ t.test("a Tech Admin: integrations and security are links; HR work needs HR Admi
   expect(tl, "praise.wall", "locked", "Needs HR Admin")
   expect(tl, "praise.platforms", "locked", "Needs HR Admin")
   expect(tl, "admin.design", "unavailable", "Not available yet")
-  expect(tl, "users.sftp", "unavailable", "Not available yet")
+  expect(tl, "users.sftp", "open")
   for _, a in ipairs(NOT_BUILT) do expect(tl, a, "unavailable", "Not available yet") end
   every_link_opens(tom, tl)
 end)
