@@ -388,8 +388,7 @@ local function run_once(trigger, started_by)
       .. " Nothing was imported." })
   end
   -- 4. the import, run here (the job planned with it resumes it if Candor stops meanwhile)
-  local started, report2, import_id = pcall(import.start, actor, text, { via = "sftp", job_delay = import.LEASE,
-    actor_label = "SFTP import (" .. actor.email .. ")" })
+  local started, report2, import_id = pcall(import.start, actor, text, { via = "sftp", job_delay = import.LEASE })
   if not started or not import_id then
     local reason = not started and (errors.is(report2) and report2.message or tostring(report2))
       or "The file no longer checked out."

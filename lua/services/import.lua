@@ -602,10 +602,10 @@ end
 
 --- Checks the file and, when it has no problem, records an import and plans the job that runs it
 --- (at once, in the background). actor: a user row, or people.OPERATOR. opts: via ("api" |
---- "page" | "cli" | "sftp"), actor_label (how the record names who started it), req, progress,
---- job_delay (seconds; the command line and the SFTP feed plan the job as a fallback only, they
---- run the import themselves). Returns the report of the check and the record's
---- id (nil when the file has problems: nothing changed). 409 while another import runs.
+--- "page" | "cli" | "sftp"), req, progress, job_delay (seconds; the command line and the SFTP
+--- feed plan the job as a fallback only, they run the import themselves). Returns the report of
+--- the check and the record's id (nil when the file has problems: nothing changed). 409 while
+--- another import runs.
 function M.start(actor, text, opts)
   opts = opts or {}
   local report = M.check(actor, text, opts)
@@ -621,8 +621,7 @@ function M.start(actor, text, opts)
     local rec = { planned = planned, counts = new_counts(), notes = report.notes, problems = {}, problems_total = 0 }
     local new_id = db.insert([[INSERT INTO imports(created_by, actor_label, via, status, csv, rows, phase, done, total,
         report, created_at, updated_at) VALUES(?,?,?, 'running', ?, ?, 'people', 0, 0, ?, ?, ?)]],
-      actor.id, opts.actor_label or actor.operator and "command line" or (actor.email or actor.name), opts.via or "api",
-      text, report.rows,
+      actor.id, actor.operator and "command line" or (actor.email or actor.name), opts.via or "api", text, report.rows,
       json.encode(rec), now, now)
     require("app").schedule(now + (opts.job_delay or 0), M.JOB, { import_id = new_id }, "import:" .. new_id)
     audit.record{ action = "users.import_started", actor = actor, req = opts.req, target_type = "import",
