@@ -71,7 +71,7 @@ end
 --- (settings.datetime, with from and to); a new zone or send hour re-plans the dated mails.
 --- Returns the changes { name = { from =, to = } }. Call inside a transaction.
 function M.save(actor, input, req)
-  local values, problems, changed = {}, {}, {}
+  local values, problems = {}, {}
   for _, s in ipairs(M.SETTINGS) do
     local v = (input or {})[s.name]
     if v == "" then
@@ -82,13 +82,7 @@ function M.save(actor, input, req)
     end
   end
   if next(problems) then errors.invalid(problems) end
-  for _, s in ipairs(M.SETTINGS) do
-    local v = values[s.name]
-    if v ~= nil and v ~= settings.get(s.key) then
-      changed[s.name] = { from = settings.get(s.key), to = v }
-      settings.set(s.key, v, actor.id)
-    end
-  end
+  local changed = settings.set_named(M.SETTINGS, values, actor.id)
   if next(changed) then
     audit.record{ action = "settings.datetime", actor = actor, req = req, details = { changed = changed } }
   end

@@ -196,15 +196,9 @@ function M.save(actor, input, req)
     if why then problems.folder = why end
   end
   if next(problems) then errors.invalid(problems) end
-  local changed = {}
+  local changed
   db.transaction(function()
-    for _, s in ipairs(M.SETTINGS) do
-      local v = values[s.name]
-      if v ~= nil and v ~= settings.get(s.key) then
-        changed[s.name] = { from = settings.get(s.key), to = v }
-        settings.set(s.key, v, actor.id)
-      end
-    end
+    changed = settings.set_named(M.SETTINGS, values, actor.id)
     local owner_changed = settings.get("sftp.owner_id") ~= actor.id
     if next(changed) or owner_changed then
       settings.set("sftp.owner_id", actor.id, actor.id)

@@ -87,6 +87,20 @@ function M.switches(list)
   return out
 end
 
+--- Stores the values by name (list as above; values checked by the caller, nil ones skipped)
+--- that differ from the current ones. Returns the changes by name ({ from =, to = }).
+function M.set_named(list, values, actor_id)
+  local changed = {}
+  for _, s in ipairs(list) do
+    local v = values[s.name]
+    if v ~= nil and v ~= M.get(s.key) then
+      changed[s.name] = { from = M.get(s.key), to = v }
+      M.set(s.key, v, actor_id)
+    end
+  end
+  return changed
+end
+
 --- Writes on/off settings from input (list as above; input[name] true or false, missing ones
 --- stay): all or none, 422 naming each value that is not a boolean; a change is audited as
 --- action (with from and to). Returns the changes by name ({ from =, to = }).

@@ -336,8 +336,9 @@ test('phone: the outbox, a mail, bounces and the mail server fit a phone', async
   await walk(ctx, ['/admin/outbox', { path: (f) => f.mail, name: 'mail' }, '/admin/bounces', '/admin/mail-server']);
 });
 
-test('phone: the integrations overview, webhooks and hooks fit a phone', async (ctx) => {
-  await walk(ctx, ['/admin/integrations', '/admin/webhooks', '/admin/webhooks/new', '/admin/hooks', '/admin/hooks/new']);
+test('phone: the integrations overview, webhooks, hooks and SFTP setup fit a phone', async (ctx) => {
+  await walk(ctx, ['/admin/integrations', '/admin/webhooks', '/admin/webhooks/new', '/admin/hooks', '/admin/hooks/new',
+    '/admin/integrations/sftp']);
 });
 
 test('phone: praise, messages and their administration fit a phone', async (ctx) => {
