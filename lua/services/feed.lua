@@ -50,6 +50,9 @@ M.MAX_SHARE = 0.2
 M.MAX_BYTES = 64 * 1024 * 1024
 --- Who the feed names when it keeps a field.
 M.NAME = "the automatic SFTP import"
+--- What a run cut off by a stop of Candor says (found at the next run).
+M.CUT_OFF = "Candor stopped during this run. The file had moved already and is not read again; its import "
+  .. "resumes by itself (see the import), but nobody was deactivated by this run."
 --- The profile fields the file carries (the feed keeps them while it is on).
 M.KEPT = { "name", "email", "job_title", "department", "location", "hire_date", "manager_id" }
 
@@ -323,9 +326,14 @@ local function run_once(trigger, started_by)
     require("core.log").error("sftp import: " .. why)
     return nil
   end
+  local now = clock.now()
+  -- runs are one at a time (the job's lane): one still "running" was cut off when Candor stopped
+  db.transaction(function()
+    db.exec([[UPDATE feed_runs SET status = 'failed', finished_at = ?, error = ? WHERE status = 'running']], now,
+      M.CUT_OFF)
+  end)
   local name, st, older = newest(folder, pattern)
   if not name then return nil end
-  local now = clock.now()
   -- older files are out of date once a newer one is there: they move to skipped/, never read
   local skipped = 0
   for _, o in ipairs(older) do if pcall(move, folder, o, "skipped", now) then skipped = skipped + 1 end end
