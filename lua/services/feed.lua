@@ -10,7 +10,7 @@
 --   1. the check (import.check, the dry run) with the rights of the feed's owner: the Tech Admin
 --      who saved the settings last. A file that does not check out changes nothing.
 --   2. who would be deactivated: employees (never guests) not deactivated whose email is not in
---      the file, never the owner. A file with no people, or one that would deactivate more than
+--      the file, never the owner nor the Tech Admin who asked for the run. A file with no people, or one that would deactivate more than
 --      M.MAX_SHARE of the employees not deactivated, is refused: nothing changes.
 --   3. the file moves to done/ (failed/ for a refused file) under the folder, its name prefixed
 --      with the run's time, before anything is imported: a file is never read twice. Older
@@ -235,8 +235,9 @@ function M.run(id)
 end
 
 -- The employees the file would deactivate: not deactivated, not guests, email not in the file,
--- never the owner. Returns the list of { id, email } and the number of employees not deactivated.
-local function missing(emails, owner_id)
+-- never those in `keep` (id -> true: the owner, whoever asked for the run). Returns the list of
+-- { id, email } and the number of employees not deactivated.
+local function missing(emails, keep)
   local out, base = {}, 0
   local after = 0
   repeat
@@ -245,7 +246,7 @@ local function missing(emails, owner_id)
     for _, u in ipairs(page) do
       base = base + 1
       after = u.id
-      if not emails[u.email:lower()] and u.id ~= owner_id then out[#out + 1] = u end
+      if not emails[u.email:lower()] and not keep[u.id] then out[#out + 1] = u end
     end
   until #page < 5000
   return out, base
@@ -371,7 +372,7 @@ local function run_once(trigger, started_by)
     local emails = file_emails(text)
     if not emails then return refuse("Candor cannot read the emails of the file; nothing changed.", report.rows) end
     local base
-    gone, base = missing(emails, actor.id)
+    gone, base = missing(emails, { [actor.id] = true, [started_by or 0] = true })
     if #gone > 0 and #gone > base * M.MAX_SHARE then
       return refuse(("The file would deactivate %d of %d employees (more than %d%%): that looks like an incomplete "
         .. "file, so nothing was imported or deactivated. Check the file; to deactivate that many people, do it "
