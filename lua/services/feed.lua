@@ -25,6 +25,7 @@
 local fs = require "core.fs"
 local clock = require "core.clock"
 local db = require "lib.db"
+local pacing = require "lib.pacing"
 local json = require "lib.json"
 local util = require "lib.util"
 local dates = require "lib.dates"
@@ -412,7 +413,12 @@ local function run_once(trigger, started_by)
   end
   -- 5. the deactivations, each with the check of the one-by-one action
   local problems = {}
+  local over = pacing.slice(import.SLICE_MS)
   for _, u in ipairs(gone) do
+    if over() then -- each is its own transaction: the loop serves others between a few of them
+      pacing.pause()
+      over = pacing.slice(import.SLICE_MS)
+    end
     local done, e = pcall(people.set_status, actor, u.id, "deactivate")
     if done then
       counts.deactivated = counts.deactivated + 1

@@ -128,3 +128,30 @@ t.test("the admin overview links SFTP setup for Tech Admins and shows HR Admins 
   end
   t.not_contains(t.status(marcus:get("/admin"), 200).body, 'href="/admin/integrations/sftp"')
 end)
+
+t.test("the settings page and API cost the same number of queries with 1 run or 20", function()
+  local dir = F.folder()
+  F.reset()
+  local tom = t.login(demo.email("tom"))
+  F.put(tom, { folder = dir })
+  local function add_runs(n)
+    for _ = 1, n do
+      db.exec([[INSERT INTO feed_runs(trigger, owner_id, file, status, rows, counts, started_at, finished_at)
+        VALUES('schedule', ?, 'x.csv', 'done', 3, '{"created":1}', 1, 2)]], P.tom.id)
+    end
+  end
+  local function cost()
+    return t.count_queries(function()
+      t.status(tom:get("/api/integrations/sftp"), 200)
+      t.status(tom:get("/admin/integrations/sftp"), 200)
+    end)
+  end
+  add_runs(1)
+  cost()
+  local one = cost()
+  add_runs(19)
+  t.eq(cost(), one)
+  t.eq(#F.get(tom).runs, 20)
+  db.exec("DELETE FROM feed_runs")
+  F.cleanup()
+end)
