@@ -84,6 +84,9 @@ function M.enabled() return settings.get("sftp.enabled") == true end
 
 -- ------------------------------------------------------------------ the folder
 
+-- The words of a core.fs error ({ code, message }).
+local function fs_why(err) return type(err) == "table" and tostring(err.message) or tostring(err) end
+
 --- Why folder cannot be the drop folder (nil when it can): it must be an absolute path to an
 --- existing folder this process may read, enter and write (the processed files move into it).
 function M.folder_problem(folder)
@@ -119,7 +122,7 @@ end
 -- names of the other matching files; nil when there is none.
 local function newest(folder, pattern)
   local names, err = fs.list(folder)
-  if not names then errors.conflict("Candor cannot read the folder: " .. tostring(err)) end
+  if not names then errors.conflict("Candor cannot read the folder: " .. fs_why(err)) end
   local best, best_st, all = nil, nil, {}
   for _, name in ipairs(names) do
     if M.matches(pattern, name) then
@@ -140,7 +143,7 @@ end
 -- Moves folder/name into folder/sub/ with the run's time in front; returns the new relative path.
 local function move(folder, name, sub, at)
   local ok, err = fs.mkdir(folder .. "/" .. sub, 0750)
-  if not ok then error(errors.new(409, "conflict", "Candor cannot create " .. sub .. "/: " .. tostring(err)), 0) end
+  if not ok then error(errors.new(409, "conflict", "Candor cannot create " .. sub .. "/: " .. fs_why(err)), 0) end
   local base = name:match("[^/]+$")
   local stamp = os.date("!%Y%m%dT%H%M%SZ", at)
   if base:find("^%d%d%d%d%d%d%d%dT%d%d%d%d%d%dZ%-") then stamp = nil end -- moved once already
@@ -150,7 +153,7 @@ local function move(folder, name, sub, at)
     target = ("%s/%d-%s"):format(sub, n, (stamp and (stamp .. "-") or "") .. base)
   end
   ok, err = fs.rename(folder .. "/" .. name, folder .. "/" .. target)
-  if not ok then error(errors.new(409, "conflict", "Candor cannot move the file: " .. tostring(err)), 0) end
+  if not ok then error(errors.new(409, "conflict", "Candor cannot move the file: " .. fs_why(err)), 0) end
   return target
 end
 
@@ -357,7 +360,7 @@ local function run_once(trigger, started_by)
     return refuse(("The file is bigger than %d MiB."):format(M.MAX_BYTES // (1024 * 1024)))
   end
   local text, rerr = fs.read(folder .. "/" .. name)
-  if not text then return refuse("Candor cannot read the file: " .. tostring(rerr)) end
+  if not text then return refuse("Candor cannot read the file: " .. fs_why(rerr)) end
   -- 1. the check
   local report = import.check(actor, text)
   if not report.ok then
