@@ -114,7 +114,7 @@ end
 
 t.test("a body that is not a JSON object, or sent as another type, is a 4xx wherever a body is read", function()
   local priya = t.login(demo.email("priya"))
-  local read = false
+  local read
   local body = web.body
   web.body = function(req) read = true; return body(req) end
   local before, wrong = state(), {}
