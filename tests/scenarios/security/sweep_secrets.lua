@@ -81,7 +81,10 @@ t.test("a password reset answers alike for an address nobody has, and mails only
   t.eq(#t.outbox(), before + 1)
   local page_real = t.client():form("/password/forgot", { email = demo.email("omar") })
   local page_nobody = t.client():form("/password/forgot", { email = "nobody.here@northwind.example" })
-  t.eq(page_real.status, 303, "the page form answers")
+  t.eq(page_real.status, 200, "the page form answers")
   t.eq(page_nobody.status, page_real.status)
-  t.eq(page_nobody.headers.location, page_real.headers.location)
+  local function text(res, email)
+    return (res.body:gsub(email:gsub("%p", "%%%0"), "EMAIL"):gsub('name="csrf%-token" content="[^"]*"', ""))
+  end
+  t.eq(text(page_nobody, "nobody.here@northwind.example"), text(page_real, demo.email("omar")))
 end)
