@@ -12,26 +12,8 @@ local web = require "lib.web"
 
 local P = t.demo()
 
-local VOLATILE = { form_states = true, sessions = true, signin_throttle = true, audit_log = true,
-  audit_action_counts = true, sqlite_stat1 = true, trusted_browsers = true }
-local function state()
-  local parts = {}
-  for _, tbl in ipairs(db.column("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")) do
-    if not VOLATILE[tbl] then
-      local rows = {}
-      for _, row in ipairs(db.query('SELECT * FROM "' .. tbl .. '"')) do
-        local keys, cells = {}, {}
-        for k in pairs(row) do keys[#keys + 1] = k end
-        table.sort(keys)
-        for _, k in ipairs(keys) do cells[#cells + 1] = k .. "=" .. tostring(row[k]) end
-        rows[#rows + 1] = table.concat(cells, ",")
-      end
-      table.sort(rows)
-      parts[#parts + 1] = tbl .. ":" .. table.concat(rows, ";")
-    end
-  end
-  return table.concat(parts, "\n")
-end
+local sweep = dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "sweep_lib.lua")
+local state = sweep.state
 
 -- Every state-changing route with its parameters filled (existing objects where the id is a
 -- person's: Mia; 1 otherwise, which exists for most kinds after the samples below).
