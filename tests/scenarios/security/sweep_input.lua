@@ -132,3 +132,20 @@ t.test("asking for a password reset needs an email address as text", function()
   t.status(stranger:post("/api/password/forgot", {}), 422)
   t.status(stranger:post("/api/password/forgot", { email = "nobody@northwind.example" }), 202)
 end)
+
+t.test("after signing in, ?next= only ever leads to a path on this site, and no header is broken", function()
+  local evil = { "https://evil.example/", "//evil.example/", "/\\evil.example", "/%0d%0aSet-Cookie:%20x=1",
+    "/home\r\nSet-Cookie: x=1", "javascript:alert(1)", "/\t/evil.example", " /home" }
+  for _, next_url in ipairs(evil) do
+    local c = t.client()
+    c:get("/")
+    local res = c:form("/signin", { email = demo.email("zoe"), password = t.DEMO_PASSWORD, next = next_url })
+    t.status(res, 303, next_url)
+    t.eq(res.headers.location, "/home", next_url)
+  end
+  -- and a local one is kept
+  local c = t.client()
+  c:get("/")
+  t.eq(c:form("/signin", { email = demo.email("zoe"), password = t.DEMO_PASSWORD, next = "/objectives?tab=mine" })
+    .headers.location, "/objectives?tab=mine")
+end)
