@@ -292,3 +292,43 @@ t.test("the sweep can fail: the people concerned read the text, and their writes
   t.status(tyler:put("/api/feedback/requests/" .. W.nomination .. "/answers", { q1 = "canary-360-answer, again" }), 200)
   t.neq(state(), before, "an allowed write changes the state")
 end)
+
+-- The lists and searches (routes without an id), with the filters a curious caller would try:
+-- no viewer above finds the confidential text through them either.
+local FILTERS = { "", "?q=canary", "?all=1", "?include_private=1", "?visibility=private", "?kind=note",
+  "?kind=feedback", "?audience=managers", "?status=draft" }
+for _, name in ipairs({ "user_id", "owner_id", "about_id", "person_id", "reviewee_id", "recipient_id",
+  "author_id", "manager_id", "with_id" }) do
+  FILTERS[#FILTERS + 1] = "?" .. name .. "=" .. P.mia.id
+end
+FILTERS[#FILTERS + 1] = "?about_id=" .. P.zoe.id
+FILTERS[#FILTERS + 1] = "?owner_id=" .. P.ethan.id
+
+local function lists_show_nothing(who, c)
+  local wrong, read = {}, 0
+  for _, r in ipairs(app.router:routes()) do
+    if r.method == "GET" and not r.path:find("{", 1, true) and r.path ~= "/api/session/2fa/setup" then
+      for _, filter in ipairs(FILTERS) do
+        local res = c:get(r.path .. filter)
+        if res.status == 200 then read = read + 1 end
+        for _, canary in ipairs(CANARIES) do
+          if res.body:find(canary, 1, true) then wrong[#wrong + 1] = ("%s%s shows %q"):format(r.path, filter, canary) end
+        end
+      end
+    end
+  end
+  if #wrong > 0 then t.fail(who .. ":\n  " .. table.concat(wrong, "\n  ")) end
+  return read
+end
+
+t.test("no list or search shows the confidential text to those refused it, whatever the filter", function()
+  for _, key in ipairs({ "felix", "omar", "emma", "lena" }) do
+    t.ok(lists_show_nothing(key, t.login(demo.email(key))) > 100, key .. " read pages")
+  end
+  lists_show_nothing("guest", t.login(GUEST))
+  lists_show_nothing("signed out", t.client())
+end)
+
+t.test("the list sweep can fail: Lucas finds his own private note through a list", function()
+  t.no(pcall(lists_show_nothing, "lucas", t.login(demo.email("lucas"))))
+end)
