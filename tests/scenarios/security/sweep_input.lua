@@ -158,3 +158,20 @@ t.test("after signing in, ?next= only ever leads to a path on this site, and no 
   t.eq(c:form("/signin", { email = demo.email("zoe"), password = t.DEMO_PASSWORD, next = "/objectives?tab=mine" })
     .headers.location, "/objectives?tab=mine")
 end)
+
+t.test("an export's file name never breaks its header, whatever the cycle is called", function()
+  local hr = t.login(demo.email("marcus"))
+  for _, name in ipairs({ 'Q"1; filename=evil.exe', "Spring\r\nX-Evil: 1", "Ünïcode ✓ review / 2026\\..\\x" }) do
+    local res = hr:post("/api/cycles", { name = name, start_date = "2026-01-05", self_due = "2026-01-19",
+      manager_due = "2026-02-02", sign_due = "2026-02-16" })
+    if res.status == 201 then
+      local cd = t.status(hr:get("/api/cycles/" .. res.json.id .. "/export.xlsx"), 200).headers["content-disposition"]
+      t.no(cd:find("[\r\n]"), name .. ": no line break")
+      t.match(cd, '^attachment; filename="[%w%._%-]+"', name)
+      local _, names = cd:gsub("filename=", "")
+      t.eq(names, 1, name .. ": one file name")
+    else
+      t.eq(res.status, 422, name .. ": refused as bad input")
+    end
+  end
+end)
