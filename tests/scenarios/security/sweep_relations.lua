@@ -106,3 +106,24 @@ t.test("a signed-out browser is refused every route that needs someone signed in
   end
   if #wrong > 0 then t.fail("not refused:\n  " .. table.concat(wrong, "\n  ")) end
 end)
+
+t.test("an HR Admin reads no word of their own manager's review by any path: page, API, PDF, ratings, lists", function()
+  local hr = t.login(demo.email("marcus")) -- HR Admin, reports to Priya
+  local c = t.status(hr:post("/api/cycles", { name = "Leaders", start_date = "2026-01-05", self_due = "2026-01-19",
+    manager_due = "2026-02-02", sign_due = "2026-02-16" }), 201).json.id
+  t.status(hr:post("/api/cycles/" .. c .. "/reviewees", { user_ids = { P.priya.id } }), 200)
+  t.status(hr:post("/api/cycles/" .. c .. "/start"), 200)
+  local review = db.value("SELECT id FROM reviews WHERE reviewee_id = ? AND cycle_id = ?", P.priya.id, c)
+  local olivia = t.login(demo.email("olivia"))
+  t.status(olivia:put("/api/reviews/" .. review .. "/answers/manager", { q1 = "canary-of-priya", q4 = 2, q6 = "Grow" }), 200)
+  t.status(olivia:post("/api/reviews/" .. review .. "/share"), 200)
+  for _, path in ipairs({ "/api/reviews/" .. review, "/reviews/" .. review, "/api/reviews/" .. review .. "/pdf",
+    "/reviews/" .. review .. "/pdf", "/api/cycles/" .. c, "/cycles/" .. c, "/cycles/" .. c .. "/reviewees",
+    "/api/cycles/" .. c .. "/reviewees", "/people/" .. P.priya.id, "/api/reviews", "/home", "/team" }) do
+    t.not_contains(hr:get(path).body, "canary-of-priya", path)
+  end
+  t.eq(t.status(hr:get("/api/cycles/" .. c .. "/ratings"), 200).json.total, 0, "her rating is not counted for him")
+  t.eq(t.status(t.login(demo.email("priya")):get("/api/cycles/" .. c .. "/ratings"), 200).json.total, 1,
+    "Priya reads her shared review, so it counts for her")
+  t.contains(t.status(olivia:get("/api/reviews/" .. review), 200).body, "canary-of-priya", "her writer reads it")
+end)
