@@ -2,7 +2,8 @@
 -- the line no longer reads what the line gave them (protected objectives, managers-only praise),
 -- and the new manager does at once. Nobody changes their own line. An API token acts as its
 -- creator is now (locked or deactivated: refused). Guests and signed-out browsers are refused
--- every route that is not theirs, with or without an id.
+-- every route that is not theirs, with or without an id. An HR Admin reads nothing of a review
+-- above them, whatever the path.
 local t = require "testing"
 local demo = require "demo"
 local app = require "app"
