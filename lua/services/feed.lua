@@ -142,7 +142,7 @@ end
 
 -- Moves folder/name into folder/sub/ with the run's time in front; returns the new relative path.
 local function move(folder, name, sub, at)
-  local ok, err = fs.mkdir(folder .. "/" .. sub, 0750)
+  local ok, err = fs.mkdir(folder .. "/" .. sub, 488) -- 0750
   if not ok then error(errors.new(409, "conflict", "Candor cannot create " .. sub .. "/: " .. fs_why(err)), 0) end
   local base = name:match("[^/]+$")
   local stamp = os.date("!%Y%m%dT%H%M%SZ", at)

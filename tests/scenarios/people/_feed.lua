@@ -12,7 +12,7 @@ local F = {}
 --- A new empty drop folder; F.cleanup() removes it with everything in it.
 function F.folder()
   local dir = "/tmp/candor-feed-" .. crypto.hex(crypto.random(6))
-  assert(fs.mkdir(dir, 0700))
+  assert(fs.mkdir(dir, 448)) -- 0700
   F.dirs = F.dirs or {}
   F.dirs[#F.dirs + 1] = dir
   return dir
@@ -42,7 +42,7 @@ end
 
 --- Writes a file into dir, with mtime pushed to `age` seconds ago when given.
 function F.write(dir, name, text)
-  assert(fs.write(dir .. "/" .. name, text, 0600))
+  assert(fs.write(dir .. "/" .. name, text, 384)) -- 0600
 end
 
 --- A people file: every employee not deactivated as they are now (so nothing changes), minus the

@@ -293,3 +293,14 @@ t.test("when the file cannot be moved out of the way, nothing is imported and th
   t.same(F.files(dir), { "done", "people.csv" }, "the file stays for the next run")
   F.cleanup()
 end)
+
+t.test("the done/ folder Candor makes is at most rwxr-x--- (Lua has no octal literals: 0750 would be 750)", function()
+  local fs = require "core.fs"
+  local tom, dir = setup()
+  F.write(dir, "people.csv", F.file())
+  t.eq(F.run(tom).status, "done")
+  local mode = fs.stat(dir .. "/done").mode
+  t.eq(mode & 448, 448, "the owner may read, write and enter it")
+  t.eq(mode & ~488, 0, "nothing beyond 0750 (no sticky bit, nothing for others)")
+  F.cleanup()
+end)
