@@ -33,13 +33,14 @@ static int l_mkdir(lua_State *L)
 	return 1;
 }
 
-/** fs.stat(path) -> {kind="file"|"dir"|"other", size=, mtime=, mode=} or nil */
+/** fs.stat(path) -> {kind="file"|"dir"|"other", size=, mtime=, mode=, dev=, ino=} or nil (dev and
+ * ino tell whether two paths are the same file, links followed) */
 static int l_stat(lua_State *L)
 {
 	struct stat st;
 	if (stat(luaL_checkstring(L, 1), &st) != 0)
 		return 0;
-	lua_createtable(L, 0, 4);
+	lua_createtable(L, 0, 6);
 	lua_pushstring(L, S_ISDIR(st.st_mode) ? "dir" : S_ISREG(st.st_mode) ? "file" : "other");
 	lua_setfield(L, -2, "kind");
 	lua_pushinteger(L, st.st_size);
@@ -48,6 +49,10 @@ static int l_stat(lua_State *L)
 	lua_setfield(L, -2, "mtime");
 	lua_pushinteger(L, st.st_mode & 07777);
 	lua_setfield(L, -2, "mode");
+	lua_pushinteger(L, (lua_Integer)st.st_dev);
+	lua_setfield(L, -2, "dev");
+	lua_pushinteger(L, (lua_Integer)st.st_ino);
+	lua_setfield(L, -2, "ino");
 	return 1;
 }
 

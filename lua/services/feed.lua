@@ -98,6 +98,14 @@ function M.folder_problem(folder)
   local st = fs.stat(folder)
   if not st then return "There is no folder " .. folder .. " on the Candor server." end
   if st.kind ~= "dir" then return folder .. " is not a folder." end
+  -- files in the folder are moved away: never Candor's own (its key, its database, its code)
+  local app_file = package.searchpath("app", package.path)
+  for _, own in pairs({ data = app and app.data_dir, code = app_file and app_file:match("^(.*)/[^/]+$") }) do
+    local o = fs.stat(own)
+    if o and o.dev == st.dev and o.ino == st.ino then
+      return folder .. " is one of Candor's own folders (its data or its code): choose a folder of its own for the files."
+    end
+  end
   if not fs.access(folder, "rx") then return "Candor may not read the folder " .. folder .. "." end
   if not fs.access(folder, "w") then
     return "Candor may not write into " .. folder .. " (processed files move into its done/ and failed/ folders)."

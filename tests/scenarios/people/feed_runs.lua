@@ -221,7 +221,7 @@ t.test("daily runs happen at the chosen hour of company time", function()
   F.cleanup()
 end)
 
-t.test("a folder that is missing, not a folder, relative or with .. in it is refused and nothing is saved", function()
+t.test("a folder that is missing, not a folder, relative, with .. in it or Candor's own is refused and nothing is saved", function()
   local tom, dir = setup()
   F.write(dir, "a-file.csv", "x")
   for _, case in ipairs({
@@ -229,6 +229,11 @@ t.test("a folder that is missing, not a folder, relative or with .. in it is ref
     { dir .. "/a-file.csv", "is not a folder" },
     { "relative/path", "full path" },
     { dir .. "/../etc", "without \"..\"" },
+    -- Candor's own code (its files would be moved away), whatever the path is written as
+    { (function()
+        local code = package.searchpath("app", package.path):match("^(.*)/[^/]+$")
+        return (code:sub(1, 1) == "/" and code or os.getenv("PWD") .. "/" .. code) .. "/"
+      end)(), "Candor's own folders" },
     { "", nil },
   }) do
     local res = t.status(tom:put("/api/integrations/sftp", { enabled = true, folder = case[1] }), 422)
