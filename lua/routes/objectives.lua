@@ -774,6 +774,7 @@ function M.hooks()
     e.panels[#e.panels + 1] = { title = "Your open objectives", items = items, order = 20,
       empty = open and ("No open objectives yet. %s is open: set yours by %s."):format(open.name,
         util.human_date(open.edit_until)) or "No open objectives. Set some when an objective cycle is open.",
+      empty_action = open and { label = "Set your objectives", href = "/objectives/new?cycle=" .. open.id } or nil,
       action = { label = "My objectives", href = "/objectives" } }
   end)
 

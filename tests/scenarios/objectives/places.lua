@@ -26,6 +26,7 @@ t.test("home: a to-do to set objectives while a cycle is open and you have none;
   local home = t.status(H.as("zoe"):get("/home"), 200).body
   t.contains(home, "Set your objectives for Q1 2026")
   t.contains(home, "No open objectives yet. Q1 2026 is open: set yours by", "the empty panel agrees with the to-do")
+  t.contains(home, 'href="/objectives/new?cycle=' .. q1.id .. '">Set your objectives</a>', "the empty panel leads to setting them")
   t.not_contains(home, "Set some when an objective cycle is open")
   H.objective("zoe", q1, { title = "Learn the billing code" })
   home = t.status(H.as("zoe"):get("/home"), 200).body

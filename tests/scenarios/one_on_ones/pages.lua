@@ -15,6 +15,11 @@ t.test("My meetings without any 1:1 says what a 1:1 is and how to start one", fu
   t.contains(body, "Start a 1:1")
 end)
 
+t.test("the home page without a 1:1 planned leads to starting one", function()
+  local home = t.status(H.as("omar"):get("/home"), 200).body
+  t.match(home, 'No 1:1 planned%. <a href="/meetings/new">Start one with your manager or a colleague</a>')
+end)
+
 t.test("every employee has 1:1 meetings in the navigation and Meeting in the + New menu; guests do not", function()
   local home = H.as("omar"):get("/home").body
   t.contains(home, 'href="/meetings"')
