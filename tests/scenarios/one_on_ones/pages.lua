@@ -50,6 +50,8 @@ t.test("a refused start keeps what was typed and says what is wrong; a good one 
   t.contains(page.body, "The date is in the past")
   t.contains(page.body, "Pick a colleague from the list.")
   t.eq(db.value("SELECT count(*) FROM meeting_series"), 0, "nothing created")
+  local empty = c:follow(t.status(c:form("/meetings/new", { with_id = P.lucas.id, cadence = "weekly", date = "" }), 303))
+  t.contains(empty.body, "Choose the day of the meeting.", "no date: asked for one, not for a format")
   res = t.status(c:form("/meetings/new", { with_id = P.lucas.id, title = "Mentoring ✨ with Lucas", cadence = "biweekly",
     date = "2026-01-09" }), 303)
   mid = tonumber(res.headers.location:match("^/meetings/(%d+)"))
