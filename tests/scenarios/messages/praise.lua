@@ -212,7 +212,11 @@ t.test("the form finds a colleague by name without regard to case or accents; an
   local page = zoe:follow(t.status(res, 303)).body
   t.contains(page, "Ömer Łukasz Żak has not joined Candor yet", "invited, not active: not a wrong name")
   t.contains(page, "Welcome aboard", "what was typed is kept")
+  local profile = t.status(zoe:get("/people/" .. omer.id), 200).body
+  t.not_contains(profile, "kind=praise&amp;to=" .. omer.id, "no Praise button that can only be refused")
+  t.contains(profile, "Ömer can be praised once they have joined Candor.")
   db.exec("UPDATE users SET status = 'active' WHERE id = ?", omer.id)
+  t.contains(t.status(zoe:get("/people/" .. omer.id), 200).body, "kind=praise&amp;to=" .. omer.id, "once joined: the button")
   res = t.status(zoe:form("/messages/new", { kind = "praise", recipients = "omer lukasz zak, ETHAN BROOKS",
     text = "Welcome aboard", audience = "everyone" }), 303)
   local id = tonumber(res.headers.location:match("^/messages/(%d+)$"))
