@@ -65,8 +65,8 @@ local function progress(n, total, label)
   local pct = (total and total > 0) and math.floor(100 * (n or 0) / total + 0.5) or 0
   return template.safe(('<svg class="progress-bar" viewBox="0 0 100 8" preserveAspectRatio="none" role="img" '
     .. 'aria-label="%s%d%%"><rect width="100" height="8" rx="4" fill="#eef0f4"/>'
-    .. '<rect width="%d" height="8" rx="4" fill="%s"/></svg>'):format(template.escape(label and (label .. ": ") or ""),
-    pct, pct, pct >= 100 and "#047857" or "#4338ca"))
+    .. '<rect class="%s" width="%d" height="8" rx="4" fill="%s"/></svg>'):format(template.escape(label and (label .. ": ") or ""),
+    pct, pct >= 100 and "progress-done" or "progress-fill", pct, pct >= 100 and "#047857" or "#4338ca"))
 end
 
 template.helpers.progress = progress
@@ -114,12 +114,16 @@ function M.render(req, name, data, opts)
   data.req = req
   data.user = req.user
   data.csrf = req.session and req.session.csrf or ""
+  local look = {} -- the company's name, logo, colour and sign-in text (services/design.lua)
+  events.fire("page.look", look)
+  data.look = look
   local content = template.render(name, data)
   local res = web.html(opts.status or 200, "")
   local layout = opts.layout or (req.user and "app" or "plain")
   local quick = { user = req.user, items = {} }
   if req.user and layout == "app" then events.fire("page.quick_create", quick) end
   res.body = template.render("layout_" .. layout, {
+    look = look,
     quick_create = quick.items,
     title = data.title,
     content = template.safe(content),

@@ -67,7 +67,7 @@ local function no_nul(v)
   return true
 end
 
---- Parsed JSON body (an object or array); 400 when missing or malformed, 415 on another type.
+--- Parsed JSON body (an object); 400 when missing, malformed or not an object, 415 on another type.
 function M.body(req)
   if req._json ~= nil then return req._json end
   local ct = req.headers["content-type"] or ""
@@ -75,7 +75,8 @@ function M.body(req)
     errors.raise(415, "unsupported_media_type", "Send the body as application/json.")
   end
   local v, err = json.decode(req.body)
-  if type(v) ~= "table" then
+  -- a JSON array decodes to a table too: only an object is a body ({ name = value })
+  if type(v) ~= "table" or not req.body:match("^%s*{") then
     errors.bad_request("The body is not a JSON object: " .. (err and err.message or "wrong type"))
   end
   if not no_nul(v) then errors.bad_request("The body contains NUL characters.") end

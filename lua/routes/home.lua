@@ -77,6 +77,9 @@ end
 -- The getting-started steps (services.dashboard.getting_started): label, where it is done, and
 -- who does it for those who may not.
 local STEPS = {
+  name = { label = "Give Candor your company's name and logo", href = "/admin/design",
+    note = "Mails sign with the name; pages show the logo",
+    other = "A Tech Admin sets them under Administration › Design" },
   import = { label = "Import your people", href = "/people/import", fallback = "/people",
     note = "From a CSV export of your HR system, with their managers",
     other = "An HR Admin or a Tech Admin imports them" },

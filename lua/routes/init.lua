@@ -20,6 +20,7 @@ return {
   "praise_admin",
   "features",
   "company_time",
+  "design",
   "one_on_ones",
   "objectives",
   "surveys",

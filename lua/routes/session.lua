@@ -134,7 +134,10 @@ function M.routes(r)
     handler = function(req)
       sessions.check_origin_if_browser(req)
       local input = web.body(req)
-      accounts.request_reset(type(input.email) == "string" and input.email:lower() or "", req)
+      if type(input.email) ~= "string" or input.email == "" then
+        errors.invalid({ email = "Enter your email address." })
+      end
+      accounts.request_reset(input.email:lower(), req)
       return web.json(202, { message = "If that address belongs to an account, a reset link is on its way." })
     end }
 

@@ -211,6 +211,12 @@ function M.routes(router)
       return web.json(200, { added = n, people = surveys.count_people(req.params.id) })
     end }
 
+  r:add{ method = "POST", path = "/api/surveys/{id:int}/people/remove", auth = "user", perm = "object",
+    handler = function(req)
+      local n = surveys.remove_people(req.user, req.params.id, web.body(req).user_ids, req)
+      return web.json(200, { removed = n, people = surveys.count_people(req.params.id) })
+    end }
+
   r:add{ method = "PUT", path = "/api/surveys/{id:int}/shares", auth = "user", perm = "object",
     handler = function(req)
       local s = surveys.share(req.user, req.params.id, web.body(req), req)
@@ -314,8 +320,10 @@ function M.routes(router)
       local s = surveys.get(req.user, req.params.id)
       if not s.can.manage then return web.redirect(survey_path(s.id) .. "/results") end
       local kept = page.kept(req)
+      local selected, selected_count = {}, 0
+      if s.participants == "selected" then selected, selected_count = surveys.people(s.id, 12) end
       return page.render(req, "survey_show", { title = s.title, s = s, rounds = surveys.rounds(s.id),
-        people = surveys.count_people(s.id), selected = s.participants == "selected" and surveys.people(s.id) or {},
+        people = surveys.count_people(s.id), selected = selected, selected_count = selected_count,
         shares = surveys.shares(s.id), phase_labels = surveys.PHASE_LABELS, frequency_labels = surveys.FREQUENCY_LABELS,
         kept = kept or {}, today = dates.today() }, { nav = "surveys" })
     end }
@@ -347,6 +355,9 @@ function M.routes(router)
     people = { run = function(req, f)
         return surveys.add_people(req.user, req.params.id, surveys.ids_of_emails(f.people or "", "people"), req)
       end, said = "Added." },
+    remove = { run = function(req, f)
+        return surveys.remove_people(req.user, req.params.id, surveys.ids_of_emails(f.remove or "", "remove"), req)
+      end, said = "Taken off the survey." },
     share = { run = function(req, f)
         return surveys.share(req.user, req.params.id, { user_ids = surveys.ids_of_emails(f.shared or "", "shared"),
           managers = checked(f.managers) }, req)

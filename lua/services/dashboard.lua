@@ -10,6 +10,7 @@ local access = require "services.access"
 local cycles = require "services.cycles"
 local reviews = require "services.reviews"
 local delivery = require "services.delivery"
+local settings = require "services.settings"
 
 local M = {}
 
@@ -59,15 +60,17 @@ function M.attention(user)
   return items
 end
 
---- The first steps of a new company, in order: { { step = "import" | "roles" | "mail" | "cycle",
---- done = bool, allowed = (user may do it) } }; nil once all are done. Four queries.
+--- The first steps of a new company, in order: { { step = "name" | "import" | "roles" | "mail" |
+--- "cycle", done = bool, allowed = (user may do it) } }; nil once all are done. Four queries.
 function M.getting_started(user)
   -- whether there is more than one employee: stop counting at two
   local employees = db.value([[SELECT count(*) FROM (SELECT 1 FROM users WHERE kind = 'employee'
     AND status <> 'deactivated' LIMIT 2)]])
   local role_holders = db.value("SELECT count(DISTINCT user_id) FROM user_roles")
   local any_cycle = db.value("SELECT EXISTS (SELECT 1 FROM cycles)") == 1
+  local named = settings.get("company.name") ~= settings.schema["company.name"].default
   local steps = {
+    { step = "name", done = named, allowed = access.can(user, "admin.design") },
     { step = "import", done = employees > 1, allowed = access.can(user, "users.import") },
     { step = "roles", done = role_holders > 1, allowed = access.can(user, "roles.grant_hr_assistant") },
     { step = "mail", done = delivery.configured(), allowed = access.can(user, "admin.integrations") },

@@ -2,6 +2,7 @@
 return {
   "settings",
   "company_time",
+  "design",
   "access",
   "features",
   "people",

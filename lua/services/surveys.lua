@@ -20,7 +20,7 @@
 -- Life cycle: draft -> scheduled (launched; the first round opens on starts_on) -> running (rounds
 -- open and close by the clock: services/survey_timeline.lua) -> ended (the last round of a "once"
 -- survey closed, or HR ended it early). Events (docs/events.md): survey.created / updated /
--- launched / ended / deleted / people_added / shared, survey_round.opened / invited / closed.
+-- launched / ended / deleted / people_added / people_removed / shared, survey_round.opened / invited / closed.
 local clock = require "core.clock"
 local crypto = require "core.crypto"
 local db = require "lib.db"
@@ -198,10 +198,14 @@ function M.count_people(id)
   return db.value(("SELECT count(*) FROM users u, surveys s WHERE s.id = ? AND %s"):format(M.PARTICIPANT_SQL), id)
 end
 
---- The selected people of survey id: { id, name, job_title, department } by name (one query).
-function M.people(id)
-  return db.query([[SELECT u.id, u.name, u.job_title, u.department, u.status FROM survey_people p
-    JOIN users u ON u.id = p.user_id WHERE p.survey_id = ? ORDER BY u.name COLLATE NOCASE, u.id]], id)
+--- The first limit (default 12) selected people of survey id by name: { id, name, email, job_title,
+--- department, status }, and how many are selected in all (one query).
+function M.people(id, limit)
+  local rows = db.query([[SELECT u.id, u.name, u.email, u.job_title, u.department, u.status,
+      count(*) OVER () AS total FROM survey_people p
+    JOIN users u ON u.id = p.user_id WHERE p.survey_id = ? ORDER BY u.name COLLATE NOCASE, u.id LIMIT ?]], id,
+    limit or 12)
+  return rows, rows[1] and rows[1].total or 0
 end
 
 --- The people the results are shared with by name (one query).
@@ -558,7 +562,7 @@ function M.add_people(actor, id, ids, req)
   if s.phase == "ended" then errors.conflict("The survey has ended.") end
   local r, errs = schema.validate({ type = "array", elements = { type = "integer" }, len_min = 1, unique = true,
     len_max = 100000, label = "The people" }, ids, { coerce = true, messages = schema.SENTENCES })
-  if not r then errors.invalid({ people_ids = errs[1].message }) end
+  if not r then errors.invalid({ people_ids = errs and errs[1].message or "Pick at least one person." }) end
   local fields = {}
   check_people(r, "people_ids", fields)
   if next(fields) then errors.invalid(fields, "Nobody was added: some people cannot take part.") end
@@ -579,6 +583,45 @@ function M.add_people(actor, id, ids, req)
       events.fire("survey_round.invited", { survey_id = s.id, round_id = open.id, user_ids = new })
     end
     return #new
+  end)
+end
+
+--- Takes people off a survey of selected participants: they are asked in no later round, and an
+--- invitation of the open round they have not answered goes (one they answered stays: the answer
+--- is anonymous and counts). The last person cannot go: end the survey instead. Ids of people who
+--- do not take part are refused, nothing changes. Returns how many were taken off.
+function M.remove_people(actor, id, ids, req)
+  local s = for_change(actor, id)
+  if s.participants ~= "selected" then
+    errors.conflict("Everyone takes part in this survey: choose selected people to take anyone off.")
+  end
+  if s.phase == "ended" then errors.conflict("The survey has ended.") end
+  local r, errs = schema.validate({ type = "array", elements = { type = "integer" }, len_min = 1, unique = true,
+    len_max = 100000, label = "The people" }, ids, { coerce = true, messages = schema.SENTENCES })
+  if not r then errors.invalid({ people_ids = errs and errs[1].message or "Pick at least one person." }) end
+  return db.transaction(function()
+    local rj = json.encode(r)
+    local outside = db.query([[SELECT j.value AS id, u.name FROM json_each(?) j LEFT JOIN users u ON u.id = j.value
+      WHERE j.value NOT IN (SELECT user_id FROM survey_people WHERE survey_id = ?) ORDER BY u.name LIMIT 6]], rj, s.id)
+    if #outside > 0 then
+      local names = util.map(outside, function(u) return u.name or ("#" .. u.id) end)
+      errors.invalid({ people_ids = ("%s %s not take part in this survey."):format(
+        table.concat(names, ", ", 1, math.min(#names, 5)) .. (#names > 5 and " and others" or ""),
+        #names == 1 and "does" or "do") }, "Nobody was taken off.")
+    end
+    if db.value("SELECT count(*) FROM survey_people WHERE survey_id = ?", s.id) <= #r then
+      errors.conflict("A survey needs at least one person taking part. End the survey instead.")
+    end
+    db.exec("DELETE FROM survey_people WHERE survey_id = ? AND user_id IN (SELECT value FROM json_each(?))", s.id, rj)
+    local open = db.value("SELECT id FROM survey_rounds WHERE survey_id = ? AND status = 'open'", s.id)
+    if open then
+      db.exec([[DELETE FROM survey_invitations WHERE round_id = ? AND responded = 0
+        AND user_id IN (SELECT value FROM json_each(?))]], open, rj)
+    end
+    audit.record{ action = "survey.remove_people", actor = actor, req = req, target_type = "survey",
+      target_id = s.id, target_label = s.title, details = { removed = #r } }
+    events.fire("survey.people_removed", { survey_id = s.id, user_ids = r, actor_id = actor.id })
+    return #r
   end)
 end
 

@@ -39,5 +39,5 @@ test('date & time: an unknown zone is refused and kept; Berlin and dd.mm.yyyy ar
 });
 
 test('date & time: the page fits a laptop and a phone', async (ctx) => {
-  await pagesFit(ctx, ADMIN, ['/admin/datetime']);
+  expect.eq((await pagesFit(ctx, ADMIN, ['/admin/datetime'])).join('\n'), '', 'layout problems');
 });

@@ -192,6 +192,7 @@ end)
 
 t.test("the template pages cost the same number of queries however many templates are edited", function()
   local function cost() return t.count_queries(function() t.status(hr:get("/admin/email-templates"), 200) end) end
+  cost() -- what every page reads once and keeps (the company's logo row) is read now
   local one = cost()
   for _, name in ipairs({ "user.invite", "guest.invite", "password.reset" }) do
     local spec = mail.templates[name]

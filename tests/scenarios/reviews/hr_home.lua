@@ -40,8 +40,8 @@ t.test("a new company: the first administrator's home lists the first steps, eac
   local fay = t.login(EMAIL)
   local body = t.status(fay:get("/home"), 200).body
   t.contains(body, "Getting started")
-  t.contains(body, "0 of 4 done")
-  t.same(checklist(body), { "open: Import your people", "open: Give HR and IT colleagues their roles",
+  t.contains(body, "0 of 5 done")
+  t.same(checklist(body), { "open: Give Candor your company&#39;s name and logo", "open: Import your people", "open: Give HR and IT colleagues their roles",
     "open: Set up the mail server", "open: Create your first review cycle" })
   t.contains(body, '<a href="/people/import">Import your people</a>')
   t.contains(body, '<a href="/admin/mail-server">Set up the mail server</a>')
@@ -62,9 +62,11 @@ t.test("steps tick off as they are done; the list goes once all are", function()
     return id
   end)
   local body = fay:get("/home").body
-  t.same(checklist(body), { "done: Import your people", "done: Give HR and IT colleagues their roles",
-    "open: Set up the mail server", "open: Create your first review cycle" })
-  t.contains(body, "2 of 4 done")
+  t.same(checklist(body), { "open: Give Candor your company&#39;s name and logo", "done: Import your people",
+    "done: Give HR and IT colleagues their roles", "open: Set up the mail server", "open: Create your first review cycle" })
+  t.contains(body, "2 of 5 done")
+  t.status(fay:put("/api/design", { company_name = "NewCo Ünïted" }), 200)
+  t.contains(fay:get("/home").body, "3 of 5 done")
   cycle = t.status(fay:post("/api/cycles", { name = "First round", start_date = "2026-01-05", self_due = "2026-01-12",
     manager_due = "2026-01-19", sign_due = "2026-02-02" }), 201).json
   t.status(fay:put("/api/mail-server", { host = "127.0.0.1", port = 2525, security = "none",
