@@ -765,7 +765,7 @@ function M.hooks()
     local items = {}
     for _, o in ipairs(views.my_open(u, 5)) do
       items[#items + 1] = { label = o.title, href = "/objectives/" .. o.id,
-        note = o.cycle_name .. (o.due_on and (" · due " .. util.human_date(o.due_on)) or ""),
+        note = ("%d%% · %s"):format(math.floor((o.progress or 0) + 0.5), o.cycle_name) .. (o.due_on and (" · due " .. util.human_date(o.due_on)) or ""),
         progress = { n = o.progress, total = 100, label = "Progress" },
         badge = (o.due_on and o.due_on < today()) and "Overdue" or nil, tone = "warn" }
     end

@@ -32,6 +32,7 @@ t.test("home: a to-do to set objectives while a cycle is open and you have none;
   home = t.status(H.as("zoe"):get("/home"), 200).body
   t.not_contains(home, "Set your objectives for Q1 2026")
   t.contains(home, "Learn the billing code")
+  t.contains(home, "0% · Q1 2026", "the progress in words beside its bar (an empty bar alone says nothing)")
   t.contains(home, 'href="/objectives/new">Objective</a>', "the + New menu")
   t.contains(t.status(H.as("mia"):get("/home"), 200).body, "Ship the billing service")
 end)
