@@ -99,6 +99,15 @@ t.test("the overview of a draft shows the start button; starting works from the 
   t.contains(hr:get("/cycles/" .. cycle_id).body, 'name="review_ids[]"', "once started, the ticks choose who is reminded")
 end)
 
+t.test("deleting a draft with one reviewee asks about 'its review', not 'all 1 review'", function()
+  local c = t.status(hr:post("/api/cycles", { name = "Just Zoe", start_date = "2026-01-05" }), 201).json
+  t.status(hr:post("/api/cycles/" .. c.id .. "/reviewees", { user_ids = { P.zoe.id } }), 200)
+  local body = t.status(hr:get("/cycles/" .. c.id), 200).body
+  t.contains(body, "Delete Just Zoe with its review and everything written in it? This cannot be undone.")
+  t.contains(body, "Invitations go out to 1 reviewee and")
+  t.status(hr:form("/cycles/" .. c.id .. "/delete", { confirmed = "1" }), 303)
+end)
+
 t.test("the reviewee's home page lists the self-assessment to write", function()
   local mia = t.login(demo.email("mia"))
   local home = mia:get("/home")
