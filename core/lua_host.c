@@ -399,11 +399,19 @@ static void add_header(buf_t *b, int *bad, lua_State *co, int name_idx, int valu
 	buf_add(b, "\r\n", 2);
 }
 
+/* The length of a request's path: its target up to the query, which may carry a secret (a
+ * password link's token) and never goes to the log. */
+static int path_len(const http_request_t *req)
+{
+	const char *q = memchr(req->target, '?', req->target_len);
+	return (int)(q ? (size_t)(q - req->target) : req->target_len);
+}
+
 static void request_done(task_t *t, int ok, int nres, const char *msg)
 {
 	http_request_t *req = t->ud;
 	if (!ok) {
-		log_error("%s %.*s failed: %s", req->method, (int)req->target_len, req->target, msg);
+		log_error("%s %.*s failed: %s", req->method, path_len(req), req->target, msg);
 		respond_internal(req, 500);
 		return;
 	}
@@ -411,7 +419,7 @@ static void request_done(task_t *t, int ok, int nres, const char *msg)
 	int base = lua_gettop(co) - nres + 1;
 	int status = (int)lua_tointeger(co, base);
 	if (nres < 1 || status < 100 || status > 599) {
-		log_error("%s %.*s: the handler returned no valid status", req->method, (int)req->target_len,
+		log_error("%s %.*s: the handler returned no valid status", req->method, path_len(req),
 		          req->target);
 		respond_internal(req, 500);
 		return;
@@ -440,7 +448,7 @@ static void request_done(task_t *t, int ok, int nres, const char *msg)
 	const char *body = nres >= 3 ? lua_tolstring(co, base + 2, &blen) : NULL;
 	if (bad || hb.oom) {
 		log_error("%s %.*s: the handler returned a bad header (CR/LF or not text)", req->method,
-		          (int)req->target_len, req->target);
+		          path_len(req), req->target);
 		respond_internal(req, 500);
 	} else {
 		http_respond(req, status, hb.p, hb.len, body ? body : "", body ? blen : 0);

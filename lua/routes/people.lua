@@ -81,7 +81,11 @@ local function person_actions(viewer, u, roles)
   if not self and can("users.delete") then a.delete = true end
   if u.kind == "guest" and can("users.convert_guest") then a.convert = true end
   if not self and can("sessions.end_for_user") then a.end_sessions = true end
-  if not self and u.kind ~= "guest" and u.status == "active" and can("admin.impersonate") then a.impersonate = true end
+  if not self and u.kind ~= "guest" and u.status == "active" and can("admin.impersonate") then
+    -- not offered where it would be refused: someone in the viewer's own reporting line
+    local rel = authz.relation(viewer.id, u.id)
+    a.impersonate = rel == "none"
+  end
   return a
 end
 

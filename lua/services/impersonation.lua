@@ -30,8 +30,11 @@ function M.problem(actor, session, target)
   if t.is_super then return "Super users (HR Admin + Tech Admin) cannot be impersonated." end
   if t.kind == "guest" then return "Guests cannot be impersonated." end
   if t.status ~= "active" then return "Only active people can be impersonated." end
-  if authz.relation(actor.id, target.id) == "above" then
+  local rel = authz.relation(actor.id, target.id)
+  if rel == "above" then
     return "Nobody can impersonate a person above them in their own reporting line."
+  elseif rel == "direct_manager" or rel == "indirect_manager" then
+    return "Nobody can impersonate a person in their own reporting line: " .. t.name .. " reports to you."
   end
   return nil
 end

@@ -466,7 +466,8 @@ end
 --- Why person m (a users row with id, name, kind, status) cannot write review r when actor
 --- chooses them, or nil. The writer reads the review, so: an active employee, not the reviewee,
 --- not someone below the reviewee (nobody reads the review of a person above them), and never
---- the person choosing (choosing a writer gives the chooser nothing).
+--- the person choosing nor someone below them unless the reviewee is below them too (choosing a
+--- writer gives the chooser nothing: the managers above the writer read the review).
 function M.writer_problem(actor, r, m)
   if not m or m.kind ~= "employee" or m.status == "deactivated" then
     return "Choose an active employee to write this review."
@@ -478,6 +479,16 @@ function M.writer_problem(actor, r, m)
   if authz.relation(m.id, r.reviewee_id) == "above" then
     local reviewee = db.value("SELECT name FROM users WHERE id = ?", r.reviewee_id)
     return ("%s reports to %s: nobody writes the review of someone above them."):format(m.name, reviewee)
+  end
+  -- the managers above the writer read the review: choosing one's own report would open it to the
+  -- chooser, unless the reviewee reports to them already
+  local mine = authz.relation(actor.id, m.id)
+  if mine == "direct_manager" or mine == "indirect_manager" then
+    local over = authz.relation(actor.id, r.reviewee_id)
+    if over ~= "direct_manager" and over ~= "indirect_manager" then
+      return ("%s reports to you: as their manager you would read this review. Someone else in HR must choose them."):format(
+        m.name)
+    end
   end
   return nil
 end

@@ -84,6 +84,22 @@ t.test("the writer cannot be someone who reports to the reviewee", function()
   t.eq(db.value("SELECT manager_id FROM reviews WHERE id = ?", review[P.lucas.id]), P.ravi.id)
 end)
 
+t.test("nobody chooses their own report as the writer: as the report's manager they would read the review", function()
+  sign_in()
+  local id = review[P.mia.id]
+  -- Omar is made Lena's report: choosing him would put her above the writer
+  t.status(hr:patch("/api/users/" .. P.omar.id, { manager_id = P.lena.id }), 200)
+  local res = t.status(lena:patch("/api/reviews/" .. id, { manager_id = P.omar.id }), 422)
+  t.contains(res.json.error.fields.manager_id, "reports to you")
+  -- Marcus reports to Priya, who is not above Mia
+  t.contains(t.status(priya:patch("/api/reviews/" .. id, { manager_id = P.marcus.id }), 422).json.error.fields.manager_id,
+    "reports to you")
+  t.eq(db.value("SELECT manager_id FROM reviews WHERE id = ?", id), P.ravi.id, "the writer did not change")
+  local v = content_of(lena, id)
+  t.eq(v and v.self_answers, nil, "Lena reads nothing of it")
+  t.status(hr:patch("/api/users/" .. P.omar.id, { manager_id = P.ravi.id }), 200)
+end)
+
 t.test("an HR Assistant appoints another writer: the new writer reads and writes; she and the old writer read nothing",
   function()
   sign_in()

@@ -1,6 +1,6 @@
 -- Impersonation (super users: HR Admin + Tech Admin): seeing Candor as someone else, logged at
--- start and end, with a banner and one click back; never yourself, a super user or someone
--- above you; no changing the person's password, 2-step setup or API tokens meanwhile.
+-- start and end, with a banner and one click back; never yourself, a super user or anyone in your
+-- own reporting line (above you or reporting to you); no changing the person's password, 2-step setup or API tokens meanwhile.
 local t = require "testing"
 local demo = require "demo"
 local db = require "lib.db"
@@ -84,6 +84,14 @@ t.test("nobody impersonates themselves, a super user, someone above them, or wit
   local c = priya()
   t.status(impersonate(c, "priya"), 403)
   t.status(impersonate(c, "olivia"), 403, "Olivia is Priya's manager")
+  local res = impersonate(c, "marcus")
+  t.status(res, 403, "Marcus reports to Priya")
+  t.contains(res.body, "Marcus Webb reports to you")
+  t.status(impersonate(c, "lena"), 403, "Lena reports to Priya")
+  t.not_contains(t.status(c:get("/people/" .. P.marcus.id), 200).body, "/impersonate",
+    "the profile of someone in her line offers no impersonation")
+  t.contains(t.status(c:get("/people/" .. P.zoe.id), 200).body, "/people/" .. P.zoe.id .. "/impersonate",
+    "someone outside it does")
   db.transaction(function()
     db.exec("INSERT INTO user_roles(user_id, role, granted_at) VALUES(?, 'hr_admin', 0), (?, 'tech_admin', 0)",
       P.daniel.id, P.daniel.id)
@@ -114,8 +122,14 @@ t.test("while impersonating, the person's password, 2-step setup and tokens cann
   t.status(c:form("/account/sessions/end", {}), 403, "nor sign them out everywhere")
   t.contains(t.status(c:get("/account/security"), 200).body, "You are impersonating")
   end_impersonation(c)
-  -- an HR Admin impersonated cannot be used to set someone's password either
-  t.status(impersonate(c, "marcus"), 303)
+  -- an HR Admin impersonated cannot be used to set someone's password either (Ravi, outside
+  -- Priya's line, made an HR Admin for this)
+  t.eq(require("core.authz").relation(P.priya.id, P.ravi.id), "none")
+  db.transaction(function()
+    db.exec("INSERT INTO user_roles(user_id, role, granted_at) VALUES(?, 'hr_admin', 0)", P.ravi.id)
+  end)
+  require("services.access").reload()
+  t.status(impersonate(c, "ravi"), 303)
   t.status(c:put("/api/users/" .. P.zoe.id .. "/password", { password = "set while impersonating" }), 403)
   t.status(c:get("/people/" .. P.zoe.id .. "/password"), 403)
   end_impersonation(c)
