@@ -4,7 +4,8 @@
 --   home.panels { user =, req =, panels = {} }: append { title =, items = { { label=, href=, note=, badge=,
 --                 tone= (the badge's: ok, brand, warn, bad, muted), progress = { n=, total=, label= }, done = bool (checklist) } }, empty =
 --                 "text when there are none", order = number (lower first; default 50), checklist =
---                 bool, note =, action = { label=, href= } }
+--                 bool, note =, action = { label=, href= }, empty_action = { label=, href= } (a link after
+--                 the empty text: what to do next) }
 local web = require "lib.web"
 local page = require "lib.page"
 local events = require "lib.events"

@@ -765,7 +765,7 @@ function M.hooks()
     local items = {}
     for _, o in ipairs(views.my_open(u, 5)) do
       items[#items + 1] = { label = o.title, href = "/objectives/" .. o.id,
-        note = o.cycle_name .. (o.due_on and (" · due " .. util.human_date(o.due_on)) or ""),
+        note = ("%d%% · %s"):format(math.floor((o.progress or 0) + 0.5), o.cycle_name) .. (o.due_on and (" · due " .. util.human_date(o.due_on)) or ""),
         progress = { n = o.progress, total = 100, label = "Progress" },
         badge = (o.due_on and o.due_on < today()) and "Overdue" or nil, tone = "warn" }
     end
@@ -774,6 +774,7 @@ function M.hooks()
     e.panels[#e.panels + 1] = { title = "Your open objectives", items = items, order = 20,
       empty = open and ("No open objectives yet. %s is open: set yours by %s."):format(open.name,
         util.human_date(open.edit_until)) or "No open objectives. Set some when an objective cycle is open.",
+      empty_action = open and { label = "Set your objectives", href = "/objectives/new?cycle=" .. open.id } or nil,
       action = { label = "My objectives", href = "/objectives" } }
   end)
 

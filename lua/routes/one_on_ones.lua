@@ -346,7 +346,8 @@ function M.routes(router)
         note = util.human_date(m.date), badge = m.date == today and "Today" or nil, tone = "brand" }
     end
     e.panels[#e.panels + 1] = { title = "Your next 1:1s", items = items, order = 30,
-      empty = "No 1:1 planned. Start one with your manager or a colleague.",
+      empty = "No 1:1 planned.",
+      empty_action = { label = "Start one with your manager or a colleague", href = "/meetings/new" },
       action = { label = "My meetings", href = "/meetings" } }
     local actions = {}
     for _, a in ipairs(one_on_ones.my_actions(u, 10, e.req)) do

@@ -62,8 +62,14 @@ local function answers_from_form(f, v, author)
   return out
 end
 
+-- the words of a review's history, one per review_events.action
+local HISTORY = { self_submitted = "Self-assessment submitted", manager_submitted = "Manager's review marked ready",
+  shared = "Manager's review shared", unshared = "Taken back to adjust", signed = "Signed", reopened = "Reopened",
+  manager_changed = "Writer changed", nudged = "Nudged" }
+
 local function show(req, id)
   local v = reviews.view(req.user, id)
+  for _, e in ipairs(v.events) do e.label = HISTORY[e.action] or e.action:gsub("_", " ") end
   -- after a refused post: the answers as typed and a message at each question
   local kept, extra = page.kept(req), {}
   if kept then

@@ -316,16 +316,22 @@ end
 
 --- People named in text ("Name <email>", a name or an email, separated by commas, semicolons or
 --- lines) -> their ids: active employees only; 422 on field naming the one that is not exactly
---- one of them, or when there are more than max.
+--- one of them, or when there are more than max. A name matches without regard to case or
+--- accents ("omer zak" is "Ömer Żak"), as the directory's search does.
 function M.people_ids(text, field, max)
   local ids = {}
   for part in tostring(text or ""):gmatch("[^,;\n]+") do
     part = util.trim(part)
     if part ~= "" then
       local email = part:match("<([^>]+)>") or part
+      local name = part:gsub("%s*<[^>]*>%s*$", "")
       local found = db.column([[SELECT id FROM users WHERE kind = 'employee' AND status = 'active'
-        AND (email = ? COLLATE NOCASE OR name = ? COLLATE NOCASE) LIMIT 2]], email, part)
-      if #found ~= 1 then
+        AND (email = ? COLLATE NOCASE OR fold(name) = fold(?)) LIMIT 2]], email, name)
+      if #found == 0 and db.value([[SELECT 1 FROM users WHERE kind = 'employee'
+          AND status = 'invited' AND (email = ? COLLATE NOCASE OR fold(name) = fold(?))]], email, name) then
+        errors.invalid({ [field] = ("%s has not joined Candor yet: they can be named once they have accepted their invitation.")
+          :format(part) })
+      elseif #found ~= 1 then
         errors.invalid({ [field] = ("No single active colleague is called \"%s\": use their email address."):format(part) })
       end
       ids[#ids + 1] = found[1]

@@ -75,7 +75,9 @@ end
 -- A date for a meeting: a real date, not in the past, at most AHEAD_DAYS ahead. Raises 422 on
 -- field `field` otherwise; not_before: also not before that date (the previous meeting's).
 local function check_meeting_date(value, field, not_before)
-  local d = real_date(type(value) == "string" and util.trim(value) or nil)
+  local given = type(value) == "string" and util.trim(value) or ""
+  if given == "" then errors.invalid({ [field] = "Choose the day of the meeting." }) end
+  local d = real_date(given)
   if not d then errors.invalid({ [field] = "Give the date like 2026-03-31." }) end
   if d < today() then errors.invalid({ [field] = "The date is in the past: pick today or a later day." }) end
   if d > add_days(today(), M.AHEAD_DAYS) then errors.invalid({ [field] = "Plan meetings at most a year ahead." }) end

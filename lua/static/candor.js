@@ -30,6 +30,10 @@
     document.getElementById("confirm-text").textContent = text;
     var ok = document.getElementById("confirm-ok");
     ok.textContent = (by && by.getAttribute("data-confirm-button")) || form.getAttribute("data-confirm-button") || "Confirm";
+    // red only for what takes something away: a confirmed step forward (start, submit, share,
+    // sign: the pressed button is the page's primary one) keeps the primary colour
+    var pressed = by || form.querySelector("button[type=submit], button:not([type])");
+    ok.className = "btn " + (pressed && pressed.classList.contains("btn-primary") ? "btn-primary" : "btn-danger");
     dialog.returnValue = "";
     dialog.showModal();
     dialog.addEventListener("close", function onClose() {

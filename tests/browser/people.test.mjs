@@ -223,6 +223,7 @@ test('people: deactivating through the menu asks first, and Cancel keeps the per
   const dialog = page.getByRole('dialog');
   await dialog.waitFor({ state: 'visible' });
   expect.eq((await dialog.locator('#confirm-ok').textContent()).trim(), 'Deactivate', 'the confirm button says what it does');
+  expect.eq(await dialog.locator('#confirm-ok').getAttribute('class'), 'btn btn-danger', 'taking access away is red');
   await snap(shot, '5 deactivate confirmation', page);
   const said = await confirmDialog(page, { text: /^Deactivate Zoe Chen\? They are signed out/, button: 'Cancel' });
   expect.match(said, /Their history stays\./);

@@ -138,6 +138,7 @@ test('review cycle: HR creates a cycle, adds a team from the org chart and start
   expect.eq(await start.count(), 1, 'one "Start the cycle" button (not also the workflow\'s draft transition)');
   await start.click();
   await snap(shot, '06 start confirmation', page);
+  expect.eq(await page.locator('#confirm-ok').getAttribute('class'), 'btn btn-primary', 'a step forward is not painted as a danger');
   const said = await confirmDialog(page, { text: `Start ${story.cycleName}? Invitations go out to 6 reviewees`, button: 'Start the cycle' });
   expect.match(said, /manager is fixed/);
   expect.eq(await flash(page), 'The cycle has started. Invitations are on their way.');

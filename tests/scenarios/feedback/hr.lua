@@ -112,7 +112,12 @@ t.test("the overview of a draft with reviewees and no reviewers yet shows zeros"
   local ov = t.status(login("lena"):get("/api/feedback/cycles/" .. cycle.id .. "/reviewees"), 200).json
   t.eq(ov.totals.written, 0)
   t.eq(ov.totals.drafts, 0)
-  t.status(login("lena"):get("/feedback/cycles/" .. cycle.id), 200)
+  local page = t.status(login("lena"):get("/feedback/cycles/" .. cycle.id), 200).body
+  t.contains(page, "6 reviewees are asked to choose their reviewers", "the start button's question")
+  local one = t.status(login("lena"):post("/api/feedback/cycles", { name = "Just one", start_date = "2026-01-05" }), 201).json
+  t.status(login("lena"):post("/api/feedback/cycles/" .. one.id .. "/reviewees", { user_ids = { P.mia.id } }), 200)
+  t.contains(login("lena"):get("/feedback/cycles/" .. one.id).body, "1 reviewee is asked to choose their reviewers",
+    "one reviewee is not 'are'")
 end)
 
 t.test("starting as an HR Assistant; reviewees nominate, two managers approve, some write", function()

@@ -204,3 +204,25 @@ t.test("the wall's filters follow the company: a new department shows at once", 
   t.status(marcus:patch("/api/users/" .. P.leo.id, { department = "Research" }), 200)
   t.contains(leo:get("/praise").body, "<option>Research</option>")
 end)
+
+t.test("the form finds a colleague by name without regard to case or accents; an invited one is said to be not here yet", function()
+  local omer = t.status(marcus:post("/api/users", { name = "Ömer Łukasz Żak", email = "omer.zak@northwind.example",
+    manager_id = P.lucas.id }), 201).json
+  local res = zoe:form("/messages/new", { kind = "praise", recipients = "Ömer Łukasz Żak", text = "Welcome aboard" })
+  local page = zoe:follow(t.status(res, 303)).body
+  t.contains(page, "Ömer Łukasz Żak has not joined Candor yet", "invited, not active: not a wrong name")
+  t.contains(page, "Welcome aboard", "what was typed is kept")
+  local profile = t.status(zoe:get("/people/" .. omer.id), 200).body
+  t.not_contains(profile, "kind=praise&amp;to=" .. omer.id, "no Praise button that can only be refused")
+  t.contains(profile, "Ömer can be praised once they have joined Candor.")
+  db.exec("UPDATE users SET status = 'active' WHERE id = ?", omer.id)
+  t.contains(t.status(zoe:get("/people/" .. omer.id), 200).body, "kind=praise&amp;to=" .. omer.id, "once joined: the button")
+  res = t.status(zoe:form("/messages/new", { kind = "praise", recipients = "omer lukasz zak, ETHAN BROOKS",
+    text = "Welcome aboard", audience = "everyone" }), 303)
+  local id = tonumber(res.headers.location:match("^/messages/(%d+)$"))
+  t.ok(id, "sent: " .. res.headers.location)
+  local names = {}
+  for _, r in ipairs(t.status(zoe:get("/api/messages/" .. id), 200).json.recipients) do names[#names + 1] = r.name end
+  table.sort(names)
+  t.same(names, { "Ethan Brooks", "Ömer Łukasz Żak" })
+end)

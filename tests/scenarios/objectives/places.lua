@@ -26,11 +26,13 @@ t.test("home: a to-do to set objectives while a cycle is open and you have none;
   local home = t.status(H.as("zoe"):get("/home"), 200).body
   t.contains(home, "Set your objectives for Q1 2026")
   t.contains(home, "No open objectives yet. Q1 2026 is open: set yours by", "the empty panel agrees with the to-do")
+  t.contains(home, 'href="/objectives/new?cycle=' .. q1.id .. '">Set your objectives</a>', "the empty panel leads to setting them")
   t.not_contains(home, "Set some when an objective cycle is open")
   H.objective("zoe", q1, { title = "Learn the billing code" })
   home = t.status(H.as("zoe"):get("/home"), 200).body
   t.not_contains(home, "Set your objectives for Q1 2026")
   t.contains(home, "Learn the billing code")
+  t.contains(home, "0% · Q1 2026", "the progress in words beside its bar (an empty bar alone says nothing)")
   t.contains(home, 'href="/objectives/new">Objective</a>', "the + New menu")
   t.contains(t.status(H.as("mia"):get("/home"), 200).body, "Ship the billing service")
 end)

@@ -15,6 +15,11 @@ t.test("My meetings without any 1:1 says what a 1:1 is and how to start one", fu
   t.contains(body, "Start a 1:1")
 end)
 
+t.test("the home page without a 1:1 planned leads to starting one", function()
+  local home = t.status(H.as("omar"):get("/home"), 200).body
+  t.match(home, 'No 1:1 planned%. <a href="/meetings/new">Start one with your manager or a colleague</a>')
+end)
+
 t.test("every employee has 1:1 meetings in the navigation and Meeting in the + New menu; guests do not", function()
   local home = H.as("omar"):get("/home").body
   t.contains(home, 'href="/meetings"')
@@ -45,6 +50,8 @@ t.test("a refused start keeps what was typed and says what is wrong; a good one 
   t.contains(page.body, "The date is in the past")
   t.contains(page.body, "Pick a colleague from the list.")
   t.eq(db.value("SELECT count(*) FROM meeting_series"), 0, "nothing created")
+  local empty = c:follow(t.status(c:form("/meetings/new", { with_id = P.lucas.id, cadence = "weekly", date = "" }), 303))
+  t.contains(empty.body, "Choose the day of the meeting.", "no date: asked for one, not for a format")
   res = t.status(c:form("/meetings/new", { with_id = P.lucas.id, title = "Mentoring ✨ with Lucas", cadence = "biweekly",
     date = "2026-01-09" }), 303)
   mid = tonumber(res.headers.location:match("^/meetings/(%d+)"))

@@ -85,3 +85,21 @@ t.test("the PDF draws both dots with a legend", function()
   t.contains(text, "Mia Johansson (self)")
   t.contains(text, "Ravi Shankar (manager)")
 end)
+
+t.test("a self-assessment without a dot on the graph says so, not that the dot is on the manager's graph", function()
+  sign_in()
+  local c = t.status(hr:post("/api/cycles", { name = "Graph cycle without a self dot", start_date = "2026-01-05",
+    self_due = "2026-01-19", manager_due = "2026-02-02", sign_due = "2026-02-16" }), 201).json
+  t.status(hr:post("/api/cycles/" .. c.id .. "/reviewees", { user_ids = { P.omar.id } }), 200)
+  t.status(hr:post("/api/cycles/" .. c.id .. "/start"), 200)
+  local rid = db.value("SELECT id FROM reviews WHERE cycle_id = ?", c.id)
+  local omar = t.login(demo.email("omar"))
+  t.status(omar:put("/api/reviews/" .. rid .. "/answers/self", { q1 = "Shipped", q6 = "Lead" }), 200)
+  t.status(omar:post("/api/reviews/" .. rid .. "/submit"), 200)
+  t.status(ravi:put("/api/reviews/" .. rid .. "/answers/manager", { q1 = "Good", q3 = { x = 60, y = 40 }, q4 = 4, q6 = "Grow" }), 200)
+  t.status(ravi:post("/api/reviews/" .. rid .. "/share"), 200)
+  local body = t.status(omar:get("/reviews/" .. rid), 200).body
+  t.not_contains(body, "next to the manager's dot")
+  t.match(body, "place a dot on the graph%.</h3><p class=\"muted\">Not answered%.</p>")
+  t.eq(#dots(body), 1, "the manager's dot alone")
+end)

@@ -92,9 +92,20 @@ t.test("the overview of a draft shows the start button; starting works from the 
   local ov = hr:get("/cycles/" .. cycle_id)
   t.status(ov, 200)
   t.contains(ov.body, "Start the cycle")
+  t.not_contains(ov.body, 'name="review_ids[]"', "no ticks in a draft: there is nobody to remind yet")
   local res = hr:form("/cycles/" .. cycle_id .. "/start", {})
   t.status(res, 303)
   t.eq(db.value("SELECT phase FROM cycles WHERE id = ?", cycle_id) ~= "draft", true)
+  t.contains(hr:get("/cycles/" .. cycle_id).body, 'name="review_ids[]"', "once started, the ticks choose who is reminded")
+end)
+
+t.test("deleting a draft with one reviewee asks about 'its review', not 'all 1 review'", function()
+  local c = t.status(hr:post("/api/cycles", { name = "Just Zoe", start_date = "2026-01-05" }), 201).json
+  t.status(hr:post("/api/cycles/" .. c.id .. "/reviewees", { user_ids = { P.zoe.id } }), 200)
+  local body = t.status(hr:get("/cycles/" .. c.id), 200).body
+  t.contains(body, "Delete Just Zoe with its review and everything written in it? This cannot be undone.")
+  t.contains(body, "Invitations go out to 1 reviewee and")
+  t.status(hr:form("/cycles/" .. c.id .. "/delete", { confirmed = "1" }), 303)
 end)
 
 t.test("the reviewee's home page lists the self-assessment to write", function()
@@ -163,6 +174,23 @@ t.test("reminders show the exact mail before sending it to everyone late", funct
   t.contains(hr:follow(refused).body, "Select at least one review.", "a refused send says why")
   t.status(hr:form("/cycles/" .. cycle_id .. "/reminders", { audience = "self_late", note = "Please finish by Friday.", confirm = "1" }), 303)
   t.ok(#t.outbox({ template = "review.reminder" }) > before)
+end)
+
+t.test("the review's history says what happened in words, not as an event code", function()
+  local mia = t.login(demo.email("mia"))
+  local rid = db.value("SELECT id FROM reviews WHERE cycle_id = ? AND reviewee_id = ?", cycle_id, P.mia.id)
+  local q = require("services.cycles").get(cycle_id).questionnaire
+  local answers = { after = "submit" }
+  for _, sec in ipairs(q.sections) do
+    for _, qq in ipairs(sec.questions) do
+      if qq.type == "rating" then answers["q_" .. qq.id] = "2" elseif qq.type ~= "graph" then answers["q_" .. qq.id] = "Done." end
+    end
+  end
+  t.status(mia:form("/reviews/" .. rid .. "/answers/self", answers), 303)
+  t.eq(db.value("SELECT self_status FROM reviews WHERE id = ?", rid), "submitted")
+  local pg = t.status(mia:get("/reviews/" .. rid), 200).body
+  t.contains(pg, "<span>Self-assessment submitted · Mia Johansson</span>")
+  t.not_contains(pg, "self submitted")
 end)
 
 t.test("the statistics export is a real spreadsheet", function()
