@@ -13,6 +13,8 @@ local import = require "services.import"
 local people = require "services.people"
 local keys = require "services.keys"
 local first_run = require "services.first_run"
+local settings = require "services.settings"
+local db = require "lib.db"
 
 local M = {}
 
@@ -46,6 +48,13 @@ function M.serve(opts)
   local demo_note
   if opts.demo then
     if demo.is_empty() then
+      -- the demo's mails link to where this server answers (a Tech Admin changes it later)
+      if port ~= 0 and host ~= "0.0.0.0" and host ~= "::" then
+        db.transaction(function()
+          settings.set("server.public_url",
+            ("http://%s:%d"):format(host:find(":", 1, true) and ("[" .. host .. "]") or host, port))
+        end)
+      end
       demo_note = demo.fill(os.getenv("CANDOR_DEMO_PASSWORD"))
       local ok, err = pcall(demo.sample_cycle)
       if not ok then log.warn("the demo review cycle could not be made: " .. tostring(err)) end
