@@ -54,6 +54,7 @@ test('automations: a probation review made on a 390 px phone with the keyboard',
     await page.keyboard.press('ArrowDown');
     await page.getByLabel("After each person's hire date").focus();
     await page.keyboard.press('Space');
+    expect.ok(!(await page.locator('fieldset.kind-schedule').isVisible()), 'only the hire-date settings show');
     await page.getByLabel('Offset', { exact: true }).fill('90');
     for (const x of await layoutProblems(page, 390)) throw new Error(`the form at 390 px: ${x}`);
     await snap(shot, '03 phone form', page);
