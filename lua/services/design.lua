@@ -90,8 +90,7 @@ end
 
 --- The colour in use (#rrggbb, lower case).
 function M.color()
-  local c = settings.get("design.brand_color")
-  return c ~= "" and c:lower() or M.DEFAULT_COLOR
+  return settings.get("design.brand_color")
 end
 
 -- The logo's row without its bytes, kept while the table is unchanged (every page asks).
@@ -128,7 +127,6 @@ end
 function M.current()
   local out = {}
   for _, s in ipairs(M.SETTINGS) do out[s.name] = settings.get(s.key) end
-  out.brand_color = M.color()
   return out
 end
 
@@ -141,13 +139,13 @@ local function require_design(actor)
 end
 
 --- Saves the fields given in input (names as in M.SETTINGS; absent ones stay): every value is
---- checked first, 422 with a message per field and nothing changed. An empty brand colour is the
---- default. A change is audited (settings.design, with from and to). Returns the changes by name.
+--- checked first, 422 with a message per field and nothing changed. An empty brand colour is
+--- Candor's own. A change is audited (settings.design, with from and to). Returns the changes by name.
 --- Call inside a transaction.
 function M.save(actor, input, req)
   require_design(actor)
   if type(input) ~= "table" then errors.invalid({}, "Send the design as a JSON object.") end
-  local values, problems, changed = {}, {}, {}
+  local values, problems = {}, {}
   for _, s in ipairs(M.SETTINGS) do
     local v = input[s.name]
     if type(v) == "string" then v = util.trim(v) end
@@ -161,14 +159,7 @@ function M.save(actor, input, req)
     end
   end
   if next(problems) then errors.invalid(problems, "Nothing was saved: some fields need attention.") end
-  for _, s in ipairs(M.SETTINGS) do
-    local v = values[s.name]
-    local before = s.name == "brand_color" and M.color() or settings.get(s.key)
-    if v ~= nil and v ~= before then
-      changed[s.name] = { from = before, to = v }
-      settings.set(s.key, s.name == "brand_color" and v == M.DEFAULT_COLOR and "" or v, actor.id)
-    end
-  end
+  local changed = settings.set_named(M.SETTINGS, values, actor.id)
   if next(changed) then
     audit.record{ action = "settings.design", actor = actor, req = req, details = { changed = changed } }
     local fields = {}
@@ -212,13 +203,10 @@ function M.remove_logo(actor, req)
 end
 
 function M.init()
-  settings.define("design.brand_color", { type = "string", default = "", len_max = 7, one_line = true,
-    label = "Brand colour", custom_validator = function(v)
-      if v == "" then return true end
-      return valid_color(v)
-    end,
-    description = "The colour of buttons and links, written #rrggbb; empty: Candor's indigo. It must keep a "
-      .. "contrast of 4.5:1 with white." })
+  settings.define("design.brand_color", { type = "string", default = M.DEFAULT_COLOR, len_max = 7, one_line = true,
+    label = "Brand colour", custom_validator = valid_color,
+    description = "The colour of buttons and links, written #rrggbb in lower case (Candor's own: #4338ca). It must "
+      .. "keep a contrast of 4.5:1 with white." })
   settings.define("design.signin_text", { type = "string", default = "", len_max = M.SIGNIN_TEXT_MAX,
     label = "Sign-in text", description = "A few words shown above the sign-in form, e.g. who to ask for help." })
   events.hook("page.look", function(e)
