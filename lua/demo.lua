@@ -329,7 +329,7 @@ function M.sample_surveys()
   local function who(key) return sessions.load_user(db.value("SELECT id FROM users WHERE email = ?", M.email(key))) end
   local lena = who("lena")
   local s = surveys.create(lena, { title = "Monthly Pulse Survey", starts_on = day(0), frequency = "monthly", round_days = 7,
-    intro = "Three quick questions about your month. Anonymous: nobody sees who answered what.",
+    intro = "Three quick questions about your month: how it went, and what would make the next one better.",
     questions = {
       { text = "How happy are you at work right now?", scale = 5, low = "Not at all", high = "Very" },
       { text = "How manageable is your workload?", scale = 5, low = "Overwhelming", high = "Comfortable" },
