@@ -4,7 +4,6 @@
 local web = require "lib.web"
 local page = require "lib.page"
 local json = require "lib.json"
-local util = require "lib.util"
 local errors = require "lib.errors"
 local events = require "lib.events"
 local design = require "services.design"
@@ -20,8 +19,7 @@ local function answer(changed)
   return { company_name = v.company_name, brand_color = v.brand_color, signin_text = v.signin_text,
     default_color = design.DEFAULT_COLOR,
     logo = info and { url = "/design/logo?v=" .. info.rev, type = info.type } or json.null,
-    changed = changed and json.array(util.map(design.SETTINGS, function(s) return changed[s.name] and s.name or nil end))
-      or nil }
+    changed = changed and json.array(design.changed_names(changed)) or nil }
 end
 
 -- What a save changed, in words for the flash.

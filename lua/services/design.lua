@@ -138,6 +138,13 @@ local function require_design(actor)
   end
 end
 
+--- The names of the fields a save changed, in the form's order.
+function M.changed_names(changed)
+  local out = {}
+  for _, x in ipairs(M.SETTINGS) do if changed[x.name] then out[#out + 1] = x.name end end
+  return out
+end
+
 --- Saves the fields given in input (names as in M.SETTINGS; absent ones stay): every value is
 --- checked first, 422 with a message per field and nothing changed. An empty brand colour is
 --- Candor's own. A change is audited (settings.design, with from and to). Returns the changes by name.
@@ -162,9 +169,7 @@ function M.save(actor, input, req)
   local changed = settings.set_named(M.SETTINGS, values, actor.id)
   if next(changed) then
     audit.record{ action = "settings.design", actor = actor, req = req, details = { changed = changed } }
-    local fields = {}
-    for _, x in ipairs(M.SETTINGS) do if changed[x.name] then fields[#fields + 1] = x.name end end
-    events.fire("design.changed", { fields = fields, actor_id = actor.id })
+    events.fire("design.changed", { fields = M.changed_names(changed), actor_id = actor.id })
   end
   return changed
 end

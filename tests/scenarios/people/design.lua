@@ -69,6 +69,13 @@ t.test("saving the same values changes nothing and writes no audit entry", funct
   t.eq(db.value("SELECT count(*) FROM audit_log WHERE action = 'settings.design'"), 1)
 end)
 
+t.test("a save that changes one field names only that one", function()
+  local res = t.status(tom:put("/api/design", { company_name = "Żak & Söhne 日本", brand_color = "#0f766e",
+    signin_text = "Questions? Ask people@example.com" }), 200).json
+  t.same(res.changed, { "signin_text" })
+  t.status(tom:put("/api/design", { signin_text = "Questions? Ask people@example.com\n<script>alert(1)</script>" }), 200)
+end)
+
 t.test("a colour too light for white text, a colour that is no #rrggbb and an empty name are refused; nothing changes", function()
   local before = state()
   local res = t.status(tom:put("/api/design", { brand_color = "#ffd400", company_name = "New name" }), 422)
