@@ -307,9 +307,11 @@
   // and hands it to render(data, q); clear() runs when the field is emptied.
   function typeahead(input, url, render, clear) {
     var timer = null, seq = 0;
+    // data-suggest-multi: the box holds names separated by commas; the last one is looked up
+    var multi = input.hasAttribute("data-suggest-multi");
     input.addEventListener("input", function () {
       clearTimeout(timer);
-      var q = input.value.trim();
+      var q = (multi ? input.value.split(",").pop() : input.value).trim();
       if (q.length < 2) { if (clear) clear(); return; }
       timer = setTimeout(function () {
         var mine = ++seq;
@@ -325,17 +327,25 @@
   // with the names the people API answers as you type (the browser shows them under the field, by
   // keyboard too); without script the typed text filters as it is.
   // data-suggest-value="email" puts that field in the box (the name shows beside it).
+  // data-suggest-multi: names separated by commas; a suggestion completes the last one and keeps
+  // those before it.
   document.querySelectorAll("input[data-suggest][list]").forEach(function (input) {
     var list = document.getElementById(input.getAttribute("list"));
     var field = input.getAttribute("data-suggest-value") || "name";
+    var multi = input.hasAttribute("data-suggest-multi");
     if (!list) return;
     typeahead(input, function (q) {
       return input.getAttribute("data-suggest") + encodeURIComponent(q);
     }, function (data) {
       list.textContent = "";
+      var before = "";
+      if (multi) {
+        var cut = input.value.lastIndexOf(",");
+        if (cut >= 0) before = input.value.slice(0, cut + 1).replace(/\s*$/, " ");
+      }
       (data.users || []).forEach(function (p) {
         var o = document.createElement("option");
-        o.value = p[field] || p.name;
+        o.value = before + (p[field] || p.name);
         if (field !== "name") o.label = p.name;
         list.appendChild(o);
       });

@@ -86,3 +86,20 @@ test('praise: at 390 pixels the wall, the dialog and my messages fit the screen'
   }
   await (zoe.close ? zoe.close() : page.context().close());
 });
+
+test('praise: names are suggested as you type, each one after the names already chosen', async ({ page, shot }) => {
+  await signIn(page, 'Lucas Moreau');
+  await page.goto('/messages/new?kind=praise');
+  const box = page.getByLabel('Who deserves it');
+  const options = page.locator('#recipient-options option');
+  await box.pressSequentially('zoe ch');
+  await page.waitForFunction(() => document.querySelectorAll('#recipient-options option').length > 0);
+  expect.eq(await options.first().getAttribute('value'), 'Zoe Chen', 'the first name typed is suggested alone');
+  await box.fill('Zoe Chen, ');
+  await box.pressSequentially('luc');
+  await page.waitForFunction(() => [...document.querySelectorAll('#recipient-options option')].some((o) => o.value.includes('Lucas')));
+  const values = await options.evaluateAll((list) => list.map((o) => o.value));
+  expect.ok(values.length > 0 && values.every((v) => v.startsWith('Zoe Chen, ')), `suggestions keep the name before: ${JSON.stringify(values)}`);
+  expect.ok(values.includes('Zoe Chen, Lucas Moreau'), `Lucas Moreau is suggested: ${JSON.stringify(values)}`);
+  await snap(shot, '09 suggestions', page);
+});
