@@ -126,6 +126,10 @@ local function valid_pattern(v)
   return true
 end
 
+--- Seconds the newest file must have stayed unchanged before a run reads it: a file the SFTP
+--- server is still writing is left alone, and the folder is looked at again once it has settled.
+M.SETTLE_S = 60
+
 -- The newest file in folder whose name matches pattern (by time, then name): name, stat, and the
 -- names of the other matching files; nil when there is none.
 local function newest(folder, pattern)
@@ -347,6 +351,17 @@ local function run_once(trigger, started_by)
   end)
   local name, st, older = newest(folder, pattern)
   if not name then return nil end
+  -- a file changed in the last SETTLE_S seconds may still be arriving: a later look takes it
+  local age = os.time() - st.mtime
+  if age < M.SETTLE_S then
+    require("core.log").info(("sftp import: %s changed %d s ago, looking again in %d s"):format(name,
+      math.max(age, 0), M.SETTLE_S - age))
+    db.transaction(function()
+      app.schedule(now + (M.SETTLE_S - age), M.JOB, { trigger = trigger, started_by = started_by, settle = true },
+        { coalesce = "sftp:settle" })
+    end)
+    return nil
+  end
   -- older files are out of date once a newer one is there: they move to skipped/, never read
   local skipped = 0
   for _, o in ipairs(older) do if pcall(move, folder, o, "skipped", now) then skipped = skipped + 1 end end
@@ -482,7 +497,7 @@ function M.init(a)
     description = "The Tech Admin who saved the SFTP settings last: runs use their rights (0: nobody yet)." })
   app.on_job(M.JOB, function(payload)
     local ok, err = pcall(run_once, payload.trigger or "schedule", payload.started_by)
-    if payload.trigger ~= "manual" then replan() end
+    if payload.trigger ~= "manual" and not payload.settle then replan() end
     if not ok then error(err, 0) end
   end, { lane = "sftp" })
   mail.define_template("sftp.failed", {
