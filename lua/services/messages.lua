@@ -598,7 +598,8 @@ function M.unveil(actor, id, reason, req)
       target_label = "anonymous praise", details = { reason_id = reasons.seal(reason), writer_id = writer.id } }
     mail.queue{ template = "message.unveiled", to = writer,
       vars = { admin = actor.name, reason = reason, link = accounts.base_url() .. "/messages/" .. m.id },
-      related_type = "message", related_id = m.id, dedupe_key = "message:" .. m.id .. ":unveiled" }
+      related_type = "message", related_id = m.id, dedupe_key = "message:" .. m.id .. ":unveiled",
+      confidential = { "reason" } } -- sealed until sent, like the audit entry's
     events.fire("message.unveiled", { message_id = m.id, actor_id = actor.id })
     return { id = writer.id, name = writer.name }
   end)

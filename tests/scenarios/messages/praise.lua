@@ -98,6 +98,9 @@ t.test("unveiling needs an HR Admin and a reason; it is logged, the writer is to
   local told = t.outbox{ to = demo.email("zoe"), template = "message.unveiled" }
   t.eq(#told, 1, "Zoe is told")
   t.contains(told[1].body_text, "Reported as abusive by Ethan")
+  local stored = db.value("SELECT body_text FROM outbox WHERE id = ?", told[1].id)
+  t.not_contains(stored, "Reported as abusive", "the outbox keeps the reason sealed until the mail is sent")
+  t.contains(stored, require("services.mail").CONFIDENTIAL)
   t.eq(t.status(ethan:get("/api/messages/" .. anon.id), 200).json.author, require("lib.json").null, "still anonymous to Ethan")
   t.contains(marcus:get("/messages/" .. anon.id).body, "Unveiled writer", "the HR Admin sees whom they unveiled")
   t.status(marcus:post("/api/messages/" .. anon.id .. "/unveil", { reason = "again" }), 200)
