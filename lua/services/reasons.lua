@@ -78,7 +78,8 @@ local SWAP = "json_set(json_remove(?, '$.reason'), '$.reason_id', ?)"
 --- Seals the reasons earlier versions kept in plain text, once, when migration 030 asked for it
 --- (reasons_to_seal), in one transaction: the history rows get a reason_id, the audit entries too
 --- (services/audit.rewrite_details rehashes the chain from the first one; an audit entry records
---- it). Freed space is zeroed (secure_delete) and the WAL emptied, so the words leave the files.
+--- it). Freed space is zeroed (secure_delete, on for this whatever the SQLite build's default) and
+--- the WAL checkpointed into the database file, so the words leave the files.
 --- Safe to run again: it does nothing once the row is gone. Returns the number of reasons sealed,
 --- or nil when there was nothing to do.
 function M.seal_stored()
@@ -113,7 +114,7 @@ function M.seal_stored()
   end)
   core_db.script("PRAGMA secure_delete = " .. (was == 1 and "ON" or "OFF"))
   if not ok then error(res, 0) end
-  core_db.checkpoint() -- the old pages leave the WAL
+  core_db.checkpoint() -- the new pages replace the old ones in the database file
   if res > 0 then log.info(("sealed %d reason%s kept in plain text by an earlier version"):format(res, res == 1 and "" or "s")) end
   return res
 end
