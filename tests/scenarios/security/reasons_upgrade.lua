@@ -56,4 +56,30 @@ t.test("after starting the new version the words are in no file, and the audit l
   t.eq(reasons.seal_stored(), nil, "a second start does nothing")
 end)
 
+t.test("an audit entry edited behind the app's back before sealing stays the break verify names", function()
+  local audit = require "services.audit"
+  local before = audit.record{ action = "setting.update", actor_label = "system", details = { to = "x" } }
+  audit.record{ action = "review.reopen", actor_label = "system", target_type = "review", target_id = 1,
+    details = { reason = "words an earlier version kept in the entry", part = "manager" } } -- as before 030
+  audit.record{ action = "setting.update", actor_label = "system", details = { to = "y" } }
+  local id = db.value("SELECT id FROM audit_log WHERE hash = ?", before.hash)
+  db.transaction(function() -- an edit behind the app's back
+    local trigger = db.value("SELECT sql FROM sqlite_master WHERE name = 'audit_log_no_update'")
+    db.exec("DROP TRIGGER audit_log_no_update")
+    db.exec([[UPDATE audit_log SET details = '{"to":"forged"}' WHERE id = ?]], id)
+    db.exec(trigger)
+  end)
+  local ok, _, broken = audit.verify()
+  t.no(ok)
+  t.eq(broken.id, id)
+  db.exec("INSERT INTO reasons_to_seal(id) VALUES (1)")
+  t.eq(reasons.seal_stored(), 1)
+  ok, _, broken = audit.verify()
+  t.no(ok, "sealing does not mend the chain")
+  t.eq(broken.id, id, "the same entry is named")
+  t.eq(json.decode(db.value("SELECT details FROM audit_log ORDER BY id DESC LIMIT 1")).chain_broken_before_at, id,
+    "the sealing entry says the chain was broken")
+  t.no(canary.read(dir .. "/candor.db"):find("words an earlier version", 1, true), "not in the file")
+end)
+
 t.test("clean up", function() canary.cleanup(dir) end)
