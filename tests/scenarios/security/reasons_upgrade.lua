@@ -56,11 +56,11 @@ t.test("after starting the new version the words are in no file, and the audit l
   t.eq(reasons.seal_stored(), nil, "a second start does nothing")
 end)
 
-t.test("an audit entry edited behind the app's back before sealing stays the break verify names", function()
+t.test("an audit entry edited behind the app's back, after one sealed, stays the break verify names", function()
   local audit = require "services.audit"
-  local before = audit.record{ action = "setting.update", actor_label = "system", details = { to = "x" } }
   audit.record{ action = "review.reopen", actor_label = "system", target_type = "review", target_id = 1,
     details = { reason = "words an earlier version kept in the entry", part = "manager" } } -- as before 030
+  local before = audit.record{ action = "setting.update", actor_label = "system", details = { to = "x" } }
   audit.record{ action = "setting.update", actor_label = "system", details = { to = "y" } }
   local id = db.value("SELECT id FROM audit_log WHERE hash = ?", before.hash)
   db.transaction(function() -- an edit behind the app's back
