@@ -85,6 +85,9 @@ function app.init(opts)
   end
   local n, err = core_db.migrate(dir .. "/migrations")
   if not n then return nil, err.message end
+  -- what a migration cannot do, being SQL: encrypt the reasons earlier versions kept in plain
+  -- text (once, after migration 030; services/reasons.lua)
+  require("services.reasons").seal_stored()
   -- the planner's statistics, from a sample of each index (analysis_limit: a few ms for a company
   -- of 10,000): without them a query on a big company may take a plan that reads every row
   core_db.script("PRAGMA analysis_limit = 1000; ANALYZE")

@@ -13,6 +13,7 @@ local impersonation = require "services.impersonation"
 local api_tokens = require "services.api_tokens"
 local people = require "services.people"
 local audit = require "services.audit"
+local reasons = require "services.reasons"
 
 local M = {}
 
@@ -72,7 +73,18 @@ local function entry_json(e)
   return { id = e.id, at = util.format_time(e.at), actor = { id = e.actor_id or json.null, label = e.actor_label },
     action = e.action, target = e.target_type and { type = e.target_type, id = e.target_id or json.null,
       label = e.target_label or json.null } or json.null,
-    ip = e.ip or json.null, details = json.decode(e.details) or {} }
+    ip = e.ip or json.null, details = e.decoded }
+end
+
+-- The entries' details decoded (e.decoded), with the words of a typed reason (kept sealed, its
+-- id in the details) put back for those who read the audit log. One query for the page.
+local function reveal(entries)
+  local list = {}
+  for i, e in ipairs(entries) do
+    e.decoded = json.decode(e.details) or {}
+    list[i] = e.decoded
+  end
+  reasons.reveal(list)
 end
 
 local function audit_filters(q)
@@ -169,6 +181,7 @@ function M.routes(r)
   r:add{ method = "GET", path = "/api/audit", auth = "user", perm = "admin.audit_log",
     handler = function(req)
       local res = audit.search(audit_filters(web.query(req)))
+      reveal(res.entries)
       local list = {}
       for i, e in ipairs(res.entries) do list[i] = entry_json(e) end
       return web.json(200, { entries = json.array(list), total = res.total, page = res.page, per_page = res.per_page,
@@ -186,9 +199,10 @@ function M.routes(r)
         bad = res.fields
         res = audit.search({ page = 1 })
       end
+      reveal(res.entries)
       for _, e in ipairs(res.entries) do
         e.when = dates.format_time(e.at, { seconds = true })
-        e.details_text = e.details ~= "{}" and e.details or nil
+        e.details_text = e.details ~= "{}" and (e.decoded.reason and json.encode(e.decoded) or e.details) or nil
       end
       local keep = {}
       for k, v in pairs(filters) do if k ~= "page" and v and v ~= "" then keep[k] = v end end

@@ -1,7 +1,8 @@
 -- The audit log: who did what, when (UTC), from where. Append-only (triggers refuse updates
 -- and deletes) and hash-chained: each entry's hash covers the previous hash and its own
 -- fields, so `candor audit verify` finds any edit made behind the application's back.
--- Never pass secrets or confidential content in details.
+-- Never pass secrets or confidential content in details: a reason someone typed is sealed by
+-- services/reasons.lua and only its id (reason_id) is kept here.
 local db = require "lib.db"
 local json = require "lib.json"
 local util = require "lib.util"
@@ -155,6 +156,40 @@ end
 --- Every action the log holds, for the filter's choices.
 function M.actions()
   return db.column("SELECT action FROM audit_action_counts WHERE n > 0 ORDER BY action")
+end
+
+--- Replaces the details of some entries — sealing words an earlier version kept there in plain
+--- text — and rehashes the chain from the first of them. Only links that verified before are
+--- rehashed: an entry that did not verify keeps its hashes, so a break stays a break (and verify
+--- still names it). changes: { [id] = new details text }. Call inside a transaction (the table's
+--- no-update trigger is lifted for it and put back). Returns the number of entries rewritten.
+function M.rewrite_details(changes)
+  local first
+  for id in pairs(changes) do if not first or id < first then first = id end end
+  if not first then return 0 end
+  assert(db.depth() > 0, "rewrite_details runs inside a transaction")
+  local trigger = db.value("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'audit_log_no_update'")
+  if trigger then db.exec("DROP TRIGGER audit_log_no_update") end
+  local old_prev = db.value("SELECT hash FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT 1", first) or GENESIS
+  local new_prev, last, n = old_prev, first - 1, 0
+  while true do
+    local rows = db.query("SELECT * FROM audit_log WHERE id > ? ORDER BY id LIMIT 1000", last)
+    if #rows == 0 then break end
+    for _, e in ipairs(rows) do
+      local old_hash = e.hash
+      local linked = e.prev_hash == old_prev and chain(old_prev, e) == old_hash
+      if changes[e.id] then e.details = changes[e.id] end
+      if linked then e.prev_hash, e.hash = new_prev, chain(new_prev, e) end
+      if changes[e.id] or e.hash ~= old_hash then
+        db.exec("UPDATE audit_log SET details = ?, prev_hash = ?, hash = ? WHERE id = ?", e.details, e.prev_hash,
+          e.hash, e.id)
+        n = n + 1
+      end
+      old_prev, new_prev, last = old_hash, e.hash, e.id
+    end
+  end
+  if trigger then db.exec(trigger) end
+  return n
 end
 
 --- Checks the whole chain: ok, count, { id=, reason= } for the first broken entry.

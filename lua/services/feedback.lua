@@ -15,6 +15,7 @@ local clock = require "core.clock"
 local crypto = require "core.crypto"
 local access = require "services.access"
 local audit = require "services.audit"
+local reasons = require "services.reasons"
 local questionnaire = require "services.questionnaire"
 local cycles = require "services.feedback_cycles"
 local nominations = require "services.nominations"
@@ -165,9 +166,10 @@ function M.reopen(actor, request_id, reason, req)
     local now = clock.now()
     db.exec([[UPDATE feedback_nominations SET feedback_status = 'draft', shared_at = NULL, reopened_at = ?, updated_at = ?
       WHERE id = ?]], now, now, r.id)
-    nominations.announce("feedback.reopened", c, s, r, actor, { reason = reason })
+    local reason_id = reasons.seal(reason) -- confidential: the history and the audit log keep its id
+    nominations.announce("feedback.reopened", c, s, r, actor, { reason_id = reason_id })
     audit.record{ action = "feedback.reopen", actor = actor, req = req, target_type = "feedback_nomination", target_id = r.id,
-      details = { cycle_id = c.id, reviewee_id = s.reviewee_id, reason = reason } }
+      details = { cycle_id = c.id, reviewee_id = s.reviewee_id, reason_id = reason_id } }
     return nominations.get(r.id)
   end)
 end

@@ -426,14 +426,30 @@ end
 -- WAL or a backup.
 crypt.register{ table = "outbox", column = "body_enc", key = { "id" } }
 
+--- What the outbox shows in place of a confidential variable (queue's confidential): the mail
+--- as sent has it, sealed until it is sent.
+M.CONFIDENTIAL = "[confidential: only in the mail as sent]"
+
 --- Queues a mail: { template=, to = user row or {email=, name=, id=}, vars = {}, cc=,
---- related_type=, related_id=, dedupe_key= }. Returns the outbox id (nil when the dedupe key
---- was queued already).
+--- related_type=, related_id=, dedupe_key=, confidential = { names of vars } }. The vars named
+--- in confidential (text a person typed that is kept encrypted, e.g. a reason) are sealed with
+--- the mail like a credential link, and the outbox shows CONFIDENTIAL in their place. Returns
+--- the outbox id (nil when the dedupe key was queued already).
 function M.queue(m)
   local to = m.to
   if not to or not to.email then errors.bad_request("mail without a recipient") end
-  local subject, text, html = M.render(m.template, mail_vars(to, m.vars))
-  local shown_subject, shown_text, shown_html = M.mask(subject), M.mask(text), M.mask(html)
+  local vars = mail_vars(to, m.vars)
+  local subject, text, html = M.render(m.template, vars)
+  local shown_subject, shown_text, shown_html = subject, text, html
+  if m.confidential and #m.confidential > 0 then
+    local shown = {}
+    for k, v in pairs(vars) do shown[k] = v end
+    for _, k in ipairs(m.confidential) do
+      if shown[k] ~= nil then shown[k] = M.CONFIDENTIAL end
+    end
+    shown_subject, shown_text, shown_html = M.render(m.template, shown)
+  end
+  shown_subject, shown_text, shown_html = M.mask(shown_subject), M.mask(shown_text), M.mask(shown_html)
   local n, id = db.try_exec([[INSERT INTO outbox(created_at, template, to_email, to_name, to_user_id, cc,
       subject, body_text, body_html, status, related_type, related_id, dedupe_key)
       VALUES(?,?,?,?,?,?,?,?,?, 'queued', ?,?,?)]],

@@ -18,6 +18,7 @@ local clock = require "core.clock"
 local access = require "services.access"
 local settings = require "services.settings"
 local audit = require "services.audit"
+local reasons = require "services.reasons"
 local mail = require "services.mail"
 local accounts = require "services.accounts"
 
@@ -590,15 +591,18 @@ function M.unveil(actor, id, reason, req)
   reason = util.trim(tostring(reason or ""))
   if utf8.len(reason) == nil or reason == "" then errors.invalid({ reason = "Say why the writer must be unveiled." }) end
   if utf8.len(reason) > 500 then errors.invalid({ reason = "Keep the reason under 500 characters." }) end
-  db.exec("UPDATE messages SET unveiled = 1 WHERE id = ?", m.id)
-  local writer = db.row("SELECT id, name, email FROM users WHERE id = ?", m.author_id)
-  audit.record{ action = "message.unveiled", actor = actor, req = req, target_type = "message", target_id = m.id,
-    target_label = "anonymous praise", details = { reason = reason, writer_id = writer.id } }
-  mail.queue{ template = "message.unveiled", to = writer,
-    vars = { admin = actor.name, reason = reason, link = accounts.base_url() .. "/messages/" .. m.id },
-    related_type = "message", related_id = m.id, dedupe_key = "message:" .. m.id .. ":unveiled" }
-  events.fire("message.unveiled", { message_id = m.id, actor_id = actor.id })
-  return { id = writer.id, name = writer.name }
+  return db.transaction(function()
+    db.exec("UPDATE messages SET unveiled = 1 WHERE id = ?", m.id)
+    local writer = db.row("SELECT id, name, email FROM users WHERE id = ?", m.author_id)
+    audit.record{ action = "message.unveiled", actor = actor, req = req, target_type = "message", target_id = m.id,
+      target_label = "anonymous praise", details = { reason_id = reasons.seal(reason), writer_id = writer.id } }
+    mail.queue{ template = "message.unveiled", to = writer,
+      vars = { admin = actor.name, reason = reason, link = accounts.base_url() .. "/messages/" .. m.id },
+      related_type = "message", related_id = m.id, dedupe_key = "message:" .. m.id .. ":unveiled",
+      confidential = { "reason" } } -- sealed until sent, like the audit entry's
+    events.fire("message.unveiled", { message_id = m.id, actor_id = actor.id })
+    return { id = writer.id, name = writer.name }
+  end)
 end
 
 --- The writer of an unveiled message, for HR Admins who may unveil it (nil otherwise).

@@ -16,6 +16,7 @@ local authz = require "core.authz"
 local access = require "services.access"
 local accounts = require "services.accounts"
 local audit = require "services.audit"
+local reasons = require "services.reasons"
 local cycles = require "services.cycles"
 local directory = require "services.directory"
 local mail = require "services.mail"
@@ -455,9 +456,10 @@ function M.reopen(actor, id, reason, part, req)
     if part == "both" and r.self_status == "submitted" then
       db.exec("UPDATE reviews SET self_status = 'draft', self_submitted_at = NULL WHERE id = ?", r.id)
     end
-    event(r, actor, "reopened", { reason = reason, part = part or "manager" })
+    local reason_id = reasons.seal(reason) -- confidential: the history and the audit log keep its id
+    event(r, actor, "reopened", { reason_id = reason_id, part = part or "manager" })
     audit.record{ action = "review.reopen", actor = actor, req = req, target_type = "review", target_id = r.id,
-      details = { cycle_id = c.id, reviewee_id = r.reviewee_id, reason = reason, part = part or "manager" } }
+      details = { cycle_id = c.id, reviewee_id = r.reviewee_id, reason_id = reason_id, part = part or "manager" } }
     fire("review.reopened", r, actor, { part = part or "manager" })
     return M.get(r.id)
   end)

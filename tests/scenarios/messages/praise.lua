@@ -92,10 +92,15 @@ t.test("unveiling needs an HR Admin and a reason; it is logged, the writer is to
   t.eq(res.json.writer.name, "Zoe Chen")
   local entry = db.row("SELECT * FROM audit_log WHERE action = 'message.unveiled' ORDER BY id DESC LIMIT 1")
   t.eq(entry.target_id, anon.id)
-  t.contains(entry.details, "Reported as abusive by Ethan")
+  t.not_contains(entry.details, "Reported as abusive", "the words are sealed: the entry keeps their id")
+  local logged = t.status(marcus:get("/api/audit?action=message.unveiled"), 200).json.entries[1]
+  t.eq(logged.details.reason, "Reported as abusive by Ethan", "the audit log shows them to who reads it")
   local told = t.outbox{ to = demo.email("zoe"), template = "message.unveiled" }
   t.eq(#told, 1, "Zoe is told")
   t.contains(told[1].body_text, "Reported as abusive by Ethan")
+  local stored = db.value("SELECT body_text FROM outbox WHERE id = ?", told[1].id)
+  t.not_contains(stored, "Reported as abusive", "the outbox keeps the reason sealed until the mail is sent")
+  t.contains(stored, require("services.mail").CONFIDENTIAL)
   t.eq(t.status(ethan:get("/api/messages/" .. anon.id), 200).json.author, require("lib.json").null, "still anonymous to Ethan")
   t.contains(marcus:get("/messages/" .. anon.id).body, "Unveiled writer", "the HR Admin sees whom they unveiled")
   t.status(marcus:post("/api/messages/" .. anon.id .. "/unveil", { reason = "again" }), 200)

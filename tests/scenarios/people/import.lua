@@ -320,9 +320,12 @@ t.test("the page checks the text first, then imports it when confirmed", functio
   local at = done.headers.location
   t.match(at, "^/people/import/%d+$")
   t.no(user("uma.page@northwind.example"), "the import runs in the background")
-  local running = hr:get(at)
-  t.contains(running.body, "Running")
-  t.contains(running.body, 'data-refresh="2000"')
+  local starting = hr:get(at)
+  t.contains(starting.body, "Starting…", "before the run counted its changes")
+  t.not_contains(starting.body, "0 of 0 changes")
+  t.contains(starting.body, "Nothing has changed yet")
+  t.contains(starting.body, "Counting the changes…")
+  t.contains(starting.body, 'data-refresh="2000"')
   t.advance("1s")
   local finished = hr:get(at).body
   t.contains(finished, "Done")
@@ -337,6 +340,29 @@ t.test("the page checks the text first, then imports it when confirmed", functio
   t.not_contains(bad.body, 'name="confirm" value="1"')
   -- the admin overview links to it
   t.contains(hr:get("/admin").body, 'href="/people/import"')
+end)
+
+t.test("a running import shows how many of its changes are made; before it counted them, that it is starting", function()
+  local text = "email,name\nvera.run@northwind.example,Vera Run\nwes.run@northwind.example,Wes Run\n"
+  local at = hr:form("/people/import", { csv = text, confirm = "1" }).headers.location
+  local id = tonumber(at:match("%d+$"))
+  local page = hr:get(at).body
+  t.contains(page, "Starting…")
+  t.not_contains(page, "Running")
+  t.not_contains(page, "of 0 changes")
+  db.exec("UPDATE imports SET phase = 'people', done = 1, total = 2 WHERE id = ?", id) -- as a run half way
+  page = hr:get(at).body
+  t.contains(page, "Running")
+  t.contains(page, "1 of 2 changes")
+  t.contains(page, "50%")
+  t.not_contains(page, "Starting…")
+  t.not_contains(page, "Nothing has changed yet")
+  db.exec("UPDATE imports SET done = 0, total = 0 WHERE id = ?", id)
+  t.advance("1s")
+  page = hr:get(at).body
+  t.contains(page, "Done")
+  t.not_contains(page, "Starting…")
+  t.eq(user("wes.run@northwind.example").name, "Wes Run")
 end)
 
 t.test("10,000 rows are checked and imported in slices that never hold the loop for long", function()

@@ -1,7 +1,8 @@
 -- Confidential text written through the API lands in no column of any table as plain text: every
 -- table, every column, after review answers, 360 answers and a decline reason,
 -- praise, private notes, comments, feedback asked for and given, 1:1 private notes, objectives and
--- their notes, and pulse survey comments. (The database file, its WAL and backups are checked for
+-- their notes, pulse survey comments, and the reasons HR types (reopening a review or 360 feedback,
+-- unveiling an anonymous praise writer). (The database file, its WAL and backups are checked for
 -- the same kinds of text in canary.lua; a text in no column is in no file.)
 local t = require "testing"
 local demo = require "demo"
@@ -70,10 +71,20 @@ t.test("setup: confidential text of every kind written through the API", functio
   local round = db.value("SELECT id FROM survey_rounds WHERE status = 'open'")
   t.status(as("omar"):post("/api/surveys/rounds/" .. round .. "/answers", { answers = { 4, 3, 8 },
     comment = canary("survey") }), 201)
+  -- the reasons HR types: reopening a review and 360 feedback, unveiling an anonymous praise writer
+  local hr = as("priya")
+  local shared = db.value("SELECT id FROM reviews WHERE manager_status = 'shared' AND closed_at IS NULL ORDER BY id")
+  t.status(hr:post("/api/reviews/" .. shared .. "/reopen", { reason = canary("review-reopen"), part = "manager" }), 200)
+  local given = db.value("SELECT id FROM feedback_nominations WHERE feedback_status = 'shared' ORDER BY id")
+  t.status(hr:post("/api/feedback/requests/" .. given .. "/reopen", { reason = canary("feedback-reopen") }), 200)
+  t.status(as("marcus"):put("/api/message-defaults", { praise = { anonymity = "possible" } }), 200)
+  local anonymous = t.status(lucas:post("/api/messages", { kind = "praise", recipient_ids = { P.zoe.id },
+    text = canary("anonymous"), anonymous = true }), 201).json.id
+  t.status(hr:post("/api/messages/" .. anonymous .. "/unveil", { reason = canary("unveil") }), 200)
 end)
 
 t.test("none of it is in any column of any table as plain text", function()
-  t.eq(#canaries, 14, "the texts were written")
+  t.eq(#canaries, 18, "the texts were written")
   local wrong = {}
   for _, c in ipairs(canaries) do
     for _, where in ipairs(found(c)) do wrong[#wrong + 1] = c .. " in " .. where end
