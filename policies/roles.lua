@@ -221,6 +221,11 @@ return {
     hr_admin = true, hr_assistant = false, tech_admin = true,
     why = "The log shows who did what (never content): HR Admins answer for access to people's data, Tech "
       .. "Admins for the system's security. It reveals activity around confidential data, so not assistants." },
+  { section = "General administration", action = "admin.audit_reasons", label = "Read typed reasons in the audit log",
+    hr_admin = true, hr_assistant = false, tech_admin = false,
+    why = "The words HR types when it reopens a review or 360 feedback or unveils an anonymous writer are "
+      .. "confidential content, kept encrypted (services/reasons.lua). The log shows Tech Admins that such a "
+      .. "decision was taken and by whom, never its words; HR Admins, who answer for these decisions, read them." },
   { section = "General administration", action = "admin.datetime", label = "Date & Time settings",
     hr_admin = true, hr_assistant = false, tech_admin = true,
     why = "The company's time zone and date formats decide when deadlines and reminders fall: HR Admins, who run "

@@ -77,14 +77,15 @@ local function entry_json(e)
 end
 
 -- The entries' details decoded (e.decoded), with the words of a typed reason (kept sealed, its
--- id in the details) put back for those who read the audit log. One query for the page.
-local function reveal(entries)
+-- id in the details) put back for a viewer who may read them (HR Admins; Tech Admins see that a
+-- reason was given). One query for the page.
+local function reveal(entries, viewer)
   local list = {}
   for i, e in ipairs(entries) do
     e.decoded = json.decode(e.details) or {}
     list[i] = e.decoded
   end
-  reasons.reveal(list)
+  reasons.reveal(list, viewer)
 end
 
 local function audit_filters(q)
@@ -181,7 +182,7 @@ function M.routes(r)
   r:add{ method = "GET", path = "/api/audit", auth = "user", perm = "admin.audit_log",
     handler = function(req)
       local res = audit.search(audit_filters(web.query(req)))
-      reveal(res.entries)
+      reveal(res.entries, req.user)
       local list = {}
       for i, e in ipairs(res.entries) do list[i] = entry_json(e) end
       return web.json(200, { entries = json.array(list), total = res.total, page = res.page, per_page = res.per_page,
@@ -199,10 +200,11 @@ function M.routes(r)
         bad = res.fields
         res = audit.search({ page = 1 })
       end
-      reveal(res.entries)
+      reveal(res.entries, req.user)
       for _, e in ipairs(res.entries) do
         e.when = dates.format_time(e.at, { seconds = true })
-        e.details_text = e.details ~= "{}" and (e.decoded.reason and json.encode(e.decoded) or e.details) or nil
+        e.details_text = e.details ~= "{}" and ((e.decoded.reason or e.decoded.reason_hidden) and json.encode(e.decoded)
+          or e.details) or nil
       end
       local keep = {}
       for k, v in pairs(filters) do if k ~= "page" and v and v ~= "" then keep[k] = v end end

@@ -7,7 +7,7 @@
 --
 --   local id = reasons.seal(text)                       -- in the change's transaction
 --   details = { reason_id = id, ... }
---   reasons.reveal(list of decoded details)             -- reason_id -> reason, for who may see them
+--   reasons.reveal(list of decoded details, viewer)     -- reason_id -> reason, for HR Admins
 --
 -- Earlier versions kept these reasons in plain text. Migration 030 (SQL, which cannot encrypt)
 -- leaves a row in reasons_to_seal; seal_stored() (app.init runs it right after the migrations)
@@ -19,6 +19,7 @@ local crypt = require "lib.crypt"
 local db = require "lib.db"
 local json = require "lib.json"
 local audit = require "services.audit"
+local access = require "services.access"
 
 local M = {}
 
@@ -48,19 +49,26 @@ function M.open(id)
   return id and M.open_many({ id })[id] or nil
 end
 
---- Puts the words back into decoded details tables for someone who may see them: each with a
---- reason_id gets reason = the words instead (or "(reason not found)"). One query for the list.
-function M.reveal(list)
+--- Who reads the words of a typed reason in the audit log (HR Admins: policies/roles.lua).
+M.PERMISSION = "admin.audit_reasons"
+
+--- Puts the words back into decoded details tables for viewer: each with a reason_id gets
+--- reason = the words instead (or "(reason not found)") when viewer may read them
+--- (M.PERMISSION), otherwise reason_hidden = true and no words. One query for the list.
+function M.reveal(list, viewer)
   local ids = {}
   for _, d in ipairs(list) do
     local id = type(d) == "table" and math.tointeger(d.reason_id)
     if id then ids[#ids + 1] = id end
   end
-  local words = M.open_many(ids)
+  if #ids == 0 then return list end
+  local may = viewer and access.can(viewer, M.PERMISSION)
+  local words = may and M.open_many(ids) or {}
   for _, d in ipairs(list) do
     local id = type(d) == "table" and math.tointeger(d.reason_id)
     if id then
-      d.reason, d.reason_id = words[id] or "(reason not found)", nil
+      d.reason_id = nil
+      if may then d.reason = words[id] or "(reason not found)" else d.reason_hidden = true end
     end
   end
   return list

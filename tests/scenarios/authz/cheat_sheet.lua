@@ -73,6 +73,7 @@ local MATRIX = {
   { "admin.email_templates",        ". x . . x x" },
   { "admin.design",                 ". . . x x ." },
   { "admin.audit_log",              ". x . x x x" },
+  { "admin.audit_reasons",          ". x . . x x" },
   { "admin.datetime",               ". x . x x x" },
   { "admin.security",               ". . . x x ." },
   { "admin.integrations",           ". . . x x ." },

@@ -58,17 +58,18 @@ t.test("the history and the audit entries keep the reason's id, never its words"
   t.ok(require("services.audit").verify(), "the audit chain verifies")
 end)
 
-t.test("the audit log shows the words to HR Admins and Tech Admins, in the API and on the page", function()
-  for _, who in ipairs({ "marcus", "tom" }) do -- an HR Admin; a Tech Admin
-    local c = as(who)
-    for action, words in pairs({ ["review.reopen"] = REVIEW, ["feedback.reopen"] = FEEDBACK, ["message.unveiled"] = UNVEIL }) do
-      local e = t.status(c:get("/api/audit?action=" .. action), 200).json.entries[1]
-      t.eq(e.details.reason, words, who .. " reads " .. action)
-      t.eq(e.details.reason_id, nil, "the id is not shown")
-    end
-    local page = t.status(c:get("/admin/audit?action=review.reopen"), 200).body
-    t.contains(page, REVIEW, who .. " reads it on the page")
+t.test("the audit log shows the words to HR Admins; Tech Admins see that a reason was given, not its words", function()
+  for action, words in pairs({ ["review.reopen"] = REVIEW, ["feedback.reopen"] = FEEDBACK, ["message.unveiled"] = UNVEIL }) do
+    local e = t.status(as("marcus"):get("/api/audit?action=" .. action), 200).json.entries[1] -- an HR Admin
+    t.eq(e.details.reason, words, "an HR Admin reads " .. action)
+    t.eq(e.details.reason_id, nil, "the id is not shown")
+    e = t.status(as("tom"):get("/api/audit?action=" .. action), 200).json.entries[1] -- a Tech Admin
+    t.eq(e.details.reason, nil, "a Tech Admin does not read " .. action)
+    t.eq(e.details.reason_hidden, true, "a Tech Admin sees that a reason was given")
+    t.eq(e.details.reason_id, nil)
   end
+  t.contains(t.status(as("marcus"):get("/admin/audit?action=review.reopen"), 200).body, REVIEW, "on the page too")
+  t.not_contains(t.status(as("tom"):get("/admin/audit?action=review.reopen"), 200).body, REVIEW)
   local e = t.status(as("marcus"):get("/api/audit?action=review.reopen"), 200).json.entries[1]
   t.eq(e.details.part, "manager", "the other details as they were")
   t.eq(e.details.reviewee_id, review.reviewee_id)
