@@ -216,10 +216,9 @@ static int l_access(lua_State *L)
 int luaopen_core_fs(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
-	    {"mkdir", l_mkdir},   {"stat", l_stat},     {"list", l_list},
-	    {"read", l_read},     {"write", l_write},   {"remove", l_remove},
-	    {"rename", l_rename}, {"access", l_access}, {"append", l_append},
-	    {NULL, NULL},
+	    {"mkdir", l_mkdir},   {"stat", l_stat},     {"list", l_list},     {"read", l_read},
+	    {"write", l_write},   {"remove", l_remove}, {"rename", l_rename}, {"access", l_access},
+	    {"append", l_append}, {NULL, NULL},
 	};
 	luaL_newlib(L, fns);
 	return 1;
