@@ -62,12 +62,11 @@ function M.parse(text)
       local el = { name = name, attrs = {}, children = {}, text = "" }
       local p = after
       while true do
-        local ws, n, q, v, nxt = text:match("^(%s+)(" .. NAME:sub(2) .. ")%s*=%s*(['\"])(.-)%3()", p)
+        local n, _, v, nxt = text:match("^%s+(" .. NAME:sub(2) .. ")%s*=%s*(['\"])(.-)%2()", p)
         if not n then break end
         if el.attrs[n] then error(("<%s> repeats the attribute %s"):format(name, n), 0) end
         el.attrs[n] = decode(v, ("the attribute %s of <%s>"):format(n, name))
         p = nxt
-        local _ = ws, q
       end
       local empty, stop = text:match("^%s*(/?)>()", p)
       if not stop then error(("<%s> is not closed properly: %s"):format(name, text:sub(p, p + 30)), 0) end
