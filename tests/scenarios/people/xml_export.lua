@@ -69,6 +69,17 @@ t.test("everyone but a super user is refused the page, the start, the status and
   t.same(written(), before, "no record, no job, no audit entry, no file")
 end)
 
+t.test("the start button needs the form's CSRF token: without it nothing is written", function()
+  local priya = t.login(demo.email("priya"))
+  local before = written()
+  priya.auto_csrf = false
+  t.status(priya:request("POST", "/admin/xml-export", { form = { csrf_token = "forged" },
+    headers = { origin = "http://" .. t.HOST } }), 403)
+  t.status(priya:request("POST", "/api/exports/xml", { body = {}, headers = { origin = "http://" .. t.HOST } }), 403)
+  t.run_jobs()
+  t.same(written(), before)
+end)
+
 t.test("a super user (HR Admin who is Tech Admin too) starts it on the page, sees it run, then downloads it", function()
   local priya = t.login(demo.email("priya"))
   local page = t.status(priya:get("/admin/xml-export"), 200).body
@@ -186,6 +197,22 @@ t.test("only what the exporter could read one by one: no one else's private note
     db.exec("DELETE FROM user_roles WHERE user_id = ? AND role = 'tech_admin'", P.marcus.id)
     access.sync(P.marcus.id)
   end)
+end)
+
+t.test("a starter who is no longer a super user when the job runs gets a stopped export, no file", function()
+  make_super("marcus", "tech_admin")
+  local marcus = t.login(demo.email("marcus"))
+  t.status(marcus:post("/api/exports/xml", {}), 202)
+  db.transaction(function()
+    db.exec("DELETE FROM user_roles WHERE user_id = ? AND role = 'tech_admin'", P.marcus.id)
+    access.sync(P.marcus.id)
+  end)
+  t.run_jobs()
+  local s = t.status(t.login(demo.email("priya")):get("/api/exports/xml"), 200).json.export
+  t.eq(s.status, "failed")
+  t.contains(s.error, "may no longer make one")
+  local files = fs.list(xml_export.folder())
+  t.same(files, { "xml-export.json" }, "no export file left")
 end)
 
 t.test("names in any script and markup characters come out as written; characters XML forbids are replaced", function()
