@@ -125,7 +125,9 @@ local function when(ts) return ts and util.format_time(ts) or nil end
 -- ------------------------------------------------------------------ the writer
 
 -- A writer appends text to path in buffers of M.FLUSH_BYTES; w:put(...) adds text,
--- w:el(name, attr_list, text) one element, w:pace() lets the loop serve others when the slice is over.
+-- w:el(name, attr_list, text) one element, w:pace() lets the loop serve others when the slice is over
+-- (called after each object written: a slice never holds more than one object past its time; the
+-- rows of the page being written are what is in memory meanwhile).
 local Writer = {}
 Writer.__index = Writer
 
@@ -242,6 +244,7 @@ local function people(w, actor)
       w:put("<roles>")
       for _, r in ipairs(roles[u.id] or {}) do w:el("role", nil, r) end
       w:put("</roles></person>")
+      w:pace()
     end
   end)
   w:put("</people>")
@@ -310,6 +313,7 @@ local function review_cycles(w, actor)
           end
         end
         w:put("</review>")
+        w:pace()
       end
     end)
     if opened then w:put("</reviews></review-cycle>") end
@@ -393,6 +397,7 @@ local function feedback_cycles_el(w, actor)
           w:put("</feedback>")
         end
         w:put("</subject>")
+        w:pace()
       end
     end)
     if opened then w:put("</subjects></feedback-cycle>") end
@@ -437,6 +442,7 @@ local function objectives_el(w, actor)
           crypt.open("objective_key_results", "title_enc", { k.id }, k.title_enc))
       end
       w:put("</objective>")
+      w:pace()
     end
   end)
   w:put("</objectives>")
@@ -452,6 +458,7 @@ local function messages_el(w, actor)
       for _, p in ipairs(m.recipients) do w:el("recipient", { "person", p.id }) end
       w:el("text", nil, m.text)
       w:put("</message>")
+      w:pace()
     end
   end)
   w:put("</messages>")
@@ -496,6 +503,7 @@ local function one_on_ones_el(w, actor)
           crypt.open("meeting_items", "text_enc", { i.id }, i.text_enc))
       end
       w:put("</series>")
+      w:pace()
     end
   end)
   w:put("</one-on-ones>")

@@ -13,6 +13,8 @@ local fs = require "core.fs"
 local access = require "services.access"
 local reviews = require "services.reviews"
 local xml_export = require "services.xml_export"
+local timer = require "core.timer"
+local pacing = require "lib.pacing"
 local X = dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "_xml.lua")
 
 local P = t.demo()
@@ -176,7 +178,26 @@ t.test("only what the exporter could read one by one: no one else's private note
   t.status(olivia:post("/api/objectives", { cycle_id = cycle, title = "ABOVE-PROTECTED-xq5", visibility = "protected" }), 201)
   t.status(t.login(demo.email("mia")):post("/api/objectives", { cycle_id = cycle, title = "BELOW-PROTECTED-xq6",
     visibility = "protected" }), 201)
-  local text = table.concat(X.texts(X.parse(export_as(priya).body)), "\n")
+  -- and Olivia's submitted self-assessment in the review cycle Priya tracks
+  local rc = db.value("SELECT id FROM cycles ORDER BY id LIMIT 1")
+  local above_review = db.transaction(function()
+    local id = db.insert([[INSERT INTO reviews(cycle_id, reviewee_id, self_status, self_submitted_at, created_at,
+      updated_at) VALUES(?, ?, 'submitted', ?, ?, ?)]], rc, P.olivia.id, clock.now(), clock.now(), clock.now())
+    db.exec("INSERT INTO answers(review_id, author, question_id, value_enc, updated_at) VALUES(?, 'self', 'q1', ?, ?)", id,
+      crypt.seal("answers", "value_enc", { id, "self", "q1" }, '"ABOVE-REVIEW-xq7"'), clock.now())
+    return id
+  end)
+  local doc = X.parse(export_as(priya).body)
+  local text = table.concat(X.texts(doc), "\n")
+  t.not_contains(text, "ABOVE-REVIEW-xq7", "the self-assessment of the person above her")
+  local listed = false
+  for _, rv in ipairs(X.all(doc, "review")) do
+    if rv.attrs.id == tostring(above_review) then listed = X.child(rv, "self-assessment") == nil end
+  end
+  t.ok(listed, "the review is listed (she tracks the cycle), without its content")
+  local one = t.status(priya:get("/api/reviews/" .. above_review), 200).json
+  t.eq(one.can.read_self, false, "as the review endpoint decides it")
+  t.eq(one.self_answers, nil)
   t.not_contains(text, "PRIVATE-NOTE-xq1", "someone else's private note")
   t.not_contains(text, "PRIVATE-POINT-xq2", "someone else's private 1:1 item")
   t.contains(text, "SHARED-POINT-xq3", "a shared item of her own 1:1")
@@ -184,8 +205,9 @@ t.test("only what the exporter could read one by one: no one else's private note
   t.not_contains(text, "ABOVE-PROTECTED-xq5", "protected content of the person above her")
   t.contains(text, "BELOW-PROTECTED-xq6", "protected content below her: HR Admins read it")
   -- and each decision is the one-by-one endpoint's
-  t.status(priya:get("/api/reviews/" .. r.id), 200)
-  t.eq(t.status(priya:get("/api/reviews/" .. r.id), 200).json.manager, nil)
+  one = t.status(priya:get("/api/reviews/" .. r.id), 200).json
+  t.eq(one.can.read_manager, false)
+  t.eq(one.manager_answers, nil)
   local above = db.value("SELECT id FROM objectives WHERE owner_id = ? AND visibility = 'protected'", P.olivia.id)
   t.ok(priya:get("/api/objectives/" .. above).status == 404, "the objective page refuses it too")
   -- Marcus's own export holds his private note and point
@@ -232,6 +254,30 @@ t.test("names in any script and markup characters come out as written; character
   t.eq(xml_export.escape("a\tb\nc", true), "a&#9;b&#10;c")
   t.eq(xml_export.escape("\0\8\11\12\31x\u{FFFE}"), string.rep("\u{FFFD}", 5) .. "x\u{FFFD}")
   t.eq(X.parse("<r a='" .. xml_export.escape("x\ny\t<&>\"'", true) .. "'/>").attrs.a, "x\ny\t<&>\"'")
+end)
+
+t.test("the file is written in slices: the loop is served between objects and the text is on disk as it goes", function()
+  local priya = db.row("SELECT * FROM users WHERE id = ?", P.priya.id)
+  local path = xml_export.folder() .. "/slices-test.xml"
+  fs.remove(path)
+  local yield, slice, flush = timer.yield, xml_export.SLICE_MS, xml_export.FLUSH_BYTES
+  local sizes = {}
+  xml_export.SLICE_MS, xml_export.FLUSH_BYTES = 0, 1024 -- every object its own slice
+  timer.yield = function()
+    local st = fs.stat(path)
+    sizes[#sizes + 1] = st and st.size or 0
+    return true
+  end
+  local co = coroutine.create(function() return pacing.long(xml_export.write, priya, path) end)
+  local ok, size = coroutine.resume(co)
+  timer.yield, xml_export.SLICE_MS, xml_export.FLUSH_BYTES = yield, slice, flush
+  t.ok(ok, size)
+  t.eq(fs.stat(path).size, size)
+  t.ok(#sizes > db.value("SELECT count(*) FROM users"), ("%d pauses: at least one a person"):format(#sizes))
+  for i = 2, #sizes do t.ok(sizes[i] >= sizes[i - 1], "the file only grows") end
+  t.ok(sizes[#sizes // 4] > 0 and sizes[#sizes // 4] < size / 2, "a quarter of the way, part of the text is on disk")
+  X.parse(fs.read(path))
+  fs.remove(path)
 end)
 
 t.test("reading the company costs queries by pages, not by rows", function()
