@@ -55,10 +55,15 @@ local test_folder
 function M.folder()
   local base = app and app.data_dir
   if not base then
-    test_folder = test_folder or ("/tmp/candor-test-" .. crypto.hex(crypto.random(6)))
+    test_folder = test_folder or ("/tmp/candor-xml-export-test-" .. crypto.hex(crypto.random(6)))
     base = test_folder
   end
-  local dir = base .. "/exports"
+  return base .. "/exports"
+end
+
+-- The folder, created (0700) when missing: only when an export is started or made.
+local function made_folder()
+  local dir = M.folder()
   assert(fs.mkdir(dir, 448))
   return dir
 end
@@ -80,7 +85,7 @@ end
 
 -- Removes every export file but keep (a file name) from the folder.
 local function remove_old(keep)
-  local dir = M.folder()
+  local dir = made_folder()
   for _, name in ipairs(fs.list(dir) or {}) do
     if name:match("^candor%-export%-.*%.xml") and name ~= keep then fs.remove(dir .. "/" .. name) end
   end
@@ -604,6 +609,7 @@ function M.start(actor, req)
   audit.record{ action = "xml_export.start", actor = actor, req = req, target_type = "export", target_label = "XML export",
     details = { export = id } }
   app.schedule(now, M.JOB, { id = id }, "xml_export")
+  made_folder()
   db.after_commit(function() save(rec) end)
   return rec
 end
@@ -613,7 +619,7 @@ local function run(payload)
   local rec = M.current()
   if not rec or rec.id ~= payload.id or rec.status ~= "running" then return end
   local actor = db.row("SELECT id, email, name, kind, status FROM users WHERE id = ?", rec.by)
-  local dir = M.folder()
+  local dir = made_folder()
   local part = dir .. "/" .. rec.file .. ".part"
   remove_old(nil)
   local function fail(message)

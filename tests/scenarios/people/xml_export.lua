@@ -31,7 +31,7 @@ local function written()
   return { record = rec and rec.id or "none",
     jobs = db.value("SELECT count(*) FROM jobs WHERE kind = ?", xml_export.JOB),
     audit = db.value("SELECT count(*) FROM audit_log WHERE action LIKE 'xml_export.%'"),
-    files = #(fs.list(xml_export.folder()) or {}) }
+    files = #(fs.list(xml_export.folder()) or {}), folder = fs.stat(xml_export.folder()) ~= nil }
 end
 
 -- Makes person key a super user (adds the role they lack).
@@ -258,6 +258,7 @@ end)
 
 t.test("the file is written in slices: the loop is served between objects and the text is on disk as it goes", function()
   local priya = db.row("SELECT * FROM users WHERE id = ?", P.priya.id)
+  assert(fs.mkdir(xml_export.folder()))
   local path = xml_export.folder() .. "/slices-test.xml"
   fs.remove(path)
   local yield, slice, flush = timer.yield, xml_export.SLICE_MS, xml_export.FLUSH_BYTES
@@ -284,6 +285,7 @@ t.test("reading the company costs queries by pages, not by rows", function()
   local priya = db.row("SELECT * FROM users WHERE id = ?", P.priya.id)
   local page = xml_export.PAGE
   xml_export.PAGE = 20
+  assert(fs.mkdir(xml_export.folder()))
   local path = xml_export.folder() .. "/count-test.xml"
   local function queries()
     fs.remove(path)
@@ -307,4 +309,11 @@ t.test("reading the company costs queries by pages, not by rows", function()
   -- people: 2 queries a page, objectives: 2 a page; 101 more rows of each are 5 or 6 more pages
   t.ok(after - before <= 2 * 6 + 2 * 6, ("%d queries before, %d after"):format(before, after))
   t.ok(after - before < 100, "never one a row")
+end)
+
+t.test("(clean-up: the folder this file's exports were written to)", function()
+  for _, name in ipairs(fs.list(xml_export.folder()) or {}) do fs.remove(xml_export.folder() .. "/" .. name) end
+  os.remove(xml_export.folder())
+  os.remove((xml_export.folder():gsub("/exports$", "")))
+  t.no(fs.stat(xml_export.folder()))
 end)
