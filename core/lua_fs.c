@@ -145,6 +145,35 @@ static int l_write(lua_State *L)
 	return 1;
 }
 
+/** fs.append(path, data [, mode=0600]) adds data at the end of a file (created when missing), for a
+ * file written in slices (an export): no fsync, the writer calls fs.write or rename at the end.
+ * true or nil, err */
+static int l_append(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	size_t n;
+	const char *data = luaL_checklstring(L, 2, &n);
+	mode_t mode = (mode_t)luaL_optinteger(L, 3, 0600);
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, mode);
+	if (fd < 0)
+		return host_fail(L, "fs", "cannot append to %s: %s", path, strerror(errno));
+	size_t off = 0;
+	while (off < n) {
+		ssize_t w = write(fd, data + off, n - off);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			close(fd);
+			return host_fail(L, "fs", "cannot append to %s: %s", path, strerror(errno));
+		}
+		off += (size_t)w;
+	}
+	if (close(fd) != 0)
+		return host_fail(L, "fs", "cannot append to %s: %s", path, strerror(errno));
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
 static int l_remove(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
@@ -187,9 +216,9 @@ static int l_access(lua_State *L)
 int luaopen_core_fs(lua_State *L)
 {
 	static const luaL_Reg fns[] = {
-	    {"mkdir", l_mkdir},   {"stat", l_stat},     {"list", l_list},
-	    {"read", l_read},     {"write", l_write},   {"remove", l_remove},
-	    {"rename", l_rename}, {"access", l_access}, {NULL, NULL},
+	    {"mkdir", l_mkdir},   {"stat", l_stat},     {"list", l_list},     {"read", l_read},
+	    {"write", l_write},   {"remove", l_remove}, {"rename", l_rename}, {"access", l_access},
+	    {"append", l_append}, {NULL, NULL},
 	};
 	luaL_newlib(L, fns);
 	return 1;

@@ -25,4 +25,5 @@ return {
   "one_on_ones",
   "objectives",
   "surveys",
+  "xml_export",
 }

@@ -57,6 +57,8 @@ local function answers_of_many(ids)
   return out
 end
 
+M.answers_of_many = answers_of_many
+
 local function load(request_id)
   local r = nominations.get(request_id)
   if not r then errors.not_found("There is no such feedback request.") end
@@ -215,6 +217,18 @@ function M.may_read(actor, c, s, r, role, now)
   return access.can(actor, "feedback.read", ctx_of(actor, c, s, r, role or nil, now))
 end
 
+--- The requests of all (subject s's, in cycle c) whose feedback actor may read now: shared, and
+--- allowed by the evaluator (M.may_read; role: actor's cycle role, false for none).
+function M.readable(actor, c, s, all, role, now)
+  local out = {}
+  for _, r in ipairs(all) do
+    if r.status == "approved" and r.feedback_status == "shared" and M.may_read(actor, c, s, r, role, now) then
+      out[#out + 1] = r
+    end
+  end
+  return out
+end
+
 -- A stable order that says nothing about who wrote or when: by a keyed hash.
 local function shuffle_key(s, text)
   return crypto.hex(crypto.hmac("feedback.shuffle", s.id .. "\0" .. text))
@@ -269,6 +283,42 @@ local function group_questions(c, s, key, reqs, answers, anonymous)
   return out
 end
 
+--- The feedback of requests readable (those of subject s in cycle c that the reader may read:
+--- M.may_read), grouped by relationship as everyone is shown it: anonymous cycles hide the authors
+--- of peers, reports and guests (from HR Admins too) and hold back a group with fewer shared
+--- answers than its threshold (hidden = true, reason); shuffled cycles cut text into paragraphs in
+--- a keyed order. answers: { [request_id] = { [question_id] = value } } (M.answers_of_many). The
+--- one rule for every path that shows 360 feedback (the page, the PDF, the XML export).
+function M.groups(c, s, readable, answers)
+  local anonymous = c.visibility.anonymous
+  local by_group = {}
+  for _, r in ipairs(readable) do
+    local g = by_group[r.relationship] or {}
+    g[#g + 1] = r
+    by_group[r.relationship] = g
+  end
+  local groups = {}
+  for _, key in ipairs(GROUP_ORDER) do
+    local reqs = by_group[key]
+    if reqs then
+      local anon = anonymous and key ~= "manager" and key ~= "self"
+      local g = { key = key, label = nominations.GROUP_LABELS[key], count = #reqs, anonymous = anon }
+      local min = anon and c.visibility.threshold[key] or 0
+      if anon and #reqs < min then
+        g.hidden = true
+        g.reason = ("Fewer than %d %s shared feedback, so theirs is not shown to anyone: with so few, the answers "
+          .. "could be traced back to them."):format(min, g.label:lower())
+        g.count = nil
+      else
+        g.questions = group_questions(c, s, key, reqs, answers, anon)
+        if not anon then g.authors = util.map(reqs, function(r) return r.reviewer_name end) end
+      end
+      groups[#groups + 1] = g
+    end
+  end
+  return groups
+end
+
 --- Everything actor may see of a reviewee's 360 (subject_id): { cycle, subject, reviewee,
 --- manager, can = {...}, requests (who was asked, when actor may see that), groups (the
 --- feedback actor may read, by relationship; a group below its anonymity threshold has hidden =
@@ -281,12 +331,7 @@ function M.view(actor, subject_id, opts)
   local now = clock.now()
   local all = nominations.of_subject(s.id)
   local list_right = nominations.list_right(actor, c, s)
-  local readable = {}
-  for _, r in ipairs(all) do
-    if r.status == "approved" and r.feedback_status == "shared" and M.may_read(actor, c, s, r, role, now) then
-      readable[#readable + 1] = r
-    end
-  end
+  local readable = M.readable(actor, c, s, all, role, now)
   local change_right = nominations.change_right(actor, c, s)
   local track = cycles.can(actor, "feedback_cycles.track", c)
   if not (list_right or change_right or #readable > 0 or track) then
@@ -320,35 +365,9 @@ function M.view(actor, subject_id, opts)
   end
   v.counted = nominations.counted(all)
   -- the feedback, grouped
-  local anonymous = c.visibility.anonymous
-  local by_group = {}
-  for _, r in ipairs(readable) do
-    local g = by_group[r.relationship] or {}
-    g[#g + 1] = r
-    by_group[r.relationship] = g
-  end
   local ids = {}
   for _, r in ipairs(readable) do ids[#ids + 1] = r.id end
-  local answers = answers_of_many(ids)
-  v.groups = {}
-  for _, key in ipairs(GROUP_ORDER) do
-    local reqs = by_group[key]
-    if reqs then
-      local anon = anonymous and key ~= "manager" and key ~= "self"
-      local g = { key = key, label = nominations.GROUP_LABELS[key], count = #reqs, anonymous = anon }
-      local min = anon and c.visibility.threshold[key] or 0
-      if anon and #reqs < min then
-        g.hidden = true
-        g.reason = ("Fewer than %d %s shared feedback, so theirs is not shown to anyone: with so few, the answers "
-          .. "could be traced back to them."):format(min, g.label:lower())
-        g.count = nil
-      else
-        g.questions = group_questions(c, s, key, reqs, answers, anon)
-        if not anon then g.authors = util.map(reqs, function(r) return r.reviewer_name end) end
-      end
-      v.groups[#v.groups + 1] = g
-    end
-  end
+  v.groups = M.groups(c, s, readable, answers_of_many(ids))
   local shared_total = 0
   for _, r in ipairs(all) do if r.status == "approved" and r.feedback_status == "shared" then shared_total = shared_total + 1 end end
   v.shared_total = shared_total

@@ -32,4 +32,5 @@ return {
   "webhooks",
   "hooks",
   "feed",
+  "xml_export",
 }

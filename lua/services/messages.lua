@@ -231,6 +231,23 @@ function M.public(rows)
   return out
 end
 
+--- Whether viewer may open message m (loaded) by its id: they may read it, or it is praise and
+--- they moderate praise. The rule of M.get, for every path that reads messages one by one.
+function M.may_open(viewer, m)
+  return (M.can_read(viewer, m)) or (m.kind == "praise" and access.can(viewer, "praise.moderate"))
+end
+
+--- Loads rows (SELECT ... rows) and keeps those viewer could open one by one (M.may_open),
+--- presented as M.get presents them. Constant queries (the XML export reads every message so).
+function M.openable(viewer, rows)
+  load_many(rows, viewer)
+  local out = {}
+  for _, m in ipairs(rows) do
+    if M.may_open(viewer, m) then out[#out + 1] = present(viewer, m) end
+  end
+  return out
+end
+
 --- Message id as viewer may see it, or a 404 (a message one may not read does not exist).
 --- HR Admins who moderate praise (praise.moderate) open any praise, whatever its audience (the
 --- writer of an anonymous one stays hidden); never notes or feedback.
@@ -239,9 +256,7 @@ function M.get(viewer, id)
   local row = id and db.row(SELECT .. " WHERE m.id = ?", id)
   if row then
     load_many({ row }, viewer)
-    if M.can_read(viewer, row) or (row.kind == "praise" and access.can(viewer, "praise.moderate")) then
-      return present(viewer, row)
-    end
+    if M.may_open(viewer, row) then return present(viewer, row) end
   end
   errors.not_found("There is no such message.")
 end

@@ -109,6 +109,16 @@ local function can_item(user, i, action, req)
   return (access.can(user, action, { rel = { author = as_author(user, i, req) } }))
 end
 
+--- Whether user may read series s (a row with organizer_id, attendee_id): the rule of M.series.
+function M.can_read_series(user, s) return can_series(user, s, "one_on_ones.read") end
+
+--- Whether user may read item i (a row with author_id, private) of a series they may read, outside
+--- any request (never impersonated): the rule of the meeting page (items_for).
+function M.can_read_item(user, i)
+  local private = i.private == true or i.private == 1
+  return not private or (i.author_id == user.id and can_item(user, i, "one_on_ones.read_private"))
+end
+
 -- Refuses changes made while impersonating: 1:1s are read-only then (and audit-logged).
 local function no_impersonation(req)
   if impersonator(req) then

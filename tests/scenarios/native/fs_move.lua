@@ -1,5 +1,6 @@
 -- core.fs.rename moves a file and never overwrites one (the SFTP feed moves processed files into
--- done/ and failed/ by it); core.fs.access says what this process may do with a path.
+-- done/ and failed/ by it); core.fs.append adds to a file written in slices (the XML export);
+-- core.fs.access says what this process may do with a path.
 local t = require "testing"
 local fs = require "core.fs"
 local crypto = require "core.crypto"
@@ -42,5 +43,19 @@ t.test("access tells whether a path exists and may be read and written", functio
   t.eq(fs.access(dir .. "/a.csv", "r"), true)
   t.eq(fs.access(dir .. "/nope", "r"), false)
   t.eq(fs.access(dir .. "/nope", ""), false)
+  cleanup()
+end)
+
+t.test("append adds to the end of a file, creating it (mode 0600) when missing; a missing folder says why", function()
+  assert(fs.mkdir(dir))
+  local path = dir .. "/slices.xml"
+  t.eq(fs.append(path, "<a>"), true)
+  t.eq(fs.stat(path).mode, 384)
+  t.eq(fs.append(path, "Ömer\0"), true)
+  t.eq(fs.append(path, "</a>"), true)
+  t.eq(fs.read(path), "<a>Ömer\0</a>")
+  local ok, err = fs.append(dir .. "/no/such/folder/x", "y")
+  t.no(ok)
+  t.contains(err.message, "cannot append")
   cleanup()
 end)

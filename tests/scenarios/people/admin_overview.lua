@@ -26,9 +26,9 @@ local function tiles(client)
   return out
 end
 
--- Not built yet: the same for every role.
-local NOT_BUILT = {
-  "admin.xml_export" }
+-- Not built yet: the same for every role (none left since the XML export was built; the last
+-- test shows the rule with a declaration taken away).
+local NOT_BUILT = {}
 
 local function expect(tl, action, state, why)
   t.ok(tl[action], action .. " has a tile")
@@ -56,9 +56,10 @@ t.test("the super user: everything Candor has is a link, and every link opens", 
       "praise.platforms", "praise.badges", "praise.wall", "praise.moderate", "praise.unveil_anonymous",
       "feedback_cycles.manage", "feedback_cycles.delete", "feedback.read", "feedback.export_pdf",
       "objective_cycles.manage", "objectives.nudge", "objectives.read_protected", "objective_cycles.delete",
-      "objectives.export_excel" }) do
+      "objectives.export_excel", "admin.xml_export" }) do
     expect(tl, a, "open")
   end
+  t.eq(tl["admin.xml_export"].href, "/admin/xml-export")
   for _, a in ipairs(NOT_BUILT) do expect(tl, a, "unavailable", "Not available yet") end
   for action, tile in pairs(tl) do t.neq(tile.state, "locked", "a super user lacks nothing: " .. action) end
   t.ok(every_link_opens(priya, tl) >= 30)
@@ -82,6 +83,7 @@ t.test("an HR Admin: people and review actions are links; Tech Admin work says s
   expect(tl, "admin.api_tokens", "locked", "Needs Tech Admin")
   expect(tl, "users.sftp", "locked", "Needs Tech Admin")
   expect(tl, "admin.impersonate", "locked", "Needs HR Admin + Tech Admin")
+  expect(tl, "admin.xml_export", "locked", "Needs HR Admin + Tech Admin")
   for _, a in ipairs(NOT_BUILT) do expect(tl, a, "unavailable", "Not available yet") end
   every_link_opens(marcus, tl)
 end)
@@ -148,19 +150,23 @@ t.test("a Tech Admin: integrations and security are links; HR work needs HR Admi
   expect(tl, "praise.platforms", "locked", "Needs HR Admin")
   expect(tl, "admin.design", "open")
   expect(tl, "users.sftp", "open")
+  expect(tl, "admin.xml_export", "locked", "Needs HR Admin + Tech Admin")
   for _, a in ipairs(NOT_BUILT) do expect(tl, a, "unavailable", "Not available yet") end
   every_link_opens(tom, tl)
 end)
 
-t.test("a module that builds a feature switches its tile on by declaring it", function()
+t.test("a module that builds a feature switches its tile on by declaring it; undeclared, it is not available", function()
   local tom = t.login(demo.email("tom"))
-  expect(tiles(tom), "admin.xml_export", "unavailable")
-  local tile = function(e) e.links["admin.xml_export"] = { href = "/home", hint = "Export" } end
-  events.hook("admin.tiles", tile)
+  expect(tiles(tom), "admin.xml_export", "locked", "Needs HR Admin + Tech Admin")
+  -- the XML export's declaration taken away (a handler after every other): not available, for everyone
+  local gone = function(e) e.links["admin.xml_export"] = nil end
+  events.hook("admin.tiles", gone, -1000)
+  expect(tiles(tom), "admin.xml_export", "unavailable", "Not available yet")
+  expect(tiles(t.login(demo.email("priya"))), "admin.xml_export", "unavailable", "Not available yet")
+  events.unhook("admin.tiles", gone)
   local priya = tiles(t.login(demo.email("priya")))
   expect(priya, "admin.xml_export", "open")
   t.eq(tiles(tom)["admin.xml_export"].state, "locked", "and greyed for a role without it")
-  events.unhook("admin.tiles", tile)
 end)
 
 t.test("automations are links for HR Admins and Assistants (deleting for HR Admins), greyed for Tech Admins", function()
