@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 void http_config_default(http_config_t *cfg)
 {
@@ -60,6 +61,8 @@ static void conn_free(http_conn_t *c)
 	LIST_UNLINK(srv->conns, c);
 	srv->nconns--;
 	srv->nclosing--;
+	if (c->stream_fd >= 0)
+		close(c->stream_fd);
 	free(c->in);
 	buf_free(&c->head);
 	buf_free(&c->body);
@@ -94,6 +97,7 @@ struct write_req {
 	uv_write_t w;
 	http_conn_t *conn;
 	char *data;
+	size_t piece; /* the length of a file answer's piece (stream_next), else 0 */
 };
 
 /* Answer bytes the kernel has not taken yet. */
@@ -102,16 +106,23 @@ static size_t unsent(http_conn_t *c)
 	return uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp);
 }
 
+static void stream_next(http_conn_t *c);
+
 static void on_written(uv_write_t *w, int status)
 {
 	struct write_req *wr = (struct write_req *)w;
 	http_conn_t *c = wr->conn;
+	c->stream_queued -= wr->piece;
 	free(wr->data);
 	free(wr);
 	if (c->closing)
 		return;
-	if (status < 0 || c->close_after_write) {
+	if (status < 0 || (c->close_after_write && unsent(c) == 0)) {
 		conn_close(c);
+		return;
+	}
+	if (c->stream_fd >= 0) {
+		stream_next(c);
 		return;
 	}
 	if (c->paused && unsent(c) <= c->srv->cfg.max_output_bytes / 2) {
@@ -120,8 +131,8 @@ static void on_written(uv_write_t *w, int status)
 	}
 }
 
-/* Takes ownership of data. */
-void http_conn_write(http_conn_t *c, char *data, size_t len)
+/* Queues data (taking it); piece: its length when it is a file answer's piece. */
+static void conn_write(http_conn_t *c, char *data, size_t len, size_t piece)
 {
 	if (c->closing) {
 		free(data);
@@ -135,12 +146,21 @@ void http_conn_write(http_conn_t *c, char *data, size_t len)
 	}
 	wr->conn = c;
 	wr->data = data;
+	wr->piece = piece;
+	c->stream_queued += piece;
 	uv_buf_t b = uv_buf_init(data, (unsigned)len);
 	if (uv_write(&wr->w, (uv_stream_t *)&c->tcp, &b, 1, on_written) != 0) {
+		c->stream_queued -= piece;
 		free(data);
 		free(wr);
 		conn_close(c);
 	}
+}
+
+/* Takes ownership of data. */
+void http_conn_write(http_conn_t *c, char *data, size_t len)
+{
+	conn_write(c, data, len, 0);
 }
 
 /* Appends the text s to p; returns the end. */
@@ -299,7 +319,13 @@ static void on_timer(uv_timer_t *t)
 		uv_timer_start(&c->timer, on_timer, c->deadline - now, 0);
 		return;
 	}
-	if (c->busy || c->closing)
+	if (c->closing)
+		return;
+	if (c->stream_fd >= 0) {
+		conn_close(c); /* a file answer the client took nothing of for the idle timeout */
+		return;
+	}
+	if (c->busy)
 		return;
 	if (c->state == ST_IDLE && !c->fresh) {
 		conn_close(c); /* idle keep-alive connection, or answers not read for that long */
@@ -444,6 +470,87 @@ void http_respond(http_request_t *req, int status, const char *head, size_t head
 		conn_process(c);
 }
 
+/* --- answers whose body is a file --- */
+
+/* Bytes of a file answer read and queued at a time; at most two pieces are in memory (queued
+ * and not yet reported written), whatever the kernel's socket buffers take. */
+#define STREAM_PIECE (64 * 1024)
+
+/* The last piece is queued: the connection goes on (or closes once it is sent). */
+static void stream_end(http_conn_t *c)
+{
+	close(c->stream_fd);
+	c->stream_fd = -1;
+	if (!c->stream_keep || c->srv->stopping) {
+		c->close_after_write = 1; /* on_written closes once everything is sent */
+		uv_read_stop((uv_stream_t *)&c->tcp);
+		return;
+	}
+	c->state = ST_IDLE;
+	c->last_active = uv_now(c->srv->loop);
+	if (!c->in_process)
+		conn_process(c);
+}
+
+/* Queues the next pieces of a file answer while little waits to be sent. */
+static void stream_next(http_conn_t *c)
+{
+	while (c->stream_fd >= 0 && c->stream_left > 0 && c->stream_queued < 2 * STREAM_PIECE) {
+		size_t want = c->stream_left < STREAM_PIECE ? (size_t)c->stream_left : STREAM_PIECE;
+		char *piece = malloc(want);
+		if (!piece) {
+			conn_close(c);
+			return;
+		}
+		ssize_t n = pread(c->stream_fd, piece, want, (off_t)c->stream_off);
+		if (n <= 0) {
+			free(piece);
+			log_warn("http: a file answer could not be read to its end (%llu bytes short): "
+			         "connection closed",
+			         (unsigned long long)c->stream_left);
+			conn_close(c);
+			return;
+		}
+		c->stream_off += (uint64_t)n;
+		c->stream_left -= (uint64_t)n;
+		http_conn_arm_timer(c, c->srv->cfg.idle_timeout_ms);
+		conn_write(c, piece, (size_t)n, (size_t)n);
+		if (c->closing)
+			return;
+	}
+	if (c->stream_fd >= 0 && c->stream_left == 0)
+		stream_end(c);
+}
+
+void http_respond_file(http_request_t *req, int status, const char *head, size_t head_len, int fd,
+                       uint64_t size)
+{
+	http_conn_t *c = req->conn;
+	if (!c->busy || c->closing || req->head || size == 0) {
+		close(fd);
+		http_respond(req, status, head, head_len, "", req->head ? (size_t)size : 0);
+		return;
+	}
+	http_server_t *srv = c->srv;
+	c->busy = 0;
+	srv->nbusy--;
+	int keep = req->keep_alive && !srv->stopping;
+	size_t len;
+	char *out = build_answer(srv, status, head, head_len, NULL, (size_t)size, 0, keep, &len);
+	if (!out) {
+		close(fd);
+		conn_close(c);
+		return;
+	}
+	c->stream_fd = fd;
+	c->stream_off = 0;
+	c->stream_left = size;
+	c->stream_keep = keep;
+	http_conn_write(c, out, len);
+	if (!c->closing)
+		stream_next(c);
+}
+
 void http_respond_error(http_request_t *req, int status, const char *head, size_t head_len, const char *code,
                         const char *message)
 {
@@ -462,8 +569,8 @@ static void conn_process(http_conn_t *c)
 {
 	c->in_process = 1;
 	size_t high = c->srv->cfg.max_output_bytes;
-	while (!c->busy && !c->closing && !c->close_after_write && c->in_pos < c->in_len &&
-	       unsent(c) <= high) {
+	while (!c->busy && c->stream_fd < 0 && !c->closing && !c->close_after_write &&
+	       c->in_pos < c->in_len && unsent(c) <= high) {
 		const char *start = c->in + c->in_pos;
 		const char *bad = http_head_problem(c, start, c->in_len - c->in_pos);
 		if (bad) {
@@ -500,7 +607,7 @@ static void conn_process(http_conn_t *c)
 		return;
 	if (c->in_pos == c->in_len)
 		c->in_pos = c->in_len = 0;
-	if (c->busy) {
+	if (c->busy || c->stream_fd >= 0) {
 		/* keep reading (without parsing) to notice a client that goes away, until the
 		 * buffer is full */
 		if (c->in_pos == 0 && c->in_len == IN_CAP)
@@ -555,7 +662,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
  * and not parsed, nothing waiting to be sent. */
 static int is_idle(http_conn_t *c)
 {
-	return !c->busy && !c->closing && !c->close_after_write && c->state == ST_IDLE &&
+	return !c->busy && c->stream_fd < 0 && !c->closing && !c->close_after_write && c->state == ST_IDLE &&
 	       c->in_pos == c->in_len && unsent(c) == 0;
 }
 
@@ -618,6 +725,7 @@ static void on_connection(uv_stream_t *ls, int status)
 	}
 	c->srv = srv;
 	c->fresh = 1;
+	c->stream_fd = -1;
 	c->crlfs = -1;
 	uv_tcp_init(srv->loop, &c->tcp);
 	uv_timer_init(srv->loop, &c->timer);
@@ -788,7 +896,7 @@ void http_server_stop(http_server_t *srv, void (*done)(void *), void *ud)
 	close_listener(srv);
 	for (http_conn_t *c = srv->conns, *next; c; c = next) {
 		next = c->next;
-		if (!c->busy)
+		if (!c->busy && c->stream_fd < 0)
 			conn_close(c);
 	}
 	server_check(srv);

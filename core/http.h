@@ -126,6 +126,15 @@ void http_server_stats(http_server_t *srv, http_stats_t *out);
 void http_respond(http_request_t *req, int status, const char *head, size_t head_len, const char *body,
                   size_t body_len);
 
+/** Answers req with the file open as fd (size bytes from its start) as the body; takes fd. The
+ * head goes now, the file a piece (STREAM_PIECE) at a time as the client takes it, so a large
+ * file is never held in memory; the connection parses no further request until the last piece
+ * is queued. A file that ends early or cannot be read closes the connection (the client sees a
+ * body shorter than its Content-Length, never a wrong one); so does a client that takes nothing
+ * for the idle timeout. */
+void http_respond_file(http_request_t *req, int status, const char *head, size_t head_len, int fd,
+                       uint64_t size);
+
 /** Answers req with the JSON error shape every error of the server has,
  * {"error":{"code":"...","message":"..."}} (Lua's web.error_json makes the same), after head
  * lines (may be NULL). code and message are constant text without quotes, backslashes or

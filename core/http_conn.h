@@ -63,6 +63,13 @@ typedef struct http_conn {
 	int head_done; /* CRLF check: the end of this request's head was seen */
 	int prev_cr;   /* CRLF check: the last byte was CR */
 	int crlfs;     /* CRLF check: line ends in a row (-1 before the request line) */
+	/* an answer whose body is a file, sent a piece at a time as the client takes it
+	 * (http_respond_file): no further request is read until its last piece is queued */
+	int stream_fd;        /* the file, or -1 */
+	int stream_keep;      /* keep the connection afterwards */
+	uint64_t stream_off;  /* the next byte to send */
+	uint64_t stream_left; /* bytes still to send */
+	size_t stream_queued; /* bytes of its pieces queued and not yet reported written */
 } http_conn_t;
 
 /** A listening server. */

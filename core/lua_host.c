@@ -18,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -407,6 +409,23 @@ static int path_len(const http_request_t *req)
 	return (int)(q ? (size_t)(q - req->target) : req->target_len);
 }
 
+/* Opens the regular file at path for an answer's body: its descriptor and size (*size), or -1. */
+static int answer_file(const char *path, uint64_t *size)
+{
+	if (!path)
+		return -1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -1;
+	}
+	*size = (uint64_t)st.st_size;
+	return fd;
+}
+
 static void request_done(task_t *t, int ok, int nres, const char *msg)
 {
 	http_request_t *req = t->ud;
@@ -445,11 +464,31 @@ static void request_done(task_t *t, int ok, int nres, const char *msg)
 		}
 	}
 	size_t blen = 0;
-	const char *body = nres >= 3 ? lua_tolstring(co, base + 2, &blen) : NULL;
-	if (bad || hb.oom) {
+	const char *body = NULL;
+	int fd = -1;
+	uint64_t fsize = 0;
+	if (nres >= 3 && lua_istable(co, base + 2)) {
+		/* { file = path }: the body is that file, sent as the client takes it */
+		lua_getfield(co, base + 2, "file");
+		fd = answer_file(lua_tostring(co, -1), &fsize);
+		lua_pop(co, 1);
+		if (fd < 0)
+			bad = 2;
+	} else if (nres >= 3) {
+		body = lua_tolstring(co, base + 2, &blen);
+	}
+	if (bad == 2 && !hb.oom) {
+		log_error("%s %.*s: the handler's file answer cannot be opened", req->method, path_len(req),
+		          req->target);
+		respond_internal(req, 500);
+	} else if (bad || hb.oom) {
+		if (fd >= 0)
+			close(fd);
 		log_error("%s %.*s: the handler returned a bad header (CR/LF or not text)", req->method,
 		          path_len(req), req->target);
 		respond_internal(req, 500);
+	} else if (fd >= 0) {
+		http_respond_file(req, status, hb.p, hb.len, fd, fsize);
 	} else {
 		http_respond(req, status, hb.p, hb.len, body ? body : "", body ? blen : 0);
 	}

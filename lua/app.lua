@@ -105,8 +105,8 @@ end
 -- Turns what a handler returned into status, headers, body for the host.
 local function finish(req, res)
   events.fire("http.response", { req = req, res = res })
-  local body = res.body or ""
-  if req.method == "HEAD" then body = "" end
+  local body = res.body or "" -- or { file = path }: the host sends that file (web.file)
+  if req.method == "HEAD" and type(body) == "string" then body = "" end
   return res.status or 200, res.headers or {}, body
 end
 

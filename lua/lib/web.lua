@@ -194,7 +194,9 @@ function M.text(status, body, headers)
   return response(status, "text/plain; charset=utf-8", body, headers)
 end
 
---- A download: body with a type and a file name.
+--- A download: body with a type and a file name. body is the bytes, or { file = path }: a file on
+--- disk the host sends a piece at a time as the client takes it (a large export is never held in
+--- memory; core/http.c http_respond_file).
 function M.file(body, ctype, filename)
   -- an ASCII name for old clients (accents dropped, other characters as _), and the name as
   -- written, in UTF-8 (RFC 6266 filename*, percent-encoded as RFC 5987 says), when it differs

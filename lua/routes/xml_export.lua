@@ -2,9 +2,7 @@
 -- going, the download, and the same through the API. services/xml_export.lua makes the file.
 local web = require "lib.web"
 local page = require "lib.page"
-local errors = require "lib.errors"
 local events = require "lib.events"
-local fs = require "core.fs"
 local xml_export = require "services.xml_export"
 
 local M = {}
@@ -20,11 +18,10 @@ local function status_json(s)
     download = (s.status == "ready" and s.mine) and "/api/exports/xml/download" or nil }
 end
 
+-- The file is sent as the client takes it, never read into memory whole (web.file).
 local function send(req)
   local path, name = xml_export.download(req.user, req)
-  local body, err = fs.read(path)
-  if not body then errors.not_found("The export file could not be read (" .. err.message .. "). Start a new export.") end
-  return web.file(body, xml_export.CONTENT_TYPE, name)
+  return web.file({ file = path }, xml_export.CONTENT_TYPE, name)
 end
 
 function M.routes(r)

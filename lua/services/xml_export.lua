@@ -41,7 +41,7 @@ local M = {}
 
 M.JOB = "xml_export.run"
 M.PAGE = 500            -- rows read at a time
-M.SLICE_MS = 8          -- work between two pauses of the loop
+M.SLICE_MS = 2.5        -- work between two pauses of the loop
 M.FLUSH_BYTES = 65536   -- text kept before it goes to the file
 M.LEASE = 600           -- seconds without progress after which a running export counts as stopped
 M.CONTENT_TYPE = "application/xml; charset=utf-8"
