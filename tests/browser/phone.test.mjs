@@ -320,7 +320,7 @@ test('phone: an owner\'s objectives and one objective with its update form fit a
 
 test('phone: the administration overview and settings fit a phone', async (ctx) => {
   await walk(ctx, ['/admin', '/admin/users/settings', '/admin/license', '/admin/security', '/admin/features',
-    '/admin/datetime', '/admin/design']);
+    '/admin/datetime', '/admin/design', '/admin/xml-export']);
 });
 
 test('phone: the audit log, API tokens, account security and the 404 page fit a phone', async (ctx) => {
