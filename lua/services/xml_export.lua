@@ -45,6 +45,8 @@ M.SLICE_MS = 2.5        -- work between two pauses of the loop
 M.FLUSH_BYTES = 65536   -- text kept before it goes to the file
 M.LEASE = 600           -- seconds without progress after which a running export counts as stopped
 M.CONTENT_TYPE = "application/xml; charset=utf-8"
+M.KEEP = 24 * 3600      -- seconds a finished file is kept: it holds confidential text in clear
+M.EXPIRE_JOB = "xml_export.expire"
 
 local app
 local test_folder
@@ -70,14 +72,25 @@ end
 
 local function record_path() return M.folder() .. "/xml-export.json" end
 
---- The record of the current export, or nil: { id, status = "running" | "ready" | "failed",
---- by (user id), by_name, started_at, heartbeat_at, finished_at, size, file, error, section }.
-function M.current()
-  local text = fs.read(record_path())
-  return text and json.decode(text) or nil
+local function save(rec) assert(fs.write(record_path(), json.encode(rec))) end
+
+-- A finished file older than M.KEEP is removed (its record says "expired"): the clear text of
+-- what its maker may read does not stay on the server's disk longer than a download needs.
+local function expire(rec)
+  fs.remove(M.folder() .. "/" .. rec.file)
+  rec.status, rec.expired_at = "expired", clock.now()
+  save(rec)
 end
 
-local function save(rec) assert(fs.write(record_path(), json.encode(rec))) end
+--- The record of the current export, or nil: { id, status = "running" | "ready" | "failed" |
+--- "expired", by (user id), by_name, started_at, heartbeat_at, finished_at, size, file, error,
+--- section }. A ready file past M.KEEP is removed here if its job has not done it yet.
+function M.current()
+  local text = fs.read(record_path())
+  local rec = text and json.decode(text) or nil
+  if rec and rec.status == "ready" and clock.now() - (rec.finished_at or 0) >= M.KEEP then expire(rec) end
+  return rec
+end
 
 local function running(rec)
   return rec and rec.status == "running" and clock.now() - (rec.heartbeat_at or rec.started_at or 0) < M.LEASE
@@ -588,7 +601,8 @@ function M.status(actor)
   end
   return { status = rec.status, by = rec.by, by_name = rec.by_name, mine = rec.by == actor.id,
     started_at = rec.started_at, finished_at = rec.finished_at, size = rec.size, error = rec.error,
-    section = rec.section, size_text = rec.size and M.size_text(rec.size) }
+    section = rec.section, size_text = rec.size and M.size_text(rec.size),
+    kept_until = rec.status == "ready" and rec.finished_at and rec.finished_at + M.KEEP or nil }
 end
 
 --- Starts an export for actor (a super user): refused while one runs; the file of the last one
@@ -648,6 +662,9 @@ local function run(payload)
   assert(fs.rename(part, dir .. "/" .. rec.file))
   rec.status, rec.size, rec.finished_at, rec.section = "ready", size, clock.now(), nil
   save(rec)
+  db.transaction(function()
+    app.schedule(rec.finished_at + M.KEEP, M.EXPIRE_JOB, { id = rec.id }, "xml_export:expire")
+  end)
 end
 
 --- The finished file for actor: path, download name, record. 403 for anyone but the super user
@@ -671,6 +688,10 @@ end
 function M.init(a)
   app = a
   app.on_job(M.JOB, run, { attempts = 1 })
+  app.on_job(M.EXPIRE_JOB, function(payload)
+    local rec = M.current()
+    if rec and rec.id == payload.id and rec.status == "ready" then expire(rec) end
+  end)
 end
 
 return M

@@ -157,6 +157,28 @@ t.test("a Tech Admin who is an HR Admin too is a super user as well; the file st
   t.status(tom:get("/api/exports/xml/download"), 403, "no longer a super user: refused")
 end)
 
+t.test("a finished file is removed from the server a day after it was made; the page says so", function()
+  local priya = t.login(demo.email("priya"))
+  export_as(priya)
+  local rec = xml_export.current()
+  local path = xml_export.folder() .. "/" .. rec.file
+  t.ok(fs.stat(path), "the file is there")
+  t.contains(t.status(priya:get("/admin/xml-export"), 200).body, "Kept until")
+  t.advance(xml_export.KEEP - 60)
+  priya = t.login(demo.email("priya")) -- (her session has timed out meanwhile)
+  t.eq(t.status(priya:get("/api/exports/xml"), 200).json.export.status, "ready", "a minute before: still there")
+  t.advance(120)
+  t.run_jobs()
+  priya = t.login(demo.email("priya"))
+  t.no(fs.stat(path), "the file is gone")
+  t.eq(xml_export.current().status, "expired")
+  t.eq(t.status(priya:get("/api/exports/xml"), 200).json.export.download, nil)
+  t.status(priya:get("/api/exports/xml/download"), 404)
+  t.contains(t.status(priya:get("/admin/xml-export"), 200).body, "was removed from the server a day after it was made")
+  -- a new export can be made at once
+  t.eq(X.parse(export_as(priya).body).attrs["exported-by"], tostring(P.priya.id))
+end)
+
 t.test("only what the exporter could read one by one: no one else's private note or 1:1 item, no draft, no one above her", function()
   local marcus, priya, olivia = t.login(demo.email("marcus")), t.login(demo.email("priya")), t.login(demo.email("olivia"))
   -- Marcus's private note about Mia, and his private point in his 1:1 with Priya
