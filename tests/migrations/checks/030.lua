@@ -44,7 +44,8 @@ return function(db, t)
   local function words(tbl, id)
     local d = json.decode(db.value("SELECT details FROM " .. tbl .. " WHERE id = ?", id))
     t.eq(d.reason, nil, tbl .. " " .. id .. " keeps no words")
-    return reasons.reveal({ d })[1]
+    d.reason, d.reason_id = reasons.open(d.reason_id), nil
+    return d
   end
   local rv = words("review_events", 4)
   t.eq(rv.reason, TYPED.review)
