@@ -275,7 +275,7 @@ function M.routes(r)
       local back = subject_path(rq.subject_id)
       local ok, res = page.form(req, back, feedback.reopen, req.user, rq.id, web.form(req).reason, req)
       if not ok then return res end
-      return page.redirect(back, "success", "The feedback is open again; the reason is in the history.")
+      return page.redirect(back, "success", "The feedback is open again; your reason is kept in the audit log.")
     end }
 
   r:add{ method = "GET", path = "/feedback/cycles/{id:int}/approvals", auth = "user", perm = "object",

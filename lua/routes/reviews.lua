@@ -238,7 +238,7 @@ function M.routes(r)
     handler = function(req)
       local f = web.form(req)
       return act(req, f, function() return reviews.reopen(req.user, req.params.id, f.reason, f.part, req) end,
-        "The review is open again; the reason is in its history.")
+        "The review is open again; your reason is kept in the audit log.")
     end }
   r:add{ method = "POST", path = "/reviews/{id:int}/nudge", auth = "user", perm = "object",
     handler = function(req)
