@@ -365,6 +365,17 @@ t.test("a running import shows how many of its changes are made; before it count
   t.eq(user("wes.run@northwind.example").name, "Wes Run")
 end)
 
+t.test("an import whose file changes nothing says so when done, not 0 of 0 changes", function()
+  local u = user("vera.run@northwind.example") or user(demo.email("zoe"))
+  local text = ("email,name\n%s,%s\n"):format(u.email, u.name)
+  local at = hr:form("/people/import", { csv = text, confirm = "1" }).headers.location
+  t.advance("1s")
+  local page = hr:get(at).body
+  t.contains(page, "Done")
+  t.contains(page, "The file held no change")
+  t.not_contains(page, "0 of 0 changes")
+end)
+
 t.test("10,000 rows are checked and imported in slices that never hold the loop for long", function()
   local lines = { "email,name,job_title,department,location,hire_date,manager_email" }
   local N = 10000
