@@ -5,7 +5,7 @@
 # Settings (environment; run.sh passes them on to every bench_*.sh):
 #   BUILD               where the binaries are (build)
 #   BENCH_DURATION      seconds of each measured wrk run (3)
-#   BENCH_ROUNDS        measured runs per figure; the best counts (2): other work on the
+#   BENCH_ROUNDS        measured runs per figure; the best counts (3): other work on the
 #                       machine only ever slows a run down
 #   BENCH_WARMUP        seconds of the warm-up run before the first (1)
 #   BENCH_CONNECTIONS   wrk connections (50)
@@ -14,7 +14,7 @@
 
 BUILD=${BUILD:-build}
 BENCH_DURATION=${BENCH_DURATION:-3}
-BENCH_ROUNDS=${BENCH_ROUNDS:-2}
+BENCH_ROUNDS=${BENCH_ROUNDS:-3}
 BENCH_WARMUP=${BENCH_WARMUP:-1}
 BENCH_CONNECTIONS=${BENCH_CONNECTIONS:-50}
 BENCH_THREADS=${BENCH_THREADS:-1}
