@@ -203,7 +203,10 @@ function M.routes(r)
       reveal(res.entries, req.user)
       for _, e in ipairs(res.entries) do
         e.when = dates.format_time(e.at, { seconds = true })
-        e.details_text = e.details ~= "{}" and ((e.decoded.reason or e.decoded.reason_hidden) and json.encode(e.decoded)
+        if e.decoded.reason_hidden then -- a Tech Admin: that a reason was given, in words
+          e.decoded.reason, e.decoded.reason_hidden = "(given; only HR Admins read it)", nil
+        end
+        e.details_text = e.details ~= "{}" and (e.decoded.reason and json.encode(e.decoded)
           or e.details) or nil
       end
       local keep = {}
