@@ -113,6 +113,22 @@ static int l_read(lua_State *L)
 	return 1;
 }
 
+/* Writes all n bytes of data to fd (again after an interruption); 0, or -1 with errno. */
+static int write_all(int fd, const char *data, size_t n)
+{
+	size_t off = 0;
+	while (off < n) {
+		ssize_t w = write(fd, data + off, n - off);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		off += (size_t)w;
+	}
+	return 0;
+}
+
 /** fs.write(path, data [, mode=0600]) writes atomically (temp file, fsync, rename). */
 static int l_write(lua_State *L)
 {
@@ -125,17 +141,11 @@ static int l_write(lua_State *L)
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0)
 		return host_fail(L, "fs", "cannot write %s: %s", path, strerror(errno));
-	size_t off = 0;
-	while (off < n) {
-		ssize_t w = write(fd, data + off, n - off);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			close(fd);
-			unlink(tmp);
-			return host_fail(L, "fs", "cannot write %s: %s", path, strerror(errno));
-		}
-		off += (size_t)w;
+	if (write_all(fd, data, n) != 0) {
+		int e = errno;
+		close(fd);
+		unlink(tmp);
+		return host_fail(L, "fs", "cannot write %s: %s", path, strerror(e));
 	}
 	if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
 		unlink(tmp);
@@ -157,16 +167,10 @@ static int l_append(lua_State *L)
 	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, mode);
 	if (fd < 0)
 		return host_fail(L, "fs", "cannot append to %s: %s", path, strerror(errno));
-	size_t off = 0;
-	while (off < n) {
-		ssize_t w = write(fd, data + off, n - off);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			close(fd);
-			return host_fail(L, "fs", "cannot append to %s: %s", path, strerror(errno));
-		}
-		off += (size_t)w;
+	if (write_all(fd, data, n) != 0) {
+		int e = errno;
+		close(fd);
+		return host_fail(L, "fs", "cannot append to %s: %s", path, strerror(e));
 	}
 	if (close(fd) != 0)
 		return host_fail(L, "fs", "cannot append to %s: %s", path, strerror(errno));
